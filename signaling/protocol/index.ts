@@ -1,0 +1,6 @@
+// The wire contract shared by hub, media servers and browsers. No Node or DOM imports.
+export * from './ids.js';
+export * from './types.js';
+export * from './load-factor.js';
+export * from './state-table.js';
+export * from './messages.js';

@@ -1,0 +1,273 @@
+// The wire contract: schemas for every inbound message and the socket.io event maps.
+import { z } from 'zod';
+import { ASSET_ID_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.js';
+import type {
+  Ack,
+  AssetInfo,
+  DirectorInfo,
+  LiveInfo,
+  Place,
+  SelectReason,
+  ServerLoad,
+  TableSnapshot,
+  VersionedDelta,
+  OwnDelta,
+  ServerDescriptor,
+} from './types.js';
+
+/** socket.io drops any single message larger than this (bytes). */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** A signal payload (SDP or ICE candidate) larger than this is refused. */
+export const MAX_SIGNAL_BYTES = 16 * 1024;
+/** The most assets one catalog or delta may carry. */
+export const MAX_ASSETS_PER_MESSAGE = 100_000;
+
+export const assetId = z.string().regex(ASSET_ID_PATTERN, 'asset id must match [A-Za-z0-9][A-Za-z0-9_-]{0,63}');
+export const serverId = z.string().regex(SERVER_ID_PATTERN, 'server id must match [A-Za-z0-9][A-Za-z0-9_-]{0,63}');
+export const sessionId = z.string().regex(SESSION_ID_PATTERN, 'bad session id');
+const finite = z.number().finite();
+const nonNeg = finite.min(0);
+const lat = finite.min(-90).max(90);
+const lon = finite.min(-180).max(180);
+const shortText = z.string().max(200);
+
+export const serverLoadSchema = z.strictObject({
+  sessions: z.number().int().min(0).max(1_000_000),
+  egressMbps: nonNeg.max(1_000_000),
+  cpu: nonNeg.max(64),
+  storageReadBytes: nonNeg.optional(),
+}) satisfies z.ZodType<ServerLoad>;
+
+export const assetInfoSchema = z.strictObject({
+  id: assetId,
+  bytes: z.number().int().min(0),
+  mime: z.string().min(1).max(200),
+  durationMs: nonNeg.optional(),
+  bitrateBps: nonNeg.optional(),
+}) satisfies z.ZodType<AssetInfo>;
+
+export const liveInfoSchema = z.strictObject({
+  id: assetId,
+  bytes: z.number().int().min(0),
+  live: z.boolean(),
+  mime: z.string().min(1).max(200),
+  peer: serverId.optional(),
+  startedAtMs: nonNeg,
+}) satisfies z.ZodType<LiveInfo>;
+
+export const roleSchema = z.enum(['edge', 'ingest']);
+
+export const serverDescriptorSchema = z.strictObject({
+  id: serverId,
+  region: z.string().min(1).max(64),
+  lat,
+  lon,
+  roles: z.array(roleSchema).min(1).max(2),
+  maxSessions: z.number().int().min(1).max(1_000_000),
+  uplinkMbps: finite.gt(0).max(1_000_000),
+  load: serverLoadSchema,
+  cache: z.array(assetId).max(MAX_ASSETS_PER_MESSAGE),
+  storage: z.array(assetInfoSchema).max(MAX_ASSETS_PER_MESSAGE),
+  live: z.array(liveInfoSchema).max(10_000),
+  httpUrl: z.string().url().max(300).optional(),
+}) satisfies z.ZodType<ServerDescriptor>;
+
+export const ownDeltaSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('load'), load: serverLoadSchema }),
+  z.strictObject({ type: z.literal('cache-add'), assets: z.array(assetId).min(1).max(MAX_ASSETS_PER_MESSAGE) }),
+  z.strictObject({ type: z.literal('cache-remove'), assets: z.array(assetId).min(1).max(MAX_ASSETS_PER_MESSAGE) }),
+  z.strictObject({ type: z.literal('storage-add'), assets: z.array(assetInfoSchema).min(1).max(MAX_ASSETS_PER_MESSAGE) }),
+  z.strictObject({ type: z.literal('storage-remove'), assets: z.array(assetId).min(1).max(MAX_ASSETS_PER_MESSAGE) }),
+  z.strictObject({ type: z.literal('live'), stream: liveInfoSchema }),
+  z.strictObject({ type: z.literal('live-remove'), assetId }),
+]) satisfies z.ZodType<OwnDelta>;
+
+export const reportSchema = z.array(ownDeltaSchema).min(1).max(1000);
+
+export const heartbeatSchema = z.strictObject({ load: serverLoadSchema.optional() });
+
+/** Any JSON value of bounded size: simple-peer signal payloads are opaque. */
+export const signalSchema = z.strictObject({
+  sessionId,
+  data: z.record(z.string(), z.unknown()).refine((d) => JSON.stringify(d).length <= MAX_SIGNAL_BYTES, {
+    message: `signal payload larger than ${MAX_SIGNAL_BYTES} bytes`,
+  }),
+});
+
+export const watchSchema = z.strictObject({
+  assetId,
+  /** Byte offset to resume from (failover). */
+  offset: z.number().int().min(0).optional(),
+  /** Servers the client will not accept (e.g. the one that just died). */
+  exclude: z.array(serverId).max(16).optional(),
+});
+
+export const locationSchema = z.union([
+  z.string().trim().min(1).max(120),
+  z.strictObject({ lat, lon, label: shortText.optional() }),
+]);
+
+export const publishSchema = z.strictObject({
+  streamKey: z.string().min(1).max(512),
+  location: locationSchema,
+  /** Desired stream id; the hub derives one from the key when absent. */
+  streamId: assetId.optional(),
+  /** Servers the client will not accept (replacement of a failed backup). */
+  exclude: z.array(serverId).max(16).optional(),
+});
+
+export const placesSchema = z.strictObject({ q: z.string().trim().min(1).max(120), limit: z.number().int().min(1).max(20).optional() });
+
+export const leaveSchema = z.strictObject({ sessionId });
+
+// Hub → director requests, validated by the server before it answers.
+export const selectRequestSchema = z.strictObject({
+  requestId: z.string().min(1).max(64),
+  epoch: z.number().int().min(0),
+  assetId,
+  exclude: z.array(serverId).max(16).optional(),
+});
+
+export const placeSchema = z.strictObject({
+  lat,
+  lon,
+  label: shortText,
+  source: z.enum(['typed', 'coordinates', 'ip', 'device']),
+}) satisfies z.ZodType<Place>;
+
+export const selectIngestRequestSchema = z.strictObject({
+  requestId: z.string().min(1).max(64),
+  epoch: z.number().int().min(0),
+  streamId: assetId,
+  typed: placeSchema,
+  ip: placeSchema.nullable(),
+  exclude: z.array(serverId).max(16).optional(),
+});
+
+export type WatchRequest = z.infer<typeof watchSchema>;
+export type PublishRequest = z.infer<typeof publishSchema>;
+export type SelectRequest = z.infer<typeof selectRequestSchema>;
+export type SelectIngestRequest = z.infer<typeof selectIngestRequestSchema>;
+export type SignalMessage = z.infer<typeof signalSchema>;
+
+/** The director's answer to `select`. */
+export interface SelectDecision {
+  serverId: string;
+  reason: SelectReason;
+  loadFactor: number;
+  epoch: number;
+}
+
+/** One entry server of an ingest assignment. */
+export interface IngestChoice {
+  serverId: string;
+  region: string;
+  /** Estimated round-trip time from the location it was chosen for, ms. */
+  rttMs: number;
+  /** Which location this choice was estimated from. */
+  from: Place;
+  loadFactor: number;
+}
+
+/** The director's answer to `select-ingest`. */
+export interface IngestDecision {
+  primary: IngestChoice;
+  backup: IngestChoice | null;
+  /** True when the IP could not be geolocated and the backup was chosen by the typed location. */
+  ipUnknown: boolean;
+  epoch: number;
+}
+
+/** Sent to a media server when a client session is routed to it. */
+export interface SessionOpen {
+  sessionId: string;
+  kind: 'watch' | 'publish';
+  assetId: string;
+  offset: number;
+  /** Publish only: whether this server is the primary or backup of the pair. */
+  role?: 'primary' | 'backup';
+  peer?: string;
+}
+
+export interface WatchReply {
+  sessionId: string;
+  server: { id: string; region: string };
+  reason: SelectReason;
+  loadFactor: number;
+  epoch: number;
+}
+
+export interface PublishReply {
+  streamId: string;
+  primary: IngestChoice & { sessionId: string };
+  backup: (IngestChoice & { sessionId: string }) | null;
+  ipUnknown: boolean;
+  epoch: number;
+}
+
+export interface CatalogEntry extends AssetInfo {
+  live: boolean;
+  holders: string[];
+}
+
+// ---- socket.io event maps -------------------------------------------------
+
+/** Media server → hub, on the `/server` namespace. */
+export interface ServerToHubEvents {
+  register: (descriptor: unknown, ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
+  heartbeat: (msg: unknown) => void;
+  report: (deltas: unknown, ack: (r: Ack) => void) => void;
+  resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
+  signal: (msg: unknown) => void;
+  'session-close': (msg: unknown) => void;
+}
+
+/** Hub → media server. */
+export interface HubToServerEvents {
+  deltas: (batch: VersionedDelta[]) => void;
+  snapshot: (snapshot: TableSnapshot) => void;
+  select: (req: SelectRequest, ack: (r: Ack<SelectDecision>) => void) => void;
+  'select-ingest': (req: SelectIngestRequest, ack: (r: Ack<IngestDecision>) => void) => void;
+  'session-open': (msg: SessionOpen, ack: (r: Ack) => void) => void;
+  signal: (msg: SignalMessage) => void;
+  'session-close': (msg: { sessionId: string; reason: string }) => void;
+  shutdown: (msg: { reason: string }) => void;
+}
+
+/** Browser / CLI client → hub, on the `/client` namespace. */
+export interface ClientToHubEvents {
+  catalog: (ack: (r: Ack<{ assets: CatalogEntry[] }>) => void) => void;
+  watch: (req: unknown, ack: (r: Ack<WatchReply>) => void) => void;
+  publish: (req: unknown, ack: (r: Ack<PublishReply>) => void) => void;
+  places: (req: unknown, ack: (r: Ack<{ places: Place[] }>) => void) => void;
+  signal: (msg: unknown) => void;
+  leave: (msg: unknown) => void;
+}
+
+/** Hub → client. */
+export interface HubToClientEvents {
+  signal: (msg: SignalMessage) => void;
+  'session-close': (msg: { sessionId: string; reason: string }) => void;
+  error: (msg: { code: string; message: string }) => void;
+}
+
+/** Hub → dashboard (read-only), on the `/dashboard` namespace. */
+export interface HubToDashboardEvents {
+  snapshot: (s: TableSnapshot) => void;
+  deltas: (batch: VersionedDelta[]) => void;
+  decision: (d: DecisionEvent) => void;
+}
+
+export type DecisionEvent =
+  | ({ kind: 'watch'; atMs: number; assetId: string } & SelectDecision)
+  | ({ kind: 'publish'; atMs: number; streamId: string; typed: Place; ip: Place | null } & IngestDecision)
+  | { kind: 'director'; atMs: number; director: DirectorInfo | null; reason: string };
+
+/** Parse with a schema; return the value or a human-readable reason. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown): { ok: true; value: T } | { ok: false; message: string } {
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+  return { ok: false, message: `${where}${issue?.message ?? 'invalid message'}` };
+}

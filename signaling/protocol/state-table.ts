@@ -1,0 +1,254 @@
+// The replicated state table: one reducer run by the hub and by every server replica.
+import type {
+  AssetInfo,
+  Delta,
+  DirectorInfo,
+  LiveInfo,
+  ServerEntry,
+  ServerLoad,
+  TableSnapshot,
+  VersionedDelta,
+} from './types.js';
+
+/** A server row as held in memory: sets and maps for O(1) membership. */
+export interface ServerRow {
+  readonly id: string;
+  readonly region: string;
+  readonly lat: number;
+  readonly lon: number;
+  readonly roles: readonly string[];
+  readonly maxSessions: number;
+  readonly uplinkMbps: number;
+  readonly joinedAtMs: number;
+  readonly httpUrl?: string;
+  load: ServerLoad;
+  readonly cache: Set<string>;
+  readonly storage: Map<string, AssetInfo>;
+  readonly live: Map<string, LiveInfo>;
+}
+
+/** The outcome of offering a versioned delta to a replica. */
+export type ApplyOutcome = 'applied' | 'stale' | 'gap';
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+/**
+ * The cluster's state table. `apply` is the reducer: deterministic, no I/O, no
+ * clock. Indexes asset → holders are kept incrementally so that selection never
+ * scans the table (the director must decide in microseconds at 1,000 servers).
+ */
+export class StateTable {
+  #version = 0;
+  #director: DirectorInfo | null = null;
+  readonly #servers = new Map<string, ServerRow>();
+  readonly #cacheIndex = new Map<string, Set<string>>();
+  readonly #storageIndex = new Map<string, Set<string>>();
+  readonly #liveIndex = new Map<string, Set<string>>();
+
+  /** Version of the last applied delta (0 = empty table). */
+  get version(): number {
+    return this.#version;
+  }
+
+  get director(): DirectorInfo | null {
+    return this.#director;
+  }
+
+  get size(): number {
+    return this.#servers.size;
+  }
+
+  get(id: string): ServerRow | undefined {
+    return this.#servers.get(id);
+  }
+
+  servers(): IterableIterator<ServerRow> {
+    return this.#servers.values();
+  }
+
+  ids(): string[] {
+    return [...this.#servers.keys()];
+  }
+
+  cacheHolders(assetId: string): ReadonlySet<string> {
+    return this.#cacheIndex.get(assetId) ?? EMPTY;
+  }
+
+  storageHolders(assetId: string): ReadonlySet<string> {
+    return this.#storageIndex.get(assetId) ?? EMPTY;
+  }
+
+  liveHolders(assetId: string): ReadonlySet<string> {
+    return this.#liveIndex.get(assetId) ?? EMPTY;
+  }
+
+  /** Every asset id known anywhere in the cluster (storage or live). */
+  assetIds(): string[] {
+    return [...new Set([...this.#storageIndex.keys(), ...this.#liveIndex.keys()])];
+  }
+
+  /**
+   * Replica side: apply a versioned delta if it is the next one.
+   * `stale` = already applied (ignored); `gap` = a delta was missed, ask for a snapshot.
+   */
+  offer(vd: VersionedDelta): ApplyOutcome {
+    if (vd.v <= this.#version) return 'stale';
+    if (vd.v !== this.#version + 1) return 'gap';
+    this.#reduce(vd.d);
+    this.#version = vd.v;
+    return 'applied';
+  }
+
+  /** Authoritative side (the hub): apply and stamp the next version. */
+  commit(delta: Delta): VersionedDelta {
+    this.#reduce(delta);
+    this.#version += 1;
+    return { v: this.#version, d: delta };
+  }
+
+  snapshot(): TableSnapshot {
+    return {
+      version: this.#version,
+      director: this.#director,
+      servers: [...this.#servers.values()].map(rowToEntry),
+    };
+  }
+
+  /** Replace the whole content with a snapshot (replica (re)sync). */
+  load(snapshot: TableSnapshot): void {
+    this.#servers.clear();
+    this.#cacheIndex.clear();
+    this.#storageIndex.clear();
+    this.#liveIndex.clear();
+    for (const entry of snapshot.servers) this.#join(entry);
+    this.#director = snapshot.director;
+    this.#version = snapshot.version;
+  }
+
+  static fromSnapshot(snapshot: TableSnapshot): StateTable {
+    const table = new StateTable();
+    table.load(snapshot);
+    return table;
+  }
+
+  #reduce(d: Delta): void {
+    switch (d.type) {
+      case 'server-joined':
+        this.#leave(d.server.id);
+        this.#join(d.server);
+        return;
+      case 'server-left':
+        this.#leave(d.id);
+        if (this.#director?.id === d.id) this.#director = null;
+        return;
+      case 'director':
+        this.#director = d.director;
+        return;
+    }
+    const row = this.#servers.get(d.id);
+    if (!row) return; // a late report about a server that has left: nothing to change
+    switch (d.type) {
+      case 'load':
+        row.load = d.load;
+        return;
+      case 'cache-add':
+        for (const a of d.assets) {
+          row.cache.add(a);
+          indexAdd(this.#cacheIndex, a, row.id);
+        }
+        return;
+      case 'cache-remove':
+        for (const a of d.assets) {
+          row.cache.delete(a);
+          indexRemove(this.#cacheIndex, a, row.id);
+        }
+        return;
+      case 'storage-add':
+        for (const a of d.assets) {
+          row.storage.set(a.id, a);
+          indexAdd(this.#storageIndex, a.id, row.id);
+        }
+        return;
+      case 'storage-remove':
+        for (const a of d.assets) {
+          row.storage.delete(a);
+          indexRemove(this.#storageIndex, a, row.id);
+        }
+        return;
+      case 'live':
+        row.live.set(d.stream.id, d.stream);
+        indexAdd(this.#liveIndex, d.stream.id, row.id);
+        return;
+      case 'live-remove':
+        row.live.delete(d.assetId);
+        indexRemove(this.#liveIndex, d.assetId, row.id);
+        return;
+      default: {
+        const never: never = d;
+        throw new Error(`unknown delta ${(never as { type: string }).type}`);
+      }
+    }
+  }
+
+  #join(e: ServerEntry): void {
+    const row: ServerRow = {
+      id: e.id,
+      region: e.region,
+      lat: e.lat,
+      lon: e.lon,
+      roles: [...e.roles],
+      maxSessions: e.maxSessions,
+      uplinkMbps: e.uplinkMbps,
+      joinedAtMs: e.joinedAtMs,
+      httpUrl: e.httpUrl,
+      load: e.load,
+      cache: new Set(e.cache),
+      storage: new Map(e.storage.map((a) => [a.id, a])),
+      live: new Map(e.live.map((l) => [l.id, l])),
+    };
+    this.#servers.set(row.id, row);
+    for (const a of row.cache) indexAdd(this.#cacheIndex, a, row.id);
+    for (const a of row.storage.keys()) indexAdd(this.#storageIndex, a, row.id);
+    for (const a of row.live.keys()) indexAdd(this.#liveIndex, a, row.id);
+  }
+
+  #leave(id: string): void {
+    const row = this.#servers.get(id);
+    if (!row) return;
+    for (const a of row.cache) indexRemove(this.#cacheIndex, a, id);
+    for (const a of row.storage.keys()) indexRemove(this.#storageIndex, a, id);
+    for (const a of row.live.keys()) indexRemove(this.#liveIndex, a, id);
+    this.#servers.delete(id);
+  }
+}
+
+export function rowToEntry(r: ServerRow): ServerEntry {
+  return {
+    id: r.id,
+    region: r.region,
+    lat: r.lat,
+    lon: r.lon,
+    roles: [...r.roles] as ServerEntry['roles'],
+    maxSessions: r.maxSessions,
+    uplinkMbps: r.uplinkMbps,
+    joinedAtMs: r.joinedAtMs,
+    ...(r.httpUrl ? { httpUrl: r.httpUrl } : {}),
+    load: r.load,
+    cache: [...r.cache],
+    storage: [...r.storage.values()],
+    live: [...r.live.values()],
+  };
+}
+
+function indexAdd(index: Map<string, Set<string>>, asset: string, server: string): void {
+  let holders = index.get(asset);
+  if (!holders) index.set(asset, (holders = new Set()));
+  holders.add(server);
+}
+
+function indexRemove(index: Map<string, Set<string>>, asset: string, server: string): void {
+  const holders = index.get(asset);
+  if (!holders) return;
+  holders.delete(server);
+  if (holders.size === 0) index.delete(asset);
+}

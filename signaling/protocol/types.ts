@@ -1,0 +1,150 @@
+// The cluster's data model: server entries, the state-table deltas and snapshots.
+
+export const Role = { edge: 'edge', ingest: 'ingest' } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/** Why the director chose a server for a viewer. */
+export const SelectReason = {
+  directorCache: 'director-cache',
+  cache: 'cache',
+  storage: 'storage',
+  live: 'live',
+} as const;
+export type SelectReason = (typeof SelectReason)[keyof typeof SelectReason];
+
+/** Stable error codes carried by `{ ok: false, code, message }` acks. */
+export const ErrorCode = {
+  badRequest: 'bad-request',
+  unauthorized: 'unauthorized',
+  unknownAsset: 'unknown-asset',
+  noCapacity: 'no-capacity',
+  noDirector: 'no-director',
+  noIngest: 'no-ingest',
+  unknownPlace: 'unknown-place',
+  timeout: 'timeout',
+  staleEpoch: 'stale-epoch',
+  notParty: 'not-party',
+  rateLimited: 'rate-limited',
+  tooLarge: 'too-large',
+  conflict: 'conflict',
+  internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One stored asset in a server's catalog. */
+export interface AssetInfo {
+  id: string;
+  bytes: number;
+  /** MSE type string, e.g. `video/webm; codecs="vp8, opus"`. */
+  mime: string;
+  durationMs?: number;
+  /** Approximate media bitrate in bits per second, when known. */
+  bitrateBps?: number;
+}
+
+/** A stream being ingested (or recently ended) on a server. */
+export interface LiveInfo {
+  id: string;
+  bytes: number;
+  live: boolean;
+  mime: string;
+  /** The other entry server of the pair, if any. */
+  peer?: string;
+  startedAtMs: number;
+}
+
+/** Load figures a server reports; the load factor is computed from these. */
+export interface ServerLoad {
+  sessions: number;
+  egressMbps: number;
+  /** CPU use of the process, 0..1 (of one core). */
+  cpu: number;
+  storageReadBytes?: number;
+}
+
+/** What a server tells the hub about itself when it registers. */
+export interface ServerDescriptor {
+  id: string;
+  region: string;
+  lat: number;
+  lon: number;
+  roles: Role[];
+  maxSessions: number;
+  uplinkMbps: number;
+  load: ServerLoad;
+  cache: string[];
+  storage: AssetInfo[];
+  live: LiveInfo[];
+  /** Where browsers and tools reach this server's HTTP side (metrics, health). */
+  httpUrl?: string;
+}
+
+/** One row of the state table, as carried in snapshots. */
+export interface ServerEntry extends ServerDescriptor {
+  joinedAtMs: number;
+}
+
+export interface DirectorInfo {
+  id: string;
+  epoch: number;
+  sinceMs: number;
+}
+
+/** The whole table: sent on (re)connect and on a gap. */
+export interface TableSnapshot {
+  version: number;
+  director: DirectorInfo | null;
+  servers: ServerEntry[];
+}
+
+/** A change to the table. Each is small: proportional to what changed. */
+export type Delta =
+  | { type: 'server-joined'; server: ServerEntry }
+  | { type: 'server-left'; id: string; reason: string }
+  | { type: 'load'; id: string; load: ServerLoad }
+  | { type: 'cache-add'; id: string; assets: string[] }
+  | { type: 'cache-remove'; id: string; assets: string[] }
+  | { type: 'storage-add'; id: string; assets: AssetInfo[] }
+  | { type: 'storage-remove'; id: string; assets: string[] }
+  | { type: 'live'; id: string; stream: LiveInfo }
+  | { type: 'live-remove'; id: string; assetId: string }
+  | { type: 'director'; director: DirectorInfo | null };
+
+/** Deltas a server may report about itself (the hub stamps the server id). */
+export type OwnDelta =
+  | { type: 'load'; load: ServerLoad }
+  | { type: 'cache-add'; assets: string[] }
+  | { type: 'cache-remove'; assets: string[] }
+  | { type: 'storage-add'; assets: AssetInfo[] }
+  | { type: 'storage-remove'; assets: string[] }
+  | { type: 'live'; stream: LiveInfo }
+  | { type: 'live-remove'; assetId: string };
+
+/** A delta with the table version it produces (`table.version` after applying). */
+export interface VersionedDelta {
+  v: number;
+  d: Delta;
+}
+
+/** `{ ok: true, … } | { ok: false, code, message }` — every ack over the wire. */
+export type Ack<T extends object = {}> = ({ ok: true } & T) | AckError;
+export interface AckError {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+}
+
+export function ackError(code: ErrorCode, message: string): AckError {
+  return { ok: false, code, message };
+}
+
+export interface GeoPoint {
+  lat: number;
+  lon: number;
+}
+
+/** A resolved place: what the typed location or the IP turned into. */
+export interface Place extends GeoPoint {
+  label: string;
+  source: 'typed' | 'coordinates' | 'ip' | 'device';
+}
