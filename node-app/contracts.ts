@@ -1,0 +1,42 @@
+// Interfaces between the media server's parts: storage, cache, delivery.
+import type { AssetInfo } from '../signaling/protocol/types.js';
+
+/** Cache blocks and storage reads are aligned to this size (bytes). */
+export const BLOCK_BYTES = 64 * 1024;
+
+/** Disk storage of assets, strictly inside one root directory. */
+export interface BlockStore {
+  /** Catalog entry, or undefined for an unknown (or invalid) id. */
+  stat(assetId: string): AssetInfo | undefined;
+  list(): AssetInfo[];
+  /**
+   * Read up to `length` bytes at `offset`. Returns fewer bytes at the end of the
+   * asset (an empty array past it). Rejects with code `unknown-asset` for ids that
+   * are invalid or not stored. For a live (growing) asset, reads what is there now.
+   */
+  read(assetId: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Total bytes read from disk since start (for metrics and the state table). */
+  readonly bytesRead: number;
+}
+
+/**
+ * A per-session view of one asset's bytes, as delivery sees it: the cache and
+ * storage decide where each byte comes from.
+ */
+export interface ByteSource {
+  readonly assetId: string;
+  /** Bytes available now; grows while an asset is live. */
+  size(): number;
+  /** True while the asset is still being ingested (more bytes will come). */
+  isLive(): boolean;
+  /** Read up to `length` bytes at `offset` (block-aligned reads are cheapest). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Release everything this session holds (idempotent). */
+  close(): void;
+}
+
+/** What changed in a cache's contents, for state-table deltas. */
+export interface CacheChange {
+  added: string[];
+  removed: string[];
+}
