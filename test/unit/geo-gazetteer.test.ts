@@ -1,0 +1,101 @@
+// The gazetteer: typed places and coordinates to Places, and autocomplete.
+import { describe, expect, it } from 'vitest';
+import { distanceKm } from '../../node-app/policies/geo.js';
+import { normalise, parseCoordinates, resolveLocation, resolvePlace, suggest } from '../../signaling/geo/gazetteer.js';
+
+const FRANKFURT = { lat: 50.11, lon: 8.68 };
+const near = (p: { lat: number; lon: number } | null, q: { lat: number; lon: number }, km = 25) =>
+  p !== null && distanceKm(p, q) < km;
+
+describe('resolvePlace', () => {
+  it('resolves well-known city names', () => {
+    const fra = resolvePlace('Frankfurt am Main');
+    expect(fra).toMatchObject({ label: 'Frankfurt am Main, DE', source: 'typed' });
+    expect(near(fra, FRANKFURT)).toBe(true);
+    expect(near(resolvePlace('Singapore'), { lat: 1.29, lon: 103.85 })).toBe(true);
+    expect(resolvePlace('Singapore')?.label).toBe('Singapore, SG');
+  });
+
+  it('picks the most populous of several same-named cities, or the one in the given country', () => {
+    expect(near(resolvePlace('Paris'), { lat: 48.86, lon: 2.35 })).toBe(true);
+    expect(resolvePlace('Paris, FR')).toMatchObject({ label: 'Paris, FR', source: 'typed' });
+    expect(near(resolvePlace('Paris, FR'), { lat: 48.86, lon: 2.35 })).toBe(true);
+    const paris = resolvePlace('Paris, US');
+    expect(paris?.label).toBe('Paris, US');
+    expect(paris!.lon).toBeLessThan(-60);
+    expect(resolvePlace('London, CA')?.label).toBe('London, CA');
+    expect(resolvePlace('Paris, Canada')?.label).toBe('Paris, CA');
+  });
+
+  it('is case-, space- and accent-insensitive', () => {
+    expect(resolvePlace('  sao   PAULO ')?.label).toBe('São Paulo, BR');
+    expect(resolvePlace('ZURICH')?.label).toBe('Zürich, CH');
+    expect(resolvePlace('zürich')?.label).toBe('Zürich, CH');
+  });
+
+  it('falls back to whole-word prefixes when no name matches exactly', () => {
+    expect(resolvePlace('Frankfurt')?.label).toBe('Frankfurt am Main, DE');
+    expect(resolvePlace('New York')?.label).toBe('New York City, US');
+    // A prefix inside a word is not a match.
+    expect(resolvePlace('Frankfur')).toBeNull();
+  });
+
+  it('reads coordinates', () => {
+    expect(resolvePlace('50.1, 8.7')).toEqual({ lat: 50.1, lon: 8.7, label: '50.1, 8.7', source: 'coordinates' });
+    expect(resolvePlace('-33.87,151.21')).toMatchObject({ lat: -33.87, lon: 151.21, source: 'coordinates' });
+    expect(resolvePlace('40.7 -74')).toMatchObject({ lat: 40.7, lon: -74, source: 'coordinates' });
+  });
+
+  it('returns null for unknown places, empty text and out-of-range coordinates', () => {
+    expect(resolvePlace('Xyzzyville')).toBeNull();
+    expect(resolvePlace('Paris, Xyzzy')).toBeNull();
+    expect(resolvePlace('   ')).toBeNull();
+    expect(resolvePlace('95, 8')).toBeNull();
+    expect(resolvePlace('45, 200')).toBeNull();
+    expect(parseCoordinates('Paris')).toBeNull();
+  });
+});
+
+describe('resolveLocation', () => {
+  it('passes explicit coordinates through and validates them', () => {
+    expect(resolveLocation({ lat: 1, lon: 2, label: 'Office' })).toEqual({ lat: 1, lon: 2, label: 'Office', source: 'coordinates' });
+    expect(resolveLocation({ lat: 1, lon: 2 })?.label).toBe('1, 2');
+    expect(resolveLocation({ lat: 91, lon: 2 })).toBeNull();
+    expect(resolveLocation('Singapore')?.label).toBe('Singapore, SG');
+  });
+});
+
+describe('suggest', () => {
+  it('lists prefix matches, most populous first, one per label', () => {
+    const labels = suggest('par', 8).map((p) => p.label);
+    expect(labels[0]).toBe('Paris, FR');
+    expect(labels.length).toBe(8);
+    expect(new Set(labels).size).toBe(labels.length);
+    for (const l of labels) expect(normalise(l).startsWith('par')).toBe(true);
+  });
+
+  it('answers short prefixes with the largest cities and respects the limit', () => {
+    const s = suggest('s', 5);
+    expect(s).toHaveLength(5);
+    expect(s.map((p) => p.label)).toContain('Shanghai, CN');
+    expect(suggest('s', 3).map((p) => p.label)).toEqual(s.slice(0, 3).map((p) => p.label));
+    expect(suggest('s', 1000).length).toBeLessThanOrEqual(20);
+  });
+
+  it('narrows by a country qualifier', () => {
+    const us = suggest('Paris, U', 5);
+    expect(us.length).toBeGreaterThan(0);
+    for (const p of us) expect(p.label).toMatch(/^Paris.*, (US|UY|UA|UG|UZ|GB|AE)$/);
+  });
+
+  it('every suggestion resolves back to itself', () => {
+    for (const p of [...suggest('lon', 10), ...suggest('san', 10), ...suggest('fr', 10)]) {
+      expect(resolvePlace(p.label)).toEqual(p);
+    }
+  });
+
+  it('returns nothing for an empty or unmatched prefix', () => {
+    expect(suggest('', 5)).toEqual([]);
+    expect(suggest('xyzzyq', 5)).toEqual([]);
+  });
+});
