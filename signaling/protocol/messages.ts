@@ -70,6 +70,7 @@ export const serverDescriptorSchema = z.strictObject({
   storage: z.array(assetInfoSchema).max(MAX_ASSETS_PER_MESSAGE),
   live: z.array(liveInfoSchema).max(10_000),
   httpUrl: z.string().url().max(300).optional(),
+  lastEpoch: z.number().int().min(0).optional(),
 }) satisfies z.ZodType<ServerDescriptor>;
 
 export const ownDeltaSchema = z.discriminatedUnion('type', [
@@ -117,6 +118,17 @@ export const publishSchema = z.strictObject({
 });
 
 export const placesSchema = z.strictObject({ q: z.string().trim().min(1).max(120), limit: z.number().int().min(1).max(20).optional() });
+
+/** `--ice-servers` JSON: STUN/TURN servers for clients and media servers. */
+export const iceServersSchema = z
+  .array(
+    z.strictObject({
+      urls: z.union([z.string().regex(/^(stun|stuns|turn|turns):/, 'ICE urls start with stun:, stuns:, turn: or turns:'), z.array(z.string().regex(/^(stun|stuns|turn|turns):/)).min(1)]),
+      username: z.string().max(200).optional(),
+      credential: z.string().max(200).optional(),
+    }),
+  )
+  .max(10);
 
 export const leaveSchema = z.strictObject({ sessionId });
 

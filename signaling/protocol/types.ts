@@ -77,6 +77,11 @@ export interface ServerDescriptor {
   live: LiveInfo[];
   /** Where browsers and tools reach this server's HTTP side (metrics, health). */
   httpUrl?: string;
+  /**
+   * The highest director epoch this server has seen (after a hub restart the
+   * hub continues above it, so epochs never go back).
+   */
+  lastEpoch?: number;
 }
 
 /** One row of the state table, as carried in snapshots. */

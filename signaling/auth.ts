@@ -1,0 +1,61 @@
+// Cluster authentication: media servers prove they know the cluster secret with
+// an HMAC-signed, expiring, single-use token; the secret itself never travels.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SERVER_ID_PATTERN } from './protocol/ids.js';
+
+/** How long a freshly minted token is valid. */
+export const TOKEN_TTL_MS = 30_000;
+/** Tokens claiming an expiry further out than this are refused (clock abuse). */
+export const TOKEN_MAX_TTL_MS = 5 * 60_000;
+
+export class AuthError extends Error {
+  readonly code = 'unauthorized';
+}
+
+/** `baton1.<serverId>.<expiresAtMs>.<nonce>.<hmac-sha256 hex>` */
+export function mintServerToken(secret: string, serverId: string, nowMs: number, ttlMs = TOKEN_TTL_MS): string {
+  const body = `baton1.${serverId}.${nowMs + ttlMs}.${randomBytes(12).toString('base64url')}`;
+  return `${body}.${sign(secret, body)}`;
+}
+
+/**
+ * Verifies tokens and remembers the nonces it has accepted until they expire,
+ * so a captured token cannot be replayed.
+ */
+export class TokenVerifier {
+  readonly #secret: string;
+  readonly #seen = new Map<string, number>();
+
+  constructor(secret: string) {
+    if (!secret) throw new AuthError('a cluster secret is required');
+    this.#secret = secret;
+  }
+
+  /** Returns the server id the token was minted for, or throws AuthError with a reason. */
+  verify(token: unknown, nowMs: number): string {
+    if (typeof token !== 'string' || token.length > 512) throw new AuthError('missing cluster token');
+    const parts = token.split('.');
+    if (parts.length !== 5 || parts[0] !== 'baton1') throw new AuthError('malformed cluster token');
+    const [, serverId, expiresRaw, nonce, mac] = parts as [string, string, string, string, string];
+    const expected = sign(this.#secret, parts.slice(0, 4).join('.'));
+    const a = Buffer.from(mac, 'utf8');
+    const b = Buffer.from(expected, 'utf8');
+    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new AuthError('bad cluster secret (token signature mismatch)');
+    if (!SERVER_ID_PATTERN.test(serverId)) throw new AuthError('token names an invalid server id');
+    const expiresAtMs = Number(expiresRaw);
+    if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs <= nowMs) throw new AuthError('cluster token expired');
+    if (expiresAtMs - nowMs > TOKEN_MAX_TTL_MS) throw new AuthError('cluster token expiry too far in the future');
+    this.#prune(nowMs);
+    if (this.#seen.has(nonce)) throw new AuthError('cluster token replayed');
+    this.#seen.set(nonce, expiresAtMs);
+    return serverId;
+  }
+
+  #prune(nowMs: number): void {
+    for (const [nonce, exp] of this.#seen) if (exp <= nowMs) this.#seen.delete(nonce);
+  }
+}
+
+function sign(secret: string, body: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}

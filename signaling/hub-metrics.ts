@@ -1,0 +1,30 @@
+// Prometheus metrics of the hub (prom-client), on a registry of its own.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createHubMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'baton_hub_process_' });
+  const m = {
+    registry,
+    servers: new Gauge({ name: 'baton_hub_servers', help: 'Media servers in the state table', registers: [registry] }),
+    sessions: new Gauge({ name: 'baton_hub_sessions', help: 'Client sessions being relayed', registers: [registry], labelNames: ['kind'] }),
+    tableVersion: new Gauge({ name: 'baton_hub_table_version', help: 'State table version', registers: [registry] }),
+    directorEpoch: new Gauge({ name: 'baton_hub_director_epoch', help: 'Current director epoch', registers: [registry] }),
+    selections: new Counter({ name: 'baton_hub_selections_total', help: 'Viewer selections by reason', registers: [registry], labelNames: ['reason'] }),
+    ingestAssignments: new Counter({ name: 'baton_hub_ingest_assignments_total', help: 'Broadcaster assignments', registers: [registry] }),
+    directorChanges: new Counter({ name: 'baton_hub_director_changes_total', help: 'Director changes by reason', registers: [registry], labelNames: ['reason'] }),
+    missedHeartbeats: new Counter({ name: 'baton_hub_missed_heartbeats_total', help: 'Servers removed after missing heartbeats', registers: [registry] }),
+    rejected: new Counter({ name: 'baton_hub_rejected_messages_total', help: 'Inbound messages refused', registers: [registry], labelNames: ['code'] }),
+    authFailures: new Counter({ name: 'baton_hub_auth_failures_total', help: 'Server connections refused at authentication', registers: [registry] }),
+    deltas: new Counter({ name: 'baton_hub_deltas_total', help: 'State table deltas committed', registers: [registry] }),
+    watchLatency: new Histogram({
+      name: 'baton_hub_watch_seconds',
+      help: 'Time from a watch request to its reply',
+      registers: [registry],
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    }),
+  };
+  return m;
+}
+
+export type HubMetrics = ReturnType<typeof createHubMetrics>;
