@@ -1,0 +1,162 @@
+// Headless viewing from Node: the browser's Viewer over socket.io-client and node-datachannel, saved or hashed.
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/messages.js';
+import type { SelectReason } from '../../signaling/protocol/types.js';
+import { Viewer, type FailoverInfo } from '../../web-client/lib/viewer.js';
+import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
+
+/** Whole-watch limit unless the caller gives one. */
+export const DEFAULT_WATCH_TIMEOUT_MS = 120_000;
+/** Connecting to the hub's /client namespace. */
+export const HUB_CONNECT_TIMEOUT_MS = 10_000;
+
+export interface WatchOptions {
+  /** Hub base URL, e.g. `http://127.0.0.1:8080`. */
+  hubUrl: string;
+  assetId: string;
+  offset?: number;
+  /** Ask for unpaced delivery. Default false (paced like a player). */
+  fast?: boolean;
+  timeoutMs?: number;
+  wrtc?: Wrtc;
+  iceServers?: RTCIceServer[];
+}
+
+export interface WatchResult {
+  /** The server the first bytes came from. */
+  server: string;
+  reason: SelectReason;
+  bytes: number;
+  sha256: string;
+  /** From the call to the first media byte, ms. */
+  ttfbMs: number;
+  /** From the call to the end, ms. */
+  totalMs: number;
+  failovers: FailoverInfo[];
+}
+
+export class WatchError extends Error {
+  override readonly name = 'WatchError';
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Watch `assetId` to the end and save the bytes to `out`. */
+export async function watchToFile(opts: WatchOptions & { out: string }): Promise<WatchResult> {
+  const file = createWriteStream(opts.out);
+  const fileError = new Promise<never>((_, reject) => file.once('error', (err) => reject(new WatchError('write-failed', err.message))));
+  fileError.catch(() => undefined);
+  try {
+    const result = await Promise.race([
+      watchStream(opts, (bytes, viewer) => {
+        // The disk is slower than the network: hold the server off rather than buffer.
+        if (!file.write(bytes)) {
+          viewer.pause();
+          file.once('drain', () => viewer.resume());
+        }
+      }),
+      fileError,
+    ]);
+    await new Promise<void>((done, fail) => file.end((err?: Error | null) => (err ? fail(err) : done())));
+    return result;
+  } catch (err) {
+    file.destroy();
+    throw err;
+  }
+}
+
+/** Watch `assetId` to the end, handing every in-order chunk to `onData`. */
+export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array, viewer: Viewer) => void): Promise<WatchResult> {
+  const t0 = performance.now();
+  const socket: Socket<HubToClientEvents, ClientToHubEvents> = io(`${opts.hubUrl.replace(/\/$/, '')}/client`, { transports: ['websocket'], reconnection: false, timeout: HUB_CONNECT_TIMEOUT_MS });
+  let viewer: Viewer | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await new Promise<void>((done, fail) => {
+      socket.once('connect', () => done());
+      socket.once('connect_error', (err) => fail(new WatchError('hub-unreachable', `cannot reach the hub at ${opts.hubUrl}: ${err.message}`)));
+    });
+    const v = new Viewer({
+      socket,
+      assetId: opts.assetId,
+      SimplePeer,
+      wrtc: opts.wrtc ?? nodeWrtc,
+      offset: opts.offset,
+      iceServers: opts.iceServers,
+      fast: opts.fast,
+    });
+    viewer = v;
+    const hash = createHash('sha256');
+    let first: { server: string; reason: SelectReason } | undefined;
+    let ttfbMs = -1;
+    const failovers: FailoverInfo[] = [];
+    const done = new Promise<WatchResult>((resolveDone, reject) => {
+      timer = setTimeout(() => reject(new WatchError('timeout', `no end of ${opts.assetId} within ${opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS} ms`)), opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS);
+      v.addEventListener('selected', (e) => {
+        first ??= { server: e.detail.server.id, reason: e.detail.reason };
+      });
+      v.addEventListener('data', (e) => {
+        if (ttfbMs < 0) ttfbMs = performance.now() - t0;
+        hash.update(e.detail.bytes);
+        onData(e.detail.bytes, v);
+      });
+      v.addEventListener('failover', (e) => failovers.push(e.detail));
+      v.addEventListener('error', (e) => reject(new WatchError(e.detail.code, e.detail.message)));
+      v.addEventListener('end', () =>
+        resolveDone({
+          server: first?.server ?? '',
+          reason: first?.reason ?? 'storage',
+          bytes: v.bytesReceived,
+          sha256: hash.digest('hex'),
+          ttfbMs: Math.round(Math.max(0, ttfbMs)),
+          totalMs: Math.round(performance.now() - t0),
+          failovers,
+        }),
+      );
+    });
+    v.start();
+    return await done;
+  } finally {
+    clearTimeout(timer);
+    viewer?.close();
+    socket.disconnect();
+  }
+}
+
+// Runnable, for benchmarks that need viewers in their own processes:
+// `node --import tsx node-app/delivery/node-viewer.ts --hub URL --asset ID [--fast] [--out FILE]`
+// prints the WatchResult as one JSON line.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const hubUrl = arg('--hub');
+  const assetId = arg('--asset');
+  if (!hubUrl || !assetId) {
+    console.error('usage: node-viewer.ts --hub URL --asset ID [--fast] [--out FILE]');
+    process.exit(2);
+  }
+  const out = arg('--out');
+  const opts: WatchOptions = { hubUrl, assetId, fast: process.argv.includes('--fast') };
+  (out ? watchToFile({ ...opts, out }) : watchStream(opts, () => undefined)).then(
+    (r) => {
+      // Wall-clock marks let a benchmark line several viewer processes up.
+      const endAtMs = Date.now();
+      console.log(JSON.stringify({ ok: true, ...r, endAtMs, firstByteAtMs: endAtMs - (r.totalMs - r.ttfbMs) }));
+      process.exit(0);
+    },
+    (err: WatchError) => {
+      console.log(JSON.stringify({ ok: false, code: err.code ?? 'error', message: err.message }));
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,118 @@
+// Send pacing for one viewer: a fast-start burst, then ≈1.5× the media bitrate up to a bounded lead.
+
+/**
+ * The burst covers this much media at the asset's bitrate: the player starts once it
+ * has ~2 s buffered, and a third second absorbs the first RTTs of SCTP ramp-up.
+ */
+export const FAST_START_SECONDS = 3;
+/**
+ * ...but never less than this: a low-bitrate clip still gets its init segment and
+ * several 1 s clusters in one go (1 MiB takes ~0.1 s even at 100 Mbit/s).
+ */
+export const MIN_BURST_BYTES = 1024 * 1024;
+/** ...and never more than this, so one joiner cannot hog a server's uplink. */
+export const MAX_BURST_BYTES = 8 * 1024 * 1024;
+/**
+ * After the burst the sender may run ahead of real time by this factor: a 2 s network
+ * hiccup is made up within 4 s, while 8 viewers catching up at once still need only
+ * 1.5× their steady-state share of the uplink.
+ */
+export const PACE_FACTOR = 1.5;
+/**
+ * Media the sender may hold ahead of the estimated playhead: enough to ride out a
+ * failover (hub select + new ICE ≈ 0.5–2 s) several times over, small enough that a
+ * viewer who leaves or seeks wastes at most ~10 s of media.
+ */
+export const LEAD_SECONDS = 10;
+
+export interface PacingConfig {
+  /** Media bitrate, bits per second. */
+  bitrateBps: number;
+  burstBytes: number;
+  /** Multiple of the bitrate the sender may use after the burst. */
+  factor: number;
+  /** Bytes the sender may be ahead of the playhead estimate (≥ burstBytes). */
+  leadBytes: number;
+}
+
+/** The pacing for an asset of `bitrateBps`; null (unpaced) when the bitrate is unknown. */
+export function pacingFor(bitrateBps: number | undefined): PacingConfig | null {
+  if (!bitrateBps || !Number.isFinite(bitrateBps) || bitrateBps <= 0) return null;
+  const bytesPerS = bitrateBps / 8;
+  const burstBytes = clamp(Math.round(FAST_START_SECONDS * bytesPerS), MIN_BURST_BYTES, MAX_BURST_BYTES);
+  const leadBytes = Math.max(burstBytes, Math.round(LEAD_SECONDS * bytesPerS));
+  return { bitrateBps, burstBytes, factor: PACE_FACTOR, leadBytes };
+}
+
+/**
+ * Bytes a run may have sent after `activeMs` of playing time:
+ * `min(burst + factor·rate·t, lead + rate·t)` — the burst, then catch-up at
+ * `factor`× until the lead is reached, then real time.
+ */
+export function allowedBytes(cfg: PacingConfig, activeMs: number): number {
+  const t = Math.max(0, activeMs) / 1000;
+  const bytesPerS = cfg.bitrateBps / 8;
+  return Math.min(cfg.burstBytes + cfg.factor * bytesPerS * t, cfg.leadBytes + bytesPerS * t);
+}
+
+/** Ms of playing time until `sentBytes + wantBytes` is allowed (0: send now). */
+export function waitMs(cfg: PacingConfig, activeMs: number, sentBytes: number, wantBytes: number): number {
+  const need = sentBytes + wantBytes;
+  if (need <= allowedBytes(cfg, activeMs)) return 0;
+  const bytesPerS = cfg.bitrateBps / 8;
+  // Invert each branch of the min(); the later of the two times is when both allow it.
+  const tBurst = (need - cfg.burstBytes) / (cfg.factor * bytesPerS);
+  const tLead = (need - cfg.leadBytes) / bytesPerS;
+  return Math.max(0, Math.ceil(Math.max(tBurst, tLead) * 1000 - activeMs));
+}
+
+/**
+ * A run's pacing clock: counts playing time only (a paused viewer's lead does not
+ * grow), restarted by a seek.
+ */
+export class Pacer {
+  readonly config: PacingConfig;
+  readonly #now: () => number;
+  #activeBeforeMs = 0;
+  #resumedAt: number | null = null;
+  #sent = 0;
+
+  constructor(config: PacingConfig, now: () => number) {
+    this.config = config;
+    this.#now = now;
+  }
+
+  /** Start a new run (first play or a seek): fresh burst, clock running. */
+  restart(): void {
+    this.#activeBeforeMs = 0;
+    this.#sent = 0;
+    this.#resumedAt = this.#now();
+  }
+
+  pause(): void {
+    if (this.#resumedAt === null) return;
+    this.#activeBeforeMs += this.#now() - this.#resumedAt;
+    this.#resumedAt = null;
+  }
+
+  resume(): void {
+    if (this.#resumedAt === null) this.#resumedAt = this.#now();
+  }
+
+  record(bytes: number): void {
+    this.#sent += bytes;
+  }
+
+  /** Ms until `wantBytes` more may be sent (0: now). */
+  delayMs(wantBytes: number): number {
+    return waitMs(this.config, this.#activeMs(), this.#sent, wantBytes);
+  }
+
+  #activeMs(): number {
+    return this.#activeBeforeMs + (this.#resumedAt === null ? 0 : this.#now() - this.#resumedAt);
+  }
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}

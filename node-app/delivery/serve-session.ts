@@ -1,0 +1,508 @@
+// One viewer's delivery: answers the viewer's WebRTC offer, then sends meta and paced media with backpressure.
+import { EventEmitter } from 'node:events';
+import { BLOCK_BYTES, type ByteSource } from '../contracts.js';
+import { createPeer, type Peer, type Wrtc } from '../webrtc/peer.js';
+import { mimeFor, probeWebm } from '../storage/webm-probe.js';
+import {
+  MAX_FRAME_BYTES,
+  MAX_MEDIA_PAYLOAD_BYTES,
+  decodeClientFrame,
+  encodeControl,
+  type ClientControl,
+  type ServerControl,
+} from '../../signaling/protocol/frames.js';
+import { FrameReader } from './frame-reader.js';
+import { Pacer, pacingFor, type PacingConfig } from './pacer.js';
+
+/** A viewer whose channel is not open by then is dropped. */
+export const CONNECT_TIMEOUT_MS = 20_000;
+/** A write the channel has not accepted for this long means the viewer stopped reading. */
+export const STALL_TIMEOUT_MS = 15_000;
+/**
+ * A viewer that keeps the sender waiting yet receives under SLOW_FRACTION of the media
+ * bitrate for this long cannot play the stream; it is told and dropped (it may fail over).
+ */
+export const SLOW_VIEWER_MS = 20_000;
+/** Share of the media bitrate under which a backpressured viewer counts as slow. */
+export const SLOW_FRACTION = 0.5;
+/** Share of a watchdog interval the sender must spend waiting on the viewer to call it slow. */
+export const SLOW_BLOCKED_SHARE = 0.8;
+/** Paused, ended, or waiting on a live stream that does not grow: closed after this long. */
+export const IDLE_TIMEOUT_MS = 120_000;
+/** How often a caught-up live session looks for new bytes (ByteSource has no growth event). */
+export const LIVE_POLL_MS = 100;
+/** Timeouts and the egress figure are checked this often. */
+export const WATCHDOG_INTERVAL_MS = 1_000;
+/** Malformed control frames tolerated (each answered with an error frame) before closing. */
+export const MAX_BAD_FRAMES = 16;
+/**
+ * simple-peer stops calling back writes once the channel's bufferedAmount passes 64 KiB,
+ * and the session has one write outstanding at a time, so a viewer never has more than
+ * this many bytes queued on the server (plus the SCTP stack's own fixed send buffer).
+ */
+export const MAX_QUEUED_BYTES = 64 * 1024 + MAX_FRAME_BYTES;
+/** MIME type when neither the caller nor the file's head says. */
+export const FALLBACK_MIME = 'video/webm';
+
+export type ServeState = 'connecting' | 'streaming' | 'paused' | 'ended' | 'closed';
+
+export interface ServeSessionEvents {
+  /** The data channel opened. */
+  connected: [];
+  /** Media bytes handed to the channel (payload only). */
+  sent: [bytes: number];
+  /** Every byte up to `bytes` was sent and the asset is not live. */
+  end: [bytes: number];
+  /** Once, whatever ended the session. */
+  closed: [reason: string, error?: Error];
+}
+
+/** Minimal logger (pino's Logger fits). */
+export interface SessionLog {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface ServeSessionOptions {
+  sessionId: string;
+  source: ByteSource;
+  /** Byte offset to start at (the hub's `session-open` offset). */
+  offset: number;
+  /** Sends one of our signals to the viewer (through the hub). */
+  signal: (data: unknown) => void;
+  wrtc?: Wrtc;
+  iceServers?: RTCIceServer[];
+  log?: SessionLog;
+  /**
+   * Catalog facts (pass the store's AssetInfo). Without a MIME type, MIME and bitrate are
+   * probed from the asset's first block; without a bitrate the session is not paced.
+   */
+  asset?: { mime?: string; bitrateBps?: number };
+  /** `false` never paces; an object overrides parts of the computed pacing. Default: paced. */
+  pacing?: false | Partial<PacingConfig>;
+  /** Whether a viewer may ask for `fast` (unpaced) delivery. Default true. */
+  allowFast?: boolean;
+  /** Defaults: CONNECT_TIMEOUT_MS, STALL_TIMEOUT_MS, IDLE_TIMEOUT_MS, SLOW_VIEWER_MS. */
+  timeouts?: { connectMs?: number; stallMs?: number; idleMs?: number; slowMs?: number };
+  /** Monotonic clock, ms. */
+  now?: () => number;
+}
+
+export interface ServeStats {
+  state: ServeState;
+  bytesSent: number;
+  /** Over the last few seconds, bits per second. */
+  egressBps: number;
+  queuedBytes: number;
+  /** Largest queue seen since the session started. */
+  maxQueuedBytes: number;
+  /** Next byte to send. */
+  offset: number;
+  paceBps?: number;
+}
+
+export class ServeSession extends EventEmitter<ServeSessionEvents> {
+  readonly sessionId: string;
+  readonly #o: ServeSessionOptions;
+  readonly #source: ByteSource;
+  readonly #peer: Peer;
+  readonly #now: () => number;
+  readonly #ready: Promise<void>;
+  readonly #watchdog: ReturnType<typeof setInterval>;
+  readonly #createdAt: number;
+  #state: ServeState = 'connecting';
+  #mime = FALLBACK_MIME;
+  #bitrateBps: number | undefined;
+  #pacer: Pacer | null = null;
+  #fast = false;
+  #sessionOffset: number;
+  #playSeen = false;
+  /** Next byte to send. */
+  #next: number;
+  readonly #reader: FrameReader;
+  /** Bumped by every seek and by close: in-flight reads of an older generation are dropped. */
+  #generation = 0;
+  #pumping = false;
+  #wake: (() => void) | null = null;
+  #writePendingSince: number | null = null;
+  #lastActivityAt: number;
+  #lastSize = 0;
+  #bytesSent = 0;
+  #maxQueued = 0;
+  #badFrames = 0;
+  /** Ms spent with a write waiting on the viewer, completed writes only. */
+  #blockedMs = 0;
+  #slowMark: { atMs: number; bytes: number; blockedMs: number; streaming: boolean } | null = null;
+  #slowSince: number | null = null;
+  #egressSamples: Array<[atMs: number, bytes: number]> = [];
+
+  constructor(opts: ServeSessionOptions) {
+    super();
+    this.sessionId = opts.sessionId;
+    this.#o = opts;
+    this.#source = opts.source;
+    this.#now = opts.now ?? (() => performance.now());
+    this.#createdAt = this.#lastActivityAt = this.#now();
+    this.#sessionOffset = this.#next = Math.max(0, Math.floor(opts.offset));
+    this.#reader = new FrameReader(opts.source, this.#next);
+    this.#ready = this.#describe();
+    this.#peer = createPeer({ initiator: false, wrtc: opts.wrtc, config: { iceServers: opts.iceServers } });
+    this.#peer.on('signal', (data: unknown) => {
+      try {
+        opts.signal(data);
+      } catch (err) {
+        this.close('signal-failed', err as Error);
+      }
+    });
+    this.#peer.on('connect', () => this.#onConnect());
+    this.#peer.on('data', (data: unknown) => this.#onData(data));
+    this.#peer.on('close', () => this.close('peer-closed'));
+    this.#peer.on('error', (err: Error) => this.close('peer-error', err));
+    this.#watchdog = setInterval(() => this.#tick(), WATCHDOG_INTERVAL_MS);
+    this.#watchdog.unref?.();
+  }
+
+  get state(): ServeState {
+    return this.#state;
+  }
+
+  /** Feed a signal relayed from the viewer. Bad input closes this session, never throws. */
+  signal(data: unknown): void {
+    if (this.#state === 'closed') return;
+    try {
+      this.#peer.signal(data as Parameters<Peer['signal']>[0]);
+    } catch (err) {
+      this.close('bad-signal', err as Error);
+    }
+  }
+
+  stats(): ServeStats {
+    const s: ServeStats = {
+      state: this.#state,
+      bytesSent: this.#bytesSent,
+      egressBps: this.#egressBps(),
+      queuedBytes: this.#queued(),
+      maxQueuedBytes: this.#maxQueued,
+      offset: this.#next,
+    };
+    if (this.#pacer && !this.#fast) s.paceBps = this.#pacer.config.bitrateBps * this.#pacer.config.factor;
+    return s;
+  }
+
+  /** Ends the session (idempotent): stops sending, closes the peer and the source. */
+  close(reason = 'closed', error?: Error): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#generation++;
+    clearInterval(this.#watchdog);
+    this.#wakeUp();
+    this.#o.log?.[error ? 'warn' : 'debug']({ reason, err: error?.message, bytesSent: this.#bytesSent }, 'session closed');
+    this.#peer.destroy();
+    this.#source.close();
+    this.emit('closed', reason, error);
+    this.removeAllListeners();
+  }
+
+  // ---- setup -------------------------------------------------------------------
+
+  async #describe(): Promise<void> {
+    const given = this.#o.asset ?? {};
+    let mime = given.mime;
+    let bitrate = given.bitrateBps;
+    // Catalog facts win; probing reads the asset's first block through the source.
+    if (!mime) {
+      try {
+        const size = this.#source.size();
+        const probe = probeWebm(await this.#source.read(0, Math.min(size, BLOCK_BYTES)));
+        mime ??= mimeFor(probe);
+        if (bitrate === undefined && probe.durationMs && !this.#source.isLive()) bitrate = (size * 8 * 1000) / probe.durationMs;
+      } catch (err) {
+        this.#o.log?.warn({ err: (err as Error).message }, 'could not probe the asset head');
+      }
+    }
+    this.#mime = mime ?? FALLBACK_MIME;
+    this.#bitrateBps = bitrate;
+    const over = this.#o.pacing || {};
+    const base = this.#o.pacing === false || this.#source.isLive() ? null : pacingFor(over.bitrateBps ?? bitrate);
+    if (base) {
+      this.#pacer = new Pacer({ ...base, ...over, leadBytes: Math.max(over.leadBytes ?? base.leadBytes, over.burstBytes ?? base.burstBytes) }, this.#now);
+    }
+  }
+
+  #onConnect(): void {
+    if (this.#state !== 'connecting') return;
+    this.#lastActivityAt = this.#now();
+    this.emit('connected');
+    void this.#ready.then(() => {
+      if (this.#state !== 'connecting') return;
+      this.#state = 'streaming';
+      this.#pacer?.restart();
+      this.#sendControl(this.#meta());
+      void this.#pump();
+    });
+  }
+
+  // ---- control frames ------------------------------------------------------------
+
+  #onData(data: unknown): void {
+    if (this.#state === 'closed') return;
+    const r = decodeClientFrame(data);
+    if (!r.ok) {
+      const tooMany = ++this.#badFrames > MAX_BAD_FRAMES;
+      // Answered in arrival order once the session streams (frames can beat the meta).
+      void this.#ready.then(() => {
+        this.#sendControl({ t: 'error', code: r.code, message: r.message });
+        if (tooMany) this.close('bad-frames');
+      });
+      return;
+    }
+    this.#lastActivityAt = this.#now();
+    // After #ready, in arrival order: a play may land before the asset was described.
+    void this.#ready.then(() => this.#onControl(r.frame.msg));
+  }
+
+  #onControl(msg: ClientControl): void {
+    if (this.#state === 'closed' || this.#state === 'connecting') return;
+    switch (msg.t) {
+      case 'play':
+        return this.#play(msg.offset, msg.fast);
+      case 'pause':
+        if (this.#state === 'streaming') {
+          this.#state = 'paused';
+          this.#pacer?.pause();
+        }
+        return;
+      case 'resume':
+        if (this.#state === 'paused') {
+          this.#state = 'streaming';
+          this.#pacer?.resume();
+          this.#wakeUp();
+          void this.#pump();
+        }
+        return;
+      case 'stop':
+        return this.close('stopped');
+      case 'stats':
+        return this.#sendControl({ t: 'stats', ...this.#statsFrame() });
+    }
+  }
+
+  #play(offset: number, fast: boolean | undefined): void {
+    const size = this.#source.size();
+    if (offset > size) {
+      this.#sendControl({ t: 'error', code: 'bad-request', message: `offset ${offset} is beyond the ${size} bytes available` });
+      return;
+    }
+    if (fast !== undefined && this.#o.allowFast !== false) this.#fast = fast;
+    // The viewer's first play normally repeats the session offset we already started at.
+    const confirm = !this.#playSeen && offset === this.#sessionOffset;
+    this.#playSeen = true;
+    const wasEnded = this.#state === 'ended';
+    if (confirm) {
+      if (this.#state === 'paused') this.#pacer?.resume();
+      if (this.#state === 'paused') this.#state = 'streaming';
+    } else {
+      this.#generation++;
+      this.#next = offset;
+      this.#reader.seek(offset);
+      this.#state = 'streaming';
+      this.#pacer?.restart();
+    }
+    this.#sendControl(this.#meta());
+    if (confirm && wasEnded) this.#sendControl({ t: 'end', bytes: this.#next });
+    this.#wakeUp();
+    void this.#pump();
+  }
+
+  // ---- media ----------------------------------------------------------------------
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#state === 'streaming') {
+        const gen = this.#generation;
+        const size = this.#source.size();
+        if (size !== this.#lastSize) {
+          this.#lastSize = size;
+          this.#lastActivityAt = this.#now();
+        }
+        if (this.#next >= size) {
+          if (this.#source.isLive()) {
+            await this.#sleep(LIVE_POLL_MS);
+            continue;
+          }
+          this.#state = 'ended';
+          this.#lastActivityAt = this.#now();
+          this.#sendControl({ t: 'end', bytes: size });
+          this.emit('end', size);
+          break;
+        }
+        const delay = this.#fast || !this.#pacer ? 0 : this.#pacer.delayMs(Math.min(MAX_MEDIA_PAYLOAD_BYTES, size - this.#next));
+        if (delay > 0) {
+          await this.#sleep(delay);
+          continue;
+        }
+        const out = await this.#reader.next(size);
+        if (gen !== this.#generation) continue;
+        if (!out) {
+          // The source shrank under us (a replaced file): wait rather than spin.
+          await this.#sleep(LIVE_POLL_MS);
+          continue;
+        }
+        this.#next = this.#reader.offset;
+        await this.#write(out.frame);
+        // close() may have run while the write was pending.
+        if ((this.#state as ServeState) === 'closed') break;
+        if (gen === this.#generation) this.#pacer?.record(out.bytes);
+        this.#bytesSent += out.bytes;
+        this.emit('sent', out.bytes);
+      }
+    } catch (err) {
+      if (this.#state !== 'closed') {
+        this.#sendControl({ t: 'error', code: 'read-failed', message: 'the server could not read the asset' });
+        this.close('read-failed', err as Error);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** One write outstanding at a time; resolves when simple-peer accepts more (backpressure). */
+  #write(frame: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#writePendingSince = this.#now();
+      this.#wake = resolve;
+      this.#peer.write(frame, (err?: Error | null) => {
+        if (this.#writePendingSince !== null) this.#blockedMs += this.#now() - this.#writePendingSince;
+        this.#writePendingSince = null;
+        this.#wake = null;
+        this.#lastActivityAt = this.#now();
+        if (err) reject(err);
+        else resolve();
+      });
+      const q = this.#queued();
+      if (q > this.#maxQueued) this.#maxQueued = q;
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Cut a pacing or live-poll sleep short (a seek, resume, or close). */
+  #wakeUp(): void {
+    const wake = this.#wake;
+    // A pending write is only cut short by close(): one write outstanding is the backpressure.
+    if (!wake || (this.#writePendingSince !== null && this.#state !== 'closed')) return;
+    this.#wake = null;
+    wake();
+  }
+
+  // ---- helpers ----------------------------------------------------------------------
+
+  #sendControl(msg: ServerControl): void {
+    if (this.#state === 'closed' || this.#state === 'connecting') return;
+    try {
+      this.#peer.send(encodeControl(msg));
+    } catch (err) {
+      this.close('send-failed', err as Error);
+    }
+  }
+
+  #meta(): ServerControl {
+    const meta: ServerControl = {
+      t: 'meta',
+      assetId: this.#source.assetId,
+      mime: this.#mime,
+      bytes: this.#source.size(),
+      live: this.#source.isLive(),
+      offset: this.#next,
+    };
+    if (this.#bitrateBps !== undefined) meta.bitrateBps = Math.round(this.#bitrateBps);
+    return meta;
+  }
+
+  #statsFrame(): Omit<Extract<ServerControl, { t: 'stats' }>, 't'> {
+    const s = this.stats();
+    const out: Omit<Extract<ServerControl, { t: 'stats' }>, 't'> = {
+      bytesSent: s.bytesSent,
+      egressBps: Math.round(s.egressBps),
+      queuedBytes: s.queuedBytes,
+      offset: s.offset,
+    };
+    if (s.paceBps !== undefined) out.paceBps = Math.round(s.paceBps);
+    return out;
+  }
+
+  #queued(): number {
+    return this.#peer.bufferSize ?? 0;
+  }
+
+  #egressBps(): number {
+    const first = this.#egressSamples[0];
+    if (!first) return 0;
+    const dt = this.#now() - first[0];
+    return dt > 0 ? ((this.#bytesSent - first[1]) * 8 * 1000) / dt : 0;
+  }
+
+  #tick(): void {
+    const now = this.#now();
+    this.#egressSamples.push([now, this.#bytesSent]);
+    if (this.#egressSamples.length > 4) this.#egressSamples.shift();
+    const t = this.#o.timeouts ?? {};
+    if (this.#state === 'connecting' && now - this.#createdAt > (t.connectMs ?? CONNECT_TIMEOUT_MS)) {
+      return this.close('connect-timeout');
+    }
+    if (this.#writePendingSince !== null && now - this.#writePendingSince > (t.stallMs ?? STALL_TIMEOUT_MS)) {
+      this.#sendControl({ t: 'error', code: 'timeout', message: 'the viewer stopped reading' });
+      return this.close('stalled');
+    }
+    if (this.#slowFor(now) > (t.slowMs ?? SLOW_VIEWER_MS)) {
+      const message = 'the viewer receives slower than the media plays';
+      this.#sendControl({ t: 'error', code: 'timeout', message });
+      return this.close('too-slow', new Error(message));
+    }
+    const idle = this.#state === 'paused' || this.#state === 'ended' || (this.#state === 'streaming' && this.#source.isLive());
+    if (idle && this.#writePendingSince === null && now - this.#lastActivityAt > (t.idleMs ?? IDLE_TIMEOUT_MS)) {
+      this.close('idle');
+    }
+  }
+
+  /**
+   * How long (ms) the viewer has been too slow without a break: every watchdog interval
+   * since then, the sender mostly waited on the viewer and still sent under SLOW_FRACTION
+   * of the bitrate. Pauses, pacing and an unknown bitrate reset it.
+   */
+  #slowFor(now: number): number {
+    const blockedMs = this.#blockedMs + (this.#writePendingSince === null ? 0 : now - this.#writePendingSince);
+    const prev = this.#slowMark;
+    const streaming = this.#state === 'streaming';
+    this.#slowMark = { atMs: now, bytes: this.#bytesSent, blockedMs, streaming };
+    const dt = prev ? now - prev.atMs : 0;
+    const slow =
+      prev !== null &&
+      dt > 0 &&
+      prev.streaming &&
+      streaming &&
+      this.#bitrateBps !== undefined &&
+      blockedMs - prev.blockedMs >= SLOW_BLOCKED_SHARE * dt &&
+      ((this.#bytesSent - prev.bytes) * 8 * 1000) / dt < SLOW_FRACTION * this.#bitrateBps;
+    if (!prev || !slow) {
+      this.#slowSince = null;
+      return 0;
+    }
+    this.#slowSince ??= prev.atMs;
+    return now - this.#slowSince;
+  }
+}

@@ -1,0 +1,202 @@
+// BlockStore over a directory of `<id>.webm` files: catalog, codec probing, bounded-fd reads.
+import { constants, statSync } from 'node:fs';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import type { BlockStore } from '../contracts.js';
+import { isAssetId } from '../../signaling/protocol/ids.js';
+import type { AssetInfo } from '../../signaling/protocol/types.js';
+import { StorageError, StorageErrorCode, unknownAsset } from './errors.js';
+import { DEFAULT_MAX_OPEN_FILES, FdPool } from './fd-pool.js';
+import { PROBE_HEAD_BYTES, mimeFor, probeWebm, type WebmProbe } from './webm-probe.js';
+
+/** File extension of stored assets. */
+export const ASSET_EXTENSION = '.webm';
+/** Largest single read; callers read in blocks far below this. */
+export const MAX_READ_BYTES = 16 * 1024 * 1024;
+
+export interface DiskStoreOptions {
+  /** File handles kept open at once (LRU). Default 16. */
+  maxOpenFiles?: number;
+}
+
+/** What a rescan found compared with the previous catalog. */
+export interface RefreshResult {
+  added: AssetInfo[];
+  removed: string[];
+  /** Entries whose size or content changed (growing live files, replaced files). */
+  changed: AssetInfo[];
+}
+
+interface Entry {
+  info: AssetInfo;
+  path: string;
+  ino: number;
+  probe: WebmProbe;
+}
+
+export class DiskStore implements BlockStore {
+  /** Absolute storage root. */
+  readonly root: string;
+  readonly #prefix: string;
+  readonly #fds: FdPool;
+  #catalog = new Map<string, Entry>();
+  #bytesRead = 0;
+  #closed = false;
+  #refreshing: Promise<unknown> = Promise.resolve();
+
+  /** Use `DiskStore.open()` to get a scanned store; the constructor does no I/O. */
+  constructor(root: string, opts: DiskStoreOptions = {}) {
+    this.root = resolve(root);
+    this.#prefix = this.root.endsWith(sep) ? this.root : this.root + sep;
+    this.#fds = new FdPool(opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+  }
+
+  /** Creates the root if needed and scans it. */
+  static async open(root: string, opts: DiskStoreOptions = {}): Promise<DiskStore> {
+    const store = new DiskStore(root, opts);
+    await mkdir(store.root, { recursive: true });
+    await store.refresh();
+    return store;
+  }
+
+  /** Bytes returned by `read()` since start (probing the catalog is not counted). */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /**
+   * The file path for an id, or undefined when the id is not allowed. Writers (ingest)
+   * use this so their paths obey the same rules as reads.
+   */
+  pathOf(assetId: string): string | undefined {
+    if (!isAssetId(assetId)) return undefined;
+    const path = resolve(this.root, assetId + ASSET_EXTENSION);
+    return path.startsWith(this.#prefix) ? path : undefined;
+  }
+
+  /** Catalog entry with the file's current size (a live file grows between rescans). */
+  stat(assetId: string): AssetInfo | undefined {
+    const entry = this.#entry(assetId);
+    if (!entry) return undefined;
+    const now = statSync(entry.path, { throwIfNoEntry: false });
+    if (!now?.isFile()) return undefined;
+    return now.size === entry.info.bytes ? { ...entry.info } : { ...entry.info, bytes: now.size };
+  }
+
+  /** The catalog as of the last rescan, sorted by id. */
+  list(): AssetInfo[] {
+    return [...this.#catalog.values()].map((e) => ({ ...e.info })).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async read(assetId: string, offset: number, length: number): Promise<Uint8Array> {
+    if (this.#closed) throw new StorageError(StorageErrorCode.closed, 'store is closed');
+    const entry = this.#entry(assetId);
+    if (!entry) throw unknownAsset();
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0 || length > MAX_READ_BYTES) {
+      throw new StorageError(StorageErrorCode.badRange, `bad range: offset ${offset}, length ${length}`);
+    }
+    if (length === 0) return new Uint8Array(0);
+    const buf = new Uint8Array(length);
+    let filled = 0;
+    try {
+      await this.#fds.use(entry.path, async (fh) => {
+        // Reads past the current end return short; a growing file is read as it is now.
+        while (filled < length) {
+          const { bytesRead } = await fh.read(buf, filled, length - filled, offset + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ELOOP') throw unknownAsset();
+      throw new StorageError(StorageErrorCode.io, `read failed: ${(err as Error).message}`, { cause: err });
+    }
+    this.#bytesRead += filled;
+    return filled === length ? buf : buf.subarray(0, filled);
+  }
+
+  /** Rescans the root; concurrent calls run one after another. */
+  refresh(): Promise<RefreshResult> {
+    const run = this.#refreshing.then(() => this.#scan());
+    this.#refreshing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Closes open files; later reads reject with code `closed`. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#fds.close();
+  }
+
+  #entry(assetId: string): Entry | undefined {
+    // The catalog only holds ids that passed pathOf(), but check anyway: a lookup
+    // must never depend on Map semantics for strings like "__proto__".
+    if (this.pathOf(assetId) === undefined) return undefined;
+    return this.#catalog.get(assetId);
+  }
+
+  async #scan(): Promise<RefreshResult> {
+    const next = new Map<string, Entry>();
+    const result: RefreshResult = { added: [], removed: [], changed: [] };
+    let names: string[] = [];
+    try {
+      const dirents = await readdir(this.root, { withFileTypes: true });
+      // Regular files only: symlinks and directories never enter the catalog.
+      names = dirents.filter((d) => d.isFile() && d.name.endsWith(ASSET_EXTENSION)).map((d) => d.name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const name of names) {
+      const id = name.slice(0, -ASSET_EXTENSION.length);
+      const path = this.pathOf(id);
+      if (!path) continue;
+      const entry = await this.#describe(id, path, this.#catalog.get(id));
+      if (entry) next.set(id, entry);
+    }
+    for (const [id, entry] of next) {
+      const before = this.#catalog.get(id);
+      if (!before) result.added.push({ ...entry.info });
+      else if (before.info.bytes !== entry.info.bytes || before.ino !== entry.ino || before.info.mime !== entry.info.mime) {
+        result.changed.push({ ...entry.info });
+      }
+      if (before && before.ino !== entry.ino) this.#fds.invalidate(before.path);
+    }
+    for (const [id, entry] of this.#catalog) {
+      if (next.has(id)) continue;
+      result.removed.push(id);
+      this.#fds.invalidate(entry.path);
+    }
+    this.#catalog = next;
+    return result;
+  }
+
+  async #describe(id: string, path: string, before: Entry | undefined): Promise<Entry | undefined> {
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) return undefined;
+      // Re-probe only a new file, a replaced one, or one whose head was incomplete.
+      const probe = before && before.ino === s.ino && before.probe.complete ? before.probe : await probeFile(path, s.size);
+      const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe) };
+      if (probe.durationMs) {
+        info.durationMs = probe.durationMs;
+        info.bitrateBps = Math.round((s.size * 8 * 1000) / probe.durationMs);
+      }
+      return { info, path, ino: s.ino, probe };
+    } catch {
+      // Vanished or unreadable between readdir and now: not in the catalog.
+      return undefined;
+    }
+  }
+}
+
+async function probeFile(path: string, size: number): Promise<WebmProbe> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
+    const { bytesRead } = await fh.read(head, 0, head.byteLength, 0);
+    return probeWebm(head.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,200 @@
+// A minimal EBML reader for a WebM file's head: doc type, track codecs, duration, where media starts.
+
+/** Bytes of a file's head that almost always hold the EBML header, Info and Tracks. */
+export const PROBE_HEAD_BYTES = 256 * 1024;
+
+const Id = {
+  ebml: 0x1a45dfa3,
+  docType: 0x4282,
+  segment: 0x18538067,
+  info: 0x1549a966,
+  timecodeScale: 0x2ad7b1,
+  duration: 0x4489,
+  tracks: 0x1654ae6b,
+  trackEntry: 0xae,
+  trackType: 0x83,
+  codecId: 0x86,
+  cluster: 0x1f43b675,
+} as const;
+
+const TRACK_TYPE_VIDEO = 1;
+const TRACK_TYPE_AUDIO = 2;
+const DEFAULT_TIMECODE_SCALE_NS = 1_000_000;
+
+/** Matroska CodecID → the name MSE expects in `codecs="…"`. */
+const MSE_CODEC: Record<string, string> = {
+  V_VP8: 'vp8',
+  V_VP9: 'vp9',
+  V_AV1: 'av01.0.08M.08',
+  A_OPUS: 'opus',
+  A_VORBIS: 'vorbis',
+};
+
+export interface WebmTrack {
+  type: 'video' | 'audio' | 'other';
+  /** Matroska CodecID, e.g. `V_VP8`. */
+  codecId: string;
+}
+
+export interface WebmProbe {
+  docType: string;
+  tracks: WebmTrack[];
+  /** From Segment/Info/Duration; absent for live recordings (MediaRecorder writes none). */
+  durationMs?: number;
+  /** Byte offset of the first Cluster: everything before it is the init segment. */
+  firstClusterOffset?: number;
+  /** True once Tracks has been read completely. */
+  complete: boolean;
+}
+
+interface Header {
+  id: number;
+  /** Data size, or undefined for the "unknown size" marker (live streams). */
+  size: number | undefined;
+  /** Offset of the element's data. */
+  dataStart: number;
+}
+
+/**
+ * Reads the head of a WebM file. Never throws on malformed input: what it could not
+ * read is simply absent and `complete` stays false.
+ */
+export function probeWebm(head: Uint8Array): WebmProbe {
+  const out: WebmProbe = { docType: '', tracks: [], complete: false };
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let pos = 0;
+  const ebml = readHeader(view, pos);
+  if (!ebml || ebml.id !== Id.ebml || ebml.size === undefined) return out;
+  forEachChild(view, ebml.dataStart, ebml.dataStart + ebml.size, (h) => {
+    if (h.id === Id.docType && h.size !== undefined) out.docType = readString(head, h.dataStart, h.size);
+  });
+  pos = ebml.dataStart + ebml.size;
+  const segment = readHeader(view, pos);
+  if (!segment || segment.id !== Id.segment) return out;
+  const segmentEnd = segment.size === undefined ? head.byteLength : Math.min(head.byteLength, segment.dataStart + segment.size);
+  let timecodeScale = DEFAULT_TIMECODE_SCALE_NS;
+  let duration: number | undefined;
+  pos = segment.dataStart;
+  while (pos < segmentEnd) {
+    const h = readHeader(view, pos);
+    if (!h) break;
+    if (h.id === Id.cluster) {
+      out.firstClusterOffset = pos;
+      break;
+    }
+    // Only Clusters may have an unknown size inside a Segment; anything else is corrupt.
+    if (h.size === undefined) break;
+    const end = h.dataStart + h.size;
+    if (h.id === Id.info && end <= head.byteLength) {
+      forEachChild(view, h.dataStart, end, (c) => {
+        if (c.size === undefined) return;
+        if (c.id === Id.timecodeScale) timecodeScale = readUint(view, c.dataStart, c.size) || DEFAULT_TIMECODE_SCALE_NS;
+        if (c.id === Id.duration) duration = readFloat(view, c.dataStart, c.size);
+      });
+    } else if (h.id === Id.tracks && end <= head.byteLength) {
+      forEachChild(view, h.dataStart, end, (entry) => {
+        if (entry.id !== Id.trackEntry || entry.size === undefined) return;
+        out.tracks.push(readTrack(view, head, entry.dataStart, entry.dataStart + entry.size));
+      });
+      out.complete = true;
+    }
+    pos = end;
+  }
+  out.docType ||= 'matroska';
+  if (duration !== undefined && Number.isFinite(duration) && duration > 0) {
+    out.durationMs = Math.round((duration * timecodeScale) / 1e6);
+  }
+  return out;
+}
+
+/** The MSE type string for a probe, e.g. `video/webm; codecs="vp8, opus"`. */
+export function mimeFor(probe: WebmProbe): string {
+  const hasVideo = probe.tracks.some((t) => t.type === 'video');
+  const base = hasVideo || probe.tracks.length === 0 ? 'video/webm' : 'audio/webm';
+  // Video first, then audio: the order MSE examples and MediaRecorder use.
+  const ordered = [...probe.tracks].sort((a, b) => rank(a) - rank(b));
+  const codecs = ordered.map((t) => MSE_CODEC[t.codecId]).filter((c): c is string => c !== undefined);
+  return codecs.length ? `${base}; codecs="${codecs.join(', ')}"` : base;
+}
+
+function rank(t: WebmTrack): number {
+  return t.type === 'video' ? 0 : t.type === 'audio' ? 1 : 2;
+}
+
+function readTrack(view: DataView, bytes: Uint8Array, start: number, end: number): WebmTrack {
+  const track: WebmTrack = { type: 'other', codecId: '' };
+  forEachChild(view, start, end, (c) => {
+    if (c.size === undefined) return;
+    if (c.id === Id.trackType) {
+      const t = readUint(view, c.dataStart, c.size);
+      track.type = t === TRACK_TYPE_VIDEO ? 'video' : t === TRACK_TYPE_AUDIO ? 'audio' : 'other';
+    }
+    if (c.id === Id.codecId) track.codecId = readString(bytes, c.dataStart, c.size);
+  });
+  return track;
+}
+
+/** Calls `fn` for each child fully inside [start, end); stops at the first malformed header. */
+function forEachChild(view: DataView, start: number, end: number, fn: (h: Header) => void): void {
+  let pos = start;
+  while (pos < end) {
+    const h = readHeader(view, pos);
+    if (!h || h.size === undefined || h.dataStart + h.size > end) return;
+    fn(h);
+    pos = h.dataStart + h.size;
+  }
+}
+
+function readHeader(view: DataView, pos: number): Header | undefined {
+  const id = readVint(view, pos, 4, true);
+  if (!id) return undefined;
+  const size = readVint(view, pos + id.length, 8, false);
+  if (!size) return undefined;
+  return { id: id.value, size: size.unknown ? undefined : size.value, dataStart: pos + id.length + size.length };
+}
+
+/**
+ * An EBML variable-length integer. IDs keep their length-marker bit; sizes drop it,
+ * and an all-ones size means "unknown".
+ */
+function readVint(view: DataView, pos: number, maxLength: number, keepMarker: boolean) {
+  if (pos >= view.byteLength) return undefined;
+  const first = view.getUint8(pos);
+  if (first === 0) return undefined;
+  const length = Math.clz32(first) - 23;
+  if (length > maxLength || pos + length > view.byteLength) return undefined;
+  let value = keepMarker ? first : first & (0xff >> length);
+  let allOnes = value === 0xff >> length;
+  for (let i = 1; i < length; i++) {
+    const b = view.getUint8(pos + i);
+    value = value * 256 + b;
+    allOnes &&= b === 0xff;
+  }
+  if (!keepMarker && allOnes) return { value: 0, length, unknown: true };
+  if (value > Number.MAX_SAFE_INTEGER) return undefined;
+  return { value, length, unknown: false };
+}
+
+function readUint(view: DataView, pos: number, size: number): number {
+  if (size > 7) return 0;
+  let v = 0;
+  for (let i = 0; i < size; i++) v = v * 256 + view.getUint8(pos + i);
+  return v;
+}
+
+function readFloat(view: DataView, pos: number, size: number): number | undefined {
+  if (size === 4) return view.getFloat32(pos, false);
+  if (size === 8) return view.getFloat64(pos, false);
+  return undefined;
+}
+
+function readString(bytes: Uint8Array, pos: number, size: number): string {
+  let s = '';
+  // Codec ids and doc types are ASCII; stop at a NUL pad and cap the length.
+  for (let i = 0; i < Math.min(size, 64); i++) {
+    const c = bytes[pos + i]!;
+    if (c === 0) break;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}

@@ -1,0 +1,202 @@
+// The delivery data channel's framing: JSON control messages as text, media chunks as binary.
+import { z } from 'zod';
+import { ASSET_ID_PATTERN } from './ids.js';
+
+/** Largest message either side puts on the data channel (browsers close channels past 256 KiB). */
+export const MAX_FRAME_BYTES = 64 * 1024;
+/** Media frame header: one kind byte, then the byte offset as a big-endian uint64. */
+export const MEDIA_HEADER_BYTES = 9;
+/** Largest media payload in one frame. */
+export const MAX_MEDIA_PAYLOAD_BYTES = MAX_FRAME_BYTES - MEDIA_HEADER_BYTES;
+/** Control frames are small; anything longer is refused before JSON.parse. */
+export const MAX_CONTROL_FRAME_CHARS = 4 * 1024;
+
+/** First byte of a binary frame. Only media exists today; new kinds get new bytes. */
+export const FrameKind = { media: 0x01 } as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** Error codes carried by `{ t: 'error' }` frames and reported by decoders. */
+export const FrameErrorCode = {
+  badFrame: 'bad-frame',
+  badRequest: 'bad-request',
+  unknownAsset: 'unknown-asset',
+  readFailed: 'read-failed',
+  timeout: 'timeout',
+} as const;
+export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
+
+const offset = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const count = z.number().finite().min(0);
+
+// ---- client → server ------------------------------------------------------
+
+export const clientControlSchema = z.discriminatedUnion('t', [
+  /**
+   * Send from `offset`: starts, resumes, or seeks. `fast` asks for no pacing (downloads,
+   * benchmarks); backpressure still applies.
+   */
+  z.strictObject({ t: z.literal('play'), offset, fast: z.boolean().optional() }),
+  z.strictObject({ t: z.literal('pause') }),
+  z.strictObject({ t: z.literal('resume') }),
+  /** The viewer is done; the server ends the session. */
+  z.strictObject({ t: z.literal('stop') }),
+  /** Ask for a `stats` frame. */
+  z.strictObject({ t: z.literal('stats') }),
+]);
+export type ClientControl = z.infer<typeof clientControlSchema>;
+
+// ---- server → client ------------------------------------------------------
+
+export const metaSchema = z.strictObject({
+  t: z.literal('meta'),
+  assetId: z.string().regex(ASSET_ID_PATTERN),
+  /** MSE type string. */
+  mime: z.string().min(1).max(200),
+  /** Bytes available now (grows while `live`). */
+  bytes: offset,
+  live: z.boolean(),
+  bitrateBps: count.optional(),
+  /** Where the media frames that follow this meta start. */
+  offset,
+});
+export type MetaFrame = z.infer<typeof metaSchema>;
+
+export const endSchema = z.strictObject({ t: z.literal('end'), bytes: offset });
+export type EndFrame = z.infer<typeof endSchema>;
+
+export const errorFrameSchema = z.strictObject({
+  t: z.literal('error'),
+  code: z.string().min(1).max(64),
+  message: z.string().max(500),
+});
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+
+export const serverStatsSchema = z.strictObject({
+  t: z.literal('stats'),
+  bytesSent: offset,
+  /** Egress over the last few seconds, bits per second. */
+  egressBps: count,
+  /** Bytes handed to the channel and not yet on the wire. */
+  queuedBytes: count,
+  /** Next byte the server will send. */
+  offset,
+  /** Current pacing target, bits per second; absent when unpaced. */
+  paceBps: count.optional(),
+});
+export type ServerStatsFrame = z.infer<typeof serverStatsSchema>;
+
+export const serverControlSchema = z.discriminatedUnion('t', [metaSchema, endSchema, errorFrameSchema, serverStatsSchema]);
+export type ServerControl = z.infer<typeof serverControlSchema>;
+
+// ---- frames ---------------------------------------------------------------
+
+export interface MediaFrame {
+  kind: 'media';
+  offset: number;
+  /** A view into the received message (not a copy). */
+  payload: Uint8Array;
+}
+
+export type ClientFrame = { kind: 'control'; msg: ClientControl };
+export type ServerFrame = { kind: 'control'; msg: ServerControl } | MediaFrame;
+
+export type Decoded<F> = { ok: true; frame: F } | { ok: false; code: FrameErrorCode; message: string };
+
+/** Encode a control message as a text frame. */
+export function encodeControl(msg: ClientControl | ServerControl): string {
+  return JSON.stringify(msg);
+}
+
+/** Encode a media chunk: payload must be 1..MAX_MEDIA_PAYLOAD_BYTES bytes. */
+export function encodeMedia(at: number, payload: Uint8Array): Uint8Array {
+  const { frame, payload: slot } = allocMediaFrame(at, payload.byteLength);
+  slot.set(payload);
+  return frame;
+}
+
+/**
+ * A media frame with its header written and the payload left for the caller to fill
+ * (saves a copy when the payload is gathered from several buffers).
+ */
+export function allocMediaFrame(at: number, payloadBytes: number): { frame: Uint8Array; payload: Uint8Array } {
+  if (!Number.isSafeInteger(at) || at < 0) throw new RangeError(`media offset must be a safe non-negative integer, got ${at}`);
+  if (!Number.isInteger(payloadBytes) || payloadBytes < 1 || payloadBytes > MAX_MEDIA_PAYLOAD_BYTES) {
+    throw new RangeError(`media payload must be 1..${MAX_MEDIA_PAYLOAD_BYTES} bytes, got ${payloadBytes}`);
+  }
+  const frame = new Uint8Array(MEDIA_HEADER_BYTES + payloadBytes);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, FrameKind.media);
+  view.setBigUint64(1, BigInt(at), false);
+  return { frame, payload: frame.subarray(MEDIA_HEADER_BYTES) };
+}
+
+/** Decode what the server receives. Never throws. */
+export function decodeClientFrame(data: unknown): Decoded<ClientFrame> {
+  if (typeof data !== 'string') {
+    if (asBytes(data)) return fail('bad-frame', 'clients send text control frames only');
+    return fail('bad-frame', `unsupported frame type ${describe(data)}`);
+  }
+  const json = parseJson(data);
+  if (!json.ok) return json;
+  const r = clientControlSchema.safeParse(json.value);
+  if (!r.success) return fail('bad-request', zodMessage(r.error));
+  return { ok: true, frame: { kind: 'control', msg: r.data } };
+}
+
+/** Decode what the viewer receives. Never throws. */
+export function decodeServerFrame(data: unknown): Decoded<ServerFrame> {
+  if (typeof data === 'string') {
+    const json = parseJson(data);
+    if (!json.ok) return json;
+    const r = serverControlSchema.safeParse(json.value);
+    if (!r.success) return fail('bad-frame', zodMessage(r.error));
+    return { ok: true, frame: { kind: 'control', msg: r.data } };
+  }
+  const bytes = asBytes(data);
+  if (!bytes) return fail('bad-frame', `unsupported frame type ${describe(data)}`);
+  return decodeMedia(bytes);
+}
+
+function decodeMedia(bytes: Uint8Array): Decoded<MediaFrame> {
+  if (bytes.byteLength > MAX_FRAME_BYTES) return fail('bad-frame', `binary frame of ${bytes.byteLength} bytes exceeds ${MAX_FRAME_BYTES}`);
+  if (bytes.byteLength <= MEDIA_HEADER_BYTES) return fail('bad-frame', `binary frame of ${bytes.byteLength} bytes has no payload`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kind = view.getUint8(0);
+  if (kind !== FrameKind.media) return fail('bad-frame', `unknown binary frame kind 0x${kind.toString(16).padStart(2, '0')}`);
+  const big = view.getBigUint64(1, false);
+  if (big > BigInt(Number.MAX_SAFE_INTEGER)) return fail('bad-frame', 'media offset beyond 2^53');
+  return { ok: true, frame: { kind: 'media', offset: Number(big), payload: bytes.subarray(MEDIA_HEADER_BYTES) } };
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; code: FrameErrorCode; message: string } {
+  if (text.length > MAX_CONTROL_FRAME_CHARS) return fail('bad-frame', `control frame longer than ${MAX_CONTROL_FRAME_CHARS} characters`);
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return fail('bad-frame', 'control frame is not valid JSON');
+  }
+}
+
+/** Uint8Array (Buffer included), ArrayBuffer, or another typed-array view; otherwise undefined. */
+function asBytes(data: unknown): Uint8Array | undefined {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}
+
+function describe(data: unknown): string {
+  if (data === null) return 'null';
+  if (typeof data === 'object') return (data as object).constructor?.name ?? 'object';
+  return typeof data;
+}
+
+function zodMessage(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+  return `${where}${issue?.message ?? 'invalid frame'}`.slice(0, 300);
+}
+
+function fail(code: FrameErrorCode, message: string): { ok: false; code: FrameErrorCode; message: string } {
+  return { ok: false, code, message };
+}

@@ -1,0 +1,230 @@
+// DiskStore: the catalog, ids that must never escape the root, reads, growing files, rescans, bounded fds.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DiskStore, MAX_READ_BYTES } from '../../node-app/storage/disk-store.js';
+import { StorageError } from '../../node-app/storage/errors.js';
+
+const MEDIA_DIR = resolve(import.meta.dirname, '../../var/media');
+const DEMO = ['demo-mandelbrot', 'demo-smpte', 'demo-testsrc'];
+
+/** How many of this process's open file descriptors point inside `dir`. */
+function openFdsUnder(dir: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir + '/')) n++;
+    } catch {
+      // The fd closed while we looked.
+    }
+  }
+  return n;
+}
+
+async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(StorageError);
+    return { code: (err as StorageError).code, message: (err as StorageError).message };
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('DiskStore', () => {
+  let base: string;
+  let root: string;
+  const stores: DiskStore[] = [];
+  const open = async (opts?: { maxOpenFiles?: number }) => {
+    const s = await DiskStore.open(root, opts);
+    stores.push(s);
+    return s;
+  };
+
+  beforeAll(() => {
+    base = mkdtempSync(join(tmpdir(), 'baton-store-'));
+    root = join(base, 'root');
+    mkdirSync(root);
+    for (const id of DEMO) linkSync(join(MEDIA_DIR, `${id}.webm`), join(root, `${id}.webm`));
+    // An audio-only clip, so the catalog shows audio/webm and Vorbis.
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-t', '2', '-i', 'sine=frequency=220:sample_rate=48000', '-c:a', 'libvorbis', '-f', 'webm', join(root, 'tone-vorbis.webm')]);
+    // Things that must never be served.
+    writeFileSync(join(base, 'secret.webm'), 'outside the root');
+    writeFileSync(join(root, 'notes.txt'), 'not an asset');
+    writeFileSync(join(root, '.demo-testsrc.1234.tmp'), 'half-written');
+    writeFileSync(join(root, 'bad name.webm'), 'invalid id');
+    mkdirSync(join(root, 'folder.webm'));
+    symlinkSync(join(base, 'secret.webm'), join(root, 'evil.webm'));
+    symlinkSync(join(root, 'demo-smpte.webm'), join(root, 'alias.webm'));
+  });
+
+  afterEach(() => {
+    for (const s of stores.splice(0)) s.close();
+  });
+
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  it('catalogs exactly the regular <id>.webm files, with MIME types from their tracks', async () => {
+    const store = await open();
+    const list = store.list();
+    expect(list.map((a) => a.id)).toEqual([...DEMO, 'tone-vorbis']);
+    const byId = Object.fromEntries(list.map((a) => [a.id, a]));
+    expect(byId['demo-testsrc']!.mime).toBe('video/webm; codecs="vp8, opus"');
+    expect(byId['demo-mandelbrot']!.mime).toBe('video/webm; codecs="vp9, opus"');
+    expect(byId['tone-vorbis']!.mime).toBe('audio/webm; codecs="vorbis"');
+    for (const id of DEMO) {
+      const a = byId[id]!;
+      expect(a.bytes).toBe(readFileSync(join(root, `${id}.webm`)).byteLength);
+      expect(a.durationMs).toBeGreaterThan(19_000);
+      expect(a.bitrateBps).toBe(Math.round((a.bytes * 8 * 1000) / a.durationMs!));
+    }
+    expect(store.stat('demo-smpte')).toEqual(byId['demo-smpte']);
+  });
+
+  const tricks = [
+    '../secret',
+    '..%2fsecret',
+    '%2e%2e/secret',
+    '%2e%2e%2fsecret',
+    '..\\secret',
+    '/etc/passwd',
+    resolve(tmpdir(), 'secret'),
+    'C:\\Windows\\win',
+    'demo-testsrc\0',
+    'demo-testsrc\0../../secret',
+    'demo-testsrc.webm',
+    'demo-testsrc/',
+    './demo-testsrc',
+    '',
+    '.',
+    '..',
+    'a'.repeat(10_000),
+    'evil',
+    'alias',
+    'folder',
+    'bad name',
+    'notes',
+    'constructor',
+    '__proto__',
+    'no-such-asset',
+  ];
+
+  it.each(tricks.map((t) => [JSON.stringify(t).slice(0, 40), t]))('refuses %s exactly like an unknown id', async (_label, id) => {
+    const store = await open();
+    expect(store.stat(id)).toBeUndefined();
+    expect(await refusal(store.read(id, 0, 16))).toEqual({ code: 'unknown-asset', message: 'unknown asset' });
+    const p = store.pathOf(id);
+    if (p !== undefined) expect(p.startsWith(root + '/')).toBe(true);
+  });
+
+  it('refuses non-string ids without throwing synchronously', async () => {
+    const store = await open();
+    for (const id of [undefined, null, 42, {}, ['demo-smpte']] as unknown as string[]) {
+      expect(store.stat(id)).toBeUndefined();
+      expect((await refusal(store.read(id, 0, 1))).code).toBe('unknown-asset');
+    }
+  });
+
+  it('reads ranges exactly, short at the end, empty past it, and counts bytesRead', async () => {
+    const store = await open();
+    const file = readFileSync(join(root, 'demo-smpte.webm'));
+    expect(store.bytesRead).toBe(0);
+    expect(Buffer.from(await store.read('demo-smpte', 0, 100)).equals(file.subarray(0, 100))).toBe(true);
+    expect(Buffer.from(await store.read('demo-smpte', 123_457, 65_536)).equals(file.subarray(123_457, 123_457 + 65_536))).toBe(true);
+    const tail = await store.read('demo-smpte', file.byteLength - 10, 65_536);
+    expect(Buffer.from(tail).equals(file.subarray(-10))).toBe(true);
+    expect((await store.read('demo-smpte', file.byteLength, 10)).byteLength).toBe(0);
+    expect((await store.read('demo-smpte', file.byteLength + 1000, 10)).byteLength).toBe(0);
+    expect((await store.read('demo-smpte', 5, 0)).byteLength).toBe(0);
+    expect(store.bytesRead).toBe(100 + 65_536 + 10);
+  });
+
+  it.each([
+    [-1, 10],
+    [0, -1],
+    [0.5, 10],
+    [0, 1.5],
+    [Number.NaN, 1],
+    [0, MAX_READ_BYTES + 1],
+    [2 ** 60, 1],
+  ])('refuses the range offset=%d length=%d', async (offset, length) => {
+    const store = await open();
+    expect((await refusal(store.read('demo-smpte', offset, length))).code).toBe('bad-range');
+    expect(store.bytesRead).toBe(0);
+  });
+
+  it('reads a growing file as it is now, and a rescan reports it changed', async () => {
+    const store = await open();
+    const path = join(root, 'live-growing.webm');
+    const first = readFileSync(join(root, 'demo-testsrc.webm')).subarray(0, 70_000);
+    writeFileSync(path, first.subarray(0, 50_000));
+    try {
+      const r1 = await store.refresh();
+      expect(r1.added.map((a) => a.id)).toEqual(['live-growing']);
+      expect(store.stat('live-growing')!.bytes).toBe(50_000);
+      expect((await store.read('live-growing', 40_000, 65_536)).byteLength).toBe(10_000);
+      appendFileSync(path, first.subarray(50_000));
+      // No rescan needed to see the new bytes.
+      expect(store.stat('live-growing')!.bytes).toBe(70_000);
+      const more = await store.read('live-growing', 40_000, 65_536);
+      expect(Buffer.from(more).equals(first.subarray(40_000))).toBe(true);
+      const r2 = await store.refresh();
+      expect(r2.changed.map((a) => [a.id, a.bytes])).toEqual([['live-growing', 70_000]]);
+      expect(store.stat('live-growing')!.mime).toBe('video/webm; codecs="vp8, opus"');
+    } finally {
+      unlinkSync(path);
+    }
+    const r3 = await store.refresh();
+    expect(r3.removed).toEqual(['live-growing']);
+    expect(store.stat('live-growing')).toBeUndefined();
+    expect((await refusal(store.read('live-growing', 0, 1))).code).toBe('unknown-asset');
+  });
+
+  it('serves the new content after a file is atomically replaced and rescanned', async () => {
+    const store = await open();
+    const path = join(root, 'swap-me.webm');
+    writeFileSync(path, 'old content');
+    await store.refresh();
+    expect(Buffer.from(await store.read('swap-me', 0, 100)).toString()).toBe('old content');
+    writeFileSync(join(root, '.swap.tmp'), 'new content!');
+    renameSync(join(root, '.swap.tmp'), path);
+    const r = await store.refresh();
+    expect(r.changed.map((a) => a.id)).toEqual(['swap-me']);
+    expect(Buffer.from(await store.read('swap-me', 0, 100)).toString()).toBe('new content!');
+    unlinkSync(path);
+    await store.refresh();
+  });
+
+  it('keeps at most maxOpenFiles descriptors open, and none after close()', async () => {
+    const store = await open({ maxOpenFiles: 2 });
+    const ids = [...DEMO, 'tone-vorbis'];
+    const files = Object.fromEntries(ids.map((id) => [id, readFileSync(join(root, `${id}.webm`))]));
+    const reads = [];
+    for (let i = 0; i < 40; i++) {
+      const id = ids[i % ids.length]!;
+      const at = (i * 7919) % 20_000;
+      reads.push(store.read(id, at, 4096).then((b) => expect(Buffer.from(b).equals(files[id]!.subarray(at, at + 4096))).toBe(true)));
+    }
+    await Promise.all(reads);
+    // Closing an evicted handle is asynchronous; give it a moment.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openFdsUnder(root)).toBeLessThanOrEqual(2);
+    store.close();
+    store.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openFdsUnder(root)).toBe(0);
+    expect((await refusal(store.read('demo-smpte', 0, 1))).code).toBe('closed');
+  });
+
+  it('starts empty on a missing root and sees files once they appear', async () => {
+    const dir = join(base, 'later');
+    const store = new DiskStore(dir);
+    stores.push(store);
+    expect((await store.refresh()).added).toEqual([]);
+    mkdirSync(dir);
+    linkSync(join(MEDIA_DIR, 'demo-smpte.webm'), join(dir, 'demo-smpte.webm'));
+    expect((await store.refresh()).added.map((a) => a.id)).toEqual(['demo-smpte']);
+  });
+});

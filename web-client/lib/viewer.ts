@@ -1,0 +1,446 @@
+// Watches one asset through the hub: select, WebRTC to the chosen server, in-order bytes, failover. Node and browser.
+import {
+  decodeServerFrame,
+  encodeControl,
+  type ClientControl,
+  type MetaFrame,
+  type ServerControl,
+  type ServerStatsFrame,
+} from '../../signaling/protocol/frames.js';
+import type { WatchReply, WatchRequest } from '../../signaling/protocol/messages.js';
+import type { Ack } from '../../signaling/protocol/types.js';
+import { ByteCursor } from './byte-cursor.js';
+
+/** No answer to `watch` within this long counts as a `timeout` (retried). */
+export const WATCH_ACK_TIMEOUT_MS = 10_000;
+/** A peer not connected by then is treated like a dead server. */
+export const PEER_CONNECT_TIMEOUT_MS = 15_000;
+/** Failovers one Viewer makes before giving up. */
+export const MAX_FAILOVERS = 8;
+/** Attempts at one `watch` when the hub answers with a transient error. */
+export const MAX_WATCH_ATTEMPTS = 4;
+/** First retry delay; doubles per attempt. */
+export const WATCH_RETRY_BASE_MS = 250;
+/** `stats` events (and server stats requests) this often. */
+export const STATS_INTERVAL_MS = 1_000;
+/** Gaps repaired by asking the server to resend before the session is declared broken. */
+export const MAX_GAP_REPAIRS = 8;
+
+/** Hub answers worth asking again for (the cluster is changing, not the request wrong). */
+const RETRYABLE = new Set(['no-capacity', 'no-director', 'timeout', 'stale-epoch', 'internal', 'rate-limited']);
+
+/** The part of a socket.io-client Socket (on the hub's `/client` namespace) a Viewer uses. */
+export interface ViewerSocket {
+  emit(event: 'watch', req: WatchRequest, ack: (r: Ack<WatchReply>) => void): unknown;
+  emit(event: 'signal', msg: { sessionId: string; data: unknown }): unknown;
+  emit(event: 'leave', msg: { sessionId: string }): unknown;
+  on(event: 'signal', listener: (msg: any) => void): unknown;
+  on(event: 'session-close', listener: (msg: any) => void): unknown;
+  off(event: 'signal', listener: (msg: any) => void): unknown;
+  off(event: 'session-close', listener: (msg: any) => void): unknown;
+}
+
+/** The part of a simple-peer instance a Viewer uses. */
+export interface ViewerPeer {
+  on(event: 'signal' | 'data', listener: (data: any) => void): unknown;
+  on(event: 'connect' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  signal(data: any): void;
+  send(data: string): void;
+  destroy(): void;
+}
+
+export type ViewerPeerConstructor = new (opts: {
+  initiator: boolean;
+  wrtc?: any;
+  config?: { iceServers?: RTCIceServer[] };
+  objectMode?: boolean;
+  trickle?: boolean;
+}) => ViewerPeer;
+
+export interface ViewerOptions {
+  /** A connected socket.io-client Socket on the hub's `/client` namespace. */
+  socket: ViewerSocket;
+  assetId: string;
+  /** The simple-peer constructor (the package in Node, `simple-peer/simplepeer.min.js` in browsers). */
+  SimplePeer: ViewerPeerConstructor;
+  /** WebRTC implementation for Node (node-datachannel's polyfill); browsers use their own. */
+  wrtc?: unknown;
+  /** Byte offset to start at. Default 0. */
+  offset?: number;
+  iceServers?: RTCIceServer[];
+  /** Ask servers not to pace (downloads, benchmarks). Default false. */
+  fast?: boolean;
+}
+
+export type MetaInfo = Omit<MetaFrame, 't'>;
+export interface DataInfo {
+  offset: number;
+  /** In-order bytes; never overlaps earlier data. */
+  bytes: Uint8Array;
+}
+export interface ViewerStats {
+  /** Receive rate over the last interval, bits per second. */
+  bitrateBps: number;
+  /** Bytes delivered in order since start (from the start offset). */
+  bytes: number;
+  /** The server's last stats frame, if any. */
+  server?: Omit<ServerStatsFrame, 't'>;
+}
+export interface FailoverInfo {
+  from: string;
+  to: string;
+  offset: number;
+}
+
+/**
+ * @fires selected - CustomEvent<WatchReply>: the hub chose a server (again after a failover).
+ * @fires meta - CustomEvent<MetaInfo>: once per server session.
+ * @fires data - CustomEvent<DataInfo>: bytes in order, no duplicates, no gaps.
+ * @fires stats - CustomEvent<ViewerStats>: every STATS_INTERVAL_MS while streaming.
+ * @fires failover - CustomEvent<FailoverInfo>: resumed on another server at `offset`.
+ * @fires end - CustomEvent<{ bytes }>: every byte received (for a live stream: it ended).
+ * @fires warning - CustomEvent<{ code, message }>: something odd that was repaired (not fatal).
+ * @fires error - CustomEvent<{ code, message }>: fatal; the viewer closes right after.
+ * @fires leave - CustomEvent<{ sessionId }>: close() released the session.
+ */
+export interface ViewerEventMap {
+  selected: CustomEvent<WatchReply>;
+  meta: CustomEvent<MetaInfo>;
+  data: CustomEvent<DataInfo>;
+  stats: CustomEvent<ViewerStats>;
+  failover: CustomEvent<FailoverInfo>;
+  end: CustomEvent<{ bytes: number }>;
+  warning: CustomEvent<{ code: string; message: string }>;
+  error: CustomEvent<{ code: string; message: string }>;
+  leave: CustomEvent<{ sessionId: string }>;
+}
+
+type Reply = Ack<WatchReply>;
+
+export class Viewer extends EventTarget {
+  readonly assetId: string;
+  readonly #o: ViewerOptions;
+  readonly #cursor: ByteCursor;
+  readonly #startOffset: number;
+  readonly #dead = new Set<string>();
+  #started = false;
+  #closed = false;
+  #ended = false;
+  #paused = false;
+  #peer: ViewerPeer | null = null;
+  #connected = false;
+  #session: WatchReply | null = null;
+  #metaSeen = false;
+  #failovers = 0;
+  #gapRepairs = 0;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #statsTimer: ReturnType<typeof setInterval> | undefined;
+  #statsBytes = 0;
+  #statsAt = 0;
+  #serverStats: Omit<ServerStatsFrame, 't'> | undefined;
+
+  constructor(opts: ViewerOptions) {
+    super();
+    this.#o = opts;
+    this.assetId = opts.assetId;
+    this.#startOffset = opts.offset ?? 0;
+    this.#cursor = new ByteCursor(this.#startOffset);
+  }
+
+  override addEventListener<K extends keyof ViewerEventMap>(type: K, listener: (ev: ViewerEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  override removeEventListener<K extends keyof ViewerEventMap>(type: K, listener: (ev: ViewerEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener, options);
+  }
+
+  /** Next byte wanted; bytes received so far are `offset - startOffset`. */
+  get offset(): number {
+    return this.#cursor.expected;
+  }
+
+  get bytesReceived(): number {
+    return this.#cursor.expected - this.#startOffset;
+  }
+
+  /** The current server session, once selected. */
+  get session(): WatchReply | null {
+    return this.#session;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Ask the hub for a server and start streaming. Idempotent. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#o.socket.on('signal', this.#onHubSignal);
+    this.#o.socket.on('session-close', this.#onHubSessionClose);
+    this.#statsAt = now();
+    this.#statsTimer = setInterval(() => this.#emitStats(), STATS_INTERVAL_MS);
+    // In Node, a forgotten Viewer must not keep the process alive (browsers return a number).
+    (this.#statsTimer as { unref?: () => void }).unref?.();
+    void this.#select(null);
+  }
+
+  /** Stop the server sending (e.g. the player's buffer is full). */
+  pause(): void {
+    this.#paused = true;
+    this.#send({ t: 'pause' });
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#send({ t: 'resume' });
+  }
+
+  /** Continue from another byte offset (e.g. a cluster the player seeked to). */
+  seek(offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`bad offset ${offset}`);
+    this.#ended = false;
+    this.#cursor.seek(offset);
+    this.#send(this.#play());
+  }
+
+  /** Leave the session and release everything (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#statsTimer);
+    this.#o.socket.off('signal', this.#onHubSignal);
+    this.#o.socket.off('session-close', this.#onHubSessionClose);
+    const sessionId = this.#session?.sessionId;
+    this.#dropPeer();
+    if (sessionId) {
+      this.#o.socket.emit('leave', { sessionId });
+      this.#emit('leave', { sessionId });
+    }
+  }
+
+  // ---- selection -----------------------------------------------------------------
+
+  async #select(from: string | null): Promise<void> {
+    const req: WatchRequest = { assetId: this.assetId, offset: this.#cursor.expected };
+    if (this.#dead.size) req.exclude = [...this.#dead].slice(-16);
+    let reply: Reply = { ok: false, code: 'internal', message: 'no attempt' };
+    for (let attempt = 0; attempt < MAX_WATCH_ATTEMPTS; attempt++) {
+      if (attempt > 0) await delay(WATCH_RETRY_BASE_MS * 2 ** (attempt - 1));
+      if (this.#closed) return;
+      reply = await this.#watchOnce(req);
+      if (reply.ok || !RETRYABLE.has(reply.code)) break;
+    }
+    if (this.#closed) {
+      if (reply.ok) this.#o.socket.emit('leave', { sessionId: reply.sessionId });
+      return;
+    }
+    if (!reply.ok) return this.#fatal(reply.code, reply.message);
+    const { ok: _ok, ...session } = reply;
+    this.#session = session;
+    this.#metaSeen = false;
+    this.#emit('selected', session);
+    if (from !== null) this.#emit('failover', { from, to: session.server.id, offset: this.#cursor.expected });
+    this.#connectPeer(session.sessionId);
+  }
+
+  #watchOnce(req: WatchRequest): Promise<Reply> {
+    return new Promise<Reply>((resolve) => {
+      const timer = setTimeout(() => resolve({ ok: false, code: 'timeout', message: 'the hub did not answer watch' }), WATCH_ACK_TIMEOUT_MS);
+      try {
+        this.#o.socket.emit('watch', req, (r: Reply) => {
+          clearTimeout(timer);
+          resolve(isReply(r) ? r : { ok: false, code: 'internal', message: 'malformed watch reply' });
+        });
+      } catch (err) {
+        clearTimeout(timer);
+        resolve({ ok: false, code: 'internal', message: (err as Error).message });
+      }
+    });
+  }
+
+  // ---- peer ----------------------------------------------------------------------
+
+  #connectPeer(sessionId: string): void {
+    const peer = new this.#o.SimplePeer({
+      initiator: true,
+      wrtc: this.#o.wrtc,
+      config: { iceServers: this.#o.iceServers ?? [] },
+      objectMode: true,
+      trickle: true,
+    });
+    this.#peer = peer;
+    this.#connected = false;
+    const mine = () => this.#peer === peer && !this.#closed;
+    peer.on('signal', (data) => {
+      if (mine()) this.#o.socket.emit('signal', { sessionId, data });
+    });
+    peer.on('connect', () => {
+      if (!mine()) return;
+      clearTimeout(this.#connectTimer);
+      this.#connected = true;
+      this.#send(this.#play());
+      if (this.#paused) this.#send({ t: 'pause' });
+    });
+    peer.on('data', (data) => {
+      if (mine()) this.#onFrame(data);
+    });
+    peer.on('close', () => {
+      if (mine()) this.#lost('peer-closed', 'the connection to the server closed');
+    });
+    peer.on('error', (err) => {
+      if (mine()) this.#lost('peer-error', err.message);
+    });
+    this.#connectTimer = setTimeout(() => {
+      if (mine() && !this.#connected) this.#lost('connect-timeout', 'the server did not connect in time');
+    }, PEER_CONNECT_TIMEOUT_MS);
+  }
+
+  readonly #onHubSignal = (msg: unknown): void => {
+    const m = msg as { sessionId?: unknown; data?: unknown } | null;
+    if (!this.#peer || !m || m.sessionId !== this.#session?.sessionId || typeof m.data !== 'object' || m.data === null) return;
+    try {
+      this.#peer.signal(m.data);
+    } catch (err) {
+      this.#lost('bad-signal', (err as Error).message);
+    }
+  };
+
+  readonly #onHubSessionClose = (msg: unknown): void => {
+    const m = msg as { sessionId?: unknown; reason?: unknown } | null;
+    if (!m || m.sessionId !== this.#session?.sessionId) return;
+    this.#lost('session-closed', `the hub closed the session (${String(m.reason ?? 'no reason')})`);
+  };
+
+  /** The current server is gone: resume at the same byte on another one. */
+  #lost(code: string, message: string): void {
+    if (this.#closed || !this.#session) return;
+    const old = this.#session;
+    this.#dropPeer();
+    this.#session = null;
+    this.#o.socket.emit('leave', { sessionId: old.sessionId });
+    if (this.#ended) return;
+    this.#dead.add(old.server.id);
+    if (++this.#failovers > MAX_FAILOVERS) return this.#fatal('failover-exhausted', `gave up after ${MAX_FAILOVERS} failovers (${code}: ${message})`);
+    this.#emit('warning', { code, message });
+    void this.#select(old.server.id);
+  }
+
+  #dropPeer(): void {
+    clearTimeout(this.#connectTimer);
+    const peer = this.#peer;
+    this.#peer = null;
+    this.#connected = false;
+    try {
+      peer?.destroy();
+    } catch {
+      // Already destroyed: nothing to release.
+    }
+  }
+
+  // ---- frames ----------------------------------------------------------------------
+
+  #onFrame(data: unknown): void {
+    const r = decodeServerFrame(data);
+    if (!r.ok) return this.#emit('warning', { code: r.code, message: r.message });
+    const f = r.frame;
+    if (f.kind === 'control') return this.#onControl(f.msg);
+    const a = this.#cursor.accept(f.offset, f.payload);
+    if (a.kind === 'data') {
+      this.#emit('data', { offset: a.offset, bytes: a.bytes });
+    } else if (a.kind === 'gap') {
+      if (++this.#gapRepairs > MAX_GAP_REPAIRS) return this.#lost('gap', `bytes ${a.expected}..${a.got} never arrived`);
+      this.#emit('warning', { code: 'gap', message: `expected byte ${a.expected}, got ${a.got}; asking again` });
+      this.#cursor.seek(a.expected);
+      this.#send(this.#play());
+    }
+  }
+
+  #onControl(msg: ServerControl): void {
+    switch (msg.t) {
+      case 'meta': {
+        this.#cursor.confirm();
+        if (this.#metaSeen) return;
+        this.#metaSeen = true;
+        const { t: _t, ...meta } = msg;
+        return this.#emit('meta', meta);
+      }
+      case 'end':
+        // An end sent before the server saw our seek belongs to the old position.
+        if (this.#cursor.seekPending || this.#ended) return;
+        if (this.#cursor.expected >= msg.bytes) {
+          this.#ended = true;
+          this.#emitStats();
+          return this.#emit('end', { bytes: msg.bytes });
+        }
+        this.#cursor.seek(this.#cursor.expected);
+        return this.#send(this.#play());
+      case 'error':
+        return this.#emit('warning', { code: msg.code, message: msg.message });
+      case 'stats': {
+        const { t: _t, ...stats } = msg;
+        this.#serverStats = stats;
+        return;
+      }
+    }
+  }
+
+  #play(): ClientControl {
+    return this.#o.fast ? { t: 'play', offset: this.#cursor.expected, fast: true } : { t: 'play', offset: this.#cursor.expected };
+  }
+
+  #send(msg: ClientControl): void {
+    if (!this.#peer || !this.#connected) return;
+    try {
+      this.#peer.send(encodeControl(msg));
+    } catch (err) {
+      this.#lost('send-failed', (err as Error).message);
+    }
+  }
+
+  #emitStats(): void {
+    if (this.#closed) return;
+    const t = now();
+    const bytes = this.bytesReceived;
+    const dt = (t - this.#statsAt) / 1000;
+    const stats: ViewerStats = { bitrateBps: dt > 0 ? Math.round(((bytes - this.#statsBytes) * 8) / dt) : 0, bytes };
+    if (this.#serverStats) stats.server = this.#serverStats;
+    this.#statsAt = t;
+    this.#statsBytes = bytes;
+    this.#emit('stats', stats);
+    if (!this.#ended) this.#send({ t: 'stats' });
+  }
+
+  #fatal(code: string, message: string): void {
+    if (this.#closed) return;
+    this.#emit('error', { code, message });
+    this.close();
+  }
+
+  #emit<K extends keyof ViewerEventMap>(type: K, detail: ViewerEventMap[K]['detail']): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+function isReply(r: unknown): r is Reply {
+  if (!r || typeof r !== 'object') return false;
+  const o = r as Record<string, unknown>;
+  if (o.ok === false) return typeof o.code === 'string';
+  if (o.ok !== true || typeof o.sessionId !== 'string') return false;
+  const server = o.server as Record<string, unknown> | undefined;
+  return !!server && typeof server.id === 'string';
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
