@@ -1,0 +1,7 @@
+// The media server's block caches: the interval (adaptable) cache, LRU, and the cached reader.
+export * from './types.js';
+export * from './errors.js';
+export { createCache } from './create-cache.js';
+export { IntervalCache, DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, MIN_PREFIXES, PREFIX_FALLBACK_BYTES } from './interval-cache.js';
+export { LruCache } from './lru-cache.js';
+export { createCachedSource, type CachedSource, type CachedSourceOptions } from './cached-reader.js';

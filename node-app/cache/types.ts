@@ -1,0 +1,96 @@
+// The block-cache seam: one interface, the interval and LRU policies behind it.
+import type { CacheChange } from '../contracts.js';
+
+/** Which replacement policy a cache runs. */
+export const CachePolicy = { interval: 'interval', lru: 'lru' } as const;
+export type CachePolicy = (typeof CachePolicy)[keyof typeof CachePolicy];
+
+/** Options of `createCache`. */
+export interface CacheOptions {
+  policy: CachePolicy;
+  /** Hard ceiling on the bytes of cached blocks; never exceeded, not even during an insertion. */
+  budgetBytes: number;
+  /** Block size in bytes. Default `BLOCK_BYTES` (64 KiB); simulations may use larger blocks. */
+  blockBytes?: number;
+  /**
+   * Interval policy: share of the budget kept for asset prefixes (the first
+   * blocks of recently requested assets), in [0, 0.5]. Default 0.05.
+   */
+  prefixShare?: number;
+  /** Interval policy: media time a prefix covers when the bitrate is known (ms). Default 30 000. */
+  prefixMs?: number;
+}
+
+/** What a stream knows about its asset when it opens. */
+export interface StreamInfo {
+  /** Size of the asset at open (bytes). A short block is cached only when it ends exactly here. */
+  assetBytes?: number;
+  /** Media bitrate (bits per second): converts byte gaps into time intervals. */
+  bitrateBps?: number;
+  /** The asset is still being ingested: a short (not yet full) block is never cached. */
+  live?: boolean;
+}
+
+/**
+ * One viewer reading one asset, block by block. Block `b` covers bytes
+ * `[b * blockBytes, (b + 1) * blockBytes)`. Reading block `b` (by `get`, then
+ * `put` on a miss) moves the stream's position to `b`; a jump is a seek.
+ */
+export interface StreamHandle {
+  readonly assetId: string;
+  /** The block's bytes when the cache holds them (a hit), else undefined. Do not mutate them. */
+  get(block: number, now: number): Uint8Array | undefined;
+  /**
+   * Bytes of `block` just read from storage. The cache keeps them if a policy
+   * wants them and they fit the budget; returns whether the block is held now.
+   * The cache keeps a reference: do not mutate `bytes` afterwards.
+   */
+  put(block: number, bytes: Uint8Array, now: number): boolean;
+  /** The stream jumps to `block` (a viewer seek). */
+  seek(block: number, now: number): void;
+  /** The viewer left. Idempotent; later calls on the handle do nothing. */
+  close(now: number): void;
+}
+
+/** Counters since the cache was created. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  hitBytes: number;
+  /** Bytes handed to `put`: what streams of this cache read from storage. */
+  missBytes: number;
+  insertedBlocks: number;
+  droppedBlocks: number;
+  /** Blocks a policy wanted but could not keep within the budget. */
+  refusedBlocks: number;
+  /** Highest `usedBytes` ever reached; never above `budgetBytes`. */
+  peakBytes: number;
+  openStreams: number;
+  /** Interval policy: pairs of consecutive streams, and how many are cached now (0 for LRU). */
+  pairs: number;
+  cachedPairs: number;
+  /** Change listeners that threw (caught, so that the cache stays consistent). */
+  listenerErrors: number;
+}
+
+/** An in-memory cache of asset blocks with a byte budget. */
+export interface BlockCache {
+  readonly policy: CachePolicy;
+  readonly budgetBytes: number;
+  readonly usedBytes: number;
+  readonly blockBytes: number;
+  /** A viewer starts reading `assetId` at time `now` (ms). */
+  openStream(assetId: string, now: number, info?: StreamInfo): StreamHandle;
+  /** True while at least one block of the asset is held. */
+  holds(assetId: string): boolean;
+  /** Assets with at least one block held. */
+  assets(): string[];
+  /** Indices of the blocks held for an asset, ascending (diagnostics and tests). */
+  heldBlocks(assetId: string): number[];
+  /**
+   * Called after each operation that changed which assets are held (an asset
+   * gained its first block or lost its last). Returns an unsubscribe function.
+   */
+  onChange(listener: (change: CacheChange) => void): () => void;
+  stats(): CacheStats;
+}

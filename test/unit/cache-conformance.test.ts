@@ -1,0 +1,136 @@
+// What every cache policy behind `createCache` must do: budget, integrity, events, handle lifecycle.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { BLOCK_BYTES } from '../../node-app/contracts.js';
+import { CacheArgumentError, createCache, type CachePolicy } from '../../node-app/cache/index.js';
+
+const B = 100;
+const POLICIES: CachePolicy[] = ['interval', 'lru'];
+
+function bytesOf(assetId: string, block: number, length = B): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (assetId.charCodeAt(0) * 7 + block * 13 + i) & 0xff;
+  return out;
+}
+
+const ASSET_BYTES: Record<string, number> = { a: 8 * B + 40, b: 5 * B, c: 12 * B };
+
+type Step = { asset: 'a' | 'b' | 'c'; viewer: number; block: number; action: 'read' | 'close' | 'seek'; dt: number };
+
+const stepArb: fc.Arbitrary<Step> = fc.record({
+  asset: fc.constantFrom('a' as const, 'b' as const, 'c' as const),
+  viewer: fc.nat(3),
+  block: fc.nat(12),
+  action: fc.constantFrom('read' as const, 'read' as const, 'read' as const, 'close' as const, 'seek' as const),
+  dt: fc.nat(2000),
+});
+
+describe.each(POLICIES)('%s cache conformance', (policy) => {
+  it('is the policy asked for, with the default block size', () => {
+    const cache = createCache({ policy, budgetBytes: 1000 });
+    expect(cache.policy).toBe(policy);
+    expect(cache.blockBytes).toBe(BLOCK_BYTES);
+    expect(cache.budgetBytes).toBe(1000);
+  });
+
+  it('never exceeds the budget, serves only true bytes, and its events track assets()', () => {
+    fc.assert(
+      fc.property(fc.nat(30), fc.array(stepArb, { maxLength: 150, size: 'max' }), (budgetBlocks, steps) => {
+        const cache = createCache({ policy, budgetBytes: budgetBlocks * B + 37, blockBytes: B });
+        const fromEvents = new Set<string>();
+        cache.onChange((c) => {
+          for (const id of c.added) fromEvents.add(id);
+          for (const id of c.removed) fromEvents.delete(id);
+        });
+        const handles = new Map<string, ReturnType<typeof cache.openStream>>();
+        let now = 0;
+        for (const s of steps) {
+          now += s.dt;
+          const key = `${s.asset}/${s.viewer}`;
+          let h = handles.get(key);
+          if (!h) handles.set(key, (h = cache.openStream(s.asset, now, { assetBytes: ASSET_BYTES[s.asset], bitrateBps: 800 })));
+          const blocks = Math.ceil(ASSET_BYTES[s.asset]! / B);
+          const block = s.block % blocks;
+          if (s.action === 'close') {
+            h.close(now);
+            handles.delete(key);
+          } else if (s.action === 'seek') {
+            h.seek(block, now);
+          } else {
+            const truth = bytesOf(s.asset, block, Math.min(B, ASSET_BYTES[s.asset]! - block * B));
+            const got = h.get(block, now);
+            if (got) {
+              if (!got.every((v, i) => v === truth[i]) || got.length !== truth.length) throw new Error(`wrong bytes ${key}#${block}`);
+            } else h.put(block, truth, now);
+          }
+          if (cache.stats().peakBytes > cache.budgetBytes) throw new Error('went over budget');
+          let sum = 0;
+          for (const id of ['a', 'b', 'c']) for (const b of cache.heldBlocks(id)) sum += Math.min(B, ASSET_BYTES[id]! - b * B);
+          if (sum !== cache.usedBytes) throw new Error(`usedBytes ${cache.usedBytes} vs held ${sum}`);
+          if (cache.assets().sort().join() !== [...fromEvents].sort().join()) throw new Error('events disagree with assets()');
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('with a zero budget holds nothing', () => {
+    const cache = createCache({ policy, budgetBytes: 0, blockBytes: B });
+    const a = cache.openStream('a', 0, { assetBytes: 10 * B });
+    const b = cache.openStream('a', 0, { assetBytes: 10 * B });
+    expect(a.put(0, bytesOf('a', 0), 0)).toBe(false);
+    expect(b.get(0, 1)).toBeUndefined();
+    expect(cache.assets()).toEqual([]);
+  });
+
+  it('a second viewer right behind the first one gets hits', () => {
+    const cache = createCache({ policy, budgetBytes: 100 * B, blockBytes: B });
+    const a = cache.openStream('a', 0, { assetBytes: 10 * B, bitrateBps: 800 });
+    const b = cache.openStream('a', 0, { assetBytes: 10 * B, bitrateBps: 800 });
+    for (let k = 0; k < 10; k++) {
+      expect(a.get(k, k * 1000)).toBeUndefined();
+      a.put(k, bytesOf('a', k), k * 1000);
+      expect(b.get(k, k * 1000 + 1)).toEqual(bytesOf('a', k));
+    }
+  });
+
+  it('a closed handle is inert and close is idempotent', () => {
+    const cache = createCache({ policy, budgetBytes: 100 * B, blockBytes: B });
+    const a = cache.openStream('a', 0, { assetBytes: 10 * B });
+    expect(cache.stats().openStreams).toBe(1);
+    a.close(1);
+    a.close(2);
+    expect(cache.stats().openStreams).toBe(0);
+    expect(a.put(0, bytesOf('a', 0), 3)).toBe(false);
+    expect(a.get(0, 3)).toBeUndefined();
+  });
+
+  it('never caches a live asset’s short block', () => {
+    const cache = createCache({ policy, budgetBytes: 100 * B, blockBytes: B });
+    const a = cache.openStream('a', 0, { assetBytes: 2 * B + 10, live: true });
+    cache.openStream('a', 0, { assetBytes: 2 * B + 10, live: true });
+    expect(a.put(0, bytesOf('a', 0), 0)).toBe(true);
+    expect(a.put(1, bytesOf('a', 1), 0)).toBe(true);
+    expect(a.put(2, bytesOf('a', 2, 10), 0)).toBe(false);
+    expect(cache.heldBlocks('a')).toEqual([0, 1]);
+  });
+
+  it('rejects bad arguments with a named error', () => {
+    const cache = createCache({ policy, budgetBytes: 100 * B, blockBytes: B });
+    const a = cache.openStream('a', 0);
+    const err = (() => {
+      try {
+        a.get(-1, 0);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(CacheArgumentError);
+    expect((err as CacheArgumentError).code).toBe('bad-request');
+    expect(() => a.put(0, 'nope' as unknown as Uint8Array, 0)).toThrow(CacheArgumentError);
+    expect(() => a.seek(0.5, 0)).toThrow(CacheArgumentError);
+    expect(() => cache.openStream('a', Number.POSITIVE_INFINITY)).toThrow(CacheArgumentError);
+    expect(() => cache.openStream('', 0)).toThrow(CacheArgumentError);
+    expect(() => createCache({ policy, budgetBytes: 10, blockBytes: 0 })).toThrow(CacheArgumentError);
+  });
+});
