@@ -7,13 +7,13 @@ import { PrefixPool, type PrefixOwner } from './prefix-pool.js';
 import { CachePolicy, type BlockCache, type CacheStats, type StreamHandle, type StreamInfo } from './types.js';
 
 /** Share of the budget for asset prefixes unless configured. */
-export const DEFAULT_PREFIX_SHARE = 0.05;
+export const DEFAULT_PREFIX_SHARE = 0.1;
 /** Media time a prefix covers when the asset's bitrate is known (ms). */
 export const DEFAULT_PREFIX_MS = 30_000;
 /** Prefix length when the bitrate is unknown (bytes). */
 export const PREFIX_FALLBACK_BYTES = 2 * 1024 * 1024;
 /** One prefix may take at most 1/MIN_PREFIXES of the pool, so that many assets keep one. */
-export const MIN_PREFIXES = 8;
+export const MIN_PREFIXES = 4;
 
 interface AssetState extends ChainAsset, PrefixOwner {
   /** Media bytes per ms (0 = unknown): dates a seeking stream's virtual start, sizes the prefix. */

@@ -17,12 +17,15 @@ export interface PrefixOwner extends BlockOwner {
  * state table, so the director sends the next viewer here and a new interval
  * forms there.
  *
- * Why small: those first seconds are a sliver of what viewers read, so the
- * prefix buys start-up latency, not storage bandwidth. In the trace benchmark
- * (bench/cache-trace.ts, cache = 5 % of the catalog) a 10 % share reads about
- * 1.3 % more from storage than no prefix, a 5 % share about 0.1 %: hence a
- * fixed 5 % share, LRU among assets by last request, at most 1/8 of the pool per
- * asset so that several assets keep one. Being fixed, it never crowds out intervals.
+ * How big: a follower that arrives while its leader is still in its fast
+ * start (the first seconds, when delivery sends a 1–8 MiB burst) must find all
+ * of it here, or it reads that much from storage. So one prefix may take up to
+ * a quarter of the pool (at the default 64 MiB budget: 1.6 MiB, 20 s of a
+ * 640 kbit/s stream) and the pool is a fixed 10 % of the budget, LRU among
+ * assets by last request. The trace benchmark (bench/cache-trace.ts, cache =
+ * 5 % of the catalog) shows the price: a 10 % prefix reads about 1.3 % more
+ * from storage than a 5 % one, because those first seconds are a sliver of
+ * what viewers read. Being fixed, the pool never crowds out intervals.
  */
 export class PrefixPool {
   readonly capBytes: number;
