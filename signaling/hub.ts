@@ -368,7 +368,7 @@ export class Hub {
         log.warn({ code }, message);
         return ackError(code, message);
       };
-      socket.use(guardPackets(SERVER_EVENT_ARGS, (message) => refuse(ErrorCode.badRequest, message)));
+      socket.use(guardPackets(SERVER_EVENTS, (message) => refuse(ErrorCode.badRequest, message)));
 
       socket.on('register', (raw, ack) => {
         if (typeof ack !== 'function') return;
@@ -472,7 +472,7 @@ export class Hub {
         return ackError(code, message);
       };
       socket.use(
-        guardPackets(CLIENT_EVENT_ARGS, (message, acked) => {
+        guardPackets(CLIENT_EVENTS, (message, acked) => {
           const r = refuse(ErrorCode.badRequest, message);
           if (!acked) socket.emit('error', { code: r.code, message: r.message });
           return r;
@@ -715,24 +715,30 @@ export class Hub {
   }
 }
 
-/** How many arguments each inbound event takes before its optional ack. */
-const CLIENT_EVENT_ARGS: Readonly<Record<string, number>> = { catalog: 0, watch: 1, publish: 1, places: 1, signal: 1, leave: 1 };
-const SERVER_EVENT_ARGS: Readonly<Record<string, number>> = { register: 1, heartbeat: 1, report: 1, resync: 0, signal: 1, 'session-close': 1 };
+/** Each inbound event: how many arguments it takes, and whether the sender must ask for an ack. */
+type EventShape = readonly [args: number, ack: boolean];
+const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = { catalog: [0, true], watch: [1, true], publish: [1, true], places: [1, true], signal: [1, false], leave: [1, false] };
+const SERVER_EVENTS: Readonly<Record<string, EventShape>> = { register: [1, true], heartbeat: [1, false], report: [1, true], resync: [0, true], signal: [1, false], 'session-close': [1, false] };
 
 /**
- * socket.io packet middleware: an unknown event, or a known one with the wrong number of
- * arguments, never reaches a handler; it gets an error ack when the sender asked for one
- * (a handler would have stayed silent), and `onBad` hears of it either way.
+ * socket.io packet middleware: an unknown event, or a known one with the wrong arguments or
+ * ack, never reaches a handler (which would stay silent); the sender gets an error ack when
+ * it asked for one, and `onBad` hears of it either way.
  */
-function guardPackets(shape: Readonly<Record<string, number>>, onBad: (message: string, acked: boolean) => ReturnType<typeof ackError>) {
+function guardPackets(shapes: Readonly<Record<string, EventShape>>, onBad: (message: string, acked: boolean) => ReturnType<typeof ackError>) {
   return (packet: unknown[], next: (err?: Error) => void): void => {
     const [event, ...args] = packet;
     const ack = typeof args.at(-1) === 'function' ? (args.at(-1) as (r: unknown) => void) : undefined;
     const given = args.length - (ack ? 1 : 0);
-    const want = typeof event === 'string' && Object.hasOwn(shape, event) ? shape[event] : undefined;
-    if (want !== undefined && given === want) return next();
+    const shape = typeof event === 'string' && Object.hasOwn(shapes, event) ? shapes[event] : undefined;
+    if (shape && given === shape[0] && (ack !== undefined) === shape[1]) return next();
     const name = JSON.stringify(String(event).slice(0, 64));
-    const reply = onBad(want === undefined ? `unknown event ${name}` : `event ${name} takes ${want} argument(s), got ${given}`, ack !== undefined);
+    const message = !shape
+      ? `unknown event ${name}`
+      : given !== shape[0]
+        ? `event ${name} takes ${shape[0]} argument(s), got ${given}`
+        : `event ${name} ${shape[1] ? 'needs an' : 'takes no'} acknowledgement callback`;
+    const reply = onBad(message, ack !== undefined);
     ack?.(reply);
   };
 }

@@ -1,0 +1,27 @@
+// Targets from the issues: what each figure should reach, and in which direction.
+export interface Target {
+  op: '<=' | '>=';
+  value: number;
+}
+
+export const TARGETS: Record<string, Target> = {
+  'director.decision_us_p50': { op: '<=', value: 10 },
+  'director.watch_rtt_ms_p50': { op: '<=', value: 5 },
+  'director.watch_rtt_ms_p99': { op: '<=', value: 20 },
+  'replication.p99_ms_100_servers': { op: '<=', value: 50 },
+  'replication.delta_to_snapshot_bytes_ratio': { op: '<=', value: 0.01 },
+  'cache.storage_read_ratio_vs_lru.zipf07': { op: '<=', value: 0.8 },
+  'cache.storage_read_ratio_vs_lru.zipf10': { op: '<=', value: 0.8 },
+  'cache.storage_read_ratio_vs_nocache.zipf10': { op: '<=', value: 0.3 },
+  'delivery.egress_ratio_vs_raw_channel': { op: '>=', value: 0.8 },
+  'lb.max_mean_load.baton': { op: '<=', value: 1.25 },
+  'lb.cache_served_share.baton': { op: '>=', value: 0.75 },
+  'hub.joins_per_s': { op: '>=', value: 2000 },
+  'hub.join_p99_ms': { op: '<=', value: 50 },
+};
+
+export function meets(name: string, value: number): boolean | null {
+  const t = TARGETS[name];
+  if (!t || !Number.isFinite(value)) return null;
+  return t.op === '<=' ? value <= t.value : value >= t.value;
+}

@@ -1,0 +1,128 @@
+// `baton demo`: the whole network on one machine — a hub, N media servers at
+// distinct locations with demo media, and the built web client — as child processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, linkSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+
+/** Where demo servers stand: real data-centre cities on three continents first. */
+export const DEMO_SITES = [
+  { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68 },
+  { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45 },
+  { id: 'sin-1', region: 'ap-southeast', lat: 1.29, lon: 103.85 },
+  { id: 'gru-1', region: 'sa-east', lat: -23.55, lon: -46.63 },
+  { id: 'syd-1', region: 'ap-south', lat: -33.87, lon: 151.21 },
+  { id: 'nrt-1', region: 'ap-northeast', lat: 35.68, lon: 139.69 },
+  { id: 'sfo-1', region: 'us-west', lat: 37.77, lon: -122.42 },
+  { id: 'lhr-1', region: 'eu-west', lat: 51.51, lon: -0.13 },
+] as const;
+
+export interface DemoOptions {
+  servers: number;
+  port: number;
+  dataDir: string;
+  cacheMb: number;
+  streamKey: string;
+  build: boolean;
+}
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BATON = join(ROOT, 'bin/baton.js');
+
+export async function runDemo(o: DemoOptions): Promise<void> {
+  const mediaDir = join(o.dataDir, 'media');
+  process.stdout.write('Preparing demo media… ');
+  const clips = await ensureDemoMedia(mediaDir);
+  console.log(`${clips.length} clips in ${mediaDir}`);
+  const webDir = join(ROOT, 'dist/web');
+  if (o.build && !existsSync(join(webDir, 'index.html'))) {
+    console.log('Building the web client (vite build)…');
+    await waitExit(spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' }), 'vite build');
+  }
+  const secret = process.env.BATON_CLUSTER_SECRET ?? randomBytes(18).toString('base64url');
+  const env = { ...process.env, BATON_CLUSTER_SECRET: secret, BATON_LOG_LEVEL: process.env.BATON_LOG_LEVEL ?? 'warn' };
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stopAll = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    const force = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), 5_000);
+    Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() => {
+      clearTimeout(force);
+      process.exit(code);
+    });
+  };
+  process.on('SIGINT', () => stopAll(0));
+  process.on('SIGTERM', () => stopAll(0));
+
+  const hub = spawn(process.execPath, [BATON, 'hub', '--port', String(o.port), '--static-dir', webDir, '--stream-keys', o.streamKey], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(hub);
+  const hubUrl = await new Promise<string>((res, rej) => {
+    let out = '';
+    hub.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) res(m[1]!);
+    });
+    hub.once('exit', (code) => rej(new Error(`the hub exited (${code}); is port ${o.port} in use? try --port`)));
+  });
+  hub.on('exit', (code) => !stopping && (console.error(`the hub exited (${code}); stopping`), stopAll(1)));
+
+  const sites = Array.from({ length: o.servers }, (_, i) => {
+    const base = DEMO_SITES[i % DEMO_SITES.length]!;
+    const round = Math.floor(i / DEMO_SITES.length);
+    return round === 0 ? base : { ...base, id: `${base.id.split('-')[0]}-${round + 1}` };
+  });
+  for (const site of sites) {
+    const storage = join(o.dataDir, 'servers', site.id);
+    mkdirSync(storage, { recursive: true });
+    for (const f of readdirSync(mediaDir).filter((f) => f.endsWith('.webm'))) {
+      if (existsSync(join(storage, f))) continue;
+      try {
+        linkSync(join(mediaDir, f), join(storage, f));
+      } catch {
+        copyFileSync(join(mediaDir, f), join(storage, f));
+      }
+    }
+    const child = spawn(
+      process.execPath,
+      [BATON, 'server', '--hub', hubUrl, '--id', site.id, '--region', site.region, '--lat', String(site.lat), '--lon', String(site.lon),
+        '--storage', storage, '--cache-mb', String(o.cacheMb), '--ingest'],
+      { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    children.push(child);
+    child.on('exit', (code, sig) => !stopping && console.error(`server ${site.id} exited (${code ?? sig})`));
+  }
+  const ready = await waitReady(hubUrl, o.servers);
+  console.log('');
+  console.log(`  Baton is running: ${o.servers} media servers${ready ? '' : ' (some still starting)'} and the hub.`);
+  console.log(`  Open ${hubUrl}/            player · broadcaster · dashboard`);
+  console.log(`  Stream key for broadcasting: ${o.streamKey}`);
+  console.log(`  API: ${hubUrl}/api/state   metrics: ${hubUrl}/metrics`);
+  console.log('  Ctrl-C stops everything.');
+  console.log('');
+}
+
+async function waitReady(hubUrl: string, servers: number): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      const s = (await (await fetch(`${hubUrl}/api/state`)).json()) as { servers: unknown[]; director: unknown };
+      if (s.servers.length >= servers && s.director) return true;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+function waitExit(child: ChildProcess, what: string): Promise<void> {
+  return new Promise((res, rej) => child.once('exit', (code) => (code === 0 ? res() : rej(new Error(`${what} failed (${code})`)))));
+}

@@ -1,0 +1,303 @@
+// The `baton` command line: hub, server, watch, demo. Every flag has an environment variable.
+import { Command, Option, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { iceServersSchema } from '../../signaling/protocol/messages.js';
+
+const program = new Command('baton')
+  .description('Baton: a browser-based WebRTC streaming network (signaling hub, media servers, web client).')
+  .showHelpAfterError('(add --help for usage)')
+  .configureHelp({ showGlobalOptions: true });
+
+function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}, got "${v}"`);
+    return n;
+  };
+}
+
+function num(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}, got "${v}"`);
+    return n;
+  };
+}
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+function iceServers(v: string): RTCIceServer[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(v);
+  } catch {
+    throw new InvalidArgumentError('must be JSON, e.g. [{"urls":"turn:turn.example.com:3478","username":"u","credential":"p"}]');
+  }
+  const r = iceServersSchema.safeParse(json);
+  if (!r.success) throw new InvalidArgumentError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return r.data as RTCIceServer[];
+}
+
+function opt(flags: string, description: string, env: string, parse?: (v: string) => unknown, def?: unknown): Option {
+  const o = new Option(flags, description).env(env);
+  if (parse) o.argParser(parse as (v: string, p: unknown) => unknown);
+  if (def !== undefined) o.default(def);
+  return o;
+}
+
+/** Runs `start`, then waits for SIGINT/SIGTERM and calls `stop` once. */
+function runUntilSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(`error while stopping after ${sig}: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/**
+ * `--config FILE` (env BATON_CONFIG): a JSON object whose keys are a command's
+ * long flags in camelCase (`{ "port": 8080, "clusterSecret": "…" }`). Precedence:
+ * flags > environment > config file > defaults. Every value goes through the
+ * same parser as its flag, so a bad value stops start-up with the key named.
+ */
+function applyConfigFile(cmd: Command): void {
+  const file = cmd.getOptionValue('config') as string | undefined;
+  if (!file) return;
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    cmd.error(`config file ${file}: ${(err as Error).message}`);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) cmd.error(`config file ${file}: must be a JSON object`);
+  const byKey = new Map(cmd.options.map((o) => [o.attributeName(), o]));
+  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+    const o = byKey.get(key);
+    if (!o || key === 'config') cmd.error(`config file ${file}: unknown setting "${key}" for \`baton ${cmd.name()}\``);
+    const source = cmd.getOptionValueSource(key);
+    if (source === 'cli' || source === 'env') continue;
+    let v: unknown = value;
+    try {
+      if (o.isBoolean()) {
+        if (typeof value !== 'boolean') throw new InvalidArgumentError('must be true or false');
+      } else {
+        const text = Array.isArray(value) ? value.join(',') : String(value);
+        if (o.argChoices && !o.argChoices.includes(text)) throw new InvalidArgumentError(`must be one of ${o.argChoices.join(', ')}`);
+        v = o.parseArg ? o.parseArg(text, undefined) : text;
+      }
+    } catch (err) {
+      cmd.error(`config file ${file}: "${key}": ${(err as Error).message}`);
+    }
+    cmd.setOptionValueWithSource(key, v, 'config');
+  }
+}
+
+/** Options that must have a value from a flag, the environment or the config file. */
+const REQUIRED = new Set(['--cluster-secret <s>', '--id <id>', '--storage <dir>']);
+
+program.hook('preAction', (_root, cmd) => {
+  applyConfigFile(cmd);
+  for (const o of cmd.options) {
+    if (REQUIRED.has(o.flags) && cmd.getOptionValue(o.attributeName()) === undefined) {
+      cmd.error(`error: required option '${o.flags}' not specified (as a flag${o.envVar ? `, in ${o.envVar}` : ''} or in --config)`);
+    }
+  }
+});
+
+program
+  .command('hub')
+  .description('Run the signaling hub: state table, director rotation, signaling relay, HTTP API and the web client.')
+  .addOption(opt('--config <file>', 'JSON config file (keys = flags in camelCase)', 'BATON_CONFIG'))
+  .addOption(opt('--port <n>', 'TCP port (0 = any free port)', 'BATON_PORT', int('port', 0, 65535), 8080))
+  .addOption(opt('--host <addr>', 'interface to bind (0.0.0.0 to accept other machines)', 'BATON_HOST', undefined, '127.0.0.1'))
+  .addOption(opt('--cluster-secret <s>', 'shared secret media servers authenticate with (required)', 'BATON_CLUSTER_SECRET'))
+  .addOption(opt('--heartbeat-ms <ms>', 'expected server heartbeat period; 3 missed = removed', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
+  .addOption(opt('--rotation-ms <ms>', 'director rotation period (0 = only on failure)', 'BATON_ROTATION_MS', int('rotation-ms', 0), 30_000))
+  .addOption(opt('--director-timeout-ms <ms>', 'how long to wait for the director before rotating', 'BATON_DIRECTOR_TIMEOUT_MS', int('director-timeout-ms', 10, 60_000), 500))
+  .addOption(opt('--stream-keys <k1,k2>', 'accepted broadcaster stream keys', 'BATON_STREAM_KEYS', list, []))
+  .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', list, []))
+  .addOption(opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR', undefined, 'dist/web'))
+  .addOption(opt('--ice-servers <json>', 'STUN/TURN servers handed to browsers, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
+  .action(async (o) => {
+    const { Hub } = await import('../../signaling/hub.js');
+    const hub = new Hub({
+      port: o.port,
+      host: o.host,
+      clusterSecret: o.clusterSecret,
+      heartbeatMs: o.heartbeatMs,
+      rotationMs: o.rotationMs,
+      directorTimeoutMs: o.directorTimeoutMs,
+      streamKeys: o.streamKeys,
+      trustedProxies: o.trustedProxies,
+      staticDir: resolve(o.staticDir),
+      iceServers: o.iceServers,
+    });
+    const url = await hub.start();
+    console.log(`Baton hub listening on ${url}`);
+    runUntilSignal(() => hub.close());
+  });
+
+program
+  .command('server')
+  .description('Run a media server: storage, adaptable cache, director role, WebRTC delivery.')
+  .addOption(opt('--config <file>', 'JSON config file (keys = flags in camelCase)', 'BATON_CONFIG'))
+  .addOption(opt('--hub <url>', 'hub URL', 'BATON_HUB', undefined, 'http://127.0.0.1:8080'))
+  .addOption(opt('--cluster-secret <s>', 'shared cluster secret (required)', 'BATON_CLUSTER_SECRET'))
+  .addOption(opt('--id <id>', 'server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID'))
+  .addOption(opt('--region <name>', 'region name', 'BATON_REGION', undefined, 'local'))
+  .addOption(opt('--lat <deg>', 'latitude', 'BATON_LAT', num('lat', -90, 90), 0))
+  .addOption(opt('--lon <deg>', 'longitude', 'BATON_LON', num('lon', -180, 180), 0))
+  .addOption(opt('--storage <dir>', 'storage directory with <asset-id>.webm files (required)', 'BATON_STORAGE'))
+  .addOption(opt('--cache-mb <n>', 'adaptable cache budget, MiB', 'BATON_CACHE_MB', num('cache-mb', 0, 1_000_000), 64))
+  .addOption(opt('--cache-policy <p>', 'cache policy', 'BATON_CACHE_POLICY').choices(['interval', 'lru']).default('interval'))
+  .addOption(opt('--max-sessions <n>', 'most concurrent sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
+  .addOption(opt('--uplink-mbps <n>', 'uplink capacity, Mbit/s', 'BATON_UPLINK_MBPS', num('uplink-mbps', 0.001, 1_000_000), 1000))
+  .addOption(opt('--ingest', 'accept broadcasts (ingest role)', 'BATON_INGEST'))
+  .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
+  .addOption(opt('--http-port <n>', 'port for /metrics and /healthz (0 = any free port)', 'BATON_HTTP_PORT', int('http-port', 0, 65535), 0))
+  .addOption(opt('--http-host <addr>', 'interface for the HTTP side', 'BATON_HTTP_HOST', undefined, '127.0.0.1'))
+  .addOption(opt('--ice-servers <json>', 'STUN/TURN servers for WebRTC, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
+  .action(async (o) => {
+    const { MediaServer } = await import('../media-server.js');
+    const server = new MediaServer({
+      hubUrl: o.hub,
+      clusterSecret: o.clusterSecret,
+      id: o.id,
+      region: o.region,
+      lat: o.lat,
+      lon: o.lon,
+      storageDir: resolve(o.storage),
+      cacheMb: o.cacheMb,
+      cachePolicy: o.cachePolicy,
+      maxSessions: o.maxSessions,
+      uplinkMbps: o.uplinkMbps,
+      ingest: Boolean(o.ingest),
+      heartbeatMs: o.heartbeatMs,
+      httpPort: o.httpPort,
+      httpHost: o.httpHost,
+      iceServers: o.iceServers,
+    });
+    server.on('fatal', (err) => {
+      console.error(`baton server ${o.id}: ${err.message}`);
+      void server.close().finally(() => process.exit(1));
+    });
+    await server.start();
+    console.log(`Baton media server ${o.id} (${o.region}) metrics on ${server.httpUrl}, hub ${o.hub}`);
+    runUntilSignal(() => server.close());
+  });
+
+program
+  .command('watch')
+  .description('Watch an asset headlessly over WebRTC and save it to a file.')
+  .addOption(opt('--hub <url>', 'hub URL', 'BATON_HUB', undefined, 'http://127.0.0.1:8080'))
+  .requiredOption('--asset <id>', 'asset id')
+  .requiredOption('--out <file>', 'where to write the received bytes')
+  .option('--json', 'print a JSON summary { server, reason, bytes, sha256, ttfbMs }')
+  .option('--fast', 'ask for unpaced delivery (as fast as the channel allows) instead of playback pace')
+  .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', int('timeout-ms', 1000), 120_000))
+  .action(async (o) => {
+    const { watchToFile } = await import('../delivery/node-viewer.js');
+    try {
+      const r = await watchToFile({ hubUrl: o.hub, assetId: o.asset, out: resolve(o.out), fast: Boolean(o.fast), timeoutMs: o.timeoutMs });
+      if (o.json) console.log(JSON.stringify(r));
+      else console.log(`received ${r.bytes} bytes from ${r.server} (${r.reason}), sha256 ${r.sha256}, first byte after ${r.ttfbMs} ms`);
+      process.exit(0);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
+      else console.error(`baton watch: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('publish')
+  .description('Upload a WebM file as a live broadcast to a primary and a backup entry server.')
+  .addOption(opt('--hub <url>', 'hub URL', 'BATON_HUB', undefined, 'http://127.0.0.1:8080'))
+  .requiredOption('--file <path>', 'WebM file to broadcast')
+  .requiredOption('--location <text>', 'where you are: a place name ("Lisbon", "Osaka, JP") or "lat,lon"')
+  .addOption(opt('--stream-key <key>', 'stream key (required)', 'BATON_STREAM_KEY').makeOptionMandatory())
+  .option('--stream-id <id>', 'stream id ([A-Za-z0-9_-], ≤ 64); the hub picks one when absent')
+  .option('--fast', 'upload as fast as the servers allow instead of at the media bitrate')
+  .addOption(opt('--speed <x>', 'paced uploads: multiple of the media bitrate', 'BATON_PUBLISH_SPEED', num('speed', 0.1, 1000), 1))
+  .addOption(opt('--forwarded-for <ip>', 'send X-Forwarded-For (a hub honours it only from a trusted proxy)', 'BATON_FORWARDED_FOR'))
+  .option('--json', 'print a JSON summary { primary, backup, bytes, sha256, … }')
+  .action(async (o) => {
+    const { publishFile } = await import('../ingest/node-publisher.js');
+    const { progressLine } = await import('../ingest/progress-bar.js');
+    const coords = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(o.location);
+    const location = coords ? { lat: Number(coords[1]), lon: Number(coords[2]) } : o.location;
+    const tty = process.stderr.isTTY && !o.json;
+    const t0 = performance.now();
+    try {
+      const r = await publishFile({
+        hubUrl: o.hub,
+        file: resolve(o.file),
+        location,
+        streamKey: o.streamKey,
+        streamId: o.streamId,
+        fast: Boolean(o.fast),
+        speed: o.speed,
+        forwardedFor: o.forwardedFor,
+        onProgress: tty ? (p) => process.stderr.write(`\r${progressLine(p, t0, performance.now())}\x1b[K`) : undefined,
+        onAssigned: (p) => {
+          if (o.json) return;
+          const u = p.uploads();
+          console.error(`stream ${p.streamId}: ${u.map((x) => `${x.role} ${x.serverId} (${x.region})`).join(', ')}`);
+          p.addEventListener('failover', (e) => console.error(`${tty ? '\n' : ''}failover: ${e.detail.from} → ${e.detail.to} (${e.detail.role})`));
+          p.addEventListener('health', (e) => e.detail.error && console.error(`${tty ? '\n' : ''}${e.detail.serverId} failed: ${e.detail.error.code}: ${e.detail.error.message}`));
+          p.addEventListener('warning', (e) => console.error(`${tty ? '\n' : ''}warning: ${e.detail.code}: ${e.detail.message}`));
+        },
+      });
+      if (tty) process.stderr.write('\n');
+      if (o.json) console.log(JSON.stringify(r));
+      else console.log(`published ${r.streamId}: ${r.bytes} bytes, sha256 ${r.sha256}, stored on ${r.stored.join(' and ')}${r.failovers.length ? ` after ${r.failovers.length} failover(s)` : ''}`);
+      process.exit(0);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      if (tty) process.stderr.write('\n');
+      if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
+      console.error(`baton publish: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('demo')
+  .description('Run the whole network locally: hub, N media servers with demo media, and the web client.')
+  .addOption(opt('--servers <n>', 'number of media servers', 'BATON_DEMO_SERVERS', int('servers', 1, 64), 3))
+  .addOption(opt('--port <n>', 'hub port', 'BATON_PORT', int('port', 0, 65535), 8080))
+  .addOption(opt('--data-dir <dir>', 'where demo media and server storage live', 'BATON_DATA_DIR', undefined, 'var'))
+  .addOption(opt('--cache-mb <n>', 'cache budget per server, MiB', 'BATON_CACHE_MB', num('cache-mb', 0, 1_000_000), 64))
+  .addOption(opt('--stream-key <k>', 'stream key accepted for broadcasting', 'BATON_STREAM_KEYS', undefined, 'demo-key'))
+  .option('--no-build', 'do not build the web client when it is missing')
+  .action(async (o) => {
+    const { runDemo } = await import('./demo.js');
+    await runDemo({ servers: o.servers, port: o.port, dataDir: resolve(o.dataDir), cacheMb: o.cacheMb, streamKey: o.streamKey, build: o.build });
+  });
+
+program
+  .command('dev')
+  .description('Develop the web client: Vite with hot reload, proxying to a hub and servers restarted on code changes.')
+  .addOption(opt('--servers <n>', 'number of media servers', 'BATON_DEMO_SERVERS', int('servers', 1, 64), 3))
+  .addOption(opt('--hub-port <n>', 'hub port', 'BATON_PORT', int('hub-port', 1, 65535), 8080))
+  .addOption(opt('--vite-port <n>', 'Vite dev server port', 'BATON_VITE_PORT', int('vite-port', 1, 65535), 5173))
+  .action(async (o) => {
+    const { runDev } = await import('./dev.js');
+    await runDev({ servers: o.servers, hubPort: o.hubPort, vitePort: o.vitePort });
+  });
+
+program.parseAsync(process.argv).catch((err) => {
+  console.error(`baton: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,211 @@
+// Starts a real Baton cluster for tests: the `baton hub` and `baton server` CLIs as
+// child processes on loopback, with demo media in temporary storage directories.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, linkSync, copyFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BATON = join(ROOT, 'bin/baton.js');
+export const SECRET = 'test-cluster-secret';
+/** Demo clips are made once per machine and shared by every test cluster. */
+export const MEDIA_DIR = join(ROOT, 'var/media');
+
+export interface ServerSpec {
+  id: string;
+  region: string;
+  lat: number;
+  lon: number;
+  /** Demo asset ids to put in this server's storage (default: all). */
+  assets?: string[];
+  cacheMb?: number;
+  maxSessions?: number;
+  ingest?: boolean;
+  extraArgs?: string[];
+}
+
+export const THREE_SERVERS: ServerSpec[] = [
+  { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true },
+  { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45, ingest: true },
+  { id: 'sin-1', region: 'ap-southeast', lat: 1.29, lon: 103.85, ingest: true },
+];
+
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [BATON, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, BATON_LOG_FORMAT: 'json', BATON_LOG_LEVEL: process.env.BATON_TEST_LOG_LEVEL ?? 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 2_000_000) out = out.slice(-1_000_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, output: () => out, exited };
+}
+
+/** Resolves with the first stdout match of `re`, or rejects when the process exits first. */
+export function waitForOutput(p: Proc, re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`timed out waiting for ${re}; output:\n${p.output().slice(-3000)}`)), timeoutMs);
+    const check = () => {
+      const m = p.output().match(re);
+      if (m) done(null, m);
+    };
+    const onExit = (code: number | null) => done(new Error(`process exited (${code}) before ${re}; output:\n${p.output().slice(-3000)}`));
+    const done = (err: Error | null, m?: RegExpMatchArray) => {
+      clearTimeout(timer);
+      p.child.stdout!.off('data', check);
+      p.child.stderr!.off('data', check);
+      p.child.off('exit', onExit);
+      err ? reject(err) : resolve(m!);
+    };
+    p.child.stdout!.on('data', check);
+    p.child.stderr!.on('data', check);
+    p.child.once('exit', onExit);
+    check();
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface ApiServer {
+  id: string;
+  region: string;
+  lat: number;
+  lon: number;
+  roles: string[];
+  httpUrl?: string;
+  loadFactor: number;
+  sessions: number;
+  cache: string[];
+  storageCount: number;
+  live: unknown[];
+  lastSeenMs: number;
+}
+export interface ApiState {
+  version: number;
+  director: { id: string; epoch: number } | null;
+  servers: ApiServer[];
+}
+
+export interface ClusterOptions {
+  servers?: ServerSpec[];
+  heartbeatMs?: number;
+  rotationMs?: number;
+  hubArgs?: string[];
+  /** Build/serve the web client from this directory. */
+  staticDir?: string;
+}
+
+export class Cluster {
+  hubUrl = '';
+  hubPort = 0;
+  hub?: Proc;
+  readonly servers = new Map<string, Proc & { spec: ServerSpec; storage: string }>();
+  readonly #o: Required<Omit<ClusterOptions, 'staticDir'>> & { staticDir?: string };
+  readonly #tmp = mkdtempSync(join(tmpdir(), 'baton-test-'));
+
+  constructor(o: ClusterOptions = {}) {
+    this.#o = { servers: o.servers ?? THREE_SERVERS, heartbeatMs: o.heartbeatMs ?? 200, rotationMs: o.rotationMs ?? 30_000, hubArgs: o.hubArgs ?? [], staticDir: o.staticDir };
+  }
+
+  get heartbeatMs(): number {
+    return this.#o.heartbeatMs;
+  }
+
+  async startHub(port = this.hubPort): Promise<string> {
+    const args = ['hub', '--port', String(port), '--cluster-secret', SECRET, '--heartbeat-ms', String(this.#o.heartbeatMs), '--rotation-ms', String(this.#o.rotationMs), '--stream-keys', 'test-key', ...this.#o.hubArgs];
+    if (this.#o.staticDir) args.push('--static-dir', this.#o.staticDir);
+    this.hub = run(args);
+    const m = await waitForOutput(this.hub, /listening on (http:\/\/[^\s]+)/);
+    this.hubUrl = m[1]!;
+    this.hubPort = Number(new URL(this.hubUrl).port);
+    return this.hubUrl;
+  }
+
+  async startServer(spec: ServerSpec, opts: { secret?: string; waitRegistered?: boolean } = {}): Promise<Proc> {
+    const storage = join(this.#tmp, spec.id);
+    mkdirSync(storage, { recursive: true });
+    for (const f of readdirSync(MEDIA_DIR)) {
+      const id = f.replace(/\.webm$/, '');
+      if (!f.endsWith('.webm') || (spec.assets && !spec.assets.includes(id))) continue;
+      try {
+        linkSync(join(MEDIA_DIR, f), join(storage, f));
+      } catch {
+        copyFileSync(join(MEDIA_DIR, f), join(storage, f));
+      }
+    }
+    const args = [
+      'server', '--hub', this.hubUrl, '--cluster-secret', opts.secret ?? SECRET, '--id', spec.id, '--region', spec.region,
+      '--lat', String(spec.lat), '--lon', String(spec.lon), '--storage', storage, '--cache-mb', String(spec.cacheMb ?? 64),
+      '--max-sessions', String(spec.maxSessions ?? 100), '--heartbeat-ms', String(this.#o.heartbeatMs),
+      ...(spec.ingest ? ['--ingest'] : []), ...(spec.extraArgs ?? []),
+    ];
+    const p = Object.assign(run(args), { spec, storage });
+    this.servers.set(spec.id, p);
+    if (opts.waitRegistered !== false) await waitForOutput(p, /registered with hub/);
+    return p;
+  }
+
+  async start(): Promise<this> {
+    await ensureDemoMedia(MEDIA_DIR);
+    await this.startHub(0);
+    await Promise.all(this.#o.servers.map((s) => this.startServer(s)));
+    await waitFor('all servers in /api/state', async () => (await this.state()).servers.length === this.#o.servers.length);
+    return this;
+  }
+
+  async state(): Promise<ApiState> {
+    const res = await fetch(`${this.hubUrl}/api/state`);
+    return (await res.json()) as ApiState;
+  }
+
+  kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    const p = this.servers.get(id);
+    if (!p) throw new Error(`no server ${id}`);
+    p.child.kill(signal);
+    return p.exited;
+  }
+
+  async killHub(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    this.hub?.child.kill(signal);
+    await this.hub?.exited;
+  }
+
+  async stop(): Promise<void> {
+    const procs = [...this.servers.values(), ...(this.hub ? [this.hub] : [])];
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5_000))]);
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    rmSync(this.#tmp, { recursive: true, force: true });
+  }
+}
+
+/** Convenience for tests: start a 3-server cluster with demo media. */
+export async function startCluster(o: ClusterOptions = {}): Promise<Cluster & { stop(): Promise<void> }> {
+  return new Cluster(o).start();
+}

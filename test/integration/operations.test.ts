@@ -1,0 +1,77 @@
+// Operating Baton: Prometheus metrics that move, graceful SIGTERM hand-over, config validation.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BATON, Cluster, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
+import { watchStream } from '../../node-app/delivery/node-viewer.js';
+
+const run = promisify(execFile);
+
+/** Parses Prometheus text exposition format strictly enough to catch broken output. */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:[0-9.e+-]+|NaN|\+Inf|-Inf))( -?[0-9]+)?$/;
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = line.match(sample);
+    if (!m) throw new Error(`not Prometheus text: ${line}`);
+    samples.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
+  }
+  return samples;
+}
+
+const sum = (m: Map<string, number>, name: string) => [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((a, [, v]) => a + v, 0);
+
+describe('operations', () => {
+  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0 });
+  beforeAll(async () => {
+    await cluster.start();
+  }, 120_000);
+  afterAll(() => cluster.stop());
+
+  it('exposes Prometheus metrics on the hub and every server that move when a viewer watches', async () => {
+    const hubBefore = parsePrometheus(await (await fetch(`${cluster.hubUrl}/metrics`)).text());
+    expect(hubBefore.get('baton_hub_servers')).toBe(3);
+    const r = await watchStream({ hubUrl: cluster.hubUrl, assetId: 'demo-smpte', fast: true }, () => {});
+    const hubAfter = parsePrometheus(await (await fetch(`${cluster.hubUrl}/metrics`)).text());
+    expect(sum(hubAfter, 'baton_hub_selections_total')).toBe(sum(hubBefore, 'baton_hub_selections_total') + 1);
+    const server = (await cluster.state()).servers.find((s) => s.id === r.server)!;
+    const m = parsePrometheus(await (await fetch(`${server.httpUrl}/metrics`)).text());
+    expect(m.get('baton_server_egress_bytes_total')).toBeGreaterThanOrEqual(r.bytes);
+    expect(m.get('baton_server_storage_read_bytes')).toBeGreaterThan(0);
+    expect(sum(m, 'baton_server_cache_requests')).toBeGreaterThan(0);
+  });
+
+  it('hands a viewer over and leaves the table on SIGTERM', async () => {
+    let victim: string | undefined;
+    let stopped: Promise<number | null> | undefined;
+    const total = readFileSync(join(MEDIA_DIR, 'demo-mandelbrot.webm')).length;
+    const r = await watchStream({ hubUrl: cluster.hubUrl, assetId: 'demo-mandelbrot', timeoutMs: 90_000 }, (_b, viewer) => {
+      if (!stopped && viewer.bytesReceived > total / 4) {
+        victim = viewer.session!.server.id;
+        stopped = cluster.kill(victim, 'SIGTERM');
+      }
+    });
+    expect(await stopped).toBe(0); // a clean exit, not a crash
+    expect(r.failovers[0]?.from).toBe(victim);
+    expect(r.bytes).toBe(total);
+    expect(r.sha256).toBe(createHash('sha256').update(readFileSync(join(MEDIA_DIR, 'demo-mandelbrot.webm'))).digest('hex'));
+    await waitFor('the server left the table', async () => !(await cluster.state()).servers.some((s) => s.id === victim));
+  });
+
+  it('stops start-up with a message naming a bad configuration value', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-config-'));
+    const cfg = join(dir, 'hub.json');
+    writeFileSync(cfg, JSON.stringify({ clusterSecret: 's', heartbeatMs: -5 }));
+    const bad = await run(process.execPath, [BATON, 'hub', '--config', cfg]).then(() => null, (e) => e as { code: number; stderr: string });
+    expect(bad?.code).toBe(1);
+    expect(bad?.stderr).toMatch(/heartbeatMs.*heartbeat-ms must be an integer/);
+    const envBad = await run(process.execPath, [BATON, 'server', '--cluster-secret', 's', '--id', 'x', '--storage', dir], { env: { ...process.env, BATON_CACHE_MB: 'lots' } }).then(() => null, (e) => e as { code: number; stderr: string });
+    expect(envBad?.code).toBe(1);
+    expect(envBad?.stderr).toMatch(/cache-mb/);
+  });
+});
