@@ -1,0 +1,190 @@
+// The player page: the catalog, the video, which server serves it and why, and how playback is going.
+import { LitElement, html, type PropertyValues } from 'lit';
+import { playerStyles } from '../styles/player-styles.js';
+import { sharedStyles } from '../styles/shared.js';
+import { codecsOf, formatBitrate, formatBytes, formatClock, formatLoad, formatSeconds, reasonExplanation, reasonLabel } from './format.js';
+import { WatchController, type PlaybackStatus } from './watch-controller.js';
+import './baton-catalog.js';
+
+interface Problem {
+  title: string;
+  detail: string;
+  /** Whether trying the same stream again may help. */
+  retry: boolean;
+}
+
+/** What a failed playback means to a viewer, by error code. */
+function describeProblem(code: string, message: string, assetId: string): Problem {
+  switch (code) {
+    case 'unknown-asset':
+      return { title: 'Unknown stream', detail: `There is no stream called “${assetId}” in this cluster. Pick one from the catalog.`, retry: false };
+    case 'bad-request':
+      return { title: 'Not a valid stream name', detail: `“${assetId}” is not a valid stream id.`, retry: false };
+    case 'no-capacity':
+      return { title: 'No capacity right now', detail: `Every server that can serve “${assetId}” is at capacity. Try again in a moment.`, retry: true };
+    case 'no-director':
+      return { title: 'No director on duty', detail: 'No media server holds the director role yet, so nobody can choose a server for you.', retry: true };
+    case 'timeout':
+      return { title: 'The cluster did not answer', detail: message || 'The request timed out.', retry: true };
+    case 'rate-limited':
+      return { title: 'Too many requests', detail: 'Wait a moment, then try again.', retry: true };
+    case 'unsupported-media':
+    case 'media-error':
+      return { title: 'Cannot play this stream', detail: message, retry: true };
+    default:
+      return { title: 'Connection failed', detail: message || 'The stream could not be delivered.', retry: true };
+  }
+}
+
+/**
+ * Plays `asset` over WebRTC from the server the director picks, into a muted,
+ * autoplaying `<video>` via Media Source Extensions.
+ *
+ * @csspart video - the video element
+ * @csspart status - the panel describing the current playback
+ */
+export class BatonPlayer extends LitElement {
+  static override properties = {
+    asset: { type: String },
+  };
+
+  /** The asset to play (from the `#/watch?asset=` route); null shows the catalog only. */
+  declare asset: string | null;
+
+  static override styles = [sharedStyles, playerStyles];
+
+  readonly #watch = new WatchController(this);
+
+  constructor() {
+    super();
+    this.asset = null;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('asset')) this.#watch.watch(this.asset);
+  }
+
+  override render() {
+    const w = this.#watch;
+    const s = w.status;
+    return html`
+      <header class="page-head">
+        <div>
+          <h1>Watch</h1>
+          <p class="muted">Streams come from the server the director picks for you, over WebRTC.</p>
+        </div>
+      </header>
+      ${w.hub === 'offline' ? html`<p class="banner" role="alert">Cannot reach the hub — retrying. Check that it is running.</p>` : null}
+      <div class="layout">
+        <div class="stage">
+          <div class="screen">${w.video} ${this.#overlay(s)}</div>
+          ${this.#notices(s)} ${s.assetId && (s.phase !== 'error' || s.server) ? this.#statusPanel(s) : null}
+        </div>
+        <baton-catalog
+          .entries=${w.catalog}
+          .selected=${s.assetId}
+          .loaded=${w.catalogLoaded}
+          .error=${w.catalogError}
+          .offline=${w.hub !== 'connected'}
+          @baton-refresh=${() => void w.refreshCatalog()}
+        ></baton-catalog>
+      </div>
+    `;
+  }
+
+  #overlay(s: PlaybackStatus) {
+    if (s.phase === 'error' && s.error) {
+      const p = describeProblem(s.error.code, s.error.message, s.assetId ?? '');
+      return html`<div class="overlay error" role="alert" data-testid="player-error" data-code=${s.error.code}>
+        <div>
+          <h2>${p.title}</h2>
+          <p>${p.detail}</p>
+          ${p.retry ? html`<div class="actions"><button @click=${() => this.#watch.retry()}>Try again</button></div>` : null}
+        </div>
+      </div>`;
+    }
+    if (!s.assetId) {
+      return html`<div class="overlay">
+        <div>
+          <h2>Pick a stream</h2>
+          <p>Choose one from the catalog and it starts playing here, muted; unmute with the player controls.</p>
+        </div>
+      </div>`;
+    }
+    if (this.#watch.hub !== 'connected' && (s.phase === 'selecting' || s.phase === 'connecting')) {
+      return this.#waiting('Connecting to the hub…');
+    }
+    switch (s.phase) {
+      case 'selecting':
+        return this.#waiting('Asking the director for a server…');
+      case 'connecting':
+        return this.#waiting(s.server ? `Connecting to ${s.server.id} (${s.server.region})…` : 'Connecting…');
+      case 'streaming':
+      case 'complete':
+        return s.video === 'playing' || s.video === 'paused' || s.video === 'ended' ? null : this.#waiting('Buffering…', true);
+      default:
+        return null;
+    }
+  }
+
+  #waiting(text: string, soft = false) {
+    return html`<div class="overlay ${soft ? 'soft' : ''}" role="status">
+      <div><span class="spinner" aria-hidden="true"></span><p>${text}</p></div>
+    </div>`;
+  }
+
+  #statusPanel(s: PlaybackStatus) {
+    const received =
+      s.totalBytes && !s.live
+        ? `${formatBytes(s.bytesReceived)} of ${formatBytes(s.totalBytes)}`
+        : formatBytes(s.bytesReceived);
+    return html`<section class="card now" part="status" aria-label="playback status">
+      <div class="now-head">
+        <h3>${s.assetId}</h3>
+        ${s.live ? html`<span class="badge live">live</span>` : null}
+        ${s.phase === 'complete' ? html`<span class="badge ok">fully received</span>` : null}
+        ${s.mime ? html`<span class="codecs faint mono">${codecsOf(s.mime)}</span>` : null}
+      </div>
+      ${s.server && s.reason
+        ? html`<div class="served" data-testid="served-by">
+            <span class="muted">Served by</span>
+            <span class="server-badge"><span class="mono" data-testid="server-id">${s.server.id}</span><span class="faint">${s.server.region}</span></span>
+            <span class="muted">from</span>
+            <span class="badge reason-${s.reason}" data-testid="reason" data-reason=${s.reason}>${reasonLabel(s.reason)}</span>
+            <span class="why">Chosen because ${reasonExplanation(s.reason)}.</span>
+          </div>`
+        : html`<div class="served muted">${s.phase === 'error' ? 'Not playing.' : 'Waiting for the director’s choice…'}</div>`}
+      <dl class="stats">
+        <div class="stat"><dt>Bitrate</dt><dd>${formatBitrate(s.mediaBitrateBps ?? undefined)}</dd></div>
+        <div class="stat">
+          <dt>Receiving</dt>
+          <dd>${s.phase === 'complete' ? 'done' : formatBitrate(s.receiveBps ?? undefined)}</dd>
+        </div>
+        <div class="stat"><dt>Buffer ahead</dt><dd data-testid="buffer-ahead">${formatSeconds(s.bufferAheadS)}</dd></div>
+        <div class="stat"><dt>Received</dt><dd data-testid="bytes-received">${received}</dd></div>
+        <div class="stat"><dt>Server load</dt><dd>${s.loadFactor === null ? '—' : formatLoad(s.loadFactor)}</dd></div>
+        <div class="stat"><dt>Director epoch</dt><dd>${s.epoch ?? '—'}</dd></div>
+      </dl>
+    </section>`;
+  }
+
+  #notices(s: PlaybackStatus) {
+    if (s.failovers.length === 0) return null;
+    return html`<ul class="notices" aria-live="polite">
+      ${s.failovers.map(
+        (f) => html`<li data-testid="failover">
+          <span>Server <b class="mono">${f.from}</b> went away — resumed on <b class="mono">${f.to}</b> at byte ${f.offset.toLocaleString('en-US')}.</span>
+          <time>${formatClock(f.atMs)}</time>
+        </li>`,
+      )}
+    </ul>`;
+  }
+}
+
+customElements.define('baton-player', BatonPlayer);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'baton-player': BatonPlayer;
+  }
+}

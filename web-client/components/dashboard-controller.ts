@@ -1,0 +1,239 @@
+// The dashboard's async work: a /dashboard socket, a StateTable replica, load samples and the decision logs.
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { DecisionEvent } from '../../signaling/protocol/messages.js';
+import { isOverloaded, loadFactor } from '../../signaling/protocol/load-factor.js';
+import { StateTable, type ServerRow } from '../../signaling/protocol/state-table.js';
+import type { AssetInfo, DirectorInfo, LiveInfo, ServerLoad, TableSnapshot, VersionedDelta } from '../../signaling/protocol/types.js';
+import { ACK_TIMEOUT_MS, connectDashboard, type DashboardSocket } from './hub-socket.js';
+
+/** Load factors are sampled this often, client-side (ms). */
+export const SAMPLE_INTERVAL_MS = 1_000;
+/** Samples kept per server: five minutes at one per second. */
+export const MAX_SAMPLES = 300;
+/** Entries kept in each log. */
+const MAX_WATCH_DECISIONS = 25;
+const MAX_INGEST_DECISIONS = 15;
+const MAX_DIRECTOR_HISTORY = 30;
+
+export type DashboardConnection = 'connecting' | 'live' | 'resyncing' | 'offline';
+
+/** One server as the dashboard shows it: a plain copy of the replica row plus derived figures. */
+export interface ServerView {
+  id: string;
+  region: string;
+  lat: number;
+  lon: number;
+  roles: string[];
+  maxSessions: number;
+  uplinkMbps: number;
+  joinedAtMs: number;
+  load: ServerLoad;
+  loadFactor: number;
+  overloaded: boolean;
+  isDirector: boolean;
+  cache: string[];
+  storage: AssetInfo[];
+  live: LiveInfo[];
+  /** Load factor once per second, oldest first. */
+  samples: number[];
+}
+
+/** One tenure of the director role; `id` null while no server held it. */
+export interface DirectorTenure {
+  id: string | null;
+  epoch: number | null;
+  atMs: number;
+  reason: string | null;
+}
+
+export type WatchDecision = Extract<DecisionEvent, { kind: 'watch' }>;
+export type IngestDecision = Extract<DecisionEvent, { kind: 'publish' }>;
+
+export class DashboardController implements ReactiveController {
+  connection: DashboardConnection = 'connecting';
+  /** True once a snapshot has arrived (before that, "no servers" would be a guess). */
+  loaded = false;
+  lastError: string | null = null;
+  watchDecisions: WatchDecision[] = [];
+  ingestDecisions: IngestDecision[] = [];
+  /** Newest first. */
+  directorHistory: DirectorTenure[] = [];
+
+  readonly #host: ReactiveControllerHost;
+  readonly #table = new StateTable();
+  readonly #samples = new Map<string, number[]>();
+  #socket: DashboardSocket | null = null;
+  #sampleTimer: ReturnType<typeof setInterval> | undefined;
+  #resyncing = false;
+
+  constructor(host: ReactiveControllerHost) {
+    this.#host = host;
+    host.addController(this);
+  }
+
+  get version(): number {
+    return this.#table.version;
+  }
+
+  get director(): DirectorInfo | null {
+    return this.#table.director;
+  }
+
+  /** Servers sorted by id, as fresh plain objects (so child components see a change). */
+  get servers(): ServerView[] {
+    const director = this.#table.director?.id;
+    return [...this.#table.servers()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((row) => toView(row, row.id === director, this.#samples.get(row.id) ?? []));
+  }
+
+  region(serverId: string): string | null {
+    return this.#table.get(serverId)?.region ?? null;
+  }
+
+  hostConnected(): void {
+    const socket = connectDashboard();
+    this.#socket = socket;
+    socket.on('connect', () => {
+      // The hub replays its recent decisions on every connection: start the logs afresh.
+      this.watchDecisions = [];
+      this.ingestDecisions = [];
+      this.directorHistory = [];
+      this.connection = 'live';
+      this.lastError = null;
+      this.#host.requestUpdate();
+    });
+    socket.on('disconnect', () => {
+      this.connection = 'offline';
+      this.#host.requestUpdate();
+    });
+    socket.on('connect_error', (err) => {
+      this.connection = 'offline';
+      this.lastError = err.message;
+      this.#host.requestUpdate();
+    });
+    socket.on('snapshot', (s) => this.#load(s));
+    socket.on('deltas', (batch) => this.#onDeltas(batch));
+    socket.on('decision', (d) => this.#onDecision(d));
+    this.#sampleTimer = setInterval(this.#sample, SAMPLE_INTERVAL_MS);
+  }
+
+  hostDisconnected(): void {
+    clearInterval(this.#sampleTimer);
+    this.#socket?.removeAllListeners();
+    this.#socket?.disconnect();
+    this.#socket = null;
+    this.connection = 'connecting';
+  }
+
+  #load(snapshot: TableSnapshot): void {
+    this.#table.load(snapshot);
+    this.loaded = true;
+    // A vacancy in a snapshot is a state, not an event: only real changes enter the history.
+    if (snapshot.director) this.#noteDirector(snapshot.director, snapshot.director.sinceMs, null);
+    this.#host.requestUpdate();
+  }
+
+  #onDeltas(batch: VersionedDelta[]): void {
+    if (this.#resyncing) return; // the snapshot on its way includes these
+    for (const vd of batch) {
+      const outcome = this.#table.offer(vd);
+      if (outcome === 'gap') {
+        void this.#resync();
+        return;
+      }
+      if (outcome === 'applied' && vd.d.type === 'director') {
+        this.#noteDirector(vd.d.director, vd.d.director?.sinceMs ?? Date.now(), null);
+      }
+    }
+    this.#host.requestUpdate();
+  }
+
+  async #resync(): Promise<void> {
+    const socket = this.#socket;
+    if (!socket || this.#resyncing) return;
+    this.#resyncing = true;
+    this.connection = 'resyncing';
+    this.#host.requestUpdate();
+    try {
+      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('resync');
+      if (r.ok) this.#load(r.snapshot);
+      else this.lastError = r.message;
+    } catch {
+      this.lastError = 'The hub did not answer the resync request.';
+    } finally {
+      this.#resyncing = false;
+      if (this.#socket === socket) this.connection = socket.connected ? 'live' : 'offline';
+      this.#host.requestUpdate();
+    }
+  }
+
+  #onDecision(d: DecisionEvent): void {
+    switch (d.kind) {
+      case 'watch':
+        this.watchDecisions = [d, ...this.watchDecisions].slice(0, MAX_WATCH_DECISIONS);
+        break;
+      case 'publish':
+        this.ingestDecisions = [d, ...this.ingestDecisions].slice(0, MAX_INGEST_DECISIONS);
+        break;
+      case 'director':
+        this.#noteDirector(d.director, d.atMs, d.reason);
+        break;
+    }
+    this.#host.requestUpdate();
+  }
+
+  /**
+   * Director changes reach us twice (a table delta and a decision with the
+   * reason); both land on the same tenure, keyed by epoch.
+   */
+  #noteDirector(director: DirectorInfo | null, atMs: number, reason: string | null): void {
+    const history = [...this.directorHistory];
+    const epoch = director?.epoch ?? null;
+    const i = history.findIndex((t) => (director ? t.epoch === epoch && t.id === director.id : t.id === null && t.atMs === atMs));
+    if (i >= 0) {
+      const t = history[i]!;
+      history[i] = { ...t, reason: reason ?? t.reason, atMs: director?.sinceMs ?? t.atMs };
+    } else {
+      // A vacancy right after the same vacancy adds nothing.
+      if (!director && history[0]?.id === null) return;
+      history.push({ id: director?.id ?? null, epoch, atMs: director?.sinceMs ?? atMs, reason });
+    }
+    history.sort((a, b) => b.atMs - a.atMs || (b.epoch ?? -1) - (a.epoch ?? -1));
+    this.directorHistory = history.slice(0, MAX_DIRECTOR_HISTORY);
+  }
+
+  readonly #sample = (): void => {
+    for (const id of this.#samples.keys()) {
+      if (!this.#table.get(id)) this.#samples.delete(id);
+    }
+    for (const row of this.#table.servers()) {
+      let s = this.#samples.get(row.id);
+      if (!s) this.#samples.set(row.id, (s = []));
+      s.push(loadFactor(row));
+      if (s.length > MAX_SAMPLES) s.splice(0, s.length - MAX_SAMPLES);
+    }
+    this.#host.requestUpdate();
+  };
+}
+
+function toView(row: ServerRow, isDirector: boolean, samples: number[]): ServerView {
+  return {
+    id: row.id,
+    region: row.region,
+    lat: row.lat,
+    lon: row.lon,
+    roles: [...row.roles],
+    maxSessions: row.maxSessions,
+    uplinkMbps: row.uplinkMbps,
+    joinedAtMs: row.joinedAtMs,
+    load: row.load,
+    loadFactor: loadFactor(row),
+    overloaded: isOverloaded(row),
+    isDirector,
+    cache: [...row.cache].sort(),
+    storage: [...row.storage.values()].sort((a, b) => a.id.localeCompare(b.id)),
+    live: [...row.live.values()],
+    samples: [...samples],
+  };
+}

@@ -1,0 +1,56 @@
+// Hash routes (`#/watch?asset=ID`, `#/broadcast`, `#/dashboard`) and a controller that follows them.
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+
+export type Route =
+  | { page: 'watch'; asset: string | null }
+  | { page: 'broadcast' }
+  | { page: 'dashboard' };
+
+export type Page = Route['page'];
+
+/** Parse `location.hash`; anything unknown lands on the player. */
+export function parseHash(hash: string): Route {
+  const body = hash.replace(/^#\/?/, '');
+  const [path = '', query = ''] = body.split('?', 2);
+  const params = new URLSearchParams(query);
+  switch (path.replace(/\/+$/, '')) {
+    case 'broadcast':
+      return { page: 'broadcast' };
+    case 'dashboard':
+      return { page: 'dashboard' };
+    default: {
+      const asset = params.get('asset');
+      return { page: 'watch', asset: asset && asset.length > 0 ? asset : null };
+    }
+  }
+}
+
+/** The hash for a page; for the player, with the asset to play. */
+export function hrefFor(page: Page, asset?: string | null): string {
+  if (page === 'watch' && asset) return `#/watch?asset=${encodeURIComponent(asset)}`;
+  return `#/${page}`;
+}
+
+/** Keeps `route` in step with the location hash and re-renders the host on change. */
+export class HashRouteController implements ReactiveController {
+  route: Route = parseHash(location.hash);
+  readonly #host: ReactiveControllerHost;
+  readonly #onChange = (): void => {
+    this.route = parseHash(location.hash);
+    this.#host.requestUpdate();
+  };
+
+  constructor(host: ReactiveControllerHost) {
+    this.#host = host;
+    host.addController(this);
+  }
+
+  hostConnected(): void {
+    window.addEventListener('hashchange', this.#onChange);
+    this.#onChange();
+  }
+
+  hostDisconnected(): void {
+    window.removeEventListener('hashchange', this.#onChange);
+  }
+}

@@ -1,0 +1,38 @@
+// The browser's only socket.io import: typed connections to the hub's /client and /dashboard namespaces.
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToHubEvents, HubToClientEvents, HubToDashboardEvents } from '../../signaling/protocol/messages.js';
+import type { Ack, TableSnapshot } from '../../signaling/protocol/types.js';
+
+/** What a dashboard may ask of the hub (it is otherwise read-only). */
+export interface DashboardToHubEvents {
+  resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
+}
+
+export type ClientSocket = Socket<HubToClientEvents, ClientToHubEvents>;
+export type DashboardSocket = Socket<HubToDashboardEvents, DashboardToHubEvents>;
+
+/** How long an ack may take before the page treats the hub as unreachable. */
+export const ACK_TIMEOUT_MS = 8_000;
+
+/** Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). */
+export function connectClient(): ClientSocket {
+  return io('/client', { reconnectionDelayMax: 5_000 });
+}
+
+/** Connect to the read-only `/dashboard` namespace on the page's own origin. */
+export function connectDashboard(): DashboardSocket {
+  return io('/dashboard', { reconnectionDelayMax: 5_000 });
+}
+
+/**
+ * ICE servers (STUN/TURN) the operator configured on the hub (`--ice-servers`),
+ * fetched once when the page loads; empty (host candidates only) until then or
+ * when none are configured, which is all loopback and a LAN need.
+ */
+export let iceServers: RTCIceServer[] = [];
+fetch('/api/config')
+  .then((r) => (r.ok ? r.json() : null))
+  .then((c: { iceServers?: RTCIceServer[] } | null) => {
+    if (Array.isArray(c?.iceServers)) iceServers = c.iceServers;
+  })
+  .catch(() => undefined);

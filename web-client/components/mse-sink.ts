@@ -1,0 +1,237 @@
+// Feeds an in-order byte stream into a <video> through Media Source Extensions, keeping the buffer bounded.
+
+/** Media kept behind the playhead; older media is removed from the SourceBuffer (seconds). */
+export const BACK_BUFFER_S = 30;
+/** Trim only once this much more than BACK_BUFFER_S has piled up, so removes are few (seconds). */
+const TRIM_SLACK_S = 10;
+/** Stop appending once this much media is buffered ahead; bytes wait in the queue (seconds). */
+export const MAX_AHEAD_S = 60;
+/** Queued chunks are coalesced into appends of at most this size (bytes). */
+export const MAX_APPEND_BYTES = 1024 * 1024;
+/** Past this many queued bytes the source is asked to pause (bytes). */
+export const QUEUE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+/** Below this many queued bytes a paused source is asked to resume (bytes). */
+export const QUEUE_LOW_WATER_BYTES = 2 * 1024 * 1024;
+/** A playhead stuck this close before a buffered range jumps into it (seconds). */
+const GAP_JUMP_S = 3;
+
+export interface MseSinkOptions {
+  /** Called once when the stream cannot be decoded or buffered. */
+  onError: (error: Error) => void;
+  /**
+   * Called with true when the queue passes QUEUE_HIGH_WATER_BYTES (stop sending)
+   * and with false once it drains below QUEUE_LOW_WATER_BYTES (send again).
+   */
+  onBackpressure?: (full: boolean) => void;
+}
+
+/**
+ * One playback: a MediaSource attached to a video element, a SourceBuffer of the
+ * stream's type, and an append queue that respects `updating`. `close()` detaches
+ * everything and is idempotent.
+ */
+export class MseSink {
+  readonly #video: HTMLVideoElement;
+  readonly #mime: string;
+  readonly #source = new MediaSource();
+  readonly #url: string;
+  readonly #onError: (error: Error) => void;
+  readonly #onBackpressure: (full: boolean) => void;
+  #buffer: SourceBuffer | null = null;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #appendedBytes = 0;
+  #ending = false;
+  #closed = false;
+  #failed = false;
+  #full = false;
+
+  /** True when this browser can play `mime` through MSE. */
+  static supports(mime: string): boolean {
+    return typeof MediaSource !== 'undefined' && MediaSource.isTypeSupported(mime);
+  }
+
+  constructor(video: HTMLVideoElement, mime: string, options: MseSinkOptions) {
+    this.#video = video;
+    this.#mime = mime;
+    this.#onError = options.onError;
+    this.#onBackpressure = options.onBackpressure ?? (() => undefined);
+    this.#url = URL.createObjectURL(this.#source);
+    this.#source.addEventListener('sourceopen', this.#onOpen, { once: true });
+    video.addEventListener('timeupdate', this.#pump);
+    video.addEventListener('error', this.#onVideoError);
+    video.src = this.#url;
+  }
+
+  /** Bytes handed to the SourceBuffer so far. */
+  get appendedBytes(): number {
+    return this.#appendedBytes;
+  }
+
+  /** Bytes received but not yet appended (waiting for room or for `updating`). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Seconds of media buffered ahead of the playhead (0 when it sits outside any range). */
+  bufferAheadSeconds(): number {
+    const t = this.#video.currentTime;
+    const ranges = this.#video.buffered;
+    for (let i = 0; i < ranges.length; i++) {
+      if (t >= ranges.start(i) - 0.05 && t <= ranges.end(i)) return ranges.end(i) - t;
+    }
+    return 0;
+  }
+
+  /** Queue the next bytes of the stream (they must follow the previous ones). */
+  append(bytes: Uint8Array): void {
+    if (this.#closed || this.#ending || bytes.byteLength === 0) return;
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.byteLength;
+    if (!this.#full && this.#queuedBytes > QUEUE_HIGH_WATER_BYTES) {
+      this.#full = true;
+      this.#onBackpressure(true);
+    }
+    this.#pump();
+  }
+
+  /** No more bytes will come: signal end of stream once the queue has drained. */
+  end(): void {
+    this.#ending = true;
+    this.#pump();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#source.removeEventListener('sourceopen', this.#onOpen);
+    this.#buffer?.removeEventListener('updateend', this.#onUpdateEnd);
+    this.#buffer?.removeEventListener('error', this.#onBufferError);
+    this.#video.removeEventListener('timeupdate', this.#pump);
+    this.#video.removeEventListener('error', this.#onVideoError);
+    if (this.#video.src === this.#url) {
+      this.#video.removeAttribute('src');
+      this.#video.load();
+    }
+    URL.revokeObjectURL(this.#url);
+  }
+
+  readonly #onOpen = (): void => {
+    if (this.#closed) return;
+    try {
+      this.#buffer = this.#source.addSourceBuffer(this.#mime);
+    } catch (err) {
+      this.#fail(new Error(`this browser cannot play ${this.#mime}`, { cause: err }));
+      return;
+    }
+    this.#buffer.addEventListener('updateend', this.#onUpdateEnd);
+    this.#buffer.addEventListener('error', this.#onBufferError);
+    this.#pump();
+  };
+
+  readonly #onUpdateEnd = (): void => {
+    this.#jumpGap();
+    this.#pump();
+  };
+
+  readonly #onBufferError = (): void => {
+    this.#fail(new Error('the browser could not decode the stream'));
+  };
+
+  readonly #onVideoError = (): void => {
+    const e = this.#video.error;
+    if (!e) return;
+    this.#fail(new Error(e.message || `media error ${e.code}`));
+  };
+
+  /** Do the next piece of work if the SourceBuffer is idle: trim, append, or end. */
+  readonly #pump = (): void => {
+    const sb = this.#buffer;
+    if (this.#closed || this.#failed || !sb || sb.updating || this.#source.readyState !== 'open') return;
+    if (this.#trimBehind(BACK_BUFFER_S, TRIM_SLACK_S)) return;
+    if (this.#queue.length === 0) {
+      if (this.#ending) this.#endOfStream();
+      return;
+    }
+    // Playback frees room; `timeupdate` pumps again.
+    if (this.bufferAheadSeconds() > MAX_AHEAD_S) return;
+    const chunk = this.#take(MAX_APPEND_BYTES);
+    try {
+      sb.appendBuffer(chunk);
+      this.#appendedBytes += chunk.byteLength;
+    } catch (err) {
+      this.#queue.unshift(chunk);
+      this.#queuedBytes += chunk.byteLength;
+      if (err instanceof DOMException && err.name === 'QuotaExceededError') {
+        // The browser's buffer is full: drop all but a little of what was played.
+        this.#trimBehind(2, 0);
+        return;
+      }
+      this.#fail(new Error('the browser refused the stream data', { cause: err }));
+    }
+  };
+
+  /** Coalesce queued chunks into one append of at most `max` bytes (at least one chunk). */
+  #take(max: number): Uint8Array<ArrayBuffer> {
+    let size = 0;
+    let count = 0;
+    for (const c of this.#queue) {
+      if (count > 0 && size + c.byteLength > max) break;
+      size += c.byteLength;
+      count += 1;
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of this.#queue.splice(0, count)) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    this.#queuedBytes -= size;
+    if (this.#full && this.#queuedBytes < QUEUE_LOW_WATER_BYTES) {
+      this.#full = false;
+      this.#onBackpressure(false);
+    }
+    return out;
+  }
+
+  /** Remove media more than `keepS` behind the playhead; true when a remove started. */
+  #trimBehind(keepS: number, slackS: number): boolean {
+    const sb = this.#buffer;
+    if (!sb || sb.updating || sb.buffered.length === 0) return false;
+    const start = sb.buffered.start(0);
+    const cut = this.#video.currentTime - keepS;
+    if (cut - start <= slackS || cut <= 0) return false;
+    sb.remove(start, cut);
+    return true;
+  }
+
+  /** Live joins and resumed streams may not start at time 0: move the playhead into the media. */
+  #jumpGap(): void {
+    const ranges = this.#video.buffered;
+    const t = this.#video.currentTime;
+    for (let i = 0; i < ranges.length; i++) {
+      const start = ranges.start(i);
+      if (t >= start - 0.05 && t <= ranges.end(i)) return;
+      if (start > t && (i === 0 || start - t < GAP_JUMP_S)) {
+        this.#video.currentTime = start + 0.01;
+        return;
+      }
+    }
+  }
+
+  #endOfStream(): void {
+    try {
+      this.#source.endOfStream();
+    } catch {
+      // Already ended or closed by the browser: nothing left to signal.
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#failed || this.#closed) return;
+    this.#failed = true;
+    this.#onError(error);
+  }
+}

@@ -1,0 +1,289 @@
+// The player's async work: the /client socket, the catalog, one Viewer session and its MSE sink.
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import SimplePeer from 'simple-peer/simplepeer.min.js';
+import type { CatalogEntry } from '../../signaling/protocol/messages.js';
+import type { SelectReason } from '../../signaling/protocol/types.js';
+import { Viewer } from '../lib/viewer.js';
+import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
+import { MseSink } from './mse-sink.js';
+
+/** How often the catalog is fetched again while the page is visible (ms). */
+export const CATALOG_REFRESH_MS = 10_000;
+/** How often buffer and byte figures are refreshed on screen (ms). */
+const STATUS_TICK_MS = 500;
+/** Failover notices kept on screen. */
+const MAX_FAILOVER_NOTICES = 5;
+
+export type HubState = 'connecting' | 'connected' | 'offline';
+
+/**
+ * Where one playback stands: `selecting` (the director is choosing), `connecting`
+ * (WebRTC to the chosen server), `streaming` (bytes flowing), `complete` (every
+ * byte received), `error`.
+ */
+export type WatchPhase = 'idle' | 'selecting' | 'connecting' | 'streaming' | 'complete' | 'error';
+
+/** What the <video> element is doing. */
+export type VideoState = 'empty' | 'waiting' | 'playing' | 'paused' | 'ended';
+
+export interface FailoverNotice {
+  from: string;
+  to: string;
+  offset: number;
+  atMs: number;
+}
+
+export interface PlaybackStatus {
+  assetId: string | null;
+  phase: WatchPhase;
+  video: VideoState;
+  server: { id: string; region: string } | null;
+  reason: SelectReason | null;
+  loadFactor: number | null;
+  epoch: number | null;
+  mime: string | null;
+  totalBytes: number | null;
+  live: boolean;
+  bytesReceived: number;
+  /** The media's own bitrate (from the server's metadata). */
+  mediaBitrateBps: number | null;
+  /** How fast bytes arrive now (over the last second). */
+  receiveBps: number | null;
+  bufferAheadS: number;
+  error: { code: string; message: string } | null;
+  failovers: FailoverNotice[];
+}
+
+function idleStatus(assetId: string | null): PlaybackStatus {
+  return {
+    assetId,
+    phase: assetId ? 'selecting' : 'idle',
+    video: 'empty',
+    server: null,
+    reason: null,
+    loadFactor: null,
+    epoch: null,
+    mime: null,
+    totalBytes: null,
+    live: false,
+    bytesReceived: 0,
+    mediaBitrateBps: null,
+    receiveBps: null,
+    bufferAheadS: 0,
+    error: null,
+    failovers: [],
+  };
+}
+
+/**
+ * Owns the player's `<video>` element (the component renders it) so that a
+ * playback can start before the first render and survive re-renders.
+ */
+export class WatchController implements ReactiveController {
+  readonly video: HTMLVideoElement;
+  hub: HubState = 'connecting';
+  catalog: CatalogEntry[] = [];
+  catalogLoaded = false;
+  catalogError: string | null = null;
+  status: PlaybackStatus = idleStatus(null);
+
+  readonly #host: ReactiveControllerHost;
+  #socket: ClientSocket | null = null;
+  #viewer: Viewer | null = null;
+  #sink: MseSink | null = null;
+  #catalogTimer: ReturnType<typeof setInterval> | undefined;
+  #statusTimer: ReturnType<typeof setInterval> | undefined;
+  #catalogInFlight = false;
+  #wanted: string | null = null;
+
+  constructor(host: ReactiveControllerHost) {
+    this.#host = host;
+    host.addController(this);
+    const v = document.createElement('video');
+    // Browsers only autoplay muted media; the controls let the viewer unmute.
+    v.muted = true;
+    v.autoplay = true;
+    v.playsInline = true;
+    v.setAttribute('part', 'video');
+    for (const type of ['waiting', 'playing', 'pause', 'ended', 'seeking'] as const) {
+      v.addEventListener(type, this.#onVideoEvent);
+    }
+    this.video = v;
+  }
+
+  hostConnected(): void {
+    const socket = connectClient();
+    this.#socket = socket;
+    socket.on('connect', () => {
+      this.hub = 'connected';
+      this.#host.requestUpdate();
+      void this.refreshCatalog();
+    });
+    socket.on('disconnect', () => {
+      this.hub = 'offline';
+      this.#host.requestUpdate();
+    });
+    socket.on('connect_error', () => {
+      this.hub = 'offline';
+      this.#host.requestUpdate();
+    });
+    this.#catalogTimer = setInterval(() => {
+      if (document.visibilityState === 'visible' && this.hub === 'connected') void this.refreshCatalog();
+    }, CATALOG_REFRESH_MS);
+    this.#statusTimer = setInterval(this.#tick, STATUS_TICK_MS);
+    if (this.#wanted) this.#start(this.#wanted);
+  }
+
+  hostDisconnected(): void {
+    clearInterval(this.#catalogTimer);
+    clearInterval(this.#statusTimer);
+    this.#stop();
+    this.#socket?.removeAllListeners();
+    this.#socket?.disconnect();
+    this.#socket = null;
+    this.hub = 'connecting';
+  }
+
+  /** Play `assetId` (or stop, for null). Playing the asset already playing does nothing. */
+  watch(assetId: string | null): void {
+    if (assetId === this.#wanted) return;
+    this.#wanted = assetId;
+    if (this.#socket) this.#start(assetId);
+  }
+
+  /** Start the current asset again from the beginning (after an error). */
+  retry(): void {
+    if (this.#socket) this.#start(this.#wanted);
+  }
+
+  async refreshCatalog(): Promise<void> {
+    const socket = this.#socket;
+    if (!socket || this.#catalogInFlight) return;
+    this.#catalogInFlight = true;
+    try {
+      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('catalog');
+      if (r.ok) {
+        this.catalog = [...r.assets].sort((a, b) => Number(b.live) - Number(a.live) || a.id.localeCompare(b.id));
+        this.catalogError = null;
+        this.catalogLoaded = true;
+      } else {
+        this.catalogError = r.message;
+      }
+    } catch {
+      this.catalogError = 'The hub did not answer the catalog request.';
+    } finally {
+      this.#catalogInFlight = false;
+      this.#host.requestUpdate();
+    }
+  }
+
+  #start(assetId: string | null): void {
+    this.#stop();
+    this.status = idleStatus(assetId);
+    // Controls over an empty element only confuse; they come back with a stream.
+    this.video.controls = assetId !== null;
+    this.#host.requestUpdate();
+    const socket = this.#socket;
+    if (!assetId || !socket) return;
+
+    const viewer = new Viewer({ socket, assetId, SimplePeer, iceServers });
+    this.#viewer = viewer;
+    const live = (): boolean => this.#viewer === viewer;
+
+    viewer.addEventListener('selected', (e) => {
+      if (!live()) return;
+      const d = e.detail;
+      this.#patch({
+        phase: this.status.phase === 'selecting' ? 'connecting' : this.status.phase,
+        server: d.server,
+        reason: d.reason,
+        loadFactor: d.loadFactor,
+        epoch: d.epoch,
+      });
+    });
+    viewer.addEventListener('meta', (e) => {
+      if (!live()) return;
+      const d = e.detail;
+      const listed = this.catalog.find((a) => a.id === d.assetId)?.bitrateBps;
+      this.#patch({ mime: d.mime, totalBytes: d.bytes, live: d.live, mediaBitrateBps: d.bitrateBps ?? listed ?? null });
+      if (this.#sink) return; // a resumed session repeats the metadata; the sink carries on
+      if (!MseSink.supports(d.mime)) {
+        this.#failWith('unsupported-media', `This browser cannot play ${d.mime}.`);
+        return;
+      }
+      this.#sink = new MseSink(this.video, d.mime, {
+        onError: (err) => {
+          if (live()) this.#failWith('media-error', `Playback failed: ${err.message}.`);
+        },
+        // The player holds at most a bounded queue: the server pauses while it is full.
+        onBackpressure: (full) => {
+          if (!live()) return;
+          if (full) viewer.pause();
+          else viewer.resume();
+        },
+      });
+    });
+    viewer.addEventListener('data', (e) => {
+      if (!live()) return;
+      const first = this.status.bytesReceived === 0;
+      this.status.bytesReceived += e.detail.bytes.byteLength;
+      this.#sink?.append(e.detail.bytes);
+      if (first) {
+        this.#patch({ phase: 'streaming' });
+        // Autoplay is allowed for muted media; a refusal just leaves the play button.
+        this.video.play().catch(() => undefined);
+      }
+    });
+    viewer.addEventListener('stats', (e) => {
+      if (live()) this.status.receiveBps = e.detail.bitrateBps;
+    });
+    viewer.addEventListener('failover', (e) => {
+      if (!live()) return;
+      const d = e.detail;
+      const notice: FailoverNotice = { from: d.from, to: d.to, offset: d.offset, atMs: Date.now() };
+      this.#patch({ failovers: [notice, ...this.status.failovers].slice(0, MAX_FAILOVER_NOTICES) });
+    });
+    viewer.addEventListener('end', () => {
+      if (!live()) return;
+      this.#sink?.end();
+      this.#patch({ phase: 'complete' });
+    });
+    viewer.addEventListener('error', (e) => {
+      if (live()) this.#failWith(e.detail.code, e.detail.message);
+    });
+    viewer.start();
+  }
+
+  #stop(): void {
+    const viewer = this.#viewer;
+    this.#viewer = null;
+    viewer?.close();
+    this.#sink?.close();
+    this.#sink = null;
+  }
+
+  #failWith(code: string, message: string): void {
+    this.#stop();
+    this.video.controls = false;
+    this.#patch({ phase: 'error', error: { code, message } });
+  }
+
+  #patch(p: Partial<PlaybackStatus>): void {
+    this.status = { ...this.status, ...p };
+    this.#host.requestUpdate();
+  }
+
+  /** Byte counts and buffer figures change many times a second: show them at a steady pace. */
+  readonly #tick = (): void => {
+    if (!this.#viewer && this.status.phase !== 'complete') return;
+    const ahead = this.#sink?.bufferAheadSeconds() ?? 0;
+    this.status = { ...this.status, bufferAheadS: ahead };
+    this.#host.requestUpdate();
+  };
+
+  readonly #onVideoEvent = (e: Event): void => {
+    const next: VideoState =
+      e.type === 'playing' ? 'playing' : e.type === 'pause' ? (this.video.ended ? 'ended' : 'paused') : e.type === 'ended' ? 'ended' : 'waiting';
+    if (next !== this.status.video) this.#patch({ video: next });
+  };
+}
