@@ -1,7 +1,7 @@
 // Creates the demo test-pattern clips (WebM, MSE-playable) with ffmpeg, if they are missing.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AssetInfo } from '../signaling/protocol/types.js';
@@ -67,6 +67,9 @@ export interface DemoClip extends AssetInfo {
 }
 
 /** Makes sure `dir` holds every demo clip; renders the missing ones in parallel. */
+/** Where the repository keeps the demo clips it ships. */
+export const SHIPPED_DIR = resolve(import.meta.dirname, '../media/demo');
+
 export async function ensureDemoMedia(dir: string, opts: DemoMediaOptions = {}): Promise<DemoClip[]> {
   const root = resolve(dir);
   await mkdir(root, { recursive: true });
@@ -80,8 +83,12 @@ async function ensureClip(root: string, clip: ClipSpec, opts: DemoMediaOptions):
     // Dot-prefixed temp names never match the asset id pattern, so a store
     // scanning the directory cannot pick up a half-written clip.
     const tmp = join(root, `.${clip.id}.${randomBytes(4).toString('hex')}.tmp`);
+    const shipped = join(SHIPPED_DIR, `${clip.id}.webm`);
     try {
-      await runFfmpeg(opts.ffmpeg ?? 'ffmpeg', ffmpegArgs(clip, tmp), opts.timeoutMs ?? 120_000);
+      // The repository ships the clips (so a machine without ffmpeg can run the
+      // demo); ffmpeg remakes them when they are missing or on --force.
+      if (!opts.force && resolve(SHIPPED_DIR) !== root && (await isNonEmptyFile(shipped))) await copyFile(shipped, tmp);
+      else await runFfmpeg(opts.ffmpeg ?? 'ffmpeg', ffmpegArgs(clip, tmp), opts.timeoutMs ?? 120_000);
       await rename(tmp, path);
       created = true;
     } finally {
