@@ -632,8 +632,9 @@ describe('interval cache: properties', () => {
       fc.property(fc.integer({ min: 0, max: 400 }), fc.array(opArb, { maxLength: 120, size: 'max' }), (blocks, ops) => {
         const budgetBytes = blocks * B;
         const cache = createCache({ policy: 'interval', budgetBytes, blockBytes: B, prefixShare: 0.2 });
-        // Documented bound: one asset's prefix is at most 1/8 of the prefix pool.
-        const prefixBlocksMax = Math.floor((budgetBytes * 0.2) / MIN_PREFIXES / B);
+        // Documented bound: one asset's prefix is at most 1/MIN_PREFIXES of the pool in bytes;
+        // an asset smaller than that is held whole, its short last block included (hence ceil).
+        const prefixBlocksMax = Math.ceil((budgetBytes * 0.2) / MIN_PREFIXES / B);
         runModel(cache, ops, { prefixBlocksMax, predictHits: false });
       }),
       { numRuns: RUNS },
