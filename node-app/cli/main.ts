@@ -91,7 +91,12 @@ function applyConfigFile(cmd: Command): void {
       if (o.isBoolean()) {
         if (typeof value !== 'boolean') throw new InvalidArgumentError('must be true or false');
       } else {
-        const text = Array.isArray(value) ? value.join(',') : String(value);
+        const text =
+          Array.isArray(value) && value.every((x) => typeof x === 'string')
+            ? value.join(',')
+            : typeof value === 'object' && value !== null
+              ? JSON.stringify(value)
+              : String(value);
         if (o.argChoices && !o.argChoices.includes(text)) throw new InvalidArgumentError(`must be one of ${o.argChoices.join(', ')}`);
         v = o.parseArg ? o.parseArg(text, undefined) : text;
       }
