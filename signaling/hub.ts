@@ -46,6 +46,7 @@ import { nextDirector } from '../node-app/policies/rotation.js';
 import { resolveLocation, suggest, loadGazetteer } from './geo/gazetteer.js';
 import { expired } from '../node-app/policies/liveness.js';
 import { ipPlace, clientIp, loadIpData } from './geo/ip-locate.js';
+import { verifyStreamKey } from '../node-app/ingest/stream-key.js';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -61,6 +62,11 @@ export interface HubOptions {
   directorTimeoutMs?: number;
   /** Accepted stream keys for broadcasters. */
   streamKeys?: string[];
+  /**
+   * Secret for signed stream keys with an expiry (`mintStreamKey`); default
+   * env `BATON_STREAM_KEY_SECRET`. Without one, only `streamKeys` are accepted.
+   */
+  streamKeySecret?: string;
   /** Peers whose X-Forwarded-For is trusted. */
   trustedProxies?: string[];
   /** Directory with the built web client (served at /). */
@@ -104,7 +110,7 @@ const DECISION_HISTORY = 50;
 export class Hub {
   readonly table = new StateTable();
   readonly metrics: HubMetrics;
-  readonly #opts: Required<Omit<HubOptions, 'staticDir' | 'now' | 'iceServers'>> & Pick<HubOptions, 'staticDir'>;
+  readonly #opts: Required<Omit<HubOptions, 'staticDir' | 'now' | 'iceServers' | 'streamKeySecret'>> & Pick<HubOptions, 'staticDir'>;
   readonly iceServers: RTCIceServer[];
   readonly #now: () => number;
   readonly #log: Logger;
@@ -114,6 +120,7 @@ export class Hub {
   readonly #pending: VersionedDelta[] = [];
   readonly #decisions: DecisionEvent[] = [];
   readonly #streamKeys: Set<string>;
+  readonly #streamKeySecret: string | undefined;
   #flushScheduled = false;
   #http?: HttpServer;
   #io?: IoServer;
@@ -146,6 +153,7 @@ export class Hub {
     this.#log = logger('hub');
     this.#verifier = new TokenVerifier(opts.clusterSecret);
     this.#streamKeys = new Set(this.#opts.streamKeys);
+    this.#streamKeySecret = opts.streamKeySecret ?? (process.env.BATON_STREAM_KEY_SECRET || undefined);
     this.metrics = createHubMetrics();
   }
 
@@ -661,11 +669,13 @@ export class Hub {
    * another client is publishing, or that is already stored, is refused.
    */
   async #publish(clientSocketId: string, req: { streamKey: string; location: string | { lat: number; lon: number; label?: string }; streamId?: string; exclude?: string[] }, ip: string | null): Promise<Ack<PublishReply>> {
-    if (!this.#streamKeys.has(req.streamKey)) return ackError(ErrorCode.unauthorized, 'unknown stream key');
+    const key = verifyStreamKey(req.streamKey, this.#streamKeys, this.#streamKeySecret, this.#now());
+    if (!key.ok) return ackError(ErrorCode.unauthorized, key.message);
+    if (key.streamId && req.streamId && req.streamId !== key.streamId) return ackError(ErrorCode.unauthorized, `this stream key is for stream ${key.streamId}`);
     const typed: Place | null = resolveLocation(req.location);
     if (!typed) return ackError(ErrorCode.unknownPlace, `unknown place: ${typeof req.location === 'string' ? req.location : JSON.stringify(req.location)}`);
     const fromIp = ip ? ipPlace(ip) : null;
-    const streamId = req.streamId ?? `live-${randomBytes(4).toString('hex')}`;
+    const streamId = req.streamId ?? key.streamId ?? `live-${randomBytes(4).toString('hex')}`;
     const exclude = new Set(req.exclude ?? []);
     const current = [...this.#sessions.values()].filter((s) => s.kind === 'publish' && s.assetId === streamId);
     if (current.some((s) => s.clientSocketId !== clientSocketId)) return ackError(ErrorCode.conflict, `stream ${streamId} is being published by someone else`);

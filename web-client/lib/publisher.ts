@@ -31,8 +31,15 @@ export const MAX_REPLACEMENTS = 6;
 export const REPLACE_RETRY_BASE_MS = 500;
 /** After the last chunk, servers have this long to finalize. */
 export const END_TIMEOUT_MS = 60_000;
+/**
+ * A session the hub closed fails this much later: the server's reason (an error
+ * frame on the data channel) races the hub's notice, and is the better message.
+ */
+export const HUB_CLOSE_GRACE_MS = 250;
 /** `progress` at most this often. */
 export const PROGRESS_INTERVAL_MS = 250;
+/** Failures of the stream itself (its quotas): another server would refuse it the same way, so none is asked for. */
+const STREAM_ERRORS: ReadonlySet<string> = new Set(['too-large', 'rate-limited']);
 
 /** The part of a socket.io-client Socket (on the hub's `/client` namespace) a Publisher uses. */
 export interface PublisherSocket {
@@ -204,6 +211,7 @@ export class Publisher extends EventTarget {
   #progressAt = 0;
   #progressTimer: ReturnType<typeof setTimeout> | undefined;
   #sha256: string | undefined;
+  #blobs: Promise<void> = Promise.resolve();
 
   constructor(opts: PublisherOptions) {
     super();
@@ -321,6 +329,19 @@ export class Publisher extends EventTarget {
     this.#progress();
   }
 
+  /**
+   * A MediaRecorder chunk (`ondataavailable`'s `event.data`). Blob reads are async;
+   * chunks are read and pushed strictly in call order, and `end()` waits for them.
+   */
+  pushBlob(blob: Blob): Promise<void> {
+    const run = this.#blobs.then(async () => {
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      if (bytes.byteLength > 0) this.push(bytes);
+    });
+    this.#blobs = run.catch(() => undefined);
+    return run;
+  }
+
   /** `push`, then wait until the resend buffer has room again (backpressure for file uploads). */
   async write(chunk: Uint8Array): Promise<void> {
     this.push(chunk);
@@ -331,9 +352,10 @@ export class Publisher extends EventTarget {
   }
 
   /** No more chunks: every upload sends `end` once caught up; resolves when all remaining ones finalized. */
-  end(): Promise<PublishResult> {
-    if (this.#closed) return Promise.reject(new PublishError('closed', 'the publisher is closed'));
-    if (this.#endWaiter) return Promise.reject(new PublishError('bad-request', 'end() was already called'));
+  async end(): Promise<PublishResult> {
+    await this.#blobs;
+    if (this.#closed) throw new PublishError('closed', 'the publisher is closed');
+    if (this.#ending) throw new PublishError('bad-request', 'end() was already called');
     this.#ending = true;
     this.#sha256 = this.#hash?.digest('hex');
     const result = new Promise<PublishResult>((resolve, reject) => {
@@ -342,7 +364,7 @@ export class Publisher extends EventTarget {
     this.#endTimer = setTimeout(() => this.#fatal('timeout', `servers did not finalize within ${END_TIMEOUT_MS} ms`), END_TIMEOUT_MS);
     for (const u of this.#uploads.values()) void this.#pump(u);
     this.#checkEnd();
-    return result;
+    return await result;
   }
 
   /** Stop everything and release the sessions (idempotent). */
@@ -587,6 +609,10 @@ export class Publisher extends EventTarget {
     this.#release(u);
     this.#emit('health', info(u));
     this.#trim();
+    if (STREAM_ERRORS.has(code)) {
+      if (this.#alive().length === 0) return this.#fatal(code, message);
+      return this.#checkEnd();
+    }
     this.#checkEnd();
     if (!this.#closed) void this.#replace();
   }
@@ -667,7 +693,8 @@ export class Publisher extends EventTarget {
     const m = msg as { sessionId?: unknown; reason?: unknown } | null;
     const u = typeof m?.sessionId === 'string' ? this.#uploads.get(m.sessionId) : undefined;
     if (!u || u.state === 'done') return;
-    this.#failUpload(u, 'session-closed', `the hub closed the session to ${u.serverId} (${String(m!.reason ?? 'no reason')})`);
+    const t = setTimeout(() => this.#failUpload(u, 'session-closed', `the hub closed the session to ${u.serverId} (${String(m!.reason ?? 'no reason')})`), HUB_CLOSE_GRACE_MS);
+    (t as { unref?: () => void }).unref?.();
   };
 
   // ---- events ---------------------------------------------------------------------------

@@ -1,0 +1,327 @@
+// A media server's ingest side: publish sessions, one LiveWriter per stream, live reporting, finalization.
+import { readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DiskStore } from '../storage/disk-store.js';
+import type { Wrtc } from '../webrtc/peer.js';
+import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
+import type { SessionOpen } from '../../signaling/protocol/messages.js';
+import { ErrorCode, ackError, type Ack, type LiveInfo, type OwnDelta } from '../../signaling/protocol/types.js';
+import { IngestError, IngestErrorCode } from './errors.js';
+import { IngestSession, type IngestSessionLog } from './ingest-session.js';
+import { LiveWriter, PART_SUFFIX, type WriterIo } from './live-writer.js';
+import { createLiveSource, type LiveSource } from './live-source.js';
+import { mimeFor, probeWebm } from '../storage/webm-probe.js';
+
+/** A growing stream's `live` entry is re-reported at most this often. */
+export const LIVE_REPORT_INTERVAL_MS = 1_000;
+/** A stream whose publisher is gone (no session, no `end`) is salvaged after this long. */
+export const ABANDON_AFTER_MS = 30_000;
+export const DEFAULT_MAX_BITRATE_BPS = 25_000_000;
+export const DEFAULT_MAX_STREAM_BYTES = 8 * 1024 ** 3;
+/** Burst allowance: this many seconds at the quota bitrate, and at least MIN_BURST_BYTES. */
+export const BURST_SECONDS = 4;
+export const MIN_BURST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Per-stream quotas from the environment: `BATON_INGEST_MAX_MBPS` (average
+ * bitrate, Mbit/s, default 25) and `BATON_INGEST_MAX_MB` (size, MiB, default 8192).
+ */
+export function ingestLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): IngestLimits {
+  const mbps = Number(env.BATON_INGEST_MAX_MBPS);
+  const mb = Number(env.BATON_INGEST_MAX_MB);
+  const maxBitrateBps = Number.isFinite(mbps) && mbps > 0 ? mbps * 1e6 : DEFAULT_MAX_BITRATE_BPS;
+  const maxBytes = Number.isFinite(mb) && mb > 0 ? Math.floor(mb * 1024 * 1024) : DEFAULT_MAX_STREAM_BYTES;
+  return { maxBitrateBps, maxBytes, burstBytes: Math.max(MIN_BURST_BYTES, Math.round((BURST_SECONDS * maxBitrateBps) / 8)) };
+}
+
+export interface IngestManagerOptions {
+  store: DiskStore;
+  /** This server takes broadcasts at all (the `ingest` role). */
+  enabled: boolean;
+  limits?: IngestLimits;
+  /** Sends a signal to the publisher of a session (through the hub). */
+  signal: (sessionId: string, data: unknown) => void;
+  /** The hub should forget this session (`session-close`). */
+  sessionClosed: (sessionId: string) => void;
+  /** Reports state-table deltas about this server. */
+  report: (deltas: OwnDelta[]) => void;
+  /** A stream was finalized into storage: rescan it so the catalog (and `storage-add`) has it. */
+  finalized: (streamId: string) => Promise<void>;
+  /** When the stream started on any server (from the state table), so quotas count from there. */
+  knownStart?: (streamId: string) => number | undefined;
+  /** Whether one more session fits (the server's session limit). */
+  hasCapacity?: () => boolean;
+  wrtc?: Wrtc;
+  iceServers?: RTCIceServer[];
+  log?: IngestSessionLog & { child?(b: object): IngestSessionLog };
+  fsyncIntervalMs?: number;
+  abandonAfterMs?: number;
+  io?: WriterIo;
+}
+
+interface Stream {
+  writer: LiveWriter;
+  session: IngestSession | undefined;
+  peer: string | undefined;
+  readers: number;
+  lastReportAt: number;
+  reportTimer: ReturnType<typeof setTimeout> | undefined;
+  abandonTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The MIME type was taken from the stream's own Tracks (not the publisher's word). */
+  mimeProbed: boolean;
+}
+
+export class IngestManager {
+  readonly limits: IngestLimits;
+  readonly #o: IngestManagerOptions;
+  readonly #sessions = new Map<string, IngestSession>();
+  readonly #peers = new Map<string, string | undefined>();
+  readonly #streams = new Map<string, Stream>();
+  /** Streams whose writer is being created: a second hello waits for the first. */
+  readonly #creating = new Map<string, Promise<LiveWriter | IngestError>>();
+  #closed = false;
+
+  constructor(opts: IngestManagerOptions) {
+    this.#o = opts;
+    this.limits = opts.limits ?? ingestLimitsFromEnv();
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Removes `.part` files a crash left behind: without their sequence numbers they cannot be resumed. */
+  async removeStaleParts(): Promise<string[]> {
+    const names = await readdir(this.#o.store.root).catch(() => [] as string[]);
+    const stale = names.filter((n) => n.endsWith('.webm' + PART_SUFFIX) && !this.#streams.has(n.slice(0, -('.webm' + PART_SUFFIX).length)));
+    await Promise.all(stale.map((n) => unlink(join(this.#o.store.root, n)).catch(() => undefined)));
+    return stale;
+  }
+
+  /** The hub routed a publish session here. Answers synchronously. */
+  open(msg: SessionOpen): Ack {
+    if (this.#closed) return ackError(ErrorCode.noCapacity, 'server is shutting down');
+    if (!this.#o.enabled) return ackError(ErrorCode.badRequest, 'this server does not take broadcasts (no ingest role)');
+    if (this.#o.hasCapacity && !this.#o.hasCapacity()) return ackError(ErrorCode.noCapacity, 'server is full');
+    if (!this.#o.store.pathOf(msg.assetId)) return ackError(ErrorCode.badRequest, `invalid stream id ${msg.assetId}`);
+    if (!this.#streams.has(msg.assetId) && this.#o.store.stat(msg.assetId)) {
+      return ackError(ErrorCode.conflict, `an asset called ${msg.assetId} is already stored here`);
+    }
+    if (this.#sessions.has(msg.sessionId)) return ackError(ErrorCode.conflict, 'session exists');
+    const log = this.#o.log?.child?.({ session: msg.sessionId, stream: msg.assetId }) ?? this.#o.log;
+    const session = new IngestSession({
+      sessionId: msg.sessionId,
+      streamId: msg.assetId,
+      attach: (hello, s) => this.#attach(hello.streamId, hello.mime, hello.resumeFrom ?? 0, s),
+      signal: (data) => this.#o.signal(msg.sessionId, data),
+      wrtc: this.#o.wrtc,
+      iceServers: this.#o.iceServers,
+      log,
+    });
+    this.#sessions.set(msg.sessionId, session);
+    this.#peers.set(msg.sessionId, msg.peer);
+    session.once('closed', () => {
+      this.#sessions.delete(msg.sessionId);
+      this.#peers.delete(msg.sessionId);
+      this.#o.sessionClosed(msg.sessionId);
+      const s = this.#streams.get(msg.assetId);
+      if (s?.session === session) {
+        s.session = undefined;
+        this.#watchAbandon(s);
+        this.#maybeDispose(msg.assetId);
+      }
+    });
+    return { ok: true };
+  }
+
+  /** Routes a relayed signal; false when the session is not an ingest session here. */
+  signal(sessionId: string, data: unknown): boolean {
+    const s = this.#sessions.get(sessionId);
+    s?.signal(data);
+    return s !== undefined;
+  }
+
+  closeSession(sessionId: string): boolean {
+    const s = this.#sessions.get(sessionId);
+    s?.close('closed-by-hub');
+    return s !== undefined;
+  }
+
+  /**
+   * A ByteSource for a viewer of a stream ingested here (live, or finalized and
+   * still held open), or undefined when this server has no such stream.
+   */
+  liveSource(streamId: string, offset: number): LiveSource | undefined {
+    const s = this.#streams.get(streamId);
+    if (!s || s.writer.state === 'failed') return undefined;
+    s.readers++;
+    return createLiveSource(s.writer, {
+      offset,
+      onClose: () => {
+        s.readers--;
+        this.#maybeDispose(streamId);
+      },
+    });
+  }
+
+  /** MIME type of a stream ingested here. */
+  mimeOf(streamId: string): string | undefined {
+    return this.#streams.get(streamId)?.writer.mime;
+  }
+
+  /** The `live` entries of this server, for (re)registration. */
+  liveInfo(): LiveInfo[] {
+    return [...this.#streams.values()].filter((s) => s.writer.live).map((s) => this.#info(s));
+  }
+
+  /** Closes every session (telling publishers why) and releases the writers; `.part` files stay. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of [...this.#sessions.values()]) s.fail(new IngestError(IngestErrorCode.shuttingDown, 'the server is shutting down'));
+    for (const s of this.#streams.values()) {
+      clearTimeout(s.reportTimer);
+      clearTimeout(s.abandonTimer);
+    }
+    await Promise.all([...this.#streams.values()].map((s) => s.writer.close()));
+    this.#streams.clear();
+  }
+
+  // ---- writers ----------------------------------------------------------------------
+
+  async #attach(streamId: string, mime: string, resumeFrom: number, session: IngestSession): Promise<{ writer: LiveWriter; limits: IngestLimits } | IngestError> {
+    const pending = this.#creating.get(streamId);
+    if (pending) await pending;
+    let s = this.#streams.get(streamId);
+    if (s?.writer.state === 'failed') {
+      // A failed copy (disk full, mismatch…) is gone; a new upload starts a new one.
+      this.#dispose(streamId);
+      s = undefined;
+    }
+    if (s) {
+      if (s.writer.state !== 'open') return new IngestError(IngestErrorCode.conflict, `stream ${streamId} is already ${s.writer.state}`);
+      if (resumeFrom > s.writer.nextSeq) {
+        return new IngestError(IngestErrorCode.cannotResume, `this copy needs chunks from ${s.writer.nextSeq}; the publisher can only send from ${resumeFrom}`);
+      }
+    } else {
+      if (resumeFrom > 0) return new IngestError(IngestErrorCode.cannotResume, `a new copy needs every chunk from 0; the publisher can only send from ${resumeFrom}`);
+      const created = this.#create(streamId, mime);
+      this.#creating.set(streamId, created);
+      const w = await created.finally(() => this.#creating.delete(streamId));
+      if (w instanceof IngestError) return w;
+      s = this.#streams.get(streamId)!;
+    }
+    if ((session.state as string) === 'closed') return new IngestError(IngestErrorCode.badRequest, 'session closed');
+    // One publisher connection per stream: a reconnect takes over from the old one.
+    if (s.session && s.session !== session) s.session.close('replaced');
+    s.session = session;
+    s.peer = this.#peers.get(session.sessionId) ?? s.peer;
+    clearTimeout(s.abandonTimer);
+    s.abandonTimer = undefined;
+    return { writer: s.writer, limits: this.limits };
+  }
+
+  async #create(streamId: string, mime: string): Promise<LiveWriter | IngestError> {
+    const finalPath = this.#o.store.pathOf(streamId);
+    if (!finalPath) return new IngestError(IngestErrorCode.badRequest, `invalid stream id ${streamId}`);
+    if (this.#o.store.stat(streamId)) return new IngestError(IngestErrorCode.conflict, `an asset called ${streamId} is already stored here`);
+    const known = this.#o.knownStart?.(streamId);
+    let writer: LiveWriter;
+    try {
+      writer = await LiveWriter.create({
+        streamId,
+        finalPath,
+        mime,
+        limits: this.limits,
+        startedAtMs: known !== undefined ? Math.min(known, Date.now()) : undefined,
+        fsyncIntervalMs: this.#o.fsyncIntervalMs,
+        io: this.#o.io,
+      });
+    } catch (err) {
+      return err instanceof IngestError ? err : new IngestError(IngestErrorCode.writeFailed, (err as Error).message);
+    }
+    const s: Stream = { writer, session: undefined, peer: undefined, readers: 0, lastReportAt: 0, reportTimer: undefined, abandonTimer: undefined, mimeProbed: false };
+    this.#streams.set(streamId, s);
+    writer.on('grew', () => {
+      if (!s.mimeProbed && writer.index.initBytes !== undefined) {
+        s.mimeProbed = true;
+        void this.#probeMime(s);
+      }
+      this.#scheduleReport(s);
+    });
+    writer.once('finalized', (info) => {
+      clearTimeout(s.reportTimer);
+      this.#o.log?.info({ stream: streamId, bytes: info.bytes, sha256: info.sha256 }, 'stream finalized');
+      // Catalog first, then drop the live entry: viewers always find a holder.
+      void this.#o.finalized(streamId).finally(() => {
+        this.#o.report([{ type: 'live-remove', assetId: streamId }]);
+        this.#maybeDispose(streamId);
+      });
+    });
+    writer.once('failed', (error) => {
+      clearTimeout(s.reportTimer);
+      this.#o.log?.warn({ stream: streamId, code: error.code, err: error.message }, 'stream failed on this server');
+      this.#o.report([{ type: 'live-remove', assetId: streamId }]);
+      // A salvaged (quota, abandoned) copy is finalized under its name: let the catalog see it.
+      setTimeout(() => void this.#o.finalized(streamId).finally(() => this.#maybeDispose(streamId)), 50).unref?.();
+    });
+    this.#report(s);
+    return writer;
+  }
+
+  /** Once the init segment is in, its Tracks say what the stream is; the publisher's `mime` was only a claim. */
+  async #probeMime(s: Stream): Promise<void> {
+    try {
+      const probe = probeWebm(await s.writer.read(0, s.writer.index.initBytes!));
+      if (probe.complete && probe.tracks.length > 0) s.writer.mime = mimeFor(probe);
+    } catch {
+      // Unreadable head: keep the declared type.
+    }
+  }
+
+  #info(s: Stream): LiveInfo {
+    const info: LiveInfo = { id: s.writer.streamId, bytes: s.writer.bytes, live: s.writer.live, mime: s.writer.mime, startedAtMs: s.writer.startedAtMs };
+    if (s.peer) info.peer = s.peer;
+    return info;
+  }
+
+  #report(s: Stream): void {
+    s.lastReportAt = Date.now();
+    this.#o.report([{ type: 'live', stream: this.#info(s) }]);
+  }
+
+  #scheduleReport(s: Stream): void {
+    if (s.reportTimer || !s.writer.live) return;
+    const wait = Math.max(0, s.lastReportAt + LIVE_REPORT_INTERVAL_MS - Date.now());
+    s.reportTimer = setTimeout(() => {
+      s.reportTimer = undefined;
+      if (s.writer.live && this.#streams.get(s.writer.streamId) === s) this.#report(s);
+    }, wait);
+    s.reportTimer.unref?.();
+  }
+
+  #watchAbandon(s: Stream): void {
+    if (s.writer.state !== 'open' || s.abandonTimer || this.#closed) return;
+    s.abandonTimer = setTimeout(() => {
+      s.abandonTimer = undefined;
+      if (s.session || s.writer.state !== 'open') return;
+      void s.writer.abandon('the publisher went away without ending the stream');
+    }, this.#o.abandonAfterMs ?? ABANDON_AFTER_MS);
+    s.abandonTimer.unref?.();
+  }
+
+  #maybeDispose(streamId: string): void {
+    const s = this.#streams.get(streamId);
+    if (!s || s.writer.live || s.session || s.readers > 0) return;
+    this.#dispose(streamId);
+  }
+
+  #dispose(streamId: string): void {
+    const s = this.#streams.get(streamId);
+    if (!s) return;
+    clearTimeout(s.reportTimer);
+    clearTimeout(s.abandonTimer);
+    this.#streams.delete(streamId);
+    void s.writer.close();
+  }
+}

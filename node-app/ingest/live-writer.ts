@@ -1,0 +1,442 @@
+// Appends one live stream's chunks to `<id>.webm.part`, fsyncs, indexes Clusters, and finalizes to `<id>.webm`.
+import { createHash, type Hash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { EventEmitter } from 'node:events';
+import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
+import { ClusterIndex } from './cluster-index.js';
+import { IngestError, IngestErrorCode, ioError } from './errors.js';
+
+/** A live file's name is the final name plus this; the store only catalogs `*.webm`. */
+export const PART_SUFFIX = '.part';
+/** Acks follow fsyncs; this is how often a growing file is fsynced (the floor is ≤ 1 s). */
+export const FSYNC_INTERVAL_MS = 200;
+/** Recent bytes kept in memory, so live viewers read the edge without touching the disk. */
+export const TAIL_BYTES = 8 * 1024 * 1024;
+
+/** The file operations a writer needs; injectable so tests can make the disk fill up or stall. */
+export interface WriterFile {
+  write(buf: Uint8Array, position: number): Promise<number>;
+  read(buf: Uint8Array, position: number): Promise<number>;
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WriterIo {
+  /** Create (or truncate) for reading and writing; never follows a symlink. */
+  create(path: string): Promise<WriterFile>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Make a rename durable. */
+  syncDir(dir: string): Promise<void>;
+}
+
+export const nodeWriterIo: WriterIo = {
+  async create(path) {
+    const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+    return {
+      write: async (buf, position) => (await fh.write(buf, 0, buf.byteLength, position)).bytesWritten,
+      read: async (buf, position) => (await fh.read(buf, 0, buf.byteLength, position)).bytesRead,
+      sync: () => fh.datasync(),
+      truncate: (length) => fh.truncate(length),
+      close: () => fh.close(),
+    };
+  },
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
+  async syncDir(dir) {
+    const fh = await open(dir, constants.O_RDONLY);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+};
+
+export type WriterState = 'open' | 'ending' | 'finalized' | 'failed';
+
+export type AppendResult =
+  /** Queued for writing; acknowledged once fsynced (`durable` event). */
+  | { kind: 'stored' }
+  /** Already stored: nothing written; re-ack when `durable` (else the next `durable` covers it). */
+  | { kind: 'duplicate'; durable: boolean }
+  /** Chunks are missing before this one: the publisher must resend from `expected`. */
+  | { kind: 'gap'; expected: number }
+  /** Refused; fatal ones (quotas) also fail the writer. */
+  | { kind: 'refused'; error: IngestError; fatal: boolean };
+
+export interface Finalized {
+  bytes: number;
+  sha256: string;
+  path: string;
+}
+
+export interface LiveWriterEvents {
+  /** New bytes are readable (not necessarily durable yet). */
+  grew: [bytes: number];
+  /** Every chunk up to `seq` is fsynced. */
+  durable: [seq: number, bytes: number];
+  finalized: [info: Finalized];
+  /** Once; the partial copy is removed or, for quota failures, salvaged (see `salvaged`). */
+  failed: [error: IngestError];
+}
+
+export interface LiveWriterOptions {
+  streamId: string;
+  /** Where the finished asset goes (`<storage>/<id>.webm`); the live file is this plus PART_SUFFIX. */
+  finalPath: string;
+  mime: string;
+  limits: IngestLimits;
+  /** When the stream started anywhere (ms since epoch): the average-bitrate quota counts from here. Default: now. */
+  startedAtMs?: number;
+  fsyncIntervalMs?: number;
+  tailBytes?: number;
+  io?: WriterIo;
+  /** Wall clock, ms since epoch. */
+  now?: () => number;
+}
+
+interface TailChunk {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * One stream's file. Chunks arrive with consecutive sequence numbers and are
+ * written in order; every FSYNC_INTERVAL_MS the file is fsynced and the highest
+ * fsynced sequence number is announced (`durable`), which is the only thing the
+ * ingest session acknowledges. `end()` fsyncs, checks bytes and sha256, renames
+ * the file to its final name and fsyncs the directory, so a finalized file is
+ * always complete; any failure leaves no `<id>.webm` behind.
+ */
+export class LiveWriter extends EventEmitter<LiveWriterEvents> {
+  readonly streamId: string;
+  readonly finalPath: string;
+  readonly partPath: string;
+  readonly index = new ClusterIndex();
+  readonly startedAtMs: number;
+  mime: string;
+  readonly #o: LiveWriterOptions;
+  readonly #io: WriterIo;
+  readonly #now: () => number;
+  readonly #hash: Hash = createHash('sha256');
+  readonly #tail: TailChunk[] = [];
+  #file: WriterFile | undefined;
+  #state: WriterState = 'open';
+  #nextSeq = 0;
+  #bytes = 0;
+  #diskSeq = -1;
+  #diskBytes = 0;
+  #durableSeq = -1;
+  #durableBytes = 0;
+  #tailStart = 0;
+  #tailTotal = 0;
+  #chain: Promise<void> = Promise.resolve();
+  #syncing: Promise<void> | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #failure: IngestError | undefined;
+  #failMode: 'remove' | 'salvage' | undefined;
+  #writeFailed = false;
+  #salvaged: number | undefined;
+  #sha256: string | undefined;
+
+  private constructor(opts: LiveWriterOptions) {
+    super();
+    this.#o = opts;
+    this.streamId = opts.streamId;
+    this.finalPath = opts.finalPath;
+    this.partPath = opts.finalPath + PART_SUFFIX;
+    this.mime = opts.mime;
+    this.#io = opts.io ?? nodeWriterIo;
+    this.#now = opts.now ?? Date.now;
+    this.startedAtMs = opts.startedAtMs ?? this.#now();
+  }
+
+  /** Creates (truncating any leftover) `<finalPath>.part` and starts the fsync timer. */
+  static async create(opts: LiveWriterOptions): Promise<LiveWriter> {
+    const w = new LiveWriter(opts);
+    try {
+      w.#file = await w.#io.create(w.partPath);
+    } catch (err) {
+      throw ioError(err, `creating ${w.partPath}`);
+    }
+    const every = Math.min(1000, Math.max(10, opts.fsyncIntervalMs ?? FSYNC_INTERVAL_MS));
+    w.#timer = setInterval(() => void w.flush(), every);
+    w.#timer.unref?.();
+    return w;
+  }
+
+  get state(): WriterState {
+    return this.#state;
+  }
+
+  /** True until finalized or failed: viewers may expect more bytes. */
+  get live(): boolean {
+    return this.#state === 'open' || this.#state === 'ending';
+  }
+
+  /** Bytes accepted (readable), durable or not. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** What a reader can get: `bytes`, or after a salvage the length the file was cut to. */
+  get readableBytes(): number {
+    return this.#salvaged ?? this.#bytes;
+  }
+
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /** Highest fsynced sequence number, -1 before the first. */
+  get durableSeq(): number {
+    return this.#durableSeq;
+  }
+
+  get durableBytes(): number {
+    return this.#durableBytes;
+  }
+
+  get failure(): IngestError | undefined {
+    return this.#failure;
+  }
+
+  /** After a quota failure: the length the partial copy was cut to and finalized at. */
+  get salvagedBytes(): number | undefined {
+    return this.#salvaged;
+  }
+
+  /** Bytes the stream may have by `atMs` under its average-bitrate quota. */
+  allowedBytes(atMs = this.#now()): number {
+    const { maxBitrateBps, burstBytes, maxBytes } = this.#o.limits;
+    const elapsedS = Math.max(0, atMs - this.startedAtMs) / 1000;
+    return Math.min(maxBytes, burstBytes + (maxBitrateBps / 8) * elapsedS);
+  }
+
+  /**
+   * Take chunk `seq` at byte `offset`. Decides synchronously (so sessions answer in
+   * order); the write itself is queued behind earlier ones.
+   */
+  append(seq: number, offset: number, payload: Uint8Array): AppendResult {
+    if (this.#state !== 'open') {
+      const error = this.#failure ?? new IngestError(IngestErrorCode.badRequest, `stream ${this.streamId} is ${this.#state}`);
+      return { kind: 'refused', error, fatal: this.#state === 'failed' };
+    }
+    if (seq < this.#nextSeq) return { kind: 'duplicate', durable: seq <= this.#durableSeq };
+    if (seq > this.#nextSeq) return { kind: 'gap', expected: this.#nextSeq };
+    if (offset !== this.#bytes) {
+      return { kind: 'refused', error: new IngestError(IngestErrorCode.badRequest, `chunk ${seq} claims byte ${offset}, the stream is at ${this.#bytes}`), fatal: false };
+    }
+    const after = this.#bytes + payload.byteLength;
+    if (after > this.#o.limits.maxBytes) {
+      return this.#quota(new IngestError(IngestErrorCode.tooLarge, `the stream would exceed its ${this.#o.limits.maxBytes}-byte quota`));
+    }
+    if (after > this.allowedBytes()) {
+      return this.#quota(new IngestError(IngestErrorCode.rateLimited, `the stream exceeds its ${Math.round(this.#o.limits.maxBitrateBps / 1000)} kbit/s bitrate quota`));
+    }
+    this.#nextSeq = seq + 1;
+    this.#bytes = after;
+    this.#hash.update(payload);
+    this.index.push(payload);
+    this.#tail.push({ offset, bytes: payload });
+    this.#tailTotal += payload.byteLength;
+    this.#chain = this.#chain.then(() => this.#write(seq, offset, payload));
+    this.emit('grew', this.#bytes);
+    return { kind: 'stored' };
+  }
+
+  /** Read up to `length` bytes at `offset` as they are now (a short read at the end). */
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const end = Math.min(this.readableBytes, offset + length);
+    if (offset >= end) return new Uint8Array(0);
+    if (offset >= this.#tailStart) return this.#fromTail(offset, end);
+    const file = this.#file;
+    if (!file) return new Uint8Array(0);
+    // Below the tail everything is on disk already; stop where the tail begins.
+    const buf = new Uint8Array(Math.min(end, this.#tailStart) - offset);
+    let filled = 0;
+    while (filled < buf.byteLength) {
+      const n = await file.read(buf.subarray(filled), offset + filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    return filled === buf.byteLength ? buf : buf.subarray(0, filled);
+  }
+
+  /** Write everything appended so far, fsync it and announce it durable. Safe to call any time. */
+  flush(): Promise<void> {
+    if (this.#syncing) return this.#syncing;
+    const run = this.#chain.then(() => this.#sync());
+    this.#syncing = run.finally(() => {
+      this.#syncing = null;
+    });
+    return this.#syncing;
+  }
+
+  async #sync(): Promise<void> {
+    if (this.#diskSeq <= this.#durableSeq || !this.#file || this.#state === 'failed') return;
+    const seq = this.#diskSeq;
+    const bytes = this.#diskBytes;
+    try {
+      await this.#file.sync();
+    } catch (err) {
+      this.#fail(ioError(err, 'fsync'), 'remove');
+      return;
+    }
+    if ((this.#state as WriterState) === 'failed' || seq <= this.#durableSeq) return;
+    this.#durableSeq = seq;
+    this.#durableBytes = bytes;
+    this.emit('durable', seq, bytes);
+  }
+
+  /**
+   * Every chunk was sent: check `bytes` (and `sha256`), fsync, rename into the
+   * catalog's name, fsync the directory. Rejects with `mismatch` (nothing is
+   * finalized) or an I/O error (the partial copy is removed).
+   */
+  async end(bytes: number, sha256?: string): Promise<Finalized> {
+    if (this.#state === 'finalized') return { bytes: this.#bytes, sha256: this.#sha256!, path: this.finalPath };
+    if (this.#state !== 'open') throw this.#failure ?? new IngestError(IngestErrorCode.badRequest, `stream ${this.streamId} is already ending`);
+    if (bytes !== this.#bytes) {
+      throw new IngestError(IngestErrorCode.mismatch, `end says ${bytes} bytes but ${this.#bytes} were received; send the rest first`);
+    }
+    this.#state = 'ending';
+    const digest = this.#hash.digest('hex');
+    if (sha256 !== undefined && sha256 !== digest) {
+      const e = new IngestError(IngestErrorCode.mismatch, `sha256 of the received bytes is ${digest}, end says ${sha256}`);
+      this.#fail(e, 'remove');
+      throw e;
+    }
+    try {
+      await this.#chain;
+      // A sync already running may cover only older writes: repeat until the last write is durable.
+      while (!this.#failure && this.#durableSeq < this.#diskSeq) await this.flush();
+      if (this.#failure) throw this.#failure;
+      await this.#io.rename(this.partPath, this.finalPath);
+      await this.#io.syncDir(dirname(this.finalPath));
+    } catch (err) {
+      const e = err instanceof IngestError ? err : ioError(err, 'finalizing');
+      this.#fail(e, 'remove');
+      throw e;
+    }
+    clearInterval(this.#timer);
+    this.#sha256 = digest;
+    this.#state = 'finalized';
+    const info = { bytes: this.#bytes, sha256: digest, path: this.finalPath };
+    this.emit('finalized', info);
+    return info;
+  }
+
+  /**
+   * The broadcaster is gone without an `end`: keep what forms whole Clusters as a
+   * finished (shorter) asset, or remove the partial copy when there is none.
+   */
+  async abandon(reason: string): Promise<void> {
+    if (this.#state !== 'open') return;
+    this.#fail(new IngestError(IngestErrorCode.timeout, reason), 'salvage');
+    await this.#chain;
+  }
+
+  /** Releases the file handle and timers (idempotent); the file itself stays as it is. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    // Queued writes, and a removal or salvage after a failure, still need the handle.
+    await this.#chain.catch(() => undefined);
+    const file = this.#file;
+    this.#file = undefined;
+    await file?.close().catch(() => undefined);
+  }
+
+  // ---- internals ---------------------------------------------------------------
+
+  #quota(error: IngestError): AppendResult {
+    this.#fail(error, 'salvage');
+    return { kind: 'refused', error, fatal: true };
+  }
+
+  async #write(seq: number, offset: number, payload: Uint8Array): Promise<void> {
+    // A salvage keeps every accepted chunk (so copies on different servers are cut alike); a removal none.
+    if (!this.#file || this.#writeFailed || (this.#state === 'failed' && this.#failMode !== 'salvage')) return;
+    try {
+      let done = 0;
+      while (done < payload.byteLength) {
+        const n = await this.#file.write(payload.subarray(done), offset + done);
+        if (n <= 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+        done += n;
+      }
+    } catch (err) {
+      this.#writeFailed = true; // nothing after a hole may be written, and a salvage becomes a removal
+      this.#fail(ioError(err, 'writing'), 'remove');
+      return;
+    }
+    this.#diskSeq = seq;
+    this.#diskBytes = offset + payload.byteLength;
+    this.#trimTail();
+  }
+
+  #fromTail(offset: number, end: number): Uint8Array {
+    const out = new Uint8Array(end - offset);
+    for (const c of this.#tail) {
+      const cEnd = c.offset + c.bytes.byteLength;
+      if (cEnd <= offset) continue;
+      if (c.offset >= end) break;
+      const from = Math.max(offset, c.offset);
+      const to = Math.min(end, cEnd);
+      out.set(c.bytes.subarray(from - c.offset, to - c.offset), from - offset);
+    }
+    return out;
+  }
+
+  /** Drops the oldest tail chunks once on disk and beyond the tail budget. */
+  #trimTail(): void {
+    const budget = this.#o.tailBytes ?? TAIL_BYTES;
+    while (this.#tail.length > 1) {
+      const first = this.#tail[0]!;
+      const end = first.offset + first.bytes.byteLength;
+      if (end > this.#diskBytes || this.#tailTotal - first.bytes.byteLength < budget) break;
+      this.#tail.shift();
+      this.#tailTotal -= first.bytes.byteLength;
+      this.#tailStart = end;
+    }
+  }
+
+  /** One failure path: stop, then remove or salvage the partial copy in the background of `#chain`. */
+  #fail(error: IngestError, what: 'remove' | 'salvage'): void {
+    if (this.#state === 'failed' || this.#state === 'finalized') return;
+    this.#state = 'failed';
+    this.#failure = error;
+    this.#failMode = what;
+    clearInterval(this.#timer);
+    this.#chain = this.#chain.then(() => (what === 'salvage' ? this.#salvage() : this.#remove()));
+    this.emit('failed', error);
+  }
+
+  async #remove(): Promise<void> {
+    await this.#io.unlink(this.partPath).catch(() => undefined);
+  }
+
+  /** Cut at the last Cluster start (whole Clusters only) and finalize that, when it holds any media. */
+  async #salvage(): Promise<void> {
+    const cut = this.index.latestCluster(this.#diskBytes);
+    const first = this.index.initBytes;
+    if (cut === undefined || first === undefined || cut <= first || !this.#file || this.#writeFailed) return this.#remove();
+    try {
+      await this.#file.truncate(cut);
+      await this.#file.sync();
+      await this.#io.rename(this.partPath, this.finalPath);
+      await this.#io.syncDir(dirname(this.finalPath));
+      this.#salvaged = cut;
+    } catch {
+      await this.#remove();
+    }
+  }
+}
+
+/** Removes a stale `.part` file left by a crash (its sequence numbers are gone with the process). */
+export async function removeStalePart(finalPath: string): Promise<void> {
+  await unlink(finalPath + PART_SUFFIX).catch(() => undefined);
+}

@@ -1,0 +1,157 @@
+// Headless broadcasting from Node: a WebM file uploaded as a live stream through the browser's Publisher.
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/messages.js';
+import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '../../web-client/lib/publisher.js';
+import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../storage/webm-probe.js';
+import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
+
+/** A paced upload pushes what is due this often (MediaRecorder timeslices are 100–250 ms). */
+export const PACE_TICK_MS = 100;
+/** Bitrate assumed for a file that carries no duration (MediaRecorder output). */
+export const FALLBACK_BITRATE_BPS = 2_500_000;
+/** `--fast` stays this far under the servers' bitrate quota and burst. */
+export const QUOTA_MARGIN = 0.9;
+/** Reads for `--fast` uploads. */
+const FAST_READ_BYTES = 256 * 1024;
+export const HUB_CONNECT_TIMEOUT_MS = 10_000;
+
+export interface PublishFileOptions {
+  hubUrl: string;
+  file: string;
+  location: string | { lat: number; lon: number; label?: string };
+  streamKey: string;
+  streamId?: string;
+  /** Upload as fast as the servers' quotas allow instead of at the media bitrate. */
+  fast?: boolean;
+  /** Multiple of the media bitrate for paced uploads. Default 1. */
+  speed?: number;
+  /** Sent as X-Forwarded-For (honoured only when the hub trusts this machine as a proxy). */
+  forwardedFor?: string;
+  resendBufferBytes?: number;
+  timeoutMs?: number;
+  wrtc?: Wrtc;
+  iceServers?: RTCIceServer[];
+  onProgress?: (p: ProgressInfo & { total: number }) => void;
+  /** Each push: stream offset, bytes, when (performance.now()). For latency measurements. */
+  onChunk?: (offset: number, bytes: number, atMs: number) => void;
+  /** Called once the assignment is known (before any byte is sent). */
+  onAssigned?: (p: Publisher) => void;
+}
+
+export interface PublishFileResult {
+  streamId: string;
+  primary: string;
+  backup: string | null;
+  bytes: number;
+  sha256: string;
+  /** Servers that finalized byte-identical copies. */
+  stored: string[];
+  failovers: FailoverInfo[];
+  /** Bytes put on the wire to all servers (headers and resends included). */
+  wireBytes: number;
+  elapsedMs: number;
+  ipUnknown: boolean;
+}
+
+/** Upload `file` as a live broadcast and wait until the servers finalized it. */
+export async function publishFile(opts: PublishFileOptions): Promise<PublishFileResult> {
+  const t0 = performance.now();
+  const fh = await open(opts.file, 'r').catch((err: Error) => {
+    throw new PublishError('bad-file', `cannot open ${opts.file}: ${err.message}`);
+  });
+  const socket: Socket<HubToClientEvents, ClientToHubEvents> = io(`${opts.hubUrl.replace(/\/$/, '')}/client`, {
+    transports: ['websocket'],
+    reconnection: false,
+    timeout: HUB_CONNECT_TIMEOUT_MS,
+    ...(opts.forwardedFor ? { extraHeaders: { 'x-forwarded-for': opts.forwardedFor } } : {}),
+  });
+  // Listen right away: the socket may connect while the file is being probed.
+  const connected = new Promise<void>((done, fail) => {
+    socket.once('connect', () => done());
+    socket.once('connect_error', (err) => fail(new PublishError('hub-unreachable', `cannot reach the hub at ${opts.hubUrl}: ${err.message}`)));
+  });
+  connected.catch(() => undefined);
+  let publisher: Publisher | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) throw new PublishError('bad-file', `${opts.file} is empty`);
+    const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
+    await fh.read(head, 0, head.byteLength, 0);
+    const probe = probeWebm(head);
+    if (!probe.complete) throw new PublishError('bad-file', `${opts.file} does not look like a WebM file (no Tracks found)`);
+    const bitrateBps = probe.durationMs ? (size * 8 * 1000) / probe.durationMs : FALLBACK_BITRATE_BPS;
+    await connected;
+    const p = new Publisher({
+      socket,
+      SimplePeer,
+      wrtc: opts.wrtc ?? nodeWrtc,
+      streamKey: opts.streamKey,
+      location: opts.location,
+      streamId: opts.streamId,
+      mime: mimeFor(probe),
+      iceServers: opts.iceServers,
+      resendBufferBytes: opts.resendBufferBytes,
+      hash: () => createHash('sha256'),
+    });
+    publisher = p;
+    const fatal = new Promise<never>((_, reject) => {
+      p.addEventListener('error', (e) => reject(new PublishError(e.detail.code, e.detail.message)));
+      const limit = opts.timeoutMs ?? (probe.durationMs ?? (size * 8 * 1000) / bitrateBps) / (opts.speed ?? 1) + 120_000;
+      timer = setTimeout(() => reject(new PublishError('timeout', `the upload did not finish within ${Math.round(limit)} ms`)), limit);
+    });
+    fatal.catch(() => undefined);
+    if (opts.onProgress) p.addEventListener('progress', (e) => opts.onProgress!({ ...e.detail, total: size }));
+    const reply = await Promise.race([p.start(), fatal]);
+    opts.onAssigned?.(p);
+    await Promise.race([send(p, fh, size, bitrateBps, opts), fatal]);
+    const r = await Promise.race([p.end(), fatal]);
+    return {
+      streamId: r.streamId,
+      primary: reply.primary.serverId,
+      backup: reply.backup?.serverId ?? null,
+      bytes: r.bytes,
+      sha256: r.sha256!,
+      stored: r.stored,
+      failovers: r.failovers,
+      wireBytes: p.wireBytes,
+      elapsedMs: Math.round(performance.now() - t0),
+      ipUnknown: reply.ipUnknown,
+    };
+  } finally {
+    clearTimeout(timer);
+    publisher?.close();
+    socket.disconnect();
+    await fh.close();
+  }
+}
+
+/** Feeds the file to the publisher: at the media bitrate (× speed), or as fast as the quotas allow. */
+async function send(p: Publisher, fh: Awaited<ReturnType<typeof open>>, size: number, bitrateBps: number, opts: PublishFileOptions): Promise<void> {
+  const started = performance.now();
+  let at = 0;
+  while (at < size) {
+    const elapsedS = (performance.now() - started) / 1000;
+    let due: number;
+    if (opts.fast) {
+      const l = p.limits;
+      due = l ? QUOTA_MARGIN * (l.burstBytes + (l.maxBitrateBps / 8) * elapsedS) : at + FAST_READ_BYTES;
+    } else {
+      due = ((bitrateBps * (opts.speed ?? 1)) / 8) * (elapsedS + PACE_TICK_MS / 1000);
+    }
+    const n = Math.min(size - at, Math.floor(due) - at, opts.fast ? FAST_READ_BYTES : Number.MAX_SAFE_INTEGER);
+    if (n <= 0) {
+      await new Promise((r) => setTimeout(r, PACE_TICK_MS));
+      continue;
+    }
+    const buf = new Uint8Array(n);
+    const { bytesRead } = await fh.read(buf, 0, n, at);
+    if (bytesRead !== n) throw new PublishError('bad-file', `${opts.file} changed while it was being read`);
+    opts.onChunk?.(at, n, performance.now());
+    await p.write(buf);
+    at += n;
+    if (!opts.fast) await new Promise((r) => setTimeout(r, PACE_TICK_MS));
+  }
+}

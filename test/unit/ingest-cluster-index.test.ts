@@ -1,0 +1,99 @@
+// The incremental Cluster index: same answer whatever the chunking, for known-size (ffmpeg) and unknown-size (MediaRecorder) Clusters.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClusterIndex } from '../../node-app/ingest/cluster-index.js';
+import { probeWebm } from '../../node-app/storage/webm-probe.js';
+import { MEDIA_DIR } from '../helpers/cluster.js';
+
+const CLUSTER_ID = [0x1f, 0x43, 0xb6, 0x75];
+
+/** An EBML element: id bytes, a size vint (8 bytes, or the unknown-size marker), data. */
+function el(id: number[], data: Uint8Array | null): Uint8Array {
+  const size = data === null ? [0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff] : [0x01, 0, 0, 0, 0, 0, 0, 0];
+  const n = data?.byteLength ?? 0;
+  if (data) for (let i = 0, v = n; i < 7; i++, v = Math.floor(v / 256)) size[7 - i] = v & 0xff;
+  return cat(new Uint8Array(id), new Uint8Array(size), data ?? new Uint8Array(0));
+}
+
+function cat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** A MediaRecorder-shaped stream: unknown-size Segment and Clusters. Returns it with the Cluster offsets. */
+function recorderStream(clusters: number): { bytes: Uint8Array; offsets: number[]; init: number } {
+  const header = el([0x1a, 0x45, 0xdf, 0xa3], el([0x42, 0x82], new TextEncoder().encode('webm')));
+  const info = el([0x15, 0x49, 0xa9, 0x66], el([0x2a, 0xd7, 0xb1], new Uint8Array([0x0f, 0x42, 0x40])));
+  const tracks = el([0x16, 0x54, 0xae, 0x6b], el([0xae], el([0x86], new TextEncoder().encode('V_VP8'))));
+  const segmentHead = cat(new Uint8Array([0x18, 0x53, 0x80, 0x67]), new Uint8Array([0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+  const parts = [header, segmentHead, info, tracks];
+  let at = parts.reduce((n, p) => n + p.byteLength, 0);
+  const init = at;
+  const offsets: number[] = [];
+  for (let c = 0; c < clusters; c++) {
+    offsets.push(at);
+    const blocks = [el([0xe7], new Uint8Array([c]))];
+    for (let b = 0; b < 5 + c; b++) blocks.push(el([0xa3], new Uint8Array(100 + 37 * b).fill(c)));
+    const cluster = cat(el(CLUSTER_ID, null), ...blocks);
+    parts.push(cluster);
+    at += cluster.byteLength;
+  }
+  return { bytes: cat(...parts), offsets, init };
+}
+
+function feed(bytes: Uint8Array, sizes: () => number): ClusterIndex {
+  const idx = new ClusterIndex();
+  for (let at = 0; at < bytes.byteLength; ) {
+    const n = Math.max(1, Math.min(sizes(), bytes.byteLength - at));
+    idx.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return idx;
+}
+
+describe('ClusterIndex', () => {
+  it('indexes unknown-size Clusters (MediaRecorder) fed one byte at a time', () => {
+    const s = recorderStream(6);
+    const idx = feed(s.bytes, () => 1);
+    expect(idx.initBytes).toBe(s.init);
+    expect(idx.clusters).toEqual(s.offsets);
+    expect(idx.stopped).toBe(false);
+  });
+
+  it('gives the same index for any chunking', () => {
+    const s = recorderStream(10);
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 700;
+    for (let run = 0; run < 20; run++) expect(feed(s.bytes, rnd).clusters).toEqual(s.offsets);
+  });
+
+  it('indexes a demo clip (known-size Clusters): every offset is a Cluster id, the first ends the init segment', () => {
+    const bytes = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    const idx = feed(bytes, () => 16_000);
+    expect(idx.initBytes).toBe(probeWebm(bytes.subarray(0, 256 * 1024)).firstClusterOffset);
+    // 20 s with a Cluster per second.
+    expect(idx.clusters.length).toBeGreaterThanOrEqual(19);
+    for (const at of idx.clusters) expect([...bytes.subarray(at, at + 4)]).toEqual(CLUSTER_ID);
+    expect(idx.latestCluster()).toBe(idx.clusters.at(-1));
+    expect(idx.latestCluster(idx.clusters[3]! + 1)).toBe(idx.clusters[3]);
+  });
+
+  it('stops (keeping what it had) on garbage, and never throws', () => {
+    const s = recorderStream(3);
+    const idx = new ClusterIndex();
+    idx.push(s.bytes.subarray(0, s.offsets[2]!));
+    idx.push(new Uint8Array(64)); // a zero byte is never a valid element id
+    idx.push(s.bytes.subarray(s.offsets[2]!));
+    expect(idx.stopped).toBe(true);
+    expect(idx.clusters).toEqual(s.offsets.slice(0, 2));
+    const junk = new ClusterIndex();
+    junk.push(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]));
+    expect(junk.initBytes).toBeUndefined();
+  });
+});

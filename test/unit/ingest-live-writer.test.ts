@@ -1,0 +1,226 @@
+// The LiveWriter: acks only what is fsynced, idempotent duplicates, gaps, quotas, a full disk, and finalization.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LiveWriter, PART_SUFFIX, nodeWriterIo, type WriterIo } from '../../node-app/ingest/live-writer.js';
+import { createLiveSource } from '../../node-app/ingest/live-source.js';
+import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
+import { MEDIA_DIR } from '../helpers/cluster.js';
+
+const roomy: IngestLimits = Object.freeze({ maxBitrateBps: 1e9, burstBytes: 1e9, maxBytes: 1e9 });
+const dirs: string[] = [];
+const writers: LiveWriter[] = [];
+afterEach(async () => {
+  await Promise.all(writers.splice(0).map((w) => w.close()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'baton-writer-'));
+  dirs.push(d);
+  return d;
+}
+
+async function writer(opts: { limits?: IngestLimits; io?: WriterIo; now?: () => number; fsyncIntervalMs?: number; tailBytes?: number } = {}): Promise<LiveWriter> {
+  const w = await LiveWriter.create({ streamId: 'live-t', finalPath: join(tmp(), 'live-t.webm'), mime: 'video/webm', limits: opts.limits ?? roomy, fsyncIntervalMs: opts.fsyncIntervalMs ?? 10_000, io: opts.io, now: opts.now, tailBytes: opts.tailBytes });
+  writers.push(w);
+  return w;
+}
+
+const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** A real disk whose fsyncs wait until the test releases them. */
+function gatedIo(): WriterIo & { release(): void; syncs: number } {
+  const waiting: Array<() => void> = [];
+  const io = {
+    syncs: 0,
+    release: () => waiting.splice(0).forEach((r) => r()),
+    async create(path: string) {
+      const f = await nodeWriterIo.create(path);
+      return {
+        ...f,
+        sync: async () => {
+          io.syncs++;
+          await new Promise<void>((r) => waiting.push(r));
+          await f.sync();
+        },
+      };
+    },
+    rename: nodeWriterIo.rename,
+    unlink: nodeWriterIo.unlink,
+    syncDir: nodeWriterIo.syncDir,
+  };
+  return io;
+}
+
+describe('LiveWriter', () => {
+  it('announces a sequence number durable only after its fsync returns', async () => {
+    const io = gatedIo();
+    const w = await writer({ io });
+    const durable: number[] = [];
+    w.on('durable', (seq) => durable.push(seq));
+    expect(w.append(0, 0, bytes(100, 1))).toEqual({ kind: 'stored' });
+    expect(w.append(1, 100, bytes(50, 2))).toEqual({ kind: 'stored' });
+    const flushing = w.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(io.syncs).toBeGreaterThan(0);
+    expect(durable).toEqual([]);
+    expect(w.durableSeq).toBe(-1);
+    io.release();
+    await flushing;
+    expect(durable).toEqual([1]);
+    expect(w.durableBytes).toBe(150);
+  });
+
+  it('re-acks duplicates without writing them again, and reports gaps', async () => {
+    const w = await writer();
+    w.append(0, 0, bytes(10, 1));
+    w.append(1, 10, bytes(10, 2));
+    expect(w.append(1, 10, bytes(10, 2))).toEqual({ kind: 'duplicate', durable: false });
+    await w.flush();
+    expect(w.append(0, 0, bytes(10, 1))).toEqual({ kind: 'duplicate', durable: true });
+    expect(w.append(5, 50, bytes(10, 3))).toEqual({ kind: 'gap', expected: 2 });
+    expect(w.append(2, 999, bytes(10, 3))).toMatchObject({ kind: 'refused', fatal: false });
+    expect(w.bytes).toBe(20);
+    const done = await w.end(20);
+    expect(readFileSync(done.path)).toEqual(Buffer.concat([bytes(10, 1), bytes(10, 2)]));
+  });
+
+  it('finalizes byte-identical to a demo clip, renaming .part away', async () => {
+    const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-smpte.webm')));
+    const w = await writer({ fsyncIntervalMs: 20 });
+    let seq = 0;
+    for (let at = 0; at < src.byteLength; at += 60_000) w.append(seq++, at, src.subarray(at, Math.min(src.byteLength, at + 60_000)));
+    expect(existsSync(w.partPath)).toBe(true);
+    expect(existsSync(w.finalPath)).toBe(false);
+    const info = await w.end(src.byteLength, sha(src));
+    expect(info.sha256).toBe(sha(src));
+    expect(sha(readFileSync(w.finalPath))).toBe(sha(src));
+    expect(existsSync(w.partPath)).toBe(false);
+    expect(w.durableSeq).toBe(seq - 1);
+    expect(w.index.initBytes).toBeGreaterThan(0);
+    expect(w.index.clusters.length).toBeGreaterThan(20);
+  });
+
+  it('refuses a wrong sha256 at the end and leaves no finalized file', async () => {
+    const w = await writer();
+    w.append(0, 0, bytes(10, 1));
+    await expect(w.end(10, '0'.repeat(64))).rejects.toMatchObject({ code: 'mismatch' });
+    await w.close();
+    expect(existsSync(w.finalPath)).toBe(false);
+    expect(existsSync(w.partPath)).toBe(false);
+  });
+
+  it('an early end (bytes still missing) is refused without harm', async () => {
+    const w = await writer();
+    w.append(0, 0, bytes(10, 1));
+    await expect(w.end(20)).rejects.toMatchObject({ code: 'mismatch' });
+    expect(w.state).toBe('open');
+    w.append(1, 10, bytes(10, 1));
+    await expect(w.end(20)).resolves.toMatchObject({ bytes: 20 });
+  });
+
+  it('a full disk fails the stream with disk-full and removes the partial copy', async () => {
+    let written = 0;
+    const io: WriterIo = {
+      ...nodeWriterIo,
+      async create(path) {
+        const f = await nodeWriterIo.create(path);
+        return {
+          ...f,
+          write: async (buf, pos) => {
+            if (written + buf.byteLength > 25) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+            written += buf.byteLength;
+            return f.write(buf, pos);
+          },
+        };
+      },
+    };
+    const w = await writer({ io });
+    const failed = new Promise((r) => w.once('failed', r));
+    w.append(0, 0, bytes(10, 1));
+    w.append(1, 10, bytes(10, 1));
+    w.append(2, 20, bytes(10, 1));
+    await expect(failed).resolves.toMatchObject({ code: 'disk-full' });
+    expect(w.append(3, 30, bytes(1, 1))).toMatchObject({ kind: 'refused', fatal: true });
+    await expect(w.end(30)).rejects.toMatchObject({ code: 'disk-full' });
+    await w.close();
+    expect(existsSync(w.partPath)).toBe(false);
+    expect(existsSync(w.finalPath)).toBe(false);
+  });
+
+  it('enforces the size quota and the average-bitrate quota (with its burst)', async () => {
+    const small = await writer({ limits: { ...roomy, maxBytes: 25 } });
+    small.append(0, 0, bytes(20, 1));
+    expect(small.append(1, 20, bytes(10, 1))).toMatchObject({ kind: 'refused', fatal: true, error: { code: 'too-large' } });
+    let t = 1_000_000;
+    const paced = await writer({ limits: { maxBitrateBps: 8_000, burstBytes: 1_000, maxBytes: 1e9 }, now: () => t });
+    expect(paced.append(0, 0, bytes(1_000, 1)).kind).toBe('stored');
+    t += 1_000; // one second: 1 000 more bytes at 8 kbit/s
+    expect(paced.append(1, 1_000, bytes(900, 1)).kind).toBe('stored');
+    expect(paced.append(2, 1_900, bytes(200, 1))).toMatchObject({ kind: 'refused', error: { code: 'rate-limited' } });
+  });
+
+  it('salvages whole Clusters when the publisher is gone', async () => {
+    const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    const w = await writer();
+    const half = Math.floor(src.byteLength / 2);
+    w.append(0, 0, src.subarray(0, half));
+    await w.flush();
+    await w.abandon('gone');
+    const cut = w.salvagedBytes!;
+    expect(cut).toBe(w.index.latestCluster(half));
+    expect(statSync(w.finalPath).size).toBe(cut);
+    expect(sha(readFileSync(w.finalPath))).toBe(sha(src.subarray(0, cut)));
+    expect(existsSync(w.partPath)).toBe(false);
+  });
+
+  it('serves reads from the in-memory tail and from disk alike', async () => {
+    const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    const w = await writer({ tailBytes: 100_000, fsyncIntervalMs: 20 });
+    let seq = 0;
+    for (let at = 0; at < src.byteLength; at += 50_000) w.append(seq++, at, src.subarray(at, Math.min(src.byteLength, at + 50_000)));
+    await w.flush();
+    for (const [at, n] of [[0, 1000], [123_456, 70_000], [src.byteLength - 10_000, 20_000]] as const) {
+      const out: Uint8Array[] = [];
+      for (let p = at; p < Math.min(src.byteLength, at + n); ) {
+        const b = await w.read(p, at + n - p);
+        if (b.byteLength === 0) break;
+        out.push(b);
+        p += b.byteLength;
+      }
+      expect(Buffer.concat(out).equals(Buffer.from(src.subarray(at, at + n)))).toBe(true);
+    }
+  });
+});
+
+describe('live source', () => {
+  it('a late joiner gets the init segment, then the latest Cluster onwards', async () => {
+    const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    const w = await writer();
+    const part = Math.floor(src.byteLength * 0.6);
+    w.append(0, 0, src.subarray(0, part));
+    const early = createLiveSource(w, { offset: 0 });
+    const s = createLiveSource(w, { offset: 0 });
+    const init = w.index.initBytes!;
+    const edge = w.index.latestCluster()!;
+    expect(s.joinedAt).toBe(edge);
+    expect(s.size()).toBe(init + part - edge);
+    expect(s.isLive()).toBe(true);
+    expect(Buffer.from(await s.read(0, 100_000)).equals(Buffer.from(src.subarray(0, init)))).toBe(true);
+    expect([...(await s.read(init, 4))]).toEqual([0x1f, 0x43, 0xb6, 0x75]);
+    w.append(1, part, src.subarray(part));
+    expect(s.size()).toBe(init + src.byteLength - edge);
+    const resumed = createLiveSource(w, { offset: 5_000 });
+    expect(resumed.skipBytes).toBe(0);
+    expect(resumed.size()).toBe(src.byteLength);
+    await w.end(src.byteLength);
+    expect(s.isLive()).toBe(false);
+    expect(early.joinedAt).toBe(edge);
+    s.close();
+    expect(s.size()).toBe(0);
+  });
+});
