@@ -15,6 +15,8 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   delivery: async () => (await import('./delivery-throughput.js')).benchDelivery,
   lb: async () => (await import('./lb-sim.js')).benchLoadBalancing,
   hub: async () => (await import('./hub-load.js')).benchHubLoad,
+  ingest: async () => (await import('./ingest.js')).benchIngest,
+  ttff: async () => (await import('./ttff.js')).benchTtff,
 };
 
 const args = process.argv.slice(2);

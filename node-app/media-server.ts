@@ -38,7 +38,7 @@ import { ServeSession, type ServeSessionOptions } from './delivery/serve-session
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import type { CacheChange } from './contracts.js';
 import type { Wrtc } from './webrtc/peer.js';
-import { IngestManager } from './ingest/ingest-manager.js';
+import { IngestManager, ingestLimits } from './ingest/ingest-manager.js';
 
 export interface MediaServerOptions {
   hubUrl: string;
@@ -52,6 +52,9 @@ export interface MediaServerOptions {
   maxSessions: number;
   uplinkMbps: number;
   ingest: boolean;
+  /** Per-stream ingest quotas: average Mbit/s (default 25) and MiB (default 8192). */
+  ingestMaxMbps?: number;
+  ingestMaxMb?: number;
   /** Cache policy: the interval cache (default) or LRU for comparison. */
   cachePolicy?: 'interval' | 'lru';
   heartbeatMs?: number;
@@ -113,6 +116,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#ingest = new IngestManager({
       store: this.store,
       enabled: opts.ingest,
+      limits: ingestLimits(opts.ingestMaxMbps, opts.ingestMaxMb),
       signal: (sessionId, data) => this.#socket?.emit('signal', { sessionId, data }),
       sessionClosed: (sessionId) => this.#socket?.emit('session-close', { sessionId }),
       report: (deltas) => this.#report(deltas),

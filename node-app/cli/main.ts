@@ -130,6 +130,7 @@ program
   .addOption(opt('--rotation-ms <ms>', 'director rotation period (0 = only on failure)', 'BATON_ROTATION_MS', int('rotation-ms', 0), 30_000))
   .addOption(opt('--director-timeout-ms <ms>', 'how long to wait for the director before rotating', 'BATON_DIRECTOR_TIMEOUT_MS', int('director-timeout-ms', 10, 60_000), 500))
   .addOption(opt('--stream-keys <k1,k2>', 'accepted broadcaster stream keys', 'BATON_STREAM_KEYS', list, []))
+  .addOption(opt('--stream-key-secret <s>', 'also accept keys signed with this secret (see `baton stream-key`)', 'BATON_STREAM_KEY_SECRET'))
   .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', list, []))
   .addOption(opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR', undefined, 'dist/web'))
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers handed to browsers, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
@@ -146,6 +147,7 @@ program
       trustedProxies: o.trustedProxies,
       staticDir: resolve(o.staticDir),
       iceServers: o.iceServers,
+      streamKeySecret: o.streamKeySecret,
     });
     const url = await hub.start();
     console.log(`Baton hub listening on ${url}`);
@@ -168,6 +170,8 @@ program
   .addOption(opt('--max-sessions <n>', 'most concurrent sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
   .addOption(opt('--uplink-mbps <n>', 'uplink capacity, Mbit/s', 'BATON_UPLINK_MBPS', num('uplink-mbps', 0.001, 1_000_000), 1000))
   .addOption(opt('--ingest', 'accept broadcasts (ingest role)', 'BATON_INGEST'))
+  .addOption(opt('--ingest-max-mbps <n>', 'per-stream ingest quota: average bitrate, Mbit/s', 'BATON_INGEST_MAX_MBPS', num('ingest-max-mbps', 0.01, 100_000), 25))
+  .addOption(opt('--ingest-max-mb <n>', 'per-stream ingest quota: size, MiB', 'BATON_INGEST_MAX_MB', num('ingest-max-mb', 1, 1e9), 8192))
   .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
   .addOption(opt('--http-port <n>', 'port for /metrics and /healthz (0 = any free port)', 'BATON_HTTP_PORT', int('http-port', 0, 65535), 0))
   .addOption(opt('--http-host <addr>', 'interface for the HTTP side', 'BATON_HTTP_HOST', undefined, '127.0.0.1'))
@@ -187,6 +191,8 @@ program
       maxSessions: o.maxSessions,
       uplinkMbps: o.uplinkMbps,
       ingest: Boolean(o.ingest),
+      ingestMaxMbps: o.ingestMaxMbps,
+      ingestMaxMb: o.ingestMaxMb,
       heartbeatMs: o.heartbeatMs,
       httpPort: o.httpPort,
       httpHost: o.httpHost,
@@ -289,6 +295,18 @@ program
   .action(async (o) => {
     const { runDemo } = await import('./demo.js');
     await runDemo({ servers: o.servers, port: o.port, dataDir: resolve(o.dataDir), cacheMb: o.cacheMb, streamKey: o.streamKey, build: o.build });
+  });
+
+program
+  .command('stream-key')
+  .description('Mint a signed stream key for broadcasters (accepted by a hub started with the same --stream-key-secret).')
+  .addOption(opt('--stream-key-secret <s>', 'the hub\'s stream-key secret (required)', 'BATON_STREAM_KEY_SECRET'))
+  .addOption(opt('--valid-minutes <n>', 'how long the key is valid', 'BATON_STREAM_KEY_MINUTES', int('valid-minutes', 1, 525_600), 60))
+  .option('--stream-id <id>', 'restrict the key to one stream id')
+  .action(async (o) => {
+    if (!o.streamKeySecret) throw new InvalidArgumentError('--stream-key-secret (or BATON_STREAM_KEY_SECRET) is required');
+    const { mintStreamKey } = await import('../ingest/stream-key.js');
+    console.log(mintStreamKey(o.streamKeySecret, { expiresAtMs: Date.now() + o.validMinutes * 60_000, streamId: o.streamId }));
   });
 
 program

@@ -23,14 +23,13 @@ export const BURST_SECONDS = 4;
 export const MIN_BURST_BYTES = 4 * 1024 * 1024;
 
 /**
- * Per-stream quotas from the environment: `BATON_INGEST_MAX_MBPS` (average
- * bitrate, Mbit/s, default 25) and `BATON_INGEST_MAX_MB` (size, MiB, default 8192).
+ * Per-stream quotas: average bitrate in Mbit/s (default 25) and size in MiB
+ * (default 8192); `baton server --ingest-max-mbps / --ingest-max-mb` (env
+ * `BATON_INGEST_MAX_MBPS`, `BATON_INGEST_MAX_MB`).
  */
-export function ingestLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): IngestLimits {
-  const mbps = Number(env.BATON_INGEST_MAX_MBPS);
-  const mb = Number(env.BATON_INGEST_MAX_MB);
-  const maxBitrateBps = Number.isFinite(mbps) && mbps > 0 ? mbps * 1e6 : DEFAULT_MAX_BITRATE_BPS;
-  const maxBytes = Number.isFinite(mb) && mb > 0 ? Math.floor(mb * 1024 * 1024) : DEFAULT_MAX_STREAM_BYTES;
+export function ingestLimits(maxMbps?: number, maxMb?: number): IngestLimits {
+  const maxBitrateBps = maxMbps !== undefined && Number.isFinite(maxMbps) && maxMbps > 0 ? maxMbps * 1e6 : DEFAULT_MAX_BITRATE_BPS;
+  const maxBytes = maxMb !== undefined && Number.isFinite(maxMb) && maxMb > 0 ? Math.floor(maxMb * 1024 * 1024) : DEFAULT_MAX_STREAM_BYTES;
   return { maxBitrateBps, maxBytes, burstBytes: Math.max(MIN_BURST_BYTES, Math.round((BURST_SECONDS * maxBitrateBps) / 8)) };
 }
 
@@ -83,7 +82,7 @@ export class IngestManager {
 
   constructor(opts: IngestManagerOptions) {
     this.#o = opts;
-    this.limits = opts.limits ?? ingestLimitsFromEnv();
+    this.limits = opts.limits ?? ingestLimits();
   }
 
   get sessionCount(): number {
