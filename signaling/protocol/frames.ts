@@ -168,17 +168,18 @@ function decodeMedia(bytes: Uint8Array): Decoded<MediaFrame> {
   return { ok: true, frame: { kind: 'media', offset: Number(big), payload: bytes.subarray(MEDIA_HEADER_BYTES) } };
 }
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false; code: FrameErrorCode; message: string } {
-  if (text.length > MAX_CONTROL_FRAME_CHARS) return fail('bad-frame', `control frame longer than ${MAX_CONTROL_FRAME_CHARS} characters`);
+/** A text control frame's JSON, refused when too long or malformed (shared with ingest-frames). */
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; code: 'bad-frame'; message: string } {
+  if (text.length > MAX_CONTROL_FRAME_CHARS) return { ok: false, code: 'bad-frame', message: `control frame longer than ${MAX_CONTROL_FRAME_CHARS} characters` };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
-    return fail('bad-frame', 'control frame is not valid JSON');
+    return { ok: false, code: 'bad-frame', message: 'control frame is not valid JSON' };
   }
 }
 
 /** Uint8Array (Buffer included), ArrayBuffer, or another typed-array view; otherwise undefined. */
-function asBytes(data: unknown): Uint8Array | undefined {
+export function asBytes(data: unknown): Uint8Array | undefined {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -191,7 +192,8 @@ function describe(data: unknown): string {
   return typeof data;
 }
 
-function zodMessage(error: z.ZodError): string {
+/** The first schema issue as one short line, for an error frame. */
+export function zodMessage(error: z.ZodError): string {
   const issue = error.issues[0];
   const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
   return `${where}${issue?.message ?? 'invalid frame'}`.slice(0, 300);

@@ -1,7 +1,7 @@
 // The ingest data channel's framing: broadcaster → server chunks (binary, with a sequence number) and JSON control.
 import { z } from 'zod';
 import { ASSET_ID_PATTERN } from './ids.js';
-import { MAX_CONTROL_FRAME_CHARS, MAX_FRAME_BYTES } from './frames.js';
+import { MAX_FRAME_BYTES, asBytes, parseJson, zodMessage } from './frames.js';
 
 /**
  * Chunk frame header: one kind byte, the sequence number as a big-endian uint32, then
@@ -155,28 +155,6 @@ export function decodeIngestServerFrame(data: unknown): IngestDecoded<IngestServ
   const r = ingestServerControlSchema.safeParse(json.value);
   if (!r.success) return fail('bad-frame', zodMessage(r.error));
   return { ok: true, frame: { kind: 'control', msg: r.data } };
-}
-
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false; code: IngestErrorCode; message: string } {
-  if (text.length > MAX_CONTROL_FRAME_CHARS) return fail('bad-frame', `control frame longer than ${MAX_CONTROL_FRAME_CHARS} characters`);
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return fail('bad-frame', 'control frame is not valid JSON');
-  }
-}
-
-function asBytes(data: unknown): Uint8Array | undefined {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return undefined;
-}
-
-function zodMessage(error: z.ZodError): string {
-  const issue = error.issues[0];
-  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-  return `${where}${issue?.message ?? 'invalid frame'}`.slice(0, 300);
 }
 
 function fail(code: IngestErrorCode, message: string): { ok: false; code: IngestErrorCode; message: string } {
