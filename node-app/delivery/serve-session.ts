@@ -1,7 +1,7 @@
 // One viewer's delivery: answers the viewer's WebRTC offer, then sends meta and paced media with backpressure.
 import { EventEmitter } from 'node:events';
 import { BLOCK_BYTES, type ByteSource } from '../contracts.js';
-import { createPeer, type Peer, type Wrtc } from '../webrtc/peer.js';
+import { createPeer, type Peer, type PeerSessionOptions, type SessionLog } from '../webrtc/peer.js';
 import { mimeFor, probeWebm } from '../storage/webm-probe.js';
 import {
   MAX_FRAME_BYTES,
@@ -57,23 +57,12 @@ export interface ServeSessionEvents {
   closed: [reason: string, error?: Error];
 }
 
-/** Minimal logger (pino's Logger fits). */
-export interface SessionLog {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
+export type { SessionLog };
 
-export interface ServeSessionOptions {
-  sessionId: string;
+export interface ServeSessionOptions extends PeerSessionOptions {
   source: ByteSource;
   /** Byte offset to start at (the hub's `session-open` offset). */
   offset: number;
-  /** Sends one of our signals to the viewer (through the hub). */
-  signal: (data: unknown) => void;
-  wrtc?: Wrtc;
-  iceServers?: RTCIceServer[];
-  log?: SessionLog;
   /**
    * Catalog facts (pass the store's AssetInfo). Without a MIME type, MIME and bitrate are
    * probed from the asset's first block; without a bitrate the session is not paced.
@@ -85,8 +74,6 @@ export interface ServeSessionOptions {
   allowFast?: boolean;
   /** Defaults: CONNECT_TIMEOUT_MS, STALL_TIMEOUT_MS, IDLE_TIMEOUT_MS, SLOW_VIEWER_MS. */
   timeouts?: { connectMs?: number; stallMs?: number; idleMs?: number; slowMs?: number };
-  /** Monotonic clock, ms. */
-  now?: () => number;
 }
 
 export interface ServeStats {

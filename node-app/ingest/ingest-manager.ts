@@ -7,7 +7,8 @@ import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
 import type { SessionOpen } from '../../signaling/protocol/messages.js';
 import { ErrorCode, ackError, type Ack, type LiveInfo, type OwnDelta } from '../../signaling/protocol/types.js';
 import { IngestError, IngestErrorCode } from './errors.js';
-import { IngestSession, type IngestSessionLog } from './ingest-session.js';
+import { IngestSession } from './ingest-session.js';
+import type { SessionLog } from '../webrtc/peer.js';
 import { LiveWriter, PART_SUFFIX, type WriterIo } from './live-writer.js';
 import { createLiveSource, type LiveSource } from './live-source.js';
 import { mimeFor, probeWebm } from '../storage/webm-probe.js';
@@ -52,7 +53,7 @@ export interface IngestManagerOptions {
   hasCapacity?: () => boolean;
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
-  log?: IngestSessionLog & { child?(b: object): IngestSessionLog };
+  log?: SessionLog & { child?(b: object): SessionLog };
   fsyncIntervalMs?: number;
   abandonAfterMs?: number;
   io?: WriterIo;

@@ -1,6 +1,6 @@
 // One broadcaster upload to this server: answers the publisher's WebRTC offer, stores chunks in order, acks what is durable.
 import { EventEmitter } from 'node:events';
-import { createPeer, type Peer, type Wrtc } from '../webrtc/peer.js';
+import { createPeer, type Peer, type PeerSessionOptions } from '../webrtc/peer.js';
 import {
   IngestErrorCode,
   decodeIngestClientFrame,
@@ -35,25 +35,11 @@ export interface IngestSessionEvents {
   closed: [reason: string, error?: Error];
 }
 
-export interface IngestSessionLog {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
-
-export interface IngestSessionOptions {
-  sessionId: string;
+export interface IngestSessionOptions extends PeerSessionOptions {
   /** The stream this session was opened for (the hub's `session-open` assetId). */
   streamId: string;
   attach: Attach;
-  /** Sends one of our signals to the publisher (through the hub). */
-  signal: (data: unknown) => void;
-  wrtc?: Wrtc;
-  iceServers?: RTCIceServer[];
-  log?: IngestSessionLog;
   timeouts?: { connectMs?: number; idleMs?: number };
-  /** Monotonic clock, ms. */
-  now?: () => number;
 }
 
 export class IngestSession extends EventEmitter<IngestSessionEvents> {

@@ -88,6 +88,25 @@ export const nodeWrtc: Wrtc = {
   RTCIceCandidate: polyfill.RTCIceCandidate as unknown as Wrtc['RTCIceCandidate'],
 };
 
+/** Minimal logger for a session (pino's Logger fits). */
+export interface SessionLog {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** What every server-side peer session (serving or ingesting) is built from. */
+export interface PeerSessionOptions {
+  sessionId: string;
+  /** Sends one of our signals to the other party (through the hub). */
+  signal: (data: unknown) => void;
+  wrtc?: Wrtc;
+  iceServers?: RTCIceServer[];
+  log?: SessionLog;
+  /** Monotonic clock, ms. */
+  now?: () => number;
+}
+
 export interface CreatePeerOptions {
   initiator: boolean;
   /** WebRTC implementation; defaults to node-datachannel's polyfill. */
