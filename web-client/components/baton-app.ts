@@ -85,13 +85,6 @@ export class BatonApp extends LitElement {
         margin: 0 auto;
         padding: 24px;
       }
-      .coming {
-        max-width: 640px;
-      }
-      .coming p {
-        margin-top: 10px;
-        color: var(--bt-text-dim);
-      }
       footer {
         max-width: var(--bt-max-width);
         width: 100%;
@@ -160,13 +153,9 @@ export class BatonApp extends LitElement {
       case 'dashboard':
         return html`<baton-dashboard></baton-dashboard>`;
       case 'broadcast':
-        return html`<section class="coming">
-          <h1>Broadcast</h1>
-          <p>
-            Going live from the browser arrives with the broadcast feature: you will share a camera, a screen or a
-            file, say where you are, and the director will pick a primary and a backup server near you to receive it.
-          </p>
-        </section>`;
+        // Loaded on demand: viewers never pay for the recorder and the publisher.
+        void import('./baton-broadcaster.js');
+        return html`<baton-broadcaster></baton-broadcaster>`;
     }
   }
 }
