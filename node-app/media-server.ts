@@ -37,6 +37,7 @@ import { createCachedSource } from './cache/cached-reader.js';
 import { ServeSession, type ServeSessionOptions } from './delivery/serve-session.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import type { CacheChange } from './contracts.js';
+import { serveMedia } from './http-media.js';
 import type { Wrtc } from './webrtc/peer.js';
 import { IngestManager, ingestLimits } from './ingest/ingest-manager.js';
 
@@ -415,7 +416,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
 
   async #startHttp(): Promise<void> {
     const http = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (serveMedia(this.store, path, req, res)) return;
       if (path === '/metrics') {
         this.metrics.registry.metrics().then((text) => {
           res.writeHead(200, { 'content-type': this.metrics.registry.contentType });

@@ -16,12 +16,12 @@ export const ACK_TIMEOUT_MS = 8_000;
 
 /** Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). */
 export function connectClient(): ClientSocket {
-  return io('/client', { reconnectionDelayMax: 5_000 });
+  return io('/client', { reconnectionDelayMax: 5_000, transports: ['websocket'] });
 }
 
 /** Connect to the read-only `/dashboard` namespace on the page's own origin. */
 export function connectDashboard(): DashboardSocket {
-  return io('/dashboard', { reconnectionDelayMax: 5_000 });
+  return io('/dashboard', { reconnectionDelayMax: 5_000, transports: ['websocket'] });
 }
 
 /**
