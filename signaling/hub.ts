@@ -376,7 +376,7 @@ export class Hub {
         log.warn({ code }, message);
         return ackError(code, message);
       };
-      socket.use(guardPackets(SERVER_EVENTS, (message) => refuse(ErrorCode.badRequest, message)));
+      socket.use(guardPackets(SERVER_EVENTS, (e) => socket.listeners(e as never).length > 0, (message) => refuse(ErrorCode.badRequest, message)));
 
       socket.on('register', (raw, ack) => {
         if (typeof ack !== 'function') return;
@@ -480,9 +480,10 @@ export class Hub {
         return ackError(code, message);
       };
       socket.use(
-        guardPackets(CLIENT_EVENTS, (message, acked) => {
+        guardPackets(CLIENT_EVENTS, (e) => socket.listeners(e as never).length > 0, (message, acked) => {
           const r = refuse(ErrorCode.badRequest, message);
-          if (!acked) socket.emit('error', { code: r.code, message: r.message });
+          // Bad packets spend the sender's tokens too, so they cannot make the hub talk without limit.
+          if (!acked && !limited()) socket.emit('error', { code: r.code, message: r.message });
           return r;
         }),
       );
@@ -729,19 +730,27 @@ export class Hub {
 type EventShape = readonly [args: number, ack: boolean];
 const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = { catalog: [0, true], watch: [1, true], publish: [1, true], places: [1, true], signal: [1, false], leave: [1, false] };
 const SERVER_EVENTS: Readonly<Record<string, EventShape>> = { register: [1, true], heartbeat: [1, false], report: [1, true], resync: [0, true], signal: [1, false], 'session-close': [1, false] };
+/** The socket's own events: listened to, but never to be fired by a peer's packet. */
+const SOCKET_OWN_EVENTS = new Set(['error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 
 /**
- * socket.io packet middleware: an unknown event, or a known one with the wrong arguments or
- * ack, never reaches a handler (which would stay silent); the sender gets an error ack when
- * it asked for one, and `onBad` hears of it either way.
+ * socket.io packet middleware: an event nobody handles, or one of `shapes` with the wrong
+ * arguments or ack, never reaches a handler (which would stay silent); the sender gets an
+ * error ack when it asked for one, and `onBad` hears of it either way. Handled events not in
+ * `shapes` pass unchecked (their handler validates).
  */
-function guardPackets(shapes: Readonly<Record<string, EventShape>>, onBad: (message: string, acked: boolean) => ReturnType<typeof ackError>) {
+function guardPackets(
+  shapes: Readonly<Record<string, EventShape>>,
+  handled: (event: string) => boolean,
+  onBad: (message: string, acked: boolean) => ReturnType<typeof ackError>,
+) {
   return (packet: unknown[], next: (err?: Error) => void): void => {
     const [event, ...args] = packet;
     const ack = typeof args.at(-1) === 'function' ? (args.at(-1) as (r: unknown) => void) : undefined;
     const given = args.length - (ack ? 1 : 0);
     const shape = typeof event === 'string' && Object.hasOwn(shapes, event) ? shapes[event] : undefined;
-    if (shape && given === shape[0] && (ack !== undefined) === shape[1]) return next();
+    const custom = typeof event === 'string' && !SOCKET_OWN_EVENTS.has(event) && handled(event);
+    if (shape ? given === shape[0] && (ack !== undefined) === shape[1] : custom) return next();
     const name = JSON.stringify(String(event).slice(0, 64));
     const message = !shape
       ? `unknown event ${name}`

@@ -175,6 +175,8 @@ program
   .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
   .addOption(opt('--http-port <n>', 'port for /metrics and /healthz (0 = any free port)', 'BATON_HTTP_PORT', int('http-port', 0, 65535), 0))
   .addOption(opt('--http-host <addr>', 'interface for the HTTP side', 'BATON_HTTP_HOST', undefined, '127.0.0.1'))
+  .addOption(opt('--slow-viewer-ms <ms>', 'drop a viewer that reads under half the bitrate for this long', 'BATON_SLOW_VIEWER_MS', int('slow-viewer-ms', 100), 20_000))
+  .addOption(opt('--stall-timeout-ms <ms>', 'drop a viewer whose channel accepts nothing for this long', 'BATON_STALL_TIMEOUT_MS', int('stall-timeout-ms', 100), 15_000))
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers for WebRTC, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
   .action(async (o) => {
     const { MediaServer } = await import('../media-server.js');
@@ -197,6 +199,7 @@ program
       httpPort: o.httpPort,
       httpHost: o.httpHost,
       iceServers: o.iceServers,
+      sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },
     });
     server.on('fatal', (err) => {
       console.error(`baton server ${o.id}: ${err.message}`);
