@@ -33,6 +33,13 @@ export interface ByteSource {
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Release everything this session holds (idempotent). */
   close(): void;
+  /**
+   * Set for a live late joiner: its session bytes past the init segment are
+   * file bytes from `joinedAt` on (file offset = session offset + `skipBytes`),
+   * told to the viewer so that it resumes elsewhere at the right file offset.
+   */
+  readonly joinedAt?: number;
+  readonly skipBytes?: number;
 }
 
 /** What changed in a cache's contents, for state-table deltas. */

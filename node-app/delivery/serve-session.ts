@@ -417,6 +417,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       offset: this.#next,
     };
     if (this.#bitrateBps !== undefined) meta.bitrateBps = Math.round(this.#bitrateBps);
+    const { joinedAt, skipBytes } = this.#source;
+    if (skipBytes && joinedAt !== undefined) Object.assign(meta, { joinedAt, skipBytes });
     return meta;
   }
 

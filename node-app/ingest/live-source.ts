@@ -18,9 +18,9 @@ import type { LiveWriter } from './live-writer.js';
  *
  * The bytes a late joiner gets are a valid WebM stream on their own (init segment,
  * then whole Clusters), which is what MSE needs. A viewer resuming elsewhere at
- * offset N > 0 is served file offsets, exact for viewers that joined at the start;
- * a late joiner's offsets are only meaningful on the server that chose its
- * `joinedAt` (the Viewer's byte cursor has no field to carry it).
+ * offset N > 0 is served file offsets. A late joiner's session offsets differ
+ * from file offsets past its seam, so its meta frame carries `joinedAt` and
+ * `skipBytes`, and the viewer asks the next server for file offsets.
  */
 export interface LiveSource extends ByteSource {
   /** File offset of the Cluster this session joined at (0 when it reads the file as is). */

@@ -58,6 +58,13 @@ export const metaSchema = z.strictObject({
   bitrateBps: count.optional(),
   /** Where the media frames that follow this meta start. */
   offset,
+  /**
+   * A live late joiner: its session bytes past the init segment are file bytes
+   * from `joinedAt` on (file offset = session offset + `skipBytes`). A viewer
+   * resuming elsewhere asks for file offsets.
+   */
+  joinedAt: offset.optional(),
+  skipBytes: offset.optional(),
 });
 export type MetaFrame = z.infer<typeof metaSchema>;
 

@@ -133,6 +133,10 @@ export class Viewer extends EventTarget {
   #session: WatchReply | null = null;
   #metaSeen = false;
   #failovers = 0;
+  /** A live late joiner's seam (from its first server's meta): file offset = cursor offset + skip past `initBytes`. */
+  #join: { initBytes: number; skip: number } | null = null;
+  /** File offset minus cursor offset in the current session (non-zero when a late joiner resumed elsewhere). */
+  #delta = 0;
   #gapRepairs = 0;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -228,7 +232,9 @@ export class Viewer extends EventTarget {
   // ---- selection -----------------------------------------------------------------
 
   async #select(from: string | null): Promise<void> {
-    const req: WatchRequest = { assetId: this.assetId, offset: this.#cursor.expected };
+    // A late joiner past its seam resumes at the file offset of its next byte; other servers know nothing of its seam.
+    this.#delta = this.#join && this.#cursor.expected >= this.#join.initBytes ? this.#join.skip : 0;
+    const req: WatchRequest = { assetId: this.assetId, offset: this.#cursor.expected + this.#delta };
     if (this.#dead.size) req.exclude = [...this.#dead].slice(-16);
     let reply: Reply = { ok: false, code: 'internal', message: 'no attempt' };
     for (let attempt = 0; attempt < MAX_WATCH_ATTEMPTS; attempt++) {
@@ -351,7 +357,7 @@ export class Viewer extends EventTarget {
     if (!r.ok) return this.#emit('warning', { code: r.code, message: r.message });
     const f = r.frame;
     if (f.kind === 'control') return this.#onControl(f.msg);
-    const a = this.#cursor.accept(f.offset, f.payload);
+    const a = this.#cursor.accept(f.offset - this.#delta, f.payload);
     if (a.kind === 'data') {
       this.#emit('data', { offset: a.offset, bytes: a.bytes });
     } else if (a.kind === 'gap') {
@@ -366,6 +372,7 @@ export class Viewer extends EventTarget {
     switch (msg.t) {
       case 'meta': {
         this.#cursor.confirm();
+        if (msg.skipBytes && msg.joinedAt !== undefined && this.#delta === 0) this.#join = { initBytes: msg.joinedAt - msg.skipBytes, skip: msg.skipBytes };
         if (this.#metaSeen) return;
         this.#metaSeen = true;
         const { t: _t, ...meta } = msg;
@@ -374,10 +381,10 @@ export class Viewer extends EventTarget {
       case 'end':
         // An end sent before the server saw our seek belongs to the old position.
         if (this.#cursor.seekPending || this.#ended) return;
-        if (this.#cursor.expected >= msg.bytes) {
+        if (this.#cursor.expected >= msg.bytes - this.#delta) {
           this.#ended = true;
           this.#emitStats();
-          return this.#emit('end', { bytes: msg.bytes });
+          return this.#emit('end', { bytes: msg.bytes - this.#delta });
         }
         this.#cursor.seek(this.#cursor.expected);
         return this.#send(this.#play());
@@ -392,7 +399,8 @@ export class Viewer extends EventTarget {
   }
 
   #play(): ClientControl {
-    return this.#o.fast ? { t: 'play', offset: this.#cursor.expected, fast: true } : { t: 'play', offset: this.#cursor.expected };
+    const offset = this.#cursor.expected + this.#delta;
+    return this.#o.fast ? { t: 'play', offset, fast: true } : { t: 'play', offset };
   }
 
   #send(msg: ClientControl): void {
