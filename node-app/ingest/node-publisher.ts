@@ -49,6 +49,8 @@ export interface PublishFileResult {
   /** Servers that finalized byte-identical copies. */
   stored: string[];
   failovers: FailoverInfo[];
+  /** Entry servers whose upload failed, and why (e.g. `disk-full`): they hold no copy. */
+  failed: { serverId: string; role: 'primary' | 'backup'; code: string; message: string }[];
   /** Bytes put on the wire to all servers (headers and resends included). */
   wireBytes: number;
   elapsedMs: number;
@@ -97,6 +99,11 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
       hash: () => createHash('sha256'),
     });
     publisher = p;
+    const failed: PublishFileResult['failed'] = [];
+    p.addEventListener('health', (e) => {
+      const u = e.detail;
+      if (u.state === 'failed' && u.error) failed.push({ serverId: u.serverId, role: u.role, code: u.error.code, message: u.error.message });
+    });
     const fatal = new Promise<never>((_, reject) => {
       p.addEventListener('error', (e) => reject(new PublishError(e.detail.code, e.detail.message)));
       const limit = opts.timeoutMs ?? (probe.durationMs ?? (size * 8 * 1000) / bitrateBps) / (opts.speed ?? 1) + 120_000;
@@ -116,6 +123,7 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
       sha256: r.sha256!,
       stored: r.stored,
       failovers: r.failovers,
+      failed,
       wireBytes: p.wireBytes,
       elapsedMs: Math.round(performance.now() - t0),
       ipUnknown: reply.ipUnknown,

@@ -23,6 +23,8 @@ export interface ServerSpec {
   maxSessions?: number;
   ingest?: boolean;
   extraArgs?: string[];
+  /** Storage directory to use (it must exist) instead of a new one under the cluster's temp dir. */
+  storageDir?: string;
 }
 
 export const THREE_SERVERS: ServerSpec[] = [
@@ -148,7 +150,7 @@ export class Cluster {
   }
 
   async startServer(spec: ServerSpec, opts: { secret?: string; waitRegistered?: boolean } = {}): Promise<Proc> {
-    const storage = join(this.#tmp, spec.id);
+    const storage = spec.storageDir ?? join(this.#tmp, spec.id);
     mkdirSync(storage, { recursive: true });
     for (const f of readdirSync(MEDIA_DIR)) {
       const id = f.replace(/\.webm$/, '');

@@ -411,9 +411,15 @@ export class Publisher extends EventTarget {
       while (!this.#closed && this.#alive().length < 2 && this.#replacements < MAX_REPLACEMENTS) {
         // After end() a new copy is only worth starting while the buffer still holds the whole stream.
         if (this.#ending && this.#alive().length > 0 && (this.#frames[0]?.seq ?? this.#nextSeq) > 0) break;
+        // Every copy still alive is finalized: the hub refuses a new one (the id is stored), and end() must not wait for it.
+        if (this.#stored()) break;
         this.#replacements++;
         const r = await this.#publishOnce([...this.#dead]);
-        if (this.#closed) return;
+        if (this.#closed) {
+          // Closed (or ended) while asking: give back what the hub opened meanwhile.
+          if (r.ok) for (const c of [r.primary, r.backup]) if (c) this.#o.socket.emit('leave', { sessionId: c.sessionId });
+          return;
+        }
         if (!r.ok) {
           this.#emitWarning(r.code, r.message);
           if (this.#alive().length === 0 && (r.code === 'no-ingest' || this.#replacements >= MAX_REPLACEMENTS)) {
@@ -443,6 +449,12 @@ export class Publisher extends EventTarget {
 
   #missingRole(): 'primary' | 'backup' {
     return this.#alive().some((u) => u.role === 'primary') ? 'backup' : 'primary';
+  }
+
+  /** end() was called and every upload still alive has finalized the stream. */
+  #stored(): boolean {
+    const alive = this.#alive();
+    return this.#ending && alive.length > 0 && alive.every((u) => u.state === 'done');
   }
 
   #alive(): Upload[] {
@@ -662,7 +674,7 @@ export class Publisher extends EventTarget {
   #checkEnd(): void {
     if (!this.#ending || !this.#endWaiter) return;
     const all = [...this.#uploads.values()];
-    if (this.#replacing || all.some((u) => u.state === 'connecting' || u.state === 'streaming' || u.state === 'ending')) return;
+    if ((this.#replacing && !this.#stored()) || all.some((u) => u.state === 'connecting' || u.state === 'streaming' || u.state === 'ending')) return;
     const stored = all.filter((u) => u.state === 'done');
     if (stored.length === 0) return this.#fatal('no-ingest', `no server stored the stream: ${describeFailures(all)}`);
     const result: PublishResult = { streamId: this.#streamId!, bytes: this.#bytes, stored: stored.map((u) => u.serverId), failovers: [...this.#failovers] };
