@@ -17,6 +17,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   hub: async () => (await import('./hub-load.js')).benchHubLoad,
   ingest: async () => (await import('./ingest.js')).benchIngest,
   ttff: async () => (await import('./ttff.js')).benchTtff,
+  faults: async () => (await import('./faults.js')).benchFaults,
 };
 
 const args = process.argv.slice(2);

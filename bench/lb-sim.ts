@@ -1,0 +1,874 @@
+// Cluster simulator: 100 servers with the real block caches, state table, director policy and
+// director rotation on a fake clock; one arrival trace replayed through Baton and the baselines.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createCache, DEFAULT_PREFIX_MS, type BlockCache, type CacheOptions, type CachePolicy, type StreamHandle } from '../node-app/cache/index.js';
+import { nextDirector } from '../node-app/policies/rotation.js';
+import { selectServer } from '../node-app/policies/select.js';
+import { DEFAULT_LOAD_WEIGHTS, loadFactor, type LoadWeights } from '../signaling/protocol/load-factor.js';
+import { StateTable } from '../signaling/protocol/state-table.js';
+import type { AssetInfo, DirectorInfo } from '../signaling/protocol/types.js';
+import { BASELINES, BOUNDED_LOAD_EPSILON, type ClusterView, type LbPolicy, type PlaceRequest } from './lb-policies.js';
+
+/** The production modules the simulator runs, exposed so a test can check they are the real ones. */
+export const PRODUCTION = Object.freeze({ selectServer, nextDirector, createCache, StateTable });
+
+// ---- workload -------------------------------------------------------------------------
+
+export interface SimAsset {
+  id: string;
+  bytes: number;
+  /** Integer bits per second: loads are summed exactly. */
+  bitrateBps: number;
+  durationMs: number;
+}
+
+export interface SimServer {
+  id: string;
+  uplinkMbps: number;
+  maxSessions: number;
+  cacheBytes: number;
+}
+
+/** Viewer arrivals, sorted by time: viewer i asks for `asset[i]` at `atMs[i]`. */
+export interface Arrivals {
+  atMs: Float64Array;
+  asset: Int32Array;
+}
+
+export interface Workload {
+  servers: SimServer[];
+  assets: SimAsset[];
+  arrivals: Arrivals;
+  /** Loads are measured from here on: by then the viewer population is stationary. */
+  warmupMs: number;
+}
+
+/** Knobs of the generated workload; every figure in bench/README.md names the values it used. */
+export interface WorkloadParams {
+  seed: number;
+  requests: number;
+  servers: number;
+  /** Every server whose index mod 10 is below this has `bigUplinkMbps`, the rest `uplinkMbps`. */
+  bigPerTen: number;
+  uplinkMbps: number;
+  bigUplinkMbps: number;
+  /** Cache budget per Gbit/s of uplink (bytes). */
+  cacheBytesPerGbps: number;
+  assets: number;
+  zipfAlpha: number;
+  /** Asset durations and bitrates are log-uniform between these bounds. */
+  minDurationMs: number;
+  maxDurationMs: number;
+  minBitrateBps: number;
+  maxBitrateBps: number;
+  /** Mean cluster egress ÷ uplink the arrival rate is set for. */
+  utilisation: number;
+}
+
+export const DEFAULT_WORKLOAD: Readonly<WorkloadParams> = Object.freeze({
+  seed: 20240611,
+  requests: 1_000_000,
+  servers: 100,
+  bigPerTen: 3,
+  uplinkMbps: 1_000,
+  bigUplinkMbps: 2_000,
+  cacheBytesPerGbps: 4 * 2 ** 30,
+  assets: 10_000,
+  zipfAlpha: 1.1,
+  minDurationMs: 2 * 60_000,
+  maxDurationMs: 120 * 60_000,
+  minBitrateBps: 1_000_000,
+  maxBitrateBps: 8_000_000,
+  utilisation: 0.6,
+});
+
+/** mulberry32: small and seeded, so every policy replays the same trace. */
+export function seededRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const logUniform = (u: number, lo: number, hi: number) => lo * Math.exp(u * Math.log(hi / lo));
+
+/**
+ * Builds the catalog, the servers and a Poisson arrival trace with Zipf
+ * popularity (popularity ranks are a random permutation of the catalog, so
+ * neither ids nor sizes correlate with popularity). The arrival rate makes the
+ * expected egress `utilisation` × total uplink.
+ */
+export function makeWorkload(p: WorkloadParams): Workload {
+  const rng = seededRng(p.seed);
+  const assets: SimAsset[] = [];
+  for (let i = 0; i < p.assets; i++) {
+    const durationMs = Math.round(logUniform(rng(), p.minDurationMs, p.maxDurationMs));
+    const bitrateBps = Math.round(logUniform(rng(), p.minBitrateBps, p.maxBitrateBps) / 1000) * 1000;
+    assets.push({ id: `asset-${String(i).padStart(5, '0')}`, bytes: Math.round((bitrateBps / 8) * (durationMs / 1000)), bitrateBps, durationMs });
+  }
+  // Zipf over ranks, ranks shuffled over assets (Fisher–Yates).
+  const byRank = Int32Array.from({ length: p.assets }, (_, i) => i);
+  for (let i = p.assets - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [byRank[i], byRank[j]] = [byRank[j]!, byRank[i]!];
+  }
+  const cdf = new Float64Array(p.assets);
+  let acc = 0;
+  for (let r = 0; r < p.assets; r++) cdf[r] = acc += (r + 1) ** -p.zipfAlpha;
+  let bitsPerRequest = 0;
+  let msPerRequest = 0;
+  for (let r = 0; r < p.assets; r++) {
+    const a = assets[byRank[r]!]!;
+    const pr = (r + 1) ** -p.zipfAlpha / acc;
+    bitsPerRequest += pr * a.bitrateBps * (a.durationMs / 1000);
+    msPerRequest += pr * a.durationMs;
+  }
+  /** Mean bitrate of a viewer present at a random instant: sizes the session slots like the uplink. */
+  const concurrentMeanBps = (bitsPerRequest / msPerRequest) * 1000;
+
+  const servers: SimServer[] = [];
+  for (let i = 0; i < p.servers; i++) {
+    const uplinkMbps = i % 10 < p.bigPerTen ? p.bigUplinkMbps : p.uplinkMbps;
+    servers.push({
+      id: `srv-${String(i).padStart(3, '0')}`,
+      uplinkMbps,
+      maxSessions: Math.round((uplinkMbps * 1e6) / concurrentMeanBps),
+      cacheBytes: Math.round((uplinkMbps / 1000) * p.cacheBytesPerGbps),
+    });
+  }
+  const capacityBps = servers.reduce((s, x) => s + x.uplinkMbps * 1e6, 0);
+  const perMs = (p.utilisation * capacityBps) / bitsPerRequest / 1000;
+
+  const atMs = new Float64Array(p.requests);
+  const asset = new Int32Array(p.requests);
+  let t = 0;
+  for (let i = 0; i < p.requests; i++) {
+    t += -Math.log(1 - rng()) / perMs;
+    atMs[i] = t;
+    const u = rng() * acc;
+    let lo = 0;
+    let hi = p.assets - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! > u) hi = mid;
+      else lo = mid + 1;
+    }
+    asset[i] = byRank[lo]!;
+  }
+  return { servers, assets, arrivals: { atMs, asset }, warmupMs: p.maxDurationMs };
+}
+
+// ---- Baton's director as a policy -------------------------------------------------------
+
+/** What the simulator shows Baton's director: its replica of the state table. */
+export interface SimView extends ClusterView {
+  readonly table: StateTable;
+  indexOf(id: string): number;
+  /** Mean load factor over the servers, from the loads in the table (updated each heartbeat). */
+  meanLoadFactor(): number;
+}
+
+export type SimPolicyFactory = (view: SimView, rng: () => number) => LbPolicy & { figures?(): Record<string, number> };
+
+/**
+ * The production director: `selectServer` on the director's replica of the
+ * state table, which the simulator keeps as the hub would (cache changes at
+ * once, loads on each heartbeat), with `self` = the current director.
+ *
+ * `relativeBound` (what-if, not production): lower the load threshold to
+ * (1 + relativeBound) × the cluster's mean load factor, plus what one more
+ * viewer adds to the smallest server (the ceiling of bounded loads), whenever
+ * that is below `weights.threshold`.
+ */
+export function batonPolicy(weights: LoadWeights = DEFAULT_LOAD_WEIGHTS, relativeBound?: number): SimPolicyFactory {
+  return (v) => {
+    const reasons: Record<string, number> = {};
+    const rows = [...v.table.servers()];
+    const minSessions = Math.min(...rows.map((r) => r.maxSessions));
+    const minUplinkMbps = Math.min(...rows.map((r) => r.uplinkMbps));
+    const total = weights.sessions + weights.egress + weights.cpu;
+    return {
+      name: relativeBound === undefined ? 'baton' : 'baton-bounded',
+      pick: (r: PlaceRequest) => {
+        let w = weights;
+        if (relativeBound !== undefined) {
+          const oneViewer = (weights.sessions / minSessions + ((weights.egress + weights.cpu) * r.bitrateMbps) / minUplinkMbps) / total;
+          w = { ...weights, threshold: Math.min(weights.threshold, (1 + relativeBound) * v.meanLoadFactor() + oneViewer) };
+        }
+        const res = PRODUCTION.selectServer(v.table, { assetId: r.assetId }, v.table.director?.id ?? '', { weights: w });
+        const key = res.ok ? res.reason : res.code;
+        reasons[key] = (reasons[key] ?? 0) + 1;
+        return res.ok ? v.indexOf(res.serverId) : -1;
+      },
+      figures: () => ({ ...reasons }),
+    };
+  };
+}
+
+/** What-if load weights: the load factor is the uplink's utilisation alone. */
+export const EGRESS_ONLY_WEIGHTS: LoadWeights = Object.freeze({ sessions: 0, egress: 1, cpu: 0, threshold: DEFAULT_LOAD_WEIGHTS.threshold });
+
+/**
+ * Every policy the suite compares: Baton as shipped, the baselines, then one
+ * what-if — Baton with the load factor on egress only (a configuration the
+ * media server already accepts) and the threshold relative to the cluster's
+ * mean (a code change), ε as for bounded loads.
+ */
+export const POLICIES: Readonly<Record<string, SimPolicyFactory>> = Object.freeze({
+  baton: batonPolicy(),
+  ...BASELINES,
+  'baton-bounded': batonPolicy(EGRESS_ONLY_WEIGHTS, BOUNDED_LOAD_EPSILON),
+});
+
+// ---- the simulator ------------------------------------------------------------------------
+
+/** Servers report their load this often (the media server's default heartbeat). */
+export const DEFAULT_HEARTBEAT_MS = 1_000;
+
+export interface SimOptions {
+  /** Block size of every cache and of every read (bytes). */
+  blockBytes: number;
+  cachePolicy?: CachePolicy;
+  /** Prefix length of the interval cache; default: 30 s, or one block of the slowest asset if longer. */
+  prefixMs?: number;
+  /** Servers report their load this often; loads are also sampled at this period. Default 1 000. */
+  heartbeatMs?: number;
+  /** The baton moves this often (the hub's default, 30 000). */
+  rotationMs?: number;
+  /** Measurement window for loads; default [workload.warmupMs, last arrival]. */
+  measureFromMs?: number;
+  measureUntilMs?: number;
+  /** Seed of the policy's own randomness (random, power of two). */
+  seed?: number;
+  /** Makes each server's cache. Default: the production `createCache`; `nullCache` measures the simulator alone. */
+  cacheFactory?: (opts: CacheOptions) => BlockCache;
+}
+
+/**
+ * A cache that never holds anything (every read goes to storage): with it a
+ * replay costs only the simulator, the state table and the policy, which is
+ * how bench/README.md separates the simulator's cost from the cache's.
+ */
+export function nullCache(opts: CacheOptions): BlockCache {
+  const blockBytes = opts.blockBytes ?? 64 * 1024;
+  const counters = new Float64Array(2); // missBytes, openStreams: typed, so updates do not allocate
+  return {
+    policy: opts.policy,
+    budgetBytes: opts.budgetBytes,
+    usedBytes: 0,
+    blockBytes,
+    openStream: (assetId) => {
+      counters[1]!++;
+      let open = true;
+      return {
+        assetId,
+        get: () => undefined,
+        put: (_block, bytes) => {
+          if (open) counters[0]! += bytes.length;
+          return false;
+        },
+        seek: () => undefined,
+        close: () => {
+          if (!open) return;
+          open = false;
+          counters[1]!--;
+        },
+      };
+    },
+    holds: () => false,
+    assets: () => [],
+    heldBlocks: () => [],
+    onChange: () => () => undefined,
+    stats: () => ({ hits: 0, misses: 0, hitBytes: 0, missBytes: counters[0]!, insertedBlocks: 0, droppedBlocks: 0, refusedBlocks: 0, peakBytes: 0, openStreams: counters[1]!, pairs: 0, cachedPairs: 0, listenerErrors: 0 }),
+  };
+}
+
+export interface SimResult {
+  policy: string;
+  requests: number;
+  rejected: number;
+  /** Bytes every viewer read, from storage or from a cache, over the whole run. */
+  viewerBytes: number;
+  cacheBytes: number;
+  storageBytes: number;
+  /**
+   * The same, for block reads inside the measurement window only (steady state).
+   * Read times do not depend on the policy, so every policy reads the same window bytes.
+   */
+  windowViewerBytes: number;
+  windowCacheBytes: number;
+  windowStorageBytes: number;
+  /** windowCacheBytes ÷ windowViewerBytes. */
+  cacheServedShare: number;
+  /** Peak over the window of (most utilised server ÷ cluster utilisation), sampled each heartbeat; NaN without samples. */
+  maxMeanLoad: number;
+  /** The same ratio averaged over the window's samples. */
+  maxMeanLoadAvg: number;
+  /** Mean cluster utilisation (egress ÷ uplink) over the window. */
+  meanUtilisation: number;
+  /** The sample with the peak ratio: which server, and how full its uplink and session slots were. */
+  peak: { server: string; atMs: number; egressUtil: number; sessionUtil: number; clusterUtil: number } | null;
+  samples: number;
+  blockReads: number;
+  simulatedMs: number;
+  wallMs: number;
+  /** The caches' own counters, summed: must agree with the simulator's accounting. */
+  cacheHitBytes: number;
+  cacheMissBytes: number;
+  extra: Record<string, number>;
+}
+
+/**
+ * A binary min-heap of (time, viewer), ties broken by viewer, in growable typed
+ * arrays. It holds one entry per viewer on the air, so each block read costs
+ * one sift-down; the loops keep the arrays in locals because this is the
+ * simulator's innermost code.
+ */
+class EventHeap {
+  #t = new Float64Array(1024);
+  #v = new Int32Array(1024);
+  size = 0;
+
+  topTime(): number {
+    return this.size > 0 ? this.#t[0]! : Infinity;
+  }
+
+  topViewer(): number {
+    return this.#v[0]!;
+  }
+
+  push(t: number, v: number): void {
+    if (this.size === this.#t.length) {
+      const t2 = new Float64Array(this.size * 2);
+      const v2 = new Int32Array(this.size * 2);
+      t2.set(this.#t);
+      v2.set(this.#v);
+      this.#t = t2;
+      this.#v = v2;
+    }
+    const T = this.#t;
+    const V = this.#v;
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const tp = T[p]!;
+      if (tp < t || (tp === t && V[p]! < v)) break;
+      T[i] = tp;
+      V[i] = V[p]!;
+      i = p;
+    }
+    T[i] = t;
+    V[i] = v;
+  }
+
+  /** Replaces the top with (t, v): one sift-down instead of a pop and a push. */
+  replaceTop(t: number, v: number): void {
+    const T = this.#t;
+    const V = this.#v;
+    const n = this.size;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      let tc = T[c]!;
+      let vc = V[c]!;
+      const r = c + 1;
+      if (r < n) {
+        const tr = T[r]!;
+        if (tr < tc || (tr === tc && V[r]! < vc)) {
+          c = r;
+          tc = tr;
+          vc = V[r]!;
+        }
+      }
+      if (tc > t || (tc === t && vc > v)) break;
+      T[i] = tc;
+      V[i] = vc;
+      i = c;
+    }
+    T[i] = t;
+    V[i] = v;
+  }
+
+  pop(): void {
+    const n = --this.size;
+    if (n > 0) this.replaceTop(this.#t[n]!, this.#v[n]!);
+  }
+}
+
+/**
+ * Replays `w.arrivals` through one policy. Event-driven on a fake clock; at
+ * equal times viewer events (block reads, departures) come first, then the
+ * heartbeat (load reports + load sample), then the rotation, then arrivals.
+ *
+ * Every server stores every asset (so every policy may pick any server) and has
+ * a real cache (`createCache`). A viewer streams its whole asset at its bitrate:
+ * block b is read at start + b × block time, through the cache exactly as the
+ * media server's cached reader does (get; on a miss, read from storage and put).
+ * Cache changes reach the state table at once (the server reports them
+ * immediately); loads (sessions, egress, CPU modelled as egress ÷ uplink) on the
+ * next heartbeat. The director is rotated with the real `nextDirector`.
+ */
+export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOptions): SimResult {
+  const wall0 = performance.now();
+  const B = opts.blockBytes;
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const rotationMs = opts.rotationMs ?? 30_000;
+  const n = w.servers.length;
+  const ids = w.servers.map((s) => s.id);
+  for (let i = 1; i < n; i++) if (!(ids[i - 1]! < ids[i]!)) throw new Error('server ids must be unique and ascending');
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const assets = w.assets;
+  const minBitrate = Math.min(...assets.map((a) => a.bitrateBps));
+  const prefixMs = opts.prefixMs ?? Math.max(DEFAULT_PREFIX_MS, Math.ceil((B * 8000) / minBitrate));
+
+  const table = new PRODUCTION.StateTable();
+  const storage: AssetInfo[] = assets.map((a) => ({ id: a.id, bytes: a.bytes, mime: 'video/webm', durationMs: a.durationMs, bitrateBps: a.bitrateBps }));
+  const idle = { sessions: 0, egressMbps: 0, cpu: 0 };
+  for (const s of w.servers) {
+    const entry = { id: s.id, region: 'sim', lat: 0, lon: 0, roles: ['edge' as const], maxSessions: s.maxSessions, uplinkMbps: s.uplinkMbps };
+    table.commit({ type: 'server-joined', server: { ...entry, joinedAtMs: 0, load: idle, cache: [], storage, live: [] } });
+  }
+  const caches: BlockCache[] = w.servers.map((s) => {
+    const c = (opts.cacheFactory ?? PRODUCTION.createCache)({ policy: opts.cachePolicy ?? 'interval', budgetBytes: s.cacheBytes, blockBytes: B, prefixMs });
+    c.onChange((ch) => {
+      if (ch.added.length) table.commit({ type: 'cache-add', id: s.id, assets: ch.added });
+      if (ch.removed.length) table.commit({ type: 'cache-remove', id: s.id, assets: ch.removed });
+    });
+    return c;
+  });
+
+  // Loads in integer bit/s so that adding and removing viewers never drifts.
+  const loadBps = new Float64Array(n);
+  let totalBps = 0;
+  const capBps = Float64Array.from(w.servers, (s) => s.uplinkMbps * 1e6);
+  const totalCapBps = capBps.reduce((a, b) => a + b, 0);
+  const sessions = new Int32Array(n);
+  const dirty = new Uint8Array(n);
+  const dirtyList: number[] = [];
+  let meanLf = 0;
+  const view: SimView = {
+    size: n,
+    ids,
+    capacityMbps: Float64Array.from(w.servers, (s) => s.uplinkMbps),
+    loadMbps: new Float64Array(n),
+    totalLoadMbps: () => totalBps / 1e6,
+    totalCapacityMbps: totalCapBps / 1e6,
+    table,
+    indexOf: (id) => index.get(id) ?? -1,
+    meanLoadFactor: () => meanLf,
+  };
+  const policy = factory(view, seededRng(opts.seed ?? 1));
+  const setLoad = (s: number, deltaBps: number, deltaSessions: number) => {
+    loadBps[s]! += deltaBps;
+    totalBps += deltaBps;
+    sessions[s]! += deltaSessions;
+    view.loadMbps[s] = loadBps[s]! / 1e6;
+    if (!dirty[s]) {
+      dirty[s] = 1;
+      dirtyList.push(s);
+    }
+    policy.loadChanged?.(s);
+  };
+
+  // Per-asset block geometry.
+  const blocks = Int32Array.from(assets, (a) => Math.ceil(a.bytes / B));
+  const blockMs = Float64Array.from(assets, (a) => (B * 8000) / a.bitrateBps);
+  const durationMs = Float64Array.from(assets, (a) => a.durationMs);
+  const bitrateBps = Float64Array.from(assets, (a) => a.bitrateBps);
+  const full = new Uint8Array(B);
+  const tails = assets.map((a) => (a.bytes % B === 0 ? full : full.subarray(0, a.bytes % B)));
+
+  // Viewers: struct of arrays, slots recycled.
+  let cap = 1024;
+  let vServer = new Int32Array(cap);
+  let vAsset = new Int32Array(cap);
+  let vNext = new Int32Array(cap);
+  let vStart = new Float64Array(cap);
+  const vHandle: (StreamHandle | null)[] = [];
+  const free: number[] = [];
+  let used = 0;
+  const alloc = (): number => {
+    if (free.length > 0) return free.pop()!;
+    if (used === cap) {
+      cap *= 2;
+      const grow = <T extends Int32Array | Float64Array>(a: T, b: T): T => (b.set(a), b);
+      vServer = grow(vServer, new Int32Array(cap));
+      vAsset = grow(vAsset, new Int32Array(cap));
+      vNext = grow(vNext, new Int32Array(cap));
+      vStart = grow(vStart, new Float64Array(cap));
+    }
+    return used++;
+  };
+
+  const heap = new EventHeap();
+  // Byte counters live in a typed array: plain `let` doubles captured by closures are boxed on every write.
+  const CACHE = 0;
+  const STORAGE = 1;
+  const WINDOW_CACHE = 2;
+  const WINDOW_STORAGE = 3;
+  const BLOCK_READS = 4;
+  const count = new Float64Array(5);
+  let rejected = 0;
+
+  const arrivalsAt = w.arrivals.atMs;
+  const lastArrivalMs = arrivalsAt.length > 0 ? arrivalsAt[arrivalsAt.length - 1]! : 0;
+  const fromMs = opts.measureFromMs ?? w.warmupMs;
+  const untilMs = opts.measureUntilMs ?? lastArrivalMs;
+
+  const viewerEvent = (v: number, t: number) => {
+    const a = vAsset[v]!;
+    const b = vNext[v]!;
+    const h = vHandle[v]!;
+    if (b < blocks[a]!) {
+      const last = b === blocks[a]! - 1;
+      const bytes = last ? tails[a]! : full;
+      const n = bytes.length;
+      const inWindow = t >= fromMs && t <= untilMs;
+      count[BLOCK_READS]!++;
+      if (h.get(b, t) !== undefined) {
+        count[CACHE]! += n;
+        if (inWindow) count[WINDOW_CACHE]! += n;
+      } else {
+        count[STORAGE]! += n;
+        if (inWindow) count[WINDOW_STORAGE]! += n;
+        h.put(b, bytes, t);
+      }
+      vNext[v] = b + 1;
+      heap.replaceTop(vStart[v]! + (last ? durationMs[a]! : (b + 1) * blockMs[a]!), v);
+      return;
+    }
+    heap.pop();
+    h.close(t);
+    vHandle[v] = null;
+    setLoad(vServer[v]!, -bitrateBps[a]!, -1);
+    free.push(v);
+  };
+
+  const arrival = (i: number, t: number) => {
+    const a = w.arrivals.asset[i]!;
+    const asset = assets[a]!;
+    const s = policy.pick({ asset: a, assetId: asset.id, bitrateMbps: asset.bitrateBps / 1e6, now: t });
+    if (s < 0) {
+      rejected++;
+      return;
+    }
+    const v = alloc();
+    vServer[v] = s;
+    vAsset[v] = a;
+    vNext[v] = 0;
+    vStart[v] = t;
+    vHandle[v] = caches[s]!.openStream(asset.id, t, { assetBytes: asset.bytes, bitrateBps: asset.bitrateBps });
+    setLoad(s, asset.bitrateBps, 1);
+    heap.push(t, v); // block 0, right away
+  };
+
+  let samples = 0;
+  let peakRatio = 0;
+  let sumRatio = 0;
+  let sumUtil = 0;
+  let peak: SimResult['peak'] = null;
+  const heartbeat = (t: number) => {
+    for (const s of dirtyList) {
+      dirty[s] = 0;
+      const egressMbps = loadBps[s]! / 1e6;
+      table.commit({ type: 'load', id: ids[s]!, load: { sessions: sessions[s]!, egressMbps, cpu: Math.min(1, loadBps[s]! / capBps[s]!) } });
+    }
+    if (dirtyList.length > 0) {
+      let sum = 0;
+      for (const row of table.servers()) sum += loadFactor(row);
+      meanLf = sum / n;
+    }
+    dirtyList.length = 0;
+    if (t < fromMs || t > untilMs || totalBps === 0) return;
+    let max = 0;
+    let argmax = 0;
+    for (let s = 0; s < n; s++) {
+      const u = loadBps[s]! / capBps[s]!;
+      if (u > max) [max, argmax] = [u, s];
+    }
+    const mean = totalBps / totalCapBps;
+    const ratio = max / mean;
+    samples++;
+    sumRatio += ratio;
+    sumUtil += mean;
+    if (ratio > peakRatio) {
+      peakRatio = ratio;
+      peak = { server: ids[argmax]!, atMs: t, egressUtil: max, sessionUtil: sessions[argmax]! / w.servers[argmax]!.maxSessions, clusterUtil: mean };
+    }
+  };
+
+  let director: DirectorInfo | null = PRODUCTION.nextDirector(table, null, 0, 'vacant');
+  table.commit({ type: 'director', director });
+  let nextBeat = heartbeatMs;
+  let nextRotation = rotationMs > 0 ? rotationMs : Infinity;
+  let ai = 0;
+  let now = 0;
+  for (;;) {
+    const tv = heap.topTime();
+    const ta = ai < arrivalsAt.length ? arrivalsAt[ai]! : Infinity;
+    if (tv === Infinity && ta === Infinity) break;
+    const tc = Math.min(nextBeat, nextRotation);
+    if (tv <= tc && tv <= ta) {
+      now = tv;
+      viewerEvent(heap.topViewer(), tv);
+    } else if (tc <= ta) {
+      now = tc;
+      if (nextBeat <= nextRotation) {
+        heartbeat(nextBeat);
+        nextBeat += heartbeatMs;
+      } else {
+        director = PRODUCTION.nextDirector(table, director, nextRotation, 'timer');
+        table.commit({ type: 'director', director });
+        nextRotation += rotationMs;
+      }
+    } else {
+      now = ta;
+      arrival(ai++, ta);
+    }
+  }
+
+  let cacheHitBytes = 0;
+  let cacheMissBytes = 0;
+  for (const c of caches) {
+    const st = c.stats();
+    if (st.listenerErrors > 0) throw new Error('a cache change listener threw: the state table missed a change');
+    cacheHitBytes += st.hitBytes;
+    cacheMissBytes += st.missBytes;
+  }
+  const [cacheBytes, storageBytes, windowCacheBytes, windowStorageBytes, blockReads] = count;
+  const viewerBytes = cacheBytes + storageBytes;
+  return {
+    policy: policy.name,
+    requests: arrivalsAt.length,
+    rejected,
+    viewerBytes,
+    cacheBytes,
+    storageBytes,
+    windowViewerBytes: windowCacheBytes + windowStorageBytes,
+    windowCacheBytes,
+    windowStorageBytes,
+    cacheServedShare: windowCacheBytes + windowStorageBytes > 0 ? windowCacheBytes / (windowCacheBytes + windowStorageBytes) : NaN,
+    maxMeanLoad: samples > 0 ? peakRatio : NaN,
+    maxMeanLoadAvg: samples > 0 ? sumRatio / samples : NaN,
+    meanUtilisation: samples > 0 ? sumUtil / samples : NaN,
+    peak,
+    samples,
+    blockReads,
+    simulatedMs: now,
+    wallMs: performance.now() - wall0,
+    cacheHitBytes,
+    cacheMissBytes,
+    extra: policy.figures?.() ?? {},
+  };
+}
+
+// ---- the bench suite: every policy on one trace, two at a time in child processes ----------
+
+/** One scale of the suite: the workload and the block size. */
+export interface LbScale {
+  workload: WorkloadParams;
+  blockBytes: number;
+}
+
+const MIB = 2 ** 20;
+
+/**
+ * Full scale: 100 servers, 10,000 assets, 8 MiB blocks (≈ 20 s of media at the
+ * mean bitrate). The request count is what the real interval cache lets us
+ * replay in about a CPU-minute per policy (a few µs per block read, see
+ * bench/README.md); the first 2 h of the trace (≈ 113,000 requests) are warm-up.
+ */
+export const FULL_SCALE: LbScale = { workload: { ...DEFAULT_WORKLOAD, requests: 200_000 }, blockBytes: 8 * MIB };
+
+/**
+ * Quick scale: a fifth of the cluster and of the catalog (same load, cache and
+ * catalog share per server, same block size), 40,000 requests (≈ 1.6 h
+ * measured after the 2-h warm-up).
+ */
+export const QUICK_SCALE: LbScale = { workload: { ...DEFAULT_WORKLOAD, servers: 20, assets: 2_000, requests: 40_000 }, blockBytes: 8 * MIB };
+
+/**
+ * Full runs also time the simulator without the cache: Baton's director with
+ * `nullCache` on this many requests at full scale, reported per 1,000,000
+ * requests, to show what the simulator itself costs.
+ */
+export const NULL_CACHE_REQUESTS = 200_000;
+
+/** Replays run side by side in child processes; the machine has two cores. */
+const PARALLEL_RUNS = 2;
+const WORKER_FLAG = '--lb-sim-worker';
+
+interface Job {
+  key: string;
+  scale: LbScale;
+  policy: string;
+  nullCache?: boolean;
+}
+type ToWorker = Job | { exit: true };
+type FromWorker = { key: string; result: SimResult; cpuMs: number } | { key: string; error: string };
+type Done = Map<string, { result: SimResult; cpuMs: number }>;
+
+const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** The suite: `lb.*` figures for every policy (bench/README.md says what each one means). */
+export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Record<string, number>> {
+  const scale = opts.quick ? QUICK_SCALE : FULL_SCALE;
+  // Slowest first (the ones piling one asset's viewers onto one server), so the workers finish together.
+  const order = ['consistent-hash', 'baton', 'bounded-load', 'baton-bounded'];
+  const names = [...order, ...Object.keys(POLICIES).filter((p) => !order.includes(p))];
+  const jobs: Job[] = names.map((policy) => ({ key: policy, scale, policy }));
+  if (!opts.quick) {
+    const nullScale = { ...scale, workload: { ...scale.workload, requests: NULL_CACHE_REQUESTS } };
+    jobs.splice(1, 0, { key: 'baton@null-cache', scale: nullScale, policy: 'baton', nullCache: true });
+  }
+  const done: Done = new Map();
+  await Promise.all(Array.from({ length: PARALLEL_RUNS }, () => runWorker(jobs, done)));
+
+  const w = scale.workload;
+  const f: Record<string, number> = {
+    'lb.sim_servers': w.servers,
+    'lb.sim_assets': w.assets,
+    'lb.sim_requests': w.requests,
+    'lb.sim_block_mib': scale.blockBytes / MIB,
+  };
+  for (const name of Object.keys(POLICIES)) {
+    const r = done.get(name);
+    if (!r) continue;
+    const { result: s, cpuMs } = r;
+    if (s.samples === 0) throw new Error(`${name}: the trace ends before its warm-up does; no load samples`);
+    f[`lb.max_mean_load.${name}`] = round(s.maxMeanLoad, 3);
+    f[`lb.cache_served_share.${name}`] = round(s.cacheServedShare, 4);
+    f[`lb.storage_read_gbytes.${name}`] = round(s.windowStorageBytes / 1e9, 1);
+    f[`lb.storage_read_gbytes_whole_run.${name}`] = round(s.storageBytes / 1e9, 1);
+    f[`lb.max_mean_load_avg.${name}`] = round(s.maxMeanLoadAvg, 3);
+    f[`lb.rejected_share.${name}`] = round(s.rejected / s.requests, 5);
+    f[`lb.sim_cpu_us_per_request.${name}`] = round((cpuMs * 1000) / s.requests, 1);
+    if (name === 'baton') {
+      f['lb.mean_utilisation'] = round(s.meanUtilisation, 3);
+      f['lb.viewer_gbytes'] = round(s.windowViewerBytes / 1e9, 1);
+      f['lb.measured_hours'] = round((s.samples * (DEFAULT_HEARTBEAT_MS / 1000)) / 3600, 2);
+      f['lb.sim_cpu_us_per_block_read.baton'] = round((cpuMs * 1000) / s.blockReads, 3);
+      if (s.peak) {
+        f['lb.baton_peak_server_egress_util'] = round(s.peak.egressUtil, 3);
+        f['lb.baton_peak_server_session_util'] = round(s.peak.sessionUtil, 3);
+      }
+      for (const [reason, count] of Object.entries(s.extra)) f[`lb.baton_reason_share.${reason.replaceAll('-', '_')}`] = round(count / s.requests, 4);
+    }
+  }
+  const bare = done.get('baton@null-cache');
+  if (bare) {
+    f['lb.sim_cpu_s_per_1m_requests_null_cache'] = round(bare.cpuMs / 1000 / (bare.result.requests / 1e6), 1);
+    f['lb.sim_cpu_us_per_block_read.null_cache'] = round((bare.cpuMs * 1000) / bare.result.blockReads, 3);
+  }
+  return f;
+}
+
+async function runWorker(jobs: Job[], done: Done): Promise<void> {
+  const child = fork(fileURLToPath(import.meta.url), [WORKER_FLAG], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: 'inherit' });
+  let pending: { resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      pending?.reject(new Error(`lb-sim worker exited (${code}) mid-replay`));
+      resolve();
+    }),
+  );
+  child.on('message', (m) => pending?.resolve(m as FromWorker));
+  try {
+    for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) {
+      if (exitCode !== undefined) throw new Error(`lb-sim worker exited (${exitCode})`);
+      const reply = new Promise<FromWorker>((resolve, reject) => (pending = { resolve, reject }));
+      child.send(job satisfies ToWorker);
+      const r = await reply;
+      pending = null;
+      if ('error' in r) throw new Error(`${r.key}: ${r.error}`);
+      done.set(r.key, { result: r.result, cpuMs: r.cpuMs });
+      process.stderr.write(`[lb ${r.key}: ${(r.cpuMs / 1000).toFixed(0)} cpu-s] `);
+    }
+  } finally {
+    if (child.connected) child.send({ exit: true } satisfies ToWorker);
+    else if (exitCode === undefined) child.kill();
+    await exited;
+  }
+}
+
+/** Child side: builds each workload once, replays the jobs it is sent. */
+function serveAsWorker(): void {
+  const workloads = new Map<string, Workload>();
+  process.on('message', (m: ToWorker) => {
+    if ('exit' in m) return void process.disconnect();
+    try {
+      const wkey = JSON.stringify(m.scale.workload);
+      let w = workloads.get(wkey);
+      if (!w) workloads.set(wkey, (w = makeWorkload(m.scale.workload)));
+      const factory = POLICIES[m.policy];
+      if (!factory) throw new Error(`unknown policy ${m.policy}`);
+      const cpu0 = process.cpuUsage();
+      const result = simulate(w, factory, { blockBytes: m.scale.blockBytes, seed: m.scale.workload.seed, ...(m.nullCache ? { cacheFactory: nullCache } : {}) });
+      const cpu = process.cpuUsage(cpu0);
+      process.send!({ key: m.key, result, cpuMs: (cpu.user + cpu.system) / 1000 } satisfies FromWorker);
+    } catch (err) {
+      process.send!({ key: m.key, error: (err as Error).stack ?? String(err) } satisfies FromWorker);
+    }
+  });
+}
+
+/**
+ * Exploring from the command line, one process, any scale:
+ *   node bin/run-ts.js bench/lb-sim.ts [--policy baton,random] [--requests 100000] [--servers 100]
+ *     [--assets 10000] [--utilisation 0.6] [--alpha 1.1] [--block-mib 8] [--null-cache]
+ *     [--weights 0.5,0.3,0.2,0.85] [--bound 0.25]
+ * `--weights` (sessions, egress, cpu, threshold) and `--bound` (see `batonPolicy`) add a
+ * `baton-custom` policy: Baton's director with other load weights, for what-if runs.
+ */
+function cli(argv: string[]): void {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: {
+      policy: { type: 'string', default: Object.keys(POLICIES).join(',') },
+      requests: { type: 'string', default: String(FULL_SCALE.workload.requests) },
+      servers: { type: 'string', default: String(DEFAULT_WORKLOAD.servers) },
+      assets: { type: 'string', default: String(DEFAULT_WORKLOAD.assets) },
+      utilisation: { type: 'string', default: String(DEFAULT_WORKLOAD.utilisation) },
+      alpha: { type: 'string', default: String(DEFAULT_WORKLOAD.zipfAlpha) },
+      'block-mib': { type: 'string', default: String(FULL_SCALE.blockBytes / MIB) },
+      'null-cache': { type: 'boolean', default: false },
+      weights: { type: 'string' },
+      bound: { type: 'string' },
+    },
+  });
+  const policies: Record<string, SimPolicyFactory> = { ...POLICIES };
+  if (o.weights !== undefined || o.bound !== undefined) {
+    const [sessions, egress, cpu, threshold] = (o.weights ?? '').split(',').map(Number);
+    const weights = { ...DEFAULT_LOAD_WEIGHTS, ...(o.weights ? { sessions: sessions!, egress: egress!, cpu: cpu!, threshold: threshold! } : {}) };
+    const custom = batonPolicy(weights, o.bound === undefined ? undefined : Number(o.bound));
+    policies['baton-custom'] = (v, rng) => ({ ...custom(v, rng), name: 'baton-custom' });
+  }
+  const params: WorkloadParams = {
+    ...DEFAULT_WORKLOAD,
+    requests: Number(o.requests),
+    servers: Number(o.servers),
+    assets: Number(o.assets),
+    utilisation: Number(o.utilisation),
+    zipfAlpha: Number(o.alpha),
+  };
+  const w = makeWorkload(params);
+  for (const name of o.policy.split(',')) {
+    const factory = policies[name];
+    if (!factory) throw new Error(`unknown policy ${name}; known: ${Object.keys(policies).join(', ')}`);
+    const r = simulate(w, factory, { blockBytes: Math.round(Number(o['block-mib']) * MIB), seed: params.seed, ...(o['null-cache'] ? { cacheFactory: nullCache } : {}) });
+    const { policy, maxMeanLoad, maxMeanLoadAvg, cacheServedShare, windowStorageBytes: storageBytes, rejected, wallMs, blockReads, samples, peak, extra } = r;
+    console.log(JSON.stringify({ policy, samples, maxMeanLoad: round(maxMeanLoad, 3), maxMeanLoadAvg: round(maxMeanLoadAvg, 3), peak, cacheServedShare: round(cacheServedShare, 4), storageGbytes: round(storageBytes / 1e9, 1), rejected, wallS: round(wallMs / 1000, 1), blockReads, extra }));
+  }
+}
+
+if (process.argv.includes(WORKER_FLAG) && process.send) serveAsWorker();
+else if (process.argv[1] === fileURLToPath(import.meta.url)) cli(process.argv.slice(2));
