@@ -142,6 +142,15 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     return this.#sessions.size;
   }
 
+  /** Broadcast bytes received by this server's ingest sessions since start. */
+  get ingestBytes(): number {
+    return this.#ingest.bytesIngested;
+  }
+
+  get ingestSessionCount(): number {
+    return this.#ingest.sessionCount;
+  }
+
   get egressBytes(): number {
     return this.#egressBytes;
   }

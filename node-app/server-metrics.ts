@@ -33,6 +33,8 @@ export function createServerMetrics(server: MediaServer) {
       this.set({ source: 'storage' }, s.missBytes);
     },
   });
+  new Gauge({ name: 'baton_server_ingest_bytes', help: 'Broadcast bytes received since start', registers, collect() { this.set(server.ingestBytes); } });
+  new Gauge({ name: 'baton_server_ingest_sessions', help: 'Open broadcaster (ingest) sessions', registers, collect() { this.set(server.ingestSessionCount); } });
   new Gauge({ name: 'baton_server_table_version', help: 'Version of the local state-table replica', registers, collect() { this.set(server.table.version); } });
   return {
     registry,

@@ -11,7 +11,12 @@ export function createHubMetrics() {
     tableVersion: new Gauge({ name: 'baton_hub_table_version', help: 'State table version', registers: [registry] }),
     directorEpoch: new Gauge({ name: 'baton_hub_director_epoch', help: 'Current director epoch', registers: [registry] }),
     selections: new Counter({ name: 'baton_hub_selections_total', help: 'Viewer selections by reason', registers: [registry], labelNames: ['reason'] }),
-    ingestAssignments: new Counter({ name: 'baton_hub_ingest_assignments_total', help: 'Broadcaster assignments', registers: [registry] }),
+    ingestAssignments: new Counter({
+      name: 'baton_hub_ingest_assignments_total',
+      help: 'Entry-server assignments: new broadcasts, and replacements after an entry server failed (ingest failovers)',
+      registers: [registry],
+      labelNames: ['kind'],
+    }),
     directorChanges: new Counter({ name: 'baton_hub_director_changes_total', help: 'Director changes by reason', registers: [registry], labelNames: ['reason'] }),
     missedHeartbeats: new Counter({ name: 'baton_hub_missed_heartbeats_total', help: 'Servers removed after missing heartbeats', registers: [registry] }),
     rejected: new Counter({ name: 'baton_hub_rejected_messages_total', help: 'Inbound messages refused', registers: [registry], labelNames: ['code'] }),

@@ -689,7 +689,7 @@ export class Hub {
     const from = replacing === 'backup' && fromIp ? fromIp : typed;
     const r = await this.#askDirector<IngestDecision>('select-ingest', { streamId, typed: from, ip: replacing ? null : fromIp, exclude: [...exclude] });
     if (!r.ok) return r;
-    this.metrics.ingestAssignments.inc();
+    this.metrics.ingestAssignments.inc({ kind: replacing ? 'replacement' : 'new' });
     const open = async <C extends { serverId: string }>(c: C, role: 'primary' | 'backup', peer?: string) => {
       const sessionId = randomBytes(12).toString('base64url');
       this.#sessions.set(sessionId, { id: sessionId, kind: 'publish', clientSocketId, serverId: c.serverId, assetId: streamId, role });

@@ -75,6 +75,7 @@ export class IngestManager {
   readonly limits: IngestLimits;
   readonly #o: IngestManagerOptions;
   readonly #sessions = new Map<string, IngestSession>();
+  #bytesIngested = 0;
   readonly #peers = new Map<string, string | undefined>();
   readonly #streams = new Map<string, Stream>();
   /** Streams whose writer is being created: a second hello waits for the first. */
@@ -88,6 +89,11 @@ export class IngestManager {
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Broadcast bytes received since start (for metrics). */
+  get bytesIngested(): number {
+    return this.#bytesIngested;
   }
 
   /** Removes `.part` files a crash left behind: without their sequence numbers they cannot be resumed. */
@@ -120,6 +126,7 @@ export class IngestManager {
     });
     this.#sessions.set(msg.sessionId, session);
     this.#peers.set(msg.sessionId, msg.peer);
+    session.on('received', (n) => (this.#bytesIngested += n));
     session.once('closed', () => {
       this.#sessions.delete(msg.sessionId);
       this.#peers.delete(msg.sessionId);

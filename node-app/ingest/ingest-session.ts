@@ -31,6 +31,8 @@ export interface IngestSessionEvents {
   /** Attached to the stream's writer (after hello). */
   attached: [writer: LiveWriter];
   done: [bytes: number, sha256: string];
+  /** Chunk bytes newly appended to the stream (not duplicates). */
+  received: [bytes: number];
   /** Once, whatever ended the session. */
   closed: [reason: string, error?: Error];
 }
@@ -148,6 +150,7 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
     switch (a.kind) {
       case 'stored':
         this.#bytesReceived += f.payload.byteLength;
+        this.emit('received', f.payload.byteLength);
         return;
       case 'duplicate':
         // Already stored: acknowledge again if durable; the next fsync acknowledges it otherwise.
