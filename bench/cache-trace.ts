@@ -1,6 +1,7 @@
 // Cache benchmark: one synthetic viewing trace (fake clock, no I/O) replayed through the interval cache, LRU and no cache.
 import { pathToFileURL } from 'node:url';
 import { createCache, type BlockCache, type CachePolicy } from '../node-app/cache/index.js';
+import { seededRng } from '../test/helpers/seeded-rng.js';
 
 /**
  * The trace, fixed before any measurement (tune the cache, not the trace):
@@ -51,17 +52,6 @@ interface Outcome {
   meanConcurrency: number;
 }
 
-/** mulberry32: a small seeded generator, so every policy sees the same trace. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const uniform = (r: () => number, lo: number, hi: number) => lo + (hi - lo) * r();
 
@@ -232,7 +222,7 @@ export async function benchCache(opts: { quick: boolean }): Promise<Record<strin
   const hour = 3600_000;
   const horizonMs = (opts.quick ? 2.5 : 8) * hour;
   const warmupMs = (opts.quick ? 1 : 2) * hour;
-  const catalog = makeCatalog(rng(SEED));
+  const catalog = makeCatalog(seededRng(SEED));
   const catalogBytes = catalog.reduce((s, a) => s + a.bytes, 0);
   const figures: Record<string, number> = {
     'cache.trace.catalog_gbytes': round(catalogBytes / 1e9, 2),
@@ -240,7 +230,7 @@ export async function benchCache(opts: { quick: boolean }): Promise<Record<strin
   };
   let peakOverBudget = 0;
   for (const { name, alpha } of ZIPFS) {
-    const trace = makeTrace(catalog, alpha, horizonMs, rng(SEED + Math.round(alpha * 100)));
+    const trace = makeTrace(catalog, alpha, horizonMs, seededRng(SEED + Math.round(alpha * 100)));
     const none = replay(trace, null, warmupMs, horizonMs);
     figures[`cache.trace.${name}.viewers`] = none.viewers;
     figures[`cache.trace.${name}.mean_concurrency`] = Math.round(none.meanConcurrency);

@@ -5,6 +5,7 @@ import { selectServer } from '../node-app/policies/select.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../signaling/protocol/load-factor.js';
 import { StateTable } from '../signaling/protocol/state-table.js';
 import type { AssetInfo, ServerEntry } from '../signaling/protocol/types.js';
+import { seededRng } from '../test/helpers/seeded-rng.js';
 
 const SERVERS = 1_000;
 const ASSETS = 100_000;
@@ -18,17 +19,6 @@ const UNKNOWN_SHARE = 0.01;
 const EXCLUDE_SHARE = 0.05;
 const WARMUP_DECISIONS = 20_000;
 
-/** Small seeded PRNG (mulberry32): the same table and requests on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const serverId = (i: number) => `srv-${String(i).padStart(4, '0')}`;
 const assetId = (i: number) => `asset-${String(i).padStart(6, '0')}`;
@@ -69,7 +59,7 @@ export function buildTable(random: () => number): StateTable {
  * `quick` takes 20,000 samples instead of 200,000; the table is full size either way.
  */
 export async function benchDirectorDecision(opts: { quick: boolean }): Promise<Record<string, number>> {
-  const random = rng(0xba70);
+  const random = seededRng(0xba70);
   const table = buildTable(random);
   const self = serverId(0);
   const options = { weights: DEFAULT_LOAD_WEIGHTS };

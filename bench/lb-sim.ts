@@ -84,17 +84,8 @@ export const DEFAULT_WORKLOAD: Readonly<WorkloadParams> = Object.freeze({
   utilisation: 0.6,
 });
 
-/** mulberry32: small and seeded, so every policy replays the same trace. */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRng } from '../test/helpers/seeded-rng.js';
+import { seededRng } from '../test/helpers/seeded-rng.js';
 
 const logUniform = (u: number, lo: number, hi: number) => lo * Math.exp(u * Math.log(hi / lo));
 

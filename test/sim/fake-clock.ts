@@ -1,16 +1,6 @@
 // Deterministic time for simulations: a seeded PRNG and a fake clock with an agenda.
 
-/** mulberry32: small, seeded, good enough to drive a simulation. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRng as seeded } from '../helpers/seeded-rng.js';
 
 interface Timed {
   at: number;

@@ -1,0 +1,14 @@
+// A small seeded PRNG (mulberry32) for simulations, traces and benchmarks: the same
+// numbers on every run, so every policy replays the same trace.
+
+/** Returns a generator of floats in [0, 1) determined by `seed`. */
+export function seededRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
