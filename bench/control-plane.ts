@@ -28,7 +28,7 @@ export async function benchWatchRtt(opts: { quick: boolean }): Promise<Record<st
   const cluster = await new Cluster({ heartbeatMs: 1000, rotationMs: 0 }).start();
   try {
     const c = await connect(cluster.hubUrl, '/client');
-    const n = opts.quick ? 200 : 1000;
+    const n = opts.quick ? 100 : 500;
     const watch: number[] = [];
     const echo: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -40,8 +40,8 @@ export async function benchWatchRtt(opts: { quick: boolean }): Promise<Record<st
       watch.push(performance.now() - t);
       if (!r.ok) throw new Error(`watch failed: ${r.message}`);
       c.emit('leave', { sessionId: r.sessionId });
-      // Stay under the per-connection rate limit (20/s) the hub enforces.
-      await new Promise((res) => setTimeout(res, 50));
+      // Two requests per round: stay under the per-connection rate limit (20/s) the hub enforces.
+      await new Promise((res) => setTimeout(res, 110));
     }
     c.close();
     const p50 = percentile(watch, 50);

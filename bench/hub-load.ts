@@ -15,10 +15,12 @@ const GENERATORS = 2;
 const CONNECTIONS_PER_GENERATOR = 160;
 const MAX_RATE_PER_CONNECTION = 15;
 const ACK_TIMEOUT_MS = 5_000;
+const WARMUP_PER_S = 500;
+const WARMUP_MS = 3_000;
 /** Demo assets, asked for in turn so that the director's choice is not always the same. */
 const ASSETS = ['demo-testsrc', 'demo-smpte', 'demo-mandelbrot'];
 const FULL_STEPS_PER_S = [250, 500, 1_000, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000, 4_500];
-const QUICK_STEPS_PER_S = [250, 500, 1_000, 2_000, 3_000, 4_000];
+const QUICK_STEPS_PER_S = [250, 500, 1_000, 1_500, 2_000, 3_000];
 const WORKER_FLAG = '--hub-load-generator';
 
 /** `watch` joins (director + server round trips); `catalog` is the hub-only baseline. */
@@ -47,6 +49,9 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** Linux's USER_HZ for /proc times; 100 on every mainstream kernel. */
+const CLOCK_TICKS_PER_S = 100;
+
 /** CPU time a process has used (user + system), seconds, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -54,9 +59,6 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
-
-/** Linux's USER_HZ for /proc times; 100 on every mainstream kernel. */
-const CLOCK_TICKS_PER_S = 100;
 
 /** Resident set size of a process, MiB, from /proc/<pid>/status. */
 export function rssMb(pid: number): number {
@@ -68,17 +70,17 @@ export function rssMb(pid: number): number {
 /** The suite: `hub.joins_per_s`, `hub.join_p99_ms` (at that rate), `hub.rss_mb`, and the curve. */
 export async function benchHubLoad(opts: { quick: boolean }): Promise<Record<string, number>> {
   const steps = opts.quick ? QUICK_STEPS_PER_S : FULL_STEPS_PER_S;
-  const stepMs = opts.quick ? 2_000 : 5_000;
+  const stepMs = opts.quick ? 3_000 : 5_000;
   const maxRate = GENERATORS * CONNECTIONS_PER_GENERATOR * MAX_RATE_PER_CONNECTION;
   if (Math.max(...steps) > maxRate) throw new Error(`steps exceed what ${GENERATORS * CONNECTIONS_PER_GENERATOR} connections may send`);
 
   const cluster = await new Cluster({ heartbeatMs: 1_000, servers: THREE_SERVERS.map((s) => ({ ...s, maxSessions: 100_000 })) }).start();
-  const generators: Generator[] = [];
+  const generators: LoadGenerator[] = [];
   try {
     const hubPid = cluster.hub!.child.pid!;
     const f: Record<string, number> = { 'hub.rss_mb_idle': round(rssMb(hubPid), 1) };
-    for (let i = 0; i < GENERATORS; i++) generators.push(await Generator.start(cluster.hubUrl));
-    await runStep(generators, 200, 1_000); // warm-up: JIT, connection buffers
+    for (let i = 0; i < GENERATORS; i++) generators.push(await LoadGenerator.start(cluster.hubUrl));
+    await runStep(generators, WARMUP_PER_S, WARMUP_MS); // JIT, connection buffers, the servers' first sessions
     // One measurement per step; the machine is shared, so one noisy step does not end
     // the climb: it stops after two failing steps in a row.
     const results: StepResult[] = [];
@@ -125,7 +127,7 @@ function passes(r: StepResult): boolean {
   return r.p99Ms <= JOIN_P99_LIMIT_MS && r.failedShare <= MAX_FAILED_SHARE;
 }
 
-async function runStep(gens: Generator[], ratePerS: number, durationMs: number, kind: RequestKind = 'watch'): Promise<StepResult> {
+async function runStep(gens: LoadGenerator[], ratePerS: number, durationMs: number, kind: RequestKind = 'watch'): Promise<StepResult> {
   const replies = await Promise.all(gens.map((g) => g.step(kind, ratePerS / gens.length, durationMs)));
   const latencies = replies.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
   const failures: Record<string, number> = {};
@@ -150,7 +152,7 @@ async function runStep(gens: Generator[], ratePerS: number, durationMs: number, 
 }
 
 /** The parent's handle on one load-generator process. */
-class Generator {
+class LoadGenerator {
   readonly #child: ChildProcess;
   #pending: ((m: FromGenerator) => void) | null = null;
   #exited: Promise<void>;
@@ -162,12 +164,12 @@ class Generator {
     child.once('exit', (code) => this.#pending?.({ type: 'error', message: `generator exited (${code})` }));
   }
 
-  static async start(hubUrl: string): Promise<Generator> {
+  static async start(hubUrl: string): Promise<LoadGenerator> {
     const child = fork(fileURLToPath(import.meta.url), [WORKER_FLAG, hubUrl, String(CONNECTIONS_PER_GENERATOR)], {
       execArgv: ['--import', import.meta.resolve('tsx')],
       stdio: 'inherit',
     });
-    const g = new Generator(child);
+    const g = new LoadGenerator(child);
     const m = await g.#next();
     if (m.type !== 'ready') throw new Error(`load generator failed to start: ${'message' in m ? m.message : m.type}`);
     return g;

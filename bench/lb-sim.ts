@@ -6,9 +6,10 @@ import { parseArgs } from 'node:util';
 import { createCache, DEFAULT_PREFIX_MS, type BlockCache, type CacheOptions, type CachePolicy, type StreamHandle } from '../node-app/cache/index.js';
 import { nextDirector } from '../node-app/policies/rotation.js';
 import { selectServer } from '../node-app/policies/select.js';
-import { DEFAULT_LOAD_WEIGHTS, loadFactor, type LoadWeights } from '../signaling/protocol/load-factor.js';
+import { DEFAULT_LOAD_WEIGHTS, type LoadWeights } from '../signaling/protocol/load-factor.js';
 import { StateTable } from '../signaling/protocol/state-table.js';
 import type { AssetInfo, DirectorInfo } from '../signaling/protocol/types.js';
+import { seededRng } from '../test/helpers/seeded-rng.js';
 import { BASELINES, BOUNDED_LOAD_EPSILON, type ClusterView, type LbPolicy, type PlaceRequest } from './lb-policies.js';
 
 /** The production modules the simulator runs, exposed so a test can check they are the real ones. */
@@ -84,9 +85,6 @@ export const DEFAULT_WORKLOAD: Readonly<WorkloadParams> = Object.freeze({
   utilisation: 0.6,
 });
 
-export { seededRng } from '../test/helpers/seeded-rng.js';
-import { seededRng } from '../test/helpers/seeded-rng.js';
-
 const logUniform = (u: number, lo: number, hi: number) => lo * Math.exp(u * Math.log(hi / lo));
 
 /**
@@ -161,8 +159,12 @@ export function makeWorkload(p: WorkloadParams): Workload {
 export interface SimView extends ClusterView {
   readonly table: StateTable;
   indexOf(id: string): number;
-  /** Mean load factor over the servers, from the loads in the table (updated each heartbeat). */
-  meanLoadFactor(): number;
+  /**
+   * The servers' mean utilisations as the table shows them (updated each
+   * heartbeat): sessions ÷ slots, egress ÷ uplink, CPU. The load factor is
+   * linear in these, so its cluster mean for any weights follows from them.
+   */
+  meanLoad(): Readonly<{ sessions: number; egress: number; cpu: number }>;
 }
 
 export type SimPolicyFactory = (view: SimView, rng: () => number) => LbPolicy & { figures?(): Record<string, number> };
@@ -189,8 +191,10 @@ export function batonPolicy(weights: LoadWeights = DEFAULT_LOAD_WEIGHTS, relativ
       pick: (r: PlaceRequest) => {
         let w = weights;
         if (relativeBound !== undefined) {
+          const m = v.meanLoad();
+          const meanFactor = (weights.sessions * m.sessions + weights.egress * m.egress + weights.cpu * m.cpu) / total;
           const oneViewer = (weights.sessions / minSessions + ((weights.egress + weights.cpu) * r.bitrateMbps) / minUplinkMbps) / total;
-          w = { ...weights, threshold: Math.min(weights.threshold, (1 + relativeBound) * v.meanLoadFactor() + oneViewer) };
+          w = { ...weights, threshold: Math.min(weights.threshold, (1 + relativeBound) * meanFactor + oneViewer) };
         }
         const res = PRODUCTION.selectServer(v.table, { assetId: r.assetId }, v.table.director?.id ?? '', { weights: w });
         const key = res.ok ? res.reason : res.code;
@@ -221,6 +225,8 @@ export const POLICIES: Readonly<Record<string, SimPolicyFactory>> = Object.freez
 
 /** Servers report their load this often (the media server's default heartbeat). */
 export const DEFAULT_HEARTBEAT_MS = 1_000;
+/** The baton moves this often (the hub's default rotation). */
+export const DEFAULT_ROTATION_MS = 30_000;
 
 export interface SimOptions {
   /** Block size of every cache and of every read (bytes). */
@@ -228,9 +234,9 @@ export interface SimOptions {
   cachePolicy?: CachePolicy;
   /** Prefix length of the interval cache; default: 30 s, or one block of the slowest asset if longer. */
   prefixMs?: number;
-  /** Servers report their load this often; loads are also sampled at this period. Default 1 000. */
+  /** Servers report their load this often; loads are also sampled at this period. Default `DEFAULT_HEARTBEAT_MS`. */
   heartbeatMs?: number;
-  /** The baton moves this often (the hub's default, 30 000). */
+  /** The baton moves this often (0 = never). Default `DEFAULT_ROTATION_MS`. */
   rotationMs?: number;
   /** Measurement window for loads; default [workload.warmupMs, last arrival]. */
   measureFromMs?: number;
@@ -410,7 +416,7 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
   const wall0 = performance.now();
   const B = opts.blockBytes;
   const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-  const rotationMs = opts.rotationMs ?? 30_000;
+  const rotationMs = opts.rotationMs ?? DEFAULT_ROTATION_MS;
   const n = w.servers.length;
   const ids = w.servers.map((s) => s.id);
   for (let i = 1; i < n; i++) if (!(ids[i - 1]! < ids[i]!)) throw new Error('server ids must be unique and ascending');
@@ -443,7 +449,7 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
   const sessions = new Int32Array(n);
   const dirty = new Uint8Array(n);
   const dirtyList: number[] = [];
-  let meanLf = 0;
+  let meanLoad = { sessions: 0, egress: 0, cpu: 0 };
   const view: SimView = {
     size: n,
     ids,
@@ -453,7 +459,7 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
     totalCapacityMbps: totalCapBps / 1e6,
     table,
     indexOf: (id) => index.get(id) ?? -1,
-    meanLoadFactor: () => meanLf,
+    meanLoad: () => meanLoad,
   };
   const policy = factory(view, seededRng(opts.seed ?? 1));
   const setLoad = (s: number, deltaBps: number, deltaSessions: number) => {
@@ -520,15 +526,15 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
     if (b < blocks[a]!) {
       const last = b === blocks[a]! - 1;
       const bytes = last ? tails[a]! : full;
-      const n = bytes.length;
+      const len = bytes.length;
       const inWindow = t >= fromMs && t <= untilMs;
       count[BLOCK_READS]!++;
       if (h.get(b, t) !== undefined) {
-        count[CACHE]! += n;
-        if (inWindow) count[WINDOW_CACHE]! += n;
+        count[CACHE]! += len;
+        if (inWindow) count[WINDOW_CACHE]! += len;
       } else {
-        count[STORAGE]! += n;
-        if (inWindow) count[WINDOW_STORAGE]! += n;
+        count[STORAGE]! += len;
+        if (inWindow) count[WINDOW_STORAGE]! += len;
         h.put(b, bytes, t);
       }
       vNext[v] = b + 1;
@@ -572,9 +578,13 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
       table.commit({ type: 'load', id: ids[s]!, load: { sessions: sessions[s]!, egressMbps, cpu: Math.min(1, loadBps[s]! / capBps[s]!) } });
     }
     if (dirtyList.length > 0) {
-      let sum = 0;
-      for (const row of table.servers()) sum += loadFactor(row);
-      meanLf = sum / n;
+      const sum = { sessions: 0, egress: 0, cpu: 0 };
+      for (const row of table.servers()) {
+        sum.sessions += row.load.sessions / row.maxSessions;
+        sum.egress += row.load.egressMbps / row.uplinkMbps;
+        sum.cpu += row.load.cpu;
+      }
+      meanLoad = { sessions: sum.sessions / n, egress: sum.egress / n, cpu: sum.cpu / n };
     }
     dirtyList.length = 0;
     if (t < fromMs || t > untilMs || totalBps === 0) return;
@@ -816,7 +826,7 @@ function serveAsWorker(): void {
  * Exploring from the command line, one process, any scale:
  *   node bin/run-ts.js bench/lb-sim.ts [--policy baton,random] [--requests 100000] [--servers 100]
  *     [--assets 10000] [--utilisation 0.6] [--alpha 1.1] [--block-mib 8] [--null-cache]
- *     [--weights 0.5,0.3,0.2,0.85] [--bound 0.25]
+ *     [--weights 0.5,0.3,0.2,0.85] [--bound 0.25] [--prefix-ms 30000]
  * `--weights` (sessions, egress, cpu, threshold) and `--bound` (see `batonPolicy`) add a
  * `baton-custom` policy: Baton's director with other load weights, for what-if runs.
  */
@@ -834,6 +844,7 @@ function cli(argv: string[]): void {
       'null-cache': { type: 'boolean', default: false },
       weights: { type: 'string' },
       bound: { type: 'string' },
+      'prefix-ms': { type: 'string' },
     },
   });
   const policies: Record<string, SimPolicyFactory> = { ...POLICIES };
@@ -855,7 +866,12 @@ function cli(argv: string[]): void {
   for (const name of o.policy.split(',')) {
     const factory = policies[name];
     if (!factory) throw new Error(`unknown policy ${name}; known: ${Object.keys(policies).join(', ')}`);
-    const r = simulate(w, factory, { blockBytes: Math.round(Number(o['block-mib']) * MIB), seed: params.seed, ...(o['null-cache'] ? { cacheFactory: nullCache } : {}) });
+    const r = simulate(w, factory, {
+      blockBytes: Math.round(Number(o['block-mib']) * MIB),
+      seed: params.seed,
+      ...(o['prefix-ms'] !== undefined ? { prefixMs: Number(o['prefix-ms']) } : {}),
+      ...(o['null-cache'] ? { cacheFactory: nullCache } : {}),
+    });
     const { policy, maxMeanLoad, maxMeanLoadAvg, cacheServedShare, windowStorageBytes: storageBytes, rejected, wallMs, blockReads, samples, peak, extra } = r;
     console.log(JSON.stringify({ policy, samples, maxMeanLoad: round(maxMeanLoad, 3), maxMeanLoadAvg: round(maxMeanLoadAvg, 3), peak, cacheServedShare: round(cacheServedShare, 4), storageGbytes: round(storageBytes / 1e9, 1), rejected, wallS: round(wallMs / 1000, 1), blockReads, extra }));
   }

@@ -1,9 +1,12 @@
 // `npm run bench [-- --quick] [-- --only name,name]`: runs every benchmark, writes
 // bench/results/latest.json (flat figures, unit in each name) and latest.md (a table).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { TARGETS, meets } from './targets.js';
+
+// In-process hubs log only what matters here; the tables below are the output.
+process.env.BATON_LOG_LEVEL ??= 'warn';
 
 type Bench = (opts: { quick: boolean }) => Promise<Record<string, number>>;
 
@@ -25,7 +28,19 @@ const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only='))?.slice(7) ?? (args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined);
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 
+const dir = join(import.meta.dirname, 'results');
+/** With --only, the other suites' last figures are kept: the file always holds every figure. */
+function previous(): Record<string, number | string> {
+  if (!only) return {};
+  try {
+    return JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as Record<string, number | string>;
+  } catch {
+    return {};
+  }
+}
+
 const figures: Record<string, number | string> = {
+  ...previous(),
   'machine.cores': cpus().length,
   'machine.node_version': process.version,
   'run.quick': quick ? 1 : 0,
@@ -47,7 +62,6 @@ for (const [name, load] of Object.entries(SUITES)) {
   }
 }
 
-const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
 writeFileSync(join(dir, 'latest.json'), JSON.stringify(figures, null, 2) + '\n');
 // Plots next to the results, from whatever figures this run produced.

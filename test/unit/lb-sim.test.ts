@@ -95,6 +95,15 @@ describe('lb-sim — exact accounting on a hand-computed trace', () => {
     expect(r.cacheBytes).toBe(4_000);
   });
 
+  it('the what-if bound keeps v4 off s0: at t=1.2 s s0 is above 1.25 × the mean load plus one viewer', () => {
+    // Egress-only load factors from the t=1 s heartbeat: s0 0.024, s1 0; threshold
+    // min(0.85, 1.25 × 0.012 + 0.008) = 0.023, so s0 is skipped even as A's only holder.
+    const r = simulate(tiny, POLICIES['baton-bounded']!, tinyOpts);
+    expect(r.extra).toEqual({ storage: 4 });
+    expect(r.storageBytes).toBe(3_000 + 1_000 + 2_500 + 3_000);
+    expect(r.cacheBytes).toBe(2_000);
+  });
+
   it('the measurement window counts only the block reads inside it', () => {
     // From t = 2 s to 3 s: v1 reads A#2 (storage) at 2.0, v4 A#1 (cache) at 2.2, v3 B#2
     // (500 bytes, storage) at 2.5, v2 A#2 (cache) at 2.9; v4's A#2 at 3.2 is outside.
