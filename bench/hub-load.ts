@@ -16,11 +16,11 @@ const CONNECTIONS_PER_GENERATOR = 160;
 const MAX_RATE_PER_CONNECTION = 15;
 const ACK_TIMEOUT_MS = 5_000;
 const WARMUP_PER_S = 500;
-const WARMUP_MS = 3_000;
+const WARMUP_MS = 2_000;
 /** Demo assets, asked for in turn so that the director's choice is not always the same. */
 const ASSETS = ['demo-testsrc', 'demo-smpte', 'demo-mandelbrot'];
 const FULL_STEPS_PER_S = [250, 500, 1_000, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000, 4_500];
-const QUICK_STEPS_PER_S = [250, 500, 1_000, 1_500, 2_000, 3_000];
+const QUICK_STEPS_PER_S = [500, 1_000, 1_500, 2_000, 3_000];
 const WORKER_FLAG = '--hub-load-generator';
 
 /** `watch` joins (director + server round trips); `catalog` is the hub-only baseline. */

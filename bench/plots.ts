@@ -205,7 +205,7 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
     put('hub-join-p99.svg', lineChart({ title: 'Hub: join p99 vs offered rate, 3 servers, loopback', xLabel: 'offered joins/s', yLabel: `join p99, ms${note}`, series: [{ name: 'p99', points: clipped }, { name: 'limit 50 ms', points: hubSteps.map(([x]) => [x, 50] as [number, number]) }] }));
   }
 
-  // Time to first frame: raw samples in the figures, or the TTFF suite's samples file from this run.
+  // Time to first frame: raw samples in the figures, or the samples file the TTFF suite writes next to them.
   const ttff = ttffSamples(figures, dir);
   if (ttff.length > 0) {
     put('ttff.svg', lineChart({ title: 'Time to first frame: share of starts within x ms', xLabel: 'ms from navigation start', yLabel: 'share of samples', series: ttff.map(({ name, ms }) => ({ name: `${name} (n = ${ms.length})`, points: cdfSteps(ms) })) }));
@@ -219,7 +219,7 @@ function ttffSamples(figures: Readonly<Record<string, unknown>>, dir: string): {
   const inline = samplesOf(figures['ttff.samples_ms']);
   if (inline.length > 0) return [{ name: 'Baton', ms: inline }];
   const file = join(dir, 'ttff-samples.json');
-  if (typeof figures['ttff.p50_ms'] !== 'number' || !existsSync(file)) return []; // the suite did not run this time
+  if (typeof figures['ttff.p50_ms'] !== 'number' || !existsSync(file)) return []; // no TTFF run behind these figures
   try {
     const j = JSON.parse(readFileSync(file, 'utf8')) as { baton?: { samples_ms?: unknown }; http?: { samples_ms?: unknown } };
     return [

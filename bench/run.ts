@@ -64,7 +64,7 @@ for (const [name, load] of Object.entries(SUITES)) {
 
 mkdirSync(dir, { recursive: true });
 writeFileSync(join(dir, 'latest.json'), JSON.stringify(figures, null, 2) + '\n');
-// Plots next to the results, from whatever figures this run produced.
+// Plots next to the results, drawn from the figures just written (a plot without its figures is skipped).
 let plots: string[] = [];
 try {
   plots = (await import('./plots.js')).writePlots(figures, dir);
