@@ -44,7 +44,7 @@ import { TokenBucket } from './rate-limit.js';
 import { createHttpHandler } from './http-routes.js';
 import { nextDirector } from '../node-app/policies/rotation.js';
 import { resolveLocation, suggest, loadGazetteer } from './geo/gazetteer.js';
-import { expired } from '../node-app/policies/liveness.js';
+import { expired, DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../node-app/policies/liveness.js';
 import { ipPlace, clientIp, loadIpData } from './geo/ip-locate.js';
 import { verifyStreamKey } from '../node-app/ingest/stream-key.js';
 
@@ -100,8 +100,6 @@ interface Session {
   role?: 'primary' | 'backup';
 }
 
-/** Missed heartbeats after which a silent server is removed. */
-export const MISSED_HEARTBEATS = 3;
 /** Director answers carrying another epoch are discarded; the hub tries this many directors. */
 const DIRECTOR_ATTEMPTS = 3;
 const SESSION_OPEN_TIMEOUT_MS = 2_000;

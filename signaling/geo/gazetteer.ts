@@ -179,9 +179,6 @@ function topByPopulation(idx: Index, key: string, countryFilter: ((cc: string) =
   return top;
 }
 
-/** Alias of `suggest`, under the name the hub's `places` handler uses. */
-export const suggestPlaces = suggest;
-
 /** Parse `"lat, lon"` in decimal degrees; null when it is not that or out of range. */
 export function parseCoordinates(text: string): Place | null {
   const m = COORDINATES.exec(text.trim());
