@@ -5,15 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCache, DEFAULT_PREFIX_MS, type BlockCache, type CacheOptions, type CachePolicy, type StreamHandle } from '../node-app/cache/index.js';
 import { nextDirector } from '../node-app/policies/rotation.js';
-import { selectServer } from '../node-app/policies/select.js';
+import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../node-app/policies/select.js';
 import { DEFAULT_LOAD_WEIGHTS, type LoadWeights } from '../signaling/protocol/load-factor.js';
 import { StateTable } from '../signaling/protocol/state-table.js';
 import type { AssetInfo, DirectorInfo } from '../signaling/protocol/types.js';
 import { seededRng } from '../test/helpers/seeded-rng.js';
-import { BASELINES, BOUNDED_LOAD_EPSILON, type ClusterView, type LbPolicy, type PlaceRequest } from './lb-policies.js';
+import { BASELINES, type ClusterView, type LbPolicy, type PlaceRequest } from './lb-policies.js';
 
 /** The production modules the simulator runs, exposed so a test can check they are the real ones. */
-export const PRODUCTION = Object.freeze({ selectServer, nextDirector, createCache, StateTable });
+export const PRODUCTION = Object.freeze({ selectServer, placeViewer, nextDirector, createCache, StateTable });
 
 // ---- workload -------------------------------------------------------------------------
 
@@ -172,31 +172,22 @@ export type SimPolicyFactory = (view: SimView, rng: () => number) => LbPolicy & 
 /**
  * The production director: `selectServer` on the director's replica of the
  * state table, which the simulator keeps as the hub would (cache changes at
- * once, loads on each heartbeat), with `self` = the current director.
- *
- * `relativeBound` (what-if, not production): lower the load threshold to
- * (1 + relativeBound) × the cluster's mean load factor, plus what one more
- * viewer adds to the smallest server (the ceiling of bounded loads), whenever
- * that is below `weights.threshold`.
+ * once, loads on each heartbeat), with `self` = the current director, and the
+ * media server's default load weights and bounded-load ε unless given
+ * (`loadBound: null` turns the bound off, as `--load-bound off` does).
  */
-export function batonPolicy(weights: LoadWeights = DEFAULT_LOAD_WEIGHTS, relativeBound?: number): SimPolicyFactory {
+export function batonPolicy(
+  name = 'baton',
+  weights: LoadWeights = DEFAULT_LOAD_WEIGHTS,
+  loadBound: number | null = DEFAULT_LOAD_BOUND,
+): SimPolicyFactory {
+  const opts = loadBound === null ? { weights } : { weights, loadBound };
   return (v) => {
     const reasons: Record<string, number> = {};
-    const rows = [...v.table.servers()];
-    const minSessions = Math.min(...rows.map((r) => r.maxSessions));
-    const minUplinkMbps = Math.min(...rows.map((r) => r.uplinkMbps));
-    const total = weights.sessions + weights.egress + weights.cpu;
     return {
-      name: relativeBound === undefined ? 'baton' : 'baton-bounded',
+      name,
       pick: (r: PlaceRequest) => {
-        let w = weights;
-        if (relativeBound !== undefined) {
-          const m = v.meanLoad();
-          const meanFactor = (weights.sessions * m.sessions + weights.egress * m.egress + weights.cpu * m.cpu) / total;
-          const oneViewer = (weights.sessions / minSessions + ((weights.egress + weights.cpu) * r.bitrateMbps) / minUplinkMbps) / total;
-          w = { ...weights, threshold: Math.min(weights.threshold, (1 + relativeBound) * meanFactor + oneViewer) };
-        }
-        const res = PRODUCTION.selectServer(v.table, { assetId: r.assetId }, v.table.director?.id ?? '', { weights: w });
+        const res = PRODUCTION.placeViewer(v.table, { assetId: r.assetId }, v.table.director?.id ?? '', opts);
         const key = res.ok ? res.reason : res.code;
         reasons[key] = (reasons[key] ?? 0) + 1;
         return res.ok ? v.indexOf(res.serverId) : -1;
@@ -206,19 +197,15 @@ export function batonPolicy(weights: LoadWeights = DEFAULT_LOAD_WEIGHTS, relativ
   };
 }
 
-/** What-if load weights: the load factor is the uplink's utilisation alone. */
-export const EGRESS_ONLY_WEIGHTS: LoadWeights = Object.freeze({ sessions: 0, egress: 1, cpu: 0, threshold: DEFAULT_LOAD_WEIGHTS.threshold });
-
 /**
  * Every policy the suite compares: Baton as shipped, the baselines, then one
- * what-if — Baton with the load factor on egress only (a configuration the
- * media server already accepts) and the threshold relative to the cluster's
- * mean (a code change), ε as for bounded loads.
+ * what-if — Baton without the bounded-load cap (`--load-bound off`: only the
+ * absolute load threshold), to show what the cap buys.
  */
 export const POLICIES: Readonly<Record<string, SimPolicyFactory>> = Object.freeze({
   baton: batonPolicy(),
   ...BASELINES,
-  'baton-bounded': batonPolicy(EGRESS_ONLY_WEIGHTS, BOUNDED_LOAD_EPSILON),
+  'baton-unbounded': batonPolicy('baton-unbounded', DEFAULT_LOAD_WEIGHTS, null),
 });
 
 // ---- the simulator ------------------------------------------------------------------------
@@ -722,7 +709,7 @@ const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Record<string, number>> {
   const scale = opts.quick ? QUICK_SCALE : FULL_SCALE;
   // Slowest first (the ones piling one asset's viewers onto one server), so the workers finish together.
-  const order = ['consistent-hash', 'baton', 'bounded-load', 'baton-bounded'];
+  const order = ['consistent-hash', 'baton', 'bounded-load', 'baton-unbounded'];
   const names = [...order, ...Object.keys(POLICIES).filter((p) => !order.includes(p))];
   const jobs: Job[] = names.map((policy) => ({ key: policy, scale, policy }));
   if (!opts.quick) {
@@ -851,8 +838,8 @@ function cli(argv: string[]): void {
   if (o.weights !== undefined || o.bound !== undefined) {
     const [sessions, egress, cpu, threshold] = (o.weights ?? '').split(',').map(Number);
     const weights = { ...DEFAULT_LOAD_WEIGHTS, ...(o.weights ? { sessions: sessions!, egress: egress!, cpu: cpu!, threshold: threshold! } : {}) };
-    const custom = batonPolicy(weights, o.bound === undefined ? undefined : Number(o.bound));
-    policies['baton-custom'] = (v, rng) => ({ ...custom(v, rng), name: 'baton-custom' });
+    const bound = o.bound === undefined ? DEFAULT_LOAD_BOUND : o.bound === 'off' ? null : Number(o.bound);
+    policies['baton-custom'] = batonPolicy('baton-custom', weights, bound);
   }
   const params: WorkloadParams = {
     ...DEFAULT_WORKLOAD,

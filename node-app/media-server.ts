@@ -29,7 +29,7 @@ import {
 import { SESSION_ID_PATTERN, isAssetId } from '../signaling/protocol/ids.js';
 import { mintServerToken } from '../signaling/auth.js';
 import { logger, type Logger } from '../signaling/log.js';
-import { selectServer } from './policies/select.js';
+import { DEFAULT_LOAD_BOUND, placeViewer } from './policies/select.js';
 import { selectIngest } from './policies/select-ingest.js';
 import { DiskStore } from './storage/disk-store.js';
 import { createCache, type BlockCache } from './cache/index.js';
@@ -63,6 +63,11 @@ export interface MediaServerOptions {
   httpPort?: number;
   httpHost?: string;
   weights?: LoadWeights;
+  /**
+   * ε of the director's bounded loads (`SelectOptions.loadBound`); null turns
+   * the relative bound off (absolute threshold only). Default `DEFAULT_LOAD_BOUND`.
+   */
+  loadBound?: number | null;
   /** WebRTC implementation for simple-peer (default: node-datachannel's polyfill). */
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
@@ -360,8 +365,10 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     const p = parse(selectRequestSchema, raw);
     if (!p.ok) return ack(ackError(ErrorCode.badRequest, p.message));
     if (this.#fenced(p.value.epoch)) return ack(ackError(ErrorCode.staleEpoch, `not the director for epoch ${p.value.epoch}`));
-    const r = selectServer(this.table, { assetId: p.value.assetId, exclude: p.value.exclude }, this.#o.id, {
+    const loadBound = this.#o.loadBound === undefined ? DEFAULT_LOAD_BOUND : this.#o.loadBound;
+    const r = placeViewer(this.table, { assetId: p.value.assetId, exclude: p.value.exclude }, this.#o.id, {
       weights: this.#o.weights ?? DEFAULT_LOAD_WEIGHTS,
+      ...(loadBound === null ? {} : { loadBound }),
     });
     this.metrics.decisions.inc({ result: r.ok ? r.reason : r.code });
     ack(r.ok ? { ...r, epoch: p.value.epoch } : r);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { iceServersSchema } from '../../signaling/protocol/messages.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
+import { DEFAULT_LOAD_BOUND } from '../policies/select.js';
 
 const program = new Command('baton')
   .description('Baton: a browser-based WebRTC streaming network (signaling hub, media servers, web client).')
@@ -38,6 +39,13 @@ function loadWeights(v: string): { sessions: number; egress: number; cpu: number
   }
   if (w.sessions + w.egress + w.cpu <= 0) throw new InvalidArgumentError('at least one weight must be positive');
   return w;
+}
+
+function loadBound(v: string): number | null {
+  if (v === 'off') return null;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError(`expected a number from 0 to 100 or "off", got "${v}"`);
+  return n;
 }
 
 function iceServers(v: string): RTCIceServer[] {
@@ -188,8 +196,9 @@ program
   .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
   .addOption(opt('--http-port <n>', 'port for /metrics and /healthz (0 = any free port)', 'BATON_HTTP_PORT', int('http-port', 0, 65535), 0))
   .addOption(opt('--http-host <addr>', 'interface for the HTTP side', 'BATON_HTTP_HOST', undefined, '127.0.0.1'))
-  .addOption(opt('--load-weights <w>', 'load factor weights (used when this server is director)', 'BATON_LOAD_WEIGHTS', loadWeights, { sessions: 0.5, egress: 0.3, cpu: 0.2 }))
-  .addOption(opt('--load-threshold <x>', 'a server at or above this load factor gets no new session', 'BATON_LOAD_THRESHOLD', num('load-threshold', 0.01, 10), 0.85))
+  .addOption(opt('--load-weights <w>', 'load factor weights (used when this server is director)', 'BATON_LOAD_WEIGHTS', loadWeights, { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu }))
+  .addOption(opt('--load-threshold <x>', 'a server at or above this load factor gets no new session', 'BATON_LOAD_THRESHOLD', num('load-threshold', 0.01, 10), DEFAULT_LOAD_WEIGHTS.threshold))
+  .addOption(opt('--load-bound <e|off>', 'as director, prefer servers under (1 + e) × the mean load factor ("off": threshold only)', 'BATON_LOAD_BOUND', loadBound, DEFAULT_LOAD_BOUND))
   .addOption(opt('--slow-viewer-ms <ms>', 'drop a viewer that reads under half the bitrate for this long', 'BATON_SLOW_VIEWER_MS', int('slow-viewer-ms', 100), 20_000))
   .addOption(opt('--stall-timeout-ms <ms>', 'drop a viewer whose channel accepts nothing for this long', 'BATON_STALL_TIMEOUT_MS', int('stall-timeout-ms', 100), 15_000))
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers for WebRTC, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
@@ -216,6 +225,7 @@ program
       iceServers: o.iceServers,
       sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },
       weights: { ...o.loadWeights, threshold: o.loadThreshold },
+      loadBound: o.loadBound,
     });
     server.on('fatal', (err) => {
       console.error(`baton server ${o.id}: ${err.message}`);

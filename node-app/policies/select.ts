@@ -1,5 +1,5 @@
 // The director's viewer policy: which server streams an asset (cache-aware, by load factor).
-import type { LoadWeights } from '../../signaling/protocol/load-factor.js';
+import { oneViewerLoad, weighUtilisation, type LoadWeights } from '../../signaling/protocol/load-factor.js';
 import type { ServerRow, StateTable } from '../../signaling/protocol/state-table.js';
 import { ErrorCode, SelectReason } from '../../signaling/protocol/types.js';
 import { acceptingLoadFactor, beats, type Best } from './candidates.js';
@@ -12,7 +12,22 @@ export interface ServerSelectRequest {
 
 export interface SelectOptions {
   weights: LoadWeights;
+  /**
+   * ε of bounded loads: prefer servers whose load factor with one more viewer
+   * stays at or under (1 + ε) × the cluster's mean load factor with that
+   * viewer. Undefined = no relative bound, only `weights.threshold`. See
+   * `selectServer`.
+   */
+  loadBound?: number;
 }
+
+/**
+ * Default ε. Consistent hashing with bounded loads at ε = 0.25 keeps the busiest
+ * server at 1.26 × the mean in the cluster simulator; the director sees loads
+ * up to a heartbeat old, and at 0.2 its busiest server stays at 1.21 × the mean
+ * with 0.756 of the bytes served from caches (bench/README.md, `lb`).
+ */
+export const DEFAULT_LOAD_BOUND = 0.2;
 
 export type SelectResult =
   | { ok: true; serverId: string; reason: SelectReason; loadFactor: number }
@@ -30,10 +45,20 @@ export type SelectResult =
  *    ended: the ingested bytes stay on that server's disk).
  *
  * A holder is skipped when excluded or over the load threshold (see
- * `acceptingLoadFactor`). Ties on load factor go to the smaller id. Only the
- * asset → holders indexes are read, never the whole table, so a decision
- * costs O(holders of this asset). Fails with `unknown-asset` when nobody holds
- * the asset, `no-capacity` when every holder is excluded or overloaded.
+ * `acceptingLoadFactor`). With `opts.loadBound` (ε) the tiers are first tried
+ * with bounded loads (Mirrokni, Thorup, Zadimoghaddam): a holder counts only
+ * while its load factor with this viewer (`oneViewerLoad`: a session slot and
+ * the asset's bitrate) stays at or under (1 + ε) × the cluster's mean load
+ * factor with this viewer. A popular asset's cache holders thus stop
+ * attracting viewers once they run ahead of the cluster, and the next viewer
+ * starts (or joins) an interval on a quieter server. Only when no holder in
+ * any tier is under that bound (an idle or tiny cluster, an asset on few
+ * servers) do the tiers run again with the absolute threshold alone: a viewer
+ * is never refused for balance. Ties on load factor go to the smaller id. Only the asset →
+ * holders indexes and the table's running mean are read, never the whole
+ * table, so a decision costs O(holders of this asset). Fails with
+ * `unknown-asset` when nobody holds the asset, `no-capacity` when every holder
+ * is excluded or overloaded.
  */
 export function selectServer(
   table: StateTable,
@@ -43,38 +68,84 @@ export function selectServer(
 ): SelectResult {
   const { assetId } = req;
   const exclude = req.exclude ?? [];
-  const { weights } = opts;
-
-  const me = table.get(self);
-  if (me && me.cache.has(assetId) && !exclude.includes(self)) {
-    const f = acceptingLoadFactor(me, weights);
-    if (f !== null) return { ok: true, serverId: self, reason: SelectReason.directorCache, loadFactor: f };
-  }
-
+  const { weights, loadBound } = opts;
   const cacheHolders = table.cacheHolders(assetId);
-  const cached = bestOf(table, cacheHolders, exclude, weights, null);
-  if (cached) return { ok: true, serverId: cached.id, reason: SelectReason.cache, loadFactor: cached.score };
-
   const liveHolders = table.liveHolders(assetId);
-  const live = bestOf(table, liveHolders, exclude, weights, (row) => row.live.get(assetId)?.live === true);
-  if (live) return { ok: true, serverId: live.id, reason: SelectReason.live, loadFactor: live.score };
-
   const storageHolders = table.storageHolders(assetId);
-  let stored = bestOf(table, storageHolders, exclude, weights, null);
-  if (liveHolders.size > 0) {
-    const ended = bestOf(table, liveHolders, exclude, weights, (row) => row.live.get(assetId)?.live === false);
-    if (ended && beats(ended.score, ended.id, stored)) stored = ended;
-  }
-  if (stored) return { ok: true, serverId: stored.id, reason: SelectReason.storage, loadFactor: stored.score };
-
   if (cacheHolders.size === 0 && liveHolders.size === 0 && storageHolders.size === 0) {
     return { ok: false, code: ErrorCode.unknownAsset, message: `no server holds asset ${assetId}` };
   }
-  return {
-    ok: false,
-    code: ErrorCode.noCapacity,
-    message: `every server holding ${assetId} is excluded or over the load threshold`,
-  };
+
+  const tiers: Tiers = { assetId, self, exclude, weights, cacheHolders, liveHolders, storageHolders };
+  let picked: SelectResult | null = null;
+  if (loadBound !== undefined && loadBound >= 0) {
+    const mean = weighUtilisation(table.meanUtilisation(), weights);
+    const bitrateMbps = assetBitrateMbps(table, assetId, storageHolders);
+    const n = table.size;
+    picked = pickByTier(table, tiers, (row, f) => {
+      const one = oneViewerLoad(row, bitrateMbps, weights);
+      return f + one <= (1 + loadBound) * (mean + one / n);
+    });
+  }
+  picked ??= pickByTier(table, tiers, null);
+  return (
+    picked ?? {
+      ok: false,
+      code: ErrorCode.noCapacity,
+      message: `every server holding ${assetId} is excluded or over the load threshold`,
+    }
+  );
+}
+
+/**
+ * The director's decision (`selectServer`), then the chosen server counts the
+ * viewer at once in the director's replica (`StateTable.reserveLoad`: one
+ * session and the asset's bitrate) until that server's next load report.
+ * Loads reach the replica once per heartbeat; without this, every viewer
+ * arriving within one heartbeat would see the same stale loads and the same
+ * least-loaded holder would take them all.
+ */
+export function placeViewer(table: StateTable, req: ServerSelectRequest, self: string, opts: SelectOptions): SelectResult {
+  const r = selectServer(table, req, self, opts);
+  if (r.ok) table.reserveLoad(r.serverId, 1, assetBitrateMbps(table, req.assetId, table.storageHolders(req.assetId)));
+  return r;
+}
+
+interface Tiers {
+  assetId: string;
+  self: string;
+  exclude: readonly string[];
+  weights: LoadWeights;
+  cacheHolders: ReadonlySet<string>;
+  liveHolders: ReadonlySet<string>;
+  storageHolders: ReadonlySet<string>;
+}
+
+/** A further test on a candidate under the threshold (its row and load factor). */
+type Bound = ((row: ServerRow, f: number) => boolean) | null;
+
+/** The four tiers in order; null when no holder passes (the caller tells why). */
+function pickByTier(table: StateTable, t: Tiers, bound: Bound): SelectResult | null {
+  const { assetId, self, exclude, weights } = t;
+  const me = table.get(self);
+  if (me && me.cache.has(assetId) && !exclude.includes(self)) {
+    const f = acceptingLoadFactor(me, weights);
+    if (f !== null && (bound === null || bound(me, f))) return { ok: true, serverId: self, reason: SelectReason.directorCache, loadFactor: f };
+  }
+
+  const cached = bestOf(table, t.cacheHolders, exclude, weights, null, bound);
+  if (cached) return { ok: true, serverId: cached.id, reason: SelectReason.cache, loadFactor: cached.score };
+
+  const live = bestOf(table, t.liveHolders, exclude, weights, (row) => row.live.get(assetId)?.live === true, bound);
+  if (live) return { ok: true, serverId: live.id, reason: SelectReason.live, loadFactor: live.score };
+
+  let stored = bestOf(table, t.storageHolders, exclude, weights, null, bound);
+  if (t.liveHolders.size > 0) {
+    const ended = bestOf(table, t.liveHolders, exclude, weights, (row) => row.live.get(assetId)?.live === false, bound);
+    if (ended && beats(ended.score, ended.id, stored)) stored = ended;
+  }
+  if (stored) return { ok: true, serverId: stored.id, reason: SelectReason.storage, loadFactor: stored.score };
+  return null;
 }
 
 function bestOf(
@@ -83,6 +154,7 @@ function bestOf(
   exclude: readonly string[],
   weights: LoadWeights,
   accept: ((row: ServerRow) => boolean) | null,
+  bound: Bound,
 ): Best | null {
   let best: Best | null = null;
   for (const id of holders) {
@@ -90,7 +162,15 @@ function bestOf(
     const row = table.get(id);
     if (!row || (accept && !accept(row))) continue;
     const f = acceptingLoadFactor(row, weights);
-    if (f !== null && beats(f, id, best)) best = { id, score: f };
+    if (f !== null && beats(f, id, best) && (bound === null || bound(row, f))) best = { id, score: f };
   }
   return best;
+}
+
+/** The asset's bitrate as a storage holder describes it, Mbit/s; 0 when unknown (a live stream's is). */
+function assetBitrateMbps(table: StateTable, assetId: string, storage: ReadonlySet<string>): number {
+  const first = storage.values().next();
+  if (first.done) return 0;
+  const bps = table.get(first.value)?.storage.get(assetId)?.bitrateBps;
+  return bps !== undefined && Number.isFinite(bps) && bps > 0 ? bps / 1e6 : 0;
 }

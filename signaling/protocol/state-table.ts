@@ -9,6 +9,7 @@ import type {
   TableSnapshot,
   VersionedDelta,
 } from './types.js';
+import { utilisation, type Utilisation } from './load-factor.js';
 
 /** A server row as held in memory: sets and maps for O(1) membership. */
 export interface ServerRow {
@@ -44,6 +45,8 @@ export class StateTable {
   readonly #cacheIndex = new Map<string, Set<string>>();
   readonly #storageIndex = new Map<string, Set<string>>();
   readonly #liveIndex = new Map<string, Set<string>>();
+  /** Sums of the rows' utilisations, kept on every join, leave and load report. */
+  readonly #utilSum: Utilisation = { sessions: 0, egress: 0, cpu: 0 };
 
   /** Version of the last applied delta (0 = empty table). */
   get version(): number {
@@ -80,6 +83,33 @@ export class StateTable {
 
   liveHolders(assetId: string): ReadonlySet<string> {
     return this.#liveIndex.get(assetId) ?? EMPTY;
+  }
+
+  /**
+   * The servers' mean utilisations (sessions ÷ slots, egress ÷ uplink, CPU),
+   * O(1): the load factor is linear in them, so `weighUtilisation(mean, w)` is
+   * the cluster's mean load factor for any weights. Zeros for an empty table.
+   */
+  meanUtilisation(): Utilisation {
+    const n = this.#servers.size;
+    if (n === 0) return { sessions: 0, egress: 0, cpu: 0 };
+    const u = this.#utilSum;
+    return { sessions: u.sessions / n, egress: u.egress / n, cpu: u.cpu / n };
+  }
+
+  /**
+   * Local to this replica, not a delta: count `sessions` more sessions and
+   * `egressMbps` more egress on a server until its next load report replaces
+   * its load. The director calls it for each viewer it places (`placeViewer`),
+   * so that viewers arriving within one heartbeat see each other. Unknown ids
+   * are ignored; the version does not move.
+   */
+  reserveLoad(id: string, sessions: number, egressMbps: number): void {
+    const row = this.#servers.get(id);
+    if (!row) return;
+    this.#addUtil(row, -1);
+    row.load = { ...row.load, sessions: row.load.sessions + sessions, egressMbps: row.load.egressMbps + egressMbps };
+    this.#addUtil(row, 1);
   }
 
   /** Every asset id known anywhere in the cluster (storage or live). */
@@ -120,6 +150,7 @@ export class StateTable {
     this.#cacheIndex.clear();
     this.#storageIndex.clear();
     this.#liveIndex.clear();
+    this.#resetUtil();
     for (const entry of snapshot.servers) this.#join(entry);
     this.#director = snapshot.director;
     this.#version = snapshot.version;
@@ -149,7 +180,9 @@ export class StateTable {
     if (!row) return; // a late report about a server that has left: nothing to change
     switch (d.type) {
       case 'load':
+        this.#addUtil(row, -1);
         row.load = d.load;
+        this.#addUtil(row, 1);
         return;
       case 'cache-add':
         for (const a of d.assets) {
@@ -207,6 +240,7 @@ export class StateTable {
       live: new Map(e.live.map((l) => [l.id, l])),
     };
     this.#servers.set(row.id, row);
+    this.#addUtil(row, 1);
     for (const a of row.cache) indexAdd(this.#cacheIndex, a, row.id);
     for (const a of row.storage.keys()) indexAdd(this.#storageIndex, a, row.id);
     for (const a of row.live.keys()) indexAdd(this.#liveIndex, a, row.id);
@@ -219,6 +253,22 @@ export class StateTable {
     for (const a of row.storage.keys()) indexRemove(this.#storageIndex, a, id);
     for (const a of row.live.keys()) indexRemove(this.#liveIndex, a, id);
     this.#servers.delete(id);
+    if (this.#servers.size === 0) this.#resetUtil(); // no rounding residue left behind
+    else this.#addUtil(row, -1);
+  }
+
+  /** Adds (sign 1) or removes (-1) a row's utilisations to the sums. */
+  #addUtil(row: ServerRow, sign: 1 | -1): void {
+    const sum = this.#utilSum;
+    const u = utilisation(row);
+    sum.sessions += sign * u.sessions;
+    sum.egress += sign * u.egress;
+    sum.cpu += sign * u.cpu;
+  }
+
+  #resetUtil(): void {
+    const sum = this.#utilSum;
+    sum.sessions = sum.egress = sum.cpu = 0;
   }
 }
 

@@ -1,8 +1,8 @@
 // The director's viewer policy: tier order, load factor, exclusions and error codes.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { selectServer } from '../../node-app/policies/select.js';
-import { DEFAULT_LOAD_WEIGHTS, isOverloaded, loadFactor, type LoadWeights } from '../../signaling/protocol/load-factor.js';
+import { placeViewer, selectServer, type SelectResult } from '../../node-app/policies/select.js';
+import { DEFAULT_LOAD_WEIGHTS, isOverloaded, loadFactor, oneViewerLoad, type LoadWeights } from '../../signaling/protocol/load-factor.js';
 import { StateTable, type ServerRow } from '../../signaling/protocol/state-table.js';
 import type { LiveInfo, ServerEntry, ServerLoad } from '../../signaling/protocol/types.js';
 
@@ -117,6 +117,51 @@ describe('selectServer — examples', () => {
   });
 });
 
+describe('selectServer — bounded loads', () => {
+  // Four servers of 100 slots and 1 Gbit/s; s0 caches `a`, everyone stores it.
+  const sessionsOnly: LoadWeights = { sessions: 1, egress: 0, cpu: 0, threshold: 0.85 };
+  const egressOnly: LoadWeights = { sessions: 0, egress: 1, cpu: 0, threshold: 0.85 };
+  const four = (s0: ServerLoad, others: ServerLoad, bitrateBps?: number) => {
+    const withRate = (e: ServerEntry) => ({ ...e, storage: e.storage.map((a) => ({ ...a, ...(bitrateBps ? { bitrateBps } : {}) })) });
+    return tableOf(
+      withRate(server('s0', s0, { cache: ['a'], storage: ['a'] })),
+      ...['s1', 's2', 's3'].map((id) => withRate(server(id, others, { storage: ['a'] }))),
+    );
+  };
+  const load = (sessions: number, egressMbps = 0): ServerLoad => ({ sessions, egressMbps, cpu: 0 });
+
+  it('keeps the cache holder while it stays under (1 + ε) × the mean with the viewer counted', () => {
+    // s0 at 0.26, others 0.20: with the viewer s0 is at 0.27 ≤ 1.25 × (0.215 + 0.01 / 4) = 0.2719.
+    const t = four(load(26), load(20));
+    expect(selectServer(t, { assetId: 'a' }, 'x', { weights: sessionsOnly, loadBound: 0.25 })).toMatchObject({ serverId: 's0', reason: 'cache' });
+    // At 0.27 it would reach 0.28 > 1.25 × (0.2175 + 0.0025) = 0.275: the least-loaded other server starts an interval.
+    const u = four(load(27), load(20));
+    expect(selectServer(u, { assetId: 'a' }, 'x', { weights: sessionsOnly, loadBound: 0.25 })).toMatchObject({ serverId: 's1', reason: 'storage' });
+    // Without the bound the cache wins at any load under the threshold.
+    expect(selectServer(u, { assetId: 'a' }, 'x', { weights: sessionsOnly })).toMatchObject({ serverId: 's0', reason: 'cache' });
+  });
+
+  it("counts the viewer's bitrate on the holder's uplink", () => {
+    // Egress 260 of 1,000 Mbit/s, others 200: a 10-Mbit/s viewer fits the bound, a 40-Mbit/s one does not.
+    expect(selectServer(four(load(0, 260), load(0, 200), 10e6), { assetId: 'a' }, 'x', { weights: egressOnly, loadBound: 0.25 })).toMatchObject({ serverId: 's0' });
+    expect(selectServer(four(load(0, 260), load(0, 200), 40e6), { assetId: 'a' }, 'x', { weights: egressOnly, loadBound: 0.25 })).toMatchObject({ serverId: 's1' });
+  });
+
+  it('never refuses for balance: with no holder under the bound, the threshold alone decides', () => {
+    const t = tableOf(server('s0', load(60), { cache: ['a'], storage: ['a'] }), server('s1', idle, { storage: ['b'] }));
+    expect(selectServer(t, { assetId: 'a' }, 's1', { weights: sessionsOnly, loadBound: 0 })).toMatchObject({ ok: true, serverId: 's0', reason: 'cache' });
+  });
+
+  it('placeViewer counts each placed viewer until the next load report, so a burst spreads out', () => {
+    const t = tableOf(...['s0', 's1', 's2'].map((id) => server(id, idle, { storage: ['a'] })));
+    const picks = Array.from({ length: 6 }, () => placeViewer(t, { assetId: 'a' }, 'x', { weights: sessionsOnly }));
+    expect(picks.map((r) => (r.ok ? r.serverId : r.code))).toEqual(['s0', 's1', 's2', 's0', 's1', 's2']);
+    expect(t.get('s0')!.load.sessions).toBe(2);
+    t.commit({ type: 'load', id: 's0', load: idle });
+    expect(t.get('s0')!.load.sessions).toBe(0);
+  });
+});
+
 // ---- properties -------------------------------------------------------------------------
 
 const IDS = ['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7'];
@@ -152,6 +197,31 @@ const holds: Record<Tier, (r: ServerRow, a: string) => boolean> = {
   storage: (r, a) => r.storage.has(a) || r.live.get(a)?.live === false,
 };
 
+/**
+ * Brute force over every row: who may serve, tier by tier. `bounded` further
+ * filters candidates (the bounded-load rule); null when no holder qualifies.
+ */
+function reference(
+  t: StateTable,
+  ids: readonly string[],
+  req: { assetId: string; exclude: string[]; self: string },
+  weights: LoadWeights,
+  bounded: ((row: ServerRow) => boolean) | null,
+): SelectResult | null {
+  const { assetId, exclude, self } = req;
+  const rows = ids.map((id) => t.get(id)!);
+  const eligible = (r: ServerRow) => !exclude.includes(r.id) && !isOverloaded(r, weights) && (bounded === null || bounded(r));
+  const me = t.get(self);
+  if (me && holds.cache(me, assetId) && eligible(me)) return { ok: true, serverId: self, reason: 'director-cache', loadFactor: loadFactor(me, weights) };
+  for (const tier of ['cache', 'live', 'storage'] as const) {
+    const pool = rows.filter((row) => holds[tier](row, assetId) && eligible(row));
+    if (pool.length === 0) continue;
+    const best = pool.map((row) => ({ id: row.id, f: loadFactor(row, weights) })).sort((a, b) => a.f - b.f || (a.id < b.id ? -1 : 1))[0]!;
+    return { ok: true, serverId: best.id, reason: tier, loadFactor: best.f };
+  }
+  return null;
+}
+
 describe('selectServer — properties', () => {
   it('picks from the highest tier with an eligible holder, the lowest load factor there, ties by id', () => {
     fc.assert(
@@ -159,29 +229,42 @@ describe('selectServer — properties', () => {
         const weights = { ...W, threshold };
         const t = tableOf(...servers);
         const r = selectServer(t, { assetId, exclude }, self, { weights });
-
-        // Brute force over every row: who may serve, tier by tier.
-        const rows = servers.map((s) => t.get(s.id)!);
-        const eligible = (r: ServerRow) => !exclude.includes(r.id) && !isOverloaded(r, weights);
-        const tierOf = (tier: Tier) => rows.filter((row) => holds[tier](row, assetId) && eligible(row));
-        const anyHolder = rows.some((row) => row.cache.has(assetId) || row.storage.has(assetId) || row.live.has(assetId));
-
-        const me = t.get(self);
-        if (me && holds.cache(me, assetId) && eligible(me)) {
-          expect(r).toEqual({ ok: true, serverId: self, reason: 'director-cache', loadFactor: loadFactor(me, weights) });
+        const want = reference(t, servers.map((s) => s.id), { assetId, exclude, self }, weights, null);
+        if (want) {
+          expect(r).toEqual(want);
           return;
         }
-        for (const tier of ['cache', 'live', 'storage'] as const) {
-          const pool = tierOf(tier);
-          if (pool.length === 0) continue;
-          const best = pool
-            .map((row) => ({ id: row.id, f: loadFactor(row, weights) }))
-            .sort((a, b) => a.f - b.f || (a.id < b.id ? -1 : 1))[0]!;
-          expect(r).toEqual({ ok: true, serverId: best.id, reason: tier, loadFactor: best.f });
-          return;
-        }
+        const anyHolder = servers.some((e) => e.cache.includes(assetId) || e.storage.some((a) => a.id === assetId) || e.live.some((l) => l.id === assetId));
         expect(r.ok).toBe(false);
         if (!r.ok) expect(r.code).toBe(anyHolder ? 'no-capacity' : 'unknown-asset');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('with a load bound: the same tiers among servers that stay under (1 + ε) × the mean with the viewer, else as without', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.constantFrom(0, 0.1, 0.25, 1), fc.constantFrom(undefined, 500_000, 8_000_000), (sc, eps, bitrateBps) => {
+        const { assetId, exclude, self, threshold } = sc;
+        // The first storage holder's bitrate is the asset's.
+        const servers = sc.servers.map((e) => ({ ...e, storage: e.storage.map((a) => (bitrateBps === undefined ? a : { ...a, bitrateBps })) }));
+        const weights = { ...W, threshold };
+        const t = tableOf(...servers);
+        const r = selectServer(t, { assetId, exclude }, self, { weights, loadBound: eps });
+        const rows = servers.map((e) => t.get(e.id)!);
+        const n = rows.length;
+        const mean = rows.reduce((a, row) => a + loadFactor(row, weights), 0) / Math.max(1, n);
+        const firstStorage = [...t.storageHolders(assetId)][0];
+        const mbps = firstStorage !== undefined ? (t.get(firstStorage)!.storage.get(assetId)!.bitrateBps ?? 0) / 1e6 : 0;
+        const under = (row: ServerRow) => {
+          const one = oneViewerLoad(row, mbps, weights);
+          return loadFactor(row, weights) + one <= (1 + eps) * (mean + one / n) + 1e-12;
+        };
+        const ids = servers.map((e) => e.id);
+        const want = reference(t, ids, { assetId, exclude, self }, weights, under) ?? reference(t, ids, { assetId, exclude, self }, weights, null);
+        if (want) expect(r).toEqual(want);
+        // The bound only ever reorders: it never refuses a viewer the threshold alone would admit.
+        expect(r.ok).toBe(selectServer(t, { assetId, exclude }, self, { weights }).ok);
       }),
       { numRuns: 2000 },
     );

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { StateTable } from '../../signaling/protocol/state-table.js';
+import { utilisation } from '../../signaling/protocol/load-factor.js';
 import type { Delta, ServerEntry, TableSnapshot } from '../../signaling/protocol/types.js';
 
 const IDS = ['s0', 's1', 's2', 's3', 's4'] as const;
@@ -226,6 +227,57 @@ describe('StateTable', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('keeps the mean utilisation equal to a brute-force mean over the rows, snapshots and reservations included', () => {
+    const bruteMean = (t: StateTable) => {
+      const rows = [...t.servers()].map(utilisation);
+      const n = rows.length || 1;
+      return {
+        sessions: rows.reduce((a, u) => a + u.sessions, 0) / n,
+        egress: rows.reduce((a, u) => a + u.egress, 0) / n,
+        cpu: rows.reduce((a, u) => a + u.cpu, 0) / n,
+      };
+    };
+    const expectMean = (t: StateTable) => {
+      const got = t.meanUtilisation();
+      const want = bruteMean(t);
+      for (const k of ['sessions', 'egress', 'cpu'] as const) expect(got[k]).toBeCloseTo(want[k], 9);
+    };
+    const loadArb = fc.record({ sessions: fc.nat(150), egressMbps: fc.double({ min: 0, max: 2000, noNaN: true }), cpu: fc.double({ min: 0, max: 1, noNaN: true }) });
+    const stepArb = fc.oneof(
+      deltaArb.map((d) => ({ d })),
+      fc.record({ id: fc.constantFrom(...IDS), load: loadArb }).map(({ id, load }) => ({ d: { type: 'load', id, load } as Delta })),
+      fc.record({ reserve: fc.constantFrom(...IDS, 'nobody'), egress: fc.double({ min: 0, max: 10, noNaN: true }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 80 }), (steps) => {
+        const t = new StateTable();
+        for (const step of steps) {
+          if ('d' in step) t.commit(step.d);
+          else {
+            const v = t.version;
+            t.reserveLoad(step.reserve, 1, step.egress);
+            expect(t.version).toBe(v); // local, not a delta
+          }
+          expectMean(t);
+        }
+        const replica = StateTable.fromSnapshot(JSON.parse(JSON.stringify(t.snapshot())) as TableSnapshot);
+        expectMean(replica);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a reservation counts until the server\'s next load report replaces it', () => {
+    const t = new StateTable();
+    t.commit({ type: 'server-joined', server: entry('s1', { load: { sessions: 10, egressMbps: 100, cpu: 0.1 } }) });
+    t.reserveLoad('s1', 1, 4);
+    expect(t.get('s1')!.load).toEqual({ sessions: 11, egressMbps: 104, cpu: 0.1 });
+    expect(t.meanUtilisation().sessions).toBeCloseTo(0.11, 12);
+    t.commit({ type: 'load', id: 's1', load: { sessions: 12, egressMbps: 90, cpu: 0.2 } });
+    expect(t.get('s1')!.load).toEqual({ sessions: 12, egressMbps: 90, cpu: 0.2 });
+    expect(t.meanUtilisation()).toEqual({ sessions: 0.12, egress: 0.09, cpu: 0.2 });
   });
 
   it('a replica fed in order, or from a mid-way snapshot, ends equal to the hub', () => {
