@@ -93,7 +93,12 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   readonly sessionId: string;
   readonly #o: ServeSessionOptions;
   readonly #source: ByteSource;
-  readonly #peer: Peer;
+  /**
+   * Created by the viewer's first signal (the viewer makes the offer): a join
+   * whose viewer never connects, or leaves at once, costs no WebRTC peer, and a
+   * flood of `watch` requests cannot make the server allocate native peers.
+   */
+  #peer: Peer | null = null;
   readonly #now: () => number;
   readonly #ready: Promise<void>;
   readonly #watchdog: ReturnType<typeof setInterval>;
@@ -134,18 +139,6 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     this.#sessionOffset = this.#next = Math.max(0, Math.floor(opts.offset));
     this.#reader = new FrameReader(opts.source, this.#next);
     this.#ready = this.#describe();
-    this.#peer = createPeer({ initiator: false, wrtc: opts.wrtc, config: { iceServers: opts.iceServers } });
-    this.#peer.on('signal', (data: unknown) => {
-      try {
-        opts.signal(data);
-      } catch (err) {
-        this.close('signal-failed', err as Error);
-      }
-    });
-    this.#peer.on('connect', () => this.#onConnect());
-    this.#peer.on('data', (data: unknown) => this.#onData(data));
-    this.#peer.on('close', () => this.close('peer-closed'));
-    this.#peer.on('error', (err: Error) => this.close('peer-error', err));
     this.#watchdog = setInterval(() => this.#tick(), WATCHDOG_INTERVAL_MS);
     this.#watchdog.unref?.();
   }
@@ -158,7 +151,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   signal(data: unknown): void {
     if (this.#state === 'closed') return;
     try {
-      this.#peer.signal(data as Parameters<Peer['signal']>[0]);
+      (this.#peer ?? this.#createPeer()).signal(data as Parameters<Peer['signal']>[0]);
     } catch (err) {
       this.close('bad-signal', err as Error);
     }
@@ -185,13 +178,31 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     clearInterval(this.#watchdog);
     this.#wakeUp();
     this.#o.log?.[error ? 'warn' : 'debug']({ reason, err: error?.message, bytesSent: this.#bytesSent }, 'session closed');
-    this.#peer.destroy();
+    this.#peer?.destroy();
     this.#source.close();
     this.emit('closed', reason, error);
     this.removeAllListeners();
   }
 
   // ---- setup -------------------------------------------------------------------
+
+  #createPeer(): Peer {
+    const opts = this.#o;
+    const peer = createPeer({ initiator: false, wrtc: opts.wrtc, config: { iceServers: opts.iceServers } });
+    this.#peer = peer;
+    peer.on('signal', (data: unknown) => {
+      try {
+        opts.signal(data);
+      } catch (err) {
+        this.close('signal-failed', err as Error);
+      }
+    });
+    peer.on('connect', () => this.#onConnect());
+    peer.on('data', (data: unknown) => this.#onData(data));
+    peer.on('close', () => this.close('peer-closed'));
+    peer.on('error', (err: Error) => this.close('peer-error', err));
+    return peer;
+  }
 
   async #describe(): Promise<void> {
     const given = this.#o.asset ?? {};
@@ -361,7 +372,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     return new Promise<void>((resolve, reject) => {
       this.#writePendingSince = this.#now();
       this.#wake = resolve;
-      this.#peer.write(frame, (err?: Error | null) => {
+      this.#peer!.write(frame, (err?: Error | null) => {
         if (this.#writePendingSince !== null) this.#blockedMs += this.#now() - this.#writePendingSince;
         this.#writePendingSince = null;
         this.#wake = null;
@@ -401,7 +412,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #sendControl(msg: ServerControl): void {
     if (this.#state === 'closed' || this.#state === 'connecting') return;
     try {
-      this.#peer.send(encodeControl(msg));
+      this.#peer!.send(encodeControl(msg));
     } catch (err) {
       this.close('send-failed', err as Error);
     }
@@ -435,7 +446,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   }
 
   #queued(): number {
-    return this.#peer.bufferSize ?? 0;
+    return this.#peer?.bufferSize ?? 0;
   }
 
   #egressBps(): number {
