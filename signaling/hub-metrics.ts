@@ -1,13 +1,28 @@
 // Prometheus metrics of the hub (prom-client), on a registry of its own.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createHubMetrics() {
+/** What the hub's gauges read when scraped (so no request pays for them). */
+export interface HubGaugeSources {
+  sessionCounts(): { watch: number; publish: number };
+}
+
+export function createHubMetrics(src: HubGaugeSources) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'baton_hub_process_' });
   const m = {
     registry,
     servers: new Gauge({ name: 'baton_hub_servers', help: 'Media servers in the state table', registers: [registry] }),
-    sessions: new Gauge({ name: 'baton_hub_sessions', help: 'Client sessions being relayed', registers: [registry], labelNames: ['kind'] }),
+    sessions: new Gauge({
+      name: 'baton_hub_sessions',
+      help: 'Client sessions being relayed',
+      registers: [registry],
+      labelNames: ['kind'],
+      collect() {
+        const c = src.sessionCounts();
+        this.set({ kind: 'watch' }, c.watch);
+        this.set({ kind: 'publish' }, c.publish);
+      },
+    }),
     tableVersion: new Gauge({ name: 'baton_hub_table_version', help: 'State table version', registers: [registry] }),
     directorEpoch: new Gauge({ name: 'baton_hub_director_epoch', help: 'Current director epoch', registers: [registry] }),
     selections: new Counter({ name: 'baton_hub_selections_total', help: 'Viewer selections by reason', registers: [registry], labelNames: ['reason'] }),

@@ -152,7 +152,7 @@ export class Hub {
     this.#verifier = new TokenVerifier(opts.clusterSecret);
     this.#streamKeys = new Set(this.#opts.streamKeys);
     this.#streamKeySecret = opts.streamKeySecret ?? (process.env.BATON_STREAM_KEY_SECRET || undefined);
-    this.metrics = createHubMetrics();
+    this.metrics = createHubMetrics({ sessionCounts: () => this.#sessionCounts() });
   }
 
   /** The URL the hub listens on (after start). */
@@ -324,7 +324,6 @@ export class Hub {
       this.#sessions.delete(s.id);
       this.#clients?.to(s.clientSocketId).emit('session-close', { sessionId: s.id, reason: 'server-gone' });
     }
-    this.#updateSessionGauge();
     this.#log.info({ server: id, reason }, 'server removed');
     if (wasDirector || !this.table.director) this.#setDirector(wasDirector ? 'director-left' : 'no-director');
   }
@@ -446,7 +445,6 @@ export class Hub {
         const s = this.#sessions.get(p.value.sessionId);
         if (!s || s.serverId !== tokenId) return void refuse(ErrorCode.notParty, `session-close for ${p.value.sessionId} ignored: not a party`);
         this.#sessions.delete(s.id);
-        this.#updateSessionGauge();
         this.#clients?.to(s.clientSocketId).emit('session-close', { sessionId: s.id, reason: 'closed-by-server' });
       });
 
@@ -563,16 +561,13 @@ export class Hub {
 
   #closeSession(s: Session, reason: string): void {
     this.#sessions.delete(s.id);
-    this.#updateSessionGauge();
     this.#conns.get(s.serverId)?.socket.emit('session-close', { sessionId: s.id, reason });
   }
 
-  #updateSessionGauge(): void {
-    let watch = 0;
-    let publish = 0;
-    for (const s of this.#sessions.values()) s.kind === 'watch' ? watch++ : publish++;
-    this.metrics.sessions.set({ kind: 'watch' }, watch);
-    this.metrics.sessions.set({ kind: 'publish' }, publish);
+  #sessionCounts(): { watch: number; publish: number } {
+    const c = { watch: 0, publish: 0 };
+    for (const s of this.#sessions.values()) c[s.kind]++;
+    return c;
   }
 
   /**
@@ -635,7 +630,6 @@ export class Hub {
         if (accepted.code === ErrorCode.unknownAsset || accepted.code === ErrorCode.noCapacity || accepted.code === ErrorCode.timeout) continue;
         return accepted;
       }
-      this.#updateSessionGauge();
       this.metrics.selections.inc({ reason: r.reason });
       this.#record({ kind: 'watch', atMs: this.#now(), assetId, ...stripOk(r) });
       return {
@@ -699,7 +693,6 @@ export class Hub {
     const [primary, backup] = replacing
       ? [await open(r.primary, replacing, survivors[0]!.serverId), null]
       : await Promise.all([open(r.primary, 'primary', r.backup?.serverId), r.backup ? open(r.backup, 'backup', r.primary.serverId) : null]);
-    this.#updateSessionGauge();
     if ('code' in primary) return primary;
     this.#record({ kind: 'publish', atMs: this.#now(), streamId, typed: from, ip: fromIp, ...stripOk(r), ...(replacing ? { backup: null } : {}) });
     return { ok: true, streamId, primary, backup: backup && !('code' in backup) ? backup : null, ipUnknown: fromIp === null, epoch: r.epoch };

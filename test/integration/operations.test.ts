@@ -36,9 +36,15 @@ describe('operations', () => {
   it('exposes Prometheus metrics on the hub and every server that move when a viewer watches', async () => {
     const hubBefore = parsePrometheus(await (await fetch(`${cluster.hubUrl}/metrics`)).text());
     expect(hubBefore.get('baton_hub_servers')).toBe(3);
-    const r = await watchStream({ hubUrl: cluster.hubUrl, assetId: 'demo-smpte', fast: true }, () => {});
-    const hubAfter = parsePrometheus(await (await fetch(`${cluster.hubUrl}/metrics`)).text());
+    const hubMetrics = async () => parsePrometheus(await (await fetch(`${cluster.hubUrl}/metrics`)).text());
+    let during: Promise<Map<string, number>> | undefined;
+    const r = await watchStream({ hubUrl: cluster.hubUrl, assetId: 'demo-smpte', fast: true }, () => {
+      during ??= hubMetrics();
+    });
+    expect((await during!).get('baton_hub_sessions{kind="watch"}')).toBe(1);
+    const hubAfter = await hubMetrics();
     expect(sum(hubAfter, 'baton_hub_selections_total')).toBe(sum(hubBefore, 'baton_hub_selections_total') + 1);
+    await waitFor('the hub to count the session closed', async () => (await hubMetrics()).get('baton_hub_sessions{kind="watch"}') === 0, 10_000);
     const server = (await cluster.state()).servers.find((s) => s.id === r.server)!;
     const m = parsePrometheus(await (await fetch(`${server.httpUrl}/metrics`)).text());
     expect(m.get('baton_server_egress_bytes_total')).toBeGreaterThanOrEqual(r.bytes);
