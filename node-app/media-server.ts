@@ -39,7 +39,7 @@ import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import type { CacheChange } from './contracts.js';
 import { serveMedia } from './http-media.js';
 import type { Wrtc } from './webrtc/peer.js';
-import { IngestManager, ingestLimits } from './ingest/ingest-manager.js';
+import { CLOSED_BY_HUB, IngestManager, ingestLimits } from './ingest/ingest-manager.js';
 
 export interface MediaServerOptions {
   hubUrl: string;
@@ -204,7 +204,14 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       if (s) s.signal(p.value.data);
       else this.#ingest.signal(p.value.sessionId, p.value.data);
     });
-    socket.on('session-close', (msg) => this.#sessions.get(msg?.sessionId)?.close() ?? this.#ingest.closeSession(msg?.sessionId));
+    socket.on('session-close', (msg) => {
+      const id = msg?.sessionId;
+      const session = this.#sessions.get(id);
+      if (!session) return void this.#ingest.closeSession(id);
+      // Out of the map first: the hub has forgotten it, so its 'closed' handler must not report it back.
+      this.#sessions.delete(id);
+      session.close(CLOSED_BY_HUB);
+    });
     this.#heartbeat = setInterval(() => this.#beat(), this.#o.heartbeatMs ?? 1000);
     this.#rescan = setInterval(() => void this.#rescanStorage(), STORAGE_RESCAN_MS);
   }

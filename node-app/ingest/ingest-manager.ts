@@ -13,6 +13,9 @@ import { LiveWriter, PART_SUFFIX, type WriterIo } from './live-writer.js';
 import { createLiveSource, type LiveSource } from './live-source.js';
 import { mimeFor, probeWebm } from '../storage/webm-probe.js';
 
+/** Close reason of a session the hub ended (`session-close` from the hub). */
+export const CLOSED_BY_HUB = 'closed-by-hub';
+
 /** A growing stream's `live` entry is re-reported at most this often. */
 export const LIVE_REPORT_INTERVAL_MS = 1_000;
 /** A stream whose publisher is gone (no session, no `end`) is salvaged after this long. */
@@ -127,10 +130,11 @@ export class IngestManager {
     this.#sessions.set(msg.sessionId, session);
     this.#peers.set(msg.sessionId, msg.peer);
     session.on('received', (n) => (this.#bytesIngested += n));
-    session.once('closed', () => {
+    session.once('closed', (reason) => {
       this.#sessions.delete(msg.sessionId);
       this.#peers.delete(msg.sessionId);
-      this.#o.sessionClosed(msg.sessionId);
+      // The hub closed it and has forgotten it already: telling it back would only be refused.
+      if (reason !== CLOSED_BY_HUB) this.#o.sessionClosed(msg.sessionId);
       const s = this.#streams.get(msg.assetId);
       if (s?.session === session) {
         s.session = undefined;
@@ -150,7 +154,7 @@ export class IngestManager {
 
   closeSession(sessionId: string): boolean {
     const s = this.#sessions.get(sessionId);
-    s?.close('closed-by-hub');
+    s?.close(CLOSED_BY_HUB);
     return s !== undefined;
   }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BATON, Cluster, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
+import { io } from 'socket.io-client';
 
 const run = promisify(execFile);
 
@@ -50,6 +51,26 @@ describe('operations', () => {
     expect(m.get('baton_server_egress_bytes_total')).toBeGreaterThanOrEqual(r.bytes);
     expect(m.get('baton_server_storage_read_bytes')).toBeGreaterThan(0);
     expect(sum(m, 'baton_server_cache_requests')).toBeGreaterThan(0);
+  });
+
+  it('a leave closes the session on its server, which does not report the close back', async () => {
+    const hubMetrics = async () => parsePrometheus(await (await fetch(`${cluster.hubUrl}/metrics`)).text());
+    const before = await hubMetrics();
+    const client = io(`${cluster.hubUrl}/client`, { transports: ['websocket'], reconnection: false });
+    try {
+      const r = (await client.timeout(5_000).emitWithAck('watch', { assetId: 'demo-testsrc' })) as { ok: boolean; sessionId: string; server: { id: string } };
+      expect(r.ok).toBe(true);
+      const server = (await cluster.state()).servers.find((s) => s.id === r.server.id)!;
+      const open = async () => ((await (await fetch(`${server.httpUrl}/api/status`)).json()) as { sessionStats: { sessionId: string }[] }).sessionStats.some((x) => x.sessionId === r.sessionId);
+      expect(await open()).toBe(true);
+      client.emit('leave', { sessionId: r.sessionId });
+      await waitFor('the server to close the session', async () => !(await open()), 10_000);
+      await new Promise((res) => setTimeout(res, 300)); // an echo, if any, would have reached the hub by now
+      const after = await hubMetrics();
+      expect(sum(after, 'baton_hub_rejected_messages_total')).toBe(sum(before, 'baton_hub_rejected_messages_total'));
+    } finally {
+      client.close();
+    }
   });
 
   it('hands a viewer over and leaves the table on SIGTERM', async () => {
