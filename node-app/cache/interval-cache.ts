@@ -20,11 +20,10 @@ interface AssetState extends ChainAsset, PrefixOwner {
   bytesPerMs: number;
 }
 
-interface StreamState {
+/** An open stream as the cache sees it: the viewer's handle and its member of the asset's chain. */
+interface Stream extends StreamHandle, Member {
   readonly asset: AssetState;
   readonly info: StreamInfo;
-  /** Null once closed. */
-  member: Member | null;
 }
 
 export interface IntervalCacheOptions {
@@ -39,9 +38,9 @@ export interface IntervalCacheOptions {
  * consecutive streams form pairs (leader ahead, follower behind). Pairs are
  * ranked by their interval — the difference of their start times (a seek moves
  * a stream's start to when it would have started to be there now) — shortest
- * first, and the interval share of the budget goes to them in that order, each
- * reserving the bytes the leader is ahead of the follower (at least what it
- * already holds). For viewers streaming at the media rate, a pair's benefit
+ * first (equal intervals: the older pair first), and the interval share of the
+ * budget goes to them in that order, each reserving the bytes the leader is
+ * ahead of the follower (at least what it already holds). For viewers streaming at the media rate, a pair's benefit
  * (storage bytes saved per second) over its cost (bytes held) is 1/interval
  * whatever the bitrate, which is why the interval and not the byte gap ranks them.
  *
@@ -50,6 +49,12 @@ export interface IntervalCacheOptions {
  * follower has read past it. Every arrival, departure and seek re-ranks the
  * pairs; a pair that no longer fits drops its blocks and its follower reads
  * from storage from where it is. Pure: the clock is the `now` passed in.
+ *
+ * Cost: a pair's interval never changes, so the ranking is kept sorted as
+ * pairs come and go and a re-rank is one pass over the pairs (no sort). A block
+ * read touches the stream (handle and chain member in one object), its two
+ * pairs and the block, with no allocation; a hit on the block the stream's
+ * pair holds for it needs no lookup at all.
  */
 export class IntervalCache implements BlockCache {
   readonly policy = CachePolicy.interval;
@@ -63,7 +68,8 @@ export class IntervalCache implements BlockCache {
   readonly #prefix: PrefixPool;
   readonly #assets = new Map<string, AssetState>();
   readonly #gcCandidates = new Set<AssetState>();
-  #ranked: Pair[] = [];
+  /** Ghost leaders the last re-rank found with nothing left to hand over (reused, normally empty). */
+  readonly #spentGhosts: Member[] = [];
   #dirty = false;
   #openStreams = 0;
   #hits = 0;
@@ -94,50 +100,84 @@ export class IntervalCache implements BlockCache {
   openStream(assetId: string, now: number, info: StreamInfo = {}): StreamHandle {
     assertAssetId(assetId);
     assertTime(now);
-    // Each operation is bracketed by #begin/#end (no closures: this is the per-block hot path).
     this.#begin();
-    let stream: StreamState;
     try {
-      stream = this.#open(assetId, now, info);
+      return this.#open(assetId, now, info);
     } finally {
       this.#end();
     }
-    return {
-      assetId,
-      get: (block, t) => {
-        this.#begin();
-        try {
-          return this.#get(stream, block, t);
-        } finally {
-          this.#end();
-        }
-      },
-      put: (block, bytes, t) => {
-        this.#begin();
-        try {
-          return this.#put(stream, block, bytes, t);
-        } finally {
-          this.#end();
-        }
-      },
-      seek: (block, t) => {
-        this.#begin();
-        try {
-          this.#seek(stream, block, t);
-        } finally {
-          this.#end();
-        }
-      },
-      close: (t) => {
-        this.#begin();
-        try {
-          this.#close(stream, t);
-        } finally {
-          this.#end();
-        }
-      },
-    };
   }
+
+  /**
+   * An open stream: the viewer's handle and the stream's member of its asset's
+   * chain in one object. Each operation is bracketed by #begin/#end, without
+   * closures: this is the per-block hot path.
+   */
+  static readonly #Stream = class implements Stream {
+    // Assigned in the constructor, hottest first (a block read needs the first six).
+    readonly cache: IntervalCache;
+    /** Becomes null at close (a closed stream is out of its chain). */
+    owner: object | null;
+    pos: number;
+    follow: Pair | null;
+    lead: Pair | null;
+    readonly asset: AssetState;
+    readonly info: StreamInfo;
+    start: number;
+    readonly assetId: string;
+
+    constructor(cache: IntervalCache, asset: AssetState, info: StreamInfo, now: number) {
+      this.cache = cache;
+      this.owner = this;
+      this.pos = 0;
+      this.follow = null;
+      this.lead = null;
+      this.asset = asset;
+      this.info = info;
+      this.start = now;
+      this.assetId = asset.id;
+    }
+
+    get(block: number, now: number): Uint8Array | undefined {
+      const c = this.cache;
+      c.#begin();
+      try {
+        return c.#get(this, block, now);
+      } finally {
+        c.#end();
+      }
+    }
+
+    put(block: number, bytes: Uint8Array, now: number): boolean {
+      const c = this.cache;
+      c.#begin();
+      try {
+        return c.#put(this, block, bytes, now);
+      } finally {
+        c.#end();
+      }
+    }
+
+    seek(block: number, now: number): void {
+      const c = this.cache;
+      c.#begin();
+      try {
+        c.#seek(this, block, now);
+      } finally {
+        c.#end();
+      }
+    }
+
+    close(now: number): void {
+      const c = this.cache;
+      c.#begin();
+      try {
+        c.#close(this, now);
+      } finally {
+        c.#end();
+      }
+    }
+  };
 
   holds(assetId: string): boolean {
     return (this.#assets.get(assetId)?.blocks.size ?? 0) > 0;
@@ -160,7 +200,7 @@ export class IntervalCache implements BlockCache {
 
   stats(): CacheStats {
     let cachedPairs = 0;
-    for (const p of this.#chains.pairs) if (p.cached) cachedPairs++;
+    for (const p of this.#chains.ranked) if (p.alive && p.cached) cachedPairs++;
     return {
       hits: this.#hits,
       misses: this.#misses,
@@ -171,7 +211,7 @@ export class IntervalCache implements BlockCache {
       refusedBlocks: this.#refused,
       peakBytes: this.#table.peakBytes,
       openStreams: this.#openStreams,
-      pairs: this.#chains.pairs.size,
+      pairs: this.#chains.count,
       cachedPairs,
       listenerErrors: this.#emitter.errors,
     };
@@ -200,7 +240,7 @@ export class IntervalCache implements BlockCache {
 
   readonly #holdsFn = (id: string): boolean => this.holds(id);
 
-  #open(assetId: string, now: number, info: StreamInfo): StreamState {
+  #open(assetId: string, now: number, info: StreamInfo): Stream {
     let asset = this.#assets.get(assetId);
     if (!asset) {
       asset = { id: assetId, blocks: new Map(), head: null, tail: null, prefixBlocks: 0, pinned: new Set(), bytesPerMs: 0 };
@@ -210,23 +250,23 @@ export class IntervalCache implements BlockCache {
     if (bitrate !== undefined && Number.isFinite(bitrate) && bitrate > 0) asset.bytesPerMs = bitrate / 8000;
     asset.prefixBlocks = this.#prefixBlocksFor(asset, info);
     this.#prefix.touch(asset);
-    const stream: StreamState = { asset, info: { ...info }, member: null };
-    const m: Member = { asset, owner: stream, pos: 0, start: now, lead: null, follow: null };
-    stream.member = m;
-    this.#chains.insert(m);
+    const stream = new IntervalCache.#Stream(this, asset, { ...info }, now);
+    this.#chains.insert(stream);
     this.#openStreams++;
     this.#dirty = true;
     return stream;
   }
 
-  #get(stream: StreamState, block: number, now: number): Uint8Array | undefined {
-    if (!stream.member) return undefined;
+  #get(s: Stream, block: number, now: number): Uint8Array | undefined {
+    if (s.owner === null) return undefined;
     assertBlockIndex(block);
     assertTime(now);
-    const m = this.#moveTo(stream, block, now);
-    const held = stream.asset.blocks.get(block);
+    this.#moveTo(s, block, now);
+    // The block the stream's pair holds for it is the pair's first, if any: no lookup.
+    const inP = s.follow;
+    const held = inP !== null && inP.size > 0 && inP.first() === block ? inP.firstHeld() : s.asset.blocks.get(block);
     if (held) {
-      this.#retain(m, block, held);
+      this.#retain(s, block, held);
       this.#hits++;
       this.#hitBytes += held.bytes.length;
       return held.bytes;
@@ -235,21 +275,21 @@ export class IntervalCache implements BlockCache {
     return undefined;
   }
 
-  #put(stream: StreamState, block: number, bytes: Uint8Array, now: number): boolean {
-    if (!stream.member) return false;
+  #put(s: Stream, block: number, bytes: Uint8Array, now: number): boolean {
+    if (s.owner === null) return false;
     assertBlockIndex(block);
     assertBytes(bytes);
     assertTime(now);
-    const m = this.#moveTo(stream, block, now);
-    const asset = stream.asset;
+    this.#moveTo(s, block, now);
+    const asset = s.asset;
     this.#missBytes += bytes.length;
     let held = asset.blocks.get(block);
     if (held) {
-      this.#retain(m, block, held);
+      this.#retain(s, block, held);
       return true;
     }
-    if (!isCompleteBlock(block, bytes.length, this.blockBytes, stream.info)) return false;
-    const p = m.lead;
+    if (!isCompleteBlock(block, bytes.length, this.blockBytes, s.info)) return false;
+    const p = s.lead;
     const forPair = p !== null && this.#pairWants(p, block);
     const forPrefix = this.#prefix.wants(asset, block) && this.#prefix.reserve(asset, bytes.length);
     if (!forPair && !forPrefix) return false;
@@ -265,61 +305,55 @@ export class IntervalCache implements BlockCache {
     return true;
   }
 
-  #seek(stream: StreamState, block: number, now: number): void {
-    if (!stream.member) return;
+  #seek(s: Stream, block: number, now: number): void {
+    if (s.owner === null) return;
     assertBlockIndex(block);
     assertTime(now);
-    if (block !== stream.member.pos) this.#reposition(stream, block, now, true);
+    if (block !== s.pos) this.#reposition(s, block, now, true);
   }
 
-  #close(stream: StreamState, now: number): void {
+  #close(s: Stream, now: number): void {
     assertTime(now);
-    const m = stream.member;
-    if (!m) return;
-    stream.member = null;
-    this.#chains.unlink(m, true);
+    if (s.owner === null) return;
+    this.#chains.unlink(s, true);
+    s.owner = null;
     this.#openStreams--;
     this.#dirty = true;
-    this.#gcCandidates.add(stream.asset);
+    this.#gcCandidates.add(s.asset);
   }
 
   // ---- policy --------------------------------------------------------------------------
 
   /** Moves the stream to `block`: one block forward is streaming, anything else a seek. */
-  #moveTo(stream: StreamState, block: number, now: number): Member {
-    const m = stream.member!;
-    if (block === m.pos) return m;
-    if (block !== m.pos + 1) return this.#reposition(stream, block, now, true);
-    const inP = m.follow;
-    const leader = inP?.leader;
-    if (inP && leader && block > leader.pos) {
-      if (leader.owner !== null) return this.#reposition(stream, block, now, false); // overtook its leader
-      m.pos = block;
-      this.#chains.releaseBefore(inP, block, m.lead);
-      this.#chains.unlink(leader, false); // drained everything the departed leader left
+  #moveTo(s: Stream, block: number, now: number): void {
+    if (block === s.pos) return;
+    if (block !== s.pos + 1) return this.#reposition(s, block, now, true);
+    const inP = s.follow;
+    if (inP !== null && block > inP.leaderPos) {
+      if (!inP.ghostLeader) return this.#reposition(s, block, now, false); // overtook its leader
+      this.#chains.moved(s, block);
+      this.#chains.releaseBefore(inP, block, s.lead);
+      this.#chains.unlink(inP.leader, false); // drained everything the departed leader left
       this.#dirty = true;
-      return m;
+      return;
     }
-    m.pos = block;
-    if (inP) this.#chains.releaseBefore(inP, block, m.lead);
-    return m;
+    this.#chains.moved(s, block);
+    if (inP !== null) this.#chains.releaseBefore(inP, block, s.lead);
   }
 
   /** Moves the stream's place in the chain; a seek also moves its (virtual) start time. */
-  #reposition(stream: StreamState, block: number, now: number, seek: boolean): Member {
-    const old = stream.member!;
-    const start = seek ? this.#virtualStart(old, block, now) : old.start;
-    const m: Member = { asset: stream.asset, owner: stream, pos: block, start, lead: null, follow: null };
-    stream.member = m;
-    this.#chains.unlink(old, true);
-    this.#chains.insert(m);
+  #reposition(s: Stream, block: number, now: number, seek: boolean): void {
+    const start = seek ? this.#virtualStart(s, block, now) : s.start;
+    this.#chains.unlink(s, true);
+    s.pos = block; // out of the chain: no pair to update
+    s.start = start;
+    this.#chains.insert(s);
     this.#rerank();
-    return m;
   }
 
   /** When a stream now at `block` would have started, had it played straight through. */
-  #virtualStart(old: Member, block: number, now: number): number {
-    const bytesPerMs = (old.asset as AssetState).bytesPerMs;
+  #virtualStart(old: Stream, block: number, now: number): number {
+    const bytesPerMs = old.asset.bytesPerMs;
     if (bytesPerMs > 0) return now - (block * this.blockBytes) / bytesPerMs;
     const elapsed = now - old.start;
     if (elapsed > 0 && old.pos > 0) return now - block * (elapsed / old.pos);
@@ -327,21 +361,27 @@ export class IntervalCache implements BlockCache {
   }
 
   /** The stream has `block` in hand: keep it for its follower and for the prefix. */
-  #retain(m: Member, block: number, held: HeldBlock): void {
-    const p = m.lead;
-    if (p && this.#pairWants(p, block)) this.#chains.add(p, block, held);
-    const asset = m.asset as AssetState;
+  #retain(s: Stream, block: number, held: HeldBlock): void {
+    const p = s.lead;
+    if (p !== null && this.#pairWants(p, block)) this.#chains.add(p, block, held);
+    const asset = s.asset;
     if (this.#prefix.wants(asset, block) && this.#prefix.reserve(asset, held.bytes.length)) this.#prefix.pin(asset, block, held);
   }
 
   #pairWants(p: Pair, block: number): boolean {
-    return p.cached && p.follower.pos <= block && (p.size === 0 || p.last() < block);
+    return p.cached && p.followerPos <= block && (p.size === 0 || p.last() < block);
   }
 
-  /** Frees space by dropping cached pairs ranked after `rank` (longest intervals first). */
+  /**
+   * Frees space by dropping cached pairs ranked after `rank` (longest intervals
+   * first). Ranks are those of the last re-rank: every operation that links a
+   * pair re-ranks before the next `put` can get here, and a pair killed since
+   * only leaves a dead entry behind, so positions still match.
+   */
   #makeRoom(bytes: number, rank: number): boolean {
-    for (let i = this.#ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
-      const q = this.#ranked[i]!;
+    const ranked = this.#chains.ranked;
+    for (let i = ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
+      const q = ranked[i]!;
       if (!q.alive || !q.cached || q.heldBytes === 0) continue;
       this.#chains.uncache(q);
       this.#dirty = true; // its ghost (if any) goes at the re-rank
@@ -349,35 +389,45 @@ export class IntervalCache implements BlockCache {
     return this.#table.fits(bytes);
   }
 
-  /** Ranks every pair by interval and hands out the interval share of the budget. */
+  /**
+   * Hands out the interval share of the budget to the pairs, shortest interval
+   * first (ties: the older pair first). The ranking is kept sorted as pairs are
+   * linked (a pair's interval never changes), so this is one pass: drop dead
+   * entries, re-measure each pair's cost, reserve it if it fits.
+   */
   #rerank(): void {
     this.#dirty = false;
-    const ranked = [...this.#chains.pairs];
-    for (const p of ranked) this.#measure(p);
-    ranked.sort((a, b) => a.intervalMs - b.intervalMs || a.costBytes - b.costBytes || a.id - b.id);
+    const ranked = this.#chains.ranked;
+    const budget = this.#intervalBudgetBytes;
+    const blockBytes = this.blockBytes;
+    const ghosts = this.#spentGhosts;
     let reserved = 0;
+    let n = 0;
+    // Pairs are written to only when something changes: most keep their rank and their place.
     for (let i = 0; i < ranked.length; i++) {
       const p = ranked[i]!;
-      p.rank = i;
-      if (reserved + p.costBytes <= this.#intervalBudgetBytes) {
-        reserved += p.costBytes;
-        p.cached = true;
+      if (!p.alive) continue;
+      if (n !== i) ranked[n] = p;
+      if (p.rank !== n) p.rank = n;
+      n++;
+      // A departed leader adds nothing more; a live one keeps the gap filled.
+      let cost = p.heldBytes;
+      if (!p.ghostLeader) {
+        const gapBytes = (Math.max(0, p.leaderPos - p.followerPos) + 1) * blockBytes;
+        if (gapBytes > cost) cost = gapBytes;
+      }
+      if (reserved + cost <= budget) {
+        reserved += cost;
+        if (!p.cached) p.cached = true;
       } else if (p.cached) {
         this.#chains.uncache(p);
       }
+      if (p.ghostLeader && (!p.cached || p.heldBytes === 0)) ghosts.push(p.leader);
     }
-    this.#ranked = ranked;
-    for (const p of ranked) {
-      if (p.alive && p.leader.owner === null && (!p.cached || p.heldBytes === 0)) this.#chains.unlink(p.leader, false);
-    }
-  }
-
-  #measure(p: Pair): void {
-    const leader = p.leader;
-    const gapBlocks = Math.max(0, leader.pos - p.follower.pos);
-    p.intervalMs = Math.max(0, p.follower.start - leader.start);
-    // A departed leader adds nothing more; a live one keeps the gap filled.
-    p.costBytes = leader.owner === null ? p.heldBytes : Math.max(p.heldBytes, (gapBlocks + 1) * this.blockBytes);
+    ranked.length = n;
+    if (ghosts.length === 0) return;
+    for (const g of ghosts) this.#chains.unlink(g, false);
+    ghosts.length = 0;
   }
 
   #prefixBlocksFor(asset: AssetState, info: StreamInfo): number {

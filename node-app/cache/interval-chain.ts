@@ -7,7 +7,10 @@ export interface ChainAsset extends BlockOwner {
   tail: Member | null;
 }
 
-/** A stream's place in its asset's chain. */
+/**
+ * A stream's place in its asset's chain. An open stream is its own member (the
+ * cache's stream handle), so that a block read touches as few objects as it can.
+ */
 export interface Member {
   readonly asset: ChainAsset;
   /**
@@ -16,9 +19,13 @@ export interface Member {
    * A ghost is always the head of its chain and has no stream behind it but one.
    */
   owner: object | null;
-  /** Block the stream is at (the last one it read or seeked to). */
+  /** Block the stream is at (the last one it read or seeked to). Change it with `Chains.moved`. */
   pos: number;
-  /** Start time (ms); after a jump, the time it would have started to be here now. */
+  /**
+   * Start time (ms); after a jump, the time it would have started to be here
+   * now. Changes only while the member is out of its chain (a jump re-inserts
+   * it), so the pairs it is part of never see it change.
+   */
   start: number;
   /** Pair with the member right behind (this one leads). */
   lead: Pair | null;
@@ -28,59 +35,171 @@ export interface Member {
 
 /**
  * Two consecutive streams of one asset. While cached, the blocks the leader
- * reads at or ahead of the follower are queued here (ascending) and stay held
- * until the follower has read past them.
+ * reads at or ahead of the follower are queued here (ascending, each with its
+ * held block) and stay held until the follower has read past them.
+ *
+ * The pair mirrors what it needs of its two members (their positions, whether
+ * the leader is a ghost), so that ranking pairs and moving a stream touch the
+ * pairs only, not the other streams.
  */
 export class Pair {
-  readonly #blocks: number[] = [];
-  #head = 0;
-  heldBytes = 0;
-  cached = false;
-  alive = true;
-  /** Position in the last ranking (0 = shortest interval). */
-  rank = 0;
-  intervalMs = 0;
-  costBytes = 0;
+  // Fields are assigned in the constructor, hottest first, so that they share as few cache lines
+  // as can be: first what a re-rank reads of every pair, then the queue's head, then the rest.
+  /** `follower.pos` and `leader.pos`, kept up to date by `Chains.moved`. */
+  followerPos: number;
+  leaderPos: number;
+  heldBytes: number;
+  cached: boolean;
+  /** The leader is a ghost (`leader.owner === null`). */
+  ghostLeader: boolean;
+  alive: boolean;
+  // The queue: `#n` entries (block index, held block). The first two live in the
+  // pair itself (`#b0`/`#h0`, `#b1`/`#h1`): a stream's pairs mostly hold one or two
+  // blocks, so a block read then touches no other object. Entries past the
+  // second go to `#ring`.
+  #n: number;
+  #b0: number;
+  #h0: HeldBlock | null;
+  #b1: number;
+  #h1: HeldBlock | null;
+  /**
+   * Queue entries from the third on: a ring of `#ring.length / 2` slots (block
+   * index, then held block), `#n - 2` of them from slot `#r` on. It grows by
+   * doubling and never shrinks, so queueing and releasing allocate nothing.
+   */
+  #ring: (number | HeldBlock | null)[];
+  #r: number;
+  /** Position in the ranking as of the last re-rank (0 = shortest interval). */
+  rank: number;
+  /** Replaced only by the ghost that takes the leader's place (`Chains.unlink`). */
+  leader: Member;
+  readonly follower: Member;
+  /**
+   * The difference of the two start times (never negative). Fixed for the
+   * pair's life: a member's start changes only while it is out of its chain,
+   * which is what lets the ranking stay sorted without re-sorting.
+   */
+  readonly intervalMs: number;
+  readonly id: number;
 
-  constructor(
-    readonly id: number,
-    readonly leader: Member,
-    readonly follower: Member,
-  ) {}
+  constructor(id: number, leader: Member, follower: Member) {
+    this.followerPos = follower.pos;
+    this.leaderPos = leader.pos;
+    this.heldBytes = 0;
+    this.cached = false;
+    this.ghostLeader = leader.owner === null;
+    this.alive = true;
+    this.#n = 0;
+    this.#b0 = 0;
+    this.#h0 = null;
+    this.#b1 = 0;
+    this.#h1 = null;
+    this.#ring = NO_SLOTS;
+    this.#r = 0;
+    this.rank = 0;
+    this.leader = leader;
+    this.follower = follower;
+    this.intervalMs = Math.max(0, follower.start - leader.start);
+    this.id = id;
+  }
 
   get size(): number {
-    return this.#blocks.length - this.#head;
+    return this.#n;
   }
 
   first(): number {
-    return this.#blocks[this.#head]!;
+    return this.#b0;
+  }
+
+  firstHeld(): HeldBlock {
+    return this.#h0!;
   }
 
   last(): number {
-    return this.#blocks[this.#blocks.length - 1]!;
+    const n = this.#n;
+    if (n <= 2) return n === 2 ? this.#b1 : this.#b0;
+    const ring = this.#ring;
+    return ring[2 * ((this.#r + n - 3) & ((ring.length >> 1) - 1))] as number;
   }
 
-  items(): number[] {
-    return this.#blocks.slice(this.#head);
-  }
-
-  push(block: number): void {
-    this.#blocks.push(block);
-  }
-
-  shift(): number {
-    const block = this.#blocks[this.#head++]!;
-    if (this.#head > 64 && this.#head * 2 > this.#blocks.length) {
-      this.#blocks.splice(0, this.#head); // compact now and then; amortised O(1)
-      this.#head = 0;
+  /** The queue as [block, held] entries, oldest first (a copy). */
+  entries(): [number, HeldBlock][] {
+    const out: [number, HeldBlock][] = [];
+    if (this.#n > 0) out.push([this.#b0, this.#h0!]);
+    if (this.#n > 1) out.push([this.#b1, this.#h1!]);
+    const ring = this.#ring;
+    const mask = (ring.length >> 1) - 1;
+    for (let i = 0; i < this.#n - 2; i++) {
+      const e = 2 * ((this.#r + i) & mask);
+      out.push([ring[e] as number, ring[e + 1] as HeldBlock]);
     }
-    return block;
+    return out;
+  }
+
+  push(block: number, held: HeldBlock): void {
+    const n = this.#n++;
+    if (n === 0) {
+      this.#b0 = block;
+      this.#h0 = held;
+    } else if (n === 1) {
+      this.#b1 = block;
+      this.#h1 = held;
+    } else {
+      let ring = this.#ring;
+      if (2 * (n - 2) === ring.length) ring = this.#grow(n - 2);
+      const e = 2 * ((this.#r + n - 2) & ((ring.length >> 1) - 1));
+      ring[e] = block;
+      ring[e + 1] = held;
+    }
+  }
+
+  /** Removes the first entry and returns its held block. */
+  shift(): HeldBlock {
+    const held = this.#h0!;
+    const n = --this.#n;
+    this.#b0 = this.#b1;
+    this.#h0 = this.#h1;
+    if (n < 2) {
+      this.#h1 = null; // the queue must not keep a released block's bytes alive
+      return held;
+    }
+    const ring = this.#ring;
+    const e = 2 * this.#r;
+    this.#b1 = ring[e] as number;
+    this.#h1 = ring[e + 1] as HeldBlock;
+    ring[e + 1] = null;
+    this.#r = (this.#r + 1) & ((ring.length >> 1) - 1);
+    return held;
+  }
+
+  #grow(count: number): (number | HeldBlock | null)[] {
+    const old = this.#ring;
+    const slots = old.length >> 1;
+    const ring = new Array<number | HeldBlock | null>(slots === 0 ? 8 : 4 * slots).fill(null);
+    for (let i = 0; i < count; i++) {
+      const e = 2 * ((this.#r + i) & (slots - 1));
+      ring[2 * i] = old[e]!;
+      ring[2 * i + 1] = old[e + 1]!;
+    }
+    this.#ring = ring;
+    this.#r = 0;
+    return ring;
   }
 }
 
+/** The ring of a pair that never held more than two blocks (shared: never written to). */
+const NO_SLOTS: (number | HeldBlock | null)[] = [];
+
 /** The chains of all assets of one cache, and every pair among them. */
 export class Chains {
-  readonly pairs = new Set<Pair>();
+  /**
+   * Every pair, shortest interval first (ties: older pair first), kept sorted
+   * as pairs are linked. A killed pair stays here (with `alive` false) until
+   * the owner's next pass over the ranking drops it.
+   */
+  readonly ranked: Pair[] = [];
+  /** Live pairs. */
+  count = 0;
   readonly #table: BlockTable;
   #nextId = 1;
 
@@ -90,9 +209,16 @@ export class Chains {
 
   /** `p`'s leader read `block` (held) while the follower is at or behind it. */
   add(p: Pair, block: number, held: HeldBlock): void {
-    p.push(block);
+    p.push(block, held);
     p.heldBytes += held.bytes.length;
     held.refs++;
+  }
+
+  /** A member in a chain moved to `block` (streaming on): its pairs follow. */
+  moved(m: Member, block: number): void {
+    m.pos = block;
+    if (m.follow !== null) m.follow.followerPos = block;
+    if (m.lead !== null) m.lead.leaderPos = block;
   }
 
   /**
@@ -101,11 +227,10 @@ export class Chains {
    * own follower (`next`): that pair takes it over instead of letting it go.
    */
   releaseBefore(p: Pair, block: number, next: Pair | null): void {
-    const blocks = p.leader.asset.blocks;
-    while (p.size > 0 && p.first() < block) {
+    while (p.size > 0) {
       const b = p.first();
-      const held = blocks.get(b);
-      if (held && next && next.cached && next.follower.pos <= b && (next.size === 0 || next.last() < b)) this.add(next, b, held);
+      if (b >= block) return;
+      if (next !== null && next.cached && next.followerPos <= b && (next.size === 0 || next.last() < b)) this.add(next, b, p.firstHeld());
       this.#pop(p);
     }
   }
@@ -131,12 +256,12 @@ export class Chains {
     const old = x.follow;
     if (old) {
       // m lands inside the pair (K, x): split its queue at m's position.
-      const items = old.items();
+      const items = old.entries();
       this.#kill(old);
       const upper = this.#link(old.leader, m);
       const lower = this.#link(m, x);
       upper.cached = lower.cached = old.cached;
-      for (const b of items) this.#move(b < m.pos ? lower : upper, b);
+      for (const [b, held] of items) this.#move(b < m.pos ? lower : upper, b, held);
       return;
     }
     this.#link(m, x);
@@ -146,31 +271,39 @@ export class Chains {
   }
 
   /**
-   * Takes a member out of its chain. Its two pairs merge into one (the blocks
-   * between them stay useful to the follower). A head whose cached pair still
-   * holds blocks becomes a ghost when `keepGhost`, so its follower can drain them.
+   * Takes a member out of its chain (it has no pair afterwards). Its two pairs
+   * merge into one (the blocks between them stay useful to the follower). A
+   * head whose cached pair still holds blocks leaves a ghost in its place when
+   * `keepGhost`, so its follower can drain them.
    */
   unlink(m: Member, keepGhost: boolean): void {
     const a = m.asset;
     const inP = m.follow;
     const outP = m.lead;
     if (inP && outP) {
-      const lower = outP.items();
-      const upper = inP.items();
-      if (lower.length > 0 && upper.length > 0 && lower[lower.length - 1] === upper[0]) {
-        this.#table.unref(a, upper.shift()!); // the same block, referenced by both halves
+      const lower = outP.entries();
+      const upper = inP.entries();
+      if (lower.length > 0 && upper.length > 0 && lower[lower.length - 1]![0] === upper[0]![0]) {
+        // The same block, referenced by both halves.
+        const [b, held] = upper.shift()!;
+        held.refs--;
+        this.#table.freeIfUnused(a, b, held);
       }
       this.#kill(inP);
       this.#kill(outP);
       const merged = this.#link(inP.leader, outP.follower);
       merged.cached = inP.cached || outP.cached;
-      for (const b of lower) this.#move(merged, b);
-      for (const b of upper) this.#move(merged, b);
+      for (const [b, held] of lower) this.#move(merged, b, held);
+      for (const [b, held] of upper) this.#move(merged, b, held);
       return;
     }
     if (outP) {
       if (keepGhost && outP.cached && outP.heldBytes > 0) {
-        m.owner = null;
+        const ghost: Member = { asset: a, owner: null, pos: m.pos, start: m.start, lead: outP, follow: null };
+        outP.leader = ghost;
+        outP.ghostLeader = true;
+        m.lead = null;
+        a.head = ghost;
         return;
       }
       this.#drop(outP);
@@ -190,13 +323,25 @@ export class Chains {
     const p = new Pair(this.#nextId++, leader, follower);
     leader.lead = p;
     follower.follow = p;
-    this.pairs.add(p);
+    // Its id is the highest: it goes after every pair with an interval not above its own.
+    const ranked = this.ranked;
+    const interval = p.intervalMs;
+    let lo = 0;
+    let hi = ranked.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ranked[mid]!.intervalMs <= interval) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === ranked.length) ranked.push(p);
+    else ranked.splice(lo, 0, p);
+    this.count++;
     return p;
   }
 
   #kill(p: Pair): void {
     p.alive = false;
-    this.pairs.delete(p);
+    this.count--;
     if (p.leader.lead === p) p.leader.lead = null;
     if (p.follower.follow === p) p.follower.follow = null;
   }
@@ -207,15 +352,16 @@ export class Chains {
   }
 
   /** Hands a queued block (and its reference) to another pair. */
-  #move(to: Pair, block: number): void {
-    to.push(block);
-    to.heldBytes += to.leader.asset.blocks.get(block)?.bytes.length ?? 0;
+  #move(to: Pair, block: number, held: HeldBlock): void {
+    to.push(block, held);
+    to.heldBytes += held.bytes.length;
   }
 
   #pop(p: Pair): void {
-    const a = p.leader.asset;
-    const block = p.shift();
-    p.heldBytes -= a.blocks.get(block)?.bytes.length ?? 0;
-    this.#table.unref(a, block);
+    const b = p.first();
+    const held = p.shift();
+    p.heldBytes -= held.bytes.length;
+    held.refs--;
+    this.#table.freeIfUnused(p.leader.asset, b, held);
   }
 }

@@ -233,6 +233,23 @@ describe('interval cache: ranking', () => {
     expect(cache.heldBlocks('x')).toEqual([]);
   });
 
+  it('equal intervals: the older pair ranks first, whatever it costs', () => {
+    // Both pairs are 2 s apart. y (10 blocks/s) pairs up first and reserves about
+    // 21 blocks; x (1 block/s) pairs up a second later and needs about 3. The
+    // budget (22) fits one: y's, the older, although x's is cheaper.
+    const cache = intervalCache(22);
+    const [, y2, , x2] = simulate(cache, [
+      { asset: 'y', startMs: 0, msPerBlock: 100, blocks: 100 },
+      { asset: 'y', startMs: 2000, msPerBlock: 100, blocks: 80 },
+      { asset: 'x', startMs: 1000, msPerBlock: 1000, blocks: 20 },
+      { asset: 'x', startMs: 3000, msPerBlock: 1000, blocks: 18 },
+    ]);
+    expect(y2!.slice(0, 20).every((r) => r === 'miss')).toBe(true);
+    expect(y2!.slice(20).every((r) => r === 'hit')).toBe(true);
+    // x2 reads blocks 0–7 before y's leader leaves (t = 10 s): all from storage.
+    expect(x2!.slice(0, 8).every((r) => r === 'miss')).toBe(true);
+  });
+
   it('without a bitrate, ranks by the difference of start times', () => {
     const cache = intervalCache(14);
     const a1 = open(cache, 'a', 0, 40, undefined);
