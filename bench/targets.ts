@@ -21,6 +21,9 @@ export const TARGETS: Record<string, Target> = {
   'ingest.upload_overhead_ratio': { op: '<=', value: 2.05 },
   'lb.max_mean_load.baton': { op: '<=', value: 1.25 },
   'lb.cache_served_share.baton': { op: '>=', value: 0.75 },
+  'lb.max_mean_load_1m.baton': { op: '<=', value: 1.25 },
+  'lb.cache_served_share_1m.baton': { op: '>=', value: 0.75 },
+  'lb.sim_wall_s_1m_requests.baton': { op: '<=', value: 60 },
   'hub.joins_per_s': { op: '>=', value: 2000 },
   'hub.join_p99_ms': { op: '<=', value: 50 },
 };
