@@ -106,6 +106,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   #registered = false;
   #closed = false;
   #lastLoad?: { load: ServerLoad; atMs: number };
+  /** A session was opened here since the last heartbeat. */
+  #opened = false;
   #egressBytes = 0;
   #egressMark = { bytes: 0, atMs: Date.now() };
   #cpuMark = { usage: process.cpuUsage(), atMs: Date.now() };
@@ -324,7 +326,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       prev.load.sessions !== load.sessions ||
       Math.abs(prev.load.egressMbps - load.egressMbps) > Math.max(EGRESS_REPORT_MIN_MBPS, prev.load.egressMbps * 0.1) ||
       Math.abs(prev.load.cpu - load.cpu) > 0.05 ||
+      // The director counted each session it sent here (a reservation in its replica) until this
+      // server's next load report: after any session opened, report, even if the count is back where it was.
+      this.#opened ||
       now - prev.atMs > LOAD_REFRESH_MS;
+    this.#opened = false;
     if (changed) this.#lastLoad = { load, atMs: now };
     this.#socket.emit('heartbeat', changed ? { load } : {});
   }
@@ -421,6 +427,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       timeouts: this.#o.sessionTimeouts,
     });
     this.#sessions.set(msg.sessionId, session);
+    this.#opened = true;
     session.on('sent', (n: number) => {
       this.#egressBytes += n;
       this.metrics.egressBytes.inc(n);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BATON, Cluster, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
+import { BATON, Cluster, MEDIA_DIR, THREE_SERVERS, waitFor } from '../helpers/cluster.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import { io } from 'socket.io-client';
 
@@ -101,4 +101,39 @@ describe('operations', () => {
     expect(envBad?.code).toBe(1);
     expect(envBad?.stderr).toMatch(/cache-mb/);
   });
+});
+
+describe('the director under join churn', () => {
+  // Small uplinks: one reserved viewer of a demo clip is a few % of a server's load factor,
+  // so reservations that were never replaced would turn every server away within a few dozen joins.
+  const cluster = new Cluster({ heartbeatMs: 200, rotationMs: 0, servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--uplink-mbps', '40'] })) });
+  beforeAll(async () => {
+    await cluster.start();
+  }, 120_000);
+  afterAll(() => cluster.stop());
+
+  it('counts each placed viewer only until its server reports again, even when sessions open and close between heartbeats', async () => {
+    // Eight connections, each well inside the hub's per-connection burst (40 requests).
+    const clients = Array.from({ length: 8 }, () => io(`${cluster.hubUrl}/client`, { transports: ['websocket'], reconnection: false }));
+    try {
+      const refused: string[] = [];
+      for (let i = 0; i < 150; i++) {
+        const client = clients[i % clients.length]!;
+        const r = (await client.timeout(5_000).emitWithAck('watch', { assetId: 'demo-mandelbrot' })) as { ok: boolean; sessionId?: string; code?: string };
+        if (r.ok) client.emit('leave', { sessionId: r.sessionId });
+        else refused.push(r.code ?? '?');
+        await new Promise((res) => setTimeout(res, 15)); // ≈ 13 joins per heartbeat: far from what the servers can take
+      }
+      expect(refused).toEqual([]);
+      // Once every server has reported since its last session, the director's replica shows no load left.
+      const state = await cluster.state();
+      const director = state.servers.find((s) => s.id === state.director?.id)!;
+      await waitFor('the director replica to drop its reservations', async () => {
+        const table = (await (await fetch(`${director.httpUrl}/api/table`)).json()) as { servers: { id: string; load: { sessions: number } }[] };
+        return table.servers.every((s) => s.load.sessions === 0);
+      }, 10_000);
+    } finally {
+      for (const c of clients) c.close();
+    }
+  }, 60_000);
 });
