@@ -12,10 +12,14 @@ import { io } from 'socket.io-client';
 
 const run = promisify(execFile);
 
-/** Parses Prometheus text exposition format strictly enough to catch broken output. */
+/**
+ * Parses Prometheus text exposition format strictly enough to catch broken output.
+ * NaN in any case: prom-client writes `Nan` for an event-loop-lag window with no
+ * samples yet (two scrapes close together), and Prometheus parses it case-insensitively.
+ */
 function parsePrometheus(text: string): Map<string, number> {
   const samples = new Map<string, number>();
-  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:[0-9.e+-]+|NaN|\+Inf|-Inf))( -?[0-9]+)?$/;
+  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:[0-9.e+-]+|[Nn][Aa][Nn]|\+Inf|-Inf))( -?[0-9]+)?$/;
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
     const m = line.match(sample);
