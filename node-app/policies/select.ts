@@ -54,9 +54,9 @@ export type SelectResult =
  * starts (or joins) an interval on a quieter server. Only when no holder in
  * any tier is under that bound (an idle or tiny cluster, an asset on few
  * servers) do the tiers run again with the absolute threshold alone: a viewer
- * is never refused for balance. Ties on load factor go to the smaller id. Only the asset →
- * holders indexes and the table's running mean are read, never the whole
- * table, so a decision costs O(holders of this asset). Fails with
+ * is never refused for balance. Ties on load factor go to the smaller id.
+ * Only the asset → holders indexes and the table's running mean are read,
+ * never the whole table, so a decision costs O(holders of this asset). Fails with
  * `unknown-asset` when nobody holds the asset, `no-capacity` when every holder
  * is excluded or overloaded.
  */
