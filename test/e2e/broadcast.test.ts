@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { MEDIA_DIR, startCluster, type Cluster } from '../helpers/cluster.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { MEDIA_DIR } from '../helpers/cluster.js';
 import { PHONE, launchBrowser, openPage, screenshot } from './helpers/browser.js';
-import { buildWebClient } from './helpers/web-build.js';
+import { useBrowserCluster } from './helpers/browser-cluster.js';
 
 /** Chromium's fake capture devices, and no permission prompt (DESIGN.md). */
 const FAKE_MEDIA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
@@ -33,26 +33,14 @@ async function goLive(page: Page): Promise<void> {
 }
 
 describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
-  let cluster: Cluster | undefined;
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    const staticDir = await buildWebClient();
-    cluster = await startCluster({ staticDir });
-    browser = await launchBrowser(FAKE_MEDIA_ARGS);
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
+  const env = useBrowserCluster({}, FAKE_MEDIA_ARGS);
 
   it('goes live from the camera to a primary and a backup; a second page plays it live; ending leaves two identical copies', async () => {
-    const b = await openPage(browser!);
-    const v = await openPage(browser!);
+    const b = await openPage(env.browser);
+    const v = await openPage(env.browser);
     try {
       const page = b.page;
-      await page.goto(`${cluster!.hubUrl}/#/broadcast`);
+      await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
       await page.locator('baton-broadcast-setup [data-source=camera]').click();
       await page.locator('baton-broadcast-setup [data-testid=source-info]').waitFor({ timeout: 15_000 });
       await fillForm(page, 'test-key', 'Frankf', /Frankfurt am Main, DE/);
@@ -95,7 +83,7 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       expect(await page.locator('baton-broadcaster [data-testid=stream-id]').textContent()).toBe(streamId);
 
       // A second page opens the player on the live stream, and it plays.
-      await v.page.goto(`${cluster!.hubUrl}/${href}`);
+      await v.page.goto(`${env.cluster.hubUrl}/${href}`);
       const video = v.page.locator('baton-player video');
       await expect
         .poll(() => video.evaluate((el: HTMLVideoElement) => el.currentTime), { timeout: 30_000, interval: 250, message: `live video never advanced; viewer errors: ${v.errors.join('; ')}` })
@@ -114,7 +102,7 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       await result.waitFor({ timeout: 60_000 });
       const stored = [await primary.getAttribute('data-server'), backupId!];
       for (const id of stored) expect(await result.textContent()).toContain(id);
-      const copies = stored.map((id) => readFileSync(join(cluster!.servers.get(id!)!.storage, `${streamId}.webm`)));
+      const copies = stored.map((id) => readFileSync(join(env.cluster.servers.get(id!)!.storage, `${streamId}.webm`)));
       expect(copies[0]!.length).toBeGreaterThan(10_000);
       expect(sha256(copies[0]!)).toBe(sha256(copies[1]!));
       expect(b.errors).toEqual([]);
@@ -126,9 +114,9 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
   }, 150_000);
 
   it('refuses an unknown stream key, naming the field', async () => {
-    const { context, page } = await openPage(browser!);
+    const { context, page } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/broadcast`);
+      await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
       await fillForm(page, 'not-a-key', 'Frankfurt', null);
       await goLive(page);
       const problem = page.locator('baton-broadcaster [data-testid=broadcast-problem]');
@@ -144,9 +132,9 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
   }, 60_000);
 
   it('refuses a place the gazetteer does not know', async () => {
-    const { context, page } = await openPage(browser!);
+    const { context, page } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/broadcast`);
+      await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
       await fillForm(page, 'test-key', 'Qwxzyville', null);
       await goLive(page);
       const problem = page.locator('baton-broadcaster [data-testid=broadcast-problem]');
@@ -163,7 +151,7 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
     const strict = await launchBrowser(['--use-fake-device-for-media-stream', '--deny-permission-prompts']);
     try {
       const { page } = await openPage(strict);
-      await page.goto(`${cluster!.hubUrl}/#/broadcast`);
+      await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
       await page.locator('baton-broadcast-setup [data-source=camera]').click();
       const problem = page.locator('baton-broadcaster [data-testid=source-problem]');
       await problem.waitFor({ timeout: 20_000 });
@@ -176,9 +164,9 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
   }, 60_000);
 
   it('fits a phone screen while live', async () => {
-    const { context, page, errors } = await openPage(browser!, PHONE);
+    const { context, page, errors } = await openPage(env.browser, PHONE);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/broadcast`);
+      await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
       await fillForm(page, 'test-key', 'Singapore', null);
       // Before going live the form leads on a narrow screen.
       const setupTop = await page.locator('baton-broadcast-setup').evaluate((el) => el.getBoundingClientRect().top + window.scrollY);
@@ -205,9 +193,9 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
   }, 90_000);
 
   it('broadcasts a local video file as it plays', async () => {
-    const { context, page, errors } = await openPage(browser!);
+    const { context, page, errors } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/broadcast`);
+      await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
       await page.locator('baton-broadcast-setup [data-source=file]').click();
       await page.locator('baton-broadcast-setup input[type=file]').setInputFiles(join(MEDIA_DIR, 'demo-smpte.webm'));
       await expect.poll(() => page.locator('baton-broadcast-setup [data-testid=source-info]').textContent(), { timeout: 10_000 }).toContain('demo-smpte.webm');
@@ -225,9 +213,9 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
 
   // Last: it kills a server.
   it('keeps going when the primary dies: the page shows the failover, a replacement is filled, both final copies match', async () => {
-    const { context, page, errors } = await openPage(browser!);
+    const { context, page, errors } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/broadcast`);
+      await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
       await fillForm(page, 'test-key', 'Frankfurt', null);
       await goLive(page);
       const streaming = page.locator('baton-ingest-card [data-state=streaming]');
@@ -239,7 +227,7 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
         .poll(() => page.locator('baton-ingest-card [data-role=backup] [data-testid=ingest-stored]').textContent(), { timeout: 20_000, message: `the backup never stored anything; ${errors.join('; ')}` })
         .not.toMatch(/^0 B$/);
 
-      await cluster!.kill('fra-1');
+      await env.cluster.kill('fra-1');
       const notices = () => page.locator('baton-broadcaster .notices').textContent({ timeout: 1_000 }).catch(() => '');
       // Notices are newest first; on a busy machine a replacement may itself be replaced, so look for the one about fra-1.
       await page.locator('baton-broadcaster [data-testid=failover]', { hasText: 'fra-1' }).waitFor({ timeout: 30_000 });
@@ -260,7 +248,7 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       expect(stored).not.toContain('fra-1');
       const href = (await page.locator('baton-broadcaster [data-testid=watch-link]').getAttribute('href'))!;
       const streamId = decodeURIComponent(/asset=([^&]+)/.exec(href)![1]!);
-      const copies = stored.map((id) => readFileSync(join(cluster!.servers.get(id)!.storage, `${streamId}.webm`)));
+      const copies = stored.map((id) => readFileSync(join(env.cluster.servers.get(id)!.storage, `${streamId}.webm`)));
       expect(sha256(copies[0]!)).toBe(sha256(copies[1]!));
     } finally {
       await context.close();
@@ -269,24 +257,12 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
 });
 
 describe('broadcaster with no ingest-capable server', () => {
-  let cluster: Cluster | undefined;
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    const staticDir = await buildWebClient();
-    cluster = await startCluster({ staticDir, servers: [{ id: 'edge-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: false }] });
-    browser = await launchBrowser(FAKE_MEDIA_ARGS);
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
+  const env = useBrowserCluster({ servers: [{ id: 'edge-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: false }] }, FAKE_MEDIA_ARGS);
 
   it('says that no ingest server is available and stays off air', async () => {
-    const { context, page } = await openPage(browser!);
+    const { context, page } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/broadcast`);
+      await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
       await fillForm(page, 'test-key', 'Frankfurt', null);
       await goLive(page);
       const problem = page.locator('baton-broadcaster [data-testid=broadcast-problem]');

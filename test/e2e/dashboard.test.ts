@@ -1,32 +1,18 @@
 // The dashboard in real Chromium against a real cluster: servers, the director, and decisions as they happen.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { PHONE, launchBrowser, openPage, screenshot } from './helpers/browser.js';
-import { buildWebClient } from './helpers/web-build.js';
+import { describe, expect, it } from 'vitest';
+import { PHONE, openPage, screenshot } from './helpers/browser.js';
+import { useBrowserCluster } from './helpers/browser-cluster.js';
 
 /** Short, so that a rotation happens while the test watches. */
 const ROTATION_MS = 4_000;
 
 describe('dashboard (Chromium, hub + 3 servers)', () => {
-  let cluster: Cluster | undefined;
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    const staticDir = await buildWebClient();
-    cluster = await startCluster({ staticDir, rotationMs: ROTATION_MS });
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
+  const env = useBrowserCluster({ rotationMs: ROTATION_MS });
 
   it('shows the three servers, where they are, and the director on duty', async () => {
-    const { context, page } = await openPage(browser!);
+    const { context, page } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/dashboard`);
+      await page.goto(`${env.cluster.hubUrl}/#/dashboard`);
       await expect.poll(() => page.locator('baton-server-card').count(), { timeout: 15_000 }).toBe(3);
       for (const id of ['fra-1', 'iad-1', 'sin-1']) {
         await expect.poll(() => page.locator('baton-server-card', { hasText: id }).count()).toBe(1);
@@ -38,7 +24,7 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
       await expect
         .poll(
           async () => {
-            const { director } = await cluster!.state();
+            const { director } = await env.cluster.state();
             const text = (await panel.textContent()) ?? '';
             return director !== null && text.includes(director.id) && text.includes(`epoch ${director.epoch} `);
           },
@@ -51,9 +37,9 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
   });
 
   it('records each rotation of the director with its reason', async () => {
-    const { context, page } = await openPage(browser!);
+    const { context, page } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/dashboard`);
+      await page.goto(`${env.cluster.hubUrl}/#/dashboard`);
       const tenures = page.locator('baton-director-panel li');
       await expect.poll(() => tenures.count(), { timeout: ROTATION_MS * 3 }).toBeGreaterThanOrEqual(2);
       // Newest first, the newest is the director on duty, and each says why it got the baton.
@@ -71,13 +57,13 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
   });
 
   it('shows the selection decision when a viewer starts watching', async () => {
-    const dash = await openPage(browser!);
-    const viewer = await openPage(browser!);
+    const dash = await openPage(env.browser);
+    const viewer = await openPage(env.browser);
     try {
-      await dash.page.goto(`${cluster!.hubUrl}/#/dashboard`);
+      await dash.page.goto(`${env.cluster.hubUrl}/#/dashboard`);
       await expect.poll(() => dash.page.locator('baton-server-card').count(), { timeout: 15_000 }).toBe(3);
 
-      await viewer.page.goto(`${cluster!.hubUrl}/#/watch?asset=demo-testsrc`);
+      await viewer.page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
       const chosen = viewer.page.locator('baton-player [data-testid=server-id]');
       await chosen.waitFor({ timeout: 20_000 });
       const serverId = (await chosen.textContent())!.trim();

@@ -1,37 +1,23 @@
 // Failover seen from the player: the serving server dies mid-stream and playback carries on elsewhere, with a notice.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { launchBrowser, openPage, screenshot } from './helpers/browser.js';
-import { buildWebClient } from './helpers/web-build.js';
+import { describe, expect, it } from 'vitest';
+import { openPage, screenshot } from './helpers/browser.js';
+import { useBrowserCluster } from './helpers/browser-cluster.js';
 
 describe('player failover (Chromium, hub + 3 servers)', () => {
-  let cluster: Cluster | undefined;
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    const staticDir = await buildWebClient();
-    cluster = await startCluster({ staticDir });
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
+  const env = useBrowserCluster();
 
   it('resumes on another server when the serving one is killed, and says so', async () => {
-    const { context, page, errors } = await openPage(browser!);
+    const { context, page, errors } = await openPage(env.browser);
     try {
       // The largest demo clip: servers pace delivery, so its bytes are still flowing when the server dies.
-      await page.goto(`${cluster!.hubUrl}/#/watch?asset=demo-mandelbrot`);
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-mandelbrot`);
       const video = page.locator('baton-player video');
       const currentTime = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
       await expect.poll(currentTime, { timeout: 30_000, interval: 250, message: `never played; ${errors.join('; ')}` }).toBeGreaterThan(1);
 
       const serverId = page.locator('baton-player [data-testid=server-id]');
       const first = (await serverId.textContent())!.trim();
-      await cluster!.kill(first);
+      await env.cluster.kill(first);
       const received = (await page.locator('baton-player [data-testid=bytes-received]').textContent()) ?? '';
       expect(received, 'the whole clip arrived before the kill; nothing left to fail over').not.toMatch(/^(\S+ \S+) of \1$/);
 

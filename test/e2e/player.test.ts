@@ -1,32 +1,18 @@
 // The player in real Chromium against a real cluster: it plays, says where from and why, and explains failures.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { PHONE, launchBrowser, openPage, screenshot } from './helpers/browser.js';
-import { buildWebClient } from './helpers/web-build.js';
+import { describe, expect, it } from 'vitest';
+import { PHONE, openPage, screenshot } from './helpers/browser.js';
+import { useBrowserCluster } from './helpers/browser-cluster.js';
 
 const SERVER_IDS = ['fra-1', 'iad-1', 'sin-1'];
 const REASONS = ['director-cache', 'cache', 'storage', 'live'];
 
 describe('player (Chromium, hub + 3 servers)', () => {
-  let cluster: Cluster | undefined;
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    const staticDir = await buildWebClient();
-    cluster = await startCluster({ staticDir });
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
+  const env = useBrowserCluster();
 
   it('plays demo-testsrc muted, showing which server serves it and why', async () => {
-    const { context, page, errors } = await openPage(browser!);
+    const { context, page, errors } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/watch?asset=demo-testsrc`);
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
       const video = page.locator('baton-player video');
       await expect
         .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250, message: `video never advanced; page errors: ${errors.join('; ')}` })
@@ -48,9 +34,9 @@ describe('player (Chromium, hub + 3 servers)', () => {
   });
 
   it('picks a stream from the catalog and reflects it in the URL', async () => {
-    const { context, page } = await openPage(browser!);
+    const { context, page } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/watch`);
+      await page.goto(`${env.cluster.hubUrl}/#/watch`);
       await page.locator('baton-catalog a', { hasText: 'demo-smpte' }).click();
       await expect.poll(() => new URL(page.url()).hash).toBe('#/watch?asset=demo-smpte');
       const video = page.locator('baton-player video');
@@ -61,9 +47,9 @@ describe('player (Chromium, hub + 3 servers)', () => {
   });
 
   it('says plainly when the asset does not exist', async () => {
-    const { context, page } = await openPage(browser!);
+    const { context, page } = await openPage(env.browser);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/watch?asset=no-such-clip`);
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=no-such-clip`);
       const problem = page.locator('baton-player [data-testid=player-error]');
       await problem.waitFor({ timeout: 15_000 });
       expect(await problem.getAttribute('data-code')).toBe('unknown-asset');
@@ -75,9 +61,9 @@ describe('player (Chromium, hub + 3 servers)', () => {
   });
 
   it('fits a phone screen', async () => {
-    const { context, page } = await openPage(browser!, PHONE);
+    const { context, page } = await openPage(env.browser, PHONE);
     try {
-      await page.goto(`${cluster!.hubUrl}/#/watch?asset=demo-testsrc`);
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
       const video = page.locator('baton-player video');
       await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250 }).toBeGreaterThan(0.5);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
