@@ -104,6 +104,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   #heartbeat?: NodeJS.Timeout;
   #rescan?: NodeJS.Timeout;
   #registered = false;
+  #registerAttempts = 0;
   #closed = false;
   #lastLoad?: { load: ServerLoad; atMs: number };
   /** A session was opened here since the last heartbeat. */
@@ -275,11 +276,14 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     if (!socket) return;
     socket.emit('register', this.descriptor(), (r) => {
       if (!r.ok) {
-        this.#log.error({ code: r.code }, `registration refused: ${r.message}`);
-        if (r.code === ErrorCode.conflict) setTimeout(() => socket.connected && !this.#registered && this.#register(), 1_000);
-        else this.emit('fatal', new Error(`registration refused: ${r.message}`));
+        // A refusal (a live server of this id, a hub that cannot take us yet) is retried with
+        // backoff; only a wrong secret — refused at connect — ends the process.
+        const delayMs = registerBackoffMs(this.#registerAttempts++);
+        this.#log.error({ code: r.code, retryInMs: Math.round(delayMs) }, `registration refused: ${r.message}`);
+        setTimeout(() => !this.#closed && socket.connected && !this.#registered && this.#register(), delayMs);
         return;
       }
+      this.#registerAttempts = 0;
       this.table.load(r.snapshot);
       this.#registered = true;
       this.#log.info({ version: r.snapshot.version, servers: r.snapshot.servers.length }, 'registered with hub');
@@ -499,4 +503,9 @@ function isSessionOpen(m: unknown): m is SessionOpen {
     Number.isSafeInteger(o.offset) &&
     (o.offset as number) >= 0
   );
+}
+
+/** Delay before registration attempt `n + 1` after a refusal: 1 s doubling to 30 s, ± 25 % jitter. */
+export function registerBackoffMs(n: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.min(n, 5)) * (0.75 + Math.random() * 0.5);
 }

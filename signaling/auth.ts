@@ -7,6 +7,8 @@ import { SERVER_ID_PATTERN } from './protocol/ids.js';
 export const TOKEN_TTL_MS = 30_000;
 /** Tokens claiming an expiry further out than this are refused (clock abuse). */
 export const TOKEN_MAX_TTL_MS = 5 * 60_000;
+/** Shortest cluster secret (and operator token) the CLI accepts, bytes: 128 bits of guessing. */
+export const MIN_SECRET_BYTES = 16;
 
 export class AuthError extends Error {
   readonly code = 'unauthorized';

@@ -1,6 +1,6 @@
 // The signaling hub: authoritative state table, replication, director rotation,
 // request routing to the director, and the signaling relay. Media never passes here.
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Server as IoServer, type Namespace, type Socket } from 'socket.io';
@@ -40,13 +40,17 @@ import {
 import { TokenVerifier, AuthError } from './auth.js';
 import { logger, type Logger } from './log.js';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.js';
-import { TokenBucket } from './rate-limit.js';
+import { KeyedRateLimiter, TokenBucket } from './rate-limit.js';
+import { OperatorGate } from './operator-gate.js';
+import { CatalogView } from './catalog-view.js';
 import { createHttpHandler } from './http-routes.js';
+import { boundPackets, CLIENT_PACKET_BOUNDS, DASHBOARD_PACKET_BOUNDS, SERVER_PACKET_BOUNDS } from './packet-bounds.js';
 import { nextDirector } from '../node-app/policies/rotation.js';
 import { resolveLocation, suggest, loadGazetteer } from './geo/gazetteer.js';
 import { expired, DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../node-app/policies/liveness.js';
 import { ipPlace, clientIp, loadIpData } from './geo/ip-locate.js';
 import { verifyStreamKey } from '../node-app/ingest/stream-key.js';
+import { publicDecision } from './geo/public-place.js';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -74,6 +78,14 @@ export interface HubOptions {
   /** Per-connection request rate for clients (requests/s) and burst. */
   clientRatePerS?: number;
   clientBurst?: number;
+  /** Per client IP: HTTP requests/s and burst (default 50/s, bursts of 100). */
+  httpRatePerS?: number;
+  httpBurst?: number;
+  /**
+   * Token for operator views (/api/state, /api/decisions, /metrics, /dashboard). Without one
+   * they are open on a loopback hub and closed on any other address.
+   */
+  operatorToken?: string;
   /** STUN/TURN servers handed to browsers (GET /api/config) for NAT traversal. */
   iceServers?: RTCIceServer[];
   /** Clock, injectable for tests. */
@@ -104,11 +116,29 @@ interface Session {
 const DIRECTOR_ATTEMPTS = 3;
 const SESSION_OPEN_TIMEOUT_MS = 2_000;
 const DECISION_HISTORY = 50;
+/**
+ * How far a registering server's `lastEpoch` may move the epoch (a year of rotations every
+ * 30 s is ≈ 10^6); further claims are ignored and logged.
+ */
+export const MAX_EPOCH_STEP = 1_000_000;
+/** HTTP requests per client IP: sustained rate and burst (a page load is about a dozen). */
+export const DEFAULT_HTTP_RATE_PER_S = 50;
+export const DEFAULT_HTTP_BURST = 100;
+/** Dashboard connections per client IP (each costs a full snapshot). */
+const DASHBOARD_CONNECTS_PER_S = 2;
+const DASHBOARD_CONNECT_BURST = 10;
+/** Dashboard `resync` per connection (each is a full snapshot): 1/s, bursts of 3. */
+const DASHBOARD_RESYNC_PER_S = 1;
+const DASHBOARD_RESYNC_BURST = 3;
 
 export class Hub {
   readonly table = new StateTable();
   readonly metrics: HubMetrics;
-  readonly #opts: Required<Omit<HubOptions, 'staticDir' | 'now' | 'iceServers' | 'streamKeySecret'>> & Pick<HubOptions, 'staticDir'>;
+  readonly #opts: Required<Omit<HubOptions, 'staticDir' | 'now' | 'iceServers' | 'streamKeySecret' | 'operatorToken'>> & Pick<HubOptions, 'staticDir'>;
+  readonly operatorGate: OperatorGate;
+  readonly catalogView = new CatalogView(this.table);
+  readonly #httpLimiter: KeyedRateLimiter;
+  readonly #dashboardLimiter = new KeyedRateLimiter(DASHBOARD_CONNECTS_PER_S, DASHBOARD_CONNECT_BURST);
   readonly iceServers: RTCIceServer[];
   readonly #now: () => number;
   readonly #log: Logger;
@@ -145,7 +175,11 @@ export class Hub {
       staticDir: opts.staticDir,
       clientRatePerS: opts.clientRatePerS ?? 20,
       clientBurst: opts.clientBurst ?? 40,
+      httpRatePerS: opts.httpRatePerS ?? DEFAULT_HTTP_RATE_PER_S,
+      httpBurst: opts.httpBurst ?? DEFAULT_HTTP_BURST,
     };
+    this.operatorGate = new OperatorGate(opts.operatorToken, this.#opts.host);
+    this.#httpLimiter = new KeyedRateLimiter(this.#opts.httpRatePerS, this.#opts.httpBurst);
     this.#now = opts.now ?? Date.now;
     this.iceServers = opts.iceServers ?? [];
     this.#log = logger('hub');
@@ -163,6 +197,14 @@ export class Hub {
   /** Recent decisions (watch selections, ingest assignments, director changes), newest last. */
   get decisions(): readonly DecisionEvent[] {
     return this.#decisions;
+  }
+
+  /** Spends one of the request's client IP's HTTP tokens; false means answer 429. */
+  takeHttpToken(req: IncomingMessage): boolean {
+    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#opts.trustedProxies) ?? 'unknown';
+    if (this.#httpLimiter.take(ip, this.#now())) return true;
+    this.metrics.rejected.inc({ code: ErrorCode.rateLimited });
+    return false;
   }
 
   lastSeen(id: string): number | undefined {
@@ -241,30 +283,16 @@ export class Hub {
     };
   }
 
-  catalog(): CatalogEntry[] {
-    const out = new Map<string, CatalogEntry>();
-    for (const s of this.table.servers()) {
-      for (const a of s.storage.values()) {
-        const e = out.get(a.id);
-        if (e) e.holders.push(s.id);
-        else out.set(a.id, { ...a, live: false, holders: [s.id] });
-      }
-      for (const l of s.live.values()) {
-        const e = out.get(l.id);
-        if (e) {
-          if (!e.holders.includes(s.id)) e.holders.push(s.id);
-          e.live ||= l.live;
-          e.bytes = Math.max(e.bytes, l.bytes);
-        } else out.set(l.id, { id: l.id, bytes: l.bytes, mime: l.mime, live: l.live, holders: [s.id] });
-      }
-    }
-    return [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+  /** Every asset in the cluster, sorted by id (cached until the catalog changes; do not mutate). */
+  catalog(): readonly CatalogEntry[] {
+    return this.catalogView.all();
   }
 
   // ---- table changes and replication --------------------------------------
 
   #commit(delta: Delta): VersionedDelta {
     const vd = this.table.commit(delta);
+    this.catalogView.noteDelta(delta.type);
     this.metrics.deltas.inc();
     this.metrics.tableVersion.set(vd.v);
     this.metrics.servers.set(this.table.size);
@@ -289,7 +317,9 @@ export class Hub {
     this.#dashboard?.emit('deltas', batch);
   }
 
-  #record(d: DecisionEvent): void {
+  #record(event: DecisionEvent): void {
+    // Only the public form is kept: the log is what /api/decisions and the dashboard show.
+    const d = publicDecision(event);
     this.#decisions.push(d);
     if (this.#decisions.length > DECISION_HISTORY) this.#decisions.shift();
     this.#dashboard?.emit('decision', d);
@@ -373,6 +403,7 @@ export class Hub {
         log.warn({ code }, message);
         return ackError(code, message);
       };
+      socket.use(boundPackets(SERVER_PACKET_BOUNDS, (message) => refuse(ErrorCode.badRequest, message)));
       socket.use(guardPackets(SERVER_EVENTS, (e) => socket.listeners(e as never).length > 0, (message) => refuse(ErrorCode.badRequest, message)));
 
       socket.on('register', (raw, ack) => {
@@ -393,8 +424,12 @@ export class Hub {
         }
         registered = true;
         const { lastEpoch, ...descriptor } = d;
-        if (lastEpoch !== undefined && lastEpoch > (this.#lastDirector?.epoch ?? 0) && !this.table.director) {
-          this.#lastDirector = { id: this.#lastDirector?.id ?? '', epoch: lastEpoch, sinceMs: this.#now() };
+        const floor = this.#lastDirector?.epoch ?? 0;
+        if (lastEpoch !== undefined && lastEpoch > floor && !this.table.director) {
+          // After a hub restart, servers carry the epoch on: but one server's word moves it
+          // only a sane step, so a rogue cannot push it to the schema's ceiling.
+          if (lastEpoch - floor <= MAX_EPOCH_STEP) this.#lastDirector = { id: this.#lastDirector?.id ?? '', epoch: lastEpoch, sinceMs: this.#now() };
+          else log.warn({ lastEpoch, current: floor, maxStep: MAX_EPOCH_STEP }, 'registration claims an epoch too far ahead: ignored');
         }
         this.#conns.set(d.id, { socket, id: d.id, lastSeenMs: this.#now() });
         this.#commit({ type: 'server-joined', server: { ...descriptor, joinedAtMs: this.#now() } });
@@ -475,19 +510,19 @@ export class Hub {
         log.debug({ code }, message);
         return ackError(code, message);
       };
-      socket.use(
-        guardPackets(CLIENT_EVENTS, (e) => socket.listeners(e as never).length > 0, (message, acked) => {
-          const r = refuse(ErrorCode.badRequest, message);
-          // Bad packets spend the sender's tokens too, so they cannot make the hub talk without limit.
-          if (!acked && !limited()) socket.emit('error', { code: r.code, message: r.message });
-          return r;
-        }),
-      );
+      const onBadPacket = (message: string, acked: boolean) => {
+        const r = refuse(ErrorCode.badRequest, message);
+        // Bad packets spend the sender's tokens too, so they cannot make the hub talk without limit.
+        if (!acked && !limited()) socket.emit('error', { code: r.code, message: r.message });
+        return r;
+      };
+      socket.use(boundPackets(CLIENT_PACKET_BOUNDS, onBadPacket));
+      socket.use(guardPackets(CLIENT_EVENTS, (e) => socket.listeners(e as never).length > 0, onBadPacket));
 
       socket.on('catalog', (ack) => {
         if (typeof ack !== 'function') return;
         if (limited()) return ack(ackError(ErrorCode.rateLimited, 'too many requests; slow down'));
-        ack({ ok: true, assets: this.catalog() });
+        ack({ ok: true, ...this.catalogView.page() });
       });
 
       socket.on('watch', (raw, ack) => {
@@ -540,12 +575,14 @@ export class Hub {
       });
 
       socket.on('leave', (raw) => {
+        if (limited()) return;
         const p = parse(leaveSchema, raw);
         if (!p.ok) return;
         const s = this.#sessions.get(p.value.sessionId);
         if (!s || s.clientSocketId !== socket.id) {
+          // Counted, and logged at debug only: a client repeating a stale leave is no incident.
           this.metrics.rejected.inc({ code: ErrorCode.notParty });
-          log.warn({ session: p.value.sessionId }, 'leave for a session this client is not part of: ignored');
+          log.debug({ session: p.value.sessionId }, 'leave for a session this client is not part of: ignored');
           return;
         }
         this.#closeSession(s, 'client-left');
@@ -703,12 +740,25 @@ export class Hub {
   #wireDashboard(io: IoServer): void {
     const ns = io.of('/dashboard') as Namespace<DashboardToHubEvents, HubToDashboardEvents>;
     this.#dashboard = ns;
+    ns.use((socket, next) => {
+      const v = this.operatorGate.check(typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined);
+      if (!v.ok) return next(new Error(`unauthorized: ${v.message}`));
+      const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.#opts.trustedProxies) ?? 'unknown';
+      if (!this.#dashboardLimiter.take(ip, this.#now())) {
+        this.metrics.rejected.inc({ code: ErrorCode.rateLimited });
+        return next(new Error('rate-limited: too many dashboard connections; slow down'));
+      }
+      next();
+    });
     ns.on('connection', (socket) => {
       this.#flush();
       socket.emit('snapshot', this.table.snapshot());
       for (const d of this.#decisions) socket.emit('decision', d);
+      const bucket = new TokenBucket(this.#now(), DASHBOARD_RESYNC_PER_S, DASHBOARD_RESYNC_BURST);
+      socket.use(boundPackets(DASHBOARD_PACKET_BOUNDS, () => ackError(ErrorCode.badRequest, 'the dashboard sends only resync')));
       socket.on('resync', (ack) => {
         if (typeof ack !== 'function') return;
+        if (!bucket.take(this.#now())) return ack(ackError(ErrorCode.rateLimited, 'at most one resync a second; slow down'));
         this.#flush();
         ack({ ok: true, snapshot: this.table.snapshot() });
       });

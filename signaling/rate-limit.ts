@@ -27,3 +27,42 @@ export class TokenBucket {
     return true;
   }
 }
+
+/** Distinct keys (IP addresses) a KeyedRateLimiter tracks before it forgets the least recent. */
+export const DEFAULT_MAX_KEYS = 10_000;
+
+/**
+ * One TokenBucket per key (a client IP), for requests that have no connection to hang a bucket
+ * on (HTTP) or that a client could spread over many connections. At most `maxKeys` buckets are
+ * kept: the least recently used is forgotten first (it restarts with a full burst, which only
+ * an attacker cycling through more than `maxKeys` addresses can exploit, and they could anyway).
+ */
+export class KeyedRateLimiter {
+  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #ratePerS: number;
+  readonly #burst: number;
+  readonly #maxKeys: number;
+
+  constructor(ratePerS = DEFAULT_RATE_PER_S, burst = DEFAULT_BURST, maxKeys = DEFAULT_MAX_KEYS) {
+    this.#ratePerS = ratePerS;
+    this.#burst = burst;
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Keys currently tracked. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  /** Takes one token from `key`'s bucket; false means "refuse this request". */
+  take(key: string, nowMs: number): boolean {
+    let b = this.#buckets.get(key);
+    if (b) this.#buckets.delete(key); // re-inserted below: Map order is recency order
+    else {
+      b = new TokenBucket(nowMs, this.#ratePerS, this.#burst);
+      if (this.#buckets.size >= this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
+    }
+    this.#buckets.set(key, b);
+    return b.take(nowMs);
+  }
+}

@@ -1,10 +1,12 @@
 // The `baton` command line: hub, server, watch, demo. Every flag has an environment variable.
 import { Command, Option, InvalidArgumentError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { iceServersSchema } from '../../signaling/protocol/messages.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../policies/select.js';
+import { checkBounds } from '../../signaling/protocol/bounds.js';
+import { resolveSecrets } from './secrets.js';
 
 const program = new Command('baton')
   .description('Baton: a browser-based WebRTC streaming network (signaling hub, media servers, web client).')
@@ -96,10 +98,14 @@ function applyConfigFile(cmd: Command): void {
   if (!file) return;
   let data: unknown;
   try {
+    if (statSync(file).size > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     cmd.error(`config file ${file}: ${(err as Error).message}`);
   }
+  // Values are re-serialised and validated below: bound them before anything walks them.
+  const b = checkBounds(data, CONFIG_BOUNDS);
+  if (!b.ok) cmd.error(`config file ${file}: ${b.message}`);
   if (!data || typeof data !== 'object' || Array.isArray(data)) cmd.error(`config file ${file}: must be a JSON object`);
   const byKey = new Map(cmd.options.map((o) => [o.attributeName(), o]));
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
@@ -128,11 +134,16 @@ function applyConfigFile(cmd: Command): void {
   }
 }
 
+/** A config file is a few settings; ICE server lists are the deepest thing in one. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+const CONFIG_BOUNDS = { maxDepth: 8, maxBytes: MAX_CONFIG_BYTES, maxKeys: 10_000 };
+
 /** Options that must have a value from a flag, the environment or the config file. */
 const REQUIRED = new Set(['--cluster-secret <s>', '--id <id>', '--storage <dir>']);
 
 program.hook('preAction', (_root, cmd) => {
   applyConfigFile(cmd);
+  resolveSecrets(cmd);
   for (const o of cmd.options) {
     if (REQUIRED.has(o.flags) && cmd.getOptionValue(o.attributeName()) === undefined) {
       cmd.error(`error: required option '${o.flags}' not specified (as a flag${o.envVar ? `, in ${o.envVar}` : ''} or in --config)`);
@@ -146,12 +157,17 @@ program
   .addOption(opt('--config <file>', 'JSON config file (keys = flags in camelCase)', 'BATON_CONFIG'))
   .addOption(opt('--port <n>', 'TCP port (0 = any free port)', 'BATON_PORT', int('port', 0, 65535), 8080))
   .addOption(opt('--host <addr>', 'interface to bind (0.0.0.0 to accept other machines)', 'BATON_HOST', undefined, '127.0.0.1'))
-  .addOption(opt('--cluster-secret <s>', 'shared secret media servers authenticate with (required)', 'BATON_CLUSTER_SECRET'))
+  .addOption(opt('--cluster-secret <s>', 'shared secret media servers authenticate with (required, ≥ 16 bytes; prefer the -file form)', 'BATON_CLUSTER_SECRET'))
+  .addOption(opt('--cluster-secret-file <file>', 'read the cluster secret from this file (a trailing newline is dropped)', 'BATON_CLUSTER_SECRET_FILE'))
   .addOption(opt('--heartbeat-ms <ms>', 'expected server heartbeat period; 3 missed = removed', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
   .addOption(opt('--rotation-ms <ms>', 'director rotation period (0 = only on failure)', 'BATON_ROTATION_MS', int('rotation-ms', 0), 30_000))
   .addOption(opt('--director-timeout-ms <ms>', 'how long to wait for the director before rotating', 'BATON_DIRECTOR_TIMEOUT_MS', int('director-timeout-ms', 10, 60_000), 500))
   .addOption(opt('--stream-keys <k1,k2>', 'accepted broadcaster stream keys', 'BATON_STREAM_KEYS', list, []))
-  .addOption(opt('--stream-key-secret <s>', 'also accept keys signed with this secret (see `baton stream-key`)', 'BATON_STREAM_KEY_SECRET'))
+  .addOption(opt('--stream-key-secret <s>', 'also accept keys signed with this secret (see `baton stream-key`; ≥ 16 bytes)', 'BATON_STREAM_KEY_SECRET'))
+  .addOption(opt('--stream-key-secret-file <file>', 'read the stream-key secret from this file', 'BATON_STREAM_KEY_SECRET_FILE'))
+  .addOption(opt('--operator-token <t>', 'token for /api/state, /api/decisions, /metrics and the dashboard (≥ 16 bytes; without one they are open on loopback, closed elsewhere)', 'BATON_OPERATOR_TOKEN'))
+  .addOption(opt('--operator-token-file <file>', 'read the operator token from this file', 'BATON_OPERATOR_TOKEN_FILE'))
+  .addOption(opt('--http-rate <n>', 'HTTP requests per second per client IP (bursts of twice that)', 'BATON_HTTP_RATE', int('http-rate', 1, 1_000_000), 50))
   .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', list, []))
   .addOption(opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR', undefined, 'dist/web'))
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers handed to browsers, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
@@ -169,6 +185,9 @@ program
       staticDir: resolve(o.staticDir),
       iceServers: o.iceServers,
       streamKeySecret: o.streamKeySecret,
+      operatorToken: o.operatorToken,
+      httpRatePerS: o.httpRate,
+      httpBurst: 2 * o.httpRate,
     });
     const url = await hub.start();
     console.log(`Baton hub listening on ${url}`);
@@ -180,7 +199,8 @@ program
   .description('Run a media server: storage, adaptable cache, director role, WebRTC delivery.')
   .addOption(opt('--config <file>', 'JSON config file (keys = flags in camelCase)', 'BATON_CONFIG'))
   .addOption(opt('--hub <url>', 'hub URL', 'BATON_HUB', undefined, 'http://127.0.0.1:8080'))
-  .addOption(opt('--cluster-secret <s>', 'shared cluster secret (required)', 'BATON_CLUSTER_SECRET'))
+  .addOption(opt('--cluster-secret <s>', 'shared cluster secret (required, ≥ 16 bytes; prefer the -file form)', 'BATON_CLUSTER_SECRET'))
+  .addOption(opt('--cluster-secret-file <file>', 'read the cluster secret from this file (a trailing newline is dropped)', 'BATON_CLUSTER_SECRET_FILE'))
   .addOption(opt('--id <id>', 'server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID'))
   .addOption(opt('--region <name>', 'region name', 'BATON_REGION', undefined, 'local'))
   .addOption(opt('--lat <deg>', 'latitude', 'BATON_LAT', num('lat', -90, 90), 0))
@@ -330,6 +350,7 @@ program
   .command('stream-key')
   .description('Mint a signed stream key for broadcasters (accepted by a hub started with the same --stream-key-secret).')
   .addOption(opt('--stream-key-secret <s>', 'the hub\'s stream-key secret (required)', 'BATON_STREAM_KEY_SECRET'))
+  .addOption(opt('--stream-key-secret-file <file>', 'read the stream-key secret from this file', 'BATON_STREAM_KEY_SECRET_FILE'))
   .addOption(opt('--valid-minutes <n>', 'how long the key is valid', 'BATON_STREAM_KEY_MINUTES', int('valid-minutes', 1, 525_600), 60))
   .option('--stream-id <id>', 'restrict the key to one stream id')
   .action(async (o) => {

@@ -266,3 +266,29 @@ export function normalise(text: string): string {
     .replace(/\s+/g, ' ')
     .trim();
 }
+
+/** Cities this populous or more name a place in public views (a town of 1,000 can identify a street). */
+const NEAREST_CITY_MIN_POPULATION = 50_000;
+
+/**
+ * The label (`"Name, CC"`) of the nearest city of at least 50,000 people, or null when the
+ * dataset has none (it always has). A linear scan (≈ 1 ms): called once per broadcast.
+ */
+export function nearestCityLabel(lat: number, lon: number): string | null {
+  const idx = getIndex();
+  const cosLat = Math.cos((lat * Math.PI) / 180);
+  let best: City | null = null;
+  let bestD = Infinity;
+  for (const c of idx.sorted) {
+    if (c.population < NEAREST_CITY_MIN_POPULATION) continue;
+    const dLat = c.lat - lat;
+    let dLon = Math.abs(c.lon - lon);
+    if (dLon > 180) dLon = 360 - dLon;
+    const d = dLat * dLat + dLon * cosLat * (dLon * cosLat);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best?.label ?? null;
+}

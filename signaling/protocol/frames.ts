@@ -1,6 +1,7 @@
 // The delivery data channel's framing: JSON control messages as text, media chunks as binary.
 import { z } from 'zod';
 import { ASSET_ID_PATTERN } from './ids.js';
+import { checkBounds, type Bounds } from './bounds.js';
 
 /** Largest message either side puts on the data channel (browsers close channels past 256 KiB). */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -175,14 +176,23 @@ function decodeMedia(bytes: Uint8Array): Decoded<MediaFrame> {
   return { ok: true, frame: { kind: 'media', offset: Number(big), payload: bytes.subarray(MEDIA_HEADER_BYTES) } };
 }
 
-/** A text control frame's JSON, refused when too long or malformed (shared with ingest-frames). */
+/** Control frames are flat objects; a few levels leave room for growth, never for a deep walk. */
+export const CONTROL_FRAME_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxBytes: MAX_CONTROL_FRAME_CHARS, maxKeys: 256 });
+
+/**
+ * A text control frame's JSON, refused when too long, malformed, or nested deeper than
+ * CONTROL_FRAME_BOUNDS (checked before zod walks it). Shared with ingest-frames.
+ */
 export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; code: 'bad-frame'; message: string } {
   if (text.length > MAX_CONTROL_FRAME_CHARS) return { ok: false, code: 'bad-frame', message: `control frame longer than ${MAX_CONTROL_FRAME_CHARS} characters` };
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    value = JSON.parse(text);
   } catch {
     return { ok: false, code: 'bad-frame', message: 'control frame is not valid JSON' };
   }
+  const b = checkBounds(value, CONTROL_FRAME_BOUNDS);
+  return b.ok ? { ok: true, value } : { ok: false, code: 'bad-frame', message: `control frame ${b.message}` };
 }
 
 /** Uint8Array (Buffer included), ArrayBuffer, or another typed-array view; otherwise undefined. */

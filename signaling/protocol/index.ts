@@ -4,3 +4,4 @@ export * from './types.js';
 export * from './load-factor.js';
 export * from './state-table.js';
 export * from './messages.js';
+export * from './bounds.js';

@@ -1,6 +1,7 @@
 // The wire contract: schemas for every inbound message and the socket.io event maps.
 import { z } from 'zod';
 import { ASSET_ID_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.js';
+import { checkBounds, MESSAGE_BOUNDS, type Bounds } from './bounds.js';
 import type {
   Ack,
   AssetInfo,
@@ -21,6 +22,15 @@ export const MAX_MESSAGE_BYTES = 256 * 1024;
 export const MAX_SIGNAL_BYTES = 16 * 1024;
 /** The most assets one catalog or delta may carry. */
 export const MAX_ASSETS_PER_MESSAGE = 100_000;
+/**
+ * Largest director epoch anyone may send (2^48): far above any real count of rotations,
+ * far enough below 2^53 that `epoch + 1` is always an exact integer.
+ */
+export const MAX_EPOCH = 2 ** 48;
+/** Largest asset or stream size in bytes any message may state (1 PiB). */
+export const MAX_ASSET_BYTES = 2 ** 50;
+/** Timestamps (ms since 1970) stay below this (year ≈ 2255). */
+export const MAX_TIME_MS = 9e12;
 
 export const assetId = z.string().regex(ASSET_ID_PATTERN, 'asset id must match [A-Za-z0-9][A-Za-z0-9_-]{0,63}');
 export const serverId = z.string().regex(SERVER_ID_PATTERN, 'server id must match [A-Za-z0-9][A-Za-z0-9_-]{0,63}');
@@ -35,24 +45,24 @@ export const serverLoadSchema = z.strictObject({
   sessions: z.number().int().min(0).max(1_000_000),
   egressMbps: nonNeg.max(1_000_000),
   cpu: nonNeg.max(64),
-  storageReadBytes: nonNeg.optional(),
+  storageReadBytes: nonNeg.max(Number.MAX_SAFE_INTEGER).optional(),
 }) satisfies z.ZodType<ServerLoad>;
 
 export const assetInfoSchema = z.strictObject({
   id: assetId,
-  bytes: z.number().int().min(0),
+  bytes: z.number().int().min(0).max(MAX_ASSET_BYTES),
   mime: z.string().min(1).max(200),
-  durationMs: nonNeg.optional(),
-  bitrateBps: nonNeg.optional(),
+  durationMs: nonNeg.max(MAX_TIME_MS).optional(),
+  bitrateBps: nonNeg.max(1e12).optional(),
 }) satisfies z.ZodType<AssetInfo>;
 
 export const liveInfoSchema = z.strictObject({
   id: assetId,
-  bytes: z.number().int().min(0),
+  bytes: z.number().int().min(0).max(MAX_ASSET_BYTES),
   live: z.boolean(),
   mime: z.string().min(1).max(200),
   peer: serverId.optional(),
-  startedAtMs: nonNeg,
+  startedAtMs: nonNeg.max(MAX_TIME_MS),
 }) satisfies z.ZodType<LiveInfo>;
 
 export const roleSchema = z.enum(['edge', 'ingest']);
@@ -70,7 +80,7 @@ export const serverDescriptorSchema = z.strictObject({
   storage: z.array(assetInfoSchema).max(MAX_ASSETS_PER_MESSAGE),
   live: z.array(liveInfoSchema).max(10_000),
   httpUrl: z.string().url().max(300).optional(),
-  lastEpoch: z.number().int().min(0).optional(),
+  lastEpoch: z.number().int().min(0).max(MAX_EPOCH).optional(),
 }) satisfies z.ZodType<ServerDescriptor>;
 
 export const ownDeltaSchema = z.discriminatedUnion('type', [
@@ -87,18 +97,25 @@ export const reportSchema = z.array(ownDeltaSchema).min(1).max(1000);
 
 export const heartbeatSchema = z.strictObject({ load: serverLoadSchema.optional() });
 
-/** Any JSON value of bounded size: simple-peer signal payloads are opaque. */
+/** Bounds of a simple-peer signal payload: an SDP or an ICE candidate is a few levels deep. */
+export const SIGNAL_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxBytes: MAX_SIGNAL_BYTES, maxKeys: 256 });
+
+/**
+ * Any JSON value of bounded size: simple-peer signal payloads are opaque. The size is checked
+ * by an iterative walk that stops at the bound (never `JSON.stringify`, which recurses).
+ */
 export const signalSchema = z.strictObject({
   sessionId,
-  data: z.record(z.string(), z.unknown()).refine((d) => JSON.stringify(d).length <= MAX_SIGNAL_BYTES, {
-    message: `signal payload larger than ${MAX_SIGNAL_BYTES} bytes`,
+  data: z.record(z.string(), z.unknown()).superRefine((d, ctx) => {
+    const b = checkBounds(d, SIGNAL_BOUNDS);
+    if (!b.ok) ctx.addIssue({ code: 'custom', message: `signal payload ${b.message}` });
   }),
 });
 
 export const watchSchema = z.strictObject({
   assetId,
   /** Byte offset to resume from (failover). */
-  offset: z.number().int().min(0).optional(),
+  offset: z.number().int().min(0).max(MAX_ASSET_BYTES).optional(),
   /** Servers the client will not accept (e.g. the one that just died). */
   exclude: z.array(serverId).max(16).optional(),
 });
@@ -135,7 +152,7 @@ export const leaveSchema = z.strictObject({ sessionId });
 // Hub → director requests, validated by the server before it answers.
 export const selectRequestSchema = z.strictObject({
   requestId: z.string().min(1).max(64),
-  epoch: z.number().int().min(0),
+  epoch: z.number().int().min(0).max(MAX_EPOCH),
   assetId,
   exclude: z.array(serverId).max(16).optional(),
 });
@@ -149,7 +166,7 @@ export const placeSchema = z.strictObject({
 
 export const selectIngestRequestSchema = z.strictObject({
   requestId: z.string().min(1).max(64),
-  epoch: z.number().int().min(0),
+  epoch: z.number().int().min(0).max(MAX_EPOCH),
   streamId: assetId,
   typed: placeSchema,
   ip: placeSchema.nullable(),
@@ -248,7 +265,8 @@ export interface HubToServerEvents {
 
 /** Browser / CLI client → hub, on the `/client` namespace. */
 export interface ClientToHubEvents {
-  catalog: (ack: (r: Ack<{ assets: CatalogEntry[] }>) => void) => void;
+  /** The first page of the catalog (≤ 1,000 assets; `next` is the cursor for /api/catalog). */
+  catalog: (ack: (r: Ack<{ assets: CatalogEntry[]; next: string | null; total: number }>) => void) => void;
   watch: (req: unknown, ack: (r: Ack<WatchReply>) => void) => void;
   publish: (req: unknown, ack: (r: Ack<PublishReply>) => void) => void;
   places: (req: unknown, ack: (r: Ack<{ places: Place[] }>) => void) => void;
@@ -275,8 +293,13 @@ export type DecisionEvent =
   | ({ kind: 'publish'; atMs: number; streamId: string; typed: Place; ip: Place | null } & IngestDecision)
   | { kind: 'director'; atMs: number; director: DirectorInfo | null; reason: string };
 
-/** Parse with a schema; return the value or a human-readable reason. */
-export function parse<T>(schema: z.ZodType<T>, value: unknown): { ok: true; value: T } | { ok: false; message: string } {
+/**
+ * Parse with a schema; return the value or a human-readable reason. Depth and size are
+ * checked first (`bounds`), so zod never walks a value deeper or larger than that.
+ */
+export function parse<T>(schema: z.ZodType<T>, value: unknown, bounds: Bounds = MESSAGE_BOUNDS): { ok: true; value: T } | { ok: false; message: string } {
+  const b = checkBounds(value, bounds);
+  if (!b.ok) return { ok: false, message: `message ${b.message}` };
   const r = schema.safeParse(value);
   if (r.success) return { ok: true, value: r.data };
   const issue = r.error.issues[0];

@@ -96,7 +96,7 @@ describe('signaling abuse', () => {
     first.close();
     expect(await refusal(cluster.hubUrl, good)).toMatch(/replayed/);
     // And the real thing: a `baton server` with the wrong secret gives up and exits.
-    const forger = await cluster.startServer({ id: 'forger-1', region: 'x', lat: 0, lon: 0, assets: [] }, { secret: 'wrong-secret', waitRegistered: false });
+    const forger = await cluster.startServer({ id: 'forger-1', region: 'x', lat: 0, lon: 0, assets: [] }, { secret: 'wrong-cluster-secret', waitRegistered: false });
     await waitForOutput(forger, /unauthorized/);
     expect(await forger.exited).not.toBe(0);
     cluster.servers.delete('forger-1');

@@ -108,7 +108,7 @@ describe('control plane: hub + 3 servers on loopback', () => {
   });
 
   it('refuses a server with a forged secret before anything enters the table', async () => {
-    const p = await cluster.startServer({ id: 'forger-1', region: 'x', lat: 0, lon: 0 }, { secret: 'wrong-secret', waitRegistered: false });
+    const p = await cluster.startServer({ id: 'forger-1', region: 'x', lat: 0, lon: 0 }, { secret: 'wrong-cluster-secret', waitRegistered: false });
     await waitForOutput(p, /unauthorized/);
     expect(await p.exited).not.toBe(0);
     expect((await cluster.state()).servers.map((x) => x.id)).not.toContain('forger-1');

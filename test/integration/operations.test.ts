@@ -97,11 +97,11 @@ describe('operations', () => {
   it('stops start-up with a message naming a bad configuration value', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-config-'));
     const cfg = join(dir, 'hub.json');
-    writeFileSync(cfg, JSON.stringify({ clusterSecret: 's', heartbeatMs: -5 }));
+    writeFileSync(cfg, JSON.stringify({ clusterSecret: 'operations-test-secret', heartbeatMs: -5 }));
     const bad = await run(process.execPath, [BATON, 'hub', '--config', cfg]).then(() => null, (e) => e as { code: number; stderr: string });
     expect(bad?.code).toBe(1);
     expect(bad?.stderr).toMatch(/heartbeatMs.*heartbeat-ms must be an integer/);
-    const envBad = await run(process.execPath, [BATON, 'server', '--cluster-secret', 's', '--id', 'x', '--storage', dir], { env: { ...process.env, BATON_CACHE_MB: 'lots' } }).then(() => null, (e) => e as { code: number; stderr: string });
+    const envBad = await run(process.execPath, [BATON, 'server', '--cluster-secret', 'operations-test-secret', '--id', 'x', '--storage', dir], { env: { ...process.env, BATON_CACHE_MB: 'lots' } }).then(() => null, (e) => e as { code: number; stderr: string });
     expect(envBad?.code).toBe(1);
     expect(envBad?.stderr).toMatch(/cache-mb/);
   });

@@ -19,9 +19,35 @@ export function connectClient(): ClientSocket {
   return io('/client', { reconnectionDelayMax: 5_000, transports: ['websocket'] });
 }
 
-/** Connect to the read-only `/dashboard` namespace on the page's own origin. */
+const TOKEN_KEY = 'baton.operatorToken';
+
+/**
+ * The operator token for a hub that requires one: `?token=` in the page URL (kept for the
+ * tab's session), else what was entered before. A loopback hub needs none.
+ */
+export function operatorToken(): string | undefined {
+  const fromUrl = new URLSearchParams(location.search).get('token');
+  if (fromUrl) sessionStorage.setItem(TOKEN_KEY, fromUrl);
+  return fromUrl ?? sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+/**
+ * Connect to the read-only `/dashboard` namespace on the page's own origin. When the hub
+ * refuses for want of the operator token, ask for it once and retry with it.
+ */
 export function connectDashboard(): DashboardSocket {
-  return io('/dashboard', { reconnectionDelayMax: 5_000, transports: ['websocket'] });
+  const socket: DashboardSocket = io('/dashboard', { reconnectionDelayMax: 5_000, transports: ['websocket'], auth: { token: operatorToken() } });
+  let asked = false;
+  socket.on('connect_error', (err) => {
+    if (asked || !/operator token required/.test(err.message)) return;
+    asked = true;
+    const token = prompt('This hub needs its operator token to show the dashboard:');
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    socket.auth = { token };
+    socket.connect();
+  });
+  return socket;
 }
 
 /**

@@ -1,0 +1,82 @@
+// The cluster catalog as clients read it: built once per catalog change (not per request),
+// sorted by id in code-unit order (ids are ASCII: no locale rules needed), served in pages.
+import type { CatalogEntry, Delta, StateTable } from './protocol/index.js';
+
+/** The most entries one page carries (`?limit=` is clamped to this). */
+export const MAX_CATALOG_PAGE = 1_000;
+
+/** Table changes that can change the catalog; load, cache and director changes cannot. */
+const CATALOG_DELTAS = new Set<Delta['type']>(['server-joined', 'server-left', 'storage-add', 'storage-remove', 'live', 'live-remove']);
+
+export interface CatalogPage {
+  assets: CatalogEntry[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  next: string | null;
+  total: number;
+}
+
+export class CatalogView {
+  readonly #table: StateTable;
+  #changes = 0;
+  #builtAt = -1;
+  #sorted: CatalogEntry[] = [];
+  /** How many times the sorted view was rebuilt (for tests and metrics). */
+  builds = 0;
+
+  constructor(table: StateTable) {
+    this.#table = table;
+  }
+
+  /** Call for every committed delta: only catalog-relevant ones invalidate the view. */
+  noteDelta(type: Delta['type']): void {
+    if (CATALOG_DELTAS.has(type)) this.#changes++;
+  }
+
+  /** Every entry, sorted by id (shared: callers must not mutate it). */
+  all(): readonly CatalogEntry[] {
+    if (this.#builtAt !== this.#changes) {
+      this.#sorted = build(this.#table);
+      this.#builtAt = this.#changes;
+      this.builds++;
+    }
+    return this.#sorted;
+  }
+
+  /** Up to `limit` (≤ MAX_CATALOG_PAGE) entries with ids after `cursor`. */
+  page(limit = MAX_CATALOG_PAGE, cursor?: string): CatalogPage {
+    const all = this.all();
+    const n = Math.max(1, Math.min(MAX_CATALOG_PAGE, Math.floor(limit) || MAX_CATALOG_PAGE));
+    let lo = 0;
+    if (cursor !== undefined) {
+      let hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (all[mid]!.id <= cursor) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const assets = all.slice(lo, lo + n);
+    const more = lo + n < all.length;
+    return { assets, next: more ? assets.at(-1)!.id : null, total: all.length };
+  }
+}
+
+function build(table: StateTable): CatalogEntry[] {
+  const out = new Map<string, CatalogEntry>();
+  for (const s of table.servers()) {
+    for (const a of s.storage.values()) {
+      const e = out.get(a.id);
+      if (e) e.holders.push(s.id);
+      else out.set(a.id, { ...a, live: false, holders: [s.id] });
+    }
+    for (const l of s.live.values()) {
+      const e = out.get(l.id);
+      if (e) {
+        if (!e.holders.includes(s.id)) e.holders.push(s.id);
+        e.live ||= l.live;
+        e.bytes = Math.max(e.bytes, l.bytes);
+      } else out.set(l.id, { id: l.id, bytes: l.bytes, mime: l.mime, live: l.live, holders: [s.id] });
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
