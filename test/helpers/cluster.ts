@@ -121,6 +121,8 @@ export interface ClusterOptions {
   hubArgs?: string[];
   /** Build/serve the web client from this directory. */
   staticDir?: string;
+  /** How the hub gets its cluster secret (default `--cluster-secret SECRET`), e.g. `--cluster-secret-file F`. */
+  hubSecretArgs?: string[];
 }
 
 export class Cluster {
@@ -129,10 +131,12 @@ export class Cluster {
   hub?: Proc;
   readonly servers = new Map<string, Proc & { spec: ServerSpec; storage: string }>();
   readonly #o: Required<Omit<ClusterOptions, 'staticDir'>> & { staticDir?: string };
+  /** HTTP headers sent with every `state()` (e.g. the operator token). */
+  stateHeaders: Record<string, string> = {};
   readonly #tmp = mkdtempSync(join(tmpdir(), 'baton-test-'));
 
   constructor(o: ClusterOptions = {}) {
-    this.#o = { servers: o.servers ?? THREE_SERVERS, heartbeatMs: o.heartbeatMs ?? 200, rotationMs: o.rotationMs ?? 30_000, hubArgs: o.hubArgs ?? [], staticDir: o.staticDir };
+    this.#o = { servers: o.servers ?? THREE_SERVERS, heartbeatMs: o.heartbeatMs ?? 200, rotationMs: o.rotationMs ?? 30_000, hubArgs: o.hubArgs ?? [], staticDir: o.staticDir, hubSecretArgs: o.hubSecretArgs ?? ['--cluster-secret', SECRET] };
   }
 
   get heartbeatMs(): number {
@@ -140,7 +144,7 @@ export class Cluster {
   }
 
   async startHub(port = this.hubPort): Promise<string> {
-    const args = ['hub', '--port', String(port), '--cluster-secret', SECRET, '--heartbeat-ms', String(this.#o.heartbeatMs), '--rotation-ms', String(this.#o.rotationMs), '--stream-keys', 'test-key', ...this.#o.hubArgs];
+    const args = ['hub', '--port', String(port), ...this.#o.hubSecretArgs, '--heartbeat-ms', String(this.#o.heartbeatMs), '--rotation-ms', String(this.#o.rotationMs), '--stream-keys', 'test-key', ...this.#o.hubArgs];
     if (this.#o.staticDir) args.push('--static-dir', this.#o.staticDir);
     this.hub = run(args);
     const m = await waitForOutput(this.hub, /listening on (http:\/\/[^\s]+)/);
@@ -182,7 +186,7 @@ export class Cluster {
   }
 
   async state(): Promise<ApiState> {
-    const res = await fetch(`${this.hubUrl}/api/state`);
+    const res = await fetch(`${this.hubUrl}/api/state`, { headers: this.stateHeaders });
     return (await res.json()) as ApiState;
   }
 

@@ -1,0 +1,181 @@
+// Fault rows 14–16: input nested 7,000 (and 100,000) deep on every namespace; a 100,000-asset
+// catalog read in pages under per-IP HTTP limits and a capped dashboard resync; a leave flood.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Socket } from 'socket.io-client';
+import { Cluster, waitFor } from '../helpers/cluster.js';
+import { recordFigure } from './helpers/figures.js';
+import { alive, ask, connect, connectServer, rssBytes } from './helpers/net.js';
+import { deepJson, rawAsk, rawEmit } from './helpers/raw-packets.js';
+
+const HEARTBEAT_MS = 300;
+/** Fake servers and the assets each lists: 4 × 25,000 = a 100,000-asset catalog. */
+const FAKE_SERVERS = 4;
+const ASSETS_PER_FAKE = 25_000;
+/** Assets per registration or report: well under the hub's 256 KiB message limit. */
+const ASSETS_PER_MESSAGE = 2_500;
+const LEAVES = 2_000;
+
+const fakeDescriptor = (id: string) => ({ id, region: 'synthetic', lat: 0, lon: 0, roles: ['edge'], maxSessions: 1, uplinkMbps: 1, load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [], live: [] });
+const synAsset = (server: string, i: number) => ({ id: `syn-${server}-${String(i).padStart(6, '0')}`, bytes: 1_000 + i, mime: 'video/webm' });
+
+describe('hub limits against a live hub', () => {
+  const cluster = new Cluster({
+    heartbeatMs: HEARTBEAT_MS,
+    rotationMs: 0,
+    // X-Forwarded-For from loopback is honoured, so one test process can be several client IPs.
+    hubArgs: ['--trusted-proxies', '127.0.0.1'],
+    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-smpte'] }],
+  });
+  const fakes: Socket[] = [];
+  beforeAll(async () => {
+    await cluster.start();
+  }, 60_000);
+  afterAll(async () => {
+    for (const f of fakes) f.close();
+    await cluster.stop();
+  });
+
+  const hubAnswers = async () => {
+    expect(alive(cluster.hub!)).toBe(true);
+    expect((await fetch(`${cluster.hubUrl}/healthz`, { headers: { 'x-forwarded-for': '10.9.9.9' } })).status).toBe(200);
+    const c = await connect(cluster.hubUrl);
+    const w = await ask(c, 'watch', { assetId: 'demo-smpte' });
+    c.close();
+    expect(w).toMatchObject({ ok: true, server: { id: 'fra-1' } });
+  };
+
+  it('row 14: a signal nested 7,000 deep (and 100,000) gets an error reply on every namespace; the hub lives and answers', async () => {
+    const rssBefore = rssBytes(cluster.hub!.child.pid!);
+    let replies = 0;
+    for (const depth of [7_000, 100_000]) {
+      const deep = deepJson(depth);
+      // /client, without an ack: an `error` event.
+      const c = await connect(cluster.hubUrl);
+      const err = new Promise<{ code: string; message: string }>((r) => c.once('error', r));
+      rawEmit(c, '/client', 'signal', `{"sessionId":"AAAAAAAAAAAAAAAA","data":{"a":${deep}}}`);
+      expect(await err).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/nested deeper than/) });
+      replies++;
+      // /client, with an ack.
+      for (const event of ['watch', 'publish', 'places']) {
+        expect(await rawAsk(c, '/client', event, `{"assetId":${deep}}`), event).toMatchObject({ ok: false, code: 'bad-request' });
+        replies++;
+      }
+      c.close();
+      // /server, authenticated but unregistered, and registered.
+      const s = await connectServer(cluster.hubUrl, `deep-${depth}`);
+      expect(await rawAsk(s, '/server', 'register', deep)).toMatchObject({ ok: false, code: 'bad-request' });
+      expect(await rawAsk(s, '/server', 'report', `[{"type":"cache-add","assets":${deep}}]`)).toMatchObject({ ok: false, code: 'bad-request' });
+      replies += 2;
+      s.close();
+      // /dashboard.
+      const d = await connect(cluster.hubUrl, '/dashboard');
+      expect(await rawAsk(d, '/dashboard', 'resync', deep)).toMatchObject({ ok: false, code: 'bad-request' });
+      replies++;
+      d.close();
+    }
+    await hubAnswers();
+    recordFigure('deep_input.max_depth_refused', 100_000);
+    recordFigure('deep_input.error_replies', replies);
+    recordFigure('deep_input.hub_rss_growth_mb', (rssBytes(cluster.hub!.child.pid!) - rssBefore) / 2 ** 20);
+  }, 60_000);
+
+  it('row 15: a 100,000-asset catalog is served in pages; floods from one IP get 429 while others are served; dashboard resync is capped', async () => {
+    // Build the table through real /server connections with the cluster secret, as servers do.
+    for (let f = 0; f < FAKE_SERVERS; f++) {
+      const id = `syn${f}`;
+      const s = await connectServer(cluster.hubUrl, id);
+      fakes.push(s);
+      expect(await ask(s, 'register', fakeDescriptor(id))).toMatchObject({ ok: true });
+      const beat = setInterval(() => s.emit('heartbeat', {}), HEARTBEAT_MS / 3);
+      s.once('disconnect', () => clearInterval(beat));
+      for (let i = 0; i < ASSETS_PER_FAKE; i += ASSETS_PER_MESSAGE) {
+        const assets = Array.from({ length: ASSETS_PER_MESSAGE }, (_, k) => synAsset(id, i + k));
+        expect(await ask(s, 'report', [{ type: 'storage-add', assets }])).toEqual({ ok: true });
+      }
+    }
+    const total = FAKE_SERVERS * ASSETS_PER_FAKE + 1;
+    const get = (path: string, ip: string) => fetch(`${cluster.hubUrl}${path}`, { headers: { 'x-forwarded-for': ip } });
+
+    // The first page, and a walk over every page (waiting out 429s: the walk is one IP too).
+    const first = (await (await get('/api/catalog', '10.0.0.1')).json()) as { assets: { id: string }[]; next: string | null; total: number };
+    expect(first.assets).toHaveLength(1_000);
+    expect(first.total).toBe(total);
+    expect((await get('/api/catalog?limit=1001', '10.0.0.1')).status).toBe(400);
+    expect((await get('/api/catalog?cursor=../x', '10.0.0.1')).status).toBe(400);
+    const ids: string[] = [];
+    let cursor: string | null = '';
+    const t0 = performance.now();
+    let pages = 0;
+    while (cursor !== null) {
+      const res = await get(`/api/catalog?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, '10.0.0.1');
+      if (res.status === 429) {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      const page = (await res.json()) as { assets: { id: string }[]; next: string | null };
+      ids.push(...page.assets.map((a) => a.id));
+      cursor = page.next;
+      pages++;
+    }
+    const walkMs = performance.now() - t0;
+    expect(ids).toHaveLength(total);
+    expect(new Set(ids).size).toBe(total);
+    expect([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(ids);
+
+    // 400 requests at once from one IP: at most the burst (100) plus what refills get through.
+    const flood = await Promise.all(Array.from({ length: 400 }, () => get('/api/catalog', '10.0.0.2').then((r) => r.status)));
+    const other = await get('/api/catalog?limit=10', '10.0.0.3');
+    const served = flood.filter((s) => s === 200).length;
+    expect(flood.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect(served).toBeLessThan(400);
+    expect(other.status).toBe(200);
+
+    // The socket catalog is the first page too.
+    const c = await connect(cluster.hubUrl);
+    const sc = await ask(c, 'catalog');
+    expect(sc).toMatchObject({ ok: true, total, next: first.next });
+    expect(sc.assets).toHaveLength(1_000);
+    c.close();
+
+    // One dashboard connection asking for 50 snapshots at once: the burst (3) is served.
+    const d = await connect(cluster.hubUrl, '/dashboard');
+    const resyncs = await Promise.all(Array.from({ length: 50 }, () => ask(d, 'resync')));
+    const resyncOk = resyncs.filter((r) => r.ok).length;
+    expect(resyncOk).toBeGreaterThanOrEqual(1);
+    expect(resyncOk).toBeLessThanOrEqual(5);
+    expect(resyncs.filter((r) => !r.ok).every((r) => r.code === 'rate-limited')).toBe(true);
+    d.close();
+    await hubAnswers();
+
+    recordFigure('read_limits.catalog_assets', total);
+    recordFigure('read_limits.catalog_pages_walked', pages);
+    recordFigure('read_limits.catalog_walk_ms', walkMs);
+    recordFigure('read_limits.flood_requests', flood.length);
+    recordFigure('read_limits.flood_served', served);
+    recordFigure('read_limits.dashboard_resyncs_asked', resyncs.length);
+    recordFigure('read_limits.dashboard_resyncs_served', resyncOk);
+  }, 120_000);
+
+  it('row 16: 2,000 leaves for sessions a client is not part of are rate-limited and not logged as warnings', async () => {
+    const warnsBefore = leaveWarnings(cluster.hub!.output());
+    const c = await connect(cluster.hubUrl);
+    for (let i = 0; i < LEAVES; i++) c.emit('leave', { sessionId: `AAAAAAAAAAAAAAA${i % 10}` });
+    // The leaves spent this connection's tokens: its next request is refused.
+    const w = await ask(c, 'watch', { assetId: 'demo-smpte' });
+    expect(w).toMatchObject({ ok: false, code: 'rate-limited' });
+    c.close();
+    const m = await waitFor('rejections in /metrics', async () => {
+      const text = await (await fetch(`${cluster.hubUrl}/metrics`)).text();
+      return /baton_hub_rejected_messages_total\{code="rate-limited"\} (\d+)/.exec(text);
+    });
+    expect(Number(m![1])).toBeGreaterThanOrEqual(LEAVES - 100);
+    expect(leaveWarnings(cluster.hub!.output()) - warnsBefore).toBe(0);
+    await hubAnswers();
+    recordFigure('leave_flood.leaves', LEAVES);
+    recordFigure('leave_flood.warn_lines', leaveWarnings(cluster.hub!.output()) - warnsBefore);
+  }, 60_000);
+});
+
+function leaveWarnings(out: string): number {
+  return out.split('\n').filter((l) => l.includes('leave for a session') && /"level":40/.test(l)).length;
+}

@@ -1,0 +1,152 @@
+// Fault rows 17–19: a server claiming an absurd director epoch; broadcasters' device location
+// and operator views behind the operator token; secrets too short or given twice.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BATON, Cluster, ROOT, SECRET, waitFor, waitForOutput } from '../helpers/cluster.js';
+import { io } from 'socket.io-client';
+import { recordFigure } from './helpers/figures.js';
+import { alive, ask, connect, connectServer } from './helpers/net.js';
+
+const HEARTBEAT_MS = 300;
+const OPERATOR_TOKEN = 'operator-token-for-the-trust-test';
+const rogueDescriptor = (id: string, lastEpoch: number) => ({ id, region: 'nowhere', lat: 0, lon: 0, roles: ['edge'], maxSessions: 1, uplinkMbps: 1, load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [], live: [], lastEpoch });
+
+async function watchOk(hubUrl: string): Promise<{ ok: boolean; epoch?: number; code?: string }> {
+  const c = await connect(hubUrl);
+  const r = await ask(c, 'watch', { assetId: 'demo-smpte' });
+  c.close();
+  return r;
+}
+
+describe('row 17: a server claiming an absurd director epoch', () => {
+  const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0, servers: [] });
+  beforeAll(async () => {
+    await cluster.start();
+  }, 60_000);
+  afterAll(() => cluster.stop());
+
+  it('lastEpoch 2^53 is refused, 2^40 is ignored; watches work; after a hub restart honest servers register', async () => {
+    const rogue = await connectServer(cluster.hubUrl, 'rogue-epoch');
+    expect(await ask(rogue, 'register', rogueDescriptor('rogue-epoch', 2 ** 53))).toMatchObject({ ok: false, code: 'bad-request' });
+    // Within the schema's bound, but far beyond a sane step: registered, its epoch ignored.
+    expect(await ask(rogue, 'register', rogueDescriptor('rogue-epoch', 2 ** 40))).toMatchObject({ ok: true });
+    const withRogue = await cluster.state();
+    expect(withRogue.director).toMatchObject({ id: 'rogue-epoch' });
+    expect(withRogue.director!.epoch).toBeLessThan(1_000);
+    await waitForOutput(cluster.hub!, /too far ahead: ignored/, 5_000);
+    rogue.close();
+    await waitFor('the rogue gone', async () => (await cluster.state()).servers.length === 0);
+
+    await cluster.startServer({ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-smpte'] });
+    await waitFor('fra-1 directing', async () => (await cluster.state()).director?.id === 'fra-1');
+    const before = await watchOk(cluster.hubUrl);
+    expect(before).toMatchObject({ ok: true });
+
+    await cluster.killHub('SIGKILL');
+    await cluster.startHub();
+    const fra = cluster.servers.get('fra-1')!;
+    await waitFor('fra-1 re-registered', async () => (await cluster.state()).director?.id === 'fra-1', 20_000);
+    const after = await watchOk(cluster.hubUrl);
+    expect(after).toMatchObject({ ok: true });
+    // The epoch carried on over the restart (fra-1's word, within the step): never back.
+    expect(after.epoch!).toBeGreaterThan(before.epoch!);
+    expect(alive(fra)).toBe(true);
+    recordFigure('epoch_abuse.epoch_after_rogue', withRogue.director!.epoch);
+    recordFigure('epoch_abuse.epoch_after_restart', after.epoch!);
+  }, 90_000);
+
+  it('a refused registration is retried with backoff, not fatal', async () => {
+    // A region longer than the schema allows: the hub refuses the descriptor every time.
+    const p = await cluster.startServer({ id: 'bad-1', region: 'r'.repeat(65), lat: 0, lon: 0, assets: [] }, { waitRegistered: false });
+    await waitFor('two refusals', () => (p.output().match(/registration refused/g)?.length ?? 0) >= 2, 15_000);
+    expect(alive(p)).toBe(true);
+    expect((await cluster.state()).servers.map((s) => s.id)).not.toContain('bad-1');
+    p.child.kill('SIGTERM');
+    await p.exited;
+    cluster.servers.delete('bad-1');
+  }, 30_000);
+});
+
+describe('rows 18–19: operator views and broadcasters\' location; secrets', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-trust-'));
+  const secretFile = join(dir, 'cluster-secret');
+  const tokenFile = join(dir, 'operator-token');
+  writeFileSync(secretFile, `${SECRET}\n`);
+  writeFileSync(tokenFile, `${OPERATOR_TOKEN}\n`);
+  const cluster = new Cluster({
+    heartbeatMs: HEARTBEAT_MS,
+    rotationMs: 0,
+    hubSecretArgs: ['--cluster-secret-file', secretFile],
+    hubArgs: ['--operator-token-file', tokenFile],
+    servers: [
+      { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: ['demo-smpte'] },
+      { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45, ingest: true, assets: ['demo-smpte'] },
+    ],
+  });
+  cluster.stateHeaders = { authorization: `Bearer ${OPERATOR_TOKEN}` };
+  beforeAll(async () => {
+    await cluster.start();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('row 18: a device fix is kept as a city and 0.1°; operator views need the token, public ones do not', async () => {
+    const c = await connect(cluster.hubUrl);
+    const fix = { lat: 38.7223, lon: -9.1393, label: 'Rua Augusta 24, Lisboa' };
+    const r = await ask(c, 'publish', { streamKey: 'test-key', location: fix, streamId: 'private-place' });
+    expect(r).toMatchObject({ ok: true });
+    const get = (path: string, headers: Record<string, string> = {}) => fetch(`${cluster.hubUrl}${path}`, { headers });
+    const bearer = { authorization: `Bearer ${OPERATOR_TOKEN}` };
+
+    for (const path of ['/api/decisions', '/api/state', '/metrics']) {
+      expect((await get(path)).status, path).toBe(401);
+      expect((await get(path, { authorization: 'Bearer wrong-token-of-some-length' })).status, path).toBe(401);
+      expect((await get(path, bearer)).status, path).toBe(200);
+    }
+    expect((await get(`/api/state?token=${OPERATOR_TOKEN}`)).status).toBe(200);
+    for (const path of ['/api/catalog', '/api/config', '/healthz', '/readyz']) expect((await get(path)).status, path).toBe(200);
+
+    const text = await (await get('/api/decisions', bearer)).text();
+    const publish = (JSON.parse(text) as { decisions: { kind: string; typed?: unknown }[] }).decisions.find((d) => d.kind === 'publish');
+    expect(publish?.typed).toEqual({ lat: 38.7, lon: -9.1, label: 'near Lisbon, PT', source: 'coordinates' });
+    for (const leak of ['38.7223', '-9.1393', 'Rua Augusta']) expect(text).not.toContain(leak);
+
+    // The dashboard: refused without the token; with it, the same public decisions.
+    await expect(connect(cluster.hubUrl, '/dashboard')).rejects.toThrow(/operator token required/);
+    // Listening before connecting: the hub replays its decisions as soon as the connection opens.
+    const d = io(`${cluster.hubUrl}/dashboard`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: OPERATOR_TOKEN } });
+    const seen: string[] = [];
+    d.on('decision', (x: unknown) => seen.push(JSON.stringify(x)));
+    await waitFor('decisions replayed', () => seen.some((s) => s.includes('private-place')), 5_000);
+    for (const leak of ['38.7223', 'Rua Augusta']) expect(seen.join('\n')).not.toContain(leak);
+    d.close();
+    c.close();
+    recordFigure('operator_views.public_coordinate_decimals', 1);
+    recordFigure('operator_views.refused_without_token', 4);
+  }, 60_000);
+
+  it('row 19: a cluster secret under 16 bytes, or given twice, stops start-up with the reason', async () => {
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, [BATON, ...args], { cwd: ROOT, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.endsWith('_SECRET') && !k.endsWith('_TOKEN'))) }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+    const short = await run(['hub', '--port', '0', '--cluster-secret', 'x']);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/--cluster-secret must be at least 16 bytes \(got 1\)/);
+    const shortServer = await run(['server', '--cluster-secret', 'fifteen-bytes!!', '--id', 'x', '--storage', dir]);
+    expect(shortServer.stderr).toMatch(/at least 16 bytes \(got 15\)/);
+    const both = await run(['hub', '--port', '0', '--cluster-secret', SECRET, '--cluster-secret-file', secretFile]);
+    expect(both.stderr).toMatch(/give --cluster-secret or --cluster-secret-file, not both/);
+    const shortToken = await run(['hub', '--port', '0', '--cluster-secret', SECRET, '--operator-token', 'short']);
+    expect(shortToken.stderr).toMatch(/--operator-token must be at least 16 bytes/);
+    // This cluster's hub read its secret from a file: its servers (given the same secret) registered.
+    expect((await cluster.state()).servers).toHaveLength(2);
+  }, 60_000);
+});
