@@ -755,7 +755,13 @@ export class Hub {
       socket.emit('snapshot', this.table.snapshot());
       for (const d of this.#decisions) socket.emit('decision', d);
       const bucket = new TokenBucket(this.#now(), DASHBOARD_RESYNC_PER_S, DASHBOARD_RESYNC_BURST);
-      socket.use(boundPackets(DASHBOARD_PACKET_BOUNDS, () => ackError(ErrorCode.badRequest, 'the dashboard sends only resync')));
+      const onBad = (message: string) => {
+        this.metrics.rejected.inc({ code: ErrorCode.badRequest });
+        return ackError(ErrorCode.badRequest, message);
+      };
+      socket.use(boundPackets(DASHBOARD_PACKET_BOUNDS, onBad));
+      // Without this, a resync with arguments or an unknown event with an ack went unanswered.
+      socket.use(guardPackets(DASHBOARD_EVENTS, (e) => socket.listeners(e as never).length > 0, onBad));
       socket.on('resync', (ack) => {
         if (typeof ack !== 'function') return;
         if (!bucket.take(this.#now())) return ack(ackError(ErrorCode.rateLimited, 'at most one resync a second; slow down'));
@@ -770,6 +776,7 @@ export class Hub {
 /** Each inbound event: how many arguments it takes, and whether the sender must ask for an ack. */
 type EventShape = readonly [args: number, ack: boolean];
 const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = { catalog: [0, true], watch: [1, true], publish: [1, true], places: [1, true], signal: [1, false], leave: [1, false] };
+const DASHBOARD_EVENTS: Readonly<Record<string, EventShape>> = { resync: [0, true] };
 const SERVER_EVENTS: Readonly<Record<string, EventShape>> = { register: [1, true], heartbeat: [1, false], report: [1, true], resync: [0, true], signal: [1, false], 'session-close': [1, false] };
 /** The socket's own events: listened to, but never to be fired by a peer's packet. */
 const SOCKET_OWN_EVENTS = new Set(['error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);

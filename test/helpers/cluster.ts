@@ -123,6 +123,8 @@ export interface ClusterOptions {
   staticDir?: string;
   /** How the hub gets its cluster secret (default `--cluster-secret SECRET`), e.g. `--cluster-secret-file F`. */
   hubSecretArgs?: string[];
+  /** Extra environment for the hub process (e.g. NODE_OPTIONS). */
+  hubEnv?: Record<string, string>;
 }
 
 export class Cluster {
@@ -136,7 +138,7 @@ export class Cluster {
   readonly #tmp = mkdtempSync(join(tmpdir(), 'baton-test-'));
 
   constructor(o: ClusterOptions = {}) {
-    this.#o = { servers: o.servers ?? THREE_SERVERS, heartbeatMs: o.heartbeatMs ?? 200, rotationMs: o.rotationMs ?? 30_000, hubArgs: o.hubArgs ?? [], staticDir: o.staticDir, hubSecretArgs: o.hubSecretArgs ?? ['--cluster-secret', SECRET] };
+    this.#o = { servers: o.servers ?? THREE_SERVERS, heartbeatMs: o.heartbeatMs ?? 200, rotationMs: o.rotationMs ?? 30_000, hubArgs: o.hubArgs ?? [], staticDir: o.staticDir, hubSecretArgs: o.hubSecretArgs ?? ['--cluster-secret', SECRET], hubEnv: o.hubEnv ?? {} };
   }
 
   get heartbeatMs(): number {
@@ -146,7 +148,7 @@ export class Cluster {
   async startHub(port = this.hubPort): Promise<string> {
     const args = ['hub', '--port', String(port), ...this.#o.hubSecretArgs, '--heartbeat-ms', String(this.#o.heartbeatMs), '--rotation-ms', String(this.#o.rotationMs), '--stream-keys', 'test-key', ...this.#o.hubArgs];
     if (this.#o.staticDir) args.push('--static-dir', this.#o.staticDir);
-    this.hub = run(args);
+    this.hub = run(args, this.#o.hubEnv);
     const m = await waitForOutput(this.hub, /listening on (http:\/\/[^\s]+)/);
     this.hubUrl = m[1]!;
     this.hubPort = Number(new URL(this.hubUrl).port);

@@ -20,10 +20,12 @@ export interface FuzzTally {
   errorEvents: number;
   /** Acks that were not `{ ok: boolean, ... }` with a code when not ok. */
   malformedAcks: unknown[];
+  /** The first few unanswered inputs (event and arguments, shortened), to say which. */
+  unansweredSamples: string[];
 }
 
 export function newTally(): FuzzTally {
-  return { delivered: 0, undelivered: 0, answered: 0, closedPending: 0, unanswered: 0, closedByHub: 0, errorEvents: 0, malformedAcks: [] };
+  return { delivered: 0, undelivered: 0, answered: 0, closedPending: 0, unanswered: 0, closedByHub: 0, errorEvents: 0, malformedAcks: [], unansweredSamples: [] };
 }
 
 /** Inputs likely to make the hub close the connection (sent last in their batch). */
@@ -60,6 +62,7 @@ export async function runBatch(open: () => Promise<Socket>, inputs: HubInput[], 
   const send = (part: HubInput[]) =>
     new Promise<void>((resolve) => {
       let pending = 0;
+      const waiting = new Set<HubInput>();
       let settled = false;
       const settle = () => {
         if (settled) return;
@@ -67,7 +70,10 @@ export async function runBatch(open: () => Promise<Socket>, inputs: HubInput[], 
         clearTimeout(timer);
         clearInterval(watch);
         if (closed) tally.closedPending += pending;
-        else tally.unanswered += pending;
+        else {
+          tally.unanswered += pending;
+          for (const m of [...waiting].slice(0, 5 - Math.min(5, tally.unansweredSamples.length))) tally.unansweredSamples.push(describeInput(m));
+        }
         resolve();
       };
       const timer = setTimeout(settle, answerMs);
@@ -84,9 +90,11 @@ export async function runBatch(open: () => Promise<Socket>, inputs: HubInput[], 
           s.emit(m.event, ...m.args);
         } else {
           pending++;
+          waiting.add(m);
           s.emit(m.event, ...m.args, (r: unknown) => {
             if (settled) return;
             pending--;
+            waiting.delete(m);
             tally.answered++;
             if (!wellFormedAck(r)) tally.malformedAcks.push(r);
             if (pending === 0) settle();
@@ -99,6 +107,17 @@ export async function runBatch(open: () => Promise<Socket>, inputs: HubInput[], 
   await send(inputs.filter((m) => !closesConnection(m)));
   await send(inputs.filter(closesConnection));
   s.close();
+}
+
+function describeInput(m: HubInput): string {
+  if (m.kind === 'raw') return `raw ${m.packet.slice(0, 120)}`;
+  let args: string;
+  try {
+    args = JSON.stringify(m.args) ?? '';
+  } catch {
+    args = '(not JSON)';
+  }
+  return `${m.event}${m.ack ? ' (ack)' : ''} ${args.slice(0, 160)}`;
 }
 
 /** Runs batches with `concurrency` connections at a time. */
