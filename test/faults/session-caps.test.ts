@@ -44,15 +44,17 @@ function connectAs(hubUrl: string, ip: string): Promise<Socket> {
   });
 }
 
-/** Watches on `s` until the hub refuses one; the accepted session ids and the refusal's code. */
-async function watchUntilRefused(s: Socket, max = 64): Promise<{ ids: string[]; code: string }> {
+/** Watches on `s` until the hub refuses one; the accepted session ids (and when each was answered) and the refusal's code. */
+async function watchUntilRefused(s: Socket, max = 64): Promise<{ ids: string[]; openedAt: Map<string, number>; code: string }> {
   const ids: string[] = [];
+  const openedAt = new Map<string, number>();
   for (let i = 0; i < max; i++) {
     const r: Ack<WatchReply> = await ask(s, 'watch', { assetId: ASSETS[i % ASSETS.length] });
-    if (!r.ok) return { ids, code: r.code };
+    if (!r.ok) return { ids, openedAt, code: r.code };
     ids.push(r.sessionId);
+    openedAt.set(r.sessionId, performance.now());
   }
-  return { ids, code: 'never refused' };
+  return { ids, openedAt, code: 'never refused' };
 }
 
 describe('row 14: session caps and unconnected-session expiry', () => {
@@ -138,8 +140,8 @@ describe('row 14: session caps and unconnected-session expiry', () => {
 
   it('a burst of unconnected sessions is expired within the expiry time: slots freed, clients told', async () => {
     const sockets = await Promise.all([connect(cluster.hubUrl), connect(cluster.hubUrl)]);
-    const closes: { sessionId: string; reason: string }[] = [];
-    for (const s of sockets) s.on('session-close', (m: { sessionId: string; reason: string }) => closes.push(m));
+    const closes: { sessionId: string; reason: string; atMs: number }[] = [];
+    for (const s of sockets) s.on('session-close', (m: { sessionId: string; reason: string }) => closes.push({ ...m, atMs: performance.now() }));
     try {
       const opened = await Promise.all(sockets.map((s) => watchUntilRefused(s)));
       const openedAt = performance.now();
@@ -153,11 +155,14 @@ describe('row 14: session caps and unconnected-session expiry', () => {
       await waitFor('clients told', () => closes.length === ids.length, 2_000, 20);
       expect(new Set(closes.map((c) => c.sessionId))).toEqual(new Set(ids));
       expect(new Set(closes.map((c) => c.reason))).toEqual(new Set(['closed-by-server']));
+      // Each session's life, from the hub's answer to the client hearing it closed.
+      const lifeMs = Math.max(...closes.map((c) => c.atMs - opened.find((o) => o.openedAt.has(c.sessionId))!.openedAt.get(c.sessionId)!));
       // And the hub counted them out: the same connections may open as many again.
       const again = await watchUntilRefused(sockets[0]!);
       expect(again.ids).toHaveLength(CAP.unconnectedPerConn);
       recordFigure('session_caps.burst_sessions', ids.length);
-      recordFigure('session_caps.burst_freed_ms', freedMs);
+      recordFigure('session_caps.burst_freed_in_table_ms', freedMs);
+      recordFigure('session_caps.burst_longest_session_life_ms', lifeMs);
       recordFigure('session_caps.unconnected_expiry_ms', UNCONNECTED_SESSION_MS);
     } finally {
       for (const s of sockets) s.close();
