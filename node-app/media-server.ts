@@ -85,7 +85,6 @@ export interface MediaServerOptions {
   unconnectedSessionMs?: number;
 }
 
-
 interface MediaServerEvents {
   registered: [snapshot: TableSnapshot];
   fatal: [error: Error];
