@@ -34,12 +34,13 @@ import { selectIngest } from './policies/select-ingest.js';
 import { DiskStore } from './storage/disk-store.js';
 import { createCache, type BlockCache } from './cache/index.js';
 import { createCachedSource } from './cache/cached-reader.js';
-import { ServeSession, type ServeSessionOptions } from './delivery/serve-session.js';
+import { CONNECT_TIMEOUT_MS, ServeSession, type ServeSessionOptions } from './delivery/serve-session.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import type { CacheChange } from './contracts.js';
 import { serveMedia } from './http-media.js';
 import type { Wrtc } from './webrtc/peer.js';
 import { CLOSED_BY_HUB, IngestManager, ingestLimits } from './ingest/ingest-manager.js';
+import { DEFAULT_MAX_INGEST_SESSIONS } from './slot-defaults.js';
 
 export interface MediaServerOptions {
   hubUrl: string;
@@ -50,7 +51,10 @@ export interface MediaServerOptions {
   lon: number;
   storageDir: string;
   cacheMb: number;
+  /** Viewer session slots. */
   maxSessions: number;
+  /** Broadcast session slots, apart from viewers' (default `DEFAULT_MAX_INGEST_SESSIONS`). */
+  maxIngestSessions?: number;
   uplinkMbps: number;
   ingest: boolean;
   /** Per-stream ingest quotas: average Mbit/s (default 25) and MiB (default 8192). */
@@ -73,6 +77,12 @@ export interface MediaServerOptions {
   iceServers?: RTCIceServer[];
   /** Viewer-session timeouts (connect, stall, idle, slow viewer); ServeSession's defaults otherwise. */
   sessionTimeouts?: ServeSessionOptions['timeouts'];
+  /**
+   * A viewer session with no WebRTC connection this long after it was opened is
+   * closed, its slot freed and the hub told (default `CONNECT_TIMEOUT_MS`, 5 s);
+   * wins over `sessionTimeouts.connectMs`.
+   */
+  unconnectedSessionMs?: number;
 }
 
 interface MediaServerEvents {
@@ -131,7 +141,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       report: (deltas) => this.#report(deltas),
       finalized: () => this.#rescanStorage(),
       knownStart: (id) => Math.min(...[...this.table.liveHolders(id)].map((s) => this.table.get(s)?.live.get(id)?.startedAtMs ?? Infinity)),
-      hasCapacity: () => this.#sessions.size + this.#ingest.sessionCount < this.#o.maxSessions,
+      // Broadcasts have their own slots: viewers filling theirs never starve an ingest, nor the reverse.
+      hasCapacity: () => this.#ingest.sessionCount < this.#maxIngestSessions,
       wrtc: opts.wrtc,
       iceServers: opts.iceServers,
       log: this.#log,
@@ -148,6 +159,10 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  get #maxIngestSessions(): number {
+    return this.#o.maxIngestSessions ?? DEFAULT_MAX_INGEST_SESSIONS;
   }
 
   /** Broadcast bytes received by this server's ingest sessions since start. */
@@ -259,6 +274,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       lon: this.#o.lon,
       roles: (this.#o.ingest ? ['edge', 'ingest'] : ['edge']) as Role[],
       maxSessions: this.#o.maxSessions,
+      maxIngestSessions: this.#o.ingest ? this.#maxIngestSessions : 0,
       uplinkMbps: this.#o.uplinkMbps,
       load: this.#measureLoad(),
       cache: this.cache.assets(),
@@ -328,6 +344,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     const changed =
       !prev ||
       prev.load.sessions !== load.sessions ||
+      prev.load.ingestSessions !== load.ingestSessions ||
       Math.abs(prev.load.egressMbps - load.egressMbps) > Math.max(EGRESS_REPORT_MIN_MBPS, prev.load.egressMbps * 0.1) ||
       Math.abs(prev.load.cpu - load.cpu) > 0.05 ||
       // The director counted each session it sent here (a reservation in its replica) until this
@@ -349,7 +366,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     const cpu = (usage.user - this.#cpuMark.usage.user + usage.system - this.#cpuMark.usage.system) / 1000 / cpuDt;
     this.#cpuMark = { usage, atMs: now };
     return {
-      sessions: this.#sessions.size + this.#ingest.sessionCount,
+      sessions: this.#sessions.size,
+      ingestSessions: this.#ingest.sessionCount,
       egressMbps: Math.round(egressMbps * 100) / 100,
       cpu: Math.min(64, Math.round(cpu * 100) / 100),
       storageReadBytes: this.store.bytesRead,
@@ -413,7 +431,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     if (msg.kind !== 'watch') return ack(ackError(ErrorCode.badRequest, `session kind ${msg.kind} is not served here yet`));
     // An id that could name a path is refused exactly like an id this server does not store.
     if (!isAssetId(msg.assetId)) return ack(ackError(ErrorCode.unknownAsset, `asset ${JSON.stringify(String(msg.assetId).slice(0, 64))} is not stored here`));
-    if (this.#sessions.size + this.#ingest.sessionCount >= this.#o.maxSessions) return ack(ackError(ErrorCode.noCapacity, 'server is full'));
+    if (this.#sessions.size >= this.#o.maxSessions) return ack(ackError(ErrorCode.noCapacity, 'every viewer slot of this server is taken'));
     const info = this.store.stat(msg.assetId);
     // Not in the catalog (yet): a stream being ingested here is served from its live file.
     const live = info ? undefined : this.#ingest.liveSource(msg.assetId, msg.offset);
@@ -428,7 +446,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       iceServers: this.#o.iceServers,
       log: this.#log.child({ session: msg.sessionId }),
       asset: info ? { mime: info.mime, bitrateBps: info.bitrateBps } : { mime: this.#ingest.mimeOf(msg.assetId) },
-      timeouts: this.#o.sessionTimeouts,
+      timeouts: { ...this.#o.sessionTimeouts, connectMs: this.#o.unconnectedSessionMs ?? this.#o.sessionTimeouts?.connectMs ?? CONNECT_TIMEOUT_MS },
     });
     this.#sessions.set(msg.sessionId, session);
     this.#opened = true;
@@ -436,6 +454,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       this.#egressBytes += n;
       this.metrics.egressBytes.inc(n);
     });
+    // The hub counts a session against its client's unconnected cap until it hears this.
+    session.once('connected', () => this.#socket?.emit('session-connected', { sessionId: msg.sessionId }));
     session.once('closed', () => {
       source.close();
       if (this.#sessions.get(msg.sessionId) === session) {
@@ -470,6 +490,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
                 registered: this.#registered,
                 director: this.isDirector,
                 sessions: this.#sessions.size,
+                ingestSessions: this.#ingest.sessionCount,
                 // Per viewer: what the server holds for it (queuedBytes) is what a slow viewer could grow.
                 sessionStats: [...this.#sessions].map(([sessionId, s]) => ({ sessionId, ...s.stats() })),
                 loadFactor: loadFactor({ maxSessions: this.#o.maxSessions, uplinkMbps: this.#o.uplinkMbps, load: this.#lastLoad?.load ?? this.#measureLoad() }),

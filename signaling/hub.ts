@@ -51,6 +51,7 @@ import { expired, DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../node
 import { ipPlace, clientIp, loadIpData } from './geo/ip-locate.js';
 import { verifyStreamKey } from '../node-app/ingest/stream-key.js';
 import { publicDecision } from './geo/public-place.js';
+import { SessionRegistry, DEFAULT_SESSION_LIMITS, type Admission, type SessionLimits } from './session-registry.js';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -88,6 +89,13 @@ export interface HubOptions {
   operatorToken?: string;
   /** STUN/TURN servers handed to browsers (GET /api/config) for NAT traversal. */
   iceServers?: RTCIceServer[];
+  /**
+   * Viewer sessions one client connection / client IP may hold, unconnected and
+   * in all (`DEFAULT_SESSION_LIMITS`: 4 / 16 unconnected, 16 / 64 open). The IP
+   * is `clientIp` (X-Forwarded-For from trusted proxies only); loopback is not
+   * capped per IP.
+   */
+  sessionLimits?: Partial<SessionLimits>;
   /** Clock, injectable for tests. */
   now?: () => number;
 }
@@ -110,6 +118,8 @@ interface Session {
   assetId: string;
   /** Publish sessions: which entry server of the pair this is. */
   role?: 'primary' | 'backup';
+  /** Watch sessions: its place in its client's session counts (`SessionRegistry`). */
+  admission?: Admission;
 }
 
 /** Director answers carrying another epoch are discarded; the hub tries this many directors. */
@@ -134,7 +144,7 @@ const DASHBOARD_RESYNC_BURST = 3;
 export class Hub {
   readonly table = new StateTable();
   readonly metrics: HubMetrics;
-  readonly #opts: Required<Omit<HubOptions, 'staticDir' | 'now' | 'iceServers' | 'streamKeySecret' | 'operatorToken'>> & Pick<HubOptions, 'staticDir'>;
+  readonly #opts: Required<Omit<HubOptions, 'staticDir' | 'now' | 'iceServers' | 'streamKeySecret' | 'operatorToken' | 'sessionLimits'>> & Pick<HubOptions, 'staticDir'>;
   readonly operatorGate: OperatorGate;
   readonly catalogView = new CatalogView(this.table);
   readonly #httpLimiter: KeyedRateLimiter;
@@ -144,7 +154,7 @@ export class Hub {
   readonly #log: Logger;
   readonly #verifier: TokenVerifier;
   readonly #conns = new Map<string, ServerConn>();
-  readonly #sessions = new Map<string, Session>();
+  readonly #sessions: SessionRegistry<Session>;
   readonly #pending: VersionedDelta[] = [];
   readonly #decisions: DecisionEvent[] = [];
   readonly #streamKeys: Set<string>;
@@ -185,6 +195,7 @@ export class Hub {
     this.#log = logger('hub');
     this.#verifier = new TokenVerifier(opts.clusterSecret);
     this.#streamKeys = new Set(this.#opts.streamKeys);
+    this.#sessions = new SessionRegistry({ ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits });
     this.#streamKeySecret = opts.streamKeySecret ?? (process.env.BATON_STREAM_KEY_SECRET || undefined);
     this.metrics = createHubMetrics({ sessionCounts: () => this.#sessionCounts() });
   }
@@ -275,6 +286,8 @@ export class Hub {
         sessions: s.load.sessions,
         egressMbps: s.load.egressMbps,
         maxSessions: s.maxSessions,
+        ingestSessions: s.load.ingestSessions ?? 0,
+        maxIngestSessions: s.maxIngestSessions ?? s.maxSessions,
         cache: [...s.cache],
         storageCount: s.storage.size,
         live: [...s.live.values()],
@@ -483,6 +496,14 @@ export class Hub {
         this.#clients?.to(s.clientSocketId).emit('session-close', { sessionId: s.id, reason: 'closed-by-server' });
       });
 
+      socket.on('session-connected', (raw) => {
+        const p = parse(leaveSchema, raw);
+        if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid session-connected: ${p.message}`);
+        const s = this.#sessions.get(p.value.sessionId);
+        if (!s || s.serverId !== tokenId) return void refuse(ErrorCode.notParty, `session-connected for ${p.value.sessionId} ignored: not a party`);
+        s.admission?.connect();
+      });
+
       socket.on('disconnect', (why) => {
         // The hub shutting down is not the server failing: its viewers must not be told to move.
         if (this.#closed) return;
@@ -531,7 +552,8 @@ export class Hub {
         const p = parse(watchSchema, raw);
         if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid watch: ${p.message}`));
         const started = performance.now();
-        this.#watch(socket.id, p.value.assetId, p.value.offset ?? 0, p.value.exclude ?? []).then(
+        const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.#opts.trustedProxies);
+        this.#watch(socket.id, ip, p.value.assetId, p.value.offset ?? 0, p.value.exclude ?? []).then(
           (r) => {
             this.metrics.watchLatency.observe((performance.now() - started) / 1000);
             if (!r.ok) this.metrics.rejected.inc({ code: r.code });
@@ -645,7 +667,23 @@ export class Hub {
     return last;
   }
 
-  async #watch(clientSocketId: string, assetId: string, offset: number, exclude: string[]): Promise<Ack<WatchReply>> {
+  /**
+   * The client's session counts are checked (and its new session counted) before
+   * the director is asked: a watch over a cap gets `too-many-sessions` and
+   * changes nothing, not even a reservation in the director's replica.
+   */
+  async #watch(clientSocketId: string, ip: string | null, assetId: string, offset: number, exclude: string[]): Promise<Ack<WatchReply>> {
+    const admission = this.#sessions.admit(clientSocketId, ip);
+    if (!admission.ok) return admission;
+    let attached = false;
+    try {
+      return await this.#placeWatch(clientSocketId, assetId, offset, exclude, (sessionId) => (attached = this.#sessions.attach(sessionId, admission)));
+    } finally {
+      if (!attached) admission.release();
+    }
+  }
+
+  async #placeWatch(clientSocketId: string, assetId: string, offset: number, exclude: string[], opened: (sessionId: string) => void): Promise<Ack<WatchReply>> {
     const tried = new Set(exclude);
     for (let attempt = 0; attempt < 2; attempt++) {
       const r = await this.#askDirector<SelectDecision>('select', { assetId, exclude: [...tried] });
@@ -667,6 +705,7 @@ export class Hub {
         if (accepted.code === ErrorCode.unknownAsset || accepted.code === ErrorCode.noCapacity || accepted.code === ErrorCode.timeout) continue;
         return accepted;
       }
+      opened(sessionId);
       this.metrics.selections.inc({ reason: r.reason });
       this.#record({ kind: 'watch', atMs: this.#now(), assetId, ...stripOk(r) });
       return {
@@ -777,7 +816,7 @@ export class Hub {
 type EventShape = readonly [args: number, ack: boolean];
 const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = { catalog: [0, true], watch: [1, true], publish: [1, true], places: [1, true], signal: [1, false], leave: [1, false] };
 const DASHBOARD_EVENTS: Readonly<Record<string, EventShape>> = { resync: [0, true] };
-const SERVER_EVENTS: Readonly<Record<string, EventShape>> = { register: [1, true], heartbeat: [1, false], report: [1, true], resync: [0, true], signal: [1, false], 'session-close': [1, false] };
+const SERVER_EVENTS: Readonly<Record<string, EventShape>> = { register: [1, true], heartbeat: [1, false], report: [1, true], resync: [0, true], signal: [1, false], 'session-close': [1, false], 'session-connected': [1, false] };
 /** The socket's own events: listened to, but never to be fired by a peer's packet. */
 const SOCKET_OWN_EVENTS = new Set(['error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 

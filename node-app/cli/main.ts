@@ -7,6 +7,8 @@ import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../policies/select.js';
 import { checkBounds } from '../../signaling/protocol/bounds.js';
 import { resolveSecrets } from './secrets.js';
+import { DEFAULT_SESSION_LIMITS } from '../../signaling/session-registry.js';
+import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 
 const program = new Command('baton')
   .description('Baton: a browser-based WebRTC streaming network (signaling hub, media servers, web client).')
@@ -171,6 +173,10 @@ program
   .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', list, []))
   .addOption(opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR', undefined, 'dist/web'))
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers handed to browsers, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
+  .addOption(opt('--max-unconnected-per-conn <n>', 'viewer sessions one client connection may hold before their WebRTC connection is up', 'BATON_MAX_UNCONNECTED_PER_CONN', int('max-unconnected-per-conn', 1, 1_000_000), DEFAULT_SESSION_LIMITS.unconnectedPerConn))
+  .addOption(opt('--max-unconnected-per-ip <n>', 'the same, per client IP (loopback is not capped per IP)', 'BATON_MAX_UNCONNECTED_PER_IP', int('max-unconnected-per-ip', 1, 1_000_000), DEFAULT_SESSION_LIMITS.unconnectedPerIp))
+  .addOption(opt('--max-sessions-per-conn <n>', 'viewer sessions one client connection may hold, connected or not', 'BATON_MAX_SESSIONS_PER_CONN', int('max-sessions-per-conn', 1, 1_000_000), DEFAULT_SESSION_LIMITS.sessionsPerConn))
+  .addOption(opt('--max-sessions-per-ip <n>', 'the same, per client IP (loopback is not capped per IP)', 'BATON_MAX_SESSIONS_PER_IP', int('max-sessions-per-ip', 1, 1_000_000), DEFAULT_SESSION_LIMITS.sessionsPerIp))
   .action(async (o) => {
     const { Hub } = await import('../../signaling/hub.js');
     const hub = new Hub({
@@ -188,6 +194,12 @@ program
       operatorToken: o.operatorToken,
       httpRatePerS: o.httpRate,
       httpBurst: 2 * o.httpRate,
+      sessionLimits: {
+        unconnectedPerConn: o.maxUnconnectedPerConn,
+        unconnectedPerIp: o.maxUnconnectedPerIp,
+        sessionsPerConn: o.maxSessionsPerConn,
+        sessionsPerIp: o.maxSessionsPerIp,
+      },
     });
     const url = await hub.start();
     console.log(`Baton hub listening on ${url}`);
@@ -208,7 +220,9 @@ program
   .addOption(opt('--storage <dir>', 'storage directory with <asset-id>.webm files (required)', 'BATON_STORAGE'))
   .addOption(opt('--cache-mb <n>', 'adaptable cache budget, MiB', 'BATON_CACHE_MB', num('cache-mb', 0, 1_000_000), 64))
   .addOption(opt('--cache-policy <p>', 'cache policy', 'BATON_CACHE_POLICY').choices(['interval', 'lru']).default('interval'))
-  .addOption(opt('--max-sessions <n>', 'most concurrent sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
+  .addOption(opt('--max-sessions <n>', 'most concurrent viewer sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
+  .addOption(opt('--max-ingest-sessions <n>', 'most concurrent broadcast (ingest) sessions, apart from viewers', 'BATON_MAX_INGEST_SESSIONS', int('max-ingest-sessions', 1, 1_000_000), DEFAULT_MAX_INGEST_SESSIONS))
+  .addOption(opt('--unconnected-session-ms <ms>', 'close a viewer session whose WebRTC connection is not up this long after it opened', 'BATON_UNCONNECTED_SESSION_MS', int('unconnected-session-ms', 100, 600_000), UNCONNECTED_SESSION_MS))
   .addOption(opt('--uplink-mbps <n>', 'uplink capacity, Mbit/s', 'BATON_UPLINK_MBPS', num('uplink-mbps', 0.001, 1_000_000), 1000))
   .addOption(opt('--ingest', 'accept broadcasts (ingest role)', 'BATON_INGEST'))
   .addOption(opt('--ingest-max-mbps <n>', 'per-stream ingest quota: average bitrate, Mbit/s', 'BATON_INGEST_MAX_MBPS', num('ingest-max-mbps', 0.01, 100_000), 25))
@@ -235,6 +249,8 @@ program
       cacheMb: o.cacheMb,
       cachePolicy: o.cachePolicy,
       maxSessions: o.maxSessions,
+      maxIngestSessions: o.maxIngestSessions,
+      unconnectedSessionMs: o.unconnectedSessionMs,
       uplinkMbps: o.uplinkMbps,
       ingest: Boolean(o.ingest),
       ingestMaxMbps: o.ingestMaxMbps,

@@ -13,9 +13,10 @@ import {
 } from '../../signaling/protocol/frames.js';
 import { FrameReader } from './frame-reader.js';
 import { Pacer, pacingFor, type PacingConfig } from './pacer.js';
+import { UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 
-/** A viewer whose channel is not open by then is dropped. */
-export const CONNECT_TIMEOUT_MS = 20_000;
+/** A session whose channel is not open by then is closed, freeing its slot (see `UNCONNECTED_SESSION_MS`). */
+export const CONNECT_TIMEOUT_MS = UNCONNECTED_SESSION_MS;
 /** A write the channel has not accepted for this long means the viewer stopped reading. */
 export const STALL_TIMEOUT_MS = 15_000;
 /**
@@ -102,7 +103,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   readonly #now: () => number;
   readonly #ready: Promise<void>;
   readonly #watchdog: ReturnType<typeof setInterval>;
-  readonly #createdAt: number;
+  /** A timer of its own rather than the watchdog's tick: the slot is freed on time, not up to a tick late. */
+  readonly #connectTimer: ReturnType<typeof setTimeout>;
   #state: ServeState = 'connecting';
   #mime = FALLBACK_MIME;
   #bitrateBps: number | undefined;
@@ -135,12 +137,14 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     this.#o = opts;
     this.#source = opts.source;
     this.#now = opts.now ?? (() => performance.now());
-    this.#createdAt = this.#lastActivityAt = this.#now();
+    this.#lastActivityAt = this.#now();
     this.#sessionOffset = this.#next = Math.max(0, Math.floor(opts.offset));
     this.#reader = new FrameReader(opts.source, this.#next);
     this.#ready = this.#describe();
     this.#watchdog = setInterval(() => this.#tick(), WATCHDOG_INTERVAL_MS);
     this.#watchdog.unref?.();
+    this.#connectTimer = setTimeout(() => this.close('connect-timeout'), opts.timeouts?.connectMs ?? CONNECT_TIMEOUT_MS);
+    this.#connectTimer.unref?.();
   }
 
   get state(): ServeState {
@@ -176,6 +180,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     this.#state = 'closed';
     this.#generation++;
     clearInterval(this.#watchdog);
+    clearTimeout(this.#connectTimer);
     this.#wakeUp();
     this.#o.log?.[error ? 'warn' : 'debug']({ reason, err: error?.message, bytesSent: this.#bytesSent }, 'session closed');
     this.#peer?.destroy();
@@ -230,6 +235,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
 
   #onConnect(): void {
     if (this.#state !== 'connecting') return;
+    clearTimeout(this.#connectTimer);
     this.#lastActivityAt = this.#now();
     this.emit('connected');
     void this.#ready.then(() => {
@@ -461,9 +467,6 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     this.#egressSamples.push([now, this.#bytesSent]);
     if (this.#egressSamples.length > 4) this.#egressSamples.shift();
     const t = this.#o.timeouts ?? {};
-    if (this.#state === 'connecting' && now - this.#createdAt > (t.connectMs ?? CONNECT_TIMEOUT_MS)) {
-      return this.close('connect-timeout');
-    }
     if (this.#writePendingSince !== null && now - this.#writePendingSince > (t.stallMs ?? STALL_TIMEOUT_MS)) {
       this.#sendControl({ t: 'error', code: 'timeout', message: 'the viewer stopped reading' });
       return this.close('stalled');

@@ -2,13 +2,19 @@
 import { loadFactor, type LoadWeights } from '../../signaling/protocol/load-factor.js';
 import type { ServerRow } from '../../signaling/protocol/state-table.js';
 
+/** Which kind of session slot a request needs: viewers and broadcasts are counted apart. */
+export type Slot = 'watch' | 'ingest';
+
 /**
- * The server's load factor if it may take one more session, else `null`
- * (at or past `weights.threshold`, or every session slot taken). Same rule as
- * `isOverloaded`, computing the factor once.
+ * The server's load factor if it may take one more session of `slot`, else
+ * `null` (at or past `weights.threshold`, or every slot of that kind taken:
+ * `load.sessions` of `maxSessions` for viewers, `load.ingestSessions` of
+ * `maxIngestSessions` for broadcasts). Viewers filling their slots never take
+ * a broadcaster's, nor the reverse. Same rule as `isOverloaded` for viewers,
+ * computing the factor once.
  */
-export function acceptingLoadFactor(row: ServerRow, weights: LoadWeights): number | null {
-  if (row.load.sessions >= row.maxSessions) return null;
+export function acceptingLoadFactor(row: ServerRow, weights: LoadWeights, slot: Slot = 'watch'): number | null {
+  if (slot === 'watch' ? row.load.sessions >= row.maxSessions : (row.load.ingestSessions ?? 0) >= (row.maxIngestSessions ?? row.maxSessions)) return null;
   const f = loadFactor(row, weights);
   return f >= weights.threshold ? null : f;
 }

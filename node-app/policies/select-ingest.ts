@@ -37,7 +37,8 @@ interface Candidate {
 
 /**
  * Choose two entry servers for a broadcast. Candidates have the `ingest` role,
- * are not excluded, and can take one more session. Each is scored from a place
+ * are not excluded, and have a free ingest slot (counted apart from viewer
+ * slots) under the load threshold. Each is scored from a place
  * as `estimateRttMs(place, server) + loadFactor × LOAD_PENALTY_MS` (lower wins,
  * ties to the smaller id).
  *
@@ -56,7 +57,7 @@ export function selectIngest(
   const candidates: Candidate[] = [];
   for (const row of table.servers()) {
     if (!row.roles.includes(Role.ingest) || exclude.includes(row.id)) continue;
-    const loadFactor = acceptingLoadFactor(row, opts.weights);
+    const loadFactor = acceptingLoadFactor(row, opts.weights, 'ingest');
     if (loadFactor !== null) candidates.push({ row, loadFactor });
   }
   const primary = best(candidates, req.typed);

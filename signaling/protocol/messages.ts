@@ -43,6 +43,7 @@ const shortText = z.string().max(200);
 
 export const serverLoadSchema = z.strictObject({
   sessions: z.number().int().min(0).max(1_000_000),
+  ingestSessions: z.number().int().min(0).max(1_000_000).optional(),
   egressMbps: nonNeg.max(1_000_000),
   cpu: nonNeg.max(64),
   storageReadBytes: nonNeg.max(Number.MAX_SAFE_INTEGER).optional(),
@@ -74,6 +75,7 @@ export const serverDescriptorSchema = z.strictObject({
   lon,
   roles: z.array(roleSchema).min(1).max(2),
   maxSessions: z.number().int().min(1).max(1_000_000),
+  maxIngestSessions: z.number().int().min(0).max(1_000_000).optional(),
   uplinkMbps: finite.gt(0).max(1_000_000),
   load: serverLoadSchema,
   cache: z.array(assetId).max(MAX_ASSETS_PER_MESSAGE),
@@ -249,6 +251,8 @@ export interface ServerToHubEvents {
   resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
   signal: (msg: unknown) => void;
   'session-close': (msg: unknown) => void;
+  /** The session's WebRTC connection is up: it no longer counts as unconnected at the hub. */
+  'session-connected': (msg: unknown) => void;
 }
 
 /** Hub → media server. */

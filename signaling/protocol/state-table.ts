@@ -19,6 +19,7 @@ export interface ServerRow {
   readonly lon: number;
   readonly roles: readonly string[];
   readonly maxSessions: number;
+  readonly maxIngestSessions?: number;
   readonly uplinkMbps: number;
   readonly joinedAtMs: number;
   readonly httpUrl?: string;
@@ -231,6 +232,7 @@ export class StateTable {
       lon: e.lon,
       roles: [...e.roles],
       maxSessions: e.maxSessions,
+      ...(e.maxIngestSessions !== undefined ? { maxIngestSessions: e.maxIngestSessions } : {}),
       uplinkMbps: e.uplinkMbps,
       joinedAtMs: e.joinedAtMs,
       httpUrl: e.httpUrl,
@@ -280,6 +282,7 @@ export function rowToEntry(r: ServerRow): ServerEntry {
     lon: r.lon,
     roles: [...r.roles] as ServerEntry['roles'],
     maxSessions: r.maxSessions,
+    ...(r.maxIngestSessions !== undefined ? { maxIngestSessions: r.maxIngestSessions } : {}),
     uplinkMbps: r.uplinkMbps,
     joinedAtMs: r.joinedAtMs,
     ...(r.httpUrl ? { httpUrl: r.httpUrl } : {}),

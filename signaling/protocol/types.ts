@@ -18,6 +18,8 @@ export const ErrorCode = {
   unauthorized: 'unauthorized',
   unknownAsset: 'unknown-asset',
   noCapacity: 'no-capacity',
+  /** The client (its connection or its IP) already holds as many sessions as the hub allows. */
+  tooManySessions: 'too-many-sessions',
   noDirector: 'no-director',
   noIngest: 'no-ingest',
   unknownPlace: 'unknown-place',
@@ -55,7 +57,10 @@ export interface LiveInfo {
 
 /** Load figures a server reports; the load factor is computed from these. */
 export interface ServerLoad {
+  /** Viewer (watch) sessions open, against `maxSessions`. */
   sessions: number;
+  /** Broadcast (ingest) sessions open, against `maxIngestSessions`; absent = 0. */
+  ingestSessions?: number;
   egressMbps: number;
   /** CPU use of the process, 0..1 (of one core). */
   cpu: number;
@@ -69,7 +74,13 @@ export interface ServerDescriptor {
   lat: number;
   lon: number;
   roles: Role[];
+  /** Viewer session slots. */
   maxSessions: number;
+  /**
+   * Broadcast session slots, counted apart from viewers' so that neither can
+   * starve the other; absent = `maxSessions`.
+   */
+  maxIngestSessions?: number;
   uplinkMbps: number;
   load: ServerLoad;
   cache: string[];

@@ -23,7 +23,9 @@ const LOAD_MS = 3_000;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('crashes: SIGKILL under load', () => {
-  const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0 });
+  // Row 2 keeps up to ~10 watches per connection waiting at a frozen director; the per-connection
+  // session cap (row 20) is not what this row tests.
+  const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0, hubArgs: ['--max-unconnected-per-conn', '64', '--max-sessions-per-conn', '64'] });
   beforeAll(async () => {
     await cluster.start();
   }, 60_000);

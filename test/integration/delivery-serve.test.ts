@@ -22,6 +22,12 @@ const BULK_BYTES = 48 * 1024 * 1024;
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+/**
+ * Connect timeout for sessions whose viewer is a child process started a moment before: booting it
+ * takes seconds on a loaded machine, while in a cluster the viewer exists before its session opens.
+ */
+const CHILD_PEER_CONNECT_MS = 30_000;
+
 function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   return new Promise((done, fail) => {
     const t0 = Date.now();
@@ -354,7 +360,7 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
       if (m.type === 'progress') [received, childSha] = [m.bytes, m.sha256];
       if (m.type === 'text') texts.push(m.text);
     });
-    session = new ServeSession({ sessionId: 'slow-viewer-1', source: createStoreSource(store, BULK_ID), offset: 0, signal: (d) => slow.signal(d), pacing: false });
+    session = new ServeSession({ sessionId: 'slow-viewer-1', source: createStoreSource(store, BULK_ID), offset: 0, signal: (d) => slow.signal(d), pacing: false, timeouts: { connectMs: CHILD_PEER_CONNECT_MS } });
     sessions.push(session);
     let maxQueued = 0;
     const sampler = setInterval(() => (maxQueued = Math.max(maxQueued, session.stats().queuedBytes)), 5);
@@ -399,7 +405,7 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
       if (m.type === 'signal') session.signal(m.data);
       if (m.type === 'progress') received = m.bytes;
     });
-    session = new ServeSession({ sessionId: 'stalled-viewer-1', source: createStoreSource(store, BULK_ID), offset: 0, signal: (d) => slow.signal(d), pacing: false, timeouts: { stallMs: 1_500 } });
+    session = new ServeSession({ sessionId: 'stalled-viewer-1', source: createStoreSource(store, BULK_ID), offset: 0, signal: (d) => slow.signal(d), pacing: false, timeouts: { stallMs: 1_500, connectMs: CHILD_PEER_CONNECT_MS } });
     sessions.push(session);
     const closed = new Promise<string>((r) => session.once('closed', (reason) => r(reason)));
     await until('bytes flowing', () => received > 1024 * 1024);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { LOAD_PENALTY_MS, selectIngest } from '../../node-app/policies/select-ingest.js';
 import { estimateRttMs } from '../../node-app/policies/geo.js';
-import { DEFAULT_LOAD_WEIGHTS, isOverloaded, loadFactor } from '../../signaling/protocol/load-factor.js';
+import { DEFAULT_LOAD_WEIGHTS, loadFactor } from '../../signaling/protocol/load-factor.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import type { Place, Role, ServerEntry, ServerLoad } from '../../signaling/protocol/types.js';
 
@@ -23,6 +23,8 @@ const typedFrankfurt: Place = Object.freeze({ ...FRANKFURT, label: 'Frankfurt am
 const ipVirginia: Place = Object.freeze({ lat: 37.5407, lon: -77.436, label: 'Richmond, US', source: 'ip' });
 const ipFrankfurt: Place = Object.freeze({ ...FRANKFURT, label: 'Frankfurt am Main, DE', source: 'ip' });
 
+const MAX_INGEST = 16;
+
 function server(id: string, region: string, at: { lat: number; lon: number }, load = idle, roles: Role[] = ['edge', 'ingest']): ServerEntry {
   return {
     id,
@@ -30,6 +32,7 @@ function server(id: string, region: string, at: { lat: number; lon: number }, lo
     ...at,
     roles,
     maxSessions: 100,
+    maxIngestSessions: MAX_INGEST,
     uplinkMbps: 1000,
     joinedAtMs: 0,
     load,
@@ -120,6 +123,15 @@ describe('selectIngest — examples', () => {
     if (r.ok) expect(r.backup!.loadFactor).toBeCloseTo(busyFactor, 9);
   });
 
+  it('counts ingest slots apart: viewers filling theirs leave a broadcast its slot, and full ingest slots refuse one', () => {
+    const viewersFull: ServerLoad = { sessions: 100, egressMbps: 10, cpu: 0.1 };
+    const ingestFull: ServerLoad = { sessions: 0, ingestSessions: MAX_INGEST, egressMbps: 0, cpu: 0 };
+    const t = tableOf(server('fra-1', 'eu-central', FRANKFURT, viewersFull), server('iad-1', 'us-east', ASHBURN, ingestFull));
+    const r = selectIngest(t, { typed: typedFrankfurt, ip: ipVirginia }, opts);
+    expect(r).toMatchObject({ ok: true, primary: { serverId: 'fra-1' }, backup: null });
+    expect(selectIngest(t, { typed: typedFrankfurt, ip: null, exclude: ['fra-1'] }, opts)).toMatchObject({ ok: false, code: 'no-ingest' });
+  });
+
   it('answers no-ingest when no ingest server can take the stream', () => {
     const t = tableOf(server('e1', 'eu-central', FRANKFURT, idle, ['edge']), server('i1', 'us-east', ASHBURN, overThreshold));
     expect(selectIngest(t, { typed: typedFrankfurt, ip: null }, opts)).toMatchObject({ ok: false, code: 'no-ingest' });
@@ -139,7 +151,7 @@ const serversArb = fc.uniqueArray(
     id: fc.constantFrom(...Array.from({ length: 12 }, (_, i) => `s${i}`)),
     region: fc.constantFrom('r1', 'r2', 'r3'),
     at: pointArb,
-    load: fc.record({ sessions: fc.nat(100), egressMbps: fc.nat(1000), cpu: fc.double({ min: 0, max: 1, noNaN: true }) }),
+    load: fc.record({ sessions: fc.nat(100), ingestSessions: fc.nat(MAX_INGEST), egressMbps: fc.nat(1000), cpu: fc.double({ min: 0, max: 1, noNaN: true }) }),
     roles: fc.constantFrom<Role[]>(['ingest'], ['edge', 'ingest'], ['edge']),
   }),
   { selector: (s) => s.id, maxLength: 12 },
@@ -157,7 +169,11 @@ describe('selectIngest — properties', () => {
           const t = tableOf(...specs.map((s) => server(s.id, s.region, s.at, s.load, s.roles)));
           const r = selectIngest(t, { typed, ip, exclude }, opts);
           const eligible = [...t.servers()].filter(
-            (row) => row.roles.includes('ingest') && !exclude.includes(row.id) && !isOverloaded(row, opts.weights),
+            (row) =>
+              row.roles.includes('ingest') &&
+              !exclude.includes(row.id) &&
+              (row.load.ingestSessions ?? 0) < MAX_INGEST &&
+              loadFactor(row, opts.weights) < opts.weights.threshold,
           );
           if (eligible.length === 0) {
             expect(r).toMatchObject({ ok: false, code: 'no-ingest' });

@@ -28,6 +28,8 @@ function describeProblem(code: string, message: string, assetId: string): Proble
       return { title: 'The cluster did not answer', detail: message || 'The request timed out.', retry: true };
     case 'rate-limited':
       return { title: 'Too many requests', detail: 'Wait a moment, then try again.', retry: true };
+    case 'too-many-sessions':
+      return { title: 'Too many streams opening', detail: 'This page or your network already has as many streams open as the cluster allows. Close another player, then try again.', retry: true };
     case 'unsupported-media':
     case 'media-error':
       return { title: 'Cannot play this stream', detail: message, retry: true };

@@ -32,24 +32,40 @@ export interface RawViewerOptions {
 
 /** Watches `assetId` from offset 0 through the hub; the peer plays as soon as it connects. */
 export async function openRawViewer(hubUrl: string, assetId: string, opts: RawViewerOptions = {}): Promise<RawViewer> {
-  const socket = await connect(hubUrl);
-  const reply: Ack<WatchReply> = await socket.timeout(10_000).emitWithAck('watch', { assetId });
-  if (!reply.ok) {
-    socket.close();
-    throw new Error(`watch refused: ${reply.code}: ${reply.message}`);
-  }
+  // The peer's process is started before the watch, as a real viewer is ready before it asks: booting
+  // it takes seconds on a loaded machine, longer than a server waits for an opened session to connect.
   const peer = spawnIpcPeer({ mode: 'sink', initiator: true, skipBytes: MEDIA_HEADER_BYTES, sendOnConnect: [encodeControl({ t: 'play', offset: 0 })] });
   const state = { bytes: 0, connected: false, closed: null as { error?: string } | null, texts: [] as string[], hubCloses: [] as { sessionId: string; reason: string }[] };
+  /** Signals the peer made before the hub named the session. */
+  const early: unknown[] = [];
+  let toServer: ((data: unknown) => void) | null = null;
   peer.on((m: ChildToParent) => {
     if (m.type === 'signal') {
       const data = opts.toServer ? opts.toServer(m.data) : m.data;
-      if (data !== null) socket.emit('signal', { sessionId: reply.sessionId, data });
+      if (data !== null) toServer ? toServer(data) : early.push(data);
     }
     else if (m.type === 'progress') state.bytes = m.bytes;
     else if (m.type === 'connect') state.connected = true;
     else if (m.type === 'text') state.texts.push(m.text);
     else if (m.type === 'closed') state.closed ??= m.error === undefined ? {} : { error: m.error };
   });
+  let socket: Socket;
+  let reply: Ack<WatchReply>;
+  try {
+    socket = await connect(hubUrl);
+    reply = await socket.timeout(10_000).emitWithAck('watch', { assetId });
+  } catch (err) {
+    await peer.kill();
+    throw err;
+  }
+  if (!reply.ok) {
+    socket.close();
+    await peer.kill();
+    throw new Error(`watch refused: ${reply.code}: ${reply.message}`);
+  }
+  const sessionId = reply.sessionId;
+  toServer = (data) => socket.emit('signal', { sessionId, data });
+  for (const data of early.splice(0)) toServer(data);
   socket.on('signal', (m: { sessionId: string; data: unknown }) => {
     if (m.sessionId !== reply.sessionId) return;
     const data = opts.toViewer ? opts.toViewer(m.data) : m.data;
