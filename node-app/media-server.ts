@@ -240,12 +240,13 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#socket?.disconnect();
     for (const s of this.#sessions.values()) s.close();
     this.#sessions.clear();
-    await this.#ingest.close();
     const http = this.#http;
     if (http?.listening) {
       http.closeAllConnections();
       await new Promise<void>((r) => http.close(() => r()));
     }
+    // Bounded in time (SHUTDOWN_FLUSH_MS): accepted chunks are written if the disk lets them.
+    await this.#ingest.close();
     this.store.close();
     this.emit('closed');
   }
@@ -497,6 +498,7 @@ function isSessionOpen(m: unknown): m is SessionOpen {
     typeof o.kind === 'string' &&
     typeof o.assetId === 'string' &&
     Number.isSafeInteger(o.offset) &&
-    (o.offset as number) >= 0
+    (o.offset as number) >= 0 &&
+    (o.streamSecret === undefined || (typeof o.streamSecret === 'string' && o.streamSecret.length <= 64))
   );
 }
