@@ -36,6 +36,7 @@ import { createCache, type BlockCache } from './cache/index.js';
 import { createCachedSource } from './cache/cached-reader.js';
 import { ServeSession, type ServeSessionOptions } from './delivery/serve-session.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
+import { IceFilter } from './webrtc/ice-filter.js';
 import type { CacheChange } from './contracts.js';
 import { serveMedia } from './http-media.js';
 import type { Wrtc } from './webrtc/peer.js';
@@ -73,6 +74,13 @@ export interface MediaServerOptions {
   iceServers?: RTCIceServer[];
   /** Viewer-session timeouts (connect, stall, idle, slow viewer); ServeSession's defaults otherwise. */
   sessionTimeouts?: ServeSessionOptions['timeouts'];
+  /** Viewers that ask for `fast` get unpaced delivery (`--allow-fast`). Default false: every viewer is paced. */
+  allowFast?: boolean;
+  /**
+   * CIDRs (parseIceAllow) whose remote ICE candidates are probed although they are
+   * loopback/private (`--ice-allow`). Hostname candidates are never probed.
+   */
+  iceAllow?: string[];
 }
 
 interface MediaServerEvents {
@@ -94,6 +102,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly store: DiskStore;
   readonly cache: BlockCache;
   readonly metrics: ServerMetrics;
+  readonly #iceFilter: IceFilter;
   readonly #o: MediaServerOptions;
   readonly #log: Logger;
   readonly #sessions = new Map<string, ServeSession>();
@@ -121,6 +130,10 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.cache = createCache({ policy: opts.cachePolicy ?? 'interval', budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
     this.cache.onChange((c) => this.#reportCache(c));
     this.metrics = createServerMetrics(this);
+    this.#iceFilter = new IceFilter(opts.iceAllow ?? [], (reason, address) => {
+      this.metrics.iceDropped.inc({ reason });
+      this.#log.debug({ reason, address }, 'remote ICE candidate dropped');
+    });
     this.#ingest = new IngestManager({
       store: this.store,
       enabled: opts.ingest,
@@ -202,9 +215,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     socket.on('signal', (msg) => {
       const p = parse(signalSchema, msg);
       if (!p.ok) return;
+      // Remote candidates this server must not probe never reach the WebRTC stack.
+      const data = this.#iceFilter.filterSignal(p.value.data);
+      if (data === null) return;
       const s = this.#sessions.get(p.value.sessionId);
-      if (s) s.signal(p.value.data);
-      else this.#ingest.signal(p.value.sessionId, p.value.data);
+      if (s) s.signal(data);
+      else this.#ingest.signal(p.value.sessionId, data);
     });
     socket.on('session-close', (msg) => {
       const id = msg?.sessionId;
@@ -426,6 +442,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       log: this.#log.child({ session: msg.sessionId }),
       asset: info ? { mime: info.mime, bitrateBps: info.bitrateBps } : { mime: this.#ingest.mimeOf(msg.assetId) },
       timeouts: this.#o.sessionTimeouts,
+      allowFast: this.#o.allowFast === true,
     });
     this.#sessions.set(msg.sessionId, session);
     this.#opened = true;
