@@ -689,8 +689,9 @@ export class Hub {
     const liveOwners = [...this.table.liveHolders(streamId)].map((id) => this.table.get(id)?.live.get(streamId)).filter((l) => l?.live).map((l) => l!.owner ?? '');
     const claim = this.#owners.claim(streamId, clientSocketId, req.streamSecret, { liveOwners, stored: current.length === 0 && this.table.storageHolders(streamId).size > 0 });
     if (!claim.ok) return claim;
+    // A failed assignment leaves no reservation behind unless the stream still has publish sessions.
     const released = <T>(r: T): T => {
-      if (claim.fresh && !current.length && ![...this.#sessions.values()].some((s) => s.kind === 'publish' && s.assetId === streamId)) this.#owners.release(streamId);
+      if (![...this.#sessions.values()].some((s) => s.kind === 'publish' && s.assetId === streamId)) this.#owners.release(streamId);
       return r;
     };
     const survivors = current.filter((s) => !exclude.has(s.serverId) && this.#conns.has(s.serverId));
