@@ -120,7 +120,8 @@ export interface EgressOptions {
 
 /**
  * Aggregate egress through a real hub: `viewers` headless viewer processes watch
- * `assetId` unpaced at once (each runs node-app/delivery/node-viewer.ts).
+ * `assetId` unpaced at once (each runs node-app/delivery/node-viewer.ts); the
+ * servers must run with `--allow-fast`, or the viewers are paced.
  */
 export async function benchEgress(o: EgressOptions): Promise<Record<string, number>> {
   const script = resolve(import.meta.dirname, '../node-app/delivery/node-viewer.ts');

@@ -1,51 +1,87 @@
 // Plain HTTP delivery of stored assets (GET /media/<id>.webm, with ranges): the
 // baseline Baton's WebRTC path is measured against, and a fallback for tools.
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import type { DiskStore } from './storage/disk-store.js';
 
 const MEDIA_PATH = /^\/media\/([^/]+)\.webm$/;
+/** Every media answer: readable from any origin, and never content-sniffed into something else. */
+const COMMON_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'content-length, content-range',
+  'x-content-type-options': 'nosniff',
+} as const;
 
 /** Handles the request if it is for `/media/…`; returns false otherwise. */
 export function serveMedia(store: DiskStore, path: string, req: IncomingMessage, res: ServerResponse): boolean {
   const m = MEDIA_PATH.exec(path);
   if (!m) return false;
-  const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range' };
   const id = m[1]!;
-  const info = isAssetId(id) ? store.stat(id) : undefined;
-  const file = info && store.pathOf(id);
-  if (!info || !file) {
-    res.writeHead(404, { 'content-type': 'application/json', ...cors });
-    res.end(JSON.stringify({ error: `unknown asset: ${id.slice(0, 80)}` }));
-    return true;
+  const file = isAssetId(id) && store.stat(id) ? store.pathOf(id) : undefined;
+  if (!file) return notFound(res, id);
+  void openAsset(file).then(
+    (fh) => (fh ? send(fh, req, res) : notFound(res, id)),
+    () => notFound(res, id),
+  );
+  return true;
+}
+
+/**
+ * Opens the asset without following a symlink (one swapped in since the last
+ * rescan would otherwise be served until the next) and checks what was opened
+ * is a regular file; the size comes from that same descriptor.
+ */
+async function openAsset(file: string): Promise<{ fh: FileHandle; size: number } | undefined> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const s = await fh.stat().catch(() => undefined);
+  if (!s?.isFile()) {
+    await fh.close().catch(() => undefined);
+    return undefined;
   }
+  return { fh, size: s.size };
+}
+
+function send({ fh, size }: { fh: FileHandle; size: number }, req: IncomingMessage, res: ServerResponse): void {
   let start = 0;
-  let end = info.bytes - 1;
+  let end = size - 1;
   const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
   if (req.headers.range) {
-    if (!range || (range[1] === '' && range[2] === '')) return badRange(res, info.bytes, cors);
-    if (range[1] === '') start = Math.max(0, info.bytes - Number(range[2]));
+    const bad = (): void => {
+      void fh.close().catch(() => undefined);
+      badRange(res, size);
+    };
+    if (!range || (range[1] === '' && range[2] === '')) return bad();
+    if (range[1] === '') start = Math.max(0, size - Number(range[2]));
     else {
       start = Number(range[1]);
       if (range[2] !== '') end = Math.min(end, Number(range[2]));
     }
-    if (start > end || start >= info.bytes) return badRange(res, info.bytes, cors);
+    if (start > end || start >= size) return bad();
   }
-  const headers = { 'content-type': 'video/webm', 'accept-ranges': 'bytes', 'content-length': String(end - start + 1), ...cors };
-  res.writeHead(req.headers.range ? 206 : 200, req.headers.range ? { ...headers, 'content-range': `bytes ${start}-${end}/${info.bytes}` } : headers);
-  if (req.method === 'HEAD') {
+  const headers = { 'content-type': 'video/webm', 'accept-ranges': 'bytes', 'content-length': String(Math.max(0, end - start + 1)), ...COMMON_HEADERS };
+  res.writeHead(req.headers.range ? 206 : 200, req.headers.range ? { ...headers, 'content-range': `bytes ${start}-${end}/${size}` } : headers);
+  if (req.method === 'HEAD' || size === 0) {
+    void fh.close().catch(() => undefined);
     res.end();
-    return true;
+    return;
   }
-  const stream = createReadStream(file, { start, end });
+  // The stream reads through the descriptor checked above and closes it when done.
+  const stream = createReadStream('', { fd: fh, start, end });
   stream.on('error', () => res.destroy());
+  res.on('close', () => stream.destroy());
   stream.pipe(res);
+}
+
+function notFound(res: ServerResponse, id: string): true {
+  res.writeHead(404, { 'content-type': 'application/json', ...COMMON_HEADERS });
+  res.end(JSON.stringify({ error: `unknown asset: ${id.slice(0, 80)}` }));
   return true;
 }
 
-function badRange(res: ServerResponse, size: number, cors: Record<string, string>): true {
-  res.writeHead(416, { 'content-range': `bytes */${size}`, ...cors });
+function badRange(res: ServerResponse, size: number): true {
+  res.writeHead(416, { 'content-range': `bytes */${size}`, ...COMMON_HEADERS });
   res.end();
   return true;
 }

@@ -36,6 +36,7 @@ import { createCache, type BlockCache } from './cache/index.js';
 import { createCachedSource } from './cache/cached-reader.js';
 import { CONNECT_TIMEOUT_MS, ServeSession, type ServeSessionOptions } from './delivery/serve-session.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
+import { IceFilter } from './webrtc/ice-filter.js';
 import type { CacheChange } from './contracts.js';
 import { serveMedia } from './http-media.js';
 import type { Wrtc } from './webrtc/peer.js';
@@ -83,6 +84,13 @@ export interface MediaServerOptions {
    * wins over `sessionTimeouts.connectMs`.
    */
   unconnectedSessionMs?: number;
+  /** Viewers that ask for `fast` get unpaced delivery (`--allow-fast`). Default false: every viewer is paced. */
+  allowFast?: boolean;
+  /**
+   * CIDRs (parseIceAllow) whose remote ICE candidates are probed although they are
+   * loopback/private (`--ice-allow`). Hostname candidates are never probed.
+   */
+  iceAllow?: string[];
 }
 
 interface MediaServerEvents {
@@ -104,6 +112,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly store: DiskStore;
   readonly cache: BlockCache;
   readonly metrics: ServerMetrics;
+  readonly #iceFilter: IceFilter;
   readonly #o: MediaServerOptions;
   readonly #log: Logger;
   readonly #sessions = new Map<string, ServeSession>();
@@ -132,6 +141,10 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.cache = createCache({ policy: opts.cachePolicy ?? 'interval', budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
     this.cache.onChange((c) => this.#reportCache(c));
     this.metrics = createServerMetrics(this);
+    this.#iceFilter = new IceFilter(opts.iceAllow ?? [], (reason, address) => {
+      this.metrics.iceDropped.inc({ reason });
+      this.#log.debug({ reason, address }, 'remote ICE candidate dropped');
+    });
     this.#ingest = new IngestManager({
       store: this.store,
       enabled: opts.ingest,
@@ -218,9 +231,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     socket.on('signal', (msg) => {
       const p = parse(signalSchema, msg);
       if (!p.ok) return;
+      // Remote candidates this server must not probe never reach the WebRTC stack.
+      const data = this.#iceFilter.filterSignal(p.value.data);
+      if (data === null) return;
       const s = this.#sessions.get(p.value.sessionId);
-      if (s) s.signal(p.value.data);
-      else this.#ingest.signal(p.value.sessionId, p.value.data);
+      if (s) s.signal(data);
+      else this.#ingest.signal(p.value.sessionId, data);
     });
     socket.on('session-close', (msg) => {
       const id = msg?.sessionId;
@@ -256,12 +272,13 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#socket?.disconnect();
     for (const s of this.#sessions.values()) s.close();
     this.#sessions.clear();
-    await this.#ingest.close();
     const http = this.#http;
     if (http?.listening) {
       http.closeAllConnections();
       await new Promise<void>((r) => http.close(() => r()));
     }
+    // Bounded in time (SHUTDOWN_FLUSH_MS): accepted chunks are written if the disk lets them.
+    await this.#ingest.close();
     this.store.close();
     this.emit('closed');
   }
@@ -447,6 +464,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       log: this.#log.child({ session: msg.sessionId }),
       asset: info ? { mime: info.mime, bitrateBps: info.bitrateBps } : { mime: this.#ingest.mimeOf(msg.assetId) },
       timeouts: { ...this.#o.sessionTimeouts, connectMs: this.#o.unconnectedSessionMs ?? this.#o.sessionTimeouts?.connectMs ?? CONNECT_TIMEOUT_MS },
+      allowFast: this.#o.allowFast === true,
     });
     this.#sessions.set(msg.sessionId, session);
     this.#opened = true;
@@ -522,7 +540,8 @@ function isSessionOpen(m: unknown): m is SessionOpen {
     typeof o.kind === 'string' &&
     typeof o.assetId === 'string' &&
     Number.isSafeInteger(o.offset) &&
-    (o.offset as number) >= 0
+    (o.offset as number) >= 0 &&
+    (o.streamSecret === undefined || (typeof o.streamSecret === 'string' && o.streamSecret.length <= 64))
   );
 }
 

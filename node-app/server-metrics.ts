@@ -41,6 +41,7 @@ export function createServerMetrics(server: MediaServer) {
     isDirector: new Gauge({ name: 'baton_server_is_director', help: '1 while this server holds the director role', registers }),
     egressBytes: new Counter({ name: 'baton_server_egress_bytes_total', help: 'Media bytes sent to viewers', registers }),
     decisions: new Counter({ name: 'baton_server_director_decisions_total', help: 'Selections made as director, by result', labelNames: ['result'], registers }),
+    iceDropped: new Counter({ name: 'baton_server_ice_candidates_dropped_total', help: 'Remote ICE candidates not probed (hostname, restricted address, malformed), by reason', labelNames: ['reason'], registers }),
   };
 }
 

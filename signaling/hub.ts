@@ -52,6 +52,7 @@ import { ipPlace, clientIp, loadIpData } from './geo/ip-locate.js';
 import { verifyStreamKey } from '../node-app/ingest/stream-key.js';
 import { publicDecision } from './geo/public-place.js';
 import { SessionRegistry, DEFAULT_SESSION_LIMITS, type Admission, type SessionLimits } from './session-registry.js';
+import { StreamOwners } from './stream-owners.js';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -155,6 +156,8 @@ export class Hub {
   readonly #verifier: TokenVerifier;
   readonly #conns = new Map<string, ServerConn>();
   readonly #sessions: SessionRegistry<Session>;
+  /** Stream ids reserved by a publisher (one owner per id); released when its last publish session ends. */
+  readonly #owners = new StreamOwners();
   readonly #pending: VersionedDelta[] = [];
   readonly #decisions: DecisionEvent[] = [];
   readonly #streamKeys: Set<string>;
@@ -365,6 +368,7 @@ export class Hub {
     for (const s of this.#sessions.values()) {
       if (s.serverId !== id) continue;
       this.#sessions.delete(s.id);
+      this.#releaseIfIdle(s);
       this.#clients?.to(s.clientSocketId).emit('session-close', { sessionId: s.id, reason: 'server-gone' });
     }
     this.#log.info({ server: id, reason }, 'server removed');
@@ -493,6 +497,7 @@ export class Hub {
         const s = this.#sessions.get(p.value.sessionId);
         if (!s || s.serverId !== tokenId) return void refuse(ErrorCode.notParty, `session-close for ${p.value.sessionId} ignored: not a party`);
         this.#sessions.delete(s.id);
+        this.#releaseIfIdle(s);
         this.#clients?.to(s.clientSocketId).emit('session-close', { sessionId: s.id, reason: 'closed-by-server' });
       });
 
@@ -620,7 +625,15 @@ export class Hub {
 
   #closeSession(s: Session, reason: string): void {
     this.#sessions.delete(s.id);
+    this.#releaseIfIdle(s);
     this.#conns.get(s.serverId)?.socket.emit('session-close', { sessionId: s.id, reason });
+  }
+
+  /** A stream id stays reserved while any publish session of it is open here. */
+  #releaseIfIdle(gone: Session): void {
+    if (gone.kind !== 'publish') return;
+    for (const s of this.#sessions.values()) if (s.kind === 'publish' && s.assetId === gone.assetId) return;
+    this.#owners.release(gone.assetId);
   }
 
   #sessionCounts(): { watch: number; publish: number } {
@@ -735,9 +748,10 @@ export class Hub {
    * still up, and the failed one in `exclude` — gets the one new server in
    * `primary` with `backup: null`; it takes over the missing role (a backup is
    * chosen from the IP place, a primary from the typed place). A stream id that
-   * another client is publishing, or that is already stored, is refused.
+   * another client is publishing (without its stream secret), or that is already
+   * stored, is refused; the id is reserved before the director is asked.
    */
-  async #publish(clientSocketId: string, req: { streamKey: string; location: string | { lat: number; lon: number; label?: string }; streamId?: string; exclude?: string[] }, ip: string | null): Promise<Ack<PublishReply>> {
+  async #publish(clientSocketId: string, req: { streamKey: string; location: string | { lat: number; lon: number; label?: string }; streamId?: string; exclude?: string[]; streamSecret?: string }, ip: string | null): Promise<Ack<PublishReply>> {
     const key = verifyStreamKey(req.streamKey, this.#streamKeys, this.#streamKeySecret, this.#now());
     if (!key.ok) return ackError(ErrorCode.unauthorized, key.message);
     if (key.streamId && req.streamId && req.streamId !== key.streamId) return ackError(ErrorCode.unauthorized, `this stream key is for stream ${key.streamId}`);
@@ -747,31 +761,45 @@ export class Hub {
     const streamId = req.streamId ?? key.streamId ?? `live-${randomBytes(4).toString('hex')}`;
     const exclude = new Set(req.exclude ?? []);
     const current = [...this.#sessions.values()].filter((s) => s.kind === 'publish' && s.assetId === streamId);
-    if (current.some((s) => s.clientSocketId !== clientSocketId)) return ackError(ErrorCode.conflict, `stream ${streamId} is being published by someone else`);
-    if (current.length === 0 && this.table.storageHolders(streamId).size > 0) return ackError(ErrorCode.conflict, `an asset called ${streamId} already exists`);
+    // Reserved synchronously, before any await: a concurrent publish of this id finds it taken.
+    const liveOwners = [...this.table.liveHolders(streamId)].map((id) => this.table.get(id)?.live.get(streamId)).filter((l) => l?.live).map((l) => l!.owner ?? '');
+    const claim = this.#owners.claim(streamId, clientSocketId, req.streamSecret, { liveOwners, stored: current.length === 0 && this.table.storageHolders(streamId).size > 0 });
+    if (!claim.ok) return claim;
+    // A failed assignment leaves no reservation behind unless the stream still has publish sessions.
+    const released = <T>(r: T): T => {
+      if (![...this.#sessions.values()].some((s) => s.kind === 'publish' && s.assetId === streamId)) this.#owners.release(streamId);
+      return r;
+    };
     const survivors = current.filter((s) => !exclude.has(s.serverId) && this.#conns.has(s.serverId));
     const replacing: 'primary' | 'backup' | null = survivors.length === 1 ? (survivors[0]!.role === 'primary' ? 'backup' : 'primary') : null;
-    if (survivors.length >= 2) return ackError(ErrorCode.conflict, `stream ${streamId} already has two entry servers`);
+    if (survivors.length >= 2) return released(ackError(ErrorCode.conflict, `stream ${streamId} already has two entry servers`));
     for (const s of survivors) exclude.add(s.serverId);
     // A replacement backup is the best server from the IP place: ask with that place as "typed".
     const from = replacing === 'backup' && fromIp ? fromIp : typed;
     const r = await this.#askDirector<IngestDecision>('select-ingest', { streamId, typed: from, ip: replacing ? null : fromIp, exclude: [...exclude] });
-    if (!r.ok) return r;
+    if (!r.ok) return released(r);
     this.metrics.ingestAssignments.inc({ kind: replacing ? 'replacement' : 'new' });
     const open = async <C extends { serverId: string }>(c: C, role: 'primary' | 'backup', peer?: string) => {
       const sessionId = randomBytes(12).toString('base64url');
       this.#sessions.set(sessionId, { id: sessionId, kind: 'publish', clientSocketId, serverId: c.serverId, assetId: streamId, role });
       const conn = this.#conns.get(c.serverId);
-      const accepted = conn ? await this.#openSession(conn, { sessionId, kind: 'publish', assetId: streamId, offset: 0, role, peer }) : ackError(ErrorCode.noIngest, `server ${c.serverId} is gone`);
+      const accepted = conn ? await this.#openSession(conn, { sessionId, kind: 'publish', assetId: streamId, offset: 0, role, peer, streamSecret: claim.secret }) : ackError(ErrorCode.noIngest, `server ${c.serverId} is gone`);
       if (!accepted.ok) this.#sessions.delete(sessionId);
       return accepted.ok ? { ...c, sessionId } : accepted;
     };
     const [primary, backup] = replacing
       ? [await open(r.primary, replacing, survivors[0]!.serverId), null]
       : await Promise.all([open(r.primary, 'primary', r.backup?.serverId), r.backup ? open(r.backup, 'backup', r.primary.serverId) : null]);
-    if ('code' in primary) return primary;
+    if ('code' in primary) {
+      // The backup may have been accepted: without its primary the assignment is void.
+      if (backup && !('code' in backup)) {
+        const b = this.#sessions.get(backup.sessionId);
+        if (b) this.#closeSession(b, 'assignment-failed');
+      }
+      return released(primary);
+    }
     this.#record({ kind: 'publish', atMs: this.#now(), streamId, typed: from, ip: fromIp, ...stripOk(r), ...(replacing ? { backup: null } : {}) });
-    return { ok: true, streamId, primary, backup: backup && !('code' in backup) ? backup : null, ipUnknown: fromIp === null, epoch: r.epoch };
+    return { ok: true, streamId, streamSecret: claim.secret, primary, backup: backup && !('code' in backup) ? backup : null, ipUnknown: fromIp === null, epoch: r.epoch };
   }
 
   // ---- dashboard -------------------------------------------------------------

@@ -93,7 +93,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const child = spawn(
       process.execPath,
       [BATON, 'server', '--hub', hubUrl, '--id', site.id, '--region', site.region, '--lat', String(site.lat), '--lon', String(site.lon),
-        '--storage', storage, '--cache-mb', String(o.cacheMb), '--ingest'],
+        // Browsers and the demo servers share loopback: let the servers probe loopback candidates.
+        '--storage', storage, '--cache-mb', String(o.cacheMb), '--ingest', '--ice-allow', 'loopback'],
       { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     children.push(child);

@@ -9,6 +9,7 @@ import { checkBounds } from '../../signaling/protocol/bounds.js';
 import { resolveSecrets } from './secrets.js';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/session-registry.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
+import { parseIceAllow } from '../webrtc/ice-filter.js';
 
 const program = new Command('baton')
   .description('Baton: a browser-based WebRTC streaming network (signaling hub, media servers, web client).')
@@ -62,6 +63,14 @@ function iceServers(v: string): RTCIceServer[] {
   const r = iceServersSchema.safeParse(json);
   if (!r.success) throw new InvalidArgumentError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   return r.data as RTCIceServer[];
+}
+
+function iceAllow(v: string): string[] {
+  try {
+    return parseIceAllow(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function opt(flags: string, description: string, env: string, parse?: (v: string) => unknown, def?: unknown): Option {
@@ -236,6 +245,8 @@ program
   .addOption(opt('--slow-viewer-ms <ms>', 'drop a viewer that reads under half the bitrate for this long', 'BATON_SLOW_VIEWER_MS', int('slow-viewer-ms', 100), 20_000))
   .addOption(opt('--stall-timeout-ms <ms>', 'drop a viewer whose channel accepts nothing for this long', 'BATON_STALL_TIMEOUT_MS', int('stall-timeout-ms', 100), 15_000))
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers for WebRTC, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
+  .addOption(opt('--ice-allow <list>', 'remote ICE candidates in these CIDRs (or "loopback", "private") are probed although loopback/private; hostnames never are', 'BATON_ICE_ALLOW', iceAllow, []))
+  .addOption(opt('--allow-fast', 'viewers that ask for fast (unpaced) delivery get it (benchmarks, trusted tools); default: every viewer is paced', 'BATON_ALLOW_FAST'))
   .action(async (o) => {
     const { MediaServer } = await import('../media-server.js');
     const server = new MediaServer({
@@ -260,6 +271,8 @@ program
       httpHost: o.httpHost,
       iceServers: o.iceServers,
       sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },
+      allowFast: Boolean(o.allowFast),
+      iceAllow: o.iceAllow,
       weights: { ...o.loadWeights, threshold: o.loadThreshold },
       loadBound: o.loadBound,
     });

@@ -14,6 +14,7 @@ import {
 import { FrameReader } from './frame-reader.js';
 import { Pacer, pacingFor, type PacingConfig } from './pacer.js';
 import { UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
+import { MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from './restart-policy.js';
 
 /** A session whose channel is not open by then is closed, freeing its slot (see `UNCONNECTED_SESSION_MS`). */
 export const CONNECT_TIMEOUT_MS = UNCONNECTED_SESSION_MS;
@@ -71,7 +72,11 @@ export interface ServeSessionOptions extends PeerSessionOptions {
   asset?: { mime?: string; bitrateBps?: number };
   /** `false` never paces; an object overrides parts of the computed pacing. Default: paced. */
   pacing?: false | Partial<PacingConfig>;
-  /** Whether a viewer may ask for `fast` (unpaced) delivery. Default true. */
+  /**
+   * Whether a viewer that asks for `fast` gets unpaced delivery: an operator's choice
+   * (`baton server --allow-fast`, for benchmarks and trusted tools). Default false: every
+   * viewer is paced, and may catch up only at the pacer's 1.5×.
+   */
   allowFast?: boolean;
   /** Defaults: CONNECT_TIMEOUT_MS, STALL_TIMEOUT_MS, IDLE_TIMEOUT_MS, SLOW_VIEWER_MS. */
   timeouts?: { connectMs?: number; stallMs?: number; idleMs?: number; slowMs?: number };
@@ -110,6 +115,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #bitrateBps: number | undefined;
   #pacer: Pacer | null = null;
   #fast = false;
+  readonly #restarts = new RestartPolicy();
   #sessionOffset: number;
   #playSeen = false;
   /** Next byte to send. */
@@ -242,6 +248,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       if (this.#state !== 'connecting') return;
       this.#state = 'streaming';
       this.#pacer?.restart();
+      this.#restarts.started(this.#now());
       this.#sendControl(this.#meta());
       void this.#pump();
     });
@@ -298,9 +305,14 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       this.#sendControl({ t: 'error', code: 'bad-request', message: `offset ${offset} is beyond the ${size} bytes available` });
       return;
     }
-    if (fast !== undefined && this.#o.allowFast !== false) this.#fast = fast;
     // The viewer's first play normally repeats the session offset we already started at.
     const confirm = !this.#playSeen && offset === this.#sessionOffset;
+    const verdict = confirm ? 'burst' : this.#restarts.restart(this.#now());
+    if (verdict === 'refused') {
+      this.#sendControl({ t: 'error', code: 'rate-limited', message: `more than ${MAX_RESTARTS_PER_WINDOW} restarts in ${RESTART_WINDOW_MS / 1000} s: play refused` });
+      return;
+    }
+    if (fast !== undefined && this.#o.allowFast === true) this.#fast = fast;
     this.#playSeen = true;
     const wasEnded = this.#state === 'ended';
     if (confirm) {
@@ -311,7 +323,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       this.#next = offset;
       this.#reader.seek(offset);
       this.#state = 'streaming';
-      this.#pacer?.restart();
+      // A fresh burst a few times per window; otherwise the session's pacing budget carries over.
+      if (verdict === 'burst') this.#pacer?.restart();
+      else this.#pacer?.resume();
     }
     this.#sendControl(this.#meta());
     if (confirm && wasEnded) this.#sendControl({ t: 'end', bytes: this.#next });

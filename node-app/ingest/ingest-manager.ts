@@ -12,6 +12,9 @@ import type { SessionLog } from '../webrtc/peer.js';
 import { LiveWriter, PART_SUFFIX, type WriterIo } from './live-writer.js';
 import { createLiveSource, type LiveSource } from './live-source.js';
 import { mimeFor, probeWebm } from '../storage/webm-probe.js';
+import { LOCK_SUFFIX, heldByOther } from './part-lock.js';
+import { WebmHeadCheck } from './webm-head-check.js';
+import { ownerHash, sameSecret } from '../../signaling/stream-owners.js';
 
 /** Close reason of a session the hub ended (`session-close` from the hub). */
 export const CLOSED_BY_HUB = 'closed-by-hub';
@@ -25,6 +28,8 @@ export const DEFAULT_MAX_STREAM_BYTES = 8 * 1024 ** 3;
 /** Burst allowance: this many seconds at the quota bitrate, and at least MIN_BURST_BYTES. */
 export const BURST_SECONDS = 4;
 export const MIN_BURST_BYTES = 4 * 1024 * 1024;
+/** On shutdown, accepted chunks get this long to reach the disk before handles are closed anyway. */
+export const SHUTDOWN_FLUSH_MS = 3_000;
 
 /**
  * Per-stream quotas: average bitrate in Mbit/s (default 25) and size in MiB
@@ -64,6 +69,8 @@ export interface IngestManagerOptions {
 
 interface Stream {
   writer: LiveWriter;
+  /** The hub-minted ownership secret: only sessions opened with it may write this stream. */
+  secret: string;
   session: IngestSession | undefined;
   peer: string | undefined;
   readers: number;
@@ -80,6 +87,8 @@ export class IngestManager {
   readonly #sessions = new Map<string, IngestSession>();
   #bytesIngested = 0;
   readonly #peers = new Map<string, string | undefined>();
+  /** Each publish session's stream secret (from the hub's `session-open`). */
+  readonly #secrets = new Map<string, string>();
   readonly #streams = new Map<string, Stream>();
   /** Streams whose writer is being created: a second hello waits for the first. */
   readonly #creating = new Map<string, Promise<LiveWriter | IngestError>>();
@@ -99,12 +108,29 @@ export class IngestManager {
     return this.#bytesIngested;
   }
 
-  /** Removes `.part` files a crash left behind: without their sequence numbers they cannot be resumed. */
+  /**
+   * Removes `.part` files a crash left behind (without their sequence numbers they
+   * cannot be resumed), and their locks. A `.part` whose lock names another running
+   * process is that process's live stream and stays.
+   */
   async removeStaleParts(): Promise<string[]> {
-    const names = await readdir(this.#o.store.root).catch(() => [] as string[]);
-    const stale = names.filter((n) => n.endsWith('.webm' + PART_SUFFIX) && !this.#streams.has(n.slice(0, -('.webm' + PART_SUFFIX).length)));
-    await Promise.all(stale.map((n) => unlink(join(this.#o.store.root, n)).catch(() => undefined)));
-    return stale;
+    const root = this.#o.store.root;
+    const names = await readdir(root).catch(() => [] as string[]);
+    const partEnd = '.webm' + PART_SUFFIX;
+    const candidates = names.filter((n) => n.endsWith(partEnd) && !this.#streams.has(n.slice(0, -partEnd.length)));
+    const stale: string[] = [];
+    for (const n of candidates) if (!(await heldByOther(join(root, n)))) stale.push(n);
+    // Locks whose `.part` is gone (a crash between the two unlinks) go too, unless held.
+    for (const n of names) {
+      if (!n.endsWith(partEnd + LOCK_SUFFIX)) continue;
+      const part = n.slice(0, -LOCK_SUFFIX.length);
+      if (!names.includes(part) && !(await heldByOther(join(root, part)))) stale.push(n);
+    }
+    for (const n of stale) {
+      await unlink(join(root, n)).catch(() => undefined);
+      if (n.endsWith(partEnd)) await unlink(join(root, n + LOCK_SUFFIX)).catch(() => undefined);
+    }
+    return stale.filter((n) => n.endsWith(partEnd));
   }
 
   /** The hub routed a publish session here. Answers synchronously. */
@@ -117,6 +143,10 @@ export class IngestManager {
       return ackError(ErrorCode.conflict, `an asset called ${msg.assetId} is already stored here`);
     }
     if (this.#sessions.has(msg.sessionId)) return ackError(ErrorCode.conflict, 'session exists');
+    const secret = msg.streamSecret;
+    if (typeof secret !== 'string' || secret.length === 0) return ackError(ErrorCode.badRequest, 'a publish session needs the stream secret');
+    const existing = this.#streams.get(msg.assetId);
+    if (existing && !sameSecret(existing.secret, secret)) return ackError(ErrorCode.conflict, `stream ${msg.assetId} is being written here by another publisher`);
     const log = this.#o.log?.child?.({ session: msg.sessionId, stream: msg.assetId }) ?? this.#o.log;
     const session = new IngestSession({
       sessionId: msg.sessionId,
@@ -129,15 +159,19 @@ export class IngestManager {
     });
     this.#sessions.set(msg.sessionId, session);
     this.#peers.set(msg.sessionId, msg.peer);
+    this.#secrets.set(msg.sessionId, secret);
     session.on('received', (n) => (this.#bytesIngested += n));
     session.once('closed', (reason) => {
       this.#sessions.delete(msg.sessionId);
       this.#peers.delete(msg.sessionId);
+      this.#secrets.delete(msg.sessionId);
       // The hub closed it and has forgotten it already: telling it back would only be refused.
       if (reason !== CLOSED_BY_HUB) this.#o.sessionClosed(msg.sessionId);
       const s = this.#streams.get(msg.assetId);
       if (s?.session === session) {
         s.session = undefined;
+        // A flooding publisher's copy is cut now, not after the abandon timeout: its memory goes with it.
+        if (reason === IngestErrorCode.tooManyChunks) void s.writer.abandon('the publisher flooded the channel');
         this.#watchAbandon(s);
         this.#maybeDispose(msg.assetId);
       }
@@ -185,8 +219,12 @@ export class IngestManager {
     return [...this.#streams.values()].filter((s) => s.writer.live).map((s) => this.#info(s));
   }
 
-  /** Closes every session (telling publishers why) and releases the writers; `.part` files stay. */
-  async close(): Promise<void> {
+  /**
+   * Stops taking chunks (every session is closed, publishers told why), writes and
+   * fsyncs what was accepted within `deadlineMs`, then releases the writers whatever
+   * the disk does; `.part` files stay (unlocked, so a restart removes them).
+   */
+  async close(deadlineMs = SHUTDOWN_FLUSH_MS): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of [...this.#sessions.values()]) s.fail(new IngestError(IngestErrorCode.shuttingDown, 'the server is shutting down'));
@@ -194,7 +232,9 @@ export class IngestManager {
       clearTimeout(s.reportTimer);
       clearTimeout(s.abandonTimer);
     }
-    await Promise.all([...this.#streams.values()].map((s) => s.writer.close()));
+    const writers = [...this.#streams.values()].map((s) => s.writer);
+    for (const w of writers) if (w.state === 'open') void w.flush();
+    await Promise.all(writers.map((w) => w.close(deadlineMs)));
     this.#streams.clear();
   }
 
@@ -209,14 +249,17 @@ export class IngestManager {
       this.#dispose(streamId);
       s = undefined;
     }
+    const secret = this.#secrets.get(session.sessionId) ?? '';
     if (s) {
+      // Only the publisher that started this copy may continue it (a second broadcaster of the id is refused).
+      if (!sameSecret(s.secret, secret)) return new IngestError(IngestErrorCode.notOwner, `stream ${streamId} is being written here by another publisher`);
       if (s.writer.state !== 'open') return new IngestError(IngestErrorCode.conflict, `stream ${streamId} is already ${s.writer.state}`);
       if (resumeFrom > s.writer.nextSeq) {
         return new IngestError(IngestErrorCode.cannotResume, `this copy needs chunks from ${s.writer.nextSeq}; the publisher can only send from ${resumeFrom}`);
       }
     } else {
       if (resumeFrom > 0) return new IngestError(IngestErrorCode.cannotResume, `a new copy needs every chunk from 0; the publisher can only send from ${resumeFrom}`);
-      const created = this.#create(streamId, mime);
+      const created = this.#create(streamId, mime, secret);
       this.#creating.set(streamId, created);
       const w = await created.finally(() => this.#creating.delete(streamId));
       if (w instanceof IngestError) return w;
@@ -232,7 +275,7 @@ export class IngestManager {
     return { writer: s.writer, limits: this.limits };
   }
 
-  async #create(streamId: string, mime: string): Promise<LiveWriter | IngestError> {
+  async #create(streamId: string, mime: string, secret: string): Promise<LiveWriter | IngestError> {
     const finalPath = this.#o.store.pathOf(streamId);
     if (!finalPath) return new IngestError(IngestErrorCode.badRequest, `invalid stream id ${streamId}`);
     if (this.#o.store.stat(streamId)) return new IngestError(IngestErrorCode.conflict, `an asset called ${streamId} is already stored here`);
@@ -247,11 +290,12 @@ export class IngestManager {
         startedAtMs: known !== undefined ? Math.min(known, Date.now()) : undefined,
         fsyncIntervalMs: this.#o.fsyncIntervalMs,
         io: this.#o.io,
+        headCheck: new WebmHeadCheck(),
       });
     } catch (err) {
       return err instanceof IngestError ? err : new IngestError(IngestErrorCode.writeFailed, (err as Error).message);
     }
-    const s: Stream = { writer, session: undefined, peer: undefined, readers: 0, lastReportAt: 0, reportTimer: undefined, abandonTimer: undefined, mimeProbed: false };
+    const s: Stream = { writer, secret, session: undefined, peer: undefined, readers: 0, lastReportAt: 0, reportTimer: undefined, abandonTimer: undefined, mimeProbed: false };
     this.#streams.set(streamId, s);
     writer.on('grew', () => {
       if (!s.mimeProbed && writer.index.initBytes !== undefined) {
@@ -291,7 +335,7 @@ export class IngestManager {
   }
 
   #info(s: Stream): LiveInfo {
-    const info: LiveInfo = { id: s.writer.streamId, bytes: s.writer.bytes, live: s.writer.live, mime: s.writer.mime, startedAtMs: s.writer.startedAtMs };
+    const info: LiveInfo = { id: s.writer.streamId, bytes: s.writer.bytes, live: s.writer.live, mime: s.writer.mime, startedAtMs: s.writer.startedAtMs, owner: ownerHash(s.secret) };
     if (s.peer) info.peer = s.peer;
     return info;
   }

@@ -10,6 +10,7 @@ import {
   type IngestServerControl,
 } from '../../signaling/protocol/ingest-frames.js';
 import { IngestError } from './errors.js';
+import { BASE_CHUNKS_PER_S, BYTES_PER_EXTRA_CHUNK, ChunkFloodMeter } from './chunk-flood.js';
 import type { LiveWriter } from './live-writer.js';
 
 /** A publisher whose channel is not open by then is dropped. */
@@ -58,6 +59,7 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
   #doneAt = 0;
   #badFrames = 0;
   #bytesReceived = 0;
+  readonly #flood = new ChunkFloodMeter();
   /** Control messages are handled one after another (hello and end are async). */
   #control: Promise<void> = Promise.resolve();
 
@@ -140,6 +142,9 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
       const msg = f.msg;
       this.#control = this.#control.then(() => this.#onControl(msg)).catch((err: unknown) => this.close('internal', err as Error));
       return;
+    }
+    if (this.#flood.record(f.payload.byteLength, this.#now())) {
+      return this.fail(new IngestError(IngestErrorCode.tooManyChunks, `more than ${BASE_CHUNKS_PER_S} chunks a second (plus one per ${BYTES_PER_EXTRA_CHUNK} bytes): send larger chunks`));
     }
     if (this.#state !== 'receiving' || !this.#writer) {
       // Chunks that race a hello are refused rather than queued: the publisher resends after `ready`.

@@ -7,6 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
 import { ClusterIndex } from './cluster-index.js';
 import { IngestError, IngestErrorCode, ioError } from './errors.js';
+import { claimPart, releasePart } from './part-lock.js';
+import type { WebmHeadCheck } from './webm-head-check.js';
 
 /** A live file's name is the final name plus this; the store only catalogs `*.webm`. */
 export const PART_SUFFIX = '.part';
@@ -14,6 +16,16 @@ export const PART_SUFFIX = '.part';
 export const FSYNC_INTERVAL_MS = 200;
 /** Recent bytes kept in memory, so live viewers read the edge without touching the disk. */
 export const TAIL_BYTES = 8 * 1024 * 1024;
+/**
+ * Written blocks kept in the tail at most, whatever their size: each flush adds one,
+ * so this is minutes of stream at the fsync interval, and a bound on per-entry overhead.
+ */
+export const MAX_TAIL_ENTRIES = 1024;
+/**
+ * Accepted chunks waiting for the next flush at most; past this they are copied into
+ * one buffer, so tiny chunks cost their bytes and not ~300 B of bookkeeping each.
+ */
+export const MAX_PENDING_CHUNKS = 1024;
 
 /** The file operations a writer needs; injectable so tests can make the disk fill up or stall. */
 export interface WriterFile {
@@ -95,6 +107,8 @@ export interface LiveWriterOptions {
   fsyncIntervalMs?: number;
   tailBytes?: number;
   io?: WriterIo;
+  /** Checks the stream's first bytes (WebM, accepted codecs) before they are stored; none when absent. */
+  headCheck?: WebmHeadCheck;
   /** Wall clock, ms since epoch. */
   now?: () => number;
 }
@@ -104,11 +118,17 @@ interface TailChunk {
   bytes: Uint8Array;
 }
 
+interface PendingChunk extends TailChunk {
+  /** Sequence number of the last chunk in `bytes` (several after a compaction). */
+  lastSeq: number;
+}
+
 /**
- * One stream's file. Chunks arrive with consecutive sequence numbers and are
- * written in order; every FSYNC_INTERVAL_MS the file is fsynced and the highest
- * fsynced sequence number is announced (`durable`), which is the only thing the
- * ingest session acknowledges. `end()` fsyncs, checks bytes and sha256, renames
+ * One stream's file. Chunks arrive with consecutive sequence numbers and wait in
+ * memory; every FSYNC_INTERVAL_MS everything accepted is written in one write,
+ * fsynced, and the highest fsynced sequence number is announced (`durable`),
+ * which is the only thing the ingest session acknowledges. The file is claimed
+ * with a lock naming this process, so no other instance removes it as stale. `end()` fsyncs, checks bytes and sha256, renames
  * the file to its final name and fsyncs the directory, so a finalized file is
  * always complete; any failure leaves no `<id>.webm` behind.
  */
@@ -123,7 +143,10 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   readonly #io: WriterIo;
   readonly #now: () => number;
   readonly #hash: Hash = createHash('sha256');
+  /** Written blocks (one per flush), oldest first. */
   readonly #tail: TailChunk[] = [];
+  /** Accepted chunks not written yet, in order, after the tail. */
+  #pending: PendingChunk[] = [];
   #file: WriterFile | undefined;
   #state: WriterState = 'open';
   #nextSeq = 0;
@@ -155,12 +178,23 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     this.startedAtMs = opts.startedAtMs ?? this.#now();
   }
 
-  /** Creates (truncating any leftover) `<finalPath>.part` and starts the fsync timer. */
+  /**
+   * Claims and creates (truncating a stale leftover) `<finalPath>.part` and starts the
+   * fsync timer. Refuses with `conflict` when another running process writes that file.
+   */
   static async create(opts: LiveWriterOptions): Promise<LiveWriter> {
     const w = new LiveWriter(opts);
+    let claimed: boolean;
+    try {
+      claimed = await claimPart(w.partPath);
+    } catch (err) {
+      throw ioError(err, `locking ${w.partPath}`);
+    }
+    if (!claimed) throw new IngestError(IngestErrorCode.conflict, `another process on this storage is writing ${opts.streamId}`);
     try {
       w.#file = await w.#io.create(w.partPath);
     } catch (err) {
+      await releasePart(w.partPath);
       throw ioError(err, `creating ${w.partPath}`);
     }
     const every = Math.min(1000, Math.max(10, opts.fsyncIntervalMs ?? FSYNC_INTERVAL_MS));
@@ -238,13 +272,19 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     if (after > this.allowedBytes()) {
       return this.#quota(new IngestError(IngestErrorCode.rateLimited, `the stream exceeds its ${Math.round(this.#o.limits.maxBitrateBps / 1000)} kbit/s bitrate quota`));
     }
+    const bad = this.#o.headCheck?.check(payload);
+    if (bad !== undefined) {
+      const error = new IngestError(IngestErrorCode.unsupportedMedia, bad);
+      this.#fail(error, 'remove');
+      return { kind: 'refused', error, fatal: true };
+    }
     this.#nextSeq = seq + 1;
     this.#bytes = after;
     this.#hash.update(payload);
     this.index.push(payload);
-    this.#tail.push({ offset, bytes: payload });
+    this.#pending.push({ offset, bytes: payload, lastSeq: seq });
     this.#tailTotal += payload.byteLength;
-    this.#chain = this.#chain.then(() => this.#write(seq, offset, payload));
+    if (this.#pending.length > MAX_PENDING_CHUNKS) this.#pending = [coalesce(this.#pending)];
     this.emit('grew', this.#bytes);
     return { kind: 'stored' };
   }
@@ -267,9 +307,10 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     return filled === buf.byteLength ? buf : buf.subarray(0, filled);
   }
 
-  /** Write everything appended so far, fsync it and announce it durable. Safe to call any time. */
+  /** Write everything appended so far (one write), fsync it and announce it durable. Safe to call any time. */
   flush(): Promise<void> {
     if (this.#syncing) return this.#syncing;
+    this.#chain = this.#chain.then(() => this.#writePending());
     const run = this.#chain.then(() => this.#sync());
     this.#syncing = run.finally(() => {
       this.#syncing = null;
@@ -312,9 +353,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       throw e;
     }
     try {
-      await this.#chain;
-      // A sync already running may cover only older writes: repeat until the last write is durable.
-      while (!this.#failure && this.#durableSeq < this.#diskSeq) await this.flush();
+      // A flush already running may cover only older chunks: repeat until the last one is durable.
+      while (!this.#failure && this.#durableSeq < this.#nextSeq - 1) await this.flush();
       if (this.#failure) throw this.#failure;
       await this.#io.rename(this.partPath, this.finalPath);
       await this.#io.syncDir(dirname(this.finalPath));
@@ -324,6 +364,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       throw e;
     }
     clearInterval(this.#timer);
+    await releasePart(this.partPath);
     this.#sha256 = digest;
     this.#state = 'finalized';
     const info = { bytes: this.#bytes, sha256: digest, path: this.finalPath };
@@ -341,14 +382,24 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     await this.#chain;
   }
 
-  /** Releases the file handle and timers (idempotent); the file itself stays as it is. */
-  async close(): Promise<void> {
+  /**
+   * Releases the file handle, timers and the lock (idempotent); the file itself stays as
+   * it is. Waits for queued work (a flush, a removal or salvage after a failure) at most
+   * `deadlineMs`, so a stalled disk cannot hold a shutdown.
+   */
+  async close(deadlineMs = Infinity): Promise<void> {
     clearInterval(this.#timer);
-    // Queued writes, and a removal or salvage after a failure, still need the handle.
-    await this.#chain.catch(() => undefined);
+    const queued = this.#chain.catch(() => undefined);
+    if (Number.isFinite(deadlineMs)) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([queued, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadlineMs))))]);
+      clearTimeout(timer);
+    } else await queued;
     const file = this.#file;
     this.#file = undefined;
-    await file?.close().catch(() => undefined);
+    if (!file) return;
+    await file.close().catch(() => undefined);
+    await releasePart(this.partPath);
   }
 
   // ---- internals ---------------------------------------------------------------
@@ -358,13 +409,16 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     return { kind: 'refused', error, fatal: true };
   }
 
-  async #write(seq: number, offset: number, payload: Uint8Array): Promise<void> {
+  /** Writes every pending chunk as one block at the end of the file; the block joins the tail. */
+  async #writePending(): Promise<void> {
     // A salvage keeps every accepted chunk (so copies on different servers are cut alike); a removal none.
-    if (!this.#file || this.#writeFailed || (this.#state === 'failed' && this.#failMode !== 'salvage')) return;
+    if (this.#pending.length === 0 || !this.#file || this.#writeFailed || (this.#state === 'failed' && this.#failMode !== 'salvage')) return;
+    const block = coalesce(this.#pending);
+    this.#pending = [];
     try {
       let done = 0;
-      while (done < payload.byteLength) {
-        const n = await this.#file.write(payload.subarray(done), offset + done);
+      while (done < block.bytes.byteLength) {
+        const n = await this.#file.write(block.bytes.subarray(done), block.offset + done);
         if (n <= 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
         done += n;
       }
@@ -373,14 +427,15 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       this.#fail(ioError(err, 'writing'), 'remove');
       return;
     }
-    this.#diskSeq = seq;
-    this.#diskBytes = offset + payload.byteLength;
+    this.#diskSeq = block.lastSeq;
+    this.#diskBytes = block.offset + block.bytes.byteLength;
+    this.#tail.push({ offset: block.offset, bytes: block.bytes });
     this.#trimTail();
   }
 
   #fromTail(offset: number, end: number): Uint8Array {
     const out = new Uint8Array(end - offset);
-    for (const c of this.#tail) {
+    for (const c of [...this.#tail, ...this.#pending]) {
       const cEnd = c.offset + c.bytes.byteLength;
       if (cEnd <= offset) continue;
       if (c.offset >= end) break;
@@ -391,13 +446,13 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     return out;
   }
 
-  /** Drops the oldest tail chunks once on disk and beyond the tail budget. */
+  /** Drops the oldest written blocks beyond the tail budget (bytes) or MAX_TAIL_ENTRIES. */
   #trimTail(): void {
     const budget = this.#o.tailBytes ?? TAIL_BYTES;
     while (this.#tail.length > 1) {
       const first = this.#tail[0]!;
       const end = first.offset + first.bytes.byteLength;
-      if (end > this.#diskBytes || this.#tailTotal - first.bytes.byteLength < budget) break;
+      if (this.#tail.length <= MAX_TAIL_ENTRIES && this.#tailTotal - first.bytes.byteLength < budget) break;
       this.#tail.shift();
       this.#tailTotal -= first.bytes.byteLength;
       this.#tailStart = end;
@@ -417,10 +472,12 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
 
   async #remove(): Promise<void> {
     await this.#io.unlink(this.partPath).catch(() => undefined);
+    await releasePart(this.partPath);
   }
 
   /** Cut at the last Cluster start (whole Clusters only) and finalize that, when it holds any media. */
   async #salvage(): Promise<void> {
+    await this.#writePending();
     const cut = this.index.latestCluster(this.#diskBytes);
     const first = this.index.initBytes;
     if (cut === undefined || first === undefined || cut <= first || !this.#file || this.#writeFailed) return this.#remove();
@@ -432,11 +489,15 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       this.#salvaged = cut;
     } catch {
       await this.#remove();
+      return;
     }
+    await releasePart(this.partPath);
   }
 }
 
-/** Removes a stale `.part` file left by a crash (its sequence numbers are gone with the process). */
-export async function removeStalePart(finalPath: string): Promise<void> {
-  await unlink(finalPath + PART_SUFFIX).catch(() => undefined);
+/** One chunk holding `chunks` (consecutive, in order): the only copy tiny chunks ever get. */
+function coalesce(chunks: PendingChunk[]): PendingChunk {
+  const last = chunks[chunks.length - 1]!;
+  if (chunks.length === 1) return last;
+  return { offset: chunks[0]!.offset, bytes: Buffer.concat(chunks.map((c) => c.bytes)), lastSeq: last.lastSeq };
 }

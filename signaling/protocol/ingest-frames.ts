@@ -39,6 +39,12 @@ export const IngestErrorCode = {
   cannotResume: 'cannot-resume',
   timeout: 'timeout',
   shuttingDown: 'shutting-down',
+  /** The bytes are not a WebM stream with accepted codecs (VP8/VP9/AV1 video, Opus/Vorbis audio). */
+  unsupportedMedia: 'unsupported-media',
+  /** Chunks arrive too many and too small (a flood): the session is closed. */
+  tooManyChunks: 'too-many-chunks',
+  /** The stream id is being written by another publisher (no matching stream secret). */
+  notOwner: 'not-owner',
 } as const;
 export type IngestErrorCode = (typeof IngestErrorCode)[keyof typeof IngestErrorCode];
 

@@ -64,7 +64,11 @@ export const liveInfoSchema = z.strictObject({
   mime: z.string().min(1).max(200),
   peer: serverId.optional(),
   startedAtMs: nonNeg.max(MAX_TIME_MS),
+  owner: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 }) satisfies z.ZodType<LiveInfo>;
+
+/** A stream's ownership secret, minted by the hub at its first assignment (32 random bytes, base64url). */
+export const streamSecretSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a stream secret is 43 base64url characters');
 
 export const roleSchema = z.enum(['edge', 'ingest']);
 
@@ -134,6 +138,8 @@ export const publishSchema = z.strictObject({
   streamId: assetId.optional(),
   /** Servers the client will not accept (replacement of a failed backup). */
   exclude: z.array(serverId).max(16).optional(),
+  /** Proof of ownership of `streamId` (from the first reply), needed to continue it from another connection. */
+  streamSecret: streamSecretSchema.optional(),
 });
 
 export const placesSchema = z.strictObject({ q: z.string().trim().min(1).max(120), limit: z.number().int().min(1).max(20).optional() });
@@ -218,6 +224,8 @@ export interface SessionOpen {
   /** Publish only: whether this server is the primary or backup of the pair. */
   role?: 'primary' | 'backup';
   peer?: string;
+  /** Publish only: the stream's ownership secret; a server writes one stream id for one secret only. */
+  streamSecret?: string;
 }
 
 export interface WatchReply {
@@ -230,6 +238,8 @@ export interface WatchReply {
 
 export interface PublishReply {
   streamId: string;
+  /** Proof of ownership: send it with any later `publish` of this stream (replacements, after a reconnect). */
+  streamSecret: string;
   primary: IngestChoice & { sessionId: string };
   backup: (IngestChoice & { sessionId: string }) | null;
   ipUnknown: boolean;

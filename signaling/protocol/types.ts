@@ -53,6 +53,8 @@ export interface LiveInfo {
   /** The other entry server of the pair, if any. */
   peer?: string;
   startedAtMs: number;
+  /** sha256 hex of the stream's secret: lets a hub that restarted check a publisher's proof of ownership. */
+  owner?: string;
 }
 
 /** Load figures a server reports; the load factor is computed from these. */

@@ -162,9 +162,11 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
       expect(await next('error')).toMatchObject({ code: 'too-large', fatal: false });
       peer.send(encodeChunk(3, 30, new Uint8Array(10)));
       expect(await next('nack')).toMatchObject({ expected: 0 });
-      peer.send(encodeChunk(0, 0, new Uint8Array(10).fill(7)));
+      // The first bytes of a real WebM: an entry server refuses a stream that does not start with an EBML header.
+      const head = new Uint8Array(clip('demo-smpte').subarray(0, 10));
+      peer.send(encodeChunk(0, 0, head));
       expect(await next('ack')).toMatchObject({ seq: 0, bytes: 10 });
-      peer.send(encodeChunk(0, 0, new Uint8Array(10).fill(7)));
+      peer.send(encodeChunk(0, 0, head));
       expect(await next('ack')).toMatchObject({ seq: 0, bytes: 10 });
       // An end that disagrees with what was stored finalizes nothing.
       peer.send(encodeIngestControl({ t: 'end', bytes: 10, sha256: '0'.repeat(64) }));

@@ -42,6 +42,7 @@ describe('watchToFile through a socket.io hub', () => {
           source: createStoreSource(store, p.value.assetId),
           offset: p.value.offset ?? 0,
           signal: (data) => socket.emit('signal', { sessionId, data }),
+          allowFast: true, // the viewer below asks for fast delivery
         });
         sessions.set(sessionId, session);
         session.once('closed', () => sessions.delete(sessionId));

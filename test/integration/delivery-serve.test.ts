@@ -119,7 +119,8 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
       id,
       region: `region-${id}`,
       serve: (sessionId, assetId, offset, toViewer) => {
-        const s = new ServeSession({ sessionId, source: createStoreSource(store, assetId), offset, signal: toViewer, wrtc: nodeWrtc, ...extra });
+        // Viewers here ask for `fast` to test unpaced delivery: the operator setting that allows it.
+        const s = new ServeSession({ sessionId, source: createStoreSource(store, assetId), offset, signal: toViewer, wrtc: nodeWrtc, allowFast: true, ...extra });
         sessions.push(s);
         return s;
       },

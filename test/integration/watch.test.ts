@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { io } from 'socket.io-client';
-import { BATON, Cluster, MEDIA_DIR, waitFor, type ApiState } from '../helpers/cluster.js';
+import { BATON, Cluster, MEDIA_DIR, THREE_SERVERS, waitFor, type ApiState } from '../helpers/cluster.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 
 const run = promisify(execFile);
@@ -31,8 +31,9 @@ describe('watch: one server holds the asset', () => {
     heartbeatMs: 300,
     rotationMs: 0,
     servers: [
-      { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-testsrc'] },
-      { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45, assets: ['demo-smpte'] },
+      // `baton watch --fast` gets unpaced delivery only from servers that allow it.
+      { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-testsrc'], extraArgs: ['--allow-fast'] },
+      { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45, assets: ['demo-smpte'], extraArgs: ['--allow-fast'] },
     ],
   });
   beforeAll(async () => {
@@ -82,7 +83,7 @@ describe('watch: one server holds the asset', () => {
 });
 
 describe('watch: three servers, cache-aware selection and failover', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0 });
+  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--allow-fast'] })) });
   beforeAll(async () => {
     await cluster.start();
   }, 120_000);

@@ -200,6 +200,8 @@ export class Publisher extends EventTarget {
   #bytes = 0;
   #wireBytes = 0;
   #streamId: string | undefined;
+  /** Proof of ownership of the stream id, from the hub's first reply; sent with every later publish. */
+  #streamSecret: string | undefined;
   #started = false;
   #closed = false;
   #ending = false;
@@ -285,6 +287,7 @@ export class Publisher extends EventTarget {
     }
     const { ok: _ok, ...reply } = r;
     this.#streamId = reply.streamId;
+    if (typeof reply.streamSecret === 'string') this.#streamSecret = reply.streamSecret;
     this.#emit('assigned', reply);
     this.#connect(reply.primary, 'primary');
     if (reply.backup) this.#connect(reply.backup, 'backup');
@@ -388,6 +391,7 @@ export class Publisher extends EventTarget {
   #publishOnce(exclude: string[]): Promise<Reply> {
     const req: PublishRequest = { streamKey: this.#o.streamKey, location: this.#o.location };
     if (this.#streamId) req.streamId = this.#streamId;
+    if (this.#streamSecret) req.streamSecret = this.#streamSecret;
     if (exclude.length) req.exclude = exclude.slice(-16);
     return new Promise<Reply>((resolve) => {
       const timer = setTimeout(() => resolve({ ok: false, code: 'timeout', message: 'the hub did not answer publish' }), PUBLISH_ACK_TIMEOUT_MS);

@@ -1,0 +1,49 @@
+// Refuses a broadcast that is not WebM with accepted codecs, from its first bytes (before any is stored).
+import { probeWebm } from '../storage/webm-probe.js';
+
+/** Matroska CodecIDs a broadcast may carry: what MediaRecorder writes and MSE plays in WebM. */
+export const ACCEPTED_CODEC_IDS: ReadonlySet<string> = new Set(['V_VP8', 'V_VP9', 'V_AV1', 'A_OPUS', 'A_VORBIS']);
+/** The init segment (EBML header, Info, Tracks) must be complete within this many bytes. */
+export const MAX_INIT_SEGMENT_BYTES = 256 * 1024;
+const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3] as const;
+
+/**
+ * Fed a stream's chunks in order, says whether each may be stored: the first
+ * bytes must be an EBML header with DocType `webm`, and the Tracks (complete
+ * within MAX_INIT_SEGMENT_BYTES) must all use ACCEPTED_CODEC_IDS. Keeps at most
+ * MAX_INIT_SEGMENT_BYTES, and nothing once the head has passed.
+ */
+export class WebmHeadCheck {
+  #head: Uint8Array | null = new Uint8Array(MAX_INIT_SEGMENT_BYTES);
+  #filled = 0;
+
+  /** True once the whole init segment was checked and accepted. */
+  get passed(): boolean {
+    return this.#head === null;
+  }
+
+  /** The reason the stream is refused with `payload` as its next chunk, or undefined when it may go on. */
+  check(payload: Uint8Array): string | undefined {
+    const head = this.#head;
+    if (!head) return undefined;
+    const take = Math.min(payload.byteLength, head.byteLength - this.#filled);
+    const next = head.subarray(0, this.#filled + take);
+    next.set(payload.subarray(0, take), this.#filled);
+    for (let i = 0; i < Math.min(EBML_MAGIC.length, next.byteLength); i++) {
+      if (next[i] !== EBML_MAGIC[i]) return 'not a WebM stream: it does not start with an EBML header';
+    }
+    const probe = probeWebm(next);
+    if (probe.complete) {
+      // The DocType is judged on a whole head only: a partial EBML header reads as garbage.
+      if (probe.docType !== 'webm') return `not a WebM stream: DocType ${JSON.stringify(probe.docType.slice(0, 32))}`;
+      if (probe.tracks.length === 0) return 'the stream has no tracks';
+      const bad = probe.tracks.find((t) => !ACCEPTED_CODEC_IDS.has(t.codecId));
+      if (bad) return `codec ${JSON.stringify(bad.codecId.slice(0, 32))} is not accepted (VP8, VP9, AV1, Opus, Vorbis)`;
+      this.#head = null;
+      return undefined;
+    }
+    if (next.byteLength >= head.byteLength) return `no complete Tracks in the first ${MAX_INIT_SEGMENT_BYTES} bytes`;
+    this.#filled = next.byteLength;
+    return undefined;
+  }
+}

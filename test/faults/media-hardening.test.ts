@@ -1,0 +1,148 @@
+// Fault row 24: what a media server probes and serves — viewer ICE candidates to disallowed
+// addresses, a symlink swapped into storage, and non-WebM bytes offered as a broadcast.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { isIP } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
+import { createPeer } from '../../node-app/webrtc/peer.js';
+import { IceFilter, parseIceAllow } from '../../node-app/webrtc/ice-filter.js';
+import { recordFigure } from './helpers/figures.js';
+import { ask, connect, serverUrl, sleep } from './helpers/net.js';
+import { openRawPublisher } from './helpers/raw-publisher.js';
+
+
+function udpListener(address: string): Promise<{ socket: UdpSocket; port: number; packets: () => number }> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+    let packets = 0;
+    socket.on('message', () => packets++);
+    socket.once('error', reject);
+    socket.bind(0, address, () => resolve({ socket, port: socket.address().port, packets: () => packets }));
+  });
+}
+
+async function droppedCandidates(url: string, reason: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^baton_server_ice_candidates_dropped_total\\{reason="${reason}"\\} (\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+describe('row 24: candidates, symlinks and media types on a media server', () => {
+  const cluster = new Cluster({
+    heartbeatMs: 300,
+    rotationMs: 0,
+    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: ['demo-testsrc'] }],
+  });
+  const outside = mkdtempSync(join(tmpdir(), 'baton-outside-'));
+  beforeAll(async () => {
+    await cluster.start();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster.stop();
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it('a viewer candidate to a private address or a hostname is dropped and counted; the viewer still connects', async () => {
+    const url = await serverUrl(cluster, 'fra-1');
+    const socket = await connect(cluster.hubUrl);
+    let peer: ReturnType<typeof createPeer> | undefined;
+    let denied: Awaited<ReturnType<typeof udpListener>> | undefined;
+    try {
+      const reply = await ask(socket, 'watch', { assetId: 'demo-testsrc' });
+      expect(reply.ok).toBe(true);
+      // Made after the reply: its offer is emitted at once and must find the handler below.
+      peer = createPeer({ initiator: true });
+      const connected = new Promise<void>((resolve) => peer!.once('connect', () => resolve()));
+      socket.on('signal', (m: { sessionId: string; data: unknown }) => m.sessionId === reply.sessionId && peer!.signal(m.data as never));
+      // The viewer's own candidates name this machine's addresses. Before the first one goes out the
+      // viewer offers, at a higher priority, one on a private address of this machine and a hostname.
+      const policy = new IceFilter(parseIceAllow('loopback'));
+      const line = (prio: number, addr: string, port: number) => `candidate:${prio} 1 UDP ${prio} ${addr} ${port} typ host`;
+      const held: unknown[] = [];
+      const injected = (async () => {
+        const own = await waitFor<{ address: string; sdpMid?: string; sdpMLineIndex?: number | null }>('a private address among the viewer candidates', () => {
+          for (const d of held as Array<{ candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number | null } }>) {
+            const address = d.candidate.candidate.replace(/^a=/, '').split(' ')[4]!;
+            if (policy.check(line(1, address, 9)) === 'restricted') return { address, sdpMid: d.candidate.sdpMid, sdpMLineIndex: d.candidate.sdpMLineIndex };
+          }
+          return undefined;
+        }, 10_000, 10);
+        denied = await udpListener(own.address);
+        for (const candidate of [line(2130706431, own.address, denied.port), line(2130706430, 'localhost', denied.port)]) {
+          socket.emit('signal', { sessionId: reply.sessionId, data: { type: 'candidate', candidate: { candidate, sdpMid: own.sdpMid, sdpMLineIndex: own.sdpMLineIndex } } });
+        }
+        for (const data of held.splice(0)) socket.emit('signal', { sessionId: reply.sessionId, data });
+      })();
+      let released = false;
+      void injected.then(() => (released = true));
+      peer.on('signal', (data: { type?: string }) => {
+        if (data.type === 'candidate' && !released) held.push(data);
+        else socket.emit('signal', { sessionId: reply.sessionId, data });
+      });
+      await injected;
+      await connected;
+      expect(await droppedCandidates(url, 'restricted')).toBeGreaterThanOrEqual(1);
+      expect(await droppedCandidates(url, 'hostname')).toBeGreaterThanOrEqual(1);
+      // The refused candidate had the highest priority: had it reached the ICE agent it would be checked first.
+      expect(denied!.packets(), 'connectivity checks sent to the refused candidate').toBe(0);
+      recordFigure('media_hardening.denied_candidate_packets', denied!.packets());
+    } finally {
+      peer?.destroy();
+      socket.close();
+      denied?.socket.close();
+    }
+  }, 60_000);
+
+  it('GET /media/<id>.webm of a symlink swapped into storage: 404, not one byte of the target', async () => {
+    const url = await serverUrl(cluster, 'fra-1');
+    const storage = cluster.servers.get('fra-1')!.storage;
+    const secret = Buffer.from('outside-the-storage-root '.repeat(40));
+    const target = join(outside, 'secret.webm');
+    writeFileSync(target, secret);
+    const planted = join(storage, 'swapped.webm');
+    writeFileSync(planted, readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    await waitFor('swapped in the catalog', async () => (await fetch(`${url}/media/swapped.webm`, { method: 'HEAD' })).status === 200, 10_000, 50);
+    // Swap before the next rescan (every 2 s) and ask at once.
+    unlinkSync(planted);
+    symlinkSync(target, planted);
+    const res = await fetch(`${url}/media/swapped.webm`);
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(res.status).toBe(404);
+    expect(body.includes(Buffer.from('outside-the-storage-root'))).toBe(false);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const ok = await fetch(`${url}/media/demo-testsrc.webm`, { headers: { range: 'bytes=0-99' } });
+    expect(ok.status).toBe(206);
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await ok.arrayBuffer()).byteLength).toBe(100);
+  }, 30_000);
+
+  it('non-WebM bytes and WebM with a codec outside the list are refused with unsupported-media; nothing is stored', async () => {
+    const storage = cluster.servers.get('fra-1')!.storage;
+    const webm = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')).subarray(0, 200_000));
+    const codecAt = Buffer.from(webm).indexOf('V_VP');
+    expect(codecAt).toBeGreaterThan(0);
+    const badCodec = new Uint8Array(webm);
+    badCodec.set(Buffer.from('V_XXX'), codecAt);
+    const notWebm = new Uint8Array(200_000).map((_, i) => (i * 7) & 0xff);
+    notWebm.set(Buffer.from('ID3\x04\x00'), 0);
+    let refused = 0;
+    for (const [id, bytes] of [['not-webm', notWebm], ['bad-codec', badCodec]] as const) {
+      const pub = await openRawPublisher(cluster.hubUrl, id);
+      try {
+        void pub.flood(bytes, 16_000);
+        const outcome = await Promise.race([pub.closed, sleep(15_000).then(() => 'still open' as const)]);
+        expect(outcome, id).toEqual({ error: 'unsupported-media' });
+        const said = pub.received.find((m) => m.t === 'error');
+        expect(said && 'message' in said ? said.message : '', id).toMatch(id === 'bad-codec' ? /codec "V_XXX" is not accepted/ : /does not start with an EBML header/);
+        refused++;
+        await waitFor(`no ${id} file in storage`, () => !existsSync(join(storage, `${id}.webm.part`)) && !existsSync(join(storage, `${id}.webm`)), 10_000, 50);
+      } finally {
+        pub.close();
+      }
+    }
+    recordFigure('media_hardening.non_webm_refused', refused);
+  }, 60_000);
+});

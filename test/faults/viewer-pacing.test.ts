@@ -1,0 +1,57 @@
+// Fault row 23: a viewer asking for unpaced delivery and restarting on every `end` (and a burst of
+// restarts) gets paced delivery: pacing is the server's decision, not the viewer's.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, waitFor } from '../helpers/cluster.js';
+import { MAX_RESTARTS_PER_WINDOW } from '../../node-app/delivery/restart-policy.js';
+import { recordFigure } from './helpers/figures.js';
+import { getJson, sleep } from './helpers/net.js';
+import { openLoopViewer } from './helpers/loop-viewer.js';
+
+const ASSET = 'demo-testsrc';
+const RUN_MS = 15_000;
+/**
+ * What a viewer may pull over RUN_MS, in multiples of the asset's bitrate: the fast-start
+ * bursts a session may earn (3 per 30 s) plus catch-up at 1.5×. Unpaced, it was 113×.
+ */
+const MAX_BITRATE_MULTIPLE = 5;
+
+describe('row 23: viewer-chosen pacing', () => {
+  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [ASSET] }] });
+  beforeAll(async () => {
+    await cluster.start();
+  }, 60_000);
+  afterAll(() => cluster.stop());
+
+  it(`play {fast: true} + a new play on every end pulls ≤ ${MAX_BITRATE_MULTIPLE}× the bitrate over 15 s`, async () => {
+    const catalog = await getJson<{ assets: Array<{ id: string; bitrateBps?: number }> }>(`${cluster.hubUrl}/api/catalog`);
+    const bitrateBps = catalog.assets.find((a) => a.id === ASSET)?.bitrateBps;
+    expect(bitrateBps).toBeGreaterThan(0);
+    const v = await openLoopViewer(cluster.hubUrl, ASSET, { restartOnEnd: true });
+    try {
+      await v.connected;
+      await waitFor('the first media bytes', () => v.bytes > 0, 10_000, 10);
+      await sleep(RUN_MS);
+      const bytes = v.bytes;
+      const multiple = bytes / ((bitrateBps! / 8) * (RUN_MS / 1000));
+      expect(multiple, `${bytes} B in ${RUN_MS / 1000} s, ${v.ends} ends`).toBeLessThanOrEqual(MAX_BITRATE_MULTIPLE);
+      recordFigure('viewer_pacing.restart_loop_bitrate_multiple', multiple);
+      recordFigure('viewer_pacing.restart_loop_ends', v.ends);
+    } finally {
+      v.close();
+    }
+  }, 60_000);
+
+  it(`more than ${MAX_RESTARTS_PER_WINDOW} restarts in the window are refused with rate-limited`, async () => {
+    const v = await openLoopViewer(cluster.hubUrl, ASSET, { restartOnEnd: false });
+    const TRIES = 3 * MAX_RESTARTS_PER_WINDOW;
+    try {
+      await v.connected;
+      await waitFor('the first media bytes', () => v.bytes > 0, 10_000, 10);
+      for (let i = 0; i < TRIES; i++) v.play(i % 2 === 0 ? 1_000 : 0);
+      await waitFor('refusals', () => v.errors.filter((c) => c === 'rate-limited').length >= TRIES - MAX_RESTARTS_PER_WINDOW, 10_000, 20);
+      recordFigure('viewer_pacing.restarts_refused', v.errors.filter((c) => c === 'rate-limited').length);
+    } finally {
+      v.close();
+    }
+  }, 60_000);
+});

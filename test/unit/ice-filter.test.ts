@@ -1,0 +1,41 @@
+// The media server's remote-candidate filter: hostnames and restricted ranges are dropped unless allowed.
+import { describe, expect, it } from 'vitest';
+import { IceFilter, parseIceAllow } from '../../node-app/webrtc/ice-filter.js';
+
+const line = (addr: string) => `candidate:1 1 UDP 2130706431 ${addr} 5000 typ host`;
+
+describe('IceFilter', () => {
+  it('drops loopback, private, link-local, ULA and hostname targets by default; keeps public ones and browser mDNS names', () => {
+    const f = new IceFilter();
+    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.9', '192.168.1.1', '169.254.1.1', '100.64.0.1', '0.0.0.0', '224.0.0.1', '::1', 'fd00::2', 'fe80::1', '::ffff:127.0.0.1']) {
+      expect(f.check(line(a)), a).toBe('restricted');
+    }
+    for (const a of ['localhost', 'evil.example.com', 'metadata.google.internal', 'printer.local']) expect(f.check(line(a)), a).toBe('hostname');
+    for (const a of ['8.8.8.8', '192.0.2.2', '2001:db8::1', '3a1b2c3d-1111-2222-3333-444455556666.local']) expect(f.check(line(a)), a).toBeUndefined();
+    expect(f.check('candidate:1 1 UDP')).toBe('malformed');
+  });
+
+  it('--ice-allow opens exactly the listed ranges', () => {
+    const f = new IceFilter(parseIceAllow('loopback, 10.1.0.0/16'));
+    expect(f.check(line('127.0.0.5'))).toBeUndefined();
+    expect(f.check(line('::1'))).toBeUndefined();
+    expect(f.check(line('10.1.200.3'))).toBeUndefined();
+    expect(f.check(line('10.2.0.1'))).toBe('restricted');
+    expect(f.check(line('localhost'))).toBe('hostname');
+    expect(() => parseIceAllow('10.0.0.0/33')).toThrow(/not a CIDR/);
+    expect(() => parseIceAllow('example.com')).toThrow(/not a CIDR/);
+  });
+
+  it('filters lone candidate signals and a=candidate lines inside an SDP, counting each drop', () => {
+    const drops: string[] = [];
+    const f = new IceFilter([], (reason, address) => drops.push(`${reason}:${address}`));
+    expect(f.filterSignal({ type: 'candidate', candidate: { candidate: line('10.0.0.1'), sdpMid: '0' } })).toBeNull();
+    const ok = { type: 'candidate', candidate: { candidate: line('8.8.8.8'), sdpMid: '0' } };
+    expect(f.filterSignal(ok)).toBe(ok);
+    const sdp = ['v=0', `a=${line('192.168.0.2')}`, `a=${line('8.8.4.4')}`, 'a=end-of-candidates'].join('\r\n');
+    const out = f.filterSignal({ type: 'offer', sdp }) as { sdp: string };
+    expect(out.sdp).not.toContain('192.168.0.2');
+    expect(out.sdp).toContain('8.8.4.4');
+    expect(drops).toEqual(['restricted:10.0.0.1', 'restricted:192.168.0.2']);
+  });
+});

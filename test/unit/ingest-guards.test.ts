@@ -1,0 +1,79 @@
+// Pure guards of the ingest and delivery paths: chunk floods, restart loops, the WebM head check, stream owners.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BASE_CHUNKS_PER_S, ChunkFloodMeter } from '../../node-app/ingest/chunk-flood.js';
+import { MAX_INIT_SEGMENT_BYTES, WebmHeadCheck } from '../../node-app/ingest/webm-head-check.js';
+import { BURSTS_PER_WINDOW, MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from '../../node-app/delivery/restart-policy.js';
+import { StreamOwners, ownerHash } from '../../signaling/stream-owners.js';
+import { MEDIA_DIR } from '../helpers/cluster.js';
+
+describe('ChunkFloodMeter', () => {
+  it('lets 64 KiB frames and MediaRecorder slices through, and flags 1-byte chunks past the base rate', () => {
+    const big = new ChunkFloodMeter();
+    for (let i = 0; i < 5_000; i++) expect(big.record(65_000, i * 0.1)).toBe(false);
+    const small = new ChunkFloodMeter();
+    let flagged = -1;
+    for (let i = 0; i < 5_000 && flagged < 0; i++) if (small.record(1, i * 0.01)) flagged = i;
+    // 1-byte chunks earn one extra chunk per 256 of them: flagged just past the base rate.
+    expect(flagged).toBeGreaterThanOrEqual(BASE_CHUNKS_PER_S);
+    expect(flagged).toBeLessThan(BASE_CHUNKS_PER_S + 10);
+    const resend = new ChunkFloodMeter(); // a resend of 400 B audio chunks, back to back
+    for (let i = 0; i < 20_000; i++) expect(resend.record(400, i * 0.01)).toBe(false);
+  });
+});
+
+describe('RestartPolicy', () => {
+  it('gives a few fresh bursts, then continues the budget, then refuses a loop; the window slides', () => {
+    const p = new RestartPolicy();
+    p.started(0);
+    const verdicts = Array.from({ length: MAX_RESTARTS_PER_WINDOW + 2 }, (_, i) => p.restart(i));
+    expect(verdicts.filter((v) => v === 'burst')).toHaveLength(BURSTS_PER_WINDOW - 1);
+    expect(verdicts.slice(0, MAX_RESTARTS_PER_WINDOW).every((v) => v !== 'refused')).toBe(true);
+    expect(verdicts.slice(MAX_RESTARTS_PER_WINDOW)).toEqual(['refused', 'refused']);
+    expect(p.restart(RESTART_WINDOW_MS + 100)).not.toBe('refused');
+  });
+});
+
+describe('WebmHeadCheck', () => {
+  const clip = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+  it('passes a real WebM fed one byte at a time, and then keeps nothing', () => {
+    const c = new WebmHeadCheck();
+    let i = 0;
+    for (; i < clip.byteLength && !c.passed; i++) expect(c.check(clip.subarray(i, i + 1))).toBeUndefined();
+    expect(c.passed).toBe(true);
+    expect(i).toBeLessThan(4096);
+  });
+  it('refuses another container, an unknown codec, and a head without Tracks', () => {
+    expect(new WebmHeadCheck().check(new TextEncoder().encode('ID3\x04'))).toMatch(/EBML header/);
+    const bad = new Uint8Array(clip.subarray(0, 10_000));
+    bad.set(new TextEncoder().encode('V_XXX'), Buffer.from(bad).indexOf('V_VP'));
+    expect(new WebmHeadCheck().check(bad)).toMatch(/codec "V_XXX"/);
+    const noTracks = new Uint8Array(MAX_INIT_SEGMENT_BYTES + 10);
+    noTracks.set(clip.subarray(0, 40)); // an EBML header, then zeros
+    expect(new WebmHeadCheck().check(noTracks)).toBeDefined();
+  });
+});
+
+describe('StreamOwners', () => {
+  const none = { liveOwners: [], stored: false };
+  it('reserves an id synchronously: a second client is refused until the owner releases it', () => {
+    const o = new StreamOwners(() => 's'.repeat(43));
+    const a = o.claim('show', 'client-a', undefined, none);
+    expect(a).toMatchObject({ ok: true, fresh: true });
+    expect(o.claim('show', 'client-b', undefined, none)).toMatchObject({ ok: false, code: 'conflict' });
+    expect(o.claim('show', 'client-b', 'x'.repeat(43), none)).toMatchObject({ ok: false, code: 'conflict' });
+    expect(o.claim('show', 'client-a2', 's'.repeat(43), none)).toMatchObject({ ok: true, fresh: false });
+    o.release('show');
+    expect(o.claim('show', 'client-b', undefined, none)).toMatchObject({ ok: true, fresh: true });
+  });
+  it('after a restart, a live id needs the secret whose hash the servers report', () => {
+    const secret = 'k'.repeat(43);
+    const o = new StreamOwners();
+    const facts = { liveOwners: [ownerHash(secret), ownerHash(secret)], stored: false };
+    expect(o.claim('show', 'intruder', undefined, facts)).toMatchObject({ ok: false, code: 'conflict' });
+    expect(o.claim('show', 'intruder', 'j'.repeat(43), facts)).toMatchObject({ ok: false, code: 'conflict' });
+    expect(o.claim('show', 'owner', secret, facts)).toMatchObject({ ok: true, secret, fresh: false });
+    expect(new StreamOwners().claim('old', 'c', undefined, { liveOwners: [], stored: true })).toMatchObject({ ok: false, code: 'conflict' });
+  });
+});
