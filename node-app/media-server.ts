@@ -29,7 +29,7 @@ import {
 import { SESSION_ID_PATTERN, isAssetId } from '../signaling/protocol/ids.js';
 import { mintServerToken } from '../signaling/auth.js';
 import { logger, type Logger } from '../signaling/log.js';
-import { DEFAULT_LOAD_BOUND, placeViewer } from './policies/select.js';
+import { DEFAULT_LOAD_BOUND, placeViewer, type SelectOptions } from './policies/select.js';
 import { selectIngest } from './policies/select-ingest.js';
 import { DiskStore } from './storage/disk-store.js';
 import { createCache, type BlockCache } from './cache/index.js';
@@ -417,13 +417,15 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     const p = parse(selectRequestSchema, raw);
     if (!p.ok) return ack(ackError(ErrorCode.badRequest, p.message));
     if (this.#fenced(p.value.epoch)) return ack(ackError(ErrorCode.staleEpoch, `not the director for epoch ${p.value.epoch}`));
-    const loadBound = this.#o.loadBound === undefined ? DEFAULT_LOAD_BOUND : this.#o.loadBound;
-    const r = placeViewer(this.table, { assetId: p.value.assetId, exclude: p.value.exclude }, this.#o.id, {
-      weights: this.#o.weights ?? DEFAULT_LOAD_WEIGHTS,
-      ...(loadBound === null ? {} : { loadBound }),
-    });
+    const r = placeViewer(this.table, { assetId: p.value.assetId, exclude: p.value.exclude }, this.#o.id, this.#selectOptions());
     this.metrics.decisions.inc({ result: r.ok ? r.reason : r.code });
     ack(r.ok ? { ...r, epoch: p.value.epoch } : r);
+  }
+
+  /** The director policy's options as this server runs them (also shown in /api/status). */
+  #selectOptions(): SelectOptions {
+    const loadBound = this.#o.loadBound === undefined ? DEFAULT_LOAD_BOUND : this.#o.loadBound;
+    return { weights: this.#o.weights ?? DEFAULT_LOAD_WEIGHTS, ...(loadBound === null ? {} : { loadBound }) };
   }
 
   #onSelectIngest(raw: unknown, ack: (r: Ack<any>) => void): void {
@@ -515,6 +517,15 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
                 cache: { usedBytes: this.cache.usedBytes, budgetBytes: this.cache.budgetBytes, assets: this.cache.assets() },
                 storageReadBytes: this.store.bytesRead,
                 tableVersion: this.table.version,
+                // The effective settings (flags, environment, config file and defaults merged): `loadBound: null` = off.
+                options: {
+                  cacheMb: this.#o.cacheMb,
+                  cachePolicy: this.#o.cachePolicy ?? 'interval',
+                  maxSessions: this.#o.maxSessions,
+                  uplinkMbps: this.#o.uplinkMbps,
+                  weights: this.#selectOptions().weights,
+                  loadBound: this.#selectOptions().loadBound ?? null,
+                },
               }
             : undefined;
       res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });

@@ -46,8 +46,9 @@ function loadWeights(v: string): { sessions: number; egress: number; cpu: number
   return w;
 }
 
-function loadBound(v: string): number | null {
-  if (v === 'off') return null;
+/** 'off' stays a string here: commander stores a parser's `null` as '' (and '' ≥ 0 read as ε = 0). */
+function loadBound(v: string): number | 'off' {
+  if (v === 'off') return 'off';
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError(`expected a number from 0 to 100 or "off", got "${v}"`);
   return n;
@@ -152,7 +153,23 @@ const CONFIG_BOUNDS = { maxDepth: 8, maxBytes: MAX_CONFIG_BYTES, maxKeys: 10_000
 /** Options that must have a value from a flag, the environment or the config file. */
 const REQUIRED = new Set(['--cluster-secret <s>', '--id <id>', '--storage <dir>']);
 
+/**
+ * commander turns a boolean flag on whenever its environment variable is set,
+ * whatever the value, so `BATON_INGEST=false` meant on. Read the value:
+ * 1/true/yes/on, or 0/false/no/off/empty; anything else stops start-up.
+ */
+function applyBooleanEnv(cmd: Command): void {
+  for (const o of cmd.options) {
+    if (!o.isBoolean() || !o.envVar || cmd.getOptionValueSource(o.attributeName()) !== 'env') continue;
+    const raw = (process.env[o.envVar] ?? '').trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(raw)) cmd.setOptionValueWithSource(o.attributeName(), true, 'env');
+    else if (['0', 'false', 'no', 'off', ''].includes(raw)) cmd.setOptionValueWithSource(o.attributeName(), false, 'env');
+    else cmd.error(`error: ${o.envVar} must be 1/true/yes/on or 0/false/no/off, got "${process.env[o.envVar]}"`);
+  }
+}
+
 program.hook('preAction', (_root, cmd) => {
+  applyBooleanEnv(cmd);
   applyConfigFile(cmd);
   resolveSecrets(cmd);
   for (const o of cmd.options) {
@@ -274,7 +291,7 @@ program
       allowFast: Boolean(o.allowFast),
       iceAllow: o.iceAllow,
       weights: { ...o.loadWeights, threshold: o.loadThreshold },
-      loadBound: o.loadBound,
+      loadBound: o.loadBound === 'off' ? null : o.loadBound,
     });
     server.on('fatal', (err) => {
       console.error(`baton server ${o.id}: ${err.message}`);

@@ -19,6 +19,13 @@ export interface SelectOptions {
    * `selectServer`.
    */
   loadBound?: number;
+  /**
+   * A cache holder (the director's own cache included) passes the bound
+   * while its load factor with this viewer stays at or under this, whatever
+   * the mean: balance never turns a cache hit into a storage read while the
+   * holder has real headroom. Default `DEFAULT_CACHE_FLOOR`.
+   */
+  cacheFloor?: number;
 }
 
 /**
@@ -28,6 +35,20 @@ export interface SelectOptions {
  * with 0.756 of the bytes served from caches (bench/README.md, `lb`).
  */
 export const DEFAULT_LOAD_BOUND = 0.2;
+
+/**
+ * Default cache floor (load factor). Chosen by measurement in the cluster
+ * simulator (20 servers, 2,000 assets, `bench/lb-sweep.ts`): with no floor, at
+ * 10 % mean utilisation the bound sent viewers past idle cache holders to
+ * storage (cache-served share 0.680 against 0.724 for the unbounded
+ * director); a floor of 0.3 gives 0.723 there and keeps the busiest server
+ * under 1.21 × the mean from 30 % utilisation up. 0.5 kept the cache share
+ * but let the busiest server reach 1.58 × the mean at 30 %; comparing against
+ * the least-loaded storage holder plus a margin needed a margin of 0.2 to keep
+ * a holder at 0.18 (the quiet cluster of issue 12), and that margin reached
+ * 1.55 × the mean at 30 %.
+ */
+export const DEFAULT_CACHE_FLOOR = 0.3;
 
 export type SelectResult =
   | { ok: true; serverId: string; reason: SelectReason; loadFactor: number }
@@ -51,7 +72,10 @@ export type SelectResult =
  * the asset's bitrate) stays at or under (1 + ε) × the cluster's mean load
  * factor with this viewer. A popular asset's cache holders thus stop
  * attracting viewers once they run ahead of the cluster, and the next viewer
- * starts (or joins) an interval on a quieter server. Only when no holder in
+ * starts (or joins) an interval on a quieter server. A cache holder always
+ * passes while its load factor with this viewer stays at or under
+ * `opts.cacheFloor` (0.3): in a quiet cluster (1 + ε) × mean is tiny, and
+ * without the floor an idle storage holder beat every cache holder. Only when no holder in
  * any tier is under that bound (an idle or tiny cluster, an asset on few
  * servers) do the tiers run again with the absolute threshold alone: a viewer
  * is never refused for balance. Ties on load factor go to the smaller id.
@@ -82,10 +106,13 @@ export function selectServer(
     const mean = weighUtilisation(table.meanUtilisation(), weights);
     const bitrateMbps = assetBitrateMbps(table, assetId, storageHolders);
     const n = table.size;
-    picked = pickByTier(table, tiers, (row, f) => {
+    const floor = opts.cacheFloor ?? DEFAULT_CACHE_FLOOR;
+    const bounded: Bound = (row, f) => {
       const one = oneViewerLoad(row, bitrateMbps, weights);
       return f + one <= (1 + loadBound) * (mean + one / n);
-    });
+    };
+    const boundedCache: Bound = (row, f) => f + oneViewerLoad(row, bitrateMbps, weights) <= floor || bounded(row, f);
+    picked = pickByTier(table, tiers, bounded, boundedCache);
   }
   picked ??= pickByTier(table, tiers, null);
   return (
@@ -124,16 +151,16 @@ interface Tiers {
 /** A further test on a candidate under the threshold (its row and load factor). */
 type Bound = ((row: ServerRow, f: number) => boolean) | null;
 
-/** The four tiers in order; null when no holder passes (the caller tells why). */
-function pickByTier(table: StateTable, t: Tiers, bound: Bound): SelectResult | null {
+/** The four tiers in order; null when no holder passes (the caller tells why). `cacheBound` tests the cache tiers. */
+function pickByTier(table: StateTable, t: Tiers, bound: Bound, cacheBound: Bound = bound): SelectResult | null {
   const { assetId, self, exclude, weights } = t;
   const me = table.get(self);
   if (me && me.cache.has(assetId) && !exclude.includes(self)) {
     const f = acceptingLoadFactor(me, weights);
-    if (f !== null && (bound === null || bound(me, f))) return { ok: true, serverId: self, reason: SelectReason.directorCache, loadFactor: f };
+    if (f !== null && (cacheBound === null || cacheBound(me, f))) return { ok: true, serverId: self, reason: SelectReason.directorCache, loadFactor: f };
   }
 
-  const cached = bestOf(table, t.cacheHolders, exclude, weights, null, bound);
+  const cached = bestOf(table, t.cacheHolders, exclude, weights, null, cacheBound);
   if (cached) return { ok: true, serverId: cached.id, reason: SelectReason.cache, loadFactor: cached.score };
 
   const live = bestOf(table, t.liveHolders, exclude, weights, (row) => row.live.get(assetId)?.live === true, bound);

@@ -207,11 +207,27 @@ export interface IngestChoice {
 }
 
 /** The director's answer to `select-ingest`. */
+/**
+ * The candidate step of an ingest decision. `nearest`: the `nearestPerPlace`
+ * ingest servers nearest to each location (metadata only); `pool`: the
+ * servers primary and backup were chosen among — the nearest that could take
+ * the stream (`rule: 'nearest'`), or, when none could, every ingest server
+ * that could (`rule: 'all'`).
+ */
+export interface IngestCandidates {
+  rule: 'nearest' | 'all';
+  nearestPerPlace: number;
+  nearest: string[];
+  pool: string[];
+}
+
 export interface IngestDecision {
   primary: IngestChoice;
   backup: IngestChoice | null;
   /** True when the IP could not be geolocated and the backup was chosen by the typed location. */
   ipUnknown: boolean;
+  /** Absent from directors older than the candidate step. */
+  candidates?: IngestCandidates;
   epoch: number;
 }
 

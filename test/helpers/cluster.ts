@@ -19,10 +19,13 @@ export interface ServerSpec {
   lon: number;
   /** Demo asset ids to put in this server's storage (default: all). */
   assets?: string[];
-  cacheMb?: number;
+  /** Cache budget flag (default 64); null passes no flag (the environment or a config file decides). */
+  cacheMb?: number | null;
   maxSessions?: number;
   ingest?: boolean;
   extraArgs?: string[];
+  /** Extra environment variables for the server process. */
+  env?: Record<string, string>;
   /** Storage directory to use (it must exist) instead of a new one under the cluster's temp dir. */
   storageDir?: string;
 }
@@ -169,13 +172,14 @@ export class Cluster {
     }
     const args = [
       'server', '--hub', this.hubUrl, '--cluster-secret', opts.secret ?? SECRET, '--id', spec.id, '--region', spec.region,
-      '--lat', String(spec.lat), '--lon', String(spec.lon), '--storage', storage, '--cache-mb', String(spec.cacheMb ?? 64),
+      '--lat', String(spec.lat), '--lon', String(spec.lon), '--storage', storage,
+      ...(spec.cacheMb === null ? [] : ['--cache-mb', String(spec.cacheMb ?? 64)]),
       '--max-sessions', String(spec.maxSessions ?? 100), '--heartbeat-ms', String(this.#o.heartbeatMs),
       // Every peer of a test cluster is on loopback, which servers do not probe by default.
       '--ice-allow', 'loopback',
       ...(spec.ingest ? ['--ingest'] : []), ...(spec.extraArgs ?? []),
     ];
-    const p = Object.assign(run(args), { spec, storage });
+    const p = Object.assign(run(args, spec.env), { spec, storage });
     this.servers.set(spec.id, p);
     if (opts.waitRegistered !== false) await waitForOutput(p, /registered with hub/);
     return p;

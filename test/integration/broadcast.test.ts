@@ -94,6 +94,9 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
     } finally {
       c.close();
     }
+    // The decision log shows the candidate step: the nearest servers to each place, and the pool chosen from.
+    const { decisions } = (await (await fetch(`${cluster.hubUrl}/api/decisions`)).json()) as { decisions: { kind: string; streamId?: string; candidates?: unknown }[] };
+    expect(decisions.find((d) => d.kind === 'publish' && d.streamId === 'bc-geo')?.candidates).toEqual({ rule: 'nearest', nearestPerPlace: 3, nearest: ['fra-1', 'iad-1', 'sin-1'], pool: ['fra-1', 'iad-1', 'sin-1'] });
     // The same through `baton publish`: typed Berlin, IP in Singapore.
     const run = await publishCli(['--hub', cluster.hubUrl, '--file', join(MEDIA_DIR, 'demo-smpte.webm'), '--location', 'Berlin', '--stream-key', 'test-key', '--stream-id', 'bc-geo2', '--fast', '--json', '--forwarded-for', '13.228.0.1']);
     expect(run.code, run.stderr).toBe(0);

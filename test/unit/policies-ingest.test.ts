@@ -1,7 +1,7 @@
 // The broadcaster policy: primary near the typed place, backup near the IP place, never the same server.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LOAD_PENALTY_MS, selectIngest } from '../../node-app/policies/select-ingest.js';
+import { INGEST_NEAREST_PER_PLACE, LOAD_PENALTY_MS, selectIngest } from '../../node-app/policies/select-ingest.js';
 import { estimateRttMs } from '../../node-app/policies/geo.js';
 import { DEFAULT_LOAD_WEIGHTS, loadFactor } from '../../signaling/protocol/load-factor.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
@@ -132,6 +132,43 @@ describe('selectIngest — examples', () => {
     expect(selectIngest(t, { typed: typedFrankfurt, ip: null, exclude: ['fra-1'] }, opts)).toMatchObject({ ok: false, code: 'no-ingest' });
   });
 
+  it('chooses among candidates found from the metadata first: the nearest to each location, not a farther idle server', () => {
+    // Three busy servers in Frankfurt, an idle one in Paris (4th nearest): by score alone Paris would win.
+    const PARIS = { lat: 48.8566, lon: 2.3522 };
+    const t = tableOf(
+      server('fra-1', 'eu-central', FRANKFURT, busy),
+      server('fra-2', 'eu-central', { lat: 50.12, lon: 8.7 }, busy),
+      server('fra-3', 'eu-central', { lat: 50.13, lon: 8.69 }, busy),
+      server('par-1', 'eu-west', PARIS),
+      server('iad-1', 'us-east', ASHBURN),
+      server('ord-1', 'us-central', { lat: 41.88, lon: -87.63 }),
+      server('pdx-1', 'us-west', PORTLAND),
+      server('sin-1', 'ap-southeast', SINGAPORE),
+    );
+    const busyPenaltyMs = loadFactor({ maxSessions: 100, uplinkMbps: 1000, load: busy }) * LOAD_PENALTY_MS;
+    expect(estimateRttMs(FRANKFURT, PARIS)).toBeLessThan(busyPenaltyMs);
+    const r = selectIngest(t, { typed: typedFrankfurt, ip: ipVirginia }, opts);
+    if (!r.ok) throw new Error(r.message);
+    const nearest = ['fra-1', 'fra-2', 'fra-3', 'iad-1', 'ord-1', 'pdx-1'];
+    expect(r.candidates).toEqual({ rule: 'nearest', nearestPerPlace: INGEST_NEAREST_PER_PLACE, nearest, pool: nearest });
+    expect(r.primary.serverId).toBe('fra-1');
+    expect(r.backup?.serverId).toBe('iad-1');
+  });
+
+  it('falls back to every ingest server with room when none of the nearest has any', () => {
+    const t = tableOf(
+      server('fra-1', 'eu-central', FRANKFURT, overThreshold),
+      server('fra-2', 'eu-central', { lat: 50.12, lon: 8.7 }, overThreshold),
+      server('ams-1', 'eu-west', AMSTERDAM),
+      server('iad-1', 'us-east', ASHBURN),
+      server('sin-1', 'ap-southeast', SINGAPORE),
+    );
+    const r = selectIngest(t, { typed: typedFrankfurt, ip: null, exclude: ['ams-1'] }, opts);
+    if (!r.ok) throw new Error(r.message);
+    expect(r.candidates).toEqual({ rule: 'all', nearestPerPlace: INGEST_NEAREST_PER_PLACE, nearest: ['ams-1', 'fra-1', 'fra-2'], pool: ['iad-1', 'sin-1'] });
+    expect(r).toMatchObject({ primary: { serverId: 'iad-1' }, backup: { serverId: 'sin-1' } });
+  });
+
   it('answers no-ingest when no ingest server can take the stream', () => {
     const t = tableOf(server('e1', 'eu-central', FRANKFURT, idle, ['edge']), server('i1', 'us-east', ASHBURN, overThreshold));
     expect(selectIngest(t, { typed: typedFrankfurt, ip: null }, opts)).toMatchObject({ ok: false, code: 'no-ingest' });
@@ -158,7 +195,7 @@ const serversArb = fc.uniqueArray(
 );
 
 describe('selectIngest — properties', () => {
-  it('primary and backup are distinct eligible servers, each the best score from its place', () => {
+  it('candidates are the k nearest to each place that fit (else all); primary and backup are distinct candidates, each the best score from its place', () => {
     fc.assert(
       fc.property(
         serversArb,
@@ -180,13 +217,24 @@ describe('selectIngest — properties', () => {
             return;
           }
           if (!r.ok) throw new Error(`expected a choice: ${r.message}`);
-          const score = (from: Place, row: (typeof eligible)[number]) =>
-            estimateRttMs(from, row) + loadFactor(row, opts.weights) * LOAD_PENALTY_MS;
-          const minScore = (from: Place, pool: typeof eligible) => Math.min(...pool.map((row) => score(from, row)));
+          type Row = (typeof eligible)[number];
+          const score = (from: Place, row: Row) => estimateRttMs(from, row) + loadFactor(row, opts.weights) * LOAD_PENALTY_MS;
+          const minScore = (from: Place, pool: Row[]) => Math.min(...pool.map((row) => score(from, row)));
+          // The candidate step, by brute force: the k ingest servers nearest to each place (load, exclusions
+          // and capacity aside), those of them that fit, else every eligible server.
+          const nearest = new Set<string>();
+          const ingest = [...t.servers()].filter((row) => row.roles.includes('ingest'));
+          for (const place of ip ? [typed, ip] : [typed]) {
+            const byRtt = [...ingest].sort((a, b) => estimateRttMs(place, a) - estimateRttMs(place, b) || (a.id < b.id ? -1 : 1));
+            for (const row of byRtt.slice(0, INGEST_NEAREST_PER_PLACE)) nearest.add(row.id);
+          }
+          const fit = eligible.filter((row) => nearest.has(row.id));
+          const pool = fit.length > 0 ? fit : eligible;
+          expect(r.candidates).toEqual({ rule: fit.length > 0 ? 'nearest' : 'all', nearestPerPlace: INGEST_NEAREST_PER_PLACE, nearest: [...nearest].sort(), pool: pool.map((row) => row.id).sort() });
 
           const primary = t.get(r.primary.serverId)!;
-          expect(eligible).toContain(primary);
-          expect(score(typed, primary)).toBe(minScore(typed, eligible));
+          expect(pool).toContain(primary);
+          expect(score(typed, primary)).toBe(minScore(typed, pool));
           expect(r.ipUnknown).toBe(ip === null);
 
           if (eligible.length === 1) {
@@ -197,7 +245,9 @@ describe('selectIngest — properties', () => {
           const backup = t.get(r.backup!.serverId)!;
           expect(backup.id).not.toBe(primary.id);
           expect(eligible).toContain(backup);
-          const others = eligible.filter((row) => row !== primary);
+          // Among the other candidates; among every eligible server only when the primary was the one candidate.
+          const nearOthers = pool.filter((row) => row !== primary);
+          const others = nearOthers.length > 0 ? nearOthers : eligible.filter((row) => row !== primary);
           const elsewhere = others.filter((row) => row.region !== primary.region);
           if (elsewhere.length > 0) expect(backup.region).not.toBe(primary.region);
           const from = ip ?? typed;

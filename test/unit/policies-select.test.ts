@@ -1,7 +1,7 @@
 // The director's viewer policy: tier order, load factor, exclusions and error codes.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { placeViewer, selectServer, type SelectResult } from '../../node-app/policies/select.js';
+import { DEFAULT_CACHE_FLOOR, DEFAULT_LOAD_BOUND, placeViewer, selectServer, type SelectResult } from '../../node-app/policies/select.js';
 import { DEFAULT_LOAD_WEIGHTS, isOverloaded, loadFactor, oneViewerLoad, type LoadWeights } from '../../signaling/protocol/load-factor.js';
 import { StateTable, type ServerRow } from '../../signaling/protocol/state-table.js';
 import type { LiveInfo, ServerEntry, ServerLoad } from '../../signaling/protocol/types.js';
@@ -131,25 +131,62 @@ describe('selectServer — bounded loads', () => {
   const load = (sessions: number, egressMbps = 0): ServerLoad => ({ sessions, egressMbps, cpu: 0 });
 
   it('keeps the cache holder while it stays under (1 + ε) × the mean with the viewer counted', () => {
+    // No cache floor here (see the quiet-cluster tests below): the relative bound alone.
+    const bound = { weights: sessionsOnly, loadBound: 0.25, cacheFloor: 0 };
     // s0 at 0.26, others 0.20: with the viewer s0 is at 0.27 ≤ 1.25 × (0.215 + 0.01 / 4) = 0.2719.
     const t = four(load(26), load(20));
-    expect(selectServer(t, { assetId: 'a' }, 'x', { weights: sessionsOnly, loadBound: 0.25 })).toMatchObject({ serverId: 's0', reason: 'cache' });
+    expect(selectServer(t, { assetId: 'a' }, 'x', bound)).toMatchObject({ serverId: 's0', reason: 'cache' });
     // At 0.27 it would reach 0.28 > 1.25 × (0.2175 + 0.0025) = 0.275: the least-loaded other server starts an interval.
     const u = four(load(27), load(20));
-    expect(selectServer(u, { assetId: 'a' }, 'x', { weights: sessionsOnly, loadBound: 0.25 })).toMatchObject({ serverId: 's1', reason: 'storage' });
+    expect(selectServer(u, { assetId: 'a' }, 'x', bound)).toMatchObject({ serverId: 's1', reason: 'storage' });
     // Without the bound the cache wins at any load under the threshold.
     expect(selectServer(u, { assetId: 'a' }, 'x', { weights: sessionsOnly })).toMatchObject({ serverId: 's0', reason: 'cache' });
   });
 
   it("counts the viewer's bitrate on the holder's uplink", () => {
     // Egress 260 of 1,000 Mbit/s, others 200: a 10-Mbit/s viewer fits the bound, a 40-Mbit/s one does not.
-    expect(selectServer(four(load(0, 260), load(0, 200), 10e6), { assetId: 'a' }, 'x', { weights: egressOnly, loadBound: 0.25 })).toMatchObject({ serverId: 's0' });
-    expect(selectServer(four(load(0, 260), load(0, 200), 40e6), { assetId: 'a' }, 'x', { weights: egressOnly, loadBound: 0.25 })).toMatchObject({ serverId: 's1' });
+    const bound = { weights: egressOnly, loadBound: 0.25, cacheFloor: 0 };
+    expect(selectServer(four(load(0, 260), load(0, 200), 10e6), { assetId: 'a' }, 'x', bound)).toMatchObject({ serverId: 's0' });
+    expect(selectServer(four(load(0, 260), load(0, 200), 40e6), { assetId: 'a' }, 'x', bound)).toMatchObject({ serverId: 's1' });
   });
 
   it('never refuses for balance: with no holder under the bound, the threshold alone decides', () => {
     const t = tableOf(server('s0', load(60), { cache: ['a'], storage: ['a'] }), server('s1', idle, { storage: ['b'] }));
     expect(selectServer(t, { assetId: 'a' }, 's1', { weights: sessionsOnly, loadBound: 0 })).toMatchObject({ ok: true, serverId: 's0', reason: 'cache' });
+  });
+
+  // The quiet cluster of issue 12 (C1): three cache holders at load factors 0.15–0.18 under the
+  // default weights, and an idle director that has the asset on disk only.
+  const factor = (f: number): ServerLoad => Object.freeze({ sessions: Math.round(f * 20), egressMbps: f * 1000, cpu: f });
+  const holderAt15 = factor(0.15);
+  const holderAt16 = factor(0.16);
+  const holderAt18 = factor(0.18);
+  const quietCluster = () =>
+    tableOf(
+      server('dir', idle, { storage: ['a'] }),
+      server('h15', holderAt15, { cache: ['a'], storage: ['a'] }),
+      server('h16', holderAt16, { cache: ['a'], storage: ['a'] }),
+      server('h18', holderAt18, { cache: ['a'], storage: ['a'] }),
+    );
+  const shipped = { weights: W, loadBound: DEFAULT_LOAD_BOUND };
+
+  it('in a quiet cluster a cache holder with headroom beats an idle storage holder (the director itself)', () => {
+    const t = quietCluster();
+    // Every holder is over (1 + ε) × mean = 1.2 × 0.1225: only the floor keeps the cache hit.
+    expect(loadFactor(t.get('h15')!, W)).toBeCloseTo(0.15, 10);
+    expect(selectServer(t, { assetId: 'a' }, 'dir', shipped)).toMatchObject({ ok: true, serverId: 'h15', reason: 'cache' });
+    // The director's own cache counts the same way.
+    const own = tableOf(server('dir', holderAt18, { cache: ['a'], storage: ['a'] }), server('s1', idle, { storage: ['a'] }));
+    expect(selectServer(own, { assetId: 'a' }, 'dir', shipped)).toMatchObject({ serverId: 'dir', reason: 'director-cache' });
+  });
+
+  it('past the floor and over the bound, a cache holder gives way to a quieter storage holder', () => {
+    const over = DEFAULT_CACHE_FLOOR + 0.1;
+    const t = tableOf(server('dir', idle, { storage: ['a'] }), server('h', factor(over), { cache: ['a'], storage: ['a'] }), server('s2', factor(0.05), { storage: ['a'] }));
+    expect(selectServer(t, { assetId: 'a' }, 'dir', shipped)).toMatchObject({ serverId: 'dir', reason: 'storage' });
+    // Under the bound it keeps the viewer even past the floor: the cluster is as busy as it is.
+    const busyToo = tableOf(server('h', factor(over), { cache: ['a'], storage: ['a'] }), ...['s1', 's2'].map((id) => server(id, factor(over - 0.02), { storage: ['a'] })));
+    expect(selectServer(busyToo, { assetId: 'a' }, 'dir', shipped)).toMatchObject({ serverId: 'h', reason: 'cache' });
   });
 
   it('placeViewer counts each placed viewer until the next load report, so a burst spreads out', () => {
@@ -206,15 +243,15 @@ function reference(
   ids: readonly string[],
   req: { assetId: string; exclude: string[]; self: string },
   weights: LoadWeights,
-  bounded: ((row: ServerRow) => boolean) | null,
+  bounded: ((row: ServerRow, tier: Tier) => boolean) | null,
 ): SelectResult | null {
   const { assetId, exclude, self } = req;
   const rows = ids.map((id) => t.get(id)!);
-  const eligible = (r: ServerRow) => !exclude.includes(r.id) && !isOverloaded(r, weights) && (bounded === null || bounded(r));
+  const eligible = (r: ServerRow, tier: Tier) => !exclude.includes(r.id) && !isOverloaded(r, weights) && (bounded === null || bounded(r, tier));
   const me = t.get(self);
-  if (me && holds.cache(me, assetId) && eligible(me)) return { ok: true, serverId: self, reason: 'director-cache', loadFactor: loadFactor(me, weights) };
+  if (me && holds.cache(me, assetId) && eligible(me, 'cache')) return { ok: true, serverId: self, reason: 'director-cache', loadFactor: loadFactor(me, weights) };
   for (const tier of ['cache', 'live', 'storage'] as const) {
-    const pool = rows.filter((row) => holds[tier](row, assetId) && eligible(row));
+    const pool = rows.filter((row) => holds[tier](row, assetId) && eligible(row, tier));
     if (pool.length === 0) continue;
     const best = pool.map((row) => ({ id: row.id, f: loadFactor(row, weights) })).sort((a, b) => a.f - b.f || (a.id < b.id ? -1 : 1))[0]!;
     return { ok: true, serverId: best.id, reason: tier, loadFactor: best.f };
@@ -242,23 +279,24 @@ describe('selectServer — properties', () => {
     );
   });
 
-  it('with a load bound: the same tiers among servers that stay under (1 + ε) × the mean with the viewer, else as without', () => {
+  it('with a load bound: the same tiers among servers under (1 + ε) × the mean with the viewer (cache holders also under the floor), else as without', () => {
     fc.assert(
-      fc.property(scenarioArb, fc.constantFrom(0, 0.1, 0.25, 1), fc.constantFrom(undefined, 500_000, 8_000_000), (sc, eps, bitrateBps) => {
+      fc.property(scenarioArb, fc.constantFrom(0, 0.1, 0.25, 1), fc.constantFrom(undefined, 500_000, 8_000_000), fc.constantFrom(0, 0.3, 0.6), (sc, eps, bitrateBps, floor) => {
         const { assetId, exclude, self, threshold } = sc;
         // The first storage holder's bitrate is the asset's.
         const servers = sc.servers.map((e) => ({ ...e, storage: e.storage.map((a) => (bitrateBps === undefined ? a : { ...a, bitrateBps })) }));
         const weights = { ...W, threshold };
         const t = tableOf(...servers);
-        const r = selectServer(t, { assetId, exclude }, self, { weights, loadBound: eps });
+        const r = selectServer(t, { assetId, exclude }, self, { weights, loadBound: eps, cacheFloor: floor });
         const rows = servers.map((e) => t.get(e.id)!);
         const n = rows.length;
         const mean = rows.reduce((a, row) => a + loadFactor(row, weights), 0) / Math.max(1, n);
         const firstStorage = [...t.storageHolders(assetId)][0];
         const mbps = firstStorage !== undefined ? (t.get(firstStorage)!.storage.get(assetId)!.bitrateBps ?? 0) / 1e6 : 0;
-        const under = (row: ServerRow) => {
+        const under = (row: ServerRow, tier: Tier) => {
           const one = oneViewerLoad(row, mbps, weights);
-          return loadFactor(row, weights) + one <= (1 + eps) * (mean + one / n) + 1e-12;
+          const f = loadFactor(row, weights);
+          return (tier === 'cache' && f + one <= floor) || f + one <= (1 + eps) * (mean + one / n) + 1e-12;
         };
         const ids = servers.map((e) => e.id);
         const want = reference(t, ids, { assetId, exclude, self }, weights, under) ?? reference(t, ids, { assetId, exclude, self }, weights, null);

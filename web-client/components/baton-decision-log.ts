@@ -1,6 +1,6 @@
 // The director's latest decisions: which server each viewer was sent to and why, and ingest assignments.
 import { LitElement, css, html } from 'lit';
-import type { IngestChoice } from '../../signaling/protocol/messages.js';
+import type { IngestCandidates, IngestChoice } from '../../signaling/protocol/messages.js';
 import { sharedStyles } from '../styles/shared.js';
 import type { IngestDecision, WatchDecision } from './dashboard-controller.js';
 import { formatClock, formatLoad, reasonExplanation, reasonLabel } from './format.js';
@@ -153,6 +153,7 @@ export class BatonDecisionLog extends LitElement {
           : ''}
         · epoch ${d.epoch}
       </div>
+      ${d.candidates ? html`<div class="detail candidates">${candidatesText(d.candidates)}</div>` : null}
     </li>`;
   }
 
@@ -160,6 +161,13 @@ export class BatonDecisionLog extends LitElement {
     return html`<span class="mono">${c.serverId}</span> <span class="faint">${c.region}</span> · ~${Math.round(c.rttMs)} ms from
       ${c.from.label} · load ${formatLoad(c.loadFactor)}`;
   }
+}
+
+/** The candidate step in words: which servers primary and backup were chosen among, and why those. */
+export function candidatesText(c: IngestCandidates): string {
+  return c.rule === 'nearest'
+    ? `chosen among the ${c.nearestPerPlace} ingest servers nearest to each location with room: ${c.pool.join(', ')}`
+    : `none of the nearest (${c.nearest.join(', ')}) had room; chosen among every ingest server with room: ${c.pool.join(', ')}`;
 }
 
 customElements.define('baton-decision-log', BatonDecisionLog);

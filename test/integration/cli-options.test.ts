@@ -1,0 +1,63 @@
+// Every off/none value of `baton server` through the real CLI — flag, environment, config file —
+// read back from the running server's /api/status (the options it actually runs with).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, waitFor, type ServerSpec } from '../helpers/cluster.js';
+
+interface StatusOptions {
+  cacheMb: number;
+  loadBound: number | null;
+  weights: { threshold: number };
+}
+
+const configDir = mkdtempSync(join(tmpdir(), 'baton-cli-options-'));
+function configFile(name: string, settings: Record<string, unknown>): string {
+  const file = join(configDir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(settings));
+  return file;
+}
+
+const at = (id: string, more: Partial<ServerSpec> = {}): ServerSpec => ({ id, region: 'local', lat: 0, lon: 0, assets: ['demo-testsrc'], ...more });
+/** One server per way of saying it (the ids name the source); each carries every setting that source can turn off. */
+const SERVERS: ServerSpec[] = [
+  at('default'),
+  at('flag', { extraArgs: ['--load-bound', 'off'] }),
+  at('env', { cacheMb: null, env: { BATON_LOAD_BOUND: 'off', BATON_CACHE_MB: '0', BATON_INGEST: 'false' } }),
+  at('config', { cacheMb: null, extraArgs: ['--config', configFile('off', { loadBound: 'off', cacheMb: 0 })] }),
+  // ε = 0 (the strictest bound) stays distinct from off; a true-ish BATON_INGEST turns the role on.
+  at('strict', { extraArgs: ['--load-bound', '0'], env: { BATON_INGEST: '1' } }),
+];
+
+describe('baton server: off and none values through flag, environment and config file', () => {
+  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: SERVERS });
+  beforeAll(async () => {
+    await cluster.start();
+  }, 120_000);
+  afterAll(() => cluster.stop());
+
+  async function options(id: string): Promise<StatusOptions & { roles: string[]; budgetBytes: number }> {
+    const row = await waitFor(`${id} in /api/state`, async () => (await cluster.state()).servers.find((s) => s.id === id));
+    const s = (await (await fetch(`${row.httpUrl}/api/status`)).json()) as { options: StatusOptions; cache: { budgetBytes: number } };
+    return { ...s.options, roles: row.roles, budgetBytes: s.cache.budgetBytes };
+  }
+
+  it('--load-bound off turns the bound off (not ε = 0) as a flag, in BATON_LOAD_BOUND and in the config file', async () => {
+    expect((await options('default')).loadBound).toBe(0.2);
+    for (const id of ['flag', 'env', 'config']) expect({ id, bound: (await options(id)).loadBound }).toEqual({ id, bound: null });
+    expect((await options('strict')).loadBound).toBe(0);
+  });
+
+  it('a zero cache budget from the environment or the config file gives a server with no cache', async () => {
+    for (const id of ['env', 'config']) {
+      const o = await options(id);
+      expect({ id, cacheMb: o.cacheMb, budgetBytes: o.budgetBytes }).toEqual({ id, cacheMb: 0, budgetBytes: 0 });
+    }
+  });
+
+  it('BATON_INGEST=false leaves the ingest role off; BATON_INGEST=1 turns it on', async () => {
+    expect((await options('env')).roles).not.toContain('ingest');
+    expect((await options('strict')).roles).toContain('ingest');
+  });
+});
