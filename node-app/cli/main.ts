@@ -5,9 +5,11 @@ import { resolve } from 'node:path';
 import { iceServersSchema } from '../../signaling/protocol/messages.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../policies/select.js';
+import { projectVersion } from '../project-root.js';
 
 const program = new Command('baton')
   .description('Baton: a browser-based WebRTC streaming network (signaling hub, media servers, web client).')
+  .version(projectVersion(), '-V, --version', 'print the version of Baton')
   .showHelpAfterError('(add --help for usage)')
   .configureHelp({ showGlobalOptions: true });
 
