@@ -104,6 +104,12 @@ interface Session {
 const DIRECTOR_ATTEMPTS = 3;
 const SESSION_OPEN_TIMEOUT_MS = 2_000;
 const DECISION_HISTORY = 50;
+/**
+ * Sessions closed lately, remembered so that a close crossing ours (the server
+ * ends a finished broadcast while its broadcaster leaves) is not taken for a
+ * message from an outsider. Session ids are the hub's own; the oldest go first.
+ */
+const RECENTLY_CLOSED_SESSIONS = 1024;
 
 export class Hub {
   readonly table = new StateTable();
@@ -117,6 +123,7 @@ export class Hub {
   readonly #sessions = new Map<string, Session>();
   readonly #pending: VersionedDelta[] = [];
   readonly #decisions: DecisionEvent[] = [];
+  readonly #recentlyClosed = new Map<string, Session>();
   readonly #streamKeys: Set<string>;
   readonly #streamKeySecret: string | undefined;
   #flushScheduled = false;
@@ -211,6 +218,8 @@ export class Hub {
     clearInterval(this.#rotationTimer);
     const io = this.#io;
     const http = this.#http;
+    // Said before the sockets drop, so servers log an orderly stop, not a lost hub.
+    this.#servers?.emit('shutdown', { reason: 'hub stopping' });
     if (io) await new Promise<void>((r) => io.close(() => r()));
     if (http?.listening) await new Promise<void>((r) => http.close(() => r()));
     http?.closeAllConnections?.();
@@ -443,8 +452,9 @@ export class Hub {
         const p = parse(leaveSchema, raw);
         if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid session-close: ${p.message}`);
         const s = this.#sessions.get(p.value.sessionId);
+        if (!s && this.#recentlyClosed.get(p.value.sessionId)?.serverId === tokenId) return void log.debug({ session: p.value.sessionId }, 'session-close crossed ours');
         if (!s || s.serverId !== tokenId) return void refuse(ErrorCode.notParty, `session-close for ${p.value.sessionId} ignored: not a party`);
-        this.#sessions.delete(s.id);
+        this.#forgetSession(s);
         this.#clients?.to(s.clientSocketId).emit('session-close', { sessionId: s.id, reason: 'closed-by-server' });
       });
 
@@ -543,6 +553,7 @@ export class Hub {
         const p = parse(leaveSchema, raw);
         if (!p.ok) return;
         const s = this.#sessions.get(p.value.sessionId);
+        if (!s && this.#recentlyClosed.get(p.value.sessionId)?.clientSocketId === socket.id) return void log.debug({ session: p.value.sessionId }, 'leave crossed a close');
         if (!s || s.clientSocketId !== socket.id) {
           this.metrics.rejected.inc({ code: ErrorCode.notParty });
           log.warn({ session: p.value.sessionId }, 'leave for a session this client is not part of: ignored');
@@ -560,8 +571,14 @@ export class Hub {
   }
 
   #closeSession(s: Session, reason: string): void {
-    this.#sessions.delete(s.id);
+    this.#forgetSession(s);
     this.#conns.get(s.serverId)?.socket.emit('session-close', { sessionId: s.id, reason });
+  }
+
+  #forgetSession(s: Session): void {
+    this.#sessions.delete(s.id);
+    this.#recentlyClosed.set(s.id, s);
+    if (this.#recentlyClosed.size > RECENTLY_CLOSED_SESSIONS) this.#recentlyClosed.delete(this.#recentlyClosed.keys().next().value!);
   }
 
   #sessionCounts(): { watch: number; publish: number } {

@@ -52,6 +52,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const force = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), 5_000);
     Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() => {
       clearTimeout(force);
+      if (code === 0) console.log(`Baton stopped: the hub and ${children.length - 1} media server${children.length === 2 ? '' : 's'}.`);
       process.exit(code);
     });
   };
