@@ -47,6 +47,7 @@ import { resolveLocation, suggest, loadGazetteer } from './geo/gazetteer.js';
 import { expired, DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../node-app/policies/liveness.js';
 import { ipPlace, clientIp, loadIpData } from './geo/ip-locate.js';
 import { verifyStreamKey } from '../node-app/ingest/stream-key.js';
+import { DecisionLog } from './decision-log.js';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -103,7 +104,6 @@ interface Session {
 /** Director answers carrying another epoch are discarded; the hub tries this many directors. */
 const DIRECTOR_ATTEMPTS = 3;
 const SESSION_OPEN_TIMEOUT_MS = 2_000;
-const DECISION_HISTORY = 50;
 /**
  * Sessions closed lately, remembered so that a close crossing ours (the server
  * ends a finished broadcast while its broadcaster leaves) is not taken for a
@@ -122,7 +122,7 @@ export class Hub {
   readonly #conns = new Map<string, ServerConn>();
   readonly #sessions = new Map<string, Session>();
   readonly #pending: VersionedDelta[] = [];
-  readonly #decisions: DecisionEvent[] = [];
+  readonly #decisions = new DecisionLog();
   readonly #recentlyClosed = new Map<string, Session>();
   readonly #streamKeys: Set<string>;
   readonly #streamKeySecret: string | undefined;
@@ -167,9 +167,9 @@ export class Hub {
     return this.#url;
   }
 
-  /** Recent decisions (watch selections, ingest assignments, director changes), newest last. */
+  /** Recent decisions (watch selections, ingest assignments, director changes; each kind bounded on its own), newest last. */
   get decisions(): readonly DecisionEvent[] {
-    return this.#decisions;
+    return this.#decisions.all();
   }
 
   lastSeen(id: string): number | undefined {
@@ -299,8 +299,7 @@ export class Hub {
   }
 
   #record(d: DecisionEvent): void {
-    this.#decisions.push(d);
-    if (this.#decisions.length > DECISION_HISTORY) this.#decisions.shift();
+    this.#decisions.record(d);
     this.#dashboard?.emit('decision', d);
   }
 
@@ -723,7 +722,7 @@ export class Hub {
     ns.on('connection', (socket) => {
       this.#flush();
       socket.emit('snapshot', this.table.snapshot());
-      for (const d of this.#decisions) socket.emit('decision', d);
+      for (const d of this.#decisions.all()) socket.emit('decision', d);
       socket.on('resync', (ack) => {
         if (typeof ack !== 'function') return;
         this.#flush();
