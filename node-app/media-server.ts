@@ -132,6 +132,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   #egressMark = { bytes: 0, atMs: Date.now() };
   #cpuMark = { usage: process.cpuUsage(), atMs: Date.now() };
   #resyncing = false;
+  /** The hub announced it is stopping (`shutdown`); cleared on reconnect. */
+  #hubStopping = false;
 
   constructor(opts: MediaServerOptions) {
     super();
@@ -214,11 +216,22 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
         this.emit('fatal', new Error(`hub refused registration: ${err.message}`));
         return;
       }
-      this.#log.warn({ err: err.message }, 'hub unreachable; retrying with backoff');
+      // While the hub restarts after saying so, failed reconnects are expected.
+      if (this.#hubStopping) this.#log.info({ err: err.message }, 'hub not back yet; retrying with backoff');
+      else this.#log.warn({ err: err.message }, 'hub unreachable; retrying with backoff');
+    });
+    socket.on('connect', () => {
+      this.#hubStopping = false;
+    });
+    socket.on('shutdown', ({ reason }) => {
+      this.#hubStopping = true;
+      this.#log.info({ reason }, 'the hub is stopping; reconnecting when it is back');
     });
     socket.on('disconnect', (why) => {
       this.#registered = false;
-      this.#log.warn({ why }, 'disconnected from hub');
+      // A WARN only when the hub went away unannounced: not when this server or the hub stops on purpose.
+      if (this.#closed || this.#hubStopping) this.#log.info({ why }, 'disconnected from hub');
+      else this.#log.warn({ why }, 'disconnected from hub');
       // socket.io reconnects by itself after transport failures, but not when the
       // hub closed us (e.g. missed heartbeats): come back after a pause.
       if (why === 'io server disconnect' && !this.#closed) setTimeout(() => !this.#closed && socket.connect(), 500 + Math.random() * 500);

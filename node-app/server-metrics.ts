@@ -1,39 +1,57 @@
 // Prometheus metrics of one media server (prom-client), on a registry of its own.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+// Names follow Prometheus practice: one `baton_server_` prefix, base units as the
+// last word, `_total` on counters (figures that only grow since start).
+import { Counter, Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../signaling/process-metrics.js';
 import type { MediaServer } from './media-server.js';
+
+/** A counter read from a running total when scraped. */
+function totalCounter(name: string, help: string, registers: Registry[], read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
 
 export function createServerMetrics(server: MediaServer) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'baton_server_process_' });
+  collectProcessMetrics(registry, 'baton_server_');
   const registers = [registry];
   new Gauge({ name: 'baton_server_sessions', help: 'Open viewer sessions', registers, collect() { this.set(server.sessionCount); } });
-  new Gauge({ name: 'baton_server_storage_read_bytes', help: 'Bytes read from disk storage since start', registers, collect() { this.set(server.store.bytesRead); } });
+  totalCounter('baton_server_storage_read_bytes_total', 'Bytes read from disk storage since start', registers, () => server.store.bytesRead);
   new Gauge({ name: 'baton_server_cache_used_bytes', help: 'Bytes held by the cache', registers, collect() { this.set(server.cache.usedBytes); } });
   new Gauge({ name: 'baton_server_cache_budget_bytes', help: 'Cache byte budget', registers, collect() { this.set(server.cache.budgetBytes); } });
   new Gauge({ name: 'baton_server_cache_assets', help: 'Assets with at least one block in the cache', registers, collect() { this.set(server.cache.assets().length); } });
-  new Gauge({
-    name: 'baton_server_cache_requests',
+  new Counter({
+    name: 'baton_server_cache_lookups_total',
     help: 'Cache block lookups since start, by result',
     labelNames: ['result'],
     registers,
     collect() {
       const s = server.cache.stats();
-      this.set({ result: 'hit' }, s.hits);
-      this.set({ result: 'miss' }, s.misses);
+      this.reset();
+      this.inc({ result: 'hit' }, s.hits);
+      this.inc({ result: 'miss' }, s.misses);
     },
   });
-  new Gauge({
-    name: 'baton_server_cache_bytes',
-    help: 'Bytes served since start, by where they came from',
+  new Counter({
+    name: 'baton_server_cache_read_bytes_total',
+    help: 'Bytes read through the cache since start, by where they came from',
     labelNames: ['source'],
     registers,
     collect() {
       const s = server.cache.stats();
-      this.set({ source: 'cache' }, s.hitBytes);
-      this.set({ source: 'storage' }, s.missBytes);
+      this.reset();
+      this.inc({ source: 'cache' }, s.hitBytes);
+      this.inc({ source: 'storage' }, s.missBytes);
     },
   });
-  new Gauge({ name: 'baton_server_ingest_bytes', help: 'Broadcast bytes received since start', registers, collect() { this.set(server.ingestBytes); } });
+  totalCounter('baton_server_ingest_bytes_total', 'Broadcast bytes received since start', registers, () => server.ingestBytes);
   new Gauge({ name: 'baton_server_ingest_sessions', help: 'Open broadcaster (ingest) sessions', registers, collect() { this.set(server.ingestSessionCount); } });
   new Gauge({ name: 'baton_server_table_version', help: 'Version of the local state-table replica', registers, collect() { this.set(server.table.version); } });
   return {

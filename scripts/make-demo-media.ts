@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AssetInfo } from '../signaling/protocol/types.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../node-app/storage/webm-probe.js';
+import { PROJECT_ROOT } from '../node-app/project-root.js';
 
 /** One demo clip: what to render and how. */
 interface ClipSpec {
@@ -68,7 +69,7 @@ export interface DemoClip extends AssetInfo {
 
 /** Makes sure `dir` holds every demo clip; renders the missing ones in parallel. */
 /** Where the repository keeps the demo clips it ships. */
-export const SHIPPED_DIR = resolve(import.meta.dirname, '../media/demo');
+export const SHIPPED_DIR = join(PROJECT_ROOT, 'media/demo');
 
 export async function ensureDemoMedia(dir: string, opts: DemoMediaOptions = {}): Promise<DemoClip[]> {
   const root = resolve(dir);

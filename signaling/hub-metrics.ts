@@ -1,5 +1,6 @@
 // Prometheus metrics of the hub (prom-client), on a registry of its own.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from './process-metrics.js';
 
 /** What the hub's gauges read when scraped (so no request pays for them). */
 export interface HubGaugeSources {
@@ -8,7 +9,7 @@ export interface HubGaugeSources {
 
 export function createHubMetrics(src: HubGaugeSources) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'baton_hub_process_' });
+  collectProcessMetrics(registry, 'baton_hub_');
   const m = {
     registry,
     servers: new Gauge({ name: 'baton_hub_servers', help: 'Media servers in the state table', registers: [registry] }),
@@ -38,7 +39,7 @@ export function createHubMetrics(src: HubGaugeSources) {
     authFailures: new Counter({ name: 'baton_hub_auth_failures_total', help: 'Server connections refused at authentication', registers: [registry] }),
     deltas: new Counter({ name: 'baton_hub_deltas_total', help: 'State table deltas committed', registers: [registry] }),
     watchLatency: new Histogram({
-      name: 'baton_hub_watch_seconds',
+      name: 'baton_hub_watch_duration_seconds',
       help: 'Time from a watch request to its reply',
       registers: [registry],
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2],

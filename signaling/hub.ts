@@ -53,6 +53,7 @@ import { verifyStreamKey } from '../node-app/ingest/stream-key.js';
 import { publicDecision } from './geo/public-place.js';
 import { SessionRegistry, DEFAULT_SESSION_LIMITS, type Admission, type SessionLimits } from './session-registry.js';
 import { StreamOwners } from './stream-owners.js';
+import { DecisionLog } from './decision-log.js';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -126,7 +127,6 @@ interface Session {
 /** Director answers carrying another epoch are discarded; the hub tries this many directors. */
 const DIRECTOR_ATTEMPTS = 3;
 const SESSION_OPEN_TIMEOUT_MS = 2_000;
-const DECISION_HISTORY = 50;
 /**
  * How far a registering server's `lastEpoch` may move the epoch (a year of rotations every
  * 30 s is ≈ 10^6); further claims are ignored and logged.
@@ -141,6 +141,12 @@ const DASHBOARD_CONNECT_BURST = 10;
 /** Dashboard `resync` per connection (each is a full snapshot): 1/s, bursts of 3. */
 const DASHBOARD_RESYNC_PER_S = 1;
 const DASHBOARD_RESYNC_BURST = 3;
+/**
+ * Sessions closed lately, remembered so that a close crossing ours (the server
+ * ends a finished broadcast while its broadcaster leaves) is not taken for a
+ * message from an outsider. Session ids are the hub's own; the oldest go first.
+ */
+const RECENTLY_CLOSED_SESSIONS = 1024;
 
 export class Hub {
   readonly table = new StateTable();
@@ -159,7 +165,8 @@ export class Hub {
   /** Stream ids reserved by a publisher (one owner per id); released when its last publish session ends. */
   readonly #owners = new StreamOwners();
   readonly #pending: VersionedDelta[] = [];
-  readonly #decisions: DecisionEvent[] = [];
+  readonly #decisions = new DecisionLog();
+  readonly #recentlyClosed = new Map<string, Session>();
   readonly #streamKeys: Set<string>;
   readonly #streamKeySecret: string | undefined;
   #flushScheduled = false;
@@ -208,9 +215,9 @@ export class Hub {
     return this.#url;
   }
 
-  /** Recent decisions (watch selections, ingest assignments, director changes), newest last. */
+  /** Recent decisions (watch selections, ingest assignments, director changes; each kind bounded on its own), newest last. */
   get decisions(): readonly DecisionEvent[] {
-    return this.#decisions;
+    return this.#decisions.all();
   }
 
   /** Spends one of the request's client IP's HTTP tokens; false means answer 429. */
@@ -267,6 +274,8 @@ export class Hub {
     clearInterval(this.#rotationTimer);
     const io = this.#io;
     const http = this.#http;
+    // Said before the sockets drop, so servers log an orderly stop, not a lost hub.
+    this.#servers?.emit('shutdown', { reason: 'hub stopping' });
     if (io) await new Promise<void>((r) => io.close(() => r()));
     if (http?.listening) await new Promise<void>((r) => http.close(() => r()));
     http?.closeAllConnections?.();
@@ -336,8 +345,7 @@ export class Hub {
   #record(event: DecisionEvent): void {
     // Only the public form is kept: the log is what /api/decisions and the dashboard show.
     const d = publicDecision(event);
-    this.#decisions.push(d);
-    if (this.#decisions.length > DECISION_HISTORY) this.#decisions.shift();
+    this.#decisions.record(d);
     this.#dashboard?.emit('decision', d);
   }
 
@@ -495,8 +503,9 @@ export class Hub {
         const p = parse(leaveSchema, raw);
         if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid session-close: ${p.message}`);
         const s = this.#sessions.get(p.value.sessionId);
+        if (!s && this.#recentlyClosed.get(p.value.sessionId)?.serverId === tokenId) return void log.debug({ session: p.value.sessionId }, 'session-close crossed ours');
         if (!s || s.serverId !== tokenId) return void refuse(ErrorCode.notParty, `session-close for ${p.value.sessionId} ignored: not a party`);
-        this.#sessions.delete(s.id);
+        this.#forgetSession(s);
         this.#releaseIfIdle(s);
         this.#clients?.to(s.clientSocketId).emit('session-close', { sessionId: s.id, reason: 'closed-by-server' });
       });
@@ -606,6 +615,7 @@ export class Hub {
         const p = parse(leaveSchema, raw);
         if (!p.ok) return;
         const s = this.#sessions.get(p.value.sessionId);
+        if (!s && this.#recentlyClosed.get(p.value.sessionId)?.clientSocketId === socket.id) return void log.debug({ session: p.value.sessionId }, 'leave crossed a close');
         if (!s || s.clientSocketId !== socket.id) {
           // Counted, and logged at debug only: a client repeating a stale leave is no incident.
           this.metrics.rejected.inc({ code: ErrorCode.notParty });
@@ -624,7 +634,7 @@ export class Hub {
   }
 
   #closeSession(s: Session, reason: string): void {
-    this.#sessions.delete(s.id);
+    this.#forgetSession(s);
     this.#releaseIfIdle(s);
     this.#conns.get(s.serverId)?.socket.emit('session-close', { sessionId: s.id, reason });
   }
@@ -634,6 +644,12 @@ export class Hub {
     if (gone.kind !== 'publish') return;
     for (const s of this.#sessions.values()) if (s.kind === 'publish' && s.assetId === gone.assetId) return;
     this.#owners.release(gone.assetId);
+  }
+
+  #forgetSession(s: Session): void {
+    this.#sessions.delete(s.id);
+    this.#recentlyClosed.set(s.id, s);
+    if (this.#recentlyClosed.size > RECENTLY_CLOSED_SESSIONS) this.#recentlyClosed.delete(this.#recentlyClosed.keys().next().value!);
   }
 
   #sessionCounts(): { watch: number; publish: number } {
@@ -820,7 +836,7 @@ export class Hub {
     ns.on('connection', (socket) => {
       this.#flush();
       socket.emit('snapshot', this.table.snapshot());
-      for (const d of this.#decisions) socket.emit('decision', d);
+      for (const d of this.#decisions.all()) socket.emit('decision', d);
       const bucket = new TokenBucket(this.#now(), DASHBOARD_RESYNC_PER_S, DASHBOARD_RESYNC_BURST);
       const onBad = (message: string) => {
         this.metrics.rejected.inc({ code: ErrorCode.badRequest });

@@ -2,9 +2,10 @@
 // distinct locations with demo media, and the built web client — as child processes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, linkSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+import { PROJECT_ROOT } from '../project-root.js';
 
 /** Where demo servers stand: real data-centre cities on three continents first. */
 export const DEMO_SITES = [
@@ -27,7 +28,7 @@ export interface DemoOptions {
   build: boolean;
 }
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = PROJECT_ROOT;
 const BATON = join(ROOT, 'bin/baton.js');
 
 export async function runDemo(o: DemoOptions): Promise<void> {
@@ -51,6 +52,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const force = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), 5_000);
     Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() => {
       clearTimeout(force);
+      if (code === 0) console.log(`Baton stopped: the hub and ${children.length - 1} media server${children.length === 2 ? '' : 's'}.`);
       process.exit(code);
     });
   };

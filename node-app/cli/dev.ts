@@ -3,9 +3,10 @@
 // restarted when their code (signaling/, node-app/) changes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../project-root.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = PROJECT_ROOT;
 const BATON = join(ROOT, 'bin/baton.js');
 /** Wait this long after the last change before restarting (editors write in bursts). */
 const RESTART_DEBOUNCE_MS = 300;

@@ -10,9 +10,11 @@ import { resolveSecrets } from './secrets.js';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/session-registry.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 import { parseIceAllow } from '../webrtc/ice-filter.js';
+import { projectVersion } from '../project-root.js';
 
 const program = new Command('baton')
   .description('Baton: a browser-based WebRTC streaming network (signaling hub, media servers, web client).')
+  .version(projectVersion(), '-V, --version', 'print the version of Baton')
   .showHelpAfterError('(add --help for usage)')
   .configureHelp({ showGlobalOptions: true });
 
@@ -313,12 +315,23 @@ program
   .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', int('timeout-ms', 1000), 120_000))
   .action(async (o) => {
     const { watchToFile } = await import('../delivery/node-viewer.js');
+    const { TerminalProgress } = await import('./progress-bar.js');
+    const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
     try {
-      const r = await watchToFile({ hubUrl: o.hub, assetId: o.asset, out: resolve(o.out), fast: Boolean(o.fast), timeoutMs: o.timeoutMs });
+      const r = await watchToFile({
+        hubUrl: o.hub,
+        assetId: o.asset,
+        out: resolve(o.out),
+        fast: Boolean(o.fast),
+        timeoutMs: o.timeoutMs,
+        onProgress: progress && ((p) => progress.update(p)),
+      });
+      progress?.clear();
       if (o.json) console.log(JSON.stringify(r));
-      else console.log(`received ${r.bytes} bytes from ${r.server} (${r.reason}), sha256 ${r.sha256}, first byte after ${r.ttfbMs} ms`);
+      else console.log(`received ${r.bytes} bytes from ${r.server} (${r.reason}), sha256 ${r.sha256}, first byte after ${r.ttfbMs} ms; saved to ${o.out}`);
       process.exit(0);
     } catch (err) {
+      progress?.clear();
       const e = err as Error & { code?: string };
       if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
       else console.error(`baton watch: ${e.code ? `${e.code}: ` : ''}${e.message}`);
@@ -340,11 +353,11 @@ program
   .option('--json', 'print a JSON summary { primary, backup, bytes, sha256, … }')
   .action(async (o) => {
     const { publishFile } = await import('../ingest/node-publisher.js');
-    const { progressLine } = await import('../ingest/progress-bar.js');
+    const { TerminalProgress, uploadsDetail } = await import('./progress-bar.js');
     const coords = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(o.location);
     const location = coords ? { lat: Number(coords[1]), lon: Number(coords[2]) } : o.location;
-    const tty = process.stderr.isTTY && !o.json;
-    const t0 = performance.now();
+    const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
+    const note = (line: string) => (progress ? progress.log(line) : console.error(line));
     try {
       const r = await publishFile({
         hubUrl: o.hub,
@@ -355,23 +368,23 @@ program
         fast: Boolean(o.fast),
         speed: o.speed,
         forwardedFor: o.forwardedFor,
-        onProgress: tty ? (p) => process.stderr.write(`\r${progressLine(p, t0, performance.now())}\x1b[K`) : undefined,
+        onProgress: progress && ((p) => progress.update({ bytes: p.bytes, total: p.total, detail: uploadsDetail(p, p.total) })),
         onAssigned: (p) => {
           if (o.json) return;
           const u = p.uploads();
-          console.error(`stream ${p.streamId}: ${u.map((x) => `${x.role} ${x.serverId} (${x.region})`).join(', ')}`);
-          p.addEventListener('failover', (e) => console.error(`${tty ? '\n' : ''}failover: ${e.detail.from} → ${e.detail.to} (${e.detail.role})`));
-          p.addEventListener('health', (e) => e.detail.error && console.error(`${tty ? '\n' : ''}${e.detail.serverId} failed: ${e.detail.error.code}: ${e.detail.error.message}`));
-          p.addEventListener('warning', (e) => console.error(`${tty ? '\n' : ''}warning: ${e.detail.code}: ${e.detail.message}`));
+          note(`stream ${p.streamId}: ${u.map((x) => `${x.role} ${x.serverId} (${x.region})`).join(', ')}`);
+          p.addEventListener('failover', (e) => note(`failover: ${e.detail.from} → ${e.detail.to} (${e.detail.role})`));
+          p.addEventListener('health', (e) => e.detail.error && note(`${e.detail.serverId} failed: ${e.detail.error.code}: ${e.detail.error.message}`));
+          p.addEventListener('warning', (e) => note(`warning: ${e.detail.code}: ${e.detail.message}`));
         },
       });
-      if (tty) process.stderr.write('\n');
+      progress?.clear();
       if (o.json) console.log(JSON.stringify(r));
       else console.log(`published ${r.streamId}: ${r.bytes} bytes, sha256 ${r.sha256}, stored on ${r.stored.join(' and ')}${r.failovers.length ? ` after ${r.failovers.length} failover(s)` : ''}`);
       process.exit(0);
     } catch (err) {
+      progress?.clear();
       const e = err as Error & { code?: string };
-      if (tty) process.stderr.write('\n');
       if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
       console.error(`baton publish: ${e.code ? `${e.code}: ` : ''}${e.message}`);
       process.exit(1);

@@ -1,6 +1,5 @@
 // Headless viewing from Node: the browser's Viewer over socket.io-client and node-datachannel, saved or hashed.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
@@ -8,6 +7,7 @@ import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/proto
 import type { SelectReason } from '../../signaling/protocol/types.js';
 import { Viewer, type FailoverInfo } from '../../web-client/lib/viewer.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
+import { FileSink } from './file-sink.js';
 
 /** Whole-watch limit unless the caller gives one. */
 export const DEFAULT_WATCH_TIMEOUT_MS = 120_000;
@@ -24,6 +24,8 @@ export interface WatchOptions {
   timeoutMs?: number;
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
+  /** After each in-order chunk: bytes so far and the asset's size (null while it is live and growing). */
+  onProgress?: (p: { bytes: number; total: number | null }) => void;
 }
 
 export interface WatchResult {
@@ -49,26 +51,16 @@ export class WatchError extends Error {
   }
 }
 
-/** Watch `assetId` to the end and save the bytes to `out`. */
+/** Watch `assetId` to the end and save the bytes to `out` (written only on success). */
 export async function watchToFile(opts: WatchOptions & { out: string }): Promise<WatchResult> {
-  const file = createWriteStream(opts.out);
-  const fileError = new Promise<never>((_, reject) => file.once('error', (err) => reject(new WatchError('write-failed', err.message))));
-  fileError.catch(() => undefined);
+  const sink = new FileSink(opts.out);
   try {
-    const result = await Promise.race([
-      watchStream(opts, (bytes, viewer) => {
-        // The disk is slower than the network: hold the server off rather than buffer.
-        if (!file.write(bytes)) {
-          viewer.pause();
-          file.once('drain', () => viewer.resume());
-        }
-      }),
-      fileError,
-    ]);
-    await new Promise<void>((done, fail) => file.end((err?: Error | null) => (err ? fail(err) : done())));
+    // The disk is slower than the network: the sink holds the server off rather than buffer.
+    const result = await Promise.race([watchStream(opts, (bytes, viewer) => sink.write(bytes, viewer)), sink.failed]);
+    await sink.commit();
     return result;
   } catch (err) {
-    file.destroy();
+    await sink.discard();
     throw err;
   }
 }
@@ -97,16 +89,21 @@ export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array
     const hash = createHash('sha256');
     let first: { server: string; reason: SelectReason } | undefined;
     let ttfbMs = -1;
+    let total: number | null = null;
     const failovers: FailoverInfo[] = [];
     const done = new Promise<WatchResult>((resolveDone, reject) => {
       timer = setTimeout(() => reject(new WatchError('timeout', `no end of ${opts.assetId} within ${opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS} ms`)), opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS);
       v.addEventListener('selected', (e) => {
         first ??= { server: e.detail.server.id, reason: e.detail.reason };
       });
+      v.addEventListener('meta', (e) => {
+        total = e.detail.live ? null : e.detail.bytes;
+      });
       v.addEventListener('data', (e) => {
         if (ttfbMs < 0) ttfbMs = performance.now() - t0;
         hash.update(e.detail.bytes);
         onData(e.detail.bytes, v);
+        opts.onProgress?.({ bytes: v.bytesReceived, total });
       });
       v.addEventListener('failover', (e) => failovers.push(e.detail));
       v.addEventListener('error', (e) => reject(new WatchError(e.detail.code, e.detail.message)));

@@ -8,6 +8,7 @@ import type { AssetInfo } from '../../signaling/protocol/types.js';
 import { StorageError, StorageErrorCode, unknownAsset } from './errors.js';
 import { DEFAULT_MAX_OPEN_FILES, FdPool } from './fd-pool.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm, type WebmProbe } from './webm-probe.js';
+import { DURATION_TAIL_BYTES, lastBlockTimeMs } from './webm-duration.js';
 
 /** File extension of stored assets. */
 export const ASSET_EXTENSION = '.webm';
@@ -195,7 +196,15 @@ async function probeFile(path: string, size: number): Promise<WebmProbe> {
   try {
     const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
     const { bytesRead } = await fh.read(head, 0, head.byteLength, 0);
-    return probeWebm(head.subarray(0, bytesRead));
+    const probe = probeWebm(head.subarray(0, bytesRead));
+    if (probe.complete && probe.durationMs === undefined) {
+      // A recording (MediaRecorder, a finalized broadcast) has no Duration: its last block says how long it is.
+      const tail = new Uint8Array(Math.min(size, DURATION_TAIL_BYTES));
+      const { bytesRead: tailRead } = await fh.read(tail, 0, tail.byteLength, size - tail.byteLength);
+      const ms = lastBlockTimeMs(tail.subarray(0, tailRead), probe.timecodeScaleNs);
+      if (ms !== undefined && ms > 0) probe.durationMs = ms;
+    }
+    return probe;
   } finally {
     await fh.close();
   }

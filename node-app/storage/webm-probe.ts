@@ -41,13 +41,15 @@ export interface WebmProbe {
   tracks: WebmTrack[];
   /** From Segment/Info/Duration; absent for live recordings (MediaRecorder writes none). */
   durationMs?: number;
+  /** Segment/Info/TimecodeScale: nanoseconds per timecode tick (default 1 ms). */
+  timecodeScaleNs: number;
   /** Byte offset of the first Cluster: everything before it is the init segment. */
   firstClusterOffset?: number;
   /** True once Tracks has been read completely. */
   complete: boolean;
 }
 
-interface Header {
+export interface Header {
   id: number;
   /** Data size, or undefined for the "unknown size" marker (live streams). */
   size: number | undefined;
@@ -60,7 +62,7 @@ interface Header {
  * read is simply absent and `complete` stays false.
  */
 export function probeWebm(head: Uint8Array): WebmProbe {
-  const out: WebmProbe = { docType: '', tracks: [], complete: false };
+  const out: WebmProbe = { docType: '', tracks: [], complete: false, timecodeScaleNs: DEFAULT_TIMECODE_SCALE_NS };
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   let pos = 0;
   const ebml = readHeader(view, pos);
@@ -101,6 +103,7 @@ export function probeWebm(head: Uint8Array): WebmProbe {
     pos = end;
   }
   out.docType ||= 'matroska';
+  out.timecodeScaleNs = timecodeScale;
   if (duration !== undefined && Number.isFinite(duration) && duration > 0) {
     out.durationMs = Math.round((duration * timecodeScale) / 1e6);
   }
@@ -145,7 +148,8 @@ function forEachChild(view: DataView, start: number, end: number, fn: (h: Header
   }
 }
 
-function readHeader(view: DataView, pos: number): Header | undefined {
+/** An element's header at `pos` (id with its marker bit, data size, where the data starts), or undefined if malformed. */
+export function readHeader(view: DataView, pos: number): Header | undefined {
   const id = readVint(view, pos, 4, true);
   if (!id) return undefined;
   const size = readVint(view, pos + id.length, 8, false);

@@ -128,7 +128,7 @@ describe('floods and vanishing viewers', () => {
         const text = await (await fetch(`${url}/metrics`)).text();
         const v = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? NaN);
         const cache = (await getJson<{ cache: { usedBytes: number } }>(`${url}/api/status`)).cache.usedBytes;
-        low = Math.min(low, v('baton_server_process_nodejs_heap_size_used_bytes') + v('baton_server_process_nodejs_external_memory_bytes') - cache);
+        low = Math.min(low, v('baton_server_nodejs_heap_size_used_bytes') + v('baton_server_nodejs_external_memory_bytes') - cache);
         await sleep(250);
       }
       return low;

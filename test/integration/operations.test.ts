@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { BATON, Cluster, MEDIA_DIR, THREE_SERVERS, waitFor } from '../helpers/cluster.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import { io } from 'socket.io-client';
+import { namingProblems } from '../helpers/prometheus-naming.js';
 
 const run = promisify(execFile);
 
@@ -54,8 +55,15 @@ describe('operations', () => {
     const server = (await cluster.state()).servers.find((s) => s.id === r.server)!;
     const m = parsePrometheus(await (await fetch(`${server.httpUrl}/metrics`)).text());
     expect(m.get('baton_server_egress_bytes_total')).toBeGreaterThanOrEqual(r.bytes);
-    expect(m.get('baton_server_storage_read_bytes')).toBeGreaterThan(0);
-    expect(sum(m, 'baton_server_cache_requests')).toBeGreaterThan(0);
+    expect(m.get('baton_server_storage_read_bytes_total')).toBeGreaterThan(0);
+    expect(sum(m, 'baton_server_cache_lookups_total')).toBeGreaterThan(0);
+  });
+
+  it('names every metric the Prometheus way: one prefix, no doubled word, units last, _total on counters', async () => {
+    expect(namingProblems(await (await fetch(`${cluster.hubUrl}/metrics`)).text(), 'baton_hub_')).toEqual([]);
+    for (const s of (await cluster.state()).servers) {
+      expect(namingProblems(await (await fetch(`${s.httpUrl}/metrics`)).text(), 'baton_server_')).toEqual([]);
+    }
   });
 
   it('a leave closes the session on its server, which does not report the close back', async () => {

@@ -3,6 +3,7 @@ import { LitElement, css, html } from 'lit';
 import { sharedStyles } from '../styles/shared.js';
 import { DashboardController, type DashboardConnection } from './dashboard-controller.js';
 import { formatMbps } from './format.js';
+import { SERVERS_PER_PAGE, paginate } from './paging.js';
 import './baton-decision-log.js';
 import './baton-director-panel.js';
 import './baton-server-card.js';
@@ -22,8 +23,10 @@ const CONNECTION_LABEL: Record<DashboardConnection, string> = {
  * Read-only: everything shown arrives over the hub's `/dashboard` namespace.
  *
  * @csspart servers - the grid of server cards
+ * @csspart pager - previous/next page of server cards (past SERVERS_PER_PAGE servers)
  */
 export class BatonDashboard extends LitElement {
+  static override properties = { _page: { state: true } };
   static override styles = [
     sharedStyles,
     css`
@@ -122,10 +125,20 @@ export class BatonDashboard extends LitElement {
       .section-head span {
         font-size: 0.8rem;
       }
+      .pager {
+        display: flex;
+        align-items: center;
+        justify-content: flex-end;
+        gap: 10px;
+        font-size: 0.88rem;
+        color: var(--bt-text-dim);
+      }
     `,
   ];
 
   readonly #cluster = new DashboardController(this);
+  /** Page of server cards shown (0-based). */
+  _page = 0;
 
   override render() {
     const c = this.#cluster;
@@ -137,6 +150,7 @@ export class BatonDashboard extends LitElement {
     const latest = c.watchDecisions[0];
     const highlight = latest && now - latest.atMs < HIGHLIGHT_MS ? latest.serverId : null;
     const regions = new Map(servers.map((s) => [s.id, s.region]));
+    const shown = paginate(servers, this._page, SERVERS_PER_PAGE);
     const dot = c.connection === 'live' ? 'ok' : c.connection === 'offline' ? 'err' : 'warn';
 
     return html`
@@ -191,9 +205,10 @@ export class BatonDashboard extends LitElement {
         <span class="faint">load sampled each second · last 5 minutes</span>
       </div>
       ${servers.length
-        ? html`<div class="servers" part="servers">
-            ${servers.map((s) => html`<baton-server-card .server=${s} .nowMs=${now}></baton-server-card>`)}
-          </div>`
+        ? html`${this.#pager(shown, servers.length)}
+            <div class="servers" part="servers">
+              ${shown.items.map((s) => html`<baton-server-card .server=${s} .nowMs=${now}></baton-server-card>`)}
+            </div>`
         : html`<p class="empty">
             ${c.loaded
               ? 'No servers connected. Media servers appear here as soon as they register with the hub.'
@@ -202,6 +217,16 @@ export class BatonDashboard extends LitElement {
 
       <baton-decision-log .watch=${c.watchDecisions} .ingest=${c.ingestDecisions} .regions=${regions}></baton-decision-log>
     `;
+  }
+
+  #pager(shown: ReturnType<typeof paginate>, total: number) {
+    if (shown.pages < 2) return null;
+    const go = (page: number) => () => (this._page = page);
+    return html`<nav class="pager" part="pager" aria-label="Server pages">
+      <button type="button" data-testid="prev-page" ?disabled=${shown.page === 0} @click=${go(shown.page - 1)}>‹ Previous</button>
+      <span data-testid="page-label">servers ${shown.first}–${shown.last} of ${total} · page ${shown.page + 1} of ${shown.pages}</span>
+      <button type="button" data-testid="next-page" ?disabled=${shown.page >= shown.pages - 1} @click=${go(shown.page + 1)}>Next ›</button>
+    </nav>`;
   }
 }
 

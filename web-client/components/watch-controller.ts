@@ -246,7 +246,9 @@ export class WatchController implements ReactiveController {
     viewer.addEventListener('end', () => {
       if (!live()) return;
       this.#sink?.end();
-      this.#patch({ phase: 'complete' });
+      // A live stream that ended is a recording now: not "live", and what arrived is all there is.
+      this.#patch({ phase: 'complete', live: false, totalBytes: this.status.totalBytes === null || this.status.live ? this.status.bytesReceived : this.status.totalBytes });
+      if (this.catalog.some((a) => a.id === assetId && a.live)) void this.refreshCatalog();
     });
     viewer.addEventListener('error', (e) => {
       if (live()) this.#failWith(e.detail.code, e.detail.message);

@@ -1,0 +1,68 @@
+// Where `baton watch --out FILE` writes: a temporary file beside FILE, renamed
+// onto it only once every byte is on disk, with backpressure towards the viewer.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** What the sink holds off while the disk catches up (the Viewer: pause/resume). */
+export interface Pausable {
+  pause(): void;
+  resume(): void;
+}
+
+export class FileSinkError extends Error {
+  override readonly name = 'FileSinkError';
+  readonly code = 'write-failed';
+}
+
+/**
+ * A failed or abandoned watch leaves no file (and an existing FILE untouched):
+ * a 0-byte or truncated `--out` would look like a result.
+ */
+export class FileSink {
+  readonly path: string;
+  readonly tempPath: string;
+  /** Rejects with a FileSinkError when the disk refuses a write. */
+  readonly failed: Promise<never>;
+  readonly #file: WriteStream;
+  #waitingForDrain = false;
+  #settled = false;
+
+  constructor(path: string) {
+    this.path = path;
+    this.tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.part`);
+    this.#file = createWriteStream(this.tempPath);
+    this.failed = new Promise<never>((_, reject) => this.#file.once('error', (err) => reject(new FileSinkError(err.message, { cause: err }))));
+    this.failed.catch(() => undefined);
+  }
+
+  /**
+   * Queues `bytes`. When the stream's buffer is full the source is paused until
+   * it drains: one wait at a time, however many chunks were already in flight
+   * (a `once('drain')` per chunk piled up listeners).
+   */
+  write(bytes: Uint8Array, source: Pausable): void {
+    if (this.#file.write(bytes) || this.#waitingForDrain) return;
+    this.#waitingForDrain = true;
+    source.pause();
+    this.#file.once('drain', () => {
+      this.#waitingForDrain = false;
+      source.resume();
+    });
+  }
+
+  /** Flushes, closes and moves the file to `path`. */
+  async commit(): Promise<void> {
+    this.#settled = true;
+    await new Promise<void>((done, fail) => this.#file.end((err?: Error | null) => (err ? fail(new FileSinkError(err.message, { cause: err })) : done())));
+    await rename(this.tempPath, this.path);
+  }
+
+  /** Closes and deletes the temporary file (idempotent). */
+  async discard(): Promise<void> {
+    if (this.#settled) return;
+    this.#settled = true;
+    await new Promise<void>((done) => (this.#file.closed ? done() : this.#file.destroy().once('close', () => done())));
+    await rm(this.tempPath, { force: true });
+  }
+}

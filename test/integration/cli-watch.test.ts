@@ -1,0 +1,95 @@
+// `baton watch` and `baton publish` as a user runs them: the real CLI against a real hub and server.
+// A failed watch leaves no --out file; on a terminal it draws a progress bar and
+// erases it before its last line; npx draws no spinner of its own.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BATON, Cluster, MEDIA_DIR, ROOT } from '../helpers/cluster.js';
+
+const exec = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'baton-cli-watch-'));
+
+/** Runs `baton ARGS` and resolves with its exit code and output, never rejecting. */
+async function baton(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await exec(process.execPath, [BATON, ...args], { cwd: ROOT, encoding: 'utf8' });
+    return { code: 0, ...r };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Runs a shell command on a pseudo-terminal (util-linux `script`) and returns what the terminal received. */
+async function onTerminal(command: string, timeoutMs = 60_000): Promise<string> {
+  const r = await exec('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, TERM: 'xterm', CI: '' } });
+  return r.stdout;
+}
+
+const BRAILLE_SPINNER = /[\u2800-\u28ff]/;
+
+describe('baton watch (the CLI)', () => {
+  const cluster = new Cluster({
+    servers: [
+      { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-testsrc'], ingest: true },
+      { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45, assets: [], ingest: true },
+    ],
+  });
+  beforeAll(async () => {
+    await cluster.start();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an unknown asset exits 1 and leaves no --out file; an existing file stays as it was', async () => {
+    const out = join(dir, 'unknown.webm');
+    const r = await baton(['watch', '--hub', cluster.hubUrl, '--asset', 'no-such-asset', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown-asset/);
+    expect(existsSync(out)).toBe(false);
+    const kept = join(dir, 'kept.webm');
+    writeFileSync(kept, 'earlier');
+    expect((await baton(['watch', '--hub', cluster.hubUrl, '--asset', 'no-such-asset', '--out', kept])).code).toBe(1);
+    expect(readFileSync(kept, 'utf8')).toBe('earlier');
+  });
+
+  it('a hub that is down exits 1 and leaves no --out file', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const { port } = closed.address() as { port: number };
+    await new Promise<void>((r) => closed.close(() => r()));
+    const out = join(dir, 'hub-down.webm');
+    const r = await baton(['watch', '--hub', `http://127.0.0.1:${port}`, '--asset', 'demo-testsrc', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/hub-unreachable/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('on a terminal: a progress bar with %, MB, rate and ETA, erased before the last line; no npx spinner', async () => {
+    const out = join(dir, 'tty.webm');
+    const screen = await onTerminal(`npx baton watch --hub ${cluster.hubUrl} --asset demo-testsrc --out ${out} --fast`);
+    expect(readFileSync(out).equals(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')))).toBe(true);
+    expect(screen).toMatch(/█[█░]* +\d+% \d+\.\d\/\d+\.\d MB \d+\.\d Mbit\/s/);
+    expect(screen).toMatch(/ETA \d+s/);
+    expect(screen).not.toMatch(BRAILLE_SPINNER);
+    // What stays on the terminal's last line is the result: the bar was erased (\r + erase-line) before it.
+    const lastLine = screen.trimEnd().split('\n').at(-1)!;
+    expect(lastLine.slice(lastLine.lastIndexOf('\r') + 1)).toMatch(/^\x1b\[Kreceived \d+ bytes from fra-1/);
+    expect(screen.slice(screen.lastIndexOf('received'))).not.toMatch(/█|░/);
+  });
+
+  it('publish on a terminal: the same bar with each entry server\'s share, erased before the last line', async () => {
+    const file = join(MEDIA_DIR, 'demo-testsrc.webm');
+    const screen = await onTerminal(`npx baton publish --hub ${cluster.hubUrl} --file ${file} --location Lisbon --stream-key test-key --stream-id tty-publish --fast`);
+    expect(screen).toMatch(/█[█░]* +\d+% \d+\.\d\/\d+\.\d MB \d+\.\d Mbit\/s.*(fra-1|iad-1)\*? \d+% acked/);
+    expect(screen).not.toMatch(BRAILLE_SPINNER);
+    const lastLine = screen.trimEnd().split('\n').at(-1)!;
+    expect(lastLine.slice(lastLine.lastIndexOf('\r') + 1)).toMatch(/^\x1b\[Kpublished tty-publish: \d+ bytes/);
+  });
+});
