@@ -1,9 +1,11 @@
-// The adaptable cache of US 7,912,954: interval caching over pairs of consecutive streams, plus asset prefixes.
+// The adaptable cache of US 7,912,954: interval caching over pairs of consecutive streams, plus asset prefixes;
+// generalized (policy `gic`) to keep whole assets on intervals predicted from their arrivals.
 import { BLOCK_BYTES } from '../contracts.js';
 import { BlockTable, type HeldBlock } from './block-table.js';
 import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter, isCompleteBlock } from './cache-shared.js';
 import { Chains, type ChainAsset, type Member, type Pair } from './interval-chain.js';
 import { PrefixPool, type PrefixOwner } from './prefix-pool.js';
+import { ArrivalHistory, keepBlock, releaseKept, type KeptAsset } from './whole-assets.js';
 import { CachePolicy, type BlockCache, type CacheStats, type StreamHandle, type StreamInfo } from './types.js';
 
 /** Share of the budget for asset prefixes unless configured. */
@@ -14,8 +16,10 @@ export const DEFAULT_PREFIX_MS = 30_000;
 export const PREFIX_FALLBACK_BYTES = 2 * 1024 * 1024;
 /** One prefix may take at most 1/MIN_PREFIXES of the pool, so that many assets keep one. */
 export const MIN_PREFIXES = 4;
+/** Least time between two re-ranks started because a pair's cost fell (ms). */
+export const COST_RERANK_MIN_GAP_MS = 1000;
 
-interface AssetState extends ChainAsset, PrefixOwner {
+interface AssetState extends ChainAsset, PrefixOwner, KeptAsset {
   /** Media bytes per ms (0 = unknown): dates a seeking stream's virtual start, sizes the prefix. */
   bytesPerMs: number;
 }
@@ -31,6 +35,14 @@ export interface IntervalCacheOptions {
   blockBytes?: number;
   prefixShare?: number;
   prefixMs?: number;
+  /**
+   * Generalized interval caching (policy `gic`): besides the pairs, an asset
+   * whose size is known is kept whole on the interval predicted from its recent
+   * arrivals, ranked with the pairs by the same interval.
+   */
+  generalized?: boolean;
+  /** Generalized: how many assets' arrival times to remember. Default `ARRIVAL_HISTORY_MAX_ASSETS`. */
+  arrivalHistoryMax?: number;
 }
 
 /**
@@ -39,16 +51,38 @@ export interface IntervalCacheOptions {
  * ranked by their interval — the difference of their start times (a seek moves
  * a stream's start to when it would have started to be there now) — shortest
  * first (equal intervals: the older pair first), and the interval share of the
- * budget goes to them in that order, each reserving the bytes the leader is
- * ahead of the follower (at least what it already holds). For viewers streaming at the media rate, a pair's benefit
- * (storage bytes saved per second) over its cost (bytes held) is 1/interval
- * whatever the bitrate, which is why the interval and not the byte gap ranks them.
+ * budget goes to them in that order. Each pair is charged what it needs in
+ * steady state: the interval at the asset's bitrate plus one block (without a
+ * bitrate, the blocks the leader is ahead of the follower), and at least what it
+ * holds. Not the leader's current head start: a new follower is far behind at
+ * first (its leader had a fast-start burst and a 1.5× catch-up), but both end up
+ * the same lead ahead of their playback, one interval apart. For viewers
+ * streaming at the media rate, a pair's benefit (storage bytes saved per second)
+ * over its cost (bytes held) is 1/interval whatever the bitrate, which is why
+ * the interval and not the byte gap ranks them.
  *
  * While a pair is cached, each block its leader reads (from storage or from
  * the cache) at or ahead of the follower is held, and released once the
  * follower has read past it. Every arrival, departure and seek re-ranks the
  * pairs; a pair that no longer fits drops its blocks and its follower reads
- * from storage from where it is. Pure: the clock is the `now` passed in.
+ * from storage from where it is. A pair's cost only falls as its follower
+ * catches up (it reads, and releases, what its leader queued); when one falls by
+ * as much as the first pair left out lacked, the pairs are re-ranked too (at
+ * most once per `COST_RERANK_MIN_GAP_MS`, so that a pair whose cost wobbles by a
+ * block as its two viewers take turns cannot make every read a re-rank). Pure:
+ * the clock is the `now` passed in.
+ *
+ * Generalized interval caching (`generalized`, policy `gic`; Dan & Sitaram,
+ * 1996): the first viewer of a group, and every viewer of an asset whose
+ * viewers never overlap, reads storage under pure interval caching. So an asset
+ * of known size requested at least twice also competes as a whole: its
+ * interval is the one predicted for its next request (the smoothed gap between
+ * its requests, or the time since the last one if longer), and it is charged
+ * what that next viewer will read before it catches up with the last one — the
+ * whole asset, or for a long asset the predicted interval's worth of media. Pairs
+ * and assets are ranked together by interval (the same storage bytes saved per
+ * second per byte held, 1/interval), and an admitted asset keeps every block
+ * below that mark that any of its viewers reads, after they leave too.
  *
  * Cost: a pair's interval never changes, so the ranking is kept sorted as
  * pairs come and go and a re-rank is one pass over the pairs (no sort). A block
@@ -57,7 +91,7 @@ export interface IntervalCacheOptions {
  * pair holds for it needs no lookup at all.
  */
 export class IntervalCache implements BlockCache {
-  readonly policy = CachePolicy.interval;
+  readonly policy: CachePolicy;
   readonly budgetBytes: number;
   readonly blockBytes: number;
   readonly #prefixMs: number;
@@ -70,7 +104,18 @@ export class IntervalCache implements BlockCache {
   readonly #gcCandidates = new Set<AssetState>();
   /** Ghost leaders the last re-rank found with nothing left to hand over (reused, normally empty). */
   readonly #spentGhosts: Member[] = [];
+  /** Generalized: arrival times per asset, and the assets ranked at the last re-rank (by predicted interval). */
+  readonly #arrivals: ArrivalHistory | null;
+  readonly #entries: AssetState[] = [];
+  /** The latest `now` an operation was given: the time of a re-rank. */
+  #nowMs = 0;
   #dirty = false;
+  /**
+   * Bytes the first pair left out by the last re-rank lacked (Infinity when
+   * every pair got in): a pair whose cost falls this much may change the outcome.
+   */
+  #shortfallBytes = Infinity;
+  #lastRerankMs = -Infinity;
   #openStreams = 0;
   #hits = 0;
   #misses = 0;
@@ -79,6 +124,8 @@ export class IntervalCache implements BlockCache {
   #refused = 0;
 
   constructor(opts: IntervalCacheOptions) {
+    this.policy = opts.generalized ? CachePolicy.gic : CachePolicy.interval;
+    this.#arrivals = opts.generalized ? new ArrivalHistory(opts.arrivalHistoryMax) : null;
     this.budgetBytes = opts.budgetBytes;
     this.blockBytes = opts.blockBytes ?? BLOCK_BYTES;
     this.#prefixMs = opts.prefixMs ?? DEFAULT_PREFIX_MS;
@@ -243,8 +290,14 @@ export class IntervalCache implements BlockCache {
   #open(assetId: string, now: number, info: StreamInfo): Stream {
     let asset = this.#assets.get(assetId);
     if (!asset) {
-      asset = { id: assetId, blocks: new Map(), head: null, tail: null, prefixBlocks: 0, pinned: new Set(), bytesPerMs: 0 };
+      asset = { id: assetId, blocks: new Map(), head: null, tail: null, prefixBlocks: 0, pinned: new Set(), bytesPerMs: 0, sizeBytes: 0, keeping: false, entryKey: Infinity, keepBelow: 0, keptBytes: 0, kept: [] };
       this.#assets.set(assetId, asset);
+    }
+    this.#nowMs = now;
+    if (this.#arrivals !== null) {
+      this.#arrivals.arrive(assetId, now);
+      const size = info.assetBytes;
+      asset.sizeBytes = info.live !== true && size !== undefined && Number.isSafeInteger(size) && size > 0 ? size : 0;
     }
     const bitrate = info.bitrateBps;
     if (bitrate !== undefined && Number.isFinite(bitrate) && bitrate > 0) asset.bytesPerMs = bitrate / 8000;
@@ -261,6 +314,7 @@ export class IntervalCache implements BlockCache {
     if (s.owner === null) return undefined;
     assertBlockIndex(block);
     assertTime(now);
+    this.#nowMs = now;
     this.#moveTo(s, block, now);
     // The block the stream's pair holds for it is the pair's first, if any: no lookup.
     const inP = s.follow;
@@ -280,6 +334,7 @@ export class IntervalCache implements BlockCache {
     assertBlockIndex(block);
     assertBytes(bytes);
     assertTime(now);
+    this.#nowMs = now;
     this.#moveTo(s, block, now);
     const asset = s.asset;
     this.#missBytes += bytes.length;
@@ -292,16 +347,23 @@ export class IntervalCache implements BlockCache {
     const p = s.lead;
     const forPair = p !== null && this.#pairWants(p, block);
     const forPrefix = this.#prefix.wants(asset, block) && this.#prefix.reserve(asset, bytes.length);
-    if (!forPair && !forPrefix) return false;
+    const forWhole = asset.keeping && block < asset.keepBelow;
+    if (!forPair && !forPrefix && !forWhole) return false;
     // The budget check comes before the bytes enter: a shorter interval may take
     // the space of longer ones, nothing else may push the cache over.
-    if (!this.#table.fits(bytes.length) && !(forPair && this.#makeRoom(bytes.length, p!.rank))) {
-      this.#refused++;
-      return false;
+    if (!this.#table.fits(bytes.length)) {
+      const made = forPair
+        ? this.#makeRoom(bytes.length, p!.intervalMs, p!.rank)
+        : forWhole && this.#makeRoom(bytes.length, asset.entryKey, -1);
+      if (!made) {
+        this.#refused++;
+        return false;
+      }
     }
     held = this.#table.insert(asset, block, bytes);
     if (forPair) this.#chains.add(p!, block, held);
     if (forPrefix) this.#prefix.pin(asset, block, held);
+    if (forWhole) keepBlock(asset, block, held);
     return true;
   }
 
@@ -315,6 +377,7 @@ export class IntervalCache implements BlockCache {
   #close(s: Stream, now: number): void {
     assertTime(now);
     if (s.owner === null) return;
+    this.#nowMs = now;
     this.#chains.unlink(s, true);
     s.owner = null;
     this.#openStreams--;
@@ -338,7 +401,12 @@ export class IntervalCache implements BlockCache {
       return;
     }
     this.#chains.moved(s, block);
-    if (inP !== null) this.#chains.releaseBefore(inP, block, s.lead);
+    if (inP === null) return;
+    this.#chains.releaseBefore(inP, block, s.lead);
+    if (this.#shortfallBytes !== Infinity && inP.charged - this.#cost(inP) >= this.#shortfallBytes && now - this.#lastRerankMs >= COST_RERANK_MIN_GAP_MS) {
+      this.#lastRerankMs = now; // #end re-ranks before this operation returns
+      this.#dirty = true;
+    }
   }
 
   /** Moves the stream's place in the chain; a seek also moves its (virtual) start time. */
@@ -366,6 +434,7 @@ export class IntervalCache implements BlockCache {
     if (p !== null && this.#pairWants(p, block)) this.#chains.add(p, block, held);
     const asset = s.asset;
     if (this.#prefix.wants(asset, block) && this.#prefix.reserve(asset, held.bytes.length)) this.#prefix.pin(asset, block, held);
+    if (asset.keeping && block < asset.keepBelow) keepBlock(asset, block, held);
   }
 
   #pairWants(p: Pair, block: number): boolean {
@@ -373,15 +442,26 @@ export class IntervalCache implements BlockCache {
   }
 
   /**
-   * Frees space by dropping cached pairs ranked after `rank` (longest intervals
-   * first). Ranks are those of the last re-rank: every operation that links a
-   * pair re-ranks before the next `put` can get here, and a pair killed since
-   * only leaves a dead entry behind, so positions still match.
+   * Frees space for something ranked at interval `key` (a pair: also at `rank`;
+   * a whole asset: -1): drops the assets kept whole on a longer predicted
+   * interval, then cached pairs ranked after it (longest intervals first). Ranks
+   * are those of the last re-rank: every operation that links a pair re-ranks
+   * before the next `put` can get here, and a pair killed since only leaves a
+   * dead entry behind, so positions still match.
    */
-  #makeRoom(bytes: number, rank: number): boolean {
+  #makeRoom(bytes: number, key: number, rank: number): boolean {
+    const entries = this.#entries;
+    for (let i = entries.length - 1; i >= 0 && entries[i]!.entryKey > key && !this.#table.fits(bytes); i--) {
+      const a = entries[i]!;
+      if (a.keeping && a.keptBytes > 0) {
+        releaseKept(a, this.#table);
+        this.#dirty = true;
+      }
+    }
     const ranked = this.#chains.ranked;
     for (let i = ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
       const q = ranked[i]!;
+      if (rank < 0 && q.intervalMs <= key) break;
       if (!q.alive || !q.cached || q.heldBytes === 0) continue;
       this.#chains.uncache(q);
       this.#dirty = true; // its ghost (if any) goes at the re-rank
@@ -399,10 +479,12 @@ export class IntervalCache implements BlockCache {
     this.#dirty = false;
     const ranked = this.#chains.ranked;
     const budget = this.#intervalBudgetBytes;
-    const blockBytes = this.blockBytes;
     const ghosts = this.#spentGhosts;
     let reserved = 0;
+    let shortfall = Infinity;
     let n = 0;
+    const entries = this.#arrivals !== null ? this.#rankEntries() : this.#entries;
+    let e = 0;
     // Pairs are written to only when something changes: most keep their rank and their place.
     for (let i = 0; i < ranked.length; i++) {
       const p = ranked[i]!;
@@ -410,24 +492,100 @@ export class IntervalCache implements BlockCache {
       if (n !== i) ranked[n] = p;
       if (p.rank !== n) p.rank = n;
       n++;
-      // A departed leader adds nothing more; a live one keeps the gap filled.
-      let cost = p.heldBytes;
-      if (!p.ghostLeader) {
-        const gapBytes = (Math.max(0, p.leaderPos - p.followerPos) + 1) * blockBytes;
-        if (gapBytes > cost) cost = gapBytes;
+      // Assets kept whole on a shorter predicted interval go first.
+      for (; e < entries.length && entries[e]!.entryKey < p.intervalMs; e++) {
+        const a = entries[e]!;
+        const cost = this.#entryCost(a);
+        if (reserved + cost <= budget) {
+          reserved += cost;
+          this.#keep(a);
+        } else {
+          if (a.keeping) releaseKept(a, this.#table);
+          if (reserved + cost - budget < shortfall) shortfall = reserved + cost - budget;
+        }
       }
+      // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
+      const cost = (p.follower.asset as AssetState).keeping ? 0 : this.#cost(p);
+      p.charged = cost;
       if (reserved + cost <= budget) {
         reserved += cost;
         if (!p.cached) p.cached = true;
-      } else if (p.cached) {
-        this.#chains.uncache(p);
+      } else {
+        if (p.cached) this.#chains.uncache(p);
+        if (reserved + cost - budget < shortfall) shortfall = reserved + cost - budget;
       }
       if (p.ghostLeader && (!p.cached || p.heldBytes === 0)) ghosts.push(p.leader);
     }
     ranked.length = n;
+    for (; e < entries.length; e++) {
+      const a = entries[e]!;
+      const cost = this.#entryCost(a);
+      if (reserved + cost <= budget) {
+        reserved += cost;
+        this.#keep(a);
+      } else if (a.keeping) {
+        releaseKept(a, this.#table);
+      }
+    }
+    this.#shortfallBytes = shortfall;
     if (ghosts.length === 0) return;
     for (const g of ghosts) this.#chains.unlink(g, false);
     ghosts.length = 0;
+  }
+
+  /**
+   * What a pair is charged: what it holds, or what it needs in steady state if
+   * that is more. A departed leader adds nothing more. With the bitrate known,
+   * the need is the interval's worth of media plus the block being read; without
+   * it, the blocks between the two viewers now.
+   */
+  #cost(p: Pair): number {
+    const held = p.heldBytes;
+    if (p.ghostLeader) return held;
+    const blockBytes = this.blockBytes;
+    const bytesPerMs = (p.follower.asset as AssetState).bytesPerMs;
+    const need =
+      bytesPerMs > 0
+        ? (Math.floor((p.intervalMs * bytesPerMs) / blockBytes) + 1) * blockBytes
+        : (Math.max(0, p.leaderPos - p.followerPos) + 1) * blockBytes;
+    return need > held ? need : held;
+  }
+
+  /**
+   * Generalized: the assets that may be kept whole (size known, requested at
+   * least twice), by predicted interval, shortest first. An asset that no
+   * longer qualifies stops being kept.
+   */
+  #rankEntries(): AssetState[] {
+    const entries = this.#entries;
+    const arrivals = this.#arrivals!;
+    entries.length = 0;
+    for (const a of this.#assets.values()) {
+      a.entryKey = a.sizeBytes > 0 ? arrivals.predictedMs(a.id, this.#nowMs) : Infinity;
+      if (a.entryKey !== Infinity) entries.push(a);
+      else if (a.keeping) releaseKept(a, this.#table);
+    }
+    entries.sort((x, y) => x.entryKey - y.entryKey);
+    return entries;
+  }
+
+  #keep(a: AssetState): void {
+    a.keeping = true;
+    a.keepBelow = Math.ceil(this.#entryNeed(a) / this.blockBytes) + 1;
+  }
+
+  #entryNeed(a: AssetState): number {
+    return a.bytesPerMs > 0 ? Math.min(a.sizeBytes, Math.ceil(a.entryKey * a.bytesPerMs)) : a.sizeBytes;
+  }
+
+  /**
+   * What keeping an asset whole is charged: what it keeps, or what its next
+   * viewer will need if that is more — the whole asset, or for a long one the
+   * predicted interval's worth of media (beyond that the next viewer forms a pair).
+   */
+  #entryCost(a: AssetState): number {
+    const need = this.#entryNeed(a);
+    return need > a.keptBytes ? need : a.keptBytes;
   }
 
   #prefixBlocksFor(asset: AssetState, info: StreamInfo): number {

@@ -187,7 +187,7 @@ program
   .addOption(opt('--lon <deg>', 'longitude', 'BATON_LON', num('lon', -180, 180), 0))
   .addOption(opt('--storage <dir>', 'storage directory with <asset-id>.webm files (required)', 'BATON_STORAGE'))
   .addOption(opt('--cache-mb <n>', 'adaptable cache budget, MiB', 'BATON_CACHE_MB', num('cache-mb', 0, 1_000_000), 64))
-  .addOption(opt('--cache-policy <p>', 'cache policy', 'BATON_CACHE_POLICY').choices(['interval', 'lru']).default('interval'))
+  .addOption(opt('--cache-policy <p>', 'cache policy: gic (generalized interval caching: concurrent pairs plus whole assets on predicted intervals), interval (concurrent pairs only) or lru', 'BATON_CACHE_POLICY').choices(['gic', 'interval', 'lru']).default('gic'))
   .addOption(opt('--max-sessions <n>', 'most concurrent sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
   .addOption(opt('--uplink-mbps <n>', 'uplink capacity, Mbit/s', 'BATON_UPLINK_MBPS', num('uplink-mbps', 0.001, 1_000_000), 1000))
   .addOption(opt('--ingest', 'accept broadcasts (ingest role)', 'BATON_INGEST'))
