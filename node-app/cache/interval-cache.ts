@@ -5,7 +5,7 @@ import { BlockTable, type HeldBlock } from './block-table.js';
 import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter, isCompleteBlock } from './cache-shared.js';
 import { Chains, type ChainAsset, type Member, type Pair } from './interval-chain.js';
 import { PrefixPool, type PrefixOwner } from './prefix-pool.js';
-import { ArrivalHistory, keepBlock, releaseKept, type KeptAsset } from './whole-assets.js';
+import { keepBlock, WholeAssets, type KeptAsset } from './whole-assets.js';
 import { CachePolicy, type BlockCache, type CacheStats, type StreamHandle, type StreamInfo } from './types.js';
 
 /** Share of the budget for asset prefixes unless configured. */
@@ -23,6 +23,8 @@ interface AssetState extends ChainAsset, PrefixOwner, KeptAsset {
   /** Media bytes per ms (0 = unknown): dates a seeking stream's virtual start, sizes the prefix. */
   bytesPerMs: number;
 }
+
+const NO_ASSETS: readonly AssetState[] = [];
 
 /** An open stream as the cache sees it: the viewer's handle and its member of the asset's chain. */
 interface Stream extends StreamHandle, Member {
@@ -104,9 +106,8 @@ export class IntervalCache implements BlockCache {
   readonly #gcCandidates = new Set<AssetState>();
   /** Ghost leaders the last re-rank found with nothing left to hand over (reused, normally empty). */
   readonly #spentGhosts: Member[] = [];
-  /** Generalized: arrival times per asset, and the assets ranked at the last re-rank (by predicted interval). */
-  readonly #arrivals: ArrivalHistory | null;
-  readonly #entries: AssetState[] = [];
+  /** Generalized: the assets that compete whole, on their predicted intervals. */
+  readonly #whole: WholeAssets<AssetState> | null;
   /** The latest `now` an operation was given: the time of a re-rank. */
   #nowMs = 0;
   #dirty = false;
@@ -125,7 +126,6 @@ export class IntervalCache implements BlockCache {
 
   constructor(opts: IntervalCacheOptions) {
     this.policy = opts.generalized ? CachePolicy.gic : CachePolicy.interval;
-    this.#arrivals = opts.generalized ? new ArrivalHistory(opts.arrivalHistoryMax) : null;
     this.budgetBytes = opts.budgetBytes;
     this.blockBytes = opts.blockBytes ?? BLOCK_BYTES;
     this.#prefixMs = opts.prefixMs ?? DEFAULT_PREFIX_MS;
@@ -138,6 +138,7 @@ export class IntervalCache implements BlockCache {
     });
     this.#chains = new Chains(this.#table);
     this.#prefix = new PrefixPool(prefixCapBytes, this.#table);
+    this.#whole = opts.generalized ? new WholeAssets(this.#table, this.blockBytes, opts.arrivalHistoryMax) : null;
   }
 
   get usedBytes(): number {
@@ -294,11 +295,7 @@ export class IntervalCache implements BlockCache {
       this.#assets.set(assetId, asset);
     }
     this.#nowMs = now;
-    if (this.#arrivals !== null) {
-      this.#arrivals.arrive(assetId, now);
-      const size = info.assetBytes;
-      asset.sizeBytes = info.live !== true && size !== undefined && Number.isSafeInteger(size) && size > 0 ? size : 0;
-    }
+    this.#whole?.arrive(asset, now, info);
     const bitrate = info.bitrateBps;
     if (bitrate !== undefined && Number.isFinite(bitrate) && bitrate > 0) asset.bytesPerMs = bitrate / 8000;
     asset.prefixBlocks = this.#prefixBlocksFor(asset, info);
@@ -450,14 +447,7 @@ export class IntervalCache implements BlockCache {
    * dead entry behind, so positions still match.
    */
   #makeRoom(bytes: number, key: number, rank: number): boolean {
-    const entries = this.#entries;
-    for (let i = entries.length - 1; i >= 0 && entries[i]!.entryKey > key && !this.#table.fits(bytes); i--) {
-      const a = entries[i]!;
-      if (a.keeping && a.keptBytes > 0) {
-        releaseKept(a, this.#table);
-        this.#dirty = true;
-      }
-    }
+    if (this.#whole?.makeRoom(bytes, key)) this.#dirty = true;
     const ranked = this.#chains.ranked;
     for (let i = ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
       const q = ranked[i]!;
@@ -481,9 +471,9 @@ export class IntervalCache implements BlockCache {
     const budget = this.#intervalBudgetBytes;
     const ghosts = this.#spentGhosts;
     let reserved = 0;
-    let shortfall = Infinity;
+    this.#shortfallBytes = Infinity;
     let n = 0;
-    const entries = this.#arrivals !== null ? this.#rankEntries() : this.#entries;
+    const entries = this.#whole !== null ? this.#whole.rank(this.#assets.values(), this.#nowMs) : NO_ASSETS;
     let e = 0;
     // Pairs are written to only when something changes: most keep their rank and their place.
     for (let i = 0; i < ranked.length; i++) {
@@ -493,17 +483,7 @@ export class IntervalCache implements BlockCache {
       if (p.rank !== n) p.rank = n;
       n++;
       // Assets kept whole on a shorter predicted interval go first.
-      for (; e < entries.length && entries[e]!.entryKey < p.intervalMs; e++) {
-        const a = entries[e]!;
-        const cost = this.#entryCost(a);
-        if (reserved + cost <= budget) {
-          reserved += cost;
-          this.#keep(a);
-        } else {
-          if (a.keeping) releaseKept(a, this.#table);
-          if (reserved + cost - budget < shortfall) shortfall = reserved + cost - budget;
-        }
-      }
+      for (; e < entries.length && entries[e]!.entryKey < p.intervalMs; e++) reserved = this.#offerWhole(entries[e]!, reserved);
       // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
       const cost = (p.follower.asset as AssetState).keeping ? 0 : this.#cost(p);
       p.charged = cost;
@@ -512,22 +492,12 @@ export class IntervalCache implements BlockCache {
         if (!p.cached) p.cached = true;
       } else {
         if (p.cached) this.#chains.uncache(p);
-        if (reserved + cost - budget < shortfall) shortfall = reserved + cost - budget;
+        this.#leftOut(reserved + cost - budget);
       }
       if (p.ghostLeader && (!p.cached || p.heldBytes === 0)) ghosts.push(p.leader);
     }
     ranked.length = n;
-    for (; e < entries.length; e++) {
-      const a = entries[e]!;
-      const cost = this.#entryCost(a);
-      if (reserved + cost <= budget) {
-        reserved += cost;
-        this.#keep(a);
-      } else if (a.keeping) {
-        releaseKept(a, this.#table);
-      }
-    }
-    this.#shortfallBytes = shortfall;
+    for (; e < entries.length; e++) reserved = this.#offerWhole(entries[e]!, reserved);
     if (ghosts.length === 0) return;
     for (const g of ghosts) this.#chains.unlink(g, false);
     ghosts.length = 0;
@@ -551,41 +521,22 @@ export class IntervalCache implements BlockCache {
     return need > held ? need : held;
   }
 
-  /**
-   * Generalized: the assets that may be kept whole (size known, requested at
-   * least twice), by predicted interval, shortest first. An asset that no
-   * longer qualifies stops being kept.
-   */
-  #rankEntries(): AssetState[] {
-    const entries = this.#entries;
-    const arrivals = this.#arrivals!;
-    entries.length = 0;
-    for (const a of this.#assets.values()) {
-      a.entryKey = a.sizeBytes > 0 ? arrivals.predictedMs(a.id, this.#nowMs) : Infinity;
-      if (a.entryKey !== Infinity) entries.push(a);
-      else if (a.keeping) releaseKept(a, this.#table);
+  /** Generalized: keeps the asset if it fits after `reserved` bytes; returns the bytes reserved after it. */
+  #offerWhole(a: AssetState, reserved: number): number {
+    const whole = this.#whole!;
+    const cost = whole.cost(a);
+    if (reserved + cost <= this.#intervalBudgetBytes) {
+      whole.admit(a);
+      return reserved + cost;
     }
-    entries.sort((x, y) => x.entryKey - y.entryKey);
-    return entries;
+    if (a.keeping) whole.release(a);
+    this.#leftOut(reserved + cost - this.#intervalBudgetBytes);
+    return reserved;
   }
 
-  #keep(a: AssetState): void {
-    a.keeping = true;
-    a.keepBelow = Math.ceil(this.#entryNeed(a) / this.blockBytes) + 1;
-  }
-
-  #entryNeed(a: AssetState): number {
-    return a.bytesPerMs > 0 ? Math.min(a.sizeBytes, Math.ceil(a.entryKey * a.bytesPerMs)) : a.sizeBytes;
-  }
-
-  /**
-   * What keeping an asset whole is charged: what it keeps, or what its next
-   * viewer will need if that is more — the whole asset, or for a long one the
-   * predicted interval's worth of media (beyond that the next viewer forms a pair).
-   */
-  #entryCost(a: AssetState): number {
-    const need = this.#entryNeed(a);
-    return need > a.keptBytes ? need : a.keptBytes;
+  /** Something did not fit by `overBytes`: a cost fall that large may let it in. */
+  #leftOut(overBytes: number): void {
+    if (overBytes < this.#shortfallBytes) this.#shortfallBytes = overBytes;
   }
 
   #prefixBlocksFor(asset: AssetState, info: StreamInfo): number {
