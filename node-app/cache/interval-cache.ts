@@ -368,6 +368,7 @@ export class IntervalCache implements BlockCache {
     if (s.owner === null) return;
     assertBlockIndex(block);
     assertTime(now);
+    this.#nowMs = now;
     if (block !== s.pos) this.#reposition(s, block, now, true);
   }
 
