@@ -3,7 +3,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createCache, DEFAULT_PREFIX_MS, type BlockCache, type CacheOptions, type CachePolicy, type StreamHandle } from '../node-app/cache/index.js';
+import { CachePolicy as CachePolicyName, createCache, DEFAULT_PREFIX_MS, type BlockCache, type CacheOptions, type CachePolicy, type StreamHandle } from '../node-app/cache/index.js';
 import { nextDirector } from '../node-app/policies/rotation.js';
 import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../node-app/policies/select.js';
 import { DEFAULT_LOAD_WEIGHTS, type LoadWeights } from '../signaling/protocol/load-factor.js';
@@ -887,7 +887,7 @@ function serveAsWorker(): void {
  * Exploring from the command line, one process, any scale:
  *   node bin/run-ts.js bench/lb-sim.ts [--policy baton,random] [--requests 100000] [--servers 100]
  *     [--assets 10000] [--utilisation 0.6] [--alpha 1.1] [--block-mib 8] [--null-cache]
- *     [--weights 0.5,0.3,0.2,0.85] [--bound 0.25] [--prefix-ms 30000]
+ *     [--weights 0.5,0.3,0.2,0.85] [--bound 0.25] [--prefix-ms 30000] [--cache-policy gic]
  * `--weights` (sessions, egress, cpu, threshold) and `--bound` (see `batonPolicy`) add a
  * `baton-custom` policy: Baton's director with other load weights, for what-if runs.
  */
@@ -906,8 +906,11 @@ function cli(argv: string[]): void {
       weights: { type: 'string' },
       bound: { type: 'string' },
       'prefix-ms': { type: 'string' },
+      'cache-policy': { type: 'string' },
     },
   });
+  const cachePolicy = o['cache-policy'] as CachePolicy | undefined;
+  if (cachePolicy !== undefined && !Object.values(CachePolicyName).includes(cachePolicy)) throw new Error(`unknown cache policy ${cachePolicy}; known: ${Object.values(CachePolicyName).join(', ')}`);
   const policies: Record<string, SimPolicyFactory> = { ...POLICIES };
   if (o.weights !== undefined || o.bound !== undefined) {
     const [sessions, egress, cpu, threshold] = (o.weights ?? '').split(',').map(Number);
@@ -931,6 +934,7 @@ function cli(argv: string[]): void {
       blockBytes: Math.round(Number(o['block-mib']) * MIB),
       seed: params.seed,
       ...(o['prefix-ms'] !== undefined ? { prefixMs: Number(o['prefix-ms']) } : {}),
+      ...(cachePolicy !== undefined ? { cachePolicy } : {}),
       ...(o['null-cache'] ? { cacheFactory: nullCache } : {}),
     });
     const { policy, maxMeanLoad, maxMeanLoadAvg, cacheServedShare, windowStorageBytes: storageBytes, rejected, wallMs, blockReads, samples, peak, extra } = r;

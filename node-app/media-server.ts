@@ -32,7 +32,7 @@ import { logger, type Logger } from '../signaling/log.js';
 import { DEFAULT_LOAD_BOUND, placeViewer, type SelectOptions } from './policies/select.js';
 import { selectIngest } from './policies/select-ingest.js';
 import { DiskStore } from './storage/disk-store.js';
-import { createCache, type BlockCache } from './cache/index.js';
+import { CachePolicy, createCache, type BlockCache } from './cache/index.js';
 import { createCachedSource } from './cache/cached-reader.js';
 import { CONNECT_TIMEOUT_MS, ServeSession, type ServeSessionOptions } from './delivery/serve-session.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
@@ -62,7 +62,8 @@ export interface MediaServerOptions {
   ingestMaxMbps?: number;
   ingestMaxMb?: number;
   /** Cache policy: the interval cache (default) or LRU for comparison. */
-  cachePolicy?: 'interval' | 'lru';
+  /** Cache policy (default `gic`: generalized interval caching). */
+  cachePolicy?: CachePolicy;
   heartbeatMs?: number;
   /** Port of the server's own HTTP side (metrics, health); 0 = any free port. */
   httpPort?: number;
@@ -140,7 +141,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#o = opts;
     this.#log = logger('media-server', { server: opts.id });
     this.store = new DiskStore(opts.storageDir);
-    this.cache = createCache({ policy: opts.cachePolicy ?? 'interval', budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
+    this.cache = createCache({ policy: opts.cachePolicy ?? CachePolicy.gic, budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
     this.cache.onChange((c) => this.#reportCache(c));
     this.metrics = createServerMetrics(this);
     this.#iceFilter = new IceFilter(opts.iceAllow ?? [], (reason, address) => {
@@ -491,6 +492,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     session.once('connected', () => this.#socket?.emit('session-connected', { sessionId: msg.sessionId }));
     session.once('closed', () => {
       source.close();
+      // What this viewer cost the disk: the measure of the cache for one stream.
+      if (!live && 'storageBytes' in source) this.#log.info({ session: msg.sessionId, assetId: msg.assetId, storageBytes: source.storageBytes, cacheBytes: source.cacheBytes }, 'watch session ended');
       if (this.#sessions.get(msg.sessionId) === session) {
         this.#sessions.delete(msg.sessionId);
         this.#socket?.emit('session-close', { sessionId: msg.sessionId });
@@ -527,7 +530,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
                 // Per viewer: what the server holds for it (queuedBytes) is what a slow viewer could grow.
                 sessionStats: [...this.#sessions].map(([sessionId, s]) => ({ sessionId, ...s.stats() })),
                 loadFactor: loadFactor({ maxSessions: this.#o.maxSessions, uplinkMbps: this.#o.uplinkMbps, load: this.#lastLoad?.load ?? this.#measureLoad() }),
-                cache: { usedBytes: this.cache.usedBytes, budgetBytes: this.cache.budgetBytes, assets: this.cache.assets() },
+                cache: { policy: this.cache.policy, usedBytes: this.cache.usedBytes, peakBytes: this.cache.stats().peakBytes, budgetBytes: this.cache.budgetBytes, assets: this.cache.assets() },
                 storageReadBytes: this.store.bytesRead,
                 tableVersion: this.table.version,
                 // The effective settings (flags, environment, config file and defaults merged): `loadBound: null` = off.

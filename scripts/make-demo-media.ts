@@ -9,7 +9,7 @@ import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../node-app/storage/webm-p
 import { PROJECT_ROOT } from '../node-app/project-root.js';
 
 /** One demo clip: what to render and how. */
-interface ClipSpec {
+export interface ClipSpec {
   id: string;
   durationS: number;
   /** lavfi video source, without duration. */
@@ -89,7 +89,7 @@ async function ensureClip(root: string, clip: ClipSpec, opts: DemoMediaOptions):
       // The repository ships the clips (so a machine without ffmpeg can run the
       // demo); ffmpeg remakes them when they are missing or on --force.
       if (!opts.force && resolve(SHIPPED_DIR) !== root && (await isNonEmptyFile(shipped))) await copyFile(shipped, tmp);
-      else await runFfmpeg(opts.ffmpeg ?? 'ffmpeg', ffmpegArgs(clip, tmp), opts.timeoutMs ?? 120_000);
+      else await renderClip(clip, tmp, opts);
       await rename(tmp, path);
       created = true;
     } finally {
@@ -97,6 +97,11 @@ async function ensureClip(root: string, clip: ClipSpec, opts: DemoMediaOptions):
     }
   }
   return { ...(await describe(clip.id, path)), path, created };
+}
+
+/** Renders one clip to `out` with ffmpeg (tests make clips of their own shape with it). */
+export function renderClip(clip: ClipSpec, out: string, opts: DemoMediaOptions = {}): Promise<void> {
+  return runFfmpeg(opts.ffmpeg ?? 'ffmpeg', ffmpegArgs(clip, out), opts.timeoutMs ?? 120_000);
 }
 
 function ffmpegArgs(clip: ClipSpec, out: string): string[] {

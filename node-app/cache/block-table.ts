@@ -1,12 +1,14 @@
 // The blocks an interval cache holds, with exact byte accounting and the reasons each block stays.
 
-/** A held block: kept while a cached pair references it or a prefix pins it. */
+/** A held block: kept while a cached pair references it, a prefix pins it or its asset is kept whole. */
 export interface HeldBlock {
   readonly bytes: Uint8Array;
   /** Number of cached pairs whose queue lists this block. */
   refs: number;
   /** Part of its asset's prefix. */
   pinned: boolean;
+  /** Kept for the asset's next viewer (generalized interval caching). */
+  kept: boolean;
 }
 
 /** The per-asset part the table works on. */
@@ -48,7 +50,7 @@ export class BlockTable {
   insert(owner: BlockOwner, block: number, bytes: Uint8Array): HeldBlock {
     if (owner.blocks.has(block)) throw new Error(`block ${block} of ${owner.id} is already held`);
     if (!this.fits(bytes.length)) throw new Error('cache budget would be exceeded'); // a policy bug, never user input
-    const held: HeldBlock = { bytes, refs: 0, pinned: false };
+    const held: HeldBlock = { bytes, refs: 0, pinned: false, kept: false };
     owner.blocks.set(block, held);
     this.#usedBytes += bytes.length;
     if (this.#usedBytes > this.#peakBytes) this.#peakBytes = this.#usedBytes;
@@ -66,7 +68,7 @@ export class BlockTable {
   }
 
   freeIfUnused(owner: BlockOwner, block: number, held: HeldBlock): void {
-    if (held.refs > 0 || held.pinned) return;
+    if (held.refs > 0 || held.pinned || held.kept) return;
     owner.blocks.delete(block);
     this.#usedBytes -= held.bytes.length;
     this.dropped++;

@@ -5,11 +5,12 @@ import { LruCache } from './lru-cache.js';
 import { CachePolicy, type BlockCache, type CacheOptions } from './types.js';
 
 /**
- * Creates a block cache: `interval` (the adaptable cache, the default of media
- * servers) or `lru` (the baseline). Throws `CacheArgumentError` on a bad option.
+ * Creates a block cache: `gic` (generalized interval caching, the default of
+ * media servers), `interval` (pairs of concurrent viewers only) or `lru` (the
+ * baseline). Throws `CacheArgumentError` on a bad option.
  */
 export function createCache(opts: CacheOptions): BlockCache {
-  const { budgetBytes, blockBytes, prefixShare, prefixMs } = opts;
+  const { budgetBytes, blockBytes, prefixShare, prefixMs, arrivalHistoryMax } = opts;
   if (!Number.isSafeInteger(budgetBytes) || budgetBytes < 0) {
     throw new CacheArgumentError(`budgetBytes must be a non-negative integer, got ${budgetBytes}`);
   }
@@ -22,9 +23,14 @@ export function createCache(opts: CacheOptions): BlockCache {
   if (prefixMs !== undefined && !(Number.isFinite(prefixMs) && prefixMs >= 0)) {
     throw new CacheArgumentError(`prefixMs must be a non-negative number of ms, got ${prefixMs}`);
   }
+  if (arrivalHistoryMax !== undefined && (!Number.isSafeInteger(arrivalHistoryMax) || arrivalHistoryMax < 1)) {
+    throw new CacheArgumentError(`arrivalHistoryMax must be a positive integer, got ${arrivalHistoryMax}`);
+  }
   switch (opts.policy) {
     case CachePolicy.interval:
       return new IntervalCache({ budgetBytes, blockBytes, prefixShare, prefixMs });
+    case CachePolicy.gic:
+      return new IntervalCache({ budgetBytes, blockBytes, prefixShare, prefixMs, generalized: true, arrivalHistoryMax });
     case CachePolicy.lru:
       return new LruCache({ budgetBytes, blockBytes });
     default:

@@ -1,7 +1,8 @@
-// The media server's block caches: the interval (adaptable) cache, LRU, and the cached reader.
+// The media server's block caches: the interval (adaptable) cache and its generalized form, LRU, and the cached reader.
 export * from './types.js';
 export * from './errors.js';
 export { createCache } from './create-cache.js';
 export { IntervalCache, DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, MIN_PREFIXES, PREFIX_FALLBACK_BYTES } from './interval-cache.js';
 export { LruCache } from './lru-cache.js';
+export { ArrivalHistory, ARRIVAL_HISTORY_MAX_ASSETS } from './whole-assets.js';
 export { createCachedSource, type CachedSource, type CachedSourceOptions } from './cached-reader.js';

@@ -1,9 +1,11 @@
-// The adaptable cache of US 7,912,954: interval caching over pairs of consecutive streams, plus asset prefixes.
+// The adaptable cache of US 7,912,954: interval caching over pairs of consecutive streams, plus asset prefixes;
+// generalized (policy `gic`) to keep whole assets on intervals predicted from their arrivals.
 import { BLOCK_BYTES } from '../contracts.js';
 import { BlockTable, type HeldBlock } from './block-table.js';
 import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter, isCompleteBlock } from './cache-shared.js';
 import { Chains, type ChainAsset, type Member, type Pair } from './interval-chain.js';
 import { PrefixPool, type PrefixOwner } from './prefix-pool.js';
+import { keepBlock, WholeAssets, type KeptAsset } from './whole-assets.js';
 import { CachePolicy, type BlockCache, type CacheStats, type StreamHandle, type StreamInfo } from './types.js';
 
 /** Share of the budget for asset prefixes unless configured. */
@@ -14,11 +16,15 @@ export const DEFAULT_PREFIX_MS = 30_000;
 export const PREFIX_FALLBACK_BYTES = 2 * 1024 * 1024;
 /** One prefix may take at most 1/MIN_PREFIXES of the pool, so that many assets keep one. */
 export const MIN_PREFIXES = 4;
+/** Least time between two re-ranks started because a pair's cost fell (ms). */
+export const COST_RERANK_MIN_GAP_MS = 1000;
 
-interface AssetState extends ChainAsset, PrefixOwner {
+interface AssetState extends ChainAsset, PrefixOwner, KeptAsset {
   /** Media bytes per ms (0 = unknown): dates a seeking stream's virtual start, sizes the prefix. */
   bytesPerMs: number;
 }
+
+const NO_ASSETS: readonly AssetState[] = [];
 
 /** An open stream as the cache sees it: the viewer's handle and its member of the asset's chain. */
 interface Stream extends StreamHandle, Member {
@@ -31,6 +37,14 @@ export interface IntervalCacheOptions {
   blockBytes?: number;
   prefixShare?: number;
   prefixMs?: number;
+  /**
+   * Generalized interval caching (policy `gic`): besides the pairs, an asset
+   * whose size is known is kept whole on the interval predicted from its recent
+   * arrivals, ranked with the pairs by the same interval.
+   */
+  generalized?: boolean;
+  /** Generalized: how many assets' arrival times to remember. Default `ARRIVAL_HISTORY_MAX_ASSETS`. */
+  arrivalHistoryMax?: number;
 }
 
 /**
@@ -39,16 +53,38 @@ export interface IntervalCacheOptions {
  * ranked by their interval — the difference of their start times (a seek moves
  * a stream's start to when it would have started to be there now) — shortest
  * first (equal intervals: the older pair first), and the interval share of the
- * budget goes to them in that order, each reserving the bytes the leader is
- * ahead of the follower (at least what it already holds). For viewers streaming at the media rate, a pair's benefit
- * (storage bytes saved per second) over its cost (bytes held) is 1/interval
- * whatever the bitrate, which is why the interval and not the byte gap ranks them.
+ * budget goes to them in that order. Each pair is charged what it needs in
+ * steady state: the interval at the asset's bitrate plus one block (without a
+ * bitrate, the blocks the leader is ahead of the follower), and at least what it
+ * holds. Not the leader's current head start: a new follower is far behind at
+ * first (its leader had a fast-start burst and a 1.5× catch-up), but both end up
+ * the same lead ahead of their playback, one interval apart. For viewers
+ * streaming at the media rate, a pair's benefit (storage bytes saved per second)
+ * over its cost (bytes held) is 1/interval whatever the bitrate, which is why
+ * the interval and not the byte gap ranks them.
  *
  * While a pair is cached, each block its leader reads (from storage or from
  * the cache) at or ahead of the follower is held, and released once the
  * follower has read past it. Every arrival, departure and seek re-ranks the
  * pairs; a pair that no longer fits drops its blocks and its follower reads
- * from storage from where it is. Pure: the clock is the `now` passed in.
+ * from storage from where it is. A pair's cost only falls as its follower
+ * catches up (it reads, and releases, what its leader queued); when one falls by
+ * as much as the first pair left out lacked, the pairs are re-ranked too (at
+ * most once per `COST_RERANK_MIN_GAP_MS`, so that a pair whose cost wobbles by a
+ * block as its two viewers take turns cannot make every read a re-rank). Pure:
+ * the clock is the `now` passed in.
+ *
+ * Generalized interval caching (`generalized`, policy `gic`; Dan & Sitaram,
+ * 1996): the first viewer of a group, and every viewer of an asset whose
+ * viewers never overlap, reads storage under pure interval caching. So an asset
+ * of known size requested at least twice also competes as a whole: its
+ * interval is the one predicted for its next request (the smoothed gap between
+ * its requests, or the time since the last one if longer), and it is charged
+ * what that next viewer will read before it catches up with the last one — the
+ * whole asset, or for a long asset the predicted interval's worth of media. Pairs
+ * and assets are ranked together by interval (the same storage bytes saved per
+ * second per byte held, 1/interval), and an admitted asset keeps every block
+ * below that mark that any of its viewers reads, after they leave too.
  *
  * Cost: a pair's interval never changes, so the ranking is kept sorted as
  * pairs come and go and a re-rank is one pass over the pairs (no sort). A block
@@ -57,7 +93,7 @@ export interface IntervalCacheOptions {
  * pair holds for it needs no lookup at all.
  */
 export class IntervalCache implements BlockCache {
-  readonly policy = CachePolicy.interval;
+  readonly policy: CachePolicy;
   readonly budgetBytes: number;
   readonly blockBytes: number;
   readonly #prefixMs: number;
@@ -70,7 +106,17 @@ export class IntervalCache implements BlockCache {
   readonly #gcCandidates = new Set<AssetState>();
   /** Ghost leaders the last re-rank found with nothing left to hand over (reused, normally empty). */
   readonly #spentGhosts: Member[] = [];
+  /** Generalized: the assets that compete whole, on their predicted intervals. */
+  readonly #whole: WholeAssets<AssetState> | null;
+  /** The latest `now` an operation was given: the time of a re-rank. */
+  #nowMs = 0;
   #dirty = false;
+  /**
+   * Bytes the first pair left out by the last re-rank lacked (Infinity when
+   * every pair got in): a pair whose cost falls this much may change the outcome.
+   */
+  #shortfallBytes = Infinity;
+  #lastRerankMs = -Infinity;
   #openStreams = 0;
   #hits = 0;
   #misses = 0;
@@ -79,6 +125,7 @@ export class IntervalCache implements BlockCache {
   #refused = 0;
 
   constructor(opts: IntervalCacheOptions) {
+    this.policy = opts.generalized ? CachePolicy.gic : CachePolicy.interval;
     this.budgetBytes = opts.budgetBytes;
     this.blockBytes = opts.blockBytes ?? BLOCK_BYTES;
     this.#prefixMs = opts.prefixMs ?? DEFAULT_PREFIX_MS;
@@ -91,6 +138,7 @@ export class IntervalCache implements BlockCache {
     });
     this.#chains = new Chains(this.#table);
     this.#prefix = new PrefixPool(prefixCapBytes, this.#table);
+    this.#whole = opts.generalized ? new WholeAssets(this.#table, this.blockBytes, opts.arrivalHistoryMax) : null;
   }
 
   get usedBytes(): number {
@@ -243,9 +291,11 @@ export class IntervalCache implements BlockCache {
   #open(assetId: string, now: number, info: StreamInfo): Stream {
     let asset = this.#assets.get(assetId);
     if (!asset) {
-      asset = { id: assetId, blocks: new Map(), head: null, tail: null, prefixBlocks: 0, pinned: new Set(), bytesPerMs: 0 };
+      asset = { id: assetId, blocks: new Map(), head: null, tail: null, prefixBlocks: 0, pinned: new Set(), bytesPerMs: 0, sizeBytes: 0, keeping: false, entryKey: Infinity, keepBelow: 0, keptBytes: 0, kept: [] };
       this.#assets.set(assetId, asset);
     }
+    this.#nowMs = now;
+    this.#whole?.arrive(asset, now, info);
     const bitrate = info.bitrateBps;
     if (bitrate !== undefined && Number.isFinite(bitrate) && bitrate > 0) asset.bytesPerMs = bitrate / 8000;
     asset.prefixBlocks = this.#prefixBlocksFor(asset, info);
@@ -261,6 +311,7 @@ export class IntervalCache implements BlockCache {
     if (s.owner === null) return undefined;
     assertBlockIndex(block);
     assertTime(now);
+    this.#nowMs = now;
     this.#moveTo(s, block, now);
     // The block the stream's pair holds for it is the pair's first, if any: no lookup.
     const inP = s.follow;
@@ -280,6 +331,7 @@ export class IntervalCache implements BlockCache {
     assertBlockIndex(block);
     assertBytes(bytes);
     assertTime(now);
+    this.#nowMs = now;
     this.#moveTo(s, block, now);
     const asset = s.asset;
     this.#missBytes += bytes.length;
@@ -292,16 +344,23 @@ export class IntervalCache implements BlockCache {
     const p = s.lead;
     const forPair = p !== null && this.#pairWants(p, block);
     const forPrefix = this.#prefix.wants(asset, block) && this.#prefix.reserve(asset, bytes.length);
-    if (!forPair && !forPrefix) return false;
+    const forWhole = asset.keeping && block < asset.keepBelow;
+    if (!forPair && !forPrefix && !forWhole) return false;
     // The budget check comes before the bytes enter: a shorter interval may take
     // the space of longer ones, nothing else may push the cache over.
-    if (!this.#table.fits(bytes.length) && !(forPair && this.#makeRoom(bytes.length, p!.rank))) {
-      this.#refused++;
-      return false;
+    if (!this.#table.fits(bytes.length)) {
+      const made = forPair
+        ? this.#makeRoom(bytes.length, p!.intervalMs, p!.rank)
+        : forWhole && this.#makeRoom(bytes.length, asset.entryKey, -1);
+      if (!made) {
+        this.#refused++;
+        return false;
+      }
     }
     held = this.#table.insert(asset, block, bytes);
     if (forPair) this.#chains.add(p!, block, held);
     if (forPrefix) this.#prefix.pin(asset, block, held);
+    if (forWhole) keepBlock(asset, block, held);
     return true;
   }
 
@@ -309,12 +368,14 @@ export class IntervalCache implements BlockCache {
     if (s.owner === null) return;
     assertBlockIndex(block);
     assertTime(now);
+    this.#nowMs = now;
     if (block !== s.pos) this.#reposition(s, block, now, true);
   }
 
   #close(s: Stream, now: number): void {
     assertTime(now);
     if (s.owner === null) return;
+    this.#nowMs = now;
     this.#chains.unlink(s, true);
     s.owner = null;
     this.#openStreams--;
@@ -338,7 +399,12 @@ export class IntervalCache implements BlockCache {
       return;
     }
     this.#chains.moved(s, block);
-    if (inP !== null) this.#chains.releaseBefore(inP, block, s.lead);
+    if (inP === null) return;
+    this.#chains.releaseBefore(inP, block, s.lead);
+    if (this.#shortfallBytes !== Infinity && inP.charged - this.#cost(inP) >= this.#shortfallBytes && now - this.#lastRerankMs >= COST_RERANK_MIN_GAP_MS) {
+      this.#lastRerankMs = now; // #end re-ranks before this operation returns
+      this.#dirty = true;
+    }
   }
 
   /** Moves the stream's place in the chain; a seek also moves its (virtual) start time. */
@@ -366,6 +432,7 @@ export class IntervalCache implements BlockCache {
     if (p !== null && this.#pairWants(p, block)) this.#chains.add(p, block, held);
     const asset = s.asset;
     if (this.#prefix.wants(asset, block) && this.#prefix.reserve(asset, held.bytes.length)) this.#prefix.pin(asset, block, held);
+    if (asset.keeping && block < asset.keepBelow) keepBlock(asset, block, held);
   }
 
   #pairWants(p: Pair, block: number): boolean {
@@ -373,15 +440,19 @@ export class IntervalCache implements BlockCache {
   }
 
   /**
-   * Frees space by dropping cached pairs ranked after `rank` (longest intervals
-   * first). Ranks are those of the last re-rank: every operation that links a
-   * pair re-ranks before the next `put` can get here, and a pair killed since
-   * only leaves a dead entry behind, so positions still match.
+   * Frees space for something ranked at interval `key` (a pair: also at `rank`;
+   * a whole asset: -1): drops the assets kept whole on a longer predicted
+   * interval, then cached pairs ranked after it (longest intervals first). Ranks
+   * are those of the last re-rank: every operation that links a pair re-ranks
+   * before the next `put` can get here, and a pair killed since only leaves a
+   * dead entry behind, so positions still match.
    */
-  #makeRoom(bytes: number, rank: number): boolean {
+  #makeRoom(bytes: number, key: number, rank: number): boolean {
+    if (this.#whole?.makeRoom(bytes, key)) this.#dirty = true;
     const ranked = this.#chains.ranked;
     for (let i = ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
       const q = ranked[i]!;
+      if (rank < 0 && q.intervalMs <= key) break;
       if (!q.alive || !q.cached || q.heldBytes === 0) continue;
       this.#chains.uncache(q);
       this.#dirty = true; // its ghost (if any) goes at the re-rank
@@ -399,10 +470,12 @@ export class IntervalCache implements BlockCache {
     this.#dirty = false;
     const ranked = this.#chains.ranked;
     const budget = this.#intervalBudgetBytes;
-    const blockBytes = this.blockBytes;
     const ghosts = this.#spentGhosts;
     let reserved = 0;
+    this.#shortfallBytes = Infinity;
     let n = 0;
+    const entries = this.#whole !== null ? this.#whole.rank(this.#assets.values(), this.#nowMs) : NO_ASSETS;
+    let e = 0;
     // Pairs are written to only when something changes: most keep their rank and their place.
     for (let i = 0; i < ranked.length; i++) {
       const p = ranked[i]!;
@@ -410,24 +483,61 @@ export class IntervalCache implements BlockCache {
       if (n !== i) ranked[n] = p;
       if (p.rank !== n) p.rank = n;
       n++;
-      // A departed leader adds nothing more; a live one keeps the gap filled.
-      let cost = p.heldBytes;
-      if (!p.ghostLeader) {
-        const gapBytes = (Math.max(0, p.leaderPos - p.followerPos) + 1) * blockBytes;
-        if (gapBytes > cost) cost = gapBytes;
-      }
+      // Assets kept whole on a shorter predicted interval go first.
+      for (; e < entries.length && entries[e]!.entryKey < p.intervalMs; e++) reserved = this.#offerWhole(entries[e]!, reserved);
+      // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
+      const cost = (p.follower.asset as AssetState).keeping ? 0 : this.#cost(p);
+      p.charged = cost;
       if (reserved + cost <= budget) {
         reserved += cost;
         if (!p.cached) p.cached = true;
-      } else if (p.cached) {
-        this.#chains.uncache(p);
+      } else {
+        if (p.cached) this.#chains.uncache(p);
+        this.#leftOut(reserved + cost - budget);
       }
       if (p.ghostLeader && (!p.cached || p.heldBytes === 0)) ghosts.push(p.leader);
     }
     ranked.length = n;
+    for (; e < entries.length; e++) reserved = this.#offerWhole(entries[e]!, reserved);
     if (ghosts.length === 0) return;
     for (const g of ghosts) this.#chains.unlink(g, false);
     ghosts.length = 0;
+  }
+
+  /**
+   * What a pair is charged: what it holds, or what it needs in steady state if
+   * that is more. A departed leader adds nothing more. With the bitrate known,
+   * the need is the interval's worth of media plus the block being read; without
+   * it, the blocks between the two viewers now.
+   */
+  #cost(p: Pair): number {
+    const held = p.heldBytes;
+    if (p.ghostLeader) return held;
+    const blockBytes = this.blockBytes;
+    const bytesPerMs = (p.follower.asset as AssetState).bytesPerMs;
+    const need =
+      bytesPerMs > 0
+        ? (Math.floor((p.intervalMs * bytesPerMs) / blockBytes) + 1) * blockBytes
+        : (Math.max(0, p.leaderPos - p.followerPos) + 1) * blockBytes;
+    return need > held ? need : held;
+  }
+
+  /** Generalized: keeps the asset if it fits after `reserved` bytes; returns the bytes reserved after it. */
+  #offerWhole(a: AssetState, reserved: number): number {
+    const whole = this.#whole!;
+    const cost = whole.cost(a);
+    if (reserved + cost <= this.#intervalBudgetBytes) {
+      whole.admit(a);
+      return reserved + cost;
+    }
+    if (a.keeping) whole.release(a);
+    this.#leftOut(reserved + cost - this.#intervalBudgetBytes);
+    return reserved;
+  }
+
+  /** Something did not fit by `overBytes`: a cost fall that large may let it in. */
+  #leftOut(overBytes: number): void {
+    if (overBytes < this.#shortfallBytes) this.#shortfallBytes = overBytes;
   }
 
   #prefixBlocksFor(asset: AssetState, info: StreamInfo): number {

@@ -53,6 +53,8 @@ export class Pair {
   /** The leader is a ghost (`leader.owner === null`). */
   ghostLeader: boolean;
   alive: boolean;
+  /** What the last re-rank charged the pair (bytes): a fall from it may let another pair in. */
+  charged: number;
   // The queue: `#n` entries (block index, held block). The first two live in the
   // pair itself (`#b0`/`#h0`, `#b1`/`#h1`): a stream's pairs mostly hold one or two
   // blocks, so a block read then touches no other object. Entries past the
@@ -89,6 +91,7 @@ export class Pair {
     this.cached = false;
     this.ghostLeader = leader.owner === null;
     this.alive = true;
+    this.charged = 0;
     this.#n = 0;
     this.#b0 = 0;
     this.#h0 = null;

@@ -1,8 +1,12 @@
-// The block-cache seam: one interface, the interval and LRU policies behind it.
+// The block-cache seam: one interface, the interval (plain and generalized) and LRU policies behind it.
 import type { CacheChange } from '../contracts.js';
 
-/** Which replacement policy a cache runs. */
-export const CachePolicy = { interval: 'interval', lru: 'lru' } as const;
+/**
+ * Which replacement policy a cache runs: `gic` (generalized interval caching,
+ * the media server's default), `interval` (pairs of concurrent viewers only) or
+ * `lru` (the baseline).
+ */
+export const CachePolicy = { interval: 'interval', gic: 'gic', lru: 'lru' } as const;
 export type CachePolicy = (typeof CachePolicy)[keyof typeof CachePolicy];
 
 /** Options of `createCache`. */
@@ -13,12 +17,14 @@ export interface CacheOptions {
   /** Block size in bytes. Default `BLOCK_BYTES` (64 KiB); simulations may use larger blocks. */
   blockBytes?: number;
   /**
-   * Interval policy: share of the budget kept for asset prefixes (the first
-   * blocks of recently requested assets), in [0, 0.5]. Default 0.05.
+   * Interval and gic policies: share of the budget kept for asset prefixes (the
+   * first blocks of recently requested assets), in [0, 0.5]. Default 0.1.
    */
   prefixShare?: number;
   /** Interval policy: media time a prefix covers when the bitrate is known (ms). Default 30 000. */
   prefixMs?: number;
+  /** `gic` policy: how many assets' request times it remembers. Default `ARRIVAL_HISTORY_MAX_ASSETS` (10 000). */
+  arrivalHistoryMax?: number;
 }
 
 /** What a stream knows about its asset when it opens. */

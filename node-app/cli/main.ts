@@ -247,7 +247,7 @@ program
   .addOption(opt('--lon <deg>', 'longitude', 'BATON_LON', num('lon', -180, 180), 0))
   .addOption(opt('--storage <dir>', 'storage directory with <asset-id>.webm files (required)', 'BATON_STORAGE'))
   .addOption(opt('--cache-mb <n>', 'adaptable cache budget, MiB', 'BATON_CACHE_MB', num('cache-mb', 0, 1_000_000), 64))
-  .addOption(opt('--cache-policy <p>', 'cache policy', 'BATON_CACHE_POLICY').choices(['interval', 'lru']).default('interval'))
+  .addOption(opt('--cache-policy <p>', 'cache policy: gic (generalized interval caching: concurrent pairs plus whole assets on predicted intervals), interval (concurrent pairs only) or lru', 'BATON_CACHE_POLICY').choices(['gic', 'interval', 'lru']).default('gic'))
   .addOption(opt('--max-sessions <n>', 'most concurrent viewer sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
   .addOption(opt('--max-ingest-sessions <n>', 'most concurrent broadcast (ingest) sessions, apart from viewers', 'BATON_MAX_INGEST_SESSIONS', int('max-ingest-sessions', 1, 1_000_000), DEFAULT_MAX_INGEST_SESSIONS))
   .addOption(opt('--unconnected-session-ms <ms>', 'close a viewer session whose WebRTC connection is not up this long after it opened', 'BATON_UNCONNECTED_SESSION_MS', int('unconnected-session-ms', 100, 600_000), UNCONNECTED_SESSION_MS))

@@ -5,7 +5,7 @@ import { BLOCK_BYTES } from '../../node-app/contracts.js';
 import { CacheArgumentError, createCache, type CachePolicy } from '../../node-app/cache/index.js';
 
 const B = 100;
-const POLICIES: CachePolicy[] = ['interval', 'lru'];
+const POLICIES: CachePolicy[] = ['interval', 'gic', 'lru'];
 
 function bytesOf(assetId: string, block: number, length = B): Uint8Array {
   const out = new Uint8Array(length);

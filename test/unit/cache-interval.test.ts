@@ -1,7 +1,7 @@
 // The interval cache: pairs, shortest interval first, release behind followers, prefixes, events, budget.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createCache, MIN_PREFIXES, type BlockCache, type StreamHandle } from '../../node-app/cache/index.js';
+import { createCache, MIN_PREFIXES, type BlockCache, type StreamHandle, type StreamInfo } from '../../node-app/cache/index.js';
 import type { CacheChange } from '../../node-app/contracts.js';
 
 /** Tiny blocks keep scenarios readable: 100 bytes, and 800 bit/s = one block per second. */
@@ -107,6 +107,10 @@ interface Viewer {
   /** Milliseconds per block: 1000 at the 800 bit/s of these tests. */
   msPerBlock: number;
   blocks: number;
+  /** When block k is read, if not every `msPerBlock` from the start (ms). */
+  readAt?: (k: number) => number;
+  /** What the stream says at open, if not a 1,000-block asset at its rate. */
+  info?: StreamInfo;
 }
 
 /** Viewers reading their asset at their bitrate from `startMs` on; returns each one's hits and misses. */
@@ -116,9 +120,10 @@ function simulate(cache: BlockCache, viewers: Viewer[]): string[][] {
   const results = viewers.map(() => [] as string[]);
   viewers.forEach((v, i) => {
     let h!: StreamHandle;
-    events.push({ at: v.startMs, order: -1, run: () => (h = cache.openStream(v.asset, v.startMs, { assetBytes: 1000 * B, bitrateBps: (8000 * B) / v.msPerBlock })) });
+    const info = v.info ?? { assetBytes: 1000 * B, bitrateBps: (8000 * B) / v.msPerBlock };
+    events.push({ at: v.startMs, order: -1, run: () => (h = cache.openStream(v.asset, v.startMs, info)) });
     for (let k = 0; k < v.blocks; k++) {
-      const at = v.startMs + k * v.msPerBlock;
+      const at = v.readAt ? v.readAt(k) : v.startMs + k * v.msPerBlock;
       events.push({ at, order: i, run: () => results[i]!.push(read(h, k, at)) });
     }
   });
@@ -270,6 +275,50 @@ describe('interval cache: ranking', () => {
     expect(gotA2.slice(0, 9).every((r) => r === 'miss')).toBe(true);
     expect(gotA2.slice(9).every((r) => r === 'hit')).toBe(true);
     expect(gotB2.every((r) => r === 'miss')).toBe(true);
+  });
+});
+
+/**
+ * Viewers paced like the media server's delivery: a fast-start burst of `burstS`
+ * seconds of media at open, then 1.5× the bitrate until `leadS` seconds ahead of
+ * playback, then the bitrate. At `blocksPerS`, block k goes out at
+ * max((k + 1 − burst) / 1.5, k + 1 − lead) seconds after the start (0 within the burst).
+ */
+function simulatePaced(cache: BlockCache, starts: number[], o: { blocks: number; blocksPerS: number; bitrate: boolean; burstS?: number; leadS?: number }): string[][] {
+  const burst = (o.burstS ?? 8) * o.blocksPerS;
+  const lead = (o.leadS ?? 10) * o.blocksPerS;
+  const info = { assetBytes: o.blocks * B, bitrateBps: o.bitrate ? o.blocksPerS * 8 * B : undefined };
+  const sentAtS = (k: number) => Math.max(0, (k + 1 - burst) / 1.5, k + 1 - lead) / o.blocksPerS;
+  return simulate(
+    cache,
+    starts.map((startMs) => ({ asset: 'film', startMs, msPerBlock: 1000 / o.blocksPerS, blocks: o.blocks, info, readAt: (k: number) => startMs + Math.round(sentAtS(k) * 1000) })),
+  );
+}
+
+describe('interval cache: small budgets (issue 12, C1)', () => {
+  // One server with room for 14 blocks, a 120-s asset at 2 blocks/s, viewers at 0, 20 and 22 s.
+  // When C opens, B is 11 s of media into its fast start (22 blocks ahead); once both
+  // are 10 s ahead of their playback they are 2 s (4 blocks) apart.
+  const shape = { blocks: 240, blocksPerS: 2 };
+  const misses = (got: string[]) => got.filter((r) => r === 'miss').length;
+
+  it('caches the shortest pair for what it needs in steady state, not its leader\'s head start', () => {
+    const cache = intervalCache(14);
+    const [a, b, c] = simulatePaced(cache, [0, 20_000, 22_000], { ...shape, bitrate: true });
+    expect(misses(a!)).toBe(240);
+    expect(misses(b!)).toBe(240); // (A, B) is 20 s apart: 40 blocks, it never fits
+    // C reads from storage only what B had read before C came: its own fast start.
+    expect(misses(c!)).toBeLessThanOrEqual(0.15 * 240);
+    expect(cache.stats().peakBytes).toBeLessThanOrEqual(14 * B);
+  });
+
+  it('without a bitrate, re-ranks as the gap closes, once the pair fits', () => {
+    const cache = intervalCache(14);
+    const [, , c] = simulatePaced(cache, [0, 20_000, 22_000], { ...shape, bitrate: false });
+    // Cached once C is within 13 blocks of B (about 8 s after it opened), then hits to the end.
+    expect(misses(c!)).toBeLessThanOrEqual(0.15 * 240);
+    expect(c!.slice(-200).every((r) => r === 'hit')).toBe(true);
+    expect(cache.stats().peakBytes).toBeLessThanOrEqual(14 * B);
   });
 });
 

@@ -1,0 +1,184 @@
+// Generalized interval caching (Dan & Sitaram): whole assets kept on an interval predicted from their recent arrivals.
+import type { BlockOwner, BlockTable, HeldBlock } from './block-table.js';
+import type { StreamInfo } from './types.js';
+
+/** Assets whose arrival times a cache remembers (least recently requested forgotten first). */
+export const ARRIVAL_HISTORY_MAX_ASSETS = 10_000;
+
+interface Arrivals {
+  lastMs: number;
+  /** Smoothed time between arrivals (ms); Infinity until the second arrival. */
+  gapMs: number;
+}
+
+/**
+ * When each asset was last requested and how far apart its requests come, so
+ * that the cache can predict the interval to the next request of an asset
+ * nobody (or one viewer) is watching. Bounded: past `maxAssets` the least
+ * recently requested asset is forgotten.
+ */
+export class ArrivalHistory {
+  readonly maxAssets: number;
+  readonly #byAsset = new Map<string, Arrivals>();
+
+  constructor(maxAssets = ARRIVAL_HISTORY_MAX_ASSETS) {
+    this.maxAssets = maxAssets;
+  }
+
+  get size(): number {
+    return this.#byAsset.size;
+  }
+
+  arrive(assetId: string, now: number): void {
+    const h = this.#byAsset.get(assetId);
+    if (h) {
+      this.#byAsset.delete(assetId); // re-inserted last: the map's order is the LRU order
+      const gap = Math.max(0, now - h.lastMs);
+      // Half the weight on the newest gap: a change of popularity shows within a few requests.
+      h.gapMs = h.gapMs === Infinity ? gap : (h.gapMs + gap) / 2;
+      h.lastMs = Math.max(h.lastMs, now);
+      this.#byAsset.set(assetId, h);
+      return;
+    }
+    if (this.#byAsset.size >= this.maxAssets) this.#byAsset.delete(this.#byAsset.keys().next().value!);
+    this.#byAsset.set(assetId, { lastMs: now, gapMs: Infinity });
+  }
+
+  /**
+   * The interval to the asset's next request: the usual gap between its
+   * requests, or the time since the last one if that is already longer.
+   * Infinity for an asset requested once (or forgotten): nothing to predict from.
+   */
+  predictedMs(assetId: string, now: number): number {
+    const h = this.#byAsset.get(assetId);
+    if (!h) return Infinity;
+    const since = now - h.lastMs;
+    return since > h.gapMs ? since : h.gapMs;
+  }
+}
+
+/** An asset as whole-asset keeping sees it. */
+export interface KeptAsset extends BlockOwner {
+  /** Size of the asset (bytes); 0 when unknown or still growing (never kept whole). */
+  sizeBytes: number;
+  /** Media bytes per ms (0 = unknown). */
+  bytesPerMs: number;
+  /** The asset's predicted interval won its place in the last re-rank: every block read is kept. */
+  keeping: boolean;
+  /** Predicted interval as of the last re-rank (ms). */
+  entryKey: number;
+  /**
+   * Blocks kept are those below this one: the whole asset, or for a long one
+   * what its next viewer reads before it catches up with the last (there the
+   * two form a pair).
+   */
+  keepBelow: number;
+  keptBytes: number;
+  readonly kept: number[];
+}
+
+/**
+ * The whole-asset half of generalized interval caching: which assets compete,
+ * on which predicted interval, for how many bytes, and keeping their blocks.
+ * The interval cache merges `rank`'s order with its pairs' and calls `admit` or
+ * `release` on each asset as the budget allows.
+ */
+export class WholeAssets<A extends KeptAsset> {
+  readonly #arrivals: ArrivalHistory;
+  readonly #table: BlockTable;
+  readonly #blockBytes: number;
+  /** Assets by predicted interval as of the last `rank`, shortest first. */
+  readonly #ranked: A[] = [];
+
+  constructor(table: BlockTable, blockBytes: number, maxAssets?: number) {
+    this.#table = table;
+    this.#blockBytes = blockBytes;
+    this.#arrivals = new ArrivalHistory(maxAssets);
+  }
+
+  /** A viewer opened the asset at `now`. */
+  arrive(a: A, now: number, info: StreamInfo): void {
+    this.#arrivals.arrive(a.id, now);
+    const size = info.assetBytes;
+    a.sizeBytes = info.live !== true && size !== undefined && Number.isSafeInteger(size) && size > 0 ? size : 0;
+  }
+
+  /**
+   * The assets that may be kept whole (size known, requested at least twice),
+   * by predicted interval, shortest first. One that no longer qualifies stops
+   * being kept.
+   */
+  rank(assets: Iterable<A>, now: number): readonly A[] {
+    const ranked = this.#ranked;
+    ranked.length = 0;
+    for (const a of assets) {
+      a.entryKey = a.sizeBytes > 0 ? this.#arrivals.predictedMs(a.id, now) : Infinity;
+      if (a.entryKey !== Infinity) ranked.push(a);
+      else if (a.keeping) this.release(a);
+    }
+    ranked.sort((x, y) => x.entryKey - y.entryKey);
+    return ranked;
+  }
+
+  /**
+   * What keeping the asset is charged: what it keeps, or what its next viewer
+   * will need if that is more — the whole asset, or for a long one the
+   * predicted interval's worth of media (beyond that the next viewer forms a pair).
+   */
+  cost(a: A): number {
+    const need = this.#need(a);
+    return need > a.keptBytes ? need : a.keptBytes;
+  }
+
+  admit(a: A): void {
+    a.keeping = true;
+    a.keepBelow = Math.ceil(this.#need(a) / this.#blockBytes) + 1;
+  }
+
+  /** Stops keeping the asset: its blocks lose this reason to stay. */
+  release(a: A): void {
+    releaseKept(a, this.#table);
+  }
+
+  /**
+   * Stops keeping assets ranked on a predicted interval longer than `key`,
+   * longest first, until `bytes` fit. Returns whether it released any.
+   */
+  makeRoom(bytes: number, key: number): boolean {
+    const ranked = this.#ranked;
+    let released = false;
+    for (let i = ranked.length - 1; i >= 0 && ranked[i]!.entryKey > key && !this.#table.fits(bytes); i--) {
+      const a = ranked[i]!;
+      if (a.keeping && a.keptBytes > 0) {
+        this.release(a);
+        released = true;
+      }
+    }
+    return released;
+  }
+
+  #need(a: A): number {
+    return a.bytesPerMs > 0 ? Math.min(a.sizeBytes, Math.ceil(a.entryKey * a.bytesPerMs)) : a.sizeBytes;
+  }
+}
+
+/** Keeps a held block for the asset's next viewer. */
+export function keepBlock(owner: KeptAsset, block: number, held: HeldBlock): void {
+  if (held.kept) return;
+  held.kept = true;
+  owner.kept.push(block);
+  owner.keptBytes += held.bytes.length;
+}
+
+function releaseKept(owner: KeptAsset, table: BlockTable): void {
+  owner.keeping = false;
+  const kept = owner.kept;
+  owner.keptBytes = 0;
+  for (let i = 0; i < kept.length; i++) {
+    const held = owner.blocks.get(kept[i]!);
+    if (!held || !held.kept) continue;
+    held.kept = false;
+    table.freeIfUnused(owner, kept[i]!, held);
+  }
+  kept.length = 0;
+}
