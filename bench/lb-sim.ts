@@ -169,15 +169,16 @@ export type SimPolicyFactory = (view: SimView, rng: () => number) => LbPolicy & 
  * The production director: `selectServer` on the director's replica of the
  * state table, which the simulator keeps as the hub would (cache changes at
  * once, loads on each heartbeat), with `self` = the current director, and the
- * media server's default load weights and bounded-load ε unless given
- * (`loadBound: null` turns the bound off, as `--load-bound off` does).
+ * media server's default load weights, bounded-load ε and cache floor unless
+ * given (`loadBound: null` turns the bound off, as `--load-bound off` does).
  */
 export function batonPolicy(
   name = 'baton',
   weights: LoadWeights = DEFAULT_LOAD_WEIGHTS,
   loadBound: number | null = DEFAULT_LOAD_BOUND,
+  cacheFloor?: number,
 ): SimPolicyFactory {
-  const opts = loadBound === null ? { weights } : { weights, loadBound };
+  const opts = { weights, ...(loadBound === null ? {} : { loadBound }), ...(cacheFloor === undefined ? {} : { cacheFloor }) };
   return (v) => {
     const reasons: Record<string, number> = {};
     return {
