@@ -11,6 +11,8 @@ import { StateTable } from '../signaling/protocol/state-table.js';
 import type { AssetInfo, DirectorInfo } from '../signaling/protocol/types.js';
 import { seededRng } from '../test/helpers/seeded-rng.js';
 import { BASELINES, type ClusterView, type LbPolicy, type PlaceRequest } from './lb-policies.js';
+import { smallClusterFigures } from './lb-small.js';
+import { sweepFigures, sweepJobs } from './lb-sweep.js';
 
 /** The production modules the simulator runs, exposed so a test can check they are the real ones. */
 export const PRODUCTION = Object.freeze({ selectServer, placeViewer, nextDirector, createCache, StateTable });
@@ -167,15 +169,16 @@ export type SimPolicyFactory = (view: SimView, rng: () => number) => LbPolicy & 
  * The production director: `selectServer` on the director's replica of the
  * state table, which the simulator keeps as the hub would (cache changes at
  * once, loads on each heartbeat), with `self` = the current director, and the
- * media server's default load weights and bounded-load ε unless given
- * (`loadBound: null` turns the bound off, as `--load-bound off` does).
+ * media server's default load weights, bounded-load ε and cache floor unless
+ * given (`loadBound: null` turns the bound off, as `--load-bound off` does).
  */
 export function batonPolicy(
   name = 'baton',
   weights: LoadWeights = DEFAULT_LOAD_WEIGHTS,
   loadBound: number | null = DEFAULT_LOAD_BOUND,
+  cacheFloor?: number,
 ): SimPolicyFactory {
-  const opts = loadBound === null ? { weights } : { weights, loadBound };
+  const opts = { weights, ...(loadBound === null ? {} : { loadBound }), ...(cacheFloor === undefined ? {} : { cacheFloor }) };
   return (v) => {
     const reasons: Record<string, number> = {};
     return {
@@ -766,7 +769,7 @@ type Done = Map<string, { result: SimResult; cpuMs: number }>;
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** The suite: `lb.*` figures for every policy (bench/README.md says what each one means). */
+/** The suite: `lb.*` figures for every policy, and the utilisation sweep (bench/README.md says what each one means). */
 export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Record<string, number>> {
   const scale = opts.quick ? QUICK_SCALE : FULL_SCALE;
   // Slowest first (the ones piling one asset's viewers onto one server), so the workers finish together.
@@ -779,6 +782,7 @@ export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Reco
     // The issue's speed bar: a million requests, the real cache, one policy, timed as a user would.
     jobs.unshift({ key: 'baton@1m', scale: { ...scale, workload: { ...scale.workload, requests: MILLION } }, policy: 'baton' });
   }
+  jobs.push(...sweepJobs(QUICK_SCALE, Object.keys(POLICIES), opts.quick));
   const done: Done = new Map();
   await Promise.all(Array.from({ length: PARALLEL_RUNS }, () => runWorker(jobs, done)));
 
@@ -824,6 +828,9 @@ export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Reco
     f['lb.cache_served_share_1m.baton'] = round(m.cacheServedShare, 4);
     f['lb.measured_hours_1m'] = round((m.samples * (DEFAULT_HEARTBEAT_MS / 1000)) / 3600, 2);
   }
+  Object.assign(f, sweepFigures((key) => done.get(key)?.result, Object.keys(POLICIES)));
+  // 200 viewers of three short clips: milliseconds, so in this process.
+  Object.assign(f, await smallClusterFigures(simulate, POLICIES));
   const bare = done.get('baton@null-cache');
   if (bare) {
     f['lb.sim_cpu_s_per_1m_requests_null_cache'] = round(bare.cpuMs / 1000 / (bare.result.requests / 1e6), 1);

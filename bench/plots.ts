@@ -192,6 +192,22 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
     put('lb-cache-served-share.svg', barChart({ title: `Share of viewer bytes served from caches${scale}`, yLabel: 'cache-served share', bars: bars('lb.cache_served_share.'), digits: 3, reference: { value: 0.75, label: 'target ≥ 0.75' } }));
   }
 
+  // The utilisation sweep: each policy's figure against mean utilisation.
+  const sweep = (figure: string) => {
+    const byPolicy = new Map<string, [number, number][]>();
+    for (const [k, v] of Object.entries(figures)) {
+      const m = new RegExp(`^lb\\.sweep\\.u(\\d+)\\.${figure}\\.(.+)$`).exec(k);
+      if (!m || typeof v !== 'number' || !Number.isFinite(v)) continue;
+      byPolicy.set(m[2]!, [...(byPolicy.get(m[2]!) ?? []), [Number(m[1]), v]]);
+    }
+    return [...byPolicy].map(([name, points]) => ({ name, points }));
+  };
+  const sweepShare = sweep('cache_served_share');
+  if (sweepShare.length > 0) {
+    put('lb-sweep-cache-served-share.svg', lineChart({ title: 'Cache-served share vs mean utilisation (10 servers)', xLabel: 'mean utilisation, %', yLabel: 'cache-served share', series: sweepShare }));
+    put('lb-sweep-max-mean-load.svg', lineChart({ title: 'Peak ÷ mean server load vs mean utilisation (10 servers)', xLabel: 'mean utilisation, %', yLabel: 'peak load ÷ mean load', series: sweep('max_mean_load') }));
+  }
+
   // Hub join latency against offered rate.
   const hubSteps = Object.keys(figures)
     .map((k) => /^hub\.join_p99_ms_at\.(\d+)$/.exec(k))

@@ -24,6 +24,17 @@ export const TARGETS: Record<string, Target> = {
   'lb.max_mean_load_1m.baton': { op: '<=', value: 1.25 },
   'lb.cache_served_share_1m.baton': { op: '>=', value: 0.75 },
   'lb.sim_wall_s_1m_requests.baton': { op: '<=', value: 60 },
+  // Issue 12's sweep: at 10 % the cache share alone (≥ 0.9 × the unbounded director's); above it,
+  // ≥ bounded-load hashing's + 0.05 with the busiest server ≤ 1.25 × the mean.
+  'lb.sweep.u10.cache_share_ratio_vs_unbounded.baton': { op: '>=', value: 0.9 },
+  ...Object.fromEntries(
+    ['u30', 'u50', 'u70', 'u90'].flatMap((u) => [
+      [`lb.sweep.${u}.cache_share_margin_vs_bounded_load.baton`, { op: '>=', value: 0.05 }],
+      [`lb.sweep.${u}.max_mean_load.baton`, { op: '<=', value: 1.25 }],
+    ]),
+  ),
+  // `npm start`'s cluster: 3 servers, the demo clips, viewers seconds apart.
+  'lb.small.cache_served_share.baton': { op: '>=', value: 0.6 },
   'hub.joins_per_s': { op: '>=', value: 2000 },
   'hub.join_p99_ms': { op: '<=', value: 50 },
 };

@@ -38,7 +38,8 @@ export const DEFAULT_LOAD_BOUND = 0.2;
 
 /**
  * Default cache floor (load factor). Chosen by measurement in the cluster
- * simulator (20 servers, 2,000 assets, `bench/lb-sweep.ts`): with no floor, at
+ * simulator (the 20-server quick cluster at 10–70 % utilisation; bench/README.md,
+ * "Cache floor"): with no floor, at
  * 10 % mean utilisation the bound sent viewers past idle cache holders to
  * storage (cache-served share 0.680 against 0.724 for the unbounded
  * director); a floor of 0.3 gives 0.723 there and keeps the busiest server

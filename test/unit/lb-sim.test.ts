@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createCache } from '../../node-app/cache/index.js';
 import { nextDirector } from '../../node-app/policies/rotation.js';
-import { placeViewer, selectServer } from '../../node-app/policies/select.js';
+import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../../node-app/policies/select.js';
+import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import { BASELINES, type ClusterView } from '../../bench/lb-policies.js';
-import { makeWorkload, POLICIES, PRODUCTION, simulate, type SimOptions, type Workload } from '../../bench/lb-sim.js';
+import { batonPolicy, makeWorkload, POLICIES, PRODUCTION, simulate, type SimOptions, type Workload } from '../../bench/lb-sim.js';
 
 /**
  * Two servers, two assets at 1,000 bytes/s (8 kbit/s) in 1,000-byte blocks, four viewers:
@@ -80,8 +81,15 @@ describe('lb-sim — exact accounting on a hand-computed trace', () => {
     expect(r.simulatedMs).toBe(4_200); // v4 leaves at 1.2 s + 3 s
   });
 
-  it('Baton (bounded loads, ε 0.2) keeps v4 off s0: with v4 it would be above 1.2 × the mean', () => {
+  it('Baton as shipped: every server is far under the cache floor (0.3), so v4 follows A into the director\'s cache as without the bound', () => {
     const r = simulate(tiny, POLICIES.baton!, tinyOpts);
+    const unbounded = simulate(tiny, POLICIES['baton-unbounded']!, tinyOpts);
+    expect(r.extra).toEqual({ storage: 3, 'director-cache': 1 });
+    expect([r.storageBytes, r.cacheBytes]).toEqual([unbounded.storageBytes, unbounded.cacheBytes]);
+  });
+
+  it('with no cache floor the bound alone (ε 0.2) keeps v4 off s0: with v4 it would be above 1.2 × the mean', () => {
+    const r = simulate(tiny, batonPolicy('baton-no-floor', DEFAULT_LOAD_WEIGHTS, DEFAULT_LOAD_BOUND, 0), tinyOpts);
     // v1: an idle cluster has no server under the bound → threshold only → s0.
     // v3: s0 would reach 0.0128 > 1.2 × (0.0032 + 0.0032); s1 0.0064 ≤ 0.00768 → s1.
     // v2: neither fits 1.2 × (0.0064 + 0.0032) → threshold only → tie → s0.
