@@ -147,14 +147,17 @@ async function main(): Promise<number> {
   const results = readAllResults();
   const current = readFileSync(README_FILE, 'utf8');
   const report = buildReport(results, current);
-  if (report.missing.length) console.error(`figures named in report-rows.ts that no results file holds: ${report.missing.join(', ')}`);
+  if (report.missing.length) {
+    const shown = report.missing.slice(0, 12).join(', ');
+    console.error(`${report.missing.length} figures named in report-rows.ts are in no results file (shown as n/a): ${shown}${report.missing.length > 12 ? ', …' : ''}`);
+  }
   if (check) {
     const stale = [
       ...(report.readme !== current ? ['README.md'] : []),
       ...(readLatest() !== report.markdown ? [`bench/results/${LATEST_MD}`] : []),
     ];
     if (stale.length) {
-      console.error(`${stale.join(' and ')} differ from what \`npm run bench:report\` renders from bench/results/*.json: run it and commit the result.`);
+      console.error(`${stale.join(' and ')} ${stale.length > 1 ? 'differ' : 'differs'} from what \`npm run bench:report\` renders from bench/results/*.json: run it and commit the result.`);
       return 1;
     }
     console.log('README.md and bench/results/latest.md match bench/results/*.json');
