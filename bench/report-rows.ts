@@ -81,7 +81,7 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
   },
   {
     figure: 'dual upload bytes ÷ stream bytes',
-    value: '{ingest.upload_overhead_ratio}',
+    value: '{ingest.upload_overhead_ratio:3}',
     targets: ['ingest.upload_overhead_ratio'],
     against: '—',
   },

@@ -75,7 +75,7 @@ export function renderPerformance(results: Map<string, SuiteResults>, missing: S
     return [renderTemplate(row.figure, sets).text, shown, row.targets.map(targetText).filter(Boolean).join(' / '), against.text || '—'];
   });
   const used = suitesNamed(results, PERFORMANCE_ROWS.flatMap((r) => [r.figure, r.value, r.against]));
-  return [markdownTable(['figure', 'value', 'target', 'measured against'], rows), '', 'Values in bold miss their target.', ...provenanceLines(used)].join('\n');
+  return [markdownTable(['figure', 'value', 'target', 'measured against'], rows), '', 'Values in bold miss their target.', '', ...provenanceLines(used)].join('\n');
 }
 
 export function renderReliability(results: Map<string, SuiteResults>, missing: Set<string>): string {
