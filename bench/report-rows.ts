@@ -143,7 +143,7 @@ export const RELIABILITY_ROWS: ReliabilityRow[] = [
   {
     fault: '{faults.hostile_input.socketio_inputs_delivered:int} malformed/unknown/oversized socket.io messages + {faults.hostile_input.datachannel_frames:int} bad data-channel frames',
     holds: 'error reply or closed socket; nothing exits; table unchanged',
-    figure: '{faults.hostile_input.socketio_acks:int} error acks, {faults.hostile_input.socketio_error_events:int} error events, {faults.hostile_input.socketio_connections_closed:int} sockets closed; {faults.hostile_input.datachannel_error_frames:int} error frames, {faults.hostile_input.datachannel_channels_closed:int} channels closed',
+    figure: '{faults.hostile_input.socketio_acks:int} well-formed acks, {faults.hostile_input.socketio_acks_cut_by_close:int} cut short by a close, {faults.hostile_input.socketio_error_events:int} error events, {faults.hostile_input.socketio_connections_closed:int} sockets closed; {faults.hostile_input.datachannel_error_frames:int} error frames, {faults.hostile_input.datachannel_channels_closed:int} channels closed',
   },
   {
     fault: 'forged, expired and replayed server tokens',
