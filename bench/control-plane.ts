@@ -7,6 +7,10 @@ import { StateTable, type ServerDescriptor, type TableSnapshot, type VersionedDe
 import { Cluster } from '../test/helpers/cluster.js';
 
 const SECRET = 'bench-secret';
+/** The replicas heartbeat like real servers, so that a slow (loaded) set-up does not get them expired by the hub. */
+const REPLICA_HEARTBEAT_MS = 10_000;
+/** A delta that has not reached every replica by then is lost: fail rather than wait forever. */
+const ROUND_TIMEOUT_MS = 60_000;
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -91,6 +95,9 @@ export async function benchReplication(opts: { quick: boolean }): Promise<Record
   const hub = new Hub({ port: 0, clusterSecret: SECRET, heartbeatMs: 60_000, rotationMs: 0, clientRatePerS: 1e6, clientBurst: 1e6 });
   const url = await hub.start();
   const replicas: { socket: Socket; table: StateTable; onApplied?: () => void }[] = [];
+  const beat = setInterval(() => {
+    for (const r of replicas) r.socket.emit('heartbeat', {});
+  }, REPLICA_HEARTBEAT_MS);
   /** Serialised size of each `deltas` batch replica 0 received during the timed rounds. */
   const batchBytes: number[] = [];
   let timing = false;
@@ -117,13 +124,17 @@ export async function benchReplication(opts: { quick: boolean }): Promise<Record
       const reporter = replicas[k % N]!;
       const target = hub.table.version + 1;
       const t0 = performance.now();
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         let pending = N;
+        const timer = setTimeout(() => reject(new Error(`round ${k}: ${pending} of ${N} replicas never reached version ${target}`)), ROUND_TIMEOUT_MS);
         for (const r of replicas) {
           const check = () => {
             if (r.table.version >= target) {
               r.onApplied = undefined;
-              if (--pending === 0) resolve();
+              if (--pending === 0) {
+                clearTimeout(timer);
+                resolve();
+              }
               return true;
             }
             return false;
@@ -148,6 +159,7 @@ export async function benchReplication(opts: { quick: boolean }): Promise<Record
       'replication.delta_to_snapshot_bytes_ratio': deltaBytes / snapshotBytes,
     };
   } finally {
+    clearInterval(beat);
     for (const r of replicas) r.socket.close();
     await hub.close();
   }

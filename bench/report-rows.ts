@@ -121,7 +121,7 @@ export const RELIABILITY_ROWS: ReliabilityRow[] = [
     figure: 'resumed {faults.server_crash.resume_ms:int} ms after the kill at byte {faults.server_crash.resume_offset_bytes:int}',
   },
   {
-    fault: 'SIGKILL the director with {faults.director_crash.in_flight_at_kill:int} selections in flight',
+    fault: 'SIGKILL the director with selections in flight[[ ({faults.director_crash.in_flight_at_kill:int})]]',
     holds: 'new director within 3 heartbeats; each request answered once; one director per epoch',
     figure: 'new director after {faults.director_crash.new_director_ms:int} ms ({faults.director_crash.new_director_heartbeats:2} heartbeats); {faults.director_crash.answered_once_share:pct} of {faults.director_crash.requests:int} requests answered exactly once',
   },
@@ -136,12 +136,12 @@ export const RELIABILITY_ROWS: ReliabilityRow[] = [
     figure: '{faults.ingest_primary_kill.bytes_lost:int} bytes lost; replacement named {faults.ingest_primary_kill.failover_ms:int} ms and filled {faults.ingest_primary_kill.replacement_fill_ms:int} ms after the kill; {faults.ingest_primary_kill.viewers_failed_over:int} of {faults.ingest_primary_kill.viewers:int} live viewers moved, longest stall {faults.ingest_primary_kill.viewer_stall_ms:int} ms',
   },
   {
-    fault: 'a viewer reading at {faults.slow_viewer.read_share_of_bitrate:pct} of the bitrate',
+    fault: 'a viewer reading at a tenth of the bitrate[[ ({faults.slow_viewer.read_share_of_bitrate:pct})]]',
     holds: 'its queue stays under the cap; others keep ≥ 95 %; it is told and dropped',
     figure: 'queue peak {faults.slow_viewer.max_queued_bytes:int} B; held {faults.slow_viewer.max_held_bytes:int} B of a {faults.slow_viewer.held_cap_bytes:int} B cap; others kept {faults.slow_viewer.others_throughput_kept_share:pct}; dropped after {faults.slow_viewer.dropped_after_ms:int} ms (timeout {faults.slow_viewer.timeout_ms:int} ms)',
   },
   {
-    fault: '{faults.hostile_input.socketio_inputs_delivered:int} malformed/unknown/oversized socket.io messages + {faults.hostile_input.datachannel_frames:int} bad data-channel frames',
+    fault: 'malformed/unknown/oversized socket.io messages[[ ({faults.hostile_input.socketio_inputs_delivered:int})]] and bad data-channel frames[[ ({faults.hostile_input.datachannel_frames:int})]]',
     holds: 'error reply or closed socket; nothing exits; table unchanged',
     figure: '{faults.hostile_input.socketio_acks:int} well-formed acks, {faults.hostile_input.socketio_acks_cut_by_close:int} cut short by a close, {faults.hostile_input.socketio_error_events:int} error events, {faults.hostile_input.socketio_connections_closed:int} sockets closed; {faults.hostile_input.datachannel_error_frames:int} error frames, {faults.hostile_input.datachannel_channels_closed:int} channels closed',
   },
@@ -156,12 +156,12 @@ export const RELIABILITY_ROWS: ReliabilityRow[] = [
     figure: '{faults.hostile_input.path_ids_refused:int} refused at the hub, {faults.hostile_hub.path_ids_refused:int} straight at a server',
   },
   {
-    fault: '{faults.flood.flooder_requests:int} watch requests from one client (1,000/s) beside 100 normal joins',
+    fault: 'watch requests from one client at 1,000/s[[ ({faults.flood.flooder_requests:int} sent)]] beside 100 normal joins',
     holds: 'the flooder is rate-limited; ≥ 99 % of normal joins succeed',
     figure: '{faults.flood.flooder_rate_limited_share:pct} of the flood refused; {faults.flood.normal_join_success_share:pct} of joins ok (p99 {faults.flood.normal_join_p99_ms:int} ms)',
   },
   {
-    fault: '{faults.vanish.viewers:int} viewers that vanish without closing',
+    fault: 'viewers that vanish without closing[[ ({faults.vanish.viewers:int})]]',
     holds: 'peers, fds and memory back to baseline within the liveness timeout',
     figure: 'fds {faults.vanish.fds_baseline:int} → {faults.vanish.fds_peak:int} → {faults.vanish.fds_after:int} in {faults.vanish.cleanup_ms:int} ms (timeout {faults.vanish.liveness_timeout_ms:int} ms)',
   },
@@ -176,7 +176,7 @@ export const RELIABILITY_ROWS: ReliabilityRow[] = [
     figure: '{faults.signal_hijack.ignored_messages:int} messages ignored',
   },
   {
-    fault: 'disk full during ingest ({faults.ingest_disk_full.disk_bytes:int} B disk)',
+    fault: 'disk full during ingest[[ ({faults.ingest_disk_full.disk_bytes:int} B disk)]]',
     holds: 'broadcaster told; no corrupt file; the other entry server continues',
     figure: 'told {faults.ingest_disk_full.told_ms:int} ms after the server logged it; {faults.ingest_disk_full.other_copy_bytes_lost:int} bytes lost on the other copy',
   },
