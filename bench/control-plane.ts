@@ -98,6 +98,8 @@ export async function benchReplication(opts: { quick: boolean }): Promise<Record
   const beat = setInterval(() => {
     for (const r of replicas) r.socket.emit('heartbeat', {});
   }, REPLICA_HEARTBEAT_MS);
+  /** Why replicas lost their connection (on a loaded machine: socket.io ping timeouts while this one process is busy). */
+  const disconnects: string[] = [];
   /** Serialised size of each `deltas` batch replica 0 received during the timed rounds. */
   const batchBytes: number[] = [];
   let timing = false;
@@ -107,6 +109,7 @@ export async function benchReplication(opts: { quick: boolean }): Promise<Record
       const id = `srv-${String(i).padStart(3, '0')}`;
       const socket = await connect(url, '/server', { token: mintServerToken(SECRET, id, Date.now()) });
       const r = replicas[replicas.push({ socket, table: new StateTable() }) - 1]!;
+      socket.on('disconnect', (reason) => disconnects.push(`${id}: ${reason}`));
       socket.on('deltas', (batch: VersionedDelta[]) => {
         if (timing && i === 0) batchBytes.push(JSON.stringify(batch).length);
         for (const vd of batch) r.table.offer(vd);
@@ -126,7 +129,7 @@ export async function benchReplication(opts: { quick: boolean }): Promise<Record
       const t0 = performance.now();
       await new Promise<void>((resolve, reject) => {
         let pending = N;
-        const timer = setTimeout(() => reject(new Error(`round ${k}: ${pending} of ${N} replicas never reached version ${target}`)), ROUND_TIMEOUT_MS);
+        const timer = setTimeout(() => reject(new Error(`round ${k}: ${pending} of ${N} replicas never reached version ${target}; ${disconnects.length} disconnected (${disconnects.slice(0, 3).join(', ')})`)), ROUND_TIMEOUT_MS);
         for (const r of replicas) {
           const check = () => {
             if (r.table.version >= target) {
