@@ -3,7 +3,7 @@
 // With --check nothing is written: it fails when README.md or latest.md differ from what it would render.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { markdownTable, renderTemplate, type FigureSets } from './report-format.js';
+import { markdownTable, renderTemplate, templateKeys, type FigureSets } from './report-format.js';
 import { writePlots } from './plots.js';
 import { PERFORMANCE_ROWS, RELIABILITY_ROWS } from './report-rows.js';
 import { MODELESS_SUITES, RESULTS_DIR, readAllResults, type Figures, type FigureValue, type Provenance, type SuiteResults } from './results-store.js';
@@ -52,12 +52,15 @@ function provenanceLines(results: SuiteResults[]): string[] {
   ];
 }
 
-/** Suites whose figures a set of templates names, in results order. */
+/** Results files holding a figure that a set of templates names (a figure's prefix need not be its suite's name), in results order. */
 function suitesNamed(results: Map<string, SuiteResults>, templates: string[]): SuiteResults[] {
-  const text = templates.join(' ');
-  const named = new Set<string>();
-  for (const m of text.matchAll(/\{(full:)?([a-z_]+)\./g)) named.add(`${m[2]}:${m[1] ? 'full' : 'quick'}`);
-  return [...results.values()].filter((r) => named.has(`${r.suite}:${r.provenance.mode}`) || (MODELESS_SUITES.has(r.suite) && [...named].some((n) => n.startsWith(`${r.suite}:`))));
+  const keys = templates.flatMap(templateKeys);
+  const quick = new Set(keys.filter((k) => !k.startsWith('full:')));
+  const full = new Set(keys.filter((k) => k.startsWith('full:')).map((k) => k.slice(5)));
+  return [...results.values()].filter((r) => {
+    const named = MODELESS_SUITES.has(r.suite) ? new Set([...quick, ...full]) : r.provenance.mode === 'full' ? full : quick;
+    return Object.keys(r.figures).some((k) => named.has(k));
+  });
 }
 
 export function renderPerformance(results: Map<string, SuiteResults>, missing: Set<string>): string {
