@@ -66,7 +66,7 @@ const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
  * at 10 %, Baton's cache-served share ÷ the unbounded director's.
  */
 export function sweepFigures(result: (key: string) => SweepPoint | undefined, policies: readonly string[]): Record<string, number> {
-  const f: Record<string, number> = {};
+  const f: Record<string, number> = { 'lb.sweep.servers': SWEEP_SERVERS };
   for (const u of SWEEP_UTILISATIONS) {
     const at = sweepLabel(u);
     for (const policy of policies) {

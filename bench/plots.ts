@@ -1,5 +1,5 @@
 // SVG plots of the benchmark figures: small hand-written line, bar and histogram charts, no services.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Chart size in SVG user units (px). */
@@ -221,8 +221,8 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
     put('hub-join-p99.svg', lineChart({ title: 'Hub: join p99 vs offered rate, 3 servers, loopback', xLabel: 'offered joins/s', yLabel: `join p99, ms${note}`, series: [{ name: 'p99', points: clipped }, { name: 'limit 50 ms', points: hubSteps.map(([x]) => [x, 50] as [number, number]) }] }));
   }
 
-  // Time to first frame: raw samples in the figures, or the samples file the TTFF suite writes next to them.
-  const ttff = ttffSamples(figures, dir);
+  // Time to first frame: the samples the TTFF suite keeps among its figures.
+  const ttff = ttffSamples(figures);
   if (ttff.length > 0) {
     put('ttff.svg', lineChart({ title: 'Time to first frame: share of starts within x ms', xLabel: 'ms from navigation start', yLabel: 'share of samples', series: ttff.map(({ name, ms }) => ({ name: `${name} (n = ${ms.length})`, points: cdfSteps(ms) })) }));
   }
@@ -231,20 +231,11 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
 
 const samplesOf = (x: unknown): number[] => (Array.isArray(x) ? x.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)) : []);
 
-function ttffSamples(figures: Readonly<Record<string, unknown>>, dir: string): { name: string; ms: number[] }[] {
-  const inline = samplesOf(figures['ttff.samples_ms']);
-  if (inline.length > 0) return [{ name: 'Baton', ms: inline }];
-  const file = join(dir, 'ttff-samples.json');
-  if (typeof figures['ttff.p50_ms'] !== 'number' || !existsSync(file)) return []; // no TTFF run behind these figures
-  try {
-    const j = JSON.parse(readFileSync(file, 'utf8')) as { baton?: { samples_ms?: unknown }; http?: { samples_ms?: unknown } };
-    return [
-      { name: 'Baton', ms: samplesOf(j.baton?.samples_ms) },
-      { name: 'HTTP baseline', ms: samplesOf(j.http?.samples_ms) },
-    ].filter((s) => s.ms.length > 0);
-  } catch {
-    return [];
-  }
+function ttffSamples(figures: Readonly<Record<string, unknown>>): { name: string; ms: number[] }[] {
+  return [
+    { name: 'Baton', ms: samplesOf(figures['ttff.samples_ms']) },
+    { name: 'HTTP baseline', ms: samplesOf(figures['ttff.http_samples_ms']) },
+  ].filter((s) => s.ms.length > 0);
 }
 
 /** The empirical CDF as a staircase: (x, share of samples ≤ x). */

@@ -1,15 +1,15 @@
-// `npm run bench [-- --quick] [-- --only name,name]`: runs every benchmark, writes
-// bench/results/latest.json (flat figures, unit in each name) and latest.md (a table).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { TARGETS, meets } from './targets.js';
+// `npm run bench [-- --quick] [-- --only name,name]`: runs the benchmark suites and writes each
+// suite's figures, with the run's provenance, to bench/results/<suite>-<mode>.json (replacing that
+// suite's previous file only), then renders the report (latest.md, plots, README figure blocks).
+import { provenance, setActiveRun, writeSuiteResults, type Figures, type Mode } from './results-store.js';
+import { writeReport } from './report.js';
 
 // In-process hubs log only what matters here; the tables below are the output.
 process.env.BATON_LOG_LEVEL ??= 'warn';
 
-type Bench = (opts: { quick: boolean }) => Promise<Record<string, number>>;
+type Bench = (opts: { quick: boolean }) => Promise<Figures>;
 
+/** Suites in run order. To add one: a module exporting a `Bench`, a line here, targets in targets.ts, rows in report-rows.ts. */
 const SUITES: Record<string, () => Promise<Bench>> = {
   director: async () => (await import('./director-decision.js')).benchDirectorDecision,
   cache: async () => (await import('./cache-trace.js')).benchCache,
@@ -25,70 +25,43 @@ const SUITES: Record<string, () => Promise<Bench>> = {
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const mode: Mode = quick ? 'quick' : 'full';
 const onlyArg = args.find((a) => a.startsWith('--only='))?.slice(7) ?? (args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined);
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
-
-const dir = join(import.meta.dirname, 'results');
-/** With --only, the other suites' last figures are kept: the file always holds every figure. */
-function previous(): Record<string, number | string> {
-  if (!only) return {};
-  try {
-    return JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as Record<string, number | string>;
-  } catch {
-    return {};
-  }
+const unknown = [...(only ?? [])].filter((s) => !(s in SUITES));
+if (unknown.length) {
+  console.error(`unknown suite(s): ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`);
+  process.exit(2);
 }
+const command = ['npm run bench', ...(args.length ? ['--', ...args] : [])].join(' ');
 
-const figures: Record<string, number | string> = {
-  ...previous(),
-  'machine.cores': cpus().length,
-  'machine.node_version': process.version,
-  'run.quick': quick ? 1 : 0,
-};
 const errors: string[] = [];
 for (const [name, load] of Object.entries(SUITES)) {
   if (only && !only.has(name)) continue;
+  // Each suite gets its own provenance: its start time and the machine's load as it starts.
+  const run = provenance(mode, command);
+  setActiveRun(run);
   const t0 = performance.now();
   process.stdout.write(`bench ${name}… `);
   try {
-    const r = await (await load())({ quick });
-    Object.assign(figures, r);
-    const seconds = (performance.now() - t0) / 1000;
-    figures[`run.seconds.${name}`] = Math.round(seconds * 10) / 10;
-    console.log(`${seconds.toFixed(1)} s`);
+    const figures = await (await load())({ quick });
+    const seconds = Math.round((performance.now() - t0) / 100) / 10;
+    const file = writeSuiteResults({ suite: name, provenance: run, seconds, figures });
+    console.log(`${seconds.toFixed(1)} s → ${file}`);
   } catch (err) {
+    // The suite's previous file stays as it was (with its own provenance).
     errors.push(`${name}: ${(err as Error).message}`);
     console.log(`failed: ${(err as Error).message}`);
+  } finally {
+    setActiveRun(undefined);
   }
 }
 
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'latest.json'), JSON.stringify(figures, null, 2) + '\n');
-// Plots next to the results, drawn from the figures just written (a plot without its figures is skipped).
-let plots: string[] = [];
 try {
-  plots = (await import('./plots.js')).writePlots(figures, dir);
+  const { markdown } = writeReport();
+  console.log(markdown);
 } catch (err) {
-  errors.push(`plots: ${(err as Error).message}`);
+  errors.push(`report: ${(err as Error).message}`);
 }
-const rows = Object.entries(figures).map(([k, v]) => {
-  const t = TARGETS[k];
-  const ok = typeof v === 'number' ? meets(k, v) : null;
-  const shown = typeof v === 'number' ? +v.toPrecision(4) : Array.isArray(v) ? `[${(v as unknown[]).length} samples]` : v;
-  return `| ${k} | ${shown} | ${t ? `${t.op} ${t.value}` : ''} | ${ok === null ? '' : ok ? 'pass' : 'miss'} |`;
-});
-const md = [
-  `# Benchmark results${quick ? ' (quick)' : ''}`,
-  '',
-  `${cpus().length} cores, Node ${process.version}. Regenerate with \`npm run bench${quick ? ' -- --quick' : ''}\`.`,
-  '',
-  '| figure | value | target | |',
-  '|---|---|---|---|',
-  ...rows,
-  ...(plots.length ? ['', '## Plots', '', ...plots.map((p) => `![${p}](${p})`)] : []),
-  ...(errors.length ? ['', '## Errors', '', ...errors.map((e) => `- ${e}`)] : []),
-  '',
-].join('\n');
-writeFileSync(join(dir, 'latest.md'), md);
-console.log(md);
+if (errors.length) console.error(['', 'Errors:', ...errors.map((e) => `- ${e}`)].join('\n'));
 process.exit(errors.length ? 1 : 0);

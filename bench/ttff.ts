@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { DESKTOP, launchBrowser } from '../test/e2e/helpers/browser.js';
 import { buildWebClient } from '../test/e2e/helpers/web-build.js';
 import { MEDIA_DIR, startCluster, type Cluster } from '../test/helpers/cluster.js';
+import { activeRun, type Figures } from './results-store.js';
 
 /** The demo clip both paths play: 1.6 MB, VP8 + Opus, about 640 kbit/s. */
 export const TTFF_ASSET = 'demo-testsrc';
@@ -59,7 +60,7 @@ interface HttpSample {
  *   same file and streams it into MSE → first frame. Includes the (tiny) page load,
  *   the HTTP request, MSE append and decode.
  */
-export async function benchTtff(opts: { quick: boolean }): Promise<Record<string, number>> {
+export async function benchTtff(opts: { quick: boolean }): Promise<Figures> {
   const n = opts.quick ? QUICK_SAMPLES : FULL_SAMPLES;
   const staticDir = await buildWebClient();
   const cluster = await startCluster({ staticDir });
@@ -123,6 +124,9 @@ export async function benchTtff(opts: { quick: boolean }): Promise<Record<string
       'ttff.first_data_p50_ms': phaseP50(baton, 'firstData'),
       'ttff.first_append_p50_ms': phaseP50(baton, 'firstAppend'),
       'ttff.samples': baton.length,
+      // Every sample, for the CDF plot (bench/plots.ts).
+      'ttff.samples_ms': frames.map((x) => round(x)),
+      'ttff.http_samples_ms': httpFrames.map((x) => round(x)),
       'ttff.failed_samples': failed,
       /** 1 when the baseline came from a media server's own HTTP side, 0 when from the bench's loopback server. */
       'ttff.http_from_media_server': source.kind === 'media-server' ? 1 : 0,
@@ -168,13 +172,16 @@ const BATON_PROBE = `(() => {
   };
   customElements.whenDefined('baton-player').then(() => (t.appReady ??= performance.now()));
   // Where the time goes: the hub connection, the WebRTC session, the first media bytes, the first append.
-  const open = XMLHttpRequest.prototype.open;
-  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
-    if (String(url).includes('/socket.io/')) {
-      t.socketStart ??= performance.now();
-      this.addEventListener('load', () => (t.socketOpen ??= performance.now()), { once: true });
+  // The client talks to the hub over a WebSocket (transports: ['websocket']): time its open.
+  const WS = window.WebSocket;
+  window.WebSocket = class extends WS {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (String(url).includes('/socket.io/')) {
+        t.socketStart ??= performance.now();
+        this.addEventListener('open', () => (t.socketOpen ??= performance.now()), { once: true });
+      }
     }
-    return open.call(this, method, url, ...rest);
   };
   const PC = window.RTCPeerConnection;
   window.RTCPeerConnection = function (...args) {
@@ -366,7 +373,8 @@ function writeSamples(o: { opts: { quick: boolean }; source: Source['kind']; mim
     'One discarded warm-up sample of each; samples alternate Baton/HTTP in one Chromium process.',
   ];
   const out = {
-    generatedAt: new Date().toISOString(),
+    // The bench run that wrote this file (command, commit, date, machine, mode); absent when the suite runs alone.
+    provenance: activeRun() ?? null,
     quick: o.opts.quick,
     asset: TTFF_ASSET,
     mime: o.mime,
@@ -387,7 +395,7 @@ function writeSamples(o: { opts: { quick: boolean }; source: Source['kind']; mim
       first_byte_ms: o.plain.map((s) => (s.firstByteMs === null ? null : round(s.firstByteMs))),
     },
   };
-  writeFileSync(join(dir, 'ttff-samples.json'), JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(join(dir, `ttff-samples-${o.opts.quick ? 'quick' : 'full'}.json`), JSON.stringify(out, null, 2) + '\n');
 }
 
 // `node bin/run-ts.js bench/ttff.ts [--quick]` runs this suite alone.

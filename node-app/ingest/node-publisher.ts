@@ -14,7 +14,7 @@ export const FALLBACK_BITRATE_BPS = 2_500_000;
 /** `--fast` stays this far under the servers' bitrate quota and burst. */
 export const QUOTA_MARGIN = 0.9;
 /** Reads for `--fast` uploads. */
-const FAST_READ_BYTES = 256 * 1024;
+export const FAST_READ_BYTES = 256 * 1024;
 export const HUB_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface PublishFileOptions {

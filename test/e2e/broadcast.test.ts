@@ -1,4 +1,5 @@
 // The broadcaster in real Chromium with a fake camera: goes live to two entry servers, plays live in a second page, ends with two identical copies.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -13,6 +14,9 @@ const FAKE_MEDIA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-fo
 const SERVER_IDS = ['fra-1', 'iad-1', 'sin-1'];
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** Width × height of the first video stream, as ffprobe reads it. */
+const videoSize = (file: string) =>
+  execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=s=x:p=0', file], { encoding: 'utf8' }).trim();
 
 /** Fill the form: stream key, and a place picked from the gazetteer's suggestions. */
 async function fillForm(page: Page, key: string, typed: string, pick: RegExp | null): Promise<void> {
@@ -205,7 +209,18 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       expect(await page.locator('baton-ingest-card [data-role=primary]').getAttribute('data-server')).toBe('iad-1');
       await expect.poll(() => page.locator('baton-ingest-card [data-role=primary] [data-testid=ingest-stored]').textContent(), { timeout: 20_000 }).not.toMatch(/^0 B$/);
       await page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
-      await page.locator('baton-broadcaster [data-testid=broadcast-result]').waitFor({ timeout: 60_000 });
+      const result = page.locator('baton-broadcaster [data-testid=broadcast-result]');
+      await result.waitFor({ timeout: 60_000 });
+      // Both entry servers finalized the same bytes…
+      const stored = await result.locator('b.mono').allTextContents();
+      expect(stored.sort()).toHaveLength(2);
+      const href = (await page.locator('baton-broadcaster [data-testid=watch-link]').getAttribute('href'))!;
+      const streamId = decodeURIComponent(/asset=([^&]+)/.exec(href)![1]!);
+      const copies = stored.map((id) => join(env.cluster.servers.get(id)!.storage, `${streamId}.webm`));
+      expect(sha256(readFileSync(copies[0]!))).toBe(sha256(readFileSync(copies[1]!)));
+      // …and they are the file's picture, not the fake camera's: the file is 640×360, the fake camera 640×480.
+      expect(videoSize(copies[0]!)).toEqual(videoSize(join(MEDIA_DIR, 'demo-smpte.webm')));
+      expect(videoSize(copies[0]!)).toBe('640x360');
     } finally {
       await context.close();
     }

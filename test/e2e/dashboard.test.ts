@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { PHONE, openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
+import type { DecisionEvent } from '../../signaling/protocol/index.js';
 
 /** Short, so that a rotation happens while the test watches. */
 const ROTATION_MS = 4_000;
@@ -41,16 +42,35 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
     try {
       await page.goto(`${env.cluster.hubUrl}/#/dashboard`);
       const tenures = page.locator('baton-director-panel li');
-      await expect.poll(() => tenures.count(), { timeout: ROTATION_MS * 3 }).toBeGreaterThanOrEqual(2);
-      // Newest first, the newest is the director on duty, and each says why it got the baton.
+      // At least two rotations while the page is open (three tenures).
+      await expect.poll(() => tenures.count(), { timeout: ROTATION_MS * 4 }).toBeGreaterThanOrEqual(3);
+      const shown = async () =>
+        (
+          await Promise.all(
+            (await tenures.all()).map(async (li) => ({
+              epoch: Number(/epoch (\d+)/.exec((await li.locator('.epoch').textContent()) ?? '')?.[1]),
+              id: (await li.locator('.mono').allTextContents()).join('').trim(),
+              reason: (await li.locator('.why').allTextContents()).join('').trim(),
+            })),
+          )
+        ).filter((t) => Number.isFinite(t.epoch));
+      // Every tenure the panel lists is one the hub recorded — same epoch, director and reason, newest
+      // first — and none the hub recorded in that span of epochs is missing.
+      const mismatch = async () => {
+        const rows = await shown();
+        const { decisions } = (await (await fetch(`${env.cluster.hubUrl}/api/decisions`)).json()) as { decisions: DecisionEvent[] };
+        const lo = Math.min(...rows.map((r) => r.epoch));
+        const hi = Math.max(...rows.map((r) => r.epoch));
+        const expected = decisions
+          .flatMap((d) => (d.kind === 'director' && d.director && d.director.epoch >= lo && d.director.epoch <= hi ? [{ epoch: d.director.epoch, id: d.director.id, reason: d.reason }] : []))
+          .sort((a, b) => b.epoch - a.epoch);
+        return rows.length >= 3 && JSON.stringify(rows) === JSON.stringify(expected) ? 'match' : { rows, expected };
+      };
+      await expect.poll(mismatch, { timeout: 10_000 }).toBe('match');
+      expect((await shown()).every((t) => t.reason !== '')).toBe(true);
+      // The newest is the director on duty.
       const current = page.locator('baton-director-panel [data-testid=director]');
-      await expect
-        .poll(async () => {
-          const epoch = /epoch (\d+)/.exec((await tenures.first().textContent()) ?? '')?.[1];
-          return epoch !== undefined && ((await current.textContent()) ?? '').includes(`epoch ${epoch} `);
-        })
-        .toBe(true);
-      expect(((await tenures.first().locator('.why').textContent()) ?? '').trim()).not.toBe('');
+      await expect.poll(async () => ((await current.textContent()) ?? '').includes(`epoch ${(await shown())[0]!.epoch} `)).toBe(true);
     } finally {
       await context.close();
     }

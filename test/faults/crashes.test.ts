@@ -13,8 +13,10 @@ import { connect, getJson, sleep } from './helpers/net.js';
 const HEARTBEAT_MS = 300;
 /** The deadline for a viewer to resume after its server died. */
 const RESUME_DEADLINE_MS = 5_000;
-/** "Within 3 heartbeats", plus room for the HTTP polling that observes it. */
-const MISSED_HEARTBEATS_DEADLINE_MS = 3 * HEARTBEAT_MS + 2_000;
+/** The row's promise: a new director within 3 heartbeats of the kill, by the hub's own clock. */
+const NEW_DIRECTOR_HEARTBEATS = 3;
+/** How long the test waits to observe it at all (polling over HTTP on a loaded machine); the promise is checked on the hub's timestamp. */
+const OBSERVE_DEADLINE_MS = 10_000;
 /** Row 2: clients sending watches, each at this rate (the hub allows 20/s per connection). */
 const CLIENTS = 8;
 const WATCH_EVERY_MS = 100;
@@ -119,7 +121,7 @@ describe('crashes: SIGKILL under load', () => {
     for (const c of clients) for (let i = 0; i < 5; i++) watch(c);
     await sleep(100);
     const inFlightAtKill = reqs.filter((r) => r.acks === 0).length;
-    const killedAt = performance.now();
+    const killedAtWall = Date.now();
     const killed = cluster.kill(before.id, 'SIGKILL');
     const after = await waitFor(
       'a new director',
@@ -127,11 +129,15 @@ describe('crashes: SIGKILL under load', () => {
         const s = await cluster.state();
         return s.director && s.director.id !== before.id ? s.director : undefined;
       },
-      MISSED_HEARTBEATS_DEADLINE_MS,
+      OBSERVE_DEADLINE_MS,
       10,
     );
-    const newDirectorMs = performance.now() - killedAt;
     await killed;
+    // When the hub designated it (its decision's timestamp: same machine, same clock), not when a poll saw it.
+    const designation = await waitFor('the designation in the decision feed', () =>
+      decisions.find((d): d is Extract<DecisionEvent, { kind: 'director' }> => d.kind === 'director' && d.director?.id === after.id && d.director.epoch === after.epoch),
+    );
+    const newDirectorMs = designation.atMs - killedAtWall;
     await sleep(LOAD_MS * (2 / 3));
     for (const t of timers) clearInterval(t);
 
@@ -143,6 +149,7 @@ describe('crashes: SIGKILL under load', () => {
     dashboard.close();
 
     expect(inFlightAtKill).toBeGreaterThan(0);
+    expect(newDirectorMs / HEARTBEAT_MS, 'heartbeats from the kill to the new director').toBeLessThanOrEqual(NEW_DIRECTOR_HEARTBEATS);
     // Exactly once, and each answer a decision the hub recorded once.
     expect(reqs.filter((r) => r.acks !== 1)).toEqual([]);
     const ok = reqs.filter((r) => r.reply!.ok).map((r) => r.reply as WatchReply & { ok: true });

@@ -8,7 +8,7 @@ import { Cluster, MEDIA_DIR, SECRET, waitFor, type ApiState } from '../helpers/c
 import { MAX_BAD_FRAMES } from '../../node-app/delivery/serve-session.js';
 import { createPeer } from '../../node-app/webrtc/peer.js';
 import { mintServerToken } from '../../signaling/auth.js';
-import { isAssetId } from '../../signaling/protocol/index.js';
+import { isAssetId, type VersionedDelta } from '../../signaling/protocol/index.js';
 import { badFrames, clientCorpus, HOSTILE_IDS, serverCorpus } from './helpers/corpus.js';
 import { batches, newTally, runAll } from './helpers/fuzz-runner.js';
 import { recordFigure } from './helpers/figures.js';
@@ -58,6 +58,10 @@ describe('hostile input against a live cluster', () => {
   };
 
   it('row 6: ≥ 10,000 generated socket.io messages get an error reply or a closed socket; nothing exits; the table is unchanged', async () => {
+    // Every change the hub makes to the table, so that the rogue's row is checked even after the hub closed it.
+    const feed = await connect(cluster.hubUrl, '/dashboard');
+    const deltas: VersionedDelta[] = [];
+    feed.on('deltas', (batch: VersionedDelta[]) => deltas.push(...batch));
     // A registered rogue server, so that report/heartbeat parsing is reached (kept alive by empty heartbeats).
     let rogueSeq = 0;
     const openRogue = async () => {
@@ -103,9 +107,16 @@ describe('hostile input against a live cluster', () => {
     expect(tally.unanswered).toBe(0);
     expect(tally.malformedAcks).toEqual([]);
     expect(tableShape(await cluster.state())).toEqual(before);
-    // The rogue's own row is as it registered: none of its bad reports got in.
+    // The rogue's own row stayed as it registered: none of its bad reports got in, on any of its connections.
+    // First the positive signal that the feed saw the rogue at all: each of its registrations.
+    const joins = () => deltas.filter((vd) => vd.d.type === 'server-joined' && vd.d.server.id === 'rogue-fuzz').length;
+    await waitFor(`the feed to show ${rogueSeq} rogue registrations`, () => joins() >= rogueSeq);
+    expect(joins()).toBe(rogueSeq);
+    const CONTENT = new Set(['cache-add', 'cache-remove', 'storage-add', 'storage-remove', 'live', 'live-remove']);
+    expect(deltas.filter((vd) => CONTENT.has(vd.d.type) && 'id' in vd.d && vd.d.id === 'rogue-fuzz')).toEqual([]);
     if (rogue.connected) expect((await cluster.state()).servers.find((s) => s.id === 'rogue-fuzz')).toMatchObject({ cache: [], storageCount: 0, live: [] });
     rogue.close();
+    feed.close();
 
     recordFigure('hostile_input.socketio_inputs_delivered', tally.delivered);
     recordFigure('hostile_input.socketio_acks', tally.answered);

@@ -140,6 +140,7 @@ describe('signaling abuse', () => {
         expect(maxSent).toBe(0);
         expect(['connecting', 'closed']).toContain(serverState);
         // One side may already have given up; the other would at its connect timeout.
+        recordFigure(`dtls_mitm.${side}.bytes_delivered`, Math.max(maxSent, v.bytes));
         recordFigure(`dtls_mitm.${side}.server_gave_up_within_watch`, serverState === 'closed' ? 1 : 0);
         recordFigure(`dtls_mitm.${side}.viewer_gave_up_within_watch`, v.closed ? 1 : 0);
       } finally {

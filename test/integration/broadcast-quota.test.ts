@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, MEDIA_DIR, waitFor, type ServerSpec } from '../helpers/cluster.js';
-import { publishFile } from '../../node-app/ingest/node-publisher.js';
+import { FAST_READ_BYTES, QUOTA_MARGIN, publishFile } from '../../node-app/ingest/node-publisher.js';
+import { BURST_SECONDS, MIN_BURST_BYTES } from '../../node-app/ingest/ingest-manager.js';
+import type { Publisher } from '../../web-client/lib/publisher.js';
 
 const TWO: ServerSpec[] = [
   { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: [] },
@@ -51,11 +53,40 @@ describe('broadcast: bitrate quota', () => {
 
   it('`--fast` goes as fast as the servers allow and no faster', async () => {
     const src = readFileSync(join(MEDIA_DIR, 'demo-mandelbrot.webm'));
-    const r = await publishFile({ hubUrl: cluster.hubUrl, file: join(MEDIA_DIR, 'demo-mandelbrot.webm'), location: 'Lisbon', streamKey: 'test-key', streamId: 'q-2', fast: true });
-    // 4.5 MB is past the 4 MiB burst: had the upload gone faster than 2 Mbit/s after it,
-    // the servers would have refused it (rate-limited) and publishFile would have failed.
-    expect(src.length).toBeGreaterThan(4 * 1024 * 1024);
+    const chunks: { end: number; n: number; atMs: number }[] = [];
+    let publisher: Publisher | undefined;
+    const r = await publishFile({
+      hubUrl: cluster.hubUrl,
+      file: join(MEDIA_DIR, 'demo-mandelbrot.webm'),
+      location: 'Lisbon',
+      streamKey: 'test-key',
+      streamId: 'q-2',
+      fast: true,
+      onAssigned: (p) => (publisher = p),
+      onChunk: (offset, n, atMs) => chunks.push({ end: offset + n, n, atMs }),
+    });
     expect(r.sha256).toBe(createHash('sha256').update(src).digest('hex'));
     expect(r.stored.sort()).toEqual(['fra-1', 'iad-1']);
+
+    // What the servers allow: the publisher was told their quota (2 Mbit/s after the burst).
+    const rateBps = 2e6;
+    const burstBytes = Math.max(MIN_BURST_BYTES, (BURST_SECONDS * rateBps) / 8);
+    expect(publisher!.limits).toMatchObject({ maxBitrateBps: rateBps, burstBytes });
+    // 4.5 MB is past the burst, so the quota binds during this upload.
+    expect(src.length).toBeGreaterThan(burstBytes);
+
+    // No faster: had any chunk gone past the quota the servers would have refused it (rate-limited) and
+    // publishFile would have thrown; and the whole upload cannot take less than the quota allows.
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(((src.length - burstBytes) * 8 * 1000) / rateBps);
+
+    // As fast as allowed: every chunk is a full read (reading at full speed), the file's last, or reaches the
+    // quota line (less the margin) as it stood when the previous chunk went out — never behind it.
+    // Checked against the publisher's own clock readings, so a slow machine cannot make it pass or fail.
+    const t0 = chunks[0]!.atMs;
+    const allowedAt = (atMs: number) => QUOTA_MARGIN * (burstBytes + (rateBps / 8) * ((atMs - t0) / 1000));
+    const behind = chunks.filter((c, i) => i > 0 && c.n < FAST_READ_BYTES && c.end < src.length && c.end < Math.floor(allowedAt(chunks[i - 1]!.atMs)) - 1);
+    expect(behind).toEqual([]);
+    // And the quota did bind: some chunks were cut short by it.
+    expect(chunks.some((c) => c.n < FAST_READ_BYTES && c.end < src.length)).toBe(true);
   }, 60_000);
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { Cluster, MEDIA_DIR, SECRET, waitFor, waitForOutput, type ApiState } from '../helpers/cluster.js';
 import { mintServerToken } from '../../signaling/auth.js';
-import type { TableSnapshot } from '../../signaling/protocol/index.js';
+import type { DecisionEvent, TableSnapshot, VersionedDelta } from '../../signaling/protocol/index.js';
 
 const HEARTBEAT_MS = 300;
 
@@ -19,6 +19,24 @@ function connectClient(hubUrl: string, ns = '/client', auth?: Record<string, unk
     s.once('connect', () => resolve(s));
     s.once('connect_error', (e) => reject(e));
   });
+}
+
+/** A /dashboard connection whose listeners are attached before it connects, so no event is missed. */
+async function connectFeed(hubUrl: string) {
+  const startedAtWall = Date.now();
+  // Its own Manager (forceNew): socket.io-client shares one per origin, and autoConnect: false would stick to it.
+  const s = io(`${hubUrl}/dashboard`, { transports: ['websocket'], reconnection: false, autoConnect: false, forceNew: true });
+  const feed = { socket: s, startedAtWall, snapshots: [] as TableSnapshot[], batches: [] as { bytes: number; deltas: VersionedDelta[] }[], decisions: [] as DecisionEvent[] };
+  s.on('snapshot', (snap: TableSnapshot) => feed.snapshots.push(snap));
+  s.on('deltas', (batch: VersionedDelta[]) => feed.batches.push({ bytes: JSON.stringify(batch).length, deltas: batch }));
+  // The hub replays its recent decisions to a new dashboard: keep only those made from now on.
+  s.on('decision', (d: DecisionEvent) => d.atMs >= startedAtWall && feed.decisions.push(d));
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', () => resolve());
+    s.once('connect_error', reject);
+    s.connect();
+  });
+  return feed;
 }
 
 function ask<T = any>(s: Socket, event: string, ...args: unknown[]): Promise<T> {
@@ -44,6 +62,13 @@ describe('control plane: hub + 3 servers on loopback', () => {
   });
 
   it('replicates one server’s storage change to the other replicas as a small delta', async () => {
+    // The dashboard gets the same delta batches the servers get: watch what goes over the wire.
+    const feed = await connectFeed(cluster.hubUrl);
+    const { snapshots, batches } = feed;
+    await waitFor('the dashboard’s first snapshot', () => snapshots.length > 0);
+    const snapshotBytes = JSON.stringify(snapshots[0]).length;
+    const gapsBefore = [...cluster.servers.values()].map((p) => (p.output().match(/gap in deltas/g) ?? []).length);
+
     const fra = cluster.servers.get('fra-1')!;
     const clip = readdirSync(MEDIA_DIR).find((f) => f.endsWith('.webm'))!;
     copyFileSync(join(MEDIA_DIR, clip), join(fra.storage, 'replicated-clip.webm'));
@@ -59,6 +84,19 @@ describe('control plane: hub + 3 servers on loopback', () => {
     for (const x of s.servers) {
       await waitFor(`${x.id} at version ≥ ${hubVersion}`, async () => (await replica(x.httpUrl!)).version >= hubVersion);
     }
+    await waitFor('the dashboard at the hub’s version', () => batches.some((b) => b.deltas.some((vd) => vd.v >= hubVersion)));
+    feed.socket.close();
+
+    // It went out as one storage-add delta naming only the new asset, a tiny fraction of a snapshot.
+    const carrying = batches.filter((b) => b.deltas.some((vd) => vd.d.type === 'storage-add' && vd.d.id === 'fra-1' && vd.d.assets.some((a) => a.id === 'replicated-clip')));
+    expect(carrying).toHaveLength(1);
+    const delta = carrying[0]!.deltas.find((vd) => vd.d.type === 'storage-add')!.d as Extract<VersionedDelta['d'], { type: 'storage-add' }>;
+    expect(delta.assets.map((a) => a.id)).toEqual(['replicated-clip']);
+    expect(carrying[0]!.bytes).toBeLessThan(1024);
+    expect(carrying[0]!.bytes * 10).toBeLessThan(snapshotBytes);
+    // No snapshot was sent instead: none to the dashboard after its first, and no replica saw a gap and asked for one.
+    expect(snapshots).toHaveLength(1);
+    expect([...cluster.servers.values()].map((p) => (p.output().match(/gap in deltas/g) ?? []).length)).toEqual(gapsBefore);
   });
 
   it('answers watch through the director with a reason, and refuses bad requests with clear errors', async () => {
@@ -116,7 +154,10 @@ describe('control plane: hub + 3 servers on loopback', () => {
   });
 
   it('designates a new director within 3 heartbeats when the director is SIGKILLed', async () => {
+    const feed = await connectFeed(cluster.hubUrl);
+    const { decisions } = feed;
     const before = (await cluster.state()).director!;
+    const killedAtWall = Date.now();
     await cluster.kill(before.id, 'SIGKILL');
     const after = await waitFor(
       'a new director',
@@ -124,9 +165,15 @@ describe('control plane: hub + 3 servers on loopback', () => {
         const s = await cluster.state();
         return s.director && s.director.id !== before.id && !s.servers.some((x) => x.id === before.id) ? s : undefined;
       },
-      3 * HEARTBEAT_MS + 2_000,
+      15_000,
       20,
     );
+    // The promise is about when the hub designated it (its own timestamp, same clock), not when a poll saw it.
+    const designated = await waitFor('the designation in the decision feed', () =>
+      decisions.find((d) => d.kind === 'director' && d.director?.id === after.director!.id && d.director.epoch === after.director!.epoch),
+    );
+    feed.socket.close();
+    expect((designated.atMs - killedAtWall) / HEARTBEAT_MS).toBeLessThanOrEqual(3);
     expect(after.director!.epoch).toBeGreaterThan(before.epoch);
     expect(after.servers).toHaveLength(2);
     // The new director answers.
@@ -162,17 +209,16 @@ describe('director rotation on a timer', () => {
   afterAll(() => cluster.stop());
 
   it('passes the baton round-robin by id with increasing epochs', async () => {
-    const seen: { id: string; epoch: number }[] = [];
-    await waitFor('four rotations', async () => {
-      const d = (await cluster.state()).director;
-      if (d && seen.at(-1)?.epoch !== d.epoch) seen.push(d);
-      return seen.length >= 4;
-    }, 15_000, 50);
-    for (let i = 1; i < seen.length; i++) expect(seen[i]!.epoch).toBeGreaterThan(seen[i - 1]!.epoch);
+    // Every designation, from the hub's decision feed (polling could miss one and check nothing).
+    const feed = await connectFeed(cluster.hubUrl);
+    const seen = () => feed.decisions.flatMap((d) => (d.kind === 'director' && d.director ? [d.director] : []));
+    await waitFor('four rotations', () => seen().length >= 4, 15_000, 50);
+    feed.socket.close();
     const order = ['fra-1', 'iad-1', 'sin-1'];
-    for (let i = 1; i < seen.length; i++) {
-      if (seen[i]!.epoch !== seen[i - 1]!.epoch + 1) continue; // a poll missed one rotation
-      expect(seen[i]!.id).toBe(order[(order.indexOf(seen[i - 1]!.id) + 1) % 3]);
+    const rotations = seen();
+    for (let i = 1; i < rotations.length; i++) {
+      expect(rotations[i]!.epoch, `rotation ${i}`).toBe(rotations[i - 1]!.epoch + 1);
+      expect(rotations[i]!.id, `rotation ${i}`).toBe(order[(order.indexOf(rotations[i - 1]!.id) + 1) % 3]);
     }
   });
 });
