@@ -9,7 +9,8 @@ export function createHttpHandler(hub: Hub, staticDir: string | undefined) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     // socket.io answers its own path on the same server.
     if (req.url?.startsWith('/socket.io/')) return;
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path.startsWith('/whip/')) return hub.whip.handle(req, res, path);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     switch (path) {
       case '/healthz':

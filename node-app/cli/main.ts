@@ -202,6 +202,7 @@ program
   .addOption(opt('--slow-viewer-ms <ms>', 'drop a viewer that reads under half the bitrate for this long', 'BATON_SLOW_VIEWER_MS', int('slow-viewer-ms', 100), 20_000))
   .addOption(opt('--stall-timeout-ms <ms>', 'drop a viewer whose channel accepts nothing for this long', 'BATON_STALL_TIMEOUT_MS', int('stall-timeout-ms', 100), 15_000))
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers for WebRTC, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
+  .addOption(opt('--rtc-bind-address <addr>', 'local address WHIP publishers\' ICE binds to (default: all interfaces)', 'BATON_RTC_BIND_ADDRESS', undefined, undefined))
   .action(async (o) => {
     const { MediaServer } = await import('../media-server.js');
     const server = new MediaServer({
@@ -223,6 +224,7 @@ program
       httpPort: o.httpPort,
       httpHost: o.httpHost,
       iceServers: o.iceServers,
+      rtcBindAddress: o.rtcBindAddress,
       sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },
       weights: { ...o.loadWeights, threshold: o.loadThreshold },
       loadBound: o.loadBound,
