@@ -171,6 +171,7 @@ export class Hub {
         }
       },
       session: (id) => this.#sessions.get(id),
+      hasSessions: (clientId) => [...this.#sessions.values()].some((s) => s.clientSocketId === clientId),
       closeClient: (clientId, reason) => {
         for (const s of [...this.#sessions.values()]) if (s.clientSocketId === clientId) this.#closeSession(s, reason);
       },

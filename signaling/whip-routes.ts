@@ -25,6 +25,8 @@ export interface WhipHost {
   emit(serverId: string, event: string, msg: unknown): boolean;
   request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
   session(sessionId: string): { clientSocketId: string; serverId: string } | undefined;
+  /** Whether any session of this client is still open. */
+  hasSessions(clientId: string): boolean;
   /** Closes every session of a client, telling each server. */
   closeClient(clientId: string, reason: string): void;
   iceServers: RTCIceServer[];
@@ -41,12 +43,19 @@ interface Resource {
   ending: boolean;
 }
 
+export interface WhipRoutesOptions {
+  /** Default MAX_WHIP_RESOURCES. */
+  maxResources?: number;
+}
+
 export class WhipRoutes {
   readonly #host: WhipHost;
+  readonly #maxResources: number;
   readonly #resources = new Map<string, Resource>();
 
-  constructor(host: WhipHost) {
+  constructor(host: WhipHost, opts: WhipRoutesOptions = {}) {
     this.#host = host;
+    this.#maxResources = opts.maxResources ?? MAX_WHIP_RESOURCES;
   }
 
   get size(): number {
@@ -80,6 +89,9 @@ export class WhipRoutes {
     else if (!this.#host.emit(r.primary, 'whip-session-close', { resourceId: r.id, sessionId: msg.sessionId, reason: msg.reason ?? 'closed' })) {
       // The primary itself is gone: the publisher's connection went with it, so the resource ends (the backup keeps its copy).
       this.#drop(r, 'primary-gone');
+    } else if (!this.#host.hasSessions(r.clientId)) {
+      // Every upload finalized or gave up (the publisher left without DELETE): the resource is over.
+      this.#resources.delete(r.id);
     }
     return true;
   }
@@ -120,7 +132,7 @@ export class WhipRoutes {
       if (err instanceof SdpError) return fail(res, 400, `bad SDP offer: ${err.message}`);
       throw err;
     }
-    if (this.#resources.size >= MAX_WHIP_RESOURCES) return fail(res, 503, `this hub relays ${MAX_WHIP_RESOURCES} WHIP broadcasts already`);
+    if (this.#resources.size >= this.#maxResources) return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
     const id = randomBytes(12).toString('base64url');
     const clientId = CLIENT_PREFIX + id;
     const r = await this.#host.publish(clientId, { streamKey: token, location: coordinates(location), streamId }, this.#host.clientIp(req));

@@ -91,7 +91,10 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
 
   /** Connects the uploads and answers the offer; rejects if neither happens. */
   async start(): Promise<string> {
-    const [answer] = await Promise.all([this.#peer.answer(), this.#publisher.start()]);
+    // Publisher.start() does not settle when it is closed while connecting: closing this broadcast rejects here.
+    const closed = new Promise<never>((_, reject) => this.once('closed', (reason) => reject(new Error(`the broadcast closed while starting (${reason})`))));
+    closed.catch(() => undefined); // it rejects on every later close too, after the race is over
+    const [answer] = await Promise.race([Promise.all([this.#peer.answer(), this.#publisher.start()]), closed]);
     this.#o.log?.info({ stream: this.streamId, resource: this.resourceId }, 'WHIP broadcast answered');
     return answer;
   }

@@ -15,6 +15,8 @@ export interface WhipManagerOptions {
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
   log?: SessionLog;
+  /** Default MAX_WHIP_BROADCASTS. */
+  maxBroadcasts?: number;
 }
 
 export class WhipManager {
@@ -36,7 +38,8 @@ export class WhipManager {
     // The hub sent its own `publish` answer: only the parts the relay reads were checked.
     const offer = p.value as unknown as WhipOffer;
     if (this.#broadcasts.has(offer.resourceId)) return ack(ackError(ErrorCode.conflict, 'this WHIP resource exists already'));
-    if (this.#broadcasts.size >= MAX_WHIP_BROADCASTS) return ack(ackError(ErrorCode.noCapacity, `this server relays ${MAX_WHIP_BROADCASTS} WHIP broadcasts already`));
+    const max = this.#o.maxBroadcasts ?? MAX_WHIP_BROADCASTS;
+    if (this.#broadcasts.size >= max) return ack(ackError(ErrorCode.noCapacity, `this server relays ${max} WHIP broadcasts already`));
     let b: WhipBroadcast;
     try {
       b = new WhipBroadcast({ offer, emitToHub: this.#o.emitToHub, bindAddress: this.#o.bindAddress, wrtc: this.#o.wrtc, iceServers: this.#o.iceServers, iceServerUrls: iceUrls(this.#o.iceServers), log: this.#o.log });
