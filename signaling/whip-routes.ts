@@ -25,6 +25,8 @@ export interface WhipHost {
   emit(serverId: string, event: string, msg: unknown): boolean;
   request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
   session(sessionId: string): { clientSocketId: string; serverId: string } | undefined;
+  /** Servers holding an unfinished, non-empty copy of this stream. */
+  liveCopies(streamId: string): string[];
   /** Whether any session of this client is still open. */
   hasSessions(clientId: string): boolean;
   /** Closes every session of a client, telling each server. */
@@ -131,6 +133,12 @@ export class WhipRoutes {
     } catch (err) {
       if (err instanceof SdpError) return fail(res, 400, `bad SDP offer: ${err.message}`);
       throw err;
+    }
+    // A WHIP relay starts a new WebM stream: it cannot continue a copy an earlier broadcast left
+    // (a browser publisher resumes its own from its resend buffer). That copy is finalized when abandoned.
+    const unfinished = this.#host.liveCopies(streamId);
+    if (unfinished.length > 0 && ![...this.#resources.values()].some((r) => r.streamId === streamId)) {
+      return fail(res, 409, `stream ${streamId} has an unfinished copy on ${unfinished.join(', ')}; it is finalized once abandoned, then the id is taken`);
     }
     if (this.#resources.size >= this.#maxResources) return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
     const id = randomBytes(12).toString('base64url');

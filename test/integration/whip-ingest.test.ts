@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BATON, Cluster, ROOT, waitFor } from '../helpers/cluster.js';
@@ -124,4 +124,30 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     const again = await post('/whip/e1?location=Paris');
     expect(again.status).toBe(201);
   }, 60_000);
+
+  // Last: it kills par-1.
+  it('keeps what the backup stored when the primary is SIGKILLed mid-broadcast', async () => {
+    const publishing = whipPublish(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, 'test-key', 30);
+    const backup = cluster.servers.get('nyc-1')!.storage;
+    // Paris is closest to par-1: it is the primary, nyc-1 the backup. Kill once the backup reports a few clusters stored.
+    await waitFor('the backup storing whip-kill', async () => {
+      const nyc = (await cluster.state()).servers.find((x) => x.id === 'nyc-1');
+      return (nyc?.live as { id: string; bytes: number }[] | undefined)?.some((l) => l.id === 'whip-kill' && l.bytes > 100_000);
+    }, 30_000);
+    await cluster.kill('par-1');
+    // A new WHIP broadcast cannot continue the backup's copy (it would start a second WebM stream in it): refused, not corrupted.
+    const offer = readFileSync(join(ROOT, 'test/fixtures/whip-offer.sdp'), 'utf8');
+    const again = await fetch(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer test-key' }, body: offer });
+    expect(again.status).toBe(409);
+    expect(await again.text()).toMatch(/unfinished copy on nyc-1/);
+    // The publisher's peer died with the primary: its DELETE cannot succeed.
+    const run = await publishing;
+    expect(run.code).not.toBe(0);
+    // The backup finalizes the copy it holds once the stream is abandoned (ingest's ABANDON_AFTER_MS, 30 s).
+    const stored = join(backup, 'whip-kill.webm');
+    await waitFor('whip-kill.webm finalized on the backup', () => existsSync(stored), 60_000, 500);
+    const frames = ffprobeFrames(stored);
+    expect(frames.vp8).toBeGreaterThan(30);
+    expect(frames.opus).toBeGreaterThan(0);
+  }, 120_000);
 });
