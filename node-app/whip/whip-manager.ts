@@ -3,7 +3,7 @@ import { ErrorCode, ackError, parse, type Ack } from '../../signaling/protocol/i
 import { whipEndSchema, whipLeaveSchema, whipOfferSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from '../../signaling/protocol/whip.js';
 import { SdpError } from '../../signaling/protocol/whip-sdp.js';
 import type { SessionLog, Wrtc } from '../webrtc/peer.js';
-import { WhipBroadcast } from './whip-broadcast.js';
+import type { WhipBroadcast } from './whip-broadcast.js';
 
 /** WHIP broadcasts one server relays at once (each also holds an ingest session, within maxSessions). */
 export const MAX_WHIP_BROADCASTS = 64;
@@ -22,6 +22,7 @@ export interface WhipManagerOptions {
 export class WhipManager {
   readonly #o: WhipManagerOptions;
   readonly #broadcasts = new Map<string, WhipBroadcast>();
+  #closed = false;
 
   constructor(opts: WhipManagerOptions) {
     this.#o = opts;
@@ -37,12 +38,21 @@ export class WhipManager {
     if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whip-offer: ${p.message}`));
     // The hub sent its own `publish` answer: only the parts the relay reads were checked.
     const offer = p.value as unknown as WhipOffer;
-    if (this.#broadcasts.has(offer.resourceId)) return ack(ackError(ErrorCode.conflict, 'this WHIP resource exists already'));
+    // The RTP and WebM stack (werift-rtp) costs ~0.5 s of CPU to load: only servers that get a WHIP offer pay it.
+    void import('./whip-broadcast.js').then(
+      ({ WhipBroadcast }) => this.#start(WhipBroadcast, offer, ack),
+      (err: Error) => ack(ackError(ErrorCode.internal, `cannot load the WHIP stack: ${err.message}`)),
+    );
+  }
+
+  #start(Broadcast: typeof WhipBroadcast, offer: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void): void {
+    if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'the server is shutting down'));
     const max = this.#o.maxBroadcasts ?? MAX_WHIP_BROADCASTS;
+    if (this.#broadcasts.has(offer.resourceId)) return ack(ackError(ErrorCode.conflict, 'this WHIP resource exists already'));
     if (this.#broadcasts.size >= max) return ack(ackError(ErrorCode.noCapacity, `this server relays ${max} WHIP broadcasts already`));
     let b: WhipBroadcast;
     try {
-      b = new WhipBroadcast({ offer, emitToHub: this.#o.emitToHub, bindAddress: this.#o.bindAddress, wrtc: this.#o.wrtc, iceServers: this.#o.iceServers, iceServerUrls: iceUrls(this.#o.iceServers), log: this.#o.log });
+      b = new Broadcast({ offer, emitToHub: this.#o.emitToHub, bindAddress: this.#o.bindAddress, wrtc: this.#o.wrtc, iceServers: this.#o.iceServers, iceServerUrls: iceUrls(this.#o.iceServers), log: this.#o.log });
     } catch (err) {
       return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
     }
@@ -80,6 +90,7 @@ export class WhipManager {
   }
 
   close(): void {
+    this.#closed = true;
     for (const b of [...this.#broadcasts.values()]) b.close('server-closing');
   }
 }

@@ -33,7 +33,7 @@ describe('WhipManager', () => {
     const relayed: string[] = [];
     manager = new WhipManager({ emitToHub: (event) => relayed.push(event), bindAddress: '127.0.0.1', maxBroadcasts: 1 });
     const first = ask(manager, offer('abcdefgh1'));
-    expect(manager.size).toBe(1);
+    await expect.poll(() => manager!.size).toBe(1);
     const second = await ask(manager, offer('abcdefgh2'));
     expect(second).toMatchObject({ ok: false, code: 'no-capacity' });
     expect(manager.size).toBe(1);

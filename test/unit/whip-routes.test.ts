@@ -32,6 +32,7 @@ function fakeHub() {
     },
     request: async <T extends object>() => ({ ok: true, sdp: 'v=0\r\nanswer' }) as unknown as Ack<T>,
     session: (id) => sessions.get(id),
+    liveCopies: () => [],
     hasSessions: (clientId) => [...sessions.values()].some((s) => s.clientSocketId === clientId),
     closeClient: (clientId) => {
       for (const [id, s] of sessions) if (s.clientSocketId === clientId) sessions.delete(id);
