@@ -15,6 +15,7 @@ offer (its status and reason go to stderr); 1 on any other failure.
 """
 import argparse
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -87,8 +88,9 @@ def main():
     def end_broadcast():
         if state['location']:
             try:
+                t0 = time.monotonic()
                 with http('DELETE', state['location'], args.token) as r:
-                    log(f'DELETE {r.status}')
+                    log(f'DELETE {r.status} in {(time.monotonic() - t0) * 1000:.0f} ms: {r.read().decode(errors="replace").strip()}')
                     return finish(0)
             except urllib.error.HTTPError as e:
                 log(f'DELETE refused: {e.code} {e.read().decode(errors="replace").strip()}')
@@ -102,10 +104,11 @@ def main():
             return retry_offer()
         sdp = offer.sdp.as_text()
         try:
+            t0 = time.monotonic()
             with http('POST', args.url, args.token, sdp.encode()) as r:
                 answer = r.read().decode()
                 state['location'] = urllib.parse.urljoin(args.url, r.headers['Location'])
-                log(f'POST {r.status}, resource {state["location"]}')
+                log(f'POST {r.status} in {(time.monotonic() - t0) * 1000:.0f} ms, resource {state["location"]}')
         except urllib.error.HTTPError as e:
             log(f'POST refused: {e.code} {e.read().decode(errors="replace").strip()}')
             return finish(2)
