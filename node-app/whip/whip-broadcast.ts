@@ -89,12 +89,19 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     this.#watchdog.unref?.();
   }
 
-  /** Connects the uploads and answers the offer; rejects if neither happens. */
+  /**
+   * Answers the offer once ICE gathering is done; the uploads connect meanwhile (the
+   * Publisher buffers what arrives first). If no upload connects, the broadcast closes,
+   * and the publisher's peer with it.
+   */
   async start(): Promise<string> {
-    // Publisher.start() does not settle when it is closed while connecting: closing this broadcast rejects here.
     const closed = new Promise<never>((_, reject) => this.once('closed', (reason) => reject(new Error(`the broadcast closed while starting (${reason})`))));
     closed.catch(() => undefined); // it rejects on every later close too, after the race is over
-    const [answer] = await Promise.race([Promise.all([this.#peer.answer(), this.#publisher.start()]), closed]);
+    this.#publisher.start().then(
+      () => this.#o.log?.info({ stream: this.streamId, resource: this.resourceId }, 'WHIP relay uploading'),
+      (err: Error) => this.#fail('relay-start', err.message),
+    );
+    const answer = await Promise.race([this.#peer.answer(), closed]);
     this.#o.log?.info({ stream: this.streamId, resource: this.resourceId }, 'WHIP broadcast answered');
     return answer;
   }

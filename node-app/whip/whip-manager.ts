@@ -28,6 +28,11 @@ export class WhipManager {
     this.#o = opts;
   }
 
+  /** Loads the WHIP stack ahead of the first offer (call once the server is up, off its startup path). */
+  warm(): void {
+    void import('./whip-broadcast.js').catch(() => undefined);
+  }
+
   get size(): number {
     return this.#broadcasts.size;
   }

@@ -29,18 +29,20 @@ describe('WhipManager', () => {
     expect(manager.size).toBe(0);
   });
 
-  it('refuses a broadcast past maxBroadcasts while the first one is still connecting', async () => {
+  it('refuses a broadcast past maxBroadcasts, and closes what it relays on close', async () => {
     const relayed: string[] = [];
     manager = new WhipManager({ emitToHub: (event) => relayed.push(event), bindAddress: '127.0.0.1', maxBroadcasts: 1 });
-    const first = ask(manager, offer('abcdefgh1'));
-    await expect.poll(() => manager!.size).toBe(1);
+    const first = await ask(manager, offer('abcdefgh1'));
+    expect(first).toMatchObject({ ok: true });
+    expect(first.ok && first.sdp).toMatch(/^v=0/);
+    expect(manager.size).toBe(1);
     const second = await ask(manager, offer('abcdefgh2'));
     expect(second).toMatchObject({ ok: false, code: 'no-capacity' });
     expect(manager.size).toBe(1);
-    // The first one's relay offered to its entry server (through the hub) before anything answered.
+    // The first one's relay offered to its entry server (through the hub).
     await expect.poll(() => relayed.includes('whip-signal')).toBe(true);
     manager.close();
-    expect(await first).toMatchObject({ ok: false });
     expect(manager.size).toBe(0);
+    expect(await ask(manager, offer('abcdefgh3'))).toMatchObject({ ok: false, code: 'no-capacity' });
   });
 });
