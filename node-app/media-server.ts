@@ -42,6 +42,7 @@ import { serveMedia } from './http-media.js';
 import type { Wrtc } from './webrtc/peer.js';
 import { CLOSED_BY_HUB, IngestManager, ingestLimits } from './ingest/ingest-manager.js';
 import { DEFAULT_MAX_INGEST_SESSIONS } from './slot-defaults.js';
+import { WhipManager } from './whip/whip-manager.js';
 
 export interface MediaServerOptions {
   hubUrl: string;
@@ -77,6 +78,8 @@ export interface MediaServerOptions {
   /** WebRTC implementation for simple-peer (default: node-datachannel's polyfill). */
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
+  /** Local address WHIP publishers' ICE binds to (e.g. 127.0.0.1 in tests); all interfaces by default. */
+  rtcBindAddress?: string;
   /** Viewer-session timeouts (connect, stall, idle, slow viewer); ServeSession's defaults otherwise. */
   sessionTimeouts?: ServeSessionOptions['timeouts'];
   /**
@@ -118,6 +121,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #log: Logger;
   readonly #sessions = new Map<string, ServeSession>();
   readonly #ingest: IngestManager;
+  readonly #whip: WhipManager;
   #socket?: Socket<HubToServerEvents, ServerToHubEvents>;
   #http?: HttpServer;
   #httpUrl?: string;
@@ -162,6 +166,13 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       wrtc: opts.wrtc,
       iceServers: opts.iceServers,
       log: this.#log,
+    });
+    this.#whip = new WhipManager({
+      emitToHub: (event, msg) => this.#socket?.emit(event, msg),
+      bindAddress: opts.rtcBindAddress,
+      wrtc: opts.wrtc,
+      iceServers: opts.iceServers,
+      log: this.#log.child({ part: 'whip' }),
     });
   }
 
@@ -252,6 +263,10 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       if (s) s.signal(data);
       else this.#ingest.signal(p.value.sessionId, data);
     });
+    socket.on('whip-offer', (msg, ack) => this.#whip.offer(msg, ack));
+    socket.on('whip-end', (msg, ack) => this.#whip.end(msg, ack));
+    socket.on('whip-signal', (msg) => this.#whip.signal(msg));
+    socket.on('whip-session-close', (msg) => this.#whip.sessionClose(msg));
     socket.on('session-close', (msg) => {
       const id = msg?.sessionId;
       const session = this.#sessions.get(id);
@@ -286,6 +301,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#socket?.disconnect();
     for (const s of this.#sessions.values()) s.close();
     this.#sessions.clear();
+    this.#whip.close();
     const http = this.#http;
     if (http?.listening) {
       http.closeAllConnections();
@@ -335,6 +351,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       this.#registered = true;
       this.#log.info({ version: r.snapshot.version, servers: r.snapshot.servers.length }, 'registered with hub');
       this.emit('registered', r.snapshot);
+      if (this.#o.ingest) this.#whip.warm();
     });
   }
 

@@ -54,6 +54,7 @@ import { publicDecision } from './geo/public-place.js';
 import { SessionRegistry, DEFAULT_SESSION_LIMITS, type Admission, type SessionLimits } from './session-registry.js';
 import { StreamOwners } from './stream-owners.js';
 import { DecisionLog } from './decision-log.js';
+import { WhipRoutes } from './whip-routes.js';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -151,6 +152,8 @@ const RECENTLY_CLOSED_SESSIONS = 1024;
 export class Hub {
   readonly table = new StateTable();
   readonly metrics: HubMetrics;
+  /** WHIP ingest: HTTP publishers placed through the same publish path. */
+  readonly whip: WhipRoutes;
   readonly #opts: Required<Omit<HubOptions, 'staticDir' | 'now' | 'iceServers' | 'streamKeySecret' | 'operatorToken' | 'sessionLimits'>> & Pick<HubOptions, 'staticDir'>;
   readonly operatorGate: OperatorGate;
   readonly catalogView = new CatalogView(this.table);
@@ -208,6 +211,30 @@ export class Hub {
     this.#sessions = new SessionRegistry({ ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits });
     this.#streamKeySecret = opts.streamKeySecret ?? (process.env.BATON_STREAM_KEY_SECRET || undefined);
     this.metrics = createHubMetrics({ sessionCounts: () => this.#sessionCounts() });
+    this.whip = new WhipRoutes({
+      publish: (clientId, req, ip) => this.#publish(clientId, req, ip),
+      clientIp: (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], this.#opts.trustedProxies),
+      emit: (serverId, event, msg) => Boolean(this.#conns.get(serverId)?.socket.emit(event as 'signal', msg as never)),
+      request: async (serverId, event, msg, timeoutMs) => {
+        const conn = this.#conns.get(serverId);
+        if (!conn) return ackError(ErrorCode.noIngest, `server ${serverId} is gone`);
+        this.#flush();
+        try {
+          return await conn.socket.timeout(timeoutMs).emitWithAck(event as 'session-open', msg as never);
+        } catch {
+          return ackError(ErrorCode.timeout, `server ${serverId} did not answer ${event} in time`);
+        }
+      },
+      session: (id) => this.#sessions.get(id),
+      // An empty copy (a broadcast that sent nothing) can be taken over from byte 0.
+      liveCopies: (streamId) => [...this.table.liveHolders(streamId)].filter((id) => (this.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),
+      hasSessions: (clientId) => [...this.#sessions.values()].some((s) => s.clientSocketId === clientId),
+      closeClient: (clientId, reason) => {
+        for (const s of [...this.#sessions.values()]) if (s.clientSocketId === clientId) this.#closeSession(s, reason);
+      },
+      iceServers: this.iceServers,
+      log: this.#log.child({ part: 'whip' }),
+    });
   }
 
   /** The URL the hub listens on (after start). */
@@ -377,7 +404,7 @@ export class Hub {
       if (s.serverId !== id) continue;
       this.#sessions.delete(s.id);
       this.#releaseIfIdle(s);
-      this.#clients?.to(s.clientSocketId).emit('session-close', { sessionId: s.id, reason: 'server-gone' });
+      this.#toClient(s.clientSocketId, 'session-close', { sessionId: s.id, reason: 'server-gone' });
     }
     this.#log.info({ server: id, reason }, 'server removed');
     if (wasDirector || !this.table.director) this.#setDirector(wasDirector ? 'director-left' : 'no-director');
@@ -496,7 +523,7 @@ export class Hub {
         if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid signal: ${p.message}`);
         const s = this.#sessions.get(p.value.sessionId);
         if (!s || s.serverId !== tokenId) return void refuse(ErrorCode.notParty, `signal for session ${p.value.sessionId} ignored: not a party`);
-        this.#clients?.to(s.clientSocketId).emit('signal', p.value);
+        this.#toClient(s.clientSocketId, 'signal', p.value);
       });
 
       socket.on('session-close', (raw) => {
@@ -507,7 +534,7 @@ export class Hub {
         if (!s || s.serverId !== tokenId) return void refuse(ErrorCode.notParty, `session-close for ${p.value.sessionId} ignored: not a party`);
         this.#forgetSession(s);
         this.#releaseIfIdle(s);
-        this.#clients?.to(s.clientSocketId).emit('session-close', { sessionId: s.id, reason: 'closed-by-server' });
+        this.#toClient(s.clientSocketId, 'session-close', { sessionId: s.id, reason: 'closed-by-server' });
       });
 
       socket.on('session-connected', (raw) => {
@@ -517,6 +544,9 @@ export class Hub {
         if (!s || s.serverId !== tokenId) return void refuse(ErrorCode.notParty, `session-connected for ${p.value.sessionId} ignored: not a party`);
         s.admission?.connect();
       });
+
+      socket.on('whip-signal', (raw) => this.whip.onServerSignal(tokenId, raw));
+      socket.on('whip-leave', (raw) => this.whip.onServerLeave(tokenId, raw));
 
       socket.on('disconnect', (why) => {
         // The hub shutting down is not the server failing: its viewers must not be told to move.
@@ -631,6 +661,12 @@ export class Hub {
         for (const s of [...this.#sessions.values()]) if (s.clientSocketId === socket.id) this.#closeSession(s, 'client-gone');
       });
     });
+  }
+
+  /** A client is a browser's socket, or a WHIP broadcast whose relay runs on its primary server. */
+  #toClient(clientId: string, event: 'signal' | 'session-close', msg: { sessionId: string; data?: unknown; reason?: string }): void {
+    if (this.whip.deliver(clientId, event, msg)) return;
+    this.#clients?.to(clientId).emit(event, msg as never);
   }
 
   #closeSession(s: Session, reason: string): void {
@@ -860,7 +896,7 @@ export class Hub {
 type EventShape = readonly [args: number, ack: boolean];
 const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = { catalog: [0, true], watch: [1, true], publish: [1, true], places: [1, true], signal: [1, false], leave: [1, false] };
 const DASHBOARD_EVENTS: Readonly<Record<string, EventShape>> = { resync: [0, true] };
-const SERVER_EVENTS: Readonly<Record<string, EventShape>> = { register: [1, true], heartbeat: [1, false], report: [1, true], resync: [0, true], signal: [1, false], 'session-close': [1, false], 'session-connected': [1, false] };
+const SERVER_EVENTS: Readonly<Record<string, EventShape>> = { register: [1, true], heartbeat: [1, false], report: [1, true], resync: [0, true], signal: [1, false], 'session-close': [1, false], 'session-connected': [1, false], 'whip-signal': [1, false], 'whip-leave': [1, false] };
 /** The socket's own events: listened to, but never to be fired by a peer's packet. */
 const SOCKET_OWN_EVENTS = new Set(['error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 

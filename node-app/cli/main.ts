@@ -266,6 +266,7 @@ program
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers for WebRTC, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
   .addOption(opt('--ice-allow <list>', 'remote ICE candidates in these CIDRs (or "loopback", "private") are probed although loopback/private; hostnames never are', 'BATON_ICE_ALLOW', iceAllow, []))
   .addOption(opt('--allow-fast', 'viewers that ask for fast (unpaced) delivery get it (benchmarks, trusted tools); default: every viewer is paced', 'BATON_ALLOW_FAST'))
+  .addOption(opt('--rtc-bind-address <addr>', 'local address WHIP publishers\' ICE binds to (default: all interfaces)', 'BATON_RTC_BIND_ADDRESS', undefined, undefined))
   .action(async (o) => {
     const { MediaServer } = await import('../media-server.js');
     const server = new MediaServer({
@@ -289,6 +290,7 @@ program
       httpPort: o.httpPort,
       httpHost: o.httpHost,
       iceServers: o.iceServers,
+      rtcBindAddress: o.rtcBindAddress,
       sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },
       allowFast: Boolean(o.allowFast),
       iceAllow: o.iceAllow,

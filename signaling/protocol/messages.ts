@@ -15,6 +15,7 @@ import type {
   OwnDelta,
   ServerDescriptor,
 } from './types.js';
+import type { WhipHubToServerEvents, WhipServerToHubEvents } from './whip.js';
 
 /** socket.io drops any single message larger than this (bytes). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -270,7 +271,7 @@ export interface CatalogEntry extends AssetInfo {
 // ---- socket.io event maps -------------------------------------------------
 
 /** Media server → hub, on the `/server` namespace. */
-export interface ServerToHubEvents {
+export interface ServerToHubEvents extends WhipServerToHubEvents {
   register: (descriptor: unknown, ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
   heartbeat: (msg: unknown) => void;
   report: (deltas: unknown, ack: (r: Ack) => void) => void;
@@ -282,7 +283,7 @@ export interface ServerToHubEvents {
 }
 
 /** Hub → media server. */
-export interface HubToServerEvents {
+export interface HubToServerEvents extends WhipHubToServerEvents {
   deltas: (batch: VersionedDelta[]) => void;
   snapshot: (snapshot: TableSnapshot) => void;
   select: (req: SelectRequest, ack: (r: Ack<SelectDecision>) => void) => void;

@@ -1,0 +1,55 @@
+// The hub link a WHIP relay's Publisher talks through: the hub's `publish` answer is already known, signals go over the server's socket.
+import { ErrorCode, ackError, type Ack, type PublishReply, type PublishRequest } from '../../signaling/protocol/index.js';
+import type { PublisherSocket } from '../../web-client/lib/publisher.js';
+
+type Listener = (msg: any) => void;
+
+/**
+ * Makes the primary server look like a broadcaster's `/client` socket to a Publisher:
+ * the first `publish` is answered with the assignment the hub sent with the offer;
+ * a replacement is refused (the WHIP publisher re-POSTs instead), and signals and
+ * leaves travel as `whip-signal` / `whip-leave` on the server's own hub socket.
+ */
+export class RelaySocket implements PublisherSocket {
+  readonly #resourceId: string;
+  readonly #emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void;
+  #assignment: PublishReply | null;
+  readonly #listeners = { signal: new Set<Listener>(), 'session-close': new Set<Listener>() };
+
+  constructor(resourceId: string, assignment: PublishReply, emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void) {
+    this.#resourceId = resourceId;
+    this.#assignment = assignment;
+    this.#emitToHub = emitToHub;
+  }
+
+  emit(event: 'publish', req: PublishRequest, ack: (r: Ack<PublishReply>) => void): unknown;
+  emit(event: 'signal', msg: { sessionId: string; data: unknown }): unknown;
+  emit(event: 'leave', msg: { sessionId: string }): unknown;
+  emit(event: string, msg: any, ack?: (r: Ack<PublishReply>) => void): unknown {
+    if (event === 'publish') {
+      const a = this.#assignment;
+      this.#assignment = null;
+      // Answered on a later turn, as a real socket would.
+      queueMicrotask(() => ack?.(a ? { ok: true, ...a } : ackError(ErrorCode.noIngest, 'a WHIP broadcast gets no replacement entry server; the publisher re-POSTs')));
+      return true;
+    }
+    if (event === 'signal') this.#emitToHub('whip-signal', { resourceId: this.#resourceId, sessionId: msg.sessionId, data: msg.data });
+    else if (event === 'leave') this.#emitToHub('whip-leave', { resourceId: this.#resourceId, sessionId: msg.sessionId });
+    return true;
+  }
+
+  on(event: 'signal' | 'session-close', listener: Listener): unknown {
+    this.#listeners[event].add(listener);
+    return this;
+  }
+
+  off(event: 'signal' | 'session-close', listener: Listener): unknown {
+    this.#listeners[event].delete(listener);
+    return this;
+  }
+
+  /** An event the hub relayed for this resource. */
+  deliver(event: 'signal' | 'session-close', msg: unknown): void {
+    for (const l of [...this.#listeners[event]]) l(msg);
+  }
+}

@@ -1,0 +1,144 @@
+// One WHIP broadcast on its primary server: RTP in (WhipPeer), WebM out (RtpToWebm), uploaded to both entry servers (Publisher).
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Publisher, type PublishResult } from '../../web-client/lib/publisher.js';
+import { SimplePeer, nodeWrtc, type SessionLog, type Wrtc } from '../webrtc/peer.js';
+import { summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
+import type { WhipOffer } from '../../signaling/protocol/whip.js';
+import { RelaySocket } from './relay-socket.js';
+import { RtpToWebm } from './rtp-to-webm.js';
+import { WhipPeer } from './whip-peer.js';
+
+/** No RTP for this long (the publisher vanished without DELETE) ends the broadcast, ms. */
+export const WHIP_IDLE_TIMEOUT_MS = 10_000;
+const WATCHDOG_MS = 1_000;
+
+export interface WhipBroadcastOptions {
+  offer: WhipOffer;
+  emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void;
+  bindAddress?: string;
+  /** libdatachannel ICE server URLs for the publisher's peer. */
+  iceServerUrls?: string[];
+  /** For the data-channel uploads to the entry servers. */
+  wrtc?: Wrtc;
+  iceServers?: RTCIceServer[];
+  log?: SessionLog;
+}
+
+export interface WhipBroadcastEvents {
+  /** Once, when the broadcast is over (ended, failed or closed). */
+  closed: [reason: string];
+}
+
+export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
+  readonly resourceId: string;
+  readonly streamId: string;
+  readonly socket: RelaySocket;
+  readonly #o: WhipBroadcastOptions;
+  readonly #peer: WhipPeer;
+  readonly #mux: RtpToWebm;
+  readonly #publisher: Publisher;
+  readonly #watchdog: ReturnType<typeof setInterval>;
+  #lastRtpMs = performance.now();
+  #ending: Promise<PublishResult> | undefined;
+  #closed = false;
+
+  /** Throws SdpError for an offer without VP8 video. */
+  constructor(opts: WhipBroadcastOptions) {
+    super();
+    const { offer } = opts;
+    this.#o = opts;
+    this.resourceId = offer.resourceId;
+    this.streamId = offer.streamId;
+    const summary = summarizeOffer(offer.sdp);
+    this.socket = new RelaySocket(offer.resourceId, offer.assignment, opts.emitToHub);
+    this.#publisher = new Publisher({
+      socket: this.socket,
+      SimplePeer,
+      wrtc: opts.wrtc ?? nodeWrtc,
+      streamKey: 'whip',
+      location: 'whip',
+      streamId: offer.streamId,
+      mime: summary.audio ? 'video/webm; codecs="vp8, opus"' : 'video/webm; codecs="vp8"',
+      iceServers: opts.iceServers,
+      hash: () => createHash('sha256'),
+    });
+    this.#publisher.addEventListener('error', (e) => this.#fail(`relay-${e.detail.code}`, e.detail.message));
+    this.#peer = new WhipPeer({ name: `whip-${offer.resourceId}`, offer: offer.sdp, summary, iceServers: opts.iceServerUrls, bindAddress: opts.bindAddress });
+    this.#mux = new RtpToWebm({
+      audio: summary.audio !== null,
+      onBytes: (b) => {
+        if (this.#closed) return;
+        try {
+          this.#publisher.push(b);
+        } catch (err) {
+          this.#fail('relay-closed', (err as Error).message);
+        }
+      },
+      onNeedKeyframe: () => this.#peer.requestKeyframe(),
+    });
+    this.#peer.on('rtp', (kind, packet) => {
+      this.#lastRtpMs = performance.now();
+      this.#mux.push(kind, packet);
+    });
+    // The publisher went away without DELETE: keep what arrived, finalized.
+    this.#peer.on('closed', (reason) => void this.end().catch(() => this.close(reason)));
+    this.#watchdog = setInterval(() => {
+      if (performance.now() - this.#lastRtpMs > WHIP_IDLE_TIMEOUT_MS) void this.end().catch(() => this.close('idle'));
+    }, WATCHDOG_MS);
+    this.#watchdog.unref?.();
+  }
+
+  /**
+   * Answers the offer once ICE gathering is done; the uploads connect meanwhile (the
+   * Publisher buffers what arrives first). If no upload connects, the broadcast closes,
+   * and the publisher's peer with it.
+   */
+  async start(): Promise<string> {
+    const closed = new Promise<never>((_, reject) => this.once('closed', (reason) => reject(new Error(`the broadcast closed while starting (${reason})`))));
+    closed.catch(() => undefined); // it rejects on every later close too, after the race is over
+    this.#publisher.start().then(
+      () => this.#o.log?.info({ stream: this.streamId, resource: this.resourceId }, 'WHIP relay uploading'),
+      (err: Error) => this.#fail('relay-start', err.message),
+    );
+    const answer = await Promise.race([this.#peer.answer(), closed]);
+    this.#o.log?.info({ stream: this.streamId, resource: this.resourceId }, 'WHIP broadcast answered');
+    return answer;
+  }
+
+  /** Stops taking RTP, writes the Cues and waits until the entry servers finalized the stream. Idempotent. */
+  end(): Promise<PublishResult> {
+    this.#ending ??= (async () => {
+      // Closing the peer below re-enters end() through its 'closed' event: let #ending be set first.
+      await Promise.resolve();
+      clearInterval(this.#watchdog);
+      this.#peer.close('ended');
+      this.#mux.end();
+      if (this.#mux.bytes === 0) throw new Error('no media arrived (no VP8 keyframe)');
+      try {
+        const r = await this.#publisher.end();
+        this.#o.log?.info({ stream: this.streamId, bytes: r.bytes, stored: r.stored, frames: this.#mux.frames }, 'WHIP broadcast finalized');
+        return r;
+      } finally {
+        this.close('ended');
+      }
+    })();
+    return this.#ending;
+  }
+
+  /** Idempotent; uploads not finalized stay as the servers' partial copies. */
+  close(reason = 'closed'): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#watchdog);
+    this.#peer.close(reason);
+    this.#publisher.close();
+    this.emit('closed', reason);
+    this.removeAllListeners();
+  }
+
+  #fail(reason: string, message: string): void {
+    this.#o.log?.warn({ stream: this.streamId, reason, message }, 'WHIP broadcast failed');
+    this.close(reason);
+  }
+}

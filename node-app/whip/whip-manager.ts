@@ -1,0 +1,108 @@
+// The media server's WHIP side: takes the hub's offers for broadcasts it is primary of, ends them on DELETE.
+import { ErrorCode, ackError, parse, type Ack } from '../../signaling/protocol/index.js';
+import { whipEndSchema, whipLeaveSchema, whipOfferSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from '../../signaling/protocol/whip.js';
+import { SdpError } from '../../signaling/protocol/whip-sdp.js';
+import type { SessionLog, Wrtc } from '../webrtc/peer.js';
+import type { WhipBroadcast } from './whip-broadcast.js';
+
+/** WHIP broadcasts one server relays at once (each also holds an ingest session, within maxSessions). */
+export const MAX_WHIP_BROADCASTS = 64;
+
+export interface WhipManagerOptions {
+  emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void;
+  /** Local address the publishers' ICE binds to (e.g. 127.0.0.1); all interfaces by default. */
+  bindAddress?: string;
+  wrtc?: Wrtc;
+  iceServers?: RTCIceServer[];
+  log?: SessionLog;
+  /** Default MAX_WHIP_BROADCASTS. */
+  maxBroadcasts?: number;
+}
+
+export class WhipManager {
+  readonly #o: WhipManagerOptions;
+  readonly #broadcasts = new Map<string, WhipBroadcast>();
+  #closed = false;
+
+  constructor(opts: WhipManagerOptions) {
+    this.#o = opts;
+  }
+
+  /** Loads the WHIP stack ahead of the first offer (call once the server is up, off its startup path). */
+  warm(): void {
+    void import('./whip-broadcast.js').catch(() => undefined);
+  }
+
+  get size(): number {
+    return this.#broadcasts.size;
+  }
+
+  offer(raw: unknown, ack: (r: Ack<{ sdp: string }>) => void): void {
+    if (typeof ack !== 'function') return;
+    const p = parse(whipOfferSchema, raw);
+    if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whip-offer: ${p.message}`));
+    // The hub sent its own `publish` answer: only the parts the relay reads were checked.
+    const offer = p.value as unknown as WhipOffer;
+    // The RTP and WebM stack (werift-rtp) costs ~0.5 s of CPU to load: only servers that get a WHIP offer pay it.
+    void import('./whip-broadcast.js').then(
+      ({ WhipBroadcast }) => this.#start(WhipBroadcast, offer, ack),
+      (err: Error) => ack(ackError(ErrorCode.internal, `cannot load the WHIP stack: ${err.message}`)),
+    );
+  }
+
+  #start(Broadcast: typeof WhipBroadcast, offer: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void): void {
+    if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'the server is shutting down'));
+    const max = this.#o.maxBroadcasts ?? MAX_WHIP_BROADCASTS;
+    if (this.#broadcasts.has(offer.resourceId)) return ack(ackError(ErrorCode.conflict, 'this WHIP resource exists already'));
+    if (this.#broadcasts.size >= max) return ack(ackError(ErrorCode.noCapacity, `this server relays ${max} WHIP broadcasts already`));
+    let b: WhipBroadcast;
+    try {
+      b = new Broadcast({ offer, emitToHub: this.#o.emitToHub, bindAddress: this.#o.bindAddress, wrtc: this.#o.wrtc, iceServers: this.#o.iceServers, iceServerUrls: iceUrls(this.#o.iceServers), log: this.#o.log });
+    } catch (err) {
+      return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
+    }
+    this.#broadcasts.set(offer.resourceId, b);
+    b.once('closed', () => this.#broadcasts.delete(offer.resourceId));
+    b.start().then(
+      (sdp) => ack({ ok: true, sdp }),
+      (err: Error) => {
+        b.close('start-failed');
+        ack(ackError(ErrorCode.noIngest, err.message));
+      },
+    );
+  }
+
+  end(raw: unknown, ack: (r: Ack<WhipEndReply>) => void): void {
+    if (typeof ack !== 'function') return;
+    const p = parse(whipEndSchema, raw);
+    const b = p.ok ? this.#broadcasts.get(p.value.resourceId) : undefined;
+    if (!b) return ack(ackError(ErrorCode.badRequest, 'no such WHIP broadcast here'));
+    b.end().then(
+      (r) => ack({ ok: true, bytes: r.bytes, sha256: r.sha256, stored: r.stored }),
+      (err: Error) => ack(ackError(ErrorCode.internal, err.message)),
+    );
+  }
+
+  /** A signal from an entry server's ingest session to a broadcast's relay. */
+  signal(raw: unknown): void {
+    const p = parse(whipSignalSchema, raw);
+    if (p.ok) this.#broadcasts.get(p.value.resourceId)?.socket.deliver('signal', { sessionId: p.value.sessionId, data: p.value.data });
+  }
+
+  sessionClose(raw: unknown): void {
+    const p = parse(whipLeaveSchema, raw);
+    if (p.ok) this.#broadcasts.get(p.value.resourceId)?.socket.deliver('session-close', { sessionId: p.value.sessionId, reason: p.value.reason ?? 'closed' });
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const b of [...this.#broadcasts.values()]) b.close('server-closing');
+  }
+}
+
+/** libdatachannel takes `stun:host:port` / `turn:user:pass@host:port` strings. */
+function iceUrls(servers: RTCIceServer[] | undefined): string[] {
+  return (servers ?? []).flatMap((s) =>
+    (Array.isArray(s.urls) ? s.urls : [s.urls]).map((u) => (s.username && /^turns?:/.test(u) ? u.replace(/^(turns?):/, `$1:${encodeURIComponent(s.username)}:${encodeURIComponent(String(s.credential ?? ''))}@`) : u)),
+  );
+}

@@ -1,0 +1,52 @@
+// The WHIP messages between the hub and the primary entry server (the hub relays the publisher's HTTP offer).
+import { z } from 'zod';
+import { assetId, sessionId, signalSchema } from './messages.js';
+import { MAX_WHIP_SDP_BYTES } from './whip-sdp.js';
+import type { Ack } from './types.js';
+import type { PublishReply } from './messages.js';
+
+export { MAX_WHIP_SDP_BYTES };
+
+/** A WHIP resource id: what follows the stream id in the `Location` URL. */
+export const WHIP_RESOURCE_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+export const whipResourceId = z.string().regex(WHIP_RESOURCE_ID_PATTERN, 'bad WHIP resource id');
+
+const choice = z.object({ serverId: z.string().max(64), region: z.string().max(64), sessionId }).passthrough();
+
+/** Hub → primary: answer this offer and relay the stream to the assignment's entry servers (itself included). */
+export const whipOfferSchema = z.strictObject({
+  resourceId: whipResourceId,
+  streamId: assetId,
+  sdp: z.string().min(1).max(MAX_WHIP_SDP_BYTES),
+  /** The hub's `publish` answer for this broadcast (the sessions the primary's relay uploads to). */
+  assignment: z.object({ streamId: assetId, primary: choice, backup: choice.nullable() }).passthrough(),
+});
+export type WhipOffer = Omit<z.infer<typeof whipOfferSchema>, 'assignment'> & { assignment: PublishReply };
+
+/** Hub → primary: the publisher sent DELETE; finalize and acknowledge. */
+export const whipEndSchema = z.strictObject({ resourceId: whipResourceId });
+
+/** Signals between the primary's relay and an entry server's ingest session, both ways through the hub. */
+export const whipSignalSchema = signalSchema.extend({ resourceId: whipResourceId });
+export const whipLeaveSchema = z.strictObject({ resourceId: whipResourceId, sessionId, reason: z.string().max(64).optional() });
+export type WhipSignal = z.infer<typeof whipSignalSchema>;
+export type WhipLeave = z.infer<typeof whipLeaveSchema>;
+
+export interface WhipEndReply {
+  bytes: number;
+  sha256?: string;
+  /** Servers that finalized byte-identical copies. */
+  stored: string[];
+}
+
+/** The WHIP additions to the hub ↔ server event maps. */
+export interface WhipServerToHubEvents {
+  'whip-signal': (msg: unknown) => void;
+  'whip-leave': (msg: unknown) => void;
+}
+export interface WhipHubToServerEvents {
+  'whip-offer': (msg: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void) => void;
+  'whip-end': (msg: { resourceId: string }, ack: (r: Ack<WhipEndReply>) => void) => void;
+  'whip-signal': (msg: WhipSignal) => void;
+  'whip-session-close': (msg: WhipLeave) => void;
+}

@@ -1,0 +1,260 @@
+// WHIP ingest (RFC 9725) on the hub: POST /whip/<id> places the broadcast like `publish` and relays the offer to the primary.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+import { ErrorCode, parse, type Ack, type PublishReply, type PublishRequest } from './protocol/index.js';
+import { ASSET_ID_PATTERN } from './protocol/ids.js';
+import { whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
+import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
+import type { Logger } from './log.js';
+
+/** WHIP broadcasts one hub relays at once; more are refused with 503. */
+export const MAX_WHIP_RESOURCES = 1_000;
+/** How long the primary may take to answer an offer (ICE gathering included), ms. */
+export const WHIP_OFFER_TIMEOUT_MS = 10_000;
+/** How long a DELETE waits for both copies to be finalized, ms (the relay's own end timeout is 60 s). */
+export const WHIP_END_TIMEOUT_MS = 70_000;
+/** The hub's pseudo-client ids for WHIP broadcasts start with this (socket.io ids never contain ':'). */
+const CLIENT_PREFIX = 'whip:';
+
+/** What the hub lends the WHIP routes: its publish path, its server sockets and its sessions. */
+export interface WhipHost {
+  /** The hub's own `publish` handler, for a client that is this WHIP resource. */
+  publish(clientId: string, req: PublishRequest, ip: string | null): Promise<Ack<PublishReply>>;
+  clientIp(req: IncomingMessage): string | null;
+  /** Emits to a registered server; false when it is gone. */
+  emit(serverId: string, event: string, msg: unknown): boolean;
+  request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
+  session(sessionId: string): { clientSocketId: string; serverId: string } | undefined;
+  /** Servers holding an unfinished, non-empty copy of this stream. */
+  liveCopies(streamId: string): string[];
+  /** Whether any session of this client is still open. */
+  hasSessions(clientId: string): boolean;
+  /** Closes every session of a client, telling each server. */
+  closeClient(clientId: string, reason: string): void;
+  iceServers: RTCIceServer[];
+  log: Logger;
+}
+
+interface Resource {
+  id: string;
+  streamId: string;
+  clientId: string;
+  primary: string;
+  /** sha256 of the bearer token that created it: DELETE must carry the same one. */
+  tokenHash: Buffer;
+  ending: boolean;
+}
+
+export interface WhipRoutesOptions {
+  /** Default MAX_WHIP_RESOURCES. */
+  maxResources?: number;
+}
+
+export class WhipRoutes {
+  readonly #host: WhipHost;
+  readonly #maxResources: number;
+  readonly #resources = new Map<string, Resource>();
+
+  constructor(host: WhipHost, opts: WhipRoutesOptions = {}) {
+    this.#host = host;
+    this.#maxResources = opts.maxResources ?? MAX_WHIP_RESOURCES;
+  }
+
+  get size(): number {
+    return this.#resources.size;
+  }
+
+  /** Handles `/whip/…` requests. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const parts = path.split('/').slice(2);
+    const streamId = parts[0] ?? '';
+    if (!ASSET_ID_PATTERN.test(streamId) || parts.length > 2) return fail(res, 404, 'no such WHIP endpoint: use /whip/<stream id>');
+    if (parts.length === 1) {
+      if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'POST, OPTIONS', ...this.#linkHeaders() }).end();
+      if (req.method !== 'POST') return fail(res, 405, 'POST an SDP offer here', { allow: 'POST, OPTIONS' });
+      return void this.#post(req, res, streamId).catch((err: Error) => fail(res, 500, `WHIP offer failed: ${err.message}`));
+    }
+    const r = this.#resources.get(parts[1]!);
+    if (!r || r.streamId !== streamId) return fail(res, 404, 'no such WHIP resource (ended, or never created)');
+    // Trickle ICE and ICE restarts (PATCH) are not supported: the offer carries every candidate.
+    if (req.method !== 'DELETE') return fail(res, 405, 'only DELETE ends this resource', { allow: 'DELETE' });
+    if (!sameToken(r, bearer(req))) return fail(res, 401, 'DELETE needs the Bearer token the broadcast was started with');
+    void this.#delete(res, r).catch((err: Error) => fail(res, 500, `WHIP end failed: ${err.message}`));
+  }
+
+  /** Delivers a hub → client event when `clientId` is a WHIP resource's (to its primary server). True if it was one. */
+  deliver(clientId: string, event: 'signal' | 'session-close', msg: { sessionId: string; data?: unknown; reason?: string }): boolean {
+    if (!clientId.startsWith(CLIENT_PREFIX)) return false;
+    const r = this.#resources.get(clientId.slice(CLIENT_PREFIX.length));
+    if (!r) return true;
+    if (event === 'signal') this.#host.emit(r.primary, 'whip-signal', { resourceId: r.id, sessionId: msg.sessionId, data: msg.data });
+    else if (!this.#host.emit(r.primary, 'whip-session-close', { resourceId: r.id, sessionId: msg.sessionId, reason: msg.reason ?? 'closed' })) {
+      // The primary itself is gone: the publisher's connection went with it, so the resource ends (the backup keeps its copy).
+      this.#drop(r, 'primary-gone');
+    } else if (!this.#host.hasSessions(r.clientId)) {
+      // Every upload finalized or gave up (the publisher left without DELETE): the resource is over.
+      this.#resources.delete(r.id);
+    }
+    return true;
+  }
+
+  /** The primary's relay signals one of its upload sessions. */
+  onServerSignal(serverId: string, raw: unknown): void {
+    const p = parse(whipSignalSchema, raw);
+    const s = p.ok ? this.#owned(serverId, p.value.resourceId, p.value.sessionId) : undefined;
+    if (!p.ok || !s) return void this.#host.log.warn({ server: serverId }, `whip-signal ignored: ${p.ok ? 'not a party' : p.message}`);
+    this.#host.emit(s.serverId, 'signal', { sessionId: p.value.sessionId, data: p.value.data });
+  }
+
+  /** The primary's relay gives an upload session up. */
+  onServerLeave(serverId: string, raw: unknown): void {
+    const p = parse(whipLeaveSchema, raw);
+    if (!p.ok || !this.#owned(serverId, p.value.resourceId, p.value.sessionId)) return;
+    this.#host.emit(this.#host.session(p.value.sessionId)!.serverId, 'session-close', { sessionId: p.value.sessionId, reason: 'client-left' });
+  }
+
+  #owned(serverId: string, resourceId: string, sessionId: string) {
+    const r = this.#resources.get(resourceId);
+    const s = this.#host.session(sessionId);
+    return r && r.primary === serverId && s?.clientSocketId === r.clientId ? s : undefined;
+  }
+
+  async #post(req: IncomingMessage, res: ServerResponse, streamId: string): Promise<void> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/sdp') return fail(res, 415, 'Content-Type must be application/sdp');
+    const token = bearer(req);
+    if (!token) return fail(res, 401, 'missing Authorization: Bearer <stream key>', { 'www-authenticate': 'Bearer' });
+    const location = new URL(req.url ?? '/', 'http://hub').searchParams.get('location')?.trim();
+    if (!location) return fail(res, 400, 'missing ?location=<place or lat,lon> in the WHIP URL');
+    const sdp = await readBody(req, MAX_WHIP_SDP_BYTES);
+    if (sdp === null) return fail(res, 413, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`);
+    try {
+      summarizeOffer(sdp);
+    } catch (err) {
+      if (err instanceof SdpError) return fail(res, 400, `bad SDP offer: ${err.message}`);
+      throw err;
+    }
+    // A WHIP relay starts a new WebM stream: it cannot continue a copy an earlier broadcast left
+    // (a browser publisher resumes its own from its resend buffer). That copy is finalized when abandoned.
+    const unfinished = this.#host.liveCopies(streamId);
+    if (unfinished.length > 0 && ![...this.#resources.values()].some((r) => r.streamId === streamId)) {
+      return fail(res, 409, `stream ${streamId} has an unfinished copy on ${unfinished.join(', ')}; it is finalized once abandoned, then the id is taken`);
+    }
+    if (this.#resources.size >= this.#maxResources) return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
+    const id = randomBytes(12).toString('base64url');
+    const clientId = CLIENT_PREFIX + id;
+    const r = await this.#host.publish(clientId, { streamKey: token, location: coordinates(location), streamId }, this.#host.clientIp(req));
+    if (!r.ok) return fail(res, statusFor(r.code), r.message);
+    const resource: Resource = { id, streamId, clientId, primary: r.primary.serverId, tokenHash: hash(token), ending: false };
+    this.#resources.set(id, resource);
+    const { ok: _ok, ...assignment } = r;
+    const offer: WhipOffer = { resourceId: id, streamId, sdp, assignment };
+    const answer = await this.#host.request<{ sdp: string }>(r.primary.serverId, 'whip-offer', offer, WHIP_OFFER_TIMEOUT_MS);
+    if (!answer.ok) {
+      this.#drop(resource, 'offer-failed');
+      return fail(res, answer.code === ErrorCode.badRequest ? 400 : 503, `the entry server could not take the offer: ${answer.message}`);
+    }
+    this.#host.log.info({ stream: streamId, resource: id, primary: r.primary.serverId, backup: r.backup?.serverId ?? null }, 'WHIP broadcast started');
+    res.writeHead(201, {
+      'content-type': 'application/sdp',
+      location: `/whip/${streamId}/${id}`,
+      'cache-control': 'no-store',
+      'x-baton-primary': r.primary.serverId,
+      ...(r.backup ? { 'x-baton-backup': r.backup.serverId } : {}),
+      ...this.#linkHeaders(),
+    });
+    res.end(answer.sdp);
+  }
+
+  async #delete(res: ServerResponse, r: Resource): Promise<void> {
+    if (r.ending) return fail(res, 409, 'this broadcast is already ending');
+    r.ending = true;
+    const done = await this.#host.request<WhipEndReply>(r.primary, 'whip-end', { resourceId: r.id }, WHIP_END_TIMEOUT_MS);
+    this.#drop(r, 'ended');
+    if (!done.ok) return fail(res, 502, `the broadcast ended, but finalizing failed: ${done.message}`);
+    const { ok: _ok, ...body } = done;
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(body));
+  }
+
+  #drop(r: Resource, reason: string): void {
+    if (!this.#resources.delete(r.id)) return;
+    this.#host.closeClient(r.clientId, reason);
+  }
+
+  #linkHeaders(): Record<string, string[]> {
+    const links = this.#host.iceServers.flatMap((s) =>
+      (Array.isArray(s.urls) ? s.urls : [s.urls]).map((u) => {
+        const creds = s.username ? `; username="${s.username}"; credential="${s.credential ?? ''}"; credential-type="password"` : '';
+        return `<${u}>; rel="ice-server"${creds}`;
+      }),
+    );
+    return links.length ? { link: links } : {};
+  }
+}
+
+function statusFor(code: string): number {
+  switch (code) {
+    case ErrorCode.unauthorized:
+      return 401;
+    case ErrorCode.conflict:
+      return 409;
+    case ErrorCode.unknownPlace:
+    case ErrorCode.badRequest:
+      return 400;
+    case ErrorCode.rateLimited:
+      return 429;
+    case ErrorCode.noIngest:
+    case ErrorCode.noDirector:
+    case ErrorCode.noCapacity:
+    case ErrorCode.timeout:
+    case ErrorCode.staleEpoch:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+/** `lat,lon` in the query is coordinates; anything else is a place name. */
+function coordinates(location: string): PublishRequest['location'] {
+  const m = /^(-?\d+(?:\.\d+)?),\s*(-?\d+(?:\.\d+)?)$/.exec(location);
+  return m ? { lat: Number(m[1]), lon: Number(m[2]) } : location.slice(0, 120);
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const m = /^Bearer\s+(\S{1,512})$/i.exec(req.headers.authorization ?? '');
+  return m?.[1];
+}
+
+function hash(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function sameToken(r: Resource, token: string | undefined): boolean {
+  return token !== undefined && timingSafeEqual(r.tokenHash, hash(token));
+}
+
+/** The body as text, or null once it passes `maxBytes` (the rest is not read). */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.byteLength;
+      if (n > maxBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        return resolve(null);
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function fail(res: ServerResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(`${reason}\n`);
+}

@@ -1,0 +1,153 @@
+// WHIP ingest end to end: GStreamer's webrtcbin (scripts/whip-publish.py) publishes to a real hub and two entry servers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BATON, Cluster, ROOT, waitFor } from '../helpers/cluster.js';
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = join(ROOT, 'scripts/whip-publish.py');
+/** Debian's GStreamer bindings; CI installs them (.ci/run). */
+const gi = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst, GstWebRTC"], { encoding: 'utf8' });
+const HAVE_GI = gi.status === 0;
+if (!HAVE_GI) console.warn(`whip-ingest tests skipped: ${PYTHON} cannot import gi/GstWebRTC (install python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)`);
+
+const SERVERS = [
+  { id: 'par-1', region: 'eu-west', lat: 48.86, lon: 2.35, ingest: true, assets: [], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+  { id: 'nyc-1', region: 'us-east', lat: 40.71, lon: -74.0, ingest: true, assets: [], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+];
+
+interface Run {
+  code: number | null;
+  stderr: string;
+}
+
+/** scripts/whip-publish.py as a child process, ICE on loopback only. */
+function whipPublish(url: string, token: string, seconds: number): Promise<Run> {
+  const child = spawn(PYTHON, [SCRIPT, '--url', url, '--token', token, '--seconds', String(seconds), '--ice-address', '127.0.0.1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function ffprobeFrames(file: string): Record<string, number> {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const streams = (JSON.parse(r.stdout) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams;
+  return Object.fromEntries(streams.map((s) => [s.codec_name, Number(s.nb_read_frames)]));
+}
+
+describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
+  const cluster = new Cluster({ servers: SERVERS });
+
+  beforeAll(async () => {
+    await cluster.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('stores a byte-identical, playable WebM (VP8 + Opus) on primary and backup, and `baton watch` plays it', async () => {
+    const run = await whipPublish(`${cluster.hubUrl}/whip/whip-gst?location=Paris`, 'test-key', 4);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/POST 201/);
+    expect(run.stderr).toMatch(/DELETE 200/);
+    const files = SERVERS.map((s) => join(cluster.servers.get(s.id)!.storage, 'whip-gst.webm'));
+    for (const f of files) expect(existsSync(f), `${f} finalized`).toBe(true);
+    const [a, b] = files.map((f) => readFileSync(f));
+    expect(sha256(a!)).toBe(sha256(b!));
+    for (const s of SERVERS) expect(readdirSync(cluster.servers.get(s.id)!.storage).filter((f) => f.includes('.part'))).toEqual([]);
+    const frames = ffprobeFrames(files[0]!);
+    // 4 s at 30 fps and 50 Opus packets/s; some are lost to connection setup.
+    expect(frames.vp8).toBeGreaterThan(30);
+    expect(frames.opus).toBeGreaterThan(50);
+
+    await waitFor('whip-gst in the catalog on both servers', async () => {
+      const r = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: { id: string; holders: string[]; live: boolean }[] };
+      const e = r.assets.find((x) => x.id === 'whip-gst');
+      return e && e.holders.length === 2 && !e.live;
+    });
+    const out = join(mkdtempSync(join(tmpdir(), 'whip-watch-')), 'watched.webm');
+    const watch = spawnSync(process.execPath, [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', 'whip-gst', '--out', out, '--fast', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(watch.status, watch.stderr).toBe(0);
+    const summary = JSON.parse(watch.stdout.trim().split('\n').at(-1)!) as { sha256: string; bytes: number };
+    expect(summary.bytes).toBe(a!.byteLength);
+    expect(summary.sha256).toBe(sha256(a!));
+    expect(sha256(readFileSync(out))).toBe(sha256(a!));
+  }, 90_000);
+
+  it('answers errors with HTTP statuses and a reason, and reserves nothing for them', async () => {
+    const offer = readFileSync(join(ROOT, 'test/fixtures/whip-offer.sdp'), 'utf8');
+    const post = (path: string, init: { body?: string; type?: string; token?: string | null } = {}) =>
+      fetch(`${cluster.hubUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': init.type ?? 'application/sdp', ...(init.token === null ? {} : { authorization: `Bearer ${init.token ?? 'test-key'}` }) },
+        body: init.body ?? offer,
+      });
+    const cases: [() => Promise<Response>, number, RegExp][] = [
+      [() => post('/whip/e1?location=Paris', { token: 'wrong-key' }), 401, /key/i],
+      [() => post('/whip/e1?location=Paris', { token: null }), 401, /Bearer/],
+      [() => post('/whip/e1?location=Paris', { type: 'application/json' }), 415, /application\/sdp/],
+      [() => post('/whip/e1?location=Paris', { body: 'hello' }), 400, /SDP/],
+      [() => post('/whip/e1?location=Paris', { body: offer.replace(/VP8\/90000/g, 'H264/90000') }), 400, /VP8/],
+      [() => post('/whip/e1?location=Paris', { body: offer + 'a=x:' + 'y'.repeat(40 * 1024) + '\r\n' }), 413, /larger than/],
+      [() => post('/whip/e1'), 400, /location/],
+      [() => post('/whip/e1?location=Atlantis-on-Mars'), 400, /place/],
+      [() => post('/whip/..%2Fetc?location=Paris'), 404, /WHIP endpoint/],
+    ];
+    for (const [send, status, reason] of cases) {
+      const r = await send();
+      expect(r.status).toBe(status);
+      expect(await r.text()).toMatch(reason);
+    }
+    // None of those reserved e1: it can be published now, and then it is taken.
+    const first = await post('/whip/e1?location=Paris');
+    expect(first.status).toBe(201);
+    const resource = new URL(first.headers.get('location')!, cluster.hubUrl).href;
+    expect(first.headers.get('content-type')).toBe('application/sdp');
+    expect(await first.text()).toMatch(/^v=0/);
+    const taken = await post('/whip/e1?location=Paris');
+    expect(taken.status).toBe(409);
+    expect(await taken.text()).toMatch(/published by someone else/);
+    const wrongToken = await fetch(resource, { method: 'DELETE', headers: { authorization: 'Bearer nope' } });
+    expect(wrongToken.status).toBe(401);
+    // Nothing was sent on this resource (the fixture's peer never connects): DELETE ends it without a file.
+    const ended = await fetch(resource, { method: 'DELETE', headers: { authorization: 'Bearer test-key' } });
+    expect(ended.status).toBe(502);
+    expect(await ended.text()).toMatch(/no media arrived/);
+    expect((await fetch(resource, { method: 'DELETE', headers: { authorization: 'Bearer test-key' } })).status).toBe(404);
+    const again = await post('/whip/e1?location=Paris');
+    expect(again.status).toBe(201);
+  }, 60_000);
+
+  // Last: it kills par-1.
+  it('keeps what the backup stored when the primary is SIGKILLed mid-broadcast', async () => {
+    const publishing = whipPublish(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, 'test-key', 30);
+    const backup = cluster.servers.get('nyc-1')!.storage;
+    // Paris is closest to par-1: it is the primary, nyc-1 the backup. Kill once the backup reports a few clusters stored.
+    await waitFor('the backup storing whip-kill', async () => {
+      const nyc = (await cluster.state()).servers.find((x) => x.id === 'nyc-1');
+      return (nyc?.live as { id: string; bytes: number }[] | undefined)?.some((l) => l.id === 'whip-kill' && l.bytes > 100_000);
+    }, 30_000);
+    await cluster.kill('par-1');
+    // A new WHIP broadcast cannot continue the backup's copy (it would start a second WebM stream in it): refused, not corrupted.
+    const offer = readFileSync(join(ROOT, 'test/fixtures/whip-offer.sdp'), 'utf8');
+    const again = await fetch(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer test-key' }, body: offer });
+    expect(again.status).toBe(409);
+    expect(await again.text()).toMatch(/unfinished copy on nyc-1/);
+    // The publisher's peer died with the primary: its DELETE cannot succeed.
+    const run = await publishing;
+    expect(run.code).not.toBe(0);
+    // The backup finalizes the copy it holds once the stream is abandoned (ingest's ABANDON_AFTER_MS, 30 s).
+    const stored = join(backup, 'whip-kill.webm');
+    await waitFor('whip-kill.webm finalized on the backup', () => existsSync(stored), 60_000, 500);
+    const frames = ffprobeFrames(stored);
+    expect(frames.vp8).toBeGreaterThan(30);
+    expect(frames.opus).toBeGreaterThan(0);
+  }, 120_000);
+});

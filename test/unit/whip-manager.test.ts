@@ -1,0 +1,48 @@
+// The media server's WHIP side: bad offers and the per-server broadcast bound, with a real libdatachannel peer.
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WhipManager } from '../../node-app/whip/whip-manager.js';
+import type { Ack } from '../../signaling/protocol/index.js';
+
+const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whip-offer.sdp'), 'utf8');
+const choice = (serverId: string, sessionId: string) => ({ serverId, region: 'r', rttMs: 1, from: { lat: 0, lon: 0, label: 'x', source: 'typed' }, loadFactor: 0, sessionId });
+const offer = (resourceId: string, sdp = OFFER) => ({
+  resourceId,
+  streamId: `s-${resourceId}`,
+  sdp,
+  assignment: { streamId: `s-${resourceId}`, primary: choice('a', `sess-${resourceId}-p`), backup: null, ipUnknown: true, epoch: 1 },
+});
+const ask = (m: WhipManager, msg: unknown) => new Promise<Ack<{ sdp: string }>>((resolve) => m.offer(msg, resolve));
+
+let manager: WhipManager | undefined;
+afterEach(() => manager?.close());
+
+describe('WhipManager', () => {
+  it('refuses a malformed offer and one without VP8, and holds nothing for them', async () => {
+    manager = new WhipManager({ emitToHub: () => {}, bindAddress: '127.0.0.1' });
+    const bad = await ask(manager, { resourceId: 'x' });
+    expect(bad).toMatchObject({ ok: false, code: 'bad-request' });
+    const h264 = await ask(manager, offer('abcdefgh1', OFFER.replace(/VP8\/90000/g, 'H264/90000')));
+    expect(h264).toMatchObject({ ok: false, code: 'bad-request' });
+    expect(!h264.ok && h264.message).toMatch(/VP8/);
+    expect(manager.size).toBe(0);
+  });
+
+  it('refuses a broadcast past maxBroadcasts, and closes what it relays on close', async () => {
+    const relayed: string[] = [];
+    manager = new WhipManager({ emitToHub: (event) => relayed.push(event), bindAddress: '127.0.0.1', maxBroadcasts: 1 });
+    const first = await ask(manager, offer('abcdefgh1'));
+    expect(first).toMatchObject({ ok: true });
+    expect(first.ok && first.sdp).toMatch(/^v=0/);
+    expect(manager.size).toBe(1);
+    const second = await ask(manager, offer('abcdefgh2'));
+    expect(second).toMatchObject({ ok: false, code: 'no-capacity' });
+    expect(manager.size).toBe(1);
+    // The first one's relay offered to its entry server (through the hub).
+    await expect.poll(() => relayed.includes('whip-signal')).toBe(true);
+    manager.close();
+    expect(manager.size).toBe(0);
+    expect(await ask(manager, offer('abcdefgh3'))).toMatchObject({ ok: false, code: 'no-capacity' });
+  });
+});

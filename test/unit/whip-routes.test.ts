@@ -1,0 +1,112 @@
+// The hub's WHIP routes against a fake hub: resource bound, Link headers, and the end of a resource when its primary goes.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { WhipRoutes, type WhipHost } from '../../signaling/whip-routes.js';
+import type { Ack, PublishReply } from '../../signaling/protocol/index.js';
+
+const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whip-offer.sdp'), 'utf8');
+const choice = (serverId: string, sessionId: string) => ({ serverId, region: 'r', rttMs: 1, from: { lat: 0, lon: 0, label: 'x', source: 'typed' as const }, loadFactor: 0, sessionId });
+
+/** A hub that places every broadcast on `a` (primary) and `b` (backup) and whose `a` answers every offer. */
+function fakeHub() {
+  const sessions = new Map<string, { clientSocketId: string; serverId: string }>();
+  const alive = new Set(['a', 'b']);
+  const emitted: [string, string, unknown][] = [];
+  let n = 0;
+  const host: WhipHost = {
+    publish: async (clientId, req) => {
+      const p = `s${++n}p`;
+      const b = `s${n}b`;
+      sessions.set(p, { clientSocketId: clientId, serverId: 'a' });
+      sessions.set(b, { clientSocketId: clientId, serverId: 'b' });
+      return { ok: true, streamId: req.streamId!, streamSecret: 'S'.repeat(43), primary: choice('a', p), backup: choice('b', b), ipUnknown: true, epoch: 1 } satisfies Ack<PublishReply>;
+    },
+    clientIp: () => null,
+    emit: (serverId, event, msg) => {
+      emitted.push([serverId, event, msg]);
+      return alive.has(serverId);
+    },
+    request: async <T extends object>() => ({ ok: true, sdp: 'v=0\r\nanswer' }) as unknown as Ack<T>,
+    session: (id) => sessions.get(id),
+    liveCopies: () => [],
+    hasSessions: (clientId) => [...sessions.values()].some((s) => s.clientSocketId === clientId),
+    closeClient: (clientId) => {
+      for (const [id, s] of sessions) if (s.clientSocketId === clientId) sessions.delete(id);
+    },
+    iceServers: [{ urls: 'stun:stun.example.net:3478' }, { urls: ['turn:turn.example.net:3478'], username: 'u', credential: 'p' }],
+    log: pino({ level: 'silent' }),
+  };
+  return { host, sessions, alive, emitted };
+}
+
+let server: Server | undefined;
+afterEach(() => server?.close());
+
+async function serve(routes: WhipRoutes): Promise<string> {
+  server = createServer((req, res) => routes.handle(req, res, (req.url ?? '/').split('?')[0]!));
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const post = (base: string, id: string) =>
+  fetch(`${base}/whip/${id}?location=Paris`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer k' }, body: OFFER });
+
+describe('WhipRoutes', () => {
+  it('answers 201 with Location and one Link header per ICE server', async () => {
+    const hub = fakeHub();
+    const base = await serve(new WhipRoutes(hub.host));
+    const r = await post(base, 'show');
+    expect(r.status).toBe(201);
+    expect(r.headers.get('location')).toMatch(/^\/whip\/show\/[A-Za-z0-9_-]{8,}$/);
+    expect(r.headers.get('link')).toBe('<stun:stun.example.net:3478>; rel="ice-server", <turn:turn.example.net:3478>; rel="ice-server"; username="u"; credential="p"; credential-type="password"');
+    expect(r.headers.get('x-baton-primary')).toBe('a');
+    expect(await r.text()).toBe('v=0\r\nanswer');
+  });
+
+  it('refuses a broadcast past maxResources with 503, without placing it', async () => {
+    const hub = fakeHub();
+    const routes = new WhipRoutes(hub.host, { maxResources: 2 });
+    const base = await serve(routes);
+    expect((await post(base, 'one')).status).toBe(201);
+    expect((await post(base, 'two')).status).toBe(201);
+    const third = await post(base, 'three');
+    expect(third.status).toBe(503);
+    expect(await third.text()).toMatch(/2 WHIP broadcasts already/);
+    expect(hub.sessions.size).toBe(4);
+    expect(routes.size).toBe(2);
+  });
+
+  it('ends a resource (closing its backup session) when its primary is gone, and when its last session closed', async () => {
+    const hub = fakeHub();
+    const routes = new WhipRoutes(hub.host);
+    const base = await serve(routes);
+    const location = (await post(base, 'show')).headers.get('location')!;
+    const clientId = hub.sessions.get('s1p')!.clientSocketId;
+    // The primary died: the hub dropped its session and tells the (dead) primary's relay.
+    hub.alive.delete('a');
+    hub.sessions.delete('s1p');
+    expect(routes.deliver(clientId, 'session-close', { sessionId: 's1p', reason: 'server-gone' })).toBe(true);
+    expect(routes.size).toBe(0);
+    expect(hub.sessions.has('s1b')).toBe(false);
+    expect((await fetch(`${base}${location}`, { method: 'DELETE', headers: { authorization: 'Bearer k' } })).status).toBe(404);
+
+    hub.alive.add('a');
+    await post(base, 'other');
+    const other = hub.sessions.get('s2p')!.clientSocketId;
+    hub.sessions.delete('s2p');
+    routes.deliver(other, 'session-close', { sessionId: 's2p' });
+    expect(routes.size).toBe(1);
+    hub.sessions.delete('s2b');
+    routes.deliver(other, 'session-close', { sessionId: 's2b' });
+    expect(routes.size).toBe(0);
+  });
+
+  it('leaves clients that are not WHIP resources to the hub', () => {
+    const routes = new WhipRoutes(fakeHub().host);
+    expect(routes.deliver('socket-id-123', 'signal', { sessionId: 'x', data: {} })).toBe(false);
+  });
+});
