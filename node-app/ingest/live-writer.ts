@@ -415,6 +415,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     if (this.#pending.length === 0 || !this.#file || this.#writeFailed || (this.#state === 'failed' && this.#failMode !== 'salvage')) return;
     const block = coalesce(this.#pending);
     this.#pending = [];
+    // In the tail before the write starts: readers of these bytes find them in memory meanwhile.
+    this.#tail.push({ offset: block.offset, bytes: block.bytes });
     try {
       let done = 0;
       while (done < block.bytes.byteLength) {
@@ -429,7 +431,6 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     }
     this.#diskSeq = block.lastSeq;
     this.#diskBytes = block.offset + block.bytes.byteLength;
-    this.#tail.push({ offset: block.offset, bytes: block.bytes });
     this.#trimTail();
   }
 
@@ -446,13 +447,13 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     return out;
   }
 
-  /** Drops the oldest written blocks beyond the tail budget (bytes) or MAX_TAIL_ENTRIES. */
+  /** Drops the oldest blocks already on disk beyond the tail budget (bytes) or MAX_TAIL_ENTRIES. */
   #trimTail(): void {
     const budget = this.#o.tailBytes ?? TAIL_BYTES;
     while (this.#tail.length > 1) {
       const first = this.#tail[0]!;
       const end = first.offset + first.bytes.byteLength;
-      if (this.#tail.length <= MAX_TAIL_ENTRIES && this.#tailTotal - first.bytes.byteLength < budget) break;
+      if (end > this.#diskBytes || (this.#tail.length <= MAX_TAIL_ENTRIES && this.#tailTotal - first.bytes.byteLength < budget)) break;
       this.#tail.shift();
       this.#tailTotal -= first.bytes.byteLength;
       this.#tailStart = end;

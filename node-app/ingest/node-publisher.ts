@@ -15,6 +15,13 @@ export const FALLBACK_BITRATE_BPS = 2_500_000;
 export const QUOTA_MARGIN = 0.9;
 /** Reads for `--fast` uploads. */
 export const FAST_READ_BYTES = 256 * 1024;
+/**
+ * ...and at least this much at a time once the quota paces them: sending whatever
+ * accrued since the last loop made thousands of tiny chunks a second, which entry
+ * servers close as a flood.
+ */
+const FAST_MIN_CHUNK_BYTES = 16 * 1024;
+const FAST_WAIT_MS = 10;
 export const HUB_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface PublishFileOptions {
@@ -150,8 +157,8 @@ async function send(p: Publisher, fh: Awaited<ReturnType<typeof open>>, size: nu
       due = ((bitrateBps * (opts.speed ?? 1)) / 8) * (elapsedS + PACE_TICK_MS / 1000);
     }
     const n = Math.min(size - at, Math.floor(due) - at, opts.fast ? FAST_READ_BYTES : Number.MAX_SAFE_INTEGER);
-    if (n <= 0) {
-      await new Promise((r) => setTimeout(r, PACE_TICK_MS));
+    if (n <= 0 || (opts.fast && n < Math.min(size - at, FAST_MIN_CHUNK_BYTES))) {
+      await new Promise((r) => setTimeout(r, opts.fast ? FAST_WAIT_MS : PACE_TICK_MS));
       continue;
     }
     const buf = new Uint8Array(n);

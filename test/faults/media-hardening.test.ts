@@ -34,7 +34,8 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
   const cluster = new Cluster({
     heartbeatMs: 300,
     rotationMs: 0,
-    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: ['demo-testsrc'] }],
+    // Loopback only (the cluster's default also allows private ranges): the machine's private/ULA address is refused.
+    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: ['demo-testsrc'], extraArgs: ['--ice-allow', 'loopback'] }],
   });
   const outside = mkdtempSync(join(tmpdir(), 'baton-outside-'));
   beforeAll(async () => {

@@ -175,8 +175,9 @@ export class Cluster {
       '--lat', String(spec.lat), '--lon', String(spec.lon), '--storage', storage,
       ...(spec.cacheMb === null ? [] : ['--cache-mb', String(spec.cacheMb ?? 64)]),
       '--max-sessions', String(spec.maxSessions ?? 100), '--heartbeat-ms', String(this.#o.heartbeatMs),
-      // Every peer of a test cluster is on loopback, which servers do not probe by default.
-      '--ice-allow', 'loopback',
+      // Every peer of a test cluster is on this machine (loopback, or its own private/ULA
+      // addresses where the WebRTC stack gathers them), which servers do not probe by default.
+      '--ice-allow', 'loopback,private',
       ...(spec.ingest ? ['--ingest'] : []), ...(spec.extraArgs ?? []),
     ];
     const p = Object.assign(run(args, spec.env), { spec, storage });

@@ -224,3 +224,35 @@ describe('live source', () => {
     expect(s.size()).toBe(0);
   });
 });
+
+describe('LiveWriter coalescing', () => {
+  it('bytes being written are readable from memory meanwhile, and 10,000 tiny chunks take one write', async () => {
+    const writes: number[] = [];
+    let releaseWrite!: () => void;
+    const gate = new Promise<void>((r) => (releaseWrite = r));
+    const io: WriterIo = {
+      ...nodeWriterIo,
+      async create(path) {
+        const f = await nodeWriterIo.create(path);
+        return {
+          ...f,
+          write: async (buf, pos) => {
+            writes.push(buf.byteLength);
+            await gate;
+            return f.write(buf, pos);
+          },
+        };
+      },
+    };
+    const w = await writer({ io });
+    for (let i = 0; i < 10_000; i++) w.append(i, i, bytes(1, i & 0xff));
+    const flushing = w.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(writes).toEqual([10_000]);
+    const during = await w.read(0, 10_000);
+    expect([...during.subarray(250, 260)]).toEqual([...Array.from({ length: 10 }, (_, k) => (250 + k) & 0xff)]);
+    releaseWrite();
+    await flushing;
+    expect(w.durableSeq).toBe(9_999);
+  });
+});
