@@ -26,16 +26,18 @@ export interface DemoOptions {
   cacheMb: number;
   streamKey: string;
   build: boolean;
+  /** Print nothing but problems (`baton dev` runs the demo behind Vite and prints its own URL). */
+  quiet?: boolean;
 }
 
 const ROOT = PROJECT_ROOT;
 const BATON = join(ROOT, 'bin/baton.js');
 
 export async function runDemo(o: DemoOptions): Promise<void> {
+  const say = o.quiet ? () => undefined : (line: string) => console.log(line);
   const mediaDir = join(o.dataDir, 'media');
-  process.stdout.write('Preparing demo media… ');
   const clips = await ensureDemoMedia(mediaDir);
-  console.log(`${clips.length} clips in ${mediaDir}`);
+  say(`Demo media: ${clips.length} clips in ${mediaDir}`);
   const webDir = join(ROOT, 'dist/web');
   if (o.build && !existsSync(join(webDir, 'index.html'))) {
     console.log('Building the web client (vite build)…');
@@ -52,7 +54,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const force = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), 5_000);
     Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() => {
       clearTimeout(force);
-      if (code === 0) console.log(`Baton stopped: the hub and ${children.length - 1} media server${children.length === 2 ? '' : 's'}.`);
+      if (code === 0) say(`Baton stopped: the hub and ${children.length - 1} media server${children.length === 2 ? '' : 's'}.`);
       process.exit(code);
     });
   };
@@ -103,13 +105,13 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     child.on('exit', (code, sig) => !stopping && console.error(`server ${site.id} exited (${code ?? sig})`));
   }
   const ready = await waitReady(hubUrl, o.servers);
-  console.log('');
-  console.log(`  Baton is running: ${o.servers} media servers${ready ? '' : ' (some still starting)'} and the hub.`);
-  console.log(`  Open ${hubUrl}/            player · broadcaster · dashboard`);
-  console.log(`  Stream key for broadcasting: ${o.streamKey}`);
-  console.log(`  API: ${hubUrl}/api/state   metrics: ${hubUrl}/metrics`);
-  console.log('  Ctrl-C stops everything.');
-  console.log('');
+  say('');
+  say(`  Baton is running: ${o.servers} media servers${ready ? '' : ' (some still starting)'} and the hub.`);
+  say(`  Open ${hubUrl}/            player · broadcaster · dashboard`);
+  say(`  Stream key for broadcasting: ${o.streamKey}`);
+  say(`  API: ${hubUrl}/api/state   metrics: ${hubUrl}/metrics`);
+  say('  Ctrl-C stops everything.');
+  say('');
 }
 
 async function waitReady(hubUrl: string, servers: number): Promise<boolean> {

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../project-root.js';
 
 const ROOT = PROJECT_ROOT;
@@ -17,11 +18,23 @@ export interface DevOptions {
   vitePort: number;
 }
 
+/** Recompiles dist/node so the restarted processes start at once instead of each compiling the sources (tsx). */
+async function rebuildCli(): Promise<void> {
+  try {
+    const { buildCli } = (await import(pathToFileURL(join(ROOT, 'scripts/build-cli.js')).href)) as { buildCli: () => Promise<number> };
+    await buildCli();
+  } catch (err) {
+    // bin/baton.js then runs the sources through tsx: slower, still current.
+    console.log(`[dev] could not recompile the CLI (${(err as Error).message}); running it from source`);
+  }
+}
+
 export async function runDev(o: DevOptions): Promise<void> {
   let cluster: ChildProcess | undefined;
   let stopping = false;
   const start = () => {
-    cluster = spawn(process.execPath, [BATON, 'demo', '--no-build', '--servers', String(o.servers), '--port', String(o.hubPort)], {
+    // --quiet: the only URL to open is Vite's, printed once below.
+    cluster = spawn(process.execPath, [BATON, 'demo', '--no-build', '--quiet', '--servers', String(o.servers), '--port', String(o.hubPort)], {
       cwd: ROOT,
       stdio: 'inherit',
       env: { ...process.env, BATON_LOG_FORMAT: process.env.BATON_LOG_FORMAT ?? 'pretty' },
@@ -41,8 +54,8 @@ export async function runDev(o: DevOptions): Promise<void> {
     if (!file || !/\.(ts|js|json)$/.test(file)) return;
     clearTimeout(timer);
     timer = setTimeout(async () => {
-      console.log(`\n[dev] ${dir}/${file} changed: restarting the hub and media servers…`);
-      await stopCluster();
+      console.log(`[dev] ${dir}/${file} changed: restarting the hub and media servers…`);
+      await Promise.all([stopCluster(), rebuildCli()]);
       if (!stopping) start();
     }, RESTART_DEBOUNCE_MS);
   };

@@ -402,9 +402,10 @@ program
   .addOption(opt('--cache-mb <n>', 'cache budget per server, MiB', 'BATON_CACHE_MB', num('cache-mb', 0, 1_000_000), 64))
   .addOption(opt('--stream-key <k>', 'stream key accepted for broadcasting', 'BATON_STREAM_KEYS', undefined, 'demo-key'))
   .option('--no-build', 'do not build the web client when it is missing')
+  .option('--quiet', 'print only problems (no URLs, no "stopped" line)')
   .action(async (o) => {
     const { runDemo } = await import('./demo.js');
-    await runDemo({ servers: o.servers, port: o.port, dataDir: resolve(o.dataDir), cacheMb: o.cacheMb, streamKey: o.streamKey, build: o.build });
+    await runDemo({ servers: o.servers, port: o.port, dataDir: resolve(o.dataDir), cacheMb: o.cacheMb, streamKey: o.streamKey, build: o.build, quiet: Boolean(o.quiet) });
   });
 
 program

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { MEDIA_DIR } from '../helpers/cluster.js';
+import { MEDIA_DIR, waitFor } from '../helpers/cluster.js';
 import { PHONE, launchBrowser, openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
 
@@ -111,6 +111,19 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       expect(sha256(copies[0]!)).toBe(sha256(copies[1]!));
       expect(b.errors).toEqual([]);
       await screenshot(page, 'broadcast-ended');
+
+      // The viewer's stream ended with the broadcast: fully received, and no longer marked live.
+      const badges = v.page.locator('baton-player .now-head .badge');
+      await expect.poll(async () => (await badges.allTextContents()).join(' '), { timeout: 30_000 }).toBe('fully received');
+      // MediaRecorder writes no Duration; the catalog has one (and a bitrate) from the finalized file.
+      const entry = await waitFor('the recording\'s duration in the catalog', async () => {
+        const { assets } = (await (await fetch(`${env.cluster.hubUrl}/api/catalog`)).json()) as { assets: { id: string; bytes: number; live: boolean; durationMs?: number; bitrateBps?: number }[] };
+        const e = assets.find((a) => a.id === streamId);
+        return e?.durationMs && !e.live ? e : undefined;
+      }, 20_000);
+      expect(entry.durationMs).toBeGreaterThan(1000);
+      expect(entry.bitrateBps).toBe(Math.round((entry.bytes * 8 * 1000) / entry.durationMs!));
+      await screenshot(v.page, 'broadcast-viewer-ended');
     } finally {
       await v.context.close();
       await b.context.close();

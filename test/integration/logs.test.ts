@@ -52,25 +52,26 @@ describe('logs', () => {
     // The hub alone, with a scripted media server: it is the director, picks itself
     // and accepts the session, so each side's close can be sent exactly when wanted.
     const cluster = new Cluster({ servers: [], heartbeatMs: 1000 });
-    let server: Awaited<ReturnType<typeof connectServer>>;
+    let server: Awaited<ReturnType<typeof connectServer>> | undefined;
     beforeAll(async () => {
       await cluster.start();
-      server = await connectServer(cluster.hubUrl, 'scripted-1');
-      server.on('select', (req: { epoch: number }, ack: (r: unknown) => void) => ack({ ok: true, serverId: 'scripted-1', reason: 'storage', loadFactor: 0, epoch: req.epoch }));
-      server.on('session-open', (_m: unknown, ack: (r: unknown) => void) => ack({ ok: true }));
+      const s = await connectServer(cluster.hubUrl, 'scripted-1');
+      server = s;
+      s.on('select', (req: { epoch: number }, ack: (r: unknown) => void) => ack({ ok: true, serverId: 'scripted-1', reason: 'storage', loadFactor: 0, epoch: req.epoch }));
+      s.on('session-open', (_m: unknown, ack: (r: unknown) => void) => ack({ ok: true }));
       const asset = { id: 'crossing', bytes: 1000, mime: 'video/webm' };
-      const reg = await ask(server, 'register', { id: 'scripted-1', region: 'here', lat: 0, lon: 0, roles: ['edge'], maxSessions: 10, uplinkMbps: 100,
+      const reg = await ask(s, 'register', { id: 'scripted-1', region: 'here', lat: 0, lon: 0, roles: ['edge'], maxSessions: 10, uplinkMbps: 100,
         load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [asset], live: [] });
       expect(reg).toMatchObject({ ok: true });
     }, 120_000);
     afterAll(async () => {
-      server.close();
+      server?.close();
       await cluster.stop();
     });
 
     /** Both sockets' earlier messages have been handled once each answers an ack. */
     const settled = async (client: Awaited<ReturnType<typeof connect>>) => {
-      await ask(server, 'resync');
+      await ask(server!, 'resync');
       await ask(client, 'catalog');
     };
 
@@ -81,10 +82,10 @@ describe('logs', () => {
         const a = await ask(client, 'watch', { assetId: 'crossing' });
         expect(a).toMatchObject({ ok: true });
         client.emit('leave', { sessionId: a.sessionId });
-        await new Promise<void>((r) => server.once('session-close', () => r()));
-        server.emit('session-close', { sessionId: a.sessionId });
+        await new Promise<void>((r) => server!.once('session-close', () => r()));
+        server!.emit('session-close', { sessionId: a.sessionId });
         const b = await ask(client, 'watch', { assetId: 'crossing' });
-        server.emit('session-close', { sessionId: b.sessionId });
+        server!.emit('session-close', { sessionId: b.sessionId });
         await new Promise<void>((r) => client.once('session-close', () => r()));
         client.emit('leave', { sessionId: b.sessionId });
         await settled(client);
