@@ -23,7 +23,7 @@ describe('hub limits against a live hub', () => {
     heartbeatMs: HEARTBEAT_MS,
     rotationMs: 0,
     // X-Forwarded-For from loopback is honoured, so one test process can be several client IPs.
-    hubArgs: ['--trusted-proxies', '127.0.0.1'],
+    hubArgs: ['--trusted-proxies', '127.0.0.1', '--http-rate', '50'],
     servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-smpte'] }],
   });
   const fakes: Socket[] = [];
@@ -171,7 +171,7 @@ describe('hub limits against a live hub', () => {
     recordFigure('read_limits.dashboard_connects_refused_of_20', dashboardsRefused.length);
   }, 120_000);
 
-  it('row 16: 2,000 leaves for sessions a client is not part of are rate-limited and not logged as warnings', async () => {
+  it('row 16: 2,000 leaves for sessions a client is not part of are rate-limited and logged as one warning, not 2,000', async () => {
     const warnsBefore = leaveWarnings(cluster.hub!.output());
     const c = await connect(cluster.hubUrl);
     for (let i = 0; i < LEAVES; i++) c.emit('leave', { sessionId: `AAAAAAAAAAAAAAA${i % 10}` });
@@ -184,7 +184,8 @@ describe('hub limits against a live hub', () => {
       return /baton_hub_rejected_messages_total\{code="rate-limited"\} (\d+)/.exec(text);
     });
     expect(Number(m![1])).toBeGreaterThanOrEqual(LEAVES - 100);
-    expect(leaveWarnings(cluster.hub!.output()) - warnsBefore).toBe(0);
+    // The first one per connection is a warning (so it is seen); the rest are counted only.
+    expect(leaveWarnings(cluster.hub!.output()) - warnsBefore).toBeLessThanOrEqual(1);
     await hubAnswers();
     recordFigure('leave_flood.leaves', LEAVES);
     recordFigure('leave_flood.warn_lines', leaveWarnings(cluster.hub!.output()) - warnsBefore);

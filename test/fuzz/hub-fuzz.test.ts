@@ -144,7 +144,8 @@ describe(`hub fuzz (${TOTAL} inputs, seed ${SEED})`, () => {
   const cluster = new Cluster({
     heartbeatMs: HEARTBEAT_MS,
     rotationMs: 0,
-    hubArgs: ['--trusted-proxies', '127.0.0.1'],
+    // The production HTTP rate (the test helper raises it for polling tests).
+    hubArgs: ['--trusted-proxies', '127.0.0.1', '--http-rate', '50'],
     hubEnv: { NODE_OPTIONS: '--inspect=127.0.0.1:0' },
     servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-smpte'] }],
   });
