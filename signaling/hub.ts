@@ -516,13 +516,14 @@ export class Hub {
         if (!acked && !limited()) socket.emit('error', { code: r.code, message: r.message });
         return r;
       };
-      // Signals and leaves for others' sessions are counted; the first per connection is a
-      // warning, the rest debug lines, so a flood cannot fill the log (50,000 leaves were 10 MB).
-      let warnedNotParty = false;
+      // Signals and leaves for others' sessions are counted; the first of each kind per
+      // connection is a warning, the rest debug lines, so a flood cannot fill the log (50,000
+      // leaves were 10 MB).
+      const warnedNotParty = new Set<string>();
       const notParty = (what: 'signal' | 'leave', session: string): void => {
         this.metrics.rejected.inc({ code: ErrorCode.notParty });
-        const level = warnedNotParty ? 'debug' : 'warn';
-        warnedNotParty = true;
+        const level = warnedNotParty.has(what) ? 'debug' : 'warn';
+        warnedNotParty.add(what);
         log[level]({ session }, `${what} for a session this client is not part of: ignored`);
       };
       socket.use(boundPackets(CLIENT_PACKET_BOUNDS, onBadPacket));
