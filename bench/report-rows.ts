@@ -204,8 +204,8 @@ export const RELIABILITY_ROWS: ReliabilityRow[] = [
   },
   {
     fault: '{faults.leave_flood.leaves:int} `leave`s for sessions the client is not part of',
-    holds: 'they spend the connection\'s rate tokens; no warning logged',
-    figure: '{faults.leave_flood.warn_lines:int} warning lines',
+    holds: 'they spend the connection\'s rate tokens; one warning per connection, the rest counted in `/metrics`',
+    figure: '{faults.leave_flood.warn_lines:int} warning line(s)',
   },
   {
     fault: 'a server registering with `lastEpoch` 2^53 − 1, then 2^40; the hub restarted',

@@ -581,6 +581,16 @@ export class Hub {
         if (!acked && !limited()) socket.emit('error', { code: r.code, message: r.message });
         return r;
       };
+      // Signals and leaves for others' sessions are counted; the first of each kind per
+      // connection is a warning, the rest debug lines, so a flood cannot fill the log (50,000
+      // leaves were 10 MB).
+      const warnedNotParty = new Set<string>();
+      const notParty = (what: 'signal' | 'leave', session: string): void => {
+        this.metrics.rejected.inc({ code: ErrorCode.notParty });
+        const level = warnedNotParty.has(what) ? 'debug' : 'warn';
+        warnedNotParty.add(what);
+        log[level]({ session }, `${what} for a session this client is not part of: ignored`);
+      };
       socket.use(boundPackets(CLIENT_PACKET_BOUNDS, onBadPacket));
       socket.use(guardPackets(CLIENT_EVENTS, (e) => socket.listeners(e as never).length > 0, onBadPacket));
 
@@ -632,11 +642,7 @@ export class Hub {
         const p = parse(signalSchema, raw);
         if (!p.ok) return void socket.emit('error', { code: ErrorCode.badRequest, message: `invalid signal: ${p.message}` });
         const s = this.#sessions.get(p.value.sessionId);
-        if (!s || s.clientSocketId !== socket.id) {
-          this.metrics.rejected.inc({ code: ErrorCode.notParty });
-          log.warn({ session: p.value.sessionId }, 'signal for a session this client is not part of: ignored');
-          return;
-        }
+        if (!s || s.clientSocketId !== socket.id) return notParty('signal', p.value.sessionId);
         this.#conns.get(s.serverId)?.socket.emit('signal', p.value);
       });
 
@@ -646,12 +652,7 @@ export class Hub {
         if (!p.ok) return;
         const s = this.#sessions.get(p.value.sessionId);
         if (!s && this.#recentlyClosed.get(p.value.sessionId)?.clientSocketId === socket.id) return void log.debug({ session: p.value.sessionId }, 'leave crossed a close');
-        if (!s || s.clientSocketId !== socket.id) {
-          // Counted, and logged at debug only: a client repeating a stale leave is no incident.
-          this.metrics.rejected.inc({ code: ErrorCode.notParty });
-          log.debug({ session: p.value.sessionId }, 'leave for a session this client is not part of: ignored');
-          return;
-        }
+        if (!s || s.clientSocketId !== socket.id) return notParty('leave', p.value.sessionId);
         this.#closeSession(s, 'client-left');
       });
 

@@ -7,7 +7,13 @@ import { recordFigure } from './helpers/figures.js';
 import { alive, ask, connect, connectServer, rssBytes } from './helpers/net.js';
 import { deepJson, rawAsk, rawEmit } from './helpers/raw-packets.js';
 
-const HEARTBEAT_MS = 300;
+/**
+ * Slow: the fake servers heartbeat from this test process, which is itself busy for seconds
+ * at a time (400 parallel requests, 100,000 ids sorted) on a loaded 2-core machine.
+ */
+const HEARTBEAT_MS = 5_000;
+/** The director's deadline: under that load a 500 ms answer is not guaranteed. */
+const DIRECTOR_TIMEOUT_ARGS = ['--director-timeout-ms', '5000'];
 /** Fake servers and the assets each lists: 4 × 25,000 = a 100,000-asset catalog. */
 const FAKE_SERVERS = 4;
 const ASSETS_PER_FAKE = 25_000;
@@ -23,13 +29,13 @@ describe('hub limits against a live hub', () => {
     heartbeatMs: HEARTBEAT_MS,
     rotationMs: 0,
     // X-Forwarded-For from loopback is honoured, so one test process can be several client IPs.
-    hubArgs: ['--trusted-proxies', '127.0.0.1'],
+    hubArgs: ['--trusted-proxies', '127.0.0.1', '--http-rate', '50', ...DIRECTOR_TIMEOUT_ARGS],
     servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-smpte'] }],
   });
   const fakes: Socket[] = [];
   beforeAll(async () => {
     await cluster.start();
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     for (const f of fakes) f.close();
     await cluster.stop();
@@ -118,7 +124,9 @@ describe('hub limits against a live hub', () => {
       pages++;
     }
     const walkMs = performance.now() - t0;
-    expect(ids).toHaveLength(total);
+    // If the fakes were dropped (the hub starved of CPU for seconds on a loaded machine), say so.
+    const drops = cluster.hub!.output().split('\n').filter((l) => (/server removed/.test(l) && l.includes('syn')) || /hub stalled/.test(l)).join('\n');
+    expect(ids, drops).toHaveLength(total);
     expect(new Set(ids).size).toBe(total);
     expect([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(ids);
 
@@ -171,7 +179,7 @@ describe('hub limits against a live hub', () => {
     recordFigure('read_limits.dashboard_connects_refused_of_20', dashboardsRefused.length);
   }, 120_000);
 
-  it('row 16: 2,000 leaves for sessions a client is not part of are rate-limited and not logged as warnings', async () => {
+  it('row 16: 2,000 leaves for sessions a client is not part of are rate-limited and logged as one warning, not 2,000', async () => {
     const warnsBefore = leaveWarnings(cluster.hub!.output());
     const c = await connect(cluster.hubUrl);
     for (let i = 0; i < LEAVES; i++) c.emit('leave', { sessionId: `AAAAAAAAAAAAAAA${i % 10}` });
@@ -184,7 +192,8 @@ describe('hub limits against a live hub', () => {
       return /baton_hub_rejected_messages_total\{code="rate-limited"\} (\d+)/.exec(text);
     });
     expect(Number(m![1])).toBeGreaterThanOrEqual(LEAVES - 100);
-    expect(leaveWarnings(cluster.hub!.output()) - warnsBefore).toBe(0);
+    // The first one per connection is a warning (so it is seen); the rest are counted only.
+    expect(leaveWarnings(cluster.hub!.output()) - warnsBefore).toBeLessThanOrEqual(1);
     await hubAnswers();
     recordFigure('leave_flood.leaves', LEAVES);
     recordFigure('leave_flood.warn_lines', leaveWarnings(cluster.hub!.output()) - warnsBefore);

@@ -9,6 +9,13 @@ import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BATON = join(ROOT, 'bin/baton.js');
 export const SECRET = 'test-cluster-secret';
+const HUB_START_TIMEOUT_MS = 60_000;
+/**
+ * Every test request comes from 127.0.0.1, and tests poll (waitFor: 20/s each, several at once):
+ * a budget the hub's per-IP HTTP limit (default 50/s) does not cut. Tests of that limit pass
+ * `--http-rate` in hubArgs (the last value wins) and send X-Forwarded-For through a trusted proxy.
+ */
+const TEST_HTTP_RATE_PER_S = 1_000;
 /** Demo clips are made once per machine and shared by every test cluster. */
 export const MEDIA_DIR = join(ROOT, 'var/media');
 
@@ -149,10 +156,12 @@ export class Cluster {
   }
 
   async startHub(port = this.hubPort): Promise<string> {
-    const args = ['hub', '--port', String(port), ...this.#o.hubSecretArgs, '--heartbeat-ms', String(this.#o.heartbeatMs), '--rotation-ms', String(this.#o.rotationMs), '--stream-keys', 'test-key', ...this.#o.hubArgs];
+    const args = ['hub', '--port', String(port), ...this.#o.hubSecretArgs, '--heartbeat-ms', String(this.#o.heartbeatMs), '--rotation-ms', String(this.#o.rotationMs), '--stream-keys', 'test-key', '--http-rate', String(TEST_HTTP_RATE_PER_S), ...this.#o.hubArgs];
     if (this.#o.staticDir) args.push('--static-dir', this.#o.staticDir);
     this.hub = run(args, this.#o.hubEnv);
-    const m = await waitForOutput(this.hub, /listening on (http:\/\/[^\s]+)/);
+    // Loading geoip-lite and the gazetteer takes the hub a few seconds alone, over 20 s on this
+    // shared 2-core machine when every helper runs tests at once.
+    const m = await waitForOutput(this.hub, /listening on (http:\/\/[^\s]+)/, HUB_START_TIMEOUT_MS);
     this.hubUrl = m[1]!;
     this.hubPort = Number(new URL(this.hubUrl).port);
     return this.hubUrl;
