@@ -21,6 +21,8 @@ export interface WatchOptions {
   offset?: number;
   /** Ask for unpaced delivery. Default false (paced like a player). */
   fast?: boolean;
+  /** Servers the first request passes over (`ViewerOptions.avoid`). */
+  avoid?: string[];
   timeoutMs?: number;
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
@@ -84,6 +86,7 @@ export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array
       offset: opts.offset,
       iceServers: opts.iceServers,
       fast: opts.fast,
+      avoid: opts.avoid,
     });
     viewer = v;
     const hash = createHash('sha256');

@@ -51,6 +51,14 @@ describe('row 4: SIGKILL the primary entry server mid-upload', () => {
   const fileOf = (server: string) => readFileSync(join(storageOf(server), `${STREAM}.webm`));
   beforeAll(async () => {
     await cluster.start();
+    // The director decides from its own replica: wait until every replica holds all three
+    // servers, or a broadcast placed at once may not see the primary yet.
+    for (const s of (await cluster.state()).servers) {
+      await waitFor(`${s.id}'s replica holds every server`, async () => {
+        const t = (await (await fetch(`${s.httpUrl}/api/table`)).json()) as { servers: unknown[] };
+        return t.servers.length === servers.length;
+      }, 20_000, 50);
+    }
   }, 120_000);
   afterAll(() => cluster.stop());
 
@@ -87,7 +95,10 @@ describe('row 4: SIGKILL the primary entry server mid-upload', () => {
     const startUntilOn = async (server: string, kind: string): Promise<LiveViewer[]> => {
       const mine: LiveViewer[] = [];
       for (let i = 0; i < MAX_VIEWERS_PER_KIND; i++) {
-        const v = startLiveViewer(cluster.hubUrl, STREAM, `${kind}-${i}`);
+        // Which live holder the director prefers depends on CPU noise; the row needs viewers on the
+        // primary, so their first request passes over the others (failover still goes anywhere).
+        const others = servers.map((s) => s.id).filter((id) => id !== server);
+        const v = startLiveViewer(cluster.hubUrl, STREAM, `${kind}-${i}`, 120_000, others);
         mine.push(v);
         viewers.push(v);
         await v.firstData;

@@ -216,9 +216,13 @@ describe('director rotation on a timer', () => {
     feed.socket.close();
     const order = ['fra-1', 'iad-1', 'sin-1'];
     const rotations = seen();
+    // On a failure, say what the hub decided and why, and whether a server left the table meanwhile.
+    const story = () =>
+      JSON.stringify(feed.decisions.flatMap((d) => (d.kind === 'director' ? [[d.atMs - feed.startedAtWall, d.director?.id, d.director?.epoch, d.reason]] : []))) +
+      ` servers removed: ${(cluster.hub?.output().match(/server removed[^\n]*/g) ?? []).join(' | ')}`;
     for (let i = 1; i < rotations.length; i++) {
-      expect(rotations[i]!.epoch, `rotation ${i}`).toBe(rotations[i - 1]!.epoch + 1);
-      expect(rotations[i]!.id, `rotation ${i}`).toBe(order[(order.indexOf(rotations[i - 1]!.id) + 1) % 3]);
+      expect(rotations[i]!.epoch, `rotation ${i}: ${story()}`).toBe(rotations[i - 1]!.epoch + 1);
+      expect(rotations[i]!.id, `rotation ${i}: ${story()}`).toBe(order[(order.indexOf(rotations[i - 1]!.id) + 1) % 3]);
     }
   });
 });

@@ -71,6 +71,11 @@ export interface ViewerOptions {
   iceServers?: RTCIceServer[];
   /** Ask servers not to pace (downloads, benchmarks). Default false. */
   fast?: boolean;
+  /**
+   * Servers the first request asks the hub to pass over (its `exclude`), e.g. to watch from one
+   * server of a pair; failovers exclude only servers that failed this viewer.
+   */
+  avoid?: string[];
 }
 
 export type MetaInfo = Omit<MetaFrame, 't'>;
@@ -235,7 +240,9 @@ export class Viewer extends EventTarget {
     // A late joiner past its seam resumes at the file offset of its next byte; other servers know nothing of its seam.
     this.#delta = this.#join && this.#cursor.expected >= this.#join.initBytes ? this.#join.skip : 0;
     const req: WatchRequest = { assetId: this.assetId, offset: this.#cursor.expected + this.#delta };
-    if (this.#dead.size) req.exclude = [...this.#dead].slice(-16);
+    const avoid = from === null && this.#dead.size === 0 ? (this.#o.avoid ?? []) : [];
+    const exclude = [...new Set([...avoid, ...this.#dead])].slice(-16);
+    if (exclude.length) req.exclude = exclude;
     let reply: Reply = { ok: false, code: 'internal', message: 'no attempt' };
     for (let attempt = 0; attempt < MAX_WATCH_ATTEMPTS; attempt++) {
       if (attempt > 0) await delay(WATCH_RETRY_BASE_MS * 2 ** (attempt - 1));

@@ -16,7 +16,7 @@ export interface LiveViewer {
   received: () => Buffer;
 }
 
-export function startLiveViewer(hubUrl: string, assetId: string, label: string, timeoutMs = 120_000): LiveViewer {
+export function startLiveViewer(hubUrl: string, assetId: string, label: string, timeoutMs = 120_000, avoid?: string[]): LiveViewer {
   const chunks: Buffer[] = [];
   const arrivals: number[] = [];
   const servers: string[] = [];
@@ -27,7 +27,7 @@ export function startLiveViewer(hubUrl: string, assetId: string, label: string, 
     never = reject;
   });
   firstData.catch(() => undefined);
-  const done = watchStream({ hubUrl, assetId, timeoutMs }, (bytes, viewer) => {
+  const done = watchStream({ hubUrl, assetId, timeoutMs, avoid }, (bytes, viewer) => {
     chunks.push(Buffer.from(bytes));
     arrivals.push(performance.now());
     servers.push(viewer.session?.server.id ?? '?');
