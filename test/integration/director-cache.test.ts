@@ -8,7 +8,7 @@ import { Cluster, THREE_SERVERS, waitFor } from '../helpers/cluster.js';
 /** 20 s at ≈ 1.8 Mbit/s: on a 4-Mbit/s uplink one viewer is ≈ 0.45 of it. */
 const ASSET = 'demo-mandelbrot';
 /**
- * fra-1 (the first viewer's server: every server idle, ties go to the smaller id) has a
+ * fra-1 (the first viewer's server: its first request passes over the others) has a
  * 4-Mbit/s uplink, the others 1 Gbit/s: one viewer takes fra-1 past the cache floor and
  * (1 + ε) × the mean, and an idle server stays under the bound with the next one. The load
  * factor weighs egress only, so that CPU noise on a shared machine decides nothing.
@@ -19,10 +19,10 @@ const UNEVEN = THREE_SERVERS.map((s) => ({
 }));
 
 /** Starts a paced viewer and resolves with the id of the server streaming to it once bytes flow. */
-function firstViewer(hubUrl: string): { server: Promise<string>; done: Promise<unknown> } {
+function firstViewer(hubUrl: string, avoid?: string[]): { server: Promise<string>; done: Promise<unknown> } {
   let found: (id: string) => void = () => {};
   const server = new Promise<string>((r) => (found = r));
-  const done = watchStream({ hubUrl, assetId: ASSET, timeoutMs: 90_000 }, (_bytes, viewer) => {
+  const done = watchStream({ hubUrl, assetId: ASSET, timeoutMs: 90_000, avoid }, (_bytes, viewer) => {
     if (viewer.session) found(viewer.session.server.id);
   });
   done.catch(() => undefined);
@@ -67,7 +67,9 @@ describe('director: the cache holder is over the bound', () => {
   afterAll(() => cluster.stop());
 
   it('sends the second viewer to a quieter server, from storage', async () => {
-    const first = firstViewer(cluster.hubUrl);
+    // The bounded director would put even the first viewer on a 1-Gbit/s server (one viewer is
+    // 0.45 of fra-1's uplink): pin it to fra-1, which is the holder this case is about.
+    const first = firstViewer(cluster.hubUrl, ['iad-1', 'sin-1']);
     const holder = await first.server;
     expect(holder).toBe('fra-1');
     // The positive signal: the hub's table shows the holder caching the asset, past the floor and under the threshold.
@@ -87,7 +89,7 @@ describe('director: the same load with --load-bound off', () => {
   afterAll(() => cluster.stop());
 
   it('keeps the second viewer on the cache holder: only the threshold applies', async () => {
-    const first = firstViewer(cluster.hubUrl);
+    const first = firstViewer(cluster.hubUrl, ['iad-1', 'sin-1']);
     const holder = await first.server;
     expect(holder).toBe('fra-1');
     await holderBusy(cluster, holder);
