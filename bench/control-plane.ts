@@ -47,8 +47,10 @@ export async function benchWatchRtt(opts: { quick: boolean }): Promise<Record<st
       watch.push(performance.now() - t);
       if (!r.ok) throw new Error(`watch failed: ${r.message}`);
       c.emit('leave', { sessionId: r.sessionId });
-      // Two requests per round: stay under the per-connection rate limit (20/s) the hub enforces.
-      await new Promise((res) => setTimeout(res, 110));
+      // Three requests per round (catalog, watch, leave): stay under the per-connection rate limit
+      // (20/s) the hub enforces; a leave it drops would keep the session counted against the
+      // connection's cap of unconnected sessions.
+      await new Promise((res) => setTimeout(res, 160));
     }
     c.close();
     const p50 = percentile(watch, 50);
