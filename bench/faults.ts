@@ -1,4 +1,4 @@
-// The `faults` suite: runs the fault-injection layer (test/faults) once, in a child vitest process
+// The `faults` suite: runs the fault-injection layer (test/faults, and the CI slice of test/fuzz) once, in a child vitest process
 // whose figures go to a scratch directory, and returns the figures of the test files that passed.
 // Nothing is read from an earlier run: each figure comes from this one.
 import { spawn } from 'node:child_process';
@@ -23,7 +23,7 @@ export async function benchFaults(_opts: { quick: boolean }): Promise<Record<str
     const report = join(dir, 'vitest.json');
     // One file at a time: the files measure timings, and on a shared machine they would measure each other.
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, [VITEST, 'run', 'test/faults', '--no-file-parallelism', '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`], {
+      const child = spawn(process.execPath, [VITEST, 'run', 'test/faults', 'test/fuzz', '--no-file-parallelism', '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`], {
         cwd: ROOT,
         env: { ...process.env, BATON_FIGURES_DIR: dir },
         stdio: ['ignore', 'inherit', 'inherit'],
