@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Cluster, MEDIA_DIR, type ServerSpec } from '../test/helpers/cluster.js';
 import { publishFile } from '../node-app/ingest/node-publisher.js';
 import { watchStream } from '../node-app/delivery/node-viewer.js';
-import type { Viewer } from '../web-client/lib/viewer.js';
+import type { Viewer } from '../client-sdk/viewer.js';
 
 const SERVERS: ServerSpec[] = [
   { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: [] },

@@ -1,6 +1,6 @@
 // The CLI's one-line progress display on a terminal (`watch`, `publish`): bar, %,
 // bytes, rate and ETA, redrawn in place on stderr and erased when done.
-import type { ProgressInfo } from '../../web-client/lib/publisher.js';
+import type { ProgressInfo } from '../../client-sdk/publisher.js';
 
 const BAR_WIDTH = 24;
 /** Redraw at most this often: a terminal cannot show more, and writes cost. */

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/messages.js';
 import type { SelectReason } from '../../signaling/protocol/types.js';
-import { Viewer, type FailoverInfo } from '../../web-client/lib/viewer.js';
+import { Viewer, type FailoverInfo } from '../../client-sdk/viewer.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
 import { FileSink } from './file-sink.js';
 

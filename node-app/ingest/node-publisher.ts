@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/messages.js';
-import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '../../web-client/lib/publisher.js';
+import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '../../client-sdk/publisher.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
 

@@ -1,6 +1,6 @@
 // The hub link a WHIP relay's Publisher talks through: the hub's `publish` answer is already known, signals go over the server's socket.
 import { ErrorCode, ackError, type Ack, type PublishReply, type PublishRequest } from '../../signaling/protocol/index.js';
-import type { PublisherSocket } from '../../web-client/lib/publisher.js';
+import type { PublisherSocket } from '../../client-sdk/publisher.js';
 
 type Listener = (msg: any) => void;
 

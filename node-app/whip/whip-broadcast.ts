@@ -1,7 +1,7 @@
 // One WHIP broadcast on its primary server: RTP in (WhipPeer), WebM out (RtpToWebm), uploaded to both entry servers (Publisher).
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Publisher, type PublishResult } from '../../web-client/lib/publisher.js';
+import { Publisher, type PublishResult } from '../../client-sdk/publisher.js';
 import { SimplePeer, nodeWrtc, type SessionLog, type Wrtc } from '../webrtc/peer.js';
 import { summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 import type { WhipOffer } from '../../signaling/protocol/whip.js';

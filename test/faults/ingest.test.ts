@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BATON, Cluster, MEDIA_DIR, ROOT, THREE_SERVERS, waitFor, type ServerSpec } from '../helpers/cluster.js';
-import type { Publisher, UploadInfo } from '../../web-client/lib/publisher.js';
+import type { Publisher, UploadInfo } from '../../client-sdk/publisher.js';
 import { recordFigure } from './helpers/figures.js';
 import { longestGapAfter, startLiveViewer, type LiveViewer } from './helpers/live-viewer.js';
 import { pacedPublish } from './helpers/paced-publish.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, MEDIA_DIR, waitFor, type ServerSpec } from '../helpers/cluster.js';
-import type { PublishResult } from '../../web-client/lib/publisher.js';
+import type { PublishResult } from '../../client-sdk/publisher.js';
 import { recordFigure } from './helpers/figures.js';
 import { ask, connect } from './helpers/net.js';
 import { pacedPublish } from './helpers/paced-publish.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Cluster, MEDIA_DIR, waitFor, type ServerSpec } from '../helpers/cluster.js';
 import { FAST_READ_BYTES, QUOTA_MARGIN, publishFile } from '../../node-app/ingest/node-publisher.js';
 import { BURST_SECONDS, MIN_BURST_BYTES } from '../../node-app/ingest/ingest-manager.js';
-import type { Publisher } from '../../web-client/lib/publisher.js';
+import type { Publisher } from '../../client-sdk/publisher.js';
 
 const TWO: ServerSpec[] = [
   { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: [] },

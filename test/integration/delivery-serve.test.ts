@@ -10,7 +10,7 @@ import { createStoreSource } from '../../node-app/delivery/store-source.js';
 import { MAX_QUEUED_BYTES, ServeSession, type ServeSessionOptions } from '../../node-app/delivery/serve-session.js';
 import { createPeer, nodeWrtc, SimplePeer, type Peer } from '../../node-app/webrtc/peer.js';
 import { spawnIpcPeer, type ChildToParent, type IpcPeer } from '../../node-app/webrtc/ipc-peer.js';
-import { Viewer, type DataInfo, type FailoverInfo, type ViewerSocket } from '../../web-client/lib/viewer.js';
+import { Viewer, type DataInfo, type FailoverInfo, type ViewerSocket } from '../../client-sdk/viewer.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { decodeServerFrame, encodeControl, encodeMedia, MEDIA_HEADER_BYTES, type ServerControl } from '../../signaling/protocol/frames.js';
 import { parse, watchSchema, type WatchReply } from '../../signaling/protocol/messages.js';

@@ -1,6 +1,6 @@
 // The broadcast page: preview, settings, the entry servers the director assigned, and how both uploads are doing.
 import { LitElement, css, html } from 'lit';
-import type { UploadInfo } from '../lib/publisher.js';
+import type { UploadInfo } from '../../client-sdk/publisher.js';
 import { playerStyles } from '../styles/player-styles.js';
 import { sharedStyles } from '../styles/shared.js';
 import { BroadcastController, type BroadcastStatus, type GoLiveOptions, type Problem, type SourceKind } from './broadcast-controller.js';

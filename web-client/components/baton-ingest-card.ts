@@ -2,7 +2,7 @@
 import { LitElement, css, html } from 'lit';
 import type { IngestChoice } from '../../signaling/protocol/messages.js';
 import type { Place } from '../../signaling/protocol/types.js';
-import type { UploadInfo } from '../lib/publisher.js';
+import type { UploadInfo } from '../../client-sdk/publisher.js';
 import { sharedStyles } from '../styles/shared.js';
 import { formatBytes, formatLoad } from './format.js';
 

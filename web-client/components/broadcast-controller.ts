@@ -4,7 +4,7 @@ import SimplePeer from 'simple-peer/simplepeer.min.js';
 import { ASSET_ID_PATTERN } from '../../signaling/protocol/ids.js';
 import type { IngestChoice, PublishReply, PublishRequest } from '../../signaling/protocol/messages.js';
 import type { Place } from '../../signaling/protocol/types.js';
-import { Publisher, PublishError, type PublishResult, type UploadInfo } from '../lib/publisher.js';
+import { Publisher, PublishError, type PublishResult, type UploadInfo } from '../../client-sdk/publisher.js';
 import { CaptureError, SourceCapture, type Problem, type SourceKind } from './broadcast-source.js';
 import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
 

@@ -3,7 +3,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 import type { CatalogEntry } from '../../signaling/protocol/messages.js';
 import type { SelectReason } from '../../signaling/protocol/types.js';
-import { Viewer } from '../lib/viewer.js';
+import { Viewer } from '../../client-sdk/viewer.js';
 import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
 import { MseSink } from './mse-sink.js';
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { io } from 'socket.io-client';
-import { Viewer, type ViewerSocket } from '../../../web-client/lib/viewer.js';
+import { Viewer, type ViewerSocket } from '../../../client-sdk/viewer.js';
 import { SimplePeer, nodeWrtc } from '../../../node-app/webrtc/peer.js';
 
 /** How often each viewer's byte count is reported while it grows. */

@@ -6,9 +6,9 @@ import {
   type MetaFrame,
   type ServerControl,
   type ServerStatsFrame,
-} from '../../signaling/protocol/frames.js';
-import type { WatchReply, WatchRequest } from '../../signaling/protocol/messages.js';
-import type { Ack } from '../../signaling/protocol/types.js';
+} from '../signaling/protocol/frames.js';
+import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
+import type { Ack } from '../signaling/protocol/types.js';
 import { ByteCursor } from './byte-cursor.js';
 
 /** No answer to `watch` within this long counts as a `timeout` (retried). */

@@ -7,9 +7,9 @@ import {
   type IngestClientControl,
   type IngestLimits,
   type IngestServerControl,
-} from '../../signaling/protocol/ingest-frames.js';
-import type { PublishReply, PublishRequest } from '../../signaling/protocol/messages.js';
-import type { Ack } from '../../signaling/protocol/types.js';
+} from '../signaling/protocol/ingest-frames.js';
+import type { PublishReply, PublishRequest } from '../signaling/protocol/messages.js';
+import type { Ack } from '../signaling/protocol/types.js';
 
 /**
  * Default resend buffer. Frames stay in it until every upload acknowledged them
