@@ -1,0 +1,87 @@
+// Connections to the Redis that several hubs share, set up to fail fast: a hub must degrade, never queue, while Redis is away.
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** How long one command may wait for Redis before the hub treats Redis as unreachable. */
+export const REDIS_COMMAND_TIMEOUT_MS = 1_000;
+/** Longest pause between reconnect attempts. */
+export const REDIS_RECONNECT_MAX_MS = 2_000;
+
+export class RedisUrlError extends Error {
+  readonly code = 'bad-redis-url';
+}
+
+/** `redis://host:port[/db]` (or `rediss://` for TLS): checked here so a typo is a clear start-up error. */
+export function parseRedisUrl(raw: string): { url: string; host: string; port: number; db: number; tls: boolean } {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new RedisUrlError(`not a URL: ${JSON.stringify(raw)} (expected redis://host:port[/db])`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new RedisUrlError(`unsupported scheme ${u.protocol} in ${raw} (expected redis:// or rediss://)`);
+  }
+  if (!u.hostname) throw new RedisUrlError(`no host in ${raw}`);
+  const port = u.port ? Number(u.port) : 6379;
+  const dbText = u.pathname.replace(/^\//, '');
+  const db = dbText === '' ? 0 : Number(dbText);
+  if (!Number.isInteger(db) || db < 0 || db > 15) throw new RedisUrlError(`bad database number ${JSON.stringify(dbText)} in ${raw} (0–15)`);
+  return { url: raw, host: u.hostname, port, db, tls: u.protocol === 'rediss:' };
+}
+
+/**
+ * A client for commands. No offline queue and a command timeout: while Redis is down or hung a
+ * command rejects at once (or after REDIS_COMMAND_TIMEOUT_MS) and the caller falls back, instead
+ * of commands piling up and firing in a burst when Redis returns. It reconnects by itself.
+ */
+export function connectRedis(raw: string, extra: RedisOptions = {}): Redis {
+  const { host, port, db, tls } = parseRedisUrl(raw);
+  const u = new URL(raw);
+  const r = new Redis({
+    host,
+    port,
+    db,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    tls: tls ? {} : undefined,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeout: REDIS_COMMAND_TIMEOUT_MS * 2,
+    retryStrategy: (attempt) => Math.min(100 * attempt, REDIS_RECONNECT_MAX_MS),
+    ...extra,
+  });
+  // Connection errors are expected while Redis is away; callers read `status` (see redisReady) and
+  // log transitions once, rather than ioredis printing every failed reconnect as unhandled.
+  r.on('error', () => undefined);
+  return r;
+}
+
+/** Resolves when the client is ready, rejects after `timeoutMs` (a hub refuses to start on a Redis it cannot reach). */
+export function whenRedisReady(r: Redis, timeoutMs = 10_000): Promise<void> {
+  if (r.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      r.off('ready', onReady);
+      reject(new Error(`Redis not reachable within ${timeoutMs} ms (status ${r.status})`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    r.once('ready', onReady);
+  });
+}
+
+/**
+ * A client for blocking reads (XREAD BLOCK): its command timeout must outlast the block, and it
+ * must not share a connection with commands that would wait behind the block.
+ */
+export function connectBlockingRedis(raw: string, blockMs: number): Redis {
+  return connectRedis(raw, { commandTimeout: blockMs + REDIS_COMMAND_TIMEOUT_MS });
+}
+
+/** True when the client can take a command now (connected and ready). */
+export function redisReady(r: Redis): boolean {
+  return r.status === 'ready';
+}

@@ -1,0 +1,44 @@
+// Every key Baton keeps in Redis, in one place, under one prefix per cluster.
+
+/** The default prefix; `--redis-prefix` lets two clusters share one Redis. */
+export const DEFAULT_REDIS_PREFIX = 'baton:';
+
+export interface ClusterKeys {
+  /** INCR counter: the table's global version (the last version handed out). */
+  tableVersion: string;
+  /** Redis Stream of versioned deltas, entry id `<version>-1`, field `d` = JSON delta. */
+  tableLog: string;
+  /** Hash {v, s}: the newest table snapshot (version, JSON) for hubs that fell behind the trimmed log. */
+  tableSnapshot: string;
+  /** String with expiry: the hub that drives rotation and liveness. */
+  rotationLease: string;
+  /** INCR counter: the fencing token, raised on every lease acquisition. */
+  rotationEpoch: string;
+  /** `…<serverId>` with expiry: the hub a server last beat through. */
+  heartbeat: (serverId: string) => string;
+  /** `…<streamId>`: who owns a stream id. */
+  streamOwner: (streamId: string) => string;
+  /** `…<nonce>` with expiry: a cluster token already accepted. */
+  nonce: (nonce: string) => string;
+  /** `…<key>:<window>` with expiry: a shared rate counter. */
+  rate: (key: string, window: number) => string;
+  /** Hash hubId → JSON status, and one key per hub with expiry that says it is alive. */
+  hubs: string;
+  hubAlive: (hubId: string) => string;
+}
+
+export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
+  return {
+    tableVersion: `${prefix}table:version`,
+    tableLog: `${prefix}table:log`,
+    tableSnapshot: `${prefix}table:snapshot`,
+    rotationLease: `${prefix}rotation:lease`,
+    rotationEpoch: `${prefix}rotation:epoch`,
+    heartbeat: (id) => `${prefix}hb:${id}`,
+    streamOwner: (id) => `${prefix}stream:${id}`,
+    nonce: (n) => `${prefix}nonce:${n}`,
+    rate: (k, w) => `${prefix}rate:${k}:${w}`,
+    hubs: `${prefix}hubs`,
+    hubAlive: (id) => `${prefix}hub:${id}`,
+  };
+}

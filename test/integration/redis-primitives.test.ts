@@ -1,0 +1,245 @@
+// The shared-cluster building blocks against a real redis-server: ordered global versions, fencing, lease hand-over, shared guards, and what a Redis outage does.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { connectBlockingRedis, connectRedis, parseRedisUrl, RedisUrlError, whenRedisReady } from '../../signaling/redis/connect.js';
+import { FencedError, RedisDeltaLog } from '../../signaling/redis/delta-log.js';
+import { SharedHeartbeats } from '../../signaling/redis/heartbeats.js';
+import { clusterKeys } from '../../signaling/redis/keys.js';
+import { LeaseKeeper, RotationLease } from '../../signaling/redis/lease.js';
+import { SharedNonces, SharedRateCounter, SharedStreamOwners } from '../../signaling/redis/shared-guards.js';
+import { StateTable } from '../../signaling/protocol/state-table.js';
+import type { Delta, ServerEntry } from '../../signaling/protocol/types.js';
+import { waitFor } from '../helpers/cluster.js';
+import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
+
+let redis: RedisProcess;
+const clients: Redis[] = [];
+function client(): Redis {
+  const c = connectRedis(redis.url);
+  clients.push(c);
+  return c;
+}
+let prefixN = 0;
+const fresh = () => clusterKeys(`t${++prefixN}:`);
+
+function server(id: string): ServerEntry {
+  return {
+    id,
+    region: 'eu',
+    lat: 50,
+    lon: 8,
+    roles: ['edge'],
+    maxSessions: 10,
+    uplinkMbps: 1000,
+    joinedAtMs: 1,
+    load: { sessions: 0, egressMbps: 0, cpu: 0 },
+    cache: [],
+    storage: [],
+    live: [],
+  } as unknown as ServerEntry;
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  for (const c of [client()]) await waitFor('redis ready', () => c.status === 'ready');
+});
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await redis?.stop();
+});
+
+describe('redis URL', () => {
+  it('accepts redis:// and rediss:// with a db, refuses anything else with a clear error', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:6380/2')).toMatchObject({ host: '127.0.0.1', port: 6380, db: 2, tls: false });
+    expect(parseRedisUrl('rediss://r.example').port).toBe(6379);
+    expect(() => parseRedisUrl('http://x:1')).toThrow(RedisUrlError);
+    expect(() => parseRedisUrl('redis://x:1/99')).toThrow(/database number/);
+    expect(() => parseRedisUrl('localhost:6379')).toThrow(/scheme|URL/);
+  });
+});
+
+describe('delta log', () => {
+  it('gives deltas from several hubs one gap-free version sequence that every reader applies alike', async () => {
+    const keys = fresh();
+    const hubs = [client(), client(), client()].map((c) => new RedisDeltaLog(c, keys));
+    await waitFor('clients ready', () => clients.every((c) => c.status === 'ready'));
+    const ids = Array.from({ length: 30 }, (_, i) => `s${i}`);
+    const versions = (await Promise.all(ids.map((id, i) => hubs[i % 3]!.append([{ type: 'server-joined', server: server(id) }])))).flat();
+    expect([...versions].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const read = await hubs[1]!.readAfter(0);
+    expect(read.kind).toBe('deltas');
+    if (read.kind !== 'deltas') return;
+    expect(read.deltas.map((d) => d.v)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const a = new StateTable();
+    const b = new StateTable();
+    for (const d of read.deltas) {
+      expect(a.offer(d)).toBe('applied');
+      b.offer(d);
+    }
+    expect(a.version).toBe(30);
+    expect(b.snapshot()).toEqual(a.snapshot());
+    const after = await hubs[2]!.readAfter(25);
+    expect(after.kind === 'deltas' && after.deltas.map((d) => d.v)).toEqual([26, 27, 28, 29, 30]);
+  });
+
+  it('wakes a blocked reader when another hub appends', async () => {
+    const keys = fresh();
+    const writer = new RedisDeltaLog(client(), keys);
+    const blocking = connectBlockingRedis(redis.url, 5_000);
+    clients.push(blocking);
+    await waitFor('blocking client ready', () => blocking.status === 'ready');
+    const reading = writer.readAfter(0, 5_000, blocking);
+    await new Promise((r) => setTimeout(r, 100));
+    await writer.append([{ type: 'server-left', id: 'x', reason: 'test' }]);
+    const read = await reading;
+    expect(read.kind === 'deltas' && read.deltas.map((d) => d.v)).toEqual([1]);
+  });
+
+  it('reports a gap once the log is trimmed past a reader, and a snapshot plus the tail catches it up', async () => {
+    const keys = fresh();
+    const c = client();
+    await whenRedisReady(c);
+    const log = new RedisDeltaLog(c, keys, 10);
+    const table = new StateTable();
+    for (let i = 0; i < 200; i++) {
+      const d: Delta = { type: 'server-joined', server: server(`s${i}`) };
+      const [v] = await log.append([d]);
+      table.offer({ v: v!, d });
+      if (v! % log.snapshotEvery === 0) await log.saveSnapshot(table.snapshot());
+    }
+    const behind = await log.readAfter(3);
+    expect(behind.kind).toBe('gap');
+    const { snapshot, read } = await log.catchUp();
+    expect(read.kind).toBe('deltas');
+    const replica = snapshot ? StateTable.fromSnapshot(snapshot) : new StateTable();
+    if (read.kind === 'deltas') for (const d of read.deltas) expect(replica.offer(d)).toBe('applied');
+    expect(replica.snapshot()).toEqual(table.snapshot());
+    expect(await log.saveSnapshot({ ...table.snapshot(), version: 5 })).toBe(false); // an older snapshot never replaces a newer one
+  });
+});
+
+describe('rotation lease', () => {
+  it('has one holder at a time, fences appends by the holder, and hands over with a higher epoch when the holder stops renewing', async () => {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    const a = new RotationLease(ca, keys, 'hub-a', 300);
+    const b = new RotationLease(cb, keys, 'hub-b', 300);
+    const got = await a.tryAcquire();
+    expect(got.held).toBe(true);
+    expect(await b.tryAcquire()).toEqual({ held: false, holder: 'hub-a' });
+    const log = new RedisDeltaLog(ca, keys);
+    const director: Delta = { type: 'director', director: { id: 's1', epoch: 1, sinceMs: 0 } };
+    await expect(log.append([director], 'hub-a')).resolves.toEqual([1]);
+    await expect(new RedisDeltaLog(cb, keys).append([director], 'hub-b')).rejects.toBeInstanceOf(FencedError);
+    // hub-a stops renewing (paused or dead): the lease expires and hub-b takes it with a new fencing token.
+    const taken = await waitFor('hub-b takes the lease', async () => {
+      const s = await b.tryAcquire();
+      return s.held ? s : undefined;
+    });
+    expect(got.held && taken.epoch).toBeGreaterThan(got.held ? got.epoch : 0);
+    await expect(log.append([director], 'hub-a')).rejects.toBeInstanceOf(FencedError);
+    expect(await log.version()).toBe(1); // the fenced appends changed nothing
+  });
+
+  it('a keeper that cannot reach Redis stops acting as holder before its lease could pass to another hub', async () => {
+    const keys = fresh();
+    const c = client();
+    await waitFor('client ready', () => c.status === 'ready');
+    let nowMs = 1_000;
+    const changes: boolean[] = [];
+    const keeper = new LeaseKeeper(new RotationLease(c, keys, 'hub-a', 3_000), (held) => changes.push(held), () => nowMs);
+    await keeper.tick();
+    expect(keeper.epoch()).toBeGreaterThan(0);
+    c.disconnect(); // Redis unreachable from this hub
+    nowMs += 1_500;
+    await keeper.tick(); // fails: keeps the lease it had…
+    expect(keeper.epoch()).toBeGreaterThan(0);
+    nowMs += 600; // …until last renewal + 2/3 of the lease, while Redis still holds it for hub-a
+    expect(keeper.epoch()).toBe(0);
+    await keeper.tick();
+    expect(changes).toEqual([true, false]);
+  });
+});
+
+describe('shared guards', () => {
+  it('lets exactly one of two hubs racing for a stream id win; the owner comes back with its secret', async () => {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    const onA = new SharedStreamOwners(ca, keys);
+    const onB = new SharedStreamOwners(cb, keys);
+    const results = await Promise.all([onA.claim('live-1', 'hub-a/sock1', 'secret-a'), onB.claim('live-1', 'hub-b/sock9', 'secret-b')]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    const winner = results.find((r) => r.ok) as { ok: true; secret: string; fresh: boolean };
+    expect(winner.fresh).toBe(true);
+    // The loser may take over only with the winner's secret (the owner reconnecting through another hub).
+    const retake = await onB.claim('live-1', 'hub-b/sock10', 'ignored', winner.secret);
+    expect(retake).toEqual({ ok: true, secret: winner.secret, fresh: false });
+    expect(await onA.claim('live-1', 'hub-a/other', 'x', 'wrong')).toEqual({ ok: false });
+    expect(await onA.release('live-1', 'hub-a/other')).toBe(false);
+    expect(await onB.release('live-1', 'hub-b/sock10')).toBe(true);
+  });
+
+  it('refuses a token nonce replayed on another hub, and counts a shared rate across hubs', async () => {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    expect(await new SharedNonces(ca, keys).accept('n1', Date.now() + 60_000)).toBe(true);
+    expect(await new SharedNonces(cb, keys).accept('n1', Date.now() + 60_000)).toBe(false);
+    const now = 1_000_000;
+    const ra = new SharedRateCounter(ca, keys, 5, 60_000);
+    const rb = new SharedRateCounter(cb, keys, 5, 60_000);
+    const taken = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? ra : rb).take('1.2.3.4', now)));
+    expect(taken.filter(Boolean)).toHaveLength(5);
+  });
+
+  it('judges liveness by heartbeat keys, whichever hub wrote them', async () => {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    const viaA = new SharedHeartbeats(ca, keys, 'hub-a', 400);
+    const viaB = new SharedHeartbeats(cb, keys, 'hub-b', 60_000);
+    await viaA.beat(['s1', 's2']);
+    await viaB.beat(['s3']); // s3 moved to hub-b
+    expect(await viaB.hubsOf(['s1', 's3'])).toEqual(['hub-a', 'hub-b']);
+    // hub-a dies; s2 moves to hub-b and keeps beating there; s1 is really gone.
+    await viaB.beat(['s2']);
+    const dead = await waitFor('s1 expires', async () => {
+      const d = await viaB.expired(['s1', 's2', 's3']);
+      return d.length > 0 ? d : undefined;
+    });
+    expect(dead).toEqual(['s1']);
+  });
+});
+
+describe('Redis outage', () => {
+  it('commands fail fast while Redis is down (nothing queued), and the clients reconnect when it returns with its data', async () => {
+    const keys = fresh();
+    const c = client();
+    await waitFor('client ready', () => c.status === 'ready');
+    const log = new RedisDeltaLog(c, keys);
+    await log.append([{ type: 'server-left', id: 'a', reason: 'x' }]);
+    await redis.stop(true);
+    await waitFor('client notices', () => c.status !== 'ready');
+    await expect(log.append([{ type: 'server-left', id: 'b', reason: 'x' }])).rejects.toThrow();
+    await redis.restart();
+    await waitFor('client reconnects', () => c.status === 'ready', 15_000);
+    expect(await log.version()).toBe(1); // the refused append was not queued and replayed
+    await expect(log.append([{ type: 'server-left', id: 'c', reason: 'x' }])).resolves.toEqual([2]);
+  });
+
+  it('a hung Redis (SIGSTOP) makes commands time out instead of hanging the hub', async () => {
+    const keys = fresh();
+    const c = client();
+    await waitFor('client ready', () => c.status === 'ready');
+    const log = new RedisDeltaLog(c, keys);
+    redis.pause();
+    try {
+      await expect(log.version()).rejects.toThrow(/timed out/i);
+    } finally {
+      redis.resume();
+    }
+    await expect(log.version()).resolves.toBe(0);
+  });
+});
