@@ -92,6 +92,12 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
     against: '`catalog` (hub alone) at that rate: p99 {hub.catalog_p99_ms_at_join_rate} ms; CPU: hub {hub.hub_cpu_cores_at_join_rate} cores, 3 servers {hub.servers_cpu_cores_at_join_rate}; hub RSS {hub.rss_mb:int} MB (geoip-lite loaded)',
   },
   {
+    figure: 'shared state table: apply one change, 10,000 ÷ 1,000 servers ({sim.table.assets:int} assets)',
+    value: '{sim.table.apply_ratio_10000_vs_1000} (time), {sim.table.delta_bytes_ratio_10000_vs_1000} (bytes)',
+    targets: ['sim.table.apply_ratio_10000_vs_1000', 'sim.table.delta_bytes_ratio_10000_vs_1000'],
+    against: 'decode + apply per change: {sim.table.apply_us_per_delta.1000} µs at 1,000 servers, {sim.table.apply_us_per_delta.10000} µs at 10,000; {sim.table.delta_bytes_mean.10000:int} B per change on the wire',
+  },
+  {
     figure: 'dual upload bytes ÷ stream bytes',
     value: '{ingest.upload_overhead_ratio:3}',
     targets: ['ingest.upload_overhead_ratio'],

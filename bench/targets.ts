@@ -37,6 +37,9 @@ export const TARGETS: Record<string, Target> = {
   'lb.small.cache_served_share.baton': { op: '>=', value: 0.6 },
   'hub.joins_per_s': { op: '>=', value: 2000 },
   'hub.join_p99_ms': { op: '<=', value: 50 },
+  // Several hubs share one table: a change must cost the same at 10× the servers.
+  'sim.table.apply_ratio_10000_vs_1000': { op: '<=', value: 1.5 },
+  'sim.table.delta_bytes_ratio_10000_vs_1000': { op: '<=', value: 1.1 },
 };
 
 export function meets(name: string, value: number): boolean | null {
