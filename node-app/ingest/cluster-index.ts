@@ -21,6 +21,16 @@ const SEGMENT_LEVEL_IDS: ReadonlySet<number> = new Set([
   0x1654ae6b, // Tracks
 ]);
 
+/** Cluster children that hold media: SimpleBlock and BlockGroup. */
+const BLOCK_IDS: ReadonlySet<number> = new Set([0xa3, 0xa0]);
+
+/**
+ * Recent cut points remembered (block and sized-Cluster ends, ascending). A salvage
+ * cuts at the disk's edge, at most one flush behind the newest bytes, so a few are
+ * plenty; older limits fall back to Cluster starts.
+ */
+export const MAX_RECENT_CUTS = 64;
+
 /** Longest element header: a 4-byte id and an 8-byte size. */
 const MAX_HEADER_BYTES = 12;
 
@@ -45,6 +55,8 @@ export class ClusterIndex {
   /** Unparsed bytes starting at #pos (only while #pos ≤ #total). */
   #carry: Uint8Array = new Uint8Array(0);
   #segmentEnd = Infinity;
+  /** Offsets after a whole block (in an unknown-size Cluster) or a whole sized Cluster, ascending. */
+  readonly #cuts: number[] = [];
 
   /** True when malformed input stopped the indexing. */
   get stopped(): boolean {
@@ -60,6 +72,26 @@ export class ClusterIndex {
   latestCluster(limit = Infinity): number | undefined {
     for (let i = this.clusters.length - 1; i >= 0; i--) if (this.clusters[i]! <= limit) return this.clusters[i];
     return undefined;
+  }
+
+  /**
+   * The longest prefix, at most `limit` bytes and only of bytes pushed so far, that is a
+   * valid WebM ending on whole media: after the last whole block of an unknown-size
+   * Cluster (what MediaRecorder and WHIP's muxer write; a Cluster there lasts a whole
+   * keyframe interval, seconds), after a whole sized Cluster, or at a Cluster start.
+   * A salvage that cut only at Cluster starts threw away the newest Cluster, which for
+   * a WHIP stream a few seconds old was nearly everything stored.
+   */
+  latestCut(limit = Infinity): number | undefined {
+    const bound = Math.min(limit, this.#total);
+    let cut = this.latestCluster(bound);
+    for (let i = this.#cuts.length - 1; i >= 0; i--) {
+      const c = this.#cuts[i]!;
+      if (c > bound) continue;
+      if (cut === undefined || c > cut) cut = c;
+      break;
+    }
+    return cut;
   }
 
   /** The bytes that follow everything pushed so far. */
@@ -118,7 +150,10 @@ export class ClusterIndex {
             if (h.size === undefined) {
               this.#mode = 'cluster';
               next = dataStart;
-            } else next = dataStart + h.size;
+            } else {
+              next = dataStart + h.size;
+              this.#cut(next);
+            }
           } else {
             // Only Clusters may have an unknown size inside a Segment.
             if (h.size === undefined) return this.#stop();
@@ -132,10 +167,17 @@ export class ClusterIndex {
           }
           if (h.size === undefined) return this.#stop();
           next = dataStart + h.size;
+          // Known before the block's bytes arrive; latestCut never returns more than was pushed.
+          if (BLOCK_IDS.has(h.id)) this.#cut(next);
           break;
       }
       this.#advance(next);
     }
+  }
+
+  #cut(at: number): void {
+    this.#cuts.push(at);
+    if (this.#cuts.length > MAX_RECENT_CUTS) this.#cuts.shift();
   }
 
   #advance(next: number): void {

@@ -373,7 +373,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   }
 
   /**
-   * The broadcaster is gone without an `end`: keep what forms whole Clusters as a
+   * The broadcaster is gone without an `end`: keep what forms whole blocks (ClusterIndex.latestCut) as a
    * finished (shorter) asset, or remove the partial copy when there is none.
    */
   async abandon(reason: string): Promise<void> {
@@ -476,10 +476,10 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     await releasePart(this.partPath);
   }
 
-  /** Cut at the last Cluster start (whole Clusters only) and finalize that, when it holds any media. */
+  /** Cut after the last whole block on disk (see ClusterIndex.latestCut) and finalize that, when it holds any media. */
   async #salvage(): Promise<void> {
     await this.#writePending();
-    const cut = this.index.latestCluster(this.#diskBytes);
+    const cut = this.index.latestCut(this.#diskBytes);
     const first = this.index.initBytes;
     if (cut === undefined || first === undefined || cut <= first || !this.#file || this.#writeFailed) return this.#remove();
     try {

@@ -126,10 +126,9 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
   }, 60_000);
 
   // Last: it kills par-1.
-  // Skipped, and listed in test/allowed-skips.txt: since the ingest hardening (one write per flush,
-  // bounded tails) met WHIP, the backup's salvaged copy after this kill holds only its first frames
-  // (2 VP8 frames instead of > 30), or is not finalized at all. A real loss, open in issue 15's note.
-  it.skip('keeps what the backup stored when the primary is SIGKILLed mid-broadcast', async () => {
+  // The backup's copy is one keyframe interval (2 s here) or two: a salvage that kept only whole
+  // Clusters kept nothing or the first few frames of it (ClusterIndex.latestCut keeps whole blocks).
+  it('keeps what the backup stored when the primary is SIGKILLed mid-broadcast', async () => {
     const publishing = whipPublish(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, 'test-key', 30);
     const backup = cluster.servers.get('nyc-1')!.storage;
     // Paris is closest to par-1: it is the primary, nyc-1 the backup. Kill once the backup reports a few clusters stored.

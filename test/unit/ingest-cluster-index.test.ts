@@ -96,4 +96,33 @@ describe('ClusterIndex', () => {
     junk.push(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]));
     expect(junk.initBytes).toBeUndefined();
   });
+
+  it('cuts after the last whole block of an unknown-size Cluster, never inside a block', () => {
+    const s = recorderStream(3);
+    const last = s.offsets[2]!;
+    // Block ends of the last Cluster: its Timecode, then blocks of 100 + 37·b bytes (headers 9 B).
+    const ends: number[] = [];
+    let at = last + 12 + 10;
+    for (let b = 0; b < 7; b++) ends.push((at += 9 + 100 + 37 * b));
+    expect(ends.at(-1)).toBe(s.bytes.byteLength);
+    for (const [limit, want] of [[ends[3]! + 50, ends[3]!], [ends[3]!, ends[3]!], [last + 15, last], [s.bytes.byteLength, ends.at(-1)!]] as const) {
+      for (const chunk of [1, 333, 100_000]) expect(feed(s.bytes.subarray(0, limit), () => chunk).latestCut()).toBe(want);
+      // A limit below what was pushed (the disk lagging the memory) is honoured too.
+      expect(feed(s.bytes, () => 333).latestCut(limit)).toBe(want);
+    }
+  });
+
+  it('cuts a known-size Cluster stream only at Cluster boundaries', () => {
+    const bytes = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    const idx = feed(bytes.subarray(0, idx0(bytes) + 5_000), () => 16_000);
+    expect(idx.latestCut()).toBe(idx.latestCluster());
+    const whole = feed(bytes, () => 16_000);
+    expect(whole.latestCut(whole.clusters[5]! + 10)).toBe(whole.clusters[5]);
+  });
 });
+
+/** A little way into the third Cluster of a clip. */
+function idx0(bytes: Uint8Array): number {
+  return feed(bytes, () => 16_000).clusters[2]!;
+}
+

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { LiveWriter, PART_SUFFIX, nodeWriterIo, type WriterIo } from '../../node-app/ingest/live-writer.js';
 import { createLiveSource } from '../../node-app/ingest/live-source.js';
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
+import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input } from 'mediabunny';
+import { RtpToWebm } from '../../node-app/whip/rtp-to-webm.js';
 import { MEDIA_DIR } from '../helpers/cluster.js';
+import { videoStream } from '../helpers/rtp-fixtures.js';
 
 const roomy: IngestLimits = Object.freeze({ maxBitrateBps: 1e9, burstBytes: 1e9, maxBytes: 1e9 });
 const dirs: string[] = [];
@@ -164,7 +167,7 @@ describe('LiveWriter', () => {
     expect(paced.append(2, 1_900, bytes(200, 1))).toMatchObject({ kind: 'refused', error: { code: 'rate-limited' } });
   });
 
-  it('salvages whole Clusters when the publisher is gone', async () => {
+  it('salvages whole Clusters of a known-size Cluster clip when the publisher is gone', async () => {
     const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
     const w = await writer();
     const half = Math.floor(src.byteLength / 2);
@@ -172,10 +175,40 @@ describe('LiveWriter', () => {
     await w.flush();
     await w.abandon('gone');
     const cut = w.salvagedBytes!;
-    expect(cut).toBe(w.index.latestCluster(half));
+    expect(cut).toBe(w.index.latestCut(half));
     expect(statSync(w.finalPath).size).toBe(cut);
     expect(sha(readFileSync(w.finalPath))).toBe(sha(src.subarray(0, cut)));
     expect(existsSync(w.partPath)).toBe(false);
+  });
+
+  it('salvages every whole block of a stream that is one long Cluster (a WHIP keyframe interval)', async () => {
+    // The WHIP muxer's output, chunk per write as the relay sends it: one keyframe, then 89 delta frames in one Cluster.
+    const chunks: Uint8Array[] = [];
+    const mux = new RtpToWebm({ audio: false, onBytes: (b) => chunks.push(b.slice()), onNeedKeyframe: () => undefined });
+    for (const f of videoStream(90, 1000, 2_000)) for (const p of f) mux.push('video', p);
+    const w = await writer();
+    let at = 0;
+    const blockStarts: number[] = [];
+    // Stop in the middle of the 61st block (chunk 0 is the init segment, 1 the Cluster head).
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i]!;
+      if (i >= 2) blockStarts.push(at);
+      const part = blockStarts.length === 61 ? c.subarray(0, c.byteLength >> 1) : c;
+      w.append(i, at, part);
+      at += part.byteLength;
+      if (part !== c) break;
+    }
+    expect(w.index.clusters.length).toBe(1);
+    await w.flush();
+    await w.abandon('the primary died');
+    // Everything up to the torn block: 60 whole frames, not the zero a cut at the Cluster start kept.
+    expect(w.salvagedBytes).toBe(blockStarts[60]);
+    const stored = new Uint8Array(readFileSync(w.finalPath));
+    const input = new Input({ source: new BufferSource(stored), formats: ALL_FORMATS });
+    const track = (await input.getPrimaryVideoTrack())!;
+    let frames = 0;
+    for await (const _ of new EncodedPacketSink(track).packets()) frames++;
+    expect(frames).toBe(60);
   });
 
   it('serves reads from the in-memory tail and from disk alike', async () => {

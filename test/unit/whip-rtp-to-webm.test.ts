@@ -1,39 +1,10 @@
 // RTP → WebM for WHIP: reordering, keyframe requests after a loss, audio held until video starts, Cues at the end.
 import { describe, expect, it } from 'vitest';
-import { RtpHeader, RtpPacket } from 'werift-rtp';
 import { RtpToWebm, vp8Size } from '../../node-app/whip/rtp-to-webm.js';
+import { opusPacket, videoStream, vp8Frame } from '../helpers/rtp-fixtures.js';
 
-const VIDEO_SSRC = 1111;
-const AUDIO_SSRC = 2222;
 const CUES_ID = Buffer.from([0x1c, 0x53, 0xbb, 0x6b]);
 const CLUSTER_ID = Buffer.from([0x1f, 0x43, 0xb6, 0x75]);
-
-/** A VP8 frame (RFC 6386): keyframes carry the start code and 320×240. */
-function vp8Frame(key: boolean, n: number): Buffer {
-  const body = Buffer.alloc(40, n & 0xff);
-  return key ? Buffer.concat([Buffer.from([0x50, 0, 0, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), body]) : Buffer.concat([Buffer.from([0x51, 0, 0]), body]);
-}
-
-/** RTP for one VP8 frame split in `parts` packets (descriptor S bit on the first, marker on the last). */
-function vp8Packets(frame: Buffer, seq: number, ts: number, parts = 2): Buffer[] {
-  const size = Math.ceil(frame.byteLength / parts);
-  const out: Buffer[] = [];
-  for (let i = 0; i < parts; i++) {
-    const payload = Buffer.concat([Buffer.from([i === 0 ? 0x10 : 0x00]), frame.subarray(i * size, (i + 1) * size)]);
-    const header = new RtpHeader({ payloadType: 96, sequenceNumber: (seq + i) & 0xffff, timestamp: ts, ssrc: VIDEO_SSRC, marker: i === parts - 1 });
-    out.push(new RtpPacket(header, payload).serialize());
-  }
-  return out;
-}
-
-function opusPacket(seq: number, ts: number): Buffer {
-  return new RtpPacket(new RtpHeader({ payloadType: 97, sequenceNumber: seq, timestamp: ts, ssrc: AUDIO_SSRC, marker: false }), Buffer.from([0xfc, 1, 2, 3])).serialize();
-}
-
-/** Frames at 30 fps (3000 ticks); every `gop`-th is a keyframe. */
-function videoStream(frames: number, gop = 10): Buffer[][] {
-  return Array.from({ length: frames }, (_, i) => vp8Packets(vp8Frame(i % gop === 0, i), 100 + i * 2, 5000 + i * 3000));
-}
 
 function mux(audio = false) {
   const chunks: Buffer[] = [];

@@ -1,0 +1,32 @@
+// Synthetic VP8/Opus RTP (what a WHIP publisher sends), for the WHIP muxer's and the ingest writer's tests.
+import { RtpHeader, RtpPacket } from 'werift-rtp';
+
+export const VIDEO_SSRC = 1111;
+export const AUDIO_SSRC = 2222;
+
+/** A VP8 frame (RFC 6386): keyframes carry the start code and 320×240. */
+export function vp8Frame(key: boolean, n: number, bodyBytes = 40): Buffer {
+  const body = Buffer.alloc(bodyBytes, n & 0xff);
+  return key ? Buffer.concat([Buffer.from([0x50, 0, 0, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), body]) : Buffer.concat([Buffer.from([0x51, 0, 0]), body]);
+}
+
+/** RTP for one VP8 frame split in `parts` packets (descriptor S bit on the first, marker on the last). */
+export function vp8Packets(frame: Buffer, seq: number, ts: number, parts = 2): Buffer[] {
+  const size = Math.ceil(frame.byteLength / parts);
+  const out: Buffer[] = [];
+  for (let i = 0; i < parts; i++) {
+    const payload = Buffer.concat([Buffer.from([i === 0 ? 0x10 : 0x00]), frame.subarray(i * size, (i + 1) * size)]);
+    const header = new RtpHeader({ payloadType: 96, sequenceNumber: (seq + i) & 0xffff, timestamp: ts, ssrc: VIDEO_SSRC, marker: i === parts - 1 });
+    out.push(new RtpPacket(header, payload).serialize());
+  }
+  return out;
+}
+
+export function opusPacket(seq: number, ts: number): Buffer {
+  return new RtpPacket(new RtpHeader({ payloadType: 97, sequenceNumber: seq, timestamp: ts, ssrc: AUDIO_SSRC, marker: false }), Buffer.from([0xfc, 1, 2, 3])).serialize();
+}
+
+/** Frames at 30 fps (3000 ticks); every `gop`-th is a keyframe. */
+export function videoStream(frames: number, gop = 10, bodyBytes = 40): Buffer[][] {
+  return Array.from({ length: frames }, (_, i) => vp8Packets(vp8Frame(i % gop === 0, i, bodyBytes), 100 + i * 2, 5000 + i * 3000));
+}
