@@ -1,7 +1,7 @@
 // Benchmark: one director decision (selectServer) on a 1,000-server × 100,000-asset state table.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { selectServer } from '../node-app/policies/select.js';
+import { selectServer } from '../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../signaling/protocol/load-factor.js';
 import { StateTable } from '../signaling/protocol/state-table.js';
 import type { AssetInfo, ServerEntry } from '../signaling/protocol/types.js';

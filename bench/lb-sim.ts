@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CachePolicy as CachePolicyName, createCache, DEFAULT_PREFIX_MS, type BlockCache, type CacheOptions, type CachePolicy, type StreamHandle } from '../node-app/cache/index.js';
 import { nextDirector } from '../node-app/policies/rotation.js';
-import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../node-app/policies/select.js';
+import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS, type LoadWeights } from '../signaling/protocol/load-factor.js';
 import { StateTable } from '../signaling/protocol/state-table.js';
 import type { AssetInfo, DirectorInfo } from '../signaling/protocol/types.js';

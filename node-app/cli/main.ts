@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { iceServersSchema } from '../../signaling/protocol/messages.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
-import { DEFAULT_LOAD_BOUND } from '../policies/select.js';
+import { DEFAULT_LOAD_BOUND } from '../director/select.js';
 import { checkBounds } from '../../signaling/protocol/bounds.js';
 import { resolveSecrets } from './secrets.js';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/session-registry.js';

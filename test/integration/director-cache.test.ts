@@ -2,7 +2,7 @@
 // the first one's cache; a holder over the bound sends it elsewhere, unless the bound is off.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
-import { DEFAULT_CACHE_FLOOR } from '../../node-app/policies/select.js';
+import { DEFAULT_CACHE_FLOOR } from '../../node-app/director/select.js';
 import { Cluster, THREE_SERVERS, waitFor } from '../helpers/cluster.js';
 
 /** 20 s at ≈ 1.8 Mbit/s: on a 4-Mbit/s uplink one viewer is ≈ 0.45 of it. */

@@ -8,7 +8,7 @@ import {
   ROUTE_FACTOR,
   distanceKm,
   estimateRttMs,
-} from '../../node-app/policies/geo.js';
+} from '../../node-app/director/geo.js';
 
 const FRANKFURT = { lat: 50.1109, lon: 8.6821 };
 const NEW_YORK = { lat: 40.7128, lon: -74.006 };

@@ -1,6 +1,6 @@
 // The gazetteer: typed places and coordinates to Places, and autocomplete.
 import { describe, expect, it } from 'vitest';
-import { distanceKm } from '../../node-app/policies/geo.js';
+import { distanceKm } from '../../node-app/director/geo.js';
 import { normalise, parseCoordinates, resolveLocation, resolvePlace, suggest } from '../../signaling/geo/gazetteer.js';
 
 const FRANKFURT = { lat: 50.11, lon: 8.68 };

@@ -1,8 +1,8 @@
 // The broadcaster policy: primary near the typed place, backup near the IP place, never the same server.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { INGEST_NEAREST_PER_PLACE, LOAD_PENALTY_MS, selectIngest } from '../../node-app/policies/select-ingest.js';
-import { estimateRttMs } from '../../node-app/policies/geo.js';
+import { INGEST_NEAREST_PER_PLACE, LOAD_PENALTY_MS, selectIngest } from '../../node-app/director/select-ingest.js';
+import { estimateRttMs } from '../../node-app/director/geo.js';
 import { DEFAULT_LOAD_WEIGHTS, loadFactor } from '../../signaling/protocol/load-factor.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import type { Place, Role, ServerEntry, ServerLoad } from '../../signaling/protocol/types.js';

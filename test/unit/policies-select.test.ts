@@ -1,7 +1,7 @@
 // The director's viewer policy: tier order, load factor, exclusions and error codes.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_CACHE_FLOOR, DEFAULT_LOAD_BOUND, placeViewer, selectServer, type SelectResult } from '../../node-app/policies/select.js';
+import { DEFAULT_CACHE_FLOOR, DEFAULT_LOAD_BOUND, placeViewer, selectServer, type SelectResult } from '../../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS, isOverloaded, loadFactor, oneViewerLoad, type LoadWeights } from '../../signaling/protocol/load-factor.js';
 import { StateTable, type ServerRow } from '../../signaling/protocol/state-table.js';
 import type { LiveInfo, ServerEntry, ServerLoad } from '../../signaling/protocol/types.js';

@@ -2,8 +2,18 @@
 // Names follow Prometheus practice: one `baton_server_` prefix, base units as the
 // last word, `_total` on counters (figures that only grow since start).
 import { Counter, Gauge, Registry } from 'prom-client';
-import { collectProcessMetrics } from '../signaling/process-metrics.js';
-import type { MediaServer } from './media-server.js';
+import { collectProcessMetrics } from '../../signaling/process-metrics.js';
+import type { BlockCache } from '../cache/index.js';
+
+/** What the metrics read when scraped (the media server satisfies it; no import of it here, so no circle). */
+export interface MetricsSource {
+  readonly sessionCount: number;
+  readonly store: { readonly bytesRead: number };
+  readonly cache: BlockCache;
+  readonly ingestBytes: number;
+  readonly ingestSessionCount: number;
+  readonly table: { readonly version: number };
+}
 
 /** A counter read from a running total when scraped. */
 function totalCounter(name: string, help: string, registers: Registry[], read: () => number): void {
@@ -18,7 +28,7 @@ function totalCounter(name: string, help: string, registers: Registry[], read: (
   });
 }
 
-export function createServerMetrics(server: MediaServer) {
+export function createServerMetrics(server: MetricsSource) {
   const registry = new Registry();
   collectProcessMetrics(registry, 'baton_server_');
   const registers = [registry];

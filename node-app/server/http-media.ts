@@ -3,10 +3,10 @@
 import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isAssetId } from '../signaling/protocol/ids.js';
-import type { DiskStore } from './storage/disk-store.js';
+import { isAssetId } from '../../signaling/protocol/ids.js';
+import type { DiskStore } from '../storage/disk-store.js';
 
-const MEDIA_PATH = /^\/media\/([^/]+)\.webm$/;
+const WEBM_FILE = /^(.+)\.webm$/;
 /** Every media answer: readable from any origin, and never content-sniffed into something else. */
 const COMMON_HEADERS = {
   'access-control-allow-origin': '*',
@@ -14,18 +14,17 @@ const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',
 } as const;
 
-/** Handles the request if it is for `/media/…`; returns false otherwise. */
-export function serveMedia(store: DiskStore, path: string, req: IncomingMessage, res: ServerResponse): boolean {
-  const m = MEDIA_PATH.exec(path);
-  if (!m) return false;
+/** Answers `GET|HEAD /media/<file>`: `<id>.webm` of a stored asset, else 404. */
+export function serveMedia(store: DiskStore, file: string, req: IncomingMessage, res: ServerResponse): void {
+  const m = WEBM_FILE.exec(file);
+  if (!m) return void notFound(res, file);
   const id = m[1]!;
-  const file = isAssetId(id) && store.stat(id) ? store.pathOf(id) : undefined;
-  if (!file) return notFound(res, id);
-  void openAsset(file).then(
+  const path = isAssetId(id) && store.stat(id) ? store.pathOf(id) : undefined;
+  if (!path) return void notFound(res, id);
+  void openAsset(path).then(
     (fh) => (fh ? send(fh, req, res) : notFound(res, id)),
     () => notFound(res, id),
   );
-  return true;
 }
 
 /**

@@ -1,0 +1,65 @@
+// The media server's own HTTP side: health, metrics, its replica and status, and
+// plain HTTP delivery of stored assets. Routed by find-my-way.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import FindMyWay from 'find-my-way';
+import type { Registry } from 'prom-client';
+import type { TableSnapshot } from '../../signaling/protocol/index.js';
+import type { DiskStore } from '../storage/disk-store.js';
+import { serveMedia } from './http-media.js';
+
+export interface StatusHttpOptions {
+  port?: number;
+  host?: string;
+  store: DiskStore;
+  registry: Registry;
+  table: () => TableSnapshot;
+  /** The body of /api/status. */
+  status: () => unknown;
+}
+
+export interface StatusHttp {
+  /** e.g. `http://127.0.0.1:40123` (a wildcard bind is shown as loopback). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts listening; resolves once bound. */
+export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp> {
+  const router = FindMyWay({
+    defaultRoute: (_req, res) => json(res, 404, { error: 'not found' }),
+  });
+  const get = (path: string, handler: (req: IncomingMessage, res: ServerResponse, params: Record<string, string | undefined>) => void): void => {
+    router.on(['GET', 'HEAD'], path, (req, res, params) => handler(req, res, params));
+  };
+  get('/media/:file', (req, res, { file }) => serveMedia(o.store, file ?? '', req, res));
+  get('/metrics', (_req, res) => {
+    o.registry.metrics().then((text) => {
+      res.writeHead(200, { 'content-type': o.registry.contentType });
+      res.end(text);
+    });
+  });
+  get('/healthz', (_req, res) => json(res, 200, { ok: true }));
+  get('/api/table', (_req, res) => json(res, 200, o.table()));
+  get('/api/status', (_req, res) => json(res, 200, o.status()));
+
+  const http: Server = createServer((req, res) => router.lookup(req, res));
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
+  });
+  const a = http.address() as AddressInfo;
+  return {
+    url: `http://${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`,
+    async close() {
+      if (!http.listening) return;
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

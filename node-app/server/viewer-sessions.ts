@@ -1,0 +1,139 @@
+// Viewer sessions of one media server: admission of the hub's `session-open`
+// (slots, asset checks), the open ServeSessions, and their ends.
+import { ErrorCode, ackError, type Ack, type SessionOpen } from '../../signaling/protocol/index.js';
+import { SESSION_ID_PATTERN, isAssetId } from '../../signaling/protocol/ids.js';
+import type { Logger } from '../../signaling/log.js';
+import type { BlockCache } from '../cache/index.js';
+import { createCachedSource } from '../cache/cached-reader.js';
+import { CONNECT_TIMEOUT_MS, ServeSession, type ServeSessionOptions } from '../delivery/serve-session.js';
+import { CLOSED_BY_HUB, type IngestManager } from '../ingest/ingest-manager.js';
+import type { DiskStore } from '../storage/disk-store.js';
+import type { Wrtc } from '../webrtc/peer.js';
+
+export interface ViewerSessionsOptions {
+  store: DiskStore;
+  cache: BlockCache;
+  /** Live streams being ingested here are served from their growing files. */
+  ingest: IngestManager;
+  maxSessions: number;
+  /** Sends a session's WebRTC signal to the hub. */
+  signal: (sessionId: string, data: unknown) => void;
+  /** The session's WebRTC connection is up (the hub stops counting it as unconnected). */
+  connected: (sessionId: string) => void;
+  /** The session ended on this side: the hub must forget it. */
+  closed: (sessionId: string) => void;
+  /** Media bytes sent, for load and metrics. */
+  sent: (bytes: number) => void;
+  wrtc?: Wrtc;
+  iceServers?: RTCIceServer[];
+  sessionTimeouts?: ServeSessionOptions['timeouts'];
+  /** Wins over `sessionTimeouts.connectMs` (default `CONNECT_TIMEOUT_MS`). */
+  unconnectedSessionMs?: number;
+  allowFast: boolean;
+  log: Logger;
+}
+
+export class ViewerSessions {
+  readonly #o: ViewerSessionsOptions;
+  readonly #sessions = new Map<string, ServeSession>();
+  #closed = false;
+  /** A session was opened since the last `takeOpened()`. */
+  #opened = false;
+
+  constructor(opts: ViewerSessionsOptions) {
+    this.#o = opts;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Whether a session opened since the last call (and clears it). */
+  takeOpened(): boolean {
+    const o = this.#opened;
+    this.#opened = false;
+    return o;
+  }
+
+  get(sessionId: string): ServeSession | undefined {
+    return this.#sessions.get(sessionId);
+  }
+
+  /** Per viewer: what the server holds for it (queuedBytes) is what a slow viewer could grow. */
+  stats(): Array<{ sessionId: string } & ReturnType<ServeSession['stats']>> {
+    return [...this.#sessions].map(([sessionId, s]) => ({ sessionId, ...s.stats() }));
+  }
+
+  /** The hub's `session-open` of a watch. */
+  open(msg: SessionOpen): Ack {
+    const o = this.#o;
+    if (this.#closed) return ackError(ErrorCode.noCapacity, 'server is shutting down');
+    // An id that could name a path is refused exactly like an id this server does not store.
+    if (!isAssetId(msg.assetId)) return ackError(ErrorCode.unknownAsset, `asset ${JSON.stringify(String(msg.assetId).slice(0, 64))} is not stored here`);
+    if (this.#sessions.size >= o.maxSessions) return ackError(ErrorCode.noCapacity, 'every viewer slot of this server is taken');
+    const info = o.store.stat(msg.assetId);
+    // Not in the catalog (yet): a stream being ingested here is served from its live file.
+    const live = info ? undefined : o.ingest.liveSource(msg.assetId, msg.offset);
+    if (!info && !live) return ackError(ErrorCode.unknownAsset, `asset ${msg.assetId} is not stored here`);
+    const source = live ?? createCachedSource(o.store, o.cache, msg.assetId, Date.now);
+    const session = new ServeSession({
+      sessionId: msg.sessionId,
+      source,
+      offset: msg.offset,
+      signal: (data: unknown) => o.signal(msg.sessionId, data),
+      wrtc: o.wrtc,
+      iceServers: o.iceServers,
+      log: o.log.child({ session: msg.sessionId }),
+      asset: info ? { mime: info.mime, bitrateBps: info.bitrateBps } : { mime: o.ingest.mimeOf(msg.assetId) },
+      timeouts: { ...o.sessionTimeouts, connectMs: o.unconnectedSessionMs ?? o.sessionTimeouts?.connectMs ?? CONNECT_TIMEOUT_MS },
+      allowFast: o.allowFast,
+    });
+    this.#sessions.set(msg.sessionId, session);
+    this.#opened = true;
+    session.on('sent', (n: number) => o.sent(n));
+    // The hub counts a session against its client's unconnected cap until it hears this.
+    session.once('connected', () => o.connected(msg.sessionId));
+    session.once('closed', () => {
+      source.close();
+      // What this viewer cost the disk: the measure of the cache for one stream.
+      if (!live && 'storageBytes' in source) o.log.info({ session: msg.sessionId, assetId: msg.assetId, storageBytes: source.storageBytes, cacheBytes: source.cacheBytes }, 'watch session ended');
+      if (this.#sessions.get(msg.sessionId) === session) {
+        this.#sessions.delete(msg.sessionId);
+        o.closed(msg.sessionId);
+      }
+    });
+    return { ok: true };
+  }
+
+  /** The hub closed a session; false when it is not a viewer session of this server. */
+  closeByHub(sessionId: string): boolean {
+    const session = this.#sessions.get(sessionId);
+    if (!session) return false;
+    // Out of the map first: the hub has forgotten it, so its 'closed' handler must not report it back.
+    this.#sessions.delete(sessionId);
+    session.close(CLOSED_BY_HUB);
+    return true;
+  }
+
+  /** Close every session and refuse new ones (idempotent). */
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#sessions.values()) s.close();
+    this.#sessions.clear();
+  }
+}
+
+/** The shape of a `session-open` (ids are checked where they are used). */
+export function isSessionOpen(m: unknown): m is SessionOpen {
+  if (!m || typeof m !== 'object') return false;
+  const o = m as Record<string, unknown>;
+  return (
+    typeof o.sessionId === 'string' &&
+    SESSION_ID_PATTERN.test(o.sessionId) &&
+    typeof o.kind === 'string' &&
+    typeof o.assetId === 'string' &&
+    Number.isSafeInteger(o.offset) &&
+    (o.offset as number) >= 0 &&
+    (o.streamSecret === undefined || (typeof o.streamSecret === 'string' && o.streamSecret.length <= 64))
+  );
+}
