@@ -1,203 +1,53 @@
 // Publishes one live stream through the hub to a primary and a backup entry server, with resends and failover. Node and browser.
 import {
-  MAX_CHUNK_PAYLOAD_BYTES,
   decodeIngestServerFrame,
-  encodeChunk,
   encodeIngestControl,
   type IngestClientControl,
   type IngestLimits,
   type IngestServerControl,
 } from '../signaling/protocol/ingest-frames.js';
-import type { PublishReply, PublishRequest } from '../signaling/protocol/messages.js';
-import type { Ack } from '../signaling/protocol/types.js';
+import { parse, type PublishReply, type PublishRequest } from '../signaling/protocol/messages.js';
+import { backoffMs, delay } from '../common/retry.js';
+import { Throttle } from '../common/throttle.js';
+import { ask, publishReplySchema, type AckEmitter, sessionCloseSchema, signalSchema, type PublishAck } from './hub-replies.js';
+import {
+  END_TIMEOUT_MS,
+  HUB_CLOSE_GRACE_MS,
+  MAX_REPLACEMENTS,
+  OVERFLOW_FACTOR,
+  PROGRESS_INTERVAL_MS,
+  PUBLISH_ACK_TIMEOUT_MS,
+  REPLACE_RETRY_BASE_MS,
+  RESEND_BUFFER_BYTES,
+  STREAM_ERRORS,
+  UPLOAD_CONNECT_TIMEOUT_MS,
+  PublishError,
+  type FailoverInfo,
+  type HashFactory,
+  type PublisherEventMap,
+  type PublisherOptions,
+  type PublishResult,
+  type UploadInfo,
+  type UploadState,
+} from './publisher-types.js';
+import { ResendBuffer } from './resend-buffer.js';
+import { TypedEventTarget } from './typed-events.js';
+import { describeFailures, info, strictestLimits, newUpload, sendControl, writeFrame, type Upload } from './upload.js';
 
-/**
- * Default resend buffer. Frames stay in it until every upload acknowledged them
- * and the buffer is over this size, so a *replacement* server (which needs the
- * stream from chunk 0) can be filled as long as the stream so far fits: 64 MiB
- * is about 9 minutes at 1 Mbit/s, 3.5 minutes at 2.5 Mbit/s (camera HD).
- * Longer streams keep their last 64 MiB; a replacement that would need older
- * chunks is refused (`cannot-resume`) and the stream goes on with one copy.
- */
-export const RESEND_BUFFER_BYTES = 64 * 1024 * 1024;
-/** Unacknowledged bytes past the buffer size at which the slowest upload is dropped (push() never waits). */
-export const OVERFLOW_FACTOR = 1.5;
-/** No answer to `publish` within this long counts as a timeout. */
-export const PUBLISH_ACK_TIMEOUT_MS = 10_000;
-/** An upload that is not connected and `ready` by then has failed. */
-export const UPLOAD_CONNECT_TIMEOUT_MS = 15_000;
-/** Replacement servers asked for over one stream's life. */
-export const MAX_REPLACEMENTS = 6;
-export const REPLACE_RETRY_BASE_MS = 500;
-/** After the last chunk, servers have this long to finalize. */
-export const END_TIMEOUT_MS = 60_000;
-/**
- * A session the hub closed fails this much later: the server's reason (an error
- * frame on the data channel) races the hub's notice, and is the better message.
- */
-export const HUB_CLOSE_GRACE_MS = 250;
-/** `progress` at most this often. */
-export const PROGRESS_INTERVAL_MS = 250;
-/** Failures of the stream itself (its quotas): another server would refuse it the same way, so none is asked for. */
-const STREAM_ERRORS: ReadonlySet<string> = new Set(['too-large', 'rate-limited']);
+export * from './publisher-types.js';
 
-/** The part of a socket.io-client Socket (on the hub's `/client` namespace) a Publisher uses. */
-export interface PublisherSocket {
-  emit(event: 'publish', req: PublishRequest, ack: (r: Ack<PublishReply>) => void): unknown;
-  emit(event: 'signal', msg: { sessionId: string; data: unknown }): unknown;
-  emit(event: 'leave', msg: { sessionId: string }): unknown;
-  on(event: 'signal' | 'session-close', listener: (msg: any) => void): unknown;
-  off(event: 'signal' | 'session-close', listener: (msg: any) => void): unknown;
-}
+/** Replacement requests back off from REPLACE_RETRY_BASE_MS, doubling, at most 16× that. */
+const REPLACE_BACKOFF = { baseMs: REPLACE_RETRY_BASE_MS, maxMs: REPLACE_RETRY_BASE_MS * 16 } as const;
 
-/** The part of a simple-peer instance a Publisher uses. */
-export interface PublisherPeer {
-  on(event: 'signal' | 'data', listener: (data: any) => void): unknown;
-  on(event: 'connect' | 'close', listener: () => void): unknown;
-  on(event: 'error', listener: (err: Error) => void): unknown;
-  signal(data: any): void;
-  send(data: string): void;
-  /** Stream write: the callback runs once the channel can take more (backpressure). */
-  write(chunk: Uint8Array, cb: (err?: Error | null) => void): unknown;
-  destroy(): void;
-}
+type Reply = PublishAck;
 
-export type PublisherPeerConstructor = new (opts: {
-  initiator: boolean;
-  wrtc?: any;
-  config?: { iceServers?: RTCIceServer[] };
-  objectMode?: boolean;
-  trickle?: boolean;
-}) => PublisherPeer;
-
-/** An incremental SHA-256 (Node: `() => createHash('sha256')`); browsers have none built in. */
-export type HashFactory = () => { update(b: Uint8Array): unknown; digest(encoding: 'hex'): string };
-
-export interface PublisherOptions {
-  /** A connected socket.io-client Socket on the hub's `/client` namespace. */
-  socket: PublisherSocket;
-  SimplePeer: PublisherPeerConstructor;
-  /** WebRTC implementation for Node (node-datachannel's polyfill); browsers use their own. */
-  wrtc?: unknown;
-  streamKey: string;
-  /** Where the broadcaster is: a place name or coordinates. */
-  location: PublishRequest['location'];
-  /** Desired stream id; the hub picks one when absent. */
-  streamId?: string;
-  /** MSE type of the stream, e.g. `video/webm; codecs="vp8, opus"`. */
-  mime: string;
-  iceServers?: RTCIceServer[];
-  /** Resend buffer size, bytes. Default RESEND_BUFFER_BYTES. */
-  resendBufferBytes?: number;
-  /** With a hash, `end` carries the stream's sha256 and servers verify it. */
-  hash?: HashFactory;
-}
-
-export type UploadState = 'connecting' | 'streaming' | 'ending' | 'done' | 'failed';
-
-export interface UploadInfo {
-  serverId: string;
-  region: string;
-  role: 'primary' | 'backup';
-  sessionId: string;
-  state: UploadState;
-  /** Bytes put on this channel (headers and resends included). */
-  sentBytes: number;
-  /** Stream bytes the server has durably stored. */
-  ackedBytes: number;
-  ackedSeq: number;
-  /** Why it failed, when it did. */
-  error?: { code: string; message: string };
-}
-
-export interface ProgressInfo {
-  /** Stream bytes pushed so far. */
-  bytes: number;
-  /** Bytes put on every channel together. */
-  wireBytes: number;
-  bufferedBytes: number;
-  uploads: UploadInfo[];
-}
-
-export interface FailoverInfo {
-  from: string;
-  to: string;
-  role: 'primary' | 'backup';
-}
-
-export interface PublishResult {
-  streamId: string;
-  bytes: number;
-  sha256?: string;
-  /** Servers that finalized the stream (byte-identical copies). */
-  stored: string[];
-  failovers: FailoverInfo[];
-}
-
-/**
- * @fires assigned - CustomEvent<PublishReply>: the hub chose entry servers (again for a replacement).
- * @fires progress - CustomEvent<ProgressInfo>: at most every PROGRESS_INTERVAL_MS while sending.
- * @fires health - CustomEvent<UploadInfo>: an upload changed state.
- * @fires failover - CustomEvent<FailoverInfo>: a failed upload was replaced.
- * @fires end - CustomEvent<PublishResult>: every remaining upload finalized the stream.
- * @fires warning - CustomEvent<{ code, message }>: something went wrong and was handled (a replacement refused, a bad frame).
- * @fires error - CustomEvent<{ code, message }>: fatal; the publisher closes right after.
- */
-export interface PublisherEventMap {
-  assigned: CustomEvent<PublishReply>;
-  progress: CustomEvent<ProgressInfo>;
-  health: CustomEvent<UploadInfo>;
-  failover: CustomEvent<FailoverInfo>;
-  end: CustomEvent<PublishResult>;
-  warning: CustomEvent<{ code: string; message: string }>;
-  error: CustomEvent<{ code: string; message: string }>;
-}
-
-export class PublishError extends Error {
-  override readonly name = 'PublishError';
-  readonly code: string;
-
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-interface Frame {
-  seq: number;
-  offset: number;
-  /** Stream bytes in it (the encoded frame adds a header). */
-  size: number;
-  encoded: Uint8Array;
-}
-
-interface Upload extends UploadInfo {
-  peer: PublisherPeer;
-  connectTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Next sequence number to put on the channel. */
-  next: number;
-  pumping: boolean;
-  /** Resolves a pending write early (the upload failed). */
-  cancelWrite: (() => void) | null;
-  endSent: boolean;
-  released: boolean;
-  limits?: IngestLimits;
-  sha256?: string;
-}
-
-type Reply = Ack<PublishReply>;
-
-export class Publisher extends EventTarget {
+export class Publisher extends TypedEventTarget<PublisherEventMap> {
   readonly #o: PublisherOptions;
-  readonly #capacity: number;
+  readonly #buffer: ResendBuffer;
   readonly #hash: ReturnType<HashFactory> | undefined;
   readonly #uploads = new Map<string, Upload>();
   readonly #dead = new Set<string>();
   readonly #failovers: FailoverInfo[] = [];
-  #frames: Frame[] = [];
-  #bufferedBytes = 0;
-  #nextSeq = 0;
-  #bytes = 0;
   #wireBytes = 0;
   #streamId: string | undefined;
   /** Proof of ownership of the stream id, from the hub's first reply; sent with every later publish. */
@@ -207,32 +57,20 @@ export class Publisher extends EventTarget {
   #ending = false;
   #replacing = false;
   #replacements = 0;
-  #roomWaiters: Array<() => void> = [];
   #endWaiter: { resolve: (r: PublishResult) => void; reject: (e: PublishError) => void } | null = null;
   #endTimer: ReturnType<typeof setTimeout> | undefined;
-  #progressAt = 0;
-  #progressTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #progressThrottle = new Throttle(PROGRESS_INTERVAL_MS, () =>
+    this.emit('progress', { bytes: this.#buffer.bytes, wireBytes: this.#wireBytes, bufferedBytes: this.#buffer.bufferedBytes, uploads: this.uploads() }),
+  );
   #sha256: string | undefined;
   #blobs: Promise<void> = Promise.resolve();
 
   constructor(opts: PublisherOptions) {
     super();
     this.#o = opts;
-    this.#capacity = opts.resendBufferBytes ?? RESEND_BUFFER_BYTES;
+    this.#buffer = new ResendBuffer(opts.resendBufferBytes ?? RESEND_BUFFER_BYTES);
     this.#hash = opts.hash?.();
     if (opts.streamId) this.#streamId = opts.streamId;
-  }
-
-  override addEventListener<K extends keyof PublisherEventMap>(type: K, listener: (ev: PublisherEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
-    super.addEventListener(type, listener, options);
-  }
-
-  override removeEventListener<K extends keyof PublisherEventMap>(type: K, listener: (ev: PublisherEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
-    super.removeEventListener(type, listener, options);
   }
 
   get streamId(): string | undefined {
@@ -241,7 +79,7 @@ export class Publisher extends EventTarget {
 
   /** Stream bytes pushed so far. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#buffer.bytes;
   }
 
   /** Bytes put on all channels (headers and resends included): the upload's real cost. */
@@ -250,20 +88,14 @@ export class Publisher extends EventTarget {
   }
 
   get bufferedBytes(): number {
-    return this.#bufferedBytes;
+    return this.#buffer.bufferedBytes;
   }
 
   /** The strictest quota among the servers taking the stream (for pacing a file upload). */
   get limits(): IngestLimits | undefined {
-    let out: IngestLimits | undefined;
-    for (const u of this.#uploads.values()) {
-      if (!u.limits || u.state === 'failed') continue;
-      out = !out
-        ? { ...u.limits }
-        : { maxBitrateBps: Math.min(out.maxBitrateBps, u.limits.maxBitrateBps), burstBytes: Math.min(out.burstBytes, u.limits.burstBytes), maxBytes: Math.min(out.maxBytes, u.limits.maxBytes) };
-    }
-    return out;
+    return strictestLimits(this.#uploads.values());
   }
+
 
   uploads(): UploadInfo[] {
     return [...this.#uploads.values()].map(info);
@@ -288,7 +120,7 @@ export class Publisher extends EventTarget {
     const { ok: _ok, ...reply } = r;
     this.#streamId = reply.streamId;
     if (typeof reply.streamSecret === 'string') this.#streamSecret = reply.streamSecret;
-    this.#emit('assigned', reply);
+    this.emit('assigned', reply);
     this.#connect(reply.primary, 'primary');
     if (reply.backup) this.#connect(reply.backup, 'backup');
     await new Promise<void>((resolve, reject) => {
@@ -317,17 +149,10 @@ export class Publisher extends EventTarget {
    */
   push(chunk: Uint8Array): void {
     if (this.#closed || this.#ending) throw new PublishError('bad-request', this.#closed ? 'the publisher is closed' : 'end() was called');
-    for (let at = 0; at < chunk.byteLength; at += MAX_CHUNK_PAYLOAD_BYTES) {
-      const payload = chunk.subarray(at, Math.min(chunk.byteLength, at + MAX_CHUNK_PAYLOAD_BYTES));
-      const frame: Frame = { seq: this.#nextSeq, offset: this.#bytes, size: payload.byteLength, encoded: encodeChunk(this.#nextSeq, this.#bytes, payload) };
-      this.#frames.push(frame);
-      this.#nextSeq++;
-      this.#bytes += payload.byteLength;
-      this.#bufferedBytes += payload.byteLength;
-    }
+    this.#buffer.push(chunk);
     this.#hash?.update(chunk);
     this.#trim();
-    if (this.#bufferedBytes > this.#capacity * OVERFLOW_FACTOR) this.#dropSlowest();
+    if (this.#buffer.bufferedBytes > this.#buffer.capacity * OVERFLOW_FACTOR) this.#dropSlowest();
     for (const u of this.#uploads.values()) void this.#pump(u);
     this.#progress();
   }
@@ -348,9 +173,7 @@ export class Publisher extends EventTarget {
   /** `push`, then wait until the resend buffer has room again (backpressure for file uploads). */
   async write(chunk: Uint8Array): Promise<void> {
     this.push(chunk);
-    while (!this.#closed && this.#bufferedBytes > this.#capacity) {
-      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
-    }
+    while (!this.#closed && this.#buffer.bufferedBytes > this.#buffer.capacity) await this.#buffer.waitForRoom();
     if (this.#closed) throw new PublishError('closed', 'the publisher closed');
   }
 
@@ -375,13 +198,11 @@ export class Publisher extends EventTarget {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#endTimer);
-    clearTimeout(this.#progressTimer);
+    this.#progressThrottle.cancel();
     this.#o.socket.off('signal', this.#onHubSignal);
     this.#o.socket.off('session-close', this.#onHubSessionClose);
     for (const u of this.#uploads.values()) this.#release(u);
-    this.#frames = [];
-    this.#bufferedBytes = 0;
-    for (const w of this.#roomWaiters.splice(0)) w();
+    this.#buffer.clear();
     this.#endWaiter?.reject(new PublishError('closed', 'the publisher closed before the end'));
     this.#endWaiter = null;
   }
@@ -393,18 +214,7 @@ export class Publisher extends EventTarget {
     if (this.#streamId) req.streamId = this.#streamId;
     if (this.#streamSecret) req.streamSecret = this.#streamSecret;
     if (exclude.length) req.exclude = exclude.slice(-16);
-    return new Promise<Reply>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, code: 'timeout', message: 'the hub did not answer publish' }), PUBLISH_ACK_TIMEOUT_MS);
-      try {
-        this.#o.socket.emit('publish', req, (r: Reply) => {
-          clearTimeout(timer);
-          resolve(isReply(r) ? r : { ok: false, code: 'internal', message: 'malformed publish reply' });
-        });
-      } catch (err) {
-        clearTimeout(timer);
-        resolve({ ok: false, code: 'internal', message: (err as Error).message });
-      }
-    });
+    return ask(this.#o.socket as AckEmitter, 'publish', req, publishReplySchema, PUBLISH_ACK_TIMEOUT_MS);
   }
 
   /** Fewer than two uploads are alive: ask the hub for replacements (excluding every server that failed). */
@@ -414,7 +224,7 @@ export class Publisher extends EventTarget {
     try {
       while (!this.#closed && this.#alive().length < 2 && this.#replacements < MAX_REPLACEMENTS) {
         // After end() a new copy is only worth starting while the buffer still holds the whole stream.
-        if (this.#ending && this.#alive().length > 0 && (this.#frames[0]?.seq ?? this.#nextSeq) > 0) break;
+        if (this.#ending && this.#alive().length > 0 && this.#buffer.firstSeq > 0) break;
         // Every copy still alive is finalized: the hub refuses a new one (the id is stored), and end() must not wait for it.
         if (this.#stored()) break;
         this.#replacements++;
@@ -429,10 +239,10 @@ export class Publisher extends EventTarget {
           if (this.#alive().length === 0 && (r.code === 'no-ingest' || this.#replacements >= MAX_REPLACEMENTS)) {
             return this.#fatal(r.code, `every entry server failed and no replacement is available: ${r.message}`);
           }
-          await delay(REPLACE_RETRY_BASE_MS * 2 ** Math.min(4, this.#replacements - 1));
+          await delay(backoffMs(this.#replacements - 1, REPLACE_BACKOFF));
           continue;
         }
-        this.#emit('assigned', stripOk(r));
+        this.emit('assigned', stripOk(r));
         const lost = [...this.#dead].reverse();
         for (const choice of [r.primary, r.backup]) {
           if (!choice || this.#uploads.has(choice.sessionId)) continue;
@@ -440,7 +250,7 @@ export class Publisher extends EventTarget {
           const from = lost.find((id) => !this.#failovers.some((f) => f.from === id)) ?? lost[0] ?? '';
           const f: FailoverInfo = { from, to: choice.serverId, role };
           this.#failovers.push(f);
-          this.#emit('failover', f);
+          this.emit('failover', f);
           this.#connect(choice, role);
         }
       }
@@ -469,23 +279,7 @@ export class Publisher extends EventTarget {
 
   #connect(choice: PublishReply['primary'], role: 'primary' | 'backup'): void {
     const peer = new this.#o.SimplePeer({ initiator: true, wrtc: this.#o.wrtc, config: { iceServers: this.#o.iceServers ?? [] }, objectMode: true, trickle: true });
-    const u: Upload = {
-      serverId: choice.serverId,
-      region: choice.region,
-      role,
-      sessionId: choice.sessionId,
-      state: 'connecting',
-      sentBytes: 0,
-      ackedBytes: 0,
-      ackedSeq: -1,
-      peer,
-      connectTimer: undefined,
-      next: 0,
-      pumping: false,
-      cancelWrite: null,
-      endSent: false,
-      released: false,
-    };
+    const u = newUpload(choice, role, peer);
     this.#uploads.set(u.sessionId, u);
     const mine = () => !this.#closed && u.state !== 'failed';
     peer.on('signal', (data) => {
@@ -494,8 +288,8 @@ export class Publisher extends EventTarget {
     peer.on('connect', () => {
       if (!mine()) return;
       // The oldest chunk we can still send: a copy that needs older ones refuses (cannot-resume).
-      const hello: IngestClientControl = { t: 'hello', streamId: this.#streamId!, mime: this.#o.mime, resumeFrom: this.#frames[0]?.seq ?? this.#nextSeq };
-      this.#send(u, hello);
+      const hello: IngestClientControl = { t: 'hello', streamId: this.#streamId!, mime: this.#o.mime, resumeFrom: this.#buffer.firstSeq };
+      sendControl(u, (code, message) => this.#failUpload(u, code, message), hello);
     });
     peer.on('data', (data) => {
       if (mine()) this.#onFrame(u, data);
@@ -509,7 +303,7 @@ export class Publisher extends EventTarget {
     u.connectTimer = setTimeout(() => {
       if (mine() && u.state === 'connecting') this.#failUpload(u, 'connect-timeout', 'the server did not get ready in time');
     }, UPLOAD_CONNECT_TIMEOUT_MS);
-    this.#emit('health', info(u));
+    this.emit('health', info(u));
   }
 
   #onFrame(u: Upload, data: unknown): void {
@@ -520,16 +314,16 @@ export class Publisher extends EventTarget {
       case 'ready': {
         if (u.state !== 'connecting') return;
         clearTimeout(u.connectTimer);
-        const first = this.#frames[0]?.seq ?? this.#nextSeq;
-        if (msg.nextSeq < first || msg.nextSeq > this.#nextSeq) {
-          return this.#failUpload(u, 'cannot-resume', `${u.serverId} needs chunk ${msg.nextSeq}; the resend buffer holds ${first}..${this.#nextSeq - 1}`);
+        const { firstSeq, nextSeq } = this.#buffer;
+        if (msg.nextSeq < firstSeq || msg.nextSeq > nextSeq) {
+          return this.#failUpload(u, 'cannot-resume', `${u.serverId} needs chunk ${msg.nextSeq}; the resend buffer holds ${firstSeq}..${nextSeq - 1}`);
         }
-        const expected = msg.nextSeq === this.#nextSeq ? this.#bytes : this.#frames[msg.nextSeq - first]!.offset;
+        const expected = this.#buffer.offsetOf(msg.nextSeq);
         if (msg.bytes !== expected) return this.#failUpload(u, 'mismatch', `${u.serverId} holds ${msg.bytes} bytes at chunk ${msg.nextSeq}; expected ${expected}`);
         u.next = msg.nextSeq;
         u.limits = msg.limits;
         u.state = 'streaming';
-        this.#emit('health', info(u));
+        this.emit('health', info(u));
         void this.#pump(u);
         return;
       }
@@ -550,7 +344,7 @@ export class Publisher extends EventTarget {
         u.state = 'done';
         u.sha256 = msg.sha256;
         u.ackedBytes = msg.bytes;
-        this.#emit('health', info(u));
+        this.emit('health', info(u));
         this.#release(u);
         this.#trim();
         return this.#checkEnd();
@@ -566,20 +360,20 @@ export class Publisher extends EventTarget {
     u.pumping = true;
     try {
       while ((u.state === 'streaming' || u.state === 'ending') && !this.#closed) {
-        if (u.next >= this.#nextSeq) {
+        if (u.next >= this.#buffer.nextSeq) {
           if (this.#ending && !u.endSent) {
             u.endSent = true;
             u.state = 'ending';
-            this.#emit('health', info(u));
-            const end: IngestClientControl = this.#sha256 ? { t: 'end', bytes: this.#bytes, sha256: this.#sha256 } : { t: 'end', bytes: this.#bytes };
-            this.#send(u, end);
+            this.emit('health', info(u));
+            const bytes = this.#buffer.bytes;
+            const end: IngestClientControl = this.#sha256 ? { t: 'end', bytes, sha256: this.#sha256 } : { t: 'end', bytes };
+            sendControl(u, (code, message) => this.#failUpload(u, code, message), end);
           }
           return;
         }
-        const first = this.#frames[0]?.seq ?? this.#nextSeq;
-        const f = this.#frames[u.next - first];
+        const f = this.#buffer.frame(u.next);
         if (!f) return this.#failUpload(u, 'cannot-resume', `chunk ${u.next} is no longer in the resend buffer`);
-        await this.#write(u, f.encoded);
+        await writeFrame(u, f.encoded, (code, message) => this.#failUpload(u, code, message));
         if ((u.state as UploadState) === 'failed' || this.#closed) return;
         u.next = Math.max(u.next, f.seq + 1);
         u.sentBytes += f.encoded.byteLength;
@@ -591,31 +385,6 @@ export class Publisher extends EventTarget {
     }
   }
 
-  #write(u: Upload, frame: Uint8Array): Promise<void> {
-    return new Promise<void>((resolve) => {
-      u.cancelWrite = resolve;
-      try {
-        u.peer.write(frame, (err) => {
-          u.cancelWrite = null;
-          if (err && u.state !== 'failed') this.#failUpload(u, 'write-failed', err.message);
-          resolve();
-        });
-      } catch (err) {
-        u.cancelWrite = null;
-        this.#failUpload(u, 'write-failed', (err as Error).message);
-        resolve();
-      }
-    });
-  }
-
-  #send(u: Upload, msg: IngestClientControl): void {
-    try {
-      u.peer.send(encodeIngestControl(msg));
-    } catch (err) {
-      this.#failUpload(u, 'send-failed', (err as Error).message);
-    }
-  }
-
   /** One failure path per upload; the server is excluded from replacements from now on. */
   #failUpload(u: Upload, code: string, message: string): void {
     if (u.state === 'failed' || u.state === 'done') return;
@@ -623,7 +392,7 @@ export class Publisher extends EventTarget {
     u.error = { code, message };
     this.#dead.add(u.serverId);
     this.#release(u);
-    this.#emit('health', info(u));
+    this.emit('health', info(u));
     this.#trim();
     if (STREAM_ERRORS.has(code)) {
       if (this.#alive().length === 0) return this.#fatal(code, message);
@@ -652,7 +421,7 @@ export class Publisher extends EventTarget {
     const alive = this.#alive().filter((u) => u.state !== 'done');
     if (alive.length === 0) return;
     const slowest = alive.reduce((a, b) => (b.ackedSeq < a.ackedSeq ? b : a));
-    this.#failUpload(slowest, 'too-slow', `${slowest.serverId} fell more than ${this.#capacity * OVERFLOW_FACTOR} bytes behind`);
+    this.#failUpload(slowest, 'too-slow', `${slowest.serverId} fell more than ${this.#buffer.capacity * OVERFLOW_FACTOR} bytes behind`);
   }
 
   /**
@@ -660,19 +429,12 @@ export class Publisher extends EventTarget {
    * has acknowledged them; an upload still connecting may need everything.
    */
   #trim(): void {
-    let floor = this.#nextSeq;
+    let floor = this.#buffer.nextSeq;
     for (const u of this.#uploads.values()) {
       if (u.state === 'failed' || u.state === 'done') continue;
       floor = Math.min(floor, u.state === 'connecting' ? -1 : u.ackedSeq);
     }
-    let drop = 0;
-    let bytes = this.#bufferedBytes;
-    while (drop < this.#frames.length && bytes > this.#capacity && this.#frames[drop]!.seq <= floor) bytes -= this.#frames[drop++]!.size;
-    if (drop > 0) {
-      this.#frames = this.#frames.slice(drop);
-      this.#bufferedBytes = bytes;
-    }
-    if (this.#bufferedBytes <= this.#capacity || this.#closed) for (const w of this.#roomWaiters.splice(0)) w();
+    this.#buffer.trim(floor, this.#closed);
   }
 
   #checkEnd(): void {
@@ -681,13 +443,13 @@ export class Publisher extends EventTarget {
     if ((this.#replacing && !this.#stored()) || all.some((u) => u.state === 'connecting' || u.state === 'streaming' || u.state === 'ending')) return;
     const stored = all.filter((u) => u.state === 'done');
     if (stored.length === 0) return this.#fatal('no-ingest', `no server stored the stream: ${describeFailures(all)}`);
-    const result: PublishResult = { streamId: this.#streamId!, bytes: this.#bytes, stored: stored.map((u) => u.serverId), failovers: [...this.#failovers] };
+    const result: PublishResult = { streamId: this.#streamId!, bytes: this.#buffer.bytes, stored: stored.map((u) => u.serverId), failovers: [...this.#failovers] };
     if (this.#sha256) result.sha256 = this.#sha256;
     const w = this.#endWaiter;
     this.#endWaiter = null;
     clearTimeout(this.#endTimer);
     this.#progress(true);
-    this.#emit('end', result);
+    this.emit('end', result);
     w.resolve(result);
     this.close();
   }
@@ -695,77 +457,45 @@ export class Publisher extends EventTarget {
   // ---- hub ----------------------------------------------------------------------------
 
   readonly #onHubSignal = (msg: unknown): void => {
-    const m = msg as { sessionId?: unknown; data?: unknown } | null;
-    const u = typeof m?.sessionId === 'string' ? this.#uploads.get(m.sessionId) : undefined;
-    if (!u || u.state === 'failed' || typeof m!.data !== 'object' || m!.data === null) return;
+    const p = parse(signalSchema, msg);
+    const u = p.ok ? this.#uploads.get(p.value.sessionId) : undefined;
+    if (!p.ok || !u || u.state === 'failed') return;
     try {
-      u.peer.signal(m!.data);
+      u.peer.signal(p.value.data);
     } catch (err) {
       this.#failUpload(u, 'bad-signal', (err as Error).message);
     }
   };
 
   readonly #onHubSessionClose = (msg: unknown): void => {
-    const m = msg as { sessionId?: unknown; reason?: unknown } | null;
-    const u = typeof m?.sessionId === 'string' ? this.#uploads.get(m.sessionId) : undefined;
-    if (!u || u.state === 'done') return;
-    const t = setTimeout(() => this.#failUpload(u, 'session-closed', `the hub closed the session to ${u.serverId} (${String(m!.reason ?? 'no reason')})`), HUB_CLOSE_GRACE_MS);
+    const p = parse(sessionCloseSchema, msg);
+    const u = p.ok ? this.#uploads.get(p.value.sessionId) : undefined;
+    if (!p.ok || !u || u.state === 'done') return;
+    const reason = p.value.reason ?? 'no reason';
+    const t = setTimeout(() => this.#failUpload(u, 'session-closed', `the hub closed the session to ${u.serverId} (${reason})`), HUB_CLOSE_GRACE_MS);
     (t as { unref?: () => void }).unref?.();
   };
 
   // ---- events ---------------------------------------------------------------------------
 
   #progress(force = false): void {
-    if (this.#closed) return;
-    const t = now();
-    if (!force && t - this.#progressAt < PROGRESS_INTERVAL_MS) {
-      if (!this.#progressTimer) {
-        this.#progressTimer = setTimeout(() => {
-          this.#progressTimer = undefined;
-          this.#progress(true);
-        }, PROGRESS_INTERVAL_MS - (t - this.#progressAt));
-        (this.#progressTimer as { unref?: () => void }).unref?.();
-      }
-      return;
-    }
-    this.#progressAt = t;
-    this.#emit('progress', { bytes: this.#bytes, wireBytes: this.#wireBytes, bufferedBytes: this.#bufferedBytes, uploads: this.uploads() });
+    if (!this.#closed) this.#progressThrottle.call(force);
   }
 
+
   #emitWarning(code: string, message: string): void {
-    this.#emit('warning', { code, message });
+    this.emit('warning', { code, message });
   }
 
   #fatal(code: string, message: string): void {
     if (this.#closed) return;
-    this.#emit('error', { code, message });
+    this.emit('error', { code, message });
     this.#endWaiter?.reject(new PublishError(code, message));
     this.#endWaiter = null;
     this.close();
   }
 
-  #emit<K extends keyof PublisherEventMap>(type: K, detail: PublisherEventMap[K]['detail']): void {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-}
 
-function info(u: Upload): UploadInfo {
-  const out: UploadInfo = {
-    serverId: u.serverId,
-    region: u.region,
-    role: u.role,
-    sessionId: u.sessionId,
-    state: u.state,
-    sentBytes: u.sentBytes,
-    ackedBytes: u.ackedBytes,
-    ackedSeq: u.ackedSeq,
-  };
-  if (u.error) out.error = { ...u.error };
-  return out;
-}
-
-function describeFailures(uploads: UploadInfo[]): string {
-  return uploads.map((u) => `${u.serverId}: ${u.error ? `${u.error.code} (${u.error.message})` : u.state}`).join('; ') || 'no server';
 }
 
 function stripOk(r: { ok: true } & PublishReply): PublishReply {
@@ -773,18 +503,3 @@ function stripOk(r: { ok: true } & PublishReply): PublishReply {
   return rest;
 }
 
-function isReply(r: unknown): r is Reply {
-  if (!r || typeof r !== 'object') return false;
-  const o = r as Record<string, unknown>;
-  if (o.ok === false) return typeof o.code === 'string';
-  const p = o.primary as Record<string, unknown> | undefined;
-  return o.ok === true && typeof o.streamId === 'string' && !!p && typeof p.serverId === 'string' && typeof p.sessionId === 'string';
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function now(): number {
-  return typeof performance !== 'undefined' ? performance.now() : Date.now();
-}

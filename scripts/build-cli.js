@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles the Node side of Baton (node-app/, signaling/, client-sdk/, scripts/)
+// Compiles the Node side of Baton (common/, node-app/, signaling/, client-sdk/, scripts/)
 // from TypeScript to JavaScript in dist/node/, file by file with the same layout,
 // so `baton` starts without compiling anything (bin/baton.js). Run by npm's
 // `prepare` (so `npm ci` does it) and by `npm run build:cli`.
@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** Folders whose TypeScript the CLI can load. */
-export const CLI_SOURCE_DIRS = ['node-app', 'signaling', 'client-sdk', 'scripts'];
+export const CLI_SOURCE_DIRS = ['common', 'node-app', 'signaling', 'client-sdk', 'scripts'];
 export const CLI_OUT_DIR = join(ROOT, 'dist/node');
 /** Written last: which sources went into dist/node and when the build read them. */
 export const CLI_MANIFEST = join(CLI_OUT_DIR, 'build-info.json');

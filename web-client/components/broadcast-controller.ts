@@ -1,124 +1,28 @@
-// The broadcaster's async work: the /client socket, the captured source, the MediaRecorder and one Publisher.
+// The broadcaster's async work: the hub connection, the captured source, the MediaRecorder and one Publisher.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import SimplePeer from 'simple-peer/simplepeer.min.js';
-import { ASSET_ID_PATTERN } from '../../signaling/protocol/ids.js';
-import type { IngestChoice, PublishReply, PublishRequest } from '../../signaling/protocol/messages.js';
+import type { PublishRequest } from '../../signaling/protocol/messages.js';
 import type { Place } from '../../signaling/protocol/types.js';
-import { Publisher, PublishError, type PublishResult, type UploadInfo } from '../../client-sdk/publisher.js';
+import { Publisher, PublishError } from '../../client-sdk/publisher.js';
+import { ask, placesReplySchema } from '../../client-sdk/hub-replies.js';
 import { CaptureError, SourceCapture, type Problem, type SourceKind } from './broadcast-source.js';
+import { deviceLabel, geolocationMessage, publishProblem, validate } from './broadcast-problems.js';
+import { createRecorder, pickRecorderType, RECORDER_TIMESLICE_MS } from './broadcast-recorder.js';
+import { idleStatus, RateWindow, type BroadcastStatus, type GoLiveOptions, type LocationInput, type Notice } from './broadcast-status.js';
+import { HubConnection, type HubState } from './hub-connection.js';
 import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
 
 export type { Problem, SourceInfo, SourceKind, SourceState } from './broadcast-source.js';
+export type { BroadcastPhase, BroadcastStatus, GoLiveOptions, LocationInput, Notice } from './broadcast-status.js';
+export type { HubState } from './hub-connection.js';
+export { AUDIO_BITRATE_BPS, KEYFRAME_INTERVAL_MS, RECORDER_TIMESLICE_MS, VIDEO_BITRATE_BPS } from './broadcast-recorder.js';
 
-/** MediaRecorder timeslice: each chunk holds this much media, so a chunk reaches the servers this soon (ms). */
-export const RECORDER_TIMESLICE_MS = 200;
-/**
- * Keyframe spacing asked of the encoder (ms). A viewer joining a live stream
- * starts at a Cluster boundary, and Chrome's muxer opens a Cluster at each
- * keyframe: this bounds how long a late joiner waits for a picture.
- */
-export const KEYFRAME_INTERVAL_MS = 2_000;
-/** Video bitrate asked of the encoder: sharp 720p for a camera or a screen, at about 1 MB per 3 s (bits/s). */
-export const VIDEO_BITRATE_BPS = 2_500_000;
-export const AUDIO_BITRATE_BPS = 128_000;
-/** Share of the servers' bitrate quota the encoder may use, leaving room for its overshoot. */
-const QUOTA_HEADROOM = 0.8;
 /** How often rates and the elapsed time are refreshed on screen (ms). */
 const STATUS_TICK_MS = 500;
-/** Upload rates are averaged over this window (ms). */
-const RATE_WINDOW_MS = 2_000;
 /** Failover and warning notices kept on screen. */
 const MAX_NOTICES = 6;
 /** Device geolocation gives up after this long (ms). */
 const GEOLOCATION_TIMEOUT_MS = 15_000;
-
-/**
- * `idle` (not broadcasting), `starting` (asking for entry servers and connecting),
- * `live` (recording and uploading), `ending` (last chunks out, servers finalizing),
- * `ended` (the copies are stored, or the broadcast failed: see `problem`).
- */
-export type BroadcastPhase = 'idle' | 'starting' | 'live' | 'ending' | 'ended';
-export type HubState = 'connecting' | 'connected' | 'offline';
-
-/** A recorder output type and the MSE type string viewers will play it with. */
-interface RecorderType {
-  recorder: string;
-  mse: string;
-  audio: boolean;
-}
-
-/** VP8 first: the cheapest to encode in real time and decodable everywhere; VP9 when VP8 is missing. */
-const RECORDER_TYPES: readonly RecorderType[] = [
-  { recorder: 'video/webm;codecs=vp8,opus', mse: 'video/webm; codecs="vp8, opus"', audio: true },
-  { recorder: 'video/webm;codecs=vp9,opus', mse: 'video/webm; codecs="vp9, opus"', audio: true },
-  { recorder: 'video/webm;codecs=vp8', mse: 'video/webm; codecs="vp8"', audio: false },
-  { recorder: 'video/webm;codecs=vp9', mse: 'video/webm; codecs="vp9"', audio: false },
-];
-
-export interface Notice {
-  kind: 'failover' | 'warning';
-  text: string;
-  atMs: number;
-}
-
-/** Where the broadcaster says they are: typed text, or coordinates from the device. */
-export type LocationInput = { kind: 'text'; text: string } | { kind: 'device'; lat: number; lon: number; accuracyM: number };
-
-export interface GoLiveOptions {
-  streamKey: string;
-  location: LocationInput;
-  /** Desired stream id; the hub names the stream when empty. */
-  streamId?: string;
-}
-
-export interface BroadcastStatus {
-  phase: BroadcastPhase;
-  streamId: string | null;
-  /** The MSE type of the stream being recorded. */
-  mime: string | null;
-  /** The first assignment: primary and backup with their estimates. */
-  assignment: PublishReply | null;
-  /** Every entry server assigned so far (replacements included), by server id. */
-  choices: Record<string, IngestChoice>;
-  uploads: UploadInfo[];
-  /** Stream bytes recorded and handed to the publisher. */
-  bytes: number;
-  /** Bytes put on every channel together (both copies, framing, resends). */
-  wireBytes: number;
-  /** Bytes held for resending. */
-  bufferedBytes: number;
-  /** The stream's own bitrate (recorder output), bits/s over the last RATE_WINDOW_MS. */
-  streamBps: number | null;
-  /** What leaves this browser for all servers together, bits/s. */
-  uploadBps: number | null;
-  /** `performance.now()` when recording started. */
-  startedAt: number | null;
-  elapsedMs: number;
-  notices: Notice[];
-  result: PublishResult | null;
-  problem: Problem | null;
-}
-
-function idleStatus(): BroadcastStatus {
-  return {
-    phase: 'idle',
-    streamId: null,
-    mime: null,
-    assignment: null,
-    choices: {},
-    uploads: [],
-    bytes: 0,
-    wireBytes: 0,
-    bufferedBytes: 0,
-    streamBps: null,
-    uploadBps: null,
-    startedAt: null,
-    elapsedMs: 0,
-    notices: [],
-    result: null,
-    problem: null,
-  };
-}
 
 /**
  * Owns the source capture (with the preview `<video>` the component renders),
@@ -126,18 +30,17 @@ function idleStatus(): BroadcastStatus {
  * cleanly, so both stored copies are finalized.
  */
 export class BroadcastController implements ReactiveController {
-  hub: HubState = 'connecting';
   status: BroadcastStatus = idleStatus();
   /** The camera, screen or file, and the preview element the page renders. */
   readonly capture: SourceCapture;
 
   readonly #host: ReactiveControllerHost;
-  #socket: ClientSocket | null = null;
+  readonly #hub: HubConnection<ClientSocket>;
   #recorder: MediaRecorder | null = null;
   #publisher: Publisher | null = null;
   /** Chunks reach the publisher in recording order, whatever order their bytes become readable in. */
   #chain: Promise<void> = Promise.resolve();
-  #samples: Array<{ t: number; bytes: number; wire: number }> = [];
+  readonly #rates = new RateWindow();
   #timer: ReturnType<typeof setInterval> | undefined;
   /** The running `stop()`, so leaving the page mid-finalize waits for it. */
   #stopping: Promise<void> | null = null;
@@ -146,6 +49,12 @@ export class BroadcastController implements ReactiveController {
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
+    // Navigating to another page ends the broadcast the way the button does: the socket
+    // stays open until both copies are finalized.
+    this.#hub = new HubConnection(host, {
+      open: connectClient,
+      beforeClose: () => (this.status.phase === 'live' ? this.stop() : this.status.phase === 'ending' ? this.#stopping : null),
+    });
     host.addController(this);
     this.capture = new SourceCapture({
       onChange: () => host.requestUpdate(),
@@ -160,16 +69,16 @@ export class BroadcastController implements ReactiveController {
     });
   }
 
+  /** The hub connection's state, for the page. */
+  get hub(): HubState {
+    return this.#hub.state;
+  }
+
   get live(): boolean {
     return this.status.phase === 'starting' || this.status.phase === 'live' || this.status.phase === 'ending';
   }
 
   hostConnected(): void {
-    const socket = connectClient();
-    this.#socket = socket;
-    socket.on('connect', () => this.#setHub('connected'));
-    socket.on('disconnect', () => this.#setHub('offline'));
-    socket.on('connect_error', () => this.#setHub('offline'));
     this.#timer = setInterval(this.#tick, STATUS_TICK_MS);
     window.addEventListener('beforeunload', this.#onBeforeUnload);
   }
@@ -177,22 +86,15 @@ export class BroadcastController implements ReactiveController {
   hostDisconnected(): void {
     clearInterval(this.#timer);
     window.removeEventListener('beforeunload', this.#onBeforeUnload);
-    const socket = this.#socket;
-    this.#socket = null;
-    const finish = () => {
-      this.capture.release();
-      socket?.removeAllListeners();
-      socket?.disconnect();
-    };
-    // Navigating to another page ends the broadcast the way the button does: both copies get finalized.
-    const ending = this.status.phase === 'live' ? this.stop() : this.status.phase === 'ending' ? this.#stopping : null;
-    if (ending) void ending.finally(finish);
+    // The hub connection (disconnected before this one) started stop() for a live broadcast.
+    const ending = this.status.phase === 'ending' ? this.#stopping : null;
+    if (ending) void ending.finally(() => this.capture.release());
     else {
       this.#run++;
       this.#publisher?.close();
       this.#publisher = null;
       this.#stopRecorder();
-      finish();
+      this.capture.release();
     }
   }
 
@@ -209,14 +111,10 @@ export class BroadcastController implements ReactiveController {
 
   /** Gazetteer suggestions for what the user typed (empty when the hub is unreachable). */
   async places(q: string, limit = 8): Promise<Place[]> {
-    const socket = this.#socket;
+    const socket = this.#hub.socket;
     if (!socket?.connected || !q.trim()) return [];
-    try {
-      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('places', { q: q.trim(), limit });
-      return r.ok ? r.places : [];
-    } catch {
-      return [];
-    }
+    const r = await ask(socket, 'places', { q: q.trim(), limit }, placesReplySchema, ACK_TIMEOUT_MS);
+    return r.ok ? r.places : [];
   }
 
   /** The device's position from the browser's geolocation (asks for permission). */
@@ -240,7 +138,7 @@ export class BroadcastController implements ReactiveController {
     const streamId = o.streamId?.trim() || undefined;
     const check = validate(streamKey, o.location, streamId);
     if (check) return this.#patch({ ...idleStatus(), problem: check });
-    const socket = this.#socket;
+    const socket = this.#hub.socket;
     if (!socket?.connected) return this.#patch({ ...idleStatus(), problem: { code: 'hub-offline', message: 'The hub is not reachable right now, so no entry server can be assigned.' } });
 
     const run = ++this.#run;
@@ -281,16 +179,9 @@ export class BroadcastController implements ReactiveController {
     }
     if (this.#publisher !== publisher || run !== this.#run) return;
 
-    const quota = publisher.limits?.maxBitrateBps;
-    const videoBps = quota ? Math.min(VIDEO_BITRATE_BPS, Math.max(100_000, quota * QUOTA_HEADROOM - AUDIO_BITRATE_BPS)) : VIDEO_BITRATE_BPS;
     let recorder: MediaRecorder;
     try {
-      recorder = new MediaRecorder(new MediaStream(tracks), {
-        mimeType: type.recorder,
-        videoBitsPerSecond: videoBps,
-        audioBitsPerSecond: AUDIO_BITRATE_BPS,
-        videoKeyFrameIntervalDuration: KEYFRAME_INTERVAL_MS,
-      } as MediaRecorderOptions);
+      recorder = createRecorder(tracks, type, publisher.limits?.maxBitrateBps);
     } catch (err) {
       this.#publisher = null;
       publisher.close();
@@ -322,7 +213,7 @@ export class BroadcastController implements ReactiveController {
     });
     this.capture.rewindFile();
     recorder.start(RECORDER_TIMESLICE_MS);
-    this.#samples = [];
+    this.#rates.reset();
     this.#patch({ phase: 'live', startedAt: performance.now(), uploads: publisher.uploads() });
   }
 
@@ -446,11 +337,6 @@ export class BroadcastController implements ReactiveController {
     this.#patch({ notices: [{ kind, text, atMs: Date.now() }, ...this.status.notices].slice(0, MAX_NOTICES) });
   }
 
-  #setHub(state: HubState): void {
-    this.hub = state;
-    this.#host.requestUpdate();
-  }
-
   #patch(p: Partial<BroadcastStatus>): void {
     this.status = { ...this.status, ...p };
     this.#host.requestUpdate();
@@ -464,18 +350,15 @@ export class BroadcastController implements ReactiveController {
     const p = this.#publisher;
     const bytes = p?.bytes ?? s.bytes;
     const wire = p?.wireBytes ?? s.wireBytes;
-    this.#samples.push({ t, bytes, wire });
-    while (this.#samples.length > 2 && t - this.#samples[0]!.t > RATE_WINDOW_MS) this.#samples.shift();
-    const first = this.#samples[0]!;
-    const dt = (t - first.t) / 1000;
+    const rates = this.#rates.add(t, bytes, wire);
     this.status = {
       ...s,
       bytes,
       wireBytes: wire,
       bufferedBytes: p?.bufferedBytes ?? s.bufferedBytes,
       uploads: p ? p.uploads() : s.uploads,
-      streamBps: dt > 0.4 ? ((bytes - first.bytes) * 8) / dt : s.streamBps,
-      uploadBps: dt > 0.4 ? ((wire - first.wire) * 8) / dt : s.uploadBps,
+      streamBps: rates ? rates.streamBps : s.streamBps,
+      uploadBps: rates ? rates.uploadBps : s.uploadBps,
       elapsedMs: s.startedAt === null ? 0 : t - s.startedAt,
     };
     this.#host.requestUpdate();
@@ -485,60 +368,6 @@ export class BroadcastController implements ReactiveController {
     // Closing the tab mid-broadcast would leave both copies unfinished: ask first.
     if (this.status.phase === 'live' || this.status.phase === 'ending') e.preventDefault();
   };
-}
-
-function geolocationMessage(err: GeolocationPositionError): string {
-  switch (err.code) {
-    case err.PERMISSION_DENIED:
-      return 'Location access was denied. Type the place you are broadcasting from instead.';
-    case err.TIMEOUT:
-      return 'The device did not find its position in time. Type a place instead.';
-    default:
-      return 'The device could not determine its position. Type a place instead.';
-  }
-}
-
-function validate(streamKey: string, location: LocationInput, streamId: string | undefined): Problem | null {
-  if (!streamKey) return { code: 'missing-key', message: 'Enter your stream key: the hub only accepts broadcasts that carry one.', field: 'key' };
-  if (location.kind === 'text' && !location.text.trim()) return { code: 'missing-location', message: 'Say where you are broadcasting from, or use your device location.', field: 'location' };
-  if (streamId && !ASSET_ID_PATTERN.test(streamId)) {
-    return { code: 'bad-stream-id', message: 'A stream id is up to 64 letters, digits, “-” or “_”, starting with a letter or digit.', field: 'streamId' };
-  }
-  return null;
-}
-
-/** What a refused or failed start means, and which field to fix. */
-function publishProblem(code: string, message: string): Problem {
-  switch (code) {
-    case 'unauthorized':
-      return { code, message: `The hub refused the stream key (${message}). Check the key your operator gave you.`, field: 'key' };
-    case 'unknown-place':
-      return { code, message: 'The hub does not know that place. Pick one of the suggestions, type “lat, lon”, or use your device location.', field: 'location' };
-    case 'no-ingest':
-      return { code, message: `No ingest server can take the stream right now (${message}).` };
-    case 'no-director':
-      return { code, message: 'No media server holds the director role yet, so nobody can assign entry servers. Try again in a moment.' };
-    case 'conflict':
-      return { code, message: `That stream id is taken (${message}). Choose another one, or leave it empty.`, field: 'streamId' };
-    case 'timeout':
-      return { code, message: `The cluster did not answer in time (${message}). Try again.` };
-    case 'rate-limited':
-      return { code, message: 'Too many requests. Wait a moment, then go live again.' };
-    case 'bad-request':
-      return { code, message: `The hub refused the request: ${message}` };
-    default:
-      return { code, message };
-  }
-}
-
-function pickRecorderType(hasAudio: boolean): RecorderType | null {
-  if (typeof MediaRecorder === 'undefined') return null;
-  const wanted = hasAudio ? RECORDER_TYPES : RECORDER_TYPES.filter((t) => !t.audio);
-  return wanted.find((t) => MediaRecorder.isTypeSupported(t.recorder)) ?? null;
-}
-
-function deviceLabel(l: { lat: number; lon: number; accuracyM: number }): string {
-  return `Device location (${l.lat.toFixed(2)}, ${l.lon.toFixed(2)})`;
 }
 
 function round(x: number, digits: number): number {

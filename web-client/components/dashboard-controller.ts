@@ -4,6 +4,7 @@ import type { DecisionEvent } from '../../signaling/protocol/messages.js';
 import { isOverloaded, loadFactor } from '../../signaling/protocol/load-factor.js';
 import { StateTable, type ServerRow } from '../../signaling/protocol/state-table.js';
 import type { AssetInfo, DirectorInfo, LiveInfo, ServerLoad, TableSnapshot, VersionedDelta } from '../../signaling/protocol/types.js';
+import { HubConnection } from './hub-connection.js';
 import { ACK_TIMEOUT_MS, connectDashboard, type DashboardSocket } from './hub-socket.js';
 
 /** Load factors are sampled this often, client-side (ms). */
@@ -50,10 +51,8 @@ export type WatchDecision = Extract<DecisionEvent, { kind: 'watch' }>;
 export type IngestDecision = Extract<DecisionEvent, { kind: 'publish' }>;
 
 export class DashboardController implements ReactiveController {
-  connection: DashboardConnection = 'connecting';
   /** True once a snapshot has arrived (before that, "no servers" would be a guess). */
   loaded = false;
-  lastError: string | null = null;
   watchDecisions: WatchDecision[] = [];
   ingestDecisions: IngestDecision[] = [];
   /** Newest first. */
@@ -62,13 +61,39 @@ export class DashboardController implements ReactiveController {
   readonly #host: ReactiveControllerHost;
   readonly #table = new StateTable();
   readonly #samples = new Map<string, number[]>();
-  #socket: DashboardSocket | null = null;
+  readonly #hub: HubConnection<DashboardSocket>;
   #sampleTimer: ReturnType<typeof setInterval> | undefined;
   #resyncing = false;
+  /** Why the last resync failed; cleared by a new connection or a good resync. */
+  #resyncError: string | null = null;
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
+    this.#hub = new HubConnection(host, {
+      open: connectDashboard,
+      // The hub replays its recent decisions on every connection: start the logs afresh.
+      onConnect: () => {
+        this.#resyncError = null;
+        this.watchDecisions = [];
+        this.ingestDecisions = [];
+        this.directorHistory = [];
+      },
+      wire: (socket) => {
+        socket.on('snapshot', (s) => this.#load(s));
+        socket.on('deltas', (batch) => this.#onDeltas(batch));
+        socket.on('decision', (d) => this.#onDecision(d));
+      },
+    });
     host.addController(this);
+  }
+
+  get connection(): DashboardConnection {
+    if (this.#resyncing) return 'resyncing';
+    return this.#hub.state === 'connected' ? 'live' : this.#hub.state;
+  }
+
+  get lastError(): string | null {
+    return this.#resyncError ?? this.#hub.lastError;
   }
 
   get version(): number {
@@ -92,38 +117,11 @@ export class DashboardController implements ReactiveController {
   }
 
   hostConnected(): void {
-    const socket = connectDashboard();
-    this.#socket = socket;
-    socket.on('connect', () => {
-      // The hub replays its recent decisions on every connection: start the logs afresh.
-      this.watchDecisions = [];
-      this.ingestDecisions = [];
-      this.directorHistory = [];
-      this.connection = 'live';
-      this.lastError = null;
-      this.#host.requestUpdate();
-    });
-    socket.on('disconnect', () => {
-      this.connection = 'offline';
-      this.#host.requestUpdate();
-    });
-    socket.on('connect_error', (err) => {
-      this.connection = 'offline';
-      this.lastError = err.message;
-      this.#host.requestUpdate();
-    });
-    socket.on('snapshot', (s) => this.#load(s));
-    socket.on('deltas', (batch) => this.#onDeltas(batch));
-    socket.on('decision', (d) => this.#onDecision(d));
     this.#sampleTimer = setInterval(this.#sample, SAMPLE_INTERVAL_MS);
   }
 
   hostDisconnected(): void {
     clearInterval(this.#sampleTimer);
-    this.#socket?.removeAllListeners();
-    this.#socket?.disconnect();
-    this.#socket = null;
-    this.connection = 'connecting';
   }
 
   #load(snapshot: TableSnapshot): void {
@@ -150,23 +148,22 @@ export class DashboardController implements ReactiveController {
   }
 
   async #resync(): Promise<void> {
-    const socket = this.#socket;
+    const socket = this.#hub.socket;
     if (!socket || this.#resyncing) return;
     this.#resyncing = true;
-    this.connection = 'resyncing';
     this.#host.requestUpdate();
     try {
       const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('resync');
       if (r.ok) this.#load(r.snapshot);
-      else this.lastError = r.message;
+      this.#resyncError = r.ok ? null : r.message;
     } catch {
-      this.lastError = 'The hub did not answer the resync request.';
+      this.#resyncError = 'The hub did not answer the resync request.';
     } finally {
       this.#resyncing = false;
-      if (this.#socket === socket) this.connection = socket.connected ? 'live' : 'offline';
       this.#host.requestUpdate();
     }
   }
+
 
   #onDecision(d: DecisionEvent): void {
     switch (d.kind) {

@@ -1,22 +1,16 @@
-// The browser's only socket.io import: typed connections to the hub's /client and /dashboard namespaces.
-import { io, type Socket } from 'socket.io-client';
-import type { ClientToHubEvents, HubToClientEvents, HubToDashboardEvents } from '../../signaling/protocol/messages.js';
-import type { Ack, TableSnapshot } from '../../signaling/protocol/types.js';
+// The pages' hub sockets: the client SDK's typed sockets (client-sdk/hub-link.ts) on the
+// page's own origin, plus what only a browser page has — the operator token prompt and
+// the ICE servers fetched from /api/config.
+import { ACK_TIMEOUT_MS, openClientSocket, openDashboardSocket, type ClientSocket, type DashboardSocket } from '../../client-sdk/hub-link.js';
+import { clientConfigSchema } from '../../client-sdk/hub-replies.js';
+import { parse } from '../../signaling/protocol/messages.js';
 
-/** What a dashboard may ask of the hub (it is otherwise read-only). */
-export interface DashboardToHubEvents {
-  resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
-}
-
-export type ClientSocket = Socket<HubToClientEvents, ClientToHubEvents>;
-export type DashboardSocket = Socket<HubToDashboardEvents, DashboardToHubEvents>;
-
-/** How long an ack may take before the page treats the hub as unreachable. */
-export const ACK_TIMEOUT_MS = 8_000;
+export { ACK_TIMEOUT_MS, type ClientSocket, type DashboardSocket };
+export type { DashboardToHubEvents } from '../../client-sdk/hub-link.js';
 
 /** Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). */
 export function connectClient(): ClientSocket {
-  return io('/client', { reconnectionDelayMax: 5_000, transports: ['websocket'] });
+  return openClientSocket({ reconnect: true });
 }
 
 const TOKEN_KEY = 'baton.operatorToken';
@@ -36,7 +30,7 @@ export function operatorToken(): string | undefined {
  * refuses for want of the operator token, ask for it once and retry with it.
  */
 export function connectDashboard(): DashboardSocket {
-  const socket: DashboardSocket = io('/dashboard', { reconnectionDelayMax: 5_000, transports: ['websocket'], auth: { token: operatorToken() } });
+  const socket = openDashboardSocket({ reconnect: true, auth: { token: operatorToken() } });
   let asked = false;
   socket.on('connect_error', (err) => {
     if (asked || !/operator token required/.test(err.message)) return;
@@ -58,7 +52,8 @@ export function connectDashboard(): DashboardSocket {
 export let iceServers: RTCIceServer[] = [];
 fetch('/api/config')
   .then((r) => (r.ok ? r.json() : null))
-  .then((c: { iceServers?: RTCIceServer[] } | null) => {
-    if (Array.isArray(c?.iceServers)) iceServers = c.iceServers;
+  .then((c: unknown) => {
+    const p = parse(clientConfigSchema, c);
+    if (p.ok && p.value.iceServers) iceServers = p.value.iceServers;
   })
   .catch(() => undefined);

@@ -1,0 +1,83 @@
+// The client SDK's link to the hub: typed socket.io sockets on `/client` and
+// `/dashboard`, and a connect that waits for the first connection. No DOM, no Node:
+// the Lit pages and the CLI both open their hub sockets here.
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToHubEvents, HubToClientEvents, HubToDashboardEvents } from '../signaling/protocol/messages.js';
+import type { Ack, TableSnapshot } from '../signaling/protocol/types.js';
+import { CodedError } from '../common/coded-error.js';
+
+/** What a dashboard may ask of the hub (it is otherwise read-only). Belongs in the protocol; kept here until it moves. */
+export interface DashboardToHubEvents {
+  resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
+}
+
+export type ClientSocket = Socket<HubToClientEvents, ClientToHubEvents>;
+export type DashboardSocket = Socket<HubToDashboardEvents, DashboardToHubEvents>;
+
+/** How long an ack may take before the caller treats the hub as unreachable. */
+export const ACK_TIMEOUT_MS = 8_000;
+/** Connecting (one attempt) gives up after this long. */
+export const HUB_CONNECT_TIMEOUT_MS = 10_000;
+/** socket.io's own reconnect backoff, when reconnecting is on: from this… */
+export const RECONNECT_DELAY_MS = 1_000;
+/** …doubling (with jitter) up to this. */
+export const RECONNECT_DELAY_MAX_MS = 5_000;
+
+export interface HubLinkOptions {
+  /** Hub base URL (`http://127.0.0.1:8080`); the page's own origin when absent (browsers). */
+  hubUrl?: string;
+  /**
+   * Keep reconnecting with backoff after a drop (pages: true). False: one attempt, and a
+   * dropped link stays down (one-shot CLI commands fail fast instead of hanging).
+   */
+  reconnect?: boolean;
+  /** Sent with the handshake (e.g. the operator token of `/dashboard`). */
+  auth?: Record<string, unknown>;
+  timeoutMs?: number;
+}
+
+function open<S>(namespace: string, o: HubLinkOptions): S {
+  const base = o.hubUrl ? o.hubUrl.replace(/\/$/, '') : '';
+  return io(`${base}${namespace}`, {
+    transports: ['websocket'],
+    reconnection: o.reconnect ?? true,
+    reconnectionDelay: RECONNECT_DELAY_MS,
+    reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
+    timeout: o.timeoutMs ?? HUB_CONNECT_TIMEOUT_MS,
+    ...(o.auth ? { auth: o.auth } : {}),
+  }) as S;
+}
+
+/** A `/client` socket, connecting in the background (listen to `connect`/`disconnect` for state). */
+export function openClientSocket(o: HubLinkOptions = {}): ClientSocket {
+  return open<ClientSocket>('/client', o);
+}
+
+/** A `/dashboard` socket (read-only), connecting in the background. */
+export function openDashboardSocket(o: HubLinkOptions = {}): DashboardSocket {
+  return open<DashboardSocket>('/dashboard', o);
+}
+
+/**
+ * Resolves once `socket` is connected; rejects with `hub-unreachable` on its first
+ * connect error when it will not retry, or when `timeoutMs` passes.
+ */
+export function whenConnected(socket: Socket, hubUrl: string, timeoutMs = HUB_CONNECT_TIMEOUT_MS): Promise<void> {
+  if (socket.connected) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      socket.off('connect', onConnect);
+      socket.off('connect_error', onError);
+      err ? reject(err) : resolve();
+    };
+    const onConnect = (): void => done();
+    const onError = (err: Error): void => {
+      // With reconnection on, socket.io retries by itself: wait for it (up to the timeout).
+      if (!socket.io.opts.reconnection) done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl}: ${err.message}`, { cause: err }));
+    };
+    const timer = setTimeout(() => done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl} within ${timeoutMs} ms`)), timeoutMs);
+    socket.on('connect', onConnect);
+    socket.on('connect_error', onError);
+  });
+}

@@ -1,0 +1,96 @@
+// Schemas of what the hub sends a client (acks and events), so the SDK parses them
+// at the boundary instead of trusting casts or hand-written guards. They belong with
+// the protocol (signaling/protocol/messages.ts); kept here until they move there.
+import { z } from 'zod';
+import { MAX_EPOCH, parse, placeSchema, serverId, sessionId, signalSchema } from '../signaling/protocol/messages.js';
+import type { SelectReason } from '../signaling/protocol/types.js';
+
+const code = z.string().min(1).max(64);
+const text = z.string().max(2_000);
+const finite = z.number().finite();
+
+/** `{ ok: false, code, message }`: any refusal (the code stays a string: newer hubs may add codes). */
+export const ackErrorSchema = z.object({ ok: z.literal(false), code, message: text });
+
+/** A successful ack carrying `body`, or a refusal. */
+export function ackSchema<T extends z.ZodRawShape>(body: T) {
+  return z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), ...body }), ackErrorSchema]);
+}
+
+const ingestChoiceSchema = z.object({
+  serverId,
+  region: z.string().min(1).max(64),
+  rttMs: finite.min(0),
+  from: placeSchema,
+  loadFactor: finite,
+  sessionId,
+});
+
+export const publishReplySchema = ackSchema({
+  streamId: z.string().min(1).max(64),
+  streamSecret: z.string().min(1).max(64),
+  primary: ingestChoiceSchema,
+  backup: ingestChoiceSchema.nullable(),
+  ipUnknown: z.boolean(),
+  epoch: z.number().int().min(0).max(MAX_EPOCH),
+});
+export type PublishAck = z.infer<typeof publishReplySchema>;
+
+export const watchReplySchema = ackSchema({
+  sessionId,
+  server: z.object({ id: serverId, region: z.string().min(1).max(64) }),
+  reason: z.enum(['director-cache', 'cache', 'storage', 'live'] satisfies SelectReason[]),
+  loadFactor: finite,
+  epoch: z.number().int().min(0).max(MAX_EPOCH),
+});
+export type WatchAck = z.infer<typeof watchReplySchema>;
+
+export const placesReplySchema = ackSchema({ places: z.array(placeSchema).max(20) });
+
+/** Hub → client `session-close`. */
+export const sessionCloseSchema = z.object({ sessionId, reason: z.string().max(200).optional() });
+
+/** Hub → client `signal` (the same bounded shape the hub accepts from clients). */
+export { signalSchema };
+
+/** `GET /api/config`: what a page needs from the hub before it connects. */
+export const clientConfigSchema = z.object({
+  iceServers: z
+    .array(z.object({ urls: z.union([z.string().max(300), z.array(z.string().max(300)).max(10)]), username: z.string().max(200).optional(), credential: z.string().max(200).optional() }))
+    .max(10)
+    .optional(),
+});
+
+/**
+ * Parse a hub ack; a malformed one becomes an `internal` refusal carrying what was wrong,
+ * so a caller has one failure path for refusals and garbage alike.
+ */
+export function parseAck<T>(schema: z.ZodType<T>, raw: unknown, what: string): T | { ok: false; code: string; message: string } {
+  const p = parse(schema, raw);
+  return p.ok ? p.value : { ok: false, code: 'internal', message: `malformed ${what} reply: ${p.message}` };
+}
+
+/** The part of a socket an `ask` needs (socket.io's, or a test double). */
+export interface AckEmitter {
+  emit(event: string, req: unknown, ack: (r: unknown) => void): unknown;
+}
+
+/**
+ * Emit `event` with `req` and resolve with the parsed ack: a refusal on a malformed
+ * ack (`internal`), on no answer within `timeoutMs` (`timeout`), or when emit throws.
+ * Never rejects: callers have one failure path.
+ */
+export function ask<T>(socket: AckEmitter, event: string, req: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T | { ok: false; code: string; message: string }> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, code: 'timeout', message: `the hub did not answer ${event}` }), timeoutMs);
+    try {
+      socket.emit(event, req, (r: unknown) => {
+        clearTimeout(timer);
+        resolve(parseAck(schema, r, event));
+      });
+    } catch (err) {
+      clearTimeout(timer);
+      resolve({ ok: false, code: 'internal', message: (err as Error).message });
+    }
+  });
+}

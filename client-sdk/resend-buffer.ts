@@ -1,0 +1,95 @@
+// A publisher's resend buffer: the stream's chunks, framed once, kept until every
+// upload acknowledged them and the buffer is over its byte capacity, so a server that
+// joins late (a replacement) can be filled from chunk 0 while the stream so far fits.
+import { MAX_CHUNK_PAYLOAD_BYTES, encodeChunk } from '../signaling/protocol/ingest-frames.js';
+
+export interface Frame {
+  seq: number;
+  /** Stream offset of its first byte. */
+  offset: number;
+  /** Stream bytes in it (the encoded frame adds a header). */
+  size: number;
+  encoded: Uint8Array;
+}
+
+export class ResendBuffer {
+  /** Bytes kept at most once every upload acknowledged them. */
+  readonly capacity: number;
+  #frames: Frame[] = [];
+  #bufferedBytes = 0;
+  #nextSeq = 0;
+  #bytes = 0;
+  #roomWaiters: Array<() => void> = [];
+
+  constructor(capacityBytes: number) {
+    this.capacity = capacityBytes;
+  }
+
+  /** Stream bytes pushed so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Stream bytes held for resending. */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
+  /** Sequence number the next chunk will get. */
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /** The oldest chunk still held (= `nextSeq` when empty): a server needing older ones cannot be filled. */
+  get firstSeq(): number {
+    return this.#frames[0]?.seq ?? this.#nextSeq;
+  }
+
+  /** Frames `chunk` (split at the largest payload a frame carries) and keeps it. */
+  push(chunk: Uint8Array): void {
+    for (let at = 0; at < chunk.byteLength; at += MAX_CHUNK_PAYLOAD_BYTES) {
+      const payload = chunk.subarray(at, Math.min(chunk.byteLength, at + MAX_CHUNK_PAYLOAD_BYTES));
+      this.#frames.push({ seq: this.#nextSeq, offset: this.#bytes, size: payload.byteLength, encoded: encodeChunk(this.#nextSeq, this.#bytes, payload) });
+      this.#nextSeq++;
+      this.#bytes += payload.byteLength;
+      this.#bufferedBytes += payload.byteLength;
+    }
+  }
+
+  /** The frame of `seq`, if still held. */
+  frame(seq: number): Frame | undefined {
+    return this.#frames[seq - this.firstSeq];
+  }
+
+  /** Stream offset at which chunk `seq` starts (`bytes` for the next one); undefined if no longer held. */
+  offsetOf(seq: number): number | undefined {
+    return seq === this.#nextSeq ? this.#bytes : this.frame(seq)?.offset;
+  }
+
+  /**
+   * Drops frames up to `ackedFloor` (the lowest sequence every live upload acknowledged)
+   * while the buffer is over capacity; wakes `waitForRoom` once it is not (or when `release`).
+   */
+  trim(ackedFloor: number, release = false): void {
+    let drop = 0;
+    let bytes = this.#bufferedBytes;
+    while (drop < this.#frames.length && bytes > this.capacity && this.#frames[drop]!.seq <= ackedFloor) bytes -= this.#frames[drop++]!.size;
+    if (drop > 0) {
+      this.#frames = this.#frames.slice(drop);
+      this.#bufferedBytes = bytes;
+    }
+    if (this.#bufferedBytes <= this.capacity || release) for (const w of this.#roomWaiters.splice(0)) w();
+  }
+
+  /** Resolves the next time `trim` finds room (or `clear` runs). */
+  waitForRoom(): Promise<void> {
+    return new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  /** Forget every frame and wake every waiter. */
+  clear(): void {
+    this.#frames = [];
+    this.#bufferedBytes = 0;
+    for (const w of this.#roomWaiters.splice(0)) w();
+  }
+}
