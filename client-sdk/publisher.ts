@@ -91,6 +91,11 @@ export interface PublisherOptions {
   resendBufferBytes?: number;
   /** With a hash, `end` carries the stream's sha256 and servers verify it. */
   hash?: HashFactory;
+  /**
+   * Continue a copy a server already holds (a resumed WHIP broadcast): the first chunk
+   * pushed gets this sequence number and byte offset. No hash then: it would cover only the new bytes.
+   */
+  startAt?: { seq: number; bytes: number };
 }
 
 export type UploadState = 'connecting' | 'streaming' | 'ending' | 'done' | 'failed';
@@ -219,7 +224,9 @@ export class Publisher extends EventTarget {
     super();
     this.#o = opts;
     this.#capacity = opts.resendBufferBytes ?? RESEND_BUFFER_BYTES;
-    this.#hash = opts.hash?.();
+    this.#hash = opts.startAt ? undefined : opts.hash?.();
+    this.#nextSeq = opts.startAt?.seq ?? 0;
+    this.#bytes = opts.startAt?.bytes ?? 0;
     if (opts.streamId) this.#streamId = opts.streamId;
   }
 
