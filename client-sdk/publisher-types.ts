@@ -83,6 +83,11 @@ export interface PublisherOptions {
   resendBufferBytes?: number;
   /** With a hash, `end` carries the stream's sha256 and servers verify it. */
   hash?: HashFactory;
+  /**
+   * Continue a copy a server already holds (a resumed WHIP broadcast): the first chunk
+   * pushed gets this sequence number and byte offset. No hash then: it would cover only the new bytes.
+   */
+  startAt?: { seq: number; bytes: number };
 }
 
 export type UploadState = 'connecting' | 'streaming' | 'ending' | 'done' | 'failed';

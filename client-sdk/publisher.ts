@@ -68,8 +68,8 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   constructor(opts: PublisherOptions) {
     super();
     this.#o = opts;
-    this.#buffer = new ResendBuffer(opts.resendBufferBytes ?? RESEND_BUFFER_BYTES);
-    this.#hash = opts.hash?.();
+    this.#buffer = new ResendBuffer(opts.resendBufferBytes ?? RESEND_BUFFER_BYTES, opts.startAt);
+    this.#hash = opts.startAt ? undefined : opts.hash?.();
     if (opts.streamId) this.#streamId = opts.streamId;
   }
 

@@ -21,8 +21,11 @@ export class ResendBuffer {
   #bytes = 0;
   #roomWaiters: Array<() => void> = [];
 
-  constructor(capacityBytes: number) {
+  /** `startAt`: continue a copy a server already holds (the first chunk gets this sequence number and offset). */
+  constructor(capacityBytes: number, startAt?: { seq: number; bytes: number }) {
     this.capacity = capacityBytes;
+    this.#nextSeq = startAt?.seq ?? 0;
+    this.#bytes = startAt?.bytes ?? 0;
   }
 
   /** Stream bytes pushed so far. */

@@ -181,6 +181,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       wrtc: opts.wrtc,
       iceServers: opts.iceServers,
       log: this.#log.child({ part: 'whip' }),
+      continuation: (streamId) => this.#ingest.continuation(streamId),
     });
   }
 

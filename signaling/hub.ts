@@ -226,6 +226,7 @@ export class Hub {
         }
       },
       session: (id) => this.#sessions.get(id),
+      serverIds: () => [...this.#conns.keys()],
       // An empty copy (a broadcast that sent nothing) can be taken over from byte 0.
       liveCopies: (streamId) => [...this.table.liveHolders(streamId)].filter((id) => (this.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),
       hasSessions: (clientId) => [...this.#sessions.values()].some((s) => s.clientSocketId === clientId),

@@ -13,6 +13,12 @@ export const MAX_WHIP_RESOURCES = 1_000;
 export const WHIP_OFFER_TIMEOUT_MS = 10_000;
 /** How long a DELETE waits for both copies to be finalized, ms (the relay's own end timeout is 60 s). */
 export const WHIP_END_TIMEOUT_MS = 70_000;
+/**
+ * After its primary dies, a broadcast may be resumed (re-POST, same stream key) this
+ * long, ms: the servers' abandon timeout (ingest's ABANDON_AFTER_MS), after which the
+ * backup finalizes its copy and the id is taken.
+ */
+export const WHIP_RESUME_WINDOW_MS = 30_000;
 /** The hub's pseudo-client ids for WHIP broadcasts start with this (socket.io ids never contain ':'). */
 const CLIENT_PREFIX = 'whip:';
 
@@ -25,6 +31,8 @@ export interface WhipHost {
   emit(serverId: string, event: string, msg: unknown): boolean;
   request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
   session(sessionId: string): { clientSocketId: string; serverId: string } | undefined;
+  /** Ids of the servers registered now. */
+  serverIds(): string[];
   /** Servers holding an unfinished, non-empty copy of this stream. */
   liveCopies(streamId: string): string[];
   /** Whether any session of this client is still open. */
@@ -42,7 +50,16 @@ interface Resource {
   primary: string;
   /** sha256 of the bearer token that created it: DELETE must carry the same one. */
   tokenHash: Buffer;
+  /** The hub's proof of ownership of the stream id, kept so a re-POST can resume it. */
+  secret: string;
   ending: boolean;
+}
+
+/** A broadcast whose primary died: the same stream key may resume it on the server holding its copy. */
+interface Resumable {
+  tokenHash: Buffer;
+  secret: string;
+  untilMs: number;
 }
 
 export interface WhipRoutesOptions {
@@ -54,6 +71,8 @@ export class WhipRoutes {
   readonly #host: WhipHost;
   readonly #maxResources: number;
   readonly #resources = new Map<string, Resource>();
+  /** By stream id; at most maxResources (the oldest goes first). */
+  readonly #resumable = new Map<string, Resumable>();
 
   constructor(host: WhipHost, opts: WhipRoutesOptions = {}) {
     this.#host = host;
@@ -134,33 +153,40 @@ export class WhipRoutes {
       if (err instanceof SdpError) return fail(res, 400, `bad SDP offer: ${err.message}`);
       throw err;
     }
-    // A WHIP relay starts a new WebM stream: it cannot continue a copy an earlier broadcast left
-    // (a browser publisher resumes its own from its resend buffer). That copy is finalized when abandoned.
-    const unfinished = this.#host.liveCopies(streamId);
-    if (unfinished.length > 0 && ![...this.#resources.values()].some((r) => r.streamId === streamId)) {
-      return fail(res, 409, `stream ${streamId} has an unfinished copy on ${unfinished.join(', ')}; it is finalized once abandoned, then the id is taken`);
-    }
+    // The publisher may re-POST before a session close told us its primary is gone.
+    const up = new Set(this.#host.serverIds());
+    for (const r of [...this.#resources.values()]) if (r.streamId === streamId && !up.has(r.primary)) this.#drop(r, 'primary-gone');
+    const resume = this.#resumeOf(streamId, token);
+    if (typeof resume === 'string') return fail(res, 409, resume);
     if (this.#resources.size >= this.#maxResources) return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
     const id = randomBytes(12).toString('base64url');
     const clientId = CLIENT_PREFIX + id;
-    const r = await this.#host.publish(clientId, { streamKey: token, location: coordinates(location), streamId }, this.#host.clientIp(req));
+    // A resume is placed on the server holding the copy (and only there: a new copy would need every byte from 0).
+    const resuming = resume ? { streamSecret: resume.secret, exclude: [...up].filter((s) => s !== resume.holder) } : {};
+    const r = await this.#host.publish(clientId, { streamKey: token, location: coordinates(location), streamId, ...resuming }, this.#host.clientIp(req));
     if (!r.ok) return fail(res, statusFor(r.code), r.message);
-    const resource: Resource = { id, streamId, clientId, primary: r.primary.serverId, tokenHash: hash(token), ending: false };
+    const resource: Resource = { id, streamId, clientId, primary: r.primary.serverId, tokenHash: hash(token), secret: r.streamSecret, ending: false };
     this.#resources.set(id, resource);
+    if (resume && r.primary.serverId !== resume.holder) {
+      this.#drop(resource, 'resume-misplaced');
+      return fail(res, 503, `the copy of ${streamId} on ${resume.holder} could not be resumed there`);
+    }
     const { ok: _ok, ...assignment } = r;
-    const offer: WhipOffer = { resourceId: id, streamId, sdp, assignment };
+    const offer: WhipOffer = { resourceId: id, streamId, sdp, assignment, ...(resume ? { resume: true } : {}) };
     const answer = await this.#host.request<{ sdp: string }>(r.primary.serverId, 'whip-offer', offer, WHIP_OFFER_TIMEOUT_MS);
     if (!answer.ok) {
       this.#drop(resource, 'offer-failed');
       return fail(res, answer.code === ErrorCode.badRequest ? 400 : 503, `the entry server could not take the offer: ${answer.message}`);
     }
-    this.#host.log.info({ stream: streamId, resource: id, primary: r.primary.serverId, backup: r.backup?.serverId ?? null }, 'WHIP broadcast started');
+    if (resume) this.#resumable.delete(streamId);
+    this.#host.log.info({ stream: streamId, resource: id, primary: r.primary.serverId, backup: r.backup?.serverId ?? null, resumed: Boolean(resume) }, 'WHIP broadcast started');
     res.writeHead(201, {
       'content-type': 'application/sdp',
       location: `/whip/${streamId}/${id}`,
       'cache-control': 'no-store',
       'x-baton-primary': r.primary.serverId,
       ...(r.backup ? { 'x-baton-backup': r.backup.serverId } : {}),
+      ...(resume ? { 'x-baton-resumed': 'true' } : {}),
       ...this.#linkHeaders(),
     });
     res.end(answer.sdp);
@@ -179,7 +205,28 @@ export class WhipRoutes {
 
   #drop(r: Resource, reason: string): void {
     if (!this.#resources.delete(r.id)) return;
+    if (reason === 'primary-gone') {
+      this.#resumable.delete(r.streamId);
+      this.#resumable.set(r.streamId, { tokenHash: r.tokenHash, secret: r.secret, untilMs: Date.now() + WHIP_RESUME_WINDOW_MS });
+      for (const [k, v] of this.#resumable) if (this.#resumable.size > this.#maxResources || v.untilMs < Date.now()) this.#resumable.delete(k);
+    }
     this.#host.closeClient(r.clientId, reason);
+  }
+
+  /**
+   * A WHIP relay starts a new WebM stream, so an unfinished copy of the id is only
+   * continued as a resume: after its primary died, by the stream key that started it,
+   * within WHIP_RESUME_WINDOW_MS. Anything else is refused (the reason) and the copy is
+   * finalized once abandoned. Undefined: a fresh broadcast.
+   */
+  #resumeOf(streamId: string, token: string): { holder: string; secret: string } | string | undefined {
+    const unfinished = this.#host.liveCopies(streamId);
+    if (unfinished.length === 0 || [...this.#resources.values()].some((r) => r.streamId === streamId)) return undefined;
+    const held = this.#resumable.get(streamId);
+    const taken = `stream ${streamId} has an unfinished copy on ${unfinished.join(', ')}; it is finalized once abandoned, then the id is taken`;
+    if (!held || held.untilMs < Date.now()) return taken;
+    if (!timingSafeEqual(held.tokenHash, hash(token))) return `${taken} (only the stream key that started it may resume it)`;
+    return { holder: unfinished[0]!, secret: held.secret };
   }
 
   #linkHeaders(): Record<string, string[]> {

@@ -68,6 +68,19 @@ export class ClusterIndex {
     return this.#total;
   }
 
+  /**
+   * How many bytes complete the element the stream ends inside, when it ends inside a
+   * block's payload in a Cluster (0 at an element boundary); undefined when that cannot
+   * be told (inside a header, a sized Cluster, before the first Cluster, or stopped).
+   * A stream continued by another muxer (a resumed WHIP broadcast) fills those bytes first.
+   */
+  get tornBytes(): number | undefined {
+    if (this.#mode !== 'cluster' && this.#mode !== 'segment') return undefined;
+    if (this.initBytes === undefined) return undefined;
+    if (this.#pos > this.#total) return this.#mode === 'cluster' ? this.#pos - this.#total : undefined;
+    return this.#carry.byteLength === 0 ? 0 : undefined;
+  }
+
   /** The last Cluster that starts at or before `limit` (default: anywhere), if any. */
   latestCluster(limit = Infinity): number | undefined {
     for (let i = this.clusters.length - 1; i >= 0; i--) if (this.clusters[i]! <= limit) return this.clusters[i];
@@ -192,7 +205,7 @@ export class ClusterIndex {
   }
 }
 
-interface Header {
+export interface Header {
   id: number;
   /** undefined: the "unknown size" marker. */
   size: number | undefined;
@@ -200,7 +213,7 @@ interface Header {
 }
 
 /** An element header at the start of `b`: 'short' when more bytes are needed, 'bad' when malformed. */
-function readHeader(b: Uint8Array): Header | 'short' | 'bad' {
+export function readHeader(b: Uint8Array): Header | 'short' | 'bad' {
   const id = readVint(b, 0, 4, true);
   if (id === 'short' || id === 'bad') return id;
   const size = readVint(b, id.length, 8, false);

@@ -13,6 +13,7 @@ import { LiveWriter, PART_SUFFIX, type WriterIo } from './live-writer.js';
 import { createLiveSource, type LiveSource } from './live-source.js';
 import { mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { LOCK_SUFFIX, heldByOther } from './part-lock.js';
+import { continuationOf, type Continuation } from './continuation.js';
 import { WebmHeadCheck } from './webm-head-check.js';
 import { ownerHash, sameSecret } from '../../signaling/stream-owners.js';
 
@@ -207,6 +208,13 @@ export class IngestManager {
         this.#maybeDispose(streamId);
       },
     });
+  }
+
+  /** Where a resumed broadcast (WHIP re-POST) continues this server's unfinished copy of `streamId`. */
+  async continuation(streamId: string): Promise<Continuation | IngestError> {
+    const s = this.#streams.get(streamId);
+    if (!s) return new IngestError(IngestErrorCode.cannotResume, `no unfinished copy of ${streamId} on this server`);
+    return continuationOf(s.writer);
   }
 
   /** MIME type of a stream ingested here. */

@@ -26,6 +26,12 @@ export interface RtpToWebmOptions {
   onNeedKeyframe: () => void;
   /** Monotonic clock, ms. */
   now?: () => number;
+  /**
+   * Continue a stored stream instead of starting one: no init segment and no Cues are
+   * written (the stored copy has the init segment; Cue positions would be this muxer's,
+   * not the file's), and every Cluster timecode is shifted to start at `timeMs`.
+   */
+  continueAt?: { timeMs: number };
 }
 
 type WebmTrack = ConstructorParameters<typeof WebmBase>[0][number];
@@ -143,10 +149,16 @@ export class RtpToWebm {
     const size = vp8Size(keyframe);
     const tracks: WebmTrack[] = [{ kind: 'video', codec: 'VP8', clockRate: VP8_CLOCK_RATE_HZ, trackNumber: 1, ...size }];
     if (this.#audio) tracks.push({ kind: 'audio', codec: 'OPUS', clockRate: OPUS_CLOCK_RATE_HZ, trackNumber: 2 });
+    const shift = this.#o.continueAt?.timeMs;
     const w = new WebmWriter(tracks, (out) => {
       if (!out.saveToFile?.byteLength) return;
-      this.#bytes += out.saveToFile.byteLength;
-      this.#o.onBytes(new Uint8Array(out.saveToFile.buffer, out.saveToFile.byteOffset, out.saveToFile.byteLength));
+      let bytes = new Uint8Array(out.saveToFile.buffer, out.saveToFile.byteOffset, out.saveToFile.byteLength);
+      if (shift !== undefined) {
+        if (out.kind === 'initial' || out.kind === 'cuePoints') return;
+        if (out.kind === 'cluster') bytes = shiftedCluster(bytes, shift);
+      }
+      this.#bytes += bytes.byteLength;
+      this.#o.onBytes(bytes);
     });
     w.begin();
     return w;
@@ -160,6 +172,23 @@ function pipe(codec: 'vp8' | 'opus', clockRate: number): TrackPipe {
     // VP8 frames end at the marker bit; every Opus packet is one frame.
     depacketizer: new DepacketizeBase(codec, codec === 'vp8' ? { isFinalPacketInSequence: (h) => h.marker } : {}),
   };
+}
+
+const CLUSTER_HEAD = [0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+
+/**
+ * werift's Cluster opening — an unknown-size Cluster header, then its Timecode element
+ * (0xE7, a one-byte size, a big-endian uint), nothing else — with `shiftMs` added.
+ */
+export function shiftedCluster(cluster: Uint8Array, shiftMs: number): Uint8Array {
+  const n = (cluster[CLUSTER_HEAD.length + 1] ?? 0) & 0x0f;
+  const ok = CLUSTER_HEAD.every((x, i) => cluster[i] === x) && cluster[CLUSTER_HEAD.length] === 0xe7 && cluster.byteLength === CLUSTER_HEAD.length + 2 + n;
+  if (!ok) throw new Error('unexpected Cluster bytes from the WebM muxer');
+  let t = 0;
+  for (const x of cluster.subarray(CLUSTER_HEAD.length + 2)) t = t * 256 + x;
+  const value: number[] = [];
+  for (let v = Math.max(0, Math.round(t + shiftMs)); value.length === 0 || v > 0; v = Math.floor(v / 256)) value.unshift(v & 0xff);
+  return Uint8Array.from([...CLUSTER_HEAD, 0xe7, 0x80 | value.length, ...value]);
 }
 
 /** RTP version 2, and not RTCP (payload types 64–95 with the marker bit are RTCP's 192–223 on a muxed port). */

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Publisher, type PublishResult } from '../../client-sdk/publisher.js';
 import { SimplePeer, nodeWrtc, type SessionLog, type Wrtc } from '../webrtc/peer.js';
-import { summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
+import { SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
+import type { Continuation } from '../ingest/continuation.js';
 import type { WhipOffer } from '../../signaling/protocol/whip.js';
 import { RelaySocket } from './relay-socket.js';
 import { RtpToWebm } from './rtp-to-webm.js';
@@ -23,6 +24,8 @@ export interface WhipBroadcastOptions {
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
   log?: SessionLog;
+  /** A resumed broadcast: append to this server's unfinished copy (see continuationOf) instead of starting a stream. */
+  continuation?: Continuation;
 }
 
 export interface WhipBroadcastEvents {
@@ -51,6 +54,12 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     this.resourceId = offer.resourceId;
     this.streamId = offer.streamId;
     const summary = summarizeOffer(offer.sdp);
+    const c = opts.continuation;
+    const mime = summary.audio ? 'video/webm; codecs="vp8, opus"' : 'video/webm; codecs="vp8"';
+    // werift numbers video 1 and audio 2: a continuation must carry the same tracks as the stored copy.
+    if (c && /opus/.test(c.mime) !== (summary.audio !== null)) {
+      throw new SdpError(`stream ${offer.streamId} was stored ${summary.audio ? 'without' : 'with'} audio; resume it with the same tracks`);
+    }
     this.socket = new RelaySocket(offer.resourceId, offer.assignment, opts.emitToHub);
     this.#publisher = new Publisher({
       socket: this.socket,
@@ -59,10 +68,13 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
       streamKey: 'whip',
       location: 'whip',
       streamId: offer.streamId,
-      mime: summary.audio ? 'video/webm; codecs="vp8, opus"' : 'video/webm; codecs="vp8"',
+      mime: c?.mime ?? mime,
       iceServers: opts.iceServers,
       hash: () => createHash('sha256'),
+      ...(c ? { startAt: { seq: c.nextSeq, bytes: c.bytes } } : {}),
     });
+    // The stored copy may end inside a block: complete it (the bytes are that frame's; its decoder skips it).
+    if (c && c.fillerBytes > 0) this.#publisher.push(new Uint8Array(c.fillerBytes));
     this.#publisher.addEventListener('error', (e) => this.#fail(`relay-${e.detail.code}`, e.detail.message));
     this.#peer = new WhipPeer({ name: `whip-${offer.resourceId}`, offer: offer.sdp, summary, iceServers: opts.iceServerUrls, bindAddress: opts.bindAddress });
     this.#mux = new RtpToWebm({
@@ -76,6 +88,7 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
         }
       },
       onNeedKeyframe: () => this.#peer.requestKeyframe(),
+      ...(c ? { continueAt: { timeMs: c.nextTimeMs } } : {}),
     });
     this.#peer.on('rtp', (kind, packet) => {
       this.#lastRtpMs = performance.now();
@@ -114,7 +127,7 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
       clearInterval(this.#watchdog);
       this.#peer.close('ended');
       this.#mux.end();
-      if (this.#mux.bytes === 0) throw new Error('no media arrived (no VP8 keyframe)');
+      if (this.#mux.bytes === 0 && !this.#o.continuation) throw new Error('no media arrived (no VP8 keyframe)');
       try {
         const r = await this.#publisher.end();
         this.#o.log?.info({ stream: this.streamId, bytes: r.bytes, stored: r.stored, frames: this.#mux.frames }, 'WHIP broadcast finalized');

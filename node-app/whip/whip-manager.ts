@@ -4,6 +4,7 @@ import { whipEndSchema, whipLeaveSchema, whipOfferSchema, whipSignalSchema, type
 import { SdpError } from '../../signaling/protocol/whip-sdp.js';
 import type { SessionLog, Wrtc } from '../webrtc/peer.js';
 import type { WhipBroadcast } from './whip-broadcast.js';
+import type { Continuation } from '../ingest/continuation.js';
 
 /** WHIP broadcasts one server relays at once (each also holds an ingest session, within maxSessions). */
 export const MAX_WHIP_BROADCASTS = 64;
@@ -17,6 +18,8 @@ export interface WhipManagerOptions {
   log?: SessionLog;
   /** Default MAX_WHIP_BROADCASTS. */
   maxBroadcasts?: number;
+  /** Where a resumed broadcast continues this server's unfinished copy (IngestManager.continuation). */
+  continuation?: (streamId: string) => Promise<Continuation | Error>;
 }
 
 export class WhipManager {
@@ -45,19 +48,24 @@ export class WhipManager {
     const offer = p.value as unknown as WhipOffer;
     // The RTP and WebM stack (werift-rtp) costs ~0.5 s of CPU to load: only servers that get a WHIP offer pay it.
     void import('./whip-broadcast.js').then(
-      ({ WhipBroadcast }) => this.#start(WhipBroadcast, offer, ack),
+      async ({ WhipBroadcast }) => {
+        if (!offer.resume) return this.#start(WhipBroadcast, offer, ack);
+        const c = this.#o.continuation ? await this.#o.continuation(offer.streamId) : new Error('this server takes no ingest');
+        if (c instanceof Error) return ack(ackError(ErrorCode.conflict, c.message));
+        this.#start(WhipBroadcast, offer, ack, c);
+      },
       (err: Error) => ack(ackError(ErrorCode.internal, `cannot load the WHIP stack: ${err.message}`)),
     );
   }
 
-  #start(Broadcast: typeof WhipBroadcast, offer: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void): void {
+  #start(Broadcast: typeof WhipBroadcast, offer: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void, continuation?: Continuation): void {
     if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'the server is shutting down'));
     const max = this.#o.maxBroadcasts ?? MAX_WHIP_BROADCASTS;
     if (this.#broadcasts.has(offer.resourceId)) return ack(ackError(ErrorCode.conflict, 'this WHIP resource exists already'));
     if (this.#broadcasts.size >= max) return ack(ackError(ErrorCode.noCapacity, `this server relays ${max} WHIP broadcasts already`));
     let b: WhipBroadcast;
     try {
-      b = new Broadcast({ offer, emitToHub: this.#o.emitToHub, bindAddress: this.#o.bindAddress, wrtc: this.#o.wrtc, iceServers: this.#o.iceServers, iceServerUrls: iceUrls(this.#o.iceServers), log: this.#o.log });
+      b = new Broadcast({ offer, emitToHub: this.#o.emitToHub, bindAddress: this.#o.bindAddress, wrtc: this.#o.wrtc, iceServers: this.#o.iceServers, iceServerUrls: iceUrls(this.#o.iceServers), log: this.#o.log, continuation });
     } catch (err) {
       return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
     }

@@ -20,6 +20,8 @@ export const whipOfferSchema = z.strictObject({
   sdp: z.string().min(1).max(MAX_WHIP_SDP_BYTES),
   /** The hub's `publish` answer for this broadcast (the sessions the primary's relay uploads to). */
   assignment: z.object({ streamId: assetId, primary: choice, backup: choice.nullable() }).passthrough(),
+  /** A re-POST after the primary died: continue the unfinished copy the primary (this server) holds. */
+  resume: z.boolean().optional(),
 });
 export type WhipOffer = Omit<z.infer<typeof whipOfferSchema>, 'assignment'> & { assignment: PublishReply };
 

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BATON, Cluster, ROOT, waitFor } from '../helpers/cluster.js';
@@ -128,7 +128,7 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
   // Last: it kills par-1.
   // The backup's copy is one keyframe interval (2 s here) or two: a salvage that kept only whole
   // Clusters kept nothing or the first few frames of it (ClusterIndex.latestCut keeps whole blocks).
-  it('keeps what the backup stored when the primary is SIGKILLed mid-broadcast', async () => {
+  it('keeps what the backup stored when the primary is SIGKILLed mid-broadcast, and a re-POST resumes it there', async () => {
     const publishing = whipPublish(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, 'test-key', 30);
     const backup = cluster.servers.get('nyc-1')!.storage;
     // Paris is closest to par-1: it is the primary, nyc-1 the backup. Kill once the backup reports a few clusters stored.
@@ -137,19 +137,47 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
       return (nyc?.live as { id: string; bytes: number }[] | undefined)?.some((l) => l.id === 'whip-kill' && l.bytes > 100_000);
     }, 30_000);
     await cluster.kill('par-1');
-    // A new WHIP broadcast cannot continue the backup's copy (it would start a second WebM stream in it): refused, not corrupted.
+    await waitFor('the hub without par-1', async () => !(await cluster.state()).servers.some((x) => x.id === 'par-1'));
+    // Whatever the backup holds now must survive the resume unchanged.
+    const part = join(backup, 'whip-kill.webm.part');
+    const before = readFileSync(part);
+    const beforeFile = join(mkdtempSync(join(tmpdir(), 'whip-kill-')), 'before.webm');
+    writeFileSync(beforeFile, before);
+    const framesBefore = ffprobeFrames(beforeFile);
+    expect(framesBefore.vp8).toBeGreaterThan(30);
+
+    // Another key cannot take the id over; the stream key that started it resumes it on nyc-1.
     const offer = readFileSync(join(ROOT, 'test/fixtures/whip-offer.sdp'), 'utf8');
-    const again = await fetch(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer test-key' }, body: offer });
-    expect(again.status).toBe(409);
-    expect(await again.text()).toMatch(/unfinished copy on nyc-1/);
-    // The publisher's peer died with the primary: its DELETE cannot succeed.
+    const stranger = await fetch(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer other-key' }, body: offer });
+    expect(stranger.status).toBe(409);
+    expect(await stranger.text()).toMatch(/only the stream key that started it may resume it/);
+    const resumed = await whipPublish(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, 'test-key', 4);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/POST 201/);
+    expect(resumed.stderr).toMatch(/DELETE 200/);
+    // The publisher's first peer died with the primary: its DELETE cannot succeed.
     const run = await publishing;
     expect(run.code).not.toBe(0);
-    // The backup finalizes the copy it holds once the stream is abandoned (ingest's ABANDON_AFTER_MS, 30 s).
+
     const stored = join(backup, 'whip-kill.webm');
-    await waitFor('whip-kill.webm finalized on the backup', () => existsSync(stored), 60_000, 500);
+    expect(existsSync(stored)).toBe(true);
+    const after = readFileSync(stored);
+    expect(sha256(after.subarray(0, before.byteLength))).toBe(sha256(before));
     const frames = ffprobeFrames(stored);
-    expect(frames.vp8).toBeGreaterThan(30);
-    expect(frames.opus).toBeGreaterThan(0);
+    // 4 more seconds at 30 fps and 50 Opus packets a second, less connection setup.
+    expect(frames.vp8).toBeGreaterThan(framesBefore.vp8! + 60);
+    expect(frames.opus).toBeGreaterThan((framesBefore.opus ?? 0) + 100);
+    // One timeline: the resumed frames come after the stored ones.
+    const pts = videoPts(stored);
+    expect(pts.length).toBe(frames.vp8);
+    for (let i = 1; i < pts.length; i++) expect(pts[i]!).toBeGreaterThan(pts[i - 1]!);
+    expect(pts.at(-1)! - pts[0]!).toBeGreaterThan(videoPts(beforeFile).at(-1)! - pts[0]! + 3);
   }, 120_000);
 });
+
+/** Video packet times, s, in file order. */
+function videoPts(file: string): number[] {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout.trim().split('\n').map(Number);
+}

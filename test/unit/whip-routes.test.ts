@@ -16,23 +16,33 @@ function fakeHub() {
   const sessions = new Map<string, { clientSocketId: string; serverId: string }>();
   const alive = new Set(['a', 'b']);
   const emitted: [string, string, unknown][] = [];
+  const requests: { serverId: string; event: string; msg: unknown }[] = [];
+  const publishes: { exclude?: string[]; streamSecret?: string }[] = [];
+  /** Unfinished copies by stream id (what the state table would say). */
+  const copies = new Map<string, string[]>();
   let n = 0;
   const host: WhipHost = {
     publish: async (clientId, req) => {
+      publishes.push(req);
+      const [primary, backup] = ['a', 'b'].filter((x) => alive.has(x) && !req.exclude?.includes(x));
       const p = `s${++n}p`;
       const b = `s${n}b`;
-      sessions.set(p, { clientSocketId: clientId, serverId: 'a' });
-      sessions.set(b, { clientSocketId: clientId, serverId: 'b' });
-      return { ok: true, streamId: req.streamId!, streamSecret: 'S'.repeat(43), primary: choice('a', p), backup: choice('b', b), ipUnknown: true, epoch: 1 } satisfies Ack<PublishReply>;
+      sessions.set(p, { clientSocketId: clientId, serverId: primary! });
+      if (backup) sessions.set(b, { clientSocketId: clientId, serverId: backup });
+      return { ok: true, streamId: req.streamId!, streamSecret: `secret-of-${req.streamId}`.padEnd(43, '-'), primary: choice(primary!, p), backup: backup ? choice(backup, b) : null, ipUnknown: true, epoch: 1 } satisfies Ack<PublishReply>;
     },
     clientIp: () => null,
     emit: (serverId, event, msg) => {
       emitted.push([serverId, event, msg]);
       return alive.has(serverId);
     },
-    request: async <T extends object>() => ({ ok: true, sdp: 'v=0\r\nanswer' }) as unknown as Ack<T>,
+    request: async <T extends object>(serverId: string, event: string, msg: unknown) => {
+      requests.push({ serverId, event, msg });
+      return { ok: true, sdp: 'v=0\r\nanswer' } as unknown as Ack<T>;
+    },
     session: (id) => sessions.get(id),
-    liveCopies: () => [],
+    serverIds: () => [...alive],
+    liveCopies: (id) => copies.get(id) ?? [],
     hasSessions: (clientId) => [...sessions.values()].some((s) => s.clientSocketId === clientId),
     closeClient: (clientId) => {
       for (const [id, s] of sessions) if (s.clientSocketId === clientId) sessions.delete(id);
@@ -40,7 +50,7 @@ function fakeHub() {
     iceServers: [{ urls: 'stun:stun.example.net:3478' }, { urls: ['turn:turn.example.net:3478'], username: 'u', credential: 'p' }],
     log: pino({ level: 'silent' }),
   };
-  return { host, sessions, alive, emitted };
+  return { host, sessions, alive, emitted, requests, publishes, copies };
 }
 
 let server: Server | undefined;
@@ -103,6 +113,45 @@ describe('WhipRoutes', () => {
     hub.sessions.delete('s2b');
     routes.deliver(other, 'session-close', { sessionId: 's2b' });
     expect(routes.size).toBe(0);
+  });
+
+  it('resumes a broadcast whose primary died on the server holding its copy, for the same stream key only', async () => {
+    const hub = fakeHub();
+    const base = await serve(new WhipRoutes(hub.host));
+    expect((await post(base, 'show')).headers.get('x-baton-primary')).toBe('a');
+    // `a` dies; its copy is gone with it, `b` holds the other. The re-POST comes before any session close.
+    hub.alive.delete('a');
+    hub.copies.set('show', ['b']);
+    const stranger = await fetch(`${base}/whip/show?location=Paris`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer someone-else' }, body: OFFER });
+    expect(stranger.status).toBe(409);
+    expect(await stranger.text()).toMatch(/only the stream key that started it/);
+    const again = await post(base, 'show');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('x-baton-primary')).toBe('b');
+    expect(again.headers.get('x-baton-resumed')).toBe('true');
+    expect(hub.publishes.at(-1)).toMatchObject({ streamSecret: 'secret-of-show'.padEnd(43, '-'), exclude: [] });
+    expect(hub.requests.at(-1)).toMatchObject({ serverId: 'b', event: 'whip-offer', msg: { streamId: 'show', resume: true } });
+  });
+
+  it('remembers at most maxResources resumable broadcasts: the oldest is forgotten (and finalized when abandoned)', async () => {
+    const hub = fakeHub();
+    const routes = new WhipRoutes(hub.host, { maxResources: 2 });
+    const base = await serve(routes);
+    for (const id of ['x1', 'x2', 'x3']) {
+      hub.alive.add('a');
+      expect((await post(base, id)).status).toBe(201);
+      hub.copies.set(id, ['b']);
+      // Its primary dies: the hub closes the primary's session.
+      hub.alive.delete('a');
+      const s = [...hub.sessions].find(([, v]) => v.serverId === 'a')!;
+      hub.sessions.delete(s[0]);
+      routes.deliver(s[1].clientSocketId, 'session-close', { sessionId: s[0] });
+    }
+    expect(routes.size).toBe(0);
+    const oldest = await post(base, 'x1');
+    expect(oldest.status).toBe(409);
+    expect(await oldest.text()).toMatch(/finalized once abandoned/);
+    expect((await post(base, 'x3')).status).toBe(201);
   });
 
   it('leaves clients that are not WHIP resources to the hub', () => {
