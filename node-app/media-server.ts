@@ -495,7 +495,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       wrtc: this.#o.wrtc,
       iceServers: this.#o.iceServers,
       log: this.#log.child({ session: msg.sessionId }),
-      asset: info ? { mime: info.mime, bitrateBps: info.bitrateBps } : { mime: this.#ingest.mimeOf(msg.assetId) },
+      asset: info ? { mime: info.mime, bitrateBps: info.bitrateBps, durationMs: info.durationMs, initBytes: this.store.initBytes(msg.assetId) } : { mime: this.#ingest.mimeOf(msg.assetId) },
+      seekIndex: info ? () => this.store.seekIndex(msg.assetId) : undefined,
       timeouts: { ...this.#o.sessionTimeouts, connectMs: this.#o.unconnectedSessionMs ?? this.#o.sessionTimeouts?.connectMs ?? CONNECT_TIMEOUT_MS },
       allowFast: this.#o.allowFast === true,
     });
