@@ -16,6 +16,8 @@ export type Accepted =
 export class ByteCursor {
   #expected: number;
   #seekPending = false;
+  /** Waiting to learn where the stream continues (a seek by time): every frame is dropped until `confirmAt`. */
+  #awaiting = false;
 
   constructor(offset = 0) {
     this.#expected = offset;
@@ -27,21 +29,36 @@ export class ByteCursor {
   }
 
   get seekPending(): boolean {
-    return this.#seekPending;
+    return this.#seekPending || this.#awaiting;
   }
 
   /** Jump to `offset`; frames that do not cover it are dropped until `confirm()`. */
   seek(offset: number): void {
+    this.#awaiting = false;
     this.#expected = offset;
     this.#seekPending = true;
   }
 
   /** The sender acknowledged the seek: from now on a frame past `expected` is a real gap. */
   confirm(): void {
+    if (!this.#awaiting) this.#seekPending = false;
+  }
+
+  /** Jump to a position the sender will name (a seek by time): drop every frame until `confirmAt`. */
+  awaitPosition(): void {
+    this.#awaiting = true;
+    this.#seekPending = true;
+  }
+
+  /** The sender named where the stream continues: bytes from `offset` on are accepted. */
+  confirmAt(offset: number): void {
+    this.#awaiting = false;
     this.#seekPending = false;
+    this.#expected = offset;
   }
 
   accept(offset: number, payload: Uint8Array): Accepted {
+    if (this.#awaiting) return { kind: 'drop' };
     const end = offset + payload.byteLength;
     if (end <= this.#expected) return { kind: 'drop' };
     if (offset > this.#expected) {

@@ -68,6 +68,11 @@ export interface ViewerOptions {
   wrtc?: unknown;
   /** Byte offset to start at. Default 0. */
   offset?: number;
+  /**
+   * Media time to start at, ms (a stored asset: from its keyframe Cluster at or before it; wins over
+   * `offset`). The first `seeked` event says where the stream starts.
+   */
+  startTimeMs?: number;
   iceServers?: RTCIceServer[];
   /** Ask servers not to pace (downloads, benchmarks). Default false. */
   fast?: boolean;
@@ -92,6 +97,14 @@ export interface ViewerStats {
   /** The server's last stats frame, if any. */
   server?: Omit<ServerStatsFrame, 't'>;
 }
+export interface SeekedInfo {
+  /** The time asked for (ms). */
+  seekMs: number;
+  /** Media time of the keyframe Cluster the stream now starts at (ms). */
+  timeMs: number;
+  /** Its byte offset. */
+  offset: number;
+}
 export interface FailoverInfo {
   from: string;
   to: string;
@@ -104,6 +117,7 @@ export interface FailoverInfo {
  * @fires data - CustomEvent<DataInfo>: bytes in order, no duplicates, no gaps.
  * @fires stats - CustomEvent<ViewerStats>: every STATS_INTERVAL_MS while streaming.
  * @fires failover - CustomEvent<FailoverInfo>: resumed on another server at `offset`.
+ * @fires seeked - CustomEvent<SeekedInfo>: after `seekTime()` (or `startTimeMs`): `data` continues from there.
  * @fires end - CustomEvent<{ bytes }>: every byte received (for a live stream: it ended).
  * @fires warning - CustomEvent<{ code, message }>: something odd that was repaired (not fatal).
  * @fires error - CustomEvent<{ code, message }>: fatal; the viewer closes right after.
@@ -115,6 +129,7 @@ export interface ViewerEventMap {
   data: CustomEvent<DataInfo>;
   stats: CustomEvent<ViewerStats>;
   failover: CustomEvent<FailoverInfo>;
+  seeked: CustomEvent<SeekedInfo>;
   end: CustomEvent<{ bytes: number }>;
   warning: CustomEvent<{ code: string; message: string }>;
   error: CustomEvent<{ code: string; message: string }>;
@@ -130,6 +145,7 @@ export class Viewer extends EventTarget {
   readonly #startOffset: number;
   readonly #dead = new Set<string>();
   #started = false;
+  #selecting = false;
   #closed = false;
   #ended = false;
   #paused = false;
@@ -143,6 +159,14 @@ export class Viewer extends EventTarget {
   /** File offset minus cursor offset in the current session (non-zero when a late joiner resumed elsewhere). */
   #delta = 0;
   #gapRepairs = 0;
+  /** A seek by time the server has not answered yet (ms), and the byte to go back to if it cannot seek. */
+  #timeSeek: { ms: number; from: number } | null = null;
+  #received = 0;
+  /**
+   * Starting at a time: the init segment (up to `initEnd`, from the first meta) is delivered first,
+   * since a player needs it before any Cluster; then the stream seeks to `ms`.
+   */
+  #startAt: { ms: number; initEnd: number | null } | null = null;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #statsBytes = 0;
@@ -155,6 +179,7 @@ export class Viewer extends EventTarget {
     this.assetId = opts.assetId;
     this.#startOffset = opts.offset ?? 0;
     this.#cursor = new ByteCursor(this.#startOffset);
+    if (opts.startTimeMs !== undefined && opts.startTimeMs > 0) this.#startAt = { ms: opts.startTimeMs, initEnd: null };
   }
 
   override addEventListener<K extends keyof ViewerEventMap>(type: K, listener: (ev: ViewerEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
@@ -174,8 +199,9 @@ export class Viewer extends EventTarget {
     return this.#cursor.expected;
   }
 
+  /** Bytes delivered by `data` events so far (across seeks). */
   get bytesReceived(): number {
-    return this.#cursor.expected - this.#startOffset;
+    return this.#received;
   }
 
   /** The current server session, once selected. */
@@ -215,8 +241,28 @@ export class Viewer extends EventTarget {
   seek(offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`bad offset ${offset}`);
     this.#ended = false;
+    this.#timeSeek = null;
     this.#cursor.seek(offset);
     this.#send(this.#play());
+  }
+
+  /**
+   * Continue from media time `ms` of a stored asset: the server starts at the keyframe Cluster at or
+   * before it; `seeked` says which, and `data` follows from there. Frames of the old position are dropped.
+   */
+  seekTime(ms: number): void {
+    this.#setTimeSeek(ms);
+    // A stream that ended may have lost its session (servers close idle ones): ask for a new one.
+    if (this.#started && !this.#closed && !this.#session && !this.#selecting) void this.#select(null);
+    else this.#send(this.#play());
+  }
+
+  #setTimeSeek(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`bad time ${ms}`);
+    this.#ended = false;
+    // Where to go back to if the server cannot seek: the position before the first of a run of seeks.
+    this.#timeSeek = { ms: Math.round(ms), from: this.#timeSeek?.from ?? this.#cursor.expected };
+    this.#cursor.awaitPosition();
   }
 
   /** Leave the session and release everything (idempotent). */
@@ -237,6 +283,15 @@ export class Viewer extends EventTarget {
   // ---- selection -----------------------------------------------------------------
 
   async #select(from: string | null): Promise<void> {
+    this.#selecting = true;
+    try {
+      await this.#selectOnce(from);
+    } finally {
+      this.#selecting = false;
+    }
+  }
+
+  async #selectOnce(from: string | null): Promise<void> {
     // A late joiner past its seam resumes at the file offset of its next byte; other servers know nothing of its seam.
     this.#delta = this.#join && this.#cursor.expected >= this.#join.initBytes ? this.#join.skip : 0;
     const req: WatchRequest = { assetId: this.assetId, offset: this.#cursor.expected + this.#delta };
@@ -298,7 +353,8 @@ export class Viewer extends EventTarget {
       if (!mine()) return;
       clearTimeout(this.#connectTimer);
       this.#connected = true;
-      this.#send(this.#play());
+      // The start offset travels once, in the watch request; only a seek by time names a new place.
+      this.#send(this.#timeSeek ? this.#play() : this.#o.fast ? { t: 'play', fast: true } : { t: 'play' });
       if (this.#paused) this.#send({ t: 'pause' });
     });
     peer.on('data', (data) => {
@@ -366,6 +422,18 @@ export class Viewer extends EventTarget {
     if (f.kind === 'control') return this.#onControl(f.msg);
     const a = this.#cursor.accept(f.offset - this.#delta, f.payload);
     if (a.kind === 'data') {
+      const initEnd = this.#startAt?.initEnd ?? null;
+      if (initEnd !== null && a.offset + a.bytes.byteLength >= initEnd) {
+        const ms = this.#startAt!.ms;
+        this.#startAt = null;
+        const init = a.bytes.subarray(0, initEnd - a.offset);
+        this.#received += init.byteLength;
+        if (init.byteLength) this.#emit('data', { offset: a.offset, bytes: init });
+        this.#cursor.seek(initEnd);
+        this.seekTime(ms);
+        return;
+      }
+      this.#received += a.bytes.byteLength;
       this.#emit('data', { offset: a.offset, bytes: a.bytes });
     } else if (a.kind === 'gap') {
       if (++this.#gapRepairs > MAX_GAP_REPAIRS) return this.#lost('gap', `bytes ${a.expected}..${a.got} never arrived`);
@@ -378,10 +446,20 @@ export class Viewer extends EventTarget {
   #onControl(msg: ServerControl): void {
     switch (msg.t) {
       case 'meta': {
+        if (this.#timeSeek) {
+          // A meta of an older position: its frames are dropped until the answer to this seek.
+          if (msg.seekMs !== this.#timeSeek.ms) return;
+          this.#timeSeek = null;
+          this.#cursor.confirmAt(msg.offset - this.#delta);
+          this.#emit('seeked', { seekMs: msg.seekMs, timeMs: msg.timeMs ?? msg.seekMs, offset: msg.offset });
+        }
         this.#cursor.confirm();
         if (msg.skipBytes && msg.joinedAt !== undefined && this.#delta === 0) this.#join = { initBytes: msg.joinedAt - msg.skipBytes, skip: msg.skipBytes };
         if (this.#metaSeen) return;
         this.#metaSeen = true;
+        // Only a stored asset read from its start can start at a time; anything else plays from where it is.
+        if (this.#startAt && !msg.live && msg.initBytes !== undefined && msg.initBytes > 0 && this.#cursor.expected <= msg.initBytes) this.#startAt.initEnd = msg.initBytes;
+        else this.#startAt = null;
         const { t: _t, ...meta } = msg;
         return this.#emit('meta', meta);
       }
@@ -396,6 +474,13 @@ export class Viewer extends EventTarget {
         this.#cursor.seek(this.#cursor.expected);
         return this.#send(this.#play());
       case 'error':
+        if (this.#timeSeek && (msg.code === 'not-seekable' || msg.code === 'rate-limited')) {
+          // The seek was refused: carry on from where the stream was.
+          const from = this.#timeSeek.from;
+          this.#timeSeek = null;
+          this.#cursor.seek(from);
+          this.#send(this.#play());
+        }
         return this.#emit('warning', { code: msg.code, message: msg.message });
       case 'stats': {
         const { t: _t, ...stats } = msg;
@@ -406,6 +491,7 @@ export class Viewer extends EventTarget {
   }
 
   #play(): ClientControl {
+    if (this.#timeSeek) return this.#o.fast ? { t: 'play', timeMs: this.#timeSeek.ms, fast: true } : { t: 'play', timeMs: this.#timeSeek.ms };
     const offset = this.#cursor.expected + this.#delta;
     return this.#o.fast ? { t: 'play', offset, fast: true } : { t: 'play', offset };
   }

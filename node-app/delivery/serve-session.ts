@@ -1,8 +1,8 @@
 // One viewer's delivery: answers the viewer's WebRTC offer, then sends meta and paced media with backpressure.
 import { EventEmitter } from 'node:events';
-import { BLOCK_BYTES, type ByteSource } from '../contracts.js';
+import type { ByteSource } from '../contracts.js';
 import { createPeer, type Peer, type PeerSessionOptions, type SessionLog } from '../webrtc/peer.js';
-import { mimeFor, probeWebm } from '../storage/webm-probe.js';
+import type { SeekIndex } from '../storage/seek-index.js';
 import {
   MAX_FRAME_BYTES,
   MAX_MEDIA_PAYLOAD_BYTES,
@@ -15,6 +15,12 @@ import { FrameReader } from './frame-reader.js';
 import { Pacer, pacingFor, type PacingConfig } from './pacer.js';
 import { UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 import { MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from './restart-policy.js';
+import { FALLBACK_MIME, assetFacts, type AssetFacts } from './asset-facts.js';
+import { SlowViewerWatch } from './slow-viewer.js';
+import { playTarget } from './play-target.js';
+
+export { FALLBACK_MIME } from './asset-facts.js';
+export { SLOW_BLOCKED_SHARE, SLOW_FRACTION } from './slow-viewer.js';
 
 /** A session whose channel is not open by then is closed, freeing its slot (see `UNCONNECTED_SESSION_MS`). */
 export const CONNECT_TIMEOUT_MS = UNCONNECTED_SESSION_MS;
@@ -25,10 +31,6 @@ export const STALL_TIMEOUT_MS = 15_000;
  * bitrate for this long cannot play the stream; it is told and dropped (it may fail over).
  */
 export const SLOW_VIEWER_MS = 20_000;
-/** Share of the media bitrate under which a backpressured viewer counts as slow. */
-export const SLOW_FRACTION = 0.5;
-/** Share of a watchdog interval the sender must spend waiting on the viewer to call it slow. */
-export const SLOW_BLOCKED_SHARE = 0.8;
 /** Paused, ended, or waiting on a live stream that does not grow: closed after this long. */
 export const IDLE_TIMEOUT_MS = 120_000;
 /** How often a caught-up live session looks for new bytes (ByteSource has no growth event). */
@@ -43,8 +45,6 @@ export const MAX_BAD_FRAMES = 16;
  * this many bytes queued on the server (plus the SCTP stack's own fixed send buffer).
  */
 export const MAX_QUEUED_BYTES = 64 * 1024 + MAX_FRAME_BYTES;
-/** MIME type when neither the caller nor the file's head says. */
-export const FALLBACK_MIME = 'video/webm';
 
 export type ServeState = 'connecting' | 'streaming' | 'paused' | 'ended' | 'closed';
 
@@ -69,7 +69,12 @@ export interface ServeSessionOptions extends PeerSessionOptions {
    * Catalog facts (pass the store's AssetInfo). Without a MIME type, MIME and bitrate are
    * probed from the asset's first block; without a bitrate the session is not paced.
    */
-  asset?: { mime?: string; bitrateBps?: number };
+  asset?: Partial<AssetFacts>;
+  /**
+   * The asset's keyframe Clusters with their times, for a `play` by time (stored assets). Without
+   * it, or for a live source, such a play is answered `not-seekable`.
+   */
+  seekIndex?: () => Promise<SeekIndex | undefined>;
   /** `false` never paces; an object overrides parts of the computed pacing. Default: paced. */
   pacing?: false | Partial<PacingConfig>;
   /**
@@ -111,8 +116,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   /** A timer of its own rather than the watchdog's tick: the slot is freed on time, not up to a tick late. */
   readonly #connectTimer: ReturnType<typeof setTimeout>;
   #state: ServeState = 'connecting';
-  #mime = FALLBACK_MIME;
-  #bitrateBps: number | undefined;
+  #facts: AssetFacts = { mime: FALLBACK_MIME };
+  /** Control frames run one after another in arrival order, even when one has to wait (a play by time reads the index). */
+  #controls: Promise<void>;
   #pacer: Pacer | null = null;
   #fast = false;
   readonly #restarts = new RestartPolicy();
@@ -133,8 +139,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #badFrames = 0;
   /** Ms spent with a write waiting on the viewer, completed writes only. */
   #blockedMs = 0;
-  #slowMark: { atMs: number; bytes: number; blockedMs: number; streaming: boolean } | null = null;
-  #slowSince: number | null = null;
+  readonly #slow = new SlowViewerWatch();
   #egressSamples: Array<[atMs: number, bytes: number]> = [];
 
   constructor(opts: ServeSessionOptions) {
@@ -147,6 +152,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     this.#sessionOffset = this.#next = Math.max(0, Math.floor(opts.offset));
     this.#reader = new FrameReader(opts.source, this.#next);
     this.#ready = this.#describe();
+    this.#controls = this.#ready;
     this.#watchdog = setInterval(() => this.#tick(), WATCHDOG_INTERVAL_MS);
     this.#watchdog.unref?.();
     this.#connectTimer = setTimeout(() => this.close('connect-timeout'), opts.timeouts?.connectMs ?? CONNECT_TIMEOUT_MS);
@@ -216,24 +222,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   }
 
   async #describe(): Promise<void> {
-    const given = this.#o.asset ?? {};
-    let mime = given.mime;
-    let bitrate = given.bitrateBps;
-    // Catalog facts win; probing reads the asset's first block through the source.
-    if (!mime) {
-      try {
-        const size = this.#source.size();
-        const probe = probeWebm(await this.#source.read(0, Math.min(size, BLOCK_BYTES)));
-        mime ??= mimeFor(probe);
-        if (bitrate === undefined && probe.durationMs && !this.#source.isLive()) bitrate = (size * 8 * 1000) / probe.durationMs;
-      } catch (err) {
-        this.#o.log?.warn({ err: (err as Error).message }, 'could not probe the asset head');
-      }
-    }
-    this.#mime = mime ?? FALLBACK_MIME;
-    this.#bitrateBps = bitrate;
+    this.#facts = await assetFacts(this.#source, this.#o.asset ?? {}, this.#o.log);
     const over = this.#o.pacing || {};
-    const base = this.#o.pacing === false || this.#source.isLive() ? null : pacingFor(over.bitrateBps ?? bitrate);
+    const base = this.#o.pacing === false || this.#source.isLive() ? null : pacingFor(over.bitrateBps ?? this.#facts.bitrateBps);
     if (base) {
       this.#pacer = new Pacer({ ...base, ...over, leadBytes: Math.max(over.leadBytes ?? base.leadBytes, over.burstBytes ?? base.burstBytes) }, this.#now);
     }
@@ -262,7 +253,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     if (!r.ok) {
       const tooMany = ++this.#badFrames > MAX_BAD_FRAMES;
       // Answered in arrival order once the session streams (frames can beat the meta).
-      void this.#ready.then(() => {
+      this.#inOrder(() => {
         this.#sendControl({ t: 'error', code: r.code, message: r.message });
         if (tooMany) this.close('bad-frames');
       });
@@ -270,14 +261,18 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     }
     this.#lastActivityAt = this.#now();
     // After #ready, in arrival order: a play may land before the asset was described.
-    void this.#ready.then(() => this.#onControl(r.frame.msg));
+    this.#inOrder(() => this.#onControl(r.frame.msg));
   }
 
-  #onControl(msg: ClientControl): void {
+  #inOrder(fn: () => void | Promise<void>): void {
+    this.#controls = this.#controls.then(fn).catch((err: Error) => this.close('control-failed', err));
+  }
+
+  #onControl(msg: ClientControl): void | Promise<void> {
     if (this.#state === 'closed' || this.#state === 'connecting') return;
     switch (msg.t) {
       case 'play':
-        return this.#play(msg.offset, msg.fast);
+        return this.#play(msg);
       case 'pause':
         if (this.#state === 'streaming') {
           this.#state = 'paused';
@@ -299,15 +294,20 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     }
   }
 
-  #play(offset: number, fast: boolean | undefined): void {
-    const size = this.#source.size();
-    if (offset > size) {
-      this.#sendControl({ t: 'error', code: 'bad-request', message: `offset ${offset} is beyond the ${size} bytes available` });
+  async #play(msg: Extract<ClientControl, { t: 'play' }>): Promise<void> {
+    const index = msg.timeMs !== undefined && !this.#source.isLive() ? await this.#o.seekIndex?.() : undefined;
+    if ((this.#state as ServeState) === 'closed') return;
+    const target = playTarget(msg, this.#sessionOffset, this.#source.size(), index);
+    if (!target.ok) {
+      this.#sendControl({ t: 'error', code: target.code, message: target.message });
       return;
     }
-    // The viewer's first play normally repeats the session offset we already started at.
-    const confirm = !this.#playSeen && offset === this.#sessionOffset;
-    const verdict = confirm ? 'burst' : this.#restarts.restart(this.#now());
+    const { offset, seek } = target;
+    const fast = msg.fast;
+    // The viewer's first play normally starts where the session was opened (no offset, or the same one).
+    const confirm = !this.#playSeen && offset === this.#sessionOffset && !seek;
+    // The first play is the session's start wherever it goes (a resume by time): it costs no restart.
+    const verdict = !this.#playSeen ? 'burst' : this.#restarts.restart(this.#now());
     if (verdict === 'refused') {
       this.#sendControl({ t: 'error', code: 'rate-limited', message: `more than ${MAX_RESTARTS_PER_WINDOW} restarts in ${RESTART_WINDOW_MS / 1000} s: play refused` });
       return;
@@ -327,7 +327,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       if (verdict === 'burst') this.#pacer?.restart();
       else this.#pacer?.resume();
     }
-    this.#sendControl(this.#meta());
+    this.#sendControl(seek ? { ...this.#meta(), ...seek } : this.#meta());
     if (confirm && wasEnded) this.#sendControl({ t: 'end', bytes: this.#next });
     this.#wakeUp();
     void this.#pump();
@@ -442,12 +442,14 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     const meta: ServerControl = {
       t: 'meta',
       assetId: this.#source.assetId,
-      mime: this.#mime,
+      mime: this.#facts.mime,
       bytes: this.#source.size(),
       live: this.#source.isLive(),
       offset: this.#next,
     };
-    if (this.#bitrateBps !== undefined) meta.bitrateBps = Math.round(this.#bitrateBps);
+    if (this.#facts.bitrateBps !== undefined) meta.bitrateBps = Math.round(this.#facts.bitrateBps);
+    if (this.#facts.durationMs !== undefined && !this.#source.isLive()) meta.durationMs = this.#facts.durationMs;
+    if (this.#facts.initBytes !== undefined && !this.#source.isLive()) meta.initBytes = this.#facts.initBytes;
     const { joinedAt, skipBytes } = this.#source;
     if (skipBytes && joinedAt !== undefined) Object.assign(meta, { joinedAt, skipBytes });
     return meta;
@@ -485,7 +487,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       this.#sendControl({ t: 'error', code: 'timeout', message: 'the viewer stopped reading' });
       return this.close('stalled');
     }
-    if (this.#slowFor(now) > (t.slowMs ?? SLOW_VIEWER_MS)) {
+    const blockedMs = this.#blockedMs + (this.#writePendingSince === null ? 0 : now - this.#writePendingSince);
+    const slowMs = this.#slow.slowFor({ now, bytesSent: this.#bytesSent, blockedMs, streaming: this.#state === 'streaming', bitrateBps: this.#facts.bitrateBps });
+    if (slowMs > (t.slowMs ?? SLOW_VIEWER_MS)) {
       const message = 'the viewer receives slower than the media plays';
       this.#sendControl({ t: 'error', code: 'timeout', message });
       return this.close('too-slow', new Error(message));
@@ -496,30 +500,4 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     }
   }
 
-  /**
-   * How long (ms) the viewer has been too slow without a break: every watchdog interval
-   * since then, the sender mostly waited on the viewer and still sent under SLOW_FRACTION
-   * of the bitrate. Pauses, pacing and an unknown bitrate reset it.
-   */
-  #slowFor(now: number): number {
-    const blockedMs = this.#blockedMs + (this.#writePendingSince === null ? 0 : now - this.#writePendingSince);
-    const prev = this.#slowMark;
-    const streaming = this.#state === 'streaming';
-    this.#slowMark = { atMs: now, bytes: this.#bytesSent, blockedMs, streaming };
-    const dt = prev ? now - prev.atMs : 0;
-    const slow =
-      prev !== null &&
-      dt > 0 &&
-      prev.streaming &&
-      streaming &&
-      this.#bitrateBps !== undefined &&
-      blockedMs - prev.blockedMs >= SLOW_BLOCKED_SHARE * dt &&
-      ((this.#bytesSent - prev.bytes) * 8 * 1000) / dt < SLOW_FRACTION * this.#bitrateBps;
-    if (!prev || !slow) {
-      this.#slowSince = null;
-      return 0;
-    }
-    this.#slowSince ??= prev.atMs;
-    return now - this.#slowSince;
-  }
 }

@@ -84,7 +84,10 @@ export class ViewerSessions {
       wrtc: o.wrtc,
       iceServers: o.iceServers,
       log: o.log.child({ session: msg.sessionId }),
-      asset: info ? { mime: info.mime, bitrateBps: info.bitrateBps } : { mime: o.ingest.mimeOf(msg.assetId) },
+      asset: info
+        ? { mime: info.mime, bitrateBps: info.bitrateBps, durationMs: info.durationMs, initBytes: o.store.initBytes(msg.assetId) }
+        : { mime: o.ingest.mimeOf(msg.assetId) },
+      seekIndex: info ? () => o.store.seekIndex(msg.assetId) : undefined,
       timeouts: { ...o.sessionTimeouts, connectMs: o.unconnectedSessionMs ?? o.sessionTimeouts?.connectMs ?? CONNECT_TIMEOUT_MS },
       allowFast: o.allowFast,
     });

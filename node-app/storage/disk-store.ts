@@ -9,6 +9,7 @@ import { StorageError, StorageErrorCode, unknownAsset } from './errors.js';
 import { DEFAULT_MAX_OPEN_FILES, FdPool } from './fd-pool.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm, type WebmProbe } from './webm-probe.js';
 import { DURATION_TAIL_BYTES, lastBlockTimeMs } from './webm-duration.js';
+import { buildSeekIndex, type SeekIndex } from './seek-index.js';
 
 /** File extension of stored assets. */
 export const ASSET_EXTENSION = '.webm';
@@ -33,6 +34,8 @@ interface Entry {
   path: string;
   ino: number;
   probe: WebmProbe;
+  /** Built once per file (same inode and size): on the first seek, or in the background after a scan. */
+  index?: { bytes: number; built: Promise<SeekIndex | undefined> };
 }
 
 export class DiskStore implements BlockStore {
@@ -44,6 +47,8 @@ export class DiskStore implements BlockStore {
   #bytesRead = 0;
   #closed = false;
   #refreshing: Promise<unknown> = Promise.resolve();
+  /** Background index builds run one at a time, so a scan of many new files does not read them all at once. */
+  #indexing: Promise<unknown> = Promise.resolve();
 
   /** Use `DiskStore.open()` to get a scanned store; the constructor does no I/O. */
   constructor(root: string, opts: DiskStoreOptions = {}) {
@@ -97,23 +102,37 @@ export class DiskStore implements BlockStore {
       throw new StorageError(StorageErrorCode.badRange, `bad range: offset ${offset}, length ${length}`);
     }
     if (length === 0) return new Uint8Array(0);
-    const buf = new Uint8Array(length);
-    let filled = 0;
+    let bytes: Uint8Array;
     try {
-      await this.#fds.use(entry.path, async (fh) => {
-        // Reads past the current end return short; a growing file is read as it is now.
-        while (filled < length) {
-          const { bytesRead } = await fh.read(buf, filled, length - filled, offset + filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-      });
+      // Reads past the current end return short; a growing file is read as it is now.
+      bytes = await this.#readRaw(entry.path, offset, length);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ELOOP') throw unknownAsset();
       throw new StorageError(StorageErrorCode.io, `read failed: ${(err as Error).message}`, { cause: err });
     }
-    this.#bytesRead += filled;
-    return filled === length ? buf : buf.subarray(0, filled);
+    this.#bytesRead += bytes.byteLength;
+    return bytes;
+  }
+
+  /**
+   * Where `assetId` can be played from: its keyframe Clusters with their times (from the Cues,
+   * or a scan of the Clusters for recordings without Cues). Undefined for an unknown asset or a
+   * file that has none. Built once per file and kept with its catalog entry.
+   */
+  seekIndex(assetId: string): Promise<SeekIndex | undefined> {
+    const entry = this.#entry(assetId);
+    const bytes = entry && this.stat(assetId)?.bytes;
+    if (!entry || bytes === undefined) return Promise.resolve(undefined);
+    if (entry.index?.bytes !== bytes) {
+      const built = buildSeekIndex((offset, length) => this.#readRaw(entry.path, offset, length), bytes).catch(() => undefined);
+      entry.index = { bytes, built };
+    }
+    return entry.index.built;
+  }
+
+  /** Length of the asset's init segment (bytes before its first Cluster), from the probe of its head. */
+  initBytes(assetId: string): number | undefined {
+    return this.#entry(assetId)?.probe.firstClusterOffset;
   }
 
   /** Rescans the root; concurrent calls run one after another. */
@@ -128,6 +147,21 @@ export class DiskStore implements BlockStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#fds.close();
+  }
+
+  /** A read for the store's own bookkeeping (indexing): through the fd pool, not counted as delivery. */
+  async #readRaw(path: string, offset: number, length: number): Promise<Uint8Array> {
+    if (this.#closed) throw new StorageError(StorageErrorCode.closed, 'store is closed');
+    const buf = new Uint8Array(length);
+    let filled = 0;
+    await this.#fds.use(path, async (fh) => {
+      while (filled < length) {
+        const { bytesRead } = await fh.read(buf, filled, length - filled, offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+    });
+    return filled === length ? buf : buf.subarray(0, filled);
   }
 
   #entry(assetId: string): Entry | undefined {
@@ -169,6 +203,10 @@ export class DiskStore implements BlockStore {
       this.#fds.invalidate(entry.path);
     }
     this.#catalog = next;
+    // New files get their seek index in the background, so the first seek into them finds it ready.
+    for (const info of [...result.added, ...result.changed]) {
+      this.#indexing = this.#indexing.then(() => (this.#closed ? undefined : this.seekIndex(info.id)));
+    }
     return result;
   }
 
@@ -183,7 +221,9 @@ export class DiskStore implements BlockStore {
         info.durationMs = probe.durationMs;
         info.bitrateBps = Math.round((s.size * 8 * 1000) / probe.durationMs);
       }
-      return { info, path, ino: s.ino, probe };
+      const entry: Entry = { info, path, ino: s.ino, probe };
+      if (before && before.ino === s.ino && before.index) entry.index = before.index;
+      return entry;
     } catch {
       // Vanished or unreadable between readdir and now: not in the catalog.
       return undefined;

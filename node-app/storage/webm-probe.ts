@@ -15,6 +15,12 @@ const Id = {
   trackType: 0x83,
   codecId: 0x86,
   cluster: 0x1f43b675,
+  seekHead: 0x114d9b74,
+  seek: 0x4dbb,
+  seekId: 0x53ab,
+  seekPosition: 0x53ac,
+  cues: 0x1c53bb6b,
+  trackNumber: 0xd7,
 } as const;
 
 const TRACK_TYPE_VIDEO = 1;
@@ -34,6 +40,8 @@ export interface WebmTrack {
   type: 'video' | 'audio' | 'other';
   /** Matroska CodecID, e.g. `V_VP8`. */
   codecId: string;
+  /** TrackNumber: what blocks name their track by. */
+  number?: number;
 }
 
 export interface WebmProbe {
@@ -47,6 +55,10 @@ export interface WebmProbe {
   firstClusterOffset?: number;
   /** True once Tracks has been read completely. */
   complete: boolean;
+  /** Where the Segment's data starts: SeekHead and Cues positions count from here. */
+  segmentDataStart?: number;
+  /** Absolute offset of the Cues element, when the SeekHead names one. */
+  cuesOffset?: number;
 }
 
 export interface Header {
@@ -77,6 +89,7 @@ export function probeWebm(head: Uint8Array): WebmProbe {
   let timecodeScale = DEFAULT_TIMECODE_SCALE_NS;
   let duration: number | undefined;
   pos = segment.dataStart;
+  out.segmentDataStart = segment.dataStart;
   while (pos < segmentEnd) {
     const h = readHeader(view, pos);
     if (!h) break;
@@ -93,6 +106,9 @@ export function probeWebm(head: Uint8Array): WebmProbe {
         if (c.id === Id.timecodeScale) timecodeScale = readUint(view, c.dataStart, c.size) || DEFAULT_TIMECODE_SCALE_NS;
         if (c.id === Id.duration) duration = readFloat(view, c.dataStart, c.size);
       });
+    } else if (h.id === Id.seekHead && end <= head.byteLength) {
+      const cues = cuesPosition(view, h.dataStart, end);
+      if (cues !== undefined) out.cuesOffset = segment.dataStart + cues;
     } else if (h.id === Id.tracks && end <= head.byteLength) {
       forEachChild(view, h.dataStart, end, (entry) => {
         if (entry.id !== Id.trackEntry || entry.size === undefined) return;
@@ -133,12 +149,30 @@ function readTrack(view: DataView, bytes: Uint8Array, start: number, end: number
       track.type = t === TRACK_TYPE_VIDEO ? 'video' : t === TRACK_TYPE_AUDIO ? 'audio' : 'other';
     }
     if (c.id === Id.codecId) track.codecId = readString(bytes, c.dataStart, c.size);
+    if (c.id === Id.trackNumber) track.number = readUint(view, c.dataStart, c.size);
   });
   return track;
 }
 
+/** The SeekHead entry for Cues: its position relative to the Segment's data. */
+function cuesPosition(view: DataView, start: number, end: number): number | undefined {
+  let found: number | undefined;
+  forEachChild(view, start, end, (seek) => {
+    if (seek.id !== Id.seek || seek.size === undefined) return;
+    let id = 0;
+    let position: number | undefined;
+    forEachChild(view, seek.dataStart, seek.dataStart + seek.size, (c) => {
+      if (c.size === undefined) return;
+      if (c.id === Id.seekId) id = readUint(view, c.dataStart, c.size);
+      if (c.id === Id.seekPosition) position = readUint(view, c.dataStart, c.size);
+    });
+    if (id === Id.cues && position !== undefined) found = position;
+  });
+  return found;
+}
+
 /** Calls `fn` for each child fully inside [start, end); stops at the first malformed header. */
-function forEachChild(view: DataView, start: number, end: number, fn: (h: Header) => void): void {
+export function forEachChild(view: DataView, start: number, end: number, fn: (h: Header) => void): void {
   let pos = start;
   while (pos < end) {
     const h = readHeader(view, pos);
@@ -179,7 +213,7 @@ function readVint(view: DataView, pos: number, maxLength: number, keepMarker: bo
   return { value, length, unknown: false };
 }
 
-function readUint(view: DataView, pos: number, size: number): number {
+export function readUint(view: DataView, pos: number, size: number): number {
   if (size > 7) return 0;
   let v = 0;
   for (let i = 0; i < size; i++) v = v * 256 + view.getUint8(pos + i);

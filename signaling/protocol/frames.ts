@@ -33,10 +33,12 @@ const count = z.number().finite().min(0);
 
 export const clientControlSchema = z.discriminatedUnion('t', [
   /**
-   * Send from `offset`: starts, resumes, or seeks. `fast` asks for no pacing (downloads,
-   * benchmarks); backpressure still applies.
+   * Send from `offset`: starts, resumes, or seeks. Without `offset`, from where the session was
+   * opened (the watch request's offset). With `timeMs` (ms of media time; wins over `offset`), from
+   * the keyframe Cluster at or before that time of a stored asset. `fast` asks for no pacing
+   * (downloads, benchmarks); backpressure still applies.
    */
-  z.strictObject({ t: z.literal('play'), offset, fast: z.boolean().optional() }),
+  z.strictObject({ t: z.literal('play'), offset: offset.optional(), timeMs: offset.optional(), fast: z.boolean().optional() }),
   z.strictObject({ t: z.literal('pause') }),
   z.strictObject({ t: z.literal('resume') }),
   /** The viewer is done; the server ends the session. */
@@ -59,6 +61,13 @@ export const metaSchema = z.strictObject({
   bitrateBps: count.optional(),
   /** Where the media frames that follow this meta start. */
   offset,
+  /** Answering a `play` by time: the `timeMs` asked for, and the media time the frames start at. */
+  seekMs: offset.optional(),
+  timeMs: offset.optional(),
+  /** Media duration when known (stored assets). */
+  durationMs: count.optional(),
+  /** Length of the init segment (EBML header, Info, Tracks) when known: a player starting mid-asset needs these bytes first. */
+  initBytes: offset.optional(),
   /**
    * A live late joiner: its session bytes past the init segment are file bytes
    * from `joinedAt` on (file offset = session offset + `skipBytes`). A viewer

@@ -22,8 +22,8 @@ describe('player (Chromium, hub + 3 servers)', () => {
       expect(SERVER_IDS).toContain((await page.locator('baton-player [data-testid=server-id]').textContent())?.trim());
       expect(REASONS).toContain(await page.locator('baton-player [data-testid=reason]').getAttribute('data-reason'));
       expect(await page.locator('baton-player [data-testid=bytes-received]').textContent()).not.toMatch(/^0 B/);
-      // The link is shareable: the asset stays in the hash.
-      expect(new URL(page.url()).hash).toBe('#/watch?asset=demo-testsrc');
+      // The link is shareable: the asset (and the position, `t=`) stays in the hash.
+      expect(new URL(page.url()).hash).toMatch(/^#\/watch\?asset=demo-testsrc(&t=\d+)?$/);
       // The catalog lists what the cluster stores, with the playing entry marked.
       await expect.poll(() => page.locator('baton-catalog a[aria-current=true]').textContent()).toContain('demo-testsrc');
 

@@ -10,11 +10,10 @@ import { createStoreSource } from '../../node-app/delivery/store-source.js';
 import { MAX_QUEUED_BYTES, ServeSession, type ServeSessionOptions } from '../../node-app/delivery/serve-session.js';
 import { createPeer, nodeWrtc, SimplePeer, type Peer } from '../../node-app/webrtc/peer.js';
 import { spawnIpcPeer, type ChildToParent, type IpcPeer } from '../../node-app/webrtc/ipc-peer.js';
-import { Viewer, type DataInfo, type FailoverInfo, type ViewerSocket } from '../../client-sdk/viewer.js';
+import { Viewer, type DataInfo, type FailoverInfo, type SeekedInfo } from '../../client-sdk/viewer.js';
+import { TestHub, until, type TestServer } from '../helpers/viewer-hub.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { decodeServerFrame, encodeControl, encodeMedia, MEDIA_HEADER_BYTES, type ServerControl } from '../../signaling/protocol/frames.js';
-import { parse, watchSchema, type WatchReply } from '../../signaling/protocol/messages.js';
-import type { Ack } from '../../signaling/protocol/types.js';
 
 const MEDIA_DIR = resolve(import.meta.dirname, '../../var/media');
 const BULK_ID = 'bulk-random';
@@ -27,83 +26,6 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
  * takes seconds on a loaded machine, while in a cluster the viewer exists before its session opens.
  */
 const CHILD_PEER_CONNECT_MS = 30_000;
-
-function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  return new Promise((done, fail) => {
-    const t0 = Date.now();
-    const check = () => {
-      if (cond()) return done();
-      if (Date.now() - t0 > timeoutMs) return fail(new Error(`timed out waiting for ${what}`));
-      setTimeout(check, 10);
-    };
-    check();
-  });
-}
-
-/** One "media server" behind the test hub: how it serves a watch. */
-interface TestServer {
-  id: string;
-  region: string;
-  serve: (sessionId: string, assetId: string, offset: number, toViewer: (data: unknown) => void) => { signal(data: unknown): void; close(): void };
-}
-
-/**
- * Plays the hub for a Viewer: answers `watch` by picking the first live server not
- * excluded, relays signals both ways asynchronously, and can kill a server.
- */
-class TestHub {
-  readonly watches: unknown[] = [];
-  readonly #servers: TestServer[];
-  readonly #dead = new Set<string>();
-  readonly #sessions = new Map<string, { server: string; end: { signal(data: unknown): void; close(): void } }>();
-  readonly #listeners = new Map<string, Set<(msg: any) => void>>();
-  #seq = 0;
-
-  constructor(servers: TestServer[]) {
-    this.#servers = servers;
-  }
-
-  readonly socket: ViewerSocket = {
-    emit: (event: string, msg: any, ack?: (r: Ack<WatchReply>) => void): unknown => {
-      if (event === 'watch') this.#watch(msg, ack!);
-      else if (event === 'signal') setImmediate(() => this.#sessions.get(msg.sessionId)?.end.signal(msg.data));
-      else if (event === 'leave') this.#sessions.get(msg.sessionId)?.end.close();
-      return true;
-    },
-    on: (event: string, fn: (msg: any) => void) => {
-      if (!this.#listeners.has(event)) this.#listeners.set(event, new Set());
-      this.#listeners.get(event)!.add(fn);
-      return this.socket;
-    },
-    off: (event: string, fn: (msg: any) => void) => this.#listeners.get(event)?.delete(fn),
-  } as ViewerSocket;
-
-  /** The server stops: its sessions close and the viewers hear `session-close`. */
-  kill(serverId: string, tellViewers = true): void {
-    this.#dead.add(serverId);
-    for (const [sessionId, s] of this.#sessions) {
-      if (s.server !== serverId) continue;
-      s.end.close();
-      if (tellViewers) this.#fire('session-close', { sessionId, reason: 'server-left' });
-    }
-  }
-
-  #fire(event: string, msg: unknown): void {
-    for (const fn of this.#listeners.get(event) ?? []) fn(msg);
-  }
-
-  #watch(raw: unknown, ack: (r: Ack<WatchReply>) => void): void {
-    this.watches.push(raw);
-    const p = parse(watchSchema, raw);
-    if (!p.ok) return ack({ ok: false, code: 'bad-request', message: p.message });
-    const server = this.#servers.find((s) => !this.#dead.has(s.id) && !p.value.exclude?.includes(s.id));
-    if (!server) return ack({ ok: false, code: 'unknown-asset', message: 'no server has it' });
-    const sessionId = `sess-${++this.#seq}-${server.id}`;
-    const end = server.serve(sessionId, p.value.assetId, p.value.offset ?? 0, (data) => setImmediate(() => this.#fire('signal', { sessionId, data })));
-    this.#sessions.set(sessionId, { server: server.id, end });
-    setImmediate(() => ack({ ok: true, sessionId, server: { id: server.id, region: server.region }, reason: 'storage', loadFactor: 0.1, epoch: 1 }));
-  }
-}
 
 describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
   let root: string;
@@ -120,21 +42,23 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
       region: `region-${id}`,
       serve: (sessionId, assetId, offset, toViewer) => {
         // Viewers here ask for `fast` to test unpaced delivery: the operator setting that allows it.
-        const s = new ServeSession({ sessionId, source: createStoreSource(store, assetId), offset, signal: toViewer, wrtc: nodeWrtc, allowFast: true, ...extra });
+        const s = new ServeSession({ sessionId, source: createStoreSource(store, assetId), offset, signal: toViewer, wrtc: nodeWrtc, allowFast: true, seekIndex: () => store.seekIndex(assetId), ...extra });
         sessions.push(s);
         return s;
       },
     };
   }
 
-  function watch(hub: TestHub, assetId: string, extra: { offset?: number; fast?: boolean } = {}) {
+  function watch(hub: TestHub, assetId: string, extra: { offset?: number; fast?: boolean; startTimeMs?: number } = {}) {
     const v = new Viewer({ socket: hub.socket, assetId, SimplePeer, wrtc: nodeWrtc, ...extra });
     viewers.push(v);
     const chunks: DataInfo[] = [];
     const warnings: string[] = [];
     const failovers: FailoverInfo[] = [];
     const errors: string[] = [];
+    const seeks: SeekedInfo[] = [];
     let mime = '';
+    v.addEventListener('seeked', (e) => seeks.push(e.detail));
     v.addEventListener('data', (e) => chunks.push(e.detail));
     v.addEventListener('meta', (e) => (mime = e.detail.mime));
     v.addEventListener('warning', (e) => warnings.push(e.detail.code));
@@ -146,7 +70,7 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
     });
     v.start();
     const bytes = () => Buffer.concat(chunks.map((c) => c.bytes));
-    return { v, chunks, warnings, failovers, errors, ended, bytes, mime: () => mime };
+    return { v, chunks, warnings, failovers, errors, seeks, ended, bytes, mime: () => mime };
   }
 
   beforeAll(async () => {
@@ -200,6 +124,50 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
     expect(w.chunks[0]!.offset).toBe(offset);
     expect(sha256(w.bytes())).toBe(sha256(tail));
     expect(w.v.bytesReceived).toBe(tail.byteLength);
+  });
+
+  it('seeks by time: continues from the keyframe Cluster before it, with the file\'s bytes from there', async () => {
+    const hub = new TestHub([storeServer('a')]);
+    const w = watch(hub, 'demo-smpte');
+    await until('the first bytes', () => w.v.bytesReceived > 0);
+    w.v.seekTime(12_500);
+    await w.ended;
+    const point = (await store.seekIndex('demo-smpte'))!.points.filter((p) => p.timeMs <= 12_500).at(-1)!;
+    expect(point.timeMs).toBeGreaterThan(11_000);
+    expect(w.seeks).toEqual([{ seekMs: 12_500, timeMs: point.timeMs, offset: point.offset }]);
+    // Before the seek: the head of the file in order; after it: the file from the Cluster on, nothing else.
+    const i = w.chunks.findIndex((c) => c.offset === point.offset);
+    expect(i).toBeGreaterThan(0);
+    const after = Buffer.concat(w.chunks.slice(i).map((c) => c.bytes));
+    expect(sha256(after)).toBe(sha256(file('demo-smpte').subarray(point.offset)));
+    expect(w.warnings).toEqual([]);
+  });
+
+  it('starts at a time (a resumed position): the init segment, then the stream from its Cluster', async () => {
+    const hub = new TestHub([storeServer('a')]);
+    const w = watch(hub, 'demo-testsrc', { startTimeMs: 15_000, fast: true });
+    await w.ended;
+    const idx = (await store.seekIndex('demo-testsrc'))!;
+    const point = idx.points.filter((p) => p.timeMs <= 15_000).at(-1)!;
+    expect(hub.watches[0]).toEqual({ assetId: 'demo-testsrc', offset: 0 });
+    expect(w.seeks.map((x) => x.offset)).toEqual([point.offset]);
+    // The init segment first (a player needs it before any Cluster), then the file from the Cluster on.
+    expect(w.chunks[0]!.offset).toBe(0);
+    const i = w.chunks.findIndex((c) => c.offset === point.offset);
+    expect(w.chunks.slice(0, i).reduce((n, c) => n + c.bytes.byteLength, 0)).toBe(idx.initBytes);
+    const f = file('demo-testsrc');
+    expect(sha256(w.bytes())).toBe(sha256(Buffer.concat([f.subarray(0, idx.initBytes), f.subarray(point.offset)])));
+  });
+
+  it('a seek by time the server cannot resolve is refused, and the stream carries on where it was', async () => {
+    const hub = new TestHub([storeServer('a', { seekIndex: undefined, pacing: false })]);
+    const w = watch(hub, 'demo-smpte');
+    await until('the first bytes', () => w.v.bytesReceived > 0);
+    w.v.seekTime(5_000);
+    await w.ended;
+    expect(w.warnings).toContain('not-seekable');
+    expect(w.seeks).toEqual([]);
+    expect(sha256(w.bytes())).toBe(sha256(file('demo-smpte')));
   });
 
   it('fails over to another server at the same byte when the hub closes the session', async () => {

@@ -48,10 +48,13 @@ function describeProblem(code: string, message: string, assetId: string): Proble
 export class BatonPlayer extends LitElement {
   static override properties = {
     asset: { type: String },
+    backBufferS: { type: Number, attribute: 'back-buffer-s' },
   };
 
   /** The asset to play (from the `#/watch?asset=` route); null shows the catalog only. */
   declare asset: string | null;
+  /** Seconds of played media kept buffered behind the playhead (applies from the next playback). Default 30. */
+  declare backBufferS: number | undefined;
 
   static override styles = [sharedStyles, playerStyles];
 
@@ -63,6 +66,7 @@ export class BatonPlayer extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('backBufferS') && this.backBufferS !== undefined && this.backBufferS > 0) this.#watch.backBufferS = this.backBufferS;
     if (changed.has('asset')) this.#watch.watch(this.asset);
   }
 

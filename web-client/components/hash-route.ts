@@ -2,7 +2,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 
 export type Route =
-  | { page: 'watch'; asset: string | null }
+  | { page: 'watch'; asset: string | null; /** `t=`: seconds to start at. */ t?: number }
   | { page: 'broadcast' }
   | { page: 'dashboard' };
 
@@ -20,14 +20,17 @@ export function parseHash(hash: string): Route {
       return { page: 'dashboard' };
     default: {
       const asset = params.get('asset');
-      return { page: 'watch', asset: asset && asset.length > 0 ? asset : null };
+      const route: Route = { page: 'watch', asset: asset && asset.length > 0 ? asset : null };
+      const t = Number(params.get('t') ?? NaN);
+      if (route.asset && Number.isFinite(t) && t >= 0) route.t = t;
+      return route;
     }
   }
 }
 
-/** The hash for a page; for the player, with the asset to play. */
-export function hrefFor(page: Page, asset?: string | null): string {
-  if (page === 'watch' && asset) return `#/watch?asset=${encodeURIComponent(asset)}`;
+/** The hash for a page; for the player, with the asset to play (and the second to start at). */
+export function hrefFor(page: Page, asset?: string | null, t?: number): string {
+  if (page === 'watch' && asset) return `#/watch?asset=${encodeURIComponent(asset)}${t === undefined ? '' : `&t=${Math.floor(t)}`}`;
   return `#/${page}`;
 }
 

@@ -2,8 +2,8 @@
 
 /** Media kept behind the playhead; older media is removed from the SourceBuffer (seconds). */
 export const BACK_BUFFER_S = 30;
-/** Trim only once this much more than BACK_BUFFER_S has piled up, so removes are few (seconds). */
-const TRIM_SLACK_S = 10;
+/** Trim only once a third more than the back buffer has piled up (10 s at 30 s), so removes are few. */
+const TRIM_SLACK_SHARE = 1 / 3;
 /** Stop appending once this much media is buffered ahead; bytes wait in the queue (seconds). */
 export const MAX_AHEAD_S = 60;
 /** Queued chunks are coalesced into appends of at most this size (bytes). */
@@ -14,6 +14,8 @@ export const QUEUE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 export const QUEUE_LOW_WATER_BYTES = 2 * 1024 * 1024;
 /** A playhead stuck this close before a buffered range jumps into it (seconds). */
 const GAP_JUMP_S = 3;
+/** A time counts as buffered when a range holds it within this much (seconds). */
+const BUFFERED_SLACK_S = 0.05;
 
 export interface MseSinkOptions {
   /** Called once when the stream cannot be decoded or buffered. */
@@ -23,6 +25,8 @@ export interface MseSinkOptions {
    * and with false once it drains below QUEUE_LOW_WATER_BYTES (send again).
    */
   onBackpressure?: (full: boolean) => void;
+  /** Media kept behind the playhead (seconds). Default BACK_BUFFER_S. */
+  backBufferS?: number;
 }
 
 /**
@@ -37,6 +41,7 @@ export class MseSink {
   readonly #url: string;
   readonly #onError: (error: Error) => void;
   readonly #onBackpressure: (full: boolean) => void;
+  readonly #backBufferS: number;
   #buffer: SourceBuffer | null = null;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
@@ -45,6 +50,10 @@ export class MseSink {
   #closed = false;
   #failed = false;
   #full = false;
+  /** A seek waits for its first append: abort the parser mid-Cluster and drop what is buffered. */
+  #resetPending = false;
+  /** Where the player seeked to, until media holding it is buffered: no gap jump may move the playhead elsewhere. */
+  #seekTarget: number | null = null;
 
   /** True when this browser can play `mime` through MSE. */
   static supports(mime: string): boolean {
@@ -56,6 +65,7 @@ export class MseSink {
     this.#mime = mime;
     this.#onError = options.onError;
     this.#onBackpressure = options.onBackpressure ?? (() => undefined);
+    this.#backBufferS = options.backBufferS ?? BACK_BUFFER_S;
     this.#url = URL.createObjectURL(this.#source);
     this.#source.addEventListener('sourceopen', this.#onOpen, { once: true });
     video.addEventListener('timeupdate', this.#pump);
@@ -81,6 +91,34 @@ export class MseSink {
       if (t >= ranges.start(i) - 0.05 && t <= ranges.end(i)) return ranges.end(i) - t;
     }
     return 0;
+  }
+
+  /** True when media at `timeS` is buffered (playing there needs no new bytes). */
+  holds(timeS: number): boolean {
+    const ranges = this.#video.buffered;
+    for (let i = 0; i < ranges.length; i++) {
+      if (timeS >= ranges.start(i) - BUFFERED_SLACK_S && timeS <= ranges.end(i)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The player moved to `timeS`, outside what is buffered, and the stream restarts from a Cluster at or
+   * before it: what is queued is dropped, the SourceBuffer's parser reset and its media removed, and the
+   * playhead stays at `timeS` (never jumps to other buffered media) until media holding it arrives.
+   */
+  seek(timeS: number): void {
+    if (this.#closed) return;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#ending = false;
+    this.#resetPending = true;
+    this.#seekTarget = timeS;
+    if (this.#full) {
+      this.#full = false;
+      this.#onBackpressure(false);
+    }
+    this.#pump();
   }
 
   /** Queue the next bytes of the stream (they must follow the previous ones). */
@@ -149,8 +187,10 @@ export class MseSink {
   /** Do the next piece of work if the SourceBuffer is idle: trim, append, or end. */
   readonly #pump = (): void => {
     const sb = this.#buffer;
-    if (this.#closed || this.#failed || !sb || sb.updating || this.#source.readyState !== 'open') return;
-    if (this.#trimBehind(BACK_BUFFER_S, TRIM_SLACK_S)) return;
+    if (this.#closed || this.#failed || !sb) return;
+    if (this.#resetPending && this.#reset(sb)) return;
+    if (sb.updating || this.#source.readyState !== 'open') return;
+    if (this.#trimBehind(this.#backBufferS, this.#backBufferS * TRIM_SLACK_SHARE)) return;
     if (this.#queue.length === 0) {
       if (this.#ending) this.#endOfStream();
       return;
@@ -172,6 +212,28 @@ export class MseSink {
       this.#fail(new Error('the browser refused the stream data', { cause: err }));
     }
   };
+
+  /** Starts a seek's reset; true while the SourceBuffer is busy with it (pump again on `updateend`). */
+  #reset(sb: SourceBuffer): boolean {
+    // The last append may have stopped inside a Cluster: abort() resets the parser (and cuts an append short).
+    if (this.#source.readyState === 'open') {
+      try {
+        sb.abort();
+      } catch {
+        return true; // a remove is running: abort is not allowed until its updateend
+      }
+    }
+    this.#resetPending = false;
+    if (sb.buffered.length === 0) return false;
+    try {
+      // Also reopens an ended MediaSource, so the new position's bytes can be appended.
+      sb.remove(0, Infinity);
+      return true;
+    } catch (err) {
+      this.#fail(new Error('the browser could not drop the old buffer', { cause: err }));
+      return true;
+    }
+  }
 
   /** Coalesce queued chunks into one append of at most `max` bytes (at least one chunk). */
   #take(max: number): Uint8Array<ArrayBuffer> {
@@ -211,6 +273,19 @@ export class MseSink {
   #jumpGap(): void {
     const ranges = this.#video.buffered;
     const t = this.#video.currentTime;
+    if (this.#seekTarget !== null) {
+      // After a seek only a range starting just past the target (the Cluster's audio starts a bit late) may move the playhead.
+      const target = this.#seekTarget;
+      if (this.holds(target)) this.#seekTarget = null;
+      for (let i = 0; i < ranges.length && this.#seekTarget !== null; i++) {
+        const start = ranges.start(i);
+        if (start > target && start - target < GAP_JUMP_S) {
+          this.#seekTarget = null;
+          this.#video.currentTime = start + 0.01;
+        }
+      }
+      return;
+    }
     for (let i = 0; i < ranges.length; i++) {
       const start = ranges.start(i);
       if (t >= start - 0.05 && t <= ranges.end(i)) return;

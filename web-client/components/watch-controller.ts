@@ -5,7 +5,9 @@ import type { CatalogEntry } from '../../signaling/protocol/messages.js';
 import type { SelectReason } from '../../signaling/protocol/types.js';
 import { Viewer } from '../../client-sdk/viewer.js';
 import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
-import { MseSink } from './mse-sink.js';
+import { BACK_BUFFER_S, MseSink } from './mse-sink.js';
+import { hrefFor, parseHash } from './hash-route.js';
+import { PlayPositions } from './play-position.js';
 
 /** How often the catalog is fetched again while the page is visible (ms). */
 export const CATALOG_REFRESH_MS = 10_000;
@@ -13,6 +15,8 @@ export const CATALOG_REFRESH_MS = 10_000;
 const STATUS_TICK_MS = 500;
 /** Failover notices kept on screen. */
 const MAX_FAILOVER_NOTICES = 5;
+/** The position is written to the URL and local storage at most this often (ms). */
+const POSITION_SAVE_MS = 1_000;
 
 export type HubState = 'connecting' | 'connected' | 'offline';
 
@@ -86,6 +90,8 @@ export class WatchController implements ReactiveController {
   catalogLoaded = false;
   catalogError: string | null = null;
   status: PlaybackStatus = idleStatus(null);
+  /** Media kept behind the playhead, for the next playback (seconds). */
+  backBufferS = BACK_BUFFER_S;
 
   readonly #host: ReactiveControllerHost;
   #socket: ClientSocket | null = null;
@@ -95,6 +101,10 @@ export class WatchController implements ReactiveController {
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #catalogInFlight = false;
   #wanted: string | null = null;
+  /** Where the player was sent and the stream has not caught up yet (s); its `seeking` events need no new request. */
+  #seekTarget: number | null = null;
+  #savedAt = 0;
+  readonly #positions = new PlayPositions(localStorageOrNull());
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -108,6 +118,9 @@ export class WatchController implements ReactiveController {
     for (const type of ['waiting', 'playing', 'pause', 'ended', 'seeking'] as const) {
       v.addEventListener(type, this.#onVideoEvent);
     }
+    v.addEventListener('seeking', this.#onSeeking);
+    v.addEventListener('timeupdate', this.#onTimeUpdate);
+    v.addEventListener('ended', this.#onTimeUpdate);
     this.video = v;
   }
 
@@ -186,7 +199,8 @@ export class WatchController implements ReactiveController {
     const socket = this.#socket;
     if (!assetId || !socket) return;
 
-    const viewer = new Viewer({ socket, assetId, SimplePeer, iceServers });
+    const startS = this.#startFor(assetId);
+    const viewer = new Viewer({ socket, assetId, SimplePeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
     this.#viewer = viewer;
     const live = (): boolean => this.#viewer === viewer;
 
@@ -212,6 +226,7 @@ export class WatchController implements ReactiveController {
         return;
       }
       this.#sink = new MseSink(this.video, d.mime, {
+        backBufferS: this.backBufferS,
         onError: (err) => {
           if (live()) this.#failWith('media-error', `Playback failed: ${err.message}.`);
         },
@@ -222,6 +237,15 @@ export class WatchController implements ReactiveController {
           else viewer.resume();
         },
       });
+      // Resuming (URL `t=` or the saved position): the stream starts at the Cluster before it, the playhead at it.
+      if (startS !== null && !d.live) {
+        this.#seekTarget = startS;
+        this.#sink.seek(startS);
+        this.video.currentTime = startS;
+      }
+    });
+    viewer.addEventListener('seeked', () => {
+      if (live() && this.status.phase === 'complete') this.#patch({ phase: 'streaming' });
     });
     viewer.addEventListener('data', (e) => {
       if (!live()) return;
@@ -256,7 +280,46 @@ export class WatchController implements ReactiveController {
     viewer.start();
   }
 
+  /** Where to start `assetId`: the URL's `t=` when it names this asset, else the position saved for it. */
+  #startFor(assetId: string): number | null {
+    const route = parseHash(location.hash);
+    if (route.page === 'watch' && route.asset === assetId && route.t !== undefined) return route.t > 0 ? route.t : null;
+    return this.#positions.get(assetId);
+  }
+
+  /**
+   * The viewer moved the playhead. Inside buffered media the browser just plays on; anywhere else the
+   * stream restarts from the keyframe Cluster at or before the new time (never from where bytes happen to be).
+   */
+  readonly #onSeeking = (): void => {
+    const viewer = this.#viewer;
+    const sink = this.#sink;
+    const t = this.video.currentTime;
+    if (!viewer || !sink || this.status.live) return;
+    if (this.#seekTarget !== null && Math.abs(this.#seekTarget - t) < 0.01) return;
+    if (sink.holds(t)) return;
+    this.#seekTarget = t;
+    sink.seek(t);
+    viewer.seekTime(t * 1000);
+  };
+
+  /** Keeps the position in the URL (`t=`) and local storage, so a reload or a shared link resumes there. */
+  readonly #onTimeUpdate = (e: Event): void => {
+    const assetId = this.status.assetId;
+    const v = this.video;
+    if (this.#seekTarget !== null && this.#sink?.holds(this.#seekTarget)) this.#seekTarget = null;
+    if (!assetId || this.status.live || v.seeking || this.#seekTarget !== null || v.readyState < 2) return;
+    const now = Date.now();
+    if (e.type !== 'ended' && now - this.#savedAt < POSITION_SAVE_MS) return;
+    this.#savedAt = now;
+    const t = v.ended ? v.duration : v.currentTime;
+    this.#positions.set(assetId, t, Number.isFinite(v.duration) ? v.duration : null, now);
+    const route = parseHash(location.hash);
+    if (route.page === 'watch' && route.asset === assetId) history.replaceState(history.state, '', hrefFor('watch', assetId, v.ended ? undefined : t));
+  };
+
   #stop(): void {
+    this.#seekTarget = null;
     const viewer = this.#viewer;
     this.#viewer = null;
     viewer?.close();
@@ -288,4 +351,12 @@ export class WatchController implements ReactiveController {
       e.type === 'playing' ? 'playing' : e.type === 'pause' ? (this.video.ended ? 'ended' : 'paused') : e.type === 'ended' ? 'ended' : 'waiting';
     if (next !== this.status.video) this.#patch({ video: next });
   };
+}
+
+function localStorageOrNull(): Storage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null; // storage disabled (privacy settings): positions are simply not kept
+  }
 }

@@ -1,0 +1,202 @@
+// Where a viewer can start playing a stored WebM: its keyframe Clusters with their times, from the Cues or a Cluster scan.
+//
+// The file's own EBML readers (webm-probe's readHeader, webm-duration's block heads) do the parsing: mediabunny
+// reads Cues too, but its public API gives packets with timestamps and never the byte offset of their Cluster,
+// which is what a seek over the data channel has to name.
+import { PROBE_HEAD_BYTES, forEachChild, probeWebm, readHeader, readUint, type Header, type WebmProbe } from './webm-probe.js';
+import { readBlockHead } from './webm-duration.js';
+
+/** One place a stream can start from: a Cluster that begins with a keyframe (or any Cluster of an audio-only file). */
+export interface SeekPoint {
+  /** Media time of the point, ms. */
+  timeMs: number;
+  /** Byte offset of the Cluster element. */
+  offset: number;
+}
+
+export interface SeekIndex {
+  /** Ascending by time and by offset; never empty. */
+  points: SeekPoint[];
+  /** `cues` when read from the file's Cues, `clusters` when the Clusters were scanned (recordings carry no Cues). */
+  from: 'cues' | 'clusters';
+  /** Offset of the first Cluster: the bytes before it are the init segment. */
+  initBytes: number;
+}
+
+export type ReadAt = (offset: number, length: number) => Promise<Uint8Array>;
+
+/** Largest Cues element read whole (a 2-hour file with a cue every second needs about 100 KiB). */
+export const MAX_CUES_BYTES = 16 * 1024 * 1024;
+/** A Cluster scan reads the file in pieces of this size. */
+export const SCAN_CHUNK_BYTES = 1024 * 1024;
+/** Seek points kept per asset (a keyframe a second for 55 hours); later ones are dropped. */
+export const MAX_SEEK_POINTS = 200_000;
+
+const Id = { cues: 0x1c53bb6b, cuePoint: 0xbb, cueTime: 0xb3, cueTrackPositions: 0xb7, cueTrack: 0xf7, cueClusterPosition: 0xf1, cluster: 0x1f43b675, timecode: 0xe7, simpleBlock: 0xa3 } as const;
+/** Element ids of four bytes belong to the Segment level: inside an unknown-size Cluster one ends it. */
+const FIRST_SEGMENT_LEVEL_ID = 0x10000000;
+const HEADER_BYTES = 12;
+
+/**
+ * Builds the seek index of a stored (complete) WebM file of `size` bytes. Uses the Cues when the
+ * SeekHead names them and they point at Clusters, else scans every Cluster for a leading keyframe.
+ * Resolves undefined when the file has no readable head or no Cluster; read errors reject.
+ */
+export async function buildSeekIndex(read: ReadAt, size: number): Promise<SeekIndex | undefined> {
+  const probe = probeWebm(await read(0, Math.min(size, PROBE_HEAD_BYTES)));
+  if (!probe.complete || probe.firstClusterOffset === undefined) return undefined;
+  const fromCues = await readCues(read, size, probe);
+  if (fromCues) return { points: fromCues, from: 'cues', initBytes: probe.firstClusterOffset };
+  const scanned = await scanClusters(read, size, probe);
+  return scanned.length ? { points: scanned, from: 'clusters', initBytes: probe.firstClusterOffset } : undefined;
+}
+
+/** The point to play `timeMs` from: the last one at or before it (the first one for earlier times). */
+export function seekPointAt(index: SeekIndex, timeMs: number): SeekPoint {
+  const p = index.points;
+  let lo = 0;
+  let hi = p.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (p[mid]!.timeMs <= timeMs) lo = mid;
+    else hi = mid - 1;
+  }
+  return p[lo]!;
+}
+
+function videoTrack(probe: WebmProbe): number | undefined {
+  return probe.tracks.find((t) => t.type === 'video')?.number;
+}
+
+function ticksToMs(ticks: number, probe: WebmProbe): number {
+  return Math.round((ticks * probe.timecodeScaleNs) / 1e6);
+}
+
+async function readCues(read: ReadAt, size: number, probe: WebmProbe): Promise<SeekPoint[] | undefined> {
+  const at = probe.cuesOffset;
+  const base = probe.segmentDataStart;
+  if (at === undefined || base === undefined || at + HEADER_BYTES > size) return undefined;
+  const head = readHeader(view(await read(at, HEADER_BYTES)), 0);
+  if (!head || head.id !== Id.cues || head.size === undefined || head.size > MAX_CUES_BYTES || at + head.dataStart + head.size > size) return undefined;
+  const bytes = await read(at + head.dataStart, head.size);
+  const v = view(bytes);
+  const video = videoTrack(probe);
+  const points: SeekPoint[] = [];
+  forEachChild(v, 0, bytes.byteLength, (cue) => {
+    if (cue.id !== Id.cuePoint || cue.size === undefined || points.length >= MAX_SEEK_POINTS) return;
+    let time: number | undefined;
+    let cluster: number | undefined;
+    forEachChild(v, cue.dataStart, cue.dataStart + cue.size, (c) => {
+      if (c.size === undefined) return;
+      if (c.id === Id.cueTime) time = readUint(v, c.dataStart, c.size);
+      if (c.id !== Id.cueTrackPositions) return;
+      let track: number | undefined;
+      let position: number | undefined;
+      forEachChild(v, c.dataStart, c.dataStart + c.size, (t) => {
+        if (t.size === undefined) return;
+        if (t.id === Id.cueTrack) track = readUint(v, t.dataStart, t.size);
+        if (t.id === Id.cueClusterPosition) position = readUint(v, t.dataStart, t.size);
+      });
+      if (position !== undefined && (video === undefined || track === video)) cluster ??= position;
+    });
+    if (time === undefined || cluster === undefined) return;
+    const point = { timeMs: ticksToMs(time, probe), offset: base + cluster };
+    const last = points[points.length - 1];
+    // Cues of one Cluster repeat its offset; out-of-order or out-of-file cues make the Cues untrustworthy.
+    if (last && point.offset === last.offset) return;
+    points.push(point);
+  });
+  if (points.length === 0 || !ascending(points, size)) return undefined;
+  // A Cues element that does not point at Clusters is not what it says: fall back to a scan.
+  for (const p of [points[0]!, points[points.length - 1]!]) {
+    const h = readHeader(view(await read(p.offset, HEADER_BYTES)), 0);
+    if (!h || h.id !== Id.cluster) return undefined;
+  }
+  return points;
+}
+
+function ascending(points: SeekPoint[], size: number): boolean {
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]!;
+    if (p.offset >= size) return false;
+    if (i > 0 && (p.offset <= points[i - 1]!.offset || p.timeMs < points[i - 1]!.timeMs)) return false;
+  }
+  return true;
+}
+
+/** Reads a file front to back in SCAN_CHUNK_BYTES pieces, handing out views of the bytes around a position. */
+class Window {
+  #base = 0;
+  #bytes: Uint8Array = new Uint8Array(0);
+  #view = view(this.#bytes);
+  constructor(
+    readonly read: ReadAt,
+    readonly size: number,
+  ) {}
+
+  /** A view holding at least `n` bytes from `pos` (fewer at the end of the file), and `pos`'s index in it. */
+  async at(pos: number, n: number): Promise<{ v: DataView; i: number }> {
+    const want = Math.min(n, this.size - pos);
+    if (pos < this.#base || pos + want > this.#base + this.#bytes.byteLength) {
+      this.#base = pos;
+      this.#bytes = await this.read(pos, Math.min(this.size - pos, Math.max(SCAN_CHUNK_BYTES, want)));
+      this.#view = view(this.#bytes);
+    }
+    return { v: this.#view, i: pos - this.#base };
+  }
+
+  async header(pos: number): Promise<Header | undefined> {
+    const { v, i } = await this.at(pos, HEADER_BYTES);
+    const h = readHeader(v, i);
+    return h && { ...h, dataStart: h.dataStart - i + pos };
+  }
+}
+
+async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promise<SeekPoint[]> {
+  const w = new Window(read, size);
+  const video = videoTrack(probe);
+  const points: SeekPoint[] = [];
+  let pos = probe.firstClusterOffset!;
+  while (pos < size && points.length < MAX_SEEK_POINTS) {
+    const h = await w.header(pos);
+    if (!h) break;
+    if (h.id !== Id.cluster) {
+      // Cues, Tags, Void between Clusters: skip; an unknown size anywhere else cannot be skipped.
+      if (h.size === undefined) break;
+      pos = h.dataStart + h.size;
+      continue;
+    }
+    const end = h.size === undefined ? size : Math.min(size, h.dataStart + h.size);
+    let timecode: number | undefined;
+    let key: boolean | undefined = video === undefined ? true : undefined;
+    let p = h.dataStart;
+    while (p < end) {
+      const c = await w.header(p);
+      // A truncated element, or the next Segment-level element: this (unknown-size) Cluster ended.
+      if (!c || c.size === undefined || c.id >= FIRST_SEGMENT_LEVEL_ID) break;
+      if (c.id === Id.timecode && c.size <= 7) {
+        const { v, i } = await w.at(c.dataStart, c.size);
+        timecode = readUint(v, i, c.size);
+      } else if (c.id === Id.simpleBlock && key === undefined) {
+        const { v, i } = await w.at(c.dataStart, 12);
+        const b = readBlockHead(v, i, c.size);
+        if (b && b.track === video) key = b.key;
+      }
+      p = c.dataStart + c.size;
+      // A known-size Cluster is skipped whole once its time and first video block are known.
+      if (h.size !== undefined && timecode !== undefined && key !== undefined) break;
+    }
+    if (timecode !== undefined && key === true) {
+      const point = { timeMs: ticksToMs(timecode, probe), offset: pos };
+      const last = points[points.length - 1];
+      if (!last || point.timeMs >= last.timeMs) points.push(point);
+    }
+    pos = h.size === undefined ? p : end;
+    if (h.size === undefined && p >= size) break;
+  }
+  return points;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

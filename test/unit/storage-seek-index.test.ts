@@ -1,0 +1,127 @@
+// The seek index: keyframe Clusters and their times from the Cues, or from a Cluster scan for recordings without Cues.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSeekIndex, seekPointAt, type SeekIndex } from '../../node-app/storage/seek-index.js';
+import { PROBE_HEAD_BYTES, readHeader } from '../../node-app/storage/webm-probe.js';
+
+const CLUSTER = [0x1f, 0x43, 0xb6, 0x75];
+const KEYFRAME_EVERY_S = 2;
+const CLIP_S = 20;
+
+let dir = '';
+let withCues: Uint8Array;
+let noCues: Uint8Array;
+
+/** A reader over bytes that counts what it read. */
+function reader(bytes: Uint8Array) {
+  const r = { bytesRead: 0, read: async (o: number, l: number) => {
+    const out = bytes.slice(o, Math.min(bytes.byteLength, o + l));
+    r.bytesRead += out.byteLength;
+    return out;
+  } };
+  return r;
+}
+
+const index = (bytes: Uint8Array) => buildSeekIndex(reader(bytes).read, bytes.byteLength);
+
+/** What MediaRecorder writes: every Cluster with the "unknown size" marker (same vint length, all ones). */
+function unknownSizeClusters(bytes: Uint8Array, clusters: number[]): Uint8Array {
+  const out = bytes.slice();
+  for (const at of clusters) {
+    const len = Math.clz32(out[at + 4]!) - 23;
+    out[at + 4] = (0x100 >> len) | (0xff >> len);
+    for (let i = 1; i < len; i++) out[at + 4 + i] = 0xff;
+  }
+  return out;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'baton-seek-index-'));
+  const cues = join(dir, 'cues.webm');
+  const live = join(dir, 'live.webm');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(CLIP_S), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', String(30 * KEYFRAME_EVERY_S), '-keyint_min', String(30 * KEYFRAME_EVERY_S),
+    '-b:v', '200k', '-c:a', 'libopus', '-b:a', '32k', cues]);
+  // `-live 1`: no Cues, no Duration, as a recording of a broadcast is stored.
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', cues, '-c', 'copy', '-f', 'webm', '-live', '1', live]);
+  withCues = new Uint8Array(readFileSync(cues));
+  noCues = new Uint8Array(readFileSync(live));
+}, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expectKeyframeClusters(idx: SeekIndex | undefined, bytes: Uint8Array): void {
+  expect(idx).toBeDefined();
+  const points = idx!.points;
+  expect(points.length).toBe(CLIP_S / KEYFRAME_EVERY_S);
+  points.forEach((p, i) => {
+    expect([...bytes.subarray(p.offset, p.offset + 4)]).toEqual(CLUSTER);
+    // One point per keyframe interval, at (about) its keyframe.
+    expect(Math.abs(p.timeMs - i * KEYFRAME_EVERY_S * 1000)).toBeLessThan(100);
+  });
+  expect(points[0]!.offset).toBe(idx!.initBytes);
+}
+
+describe('buildSeekIndex', () => {
+  it('reads the Cues of an ffmpeg file, without reading the media', async () => {
+    const r = reader(withCues);
+    const idx = await buildSeekIndex(r.read, withCues.byteLength);
+    expect(idx?.from).toBe('cues');
+    expectKeyframeClusters(idx, withCues);
+    // The head, the Cues and two Cluster headers: none of the media between them.
+    expect(r.bytesRead).toBeLessThan(PROBE_HEAD_BYTES + 16 * 1024);
+  });
+
+  it('scans the Clusters of a recording without Cues', async () => {
+    const idx = await index(noCues);
+    expect(idx?.from).toBe('clusters');
+    expectKeyframeClusters(idx, noCues);
+  });
+
+  it('scans unknown-size Clusters (what MediaRecorder writes) to the same points', async () => {
+    const known = (await index(noCues))!;
+    const unknown = unknownSizeClusters(noCues, known.points.map((p) => p.offset));
+    const h = readHeader(new DataView(unknown.buffer), known.points[1]!.offset);
+    expect(h?.size).toBeUndefined();
+    const idx = await index(unknown);
+    expect(idx?.points).toEqual(known.points);
+  });
+
+  it('does not trust Cues that point outside the file: it scans instead', async () => {
+    const idx = (await index(withCues))!;
+    // Cut the file inside its last Cluster: the Cues (at the end) are gone, the SeekHead still names them.
+    const cut = withCues.slice(0, idx.points[idx.points.length - 1]!.offset + 1000);
+    const scanned = await index(cut);
+    expect(scanned?.from).toBe('clusters');
+    expect(scanned?.points.map((p) => p.offset)).toEqual(idx.points.map((p) => p.offset));
+  });
+
+  it('gives nothing for bytes that are not WebM', async () => {
+    expect(await index(new Uint8Array(4096).fill(7))).toBeUndefined();
+    expect(await index(withCues.slice(0, 200))).toBeUndefined();
+  });
+});
+
+describe('seekPointAt', () => {
+  const idx: SeekIndex = { from: 'cues', initBytes: 100, points: [{ timeMs: 0, offset: 100 }, { timeMs: 2000, offset: 900 }, { timeMs: 4000, offset: 2000 }] };
+  it.each([
+    [-5, 100],
+    [0, 100],
+    [1999, 100],
+    [2000, 900],
+    [3500, 900],
+    [4000, 2000],
+    [3_600_000, 2000],
+  ])('plays %d ms from byte %d', (t, offset) => {
+    expect(seekPointAt(idx, t).offset).toBe(offset);
+  });
+
+  it('finds 2:30 of a 5-minute index at the keyframe before it', () => {
+    const points = Array.from({ length: 150 }, (_, i) => ({ timeMs: i * 2000 + 7, offset: 1000 + i * 50_000 }));
+    const p = seekPointAt({ from: 'cues', initBytes: 1000, points }, 150_000);
+    expect(p).toEqual({ timeMs: 148_007, offset: 1000 + 74 * 50_000 });
+  });
+});
