@@ -11,7 +11,7 @@ const offer = (resourceId: string, sdp = OFFER) => ({
   resourceId,
   streamId: `s-${resourceId}`,
   sdp,
-  assignment: { streamId: `s-${resourceId}`, primary: choice('a', `sess-${resourceId}-p`), backup: null, ipUnknown: true, epoch: 1 },
+  assignment: { streamId: `s-${resourceId}`, streamSecret: 'test-secret', primary: choice('a', `sess-${resourceId}-p`), backup: null, ipUnknown: true, epoch: 1 },
 });
 const ask = (m: WhipManager, msg: unknown) => new Promise<Ack<{ sdp: string }>>((resolve) => m.offer(msg, resolve));
 
