@@ -68,8 +68,9 @@ describe('LiveWriter', () => {
     expect(w.append(0, 0, bytes(100, 1))).toEqual({ kind: 'stored' });
     expect(w.append(1, 100, bytes(50, 2))).toEqual({ kind: 'stored' });
     const flushing = w.flush();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(io.syncs).toBeGreaterThan(0);
+    // Wait for the positive signal (the fsync started and is held by the gate), not a fixed sleep:
+    // on a loaded machine the write before it can take longer than any sleep.
+    await expect.poll(() => io.syncs).toBeGreaterThan(0);
     expect(durable).toEqual([]);
     expect(w.durableSeq).toBe(-1);
     io.release();
