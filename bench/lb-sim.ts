@@ -4,7 +4,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CachePolicy as CachePolicyName, createCache, DEFAULT_PREFIX_MS, type BlockCache, type CacheOptions, type CachePolicy, type StreamHandle } from '../node-app/cache/index.js';
-import { nextDirector } from '../node-app/policies/rotation.js';
+import { nextDirector } from '../signaling/policies/rotation.js';
 import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../node-app/policies/select.js';
 import { DEFAULT_LOAD_WEIGHTS, type LoadWeights } from '../signaling/protocol/load-factor.js';
 import { StateTable } from '../signaling/protocol/state-table.js';

@@ -417,7 +417,7 @@ program
   .option('--stream-id <id>', 'restrict the key to one stream id')
   .action(async (o) => {
     if (!o.streamKeySecret) throw new InvalidArgumentError('--stream-key-secret (or BATON_STREAM_KEY_SECRET) is required');
-    const { mintStreamKey } = await import('../ingest/stream-key.js');
+    const { mintStreamKey } = await import('../../signaling/policies/stream-key.js');
     console.log(mintStreamKey(o.streamKeySecret, { expiresAtMs: Date.now() + o.validMinutes * 60_000, streamId: o.streamId }));
   });
 

@@ -1,6 +1,6 @@
 // The cluster model for simulations: a hub on the real reducer and policies, and fake media servers holding replicas.
-import { expired, DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../../node-app/policies/liveness.js';
-import { nextDirector } from '../../node-app/policies/rotation.js';
+import { expired, DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../../signaling/policies/liveness.js';
+import { nextDirector } from '../../signaling/policies/rotation.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import type {
   AssetInfo,
@@ -17,7 +17,7 @@ import type { FakeClock } from './fake-clock.js';
 import { deepFreeze, type Network } from './sim-network.js';
 
 export const HEARTBEAT_MS = 1_000;
-export { DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../../node-app/policies/liveness.js';
+export { DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../../signaling/policies/liveness.js';
 export const LIVENESS_CHECK_MS = 250;
 /** Longer than failure detection (3 heartbeats + one check), so a failover is never pre-empted by the timer. */
 export const ROTATION_MS = 4_000;

@@ -1,6 +1,6 @@
 // Director rotation: the baton passes round-robin, by server id, to the next server in the table.
-import type { StateTable } from '../../signaling/protocol/state-table.js';
-import type { DirectorInfo } from '../../signaling/protocol/types.js';
+import type { StateTable } from '../protocol/state-table.js';
+import type { DirectorInfo } from '../protocol/types.js';
 
 /** Why the baton moves; the caller records it, the choice does not depend on it. */
 export const RotationReason = {
