@@ -7,7 +7,7 @@ import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../policies/select.js';
 import { checkBounds } from '../../signaling/protocol/bounds.js';
 import { resolveSecrets } from './secrets.js';
-import { DEFAULT_SESSION_LIMITS } from '../../signaling/session-registry.js';
+import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 import { parseIceAllow } from '../webrtc/ice-filter.js';
 import { projectVersion } from '../project-root.js';

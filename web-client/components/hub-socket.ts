@@ -1,12 +1,6 @@
 // The browser's only socket.io import: typed connections to the hub's /client and /dashboard namespaces.
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToHubEvents, HubToClientEvents, HubToDashboardEvents } from '../../signaling/protocol/messages.js';
-import type { Ack, TableSnapshot } from '../../signaling/protocol/types.js';
-
-/** What a dashboard may ask of the hub (it is otherwise read-only). */
-export interface DashboardToHubEvents {
-  resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
-}
+import type { ClientToHubEvents, DashboardToHubEvents, HubToClientEvents, HubToDashboardEvents } from '../../signaling/protocol/events.js';
 
 export type ClientSocket = Socket<HubToClientEvents, ClientToHubEvents>;
 export type DashboardSocket = Socket<HubToDashboardEvents, DashboardToHubEvents>;
