@@ -29,6 +29,10 @@ export interface ServerToHubEvents extends WhipServerToHubEvents {
 /** Hub → media server. */
 export interface HubToServerEvents extends WhipHubToServerEvents {
   deltas: (batch: VersionedDelta[]) => void;
+  /**
+   * Never sent: a server gets the table in its `register` and `resync` acks. Still declared
+   * because node-app/media-server.ts listens for it; drop both together (issue 13).
+   */
   snapshot: (snapshot: TableSnapshot) => void;
   select: (req: SelectRequest, ack: (r: Ack<SelectDecision>) => void) => void;
   'select-ingest': (req: SelectIngestRequest, ack: (r: Ack<IngestDecision>) => void) => void;
