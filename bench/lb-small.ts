@@ -5,7 +5,8 @@ import { DiskStore } from '../node-app/storage/disk-store.js';
 import { ensureDemoMedia } from '../scripts/make-demo-media.js';
 import { MEDIA_DIR } from '../test/helpers/cluster.js';
 import { seededRng } from '../test/helpers/seeded-rng.js';
-import type { SimPolicyFactory, Workload } from './lb-sim.js';
+import type { SimPolicyFactory } from './lb-policy.js';
+import type { Workload } from './lb-workload.js';
 
 /** The demo's servers: three, 1-Gbit/s uplinks, `baton demo`'s 64-MiB caches and 100 sessions. */
 const SERVERS = 3;

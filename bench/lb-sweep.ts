@@ -1,5 +1,5 @@
 // The utilisation sweep of the `lb` suite: Baton and every baseline at 10–90 % mean utilisation.
-import type { LbScale, WorkloadParams } from './lb-sim.js';
+import type { LbScale, WorkloadParams } from './lb-workload.js';
 
 /** Mean cluster utilisations the sweep runs (offered egress ÷ uplink). */
 export const SWEEP_UTILISATIONS = [0.1, 0.3, 0.5, 0.7, 0.9] as const;

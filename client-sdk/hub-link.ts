@@ -2,14 +2,10 @@
 // `/dashboard`, and a connect that waits for the first connection. No DOM, no Node:
 // the Lit pages and the CLI both open their hub sockets here.
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToHubEvents, HubToClientEvents, HubToDashboardEvents } from '../signaling/protocol/messages.js';
-import type { Ack, TableSnapshot } from '../signaling/protocol/types.js';
+import type { ClientToHubEvents, DashboardToHubEvents, HubToClientEvents, HubToDashboardEvents } from '../signaling/protocol/events.js';
 import { CodedError } from '../common/coded-error.js';
 
-/** What a dashboard may ask of the hub (it is otherwise read-only). Belongs in the protocol; kept here until it moves. */
-export interface DashboardToHubEvents {
-  resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
-}
+export type { DashboardToHubEvents };
 
 export type ClientSocket = Socket<HubToClientEvents, ClientToHubEvents>;
 export type DashboardSocket = Socket<HubToDashboardEvents, DashboardToHubEvents>;

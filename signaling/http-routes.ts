@@ -3,15 +3,29 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import sirv from 'sirv';
-import type { Hub } from './hub.js';
-import { isAssetId } from './protocol/index.js';
-import { MAX_CATALOG_PAGE } from './catalog-view.js';
-import { requestToken } from './operator-gate.js';
+import { isAssetId, type DecisionEvent, type StateTable } from './protocol/index.js';
+import { MAX_CATALOG_PAGE, type CatalogView } from './catalog-view.js';
+import { requestToken, type OperatorGate } from './operator-gate.js';
+import type { HubMetrics } from './hub-metrics.js';
+import type { WhipRoutes } from './whip-routes.js';
+
+/** What the HTTP side reads of the hub (the `Hub` passes itself; the interface keeps this file from importing it). */
+export interface HttpHost {
+  readonly table: StateTable;
+  readonly catalogView: CatalogView;
+  readonly operatorGate: OperatorGate;
+  readonly metrics: HubMetrics;
+  readonly whip: WhipRoutes;
+  readonly iceServers: RTCIceServer[];
+  readonly decisions: readonly DecisionEvent[];
+  takeHttpToken(req: IncomingMessage): boolean;
+  apiState(): unknown;
+}
 
 /** Paths only an operator may read (they name servers' addresses and broadcasters' places). */
 const OPERATOR_PATHS = new Set(['/api/state', '/api/decisions', '/metrics']);
 
-export function createHttpHandler(hub: Hub, staticDir: string | undefined) {
+export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) {
   const assets = staticDir && existsSync(staticDir) ? sirv(staticDir, { single: true, dev: false, etag: true }) : undefined;
   return (req: IncomingMessage, res: ServerResponse): void => {
     // socket.io answers its own path on the same server.

@@ -7,7 +7,7 @@ import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../director/select.js';
 import { checkBounds } from '../../signaling/protocol/bounds.js';
 import { resolveSecrets } from './secrets.js';
-import { DEFAULT_SESSION_LIMITS } from '../../signaling/session-registry.js';
+import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 import { parseIceAllow } from '../webrtc/ice-filter.js';
 import { projectVersion } from '../project-root.js';
@@ -417,7 +417,7 @@ program
   .option('--stream-id <id>', 'restrict the key to one stream id')
   .action(async (o) => {
     if (!o.streamKeySecret) throw new InvalidArgumentError('--stream-key-secret (or BATON_STREAM_KEY_SECRET) is required');
-    const { mintStreamKey } = await import('../ingest/stream-key.js');
+    const { mintStreamKey } = await import('../../signaling/policies/stream-key.js');
     console.log(mintStreamKey(o.streamKeySecret, { expiresAtMs: Date.now() + o.validMinutes * 60_000, streamId: o.streamId }));
   });
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/messages.js';
+import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/events.js';
 import type { SelectReason } from '../../signaling/protocol/types.js';
 import { Viewer, type FailoverInfo } from '../../client-sdk/viewer.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';

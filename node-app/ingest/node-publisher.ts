@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/messages.js';
+import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/events.js';
 import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '../../client-sdk/publisher.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';

@@ -5,3 +5,5 @@ export * from './load-factor.js';
 export * from './state-table.js';
 export * from './messages.js';
 export * from './bounds.js';
+export * from './events.js';
+export * from './replies.js';

@@ -1,4 +1,4 @@
-// The wire contract: schemas for every inbound message and the socket.io event maps.
+// The wire contract: schemas for every inbound message, and the shapes of requests and replies.
 import { z } from 'zod';
 import { ASSET_ID_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.js';
 import { checkBounds, MESSAGE_BOUNDS, type Bounds } from './bounds.js';
@@ -15,7 +15,6 @@ import type {
   OwnDelta,
   ServerDescriptor,
 } from './types.js';
-import type { WhipHubToServerEvents, WhipServerToHubEvents } from './whip.js';
 
 /** socket.io drops any single message larger than this (bytes). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -266,57 +265,6 @@ export interface PublishReply {
 export interface CatalogEntry extends AssetInfo {
   live: boolean;
   holders: string[];
-}
-
-// ---- socket.io event maps -------------------------------------------------
-
-/** Media server → hub, on the `/server` namespace. */
-export interface ServerToHubEvents extends WhipServerToHubEvents {
-  register: (descriptor: unknown, ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
-  heartbeat: (msg: unknown) => void;
-  report: (deltas: unknown, ack: (r: Ack) => void) => void;
-  resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
-  signal: (msg: unknown) => void;
-  'session-close': (msg: unknown) => void;
-  /** The session's WebRTC connection is up: it no longer counts as unconnected at the hub. */
-  'session-connected': (msg: unknown) => void;
-}
-
-/** Hub → media server. */
-export interface HubToServerEvents extends WhipHubToServerEvents {
-  deltas: (batch: VersionedDelta[]) => void;
-  snapshot: (snapshot: TableSnapshot) => void;
-  select: (req: SelectRequest, ack: (r: Ack<SelectDecision>) => void) => void;
-  'select-ingest': (req: SelectIngestRequest, ack: (r: Ack<IngestDecision>) => void) => void;
-  'session-open': (msg: SessionOpen, ack: (r: Ack) => void) => void;
-  signal: (msg: SignalMessage) => void;
-  'session-close': (msg: { sessionId: string; reason: string }) => void;
-  shutdown: (msg: { reason: string }) => void;
-}
-
-/** Browser / CLI client → hub, on the `/client` namespace. */
-export interface ClientToHubEvents {
-  /** The first page of the catalog (≤ 1,000 assets; `next` is the cursor for /api/catalog). */
-  catalog: (ack: (r: Ack<{ assets: CatalogEntry[]; next: string | null; total: number }>) => void) => void;
-  watch: (req: unknown, ack: (r: Ack<WatchReply>) => void) => void;
-  publish: (req: unknown, ack: (r: Ack<PublishReply>) => void) => void;
-  places: (req: unknown, ack: (r: Ack<{ places: Place[] }>) => void) => void;
-  signal: (msg: unknown) => void;
-  leave: (msg: unknown) => void;
-}
-
-/** Hub → client. */
-export interface HubToClientEvents {
-  signal: (msg: SignalMessage) => void;
-  'session-close': (msg: { sessionId: string; reason: string }) => void;
-  error: (msg: { code: string; message: string }) => void;
-}
-
-/** Hub → dashboard (read-only), on the `/dashboard` namespace. */
-export interface HubToDashboardEvents {
-  snapshot: (s: TableSnapshot) => void;
-  deltas: (batch: VersionedDelta[]) => void;
-  decision: (d: DecisionEvent) => void;
 }
 
 export type DecisionEvent =

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { BATON, Cluster, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
 import type { Ack, WatchReply } from '../../signaling/protocol/index.js';
-import { DEFAULT_SESSION_LIMITS } from '../../signaling/session-registry.js';
+import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { UNCONNECTED_SESSION_MS } from '../../node-app/slot-defaults.js';
 import { recordFigure } from './helpers/figures.js';
 import { ask, connect, sleep } from './helpers/net.js';

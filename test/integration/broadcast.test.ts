@@ -9,7 +9,7 @@ import { BATON, Cluster, MEDIA_DIR, ROOT, waitFor } from '../helpers/cluster.js'
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import { publishFile } from '../../node-app/ingest/node-publisher.js';
 import { SimplePeer, nodeWrtc } from '../../node-app/webrtc/peer.js';
-import { mintStreamKey } from '../../node-app/ingest/stream-key.js';
+import { mintStreamKey } from '../../signaling/policies/stream-key.js';
 import { decodeIngestServerFrame, encodeChunk, encodeIngestControl, type IngestServerControl } from '../../signaling/protocol/ingest-frames.js';
 
 const CLUSTER_ID = Buffer.from([0x1f, 0x43, 0xb6, 0x75]);

@@ -1,11 +1,7 @@
-// The cluster model for simulations: a hub on the real reducer and policies, and fake media servers holding replicas.
-import { expired, DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../../node-app/policies/liveness.js';
-import { nextDirector } from '../../node-app/policies/rotation.js';
+// Fake media servers holding replicas, for simulations of the real hub core (`SimHub`), and table comparison.
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import type {
   AssetInfo,
-  Delta,
-  DirectorInfo,
   LiveInfo,
   OwnDelta,
   ServerDescriptor,
@@ -14,146 +10,12 @@ import type {
   VersionedDelta,
 } from '../../signaling/protocol/types.js';
 import type { FakeClock } from './fake-clock.js';
-import { deepFreeze, type Network } from './sim-network.js';
-
-export const HEARTBEAT_MS = 1_000;
-export { DEFAULT_MISSED_HEARTBEATS as MISSED_HEARTBEATS } from '../../node-app/policies/liveness.js';
-export const LIVENESS_CHECK_MS = 250;
-/** Longer than failure detection (3 heartbeats + one check), so a failover is never pre-empted by the timer. */
-export const ROTATION_MS = 4_000;
-/** The hub batches deltas like one event-loop turn of the real one. */
-export const FLUSH_MS = 10;
-
-export interface DirectorChange {
-  previous: DirectorInfo | null;
-  director: DirectorInfo;
-  reason: string;
-  /** Sorted ids in the table when the baton moved. */
-  ids: string[];
-}
-
-export interface Removal {
-  id: string;
-  atMs: number;
-  lastSeenMs: number;
-  reason: string;
-}
-
-/** The hub as the sim needs it: the authoritative table, heartbeats, liveness, rotation, delta fan-out. */
-export class HubModel {
-  readonly table = new StateTable();
-  readonly directorLog: DirectorChange[] = [];
-  readonly removals: Removal[] = [];
-  readonly #links = new Map<string, FakeServer>();
-  readonly #lastSeen = new Map<string, number>();
-  #lastDirector: DirectorInfo | null = null;
-  #pending: VersionedDelta[] = [];
-  #flushScheduled = false;
-  readonly #snapshotWaiters: FakeServer[] = [];
-
-  constructor(
-    private readonly clock: FakeClock,
-    private readonly net: Network,
-  ) {
-    clock.every(LIVENESS_CHECK_MS, () => this.#checkLiveness());
-    clock.every(ROTATION_MS, () => this.#rotate('timer'));
-  }
-
-  /** No delta waiting for the next flush. */
-  get idle(): boolean {
-    return !this.#flushScheduled;
-  }
-
-  get registered(): number {
-    return this.#links.size;
-  }
-
-  register(descriptor: ServerDescriptor, server: FakeServer): void {
-    this.#links.set(descriptor.id, server);
-    this.#lastSeen.set(descriptor.id, this.clock.now);
-    this.#commit({ type: 'server-joined', server: { ...descriptor, joinedAtMs: this.clock.now } });
-    if (!this.table.director) this.#rotate('vacant');
-    this.#snapshotWaiters.push(server);
-  }
-
-  heartbeat(id: string, server: FakeServer): void {
-    if (this.#links.get(id) !== server) return; // not registered (any more): it must register again
-    this.#lastSeen.set(id, this.clock.now);
-    const version = this.table.version;
-    this.net.send(() => server.onHeartbeatAck(version), 'control');
-  }
-
-  report(id: string, server: FakeServer, own: OwnDelta): void {
-    if (this.#links.get(id) !== server) return;
-    this.#commit({ ...own, id } as Delta);
-  }
-
-  leave(id: string, server: FakeServer): void {
-    if (this.#links.get(id) === server) this.#remove(id, 'left');
-  }
-
-  resync(server: FakeServer): void {
-    if (this.#links.get(server.id) !== server) return;
-    this.#snapshotWaiters.push(server);
-    this.#scheduleFlush();
-  }
-
-  #commit(d: Delta): void {
-    this.#pending.push(this.table.commit(d));
-    this.#scheduleFlush();
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    this.clock.after(FLUSH_MS, () => this.#flush());
-  }
-
-  /**
-   * Once per turn: the delta batch to every registered server, then one
-   * snapshot for everyone who registered or asked for a resync during the turn.
-   */
-  #flush(): void {
-    this.#flushScheduled = false;
-    const batch = deepFreeze(this.#pending.splice(0));
-    if (batch.length > 0) {
-      for (const server of this.#links.values()) this.net.send(() => server.onDeltas(batch), 'lossy-state');
-    }
-    const waiters = this.#snapshotWaiters.splice(0).filter((w) => this.#links.get(w.id) === w);
-    if (waiters.length === 0) return;
-    // Rows are copied into Sets and Maps on load; the leaves they share (loads,
-    // asset and live records) came frozen from the servers that reported them.
-    const snapshot = Object.freeze(this.table.snapshot());
-    for (const w of waiters) this.net.send(() => w.onSnapshot(snapshot), 'state');
-  }
-
-  #remove(id: string, reason: string): void {
-    const wasDirector = this.table.director?.id === id;
-    this.removals.push({ id, atMs: this.clock.now, lastSeenMs: this.#lastSeen.get(id)!, reason });
-    this.#links.delete(id);
-    this.#lastSeen.delete(id);
-    this.#commit({ type: 'server-left', id, reason });
-    if (wasDirector) this.#rotate('director-failed');
-  }
-
-  #checkLiveness(): void {
-    for (const id of expired(this.#lastSeen, this.clock.now, HEARTBEAT_MS, MISSED_HEARTBEATS)) this.#remove(id, 'heartbeat');
-  }
-
-  #rotate(reason: string): void {
-    // The table forgets a director that left; the hub remembers it so the order carries on.
-    const previous = this.table.director ?? this.#lastDirector;
-    const next = nextDirector(this.table, previous, this.clock.now, reason);
-    if (!next) return;
-    this.directorLog.push({ previous, director: next, reason, ids: this.table.ids().sort() });
-    this.#lastDirector = next;
-    this.#commit({ type: 'director', director: next });
-  }
-}
+import { HEARTBEAT_MS, type SimHub, type SimServer } from './memory-link.js';
+import { deepFreeze } from './sim-network.js';
 
 // ---- a fake media server ----------------------------------------------------------------
 
-export class FakeServer {
+export class FakeServer implements SimServer {
   readonly replica = new StateTable();
   readonly cache = new Set<string>();
   readonly storage = new Map<string, AssetInfo>();
@@ -169,12 +31,26 @@ export class FakeServer {
   constructor(
     readonly id: string,
     readonly region: string,
-    private readonly hub: HubModel,
+    private readonly hub: SimHub,
     private readonly clock: FakeClock,
-    private readonly net: Network,
   ) {}
 
   start(heartbeatPhaseMs: number): void {
+    this.#awaitingSnapshot = true;
+    this.#register();
+    this.#stopHeartbeats = this.clock.every(HEARTBEAT_MS, () => this.hub.heartbeat(this), heartbeatPhaseMs);
+  }
+
+  /**
+   * A refusal (a stale connection of this id still counted live) is retried, as the
+   * media server does; every heartbeat rather than with its jittered backoff, so the
+   * seeded scenario stays deterministic and short.
+   */
+  onRegisterRefused(): void {
+    if (this.alive) this.clock.after(HEARTBEAT_MS, () => this.alive && this.#register());
+  }
+
+  #register(): void {
     const descriptor = deepFreeze<ServerDescriptor>({
       id: this.id,
       region: this.region,
@@ -188,13 +64,7 @@ export class FakeServer {
       storage: [...this.storage.values()],
       live: [...this.live.values()],
     });
-    this.#awaitingSnapshot = true;
-    this.net.send(() => this.hub.register(descriptor, this), 'state');
-    this.#stopHeartbeats = this.clock.every(
-      HEARTBEAT_MS,
-      () => this.net.send(() => this.hub.heartbeat(this.id, this), 'control'),
-      heartbeatPhaseMs,
-    );
+    this.hub.register(this, descriptor);
   }
 
   /** Change its own state and report it, like the media server does after a cache change. */
@@ -223,7 +93,7 @@ export class FakeServer {
         break;
     }
     const frozen = deepFreeze(own);
-    this.net.send(() => this.hub.report(this.id, this, frozen), 'control');
+    this.hub.report(this, frozen);
   }
 
   onDeltas(batch: readonly VersionedDelta[]): void {
@@ -263,14 +133,14 @@ export class FakeServer {
 
   leave(): void {
     this.crash();
-    this.net.send(() => this.hub.leave(this.id, this), 'control');
+    this.hub.leave(this);
   }
 
   #requestSnapshot(): void {
     if (this.#awaitingSnapshot) return;
     this.#awaitingSnapshot = true;
     this.stats.resyncs++;
-    this.net.send(() => this.hub.resync(this), 'state');
+    this.hub.resync(this);
   }
 }
 

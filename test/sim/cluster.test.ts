@@ -1,16 +1,8 @@
-// Cluster simulation: 1,000 fake servers, a hub model on the real reducer and policies, a lossy in-memory network, a fake clock.
+// Cluster simulation: 1,000 fake servers and the real hub core (signaling/core/) on an in-memory link, a lossy network, a fake clock.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
-import {
-  FakeServer,
-  HEARTBEAT_MS,
-  HubModel,
-  LIVENESS_CHECK_MS,
-  MISSED_HEARTBEATS,
-  ROTATION_MS,
-  normalised,
-  tableDiff,
-} from './cluster-model.js';
+import { FakeServer, normalised, tableDiff } from './cluster-model.js';
+import { HEARTBEAT_MS, LIVENESS_CHECK_MS, MISSED_HEARTBEATS, ROTATION_MS, SimHub } from './memory-link.js';
 import { FakeClock, seeded } from './fake-clock.js';
 import { MAX_LATENCY_MS, Network } from './sim-network.js';
 
@@ -41,7 +33,7 @@ describe('cluster of 1,000 servers (simulated)', () => {
   const net = new Network(clock, rand);
   net.dropRate = DROP_RATE;
   net.reorderRate = REORDER_RATE;
-  const hub = new HubModel(clock, net);
+  const hub = new SimHub(clock, net);
   const servers = new Map<string, FakeServer>();
   let nextNewId = SERVERS;
 
@@ -55,7 +47,7 @@ describe('cluster of 1,000 servers (simulated)', () => {
    * 1,000 rows are a million rows to build.)
    */
   function spawn(id: string, withContentShare: number): FakeServer {
-    const s = new FakeServer(id, `r${Math.floor(rand() * 6)}`, hub, clock, net);
+    const s = new FakeServer(id, `r${Math.floor(rand() * 6)}`, hub, clock);
     if (rand() < withContentShare) {
       for (let k = 0; k < 2; k++) {
         const info = assetInfo(Math.floor(rand() * ASSET_POOL));
@@ -87,7 +79,7 @@ describe('cluster of 1,000 servers (simulated)', () => {
   it('registers every server and gives the baton to the first one', () => {
     expect(hub.registered).toBe(SERVERS);
     expect(hub.table.size).toBe(SERVERS);
-    expect(hub.directorLog[0]).toMatchObject({ reason: 'vacant', director: { id: serverId(SERVERS - 5), epoch: 1 } });
+    expect(hub.directorLog[0]).toMatchObject({ reason: 'first-server', director: { id: serverId(SERVERS - 5), epoch: 1 } });
   });
 
   it('rotates the director round-robin by id, wrapping, with epochs going up by one', () => {
@@ -127,7 +119,7 @@ describe('cluster of 1,000 servers (simulated)', () => {
 
     const removal = hub.removals.slice(removalsBefore).find((r) => r.id === victim.id);
     expect(removal).toBeDefined();
-    expect(removal!.reason).toBe('heartbeat');
+    expect(removal!.reason).toBe('missed-heartbeats');
     expect(removal!.lastSeenMs).toBeLessThanOrEqual(crashedAtMs + MAX_LATENCY_MS);
     const silentMs = removal!.atMs - removal!.lastSeenMs;
     expect(silentMs).toBeGreaterThan(MISSED_HEARTBEATS * HEARTBEAT_MS);
@@ -136,7 +128,7 @@ describe('cluster of 1,000 servers (simulated)', () => {
 
     const handover = hub.directorLog.slice(rotations + 1);
     expect(handover).toHaveLength(1);
-    expect(handover[0]).toMatchObject({ reason: 'director-failed', previous: victim });
+    expect(handover[0]).toMatchObject({ reason: 'director-left', previous: victim });
     expect(handover[0]!.director).toEqual({
       id: successor(victim.id, [...servers.keys()].sort()),
       epoch: victim.epoch + 1,

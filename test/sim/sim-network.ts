@@ -6,10 +6,18 @@ export const MAX_LATENCY_MS = 5;
 /** A reordered message arrives this much later, behind messages sent after it. */
 export const REORDER_DELAY_MS = 30;
 
+/** One direction of one connection: messages on it arrive in the order they were sent, as over TCP. */
+export interface Channel {
+  lastArrivalMs: number;
+}
+
+export const newChannel = (): Channel => ({ lastArrivalMs: 0 });
+
 /**
- * The network. Every message takes 1–5 ms. State traffic from the hub
- * (delta batches) may be dropped or held back behind later batches; requests
- * and replies are reliable, like acks over one socket.io connection.
+ * The network. Every message takes 1–5 ms; on one `Channel` none overtakes
+ * another (one socket.io connection). State traffic from the hub (delta
+ * batches) may be dropped or held back behind later batches — the faults the
+ * replicas must survive; requests and replies are reliable, like acks.
  */
 export class Network {
   /** Chance that a lossy message is lost. */
@@ -25,7 +33,7 @@ export class Network {
     private readonly rand: () => number,
   ) {}
 
-  send(run: () => void, kind: 'lossy-state' | 'state' | 'control'): void {
+  send(run: () => void, kind: 'lossy-state' | 'state' | 'control', channel?: Channel): void {
     this.stats.sent++;
     if (kind === 'lossy-state' && this.rand() < this.dropRate) {
       this.stats.dropped++;
@@ -35,6 +43,10 @@ export class Network {
     if (kind === 'lossy-state' && this.rand() < this.reorderRate) {
       latency += REORDER_DELAY_MS;
       this.stats.reordered++;
+    } else if (channel) {
+      // Same arrival time as the one before is fine: the clock runs equal times in sending order.
+      latency = Math.max(latency, channel.lastArrivalMs - this.clock.now);
+      channel.lastArrivalMs = this.clock.now + latency;
     }
     if (kind === 'control') return this.clock.after(latency, run);
     this.stateInFlight++;

@@ -1,6 +1,6 @@
 // Stream keys: configured keys, signed keys with an expiry, and everything a forger might try.
 import { describe, expect, it } from 'vitest';
-import { mintStreamKey, verifyStreamKey } from '../../node-app/ingest/stream-key.js';
+import { mintStreamKey, verifyStreamKey } from '../../signaling/policies/stream-key.js';
 
 const KEYS: ReadonlySet<string> = new Set(['plain-key']);
 const SECRET = 'key-secret';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createCache } from '../../node-app/cache/index.js';
-import { nextDirector } from '../../node-app/policies/rotation.js';
+import { nextDirector } from '../../signaling/policies/rotation.js';
 import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';

@@ -1,6 +1,6 @@
 // Liveness: a server is gone after it misses three heartbeats, not before.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MISSED_HEARTBEATS, expired } from '../../node-app/policies/liveness.js';
+import { DEFAULT_MISSED_HEARTBEATS, expired } from '../../signaling/policies/liveness.js';
 
 const HEARTBEAT_MS = 1000;
 

@@ -1,7 +1,7 @@
 // Director rotation: round-robin by id, wrapping, with an epoch that only goes up.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { nextDirector } from '../../node-app/policies/rotation.js';
+import { nextDirector } from '../../signaling/policies/rotation.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import type { ServerEntry } from '../../signaling/protocol/types.js';
 

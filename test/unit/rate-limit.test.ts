@@ -1,6 +1,6 @@
 // KeyedRateLimiter: one token bucket per client IP, and never more than maxKeys of them.
 import { describe, expect, it } from 'vitest';
-import { KeyedRateLimiter } from '../../signaling/rate-limit.js';
+import { KeyedRateLimiter } from '../../common/token-bucket.js';
 
 describe('KeyedRateLimiter', () => {
   it('limits each key on its own: one flooding IP does not spend another one\'s tokens', () => {

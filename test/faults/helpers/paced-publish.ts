@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToHubEvents, HubToClientEvents, PublishReply } from '../../../signaling/protocol/messages.js';
+import type { ClientToHubEvents, HubToClientEvents } from '../../../signaling/protocol/events.js';
+import type { PublishReply } from '../../../signaling/protocol/messages.js';
 import { Publisher, PublishError, type PublishResult } from '../../../client-sdk/publisher.js';
 import { SimplePeer, nodeWrtc } from '../../../node-app/webrtc/peer.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../../../node-app/storage/webm-probe.js';

@@ -1,4 +1,4 @@
-// A token bucket per connection: bursts are fine, floods are refused.
+// Token buckets: a per-connection request allowance (bursts are fine, floods are refused), and one per key (client IP). Platform-neutral.
 
 /** Default: 20 requests per second sustained, bursts of 40. */
 export const DEFAULT_RATE_PER_S = 20;

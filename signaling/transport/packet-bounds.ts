@@ -1,6 +1,6 @@
 // socket.io packet middleware that bounds every inbound event's arguments (depth, size, keys)
 // before any handler, schema or relay walks them recursively.
-import { checkBounds, type Bounds } from './protocol/index.js';
+import { checkBounds, type Bounds } from '../protocol/index.js';
 
 /** /client: a signal (≤ 16 KiB SDP) is the largest thing a viewer or broadcaster sends. */
 export const CLIENT_PACKET_BOUNDS: Bounds = Object.freeze({ maxDepth: 12, maxBytes: 32 * 1024, maxKeys: 1_024 });

@@ -1,15 +1,19 @@
 // Director rotation: the baton passes round-robin, by server id, to the next server in the table.
-import type { StateTable } from '../../signaling/protocol/state-table.js';
-import type { DirectorInfo } from '../../signaling/protocol/types.js';
+import type { StateTable } from '../protocol/state-table.js';
+import type { DirectorInfo } from '../protocol/types.js';
 
-/** Why the baton moves; the caller records it, the choice does not depend on it. */
+/** Why the baton moves (the hub records it: metrics, /api/decisions); the choice does not depend on it. */
 export const RotationReason = {
   /** The rotation timer fired. */
   timer: 'timer',
-  /** The director stopped heartbeating or disconnected. */
-  failed: 'director-failed',
-  /** There was no director (first server joined, or the last one left). */
-  vacant: 'vacant',
+  /** The first server joined an empty table. */
+  firstServer: 'first-server',
+  /** The director left: it missed heartbeats, disconnected, or was replaced. */
+  directorLeft: 'director-left',
+  /** The director did not answer a request in time. */
+  directorTimeout: 'director-timeout',
+  /** A server left while there was no director. */
+  noDirector: 'no-director',
 } as const;
 export type RotationReason = (typeof RotationReason)[keyof typeof RotationReason];
 

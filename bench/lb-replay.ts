@@ -1,0 +1,460 @@
+// The cluster simulator: one arrival trace replayed through a policy, with the real block caches, state table and rotation on a fake clock.
+import { CachePolicy as CachePolicyName, DEFAULT_PREFIX_MS, type BlockCache, type CacheOptions, type CachePolicy, type StreamHandle } from '../node-app/cache/index.js';
+import { StateTable } from '../signaling/protocol/state-table.js';
+import type { AssetInfo, DirectorInfo } from '../signaling/protocol/types.js';
+import { seededRng } from '../test/helpers/seeded-rng.js';
+import type { SimPolicyFactory, SimView } from './lb-policy.js';
+import { PRODUCTION } from './lb-policy.js';
+import type { Workload } from './lb-workload.js';
+
+/** Servers report their load this often (the media server's default heartbeat). */
+export const DEFAULT_HEARTBEAT_MS = 1_000;
+/** The baton moves this often (the hub's default rotation). */
+export const DEFAULT_ROTATION_MS = 30_000;
+
+export interface SimOptions {
+  /** Block size of every cache and of every read (bytes). */
+  blockBytes: number;
+  cachePolicy?: CachePolicy;
+  /** Prefix length of the interval cache; default: 30 s, or one block of the slowest asset if longer. */
+  prefixMs?: number;
+  /** Servers report their load this often; loads are also sampled at this period. Default `DEFAULT_HEARTBEAT_MS`. */
+  heartbeatMs?: number;
+  /** The baton moves this often (0 = never). Default `DEFAULT_ROTATION_MS`. */
+  rotationMs?: number;
+  /** Measurement window for loads; default [workload.warmupMs, last arrival]. */
+  measureFromMs?: number;
+  measureUntilMs?: number;
+  /** Seed of the policy's own randomness (random, power of two). */
+  seed?: number;
+  /** Makes each server's cache. Default: the production `createCache`; `nullCache` measures the simulator alone. */
+  cacheFactory?: (opts: CacheOptions) => BlockCache;
+}
+
+export interface SimResult {
+  policy: string;
+  requests: number;
+  rejected: number;
+  /** Bytes every viewer read, from storage or from a cache, over the whole run. */
+  viewerBytes: number;
+  cacheBytes: number;
+  storageBytes: number;
+  /**
+   * The same, for block reads inside the measurement window only (steady state).
+   * Read times do not depend on the policy, so every policy reads the same window bytes.
+   */
+  windowViewerBytes: number;
+  windowCacheBytes: number;
+  windowStorageBytes: number;
+  /** windowCacheBytes ÷ windowViewerBytes. */
+  cacheServedShare: number;
+  /** Peak over the window of (most utilised server ÷ cluster utilisation), sampled each heartbeat; NaN without samples. */
+  maxMeanLoad: number;
+  /** The same ratio averaged over the window's samples. */
+  maxMeanLoadAvg: number;
+  /** Mean cluster utilisation (egress ÷ uplink) over the window. */
+  meanUtilisation: number;
+  /** The sample with the peak ratio: which server, and how full its uplink and session slots were. */
+  peak: { server: string; atMs: number; egressUtil: number; sessionUtil: number; clusterUtil: number } | null;
+  samples: number;
+  blockReads: number;
+  simulatedMs: number;
+  wallMs: number;
+  /** The caches' own counters, summed: must agree with the simulator's accounting. */
+  cacheHitBytes: number;
+  cacheMissBytes: number;
+  extra: Record<string, number>;
+}
+
+/**
+ * The viewers' pending events, (time, viewer), earliest first, ties broken by
+ * viewer: a calendar queue. Each viewer on the air has exactly one pending
+ * event (its next block read or its departure). Time is cut into buckets of
+ * `BUCKET_MS`; a ring of `SLOTS` buckets keeps each future event in a linked
+ * list threaded through the viewers' records, so queueing one allocates
+ * nothing and costs a few writes. The earliest bucket's events are taken out
+ * and sorted (a handful at a time) into the *run*; an event that falls at or
+ * before that bucket (an arrival's first read, a departure just after the last
+ * read) is inserted into the run in order. Invariant: every run event's bucket
+ * ≤ `#bucket` < every listed event's bucket, so the run's first is the earliest.
+ *
+ * The records (`rec`, `STRIDE` numbers per viewer) also carry the simulator's
+ * own per-viewer fields from `FIRST_FREE_FIELD` on: taking an event out of its
+ * bucket brings the viewer's whole record into the CPU cache at once.
+ */
+class EventQueue {
+  static readonly STRIDE = 6;
+  static readonly FIRST_FREE_FIELD = 2;
+  /** ≈ 4 events per bucket at full scale (≈ 27,000 viewers reading every 8–67 s). */
+  static readonly BUCKET_MS = 4;
+  /** The ring spans 2^15 × 4 ms ≈ 131 s; an event further ahead waits in its slot for later laps. */
+  static readonly SLOTS = 1 << 15;
+  /** Viewer v's record from `STRIDE × v`: the time of its pending event, the next viewer in the same slot (-1 ends), then the owner's fields. */
+  rec = new Float64Array(EventQueue.STRIDE * 1024);
+  readonly #head = new Int32Array(EventQueue.SLOTS).fill(-1);
+  /** The run: sorted events from index `#r0` to `#r1`. */
+  #runT = new Float64Array(64);
+  #runV = new Int32Array(64);
+  #r0 = 0;
+  #r1 = 0;
+  #bucket = -1;
+  size = 0;
+
+  topTime(): number {
+    if (this.#r0 === this.#r1 && !this.#fill()) return Infinity;
+    return this.#runT[this.#r0]!;
+  }
+
+  /** The viewer of the earliest event; call after `topTime`. */
+  topViewer(): number {
+    return this.#runV[this.#r0]!;
+  }
+
+  push(t: number, v: number): void {
+    this.size++;
+    const b = Math.floor(t / EventQueue.BUCKET_MS);
+    if (b <= this.#bucket) return this.#insertRun(t, v);
+    const slot = b % EventQueue.SLOTS;
+    const i = EventQueue.STRIDE * v;
+    this.rec[i] = t;
+    this.rec[i + 1] = this.#head[slot]!;
+    this.#head[slot] = v;
+  }
+
+  /** Replaces the earliest event (the one `topTime` returned) with (t, v). */
+  replaceTop(t: number, v: number): void {
+    this.pop();
+    this.push(t, v);
+  }
+
+  pop(): void {
+    this.size--;
+    if (++this.#r0 === this.#r1) this.#r0 = this.#r1 = 0;
+  }
+
+  /** Moves on to the next bucket holding events and sorts them into the run; false when empty. */
+  #fill(): boolean {
+    if (this.size === 0) return false;
+    const rec = this.rec;
+    const head = this.#head;
+    for (;;) {
+      const b = ++this.#bucket;
+      const slot = b % EventQueue.SLOTS;
+      let prev = -1;
+      for (let v = head[slot]!; v >= 0; ) {
+        const t = rec[EventQueue.STRIDE * v]!;
+        const after = rec[EventQueue.STRIDE * v + 1]!;
+        if (Math.floor(t / EventQueue.BUCKET_MS) === b) {
+          if (prev < 0) head[slot] = after;
+          else rec[EventQueue.STRIDE * prev + 1] = after;
+          this.#insertRun(t, v);
+        } else {
+          prev = v;
+        }
+        v = after;
+      }
+      if (this.#r1 > this.#r0) return true;
+    }
+  }
+
+  /** Inserts into the run in (time, viewer) order; runs are short, so from the end. */
+  #insertRun(t: number, v: number): void {
+    if (this.#r1 === this.#runT.length) {
+      const n = this.#r1 - this.#r0;
+      const t2 = new Float64Array(Math.max(64, 2 * n));
+      const v2 = new Int32Array(t2.length);
+      t2.set(this.#runT.subarray(this.#r0, this.#r1));
+      v2.set(this.#runV.subarray(this.#r0, this.#r1));
+      this.#runT = t2;
+      this.#runV = v2;
+      this.#r0 = 0;
+      this.#r1 = n;
+    }
+    const T = this.#runT;
+    const V = this.#runV;
+    let i = this.#r1++;
+    while (i > this.#r0) {
+      const tp = T[i - 1]!;
+      if (tp < t || (tp === t && V[i - 1]! < v)) break;
+      T[i] = tp;
+      V[i] = V[i - 1]!;
+      i--;
+    }
+    T[i] = t;
+    V[i] = v;
+  }
+
+  /** Makes room for viewer v's record (call before filling it in). */
+  reserve(v: number): void {
+    if (EventQueue.STRIDE * (v + 1) <= this.rec.length) return;
+    const grown = new Float64Array(2 * this.rec.length);
+    grown.set(this.rec);
+    this.rec = grown;
+  }
+}
+
+/**
+ * Replays `w.arrivals` through one policy. Event-driven on a fake clock; at
+ * equal times viewer events (block reads, departures) come first, then the
+ * heartbeat (load reports + load sample), then the rotation, then arrivals.
+ *
+ * Every server stores every asset (so every policy may pick any server) and has
+ * a real cache (`createCache`). A viewer streams its whole asset at its bitrate:
+ * block b is read at start + b × block time, through the cache exactly as the
+ * media server's cached reader does (get; on a miss, read from storage and put).
+ * Cache changes reach the state table at once (the server reports them
+ * immediately); loads (sessions, egress, CPU modelled as egress ÷ uplink) on the
+ * next heartbeat. The director is rotated with the real `nextDirector`.
+ */
+export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOptions): SimResult {
+  const wall0 = performance.now();
+  const B = opts.blockBytes;
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const rotationMs = opts.rotationMs ?? DEFAULT_ROTATION_MS;
+  const n = w.servers.length;
+  const ids = w.servers.map((s) => s.id);
+  for (let i = 1; i < n; i++) if (!(ids[i - 1]! < ids[i]!)) throw new Error('server ids must be unique and ascending');
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const assets = w.assets;
+  const minBitrate = Math.min(...assets.map((a) => a.bitrateBps));
+  const prefixMs = opts.prefixMs ?? Math.max(DEFAULT_PREFIX_MS, Math.ceil((B * 8000) / minBitrate));
+
+  const table = new PRODUCTION.StateTable();
+  const storage: AssetInfo[] = assets.map((a) => ({ id: a.id, bytes: a.bytes, mime: 'video/webm', durationMs: a.durationMs, bitrateBps: a.bitrateBps }));
+  const idle = { sessions: 0, egressMbps: 0, cpu: 0 };
+  for (const s of w.servers) {
+    const entry = { id: s.id, region: 'sim', lat: 0, lon: 0, roles: ['edge' as const], maxSessions: s.maxSessions, uplinkMbps: s.uplinkMbps };
+    table.commit({ type: 'server-joined', server: { ...entry, joinedAtMs: 0, load: idle, cache: [], storage, live: [] } });
+  }
+  const caches: BlockCache[] = w.servers.map((s) => {
+    const c = (opts.cacheFactory ?? PRODUCTION.createCache)({ policy: opts.cachePolicy ?? 'interval', budgetBytes: s.cacheBytes, blockBytes: B, prefixMs });
+    c.onChange((ch) => {
+      if (ch.added.length) table.commit({ type: 'cache-add', id: s.id, assets: ch.added });
+      if (ch.removed.length) table.commit({ type: 'cache-remove', id: s.id, assets: ch.removed });
+    });
+    return c;
+  });
+
+  // Loads in integer bit/s so that adding and removing viewers never drifts.
+  const loadBps = new Float64Array(n);
+  let totalBps = 0;
+  const capBps = Float64Array.from(w.servers, (s) => s.uplinkMbps * 1e6);
+  const totalCapBps = capBps.reduce((a, b) => a + b, 0);
+  const sessions = new Int32Array(n);
+  const dirty = new Uint8Array(n);
+  const dirtyList: number[] = [];
+  const view: SimView = {
+    size: n,
+    ids,
+    capacityMbps: Float64Array.from(w.servers, (s) => s.uplinkMbps),
+    loadMbps: new Float64Array(n),
+    totalLoadMbps: () => totalBps / 1e6,
+    totalCapacityMbps: totalCapBps / 1e6,
+    table,
+    indexOf: (id) => index.get(id) ?? -1,
+  };
+  const policy = factory(view, seededRng(opts.seed ?? 1));
+  const setLoad = (s: number, deltaBps: number, deltaSessions: number) => {
+    loadBps[s]! += deltaBps;
+    totalBps += deltaBps;
+    sessions[s]! += deltaSessions;
+    view.loadMbps[s] = loadBps[s]! / 1e6;
+    if (!dirty[s]) {
+      dirty[s] = 1;
+      dirtyList.push(s);
+    }
+    policy.loadChanged?.(s);
+  };
+
+  // Records in flat typed arrays, one record per asset and per viewer, its fields side by side: a
+  // block read touches one cache line of each instead of one per field (the simulator is memory-bound).
+  // Per asset: block count, block time (ms), duration (ms), bitrate (bit/s).
+  const A_BLOCKS = 0;
+  const A_BLOCK_MS = 1;
+  const A_DURATION_MS = 2;
+  const A_BITRATE = 3;
+  const aRec = new Float64Array(4 * assets.length);
+  assets.forEach((a, i) => {
+    aRec[4 * i + A_BLOCKS] = Math.ceil(a.bytes / B);
+    aRec[4 * i + A_BLOCK_MS] = (B * 8000) / a.bitrateBps;
+    aRec[4 * i + A_DURATION_MS] = a.durationMs;
+    aRec[4 * i + A_BITRATE] = a.bitrateBps;
+  });
+  const full = new Uint8Array(B);
+  const tails = assets.map((a) => (a.bytes % B === 0 ? full : full.subarray(0, a.bytes % B)));
+
+  // Per viewer (slots recycled), in the event queue's records: asset, next block, start time (ms), server.
+  const events = new EventQueue();
+  const R = EventQueue.STRIDE;
+  const V_ASSET = EventQueue.FIRST_FREE_FIELD;
+  const V_NEXT = V_ASSET + 1;
+  const V_START = V_ASSET + 2;
+  const V_SERVER = V_ASSET + 3;
+  const vHandle: (StreamHandle | null)[] = [];
+  const free: number[] = [];
+  let used = 0;
+  const alloc = (): number => {
+    if (free.length > 0) return free.pop()!;
+    events.reserve(used);
+    return used++;
+  };
+
+  // Byte counters live in a typed array: plain `let` doubles captured by closures are boxed on every write.
+  const CACHE = 0;
+  const STORAGE = 1;
+  const WINDOW_CACHE = 2;
+  const WINDOW_STORAGE = 3;
+  const BLOCK_READS = 4;
+  const count = new Float64Array(5);
+  let rejected = 0;
+
+  const arrivalsAt = w.arrivals.atMs;
+  const lastArrivalMs = arrivalsAt.length > 0 ? arrivalsAt[arrivalsAt.length - 1]! : 0;
+  const fromMs = opts.measureFromMs ?? w.warmupMs;
+  const untilMs = opts.measureUntilMs ?? lastArrivalMs;
+
+  const viewerEvent = (v: number, t: number) => {
+    const vRec = events.rec;
+    const rec = R * v;
+    const a = vRec[rec + V_ASSET]!;
+    const b = vRec[rec + V_NEXT]!;
+    const h = vHandle[v]!;
+    const blocks = aRec[4 * a + A_BLOCKS]!;
+    if (b < blocks) {
+      const last = b === blocks - 1;
+      const bytes = last ? tails[a]! : full;
+      const len = bytes.length;
+      const inWindow = t >= fromMs && t <= untilMs;
+      count[BLOCK_READS]!++;
+      if (h.get(b, t) !== undefined) {
+        count[CACHE]! += len;
+        if (inWindow) count[WINDOW_CACHE]! += len;
+      } else {
+        count[STORAGE]! += len;
+        if (inWindow) count[WINDOW_STORAGE]! += len;
+        h.put(b, bytes, t);
+      }
+      vRec[rec + V_NEXT] = b + 1;
+      events.replaceTop(vRec[rec + V_START]! + (last ? aRec[4 * a + A_DURATION_MS]! : (b + 1) * aRec[4 * a + A_BLOCK_MS]!), v);
+      return;
+    }
+    events.pop();
+    h.close(t);
+    vHandle[v] = null;
+    setLoad(vRec[rec + V_SERVER]!, -aRec[4 * a + A_BITRATE]!, -1);
+    free.push(v);
+  };
+
+  const arrival = (i: number, t: number) => {
+    const a = w.arrivals.asset[i]!;
+    const asset = assets[a]!;
+    const s = policy.pick({ asset: a, assetId: asset.id, bitrateMbps: asset.bitrateBps / 1e6, now: t });
+    if (s < 0) {
+      rejected++;
+      return;
+    }
+    const v = alloc();
+    const vRec = events.rec;
+    vRec[R * v + V_ASSET] = a;
+    vRec[R * v + V_NEXT] = 0;
+    vRec[R * v + V_START] = t;
+    vRec[R * v + V_SERVER] = s;
+    vHandle[v] = caches[s]!.openStream(asset.id, t, { assetBytes: asset.bytes, bitrateBps: asset.bitrateBps });
+    setLoad(s, asset.bitrateBps, 1);
+    events.push(t, v); // block 0, right away
+  };
+
+  let samples = 0;
+  let peakRatio = 0;
+  let sumRatio = 0;
+  let sumUtil = 0;
+  let peak: SimResult['peak'] = null;
+  const heartbeat = (t: number) => {
+    for (const s of dirtyList) {
+      dirty[s] = 0;
+      const egressMbps = loadBps[s]! / 1e6;
+      table.commit({ type: 'load', id: ids[s]!, load: { sessions: sessions[s]!, egressMbps, cpu: Math.min(1, loadBps[s]! / capBps[s]!) } });
+    }
+    dirtyList.length = 0;
+    if (t < fromMs || t > untilMs || totalBps === 0) return;
+    let max = 0;
+    let argmax = 0;
+    for (let s = 0; s < n; s++) {
+      const u = loadBps[s]! / capBps[s]!;
+      if (u > max) [max, argmax] = [u, s];
+    }
+    const mean = totalBps / totalCapBps;
+    const ratio = max / mean;
+    samples++;
+    sumRatio += ratio;
+    sumUtil += mean;
+    if (ratio > peakRatio) {
+      peakRatio = ratio;
+      peak = { server: ids[argmax]!, atMs: t, egressUtil: max, sessionUtil: sessions[argmax]! / w.servers[argmax]!.maxSessions, clusterUtil: mean };
+    }
+  };
+
+  let director: DirectorInfo | null = PRODUCTION.nextDirector(table, null, 0, 'vacant');
+  table.commit({ type: 'director', director });
+  let nextBeat = heartbeatMs;
+  let nextRotation = rotationMs > 0 ? rotationMs : Infinity;
+  let ai = 0;
+  let now = 0;
+  for (;;) {
+    const tv = events.topTime();
+    const ta = ai < arrivalsAt.length ? arrivalsAt[ai]! : Infinity;
+    if (tv === Infinity && ta === Infinity) break;
+    const tc = Math.min(nextBeat, nextRotation);
+    if (tv <= tc && tv <= ta) {
+      now = tv;
+      viewerEvent(events.topViewer(), tv);
+    } else if (tc <= ta) {
+      now = tc;
+      if (nextBeat <= nextRotation) {
+        heartbeat(nextBeat);
+        nextBeat += heartbeatMs;
+      } else {
+        director = PRODUCTION.nextDirector(table, director, nextRotation, 'timer');
+        table.commit({ type: 'director', director });
+        nextRotation += rotationMs;
+      }
+    } else {
+      now = ta;
+      arrival(ai++, ta);
+    }
+  }
+
+  let cacheHitBytes = 0;
+  let cacheMissBytes = 0;
+  for (const c of caches) {
+    const st = c.stats();
+    if (st.listenerErrors > 0) throw new Error('a cache change listener threw: the state table missed a change');
+    cacheHitBytes += st.hitBytes;
+    cacheMissBytes += st.missBytes;
+  }
+  const [cacheBytes, storageBytes, windowCacheBytes, windowStorageBytes, blockReads] = count;
+  const viewerBytes = cacheBytes + storageBytes;
+  return {
+    policy: policy.name,
+    requests: arrivalsAt.length,
+    rejected,
+    viewerBytes,
+    cacheBytes,
+    storageBytes,
+    windowViewerBytes: windowCacheBytes + windowStorageBytes,
+    windowCacheBytes,
+    windowStorageBytes,
+    cacheServedShare: windowCacheBytes + windowStorageBytes > 0 ? windowCacheBytes / (windowCacheBytes + windowStorageBytes) : NaN,
+    maxMeanLoad: samples > 0 ? peakRatio : NaN,
+    maxMeanLoadAvg: samples > 0 ? sumRatio / samples : NaN,
+    meanUtilisation: samples > 0 ? sumUtil / samples : NaN,
+    peak,
+    samples,
+    blockReads,
+    simulatedMs: now,
+    wallMs: performance.now() - wall0,
+    cacheHitBytes,
+    cacheMissBytes,
+    extra: policy.figures?.() ?? {},
+  };
+}

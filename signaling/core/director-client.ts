@@ -1,0 +1,94 @@
+// Asking the director (and servers) on the hub's behalf: epoch fencing, failover on silence, answers parsed by schema.
+import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import { ackError, ErrorCode, parse, type Ack, type IngestDecision, type SelectDecision, type SessionOpen } from '../protocol/index.js';
+import { selectAnswerSchema, selectIngestAnswerSchema, sessionOpenAnswerSchema } from '../protocol/replies.js';
+import { RotationReason } from '../policies/rotation.js';
+import type { Logger } from '../log.js';
+import type { DeltaFeed } from './delta-feed.js';
+import type { DirectorSeat } from './director-seat.js';
+import type { Membership } from './membership.js';
+import type { RoutingBudget } from './routing-budget.js';
+
+/** How long a server may take to accept a session, ms (cut to the request's budget). */
+export const SESSION_OPEN_TIMEOUT_MS = 2_000;
+
+interface Questions {
+  select: SelectDecision;
+  'select-ingest': IngestDecision;
+}
+const ANSWERS: { [E in keyof Questions]: z.ZodType<Ack<Questions[E]>> } = {
+  select: selectAnswerSchema,
+  'select-ingest': selectIngestAnswerSchema,
+};
+
+export class DirectorClient {
+  readonly #feed: DeltaFeed;
+  readonly #seat: DirectorSeat;
+  readonly #members: Membership;
+  readonly #log: Logger;
+  readonly #timeoutMs: number;
+
+  constructor(o: { feed: DeltaFeed; seat: DirectorSeat; members: Membership; log: Logger; directorTimeoutMs: number }) {
+    this.#feed = o.feed;
+    this.#seat = o.seat;
+    this.#members = o.members;
+    this.#log = o.log;
+    this.#timeoutMs = o.directorTimeoutMs;
+  }
+
+  /**
+   * Ask the current director, spending the request's budget; if it does not
+   * answer in time, rotate the role and ask the next one; an answer for
+   * another epoch is discarded (fenced) and the next is asked. Answers exactly once.
+   */
+  async ask<E extends keyof Questions>(budget: RoutingBudget, event: E, body: Record<string, unknown>): Promise<Ack<Questions[E]>> {
+    let last: Ack<Questions[E]> = ackError(ErrorCode.timeout, 'no director answered within the time this request may take');
+    // Each server is tried at most once per call: with one server, failing over to it again is pointless.
+    for (let tries = Math.max(1, this.#feed.table.size); tries > 0 && budget.canAsk; tries--) {
+      const dir = this.#seat.current;
+      const peer = dir && this.#members.peer(dir.id);
+      if (!dir || !peer) return ackError(ErrorCode.noDirector, 'no director is available');
+      this.#feed.flush();
+      const req = { ...body, requestId: randomBytes(6).toString('hex'), epoch: dir.epoch };
+      let raw: unknown;
+      try {
+        raw = await peer.ask(event, req, budget.spendAsk(this.#timeoutMs));
+      } catch {
+        this.#log.warn({ director: dir.id, epoch: dir.epoch }, 'director did not answer in time; rotating');
+        last = ackError(ErrorCode.timeout, 'the director did not answer in time');
+        if (this.#seat.current?.epoch === dir.epoch) this.#seat.designate(RotationReason.directorTimeout);
+        continue;
+      }
+      const p = parse(ANSWERS[event], raw);
+      if (!p.ok) {
+        this.#log.warn({ director: dir.id, event, reason: p.message }, 'director answered with a malformed reply');
+        return ackError(ErrorCode.internal, `the director's answer was malformed: ${p.message}`);
+      }
+      const reply = p.value;
+      if (reply.ok && reply.epoch !== this.#seat.current?.epoch) {
+        last = ackError(ErrorCode.staleEpoch, 'the director answered for an old epoch');
+        continue; // fenced: an answer from a deposed director is discarded
+      }
+      if (!reply.ok && reply.code === ErrorCode.staleEpoch) {
+        last = reply;
+        continue;
+      }
+      return reply;
+    }
+    return last;
+  }
+
+  /** Offers a session to a server; a silent or gone server is a `timeout`/`no-ingest` refusal. */
+  async openSession(serverId: string, open: SessionOpen, budget: RoutingBudget): Promise<Ack> {
+    const peer = this.#members.peer(serverId);
+    if (!peer) return ackError(ErrorCode.noIngest, `server ${serverId} is gone`);
+    if (budget.remainingMs === 0) return ackError(ErrorCode.timeout, `no time left to offer the session to ${serverId}`);
+    try {
+      const p = parse(sessionOpenAnswerSchema, await peer.ask('session-open', open, Math.min(SESSION_OPEN_TIMEOUT_MS, budget.remainingMs)));
+      return p.ok ? p.value : ackError(ErrorCode.internal, `server ${serverId} answered session-open with a malformed reply: ${p.message}`);
+    } catch {
+      return ackError(ErrorCode.timeout, `server ${serverId} did not accept the session in time`);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// The seam between the hub core and a transport: what the core needs from the wire, and nothing more.
+//
+// The core (membership, delta batching, liveness, rotation, routing, the session
+// registry) never sees a socket. Production wires it to socket.io
+// (`signaling/transport/`); the simulator (`test/sim/`) wires it to an in-memory
+// network on a fake clock, so the sim drives this very code.
+//
+// Where several hubs plug in next (issue 16), three seams stay narrow on purpose:
+// - **Delta sink/source.** The core hands every batch of committed deltas to
+//   `HubLink.publishDeltas`, in version order, once. A Redis-backed link appends
+//   the batch to a stream (XADD) that every hub reads (XREAD) and offers to its
+//   own table copy — the same `StateTable.offer` a media server's replica uses —
+//   while only the hub that commits a delta runs `StateTable.commit`. Nothing
+//   else in the core writes to the wire for the table.
+// - **Rotation lease.** The core moves the baton on its timer only while
+//   `RotationLease.held(now)`; one hub holds it always (`SOLE_HUB_LEASE`). With
+//   several hubs a lease in Redis (SET NX PX, renewed each rotation period) says
+//   which hub rotates, and the director epoch stays the fencing token. Failure
+//   rotations (a director that left or timed out) need no lease: the epoch
+//   fences a second hub that does the same.
+// - **Server peers.** A request to a server is `ServerPeer.ask` with a timeout;
+//   a server connected to another hub is a peer whose `ask` travels over the
+//   adapter. The core never asks which hub a server is on.
+import type { DecisionEvent, VersionedDelta } from '../protocol/index.js';
+
+/** One media server's connection, as the core holds it. */
+export interface ServerPeer {
+  /** Fire and forget (`signal`, `session-close`, `whip-*`): dropped if the connection is gone. */
+  send(event: string, msg: unknown): void;
+  /**
+   * Ask and wait at most `timeoutMs`. Resolves with the answer as it came off the
+   * wire (the caller parses it); rejects when the time is up or the peer is gone.
+   */
+  ask(event: string, msg: unknown, timeoutMs: number): Promise<unknown>;
+  /** False once the transport knows the connection is gone (a half-open one may still say true). */
+  readonly connected: boolean;
+  /** Ends the connection: it expired, or a newer connection of the same server replaces it. */
+  disconnect(): void;
+}
+
+/** What a client hears about one of its sessions. */
+export type ClientEvent = 'signal' | 'session-close';
+export interface ClientMessage {
+  sessionId: string;
+  data?: unknown;
+  reason?: string;
+}
+
+/** Fan-out from the core: to every registered server, every dashboard, one client. */
+export interface HubLink {
+  /** One batch of committed deltas, in version order, to every registered server and every dashboard. */
+  publishDeltas(batch: VersionedDelta[]): void;
+  /** A routing or rotation decision (already in its public form) for the dashboards. */
+  publishDecision(decision: DecisionEvent): void;
+  /** A client is a browser's connection or a WHIP broadcast relayed by its primary server. */
+  toClient(clientId: string, event: ClientEvent, msg: ClientMessage): void;
+}
+
+/** Time as the core sees it: the real clock in production, a fake one in the simulator. */
+export interface HubClock {
+  now(): number;
+  /** Runs `run` every `ms`; returns a cancel function. */
+  every(ms: number, run: () => void): () => void;
+  /** Runs `run` once the current turn's work is done: the window in which deltas are batched. */
+  soon(run: () => void): void;
+}
+
+/** Whether this hub may rotate the director on its timer now (see the header). */
+export interface RotationLease {
+  held(now: number): boolean;
+}
+
+/** A hub alone holds the lease for ever. */
+export const SOLE_HUB_LEASE: RotationLease = Object.freeze({ held: () => true });
+
+/** The Node event loop as a `HubClock`: intervals, and `setImmediate` for one turn's batching. */
+export const NODE_CLOCK: HubClock = Object.freeze({
+  now: () => Date.now(),
+  every: (ms: number, run: () => void) => {
+    const t = setInterval(run, ms);
+    return () => clearInterval(t);
+  },
+  soon: (run: () => void) => void setImmediate(run),
+});

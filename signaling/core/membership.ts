@@ -1,0 +1,151 @@
+// Which media servers are in the cluster: registration, heartbeats, reports, and removal by the liveness policy.
+import { ackError, ErrorCode, type Ack, type Delta, type OwnDelta, type ServerDescriptor, type ServerLoad, type TableSnapshot } from '../protocol/index.js';
+import { expired, DEFAULT_MISSED_HEARTBEATS } from '../policies/liveness.js';
+import { RotationReason } from '../policies/rotation.js';
+import type { HubMetrics } from '../hub-metrics.js';
+import type { Logger } from '../log.js';
+import type { DeltaFeed } from './delta-feed.js';
+import type { DirectorSeat } from './director-seat.js';
+import type { HubClock, ServerPeer } from './link.js';
+
+/** A registered server's connection. */
+export interface Member {
+  id: string;
+  peer: ServerPeer;
+  lastSeenMs: number;
+}
+
+/** One server leaving the table, as observers (the simulator, tests) see it. */
+export interface Removal {
+  id: string;
+  atMs: number;
+  lastSeenMs: number;
+  reason: string;
+}
+
+export interface MembershipOptions {
+  feed: DeltaFeed;
+  seat: DirectorSeat;
+  clock: HubClock;
+  metrics: HubMetrics;
+  log: Logger;
+  /** Expected heartbeat period of servers, ms. */
+  heartbeatMs: number;
+  /** Heartbeats a server may miss before it is removed (default 3). */
+  missedHeartbeats?: number;
+  /** The removed server's sessions end here (their clients are told). */
+  onRemoved: (removal: Removal) => void;
+}
+
+export class Membership {
+  readonly #o: Required<MembershipOptions>;
+  readonly #members = new Map<string, Member>();
+  #lastCheckMs: number;
+
+  constructor(o: MembershipOptions) {
+    this.#o = { missedHeartbeats: DEFAULT_MISSED_HEARTBEATS, ...o };
+    this.#lastCheckMs = o.clock.now();
+  }
+
+  get size(): number {
+    return this.#members.size;
+  }
+
+  get(id: string): Member | undefined {
+    return this.#members.get(id);
+  }
+
+  /** The connection of a registered server, or undefined. */
+  /** Ids of the servers registered with this hub. */
+  ids(): string[] {
+    return [...this.#members.keys()];
+  }
+
+  peer(id: string): ServerPeer | undefined {
+    return this.#members.get(id)?.peer;
+  }
+
+  /** Liveness restarts its count from now (the hub starts taking traffic). */
+  startClock(): void {
+    this.#lastCheckMs = this.#o.clock.now();
+  }
+
+  /**
+   * A server joins (its id already checked against its credentials by the
+   * transport). A live connection of the same id is refused; a stale one
+   * (silent or half-open) is replaced. Answers with the table it must load.
+   */
+  register(peer: ServerPeer, d: ServerDescriptor & { lastEpoch?: number }, log: Logger): Ack<{ snapshot: TableSnapshot }> {
+    const { feed, seat, clock, heartbeatMs, missedHeartbeats } = this.#o;
+    const existing = this.#members.get(d.id);
+    if (existing && existing.peer !== peer) {
+      const fresh = existing.lastSeenMs >= clock.now() - missedHeartbeats * heartbeatMs && existing.peer.connected;
+      if (fresh) return ackError(ErrorCode.conflict, `server id ${d.id} is already live`);
+      log.info('replacing a stale connection of the same id');
+      this.remove(d.id, 'replaced');
+      existing.peer.disconnect();
+    }
+    const { lastEpoch, ...descriptor } = d;
+    seat.carryEpoch(lastEpoch, log);
+    this.#members.set(d.id, { id: d.id, peer, lastSeenMs: clock.now() });
+    feed.commit({ type: 'server-joined', server: { ...descriptor, joinedAtMs: clock.now() } });
+    if (!feed.table.director) seat.designate(RotationReason.firstServer);
+    feed.flush();
+    return { ok: true, snapshot: feed.table.snapshot() };
+  }
+
+  /** A heartbeat from `peer`; returns the table version, or null when `peer` is not the registered connection of `id`. */
+  heartbeat(id: string, peer: ServerPeer, load: ServerLoad | undefined): number | null {
+    const m = this.#members.get(id);
+    if (!m || m.peer !== peer) return null;
+    m.lastSeenMs = this.#o.clock.now();
+    if (load) this.#o.feed.commit({ type: 'load', id, load });
+    return this.#o.feed.table.version;
+  }
+
+  /** A server reports changes to its own row (it counts as a sign of life). */
+  report(id: string, deltas: readonly OwnDelta[]): void {
+    const m = this.#members.get(id);
+    if (m) m.lastSeenMs = this.#o.clock.now();
+    for (const own of deltas) this.#o.feed.commit({ ...own, id } as Delta);
+  }
+
+  /** The connection `peer` of server `id` is gone; only the registered one removes the server. */
+  disconnected(id: string, peer: ServerPeer, reason: string): void {
+    if (this.#members.get(id)?.peer === peer) this.remove(id, reason);
+  }
+
+  remove(id: string, reason: string): void {
+    const { feed, seat, clock, log } = this.#o;
+    if (!feed.table.get(id)) return;
+    const wasDirector = feed.table.director?.id === id;
+    const lastSeenMs = this.#members.get(id)?.lastSeenMs ?? clock.now();
+    feed.commit({ type: 'server-left', id, reason });
+    this.#members.delete(id);
+    this.#o.onRemoved({ id, atMs: clock.now(), lastSeenMs, reason });
+    log.info({ server: id, reason }, 'server removed');
+    if (wasDirector || !feed.table.director) seat.designate(wasDirector ? RotationReason.directorLeft : RotationReason.noDirector);
+  }
+
+  /** Run every `checkMs`: removes (and disconnects) servers that missed too many heartbeats. */
+  checkLiveness(checkMs: number): void {
+    const { clock, heartbeatMs, missedHeartbeats, metrics, log } = this.#o;
+    const now = clock.now();
+    const stalledMs = now - this.#lastCheckMs - checkMs;
+    this.#lastCheckMs = now;
+    if (stalledMs > heartbeatMs) {
+      // The hub itself was not running (event loop blocked, process paused):
+      // the servers' silence proves nothing, so give everyone a fresh start.
+      log.warn({ stalledMs }, 'hub stalled; liveness grace for all servers');
+      for (const m of this.#members.values()) m.lastSeenMs = now;
+      return;
+    }
+    const lastSeen = new Map([...this.#members.values()].map((m) => [m.id, m.lastSeenMs]));
+    for (const id of expired(lastSeen, now, heartbeatMs, missedHeartbeats)) {
+      const m = this.#members.get(id)!;
+      metrics.missedHeartbeats.inc();
+      this.remove(id, 'missed-heartbeats');
+      m.peer.disconnect();
+    }
+  }
+}

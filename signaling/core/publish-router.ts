@@ -1,0 +1,96 @@
+// A broadcast's entry servers: the stream key, the stream id's owner, the director's primary + backup, both sessions opened.
+import { randomBytes } from 'node:crypto';
+import { ackError, ErrorCode, type Ack, type IngestChoice, type Place, type PublishReply, type PublishRequest } from '../protocol/index.js';
+import { verifyStreamKey } from '../policies/stream-key.js';
+import { RoutingBudget } from './routing-budget.js';
+import type { RouterParts } from './watch-router.js';
+
+export interface PublishOptions {
+  /** Accepted stream keys. */
+  streamKeys: readonly string[];
+  /** Secret of signed stream keys (`mintStreamKey`); without one only `streamKeys` are accepted. */
+  streamKeySecret: string | undefined;
+  /** The typed location as a place (the gazetteer), or null when unknown. */
+  resolveLocation: (location: PublishRequest['location']) => Place | null;
+  /** The client IP's place (geoip), or null. */
+  ipPlace: (ip: string) => Place | null;
+}
+
+type Opened = IngestChoice & { sessionId: string };
+
+export class PublishRouter {
+  readonly #o: RouterParts & PublishOptions;
+  readonly #keys: Set<string>;
+
+  constructor(o: RouterParts & PublishOptions) {
+    this.#o = o;
+    this.#keys = new Set(o.streamKeys);
+  }
+
+  /**
+   * Assign entry servers to a broadcast. A first request gets a primary (best
+   * from the typed place) and a backup (best from the IP place). A *replacement*
+   * — `streamId` of a stream this client is publishing with one entry server
+   * still up, and the failed one in `exclude` — gets the one new server in
+   * `primary` with `backup: null`; it takes over the missing role (a backup is
+   * chosen from the IP place, a primary from the typed place). A stream id that
+   * another client is publishing (without its stream secret), or that is already
+   * stored, is refused; the id is reserved before the director is asked.
+   */
+  async publish(clientId: string, req: PublishRequest, ip: string | null): Promise<Ack<PublishReply>> {
+    const { feed, relay, director, clock, metrics } = this.#o;
+    const table = feed.table;
+    const key = verifyStreamKey(req.streamKey, this.#keys, this.#o.streamKeySecret, clock.now());
+    if (!key.ok) return ackError(ErrorCode.unauthorized, key.message);
+    if (key.streamId && req.streamId && req.streamId !== key.streamId) return ackError(ErrorCode.unauthorized, `this stream key is for stream ${key.streamId}`);
+    const typed = this.#o.resolveLocation(req.location);
+    if (!typed) return ackError(ErrorCode.unknownPlace, `unknown place: ${typeof req.location === 'string' ? req.location : JSON.stringify(req.location)}`);
+    const fromIp = ip ? this.#o.ipPlace(ip) : null;
+    const streamId = req.streamId ?? key.streamId ?? `live-${randomBytes(4).toString('hex')}`;
+    const exclude = new Set(req.exclude ?? []);
+    const current = relay.publishing(streamId);
+    // Reserved synchronously, before any await: a concurrent publish of this id finds it taken.
+    const liveOwners = [...table.liveHolders(streamId)].map((id) => table.get(id)?.live.get(streamId)).filter((l) => l?.live).map((l) => l!.owner ?? '');
+    const claim = relay.owners.claim(streamId, clientId, req.streamSecret, { liveOwners, stored: current.length === 0 && table.storageHolders(streamId).size > 0 });
+    if (!claim.ok) return claim;
+    // A failed assignment leaves no reservation behind unless the stream still has publish sessions.
+    const released = <T>(r: T): T => {
+      relay.releaseIfUnused(streamId);
+      return r;
+    };
+    const survivors = current.filter((s) => !exclude.has(s.serverId) && this.#o.feed.table.get(s.serverId) !== undefined);
+    const replacing: 'primary' | 'backup' | null = survivors.length === 1 ? (survivors[0]!.role === 'primary' ? 'backup' : 'primary') : null;
+    if (survivors.length >= 2) return released(ackError(ErrorCode.conflict, `stream ${streamId} already has two entry servers`));
+    for (const s of survivors) exclude.add(s.serverId);
+    // A replacement backup is the best server from the IP place: ask with that place as "typed".
+    const from = replacing === 'backup' && fromIp ? fromIp : typed;
+    const budget = new RoutingBudget(() => clock.now());
+    const r = await director.ask(budget, 'select-ingest', { streamId, typed: from, ip: replacing ? null : fromIp, exclude: [...exclude] });
+    if (!r.ok) return released(r);
+    metrics.ingestAssignments.inc({ kind: replacing ? 'replacement' : 'new' });
+    const open = async (c: IngestChoice, role: 'primary' | 'backup', peer?: string): Promise<Ack<Opened>> => {
+      const sessionId = randomBytes(12).toString('base64url');
+      relay.sessions.set(sessionId, { id: sessionId, kind: 'publish', clientSocketId: clientId, serverId: c.serverId, assetId: streamId, role });
+      const accepted = await director.openSession(c.serverId, { sessionId, kind: 'publish', assetId: streamId, offset: 0, role, peer, streamSecret: claim.secret }, budget);
+      if (!accepted.ok) relay.sessions.delete(sessionId);
+      return accepted.ok ? { ok: true, ...c, sessionId } : accepted;
+    };
+    const [primary, backup] = replacing
+      ? [await open(r.primary, replacing, survivors[0]!.serverId), null]
+      : await Promise.all([open(r.primary, 'primary', r.backup?.serverId), r.backup ? open(r.backup, 'backup', r.primary.serverId) : null]);
+    if (!primary.ok) {
+      // The backup may have been accepted: without its primary the assignment is void.
+      const b = backup?.ok ? relay.sessions.get(backup.sessionId) : undefined;
+      if (b) relay.close(b, 'assignment-failed');
+      return released(primary);
+    }
+    const { ok: _ok, ...decision } = r;
+    this.#o.record({ kind: 'publish', atMs: clock.now(), streamId, typed: from, ip: fromIp, ...decision, ...(replacing ? { backup: null } : {}) });
+    return { ok: true, streamId, streamSecret: claim.secret, primary: strip(primary), backup: backup?.ok ? strip(backup) : null, ipUnknown: fromIp === null, epoch: r.epoch };
+  }
+}
+
+function strip(a: { ok: true } & Opened): Opened {
+  const { ok: _ok, ...rest } = a;
+  return rest;
+}

@@ -1,0 +1,78 @@
+// A viewer's watch: admitted against its session caps, placed by the director, accepted by the chosen server.
+import { randomBytes } from 'node:crypto';
+import { ackError, ErrorCode, type Ack, type DecisionEvent, type WatchReply } from '../protocol/index.js';
+import type { HubMetrics } from '../hub-metrics.js';
+import type { DirectorClient } from './director-client.js';
+import type { DeltaFeed } from './delta-feed.js';
+import type { HubClock } from './link.js';
+import { RoutingBudget, SESSION_OPENS_PER_WATCH } from './routing-budget.js';
+import type { SessionRelay } from './session-relay.js';
+
+/** Refusals after which the next server is worth a try (within the same budget). */
+const RETRY_ELSEWHERE = new Set<string>([ErrorCode.unknownAsset, ErrorCode.noCapacity, ErrorCode.timeout]);
+
+export interface RouterParts {
+  feed: DeltaFeed;
+  relay: SessionRelay;
+  director: DirectorClient;
+  clock: HubClock;
+  metrics: HubMetrics;
+  /** Keeps a decision for /api/decisions and the dashboards. */
+  record: (d: DecisionEvent) => void;
+}
+
+export class WatchRouter {
+  readonly #o: RouterParts;
+
+  constructor(o: RouterParts) {
+    this.#o = o;
+  }
+
+  /**
+   * The client's session counts are checked (and its new session counted) before
+   * the director is asked: a watch over a cap gets `too-many-sessions` and
+   * changes nothing, not even a reservation in the director's replica.
+   */
+  async watch(clientId: string, ip: string | null, req: { assetId: string; offset?: number; exclude?: string[] }): Promise<Ack<WatchReply>> {
+    const { relay } = this.#o;
+    const admission = relay.sessions.admit(clientId, ip);
+    if (!admission.ok) return admission;
+    let attached = false;
+    try {
+      return await this.#place(clientId, req.assetId, req.offset ?? 0, req.exclude ?? [], (sessionId) => (attached = relay.sessions.attach(sessionId, admission)));
+    } finally {
+      if (!attached) admission.release();
+    }
+  }
+
+  async #place(clientId: string, assetId: string, offset: number, exclude: string[], opened: (sessionId: string) => void): Promise<Ack<WatchReply>> {
+    const { feed, relay, director, clock } = this.#o;
+    const budget = new RoutingBudget(() => clock.now());
+    const tried = new Set(exclude);
+    for (let offers = 0; offers < SESSION_OPENS_PER_WATCH && budget.canAsk; ) {
+      const r = await director.ask(budget, 'select', { assetId, exclude: [...tried] });
+      if (!r.ok) return r;
+      const server = feed.table.get(r.serverId);
+      if (!server) {
+        tried.add(r.serverId);
+        continue;
+      }
+      offers++;
+      const sessionId = randomBytes(12).toString('base64url');
+      relay.sessions.set(sessionId, { id: sessionId, kind: 'watch', clientSocketId: clientId, serverId: r.serverId, assetId });
+      const accepted = await director.openSession(r.serverId, { sessionId, kind: 'watch', assetId, offset }, budget);
+      if (!accepted.ok) {
+        relay.sessions.delete(sessionId);
+        tried.add(r.serverId);
+        if (RETRY_ELSEWHERE.has(accepted.code)) continue;
+        return accepted;
+      }
+      opened(sessionId);
+      const { ok: _ok, ...decision } = r;
+      this.#o.metrics.selections.inc({ reason: r.reason });
+      this.#o.record({ kind: 'watch', atMs: clock.now(), assetId, ...decision });
+      return { ok: true, sessionId, server: { id: server.id, region: server.region }, reason: r.reason, loadFactor: r.loadFactor, epoch: r.epoch };
+    }
+    return ackError(ErrorCode.noCapacity, `no server could take a session for ${assetId}`);
+  }
+}

@@ -1,0 +1,73 @@
+// The socket.io event maps of the three namespaces (/server, /client, /dashboard): who may send what to whom.
+import type { Ack, TableSnapshot, VersionedDelta, Place } from './types.js';
+import type {
+  CatalogEntry,
+  DecisionEvent,
+  IngestDecision,
+  PublishReply,
+  SelectDecision,
+  SelectIngestRequest,
+  SelectRequest,
+  SessionOpen,
+  SignalMessage,
+  WatchReply,
+} from './messages.js';
+import type { WhipHubToServerEvents, WhipServerToHubEvents } from './whip.js';
+
+/** Media server → hub, on the `/server` namespace. */
+export interface ServerToHubEvents extends WhipServerToHubEvents {
+  register: (descriptor: unknown, ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
+  heartbeat: (msg: unknown) => void;
+  report: (deltas: unknown, ack: (r: Ack) => void) => void;
+  resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
+  signal: (msg: unknown) => void;
+  'session-close': (msg: unknown) => void;
+  /** The session's WebRTC connection is up: it no longer counts as unconnected at the hub. */
+  'session-connected': (msg: unknown) => void;
+}
+
+/** Hub → media server. */
+export interface HubToServerEvents extends WhipHubToServerEvents {
+  deltas: (batch: VersionedDelta[]) => void;
+  /**
+   * Never sent: a server gets the table in its `register` and `resync` acks. Still declared
+   * because node-app/media-server.ts listens for it; drop both together (issue 13).
+   */
+  snapshot: (snapshot: TableSnapshot) => void;
+  select: (req: SelectRequest, ack: (r: Ack<SelectDecision>) => void) => void;
+  'select-ingest': (req: SelectIngestRequest, ack: (r: Ack<IngestDecision>) => void) => void;
+  'session-open': (msg: SessionOpen, ack: (r: Ack) => void) => void;
+  signal: (msg: SignalMessage) => void;
+  'session-close': (msg: { sessionId: string; reason: string }) => void;
+  shutdown: (msg: { reason: string }) => void;
+}
+
+/** Browser / CLI client → hub, on the `/client` namespace. */
+export interface ClientToHubEvents {
+  /** The first page of the catalog (≤ 1,000 assets; `next` is the cursor for /api/catalog). */
+  catalog: (ack: (r: Ack<{ assets: CatalogEntry[]; next: string | null; total: number }>) => void) => void;
+  watch: (req: unknown, ack: (r: Ack<WatchReply>) => void) => void;
+  publish: (req: unknown, ack: (r: Ack<PublishReply>) => void) => void;
+  places: (req: unknown, ack: (r: Ack<{ places: Place[] }>) => void) => void;
+  signal: (msg: unknown) => void;
+  leave: (msg: unknown) => void;
+}
+
+/** Hub → client. */
+export interface HubToClientEvents {
+  signal: (msg: SignalMessage) => void;
+  'session-close': (msg: { sessionId: string; reason: string }) => void;
+  error: (msg: { code: string; message: string }) => void;
+}
+
+/** Hub → dashboard (read-only), on the `/dashboard` namespace. */
+export interface HubToDashboardEvents {
+  snapshot: (s: TableSnapshot) => void;
+  deltas: (batch: VersionedDelta[]) => void;
+  decision: (d: DecisionEvent) => void;
+}
+
+/** Dashboard → hub: read-only, it may only ask for the whole table again. */
+export interface DashboardToHubEvents {
+  resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
+}

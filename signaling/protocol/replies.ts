@@ -1,0 +1,69 @@
+// Schemas for what servers answer the hub (director decisions, session acks) and for the hub's session messages.
+import { z } from 'zod';
+import { ErrorCode, SelectReason, type Ack } from './types.js';
+import { assetId, MAX_ASSET_BYTES, MAX_EPOCH, placeSchema, serverId, sessionId, streamSecretSchema, type IngestDecision, type SelectDecision, type SessionOpen } from './messages.js';
+
+const finite = z.number().finite();
+const epoch = z.number().int().min(0).max(MAX_EPOCH);
+
+/** `{ ok: false, code, message }` with a code of the shared vocabulary. */
+export const ackErrorSchema = z.object({
+  ok: z.literal(false),
+  code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string().max(2_000),
+});
+
+/** An ack: `{ ok: true, …value }` or an error. Unknown keys of the value are dropped. */
+export function ackSchema<T extends z.ZodRawShape>(value: T) {
+  return z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), ...value }), ackErrorSchema]);
+}
+
+/** The director's answer to `select`. */
+export const selectAnswerSchema = ackSchema({
+  serverId,
+  reason: z.enum(Object.values(SelectReason) as [SelectReason, ...SelectReason[]]),
+  loadFactor: finite,
+  epoch,
+}) satisfies z.ZodType<Ack<SelectDecision>>;
+
+const ingestChoice = z.object({
+  serverId,
+  region: z.string().min(1).max(64),
+  rttMs: finite.min(0),
+  from: placeSchema,
+  loadFactor: finite,
+});
+
+/** The director's answer to `select-ingest`. */
+export const selectIngestAnswerSchema = ackSchema({
+  primary: ingestChoice,
+  backup: ingestChoice.nullable(),
+  ipUnknown: z.boolean(),
+  candidates: z
+    .object({
+      rule: z.enum(['nearest', 'all']),
+      nearestPerPlace: z.number().int().min(0).max(1_000),
+      nearest: z.array(serverId).max(1_000),
+      pool: z.array(serverId).max(100_000),
+    })
+    .optional(),
+  epoch,
+}) satisfies z.ZodType<Ack<IngestDecision>>;
+
+/** A server's answer to `session-open`: accepted, or why not. */
+export const sessionOpenAnswerSchema = ackSchema({});
+
+/** Hub → server: a client session routed to this server. */
+export const sessionOpenSchema = z.strictObject({
+  sessionId,
+  kind: z.enum(['watch', 'publish']),
+  assetId,
+  offset: z.number().int().min(0).max(MAX_ASSET_BYTES),
+  role: z.enum(['primary', 'backup']).optional(),
+  peer: serverId.optional(),
+  streamSecret: streamSecretSchema.optional(),
+}) satisfies z.ZodType<SessionOpen>;
+
+/** Hub → server, hub → client: the hub ended a session, and why. */
+export const sessionCloseSchema = z.strictObject({ sessionId, reason: z.string().min(1).max(64) });
+export type SessionClose = z.infer<typeof sessionCloseSchema>;

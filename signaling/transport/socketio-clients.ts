@@ -1,0 +1,121 @@
+// The /client namespace: viewers and broadcasters, rate-limited per connection, every event parsed by its schema.
+import type { Namespace, Server as IoServer } from 'socket.io';
+import { ackError, ErrorCode, leaveSchema, parse, placesSchema, publishSchema, signalSchema, watchSchema, type ClientToHubEvents, type HubToClientEvents } from '../protocol/index.js';
+import { TokenBucket } from '../../common/token-bucket.js';
+import type { HubCore } from '../core/hub-core.js';
+import { clientIp } from '../geo/ip-locate.js';
+import { suggest } from '../geo/gazetteer.js';
+import type { Logger } from '../log.js';
+import { boundPackets, CLIENT_PACKET_BOUNDS } from './packet-bounds.js';
+import { guardPackets, type EventShape } from './packet-guard.js';
+
+const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = { catalog: [0, true], watch: [1, true], publish: [1, true], places: [1, true], signal: [1, false], leave: [1, false] };
+
+export interface ClientSideDeps {
+  core: HubCore;
+  log: Logger;
+  now: () => number;
+  /** Per-connection request rate (requests/s) and burst. */
+  ratePerS: number;
+  burst: number;
+  trustedProxies: string[];
+}
+
+export function wireClients(io: IoServer, { core, log: hubLog, now, ratePerS, burst, trustedProxies }: ClientSideDeps): Namespace<ClientToHubEvents, HubToClientEvents> {
+  const ns = io.of('/client') as Namespace<ClientToHubEvents, HubToClientEvents>;
+  const metrics = core.metrics;
+  ns.on('connection', (socket) => {
+    const bucket = new TokenBucket(now(), ratePerS, burst);
+    const log = hubLog.child({ client: socket.id });
+    const ip = () => clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies);
+    const limited = (): boolean => {
+      if (bucket.take(now())) return false;
+      metrics.rejected.inc({ code: ErrorCode.rateLimited });
+      return true;
+    };
+    const refuse = (code: ErrorCode, message: string) => {
+      metrics.rejected.inc({ code });
+      log.debug({ code }, message);
+      return ackError(code, message);
+    };
+    const slowDown = () => ackError(ErrorCode.rateLimited, 'too many requests; slow down');
+    const onBadPacket = (message: string, acked: boolean) => {
+      const r = refuse(ErrorCode.badRequest, message);
+      // Bad packets spend the sender's tokens too, so they cannot make the hub talk without limit.
+      if (!acked && !limited()) socket.emit('error', { code: r.code, message: r.message });
+      return r;
+    };
+    // Signals and leaves for others' sessions are counted; the first of each kind per
+    // connection is a warning, the rest debug lines, so a flood cannot fill the log (50,000
+    // leaves were 10 MB).
+    const warnedNotParty = new Set<string>();
+    const notParty = (what: 'signal' | 'leave', session: string): void => {
+      metrics.rejected.inc({ code: ErrorCode.notParty });
+      const level = warnedNotParty.has(what) ? 'debug' : 'warn';
+      warnedNotParty.add(what);
+      log[level]({ session }, `${what} for a session this client is not part of: ignored`);
+    };
+    socket.use(boundPackets(CLIENT_PACKET_BOUNDS, onBadPacket));
+    socket.use(guardPackets(CLIENT_EVENTS, (e) => socket.listeners(e as never).length > 0, onBadPacket));
+
+    socket.on('catalog', (ack) => {
+      if (typeof ack !== 'function') return;
+      if (limited()) return ack(slowDown());
+      ack({ ok: true, ...core.catalogView.page() });
+    });
+
+    socket.on('watch', (raw, ack) => {
+      if (typeof ack !== 'function') return;
+      if (limited()) return ack(slowDown());
+      const p = parse(watchSchema, raw);
+      if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid watch: ${p.message}`));
+      const started = performance.now();
+      core.watch(socket.id, ip(), p.value).then(
+        (r) => {
+          metrics.watchLatency.observe((performance.now() - started) / 1000);
+          if (!r.ok) metrics.rejected.inc({ code: r.code });
+          ack(r);
+        },
+        (err) => ack(refuse(ErrorCode.internal, `watch failed: ${(err as Error).message}`)),
+      );
+    });
+
+    socket.on('publish', (raw, ack) => {
+      if (typeof ack !== 'function') return;
+      if (limited()) return ack(slowDown());
+      const p = parse(publishSchema, raw);
+      if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid publish: ${p.message}`));
+      core.publish(socket.id, p.value, ip()).then(
+        (r) => ack(r),
+        (err) => ack(refuse(ErrorCode.internal, `publish failed: ${(err as Error).message}`)),
+      );
+    });
+
+    socket.on('places', (raw, ack) => {
+      if (typeof ack !== 'function') return;
+      if (limited()) return ack(slowDown());
+      const p = parse(placesSchema, raw);
+      if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid places query: ${p.message}`));
+      ack({ ok: true, places: suggest(p.value.q, p.value.limit ?? 8) });
+    });
+
+    socket.on('signal', (raw) => {
+      if (limited()) return;
+      const p = parse(signalSchema, raw);
+      if (!p.ok) return void socket.emit('error', { code: ErrorCode.badRequest, message: `invalid signal: ${p.message}` });
+      if (core.clientSignal(socket.id, p.value) === 'not-party') notParty('signal', p.value.sessionId);
+    });
+
+    socket.on('leave', (raw) => {
+      if (limited()) return;
+      const p = parse(leaveSchema, raw);
+      if (!p.ok) return;
+      const outcome = core.leave(socket.id, p.value.sessionId);
+      if (outcome === 'crossed') log.debug({ session: p.value.sessionId }, 'leave crossed a close');
+      else if (outcome === 'not-party') notParty('leave', p.value.sessionId);
+    });
+
+    socket.on('disconnect', () => core.clientDisconnected(socket.id));
+  });
+  return ns;
+}

@@ -1,0 +1,59 @@
+// The /dashboard namespace: operators only, connections rate-limited per IP, read-only (a snapshot, then deltas and decisions).
+import type { Namespace, Server as IoServer } from 'socket.io';
+import { ackError, ErrorCode, type DashboardToHubEvents, type HubToDashboardEvents } from '../protocol/index.js';
+import { KeyedRateLimiter, TokenBucket } from '../../common/token-bucket.js';
+import type { HubCore } from '../core/hub-core.js';
+import { clientIp } from '../geo/ip-locate.js';
+import type { OperatorGate } from '../operator-gate.js';
+import { boundPackets, DASHBOARD_PACKET_BOUNDS } from './packet-bounds.js';
+import { guardPackets, type EventShape } from './packet-guard.js';
+
+/** Dashboard connections per client IP (each costs a full snapshot). */
+const DASHBOARD_CONNECTS_PER_S = 2;
+const DASHBOARD_CONNECT_BURST = 10;
+/** Dashboard `resync` per connection (each is a full snapshot): 1/s, bursts of 3. */
+const DASHBOARD_RESYNC_PER_S = 1;
+const DASHBOARD_RESYNC_BURST = 3;
+const DASHBOARD_EVENTS: Readonly<Record<string, EventShape>> = { resync: [0, true] };
+
+export interface DashboardSideDeps {
+  core: HubCore;
+  gate: OperatorGate;
+  now: () => number;
+  trustedProxies: string[];
+}
+
+export function wireDashboard(io: IoServer, { core, gate, now, trustedProxies }: DashboardSideDeps): Namespace<DashboardToHubEvents, HubToDashboardEvents> {
+  const ns = io.of('/dashboard') as Namespace<DashboardToHubEvents, HubToDashboardEvents>;
+  const metrics = core.metrics;
+  const connects = new KeyedRateLimiter(DASHBOARD_CONNECTS_PER_S, DASHBOARD_CONNECT_BURST);
+  ns.use((socket, next) => {
+    const v = gate.check(typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined);
+    if (!v.ok) return next(new Error(`unauthorized: ${v.message}`));
+    const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies) ?? 'unknown';
+    if (!connects.take(ip, now())) {
+      metrics.rejected.inc({ code: ErrorCode.rateLimited });
+      return next(new Error('rate-limited: too many dashboard connections; slow down'));
+    }
+    next();
+  });
+  ns.on('connection', (socket) => {
+    socket.emit('snapshot', core.snapshot());
+    for (const d of core.decisions) socket.emit('decision', d);
+    const bucket = new TokenBucket(now(), DASHBOARD_RESYNC_PER_S, DASHBOARD_RESYNC_BURST);
+    const onBad = (message: string) => {
+      metrics.rejected.inc({ code: ErrorCode.badRequest });
+      return ackError(ErrorCode.badRequest, message);
+    };
+    socket.use(boundPackets(DASHBOARD_PACKET_BOUNDS, onBad));
+    // Without this, a resync with arguments or an unknown event with an ack went unanswered.
+    socket.use(guardPackets(DASHBOARD_EVENTS, (e) => socket.listeners(e as never).length > 0, onBad));
+    socket.on('resync', (ack) => {
+      if (typeof ack !== 'function') return;
+      if (!bucket.take(now())) return ack(ackError(ErrorCode.rateLimited, 'at most one resync a second; slow down'));
+      ack({ ok: true, snapshot: core.snapshot() });
+    });
+    // The dashboard is read-only: anything else it sends is ignored.
+  });
+  return ns;
+}

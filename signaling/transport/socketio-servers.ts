@@ -1,0 +1,121 @@
+// The /server namespace: media servers authenticate, then every event is bounded, parsed by its schema and handed to the core.
+import type { Namespace, Server as IoServer } from 'socket.io';
+import { ackError, ErrorCode, heartbeatSchema, leaveSchema, parse, reportSchema, serverDescriptorSchema, signalSchema, type HubToServerEvents, type ServerToHubEvents } from '../protocol/index.js';
+import { AuthError, type TokenVerifier } from '../auth.js';
+import type { HubCore } from '../core/hub-core.js';
+import type { Logger } from '../log.js';
+import type { WhipRoutes } from '../whip-routes.js';
+import { boundPackets, SERVER_PACKET_BOUNDS } from './packet-bounds.js';
+import { guardPackets, type EventShape } from './packet-guard.js';
+import { REGISTERED_ROOM, socketPeer } from './socketio-link.js';
+
+const SERVER_EVENTS: Readonly<Record<string, EventShape>> = {
+  register: [1, true],
+  heartbeat: [1, false],
+  report: [1, true],
+  resync: [0, true],
+  signal: [1, false],
+  'session-close': [1, false],
+  'session-connected': [1, false],
+  'whip-signal': [1, false],
+  'whip-leave': [1, false],
+};
+
+export interface ServerSideDeps {
+  core: HubCore;
+  verifier: TokenVerifier;
+  whip: WhipRoutes;
+  log: Logger;
+  now: () => number;
+}
+
+export function wireServers(io: IoServer, { core, verifier, whip, log: hubLog, now }: ServerSideDeps): Namespace<ServerToHubEvents, HubToServerEvents> {
+  const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
+  const metrics = core.metrics;
+  ns.use((socket, next) => {
+    try {
+      socket.data.serverId = verifier.verify(socket.handshake.auth?.token, now());
+      next();
+    } catch (err) {
+      metrics.authFailures.inc();
+      const reason = err instanceof AuthError ? err.message : 'authentication failed';
+      hubLog.warn({ address: socket.handshake.address, reason }, 'server refused');
+      next(new Error(`unauthorized: ${reason}`));
+    }
+  });
+  ns.on('connection', (socket) => {
+    const tokenId: string = socket.data.serverId;
+    const log = hubLog.child({ server: tokenId });
+    const peer = socketPeer(socket);
+    let registered = false;
+    const refuse = (code: ErrorCode, message: string) => {
+      metrics.rejected.inc({ code });
+      log.warn({ code }, message);
+      return ackError(code, message);
+    };
+    const notParty = (what: string, sessionId: string) => void refuse(ErrorCode.notParty, `${what} for session ${sessionId} ignored: not a party`);
+    socket.use(boundPackets(SERVER_PACKET_BOUNDS, (message) => refuse(ErrorCode.badRequest, message)));
+    socket.use(guardPackets(SERVER_EVENTS, (e) => socket.listeners(e as never).length > 0, (message) => refuse(ErrorCode.badRequest, message)));
+
+    socket.on('register', (raw, ack) => {
+      if (typeof ack !== 'function') return;
+      const p = parse(serverDescriptorSchema, raw);
+      if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid registration: ${p.message}`));
+      if (p.value.id !== tokenId) return ack(refuse(ErrorCode.unauthorized, `token was minted for ${tokenId}, not ${p.value.id}`));
+      if (registered) return ack(refuse(ErrorCode.conflict, 'already registered on this connection'));
+      const r = core.register(peer, p.value, log);
+      if (!r.ok) return ack(refuse(r.code, r.message));
+      registered = true;
+      socket.join(REGISTERED_ROOM);
+      ack(r);
+      log.info({ region: p.value.region, assets: p.value.storage.length }, 'server registered');
+    });
+
+    socket.on('heartbeat', (raw) => {
+      if (!registered || core.members.peer(tokenId) !== peer) return;
+      const p = parse(heartbeatSchema, raw);
+      if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid heartbeat: ${p.message}`);
+      core.heartbeat(tokenId, peer, p.value.load);
+    });
+
+    socket.on('report', (raw, ack) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      if (!registered) return reply(refuse(ErrorCode.badRequest, 'register first'));
+      const p = parse(reportSchema, raw);
+      if (!p.ok) return reply(refuse(ErrorCode.badRequest, `invalid report: ${p.message}`));
+      core.report(tokenId, p.value);
+      reply({ ok: true });
+    });
+
+    socket.on('resync', (ack) => {
+      if (typeof ack !== 'function') return;
+      ack({ ok: true, snapshot: core.snapshot() });
+    });
+
+    socket.on('signal', (raw) => {
+      const p = parse(signalSchema, raw);
+      if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid signal: ${p.message}`);
+      if (core.serverSignal(tokenId, p.value) === 'not-party') notParty('signal', p.value.sessionId);
+    });
+
+    socket.on('session-close', (raw) => {
+      const p = parse(leaveSchema, raw);
+      if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid session-close: ${p.message}`);
+      const outcome = core.serverClosedSession(tokenId, p.value.sessionId);
+      if (outcome === 'crossed') log.debug({ session: p.value.sessionId }, 'session-close crossed ours');
+      else if (outcome === 'not-party') notParty('session-close', p.value.sessionId);
+    });
+
+    socket.on('session-connected', (raw) => {
+      const p = parse(leaveSchema, raw);
+      if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid session-connected: ${p.message}`);
+      if (core.sessionConnected(tokenId, p.value.sessionId) === 'not-party') notParty('session-connected', p.value.sessionId);
+    });
+
+    socket.on('whip-signal', (raw) => whip.onServerSignal(tokenId, raw));
+    socket.on('whip-leave', (raw) => whip.onServerLeave(tokenId, raw));
+
+    socket.on('disconnect', (why) => core.serverDisconnected(tokenId, peer, `disconnected: ${why}`));
+  });
+  return ns;
+}

@@ -1,0 +1,89 @@
+// The hub core's routing against scripted server peers: one retry budget per watch, and director answers parsed by schema.
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { HubCore } from '../../signaling/core/hub-core.js';
+import { NODE_CLOCK, type HubLink, type ServerPeer } from '../../signaling/core/link.js';
+import { DIRECTOR_ASKS_PER_REQUEST } from '../../signaling/core/routing-budget.js';
+import type { ServerDescriptor } from '../../signaling/protocol/types.js';
+
+const log = pino({ level: 'silent' });
+const link: HubLink = { publishDeltas: () => {}, publishDecision: () => {}, toClient: () => {} };
+const DIRECTOR_TIMEOUT_MS = 20;
+
+const descriptor = (id: string): ServerDescriptor => ({
+  id,
+  region: 'r',
+  lat: 0,
+  lon: 0,
+  roles: ['edge'],
+  maxSessions: 10,
+  uplinkMbps: 100,
+  load: { sessions: 0, egressMbps: 0, cpu: 0 },
+  cache: [],
+  storage: [{ id: 'clip', bytes: 1_000, mime: 'video/webm' }],
+  live: [],
+});
+
+/** What a peer does with each `select`: time out, or answer (given the epoch it was asked for). */
+type SelectStep = 'silent' | ((epoch: number) => unknown);
+
+/** Three registered servers whose answers follow one shared script, in the order they are asked. */
+function cluster(script: SelectStep[], sessionOpen: () => unknown) {
+  const asked: { event: string; server: string }[] = [];
+  const core = new HubCore({
+    link,
+    clock: NODE_CLOCK,
+    log,
+    heartbeatMs: 60_000,
+    rotationMs: 0,
+    directorTimeoutMs: DIRECTOR_TIMEOUT_MS,
+    publish: { streamKeys: [], streamKeySecret: undefined, resolveLocation: () => null, ipPlace: () => null },
+  });
+  for (const id of ['a', 'b', 'c']) {
+    const peer: ServerPeer = {
+      connected: true,
+      send: () => {},
+      disconnect: () => {},
+      ask: (event, msg, timeoutMs) => {
+        asked.push({ event, server: id });
+        const step = event === 'select' ? (script.shift() ?? 'silent') : () => sessionOpen();
+        if (step === 'silent') return new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs));
+        return Promise.resolve(step((msg as { epoch: number }).epoch));
+      },
+    };
+    expect(core.register(peer, descriptor(id), log)).toMatchObject({ ok: true });
+  }
+  return { core, asked };
+}
+
+const pick = (serverId: string) => (epoch: number) => ({ ok: true, serverId, reason: 'storage', loadFactor: 0.1, epoch });
+
+describe('hub routing', () => {
+  it('spends one budget of director asks per watch, failovers and second tries together', async () => {
+    // Two directors silent, the third answers; the server refuses; then the same again.
+    // Nested retries asked 6 times (2 placements × 3 directors); one budget stops at 3.
+    const { core, asked } = cluster(['silent', 'silent', pick('c'), 'silent', 'silent', pick('a')], () => ({ ok: false, code: 'no-capacity', message: 'full' }));
+    const r = await core.watch('client-1', null, { assetId: 'clip' });
+    expect(r).toMatchObject({ ok: false, code: 'no-capacity' });
+    expect(asked.filter((a) => a.event === 'select')).toHaveLength(DIRECTOR_ASKS_PER_REQUEST);
+    expect(asked.filter((a) => a.event === 'session-open')).toEqual([{ event: 'session-open', server: 'c' }]);
+    expect(core.relay.sessions.size).toBe(0);
+    expect(core.relay.sessions.tally('conn', 'client-1')).toEqual({ open: 0, unconnected: 0 });
+  });
+
+  it('refuses a malformed director answer with a clear error and opens no session', async () => {
+    const { core, asked } = cluster([(epoch) => ({ ok: true, serverId: 42, reason: 'storage', loadFactor: 0.1, epoch })], () => ({ ok: true }));
+    const r = await core.watch('client-1', null, { assetId: 'clip' });
+    expect(r).toMatchObject({ ok: false, code: 'internal', message: expect.stringMatching(/malformed.*serverId/) });
+    expect(asked.map((a) => a.event)).toEqual(['select']);
+    expect(core.relay.sessions.size).toBe(0);
+  });
+
+  it('places the watch when the director answers well, within the budget', async () => {
+    const { core, asked } = cluster(['silent', pick('b')], () => ({ ok: true }));
+    const r = await core.watch('client-1', null, { assetId: 'clip', offset: 10 });
+    expect(r).toMatchObject({ ok: true, server: { id: 'b' }, reason: 'storage' });
+    expect(asked.map((a) => `${a.event}@${a.server}`)).toEqual(['select@a', 'select@b', 'session-open@b']);
+    expect(core.relay.sessions.size).toBe(1);
+  });
+});
