@@ -18,6 +18,7 @@ import {
   type LoadWeights,
 } from '../signaling/protocol/index.js';
 import { logger, type Logger } from '../signaling/log.js';
+import { ReplicaFollower } from '../common/replica-follower.js';
 import { DirectorRole } from './director/director-role.js';
 import { DiskStore } from './storage/disk-store.js';
 import { CachePolicy, createCache, type BlockCache } from './cache/index.js';
@@ -102,7 +103,7 @@ const STORAGE_RESCAN_MS = 2_000;
 const DEFAULT_HEARTBEAT_MS = 1_000;
 
 export class MediaServer extends EventEmitter<MediaServerEvents> {
-  readonly table = new StateTable();
+  readonly #replica: ReplicaFollower;
   readonly store: DiskStore;
   readonly cache: BlockCache;
   readonly metrics: ServerMetrics;
@@ -120,12 +121,17 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   #rescan?: NodeJS.Timeout;
   #closed = false;
   #lastLoad?: ReportedLoad;
-  #resyncing = false;
 
   constructor(opts: MediaServerOptions) {
     super();
     this.#o = opts;
     this.#log = logger('media-server', { server: opts.id });
+    this.#replica = new ReplicaFollower({
+      requestSnapshot: () => this.#requestSnapshot(),
+      onResync: (e) => {
+        if (e.phase === 'started') this.#log.warn({ version: e.version }, 'gap in deltas; asking for a snapshot');
+      },
+    });
     this.store = new DiskStore(opts.storageDir);
     this.cache = createCache({ policy: opts.cachePolicy ?? CachePolicy.gic, budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
     this.cache.onChange((c) => this.#reportCache(c));
@@ -185,6 +191,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     });
   }
 
+  /** This server's replica of the hub's state table. */
+  get table(): StateTable {
+    return this.#replica.table;
+  }
+
   get id(): string {
     return this.#o.id;
   }
@@ -233,7 +244,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#hub = hub;
     hub.on('fatal', (err) => this.emit('fatal', err));
     hub.on('registered', (snapshot) => {
-      this.table.load(snapshot);
+      this.#replica.load(snapshot);
       this.emit('registered', snapshot);
       if (this.#o.ingest) this.#whip.warm();
     });
@@ -246,7 +257,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   /** Which part answers each hub → server event. */
   #route(hub: HubLink): void {
     hub.handle('deltas', (batch) => this.#onDeltas(batch));
-    hub.handle('snapshot', (s) => this.table.load(s));
+    hub.handle('snapshot', (s) => this.#replica.load(s));
     hub.handle('select', (req, ack) => this.#director.select(req, ack));
     hub.handle('select-ingest', (req, ack) => this.#director.selectIngest(req, ack));
     hub.handle('session-open', (msg, ack) => this.#onSessionOpen(msg, ack));
@@ -321,25 +332,15 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   // ---- replica -----------------------------------------------------------------
 
   #onDeltas(batch: VersionedDelta[]): void {
-    if (!Array.isArray(batch)) return;
     const wasDirector = this.isDirector;
-    for (const vd of batch) {
-      const outcome = this.table.offer(vd);
-      if (outcome === 'gap') {
-        this.#resync();
-        return;
-      }
-    }
+    this.#replica.offer(batch);
     if (wasDirector !== this.isDirector) this.#directorChanged();
   }
 
-  #resync(): void {
-    if (this.#resyncing || !this.#hub) return;
-    this.#resyncing = true;
-    this.#log.warn({ version: this.table.version }, 'gap in deltas; asking for a snapshot');
-    this.#hub.requestSnapshot((snapshot) => {
-      this.#resyncing = false;
-      if (snapshot) this.table.load(snapshot);
+  #requestSnapshot(): Promise<TableSnapshot> {
+    return new Promise((resolve, reject) => {
+      if (!this.#hub) return reject(new Error('not connected to the hub'));
+      this.#hub.requestSnapshot((snapshot) => (snapshot ? resolve(snapshot) : reject(new Error('the hub refused the resync'))));
     });
   }
 

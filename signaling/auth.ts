@@ -2,6 +2,7 @@
 // an HMAC-signed, expiring, single-use token; the secret itself never travels.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SERVER_ID_PATTERN } from './protocol/ids.js';
+import { CodedError } from '../common/coded-error.js';
 
 /** How long a freshly minted token is valid. */
 export const TOKEN_TTL_MS = 30_000;
@@ -10,8 +11,11 @@ export const TOKEN_MAX_TTL_MS = 5 * 60_000;
 /** Shortest cluster secret (and operator token) the CLI accepts, bytes: 128 bits of guessing. */
 export const MIN_SECRET_BYTES = 16;
 
-export class AuthError extends Error {
-  readonly code = 'unauthorized';
+export class AuthError extends CodedError<'unauthorized'> {
+  override readonly name = 'AuthError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unauthorized', message, options);
+  }
 }
 
 /** `baton1.<serverId>.<expiresAtMs>.<nonce>.<hmac-sha256 hex>` */

@@ -1,28 +1,26 @@
-// Named errors of the cache layer, each with a stable code.
+// Named errors of the cache layer: thin CodedErrors, each with its one stable code.
+import { CodedError } from '../../common/coded-error.js';
 
 /** A caller passed a value the cache cannot use (negative block, bad budget…). */
-export class CacheArgumentError extends Error {
-  readonly code = 'bad-request';
+export class CacheArgumentError extends CodedError<'bad-request'> {
+  override readonly name = 'CacheArgumentError';
   constructor(message: string) {
-    super(message);
-    this.name = 'CacheArgumentError';
+    super('bad-request', message);
   }
 }
 
 /** The asset is not in the store (or its id is invalid). */
-export class UnknownAssetError extends Error {
-  readonly code = 'unknown-asset';
+export class UnknownAssetError extends CodedError<'unknown-asset'> {
+  override readonly name = 'UnknownAssetError';
   constructor(assetId: string) {
-    super(`asset ${assetId} is not stored here`);
-    this.name = 'UnknownAssetError';
+    super('unknown-asset', `asset ${assetId} is not stored here`);
   }
 }
 
 /** A read on a source that was closed. */
-export class SourceClosedError extends Error {
-  readonly code = 'closed';
+export class SourceClosedError extends CodedError<'closed'> {
+  override readonly name = 'SourceClosedError';
   constructor(assetId: string) {
-    super(`source of ${assetId} is closed`);
-    this.name = 'SourceClosedError';
+    super('closed', `source of ${assetId} is closed`);
   }
 }

@@ -59,7 +59,8 @@ export async function runDev(o: DevOptions): Promise<void> {
       if (!stopping) start();
     }, RESTART_DEBOUNCE_MS);
   };
-  const watchers = ['signaling', 'node-app'].map((d) => watch(join(ROOT, d), { recursive: true }, onChange(d)));
+  // The servers and the hub also run the platform-neutral code the browser shares.
+  const watchers = ['signaling', 'node-app', 'common', 'client-sdk'].map((d) => watch(join(ROOT, d), { recursive: true }, onChange(d)));
 
   const { createServer } = await import('vite');
   process.env.BATON_HUB_URL = `http://127.0.0.1:${o.hubPort}`;

@@ -3,6 +3,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { CodedError } from '../../common/coded-error.js';
 
 /** What the sink holds off while the disk catches up (the Viewer: pause/resume). */
 export interface Pausable {
@@ -10,9 +11,11 @@ export interface Pausable {
   resume(): void;
 }
 
-export class FileSinkError extends Error {
+export class FileSinkError extends CodedError<'write-failed'> {
   override readonly name = 'FileSinkError';
-  readonly code = 'write-failed';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('write-failed', message, options);
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import type { SelectReason } from '../../signaling/protocol/types.js';
 import { Viewer, type FailoverInfo } from '../../client-sdk/viewer.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
 import { FileSink } from './file-sink.js';
+import { CodedError } from '../../common/coded-error.js';
 
 /** Whole-watch limit unless the caller gives one. */
 export const DEFAULT_WATCH_TIMEOUT_MS = 120_000;
@@ -43,14 +44,8 @@ export interface WatchResult {
   failovers: FailoverInfo[];
 }
 
-export class WatchError extends Error {
+export class WatchError extends CodedError {
   override readonly name = 'WatchError';
-  readonly code: string;
-
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** Watch `assetId` to the end and save the bytes to `out` (written only on success). */

@@ -1,16 +1,11 @@
 // Named ingest errors with the stable codes the ingest channel carries.
 import { IngestErrorCode } from '../../signaling/protocol/ingest-frames.js';
+import { CodedError } from '../../common/coded-error.js';
 
 export { IngestErrorCode };
 
-export class IngestError extends Error {
+export class IngestError extends CodedError<IngestErrorCode> {
   override readonly name = 'IngestError';
-  readonly code: IngestErrorCode;
-
-  constructor(code: IngestErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /** The disk said no: ENOSPC/EDQUOT become `disk-full`, anything else `write-failed`. */

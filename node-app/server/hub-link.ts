@@ -3,13 +3,16 @@
 // the media server that imports socket.io.
 import { EventEmitter } from 'node:events';
 import { io as connect, type Socket } from 'socket.io-client';
-import type { HubToServerEvents, OwnDelta, ServerDescriptor, ServerToHubEvents, TableSnapshot } from '../../signaling/protocol/index.js';
+import type { Ack, HubToServerEvents, OwnDelta, ServerDescriptor, ServerToHubEvents, TableSnapshot } from '../../signaling/protocol/index.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
+import { backoffMs } from '../../common/retry.js';
 
 /** socket.io-client's own reconnect schedule after a transport failure. */
 const RECONNECT_DELAY_MS = 250;
 const RECONNECT_DELAY_MAX_MS = 5_000;
+/** A resync the hub has not answered by then is given up (the next gap asks again). */
+const RESYNC_TIMEOUT_MS = 5_000;
 /** After the hub closed us on purpose (it does not reconnect by itself), come back after this plus up to as much again. */
 const REJOIN_AFTER_HUB_CLOSE_MS = 500;
 
@@ -96,7 +99,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
 
   /** Listen to one hub → server event. */
   handle<E extends keyof HubToServerEvents>(event: E, listener: Listener<E>): void {
-    (this.#socket.on as (e: string, l: (...args: any[]) => void) => unknown)(event, listener as (...args: any[]) => void);
+    type Untyped = (...args: unknown[]) => void;
+    (this.#socket.on as (e: string, l: Untyped) => unknown)(event, listener as unknown as Untyped);
   }
 
   /** Send one server → hub event (dropped while disconnected: the next registration carries the full state). */
@@ -106,7 +110,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
 
   /** Ask for the whole table (after a gap in deltas); `null` when the hub refused. */
   requestSnapshot(done: (snapshot: TableSnapshot | null) => void): void {
-    this.#socket.emit('resync', (r) => done(r.ok ? r.snapshot : null));
+    // An ack lost with a dropped connection never comes: give up after a while.
+    this.#socket.timeout(RESYNC_TIMEOUT_MS).emit('resync', (err: Error | null, r: Ack<{ snapshot: TableSnapshot }>) => done(!err && r.ok ? r.snapshot : null));
   }
 
   /** Own table changes; only while registered (the next registration carries the full state). */
@@ -143,7 +148,10 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   }
 }
 
-/** Delay before registration attempt `n + 1` after a refusal: 1 s doubling to 30 s, ± 25 % jitter. */
+/** Registration after a refusal: 1 s doubling to 30 s, ± 25 % jitter. */
+export const REGISTER_BACKOFF = { baseMs: 1_000, maxMs: 30_000, jitter: 0.25 } as const;
+
+/** Delay before registration attempt `n + 1` after a refusal. */
 export function registerBackoffMs(n: number): number {
-  return Math.min(30_000, 1_000 * 2 ** Math.min(n, 5)) * (0.75 + Math.random() * 0.5);
+  return backoffMs(n, REGISTER_BACKOFF);
 }

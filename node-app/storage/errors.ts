@@ -1,25 +1,22 @@
 // Named storage errors with stable codes (the ones BlockStore promises callers).
+import { CodedError } from '../../common/coded-error.js';
+import { Code } from '../../common/error-codes.js';
 
+/** The storage layer's codes, from the one vocabulary (common/error-codes.ts). */
 export const StorageErrorCode = {
   /** The id is invalid, escapes the root, or names nothing stored. */
-  unknownAsset: 'unknown-asset',
+  unknownAsset: Code.unknownAsset,
   /** Offset or length is not a sane non-negative integer. */
-  badRange: 'bad-range',
+  badRange: Code.badRange,
   /** The store was closed. */
-  closed: 'closed',
+  closed: Code.closed,
   /** The disk said no (permissions, I/O error); see `cause`. */
-  io: 'io',
+  io: Code.io,
 } as const;
 export type StorageErrorCode = (typeof StorageErrorCode)[keyof typeof StorageErrorCode];
 
-export class StorageError extends Error {
+export class StorageError extends CodedError<StorageErrorCode> {
   override readonly name = 'StorageError';
-  readonly code: StorageErrorCode;
-
-  constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /** The one error for every id the store will not serve, so probing ids reveals nothing. */

@@ -1,11 +1,14 @@
 // What a WHIP offer carries: which m-lines send VP8 video and Opus audio (checked by the hub before anything is reserved).
+import { CodedError } from '../../common/coded-error.js';
 
 /** A WHIP offer larger than this is refused (a real one is 2–6 KiB). */
 export const MAX_WHIP_SDP_BYTES = 32 * 1024;
 
-export class SdpError extends Error {
+export class SdpError extends CodedError<'bad-sdp'> {
   override readonly name = 'SdpError';
-  readonly code = 'bad-sdp';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad-sdp', message, options);
+  }
 }
 
 export interface OfferMedia {

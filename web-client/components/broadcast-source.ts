@@ -1,4 +1,5 @@
 // What the broadcaster sends: the camera, a shared screen, or a local video file, shown in one preview <video>.
+import { CodedError } from '../../common/coded-error.js';
 
 export type SourceKind = 'camera' | 'screen' | 'file';
 export type SourceState = 'none' | 'acquiring' | 'ready';
@@ -198,14 +199,9 @@ export class SourceCapture {
   }
 }
 
-export class CaptureError extends Error {
+/** Why a source could not be captured (`denied`, `no-device`, `no-geolocation`, …). */
+export class CaptureError extends CodedError {
   override readonly name = 'CaptureError';
-  readonly code: string;
-
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 async function openCamera(media: MediaDevices): Promise<MediaStream> {

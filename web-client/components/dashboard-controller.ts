@@ -2,7 +2,8 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { DecisionEvent } from '../../signaling/protocol/messages.js';
 import { isOverloaded, loadFactor } from '../../signaling/protocol/load-factor.js';
-import { StateTable, type ServerRow } from '../../signaling/protocol/state-table.js';
+import type { StateTable, ServerRow } from '../../signaling/protocol/state-table.js';
+import { ReplicaFollower } from '../../common/replica-follower.js';
 import type { AssetInfo, DirectorInfo, LiveInfo, ServerLoad, TableSnapshot, VersionedDelta } from '../../signaling/protocol/types.js';
 import { HubConnection } from './hub-connection.js';
 import { ACK_TIMEOUT_MS, connectDashboard, type DashboardSocket } from './hub-socket.js';
@@ -59,11 +60,20 @@ export class DashboardController implements ReactiveController {
   directorHistory: DirectorTenure[] = [];
 
   readonly #host: ReactiveControllerHost;
-  readonly #table = new StateTable();
+  readonly #replica = new ReplicaFollower({
+    requestSnapshot: () => this.#requestSnapshot(),
+    onApplied: (vd) => {
+      if (vd.d.type === 'director') this.#noteDirector(vd.d.director, vd.d.director?.sinceMs ?? Date.now(), null);
+    },
+    onResync: (e) => {
+      if (e.phase === 'done') this.#resyncError = null;
+      if (e.phase === 'failed') this.#resyncError = e.error instanceof Error && e.error.message ? e.error.message : 'The hub did not answer the resync request.';
+      this.#host.requestUpdate();
+    },
+  });
   readonly #samples = new Map<string, number[]>();
   readonly #hub: HubConnection<DashboardSocket>;
   #sampleTimer: ReturnType<typeof setInterval> | undefined;
-  #resyncing = false;
   /** Why the last resync failed; cleared by a new connection or a good resync. */
   #resyncError: string | null = null;
 
@@ -88,7 +98,7 @@ export class DashboardController implements ReactiveController {
   }
 
   get connection(): DashboardConnection {
-    if (this.#resyncing) return 'resyncing';
+    if (this.#replica.resyncing) return 'resyncing';
     return this.#hub.state === 'connected' ? 'live' : this.#hub.state;
   }
 
@@ -124,8 +134,12 @@ export class DashboardController implements ReactiveController {
     clearInterval(this.#sampleTimer);
   }
 
+  get #table(): StateTable {
+    return this.#replica.table;
+  }
+
   #load(snapshot: TableSnapshot): void {
-    this.#table.load(snapshot);
+    this.#replica.load(snapshot);
     this.loaded = true;
     // A vacancy in a snapshot is a state, not an event: only real changes enter the history.
     if (snapshot.director) this.#noteDirector(snapshot.director, snapshot.director.sinceMs, null);
@@ -133,37 +147,23 @@ export class DashboardController implements ReactiveController {
   }
 
   #onDeltas(batch: VersionedDelta[]): void {
-    if (this.#resyncing) return; // the snapshot on its way includes these
-    for (const vd of batch) {
-      const outcome = this.#table.offer(vd);
-      if (outcome === 'gap') {
-        void this.#resync();
-        return;
-      }
-      if (outcome === 'applied' && vd.d.type === 'director') {
-        this.#noteDirector(vd.d.director, vd.d.director?.sinceMs ?? Date.now(), null);
-      }
-    }
+    this.#replica.offer(batch);
     this.#host.requestUpdate();
   }
 
-  async #resync(): Promise<void> {
+  /** A resync: the hub's answer within ACK_TIMEOUT_MS, or a reason the page can show. */
+  async #requestSnapshot(): Promise<TableSnapshot> {
     const socket = this.#hub.socket;
-    if (!socket || this.#resyncing) return;
-    this.#resyncing = true;
-    this.#host.requestUpdate();
+    if (!socket) throw new Error('The dashboard is not connected to the hub.');
+    let r: Awaited<ReturnType<DashboardSocket['emitWithAck']>>;
     try {
-      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('resync');
-      if (r.ok) this.#load(r.snapshot);
-      this.#resyncError = r.ok ? null : r.message;
+      r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('resync');
     } catch {
-      this.#resyncError = 'The hub did not answer the resync request.';
-    } finally {
-      this.#resyncing = false;
-      this.#host.requestUpdate();
+      throw new Error('The hub did not answer the resync request.');
     }
+    if (!r.ok) throw new Error(r.message);
+    return r.snapshot;
   }
-
 
   #onDecision(d: DecisionEvent): void {
     switch (d.kind) {
