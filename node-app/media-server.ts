@@ -42,7 +42,8 @@ import { serveMedia } from './http-media.js';
 import type { Wrtc } from './webrtc/peer.js';
 import { CLOSED_BY_HUB, IngestManager, ingestLimits } from './ingest/ingest-manager.js';
 import { DEFAULT_MAX_INGEST_SESSIONS } from './slot-defaults.js';
-import { WhipManager } from './whip/whip-manager.js';
+import { WhipManager, iceUrls } from './whip/whip-manager.js';
+import { WhepManager } from './whep/whep-manager.js';
 
 export interface MediaServerOptions {
   hubUrl: string;
@@ -122,6 +123,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #sessions = new Map<string, ServeSession>();
   readonly #ingest: IngestManager;
   readonly #whip: WhipManager;
+  readonly #whep: WhepManager;
   #socket?: Socket<HubToServerEvents, ServerToHubEvents>;
   #http?: HttpServer;
   #httpUrl?: string;
@@ -174,6 +176,14 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       iceServers: opts.iceServers,
       log: this.#log.child({ part: 'whip' }),
       continuation: (streamId) => this.#ingest.continuation(streamId),
+    });
+    this.#whep = new WhepManager({
+      // The same byte path as a data-channel viewer's: the interval cache for a stored asset, the live writer otherwise.
+      openSource: (id) => (!isAssetId(id) ? undefined : this.store.stat(id) ? createCachedSource(this.store, this.cache, id, Date.now) : this.#ingest.liveSource(id, 0)),
+      emitToHub: (event, msg) => this.#socket?.emit(event, msg),
+      bindAddress: opts.rtcBindAddress,
+      iceServerUrls: iceUrls(opts.iceServers),
+      log: this.#log.child({ part: 'whep' }),
     });
   }
 
@@ -268,6 +278,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     socket.on('whip-end', (msg, ack) => this.#whip.end(msg, ack));
     socket.on('whip-signal', (msg) => this.#whip.signal(msg));
     socket.on('whip-session-close', (msg) => this.#whip.sessionClose(msg));
+    socket.on('whep-offer', (msg, ack) => this.#whep.offer(msg, ack));
+    socket.on('whep-end', (msg, ack) => this.#whep.end(msg, ack));
     socket.on('session-close', (msg) => {
       const id = msg?.sessionId;
       const session = this.#sessions.get(id);
@@ -303,6 +315,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     for (const s of this.#sessions.values()) s.close();
     this.#sessions.clear();
     this.#whip.close();
+    this.#whep.close();
     const http = this.#http;
     if (http?.listening) {
       http.closeAllConnections();

@@ -26,6 +26,7 @@ export function createHttpHandler(hub: Hub, staticDir: string | undefined) {
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     // Bodies are never read: nothing here takes one, so no upload can grow the hub's memory.
     if (path.startsWith('/whip/')) return hub.whip.handle(req, res, path);
+    if (path.startsWith('/whep/')) return hub.whep.handle(req, res, path);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     if (OPERATOR_PATHS.has(path)) {
       const v = hub.operatorGate.check(requestToken(req));

@@ -55,6 +55,7 @@ import { SessionRegistry, DEFAULT_SESSION_LIMITS, type Admission, type SessionLi
 import { StreamOwners } from './stream-owners.js';
 import { DecisionLog } from './decision-log.js';
 import { WhipRoutes } from './whip-routes.js';
+import { WhepRoutes } from './whep-routes.js';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -154,6 +155,7 @@ export class Hub {
   readonly metrics: HubMetrics;
   /** WHIP ingest: HTTP publishers placed through the same publish path. */
   readonly whip: WhipRoutes;
+  readonly whep: WhepRoutes;
   readonly #opts: Required<Omit<HubOptions, 'staticDir' | 'now' | 'iceServers' | 'streamKeySecret' | 'operatorToken' | 'sessionLimits'>> & Pick<HubOptions, 'staticDir'>;
   readonly operatorGate: OperatorGate;
   readonly catalogView = new CatalogView(this.table);
@@ -236,6 +238,7 @@ export class Hub {
       iceServers: this.iceServers,
       log: this.#log.child({ part: 'whip' }),
     });
+    this.whep = new WhepRoutes({ ...this.whip.host, select: (assetId, exclude) => this.#askDirector<SelectDecision>('select', { assetId, exclude }), log: this.#log.child({ part: 'whep' }) });
   }
 
   /** The URL the hub listens on (after start). */
@@ -548,6 +551,7 @@ export class Hub {
 
       socket.on('whip-signal', (raw) => this.whip.onServerSignal(tokenId, raw));
       socket.on('whip-leave', (raw) => this.whip.onServerLeave(tokenId, raw));
+      socket.on('whep-closed', (raw) => this.whep.onServerClosed(tokenId, raw));
 
       socket.on('disconnect', (why) => {
         // The hub shutting down is not the server failing: its viewers must not be told to move.
@@ -898,7 +902,7 @@ export class Hub {
 type EventShape = readonly [args: number, ack: boolean];
 const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = { catalog: [0, true], watch: [1, true], publish: [1, true], places: [1, true], signal: [1, false], leave: [1, false] };
 const DASHBOARD_EVENTS: Readonly<Record<string, EventShape>> = { resync: [0, true] };
-const SERVER_EVENTS: Readonly<Record<string, EventShape>> = { register: [1, true], heartbeat: [1, false], report: [1, true], resync: [0, true], signal: [1, false], 'session-close': [1, false], 'session-connected': [1, false], 'whip-signal': [1, false], 'whip-leave': [1, false] };
+const SERVER_EVENTS: Readonly<Record<string, EventShape>> = { register: [1, true], heartbeat: [1, false], report: [1, true], resync: [0, true], signal: [1, false], 'session-close': [1, false], 'session-connected': [1, false], 'whip-signal': [1, false], 'whip-leave': [1, false], 'whep-closed': [1, false] };
 /** The socket's own events: listened to, but never to be fired by a peer's packet. */
 const SOCKET_OWN_EVENTS = new Set(['error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 

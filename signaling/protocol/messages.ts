@@ -16,6 +16,7 @@ import type {
   ServerDescriptor,
 } from './types.js';
 import type { WhipHubToServerEvents, WhipServerToHubEvents } from './whip.js';
+import type { WhepHubToServerEvents, WhepServerToHubEvents } from './whep.js';
 
 /** socket.io drops any single message larger than this (bytes). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -271,7 +272,7 @@ export interface CatalogEntry extends AssetInfo {
 // ---- socket.io event maps -------------------------------------------------
 
 /** Media server → hub, on the `/server` namespace. */
-export interface ServerToHubEvents extends WhipServerToHubEvents {
+export interface ServerToHubEvents extends WhipServerToHubEvents, WhepServerToHubEvents {
   register: (descriptor: unknown, ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
   heartbeat: (msg: unknown) => void;
   report: (deltas: unknown, ack: (r: Ack) => void) => void;
@@ -283,7 +284,7 @@ export interface ServerToHubEvents extends WhipServerToHubEvents {
 }
 
 /** Hub → media server. */
-export interface HubToServerEvents extends WhipHubToServerEvents {
+export interface HubToServerEvents extends WhipHubToServerEvents, WhepHubToServerEvents {
   deltas: (batch: VersionedDelta[]) => void;
   snapshot: (snapshot: TableSnapshot) => void;
   select: (req: SelectRequest, ack: (r: Ack<SelectDecision>) => void) => void;
