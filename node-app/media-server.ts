@@ -21,6 +21,8 @@ import { logger, type Logger } from '../signaling/log.js';
 import { ReplicaFollower } from '../common/replica-follower.js';
 import { DirectorRole } from './director/director-role.js';
 import { DiskStore } from './storage/disk-store.js';
+import { isAssetId } from '../signaling/protocol/ids.js';
+import { createCachedSource } from './cache/cached-reader.js';
 import { CachePolicy, createCache, type BlockCache } from './cache/index.js';
 import type { ServeSessionOptions } from './delivery/serve-session.js';
 import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
@@ -33,7 +35,8 @@ import type { CacheChange } from './contracts.js';
 import type { Wrtc } from './webrtc/peer.js';
 import { IngestManager, ingestLimits } from './ingest/ingest-manager.js';
 import { DEFAULT_MAX_INGEST_SESSIONS } from './slot-defaults.js';
-import { WhipManager } from './whip/whip-manager.js';
+import { WhipManager, iceUrls } from './whip/whip-manager.js';
+import { WhepManager } from './whep/whep-manager.js';
 
 export { registerBackoffMs } from './server/hub-link.js';
 
@@ -114,6 +117,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #viewers: ViewerSessions;
   readonly #ingest: IngestManager;
   readonly #whip: WhipManager;
+  readonly #whep: WhepManager;
   readonly #load = new LoadMeter();
   #hub?: HubLink;
   #http?: StatusHttp;
@@ -188,6 +192,14 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       iceServers: opts.iceServers,
       log: this.#log.child({ part: 'whip' }),
       continuation: (streamId) => this.#ingest.continuation(streamId),
+    });
+    this.#whep = new WhepManager({
+      // The same byte path as a data-channel viewer's: the interval cache for a stored asset, the live writer otherwise.
+      openSource: (id) => (!isAssetId(id) ? undefined : this.store.stat(id) ? createCachedSource(this.store, this.cache, id, Date.now) : this.#ingest.liveSource(id, 0)),
+      emitToHub: (event, msg) => this.#hub?.send(event, msg),
+      bindAddress: opts.rtcBindAddress,
+      iceServerUrls: iceUrls(opts.iceServers),
+      log: this.#log.child({ part: 'whep' }),
     });
   }
 
@@ -275,6 +287,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     hub.handle('whip-end', (msg, ack) => this.#whip.end(msg, ack));
     hub.handle('whip-signal', (msg) => this.#whip.signal(msg));
     hub.handle('whip-session-close', (msg) => this.#whip.sessionClose(msg));
+    hub.handle('whep-offer', (msg, ack) => this.#whep.offer(msg, ack));
+    hub.handle('whep-end', (msg, ack) => this.#whep.end(msg, ack));
     hub.handle('session-close', (msg) => {
       const id = msg?.sessionId;
       if (!this.#viewers.closeByHub(id)) this.#ingest.closeSession(id);
@@ -303,6 +317,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#hub?.close();
     this.#viewers.close();
     this.#whip.close();
+    this.#whep.close();
     await this.#http?.close();
     // Bounded in time (SHUTDOWN_FLUSH_MS): accepted chunks are written if the disk lets them.
     await this.#ingest.close();

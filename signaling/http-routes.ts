@@ -8,6 +8,7 @@ import { MAX_CATALOG_PAGE, type CatalogView } from './catalog-view.js';
 import { requestToken, type OperatorGate } from './operator-gate.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { WhipRoutes } from './whip-routes.js';
+import type { WhepRoutes } from './whep-routes.js';
 
 /** What the HTTP side reads of the hub (the `Hub` passes itself; the interface keeps this file from importing it). */
 export interface HttpHost {
@@ -16,6 +17,7 @@ export interface HttpHost {
   readonly operatorGate: OperatorGate;
   readonly metrics: HubMetrics;
   readonly whip: WhipRoutes;
+  readonly whep: WhepRoutes;
   readonly iceServers: RTCIceServer[];
   readonly decisions: readonly DecisionEvent[];
   takeHttpToken(req: IncomingMessage): boolean;
@@ -40,6 +42,7 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     // Bodies are never read: nothing here takes one, so no upload can grow the hub's memory.
     if (path.startsWith('/whip/')) return hub.whip.handle(req, res, path);
+    if (path.startsWith('/whep/')) return hub.whep.handle(req, res, path);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     if (OPERATOR_PATHS.has(path)) {
       const v = hub.operatorGate.check(requestToken(req));

@@ -14,6 +14,7 @@ import { resolveLocation, loadGazetteer } from './geo/gazetteer.js';
 import { ipPlace, clientIp, loadIpData } from './geo/ip-locate.js';
 import { DEFAULT_SESSION_LIMITS, type SessionLimits } from './core/session-registry.js';
 import { WhipRoutes } from './whip-routes.js';
+import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
 import { NODE_CLOCK, type HubClock } from './core/link.js';
 import { SocketIoLink } from './transport/socketio-link.js';
@@ -79,6 +80,8 @@ export class Hub {
   readonly core: HubCore;
   /** WHIP ingest: HTTP publishers placed through the same publish path. */
   readonly whip: WhipRoutes;
+  /** WHEP playback: HTTP players placed by the director as for `watch`. */
+  readonly whep: WhepRoutes;
   readonly operatorGate: OperatorGate;
   readonly iceServers: RTCIceServer[];
   readonly #port: number;
@@ -126,6 +129,7 @@ export class Hub {
       },
     });
     this.whip = this.#whipRoutes();
+    this.whep = new WhepRoutes({ ...this.whip.host, select: (assetId, exclude) => this.core.select(assetId, exclude), log: this.#log.child({ part: 'whep' }) });
     this.#link.deliverElsewhere = (clientId, event, msg) => this.whip.deliver(clientId, event, msg);
   }
 
@@ -175,7 +179,7 @@ export class Hub {
     http.on('request', createHttpHandler(this, this.#staticDir));
     const now = () => this.#clock.now();
     const core = this.core;
-    this.#link.servers = wireServers(io, { core, verifier: this.#verifier, whip: this.whip, log: this.#log, now });
+    this.#link.servers = wireServers(io, { core, verifier: this.#verifier, whip: this.whip, whep: this.whep, log: this.#log, now });
     this.#link.clients = wireClients(io, { core, log: this.#log, now, ratePerS: this.#clientRatePerS, burst: this.#clientBurst, trustedProxies: this.#trustedProxies });
     this.#link.dashboard = wireDashboard(io, { core, gate: this.operatorGate, now, trustedProxies: this.#trustedProxies });
     await new Promise<void>((resolve, reject) => {

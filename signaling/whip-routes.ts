@@ -83,6 +83,11 @@ export class WhipRoutes {
     return this.#resources.size;
   }
 
+  /** What the hub lent (the WHEP routes borrow its request, address and ICE parts). */
+  get host(): WhipHost {
+    return this.#host;
+  }
+
   /** Handles `/whip/…` requests. */
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const parts = path.split('/').slice(2);
@@ -230,17 +235,22 @@ export class WhipRoutes {
   }
 
   #linkHeaders(): Record<string, string[]> {
-    const links = this.#host.iceServers.flatMap((s) =>
-      (Array.isArray(s.urls) ? s.urls : [s.urls]).map((u) => {
-        const creds = s.username ? `; username="${s.username}"; credential="${s.credential ?? ''}"; credential-type="password"` : '';
-        return `<${u}>; rel="ice-server"${creds}`;
-      }),
-    );
-    return links.length ? { link: links } : {};
+    return linkHeaders(this.#host.iceServers);
   }
 }
 
-function statusFor(code: string): number {
+/** The ICE servers as `Link: <url>; rel="ice-server"` headers (RFC 9725 §4.4), for WHIP and WHEP alike. */
+export function linkHeaders(iceServers: RTCIceServer[]): Record<string, string[]> {
+  const links = iceServers.flatMap((s) =>
+    (Array.isArray(s.urls) ? s.urls : [s.urls]).map((u) => {
+      const creds = s.username ? `; username="${s.username}"; credential="${s.credential ?? ''}"; credential-type="password"` : '';
+      return `<${u}>; rel="ice-server"${creds}`;
+    }),
+  );
+  return links.length ? { link: links } : {};
+}
+
+export function statusFor(code: string): number {
   switch (code) {
     case ErrorCode.unauthorized:
       return 401;
@@ -282,7 +292,7 @@ function sameToken(r: Resource, token: string | undefined): boolean {
 }
 
 /** The body as text, or null once it passes `maxBytes` (the rest is not read). */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
@@ -300,7 +310,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null
   });
 }
 
-function fail(res: ServerResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
+export function fail(res: ServerResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.end();
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(`${reason}\n`);

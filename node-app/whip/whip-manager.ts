@@ -109,7 +109,7 @@ export class WhipManager {
 }
 
 /** libdatachannel takes `stun:host:port` / `turn:user:pass@host:port` strings. */
-function iceUrls(servers: RTCIceServer[] | undefined): string[] {
+export function iceUrls(servers: RTCIceServer[] | undefined): string[] {
   return (servers ?? []).flatMap((s) =>
     (Array.isArray(s.urls) ? s.urls : [s.urls]).map((u) => (s.username && /^turns?:/.test(u) ? u.replace(/^(turns?):/, `$1:${encodeURIComponent(s.username)}:${encodeURIComponent(String(s.credential ?? ''))}@`) : u)),
   );

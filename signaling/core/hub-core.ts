@@ -1,5 +1,5 @@
 // The hub without a transport: the parts wired together, timers on the given clock, and the calls a transport makes.
-import type { DecisionEvent, OwnDelta, ServerDescriptor, ServerLoad, SignalMessage, TableSnapshot, Ack } from '../protocol/index.js';
+import type { DecisionEvent, OwnDelta, SelectDecision, ServerDescriptor, ServerLoad, SignalMessage, TableSnapshot, Ack } from '../protocol/index.js';
 import { StateTable } from '../protocol/index.js';
 import { CatalogView } from '../catalog-view.js';
 import { DecisionLog } from '../decision-log.js';
@@ -12,6 +12,7 @@ import { DirectorClient } from './director-client.js';
 import { DirectorSeat, type DirectorChange } from './director-seat.js';
 import { SOLE_HUB_LEASE, type HubClock, type HubLink, type RotationLease, type ServerPeer } from './link.js';
 import { Membership, type Removal } from './membership.js';
+import { RoutingBudget } from './routing-budget.js';
 import { PublishRouter, type PublishOptions } from './publish-router.js';
 import { SessionRelay, type RelayOutcome } from './session-relay.js';
 import type { SessionLimits } from './session-registry.js';
@@ -47,6 +48,7 @@ export class HubCore {
   readonly relay: SessionRelay;
   readonly #decisions = new DecisionLog();
   readonly #watch: WatchRouter;
+  readonly #director: DirectorClient;
   readonly #publish: PublishRouter;
   readonly #o: HubCoreOptions;
   #stopTimers: (() => void)[] = [];
@@ -74,9 +76,15 @@ export class HubCore {
     });
     this.relay = new SessionRelay({ link, members: this.members, limits: o.sessionLimits ?? {} });
     const director = new DirectorClient({ feed: this.feed, seat: this.seat, members: this.members, log, directorTimeoutMs: o.directorTimeoutMs });
+    this.#director = director;
     const parts = { feed: this.feed, relay: this.relay, director, clock, metrics, record };
     this.#watch = new WatchRouter(parts);
     this.#publish = new PublishRouter({ ...parts, ...o.publish });
+  }
+
+  /** The director's `select` for one viewer placed outside a watch session (a WHEP player), with one request's budget. */
+  select(assetId: string, exclude: string[]): Promise<Ack<SelectDecision>> {
+    return this.#director.ask(new RoutingBudget(() => this.#o.clock.now()), 'select', { assetId, exclude });
   }
 
   /** Recent decisions (each kind bounded on its own), newest last. */

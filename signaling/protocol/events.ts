@@ -13,9 +13,10 @@ import type {
   WatchReply,
 } from './messages.js';
 import type { WhipHubToServerEvents, WhipServerToHubEvents } from './whip.js';
+import type { WhepHubToServerEvents, WhepServerToHubEvents } from './whep.js';
 
 /** Media server → hub, on the `/server` namespace. */
-export interface ServerToHubEvents extends WhipServerToHubEvents {
+export interface ServerToHubEvents extends WhipServerToHubEvents, WhepServerToHubEvents {
   register: (descriptor: unknown, ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
   heartbeat: (msg: unknown) => void;
   report: (deltas: unknown, ack: (r: Ack) => void) => void;
@@ -27,7 +28,7 @@ export interface ServerToHubEvents extends WhipServerToHubEvents {
 }
 
 /** Hub → media server. */
-export interface HubToServerEvents extends WhipHubToServerEvents {
+export interface HubToServerEvents extends WhipHubToServerEvents, WhepHubToServerEvents {
   deltas: (batch: VersionedDelta[]) => void;
   /**
    * Never sent: a server gets the table in its `register` and `resync` acks. Still declared

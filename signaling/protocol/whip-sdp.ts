@@ -26,8 +26,9 @@ export interface OfferSummary {
 /**
  * Parses the parts of an SDP offer the server needs. Throws SdpError when it is not
  * an offer that sends VP8 video (Opus audio is optional): H.264 cannot go in WebM.
+ * `want: 'receive'` reads a WHEP offer instead: m-lines that receive VP8 / Opus.
  */
-export function summarizeOffer(sdp: string): OfferSummary {
+export function summarizeOffer(sdp: string, want: 'send' | 'receive' = 'send'): OfferSummary {
   if (sdp.length > MAX_WHIP_SDP_BYTES) throw new SdpError(`SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`);
   if (!sdp.startsWith('v=0')) throw new SdpError('not an SDP document (it must start with v=0)');
   const sections = sdp.split(/\r?\nm=/).slice(1);
@@ -39,17 +40,18 @@ export function summarizeOffer(sdp: string): OfferSummary {
     if (kind !== 'video' && kind !== 'audio') continue;
     const mid = lines.find((l) => l.startsWith('a=mid:'))?.slice(6).trim();
     if (!mid) throw new SdpError(`the ${kind} m-line has no a=mid`);
-    if (lines.some((l) => l === 'a=recvonly' || l === 'a=inactive')) continue;
-    const want = kind === 'video' ? 'vp8/90000' : 'opus/48000';
+    const off = want === 'send' ? 'a=recvonly' : 'a=sendonly';
+    if (lines.some((l) => l === off || l === 'a=inactive')) continue;
+    const codec = kind === 'video' ? 'vp8/90000' : 'opus/48000';
     const payloadTypes = lines
       .map((l) => /^a=rtpmap:(\d+) ([^\s]+)/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null && m[2]!.toLowerCase().startsWith(want))
+      .filter((m): m is RegExpExecArray => m !== null && m[2]!.toLowerCase().startsWith(codec))
       .map((m) => Number(m[1]));
     if (payloadTypes.length === 0) continue;
     const media: OfferMedia = { kind, mid, payloadTypes };
     if (kind === 'video') video ??= media;
     else audio ??= media;
   }
-  if (!video) throw new SdpError('the offer sends no VP8 video (Baton stores WebM: VP8 video, Opus audio)');
+  if (!video) throw new SdpError(`the offer ${want}s no VP8 video (Baton stores WebM: VP8 video, Opus audio)`);
   return { video, audio };
 }

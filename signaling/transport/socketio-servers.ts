@@ -5,6 +5,7 @@ import { AuthError, type TokenVerifier } from '../auth.js';
 import type { HubCore } from '../core/hub-core.js';
 import type { Logger } from '../log.js';
 import type { WhipRoutes } from '../whip-routes.js';
+import type { WhepRoutes } from '../whep-routes.js';
 import { boundPackets, SERVER_PACKET_BOUNDS } from './packet-bounds.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
 import { REGISTERED_ROOM, socketPeer } from './socketio-link.js';
@@ -19,17 +20,19 @@ const SERVER_EVENTS: Readonly<Record<string, EventShape>> = {
   'session-connected': [1, false],
   'whip-signal': [1, false],
   'whip-leave': [1, false],
+  'whep-closed': [1, false],
 };
 
 export interface ServerSideDeps {
   core: HubCore;
   verifier: TokenVerifier;
   whip: WhipRoutes;
+  whep: WhepRoutes;
   log: Logger;
   now: () => number;
 }
 
-export function wireServers(io: IoServer, { core, verifier, whip, log: hubLog, now }: ServerSideDeps): Namespace<ServerToHubEvents, HubToServerEvents> {
+export function wireServers(io: IoServer, { core, verifier, whip, whep, log: hubLog, now }: ServerSideDeps): Namespace<ServerToHubEvents, HubToServerEvents> {
   const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
   const metrics = core.metrics;
   ns.use((socket, next) => {
@@ -114,6 +117,7 @@ export function wireServers(io: IoServer, { core, verifier, whip, log: hubLog, n
 
     socket.on('whip-signal', (raw) => whip.onServerSignal(tokenId, raw));
     socket.on('whip-leave', (raw) => whip.onServerLeave(tokenId, raw));
+    socket.on('whep-closed', (raw) => whep.onServerClosed(tokenId, raw));
 
     socket.on('disconnect', (why) => core.serverDisconnected(tokenId, peer, `disconnected: ${why}`));
   });

@@ -1,0 +1,82 @@
+// A stored or live WebM asset as one time-ordered stream of encoded frames, read sequentially through a ByteSource (mediabunny demuxes).
+import { EncodedPacketSink, Input, ReadableStreamSource, WEBM, type EncodedPacket } from 'mediabunny';
+import type { ByteSource } from '../contracts.js';
+
+/** Bytes asked of the source per read: one cache block's worth is what the interval cache serves best. */
+export const WEBM_READ_BYTES = 256 * 1024;
+/** How often a live source is polled for new bytes at its edge, ms. */
+export const LIVE_POLL_MS = 40;
+/** Bytes mediabunny may hold while two tracks are read at slightly different places. */
+export const DEMUX_CACHE_BYTES = 8 * 1024 * 1024;
+
+export type MediaKind = 'video' | 'audio';
+
+export interface MediaFrame {
+  kind: MediaKind;
+  /** Presentation time, s, as in the file. */
+  timestampS: number;
+  data: Uint8Array;
+  key: boolean;
+}
+
+export interface WebmFrames {
+  videoCodec: string | null;
+  audioCodec: string | null;
+  /** Frames of both tracks in time order, from the first (a stored asset) or the live edge (a live one). */
+  frames(): AsyncGenerator<MediaFrame>;
+  close(): void;
+}
+
+/**
+ * Opens `source` as WebM. The bytes are pulled in order, WEBM_READ_BYTES at a time
+ * (through the source: the interval cache for a stored asset, the writer's tail for a
+ * live one); at a live edge it waits for more until the stream ends.
+ */
+export async function openWebm(source: ByteSource): Promise<WebmFrames> {
+  let offset = 0;
+  let closed = false;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        if (closed) return controller.close();
+        if (offset < source.size()) {
+          const b = await source.read(offset, WEBM_READ_BYTES);
+          if (b.byteLength > 0) {
+            offset += b.byteLength;
+            return controller.enqueue(b);
+          }
+        }
+        if (!source.isLive()) return controller.close();
+        await new Promise((r) => setTimeout(r, LIVE_POLL_MS));
+      }
+    },
+  });
+  const input = new Input({ source: new ReadableStreamSource(stream, { maxCacheSize: DEMUX_CACHE_BYTES }), formats: [WEBM] });
+  const [video, audio] = await Promise.all([input.getPrimaryVideoTrack(), input.getPrimaryAudioTrack()]);
+  return {
+    videoCodec: video?.codec ?? null,
+    audioCodec: audio?.codec ?? null,
+    async *frames() {
+      const its = [video && track('video', new EncodedPacketSink(video).packets()), audio && track('audio', new EncodedPacketSink(audio).packets())].filter((x) => x != null);
+      const heads = await Promise.all(its.map((it) => it.next()));
+      while (!closed) {
+        let best = -1;
+        for (let i = 0; i < heads.length; i++) {
+          const h = heads[i]!;
+          if (!h.done && (best < 0 || h.value.timestampS < (heads[best]!.value as MediaFrame).timestampS)) best = i;
+        }
+        if (best < 0) return;
+        yield heads[best]!.value as MediaFrame;
+        heads[best] = await its[best]!.next();
+      }
+    },
+    close() {
+      closed = true;
+      input.dispose();
+    },
+  };
+}
+
+async function* track(kind: MediaKind, packets: AsyncGenerator<EncodedPacket>): AsyncGenerator<MediaFrame> {
+  for await (const p of packets) yield { kind, timestampS: p.timestamp, data: p.data, key: p.type === 'key' };
+}

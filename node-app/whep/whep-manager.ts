@@ -1,0 +1,92 @@
+// The media server's WHEP side: answers the offers the hub relays for assets the director placed here, ends them on DELETE.
+import { ErrorCode, ackError, parse, type Ack } from '../../signaling/protocol/index.js';
+import { whepEndSchema, whepOfferSchema } from '../../signaling/protocol/whep.js';
+import { SdpError } from '../../signaling/protocol/whip-sdp.js';
+import type { ByteSource } from '../contracts.js';
+import type { SessionLog } from '../webrtc/peer.js';
+import type { WhepSession } from './whep-session.js';
+
+/** WHEP players one server feeds at once; more are refused (`no-capacity`, the hub tries another server). */
+export const MAX_WHEP_SESSIONS = 256;
+
+export interface WhepManagerOptions {
+  /** The asset's bytes as a data-channel viewer reads them (interval cache, or the live writer); undefined when not here. */
+  openSource: (assetId: string) => ByteSource | undefined;
+  /** The session ended by itself (player gone, asset over): the hub forgets the resource. */
+  emitToHub: (event: 'whep-closed', msg: unknown) => void;
+  bindAddress?: string;
+  /** libdatachannel ICE server URLs. */
+  iceServerUrls?: string[];
+  log?: SessionLog;
+  /** Default MAX_WHEP_SESSIONS. */
+  maxSessions?: number;
+}
+
+export class WhepManager {
+  readonly #o: WhepManagerOptions;
+  readonly #sessions = new Map<string, WhepSession>();
+  #closed = false;
+
+  constructor(opts: WhepManagerOptions) {
+    this.#o = opts;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Per session: frames and bytes sent, PLIs received. */
+  stats(): { resourceId: string; videoFrames: number; audioFrames: number; bytes: number; plis: number }[] {
+    return [...this.#sessions.values()].map((s) => ({ resourceId: s.resourceId, ...s.stats }));
+  }
+
+  offer(raw: unknown, ack: (r: Ack<{ sdp: string }>) => void): void {
+    if (typeof ack !== 'function') return;
+    const p = parse(whepOfferSchema, raw);
+    if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whep-offer: ${p.message}`));
+    const { resourceId, assetId, sdp } = p.value;
+    if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'the server is shutting down'));
+    if (this.#sessions.has(resourceId)) return ack(ackError(ErrorCode.conflict, 'this WHEP resource exists already'));
+    const max = this.#o.maxSessions ?? MAX_WHEP_SESSIONS;
+    if (this.#sessions.size >= max) return ack(ackError(ErrorCode.noCapacity, `this server feeds ${max} WHEP players already`));
+    // Loaded at the first WHEP offer: mediabunny and the media stack cost servers that never see one nothing.
+    void import('./whep-session.js').then(({ WhepSession }) => {
+      const source = this.#o.openSource(assetId);
+      if (!source) return ack(ackError(ErrorCode.unknownAsset, `asset ${assetId} is not stored here`));
+      let s: WhepSession;
+      try {
+        s = new WhepSession({ resourceId, offer: sdp, source, bindAddress: this.#o.bindAddress, iceServers: this.#o.iceServerUrls });
+      } catch (err) {
+        source.close();
+        return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
+      }
+      this.#sessions.set(resourceId, s);
+      s.once('closed', (reason) => {
+        this.#sessions.delete(resourceId);
+        this.#o.log?.info({ resource: resourceId, asset: assetId, reason, ...s.stats }, 'WHEP session ended');
+        this.#o.emitToHub('whep-closed', { resourceId, reason: reason.slice(0, 64) });
+      });
+      s.answer().then(
+        (answer) => ack({ ok: true, sdp: answer }),
+        (err: Error) => {
+          s.close('answer-failed');
+          ack(ackError(/WHEP plays VP8/.test(err.message) ? ErrorCode.badRequest : ErrorCode.internal, err.message));
+        },
+      );
+    }, (err: Error) => ack(ackError(ErrorCode.internal, `cannot load the WHEP stack: ${err.message}`)));
+  }
+
+  end(raw: unknown, ack: (r: Ack) => void): void {
+    if (typeof ack !== 'function') return;
+    const p = parse(whepEndSchema, raw);
+    const s = p.ok ? this.#sessions.get(p.value.resourceId) : undefined;
+    if (!s) return ack(ackError(ErrorCode.badRequest, 'no such WHEP session here'));
+    s.close('deleted');
+    ack({ ok: true });
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const s of [...this.#sessions.values()]) s.close('server-closing');
+  }
+}

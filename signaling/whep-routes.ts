@@ -1,0 +1,156 @@
+// WHEP playback on the hub: POST /whep/<asset> asks the director (as `watch` does) and relays the player's offer to the chosen server.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, parse, type Ack, type SelectDecision } from './protocol/index.js';
+import { ASSET_ID_PATTERN } from './protocol/ids.js';
+import { whepEndSchema, type WhepOffer } from './protocol/whep.js';
+import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
+import { fail, linkHeaders, readBody, statusFor } from './whip-routes.js';
+import type { Logger } from './log.js';
+
+/** WHEP players one hub relays at once; more get 503. */
+export const MAX_WHEP_RESOURCES = 1_000;
+/** WHEP players one client IP may hold at once; more get 429. */
+export const MAX_WHEP_RESOURCES_PER_IP = 16;
+/** How long the chosen server may take to answer (asset opened, ICE gathered), ms. */
+export const WHEP_OFFER_TIMEOUT_MS = 10_000;
+/** Servers tried for one offer (the director's pick, then its next one without it). */
+const WHEP_ATTEMPTS = 2;
+
+export interface WhepHost {
+  /** The director's `select`, exactly as for `watch`. */
+  select(assetId: string, exclude: string[]): Promise<Ack<SelectDecision>>;
+  request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
+  clientIp(req: IncomingMessage): string | null;
+  serverIds(): string[];
+  iceServers: RTCIceServer[];
+  log: Logger;
+}
+
+interface Resource {
+  id: string;
+  assetId: string;
+  serverId: string;
+  ip: string;
+}
+
+export interface WhepRoutesOptions {
+  maxResources?: number;
+  maxPerIp?: number;
+}
+
+/** CORS for players on other origins (a WHEP player is often a web page): the headers they must read. */
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'location, link, x-baton-reason, x-baton-server',
+};
+
+export class WhepRoutes {
+  readonly #host: WhepHost;
+  readonly #max: number;
+  readonly #maxPerIp: number;
+  readonly #resources = new Map<string, Resource>();
+  readonly #perIp = new Map<string, number>();
+
+  constructor(host: WhepHost, opts: WhepRoutesOptions = {}) {
+    this.#host = host;
+    this.#max = opts.maxResources ?? MAX_WHEP_RESOURCES;
+    this.#maxPerIp = opts.maxPerIp ?? MAX_WHEP_RESOURCES_PER_IP;
+  }
+
+  get size(): number {
+    return this.#resources.size;
+  }
+
+  /** Handles `/whep/…` requests. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const parts = path.split('/').slice(2);
+    const assetId = parts[0] ?? '';
+    if (!ASSET_ID_PATTERN.test(assetId) || parts.length > 2) return fail(res, 404, 'no such WHEP endpoint: use /whep/<asset id>', CORS);
+    if (req.method === 'OPTIONS') {
+      return void res.writeHead(204, { ...CORS, allow: 'POST, DELETE, OPTIONS', 'access-control-allow-methods': 'POST, DELETE, OPTIONS', 'access-control-allow-headers': 'content-type, authorization', ...linkHeaders(this.#host.iceServers) }).end();
+    }
+    if (parts.length === 1) {
+      if (req.method !== 'POST') return fail(res, 405, 'POST an SDP offer here', { ...CORS, allow: 'POST, OPTIONS' });
+      return void this.#post(req, res, assetId).catch((err: Error) => fail(res, 500, `WHEP offer failed: ${err.message}`, CORS));
+    }
+    const r = this.#resources.get(parts[1]!);
+    if (!r || r.assetId !== assetId) return fail(res, 404, 'no such WHEP resource (ended, or never created)', CORS);
+    if (req.method !== 'DELETE') return fail(res, 405, 'only DELETE ends this resource', { ...CORS, allow: 'DELETE' });
+    this.#forget(r);
+    void this.#host.request(r.serverId, 'whep-end', { resourceId: r.id }, WHEP_OFFER_TIMEOUT_MS).catch(() => undefined);
+    res.writeHead(200, CORS).end();
+  }
+
+  /** A server's WHEP session ended by itself (the player left, the asset ended). */
+  onServerClosed(serverId: string, raw: unknown): void {
+    const p = parse(whepEndSchema, raw);
+    const r = p.ok ? this.#resources.get(p.value.resourceId) : undefined;
+    if (r && r.serverId === serverId) this.#forget(r);
+  }
+
+  async #post(req: IncomingMessage, res: ServerResponse, assetId: string): Promise<void> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/sdp') return fail(res, 415, 'Content-Type must be application/sdp', CORS);
+    const sdp = await readBody(req, MAX_WHIP_SDP_BYTES);
+    if (sdp === null) return fail(res, 413, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`, CORS);
+    try {
+      summarizeOffer(sdp, 'receive');
+    } catch (err) {
+      if (err instanceof SdpError) return fail(res, 400, `bad SDP offer: ${err.message}`, CORS);
+      throw err;
+    }
+    // A server that died takes its players with it: they re-POST; their slots are free again.
+    const up = new Set(this.#host.serverIds());
+    for (const r of [...this.#resources.values()]) if (!up.has(r.serverId)) this.#forget(r);
+    const ip = this.#host.clientIp(req) ?? 'unknown';
+    if ((this.#perIp.get(ip) ?? 0) >= this.#maxPerIp) return fail(res, 429, `this address plays ${this.#maxPerIp} WHEP streams already`, { ...CORS, 'retry-after': '1' });
+    if (this.#resources.size >= this.#max) return fail(res, 503, `this hub relays ${this.#max} WHEP players already`, CORS);
+    const id = randomBytes(12).toString('base64url');
+    // Reserved before the first await, so concurrent offers from one address count against its bound.
+    const r: Resource = { id, assetId, serverId: '', ip };
+    this.#resources.set(id, r);
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    const tried: string[] = [];
+    let last = '';
+    for (let i = 0; i < WHEP_ATTEMPTS; i++) {
+      const pick = await this.#host.select(assetId, tried);
+      if (!pick.ok) {
+        this.#forget(r);
+        return fail(res, pick.code === ErrorCode.unknownAsset ? 404 : statusFor(pick.code), pick.message, CORS);
+      }
+      r.serverId = pick.serverId;
+      const offer: WhepOffer = { resourceId: id, assetId, sdp };
+      const answer = await this.#host.request<{ sdp: string }>(pick.serverId, 'whep-offer', offer, WHEP_OFFER_TIMEOUT_MS);
+      if (answer.ok) {
+        if (!this.#resources.has(id)) break; // the session ended before the answer got here
+        this.#host.log.info({ asset: assetId, resource: id, server: pick.serverId, reason: pick.reason }, 'WHEP player started');
+        res.writeHead(201, {
+          ...CORS,
+          'content-type': 'application/sdp',
+          location: `/whep/${assetId}/${id}`,
+          'cache-control': 'no-store',
+          'x-baton-reason': pick.reason,
+          'x-baton-server': pick.serverId,
+          ...linkHeaders(this.#host.iceServers),
+        });
+        return void res.end(answer.sdp);
+      }
+      if (answer.code === ErrorCode.badRequest) {
+        this.#forget(r);
+        return fail(res, 400, `the media server refused the offer: ${answer.message}`, CORS);
+      }
+      last = answer.message;
+      tried.push(pick.serverId);
+    }
+    this.#forget(r);
+    fail(res, 503, `no media server could take this player${last ? `: ${last}` : ''}`, CORS);
+  }
+
+  #forget(r: Resource): void {
+    if (!this.#resources.delete(r.id)) return;
+    const n = (this.#perIp.get(r.ip) ?? 1) - 1;
+    if (n <= 0) this.#perIp.delete(r.ip);
+    else this.#perIp.set(r.ip, n);
+  }
+}

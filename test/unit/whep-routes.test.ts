@@ -1,0 +1,87 @@
+// The hub's WHEP routes against a fake hub: the director's pick in the headers, a second server on refusal, and the per-address and total bounds.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { WhepRoutes, type WhepHost } from '../../signaling/whep-routes.js';
+import { ackError, type Ack, type SelectDecision } from '../../signaling/protocol/index.js';
+
+const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whep-offer.sdp'), 'utf8');
+
+/** A hub whose director picks `a` then `b`, and whose servers answer unless listed in `refuse`. */
+function fakeHub() {
+  const refuse = new Set<string>();
+  const ends: string[] = [];
+  let ip = '10.0.0.1';
+  const host: WhepHost = {
+    select: async (_assetId, exclude) => {
+      const s = ['a', 'b'].find((x) => !exclude.includes(x));
+      return s ? ({ ok: true, serverId: s, reason: 'cache-hit', loadFactor: 0.1, epoch: 1 } as unknown as Ack<SelectDecision>) : ackError('no-capacity', 'none left');
+    },
+    request: async <T extends object>(serverId: string, event: string, msg: unknown) => {
+      if (event === 'whep-end') ends.push((msg as { resourceId: string }).resourceId);
+      if (refuse.has(serverId)) return ackError('no-capacity', `${serverId} is full`) as Ack<T>;
+      return { ok: true, sdp: `v=0\r\nanswer-from-${serverId}` } as unknown as Ack<T>;
+    },
+    clientIp: () => ip,
+    serverIds: () => ['a', 'b'],
+    iceServers: [],
+    log: pino({ level: 'silent' }),
+  };
+  return { host, refuse, ends, setIp: (x: string) => (ip = x) };
+}
+
+let server: Server | undefined;
+afterEach(() => server?.close());
+
+async function serve(routes: WhepRoutes): Promise<string> {
+  server = createServer((req, res) => routes.handle(req, res, (req.url ?? '/').split('?')[0]!));
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const post = (base: string, id = 'show') => fetch(`${base}/whep/${id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: OFFER });
+
+describe('WhepRoutes', () => {
+  it('answers 201 with the director reason and server, Location, and tries the next server when one is full', async () => {
+    const hub = fakeHub();
+    const base = await serve(new WhepRoutes(hub.host));
+    const r = await post(base);
+    expect(r.status).toBe(201);
+    expect(r.headers.get('x-baton-reason')).toBe('cache-hit');
+    expect(r.headers.get('x-baton-server')).toBe('a');
+    expect(r.headers.get('location')).toMatch(/^\/whep\/show\/[A-Za-z0-9_-]{8,}$/);
+    expect(r.headers.get('access-control-expose-headers')).toMatch(/location/);
+    expect(await r.text()).toBe('v=0\r\nanswer-from-a');
+    hub.refuse.add('a');
+    const next = await post(base);
+    expect(next.headers.get('x-baton-server')).toBe('b');
+    const del = await fetch(new URL(next.headers.get('location')!, base), { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    expect(hub.ends).toHaveLength(1);
+    expect((await fetch(new URL(next.headers.get('location')!, base), { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('bounds players per address (429) and in total (503); an ended player frees its slot', async () => {
+    const hub = fakeHub();
+    const routes = new WhepRoutes(hub.host, { maxPerIp: 2, maxResources: 3 });
+    const base = await serve(routes);
+    const first = await post(base);
+    expect((await post(base)).status).toBe(201);
+    const third = await post(base);
+    expect(third.status).toBe(429);
+    expect(await third.text()).toMatch(/plays 2 WHEP streams already/);
+    hub.setIp('10.0.0.2');
+    expect((await post(base)).status).toBe(201);
+    const full = await post(base);
+    expect(full.status).toBe(503);
+    expect(routes.size).toBe(3);
+    // The server says the first player's session ended: its address may play again.
+    hub.setIp('10.0.0.1');
+    routes.onServerClosed('a', { resourceId: first.headers.get('location')!.split('/').at(-1) });
+    expect(routes.size).toBe(2);
+    expect((await post(base)).status).toBe(201);
+  });
+});
