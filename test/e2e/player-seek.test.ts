@@ -23,7 +23,8 @@ beforeAll(() => {
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000',
     '-t', String(ASSET_S), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-keyint_min', '30', '-b:v', '150k',
     '-c:a', 'libopus', '-b:a', '24k', join(storage, `${ASSET}.webm`)]);
-}, 120_000);
+  // ~10 s alone; minutes when every core is busy.
+}, 300_000);
 afterAll(() => rmSync(storage, { recursive: true, force: true }));
 
 /** The playhead of the player's video, and whether it is moving there. */
