@@ -20,6 +20,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   hub: async () => (await import('./hub-load.js')).benchHubLoad,
   ingest: async () => (await import('./ingest.js')).benchIngest,
   ttff: async () => (await import('./ttff.js')).benchTtff,
+  seek: async () => (await import('./seek.js')).benchSeek,
   faults: async () => (await import('./faults.js')).benchFaults,
 };
 
