@@ -121,6 +121,12 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
     targets: ['ttff.p50_ms', 'ttff.ratio_vs_http'],
     against: '{ttff.ratio_vs_http}× plain HTTP into MSE from the same server ({ttff.http_p50_ms} ms); Baton, from navigation start: player defined {ttff.app_ready_p50_ms} ms, hub WebSocket open {ttff.socket_open_p50_ms} ms, data channel open {ttff.channel_open_p50_ms} ms, first media bytes {ttff.first_data_p50_ms} ms',
   },
+  {
+    figure: 'seek to a random point of a {seek.asset_s:int} s asset in Chromium (currentTime set → new frame shown)',
+    value: '{seek.p50_ms} ms p50, {seek.p90_ms} ms p90',
+    targets: ['seek.ratio_vs_http'],
+    against: '{seek.ratio_vs_http}× plain HTTP range requests into MSE from the same media server ({seek.http_p50_ms} ms p50)',
+  },
 ];
 
 export interface ReliabilityRow {

@@ -21,6 +21,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   ingest: async () => (await import('./ingest.js')).benchIngest,
   ttff: async () => (await import('./ttff.js')).benchTtff,
   table: async () => (await import('./table-scale.js')).benchTableScale,
+  seek: async () => (await import('./seek.js')).benchSeek,
   faults: async () => (await import('./faults.js')).benchFaults,
 };
 

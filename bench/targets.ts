@@ -16,6 +16,8 @@ export const TARGETS: Record<string, Target> = {
   'delivery.session_ratio_vs_raw_channel': { op: '>=', value: 0.8 },
   'ttff.p50_ms': { op: '<=', value: 300 },
   'ttff.ratio_vs_http': { op: '<=', value: 2 },
+  // Issue 14: a seek shows the new frame in at most twice what plain HTTP range + MSE takes.
+  'seek.ratio_vs_http': { op: '<=', value: 2 },
   'live.transport_ms_p50': { op: '<=', value: 1000 },
   'ingest.failover_stall_ms': { op: '<=', value: 1000 },
   'ingest.upload_overhead_ratio': { op: '<=', value: 2.05 },

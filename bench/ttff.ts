@@ -85,18 +85,11 @@ export async function benchTtff(opts: { quick: boolean }): Promise<Figures> {
         if (++failed > MAX_FAILED_SAMPLES) throw new Error(`too many failed samples; last (${what}): ${(err as Error).message}`);
       }
     };
-    for (let i = 0; i < n; i++) {
-      // Alternate which goes first, so neither always runs right after the other.
-      const b = () => attempt('baton', () => batonSample(browser!, cluster.hubUrl), baton);
-      const h = () => attempt('http', () => httpSample(browser!, cluster.hubUrl, source!.url, mime), plain);
-      if (i % 2 === 0) {
-        await b();
-        await h();
-      } else {
-        await h();
-        await b();
-      }
-    }
+    await alternating(
+      n,
+      () => attempt('baton', () => batonSample(browser!, cluster.hubUrl), baton),
+      () => attempt('http', () => httpSample(browser!, cluster.hubUrl, source!.url, mime), plain),
+    );
     if (baton.length === 0 || plain.length === 0) throw new Error('no successful samples');
 
     const frames = baton.map((s) => s.frameMs);
@@ -338,6 +331,19 @@ async function httpSource(cluster: Cluster, id: string): Promise<Source> {
 }
 
 // ---- figures -------------------------------------------------------------------------------
+
+/** Runs `a` and `b` `n` times each, alternating which goes first, so neither always runs right after the other. */
+export async function alternating(n: number, a: (i: number) => Promise<void>, b: (i: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      await a(i);
+      await b(i);
+    } else {
+      await b(i);
+      await a(i);
+    }
+  }
+}
 
 function phaseP50(samples: readonly BatonSample[], phase: BatonPhase): number {
   const xs = samples.map((s) => s.phases[phase]).filter((x): x is number => x !== undefined);

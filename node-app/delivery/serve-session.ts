@@ -306,8 +306,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     const fast = msg.fast;
     // The viewer's first play normally starts where the session was opened (no offset, or the same one).
     const confirm = !this.#playSeen && offset === this.#sessionOffset && !seek;
-    // The first play is the session's start wherever it goes (a resume by time): it costs no restart.
-    const verdict = !this.#playSeen ? 'burst' : this.#restarts.restart(this.#now());
+    const verdict = confirm ? 'burst' : this.#restarts.restart(this.#now());
     if (verdict === 'refused') {
       this.#sendControl({ t: 'error', code: 'rate-limited', message: `more than ${MAX_RESTARTS_PER_WINDOW} restarts in ${RESTART_WINDOW_MS / 1000} s: play refused` });
       return;

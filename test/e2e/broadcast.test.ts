@@ -8,33 +8,14 @@ import type { Page } from 'playwright-core';
 import { MEDIA_DIR, waitFor } from '../helpers/cluster.js';
 import { PHONE, launchBrowser, openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
+import { FAKE_MEDIA_ARGS, fillForm, goLive } from './helpers/broadcast-form.js';
 
-/** Chromium's fake capture devices, and no permission prompt (DESIGN.md). */
-const FAKE_MEDIA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 const SERVER_IDS = ['fra-1', 'iad-1', 'sin-1'];
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** Width × height of the first video stream, as ffprobe reads it. */
 const videoSize = (file: string) =>
   execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=s=x:p=0', file], { encoding: 'utf8' }).trim();
-
-/** Fill the form: stream key, and a place picked from the gazetteer's suggestions. */
-async function fillForm(page: Page, key: string, typed: string, pick: RegExp | null): Promise<void> {
-  await page.locator('baton-broadcast-setup #key').fill(key);
-  const place = page.locator('baton-place-field input');
-  await place.fill(typed);
-  if (pick) {
-    const option = page.locator('baton-place-field [role=option]', { hasText: pick }).first();
-    await option.waitFor({ timeout: 10_000 });
-    await option.click();
-  }
-}
-
-async function goLive(page: Page): Promise<void> {
-  const button = page.locator('baton-broadcast-setup [data-testid=go-live]');
-  await expect.poll(() => button.isEnabled(), { timeout: 15_000, message: 'Go live never enabled (hub not connected?)' }).toBe(true);
-  await button.click();
-}
 
 describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
   const env = useBrowserCluster({}, FAKE_MEDIA_ARGS);

@@ -2,6 +2,7 @@
 import { LitElement, css, html } from 'lit';
 import { sharedStyles } from '../styles/shared.js';
 import { HashRouteController, hrefFor, type Page } from './hash-route.js';
+import { ON_AIR_EVENT } from './on-air.js';
 import './baton-dashboard.js';
 import './baton-player.js';
 
@@ -50,6 +51,16 @@ export class BatonApp extends LitElement {
         font-weight: 700;
         font-size: 1.05rem;
         letter-spacing: -0.01em;
+      }
+      .on-air {
+        margin-left: auto;
+        padding: 3px 10px;
+        border-radius: 999px;
+        background: var(--bt-live, #d33);
+        color: #fff;
+        font-weight: 700;
+        font-size: 0.8rem;
+        text-decoration: none;
       }
       .brand svg {
         color: var(--bt-director);
@@ -115,6 +126,16 @@ export class BatonApp extends LitElement {
   ];
 
   readonly #router = new HashRouteController(this);
+  /** A broadcast is on air: its page stays mounted (hidden) whatever page is shown, and the nav says so. */
+  #onAir = false;
+
+  constructor() {
+    super();
+    this.addEventListener(ON_AIR_EVENT, (e) => {
+      this.#onAir = e.detail.live;
+      this.requestUpdate();
+    });
+  }
 
   override render() {
     const route = this.#router.route;
@@ -131,9 +152,13 @@ export class BatonApp extends LitElement {
               </li>`,
             )}
           </ul>
+          ${this.#onAir ? html`<a class="on-air" href=${hrefFor('broadcast')} data-testid="nav-on-air" title="Your broadcast is live">● LIVE</a>` : null}
         </nav>
       </header>
-      <main part="main">${this.#page()}</main>
+      <main part="main">
+        ${route.page === 'broadcast' ? null : this.#page()}
+        ${route.page === 'broadcast' || this.#onAir ? html`<div ?hidden=${route.page !== 'broadcast'}>${this.#broadcaster()}</div>` : null}
+      </main>
       <footer>Baton · a WebRTC streaming network with a rotating director</footer>
     `;
   }
@@ -153,10 +178,14 @@ export class BatonApp extends LitElement {
       case 'dashboard':
         return html`<baton-dashboard></baton-dashboard>`;
       case 'broadcast':
-        // Loaded on demand: viewers never pay for the recorder and the publisher.
-        void import('./baton-broadcaster.js');
-        return html`<baton-broadcaster></baton-broadcaster>`;
+        return null;
     }
+  }
+
+  #broadcaster() {
+    // Loaded on demand: viewers never pay for the recorder and the publisher.
+    void import('./baton-broadcaster.js');
+    return html`<baton-broadcaster></baton-broadcaster>`;
   }
 }
 

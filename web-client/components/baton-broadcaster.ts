@@ -8,6 +8,7 @@ import { codecsOf, formatBitrate, formatBytes, formatClock, formatDuration } fro
 import { hrefFor } from './hash-route.js';
 import './baton-broadcast-setup.js';
 import './baton-ingest-card.js';
+import { onAirEvent } from './on-air.js';
 
 const PROBLEM_TITLES: Record<string, string> = {
   unauthorized: 'Unknown stream key',
@@ -156,8 +157,17 @@ export class BatonBroadcaster extends LitElement {
   ];
 
   readonly #c = new BroadcastController(this);
+  #onAir = false;
   readonly #lookup = (q: string, limit: number) => this.#c.places(q, limit);
   readonly #locate = () => this.#c.deviceLocation();
+
+  protected override updated(): void {
+    // The app shell keeps this page (and the broadcast) alive across navigation while it is on air.
+    if (this.#c.live !== this.#onAir) {
+      this.#onAir = this.#c.live;
+      this.dispatchEvent(onAirEvent(this.#onAir));
+    }
+  }
 
   override render() {
     const c = this.#c;

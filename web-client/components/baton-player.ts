@@ -147,8 +147,7 @@ export class BatonPlayer extends LitElement {
     return html`<section class="card now" part="status" aria-label="playback status">
       <div class="now-head">
         <h3>${s.assetId}</h3>
-        ${s.live ? html`<span class="badge live">live</span>` : null}
-        ${s.phase === 'complete' ? html`<span class="badge ok">fully received</span>` : null}
+        ${s.live ? html`<span class="badge live">live</span>` : s.phase === 'complete' ? html`<span class="badge ok" data-testid="fully-received">fully received</span>` : null}
         ${s.mime ? html`<span class="codecs faint mono">${codecsOf(s.mime)}</span>` : null}
       </div>
       ${s.server && s.reason

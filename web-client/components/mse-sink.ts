@@ -27,6 +27,11 @@ export interface MseSinkOptions {
   onBackpressure?: (full: boolean) => void;
   /** Media kept behind the playhead (seconds). Default BACK_BUFFER_S. */
   backBufferS?: number;
+  /**
+   * The media's duration when the server knows it (seconds). Recordings carry none in their
+   * header: without it the seek bar would only cover what has arrived.
+   */
+  durationS?: number;
 }
 
 /**
@@ -42,6 +47,7 @@ export class MseSink {
   readonly #onError: (error: Error) => void;
   readonly #onBackpressure: (full: boolean) => void;
   readonly #backBufferS: number;
+  readonly #durationS: number | undefined;
   #buffer: SourceBuffer | null = null;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
@@ -66,6 +72,7 @@ export class MseSink {
     this.#onError = options.onError;
     this.#onBackpressure = options.onBackpressure ?? (() => undefined);
     this.#backBufferS = options.backBufferS ?? BACK_BUFFER_S;
+    this.#durationS = options.durationS;
     this.#url = URL.createObjectURL(this.#source);
     this.#source.addEventListener('sourceopen', this.#onOpen, { once: true });
     video.addEventListener('timeupdate', this.#pump);
@@ -158,6 +165,8 @@ export class MseSink {
 
   readonly #onOpen = (): void => {
     if (this.#closed) return;
+    // Set before any init segment: one that names a duration leaves it be, one without (a recording) keeps it.
+    if (this.#durationS !== undefined && this.#durationS > 0) this.#source.duration = this.#durationS;
     try {
       this.#buffer = this.#source.addSourceBuffer(this.#mime);
     } catch (err) {

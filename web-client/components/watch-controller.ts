@@ -219,7 +219,9 @@ export class WatchController implements ReactiveController {
       if (!live()) return;
       const d = e.detail;
       const listed = this.catalog.find((a) => a.id === d.assetId)?.bitrateBps;
-      this.#patch({ mime: d.mime, totalBytes: d.bytes, live: d.live, mediaBitrateBps: d.bitrateBps ?? listed ?? null });
+      // A stream that ended is a recording: a later meta (a resumed session) does not make it live again.
+      const ended = this.status.phase === 'complete';
+      this.#patch({ mime: d.mime, totalBytes: d.bytes, live: d.live && !ended, mediaBitrateBps: d.bitrateBps ?? listed ?? null });
       if (this.#sink) return; // a resumed session repeats the metadata; the sink carries on
       if (!MseSink.supports(d.mime)) {
         this.#failWith('unsupported-media', `This browser cannot play ${d.mime}.`);
@@ -227,6 +229,7 @@ export class WatchController implements ReactiveController {
       }
       this.#sink = new MseSink(this.video, d.mime, {
         backBufferS: this.backBufferS,
+        ...(d.durationMs && !d.live ? { durationS: d.durationMs / 1000 } : {}),
         onError: (err) => {
           if (live()) this.#failWith('media-error', `Playback failed: ${err.message}.`);
         },

@@ -1,0 +1,302 @@
+// Seek in Chromium: the Baton player seeking to random points of a long asset against plain HTTP range
+// requests into MSE from the same media server, same run: from setting currentTime to the new frame on screen.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { DESKTOP, ROOT, launchBrowser } from '../test/e2e/helpers/browser.js';
+import { buildWebClient } from '../test/e2e/helpers/web-build.js';
+import { startCluster, type Cluster } from '../test/helpers/cluster.js';
+import { DiskStore } from '../node-app/storage/disk-store.js';
+import { seekPointAt, type SeekIndex } from '../node-app/storage/seek-index.js';
+import { seededRng } from '../test/helpers/seeded-rng.js';
+import { alternating, percentile } from './ttff.js';
+import type { Figures } from './results-store.js';
+
+/** The long asset: 10 minutes for a quick run, 2 hours (the issue's case) for a full one. */
+const QUICK_ASSET_S = 600;
+const FULL_ASSET_S = 7200;
+/** Pages (fresh contexts) per side; each seeks SEEKS_PER_PAGE times. */
+const QUICK_PAGES = 5;
+const FULL_PAGES = 15;
+/**
+ * Seeks per page: a session gets a fresh fast-start burst for 3 starts per 30 s (its start and two
+ * seeks), which is what a viewer jumping around a few times gets.
+ */
+const SEEKS_PER_PAGE = 2;
+/** A seek with no frame by then counts as failed (ms). */
+const SAMPLE_TIMEOUT_MS = 20_000;
+const MAX_FAILED_SAMPLES = 3;
+/** Seek targets stay this far from both ends (s). */
+const EDGE_S = 10;
+/** …and this far from the previous position (s): past anything buffered, so each seek fetches. */
+const FAR_S = 120;
+/** Where generated bench media is kept between runs (git-ignored). */
+const MEDIA_CACHE_DIR = join(ROOT, 'var/bench-media');
+const HTTP_PAGE_PATH = '/healthz';
+
+/**
+ * Defines `window.__seekFrame(video, t)`: sets currentTime and resolves with the ms until the first
+ * frame at or after `t` is presented (requestVideoFrameCallback). Plain JavaScript: see ttff.ts.
+ */
+const SEEK_PROBE = `const appends = [];
+const append = SourceBuffer.prototype.appendBuffer;
+SourceBuffer.prototype.appendBuffer = function (data) {
+  appends.push(performance.now());
+  return append.call(this, data);
+};
+window.__seekFrame = (v, t, before) => new Promise((resolve) => {
+  const t0 = performance.now();
+  const onFrame = (now, meta) => {
+    // The first append after the seek carries the new position's bytes (both players drop what they had queued).
+    const firstAppend = appends.find((a) => a > t0);
+    if (meta.mediaTime >= t - 0.1 && meta.mediaTime < t + 2) resolve({ ms: (meta.presentationTime || now) - t0, appendMs: firstAppend === undefined ? null : firstAppend - t0, mediaTime: meta.mediaTime });
+    else v.requestVideoFrameCallback(onFrame);
+  };
+  v.requestVideoFrameCallback(onFrame);
+  Promise.resolve(before ? before(t) : undefined).then(() => { v.currentTime = t; });
+});`;
+
+/**
+ * The HTTP baseline page: a video fed by fetch → MSE from byte 0, and `window.__httpSeek(t, offset)`
+ * that does what a plain HTTP WebM player does (its Cues read up front, here given by the bench):
+ * stop the download, reset the SourceBuffer, and stream `Range: bytes=offset-` into it.
+ */
+function httpPage(arg: { url: string; mime: string; path: string }): string {
+  return `(() => {
+  const arg = ${JSON.stringify(arg)};
+  if (location.pathname !== arg.path) return;
+  const v = document.createElement('video');
+  v.muted = true; v.autoplay = true; v.playsInline = true;
+  window.__video = v;
+  const ms = new MediaSource();
+  const opened = new Promise((resolve) => ms.addEventListener('sourceopen', () => resolve(), { once: true }));
+  v.src = URL.createObjectURL(ms);
+  document.addEventListener('DOMContentLoaded', () => document.body.append(v), { once: true });
+  let sb;
+  let ctrl;
+  const idle = () => (sb.updating ? new Promise((r) => sb.addEventListener('updateend', r, { once: true })) : Promise.resolve());
+  const stream = async (from) => {
+    const c = (ctrl = new AbortController());
+    const res = await fetch(arg.url, { headers: from ? { range: 'bytes=' + from + '-' } : {}, signal: c.signal });
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || c.signal.aborted) break;
+      await idle();
+      if (c.signal.aborted) break;
+      sb.appendBuffer(value);
+      await idle();
+      if (v.paused) v.play().catch(() => undefined);
+    }
+  };
+  (async () => {
+    await opened;
+    sb = ms.addSourceBuffer(arg.mime);
+    stream(0).catch(() => undefined);
+  })();
+  window.__httpSeek = async (offset) => {
+    ctrl.abort();
+    await idle();
+    sb.abort();
+    if (sb.buffered.length) { sb.remove(0, Infinity); await idle(); }
+    stream(offset).catch(() => undefined);
+  };
+})();`;
+}
+
+interface Sample {
+  ms: number;
+  /** currentTime set → the new position's first bytes handed to MSE. */
+  appendMs: number | null;
+}
+
+/**
+ * `seek.*` figures. Each page opens a fresh browser context in one warm Chromium, plays from the
+ * start, then seeks SEEKS_PER_PAGE times to random points (the same points for both sides, from a
+ * fixed seed), waiting for each new frame. Baton and HTTP pages alternate.
+ */
+export async function benchSeek(opts: { quick: boolean }): Promise<Figures> {
+  const assetS = opts.quick ? QUICK_ASSET_S : FULL_ASSET_S;
+  const assetId = `bench-long-${assetS}s`;
+  const storage = ensureLongAsset(assetId, assetS);
+  const store = await DiskStore.open(storage);
+  const index = await store.seekIndex(assetId);
+  const mime = store.stat(assetId)?.mime;
+  store.close();
+  if (!index || !mime) throw new Error(`${assetId} has no seek index`);
+
+  const staticDir = await buildWebClient();
+  const cluster = await startCluster({ staticDir, servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, storageDir: storage, assets: [] }] });
+  let browser: Browser | undefined;
+  try {
+    const url = await mediaUrl(cluster, assetId);
+    browser = await launchBrowser();
+    const rng = seededRng(0x5eec);
+    const pages = opts.quick ? QUICK_PAGES : FULL_PAGES;
+    const baton: Sample[] = [];
+    const http: Sample[] = [];
+    let failed = 0;
+    const attempt = async (run: () => Promise<Sample[]>, into: Sample[]) => {
+      try {
+        into.push(...(await run()));
+      } catch (err) {
+        if (++failed > MAX_FAILED_SAMPLES) throw new Error(`too many failed samples; last: ${(err as Error).message}`);
+      }
+    };
+    // A discarded page of each first: the first page in a fresh Chromium pays one-off costs.
+    const warm = [EDGE_S + 1, assetS / 2];
+    await attempt(() => batonPage(browser!, cluster.hubUrl, assetId, warm), []);
+    await attempt(() => httpPage_(browser!, cluster.hubUrl, url, mime, index, warm), []);
+    // The same points for both sides of a pair of pages.
+    const points = Array.from({ length: pages }, () => farPoints(rng, SEEKS_PER_PAGE, assetS));
+    await alternating(
+      pages,
+      (i) => attempt(() => batonPage(browser!, cluster.hubUrl, assetId, points[i]!), baton),
+      (i) => attempt(() => httpPage_(browser!, cluster.hubUrl, url, mime, index, points[i]!), http),
+    );
+    if (baton.length === 0 || http.length === 0) throw new Error('no successful samples');
+    const ms = baton.map((s) => s.ms);
+    const httpMs = http.map((s) => s.ms);
+    const p50 = percentile(ms, 50);
+    const httpP50 = percentile(httpMs, 50);
+    return {
+      'seek.p50_ms': round(p50),
+      'seek.p90_ms': round(percentile(ms, 90)),
+      'seek.http_p50_ms': round(httpP50),
+      'seek.http_p90_ms': round(percentile(httpMs, 90)),
+      'seek.ratio_vs_http': round(p50 / httpP50, 3),
+      // Where the time goes: currentTime set → the new position's first bytes appended to MSE.
+      'seek.first_append_p50_ms': appendP50(baton),
+      'seek.http_first_append_p50_ms': appendP50(http),
+      'seek.asset_s': assetS,
+      'seek.samples': ms.length,
+      'seek.failed_samples': failed,
+      'seek.samples_ms': ms.map((x) => round(x)),
+      'seek.http_samples_ms': httpMs.map((x) => round(x)),
+    };
+  } finally {
+    await browser?.close();
+    await cluster.stop();
+  }
+}
+
+async function batonPage(browser: Browser, hubUrl: string, assetId: string, points: number[]): Promise<Sample[]> {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  try {
+    await context.addInitScript({ content: SEEK_PROBE });
+    const page = await context.newPage();
+    await page.goto(`${hubUrl}/#/watch?asset=${assetId}`);
+    const video = page.locator('baton-player video');
+    await waitPlaying(page, () => video.evaluate((v: HTMLVideoElement) => v.currentTime));
+    const out: Sample[] = [];
+    for (const t of points) {
+      const r = await withTimeout(video.evaluate((v: HTMLVideoElement, to: number) => (window as unknown as Probe).__seekFrame(v, to), t));
+      out.push({ ms: r.ms, appendMs: r.appendMs });
+    }
+    return out;
+  } finally {
+    await context.close();
+  }
+}
+
+async function httpPage_(browser: Browser, hubUrl: string, url: string, mime: string, index: SeekIndex, points: number[]): Promise<Sample[]> {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  try {
+    await context.addInitScript({ content: SEEK_PROBE });
+    await context.addInitScript({ content: httpPage({ url, mime, path: HTTP_PAGE_PATH }) });
+    const page = await context.newPage();
+    await page.goto(`${hubUrl}${HTTP_PAGE_PATH}`);
+    await waitPlaying(page, () => page.evaluate(() => (window as unknown as Probe).__video.currentTime));
+    const out: Sample[] = [];
+    for (const t of points) {
+      const offset = seekPointAt(index, t * 1000).offset;
+      const r = await withTimeout(
+        page.evaluate(
+          ({ to, at }) => {
+            const w = window as unknown as Probe;
+            return w.__seekFrame(w.__video, to, () => w.__httpSeek(at));
+          },
+          { to: t, at: offset },
+        ),
+      );
+      out.push({ ms: r.ms, appendMs: r.appendMs });
+    }
+    return out;
+  } finally {
+    await context.close();
+  }
+}
+
+interface Probe {
+  __seekFrame(v: HTMLVideoElement, t: number, before?: (t: number) => Promise<void>): Promise<{ ms: number; appendMs: number | null; mediaTime: number }>;
+  __httpSeek(offset: number): Promise<void>;
+  __video: HTMLVideoElement;
+}
+
+async function waitPlaying(page: Page, time: () => Promise<number>): Promise<void> {
+  const t0 = Date.now();
+  while ((await time()) < 0.5) {
+    if (Date.now() - t0 > SAMPLE_TIMEOUT_MS) throw new Error('never started playing');
+    await page.waitForTimeout(50);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, fail) => setTimeout(() => fail(new Error('no frame after the seek')), SAMPLE_TIMEOUT_MS).unref())]);
+}
+
+/** A media server's own `GET /media/<id>.webm` (ranges, CORS): the HTTP baseline's source. */
+async function mediaUrl(cluster: Cluster, id: string): Promise<string> {
+  const state = await cluster.state();
+  const s = state.servers.find((x) => x.httpUrl);
+  if (!s?.httpUrl) throw new Error('no media server publishes an HTTP URL');
+  return `${s.httpUrl}/media/${id}.webm`;
+}
+
+/** VP8 + Opus, a keyframe every 2 s, 160×120 at 15 fps: long, yet quick to make (kept in var/bench-media). */
+function ensureLongAsset(id: string, seconds: number): string {
+  const dir = join(MEDIA_CACHE_DIR, id);
+  const file = join(dir, `${id}.webm`);
+  if (existsSync(file)) return dir;
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(MEDIA_CACHE_DIR, `${id}.tmp.webm`);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000',
+    '-t', String(seconds), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-keyint_min', '30', '-b:v', '150k',
+    '-c:a', 'libopus', '-b:a', '24k', tmp]);
+  renameSync(tmp, file);
+  return dir;
+}
+
+function appendP50(samples: Sample[]): number {
+  const xs = samples.map((s) => s.appendMs).filter((x): x is number => x !== null);
+  return xs.length ? round(percentile(xs, 50)) : NaN;
+}
+
+/**
+ * Seek targets for one page: each more than FAR_S from the start and from the previous one, so
+ * every seek leaves what either player has buffered (Baton reads up to 60 s ahead).
+ */
+function farPoints(rng: () => number, n: number, assetS: number): number[] {
+  const out: number[] = [];
+  let last = 0;
+  while (out.length < n) {
+    const t = Math.round((EDGE_S + rng() * (assetS - 2 * EDGE_S)) * 10) / 10;
+    if (Math.abs(t - last) <= FAR_S) continue;
+    out.push(t);
+    last = t;
+  }
+  return out;
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+// `node bin/run-ts.js bench/seek.ts [--quick]` runs this suite alone.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const figures = await benchSeek({ quick: process.argv.includes('--quick') });
+  console.log(JSON.stringify(figures, null, 2));
+}
