@@ -1,4 +1,4 @@
-// Baton's peers: its data-channel player (a real cluster, hub + 3 media servers, from
+// Baton's peers: its data-channel player (a real cluster, hub + 2 media servers, from
 // test/helpers/cluster.ts) and the HTTP baseline (the same file from a media server's HTTP range
 // endpoint into MSE). Both share one cluster. Live: a looped copy of the demo asset published by the
 // Node publisher (load), or a clock drawn on a canvas that Chromium broadcasts through the normal
@@ -10,7 +10,7 @@ import { publishFile } from '../../node-app/ingest/node-publisher.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import type { Viewer } from '../../client-sdk/viewer.js';
 import { buildWebClient } from '../../test/e2e/helpers/web-build.js';
-import { startCluster, type Cluster } from '../../test/helpers/cluster.js';
+import { Cluster, THREE_SERVERS } from '../../test/helpers/cluster.js';
 import { DESKTOP } from '../../test/e2e/helpers/browser.js';
 import { FEED_ASSET_ID, feedAsset } from './media.js';
 import type { NodeViewer, PeerFactory, PeerStartOptions, RunningPeer } from './peer.js';
@@ -23,9 +23,29 @@ const LIVE_LOOP_S = 600;
 
 let shared: { cluster: Promise<Cluster>; users: number } | undefined;
 
+/**
+ * Two media servers: a broadcast lands on a primary and a backup as Baton always does it, and a
+ * viewer is served by one, against one Janus and one nginx.
+ */
+const SERVERS = THREE_SERVERS.slice(0, 2);
+
+async function startBatonCluster(): Promise<Cluster> {
+  const cluster = new Cluster({ staticDir: await buildWebClient(), servers: SERVERS });
+  // If the bench dies, the cluster's processes must not outlive it (stop() is the normal path).
+  process.once('exit', () => {
+    for (const p of [cluster.hub, ...cluster.servers.values()]) p?.child.kill('SIGKILL');
+  });
+  try {
+    return await cluster.start();
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
 /** One cluster for both Baton peers, started by the first and stopped by the last. */
 async function acquireCluster(): Promise<Cluster> {
-  shared ??= { cluster: buildWebClient().then((staticDir) => startCluster({ staticDir })), users: 0 };
+  shared ??= { cluster: startBatonCluster(), users: 0 };
   shared.users++;
   return shared.cluster;
 }

@@ -1,7 +1,8 @@
 // nginx-rtmp + HLS: ffmpeg pushes H.264/AAC over RTMP (HLS needs them), nginx's rtmp module writes
 // 1-s MPEG-TS segments, the same nginx serves them; viewers: hls.js in Chromium, or a Node client
 // that polls the playlist and fetches each new segment as hls.js does.
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLOCK_FFMPEG_INPUT, startClockSource } from './clock-source.js';
 import { feedAsset } from './media.js';
@@ -30,10 +31,10 @@ export const hlsPeer: PeerFactory = {
 const H264_ARGS = ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-b:v', '1M'];
 
 async function startHls(o: PeerStartOptions): Promise<RunningPeer> {
-  const prefix = join(o.tmpDir, 'nginx');
-  mkdirSync(join(prefix, 'hls'), { recursive: true });
-  // nginx's worker drops root for `nobody` when started as root: it must reach and write the segment dir.
-  chmodSync(o.tmpDir, 0o755);
+  // nginx's worker drops root for `nobody` when started as root: it must reach and write the segment
+  // dir, so nginx gets its own prefix straight under the system temp dir (the run's is private).
+  const prefix = mkdtempSync(join(tmpdir(), 'baton-peers-nginx-'));
+  mkdirSync(join(prefix, 'hls'));
   chmodSync(prefix, 0o755);
   chmodSync(join(prefix, 'hls'), 0o777);
   let nginx: PeerProc | undefined;
@@ -45,6 +46,7 @@ async function startHls(o: PeerStartOptions): Promise<RunningPeer> {
     source?.stop();
     await stopProc(feed);
     await stopProc(nginx);
+    rmSync(prefix, { recursive: true, force: true });
   };
   const rtmpPort = o.ports.next();
   const httpPort = o.ports.next();

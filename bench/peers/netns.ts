@@ -24,6 +24,19 @@ export class NetnsError extends Error {
   }
 }
 
+const created = new Set<() => void>();
+let exitHook = false;
+
+/** A namespace outlives its process: remove ours when the bench exits, however it exits. */
+function destroyOnExit(destroy: () => void): void {
+  created.add(destroy);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const d of created) d();
+  });
+}
+
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
 /**
@@ -43,6 +56,7 @@ export function createNetns(tag: number = process.pid): Netns {
   const destroy = () => {
     if (destroyed) return;
     destroyed = true;
+    created.delete(destroy);
     // Deleting the namespace deletes its veth end, which deletes the pair.
     try {
       ip('netns', 'delete', name);
@@ -55,6 +69,7 @@ export function createNetns(tag: number = process.pid): Netns {
       // Went with the namespace.
     }
   };
+  destroyOnExit(destroy);
   try {
     ip('netns', 'add', name);
     ip('link', 'add', hostIface, 'type', 'veth', 'peer', 'name', nsIface);

@@ -10,6 +10,21 @@ export interface PeerProc {
   exited: Promise<number | null>;
 }
 
+const live = new Set<ChildProcess>();
+let exitHook = false;
+
+/** If the bench dies (an uncaught error, Ctrl-C), its peers must not outlive it. */
+function killOnExit(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : 15)));
+}
+
 /** Keeps the last megabyte of a process's output, for error messages. */
 export function spawnProc(name: string, cmd: string, args: string[], opts: { env?: Record<string, string>; stdin?: 'pipe' | 'ignore' } = {}): PeerProc {
   const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
@@ -21,6 +36,7 @@ export function spawnProc(name: string, cmd: string, args: string[], opts: { env
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  killOnExit(child);
   child.once('error', (err) => (out += `\nspawn error: ${err.message}`));
   return { name, child, output: () => out, exited };
 }
