@@ -226,8 +226,27 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
   if (ttff.length > 0) {
     put('ttff.svg', lineChart({ title: 'Time to first frame: share of starts within x ms', xLabel: 'ms from navigation start', yLabel: 'share of samples', series: ttff.map(({ name, ms }) => ({ name: `${name} (n = ${ms.length})`, points: cdfSteps(ms) })) }));
   }
+
+  // Baton against real peers (bench/peers.ts): time to first frame per peer, and live glass to glass.
+  const peerTtff = Object.keys(figures)
+    .map((k) => /^peers\.ttff_samples_ms\.(.+)$/.exec(k))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ name: PEER_LABELS[m[1]!] ?? m[1]!, ms: samplesOf(figures[m[0]]) }))
+    .filter((s) => s.ms.length > 0);
+  if (peerTtff.length > 0) {
+    put('peers-ttff.svg', lineChart({ title: 'Time to first frame against real peers: share of starts within x ms', xLabel: 'ms from navigation start', yLabel: 'share of samples', series: peerTtff.map(({ name, ms }) => ({ name: `${name} (n = ${ms.length})`, points: cdfSteps(ms) })) }));
+  }
+  const g2g = Object.keys(figures)
+    .map((k) => /^peers\.glass_to_glass_ms_p50\.(.+)$/.exec(k))
+    .filter((m): m is RegExpExecArray => m !== null && Number.isFinite(num(m[0])));
+  if (g2g.length > 0) {
+    put('peers-glass-to-glass.svg', barChart({ title: 'Live glass to glass, p50 (clock in the frame → viewer)', yLabel: 'ms', digits: 0, bars: g2g.map((m) => ({ label: PEER_LABELS[m[1]!] ?? m[1]!, value: num(m[0])!, highlight: m[1] === 'baton' })) }));
+  }
   return written;
 }
+
+/** Peer names as the plots label them. */
+const PEER_LABELS: Record<string, string> = { baton: 'Baton', janus: 'Janus (videobufferkf)', hls: 'nginx-rtmp HLS + hls.js', http: 'HTTP range + MSE' };
 
 const samplesOf = (x: unknown): number[] => (Array.isArray(x) ? x.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)) : []);
 

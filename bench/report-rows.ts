@@ -120,6 +120,24 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
     value: '{ttff.p50_ms} ms p50',
     targets: ['ttff.p50_ms', 'ttff.ratio_vs_http'],
     against: '{ttff.ratio_vs_http}× plain HTTP into MSE from the same server ({ttff.http_p50_ms} ms); Baton, from navigation start: player defined {ttff.app_ready_p50_ms} ms, hub WebSocket open {ttff.socket_open_p50_ms} ms, data channel open {ttff.channel_open_p50_ms} ms, first media bytes {ttff.first_data_p50_ms} ms',
+  },  // Issue 19: real peers, same machine, same run, same media (`npm run bench -- --peers`).
+  {
+    figure: 'peers: time to first frame in Chromium, the demo asset (Janus and HLS live; Baton and HTTP from storage)',
+    value: 'Baton {peers.ttff_p50_ms.baton} ms p50',
+    targets: ['peers.ttff_ratio_vs_janus.baton', 'peers.ttff_ratio_vs_http.baton'],
+    against: 'Baton ÷ Janus {peers.ttff_ratio_vs_janus.baton}, ÷ HTTP {peers.ttff_ratio_vs_http.baton}; Janus 1.1.2 streaming, videobufferkf on {peers.ttff_p50_ms.janus} ms; nginx-rtmp HLS + hls.js {peers.ttff_p50_ms.hls} ms; HTTP range + MSE {peers.ttff_p50_ms.http} ms',
+  },
+  {
+    figure: 'peers: live glass to glass, a clock drawn into each source frame and read in the viewer (p50)',
+    value: 'Baton {peers.glass_to_glass_ms_p50.baton} ms',
+    targets: ['peers.glass_to_glass_ratio_vs_janus.baton', 'peers.glass_to_glass_ratio_vs_hls.baton'],
+    against: 'Baton ÷ Janus {peers.glass_to_glass_ratio_vs_janus.baton}, ÷ HLS {peers.glass_to_glass_ratio_vs_hls.baton}; Janus {peers.glass_to_glass_ms_p50.janus} ms; nginx-rtmp HLS (1-s segments) {peers.glass_to_glass_ms_p50.hls} ms',
+  },
+  {
+    figure: 'peers: server CPU per viewer-second, 10 headless viewers of a live stream (1 viewer in brackets)',
+    value: 'Baton {peers.server_cpu_ms_per_viewer_s.baton.v10} ms ({peers.server_cpu_ms_per_viewer_s.baton.v1})',
+    targets: ['peers.server_cpu_ratio_vs_janus.baton', 'peers.server_cpu_ratio_vs_hls.baton'],
+    against: 'Baton ÷ Janus {peers.server_cpu_ratio_vs_janus.baton}, ÷ nginx {peers.server_cpu_ratio_vs_hls.baton}; Janus {peers.server_cpu_ms_per_viewer_s.janus.v10} ms ({peers.server_cpu_ms_per_viewer_s.janus.v1}); nginx HLS {peers.server_cpu_ms_per_viewer_s.hls.v10} ms ({peers.server_cpu_ms_per_viewer_s.hls.v1}); RSS per viewer at 10: Baton {peers.rss_mb_per_viewer.baton.v10} MB, Janus {peers.rss_mb_per_viewer.janus.v10} MB, nginx {peers.rss_mb_per_viewer.hls.v10} MB',
   },
   {
     figure: 'seek to a random point of a {seek.asset_s:int} s asset in Chromium (currentTime set → new frame shown)',

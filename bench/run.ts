@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only name,name]`: runs the benchmark suites and writes each
+// `npm run bench [-- --quick] [-- --only name,name] [-- --peers]`: runs the benchmark suites and writes each
 // suite's figures, with the run's provenance, to bench/results/<suite>-<mode>.json (replacing that
 // suite's previous file only), then renders the report (latest.md, plots, README figure blocks).
 import { provenance, setActiveRun, writeSuiteResults, type Figures, type Mode } from './results-store.js';
@@ -25,21 +25,32 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   faults: async () => (await import('./faults.js')).benchFaults,
 };
 
+/**
+ * Suites that run only when asked for by their flag: `--peers` starts Janus, nginx and Chromium
+ * against Baton (apt packages, root for a network namespace; several minutes). With the flag alone
+ * only these run; with `--only` too, the named suites run as well.
+ */
+const OPT_IN_SUITES: Record<string, () => Promise<Bench>> = {
+  peers: async () => (await import('./peers.js')).benchPeers,
+};
+
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const mode: Mode = quick ? 'quick' : 'full';
 const onlyArg = args.find((a) => a.startsWith('--only='))?.slice(7) ?? (args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined);
-const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
-const unknown = [...(only ?? [])].filter((s) => !(s in SUITES));
+const optedIn = Object.keys(OPT_IN_SUITES).filter((name) => args.includes(`--${name}`));
+const only = onlyArg || optedIn.length ? new Set([...(onlyArg ? onlyArg.split(',') : []), ...optedIn]) : undefined;
+const known = { ...SUITES, ...OPT_IN_SUITES };
+const unknown = [...(only ?? [])].filter((s) => !(s in known));
 if (unknown.length) {
-  console.error(`unknown suite(s): ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`);
+  console.error(`unknown suite(s): ${unknown.join(', ')}; known: ${Object.keys(known).join(', ')}`);
   process.exit(2);
 }
 const command = ['npm run bench', ...(args.length ? ['--', ...args] : [])].join(' ');
 
 const errors: string[] = [];
-for (const [name, load] of Object.entries(SUITES)) {
-  if (only && !only.has(name)) continue;
+for (const [name, load] of Object.entries(known)) {
+  if (only ? !only.has(name) : name in OPT_IN_SUITES) continue;
   // Each suite gets its own provenance: its start time and the machine's load as it starts.
   const run = provenance(mode, command);
   setActiveRun(run);

@@ -42,6 +42,15 @@ export const TARGETS: Record<string, Target> = {
   // Several hubs share one table: a change must cost the same at 10× the servers.
   'sim.table.apply_ratio_10000_vs_1000': { op: '<=', value: 1.5 },
   'sim.table.delta_bytes_ratio_10000_vs_1000': { op: '<=', value: 1.1 },
+  // Issue 19, against real peers in the same run (`--peers`): TTFF ≤ Janus's (videobufferkf on) and
+  // ≤ 2× HTTP; live glass to glass ≤ 1.2× Janus's and ≤ 0.25× HLS's; server CPU per viewer-second
+  // (10 viewers) ≤ Janus's and ≤ nginx's per HLS viewer.
+  'peers.ttff_ratio_vs_janus.baton': { op: '<=', value: 1 },
+  'peers.ttff_ratio_vs_http.baton': { op: '<=', value: 2 },
+  'peers.glass_to_glass_ratio_vs_janus.baton': { op: '<=', value: 1.2 },
+  'peers.glass_to_glass_ratio_vs_hls.baton': { op: '<=', value: 0.25 },
+  'peers.server_cpu_ratio_vs_janus.baton': { op: '<=', value: 1 },
+  'peers.server_cpu_ratio_vs_hls.baton': { op: '<=', value: 1 },
 };
 
 export function meets(name: string, value: number): boolean | null {

@@ -1,0 +1,153 @@
+// `npm run bench -- --peers`: Baton against the servers users already know, on this machine, in one run,
+// on the same media — Janus 1.1.2 (streaming plugin), nginx-rtmp + HLS (hls.js), plain HTTP range + MSE
+// from a Baton media server, and Baton's data-channel player. bench/README.md says what each figure covers.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../test/e2e/helpers/browser.js';
+import { ensureDemoMedia } from '../scripts/make-demo-media.js';
+import { MEDIA_DIR } from '../test/helpers/cluster.js';
+import { idleLoad, loadRun } from './peers/load.js';
+import { startPageServer } from './peers/pages.js';
+import type { Feed, PeerFactory, PeerName, RunningPeer } from './peers/peer.js';
+import { portRange } from './peers/ports.js';
+import { PEER_FACTORIES } from './peers/registry.js';
+import { viewerSample } from './peers/sample.js';
+import type { Figures } from './results-store.js';
+import { percentile } from './ttff.js';
+
+const SIZES = {
+  quick: { ttffRounds: 10, g2gRounds: 3, loadViewers: [1, 10], loadWindowMs: 5_000 },
+  full: { ttffRounds: 20, g2gRounds: 6, loadViewers: [1, 10, 40], loadWindowMs: 10_000 },
+};
+/** Glass to glass: skip this long after the first frame, then read every frame for this long (ms). */
+const G2G_SETTLE_MS = 2_000;
+const G2G_COLLECT_MS = 4_000;
+const LOAD_SETTLE_MS = 2_000;
+/** More failed samples than this for one peer and its figure would mean little: it is left out. */
+const MAX_FAILED_SAMPLES = 3;
+/** The peers that stream live (the HTTP baseline is a file). */
+const LIVE: readonly PeerName[] = ['baton', 'janus', 'hls'];
+
+const round = (x: number, digits = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : NaN);
+
+export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
+  const size = opts.quick ? SIZES.quick : SIZES.full;
+  await ensureDemoMedia(MEDIA_DIR);
+  const figures: Figures = {};
+  const available: PeerFactory[] = [];
+  for (const f of PEER_FACTORIES) {
+    const why = f.unavailable();
+    if (why) console.log(`\n  peers: ${f.name} left out: ${why}`);
+    else available.push(f);
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'baton-peers-'));
+  const pages = await startPageServer();
+  const ports = await portRange();
+  let browser: Browser | undefined;
+  let running: RunningPeer[] = [];
+  const stopAll = async () => {
+    for (const p of running.reverse()) await p.stop().catch((err: Error) => console.error(`  peers: stopping ${p.name}: ${err.message}`));
+    running = [];
+  };
+  const startAll = async (feed: Feed) => {
+    for (const f of available.filter((x) => x.feeds.includes(feed))) {
+      log(`starting ${f.name} (${feed} feed)`);
+      running.push(await f.start({ feed, tmpDir: join(tmp, feed), ports, pagesBase: pages.base, browser }));
+    }
+  };
+  try {
+    browser = await launchBrowser();
+
+    // ---- time to first frame: the demo asset; live for Janus and HLS, from storage for Baton and HTTP.
+    await startAll('file');
+    const ttff = await interleave(browser, running, size.ttffRounds, (b, p) => viewerSample(b, p.viewerUrl()).then((s) => s.frameMs));
+    for (const [name, ms] of ttff) {
+      figures[`peers.ttff_p50_ms.${name}`] = round(percentile(ms, 50));
+      figures[`peers.ttff_p90_ms.${name}`] = round(percentile(ms, 90));
+      figures[`peers.ttff_samples_ms.${name}`] = ms.map((x) => round(x));
+    }
+    const p50 = (name: string) => figures[`peers.ttff_p50_ms.${name}`] as number | undefined;
+    for (const [name] of ttff) if (p50('http')) figures[`peers.ttff_ratio_vs_http.${name}`] = round(p50(name)! / p50('http')!, 3);
+    if (p50('baton') && p50('janus')) figures['peers.ttff_ratio_vs_janus.baton'] = round(p50('baton')! / p50('janus')!, 3);
+
+    // ---- server cost per viewer: Node viewers of each live peer, one peer at a time.
+    for (const peer of running.filter((p) => LIVE.includes(p.name))) {
+      log(`load: ${peer.name}`);
+      const idle = await idleLoad(peer, size.loadWindowMs);
+      for (const n of size.loadViewers) {
+        try {
+          const r = await loadRun(peer, n, idle, { windowMs: size.loadWindowMs, settleMs: LOAD_SETTLE_MS });
+          figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}.v${n}`] = round(r.cpuMsPerViewerS, 2);
+          figures[`peers.rss_mb_per_viewer.${peer.name}.v${n}`] = round(r.rssMbPerViewer, 2);
+          figures[`peers.viewers_receiving.${peer.name}.v${n}`] = r.receiving;
+        } catch (err) {
+          log(`load ${peer.name} × ${n}: ${(err as Error).message}`);
+        }
+      }
+    }
+    const cpu = (name: string) => figures[`peers.server_cpu_ms_per_viewer_s.${name}.v10`] as number | undefined;
+    for (const other of ['janus', 'hls']) if (cpu('baton') !== undefined && cpu(other)) figures[`peers.server_cpu_ratio_vs_${other}.baton`] = round(cpu('baton')! / cpu(other)!, 3);
+    await stopAll();
+
+    // ---- glass to glass: a clock drawn into each source frame, read back in the viewer.
+    await startAll('clock');
+    const g2g = await interleave(browser, running, size.g2gRounds, (b, p) =>
+      viewerSample(b, p.viewerUrl(), { settleMs: G2G_SETTLE_MS, collectMs: G2G_COLLECT_MS }).then((s) => {
+        if (s.latencies.length === 0) throw new Error(`no clock read back (${s.misreads} misreads)`);
+        return s.latencies;
+      }),
+    );
+    for (const [name, runs] of g2g) {
+      const all = runs.flat();
+      figures[`peers.glass_to_glass_ms_p50.${name}`] = round(percentile(all, 50));
+      figures[`peers.glass_to_glass_ms_p95.${name}`] = round(percentile(all, 95));
+      figures[`peers.glass_to_glass_frames.${name}`] = all.length;
+    }
+    const g = (name: string) => figures[`peers.glass_to_glass_ms_p50.${name}`] as number | undefined;
+    for (const other of ['janus', 'hls']) if (g('baton') && g(other)) figures[`peers.glass_to_glass_ratio_vs_${other}.baton`] = round(g('baton')! / g(other)!, 3);
+    figures['peers.left_out'] = PEER_FACTORIES.length - available.length;
+    return figures;
+  } finally {
+    await stopAll();
+    await browser?.close();
+    await pages.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Rounds of one sample per peer, in A B C order each round, so the machine's drift hits all alike; one
+ * discarded warm-up sample each first (a fresh Chromium pays one-off codec setup on its first page).
+ */
+async function interleave<T>(browser: Browser, peers: RunningPeer[], rounds: number, sample: (b: Browser, p: RunningPeer) => Promise<T>): Promise<Map<PeerName, T[]>> {
+  const out = new Map<PeerName, T[]>(peers.map((p) => [p.name, []]));
+  const failed = new Map<PeerName, number>();
+  for (const p of peers) await sample(browser, p).catch((err: Error) => log(`warm-up ${p.name}: ${err.message}`));
+  for (let i = 0; i < rounds; i++) {
+    for (const p of peers) {
+      try {
+        out.get(p.name)!.push(await sample(browser, p));
+      } catch (err) {
+        const n = (failed.get(p.name) ?? 0) + 1;
+        failed.set(p.name, n);
+        log(`${p.name} sample failed (${n}): ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+  for (const [name, n] of failed) if (n > MAX_FAILED_SAMPLES) out.delete(name);
+  for (const [name, xs] of out) if (xs.length === 0) out.delete(name);
+  return out;
+}
+
+function log(msg: string): void {
+  console.log(`\n  peers: ${msg}`);
+}
+
+// `node bin/run-ts.js bench/peers.ts [--quick]` runs this suite alone.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const figures = await benchPeers({ quick: process.argv.includes('--quick') });
+  console.log(JSON.stringify(figures, null, 2));
+}

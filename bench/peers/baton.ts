@@ -1,0 +1,222 @@
+// Baton's peers: its data-channel player (a real cluster, hub + 2 media servers, from
+// test/helpers/cluster.ts) and the HTTP baseline (the same file from a media server's HTTP range
+// endpoint into MSE). Both share one cluster. Live: a looped copy of the demo asset published by the
+// Node publisher (load), or a clock drawn on a canvas that Chromium broadcasts through the normal
+// broadcaster page (glass to glass).
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { publishFile } from '../../node-app/ingest/node-publisher.js';
+import { watchStream } from '../../node-app/delivery/node-viewer.js';
+import type { Viewer } from '../../client-sdk/viewer.js';
+import { buildWebClient } from '../../test/e2e/helpers/web-build.js';
+import { Cluster, THREE_SERVERS } from '../../test/helpers/cluster.js';
+import { DESKTOP } from '../../test/e2e/helpers/browser.js';
+import { FEED_ASSET_ID, feedAsset } from './media.js';
+import type { NodeViewer, PeerFactory, PeerStartOptions, RunningPeer } from './peer.js';
+import { pageUrl } from './pages.js';
+import { broadcasterScript } from './broadcaster.js';
+
+const STREAM_KEY = 'test-key';
+/** The looped copy the Node publisher sends live: long enough for any load run (s). */
+const LIVE_LOOP_S = 600;
+
+let shared: { cluster: Promise<Cluster>; users: number } | undefined;
+
+/**
+ * Two media servers: a broadcast lands on a primary and a backup as Baton always does it, and a
+ * viewer is served by one, against one Janus and one nginx.
+ */
+const SERVERS = THREE_SERVERS.slice(0, 2);
+
+async function startBatonCluster(): Promise<Cluster> {
+  const cluster = new Cluster({ staticDir: await buildWebClient(), servers: SERVERS });
+  // If the bench dies, the cluster's processes must not outlive it (stop() is the normal path).
+  process.once('exit', () => {
+    for (const p of [cluster.hub, ...cluster.servers.values()]) p?.child.kill('SIGKILL');
+  });
+  try {
+    return await cluster.start();
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
+/** One cluster for both Baton peers, started by the first and stopped by the last. */
+async function acquireCluster(): Promise<Cluster> {
+  shared ??= { cluster: startBatonCluster(), users: 0 };
+  shared.users++;
+  return shared.cluster;
+}
+
+async function releaseCluster(): Promise<void> {
+  if (!shared) return;
+  if (--shared.users > 0) return;
+  const c = shared.cluster;
+  shared = undefined;
+  await (await c).stop();
+}
+
+export const batonPeer: PeerFactory = {
+  name: 'baton',
+  feeds: ['file', 'clock'],
+  unavailable: () => null,
+  start: startBaton,
+};
+
+export const httpPeer: PeerFactory = {
+  name: 'http',
+  feeds: ['file'],
+  unavailable: () => null,
+  start: async (o) => {
+    const cluster = await acquireCluster();
+    const { url, mime } = await mediaServerUrl(cluster, FEED_ASSET_ID);
+    return {
+      name: 'http',
+      viewerUrl: () => pageUrl(o.pagesBase, 'http.html', { src: url, mime }),
+      serverPids: () => [...cluster.servers.values()].map((s) => s.child.pid!),
+      startNodeViewer: () => Promise.reject(new Error('the HTTP baseline has no live stream')),
+      stop: releaseCluster,
+    };
+  },
+};
+
+async function startBaton(o: PeerStartOptions): Promise<RunningPeer> {
+  const cluster = await acquireCluster();
+  const viewers = new Set<NodeViewer>();
+  let broadcast: { streamId: string; stop(): Promise<void> } | undefined;
+  let live: Promise<string> | undefined;
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    if (o.feed === 'clock') {
+      if (!o.browser) throw new Error('the Baton clock feed is broadcast from Chromium: pass a browser');
+      broadcast = await broadcastClock(o.browser, cluster.hubUrl);
+    }
+  } catch (err) {
+    await releaseCluster();
+    throw err;
+  }
+  const assetId = () => broadcast?.streamId ?? FEED_ASSET_ID;
+  return {
+    name: 'baton',
+    viewerUrl: () => `${cluster.hubUrl}/#/watch?asset=${encodeURIComponent(assetId())}`,
+    serverPids: () => [cluster.hub!.child.pid!, ...[...cluster.servers.values()].map((s) => s.child.pid!)],
+    startNodeViewer: async () => {
+      // Load runs watch a live stream, as Janus's and nginx's viewers do: publish one on first use.
+      live ??= broadcast ? Promise.resolve(broadcast.streamId) : publishLoop(cluster, o.tmpDir, stops);
+      const v = await batonNodeViewer(cluster.hubUrl, await live);
+      viewers.add(v);
+      return { bytes: v.bytes, close: async () => (viewers.delete(v), v.close()) };
+    },
+    stop: async () => {
+      await Promise.all([...viewers].map((v) => v.close()));
+      await broadcast?.stop();
+      for (const s of stops) await s();
+      await releaseCluster();
+    },
+  };
+}
+
+/** Publishes a looped copy of the demo asset at its own bitrate; resolves with the stream id once servers hold it live. */
+async function publishLoop(cluster: Cluster, tmpDir: string, stops: Array<() => Promise<void>>): Promise<string> {
+  const file = join(tmpDir, 'baton-live-loop.webm');
+  const loops = Math.ceil(LIVE_LOOP_S / 20);
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-stream_loop', String(loops), '-i', feedAsset(), '-c', 'copy', file]);
+  if (r.status !== 0) throw new Error(`ffmpeg could not loop the demo asset: ${r.stderr.toString().slice(-500)}`);
+  const streamId = `peers-load-${process.pid}`;
+  const controller = { stopped: false };
+  const published = publishFile({
+    hubUrl: cluster.hubUrl,
+    file,
+    location: 'Frankfurt',
+    streamKey: STREAM_KEY,
+    streamId,
+    speed: 1,
+    onAssigned: (p) => stops.push(async () => {
+      controller.stopped = true;
+      p.close();
+    }),
+  }).catch((err: Error) => {
+    if (!controller.stopped) console.error(`baton live publisher: ${err.message}`);
+  });
+  stops.push(async () => void (await Promise.race([published, new Promise((r) => setTimeout(r, 3_000))])));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const s = await cluster.state();
+    if (s.servers.some((x) => (x.live as Array<{ id: string }>).some((l) => l.id === streamId))) return streamId;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the Baton live stream never showed up in /api/state');
+}
+
+/** A Node viewer (node-datachannel, the same Viewer the web player runs) of `assetId`. */
+async function batonNodeViewer(hubUrl: string, assetId: string): Promise<NodeViewer> {
+  let bytes = 0;
+  let viewer: Viewer | undefined;
+  let closed = false;
+  const first = new Promise<void>((resolve, reject) => {
+    void watchStream({ hubUrl, assetId, timeoutMs: 3_600_000 }, (b, v) => {
+      viewer = v;
+      bytes += b.byteLength;
+      if (closed) v.close();
+      resolve();
+    }).catch((err: Error) => (closed ? undefined : reject(err)));
+    setTimeout(() => reject(new Error(`no bytes of ${assetId} in 20 s`)), 20_000);
+  });
+  await first;
+  return {
+    bytes: () => bytes,
+    close: async () => {
+      closed = true;
+      viewer?.close();
+    },
+  };
+}
+
+/** The HTTP baseline's URL: the first media server that serves the asset with CORS. */
+async function mediaServerUrl(cluster: Cluster, id: string): Promise<{ url: string; mime: string }> {
+  const catalog = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: Array<{ id: string; mime: string }> };
+  const mime = catalog.assets.find((a) => a.id === id)?.mime;
+  if (!mime) throw new Error(`${id} is not in the catalog`);
+  for (const s of (await cluster.state()).servers) {
+    if (!s.httpUrl) continue;
+    const url = `${s.httpUrl}/media/${id}.webm`;
+    const res = await fetch(url, { headers: { origin: 'http://127.0.0.1', range: 'bytes=0-0' } }).catch(() => undefined);
+    await res?.arrayBuffer();
+    if (res?.ok && res.headers.get('access-control-allow-origin')) return { url, mime };
+  }
+  throw new Error('no media server serves GET /media/<id>.webm with CORS');
+}
+
+/**
+ * Chromium broadcasts a canvas with the clock drawn in (its getUserMedia replaced by the canvas's
+ * stream) through the normal broadcaster page: MediaRecorder chunks to a primary and a backup server.
+ */
+async function broadcastClock(browser: Browser, hubUrl: string): Promise<{ streamId: string; stop(): Promise<void> }> {
+  let context: BrowserContext | undefined = await browser.newContext({ viewport: DESKTOP });
+  try {
+    await context.addInitScript({ content: await broadcasterScript() });
+    const page = await context.newPage();
+    await page.goto(`${hubUrl}/#/broadcast`);
+    await page.locator('baton-broadcast-setup [data-source=camera]').click();
+    await page.locator('baton-broadcast-setup [data-testid=source-info]').waitFor({ timeout: 15_000 });
+    await page.locator('baton-broadcast-setup #key').fill(STREAM_KEY);
+    await page.locator('baton-place-field input').fill('Frankf');
+    const option = page.locator('baton-place-field [role=option]', { hasText: /Frankfurt am Main, DE/ }).first();
+    await option.waitFor({ timeout: 10_000 });
+    await option.click();
+    const go = page.locator('baton-broadcast-setup [data-testid=go-live]');
+    for (let i = 0; i < 150 && !(await go.isEnabled()); i++) await new Promise((r) => setTimeout(r, 100));
+    await go.click();
+    const state = page.locator('baton-broadcaster [data-testid=broadcast-state]');
+    for (let i = 0; i < 300 && (await state.getAttribute('data-phase')) !== 'live'; i++) await new Promise((r) => setTimeout(r, 100));
+    if ((await state.getAttribute('data-phase')) !== 'live') throw new Error('the Baton broadcaster never went live');
+    const streamId = ((await page.locator('baton-broadcaster [data-testid=stream-id]').textContent()) ?? '').trim();
+    const ctx = context;
+    context = undefined;
+    return { streamId, stop: () => ctx.close() };
+  } finally {
+    await context?.close();
+  }
+}

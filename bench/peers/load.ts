@@ -1,0 +1,51 @@
+// Server cost per viewer: the peer's server processes' CPU time and resident memory with N headless
+// viewers against the same window with none (so the feed's own cost is not charged to viewers).
+import type { RunningPeer, NodeViewer } from './peer.js';
+import { cpuMs, rssMb } from './proc.js';
+
+export interface LoadResult {
+  viewers: number;
+  /** (CPU with N viewers − CPU with none) ÷ (N × window), ms of CPU per viewer-second. */
+  cpuMsPerViewerS: number;
+  /** (RSS with N viewers − RSS with none) ÷ N, MB. */
+  rssMbPerViewer: number;
+  /** Viewers that received media during the window (all N, or the server did not hold them). */
+  receiving: number;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const cpuOf = (peer: RunningPeer) => sum(peer.serverPids().map(cpuMs));
+const rssOf = (peer: RunningPeer) => sum(peer.serverPids().map(rssMb));
+
+/** CPU ms over `windowMs` with the viewers the peer has now, and RSS at the end. */
+async function meter(peer: RunningPeer, windowMs: number): Promise<{ cpuMs: number; rssMb: number }> {
+  const c0 = cpuOf(peer);
+  await new Promise((r) => setTimeout(r, windowMs));
+  return { cpuMs: cpuOf(peer) - c0, rssMb: rssOf(peer) };
+}
+
+/** The idle figures (no viewer), to subtract. */
+export function idleLoad(peer: RunningPeer, windowMs: number): Promise<{ cpuMs: number; rssMb: number }> {
+  return meter(peer, windowMs);
+}
+
+/** Starts `n` Node viewers, lets them settle, meters one window, closes them. */
+export async function loadRun(peer: RunningPeer, n: number, idle: { cpuMs: number; rssMb: number }, o: { windowMs: number; settleMs: number }): Promise<LoadResult> {
+  const viewers: NodeViewer[] = [];
+  try {
+    // A few at a time: a join storm is not what this measures.
+    for (let i = 0; i < n; i += 5) viewers.push(...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, () => peer.startNodeViewer()))));
+    await new Promise((r) => setTimeout(r, o.settleMs));
+    const before = viewers.map((v) => v.bytes());
+    const m = await meter(peer, o.windowMs);
+    const receiving = viewers.filter((v, i) => v.bytes() > before[i]!).length;
+    return {
+      viewers: n,
+      cpuMsPerViewerS: (m.cpuMs - idle.cpuMs) / (n * (o.windowMs / 1000)),
+      rssMbPerViewer: (m.rssMb - idle.rssMb) / n,
+      receiving,
+    };
+  } finally {
+    await Promise.all(viewers.map((v) => v.close().catch(() => undefined)));
+  }
+}

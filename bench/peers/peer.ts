@@ -1,0 +1,54 @@
+// The seam every peer of the benchmark implements: start, a page that plays it in Chromium, a
+// headless Node viewer for load, the server pids to meter, stop. A new peer (e.g. `baton_whep`) is
+// one more implementation and one more entry in PEER_FACTORIES (bench/peers/peers.ts).
+import type { Browser } from 'playwright-core';
+
+/** What a viewer page or Node viewer needs to play. */
+export type Feed = 'file' | 'clock';
+
+export interface PeerStartOptions {
+  /** `file`: the demo asset in a loop (TTFF, load); `clock`: live frames with a wall clock drawn in (glass to glass). */
+  feed: Feed;
+  /** Where the peer's own files go (configs, HLS segments); removed by the caller. */
+  tmpDir: string;
+  /** Ports the peer may bind, from the bench's own range. */
+  ports: PortRange;
+  /** Origin of the viewer pages (pages.ts). */
+  pagesBase: string;
+  /** The bench's Chromium, for peers whose live source is a browser (Baton's broadcaster page). */
+  browser?: Browser;
+}
+
+export interface PortRange {
+  next(): number;
+}
+
+/** A headless viewer, for load: started, counted, closed. */
+export interface NodeViewer {
+  /** Media bytes received so far. */
+  bytes(): number;
+  close(): Promise<void>;
+}
+
+export interface RunningPeer {
+  readonly name: PeerName;
+  /** The URL a fresh Chromium context opens to play it (the page starts playing at navigation). */
+  viewerUrl(): string;
+  /** Processes whose CPU time and memory count as the server's (the feed's encoder is not one). */
+  serverPids(): number[];
+  /** A viewer that costs the server what a browser viewer costs it, without a browser. */
+  startNodeViewer(): Promise<NodeViewer>;
+  stop(): Promise<void>;
+}
+
+export interface PeerFactory {
+  readonly name: PeerName;
+  /** Why it cannot run here (a missing package, not root), or null. */
+  unavailable(): string | null;
+  /** The feeds it supports (the HTTP baseline has no live feed). */
+  readonly feeds: readonly Feed[];
+  start(o: PeerStartOptions): Promise<RunningPeer>;
+}
+
+export const PEER_NAMES = ['baton', 'janus', 'hls', 'http'] as const;
+export type PeerName = (typeof PEER_NAMES)[number];
