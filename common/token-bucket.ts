@@ -66,3 +66,13 @@ export class KeyedRateLimiter {
     return b.take(nowMs);
   }
 }
+
+/**
+ * What a sender may have sent `elapsedMs` after it started, at `ratePerS` with a head
+ * start of `burst`: a token bucket's allowance counted from the start, without a cap
+ * (callers cap it: the ingest server at the stream's size quota). The ingest server
+ * enforces it on each stream; `baton publish --fast` paces to just under it.
+ */
+export function allowanceSince(burst: number, ratePerS: number, elapsedMs: number): number {
+  return burst + (ratePerS * Math.max(0, elapsedMs)) / 1000;
+}

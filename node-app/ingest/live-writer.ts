@@ -5,6 +5,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
+import { allowanceSince } from '../../common/token-bucket.js';
 import { ClusterIndex } from './cluster-index.js';
 import { IngestError, IngestErrorCode, ioError } from './errors.js';
 import { claimPart, releasePart } from './part-lock.js';
@@ -247,8 +248,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   /** Bytes the stream may have by `atMs` under its average-bitrate quota. */
   allowedBytes(atMs = this.#now()): number {
     const { maxBitrateBps, burstBytes, maxBytes } = this.#o.limits;
-    const elapsedS = Math.max(0, atMs - this.startedAtMs) / 1000;
-    return Math.min(maxBytes, burstBytes + (maxBitrateBps / 8) * elapsedS);
+    return Math.min(maxBytes, allowanceSince(burstBytes, maxBitrateBps / 8, atMs - this.startedAtMs));
   }
 
   /**

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/events.js';
+import { allowanceSince } from '../../common/token-bucket.js';
 import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '../../client-sdk/publisher.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
@@ -152,7 +153,7 @@ async function send(p: Publisher, fh: Awaited<ReturnType<typeof open>>, size: nu
     let due: number;
     if (opts.fast) {
       const l = p.limits;
-      due = l ? QUOTA_MARGIN * (l.burstBytes + (l.maxBitrateBps / 8) * elapsedS) : at + FAST_READ_BYTES;
+      due = l ? QUOTA_MARGIN * allowanceSince(l.burstBytes, l.maxBitrateBps / 8, elapsedS * 1000) : at + FAST_READ_BYTES;
     } else {
       due = ((bitrateBps * (opts.speed ?? 1)) / 8) * (elapsedS + PACE_TICK_MS / 1000);
     }
