@@ -32,7 +32,7 @@ import {
 } from './publisher-types.js';
 import { ResendBuffer } from './resend-buffer.js';
 import { TypedEventTarget } from './typed-events.js';
-import { describeFailures, info, strictestLimits, newUpload, sendControl, writeFrame, type Upload } from './upload.js';
+import { describeFailures, info, strictestLimits, newUpload, sendControl, writeFrame, UploadSet, type Upload } from './upload.js';
 
 export * from './publisher-types.js';
 
@@ -45,8 +45,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   readonly #o: PublisherOptions;
   readonly #buffer: ResendBuffer;
   readonly #hash: ReturnType<HashFactory> | undefined;
-  readonly #uploads = new Map<string, Upload>();
-  readonly #dead = new Set<string>();
+  readonly #uploads = new UploadSet();
   readonly #failovers: FailoverInfo[] = [];
   #wireBytes = 0;
   #streamId: string | undefined;
@@ -93,12 +92,12 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
 
   /** The strictest quota among the servers taking the stream (for pacing a file upload). */
   get limits(): IngestLimits | undefined {
-    return strictestLimits(this.#uploads.values());
+    return strictestLimits(this.#uploads.all());
   }
 
 
   uploads(): UploadInfo[] {
-    return [...this.#uploads.values()].map(info);
+    return this.#uploads.all().map(info);
   }
 
   /**
@@ -125,7 +124,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     if (reply.backup) this.#connect(reply.backup, 'backup');
     await new Promise<void>((resolve, reject) => {
       const check = () => {
-        const all = [...this.#uploads.values()];
+        const all = this.#uploads.all();
         if (all.some((u) => u.state === 'streaming')) return done(null);
         if (this.#closed || all.every((u) => u.state === 'failed')) return done(new PublishError('no-ingest', describeFailures(all)));
       };
@@ -153,7 +152,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#hash?.update(chunk);
     this.#trim();
     if (this.#buffer.bufferedBytes > this.#buffer.capacity * OVERFLOW_FACTOR) this.#dropSlowest();
-    for (const u of this.#uploads.values()) void this.#pump(u);
+    for (const u of this.#uploads.all()) void this.#pump(u);
     this.#progress();
   }
 
@@ -188,7 +187,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       this.#endWaiter = { resolve, reject };
     });
     this.#endTimer = setTimeout(() => this.#fatal('timeout', `servers did not finalize within ${END_TIMEOUT_MS} ms`), END_TIMEOUT_MS);
-    for (const u of this.#uploads.values()) void this.#pump(u);
+    for (const u of this.#uploads.all()) void this.#pump(u);
     this.#checkEnd();
     return await result;
   }
@@ -201,7 +200,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#progressThrottle.cancel();
     this.#o.socket.off('signal', this.#onHubSignal);
     this.#o.socket.off('session-close', this.#onHubSessionClose);
-    for (const u of this.#uploads.values()) this.#release(u);
+    for (const u of this.#uploads.all()) this.#release(u);
     this.#buffer.clear();
     this.#endWaiter?.reject(new PublishError('closed', 'the publisher closed before the end'));
     this.#endWaiter = null;
@@ -222,13 +221,13 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     if (this.#replacing || this.#closed) return;
     this.#replacing = true;
     try {
-      while (!this.#closed && this.#alive().length < 2 && this.#replacements < MAX_REPLACEMENTS) {
+      while (!this.#closed && this.#uploads.alive().length < 2 && this.#replacements < MAX_REPLACEMENTS) {
         // After end() a new copy is only worth starting while the buffer still holds the whole stream.
-        if (this.#ending && this.#alive().length > 0 && this.#buffer.firstSeq > 0) break;
+        if (this.#ending && this.#uploads.alive().length > 0 && this.#buffer.firstSeq > 0) break;
         // Every copy still alive is finalized: the hub refuses a new one (the id is stored), and end() must not wait for it.
         if (this.#stored()) break;
         this.#replacements++;
-        const r = await this.#publishOnce([...this.#dead]);
+        const r = await this.#publishOnce(this.#uploads.dead());
         if (this.#closed) {
           // Closed (or ended) while asking: give back what the hub opened meanwhile.
           if (r.ok) for (const c of [r.primary, r.backup]) if (c) this.#o.socket.emit('leave', { sessionId: c.sessionId });
@@ -236,17 +235,17 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
         }
         if (!r.ok) {
           this.#emitWarning(r.code, r.message);
-          if (this.#alive().length === 0 && (r.code === 'no-ingest' || this.#replacements >= MAX_REPLACEMENTS)) {
+          if (this.#uploads.alive().length === 0 && (r.code === 'no-ingest' || this.#replacements >= MAX_REPLACEMENTS)) {
             return this.#fatal(r.code, `every entry server failed and no replacement is available: ${r.message}`);
           }
           await delay(backoffMs(this.#replacements - 1, REPLACE_BACKOFF));
           continue;
         }
         this.emit('assigned', stripOk(r));
-        const lost = [...this.#dead].reverse();
+        const lost = this.#uploads.dead().reverse();
         for (const choice of [r.primary, r.backup]) {
           if (!choice || this.#uploads.has(choice.sessionId)) continue;
-          const role = r.backup ? (choice === r.primary ? 'primary' : 'backup') : this.#missingRole();
+          const role = r.backup ? (choice === r.primary ? 'primary' : 'backup') : this.#uploads.missingRole();
           const from = lost.find((id) => !this.#failovers.some((f) => f.from === id)) ?? lost[0] ?? '';
           const f: FailoverInfo = { from, to: choice.serverId, role };
           this.#failovers.push(f);
@@ -254,25 +253,16 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
           this.#connect(choice, role);
         }
       }
-      if (this.#alive().length === 0) this.#fatal('no-ingest', 'every entry server failed');
+      if (this.#uploads.alive().length === 0) this.#fatal('no-ingest', 'every entry server failed');
     } finally {
       this.#replacing = false;
       this.#checkEnd();
     }
   }
 
-  #missingRole(): 'primary' | 'backup' {
-    return this.#alive().some((u) => u.role === 'primary') ? 'backup' : 'primary';
-  }
-
   /** end() was called and every upload still alive has finalized the stream. */
   #stored(): boolean {
-    const alive = this.#alive();
-    return this.#ending && alive.length > 0 && alive.every((u) => u.state === 'done');
-  }
-
-  #alive(): Upload[] {
-    return [...this.#uploads.values()].filter((u) => u.state !== 'failed');
+    return this.#ending && this.#uploads.allStored();
   }
 
   // ---- uploads ----------------------------------------------------------------------
@@ -280,7 +270,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   #connect(choice: PublishReply['primary'], role: 'primary' | 'backup'): void {
     const peer = new this.#o.SimplePeer({ initiator: true, wrtc: this.#o.wrtc, config: { iceServers: this.#o.iceServers ?? [] }, objectMode: true, trickle: true });
     const u = newUpload(choice, role, peer);
-    this.#uploads.set(u.sessionId, u);
+    this.#uploads.add(u);
     const mine = () => !this.#closed && u.state !== 'failed';
     peer.on('signal', (data) => {
       if (mine()) this.#o.socket.emit('signal', { sessionId: u.sessionId, data });
@@ -390,12 +380,12 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     if (u.state === 'failed' || u.state === 'done') return;
     u.state = 'failed';
     u.error = { code, message };
-    this.#dead.add(u.serverId);
+    this.#uploads.markDead(u.serverId);
     this.#release(u);
     this.emit('health', info(u));
     this.#trim();
     if (STREAM_ERRORS.has(code)) {
-      if (this.#alive().length === 0) return this.#fatal(code, message);
+      if (this.#uploads.alive().length === 0) return this.#fatal(code, message);
       return this.#checkEnd();
     }
     this.#checkEnd();
@@ -418,9 +408,8 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
 
   /** Drops the slowest live upload when the buffer overflows (push() must not grow memory without bound). */
   #dropSlowest(): void {
-    const alive = this.#alive().filter((u) => u.state !== 'done');
-    if (alive.length === 0) return;
-    const slowest = alive.reduce((a, b) => (b.ackedSeq < a.ackedSeq ? b : a));
+    const slowest = this.#uploads.slowest();
+    if (!slowest) return;
     this.#failUpload(slowest, 'too-slow', `${slowest.serverId} fell more than ${this.#buffer.capacity * OVERFLOW_FACTOR} bytes behind`);
   }
 
@@ -429,18 +418,13 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
    * has acknowledged them; an upload still connecting may need everything.
    */
   #trim(): void {
-    let floor = this.#buffer.nextSeq;
-    for (const u of this.#uploads.values()) {
-      if (u.state === 'failed' || u.state === 'done') continue;
-      floor = Math.min(floor, u.state === 'connecting' ? -1 : u.ackedSeq);
-    }
-    this.#buffer.trim(floor, this.#closed);
+    this.#buffer.trim(this.#uploads.ackedFloor(this.#buffer.nextSeq), this.#closed);
   }
 
   #checkEnd(): void {
     if (!this.#ending || !this.#endWaiter) return;
-    const all = [...this.#uploads.values()];
-    if ((this.#replacing && !this.#stored()) || all.some((u) => u.state === 'connecting' || u.state === 'streaming' || u.state === 'ending')) return;
+    if ((this.#replacing && !this.#stored()) || this.#uploads.busy()) return;
+    const all = this.#uploads.all();
     const stored = all.filter((u) => u.state === 'done');
     if (stored.length === 0) return this.#fatal('no-ingest', `no server stored the stream: ${describeFailures(all)}`);
     const result: PublishResult = { streamId: this.#streamId!, bytes: this.#buffer.bytes, stored: stored.map((u) => u.serverId), failovers: [...this.#failovers] };

@@ -97,3 +97,74 @@ export function strictestLimits(uploads: Iterable<Upload>): IngestLimits | undef
   }
   return out;
 }
+
+/** A publish's uploads by session id, and the servers that failed it (never asked for again). */
+export class UploadSet {
+  readonly #uploads = new Map<string, Upload>();
+  readonly #dead = new Set<string>();
+
+  add(u: Upload): void {
+    this.#uploads.set(u.sessionId, u);
+  }
+
+  get(sessionId: string): Upload | undefined {
+    return this.#uploads.get(sessionId);
+  }
+
+  has(sessionId: string): boolean {
+    return this.#uploads.has(sessionId);
+  }
+
+  all(): Upload[] {
+    return [...this.#uploads.values()];
+  }
+
+  /** Every upload not failed (done ones included). */
+  alive(): Upload[] {
+    return this.all().filter((u) => u.state !== 'failed');
+  }
+
+  markDead(serverId: string): void {
+    this.#dead.add(serverId);
+  }
+
+  /** Servers that failed this stream, oldest first. */
+  dead(): string[] {
+    return [...this.#dead];
+  }
+
+  /** The role a single replacement takes: whichever of primary and backup is missing. */
+  missingRole(): 'primary' | 'backup' {
+    return this.alive().some((u) => u.role === 'primary') ? 'backup' : 'primary';
+  }
+
+  /** Every upload still alive has finalized the stream (and at least one has). */
+  allStored(): boolean {
+    const alive = this.alive();
+    return alive.length > 0 && alive.every((u) => u.state === 'done');
+  }
+
+  /** Still moving bytes or finalizing. */
+  busy(): boolean {
+    return this.all().some((u) => u.state === 'connecting' || u.state === 'streaming' || u.state === 'ending');
+  }
+
+  /** The live upload furthest behind (for dropping when the buffer overflows). */
+  slowest(): Upload | undefined {
+    const live = this.alive().filter((u) => u.state !== 'done');
+    return live.length ? live.reduce((a, b) => (b.ackedSeq < a.ackedSeq ? b : a)) : undefined;
+  }
+
+  /**
+   * The highest chunk every live upload acknowledged (`nextSeq` when none is live):
+   * frames up to it may leave the resend buffer; an upload still connecting may need everything (-1).
+   */
+  ackedFloor(nextSeq: number): number {
+    let floor = nextSeq;
+    for (const u of this.#uploads.values()) {
+      if (u.state === 'failed' || u.state === 'done') continue;
+      floor = Math.min(floor, u.state === 'connecting' ? -1 : u.ackedSeq);
+    }
+    return floor;
+  }
+}
