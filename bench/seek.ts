@@ -41,6 +41,20 @@ const HTTP_PAGE_PATH = '/healthz';
  * frame at or after `t` is presented (requestVideoFrameCallback). Plain JavaScript: see ttff.ts.
  */
 const SEEK_PROBE = `const appends = [];
+const answers = [];
+// Baton: when the server's answer to a seek (the meta naming seekMs) arrives on the data channel.
+const PC = window.RTCPeerConnection;
+window.RTCPeerConnection = function (...args) {
+  const pc = new PC(...args);
+  const createDataChannel = pc.createDataChannel.bind(pc);
+  pc.createDataChannel = (...a) => {
+    const ch = createDataChannel(...a);
+    ch.addEventListener('message', (e) => { if (typeof e.data === 'string' && e.data.includes('"seekMs"')) answers.push(performance.now()); });
+    return ch;
+  };
+  return pc;
+};
+window.RTCPeerConnection.prototype = PC.prototype;
 const append = SourceBuffer.prototype.appendBuffer;
 SourceBuffer.prototype.appendBuffer = function (data) {
   appends.push(performance.now());
@@ -51,7 +65,8 @@ window.__seekFrame = (v, t, before) => new Promise((resolve) => {
   const onFrame = (now, meta) => {
     // The first append after the seek carries the new position's bytes (both players drop what they had queued).
     const firstAppend = appends.find((a) => a > t0);
-    if (meta.mediaTime >= t - 0.1 && meta.mediaTime < t + 2) resolve({ ms: (meta.presentationTime || now) - t0, appendMs: firstAppend === undefined ? null : firstAppend - t0, mediaTime: meta.mediaTime });
+    const answer = answers.find((a) => a > t0);
+    if (meta.mediaTime >= t - 0.1 && meta.mediaTime < t + 2) resolve({ ms: (meta.presentationTime || now) - t0, appendMs: firstAppend === undefined ? null : firstAppend - t0, answerMs: answer === undefined ? null : answer - t0, mediaTime: meta.mediaTime });
     else v.requestVideoFrameCallback(onFrame);
   };
   v.requestVideoFrameCallback(onFrame);
@@ -110,6 +125,8 @@ interface Sample {
   ms: number;
   /** currentTime set → the new position's first bytes handed to MSE. */
   appendMs: number | null;
+  /** Baton: currentTime set → the server's answer (meta with seekMs) received. */
+  answerMs?: number | null;
 }
 
 /**
@@ -169,6 +186,7 @@ export async function benchSeek(opts: { quick: boolean }): Promise<Figures> {
       'seek.ratio_vs_http': round(p50 / httpP50, 3),
       // Where the time goes: currentTime set → the new position's first bytes appended to MSE.
       'seek.first_append_p50_ms': appendP50(baton),
+      'seek.server_answer_p50_ms': p50Of(baton.map((s) => s.answerMs ?? null)),
       'seek.http_first_append_p50_ms': appendP50(http),
       'seek.asset_s': assetS,
       'seek.samples': ms.length,
@@ -193,7 +211,7 @@ async function batonPage(browser: Browser, hubUrl: string, assetId: string, poin
     const out: Sample[] = [];
     for (const t of points) {
       const r = await withTimeout(video.evaluate((v: HTMLVideoElement, to: number) => (window as unknown as Probe).__seekFrame(v, to), t));
-      out.push({ ms: r.ms, appendMs: r.appendMs });
+      out.push({ ms: r.ms, appendMs: r.appendMs, answerMs: r.answerMs });
     }
     return out;
   } finally {
@@ -230,7 +248,7 @@ async function httpPage_(browser: Browser, hubUrl: string, url: string, mime: st
 }
 
 interface Probe {
-  __seekFrame(v: HTMLVideoElement, t: number, before?: (t: number) => Promise<void>): Promise<{ ms: number; appendMs: number | null; mediaTime: number }>;
+  __seekFrame(v: HTMLVideoElement, t: number, before?: (t: number) => Promise<void>): Promise<{ ms: number; appendMs: number | null; answerMs: number | null; mediaTime: number }>;
   __httpSeek(offset: number): Promise<void>;
   __video: HTMLVideoElement;
 }
@@ -270,7 +288,11 @@ function ensureLongAsset(id: string, seconds: number): string {
 }
 
 function appendP50(samples: Sample[]): number {
-  const xs = samples.map((s) => s.appendMs).filter((x): x is number => x !== null);
+  return p50Of(samples.map((s) => s.appendMs));
+}
+
+function p50Of(values: Array<number | null>): number {
+  const xs = values.filter((x): x is number => x !== null);
   return xs.length ? round(percentile(xs, 50)) : NaN;
 }
 
