@@ -29,7 +29,8 @@ import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
 import { HubLink } from './server/hub-link.js';
 import { LoadMeter, loadWorthReporting, type ReportedLoad } from './server/load-meter.js';
 import { startStatusHttp, type StatusHttp } from './server/status-http.js';
-import { ViewerSessions, isSessionOpen } from './server/viewer-sessions.js';
+import { ViewerSessions } from './server/viewer-sessions.js';
+import { sessionOpenSchema } from '../signaling/protocol/replies.js';
 import { IceFilter } from './webrtc/ice-filter.js';
 import type { CacheChange } from './contracts.js';
 import type { Wrtc } from './webrtc/peer.js';
@@ -269,7 +270,6 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   /** Which part answers each hub → server event. */
   #route(hub: HubLink): void {
     hub.handle('deltas', (batch) => this.#onDeltas(batch));
-    hub.handle('snapshot', (s) => this.#replica.load(s));
     hub.handle('select', (req, ack) => this.#director.select(req, ack));
     hub.handle('select-ingest', (req, ack) => this.#director.selectIngest(req, ack));
     hub.handle('session-open', (msg, ack) => this.#onSessionOpen(msg, ack));
@@ -393,11 +393,13 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
 
   // ---- sessions ------------------------------------------------------------------------
 
-  #onSessionOpen(msg: unknown, ack: (r: Ack) => void): void {
+  #onSessionOpen(raw: unknown, ack: (r: Ack) => void): void {
     if (typeof ack !== 'function') return;
     if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'server is shutting down'));
     // The hub validates, but a server trusts no input: a malformed open must not throw in here.
-    if (!isSessionOpen(msg)) return ack(ackError(ErrorCode.badRequest, 'malformed session-open'));
+    const p = parse(sessionOpenSchema, raw);
+    if (!p.ok) return ack(ackError(ErrorCode.badRequest, `malformed session-open: ${p.message}`));
+    const msg = p.value;
     if (msg.kind === 'publish') return ack(this.#ingest.open(msg));
     if (msg.kind !== 'watch') return ack(ackError(ErrorCode.badRequest, `session kind ${msg.kind} is not served here yet`));
     ack(this.#viewers.open(msg));

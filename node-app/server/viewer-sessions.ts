@@ -125,18 +125,3 @@ export class ViewerSessions {
     this.#sessions.clear();
   }
 }
-
-/** The shape of a `session-open` (ids are checked where they are used). */
-export function isSessionOpen(m: unknown): m is SessionOpen {
-  if (!m || typeof m !== 'object') return false;
-  const o = m as Record<string, unknown>;
-  return (
-    typeof o.sessionId === 'string' &&
-    SESSION_ID_PATTERN.test(o.sessionId) &&
-    typeof o.kind === 'string' &&
-    typeof o.assetId === 'string' &&
-    Number.isSafeInteger(o.offset) &&
-    (o.offset as number) >= 0 &&
-    (o.streamSecret === undefined || (typeof o.streamSecret === 'string' && o.streamSecret.length <= 64))
-  );
-}

@@ -30,11 +30,6 @@ export interface ServerToHubEvents extends WhipServerToHubEvents, WhepServerToHu
 /** Hub → media server. */
 export interface HubToServerEvents extends WhipHubToServerEvents, WhepHubToServerEvents {
   deltas: (batch: VersionedDelta[]) => void;
-  /**
-   * Never sent: a server gets the table in its `register` and `resync` acks. Still declared
-   * because node-app/media-server.ts listens for it; drop both together (issue 13).
-   */
-  snapshot: (snapshot: TableSnapshot) => void;
   select: (req: SelectRequest, ack: (r: Ack<SelectDecision>) => void) => void;
   'select-ingest': (req: SelectIngestRequest, ack: (r: Ack<IngestDecision>) => void) => void;
   'session-open': (msg: SessionOpen, ack: (r: Ack) => void) => void;
