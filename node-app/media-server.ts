@@ -366,6 +366,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       this.#log.info({ version: r.snapshot.version, servers: r.snapshot.servers.length }, 'registered with hub');
       this.emit('registered', r.snapshot);
       if (this.#o.ingest) this.#whip.warm();
+      this.#whep.warm();
     });
   }
 
