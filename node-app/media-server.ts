@@ -260,6 +260,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       this.#replica.load(snapshot);
       this.emit('registered', snapshot);
       if (this.#o.ingest) this.#whip.warm();
+      this.#whep.warm();
     });
     this.#route(hub);
     hub.open();

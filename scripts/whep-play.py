@@ -119,7 +119,7 @@ def main():
             except (urllib.error.HTTPError, OSError) as e:
                 log(f'DELETE failed: {e}')
                 state['location'] = None
-        # EOS into each depayloader (it does not cross webrtcbin) makes webmmux finish the file; the bus ends the loop.
+        # EOS into each depayloader (it does not cross webrtcbin) makes webmmux finish the file.
         for b in bins.values():
             b.get_static_pad('sink').send_event(Gst.Event.new_eos())
         GLib.timeout_add(5_000, lambda: finish(1))
@@ -171,8 +171,13 @@ def main():
             err, dbg = message.parse_error()
             log(f'pipeline error: {err.message} ({dbg})')
             finish(1)
-        elif message.type == Gst.MessageType.EOS:
-            finish(0 if state['pads'] > 0 and state['location'] else 1)
+
+    def on_sink_event(_pad, info):
+        # The pipeline never posts EOS (webrtcbin's own sinks keep running): the file's EOS is the end.
+        if info.get_event().type == Gst.EventType.EOS:
+            GLib.timeout_add(200, lambda: finish(0 if state['pads'] > 0 and state['location'] else 1))
+        return Gst.PadProbeReturn.OK
+    sink.get_static_pad('sink').add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_sink_event)
 
     webrtc.connect('pad-added', on_pad)
     webrtc.connect('on-negotiation-needed', lambda _e: state['attempt'] == 0 and retry_offer())

@@ -31,6 +31,11 @@ export class WhepManager {
     this.#o = opts;
   }
 
+  /** Loads the WHEP stack ahead of the first offer (call once the server is up, off its startup path). */
+  warm(): void {
+    void import('./whep-session.js').catch(() => undefined);
+  }
+
   get size(): number {
     return this.#sessions.size;
   }

@@ -1,0 +1,85 @@
+// WHEP in Chromium with a plain RTCPeerConnection (no Baton code in the page): a stored asset plays into a <video>.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { Cluster } from '../helpers/cluster.js';
+import { launchBrowser, openPage } from './helpers/browser.js';
+
+const SERVERS = [
+  { id: 'par-1', region: 'eu-west', lat: 48.86, lon: 2.35, assets: ['demo-smpte'], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+  { id: 'nyc-1', region: 'us-east', lat: 40.71, lon: -74.0, assets: ['demo-smpte'], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+];
+
+/** What the page runs: the WHEP exchange (RFC 9725 style, non-trickle) with nothing but browser APIs. */
+export const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
+  const t0 = performance.now();
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.addTransceiver('audio', { direction: 'recvonly' });
+  const video = document.createElement('video');
+  video.muted = true;
+  video.autoplay = true;
+  document.body.append(video);
+  const stream = new MediaStream();
+  pc.ontrack = (e) => {
+    stream.addTrack(e.track);
+    video.srcObject = stream;
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise<void>((r) => {
+    if (pc.iceGatheringState === 'complete') return r();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+    setTimeout(r, 3000);
+  });
+  const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+  if (res.status !== 201) throw new Error(`POST ${res.status}: ${await res.text()}`);
+  const location = new URL(res.headers.get('location')!, endpoint).href;
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  const played = await new Promise<boolean>((r) => {
+    video.addEventListener('playing', () => r(true), { once: true });
+    setTimeout(() => r(false), 20_000);
+  });
+  if (!played) {
+    const stats: string[] = [];
+    (await pc.getStats()).forEach((x) => x.type === 'inbound-rtp' && stats.push(JSON.stringify(x)));
+    throw new Error(`no playing within 20 s: connection ${pc.connectionState}, ice ${pc.iceConnectionState}, inbound ${stats.join(' ')}`);
+  }
+  const ttffMs = performance.now() - t0;
+  // Real-time playback: the clock moves on, frames keep coming.
+  await new Promise((r) => setTimeout(r, 2000));
+  const q = video.getVideoPlaybackQuality();
+  const out = { ttffMs, currentTime: video.currentTime, width: video.videoWidth, frames: q.totalVideoFrames, server: res.headers.get('x-baton-server'), reason: res.headers.get('x-baton-reason'), location };
+  await fetch(location, { method: 'DELETE' });
+  pc.close();
+  return out;
+};
+
+describe('WHEP in Chromium', () => {
+  const cluster = new Cluster({ servers: SERVERS });
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    await cluster.start();
+    // Loopback candidates, without mDNS names: the servers' ICE is bound to 127.0.0.1.
+    browser = await launchBrowser(['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']);
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await cluster.stop();
+  });
+
+  it('plays a stored asset into a <video> from the server the director chose', async () => {
+    const { page, context, errors } = await openPage(browser!);
+    try {
+      const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${cluster.hubUrl}/whep/demo-smpte`);
+      expect(['par-1', 'nyc-1']).toContain(r.server);
+      expect(r.reason).toBeTruthy();
+      expect(r.width).toBeGreaterThan(0);
+      expect(r.currentTime).toBeGreaterThan(1);
+      expect(r.frames).toBeGreaterThan(30);
+    } catch (err) {
+      const logs = ['par-1', 'nyc-1'].map((id) => cluster.servers.get(id)!.output().split('\n').filter((l) => /whep|WHEP/.test(l)).slice(-5).join('\n'));
+      throw new Error(`${(err as Error).message}\npage errors: ${errors.join('\n')}\nservers: ${logs.join('\n')}`);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
+});
