@@ -97,11 +97,14 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
     const g2g = await interleave(browser, running, size.g2gRounds, (b, p) =>
       viewerSample(b, p.viewerUrl(), { settleMs: G2G_SETTLE_MS, collectMs: G2G_COLLECT_MS }).then((s) => {
         if (s.latencies.length === 0) throw new Error(`no clock read back (${s.misreads} misreads)`);
-        return s.latencies;
+        return s;
       }),
     );
     for (const [name, runs] of g2g) {
-      const all = runs.flat();
+      const all = runs.flatMap((s) => s.latencies);
+      const ahead = runs.flatMap((s) => s.aheadMs);
+      // Where an MSE player's latency sits: media already in its buffer, waiting for the playhead.
+      if (ahead.length) figures[`peers.glass_to_glass_buffered_ms_p50.${name}`] = round(percentile(ahead, 50));
       figures[`peers.glass_to_glass_ms_p50.${name}`] = round(percentile(all, 50));
       figures[`peers.glass_to_glass_ms_p95.${name}`] = round(percentile(all, 95));
       figures[`peers.glass_to_glass_frames.${name}`] = all.length;

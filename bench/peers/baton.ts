@@ -4,6 +4,7 @@
 // Node publisher (load), or a clock drawn on a canvas that Chromium broadcasts through the normal
 // broadcaster page (glass to glass).
 import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { publishFile } from '../../node-app/ingest/node-publisher.js';
@@ -120,6 +121,7 @@ async function startBaton(o: PeerStartOptions): Promise<RunningPeer> {
 
 /** Publishes a looped copy of the demo asset at its own bitrate; resolves with the stream id once servers hold it live. */
 async function publishLoop(cluster: Cluster, tmpDir: string, stops: Array<() => Promise<void>>): Promise<string> {
+  mkdirSync(tmpDir, { recursive: true });
   const file = join(tmpDir, 'baton-live-loop.webm');
   const loops = Math.ceil(LIVE_LOOP_S / 20);
   const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-stream_loop', String(loops), '-i', feedAsset(), '-c', 'copy', file]);

@@ -10,6 +10,8 @@ export interface ProbeState {
   latencies: number[];
   /** Frames whose clock did not read (a damaged or clock-less frame). */
   misreads: number;
+  /** Per presented frame of an MSE player (Baton, hls.js, HTTP): media buffered ahead of the playhead (ms) — its share of the latency. */
+  aheadMs: number[];
   error?: string;
 }
 
@@ -19,7 +21,7 @@ interface ProbeWindow {
 }
 
 const w = window as unknown as ProbeWindow;
-const state: ProbeState = (w.__peer = { latencies: [], misreads: 0 });
+const state: ProbeState = (w.__peer = { latencies: [], misreads: 0, aheadMs: [] });
 const readClocks = w.__peerProbe?.clock === true;
 const canvas = document.createElement('canvas');
 const ctx = canvas.getContext('2d', { willReadFrequently: true });
@@ -38,6 +40,8 @@ function watch(v: HTMLVideoElement): void {
       const t = readClock({ data: img.data, width: v.videoWidth, height: r.height, channels: 4, stride: r.width * 4 }, wall);
       if (t === null) state.misreads++;
       else state.latencies.push(wall - t);
+      const b = v.buffered;
+      if (!v.srcObject && b.length > 0) state.aheadMs.push((b.end(b.length - 1) - v.currentTime) * 1000);
     }
     v.requestVideoFrameCallback(onFrame);
   };

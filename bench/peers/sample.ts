@@ -14,10 +14,12 @@ export interface ViewerSample {
   /** Viewer wall clock − clock in the frame, for frames presented after the settle time (ms). */
   latencies: number[];
   misreads: number;
+  /** MSE players: media buffered ahead of the playhead per frame, over the same frames (ms). */
+  aheadMs: number[];
 }
 
 /** Opens `url` in a fresh context and waits for the first frame; then, with `clock`, collects latencies. */
-export async function viewerSample(browser: Browser, url: string, clock?: { settleMs: number; collectMs: number }): Promise<ViewerSample> {
+export async function viewerSample(browser: Browser, url: string, clock?: { settleMs: number; collectMs: number }, timeoutMs = SAMPLE_TIMEOUT_MS): Promise<ViewerSample> {
   const context = await browser.newContext({ viewport: DESKTOP });
   try {
     await context.addInitScript({ content: await probeScript({ clock: clock !== undefined }) });
@@ -29,18 +31,21 @@ export async function viewerSample(browser: Browser, url: string, clock?: { sett
         return t && (t.frame !== undefined || t.error !== undefined) ? { frame: t.frame, error: t.error } : undefined;
       },
       undefined,
-      { timeout: SAMPLE_TIMEOUT_MS, polling: 50 },
+      { timeout: timeoutMs, polling: 50 },
     );
     const first = (await handle.jsonValue()) as { frame?: number; error?: string };
     if (first.error !== undefined) throw new Error(first.error);
-    if (!clock) return { frameMs: first.frame!, latencies: [], misreads: 0 };
+    if (!clock) return { frameMs: first.frame!, latencies: [], misreads: 0, aheadMs: [] };
     // The first moments of playback catch up (a jitter buffer fills, a player seeks to its live point): not the steady state.
     await page.waitForTimeout(clock.settleMs);
-    const skip = await page.evaluate(() => (window as unknown as { __peer: ProbeState }).__peer.latencies.length);
+    const skip = await page.evaluate(() => {
+      const t = (window as unknown as { __peer: ProbeState }).__peer;
+      return { latencies: t.latencies.length, ahead: t.aheadMs.length };
+    });
     await page.waitForTimeout(clock.collectMs);
     const t = await page.evaluate(() => (window as unknown as { __peer: ProbeState }).__peer);
     if (t.error !== undefined) throw new Error(t.error);
-    return { frameMs: first.frame!, latencies: t.latencies.slice(skip), misreads: t.misreads };
+    return { frameMs: first.frame!, latencies: t.latencies.slice(skip.latencies), misreads: t.misreads, aheadMs: t.aheadMs.slice(skip.ahead) };
   } finally {
     await context.close();
   }
