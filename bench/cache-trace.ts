@@ -54,7 +54,6 @@ interface Outcome {
   meanConcurrency: number;
 }
 
-
 const uniform = (r: () => number, lo: number, hi: number) => lo + (hi - lo) * r();
 
 export function makeCatalog(r: () => number): Asset[] {
@@ -320,10 +319,13 @@ export async function benchCache(opts: { quick: boolean }): Promise<Record<strin
     const recorder = new ReuseRecorder(warmupMs);
     replay(trace, recorder, warmupMs, horizonMs);
     for (const pct of [HEADLINE_PCT, 10]) {
-      figures[`cache.offline_bound_ratio_vs_nocache.${name}.pct${pct}`] = round(offlineBoundRatio(recorder.reuseMs, Math.floor((catalogBytes * pct) / 100), horizonMs - warmupMs));
+      figures[`cache.offline_bound_ratio_vs_nocache.${name}.pct${pct}`] = round(
+        offlineBoundRatio(recorder.reuseMs, Math.floor((catalogBytes * pct) / 100), horizonMs - warmupMs),
+      );
     }
     // The default policy's ratio at every cache size, so "how much memory would it take" is read off a figure, not typed.
-    for (const pct of CACHE_PCTS) figures[`cache.storage_read_ratio_vs_nocache.${name}.pct${pct}`] = round(at.gic![pct]! / none.storageBytes);
+    for (const pct of CACHE_PCTS)
+      figures[`cache.storage_read_ratio_vs_nocache.${name}.pct${pct}`] = round(at.gic![pct]! / none.storageBytes);
   }
   figures['cache.peak_bytes_over_budget_max'] = round(peakOverBudget);
   figures['cache.bench_seconds'] = round((performance.now() - t0) / 1000, 1);

@@ -84,7 +84,8 @@ function descriptor(id: string, assets: number): ServerDescriptor {
 /** The table the hub would hold with `servers` servers of `assets` stored assets each, built by the production reducer. */
 function tableAt(servers: number, assets: number): StateTable {
   const table = new StateTable();
-  for (let i = 0; i < servers; i++) table.commit({ type: 'server-joined', server: { ...descriptor(`srv-${String(i).padStart(3, '0')}`, assets), joinedAtMs: Date.now() } });
+  for (let i = 0; i < servers; i++)
+    table.commit({ type: 'server-joined', server: { ...descriptor(`srv-${String(i).padStart(3, '0')}`, assets), joinedAtMs: Date.now() } });
   return table;
 }
 
@@ -131,7 +132,15 @@ export async function benchReplication(opts: { quick: boolean }): Promise<Record
       const t0 = performance.now();
       await new Promise<void>((resolve, reject) => {
         let pending = N;
-        const timer = setTimeout(() => reject(new Error(`round ${k}: ${pending} of ${N} replicas never reached version ${target}; ${disconnects.length} disconnected (${disconnects.slice(0, 3).join(', ')})`)), ROUND_TIMEOUT_MS);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `round ${k}: ${pending} of ${N} replicas never reached version ${target}; ${disconnects.length} disconnected (${disconnects.slice(0, 3).join(', ')})`,
+              ),
+            ),
+          ROUND_TIMEOUT_MS,
+        );
         for (const r of replicas) {
           const check = () => {
             if (r.table.version >= target) {

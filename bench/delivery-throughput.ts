@@ -83,9 +83,21 @@ async function serveToChildren(store: DiskStore, assetId: string, count: number)
   const sessions: ServeSession[] = [];
   try {
     const runs = Array.from({ length: count }, (_, i) => {
-      const child = spawnIpcPeer({ mode: 'sink', initiator: true, skipBytes: MEDIA_HEADER_BYTES, hash: false, sendOnConnect: [encodeControl({ t: 'play', offset: 0, fast: true })] });
+      const child = spawnIpcPeer({
+        mode: 'sink',
+        initiator: true,
+        skipBytes: MEDIA_HEADER_BYTES,
+        hash: false,
+        sendOnConnect: [encodeControl({ t: 'play', offset: 0, fast: true })],
+      });
       children.push(child);
-      const session = new ServeSession({ sessionId: `bench-session-${i}`, source: createStoreSource(store, assetId), offset: 0, signal: (d) => child.signal(d), pacing: false });
+      const session = new ServeSession({
+        sessionId: `bench-session-${i}`,
+        source: createStoreSource(store, assetId),
+        offset: 0,
+        signal: (d) => child.signal(d),
+        pacing: false,
+      });
       sessions.push(session);
       return new Promise<{ first: number; last: number; bytes: number }>((done, fail) => {
         let first = 0;
@@ -127,22 +139,26 @@ export interface EgressOptions {
  */
 export async function benchEgress(o: EgressOptions): Promise<Record<string, number>> {
   const script = resolve(import.meta.dirname, '../node-app/delivery/node-viewer.ts');
-  const runs = Array.from({ length: o.viewers }, () =>
-    new Promise<{ bytes: number; firstAt: number; endAt: number; ttfbMs: number }>((done, fail) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, '--hub', o.hubUrl, '--asset', o.assetId, '--fast'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      child.once('error', fail);
-      child.once('close', () => {
-        try {
-          const r = JSON.parse(out.trim().split('\n').pop() ?? '{}');
-          if (!r.ok) return fail(new Error(`viewer failed: ${r.code}: ${r.message}`));
-          done({ bytes: r.bytes, firstAt: r.firstByteAtMs, endAt: r.endAtMs, ttfbMs: r.ttfbMs });
-        } catch (err) {
-          fail(err as Error);
-        }
-      });
-    }),
+  const runs = Array.from(
+    { length: o.viewers },
+    () =>
+      new Promise<{ bytes: number; firstAt: number; endAt: number; ttfbMs: number }>((done, fail) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', script, '--hub', o.hubUrl, '--asset', o.assetId, '--fast'], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.once('error', fail);
+        child.once('close', () => {
+          try {
+            const r = JSON.parse(out.trim().split('\n').pop() ?? '{}');
+            if (!r.ok) return fail(new Error(`viewer failed: ${r.code}: ${r.message}`));
+            done({ bytes: r.bytes, firstAt: r.firstByteAtMs, endAt: r.endAtMs, ttfbMs: r.ttfbMs });
+          } catch (err) {
+            fail(err as Error);
+          }
+        });
+      }),
   );
   const results = await withTimeout(Promise.all(runs), `${o.viewers} hub viewers`);
   const bytes = results.reduce((n, r) => n + r.bytes, 0);

@@ -19,7 +19,6 @@ const UNKNOWN_SHARE = 0.01;
 const EXCLUDE_SHARE = 0.05;
 const WARMUP_DECISIONS = 20_000;
 
-
 const serverId = (i: number) => `srv-${String(i).padStart(4, '0')}`;
 const assetId = (i: number) => `asset-${String(i).padStart(6, '0')}`;
 

@@ -23,11 +23,24 @@ export async function benchFaults(_opts: { quick: boolean }): Promise<Record<str
     const report = join(dir, 'vitest.json');
     // One file at a time: the files measure timings, and on a shared machine they would measure each other.
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, [VITEST, 'run', 'test/faults', 'test/fuzz', '--no-file-parallelism', '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`], {
-        cwd: ROOT,
-        env: { ...process.env, BATON_FIGURES_DIR: dir },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          VITEST,
+          'run',
+          'test/faults',
+          'test/fuzz',
+          '--no-file-parallelism',
+          '--reporter=dot',
+          '--reporter=json',
+          `--outputFile.json=${report}`,
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, BATON_FIGURES_DIR: dir },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        },
+      );
       child.once('error', reject);
       child.once('exit', (c) => resolve(c ?? 1));
     });

@@ -274,7 +274,9 @@ async function serveAsGenerator(hubUrl: string, connections: number): Promise<vo
       process.disconnect();
       return;
     }
-    runGeneratorStep(sockets, m.kind, m.ratePerS, m.durationMs).then(post, (err) => post({ type: 'error', message: (err as Error).message }));
+    runGeneratorStep(sockets, m.kind, m.ratePerS, m.durationMs).then(post, (err) =>
+      post({ type: 'error', message: (err as Error).message }),
+    );
   });
   post({ type: 'ready' });
 }

@@ -60,7 +60,8 @@ async function liveRun(cluster: Cluster, clip: string, streamId: string, speed: 
       const t = performance.now();
       received0 += bytes.byteLength;
       received.push({ end: viewer.offset, atMs: t });
-      if (killedAt !== undefined && firstAfterKill === undefined && viewer.session != null && viewer.session.server.id !== victim) firstAfterKill = t;
+      if (killedAt !== undefined && firstAfterKill === undefined && viewer.session != null && viewer.session.server.id !== victim)
+        firstAfterKill = t;
       if (killAtFraction !== undefined && !killing && received0 > src.length * killAtFraction) {
         victim = viewer.session!.server.id;
         killedAt = performance.now();
@@ -71,7 +72,14 @@ async function liveRun(cluster: Cluster, clip: string, streamId: string, speed: 
   if (!viewerStarted) throw new Error(`${streamId} was never reported live`);
   const [p, w] = await Promise.all([pub, viewerStarted]);
   await killing;
-  return { src, p, w, pushed, received, stallMs: killedAt !== undefined && firstAfterKill !== undefined ? firstAfterKill - killedAt : undefined };
+  return {
+    src,
+    p,
+    w,
+    pushed,
+    received,
+    stallMs: killedAt !== undefined && firstAfterKill !== undefined ? firstAfterKill - killedAt : undefined,
+  };
 }
 
 /**
@@ -97,14 +105,22 @@ export async function benchIngest(opts: { quick: boolean }): Promise<Record<stri
   try {
     const out: Record<string, number> = {};
     // 1. Dual upload as fast as the quotas allow: what the wire carries per stream byte.
-    const fast = await publishFile({ hubUrl: cluster.hubUrl, file: join(MEDIA_DIR, 'demo-mandelbrot.webm'), location: 'Lisbon', streamKey: 'test-key', streamId: 'bench-fast', fast: true });
+    const fast = await publishFile({
+      hubUrl: cluster.hubUrl,
+      file: join(MEDIA_DIR, 'demo-mandelbrot.webm'),
+      location: 'Lisbon',
+      streamKey: 'test-key',
+      streamId: 'bench-fast',
+      fast: true,
+    });
     out['ingest.upload_overhead_ratio_fast'] = round(fast.wireBytes / fast.bytes, 4);
     out['ingest.fast_upload_mbps'] = round((fast.bytes * 8) / (fast.elapsedMs * 1000), 1);
 
     // 2. A live broadcast at its bitrate (100 ms chunks, like MediaRecorder) with a live viewer.
     const speed = opts.quick ? 2 : 1;
     const live = await liveRun(cluster, 'demo-testsrc', 'bench-live', speed);
-    if (live.w.sha256 === undefined || live.w.bytes !== live.src.length) throw new Error(`live viewer got ${live.w.bytes} of ${live.src.length} bytes`);
+    if (live.w.sha256 === undefined || live.w.bytes !== live.src.length)
+      throw new Error(`live viewer got ${live.w.bytes} of ${live.src.length} bytes`);
     const transport = transportTimes(live.pushed, live.received);
     out['ingest.upload_overhead_ratio'] = round(live.p.wireBytes / live.p.bytes, 4);
     out['live.publish_speed'] = speed;

@@ -24,7 +24,20 @@ export function nullCache(opts: CacheOptions): BlockCache {
     assets: () => [],
     heldBlocks: () => [],
     onChange: () => () => undefined,
-    stats: () => ({ hits: 0, misses: 0, hitBytes: 0, missBytes: counters.missBytes, insertedBlocks: 0, droppedBlocks: 0, refusedBlocks: 0, peakBytes: 0, openStreams: counters.openStreams, pairs: 0, cachedPairs: 0, listenerErrors: 0 }),
+    stats: () => ({
+      hits: 0,
+      misses: 0,
+      hitBytes: 0,
+      missBytes: counters.missBytes,
+      insertedBlocks: 0,
+      droppedBlocks: 0,
+      refusedBlocks: 0,
+      peakBytes: 0,
+      openStreams: counters.openStreams,
+      pairs: 0,
+      cachedPairs: 0,
+      listenerErrors: 0,
+    }),
   };
 }
 

@@ -1,5 +1,12 @@
 // The cluster simulator: one arrival trace replayed through a policy, with the real block caches, state table and rotation on a fake clock.
-import { CachePolicy as CachePolicyName, DEFAULT_PREFIX_MS, type BlockCache, type CacheOptions, type CachePolicy, type StreamHandle } from '../node-app/cache/index.js';
+import {
+  CachePolicy as CachePolicyName,
+  DEFAULT_PREFIX_MS,
+  type BlockCache,
+  type CacheOptions,
+  type CachePolicy,
+  type StreamHandle,
+} from '../node-app/cache/index.js';
 import { StateTable } from '../signaling/protocol/state-table.js';
 import type { AssetInfo, DirectorInfo } from '../signaling/protocol/types.js';
 import { seededRng } from '../test/helpers/seeded-rng.js';
@@ -220,14 +227,33 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
   const prefixMs = opts.prefixMs ?? Math.max(DEFAULT_PREFIX_MS, Math.ceil((B * 8000) / minBitrate));
 
   const table = new PRODUCTION.StateTable();
-  const storage: AssetInfo[] = assets.map((a) => ({ id: a.id, bytes: a.bytes, mime: 'video/webm', durationMs: a.durationMs, bitrateBps: a.bitrateBps }));
+  const storage: AssetInfo[] = assets.map((a) => ({
+    id: a.id,
+    bytes: a.bytes,
+    mime: 'video/webm',
+    durationMs: a.durationMs,
+    bitrateBps: a.bitrateBps,
+  }));
   const idle = { sessions: 0, egressMbps: 0, cpu: 0 };
   for (const s of w.servers) {
-    const entry = { id: s.id, region: 'sim', lat: 0, lon: 0, roles: ['edge' as const], maxSessions: s.maxSessions, uplinkMbps: s.uplinkMbps };
+    const entry = {
+      id: s.id,
+      region: 'sim',
+      lat: 0,
+      lon: 0,
+      roles: ['edge' as const],
+      maxSessions: s.maxSessions,
+      uplinkMbps: s.uplinkMbps,
+    };
     table.commit({ type: 'server-joined', server: { ...entry, joinedAtMs: 0, load: idle, cache: [], storage, live: [] } });
   }
   const caches: BlockCache[] = w.servers.map((s) => {
-    const c = (opts.cacheFactory ?? PRODUCTION.createCache)({ policy: opts.cachePolicy ?? 'interval', budgetBytes: s.cacheBytes, blockBytes: B, prefixMs });
+    const c = (opts.cacheFactory ?? PRODUCTION.createCache)({
+      policy: opts.cachePolicy ?? 'interval',
+      budgetBytes: s.cacheBytes,
+      blockBytes: B,
+      prefixMs,
+    });
     c.onChange((ch) => {
       if (ch.added.length) table.commit({ type: 'cache-add', id: s.id, assets: ch.added });
       if (ch.removed.length) table.commit({ type: 'cache-remove', id: s.id, assets: ch.removed });
@@ -390,7 +416,13 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
     sumUtil += mean;
     if (ratio > peakRatio) {
       peakRatio = ratio;
-      peak = { server: ids[argmax]!, atMs: t, egressUtil: max, sessionUtil: sessions[argmax]! / w.servers[argmax]!.maxSessions, clusterUtil: mean };
+      peak = {
+        server: ids[argmax]!,
+        atMs: t,
+        egressUtil: max,
+        sessionUtil: sessions[argmax]! / w.servers[argmax]!.maxSessions,
+        clusterUtil: mean,
+      };
     }
   };
 

@@ -37,7 +37,10 @@ export const FULL_SCALE: LbScale = { workload: { ...DEFAULT_WORKLOAD, requests: 
  * catalog share per server, same block size), 30,000 requests (≈ 1 h measured
  * after the 2-h warm-up).
  */
-export const QUICK_SCALE: LbScale = { workload: { ...DEFAULT_WORKLOAD, servers: 20, assets: 2_000, requests: 30_000 }, blockBytes: 8 * MIB };
+export const QUICK_SCALE: LbScale = {
+  workload: { ...DEFAULT_WORKLOAD, servers: 20, assets: 2_000, requests: 30_000 },
+  blockBytes: 8 * MIB,
+};
 
 /**
  * Full runs also time the simulator without the cache: Baton's director with
@@ -108,7 +111,8 @@ export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Reco
         f['lb.baton_peak_server_egress_util'] = round(s.peak.egressUtil, 3);
         f['lb.baton_peak_server_session_util'] = round(s.peak.sessionUtil, 3);
       }
-      for (const [reason, count] of Object.entries(s.extra)) f[`lb.baton_reason_share.${reason.replaceAll('-', '_')}`] = round(count / s.requests, 4);
+      for (const [reason, count] of Object.entries(s.extra))
+        f[`lb.baton_reason_share.${reason.replaceAll('-', '_')}`] = round(count / s.requests, 4);
     }
   }
   const batonRun = done.get('baton');
@@ -122,7 +126,10 @@ export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Reco
     f['lb.cache_served_share_1m.baton'] = round(m.cacheServedShare, 4);
     f['lb.measured_hours_1m'] = round((m.samples * (DEFAULT_HEARTBEAT_MS / 1000)) / 3600, 2);
   }
-  Object.assign(f, sweepFigures((key) => done.get(key)?.result, Object.keys(POLICIES)));
+  Object.assign(
+    f,
+    sweepFigures((key) => done.get(key)?.result, Object.keys(POLICIES)),
+  );
   // 200 viewers of three short clips: milliseconds, so in this process.
   Object.assign(f, await smallClusterFigures(simulate, POLICIES));
   const bare = done.get('baton@null-cache');
@@ -134,7 +141,10 @@ export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Reco
 }
 
 async function runWorker(jobs: Job[], done: Done): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), [WORKER_FLAG], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: 'inherit' });
+  const child = fork(fileURLToPath(import.meta.url), [WORKER_FLAG], {
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: 'inherit',
+  });
   let pending: { resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
   let exitCode: number | null | undefined;
   const exited = new Promise<void>((resolve) =>
@@ -175,7 +185,11 @@ function serveAsWorker(): void {
       const factory = POLICIES[m.policy];
       if (!factory) throw new Error(`unknown policy ${m.policy}`);
       const cpu0 = process.cpuUsage();
-      const result = simulate(w, factory, { blockBytes: m.scale.blockBytes, seed: m.scale.workload.seed, ...(m.nullCache ? { cacheFactory: nullCache } : {}) });
+      const result = simulate(w, factory, {
+        blockBytes: m.scale.blockBytes,
+        seed: m.scale.workload.seed,
+        ...(m.nullCache ? { cacheFactory: nullCache } : {}),
+      });
       const cpu = process.cpuUsage(cpu0);
       process.send!({ key: m.key, result, cpuMs: (cpu.user + cpu.system) / 1000 } satisfies FromWorker);
     } catch (err) {
@@ -211,11 +225,15 @@ function cli(argv: string[]): void {
     },
   });
   const cachePolicy = o['cache-policy'] as CachePolicy | undefined;
-  if (cachePolicy !== undefined && !Object.values(CachePolicyName).includes(cachePolicy)) throw new Error(`unknown cache policy ${cachePolicy}; known: ${Object.values(CachePolicyName).join(', ')}`);
+  if (cachePolicy !== undefined && !Object.values(CachePolicyName).includes(cachePolicy))
+    throw new Error(`unknown cache policy ${cachePolicy}; known: ${Object.values(CachePolicyName).join(', ')}`);
   const policies: Record<string, SimPolicyFactory> = { ...POLICIES };
   if (o.weights !== undefined || o.bound !== undefined) {
     const [sessions, egress, cpu, threshold] = (o.weights ?? '').split(',').map(Number);
-    const weights = { ...DEFAULT_LOAD_WEIGHTS, ...(o.weights ? { sessions: sessions!, egress: egress!, cpu: cpu!, threshold: threshold! } : {}) };
+    const weights = {
+      ...DEFAULT_LOAD_WEIGHTS,
+      ...(o.weights ? { sessions: sessions!, egress: egress!, cpu: cpu!, threshold: threshold! } : {}),
+    };
     const bound = o.bound === undefined ? DEFAULT_LOAD_BOUND : o.bound === 'off' ? null : Number(o.bound);
     policies['baton-custom'] = batonPolicy('baton-custom', weights, bound);
   }
@@ -238,8 +256,34 @@ function cli(argv: string[]): void {
       ...(cachePolicy !== undefined ? { cachePolicy } : {}),
       ...(o['null-cache'] ? { cacheFactory: nullCache } : {}),
     });
-    const { policy, maxMeanLoad, maxMeanLoadAvg, cacheServedShare, windowStorageBytes: storageBytes, rejected, wallMs, blockReads, samples, peak, extra } = r;
-    console.log(JSON.stringify({ policy, samples, maxMeanLoad: round(maxMeanLoad, 3), maxMeanLoadAvg: round(maxMeanLoadAvg, 3), peak, cacheServedShare: round(cacheServedShare, 4), storageGbytes: round(storageBytes / 1e9, 1), rejected, wallS: round(wallMs / 1000, 1), blockReads, extra }));
+    const {
+      policy,
+      maxMeanLoad,
+      maxMeanLoadAvg,
+      cacheServedShare,
+      windowStorageBytes: storageBytes,
+      rejected,
+      wallMs,
+      blockReads,
+      samples,
+      peak,
+      extra,
+    } = r;
+    console.log(
+      JSON.stringify({
+        policy,
+        samples,
+        maxMeanLoad: round(maxMeanLoad, 3),
+        maxMeanLoadAvg: round(maxMeanLoadAvg, 3),
+        peak,
+        cacheServedShare: round(cacheServedShare, 4),
+        storageGbytes: round(storageBytes / 1e9, 1),
+        rejected,
+        wallS: round(wallMs / 1000, 1),
+        blockReads,
+        extra,
+      }),
+    );
   }
 }
 

@@ -40,7 +40,12 @@ export async function smallClusterWorkload(): Promise<Workload> {
     asset[i] = Math.floor(rng() * clips.length);
   }
   return {
-    servers: Array.from({ length: SERVERS }, (_, i) => ({ id: `srv-${i}`, uplinkMbps: UPLINK_MBPS, maxSessions: MAX_SESSIONS, cacheBytes: CACHE_BYTES })),
+    servers: Array.from({ length: SERVERS }, (_, i) => ({
+      id: `srv-${i}`,
+      uplinkMbps: UPLINK_MBPS,
+      maxSessions: MAX_SESSIONS,
+      cacheBytes: CACHE_BYTES,
+    })),
     assets: clips.map((c) => ({ id: c.id, bytes: c.bytes, bitrateBps: Math.round(c.bitrateBps!), durationMs: c.durationMs! })),
     arrivals: { atMs, asset },
     warmupMs: 0,

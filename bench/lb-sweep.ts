@@ -44,7 +44,13 @@ export function sweepJobs(base: LbScale, policies: readonly string[], quick: boo
   const jobs: SweepJob[] = [];
   // Busiest points first, so the two workers finish together.
   for (const u of [...SWEEP_UTILISATIONS].reverse()) {
-    const workload: WorkloadParams = { ...base.workload, servers: SWEEP_SERVERS, assets: SWEEP_ASSETS, utilisation: u, requests: Math.round((at60 * u) / 0.6) };
+    const workload: WorkloadParams = {
+      ...base.workload,
+      servers: SWEEP_SERVERS,
+      assets: SWEEP_ASSETS,
+      utilisation: u,
+      requests: Math.round((at60 * u) / 0.6),
+    };
     for (const policy of policies) jobs.push({ key: `sweep.${sweepLabel(u)}.${policy}`, scale: { ...base, workload }, policy });
   }
   return jobs;
@@ -79,8 +85,10 @@ export function sweepFigures(result: (key: string) => SweepPoint | undefined, po
     const baton = result(`sweep.${at}.baton`);
     const base = result(`sweep.${at}.${SWEEP_BASELINE}`);
     const cacheFirst = result(`sweep.${at}.${SWEEP_CACHE_FIRST}`);
-    if (baton && base) f[`lb.sweep.${at}.cache_share_margin_vs_bounded_load.baton`] = round(baton.cacheServedShare - base.cacheServedShare, 4);
-    if (baton && cacheFirst) f[`lb.sweep.${at}.cache_share_ratio_vs_unbounded.baton`] = round(baton.cacheServedShare / cacheFirst.cacheServedShare, 4);
+    if (baton && base)
+      f[`lb.sweep.${at}.cache_share_margin_vs_bounded_load.baton`] = round(baton.cacheServedShare - base.cacheServedShare, 4);
+    if (baton && cacheFirst)
+      f[`lb.sweep.${at}.cache_share_ratio_vs_unbounded.baton`] = round(baton.cacheServedShare / cacheFirst.cacheServedShare, 4);
   }
   return f;
 }

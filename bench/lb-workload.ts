@@ -83,7 +83,12 @@ export function makeWorkload(p: WorkloadParams): Workload {
   for (let i = 0; i < p.assets; i++) {
     const durationMs = Math.round(logUniform(rng(), p.minDurationMs, p.maxDurationMs));
     const bitrateBps = Math.round(logUniform(rng(), p.minBitrateBps, p.maxBitrateBps) / 1000) * 1000;
-    assets.push({ id: `asset-${String(i).padStart(5, '0')}`, bytes: Math.round((bitrateBps / 8) * (durationMs / 1000)), bitrateBps, durationMs });
+    assets.push({
+      id: `asset-${String(i).padStart(5, '0')}`,
+      bytes: Math.round((bitrateBps / 8) * (durationMs / 1000)),
+      bitrateBps,
+      durationMs,
+    });
   }
   // Zipf over ranks, ranks shuffled over assets (Fisher–Yates).
   const byRank = Int32Array.from({ length: p.assets }, (_, i) => i);

@@ -89,7 +89,9 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
       }
     }
     const cpu = (name: string) => figures[`peers.server_cpu_ms_per_viewer_s.${name}.v10`] as number | undefined;
-    for (const other of ['janus', 'hls']) if (cpu('baton') !== undefined && cpu(other)) figures[`peers.server_cpu_ratio_vs_${other}.baton`] = round(cpu('baton')! / cpu(other)!, 3);
+    for (const other of ['janus', 'hls'])
+      if (cpu('baton') !== undefined && cpu(other))
+        figures[`peers.server_cpu_ratio_vs_${other}.baton`] = round(cpu('baton')! / cpu(other)!, 3);
     await stopAll();
 
     // ---- glass to glass: a clock drawn into each source frame, read back in the viewer.
@@ -110,7 +112,8 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
       figures[`peers.glass_to_glass_frames.${name}`] = all.length;
     }
     const g = (name: string) => figures[`peers.glass_to_glass_ms_p50.${name}`] as number | undefined;
-    for (const other of ['janus', 'hls']) if (g('baton') && g(other)) figures[`peers.glass_to_glass_ratio_vs_${other}.baton`] = round(g('baton')! / g(other)!, 3);
+    for (const other of ['janus', 'hls'])
+      if (g('baton') && g(other)) figures[`peers.glass_to_glass_ratio_vs_${other}.baton`] = round(g('baton')! / g(other)!, 3);
     figures['peers.left_out'] = PEER_FACTORIES.length - available.length;
     return figures;
   } finally {
@@ -125,7 +128,12 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
  * Rounds of one sample per peer, in A B C order each round, so the machine's drift hits all alike; one
  * discarded warm-up sample each first (a fresh Chromium pays one-off codec setup on its first page).
  */
-async function interleave<T>(browser: Browser, peers: RunningPeer[], rounds: number, sample: (b: Browser, p: RunningPeer) => Promise<T>): Promise<Map<PeerName, T[]>> {
+async function interleave<T>(
+  browser: Browser,
+  peers: RunningPeer[],
+  rounds: number,
+  sample: (b: Browser, p: RunningPeer) => Promise<T>,
+): Promise<Map<PeerName, T[]>> {
   const out = new Map<PeerName, T[]>(peers.map((p) => [p.name, []]));
   const failed = new Map<PeerName, number>();
   for (const p of peers) await sample(browser, p).catch((err: Error) => log(`warm-up ${p.name}: ${err.message}`));

@@ -79,7 +79,9 @@ function yAxis(yTicks: number[], yLabel: string): { svg: string[]; y: (v: number
   const cy = MARGIN.top + plotH / 2;
   svg.push(`<text x="18" y="${cy}" text-anchor="middle" transform="rotate(-90 18 ${cy})" fill="#222">${esc(yLabel)}</text>`);
   svg.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left}" y1="${MARGIN.top}" y2="${HEIGHT - MARGIN.bottom}" stroke="#333"/>`);
-  svg.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${HEIGHT - MARGIN.bottom}" y2="${HEIGHT - MARGIN.bottom}" stroke="#333"/>`);
+  svg.push(
+    `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${HEIGHT - MARGIN.bottom}" y2="${HEIGHT - MARGIN.bottom}" stroke="#333"/>`,
+  );
   return { svg, y };
 }
 
@@ -105,7 +107,9 @@ export function lineChart(c: LineChart): string {
     svg.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     for (const p of pts) svg.push(`<circle cx="${x(p[0]).toFixed(1)}" cy="${y(p[1]).toFixed(1)}" r="3" fill="${color}"/>`);
     const ly = MARGIN.top + 12 + i * 20;
-    svg.push(`<line x1="${WIDTH - MARGIN.right + 14}" x2="${WIDTH - MARGIN.right + 34}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
+    svg.push(
+      `<line x1="${WIDTH - MARGIN.right + 14}" x2="${WIDTH - MARGIN.right + 34}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+    );
     svg.push(`<text x="${WIDTH - MARGIN.right + 40}" y="${ly + 4}" fill="#222">${esc(s.name)}</text>`);
   });
   return frame(c.title, svg);
@@ -124,10 +128,16 @@ export function barChart(c: BarChart): string {
     const v = Number.isFinite(b.value) ? b.value : 0;
     const top = y(Math.max(v, yTicks[0]!));
     const base = y(Math.max(0, yTicks[0]!));
-    svg.push(`<rect x="${(cx - barW / 2).toFixed(1)}" y="${Math.min(top, base).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.abs(base - top).toFixed(1)}" fill="${b.highlight ? '#d62728' : '#1f77b4'}"/>`);
-    svg.push(`<text x="${cx.toFixed(1)}" y="${(Math.min(top, base) - 5).toFixed(1)}" text-anchor="middle" fill="#222">${esc(Number.isFinite(b.value) ? fmt(b.value, c.digits ?? 2) : 'n/a')}</text>`);
+    svg.push(
+      `<rect x="${(cx - barW / 2).toFixed(1)}" y="${Math.min(top, base).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.abs(base - top).toFixed(1)}" fill="${b.highlight ? '#d62728' : '#1f77b4'}"/>`,
+    );
+    svg.push(
+      `<text x="${cx.toFixed(1)}" y="${(Math.min(top, base) - 5).toFixed(1)}" text-anchor="middle" fill="#222">${esc(Number.isFinite(b.value) ? fmt(b.value, c.digits ?? 2) : 'n/a')}</text>`,
+    );
     const ly = HEIGHT - MARGIN.bottom + 16;
-    svg.push(`<text x="${cx.toFixed(1)}" y="${ly}" text-anchor="end" transform="rotate(-25 ${cx.toFixed(1)} ${ly})" fill="#444">${esc(b.label)}</text>`);
+    svg.push(
+      `<text x="${cx.toFixed(1)}" y="${ly}" text-anchor="end" transform="rotate(-25 ${cx.toFixed(1)} ${ly})" fill="#444">${esc(b.label)}</text>`,
+    );
   });
   if (c.reference) {
     const ry = y(c.reference.value).toFixed(1);
@@ -168,7 +178,11 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
     // Without a cache the storage read does not depend on the cache size: a flat line.
     const none = num(`cache.nocache.${zipf}.storage_gbytes`);
     const xs = [...new Set([...byPolicy.values()].flatMap((pts) => pts.map((p) => p[0])))];
-    if (none !== undefined && !byPolicy.has('none')) byPolicy.set('none', xs.map((x) => [x, none]));
+    if (none !== undefined && !byPolicy.has('none'))
+      byPolicy.set(
+        'none',
+        xs.map((x) => [x, none]),
+      );
     const alpha = zipf.replace('zipf', '').replace(/^(\d)(\d+)$/, '$1.$2');
     put(
       `cache-curve-${zipf}.svg`,
@@ -186,10 +200,30 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
     .filter((k) => k.startsWith('lb.max_mean_load.'))
     .map((k) => k.slice('lb.max_mean_load.'.length));
   const bars = (prefix: string) =>
-    policies.filter((p) => num(`${prefix}${p}`) !== undefined).map((p) => ({ label: p, value: num(`${prefix}${p}`)!, highlight: p === 'baton' }));
+    policies
+      .filter((p) => num(`${prefix}${p}`) !== undefined)
+      .map((p) => ({ label: p, value: num(`${prefix}${p}`)!, highlight: p === 'baton' }));
   if (policies.length > 0) {
-    put('lb-max-mean-load.svg', barChart({ title: `Peak ÷ mean server load per policy${scale}`, yLabel: 'peak load ÷ mean load', bars: bars('lb.max_mean_load.'), digits: 3, reference: { value: 1.25, label: 'target ≤ 1.25' } }));
-    put('lb-cache-served-share.svg', barChart({ title: `Share of viewer bytes served from caches${scale}`, yLabel: 'cache-served share', bars: bars('lb.cache_served_share.'), digits: 3, reference: { value: 0.75, label: 'target ≥ 0.75' } }));
+    put(
+      'lb-max-mean-load.svg',
+      barChart({
+        title: `Peak ÷ mean server load per policy${scale}`,
+        yLabel: 'peak load ÷ mean load',
+        bars: bars('lb.max_mean_load.'),
+        digits: 3,
+        reference: { value: 1.25, label: 'target ≤ 1.25' },
+      }),
+    );
+    put(
+      'lb-cache-served-share.svg',
+      barChart({
+        title: `Share of viewer bytes served from caches${scale}`,
+        yLabel: 'cache-served share',
+        bars: bars('lb.cache_served_share.'),
+        digits: 3,
+        reference: { value: 0.75, label: 'target ≥ 0.75' },
+      }),
+    );
   }
 
   // The utilisation sweep: each policy's figure against mean utilisation.
@@ -204,8 +238,24 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
   };
   const sweepShare = sweep('cache_served_share');
   if (sweepShare.length > 0) {
-    put('lb-sweep-cache-served-share.svg', lineChart({ title: 'Cache-served share vs mean utilisation (10 servers)', xLabel: 'mean utilisation, %', yLabel: 'cache-served share', series: sweepShare }));
-    put('lb-sweep-max-mean-load.svg', lineChart({ title: 'Peak ÷ mean server load vs mean utilisation (10 servers)', xLabel: 'mean utilisation, %', yLabel: 'peak load ÷ mean load', series: sweep('max_mean_load') }));
+    put(
+      'lb-sweep-cache-served-share.svg',
+      lineChart({
+        title: 'Cache-served share vs mean utilisation (10 servers)',
+        xLabel: 'mean utilisation, %',
+        yLabel: 'cache-served share',
+        series: sweepShare,
+      }),
+    );
+    put(
+      'lb-sweep-max-mean-load.svg',
+      lineChart({
+        title: 'Peak ÷ mean server load vs mean utilisation (10 servers)',
+        xLabel: 'mean utilisation, %',
+        yLabel: 'peak load ÷ mean load',
+        series: sweep('max_mean_load'),
+      }),
+    );
   }
 
   // Hub join latency against offered rate.
@@ -218,13 +268,32 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
     const clipMs = 250;
     const clipped = hubSteps.map(([x, y]) => [x, Math.min(y, clipMs)] as [number, number]);
     const note = hubSteps.some(([, y]) => y > clipMs) ? ` (drawn at most ${clipMs} ms)` : '';
-    put('hub-join-p99.svg', lineChart({ title: 'Hub: join p99 vs offered rate, 3 servers, loopback', xLabel: 'offered joins/s', yLabel: `join p99, ms${note}`, series: [{ name: 'p99', points: clipped }, { name: 'limit 50 ms', points: hubSteps.map(([x]) => [x, 50] as [number, number]) }] }));
+    put(
+      'hub-join-p99.svg',
+      lineChart({
+        title: 'Hub: join p99 vs offered rate, 3 servers, loopback',
+        xLabel: 'offered joins/s',
+        yLabel: `join p99, ms${note}`,
+        series: [
+          { name: 'p99', points: clipped },
+          { name: 'limit 50 ms', points: hubSteps.map(([x]) => [x, 50] as [number, number]) },
+        ],
+      }),
+    );
   }
 
   // Time to first frame: the samples the TTFF suite keeps among its figures.
   const ttff = ttffSamples(figures);
   if (ttff.length > 0) {
-    put('ttff.svg', lineChart({ title: 'Time to first frame: share of starts within x ms', xLabel: 'ms from navigation start', yLabel: 'share of samples', series: ttff.map(({ name, ms }) => ({ name: `${name} (n = ${ms.length})`, points: cdfSteps(ms) })) }));
+    put(
+      'ttff.svg',
+      lineChart({
+        title: 'Time to first frame: share of starts within x ms',
+        xLabel: 'ms from navigation start',
+        yLabel: 'share of samples',
+        series: ttff.map(({ name, ms }) => ({ name: `${name} (n = ${ms.length})`, points: cdfSteps(ms) })),
+      }),
+    );
   }
 
   // Baton against real peers (bench/peers.ts): time to first frame per peer, and live glass to glass.
@@ -234,21 +303,43 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
     .map((m) => ({ name: PEER_LABELS[m[1]!] ?? m[1]!, ms: samplesOf(figures[m[0]]) }))
     .filter((s) => s.ms.length > 0);
   if (peerTtff.length > 0) {
-    put('peers-ttff.svg', lineChart({ title: 'Time to first frame against real peers: share of starts within x ms', xLabel: 'ms from navigation start', yLabel: 'share of samples', series: peerTtff.map(({ name, ms }) => ({ name: `${name} (n = ${ms.length})`, points: cdfSteps(ms) })) }));
+    put(
+      'peers-ttff.svg',
+      lineChart({
+        title: 'Time to first frame against real peers: share of starts within x ms',
+        xLabel: 'ms from navigation start',
+        yLabel: 'share of samples',
+        series: peerTtff.map(({ name, ms }) => ({ name: `${name} (n = ${ms.length})`, points: cdfSteps(ms) })),
+      }),
+    );
   }
   const g2g = Object.keys(figures)
     .map((k) => /^peers\.glass_to_glass_ms_p50\.(.+)$/.exec(k))
     .filter((m): m is RegExpExecArray => m !== null && Number.isFinite(num(m[0])));
   if (g2g.length > 0) {
-    put('peers-glass-to-glass.svg', barChart({ title: 'Live glass to glass, p50 (clock in the frame → viewer)', yLabel: 'ms', digits: 0, bars: g2g.map((m) => ({ label: PEER_LABELS[m[1]!] ?? m[1]!, value: num(m[0])!, highlight: m[1] === 'baton' })) }));
+    put(
+      'peers-glass-to-glass.svg',
+      barChart({
+        title: 'Live glass to glass, p50 (clock in the frame → viewer)',
+        yLabel: 'ms',
+        digits: 0,
+        bars: g2g.map((m) => ({ label: PEER_LABELS[m[1]!] ?? m[1]!, value: num(m[0])!, highlight: m[1] === 'baton' })),
+      }),
+    );
   }
   return written;
 }
 
 /** Peer names as the plots label them. */
-const PEER_LABELS: Record<string, string> = { baton: 'Baton', janus: 'Janus (videobufferkf)', hls: 'nginx-rtmp HLS + hls.js', http: 'HTTP range + MSE' };
+const PEER_LABELS: Record<string, string> = {
+  baton: 'Baton',
+  janus: 'Janus (videobufferkf)',
+  hls: 'nginx-rtmp HLS + hls.js',
+  http: 'HTTP range + MSE',
+};
 
-const samplesOf = (x: unknown): number[] => (Array.isArray(x) ? x.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)) : []);
+const samplesOf = (x: unknown): number[] =>
+  Array.isArray(x) ? x.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)) : [];
 
 function ttffSamples(figures: Readonly<Record<string, unknown>>): { name: string; ms: number[] }[] {
   return [

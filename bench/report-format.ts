@@ -13,7 +13,19 @@ export interface FigureSets {
   full: Figures;
 }
 
-const SUPERSCRIPT: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
+const SUPERSCRIPT: Record<string, string> = {
+  '-': '⁻',
+  '0': '⁰',
+  '1': '¹',
+  '2': '²',
+  '3': '³',
+  '4': '⁴',
+  '5': '⁵',
+  '6': '⁶',
+  '7': '⁷',
+  '8': '⁸',
+  '9': '⁹',
+};
 
 /** Formats one number the default way: 3 significant digits, thousands grouped, scientific under 10⁻³. */
 export function formatNumber(x: number, format?: string): string {
@@ -22,7 +34,9 @@ export function formatNumber(x: number, format?: string): string {
   if (format === 'pct') return `${(x * 100).toFixed(1)} %`;
   if (format !== undefined && /^\d$/.test(format)) {
     const s = x.toFixed(Number(format));
-    return Math.abs(x) >= 1000 ? Number(s).toLocaleString('en-US', { minimumFractionDigits: Number(format), maximumFractionDigits: Number(format) }) : s;
+    return Math.abs(x) >= 1000
+      ? Number(s).toLocaleString('en-US', { minimumFractionDigits: Number(format), maximumFractionDigits: Number(format) })
+      : s;
   }
   if (format !== undefined) throw new Error(`unknown figure format ":${format}"`);
   if (x !== 0 && Math.abs(x) < 1e-3) {

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { markdownTable, renderTemplate, templateKeys, type FigureSets } from './report-format.js';
 import { writePlots } from './plots.js';
 import { PERFORMANCE_ROWS, RELIABILITY_ROWS } from './report-rows.js';
-import { MODELESS_SUITES, RESULTS_DIR, readAllResults, type Figures, type FigureValue, type Provenance, type SuiteResults } from './results-store.js';
+import {
+  MODELESS_SUITES,
+  RESULTS_DIR,
+  readAllResults,
+  type Figures,
+  type FigureValue,
+  type Provenance,
+  type SuiteResults,
+} from './results-store.js';
 import { TARGETS, meets } from './targets.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -38,7 +46,14 @@ function provenanceText(p: Provenance): string {
 }
 
 function machineText(ps: Provenance[]): string {
-  const kinds = [...new Set(ps.map((p) => `${p.machine.cores} cores (${p.machine.cpu_model}), ${p.machine.memory_gb} GB, Node ${p.machine.node_version}, ${p.machine.platform}`))];
+  const kinds = [
+    ...new Set(
+      ps.map(
+        (p) =>
+          `${p.machine.cores} cores (${p.machine.cpu_model}), ${p.machine.memory_gb} GB, Node ${p.machine.node_version}, ${p.machine.platform}`,
+      ),
+    ),
+  ];
   return kinds.join('; ');
 }
 
@@ -77,8 +92,17 @@ export function renderPerformance(results: Map<string, SuiteResults>, missing: S
     against.missing.forEach((k) => missing.add(k));
     return [renderTemplate(row.figure, sets).text, shown, row.targets.map(targetText).filter(Boolean).join(' / '), against.text || '—'];
   });
-  const used = suitesNamed(results, PERFORMANCE_ROWS.flatMap((r) => [r.figure, r.value, r.against]));
-  return [markdownTable(['figure', 'value', 'target', 'measured against'], rows), '', 'Values in bold miss their target.', '', ...provenanceLines(used)].join('\n');
+  const used = suitesNamed(
+    results,
+    PERFORMANCE_ROWS.flatMap((r) => [r.figure, r.value, r.against]),
+  );
+  return [
+    markdownTable(['figure', 'value', 'target', 'measured against'], rows),
+    '',
+    'Values in bold miss their target.',
+    '',
+    ...provenanceLines(used),
+  ].join('\n');
 }
 
 export function renderReliability(results: Map<string, SuiteResults>, missing: Set<string>): string {
@@ -89,17 +113,31 @@ export function renderReliability(results: Map<string, SuiteResults>, missing: S
     [...fault.missing, ...figure.missing].forEach((k) => missing.add(k));
     return [String(i + 1), fault.text, row.holds, figure.missing.length ? 'not measured' : figure.text];
   });
-  const used = suitesNamed(results, RELIABILITY_ROWS.flatMap((r) => [r.fault, r.figure]));
+  const used = suitesNamed(
+    results,
+    RELIABILITY_ROWS.flatMap((r) => [r.fault, r.figure]),
+  );
   return [markdownTable(['#', 'fault', 'holds', 'last figure'], rows), '', ...provenanceLines(used)].join('\n');
 }
 
-const shown = (v: FigureValue) => (typeof v === 'number' ? String(+v.toPrecision(4)) : Array.isArray(v) ? `[${v.length} samples]` : v === null ? 'null' : v);
+const shown = (v: FigureValue) =>
+  typeof v === 'number' ? String(+v.toPrecision(4)) : Array.isArray(v) ? `[${v.length} samples]` : v === null ? 'null' : v;
 
 /** latest.md: every figure of every suite file, with its target and pass/miss, under its run's provenance. */
 export function renderLatest(results: Map<string, SuiteResults>): string {
-  const out = ['# Benchmark results', '', 'Rendered by `npm run bench:report` from `bench/results/*.json`; each suite under the run that measured it.'];
+  const out = [
+    '# Benchmark results',
+    '',
+    'Rendered by `npm run bench:report` from `bench/results/*.json`; each suite under the run that measured it.',
+  ];
   for (const r of results.values()) {
-    out.push('', `## ${r.suite} (${r.provenance.mode})`, '', `${provenanceText(r.provenance)}; ${machineText([r.provenance])}; ${r.seconds} s.`, '');
+    out.push(
+      '',
+      `## ${r.suite} (${r.provenance.mode})`,
+      '',
+      `${provenanceText(r.provenance)}; ${machineText([r.provenance])}; ${r.seconds} s.`,
+      '',
+    );
     const rows = Object.entries(r.figures as Figures).map(([k, v]) => {
       const ok = typeof v === 'number' ? meets(k, v) : null;
       return [k, shown(v), targetText(k), ok === null ? '' : ok ? 'pass' : 'miss'];
@@ -152,7 +190,9 @@ async function main(): Promise<number> {
   const report = buildReport(results, current);
   if (report.missing.length) {
     const shown = report.missing.slice(0, 12).join(', ');
-    console.error(`${report.missing.length} figures named in report-rows.ts are in no results file (shown as n/a): ${shown}${report.missing.length > 12 ? ', …' : ''}`);
+    console.error(
+      `${report.missing.length} figures named in report-rows.ts are in no results file (shown as n/a): ${shown}${report.missing.length > 12 ? ', …' : ''}`,
+    );
   }
   if (check) {
     const stale = [
@@ -160,7 +200,9 @@ async function main(): Promise<number> {
       ...(readLatest() !== report.markdown ? [`bench/results/${LATEST_MD}`] : []),
     ];
     if (stale.length) {
-      console.error(`${stale.join(' and ')} ${stale.length > 1 ? 'differ' : 'differs'} from what \`npm run bench:report\` renders from bench/results/*.json: run it and commit the result.`);
+      console.error(
+        `${stale.join(' and ')} ${stale.length > 1 ? 'differ' : 'differs'} from what \`npm run bench:report\` renders from bench/results/*.json: run it and commit the result.`,
+      );
       return 1;
     }
     console.log('README.md and bench/results/latest.md match bench/results/*.json');

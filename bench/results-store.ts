@@ -97,7 +97,13 @@ export class ResultsFileError extends Error {
 
 function isSuiteResults(x: unknown): x is SuiteResults {
   const r = x as SuiteResults;
-  return typeof r === 'object' && r !== null && typeof r.suite === 'string' && typeof r.figures === 'object' && typeof r.provenance?.mode === 'string';
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.suite === 'string' &&
+    typeof r.figures === 'object' &&
+    typeof r.provenance?.mode === 'string'
+  );
 }
 
 /** Every suite results file in `dir`, keyed `<suite>:<mode>`. Other JSON files (samples, …) are skipped. */
@@ -114,7 +120,9 @@ export function readAllResults(dir = RESULTS_DIR): Map<string, SuiteResults> {
     }
     if (!isSuiteResults(parsed)) continue;
     if (resultsFile(parsed.suite, parsed.provenance.mode, dir) !== join(dir, name)) {
-      throw new ResultsFileError(`${join(dir, name)} holds suite ${parsed.suite} (${parsed.provenance.mode}): it belongs in ${resultsFile(parsed.suite, parsed.provenance.mode, dir)}`);
+      throw new ResultsFileError(
+        `${join(dir, name)} holds suite ${parsed.suite} (${parsed.provenance.mode}): it belongs in ${resultsFile(parsed.suite, parsed.provenance.mode, dir)}`,
+      );
     }
     out.set(`${parsed.suite}:${parsed.provenance.mode}`, parsed);
   }

@@ -37,7 +37,8 @@ const OPT_IN_SUITES: Record<string, () => Promise<Bench>> = {
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const mode: Mode = quick ? 'quick' : 'full';
-const onlyArg = args.find((a) => a.startsWith('--only='))?.slice(7) ?? (args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined);
+const onlyArg =
+  args.find((a) => a.startsWith('--only='))?.slice(7) ?? (args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined);
 const optedIn = Object.keys(OPT_IN_SUITES).filter((name) => args.includes(`--${name}`));
 const only = onlyArg || optedIn.length ? new Set([...(onlyArg ? onlyArg.split(',') : []), ...optedIn]) : undefined;
 const known = { ...SUITES, ...OPT_IN_SUITES };

@@ -145,7 +145,10 @@ export async function benchSeek(opts: { quick: boolean }): Promise<Figures> {
   if (!index || !mime) throw new Error(`${assetId} has no seek index`);
 
   const staticDir = await buildWebClient();
-  const cluster = await startCluster({ staticDir, servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, storageDir: storage, assets: [] }] });
+  const cluster = await startCluster({
+    staticDir,
+    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, storageDir: storage, assets: [] }],
+  });
   let browser: Browser | undefined;
   try {
     const url = await mediaUrl(cluster, assetId);
@@ -219,7 +222,14 @@ async function batonPage(browser: Browser, hubUrl: string, assetId: string, poin
   }
 }
 
-async function httpPage_(browser: Browser, hubUrl: string, url: string, mime: string, index: SeekIndex, points: number[]): Promise<Sample[]> {
+async function httpPage_(
+  browser: Browser,
+  hubUrl: string,
+  url: string,
+  mime: string,
+  index: SeekIndex,
+  points: number[],
+): Promise<Sample[]> {
   const context = await browser.newContext({ viewport: DESKTOP });
   try {
     await context.addInitScript({ content: SEEK_PROBE });
@@ -248,7 +258,11 @@ async function httpPage_(browser: Browser, hubUrl: string, url: string, mime: st
 }
 
 interface Probe {
-  __seekFrame(v: HTMLVideoElement, t: number, before?: (t: number) => Promise<void>): Promise<{ ms: number; appendMs: number | null; answerMs: number | null; mediaTime: number }>;
+  __seekFrame(
+    v: HTMLVideoElement,
+    t: number,
+    before?: (t: number) => Promise<void>,
+  ): Promise<{ ms: number; appendMs: number | null; answerMs: number | null; mediaTime: number }>;
   __httpSeek(offset: number): Promise<void>;
   __video: HTMLVideoElement;
 }
@@ -262,7 +276,10 @@ async function waitPlaying(page: Page, time: () => Promise<number>): Promise<voi
 }
 
 function withTimeout<T>(p: Promise<T>): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, fail) => setTimeout(() => fail(new Error('no frame after the seek')), SAMPLE_TIMEOUT_MS).unref())]);
+  return Promise.race([
+    p,
+    new Promise<T>((_, fail) => setTimeout(() => fail(new Error('no frame after the seek')), SAMPLE_TIMEOUT_MS).unref()),
+  ]);
 }
 
 /** A media server's own `GET /media/<id>.webm` (ranges, CORS): the HTTP baseline's source. */
@@ -280,9 +297,38 @@ function ensureLongAsset(id: string, seconds: number): string {
   if (existsSync(file)) return dir;
   mkdirSync(dir, { recursive: true });
   const tmp = join(MEDIA_CACHE_DIR, `${id}.tmp.webm`);
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000',
-    '-t', String(seconds), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-keyint_min', '30', '-b:v', '150k',
-    '-c:a', 'libopus', '-b:a', '24k', tmp]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=160x120:rate=15',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=330:sample_rate=48000',
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-g',
+    '30',
+    '-keyint_min',
+    '30',
+    '-b:v',
+    '150k',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '24k',
+    tmp,
+  ]);
   renameSync(tmp, file);
   return dir;
 }

@@ -16,7 +16,13 @@ const CHANGES_QUICK = 50_000;
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 function asset(i: number): AssetInfo {
-  return { id: `a${i}`, bytes: 50_000_000 + (i % 1000) * 10_000, mime: 'video/webm; codecs="vp8, opus"', durationMs: 600_000, bitrateBps: 1_000_000 };
+  return {
+    id: `a${i}`,
+    bytes: 50_000_000 + (i % 1000) * 10_000,
+    mime: 'video/webm; codecs="vp8, opus"',
+    durationMs: 600_000,
+    bitrateBps: 1_000_000,
+  };
 }
 
 const idleLoad = (): ServerLoad => ({ sessions: 0, egressMbps: 0, cpu: 0 });
@@ -57,7 +63,12 @@ function changes(n: number, servers: number, assets: number, rand: () => number)
     else if (r < 0.8) out.push({ type: 'cache-add', id, assets: [a] });
     else if (r < 0.9) out.push({ type: 'cache-remove', id, assets: [a] });
     else if (r < 0.95) out.push({ type: 'storage-add', id, assets: [asset(Math.floor(rand() * assets))] });
-    else out.push({ type: 'live', id, stream: { id: `live-${i}`, bytes: i * 1000, live: true, mime: 'video/webm; codecs="vp8, opus"', startedAtMs: 0 } });
+    else
+      out.push({
+        type: 'live',
+        id,
+        stream: { id: `live-${i}`, bytes: i * 1000, live: true, mime: 'video/webm; codecs="vp8, opus"', startedAtMs: 0 },
+      });
   }
   return out;
 }

@@ -106,7 +106,12 @@ export async function benchTtff(opts: { quick: boolean }): Promise<Figures> {
       'ttff.http_p50_ms': round(httpP50),
       'ttff.ratio_vs_http': round(p50 / httpP50, 3),
       'ttff.http_p90_ms': round(percentile(httpFrames, 90)),
-      'ttff.playing_p50_ms': round(percentile(baton.map((s) => s.playingMs ?? s.frameMs), 50)),
+      'ttff.playing_p50_ms': round(
+        percentile(
+          baton.map((s) => s.playingMs ?? s.frameMs),
+          50,
+        ),
+      ),
       'ttff.app_ready_p50_ms': appReady.length ? round(percentile(appReady, 50)) : NaN,
       'ttff.after_app_ready_p50_ms': afterApp.length ? round(percentile(afterApp, 50)) : NaN,
       'ttff.http_from_fetch_p50_ms': round(percentile(fromFetch, 50)),
@@ -318,7 +323,12 @@ async function httpSource(cluster: Cluster, id: string): Promise<Source> {
       res.writeHead(404, { 'access-control-allow-origin': '*' }).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'video/webm', 'content-length': size, 'access-control-allow-origin': '*', 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'video/webm',
+      'content-length': size,
+      'access-control-allow-origin': '*',
+      'cache-control': 'no-store',
+    });
     createReadStream(file).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -365,16 +375,23 @@ function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
-function writeSamples(o: { opts: { quick: boolean }; source: Source['kind']; mime: string; baton: BatonSample[]; plain: HttpSample[] }): void {
+function writeSamples(o: {
+  opts: { quick: boolean };
+  source: Source['kind'];
+  mime: string;
+  baton: BatonSample[];
+  plain: HttpSample[];
+}): void {
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const count = (xs: Array<string | null>) => xs.reduce<Record<string, number>>((m, x) => ((m[x ?? 'unknown'] = (m[x ?? 'unknown'] ?? 0) + 1), m), {});
+  const count = (xs: Array<string | null>) =>
+    xs.reduce<Record<string, number>>((m, x) => ((m[x ?? 'unknown'] = (m[x ?? 'unknown'] ?? 0) + 1), m), {});
   const notes = [
     'Both figures run from navigation start (performance.timeOrigin) of a fresh browser context to the first video frame presented (requestVideoFrameCallback presentationTime).',
     `Baton: the player page ${'#/watch?asset=' + TTFF_ASSET} served by the hub: page + JS from the hub, socket.io handshake, watch → director, WebRTC setup, data channel, MSE.`,
     `HTTP: a tiny page on the hub's origin (${HTTP_PAGE_PATH}); an init script fetches the file at document creation and streams it into MSE.`,
     o.source === 'media-server'
-      ? 'The HTTP file came from a media server\'s own HTTP side (GET /media/<id>.webm).'
+      ? "The HTTP file came from a media server's own HTTP side (GET /media/<id>.webm)."
       : 'The media servers do not serve GET /media/<id>.webm yet: the HTTP file came from a loopback Node HTTP server started by the bench, serving the same bytes.',
     'One discarded warm-up sample of each; samples alternate Baton/HTTP in one Chromium process.',
   ];

@@ -70,9 +70,13 @@ export function whenConnected(socket: Socket, hubUrl: string, timeoutMs = HUB_CO
     const onConnect = (): void => done();
     const onError = (err: Error): void => {
       // With reconnection on, socket.io retries by itself: wait for it (up to the timeout).
-      if (!socket.io.opts.reconnection) done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl}: ${err.message}`, { cause: err }));
+      if (!socket.io.opts.reconnection)
+        done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl}: ${err.message}`, { cause: err }));
     };
-    const timer = setTimeout(() => done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on('connect', onConnect);
     socket.on('connect_error', onError);
   });

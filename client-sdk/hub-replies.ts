@@ -56,7 +56,13 @@ export { signalSchema };
 /** `GET /api/config`: what a page needs from the hub before it connects. */
 export const clientConfigSchema = z.object({
   iceServers: z
-    .array(z.object({ urls: z.union([z.string().max(300), z.array(z.string().max(300)).max(10)]), username: z.string().max(200).optional(), credential: z.string().max(200).optional() }))
+    .array(
+      z.object({
+        urls: z.union([z.string().max(300), z.array(z.string().max(300)).max(10)]),
+        username: z.string().max(200).optional(),
+        credential: z.string().max(200).optional(),
+      }),
+    )
     .max(10)
     .optional(),
 });
@@ -80,7 +86,13 @@ export interface AckEmitter {
  * ack (`internal`), on no answer within `timeoutMs` (`timeout`), or when emit throws.
  * Never rejects: callers have one failure path.
  */
-export function ask<T>(socket: AckEmitter, event: string, req: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T | { ok: false; code: string; message: string }> {
+export function ask<T>(
+  socket: AckEmitter,
+  event: string,
+  req: unknown,
+  schema: z.ZodType<T>,
+  timeoutMs: number,
+): Promise<T | { ok: false; code: string; message: string }> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, code: 'timeout', message: `the hub did not answer ${event}` }), timeoutMs);
     try {

@@ -59,7 +59,12 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   #endWaiter: { resolve: (r: PublishResult) => void; reject: (e: PublishError) => void } | null = null;
   #endTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #progressThrottle = new Throttle(PROGRESS_INTERVAL_MS, () =>
-    this.emit('progress', { bytes: this.#buffer.bytes, wireBytes: this.#wireBytes, bufferedBytes: this.#buffer.bufferedBytes, uploads: this.uploads() }),
+    this.emit('progress', {
+      bytes: this.#buffer.bytes,
+      wireBytes: this.#wireBytes,
+      bufferedBytes: this.#buffer.bufferedBytes,
+      uploads: this.uploads(),
+    }),
   );
   #sha256: string | undefined;
   #blobs: Promise<void> = Promise.resolve();
@@ -94,7 +99,6 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   get limits(): IngestLimits | undefined {
     return strictestLimits(this.#uploads.all());
   }
-
 
   uploads(): UploadInfo[] {
     return this.#uploads.all().map(info);
@@ -268,7 +272,13 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   // ---- uploads ----------------------------------------------------------------------
 
   #connect(choice: PublishReply['primary'], role: 'primary' | 'backup'): void {
-    const peer = new this.#o.SimplePeer({ initiator: true, wrtc: this.#o.wrtc, config: { iceServers: this.#o.iceServers ?? [] }, objectMode: true, trickle: true });
+    const peer = new this.#o.SimplePeer({
+      initiator: true,
+      wrtc: this.#o.wrtc,
+      config: { iceServers: this.#o.iceServers ?? [] },
+      objectMode: true,
+      trickle: true,
+    });
     const u = newUpload(choice, role, peer);
     this.#uploads.add(u);
     const mine = () => !this.#closed && u.state !== 'failed';
@@ -306,10 +316,15 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
         clearTimeout(u.connectTimer);
         const { firstSeq, nextSeq } = this.#buffer;
         if (msg.nextSeq < firstSeq || msg.nextSeq > nextSeq) {
-          return this.#failUpload(u, 'cannot-resume', `${u.serverId} needs chunk ${msg.nextSeq}; the resend buffer holds ${firstSeq}..${nextSeq - 1}`);
+          return this.#failUpload(
+            u,
+            'cannot-resume',
+            `${u.serverId} needs chunk ${msg.nextSeq}; the resend buffer holds ${firstSeq}..${nextSeq - 1}`,
+          );
         }
         const expected = this.#buffer.offsetOf(msg.nextSeq);
-        if (msg.bytes !== expected) return this.#failUpload(u, 'mismatch', `${u.serverId} holds ${msg.bytes} bytes at chunk ${msg.nextSeq}; expected ${expected}`);
+        if (msg.bytes !== expected)
+          return this.#failUpload(u, 'mismatch', `${u.serverId} holds ${msg.bytes} bytes at chunk ${msg.nextSeq}; expected ${expected}`);
         u.next = msg.nextSeq;
         u.limits = msg.limits;
         u.state = 'streaming';
@@ -330,7 +345,8 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
         if (msg.expected < u.next) u.next = msg.expected;
         return void this.#pump(u);
       case 'done':
-        if (this.#sha256 && msg.sha256 !== this.#sha256) return this.#failUpload(u, 'mismatch', `${u.serverId} stored sha256 ${msg.sha256}, the stream's is ${this.#sha256}`);
+        if (this.#sha256 && msg.sha256 !== this.#sha256)
+          return this.#failUpload(u, 'mismatch', `${u.serverId} stored sha256 ${msg.sha256}, the stream's is ${this.#sha256}`);
         u.state = 'done';
         u.sha256 = msg.sha256;
         u.ackedBytes = msg.bytes;
@@ -427,7 +443,12 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     const all = this.#uploads.all();
     const stored = all.filter((u) => u.state === 'done');
     if (stored.length === 0) return this.#fatal('no-ingest', `no server stored the stream: ${describeFailures(all)}`);
-    const result: PublishResult = { streamId: this.#streamId!, bytes: this.#buffer.bytes, stored: stored.map((u) => u.serverId), failovers: [...this.#failovers] };
+    const result: PublishResult = {
+      streamId: this.#streamId!,
+      bytes: this.#buffer.bytes,
+      stored: stored.map((u) => u.serverId),
+      failovers: [...this.#failovers],
+    };
     if (this.#sha256) result.sha256 = this.#sha256;
     const w = this.#endWaiter;
     this.#endWaiter = null;
@@ -456,7 +477,10 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     const u = p.ok ? this.#uploads.get(p.value.sessionId) : undefined;
     if (!p.ok || !u || u.state === 'done') return;
     const reason = p.value.reason ?? 'no reason';
-    const t = setTimeout(() => this.#failUpload(u, 'session-closed', `the hub closed the session to ${u.serverId} (${reason})`), HUB_CLOSE_GRACE_MS);
+    const t = setTimeout(
+      () => this.#failUpload(u, 'session-closed', `the hub closed the session to ${u.serverId} (${reason})`),
+      HUB_CLOSE_GRACE_MS,
+    );
     (t as { unref?: () => void }).unref?.();
   };
 
@@ -465,7 +489,6 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   #progress(force = false): void {
     if (!this.#closed) this.#progressThrottle.call(force);
   }
-
 
   #emitWarning(code: string, message: string): void {
     this.emit('warning', { code, message });
@@ -478,12 +501,9 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#endWaiter = null;
     this.close();
   }
-
-
 }
 
 function stripOk(r: { ok: true } & PublishReply): PublishReply {
   const { ok: _ok, ...rest } = r;
   return rest;
 }
-

@@ -52,7 +52,12 @@ export class ResendBuffer {
   push(chunk: Uint8Array): void {
     for (let at = 0; at < chunk.byteLength; at += MAX_CHUNK_PAYLOAD_BYTES) {
       const payload = chunk.subarray(at, Math.min(chunk.byteLength, at + MAX_CHUNK_PAYLOAD_BYTES));
-      this.#frames.push({ seq: this.#nextSeq, offset: this.#bytes, size: payload.byteLength, encoded: encodeChunk(this.#nextSeq, this.#bytes, payload) });
+      this.#frames.push({
+        seq: this.#nextSeq,
+        offset: this.#bytes,
+        size: payload.byteLength,
+        encoded: encodeChunk(this.#nextSeq, this.#bytes, payload),
+      });
       this.#nextSeq++;
       this.#bytes += payload.byteLength;
       this.#bufferedBytes += payload.byteLength;
@@ -76,7 +81,8 @@ export class ResendBuffer {
   trim(ackedFloor: number, release = false): void {
     let drop = 0;
     let bytes = this.#bufferedBytes;
-    while (drop < this.#frames.length && bytes > this.capacity && this.#frames[drop]!.seq <= ackedFloor) bytes -= this.#frames[drop++]!.size;
+    while (drop < this.#frames.length && bytes > this.capacity && this.#frames[drop]!.seq <= ackedFloor)
+      bytes -= this.#frames[drop++]!.size;
     if (drop > 0) {
       this.#frames = this.#frames.slice(drop);
       this.#bufferedBytes = bytes;

@@ -17,7 +17,11 @@ export interface Upload extends UploadInfo {
 }
 
 /** A fresh upload for `choice`, connecting over `peer`. */
-export function newUpload(choice: { serverId: string; region: string; sessionId: string }, role: 'primary' | 'backup', peer: PublisherPeer): Upload {
+export function newUpload(
+  choice: { serverId: string; region: string; sessionId: string },
+  role: 'primary' | 'backup',
+  peer: PublisherPeer,
+): Upload {
   return {
     serverId: choice.serverId,
     region: choice.region,
@@ -93,7 +97,11 @@ export function strictestLimits(uploads: Iterable<Upload>): IngestLimits | undef
     if (!u.limits || u.state === 'failed') continue;
     out = !out
       ? { ...u.limits }
-      : { maxBitrateBps: Math.min(out.maxBitrateBps, u.limits.maxBitrateBps), burstBytes: Math.min(out.burstBytes, u.limits.burstBytes), maxBytes: Math.min(out.maxBytes, u.limits.maxBytes) };
+      : {
+          maxBitrateBps: Math.min(out.maxBitrateBps, u.limits.maxBitrateBps),
+          burstBytes: Math.min(out.burstBytes, u.limits.burstBytes),
+          maxBytes: Math.min(out.maxBytes, u.limits.maxBytes),
+        };
   }
   return out;
 }

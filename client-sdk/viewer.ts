@@ -182,15 +182,39 @@ export class Viewer extends EventTarget {
     if (opts.startTimeMs !== undefined && opts.startTimeMs > 0) this.#startAt = { ms: opts.startTimeMs, initEnd: null };
   }
 
-  override addEventListener<K extends keyof ViewerEventMap>(type: K, listener: (ev: ViewerEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+  override addEventListener<K extends keyof ViewerEventMap>(
+    type: K,
+    listener: (ev: ViewerEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
     super.addEventListener(type, listener, options);
   }
 
-  override removeEventListener<K extends keyof ViewerEventMap>(type: K, listener: (ev: ViewerEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
+  override removeEventListener<K extends keyof ViewerEventMap>(
+    type: K,
+    listener: (ev: ViewerEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
     super.removeEventListener(type, listener, options);
   }
 
@@ -320,7 +344,10 @@ export class Viewer extends EventTarget {
 
   #watchOnce(req: WatchRequest): Promise<Reply> {
     return new Promise<Reply>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, code: 'timeout', message: 'the hub did not answer watch' }), WATCH_ACK_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => resolve({ ok: false, code: 'timeout', message: 'the hub did not answer watch' }),
+        WATCH_ACK_TIMEOUT_MS,
+      );
       try {
         this.#o.socket.emit('watch', req, (r: Reply) => {
           clearTimeout(timer);
@@ -396,7 +423,8 @@ export class Viewer extends EventTarget {
     this.#o.socket.emit('leave', { sessionId: old.sessionId });
     if (this.#ended) return;
     this.#dead.add(old.server.id);
-    if (++this.#failovers > MAX_FAILOVERS) return this.#fatal('failover-exhausted', `gave up after ${MAX_FAILOVERS} failovers (${code}: ${message})`);
+    if (++this.#failovers > MAX_FAILOVERS)
+      return this.#fatal('failover-exhausted', `gave up after ${MAX_FAILOVERS} failovers (${code}: ${message})`);
     this.#emit('warning', { code, message });
     void this.#select(old.server.id);
   }
@@ -454,11 +482,13 @@ export class Viewer extends EventTarget {
           this.#emit('seeked', { seekMs: msg.seekMs, timeMs: msg.timeMs ?? msg.seekMs, offset: msg.offset });
         }
         this.#cursor.confirm();
-        if (msg.skipBytes && msg.joinedAt !== undefined && this.#delta === 0) this.#join = { initBytes: msg.joinedAt - msg.skipBytes, skip: msg.skipBytes };
+        if (msg.skipBytes && msg.joinedAt !== undefined && this.#delta === 0)
+          this.#join = { initBytes: msg.joinedAt - msg.skipBytes, skip: msg.skipBytes };
         if (this.#metaSeen) return;
         this.#metaSeen = true;
         // Only a stored asset read from its start can start at a time; anything else plays from where it is.
-        if (this.#startAt && !msg.live && msg.initBytes !== undefined && msg.initBytes > 0 && this.#cursor.expected <= msg.initBytes) this.#startAt.initEnd = msg.initBytes;
+        if (this.#startAt && !msg.live && msg.initBytes !== undefined && msg.initBytes > 0 && this.#cursor.expected <= msg.initBytes)
+          this.#startAt.initEnd = msg.initBytes;
         else this.#startAt = null;
         const { t: _t, ...meta } = msg;
         return this.#emit('meta', meta);
@@ -491,7 +521,8 @@ export class Viewer extends EventTarget {
   }
 
   #play(): ClientControl {
-    if (this.#timeSeek) return this.#o.fast ? { t: 'play', timeMs: this.#timeSeek.ms, fast: true } : { t: 'play', timeMs: this.#timeSeek.ms };
+    if (this.#timeSeek)
+      return this.#o.fast ? { t: 'play', timeMs: this.#timeSeek.ms, fast: true } : { t: 'play', timeMs: this.#timeSeek.ms };
     const offset = this.#cursor.expected + this.#delta;
     return this.#o.fast ? { t: 'play', offset, fast: true } : { t: 'play', offset };
   }

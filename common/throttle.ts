@@ -8,7 +8,11 @@ export class Throttle {
   #lastAt = Number.NEGATIVE_INFINITY;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(intervalMs: number, run: () => void, now: () => number = () => (typeof performance !== 'undefined' ? performance.now() : Date.now())) {
+  constructor(
+    intervalMs: number,
+    run: () => void,
+    now: () => number = () => (typeof performance !== 'undefined' ? performance.now() : Date.now()),
+  ) {
     this.#intervalMs = intervalMs;
     this.#run = run;
     this.#now = now;
@@ -19,10 +23,13 @@ export class Throttle {
     const t = this.#now();
     if (!force && t - this.#lastAt < this.#intervalMs) {
       if (!this.#timer) {
-        this.#timer = setTimeout(() => {
-          this.#timer = undefined;
-          this.call(true);
-        }, this.#intervalMs - (t - this.#lastAt));
+        this.#timer = setTimeout(
+          () => {
+            this.#timer = undefined;
+            this.call(true);
+          },
+          this.#intervalMs - (t - this.#lastAt),
+        );
         // A pending trailing run never keeps a Node process alive.
         (this.#timer as { unref?: () => void }).unref?.();
       }

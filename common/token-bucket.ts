@@ -57,7 +57,8 @@ export class KeyedRateLimiter {
   /** Takes one token from `key`'s bucket; false means "refuse this request". */
   take(key: string, nowMs: number): boolean {
     let b = this.#buckets.get(key);
-    if (b) this.#buckets.delete(key); // re-inserted below: Map order is recency order
+    if (b)
+      this.#buckets.delete(key); // re-inserted below: Map order is recency order
     else {
       b = new TokenBucket(nowMs, this.#ratePerS, this.#burst);
       if (this.#buckets.size >= this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);

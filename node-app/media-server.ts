@@ -196,7 +196,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     });
     this.#whep = new WhepManager({
       // The same byte path as a data-channel viewer's: the interval cache for a stored asset, the live writer otherwise.
-      openSource: (id) => (!isAssetId(id) ? undefined : this.store.stat(id) ? createCachedSource(this.store, this.cache, id, Date.now) : this.#ingest.liveSource(id, 0)),
+      openSource: (id) =>
+        !isAssetId(id)
+          ? undefined
+          : this.store.stat(id)
+            ? createCachedSource(this.store, this.cache, id, Date.now)
+            : this.#ingest.liveSource(id, 0),
       emitToHub: (event, msg) => this.#hub?.send(event, msg),
       bindAddress: opts.rtcBindAddress,
       iceServerUrls: iceUrls(opts.iceServers),
@@ -253,7 +258,13 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       table: () => this.table.snapshot(),
       status: () => this.#status(),
     });
-    const hub = new HubLink({ hubUrl: this.#o.hubUrl, clusterSecret: this.#o.clusterSecret, id: this.#o.id, descriptor: () => this.descriptor(), log: this.#log });
+    const hub = new HubLink({
+      hubUrl: this.#o.hubUrl,
+      clusterSecret: this.#o.clusterSecret,
+      id: this.#o.id,
+      descriptor: () => this.descriptor(),
+      log: this.#log,
+    });
     this.#hub = hub;
     hub.on('fatal', (err) => this.emit('fatal', err));
     hub.on('registered', (snapshot) => {
@@ -378,7 +389,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   }
 
   #measureLoad(): ServerLoad {
-    return this.#load.measure({ sessions: this.#viewers.size, ingestSessions: this.#ingest.sessionCount, storageReadBytes: this.store.bytesRead });
+    return this.#load.measure({
+      sessions: this.#viewers.size,
+      ingestSessions: this.#ingest.sessionCount,
+      storageReadBytes: this.store.bytesRead,
+    });
   }
 
   #report(deltas: OwnDelta[]): void {
@@ -416,8 +431,18 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       sessions: this.#viewers.size,
       ingestSessions: this.#ingest.sessionCount,
       sessionStats: this.#viewers.stats(),
-      loadFactor: loadFactor({ maxSessions: this.#o.maxSessions, uplinkMbps: this.#o.uplinkMbps, load: this.#lastLoad?.load ?? this.#measureLoad() }),
-      cache: { policy: this.cache.policy, usedBytes: this.cache.usedBytes, peakBytes: this.cache.stats().peakBytes, budgetBytes: this.cache.budgetBytes, assets: this.cache.assets() },
+      loadFactor: loadFactor({
+        maxSessions: this.#o.maxSessions,
+        uplinkMbps: this.#o.uplinkMbps,
+        load: this.#lastLoad?.load ?? this.#measureLoad(),
+      }),
+      cache: {
+        policy: this.cache.policy,
+        usedBytes: this.cache.usedBytes,
+        peakBytes: this.cache.stats().peakBytes,
+        budgetBytes: this.cache.budgetBytes,
+        assets: this.cache.assets(),
+      },
       storageReadBytes: this.store.bytesRead,
       tableVersion: this.table.version,
       // The effective settings (flags, environment, config file and defaults merged): `loadBound: null` = off.

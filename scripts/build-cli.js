@@ -47,7 +47,10 @@ export async function buildCli() {
     logLevel: 'warning',
   });
   mkdirSync(tmp, { recursive: true });
-  writeFileSync(join(tmp, 'build-info.json'), `${JSON.stringify({ startedAtMs, sources: files.map((f) => relative(ROOT, join(ROOT, f))) })}\n`);
+  writeFileSync(
+    join(tmp, 'build-info.json'),
+    `${JSON.stringify({ startedAtMs, sources: files.map((f) => relative(ROOT, join(ROOT, f))) })}\n`,
+  );
   // Swap the whole folder at once, so a `baton` starting meanwhile sees the old build or the new one.
   const old = `${CLI_OUT_DIR}.old-${process.pid}`;
   try {

@@ -66,8 +66,10 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
     const limit = first(query.limit);
     const cursor = first(query.cursor);
     const n = limit === undefined ? MAX_CATALOG_PAGE : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_CATALOG_PAGE) return send(res, 400, { error: `limit must be an integer in 1..${MAX_CATALOG_PAGE}` });
-    if (cursor !== undefined && !isAssetId(cursor)) return send(res, 400, { error: 'cursor must be an asset id (the `next` of the previous page)' });
+    if (!Number.isInteger(n) || n < 1 || n > MAX_CATALOG_PAGE)
+      return send(res, 400, { error: `limit must be an integer in 1..${MAX_CATALOG_PAGE}` });
+    if (cursor !== undefined && !isAssetId(cursor))
+      return send(res, 400, { error: 'cursor must be an asset id (the `next` of the previous page)' });
     send(res, 200, hub.catalogView.page(n, cursor));
   });
   open('/api/config', (_req, res) => send(res, 200, { iceServers: hub.iceServers, operatorTokenRequired: hub.operatorGate.tokenRequired }));

@@ -129,7 +129,11 @@ export class Hub {
       },
     });
     this.whip = this.#whipRoutes();
-    this.whep = new WhepRoutes({ ...this.whip.host, select: (assetId, exclude) => this.core.select(assetId, exclude), log: this.#log.child({ part: 'whep' }) });
+    this.whep = new WhepRoutes({
+      ...this.whip.host,
+      select: (assetId, exclude) => this.core.select(assetId, exclude),
+      log: this.#log.child({ part: 'whep' }),
+    });
     this.#link.deliverElsewhere = (clientId, event, msg) => this.whip.deliver(clientId, event, msg);
   }
 
@@ -173,14 +177,26 @@ export class Hub {
     loadGazetteer();
     loadIpData();
     const http = createServer();
-    const io = new IoServer(http, { maxHttpBufferSize: MAX_MESSAGE_BYTES, pingInterval: 5_000, pingTimeout: 5_000, cors: { origin: true } });
+    const io = new IoServer(http, {
+      maxHttpBufferSize: MAX_MESSAGE_BYTES,
+      pingInterval: 5_000,
+      pingTimeout: 5_000,
+      cors: { origin: true },
+    });
     this.#http = http;
     this.#io = io;
     http.on('request', createHttpHandler(this, this.#staticDir));
     const now = () => this.#clock.now();
     const core = this.core;
     this.#link.servers = wireServers(io, { core, verifier: this.#verifier, whip: this.whip, whep: this.whep, log: this.#log, now });
-    this.#link.clients = wireClients(io, { core, log: this.#log, now, ratePerS: this.#clientRatePerS, burst: this.#clientBurst, trustedProxies: this.#trustedProxies });
+    this.#link.clients = wireClients(io, {
+      core,
+      log: this.#log,
+      now,
+      ratePerS: this.#clientRatePerS,
+      burst: this.#clientBurst,
+      trustedProxies: this.#trustedProxies,
+    });
     this.#link.dashboard = wireDashboard(io, { core, gate: this.operatorGate, now, trustedProxies: this.#trustedProxies });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -242,7 +258,8 @@ export class Hub {
       session: (id) => core.relay.sessions.get(id),
       serverIds: () => core.members.ids(),
       // An empty copy (a broadcast that sent nothing) can be taken over from byte 0.
-      liveCopies: (streamId) => [...this.table.liveHolders(streamId)].filter((id) => (this.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),
+      liveCopies: (streamId) =>
+        [...this.table.liveHolders(streamId)].filter((id) => (this.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),
       hasSessions: (clientId) => core.relay.hasSessions(clientId),
       closeClient: (clientId, reason) => core.relay.closeClient(clientId, reason),
       iceServers: this.iceServers,

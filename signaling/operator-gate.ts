@@ -31,7 +31,8 @@ export class OperatorGate {
 
   check(presented: string | undefined): OperatorVerdict {
     if (this.#open) return { ok: true };
-    if (!this.#digest) return { ok: false, status: 403, message: 'operator views are closed: this hub is not on loopback and has no --operator-token' };
+    if (!this.#digest)
+      return { ok: false, status: 403, message: 'operator views are closed: this hub is not on loopback and has no --operator-token' };
     // Digests have equal length, so the comparison takes the same time whatever was presented.
     if (presented && timingSafeEqual(digest(presented), this.#digest)) return { ok: true };
     return { ok: false, status: 401, message: 'operator token required (Authorization: Bearer <token>, or ?token=)' };

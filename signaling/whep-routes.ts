@@ -68,7 +68,15 @@ export class WhepRoutes {
     const assetId = parts[0] ?? '';
     if (!ASSET_ID_PATTERN.test(assetId) || parts.length > 2) return fail(res, 404, 'no such WHEP endpoint: use /whep/<asset id>', CORS);
     if (req.method === 'OPTIONS') {
-      return void res.writeHead(204, { ...CORS, allow: 'POST, DELETE, OPTIONS', 'access-control-allow-methods': 'POST, DELETE, OPTIONS', 'access-control-allow-headers': 'content-type, authorization', ...linkHeaders(this.#host.iceServers) }).end();
+      return void res
+        .writeHead(204, {
+          ...CORS,
+          allow: 'POST, DELETE, OPTIONS',
+          'access-control-allow-methods': 'POST, DELETE, OPTIONS',
+          'access-control-allow-headers': 'content-type, authorization',
+          ...linkHeaders(this.#host.iceServers),
+        })
+        .end();
     }
     if (parts.length === 1) {
       if (req.method !== 'POST') return fail(res, 405, 'POST an SDP offer here', { ...CORS, allow: 'POST, OPTIONS' });
@@ -104,7 +112,8 @@ export class WhepRoutes {
     const up = new Set(this.#host.serverIds());
     for (const r of [...this.#resources.values()]) if (!up.has(r.serverId)) this.#forget(r);
     const ip = this.#host.clientIp(req) ?? 'unknown';
-    if ((this.#perIp.get(ip) ?? 0) >= this.#maxPerIp) return fail(res, 429, `this address plays ${this.#maxPerIp} WHEP streams already`, { ...CORS, 'retry-after': '1' });
+    if ((this.#perIp.get(ip) ?? 0) >= this.#maxPerIp)
+      return fail(res, 429, `this address plays ${this.#maxPerIp} WHEP streams already`, { ...CORS, 'retry-after': '1' });
     if (this.#resources.size >= this.#max) return fail(res, 503, `this hub relays ${this.#max} WHEP players already`, CORS);
     const id = randomBytes(12).toString('base64url');
     // Reserved before the first await, so concurrent offers from one address count against its bound.

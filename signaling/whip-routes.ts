@@ -112,7 +112,9 @@ export class WhipRoutes {
     const r = this.#resources.get(clientId.slice(CLIENT_PREFIX.length));
     if (!r) return true;
     if (event === 'signal') this.#host.emit(r.primary, 'whip-signal', { resourceId: r.id, sessionId: msg.sessionId, data: msg.data });
-    else if (!this.#host.emit(r.primary, 'whip-session-close', { resourceId: r.id, sessionId: msg.sessionId, reason: msg.reason ?? 'closed' })) {
+    else if (
+      !this.#host.emit(r.primary, 'whip-session-close', { resourceId: r.id, sessionId: msg.sessionId, reason: msg.reason ?? 'closed' })
+    ) {
       // The primary itself is gone: the publisher's connection went with it, so the resource ends (the backup keeps its copy).
       this.#drop(r, 'primary-gone');
     } else if (!this.#host.hasSessions(r.clientId)) {
@@ -134,7 +136,10 @@ export class WhipRoutes {
   onServerLeave(serverId: string, raw: unknown): void {
     const p = parse(whipLeaveSchema, raw);
     if (!p.ok || !this.#owned(serverId, p.value.resourceId, p.value.sessionId)) return;
-    this.#host.emit(this.#host.session(p.value.sessionId)!.serverId, 'session-close', { sessionId: p.value.sessionId, reason: 'client-left' });
+    this.#host.emit(this.#host.session(p.value.sessionId)!.serverId, 'session-close', {
+      sessionId: p.value.sessionId,
+      reason: 'client-left',
+    });
   }
 
   #owned(serverId: string, resourceId: string, sessionId: string) {
@@ -168,9 +173,21 @@ export class WhipRoutes {
     const clientId = CLIENT_PREFIX + id;
     // A resume is placed on the server holding the copy (and only there: a new copy would need every byte from 0).
     const resuming = resume ? { streamSecret: resume.secret, exclude: [...up].filter((s) => s !== resume.holder) } : {};
-    const r = await this.#host.publish(clientId, { streamKey: token, location: coordinates(location), streamId, ...resuming }, this.#host.clientIp(req));
+    const r = await this.#host.publish(
+      clientId,
+      { streamKey: token, location: coordinates(location), streamId, ...resuming },
+      this.#host.clientIp(req),
+    );
     if (!r.ok) return fail(res, statusFor(r.code), r.message);
-    const resource: Resource = { id, streamId, clientId, primary: r.primary.serverId, tokenHash: hash(token), secret: r.streamSecret, ending: false };
+    const resource: Resource = {
+      id,
+      streamId,
+      clientId,
+      primary: r.primary.serverId,
+      tokenHash: hash(token),
+      secret: r.streamSecret,
+      ending: false,
+    };
     this.#resources.set(id, resource);
     if (resume && r.primary.serverId !== resume.holder) {
       this.#drop(resource, 'resume-misplaced');
@@ -184,7 +201,10 @@ export class WhipRoutes {
       return fail(res, answer.code === ErrorCode.badRequest ? 400 : 503, `the entry server could not take the offer: ${answer.message}`);
     }
     if (resume) this.#resumable.delete(streamId);
-    this.#host.log.info({ stream: streamId, resource: id, primary: r.primary.serverId, backup: r.backup?.serverId ?? null, resumed: Boolean(resume) }, 'WHIP broadcast started');
+    this.#host.log.info(
+      { stream: streamId, resource: id, primary: r.primary.serverId, backup: r.backup?.serverId ?? null, resumed: Boolean(resume) },
+      'WHIP broadcast started',
+    );
     res.writeHead(201, {
       'content-type': 'application/sdp',
       location: `/whip/${streamId}/${id}`,
@@ -213,7 +233,8 @@ export class WhipRoutes {
     if (reason === 'primary-gone') {
       this.#resumable.delete(r.streamId);
       this.#resumable.set(r.streamId, { tokenHash: r.tokenHash, secret: r.secret, untilMs: Date.now() + WHIP_RESUME_WINDOW_MS });
-      for (const [k, v] of this.#resumable) if (this.#resumable.size > this.#maxResources || v.untilMs < Date.now()) this.#resumable.delete(k);
+      for (const [k, v] of this.#resumable)
+        if (this.#resumable.size > this.#maxResources || v.untilMs < Date.now()) this.#resumable.delete(k);
     }
     this.#host.closeClient(r.clientId, reason);
   }

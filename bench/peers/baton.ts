@@ -124,7 +124,19 @@ async function publishLoop(cluster: Cluster, tmpDir: string, stops: Array<() => 
   mkdirSync(tmpDir, { recursive: true });
   const file = join(tmpDir, 'baton-live-loop.webm');
   const loops = Math.ceil(LIVE_LOOP_S / 20);
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-stream_loop', String(loops), '-i', feedAsset(), '-c', 'copy', file]);
+  const r = spawnSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-stream_loop',
+    String(loops),
+    '-i',
+    feedAsset(),
+    '-c',
+    'copy',
+    file,
+  ]);
   if (r.status !== 0) throw new Error(`ffmpeg could not loop the demo asset: ${r.stderr.toString().slice(-500)}`);
   const streamId = `peers-load-${process.pid}`;
   const controller = { stopped: false };
@@ -135,10 +147,11 @@ async function publishLoop(cluster: Cluster, tmpDir: string, stops: Array<() => 
     streamKey: STREAM_KEY,
     streamId,
     speed: 1,
-    onAssigned: (p) => stops.push(async () => {
-      controller.stopped = true;
-      p.close();
-    }),
+    onAssigned: (p) =>
+      stops.push(async () => {
+        controller.stopped = true;
+        p.close();
+      }),
   }).catch((err: Error) => {
     if (!controller.stopped) console.error(`baton live publisher: ${err.message}`);
   });

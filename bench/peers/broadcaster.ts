@@ -6,6 +6,12 @@ import { PEERS_DIR } from './render.js';
 let bundle: Promise<string> | undefined;
 
 export function broadcasterScript(): Promise<string> {
-  bundle ??= build({ entryPoints: [join(PEERS_DIR, 'broadcaster-canvas.ts')], bundle: true, format: 'iife', write: false, target: 'es2022' }).then((r) => r.outputFiles[0]!.text);
+  bundle ??= build({
+    entryPoints: [join(PEERS_DIR, 'broadcaster-canvas.ts')],
+    bundle: true,
+    format: 'iife',
+    write: false,
+    target: 'es2022',
+  }).then((r) => r.outputFiles[0]!.text);
   return bundle;
 }

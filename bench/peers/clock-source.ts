@@ -7,7 +7,18 @@ export const CLOCK_WIDTH = 320;
 export const CLOCK_HEIGHT = 180;
 export const CLOCK_FPS = 30;
 /** The input options ffmpeg needs to read these frames. */
-export const CLOCK_FFMPEG_INPUT = ['-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${CLOCK_WIDTH}x${CLOCK_HEIGHT}`, '-framerate', String(CLOCK_FPS), '-i', 'pipe:0'];
+export const CLOCK_FFMPEG_INPUT = [
+  '-f',
+  'rawvideo',
+  '-pix_fmt',
+  'gray',
+  '-s',
+  `${CLOCK_WIDTH}x${CLOCK_HEIGHT}`,
+  '-framerate',
+  String(CLOCK_FPS),
+  '-i',
+  'pipe:0',
+];
 
 /** Writes frames until stopped; when the encoder falls more than a frame behind, a frame is dropped, not queued (a camera drops too). */
 export function startClockSource(out: Writable): { stop(): void } {

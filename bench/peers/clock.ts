@@ -36,7 +36,7 @@ function check(t32: number): number {
 }
 
 function bitsOf(timeMs: number): number[] {
-  const t32 = Math.floor(timeMs) % WRAP >>> 0;
+  const t32 = (Math.floor(timeMs) % WRAP) >>> 0;
   const bits: number[] = [];
   for (let i = CLOCK_TIME_BITS - 1; i >= 0; i--) bits.push((t32 >>> i) & 1);
   const c = check(t32);

@@ -28,7 +28,24 @@ export const hlsPeer: PeerFactory = {
 };
 
 /** x264 tuned for latency, a keyframe every second (as the demo asset): each 1-s segment starts with one. */
-const H264_ARGS = ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-b:v', '1M'];
+const H264_ARGS = [
+  '-c:v',
+  'libx264',
+  '-preset',
+  'veryfast',
+  '-tune',
+  'zerolatency',
+  '-pix_fmt',
+  'yuv420p',
+  '-g',
+  '30',
+  '-keyint_min',
+  '30',
+  '-sc_threshold',
+  '0',
+  '-b:v',
+  '1M',
+];
 
 async function startHls(o: PeerStartOptions): Promise<RunningPeer> {
   // nginx's worker drops root for `nobody` when started as root: it must reach and write the segment
@@ -59,9 +76,27 @@ async function startHls(o: PeerStartOptions): Promise<RunningPeer> {
     const rtmp = ['-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${STREAM}`];
     const args =
       o.feed === 'file'
-        ? ['-re', '-stream_loop', '-1', '-i', feedAsset(), '-map', '0:v:0', '-map', '0:a:0', ...H264_ARGS, '-c:a', 'aac', '-b:a', '96k', ...rtmp]
+        ? [
+            '-re',
+            '-stream_loop',
+            '-1',
+            '-i',
+            feedAsset(),
+            '-map',
+            '0:v:0',
+            '-map',
+            '0:a:0',
+            ...H264_ARGS,
+            '-c:a',
+            'aac',
+            '-b:a',
+            '96k',
+            ...rtmp,
+          ]
         : [...CLOCK_FFMPEG_INPUT, ...H264_ARGS, ...rtmp];
-    feed = spawnProc('ffmpeg-rtmp', 'ffmpeg', ['-hide_banner', '-loglevel', 'error', '-stats', ...args], { stdin: o.feed === 'clock' ? 'pipe' : 'ignore' });
+    feed = spawnProc('ffmpeg-rtmp', 'ffmpeg', ['-hide_banner', '-loglevel', 'error', '-stats', ...args], {
+      stdin: o.feed === 'clock' ? 'pipe' : 'ignore',
+    });
     if (o.feed === 'clock') source = startClockSource(feed.child.stdin!);
     await waitForSegments(playlist, READY_SEGMENTS, feed);
   } catch (err) {

@@ -24,7 +24,8 @@ export const janusPeer: PeerFactory = {
   name: 'janus',
   feeds: ['file', 'clock'],
   unavailable() {
-    if (!existsSync('/usr/bin/janus') || !existsSync(join(JANUS_LIB_DIR, 'plugins/libjanus_streaming.so'))) return 'Janus is not installed (apt-get install janus)';
+    if (!existsSync('/usr/bin/janus') || !existsSync(join(JANUS_LIB_DIR, 'plugins/libjanus_streaming.so')))
+      return 'Janus is not installed (apt-get install janus)';
     if (process.getuid?.() !== 0) return 'Janus runs in a network namespace the bench creates, which needs root';
     return null;
   },
@@ -52,18 +53,76 @@ async function startJanus(o: PeerStartOptions): Promise<RunningPeer> {
     httpPort = o.ports.next();
     const audioPort = o.ports.next();
     const videoPort = o.ports.next();
-    const values = { CONFIG_DIR: dir, LIB_DIR: JANUS_LIB_DIR, IFACE: ns.nsIface, ADDRESS: ns.nsAddress, HTTP_PORT: httpPort, AUDIO_PORT: audioPort, VIDEO_PORT: videoPort, VIDEO_BUFFER_KF: JANUS_VIDEO_BUFFER_KF };
-    for (const f of ['janus.jcfg', 'janus.transport.http.jcfg', 'janus.plugin.streaming.jcfg']) renderConfig(`janus/${f}`, values, join(dir, f));
+    const values = {
+      CONFIG_DIR: dir,
+      LIB_DIR: JANUS_LIB_DIR,
+      IFACE: ns.nsIface,
+      ADDRESS: ns.nsAddress,
+      HTTP_PORT: httpPort,
+      AUDIO_PORT: audioPort,
+      VIDEO_PORT: videoPort,
+      VIDEO_BUFFER_KF: JANUS_VIDEO_BUFFER_KF,
+    };
+    for (const f of ['janus.jcfg', 'janus.transport.http.jcfg', 'janus.plugin.streaming.jcfg'])
+      renderConfig(`janus/${f}`, values, join(dir, f));
     // -i: the address Janus puts in its SDP (it finds none by itself on a bare veth).
-    janus = spawnProc('janus', 'ip', ['netns', 'exec', ns.name, 'janus', '-C', join(dir, 'janus.jcfg'), '-F', dir, '-i', ns.nsAddress, '-d', '3']);
+    janus = spawnProc('janus', 'ip', [
+      'netns',
+      'exec',
+      ns.name,
+      'janus',
+      '-C',
+      join(dir, 'janus.jcfg'),
+      '-F',
+      dir,
+      '-i',
+      ns.nsAddress,
+      '-d',
+      '3',
+    ]);
     const apiUrl = `http://${ns.nsAddress}:${httpPort}/janus`;
     await waitForHttp(janus, `${apiUrl}/info`);
     const rtp = (port: number, pt: number) => ['-payload_type', String(pt), '-f', 'rtp', `rtp://127.0.0.1:${port}?pkt_size=1200`];
     const args =
       o.feed === 'file'
-        ? ['-re', '-stream_loop', '-1', '-i', feedAsset(), '-map', '0:v:0', '-c:v', 'copy', ...rtp(videoPort, 100), '-map', '0:a:0', '-c:a', 'copy', ...rtp(audioPort, 111)]
-        : [...CLOCK_FFMPEG_INPUT, '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-error-resilient', '1', '-g', '30', '-b:v', '1M', ...rtp(videoPort, 100)];
-    feed = spawnProc('ffmpeg-janus', 'ip', ['netns', 'exec', ns.name, 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-stats', ...args], { stdin: o.feed === 'clock' ? 'pipe' : 'ignore' });
+        ? [
+            '-re',
+            '-stream_loop',
+            '-1',
+            '-i',
+            feedAsset(),
+            '-map',
+            '0:v:0',
+            '-c:v',
+            'copy',
+            ...rtp(videoPort, 100),
+            '-map',
+            '0:a:0',
+            '-c:a',
+            'copy',
+            ...rtp(audioPort, 111),
+          ]
+        : [
+            ...CLOCK_FFMPEG_INPUT,
+            '-c:v',
+            'libvpx',
+            '-deadline',
+            'realtime',
+            '-cpu-used',
+            '8',
+            '-lag-in-frames',
+            '0',
+            '-error-resilient',
+            '1',
+            '-g',
+            '30',
+            '-b:v',
+            '1M',
+            ...rtp(videoPort, 100),
+          ];
+    feed = spawnProc('ffmpeg-janus', 'ip', ['netns', 'exec', ns.name, 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-stats', ...args], {
+      stdin: o.feed === 'clock' ? 'pipe' : 'ignore',
+    });
     if (o.feed === 'clock') source = startClockSource(feed.child.stdin!);
     await waitForFfmpegFrames(feed, FEED_READY_FRAMES);
   } catch (err) {
@@ -96,7 +155,9 @@ async function janusNodeViewer(apiUrl: string, bindAddress: string): Promise<Nod
     tracks.push(t);
     t.onMessage((m) => (bytes += m.length));
   });
-  const answer = new Promise<string>((resolve) => pc.onGatheringStateChange((s) => s === 'complete' && resolve(pc.localDescription()!.sdp)));
+  const answer = new Promise<string>((resolve) =>
+    pc.onGatheringStateChange((s) => s === 'complete' && resolve(pc.localDescription()!.sdp)),
+  );
   pc.setRemoteDescription(watch.offer, 'offer' as nodeDataChannel.DescriptionType);
   await watch.start(await answer);
   return {

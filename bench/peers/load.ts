@@ -30,11 +30,17 @@ export function idleLoad(peer: RunningPeer, windowMs: number): Promise<{ cpuMs: 
 }
 
 /** Starts `n` Node viewers, lets them settle, meters one window, closes them. */
-export async function loadRun(peer: RunningPeer, n: number, idle: { cpuMs: number; rssMb: number }, o: { windowMs: number; settleMs: number }): Promise<LoadResult> {
+export async function loadRun(
+  peer: RunningPeer,
+  n: number,
+  idle: { cpuMs: number; rssMb: number },
+  o: { windowMs: number; settleMs: number },
+): Promise<LoadResult> {
   const viewers: NodeViewer[] = [];
   try {
     // A few at a time: a join storm is not what this measures.
-    for (let i = 0; i < n; i += 5) viewers.push(...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, () => peer.startNodeViewer()))));
+    for (let i = 0; i < n; i += 5)
+      viewers.push(...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, () => peer.startNodeViewer()))));
     await new Promise((r) => setTimeout(r, o.settleMs));
     const before = viewers.map((v) => v.bytes());
     const m = await meter(peer, o.windowMs);

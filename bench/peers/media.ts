@@ -7,6 +7,7 @@ export const FEED_ASSET_ID = 'demo-testsrc';
 
 export function feedAsset(): string {
   const file = join(MEDIA_DIR, `${FEED_ASSET_ID}.webm`);
-  if (!existsSync(file)) throw new Error(`${file} is missing (npm run bench makes it via the Baton peer; or node bin/run-ts.js scripts/make-demo-media.ts)`);
+  if (!existsSync(file))
+    throw new Error(`${file} is missing (npm run bench makes it via the Baton peer; or node bin/run-ts.js scripts/make-demo-media.ts)`);
   return file;
 }

@@ -82,7 +82,9 @@ export function createNetns(tag: number = process.pid): Netns {
   } catch (err) {
     destroy();
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new NetnsError(`cannot create network namespace ${name} (needs root and iproute2): ${stderr || (err as Error).message}`, { cause: err });
+    throw new NetnsError(`cannot create network namespace ${name} (needs root and iproute2): ${stderr || (err as Error).message}`, {
+      cause: err,
+    });
   }
   return { name, hostIface, hostAddress, nsIface, nsAddress, destroy };
 }

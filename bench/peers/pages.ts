@@ -46,6 +46,8 @@ let bundle: Promise<string> | undefined;
 
 /** The init script for a viewer page: the probe, told whether to read clocks. */
 export async function probeScript(opts: { clock: boolean }): Promise<string> {
-  bundle ??= build({ entryPoints: [join(PEERS_DIR, 'probe.ts')], bundle: true, format: 'iife', write: false, target: 'es2022' }).then((r) => r.outputFiles[0]!.text);
+  bundle ??= build({ entryPoints: [join(PEERS_DIR, 'probe.ts')], bundle: true, format: 'iife', write: false, target: 'es2022' }).then(
+    (r) => r.outputFiles[0]!.text,
+  );
   return `window.__peerProbe = ${JSON.stringify(opts)};\n${await bundle}`;
 }

@@ -26,7 +26,12 @@ function killOnExit(child: ChildProcess): void {
 }
 
 /** Keeps the last megabyte of a process's output, for error messages. */
-export function spawnProc(name: string, cmd: string, args: string[], opts: { env?: Record<string, string>; stdin?: 'pipe' | 'ignore' } = {}): PeerProc {
+export function spawnProc(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: 'pipe' | 'ignore' } = {},
+): PeerProc {
   const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {
@@ -47,7 +52,8 @@ export async function waitForLine(p: PeerProc, re: RegExp, timeoutMs = 20_000): 
   for (;;) {
     const m = p.output().match(re);
     if (m) return m;
-    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) before ${re}:\n${p.output().slice(-2000)}`);
+    if (p.child.exitCode !== null || p.child.signalCode !== null)
+      throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) before ${re}:\n${p.output().slice(-2000)}`);
     if (Date.now() > deadline) throw new Error(`${p.name}: timed out waiting for ${re}:\n${p.output().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -103,8 +109,10 @@ export async function waitForFfmpegFrames(p: PeerProc, frames: number, timeoutMs
   for (;;) {
     const all = [...p.output().matchAll(/frame=\s*(\d+)/g)];
     if (all.length && Number(all[all.length - 1]![1]) >= frames) return;
-    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}):\n${p.output().slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error(`${p.name}: fewer than ${frames} frames out after ${timeoutMs} ms:\n${p.output().slice(-2000)}`);
+    if (p.child.exitCode !== null || p.child.signalCode !== null)
+      throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}):\n${p.output().slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${p.name}: fewer than ${frames} frames out after ${timeoutMs} ms:\n${p.output().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -120,7 +128,8 @@ export async function waitForHttp(p: PeerProc, url: string, timeoutMs = 20_000):
     } catch {
       // Not listening yet.
     }
-    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) before ${url} answered:\n${p.output().slice(-2000)}`);
+    if (p.child.exitCode !== null || p.child.signalCode !== null)
+      throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) before ${url} answered:\n${p.output().slice(-2000)}`);
     if (Date.now() > deadline) throw new Error(`${p.name}: ${url} did not answer in ${timeoutMs} ms:\n${p.output().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }

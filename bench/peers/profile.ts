@@ -61,7 +61,10 @@ try {
       .sort((a, b) => b.loaded - b.idle - (a.loaded - a.idle));
     const tot = (k: 'idle' | 'loaded') => rows.reduce((a, r) => a + r[k], 0);
     report.push(`${role} (pid ${pid}): ${tot('idle')} ms idle → ${tot('loaded')} ms with ${viewers} viewers, per ${seconds} s`);
-    for (const r of rows) report.push(`  ${r.n.padEnd(16)} ${String(r.idle).padStart(6)} → ${String(r.loaded).padStart(6)} ms  (${((r.loaded - r.idle) / (viewers * seconds)).toFixed(2)} ms per viewer-second)`);
+    for (const r of rows)
+      report.push(
+        `  ${r.n.padEnd(16)} ${String(r.idle).padStart(6)} → ${String(r.loaded).padStart(6)} ms  (${((r.loaded - r.idle) / (viewers * seconds)).toFixed(2)} ms per viewer-second)`,
+      );
   }
 } finally {
   await Promise.all(open.map((v) => v.close()));

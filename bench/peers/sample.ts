@@ -19,7 +19,12 @@ export interface ViewerSample {
 }
 
 /** Opens `url` in a fresh context and waits for the first frame; then, with `clock`, collects latencies. */
-export async function viewerSample(browser: Browser, url: string, clock?: { settleMs: number; collectMs: number }, timeoutMs = SAMPLE_TIMEOUT_MS): Promise<ViewerSample> {
+export async function viewerSample(
+  browser: Browser,
+  url: string,
+  clock?: { settleMs: number; collectMs: number },
+  timeoutMs = SAMPLE_TIMEOUT_MS,
+): Promise<ViewerSample> {
   const context = await browser.newContext({ viewport: DESKTOP });
   try {
     await context.addInitScript({ content: await probeScript({ clock: clock !== undefined }) });
@@ -45,7 +50,12 @@ export async function viewerSample(browser: Browser, url: string, clock?: { sett
     await page.waitForTimeout(clock.collectMs);
     const t = await page.evaluate(() => (window as unknown as { __peer: ProbeState }).__peer);
     if (t.error !== undefined) throw new Error(t.error);
-    return { frameMs: first.frame!, latencies: t.latencies.slice(skip.latencies), misreads: t.misreads, aheadMs: t.aheadMs.slice(skip.ahead) };
+    return {
+      frameMs: first.frame!,
+      latencies: t.latencies.slice(skip.latencies),
+      misreads: t.misreads,
+      aheadMs: t.aheadMs.slice(skip.ahead),
+    };
   } finally {
     await context.close();
   }

@@ -291,7 +291,21 @@ export class IntervalCache implements BlockCache {
   #open(assetId: string, now: number, info: StreamInfo): Stream {
     let asset = this.#assets.get(assetId);
     if (!asset) {
-      asset = { id: assetId, blocks: new Map(), head: null, tail: null, prefixBlocks: 0, pinned: new Set(), bytesPerMs: 0, sizeBytes: 0, keeping: false, entryKey: Infinity, keepBelow: 0, keptBytes: 0, kept: [] };
+      asset = {
+        id: assetId,
+        blocks: new Map(),
+        head: null,
+        tail: null,
+        prefixBlocks: 0,
+        pinned: new Set(),
+        bytesPerMs: 0,
+        sizeBytes: 0,
+        keeping: false,
+        entryKey: Infinity,
+        keepBelow: 0,
+        keptBytes: 0,
+        kept: [],
+      };
       this.#assets.set(assetId, asset);
     }
     this.#nowMs = now;
@@ -401,7 +415,11 @@ export class IntervalCache implements BlockCache {
     this.#chains.moved(s, block);
     if (inP === null) return;
     this.#chains.releaseBefore(inP, block, s.lead);
-    if (this.#shortfallBytes !== Infinity && inP.charged - this.#cost(inP) >= this.#shortfallBytes && now - this.#lastRerankMs >= COST_RERANK_MIN_GAP_MS) {
+    if (
+      this.#shortfallBytes !== Infinity &&
+      inP.charged - this.#cost(inP) >= this.#shortfallBytes &&
+      now - this.#lastRerankMs >= COST_RERANK_MIN_GAP_MS
+    ) {
       this.#lastRerankMs = now; // #end re-ranks before this operation returns
       this.#dirty = true;
     }

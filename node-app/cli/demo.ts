@@ -41,7 +41,13 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const webDir = join(ROOT, 'dist/web');
   if (o.build && !existsSync(join(webDir, 'index.html'))) {
     console.log('Building the web client (vite build)…');
-    await waitExit(spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' }), 'vite build');
+    await waitExit(
+      spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+        cwd: ROOT,
+        stdio: 'inherit',
+      }),
+      'vite build',
+    );
   }
   const secret = process.env.BATON_CLUSTER_SECRET ?? randomBytes(18).toString('base64url');
   const env = { ...process.env, BATON_CLUSTER_SECRET: secret, BATON_LOG_LEVEL: process.env.BATON_LOG_LEVEL ?? 'warn' };
@@ -96,9 +102,28 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     }
     const child = spawn(
       process.execPath,
-      [BATON, 'server', '--hub', hubUrl, '--id', site.id, '--region', site.region, '--lat', String(site.lat), '--lon', String(site.lon),
+      [
+        BATON,
+        'server',
+        '--hub',
+        hubUrl,
+        '--id',
+        site.id,
+        '--region',
+        site.region,
+        '--lat',
+        String(site.lat),
+        '--lon',
+        String(site.lon),
         // Browsers and the demo servers share loopback: let the servers probe loopback candidates.
-        '--storage', storage, '--cache-mb', String(o.cacheMb), '--ingest', '--ice-allow', 'loopback'],
+        '--storage',
+        storage,
+        '--cache-mb',
+        String(o.cacheMb),
+        '--ingest',
+        '--ice-allow',
+        'loopback',
+      ],
       { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     children.push(child);

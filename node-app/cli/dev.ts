@@ -34,11 +34,15 @@ export async function runDev(o: DevOptions): Promise<void> {
   let stopping = false;
   const start = () => {
     // --quiet: the only URL to open is Vite's, printed once below.
-    cluster = spawn(process.execPath, [BATON, 'demo', '--no-build', '--quiet', '--servers', String(o.servers), '--port', String(o.hubPort)], {
-      cwd: ROOT,
-      stdio: 'inherit',
-      env: { ...process.env, BATON_LOG_FORMAT: process.env.BATON_LOG_FORMAT ?? 'pretty' },
-    });
+    cluster = spawn(
+      process.execPath,
+      [BATON, 'demo', '--no-build', '--quiet', '--servers', String(o.servers), '--port', String(o.hubPort)],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+        env: { ...process.env, BATON_LOG_FORMAT: process.env.BATON_LOG_FORMAT ?? 'pretty' },
+      },
+    );
   };
   const stopCluster = () =>
     new Promise<void>((res) => {
@@ -66,7 +70,9 @@ export async function runDev(o: DevOptions): Promise<void> {
   process.env.BATON_HUB_URL = `http://127.0.0.1:${o.hubPort}`;
   const vite = await createServer({ configFile: join(ROOT, 'vite.config.ts'), server: { port: o.vitePort, host: '127.0.0.1' } });
   await vite.listen();
-  console.log(`\n  Baton dev: open ${vite.resolvedUrls?.local[0] ?? `http://127.0.0.1:${o.vitePort}/`} (hot reload; API and socket.io proxied to the hub on :${o.hubPort})\n`);
+  console.log(
+    `\n  Baton dev: open ${vite.resolvedUrls?.local[0] ?? `http://127.0.0.1:${o.vitePort}/`} (hot reload; API and socket.io proxied to the hub on :${o.hubPort})\n`,
+  );
 
   const shutdown = async () => {
     if (stopping) return;

@@ -21,7 +21,8 @@ const program = new Command('baton')
 function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}, got "${v}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}, got "${v}"`);
     return n;
   };
 }
@@ -34,14 +35,19 @@ function num(name: string, min: number, max: number) {
   };
 }
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function loadWeights(v: string): { sessions: number; egress: number; cpu: number } {
   const w = { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu };
   for (const part of list(v)) {
     const [k, x] = part.split('=');
     const n = Number(x);
-    if (!k || !(k in w) || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected sessions=N,egress=N,cpu=N with N ≥ 0, got "${part}"`);
+    if (!k || !(k in w) || !Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`expected sessions=N,egress=N,cpu=N with N ≥ 0, got "${part}"`);
     w[k as keyof typeof w] = n;
   }
   if (w.sessions + w.egress + w.cpu <= 0) throw new InvalidArgumentError('at least one weight must be positive');
@@ -52,7 +58,8 @@ function loadWeights(v: string): { sessions: number; egress: number; cpu: number
 function loadBound(v: string): number | 'off' {
   if (v === 'off') return 'off';
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError(`expected a number from 0 to 100 or "off", got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100)
+    throw new InvalidArgumentError(`expected a number from 0 to 100 or "off", got "${v}"`);
   return n;
 }
 
@@ -187,24 +194,106 @@ program
   .addOption(opt('--config <file>', 'JSON config file (keys = flags in camelCase)', 'BATON_CONFIG'))
   .addOption(opt('--port <n>', 'TCP port (0 = any free port)', 'BATON_PORT', int('port', 0, 65535), 8080))
   .addOption(opt('--host <addr>', 'interface to bind (0.0.0.0 to accept other machines)', 'BATON_HOST', undefined, '127.0.0.1'))
-  .addOption(opt('--cluster-secret <s>', 'shared secret media servers authenticate with (required, ≥ 16 bytes; prefer the -file form)', 'BATON_CLUSTER_SECRET'))
-  .addOption(opt('--cluster-secret-file <file>', 'read the cluster secret from this file (a trailing newline is dropped)', 'BATON_CLUSTER_SECRET_FILE'))
-  .addOption(opt('--heartbeat-ms <ms>', 'expected server heartbeat period; 3 missed = removed', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
-  .addOption(opt('--rotation-ms <ms>', 'director rotation period (0 = only on failure)', 'BATON_ROTATION_MS', int('rotation-ms', 0), 30_000))
-  .addOption(opt('--director-timeout-ms <ms>', 'how long to wait for the director before rotating', 'BATON_DIRECTOR_TIMEOUT_MS', int('director-timeout-ms', 10, 60_000), 500))
+  .addOption(
+    opt(
+      '--cluster-secret <s>',
+      'shared secret media servers authenticate with (required, ≥ 16 bytes; prefer the -file form)',
+      'BATON_CLUSTER_SECRET',
+    ),
+  )
+  .addOption(
+    opt(
+      '--cluster-secret-file <file>',
+      'read the cluster secret from this file (a trailing newline is dropped)',
+      'BATON_CLUSTER_SECRET_FILE',
+    ),
+  )
+  .addOption(
+    opt(
+      '--heartbeat-ms <ms>',
+      'expected server heartbeat period; 3 missed = removed',
+      'BATON_HEARTBEAT_MS',
+      int('heartbeat-ms', 50, 60_000),
+      1000,
+    ),
+  )
+  .addOption(
+    opt('--rotation-ms <ms>', 'director rotation period (0 = only on failure)', 'BATON_ROTATION_MS', int('rotation-ms', 0), 30_000),
+  )
+  .addOption(
+    opt(
+      '--director-timeout-ms <ms>',
+      'how long to wait for the director before rotating',
+      'BATON_DIRECTOR_TIMEOUT_MS',
+      int('director-timeout-ms', 10, 60_000),
+      500,
+    ),
+  )
   .addOption(opt('--stream-keys <k1,k2>', 'accepted broadcaster stream keys', 'BATON_STREAM_KEYS', list, []))
-  .addOption(opt('--stream-key-secret <s>', 'also accept keys signed with this secret (see `baton stream-key`; ≥ 16 bytes)', 'BATON_STREAM_KEY_SECRET'))
+  .addOption(
+    opt(
+      '--stream-key-secret <s>',
+      'also accept keys signed with this secret (see `baton stream-key`; ≥ 16 bytes)',
+      'BATON_STREAM_KEY_SECRET',
+    ),
+  )
   .addOption(opt('--stream-key-secret-file <file>', 'read the stream-key secret from this file', 'BATON_STREAM_KEY_SECRET_FILE'))
-  .addOption(opt('--operator-token <t>', 'token for /api/state, /api/decisions, /metrics and the dashboard (≥ 16 bytes; without one they are open on loopback, closed elsewhere)', 'BATON_OPERATOR_TOKEN'))
+  .addOption(
+    opt(
+      '--operator-token <t>',
+      'token for /api/state, /api/decisions, /metrics and the dashboard (≥ 16 bytes; without one they are open on loopback, closed elsewhere)',
+      'BATON_OPERATOR_TOKEN',
+    ),
+  )
   .addOption(opt('--operator-token-file <file>', 'read the operator token from this file', 'BATON_OPERATOR_TOKEN_FILE'))
-  .addOption(opt('--http-rate <n>', 'HTTP requests per second per client IP (bursts of twice that)', 'BATON_HTTP_RATE', int('http-rate', 1, 1_000_000), 50))
+  .addOption(
+    opt(
+      '--http-rate <n>',
+      'HTTP requests per second per client IP (bursts of twice that)',
+      'BATON_HTTP_RATE',
+      int('http-rate', 1, 1_000_000),
+      50,
+    ),
+  )
   .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', list, []))
   .addOption(opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR', undefined, 'dist/web'))
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers handed to browsers, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
-  .addOption(opt('--max-unconnected-per-conn <n>', 'viewer sessions one client connection may hold before their WebRTC connection is up', 'BATON_MAX_UNCONNECTED_PER_CONN', int('max-unconnected-per-conn', 1, 1_000_000), DEFAULT_SESSION_LIMITS.unconnectedPerConn))
-  .addOption(opt('--max-unconnected-per-ip <n>', 'the same, per client IP (loopback is not capped per IP)', 'BATON_MAX_UNCONNECTED_PER_IP', int('max-unconnected-per-ip', 1, 1_000_000), DEFAULT_SESSION_LIMITS.unconnectedPerIp))
-  .addOption(opt('--max-sessions-per-conn <n>', 'viewer sessions one client connection may hold, connected or not', 'BATON_MAX_SESSIONS_PER_CONN', int('max-sessions-per-conn', 1, 1_000_000), DEFAULT_SESSION_LIMITS.sessionsPerConn))
-  .addOption(opt('--max-sessions-per-ip <n>', 'the same, per client IP (loopback is not capped per IP)', 'BATON_MAX_SESSIONS_PER_IP', int('max-sessions-per-ip', 1, 1_000_000), DEFAULT_SESSION_LIMITS.sessionsPerIp))
+  .addOption(
+    opt(
+      '--max-unconnected-per-conn <n>',
+      'viewer sessions one client connection may hold before their WebRTC connection is up',
+      'BATON_MAX_UNCONNECTED_PER_CONN',
+      int('max-unconnected-per-conn', 1, 1_000_000),
+      DEFAULT_SESSION_LIMITS.unconnectedPerConn,
+    ),
+  )
+  .addOption(
+    opt(
+      '--max-unconnected-per-ip <n>',
+      'the same, per client IP (loopback is not capped per IP)',
+      'BATON_MAX_UNCONNECTED_PER_IP',
+      int('max-unconnected-per-ip', 1, 1_000_000),
+      DEFAULT_SESSION_LIMITS.unconnectedPerIp,
+    ),
+  )
+  .addOption(
+    opt(
+      '--max-sessions-per-conn <n>',
+      'viewer sessions one client connection may hold, connected or not',
+      'BATON_MAX_SESSIONS_PER_CONN',
+      int('max-sessions-per-conn', 1, 1_000_000),
+      DEFAULT_SESSION_LIMITS.sessionsPerConn,
+    ),
+  )
+  .addOption(
+    opt(
+      '--max-sessions-per-ip <n>',
+      'the same, per client IP (loopback is not capped per IP)',
+      'BATON_MAX_SESSIONS_PER_IP',
+      int('max-sessions-per-ip', 1, 1_000_000),
+      DEFAULT_SESSION_LIMITS.sessionsPerIp,
+    ),
+  )
   .action(async (o) => {
     const { Hub } = await import('../../signaling/hub.js');
     const hub = new Hub({
@@ -240,33 +329,131 @@ program
   .addOption(opt('--config <file>', 'JSON config file (keys = flags in camelCase)', 'BATON_CONFIG'))
   .addOption(opt('--hub <url>', 'hub URL', 'BATON_HUB', undefined, 'http://127.0.0.1:8080'))
   .addOption(opt('--cluster-secret <s>', 'shared cluster secret (required, ≥ 16 bytes; prefer the -file form)', 'BATON_CLUSTER_SECRET'))
-  .addOption(opt('--cluster-secret-file <file>', 'read the cluster secret from this file (a trailing newline is dropped)', 'BATON_CLUSTER_SECRET_FILE'))
+  .addOption(
+    opt(
+      '--cluster-secret-file <file>',
+      'read the cluster secret from this file (a trailing newline is dropped)',
+      'BATON_CLUSTER_SECRET_FILE',
+    ),
+  )
   .addOption(opt('--id <id>', 'server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID'))
   .addOption(opt('--region <name>', 'region name', 'BATON_REGION', undefined, 'local'))
   .addOption(opt('--lat <deg>', 'latitude', 'BATON_LAT', num('lat', -90, 90), 0))
   .addOption(opt('--lon <deg>', 'longitude', 'BATON_LON', num('lon', -180, 180), 0))
   .addOption(opt('--storage <dir>', 'storage directory with <asset-id>.webm files (required)', 'BATON_STORAGE'))
   .addOption(opt('--cache-mb <n>', 'adaptable cache budget, MiB', 'BATON_CACHE_MB', num('cache-mb', 0, 1_000_000), 64))
-  .addOption(opt('--cache-policy <p>', 'cache policy: gic (generalized interval caching: concurrent pairs plus whole assets on predicted intervals), interval (concurrent pairs only) or lru', 'BATON_CACHE_POLICY').choices(['gic', 'interval', 'lru']).default('gic'))
+  .addOption(
+    opt(
+      '--cache-policy <p>',
+      'cache policy: gic (generalized interval caching: concurrent pairs plus whole assets on predicted intervals), interval (concurrent pairs only) or lru',
+      'BATON_CACHE_POLICY',
+    )
+      .choices(['gic', 'interval', 'lru'])
+      .default('gic'),
+  )
   .addOption(opt('--max-sessions <n>', 'most concurrent viewer sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
-  .addOption(opt('--max-ingest-sessions <n>', 'most concurrent broadcast (ingest) sessions, apart from viewers', 'BATON_MAX_INGEST_SESSIONS', int('max-ingest-sessions', 1, 1_000_000), DEFAULT_MAX_INGEST_SESSIONS))
-  .addOption(opt('--unconnected-session-ms <ms>', 'close a viewer session whose WebRTC connection is not up this long after it opened', 'BATON_UNCONNECTED_SESSION_MS', int('unconnected-session-ms', 100, 600_000), UNCONNECTED_SESSION_MS))
+  .addOption(
+    opt(
+      '--max-ingest-sessions <n>',
+      'most concurrent broadcast (ingest) sessions, apart from viewers',
+      'BATON_MAX_INGEST_SESSIONS',
+      int('max-ingest-sessions', 1, 1_000_000),
+      DEFAULT_MAX_INGEST_SESSIONS,
+    ),
+  )
+  .addOption(
+    opt(
+      '--unconnected-session-ms <ms>',
+      'close a viewer session whose WebRTC connection is not up this long after it opened',
+      'BATON_UNCONNECTED_SESSION_MS',
+      int('unconnected-session-ms', 100, 600_000),
+      UNCONNECTED_SESSION_MS,
+    ),
+  )
   .addOption(opt('--uplink-mbps <n>', 'uplink capacity, Mbit/s', 'BATON_UPLINK_MBPS', num('uplink-mbps', 0.001, 1_000_000), 1000))
   .addOption(opt('--ingest', 'accept broadcasts (ingest role)', 'BATON_INGEST'))
-  .addOption(opt('--ingest-max-mbps <n>', 'per-stream ingest quota: average bitrate, Mbit/s', 'BATON_INGEST_MAX_MBPS', num('ingest-max-mbps', 0.01, 100_000), 25))
+  .addOption(
+    opt(
+      '--ingest-max-mbps <n>',
+      'per-stream ingest quota: average bitrate, Mbit/s',
+      'BATON_INGEST_MAX_MBPS',
+      num('ingest-max-mbps', 0.01, 100_000),
+      25,
+    ),
+  )
   .addOption(opt('--ingest-max-mb <n>', 'per-stream ingest quota: size, MiB', 'BATON_INGEST_MAX_MB', num('ingest-max-mb', 1, 1e9), 8192))
   .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
   .addOption(opt('--http-port <n>', 'port for /metrics and /healthz (0 = any free port)', 'BATON_HTTP_PORT', int('http-port', 0, 65535), 0))
   .addOption(opt('--http-host <addr>', 'interface for the HTTP side', 'BATON_HTTP_HOST', undefined, '127.0.0.1'))
-  .addOption(opt('--load-weights <w>', 'load factor weights (used when this server is director)', 'BATON_LOAD_WEIGHTS', loadWeights, { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu }))
-  .addOption(opt('--load-threshold <x>', 'a server at or above this load factor gets no new session', 'BATON_LOAD_THRESHOLD', num('load-threshold', 0.01, 10), DEFAULT_LOAD_WEIGHTS.threshold))
-  .addOption(opt('--load-bound <e|off>', 'as director, prefer servers under (1 + e) × the mean load factor ("off": threshold only)', 'BATON_LOAD_BOUND', loadBound, DEFAULT_LOAD_BOUND))
-  .addOption(opt('--slow-viewer-ms <ms>', 'drop a viewer that reads under half the bitrate for this long', 'BATON_SLOW_VIEWER_MS', int('slow-viewer-ms', 100), 20_000))
-  .addOption(opt('--stall-timeout-ms <ms>', 'drop a viewer whose channel accepts nothing for this long', 'BATON_STALL_TIMEOUT_MS', int('stall-timeout-ms', 100), 15_000))
+  .addOption(
+    opt('--load-weights <w>', 'load factor weights (used when this server is director)', 'BATON_LOAD_WEIGHTS', loadWeights, {
+      sessions: DEFAULT_LOAD_WEIGHTS.sessions,
+      egress: DEFAULT_LOAD_WEIGHTS.egress,
+      cpu: DEFAULT_LOAD_WEIGHTS.cpu,
+    }),
+  )
+  .addOption(
+    opt(
+      '--load-threshold <x>',
+      'a server at or above this load factor gets no new session',
+      'BATON_LOAD_THRESHOLD',
+      num('load-threshold', 0.01, 10),
+      DEFAULT_LOAD_WEIGHTS.threshold,
+    ),
+  )
+  .addOption(
+    opt(
+      '--load-bound <e|off>',
+      'as director, prefer servers under (1 + e) × the mean load factor ("off": threshold only)',
+      'BATON_LOAD_BOUND',
+      loadBound,
+      DEFAULT_LOAD_BOUND,
+    ),
+  )
+  .addOption(
+    opt(
+      '--slow-viewer-ms <ms>',
+      'drop a viewer that reads under half the bitrate for this long',
+      'BATON_SLOW_VIEWER_MS',
+      int('slow-viewer-ms', 100),
+      20_000,
+    ),
+  )
+  .addOption(
+    opt(
+      '--stall-timeout-ms <ms>',
+      'drop a viewer whose channel accepts nothing for this long',
+      'BATON_STALL_TIMEOUT_MS',
+      int('stall-timeout-ms', 100),
+      15_000,
+    ),
+  )
   .addOption(opt('--ice-servers <json>', 'STUN/TURN servers for WebRTC, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
-  .addOption(opt('--ice-allow <list>', 'remote ICE candidates in these CIDRs (or "loopback", "private") are probed although loopback/private; hostnames never are', 'BATON_ICE_ALLOW', iceAllow, []))
-  .addOption(opt('--allow-fast', 'viewers that ask for fast (unpaced) delivery get it (benchmarks, trusted tools); default: every viewer is paced', 'BATON_ALLOW_FAST'))
-  .addOption(opt('--rtc-bind-address <addr>', 'local address WHIP publishers\' ICE binds to (default: all interfaces)', 'BATON_RTC_BIND_ADDRESS', undefined, undefined))
+  .addOption(
+    opt(
+      '--ice-allow <list>',
+      'remote ICE candidates in these CIDRs (or "loopback", "private") are probed although loopback/private; hostnames never are',
+      'BATON_ICE_ALLOW',
+      iceAllow,
+      [],
+    ),
+  )
+  .addOption(
+    opt(
+      '--allow-fast',
+      'viewers that ask for fast (unpaced) delivery get it (benchmarks, trusted tools); default: every viewer is paced',
+      'BATON_ALLOW_FAST',
+    ),
+  )
+  .addOption(
+    opt(
+      '--rtc-bind-address <addr>',
+      "local address WHIP publishers' ICE binds to (default: all interfaces)",
+      'BATON_RTC_BIND_ADDRESS',
+      undefined,
+      undefined,
+    ),
+  )
   .action(async (o) => {
     const { MediaServer } = await import('../media-server.js');
     const server = new MediaServer({
@@ -330,7 +517,10 @@ program
       });
       progress?.clear();
       if (o.json) console.log(JSON.stringify(r));
-      else console.log(`received ${r.bytes} bytes from ${r.server} (${r.reason}), sha256 ${r.sha256}, first byte after ${r.ttfbMs} ms; saved to ${o.out}`);
+      else
+        console.log(
+          `received ${r.bytes} bytes from ${r.server} (${r.reason}), sha256 ${r.sha256}, first byte after ${r.ttfbMs} ms; saved to ${o.out}`,
+        );
       process.exit(0);
     } catch (err) {
       progress?.clear();
@@ -376,13 +566,19 @@ program
           const u = p.uploads();
           note(`stream ${p.streamId}: ${u.map((x) => `${x.role} ${x.serverId} (${x.region})`).join(', ')}`);
           p.addEventListener('failover', (e) => note(`failover: ${e.detail.from} → ${e.detail.to} (${e.detail.role})`));
-          p.addEventListener('health', (e) => e.detail.error && note(`${e.detail.serverId} failed: ${e.detail.error.code}: ${e.detail.error.message}`));
+          p.addEventListener(
+            'health',
+            (e) => e.detail.error && note(`${e.detail.serverId} failed: ${e.detail.error.code}: ${e.detail.error.message}`),
+          );
           p.addEventListener('warning', (e) => note(`warning: ${e.detail.code}: ${e.detail.message}`));
         },
       });
       progress?.clear();
       if (o.json) console.log(JSON.stringify(r));
-      else console.log(`published ${r.streamId}: ${r.bytes} bytes, sha256 ${r.sha256}, stored on ${r.stored.join(' and ')}${r.failovers.length ? ` after ${r.failovers.length} failover(s)` : ''}`);
+      else
+        console.log(
+          `published ${r.streamId}: ${r.bytes} bytes, sha256 ${r.sha256}, stored on ${r.stored.join(' and ')}${r.failovers.length ? ` after ${r.failovers.length} failover(s)` : ''}`,
+        );
       process.exit(0);
     } catch (err) {
       progress?.clear();
@@ -405,13 +601,21 @@ program
   .option('--quiet', 'print only problems (no URLs, no "stopped" line)')
   .action(async (o) => {
     const { runDemo } = await import('./demo.js');
-    await runDemo({ servers: o.servers, port: o.port, dataDir: resolve(o.dataDir), cacheMb: o.cacheMb, streamKey: o.streamKey, build: o.build, quiet: Boolean(o.quiet) });
+    await runDemo({
+      servers: o.servers,
+      port: o.port,
+      dataDir: resolve(o.dataDir),
+      cacheMb: o.cacheMb,
+      streamKey: o.streamKey,
+      build: o.build,
+      quiet: Boolean(o.quiet),
+    });
   });
 
 program
   .command('stream-key')
   .description('Mint a signed stream key for broadcasters (accepted by a hub started with the same --stream-key-secret).')
-  .addOption(opt('--stream-key-secret <s>', 'the hub\'s stream-key secret (required)', 'BATON_STREAM_KEY_SECRET'))
+  .addOption(opt('--stream-key-secret <s>', "the hub's stream-key secret (required)", 'BATON_STREAM_KEY_SECRET'))
   .addOption(opt('--stream-key-secret-file <file>', 'read the stream-key secret from this file', 'BATON_STREAM_KEY_SECRET_FILE'))
   .addOption(opt('--valid-minutes <n>', 'how long the key is valid', 'BATON_STREAM_KEY_MINUTES', int('valid-minutes', 1, 525_600), 60))
   .option('--stream-id <id>', 'restrict the key to one stream id')

@@ -32,7 +32,10 @@ export function progressLine(s: ProgressSample): string {
 /** Each entry server of a `publish`, `*` on the primary: `fra-1* 40% acked · iad-1 38% acked`. */
 export function uploadsDetail(p: ProgressInfo, total: number): string {
   return p.uploads
-    .map((u) => `${u.serverId}${u.role === 'primary' ? '*' : ''} ${u.state === 'failed' ? 'failed' : u.state === 'done' ? 'done' : `${pct(u.ackedBytes, total)} acked`}`)
+    .map(
+      (u) =>
+        `${u.serverId}${u.role === 'primary' ? '*' : ''} ${u.state === 'failed' ? 'failed' : u.state === 'done' ? 'done' : `${pct(u.ackedBytes, total)} acked`}`,
+    )
     .join(' · ');
 }
 

@@ -27,7 +27,9 @@ export function resolveSecrets(cmd: Command): void {
     }
     const value = cmd.getOptionValue(s.key) as string | undefined;
     if (value !== undefined && Buffer.byteLength(value) < s.minBytes) {
-      cmd.error(`error: ${s.flag} must be at least ${s.minBytes} bytes (got ${Buffer.byteLength(value)}); e.g. \`openssl rand -base64 24 > secret\` and ${s.flag}-file secret`);
+      cmd.error(
+        `error: ${s.flag} must be at least ${s.minBytes} bytes (got ${Buffer.byteLength(value)}); e.g. \`openssl rand -base64 24 > secret\` and ${s.flag}-file secret`,
+      );
     }
   }
 }

@@ -35,7 +35,9 @@ export class FileSink {
     this.path = path;
     this.tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.part`);
     this.#file = createWriteStream(this.tempPath);
-    this.failed = new Promise<never>((_, reject) => this.#file.once('error', (err) => reject(new FileSinkError(err.message, { cause: err }))));
+    this.failed = new Promise<never>((_, reject) =>
+      this.#file.once('error', (err) => reject(new FileSinkError(err.message, { cause: err }))),
+    );
     this.failed.catch(() => undefined);
   }
 
@@ -57,7 +59,9 @@ export class FileSink {
   /** Flushes, closes and moves the file to `path`. */
   async commit(): Promise<void> {
     this.#settled = true;
-    await new Promise<void>((done, fail) => this.#file.end((err?: Error | null) => (err ? fail(new FileSinkError(err.message, { cause: err })) : done())));
+    await new Promise<void>((done, fail) =>
+      this.#file.end((err?: Error | null) => (err ? fail(new FileSinkError(err.message, { cause: err })) : done())),
+    );
     await rename(this.tempPath, this.path);
   }
 

@@ -65,13 +65,19 @@ export async function watchToFile(opts: WatchOptions & { out: string }): Promise
 /** Watch `assetId` to the end, handing every in-order chunk to `onData`. */
 export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array, viewer: Viewer) => void): Promise<WatchResult> {
   const t0 = performance.now();
-  const socket: Socket<HubToClientEvents, ClientToHubEvents> = io(`${opts.hubUrl.replace(/\/$/, '')}/client`, { transports: ['websocket'], reconnection: false, timeout: HUB_CONNECT_TIMEOUT_MS });
+  const socket: Socket<HubToClientEvents, ClientToHubEvents> = io(`${opts.hubUrl.replace(/\/$/, '')}/client`, {
+    transports: ['websocket'],
+    reconnection: false,
+    timeout: HUB_CONNECT_TIMEOUT_MS,
+  });
   let viewer: Viewer | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await new Promise<void>((done, fail) => {
       socket.once('connect', () => done());
-      socket.once('connect_error', (err) => fail(new WatchError('hub-unreachable', `cannot reach the hub at ${opts.hubUrl}: ${err.message}`)));
+      socket.once('connect_error', (err) =>
+        fail(new WatchError('hub-unreachable', `cannot reach the hub at ${opts.hubUrl}: ${err.message}`)),
+      );
     });
     const v = new Viewer({
       socket,
@@ -90,7 +96,10 @@ export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array
     let total: number | null = null;
     const failovers: FailoverInfo[] = [];
     const done = new Promise<WatchResult>((resolveDone, reject) => {
-      timer = setTimeout(() => reject(new WatchError('timeout', `no end of ${opts.assetId} within ${opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS} ms`)), opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new WatchError('timeout', `no end of ${opts.assetId} within ${opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS} ms`)),
+        opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS,
+      );
       v.addEventListener('selected', (e) => {
         first ??= { server: e.detail.server.id, reason: e.detail.reason };
       });

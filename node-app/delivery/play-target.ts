@@ -9,9 +9,15 @@ export type PlayTarget =
  * Resolves a play request. `index` is consulted only for a play by time; `size` is what the source
  * holds now. Pure.
  */
-export function playTarget(req: { offset?: number; timeMs?: number }, fallbackOffset: number, size: number, index: SeekIndex | undefined): PlayTarget {
+export function playTarget(
+  req: { offset?: number; timeMs?: number },
+  fallbackOffset: number,
+  size: number,
+  index: SeekIndex | undefined,
+): PlayTarget {
   if (req.timeMs !== undefined) {
-    if (!index) return { ok: false, code: 'not-seekable', message: 'this asset has no seek index (live, or not WebM with Clusters): play by offset' };
+    if (!index)
+      return { ok: false, code: 'not-seekable', message: 'this asset has no seek index (live, or not WebM with Clusters): play by offset' };
     const p = seekPointAt(index, req.timeMs);
     return { ok: true, offset: p.offset, seek: { seekMs: req.timeMs, timeMs: p.timeMs } };
   }

@@ -226,7 +226,10 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     const over = this.#o.pacing || {};
     const base = this.#o.pacing === false || this.#source.isLive() ? null : pacingFor(over.bitrateBps ?? this.#facts.bitrateBps);
     if (base) {
-      this.#pacer = new Pacer({ ...base, ...over, leadBytes: Math.max(over.leadBytes ?? base.leadBytes, over.burstBytes ?? base.burstBytes) }, this.#now);
+      this.#pacer = new Pacer(
+        { ...base, ...over, leadBytes: Math.max(over.leadBytes ?? base.leadBytes, over.burstBytes ?? base.burstBytes) },
+        this.#now,
+      );
     }
   }
 
@@ -308,7 +311,11 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     const confirm = !this.#playSeen && offset === this.#sessionOffset && !seek;
     const verdict = confirm ? 'burst' : this.#restarts.restart(this.#now());
     if (verdict === 'refused') {
-      this.#sendControl({ t: 'error', code: 'rate-limited', message: `more than ${MAX_RESTARTS_PER_WINDOW} restarts in ${RESTART_WINDOW_MS / 1000} s: play refused` });
+      this.#sendControl({
+        t: 'error',
+        code: 'rate-limited',
+        message: `more than ${MAX_RESTARTS_PER_WINDOW} restarts in ${RESTART_WINDOW_MS / 1000} s: play refused`,
+      });
       return;
     }
     if (fast !== undefined && this.#o.allowFast === true) this.#fast = fast;
@@ -487,7 +494,13 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       return this.close('stalled');
     }
     const blockedMs = this.#blockedMs + (this.#writePendingSince === null ? 0 : now - this.#writePendingSince);
-    const slowMs = this.#slow.slowFor({ now, bytesSent: this.#bytesSent, blockedMs, streaming: this.#state === 'streaming', bitrateBps: this.#facts.bitrateBps });
+    const slowMs = this.#slow.slowFor({
+      now,
+      bytesSent: this.#bytesSent,
+      blockedMs,
+      streaming: this.#state === 'streaming',
+      bitrateBps: this.#facts.bitrateBps,
+    });
     if (slowMs > (t.slowMs ?? SLOW_VIEWER_MS)) {
       const message = 'the viewer receives slower than the media plays';
       this.#sendControl({ t: 'error', code: 'timeout', message });
@@ -498,5 +511,4 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       this.close('idle');
     }
   }
-
 }

@@ -14,7 +14,10 @@ export type Slot = 'watch' | 'ingest';
  * computing the factor once.
  */
 export function acceptingLoadFactor(row: ServerRow, weights: LoadWeights, slot: Slot = 'watch'): number | null {
-  if (slot === 'watch' ? row.load.sessions >= row.maxSessions : (row.load.ingestSessions ?? 0) >= (row.maxIngestSessions ?? row.maxSessions)) return null;
+  if (
+    slot === 'watch' ? row.load.sessions >= row.maxSessions : (row.load.ingestSessions ?? 0) >= (row.maxIngestSessions ?? row.maxSessions)
+  )
+    return null;
   const f = loadFactor(row, weights);
   return f >= weights.threshold ? null : f;
 }

@@ -62,7 +62,11 @@ export class DirectorRole {
     const p = parse(selectIngestRequestSchema, raw);
     if (!p.ok) return ack(ackError(ErrorCode.badRequest, p.message));
     if (this.#fenced(p.value.epoch)) return ack(ackError(ErrorCode.staleEpoch, `not the director for epoch ${p.value.epoch}`));
-    const r = selectIngest(this.#o.table, { typed: p.value.typed, ip: p.value.ip, exclude: p.value.exclude }, { weights: this.#o.weights ?? DEFAULT_LOAD_WEIGHTS });
+    const r = selectIngest(
+      this.#o.table,
+      { typed: p.value.typed, ip: p.value.ip, exclude: p.value.exclude },
+      { weights: this.#o.weights ?? DEFAULT_LOAD_WEIGHTS },
+    );
     ack(r.ok ? { ...r, epoch: p.value.epoch } : r);
   }
 

@@ -63,11 +63,7 @@ interface Candidate {
  *
  * The result carries both steps (`candidates`), for the decision log.
  */
-export function selectIngest(
-  table: StateTable,
-  req: IngestSelectRequest,
-  opts: IngestSelectOptions,
-): IngestSelectResult {
+export function selectIngest(table: StateTable, req: IngestSelectRequest, opts: IngestSelectOptions): IngestSelectResult {
   const exclude = req.exclude ?? [];
   const ingest: ServerRow[] = [];
   const eligible: Candidate[] = [];
@@ -114,7 +110,9 @@ export function selectIngest(
 export function nearestIngest(servers: readonly ServerRow[], req: Pick<IngestSelectRequest, 'typed' | 'ip'>): Set<string> {
   const ids = new Set<string>();
   for (const place of req.ip ? [req.typed, req.ip] : [req.typed]) {
-    const byRtt = servers.map((row) => ({ id: row.id, rttMs: estimateRttMs(place, row) })).sort((a, b) => a.rttMs - b.rttMs || (a.id < b.id ? -1 : 1));
+    const byRtt = servers
+      .map((row) => ({ id: row.id, rttMs: estimateRttMs(place, row) }))
+      .sort((a, b) => a.rttMs - b.rttMs || (a.id < b.id ? -1 : 1));
     for (const x of byRtt.slice(0, INGEST_NEAREST_PER_PLACE)) ids.add(x.id);
   }
   return ids;

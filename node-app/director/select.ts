@@ -85,12 +85,7 @@ export type SelectResult =
  * `unknown-asset` when nobody holds the asset, `no-capacity` when every holder
  * is excluded or overloaded.
  */
-export function selectServer(
-  table: StateTable,
-  req: ServerSelectRequest,
-  self: string,
-  opts: SelectOptions,
-): SelectResult {
+export function selectServer(table: StateTable, req: ServerSelectRequest, self: string, opts: SelectOptions): SelectResult {
   const { assetId } = req;
   const exclude = req.exclude ?? [];
   const { weights, loadBound } = opts;
@@ -158,7 +153,8 @@ function pickByTier(table: StateTable, t: Tiers, bound: Bound, cacheBound: Bound
   const me = table.get(self);
   if (me && me.cache.has(assetId) && !exclude.includes(self)) {
     const f = acceptingLoadFactor(me, weights);
-    if (f !== null && (cacheBound === null || cacheBound(me, f))) return { ok: true, serverId: self, reason: SelectReason.directorCache, loadFactor: f };
+    if (f !== null && (cacheBound === null || cacheBound(me, f)))
+      return { ok: true, serverId: self, reason: SelectReason.directorCache, loadFactor: f };
   }
 
   const cached = bestOf(table, t.cacheHolders, exclude, weights, null, cacheBound);

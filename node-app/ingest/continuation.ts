@@ -40,7 +40,14 @@ export async function continuationOf(writer: LiveWriter): Promise<Continuation |
   const tail = await readAll(writer, cluster, bytes - cluster);
   const last = lastTimeMs(tail);
   if (last === undefined) return refuse('its last Cluster has no timecode');
-  return { streamId: writer.streamId, mime: writer.mime, nextSeq: writer.nextSeq, bytes, fillerBytes: torn, nextTimeMs: last + CONTINUATION_GAP_MS };
+  return {
+    streamId: writer.streamId,
+    mime: writer.mime,
+    nextSeq: writer.nextSeq,
+    bytes,
+    fillerBytes: torn,
+    nextTimeMs: last + CONTINUATION_GAP_MS,
+  };
 }
 
 async function readAll(writer: LiveWriter, offset: number, length: number): Promise<Uint8Array> {
@@ -75,7 +82,8 @@ export function lastTimeMs(cluster: Uint8Array): number | undefined {
     else if (h.id === Id.simpleBlock) latest = Math.max(latest, blockTime(cluster, data, end) ?? latest);
     else if (h.id === Id.blockGroup) {
       const inner = readHeader(cluster.subarray(data, end));
-      if (typeof inner !== 'string' && inner.id === Id.block) latest = Math.max(latest, blockTime(cluster, data + inner.headerBytes, end) ?? latest);
+      if (typeof inner !== 'string' && inner.id === Id.block)
+        latest = Math.max(latest, blockTime(cluster, data + inner.headerBytes, end) ?? latest);
     }
     at = data + h.size;
   }

@@ -11,6 +11,7 @@ export class IngestError extends CodedError<IngestErrorCode> {
 /** The disk said no: ENOSPC/EDQUOT become `disk-full`, anything else `write-failed`. */
 export function ioError(err: unknown, what: string): IngestError {
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (errno === 'ENOSPC' || errno === 'EDQUOT') return new IngestError(IngestErrorCode.diskFull, `the server's disk is full (${what})`, { cause: err });
+  if (errno === 'ENOSPC' || errno === 'EDQUOT')
+    return new IngestError(IngestErrorCode.diskFull, `the server's disk is full (${what})`, { cause: err });
   return new IngestError(IngestErrorCode.writeFailed, `${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }

@@ -145,9 +145,11 @@ export class IngestManager {
     }
     if (this.#sessions.has(msg.sessionId)) return ackError(ErrorCode.conflict, 'session exists');
     const secret = msg.streamSecret;
-    if (typeof secret !== 'string' || secret.length === 0) return ackError(ErrorCode.badRequest, 'a publish session needs the stream secret');
+    if (typeof secret !== 'string' || secret.length === 0)
+      return ackError(ErrorCode.badRequest, 'a publish session needs the stream secret');
     const existing = this.#streams.get(msg.assetId);
-    if (existing && !sameSecret(existing.secret, secret)) return ackError(ErrorCode.conflict, `stream ${msg.assetId} is being written here by another publisher`);
+    if (existing && !sameSecret(existing.secret, secret))
+      return ackError(ErrorCode.conflict, `stream ${msg.assetId} is being written here by another publisher`);
     const log = this.#o.log?.child?.({ session: msg.sessionId, stream: msg.assetId }) ?? this.#o.log;
     const session = new IngestSession({
       sessionId: msg.sessionId,
@@ -248,7 +250,12 @@ export class IngestManager {
 
   // ---- writers ----------------------------------------------------------------------
 
-  async #attach(streamId: string, mime: string, resumeFrom: number, session: IngestSession): Promise<{ writer: LiveWriter; limits: IngestLimits } | IngestError> {
+  async #attach(
+    streamId: string,
+    mime: string,
+    resumeFrom: number,
+    session: IngestSession,
+  ): Promise<{ writer: LiveWriter; limits: IngestLimits } | IngestError> {
     const pending = this.#creating.get(streamId);
     if (pending) await pending;
     let s = this.#streams.get(streamId);
@@ -260,13 +267,21 @@ export class IngestManager {
     const secret = this.#secrets.get(session.sessionId) ?? '';
     if (s) {
       // Only the publisher that started this copy may continue it (a second broadcaster of the id is refused).
-      if (!sameSecret(s.secret, secret)) return new IngestError(IngestErrorCode.notOwner, `stream ${streamId} is being written here by another publisher`);
+      if (!sameSecret(s.secret, secret))
+        return new IngestError(IngestErrorCode.notOwner, `stream ${streamId} is being written here by another publisher`);
       if (s.writer.state !== 'open') return new IngestError(IngestErrorCode.conflict, `stream ${streamId} is already ${s.writer.state}`);
       if (resumeFrom > s.writer.nextSeq) {
-        return new IngestError(IngestErrorCode.cannotResume, `this copy needs chunks from ${s.writer.nextSeq}; the publisher can only send from ${resumeFrom}`);
+        return new IngestError(
+          IngestErrorCode.cannotResume,
+          `this copy needs chunks from ${s.writer.nextSeq}; the publisher can only send from ${resumeFrom}`,
+        );
       }
     } else {
-      if (resumeFrom > 0) return new IngestError(IngestErrorCode.cannotResume, `a new copy needs every chunk from 0; the publisher can only send from ${resumeFrom}`);
+      if (resumeFrom > 0)
+        return new IngestError(
+          IngestErrorCode.cannotResume,
+          `a new copy needs every chunk from 0; the publisher can only send from ${resumeFrom}`,
+        );
       const created = this.#create(streamId, mime, secret);
       this.#creating.set(streamId, created);
       const w = await created.finally(() => this.#creating.delete(streamId));
@@ -286,7 +301,8 @@ export class IngestManager {
   async #create(streamId: string, mime: string, secret: string): Promise<LiveWriter | IngestError> {
     const finalPath = this.#o.store.pathOf(streamId);
     if (!finalPath) return new IngestError(IngestErrorCode.badRequest, `invalid stream id ${streamId}`);
-    if (this.#o.store.stat(streamId)) return new IngestError(IngestErrorCode.conflict, `an asset called ${streamId} is already stored here`);
+    if (this.#o.store.stat(streamId))
+      return new IngestError(IngestErrorCode.conflict, `an asset called ${streamId} is already stored here`);
     const known = this.#o.knownStart?.(streamId);
     let writer: LiveWriter;
     try {
@@ -303,7 +319,17 @@ export class IngestManager {
     } catch (err) {
       return err instanceof IngestError ? err : new IngestError(IngestErrorCode.writeFailed, (err as Error).message);
     }
-    const s: Stream = { writer, secret, session: undefined, peer: undefined, readers: 0, lastReportAt: 0, reportTimer: undefined, abandonTimer: undefined, mimeProbed: false };
+    const s: Stream = {
+      writer,
+      secret,
+      session: undefined,
+      peer: undefined,
+      readers: 0,
+      lastReportAt: 0,
+      reportTimer: undefined,
+      abandonTimer: undefined,
+      mimeProbed: false,
+    };
     this.#streams.set(streamId, s);
     writer.on('grew', () => {
       if (!s.mimeProbed && writer.index.initBytes !== undefined) {
@@ -343,7 +369,14 @@ export class IngestManager {
   }
 
   #info(s: Stream): LiveInfo {
-    const info: LiveInfo = { id: s.writer.streamId, bytes: s.writer.bytes, live: s.writer.live, mime: s.writer.mime, startedAtMs: s.writer.startedAtMs, owner: ownerHash(s.secret) };
+    const info: LiveInfo = {
+      id: s.writer.streamId,
+      bytes: s.writer.bytes,
+      live: s.writer.live,
+      mime: s.writer.mime,
+      startedAtMs: s.writer.startedAtMs,
+      owner: ownerHash(s.secret),
+    };
     if (s.peer) info.peer = s.peer;
     return info;
   }

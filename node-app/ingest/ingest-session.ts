@@ -25,7 +25,10 @@ const WATCHDOG_MS = 1_000;
 export type IngestSessionState = 'connecting' | 'waiting-hello' | 'receiving' | 'ending' | 'done' | 'closed';
 
 /** What the ingest manager gives a session for a `hello`: the stream's writer, or why not. */
-export type Attach = (hello: Extract<IngestClientControl, { t: 'hello' }>, session: IngestSession) => Promise<{ writer: LiveWriter; limits: IngestLimits } | IngestError>;
+export type Attach = (
+  hello: Extract<IngestClientControl, { t: 'hello' }>,
+  session: IngestSession,
+) => Promise<{ writer: LiveWriter; limits: IngestLimits } | IngestError>;
 
 export interface IngestSessionEvents {
   connected: [];
@@ -123,7 +126,10 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
     this.#state = 'closed';
     clearInterval(this.#watchdog);
     this.#detach();
-    this.#o.log?.[error && !wasDone ? 'warn' : 'debug']({ reason, err: error?.message, bytes: this.#bytesReceived }, 'ingest session closed');
+    this.#o.log?.[error && !wasDone ? 'warn' : 'debug'](
+      { reason, err: error?.message, bytes: this.#bytesReceived },
+      'ingest session closed',
+    );
     // Let a last control message (an error or done) reach the publisher before the channel goes.
     setTimeout(() => this.#peer.destroy(), error ? 100 : 0).unref?.();
     this.emit('closed', reason, error);
@@ -144,7 +150,12 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
       return;
     }
     if (this.#flood.record(f.payload.byteLength, this.#now())) {
-      return this.fail(new IngestError(IngestErrorCode.tooManyChunks, `more than ${BASE_CHUNKS_PER_S} chunks a second (plus one per ${BYTES_PER_EXTRA_CHUNK} bytes): send larger chunks`));
+      return this.fail(
+        new IngestError(
+          IngestErrorCode.tooManyChunks,
+          `more than ${BASE_CHUNKS_PER_S} chunks a second (plus one per ${BYTES_PER_EXTRA_CHUNK} bytes): send larger chunks`,
+        ),
+      );
     }
     if (this.#state !== 'receiving' || !this.#writer) {
       // Chunks that race a hello are refused rather than queued: the publisher resends after `ready`.
@@ -173,7 +184,8 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
     if (this.#state === 'closed') return;
     if (msg.t === 'hello') {
       if (this.#state !== 'waiting-hello') return this.#bad(IngestErrorCode.badRequest, 'hello was already sent');
-      if (msg.streamId !== this.streamId) return this.fail(new IngestError(IngestErrorCode.badRequest, `this session is for stream ${this.streamId}, not ${msg.streamId}`));
+      if (msg.streamId !== this.streamId)
+        return this.fail(new IngestError(IngestErrorCode.badRequest, `this session is for stream ${this.streamId}, not ${msg.streamId}`));
       const r = await this.#o.attach(msg, this);
       if ((this.#state as IngestSessionState) === 'closed') return;
       if (r instanceof IngestError) return this.fail(r);
@@ -238,7 +250,8 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
   #tick(): void {
     const now = this.#now();
     const t = this.#o.timeouts ?? {};
-    if (this.#state === 'connecting' && now - this.#createdAt > (t.connectMs ?? INGEST_CONNECT_TIMEOUT_MS)) return this.close('connect-timeout');
+    if (this.#state === 'connecting' && now - this.#createdAt > (t.connectMs ?? INGEST_CONNECT_TIMEOUT_MS))
+      return this.close('connect-timeout');
     if (this.#state === 'done' && now - this.#doneAt > DONE_LINGER_MS) return this.close('done');
     if (this.#state !== 'done' && this.#state !== 'ending' && now - this.#lastActivityAt > (t.idleMs ?? INGEST_IDLE_TIMEOUT_MS)) {
       this.fail(new IngestError(IngestErrorCode.timeout, 'no data from the publisher'));

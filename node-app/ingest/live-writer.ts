@@ -263,14 +263,23 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     if (seq < this.#nextSeq) return { kind: 'duplicate', durable: seq <= this.#durableSeq };
     if (seq > this.#nextSeq) return { kind: 'gap', expected: this.#nextSeq };
     if (offset !== this.#bytes) {
-      return { kind: 'refused', error: new IngestError(IngestErrorCode.badRequest, `chunk ${seq} claims byte ${offset}, the stream is at ${this.#bytes}`), fatal: false };
+      return {
+        kind: 'refused',
+        error: new IngestError(IngestErrorCode.badRequest, `chunk ${seq} claims byte ${offset}, the stream is at ${this.#bytes}`),
+        fatal: false,
+      };
     }
     const after = this.#bytes + payload.byteLength;
     if (after > this.#o.limits.maxBytes) {
       return this.#quota(new IngestError(IngestErrorCode.tooLarge, `the stream would exceed its ${this.#o.limits.maxBytes}-byte quota`));
     }
     if (after > this.allowedBytes()) {
-      return this.#quota(new IngestError(IngestErrorCode.rateLimited, `the stream exceeds its ${Math.round(this.#o.limits.maxBitrateBps / 1000)} kbit/s bitrate quota`));
+      return this.#quota(
+        new IngestError(
+          IngestErrorCode.rateLimited,
+          `the stream exceeds its ${Math.round(this.#o.limits.maxBitrateBps / 1000)} kbit/s bitrate quota`,
+        ),
+      );
     }
     const bad = this.#o.headCheck?.check(payload);
     if (bad !== undefined) {
@@ -341,7 +350,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
    */
   async end(bytes: number, sha256?: string): Promise<Finalized> {
     if (this.#state === 'finalized') return { bytes: this.#bytes, sha256: this.#sha256!, path: this.finalPath };
-    if (this.#state !== 'open') throw this.#failure ?? new IngestError(IngestErrorCode.badRequest, `stream ${this.streamId} is already ending`);
+    if (this.#state !== 'open')
+      throw this.#failure ?? new IngestError(IngestErrorCode.badRequest, `stream ${this.streamId} is already ending`);
     if (bytes !== this.#bytes) {
       throw new IngestError(IngestErrorCode.mismatch, `end says ${bytes} bytes but ${this.#bytes} were received; send the rest first`);
     }
@@ -412,7 +422,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   /** Writes every pending chunk as one block at the end of the file; the block joins the tail. */
   async #writePending(): Promise<void> {
     // A salvage keeps every accepted chunk (so copies on different servers are cut alike); a removal none.
-    if (this.#pending.length === 0 || !this.#file || this.#writeFailed || (this.#state === 'failed' && this.#failMode !== 'salvage')) return;
+    if (this.#pending.length === 0 || !this.#file || this.#writeFailed || (this.#state === 'failed' && this.#failMode !== 'salvage'))
+      return;
     const block = coalesce(this.#pending);
     this.#pending = [];
     // In the tail before the write starts: readers of these bytes find them in memory meanwhile.

@@ -80,7 +80,9 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
   // Listen right away: the socket may connect while the file is being probed.
   const connected = new Promise<void>((done, fail) => {
     socket.once('connect', () => done());
-    socket.once('connect_error', (err) => fail(new PublishError('hub-unreachable', `cannot reach the hub at ${opts.hubUrl}: ${err.message}`)));
+    socket.once('connect_error', (err) =>
+      fail(new PublishError('hub-unreachable', `cannot reach the hub at ${opts.hubUrl}: ${err.message}`)),
+    );
   });
   connected.catch(() => undefined);
   let publisher: Publisher | undefined;
@@ -110,7 +112,8 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
     const failed: PublishFileResult['failed'] = [];
     p.addEventListener('health', (e) => {
       const u = e.detail;
-      if (u.state === 'failed' && u.error) failed.push({ serverId: u.serverId, role: u.role, code: u.error.code, message: u.error.message });
+      if (u.state === 'failed' && u.error)
+        failed.push({ serverId: u.serverId, role: u.role, code: u.error.code, message: u.error.message });
     });
     const fatal = new Promise<never>((_, reject) => {
       p.addEventListener('error', (e) => reject(new PublishError(e.detail.code, e.detail.message)));
@@ -145,7 +148,13 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
 }
 
 /** Feeds the file to the publisher: at the media bitrate (× speed), or as fast as the quotas allow. */
-async function send(p: Publisher, fh: Awaited<ReturnType<typeof open>>, size: number, bitrateBps: number, opts: PublishFileOptions): Promise<void> {
+async function send(
+  p: Publisher,
+  fh: Awaited<ReturnType<typeof open>>,
+  size: number,
+  bitrateBps: number,
+  opts: PublishFileOptions,
+): Promise<void> {
   const started = performance.now();
   let at = 0;
   while (at < size) {

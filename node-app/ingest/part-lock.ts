@@ -63,7 +63,8 @@ async function readOwner(lockPath: string): Promise<Owner | 'none' | 'unreadable
   }
   try {
     const o = JSON.parse(text) as Partial<Owner>;
-    if (Number.isSafeInteger(o.pid) && (o.pid as number) > 0 && typeof o.start === 'string') return { pid: o.pid as number, start: o.start };
+    if (Number.isSafeInteger(o.pid) && (o.pid as number) > 0 && typeof o.start === 'string')
+      return { pid: o.pid as number, start: o.start };
   } catch {
     // Half-written by a process killed mid-claim: nobody can own it.
   }

@@ -59,8 +59,16 @@ function send({ fh, size }: { fh: FileHandle; size: number }, req: IncomingMessa
     }
     if (start > end || start >= size) return bad();
   }
-  const headers = { 'content-type': 'video/webm', 'accept-ranges': 'bytes', 'content-length': String(Math.max(0, end - start + 1)), ...COMMON_HEADERS };
-  res.writeHead(req.headers.range ? 206 : 200, req.headers.range ? { ...headers, 'content-range': `bytes ${start}-${end}/${size}` } : headers);
+  const headers = {
+    'content-type': 'video/webm',
+    'accept-ranges': 'bytes',
+    'content-length': String(Math.max(0, end - start + 1)),
+    ...COMMON_HEADERS,
+  };
+  res.writeHead(
+    req.headers.range ? 206 : 200,
+    req.headers.range ? { ...headers, 'content-range': `bytes ${start}-${end}/${size}` } : headers,
+  );
   if (req.method === 'HEAD' || size === 0) {
     void fh.close().catch(() => undefined);
     res.end();

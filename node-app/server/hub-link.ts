@@ -3,7 +3,14 @@
 // the media server that imports socket.io.
 import { EventEmitter } from 'node:events';
 import { io as connect, type Socket } from 'socket.io-client';
-import type { Ack, HubToServerEvents, OwnDelta, ServerDescriptor, ServerToHubEvents, TableSnapshot } from '../../signaling/protocol/index.js';
+import type {
+  Ack,
+  HubToServerEvents,
+  OwnDelta,
+  ServerDescriptor,
+  ServerToHubEvents,
+  TableSnapshot,
+} from '../../signaling/protocol/index.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 import { backoffMs } from '../../common/retry.js';
@@ -111,7 +118,9 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   /** Ask for the whole table (after a gap in deltas); `null` when the hub refused. */
   requestSnapshot(done: (snapshot: TableSnapshot | null) => void): void {
     // An ack lost with a dropped connection never comes: give up after a while.
-    this.#socket.timeout(RESYNC_TIMEOUT_MS).emit('resync', (err: Error | null, r: Ack<{ snapshot: TableSnapshot }>) => done(!err && r.ok ? r.snapshot : null));
+    this.#socket
+      .timeout(RESYNC_TIMEOUT_MS)
+      .emit('resync', (err: Error | null, r: Ack<{ snapshot: TableSnapshot }>) => done(!err && r.ok ? r.snapshot : null));
   }
 
   /** Own table changes; only while registered (the next registration carries the full state). */

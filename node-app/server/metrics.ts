@@ -32,11 +32,44 @@ export function createServerMetrics(server: MetricsSource) {
   const registry = new Registry();
   collectProcessMetrics(registry, 'baton_server_');
   const registers = [registry];
-  new Gauge({ name: 'baton_server_sessions', help: 'Open viewer sessions', registers, collect() { this.set(server.sessionCount); } });
-  totalCounter('baton_server_storage_read_bytes_total', 'Bytes read from disk storage since start', registers, () => server.store.bytesRead);
-  new Gauge({ name: 'baton_server_cache_used_bytes', help: 'Bytes held by the cache', registers, collect() { this.set(server.cache.usedBytes); } });
-  new Gauge({ name: 'baton_server_cache_budget_bytes', help: 'Cache byte budget', registers, collect() { this.set(server.cache.budgetBytes); } });
-  new Gauge({ name: 'baton_server_cache_assets', help: 'Assets with at least one block in the cache', registers, collect() { this.set(server.cache.assets().length); } });
+  new Gauge({
+    name: 'baton_server_sessions',
+    help: 'Open viewer sessions',
+    registers,
+    collect() {
+      this.set(server.sessionCount);
+    },
+  });
+  totalCounter(
+    'baton_server_storage_read_bytes_total',
+    'Bytes read from disk storage since start',
+    registers,
+    () => server.store.bytesRead,
+  );
+  new Gauge({
+    name: 'baton_server_cache_used_bytes',
+    help: 'Bytes held by the cache',
+    registers,
+    collect() {
+      this.set(server.cache.usedBytes);
+    },
+  });
+  new Gauge({
+    name: 'baton_server_cache_budget_bytes',
+    help: 'Cache byte budget',
+    registers,
+    collect() {
+      this.set(server.cache.budgetBytes);
+    },
+  });
+  new Gauge({
+    name: 'baton_server_cache_assets',
+    help: 'Assets with at least one block in the cache',
+    registers,
+    collect() {
+      this.set(server.cache.assets().length);
+    },
+  });
   new Counter({
     name: 'baton_server_cache_lookups_total',
     help: 'Cache block lookups since start, by result',
@@ -62,14 +95,38 @@ export function createServerMetrics(server: MetricsSource) {
     },
   });
   totalCounter('baton_server_ingest_bytes_total', 'Broadcast bytes received since start', registers, () => server.ingestBytes);
-  new Gauge({ name: 'baton_server_ingest_sessions', help: 'Open broadcaster (ingest) sessions', registers, collect() { this.set(server.ingestSessionCount); } });
-  new Gauge({ name: 'baton_server_table_version', help: 'Version of the local state-table replica', registers, collect() { this.set(server.table.version); } });
+  new Gauge({
+    name: 'baton_server_ingest_sessions',
+    help: 'Open broadcaster (ingest) sessions',
+    registers,
+    collect() {
+      this.set(server.ingestSessionCount);
+    },
+  });
+  new Gauge({
+    name: 'baton_server_table_version',
+    help: 'Version of the local state-table replica',
+    registers,
+    collect() {
+      this.set(server.table.version);
+    },
+  });
   return {
     registry,
     isDirector: new Gauge({ name: 'baton_server_is_director', help: '1 while this server holds the director role', registers }),
     egressBytes: new Counter({ name: 'baton_server_egress_bytes_total', help: 'Media bytes sent to viewers', registers }),
-    decisions: new Counter({ name: 'baton_server_director_decisions_total', help: 'Selections made as director, by result', labelNames: ['result'], registers }),
-    iceDropped: new Counter({ name: 'baton_server_ice_candidates_dropped_total', help: 'Remote ICE candidates not probed (hostname, restricted address, malformed), by reason', labelNames: ['reason'], registers }),
+    decisions: new Counter({
+      name: 'baton_server_director_decisions_total',
+      help: 'Selections made as director, by result',
+      labelNames: ['result'],
+      registers,
+    }),
+    iceDropped: new Counter({
+      name: 'baton_server_ice_candidates_dropped_total',
+      help: 'Remote ICE candidates not probed (hostname, restricted address, malformed), by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
   };
 }
 

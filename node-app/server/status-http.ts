@@ -29,7 +29,10 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
   const router = FindMyWay({
     defaultRoute: (_req, res) => json(res, 404, { error: 'not found' }),
   });
-  const get = (path: string, handler: (req: IncomingMessage, res: ServerResponse, params: Record<string, string | undefined>) => void): void => {
+  const get = (
+    path: string,
+    handler: (req: IncomingMessage, res: ServerResponse, params: Record<string, string | undefined>) => void,
+  ): void => {
     router.on(['GET', 'HEAD'], path, (req, res, params) => handler(req, res, params));
   };
   get('/media/:file', (req, res, { file }) => serveMedia(o.store, file ?? '', req, res));

@@ -69,7 +69,8 @@ export class ViewerSessions {
     const o = this.#o;
     if (this.#closed) return ackError(ErrorCode.noCapacity, 'server is shutting down');
     // An id that could name a path is refused exactly like an id this server does not store.
-    if (!isAssetId(msg.assetId)) return ackError(ErrorCode.unknownAsset, `asset ${JSON.stringify(String(msg.assetId).slice(0, 64))} is not stored here`);
+    if (!isAssetId(msg.assetId))
+      return ackError(ErrorCode.unknownAsset, `asset ${JSON.stringify(String(msg.assetId).slice(0, 64))} is not stored here`);
     if (this.#sessions.size >= o.maxSessions) return ackError(ErrorCode.noCapacity, 'every viewer slot of this server is taken');
     const info = o.store.stat(msg.assetId);
     // Not in the catalog (yet): a stream being ingested here is served from its live file.
@@ -99,7 +100,11 @@ export class ViewerSessions {
     session.once('closed', () => {
       source.close();
       // What this viewer cost the disk: the measure of the cache for one stream.
-      if (!live && 'storageBytes' in source) o.log.info({ session: msg.sessionId, assetId: msg.assetId, storageBytes: source.storageBytes, cacheBytes: source.cacheBytes }, 'watch session ended');
+      if (!live && 'storageBytes' in source)
+        o.log.info(
+          { session: msg.sessionId, assetId: msg.assetId, storageBytes: source.storageBytes, cacheBytes: source.cacheBytes },
+          'watch session ended',
+        );
       if (this.#sessions.get(msg.sessionId) === session) {
         this.#sessions.delete(msg.sessionId);
         o.closed(msg.sessionId);

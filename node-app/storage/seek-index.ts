@@ -32,7 +32,17 @@ export const SCAN_CHUNK_BYTES = 1024 * 1024;
 /** Seek points kept per asset (a keyframe a second for 55 hours); later ones are dropped. */
 export const MAX_SEEK_POINTS = 200_000;
 
-const Id = { cues: 0x1c53bb6b, cuePoint: 0xbb, cueTime: 0xb3, cueTrackPositions: 0xb7, cueTrack: 0xf7, cueClusterPosition: 0xf1, cluster: 0x1f43b675, timecode: 0xe7, simpleBlock: 0xa3 } as const;
+const Id = {
+  cues: 0x1c53bb6b,
+  cuePoint: 0xbb,
+  cueTime: 0xb3,
+  cueTrackPositions: 0xb7,
+  cueTrack: 0xf7,
+  cueClusterPosition: 0xf1,
+  cluster: 0x1f43b675,
+  timecode: 0xe7,
+  simpleBlock: 0xa3,
+} as const;
 /** Element ids of four bytes belong to the Segment level: inside an unknown-size Cluster one ends it. */
 const FIRST_SEGMENT_LEVEL_ID = 0x10000000;
 const HEADER_BYTES = 12;
@@ -77,7 +87,8 @@ async function readCues(read: ReadAt, size: number, probe: WebmProbe): Promise<S
   const base = probe.segmentDataStart;
   if (at === undefined || base === undefined || at + HEADER_BYTES > size) return undefined;
   const head = readHeader(view(await read(at, HEADER_BYTES)), 0);
-  if (!head || head.id !== Id.cues || head.size === undefined || head.size > MAX_CUES_BYTES || at + head.dataStart + head.size > size) return undefined;
+  if (!head || head.id !== Id.cues || head.size === undefined || head.size > MAX_CUES_BYTES || at + head.dataStart + head.size > size)
+    return undefined;
   const bytes = await read(at + head.dataStart, head.size);
   const v = view(bytes);
   const video = videoTrack(probe);

@@ -4,10 +4,25 @@ import { BlockList, isIP } from 'node:net';
 
 /** Ranges a server does not probe unless `--ice-allow` names them: loopback, private, link-local, and the like. */
 const RESTRICTED_V4: ReadonlyArray<[string, number]> = [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
-  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ];
-const RESTRICTED_V6: ReadonlyArray<[string, number]> = [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]];
+const RESTRICTED_V6: ReadonlyArray<[string, number]> = [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+];
 
 /** Keywords `--ice-allow` takes besides CIDRs. */
 export const ICE_ALLOW_KEYWORDS: Readonly<Record<string, ReadonlyArray<string>>> = {

@@ -57,7 +57,10 @@ export async function openWebm(source: ByteSource): Promise<WebmFrames> {
     videoCodec: video?.codec ?? null,
     audioCodec: audio?.codec ?? null,
     async *frames() {
-      const its = [video && track('video', new EncodedPacketSink(video).packets()), audio && track('audio', new EncodedPacketSink(audio).packets())].filter((x) => x != null);
+      const its = [
+        video && track('video', new EncodedPacketSink(video).packets()),
+        audio && track('audio', new EncodedPacketSink(audio).packets()),
+      ].filter((x) => x != null);
       const heads = await Promise.all(its.map((it) => it.next()));
       while (!closed) {
         let best = -1;

@@ -55,30 +55,33 @@ export class WhepManager {
     const max = this.#o.maxSessions ?? MAX_WHEP_SESSIONS;
     if (this.#sessions.size >= max) return ack(ackError(ErrorCode.noCapacity, `this server feeds ${max} WHEP players already`));
     // Loaded at the first WHEP offer: mediabunny and the media stack cost servers that never see one nothing.
-    void import('./whep-session.js').then(({ WhepSession }) => {
-      const source = this.#o.openSource(assetId);
-      if (!source) return ack(ackError(ErrorCode.unknownAsset, `asset ${assetId} is not stored here`));
-      let s: WhepSession;
-      try {
-        s = new WhepSession({ resourceId, offer: sdp, source, bindAddress: this.#o.bindAddress, iceServers: this.#o.iceServerUrls });
-      } catch (err) {
-        source.close();
-        return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
-      }
-      this.#sessions.set(resourceId, s);
-      s.once('closed', (reason) => {
-        this.#sessions.delete(resourceId);
-        this.#o.log?.info({ resource: resourceId, asset: assetId, reason, ...s.stats }, 'WHEP session ended');
-        this.#o.emitToHub('whep-closed', { resourceId, reason: reason.slice(0, 64) });
-      });
-      s.answer().then(
-        (answer) => ack({ ok: true, sdp: answer }),
-        (err: Error) => {
-          s.close('answer-failed');
-          ack(ackError(/WHEP plays VP8/.test(err.message) ? ErrorCode.badRequest : ErrorCode.internal, err.message));
-        },
-      );
-    }, (err: Error) => ack(ackError(ErrorCode.internal, `cannot load the WHEP stack: ${err.message}`)));
+    void import('./whep-session.js').then(
+      ({ WhepSession }) => {
+        const source = this.#o.openSource(assetId);
+        if (!source) return ack(ackError(ErrorCode.unknownAsset, `asset ${assetId} is not stored here`));
+        let s: WhepSession;
+        try {
+          s = new WhepSession({ resourceId, offer: sdp, source, bindAddress: this.#o.bindAddress, iceServers: this.#o.iceServerUrls });
+        } catch (err) {
+          source.close();
+          return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
+        }
+        this.#sessions.set(resourceId, s);
+        s.once('closed', (reason) => {
+          this.#sessions.delete(resourceId);
+          this.#o.log?.info({ resource: resourceId, asset: assetId, reason, ...s.stats }, 'WHEP session ended');
+          this.#o.emitToHub('whep-closed', { resourceId, reason: reason.slice(0, 64) });
+        });
+        s.answer().then(
+          (answer) => ack({ ok: true, sdp: answer }),
+          (err: Error) => {
+            s.close('answer-failed');
+            ack(ackError(/WHEP plays VP8/.test(err.message) ? ErrorCode.badRequest : ErrorCode.internal, err.message));
+          },
+        );
+      },
+      (err: Error) => ack(ackError(ErrorCode.internal, `cannot load the WHEP stack: ${err.message}`)),
+    );
   }
 
   end(raw: unknown, ack: (r: Ack) => void): void {

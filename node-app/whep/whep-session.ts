@@ -60,7 +60,10 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     this.resourceId = opts.resourceId;
     this.#now = opts.now ?? (() => performance.now());
     const summary = summarizeOffer(opts.offer, 'receive');
-    this.#pc = new PeerConnection(`whep-${opts.resourceId}`, { iceServers: opts.iceServers ?? [], ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}) });
+    this.#pc = new PeerConnection(`whep-${opts.resourceId}`, {
+      iceServers: opts.iceServers ?? [],
+      ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
+    });
     const v = new Video(summary.video.mid, 'SendOnly');
     const vpt = summary.video.payloadTypes[0]!;
     v.addVP8Codec(vpt);

@@ -30,7 +30,13 @@ export class RelaySocket implements PublisherSocket {
       const a = this.#assignment;
       this.#assignment = null;
       // Answered on a later turn, as a real socket would.
-      queueMicrotask(() => ack?.(a ? { ok: true, ...a } : ackError(ErrorCode.noIngest, 'a WHIP broadcast gets no replacement entry server; the publisher re-POSTs')));
+      queueMicrotask(() =>
+        ack?.(
+          a
+            ? { ok: true, ...a }
+            : ackError(ErrorCode.noIngest, 'a WHIP broadcast gets no replacement entry server; the publisher re-POSTs'),
+        ),
+      );
       return true;
     }
     if (event === 'signal') this.#emitToHub('whip-signal', { resourceId: this.#resourceId, sessionId: msg.sessionId, data: msg.data });

@@ -182,7 +182,10 @@ const CLUSTER_HEAD = [0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff
  */
 export function shiftedCluster(cluster: Uint8Array, shiftMs: number): Uint8Array {
   const n = (cluster[CLUSTER_HEAD.length + 1] ?? 0) & 0x0f;
-  const ok = CLUSTER_HEAD.every((x, i) => cluster[i] === x) && cluster[CLUSTER_HEAD.length] === 0xe7 && cluster.byteLength === CLUSTER_HEAD.length + 2 + n;
+  const ok =
+    CLUSTER_HEAD.every((x, i) => cluster[i] === x) &&
+    cluster[CLUSTER_HEAD.length] === 0xe7 &&
+    cluster.byteLength === CLUSTER_HEAD.length + 2 + n;
   if (!ok) throw new Error('unexpected Cluster bytes from the WebM muxer');
   let t = 0;
   for (const x of cluster.subarray(CLUSTER_HEAD.length + 2)) t = t * 256 + x;

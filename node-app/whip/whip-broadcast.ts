@@ -76,7 +76,13 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     // The stored copy may end inside a block: complete it (the bytes are that frame's; its decoder skips it).
     if (c && c.fillerBytes > 0) this.#publisher.push(new Uint8Array(c.fillerBytes));
     this.#publisher.addEventListener('error', (e) => this.#fail(`relay-${e.detail.code}`, e.detail.message));
-    this.#peer = new WhipPeer({ name: `whip-${offer.resourceId}`, offer: offer.sdp, summary, iceServers: opts.iceServerUrls, bindAddress: opts.bindAddress });
+    this.#peer = new WhipPeer({
+      name: `whip-${offer.resourceId}`,
+      offer: offer.sdp,
+      summary,
+      iceServers: opts.iceServerUrls,
+      bindAddress: opts.bindAddress,
+    });
     this.#mux = new RtpToWebm({
       audio: summary.audio !== null,
       onBytes: (b) => {
@@ -108,7 +114,9 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
    * and the publisher's peer with it.
    */
   async start(): Promise<string> {
-    const closed = new Promise<never>((_, reject) => this.once('closed', (reason) => reject(new Error(`the broadcast closed while starting (${reason})`))));
+    const closed = new Promise<never>((_, reject) =>
+      this.once('closed', (reason) => reject(new Error(`the broadcast closed while starting (${reason})`))),
+    );
     closed.catch(() => undefined); // it rejects on every later close too, after the race is over
     this.#publisher.start().then(
       () => this.#o.log?.info({ stream: this.streamId, resource: this.resourceId }, 'WHIP relay uploading'),
@@ -130,7 +138,10 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
       if (this.#mux.bytes === 0 && !this.#o.continuation) throw new Error('no media arrived (no VP8 keyframe)');
       try {
         const r = await this.#publisher.end();
-        this.#o.log?.info({ stream: this.streamId, bytes: r.bytes, stored: r.stored, frames: this.#mux.frames }, 'WHIP broadcast finalized');
+        this.#o.log?.info(
+          { stream: this.streamId, bytes: r.bytes, stored: r.stored, frames: this.#mux.frames },
+          'WHIP broadcast finalized',
+        );
         return r;
       } finally {
         this.close('ended');

@@ -1,6 +1,13 @@
 // The media server's WHIP side: takes the hub's offers for broadcasts it is primary of, ends them on DELETE.
 import { ErrorCode, ackError, parse, type Ack } from '../../signaling/protocol/index.js';
-import { whipEndSchema, whipLeaveSchema, whipOfferSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from '../../signaling/protocol/whip.js';
+import {
+  whipEndSchema,
+  whipLeaveSchema,
+  whipOfferSchema,
+  whipSignalSchema,
+  type WhipEndReply,
+  type WhipOffer,
+} from '../../signaling/protocol/whip.js';
 import { SdpError } from '../../signaling/protocol/whip-sdp.js';
 import type { SessionLog, Wrtc } from '../webrtc/peer.js';
 import type { WhipBroadcast } from './whip-broadcast.js';
@@ -65,7 +72,16 @@ export class WhipManager {
     if (this.#broadcasts.size >= max) return ack(ackError(ErrorCode.noCapacity, `this server relays ${max} WHIP broadcasts already`));
     let b: WhipBroadcast;
     try {
-      b = new Broadcast({ offer, emitToHub: this.#o.emitToHub, bindAddress: this.#o.bindAddress, wrtc: this.#o.wrtc, iceServers: this.#o.iceServers, iceServerUrls: iceUrls(this.#o.iceServers), log: this.#o.log, continuation });
+      b = new Broadcast({
+        offer,
+        emitToHub: this.#o.emitToHub,
+        bindAddress: this.#o.bindAddress,
+        wrtc: this.#o.wrtc,
+        iceServers: this.#o.iceServers,
+        iceServerUrls: iceUrls(this.#o.iceServers),
+        log: this.#o.log,
+        continuation,
+      });
     } catch (err) {
       return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
     }
@@ -99,7 +115,10 @@ export class WhipManager {
 
   sessionClose(raw: unknown): void {
     const p = parse(whipLeaveSchema, raw);
-    if (p.ok) this.#broadcasts.get(p.value.resourceId)?.socket.deliver('session-close', { sessionId: p.value.sessionId, reason: p.value.reason ?? 'closed' });
+    if (p.ok)
+      this.#broadcasts
+        .get(p.value.resourceId)
+        ?.socket.deliver('session-close', { sessionId: p.value.sessionId, reason: p.value.reason ?? 'closed' });
   }
 
   close(): void {
@@ -111,6 +130,10 @@ export class WhipManager {
 /** libdatachannel takes `stun:host:port` / `turn:user:pass@host:port` strings. */
 export function iceUrls(servers: RTCIceServer[] | undefined): string[] {
   return (servers ?? []).flatMap((s) =>
-    (Array.isArray(s.urls) ? s.urls : [s.urls]).map((u) => (s.username && /^turns?:/.test(u) ? u.replace(/^(turns?):/, `$1:${encodeURIComponent(s.username)}:${encodeURIComponent(String(s.credential ?? ''))}@`) : u)),
+    (Array.isArray(s.urls) ? s.urls : [s.urls]).map((u) =>
+      s.username && /^turns?:/.test(u)
+        ? u.replace(/^(turns?):/, `$1:${encodeURIComponent(s.username)}:${encodeURIComponent(String(s.credential ?? ''))}@`)
+        : u,
+    ),
   );
 }

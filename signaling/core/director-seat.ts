@@ -29,7 +29,14 @@ export class DirectorSeat {
   /** The last director designated, remembered after it left the table. */
   #last: DirectorInfo | null = null;
 
-  constructor(o: { feed: DeltaFeed; clock: HubClock; metrics: HubMetrics; log: Logger; record: (d: DecisionEvent) => void; observe?: (c: DirectorChange) => void }) {
+  constructor(o: {
+    feed: DeltaFeed;
+    clock: HubClock;
+    metrics: HubMetrics;
+    log: Logger;
+    record: (d: DecisionEvent) => void;
+    observe?: (c: DirectorChange) => void;
+  }) {
     this.#feed = o.feed;
     this.#clock = o.clock;
     this.#metrics = o.metrics;

@@ -1,5 +1,14 @@
 // The hub without a transport: the parts wired together, timers on the given clock, and the calls a transport makes.
-import type { DecisionEvent, OwnDelta, SelectDecision, ServerDescriptor, ServerLoad, SignalMessage, TableSnapshot, Ack } from '../protocol/index.js';
+import type {
+  DecisionEvent,
+  OwnDelta,
+  SelectDecision,
+  ServerDescriptor,
+  ServerLoad,
+  SignalMessage,
+  TableSnapshot,
+  Ack,
+} from '../protocol/index.js';
 import { StateTable } from '../protocol/index.js';
 import { CatalogView } from '../catalog-view.js';
 import { DecisionLog } from '../decision-log.js';
@@ -75,7 +84,13 @@ export class HubCore {
       },
     });
     this.relay = new SessionRelay({ link, members: this.members, limits: o.sessionLimits ?? {} });
-    const director = new DirectorClient({ feed: this.feed, seat: this.seat, members: this.members, log, directorTimeoutMs: o.directorTimeoutMs });
+    const director = new DirectorClient({
+      feed: this.feed,
+      seat: this.seat,
+      members: this.members,
+      log,
+      directorTimeoutMs: o.directorTimeoutMs,
+    });
     this.#director = director;
     const parts = { feed: this.feed, relay: this.relay, director, clock, metrics, record };
     this.#watch = new WatchRouter(parts);
@@ -103,7 +118,8 @@ export class HubCore {
     const checkMs = this.#o.livenessCheckMs ?? heartbeatMs;
     this.members.startClock();
     this.#stopTimers.push(clock.every(checkMs, () => this.members.checkLiveness(checkMs)));
-    if (rotationMs > 0) this.#stopTimers.push(clock.every(rotationMs, () => lease.held(clock.now()) && this.seat.rotate(RotationReason.timer)));
+    if (rotationMs > 0)
+      this.#stopTimers.push(clock.every(rotationMs, () => lease.held(clock.now()) && this.seat.rotate(RotationReason.timer)));
   }
 
   /** Idempotent: stops the timers; sessions stay (media flows peer to peer and needs no hub). */

@@ -1,5 +1,14 @@
 // Which media servers are in the cluster: registration, heartbeats, reports, and removal by the liveness policy.
-import { ackError, ErrorCode, type Ack, type Delta, type OwnDelta, type ServerDescriptor, type ServerLoad, type TableSnapshot } from '../protocol/index.js';
+import {
+  ackError,
+  ErrorCode,
+  type Ack,
+  type Delta,
+  type OwnDelta,
+  type ServerDescriptor,
+  type ServerLoad,
+  type TableSnapshot,
+} from '../protocol/index.js';
 import { expired, DEFAULT_MISSED_HEARTBEATS } from '../policies/liveness.js';
 import { RotationReason } from '../policies/rotation.js';
 import type { HubMetrics } from '../hub-metrics.js';

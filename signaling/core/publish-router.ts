@@ -42,16 +42,27 @@ export class PublishRouter {
     const table = feed.table;
     const key = verifyStreamKey(req.streamKey, this.#keys, this.#o.streamKeySecret, clock.now());
     if (!key.ok) return ackError(ErrorCode.unauthorized, key.message);
-    if (key.streamId && req.streamId && req.streamId !== key.streamId) return ackError(ErrorCode.unauthorized, `this stream key is for stream ${key.streamId}`);
+    if (key.streamId && req.streamId && req.streamId !== key.streamId)
+      return ackError(ErrorCode.unauthorized, `this stream key is for stream ${key.streamId}`);
     const typed = this.#o.resolveLocation(req.location);
-    if (!typed) return ackError(ErrorCode.unknownPlace, `unknown place: ${typeof req.location === 'string' ? req.location : JSON.stringify(req.location)}`);
+    if (!typed)
+      return ackError(
+        ErrorCode.unknownPlace,
+        `unknown place: ${typeof req.location === 'string' ? req.location : JSON.stringify(req.location)}`,
+      );
     const fromIp = ip ? this.#o.ipPlace(ip) : null;
     const streamId = req.streamId ?? key.streamId ?? `live-${randomBytes(4).toString('hex')}`;
     const exclude = new Set(req.exclude ?? []);
     const current = relay.publishing(streamId);
     // Reserved synchronously, before any await: a concurrent publish of this id finds it taken.
-    const liveOwners = [...table.liveHolders(streamId)].map((id) => table.get(id)?.live.get(streamId)).filter((l) => l?.live).map((l) => l!.owner ?? '');
-    const claim = relay.owners.claim(streamId, clientId, req.streamSecret, { liveOwners, stored: current.length === 0 && table.storageHolders(streamId).size > 0 });
+    const liveOwners = [...table.liveHolders(streamId)]
+      .map((id) => table.get(id)?.live.get(streamId))
+      .filter((l) => l?.live)
+      .map((l) => l!.owner ?? '');
+    const claim = relay.owners.claim(streamId, clientId, req.streamSecret, {
+      liveOwners,
+      stored: current.length === 0 && table.storageHolders(streamId).size > 0,
+    });
     if (!claim.ok) return claim;
     // A failed assignment leaves no reservation behind unless the stream still has publish sessions.
     const released = <T>(r: T): T => {
@@ -59,7 +70,8 @@ export class PublishRouter {
       return r;
     };
     const survivors = current.filter((s) => !exclude.has(s.serverId) && this.#o.feed.table.get(s.serverId) !== undefined);
-    const replacing: 'primary' | 'backup' | null = survivors.length === 1 ? (survivors[0]!.role === 'primary' ? 'backup' : 'primary') : null;
+    const replacing: 'primary' | 'backup' | null =
+      survivors.length === 1 ? (survivors[0]!.role === 'primary' ? 'backup' : 'primary') : null;
     if (survivors.length >= 2) return released(ackError(ErrorCode.conflict, `stream ${streamId} already has two entry servers`));
     for (const s of survivors) exclude.add(s.serverId);
     // A replacement backup is the best server from the IP place: ask with that place as "typed".
@@ -70,8 +82,19 @@ export class PublishRouter {
     metrics.ingestAssignments.inc({ kind: replacing ? 'replacement' : 'new' });
     const open = async (c: IngestChoice, role: 'primary' | 'backup', peer?: string): Promise<Ack<Opened>> => {
       const sessionId = randomBytes(12).toString('base64url');
-      relay.sessions.set(sessionId, { id: sessionId, kind: 'publish', clientSocketId: clientId, serverId: c.serverId, assetId: streamId, role });
-      const accepted = await director.openSession(c.serverId, { sessionId, kind: 'publish', assetId: streamId, offset: 0, role, peer, streamSecret: claim.secret }, budget);
+      relay.sessions.set(sessionId, {
+        id: sessionId,
+        kind: 'publish',
+        clientSocketId: clientId,
+        serverId: c.serverId,
+        assetId: streamId,
+        role,
+      });
+      const accepted = await director.openSession(
+        c.serverId,
+        { sessionId, kind: 'publish', assetId: streamId, offset: 0, role, peer, streamSecret: claim.secret },
+        budget,
+      );
       if (!accepted.ok) relay.sessions.delete(sessionId);
       return accepted.ok ? { ok: true, ...c, sessionId } : accepted;
     };
@@ -85,8 +108,24 @@ export class PublishRouter {
       return released(primary);
     }
     const { ok: _ok, ...decision } = r;
-    this.#o.record({ kind: 'publish', atMs: clock.now(), streamId, typed: from, ip: fromIp, ...decision, ...(replacing ? { backup: null } : {}) });
-    return { ok: true, streamId, streamSecret: claim.secret, primary: strip(primary), backup: backup?.ok ? strip(backup) : null, ipUnknown: fromIp === null, epoch: r.epoch };
+    this.#o.record({
+      kind: 'publish',
+      atMs: clock.now(),
+      streamId,
+      typed: from,
+      ip: fromIp,
+      ...decision,
+      ...(replacing ? { backup: null } : {}),
+    });
+    return {
+      ok: true,
+      streamId,
+      streamSecret: claim.secret,
+      primary: strip(primary),
+      backup: backup?.ok ? strip(backup) : null,
+      ipUnknown: fromIp === null,
+      epoch: r.epoch,
+    };
   }
 }
 

@@ -33,19 +33,35 @@ export class WatchRouter {
    * the director is asked: a watch over a cap gets `too-many-sessions` and
    * changes nothing, not even a reservation in the director's replica.
    */
-  async watch(clientId: string, ip: string | null, req: { assetId: string; offset?: number; exclude?: string[] }): Promise<Ack<WatchReply>> {
+  async watch(
+    clientId: string,
+    ip: string | null,
+    req: { assetId: string; offset?: number; exclude?: string[] },
+  ): Promise<Ack<WatchReply>> {
     const { relay } = this.#o;
     const admission = relay.sessions.admit(clientId, ip);
     if (!admission.ok) return admission;
     let attached = false;
     try {
-      return await this.#place(clientId, req.assetId, req.offset ?? 0, req.exclude ?? [], (sessionId) => (attached = relay.sessions.attach(sessionId, admission)));
+      return await this.#place(
+        clientId,
+        req.assetId,
+        req.offset ?? 0,
+        req.exclude ?? [],
+        (sessionId) => (attached = relay.sessions.attach(sessionId, admission)),
+      );
     } finally {
       if (!attached) admission.release();
     }
   }
 
-  async #place(clientId: string, assetId: string, offset: number, exclude: string[], opened: (sessionId: string) => void): Promise<Ack<WatchReply>> {
+  async #place(
+    clientId: string,
+    assetId: string,
+    offset: number,
+    exclude: string[],
+    opened: (sessionId: string) => void,
+  ): Promise<Ack<WatchReply>> {
     const { feed, relay, director, clock } = this.#o;
     const budget = new RoutingBudget(() => clock.now());
     const tried = new Set(exclude);
@@ -71,7 +87,14 @@ export class WatchRouter {
       const { ok: _ok, ...decision } = r;
       this.#o.metrics.selections.inc({ reason: r.reason });
       this.#o.record({ kind: 'watch', atMs: clock.now(), assetId, ...decision });
-      return { ok: true, sessionId, server: { id: server.id, region: server.region }, reason: r.reason, loadFactor: r.loadFactor, epoch: r.epoch };
+      return {
+        ok: true,
+        sessionId,
+        server: { id: server.id, region: server.region },
+        reason: r.reason,
+        loadFactor: r.loadFactor,
+        epoch: r.epoch,
+      };
     }
     return ackError(ErrorCode.noCapacity, `no server could take a session for ${assetId}`);
   }

@@ -241,7 +241,11 @@ function countryIndex(codes: Iterable<string>): Map<string, string> {
     if (name) out.set(normalise(name), code);
   }
   // Common short forms people type.
-  for (const [alias, code] of [['usa', 'US'], ['uk', 'GB'], ['england', 'GB']] as const) {
+  for (const [alias, code] of [
+    ['usa', 'US'],
+    ['uk', 'GB'],
+    ['england', 'GB'],
+  ] as const) {
     if (!out.has(alias)) out.set(alias, code);
   }
   return out;

@@ -24,5 +24,11 @@ function publicChoice<C extends IngestChoice | null>(c: C): C {
 /** A decision as it goes into the log, /api/decisions and the dashboard. */
 export function publicDecision(d: DecisionEvent): DecisionEvent {
   if (d.kind !== 'publish') return d;
-  return { ...d, typed: publicPlace(d.typed), ip: d.ip && publicPlace(d.ip), primary: publicChoice(d.primary), backup: publicChoice(d.backup) };
+  return {
+    ...d,
+    typed: publicPlace(d.typed),
+    ip: d.ip && publicPlace(d.ip),
+    primary: publicChoice(d.primary),
+    backup: publicChoice(d.backup),
+  };
 }

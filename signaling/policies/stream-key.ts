@@ -11,9 +11,7 @@ interface Payload {
   sid?: string;
 }
 
-export type StreamKeyCheck =
-  | { ok: true; streamId?: string }
-  | { ok: false; reason: 'unknown' | 'expired'; message: string };
+export type StreamKeyCheck = { ok: true; streamId?: string } | { ok: false; reason: 'unknown' | 'expired'; message: string };
 
 /**
  * A key for `baton hub` with `BATON_STREAM_KEY_SECRET=secret`, valid until
@@ -47,7 +45,8 @@ export function verifyStreamKey(key: string, keys: ReadonlySet<string>, secret: 
     return unknown;
   }
   if (typeof payload?.exp !== 'number' || !Number.isFinite(payload.exp)) return unknown;
-  if (payload.exp <= nowMs) return { ok: false, reason: 'expired', message: `stream key expired at ${new Date(payload.exp).toISOString()}` };
+  if (payload.exp <= nowMs)
+    return { ok: false, reason: 'expired', message: `stream key expired at ${new Date(payload.exp).toISOString()}` };
   return typeof payload.sid === 'string' ? { ok: true, streamId: payload.sid } : { ok: true };
 }
 

@@ -193,7 +193,8 @@ export const CONTROL_FRAME_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxByte
  * CONTROL_FRAME_BOUNDS (checked before zod walks it). Shared with ingest-frames.
  */
 export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; code: 'bad-frame'; message: string } {
-  if (text.length > MAX_CONTROL_FRAME_CHARS) return { ok: false, code: 'bad-frame', message: `control frame longer than ${MAX_CONTROL_FRAME_CHARS} characters` };
+  if (text.length > MAX_CONTROL_FRAME_CHARS)
+    return { ok: false, code: 'bad-frame', message: `control frame longer than ${MAX_CONTROL_FRAME_CHARS} characters` };
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -115,7 +115,8 @@ export function encodeIngestControl(msg: IngestClientControl | IngestServerContr
 
 /** Encode one chunk: payload must be 1..MAX_CHUNK_PAYLOAD_BYTES bytes. */
 export function encodeChunk(seqNo: number, offset: number, payload: Uint8Array): Uint8Array {
-  if (!Number.isInteger(seqNo) || seqNo < 0 || seqNo > MAX_SEQ) throw new RangeError(`seq must be an integer in 0..${MAX_SEQ}, got ${seqNo}`);
+  if (!Number.isInteger(seqNo) || seqNo < 0 || seqNo > MAX_SEQ)
+    throw new RangeError(`seq must be an integer in 0..${MAX_SEQ}, got ${seqNo}`);
   if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`chunk offset must be a safe non-negative integer, got ${offset}`);
   if (payload.byteLength === 0 || payload.byteLength > MAX_CHUNK_PAYLOAD_BYTES) {
     throw new RangeError(`chunk payload must be 1..${MAX_CHUNK_PAYLOAD_BYTES} bytes, got ${payload.byteLength}`);
@@ -147,7 +148,10 @@ export function decodeIngestClientFrame(data: unknown): IngestDecoded<IngestClie
   if (kind !== IngestFrameKind.chunk) return fail('bad-frame', `unknown binary frame kind 0x${kind.toString(16).padStart(2, '0')}`);
   const offset = view.getBigUint64(5, false);
   if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return fail('bad-frame', 'chunk offset beyond 2^53');
-  return { ok: true, frame: { kind: 'chunk', seq: view.getUint32(1, false), offset: Number(offset), payload: b.subarray(CHUNK_HEADER_BYTES) } };
+  return {
+    ok: true,
+    frame: { kind: 'chunk', seq: view.getUint32(1, false), offset: Number(offset), payload: b.subarray(CHUNK_HEADER_BYTES) },
+  };
 }
 
 /** Decode what a publisher receives. Never throws. */

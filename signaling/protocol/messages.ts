@@ -64,7 +64,10 @@ export const liveInfoSchema = z.strictObject({
   mime: z.string().min(1).max(200),
   peer: serverId.optional(),
   startedAtMs: nonNeg.max(MAX_TIME_MS),
-  owner: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  owner: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 }) satisfies z.ZodType<LiveInfo>;
 
 /** A stream's ownership secret, minted by the hub at its first assignment (32 random bytes, base64url). */
@@ -126,10 +129,7 @@ export const watchSchema = z.strictObject({
   exclude: z.array(serverId).max(16).optional(),
 });
 
-export const locationSchema = z.union([
-  z.string().trim().min(1).max(120),
-  z.strictObject({ lat, lon, label: shortText.optional() }),
-]);
+export const locationSchema = z.union([z.string().trim().min(1).max(120), z.strictObject({ lat, lon, label: shortText.optional() })]);
 
 export const publishSchema = z.strictObject({
   streamKey: z.string().min(1).max(512),
@@ -148,7 +148,10 @@ export const placesSchema = z.strictObject({ q: z.string().trim().min(1).max(120
 export const iceServersSchema = z
   .array(
     z.strictObject({
-      urls: z.union([z.string().regex(/^(stun|stuns|turn|turns):/, 'ICE urls start with stun:, stuns:, turn: or turns:'), z.array(z.string().regex(/^(stun|stuns|turn|turns):/)).min(1)]),
+      urls: z.union([
+        z.string().regex(/^(stun|stuns|turn|turns):/, 'ICE urls start with stun:, stuns:, turn: or turns:'),
+        z.array(z.string().regex(/^(stun|stuns|turn|turns):/)).min(1),
+      ]),
       username: z.string().max(200).optional(),
       credential: z.string().max(200).optional(),
     }),
@@ -276,7 +279,11 @@ export type DecisionEvent =
  * Parse with a schema; return the value or a human-readable reason. Depth and size are
  * checked first (`bounds`), so zod never walks a value deeper or larger than that.
  */
-export function parse<T>(schema: z.ZodType<T>, value: unknown, bounds: Bounds = MESSAGE_BOUNDS): { ok: true; value: T } | { ok: false; message: string } {
+export function parse<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  bounds: Bounds = MESSAGE_BOUNDS,
+): { ok: true; value: T } | { ok: false; message: string } {
   const b = checkBounds(value, bounds);
   if (!b.ok) return { ok: false, message: `message ${b.message}` };
   const r = schema.safeParse(value);

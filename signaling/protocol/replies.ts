@@ -1,7 +1,18 @@
 // Schemas for what servers answer the hub (director decisions, session acks) and for the hub's session messages.
 import { z } from 'zod';
 import { ErrorCode, SelectReason, type Ack } from './types.js';
-import { assetId, MAX_ASSET_BYTES, MAX_EPOCH, placeSchema, serverId, sessionId, streamSecretSchema, type IngestDecision, type SelectDecision, type SessionOpen } from './messages.js';
+import {
+  assetId,
+  MAX_ASSET_BYTES,
+  MAX_EPOCH,
+  placeSchema,
+  serverId,
+  sessionId,
+  streamSecretSchema,
+  type IngestDecision,
+  type SelectDecision,
+  type SessionOpen,
+} from './messages.js';
 
 const finite = z.number().finite();
 const epoch = z.number().int().min(0).max(MAX_EPOCH);

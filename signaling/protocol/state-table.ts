@@ -1,14 +1,5 @@
 // The replicated state table: one reducer run by the hub and by every server replica.
-import type {
-  AssetInfo,
-  Delta,
-  DirectorInfo,
-  LiveInfo,
-  ServerEntry,
-  ServerLoad,
-  TableSnapshot,
-  VersionedDelta,
-} from './types.js';
+import type { AssetInfo, Delta, DirectorInfo, LiveInfo, ServerEntry, ServerLoad, TableSnapshot, VersionedDelta } from './types.js';
 import { utilisation, type Utilisation } from './load-factor.js';
 
 /** A server row as held in memory: sets and maps for O(1) membership. */
@@ -255,7 +246,8 @@ export class StateTable {
     for (const a of row.storage.keys()) indexRemove(this.#storageIndex, a, id);
     for (const a of row.live.keys()) indexRemove(this.#liveIndex, a, id);
     this.#servers.delete(id);
-    if (this.#servers.size === 0) this.#resetUtil(); // no rounding residue left behind
+    if (this.#servers.size === 0)
+      this.#resetUtil(); // no rounding residue left behind
     else this.#addUtil(row, -1);
   }
 

@@ -38,7 +38,10 @@ export function summarizeOffer(sdp: string, want: 'send' | 'receive' = 'send'): 
     const lines = s.split(/\r?\n/);
     const kind = lines[0]!.split(' ')[0];
     if (kind !== 'video' && kind !== 'audio') continue;
-    const mid = lines.find((l) => l.startsWith('a=mid:'))?.slice(6).trim();
+    const mid = lines
+      .find((l) => l.startsWith('a=mid:'))
+      ?.slice(6)
+      .trim();
     if (!mid) throw new SdpError(`the ${kind} m-line has no a=mid`);
     const off = want === 'send' ? 'a=recvonly' : 'a=sendonly';
     if (lines.some((l) => l === off || l === 'a=inactive')) continue;

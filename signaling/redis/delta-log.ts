@@ -104,9 +104,11 @@ export class RedisDeltaLog {
    */
   async readAfter(afterVersion: number, blockMs = 0, redis: Redis = this.#redis): Promise<LogRead> {
     const id = `${afterVersion}-1`;
-    const reply = (blockMs > 0
-      ? await redis.xread('COUNT', LOG_READ_COUNT, 'BLOCK', blockMs, 'STREAMS', this.#keys.tableLog, id)
-      : await redis.xread('COUNT', LOG_READ_COUNT, 'STREAMS', this.#keys.tableLog, id)) as [string, StreamEntries][] | null;
+    const reply = (
+      blockMs > 0
+        ? await redis.xread('COUNT', LOG_READ_COUNT, 'BLOCK', blockMs, 'STREAMS', this.#keys.tableLog, id)
+        : await redis.xread('COUNT', LOG_READ_COUNT, 'STREAMS', this.#keys.tableLog, id)
+    ) as [string, StreamEntries][] | null;
     const entries = reply?.[0]?.[1] ?? [];
     return checkContiguous(afterVersion, toVersioned(entries));
   }

@@ -90,7 +90,11 @@ export class SharedRateCounter {
   async take(key: string, nowMs = Date.now()): Promise<boolean> {
     const window = Math.floor(nowMs / this.windowMs);
     const k = this.keys.rate(key, window);
-    const [[, count]] = (await this.redis.multi().incr(k).pexpire(k, this.windowMs * 2).exec()) as [[null, number], unknown];
+    const [[, count]] = (await this.redis
+      .multi()
+      .incr(k)
+      .pexpire(k, this.windowMs * 2)
+      .exec()) as [[null, number], unknown];
     return Number(count) <= this.limit;
   }
 }

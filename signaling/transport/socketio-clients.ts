@@ -1,6 +1,17 @@
 // The /client namespace: viewers and broadcasters, rate-limited per connection, every event parsed by its schema.
 import type { Namespace, Server as IoServer } from 'socket.io';
-import { ackError, ErrorCode, leaveSchema, parse, placesSchema, publishSchema, signalSchema, watchSchema, type ClientToHubEvents, type HubToClientEvents } from '../protocol/index.js';
+import {
+  ackError,
+  ErrorCode,
+  leaveSchema,
+  parse,
+  placesSchema,
+  publishSchema,
+  signalSchema,
+  watchSchema,
+  type ClientToHubEvents,
+  type HubToClientEvents,
+} from '../protocol/index.js';
 import { TokenBucket } from '../../common/token-bucket.js';
 import type { HubCore } from '../core/hub-core.js';
 import { clientIp } from '../geo/ip-locate.js';
@@ -9,7 +20,14 @@ import type { Logger } from '../log.js';
 import { boundPackets, CLIENT_PACKET_BOUNDS } from './packet-bounds.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
 
-const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = { catalog: [0, true], watch: [1, true], publish: [1, true], places: [1, true], signal: [1, false], leave: [1, false] };
+const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = {
+  catalog: [0, true],
+  watch: [1, true],
+  publish: [1, true],
+  places: [1, true],
+  signal: [1, false],
+  leave: [1, false],
+};
 
 export interface ClientSideDeps {
   core: HubCore;
@@ -21,7 +39,10 @@ export interface ClientSideDeps {
   trustedProxies: string[];
 }
 
-export function wireClients(io: IoServer, { core, log: hubLog, now, ratePerS, burst, trustedProxies }: ClientSideDeps): Namespace<ClientToHubEvents, HubToClientEvents> {
+export function wireClients(
+  io: IoServer,
+  { core, log: hubLog, now, ratePerS, burst, trustedProxies }: ClientSideDeps,
+): Namespace<ClientToHubEvents, HubToClientEvents> {
   const ns = io.of('/client') as Namespace<ClientToHubEvents, HubToClientEvents>;
   const metrics = core.metrics;
   ns.on('connection', (socket) => {

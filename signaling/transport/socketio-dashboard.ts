@@ -23,7 +23,10 @@ export interface DashboardSideDeps {
   trustedProxies: string[];
 }
 
-export function wireDashboard(io: IoServer, { core, gate, now, trustedProxies }: DashboardSideDeps): Namespace<DashboardToHubEvents, HubToDashboardEvents> {
+export function wireDashboard(
+  io: IoServer,
+  { core, gate, now, trustedProxies }: DashboardSideDeps,
+): Namespace<DashboardToHubEvents, HubToDashboardEvents> {
   const ns = io.of('/dashboard') as Namespace<DashboardToHubEvents, HubToDashboardEvents>;
   const metrics = core.metrics;
   const connects = new KeyedRateLimiter(DASHBOARD_CONNECTS_PER_S, DASHBOARD_CONNECT_BURST);

@@ -1,6 +1,15 @@
 // The hub core's link over socket.io: deltas to the `registered` room and the dashboards, clients by socket id, servers as peers.
 import type { Namespace, Socket } from 'socket.io';
-import type { ClientToHubEvents, DashboardToHubEvents, DecisionEvent, HubToClientEvents, HubToDashboardEvents, HubToServerEvents, ServerToHubEvents, VersionedDelta } from '../protocol/index.js';
+import type {
+  ClientToHubEvents,
+  DashboardToHubEvents,
+  DecisionEvent,
+  HubToClientEvents,
+  HubToDashboardEvents,
+  HubToServerEvents,
+  ServerToHubEvents,
+  VersionedDelta,
+} from '../protocol/index.js';
 import type { ClientEvent, ClientMessage, HubLink, ServerPeer } from '../core/link.js';
 
 /** The socket.io room of servers whose registration was accepted: they get the delta batches. */

@@ -1,6 +1,17 @@
 // The /server namespace: media servers authenticate, then every event is bounded, parsed by its schema and handed to the core.
 import type { Namespace, Server as IoServer } from 'socket.io';
-import { ackError, ErrorCode, heartbeatSchema, leaveSchema, parse, reportSchema, serverDescriptorSchema, signalSchema, type HubToServerEvents, type ServerToHubEvents } from '../protocol/index.js';
+import {
+  ackError,
+  ErrorCode,
+  heartbeatSchema,
+  leaveSchema,
+  parse,
+  reportSchema,
+  serverDescriptorSchema,
+  signalSchema,
+  type HubToServerEvents,
+  type ServerToHubEvents,
+} from '../protocol/index.js';
 import { AuthError, type TokenVerifier } from '../auth.js';
 import type { HubCore } from '../core/hub-core.js';
 import type { Logger } from '../log.js';
@@ -32,7 +43,10 @@ export interface ServerSideDeps {
   now: () => number;
 }
 
-export function wireServers(io: IoServer, { core, verifier, whip, whep, log: hubLog, now }: ServerSideDeps): Namespace<ServerToHubEvents, HubToServerEvents> {
+export function wireServers(
+  io: IoServer,
+  { core, verifier, whip, whep, log: hubLog, now }: ServerSideDeps,
+): Namespace<ServerToHubEvents, HubToServerEvents> {
   const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
   const metrics = core.metrics;
   ns.use((socket, next) => {
@@ -56,9 +70,16 @@ export function wireServers(io: IoServer, { core, verifier, whip, whep, log: hub
       log.warn({ code }, message);
       return ackError(code, message);
     };
-    const notParty = (what: string, sessionId: string) => void refuse(ErrorCode.notParty, `${what} for session ${sessionId} ignored: not a party`);
+    const notParty = (what: string, sessionId: string) =>
+      void refuse(ErrorCode.notParty, `${what} for session ${sessionId} ignored: not a party`);
     socket.use(boundPackets(SERVER_PACKET_BOUNDS, (message) => refuse(ErrorCode.badRequest, message)));
-    socket.use(guardPackets(SERVER_EVENTS, (e) => socket.listeners(e as never).length > 0, (message) => refuse(ErrorCode.badRequest, message)));
+    socket.use(
+      guardPackets(
+        SERVER_EVENTS,
+        (e) => socket.listeners(e as never).length > 0,
+        (message) => refuse(ErrorCode.badRequest, message),
+      ),
+    );
 
     socket.on('register', (raw, ack) => {
       if (typeof ack !== 'function') return;

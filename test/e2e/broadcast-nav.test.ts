@@ -18,7 +18,10 @@ describe('broadcaster safety (Chromium with a fake camera, hub + 3 servers)', ()
       const state = page.locator('baton-broadcaster [data-testid=broadcast-state]');
       // The phase, or the problem the page shows (a refused publish, a busy director): a failure names it.
       const problem = page.locator('baton-broadcaster [data-testid=broadcast-problem]');
-      const phaseOrProblem = async () => ((await problem.count()) ? `problem ${await problem.getAttribute('data-code')}: ${await problem.textContent()}` : await state.getAttribute('data-phase'));
+      const phaseOrProblem = async () =>
+        (await problem.count())
+          ? `problem ${await problem.getAttribute('data-code')}: ${await problem.textContent()}`
+          : await state.getAttribute('data-phase');
       await expect.poll(phaseOrProblem, { timeout: 30_000, message: `never went live; ${errors.join('; ')}` }).toBe('live');
       const stored = page.locator('baton-ingest-card [data-role=primary] [data-testid=ingest-stored]');
       await expect.poll(() => stored.textContent(), { timeout: 20_000 }).toMatch(/[1-9]/);

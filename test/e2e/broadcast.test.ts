@@ -15,7 +15,9 @@ const SERVER_IDS = ['fra-1', 'iad-1', 'sin-1'];
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** Width × height of the first video stream, as ffprobe reads it. */
 const videoSize = (file: string) =>
-  execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=s=x:p=0', file], { encoding: 'utf8' }).trim();
+  execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=s=x:p=0', file], {
+    encoding: 'utf8',
+  }).trim();
 
 describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
   const env = useBrowserCluster({}, FAKE_MEDIA_ARGS);
@@ -58,7 +60,10 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       // Both servers acknowledge stored bytes as the stream goes on.
       for (const card of [primary, backup]) {
         await expect
-          .poll(() => card.locator('[data-testid=ingest-stored]').textContent(), { timeout: 20_000, message: 'a server never acknowledged stored bytes' })
+          .poll(() => card.locator('[data-testid=ingest-stored]').textContent(), {
+            timeout: 20_000,
+            message: 'a server never acknowledged stored bytes',
+          })
           .not.toMatch(/^0 B$/);
       }
 
@@ -71,10 +76,16 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       await v.page.goto(`${env.cluster.hubUrl}/${href}`);
       const video = v.page.locator('baton-player video');
       await expect
-        .poll(() => video.evaluate((el: HTMLVideoElement) => el.currentTime), { timeout: 30_000, interval: 250, message: `live video never advanced; viewer errors: ${v.errors.join('; ')}` })
+        .poll(() => video.evaluate((el: HTMLVideoElement) => el.currentTime), {
+          timeout: 30_000,
+          interval: 250,
+          message: `live video never advanced; viewer errors: ${v.errors.join('; ')}`,
+        })
         .toBeGreaterThan(1);
       const t1 = await video.evaluate((el: HTMLVideoElement) => el.currentTime);
-      await expect.poll(() => video.evaluate((el: HTMLVideoElement) => el.currentTime), { timeout: 10_000, interval: 250 }).toBeGreaterThan(t1 + 0.5);
+      await expect
+        .poll(() => video.evaluate((el: HTMLVideoElement) => el.currentTime), { timeout: 10_000, interval: 250 })
+        .toBeGreaterThan(t1 + 0.5);
       expect(SERVER_IDS).toContain((await v.page.locator('baton-player [data-testid=server-id]').textContent())?.trim());
       expect(await v.page.locator('baton-player [data-testid=reason]').getAttribute('data-reason')).toBe('live');
 
@@ -97,11 +108,17 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       const badges = v.page.locator('baton-player .now-head .badge');
       await expect.poll(async () => (await badges.allTextContents()).join(' '), { timeout: 30_000 }).toBe('fully received');
       // MediaRecorder writes no Duration; the catalog has one (and a bitrate) from the finalized file.
-      const entry = await waitFor('the recording\'s duration in the catalog', async () => {
-        const { assets } = (await (await fetch(`${env.cluster.hubUrl}/api/catalog`)).json()) as { assets: { id: string; bytes: number; live: boolean; durationMs?: number; bitrateBps?: number }[] };
-        const e = assets.find((a) => a.id === streamId);
-        return e?.durationMs && !e.live ? e : undefined;
-      }, 20_000);
+      const entry = await waitFor(
+        "the recording's duration in the catalog",
+        async () => {
+          const { assets } = (await (await fetch(`${env.cluster.hubUrl}/api/catalog`)).json()) as {
+            assets: { id: string; bytes: number; live: boolean; durationMs?: number; bitrateBps?: number }[];
+          };
+          const e = assets.find((a) => a.id === streamId);
+          return e?.durationMs && !e.live ? e : undefined;
+        },
+        20_000,
+      );
       expect(entry.durationMs).toBeGreaterThan(1000);
       expect(entry.bitrateBps).toBe(Math.round((entry.bytes * 8 * 1000) / entry.durationMs!));
       await screenshot(v.page, 'broadcast-viewer-ended');
@@ -174,11 +191,16 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       await screenshot(page, 'broadcast-phone-setup');
       await goLive(page);
       await expect
-        .poll(() => page.locator('baton-broadcaster [data-testid=broadcast-state]').getAttribute('data-phase'), { timeout: 30_000, message: errors.join('; ') })
+        .poll(() => page.locator('baton-broadcaster [data-testid=broadcast-state]').getAttribute('data-phase'), {
+          timeout: 30_000,
+          message: errors.join('; '),
+        })
         .toBe('live');
       await expect.poll(() => page.locator('baton-ingest-card [data-state=streaming]').count(), { timeout: 15_000 }).toBe(2);
       expect(await page.locator('baton-ingest-card [data-role=primary]').getAttribute('data-server')).toBe('sin-1');
-      await expect.poll(() => page.locator('baton-ingest-card [data-role=backup] [data-testid=ingest-stored]').textContent(), { timeout: 20_000 }).not.toMatch(/^0 B$/);
+      await expect
+        .poll(() => page.locator('baton-ingest-card [data-role=backup] [data-testid=ingest-stored]').textContent(), { timeout: 20_000 })
+        .not.toMatch(/^0 B$/);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
       await page.evaluate(() => window.scrollTo(0, 0));
@@ -196,12 +218,18 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
       await page.locator('baton-broadcast-setup [data-source=file]').click();
       await page.locator('baton-broadcast-setup input[type=file]').setInputFiles(join(MEDIA_DIR, 'demo-smpte.webm'));
-      await expect.poll(() => page.locator('baton-broadcast-setup [data-testid=source-info]').textContent(), { timeout: 10_000 }).toContain('demo-smpte.webm');
+      await expect
+        .poll(() => page.locator('baton-broadcast-setup [data-testid=source-info]').textContent(), { timeout: 10_000 })
+        .toContain('demo-smpte.webm');
       await fillForm(page, 'test-key', 'New York', null);
       await goLive(page);
-      await expect.poll(() => page.locator('baton-ingest-card [data-state=streaming]').count(), { timeout: 30_000, message: errors.join('; ') }).toBe(2);
+      await expect
+        .poll(() => page.locator('baton-ingest-card [data-state=streaming]').count(), { timeout: 30_000, message: errors.join('; ') })
+        .toBe(2);
       expect(await page.locator('baton-ingest-card [data-role=primary]').getAttribute('data-server')).toBe('iad-1');
-      await expect.poll(() => page.locator('baton-ingest-card [data-role=primary] [data-testid=ingest-stored]').textContent(), { timeout: 20_000 }).not.toMatch(/^0 B$/);
+      await expect
+        .poll(() => page.locator('baton-ingest-card [data-role=primary] [data-testid=ingest-stored]').textContent(), { timeout: 20_000 })
+        .not.toMatch(/^0 B$/);
       await page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
       const result = page.locator('baton-broadcaster [data-testid=broadcast-result]');
       await result.waitFor({ timeout: 60_000 });
@@ -233,14 +261,23 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       const backupId = (await page.locator('baton-ingest-card [data-role=backup]').getAttribute('data-server'))!;
       // Let both servers store something first.
       await expect
-        .poll(() => page.locator('baton-ingest-card [data-role=backup] [data-testid=ingest-stored]').textContent(), { timeout: 20_000, message: `the backup never stored anything; ${errors.join('; ')}` })
+        .poll(() => page.locator('baton-ingest-card [data-role=backup] [data-testid=ingest-stored]').textContent(), {
+          timeout: 20_000,
+          message: `the backup never stored anything; ${errors.join('; ')}`,
+        })
         .not.toMatch(/^0 B$/);
 
       await env.cluster.kill('fra-1');
-      const notices = () => page.locator('baton-broadcaster .notices').textContent({ timeout: 1_000 }).catch(() => '');
+      const notices = () =>
+        page
+          .locator('baton-broadcaster .notices')
+          .textContent({ timeout: 1_000 })
+          .catch(() => '');
       // Notices are newest first; on a busy machine a replacement may itself be replaced, so look for the one about fra-1.
       await page.locator('baton-broadcaster [data-testid=failover]', { hasText: 'fra-1' }).waitFor({ timeout: 30_000 });
-      await expect.poll(() => page.locator('baton-ingest-card [data-server=fra-1]').getAttribute('data-state'), { timeout: 10_000 }).toBe('failed');
+      await expect
+        .poll(() => page.locator('baton-ingest-card [data-server=fra-1]').getAttribute('data-state'), { timeout: 10_000 })
+        .toBe('failed');
       // The replacement catches up with the stream and streams alongside the backup.
       await expect.poll(() => streaming.count(), { timeout: 30_000, message: `no second upload; notices: ${await notices()}` }).toBe(2);
       expect(await streaming.evaluateAll((els) => els.map((e) => e.getAttribute('data-server')))).not.toContain('fra-1');
@@ -266,7 +303,10 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
 });
 
 describe('broadcaster with no ingest-capable server', () => {
-  const env = useBrowserCluster({ servers: [{ id: 'edge-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: false }] }, FAKE_MEDIA_ARGS);
+  const env = useBrowserCluster(
+    { servers: [{ id: 'edge-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: false }] },
+    FAKE_MEDIA_ARGS,
+  );
 
   it('says that no ingest server is available and stays off air', async () => {
     const { context, page } = await openPage(env.browser);

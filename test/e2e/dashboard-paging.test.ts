@@ -22,8 +22,19 @@ describe('dashboard paging (Chromium, hub + 60 scripted servers)', () => {
     for (let i = 0; i < SERVERS; i++) {
       const s = await connectServer(env.cluster.hubUrl, id(i));
       sockets.push(s);
-      const r = await ask(s, 'register', { id: id(i), region: 'lab', lat: -60 + 2 * i, lon: -170 + 5 * i, roles: ['edge'], maxSessions: 10, uplinkMbps: 100,
-        load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [], live: [] });
+      const r = await ask(s, 'register', {
+        id: id(i),
+        region: 'lab',
+        lat: -60 + 2 * i,
+        lon: -170 + 5 * i,
+        roles: ['edge'],
+        maxSessions: 10,
+        uplinkMbps: 100,
+        load: { sessions: 0, egressMbps: 0, cpu: 0 },
+        cache: [],
+        storage: [],
+        live: [],
+      });
       expect(r).toMatchObject({ ok: true });
     }
   }, 60_000);

@@ -47,7 +47,9 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
       const shown = async () =>
         (
           await Promise.all(
-            (await tenures.all()).map(async (li) => ({
+            (
+              await tenures.all()
+            ).map(async (li) => ({
               epoch: Number(/epoch (\d+)/.exec((await li.locator('.epoch').textContent()) ?? '')?.[1]),
               id: (await li.locator('.mono').allTextContents()).join('').trim(),
               reason: (await li.locator('.why').allTextContents()).join('').trim(),
@@ -62,7 +64,11 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
         const lo = Math.min(...rows.map((r) => r.epoch));
         const hi = Math.max(...rows.map((r) => r.epoch));
         const expected = decisions
-          .flatMap((d) => (d.kind === 'director' && d.director && d.director.epoch >= lo && d.director.epoch <= hi ? [{ epoch: d.director.epoch, id: d.director.id, reason: d.reason }] : []))
+          .flatMap((d) =>
+            d.kind === 'director' && d.director && d.director.epoch >= lo && d.director.epoch <= hi
+              ? [{ epoch: d.director.epoch, id: d.director.id, reason: d.reason }]
+              : [],
+          )
           .sort((a, b) => b.epoch - a.epoch);
         return rows.length >= 3 && JSON.stringify(rows) === JSON.stringify(expected) ? 'match' : { rows, expected };
       };
@@ -96,7 +102,9 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
 
       // Playing a while lets the load samples and the session count move before the screenshot.
       const video = viewer.page.locator('baton-player video');
-      await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250 }).toBeGreaterThan(1);
+      await expect
+        .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250 })
+        .toBeGreaterThan(1);
       await screenshot(dash.page, 'dashboard-desktop');
 
       await dash.page.setViewportSize(PHONE);

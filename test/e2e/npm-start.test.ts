@@ -33,7 +33,11 @@ describe('npm start (Chromium)', () => {
 
   beforeAll(async () => {
     // Its own process group, like a terminal's foreground job, so Ctrl-C reaches all of it.
-    demo = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dataDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dataDir], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     demo.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     demo.stderr!.on('data', (b: Buffer) => (out += b.toString()));
     url = await waitFor('the URL npm start prints', () => out.match(/Open (http:\/\/\S+?)\/?\s/)?.[1], 90_000, 100);
@@ -51,14 +55,18 @@ describe('npm start (Chromium)', () => {
     try {
       await page.goto(`${url}/#/dashboard`);
       await expect.poll(() => page.locator('baton-server-card').count(), { timeout: 20_000 }).toBe(3);
-      await expect.poll(async () => (await page.locator('baton-director-panel [data-testid=director]').textContent()) ?? '', { timeout: 10_000 }).toMatch(/(fra|iad|sin)-1/);
+      await expect
+        .poll(async () => (await page.locator('baton-director-panel [data-testid=director]').textContent()) ?? '', { timeout: 10_000 })
+        .toMatch(/(fra|iad|sin)-1/);
 
       const watching = watchStream({ hubUrl: url, assetId: 'demo-smpte' }, () => {});
       const selections = page.locator('baton-decision-log [data-testid=selections] li');
       await expect.poll(() => selections.count(), { timeout: 20_000 }).toBeGreaterThan(0);
       expect(await selections.first().textContent()).toContain('demo-smpte');
       // The serving server's cache fills, and the dashboard's replica shows it.
-      await expect.poll(() => page.locator('baton-server-card .chip', { hasText: 'demo-smpte' }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(() => page.locator('baton-server-card .chip', { hasText: 'demo-smpte' }).count(), { timeout: 20_000 })
+        .toBeGreaterThan(0);
       await screenshot(page, 'npm-start-dashboard');
       const r = await watching;
       expect(r.bytes).toBeGreaterThan(0);

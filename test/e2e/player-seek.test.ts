@@ -22,10 +22,52 @@ const storage = mkdtempSync(join(tmpdir(), 'baton-seek-e2e-'));
 
 beforeAll(() => {
   // VP8 + Opus, a keyframe every 2 s, tiny picture: five minutes encode in seconds.
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000',
-    '-t', String(ASSET_S), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-keyint_min', '30', '-b:v', '150k',
-    '-c:a', 'libopus', '-b:a', '24k', join(storage, `${ASSET}.webm`)]);
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', join(storage, `${ASSET}.webm`), '-c', 'copy', '-f', 'webm', '-live', '1', join(storage, `${RECORDING}.webm`)]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=160x120:rate=15',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=330:sample_rate=48000',
+    '-t',
+    String(ASSET_S),
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-g',
+    '30',
+    '-keyint_min',
+    '30',
+    '-b:v',
+    '150k',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '24k',
+    join(storage, `${ASSET}.webm`),
+  ]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    join(storage, `${ASSET}.webm`),
+    '-c',
+    'copy',
+    '-f',
+    'webm',
+    '-live',
+    '1',
+    join(storage, `${RECORDING}.webm`),
+  ]);
   // ~10 s alone; minutes when every core is busy.
 }, 300_000);
 afterAll(() => rmSync(storage, { recursive: true, force: true }));
@@ -46,13 +88,19 @@ function playhead(page: Page) {
 async function firstPlayingAt(v: ReturnType<typeof playhead>, errors: string[]): Promise<number> {
   let at: number | undefined;
   await expect
-    .poll(async () => (at = await v.playingAt()), { timeout: SEEK_PLAYS_WITHIN_MS, interval: 50, message: `did not play again; ${errors.join('; ')}` })
+    .poll(async () => (at = await v.playingAt()), {
+      timeout: SEEK_PLAYS_WITHIN_MS,
+      interval: 50,
+      message: `did not play again; ${errors.join('; ')}`,
+    })
     .toBeDefined();
   return at!;
 }
 
 describe('player seeks and resumes (Chromium, one server with a 5-minute asset)', () => {
-  const env = useBrowserCluster({ servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, storageDir: storage, assets: [] }] });
+  const env = useBrowserCluster({
+    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, storageDir: storage, assets: [] }],
+  });
 
   it('seeks forward to 2:30 one second in and plays from 2:30, not from what has arrived', async () => {
     const { context, page, errors } = await openPage(env.browser);
@@ -105,7 +153,9 @@ describe('player seeks and resumes (Chromium, one server with a 5-minute asset)'
       await page.evaluate((id) => (location.hash = `#/watch?asset=${id}`), ASSET);
       const v = playhead(page);
       // Trimmed: the first buffered second is well past 0:05 (where a gap jump would land).
-      await expect.poll(v.firstBuffered, { timeout: 60_000, interval: 250, message: `never trimmed; ${errors.join('; ')}` }).toBeGreaterThan(10);
+      await expect
+        .poll(v.firstBuffered, { timeout: 60_000, interval: 250, message: `never trimmed; ${errors.join('; ')}` })
+        .toBeGreaterThan(10);
       await v.seek(5);
       // It plays again at 0:05, not at the first media still buffered (what a gap jump did).
       const at = await firstPlayingAt(v, errors);
@@ -130,13 +180,21 @@ describe('player seeks and resumes (Chromium, one server with a 5-minute asset)'
 
       // Reload: the URL's t= resumes.
       await page.reload();
-      await expect.poll(v.playingAt, { timeout: SEEK_PLAYS_WITHIN_MS, interval: 100, message: `reload did not resume; ${errors.join('; ')}` }).toBeGreaterThan(201);
+      await expect
+        .poll(v.playingAt, { timeout: SEEK_PLAYS_WITHIN_MS, interval: 100, message: `reload did not resume; ${errors.join('; ')}` })
+        .toBeGreaterThan(201);
 
       // Without t= in the URL (the catalog's link, another tab), the position saved in local storage resumes.
       await page.close();
       const other = await context.newPage();
       await other.goto(`${env.cluster.hubUrl}/#/watch?asset=${ASSET}`);
-      await expect.poll(playhead(other).playingAt, { timeout: SEEK_PLAYS_WITHIN_MS, interval: 100, message: `saved position not resumed; ${errors.join('; ')}` }).toBeGreaterThan(201);
+      await expect
+        .poll(playhead(other).playingAt, {
+          timeout: SEEK_PLAYS_WITHIN_MS,
+          interval: 100,
+          message: `saved position not resumed; ${errors.join('; ')}`,
+        })
+        .toBeGreaterThan(201);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

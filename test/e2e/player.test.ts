@@ -15,7 +15,11 @@ describe('player (Chromium, hub + 3 servers)', () => {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
       const video = page.locator('baton-player video');
       await expect
-        .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250, message: `video never advanced; page errors: ${errors.join('; ')}` })
+        .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), {
+          timeout: 30_000,
+          interval: 250,
+          message: `video never advanced; page errors: ${errors.join('; ')}`,
+        })
         .toBeGreaterThan(1);
 
       expect(await video.evaluate((v: HTMLVideoElement) => v.muted)).toBe(true);
@@ -40,7 +44,9 @@ describe('player (Chromium, hub + 3 servers)', () => {
       await page.locator('baton-catalog a', { hasText: 'demo-smpte' }).click();
       await expect.poll(() => new URL(page.url()).hash).toBe('#/watch?asset=demo-smpte');
       const video = page.locator('baton-player video');
-      await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250 }).toBeGreaterThan(0.5);
+      await expect
+        .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250 })
+        .toBeGreaterThan(0.5);
     } finally {
       await context.close();
     }
@@ -65,7 +71,9 @@ describe('player (Chromium, hub + 3 servers)', () => {
     try {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
       const video = page.locator('baton-player video');
-      await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250 }).toBeGreaterThan(0.5);
+      await expect
+        .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250 })
+        .toBeGreaterThan(0.5);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
       await screenshot(page, 'player-phone');

@@ -10,7 +10,7 @@ const SERVERS = [
 ];
 
 /** What the page runs: the WHEP exchange (RFC 9725 style, non-trickle) with nothing but browser APIs. */
-export const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
+const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
   const t0 = performance.now();
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
@@ -47,7 +47,15 @@ export const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
   // Real-time playback: the clock moves on, frames keep coming.
   await new Promise((r) => setTimeout(r, 2000));
   const q = video.getVideoPlaybackQuality();
-  const out = { ttffMs, currentTime: video.currentTime, width: video.videoWidth, frames: q.totalVideoFrames, server: res.headers.get('x-baton-server'), reason: res.headers.get('x-baton-reason'), location };
+  const out = {
+    ttffMs,
+    currentTime: video.currentTime,
+    width: video.videoWidth,
+    frames: q.totalVideoFrames,
+    server: res.headers.get('x-baton-server'),
+    reason: res.headers.get('x-baton-reason'),
+    location,
+  };
   await fetch(location, { method: 'DELETE' });
   pc.close();
   return out;
@@ -76,7 +84,15 @@ describe('WHEP in Chromium', () => {
       expect(r.currentTime).toBeGreaterThan(1);
       expect(r.frames).toBeGreaterThan(30);
     } catch (err) {
-      const logs = ['par-1', 'nyc-1'].map((id) => cluster.servers.get(id)!.output().split('\n').filter((l) => /whep|WHEP/.test(l)).slice(-5).join('\n'));
+      const logs = ['par-1', 'nyc-1'].map((id) =>
+        cluster.servers
+          .get(id)!
+          .output()
+          .split('\n')
+          .filter((l) => /whep|WHEP/.test(l))
+          .slice(-5)
+          .join('\n'),
+      );
       throw new Error(`${(err as Error).message}\npage errors: ${errors.join('\n')}\nservers: ${logs.join('\n')}`);
     } finally {
       await context.close();

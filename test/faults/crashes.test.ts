@@ -27,7 +27,11 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 describe('crashes: SIGKILL under load', () => {
   // Row 2 keeps up to ~10 watches per connection waiting at a frozen director; the per-connection
   // session cap (row 20) is not what this row tests.
-  const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0, hubArgs: ['--max-unconnected-per-conn', '64', '--max-sessions-per-conn', '64'] });
+  const cluster = new Cluster({
+    heartbeatMs: HEARTBEAT_MS,
+    rotationMs: 0,
+    hubArgs: ['--max-unconnected-per-conn', '64', '--max-sessions-per-conn', '64'],
+  });
   beforeAll(async () => {
     await cluster.start();
   }, 60_000);
@@ -90,7 +94,14 @@ describe('crashes: SIGKILL under load', () => {
     let sampling = true;
     const sampler = (async () => {
       for (let i = 0; sampling && i < 1_000; i++) {
-        await Promise.all(urls.map((u) => getJson<{ director: { id: string; epoch: number } | null }>(`${u}/api/table`).then((t) => note(t.director), () => undefined)));
+        await Promise.all(
+          urls.map((u) =>
+            getJson<{ director: { id: string; epoch: number } | null }>(`${u}/api/table`).then(
+              (t) => note(t.director),
+              () => undefined,
+            ),
+          ),
+        );
         note((await cluster.state()).director);
         await sleep(25);
       }
@@ -135,7 +146,10 @@ describe('crashes: SIGKILL under load', () => {
     await killed;
     // When the hub designated it (its decision's timestamp: same machine, same clock), not when a poll saw it.
     const designation = await waitFor('the designation in the decision feed', () =>
-      decisions.find((d): d is Extract<DecisionEvent, { kind: 'director' }> => d.kind === 'director' && d.director?.id === after.id && d.director.epoch === after.epoch),
+      decisions.find(
+        (d): d is Extract<DecisionEvent, { kind: 'director' }> =>
+          d.kind === 'director' && d.director?.id === after.id && d.director.epoch === after.epoch,
+      ),
     );
     const newDirectorMs = designation.atMs - killedAtWall;
     await sleep(LOAD_MS * (2 / 3));
@@ -160,9 +174,10 @@ describe('crashes: SIGKILL under load', () => {
     expect(watchDecisions).toHaveLength(ok.length);
 
     // One director per epoch: in the hub's history, in every replica, and in what clients were told.
-    const directorEvents = [...decisions, ...(await getJson<{ decisions: DecisionEvent[] }>(`${cluster.hubUrl}/api/decisions`)).decisions].filter(
-      (d): d is Extract<DecisionEvent, { kind: 'director' }> => d.kind === 'director',
-    );
+    const directorEvents = [
+      ...decisions,
+      ...(await getJson<{ decisions: DecisionEvent[] }>(`${cluster.hubUrl}/api/decisions`)).decisions,
+    ].filter((d): d is Extract<DecisionEvent, { kind: 'director' }> => d.kind === 'director');
     for (const d of directorEvents) note(d.director);
     for (const [epoch, ids] of seen) expect([...ids], `epoch ${epoch}`).toHaveLength(1);
     const epochs = new Set(seen.keys());
@@ -178,4 +193,3 @@ describe('crashes: SIGKILL under load', () => {
     recordFigure('director_crash.ok_share', ok.length / reqs.length);
   }, 60_000);
 });
-

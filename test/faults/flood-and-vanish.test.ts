@@ -148,7 +148,10 @@ describe('floods and vanishing viewers', () => {
           mix.map(async (r, i) => {
             const s = swarms[i]!;
             if (r.when === 'connect') await waitFor('all selected', () => selected(s) === SWARM, 30_000, 5);
-            else await waitFor('all streaming', () => streaming(s) === SWARM, 60_000, 20).catch((e: Error) => Promise.reject(explain(e, s, cluster)));
+            else
+              await waitFor('all streaming', () => streaming(s) === SWARM, 60_000, 20).catch((e: Error) =>
+                Promise.reject(explain(e, s, cluster)),
+              );
             await sample();
             s.signal(r.how === 'kill' ? 'SIGKILL' : 'SIGSTOP');
             return performance.now();
@@ -196,6 +199,8 @@ describe('floods and vanishing viewers', () => {
 function explain(e: Error, s: Swarm, cluster: Cluster): Error {
   const trouble = s.events.filter((x) => x.type === 'warning' || x.type === 'error');
   const fra = cluster.servers.get('fra-1');
-  const server = fra ? `fra-1 exit ${fra.child.exitCode ?? '-'} signal ${fra.child.signalCode ?? '-'}, output: ${fra.output().slice(-1_500)}` : 'fra-1 not found';
+  const server = fra
+    ? `fra-1 exit ${fra.child.exitCode ?? '-'} signal ${fra.child.signalCode ?? '-'}, output: ${fra.output().slice(-1_500)}`
+    : 'fra-1 not found';
   return new Error(`${e.message}; bytes ${JSON.stringify(s.bytes)}; ${JSON.stringify(trouble).slice(0, 1_000)}; ${server}`);
 }

@@ -55,11 +55,27 @@ describe('row 8: path-like asset ids straight at a server', () => {
 
     const unknown = await open({ sessionId: sessionId(), kind: 'watch', assetId: 'no-such-clip', offset: 0 });
     expect(unknown).toMatchObject({ ok: false, code: 'unknown-asset' });
-    const ids = [...HOSTILE_IDS, '../canary', '..%2fcanary', '%2e%2e%2fcanary', '..\\canary', join(root, 'canary'), `${join(root, 'canary')}\0`, 'canary'];
+    const ids = [
+      ...HOSTILE_IDS,
+      '../canary',
+      '..%2fcanary',
+      '%2e%2e%2fcanary',
+      '..\\canary',
+      join(root, 'canary'),
+      `${join(root, 'canary')}\0`,
+      'canary',
+    ];
     for (const assetId of ids) {
-      expect(await open({ sessionId: sessionId(), kind: 'watch', assetId, offset: 0 }), assetId).toMatchObject({ ok: false, code: 'unknown-asset' });
+      expect(await open({ sessionId: sessionId(), kind: 'watch', assetId, offset: 0 }), assetId).toMatchObject({
+        ok: false,
+        code: 'unknown-asset',
+      });
       // As a stream to ingest (a well-formed id may be published: it stays inside the root).
-      if (!isAssetId(assetId)) expect((await open({ sessionId: sessionId(), kind: 'publish', assetId, offset: 0, role: 'primary' })).ok, `publish ${assetId}`).toBe(false);
+      if (!isAssetId(assetId))
+        expect(
+          (await open({ sessionId: sessionId(), kind: 'publish', assetId, offset: 0, role: 'primary' })).ok,
+          `publish ${assetId}`,
+        ).toBe(false);
     }
 
     const valid = { sessionId: 'x', kind: 'watch', assetId: 'demo-smpte', offset: 0 };

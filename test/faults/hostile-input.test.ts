@@ -30,13 +30,35 @@ function tableShape(s: ApiState, withCache = true) {
     director: s.director,
     servers: s.servers
       .filter((x) => !x.id.startsWith('rogue-'))
-      .map(({ id, region, lat, lon, roles, httpUrl, cache, storageCount, live }) => ({ id, region, lat, lon, roles, httpUrl, storageCount, live, ...(withCache ? { cache } : {}) }))
+      .map(({ id, region, lat, lon, roles, httpUrl, cache, storageCount, live }) => ({
+        id,
+        region,
+        lat,
+        lon,
+        roles,
+        httpUrl,
+        storageCount,
+        live,
+        ...(withCache ? { cache } : {}),
+      }))
       .sort((a, b) => a.id.localeCompare(b.id)),
   };
 }
 
 /** The rogue's descriptor: valid, holding nothing, so no director ever picks it. */
-const rogueDescriptor = (id: string) => ({ id, region: 'nowhere', lat: 0, lon: 0, roles: ['edge'], maxSessions: 1, uplinkMbps: 1, load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [], live: [] });
+const rogueDescriptor = (id: string) => ({
+  id,
+  region: 'nowhere',
+  lat: 0,
+  lon: 0,
+  roles: ['edge'],
+  maxSessions: 1,
+  uplinkMbps: 1,
+  load: { sessions: 0, egressMbps: 0, cpu: 0 },
+  cache: [],
+  storage: [],
+  live: [],
+});
 
 describe('hostile input against a live cluster', () => {
   const cluster = new Cluster({
@@ -84,7 +106,11 @@ describe('hostile input against a live cluster', () => {
     let fuzzId = 0;
     const t0 = performance.now();
     await runAll(() => connect(cluster.hubUrl), batches(client, BATCH), tally);
-    await runAll(() => connect(cluster.hubUrl, '/server', { token: mintServerToken(SECRET, `fuzz-${fuzzId++}`, Date.now()) }), batches(unregistered, BATCH), tally);
+    await runAll(
+      () => connect(cluster.hubUrl, '/server', { token: mintServerToken(SECRET, `fuzz-${fuzzId++}`, Date.now()) }),
+      batches(unregistered, BATCH),
+      tally,
+    );
     // One connection at a time for the registered rogue: a closed one is replaced (re-registered).
     await runAll(
       async () => {
@@ -114,7 +140,8 @@ describe('hostile input against a live cluster', () => {
     expect(joins()).toBe(rogueSeq);
     const CONTENT = new Set(['cache-add', 'cache-remove', 'storage-add', 'storage-remove', 'live', 'live-remove']);
     expect(deltas.filter((vd) => CONTENT.has(vd.d.type) && 'id' in vd.d && vd.d.id === 'rogue-fuzz')).toEqual([]);
-    if (rogue.connected) expect((await cluster.state()).servers.find((s) => s.id === 'rogue-fuzz')).toMatchObject({ cache: [], storageCount: 0, live: [] });
+    if (rogue.connected)
+      expect((await cluster.state()).servers.find((s) => s.id === 'rogue-fuzz')).toMatchObject({ cache: [], storageCount: 0, live: [] });
     rogue.close();
     feed.close();
 
@@ -183,14 +210,33 @@ describe('hostile input against a live cluster', () => {
     // A link planted inside the root that points at the canary; and a marker to know a rescan ran.
     symlinkSync(canary, join(fra.storage, 'planted.webm'));
     copyFileSync(join(MEDIA_DIR, 'demo-smpte.webm'), join(fra.storage, 'marker.webm'));
-    await waitFor('fra-1 rescanned its storage', async () => (await getJson<{ assets: { id: string }[] }>(`${cluster.hubUrl}/api/catalog`)).assets.some((a) => a.id === 'marker'), 10_000);
+    await waitFor(
+      'fra-1 rescanned its storage',
+      async () => (await getJson<{ assets: { id: string }[] }>(`${cluster.hubUrl}/api/catalog`)).assets.some((a) => a.id === 'marker'),
+      10_000,
+    );
     const atimeWorks = readsAreVisible(root);
-    const listing = () => ({ root: readdirSync(root).sort(), parent: readdirSync(dirname(root)).filter((n) => n.startsWith('pwned')).sort() });
+    const listing = () => ({
+      root: readdirSync(root).sort(),
+      parent: readdirSync(dirname(root))
+        .filter((n) => n.startsWith('pwned'))
+        .sort(),
+    });
     const filesBefore = listing();
 
     const c = await connect(cluster.hubUrl);
     expect(await ask(c, 'watch', { assetId: 'no-such-clip' })).toMatchObject({ ok: false, code: 'unknown-asset' });
-    const ids = [...HOSTILE_IDS, '../canary', '..%2fcanary', '%2e%2e%2fcanary', '..\\canary', join(root, 'canary'), `${join(root, 'canary')}\0`, 'canary', 'planted'];
+    const ids = [
+      ...HOSTILE_IDS,
+      '../canary',
+      '..%2fcanary',
+      '%2e%2e%2fcanary',
+      '..\\canary',
+      join(root, 'canary'),
+      `${join(root, 'canary')}\0`,
+      'canary',
+      'planted',
+    ];
     const codes = new Map<string, string>();
     for (const assetId of ids) {
       // A connection per id: the hub's per-connection rate limit is not what this row tests.
@@ -201,11 +247,18 @@ describe('hostile input against a live cluster', () => {
       // Well-formed ids get exactly the unknown-id answer; the rest fail the id rule first.
       expect(r.code, assetId).toBe(isAssetId(assetId) ? 'unknown-asset' : 'bad-request');
       // As a stream id (well-formed ids would be fine to publish: they stay inside the root).
-      if (r.code === 'bad-request') expect(await ask(c, 'publish', { streamKey: 'test-key', location: 'Berlin', streamId: assetId }), `publish ${assetId}`).toMatchObject({ ok: false, code: 'bad-request' });
+      if (r.code === 'bad-request')
+        expect(
+          await ask(c, 'publish', { streamKey: 'test-key', location: 'Berlin', streamId: assetId }),
+          `publish ${assetId}`,
+        ).toMatchObject({ ok: false, code: 'bad-request' });
       c.close();
     }
     for (const streamId of ['../pwned', '../../pwned', '/tmp/pwned', '..\\pwned', 'pwned\0']) {
-      expect(await ask(c, 'publish', { streamKey: 'test-key', location: 'Berlin', streamId }), streamId).toMatchObject({ ok: false, code: 'bad-request' });
+      expect(await ask(c, 'publish', { streamKey: 'test-key', location: 'Berlin', streamId }), streamId).toMatchObject({
+        ok: false,
+        code: 'bad-request',
+      });
     }
     c.close();
 

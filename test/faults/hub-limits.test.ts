@@ -21,8 +21,24 @@ const ASSETS_PER_FAKE = 25_000;
 const ASSETS_PER_MESSAGE = 2_500;
 const LEAVES = 2_000;
 
-const fakeDescriptor = (id: string) => ({ id, region: 'synthetic', lat: 0, lon: 0, roles: ['edge'], maxSessions: 1, uplinkMbps: 1, load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [], live: [] });
-const synAsset = (server: string, i: number) => ({ id: `syn-${server}-${String(i).padStart(6, '0')}`, bytes: 1_000 + i, mime: 'video/webm' });
+const fakeDescriptor = (id: string) => ({
+  id,
+  region: 'synthetic',
+  lat: 0,
+  lon: 0,
+  roles: ['edge'],
+  maxSessions: 1,
+  uplinkMbps: 1,
+  load: { sessions: 0, egressMbps: 0, cpu: 0 },
+  cache: [],
+  storage: [],
+  live: [],
+});
+const synAsset = (server: string, i: number) => ({
+  id: `syn-${server}-${String(i).padStart(6, '0')}`,
+  bytes: 1_000 + i,
+  mime: 'video/webm',
+});
 
 describe('hub limits against a live hub', () => {
   const cluster = new Cluster({
@@ -70,7 +86,10 @@ describe('hub limits against a live hub', () => {
       // /server, authenticated but unregistered, and registered.
       const s = await connectServer(cluster.hubUrl, `deep-${depth}`);
       expect(await rawAsk(s, '/server', 'register', deep)).toMatchObject({ ok: false, code: 'bad-request' });
-      expect(await rawAsk(s, '/server', 'report', `[{"type":"cache-add","assets":${deep}}]`)).toMatchObject({ ok: false, code: 'bad-request' });
+      expect(await rawAsk(s, '/server', 'report', `[{"type":"cache-add","assets":${deep}}]`)).toMatchObject({
+        ok: false,
+        code: 'bad-request',
+      });
       replies += 2;
       s.close();
       // /dashboard.
@@ -103,7 +122,11 @@ describe('hub limits against a live hub', () => {
     const get = (path: string, ip: string) => fetch(`${cluster.hubUrl}${path}`, { headers: { 'x-forwarded-for': ip } });
 
     // The first page, and a walk over every page (waiting out 429s: the walk is one IP too).
-    const first = (await (await get('/api/catalog', '10.0.0.1')).json()) as { assets: { id: string }[]; next: string | null; total: number };
+    const first = (await (await get('/api/catalog', '10.0.0.1')).json()) as {
+      assets: { id: string }[];
+      next: string | null;
+      total: number;
+    };
     expect(first.assets).toHaveLength(1_000);
     expect(first.total).toBe(total);
     expect((await get('/api/catalog?limit=1001', '10.0.0.1')).status).toBe(400);
@@ -125,7 +148,11 @@ describe('hub limits against a live hub', () => {
     }
     const walkMs = performance.now() - t0;
     // If the fakes were dropped (the hub starved of CPU for seconds on a loaded machine), say so.
-    const drops = cluster.hub!.output().split('\n').filter((l) => (/server removed/.test(l) && l.includes('syn')) || /hub stalled/.test(l)).join('\n');
+    const drops = cluster
+      .hub!.output()
+      .split('\n')
+      .filter((l) => (/server removed/.test(l) && l.includes('syn')) || /hub stalled/.test(l))
+      .join('\n');
     expect(ids, drops).toHaveLength(total);
     expect(new Set(ids).size).toBe(total);
     expect([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(ids);
@@ -152,7 +179,12 @@ describe('hub limits against a live hub', () => {
     // Dashboard connections from one IP: the burst (10), then refused until tokens refill.
     const dashboards = await Promise.allSettled(
       Array.from({ length: 20 }, () => {
-        const x = io(`${cluster.hubUrl}/dashboard`, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { 'x-forwarded-for': '10.0.0.4' } });
+        const x = io(`${cluster.hubUrl}/dashboard`, {
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+          extraHeaders: { 'x-forwarded-for': '10.0.0.4' },
+        });
         return new Promise<Socket>((resolve, reject) => {
           x.once('connect', () => resolve(x));
           x.once('connect_error', (e) => (x.close(), reject(e)));

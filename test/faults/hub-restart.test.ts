@@ -37,7 +37,12 @@ describe('row 3: the hub restarts while sessions flow', () => {
           const whileDown = viewer.bytesReceived - downAt;
           const t0 = performance.now();
           await cluster.startHub(cluster.hubPort);
-          await waitFor('every server re-registered', async () => (await cluster.state()).servers.length === before.servers.length, 20_000, 20);
+          await waitFor(
+            'every server re-registered',
+            async () => (await cluster.state()).servers.length === before.servers.length,
+            20_000,
+            20,
+          );
           return { reregisteredMs: performance.now() - t0, whileDown };
         })();
       });

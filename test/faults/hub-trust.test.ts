@@ -16,7 +16,20 @@ const HEARTBEAT_MS = 1_000;
 /** The director's deadline: under that load a 500 ms answer is not guaranteed. */
 const DIRECTOR_TIMEOUT_ARGS = ['--director-timeout-ms', '5000'];
 const OPERATOR_TOKEN = 'operator-token-for-the-trust-test';
-const rogueDescriptor = (id: string, lastEpoch: number) => ({ id, region: 'nowhere', lat: 0, lon: 0, roles: ['edge'], maxSessions: 1, uplinkMbps: 1, load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [], live: [], lastEpoch });
+const rogueDescriptor = (id: string, lastEpoch: number) => ({
+  id,
+  region: 'nowhere',
+  lat: 0,
+  lon: 0,
+  roles: ['edge'],
+  maxSessions: 1,
+  uplinkMbps: 1,
+  load: { sessions: 0, egressMbps: 0, cpu: 0 },
+  cache: [],
+  storage: [],
+  live: [],
+  lastEpoch,
+});
 
 async function watchOk(hubUrl: string): Promise<{ ok: boolean; epoch?: number; code?: string }> {
   const c = await connect(hubUrl);
@@ -35,7 +48,10 @@ describe('row 17: a server claiming an absurd director epoch', () => {
   it('lastEpoch 2^53 - 1 is refused, 2^40 is ignored; watches work; after a hub restart honest servers register', async () => {
     const rogue = await connectServer(cluster.hubUrl, 'rogue-epoch');
     // The value that broke the epoch: 2^53 - 1, so the next epoch was not an exact integer.
-    expect(await ask(rogue, 'register', rogueDescriptor('rogue-epoch', Number.MAX_SAFE_INTEGER))).toMatchObject({ ok: false, code: 'bad-request' });
+    expect(await ask(rogue, 'register', rogueDescriptor('rogue-epoch', Number.MAX_SAFE_INTEGER))).toMatchObject({
+      ok: false,
+      code: 'bad-request',
+    });
     // Within the schema's bound, but far beyond a sane step: registered, its epoch ignored.
     expect(await ask(rogue, 'register', rogueDescriptor('rogue-epoch', 2 ** 40))).toMatchObject({ ok: true });
     const withRogue = await cluster.state();
@@ -76,7 +92,7 @@ describe('row 17: a server claiming an absurd director epoch', () => {
   }, 30_000);
 });
 
-describe('rows 18–19: operator views and broadcasters\' location; secrets', () => {
+describe("rows 18–19: operator views and broadcasters' location; secrets", () => {
   const dir = mkdtempSync(join(tmpdir(), 'baton-trust-'));
   const secretFile = join(dir, 'cluster-secret');
   const tokenFile = join(dir, 'operator-token');
@@ -125,7 +141,12 @@ describe('rows 18–19: operator views and broadcasters\' location; secrets', ()
     // The dashboard: refused without the token; with it, the same public decisions.
     await expect(connect(cluster.hubUrl, '/dashboard')).rejects.toThrow(/operator token required/);
     // Listening before connecting: the hub replays its decisions as soon as the connection opens.
-    const d = io(`${cluster.hubUrl}/dashboard`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: OPERATOR_TOKEN } });
+    const d = io(`${cluster.hubUrl}/dashboard`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: { token: OPERATOR_TOKEN },
+    });
     const seen: string[] = [];
     d.on('decision', (x: unknown) => seen.push(JSON.stringify(x)));
     await waitFor('decisions replayed', () => seen.some((s) => s.includes('private-place')), 5_000);
@@ -138,7 +159,10 @@ describe('rows 18–19: operator views and broadcasters\' location; secrets', ()
 
   it('row 19: a cluster secret under 16 bytes, or given twice, stops start-up with the reason', async () => {
     const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, [BATON, ...args], { cwd: ROOT, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.endsWith('_SECRET') && !k.endsWith('_TOKEN'))) }).then(
+      promisify(execFile)(process.execPath, [BATON, ...args], {
+        cwd: ROOT,
+        env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.endsWith('_SECRET') && !k.endsWith('_TOKEN'))),
+      }).then(
         () => ({ code: 0, stderr: '' }),
         (e: { code: number; stderr: string }) => e,
       );

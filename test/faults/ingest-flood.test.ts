@@ -47,10 +47,15 @@ describe('row 21: tiny-chunk floods and shared storage on an entry server', () =
       expect(peak - baseline, `RSS ${Math.round(baseline / MB)} → ${Math.round(peak / MB)} MB`).toBeLessThan(RSS_BOUND_BYTES);
       // The flooder's copy is cut at once (it holds no whole Cluster: nothing is kept), and its memory goes with it.
       await waitFor('the flooded .part gone', () => !existsSync(join(cluster.servers.get('fra-1')!.storage, 'flood-1.webm.part')), 10_000);
-      const after = await waitFor('RSS back near the baseline', () => {
-        const now = rssBytes(pid);
-        return now < baseline + 64 * MB ? now : undefined;
-      }, 30_000, 200);
+      const after = await waitFor(
+        'RSS back near the baseline',
+        () => {
+          const now = rssBytes(pid);
+          return now < baseline + 64 * MB ? now : undefined;
+        },
+        30_000,
+        200,
+      );
       recordFigure('ingest_flood.chunks_before_close', pub.chunks);
       recordFigure('ingest_flood.closed_after_ms', closedAfterMs);
       recordFigure('ingest_flood.rss_growth_mb', (peak - baseline) / MB);
@@ -69,7 +74,13 @@ describe('row 21: tiny-chunk floods and shared storage on an entry server', () =
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     // Half the clip, then hold until the second instance is up: the stream is live all along.
-    const pub = pacedPublish({ hubUrl: cluster.hubUrl, file: join(MEDIA_DIR, `${CLIP}.webm`), streamId: 'shared-live', bytesPerSecond: src.length / 4, holds: [{ at: Math.floor(src.length / 2), until: held }] });
+    const pub = pacedPublish({
+      hubUrl: cluster.hubUrl,
+      file: join(MEDIA_DIR, `${CLIP}.webm`),
+      streamId: 'shared-live',
+      bytesPerSecond: src.length / 4,
+      holds: [{ at: Math.floor(src.length / 2), until: held }],
+    });
     pub.result.catch(() => undefined);
     await pub.assigned;
     await waitFor('the live .part on fra-1', () => existsSync(part), 20_000, 20);

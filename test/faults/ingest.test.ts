@@ -31,7 +31,9 @@ function clusterStarts(b: Buffer): number[] {
 }
 
 const liveOn = async (cluster: Cluster, streamId: string) =>
-  (await cluster.state()).servers.filter((s) => (s.live as Array<{ id: string; live: boolean }>).some((l) => l.id === streamId && l.live)).map((s) => s.id);
+  (await cluster.state()).servers
+    .filter((s) => (s.live as Array<{ id: string; live: boolean }>).some((l) => l.id === streamId && l.live))
+    .map((s) => s.id);
 
 describe('row 4: SIGKILL the primary entry server mid-upload', () => {
   const CLIP = 'demo-testsrc';
@@ -54,10 +56,15 @@ describe('row 4: SIGKILL the primary entry server mid-upload', () => {
     // The director decides from its own replica: wait until every replica holds all three
     // servers, or a broadcast placed at once may not see the primary yet.
     for (const s of (await cluster.state()).servers) {
-      await waitFor(`${s.id}'s replica holds every server`, async () => {
-        const t = (await (await fetch(`${s.httpUrl}/api/table`)).json()) as { servers: unknown[] };
-        return t.servers.length === servers.length;
-      }, 20_000, 50);
+      await waitFor(
+        `${s.id}'s replica holds every server`,
+        async () => {
+          const t = (await (await fetch(`${s.httpUrl}/api/table`)).json()) as { servers: unknown[] };
+          return t.servers.length === servers.length;
+        },
+        20_000,
+        50,
+      );
     }
   }, 120_000);
   afterAll(() => cluster.stop());
@@ -106,7 +113,9 @@ describe('row 4: SIGKILL the primary entry server mid-upload', () => {
         // Let the hub see that server's new session before asking again.
         await sleep(2 * HEARTBEAT_MS);
       }
-      throw new Error(`no ${kind} viewer was served by ${server} in ${MAX_VIEWERS_PER_KIND} tries (${mine.map((v) => v.servers[0]).join(', ')})`);
+      throw new Error(
+        `no ${kind} viewer was served by ${server} in ${MAX_VIEWERS_PER_KIND} tries (${mine.map((v) => v.servers[0]).join(', ')})`,
+      );
     };
     let fromStart: LiveViewer[];
     try {
@@ -170,7 +179,9 @@ describe('row 4: SIGKILL the primary entry server mid-upload', () => {
       const joinedAt = src.indexOf(got.subarray(init, init + 256));
       // At the live edge: the latest Cluster when it joined, with a third of the stream on the primary.
       expect(joinedAt, `${v.label}: joined at the live edge`).toBeGreaterThan(src.length / 4);
-      expect(got.length, `${v.label}: bytes received (the init segment, then the stream from where it joined)`).toBe(init + src.length - joinedAt);
+      expect(got.length, `${v.label}: bytes received (the init segment, then the stream from where it joined)`).toBe(
+        init + src.length - joinedAt,
+      );
       expect(got.subarray(init).equals(src.subarray(joinedAt)), `${v.label}: the stream from where it joined to the end`).toBe(true);
     }
 
@@ -258,7 +269,11 @@ describe('row 13: disk full during ingest', () => {
     // The hub's table agrees: the stream is stored on the other server only, and live nowhere.
     await waitFor(`${STREAM} stored on ${OTHER} only`, async () => {
       const s = await c.state();
-      return (await liveOn(c, STREAM)).length === 0 && s.servers.find((x) => x.id === OTHER)!.storageCount >= 1 && s.servers.find((x) => x.id === FULL)!.storageCount === 0;
+      return (
+        (await liveOn(c, STREAM)).length === 0 &&
+        s.servers.find((x) => x.id === OTHER)!.storageCount >= 1 &&
+        s.servers.find((x) => x.id === FULL)!.storageCount === 0
+      );
     });
 
     // How long from the server's failure (its log) to the broadcaster hearing of it.
@@ -281,11 +296,31 @@ describe('row 13: disk full during ingest', () => {
     const STREAM = 'fault-disk-full-cli';
     // The first stream's copy was removed: the full server has its space back, and fills up again.
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BATON, 'publish', '--hub', c.hubUrl, '--file', join(MEDIA_DIR, `${CLIP}.webm`), '--location', 'Lisbon', '--stream-key', 'test-key', '--stream-id', STREAM, '--speed', '4', '--json'], {
-        cwd: ROOT,
-        env: { ...process.env, BATON_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          BATON,
+          'publish',
+          '--hub',
+          c.hubUrl,
+          '--file',
+          join(MEDIA_DIR, `${CLIP}.webm`),
+          '--location',
+          'Lisbon',
+          '--stream-key',
+          'test-key',
+          '--stream-id',
+          STREAM,
+          '--speed',
+          '4',
+          '--json',
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, BATON_LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -293,10 +328,21 @@ describe('row 13: disk full during ingest', () => {
       child.once('exit', (code) => resolve({ code, stdout, stderr }));
     });
     expect(run.code, run.stderr).toBe(0);
-    const line = run.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+    const line = run.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .at(-1);
     const out = JSON.parse(line ?? '{}');
     expect(out).toMatchObject({ streamId: STREAM, bytes: src.length, sha256: sha256(src), stored: [OTHER], failovers: [] });
-    expect(out.failed).toEqual([{ serverId: FULL, role: expect.stringMatching(/^(primary|backup)$/), code: 'disk-full', message: expect.stringMatching(/disk is full/) }]);
+    expect(out.failed).toEqual([
+      {
+        serverId: FULL,
+        role: expect.stringMatching(/^(primary|backup)$/),
+        code: 'disk-full',
+        message: expect.stringMatching(/disk is full/),
+      },
+    ]);
     expect(sha256(otherCopy(STREAM))).toBe(sha256(src));
     await assertNoCopyOnFull(STREAM);
   }, 120_000);

@@ -13,7 +13,6 @@ import { recordFigure } from './helpers/figures.js';
 import { ask, connect, serverUrl, sleep } from './helpers/net.js';
 import { openRawPublisher } from './helpers/raw-publisher.js';
 
-
 function udpListener(address: string): Promise<{ socket: UdpSocket; port: number; packets: () => number }> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
@@ -35,7 +34,17 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
     heartbeatMs: 300,
     rotationMs: 0,
     // Loopback only (the cluster's default also allows private ranges): the machine's private/ULA address is refused.
-    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: ['demo-testsrc'], extraArgs: ['--ice-allow', 'loopback'] }],
+    servers: [
+      {
+        id: 'fra-1',
+        region: 'eu-central',
+        lat: 50.11,
+        lon: 8.68,
+        ingest: true,
+        assets: ['demo-testsrc'],
+        extraArgs: ['--ice-allow', 'loopback'],
+      },
+    ],
   });
   const outside = mkdtempSync(join(tmpdir(), 'baton-outside-'));
   beforeAll(async () => {
@@ -64,16 +73,25 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
       const line = (prio: number, addr: string, port: number) => `candidate:${prio} 1 UDP ${prio} ${addr} ${port} typ host`;
       const held: unknown[] = [];
       const injected = (async () => {
-        const own = await waitFor<{ address: string; sdpMid?: string; sdpMLineIndex?: number | null }>('a private address among the viewer candidates', () => {
-          for (const d of held as Array<{ candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number | null } }>) {
-            const address = d.candidate.candidate.replace(/^a=/, '').split(' ')[4]!;
-            if (policy.check(line(1, address, 9)) === 'restricted') return { address, sdpMid: d.candidate.sdpMid, sdpMLineIndex: d.candidate.sdpMLineIndex };
-          }
-          return undefined;
-        }, 10_000, 10);
+        const own = await waitFor<{ address: string; sdpMid?: string; sdpMLineIndex?: number | null }>(
+          'a private address among the viewer candidates',
+          () => {
+            for (const d of held as Array<{ candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number | null } }>) {
+              const address = d.candidate.candidate.replace(/^a=/, '').split(' ')[4]!;
+              if (policy.check(line(1, address, 9)) === 'restricted')
+                return { address, sdpMid: d.candidate.sdpMid, sdpMLineIndex: d.candidate.sdpMLineIndex };
+            }
+            return undefined;
+          },
+          10_000,
+          10,
+        );
         denied = await udpListener(own.address);
         for (const candidate of [line(2130706431, own.address, denied.port), line(2130706430, 'localhost', denied.port)]) {
-          socket.emit('signal', { sessionId: reply.sessionId, data: { type: 'candidate', candidate: { candidate, sdpMid: own.sdpMid, sdpMLineIndex: own.sdpMLineIndex } } });
+          socket.emit('signal', {
+            sessionId: reply.sessionId,
+            data: { type: 'candidate', candidate: { candidate, sdpMid: own.sdpMid, sdpMLineIndex: own.sdpMLineIndex } },
+          });
         }
         for (const data of held.splice(0)) socket.emit('signal', { sessionId: reply.sessionId, data });
       })();
@@ -105,7 +123,12 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
     writeFileSync(target, secret);
     const planted = join(storage, 'swapped.webm');
     writeFileSync(planted, readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
-    await waitFor('swapped in the catalog', async () => (await fetch(`${url}/media/swapped.webm`, { method: 'HEAD' })).status === 200, 10_000, 50);
+    await waitFor(
+      'swapped in the catalog',
+      async () => (await fetch(`${url}/media/swapped.webm`, { method: 'HEAD' })).status === 200,
+      10_000,
+      50,
+    );
     // Swap before the next rescan (every 2 s) and ask at once.
     unlinkSync(planted);
     symlinkSync(target, planted);
@@ -130,16 +153,26 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
     const notWebm = new Uint8Array(200_000).map((_, i) => (i * 7) & 0xff);
     notWebm.set(Buffer.from('ID3\x04\x00'), 0);
     let refused = 0;
-    for (const [id, bytes] of [['not-webm', notWebm], ['bad-codec', badCodec]] as const) {
+    for (const [id, bytes] of [
+      ['not-webm', notWebm],
+      ['bad-codec', badCodec],
+    ] as const) {
       const pub = await openRawPublisher(cluster.hubUrl, id);
       try {
         void pub.flood(bytes, 16_000);
         const outcome = await Promise.race([pub.closed, sleep(15_000).then(() => 'still open' as const)]);
         expect(outcome, id).toEqual({ error: 'unsupported-media' });
         const said = pub.received.find((m) => m.t === 'error');
-        expect(said && 'message' in said ? said.message : '', id).toMatch(id === 'bad-codec' ? /codec "V_XXX" is not accepted/ : /does not start with an EBML header/);
+        expect(said && 'message' in said ? said.message : '', id).toMatch(
+          id === 'bad-codec' ? /codec "V_XXX" is not accepted/ : /does not start with an EBML header/,
+        );
         refused++;
-        await waitFor(`no ${id} file in storage`, () => !existsSync(join(storage, `${id}.webm.part`)) && !existsSync(join(storage, `${id}.webm`)), 10_000, 50);
+        await waitFor(
+          `no ${id} file in storage`,
+          () => !existsSync(join(storage, `${id}.webm.part`)) && !existsSync(join(storage, `${id}.webm`)),
+          10_000,
+          50,
+        );
       } finally {
         pub.close();
       }

@@ -38,7 +38,12 @@ const totalSessions = async (c: Cluster) => (await state(c)).servers.reduce((a, 
 /** A /client connection that says it comes from `ip` (honoured because the hub trusts loopback as a proxy). */
 function connectAs(hubUrl: string, ip: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = io(`${hubUrl}/client`, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { 'x-forwarded-for': ip } });
+    const s = io(`${hubUrl}/client`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      extraHeaders: { 'x-forwarded-for': ip },
+    });
     s.once('connect', () => resolve(s));
     s.once('connect_error', reject);
   });
@@ -72,7 +77,8 @@ describe('row 20: session caps and unconnected-session expiry', () => {
     await cluster.start();
   }, 60_000);
   afterAll(() => cluster.stop());
-  const idle = () => waitFor('every slot free again', async () => (await totalSessions(cluster)) === 0, UNCONNECTED_SESSION_MS + TABLE_LAG_MS + 5_000, 100);
+  const idle = () =>
+    waitFor('every slot free again', async () => (await totalSessions(cluster)) === 0, UNCONNECTED_SESSION_MS + TABLE_LAG_MS + 5_000, 100);
 
   it(`one connection watching every ${ATTACK_EVERY_MS} ms without signalling holds at most ${CAP.unconnectedPerConn} slots; a real viewer still plays`, async () => {
     const attacker = await connect(cluster.hubUrl);
@@ -101,7 +107,10 @@ describe('row 20: session caps and unconnected-session expiry', () => {
       while (sampling) {
         const s = await state(cluster);
         peakPerServer = Math.max(peakPerServer, ...s.servers.map((x) => x.sessions));
-        peakTotal = Math.max(peakTotal, s.servers.reduce((a, x) => a + x.sessions, 0));
+        peakTotal = Math.max(
+          peakTotal,
+          s.servers.reduce((a, x) => a + x.sessions, 0),
+        );
         await sleep(100);
       }
     })();
@@ -109,7 +118,11 @@ describe('row 20: session caps and unconnected-session expiry', () => {
       // 40 answered watches (≈ 2 s): without the caps, every one of the 24 slots would be taken by now.
       await waitFor('the attack under way', () => replies.ok + replies.tooMany + replies.limited + replies.other.length >= 40, 10_000, 20);
       const out = join(mkdtempSync(join(tmpdir(), 'baton-caps-')), 'smpte.webm');
-      const { stdout } = await run(process.execPath, [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', 'demo-smpte', '--out', out, '--json', '--fast'], { timeout: 60_000 });
+      const { stdout } = await run(
+        process.execPath,
+        [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', 'demo-smpte', '--out', out, '--json', '--fast'],
+        { timeout: 60_000 },
+      );
       const r = JSON.parse(stdout) as { server: string; sha256: string; bytes: number };
       expect(r.sha256).toBe(sha256(readFileSync(join(MEDIA_DIR, 'demo-smpte.webm'))));
       const left = ATTACK_MS - (performance.now() - attackStart);
@@ -120,7 +133,11 @@ describe('row 20: session caps and unconnected-session expiry', () => {
       sampling = false;
       await sampler;
     }
-    await waitFor('the attack answered', () => replies.ok + replies.tooMany + replies.limited + replies.other.length === replies.sent, 10_000);
+    await waitFor(
+      'the attack answered',
+      () => replies.ok + replies.tooMany + replies.limited + replies.other.length === replies.sent,
+      10_000,
+    );
     expect(replies.other).toEqual([]);
     // Sessions it held at once: never more than its cap (each expired and was re-opened).
     expect(peakOpen).toBeLessThanOrEqual(CAP.unconnectedPerConn);
@@ -141,7 +158,8 @@ describe('row 20: session caps and unconnected-session expiry', () => {
   it('a burst of unconnected sessions is expired within the expiry time: slots freed, clients told', async () => {
     const sockets = await Promise.all([connect(cluster.hubUrl), connect(cluster.hubUrl)]);
     const closes: { sessionId: string; reason: string; atMs: number }[] = [];
-    for (const s of sockets) s.on('session-close', (m: { sessionId: string; reason: string }) => closes.push({ ...m, atMs: performance.now() }));
+    for (const s of sockets)
+      s.on('session-close', (m: { sessionId: string; reason: string }) => closes.push({ ...m, atMs: performance.now() }));
     try {
       const opened = await Promise.all(sockets.map((s) => watchUntilRefused(s)));
       const openedAt = performance.now();
@@ -174,7 +192,9 @@ describe('row 20: session caps and unconnected-session expiry', () => {
   it(`one client IP holds at most ${CAP.unconnectedPerIp} unconnected sessions across its connections; another IP is unaffected`, async () => {
     expect(VIEWER_SLOTS).toBeGreaterThan(CAP.unconnectedPerIp);
     const ip = '203.0.113.50';
-    const conns = await Promise.all(Array.from({ length: CAP.unconnectedPerIp / CAP.unconnectedPerConn + 1 }, () => connectAs(cluster.hubUrl, ip)));
+    const conns = await Promise.all(
+      Array.from({ length: CAP.unconnectedPerIp / CAP.unconnectedPerConn + 1 }, () => connectAs(cluster.hubUrl, ip)),
+    );
     const other = await connectAs(cluster.hubUrl, '198.51.100.20');
     try {
       const perConn: number[] = [];
@@ -189,10 +209,18 @@ describe('row 20: session caps and unconnected-session expiry', () => {
       expect(new Set(codes)).toEqual(new Set(['too-many-sessions']));
       const refusal: Ack<WatchReply> = await ask(conns.at(-1)!, 'watch', { assetId: ASSETS[0] });
       expect(refusal).toMatchObject({ ok: false, code: 'too-many-sessions', message: expect.stringContaining('your address') });
-      await waitFor('the IP\'s sessions in the table', async () => (await totalSessions(cluster)) === CAP.unconnectedPerIp, TABLE_LAG_MS + 2_000, 50);
+      await waitFor(
+        "the IP's sessions in the table",
+        async () => (await totalSessions(cluster)) === CAP.unconnectedPerIp,
+        TABLE_LAG_MS + 2_000,
+        50,
+      );
       // Another address still gets a session on the same servers.
       expect(await ask(other, 'watch', { assetId: ASSETS[0] })).toMatchObject({ ok: true });
-      recordFigure('session_caps.ip_unconnected_accepted', perConn.reduce((a, b) => a + b, 0));
+      recordFigure(
+        'session_caps.ip_unconnected_accepted',
+        perConn.reduce((a, b) => a + b, 0),
+      );
     } finally {
       for (const c of [...conns, other]) c.close();
     }
@@ -206,8 +234,24 @@ describe('row 20: viewers filling every watch slot leave broadcasters their inge
     heartbeatMs: HEARTBEAT_MS,
     rotationMs: 0,
     servers: [
-      { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-mandelbrot'], maxSessions: WATCH_SLOTS_PER_SERVER, ingest: true },
-      { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45, assets: ['demo-mandelbrot'], maxSessions: WATCH_SLOTS_PER_SERVER, ingest: true },
+      {
+        id: 'fra-1',
+        region: 'eu-central',
+        lat: 50.11,
+        lon: 8.68,
+        assets: ['demo-mandelbrot'],
+        maxSessions: WATCH_SLOTS_PER_SERVER,
+        ingest: true,
+      },
+      {
+        id: 'iad-1',
+        region: 'us-east',
+        lat: 38.95,
+        lon: -77.45,
+        assets: ['demo-mandelbrot'],
+        maxSessions: WATCH_SLOTS_PER_SERVER,
+        ingest: true,
+      },
     ],
   });
   beforeAll(async () => {
@@ -220,7 +264,12 @@ describe('row 20: viewers filling every watch slot leave broadcasters their inge
     const swarm = spawnSwarm({ hubUrl: cluster.hubUrl, assetId: 'demo-mandelbrot', count: viewers });
     try {
       await waitFor('every viewer playing', () => swarm.bytes.every((b) => b > 0), 30_000, 50);
-      await waitFor('every watch slot taken in the table', async () => (await state(cluster)).servers.every((s) => s.sessions === WATCH_SLOTS_PER_SERVER), TABLE_LAG_MS + 2_000, 50);
+      await waitFor(
+        'every watch slot taken in the table',
+        async () => (await state(cluster)).servers.every((s) => s.sessions === WATCH_SLOTS_PER_SERVER),
+        TABLE_LAG_MS + 2_000,
+        50,
+      );
       // The watch slots really are full: one more viewer is refused.
       const c = await connect(cluster.hubUrl);
       expect(await ask(c, 'watch', { assetId: 'demo-mandelbrot' })).toMatchObject({ ok: false, code: 'no-capacity' });
@@ -228,7 +277,22 @@ describe('row 20: viewers filling every watch slot leave broadcasters their inge
 
       const { stdout } = await run(
         process.execPath,
-        [BATON, 'publish', '--hub', cluster.hubUrl, '--file', join(MEDIA_DIR, 'demo-smpte.webm'), '--location', 'Lisbon', '--stream-key', 'test-key', '--stream-id', 'caps-live', '--fast', '--json'],
+        [
+          BATON,
+          'publish',
+          '--hub',
+          cluster.hubUrl,
+          '--file',
+          join(MEDIA_DIR, 'demo-smpte.webm'),
+          '--location',
+          'Lisbon',
+          '--stream-key',
+          'test-key',
+          '--stream-id',
+          'caps-live',
+          '--fast',
+          '--json',
+        ],
         { timeout: 60_000, env: { ...process.env, BATON_LOG_LEVEL: 'warn' } },
       );
       const r = JSON.parse(stdout) as { primary: string; backup: string | null; sha256: string; stored: string[] };
@@ -238,7 +302,10 @@ describe('row 20: viewers filling every watch slot leave broadcasters their inge
       expect(swarm.events.filter((e) => e.type === 'end' || e.type === 'error' || e.type === 'hub-session-close')).toEqual([]);
       const s = await state(cluster);
       recordFigure('session_caps.ingest_with_watch_slots_full_ok', 1);
-      recordFigure('session_caps.watch_slots_taken', s.servers.reduce((a, x) => a + x.sessions, 0));
+      recordFigure(
+        'session_caps.watch_slots_taken',
+        s.servers.reduce((a, x) => a + x.sessions, 0),
+      );
       recordFigure('session_caps.ingest_slots_per_server', s.servers[0]!.maxIngestSessions);
     } finally {
       await swarm.kill();

@@ -96,7 +96,10 @@ describe('signaling abuse', () => {
     first.close();
     expect(await refusal(cluster.hubUrl, good)).toMatch(/replayed/);
     // And the real thing: a `baton server` with the wrong secret gives up and exits.
-    const forger = await cluster.startServer({ id: 'forger-1', region: 'x', lat: 0, lon: 0, assets: [] }, { secret: 'wrong-cluster-secret', waitRegistered: false });
+    const forger = await cluster.startServer(
+      { id: 'forger-1', region: 'x', lat: 0, lon: 0, assets: [] },
+      { secret: 'wrong-cluster-secret', waitRegistered: false },
+    );
     await waitForOutput(forger, /unauthorized/);
     expect(await forger.exited).not.toBe(0);
     cluster.servers.delete('forger-1');
@@ -122,10 +125,17 @@ describe('signaling abuse', () => {
 
   for (const side of ['offer', 'answer'] as const) {
     it(`row 11: an altered DTLS fingerprint in the relayed ${side} means no connection and no bytes`, async () => {
-      const v = await openRawViewer(cluster.hubUrl, 'demo-smpte', side === 'offer' ? { toServer: alterFingerprint } : { toViewer: alterFingerprint });
+      const v = await openRawViewer(
+        cluster.hubUrl,
+        'demo-smpte',
+        side === 'offer' ? { toServer: alterFingerprint } : { toViewer: alterFingerprint },
+      );
       try {
         const url = await serverUrl(cluster, v.server);
-        const stats = async () => (await getJson<{ sessionStats: (ServeStats & { sessionId: string })[] }>(`${url}/api/status`)).sessionStats.find((s) => s.sessionId === v.sessionId);
+        const stats = async () =>
+          (await getJson<{ sessionStats: (ServeStats & { sessionId: string })[] }>(`${url}/api/status`)).sessionStats.find(
+            (s) => s.sessionId === v.sessionId,
+          );
         // A clean connection on loopback takes well under a second; watch several times that long.
         let maxSent = 0;
         let serverState = 'connecting';
@@ -161,7 +171,10 @@ describe('signaling abuse', () => {
       if (attacked || !sessionId) return;
       attacked = (async () => {
         intruder.emit('signal', { sessionId, data: { type: 'offer', sdp: 'v=0\r\n' } });
-        intruder.emit('signal', { sessionId, data: { type: 'candidate', candidate: { candidate: 'a=candidate:1 1 UDP 1 10.9.9.9 9 typ host', sdpMid: '0' } } });
+        intruder.emit('signal', {
+          sessionId,
+          data: { type: 'candidate', candidate: { candidate: 'a=candidate:1 1 UDP 1 10.9.9.9 9 typ host', sdpMid: '0' } },
+        });
         intruder.emit('leave', { sessionId });
         rogue.emit('signal', { sessionId, data: { type: 'answer', sdp: 'v=0\r\n' } });
         rogue.emit('session-close', { sessionId });

@@ -38,14 +38,26 @@ describe('row 5: a slow viewer', () => {
   const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: [] });
   beforeAll(async () => {
     await cluster.start();
-    await cluster.startServer({ id: SERVER, region: 'eu-central', lat: 50.11, lon: 8.68, assets: [SLOW_ASSET, NORMAL_ASSET], extraArgs: ['--slow-viewer-ms', String(SLOW_MS)] });
+    await cluster.startServer({
+      id: SERVER,
+      region: 'eu-central',
+      lat: 50.11,
+      lon: 8.68,
+      assets: [SLOW_ASSET, NORMAL_ASSET],
+      extraArgs: ['--slow-viewer-ms', String(SLOW_MS)],
+    });
     await waitFor('the server in the table', async () => (await cluster.state()).servers.length === 1);
   }, 60_000);
   afterAll(() => cluster.stop());
 
   it('is capped in server memory, does not slow the others, and is told and dropped', async () => {
     const normalHash = sha256(readFileSync(join(MEDIA_DIR, `${NORMAL_ASSET}.webm`)));
-    const watchNormal = () => Promise.all(Array.from({ length: NORMAL_VIEWERS }, () => watchStream({ hubUrl: cluster.hubUrl, assetId: NORMAL_ASSET, timeoutMs: 60_000 }, () => {})));
+    const watchNormal = () =>
+      Promise.all(
+        Array.from({ length: NORMAL_VIEWERS }, () =>
+          watchStream({ hubUrl: cluster.hubUrl, assetId: NORMAL_ASSET, timeoutMs: 60_000 }, () => {}),
+        ),
+      );
     const baseline = await watchNormal();
     for (const r of baseline) expect(r.sha256).toBe(normalHash);
 

@@ -49,11 +49,20 @@ describe('row 22: one stream id has one owner', () => {
   it('after a hub restart a second broadcaster cannot take over a live id; the owner continues, and its secret still works', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const owner = pacedPublish({ hubUrl: cluster.hubUrl, file: join(MEDIA_DIR, `${CLIP}.webm`), streamId: 'owned-live', bytesPerSecond: src.length / 4, holds: [{ at: Math.floor(src.length / 2), until: held }] });
+    const owner = pacedPublish({
+      hubUrl: cluster.hubUrl,
+      file: join(MEDIA_DIR, `${CLIP}.webm`),
+      streamId: 'owned-live',
+      bytesPerSecond: src.length / 4,
+      holds: [{ at: Math.floor(src.length / 2), until: held }],
+    });
     owner.result.catch(() => undefined);
     const reply = await owner.assigned;
     expect(reply.streamSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const liveOnBoth = async () => (await cluster.state()).servers.filter((s) => (s.live as Array<{ id: string; live: boolean }>).some((l) => l.id === 'owned-live' && l.live)).length === 2;
+    const liveOnBoth = async () =>
+      (await cluster.state()).servers.filter((s) =>
+        (s.live as Array<{ id: string; live: boolean }>).some((l) => l.id === 'owned-live' && l.live),
+      ).length === 2;
     await waitFor('owned-live live on both entry servers', liveOnBoth, 20_000, 20);
 
     await cluster.killHub('SIGKILL');
@@ -66,7 +75,12 @@ describe('row 22: one stream id has one owner', () => {
       const bare = await ask(intruder, 'publish', { streamKey: 'test-key', location: 'Lisbon', streamId: 'owned-live' });
       expect(bare).toMatchObject({ ok: false, code: 'conflict' });
       refused++;
-      const forged = await ask(intruder, 'publish', { streamKey: 'test-key', location: 'Lisbon', streamId: 'owned-live', streamSecret: 'A'.repeat(43) });
+      const forged = await ask(intruder, 'publish', {
+        streamKey: 'test-key',
+        location: 'Lisbon',
+        streamId: 'owned-live',
+        streamSecret: 'A'.repeat(43),
+      });
       expect(forged).toMatchObject({ ok: false, code: 'conflict' });
       refused++;
     } finally {
@@ -75,7 +89,12 @@ describe('row 22: one stream id has one owner', () => {
     // The owner, from a new connection with its secret, is let back in (e.g. to replace an entry server).
     const back = await connect(cluster.hubUrl);
     try {
-      const r = await ask(back, 'publish', { streamKey: 'test-key', location: 'Lisbon', streamId: 'owned-live', streamSecret: reply.streamSecret });
+      const r = await ask(back, 'publish', {
+        streamKey: 'test-key',
+        location: 'Lisbon',
+        streamId: 'owned-live',
+        streamSecret: reply.streamSecret,
+      });
       expect(r).toMatchObject({ ok: true, streamId: 'owned-live', streamSecret: reply.streamSecret });
       for (const s of [r.primary, r.backup]) if (s) back.emit('leave', { sessionId: s.sessionId });
     } finally {

@@ -16,7 +16,11 @@ const RUN_MS = 15_000;
 const MAX_BITRATE_MULTIPLE = 5;
 
 describe('row 23: viewer-chosen pacing', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [ASSET] }] });
+  const cluster = new Cluster({
+    heartbeatMs: 300,
+    rotationMs: 0,
+    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [ASSET] }],
+  });
   beforeAll(async () => {
     await cluster.start();
   }, 60_000);

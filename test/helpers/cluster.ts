@@ -89,7 +89,12 @@ export function waitForOutput(p: Proc, re: RegExp, timeoutMs = 20_000): Promise<
   });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -148,7 +153,15 @@ export class Cluster {
   readonly #tmp = mkdtempSync(join(tmpdir(), 'baton-test-'));
 
   constructor(o: ClusterOptions = {}) {
-    this.#o = { servers: o.servers ?? THREE_SERVERS, heartbeatMs: o.heartbeatMs ?? 200, rotationMs: o.rotationMs ?? 30_000, hubArgs: o.hubArgs ?? [], staticDir: o.staticDir, hubSecretArgs: o.hubSecretArgs ?? ['--cluster-secret', SECRET], hubEnv: o.hubEnv ?? {} };
+    this.#o = {
+      servers: o.servers ?? THREE_SERVERS,
+      heartbeatMs: o.heartbeatMs ?? 200,
+      rotationMs: o.rotationMs ?? 30_000,
+      hubArgs: o.hubArgs ?? [],
+      staticDir: o.staticDir,
+      hubSecretArgs: o.hubSecretArgs ?? ['--cluster-secret', SECRET],
+      hubEnv: o.hubEnv ?? {},
+    };
   }
 
   get heartbeatMs(): number {
@@ -156,7 +169,21 @@ export class Cluster {
   }
 
   async startHub(port = this.hubPort): Promise<string> {
-    const args = ['hub', '--port', String(port), ...this.#o.hubSecretArgs, '--heartbeat-ms', String(this.#o.heartbeatMs), '--rotation-ms', String(this.#o.rotationMs), '--stream-keys', 'test-key', '--http-rate', String(TEST_HTTP_RATE_PER_S), ...this.#o.hubArgs];
+    const args = [
+      'hub',
+      '--port',
+      String(port),
+      ...this.#o.hubSecretArgs,
+      '--heartbeat-ms',
+      String(this.#o.heartbeatMs),
+      '--rotation-ms',
+      String(this.#o.rotationMs),
+      '--stream-keys',
+      'test-key',
+      '--http-rate',
+      String(TEST_HTTP_RATE_PER_S),
+      ...this.#o.hubArgs,
+    ];
     if (this.#o.staticDir) args.push('--static-dir', this.#o.staticDir);
     this.hub = run(args, this.#o.hubEnv);
     // Loading geoip-lite and the gazetteer takes the hub a few seconds alone, over 20 s on this
@@ -180,14 +207,32 @@ export class Cluster {
       }
     }
     const args = [
-      'server', '--hub', this.hubUrl, '--cluster-secret', opts.secret ?? SECRET, '--id', spec.id, '--region', spec.region,
-      '--lat', String(spec.lat), '--lon', String(spec.lon), '--storage', storage,
+      'server',
+      '--hub',
+      this.hubUrl,
+      '--cluster-secret',
+      opts.secret ?? SECRET,
+      '--id',
+      spec.id,
+      '--region',
+      spec.region,
+      '--lat',
+      String(spec.lat),
+      '--lon',
+      String(spec.lon),
+      '--storage',
+      storage,
       ...(spec.cacheMb === null ? [] : ['--cache-mb', String(spec.cacheMb ?? 64)]),
-      '--max-sessions', String(spec.maxSessions ?? 100), '--heartbeat-ms', String(this.#o.heartbeatMs),
+      '--max-sessions',
+      String(spec.maxSessions ?? 100),
+      '--heartbeat-ms',
+      String(this.#o.heartbeatMs),
       // Every peer of a test cluster is on this machine (loopback, or its own private/ULA
       // addresses where the WebRTC stack gathers them), which servers do not probe by default.
-      '--ice-allow', 'loopback,private',
-      ...(spec.ingest ? ['--ingest'] : []), ...(spec.extraArgs ?? []),
+      '--ice-allow',
+      'loopback,private',
+      ...(spec.ingest ? ['--ingest'] : []),
+      ...(spec.extraArgs ?? []),
     ];
     const p = Object.assign(run(args, spec.env), { spec, storage });
     this.servers.set(spec.id, p);

@@ -3,7 +3,23 @@
 // on counters and only on counters.
 
 /** Units that are not base units (Prometheus wants seconds and bytes). */
-const NON_BASE_UNITS = new Set(['ms', 'millis', 'milliseconds', 'microseconds', 'us', 'minutes', 'hours', 'kb', 'kib', 'mb', 'mib', 'gb', 'gib', 'bits', 'percent']);
+const NON_BASE_UNITS = new Set([
+  'ms',
+  'millis',
+  'milliseconds',
+  'microseconds',
+  'us',
+  'minutes',
+  'hours',
+  'kb',
+  'kib',
+  'mb',
+  'mib',
+  'gb',
+  'gib',
+  'bits',
+  'percent',
+]);
 const BASE_UNITS = new Set(['seconds', 'bytes']);
 
 /** Every problem found, one line each (empty when every name is fine). */

@@ -7,7 +7,9 @@ export const AUDIO_SSRC = 2222;
 /** A VP8 frame (RFC 6386): keyframes carry the start code and 320×240. */
 export function vp8Frame(key: boolean, n: number, bodyBytes = 40): Buffer {
   const body = Buffer.alloc(bodyBytes, n & 0xff);
-  return key ? Buffer.concat([Buffer.from([0x50, 0, 0, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), body]) : Buffer.concat([Buffer.from([0x51, 0, 0]), body]);
+  return key
+    ? Buffer.concat([Buffer.from([0x50, 0, 0, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), body])
+    : Buffer.concat([Buffer.from([0x51, 0, 0]), body]);
 }
 
 /** RTP for one VP8 frame split in `parts` packets (descriptor S bit on the first, marker on the last). */
@@ -16,14 +18,23 @@ export function vp8Packets(frame: Buffer, seq: number, ts: number, parts = 2): B
   const out: Buffer[] = [];
   for (let i = 0; i < parts; i++) {
     const payload = Buffer.concat([Buffer.from([i === 0 ? 0x10 : 0x00]), frame.subarray(i * size, (i + 1) * size)]);
-    const header = new RtpHeader({ payloadType: 96, sequenceNumber: (seq + i) & 0xffff, timestamp: ts, ssrc: VIDEO_SSRC, marker: i === parts - 1 });
+    const header = new RtpHeader({
+      payloadType: 96,
+      sequenceNumber: (seq + i) & 0xffff,
+      timestamp: ts,
+      ssrc: VIDEO_SSRC,
+      marker: i === parts - 1,
+    });
     out.push(new RtpPacket(header, payload).serialize());
   }
   return out;
 }
 
 export function opusPacket(seq: number, ts: number): Buffer {
-  return new RtpPacket(new RtpHeader({ payloadType: 97, sequenceNumber: seq, timestamp: ts, ssrc: AUDIO_SSRC, marker: false }), Buffer.from([0xfc, 1, 2, 3])).serialize();
+  return new RtpPacket(
+    new RtpHeader({ payloadType: 97, sequenceNumber: seq, timestamp: ts, ssrc: AUDIO_SSRC, marker: false }),
+    Buffer.from([0xfc, 1, 2, 3]),
+  ).serialize();
 }
 
 /** Frames at 30 fps (3000 ticks); every `gop`-th is a keyframe. */

@@ -19,7 +19,12 @@ export function until(what: string, cond: () => boolean, timeoutMs = 20_000): Pr
 export interface TestServer {
   id: string;
   region: string;
-  serve: (sessionId: string, assetId: string, offset: number, toViewer: (data: unknown) => void) => { signal(data: unknown): void; close(): void };
+  serve: (
+    sessionId: string,
+    assetId: string,
+    offset: number,
+    toViewer: (data: unknown) => void,
+  ) => { signal(data: unknown): void; close(): void };
 }
 
 /**
@@ -74,8 +79,12 @@ export class TestHub {
     const server = this.#servers.find((s) => !this.#dead.has(s.id) && !p.value.exclude?.includes(s.id));
     if (!server) return ack({ ok: false, code: 'unknown-asset', message: 'no server has it' });
     const sessionId = `sess-${++this.#seq}-${server.id}`;
-    const end = server.serve(sessionId, p.value.assetId, p.value.offset ?? 0, (data) => setImmediate(() => this.#fire('signal', { sessionId, data })));
+    const end = server.serve(sessionId, p.value.assetId, p.value.offset ?? 0, (data) =>
+      setImmediate(() => this.#fire('signal', { sessionId, data })),
+    );
     this.#sessions.set(sessionId, { server: server.id, end });
-    setImmediate(() => ack({ ok: true, sessionId, server: { id: server.id, region: server.region }, reason: 'storage', loadFactor: 0.1, epoch: 1 }));
+    setImmediate(() =>
+      ack({ ok: true, sessionId, server: { id: server.id, region: server.region }, reason: 'storage', loadFactor: 0.1, epoch: 1 }),
+    );
   }
 }

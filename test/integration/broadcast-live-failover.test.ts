@@ -18,10 +18,22 @@ describe('broadcast: live viewing through a server failure', () => {
 
   it('a viewer that joined at the start resumes on the other copy at the same byte offset', async () => {
     const src = readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm'));
-    const pub = publishFile({ hubUrl: cluster.hubUrl, file: join(MEDIA_DIR, 'demo-testsrc.webm'), location: 'Lisbon', streamKey: 'test-key', streamId: 'lf-1', speed: 2 });
+    const pub = publishFile({
+      hubUrl: cluster.hubUrl,
+      file: join(MEDIA_DIR, 'demo-testsrc.webm'),
+      location: 'Lisbon',
+      streamKey: 'test-key',
+      streamId: 'lf-1',
+      speed: 2,
+    });
     pub.catch(() => undefined);
     // Join as soon as the stream is live (before its second Cluster): the viewer's offsets are the file's.
-    await waitFor('lf-1 live', async () => (await cluster.state()).servers.some((s) => (s.live as Array<{ id: string }>).some((l) => l.id === 'lf-1')), 20_000, 20);
+    await waitFor(
+      'lf-1 live',
+      async () => (await cluster.state()).servers.some((s) => (s.live as Array<{ id: string }>).some((l) => l.id === 'lf-1')),
+      20_000,
+      20,
+    );
     let killed: string | undefined;
     let killing: Promise<unknown> | undefined;
     const chunks: Buffer[] = [];

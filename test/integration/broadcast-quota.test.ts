@@ -25,7 +25,16 @@ describe('broadcast: size quota', () => {
   it('refuses bytes past the size quota with too-large; both copies keep the same whole Clusters', async () => {
     const src = readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm'));
     expect(src.length).toBeGreaterThan(1024 * 1024);
-    await expect(publishFile({ hubUrl: cluster.hubUrl, file: join(MEDIA_DIR, 'demo-testsrc.webm'), location: 'Lisbon', streamKey: 'test-key', streamId: 'q-1', fast: true })).rejects.toMatchObject({ code: 'too-large' });
+    await expect(
+      publishFile({
+        hubUrl: cluster.hubUrl,
+        file: join(MEDIA_DIR, 'demo-testsrc.webm'),
+        location: 'Lisbon',
+        streamKey: 'test-key',
+        streamId: 'q-1',
+        fast: true,
+      }),
+    ).rejects.toMatchObject({ code: 'too-large' });
     const copies = await waitFor('both copies salvaged', () => {
       const files = ['fra-1', 'iad-1'].map((id) => join(cluster.servers.get(id)!.storage, 'q-1.webm'));
       return files.every((f) => existsSync(f)) && files;
@@ -37,7 +46,8 @@ describe('broadcast: size quota', () => {
     // Cut exactly before a Cluster of the source, so the copy is a playable prefix.
     expect(src.subarray(size, size + 4).equals(Buffer.from([0x1f, 0x43, 0xb6, 0x75]))).toBe(true);
     expect(readFileSync(copies[0]!).equals(src.subarray(0, size))).toBe(true);
-    for (const id of ['fra-1', 'iad-1']) expect(readdirSync(cluster.servers.get(id)!.storage).filter((f) => f.endsWith('.part'))).toEqual([]);
+    for (const id of ['fra-1', 'iad-1'])
+      expect(readdirSync(cluster.servers.get(id)!.storage).filter((f) => f.endsWith('.part'))).toEqual([]);
   }, 60_000);
 });
 
@@ -84,7 +94,9 @@ describe('broadcast: bitrate quota', () => {
     // Checked against the publisher's own clock readings, so a slow machine cannot make it pass or fail.
     const t0 = chunks[0]!.atMs;
     const allowedAt = (atMs: number) => QUOTA_MARGIN * (burstBytes + (rateBps / 8) * ((atMs - t0) / 1000));
-    const behind = chunks.filter((c, i) => i > 0 && c.n < FAST_READ_BYTES && c.end < src.length && c.end < Math.floor(allowedAt(chunks[i - 1]!.atMs)) - 1);
+    const behind = chunks.filter(
+      (c, i) => i > 0 && c.n < FAST_READ_BYTES && c.end < src.length && c.end < Math.floor(allowedAt(chunks[i - 1]!.atMs)) - 1,
+    );
     expect(behind).toEqual([]);
     // And the quota did bind: some chunks were cut short by it.
     expect(chunks.some((c) => c.n < FAST_READ_BYTES && c.end < src.length)).toBe(true);

@@ -10,7 +10,12 @@ import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import { publishFile } from '../../node-app/ingest/node-publisher.js';
 import { SimplePeer, nodeWrtc } from '../../node-app/webrtc/peer.js';
 import { mintStreamKey } from '../../signaling/policies/stream-key.js';
-import { decodeIngestServerFrame, encodeChunk, encodeIngestControl, type IngestServerControl } from '../../signaling/protocol/ingest-frames.js';
+import {
+  decodeIngestServerFrame,
+  encodeChunk,
+  encodeIngestControl,
+  type IngestServerControl,
+} from '../../signaling/protocol/ingest-frames.js';
 
 const CLUSTER_ID = Buffer.from([0x1f, 0x43, 0xb6, 0x75]);
 // The hub (a child process) inherits this: signed stream keys are accepted besides `test-key`.
@@ -27,7 +32,11 @@ interface Run {
 
 /** `baton publish …` as a child process; `during` runs while it uploads. */
 function publishCli(args: string[], during?: () => Promise<void>): Promise<Run> {
-  const child = spawn(process.execPath, [BATON, 'publish', ...args], { cwd: ROOT, env: { ...process.env, BATON_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BATON, 'publish', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, BATON_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -37,12 +46,20 @@ function publishCli(args: string[], during?: () => Promise<void>): Promise<Run> 
 }
 
 function lastJson(s: string): any {
-  const line = s.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  const line = s
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .at(-1);
   return line ? JSON.parse(line) : undefined;
 }
 
 function client(hubUrl: string, forwardedFor?: string): Promise<Socket> {
-  const s = io(`${hubUrl}/client`, { transports: ['websocket'], reconnection: false, ...(forwardedFor ? { extraHeaders: { 'x-forwarded-for': forwardedFor } } : {}) });
+  const s = io(`${hubUrl}/client`, {
+    transports: ['websocket'],
+    reconnection: false,
+    ...(forwardedFor ? { extraHeaders: { 'x-forwarded-for': forwardedFor } } : {}),
+  });
   return new Promise((resolve, reject) => {
     s.once('connect', () => resolve(s));
     s.once('connect_error', reject);
@@ -61,10 +78,30 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
 
   it('`baton publish --fast --json` lands byte-identical copies of the clip on both entry servers', async () => {
     const src = clip('demo-smpte');
-    const r = await publishCli(['--hub', cluster.hubUrl, '--file', join(MEDIA_DIR, 'demo-smpte.webm'), '--location', 'Lisbon', '--stream-key', 'test-key', '--stream-id', 'bc-fast', '--fast', '--json']);
+    const r = await publishCli([
+      '--hub',
+      cluster.hubUrl,
+      '--file',
+      join(MEDIA_DIR, 'demo-smpte.webm'),
+      '--location',
+      'Lisbon',
+      '--stream-key',
+      'test-key',
+      '--stream-id',
+      'bc-fast',
+      '--fast',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const out = lastJson(r.stdout);
-    expect(out).toMatchObject({ streamId: 'bc-fast', primary: 'fra-1', backup: 'iad-1', bytes: src.length, sha256: sha256(src), failovers: [] });
+    expect(out).toMatchObject({
+      streamId: 'bc-fast',
+      primary: 'fra-1',
+      backup: 'iad-1',
+      bytes: src.length,
+      sha256: sha256(src),
+      failovers: [],
+    });
     expect(out.stored.sort()).toEqual(['fra-1', 'iad-1']);
     // Both copies carry the stream and its framing: a little over 2× the stream's bytes.
     expect(out.wireBytes / src.length).toBeLessThan(2.05);
@@ -88,17 +125,44 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
     const c = await client(cluster.hubUrl, '3.80.0.1');
     try {
       const r = await c.timeout(5_000).emitWithAck('publish', { streamKey: 'test-key', location: 'Tokyo', streamId: 'bc-geo' });
-      expect(r).toMatchObject({ ok: true, ipUnknown: false, primary: { serverId: 'sin-1', from: { source: 'typed' } }, backup: { serverId: 'iad-1', from: { source: 'ip', label: 'Ashburn, US' } } });
+      expect(r).toMatchObject({
+        ok: true,
+        ipUnknown: false,
+        primary: { serverId: 'sin-1', from: { source: 'typed' } },
+        backup: { serverId: 'iad-1', from: { source: 'ip', label: 'Ashburn, US' } },
+      });
       c.emit('leave', { sessionId: r.primary.sessionId });
       c.emit('leave', { sessionId: r.backup.sessionId });
     } finally {
       c.close();
     }
     // The decision log shows the candidate step: the nearest servers to each place, and the pool chosen from.
-    const { decisions } = (await (await fetch(`${cluster.hubUrl}/api/decisions`)).json()) as { decisions: { kind: string; streamId?: string; candidates?: unknown }[] };
-    expect(decisions.find((d) => d.kind === 'publish' && d.streamId === 'bc-geo')?.candidates).toEqual({ rule: 'nearest', nearestPerPlace: 3, nearest: ['fra-1', 'iad-1', 'sin-1'], pool: ['fra-1', 'iad-1', 'sin-1'] });
+    const { decisions } = (await (await fetch(`${cluster.hubUrl}/api/decisions`)).json()) as {
+      decisions: { kind: string; streamId?: string; candidates?: unknown }[];
+    };
+    expect(decisions.find((d) => d.kind === 'publish' && d.streamId === 'bc-geo')?.candidates).toEqual({
+      rule: 'nearest',
+      nearestPerPlace: 3,
+      nearest: ['fra-1', 'iad-1', 'sin-1'],
+      pool: ['fra-1', 'iad-1', 'sin-1'],
+    });
     // The same through `baton publish`: typed Berlin, IP in Singapore.
-    const run = await publishCli(['--hub', cluster.hubUrl, '--file', join(MEDIA_DIR, 'demo-smpte.webm'), '--location', 'Berlin', '--stream-key', 'test-key', '--stream-id', 'bc-geo2', '--fast', '--json', '--forwarded-for', '13.228.0.1']);
+    const run = await publishCli([
+      '--hub',
+      cluster.hubUrl,
+      '--file',
+      join(MEDIA_DIR, 'demo-smpte.webm'),
+      '--location',
+      'Berlin',
+      '--stream-key',
+      'test-key',
+      '--stream-id',
+      'bc-geo2',
+      '--fast',
+      '--json',
+      '--forwarded-for',
+      '13.228.0.1',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(lastJson(run.stdout)).toMatchObject({ primary: 'fra-1', backup: 'sin-1', ipUnknown: false });
   }, 60_000);
@@ -112,15 +176,27 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
       expect(await ask({ location: 'Lisbon' })).toMatchObject({ ok: false, code: 'bad-request' });
       expect(await ask({ streamKey: 'test-key', location: 'Xyzzy Nowhereville' })).toMatchObject({ ok: false, code: 'unknown-place' });
       expect(await ask({ streamKey: 'test-key', location: { lat: 95, lon: 0 } })).toMatchObject({ ok: false, code: 'bad-request' });
-      expect(await ask({ streamKey: 'test-key', location: 'Lisbon', streamId: '../etc/passwd' })).toMatchObject({ ok: false, code: 'bad-request' });
+      expect(await ask({ streamKey: 'test-key', location: 'Lisbon', streamId: '../etc/passwd' })).toMatchObject({
+        ok: false,
+        code: 'bad-request',
+      });
       // A finished stream's id is taken.
       expect(await ask({ streamKey: 'test-key', location: 'Lisbon', streamId: 'bc-fast' })).toMatchObject({ ok: false, code: 'conflict' });
       // Signed keys: an expired one says so; one for another stream is refused; a valid one names the stream.
       const expired = mintStreamKey(KEY_SECRET, { expiresAtMs: Date.now() - 1000 });
-      expect(await ask({ streamKey: expired, location: 'Lisbon' })).toMatchObject({ ok: false, code: 'unauthorized', message: expect.stringMatching(/expired/) });
+      expect(await ask({ streamKey: expired, location: 'Lisbon' })).toMatchObject({
+        ok: false,
+        code: 'unauthorized',
+        message: expect.stringMatching(/expired/),
+      });
       const forShow = mintStreamKey(KEY_SECRET, { expiresAtMs: Date.now() + 60_000, streamId: 'bc-show' });
-      expect(await ask({ streamKey: forShow, location: 'Lisbon', streamId: 'bc-other' })).toMatchObject({ ok: false, code: 'unauthorized' });
-      expect(await ask({ streamKey: mintStreamKey('wrong-secret', { expiresAtMs: Date.now() + 60_000 }), location: 'Lisbon' })).toMatchObject({ ok: false, code: 'unauthorized' });
+      expect(await ask({ streamKey: forShow, location: 'Lisbon', streamId: 'bc-other' })).toMatchObject({
+        ok: false,
+        code: 'unauthorized',
+      });
+      expect(
+        await ask({ streamKey: mintStreamKey('wrong-secret', { expiresAtMs: Date.now() + 60_000 }), location: 'Lisbon' }),
+      ).toMatchObject({ ok: false, code: 'unauthorized' });
       const signed = await ask({ streamKey: forShow, location: 'Lisbon' });
       expect(signed).toMatchObject({ ok: true, streamId: 'bc-show' });
       c.emit('leave', { sessionId: signed.primary.sessionId });
@@ -128,10 +204,29 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
     } finally {
       c.close();
     }
-    const bad = await publishCli(['--hub', cluster.hubUrl, '--file', join(MEDIA_DIR, 'demo-smpte.webm'), '--location', 'Lisbon', '--stream-key', 'nope']);
+    const bad = await publishCli([
+      '--hub',
+      cluster.hubUrl,
+      '--file',
+      join(MEDIA_DIR, 'demo-smpte.webm'),
+      '--location',
+      'Lisbon',
+      '--stream-key',
+      'nope',
+    ]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/unauthorized: unknown stream key/);
-    const nowhere = await publishCli(['--hub', cluster.hubUrl, '--file', join(MEDIA_DIR, 'demo-smpte.webm'), '--location', 'Xyzzy Nowhereville', '--stream-key', 'test-key', '--json']);
+    const nowhere = await publishCli([
+      '--hub',
+      cluster.hubUrl,
+      '--file',
+      join(MEDIA_DIR, 'demo-smpte.webm'),
+      '--location',
+      'Xyzzy Nowhereville',
+      '--stream-key',
+      'test-key',
+      '--json',
+    ]);
     expect(nowhere.code).not.toBe(0);
     expect(lastJson(nowhere.stdout)).toMatchObject({ ok: false, code: 'unknown-place' });
   }, 60_000);
@@ -184,13 +279,29 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
   it('reports the live stream in the state table, and a live viewer that joins mid-upload gets the init segment, then a Cluster', async () => {
     const src = clip('demo-testsrc');
     const init = src.indexOf(CLUSTER_ID);
-    const pub = publishFile({ hubUrl: cluster.hubUrl, file: join(MEDIA_DIR, 'demo-testsrc.webm'), location: 'Lisbon', streamKey: 'test-key', streamId: 'bc-live', speed: 2 });
+    const pub = publishFile({
+      hubUrl: cluster.hubUrl,
+      file: join(MEDIA_DIR, 'demo-testsrc.webm'),
+      location: 'Lisbon',
+      streamKey: 'test-key',
+      streamId: 'bc-live',
+      speed: 2,
+    });
     pub.catch(() => undefined);
-    const live = await waitFor('bc-live live on both entry servers with a third of its bytes', async () => {
-      const s = await cluster.state();
-      const entries = s.servers.flatMap((x) => (x.live as Array<{ id: string; live: boolean; bytes: number; peer?: string }>).filter((l) => l.id === 'bc-live').map((l) => ({ server: x.id, ...l })));
-      return entries.length === 2 && entries.every((e) => e.live && e.bytes > src.length / 3) && entries;
-    }, 30_000, 100);
+    const live = await waitFor(
+      'bc-live live on both entry servers with a third of its bytes',
+      async () => {
+        const s = await cluster.state();
+        const entries = s.servers.flatMap((x) =>
+          (x.live as Array<{ id: string; live: boolean; bytes: number; peer?: string }>)
+            .filter((l) => l.id === 'bc-live')
+            .map((l) => ({ server: x.id, ...l })),
+        );
+        return entries.length === 2 && entries.every((e) => e.live && e.bytes > src.length / 3) && entries;
+      },
+      30_000,
+      100,
+    );
     expect(live.map((e) => `${e.server}→${e.peer}`).sort()).toEqual(['fra-1→iad-1', 'iad-1→fra-1']);
     const chunks: Buffer[] = [];
     const w = await watchStream({ hubUrl: cluster.hubUrl, assetId: 'bc-live', timeoutMs: 60_000 }, (b) => chunks.push(Buffer.from(b)));
@@ -216,10 +327,29 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
     const src = clip('demo-testsrc');
     let killedAtBytes = 0;
     const r = await publishCli(
-      ['--hub', cluster.hubUrl, '--file', join(MEDIA_DIR, 'demo-testsrc.webm'), '--location', 'Lisbon', '--stream-key', 'test-key', '--stream-id', 'bc-kill', '--speed', '3', '--json'],
+      [
+        '--hub',
+        cluster.hubUrl,
+        '--file',
+        join(MEDIA_DIR, 'demo-testsrc.webm'),
+        '--location',
+        'Lisbon',
+        '--stream-key',
+        'test-key',
+        '--stream-id',
+        'bc-kill',
+        '--speed',
+        '3',
+        '--json',
+      ],
       async () => {
         const part = join(storageOf('fra-1'), 'bc-kill.webm.part');
-        killedAtBytes = await waitFor('fra-1 holding a third of bc-kill', () => existsSync(part) && statSync(part).size > src.length / 3 && statSync(part).size, 30_000, 20);
+        killedAtBytes = await waitFor(
+          'fra-1 holding a third of bc-kill',
+          () => existsSync(part) && statSync(part).size > src.length / 3 && statSync(part).size,
+          30_000,
+          20,
+        );
         await cluster.kill('fra-1', 'SIGKILL');
       },
     );

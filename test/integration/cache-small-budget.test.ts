@@ -75,7 +75,12 @@ describe('cache: a 1 MiB budget still serves the shortest pair', () => {
       await new Promise((r) => setTimeout(r, Math.max(0, t0 + at - Date.now())));
       viewers.push(watchStream({ hubUrl: cluster.hubUrl, assetId: ASSET }, () => {}));
       // The session this viewer got: the one id the server did not have before.
-      const id = await waitFor('the new session on the server', async () => (await status()).sessionStats.map((s) => s.sessionId).find((s) => !sessions.includes(s)), 10_000, 20);
+      const id = await waitFor(
+        'the new session on the server',
+        async () => (await status()).sessionStats.map((s) => s.sessionId).find((s) => !sessions.includes(s)),
+        10_000,
+        20,
+      );
       sessions.push(id);
     }
     const results = await Promise.all(viewers);

@@ -32,8 +32,32 @@ describe('catalog: a finished broadcast', () => {
   });
   beforeAll(async () => {
     // `-live 1`: unknown Segment size and no Duration or Cues, like a browser's MediaRecorder.
-    await exec('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440',
-      '-t', String(CLIP_S), '-c:v', 'libvpx', '-b:v', '400k', '-c:a', 'libopus', '-live', '1', '-f', 'webm', clip]);
+    await exec('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440',
+      '-t',
+      String(CLIP_S),
+      '-c:v',
+      'libvpx',
+      '-b:v',
+      '400k',
+      '-c:a',
+      'libopus',
+      '-live',
+      '1',
+      '-f',
+      'webm',
+      clip,
+    ]);
     await cluster.start();
   }, 120_000);
   afterAll(async () => {
@@ -42,14 +66,36 @@ describe('catalog: a finished broadcast', () => {
   });
 
   it('has durationMs from its last block and bitrateBps = bytes · 8 / duration, and is not live', async () => {
-    const { stdout } = await exec(process.execPath, [BATON, 'publish', '--hub', cluster.hubUrl, '--file', clip, '--location', 'Lisbon',
-      '--stream-key', 'test-key', '--stream-id', 'recorded-show', '--fast', '--json'], { cwd: ROOT });
+    const { stdout } = await exec(
+      process.execPath,
+      [
+        BATON,
+        'publish',
+        '--hub',
+        cluster.hubUrl,
+        '--file',
+        clip,
+        '--location',
+        'Lisbon',
+        '--stream-key',
+        'test-key',
+        '--stream-id',
+        'recorded-show',
+        '--fast',
+        '--json',
+      ],
+      { cwd: ROOT },
+    );
     expect(JSON.parse(stdout)).toMatchObject({ streamId: 'recorded-show', bytes: statSync(clip).size });
-    const entry = await waitFor('the recording in both servers\' storage', async () => {
-      const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: CatalogEntry[] };
-      const e = assets.find((a) => a.id === 'recorded-show');
-      return e && (await cluster.state()).servers.every((s) => s.storageCount === 1) ? e : undefined;
-    }, 30_000);
+    const entry = await waitFor(
+      "the recording in both servers' storage",
+      async () => {
+        const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: CatalogEntry[] };
+        const e = assets.find((a) => a.id === 'recorded-show');
+        return e && (await cluster.state()).servers.every((s) => s.storageCount === 1) ? e : undefined;
+      },
+      30_000,
+    );
     expect(entry.live).toBe(false);
     expect(entry.bytes).toBe(statSync(clip).size);
     // The last block starts within a frame (40 ms video, 20 ms audio) of the end.

@@ -50,7 +50,10 @@ describe('baton CLI', () => {
 
     it('runs the TypeScript when a source of the build is gone, or there is no build', () => {
       built(Date.now() + 60_000);
-      writeFileSync(join(dir, 'dist/node/build-info.json'), JSON.stringify({ startedAtMs: Date.now() + 60_000, sources: ['node-app/cli/gone.ts'] }));
+      writeFileSync(
+        join(dir, 'dist/node/build-info.json'),
+        JSON.stringify({ startedAtMs: Date.now() + 60_000, sources: ['node-app/cli/gone.ts'] }),
+      );
       expect(run(launcher, [])).toBe('source');
       rmSync(join(dir, 'dist/node/build-info.json'));
       expect(run(launcher, [])).toBe('source');

@@ -19,7 +19,14 @@ function configFile(name: string, settings: Record<string, unknown>): string {
   return file;
 }
 
-const at = (id: string, more: Partial<ServerSpec> = {}): ServerSpec => ({ id, region: 'local', lat: 0, lon: 0, assets: ['demo-testsrc'], ...more });
+const at = (id: string, more: Partial<ServerSpec> = {}): ServerSpec => ({
+  id,
+  region: 'local',
+  lat: 0,
+  lon: 0,
+  assets: ['demo-testsrc'],
+  ...more,
+});
 /** One server per way of saying it (the ids name the source); each carries every setting that source can turn off. */
 const SERVERS: ServerSpec[] = [
   at('default'),

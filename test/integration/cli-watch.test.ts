@@ -26,7 +26,12 @@ async function baton(args: string[]): Promise<{ code: number; stdout: string; st
 
 /** Runs a shell command on a pseudo-terminal (util-linux `script`) and returns what the terminal received. */
 async function onTerminal(command: string, timeoutMs = 60_000): Promise<string> {
-  const r = await exec('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, TERM: 'xterm', CI: '' } });
+  const r = await exec('script', ['-qfec', command, '/dev/null'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, TERM: 'xterm', CI: '' },
+  });
   return r.stdout;
 }
 
@@ -84,9 +89,11 @@ describe('baton watch (the CLI)', () => {
     expect(screen.slice(screen.lastIndexOf('received'))).not.toMatch(/█|░/);
   });
 
-  it('publish on a terminal: the same bar with each entry server\'s share, erased before the last line', async () => {
+  it("publish on a terminal: the same bar with each entry server's share, erased before the last line", async () => {
     const file = join(MEDIA_DIR, 'demo-testsrc.webm');
-    const screen = await onTerminal(`npx baton publish --hub ${cluster.hubUrl} --file ${file} --location Lisbon --stream-key test-key --stream-id tty-publish --fast`);
+    const screen = await onTerminal(
+      `npx baton publish --hub ${cluster.hubUrl} --file ${file} --location Lisbon --stream-key test-key --stream-id tty-publish --fast`,
+    );
     expect(screen).toMatch(/█[█░]* +\d+% \d+\.\d\/\d+\.\d MB \d+\.\d Mbit\/s.*(fra-1|iad-1)\*? \d+% acked/);
     expect(screen).not.toMatch(BRAILLE_SPINNER);
     const lastLine = screen.trimEnd().split('\n').at(-1)!;

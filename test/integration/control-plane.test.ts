@@ -26,7 +26,13 @@ async function connectFeed(hubUrl: string) {
   const startedAtWall = Date.now();
   // Its own Manager (forceNew): socket.io-client shares one per origin, and autoConnect: false would stick to it.
   const s = io(`${hubUrl}/dashboard`, { transports: ['websocket'], reconnection: false, autoConnect: false, forceNew: true });
-  const feed = { socket: s, startedAtWall, snapshots: [] as TableSnapshot[], batches: [] as { bytes: number; deltas: VersionedDelta[] }[], decisions: [] as DecisionEvent[] };
+  const feed = {
+    socket: s,
+    startedAtWall,
+    snapshots: [] as TableSnapshot[],
+    batches: [] as { bytes: number; deltas: VersionedDelta[] }[],
+    decisions: [] as DecisionEvent[],
+  };
   s.on('snapshot', (snap: TableSnapshot) => feed.snapshots.push(snap));
   s.on('deltas', (batch: VersionedDelta[]) => feed.batches.push({ bytes: JSON.stringify(batch).length, deltas: batch }));
   // The hub replays its recent decisions to a new dashboard: keep only those made from now on.
@@ -55,7 +61,12 @@ describe('control plane: hub + 3 servers on loopback', () => {
     const s = await cluster.state();
     expect(s.servers.map((x) => x.id).sort()).toEqual(['fra-1', 'iad-1', 'sin-1']);
     expect(s.director).not.toBeNull();
-    expect(s.servers.find((x) => x.id === 'fra-1')).toMatchObject({ region: 'eu-central', lat: 50.11, lon: 8.68, roles: ['edge', 'ingest'] });
+    expect(s.servers.find((x) => x.id === 'fra-1')).toMatchObject({
+      region: 'eu-central',
+      lat: 50.11,
+      lon: 8.68,
+      roles: ['edge', 'ingest'],
+    });
     expect(s.servers.every((x) => x.storageCount >= 3)).toBe(true);
     expect((await fetch(`${cluster.hubUrl}/readyz`)).status).toBe(200);
     expect((await fetch(`${cluster.hubUrl}/healthz`)).status).toBe(200);
@@ -88,7 +99,9 @@ describe('control plane: hub + 3 servers on loopback', () => {
     feed.socket.close();
 
     // It went out as one storage-add delta naming only the new asset, a tiny fraction of a snapshot.
-    const carrying = batches.filter((b) => b.deltas.some((vd) => vd.d.type === 'storage-add' && vd.d.id === 'fra-1' && vd.d.assets.some((a) => a.id === 'replicated-clip')));
+    const carrying = batches.filter((b) =>
+      b.deltas.some((vd) => vd.d.type === 'storage-add' && vd.d.id === 'fra-1' && vd.d.assets.some((a) => a.id === 'replicated-clip')),
+    );
     expect(carrying).toHaveLength(1);
     const delta = carrying[0]!.deltas.find((vd) => vd.d.type === 'storage-add')!.d as Extract<VersionedDelta['d'], { type: 'storage-add' }>;
     expect(delta.assets.map((a) => a.id)).toEqual(['replicated-clip']);
@@ -112,7 +125,10 @@ describe('control plane: hub + 3 servers on loopback', () => {
       expect(await ask(c, 'watch', { assetId: '../etc/passwd' })).toMatchObject({ ok: false, code: 'bad-request' });
       expect(await ask(c, 'watch', { assetId: 'demo-testsrc', extra: 1 })).toMatchObject({ ok: false, code: 'bad-request' });
       expect(await ask(c, 'watch', 'garbage')).toMatchObject({ ok: false, code: 'bad-request' });
-      expect(await ask(c, 'places', { q: 'Frankf' })).toMatchObject({ ok: true, places: expect.arrayContaining([expect.objectContaining({ label: expect.stringContaining('Frankfurt') })]) });
+      expect(await ask(c, 'places', { q: 'Frankf' })).toMatchObject({
+        ok: true,
+        places: expect.arrayContaining([expect.objectContaining({ label: expect.stringContaining('Frankfurt') })]),
+      });
     } finally {
       c.close();
     }
@@ -146,7 +162,10 @@ describe('control plane: hub + 3 servers on loopback', () => {
   });
 
   it('refuses a server with a forged secret before anything enters the table', async () => {
-    const p = await cluster.startServer({ id: 'forger-1', region: 'x', lat: 0, lon: 0 }, { secret: 'wrong-cluster-secret', waitRegistered: false });
+    const p = await cluster.startServer(
+      { id: 'forger-1', region: 'x', lat: 0, lon: 0 },
+      { secret: 'wrong-cluster-secret', waitRegistered: false },
+    );
     await waitForOutput(p, /unauthorized/);
     expect(await p.exited).not.toBe(0);
     expect((await cluster.state()).servers.map((x) => x.id)).not.toContain('forger-1');
@@ -190,10 +209,14 @@ describe('control plane: hub + 3 servers on loopback', () => {
     const before = await cluster.state();
     await cluster.killHub('SIGKILL');
     await cluster.startHub(cluster.hubPort);
-    const after = await waitFor<ApiState>('servers re-registered', async () => {
-      const s = await cluster.state();
-      return s.servers.length === 3 && s.director ? s : undefined;
-    }, 20_000);
+    const after = await waitFor<ApiState>(
+      'servers re-registered',
+      async () => {
+        const s = await cluster.state();
+        return s.servers.length === 3 && s.director ? s : undefined;
+      },
+      20_000,
+    );
     expect(after.servers.map((x) => x.id).sort()).toEqual(before.servers.map((x) => x.id).sort());
     expect(new Set(after.servers.map((x) => x.id)).size).toBe(3);
     // The fencing token never goes back, even across a hub restart.
@@ -218,8 +241,11 @@ describe('director rotation on a timer', () => {
     const rotations = seen();
     // On a failure, say what the hub decided and why, and whether a server left the table meanwhile.
     const story = () =>
-      JSON.stringify(feed.decisions.flatMap((d) => (d.kind === 'director' ? [[d.atMs - feed.startedAtWall, d.director?.id, d.director?.epoch, d.reason]] : []))) +
-      ` servers removed: ${(cluster.hub?.output().match(/server removed[^\n]*/g) ?? []).join(' | ')}`;
+      JSON.stringify(
+        feed.decisions.flatMap((d) =>
+          d.kind === 'director' ? [[d.atMs - feed.startedAtWall, d.director?.id, d.director?.epoch, d.reason]] : [],
+        ),
+      ) + ` servers removed: ${(cluster.hub?.output().match(/server removed[^\n]*/g) ?? []).join(' | ')}`;
     for (let i = 1; i < rotations.length; i++) {
       expect(rotations[i]!.epoch, `rotation ${i}: ${story()}`).toBe(rotations[i - 1]!.epoch + 1);
       expect(rotations[i]!.id, `rotation ${i}: ${story()}`).toBe(order[(order.indexOf(rotations[i - 1]!.id) + 1) % 3]);

@@ -30,7 +30,11 @@ describe('/api/decisions', () => {
     const client = io(`${cluster.hubUrl}/client`, { transports: ['websocket'], reconnection: false });
     try {
       for (let i = 0; i < 3; i++) {
-        const r = (await client.timeout(5_000).emitWithAck('watch', { assetId: 'demo-testsrc' })) as { ok: boolean; sessionId: string; message?: string };
+        const r = (await client.timeout(5_000).emitWithAck('watch', { assetId: 'demo-testsrc' })) as {
+          ok: boolean;
+          sessionId: string;
+          message?: string;
+        };
         expect(r).toMatchObject({ ok: true });
         client.emit('leave', { sessionId: r.sessionId });
       }
@@ -42,7 +46,7 @@ describe('/api/decisions', () => {
     // Enough rotations after the watches to have overflowed one shared log of the same size.
     await waitFor(
       'more director changes than the bound',
-      async () => ((await cluster.state()).director as { epoch: number } | null)?.epoch! >= epoch0 + DECISIONS_PER_KIND + 10,
+      async () => (((await cluster.state()).director as { epoch: number } | null)?.epoch ?? -1) >= epoch0 + DECISIONS_PER_KIND + 10,
       60_000,
       100,
     );

@@ -87,7 +87,9 @@ describe('watchToFile through a socket.io hub', () => {
   });
 
   it('rejects with hub-unreachable when nothing listens', async () => {
-    const err = await watchToFile({ hubUrl: 'http://127.0.0.1:9', assetId: 'demo-testsrc', out: join(dir, 'none.bin') }).catch((e: unknown) => e);
+    const err = await watchToFile({ hubUrl: 'http://127.0.0.1:9', assetId: 'demo-testsrc', out: join(dir, 'none.bin') }).catch(
+      (e: unknown) => e,
+    );
     expect((err as WatchError).code).toBe('hub-unreachable');
   });
 });

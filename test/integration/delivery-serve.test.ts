@@ -42,7 +42,16 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
       region: `region-${id}`,
       serve: (sessionId, assetId, offset, toViewer) => {
         // Viewers here ask for `fast` to test unpaced delivery: the operator setting that allows it.
-        const s = new ServeSession({ sessionId, source: createStoreSource(store, assetId), offset, signal: toViewer, wrtc: nodeWrtc, allowFast: true, seekIndex: () => store.seekIndex(assetId), ...extra });
+        const s = new ServeSession({
+          sessionId,
+          source: createStoreSource(store, assetId),
+          offset,
+          signal: toViewer,
+          wrtc: nodeWrtc,
+          allowFast: true,
+          seekIndex: () => store.seekIndex(assetId),
+          ...extra,
+        });
         sessions.push(s);
         return s;
       },
@@ -126,7 +135,7 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
     expect(w.v.bytesReceived).toBe(tail.byteLength);
   });
 
-  it('seeks by time: continues from the keyframe Cluster before it, with the file\'s bytes from there', async () => {
+  it("seeks by time: continues from the keyframe Cluster before it, with the file's bytes from there", async () => {
     const hub = new TestHub([storeServer('a')]);
     const w = watch(hub, 'demo-smpte');
     await until('the first bytes', () => w.v.bytesReceived > 0);
@@ -231,7 +240,12 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
       id: 'ingest-1',
       region: 'test',
       serve: (sessionId, assetId, offset, toViewer) => {
-        const s = new ServeSession({ sessionId, source: createStoreSource(store, assetId, { isLive: () => live }), offset, signal: toViewer });
+        const s = new ServeSession({
+          sessionId,
+          source: createStoreSource(store, assetId, { isLive: () => live }),
+          offset,
+          signal: toViewer,
+        });
         sessions.push(s);
         return s;
       },
@@ -257,7 +271,13 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
   });
 
   it('answers malformed control frames with errors and keeps streaming', async () => {
-    const s = new ServeSession({ sessionId: 'raw-client-1', source: createStoreSource(store, 'demo-smpte'), offset: 0, signal: (d) => setImmediate(() => client.signal(d as never)), pacing: false });
+    const s = new ServeSession({
+      sessionId: 'raw-client-1',
+      source: createStoreSource(store, 'demo-smpte'),
+      offset: 0,
+      signal: (d) => setImmediate(() => client.signal(d as never)),
+      pacing: false,
+    });
     sessions.push(s);
     const client = createPeer({ initiator: true });
     peers.push(client);
@@ -271,7 +291,16 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
       else media.push(Buffer.from(r.frame.payload));
     });
     client.on('connect', () => {
-      for (const junk of ['not json', '{"t":"play","offset":-5}', '{"t":"warp"}', '{"t":"play","offset":0,"extra":1}', 'x'.repeat(10_000), '[]', 'null']) client.send(junk);
+      for (const junk of [
+        'not json',
+        '{"t":"play","offset":-5}',
+        '{"t":"warp"}',
+        '{"t":"play","offset":0,"extra":1}',
+        'x'.repeat(10_000),
+        '[]',
+        'null',
+      ])
+        client.send(junk);
       client.send(new Uint8Array([1, 2, 3]));
       client.send(encodeControl({ t: 'stats' }));
     });
@@ -294,7 +323,9 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
         peers.push(p);
         p.on('signal', (d: unknown) => toViewer(d));
         p.on('connect', () => {
-          p.send(encodeControl({ t: 'meta', assetId, mime: 'video/webm; codecs="vp8, opus"', bytes: want.byteLength, live: false, offset: 0 }));
+          p.send(
+            encodeControl({ t: 'meta', assetId, mime: 'video/webm; codecs="vp8, opus"', bytes: want.byteLength, live: false, offset: 0 }),
+          );
           p.send(new Uint8Array([0x07, 0, 0, 0, 0, 0, 0, 0, 0, 42]));
           p.send('{"t":"meta"');
           p.send(JSON.stringify({ t: 'end', bytes: -1 }));
@@ -319,7 +350,12 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
   it('backpressure: a stalled viewer in another process holds the server to a bounded queue, others stream on', async () => {
     const size = store.stat(BULK_ID)!.bytes;
     let session!: ServeSession;
-    const slow = spawnIpcPeer({ mode: 'sink', initiator: true, skipBytes: MEDIA_HEADER_BYTES, sendOnConnect: [encodeControl({ t: 'play', offset: 0, fast: true })] });
+    const slow = spawnIpcPeer({
+      mode: 'sink',
+      initiator: true,
+      skipBytes: MEDIA_HEADER_BYTES,
+      sendOnConnect: [encodeControl({ t: 'play', offset: 0, fast: true })],
+    });
     children.push(slow);
     let received = 0;
     let childSha = '';
@@ -329,7 +365,14 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
       if (m.type === 'progress') [received, childSha] = [m.bytes, m.sha256];
       if (m.type === 'text') texts.push(m.text);
     });
-    session = new ServeSession({ sessionId: 'slow-viewer-1', source: createStoreSource(store, BULK_ID), offset: 0, signal: (d) => slow.signal(d), pacing: false, timeouts: { connectMs: CHILD_PEER_CONNECT_MS } });
+    session = new ServeSession({
+      sessionId: 'slow-viewer-1',
+      source: createStoreSource(store, BULK_ID),
+      offset: 0,
+      signal: (d) => slow.signal(d),
+      pacing: false,
+      timeouts: { connectMs: CHILD_PEER_CONNECT_MS },
+    });
     sessions.push(session);
     let maxQueued = 0;
     const sampler = setInterval(() => (maxQueued = Math.max(maxQueued, session.stats().queuedBytes)), 5);
@@ -367,14 +410,26 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
 
   it('closes a viewer that stops reading for longer than the stall timeout', async () => {
     let session!: ServeSession;
-    const slow = spawnIpcPeer({ mode: 'sink', initiator: true, skipBytes: MEDIA_HEADER_BYTES, sendOnConnect: [encodeControl({ t: 'play', offset: 0, fast: true })] });
+    const slow = spawnIpcPeer({
+      mode: 'sink',
+      initiator: true,
+      skipBytes: MEDIA_HEADER_BYTES,
+      sendOnConnect: [encodeControl({ t: 'play', offset: 0, fast: true })],
+    });
     children.push(slow);
     let received = 0;
     slow.on((m) => {
       if (m.type === 'signal') session.signal(m.data);
       if (m.type === 'progress') received = m.bytes;
     });
-    session = new ServeSession({ sessionId: 'stalled-viewer-1', source: createStoreSource(store, BULK_ID), offset: 0, signal: (d) => slow.signal(d), pacing: false, timeouts: { stallMs: 1_500, connectMs: CHILD_PEER_CONNECT_MS } });
+    session = new ServeSession({
+      sessionId: 'stalled-viewer-1',
+      source: createStoreSource(store, BULK_ID),
+      offset: 0,
+      signal: (d) => slow.signal(d),
+      pacing: false,
+      timeouts: { stallMs: 1_500, connectMs: CHILD_PEER_CONNECT_MS },
+    });
     sessions.push(session);
     const closed = new Promise<string>((r) => session.once('closed', (reason) => r(reason)));
     await until('bytes flowing', () => received > 1024 * 1024);

@@ -26,7 +26,7 @@ describe('baton dev', () => {
     }
   });
 
-  it('prints one URL, Vite\'s, and nothing of the kind again when the backend restarts', async () => {
+  it("prints one URL, Vite's, and nothing of the kind again when the backend restarts", async () => {
     const [hubPort, vitePort] = [await freePort(), await freePort()];
     dev = spawn(process.execPath, [BATON, 'dev', '--servers', '1', '--hub-port', String(hubPort), '--vite-port', String(vitePort)], {
       cwd: ROOT,
@@ -54,8 +54,8 @@ describe('baton dev', () => {
       const now = new Date();
       utimesSync(join(ROOT, 'node-app/contracts.ts'), now, now);
       await waitFor('the restart', () => out.slice(before).includes('restarting the hub and media servers'), 20_000, 100);
-      await waitFor('the cluster back', async () => (await serversThroughVite()) === 0 ? false : true, 90_000, 200);
-      await waitFor('the page\'s socket back through the proxy', () => socket.connected, 30_000, 100);
+      await waitFor('the cluster back', async () => ((await serversThroughVite()) === 0 ? false : true), 90_000, 200);
+      await waitFor("the page's socket back through the proxy", () => socket.connected, 30_000, 100);
     } finally {
       socket.close();
     }

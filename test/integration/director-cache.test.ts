@@ -54,7 +54,10 @@ describe('director: three idle servers', () => {
     const holder = await first.server;
     await new Promise((r) => setTimeout(r, 2_000));
     const second = await watchStream({ hubUrl: cluster.hubUrl, assetId: ASSET, fast: true, timeoutMs: 90_000 }, () => {});
-    expect({ server: second.server, reason: second.reason }).toEqual({ server: holder, reason: expect.stringMatching(/^(cache|director-cache)$/) });
+    expect({ server: second.server, reason: second.reason }).toEqual({
+      server: holder,
+      reason: expect.stringMatching(/^(cache|director-cache)$/),
+    });
     await first.done;
   }, 120_000);
 });
@@ -94,7 +97,10 @@ describe('director: the same load with --load-bound off', () => {
     expect(holder).toBe('fra-1');
     await holderBusy(cluster, holder);
     const second = await watchStream({ hubUrl: cluster.hubUrl, assetId: ASSET, fast: true, timeoutMs: 90_000 }, () => {});
-    expect({ server: second.server, reason: second.reason }).toEqual({ server: holder, reason: expect.stringMatching(/^(cache|director-cache)$/) });
+    expect({ server: second.server, reason: second.reason }).toEqual({
+      server: holder,
+      reason: expect.stringMatching(/^(cache|director-cache)$/),
+    });
     await first.done;
   }, 120_000);
 });

@@ -26,18 +26,39 @@ function warnings(text: string): string[] {
 
 describe('logs', () => {
   describe('a normal broadcast', () => {
-    const cluster = new Cluster({ heartbeatMs: 1000, servers: [
-      { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [], ingest: true },
-      { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45, assets: [], ingest: true },
-    ] });
+    const cluster = new Cluster({
+      heartbeatMs: 1000,
+      servers: [
+        { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [], ingest: true },
+        { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45, assets: [], ingest: true },
+      ],
+    });
     beforeAll(async () => {
       await cluster.start();
     }, 120_000);
     afterAll(() => cluster.stop());
 
     it('logs no WARN at the hub or the entry servers from start to end', async () => {
-      await exec(process.execPath, [BATON, 'publish', '--hub', cluster.hubUrl, '--file', join(MEDIA_DIR, 'demo-testsrc.webm'), '--location', 'Lisbon',
-        '--stream-key', 'test-key', '--stream-id', 'quiet-show', '--fast', '--json'], { cwd: ROOT });
+      await exec(
+        process.execPath,
+        [
+          BATON,
+          'publish',
+          '--hub',
+          cluster.hubUrl,
+          '--file',
+          join(MEDIA_DIR, 'demo-testsrc.webm'),
+          '--location',
+          'Lisbon',
+          '--stream-key',
+          'test-key',
+          '--stream-id',
+          'quiet-show',
+          '--fast',
+          '--json',
+        ],
+        { cwd: ROOT },
+      );
       // Both servers finalized and reported it: the closes that follow the end have crossed by now.
       await waitFor('both copies in storage', async () => (await cluster.state()).servers.every((s) => s.storageCount === 1), 15_000);
       const hubUrl = cluster.hubUrl;
@@ -57,11 +78,24 @@ describe('logs', () => {
       await cluster.start();
       const s = await connectServer(cluster.hubUrl, 'scripted-1');
       server = s;
-      s.on('select', (req: { epoch: number }, ack: (r: unknown) => void) => ack({ ok: true, serverId: 'scripted-1', reason: 'storage', loadFactor: 0, epoch: req.epoch }));
+      s.on('select', (req: { epoch: number }, ack: (r: unknown) => void) =>
+        ack({ ok: true, serverId: 'scripted-1', reason: 'storage', loadFactor: 0, epoch: req.epoch }),
+      );
       s.on('session-open', (_m: unknown, ack: (r: unknown) => void) => ack({ ok: true }));
       const asset = { id: 'crossing', bytes: 1000, mime: 'video/webm' };
-      const reg = await ask(s, 'register', { id: 'scripted-1', region: 'here', lat: 0, lon: 0, roles: ['edge'], maxSessions: 10, uplinkMbps: 100,
-        load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [asset], live: [] });
+      const reg = await ask(s, 'register', {
+        id: 'scripted-1',
+        region: 'here',
+        lat: 0,
+        lon: 0,
+        roles: ['edge'],
+        maxSessions: 10,
+        uplinkMbps: 100,
+        load: { sessions: 0, egressMbps: 0, cpu: 0 },
+        cache: [],
+        storage: [asset],
+        live: [],
+      });
       expect(reg).toMatchObject({ ok: true });
     }, 120_000);
     afterAll(async () => {
@@ -93,7 +127,7 @@ describe('logs', () => {
         const c = await ask(client, 'watch', { assetId: 'crossing' });
         const other = await connect(cluster.hubUrl);
         other.emit('leave', { sessionId: c.sessionId });
-        const logged = await waitFor('the intruder\'s leave logged', () => {
+        const logged = await waitFor("the intruder's leave logged", () => {
           const w = warnings(cluster.hub!.output().slice(before));
           return w.length > 0 && w;
         });

@@ -20,7 +20,8 @@ const run = promisify(execFile);
  */
 function parsePrometheus(text: string): Map<string, number> {
   const samples = new Map<string, number>();
-  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:[0-9.e+-]+|[Nn][Aa][Nn]|\+Inf|-Inf))( -?[0-9]+)?$/;
+  const sample =
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:[0-9.e+-]+|[Nn][Aa][Nn]|\+Inf|-Inf))( -?[0-9]+)?$/;
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
     const m = line.match(sample);
@@ -30,11 +31,16 @@ function parsePrometheus(text: string): Map<string, number> {
   return samples;
 }
 
-const sum = (m: Map<string, number>, name: string) => [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((a, [, v]) => a + v, 0);
+const sum = (m: Map<string, number>, name: string) =>
+  [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((a, [, v]) => a + v, 0);
 
 describe('operations', () => {
   // The viewer below asks for fast (unpaced) delivery: an operator setting of the servers.
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--allow-fast'] })) });
+  const cluster = new Cluster({
+    heartbeatMs: 300,
+    rotationMs: 0,
+    servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--allow-fast'] })),
+  });
   beforeAll(async () => {
     await cluster.start();
   }, 120_000);
@@ -51,7 +57,11 @@ describe('operations', () => {
     expect((await during!).get('baton_hub_sessions{kind="watch"}')).toBe(1);
     const hubAfter = await hubMetrics();
     expect(sum(hubAfter, 'baton_hub_selections_total')).toBe(sum(hubBefore, 'baton_hub_selections_total') + 1);
-    await waitFor('the hub to count the session closed', async () => (await hubMetrics()).get('baton_hub_sessions{kind="watch"}') === 0, 10_000);
+    await waitFor(
+      'the hub to count the session closed',
+      async () => (await hubMetrics()).get('baton_hub_sessions{kind="watch"}') === 0,
+      10_000,
+    );
     const server = (await cluster.state()).servers.find((s) => s.id === r.server)!;
     const m = parsePrometheus(await (await fetch(`${server.httpUrl}/metrics`)).text());
     expect(m.get('baton_server_egress_bytes_total')).toBeGreaterThanOrEqual(r.bytes);
@@ -71,10 +81,17 @@ describe('operations', () => {
     const before = await hubMetrics();
     const client = io(`${cluster.hubUrl}/client`, { transports: ['websocket'], reconnection: false });
     try {
-      const r = (await client.timeout(5_000).emitWithAck('watch', { assetId: 'demo-testsrc' })) as { ok: boolean; sessionId: string; server: { id: string } };
+      const r = (await client.timeout(5_000).emitWithAck('watch', { assetId: 'demo-testsrc' })) as {
+        ok: boolean;
+        sessionId: string;
+        server: { id: string };
+      };
       expect(r.ok).toBe(true);
       const server = (await cluster.state()).servers.find((s) => s.id === r.server.id)!;
-      const open = async () => ((await (await fetch(`${server.httpUrl}/api/status`)).json()) as { sessionStats: { sessionId: string }[] }).sessionStats.some((x) => x.sessionId === r.sessionId);
+      const open = async () =>
+        ((await (await fetch(`${server.httpUrl}/api/status`)).json()) as { sessionStats: { sessionId: string }[] }).sessionStats.some(
+          (x) => x.sessionId === r.sessionId,
+        );
       expect(await open()).toBe(true);
       client.emit('leave', { sessionId: r.sessionId });
       await waitFor('the server to close the session', async () => !(await open()), 10_000);
@@ -99,7 +116,11 @@ describe('operations', () => {
     expect(await stopped).toBe(0); // a clean exit, not a crash
     expect(r.failovers[0]?.from).toBe(victim);
     expect(r.bytes).toBe(total);
-    expect(r.sha256).toBe(createHash('sha256').update(readFileSync(join(MEDIA_DIR, 'demo-mandelbrot.webm'))).digest('hex'));
+    expect(r.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(MEDIA_DIR, 'demo-mandelbrot.webm')))
+        .digest('hex'),
+    );
     await waitFor('the server left the table', async () => !(await cluster.state()).servers.some((s) => s.id === victim));
   });
 
@@ -107,10 +128,20 @@ describe('operations', () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-config-'));
     const cfg = join(dir, 'hub.json');
     writeFileSync(cfg, JSON.stringify({ clusterSecret: 'operations-test-secret', heartbeatMs: -5 }));
-    const bad = await run(process.execPath, [BATON, 'hub', '--config', cfg]).then(() => null, (e) => e as { code: number; stderr: string });
+    const bad = await run(process.execPath, [BATON, 'hub', '--config', cfg]).then(
+      () => null,
+      (e) => e as { code: number; stderr: string },
+    );
     expect(bad?.code).toBe(1);
     expect(bad?.stderr).toMatch(/heartbeatMs.*heartbeat-ms must be an integer/);
-    const envBad = await run(process.execPath, [BATON, 'server', '--cluster-secret', 'operations-test-secret', '--id', 'x', '--storage', dir], { env: { ...process.env, BATON_CACHE_MB: 'lots' } }).then(() => null, (e) => e as { code: number; stderr: string });
+    const envBad = await run(
+      process.execPath,
+      [BATON, 'server', '--cluster-secret', 'operations-test-secret', '--id', 'x', '--storage', dir],
+      { env: { ...process.env, BATON_CACHE_MB: 'lots' } },
+    ).then(
+      () => null,
+      (e) => e as { code: number; stderr: string },
+    );
     expect(envBad?.code).toBe(1);
     expect(envBad?.stderr).toMatch(/cache-mb/);
   });
@@ -119,7 +150,11 @@ describe('operations', () => {
 describe('the director under join churn', () => {
   // Small uplinks: one reserved viewer of a demo clip is a few % of a server's load factor,
   // so reservations that were never replaced would turn every server away within a few dozen joins.
-  const cluster = new Cluster({ heartbeatMs: 200, rotationMs: 0, servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--uplink-mbps', '40'] })) });
+  const cluster = new Cluster({
+    heartbeatMs: 200,
+    rotationMs: 0,
+    servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--uplink-mbps', '40'] })),
+  });
   beforeAll(async () => {
     await cluster.start();
   }, 120_000);
@@ -132,7 +167,11 @@ describe('the director under join churn', () => {
       const refused: string[] = [];
       for (let i = 0; i < 150; i++) {
         const client = clients[i % clients.length]!;
-        const r = (await client.timeout(5_000).emitWithAck('watch', { assetId: 'demo-mandelbrot' })) as { ok: boolean; sessionId?: string; code?: string };
+        const r = (await client.timeout(5_000).emitWithAck('watch', { assetId: 'demo-mandelbrot' })) as {
+          ok: boolean;
+          sessionId?: string;
+          code?: string;
+        };
         if (r.ok) client.emit('leave', { sessionId: r.sessionId });
         else refused.push(r.code ?? '?');
         await new Promise((res) => setTimeout(res, 15)); // ≈ 13 joins per heartbeat: far from what the servers can take
@@ -141,10 +180,16 @@ describe('the director under join churn', () => {
       // Once every server has reported since its last session, the director's replica shows no load left.
       const state = await cluster.state();
       const director = state.servers.find((s) => s.id === state.director?.id)!;
-      await waitFor('the director replica to drop its reservations', async () => {
-        const table = (await (await fetch(`${director.httpUrl}/api/table`)).json()) as { servers: { id: string; load: { sessions: number } }[] };
-        return table.servers.every((s) => s.load.sessions === 0);
-      }, 10_000);
+      await waitFor(
+        'the director replica to drop its reservations',
+        async () => {
+          const table = (await (await fetch(`${director.httpUrl}/api/table`)).json()) as {
+            servers: { id: string; load: { sessions: number } }[];
+          };
+          return table.servers.every((s) => s.load.sessions === 0);
+        },
+        10_000,
+      );
     } finally {
       for (const c of clients) c.close();
     }

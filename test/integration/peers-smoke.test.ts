@@ -40,30 +40,45 @@ describe('peers benchmark: each peer starts, serves one viewer, stops', () => {
   for (const factory of PEER_FACTORIES) {
     const missing = factory.unavailable();
     // Skipped only where the peer's package is missing (CI installs janus, nginx-light, libnginx-mod-rtmp).
-    it.skipIf(missing !== null)(`${factory.name}${missing ? ` (skipped: ${missing})` : ''}`, async () => {
-      const netnsBefore = listNetns();
-      const peer = await factory.start({ feed: 'file', tmpDir: join(tmp, factory.name), ports: await portRange(), pagesBase: pages.base, browser });
-      let pids: number[] = [];
-      try {
-        pids = peer.serverPids();
-        expect(pids.length).toBeGreaterThan(0);
-        // A functional check, not a timing: the first page of a cold Chromium compiles Baton's app and sets up
-        // codecs, which took 11–25 s on this shared machine at load 25 (the bench discards that warm-up page).
-        const s = await viewerSample(browser, peer.viewerUrl(), undefined, FIRST_FRAME_TIMEOUT_MS);
-        expect(s.frameMs).toBeGreaterThan(0);
-        if (factory.name !== 'http') {
-          const v = await peer.startNodeViewer();
-          try {
-            await expect.poll(() => v.bytes(), { timeout: 20_000, message: `${factory.name}: the Node viewer received no media` }).toBeGreaterThan(10_000);
-          } finally {
-            await v.close();
+    it.skipIf(missing !== null)(
+      `${factory.name}${missing ? ` (skipped: ${missing})` : ''}`,
+      async () => {
+        const netnsBefore = listNetns();
+        const peer = await factory.start({
+          feed: 'file',
+          tmpDir: join(tmp, factory.name),
+          ports: await portRange(),
+          pagesBase: pages.base,
+          browser,
+        });
+        let pids: number[] = [];
+        try {
+          pids = peer.serverPids();
+          expect(pids.length).toBeGreaterThan(0);
+          // A functional check, not a timing: the first page of a cold Chromium compiles Baton's app and sets up
+          // codecs, which took 11–25 s on this shared machine at load 25 (the bench discards that warm-up page).
+          const s = await viewerSample(browser, peer.viewerUrl(), undefined, FIRST_FRAME_TIMEOUT_MS);
+          expect(s.frameMs).toBeGreaterThan(0);
+          if (factory.name !== 'http') {
+            const v = await peer.startNodeViewer();
+            try {
+              await expect
+                .poll(() => v.bytes(), { timeout: 20_000, message: `${factory.name}: the Node viewer received no media` })
+                .toBeGreaterThan(10_000);
+            } finally {
+              await v.close();
+            }
           }
+        } finally {
+          await peer.stop();
         }
-      } finally {
-        await peer.stop();
-      }
-      for (const pid of pids) await expect.poll(() => pidAlive(pid), { timeout: 10_000, message: `${factory.name}: server pid ${pid} outlived stop()` }).toBe(false);
-      expect(listNetns()).toBe(netnsBefore);
-    }, 180_000);
+        for (const pid of pids)
+          await expect
+            .poll(() => pidAlive(pid), { timeout: 10_000, message: `${factory.name}: server pid ${pid} outlived stop()` })
+            .toBe(false);
+        expect(listNetns()).toBe(netnsBefore);
+      },
+      180_000,
+    );
   }
 });

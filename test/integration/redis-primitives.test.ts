@@ -148,7 +148,11 @@ describe('rotation lease', () => {
     await waitFor('client ready', () => c.status === 'ready');
     let nowMs = 1_000;
     const changes: boolean[] = [];
-    const keeper = new LeaseKeeper(new RotationLease(c, keys, 'hub-a', 3_000), (held) => changes.push(held), () => nowMs);
+    const keeper = new LeaseKeeper(
+      new RotationLease(c, keys, 'hub-a', 3_000),
+      (held) => changes.push(held),
+      () => nowMs,
+    );
     await keeper.tick();
     expect(keeper.epoch()).toBeGreaterThan(0);
     c.disconnect(); // Redis unreachable from this hub

@@ -43,9 +43,17 @@ describe('watch: one server holds the asset', () => {
 
   it('`baton watch --json` receives byte-identical data', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'baton-watch-')), 'out.webm');
-    const { stdout } = await run(process.execPath, [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', 'demo-smpte', '--out', out, '--json', '--fast'], { timeout: 60_000 });
+    const { stdout } = await run(
+      process.execPath,
+      [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', 'demo-smpte', '--out', out, '--json', '--fast'],
+      { timeout: 60_000 },
+    );
     const r = JSON.parse(stdout);
-    expect(r).toMatchObject({ server: 'iad-1', reason: expect.stringMatching(/storage|director-cache|cache/), bytes: readFileSync(join(MEDIA_DIR, 'demo-smpte.webm')).length });
+    expect(r).toMatchObject({
+      server: 'iad-1',
+      reason: expect.stringMatching(/storage|director-cache|cache/),
+      bytes: readFileSync(join(MEDIA_DIR, 'demo-smpte.webm')).length,
+    });
     expect(r.sha256).toBe(sourceHash('demo-smpte'));
     expect(sha256(readFileSync(out))).toBe(r.sha256);
     expect(r.ttfbMs).toBeGreaterThan(0);
@@ -71,7 +79,15 @@ describe('watch: one server holds the asset', () => {
   it('refuses unknown assets and path tricks like unknown ids', async () => {
     const c = io(`${cluster.hubUrl}/client`, { transports: ['websocket'], reconnection: false });
     try {
-      for (const assetId of ['no-such-clip', '../demo-testsrc', '%2e%2e%2fetc%2fpasswd', '/etc/passwd', 'a\\b', 'demo\0', 'x'.repeat(10_000)]) {
+      for (const assetId of [
+        'no-such-clip',
+        '../demo-testsrc',
+        '%2e%2e%2fetc%2fpasswd',
+        '/etc/passwd',
+        'a\\b',
+        'demo\0',
+        'x'.repeat(10_000),
+      ]) {
         const r = await c.timeout(5_000).emitWithAck('watch', { assetId });
         expect(r.ok, assetId).toBe(false);
         expect(['unknown-asset', 'bad-request']).toContain(r.code);
@@ -83,7 +99,11 @@ describe('watch: one server holds the asset', () => {
 });
 
 describe('watch: three servers, cache-aware selection and failover', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--allow-fast'] })) });
+  const cluster = new Cluster({
+    heartbeatMs: 300,
+    rotationMs: 0,
+    servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--allow-fast'] })),
+  });
   beforeAll(async () => {
     await cluster.start();
   }, 120_000);
@@ -91,7 +111,10 @@ describe('watch: three servers, cache-aware selection and failover', () => {
 
   it('sends a later viewer to the server whose cache holds the asset', async () => {
     const first = watchStream({ hubUrl: cluster.hubUrl, assetId: 'demo-smpte' }, () => {});
-    const holder = await waitFor('a cache holder in /api/state', async () => (await cluster.state()).servers.find((s) => s.cache.includes('demo-smpte'))?.id);
+    const holder = await waitFor(
+      'a cache holder in /api/state',
+      async () => (await cluster.state()).servers.find((s) => s.cache.includes('demo-smpte'))?.id,
+    );
     // Every replica (so whoever is director) sees it.
     const state: ApiState = await cluster.state();
     for (const s of state.servers) {

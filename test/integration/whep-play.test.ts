@@ -8,24 +8,51 @@ import { Cluster, ROOT } from '../helpers/cluster.js';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(ROOT, 'scripts/whep-play.py');
-const gi = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst, GstWebRTC"], { encoding: 'utf8' });
+const gi = spawnSync(
+  PYTHON,
+  ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst, GstWebRTC"],
+  { encoding: 'utf8' },
+);
 const HAVE_GI = gi.status === 0;
 if (!HAVE_GI) console.warn(`whep-play tests skipped: ${PYTHON} cannot import gi/GstWebRTC (see test/integration/whip-ingest.test.ts)`);
 
 const SERVERS = [
-  { id: 'par-1', region: 'eu-west', lat: 48.86, lon: 2.35, ingest: true, assets: ['demo-smpte', 'demo-mandelbrot'], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
-  { id: 'nyc-1', region: 'us-east', lat: 40.71, lon: -74.0, ingest: true, assets: ['demo-smpte'], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+  {
+    id: 'par-1',
+    region: 'eu-west',
+    lat: 48.86,
+    lon: 2.35,
+    ingest: true,
+    assets: ['demo-smpte', 'demo-mandelbrot'],
+    extraArgs: ['--rtc-bind-address', '127.0.0.1'],
+  },
+  {
+    id: 'nyc-1',
+    region: 'us-east',
+    lat: 40.71,
+    lon: -74.0,
+    ingest: true,
+    assets: ['demo-smpte'],
+    extraArgs: ['--rtc-bind-address', '127.0.0.1'],
+  },
 ];
 
 function whepPlay(url: string, out: string, seconds: number): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(PYTHON, [SCRIPT, '--url', url, '--out', out, '--seconds', String(seconds), '--ice-address', '127.0.0.1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(PYTHON, [SCRIPT, '--url', url, '--out', out, '--seconds', String(seconds), '--ice-address', '127.0.0.1'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
 }
 
 function ffprobeFrames(file: string): Record<string, number> {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file], { encoding: 'utf8' });
+  const r = spawnSync(
+    'ffprobe',
+    ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file],
+    { encoding: 'utf8' },
+  );
   expect(r.status, r.stderr).toBe(0);
   const streams = (JSON.parse(r.stdout) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams;
   return Object.fromEntries(streams.map((s) => [s.codec_name, Number(s.nb_read_frames)]));
@@ -54,12 +81,17 @@ describe.skipIf(!HAVE_GI)('WHEP playback to GStreamer', () => {
     expect(frames.vp8).toBeLessThan(4.5 * 30 + 30);
     expect(frames.opus).toBeGreaterThan(100);
     expect(frames.opus).toBeLessThan(4.5 * 50 + 50);
-    expect(readFileSync(out).subarray(0, 4).equals(Buffer.from([0x1a, 0x45, 0xdf, 0xa3]))).toBe(true);
+    expect(
+      readFileSync(out)
+        .subarray(0, 4)
+        .equals(Buffer.from([0x1a, 0x45, 0xdf, 0xa3])),
+    ).toBe(true);
   }, 60_000);
 
   it('answers errors with HTTP statuses and a reason', async () => {
     const offer = readFileSync(join(ROOT, 'test/fixtures/whep-offer.sdp'), 'utf8');
-    const post = (path: string, body = offer, type = 'application/sdp') => fetch(`${cluster.hubUrl}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+    const post = (path: string, body = offer, type = 'application/sdp') =>
+      fetch(`${cluster.hubUrl}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
     const cases: [() => Promise<Response>, number, RegExp][] = [
       [() => post('/whep/demo-smpte', offer, 'text/plain'), 415, /application\/sdp/],
       [() => post('/whep/demo-smpte', 'hello'), 400, /SDP/],

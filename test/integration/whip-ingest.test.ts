@@ -10,9 +10,16 @@ import { BATON, Cluster, ROOT, waitFor } from '../helpers/cluster.js';
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(ROOT, 'scripts/whip-publish.py');
 /** Debian's GStreamer bindings; CI installs them (.ci/run). */
-const gi = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst, GstWebRTC"], { encoding: 'utf8' });
+const gi = spawnSync(
+  PYTHON,
+  ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst, GstWebRTC"],
+  { encoding: 'utf8' },
+);
 const HAVE_GI = gi.status === 0;
-if (!HAVE_GI) console.warn(`whip-ingest tests skipped: ${PYTHON} cannot import gi/GstWebRTC (install python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)`);
+if (!HAVE_GI)
+  console.warn(
+    `whip-ingest tests skipped: ${PYTHON} cannot import gi/GstWebRTC (install python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)`,
+  );
 
 const SERVERS = [
   { id: 'par-1', region: 'eu-west', lat: 48.86, lon: 2.35, ingest: true, assets: [], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
@@ -26,7 +33,10 @@ interface Run {
 
 /** scripts/whip-publish.py as a child process, ICE on loopback only. */
 function whipPublish(url: string, token: string, seconds: number): Promise<Run> {
-  const child = spawn(PYTHON, [SCRIPT, '--url', url, '--token', token, '--seconds', String(seconds), '--ice-address', '127.0.0.1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(PYTHON, [SCRIPT, '--url', url, '--token', token, '--seconds', String(seconds), '--ice-address', '127.0.0.1'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
@@ -35,7 +45,11 @@ function whipPublish(url: string, token: string, seconds: number): Promise<Run> 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function ffprobeFrames(file: string): Record<string, number> {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file], { encoding: 'utf8' });
+  const r = spawnSync(
+    'ffprobe',
+    ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file],
+    { encoding: 'utf8' },
+  );
   expect(r.status, r.stderr).toBe(0);
   const streams = (JSON.parse(r.stdout) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams;
   return Object.fromEntries(streams.map((s) => [s.codec_name, Number(s.nb_read_frames)]));
@@ -68,12 +82,18 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     expect(frames.opus).toBeGreaterThan(50);
 
     await waitFor('whip-gst in the catalog on both servers', async () => {
-      const r = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: { id: string; holders: string[]; live: boolean }[] };
+      const r = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as {
+        assets: { id: string; holders: string[]; live: boolean }[];
+      };
       const e = r.assets.find((x) => x.id === 'whip-gst');
       return e && e.holders.length === 2 && !e.live;
     });
     const out = join(mkdtempSync(join(tmpdir(), 'whip-watch-')), 'watched.webm');
-    const watch = spawnSync(process.execPath, [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', 'whip-gst', '--out', out, '--fast', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const watch = spawnSync(
+      process.execPath,
+      [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', 'whip-gst', '--out', out, '--fast', '--json'],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
     expect(watch.status, watch.stderr).toBe(0);
     const summary = JSON.parse(watch.stdout.trim().split('\n').at(-1)!) as { sha256: string; bytes: number };
     expect(summary.bytes).toBe(a!.byteLength);
@@ -86,7 +106,10 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     const post = (path: string, init: { body?: string; type?: string; token?: string | null } = {}) =>
       fetch(`${cluster.hubUrl}${path}`, {
         method: 'POST',
-        headers: { 'content-type': init.type ?? 'application/sdp', ...(init.token === null ? {} : { authorization: `Bearer ${init.token ?? 'test-key'}` }) },
+        headers: {
+          'content-type': init.type ?? 'application/sdp',
+          ...(init.token === null ? {} : { authorization: `Bearer ${init.token ?? 'test-key'}` }),
+        },
         body: init.body ?? offer,
       });
     const cases: [() => Promise<Response>, number, RegExp][] = [
@@ -132,10 +155,14 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     const publishing = whipPublish(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, 'test-key', 30);
     const backup = cluster.servers.get('nyc-1')!.storage;
     // Paris is closest to par-1: it is the primary, nyc-1 the backup. Kill once the backup reports a few clusters stored.
-    await waitFor('the backup storing whip-kill', async () => {
-      const nyc = (await cluster.state()).servers.find((x) => x.id === 'nyc-1');
-      return (nyc?.live as { id: string; bytes: number }[] | undefined)?.some((l) => l.id === 'whip-kill' && l.bytes > 100_000);
-    }, 30_000);
+    await waitFor(
+      'the backup storing whip-kill',
+      async () => {
+        const nyc = (await cluster.state()).servers.find((x) => x.id === 'nyc-1');
+        return (nyc?.live as { id: string; bytes: number }[] | undefined)?.some((l) => l.id === 'whip-kill' && l.bytes > 100_000);
+      },
+      30_000,
+    );
     await cluster.kill('par-1');
     await waitFor('the hub without par-1', async () => !(await cluster.state()).servers.some((x) => x.id === 'par-1'));
     // Whatever the backup holds now must survive the resume unchanged.
@@ -148,7 +175,11 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
 
     // Another key cannot take the id over; the stream key that started it resumes it on nyc-1.
     const offer = readFileSync(join(ROOT, 'test/fixtures/whip-offer.sdp'), 'utf8');
-    const stranger = await fetch(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer other-key' }, body: offer });
+    const stranger = await fetch(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: 'Bearer other-key' },
+      body: offer,
+    });
     expect(stranger.status).toBe(409);
     expect(await stranger.text()).toMatch(/only the stream key that started it may resume it/);
     const resumed = await whipPublish(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, 'test-key', 4);
@@ -177,7 +208,9 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
 
 /** Video packet times, s, in file order. */
 function videoPts(file: string): number[] {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], {
+    encoding: 'utf8',
+  });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout.trim().split('\n').map(Number);
 }

@@ -93,7 +93,8 @@ export class SimHub implements HubLink {
       publish: { streamKeys: [], streamKeySecret: undefined, resolveLocation: () => null, ipPlace: () => null },
       observe: {
         directorChanged: (c) => {
-          if (c.director) this.directorLog.push({ previous: c.previous, director: c.director, reason: c.reason, ids: this.core.table.ids().sort() });
+          if (c.director)
+            this.directorLog.push({ previous: c.previous, director: c.director, reason: c.reason, ids: this.core.table.ids().sort() });
         },
         serverRemoved: (r) => this.removals.push(r),
       },
@@ -129,23 +130,31 @@ export class SimHub implements HubLink {
 
   register(server: SimServer, descriptor: ServerDescriptor): void {
     const peer = this.#peer(server);
-    this.net.send(() => {
-      if (!peer.connected || peer.registered) return;
-      const r = this.core.register(peer, descriptor, silent);
-      if (!r.ok) return this.net.send(() => server.onRegisterRefused(), 'control', peer.down);
-      peer.registered = true;
-      this.#room.add(peer);
-      this.net.send(() => server.onSnapshot(r.snapshot), 'state', peer.down);
-    }, 'state', peer.up);
+    this.net.send(
+      () => {
+        if (!peer.connected || peer.registered) return;
+        const r = this.core.register(peer, descriptor, silent);
+        if (!r.ok) return this.net.send(() => server.onRegisterRefused(), 'control', peer.down);
+        peer.registered = true;
+        this.#room.add(peer);
+        this.net.send(() => server.onSnapshot(r.snapshot), 'state', peer.down);
+      },
+      'state',
+      peer.up,
+    );
   }
 
   heartbeat(server: SimServer): void {
     const peer = this.#peer(server);
-    this.net.send(() => {
-      if (!peer.registered || !peer.connected) return;
-      const version = this.core.heartbeat(server.id, peer);
-      if (version !== null) this.net.send(() => server.onHeartbeatAck(version), 'control', peer.down);
-    }, 'control', peer.up);
+    this.net.send(
+      () => {
+        if (!peer.registered || !peer.connected) return;
+        const version = this.core.heartbeat(server.id, peer);
+        if (version !== null) this.net.send(() => server.onHeartbeatAck(version), 'control', peer.down);
+      },
+      'control',
+      peer.up,
+    );
   }
 
   report(server: SimServer, own: OwnDelta): void {
@@ -155,11 +164,15 @@ export class SimHub implements HubLink {
 
   resync(server: SimServer): void {
     const peer = this.#peer(server);
-    this.net.send(() => {
-      if (!peer.connected) return;
-      const snapshot = this.core.snapshot();
-      this.net.send(() => server.onSnapshot(snapshot), 'state', peer.down);
-    }, 'state', peer.up);
+    this.net.send(
+      () => {
+        if (!peer.connected) return;
+        const snapshot = this.core.snapshot();
+        this.net.send(() => server.onSnapshot(snapshot), 'state', peer.down);
+      },
+      'state',
+      peer.up,
+    );
   }
 
   /** The server closes its connection (an orderly leave). */

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatNumber, renderTemplate } from '../../bench/report-format.js';
 import { README_FILE, ReportError, buildReport, figureSets, replaceBlock } from '../../bench/report.js';
-import { ResultsFileError, provenance, readAllResults, resultsFile, writeSuiteResults, type SuiteResults } from '../../bench/results-store.js';
+import {
+  ResultsFileError,
+  provenance,
+  readAllResults,
+  resultsFile,
+  writeSuiteResults,
+  type SuiteResults,
+} from '../../bench/results-store.js';
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -16,7 +23,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const suite = (name: string, mode: 'quick' | 'full', figures: SuiteResults['figures']): SuiteResults => ({ suite: name, provenance: provenance(mode, `npm run bench -- --only ${name}`, Date.UTC(2026, 11, 3)), seconds: 1, figures });
+const suite = (name: string, mode: 'quick' | 'full', figures: SuiteResults['figures']): SuiteResults => ({
+  suite: name,
+  provenance: provenance(mode, `npm run bench -- --only ${name}`, Date.UTC(2026, 11, 3)),
+  seconds: 1,
+  figures,
+});
 
 describe('figure templates', () => {
   it('formats numbers the way the tables show them', () => {
@@ -49,7 +61,8 @@ describe('the report', () => {
       ['hub:quick', suite('hub', 'quick', { 'hub.joins_per_s': 2999, 'hub.join_p99_ms': 3.86 })],
       ['hub:full', suite('hub', 'full', { 'hub.joins_per_s': 3499, 'hub.join_p99_ms': 6.2 })],
     ]);
-    const readme = '<!-- figures:performance -->\n<!-- /figures:performance -->\n<!-- figures:reliability -->\n<!-- /figures:reliability -->\n';
+    const readme =
+      '<!-- figures:performance -->\n<!-- /figures:performance -->\n<!-- figures:reliability -->\n<!-- /figures:reliability -->\n';
     const { readme: out, missing } = buildReport(results, readme);
     expect(out).toContain('| **12.5 µs p50** | ≤ 10 |');
     expect(out).toContain('2,999 (p99 3.86 ms); full ladder: 3,499 (p99 6.2 ms)');
@@ -79,7 +92,12 @@ describe('results files', () => {
 
   it('carries command, commit, date, machine and mode', () => {
     const p = provenance('quick', 'npm run bench -- --quick');
-    expect(p).toMatchObject({ command: 'npm run bench -- --quick', mode: 'quick', git_commit: expect.stringMatching(/^[0-9a-f]{40}$/), machine: { cores: expect.any(Number), node_version: process.version } });
+    expect(p).toMatchObject({
+      command: 'npm run bench -- --quick',
+      mode: 'quick',
+      git_commit: expect.stringMatching(/^[0-9a-f]{40}$/),
+      machine: { cores: expect.any(Number), node_version: process.version },
+    });
     expect(new Date(p.date).getTime()).toBe(p.recorded_at_ms);
   });
 

@@ -36,9 +36,15 @@ describe('checkBounds', () => {
   });
 
   it('refuses by size and by key count, stopping early', () => {
-    expect(checkBounds('x'.repeat(2_000), { maxDepth: 4, maxBytes: 1_000, maxKeys: 10 })).toMatchObject({ ok: false, message: 'larger than 1000 bytes' });
+    expect(checkBounds('x'.repeat(2_000), { maxDepth: 4, maxBytes: 1_000, maxKeys: 10 })).toMatchObject({
+      ok: false,
+      message: 'larger than 1000 bytes',
+    });
     const wide = Array.from({ length: 1_000_000 }, () => 0);
-    expect(checkBounds(wide, { maxDepth: 4, maxBytes: 1e9, maxKeys: 1_000 })).toMatchObject({ ok: false, message: 'more than 1000 keys and elements' });
+    expect(checkBounds(wide, { maxDepth: 4, maxBytes: 1e9, maxKeys: 1_000 })).toMatchObject({
+      ok: false,
+      message: 'more than 1000 keys and elements',
+    });
     expect(checkBounds(new Uint8Array(5_000), { maxDepth: 4, maxBytes: 4_096, maxKeys: 10 }).ok).toBe(false);
   });
 
@@ -52,7 +58,11 @@ describe('checkBounds', () => {
   });
 
   it('guards control frames: deep JSON within 4 KiB is refused after JSON.parse, before zod', () => {
-    expect(parseJson(`{"t":"play","x":${'['.repeat(1_500)}${']'.repeat(1_500)}}`)).toEqual({ ok: false, code: 'bad-frame', message: 'control frame nested deeper than 8 levels' });
+    expect(parseJson(`{"t":"play","x":${'['.repeat(1_500)}${']'.repeat(1_500)}}`)).toEqual({
+      ok: false,
+      code: 'bad-frame',
+      message: 'control frame nested deeper than 8 levels',
+    });
     expect(parseJson('{"t":"play","offset":0}')).toEqual({ ok: true, value: { t: 'play', offset: 0 } });
   });
 });

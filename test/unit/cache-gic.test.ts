@@ -27,7 +27,8 @@ function watch(cache: BlockCache, assetId: string, startMs: number, blocks: numb
   return got;
 }
 
-const cacheOf = (policy: 'gic' | 'interval', budgetBlocks: number) => createCache({ policy, budgetBytes: budgetBlocks * B, blockBytes: B, prefixShare: 0 });
+const cacheOf = (policy: 'gic' | 'interval', budgetBlocks: number) =>
+  createCache({ policy, budgetBytes: budgetBlocks * B, blockBytes: B, prefixShare: 0 });
 
 describe('gic: short assets kept whole', () => {
   it('viewers of a 10-s clip 30 s apart never overlap; from the third on they read it from the cache', () => {

@@ -284,14 +284,25 @@ describe('interval cache: ranking', () => {
  * playback, then the bitrate. At `blocksPerS`, block k goes out at
  * max((k + 1 − burst) / 1.5, k + 1 − lead) seconds after the start (0 within the burst).
  */
-function simulatePaced(cache: BlockCache, starts: number[], o: { blocks: number; blocksPerS: number; bitrate: boolean; burstS?: number; leadS?: number }): string[][] {
+function simulatePaced(
+  cache: BlockCache,
+  starts: number[],
+  o: { blocks: number; blocksPerS: number; bitrate: boolean; burstS?: number; leadS?: number },
+): string[][] {
   const burst = (o.burstS ?? 8) * o.blocksPerS;
   const lead = (o.leadS ?? 10) * o.blocksPerS;
   const info = { assetBytes: o.blocks * B, bitrateBps: o.bitrate ? o.blocksPerS * 8 * B : undefined };
   const sentAtS = (k: number) => Math.max(0, (k + 1 - burst) / 1.5, k + 1 - lead) / o.blocksPerS;
   return simulate(
     cache,
-    starts.map((startMs) => ({ asset: 'film', startMs, msPerBlock: 1000 / o.blocksPerS, blocks: o.blocks, info, readAt: (k: number) => startMs + Math.round(sentAtS(k) * 1000) })),
+    starts.map((startMs) => ({
+      asset: 'film',
+      startMs,
+      msPerBlock: 1000 / o.blocksPerS,
+      blocks: o.blocks,
+      info,
+      readAt: (k: number) => startMs + Math.round(sentAtS(k) * 1000),
+    })),
   );
 }
 
@@ -302,7 +313,7 @@ describe('interval cache: small budgets (issue 12, C1)', () => {
   const shape = { blocks: 240, blocksPerS: 2 };
   const misses = (got: string[]) => got.filter((r) => r === 'miss').length;
 
-  it('caches the shortest pair for what it needs in steady state, not its leader\'s head start', () => {
+  it("caches the shortest pair for what it needs in steady state, not its leader's head start", () => {
     const cache = intervalCache(14);
     const [a, b, c] = simulatePaced(cache, [0, 20_000, 22_000], { ...shape, bitrate: true });
     expect(misses(a!)).toBe(240);
@@ -666,7 +677,10 @@ function runModel(cache: BlockCache, ops: Op[], opts: { prefixBlocksMax: number;
       // Past the prefix, a block stays only while an open stream is at or behind it.
       for (const b of held) {
         if (b < opts.prefixBlocksMax) continue;
-        check(openStreams().some((o) => o.asset === a && o.pos <= b), `${a.id}#${b} held with nobody behind it`);
+        check(
+          openStreams().some((o) => o.asset === a && o.pos <= b),
+          `${a.id}#${b} held with nobody behind it`,
+        );
       }
       // A live asset's short last block is never held.
       if (a.live && a.bytes % B !== 0) check(!held.includes(blockCount(a) - 1), 'held an incomplete live block');
@@ -677,7 +691,11 @@ function runModel(cache: BlockCache, ops: Op[], opts: { prefixBlocksMax: number;
   }
   for (const s of openStreams()) s.h.close(now);
   // With every viewer gone, only prefixes may remain.
-  for (const a of MODEL_ASSETS) check(cache.heldBlocks(a.id).every((b) => b < opts.prefixBlocksMax), `${a.id} keeps blocks past its prefix`);
+  for (const a of MODEL_ASSETS)
+    check(
+      cache.heldBlocks(a.id).every((b) => b < opts.prefixBlocksMax),
+      `${a.id} keeps blocks past its prefix`,
+    );
 }
 
 const RUNS = Number(process.env.CACHE_PROPERTY_RUNS ?? 300);

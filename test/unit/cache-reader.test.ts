@@ -80,7 +80,12 @@ interface Reader {
 const BITRATE_BPS = 1_000_000; // 125 000 bytes/s: a 64 KiB block about every half second
 const CHUNK = 10_000;
 
-async function playTogether(store: MemoryStore, sizeBytes: number, open: (startMs: number, clock: () => number) => CachedSource, startsMs: number[]) {
+async function playTogether(
+  store: MemoryStore,
+  sizeBytes: number,
+  open: (startMs: number, clock: () => number) => CachedSource,
+  startsMs: number[],
+) {
   let now = 0;
   const clock = () => now;
   const readers: Reader[] = [];

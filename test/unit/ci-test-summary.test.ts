@@ -35,7 +35,9 @@ describe('CI test summary', () => {
   });
 
   it('lets a skip through only when its file and full name are listed with a reason', () => {
-    const allowed = parseAllowedSkips('# header\ntest/unit/a.test.ts | a later | needs a GPU\n\ntest/unit/other.test.ts | a some day | wrong file\n');
+    const allowed = parseAllowedSkips(
+      '# header\ntest/unit/a.test.ts | a later | needs a GPU\n\ntest/unit/other.test.ts | a some day | wrong file\n',
+    );
     expect(allowed).toEqual([
       { file: 'test/unit/a.test.ts', test: 'a later', reason: 'needs a GPU' },
       { file: 'test/unit/other.test.ts', test: 'a some day', reason: 'wrong file' },

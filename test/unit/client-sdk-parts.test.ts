@@ -30,7 +30,12 @@ describe('ResendBuffer', () => {
     const b = new ResendBuffer(1 << 30);
     b.push(chunk(MAX_CHUNK_PAYLOAD_BYTES * 2 + 10));
     expect(b.nextSeq).toBe(3);
-    expect([b.frame(0)!.offset, b.frame(1)!.offset, b.frame(2)!.offset, b.frame(2)!.size]).toEqual([0, MAX_CHUNK_PAYLOAD_BYTES, MAX_CHUNK_PAYLOAD_BYTES * 2, 10]);
+    expect([b.frame(0)!.offset, b.frame(1)!.offset, b.frame(2)!.offset, b.frame(2)!.size]).toEqual([
+      0,
+      MAX_CHUNK_PAYLOAD_BYTES,
+      MAX_CHUNK_PAYLOAD_BYTES * 2,
+      10,
+    ]);
   });
 
   it('wakes writers waiting for room once trimmed under capacity, or cleared', async () => {
@@ -54,7 +59,14 @@ describe('hub replies', () => {
     ok: true,
     streamId: 's1',
     streamSecret: 'A'.repeat(43),
-    primary: { serverId: 'fra-1', region: 'eu', rttMs: 3, from: { lat: 1, lon: 2, label: 'x', source: 'typed' }, loadFactor: 0.1, sessionId: 'abcdefgh12345678' },
+    primary: {
+      serverId: 'fra-1',
+      region: 'eu',
+      rttMs: 3,
+      from: { lat: 1, lon: 2, label: 'x', source: 'typed' },
+      loadFactor: 0.1,
+      sessionId: 'abcdefgh12345678',
+    },
     backup: null,
     ipUnknown: false,
     epoch: 4,
@@ -65,13 +77,27 @@ describe('hub replies', () => {
     const bad = parseAck(publishReplySchema, { ...good, primary: { ...good.primary, serverId: '../x' } }, 'publish');
     expect(bad).toMatchObject({ ok: false, code: 'internal' });
     expect((bad as { message: string }).message).toMatch(/malformed publish reply: primary\.serverId/);
-    expect(parseAck(publishReplySchema, { ok: false, code: 'conflict', message: 'taken' }, 'publish')).toEqual({ ok: false, code: 'conflict', message: 'taken' });
+    expect(parseAck(publishReplySchema, { ok: false, code: 'conflict', message: 'taken' }, 'publish')).toEqual({
+      ok: false,
+      code: 'conflict',
+      message: 'taken',
+    });
   });
 
   it('ask: no answer in time is a timeout refusal; a throwing emit an internal one', async () => {
     expect(await ask({ emit: () => undefined }, 'publish', {}, publishReplySchema, 5)).toMatchObject({ ok: false, code: 'timeout' });
     expect(
-      await ask({ emit: () => { throw new Error('boom'); } }, 'publish', {}, publishReplySchema, 1_000),
+      await ask(
+        {
+          emit: () => {
+            throw new Error('boom');
+          },
+        },
+        'publish',
+        {},
+        publishReplySchema,
+        1_000,
+      ),
     ).toEqual({ ok: false, code: 'internal', message: 'boom' });
     expect(await ask({ emit: (_e, _r, ack) => ack(good) }, 'publish', {}, publishReplySchema, 1_000)).toMatchObject({ ok: true });
   });
@@ -90,7 +116,14 @@ describe('backoff and retry', () => {
     let calls = 0;
     const r = await retry(async () => ++calls, { attempts: 5, baseMs: 10, sleep, retryIf: (o) => o.ok && o.value < 3 });
     expect([r, calls, waits]).toEqual([3, 3, [10, 20]]);
-    await expect(retry(async () => { throw new CodedError('timeout', 'no'); }, { attempts: 2, baseMs: 1, sleep })).rejects.toMatchObject({ code: 'timeout' });
+    await expect(
+      retry(
+        async () => {
+          throw new CodedError('timeout', 'no');
+        },
+        { attempts: 2, baseMs: 1, sleep },
+      ),
+    ).rejects.toMatchObject({ code: 'timeout' });
     let n = 0;
     await retry(async () => ++n, { attempts: 10, baseMs: 1, sleep, retryIf: () => true, stopped: () => n >= 2 });
     expect(n).toBe(2);

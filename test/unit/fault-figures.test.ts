@@ -20,8 +20,16 @@ describe('fault figures', () => {
     expect(runStartedMs).toBeGreaterThan(0); // set by test/global-setup.ts for the whole run
     const earlier: FaultFigures = {
       files: {
-        [THIS_FILE]: { run_started_ms: runStartedMs - 60_000, recorded_at_ms: runStartedMs - 59_000, figures: { 'faults.renamed_since.ms': 1, 'faults.unit.x_ms': 5 } },
-        'test/faults/other.test.ts': { run_started_ms: runStartedMs - 60_000, recorded_at_ms: runStartedMs - 59_000, figures: { 'faults.other.y': 2 } },
+        [THIS_FILE]: {
+          run_started_ms: runStartedMs - 60_000,
+          recorded_at_ms: runStartedMs - 59_000,
+          figures: { 'faults.renamed_since.ms': 1, 'faults.unit.x_ms': 5 },
+        },
+        'test/faults/other.test.ts': {
+          run_started_ms: runStartedMs - 60_000,
+          recorded_at_ms: runStartedMs - 59_000,
+          figures: { 'faults.other.y': 2 },
+        },
       },
     };
     writeFileSync(join(dir, 'fault-figures.json'), JSON.stringify(earlier));

@@ -10,7 +10,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A source that counts pause/resume calls and keeps sending while paused (as in-flight frames do). */
 function source() {
-  const s = { paused: false, pauses: 0, resumes: 0, pause: () => void ((s.paused = true), s.pauses++), resume: () => void ((s.paused = false), s.resumes++) };
+  const s = {
+    paused: false,
+    pauses: 0,
+    resumes: 0,
+    pause: () => void ((s.paused = true), s.pauses++),
+    resume: () => void ((s.paused = false), s.resumes++),
+  };
   return s;
 }
 

@@ -101,15 +101,19 @@ describe('media frames', () => {
 
   it('round-trips any offset and payload size up to the frame limit', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: MAX_MEDIA_PAYLOAD_BYTES }), (offset, n) => {
-        const payload = new Uint8Array(n).map((_, i) => (i * 31 + offset) & 0xff);
-        const frame = encodeMedia(offset, payload);
-        expect(frame.byteLength).toBeLessThanOrEqual(MAX_FRAME_BYTES);
-        const r = decodeServerFrame(frame);
-        expect(r).toMatchObject({ ok: true, frame: { kind: 'media', offset } });
-        if (!r.ok || r.frame.kind !== 'media') throw new Error('unreachable: asserted just above');
-        expect(Buffer.from(r.frame.payload).equals(Buffer.from(payload))).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 1, max: MAX_MEDIA_PAYLOAD_BYTES }),
+        (offset, n) => {
+          const payload = new Uint8Array(n).map((_, i) => (i * 31 + offset) & 0xff);
+          const frame = encodeMedia(offset, payload);
+          expect(frame.byteLength).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+          const r = decodeServerFrame(frame);
+          expect(r).toMatchObject({ ok: true, frame: { kind: 'media', offset } });
+          if (!r.ok || r.frame.kind !== 'media') throw new Error('unreachable: asserted just above');
+          expect(Buffer.from(r.frame.payload).equals(Buffer.from(payload))).toBe(true);
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -141,10 +145,17 @@ describe('media frames', () => {
 
   it('never throws, whatever arrives', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.uint8Array({ maxLength: 70_000 }), fc.jsonValue().map((v) => JSON.stringify(v))), (input) => {
-        expect(() => decodeServerFrame(input)).not.toThrow();
-        expect(() => decodeClientFrame(input)).not.toThrow();
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.uint8Array({ maxLength: 70_000 }),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (input) => {
+          expect(() => decodeServerFrame(input)).not.toThrow();
+          expect(() => decodeClientFrame(input)).not.toThrow();
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,14 +1,7 @@
 // Great-circle distances and the RTT estimate built on them.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  BASE_RTT_MS,
-  EARTH_RADIUS_KM,
-  FIBER_KM_PER_MS,
-  ROUTE_FACTOR,
-  distanceKm,
-  estimateRttMs,
-} from '../../node-app/director/geo.js';
+import { BASE_RTT_MS, EARTH_RADIUS_KM, FIBER_KM_PER_MS, ROUTE_FACTOR, distanceKm, estimateRttMs } from '../../node-app/director/geo.js';
 
 const FRANKFURT = { lat: 50.1109, lon: 8.6821 };
 const NEW_YORK = { lat: 40.7128, lon: -74.006 };

@@ -4,8 +4,7 @@ import { distanceKm } from '../../node-app/director/geo.js';
 import { normalise, parseCoordinates, resolveLocation, resolvePlace, suggest } from '../../signaling/geo/gazetteer.js';
 
 const FRANKFURT = { lat: 50.11, lon: 8.68 };
-const near = (p: { lat: number; lon: number } | null, q: { lat: number; lon: number }, km = 25) =>
-  p !== null && distanceKm(p, q) < km;
+const near = (p: { lat: number; lon: number } | null, q: { lat: number; lon: number }, km = 25) => p !== null && distanceKm(p, q) < km;
 
 describe('resolvePlace', () => {
   it('resolves well-known city names', () => {

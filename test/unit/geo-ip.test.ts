@@ -17,7 +17,18 @@ describe('ipPlace', () => {
   });
 
   it('returns null for loopback, private and malformed addresses', () => {
-    for (const ip of ['127.0.0.1', '::1', '10.1.2.3', '192.168.0.10', '172.20.0.1', '169.254.1.1', 'fd00::1', '::ffff:127.0.0.1', 'not-an-ip', '']) {
+    for (const ip of [
+      '127.0.0.1',
+      '::1',
+      '10.1.2.3',
+      '192.168.0.10',
+      '172.20.0.1',
+      '169.254.1.1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      'not-an-ip',
+      '',
+    ]) {
       expect(ipPlace(ip), ip).toBeNull();
     }
   });

@@ -62,7 +62,11 @@ describe('hub routing', () => {
   it('spends one budget of director asks per watch, failovers and second tries together', async () => {
     // Two directors silent, the third answers; the server refuses; then the same again.
     // Nested retries asked 6 times (2 placements × 3 directors); one budget stops at 3.
-    const { core, asked } = cluster(['silent', 'silent', pick('c'), 'silent', 'silent', pick('a')], () => ({ ok: false, code: 'no-capacity', message: 'full' }));
+    const { core, asked } = cluster(['silent', 'silent', pick('c'), 'silent', 'silent', pick('a')], () => ({
+      ok: false,
+      code: 'no-capacity',
+      message: 'full',
+    }));
     const r = await core.watch('client-1', null, { assetId: 'clip' });
     expect(r).toMatchObject({ ok: false, code: 'no-capacity' });
     expect(asked.filter((a) => a.event === 'select')).toHaveLength(DIRECTOR_ASKS_PER_REQUEST);
@@ -72,7 +76,9 @@ describe('hub routing', () => {
   });
 
   it('refuses a malformed director answer with a clear error and opens no session', async () => {
-    const { core, asked } = cluster([(epoch) => ({ ok: true, serverId: 42, reason: 'storage', loadFactor: 0.1, epoch })], () => ({ ok: true }));
+    const { core, asked } = cluster([(epoch) => ({ ok: true, serverId: 42, reason: 'storage', loadFactor: 0.1, epoch })], () => ({
+      ok: true,
+    }));
     const r = await core.watch('client-1', null, { assetId: 'clip' });
     expect(r).toMatchObject({ ok: false, code: 'internal', message: expect.stringMatching(/malformed.*serverId/) });
     expect(asked.map((a) => a.event)).toEqual(['select']);

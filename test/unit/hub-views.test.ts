@@ -80,7 +80,17 @@ describe('OperatorGate', () => {
 
 describe('publicPlace', () => {
   it('rounds to 0.1° and replaces a device label with the nearest city', () => {
-    expect(publicPlace({ lat: 48.85837, lon: 2.29448, label: 'Tour Eiffel, Av. Gustave Eiffel', source: 'device' })).toEqual({ lat: 48.9, lon: 2.3, label: 'near Paris, FR', source: 'device' });
-    expect(publicPlace({ lat: 52.52, lon: 13.405, label: 'Berlin, DE', source: 'typed' })).toEqual({ lat: 52.5, lon: 13.4, label: 'Berlin, DE', source: 'typed' });
+    expect(publicPlace({ lat: 48.85837, lon: 2.29448, label: 'Tour Eiffel, Av. Gustave Eiffel', source: 'device' })).toEqual({
+      lat: 48.9,
+      lon: 2.3,
+      label: 'near Paris, FR',
+      source: 'device',
+    });
+    expect(publicPlace({ lat: 52.52, lon: 13.405, label: 'Berlin, DE', source: 'typed' })).toEqual({
+      lat: 52.5,
+      lon: 13.4,
+      label: 'Berlin, DE',
+      source: 'typed',
+    });
   });
 });

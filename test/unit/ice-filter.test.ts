@@ -7,11 +7,26 @@ const line = (addr: string) => `candidate:1 1 UDP 2130706431 ${addr} 5000 typ ho
 describe('IceFilter', () => {
   it('drops loopback, private, link-local, ULA and hostname targets by default; keeps public ones and browser mDNS names', () => {
     const f = new IceFilter();
-    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.9', '192.168.1.1', '169.254.1.1', '100.64.0.1', '0.0.0.0', '224.0.0.1', '::1', 'fd00::2', 'fe80::1', '::ffff:127.0.0.1']) {
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.9',
+      '192.168.1.1',
+      '169.254.1.1',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '::1',
+      'fd00::2',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+    ]) {
       expect(f.check(line(a)), a).toBe('restricted');
     }
-    for (const a of ['localhost', 'evil.example.com', 'metadata.google.internal', 'printer.local']) expect(f.check(line(a)), a).toBe('hostname');
-    for (const a of ['8.8.8.8', '192.0.2.2', '2001:db8::1', '3a1b2c3d-1111-2222-3333-444455556666.local']) expect(f.check(line(a)), a).toBeUndefined();
+    for (const a of ['localhost', 'evil.example.com', 'metadata.google.internal', 'printer.local'])
+      expect(f.check(line(a)), a).toBe('hostname');
+    for (const a of ['8.8.8.8', '192.0.2.2', '2001:db8::1', '3a1b2c3d-1111-2222-3333-444455556666.local'])
+      expect(f.check(line(a)), a).toBeUndefined();
     expect(f.check('candidate:1 1 UDP')).toBe('malformed');
   });
 

@@ -105,7 +105,12 @@ describe('ClusterIndex', () => {
     let at = last + 12 + 10;
     for (let b = 0; b < 7; b++) ends.push((at += 9 + 100 + 37 * b));
     expect(ends.at(-1)).toBe(s.bytes.byteLength);
-    for (const [limit, want] of [[ends[3]! + 50, ends[3]!], [ends[3]!, ends[3]!], [last + 15, last], [s.bytes.byteLength, ends.at(-1)!]] as const) {
+    for (const [limit, want] of [
+      [ends[3]! + 50, ends[3]!],
+      [ends[3]!, ends[3]!],
+      [last + 15, last],
+      [s.bytes.byteLength, ends.at(-1)!],
+    ] as const) {
       for (const chunk of [1, 333, 100_000]) expect(feed(s.bytes.subarray(0, limit), () => chunk).latestCut()).toBe(want);
       // A limit below what was pushed (the disk lagging the memory) is honoured too.
       expect(feed(s.bytes, () => 333).latestCut(limit)).toBe(want);
@@ -125,4 +130,3 @@ describe('ClusterIndex', () => {
 function idx0(bytes: Uint8Array): number {
   return feed(bytes, () => 16_000).clusters[2]!;
 }
-

@@ -74,6 +74,9 @@ describe('StreamOwners', () => {
     expect(o.claim('show', 'intruder', undefined, facts)).toMatchObject({ ok: false, code: 'conflict' });
     expect(o.claim('show', 'intruder', 'j'.repeat(43), facts)).toMatchObject({ ok: false, code: 'conflict' });
     expect(o.claim('show', 'owner', secret, facts)).toMatchObject({ ok: true, secret, fresh: false });
-    expect(new StreamOwners().claim('old', 'c', undefined, { liveOwners: [], stored: true })).toMatchObject({ ok: false, code: 'conflict' });
+    expect(new StreamOwners().claim('old', 'c', undefined, { liveOwners: [], stored: true })).toMatchObject({
+      ok: false,
+      code: 'conflict',
+    });
   });
 });

@@ -26,8 +26,19 @@ function tmp(): string {
   return d;
 }
 
-async function writer(opts: { limits?: IngestLimits; io?: WriterIo; now?: () => number; fsyncIntervalMs?: number; tailBytes?: number } = {}): Promise<LiveWriter> {
-  const w = await LiveWriter.create({ streamId: 'live-t', finalPath: join(tmp(), 'live-t.webm'), mime: 'video/webm', limits: opts.limits ?? roomy, fsyncIntervalMs: opts.fsyncIntervalMs ?? 10_000, io: opts.io, now: opts.now, tailBytes: opts.tailBytes });
+async function writer(
+  opts: { limits?: IngestLimits; io?: WriterIo; now?: () => number; fsyncIntervalMs?: number; tailBytes?: number } = {},
+): Promise<LiveWriter> {
+  const w = await LiveWriter.create({
+    streamId: 'live-t',
+    finalPath: join(tmp(), 'live-t.webm'),
+    mime: 'video/webm',
+    limits: opts.limits ?? roomy,
+    fsyncIntervalMs: opts.fsyncIntervalMs ?? 10_000,
+    io: opts.io,
+    now: opts.now,
+    tailBytes: opts.tailBytes,
+  });
   writers.push(w);
   return w;
 }
@@ -218,7 +229,11 @@ describe('LiveWriter', () => {
     let seq = 0;
     for (let at = 0; at < src.byteLength; at += 50_000) w.append(seq++, at, src.subarray(at, Math.min(src.byteLength, at + 50_000)));
     await w.flush();
-    for (const [at, n] of [[0, 1000], [123_456, 70_000], [src.byteLength - 10_000, 20_000]] as const) {
+    for (const [at, n] of [
+      [0, 1000],
+      [123_456, 70_000],
+      [src.byteLength - 10_000, 20_000],
+    ] as const) {
       const out: Uint8Array[] = [];
       for (let p = at; p < Math.min(src.byteLength, at + n); ) {
         const b = await w.read(p, at + n - p);

@@ -10,7 +10,10 @@ describe('stream keys', () => {
   it('accepts configured keys and unexpired signed keys', () => {
     expect(verifyStreamKey('plain-key', KEYS, undefined, NOW)).toEqual({ ok: true });
     expect(verifyStreamKey(mintStreamKey(SECRET, { expiresAtMs: NOW + 1 }), KEYS, SECRET, NOW)).toEqual({ ok: true });
-    expect(verifyStreamKey(mintStreamKey(SECRET, { expiresAtMs: NOW + 60_000, streamId: 'show-1' }), KEYS, SECRET, NOW)).toEqual({ ok: true, streamId: 'show-1' });
+    expect(verifyStreamKey(mintStreamKey(SECRET, { expiresAtMs: NOW + 60_000, streamId: 'show-1' }), KEYS, SECRET, NOW)).toEqual({
+      ok: true,
+      streamId: 'show-1',
+    });
   });
 
   it('refuses expired keys with a reason that says so', () => {

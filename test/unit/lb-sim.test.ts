@@ -81,7 +81,7 @@ describe('lb-sim — exact accounting on a hand-computed trace', () => {
     expect(r.simulatedMs).toBe(4_200); // v4 leaves at 1.2 s + 3 s
   });
 
-  it('Baton as shipped: every server is far under the cache floor (0.3), so v4 follows A into the director\'s cache as without the bound', () => {
+  it("Baton as shipped: every server is far under the cache floor (0.3), so v4 follows A into the director's cache as without the bound", () => {
     const r = simulate(tiny, POLICIES.baton!, tinyOpts);
     const unbounded = simulate(tiny, POLICIES['baton-unbounded']!, tinyOpts);
     expect(r.extra).toEqual({ storage: 3, 'director-cache': 1 });

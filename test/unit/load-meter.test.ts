@@ -15,7 +15,9 @@ describe('loadWorthReporting', () => {
     expect(loadWorthReporting(prev, idle, false, 1_000 + LOAD_REFRESH_MS + 1)).toBe(true);
   });
   it('stays quiet for noise: under 10 % of egress, under 0.05 cores, before the refresh', () => {
-    expect(loadWorthReporting(prev, { ...idle, egressMbps: 10.9, cpu: 0.24, storageReadBytes: 5 }, false, 1_000 + LOAD_REFRESH_MS)).toBe(false);
+    expect(loadWorthReporting(prev, { ...idle, egressMbps: 10.9, cpu: 0.24, storageReadBytes: 5 }, false, 1_000 + LOAD_REFRESH_MS)).toBe(
+      false,
+    );
   });
 });
 
@@ -23,11 +25,20 @@ describe('LoadMeter', () => {
   it('measures egress and CPU as rates since the previous measurement', () => {
     let now = 0;
     let cpuUs = 0;
-    const m = new LoadMeter(() => now, () => ({ user: cpuUs, system: 0 }));
+    const m = new LoadMeter(
+      () => now,
+      () => ({ user: cpuUs, system: 0 }),
+    );
     m.addEgress(1_250_000); // 10 Mbit
     now = 1_000;
     cpuUs = 500_000; // half a core for a second
-    expect(m.measure({ sessions: 2, ingestSessions: 1, storageReadBytes: 7 })).toEqual({ sessions: 2, ingestSessions: 1, egressMbps: 10, cpu: 0.5, storageReadBytes: 7 });
+    expect(m.measure({ sessions: 2, ingestSessions: 1, storageReadBytes: 7 })).toEqual({
+      sessions: 2,
+      ingestSessions: 1,
+      egressMbps: 10,
+      cpu: 0.5,
+      storageReadBytes: 7,
+    });
     now = 2_000;
     expect(m.measure({ sessions: 2, ingestSessions: 1, storageReadBytes: 7 })).toMatchObject({ egressMbps: 0, cpu: 0 });
     expect(m.egressBytes).toBe(1_250_000);

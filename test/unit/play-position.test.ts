@@ -38,7 +38,12 @@ describe('PlayPositions', () => {
   it('ignores garbage in storage, a storage that throws, and no storage at all', () => {
     expect(new PlayPositions(memoryStorage({ [POSITIONS_KEY]: '{not json' })).get('a')).toBeNull();
     expect(new PlayPositions(memoryStorage({ [POSITIONS_KEY]: '{"a":{"t":"x"},"__proto__":{"t":5,"at":1}}' })).get('a')).toBeNull();
-    const full = { getItem: () => null, setItem: () => { throw new Error('QuotaExceededError'); } };
+    const full = {
+      getItem: () => null,
+      setItem: () => {
+        throw new Error('QuotaExceededError');
+      },
+    };
     expect(() => new PlayPositions(full).set('a', 10, null, 1)).not.toThrow();
     const none = new PlayPositions(null);
     none.set('a', 10, null, 1);

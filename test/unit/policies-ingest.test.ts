@@ -25,7 +25,13 @@ const ipFrankfurt: Place = Object.freeze({ ...FRANKFURT, label: 'Frankfurt am Ma
 
 const MAX_INGEST = 16;
 
-function server(id: string, region: string, at: { lat: number; lon: number }, load = idle, roles: Role[] = ['edge', 'ingest']): ServerEntry {
+function server(
+  id: string,
+  region: string,
+  at: { lat: number; lon: number },
+  load = idle,
+  roles: Role[] = ['edge', 'ingest'],
+): ServerEntry {
   return {
     id,
     region,
@@ -165,7 +171,12 @@ describe('selectIngest — examples', () => {
     );
     const r = selectIngest(t, { typed: typedFrankfurt, ip: null, exclude: ['ams-1'] }, opts);
     if (!r.ok) throw new Error(r.message);
-    expect(r.candidates).toEqual({ rule: 'all', nearestPerPlace: INGEST_NEAREST_PER_PLACE, nearest: ['ams-1', 'fra-1', 'fra-2'], pool: ['iad-1', 'sin-1'] });
+    expect(r.candidates).toEqual({
+      rule: 'all',
+      nearestPerPlace: INGEST_NEAREST_PER_PLACE,
+      nearest: ['ams-1', 'fra-1', 'fra-2'],
+      pool: ['iad-1', 'sin-1'],
+    });
     expect(r).toMatchObject({ primary: { serverId: 'iad-1' }, backup: { serverId: 'sin-1' } });
   });
 
@@ -188,7 +199,12 @@ const serversArb = fc.uniqueArray(
     id: fc.constantFrom(...Array.from({ length: 12 }, (_, i) => `s${i}`)),
     region: fc.constantFrom('r1', 'r2', 'r3'),
     at: pointArb,
-    load: fc.record({ sessions: fc.nat(100), ingestSessions: fc.nat(MAX_INGEST), egressMbps: fc.nat(1000), cpu: fc.double({ min: 0, max: 1, noNaN: true }) }),
+    load: fc.record({
+      sessions: fc.nat(100),
+      ingestSessions: fc.nat(MAX_INGEST),
+      egressMbps: fc.nat(1000),
+      cpu: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
     roles: fc.constantFrom<Role[]>(['ingest'], ['edge', 'ingest'], ['edge']),
   }),
   { selector: (s) => s.id, maxLength: 12 },
@@ -201,7 +217,10 @@ describe('selectIngest — properties', () => {
         serversArb,
         placeArb('typed'),
         fc.option(placeArb('ip')),
-        fc.subarray(Array.from({ length: 12 }, (_, i) => `s${i}`), { maxLength: 3 }),
+        fc.subarray(
+          Array.from({ length: 12 }, (_, i) => `s${i}`),
+          { maxLength: 3 },
+        ),
         (specs, typed, ip, exclude) => {
           const t = tableOf(...specs.map((s) => server(s.id, s.region, s.at, s.load, s.roles)));
           const r = selectIngest(t, { typed, ip, exclude }, opts);
@@ -230,7 +249,12 @@ describe('selectIngest — properties', () => {
           }
           const fit = eligible.filter((row) => nearest.has(row.id));
           const pool = fit.length > 0 ? fit : eligible;
-          expect(r.candidates).toEqual({ rule: fit.length > 0 ? 'nearest' : 'all', nearestPerPlace: INGEST_NEAREST_PER_PLACE, nearest: [...nearest].sort(), pool: pool.map((row) => row.id).sort() });
+          expect(r.candidates).toEqual({
+            rule: fit.length > 0 ? 'nearest' : 'all',
+            nearestPerPlace: INGEST_NEAREST_PER_PLACE,
+            nearest: [...nearest].sort(),
+            pool: pool.map((row) => row.id).sort(),
+          });
 
           const primary = t.get(r.primary.serverId)!;
           expect(pool).toContain(primary);

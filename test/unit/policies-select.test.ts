@@ -152,7 +152,11 @@ describe('selectServer — bounded loads', () => {
 
   it('never refuses for balance: with no holder under the bound, the threshold alone decides', () => {
     const t = tableOf(server('s0', load(60), { cache: ['a'], storage: ['a'] }), server('s1', idle, { storage: ['b'] }));
-    expect(selectServer(t, { assetId: 'a' }, 's1', { weights: sessionsOnly, loadBound: 0 })).toMatchObject({ ok: true, serverId: 's0', reason: 'cache' });
+    expect(selectServer(t, { assetId: 'a' }, 's1', { weights: sessionsOnly, loadBound: 0 })).toMatchObject({
+      ok: true,
+      serverId: 's0',
+      reason: 'cache',
+    });
   });
 
   // The quiet cluster of issue 12 (C1): three cache holders at load factors 0.15–0.18 under the
@@ -182,10 +186,17 @@ describe('selectServer — bounded loads', () => {
 
   it('past the floor and over the bound, a cache holder gives way to a quieter storage holder', () => {
     const over = DEFAULT_CACHE_FLOOR + 0.1;
-    const t = tableOf(server('dir', idle, { storage: ['a'] }), server('h', factor(over), { cache: ['a'], storage: ['a'] }), server('s2', factor(0.05), { storage: ['a'] }));
+    const t = tableOf(
+      server('dir', idle, { storage: ['a'] }),
+      server('h', factor(over), { cache: ['a'], storage: ['a'] }),
+      server('s2', factor(0.05), { storage: ['a'] }),
+    );
     expect(selectServer(t, { assetId: 'a' }, 'dir', shipped)).toMatchObject({ serverId: 'dir', reason: 'storage' });
     // Under the bound it keeps the viewer even past the floor: the cluster is as busy as it is.
-    const busyToo = tableOf(server('h', factor(over), { cache: ['a'], storage: ['a'] }), ...['s1', 's2'].map((id) => server(id, factor(over - 0.02), { storage: ['a'] })));
+    const busyToo = tableOf(
+      server('h', factor(over), { cache: ['a'], storage: ['a'] }),
+      ...['s1', 's2'].map((id) => server(id, factor(over - 0.02), { storage: ['a'] })),
+    );
     expect(selectServer(busyToo, { assetId: 'a' }, 'dir', shipped)).toMatchObject({ serverId: 'h', reason: 'cache' });
   });
 
@@ -247,9 +258,11 @@ function reference(
 ): SelectResult | null {
   const { assetId, exclude, self } = req;
   const rows = ids.map((id) => t.get(id)!);
-  const eligible = (r: ServerRow, tier: Tier) => !exclude.includes(r.id) && !isOverloaded(r, weights) && (bounded === null || bounded(r, tier));
+  const eligible = (r: ServerRow, tier: Tier) =>
+    !exclude.includes(r.id) && !isOverloaded(r, weights) && (bounded === null || bounded(r, tier));
   const me = t.get(self);
-  if (me && holds.cache(me, assetId) && eligible(me, 'cache')) return { ok: true, serverId: self, reason: 'director-cache', loadFactor: loadFactor(me, weights) };
+  if (me && holds.cache(me, assetId) && eligible(me, 'cache'))
+    return { ok: true, serverId: self, reason: 'director-cache', loadFactor: loadFactor(me, weights) };
   for (const tier of ['cache', 'live', 'storage'] as const) {
     const pool = rows.filter((row) => holds[tier](row, assetId) && eligible(row, tier));
     if (pool.length === 0) continue;
@@ -266,12 +279,20 @@ describe('selectServer — properties', () => {
         const weights = { ...W, threshold };
         const t = tableOf(...servers);
         const r = selectServer(t, { assetId, exclude }, self, { weights });
-        const want = reference(t, servers.map((s) => s.id), { assetId, exclude, self }, weights, null);
+        const want = reference(
+          t,
+          servers.map((s) => s.id),
+          { assetId, exclude, self },
+          weights,
+          null,
+        );
         if (want) {
           expect(r).toEqual(want);
           return;
         }
-        const anyHolder = servers.some((e) => e.cache.includes(assetId) || e.storage.some((a) => a.id === assetId) || e.live.some((l) => l.id === assetId));
+        const anyHolder = servers.some(
+          (e) => e.cache.includes(assetId) || e.storage.some((a) => a.id === assetId) || e.live.some((l) => l.id === assetId),
+        );
         expect(r.ok).toBe(false);
         if (!r.ok) expect(r.code).toBe(anyHolder ? 'no-capacity' : 'unknown-asset');
       }),
@@ -281,29 +302,39 @@ describe('selectServer — properties', () => {
 
   it('with a load bound: the same tiers among servers under (1 + ε) × the mean with the viewer (cache holders also under the floor), else as without', () => {
     fc.assert(
-      fc.property(scenarioArb, fc.constantFrom(0, 0.1, 0.25, 1), fc.constantFrom(undefined, 500_000, 8_000_000), fc.constantFrom(0, 0.3, 0.6), (sc, eps, bitrateBps, floor) => {
-        const { assetId, exclude, self, threshold } = sc;
-        // The first storage holder's bitrate is the asset's.
-        const servers = sc.servers.map((e) => ({ ...e, storage: e.storage.map((a) => (bitrateBps === undefined ? a : { ...a, bitrateBps })) }));
-        const weights = { ...W, threshold };
-        const t = tableOf(...servers);
-        const r = selectServer(t, { assetId, exclude }, self, { weights, loadBound: eps, cacheFloor: floor });
-        const rows = servers.map((e) => t.get(e.id)!);
-        const n = rows.length;
-        const mean = rows.reduce((a, row) => a + loadFactor(row, weights), 0) / Math.max(1, n);
-        const firstStorage = [...t.storageHolders(assetId)][0];
-        const mbps = firstStorage !== undefined ? (t.get(firstStorage)!.storage.get(assetId)!.bitrateBps ?? 0) / 1e6 : 0;
-        const under = (row: ServerRow, tier: Tier) => {
-          const one = oneViewerLoad(row, mbps, weights);
-          const f = loadFactor(row, weights);
-          return (tier === 'cache' && f + one <= floor) || f + one <= (1 + eps) * (mean + one / n) + 1e-12;
-        };
-        const ids = servers.map((e) => e.id);
-        const want = reference(t, ids, { assetId, exclude, self }, weights, under) ?? reference(t, ids, { assetId, exclude, self }, weights, null);
-        if (want) expect(r).toEqual(want);
-        // The bound only ever reorders: it never refuses a viewer the threshold alone would admit.
-        expect(r.ok).toBe(selectServer(t, { assetId, exclude }, self, { weights }).ok);
-      }),
+      fc.property(
+        scenarioArb,
+        fc.constantFrom(0, 0.1, 0.25, 1),
+        fc.constantFrom(undefined, 500_000, 8_000_000),
+        fc.constantFrom(0, 0.3, 0.6),
+        (sc, eps, bitrateBps, floor) => {
+          const { assetId, exclude, self, threshold } = sc;
+          // The first storage holder's bitrate is the asset's.
+          const servers = sc.servers.map((e) => ({
+            ...e,
+            storage: e.storage.map((a) => (bitrateBps === undefined ? a : { ...a, bitrateBps })),
+          }));
+          const weights = { ...W, threshold };
+          const t = tableOf(...servers);
+          const r = selectServer(t, { assetId, exclude }, self, { weights, loadBound: eps, cacheFloor: floor });
+          const rows = servers.map((e) => t.get(e.id)!);
+          const n = rows.length;
+          const mean = rows.reduce((a, row) => a + loadFactor(row, weights), 0) / Math.max(1, n);
+          const firstStorage = [...t.storageHolders(assetId)][0];
+          const mbps = firstStorage !== undefined ? (t.get(firstStorage)!.storage.get(assetId)!.bitrateBps ?? 0) / 1e6 : 0;
+          const under = (row: ServerRow, tier: Tier) => {
+            const one = oneViewerLoad(row, mbps, weights);
+            const f = loadFactor(row, weights);
+            return (tier === 'cache' && f + one <= floor) || f + one <= (1 + eps) * (mean + one / n) + 1e-12;
+          };
+          const ids = servers.map((e) => e.id);
+          const want =
+            reference(t, ids, { assetId, exclude, self }, weights, under) ?? reference(t, ids, { assetId, exclude, self }, weights, null);
+          if (want) expect(r).toEqual(want);
+          // The bound only ever reorders: it never refuses a viewer the threshold alone would admit.
+          expect(r.ok).toBe(selectServer(t, { assetId, exclude }, self, { weights }).ok);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -5,8 +5,12 @@ import { TerminalProgress, progressLine } from '../../node-app/cli/progress-bar.
 describe('progressLine', () => {
   it('shows the bar, %, bytes, rate and ETA for a known size', () => {
     // 2.5 MB of 10 MB in 10 s: 2.0 Mbit/s, 7.5 MB left at 0.25 MB/s = 30 s.
-    expect(progressLine({ bytes: 2_500_000, total: 10_000_000, elapsedMs: 10_000 })).toBe('██████░░░░░░░░░░░░░░░░░░  25% 2.5/10.0 MB 2.0 Mbit/s ETA 30s');
-    expect(progressLine({ bytes: 1_000_000, total: 100_000_000, elapsedMs: 8_000, detail: 'x' })).toMatch(/ 1% 1\.0\/100\.0 MB 1\.0 Mbit\/s ETA 13m12s  x$/);
+    expect(progressLine({ bytes: 2_500_000, total: 10_000_000, elapsedMs: 10_000 })).toBe(
+      '██████░░░░░░░░░░░░░░░░░░  25% 2.5/10.0 MB 2.0 Mbit/s ETA 30s',
+    );
+    expect(progressLine({ bytes: 1_000_000, total: 100_000_000, elapsedMs: 8_000, detail: 'x' })).toMatch(
+      / 1% 1\.0\/100\.0 MB 1\.0 Mbit\/s ETA 13m12s  x$/,
+    );
   });
 
   it('drops %, bar and ETA while the size is unknown (live)', () => {
@@ -22,7 +26,12 @@ describe('TerminalProgress', () => {
   const fake = () => {
     let text = '';
     let now = 0;
-    return { out: { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream, text: () => text, tick: (ms: number) => (now += ms), now: () => now };
+    return {
+      out: { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream,
+      text: () => text,
+      tick: (ms: number) => (now += ms),
+      now: () => now,
+    };
   };
 
   it('redraws at most every 100 ms, prints lines above the bar, and erases it on clear', () => {

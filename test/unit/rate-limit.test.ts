@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KeyedRateLimiter } from '../../common/token-bucket.js';
 
 describe('KeyedRateLimiter', () => {
-  it('limits each key on its own: one flooding IP does not spend another one\'s tokens', () => {
+  it("limits each key on its own: one flooding IP does not spend another one's tokens", () => {
     const l = new KeyedRateLimiter(10, 5);
     const a = Array.from({ length: 20 }, () => l.take('10.0.0.1', 0)).filter(Boolean).length;
     expect(a).toBe(5);

@@ -32,7 +32,11 @@ describe('ReplicaFollower', () => {
   it('applies deltas in order, skips ones already applied, and reports each applied one', () => {
     const applied: number[] = [];
     let changes = 0;
-    const f = new ReplicaFollower({ requestSnapshot: () => Promise.reject(new Error('unused')), onApplied: (vd) => applied.push(vd.v), onChange: () => changes++ });
+    const f = new ReplicaFollower({
+      requestSnapshot: () => Promise.reject(new Error('unused')),
+      onApplied: (vd) => applied.push(vd.v),
+      onChange: () => changes++,
+    });
     f.offer([joined(1, 's1'), cacheAdd(2, 's1', 'a')]);
     f.offer([cacheAdd(2, 's1', 'a'), cacheAdd(3, 's1', 'b')]);
     f.offer('not a batch');

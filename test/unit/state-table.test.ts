@@ -95,7 +95,11 @@ function expectIndexesConsistent(t: StateTable): void {
   }
   const rows = [...t.servers()];
   for (const a of universe) {
-    const holders = (pick: (r: (typeof rows)[number]) => boolean) => rows.filter(pick).map((r) => r.id).sort();
+    const holders = (pick: (r: (typeof rows)[number]) => boolean) =>
+      rows
+        .filter(pick)
+        .map((r) => r.id)
+        .sort();
     expect([...t.cacheHolders(a)].sort(), `cache holders of ${a}`).toEqual(holders((r) => r.cache.has(a)));
     expect([...t.storageHolders(a)].sort(), `storage holders of ${a}`).toEqual(holders((r) => r.storage.has(a)));
     expect([...t.liveHolders(a)].sort(), `live holders of ${a}`).toEqual(holders((r) => r.live.has(a)));
@@ -244,7 +248,11 @@ describe('StateTable', () => {
       const want = bruteMean(t);
       for (const k of ['sessions', 'egress', 'cpu'] as const) expect(got[k]).toBeCloseTo(want[k], 9);
     };
-    const loadArb = fc.record({ sessions: fc.nat(150), egressMbps: fc.double({ min: 0, max: 2000, noNaN: true }), cpu: fc.double({ min: 0, max: 1, noNaN: true }) });
+    const loadArb = fc.record({
+      sessions: fc.nat(150),
+      egressMbps: fc.double({ min: 0, max: 2000, noNaN: true }),
+      cpu: fc.double({ min: 0, max: 1, noNaN: true }),
+    });
     const stepArb = fc.oneof(
       deltaArb.map((d) => ({ d })),
       fc.record({ id: fc.constantFrom(...IDS), load: loadArb }).map(({ id, load }) => ({ d: { type: 'load', id, load } as Delta })),
@@ -269,7 +277,7 @@ describe('StateTable', () => {
     );
   });
 
-  it('a reservation counts until the server\'s next load report replaces it', () => {
+  it("a reservation counts until the server's next load report replaces it", () => {
     const t = new StateTable();
     t.commit({ type: 'server-joined', server: entry('s1', { load: { sessions: 10, egressMbps: 100, cpu: 0.1 } }) });
     t.reserveLoad('s1', 1, 4);

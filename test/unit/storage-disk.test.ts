@@ -1,7 +1,20 @@
 // DiskStore: the catalog, ids that must never escape the root, reads, growing files, rescans, bounded fds.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DiskStore, MAX_READ_BYTES } from '../../node-app/storage/disk-store.js';
@@ -49,7 +62,23 @@ describe('DiskStore', () => {
     mkdirSync(root);
     for (const id of DEMO) linkSync(join(MEDIA_DIR, `${id}.webm`), join(root, `${id}.webm`));
     // An audio-only clip, so the catalog shows audio/webm and Vorbis.
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-t', '2', '-i', 'sine=frequency=220:sample_rate=48000', '-c:a', 'libvorbis', '-f', 'webm', join(root, 'tone-vorbis.webm')]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-t',
+      '2',
+      '-i',
+      'sine=frequency=220:sample_rate=48000',
+      '-c:a',
+      'libvorbis',
+      '-f',
+      'webm',
+      join(root, 'tone-vorbis.webm'),
+    ]);
     // Things that must never be served.
     writeFileSync(join(base, 'secret.webm'), 'outside the root');
     writeFileSync(join(root, 'notes.txt'), 'not an asset');

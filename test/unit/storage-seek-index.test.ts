@@ -17,11 +17,14 @@ let noCues: Uint8Array;
 
 /** A reader over bytes that counts what it read. */
 function reader(bytes: Uint8Array) {
-  const r = { bytesRead: 0, read: async (o: number, l: number) => {
-    const out = bytes.slice(o, Math.min(bytes.byteLength, o + l));
-    r.bytesRead += out.byteLength;
-    return out;
-  } };
+  const r = {
+    bytesRead: 0,
+    read: async (o: number, l: number) => {
+      const out = bytes.slice(o, Math.min(bytes.byteLength, o + l));
+      r.bytesRead += out.byteLength;
+      return out;
+    },
+  };
   return r;
 }
 
@@ -42,9 +45,38 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'baton-seek-index-'));
   const cues = join(dir, 'cues.webm');
   const live = join(dir, 'live.webm');
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(CLIP_S), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', String(30 * KEYFRAME_EVERY_S), '-keyint_min', String(30 * KEYFRAME_EVERY_S),
-    '-b:v', '200k', '-c:a', 'libopus', '-b:a', '32k', cues]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=160x120:rate=30',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    String(CLIP_S),
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-g',
+    String(30 * KEYFRAME_EVERY_S),
+    '-keyint_min',
+    String(30 * KEYFRAME_EVERY_S),
+    '-b:v',
+    '200k',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '32k',
+    cues,
+  ]);
   // `-live 1`: no Cues, no Duration, as a recording of a broadcast is stored.
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', cues, '-c', 'copy', '-f', 'webm', '-live', '1', live]);
   withCues = new Uint8Array(readFileSync(cues));
@@ -83,7 +115,10 @@ describe('buildSeekIndex', () => {
 
   it('scans unknown-size Clusters (what MediaRecorder writes) to the same points', async () => {
     const known = (await index(noCues))!;
-    const unknown = unknownSizeClusters(noCues, known.points.map((p) => p.offset));
+    const unknown = unknownSizeClusters(
+      noCues,
+      known.points.map((p) => p.offset),
+    );
     const h = readHeader(new DataView(unknown.buffer), known.points[1]!.offset);
     expect(h?.size).toBeUndefined();
     const idx = await index(unknown);
@@ -106,7 +141,15 @@ describe('buildSeekIndex', () => {
 });
 
 describe('seekPointAt', () => {
-  const idx: SeekIndex = { from: 'cues', initBytes: 100, points: [{ timeMs: 0, offset: 100 }, { timeMs: 2000, offset: 900 }, { timeMs: 4000, offset: 2000 }] };
+  const idx: SeekIndex = {
+    from: 'cues',
+    initBytes: 100,
+    points: [
+      { timeMs: 0, offset: 100 },
+      { timeMs: 2000, offset: 900 },
+      { timeMs: 4000, offset: 2000 },
+    ],
+  };
   it.each([
     [-5, 100],
     [0, 100],

@@ -27,10 +27,12 @@ describe('lastBlockTimeMs', () => {
   });
 
   it('never throws on arbitrary bytes, and finds nothing where there is no Cluster', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
-      const r = lastBlockTimeMs(bytes, 1_000_000);
-      expect(r === undefined || Number.isFinite(r)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
+        const r = lastBlockTimeMs(bytes, 1_000_000);
+        expect(r === undefined || Number.isFinite(r)).toBe(true);
+      }),
+    );
     expect(lastBlockTimeMs(new Uint8Array(1000), 1_000_000)).toBeUndefined();
   });
 });

@@ -20,7 +20,9 @@ const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
 function liveRecording(codecIds: Array<[type: number, codec: string]>): Uint8Array {
   const header = el([0x1a, 0x45, 0xdf, 0xa3], el([0x42, 0x82], ascii('webm')));
   const info = el([0x15, 0x49, 0xa9, 0x66], el([0x2a, 0xd7, 0xb1], [0x0f, 0x42, 0x40]));
-  const entries = codecIds.flatMap(([type, codec], i) => el([0xae], [...el([0xd7], [i + 1]), ...el([0x83], [type]), ...el([0x86], ascii(codec))]));
+  const entries = codecIds.flatMap(([type, codec], i) =>
+    el([0xae], [...el([0xd7], [i + 1]), ...el([0x83], [type]), ...el([0x86], ascii(codec))]),
+  );
   const tracks = el([0x16, 0x54, 0xae, 0x6b], entries);
   const cluster = [...el([0x1f, 0x43, 0xb6, 0x75], null), ...el([0xe7], [0])];
   const segmentHead = el([0x18, 0x53, 0x80, 0x67], null);
@@ -44,7 +46,10 @@ describe('probeWebm', () => {
   });
 
   it('reads a live recording with unknown sizes and no duration', () => {
-    const bytes = liveRecording([[1, 'V_VP9'], [2, 'A_OPUS']]);
+    const bytes = liveRecording([
+      [1, 'V_VP9'],
+      [2, 'A_OPUS'],
+    ]);
     const p = probeWebm(bytes);
     expect(p.complete).toBe(true);
     expect(p.durationMs).toBeUndefined();
@@ -54,7 +59,16 @@ describe('probeWebm', () => {
 
   it('names audio-only files audio/webm and puts video first whatever the track order', () => {
     expect(mimeFor(probeWebm(liveRecording([[2, 'A_VORBIS']])))).toBe('audio/webm; codecs="vorbis"');
-    expect(mimeFor(probeWebm(liveRecording([[2, 'A_OPUS'], [1, 'V_VP8']])))).toBe('video/webm; codecs="vp8, opus"');
+    expect(
+      mimeFor(
+        probeWebm(
+          liveRecording([
+            [2, 'A_OPUS'],
+            [1, 'V_VP8'],
+          ]),
+        ),
+      ),
+    ).toBe('video/webm; codecs="vp8, opus"');
   });
 
   it('leaves codecs out rather than guessing an unknown CodecID', () => {

@@ -18,7 +18,9 @@ function fakeHub() {
   const host: WhepHost = {
     select: async (_assetId, exclude) => {
       const s = ['a', 'b'].find((x) => !exclude.includes(x));
-      return s ? ({ ok: true, serverId: s, reason: 'cache-hit', loadFactor: 0.1, epoch: 1 } as unknown as Ack<SelectDecision>) : ackError('no-capacity', 'none left');
+      return s
+        ? ({ ok: true, serverId: s, reason: 'cache-hit', loadFactor: 0.1, epoch: 1 } as unknown as Ack<SelectDecision>)
+        : ackError('no-capacity', 'none left');
     },
     request: async <T extends object>(serverId: string, event: string, msg: unknown) => {
       if (event === 'whep-end') ends.push((msg as { resourceId: string }).resourceId);
@@ -42,7 +44,8 @@ async function serve(routes: WhepRoutes): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-const post = (base: string, id = 'show') => fetch(`${base}/whep/${id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: OFFER });
+const post = (base: string, id = 'show') =>
+  fetch(`${base}/whep/${id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: OFFER });
 
 describe('WhepRoutes', () => {
   it('answers 201 with the director reason and server, Location, and tries the next server when one is full', async () => {

@@ -47,7 +47,13 @@ describe('openWebm', () => {
     const bytes = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
     let visible = 300_000;
     let live = true;
-    const w = await openWebm(bufferSource(bytes, () => visible, () => live));
+    const w = await openWebm(
+      bufferSource(
+        bytes,
+        () => visible,
+        () => live,
+      ),
+    );
     const got: MediaFrame[] = [];
     const reading = (async () => {
       for await (const f of w.frames()) got.push(f);

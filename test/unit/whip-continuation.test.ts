@@ -28,7 +28,13 @@ function whipChunks(frames: number, gop: number, continueAt?: { timeMs: number }
 async function writer(): Promise<LiveWriter> {
   const d = mkdtempSync(join(tmpdir(), 'baton-cont-'));
   dirs.push(d);
-  const w = await LiveWriter.create({ streamId: 'cont', finalPath: join(d, 'cont.webm'), mime: 'video/webm; codecs="vp8"', limits: { maxBitrateBps: 1e9, burstBytes: 1e9, maxBytes: 1e9 }, fsyncIntervalMs: 10_000 });
+  const w = await LiveWriter.create({
+    streamId: 'cont',
+    finalPath: join(d, 'cont.webm'),
+    mime: 'video/webm; codecs="vp8"',
+    limits: { maxBitrateBps: 1e9, burstBytes: 1e9, maxBytes: 1e9 },
+    fsyncIntervalMs: 10_000,
+  });
   writers.push(w);
   return w;
 }
@@ -85,7 +91,10 @@ describe('WHIP continuation', () => {
   });
 
   it('shifts a werift Cluster opening by whole milliseconds, growing its Timecode as needed', () => {
-    const c = shiftedCluster(Uint8Array.from([0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe7, 0x81, 0x21]), 70_000 - 33);
+    const c = shiftedCluster(
+      Uint8Array.from([0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe7, 0x81, 0x21]),
+      70_000 - 33,
+    );
     expect(lastTimeMs(c)).toBe(70_000);
     expect(() => shiftedCluster(Uint8Array.from([1, 2, 3]), 5)).toThrow(/unexpected Cluster/);
   });

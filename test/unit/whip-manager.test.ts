@@ -6,12 +6,26 @@ import { WhipManager } from '../../node-app/whip/whip-manager.js';
 import type { Ack } from '../../signaling/protocol/index.js';
 
 const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whip-offer.sdp'), 'utf8');
-const choice = (serverId: string, sessionId: string) => ({ serverId, region: 'r', rttMs: 1, from: { lat: 0, lon: 0, label: 'x', source: 'typed' }, loadFactor: 0, sessionId });
+const choice = (serverId: string, sessionId: string) => ({
+  serverId,
+  region: 'r',
+  rttMs: 1,
+  from: { lat: 0, lon: 0, label: 'x', source: 'typed' },
+  loadFactor: 0,
+  sessionId,
+});
 const offer = (resourceId: string, sdp = OFFER) => ({
   resourceId,
   streamId: `s-${resourceId}`,
   sdp,
-  assignment: { streamId: `s-${resourceId}`, streamSecret: 'test-secret', primary: choice('a', `sess-${resourceId}-p`), backup: null, ipUnknown: true, epoch: 1 },
+  assignment: {
+    streamId: `s-${resourceId}`,
+    streamSecret: 'test-secret',
+    primary: choice('a', `sess-${resourceId}-p`),
+    backup: null,
+    ipUnknown: true,
+    epoch: 1,
+  },
 });
 const ask = (m: WhipManager, msg: unknown) => new Promise<Ack<{ sdp: string }>>((resolve) => m.offer(msg, resolve));
 

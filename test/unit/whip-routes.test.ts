@@ -9,7 +9,14 @@ import { WhipRoutes, type WhipHost } from '../../signaling/whip-routes.js';
 import type { Ack, PublishReply } from '../../signaling/protocol/index.js';
 
 const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whip-offer.sdp'), 'utf8');
-const choice = (serverId: string, sessionId: string) => ({ serverId, region: 'r', rttMs: 1, from: { lat: 0, lon: 0, label: 'x', source: 'typed' as const }, loadFactor: 0, sessionId });
+const choice = (serverId: string, sessionId: string) => ({
+  serverId,
+  region: 'r',
+  rttMs: 1,
+  from: { lat: 0, lon: 0, label: 'x', source: 'typed' as const },
+  loadFactor: 0,
+  sessionId,
+});
 
 /** A hub that places every broadcast on `a` (primary) and `b` (backup) and whose `a` answers every offer. */
 function fakeHub() {
@@ -29,7 +36,15 @@ function fakeHub() {
       const b = `s${n}b`;
       sessions.set(p, { clientSocketId: clientId, serverId: primary! });
       if (backup) sessions.set(b, { clientSocketId: clientId, serverId: backup });
-      return { ok: true, streamId: req.streamId!, streamSecret: `secret-of-${req.streamId}`.padEnd(43, '-'), primary: choice(primary!, p), backup: backup ? choice(backup, b) : null, ipUnknown: true, epoch: 1 } satisfies Ack<PublishReply>;
+      return {
+        ok: true,
+        streamId: req.streamId!,
+        streamSecret: `secret-of-${req.streamId}`.padEnd(43, '-'),
+        primary: choice(primary!, p),
+        backup: backup ? choice(backup, b) : null,
+        ipUnknown: true,
+        epoch: 1,
+      } satisfies Ack<PublishReply>;
     },
     clientIp: () => null,
     emit: (serverId, event, msg) => {
@@ -63,7 +78,11 @@ async function serve(routes: WhipRoutes): Promise<string> {
 }
 
 const post = (base: string, id: string) =>
-  fetch(`${base}/whip/${id}?location=Paris`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer k' }, body: OFFER });
+  fetch(`${base}/whip/${id}?location=Paris`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', authorization: 'Bearer k' },
+    body: OFFER,
+  });
 
 describe('WhipRoutes', () => {
   it('answers 201 with Location and one Link header per ICE server', async () => {
@@ -72,7 +91,9 @@ describe('WhipRoutes', () => {
     const r = await post(base, 'show');
     expect(r.status).toBe(201);
     expect(r.headers.get('location')).toMatch(/^\/whip\/show\/[A-Za-z0-9_-]{8,}$/);
-    expect(r.headers.get('link')).toBe('<stun:stun.example.net:3478>; rel="ice-server", <turn:turn.example.net:3478>; rel="ice-server"; username="u"; credential="p"; credential-type="password"');
+    expect(r.headers.get('link')).toBe(
+      '<stun:stun.example.net:3478>; rel="ice-server", <turn:turn.example.net:3478>; rel="ice-server"; username="u"; credential="p"; credential-type="password"',
+    );
     expect(r.headers.get('x-baton-primary')).toBe('a');
     expect(await r.text()).toBe('v=0\r\nanswer');
   });
@@ -122,7 +143,11 @@ describe('WhipRoutes', () => {
     // `a` dies; its copy is gone with it, `b` holds the other. The re-POST comes before any session close.
     hub.alive.delete('a');
     hub.copies.set('show', ['b']);
-    const stranger = await fetch(`${base}/whip/show?location=Paris`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer someone-else' }, body: OFFER });
+    const stranger = await fetch(`${base}/whip/show?location=Paris`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: 'Bearer someone-else' },
+      body: OFFER,
+    });
     expect(stranger.status).toBe(409);
     expect(await stranger.text()).toMatch(/only the stream key that started it/);
     const again = await post(base, 'show');

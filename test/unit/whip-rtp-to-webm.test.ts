@@ -10,7 +10,12 @@ function mux(audio = false) {
   const chunks: Buffer[] = [];
   let keyframeRequests = 0;
   let clock = 0;
-  const m = new RtpToWebm({ audio, onBytes: (b) => chunks.push(Buffer.from(b)), onNeedKeyframe: () => keyframeRequests++, now: () => clock });
+  const m = new RtpToWebm({
+    audio,
+    onBytes: (b) => chunks.push(Buffer.from(b)),
+    onNeedKeyframe: () => keyframeRequests++,
+    now: () => clock,
+  });
   return { m, out: () => Buffer.concat(chunks), requests: () => keyframeRequests, tick: (ms: number) => (clock += ms) };
 }
 
@@ -37,13 +42,23 @@ describe('RtpToWebm', () => {
   it('after a lost packet asks for a keyframe and drops delta frames until one arrives', () => {
     const t = mux();
     const frames = videoStream(30, 20);
-    frames.slice(0, 5).flat().forEach((p) => t.m.push('video', p));
+    frames
+      .slice(0, 5)
+      .flat()
+      .forEach((p) => t.m.push('video', p));
     const before = t.m.frames.video;
     // Frame 5 loses its first packet; frames 6..19 are deltas that depend on it (466 ms: past the jitter buffer's wait).
-    frames.slice(5, 20).flat().slice(1).forEach((p) => t.m.push('video', p));
+    frames
+      .slice(5, 20)
+      .flat()
+      .slice(1)
+      .forEach((p) => t.m.push('video', p));
     expect(t.requests()).toBeGreaterThan(0);
     expect(t.m.frames.video).toBe(before);
-    frames.slice(20).flat().forEach((p) => t.m.push('video', p));
+    frames
+      .slice(20)
+      .flat()
+      .forEach((p) => t.m.push('video', p));
     t.m.end();
     // Keyframe 20 and what follows are kept.
     expect(t.m.frames.video).toBe(before + 10);
@@ -54,11 +69,17 @@ describe('RtpToWebm', () => {
     const t = mux(true);
     const frames = videoStream(12, 6);
     for (let i = 0; i < 10; i++) t.m.push('audio', opusPacket(10 + i, 960 * i));
-    frames.slice(1, 6).flat().forEach((p) => t.m.push('video', p));
+    frames
+      .slice(1, 6)
+      .flat()
+      .forEach((p) => t.m.push('video', p));
     expect(t.m.started).toBe(false);
     expect(t.out().byteLength).toBe(0);
     expect(t.requests()).toBeGreaterThan(0);
-    frames.slice(6).flat().forEach((p) => t.m.push('video', p));
+    frames
+      .slice(6)
+      .flat()
+      .forEach((p) => t.m.push('video', p));
     for (let i = 10; i < 20; i++) t.m.push('audio', opusPacket(10 + i, 960 * i));
     t.m.end();
     expect(t.m.frames.video).toBe(6);
@@ -74,10 +95,14 @@ describe('RtpToWebm', () => {
     t.m.push('video', Buffer.from('not rtp at all'));
     t.m.push('video', Buffer.from([0x80, 200, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1])); // an RTCP sender report's first bytes
     expect(t.out().byteLength).toBe(0);
-    videoStream(3).flat().forEach((p) => t.m.push('video', p));
+    videoStream(3)
+      .flat()
+      .forEach((p) => t.m.push('video', p));
     t.m.end();
     const n = t.out().byteLength;
-    videoStream(3).flat().forEach((p) => t.m.push('video', p));
+    videoStream(3)
+      .flat()
+      .forEach((p) => t.m.push('video', p));
     expect(t.out().byteLength).toBe(n);
   });
 

@@ -234,23 +234,28 @@ export class BatonBroadcastSetup extends LitElement {
 
   override render() {
     const locked = this.phase === 'starting' || this.phase === 'live' || this.phase === 'ending';
-    const fieldError = (f: NonNullable<Problem['field']>) => (this.problem?.field === f ? (FIELD_HINTS[this.problem.code] ?? this.problem.message) : null);
+    const fieldError = (f: NonNullable<Problem['field']>) =>
+      this.problem?.field === f ? (FIELD_HINTS[this.problem.code] ?? this.problem.message) : null;
     return html`<form class="card" @submit=${this.#submit} novalidate aria-label="Broadcast settings">
       <fieldset ?disabled=${locked}>
         <legend>Source</legend>
         <div class="segmented" role="group" aria-label="Source">
           ${SOURCES.map(
-            (s) => html`<button type="button" aria-pressed=${this.kind === s.kind ? 'true' : 'false'} data-source=${s.kind} @click=${() => this.#fire('source-select', { kind: s.kind })}>
+            (
+              s,
+            ) => html`<button type="button" aria-pressed=${this.kind === s.kind ? 'true' : 'false'} data-source=${s.kind} @click=${() => this.#fire('source-select', { kind: s.kind })}>
               ${s.label}
             </button>`,
           )}
         </div>
-        ${this.kind === 'file'
-          ? html`<label class="file-pick">
+        ${
+          this.kind === 'file'
+            ? html`<label class="file-pick">
               <input type="file" accept="video/*" @change=${this.#onFile} ?disabled=${locked} />
               ${this.source?.kind === 'file' ? 'Choose another file…' : 'Choose a video file…'}
             </label>`
-          : null}
+            : null
+        }
         ${this.#sourceInfo()}
       </fieldset>
 

@@ -229,7 +229,9 @@ export class BatonBroadcaster extends LitElement {
     }
     if (s.phase === 'starting' && src.state === 'ready') {
       const a = s.assignment;
-      const text = a ? `Connecting to ${[a.primary.serverId, a.backup?.serverId].filter(Boolean).join(' and ')}…` : 'Asking the director for entry servers…';
+      const text = a
+        ? `Connecting to ${[a.primary.serverId, a.backup?.serverId].filter(Boolean).join(' and ')}…`
+        : 'Asking the director for entry servers…';
       return html`<div class="overlay soft" role="status"><div><span class="spinner" aria-hidden="true"></span><p>${text}</p></div></div>`;
     }
     if (src.problem) {
@@ -251,15 +253,19 @@ export class BatonBroadcaster extends LitElement {
         <div>
           <h2>${file ? 'Pick a video file' : src.kind === 'camera' ? 'Camera is off' : 'Nothing shared yet'}</h2>
           <p>
-            ${file
-              ? 'Choose a file in the settings: it plays here and is broadcast as it plays.'
-              : 'The preview appears here. You can also just press Go live; the browser asks for permission first.'}
+            ${
+              file
+                ? 'Choose a file in the settings: it plays here and is broadcast as it plays.'
+                : 'The preview appears here. You can also just press Go live; the browser asks for permission first.'
+            }
           </p>
-          ${file
-            ? null
-            : html`<div class="actions">
+          ${
+            file
+              ? null
+              : html`<div class="actions">
                 <button @click=${() => void src.acquire()}>${src.kind === 'camera' ? 'Turn on camera' : 'Share screen'}</button>
-              </div>`}
+              </div>`
+          }
         </div>
       </div>`;
     }
@@ -283,18 +289,22 @@ export class BatonBroadcaster extends LitElement {
         ${s.phase === 'live' ? html`<span class="badge live">live</span>` : null}
         ${s.phase === 'ended' && s.result ? html`<span class="badge ok">stored</span>` : null}
         ${s.mime ? html`<span class="faint mono">${codecsOf(s.mime)}</span>` : null}
-        ${watchHref && (s.phase === 'live' || s.phase === 'ending' || s.result)
-          ? html`<a class="watch" href=${watchHref} target="_blank" rel="noopener" data-testid="watch-link"
+        ${
+          watchHref && (s.phase === 'live' || s.phase === 'ending' || s.result)
+            ? html`<a class="watch" href=${watchHref} target="_blank" rel="noopener" data-testid="watch-link"
               >${s.result ? 'Watch the recording' : 'Open the player on this stream'} ${externalIcon}</a
             >`
-          : null}
+            : null
+        }
       </div>
-      ${s.result
-        ? html`<p class="result" data-testid="broadcast-result">
+      ${
+        s.result
+          ? html`<p class="result" data-testid="broadcast-result">
             Stored on ${listServers(s.result.stored)}: ${formatBytes(s.result.bytes)}, identical copies,
             now in the catalog.${s.result.failovers.length ? ` ${s.result.failovers.length} failover${s.result.failovers.length === 1 ? '' : 's'} on the way, nothing lost.` : ''}
           </p>`
-        : null}
+          : null
+      }
       <dl class="stats">
         <div class="stat"><dt>On air</dt><dd>${s.startedAt === null ? '—' : formatDuration(s.elapsedMs)}</dd></div>
         <div class="stat"><dt>Stream bitrate</dt><dd data-testid="stream-bitrate">${s.phase === 'live' ? formatBitrate(s.streamBps ?? undefined) : '—'}</dd></div>
@@ -332,10 +342,12 @@ export class BatonBroadcaster extends LitElement {
       </div>
       <p class="why">
         The primary has the best estimated round trip from where you said you are; the backup is the best from where your IP address
-        is${a.ipUnknown
-          ? html` — <span data-testid="ip-unknown">your IP address could not be located (a private or loopback address), so the backup is the next best from
+        is${
+          a.ipUnknown
+            ? html` — <span data-testid="ip-unknown">your IP address could not be located (a private or loopback address), so the backup is the next best from
               the place you gave</span>`
-          : null}.
+            : null
+        }.
         Every chunk goes to both, and each server acknowledges what it has stored durably.
       </p>
     </section>`;

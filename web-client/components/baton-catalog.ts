@@ -139,9 +139,11 @@ export class BatonCatalog extends LitElement {
               <span class="mono">${codecsOf(e.mime)}</span>
             </span>
             <span class="holders">
-              ${e.holders.length
-                ? `on ${e.holders.length === 1 ? '1 server' : `${e.holders.length} servers`}: ${e.holders.join(', ')}`
-                : 'no server holds it right now'}
+              ${
+                e.holders.length
+                  ? `on ${e.holders.length === 1 ? '1 server' : `${e.holders.length} servers`}: ${e.holders.join(', ')}`
+                  : 'no server holds it right now'
+              }
             </span>
           </a>
         </li>`,

@@ -159,16 +159,18 @@ export class BatonDashboard extends LitElement {
           <h1>Cluster</h1>
           <p class="muted">The hub's state table, replicated here as it changes.</p>
         </div>
-        <span class="conn" role="status"><span class="dot ${dot}"></span>${CONNECTION_LABEL[c.connection]}${c.loaded
-            ? html`<span class="faint">· table v${c.version}</span>`
-            : null}</span>
+        <span class="conn" role="status"><span class="dot ${dot}"></span>${CONNECTION_LABEL[c.connection]}${
+          c.loaded ? html`<span class="faint">· table v${c.version}</span>` : null
+        }</span>
       </header>
 
-      ${c.connection === 'offline'
-        ? html`<p class="banner" role="alert">
+      ${
+        c.connection === 'offline'
+          ? html`<p class="banner" role="alert">
             Cannot reach the hub${c.lastError ? ` (${c.lastError})` : ''}.${c.loaded ? ' Figures below are the last ones received.' : ''}
           </p>`
-        : null}
+          : null
+      }
 
       <dl class="summary">
         <div class="card stat"><dt>Servers</dt><dd data-testid="server-count">${c.loaded ? servers.length : '—'}</dd></div>
@@ -204,16 +206,20 @@ export class BatonDashboard extends LitElement {
         <h2>Servers</h2>
         <span class="faint">load sampled each second · last 5 minutes</span>
       </div>
-      ${servers.length
-        ? html`${this.#pager(shown, servers.length)}
+      ${
+        servers.length
+          ? html`${this.#pager(shown, servers.length)}
             <div class="servers" part="servers">
               ${shown.items.map((s) => html`<baton-server-card .server=${s} .nowMs=${now}></baton-server-card>`)}
             </div>`
-        : html`<p class="empty">
-            ${c.loaded
-              ? 'No servers connected. Media servers appear here as soon as they register with the hub.'
-              : 'Waiting for the hub’s state table…'}
-          </p>`}
+          : html`<p class="empty">
+            ${
+              c.loaded
+                ? 'No servers connected. Media servers appear here as soon as they register with the hub.'
+                : 'Waiting for the hub’s state table…'
+            }
+          </p>`
+      }
 
       <baton-decision-log .watch=${c.watchDecisions} .ingest=${c.ingestDecisions} .regions=${regions}></baton-decision-log>
     `;

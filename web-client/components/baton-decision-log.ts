@@ -107,15 +107,19 @@ export class BatonDecisionLog extends LitElement {
     return html`
       <section class="card" aria-labelledby="sel-title">
         <div class="card-head"><h2 id="sel-title">Viewer selections</h2><span class="faint">${this.watch.length || ''}</span></div>
-        ${this.watch.length
-          ? html`<ol part="selections" data-testid="selections">${this.watch.map((d) => this.#watchItem(d))}</ol>`
-          : html`<p class="empty">No selections yet — one appears each time a viewer presses play.</p>`}
+        ${
+          this.watch.length
+            ? html`<ol part="selections" data-testid="selections">${this.watch.map((d) => this.#watchItem(d))}</ol>`
+            : html`<p class="empty">No selections yet — one appears each time a viewer presses play.</p>`
+        }
       </section>
       <section class="card" aria-labelledby="ingest-title">
         <div class="card-head"><h2 id="ingest-title">Ingest assignments</h2><span class="faint">${this.ingest.length || ''}</span></div>
-        ${this.ingest.length
-          ? html`<ol part="ingest">${this.ingest.map((d) => this.#ingestItem(d))}</ol>`
-          : html`<p class="empty">No ingest assignments yet — one appears when a broadcaster goes live.</p>`}
+        ${
+          this.ingest.length
+            ? html`<ol part="ingest">${this.ingest.map((d) => this.#ingestItem(d))}</ol>`
+            : html`<p class="empty">No ingest assignments yet — one appears when a broadcaster goes live.</p>`
+        }
       </section>
     `;
   }
@@ -148,9 +152,9 @@ export class BatonDecisionLog extends LitElement {
         <dd>${d.backup ? this.#choice(d.backup) : html`<span class="muted">none available</span>`}</dd>
       </dl>
       <div class="detail">
-        typed “${d.typed.label}”${d.ip ? html` · IP near ${d.ip.label}` : html` · IP not located`}${d.ipUnknown
-          ? ' · backup chosen from the typed location'
-          : ''}
+        typed “${d.typed.label}”${d.ip ? html` · IP near ${d.ip.label}` : html` · IP not located`}${
+          d.ipUnknown ? ' · backup chosen from the typed location' : ''
+        }
         · epoch ${d.epoch}
       </div>
       ${d.candidates ? html`<div class="detail candidates">${candidatesText(d.candidates)}</div>` : null}

@@ -122,8 +122,9 @@ export class BatonDirectorPanel extends LitElement {
       <div class="card-head"><h2 id="director-title">Director</h2></div>
       ${this.#current()}
       <h2>Rotation history</h2>
-      ${this.history.length
-        ? html`<ol>
+      ${
+        this.history.length
+          ? html`<ol>
             ${this.history.map(
               (t) => html`<li>
                 <span class="epoch">${t.epoch === null ? '—' : `epoch ${t.epoch}`}</span>
@@ -135,7 +136,8 @@ export class BatonDirectorPanel extends LitElement {
               </li>`,
             )}
           </ol>`
-        : html`<p class="empty" style="margin-top:8px">No rotations seen yet.</p>`}
+          : html`<p class="empty" style="margin-top:8px">No rotations seen yet.</p>`
+      }
     </section>`;
   }
 

@@ -184,12 +184,14 @@ export class BatonIngestCard extends LitElement {
         ${this.replacement ? html`<span class="badge warn" title="Took over from a server that failed">replacement</span>` : null}
         <span class="health ${health.tone}" data-testid="ingest-health"><span class="dot ${health.tone === 'idle' ? '' : health.tone}"></span>${health.label}</span>
       </header>
-      ${c
-        ? html`<p class="estimate" data-testid="ingest-estimate">
+      ${
+        c
+          ? html`<p class="estimate" data-testid="ingest-estimate">
             Estimated RTT <b data-testid="ingest-rtt">≈ ${formatRtt(c.rttMs)}</b> from <b>${c.from.label}</b>
             <span class="faint">(${FROM_SOURCE[c.from.source] ?? c.from.source})</span>
           </p>`
-        : html`<p class="estimate faint">No estimate received for this server.</p>`}
+          : html`<p class="estimate faint">No estimate received for this server.</p>`
+      }
       <div
         class="meter ${health.tone === 'err' ? 'err' : health.tone === 'warn' ? 'warn' : ''}"
         role="meter"

@@ -210,12 +210,14 @@ export class BatonPlaceField extends LitElement {
             this._open = false;
           }}
         />
-        ${expanded
-          ? html`<ul id="places" role="listbox" part="list" aria-label="Suggested places">
-              ${this._places.length === 0
-                ? html`<li class="none" role="option" aria-disabled="true" aria-selected="false">No place starts with “${this._searched}”.</li>`
-                : this._places.map(
-                    (p, i) => html`<li
+        ${
+          expanded
+            ? html`<ul id="places" role="listbox" part="list" aria-label="Suggested places">
+              ${
+                this._places.length === 0
+                  ? html`<li class="none" role="option" aria-disabled="true" aria-selected="false">No place starts with “${this._searched}”.</li>`
+                  : this._places.map(
+                      (p, i) => html`<li
                       id="place-${i}"
                       role="option"
                       aria-selected=${i === this._active ? 'true' : 'false'}
@@ -227,9 +229,11 @@ export class BatonPlaceField extends LitElement {
                     >
                       <span>${p.label}</span><span class="coords">${formatLatLon(p)}</span>
                     </li>`,
-                  )}
+                    )
+              }
             </ul>`
-          : null}
+            : null
+        }
       </div>
       ${this.error ? html`<p class="field-error" id="place-error">${this.error}</p>` : null}
     </div>`;

@@ -17,19 +17,35 @@ interface Problem {
 function describeProblem(code: string, message: string, assetId: string): Problem {
   switch (code) {
     case 'unknown-asset':
-      return { title: 'Unknown stream', detail: `There is no stream called “${assetId}” in this cluster. Pick one from the catalog.`, retry: false };
+      return {
+        title: 'Unknown stream',
+        detail: `There is no stream called “${assetId}” in this cluster. Pick one from the catalog.`,
+        retry: false,
+      };
     case 'bad-request':
       return { title: 'Not a valid stream name', detail: `“${assetId}” is not a valid stream id.`, retry: false };
     case 'no-capacity':
-      return { title: 'No capacity right now', detail: `Every server that can serve “${assetId}” is at capacity. Try again in a moment.`, retry: true };
+      return {
+        title: 'No capacity right now',
+        detail: `Every server that can serve “${assetId}” is at capacity. Try again in a moment.`,
+        retry: true,
+      };
     case 'no-director':
-      return { title: 'No director on duty', detail: 'No media server holds the director role yet, so nobody can choose a server for you.', retry: true };
+      return {
+        title: 'No director on duty',
+        detail: 'No media server holds the director role yet, so nobody can choose a server for you.',
+        retry: true,
+      };
     case 'timeout':
       return { title: 'The cluster did not answer', detail: message || 'The request timed out.', retry: true };
     case 'rate-limited':
       return { title: 'Too many requests', detail: 'Wait a moment, then try again.', retry: true };
     case 'too-many-sessions':
-      return { title: 'Too many streams opening', detail: 'This page or your network already has as many streams open as the cluster allows. Close another player, then try again.', retry: true };
+      return {
+        title: 'Too many streams opening',
+        detail: 'This page or your network already has as many streams open as the cluster allows. Close another player, then try again.',
+        retry: true,
+      };
     case 'unsupported-media':
     case 'media-error':
       return { title: 'Cannot play this stream', detail: message, retry: true };
@@ -141,24 +157,24 @@ export class BatonPlayer extends LitElement {
 
   #statusPanel(s: PlaybackStatus) {
     const received =
-      s.totalBytes && !s.live
-        ? `${formatBytes(s.bytesReceived)} of ${formatBytes(s.totalBytes)}`
-        : formatBytes(s.bytesReceived);
+      s.totalBytes && !s.live ? `${formatBytes(s.bytesReceived)} of ${formatBytes(s.totalBytes)}` : formatBytes(s.bytesReceived);
     return html`<section class="card now" part="status" aria-label="playback status">
       <div class="now-head">
         <h3>${s.assetId}</h3>
         ${s.live ? html`<span class="badge live">live</span>` : s.phase === 'complete' ? html`<span class="badge ok" data-testid="fully-received">fully received</span>` : null}
         ${s.mime ? html`<span class="codecs faint mono">${codecsOf(s.mime)}</span>` : null}
       </div>
-      ${s.server && s.reason
-        ? html`<div class="served" data-testid="served-by">
+      ${
+        s.server && s.reason
+          ? html`<div class="served" data-testid="served-by">
             <span class="muted">Served by</span>
             <span class="server-badge"><span class="mono" data-testid="server-id">${s.server.id}</span><span class="faint">${s.server.region}</span></span>
             <span class="muted">from</span>
             <span class="badge reason-${s.reason}" data-testid="reason" data-reason=${s.reason}>${reasonLabel(s.reason)}</span>
             <span class="why">Chosen because ${reasonExplanation(s.reason)}.</span>
           </div>`
-        : html`<div class="served muted">${s.phase === 'error' ? 'Not playing.' : 'Waiting for the director’s choice…'}</div>`}
+          : html`<div class="served muted">${s.phase === 'error' ? 'Not playing.' : 'Waiting for the director’s choice…'}</div>`
+      }
       <dl class="stats">
         <div class="stat"><dt>Bitrate</dt><dd>${formatBitrate(s.mediaBitrateBps ?? undefined)}</dd></div>
         <div class="stat">

@@ -177,18 +177,21 @@ export class BatonServerCard extends LitElement {
 
       <section>
         <h4>Cache</h4>
-        ${s.cache.length
-          ? html`<div class="chips">
+        ${
+          s.cache.length
+            ? html`<div class="chips">
               ${s.cache.slice(0, MAX_CHIPS).map((a) => html`<span class="chip" title=${a}>${a}</span>`)}
               ${s.cache.length > MAX_CHIPS ? html`<span class="chip faint">+${s.cache.length - MAX_CHIPS} more</span>` : null}
             </div>`
-          : html`<p class="none">Nothing cached</p>`}
+            : html`<p class="none">Nothing cached</p>`
+        }
       </section>
 
       <section>
         <h4>Live streams</h4>
-        ${s.live.length
-          ? html`<ul class="live">
+        ${
+          s.live.length
+            ? html`<ul class="live">
               ${s.live.map(
                 (l) => html`<li>
                   <span class="badge ${l.live ? 'live' : ''}">${l.live ? 'live' : 'ended'}</span>
@@ -197,7 +200,8 @@ export class BatonServerCard extends LitElement {
                 </li>`,
               )}
             </ul>`
-          : html`<p class="none">No live streams</p>`}
+            : html`<p class="none">No live streams</p>`
+        }
       </section>
     </article>`;
   }

@@ -120,9 +120,16 @@ export class BroadcastController implements ReactiveController {
   /** The device's position from the browser's geolocation (asks for permission). */
   deviceLocation(): Promise<LocationInput & { kind: 'device' }> {
     return new Promise((resolve, reject) => {
-      if (!('geolocation' in navigator)) return reject(new CaptureError('no-geolocation', 'This browser cannot tell where the device is. Type a place instead.'));
+      if (!('geolocation' in navigator))
+        return reject(new CaptureError('no-geolocation', 'This browser cannot tell where the device is. Type a place instead.'));
       navigator.geolocation.getCurrentPosition(
-        (pos) => resolve({ kind: 'device', lat: round(pos.coords.latitude, 4), lon: round(pos.coords.longitude, 4), accuracyM: Math.round(pos.coords.accuracy) }),
+        (pos) =>
+          resolve({
+            kind: 'device',
+            lat: round(pos.coords.latitude, 4),
+            lon: round(pos.coords.longitude, 4),
+            accuracyM: Math.round(pos.coords.accuracy),
+          }),
         (err) => reject(new CaptureError('geolocation', geolocationMessage(err))),
         { enableHighAccuracy: false, timeout: GEOLOCATION_TIMEOUT_MS, maximumAge: 600_000 },
       );
@@ -139,7 +146,11 @@ export class BroadcastController implements ReactiveController {
     const check = validate(streamKey, o.location, streamId);
     if (check) return this.#patch({ ...idleStatus(), problem: check });
     const socket = this.#hub.socket;
-    if (!socket?.connected) return this.#patch({ ...idleStatus(), problem: { code: 'hub-offline', message: 'The hub is not reachable right now, so no entry server can be assigned.' } });
+    if (!socket?.connected)
+      return this.#patch({
+        ...idleStatus(),
+        problem: { code: 'hub-offline', message: 'The hub is not reachable right now, so no entry server can be assigned.' },
+      });
 
     const run = ++this.#run;
     this.status = { ...idleStatus(), phase: 'starting' };
@@ -147,11 +158,29 @@ export class BroadcastController implements ReactiveController {
     const acquired = await this.capture.acquire();
     if (run !== this.#run) return;
     // A capture problem is already explained over the preview.
-    if (!acquired) return this.#patch({ phase: 'idle', problem: this.capture.problem ? null : { code: 'no-source', message: 'Pick a source first: choose a video file, or switch to the camera or the screen.', field: 'source' } });
+    if (!acquired)
+      return this.#patch({
+        phase: 'idle',
+        problem: this.capture.problem
+          ? null
+          : {
+              code: 'no-source',
+              message: 'Pick a source first: choose a video file, or switch to the camera or the screen.',
+              field: 'source',
+            },
+      });
     const stream = this.capture.streamForRecording();
-    if (!stream) return this.#patch({ phase: 'idle', problem: { code: 'no-source', message: 'The source has no video to broadcast.', field: 'source' } });
+    if (!stream)
+      return this.#patch({
+        phase: 'idle',
+        problem: { code: 'no-source', message: 'The source has no video to broadcast.', field: 'source' },
+      });
     const type = pickRecorderType(stream.getAudioTracks().length > 0);
-    if (!type) return this.#patch({ phase: 'idle', problem: { code: 'unsupported', message: 'This browser cannot record WebM video (VP8 or VP9), which Baton streams.' } });
+    if (!type)
+      return this.#patch({
+        phase: 'idle',
+        problem: { code: 'unsupported', message: 'This browser cannot record WebM video (VP8 or VP9), which Baton streams.' },
+      });
     const tracks = type.audio ? stream.getTracks() : stream.getVideoTracks();
 
     const location: PublishRequest['location'] =
@@ -185,7 +214,10 @@ export class BroadcastController implements ReactiveController {
     } catch (err) {
       this.#publisher = null;
       publisher.close();
-      return this.#patch({ phase: 'idle', problem: { code: 'unsupported', message: `The browser refused to record: ${(err as Error).message}` } });
+      return this.#patch({
+        phase: 'idle',
+        problem: { code: 'unsupported', message: `The browser refused to record: ${(err as Error).message}` },
+      });
     }
     this.#recorder = recorder;
     this.#chain = Promise.resolve();
@@ -258,7 +290,10 @@ export class BroadcastController implements ReactiveController {
     } catch (err) {
       if (this.#publisher !== publisher) return;
       const e = err as PublishError;
-      this.#patch({ phase: 'ended', problem: { code: e.code ?? 'internal', message: `The servers did not finalize the stream: ${e.message}` } });
+      this.#patch({
+        phase: 'ended',
+        problem: { code: e.code ?? 'internal', message: `The servers did not finalize the stream: ${e.message}` },
+      });
     } finally {
       if (this.#publisher === publisher) this.#publisher = null;
     }
@@ -300,7 +335,10 @@ export class BroadcastController implements ReactiveController {
       const f = e.detail;
       const lost = this.status.uploads.find((u) => u.serverId === f.from && u.state === 'failed');
       const why = lost?.error ? `: ${lost.error.message}` : '';
-      this.#notice('failover', `${capitalize(f.role)} ${f.from || 'server'} failed${why}. ${f.to} takes over as ${f.role} and is filled from the resend buffer.`);
+      this.#notice(
+        'failover',
+        `${capitalize(f.role)} ${f.from || 'server'} failed${why}. ${f.to} takes over as ${f.role} and is filled from the resend buffer.`,
+      );
     });
     p.addEventListener('warning', (e) => {
       if (mine()) this.#notice('warning', e.detail.message);
@@ -318,7 +356,12 @@ export class BroadcastController implements ReactiveController {
     p?.close();
     this.capture.pauseFile();
     const wasStarting = this.status.phase === 'starting';
-    this.#patch({ phase: wasStarting ? 'idle' : 'ended', problem: wasStarting ? publishProblem(problem.code, problem.message) : { ...problem, message: `The broadcast stopped: ${problem.message}` } });
+    this.#patch({
+      phase: wasStarting ? 'idle' : 'ended',
+      problem: wasStarting
+        ? publishProblem(problem.code, problem.message)
+        : { ...problem, message: `The broadcast stopped: ${problem.message}` },
+    });
   }
 
   #stopRecorder(): void {

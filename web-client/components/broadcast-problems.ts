@@ -15,10 +15,16 @@ export function geolocationMessage(err: GeolocationPositionError): string {
 }
 
 export function validate(streamKey: string, location: LocationInput, streamId: string | undefined): Problem | null {
-  if (!streamKey) return { code: 'missing-key', message: 'Enter your stream key: the hub only accepts broadcasts that carry one.', field: 'key' };
-  if (location.kind === 'text' && !location.text.trim()) return { code: 'missing-location', message: 'Say where you are broadcasting from, or use your device location.', field: 'location' };
+  if (!streamKey)
+    return { code: 'missing-key', message: 'Enter your stream key: the hub only accepts broadcasts that carry one.', field: 'key' };
+  if (location.kind === 'text' && !location.text.trim())
+    return { code: 'missing-location', message: 'Say where you are broadcasting from, or use your device location.', field: 'location' };
   if (streamId && !ASSET_ID_PATTERN.test(streamId)) {
-    return { code: 'bad-stream-id', message: 'A stream id is up to 64 letters, digits, “-” or “_”, starting with a letter or digit.', field: 'streamId' };
+    return {
+      code: 'bad-stream-id',
+      message: 'A stream id is up to 64 letters, digits, “-” or “_”, starting with a letter or digit.',
+      field: 'streamId',
+    };
   }
   return null;
 }
@@ -29,7 +35,11 @@ export function publishProblem(code: string, message: string): Problem {
     case 'unauthorized':
       return { code, message: `The hub refused the stream key (${message}). Check the key your operator gave you.`, field: 'key' };
     case 'unknown-place':
-      return { code, message: 'The hub does not know that place. Pick one of the suggestions, type “lat, lon”, or use your device location.', field: 'location' };
+      return {
+        code,
+        message: 'The hub does not know that place. Pick one of the suggestions, type “lat, lon”, or use your device location.',
+        field: 'location',
+      };
     case 'no-ingest':
       return { code, message: `No ingest server can take the stream right now (${message}).` };
     case 'no-director':

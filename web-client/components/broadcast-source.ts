@@ -81,8 +81,13 @@ export class SourceCapture {
     this.#o.onChange();
     try {
       const media = navigator.mediaDevices;
-      if (!media) throw new CaptureError('insecure-context', 'This page is not a secure context (https or localhost), so the browser offers no camera or screen capture.');
-      const stream = kind === 'camera' ? await openCamera(media) : await media.getDisplayMedia({ video: { frameRate: { ideal: 30 } }, audio: true });
+      if (!media)
+        throw new CaptureError(
+          'insecure-context',
+          'This page is not a secure context (https or localhost), so the browser offers no camera or screen capture.',
+        );
+      const stream =
+        kind === 'camera' ? await openCamera(media) : await media.getDisplayMedia({ video: { frameRate: { ideal: 30 } }, audio: true });
       if (seq !== this.#seq || this.kind !== kind) {
         stream.getTracks().forEach((t) => t.stop());
         return false;
@@ -121,7 +126,8 @@ export class SourceCapture {
         v.addEventListener('error', bad);
       });
       if (seq !== this.#seq) return;
-      if (typeof (v as CapturableVideo).captureStream !== 'function') throw new CaptureError('unsupported', 'This browser cannot capture a playing video (no captureStream).');
+      if (typeof (v as CapturableVideo).captureStream !== 'function')
+        throw new CaptureError('unsupported', 'This browser cannot capture a playing video (no captureStream).');
       this.info = { kind: 'file', label: file.name, width: v.videoWidth || undefined, height: v.videoHeight || undefined, audio: true };
       this.state = 'ready';
       v.play().catch(() => undefined);
@@ -211,7 +217,8 @@ async function openCamera(media: MediaDevices): Promise<MediaStream> {
   } catch (err) {
     // A camera without a microphone (or a busy microphone) still makes a broadcast.
     const name = (err as DOMException).name;
-    if (name === 'NotFoundError' || name === 'OverconstrainedError' || name === 'NotReadableError') return media.getUserMedia({ video: true });
+    if (name === 'NotFoundError' || name === 'OverconstrainedError' || name === 'NotReadableError')
+      return media.getUserMedia({ video: true });
     throw err;
   }
 }
@@ -239,10 +246,26 @@ function captureProblem(kind: SourceKind, err: unknown): Problem {
     case 'NotAllowedError':
     case 'SecurityError':
       return kind === 'screen'
-        ? { code: 'screen-denied', message: 'Screen sharing was cancelled or blocked. Choose Screen again and pick a screen, window or tab to share.', field: 'source' }
-        : { code: 'camera-denied', message: 'The browser was denied access to the camera. Allow it from the camera icon in the address bar (or the site settings), then try again.', field: 'source' };
+        ? {
+            code: 'screen-denied',
+            message: 'Screen sharing was cancelled or blocked. Choose Screen again and pick a screen, window or tab to share.',
+            field: 'source',
+          }
+        : {
+            code: 'camera-denied',
+            message:
+              'The browser was denied access to the camera. Allow it from the camera icon in the address bar (or the site settings), then try again.',
+            field: 'source',
+          };
     case 'NotFoundError':
-      return { code: `no-${what}`, message: kind === 'screen' ? 'There is no screen to share.' : 'No camera was found on this device. Plug one in, or share your screen or a file instead.', field: 'source' };
+      return {
+        code: `no-${what}`,
+        message:
+          kind === 'screen'
+            ? 'There is no screen to share.'
+            : 'No camera was found on this device. Plug one in, or share your screen or a file instead.',
+        field: 'source',
+      };
     case 'NotReadableError':
     case 'AbortError':
       return { code: `${what}-busy`, message: `The ${what} could not be started; another application may be using it.`, field: 'source' };

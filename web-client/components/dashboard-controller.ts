@@ -67,7 +67,8 @@ export class DashboardController implements ReactiveController {
     },
     onResync: (e) => {
       if (e.phase === 'done') this.#resyncError = null;
-      if (e.phase === 'failed') this.#resyncError = e.error instanceof Error && e.error.message ? e.error.message : 'The hub did not answer the resync request.';
+      if (e.phase === 'failed')
+        this.#resyncError = e.error instanceof Error && e.error.message ? e.error.message : 'The hub did not answer the resync request.';
       this.#host.requestUpdate();
     },
   });

@@ -2,7 +2,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 
 export type Route =
-  | { page: 'watch'; asset: string | null; /** `t=`: seconds to start at. */ t?: number }
+  | { page: 'watch'; asset: string | null /** `t=`: seconds to start at. */; t?: number }
   | { page: 'broadcast' }
   | { page: 'dashboard' };
 

@@ -1,7 +1,13 @@
 // The pages' hub sockets: the client SDK's typed sockets (client-sdk/hub-link.ts) on the
 // page's own origin, plus what only a browser page has — the operator token prompt and
 // the ICE servers fetched from /api/config.
-import { ACK_TIMEOUT_MS, openClientSocket, openDashboardSocket, type ClientSocket, type DashboardSocket } from '../../client-sdk/hub-link.js';
+import {
+  ACK_TIMEOUT_MS,
+  openClientSocket,
+  openDashboardSocket,
+  type ClientSocket,
+  type DashboardSocket,
+} from '../../client-sdk/hub-link.js';
 import { clientConfigSchema } from '../../client-sdk/hub-replies.js';
 import { parse } from '../../signaling/protocol/messages.js';
 

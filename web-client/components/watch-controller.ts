@@ -274,7 +274,11 @@ export class WatchController implements ReactiveController {
       if (!live()) return;
       this.#sink?.end();
       // A live stream that ended is a recording now: not "live", and what arrived is all there is.
-      this.#patch({ phase: 'complete', live: false, totalBytes: this.status.totalBytes === null || this.status.live ? this.status.bytesReceived : this.status.totalBytes });
+      this.#patch({
+        phase: 'complete',
+        live: false,
+        totalBytes: this.status.totalBytes === null || this.status.live ? this.status.bytesReceived : this.status.totalBytes,
+      });
       if (this.catalog.some((a) => a.id === assetId && a.live)) void this.refreshCatalog();
     });
     viewer.addEventListener('error', (e) => {
@@ -318,7 +322,8 @@ export class WatchController implements ReactiveController {
     const t = v.ended ? v.duration : v.currentTime;
     this.#positions.set(assetId, t, Number.isFinite(v.duration) ? v.duration : null, now);
     const route = parseHash(location.hash);
-    if (route.page === 'watch' && route.asset === assetId) history.replaceState(history.state, '', hrefFor('watch', assetId, v.ended ? undefined : t));
+    if (route.page === 'watch' && route.asset === assetId)
+      history.replaceState(history.state, '', hrefFor('watch', assetId, v.ended ? undefined : t));
   };
 
   #stop(): void {
@@ -351,7 +356,15 @@ export class WatchController implements ReactiveController {
 
   readonly #onVideoEvent = (e: Event): void => {
     const next: VideoState =
-      e.type === 'playing' ? 'playing' : e.type === 'pause' ? (this.video.ended ? 'ended' : 'paused') : e.type === 'ended' ? 'ended' : 'waiting';
+      e.type === 'playing'
+        ? 'playing'
+        : e.type === 'pause'
+          ? this.video.ended
+            ? 'ended'
+            : 'paused'
+          : e.type === 'ended'
+            ? 'ended'
+            : 'waiting';
     if (next !== this.status.video) this.#patch({ video: next });
   };
 }

@@ -31,13 +31,36 @@ export const HOSTILE_IDS = [
 ];
 
 const hostileId = fc.oneof(fc.constantFrom(...HOSTILE_IDS), fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }));
-const junk = fc.anything({ maxDepth: 3, maxKeys: 6, withTypedArray: true, withSparseArray: true, withNullPrototype: true, withBoxedValues: true, withDate: true });
+const junk = fc.anything({
+  maxDepth: 3,
+  maxKeys: 6,
+  withTypedArray: true,
+  withSparseArray: true,
+  withNullPrototype: true,
+  withBoxedValues: true,
+  withDate: true,
+});
 const eventName = (known: string[]) =>
-  fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...known) },
-    { weight: 2, arbitrary: fc.string({ maxLength: 40 }) },
-    { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'toString', 'select', 'session-open', 'deltas', 'error', 'message') },
-  ).filter((e) => !RESERVED.has(e));
+  fc
+    .oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...known) },
+      { weight: 2, arbitrary: fc.string({ maxLength: 40 }) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          '__proto__',
+          'constructor',
+          'hasOwnProperty',
+          'toString',
+          'select',
+          'session-open',
+          'deltas',
+          'error',
+          'message',
+        ),
+      },
+    )
+    .filter((e) => !RESERVED.has(e));
 
 function deep(depth: number): unknown {
   let v: unknown = 'bottom';
@@ -48,9 +71,21 @@ function deep(depth: number): unknown {
 /** Values that are never a valid message: wrong types, wrong keys, hostile strings, huge or deep. */
 const clientPayload = fc.oneof(
   { weight: 6, arbitrary: junk },
-  { weight: 4, arbitrary: fc.record({ assetId: hostileId, offset: fc.oneof(fc.integer(), fc.double(), fc.string()), exclude: junk }, { requiredKeys: ['assetId'] }) },
+  {
+    weight: 4,
+    arbitrary: fc.record(
+      { assetId: hostileId, offset: fc.oneof(fc.integer(), fc.double(), fc.string()), exclude: junk },
+      { requiredKeys: ['assetId'] },
+    ),
+  },
   // A random stream key is never one the hub accepts, so nothing can start publishing.
-  { weight: 2, arbitrary: fc.record({ streamKey: fc.string({ maxLength: 20 }).map((k) => `fuzz-${k}`), location: junk, streamId: hostileId }, { requiredKeys: [] }) },
+  {
+    weight: 2,
+    arbitrary: fc.record(
+      { streamKey: fc.string({ maxLength: 20 }).map((k) => `fuzz-${k}`), location: junk, streamId: hostileId },
+      { requiredKeys: [] },
+    ),
+  },
   { weight: 2, arbitrary: fc.record({ sessionId: fc.oneof(fc.string(), fc.constant('AAAAAAAAAAAA')), data: junk }, { requiredKeys: [] }) },
   { weight: 2, arbitrary: fc.record({ q: fc.oneof(fc.string({ maxLength: 200 }), junk), limit: junk }, { requiredKeys: [] }) },
   { weight: 1, arbitrary: fc.constantFrom(deep(1_000), 'x'.repeat(OVERSIZED_CHARS), { assetId: 'y'.repeat(OVERSIZED_CHARS) }) },
@@ -81,7 +116,19 @@ const brokenDescriptor = fc
     fc.boolean(),
   )
   .map(([[key, value], drop]) => {
-    const d: Record<string, unknown> = { id: 'fuzz', region: 'x', lat: 0, lon: 0, roles: ['edge'], maxSessions: 1, uplinkMbps: 1, load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [], live: [] };
+    const d: Record<string, unknown> = {
+      id: 'fuzz',
+      region: 'x',
+      lat: 0,
+      lon: 0,
+      roles: ['edge'],
+      maxSessions: 1,
+      uplinkMbps: 1,
+      load: { sessions: 0, egressMbps: 0, cpu: 0 },
+      cache: [],
+      storage: [],
+      live: [],
+    };
     if (drop && key in d) delete d[key];
     else d[key] = value;
     return d;
@@ -125,7 +172,9 @@ const rawPacket = fc.oneof(
 );
 
 function events(known: string[], payload: fc.Arbitrary<unknown>): fc.Arbitrary<HubInput> {
-  return fc.record({ event: eventName(known), args: fc.array(payload, { maxLength: 3 }), ack: fc.boolean() }).map((e) => ({ kind: 'event' as const, ...e }));
+  return fc
+    .record({ event: eventName(known), args: fc.array(payload, { maxLength: 3 }), ack: fc.boolean() })
+    .map((e) => ({ kind: 'event' as const, ...e }));
 }
 
 /** `n` inputs for the /client namespace, about one in six a raw packet. */
@@ -147,9 +196,16 @@ export function badFrames(n: number, seed: number): (string | Uint8Array)[] {
   const notControl = fc.oneof(
     fc.string({ maxLength: 300 }).filter((s) => !s.trimStart().startsWith('{')),
     fc.json({ maxDepth: 2 }).filter((s) => !s.trimStart().startsWith('{')),
-    fc.record({ t: fc.string({ maxLength: 10 }).filter((t) => !CONTROL_TYPES.includes(t)), offset: fc.nat() }).map((o) => JSON.stringify(o)),
+    fc
+      .record({ t: fc.string({ maxLength: 10 }).filter((t) => !CONTROL_TYPES.includes(t)), offset: fc.nat() })
+      .map((o) => JSON.stringify(o)),
     fc.record({ t: fc.constantFrom(...CONTROL_TYPES), extra: fc.anything({ maxDepth: 1 }) }).map((o) => JSON.stringify(o)),
-    fc.record({ t: fc.constant('play'), offset: fc.oneof(fc.double({ min: -1e6, max: -0.5 }), fc.string(), fc.constant(2 ** 60), fc.constant(1.5)) }).map((o) => JSON.stringify(o)),
+    fc
+      .record({
+        t: fc.constant('play'),
+        offset: fc.oneof(fc.double({ min: -1e6, max: -0.5 }), fc.string(), fc.constant(2 ** 60), fc.constant(1.5)),
+      })
+      .map((o) => JSON.stringify(o)),
     fc.constantFrom(`{"t":"play","offset":0,"pad":"${'p'.repeat(5_000)}"}`, '{'.repeat(3_000)),
   );
   const binary = fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 2_000 }), fc.constant(new Uint8Array(100 * 1024).fill(7)));

@@ -25,12 +25,24 @@ export interface FuzzTally {
 }
 
 export function newTally(): FuzzTally {
-  return { delivered: 0, undelivered: 0, answered: 0, closedPending: 0, unanswered: 0, closedByHub: 0, errorEvents: 0, malformedAcks: [], unansweredSamples: [] };
+  return {
+    delivered: 0,
+    undelivered: 0,
+    answered: 0,
+    closedPending: 0,
+    unanswered: 0,
+    closedByHub: 0,
+    errorEvents: 0,
+    malformedAcks: [],
+    unansweredSamples: [],
+  };
 }
 
 /** Inputs likely to make the hub close the connection (sent last in their batch). */
 export function closesConnection(m: HubInput): boolean {
-  return m.kind === 'raw' || m.args.some((a) => (typeof a === 'string' ? a.length : JSON.stringify(a ?? null)?.length ?? 0) >= OVERSIZED_CHARS);
+  return (
+    m.kind === 'raw' || m.args.some((a) => (typeof a === 'string' ? a.length : (JSON.stringify(a ?? null)?.length ?? 0)) >= OVERSIZED_CHARS)
+  );
 }
 
 /** Splits inputs into batches of `size`. */
@@ -72,7 +84,8 @@ export async function runBatch(open: () => Promise<Socket>, inputs: HubInput[], 
         if (closed) tally.closedPending += pending;
         else {
           tally.unanswered += pending;
-          for (const m of [...waiting].slice(0, 5 - Math.min(5, tally.unansweredSamples.length))) tally.unansweredSamples.push(describeInput(m));
+          for (const m of [...waiting].slice(0, 5 - Math.min(5, tally.unansweredSamples.length)))
+            tally.unansweredSamples.push(describeInput(m));
         }
         resolve();
       };

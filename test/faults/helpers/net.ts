@@ -5,7 +5,11 @@ import { mintServerToken } from '../../../signaling/auth.js';
 import { SECRET, type Cluster } from '../../helpers/cluster.js';
 
 /** Connects to a hub namespace; rejects with the hub's reason when refused. */
-export function connect(hubUrl: string, ns: '/client' | '/server' | '/dashboard' = '/client', auth?: Record<string, unknown>): Promise<Socket> {
+export function connect(
+  hubUrl: string,
+  ns: '/client' | '/server' | '/dashboard' = '/client',
+  auth?: Record<string, unknown>,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = io(`${hubUrl}${ns}`, { transports: ['websocket'], reconnection: false, auth, forceNew: true, timeout: 10_000 });
     s.once('connect', () => resolve(s));

@@ -45,7 +45,12 @@ export function pacedPublish(o: PacedPublishOptions): PacedPublish {
   });
   assigned.catch(() => undefined);
   const result = (async () => {
-    const socket: Socket<HubToClientEvents, ClientToHubEvents> = io(`${o.hubUrl}/client`, { transports: ['websocket'], reconnection: false, forceNew: true, timeout: 10_000 });
+    const socket: Socket<HubToClientEvents, ClientToHubEvents> = io(`${o.hubUrl}/client`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      timeout: 10_000,
+    });
     let p: Publisher | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -64,7 +69,9 @@ export function pacedPublish(o: PacedPublishOptions): PacedPublish {
       });
       p = publisher;
       o.onPublisher?.(publisher);
-      const fatal = new Promise<never>((_, reject) => publisher.addEventListener('error', (e) => reject(new PublishError(e.detail.code, e.detail.message))));
+      const fatal = new Promise<never>((_, reject) =>
+        publisher.addEventListener('error', (e) => reject(new PublishError(e.detail.code, e.detail.message))),
+      );
       fatal.catch(() => undefined);
       assign(await Promise.race([publisher.start(), fatal]));
       const perTick = Math.max(1, Math.round((o.bytesPerSecond * TICK_MS) / 1000));

@@ -2,7 +2,12 @@
 // so a test can send what no well-behaved Publisher would (1-byte chunks as fast as the channel takes).
 import type { Socket } from 'socket.io-client';
 import { createPeer, type Peer } from '../../../node-app/webrtc/peer.js';
-import { decodeIngestServerFrame, encodeChunk, encodeIngestControl, type IngestServerControl } from '../../../signaling/protocol/ingest-frames.js';
+import {
+  decodeIngestServerFrame,
+  encodeChunk,
+  encodeIngestControl,
+  type IngestServerControl,
+} from '../../../signaling/protocol/ingest-frames.js';
 import type { Ack, PublishReply } from '../../../signaling/protocol/index.js';
 import { connect } from './net.js';
 
@@ -30,7 +35,9 @@ export interface RawPublisher {
 /** Publishes `streamId` through the hub and opens the primary's ingest channel (hello → ready). */
 export async function openRawPublisher(hubUrl: string, streamId: string, mime = 'video/webm; codecs="vp8"'): Promise<RawPublisher> {
   const socket = await connect(hubUrl);
-  const reply: Ack<PublishReply> = await socket.timeout(10_000).emitWithAck('publish', { streamKey: 'test-key', location: 'Lisbon', streamId });
+  const reply: Ack<PublishReply> = await socket
+    .timeout(10_000)
+    .emitWithAck('publish', { streamKey: 'test-key', location: 'Lisbon', streamId });
   if (!reply.ok) {
     socket.close();
     throw Object.assign(new Error(`publish refused: ${reply.code}: ${reply.message}`), { code: reply.code });

@@ -34,8 +34,19 @@ export interface RawViewerOptions {
 export async function openRawViewer(hubUrl: string, assetId: string, opts: RawViewerOptions = {}): Promise<RawViewer> {
   // The peer's process is started before the watch, as a real viewer is ready before it asks: booting
   // it takes seconds on a loaded machine, longer than a server waits for an opened session to connect.
-  const peer = spawnIpcPeer({ mode: 'sink', initiator: true, skipBytes: MEDIA_HEADER_BYTES, sendOnConnect: [encodeControl({ t: 'play', offset: 0 })] });
-  const state = { bytes: 0, connected: false, closed: null as { error?: string } | null, texts: [] as string[], hubCloses: [] as { sessionId: string; reason: string }[] };
+  const peer = spawnIpcPeer({
+    mode: 'sink',
+    initiator: true,
+    skipBytes: MEDIA_HEADER_BYTES,
+    sendOnConnect: [encodeControl({ t: 'play', offset: 0 })],
+  });
+  const state = {
+    bytes: 0,
+    connected: false,
+    closed: null as { error?: string } | null,
+    texts: [] as string[],
+    hubCloses: [] as { sessionId: string; reason: string }[],
+  };
   /** Signals the peer made before the hub named the session. */
   const early: unknown[] = [];
   let toServer: ((data: unknown) => void) | null = null;
@@ -43,8 +54,7 @@ export async function openRawViewer(hubUrl: string, assetId: string, opts: RawVi
     if (m.type === 'signal') {
       const data = opts.toServer ? opts.toServer(m.data) : m.data;
       if (data !== null) toServer ? toServer(data) : early.push(data);
-    }
-    else if (m.type === 'progress') state.bytes = m.bytes;
+    } else if (m.type === 'progress') state.bytes = m.bytes;
     else if (m.type === 'connect') state.connected = true;
     else if (m.type === 'text') state.texts.push(m.text);
     else if (m.type === 'closed') state.closed ??= m.error === undefined ? {} : { error: m.error };

@@ -86,18 +86,20 @@ export async function openSlowLink(rateBytesPerS: number, queueBytes = 32 * 1024
     f[5] = String(port(side === 'viewer' ? serverSide : viewerSide));
     return f.join(' ');
   };
-  const rewrite = (side: 'viewer' | 'server'): SignalRewrite => (data) => {
-    const d = data as { type?: string; sdp?: string; candidate?: { candidate?: string } };
-    if (d?.type === 'candidate' && typeof d.candidate?.candidate === 'string') {
-      const c = candidate(d.candidate.candidate, side);
-      return c === null ? null : { ...d, candidate: { ...d.candidate, candidate: c } };
-    }
-    if (typeof d?.sdp === 'string') {
-      const lines = d.sdp.split('\r\n').flatMap((l) => (l.startsWith('a=candidate:') ? (candidate(l, side) ?? []) : [l]));
-      return { ...d, sdp: lines.join('\r\n') };
-    }
-    return data;
-  };
+  const rewrite =
+    (side: 'viewer' | 'server'): SignalRewrite =>
+    (data) => {
+      const d = data as { type?: string; sdp?: string; candidate?: { candidate?: string } };
+      if (d?.type === 'candidate' && typeof d.candidate?.candidate === 'string') {
+        const c = candidate(d.candidate.candidate, side);
+        return c === null ? null : { ...d, candidate: { ...d.candidate, candidate: c } };
+      }
+      if (typeof d?.sdp === 'string') {
+        const lines = d.sdp.split('\r\n').flatMap((l) => (l.startsWith('a=candidate:') ? (candidate(l, side) ?? []) : [l]));
+        return { ...d, sdp: lines.join('\r\n') };
+      }
+      return data;
+    };
   return {
     toServer: rewrite('viewer'),
     toViewer: rewrite('server'),

@@ -75,10 +75,18 @@ function runSwarm(opts: SwarmOptions): void {
   const up = (e: SwarmEvent) => process.send?.(e);
   for (let i = 0; i < opts.count; i++) {
     const socket = io(`${opts.hubUrl}/client`, { transports: ['websocket'], reconnection: false, forceNew: true });
-    const viewer = new Viewer({ socket: socket as unknown as ViewerSocket, assetId: opts.assetId, SimplePeer, wrtc: nodeWrtc, fast: opts.fast });
+    const viewer = new Viewer({
+      socket: socket as unknown as ViewerSocket,
+      assetId: opts.assetId,
+      SimplePeer,
+      wrtc: nodeWrtc,
+      fast: opts.fast,
+    });
     const hash = createHash('sha256');
     let reported = 0;
-    socket.on('session-close', (m: { sessionId: string; reason: string }) => up({ type: 'hub-session-close', i, sessionId: m.sessionId, reason: m.reason }));
+    socket.on('session-close', (m: { sessionId: string; reason: string }) =>
+      up({ type: 'hub-session-close', i, sessionId: m.sessionId, reason: m.reason }),
+    );
     viewer.addEventListener('selected', (e) => up({ type: 'selected', i, server: e.detail.server.id, sessionId: e.detail.sessionId }));
     viewer.addEventListener('data', (e) => hash.update(e.detail.bytes));
     viewer.addEventListener('warning', (e) => up({ type: 'warning', i, ...e.detail }));

@@ -2,7 +2,12 @@
 // --inspect=127.0.0.1:0), so a memory figure measures what is kept, not what is not yet freed.
 import { createRequire } from 'node:module';
 
-type WsLike = { on(e: string, f: (...a: any[]) => void): void; once(e: string, f: (...a: any[]) => void): void; send(s: string): void; close(): void };
+type WsLike = {
+  on(e: string, f: (...a: any[]) => void): void;
+  once(e: string, f: (...a: any[]) => void): void;
+  send(s: string): void;
+  close(): void;
+};
 const WebSocket = createRequire(import.meta.url)('ws') as new (url: string) => WsLike;
 
 /** The inspector's WebSocket URL from a process's output ("Debugger listening on ws://…"). */

@@ -42,7 +42,10 @@ function stringArb(d: Def): fc.Arbitrary<string> {
   const min = cs.find((c) => c.check === 'min_length')?.minimum ?? 0;
   const max = cs.find((c) => c.check === 'max_length')?.maximum ?? FREE_STRING_CHARS;
   // The bounds themselves, and anything between (generation keeps long strings rare).
-  return fc.oneof(fc.string({ minLength: min, maxLength: Math.min(max, FREE_STRING_CHARS) }), fc.constantFrom('x'.repeat(Math.max(min, 1)), 'y'.repeat(max)));
+  return fc.oneof(
+    fc.string({ minLength: min, maxLength: Math.min(max, FREE_STRING_CHARS) }),
+    fc.constantFrom('x'.repeat(Math.max(min, 1)), 'y'.repeat(max)),
+  );
 }
 
 function numberArb(d: Def): fc.Arbitrary<number> {
@@ -51,7 +54,9 @@ function numberArb(d: Def): fc.Arbitrary<number> {
   const lo = cs.find((c) => c.check === 'greater_than')?.value ?? (int ? Number.MIN_SAFE_INTEGER : -1e308);
   const hi = cs.find((c) => c.check === 'less_than')?.value ?? (int ? Number.MAX_SAFE_INTEGER : 1e308);
   const edges = fc.constantFrom(lo, hi, Math.min(hi, Math.max(lo, 0)));
-  const body = int ? fc.integer({ min: Math.max(lo, Number.MIN_SAFE_INTEGER), max: Math.min(hi, Number.MAX_SAFE_INTEGER) }) : fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true });
+  const body = int
+    ? fc.integer({ min: Math.max(lo, Number.MIN_SAFE_INTEGER), max: Math.min(hi, Number.MAX_SAFE_INTEGER) })
+    : fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true });
   return fc.oneof({ weight: 3, arbitrary: body }, { weight: 1, arbitrary: edges });
 }
 
