@@ -413,9 +413,17 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     if (typeof ack !== 'function') return;
     if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'server is shutting down'));
     // The hub validates, but a server trusts no input: a malformed open must not throw in here.
-    const p = parse(sessionOpenSchema, raw);
-    if (!p.ok) return ack(ackError(ErrorCode.badRequest, `malformed session-open: ${p.message}`));
-    const msg = p.value;
+    const p = sessionOpenSchema.safeParse(raw);
+    if (!p.success) {
+      // An id that could name a path is refused exactly like an id this server does not store.
+      const assetId = raw !== null && typeof raw === 'object' ? (raw as { assetId?: unknown }).assetId : undefined;
+      if (typeof assetId === 'string' && p.error.issues.every((i) => i.path[0] === 'assetId')) {
+        const id = assetId.slice(0, 64);
+        return ack(ackError(ErrorCode.unknownAsset, `asset ${JSON.stringify(id)} is not stored here`));
+      }
+      return ack(ackError(ErrorCode.badRequest, `malformed session-open: ${p.error.issues[0]?.message ?? 'invalid'}`));
+    }
+    const msg = p.data;
     if (msg.kind === 'publish') return ack(this.#ingest.open(msg));
     if (msg.kind !== 'watch') return ack(ackError(ErrorCode.badRequest, `session kind ${msg.kind} is not served here yet`));
     ack(this.#viewers.open(msg));
