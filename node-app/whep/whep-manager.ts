@@ -32,8 +32,11 @@ export class WhepManager {
   }
 
   /** Loads the WHEP stack ahead of the first offer (call once the server is up, off its startup path). */
-  warm(): void {
-    void import('./whep-session.js').catch(() => undefined);
+  warm(): Promise<void> {
+    return import('./whep-session.js').then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   get size(): number {

@@ -39,8 +39,11 @@ export class WhipManager {
   }
 
   /** Loads the WHIP stack ahead of the first offer (call once the server is up, off its startup path). */
-  warm(): void {
-    void import('./whip-broadcast.js').catch(() => undefined);
+  warm(): Promise<void> {
+    return import('./whip-broadcast.js').then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   get size(): number {
