@@ -10,6 +10,7 @@ import {
 import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
 import type { Ack } from '../signaling/protocol/types.js';
 import { ByteCursor } from './byte-cursor.js';
+import { TypedEventTarget } from './typed-events.js';
 
 /** No answer to `watch` within this long counts as a `timeout` (retried). */
 export const WATCH_ACK_TIMEOUT_MS = 10_000;
@@ -138,7 +139,7 @@ export interface ViewerEventMap {
 
 type Reply = Ack<WatchReply>;
 
-export class Viewer extends EventTarget {
+export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly assetId: string;
   readonly #o: ViewerOptions;
   readonly #cursor: ByteCursor;
@@ -180,42 +181,6 @@ export class Viewer extends EventTarget {
     this.#startOffset = opts.offset ?? 0;
     this.#cursor = new ByteCursor(this.#startOffset);
     if (opts.startTimeMs !== undefined && opts.startTimeMs > 0) this.#startAt = { ms: opts.startTimeMs, initEnd: null };
-  }
-
-  override addEventListener<K extends keyof ViewerEventMap>(
-    type: K,
-    listener: (ev: ViewerEventMap[K]) => void,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
-  }
-
-  override removeEventListener<K extends keyof ViewerEventMap>(
-    type: K,
-    listener: (ev: ViewerEventMap[K]) => void,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void {
-    super.removeEventListener(type, listener, options);
   }
 
   /** Next byte wanted; bytes received so far are `offset - startOffset`. */
