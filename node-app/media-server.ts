@@ -42,7 +42,8 @@ import { WhepManager } from './whep/whep-manager.js';
 export { registerBackoffMs } from './server/hub-link.js';
 
 export interface MediaServerOptions {
-  hubUrl: string;
+  /** The hub, or several hubs of one cluster (the server moves to the next when its hub disappears). */
+  hubUrl: string | readonly string[];
   clusterSecret: string;
   id: string;
   region: string;

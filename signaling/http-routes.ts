@@ -22,8 +22,13 @@ export interface HttpHost {
   readonly whep: WhepRoutes;
   readonly iceServers: RTCIceServer[];
   readonly decisions: readonly DecisionEvent[];
+  readonly url: string;
+  /** Several hubs on Redis: whether Redis is reachable now. */
+  readonly shared?: { readonly ready: boolean };
   takeHttpToken(req: IncomingMessage): boolean;
   apiState(): unknown;
+  hubUrls(): Promise<string[]>;
+  hubList(): Promise<unknown[]>;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, query: Record<string, string | string[] | undefined>) => void;
@@ -52,7 +57,8 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
       handler(req, res, query);
     });
 
-  open('/healthz', (_req, res) => send(res, 200, { ok: true }));
+  // Alive even while Redis is away: the hub then serves from its last table copy (degraded, not dead).
+  open('/healthz', (_req, res) => send(res, 200, { ok: true, ...(hub.shared ? { redis: hub.shared.ready ? 'ok' : 'degraded' } : {}) }));
   open('/readyz', (_req, res) => {
     const ready = hub.table.size > 0 && hub.table.director !== null;
     send(res, ready ? 200 : 503, {
@@ -72,7 +78,19 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
       return send(res, 400, { error: 'cursor must be an asset id (the `next` of the previous page)' });
     send(res, 200, hub.catalogView.page(n, cursor));
   });
-  open('/api/config', (_req, res) => send(res, 200, { iceServers: hub.iceServers, operatorTokenRequired: hub.operatorGate.tokenRequired }));
+  open('/api/config', (_req, res) => {
+    hub.hubUrls().then(
+      (hubs) => send(res, 200, { iceServers: hub.iceServers, operatorTokenRequired: hub.operatorGate.tokenRequired, hubs }),
+      () => send(res, 200, { iceServers: hub.iceServers, operatorTokenRequired: hub.operatorGate.tokenRequired, hubs: [hub.url] }),
+    );
+  });
+  // The hubs of the cluster: one entry alone; with several, each as it last reported itself to Redis.
+  operator('/api/hubs', (_req, res) => {
+    hub.hubList().then(
+      (hubs) => send(res, 200, { hubs }),
+      () => send(res, 503, { error: 'the hub list is in Redis, which is unreachable now' }),
+    );
+  });
   operator('/api/state', (_req, res) => send(res, 200, hub.apiState()));
   operator('/api/decisions', (_req, res) => send(res, 200, { decisions: hub.decisions }));
   operator('/metrics', (_req, res) => {

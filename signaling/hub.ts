@@ -22,6 +22,12 @@ import { wireServers } from './transport/socketio-servers.js';
 import { wireClients } from './transport/socketio-clients.js';
 import { wireDashboard } from './transport/socketio-dashboard.js';
 import { apiState } from './api-state.js';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
+import { parseRedisUrl } from './redis/connect.js';
+import { DEFAULT_MISSED_HEARTBEATS } from './policies/liveness.js';
 
 export { MAX_EPOCH_STEP } from './core/director-seat.js';
 
@@ -68,6 +74,18 @@ export interface HubOptions {
    * capped per IP.
    */
   sessionLimits?: Partial<SessionLimits>;
+  /**
+   * Several hubs share one cluster through this Redis (`redis://host:port[/db]`): the table, the
+   * rotation lease, servers' liveness and socket.io between hubs (docs/multi-hub.md). Without it
+   * the hub keeps everything in its own memory.
+   */
+  redisUrl?: string;
+  /** Key prefix in Redis, so two clusters can share one (default `baton:`). */
+  redisPrefix?: string;
+  /** This hub's name among several (default `hub-<random>`). */
+  hubId?: string;
+  /** How long the rotation lease lasts, ms (default 3000; another hub takes over within about this after its holder dies). */
+  leaseMs?: number;
   /** Clock, injectable for tests. */
   now?: () => number;
 }
@@ -95,6 +113,11 @@ export class Hub {
   readonly #log: Logger;
   readonly #verifier: TokenVerifier;
   readonly #link = new SocketIoLink();
+  /** Several hubs on Redis; undefined for a hub alone. */
+  readonly shared: SharedCluster | undefined;
+  readonly hubId: string;
+  #adapterRedis?: Redis;
+  readonly #redisUrl: string | undefined;
   #http?: HttpServer;
   #io?: IoServer;
   #closed = false;
@@ -113,12 +136,41 @@ export class Hub {
     this.iceServers = opts.iceServers ?? [];
     this.#log = logger('hub');
     this.#verifier = new TokenVerifier(opts.clusterSecret);
+    this.hubId = opts.hubId ?? `hub-${randomBytes(3).toString('hex')}`;
+    const heartbeatMs = opts.heartbeatMs ?? 1000;
+    this.#redisUrl = opts.redisUrl;
+    if (opts.redisUrl) parseRedisUrl(opts.redisUrl); // a typo is a clear error before anything connects
+    this.shared = opts.redisUrl
+      ? new SharedCluster({
+          url: opts.redisUrl,
+          prefix: opts.redisPrefix,
+          hubId: this.hubId,
+          heartbeatMs,
+          missedHeartbeats: DEFAULT_MISSED_HEARTBEATS,
+          leaseMs: opts.leaseMs,
+          log: this.#log.child({ part: 'redis' }),
+          now: opts.now,
+        })
+      : undefined;
+    this.#link.crossHub = this.shared !== undefined;
     this.core = new HubCore({
       link: this.#link,
       clock: this.#clock,
       log: this.#log,
-      heartbeatMs: opts.heartbeatMs ?? 1000,
+      heartbeatMs,
       rotationMs: opts.rotationMs ?? 30_000,
+      ...(this.shared
+        ? {
+            lease: this.shared.lease,
+            shared: {
+              log: this.shared.log,
+              liveness: this.shared.liveness,
+              // Changes waiting for Redis overflowed: this hub's servers register again (their whole rows).
+              onLost: () => this.#link.servers?.local.disconnectSockets(true),
+              degraded: () => !this.shared!.ready,
+            },
+          }
+        : {}),
       directorTimeoutMs: opts.directorTimeoutMs ?? 500,
       sessionLimits: { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits },
       publish: {
@@ -177,18 +229,36 @@ export class Hub {
     loadGazetteer();
     loadIpData();
     const http = createServer();
+    if (this.#redisUrl) {
+      // The adapter's own client: its blocking reads must not share the hub's fail-fast command connection.
+      const { Redis } = await import('ioredis');
+      // It waits out an outage (no retry limit) and resumes the stream where it stopped: no packet lost.
+      this.#adapterRedis = new Redis(this.#redisUrl, { maxRetriesPerRequest: null });
+      this.#adapterRedis.on('error', () => undefined);
+    }
     const io = new IoServer(http, {
       maxHttpBufferSize: MAX_MESSAGE_BYTES,
       pingInterval: 5_000,
       pingTimeout: 5_000,
       cors: { origin: true },
+      ...(this.#adapterRedis
+        ? { adapter: createAdapter(this.#adapterRedis, { streamName: `${this.shared!.keys.tableLog}:sio`, onlyPlaintext: true }) }
+        : {}),
     });
     this.#http = http;
     this.#io = io;
     http.on('request', createHttpHandler(this, this.#staticDir));
     const now = () => this.#clock.now();
     const core = this.core;
-    this.#link.servers = wireServers(io, { core, verifier: this.#verifier, whip: this.whip, whep: this.whep, log: this.#log, now });
+    this.#link.servers = wireServers(io, {
+      core,
+      verifier: this.#verifier,
+      whip: this.whip,
+      whep: this.whep,
+      log: this.#log,
+      now,
+      crossHub: this.shared !== undefined,
+    });
     this.#link.clients = wireClients(io, {
       core,
       log: this.#log,
@@ -205,6 +275,8 @@ export class Hub {
     const addr = http.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.#url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
+    // With several hubs the shared table is loaded before the core's timers start.
+    if (this.shared) await this.shared.start(this.#sharedCore());
     this.core.start();
     this.#log.info({ url: this.#url }, 'hub listening');
     return this.#url;
@@ -218,10 +290,42 @@ export class Hub {
     const io = this.#io;
     const http = this.#http;
     // Said before the sockets drop, so servers log an orderly stop, not a lost hub.
-    this.#link.servers?.emit('shutdown', { reason: 'hub stopping' });
+    this.#link.servers?.local.emit('shutdown', { reason: 'hub stopping' });
+    await this.shared?.stop();
     if (io) await new Promise<void>((r) => io.close(() => r()));
+    this.#adapterRedis?.disconnect();
     if (http?.listening) await new Promise<void>((r) => http.close(() => r()));
     http?.closeAllConnections?.();
+  }
+
+  /** Every hub of the cluster (this one alone without Redis). */
+  async hubList(): Promise<HubInfo[]> {
+    if (this.shared) return this.shared.hubs();
+    const self = this.#sharedCore().hubStatus();
+    return [{ id: this.hubId, ...self, leaseHolder: true, lastSeenMs: this.#clock.now() }];
+  }
+
+  /** The URLs clients may use (this hub's first): what `/api/config` hands the web client for failover. */
+  async hubUrls(): Promise<string[]> {
+    const others = (await this.hubList()).map((h) => h.url).filter((u) => u && u !== this.#url);
+    return [this.#url, ...others.sort()];
+  }
+
+  #sharedCore() {
+    const core = this.core;
+    return {
+      table: core.table,
+      applyShared: (b: Parameters<HubCore['applyShared']>[0]) => core.applyShared(b),
+      loadShared: (s: Parameters<HubCore['loadShared']>[0]) => core.loadShared(s),
+      leaseChanged: () => core.leaseChanged(),
+      removeSilent: (ids: readonly string[]) => core.removeSilent(ids),
+      localServers: () => core.members.ids(),
+      hubStatus: () => ({
+        url: this.#url,
+        clients: this.#link.clients?.sockets.size ?? 0,
+        servers: core.members.size,
+      }),
+    };
   }
 
   /** The `/api/state` view of the table. */

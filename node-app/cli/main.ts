@@ -7,6 +7,7 @@ import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../director/select.js';
 import { checkBounds } from '../../signaling/protocol/bounds.js';
 import { resolveSecrets } from './secrets.js';
+import { parseRedisUrl } from '../../signaling/redis/connect.js';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 import { parseIceAllow } from '../webrtc/ice-filter.js';
@@ -73,6 +74,37 @@ function iceServers(v: string): RTCIceServer[] {
   const r = iceServersSchema.safeParse(json);
   if (!r.success) throw new InvalidArgumentError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   return r.data as RTCIceServer[];
+}
+
+function redisUrl(v: string): string {
+  try {
+    return parseRedisUrl(v).url;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function hubId(v: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw new InvalidArgumentError(`expected 1–64 of [A-Za-z0-9_.-], got "${v.slice(0, 80)}"`);
+  return v;
+}
+
+/** One hub URL or several (`URL1,URL2`): a server or client moves to the next when its hub disappears. */
+function hubUrls(v: string): string[] {
+  const urls = list(v);
+  if (urls.length === 0 || urls.length > 16)
+    throw new InvalidArgumentError(`expected 1–16 hub URLs separated by commas, got "${v.slice(0, 200)}"`);
+  for (const u of urls) {
+    let p: URL;
+    try {
+      p = new URL(u);
+    } catch {
+      throw new InvalidArgumentError(`not a URL: "${u.slice(0, 200)}"`);
+    }
+    if (p.protocol !== 'http:' && p.protocol !== 'https:')
+      throw new InvalidArgumentError(`hub URLs are http(s)://, got "${u.slice(0, 200)}"`);
+  }
+  return urls;
 }
 
 function iceAllow(v: string): string[] {
@@ -294,9 +326,22 @@ program
       DEFAULT_SESSION_LIMITS.sessionsPerIp,
     ),
   )
+  .addOption(
+    opt(
+      '--redis <url>',
+      'share one cluster among several hubs through this Redis (redis://host:port[/db]); without it the hub keeps everything in memory',
+      'BATON_REDIS_URL',
+      redisUrl,
+    ),
+  )
+  .addOption(opt('--redis-prefix <p>', 'key prefix in Redis (two clusters can share one Redis)', 'BATON_REDIS_PREFIX', undefined, 'baton:'))
+  .addOption(opt('--hub-id <id>', "this hub's name among several (default hub-<random>)", 'BATON_HUB_ID', hubId))
   .action(async (o) => {
     const { Hub } = await import('../../signaling/hub.js');
     const hub = new Hub({
+      redisUrl: o.redis,
+      redisPrefix: o.redisPrefix,
+      hubId: o.hubId,
       port: o.port,
       host: o.host,
       clusterSecret: o.clusterSecret,
@@ -327,7 +372,11 @@ program
   .command('server')
   .description('Run a media server: storage, adaptable cache, director role, WebRTC delivery.')
   .addOption(opt('--config <file>', 'JSON config file (keys = flags in camelCase)', 'BATON_CONFIG'))
-  .addOption(opt('--hub <url>', 'hub URL', 'BATON_HUB', undefined, 'http://127.0.0.1:8080'))
+  .addOption(
+    opt('--hub <url,…>', 'hub URL, or several hubs of one cluster (moves to the next when one disappears)', 'BATON_HUB', hubUrls, [
+      'http://127.0.0.1:8080',
+    ]),
+  )
   .addOption(opt('--cluster-secret <s>', 'shared cluster secret (required, ≥ 16 bytes; prefer the -file form)', 'BATON_CLUSTER_SECRET'))
   .addOption(
     opt(
@@ -489,7 +538,7 @@ program
       void server.close().finally(() => process.exit(1));
     });
     await server.start();
-    console.log(`Baton media server ${o.id} (${o.region}) metrics on ${server.httpUrl}, hub ${o.hub}`);
+    console.log(`Baton media server ${o.id} (${o.region}) metrics on ${server.httpUrl}, hub ${o.hub.join(', ')}`);
     runUntilSignal(() => server.close());
   });
 

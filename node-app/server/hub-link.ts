@@ -24,7 +24,11 @@ const RESYNC_TIMEOUT_MS = 5_000;
 const REJOIN_AFTER_HUB_CLOSE_MS = 500;
 
 export interface HubLinkOptions {
-  hubUrl: string;
+  /**
+   * The hub, or several hubs of one cluster (on Redis): when the hub in use disappears the
+   * server moves to the next at once and registers there; its row, sessions and uploads go on.
+   */
+  hubUrl: string | readonly string[];
   clusterSecret: string;
   /** This server's id (in its token). */
   id: string;
@@ -41,10 +45,20 @@ interface HubLinkEvents {
 }
 
 type Listener<E extends keyof HubToServerEvents> = HubToServerEvents[E];
+type Untyped = (...args: unknown[]) => void;
+
+/** Moving on after every hub of the list failed once: 250 ms doubling to 5 s, ± 50 %. */
+const ROUND_BACKOFF = { baseMs: RECONNECT_DELAY_MS, maxMs: RECONNECT_DELAY_MAX_MS, jitter: 0.5 } as const;
 
 export class HubLink extends EventEmitter<HubLinkEvents> {
   readonly #o: HubLinkOptions;
-  readonly #socket: Socket<HubToServerEvents, ServerToHubEvents>;
+  readonly #urls: readonly string[];
+  #urlIndex = 0;
+  /** Hubs tried in a row without a connection (several hubs): a whole round backs off. */
+  #failedInRow = 0;
+  #socket: Socket<HubToServerEvents, ServerToHubEvents>;
+  /** Listeners of hub events (`handle`), put on every socket this link opens. */
+  readonly #handlers: [string, Untyped][] = [];
   #registered = false;
   #registerAttempts = 0;
   #closed = false;
@@ -54,17 +68,34 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   constructor(opts: HubLinkOptions) {
     super();
     this.#o = opts;
-    const socket: Socket<HubToServerEvents, ServerToHubEvents> = connect(`${opts.hubUrl}/server`, {
+    this.#urls = typeof opts.hubUrl === 'string' ? [opts.hubUrl] : [...opts.hubUrl];
+    if (this.#urls.length === 0) throw new Error('at least one hub URL is needed');
+    this.#socket = this.#connectTo(this.#urls[0]!);
+  }
+
+  /** The hub in use now. */
+  get hubUrl(): string {
+    return this.#urls[this.#urlIndex]!;
+  }
+
+  /** One socket to one hub. Alone, socket.io reconnects to it by itself; with several, the link moves on. */
+  #connectTo(url: string): Socket<HubToServerEvents, ServerToHubEvents> {
+    const opts = this.#o;
+    const several = this.#urls.length > 1;
+    const socket: Socket<HubToServerEvents, ServerToHubEvents> = connect(`${url}/server`, {
       autoConnect: false,
       auth: (cb) => cb({ token: mintServerToken(opts.clusterSecret, opts.id, Date.now()) }),
+      reconnection: !several,
       reconnectionDelay: RECONNECT_DELAY_MS,
       reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
       randomizationFactor: 0.5,
       transports: ['websocket'],
     });
-    this.#socket = socket;
+    for (const [event, listener] of this.#handlers) (socket.on as (e: string, l: Untyped) => unknown)(event, listener);
     socket.on('connect', () => {
       this.#hubStopping = false;
+      this.#failedInRow = 0;
+      if (several) opts.log.info({ hub: url }, 'connected to hub');
       this.#register();
     });
     socket.on('connect_error', (err) => {
@@ -74,24 +105,48 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         return;
       }
       // While the hub restarts after saying so, failed reconnects are expected.
-      if (this.#hubStopping) opts.log.info({ err: err.message }, 'hub not back yet; retrying with backoff');
-      else opts.log.warn({ err: err.message }, 'hub unreachable; retrying with backoff');
+      if (this.#hubStopping) opts.log.info({ err: err.message, hub: url }, 'hub not back yet; retrying with backoff');
+      else
+        opts.log.warn(
+          { err: err.message, hub: url },
+          several ? 'hub unreachable; trying the next' : 'hub unreachable; retrying with backoff',
+        );
+      if (several) this.#moveOn(socket);
     });
     socket.on('shutdown', ({ reason }) => {
       this.#hubStopping = true;
-      opts.log.info({ reason }, 'the hub is stopping; reconnecting when it is back');
+      opts.log.info({ reason }, several ? 'the hub is stopping; moving to the next' : 'the hub is stopping; reconnecting when it is back');
+      if (several) this.#moveOn(socket);
     });
     socket.on('disconnect', (why) => {
       this.#registered = false;
       // A WARN only when the hub went away unannounced: not when this server or the hub stops on purpose.
       if (this.#closed || this.#hubStopping) opts.log.info({ why }, 'disconnected from hub');
-      else opts.log.warn({ why }, 'disconnected from hub');
+      else opts.log.warn({ why, hub: url }, 'disconnected from hub');
+      if (this.#closed || socket !== this.#socket) return;
+      if (several) return this.#moveOn(socket);
       // socket.io reconnects by itself after transport failures, but not when the
       // hub closed us (e.g. missed heartbeats): come back after a pause.
-      if (why === 'io server disconnect' && !this.#closed) {
+      if (why === 'io server disconnect') {
         setTimeout(() => !this.#closed && socket.connect(), REJOIN_AFTER_HUB_CLOSE_MS * (1 + Math.random()));
       }
     });
+    return socket;
+  }
+
+  /** Several hubs: leave `from` (if it is still the one in use) for the next hub of the list. */
+  #moveOn(from: Socket<HubToServerEvents, ServerToHubEvents>): void {
+    if (this.#closed || from !== this.#socket) return;
+    from.removeAllListeners();
+    from.disconnect();
+    this.#registered = false;
+    this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;
+    this.#failedInRow++;
+    const round = Math.floor(this.#failedInRow / this.#urls.length);
+    const delayMs = round === 0 ? 0 : backoffMs(round - 1, ROUND_BACKOFF);
+    const next = this.#connectTo(this.#urls[this.#urlIndex]!);
+    this.#socket = next;
+    setTimeout(() => !this.#closed && next === this.#socket && next.connect(), delayMs);
   }
 
   /** Registered with the hub and connected: reports and heartbeats go out. */
@@ -106,7 +161,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
 
   /** Listen to one hub → server event. */
   handle<E extends keyof HubToServerEvents>(event: E, listener: Listener<E>): void {
-    type Untyped = (...args: unknown[]) => void;
+    this.#handlers.push([event, listener as unknown as Untyped]);
     (this.#socket.on as (e: string, l: Untyped) => unknown)(event, listener as unknown as Untyped);
   }
 

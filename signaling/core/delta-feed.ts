@@ -1,59 +1,243 @@
-// The authoritative state table and its replication: every change is committed here and sent in one batch per turn.
-import { StateTable, type Delta, type TableSnapshot, type VersionedDelta } from '../protocol/index.js';
+// The state table and its replication: every change is committed here and sent in one batch per turn.
+//
+// Alone, a hub is the table's authority: `commit` applies a delta and stamps the next
+// version at once. With several hubs (a `SharedLog`, issue 16) no hub may stamp a
+// version: `commit` queues the delta, the batch is appended to the shared log (which
+// hands out the global versions), and every hub — this one included — applies what it
+// reads back from the log, in order, with the same reducer (`apply`). So a change made
+// here shows in this hub's table only once read back; callers that must see it wait
+// with `whenApplied`.
+import type { StateTable, Delta, TableSnapshot, VersionedDelta } from '../protocol/index.js';
 import type { HubMetrics } from '../hub-metrics.js';
 import type { CatalogView } from '../catalog-view.js';
-import type { HubClock, HubLink } from './link.js';
+import type { HubClock, HubLink, SharedLog } from './link.js';
+
+/**
+ * Deltas waiting for the shared log (while it is unreachable). `load` deltas replace the
+ * waiting one of the same server, so the bound is hit only by real changes; past it the oldest
+ * are dropped and `onLost` says the table may have diverged (the hub then makes its servers
+ * register again, which re-sends their whole rows).
+ */
+export const MAX_OUTBOX_DELTAS = 50_000;
+/** Retry period for appends while the shared log is unreachable. */
+export const OUTBOX_RETRY_MS = 500;
+
+export interface DeltaFeedOptions {
+  table: StateTable;
+  link: HubLink;
+  clock: HubClock;
+  metrics: HubMetrics;
+  catalog: CatalogView;
+  /** Several hubs: the log every hub appends to and applies from. */
+  shared?: SharedLog;
+  /** Shared mode: every delta read back and applied, in order (server-left ends sessions on every hub). */
+  onApplied?: (d: Delta) => void;
+  /** Shared mode: waiting deltas were dropped (outbox bound): this hub's servers must re-send their rows. */
+  onLost?: () => void;
+}
 
 export class DeltaFeed {
   readonly table: StateTable;
-  readonly #link: HubLink;
-  readonly #clock: HubClock;
-  readonly #metrics: HubMetrics;
-  readonly #catalog: CatalogView;
+  readonly #o: DeltaFeedOptions;
   readonly #pending: VersionedDelta[] = [];
   #flushScheduled = false;
+  // ---- shared mode
+  readonly #outbox: Delta[] = [];
+  #appending = false;
+  #retryTimer: (() => void) | undefined;
+  /** Highest version the log gave to one of our appends. */
+  #appendedUpTo = 0;
+  readonly #waiters: { failures: number; resolve: () => void }[] = [];
+  #appendFailures = 0;
 
-  constructor(o: { table: StateTable; link: HubLink; clock: HubClock; metrics: HubMetrics; catalog: CatalogView }) {
+  constructor(o: DeltaFeedOptions) {
     this.table = o.table;
-    this.#link = o.link;
-    this.#clock = o.clock;
-    this.#metrics = o.metrics;
-    this.#catalog = o.catalog;
+    this.#o = o;
+  }
+
+  get shared(): boolean {
+    return this.#o.shared !== undefined;
   }
 
   /** No batch waiting to go out. */
   get idle(): boolean {
-    return !this.#flushScheduled && this.#pending.length === 0;
+    return !this.#flushScheduled && this.#pending.length === 0 && this.#outbox.length === 0 && !this.#appending;
   }
 
-  commit(delta: Delta): VersionedDelta {
-    const vd = this.table.commit(delta);
-    this.#catalog.noteDelta(delta.type);
-    this.#metrics.deltas.inc();
-    this.#metrics.tableVersion.set(vd.v);
-    this.#metrics.servers.set(this.table.size);
-    this.#pending.push(vd);
+  /** Deltas waiting for the shared log. */
+  get outboxSize(): number {
+    return this.#outbox.length;
+  }
+
+  /** Appends to the shared log that failed since the hub started (unreachable or fenced). */
+  get appendFailures(): number {
+    return this.#appendFailures;
+  }
+
+  commit(delta: Delta): void {
+    if (this.#o.shared) {
+      this.#enqueue(delta);
+    } else {
+      const vd = this.table.commit(delta);
+      this.#applied(delta, vd.v);
+      this.#pending.push(vd);
+    }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      this.#clock.soon(() => this.flush());
+      this.#o.clock.soon(() => this.flush());
     }
-    return vd;
   }
 
   /**
    * Sends pending deltas, batched per turn. Called before any direct message to
    * a server too, so a server always sees the table changes (e.g. its own
    * designation as director) before the request that depends on them.
+   * Shared mode: starts the append of what is queued (the log's readers publish it).
    */
   flush(): void {
     this.#flushScheduled = false;
+    if (this.#o.shared) return this.#append();
     if (this.#pending.length === 0) return;
-    this.#link.publishDeltas(this.#pending.splice(0));
+    this.#o.link.publishDeltas(this.#pending.splice(0));
   }
 
   /** The whole table, after everything pending went out: a snapshot never runs ahead of the deltas. */
   snapshot(): TableSnapshot {
     this.flush();
     return this.table.snapshot();
+  }
+
+  /**
+   * Shared mode: deltas read back from the log, in version order. Applies those that follow
+   * the table's version and publishes them to this hub's servers and dashboards; `gap` means a
+   * delta is missing here (the log was trimmed past us): load a snapshot, then read on.
+   */
+  apply(batch: readonly VersionedDelta[]): 'applied' | 'gap' {
+    const applied: VersionedDelta[] = [];
+    let outcome: 'applied' | 'gap' = 'applied';
+    for (const vd of batch) {
+      const r = this.table.offer(vd);
+      if (r === 'gap') {
+        outcome = 'gap';
+        break;
+      }
+      if (r === 'stale') continue;
+      this.#applied(vd.d, vd.v);
+      applied.push(vd);
+      this.#o.onApplied?.(vd.d);
+    }
+    if (applied.length > 0) this.#o.link.publishDeltas(applied);
+    this.#wake();
+    return outcome;
+  }
+
+  /** Shared mode: the table jumps to a snapshot (start-up, or after a gap). Replicas see the jump as a gap and resync. */
+  load(snapshot: TableSnapshot): void {
+    if (snapshot.version <= this.table.version) return;
+    this.table.load(snapshot);
+    this.#o.metrics.tableVersion.set(snapshot.version);
+    this.#o.metrics.servers.set(this.table.size);
+    this.#wake();
+  }
+
+  /** Resolves once every delta committed so far is in this hub's table (at once when alone), or once an append failed. */
+  whenApplied(): Promise<void> {
+    if (!this.#o.shared) return Promise.resolve();
+    this.flush();
+    return new Promise((resolve) => {
+      this.#waiters.push({ failures: this.#appendFailures, resolve });
+      this.#wake();
+    });
+  }
+
+  #applied(delta: Delta, v: number): void {
+    const m = this.#o.metrics;
+    this.#o.catalog.noteDelta(delta.type);
+    m.deltas.inc();
+    m.tableVersion.set(v);
+    m.servers.set(this.table.size);
+  }
+
+  #enqueue(delta: Delta): void {
+    const out = this.#outbox;
+    if (delta.type === 'load') {
+      // A newer load of the same server replaces a waiting one (only while one waits: a short scan from the end).
+      for (let i = out.length - 1; i >= Math.max(0, out.length - 64); i--) {
+        const w = out[i]!;
+        if (w.type === 'load' && w.id === delta.id) {
+          out[i] = delta;
+          return;
+        }
+      }
+    }
+    out.push(delta);
+    if (out.length > MAX_OUTBOX_DELTAS) {
+      out.splice(0, out.length - MAX_OUTBOX_DELTAS);
+      this.#o.onLost?.();
+    }
+  }
+
+  #append(): void {
+    const log = this.#o.shared!;
+    if (this.#appending || this.#outbox.length === 0) return;
+    const batch = this.#outbox.splice(0);
+    this.#appending = true;
+    // Director changes go on their own, fenced by the rotation lease; the rest in order, unfenced.
+    const directors = batch.filter((d) => d.type === 'director');
+    const rest = batch.filter((d) => d.type !== 'director');
+    const appendRest = rest.length > 0 ? log.append(rest, false) : Promise.resolve([] as number[]);
+    appendRest
+      .then(
+        async (versions) => {
+          this.#noteAppended(versions);
+          if (directors.length === 0) return;
+          try {
+            this.#noteAppended(await log.append(directors, true));
+          } catch {
+            // Fenced or unreachable: a director change is a decision of its moment; it is not retried.
+            this.#appendFailures++;
+          }
+        },
+        () => {
+          // Unreachable: keep the changes (ahead of newer ones) and try again shortly.
+          this.#appendFailures++;
+          this.#outbox.unshift(...rest);
+          if (this.#outbox.length > MAX_OUTBOX_DELTAS) {
+            this.#outbox.splice(0, this.#outbox.length - MAX_OUTBOX_DELTAS);
+            this.#o.onLost?.();
+          }
+          this.#retryLater();
+        },
+      )
+      .finally(() => {
+        this.#appending = false;
+        if (this.#outbox.length > 0 && !this.#retryTimer) this.#append();
+        this.#wake();
+      });
+  }
+
+  #noteAppended(versions: readonly number[]): void {
+    for (const v of versions) if (v > this.#appendedUpTo) this.#appendedUpTo = v;
+  }
+
+  #retryLater(): void {
+    if (this.#retryTimer) return;
+    const cancel = this.#o.clock.every(OUTBOX_RETRY_MS, () => {
+      cancel();
+      this.#retryTimer = undefined;
+      this.#append();
+    });
+    this.#retryTimer = cancel;
+  }
+
+  #wake(): void {
+    if (this.#waiters.length === 0) return;
+    const done = !this.#appending && this.#outbox.length === 0 && this.#appendedUpTo <= this.table.version;
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      const w = this.#waiters[i]!;
+      if (!done && this.#appendFailures <= w.failures) continue;
+      this.#waiters.splice(i, 1);
+      w.resolve();
+    }
   }
 }

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { ackError, ErrorCode, parse, type Ack, type IngestDecision, type SelectDecision, type SessionOpen } from '../protocol/index.js';
 import { selectAnswerSchema, selectIngestAnswerSchema, sessionOpenAnswerSchema } from '../protocol/replies.js';
 import { RotationReason } from '../policies/rotation.js';
+import { loadFactor } from '../protocol/load-factor.js';
 import type { Logger } from '../log.js';
 import type { DeltaFeed } from './delta-feed.js';
 import type { DirectorSeat } from './director-seat.js';
@@ -29,7 +30,18 @@ export class DirectorClient {
   readonly #log: Logger;
   readonly #timeoutMs: number;
 
-  constructor(o: { feed: DeltaFeed; seat: DirectorSeat; members: Membership; log: Logger; directorTimeoutMs: number }) {
+  readonly #degraded: () => boolean;
+
+  constructor(o: {
+    feed: DeltaFeed;
+    seat: DirectorSeat;
+    members: Membership;
+    log: Logger;
+    directorTimeoutMs: number;
+    /** Several hubs, Redis away: a director on another hub cannot be asked (see `#fallback`). */
+    degraded?: () => boolean;
+  }) {
+    this.#degraded = o.degraded ?? (() => false);
     this.#feed = o.feed;
     this.#seat = o.seat;
     this.#members = o.members;
@@ -47,6 +59,7 @@ export class DirectorClient {
     // Each server is tried at most once per call: with one server, failing over to it again is pointless.
     for (let tries = Math.max(1, this.#feed.table.size); tries > 0 && budget.canAsk; tries--) {
       const dir = this.#seat.current;
+      if (event === 'select' && this.#degraded()) return this.#fallback(body) as Ack<Questions[E]>;
       const peer = dir && this.#members.peer(dir.id);
       if (!dir || !peer) return ackError(ErrorCode.noDirector, 'no director is available');
       this.#feed.flush();
@@ -57,7 +70,7 @@ export class DirectorClient {
       } catch {
         this.#log.warn({ director: dir.id, epoch: dir.epoch }, 'director did not answer in time; rotating');
         last = ackError(ErrorCode.timeout, 'the director did not answer in time');
-        if (this.#seat.current?.epoch === dir.epoch) this.#seat.designate(RotationReason.directorTimeout);
+        if (this.#seat.current?.epoch === dir.epoch) await this.#seat.designate(RotationReason.directorTimeout);
         continue;
       }
       const p = parse(ANSWERS[event], raw);
@@ -77,6 +90,39 @@ export class DirectorClient {
       return reply;
     }
     return last;
+  }
+
+  /**
+   * Several hubs while Redis is away: servers on other hubs (the director among them, maybe)
+   * cannot be reached, so this hub places the viewer itself, from its last table copy, on one of
+   * its own servers that holds the asset — live, then cache, then storage, the least loaded first
+   * (the director's tiers without its balance and geo rules). None of its own holds it:
+   * `no-director`, and the client tries another hub.
+   */
+  #fallback(body: Record<string, unknown>): Ack<SelectDecision> {
+    const table = this.#feed.table;
+    const assetId = String(body.assetId);
+    const exclude = new Set(Array.isArray(body.exclude) ? (body.exclude as string[]) : []);
+    const local = new Set(this.#members.ids());
+    const tiers: [SelectDecision['reason'], ReadonlySet<string>][] = [
+      ['live', table.liveHolders(assetId)],
+      ['cache', table.cacheHolders(assetId)],
+      ['storage', table.storageHolders(assetId)],
+    ];
+    for (const [reason, holders] of tiers) {
+      let best: { id: string; lf: number } | undefined;
+      for (const id of holders) {
+        const row = table.get(id);
+        if (!row || !local.has(id) || exclude.has(id) || row.load.sessions >= row.maxSessions) continue;
+        const lf = loadFactor(row);
+        if (!best || lf < best.lf) best = { id, lf };
+      }
+      if (best) {
+        this.#log.warn({ asset: assetId, server: best.id, reason }, 'Redis away: viewer placed by this hub on its own server');
+        return { ok: true, serverId: best.id, reason, loadFactor: best.lf, epoch: table.director?.epoch ?? 0 };
+      }
+    }
+    return ackError(ErrorCode.noDirector, 'Redis is unreachable and no server of this hub holds the asset; try another hub');
   }
 
   /** Offers a session to a server; a silent or gone server is a `timeout`/`no-ingest` refusal. */

@@ -28,6 +28,8 @@ export class DirectorSeat {
   readonly #observe: ((c: DirectorChange) => void) | undefined;
   /** The last director designated, remembered after it left the table. */
   #last: DirectorInfo | null = null;
+  /** Several hubs: a designation appended and not yet read back. */
+  #inFlight: Promise<void> | undefined;
 
   constructor(o: {
     feed: DeltaFeed;
@@ -49,8 +51,14 @@ export class DirectorSeat {
     return this.#feed.table.director;
   }
 
-  /** Designates the next director by the rotation policy (no-op when it would not change). */
-  designate(reason: RotationReason): void {
+  /**
+   * Designates the next director by the rotation policy (no-op when it would not change).
+   * Resolves once the change is in this hub's table: at once when the hub is alone; with
+   * several hubs when read back from the shared log (or when the append failed). One
+   * designation at a time is in flight there: a second asks nothing and waits for the first.
+   */
+  designate(reason: RotationReason): Promise<void> {
+    if (this.#inFlight) return this.#inFlight;
     const table = this.#feed.table;
     // The last director is passed even after it left the table, so the order
     // carries on and the epoch (the fencing token) never goes back.
@@ -58,7 +66,7 @@ export class DirectorSeat {
     const now = this.#clock.now();
     const next = nextDirector(table, previous, now, reason);
     const cur = table.director;
-    if (next?.id === cur?.id && next?.epoch === cur?.epoch) return;
+    if (next?.id === cur?.id && next?.epoch === cur?.epoch) return Promise.resolve();
     if (next) this.#last = next;
     this.#feed.commit({ type: 'director', director: next });
     this.#metrics.directorChanges.inc({ reason });
@@ -66,12 +74,38 @@ export class DirectorSeat {
     this.#record({ kind: 'director', atMs: now, director: next, reason });
     this.#observe?.({ previous, director: next, reason });
     this.#log.info({ director: next?.id ?? null, epoch: next?.epoch, reason }, 'director designated');
+    if (!this.#feed.shared) return Promise.resolve();
+    const applied = this.#feed.whenApplied().finally(() => {
+      this.#inFlight = undefined;
+    });
+    this.#inFlight = applied;
+    return applied;
+  }
+
+  /**
+   * Several hubs: a director change read back from the log (or a loaded snapshot's). The last
+   * one is remembered, so the epoch carries on from it whichever hub designates next.
+   */
+  seen(director: DirectorInfo | null): void {
+    if (director && director.epoch > (this.#last?.epoch ?? 0)) this.#last = director;
+  }
+
+  /**
+   * Several hubs: the hub holding the rotation lease repairs the seat after each batch read
+   * back from the log — the first server joined, or the director left the table.
+   */
+  reconcile(): void {
+    const table = this.#feed.table;
+    if (table.size === 0 || this.#inFlight) return;
+    const dir = table.director;
+    if (!dir) void this.designate(this.#last ? RotationReason.noDirector : RotationReason.firstServer);
+    else if (!table.get(dir.id)) void this.designate(RotationReason.directorLeft);
   }
 
   /** The rotation timer, or a failover: moves the baton when there is anyone to pass it to. */
   rotate(reason: RotationReason): void {
     if (this.#feed.table.size === 0) return;
-    this.designate(reason);
+    void this.designate(reason);
   }
 
   /**

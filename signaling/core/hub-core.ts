@@ -8,6 +8,7 @@ import type {
   SignalMessage,
   TableSnapshot,
   Ack,
+  VersionedDelta,
 } from '../protocol/index.js';
 import { StateTable } from '../protocol/index.js';
 import { CatalogView } from '../catalog-view.js';
@@ -19,7 +20,15 @@ import { RotationReason } from '../policies/rotation.js';
 import { DeltaFeed } from './delta-feed.js';
 import { DirectorClient } from './director-client.js';
 import { DirectorSeat, type DirectorChange } from './director-seat.js';
-import { SOLE_HUB_LEASE, type HubClock, type HubLink, type RotationLease, type ServerPeer } from './link.js';
+import {
+  SOLE_HUB_LEASE,
+  type HubClock,
+  type HubLink,
+  type RotationLease,
+  type ServerPeer,
+  type SharedLiveness,
+  type SharedLog,
+} from './link.js';
 import { Membership, type Removal } from './membership.js';
 import { RoutingBudget } from './routing-budget.js';
 import { PublishRouter, type PublishOptions } from './publish-router.js';
@@ -42,6 +51,8 @@ export interface HubCoreOptions {
   sessionLimits?: Partial<SessionLimits>;
   /** Whether this hub may rotate on its timer (default: always; see `link.ts`). */
   lease?: RotationLease;
+  /** Several hubs (issue 16): the shared table's log and the cluster's liveness (`signaling/redis/`). */
+  shared?: { log: SharedLog; liveness: SharedLiveness; onLost?: () => void; degraded: () => boolean };
   publish: PublishOptions;
   /** Sees every move of the baton and every removal (the simulator's log; tests). */
   observe?: { directorChanged?: (c: DirectorChange) => void; serverRemoved?: (r: Removal) => void };
@@ -68,7 +79,22 @@ export class HubCore {
     const { link, clock, log } = o;
     this.metrics = createHubMetrics({ sessionCounts: () => this.relay.counts() });
     const metrics = this.metrics;
-    this.feed = new DeltaFeed({ table: this.table, link, clock, metrics, catalog: this.catalogView });
+    this.feed = new DeltaFeed({
+      table: this.table,
+      link,
+      clock,
+      metrics,
+      catalog: this.catalogView,
+      shared: o.shared?.log,
+      onApplied: (d) => {
+        // Read back from the shared log: every hub ends its own sessions with a server that left.
+        if (d.type === 'server-left') {
+          this.relay.serverGone(d.id);
+          o.observe?.serverRemoved?.({ id: d.id, atMs: clock.now(), lastSeenMs: clock.now(), reason: d.reason });
+        } else if (d.type === 'director') this.seat.seen(d.director);
+      },
+      onLost: o.shared?.onLost,
+    });
     const record = (event: DecisionEvent) => this.#record(event);
     this.seat = new DirectorSeat({ feed: this.feed, clock, metrics, log, record, observe: o.observe?.directorChanged });
     this.members = new Membership({
@@ -78,6 +104,8 @@ export class HubCore {
       metrics,
       log,
       heartbeatMs: o.heartbeatMs,
+      shared: o.shared?.liveness,
+      remotePeer: link.remotePeer ? (id) => link.remotePeer!(id) : undefined,
       onRemoved: (r) => {
         this.relay.serverGone(r.id);
         o.observe?.serverRemoved?.(r);
@@ -90,6 +118,7 @@ export class HubCore {
       members: this.members,
       log,
       directorTimeoutMs: o.directorTimeoutMs,
+      degraded: o.shared?.degraded,
     });
     this.#director = director;
     const parts = { feed: this.feed, relay: this.relay, director, clock, metrics, record };
@@ -120,6 +149,38 @@ export class HubCore {
     this.#stopTimers.push(clock.every(checkMs, () => this.members.checkLiveness(checkMs)));
     if (rotationMs > 0)
       this.#stopTimers.push(clock.every(rotationMs, () => lease.held(clock.now()) && this.seat.rotate(RotationReason.timer)));
+  }
+
+  /**
+   * Several hubs: deltas read back from the shared log, in order. The lease holder then repairs
+   * the director seat. `gap`: deltas are missing here; load a snapshot (`loadShared`) and read on.
+   */
+  applyShared(batch: readonly VersionedDelta[]): 'applied' | 'gap' {
+    const r = this.feed.apply(batch);
+    this.#reconcile();
+    return r;
+  }
+
+  /** Several hubs: the table jumps to a snapshot of the shared table (start-up, or after a gap). */
+  loadShared(snapshot: TableSnapshot): void {
+    this.feed.load(snapshot);
+    this.seat.seen(snapshot.director);
+    this.#reconcile();
+  }
+
+  /** Several hubs: the lease changed hands; a new holder repairs the seat at once. */
+  leaseChanged(): void {
+    this.#reconcile();
+  }
+
+  /** Several hubs: servers whose cluster heartbeat expired (the lease holder's sweep). */
+  removeSilent(ids: readonly string[]): void {
+    for (const id of ids) this.members.removeSilent(id, 'missed-heartbeats');
+  }
+
+  #reconcile(): void {
+    const lease = this.#o.lease ?? SOLE_HUB_LEASE;
+    if (!this.#closed && lease.held(this.#o.clock.now())) this.seat.reconcile();
   }
 
   /** Idempotent: stops the timers; sessions stay (media flows peer to peer and needs no hub). */

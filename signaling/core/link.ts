@@ -21,7 +21,7 @@
 // - **Server peers.** A request to a server is `ServerPeer.ask` with a timeout;
 //   a server connected to another hub is a peer whose `ask` travels over the
 //   adapter. The core never asks which hub a server is on.
-import type { DecisionEvent, VersionedDelta } from '../protocol/index.js';
+import type { DecisionEvent, Delta, VersionedDelta } from '../protocol/index.js';
 
 /** One media server's connection, as the core holds it. */
 export interface ServerPeer {
@@ -54,6 +54,11 @@ export interface HubLink {
   publishDecision(decision: DecisionEvent): void;
   /** A client is a browser's connection or a WHIP broadcast relayed by its primary server. */
   toClient(clientId: string, event: ClientEvent, msg: ClientMessage): void;
+  /**
+   * Several hubs: a server in the table connected to another hub, as a peer reached through
+   * the hubs' shared transport (undefined when the link cannot reach other hubs).
+   */
+  remotePeer?(serverId: string): ServerPeer | undefined;
 }
 
 /** Time as the core sees it: the real clock in production, a fake one in the simulator. */
@@ -82,3 +87,24 @@ export const NODE_CLOCK: HubClock = Object.freeze({
   },
   soon: (run: () => void) => void setImmediate(run),
 });
+
+/**
+ * Several hubs (issue 16): the one ordered log of the shared table (`signaling/redis/`). The log
+ * hands out the global versions; every hub applies what it reads back (`HubCore.applyShared`).
+ */
+export interface SharedLog {
+  /**
+   * Appends in order and returns the versions given. `fenced`: only while this hub holds the
+   * rotation lease (director changes on the timer). Rejects when unreachable or fenced; nothing is appended then.
+   */
+  append(deltas: Delta[], fenced: boolean): Promise<number[]>;
+}
+
+/** Several hubs: liveness as the whole cluster sees it. */
+export interface SharedLiveness {
+  /**
+   * Whether server `id`, whose connection to this hub is gone, is gone from the cluster: false
+   * when it beats through another hub now (it moved). Rejects while that cannot be known.
+   */
+  goneFromCluster(id: string): Promise<boolean>;
+}

@@ -15,7 +15,7 @@ import type { HubMetrics } from '../hub-metrics.js';
 import type { Logger } from '../log.js';
 import type { DeltaFeed } from './delta-feed.js';
 import type { DirectorSeat } from './director-seat.js';
-import type { HubClock, ServerPeer } from './link.js';
+import type { HubClock, ServerPeer, SharedLiveness } from './link.js';
 
 /** A registered server's connection. */
 export interface Member {
@@ -44,10 +44,14 @@ export interface MembershipOptions {
   missedHeartbeats?: number;
   /** The removed server's sessions end here (their clients are told). */
   onRemoved: (removal: Removal) => void;
+  /** Several hubs: a server that left this hub may live on through another. */
+  shared?: SharedLiveness;
+  /** Several hubs: a server in the table but connected to another hub. */
+  remotePeer?: (id: string) => ServerPeer | undefined;
 }
 
 export class Membership {
-  readonly #o: Required<MembershipOptions>;
+  readonly #o: Required<Omit<MembershipOptions, 'shared' | 'remotePeer'>> & Pick<MembershipOptions, 'shared' | 'remotePeer'>;
   readonly #members = new Map<string, Member>();
   #lastCheckMs: number;
 
@@ -64,13 +68,18 @@ export class Membership {
     return this.#members.get(id);
   }
 
-  /** The connection of a registered server, or undefined. */
   /** Ids of the servers registered with this hub. */
   ids(): string[] {
     return [...this.#members.keys()];
   }
 
+  /** The connection of a registered server (on another hub too, with several hubs), or undefined. */
   peer(id: string): ServerPeer | undefined {
+    return this.#members.get(id)?.peer ?? (this.#o.feed.table.get(id) ? this.#o.remotePeer?.(id) : undefined);
+  }
+
+  /** The connection of a server registered with this hub, or undefined. */
+  localPeer(id: string): ServerPeer | undefined {
     return this.#members.get(id)?.peer;
   }
 
@@ -98,7 +107,9 @@ export class Membership {
     seat.carryEpoch(lastEpoch, log);
     this.#members.set(d.id, { id: d.id, peer, lastSeenMs: clock.now() });
     feed.commit({ type: 'server-joined', server: { ...descriptor, joinedAtMs: clock.now() } });
-    if (!feed.table.director) seat.designate(RotationReason.firstServer);
+    // With several hubs the join is in the table only once read back from the log: the lease
+    // holder designates then (`DirectorSeat.reconcile`).
+    if (!feed.shared && !feed.table.director) void seat.designate(RotationReason.firstServer);
     feed.flush();
     return { ok: true, snapshot: feed.table.snapshot() };
   }
@@ -125,6 +136,7 @@ export class Membership {
   }
 
   remove(id: string, reason: string): void {
+    if (this.#o.feed.shared) return this.#removeShared(id, reason);
     const { feed, seat, clock, log } = this.#o;
     if (!feed.table.get(id)) return;
     const wasDirector = feed.table.director?.id === id;
@@ -133,7 +145,34 @@ export class Membership {
     this.#members.delete(id);
     this.#o.onRemoved({ id, atMs: clock.now(), lastSeenMs, reason });
     log.info({ server: id, reason }, 'server removed');
-    if (wasDirector || !feed.table.director) seat.designate(wasDirector ? RotationReason.directorLeft : RotationReason.noDirector);
+    if (wasDirector || !feed.table.director) void seat.designate(wasDirector ? RotationReason.directorLeft : RotationReason.noDirector);
+  }
+
+  /**
+   * Several hubs: the connection here is gone, but the server may have moved to another hub
+   * (this one was cut off, or the server switched). It leaves the table only when the cluster's
+   * heartbeats say it is gone; while Redis cannot say, it stays (the lease holder's sweep decides
+   * later). Its sessions end on every hub when the `server-left` is read back (`HubCore`).
+   */
+  #removeShared(id: string, reason: string): void {
+    const { feed, log, shared } = this.#o;
+    this.#members.delete(id);
+    if (!shared) return;
+    shared.goneFromCluster(id).then(
+      (gone) => {
+        if (!gone || this.#members.has(id) || !feed.table.get(id)) return;
+        feed.commit({ type: 'server-left', id, reason });
+        log.info({ server: id, reason }, 'server removed');
+      },
+      () => log.warn({ server: id, reason }, 'server left this hub; liveness unknown while Redis is away: kept in the table'),
+    );
+  }
+
+  /** Several hubs: the lease holder found `id`'s cluster heartbeat expired (its hub died, or it did). */
+  removeSilent(id: string, reason: string): void {
+    if (this.#members.has(id) || !this.#o.feed.table.get(id)) return;
+    this.#o.feed.commit({ type: 'server-left', id, reason });
+    this.#o.log.info({ server: id, reason }, 'server removed (no heartbeat through any hub)');
   }
 
   /** Run every `checkMs`: removes (and disconnects) servers that missed too many heartbeats. */

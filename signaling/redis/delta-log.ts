@@ -38,6 +38,20 @@ end
 return 0
 `;
 
+/**
+ * Redis lost the log (restarted without persistence, flushed): its version counter is behind a
+ * hub's table. The hub raises it to its own version and saves its table as the snapshot, so
+ * appends go on from there and every hub keeps one version sequence. The highest hub wins.
+ * KEYS: version, snapshot. ARGV: version, JSON.
+ */
+const RESEED_LUA = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'v', ARGV[1], 's', ARGV[2])
+return 1
+`;
+
 export class FencedError extends Error {
   readonly code = 'fenced';
 }
@@ -111,6 +125,12 @@ export class RedisDeltaLog {
     ) as [string, StreamEntries][] | null;
     const entries = reply?.[0]?.[1] ?? [];
     return checkContiguous(afterVersion, toVersioned(entries));
+  }
+
+  /** After Redis lost its data: raise the version counter to `s.version` and save `s`, unless Redis is already there. True when it did. */
+  async reseed(s: TableSnapshot): Promise<boolean> {
+    const k = this.#keys;
+    return Number(await this.#redis.eval(RESEED_LUA, 2, k.tableVersion, k.tableSnapshot, String(s.version), JSON.stringify(s))) === 1;
   }
 
   /** Saves a snapshot unless a newer one is there. */

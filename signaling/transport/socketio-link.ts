@@ -15,6 +15,11 @@ import type { ClientEvent, ClientMessage, HubLink, ServerPeer } from '../core/li
 /** The socket.io room of servers whose registration was accepted: they get the delta batches. */
 export const REGISTERED_ROOM = 'registered';
 
+/** Each registered server's own room: how a hub reaches a server connected to another hub (through the adapter). */
+export function serverRoom(id: string): string {
+  return `server:${id}`;
+}
+
 export class SocketIoLink implements HubLink {
   servers?: Namespace<ServerToHubEvents, HubToServerEvents>;
   clients?: Namespace<ClientToHubEvents, HubToClientEvents>;
@@ -22,19 +27,31 @@ export class SocketIoLink implements HubLink {
   /** Clients that are not sockets (WHIP broadcasts): true when one took the message. */
   deliverElsewhere: (clientId: string, event: ClientEvent, msg: ClientMessage) => boolean = () => false;
 
+  /** Several hubs share a socket.io adapter: servers on other hubs are reachable through their rooms. */
+  crossHub = false;
+
   publishDeltas(batch: VersionedDelta[]): void {
-    // One encode per room: socket.io serializes a broadcast once for all its members.
-    this.servers?.to(REGISTERED_ROOM).emit('deltas', batch);
-    this.dashboard?.emit('deltas', batch);
+    // One encode per room: socket.io serializes a broadcast once for all its members. Local only:
+    // with several hubs every hub publishes what it reads from the shared log to its own servers.
+    this.servers?.local.to(REGISTERED_ROOM).emit('deltas', batch);
+    this.dashboard?.local.emit('deltas', batch);
+  }
+
+  remotePeer(serverId: string): ServerPeer | undefined {
+    const ns = this.servers;
+    if (!this.crossHub || !ns) return undefined;
+    return roomPeer(ns, serverRoom(serverId));
   }
 
   publishDecision(d: DecisionEvent): void {
-    this.dashboard?.emit('decision', d);
+    this.dashboard?.local.emit('decision', d);
   }
 
   toClient(clientId: string, event: ClientEvent, msg: ClientMessage): void {
     if (this.deliverElsewhere(clientId, event, msg)) return;
-    this.clients?.to(clientId).emit(event, msg as never);
+    // A session belongs to the hub its client is connected to: always local. (A broadcast through the
+    // adapter would wait for Redis first, and stall the relay while Redis is away.)
+    this.clients?.local.to(clientId).emit(event, msg as never);
   }
 }
 
@@ -47,5 +64,25 @@ export function socketPeer(socket: Socket<ServerToHubEvents, HubToServerEvents>)
       return socket.connected;
     },
     disconnect: () => void socket.disconnect(true),
+  };
+}
+
+/**
+ * A server on another hub, reached through its room over the hubs' adapter. An ask resolves
+ * with the first answer; with no socket in the room (the server is gone) it rejects.
+ */
+function roomPeer(ns: Namespace<ServerToHubEvents, HubToServerEvents>, room: string): ServerPeer {
+  return {
+    send: (event, msg) => void ns.to(room).emit(event as 'signal', msg as never),
+    ask: async (event, msg, timeoutMs) => {
+      const answers = (await ns
+        .to(room)
+        .timeout(timeoutMs)
+        .emitWithAck(event as 'select', msg as never)) as unknown as unknown[];
+      if (!Array.isArray(answers) || answers.length === 0) throw new Error(`no server in ${room} answered`);
+      return answers[0];
+    },
+    connected: true,
+    disconnect: () => void ns.in(room).disconnectSockets(true),
   };
 }

@@ -19,7 +19,7 @@ import type { WhipRoutes } from '../whip-routes.js';
 import type { WhepRoutes } from '../whep-routes.js';
 import { boundPackets, SERVER_PACKET_BOUNDS } from './packet-bounds.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
-import { REGISTERED_ROOM, socketPeer } from './socketio-link.js';
+import { REGISTERED_ROOM, serverRoom, socketPeer } from './socketio-link.js';
 
 const SERVER_EVENTS: Readonly<Record<string, EventShape>> = {
   register: [1, true],
@@ -41,14 +41,39 @@ export interface ServerSideDeps {
   whep: WhepRoutes;
   log: Logger;
   now: () => number;
+  /** Several hubs share the adapter: a server's message about a session this hub does not hold goes to the others. */
+  crossHub?: boolean;
 }
+
+/** The session messages a server sends that may belong to a session held by another hub. */
+type SessionEvent = 'signal' | 'session-close' | 'session-connected';
+/** serverSideEmit event between hubs: a server's session message the hub it is connected to does not hold. */
+const RELAY_EVENT = 'baton:server-session-msg';
 
 export function wireServers(
   io: IoServer,
-  { core, verifier, whip, whep, log: hubLog, now }: ServerSideDeps,
+  { core, verifier, whip, whep, log: hubLog, now, crossHub = false }: ServerSideDeps,
 ): Namespace<ServerToHubEvents, HubToServerEvents> {
   const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
   const metrics = core.metrics;
+  // Parsed and checked by the hub the server is connected to (which authenticated it); hubs trust each other.
+  const relayed = (serverId: string, event: SessionEvent, msg: never) => {
+    if (event === 'signal') return core.serverSignal(serverId, msg);
+    if (event === 'session-close') return core.serverClosedSession(serverId, (msg as { sessionId: string }).sessionId);
+    return core.sessionConnected(serverId, (msg as { sessionId: string }).sessionId);
+  };
+  if (crossHub) {
+    (ns as unknown as { on(e: string, l: (...a: unknown[]) => void): void }).on(RELAY_EVENT, (serverId, event, msg) => {
+      if (typeof serverId === 'string' && (event === 'signal' || event === 'session-close' || event === 'session-connected'))
+        relayed(serverId, event, msg as never);
+    });
+  }
+  /** A session message this hub holds no session for: another hub may (with several hubs). */
+  const elsewhere = (serverId: string, event: SessionEvent, msg: unknown): boolean => {
+    if (!crossHub) return false;
+    (ns.serverSideEmit as (e: string, ...a: unknown[]) => boolean)(RELAY_EVENT, serverId, event, msg);
+    return true;
+  };
   ns.use((socket, next) => {
     try {
       socket.data.serverId = verifier.verify(socket.handshake.auth?.token, now());
@@ -90,13 +115,13 @@ export function wireServers(
       const r = core.register(peer, p.value, log);
       if (!r.ok) return ack(refuse(r.code, r.message));
       registered = true;
-      socket.join(REGISTERED_ROOM);
+      socket.join([REGISTERED_ROOM, serverRoom(tokenId)]);
       ack(r);
       log.info({ region: p.value.region, assets: p.value.storage.length }, 'server registered');
     });
 
     socket.on('heartbeat', (raw) => {
-      if (!registered || core.members.peer(tokenId) !== peer) return;
+      if (!registered || core.members.localPeer(tokenId) !== peer) return;
       const p = parse(heartbeatSchema, raw);
       if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid heartbeat: ${p.message}`);
       core.heartbeat(tokenId, peer, p.value.load);
@@ -119,7 +144,8 @@ export function wireServers(
     socket.on('signal', (raw) => {
       const p = parse(signalSchema, raw);
       if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid signal: ${p.message}`);
-      if (core.serverSignal(tokenId, p.value) === 'not-party') notParty('signal', p.value.sessionId);
+      if (core.serverSignal(tokenId, p.value) === 'not-party' && !elsewhere(tokenId, 'signal', p.value))
+        notParty('signal', p.value.sessionId);
     });
 
     socket.on('session-close', (raw) => {
@@ -127,13 +153,14 @@ export function wireServers(
       if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid session-close: ${p.message}`);
       const outcome = core.serverClosedSession(tokenId, p.value.sessionId);
       if (outcome === 'crossed') log.debug({ session: p.value.sessionId }, 'session-close crossed ours');
-      else if (outcome === 'not-party') notParty('session-close', p.value.sessionId);
+      else if (outcome === 'not-party' && !elsewhere(tokenId, 'session-close', p.value)) notParty('session-close', p.value.sessionId);
     });
 
     socket.on('session-connected', (raw) => {
       const p = parse(leaveSchema, raw);
       if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid session-connected: ${p.message}`);
-      if (core.sessionConnected(tokenId, p.value.sessionId) === 'not-party') notParty('session-connected', p.value.sessionId);
+      if (core.sessionConnected(tokenId, p.value.sessionId) === 'not-party' && !elsewhere(tokenId, 'session-connected', p.value))
+        notParty('session-connected', p.value.sessionId);
     });
 
     socket.on('whip-signal', (raw) => whip.onServerSignal(tokenId, raw));

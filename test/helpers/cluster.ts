@@ -49,7 +49,7 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-function run(args: string[], env: Record<string, string> = {}): Proc {
+export function run(args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, [BATON, ...args], {
     cwd: ROOT,
     env: { ...process.env, BATON_LOG_FORMAT: 'json', BATON_LOG_LEVEL: process.env.BATON_TEST_LOG_LEVEL ?? 'info', ...env },

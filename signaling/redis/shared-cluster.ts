@@ -1,0 +1,238 @@
+// One hub's part in a cluster of several hubs on Redis: it reads the shared table's log into the core, appends the core's changes, beats for its servers, holds or waits for the rotation lease, and sweeps servers whose hub died.
+import type { Redis } from 'ioredis';
+import type { TableSnapshot, VersionedDelta } from '../protocol/index.js';
+import type { Logger } from '../log.js';
+import type { RotationLease as CoreLease, SharedLiveness, SharedLog } from '../core/link.js';
+import { connectBlockingRedis, connectRedis, redisReady, whenRedisReady } from './connect.js';
+import { RedisDeltaLog } from './delta-log.js';
+import { SharedHeartbeats } from './heartbeats.js';
+import { clusterKeys, DEFAULT_REDIS_PREFIX, type ClusterKeys } from './keys.js';
+import { DEFAULT_LEASE_MS, LeaseKeeper, RotationLease } from './lease.js';
+
+/** How long one blocking read of the log waits for news before it asks again. */
+const READ_BLOCK_MS = 1_000;
+/** Pause after a failed read (Redis away) before the next try. */
+const READ_RETRY_MS = 250;
+
+/** What the shared cluster drives in the hub core (`HubCore`). */
+export interface SharedCore {
+  readonly table: {
+    readonly version: number;
+    ids(): string[];
+    get(id: string): { joinedAtMs: number } | undefined;
+    snapshot(): TableSnapshot;
+  };
+  applyShared(batch: readonly VersionedDelta[]): 'applied' | 'gap';
+  loadShared(snapshot: TableSnapshot): void;
+  leaseChanged(): void;
+  removeSilent(ids: readonly string[]): void;
+  /** Ids of the servers connected to this hub. */
+  localServers(): string[];
+  /** Facts this hub publishes about itself (the dashboard's hub list). */
+  hubStatus(): { url: string; clients: number; servers: number };
+}
+
+/** One hub as the others see it (`/api/hubs`, the dashboard). */
+export interface HubInfo {
+  id: string;
+  url: string;
+  clients: number;
+  servers: number;
+  leaseHolder: boolean;
+  lastSeenMs: number;
+}
+
+export interface SharedClusterOptions {
+  url: string;
+  hubId: string;
+  prefix?: string;
+  /** Servers' heartbeat period; a server is dead after `missedHeartbeats` × this without a beat through any hub. */
+  heartbeatMs: number;
+  missedHeartbeats: number;
+  leaseMs?: number;
+  log: Logger;
+  now?: () => number;
+}
+
+export class SharedCluster {
+  readonly hubId: string;
+  readonly keys: ClusterKeys;
+  /** Commands (fail fast: no offline queue, 1-s timeout). */
+  readonly redis: Redis;
+  readonly #blocking: Redis;
+  readonly #deltaLog: RedisDeltaLog;
+  readonly #beats: SharedHeartbeats;
+  readonly #keeper: LeaseKeeper;
+  readonly #o: SharedClusterOptions;
+  readonly #now: () => number;
+  readonly #ttlMs: number;
+  #core: SharedCore | undefined;
+  #stopped = false;
+  #timers: NodeJS.Timeout[] = [];
+  #reading: Promise<void> | undefined;
+  #lastSnapshotVersion = 0;
+  /** Servers found without a beat by the previous sweep: removed when the next finds them so again. */
+  #suspects = new Set<string>();
+  #wasReady = true;
+
+  constructor(o: SharedClusterOptions) {
+    this.#o = o;
+    this.hubId = o.hubId;
+    this.#now = o.now ?? Date.now;
+    this.keys = clusterKeys(o.prefix ?? DEFAULT_REDIS_PREFIX);
+    this.redis = connectRedis(o.url);
+    this.#blocking = connectBlockingRedis(o.url, READ_BLOCK_MS);
+    this.#deltaLog = new RedisDeltaLog(this.redis, this.keys);
+    this.#ttlMs = o.heartbeatMs * o.missedHeartbeats;
+    this.#beats = new SharedHeartbeats(this.redis, this.keys, o.hubId, this.#ttlMs);
+    const lease = new RotationLease(this.redis, this.keys, o.hubId, o.leaseMs ?? DEFAULT_LEASE_MS);
+    this.#keeper = new LeaseKeeper(
+      lease,
+      (held, epoch) => {
+        o.log.info({ hub: o.hubId, held, epoch }, held ? 'rotation lease taken' : 'rotation lease lost');
+        this.#core?.leaseChanged();
+      },
+      this.#now,
+    );
+  }
+
+  /** The shared table's log, as the core appends to it. */
+  readonly log: SharedLog = {
+    append: (deltas, fenced) => this.#deltaLog.append(deltas, fenced ? this.hubId : undefined),
+  };
+
+  /** A server whose connection here is gone is gone from the cluster unless it beats through another hub. */
+  readonly liveness: SharedLiveness = {
+    goneFromCluster: async (id) => {
+      const [hub] = await this.#beats.hubsOf([id]);
+      return hub === null || hub === undefined || hub === this.hubId;
+    },
+  };
+
+  /** The core rotates on its timer only while this hub holds the lease. */
+  readonly lease: CoreLease = { held: (now) => this.#keeper.epoch(now) > 0 };
+
+  /** Redis reachable now; when not, the hub serves from its last table copy (health: degraded). */
+  get ready(): boolean {
+    return redisReady(this.redis);
+  }
+
+  get leaseHeld(): boolean {
+    return this.#keeper.epoch() > 0;
+  }
+
+  /** Connects, loads the shared table and starts reading, beating and keeping the lease. Rejects when Redis is unreachable. */
+  async start(core: SharedCore): Promise<void> {
+    this.#core = core;
+    await Promise.all([whenRedisReady(this.redis), whenRedisReady(this.#blocking)]);
+    const { snapshot, read } = await this.#deltaLog.catchUp();
+    if (snapshot) core.loadShared(snapshot);
+    if (read.kind === 'deltas') core.applyShared(read.deltas);
+    this.#reading = this.#readLoop();
+    const every = (ms: number, run: () => void) => {
+      const t = setInterval(run, ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(this.#o.heartbeatMs, () => void this.#tick());
+    this.#keeper.start();
+    await this.#tick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers.splice(0)) clearInterval(t);
+    await this.#keeper.stop();
+    await this.redis.hdel(this.keys.hubs, this.hubId).catch(() => undefined);
+    await this.redis.del(this.keys.hubAlive(this.hubId)).catch(() => undefined);
+    this.#blocking.disconnect();
+    await this.#reading?.catch(() => undefined);
+    this.redis.disconnect();
+  }
+
+  /** The live hubs of the cluster, from their own reports (each expires with its hub). */
+  async hubs(): Promise<HubInfo[]> {
+    const all = await this.redis.hgetall(this.keys.hubs);
+    const ids = Object.keys(all).sort();
+    if (ids.length === 0) return [];
+    const alive = await this.redis.mget(ids.map((id) => this.keys.hubAlive(id)));
+    const holder = await this.redis.get(this.keys.rotationLease);
+    const out: HubInfo[] = [];
+    ids.forEach((id, i) => {
+      if (alive[i] === null) return;
+      try {
+        const s = JSON.parse(all[id]!) as Omit<HubInfo, 'id' | 'leaseHolder'>;
+        out.push({ id, url: s.url, clients: s.clients, servers: s.servers, lastSeenMs: s.lastSeenMs, leaseHolder: holder === id });
+      } catch {
+        // A malformed entry (another version of Baton): not listed.
+      }
+    });
+    return out;
+  }
+
+  /** Reads the log for ever: applies each batch, loads a snapshot after a gap, waits out Redis outages. */
+  async #readLoop(): Promise<void> {
+    const core = this.#core!;
+    while (!this.#stopped) {
+      try {
+        const r = await this.#deltaLog.readAfter(core.table.version, READ_BLOCK_MS, this.#blocking);
+        if (r.kind === 'deltas' && (r.deltas.length === 0 || core.applyShared(r.deltas) === 'applied')) continue;
+        // A gap: the log was trimmed past this hub's version. Start over from the newest snapshot.
+        const { snapshot, read } = await this.#deltaLog.catchUp();
+        if (snapshot) core.loadShared(snapshot);
+        if (read.kind === 'deltas') core.applyShared(read.deltas);
+      } catch {
+        if (this.#stopped) return;
+        await new Promise((r) => setTimeout(r, READ_RETRY_MS));
+      }
+    }
+  }
+
+  /** Once per heartbeat period: beat for our servers, say we are alive, and as lease holder sweep and snapshot. */
+  async #tick(): Promise<void> {
+    const core = this.#core!;
+    const ready = this.ready;
+    if (ready !== this.#wasReady) {
+      this.#wasReady = ready;
+      if (ready) this.#o.log.info('Redis reachable again: hub back to normal');
+      else this.#o.log.warn('Redis unreachable: serving from the last table copy (degraded); no server is declared dead meanwhile');
+    }
+    if (!ready) {
+      this.#suspects.clear();
+      return;
+    }
+    try {
+      // Redis came back without its data (no persistence, flushed): carry the version sequence on from this table.
+      if (core.table.version > (await this.#deltaLog.version()) && (await this.#deltaLog.reseed(core.table.snapshot())))
+        this.#o.log.warn({ version: core.table.version }, 'Redis had lost the table log: reseeded it from this hub');
+      const local = core.localServers();
+      await this.#beats.beat(local);
+      const status = { ...core.hubStatus(), lastSeenMs: this.#now() };
+      await this.redis
+        .multi()
+        .hset(this.keys.hubs, this.hubId, JSON.stringify(status))
+        .set(this.keys.hubAlive(this.hubId), '1', 'PX', this.#ttlMs)
+        .exec();
+      if (this.leaseHeld) await this.#leaseHolderDuties(new Set(local));
+    } catch (err) {
+      this.#o.log.warn({ err: (err as Error).message }, 'shared-cluster tick failed');
+    }
+  }
+
+  async #leaseHolderDuties(local: Set<string>): Promise<void> {
+    const core = this.#core!;
+    const now = this.#now();
+    // Servers on other hubs, old enough to have beaten once: those without a beat twice running are gone.
+    const others = core.table.ids().filter((id) => !local.has(id) && now - (core.table.get(id)?.joinedAtMs ?? now) > this.#ttlMs);
+    const expired = new Set(await this.#beats.expired(others));
+    const gone = [...expired].filter((id) => this.#suspects.has(id));
+    this.#suspects = expired;
+    if (gone.length > 0) core.removeSilent(gone);
+    const v = core.table.version;
+    if (v - this.#lastSnapshotVersion >= this.#deltaLog.snapshotEvery || (this.#lastSnapshotVersion === 0 && v > 0)) {
+      await this.#deltaLog.saveSnapshot(core.table.snapshot());
+      this.#lastSnapshotVersion = v;
+    }
+  }
+}
