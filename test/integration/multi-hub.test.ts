@@ -1,0 +1,254 @@
+// Several hubs on one Redis (issue 16), all real processes on loopback: a real `redis-server`, three
+// `baton hub --redis` and six `baton server --hub A,B,C` spread over them, viewers on other hubs than
+// their servers. One table, cross-hub watches, a Redis outage, a hub SIGKILLed mid-stream, the lease holder SIGKILLed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { MEDIA_DIR, run, SECRET, waitFor, waitForOutput, type ApiState, type Proc } from '../helpers/cluster.js';
+import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
+import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+import { watchStream } from '../../node-app/delivery/node-viewer.js';
+
+const HEARTBEAT_MS = 300;
+const ROTATION_MS = 1_500;
+const LEASE_MS = 3_000;
+const ASSETS = ['demo-mandelbrot', 'demo-smpte', 'demo-testsrc'];
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+interface HubProc extends Proc {
+  id: string;
+  url: string;
+}
+interface HubInfo {
+  id: string;
+  url: string;
+  servers: number;
+  leaseHolder: boolean;
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+describe('several hubs on Redis', () => {
+  let redis: RedisProcess;
+  let probe: Redis;
+  const hubs: HubProc[] = [];
+  const servers: Proc[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), 'baton-multihub-'));
+  const alive = () => hubs.filter((h) => h.child.exitCode === null && h.child.signalCode === null);
+  const state = (h: HubProc) => getJson<ApiState>(`${h.url}/api/state`);
+  const hubList = (h: HubProc) => getJson<{ hubs: HubInfo[] }>(`${h.url}/api/hubs`).then((r) => r.hubs);
+  /** The hub a server beats through now (its heartbeat key in Redis). */
+  const hubOf = async (serverId: string) => probe.get(`baton:hb:${serverId}`);
+  const hubById = (id: string | null) => hubs.find((h) => h.id === id);
+
+  /** Every live hub shows the same table: same version, same director, the same six servers. */
+  const converged = () =>
+    waitFor(
+      'every hub shows one table',
+      async () => {
+        const states = await Promise.all(alive().map(state));
+        const key = (s: ApiState) =>
+          `${s.version}|${s.director?.id}|${s.director?.epoch}|${s.servers
+            .map((r) => r.id)
+            .sort()
+            .join(',')}`;
+        const keys = new Set(states.map(key));
+        return keys.size === 1 && states[0]!.servers.length === 6 ? states[0] : undefined;
+      },
+      20_000,
+      50,
+    );
+
+  beforeAll(async () => {
+    await ensureDemoMedia(MEDIA_DIR);
+    redis = await startRedis();
+    probe = new Redis(redis.url);
+    probe.on('error', () => undefined); // while Redis is stopped on purpose
+    for (const id of ['hub-a', 'hub-b', 'hub-c']) {
+      const p = run([
+        'hub',
+        '--port',
+        '0',
+        '--redis',
+        redis.url,
+        '--hub-id',
+        id,
+        '--cluster-secret',
+        SECRET,
+        '--heartbeat-ms',
+        String(HEARTBEAT_MS),
+        '--rotation-ms',
+        String(ROTATION_MS),
+        '--http-rate',
+        '1000',
+        '--stream-keys',
+        'test-key',
+      ]);
+      const m = await waitForOutput(p, /listening on (http:\/\/[^\s]+)/, 60_000);
+      hubs.push(Object.assign(p, { id, url: m[1]! }));
+    }
+    const urls = hubs.map((h) => h.url);
+    for (let i = 0; i < 6; i++) {
+      const storage = join(tmp, `srv-${i}`);
+      mkdirSync(storage);
+      for (const a of ASSETS) linkSync(join(MEDIA_DIR, `${a}.webm`), join(storage, `${a}.webm`));
+      // Each server starts on a different hub of the list; all know the three.
+      const list = [0, 1, 2].map((k) => urls[(i + k) % 3]).join(',');
+      const p = run([
+        'server',
+        '--hub',
+        list,
+        '--cluster-secret',
+        SECRET,
+        '--id',
+        `srv-${i}`,
+        '--region',
+        'eu-central',
+        '--lat',
+        '50.1',
+        '--lon',
+        '8.7',
+        '--storage',
+        storage,
+        '--heartbeat-ms',
+        String(HEARTBEAT_MS),
+        '--ice-allow',
+        'loopback,private',
+      ]);
+      servers.push(p);
+    }
+    await Promise.all(servers.map((p) => waitForOutput(p, /registered with hub/, 60_000)));
+    await converged();
+  }, 180_000);
+
+  afterAll(async () => {
+    const procs = [...servers, ...hubs];
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5_000))]);
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    probe?.disconnect();
+    await redis?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }, 30_000);
+
+  it('one table: the servers spread over the hubs, every hub shows the same version, director and servers', async () => {
+    const list = await hubList(hubs[0]!);
+    expect(list.map((h) => h.id).sort()).toEqual(['hub-a', 'hub-b', 'hub-c']);
+    expect(list.filter((h) => h.leaseHolder)).toHaveLength(1);
+    expect(list.reduce((n, h) => n + h.servers, 0)).toBe(6);
+    for (const h of list) expect(h.servers).toBeGreaterThan(0);
+    const s = await converged();
+    expect(s!.director).not.toBeNull();
+  });
+
+  it('a viewer on one hub plays from a server on another hub, byte-exact', async () => {
+    const source = readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm'));
+    let crossHub = 0;
+    for (const h of hubs) {
+      const r = await watchStream({ hubUrl: h.url, assetId: 'demo-testsrc', timeoutMs: 60_000 }, () => {});
+      expect(r.bytes).toBe(source.length);
+      expect(r.sha256).toBe(sha256(source));
+      if ((await hubOf(r.server)) !== h.id) crossHub++;
+    }
+    // The director and the chosen server sit on other hubs for at least one of the three viewers.
+    expect(crossHub).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('Redis stopped 10 s: every hub keeps serving watches from its last table; one table again after', async () => {
+    const source = readFileSync(join(MEDIA_DIR, 'demo-smpte.webm'));
+    const stoppedAt = performance.now();
+    await redis.stop(true);
+    for (const h of hubs) {
+      const health = await getJson<{ ok: boolean; redis?: string }>(`${h.url}/healthz`);
+      expect(health).toMatchObject({ ok: true });
+      const r = await watchStream({ hubUrl: h.url, assetId: 'demo-smpte', timeoutMs: 30_000 }, () => {});
+      expect(r.sha256).toBe(sha256(source));
+      expect(await waitFor('degraded health', async () => (await getJson<{ redis?: string }>(`${h.url}/healthz`)).redis === 'degraded'));
+    }
+    const left = 10_000 - (performance.now() - stoppedAt);
+    if (left > 0) await new Promise((r) => setTimeout(r, left));
+    await redis.restart();
+    // Each hub reconnects by itself (backoff ≤ 2 s) and says so.
+    for (const h of hubs)
+      await waitFor('health ok again', async () => (await getJson<{ redis?: string }>(`${h.url}/healthz`)).redis === 'ok', 15_000);
+    // No server was declared dead meanwhile; the changes made during the outage reach every hub.
+    const s = await converged();
+    expect(s!.servers).toHaveLength(6);
+    // Rotation goes on after the outage.
+    const epoch = s!.director!.epoch;
+    await waitFor('a rotation after Redis returned', async () => ((await state(hubs[0]!)).director?.epoch ?? 0) > epoch, 15_000);
+  }, 120_000);
+
+  it('SIGKILL a hub mid-stream: its servers move to the others, the viewer on another hub loses no byte', async () => {
+    const source = readFileSync(join(MEDIA_DIR, 'demo-mandelbrot.webm'));
+    const holder = (await hubList(hubs[0]!)).find((h) => h.leaseHolder)!.id;
+    // The viewer's hub: not the lease holder (that one is killed in the next test).
+    const viewerHub = hubs.find((h) => h.id !== holder)!;
+    let killed: HubProc | undefined;
+    let kill: Promise<void> | undefined;
+    const r = await watchStream({ hubUrl: viewerHub.url, assetId: 'demo-mandelbrot', timeoutMs: 90_000 }, (_b, viewer) => {
+      const serverId = viewer.session?.server.id;
+      if (kill || viewer.bytesReceived < source.length / 4 || !serverId) return;
+      kill = (async () => {
+        // Kill the hub of the viewer's server when it is another hub, else another hub that is not the lease holder.
+        const serverHub = hubById(await hubOf(serverId));
+        killed = serverHub && serverHub !== viewerHub ? serverHub : hubs.find((h) => h !== viewerHub && h.id !== holder)!;
+        killed.child.kill('SIGKILL');
+        await killed.exited;
+      })();
+    });
+    expect(kill).toBeDefined();
+    await kill;
+    expect(r.failovers).toEqual([]);
+    expect(r.bytes).toBe(source.length);
+    expect(r.sha256).toBe(sha256(source));
+    // Every server re-registered with a hub that is alive; none was removed from the table.
+    await waitFor(
+      'the servers of the dead hub moved',
+      async () => {
+        const list = await hubList(viewerHub);
+        return !list.some((h) => h.id === killed!.id) && list.reduce((n, h) => n + h.servers, 0) === 6;
+      },
+      20_000,
+    );
+    const s = await converged();
+    expect(s!.servers).toHaveLength(6);
+    // And a new viewer through the dead hub's survivors still plays.
+    const again = await watchStream({ hubUrl: viewerHub.url, assetId: 'demo-testsrc', timeoutMs: 60_000 }, () => {});
+    expect(again.sha256).toBe(sha256(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm'))));
+  }, 180_000);
+
+  it('SIGKILL the hub holding the rotation lease: the last one takes it over and rotates', async () => {
+    const [survivor, holderHub] = await (async () => {
+      const list = await hubList(alive()[0]!);
+      const holder = hubById(list.find((h) => h.leaseHolder)!.id)!;
+      return [alive().find((h) => h !== holder)!, holder] as const;
+    })();
+    const before = (await state(survivor)).director!.epoch;
+    const t0 = performance.now();
+    holderHub.child.kill('SIGKILL');
+    await holderHub.exited;
+    await waitFor(
+      'the survivor holds the lease',
+      async () => (await hubList(survivor)).find((h) => h.leaseHolder)?.id === survivor.id,
+      20_000,
+    );
+    await waitFor('the survivor rotates', async () => ((await state(survivor)).director?.epoch ?? 0) > before + 1, 20_000);
+    const tookMs = performance.now() - t0;
+    console.log(`lease taken over and rotating ${Math.round(tookMs)} ms after the holder's SIGKILL (lease ${LEASE_MS} ms)`);
+    // All six servers end up on the one hub left.
+    await waitFor(
+      'all servers on the survivor',
+      async () => (await hubList(survivor)).find((h) => h.id === survivor.id)?.servers === 6,
+      20_000,
+    );
+    expect((await state(survivor)).servers).toHaveLength(6);
+  }, 120_000);
+});
