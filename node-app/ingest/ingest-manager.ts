@@ -9,7 +9,8 @@ import { ErrorCode, ackError, type Ack, type LiveInfo, type OwnDelta } from '../
 import { IngestError, IngestErrorCode } from './errors.js';
 import { IngestSession } from './ingest-session.js';
 import type { SessionLog } from '../webrtc/peer.js';
-import { LiveWriter, PART_SUFFIX, type WriterIo } from './live-writer.js';
+import { LiveWriter, PART_SUFFIX } from './live-writer.js';
+import type { WriterIo } from './writer-io.js';
 import { createLiveSource, type LiveSource } from './live-source.js';
 import { mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { LOCK_SUFFIX, heldByOther } from './part-lock.js';
