@@ -2,7 +2,7 @@
 // replica, the director role, viewer and ingest sessions, storage rescans, the HTTP side.
 import { EventEmitter } from 'node:events';
 import {
-  StateTable,
+  type StateTable,
   ErrorCode,
   ackError,
   parse,
@@ -34,7 +34,8 @@ import { sessionOpenSchema } from '../signaling/protocol/replies.js';
 import { IceFilter } from './webrtc/ice-filter.js';
 import type { CacheChange } from './contracts.js';
 import type { Wrtc } from './webrtc/peer.js';
-import { IngestManager, ingestLimits } from './ingest/ingest-manager.js';
+import { IngestManager } from './ingest/ingest-manager.js';
+import { ingestLimits } from './ingest/ingest-limits.js';
 import { DEFAULT_MAX_INGEST_SESSIONS } from './slot-defaults.js';
 import { WhipManager, iceUrls } from './whip/whip-manager.js';
 import { WhepManager } from './whep/whep-manager.js';
