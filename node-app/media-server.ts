@@ -24,7 +24,7 @@ import { DiskStore } from './storage/disk-store.js';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import { createCachedSource } from './cache/cached-reader.js';
 import { CachePolicy, createCache, type BlockCache } from './cache/index.js';
-import type { ServeSessionOptions } from './delivery/serve-session.js';
+import type { ServeSessionOptions } from './delivery/serve-options.js';
 import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
 import { HubLink } from './server/hub-link.js';
 import { LoadMeter, loadWorthReporting, type ReportedLoad } from './server/load-meter.js';
