@@ -1,18 +1,12 @@
 // Publishes one live stream through the hub to a primary and a backup entry server, with resends and failover. Node and browser.
-import {
-  decodeIngestServerFrame,
-  encodeIngestControl,
-  type IngestClientControl,
-  type IngestLimits,
-  type IngestServerControl,
-} from '../signaling/protocol/ingest-frames.js';
-import { parse, type PublishReply, type PublishRequest } from '../signaling/protocol/messages.js';
+// Each upload's own protocol (frames, pump, its hub session) is upload-driver.ts; the resend buffer, resend-buffer.ts.
+import type { IngestLimits } from '../signaling/protocol/ingest-frames.js';
+import type { PublishReply, PublishRequest } from '../signaling/protocol/messages.js';
 import { backoffMs, delay } from '../common/retry.js';
 import { Throttle } from '../common/throttle.js';
-import { ask, publishReplySchema, type AckEmitter, sessionCloseSchema, signalSchema, type PublishAck } from './hub-replies.js';
+import { ask, publishReplySchema, type AckEmitter, type PublishAck } from './hub-replies.js';
 import {
   END_TIMEOUT_MS,
-  HUB_CLOSE_GRACE_MS,
   MAX_REPLACEMENTS,
   OVERFLOW_FACTOR,
   PROGRESS_INTERVAL_MS,
@@ -20,7 +14,6 @@ import {
   REPLACE_RETRY_BASE_MS,
   RESEND_BUFFER_BYTES,
   STREAM_ERRORS,
-  UPLOAD_CONNECT_TIMEOUT_MS,
   PublishError,
   type FailoverInfo,
   type HashFactory,
@@ -28,11 +21,11 @@ import {
   type PublisherOptions,
   type PublishResult,
   type UploadInfo,
-  type UploadState,
 } from './publisher-types.js';
 import { ResendBuffer } from './resend-buffer.js';
 import { TypedEventTarget } from './typed-events.js';
-import { describeFailures, info, strictestLimits, newUpload, sendControl, writeFrame, UploadSet, type Upload } from './upload.js';
+import { describeFailures, info, strictestLimits, newUpload, UploadSet, type Upload } from './upload.js';
+import { driveUpload, onHubSessionClose, onHubSignal, pumpUpload, type UploadHost } from './upload-driver.js';
 
 export * from './publisher-types.js';
 
@@ -68,6 +61,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   );
   #sha256: string | undefined;
   #blobs: Promise<void> = Promise.resolve();
+  readonly #host: UploadHost;
 
   constructor(opts: PublisherOptions) {
     super();
@@ -75,6 +69,42 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#buffer = new ResendBuffer(opts.resendBufferBytes ?? RESEND_BUFFER_BYTES, opts.startAt);
     this.#hash = opts.startAt ? undefined : opts.hash?.();
     if (opts.streamId) this.#streamId = opts.streamId;
+    const self = this;
+    this.#host = {
+      buffer: this.#buffer,
+      get closed() {
+        return self.#closed;
+      },
+      get ending() {
+        return self.#ending;
+      },
+      get sha256() {
+        return self.#sha256;
+      },
+      get streamId() {
+        return self.#streamId!;
+      },
+      get mime() {
+        return self.#o.mime;
+      },
+      signal: (sessionId, data) => this.#o.socket.emit('signal', { sessionId, data }),
+      fail: (u, code, message) => this.#failUpload(u, code, message),
+      warn: (code, message) => this.#emitWarning(code, message),
+      health: (u) => this.emit('health', info(u)),
+      sent: (bytes) => {
+        this.#wireBytes += bytes;
+        this.#progress();
+      },
+      acked: () => {
+        this.#trim();
+        this.#progress();
+      },
+      stored: (u) => {
+        this.#release(u);
+        this.#trim();
+        this.#checkEnd();
+      },
+    };
   }
 
   get streamId(): string | undefined {
@@ -156,7 +186,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#hash?.update(chunk);
     this.#trim();
     if (this.#buffer.bufferedBytes > this.#buffer.capacity * OVERFLOW_FACTOR) this.#dropSlowest();
-    for (const u of this.#uploads.all()) void this.#pump(u);
+    for (const u of this.#uploads.all()) void pumpUpload(this.#host, u);
     this.#progress();
   }
 
@@ -191,7 +221,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       this.#endWaiter = { resolve, reject };
     });
     this.#endTimer = setTimeout(() => this.#fatal('timeout', `servers did not finalize within ${END_TIMEOUT_MS} ms`), END_TIMEOUT_MS);
-    for (const u of this.#uploads.all()) void this.#pump(u);
+    for (const u of this.#uploads.all()) void pumpUpload(this.#host, u);
     this.#checkEnd();
     return await result;
   }
@@ -281,114 +311,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     });
     const u = newUpload(choice, role, peer);
     this.#uploads.add(u);
-    const mine = () => !this.#closed && u.state !== 'failed';
-    peer.on('signal', (data) => {
-      if (mine()) this.#o.socket.emit('signal', { sessionId: u.sessionId, data });
-    });
-    peer.on('connect', () => {
-      if (!mine()) return;
-      // The oldest chunk we can still send: a copy that needs older ones refuses (cannot-resume).
-      const hello: IngestClientControl = { t: 'hello', streamId: this.#streamId!, mime: this.#o.mime, resumeFrom: this.#buffer.firstSeq };
-      sendControl(u, (code, message) => this.#failUpload(u, code, message), hello);
-    });
-    peer.on('data', (data) => {
-      if (mine()) this.#onFrame(u, data);
-    });
-    peer.on('close', () => {
-      if (mine() && u.state !== 'done') this.#failUpload(u, 'peer-closed', 'the connection to the server closed');
-    });
-    peer.on('error', (err) => {
-      if (mine() && u.state !== 'done') this.#failUpload(u, 'peer-error', err.message);
-    });
-    u.connectTimer = setTimeout(() => {
-      if (mine() && u.state === 'connecting') this.#failUpload(u, 'connect-timeout', 'the server did not get ready in time');
-    }, UPLOAD_CONNECT_TIMEOUT_MS);
-    this.emit('health', info(u));
-  }
-
-  #onFrame(u: Upload, data: unknown): void {
-    const r = decodeIngestServerFrame(data);
-    if (!r.ok) return this.#emitWarning(r.code, `${u.serverId}: ${r.message}`);
-    const msg: IngestServerControl = r.frame.msg;
-    switch (msg.t) {
-      case 'ready': {
-        if (u.state !== 'connecting') return;
-        clearTimeout(u.connectTimer);
-        const { firstSeq, nextSeq } = this.#buffer;
-        if (msg.nextSeq < firstSeq || msg.nextSeq > nextSeq) {
-          return this.#failUpload(
-            u,
-            'cannot-resume',
-            `${u.serverId} needs chunk ${msg.nextSeq}; the resend buffer holds ${firstSeq}..${nextSeq - 1}`,
-          );
-        }
-        const expected = this.#buffer.offsetOf(msg.nextSeq);
-        if (msg.bytes !== expected)
-          return this.#failUpload(u, 'mismatch', `${u.serverId} holds ${msg.bytes} bytes at chunk ${msg.nextSeq}; expected ${expected}`);
-        u.next = msg.nextSeq;
-        u.limits = msg.limits;
-        u.state = 'streaming';
-        this.emit('health', info(u));
-        void this.#pump(u);
-        return;
-      }
-      case 'ack':
-        if (msg.seq > u.ackedSeq) {
-          u.ackedSeq = msg.seq;
-          u.ackedBytes = msg.bytes;
-          this.#trim();
-          this.#progress();
-        }
-        return;
-      case 'nack':
-        // Rewind: the pump continues from there (idempotent on the server).
-        if (msg.expected < u.next) u.next = msg.expected;
-        return void this.#pump(u);
-      case 'done':
-        if (this.#sha256 && msg.sha256 !== this.#sha256)
-          return this.#failUpload(u, 'mismatch', `${u.serverId} stored sha256 ${msg.sha256}, the stream's is ${this.#sha256}`);
-        u.state = 'done';
-        u.sha256 = msg.sha256;
-        u.ackedBytes = msg.bytes;
-        this.emit('health', info(u));
-        this.#release(u);
-        this.#trim();
-        return this.#checkEnd();
-      case 'error':
-        if (msg.fatal) return this.#failUpload(u, msg.code, `${u.serverId}: ${msg.message}`);
-        return this.#emitWarning(msg.code, `${u.serverId}: ${msg.message}`);
-    }
-  }
-
-  /** Sends this upload everything from `u.next` on, one write at a time (the channel's backpressure). */
-  async #pump(u: Upload): Promise<void> {
-    if (u.pumping) return;
-    u.pumping = true;
-    try {
-      while ((u.state === 'streaming' || u.state === 'ending') && !this.#closed) {
-        if (u.next >= this.#buffer.nextSeq) {
-          if (this.#ending && !u.endSent) {
-            u.endSent = true;
-            u.state = 'ending';
-            this.emit('health', info(u));
-            const bytes = this.#buffer.bytes;
-            const end: IngestClientControl = this.#sha256 ? { t: 'end', bytes, sha256: this.#sha256 } : { t: 'end', bytes };
-            sendControl(u, (code, message) => this.#failUpload(u, code, message), end);
-          }
-          return;
-        }
-        const f = this.#buffer.frame(u.next);
-        if (!f) return this.#failUpload(u, 'cannot-resume', `chunk ${u.next} is no longer in the resend buffer`);
-        await writeFrame(u, f.encoded, (code, message) => this.#failUpload(u, code, message));
-        if ((u.state as UploadState) === 'failed' || this.#closed) return;
-        u.next = Math.max(u.next, f.seq + 1);
-        u.sentBytes += f.encoded.byteLength;
-        this.#wireBytes += f.encoded.byteLength;
-        this.#progress();
-      }
-    } finally {
-      u.pumping = false;
-    }
+    driveUpload(this.#host, u);
   }
 
   /** One failure path per upload; the server is excluded from replacements from now on. */
@@ -461,28 +384,9 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
 
   // ---- hub ----------------------------------------------------------------------------
 
-  readonly #onHubSignal = (msg: unknown): void => {
-    const p = parse(signalSchema, msg);
-    const u = p.ok ? this.#uploads.get(p.value.sessionId) : undefined;
-    if (!p.ok || !u || u.state === 'failed') return;
-    try {
-      u.peer.signal(p.value.data);
-    } catch (err) {
-      this.#failUpload(u, 'bad-signal', (err as Error).message);
-    }
-  };
+  readonly #onHubSignal = (msg: unknown): void => onHubSignal(this.#host, (id) => this.#uploads.get(id), msg);
 
-  readonly #onHubSessionClose = (msg: unknown): void => {
-    const p = parse(sessionCloseSchema, msg);
-    const u = p.ok ? this.#uploads.get(p.value.sessionId) : undefined;
-    if (!p.ok || !u || u.state === 'done') return;
-    const reason = p.value.reason ?? 'no reason';
-    const t = setTimeout(
-      () => this.#failUpload(u, 'session-closed', `the hub closed the session to ${u.serverId} (${reason})`),
-      HUB_CLOSE_GRACE_MS,
-    );
-    (t as { unref?: () => void }).unref?.();
-  };
+  readonly #onHubSessionClose = (msg: unknown): void => onHubSessionClose(this.#host, (id) => this.#uploads.get(id), msg);
 
   // ---- events ---------------------------------------------------------------------------
 

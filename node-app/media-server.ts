@@ -2,7 +2,7 @@
 // replica, the director role, viewer and ingest sessions, storage rescans, the HTTP side.
 import { EventEmitter } from 'node:events';
 import {
-  StateTable,
+  type StateTable,
   ErrorCode,
   ackError,
   parse,
@@ -24,7 +24,7 @@ import { DiskStore } from './storage/disk-store.js';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import { createCachedSource } from './cache/cached-reader.js';
 import { CachePolicy, createCache, type BlockCache } from './cache/index.js';
-import type { ServeSessionOptions } from './delivery/serve-session.js';
+import type { ServeSessionOptions } from './delivery/serve-options.js';
 import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
 import { HubLink } from './server/hub-link.js';
 import { LoadMeter, loadWorthReporting, type ReportedLoad } from './server/load-meter.js';
@@ -34,7 +34,8 @@ import { sessionOpenSchema } from '../signaling/protocol/replies.js';
 import { IceFilter } from './webrtc/ice-filter.js';
 import type { CacheChange } from './contracts.js';
 import type { Wrtc } from './webrtc/peer.js';
-import { IngestManager, ingestLimits } from './ingest/ingest-manager.js';
+import { IngestManager } from './ingest/ingest-manager.js';
+import { ingestLimits } from './ingest/ingest-limits.js';
 import { DEFAULT_MAX_INGEST_SESSIONS } from './slot-defaults.js';
 import { WhipManager, iceUrls } from './whip/whip-manager.js';
 import { WhepManager } from './whep/whep-manager.js';

@@ -116,3 +116,19 @@ export class Pacer {
 function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));
 }
+
+/**
+ * The pacer of one viewer session: none when pacing is off (`false`) or the source is live;
+ * `pacing` overrides parts of the pacing computed from `bitrateBps` (bits per second).
+ */
+export function sessionPacer(
+  pacing: false | Partial<PacingConfig> | undefined,
+  live: boolean,
+  bitrateBps: number | undefined,
+  now: () => number,
+): Pacer | null {
+  const over = pacing || {};
+  const base = pacing === false || live ? null : pacingFor(over.bitrateBps ?? bitrateBps);
+  if (!base) return null;
+  return new Pacer({ ...base, ...over, leadBytes: Math.max(over.leadBytes ?? base.leadBytes, over.burstBytes ?? base.burstBytes) }, now);
+}

@@ -1,10 +1,9 @@
 // One viewer's delivery: answers the viewer's WebRTC offer, then sends meta and paced media with backpressure.
+// Its options and defaults are serve-options.ts; when it gives up on a viewer, serve-watchdog.ts.
 import { EventEmitter } from 'node:events';
 import type { ByteSource } from '../contracts.js';
-import { createPeer, type Peer, type PeerSessionOptions, type SessionLog } from '../webrtc/peer.js';
-import type { SeekIndex } from '../storage/seek-index.js';
+import { createPeer, type Peer } from '../webrtc/peer.js';
 import {
-  MAX_FRAME_BYTES,
   MAX_MEDIA_PAYLOAD_BYTES,
   decodeClientFrame,
   encodeControl,
@@ -12,93 +11,24 @@ import {
   type ServerControl,
 } from '../../signaling/protocol/frames.js';
 import { FrameReader } from './frame-reader.js';
-import { Pacer, pacingFor, type PacingConfig } from './pacer.js';
-import { UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
+import { sessionPacer, type Pacer } from './pacer.js';
 import { MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from './restart-policy.js';
 import { FALLBACK_MIME, assetFacts, type AssetFacts } from './asset-facts.js';
 import { SlowViewerWatch } from './slow-viewer.js';
 import { playTarget } from './play-target.js';
-
-export { FALLBACK_MIME } from './asset-facts.js';
-export { SLOW_BLOCKED_SHARE, SLOW_FRACTION } from './slow-viewer.js';
-
-/** A session whose channel is not open by then is closed, freeing its slot (see `UNCONNECTED_SESSION_MS`). */
-export const CONNECT_TIMEOUT_MS = UNCONNECTED_SESSION_MS;
-/** A write the channel has not accepted for this long means the viewer stopped reading. */
-export const STALL_TIMEOUT_MS = 15_000;
-/**
- * A viewer that keeps the sender waiting yet receives under SLOW_FRACTION of the media
- * bitrate for this long cannot play the stream; it is told and dropped (it may fail over).
- */
-export const SLOW_VIEWER_MS = 20_000;
-/** Paused, ended, or waiting on a live stream that does not grow: closed after this long. */
-export const IDLE_TIMEOUT_MS = 120_000;
-/** How often a caught-up live session looks for new bytes (ByteSource has no growth event). */
-export const LIVE_POLL_MS = 100;
-/** Timeouts and the egress figure are checked this often. */
-export const WATCHDOG_INTERVAL_MS = 1_000;
-/** Malformed control frames tolerated (each answered with an error frame) before closing. */
-export const MAX_BAD_FRAMES = 16;
-/**
- * simple-peer stops calling back writes once the channel's bufferedAmount passes 64 KiB,
- * and the session has one write outstanding at a time, so a viewer never has more than
- * this many bytes queued on the server (plus the SCTP stack's own fixed send buffer).
- */
-export const MAX_QUEUED_BYTES = 64 * 1024 + MAX_FRAME_BYTES;
-
-export type ServeState = 'connecting' | 'streaming' | 'paused' | 'ended' | 'closed';
-
-export interface ServeSessionEvents {
-  /** The data channel opened. */
-  connected: [];
-  /** Media bytes handed to the channel (payload only). */
-  sent: [bytes: number];
-  /** Every byte up to `bytes` was sent and the asset is not live. */
-  end: [bytes: number];
-  /** Once, whatever ended the session. */
-  closed: [reason: string, error?: Error];
-}
-
-export type { SessionLog };
-
-export interface ServeSessionOptions extends PeerSessionOptions {
-  source: ByteSource;
-  /** Byte offset to start at (the hub's `session-open` offset). */
-  offset: number;
-  /**
-   * Catalog facts (pass the store's AssetInfo). Without a MIME type, MIME and bitrate are
-   * probed from the asset's first block; without a bitrate the session is not paced.
-   */
-  asset?: Partial<AssetFacts>;
-  /**
-   * The asset's keyframe Clusters with their times, for a `play` by time (stored assets). Without
-   * it, or for a live source, such a play is answered `not-seekable`.
-   */
-  seekIndex?: () => Promise<SeekIndex | undefined>;
-  /** `false` never paces; an object overrides parts of the computed pacing. Default: paced. */
-  pacing?: false | Partial<PacingConfig>;
-  /**
-   * Whether a viewer that asks for `fast` gets unpaced delivery: an operator's choice
-   * (`baton server --allow-fast`, for benchmarks and trusted tools). Default false: every
-   * viewer is paced, and may catch up only at the pacer's 1.5×.
-   */
-  allowFast?: boolean;
-  /** Defaults: CONNECT_TIMEOUT_MS, STALL_TIMEOUT_MS, IDLE_TIMEOUT_MS, SLOW_VIEWER_MS. */
-  timeouts?: { connectMs?: number; stallMs?: number; idleMs?: number; slowMs?: number };
-}
-
-export interface ServeStats {
-  state: ServeState;
-  bytesSent: number;
-  /** Over the last few seconds, bits per second. */
-  egressBps: number;
-  queuedBytes: number;
-  /** Largest queue seen since the session started. */
-  maxQueuedBytes: number;
-  /** Next byte to send. */
-  offset: number;
-  paceBps?: number;
-}
+import { EgressMeter } from './egress-meter.js';
+import { watchdogVerdict } from './serve-watchdog.js';
+import {
+  LIVE_POLL_MS,
+  MAX_BAD_FRAMES,
+  CONNECT_TIMEOUT_MS,
+  WATCHDOG_INTERVAL_MS,
+  statsFrame,
+  type ServeSessionEvents,
+  type ServeSessionOptions,
+  type ServeState,
+  type ServeStats,
+} from './serve-options.js';
 
 export class ServeSession extends EventEmitter<ServeSessionEvents> {
   readonly sessionId: string;
@@ -140,7 +70,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   /** Ms spent with a write waiting on the viewer, completed writes only. */
   #blockedMs = 0;
   readonly #slow = new SlowViewerWatch();
-  #egressSamples: Array<[atMs: number, bytes: number]> = [];
+  readonly #egress = new EgressMeter();
 
   constructor(opts: ServeSessionOptions) {
     super();
@@ -177,7 +107,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     const s: ServeStats = {
       state: this.#state,
       bytesSent: this.#bytesSent,
-      egressBps: this.#egressBps(),
+      egressBps: this.#egress.bps(this.#now(), this.#bytesSent),
       queuedBytes: this.#queued(),
       maxQueuedBytes: this.#maxQueued,
       offset: this.#next,
@@ -223,14 +153,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
 
   async #describe(): Promise<void> {
     this.#facts = await assetFacts(this.#source, this.#o.asset ?? {}, this.#o.log);
-    const over = this.#o.pacing || {};
-    const base = this.#o.pacing === false || this.#source.isLive() ? null : pacingFor(over.bitrateBps ?? this.#facts.bitrateBps);
-    if (base) {
-      this.#pacer = new Pacer(
-        { ...base, ...over, leadBytes: Math.max(over.leadBytes ?? base.leadBytes, over.burstBytes ?? base.burstBytes) },
-        this.#now,
-      );
-    }
+    this.#pacer = sessionPacer(this.#o.pacing, this.#source.isLive(), this.#facts.bitrateBps, this.#now);
   }
 
   #onConnect(): void {
@@ -293,7 +216,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       case 'stop':
         return this.close('stopped');
       case 'stats':
-        return this.#sendControl({ t: 'stats', ...this.#statsFrame() });
+        return this.#sendControl({ t: 'stats', ...statsFrame(this.stats()) });
     }
   }
 
@@ -461,54 +384,29 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     return meta;
   }
 
-  #statsFrame(): Omit<Extract<ServerControl, { t: 'stats' }>, 't'> {
-    const s = this.stats();
-    const out: Omit<Extract<ServerControl, { t: 'stats' }>, 't'> = {
-      bytesSent: s.bytesSent,
-      egressBps: Math.round(s.egressBps),
-      queuedBytes: s.queuedBytes,
-      offset: s.offset,
-    };
-    if (s.paceBps !== undefined) out.paceBps = Math.round(s.paceBps);
-    return out;
-  }
-
   #queued(): number {
     return this.#peer?.bufferSize ?? 0;
   }
 
-  #egressBps(): number {
-    const first = this.#egressSamples[0];
-    if (!first) return 0;
-    const dt = this.#now() - first[0];
-    return dt > 0 ? ((this.#bytesSent - first[1]) * 8 * 1000) / dt : 0;
-  }
-
   #tick(): void {
     const now = this.#now();
-    this.#egressSamples.push([now, this.#bytesSent]);
-    if (this.#egressSamples.length > 4) this.#egressSamples.shift();
-    const t = this.#o.timeouts ?? {};
-    if (this.#writePendingSince !== null && now - this.#writePendingSince > (t.stallMs ?? STALL_TIMEOUT_MS)) {
-      this.#sendControl({ t: 'error', code: 'timeout', message: 'the viewer stopped reading' });
-      return this.close('stalled');
-    }
-    const blockedMs = this.#blockedMs + (this.#writePendingSince === null ? 0 : now - this.#writePendingSince);
-    const slowMs = this.#slow.slowFor({
-      now,
-      bytesSent: this.#bytesSent,
-      blockedMs,
-      streaming: this.#state === 'streaming',
-      bitrateBps: this.#facts.bitrateBps,
-    });
-    if (slowMs > (t.slowMs ?? SLOW_VIEWER_MS)) {
-      const message = 'the viewer receives slower than the media plays';
-      this.#sendControl({ t: 'error', code: 'timeout', message });
-      return this.close('too-slow', new Error(message));
-    }
-    const idle = this.#state === 'paused' || this.#state === 'ended' || (this.#state === 'streaming' && this.#source.isLive());
-    if (idle && this.#writePendingSince === null && now - this.#lastActivityAt > (t.idleMs ?? IDLE_TIMEOUT_MS)) {
-      this.close('idle');
-    }
+    this.#egress.sample(now, this.#bytesSent);
+    const verdict = watchdogVerdict(
+      {
+        now,
+        state: this.#state,
+        live: this.#source.isLive(),
+        writePendingSince: this.#writePendingSince,
+        blockedMs: this.#blockedMs,
+        bytesSent: this.#bytesSent,
+        bitrateBps: this.#facts.bitrateBps,
+        lastActivityAt: this.#lastActivityAt,
+        timeouts: this.#o.timeouts,
+      },
+      this.#slow,
+    );
+    if (!verdict) return;
+    if (verdict.close !== 'idle') this.#sendControl({ t: 'error', code: 'timeout', message: verdict.tell });
+    this.close(verdict.close, verdict.close === 'too-slow' ? verdict.error : undefined);
   }
 }

@@ -1,6 +1,5 @@
-// A media server's ingest side: publish sessions, one LiveWriter per stream, live reporting, finalization.
-import { readdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+// A media server's ingest side: admits publish sessions, keeps one LiveWriter per stream, and follows each stream
+// to its end (live reports, abandonment, finalization into the catalog).
 import type { DiskStore } from '../storage/disk-store.js';
 import type { Wrtc } from '../webrtc/peer.js';
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
@@ -9,39 +8,24 @@ import { ErrorCode, ackError, type Ack, type LiveInfo, type OwnDelta } from '../
 import { IngestError, IngestErrorCode } from './errors.js';
 import { IngestSession } from './ingest-session.js';
 import type { SessionLog } from '../webrtc/peer.js';
-import { LiveWriter, PART_SUFFIX, type WriterIo } from './live-writer.js';
+import { LiveWriter } from './live-writer.js';
+import type { WriterIo } from './writer-io.js';
 import { createLiveSource, type LiveSource } from './live-source.js';
 import { mimeFor, probeWebm } from '../storage/webm-probe.js';
-import { LOCK_SUFFIX, heldByOther } from './part-lock.js';
 import { continuationOf, type Continuation } from './continuation.js';
 import { WebmHeadCheck } from './webm-head-check.js';
-import { ownerHash, sameSecret } from '../../signaling/stream-owners.js';
+import { sameSecret } from '../../signaling/stream-owners.js';
+import { ingestLimits } from './ingest-limits.js';
+import { LiveReporter, liveInfoOf } from './live-report.js';
+import { removeStaleParts } from './stale-parts.js';
 
 /** Close reason of a session the hub ended (`session-close` from the hub). */
 export const CLOSED_BY_HUB = 'closed-by-hub';
 
-/** A growing stream's `live` entry is re-reported at most this often. */
-export const LIVE_REPORT_INTERVAL_MS = 1_000;
 /** A stream whose publisher is gone (no session, no `end`) is salvaged after this long. */
 export const ABANDON_AFTER_MS = 30_000;
-export const DEFAULT_MAX_BITRATE_BPS = 25_000_000;
-export const DEFAULT_MAX_STREAM_BYTES = 8 * 1024 ** 3;
-/** Burst allowance: this many seconds at the quota bitrate, and at least MIN_BURST_BYTES. */
-export const BURST_SECONDS = 4;
-export const MIN_BURST_BYTES = 4 * 1024 * 1024;
 /** On shutdown, accepted chunks get this long to reach the disk before handles are closed anyway. */
 export const SHUTDOWN_FLUSH_MS = 3_000;
-
-/**
- * Per-stream quotas: average bitrate in Mbit/s (default 25) and size in MiB
- * (default 8192); `baton server --ingest-max-mbps / --ingest-max-mb` (env
- * `BATON_INGEST_MAX_MBPS`, `BATON_INGEST_MAX_MB`).
- */
-export function ingestLimits(maxMbps?: number, maxMb?: number): IngestLimits {
-  const maxBitrateBps = maxMbps !== undefined && Number.isFinite(maxMbps) && maxMbps > 0 ? maxMbps * 1e6 : DEFAULT_MAX_BITRATE_BPS;
-  const maxBytes = maxMb !== undefined && Number.isFinite(maxMb) && maxMb > 0 ? Math.floor(maxMb * 1024 * 1024) : DEFAULT_MAX_STREAM_BYTES;
-  return { maxBitrateBps, maxBytes, burstBytes: Math.max(MIN_BURST_BYTES, Math.round((BURST_SECONDS * maxBitrateBps) / 8)) };
-}
 
 export interface IngestManagerOptions {
   store: DiskStore;
@@ -75,8 +59,7 @@ interface Stream {
   session: IngestSession | undefined;
   peer: string | undefined;
   readers: number;
-  lastReportAt: number;
-  reportTimer: ReturnType<typeof setTimeout> | undefined;
+  reporter: LiveReporter;
   abandonTimer: ReturnType<typeof setTimeout> | undefined;
   /** The MIME type was taken from the stream's own Tracks (not the publisher's word). */
   mimeProbed: boolean;
@@ -109,29 +92,9 @@ export class IngestManager {
     return this.#bytesIngested;
   }
 
-  /**
-   * Removes `.part` files a crash left behind (without their sequence numbers they
-   * cannot be resumed), and their locks. A `.part` whose lock names another running
-   * process is that process's live stream and stays.
-   */
+  /** Removes the `.part` files (and locks) a crash left in storage, sparing streams live here (stale-parts.ts). */
   async removeStaleParts(): Promise<string[]> {
-    const root = this.#o.store.root;
-    const names = await readdir(root).catch(() => [] as string[]);
-    const partEnd = '.webm' + PART_SUFFIX;
-    const candidates = names.filter((n) => n.endsWith(partEnd) && !this.#streams.has(n.slice(0, -partEnd.length)));
-    const stale: string[] = [];
-    for (const n of candidates) if (!(await heldByOther(join(root, n)))) stale.push(n);
-    // Locks whose `.part` is gone (a crash between the two unlinks) go too, unless held.
-    for (const n of names) {
-      if (!n.endsWith(partEnd + LOCK_SUFFIX)) continue;
-      const part = n.slice(0, -LOCK_SUFFIX.length);
-      if (!names.includes(part) && !(await heldByOther(join(root, part)))) stale.push(n);
-    }
-    for (const n of stale) {
-      await unlink(join(root, n)).catch(() => undefined);
-      if (n.endsWith(partEnd)) await unlink(join(root, n + LOCK_SUFFIX)).catch(() => undefined);
-    }
-    return stale.filter((n) => n.endsWith(partEnd));
+    return removeStaleParts(this.#o.store.root, (streamId) => this.#streams.has(streamId));
   }
 
   /** The hub routed a publish session here. Answers synchronously. */
@@ -239,7 +202,7 @@ export class IngestManager {
     this.#closed = true;
     for (const s of [...this.#sessions.values()]) s.fail(new IngestError(IngestErrorCode.shuttingDown, 'the server is shutting down'));
     for (const s of this.#streams.values()) {
-      clearTimeout(s.reportTimer);
+      s.reporter.stop();
       clearTimeout(s.abandonTimer);
     }
     const writers = [...this.#streams.values()].map((s) => s.writer);
@@ -325,8 +288,12 @@ export class IngestManager {
       session: undefined,
       peer: undefined,
       readers: 0,
-      lastReportAt: 0,
-      reportTimer: undefined,
+      reporter: new LiveReporter({
+        writer,
+        info: () => this.#info(s),
+        current: () => this.#streams.get(streamId) === s,
+        report: (deltas) => this.#o.report(deltas),
+      }),
       abandonTimer: undefined,
       mimeProbed: false,
     };
@@ -336,10 +303,10 @@ export class IngestManager {
         s.mimeProbed = true;
         void this.#probeMime(s);
       }
-      this.#scheduleReport(s);
+      s.reporter.schedule();
     });
     writer.once('finalized', (info) => {
-      clearTimeout(s.reportTimer);
+      s.reporter.stop();
       this.#o.log?.info({ stream: streamId, bytes: info.bytes, sha256: info.sha256 }, 'stream finalized');
       // Catalog first, then drop the live entry: viewers always find a holder.
       void this.#o.finalized(streamId).finally(() => {
@@ -348,13 +315,13 @@ export class IngestManager {
       });
     });
     writer.once('failed', (error) => {
-      clearTimeout(s.reportTimer);
+      s.reporter.stop();
       this.#o.log?.warn({ stream: streamId, code: error.code, err: error.message }, 'stream failed on this server');
       this.#o.report([{ type: 'live-remove', assetId: streamId }]);
       // A salvaged (quota, abandoned) copy is finalized under its name: let the catalog see it.
       setTimeout(() => void this.#o.finalized(streamId).finally(() => this.#maybeDispose(streamId)), 50).unref?.();
     });
-    this.#report(s);
+    s.reporter.now();
     return writer;
   }
 
@@ -369,31 +336,7 @@ export class IngestManager {
   }
 
   #info(s: Stream): LiveInfo {
-    const info: LiveInfo = {
-      id: s.writer.streamId,
-      bytes: s.writer.bytes,
-      live: s.writer.live,
-      mime: s.writer.mime,
-      startedAtMs: s.writer.startedAtMs,
-      owner: ownerHash(s.secret),
-    };
-    if (s.peer) info.peer = s.peer;
-    return info;
-  }
-
-  #report(s: Stream): void {
-    s.lastReportAt = Date.now();
-    this.#o.report([{ type: 'live', stream: this.#info(s) }]);
-  }
-
-  #scheduleReport(s: Stream): void {
-    if (s.reportTimer || !s.writer.live) return;
-    const wait = Math.max(0, s.lastReportAt + LIVE_REPORT_INTERVAL_MS - Date.now());
-    s.reportTimer = setTimeout(() => {
-      s.reportTimer = undefined;
-      if (s.writer.live && this.#streams.get(s.writer.streamId) === s) this.#report(s);
-    }, wait);
-    s.reportTimer.unref?.();
+    return liveInfoOf(s.writer, s.secret, s.peer);
   }
 
   #watchAbandon(s: Stream): void {
@@ -415,7 +358,7 @@ export class IngestManager {
   #dispose(streamId: string): void {
     const s = this.#streams.get(streamId);
     if (!s) return;
-    clearTimeout(s.reportTimer);
+    s.reporter.stop();
     clearTimeout(s.abandonTimer);
     this.#streams.delete(streamId);
     void s.writer.close();

@@ -1,128 +1,19 @@
 // Appends one live stream's chunks to `<id>.webm.part`, fsyncs, indexes Clusters, and finalizes to `<id>.webm`.
 import { createHash, type Hash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
-import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
 import { allowanceSince } from '../../common/token-bucket.js';
 import { ClusterIndex } from './cluster-index.js';
 import { IngestError, IngestErrorCode, ioError } from './errors.js';
 import { claimPart, releasePart } from './part-lock.js';
-import type { WebmHeadCheck } from './webm-head-check.js';
+import type { AppendResult, Finalized, LiveWriterEvents, LiveWriterOptions, WriterState } from './live-writer-types.js';
+import { WriteTail } from './write-tail.js';
+import { nodeWriterIo, type WriterFile, type WriterIo } from './writer-io.js';
 
 /** A live file's name is the final name plus this; the store only catalogs `*.webm`. */
 export const PART_SUFFIX = '.part';
 /** Acks follow fsyncs; this is how often a growing file is fsynced (the floor is ≤ 1 s). */
 export const FSYNC_INTERVAL_MS = 200;
-/** Recent bytes kept in memory, so live viewers read the edge without touching the disk. */
-export const TAIL_BYTES = 8 * 1024 * 1024;
-/**
- * Written blocks kept in the tail at most, whatever their size: each flush adds one,
- * so this is minutes of stream at the fsync interval, and a bound on per-entry overhead.
- */
-export const MAX_TAIL_ENTRIES = 1024;
-/**
- * Accepted chunks waiting for the next flush at most; past this they are copied into
- * one buffer, so tiny chunks cost their bytes and not ~300 B of bookkeeping each.
- */
-export const MAX_PENDING_CHUNKS = 1024;
-
-/** The file operations a writer needs; injectable so tests can make the disk fill up or stall. */
-export interface WriterFile {
-  write(buf: Uint8Array, position: number): Promise<number>;
-  read(buf: Uint8Array, position: number): Promise<number>;
-  sync(): Promise<void>;
-  truncate(length: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface WriterIo {
-  /** Create (or truncate) for reading and writing; never follows a symlink. */
-  create(path: string): Promise<WriterFile>;
-  rename(from: string, to: string): Promise<void>;
-  unlink(path: string): Promise<void>;
-  /** Make a rename durable. */
-  syncDir(dir: string): Promise<void>;
-}
-
-export const nodeWriterIo: WriterIo = {
-  async create(path) {
-    const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
-    return {
-      write: async (buf, position) => (await fh.write(buf, 0, buf.byteLength, position)).bytesWritten,
-      read: async (buf, position) => (await fh.read(buf, 0, buf.byteLength, position)).bytesRead,
-      sync: () => fh.datasync(),
-      truncate: (length) => fh.truncate(length),
-      close: () => fh.close(),
-    };
-  },
-  rename: (from, to) => rename(from, to),
-  unlink: (path) => unlink(path),
-  async syncDir(dir) {
-    const fh = await open(dir, constants.O_RDONLY);
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  },
-};
-
-export type WriterState = 'open' | 'ending' | 'finalized' | 'failed';
-
-export type AppendResult =
-  /** Queued for writing; acknowledged once fsynced (`durable` event). */
-  | { kind: 'stored' }
-  /** Already stored: nothing written; re-ack when `durable` (else the next `durable` covers it). */
-  | { kind: 'duplicate'; durable: boolean }
-  /** Chunks are missing before this one: the publisher must resend from `expected`. */
-  | { kind: 'gap'; expected: number }
-  /** Refused; fatal ones (quotas) also fail the writer. */
-  | { kind: 'refused'; error: IngestError; fatal: boolean };
-
-export interface Finalized {
-  bytes: number;
-  sha256: string;
-  path: string;
-}
-
-export interface LiveWriterEvents {
-  /** New bytes are readable (not necessarily durable yet). */
-  grew: [bytes: number];
-  /** Every chunk up to `seq` is fsynced. */
-  durable: [seq: number, bytes: number];
-  finalized: [info: Finalized];
-  /** Once; the partial copy is removed or, for quota failures, salvaged (see `salvaged`). */
-  failed: [error: IngestError];
-}
-
-export interface LiveWriterOptions {
-  streamId: string;
-  /** Where the finished asset goes (`<storage>/<id>.webm`); the live file is this plus PART_SUFFIX. */
-  finalPath: string;
-  mime: string;
-  limits: IngestLimits;
-  /** When the stream started anywhere (ms since epoch): the average-bitrate quota counts from here. Default: now. */
-  startedAtMs?: number;
-  fsyncIntervalMs?: number;
-  tailBytes?: number;
-  io?: WriterIo;
-  /** Checks the stream's first bytes (WebM, accepted codecs) before they are stored; none when absent. */
-  headCheck?: WebmHeadCheck;
-  /** Wall clock, ms since epoch. */
-  now?: () => number;
-}
-
-interface TailChunk {
-  offset: number;
-  bytes: Uint8Array;
-}
-
-interface PendingChunk extends TailChunk {
-  /** Sequence number of the last chunk in `bytes` (several after a compaction). */
-  lastSeq: number;
-}
 
 /**
  * One stream's file. Chunks arrive with consecutive sequence numbers and wait in
@@ -144,10 +35,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   readonly #io: WriterIo;
   readonly #now: () => number;
   readonly #hash: Hash = createHash('sha256');
-  /** Written blocks (one per flush), oldest first. */
-  readonly #tail: TailChunk[] = [];
-  /** Accepted chunks not written yet, in order, after the tail. */
-  #pending: PendingChunk[] = [];
+  readonly #tail: WriteTail;
   #file: WriterFile | undefined;
   #state: WriterState = 'open';
   #nextSeq = 0;
@@ -156,8 +44,6 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   #diskBytes = 0;
   #durableSeq = -1;
   #durableBytes = 0;
-  #tailStart = 0;
-  #tailTotal = 0;
   #chain: Promise<void> = Promise.resolve();
   #syncing: Promise<void> | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -176,6 +62,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     this.mime = opts.mime;
     this.#io = opts.io ?? nodeWriterIo;
     this.#now = opts.now ?? Date.now;
+    this.#tail = new WriteTail(opts.tailBytes);
     this.startedAtMs = opts.startedAtMs ?? this.#now();
   }
 
@@ -291,9 +178,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     this.#bytes = after;
     this.#hash.update(payload);
     this.index.push(payload);
-    this.#pending.push({ offset, bytes: payload, lastSeq: seq });
-    this.#tailTotal += payload.byteLength;
-    if (this.#pending.length > MAX_PENDING_CHUNKS) this.#pending = [coalesce(this.#pending)];
+    this.#tail.accept(seq, offset, payload);
     this.emit('grew', this.#bytes);
     return { kind: 'stored' };
   }
@@ -302,11 +187,11 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   async read(offset: number, length: number): Promise<Uint8Array> {
     const end = Math.min(this.readableBytes, offset + length);
     if (offset >= end) return new Uint8Array(0);
-    if (offset >= this.#tailStart) return this.#fromTail(offset, end);
+    if (offset >= this.#tail.start) return this.#tail.read(offset, end);
     const file = this.#file;
     if (!file) return new Uint8Array(0);
     // Below the tail everything is on disk already; stop where the tail begins.
-    const buf = new Uint8Array(Math.min(end, this.#tailStart) - offset);
+    const buf = new Uint8Array(Math.min(end, this.#tail.start) - offset);
     let filled = 0;
     while (filled < buf.byteLength) {
       const n = await file.read(buf.subarray(filled), offset + filled);
@@ -422,12 +307,9 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   /** Writes every pending chunk as one block at the end of the file; the block joins the tail. */
   async #writePending(): Promise<void> {
     // A salvage keeps every accepted chunk (so copies on different servers are cut alike); a removal none.
-    if (this.#pending.length === 0 || !this.#file || this.#writeFailed || (this.#state === 'failed' && this.#failMode !== 'salvage'))
-      return;
-    const block = coalesce(this.#pending);
-    this.#pending = [];
+    if (!this.#tail.hasPending || !this.#file || this.#writeFailed || (this.#state === 'failed' && this.#failMode !== 'salvage')) return;
     // In the tail before the write starts: readers of these bytes find them in memory meanwhile.
-    this.#tail.push({ offset: block.offset, bytes: block.bytes });
+    const block = this.#tail.takePending();
     try {
       let done = 0;
       while (done < block.bytes.byteLength) {
@@ -442,33 +324,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     }
     this.#diskSeq = block.lastSeq;
     this.#diskBytes = block.offset + block.bytes.byteLength;
-    this.#trimTail();
-  }
-
-  #fromTail(offset: number, end: number): Uint8Array {
-    const out = new Uint8Array(end - offset);
-    for (const c of [...this.#tail, ...this.#pending]) {
-      const cEnd = c.offset + c.bytes.byteLength;
-      if (cEnd <= offset) continue;
-      if (c.offset >= end) break;
-      const from = Math.max(offset, c.offset);
-      const to = Math.min(end, cEnd);
-      out.set(c.bytes.subarray(from - c.offset, to - c.offset), from - offset);
-    }
-    return out;
-  }
-
-  /** Drops the oldest blocks already on disk beyond the tail budget (bytes) or MAX_TAIL_ENTRIES. */
-  #trimTail(): void {
-    const budget = this.#o.tailBytes ?? TAIL_BYTES;
-    while (this.#tail.length > 1) {
-      const first = this.#tail[0]!;
-      const end = first.offset + first.bytes.byteLength;
-      if (end > this.#diskBytes || (this.#tail.length <= MAX_TAIL_ENTRIES && this.#tailTotal - first.bytes.byteLength < budget)) break;
-      this.#tail.shift();
-      this.#tailTotal -= first.bytes.byteLength;
-      this.#tailStart = end;
-    }
+    this.#tail.trim(this.#diskBytes);
   }
 
   /** One failure path: stop, then remove or salvage the partial copy in the background of `#chain`. */
@@ -505,11 +361,4 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     }
     await releasePart(this.partPath);
   }
-}
-
-/** One chunk holding `chunks` (consecutive, in order): the only copy tiny chunks ever get. */
-function coalesce(chunks: PendingChunk[]): PendingChunk {
-  const last = chunks[chunks.length - 1]!;
-  if (chunks.length === 1) return last;
-  return { offset: chunks[0]!.offset, bytes: Buffer.concat(chunks.map((c) => c.bytes)), lastSeq: last.lastSeq };
 }

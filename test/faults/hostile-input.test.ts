@@ -5,7 +5,7 @@ import { copyFileSync, readdirSync, readFileSync, statSync, symlinkSync, utimesS
 import { dirname, join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { Cluster, MEDIA_DIR, SECRET, waitFor, type ApiState } from '../helpers/cluster.js';
-import { MAX_BAD_FRAMES } from '../../node-app/delivery/serve-session.js';
+import { MAX_BAD_FRAMES } from '../../node-app/delivery/serve-options.js';
 import { createPeer } from '../../node-app/webrtc/peer.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import { isAssetId, type VersionedDelta } from '../../signaling/protocol/index.js';

@@ -8,7 +8,7 @@ import type { Socket } from 'socket.io-client';
 import { Cluster, MEDIA_DIR, SECRET, waitFor, waitForOutput } from '../helpers/cluster.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
-import type { ServeStats } from '../../node-app/delivery/serve-session.js';
+import type { ServeStats } from '../../node-app/delivery/serve-options.js';
 import type { VersionedDelta } from '../../signaling/protocol/index.js';
 import { recordFigure } from './helpers/figures.js';
 import { ask, connect, connectServer, getJson, serverUrl, sleep } from './helpers/net.js';

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, MEDIA_DIR, waitFor, type ServerSpec } from '../helpers/cluster.js';
 import { FAST_READ_BYTES, QUOTA_MARGIN, publishFile } from '../../node-app/ingest/node-publisher.js';
-import { BURST_SECONDS, MIN_BURST_BYTES } from '../../node-app/ingest/ingest-manager.js';
+import { BURST_SECONDS, MIN_BURST_BYTES } from '../../node-app/ingest/ingest-limits.js';
 import type { Publisher } from '../../client-sdk/publisher.js';
 
 const TWO: ServerSpec[] = [

@@ -1,16 +1,15 @@
 // The broadcaster's async work: the hub connection, the captured source, the MediaRecorder and one Publisher.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import SimplePeer from 'simple-peer/simplepeer.min.js';
-import type { PublishRequest } from '../../signaling/protocol/messages.js';
 import type { Place } from '../../signaling/protocol/types.js';
 import { Publisher, PublishError } from '../../client-sdk/publisher.js';
-import { ask, placesReplySchema } from '../../client-sdk/hub-replies.js';
-import { CaptureError, SourceCapture, type Problem, type SourceKind } from './broadcast-source.js';
-import { deviceLabel, geolocationMessage, publishProblem, validate } from './broadcast-problems.js';
+import { SourceCapture, type Problem, type SourceKind } from './broadcast-source.js';
+import { deviceLocation, publishLocation, suggestPlaces } from './broadcast-location.js';
+import { publishProblem, validate } from './broadcast-problems.js';
 import { createRecorder, pickRecorderType, RECORDER_TIMESLICE_MS } from './broadcast-recorder.js';
 import { idleStatus, RateWindow, type BroadcastStatus, type GoLiveOptions, type LocationInput, type Notice } from './broadcast-status.js';
 import { HubConnection, type HubState } from './hub-connection.js';
-import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
+import { connectClient, iceServers, type ClientSocket } from './hub-socket.js';
 
 export type { Problem, SourceInfo, SourceKind, SourceState } from './broadcast-source.js';
 export type { BroadcastPhase, BroadcastStatus, GoLiveOptions, LocationInput, Notice } from './broadcast-status.js';
@@ -21,8 +20,6 @@ export { AUDIO_BITRATE_BPS, KEYFRAME_INTERVAL_MS, RECORDER_TIMESLICE_MS, VIDEO_B
 const STATUS_TICK_MS = 500;
 /** Failover and warning notices kept on screen. */
 const MAX_NOTICES = 6;
-/** Device geolocation gives up after this long (ms). */
-const GEOLOCATION_TIMEOUT_MS = 15_000;
 
 /**
  * Owns the source capture (with the preview `<video>` the component renders),
@@ -110,30 +107,13 @@ export class BroadcastController implements ReactiveController {
   // ---- location ----------------------------------------------------------------------------
 
   /** Gazetteer suggestions for what the user typed (empty when the hub is unreachable). */
-  async places(q: string, limit = 8): Promise<Place[]> {
-    const socket = this.#hub.socket;
-    if (!socket?.connected || !q.trim()) return [];
-    const r = await ask(socket, 'places', { q: q.trim(), limit }, placesReplySchema, ACK_TIMEOUT_MS);
-    return r.ok ? r.places : [];
+  places(q: string, limit = 8): Promise<Place[]> {
+    return suggestPlaces(this.#hub.socket, q, limit);
   }
 
   /** The device's position from the browser's geolocation (asks for permission). */
   deviceLocation(): Promise<LocationInput & { kind: 'device' }> {
-    return new Promise((resolve, reject) => {
-      if (!('geolocation' in navigator))
-        return reject(new CaptureError('no-geolocation', 'This browser cannot tell where the device is. Type a place instead.'));
-      navigator.geolocation.getCurrentPosition(
-        (pos) =>
-          resolve({
-            kind: 'device',
-            lat: round(pos.coords.latitude, 4),
-            lon: round(pos.coords.longitude, 4),
-            accuracyM: Math.round(pos.coords.accuracy),
-          }),
-        (err) => reject(new CaptureError('geolocation', geolocationMessage(err))),
-        { enableHighAccuracy: false, timeout: GEOLOCATION_TIMEOUT_MS, maximumAge: 600_000 },
-      );
-    });
+    return deviceLocation();
   }
 
   // ---- broadcast -----------------------------------------------------------------------------
@@ -183,8 +163,7 @@ export class BroadcastController implements ReactiveController {
       });
     const tracks = type.audio ? stream.getTracks() : stream.getVideoTracks();
 
-    const location: PublishRequest['location'] =
-      o.location.kind === 'text' ? o.location.text.trim() : { lat: o.location.lat, lon: o.location.lon, label: deviceLabel(o.location) };
+    const location = publishLocation(o.location);
     const publisher = new Publisher({
       socket,
       SimplePeer,
@@ -411,11 +390,6 @@ export class BroadcastController implements ReactiveController {
     // Closing the tab mid-broadcast would leave both copies unfinished: ask first.
     if (this.status.phase === 'live' || this.status.phase === 'ending') e.preventDefault();
   };
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 function capitalize(s: string): string {
