@@ -178,6 +178,7 @@ export class Hub {
         streamKeySecret: opts.streamKeySecret ?? (process.env.BATON_STREAM_KEY_SECRET || undefined),
         resolveLocation,
         ipPlace,
+        claims: this.shared?.streamClaims,
       },
     });
     this.whip = this.#whipRoutes();

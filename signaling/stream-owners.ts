@@ -43,8 +43,19 @@ export class StreamOwners {
   readonly #owners = new Map<string, { secret: string; clientSocketId: string }>();
   readonly #mint: () => string;
 
+  /** Told when a reservation ends here (several hubs: the cluster-wide claim is released too). */
+  onRelease: ((streamId: string, clientSocketId: string) => void) | undefined;
+
   constructor(mint: () => string = () => randomBytes(STREAM_SECRET_BYTES).toString('base64url')) {
     this.#mint = mint;
+  }
+
+  /**
+   * Several hubs: the cluster-wide claim (Redis) says the id is this client's with `secret` — the
+   * one a publisher proved, minted first on another hub. The reservation here takes it.
+   */
+  adopt(streamId: string, clientSocketId: string, secret: string): void {
+    this.#owners.set(streamId, { secret, clientSocketId });
   }
 
   get size(): number {
@@ -77,6 +88,9 @@ export class StreamOwners {
 
   /** The stream has no publish session left (or its first assignment failed): the id is free here again. */
   release(streamId: string): void {
+    const o = this.#owners.get(streamId);
+    if (!o) return;
     this.#owners.delete(streamId);
+    this.onRelease?.(streamId, o.clientSocketId);
   }
 }

@@ -112,6 +112,8 @@ export class HubCore {
       },
     });
     this.relay = new SessionRelay({ link, members: this.members, limits: o.sessionLimits ?? {} });
+    const claims = o.publish.claims;
+    if (claims) this.relay.owners.onRelease = (streamId, clientId) => claims.release(streamId, clientId);
     const director = new DirectorClient({
       feed: this.feed,
       seat: this.seat,

@@ -108,3 +108,19 @@ export interface SharedLiveness {
    */
   goneFromCluster(id: string): Promise<boolean>;
 }
+
+/** Several hubs: one owner per stream id across the cluster (an atomic claim in Redis). */
+export interface SharedStreamClaims {
+  /**
+   * Claims `streamId` for `clientId` of this hub with `secret`: ok with the id's secret (the
+   * proven one when `proof` matches an earlier claim), or not ok when another publisher holds it.
+   * Rejects while Redis is unreachable.
+   */
+  claim(
+    streamId: string,
+    clientId: string,
+    secret: string,
+    proof: string | undefined,
+  ): Promise<{ ok: true; secret: string } | { ok: false }>;
+  release(streamId: string, clientId: string): void;
+}

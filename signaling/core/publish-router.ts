@@ -4,6 +4,7 @@ import { ackError, ErrorCode, type Ack, type IngestChoice, type Place, type Publ
 import { verifyStreamKey } from '../policies/stream-key.js';
 import { RoutingBudget } from './routing-budget.js';
 import type { RouterParts } from './watch-router.js';
+import type { SharedStreamClaims } from './link.js';
 
 export interface PublishOptions {
   /** Accepted stream keys. */
@@ -14,6 +15,8 @@ export interface PublishOptions {
   resolveLocation: (location: PublishRequest['location']) => Place | null;
   /** The client IP's place (geoip), or null. */
   ipPlace: (ip: string) => Place | null;
+  /** Several hubs: stream ids are claimed cluster-wide too. */
+  claims?: SharedStreamClaims;
 }
 
 type Opened = IngestChoice & { sessionId: string };
@@ -59,16 +62,37 @@ export class PublishRouter {
       .map((id) => table.get(id)?.live.get(streamId))
       .filter((l) => l?.live)
       .map((l) => l!.owner ?? '');
-    const claim = relay.owners.claim(streamId, clientId, req.streamSecret, {
+    const first = relay.owners.claim(streamId, clientId, req.streamSecret, {
       liveOwners,
       stored: current.length === 0 && table.storageHolders(streamId).size > 0,
     });
-    if (!claim.ok) return claim;
+    if (!first.ok) return first;
+    let claim = first;
     // A failed assignment leaves no reservation behind unless the stream still has publish sessions.
     const released = <T>(r: T): T => {
       relay.releaseIfUnused(streamId);
       return r;
     };
+    if (this.#o.claims) {
+      // Several hubs: the claim here only excludes this hub's other publishers; Redis decides across hubs.
+      let shared: Awaited<ReturnType<SharedStreamClaims['claim']>>;
+      try {
+        shared = await this.#o.claims.claim(streamId, clientId, claim.secret, req.streamSecret);
+      } catch {
+        // Ownership is a global decision: a new id waits for Redis; a stream this hub already holds goes on.
+        if (claim.fresh)
+          return released(
+            ackError(ErrorCode.noIngest, 'the cluster cannot reserve a new stream id now (Redis unreachable); retry shortly'),
+          );
+        shared = { ok: true, secret: claim.secret };
+      }
+      if (!shared.ok)
+        return released(ackError(ErrorCode.conflict, `stream ${streamId} is being published by someone else (on another hub)`));
+      if (shared.secret !== claim.secret) {
+        relay.owners.adopt(streamId, clientId, shared.secret);
+        claim = { ok: true, secret: shared.secret, fresh: false };
+      }
+    }
     const survivors = current.filter((s) => !exclude.has(s.serverId) && this.#o.feed.table.get(s.serverId) !== undefined);
     const replacing: 'primary' | 'backup' | null =
       survivors.length === 1 ? (survivors[0]!.role === 'primary' ? 'backup' : 'primary') : null;

@@ -2,7 +2,8 @@
 import type { Redis } from 'ioredis';
 import type { TableSnapshot, VersionedDelta } from '../protocol/index.js';
 import type { Logger } from '../log.js';
-import type { RotationLease as CoreLease, SharedLiveness, SharedLog } from '../core/link.js';
+import type { RotationLease as CoreLease, SharedLiveness, SharedLog, SharedStreamClaims } from '../core/link.js';
+import { SharedStreamOwners } from './shared-guards.js';
 import { connectBlockingRedis, connectRedis, redisReady, whenRedisReady } from './connect.js';
 import { RedisDeltaLog } from './delta-log.js';
 import { SharedHeartbeats } from './heartbeats.js';
@@ -108,6 +109,19 @@ export class SharedCluster {
       return hub === null || hub === undefined || hub === this.hubId;
     },
   };
+
+  /** One owner per stream id across hubs; a claim's connection is `<hubId>/<clientId>`. */
+  get streamClaims(): SharedStreamClaims {
+    const owners = new SharedStreamOwners(this.redis, this.keys);
+    const conn = (clientId: string) => `${this.hubId}/${clientId}`;
+    return {
+      claim: async (streamId, clientId, secret, proof) => {
+        const c = await owners.claim(streamId, conn(clientId), secret, proof);
+        return c.ok ? { ok: true, secret: c.secret } : { ok: false };
+      },
+      release: (streamId, clientId) => void owners.release(streamId, conn(clientId)).catch(() => undefined),
+    };
+  }
 
   /** The core rotates on its timer only while this hub holds the lease. */
   readonly lease: CoreLease = { held: (now) => this.#keeper.epoch(now) > 0 };

@@ -11,6 +11,7 @@ import { MEDIA_DIR, run, SECRET, waitFor, waitForOutput, type ApiState, type Pro
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
+import { ask, connect } from '../faults/helpers/net.js';
 
 const HEARTBEAT_MS = 300;
 const ROTATION_MS = 1_500;
@@ -60,7 +61,8 @@ describe('several hubs on Redis', () => {
             .sort()
             .join(',')}`;
         const keys = new Set(states.map(key));
-        return keys.size === 1 && states[0]!.servers.length === 6 ? states[0] : undefined;
+        if (keys.size === 1 && states[0]!.servers.length === 6) return states[0];
+        throw new Error(`tables differ: ${[...keys].join(' / ')}`);
       },
       20_000,
       50,
@@ -121,6 +123,7 @@ describe('several hubs on Redis', () => {
         String(HEARTBEAT_MS),
         '--ice-allow',
         'loopback,private',
+        '--ingest',
       ]);
       servers.push(p);
     }
@@ -139,7 +142,11 @@ describe('several hubs on Redis', () => {
   }, 30_000);
 
   it('one table: the servers spread over the hubs, every hub shows the same version, director and servers', async () => {
-    const list = await hubList(hubs[0]!);
+    // Each hub reports itself to Redis once per heartbeat period.
+    const list = await waitFor('every hub reports its servers', async () => {
+      const l = await hubList(hubs[0]!);
+      return l.reduce((n, h) => n + h.servers, 0) === 6 ? l : undefined;
+    });
     expect(list.map((h) => h.id).sort()).toEqual(['hub-a', 'hub-b', 'hub-c']);
     expect(list.filter((h) => h.leaseHolder)).toHaveLength(1);
     expect(list.reduce((n, h) => n + h.servers, 0)).toBe(6);
@@ -160,6 +167,21 @@ describe('several hubs on Redis', () => {
     // The director and the chosen server sit on other hubs for at least one of the three viewers.
     expect(crossHub).toBeGreaterThan(0);
   }, 120_000);
+
+  it('two broadcasters racing for one stream id on two hubs: exactly one wins', async () => {
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = await Promise.all([connect(hubs[0]!.url), connect(hubs[1]!.url)]);
+      try {
+        const req = { streamKey: 'test-key', location: 'Frankfurt', streamId: `race-${round}` };
+        const replies = await Promise.all([ask(a, 'publish', req), ask(b, 'publish', req)]);
+        expect(replies.filter((r) => r.ok)).toHaveLength(1);
+        expect(replies.find((r) => !r.ok)).toMatchObject({ ok: false, code: 'conflict' });
+      } finally {
+        a.close();
+        b.close();
+      }
+    }
+  }, 60_000);
 
   it('Redis stopped 10 s: every hub keeps serving watches from its last table; one table again after', async () => {
     const source = readFileSync(join(MEDIA_DIR, 'demo-smpte.webm'));
