@@ -30,18 +30,43 @@ export interface HubLinkOptions {
   /** Sent with the handshake (e.g. the operator token of `/dashboard`). */
   auth?: Record<string, unknown>;
   timeoutMs?: number;
+  /**
+   * Other hubs of the same cluster (several hubs on Redis), asked at each reconnect: each
+   * attempt after a drop goes to the next hub of [this one, …alternates], so a client whose hub
+   * died comes back on another within one reconnect delay. Read at every attempt (the page
+   * learns the list from `/api/config` after it connected).
+   */
+  alternates?: () => readonly string[];
 }
 
 function open<S>(namespace: string, o: HubLinkOptions): S {
   const base = o.hubUrl ? o.hubUrl.replace(/\/$/, '') : '';
-  return io(`${base}${namespace}`, {
+  const socket = io(`${base}${namespace}`, {
     transports: ['websocket'],
     reconnection: o.reconnect ?? true,
     reconnectionDelay: RECONNECT_DELAY_MS,
     reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
     timeout: o.timeoutMs ?? HUB_CONNECT_TIMEOUT_MS,
     ...(o.auth ? { auth: o.auth } : {}),
-  }) as S;
+  });
+  if (o.alternates) rotateHubs(socket, o.alternates);
+  return socket as S;
+}
+
+/**
+ * Each reconnect attempt goes to the next hub: socket.io's manager opens every attempt's
+ * connection on its `uri`, so moving that keeps the one socket (and every listener the client
+ * put on it) across hubs; the namespace stays the socket's own.
+ */
+function rotateHubs(socket: Socket, alternates: () => readonly string[]): void {
+  const manager = socket.io as unknown as { uri: string; on(e: 'reconnect_attempt', l: () => void): void };
+  const first = manager.uri;
+  let i = 0;
+  manager.on('reconnect_attempt', () => {
+    const urls = [first, ...alternates().filter((u) => !first.startsWith(u.replace(/\/$/, '')))];
+    i = (i + 1) % urls.length;
+    manager.uri = urls[i]!;
+  });
 }
 
 /** A `/client` socket, connecting in the background (listen to `connect`/`disconnect` for state). */

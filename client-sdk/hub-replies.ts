@@ -65,6 +65,8 @@ export const clientConfigSchema = z.object({
     )
     .max(10)
     .optional(),
+  /** The cluster's hubs (several on Redis), this one first: where the page reconnects when its hub disappears. */
+  hubs: z.array(z.string().url().max(300)).max(16).optional(),
 });
 
 /**

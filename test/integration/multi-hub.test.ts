@@ -12,6 +12,7 @@ import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import { ask, connect } from '../faults/helpers/net.js';
+import { openClientSocket } from '../../client-sdk/hub-link.js';
 
 const HEARTBEAT_MS = 300;
 const ROTATION_MS = 1_500;
@@ -254,6 +255,9 @@ describe('several hubs on Redis', () => {
       return [alive().find((h) => h !== holder)!, holder] as const;
     })();
     const before = (await state(survivor)).director!.epoch;
+    // A client of the SDK on the doomed hub, knowing the others (as a page learns them from /api/config).
+    const client = openClientSocket({ hubUrl: holderHub.url, reconnect: true, alternates: () => hubs.map((h) => h.url) });
+    await waitFor('the client connected', () => client.connected);
     const t0 = performance.now();
     holderHub.child.kill('SIGKILL');
     await holderHub.exited;
@@ -272,5 +276,14 @@ describe('several hubs on Redis', () => {
       20_000,
     );
     expect((await state(survivor)).servers).toHaveLength(6);
+    // The client came back on the survivor by itself, and a watch through it is answered.
+    try {
+      await waitFor('the client reconnected to the survivor', () => client.connected, 20_000);
+      const reply = await ask(client as never, 'watch', { assetId: 'demo-smpte' });
+      expect(reply).toMatchObject({ ok: true });
+      await ask(client as never, 'leave', { sessionId: reply.sessionId });
+    } finally {
+      client.close();
+    }
   }, 120_000);
 });

@@ -16,7 +16,7 @@ export type { DashboardToHubEvents } from '../../client-sdk/hub-link.js';
 
 /** Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). */
 export function connectClient(): ClientSocket {
-  return openClientSocket({ reconnect: true });
+  return openClientSocket({ reconnect: true, alternates: () => hubUrls });
 }
 
 const TOKEN_KEY = 'baton.operatorToken';
@@ -36,7 +36,7 @@ export function operatorToken(): string | undefined {
  * refuses for want of the operator token, ask for it once and retry with it.
  */
 export function connectDashboard(): DashboardSocket {
-  const socket = openDashboardSocket({ reconnect: true, auth: { token: operatorToken() } });
+  const socket = openDashboardSocket({ reconnect: true, auth: { token: operatorToken() }, alternates: () => hubUrls });
   let asked = false;
   socket.on('connect_error', (err) => {
     if (asked || !/operator token required/.test(err.message)) return;
@@ -56,10 +56,13 @@ export function connectDashboard(): DashboardSocket {
  * when none are configured, which is all loopback and a LAN need.
  */
 export let iceServers: RTCIceServer[] = [];
+/** The cluster's other hubs (several on Redis), from /api/config: a dropped socket reconnects to them in turn. */
+let hubUrls: readonly string[] = [];
 fetch('/api/config')
   .then((r) => (r.ok ? r.json() : null))
   .then((c: unknown) => {
     const p = parse(clientConfigSchema, c);
     if (p.ok && p.value.iceServers) iceServers = p.value.iceServers;
+    if (p.ok && p.value.hubs) hubUrls = p.value.hubs;
   })
   .catch(() => undefined);
