@@ -108,3 +108,20 @@ export function ask<T>(
     }
   });
 }
+
+/** `GET /api/hubs` (operator): the hubs of the cluster as each last reported itself. */
+export const hubListSchema = z.object({
+  hubs: z
+    .array(
+      z.object({
+        id: z.string().max(64),
+        url: z.string().max(300),
+        clients: z.number().int().nonnegative(),
+        servers: z.number().int().nonnegative(),
+        leaseHolder: z.boolean(),
+        lastSeenMs: z.number(),
+      }),
+    )
+    .max(64),
+});
+export type HubListEntry = z.infer<typeof hubListSchema>['hubs'][number];

@@ -335,6 +335,15 @@ program
     ),
   )
   .addOption(opt('--redis-prefix <p>', 'key prefix in Redis (two clusters can share one Redis)', 'BATON_REDIS_PREFIX', undefined, 'baton:'))
+  .addOption(
+    opt(
+      '--lease-ms <ms>',
+      'with --redis: how long the rotation lease lasts; another hub takes over within about this after its holder dies',
+      'BATON_LEASE_MS',
+      int('lease-ms', 300, 60_000),
+      3_000,
+    ),
+  )
   .addOption(opt('--hub-id <id>', "this hub's name among several (default hub-<random>)", 'BATON_HUB_ID', hubId))
   .action(async (o) => {
     const { Hub } = await import('../../signaling/hub.js');
@@ -342,6 +351,7 @@ program
       redisUrl: o.redis,
       redisPrefix: o.redisPrefix,
       hubId: o.hubId,
+      leaseMs: o.leaseMs,
       port: o.port,
       host: o.host,
       clusterSecret: o.clusterSecret,

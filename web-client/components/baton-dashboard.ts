@@ -6,6 +6,7 @@ import { formatMbps } from './format.js';
 import { SERVERS_PER_PAGE, paginate } from './paging.js';
 import './baton-decision-log.js';
 import './baton-director-panel.js';
+import './baton-hub-list.js';
 import './baton-server-card.js';
 import './baton-world-map.js';
 
@@ -201,6 +202,8 @@ export class BatonDashboard extends LitElement {
           .loaded=${c.loaded}
         ></baton-director-panel>
       </div>
+
+      <baton-hub-list></baton-hub-list>
 
       <div class="section-head">
         <h2>Servers</h2>

@@ -1,0 +1,117 @@
+// The cluster's hubs beside its servers: one alone, or several on Redis with the one that holds the rotation lease.
+import { LitElement, css, html } from 'lit';
+import { hubListSchema, type HubListEntry } from '../../client-sdk/hub-replies.js';
+import { parse } from '../../signaling/protocol/messages.js';
+import { sharedStyles } from '../styles/shared.js';
+import { operatorToken } from './hub-socket.js';
+
+/** How often the list is fetched again (each hub reports itself to Redis once per heartbeat period). */
+export const HUB_LIST_REFRESH_MS = 2_000;
+
+/**
+ * Polls `/api/hubs` while on the page. A hub that stops reporting drops out of the list
+ * (its entry expires in Redis with its hub); an unreachable Redis shows as a note.
+ * @csspart card - the section container
+ */
+export class BatonHubList extends LitElement {
+  static override properties = { _hubs: { state: true }, _error: { state: true } };
+  declare _hubs: HubListEntry[] | null;
+  declare _error: string | null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  static override styles = [
+    sharedStyles,
+    css`
+      :host {
+        display: block;
+      }
+      table {
+        width: 100%;
+        border-collapse: collapse;
+        font-size: 13px;
+      }
+      th,
+      td {
+        text-align: left;
+        padding: 6px 10px;
+        border-bottom: 1px solid var(--bt-border);
+      }
+      td.num {
+        font-variant-numeric: tabular-nums;
+      }
+      .lease {
+        color: var(--bt-director);
+        font-weight: 600;
+      }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this._hubs = null;
+    this._error = null;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.#load();
+    this.#timer = setInterval(() => void this.#load(), HUB_LIST_REFRESH_MS);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearInterval(this.#timer);
+  }
+
+  async #load(): Promise<void> {
+    try {
+      const token = operatorToken();
+      const res = await fetch('/api/hubs', token ? { headers: { authorization: `Bearer ${token}` } } : {});
+      const body: unknown = await res.json();
+      if (!res.ok) throw new Error((body as { error?: string })?.error ?? `HTTP ${res.status}`);
+      const p = parse(hubListSchema, body);
+      if (!p.ok) throw new Error(`unexpected answer: ${p.message}`);
+      this._hubs = p.value.hubs;
+      this._error = null;
+    } catch (err) {
+      this._error = (err as Error).message;
+    }
+  }
+
+  override render() {
+    const hubs = this._hubs;
+    return html`<section class="card" part="card" aria-labelledby="hubs-title">
+      <div class="card-head">
+        <h2 id="hubs-title">Hubs</h2>
+        <span class="faint">${hubs && hubs.length > 1 ? 'several hubs share this cluster through Redis' : 'one hub'}</span>
+      </div>
+      ${this._error ? html`<p class="banner" role="alert">Hub list unavailable: ${this._error}</p>` : null}
+      ${
+        hubs
+          ? html`<table data-testid="hub-list">
+              <thead><tr><th>Hub</th><th>URL</th><th>Clients</th><th>Servers</th><th>Rotation lease</th></tr></thead>
+              <tbody>
+                ${hubs.map(
+                  (h) => html`<tr>
+                    <td>${h.id}</td>
+                    <td class="faint">${h.url}</td>
+                    <td class="num">${h.clients}</td>
+                    <td class="num">${h.servers}</td>
+                    <td>${h.leaseHolder ? html`<span class="lease">holder</span>` : ''}</td>
+                  </tr>`,
+                )}
+              </tbody>
+            </table>`
+          : html`<p class="faint">Loading…</p>`
+      }
+    </section>`;
+  }
+}
+
+customElements.define('baton-hub-list', BatonHubList);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'baton-hub-list': BatonHubList;
+  }
+}
