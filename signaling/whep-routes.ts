@@ -91,10 +91,13 @@ export class WhepRoutes {
   }
 
   /** A server's WHEP session ended by itself (the player left, the asset ended). */
-  onServerClosed(serverId: string, raw: unknown): void {
+  /** False when this hub holds no such WHEP resource (with several hubs, another may). */
+  onServerClosed(serverId: string, raw: unknown): boolean {
     const p = parse(whepEndSchema, raw);
     const r = p.ok ? this.#resources.get(p.value.resourceId) : undefined;
-    if (r && r.serverId === serverId) this.#forget(r);
+    if (!r || r.serverId !== serverId) return false;
+    this.#forget(r);
+    return true;
   }
 
   async #post(req: IncomingMessage, res: ServerResponse, assetId: string): Promise<void> {

@@ -125,21 +125,27 @@ export class WhipRoutes {
   }
 
   /** The primary's relay signals one of its upload sessions. */
-  onServerSignal(serverId: string, raw: unknown): void {
+  /** False when this hub holds no such WHIP resource (with several hubs, another may). */
+  onServerSignal(serverId: string, raw: unknown, quiet = false): boolean {
     const p = parse(whipSignalSchema, raw);
     const s = p.ok ? this.#owned(serverId, p.value.resourceId, p.value.sessionId) : undefined;
-    if (!p.ok || !s) return void this.#host.log.warn({ server: serverId }, `whip-signal ignored: ${p.ok ? 'not a party' : p.message}`);
+    if (!p.ok || !s) {
+      if (!quiet) this.#host.log.warn({ server: serverId }, `whip-signal ignored: ${p.ok ? 'not a party' : p.message}`);
+      return false;
+    }
     this.#host.emit(s.serverId, 'signal', { sessionId: p.value.sessionId, data: p.value.data });
+    return true;
   }
 
   /** The primary's relay gives an upload session up. */
-  onServerLeave(serverId: string, raw: unknown): void {
+  onServerLeave(serverId: string, raw: unknown): boolean {
     const p = parse(whipLeaveSchema, raw);
-    if (!p.ok || !this.#owned(serverId, p.value.resourceId, p.value.sessionId)) return;
+    if (!p.ok || !this.#owned(serverId, p.value.resourceId, p.value.sessionId)) return false;
     this.#host.emit(this.#host.session(p.value.sessionId)!.serverId, 'session-close', {
       sessionId: p.value.sessionId,
       reason: 'client-left',
     });
+    return true;
   }
 
   #owned(serverId: string, resourceId: string, sessionId: string) {

@@ -45,8 +45,16 @@ export interface ServerSideDeps {
   crossHub?: boolean;
 }
 
-/** The session messages a server sends that may belong to a session held by another hub. */
-type SessionEvent = 'signal' | 'session-close' | 'session-connected';
+/** The session messages a server sends that may belong to a session (or WHIP/WHEP resource) held by another hub. */
+type SessionEvent = 'signal' | 'session-close' | 'session-connected' | 'whip-signal' | 'whip-leave' | 'whep-closed';
+const SESSION_EVENTS: ReadonlySet<string> = new Set<SessionEvent>([
+  'signal',
+  'session-close',
+  'session-connected',
+  'whip-signal',
+  'whip-leave',
+  'whep-closed',
+]);
 /** serverSideEmit event between hubs: a server's session message the hub it is connected to does not hold. */
 const RELAY_EVENT = 'baton:server-session-msg';
 
@@ -57,15 +65,18 @@ export function wireServers(
   const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
   const metrics = core.metrics;
   // Parsed and checked by the hub the server is connected to (which authenticated it); hubs trust each other.
-  const relayed = (serverId: string, event: SessionEvent, msg: never) => {
-    if (event === 'signal') return core.serverSignal(serverId, msg);
-    if (event === 'session-close') return core.serverClosedSession(serverId, (msg as { sessionId: string }).sessionId);
-    return core.sessionConnected(serverId, (msg as { sessionId: string }).sessionId);
+  const relayed = (serverId: string, event: SessionEvent, msg: never): void => {
+    if (event === 'signal') core.serverSignal(serverId, msg);
+    else if (event === 'session-close') core.serverClosedSession(serverId, (msg as { sessionId: string }).sessionId);
+    else if (event === 'session-connected') core.sessionConnected(serverId, (msg as { sessionId: string }).sessionId);
+    else if (event === 'whip-signal') whip.onServerSignal(serverId, msg, true);
+    else if (event === 'whip-leave') whip.onServerLeave(serverId, msg);
+    else whep.onServerClosed(serverId, msg);
   };
   if (crossHub) {
     (ns as unknown as { on(e: string, l: (...a: unknown[]) => void): void }).on(RELAY_EVENT, (serverId, event, msg) => {
-      if (typeof serverId === 'string' && (event === 'signal' || event === 'session-close' || event === 'session-connected'))
-        relayed(serverId, event, msg as never);
+      if (typeof serverId === 'string' && typeof event === 'string' && SESSION_EVENTS.has(event))
+        relayed(serverId, event as SessionEvent, msg as never);
     });
   }
   /** A session message this hub holds no session for: another hub may (with several hubs). */
@@ -163,9 +174,9 @@ export function wireServers(
         notParty('session-connected', p.value.sessionId);
     });
 
-    socket.on('whip-signal', (raw) => whip.onServerSignal(tokenId, raw));
-    socket.on('whip-leave', (raw) => whip.onServerLeave(tokenId, raw));
-    socket.on('whep-closed', (raw) => whep.onServerClosed(tokenId, raw));
+    socket.on('whip-signal', (raw) => void (whip.onServerSignal(tokenId, raw, crossHub) || elsewhere(tokenId, 'whip-signal', raw)));
+    socket.on('whip-leave', (raw) => void (whip.onServerLeave(tokenId, raw) || elsewhere(tokenId, 'whip-leave', raw)));
+    socket.on('whep-closed', (raw) => void (whep.onServerClosed(tokenId, raw) || elsewhere(tokenId, 'whep-closed', raw)));
 
     socket.on('disconnect', (why) => core.serverDisconnected(tokenId, peer, `disconnected: ${why}`));
   });

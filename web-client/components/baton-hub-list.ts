@@ -39,6 +39,21 @@ export class BatonHubList extends LitElement {
       td.num {
         font-variant-numeric: tabular-nums;
       }
+      .card-head {
+        flex-wrap: wrap;
+      }
+      .wrap {
+        overflow-x: auto;
+        max-width: 100%;
+      }
+      td.url {
+        word-break: break-all;
+      }
+      @media (max-width: 640px) {
+        .url {
+          display: none;
+        }
+      }
       .lease {
         color: var(--bt-director);
         font-weight: 600;
@@ -88,20 +103,20 @@ export class BatonHubList extends LitElement {
       ${this._error ? html`<p class="banner" role="alert">Hub list unavailable: ${this._error}</p>` : null}
       ${
         hubs
-          ? html`<table data-testid="hub-list">
-              <thead><tr><th>Hub</th><th>URL</th><th>Clients</th><th>Servers</th><th>Rotation lease</th></tr></thead>
+          ? html`<div class="wrap"><table data-testid="hub-list">
+              <thead><tr><th>Hub</th><th class="url">URL</th><th>Clients</th><th>Servers</th><th>Lease</th></tr></thead>
               <tbody>
                 ${hubs.map(
                   (h) => html`<tr>
                     <td>${h.id}</td>
-                    <td class="faint">${h.url}</td>
+                    <td class="faint url">${h.url}</td>
                     <td class="num">${h.clients}</td>
                     <td class="num">${h.servers}</td>
                     <td>${h.leaseHolder ? html`<span class="lease">holder</span>` : ''}</td>
                   </tr>`,
                 )}
               </tbody>
-            </table>`
+            </table></div>`
           : html`<p class="faint">Loading…</p>`
       }
     </section>`;
