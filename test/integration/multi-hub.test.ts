@@ -7,7 +7,8 @@ import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { MEDIA_DIR, run, SECRET, waitFor, waitForOutput, type ApiState, type Proc } from '../helpers/cluster.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { MEDIA_DIR, ROOT, run, SECRET, waitFor, waitForOutput, type ApiState, type Proc } from '../helpers/cluster.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
@@ -18,6 +19,8 @@ const HEARTBEAT_MS = 300;
 const ROTATION_MS = 1_500;
 const LEASE_MS = 3_000;
 const ASSETS = ['demo-mandelbrot', 'demo-smpte', 'demo-testsrc'];
+const HAVE_GI =
+  spawnSync('/usr/bin/python3', ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0')"]).status === 0;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 interface HubProc extends Proc {
@@ -160,7 +163,7 @@ describe('several hubs on Redis', () => {
     const source = readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm'));
     let crossHub = 0;
     for (const h of hubs) {
-      const r = await watchStream({ hubUrl: h.url, assetId: 'demo-testsrc', timeoutMs: 60_000 }, () => {});
+      const r = await watchStream({ hubUrl: h.url, assetId: 'demo-testsrc', timeoutMs: 60_000, fast: true }, () => {});
       expect(r.bytes).toBe(source.length);
       expect(r.sha256).toBe(sha256(source));
       if ((await hubOf(r.server)) !== h.id) crossHub++;
@@ -184,6 +187,41 @@ describe('several hubs on Redis', () => {
     }
   }, 60_000);
 
+  it.skipIf(!HAVE_GI)(
+    'WHIP (GStreamer) through one hub to entry servers on other hubs: stored byte-identical on both',
+    async () => {
+      const hub = hubs[2]!;
+      const child = spawn(
+        '/usr/bin/python3',
+        [
+          join(ROOT, 'scripts/whip-publish.py'),
+          '--url',
+          `${hub.url}/whip/xhub-whip?location=Paris`,
+          '--token',
+          'test-key',
+          '--seconds',
+          '3',
+          '--ice-address',
+          '127.0.0.1',
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      const code = await new Promise((r) => child.once('exit', r));
+      expect(code, stderr).toBe(0);
+      const end = JSON.parse(stderr.match(/DELETE 200 in \d+ ms: (\{.*\})/)?.[1] ?? 'null') as { sha256: string; stored: string[] } | null;
+      expect(end?.stored).toHaveLength(2);
+      const files = end!.stored.map((id) => readFileSync(join(tmp, id, 'xhub-whip.webm')));
+      expect(sha256(files[0]!)).toBe(end!.sha256);
+      expect(sha256(files[1]!)).toBe(end!.sha256);
+      // At least one entry server sits on another hub than the one that took the POST.
+      const where = await Promise.all(end!.stored.map(hubOf));
+      expect(where.some((h) => h !== hub.id)).toBe(true);
+    },
+    60_000,
+  );
+
   it('Redis stopped 10 s: every hub keeps serving watches from its last table; one table again after', async () => {
     const source = readFileSync(join(MEDIA_DIR, 'demo-smpte.webm'));
     const stoppedAt = performance.now();
@@ -191,7 +229,7 @@ describe('several hubs on Redis', () => {
     for (const h of hubs) {
       const health = await getJson<{ ok: boolean; redis?: string }>(`${h.url}/healthz`);
       expect(health).toMatchObject({ ok: true });
-      const r = await watchStream({ hubUrl: h.url, assetId: 'demo-smpte', timeoutMs: 30_000 }, () => {});
+      const r = await watchStream({ hubUrl: h.url, assetId: 'demo-smpte', timeoutMs: 30_000, fast: true }, () => {});
       expect(r.sha256).toBe(sha256(source));
       expect(await waitFor('degraded health', async () => (await getJson<{ redis?: string }>(`${h.url}/healthz`)).redis === 'degraded'));
     }
