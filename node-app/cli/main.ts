@@ -107,6 +107,20 @@ function hubUrls(v: string): string[] {
   return urls;
 }
 
+/** The first hub of the list whose /healthz answers within 2 s (else the first: its error is then the one reported). */
+async function firstReachable(urls: readonly string[]): Promise<string> {
+  if (urls.length === 1) return urls[0]!;
+  for (const u of urls) {
+    try {
+      const res = await fetch(`${u.replace(/\/$/, '')}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return u;
+    } catch {
+      // unreachable: try the next
+    }
+  }
+  return urls[0]!;
+}
+
 function iceAllow(v: string): string[] {
   try {
     return parseIceAllow(v);
@@ -555,7 +569,11 @@ program
 program
   .command('watch')
   .description('Watch an asset headlessly over WebRTC and save it to a file.')
-  .addOption(opt('--hub <url>', 'hub URL', 'BATON_HUB', undefined, 'http://127.0.0.1:8080'))
+  .addOption(
+    opt('--hub <url,…>', 'hub URL, or several hubs of one cluster (the first that answers is used)', 'BATON_HUB', hubUrls, [
+      'http://127.0.0.1:8080',
+    ]),
+  )
   .requiredOption('--asset <id>', 'asset id')
   .requiredOption('--out <file>', 'where to write the received bytes')
   .option('--json', 'print a JSON summary { server, reason, bytes, sha256, ttfbMs }')
@@ -567,7 +585,7 @@ program
     const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
     try {
       const r = await watchToFile({
-        hubUrl: o.hub,
+        hubUrl: await firstReachable(o.hub),
         assetId: o.asset,
         out: resolve(o.out),
         fast: Boolean(o.fast),
@@ -593,7 +611,11 @@ program
 program
   .command('publish')
   .description('Upload a WebM file as a live broadcast to a primary and a backup entry server.')
-  .addOption(opt('--hub <url>', 'hub URL', 'BATON_HUB', undefined, 'http://127.0.0.1:8080'))
+  .addOption(
+    opt('--hub <url,…>', 'hub URL, or several hubs of one cluster (the first that answers is used)', 'BATON_HUB', hubUrls, [
+      'http://127.0.0.1:8080',
+    ]),
+  )
   .requiredOption('--file <path>', 'WebM file to broadcast')
   .requiredOption('--location <text>', 'where you are: a place name ("Lisbon", "Osaka, JP") or "lat,lon"')
   .addOption(opt('--stream-key <key>', 'stream key (required)', 'BATON_STREAM_KEY').makeOptionMandatory())
@@ -611,7 +633,7 @@ program
     const note = (line: string) => (progress ? progress.log(line) : console.error(line));
     try {
       const r = await publishFile({
-        hubUrl: o.hub,
+        hubUrl: await firstReachable(o.hub),
         file: resolve(o.file),
         location,
         streamKey: o.streamKey,
