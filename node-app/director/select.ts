@@ -85,6 +85,9 @@ export type SelectResult =
  * `unknown-asset` when nobody holds the asset, `no-capacity` when every holder
  * is excluded or overloaded.
  */
+/** Slack for the running mean's rounding (load factors are O(1); sums of 10^4 rows err ≈ 10^-12). */
+const MEAN_ROUNDING = 1e-9;
+
 export function selectServer(table: StateTable, req: ServerSelectRequest, self: string, opts: SelectOptions): SelectResult {
   const { assetId } = req;
   const exclude = req.exclude ?? [];
@@ -103,9 +106,11 @@ export function selectServer(table: StateTable, req: ServerSelectRequest, self: 
     const bitrateMbps = assetBitrateMbps(table, assetId, storageHolders);
     const n = table.size;
     const floor = opts.cacheFloor ?? DEFAULT_CACHE_FLOOR;
+    // The table's running mean is summed incrementally: a server sitting exactly at the bound (an
+    // idle cluster at ε = 0) must not flip on the last bit of rounding.
     const bounded: Bound = (row, f) => {
       const one = oneViewerLoad(row, bitrateMbps, weights);
-      return f + one <= (1 + loadBound) * (mean + one / n);
+      return f + one <= (1 + loadBound) * (mean + one / n) + MEAN_ROUNDING;
     };
     const boundedCache: Bound = (row, f) => f + oneViewerLoad(row, bitrateMbps, weights) <= floor || bounded(row, f);
     picked = pickByTier(table, tiers, bounded, boundedCache);
