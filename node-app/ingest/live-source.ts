@@ -71,6 +71,7 @@ export function createLiveSource(writer: LiveWriter, opts: LiveSourceOptions): L
   let closed = false;
   return {
     assetId: writer.streamId,
+    startedAtMs: writer.startedAtMs,
     get joinedAt() {
       return decide().joinedAt;
     },
