@@ -65,8 +65,8 @@ describe('live edge (Chromium: fake camera broadcaster, a late viewer; hub + 3 s
         .toBeGreaterThan(0);
       const start = await playhead(v.page);
       // It joined the broadcast where it was, not at its beginning, and starts close to the newest media it has.
-      expect(start.first).toBeGreaterThan(BROADCAST_AGE_S - 2);
-      expect(behind(start)).toBeLessThanOrEqual(START_BOUND_S);
+      expect(start.first, JSON.stringify(start)).toBeGreaterThan(BROADCAST_AGE_S - 2);
+      expect(behind(start), JSON.stringify(start)).toBeLessThanOrEqual(START_BOUND_S);
 
       // Playing on, it keeps near the newest media: whenever it is behind by more than the catch-up
       // threshold it plays faster than real time, and it never drifts as far as the jump. (How fast it gets

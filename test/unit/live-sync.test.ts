@@ -20,7 +20,7 @@ describe('liveSync', () => {
 
   it('plays faster past the catch-up threshold, faster still further behind, and keeps on until the target', () => {
     expect(at(LIVE_CATCH_UP_ABOVE_S + 0.1)).toEqual({ rate: LIVE_RATE_NEAR });
-    expect(at(4)).toEqual({ rate: LIVE_RATE_FAR });
+    expect(at(LIVE_JUMP_ABOVE_S - 0.1)).toEqual({ rate: LIVE_RATE_FAR });
     // Already catching up: continues below the threshold, stops at the target.
     expect(at(1.0, LIVE_RATE_NEAR)).toEqual({ rate: LIVE_RATE_NEAR });
     expect(at(LIVE_TARGET_AHEAD_S, LIVE_RATE_NEAR)).toEqual({ rate: 1 });
