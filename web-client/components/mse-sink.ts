@@ -227,10 +227,16 @@ export class MseSink {
   /** Live: keep the playhead near the newest buffered media (see `liveSync`); a paused player is left alone. */
   readonly #syncLive = (): void => {
     const v = this.#video;
-    if (!this.#live || this.#closed || v.paused || v.seeking || v.readyState < 2) return;
+    if (!this.#live || this.#closed || v.paused || v.seeking) return;
     const ranges = v.buffered;
     if (ranges.length === 0) return;
-    const act = liveSync({ currentTime: v.currentTime, bufferedEnd: ranges.end(ranges.length - 1), rate: v.playbackRate });
+    const last = ranges.length - 1;
+    if (v.readyState < HAVE_FUTURE_DATA) {
+      // Stalled before a hole (a loaded encoder drops frames): live media never fills it, so go to the newest range.
+      if (v.currentTime < ranges.start(last) - BUFFERED_SLACK_S) v.currentTime = liveEdgeTarget(ranges.start(last), ranges.end(last));
+      return;
+    }
+    const act = liveSync({ currentTime: v.currentTime, bufferedEnd: ranges.end(last), rate: v.playbackRate });
     if (act.seekTo !== undefined) v.currentTime = act.seekTo;
     if (v.playbackRate !== act.rate) v.playbackRate = act.rate;
   };
