@@ -282,8 +282,12 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
 
   async #selectOnce(from: string | null): Promise<void> {
     // A late joiner past its seam resumes at the file offset of its next byte; other servers know nothing of its seam.
+    // One still inside the init segment joins afresh (offset 0: the next server picks its own live edge, its meta
+    // a new seam): the file's bytes after the init segment are the start of the broadcast, not where it joined.
+    const rejoin = this.#join !== null && this.#cursor.expected < this.#join.initBytes;
+    if (rejoin) this.#join = null;
     this.#delta = this.#join && this.#cursor.expected >= this.#join.initBytes ? this.#join.skip : 0;
-    const req: WatchRequest = { assetId: this.assetId, offset: this.#cursor.expected + this.#delta };
+    const req: WatchRequest = { assetId: this.assetId, offset: rejoin ? 0 : this.#cursor.expected + this.#delta };
     const avoid = from === null && this.#dead.size === 0 ? (this.#o.avoid ?? []) : [];
     const exclude = [...new Set([...avoid, ...this.#dead])].slice(-16);
     if (exclude.length) req.exclude = exclude;

@@ -40,6 +40,8 @@ export interface ByteSource {
    */
   readonly joinedAt?: number;
   readonly skipBytes?: number;
+  /** A live stream's start (ms since the epoch): media time 0 on the wall clock, told to viewers for their latency. */
+  readonly startedAtMs?: number;
 }
 
 /** What changed in a cache's contents, for state-table deltas. */

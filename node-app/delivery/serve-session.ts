@@ -379,8 +379,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     if (this.#facts.bitrateBps !== undefined) meta.bitrateBps = Math.round(this.#facts.bitrateBps);
     if (this.#facts.durationMs !== undefined && !this.#source.isLive()) meta.durationMs = this.#facts.durationMs;
     if (this.#facts.initBytes !== undefined && !this.#source.isLive()) meta.initBytes = this.#facts.initBytes;
-    const { joinedAt, skipBytes } = this.#source;
+    const { joinedAt, skipBytes, startedAtMs } = this.#source;
     if (skipBytes && joinedAt !== undefined) Object.assign(meta, { joinedAt, skipBytes });
+    if (startedAtMs !== undefined && this.#source.isLive()) meta.startedAtMs = Math.round(startedAtMs);
     return meta;
   }
 

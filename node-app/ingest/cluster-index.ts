@@ -1,4 +1,6 @@
-// Finds a growing WebM stream's init segment length and its Cluster offsets, chunk by chunk.
+// Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters start with a keyframe, chunk by chunk.
+import { readBlockHead } from '../storage/webm-duration.js';
+import { probeWebm } from '../storage/webm-probe.js';
 
 const Id = {
   ebml: 0x1a45dfa3,
@@ -23,6 +25,13 @@ const SEGMENT_LEVEL_IDS: ReadonlySet<number> = new Set([
 
 /** Cluster children that hold media: SimpleBlock and BlockGroup. */
 const BLOCK_IDS: ReadonlySet<number> = new Set([0xa3, 0xa0]);
+const SIMPLE_BLOCK_ID = 0xa3;
+const BLOCK_ID = 0xa1;
+const REFERENCE_BLOCK_ID = 0xfb;
+/** A SimpleBlock's head: track number (a vint of up to 8 bytes), a 16-bit timecode, the flags byte. */
+const BLOCK_HEAD_BYTES = 11;
+/** Init segments longer than this are not kept for reading the Tracks (no keyframe index then). */
+export const MAX_INIT_BYTES = 256 * 1024;
 
 /**
  * Recent cut points remembered (block and sized-Cluster ends, ascending). A salvage
@@ -34,7 +43,15 @@ export const MAX_RECENT_CUTS = 64;
 /** Longest element header: a 4-byte id and an 8-byte size. */
 const MAX_HEADER_BYTES = 12;
 
-type Mode = 'ebml' | 'top' | 'segment' | 'cluster' | 'stopped';
+/** `sized`: inside a sized Cluster, `group`: inside a BlockGroup, both only while looking for a Cluster's first video block. */
+type Mode = 'ebml' | 'top' | 'segment' | 'cluster' | 'sized' | 'group' | 'stopped';
+
+/**
+ * What the index knows of keyframes: `video` (each Cluster is checked for a leading video
+ * keyframe), `all` (no video track: every Cluster is a start point), `unknown` (the Tracks
+ * could not be read: no Cluster is known to start with a keyframe).
+ */
+export type KeyframeMode = 'video' | 'all' | 'unknown';
 
 /**
  * Walks element headers only (payloads are skipped without being buffered), so
@@ -57,6 +74,21 @@ export class ClusterIndex {
   #segmentEnd = Infinity;
   /** Offsets after a whole block (in an unknown-size Cluster) or a whole sized Cluster, ascending. */
   readonly #cuts: number[] = [];
+  /** Start offsets of the Clusters whose first video block is a keyframe (every Cluster without video), ascending. */
+  readonly keyClusters: number[] = [];
+  #keyframes: KeyframeMode = 'unknown';
+  #videoTrack: number | undefined;
+  /** The bytes before the first Cluster (`#headBytes` of them), kept until it is found: the Tracks name the video track. */
+  #head: Uint8Array | null = new Uint8Array(4096);
+  #headBytes = 0;
+  /** The Cluster being walked, while its first video block is still to come. */
+  #keyPending: number | undefined;
+  /** End of the sized Cluster being walked. */
+  #clusterEnd = Infinity;
+  /** The BlockGroup being walked: its end, the mode around it, its Block's track, whether it references another frame. */
+  #group: { end: number; parent: Mode; track?: number; ref: boolean } | null = null;
+  /** A block head being collected: the first bytes of a (Simple)Block's payload, which may arrive in later chunks. */
+  #peek: { at: number; buf: Uint8Array; got: number; done: (track: number | undefined, key: boolean) => void } | null = null;
 
   /** True when malformed input stopped the indexing. */
   get stopped(): boolean {
@@ -68,6 +100,11 @@ export class ClusterIndex {
     return this.#total;
   }
 
+  /** How keyframe Clusters are known (see KeyframeMode); `unknown` until the first Cluster. */
+  get keyframes(): KeyframeMode {
+    return this.#keyframes;
+  }
+
   /**
    * How many bytes complete the element the stream ends inside, when it ends inside a
    * block's payload in a Cluster (0 at an element boundary); undefined when that cannot
@@ -75,6 +112,8 @@ export class ClusterIndex {
    * A stream continued by another muxer (a resumed WHIP broadcast) fills those bytes first.
    */
   get tornBytes(): number | undefined {
+    // Inside a BlockGroup of an unknown-size Cluster: what completes the group.
+    if (this.#mode === 'group' && this.#group!.parent === 'cluster') return this.#group!.end - this.#total;
     if (this.#mode !== 'cluster' && this.#mode !== 'segment') return undefined;
     if (this.initBytes === undefined) return undefined;
     if (this.#pos > this.#total) return this.#mode === 'cluster' ? this.#pos - this.#total : undefined;
@@ -83,8 +122,12 @@ export class ClusterIndex {
 
   /** The last Cluster that starts at or before `limit` (default: anywhere), if any. */
   latestCluster(limit = Infinity): number | undefined {
-    for (let i = this.clusters.length - 1; i >= 0; i--) if (this.clusters[i]! <= limit) return this.clusters[i];
-    return undefined;
+    return lastAtOrBefore(this.clusters, limit);
+  }
+
+  /** The last Cluster known to start with a keyframe, at or before `limit`, if any. */
+  latestKeyCluster(limit = Infinity): number | undefined {
+    return lastAtOrBefore(this.keyClusters, limit);
   }
 
   /**
@@ -111,6 +154,8 @@ export class ClusterIndex {
   push(chunk: Uint8Array): void {
     const start = this.#total;
     this.#total += chunk.byteLength;
+    if (this.#head) this.#keepHead(chunk);
+    if (this.#peek) this.#fillPeek(chunk, start);
     if (this.#mode === 'stopped' || this.#pos >= this.#total) return;
     // Keep only what lies at or after the next header (payloads being skipped are dropped).
     const from = Math.max(0, this.#pos - start);
@@ -127,12 +172,24 @@ export class ClusterIndex {
         this.#carry = new Uint8Array(0);
         return;
       }
-      const h = readHeader(this.#carry);
-      if (h === 'short') {
-        if (this.#carry.byteLength >= MAX_HEADER_BYTES) return this.#stop();
-        return; // wait for more bytes
+      if (this.#mode === 'group' && this.#pos >= this.#group!.end) {
+        this.#endGroup();
+        continue;
       }
-      if (h === 'bad') return this.#stop();
+      if (this.#mode === 'sized' && this.#pos >= this.#clusterEnd) {
+        this.#mode = 'segment';
+        continue;
+      }
+      const h = readHeader(this.#carry);
+      // Inside a sized Cluster or a BlockGroup the walk only looks for a first video block: what it cannot read is skipped.
+      if ((h === 'short' && this.#carry.byteLength >= MAX_HEADER_BYTES) || h === 'bad') {
+        if (this.#mode === 'group' || this.#mode === 'sized') {
+          this.#skipLookup();
+          continue;
+        }
+        return this.#stop();
+      }
+      if (h === 'short') return; // wait for more bytes
       const at = this.#pos;
       const dataStart = at + h.headerBytes;
       let next: number;
@@ -158,14 +215,23 @@ export class ClusterIndex {
             continue;
           }
           if (h.id === Id.cluster) {
+            if (this.initBytes === undefined) this.#readTracks(at);
             this.initBytes ??= at;
             this.clusters.push(at);
+            this.#keyPending = undefined;
+            if (this.#keyframes === 'all') this.keyClusters.push(at);
+            else if (this.#keyframes === 'video') this.#keyPending = at;
             if (h.size === undefined) {
               this.#mode = 'cluster';
               next = dataStart;
             } else {
-              next = dataStart + h.size;
-              this.#cut(next);
+              this.#cut(dataStart + h.size);
+              // A sized Cluster is walked only until its first video block says whether it starts with a keyframe.
+              if (this.#keyPending !== undefined) {
+                this.#mode = 'sized';
+                this.#clusterEnd = dataStart + h.size;
+                next = dataStart;
+              } else next = dataStart + h.size;
             }
           } else {
             // Only Clusters may have an unknown size inside a Segment.
@@ -181,11 +247,133 @@ export class ClusterIndex {
           if (h.size === undefined) return this.#stop();
           next = dataStart + h.size;
           // Known before the block's bytes arrive; latestCut never returns more than was pushed.
-          if (BLOCK_IDS.has(h.id)) this.#cut(next);
+          if (BLOCK_IDS.has(h.id)) {
+            this.#cut(next);
+            next = this.#checkBlock(h.id, dataStart, h.size);
+          }
           break;
+        case 'sized':
+          if (h.size === undefined || dataStart + h.size > this.#clusterEnd) {
+            this.#skipLookup();
+            continue;
+          }
+          next = BLOCK_IDS.has(h.id) ? this.#checkBlock(h.id, dataStart, h.size) : dataStart + h.size;
+          // Its first video block seen: the rest of the Cluster is skipped whole.
+          if (this.#keyPending === undefined) next = this.#clusterEnd;
+          break;
+        case 'group': {
+          const g = this.#group!;
+          if (h.size === undefined || dataStart + h.size > g.end) {
+            this.#skipLookup();
+            continue;
+          }
+          next = dataStart + h.size;
+          if (h.id === REFERENCE_BLOCK_ID) g.ref = true;
+          else if (h.id === BLOCK_ID) this.#readBlockHead(dataStart, h.size, (track) => (g.track = track));
+          break;
+        }
       }
       this.#advance(next);
     }
+  }
+
+  /** The Tracks (in the bytes before the first Cluster at `at`) say which track is video. */
+  #readTracks(at: number): void {
+    const head = this.#head;
+    this.#head = null;
+    if (!head) return;
+    const probe = probeWebm(head.subarray(0, Math.min(at, this.#headBytes)));
+    if (!probe.complete) return;
+    const video = probe.tracks.find((t) => t.type === 'video');
+    if (!video) this.#keyframes = 'all';
+    else if (video.number !== undefined) {
+      this.#keyframes = 'video';
+      this.#videoTrack = video.number;
+    }
+  }
+
+  /** Keeps the stream's first MAX_INIT_BYTES bytes (at most) until the first Cluster shows. */
+  #keepHead(bytes: Uint8Array): void {
+    const chunk = bytes.subarray(0, MAX_INIT_BYTES - this.#headBytes);
+    const need = this.#headBytes + chunk.byteLength;
+    if (need > this.#head!.byteLength) {
+      const grown = new Uint8Array(Math.min(MAX_INIT_BYTES, Math.max(need, this.#head!.byteLength * 2)));
+      grown.set(this.#head!.subarray(0, this.#headBytes));
+      this.#head = grown;
+    }
+    this.#head!.set(chunk, this.#headBytes);
+    this.#headBytes = need;
+  }
+
+  /**
+   * A block of a Cluster whose first video block is still to come: a SimpleBlock's head says its track
+   * and keyframe flag (read now or as its bytes arrive); a BlockGroup is walked into (a keyframe there is
+   * a group without a ReferenceBlock). Returns where the walk goes next.
+   */
+  #checkBlock(id: number, dataStart: number, size: number): number {
+    const end = dataStart + size;
+    if (this.#keyPending === undefined) return end;
+    if (id === SIMPLE_BLOCK_ID) {
+      this.#readBlockHead(dataStart, size, (track, key) => this.#sawBlock(track, key));
+      return end;
+    }
+    this.#group = { end, parent: this.#mode, ref: false };
+    this.#mode = 'group';
+    return dataStart;
+  }
+
+  /** The first video block of the Cluster being walked decides whether it is a start point; other tracks' blocks do not. */
+  #sawBlock(track: number | undefined, key: boolean): void {
+    const cluster = this.#keyPending;
+    if (cluster === undefined || (track !== undefined && track !== this.#videoTrack)) return;
+    this.#keyPending = undefined;
+    if (track !== undefined && key) this.keyClusters.push(cluster);
+  }
+
+  #endGroup(): void {
+    const g = this.#group!;
+    this.#group = null;
+    this.#mode = g.parent;
+    this.#sawBlock(g.track, !g.ref);
+  }
+
+  /** Collects a block's head (track number, timecode, flags) at `dataStart`, from the carry now or from later chunks. */
+  #readBlockHead(dataStart: number, size: number, done: (track: number | undefined, key: boolean) => void): void {
+    this.#peek = { at: dataStart, buf: new Uint8Array(Math.min(size, BLOCK_HEAD_BYTES)), got: 0, done };
+    // The carry starts at the block's header (#pos): part of the payload may be here already.
+    const from = dataStart - this.#pos;
+    if (from < this.#carry.byteLength) this.#fillPeek(this.#carry.subarray(from), dataStart);
+  }
+
+  /** Bytes `chunk` (starting at absolute offset `start`) for the block head being collected. */
+  #fillPeek(chunk: Uint8Array, start: number): void {
+    const p = this.#peek!;
+    const want = p.at + p.got;
+    const end = start + chunk.byteLength;
+    if (want < start || want >= end) return;
+    const n = Math.min(p.buf.byteLength - p.got, end - want);
+    p.buf.set(chunk.subarray(want - start, want - start + n), p.got);
+    p.got += n;
+    if (p.got < p.buf.byteLength) return;
+    this.#peek = null;
+    const b = readBlockHead(new DataView(p.buf.buffer, p.buf.byteOffset, p.buf.byteLength), 0, p.buf.byteLength);
+    // An unreadable head: the Cluster cannot be told to start with a keyframe.
+    p.done(b?.track, b?.key ?? false);
+  }
+
+  /** Malformed inside a sized Cluster or a BlockGroup: give up on this Cluster's keyframe and skip the element whole. */
+  #skipLookup(): void {
+    this.#keyPending = undefined;
+    this.#peek = null;
+    if (this.#mode === 'group') {
+      const g = this.#group!;
+      this.#group = null;
+      this.#mode = g.parent;
+      this.#advance(g.end);
+      return;
+    }
+    this.#mode = 'segment';
+    this.#advance(this.#clusterEnd);
   }
 
   #cut(at: number): void {
@@ -202,7 +390,15 @@ export class ClusterIndex {
   #stop(): void {
     this.#mode = 'stopped';
     this.#carry = new Uint8Array(0);
+    this.#head = null;
+    this.#peek = null;
+    this.#group = null;
   }
+}
+
+function lastAtOrBefore(sorted: readonly number[], limit: number): number | undefined {
+  for (let i = sorted.length - 1; i >= 0; i--) if (sorted[i]! <= limit) return sorted[i];
+  return undefined;
 }
 
 export interface Header {

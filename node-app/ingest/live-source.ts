@@ -1,4 +1,5 @@
-// A viewer's ByteSource over a stream being ingested: grows with the LiveWriter; late joiners start at a Cluster.
+// A viewer's ByteSource over a stream being ingested: grows with the LiveWriter; late joiners start at the newest keyframe Cluster.
+import type { ClusterIndex } from './cluster-index.js';
 import type { ByteSource } from '../contracts.js';
 import { IngestError, IngestErrorCode } from './errors.js';
 import type { LiveWriter } from './live-writer.js';
@@ -7,14 +8,17 @@ import type { LiveWriter } from './live-writer.js';
  * A live ByteSource. Its byte offsets are the *session's* offsets, which differ
  * from the file's for a late joiner:
  *
- * - a viewer that asks for offset 0 once the stream has a Cluster past the first
- *   one joins at the live edge: session bytes `[0, initBytes)` are the file's init
- *   segment (EBML header, Info, Tracks) and session byte `initBytes + k` is file
- *   byte `joinedAt + k`, where `joinedAt` is the start of the latest Cluster when
- *   the session opened. So `file = session + skipBytes` past the init segment,
- *   with `skipBytes = joinedAt - initBytes`;
- * - any other start (offset > 0, or a stream with no second Cluster yet) is the
- *   file itself: session offset = file offset (`skipBytes` = 0).
+ * - a viewer that asks for offset 0 joins at the live edge (`liveJoinPoint`): session
+ *   bytes `[0, initBytes)` are the file's init segment (EBML header, Info, Tracks) and
+ *   session byte `initBytes + k` is file byte `joinedAt + k`, where `joinedAt` is the
+ *   newest Cluster that starts with a keyframe. So `file = session + skipBytes` past the
+ *   init segment, with `skipBytes = joinedAt - initBytes`;
+ * - any other start (offset > 0), or a stream whose only start point so far is its
+ *   first Cluster, is the file itself: session offset = file offset (`skipBytes` = 0).
+ *
+ * The join point is chosen when the session first reads (its size, bytes or seam),
+ * which is when the viewer's channel opens, not when the hub opened the session: the
+ * WebRTC set-up in between is often longer than a keyframe interval.
  *
  * The bytes a late joiner gets are a valid WebM stream on their own (init segment,
  * then whole Clusters), which is what MSE needs. A viewer resuming elsewhere at
@@ -36,26 +40,54 @@ export interface LiveSourceOptions {
   onClose?: () => void;
 }
 
+/**
+ * Where a session that asks for `offset` of a stream starts, as the file offset of a Cluster past
+ * the init segment; undefined to read the file as it is. Only a live stream asked from its start
+ * joins late: at the newest Cluster that starts with a keyframe (a picture at once, at most one
+ * keyframe interval behind the edge), or, when the index cannot tell keyframes (no readable Tracks,
+ * or no Cluster starts with one), at the newest Cluster (the player then waits for the next
+ * keyframe). A stream whose newest start point is its first Cluster is read from byte 0. Pure.
+ */
+export function liveJoinPoint(
+  index: Pick<ClusterIndex, 'initBytes' | 'latestCluster' | 'latestKeyCluster'>,
+  offset: number,
+  live: boolean,
+): number | undefined {
+  const init = index.initBytes;
+  if (offset !== 0 || !live || init === undefined) return undefined;
+  const at = index.latestKeyCluster() ?? index.latestCluster();
+  return at !== undefined && at > init ? at : undefined;
+}
+
 export function createLiveSource(writer: LiveWriter, opts: LiveSourceOptions): LiveSource {
-  const init = writer.index.initBytes;
-  const edge = writer.index.latestCluster(writer.bytes);
-  const joinLate = opts.offset === 0 && writer.live && init !== undefined && edge !== undefined && edge > init;
-  const joinedAt = joinLate ? edge : 0;
-  const skip = joinLate ? edge - init : 0;
-  const initBytes = init ?? 0;
+  let seam: { joinedAt: number; skip: number; initBytes: number } | undefined;
+  const decide = () => {
+    if (seam) return seam;
+    const at = liveJoinPoint(writer.index, opts.offset, writer.live);
+    const initBytes = writer.index.initBytes ?? 0;
+    seam = at === undefined ? { joinedAt: 0, skip: 0, initBytes } : { joinedAt: at, skip: at - initBytes, initBytes };
+    return seam;
+  };
   let closed = false;
   return {
     assetId: writer.streamId,
-    joinedAt,
-    skipBytes: skip,
+    startedAtMs: writer.startedAtMs,
+    get joinedAt() {
+      return decide().joinedAt;
+    },
+    get skipBytes() {
+      return decide().skip;
+    },
     size() {
       if (closed) return 0;
+      const { joinedAt, skip, initBytes } = decide();
       const readable = writer.readableBytes;
       return skip === 0 ? readable : initBytes + Math.max(0, readable - joinedAt);
     },
     isLive: () => !closed && writer.live,
     read(offset, length) {
       if (closed) return Promise.reject(new IngestError(IngestErrorCode.badRequest, 'source is closed'));
+      const { skip, initBytes } = decide();
       if (skip === 0) return writer.read(offset, length);
       // The init segment and the Clusters are not adjacent in the file: never read across the seam.
       if (offset < initBytes) return writer.read(offset, Math.min(length, initBytes - offset));

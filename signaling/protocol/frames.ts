@@ -75,6 +75,11 @@ export const metaSchema = z.strictObject({
    */
   joinedAt: offset.optional(),
   skipBytes: offset.optional(),
+  /**
+   * A live stream: when it started (ms since the epoch, the server's clock), which is media time 0
+   * of its WebM timestamps. A player's latency is its wall clock minus (startedAtMs + media time).
+   */
+  startedAtMs: offset.optional(),
 });
 export type MetaFrame = z.infer<typeof metaSchema>;
 

@@ -5,26 +5,9 @@ import { join } from 'node:path';
 import { ClusterIndex } from '../../node-app/ingest/cluster-index.js';
 import { probeWebm } from '../../node-app/storage/webm-probe.js';
 import { MEDIA_DIR } from '../helpers/cluster.js';
+import { cat, el, indexInChunks } from '../helpers/ebml-build.js';
 
 const CLUSTER_ID = [0x1f, 0x43, 0xb6, 0x75];
-
-/** An EBML element: id bytes, a size vint (8 bytes, or the unknown-size marker), data. */
-function el(id: number[], data: Uint8Array | null): Uint8Array {
-  const size = data === null ? [0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff] : [0x01, 0, 0, 0, 0, 0, 0, 0];
-  const n = data?.byteLength ?? 0;
-  if (data) for (let i = 0, v = n; i < 7; i++, v = Math.floor(v / 256)) size[7 - i] = v & 0xff;
-  return cat(new Uint8Array(id), new Uint8Array(size), data ?? new Uint8Array(0));
-}
-
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 /** A MediaRecorder-shaped stream: unknown-size Segment and Clusters. Returns it with the Cluster offsets. */
 function recorderStream(clusters: number): { bytes: Uint8Array; offsets: number[]; init: number } {
@@ -47,15 +30,7 @@ function recorderStream(clusters: number): { bytes: Uint8Array; offsets: number[
   return { bytes: cat(...parts), offsets, init };
 }
 
-function feed(bytes: Uint8Array, sizes: () => number): ClusterIndex {
-  const idx = new ClusterIndex();
-  for (let at = 0; at < bytes.byteLength; ) {
-    const n = Math.max(1, Math.min(sizes(), bytes.byteLength - at));
-    idx.push(bytes.subarray(at, at + n));
-    at += n;
-  }
-  return idx;
-}
+const feed = indexInChunks;
 
 describe('ClusterIndex', () => {
   it('indexes unknown-size Clusters (MediaRecorder) fed one byte at a time', () => {

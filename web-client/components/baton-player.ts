@@ -3,6 +3,7 @@ import { LitElement, html, type PropertyValues } from 'lit';
 import { playerStyles } from '../styles/player-styles.js';
 import { sharedStyles } from '../styles/shared.js';
 import { codecsOf, formatBitrate, formatBytes, formatClock, formatLoad, formatSeconds, reasonExplanation, reasonLabel } from './format.js';
+import { LIVE_CATCH_UP_ABOVE_S } from './live-sync.js';
 import { WatchController, type PlaybackStatus } from './watch-controller.js';
 import './baton-catalog.js';
 
@@ -161,7 +162,7 @@ export class BatonPlayer extends LitElement {
     return html`<section class="card now" part="status" aria-label="playback status">
       <div class="now-head">
         <h3>${s.assetId}</h3>
-        ${s.live ? html`<span class="badge live">live</span>` : s.phase === 'complete' ? html`<span class="badge ok" data-testid="fully-received">fully received</span>` : null}
+        ${s.live ? html`<span class="badge live">live</span>${this.#liveControls(s)}` : s.phase === 'complete' ? html`<span class="badge ok" data-testid="fully-received">fully received</span>` : null}
         ${s.mime ? html`<span class="codecs faint mono">${codecsOf(s.mime)}</span>` : null}
       </div>
       ${
@@ -187,6 +188,32 @@ export class BatonPlayer extends LitElement {
         <div class="stat"><dt>Director epoch</dt><dd>${s.epoch ?? '—'}</dd></div>
       </dl>
     </section>`;
+  }
+
+  /** Live: how far behind the broadcast the picture is, and a way back to the edge when the player is behind. */
+  #liveControls(s: PlaybackStatus) {
+    const behind = s.behindLiveS > LIVE_CATCH_UP_ABOVE_S;
+    return html`${
+      s.latencyS === null
+        ? null
+        : html`<span
+            class="badge latency"
+            data-testid="live-latency"
+            data-latency-ms=${Math.round(s.latencyS * 1000)}
+            title="From the moment this frame was captured (the stream's start time plus the frame's media time) to now"
+            >${formatSeconds(s.latencyS)} behind live</span
+          >`
+    }
+      <button
+        class="jump-live ${behind ? 'behind' : ''}"
+        data-testid="jump-live"
+        data-behind-s=${s.behindLiveS.toFixed(2)}
+        ?disabled=${!behind}
+        @click=${() => this.#watch.jumpToLive()}
+        title=${behind ? `${formatSeconds(s.behindLiveS)} of received media ahead of the picture` : 'At the live edge'}
+      >
+        ${behind ? 'Jump to live' : 'At live edge'}
+      </button>`;
   }
 
   #notices(s: PlaybackStatus) {

@@ -1,4 +1,5 @@
-// Feeds an in-order byte stream into a <video> through Media Source Extensions, keeping the buffer bounded.
+// Feeds an in-order byte stream into a <video> through Media Source Extensions, keeping the buffer bounded (and a live one near its edge).
+import { liveEdgeTarget, liveSync } from './live-sync.js';
 
 /** Media kept behind the playhead; older media is removed from the SourceBuffer (seconds). */
 export const BACK_BUFFER_S = 30;
@@ -14,6 +15,10 @@ export const QUEUE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 export const QUEUE_LOW_WATER_BYTES = 2 * 1024 * 1024;
 /** A playhead stuck this close before a buffered range jumps into it (seconds). */
 const GAP_JUMP_S = 3;
+/** A playhead stalled this close to the end of its range steps over a hole to the next range (seconds). */
+const HOLE_STEP_S = 0.3;
+/** HTMLMediaElement.readyState below which the element cannot play on (it is stalled). */
+const HAVE_FUTURE_DATA = 3;
 /** A time counts as buffered when a range holds it within this much (seconds). */
 const BUFFERED_SLACK_S = 0.05;
 
@@ -32,6 +37,11 @@ export interface MseSinkOptions {
    * header: without it the seek bar would only cover what has arrived.
    */
   durationS?: number;
+  /**
+   * A live stream: the playhead starts near the newest media and is kept near it (`liveSync`: a
+   * slightly faster playback rate while behind, a jump when far behind) until `end()`.
+   */
+  live?: boolean;
 }
 
 /**
@@ -60,6 +70,7 @@ export class MseSink {
   #resetPending = false;
   /** Where the player seeked to, until media holding it is buffered: no gap jump may move the playhead elsewhere. */
   #seekTarget: number | null = null;
+  #live: boolean;
 
   /** True when this browser can play `mime` through MSE. */
   static supports(mime: string): boolean {
@@ -73,9 +84,11 @@ export class MseSink {
     this.#onBackpressure = options.onBackpressure ?? (() => undefined);
     this.#backBufferS = options.backBufferS ?? BACK_BUFFER_S;
     this.#durationS = options.durationS;
+    this.#live = options.live ?? false;
     this.#url = URL.createObjectURL(this.#source);
     this.#source.addEventListener('sourceopen', this.#onOpen, { once: true });
     video.addEventListener('timeupdate', this.#pump);
+    video.addEventListener('timeupdate', this.#syncLive);
     video.addEventListener('error', this.#onVideoError);
     video.src = this.#url;
   }
@@ -98,6 +111,27 @@ export class MseSink {
       if (t >= ranges.start(i) - 0.05 && t <= ranges.end(i)) return ranges.end(i) - t;
     }
     return 0;
+  }
+
+  /** Seconds between the playhead and the newest buffered media (what a live viewer is behind the edge it has). */
+  behindNewestSeconds(): number {
+    const ranges = this.#video.buffered;
+    return ranges.length === 0 ? 0 : Math.max(0, ranges.end(ranges.length - 1) - this.#video.currentTime);
+  }
+
+  /** Still kept near the live edge (a live stream that has not ended). */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /** Move the playhead to just behind the newest buffered media (the player's "jump to live"). */
+  jumpToLive(): void {
+    const ranges = this.#video.buffered;
+    if (this.#closed || ranges.length === 0) return;
+    const last = ranges.length - 1;
+    this.#video.playbackRate = 1;
+    this.#video.currentTime = liveEdgeTarget(ranges.start(last), ranges.end(last));
+    if (this.#video.paused) this.#video.play().catch(() => undefined);
   }
 
   /** True when media at `timeS` is buffered (playing there needs no new bytes). */
@@ -143,6 +177,11 @@ export class MseSink {
   /** No more bytes will come: signal end of stream once the queue has drained. */
   end(): void {
     this.#ending = true;
+    // A live stream that ended is a recording: what is buffered plays out at normal speed.
+    if (this.#live) {
+      this.#live = false;
+      this.#video.playbackRate = 1;
+    }
     this.#pump();
   }
 
@@ -155,6 +194,7 @@ export class MseSink {
     this.#buffer?.removeEventListener('updateend', this.#onUpdateEnd);
     this.#buffer?.removeEventListener('error', this.#onBufferError);
     this.#video.removeEventListener('timeupdate', this.#pump);
+    this.#video.removeEventListener('timeupdate', this.#syncLive);
     this.#video.removeEventListener('error', this.#onVideoError);
     if (this.#video.src === this.#url) {
       this.#video.removeAttribute('src');
@@ -180,7 +220,25 @@ export class MseSink {
 
   readonly #onUpdateEnd = (): void => {
     this.#jumpGap();
+    this.#syncLive();
     this.#pump();
+  };
+
+  /** Live: keep the playhead near the newest buffered media (see `liveSync`); a paused player is left alone. */
+  readonly #syncLive = (): void => {
+    const v = this.#video;
+    if (!this.#live || this.#closed || v.paused || v.seeking) return;
+    const ranges = v.buffered;
+    if (ranges.length === 0) return;
+    const last = ranges.length - 1;
+    if (v.readyState < HAVE_FUTURE_DATA) {
+      // Stalled before a hole (a loaded encoder drops frames): live media never fills it, so go to the newest range.
+      if (v.currentTime < ranges.start(last) - BUFFERED_SLACK_S) v.currentTime = liveEdgeTarget(ranges.start(last), ranges.end(last));
+      return;
+    }
+    const act = liveSync({ currentTime: v.currentTime, bufferedEnd: ranges.end(last), rate: v.playbackRate });
+    if (act.seekTo !== undefined) v.currentTime = act.seekTo;
+    if (v.playbackRate !== act.rate) v.playbackRate = act.rate;
   };
 
   readonly #onBufferError = (): void => {
@@ -297,9 +355,18 @@ export class MseSink {
     }
     for (let i = 0; i < ranges.length; i++) {
       const start = ranges.start(i);
-      if (t >= start - 0.05 && t <= ranges.end(i)) return;
+      const end = ranges.end(i);
+      if (t >= start - 0.05 && t <= end) {
+        // Stalled at the end of a range with the next one just after it (a hole in one track, often where a
+        // live view joined): step over the hole, as it will never fill.
+        const next = i + 1 < ranges.length ? ranges.start(i + 1) : null;
+        if (next !== null && end - t < HOLE_STEP_S && next - t < GAP_JUMP_S && this.#video.readyState < HAVE_FUTURE_DATA)
+          this.#video.currentTime = next + 0.01;
+        return;
+      }
       if (start > t && (i === 0 || start - t < GAP_JUMP_S)) {
-        this.#video.currentTime = start + 0.01;
+        // A live join starts near the newest media it has (a keyframe Cluster's worth may arrive at once).
+        this.#video.currentTime = this.#live ? liveEdgeTarget(start + 0.01, ranges.end(ranges.length - 1)) : start + 0.01;
         return;
       }
     }

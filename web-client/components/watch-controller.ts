@@ -54,6 +54,13 @@ export interface PlaybackStatus {
   /** How fast bytes arrive now (over the last second). */
   receiveBps: number | null;
   bufferAheadS: number;
+  /** Live: seconds between the playhead and the newest media received (what "jump to live" would skip). */
+  behindLiveS: number;
+  /**
+   * Live: seconds from the moment the frame on screen was captured to now, from the stream's start time
+   * (`meta.startedAtMs`) plus the playhead's media time; null when the server did not say when it started.
+   */
+  latencyS: number | null;
   error: { code: string; message: string } | null;
   failovers: FailoverNotice[];
 }
@@ -74,6 +81,8 @@ function idleStatus(assetId: string | null): PlaybackStatus {
     mediaBitrateBps: null,
     receiveBps: null,
     bufferAheadS: 0,
+    behindLiveS: 0,
+    latencyS: null,
     error: null,
     failovers: [],
   };
@@ -104,6 +113,8 @@ export class WatchController implements ReactiveController {
   /** Where the player was sent and the stream has not caught up yet (s); its `seeking` events need no new request. */
   #seekTarget: number | null = null;
   #savedAt = 0;
+  /** The live stream's media time 0 on the wall clock (ms since the epoch), from its meta. */
+  #liveStartedAtMs: number | null = null;
   readonly #positions = new PlayPositions(localStorageOrNull());
 
   constructor(host: ReactiveControllerHost) {
@@ -164,6 +175,12 @@ export class WatchController implements ReactiveController {
     if (this.#socket) this.#start(assetId);
   }
 
+  /** Live: move to just behind the newest media received (the player's "jump to live" button). */
+  jumpToLive(): void {
+    this.#sink?.jumpToLive();
+    this.#tick();
+  }
+
   /** Start the current asset again from the beginning (after an error). */
   retry(): void {
     if (this.#socket) this.#start(this.#wanted);
@@ -222,6 +239,7 @@ export class WatchController implements ReactiveController {
       // A stream that ended is a recording: a later meta (a resumed session) does not make it live again.
       const ended = this.status.phase === 'complete';
       this.#patch({ mime: d.mime, totalBytes: d.bytes, live: d.live && !ended, mediaBitrateBps: d.bitrateBps ?? listed ?? null });
+      if (d.live && d.startedAtMs !== undefined) this.#liveStartedAtMs = d.startedAtMs;
       if (this.#sink) return; // a resumed session repeats the metadata; the sink carries on
       if (!MseSink.supports(d.mime)) {
         this.#failWith('unsupported-media', `This browser cannot play ${d.mime}.`);
@@ -229,6 +247,7 @@ export class WatchController implements ReactiveController {
       }
       this.#sink = new MseSink(this.video, d.mime, {
         backBufferS: this.backBufferS,
+        live: d.live,
         ...(d.durationMs && !d.live ? { durationS: d.durationMs / 1000 } : {}),
         onError: (err) => {
           if (live()) this.#failWith('media-error', `Playback failed: ${err.message}.`);
@@ -328,6 +347,7 @@ export class WatchController implements ReactiveController {
 
   #stop(): void {
     this.#seekTarget = null;
+    this.#liveStartedAtMs = null;
     const viewer = this.#viewer;
     this.#viewer = null;
     viewer?.close();
@@ -349,8 +369,13 @@ export class WatchController implements ReactiveController {
   /** Byte counts and buffer figures change many times a second: show them at a steady pace. */
   readonly #tick = (): void => {
     if (!this.#viewer && this.status.phase !== 'complete') return;
-    const ahead = this.#sink?.bufferAheadSeconds() ?? 0;
-    this.status = { ...this.status, bufferAheadS: ahead };
+    const sink = this.#sink;
+    const ahead = sink?.bufferAheadSeconds() ?? 0;
+    const live = this.status.live && sink?.live === true;
+    const playing = this.video.readyState >= 2;
+    const latencyS =
+      live && playing && this.#liveStartedAtMs !== null ? (Date.now() - this.#liveStartedAtMs) / 1000 - this.video.currentTime : null;
+    this.status = { ...this.status, bufferAheadS: ahead, behindLiveS: live ? sink.behindNewestSeconds() : 0, latencyS };
     this.#host.requestUpdate();
   };
 

@@ -105,6 +105,17 @@ export const playerStyles = css`
     font-size: 1.1rem;
     overflow-wrap: anywhere;
   }
+  .now-head .jump-live {
+    font-size: 0.82rem;
+    padding: 2px 10px;
+  }
+  .now-head .jump-live:disabled {
+    opacity: 0.6;
+    cursor: default;
+  }
+  .now-head .badge.latency {
+    font-variant-numeric: tabular-nums;
+  }
   .now-head .codecs {
     margin-left: auto;
     font-size: 0.82rem;

@@ -1,0 +1,40 @@
+// The live player's catch-up rule: faster while behind the newest media, a jump when far behind, hysteresis at the target.
+import { describe, expect, it } from 'vitest';
+import {
+  LIVE_CATCH_UP_ABOVE_S,
+  LIVE_JUMP_ABOVE_S,
+  LIVE_RATE_FAR,
+  LIVE_RATE_NEAR,
+  LIVE_TARGET_AHEAD_S,
+  liveEdgeTarget,
+  liveSync,
+} from '../../web-client/components/live-sync.js';
+
+const at = (ahead: number, rate = 1) => liveSync({ currentTime: 100, bufferedEnd: 100 + ahead, rate });
+
+describe('liveSync', () => {
+  it('plays at normal speed near the edge', () => {
+    expect(at(0.2)).toEqual({ rate: 1 });
+    expect(at(LIVE_CATCH_UP_ABOVE_S)).toEqual({ rate: 1 });
+  });
+
+  it('plays faster past the catch-up threshold, faster still further behind, and keeps on until the target', () => {
+    expect(at(LIVE_CATCH_UP_ABOVE_S + 0.1)).toEqual({ rate: LIVE_RATE_NEAR });
+    expect(at(LIVE_JUMP_ABOVE_S - 0.1)).toEqual({ rate: LIVE_RATE_FAR });
+    // Already catching up: continues below the threshold, stops at the target.
+    expect(at(1.0, LIVE_RATE_NEAR)).toEqual({ rate: LIVE_RATE_NEAR });
+    expect(at(LIVE_TARGET_AHEAD_S, LIVE_RATE_NEAR)).toEqual({ rate: 1 });
+    expect(LIVE_RATE_NEAR).toBeGreaterThan(1);
+    expect(LIVE_RATE_FAR).toBeLessThanOrEqual(1.1);
+  });
+
+  it('jumps to the target behind the newest media when far behind', () => {
+    expect(at(LIVE_JUMP_ABOVE_S + 0.1)).toEqual({ rate: 1, seekTo: 100 + LIVE_JUMP_ABOVE_S + 0.1 - LIVE_TARGET_AHEAD_S });
+    expect(at(80, LIVE_RATE_FAR).seekTo).toBeCloseTo(180 - LIVE_TARGET_AHEAD_S);
+  });
+
+  it('"jump to live" never lands before the range it jumps into', () => {
+    expect(liveEdgeTarget(10, 20)).toBe(20 - LIVE_TARGET_AHEAD_S);
+    expect(liveEdgeTarget(10, 10.3)).toBe(10);
+  });
+});
