@@ -1,16 +1,12 @@
 // The `baton` command line: hub, server, watch, demo. Every flag has an environment variable.
-import { Command, Option, InvalidArgumentError } from 'commander';
-import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { iceServersSchema } from '../../signaling/protocol/messages.js';
+import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
+import { resolve } from 'node:path';
 import { DEFAULT_LOAD_BOUND } from '../director/select.js';
-import { checkBounds } from '../../signaling/protocol/bounds.js';
-import { resolveSecrets } from './secrets.js';
-import { parseRedisUrl } from '../../signaling/redis/connect.js';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
-import { parseIceAllow } from '../webrtc/ice-filter.js';
+import { firstReachable, hubId, hubUrls, iceAllow, iceServers, int, list, loadBound, loadWeights, num, opt, redisUrl } from './parsers.js';
+import { applySettings } from './settings.js';
 import { projectVersion } from '../project-root.js';
 
 const program = new Command('baton')
@@ -18,123 +14,6 @@ const program = new Command('baton')
   .version(projectVersion(), '-V, --version', 'print the version of Baton')
   .showHelpAfterError('(add --help for usage)')
   .configureHelp({ showGlobalOptions: true });
-
-function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}, got "${v}"`);
-    return n;
-  };
-}
-
-function num(name: string, min: number, max: number) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}, got "${v}"`);
-    return n;
-  };
-}
-
-const list = (v: string) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
-function loadWeights(v: string): { sessions: number; egress: number; cpu: number } {
-  const w = { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu };
-  for (const part of list(v)) {
-    const [k, x] = part.split('=');
-    const n = Number(x);
-    if (!k || !(k in w) || !Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError(`expected sessions=N,egress=N,cpu=N with N ≥ 0, got "${part}"`);
-    w[k as keyof typeof w] = n;
-  }
-  if (w.sessions + w.egress + w.cpu <= 0) throw new InvalidArgumentError('at least one weight must be positive');
-  return w;
-}
-
-/** 'off' stays a string here: commander stores a parser's `null` as '' (and '' ≥ 0 read as ε = 0). */
-function loadBound(v: string): number | 'off' {
-  if (v === 'off') return 'off';
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100)
-    throw new InvalidArgumentError(`expected a number from 0 to 100 or "off", got "${v}"`);
-  return n;
-}
-
-function iceServers(v: string): RTCIceServer[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(v);
-  } catch {
-    throw new InvalidArgumentError('must be JSON, e.g. [{"urls":"turn:turn.example.com:3478","username":"u","credential":"p"}]');
-  }
-  const r = iceServersSchema.safeParse(json);
-  if (!r.success) throw new InvalidArgumentError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  return r.data as RTCIceServer[];
-}
-
-function redisUrl(v: string): string {
-  try {
-    return parseRedisUrl(v).url;
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function hubId(v: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw new InvalidArgumentError(`expected 1–64 of [A-Za-z0-9_.-], got "${v.slice(0, 80)}"`);
-  return v;
-}
-
-/** One hub URL or several (`URL1,URL2`): a server or client moves to the next when its hub disappears. */
-function hubUrls(v: string): string[] {
-  const urls = list(v);
-  if (urls.length === 0 || urls.length > 16)
-    throw new InvalidArgumentError(`expected 1–16 hub URLs separated by commas, got "${v.slice(0, 200)}"`);
-  for (const u of urls) {
-    let p: URL;
-    try {
-      p = new URL(u);
-    } catch {
-      throw new InvalidArgumentError(`not a URL: "${u.slice(0, 200)}"`);
-    }
-    if (p.protocol !== 'http:' && p.protocol !== 'https:')
-      throw new InvalidArgumentError(`hub URLs are http(s)://, got "${u.slice(0, 200)}"`);
-  }
-  return urls;
-}
-
-/** The first hub of the list whose /healthz answers within 2 s (else the first: its error is then the one reported). */
-async function firstReachable(urls: readonly string[]): Promise<string> {
-  if (urls.length === 1) return urls[0]!;
-  for (const u of urls) {
-    try {
-      const res = await fetch(`${u.replace(/\/$/, '')}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) return u;
-    } catch {
-      // unreachable: try the next
-    }
-  }
-  return urls[0]!;
-}
-
-function iceAllow(v: string): string[] {
-  try {
-    return parseIceAllow(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function opt(flags: string, description: string, env: string, parse?: (v: string) => unknown, def?: unknown): Option {
-  const o = new Option(flags, description).env(env);
-  if (parse) o.argParser(parse as (v: string, p: unknown) => unknown);
-  if (def !== undefined) o.default(def);
-  return o;
-}
 
 /** Runs `start`, then waits for SIGINT/SIGTERM and calls `stop` once. */
 function runUntilSignal(stop: () => Promise<void>): void {
@@ -154,85 +33,7 @@ function runUntilSignal(stop: () => Promise<void>): void {
   process.on('SIGTERM', onSignal);
 }
 
-/**
- * `--config FILE` (env BATON_CONFIG): a JSON object whose keys are a command's
- * long flags in camelCase (`{ "port": 8080, "clusterSecret": "…" }`). Precedence:
- * flags > environment > config file > defaults. Every value goes through the
- * same parser as its flag, so a bad value stops start-up with the key named.
- */
-function applyConfigFile(cmd: Command): void {
-  const file = cmd.getOptionValue('config') as string | undefined;
-  if (!file) return;
-  let data: unknown;
-  try {
-    if (statSync(file).size > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    cmd.error(`config file ${file}: ${(err as Error).message}`);
-  }
-  // Values are re-serialised and validated below: bound them before anything walks them.
-  const b = checkBounds(data, CONFIG_BOUNDS);
-  if (!b.ok) cmd.error(`config file ${file}: ${b.message}`);
-  if (!data || typeof data !== 'object' || Array.isArray(data)) cmd.error(`config file ${file}: must be a JSON object`);
-  const byKey = new Map(cmd.options.map((o) => [o.attributeName(), o]));
-  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
-    const o = byKey.get(key);
-    if (!o || key === 'config') cmd.error(`config file ${file}: unknown setting "${key}" for \`baton ${cmd.name()}\``);
-    const source = cmd.getOptionValueSource(key);
-    if (source === 'cli' || source === 'env') continue;
-    let v: unknown = value;
-    try {
-      if (o.isBoolean()) {
-        if (typeof value !== 'boolean') throw new InvalidArgumentError('must be true or false');
-      } else {
-        const text =
-          Array.isArray(value) && value.every((x) => typeof x === 'string')
-            ? value.join(',')
-            : typeof value === 'object' && value !== null
-              ? JSON.stringify(value)
-              : String(value);
-        if (o.argChoices && !o.argChoices.includes(text)) throw new InvalidArgumentError(`must be one of ${o.argChoices.join(', ')}`);
-        v = o.parseArg ? o.parseArg(text, undefined) : text;
-      }
-    } catch (err) {
-      cmd.error(`config file ${file}: "${key}": ${(err as Error).message}`);
-    }
-    cmd.setOptionValueWithSource(key, v, 'config');
-  }
-}
-
-/** A config file is a few settings; ICE server lists are the deepest thing in one. */
-const MAX_CONFIG_BYTES = 1024 * 1024;
-const CONFIG_BOUNDS = { maxDepth: 8, maxBytes: MAX_CONFIG_BYTES, maxKeys: 10_000 };
-
-/** Options that must have a value from a flag, the environment or the config file. */
-const REQUIRED = new Set(['--cluster-secret <s>', '--id <id>', '--storage <dir>']);
-
-/**
- * commander turns a boolean flag on whenever its environment variable is set,
- * whatever the value, so `BATON_INGEST=false` meant on. Read the value:
- * 1/true/yes/on, or 0/false/no/off/empty; anything else stops start-up.
- */
-function applyBooleanEnv(cmd: Command): void {
-  for (const o of cmd.options) {
-    if (!o.isBoolean() || !o.envVar || cmd.getOptionValueSource(o.attributeName()) !== 'env') continue;
-    const raw = (process.env[o.envVar] ?? '').trim().toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(raw)) cmd.setOptionValueWithSource(o.attributeName(), true, 'env');
-    else if (['0', 'false', 'no', 'off', ''].includes(raw)) cmd.setOptionValueWithSource(o.attributeName(), false, 'env');
-    else cmd.error(`error: ${o.envVar} must be 1/true/yes/on or 0/false/no/off, got "${process.env[o.envVar]}"`);
-  }
-}
-
-program.hook('preAction', (_root, cmd) => {
-  applyBooleanEnv(cmd);
-  applyConfigFile(cmd);
-  resolveSecrets(cmd);
-  for (const o of cmd.options) {
-    if (REQUIRED.has(o.flags) && cmd.getOptionValue(o.attributeName()) === undefined) {
-      cmd.error(`error: required option '${o.flags}' not specified (as a flag${o.envVar ? `, in ${o.envVar}` : ''} or in --config)`);
-    }
-  }
-});
+program.hook('preAction', (_root, cmd) => applySettings(cmd));
 
 program
   .command('hub')

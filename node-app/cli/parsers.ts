@@ -1,0 +1,123 @@
+// Flag values of the `baton` command line: each parser checks one kind of value and says what it expected (commander's argParser).
+import { InvalidArgumentError, Option } from 'commander';
+import { iceServersSchema } from '../../signaling/protocol/messages.js';
+import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
+import { parseRedisUrl } from '../../signaling/redis/connect.js';
+import { parseIceAllow } from '../webrtc/ice-filter.js';
+
+export function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}, got "${v}"`);
+    return n;
+  };
+}
+
+export function num(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}, got "${v}"`);
+    return n;
+  };
+}
+
+export const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export function loadWeights(v: string): { sessions: number; egress: number; cpu: number } {
+  const w = { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu };
+  for (const part of list(v)) {
+    const [k, x] = part.split('=');
+    const n = Number(x);
+    if (!k || !(k in w) || !Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`expected sessions=N,egress=N,cpu=N with N ≥ 0, got "${part}"`);
+    w[k as keyof typeof w] = n;
+  }
+  if (w.sessions + w.egress + w.cpu <= 0) throw new InvalidArgumentError('at least one weight must be positive');
+  return w;
+}
+
+/** 'off' stays a string here: commander stores a parser's `null` as '' (and '' ≥ 0 read as ε = 0). */
+export function loadBound(v: string): number | 'off' {
+  if (v === 'off') return 'off';
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100)
+    throw new InvalidArgumentError(`expected a number from 0 to 100 or "off", got "${v}"`);
+  return n;
+}
+
+export function iceServers(v: string): RTCIceServer[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(v);
+  } catch {
+    throw new InvalidArgumentError('must be JSON, e.g. [{"urls":"turn:turn.example.com:3478","username":"u","credential":"p"}]');
+  }
+  const r = iceServersSchema.safeParse(json);
+  if (!r.success) throw new InvalidArgumentError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return r.data as RTCIceServer[];
+}
+
+export function redisUrl(v: string): string {
+  try {
+    return parseRedisUrl(v).url;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+export function hubId(v: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw new InvalidArgumentError(`expected 1–64 of [A-Za-z0-9_.-], got "${v.slice(0, 80)}"`);
+  return v;
+}
+
+/** One hub URL or several (`URL1,URL2`): a server or client moves to the next when its hub disappears. */
+export function hubUrls(v: string): string[] {
+  const urls = list(v);
+  if (urls.length === 0 || urls.length > 16)
+    throw new InvalidArgumentError(`expected 1–16 hub URLs separated by commas, got "${v.slice(0, 200)}"`);
+  for (const u of urls) {
+    let p: URL;
+    try {
+      p = new URL(u);
+    } catch {
+      throw new InvalidArgumentError(`not a URL: "${u.slice(0, 200)}"`);
+    }
+    if (p.protocol !== 'http:' && p.protocol !== 'https:')
+      throw new InvalidArgumentError(`hub URLs are http(s)://, got "${u.slice(0, 200)}"`);
+  }
+  return urls;
+}
+
+export function iceAllow(v: string): string[] {
+  try {
+    return parseIceAllow(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+export function opt(flags: string, description: string, env: string, parse?: (v: string) => unknown, def?: unknown): Option {
+  const o = new Option(flags, description).env(env);
+  if (parse) o.argParser(parse as (v: string, p: unknown) => unknown);
+  if (def !== undefined) o.default(def);
+  return o;
+}
+
+/** The first hub of the list whose /healthz answers within 2 s (else the first: its error is then the one reported). */
+export async function firstReachable(urls: readonly string[]): Promise<string> {
+  if (urls.length === 1) return urls[0]!;
+  for (const u of urls) {
+    try {
+      const res = await fetch(`${u.replace(/\/$/, '')}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return u;
+    } catch {
+      // unreachable: try the next
+    }
+  }
+  return urls[0]!;
+}

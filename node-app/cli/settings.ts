@@ -1,0 +1,86 @@
+// Where a command's settings come from besides its flags: environment booleans read as values, a JSON config file, required options.
+import { type Command, InvalidArgumentError } from 'commander';
+import { readFileSync, statSync } from 'node:fs';
+import { checkBounds } from '../../signaling/protocol/bounds.js';
+import { resolveSecrets } from './secrets.js';
+
+/**
+ * `--config FILE` (env BATON_CONFIG): a JSON object whose keys are a command's
+ * long flags in camelCase (`{ "port": 8080, "clusterSecret": "…" }`). Precedence:
+ * flags > environment > config file > defaults. Every value goes through the
+ * same parser as its flag, so a bad value stops start-up with the key named.
+ */
+export function applyConfigFile(cmd: Command): void {
+  const file = cmd.getOptionValue('config') as string | undefined;
+  if (!file) return;
+  let data: unknown;
+  try {
+    if (statSync(file).size > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    cmd.error(`config file ${file}: ${(err as Error).message}`);
+  }
+  // Values are re-serialised and validated below: bound them before anything walks them.
+  const b = checkBounds(data, CONFIG_BOUNDS);
+  if (!b.ok) cmd.error(`config file ${file}: ${b.message}`);
+  if (!data || typeof data !== 'object' || Array.isArray(data)) cmd.error(`config file ${file}: must be a JSON object`);
+  const byKey = new Map(cmd.options.map((o) => [o.attributeName(), o]));
+  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+    const o = byKey.get(key);
+    if (!o || key === 'config') cmd.error(`config file ${file}: unknown setting "${key}" for \`baton ${cmd.name()}\``);
+    const source = cmd.getOptionValueSource(key);
+    if (source === 'cli' || source === 'env') continue;
+    let v: unknown = value;
+    try {
+      if (o.isBoolean()) {
+        if (typeof value !== 'boolean') throw new InvalidArgumentError('must be true or false');
+      } else {
+        const text =
+          Array.isArray(value) && value.every((x) => typeof x === 'string')
+            ? value.join(',')
+            : typeof value === 'object' && value !== null
+              ? JSON.stringify(value)
+              : String(value);
+        if (o.argChoices && !o.argChoices.includes(text)) throw new InvalidArgumentError(`must be one of ${o.argChoices.join(', ')}`);
+        v = o.parseArg ? o.parseArg(text, undefined) : text;
+      }
+    } catch (err) {
+      cmd.error(`config file ${file}: "${key}": ${(err as Error).message}`);
+    }
+    cmd.setOptionValueWithSource(key, v, 'config');
+  }
+}
+
+/** A config file is a few settings; ICE server lists are the deepest thing in one. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+const CONFIG_BOUNDS = { maxDepth: 8, maxBytes: MAX_CONFIG_BYTES, maxKeys: 10_000 };
+
+/** Options that must have a value from a flag, the environment or the config file. */
+export const REQUIRED = new Set(['--cluster-secret <s>', '--id <id>', '--storage <dir>']);
+
+/**
+ * commander turns a boolean flag on whenever its environment variable is set,
+ * whatever the value, so `BATON_INGEST=false` meant on. Read the value:
+ * 1/true/yes/on, or 0/false/no/off/empty; anything else stops start-up.
+ */
+export function applyBooleanEnv(cmd: Command): void {
+  for (const o of cmd.options) {
+    if (!o.isBoolean() || !o.envVar || cmd.getOptionValueSource(o.attributeName()) !== 'env') continue;
+    const raw = (process.env[o.envVar] ?? '').trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(raw)) cmd.setOptionValueWithSource(o.attributeName(), true, 'env');
+    else if (['0', 'false', 'no', 'off', ''].includes(raw)) cmd.setOptionValueWithSource(o.attributeName(), false, 'env');
+    else cmd.error(`error: ${o.envVar} must be 1/true/yes/on or 0/false/no/off, got "${process.env[o.envVar]}"`);
+  }
+}
+
+/** Run before every command's action: environment booleans, the config file, secrets from files, required options. */
+export function applySettings(cmd: Command): void {
+  applyBooleanEnv(cmd);
+  applyConfigFile(cmd);
+  resolveSecrets(cmd);
+  for (const o of cmd.options) {
+    if (REQUIRED.has(o.flags) && cmd.getOptionValue(o.attributeName()) === undefined) {
+      cmd.error(`error: required option '${o.flags}' not specified (as a flag${o.envVar ? `, in ${o.envVar}` : ''} or in --config)`);
+    }
+  }
+}
