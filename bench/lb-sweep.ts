@@ -1,4 +1,5 @@
 // The utilisation sweep of the `lb` suite: Baton and every baseline at 10–90 % mean utilisation.
+import { CachePolicy, DEFAULT_CACHE_POLICY } from '../node-app/cache/index.js';
 import type { LbScale, WorkloadParams } from './lb-workload.js';
 
 /** Mean cluster utilisations the sweep runs (offered egress ÷ uplink). */
@@ -28,10 +29,20 @@ export const SWEEP_CACHE_FIRST = 'baton-unbounded';
 /** `u10`, `u30`, …: the label of a utilisation in figure names. */
 export const sweepLabel = (u: number) => `u${String(Math.round(u * 100)).padStart(2, '0')}`;
 
+/**
+ * Every policy runs the media server's default cache policy (gic); Baton and
+ * bounded-load hashing also run the interval cache, for comparison.
+ */
+const SWEEP_CACHE_RUNS: readonly [CachePolicy, readonly string[] | 'all'][] = [
+  [DEFAULT_CACHE_POLICY, 'all'],
+  [CachePolicy.interval, ['baton', SWEEP_BASELINE]],
+];
+
 export interface SweepJob {
   key: string;
   scale: LbScale;
   policy: string;
+  cachePolicy: CachePolicy;
 }
 
 /**
@@ -51,7 +62,9 @@ export function sweepJobs(base: LbScale, policies: readonly string[], quick: boo
       utilisation: u,
       requests: Math.round((at60 * u) / 0.6),
     };
-    for (const policy of policies) jobs.push({ key: `sweep.${sweepLabel(u)}.${policy}`, scale: { ...base, workload }, policy });
+    for (const [cachePolicy, which] of SWEEP_CACHE_RUNS)
+      for (const policy of which === 'all' ? policies : which)
+        jobs.push({ key: `sweep.${sweepLabel(u)}.${policy}.${cachePolicy}`, scale: { ...base, workload }, policy, cachePolicy });
   }
   return jobs;
 }
@@ -66,29 +79,32 @@ export interface SweepPoint {
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
- * `lb.sweep.u<NN>.max_mean_load.<policy>` and `.cache_served_share.<policy>`
- * for every run, Baton's refused share, and the two figures the targets
- * judge: Baton's margin over bounded-load hashing (cache-served share) and,
- * at 10 %, Baton's cache-served share ÷ the unbounded director's.
+ * `lb.sweep.u<NN>.max_mean_load.<policy>.<cache policy>` and
+ * `.cache_served_share.…` for every run, Baton's refused share, and the two
+ * figures the targets judge (each cache policy against itself): Baton's margin
+ * over bounded-load hashing (cache-served share) and, at 10 %, Baton's
+ * cache-served share ÷ the unbounded director's.
  */
 export function sweepFigures(result: (key: string) => SweepPoint | undefined, policies: readonly string[]): Record<string, number> {
   const f: Record<string, number> = { 'lb.sweep.servers': SWEEP_SERVERS };
   for (const u of SWEEP_UTILISATIONS) {
     const at = sweepLabel(u);
-    for (const policy of policies) {
-      const r = result(`sweep.${at}.${policy}`);
-      if (!r) continue;
-      f[`lb.sweep.${at}.max_mean_load.${policy}`] = round(r.maxMeanLoad, 3);
-      f[`lb.sweep.${at}.cache_served_share.${policy}`] = round(r.cacheServedShare, 4);
-      if (policy === 'baton') f[`lb.sweep.${at}.rejected_share.baton`] = round(r.rejected / r.requests, 4);
+    for (const [cache, which] of SWEEP_CACHE_RUNS) {
+      for (const policy of which === 'all' ? policies : which) {
+        const r = result(`sweep.${at}.${policy}.${cache}`);
+        if (!r) continue;
+        f[`lb.sweep.${at}.max_mean_load.${policy}.${cache}`] = round(r.maxMeanLoad, 3);
+        f[`lb.sweep.${at}.cache_served_share.${policy}.${cache}`] = round(r.cacheServedShare, 4);
+        if (policy === 'baton') f[`lb.sweep.${at}.rejected_share.baton.${cache}`] = round(r.rejected / r.requests, 4);
+      }
+      const baton = result(`sweep.${at}.baton.${cache}`);
+      const base = result(`sweep.${at}.${SWEEP_BASELINE}.${cache}`);
+      const cacheFirst = result(`sweep.${at}.${SWEEP_CACHE_FIRST}.${cache}`);
+      if (baton && base)
+        f[`lb.sweep.${at}.cache_share_margin_vs_bounded_load.baton.${cache}`] = round(baton.cacheServedShare - base.cacheServedShare, 4);
+      if (baton && cacheFirst)
+        f[`lb.sweep.${at}.cache_share_ratio_vs_unbounded.baton.${cache}`] = round(baton.cacheServedShare / cacheFirst.cacheServedShare, 4);
     }
-    const baton = result(`sweep.${at}.baton`);
-    const base = result(`sweep.${at}.${SWEEP_BASELINE}`);
-    const cacheFirst = result(`sweep.${at}.${SWEEP_CACHE_FIRST}`);
-    if (baton && base)
-      f[`lb.sweep.${at}.cache_share_margin_vs_bounded_load.baton`] = round(baton.cacheServedShare - base.cacheServedShare, 4);
-    if (baton && cacheFirst)
-      f[`lb.sweep.${at}.cache_share_ratio_vs_unbounded.baton`] = round(baton.cacheServedShare / cacheFirst.cacheServedShare, 4);
   }
   return f;
 }

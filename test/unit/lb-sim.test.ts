@@ -1,7 +1,7 @@
 // The cluster simulator: production modules by identity, exact accounting on a hand-computed trace.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createCache } from '../../node-app/cache/index.js';
+import { createCache, DEFAULT_CACHE_POLICY } from '../../node-app/cache/index.js';
 import { nextDirector } from '../../signaling/policies/rotation.js';
 import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
@@ -33,7 +33,15 @@ const tiny: Workload = Object.freeze({
   arrivals: { atMs: Float64Array.from([0, 500, 900, 1_200]), asset: Int32Array.from([0, 1, 0, 0]) },
   warmupMs: 0,
 });
-const tinyOpts: SimOptions = { blockBytes: 1_000, heartbeatMs: 1_000, rotationMs: 30_000, measureFromMs: 0, measureUntilMs: 10_000 };
+// The hand-computed figures below are interval caching's (pairs only); the default (gic) is checked apart.
+const tinyOpts: SimOptions = {
+  blockBytes: 1_000,
+  heartbeatMs: 1_000,
+  rotationMs: 30_000,
+  measureFromMs: 0,
+  measureUntilMs: 10_000,
+  cachePolicy: 'interval',
+};
 
 describe('lb-sim — the production modules', () => {
   it('runs the real selectServer, nextDirector, createCache and StateTable', () => {
@@ -42,6 +50,18 @@ describe('lb-sim — the production modules', () => {
     expect(PRODUCTION.nextDirector).toBe(nextDirector);
     expect(PRODUCTION.createCache).toBe(createCache);
     expect(PRODUCTION.StateTable).toBe(StateTable);
+  });
+
+  it("runs the media server's default cache policy (gic) unless told otherwise", () => {
+    expect(DEFAULT_CACHE_POLICY).toBe('gic');
+    const { cachePolicy: _, ...defaults } = tinyOpts;
+    const r = simulate(tiny, POLICIES['consistent-hash']!, defaults);
+    expect(r.cachePolicy).toBe('gic');
+    const gic = simulate(tiny, POLICIES['consistent-hash']!, { ...tinyOpts, cachePolicy: 'gic' });
+    expect([r.storageBytes, r.cacheBytes]).toEqual([gic.storageBytes, gic.cacheBytes]);
+    // gic also keeps A (asked for three times) whole once its gap is known: one more block of A comes from RAM.
+    const interval = simulate(tiny, POLICIES['consistent-hash']!, tinyOpts);
+    expect(r.storageBytes).toBe(interval.storageBytes - 1_000);
   });
 
   it('compares Baton with every baseline', () => {
