@@ -9,6 +9,7 @@ import { DEFAULT_LOAD_WEIGHTS } from '../signaling/protocol/load-factor.js';
 import { seededRng } from '../test/helpers/seeded-rng.js';
 import { smallClusterFigures } from './lb-small.js';
 import { sweepFigures, sweepJobs } from './lb-sweep.js';
+import { boundedLoadPolicy } from './lb-policies.js';
 import { DEFAULT_WORKLOAD, makeWorkload, type LbScale, type Workload, type WorkloadParams } from './lb-workload.js';
 import { batonPolicy, POLICIES, PRODUCTION, type SimPolicyFactory } from './lb-policy.js';
 import { nullCache } from './lb-null-cache.js';
@@ -228,9 +229,10 @@ function serveAsWorker(): void {
  * Exploring from the command line, one process, any scale:
  *   node bin/run-ts.js bench/lb-sim.ts [--policy baton,random] [--requests 100000] [--servers 100]
  *     [--assets 10000] [--utilisation 0.6] [--alpha 1.1] [--block-mib 8] [--null-cache]
- *     [--weights 0.5,0.3,0.2,0.85] [--bound 0.25] [--prefix-ms 30000] [--cache-policy gic]
+ *     [--weights 0.5,0.3,0.2,0.85] [--bound 0.25] [--prefix-ms 30000] [--cache-policy gic] [--bounded-cap 0.85]
  * `--weights` (sessions, egress, cpu, threshold) and `--bound` (see `batonPolicy`) add a
- * `baton-custom` policy: Baton's director with other load weights, for what-if runs.
+ * `baton-custom` policy: Baton's director with other load weights, for what-if runs;
+ * `--bounded-cap` adds `bounded-load-capped`: bounded loads held to that share of each uplink.
  */
 function cli(argv: string[]): void {
   const { values: o } = parseArgs({
@@ -248,6 +250,7 @@ function cli(argv: string[]): void {
       bound: { type: 'string' },
       'prefix-ms': { type: 'string' },
       'cache-policy': { type: 'string' },
+      'bounded-cap': { type: 'string' },
     },
   });
   const cachePolicy = o['cache-policy'] as CachePolicy | undefined;
@@ -263,6 +266,7 @@ function cli(argv: string[]): void {
     const bound = o.bound === undefined ? DEFAULT_LOAD_BOUND : o.bound === 'off' ? null : Number(o.bound);
     policies['baton-custom'] = batonPolicy('baton-custom', weights, bound);
   }
+  if (o['bounded-cap'] !== undefined) policies['bounded-load-capped'] = boundedLoadPolicy(undefined, Number(o['bounded-cap']));
   const params: WorkloadParams = {
     ...DEFAULT_WORKLOAD,
     requests: Number(o.requests),

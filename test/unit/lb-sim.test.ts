@@ -6,7 +6,7 @@ import { nextDirector } from '../../signaling/policies/rotation.js';
 import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
-import { BASELINES, type ClusterView } from '../../bench/lb-policies.js';
+import { BASELINES, boundedLoadPolicy, type ClusterView } from '../../bench/lb-policies.js';
 import { batonPolicy, makeWorkload, POLICIES, PRODUCTION, simulate, type SimOptions, type Workload } from '../../bench/lb-sim.js';
 
 /**
@@ -120,6 +120,15 @@ describe('lb-sim — exact accounting on a hand-computed trace', () => {
     expect(r.cacheBytes).toBe(2_000);
     // t = 1, 2, 3, 4 s: 16 ÷ 12, then 16 ÷ 16 twice, then v4 alone on s1.
     expect(r.maxMeanLoadAvg).toBeCloseTo((16 / 12 + 1 + 1 + 2) / 4, 12);
+  });
+
+  it('bounded loads held to a share of each uplink (the capped what-if) refuse whom no server has room for', () => {
+    // One 8-kbit/s viewer fills 0.008 of a 1-Mbit/s uplink: a 0.01 cap leaves room for one per server.
+    const capped = simulate(tiny, boundedLoadPolicy(undefined, 0.01), tinyOpts);
+    expect(capped.policy).toBe('bounded-load-capped');
+    expect(capped.rejected).toBe(2); // v2 and v4 arrive while v1 and v3 still stream
+    expect(capped.peak!.egressUtil).toBeLessThanOrEqual(0.01);
+    expect(simulate(tiny, boundedLoadPolicy(), tinyOpts).rejected).toBe(0);
   });
 
   it('least loaded: v4 goes to s1 and streams alone; only v2 shares v1’s interval', () => {
