@@ -11,7 +11,7 @@ import { smallClusterFigures } from './lb-small.js';
 import { sweepFigures, sweepJobs } from './lb-sweep.js';
 import { boundedLoadPolicy } from './lb-policies.js';
 import { DEFAULT_WORKLOAD, makeWorkload, type LbScale, type Workload, type WorkloadParams } from './lb-workload.js';
-import { batonPolicy, POLICIES, PRODUCTION, type SimPolicyFactory } from './lb-policy.js';
+import { batonPolicy, POLICIES, PRODUCTION, WHAT_IFS, type SimPolicyFactory } from './lb-policy.js';
 import { nullCache } from './lb-null-cache.js';
 import { DEFAULT_HEARTBEAT_MS, simulate, type SimOptions, type SimResult } from './lb-replay.js';
 
@@ -208,7 +208,7 @@ function serveAsWorker(): void {
       const wkey = JSON.stringify(m.scale.workload);
       let w = workloads.get(wkey);
       if (!w) workloads.set(wkey, (w = makeWorkload(m.scale.workload)));
-      const factory = POLICIES[m.policy];
+      const factory = POLICIES[m.policy] ?? WHAT_IFS[m.policy];
       if (!factory) throw new Error(`unknown policy ${m.policy}`);
       const cpu0 = process.cpuUsage();
       const result = simulate(w, factory, {
@@ -266,7 +266,8 @@ function cli(argv: string[]): void {
     const bound = o.bound === undefined ? DEFAULT_LOAD_BOUND : o.bound === 'off' ? null : Number(o.bound);
     policies['baton-custom'] = batonPolicy('baton-custom', weights, bound);
   }
-  if (o['bounded-cap'] !== undefined) policies['bounded-load-capped'] = boundedLoadPolicy(undefined, Number(o['bounded-cap']));
+  policies['bounded-load-capped'] =
+    o['bounded-cap'] === undefined ? WHAT_IFS['bounded-load-capped']! : boundedLoadPolicy(undefined, Number(o['bounded-cap']));
   const params: WorkloadParams = {
     ...DEFAULT_WORKLOAD,
     requests: Number(o.requests),

@@ -23,6 +23,12 @@ const FULL_REQUESTS_AT_60 = 30_000;
 
 /** The policy balance is judged against: consistent hashing with bounded loads. */
 export const SWEEP_BASELINE = 'bounded-load';
+/**
+ * The what-if that explains the 90 % point: bounded-load hashing held to
+ * Baton's admission threshold (0.85 of each uplink), refusing as Baton does.
+ * Uncapped, bounded-load runs its busiest server past its uplink there.
+ */
+export const SWEEP_CAPPED = 'bounded-load-capped';
 /** Baton's director without the bound: the cache-first reference at low load. */
 export const SWEEP_CACHE_FIRST = 'baton-unbounded';
 
@@ -35,6 +41,7 @@ export const sweepLabel = (u: number) => `u${String(Math.round(u * 100)).padStar
  */
 const SWEEP_CACHE_RUNS: readonly [CachePolicy, readonly string[] | 'all'][] = [
   [DEFAULT_CACHE_POLICY, 'all'],
+  [DEFAULT_CACHE_POLICY, [SWEEP_CAPPED]],
   [CachePolicy.interval, ['baton', SWEEP_BASELINE]],
 ];
 
@@ -80,10 +87,11 @@ const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
  * `lb.sweep.u<NN>.max_mean_load.<policy>.<cache policy>` and
- * `.cache_served_share.…` for every run, Baton's refused share, and the two
- * figures the targets judge (each cache policy against itself): Baton's margin
- * over bounded-load hashing (cache-served share) and, at 10 %, Baton's
- * cache-served share ÷ the unbounded director's.
+ * `.cache_served_share.…` for every run, Baton's and the capped what-if's
+ * refused shares, and the two figures the targets judge (each cache policy
+ * against itself): Baton's margin over bounded-load hashing (cache-served
+ * share) and, at 10 %, Baton's cache-served share ÷ the unbounded director's;
+ * also Baton's margin over bounded loads held to Baton's admission threshold.
  */
 export function sweepFigures(result: (key: string) => SweepPoint | undefined, policies: readonly string[]): Record<string, number> {
   const f: Record<string, number> = { 'lb.sweep.servers': SWEEP_SERVERS };
@@ -95,15 +103,23 @@ export function sweepFigures(result: (key: string) => SweepPoint | undefined, po
         if (!r) continue;
         f[`lb.sweep.${at}.max_mean_load.${policy}.${cache}`] = round(r.maxMeanLoad, 3);
         f[`lb.sweep.${at}.cache_served_share.${policy}.${cache}`] = round(r.cacheServedShare, 4);
-        if (policy === 'baton') f[`lb.sweep.${at}.rejected_share.baton.${cache}`] = round(r.rejected / r.requests, 4);
+        if (policy === 'baton' || policy === SWEEP_CAPPED)
+          f[`lb.sweep.${at}.rejected_share.${policy}.${cache}`] = round(r.rejected / r.requests, 4);
       }
+    }
+    for (const cache of new Set(SWEEP_CACHE_RUNS.map(([c]) => c))) {
       const baton = result(`sweep.${at}.baton.${cache}`);
-      const base = result(`sweep.${at}.${SWEEP_BASELINE}.${cache}`);
-      const cacheFirst = result(`sweep.${at}.${SWEEP_CACHE_FIRST}.${cache}`);
-      if (baton && base)
-        f[`lb.sweep.${at}.cache_share_margin_vs_bounded_load.baton.${cache}`] = round(baton.cacheServedShare - base.cacheServedShare, 4);
-      if (baton && cacheFirst)
-        f[`lb.sweep.${at}.cache_share_ratio_vs_unbounded.baton.${cache}`] = round(baton.cacheServedShare / cacheFirst.cacheServedShare, 4);
+      if (!baton) continue;
+      const share = (policy: string) => result(`sweep.${at}.${policy}.${cache}`)?.cacheServedShare;
+      const base = share(SWEEP_BASELINE);
+      const capped = share(SWEEP_CAPPED);
+      const cacheFirst = share(SWEEP_CACHE_FIRST);
+      if (base !== undefined)
+        f[`lb.sweep.${at}.cache_share_margin_vs_bounded_load.baton.${cache}`] = round(baton.cacheServedShare - base, 4);
+      if (capped !== undefined)
+        f[`lb.sweep.${at}.cache_share_margin_vs_bounded_load_capped.baton.${cache}`] = round(baton.cacheServedShare - capped, 4);
+      if (cacheFirst !== undefined)
+        f[`lb.sweep.${at}.cache_share_ratio_vs_unbounded.baton.${cache}`] = round(baton.cacheServedShare / cacheFirst, 4);
     }
   }
   return f;
