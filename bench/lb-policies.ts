@@ -141,26 +141,35 @@ export const consistentHashPolicy: PolicyFactory = (v) => {
  * Balls here have sizes (bitrates), so in a nearly empty cluster no server may
  * pass the bound; the walk then takes the least utilised server it saw.
  */
-export function boundedLoadPolicy(epsilon = BOUNDED_LOAD_EPSILON): PolicyFactory {
+export function boundedLoadPolicy(epsilon = BOUNDED_LOAD_EPSILON, capUtil = Infinity): PolicyFactory {
   return (v) => {
     const ring = new HashRing(v);
     return {
-      name: 'bounded-load',
-      pick: (r) => {
-        const bound = (1 + epsilon) * ((v.totalLoadMbps() + r.bitrateMbps) / v.totalCapacityMbps);
-        const start = ring.start(r.asset, r.assetId);
-        let best = -1;
-        let bestUtil = Infinity;
-        for (let i = 0; i < ring.points; i++) {
-          const s = ring.owner(start + i);
-          const u = (v.loadMbps[s]! + r.bitrateMbps) / v.capacityMbps[s]!;
-          if (u <= bound) return s;
-          if (u < bestUtil) [best, bestUtil] = [s, u];
-        }
-        return best;
-      },
+      name: capUtil === Infinity ? 'bounded-load' : 'bounded-load-capped',
+      pick: (r) => boundedWalk(v, ring, r, epsilon, capUtil),
     };
   };
+}
+
+/**
+ * The walk of bounded-load hashing. With a finite `capUtil` (the what-if
+ * `bounded-load-capped`) no server may go past that share of its uplink —
+ * Baton's admission rule, its load threshold — and a viewer that fits nowhere
+ * is refused (-1), as Baton refuses it: what bounded loads would serve from
+ * caches if held to the capacity Baton respects.
+ */
+function boundedWalk(v: ClusterView, ring: HashRing, r: PlaceRequest, epsilon: number, capUtil: number): number {
+  const bound = Math.min(capUtil, (1 + epsilon) * ((v.totalLoadMbps() + r.bitrateMbps) / v.totalCapacityMbps));
+  const start = ring.start(r.asset, r.assetId);
+  let best = -1;
+  let bestUtil = Infinity;
+  for (let i = 0; i < ring.points; i++) {
+    const s = ring.owner(start + i);
+    const u = (v.loadMbps[s]! + r.bitrateMbps) / v.capacityMbps[s]!;
+    if (u <= bound) return s;
+    if (u <= capUtil && u < bestUtil) [best, bestUtil] = [s, u];
+  }
+  return best;
 }
 
 /** Power of two choices: two distinct servers drawn by capacity, the less utilised one wins. */

@@ -4,7 +4,7 @@ import { nextDirector } from '../signaling/policies/rotation.js';
 import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS, type LoadWeights } from '../signaling/protocol/load-factor.js';
 import { StateTable } from '../signaling/protocol/state-table.js';
-import { BASELINES, type ClusterView, type LbPolicy, type PlaceRequest } from './lb-policies.js';
+import { BASELINES, boundedLoadPolicy, type ClusterView, type LbPolicy, type PlaceRequest } from './lb-policies.js';
 
 /** The production modules the simulator runs, exposed so a test can check they are the real ones. */
 export const PRODUCTION = Object.freeze({ selectServer, placeViewer, nextDirector, createCache, StateTable });
@@ -55,4 +55,13 @@ export const POLICIES: Readonly<Record<string, SimPolicyFactory>> = Object.freez
   baton: batonPolicy(),
   ...BASELINES,
   'baton-unbounded': batonPolicy('baton-unbounded', DEFAULT_LOAD_WEIGHTS, null),
+});
+
+/**
+ * What-ifs the sweep runs beside the policies, to explain a figure rather than
+ * to compete: bounded-load hashing held to Baton's admission threshold (0.85
+ * of each uplink), refusing whom no server has room for, as Baton does.
+ */
+export const WHAT_IFS: Readonly<Record<string, SimPolicyFactory>> = Object.freeze({
+  'bounded-load-capped': boundedLoadPolicy(undefined, DEFAULT_LOAD_WEIGHTS.threshold),
 });

@@ -1,6 +1,6 @@
 // The cluster simulator: one arrival trace replayed through a policy, with the real block caches, state table and rotation on a fake clock.
 import {
-  CachePolicy as CachePolicyName,
+  DEFAULT_CACHE_POLICY,
   DEFAULT_PREFIX_MS,
   type BlockCache,
   type CacheOptions,
@@ -22,6 +22,7 @@ export const DEFAULT_ROTATION_MS = 30_000;
 export interface SimOptions {
   /** Block size of every cache and of every read (bytes). */
   blockBytes: number;
+  /** Every server's cache policy. Default: the media server's (`DEFAULT_CACHE_POLICY`, gic). */
   cachePolicy?: CachePolicy;
   /** Prefix length of the interval cache; default: 30 s, or one block of the slowest asset if longer. */
   prefixMs?: number;
@@ -40,6 +41,8 @@ export interface SimOptions {
 
 export interface SimResult {
   policy: string;
+  /** The cache policy every server ran. */
+  cachePolicy: CachePolicy;
   requests: number;
   rejected: number;
   /** Bytes every viewer read, from storage or from a cache, over the whole run. */
@@ -247,9 +250,10 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
     };
     table.commit({ type: 'server-joined', server: { ...entry, joinedAtMs: 0, load: idle, cache: [], storage, live: [] } });
   }
+  const cachePolicy = opts.cachePolicy ?? DEFAULT_CACHE_POLICY;
   const caches: BlockCache[] = w.servers.map((s) => {
     const c = (opts.cacheFactory ?? PRODUCTION.createCache)({
-      policy: opts.cachePolicy ?? 'interval',
+      policy: cachePolicy,
       budgetBytes: s.cacheBytes,
       blockBytes: B,
       prefixMs,
@@ -468,6 +472,7 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
   const viewerBytes = cacheBytes + storageBytes;
   return {
     policy: policy.name,
+    cachePolicy,
     requests: arrivalsAt.length,
     rejected,
     viewerBytes,

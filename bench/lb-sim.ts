@@ -3,14 +3,15 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CachePolicy as CachePolicyName, type CachePolicy } from '../node-app/cache/index.js';
+import { CachePolicy as CachePolicyName, DEFAULT_CACHE_POLICY, type CachePolicy } from '../node-app/cache/index.js';
 import { DEFAULT_LOAD_BOUND } from '../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../signaling/protocol/load-factor.js';
 import { seededRng } from '../test/helpers/seeded-rng.js';
 import { smallClusterFigures } from './lb-small.js';
 import { sweepFigures, sweepJobs } from './lb-sweep.js';
+import { boundedLoadPolicy } from './lb-policies.js';
 import { DEFAULT_WORKLOAD, makeWorkload, type LbScale, type Workload, type WorkloadParams } from './lb-workload.js';
-import { batonPolicy, POLICIES, PRODUCTION, type SimPolicyFactory } from './lb-policy.js';
+import { batonPolicy, POLICIES, PRODUCTION, WHAT_IFS, type SimPolicyFactory } from './lb-policy.js';
 import { nullCache } from './lb-null-cache.js';
 import { DEFAULT_HEARTBEAT_MS, simulate, type SimOptions, type SimResult } from './lb-replay.js';
 
@@ -50,6 +51,17 @@ export const QUICK_SCALE: LbScale = {
 export const NULL_CACHE_REQUESTS = 200_000;
 const MILLION = 1_000_000;
 
+/**
+ * Every replay runs the media server's default cache policy (gic) on every
+ * server; these policies also replay the other cache policy, for comparison
+ * (rows `….<policy>.interval`).
+ */
+export const COMPARED_CACHE_POLICIES: readonly CachePolicy[] = [CachePolicyName.interval];
+export const CACHE_COMPARED_POLICIES: readonly string[] = ['baton', 'bounded-load'];
+
+/** A replay's name in figure names: the director's policy, then the cache policy every server ran (`baton.gic`). */
+export const runName = (policy: string, cache: CachePolicy) => `${policy}.${cache}`;
+
 /** Replays run side by side in child processes; the machine has two cores. */
 const PARALLEL_RUNS = 2;
 const WORKER_FLAG = '--lb-sim-worker';
@@ -58,6 +70,7 @@ interface Job {
   key: string;
   scale: LbScale;
   policy: string;
+  cachePolicy: CachePolicy;
   nullCache?: boolean;
 }
 type ToWorker = Job | { exit: true };
@@ -69,15 +82,25 @@ const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 /** The suite: `lb.*` figures for every policy, and the utilisation sweep (bench/README.md says what each one means). */
 export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Record<string, number>> {
   const scale = opts.quick ? QUICK_SCALE : FULL_SCALE;
+  const gic = DEFAULT_CACHE_POLICY;
   // Slowest first (the ones piling one asset's viewers onto one server), so the workers finish together.
   const order = ['consistent-hash', 'baton', 'bounded-load', 'baton-unbounded'];
   const names = [...order, ...Object.keys(POLICIES).filter((p) => !order.includes(p))];
-  const jobs: Job[] = names.map((policy) => ({ key: policy, scale, policy }));
+  const runs: [string, CachePolicy][] = [
+    ...names.map((p): [string, CachePolicy] => [p, gic]),
+    ...COMPARED_CACHE_POLICIES.flatMap((c) => CACHE_COMPARED_POLICIES.map((p): [string, CachePolicy] => [p, c])),
+  ];
+  const jobs: Job[] = runs.map(([policy, cachePolicy]) => ({ key: runName(policy, cachePolicy), scale, policy, cachePolicy }));
   if (!opts.quick) {
     const nullScale = { ...scale, workload: { ...scale.workload, requests: NULL_CACHE_REQUESTS } };
-    jobs.splice(1, 0, { key: 'baton@null-cache', scale: nullScale, policy: 'baton', nullCache: true });
-    // The issue's speed bar: a million requests, the real cache, one policy, timed as a user would.
-    jobs.unshift({ key: 'baton@1m', scale: { ...scale, workload: { ...scale.workload, requests: MILLION } }, policy: 'baton' });
+    jobs.splice(1, 0, { key: 'baton@null-cache', scale: nullScale, policy: 'baton', cachePolicy: gic, nullCache: true });
+    // The issue's speed bar: a million requests, the real (default) cache, one policy, timed as a user would.
+    jobs.unshift({
+      key: 'baton@1m',
+      scale: { ...scale, workload: { ...scale.workload, requests: MILLION } },
+      policy: 'baton',
+      cachePolicy: gic,
+    });
   }
   jobs.push(...sweepJobs(QUICK_SCALE, Object.keys(POLICIES), opts.quick));
   const done: Done = new Map();
@@ -90,7 +113,8 @@ export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Reco
     'lb.sim_requests': w.requests,
     'lb.sim_block_mib': scale.blockBytes / MIB,
   };
-  for (const name of Object.keys(POLICIES)) {
+  for (const [policy, cache] of runs) {
+    const name = runName(policy, cache);
     const r = done.get(name);
     if (!r) continue;
     const { result: s, cpuMs } = r;
@@ -102,28 +126,30 @@ export async function benchLoadBalancing(opts: { quick: boolean }): Promise<Reco
     f[`lb.max_mean_load_avg.${name}`] = round(s.maxMeanLoadAvg, 3);
     f[`lb.rejected_share.${name}`] = round(s.rejected / s.requests, 5);
     f[`lb.sim_cpu_us_per_request.${name}`] = round((cpuMs * 1000) / s.requests, 1);
-    if (name === 'baton') {
-      f['lb.mean_utilisation'] = round(s.meanUtilisation, 3);
-      f['lb.viewer_gbytes'] = round(s.windowViewerBytes / 1e9, 1);
-      f['lb.measured_hours'] = round((s.samples * (DEFAULT_HEARTBEAT_MS / 1000)) / 3600, 2);
-      f['lb.sim_cpu_us_per_block_read.baton'] = round((cpuMs * 1000) / s.blockReads, 3);
+    if (policy === 'baton') {
+      if (cache === gic) {
+        f['lb.mean_utilisation'] = round(s.meanUtilisation, 3);
+        f['lb.viewer_gbytes'] = round(s.windowViewerBytes / 1e9, 1);
+        f['lb.measured_hours'] = round((s.samples * (DEFAULT_HEARTBEAT_MS / 1000)) / 3600, 2);
+      }
+      f[`lb.sim_cpu_us_per_block_read.${name}`] = round((cpuMs * 1000) / s.blockReads, 3);
+      f[`lb.sim_cpu_s_per_1m_requests.${name}`] = round(cpuMs / 1000 / (s.requests / 1e6), 1);
       if (s.peak) {
-        f['lb.baton_peak_server_egress_util'] = round(s.peak.egressUtil, 3);
-        f['lb.baton_peak_server_session_util'] = round(s.peak.sessionUtil, 3);
+        f[`lb.peak_server_egress_util.${name}`] = round(s.peak.egressUtil, 3);
+        f[`lb.peak_server_session_util.${name}`] = round(s.peak.sessionUtil, 3);
       }
       for (const [reason, count] of Object.entries(s.extra))
-        f[`lb.baton_reason_share.${reason.replaceAll('-', '_')}`] = round(count / s.requests, 4);
+        f[`lb.reason_share.${reason.replaceAll('-', '_')}.${name}`] = round(count / s.requests, 4);
     }
   }
-  const batonRun = done.get('baton');
-  if (batonRun) f['lb.sim_cpu_s_per_1m_requests.baton'] = round(batonRun.cpuMs / 1000 / (batonRun.result.requests / 1e6), 1);
   const million = done.get('baton@1m');
   if (million) {
     const { result: m } = million;
-    f['lb.sim_wall_s_1m_requests.baton'] = round(m.wallMs / 1000, 1);
-    f['lb.sim_cpu_s_1m_requests.baton'] = round(million.cpuMs / 1000, 1);
-    f['lb.max_mean_load_1m.baton'] = round(m.maxMeanLoad, 3);
-    f['lb.cache_served_share_1m.baton'] = round(m.cacheServedShare, 4);
+    const name = runName('baton', m.cachePolicy);
+    f[`lb.sim_wall_s_1m_requests.${name}`] = round(m.wallMs / 1000, 1);
+    f[`lb.sim_cpu_s_1m_requests.${name}`] = round(million.cpuMs / 1000, 1);
+    f[`lb.max_mean_load_1m.${name}`] = round(m.maxMeanLoad, 3);
+    f[`lb.cache_served_share_1m.${name}`] = round(m.cacheServedShare, 4);
     f['lb.measured_hours_1m'] = round((m.samples * (DEFAULT_HEARTBEAT_MS / 1000)) / 3600, 2);
   }
   Object.assign(
@@ -182,12 +208,13 @@ function serveAsWorker(): void {
       const wkey = JSON.stringify(m.scale.workload);
       let w = workloads.get(wkey);
       if (!w) workloads.set(wkey, (w = makeWorkload(m.scale.workload)));
-      const factory = POLICIES[m.policy];
+      const factory = POLICIES[m.policy] ?? WHAT_IFS[m.policy];
       if (!factory) throw new Error(`unknown policy ${m.policy}`);
       const cpu0 = process.cpuUsage();
       const result = simulate(w, factory, {
         blockBytes: m.scale.blockBytes,
         seed: m.scale.workload.seed,
+        cachePolicy: m.cachePolicy,
         ...(m.nullCache ? { cacheFactory: nullCache } : {}),
       });
       const cpu = process.cpuUsage(cpu0);
@@ -202,9 +229,10 @@ function serveAsWorker(): void {
  * Exploring from the command line, one process, any scale:
  *   node bin/run-ts.js bench/lb-sim.ts [--policy baton,random] [--requests 100000] [--servers 100]
  *     [--assets 10000] [--utilisation 0.6] [--alpha 1.1] [--block-mib 8] [--null-cache]
- *     [--weights 0.5,0.3,0.2,0.85] [--bound 0.25] [--prefix-ms 30000] [--cache-policy gic]
+ *     [--weights 0.5,0.3,0.2,0.85] [--bound 0.25] [--prefix-ms 30000] [--cache-policy gic] [--bounded-cap 0.85]
  * `--weights` (sessions, egress, cpu, threshold) and `--bound` (see `batonPolicy`) add a
- * `baton-custom` policy: Baton's director with other load weights, for what-if runs.
+ * `baton-custom` policy: Baton's director with other load weights, for what-if runs;
+ * `--bounded-cap` adds `bounded-load-capped`: bounded loads held to that share of each uplink.
  */
 function cli(argv: string[]): void {
   const { values: o } = parseArgs({
@@ -222,6 +250,7 @@ function cli(argv: string[]): void {
       bound: { type: 'string' },
       'prefix-ms': { type: 'string' },
       'cache-policy': { type: 'string' },
+      'bounded-cap': { type: 'string' },
     },
   });
   const cachePolicy = o['cache-policy'] as CachePolicy | undefined;
@@ -237,6 +266,8 @@ function cli(argv: string[]): void {
     const bound = o.bound === undefined ? DEFAULT_LOAD_BOUND : o.bound === 'off' ? null : Number(o.bound);
     policies['baton-custom'] = batonPolicy('baton-custom', weights, bound);
   }
+  policies['bounded-load-capped'] =
+    o['bounded-cap'] === undefined ? WHAT_IFS['bounded-load-capped']! : boundedLoadPolicy(undefined, Number(o['bounded-cap']));
   const params: WorkloadParams = {
     ...DEFAULT_WORKLOAD,
     requests: Number(o.requests),
@@ -258,6 +289,7 @@ function cli(argv: string[]): void {
     });
     const {
       policy,
+      cachePolicy: cache,
       maxMeanLoad,
       maxMeanLoadAvg,
       cacheServedShare,
@@ -272,6 +304,7 @@ function cli(argv: string[]): void {
     console.log(
       JSON.stringify({
         policy,
+        cachePolicy: cache,
         samples,
         maxMeanLoad: round(maxMeanLoad, 3),
         maxMeanLoadAvg: round(maxMeanLoadAvg, 3),

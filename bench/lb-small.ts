@@ -1,5 +1,6 @@
 // The small-cluster row of the `lb` suite: `npm start`'s cluster (3 servers, the demo clips),
 // viewers arriving seconds apart, through the real director and the real caches.
+import { CachePolicy, DEFAULT_CACHE_POLICY } from '../node-app/cache/index.js';
 import { BLOCK_BYTES } from '../node-app/contracts.js';
 import { DiskStore } from '../node-app/storage/disk-store.js';
 import { ensureDemoMedia } from '../scripts/make-demo-media.js';
@@ -52,17 +53,32 @@ export async function smallClusterWorkload(): Promise<Workload> {
   };
 }
 
-/** `lb.small.cache_served_share.<policy>` for each policy, replayed with the media server's block size. */
+/**
+ * `lb.small.cache_served_share.<policy>.<cache policy>`: every policy with the
+ * media server's default cache (gic), Baton and bounded-load hashing also with
+ * the interval cache; replayed with the media server's block size.
+ */
 export async function smallClusterFigures(
-  simulate: (w: Workload, f: SimPolicyFactory, o: { blockBytes: number; seed: number; rotationMs: number }) => { cacheServedShare: number },
+  simulate: (
+    w: Workload,
+    f: SimPolicyFactory,
+    o: { blockBytes: number; seed: number; rotationMs: number; cachePolicy: CachePolicy },
+  ) => { cacheServedShare: number },
   policies: Readonly<Record<string, SimPolicyFactory>>,
 ): Promise<Record<string, number>> {
   const w = await smallClusterWorkload();
   const f: Record<string, number> = { 'lb.small.viewers': VIEWERS, 'lb.small.mean_gap_s': SMALL_MEAN_GAP_MS / 1000 };
-  for (const [name, factory] of Object.entries(policies)) {
+  const runs: [string, CachePolicy][] = [
+    ...Object.keys(policies).map((p): [string, CachePolicy] => [p, DEFAULT_CACHE_POLICY]),
+    ['baton', CachePolicy.interval],
+    ['bounded-load', CachePolicy.interval],
+  ];
+  for (const [name, cachePolicy] of runs) {
+    const factory = policies[name];
+    if (!factory) continue;
     // The demo's hub rotates the director every 30 s, as the simulator's default.
-    const r = simulate(w, factory, { blockBytes: BLOCK_BYTES, seed: SEED, rotationMs: 30_000 });
-    f[`lb.small.cache_served_share.${name}`] = Math.round(r.cacheServedShare * 1e4) / 1e4;
+    const r = simulate(w, factory, { blockBytes: BLOCK_BYTES, seed: SEED, rotationMs: 30_000, cachePolicy });
+    f[`lb.small.cache_served_share.${name}.${cachePolicy}`] = Math.round(r.cacheServedShare * 1e4) / 1e4;
   }
   return f;
 }

@@ -202,7 +202,7 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
   const bars = (prefix: string) =>
     policies
       .filter((p) => num(`${prefix}${p}`) !== undefined)
-      .map((p) => ({ label: p, value: num(`${prefix}${p}`)!, highlight: p === 'baton' }));
+      .map((p) => ({ label: p, value: num(`${prefix}${p}`)!, highlight: p.startsWith('baton.') }));
   if (policies.length > 0) {
     put(
       'lb-max-mean-load.svg',

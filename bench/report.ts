@@ -15,7 +15,7 @@ import {
   type Provenance,
   type SuiteResults,
 } from './results-store.js';
-import { TARGETS, meets } from './targets.js';
+import { TARGETS, meets, unreachableBound } from './targets.js';
 
 const ROOT = join(import.meta.dirname, '..');
 export const README_FILE = join(ROOT, 'README.md');
@@ -35,9 +35,15 @@ export function figureSets(results: Map<string, SuiteResults>): FigureSets {
   return sets;
 }
 
-const targetText = (key: string) => {
+/** The target, and, when the same run measured a bound beyond it, that no policy can meet it. */
+const targetText = (key: string, figures: Readonly<Record<string, unknown>> = {}) => {
   const t = TARGETS[key];
-  return t ? `${t.op === '<=' ? '≤' : '≥'} ${t.value.toLocaleString('en-US')}` : '';
+  if (!t) return '';
+  const text = `${t.op === '<=' ? '≤' : '≥'} ${t.value.toLocaleString('en-US')}`;
+  const bound = unreachableBound(key, figures);
+  return bound === null
+    ? text
+    : `${text} (unreachable on this workload: no policy can beat the offline bound ${shown(bound)} of the same run)`;
 };
 
 function provenanceText(p: Provenance): string {
@@ -90,7 +96,15 @@ export function renderPerformance(results: Map<string, SuiteResults>, missing: S
     const shown = value.missing.length ? 'not measured' : missed ? `**${value.text}**` : value.text;
     const against = renderTemplate(row.against, sets);
     against.missing.forEach((k) => missing.add(k));
-    return [renderTemplate(row.figure, sets).text, shown, row.targets.map(targetText).filter(Boolean).join(' / '), against.text || '—'];
+    return [
+      renderTemplate(row.figure, sets).text,
+      shown,
+      row.targets
+        .map((k) => targetText(k, row.value.includes(`{${k}`) ? sets.quick : sets.full))
+        .filter(Boolean)
+        .join(' / '),
+      against.text || '—',
+    ];
   });
   const used = suitesNamed(
     results,
@@ -140,7 +154,8 @@ export function renderLatest(results: Map<string, SuiteResults>): string {
     );
     const rows = Object.entries(r.figures as Figures).map(([k, v]) => {
       const ok = typeof v === 'number' ? meets(k, v) : null;
-      return [k, shown(v), targetText(k), ok === null ? '' : ok ? 'pass' : 'miss'];
+      const beyond = unreachableBound(k, r.figures);
+      return [k, shown(v), targetText(k, r.figures), ok === null ? '' : ok ? 'pass' : beyond === null ? 'miss' : 'miss (unreachable)'];
     });
     out.push(markdownTable(['figure', 'value', 'target', ''], rows));
   }

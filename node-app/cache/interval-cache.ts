@@ -300,6 +300,7 @@ export class IntervalCache implements BlockCache {
         pinned: new Set(),
         bytesPerMs: 0,
         sizeBytes: 0,
+        arrivals: null,
         keeping: false,
         entryKey: Infinity,
         keepBelow: 0,
@@ -364,7 +365,7 @@ export class IntervalCache implements BlockCache {
     // the space of longer ones, nothing else may push the cache over.
     if (!this.#table.fits(bytes.length)) {
       const made = forPair
-        ? this.#makeRoom(bytes.length, p!.intervalMs, p!.rank)
+        ? this.#makeRoom(bytes.length, p!.intervalMs, this.#chains.indexOf(p!))
         : forWhole && this.#makeRoom(bytes.length, asset.entryKey, -1);
       if (!made) {
         this.#refused++;
@@ -458,12 +459,11 @@ export class IntervalCache implements BlockCache {
   }
 
   /**
-   * Frees space for something ranked at interval `key` (a pair: also at `rank`;
-   * a whole asset: -1): drops the assets kept whole on a longer predicted
-   * interval, then cached pairs ranked after it (longest intervals first). Ranks
-   * are those of the last re-rank: every operation that links a pair re-ranks
-   * before the next `put` can get here, and a pair killed since only leaves a
-   * dead entry behind, so positions still match.
+   * Frees space for something ranked at interval `key` (a pair: also at index
+   * `rank` of the ranking; a whole asset: -1): drops the assets kept whole on a
+   * longer predicted interval, then cached pairs ranked after it (longest
+   * intervals first). A pair killed since the last re-rank only leaves a dead
+   * entry behind, skipped here.
    */
   #makeRoom(bytes: number, key: number, rank: number): boolean {
     if (this.#whole?.makeRoom(bytes, key)) this.#dirty = true;
@@ -495,17 +495,21 @@ export class IntervalCache implements BlockCache {
     const entries = this.#whole !== null ? this.#whole.rank(this.#assets.values(), this.#nowMs) : NO_ASSETS;
     let e = 0;
     // Pairs are written to only when something changes: most keep their rank and their place.
+    const iv = this.#chains.rankedIntervalMs;
     for (let i = 0; i < ranked.length; i++) {
       const p = ranked[i]!;
       if (!p.alive) continue;
-      if (n !== i) ranked[n] = p;
-      if (p.rank !== n) p.rank = n;
+      const intervalMs = iv[i]!;
+      if (n !== i) {
+        ranked[n] = p;
+        iv[n] = intervalMs;
+      }
       n++;
       // Assets kept whole on a shorter predicted interval go first.
-      for (; e < entries.length && entries[e]!.entryKey < p.intervalMs; e++) reserved = this.#offerWhole(entries[e]!, reserved);
+      for (; e < entries.length && entries[e]!.entryKey < intervalMs; e++) reserved = this.#offerWhole(entries[e]!, reserved);
       // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
-      const cost = (p.follower.asset as AssetState).keeping ? 0 : this.#cost(p);
-      p.charged = cost;
+      const cost = (p.asset as AssetState).keeping ? 0 : this.#cost(p);
+      if (p.charged !== cost) p.charged = cost;
       if (reserved + cost <= budget) {
         reserved += cost;
         if (!p.cached) p.cached = true;
@@ -532,7 +536,7 @@ export class IntervalCache implements BlockCache {
     const held = p.heldBytes;
     if (p.ghostLeader) return held;
     const blockBytes = this.blockBytes;
-    const bytesPerMs = (p.follower.asset as AssetState).bytesPerMs;
+    const bytesPerMs = (p.asset as AssetState).bytesPerMs;
     const need =
       bytesPerMs > 0
         ? (Math.floor((p.intervalMs * bytesPerMs) / blockBytes) + 1) * blockBytes

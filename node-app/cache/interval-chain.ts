@@ -45,6 +45,14 @@ export interface Member {
 export class Pair {
   // Fields are assigned in the constructor, hottest first, so that they share as few cache lines
   // as can be: first what a re-rank reads of every pair, then the queue's head, then the rest.
+  /** The pair's asset (both members'): a re-rank reads it for every pair, without going through a member. */
+  readonly asset: ChainAsset;
+  /**
+   * The difference of the two start times (never negative). Fixed for the
+   * pair's life: a member's start changes only while it is out of its chain,
+   * which is what lets the ranking stay sorted without re-sorting.
+   */
+  readonly intervalMs: number;
   /** `follower.pos` and `leader.pos`, kept up to date by `Chains.moved`. */
   followerPos: number;
   leaderPos: number;
@@ -71,20 +79,14 @@ export class Pair {
    */
   #ring: (number | HeldBlock | null)[];
   #r: number;
-  /** Position in the ranking as of the last re-rank (0 = shortest interval). */
-  rank: number;
   /** Replaced only by the ghost that takes the leader's place (`Chains.unlink`). */
   leader: Member;
   readonly follower: Member;
-  /**
-   * The difference of the two start times (never negative). Fixed for the
-   * pair's life: a member's start changes only while it is out of its chain,
-   * which is what lets the ranking stay sorted without re-sorting.
-   */
-  readonly intervalMs: number;
   readonly id: number;
 
   constructor(id: number, leader: Member, follower: Member) {
+    this.asset = follower.asset;
+    this.intervalMs = Math.max(0, follower.start - leader.start);
     this.followerPos = follower.pos;
     this.leaderPos = leader.pos;
     this.heldBytes = 0;
@@ -99,10 +101,8 @@ export class Pair {
     this.#h1 = null;
     this.#ring = NO_SLOTS;
     this.#r = 0;
-    this.rank = 0;
     this.leader = leader;
     this.follower = follower;
-    this.intervalMs = Math.max(0, follower.start - leader.start);
     this.id = id;
   }
 
@@ -201,6 +201,12 @@ export class Chains {
    * the owner's next pass over the ranking drops it.
    */
   readonly ranked: Pair[] = [];
+  /**
+   * `ranked[i].intervalMs` at `[i]`, kept in step with `ranked` (by `#link` and
+   * by the owner's compacting pass): a re-rank compares intervals without
+   * touching each pair's boxed number. Its length is a capacity.
+   */
+  rankedIntervalMs = new Float64Array(64);
   /** Live pairs. */
   count = 0;
   readonly #table: BlockTable;
@@ -208,6 +214,25 @@ export class Chains {
 
   constructor(table: BlockTable) {
     this.#table = table;
+  }
+
+  /**
+   * Where `p` is in `ranked` (0 = shortest interval): found by its interval
+   * (ties: by age, as `#link` placed them), so a re-rank that shifts the
+   * ranking never has to write each pair's position into it.
+   */
+  indexOf(p: Pair): number {
+    const iv = this.rankedIntervalMs;
+    const interval = p.intervalMs;
+    let lo = 0;
+    let hi = this.ranked.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (iv[mid]! < interval) lo = mid + 1;
+      else hi = mid;
+    }
+    while (this.ranked[lo] !== p) lo++;
+    return lo;
   }
 
   /** `p`'s leader read `block` (held) while the follower is at or behind it. */
@@ -329,15 +354,26 @@ export class Chains {
     // Its id is the highest: it goes after every pair with an interval not above its own.
     const ranked = this.ranked;
     const interval = p.intervalMs;
+    const len = ranked.length;
+    let iv = this.rankedIntervalMs;
     let lo = 0;
-    let hi = ranked.length;
+    let hi = len;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (ranked[mid]!.intervalMs <= interval) lo = mid + 1;
+      if (iv[mid]! <= interval) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === ranked.length) ranked.push(p);
-    else ranked.splice(lo, 0, p);
+    if (len === iv.length) {
+      const grown = new Float64Array(2 * len);
+      grown.set(iv);
+      this.rankedIntervalMs = iv = grown;
+    }
+    if (lo === len) ranked.push(p);
+    else {
+      ranked.splice(lo, 0, p);
+      iv.copyWithin(lo + 1, lo, len);
+    }
+    iv[lo] = interval;
     this.count++;
     return p;
   }
@@ -365,6 +401,6 @@ export class Chains {
     const held = p.shift();
     p.heldBytes -= held.bytes.length;
     held.refs--;
-    this.#table.freeIfUnused(p.leader.asset, b, held);
+    this.#table.freeIfUnused(p.asset, b, held);
   }
 }

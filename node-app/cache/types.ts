@@ -9,6 +9,9 @@ import type { CacheChange } from '../contracts.js';
 export const CachePolicy = { interval: 'interval', gic: 'gic', lru: 'lru' } as const;
 export type CachePolicy = (typeof CachePolicy)[keyof typeof CachePolicy];
 
+/** The policy a media server runs unless `--cache-policy` says otherwise (and what the benchmarks measure). */
+export const DEFAULT_CACHE_POLICY: CachePolicy = CachePolicy.gic;
+
 /** Options of `createCache`. */
 export interface CacheOptions {
   policy: CachePolicy;

@@ -5,10 +5,20 @@ import type { StreamInfo } from './types.js';
 /** Assets whose arrival times a cache remembers (least recently requested forgotten first). */
 export const ARRIVAL_HISTORY_MAX_ASSETS = 10_000;
 
-interface Arrivals {
+/** One asset's request times, as the history holds them. */
+export interface Arrivals {
   lastMs: number;
   /** Smoothed time between arrivals (ms); Infinity until the second arrival. */
   gapMs: number;
+  /** The history forgot the asset (it holds a new record if the asset comes back). */
+  forgotten: boolean;
+}
+
+/** What `ArrivalHistory.predictedMs` says, from the asset's record (null: never seen). */
+function predictFrom(h: Arrivals | null, now: number): number {
+  if (h === null || h.forgotten) return Infinity;
+  const since = now - h.lastMs;
+  return since > h.gapMs ? since : h.gapMs;
 }
 
 /**
@@ -29,7 +39,8 @@ export class ArrivalHistory {
     return this.#byAsset.size;
   }
 
-  arrive(assetId: string, now: number): void {
+  /** Records a request; returns the asset's record (valid until `forgotten`). */
+  arrive(assetId: string, now: number): Arrivals {
     const h = this.#byAsset.get(assetId);
     if (h) {
       this.#byAsset.delete(assetId); // re-inserted last: the map's order is the LRU order
@@ -38,10 +49,16 @@ export class ArrivalHistory {
       h.gapMs = h.gapMs === Infinity ? gap : (h.gapMs + gap) / 2;
       h.lastMs = Math.max(h.lastMs, now);
       this.#byAsset.set(assetId, h);
-      return;
+      return h;
     }
-    if (this.#byAsset.size >= this.maxAssets) this.#byAsset.delete(this.#byAsset.keys().next().value!);
-    this.#byAsset.set(assetId, { lastMs: now, gapMs: Infinity });
+    if (this.#byAsset.size >= this.maxAssets) {
+      const [oldest, record] = this.#byAsset.entries().next().value!;
+      record.forgotten = true;
+      this.#byAsset.delete(oldest);
+    }
+    const record: Arrivals = { lastMs: now, gapMs: Infinity, forgotten: false };
+    this.#byAsset.set(assetId, record);
+    return record;
   }
 
   /**
@@ -50,10 +67,7 @@ export class ArrivalHistory {
    * Infinity for an asset requested once (or forgotten): nothing to predict from.
    */
   predictedMs(assetId: string, now: number): number {
-    const h = this.#byAsset.get(assetId);
-    if (!h) return Infinity;
-    const since = now - h.lastMs;
-    return since > h.gapMs ? since : h.gapMs;
+    return predictFrom(this.#byAsset.get(assetId) ?? null, now);
   }
 }
 
@@ -61,6 +75,8 @@ export class ArrivalHistory {
 export interface KeptAsset extends BlockOwner {
   /** Size of the asset (bytes); 0 when unknown or still growing (never kept whole). */
   sizeBytes: number;
+  /** Its record in the arrival history (null before its first request): a re-rank reads it without a lookup. */
+  arrivals: Arrivals | null;
   /** Media bytes per ms (0 = unknown). */
   bytesPerMs: number;
   /** The asset's predicted interval won its place in the last re-rank: every block read is kept. */
@@ -98,7 +114,7 @@ export class WholeAssets<A extends KeptAsset> {
 
   /** A viewer opened the asset at `now`. */
   arrive(a: A, now: number, info: StreamInfo): void {
-    this.#arrivals.arrive(a.id, now);
+    a.arrivals = this.#arrivals.arrive(a.id, now);
     const size = info.assetBytes;
     a.sizeBytes = info.live !== true && size !== undefined && Number.isSafeInteger(size) && size > 0 ? size : 0;
   }
@@ -112,7 +128,7 @@ export class WholeAssets<A extends KeptAsset> {
     const ranked = this.#ranked;
     ranked.length = 0;
     for (const a of assets) {
-      a.entryKey = a.sizeBytes > 0 ? this.#arrivals.predictedMs(a.id, now) : Infinity;
+      a.entryKey = a.sizeBytes > 0 ? predictFrom(a.arrivals, now) : Infinity;
       if (a.entryKey !== Infinity) ranked.push(a);
       else if (a.keeping) this.release(a);
     }

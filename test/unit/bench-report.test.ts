@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatNumber, renderTemplate } from '../../bench/report-format.js';
 import { README_FILE, ReportError, buildReport, figureSets, replaceBlock } from '../../bench/report.js';
+import { unreachableBound } from '../../bench/targets.js';
 import {
   ResultsFileError,
   provenance,
@@ -69,6 +70,26 @@ describe('the report', () => {
     expect(out).toContain('- `hub`: full, 2026-12-03 00:00 UTC');
     expect(out).toContain('not measured');
     expect(missing).toContain('ttff.p50_ms');
+  });
+
+  it('says a target cannot be met when the same run measured an offline bound beyond it, and only then', () => {
+    const key = 'cache.storage_read_ratio_vs_nocache.zipf10';
+    const bound = 'cache.offline_bound_ratio_vs_nocache.zipf10.pct5';
+    const render = (figures: SuiteResults['figures']) =>
+      buildReport(
+        new Map([['cache:quick', suite('cache', 'quick', figures)]]),
+        '<!-- figures:performance -->\n<!-- /figures:performance -->\n<!-- figures:reliability -->\n<!-- /figures:reliability -->\n',
+      );
+    const beyond = render({ [key]: 0.4038, [bound]: 0.3795 });
+    expect(beyond.markdown).toContain(
+      `| ${key} | 0.4038 | ≤ 0.3 (unreachable on this workload: no policy can beat the offline bound 0.3795 of the same run) | miss (unreachable) |`,
+    );
+    expect(beyond.readme).toContain('≤ 0.3 (unreachable on this workload');
+    // A bound under the target: an ordinary miss.
+    const within = render({ [key]: 0.4038, [bound]: 0.25 });
+    expect(within.markdown).toContain(`| ${key} | 0.4038 | ≤ 0.3 | miss |`);
+    expect(unreachableBound(key, { [bound]: 0.25 })).toBeNull();
+    expect(unreachableBound(key, {})).toBeNull();
   });
 
   it('keeps the committed README in step with the committed results (what `npm run bench:report -- --check` checks)', () => {

@@ -1,12 +1,12 @@
 // The cluster simulator: production modules by identity, exact accounting on a hand-computed trace.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createCache } from '../../node-app/cache/index.js';
+import { createCache, DEFAULT_CACHE_POLICY } from '../../node-app/cache/index.js';
 import { nextDirector } from '../../signaling/policies/rotation.js';
 import { DEFAULT_LOAD_BOUND, placeViewer, selectServer } from '../../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
-import { BASELINES, type ClusterView } from '../../bench/lb-policies.js';
+import { BASELINES, boundedLoadPolicy, type ClusterView } from '../../bench/lb-policies.js';
 import { batonPolicy, makeWorkload, POLICIES, PRODUCTION, simulate, type SimOptions, type Workload } from '../../bench/lb-sim.js';
 
 /**
@@ -33,7 +33,15 @@ const tiny: Workload = Object.freeze({
   arrivals: { atMs: Float64Array.from([0, 500, 900, 1_200]), asset: Int32Array.from([0, 1, 0, 0]) },
   warmupMs: 0,
 });
-const tinyOpts: SimOptions = { blockBytes: 1_000, heartbeatMs: 1_000, rotationMs: 30_000, measureFromMs: 0, measureUntilMs: 10_000 };
+// The hand-computed figures below are interval caching's (pairs only); the default (gic) is checked apart.
+const tinyOpts: SimOptions = {
+  blockBytes: 1_000,
+  heartbeatMs: 1_000,
+  rotationMs: 30_000,
+  measureFromMs: 0,
+  measureUntilMs: 10_000,
+  cachePolicy: 'interval',
+};
 
 describe('lb-sim — the production modules', () => {
   it('runs the real selectServer, nextDirector, createCache and StateTable', () => {
@@ -42,6 +50,18 @@ describe('lb-sim — the production modules', () => {
     expect(PRODUCTION.nextDirector).toBe(nextDirector);
     expect(PRODUCTION.createCache).toBe(createCache);
     expect(PRODUCTION.StateTable).toBe(StateTable);
+  });
+
+  it("runs the media server's default cache policy (gic) unless told otherwise", () => {
+    expect(DEFAULT_CACHE_POLICY).toBe('gic');
+    const { cachePolicy: _, ...defaults } = tinyOpts;
+    const r = simulate(tiny, POLICIES['consistent-hash']!, defaults);
+    expect(r.cachePolicy).toBe('gic');
+    const gic = simulate(tiny, POLICIES['consistent-hash']!, { ...tinyOpts, cachePolicy: 'gic' });
+    expect([r.storageBytes, r.cacheBytes]).toEqual([gic.storageBytes, gic.cacheBytes]);
+    // gic also keeps A (asked for three times) whole once its gap is known: one more block of A comes from RAM.
+    const interval = simulate(tiny, POLICIES['consistent-hash']!, tinyOpts);
+    expect(r.storageBytes).toBe(interval.storageBytes - 1_000);
   });
 
   it('compares Baton with every baseline', () => {
@@ -100,6 +120,15 @@ describe('lb-sim — exact accounting on a hand-computed trace', () => {
     expect(r.cacheBytes).toBe(2_000);
     // t = 1, 2, 3, 4 s: 16 ÷ 12, then 16 ÷ 16 twice, then v4 alone on s1.
     expect(r.maxMeanLoadAvg).toBeCloseTo((16 / 12 + 1 + 1 + 2) / 4, 12);
+  });
+
+  it('bounded loads held to a share of each uplink (the capped what-if) refuse whom no server has room for', () => {
+    // One 8-kbit/s viewer fills 0.008 of a 1-Mbit/s uplink: a 0.01 cap leaves room for one per server.
+    const capped = simulate(tiny, boundedLoadPolicy(undefined, 0.01), tinyOpts);
+    expect(capped.policy).toBe('bounded-load-capped');
+    expect(capped.rejected).toBe(2); // v2 and v4 arrive while v1 and v3 still stream
+    expect(capped.peak!.egressUtil).toBeLessThanOrEqual(0.01);
+    expect(simulate(tiny, boundedLoadPolicy(), tinyOpts).rejected).toBe(0);
   });
 
   it('least loaded: v4 goes to s1 and streams alone; only v2 shares v1’s interval', () => {
