@@ -152,6 +152,7 @@ interface ScaleResult {
   first: StepResult;
   joins: number;
   cpuMsPerJoin: number;
+  idleCpuMsPerS: number;
   redisOpsPerJoin: number | undefined;
 }
 
@@ -162,15 +163,14 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
     const urls = c.hubs.map((h) => h.url).join(',');
     for (let i = 0; i < GENERATORS; i++) generators.push(await LoadGenerator.start(urls));
     await runStep(generators, 500, o.warmupMs);
-    // Redis's background traffic (heartbeats, lease renewals, stream reads) over one idle second,
-    // subtracted from the commands counted under load.
-    let idlePerS = 0;
-    if (probe) {
-      const a = await redisCommands(probe);
-      const t = performance.now();
-      await new Promise((r) => setTimeout(r, 1_000));
-      idlePerS = ((await redisCommands(probe)) - a - 1) / ((performance.now() - t) / 1000);
-    }
+    // The background work of an idle cluster — Redis's commands (heartbeats, lease renewals, stream
+    // reads) and the hubs' CPU — over one idle second, subtracted from what is counted under load:
+    // the figures are per join, and that work does not grow with joins.
+    const idle = { cmd: probe ? await redisCommands(probe) : 0, cpu: c.hubCpuSeconds(), t: performance.now() };
+    await new Promise((r) => setTimeout(r, 1_000));
+    const idleS = (performance.now() - idle.t) / 1000;
+    const idlePerS = probe ? ((await redisCommands(probe)) - idle.cmd - 1) / idleS : 0;
+    const idleCpuPerS = (c.hubCpuSeconds() - idle.cpu) / idleS;
     const results: StepResult[] = [];
     let joins = 0;
     let cpuS = 0;
@@ -183,10 +183,12 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
       // Let the leaves settle before counting: a join's cost includes its leave.
       await new Promise((res) => setTimeout(res, 300));
       const wallS = (performance.now() - t0) / 1000;
-      cpuS += c.hubCpuSeconds() - cpu0;
+      cpuS += c.hubCpuSeconds() - cpu0 - idleCpuPerS * wallS;
       if (probe) commands += (await redisCommands(probe)) - cmd0 - 1 - idlePerS * wallS;
       joins += r.ok;
       results.push(r);
+      if (Object.keys(r.failures).length)
+        console.error(`hubs: ${c.hubs.length} hub(s) at ${rate}/s: failures ${JSON.stringify(r.failures)}`);
       if (!passes(r)) break;
     }
     return {
@@ -194,6 +196,7 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
       first: results[0]!,
       joins,
       cpuMsPerJoin: joins > 0 ? (cpuS * 1000) / joins : NaN,
+      idleCpuMsPerS: idleCpuPerS * 1000,
       redisOpsPerJoin: probe && joins > 0 ? commands / joins : undefined,
     };
   } finally {
@@ -275,7 +278,9 @@ export async function benchHubScale(opts: { quick: boolean }): Promise<Record<st
     const at = s.best ?? s.first;
     f[`hub.scale.joins_per_s.${key}`] = s.best ? Math.round(s.best.joinsPerS) : 0;
     f[`hub.scale.join_p99_ms.${key}`] = round(at.p99Ms, 2);
+    f[`hub.scale.failed_share.${key}`] = round(at.failedShare, 4);
     f[`hub.scale.cpu_ms_per_join.${key}`] = round(s.cpuMsPerJoin, 3);
+    f[`hub.scale.idle_cpu_ms_per_s.${key}`] = round(s.idleCpuMsPerS, 1);
     if (s.redisOpsPerJoin !== undefined) f[`hub.scale.redis_ops_per_join.${key}`] = round(s.redisOpsPerJoin, 1);
   };
 
