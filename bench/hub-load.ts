@@ -38,6 +38,8 @@ export interface StepResult {
    * the nominal step when a generator falls behind its schedule).
    */
   joinsPerS: number;
+  /** Successful joins. */
+  ok: number;
   p50Ms: number;
   p99Ms: number;
   failedShare: number;
@@ -123,11 +125,16 @@ export async function benchHubLoad(opts: { quick: boolean }): Promise<Record<str
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
-function passes(r: StepResult): boolean {
+export function passes(r: StepResult): boolean {
   return r.p99Ms <= JOIN_P99_LIMIT_MS && r.failedShare <= MAX_FAILED_SHARE;
 }
 
-async function runStep(gens: LoadGenerator[], ratePerS: number, durationMs: number, kind: RequestKind = 'watch'): Promise<StepResult> {
+export async function runStep(
+  gens: LoadGenerator[],
+  ratePerS: number,
+  durationMs: number,
+  kind: RequestKind = 'watch',
+): Promise<StepResult> {
   const replies = await Promise.all(gens.map((g) => g.step(kind, ratePerS / gens.length, durationMs)));
   const latencies = replies.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
   const failures: Record<string, number> = {};
@@ -144,6 +151,7 @@ async function runStep(gens: LoadGenerator[], ratePerS: number, durationMs: numb
   return {
     offeredPerS: ratePerS,
     joinsPerS: latencies.length / (Math.max(sendMs, durationMs) / 1000),
+    ok: latencies.length,
     p50Ms: percentile(all, 50),
     p99Ms: percentile(all, 99),
     failedShare: sent > 0 ? failed / sent : 1,
@@ -152,7 +160,7 @@ async function runStep(gens: LoadGenerator[], ratePerS: number, durationMs: numb
 }
 
 /** The parent's handle on one load-generator process. */
-class LoadGenerator {
+export class LoadGenerator {
   readonly #child: ChildProcess;
   #pending: ((m: FromGenerator) => void) | null = null;
   #exited: Promise<void>;
@@ -164,6 +172,7 @@ class LoadGenerator {
     child.once('exit', (code) => this.#pending?.({ type: 'error', message: `generator exited (${code})` }));
   }
 
+  /** `hubUrl` may list several hubs (comma-separated): the connections are spread over them in turn. */
   static async start(hubUrl: string): Promise<LoadGenerator> {
     const child = fork(fileURLToPath(import.meta.url), [WORKER_FLAG, hubUrl, String(CONNECTIONS_PER_GENERATOR)], {
       execArgv: ['--import', import.meta.resolve('tsx')],
@@ -263,7 +272,8 @@ async function serveAsGenerator(hubUrl: string, connections: number): Promise<vo
   const post = (m: FromGenerator) => process.send!(m);
   let sockets: Socket[];
   try {
-    sockets = await Promise.all(Array.from({ length: connections }, () => connect(hubUrl)));
+    const urls = hubUrl.split(',');
+    sockets = await Promise.all(Array.from({ length: connections }, (_, i) => connect(urls[i % urls.length]!)));
   } catch (err) {
     post({ type: 'error', message: (err as Error).message });
     process.exit(1);

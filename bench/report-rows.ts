@@ -110,6 +110,31 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
       '`catalog` (hub alone) at that rate: p99 {hub.catalog_p99_ms_at_join_rate} ms; CPU: hub {hub.hub_cpu_cores_at_join_rate} cores, 3 servers {hub.servers_cpu_cores_at_join_rate}; hub RSS {hub.rss_mb:int} MB (geoip-lite loaded)',
   },
   {
+    figure: 'joins/s with p99 ≤ 50 ms on 1 / 2 / 3 hubs sharing one Redis (quick ladder ≤ 2,000/s)',
+    value:
+      "{hub.scale.joins_per_s.1_hubs:int} / {hub.scale.joins_per_s.2_hubs:int} / {hub.scale.joins_per_s.3_hubs:int} (p99 {hub.scale.join_p99_ms.1_hubs} / {hub.scale.join_p99_ms.2_hubs} / {hub.scale.join_p99_ms.3_hubs} ms); hub CPU per join {hub.scale.cpu_per_join_ratio}× the in-memory hub's",
+    targets: [
+      'hub.scale.join_p99_ms.1_hubs',
+      'hub.scale.join_p99_ms.2_hubs',
+      'hub.scale.join_p99_ms.3_hubs',
+      'hub.scale.cpu_per_join_ratio',
+    ],
+    against:
+      'in-memory hub, same run: {hub.scale.joins_per_s.memory:int} joins/s (p99 {hub.scale.join_p99_ms.memory} ms), {hub.scale.cpu_ms_per_join.memory} CPU ms per join vs {hub.scale.cpu_ms_per_join.1_hubs} / {hub.scale.cpu_ms_per_join.2_hubs} / {hub.scale.cpu_ms_per_join.3_hubs}; {hub.scale.redis_ops_per_join} Redis commands per join (3 hubs)',
+  },
+  {
+    figure: 'a hub SIGKILLed under a viewer streaming through it (3 hubs)',
+    value:
+      'largest gap {hub.failover.viewer_stall_ms} ms, {hub.failover.bytes_lost:int} bytes lost; a new watch through the survivors {hub.failover.signalling_ms} ms after the kill',
+    targets: [
+      'hub.failover.stall_ratio_vs_normal_gap',
+      'hub.failover.bytes_lost',
+      'hub.failover.sha256_equal',
+      'hub.failover.signalling_ms',
+    ],
+    against: 'largest gap between chunks before the kill, same stream: {hub.failover.normal_gap_ms_max} ms',
+  },
+  {
     figure: 'shared state table: apply one change, 10,000 ÷ 1,000 servers ({sim.table.assets:int} assets)',
     value: '{sim.table.apply_ratio_10000_vs_1000} (time), {sim.table.delta_bytes_ratio_10000_vs_1000} (bytes)',
     targets: ['sim.table.apply_ratio_10000_vs_1000', 'sim.table.delta_bytes_ratio_10000_vs_1000'],

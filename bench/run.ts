@@ -18,6 +18,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   delivery: async () => (await import('./delivery-throughput.js')).benchDelivery,
   lb: async () => (await import('./lb-sim.js')).benchLoadBalancing,
   hub: async () => (await import('./hub-load.js')).benchHubLoad,
+  hubs: async () => (await import('./hub-scale.js')).benchHubScale,
   ingest: async () => (await import('./ingest.js')).benchIngest,
   ttff: async () => (await import('./ttff.js')).benchTtff,
   table: async () => (await import('./table-scale.js')).benchTableScale,

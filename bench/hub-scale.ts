@@ -1,0 +1,322 @@
+// Several hubs on one real redis-server (issue 16): the `hub` suite's join workload spread over 1, 2
+// and 3 `baton hub --redis` processes, against the plain in-memory hub in the same run (joins/s at
+// p99 ≤ 50 ms, hub CPU per join, Redis commands per join); then, on the 3-hub cluster, a paced
+// viewer on hub A streaming from a server on hub B while B is SIGKILLed (gaps, bytes, sha256), and
+// the time from the kill until a new watch through the surviving hubs gets its first byte.
+import { createHash } from 'node:crypto';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { MEDIA_DIR, run, SECRET, THREE_SERVERS, waitFor, waitForOutput, type Proc } from '../test/helpers/cluster.js';
+import { startRedis, type RedisProcess } from '../test/helpers/redis-process.js';
+import { ensureDemoMedia } from '../scripts/make-demo-media.js';
+import { watchStream } from '../node-app/delivery/node-viewer.js';
+import { cpuSeconds, LoadGenerator, passes, runStep, type StepResult } from './hub-load.js';
+
+const GENERATORS = 2;
+const HEARTBEAT_MS = 1_000;
+/** As in the `hub` suite (the test cluster's default): no rotation falls inside a quick run's steps. */
+const ROTATION_MS = 30_000;
+const ASSETS = ['demo-testsrc', 'demo-smpte', 'demo-mandelbrot'];
+/** Stored on one server only (a link to demo-testsrc), so that a watch for it must reach that server. */
+const ONLY_ON_B = 'hubbench-only-b';
+const QUICK = { steps: [500, 1_000, 2_000], stepMs: 2_000, warmupMs: 1_000 };
+const FULL = { steps: [500, 1_000, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000], stepMs: 4_000, warmupMs: 2_000 };
+/** The viewer's stream is cut this long after its first byte (paced delivery: a few seconds in). */
+const KILL_AFTER_MS = 3_000;
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+const alive = (p: Proc) => p.child.exitCode === null && p.child.signalCode === null;
+
+interface Hub extends Proc {
+  url: string;
+}
+
+/** N hubs (on Redis, or one in memory when `redis` is undefined) and the three servers of `hub`, spread over them. */
+class HubCluster {
+  readonly hubs: Hub[] = [];
+  readonly servers: Proc[] = [];
+  readonly #tmp = mkdtempSync(join(tmpdir(), 'baton-hubbench-'));
+
+  static async start(n: number, redisUrl: string | undefined): Promise<HubCluster> {
+    const c = new HubCluster();
+    try {
+      await c.#start(n, redisUrl);
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    return c;
+  }
+
+  async #start(n: number, redisUrl: string | undefined): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const p = run(
+        [
+          'hub',
+          '--port',
+          '0',
+          ...(redisUrl ? ['--redis', redisUrl, '--hub-id', `hub-${'abc'[i]}`] : []),
+          '--cluster-secret',
+          SECRET,
+          '--heartbeat-ms',
+          String(HEARTBEAT_MS),
+          '--rotation-ms',
+          String(ROTATION_MS),
+          '--stream-keys',
+          'test-key',
+          '--http-rate',
+          '1000',
+        ],
+        { BATON_LOG_LEVEL: 'warn' },
+      );
+      this.hubs.push(Object.assign(p, { url: '' }));
+    }
+    // The hubs load geoip-lite and the gazetteer at the same time; wait for all of them.
+    const urls = await Promise.all(this.hubs.map((h) => waitForOutput(h, /listening on (http:\/\/[^\s]+)/, 90_000)));
+    urls.forEach((m, i) => {
+      this.hubs[i]!.url = m[1]!;
+    });
+    // With 3 hubs the servers start on hub B or C (A keeps only clients): the failover viewer sits on A.
+    const first = (i: number) => (n === 3 ? 1 + (i % 2) : i % n);
+    THREE_SERVERS.forEach((spec, i) => {
+      const storage = join(this.#tmp, spec.id);
+      mkdirSync(storage);
+      for (const a of ASSETS) linkSync(join(MEDIA_DIR, `${a}.webm`), join(storage, `${a}.webm`));
+      if (i === 0) linkSync(join(MEDIA_DIR, 'demo-testsrc.webm'), join(storage, `${ONLY_ON_B}.webm`));
+      const list = this.hubs.map((_, k) => this.hubs[(first(i) + k) % n]!.url).join(',');
+      this.servers.push(
+        run([
+          'server',
+          '--hub',
+          list,
+          '--cluster-secret',
+          SECRET,
+          '--id',
+          spec.id,
+          '--region',
+          spec.region,
+          '--lat',
+          String(spec.lat),
+          '--lon',
+          String(spec.lon),
+          '--storage',
+          storage,
+          '--cache-mb',
+          '64',
+          '--max-sessions',
+          '100000',
+          '--heartbeat-ms',
+          String(HEARTBEAT_MS),
+          '--ice-allow',
+          'loopback,private',
+        ]),
+      );
+    });
+    await Promise.all(this.servers.map((p) => waitForOutput(p, /registered with hub/, 90_000)));
+    // Every hub sees the three servers and a director before the load starts.
+    for (const h of this.hubs)
+      await waitFor(
+        `hub ${h.url} sees 3 servers`,
+        async () => {
+          const s = (await (await fetch(`${h.url}/api/state`)).json()) as { servers: unknown[]; director: unknown };
+          return s.servers.length === 3 && s.director !== null;
+        },
+        30_000,
+        100,
+      );
+  }
+
+  hubCpuSeconds(): number {
+    return this.hubs.filter(alive).reduce((a, h) => a + cpuSeconds(h.child.pid!), 0);
+  }
+
+  async stop(): Promise<void> {
+    const procs = [...this.servers, ...this.hubs];
+    for (const p of procs) if (alive(p)) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5_000))]);
+    for (const p of procs) if (alive(p)) p.child.kill('SIGKILL');
+    rmSync(this.#tmp, { recursive: true, force: true });
+  }
+}
+
+/** Commands Redis has processed since it started (`INFO stats`). */
+async function redisCommands(r: Redis): Promise<number> {
+  const m = (await r.info('stats')).match(/^total_commands_processed:(\d+)/m);
+  if (!m) throw new Error('INFO stats has no total_commands_processed');
+  return Number(m[1]);
+}
+
+interface ScaleResult {
+  best: StepResult | undefined;
+  first: StepResult;
+  joins: number;
+  cpuMsPerJoin: number;
+  idleCpuMsPerS: number;
+  redisOpsPerJoin: number | undefined;
+}
+
+/** The `hub` suite's open-loop join ladder against the cluster's hubs (connections spread over them). */
+async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof QUICK): Promise<ScaleResult> {
+  const generators: LoadGenerator[] = [];
+  try {
+    const urls = c.hubs.map((h) => h.url).join(',');
+    for (let i = 0; i < GENERATORS; i++) generators.push(await LoadGenerator.start(urls));
+    await runStep(generators, 500, o.warmupMs);
+    // The background work of an idle cluster — Redis's commands (heartbeats, lease renewals, stream
+    // reads) and the hubs' CPU — over one idle second, subtracted from what is counted under load:
+    // the figures are per join, and that work does not grow with joins.
+    const idle = { cmd: probe ? await redisCommands(probe) : 0, cpu: c.hubCpuSeconds(), t: performance.now() };
+    await new Promise((r) => setTimeout(r, 1_000));
+    const idleS = (performance.now() - idle.t) / 1000;
+    const idlePerS = probe ? ((await redisCommands(probe)) - idle.cmd - 1) / idleS : 0;
+    const idleCpuPerS = (c.hubCpuSeconds() - idle.cpu) / idleS;
+    const results: StepResult[] = [];
+    let joins = 0;
+    let cpuS = 0;
+    let commands = 0;
+    for (const rate of o.steps) {
+      const cpu0 = c.hubCpuSeconds();
+      const cmd0 = probe ? await redisCommands(probe) : 0;
+      const t0 = performance.now();
+      const r = await runStep(generators, rate, o.stepMs);
+      // Let the leaves settle before counting: a join's cost includes its leave.
+      await new Promise((res) => setTimeout(res, 300));
+      const wallS = (performance.now() - t0) / 1000;
+      cpuS += c.hubCpuSeconds() - cpu0 - idleCpuPerS * wallS;
+      if (probe) commands += (await redisCommands(probe)) - cmd0 - 1 - idlePerS * wallS;
+      joins += r.ok;
+      results.push(r);
+      if (Object.keys(r.failures).length)
+        console.error(`hubs: ${c.hubs.length} hub(s) at ${rate}/s: failures ${JSON.stringify(r.failures)}`);
+      if (!passes(r)) break;
+    }
+    return {
+      best: results.filter(passes).at(-1),
+      first: results[0]!,
+      joins,
+      cpuMsPerJoin: joins > 0 ? (cpuS * 1000) / joins : NaN,
+      idleCpuMsPerS: idleCpuPerS * 1000,
+      redisOpsPerJoin: probe && joins > 0 ? commands / joins : undefined,
+    };
+  } finally {
+    await Promise.all(generators.map((g) => g.close()));
+  }
+}
+
+/**
+ * On the 3-hub cluster: a paced viewer on hub A streams ONLY_ON_B from its server on hub B; B is
+ * SIGKILLed KILL_AFTER_MS after the first byte. The gaps between chunks before the kill are the
+ * baseline; the largest gap after it is the stall. Meanwhile new watches for ONLY_ON_B through A
+ * are tried until one gets a first byte.
+ */
+async function measureFailover(c: HubCluster, probe: Redis): Promise<Record<string, number>> {
+  const [hubA, hubB] = c.hubs;
+  const source = readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm'));
+  const serverHub = await probe.get(`baton:hb:${THREE_SERVERS[0]!.id}`);
+  if (serverHub !== 'hub-b') throw new Error(`${THREE_SERVERS[0]!.id} beats through ${serverHub}, expected hub-b`);
+  const arrivals: number[] = [];
+  let killedAt = 0;
+  let signalledAt = 0;
+  let kill: Promise<void> | undefined;
+  const newWatch = async () => {
+    for (;;) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          let first = true;
+          watchStream({ hubUrl: hubA!.url, assetId: ONLY_ON_B, timeoutMs: 20_000 }, () => {
+            if (!first) return;
+            first = false;
+            signalledAt = performance.now();
+            resolve();
+          }).catch(reject);
+        });
+        return;
+      } catch {
+        if (performance.now() - killedAt > 30_000) throw new Error('no new watch succeeded within 30 s of the kill');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  let watchAfter: Promise<void> | undefined;
+  const r = await watchStream({ hubUrl: hubA!.url, assetId: ONLY_ON_B, timeoutMs: 90_000 }, () => {
+    const now = performance.now();
+    arrivals.push(now);
+    if (kill || now - arrivals[0]! < KILL_AFTER_MS) return;
+    killedAt = performance.now();
+    hubB!.child.kill('SIGKILL');
+    kill = hubB!.exited.then(() => undefined);
+    watchAfter = newWatch();
+  });
+  if (!kill) throw new Error('the stream ended before the kill');
+  await kill;
+  await watchAfter;
+  const gaps = (from: number, to: number) => arrivals.slice(from + 1, to).map((t, i) => t - arrivals[from + i]!);
+  const k = arrivals.findIndex((t) => t > killedAt);
+  // The first gap (start-up) is not part of the baseline.
+  const before = gaps(1, k);
+  const after = gaps(Math.max(k - 1, 0), arrivals.length);
+  const stall = Math.max(0, ...after);
+  const normal = Math.max(0, ...before);
+  return {
+    'hub.failover.viewer_stall_ms': round(stall, 1),
+    'hub.failover.normal_gap_ms_max': round(normal, 1),
+    'hub.failover.stall_ratio_vs_normal_gap': round(stall / normal, 2),
+    'hub.failover.bytes_lost': source.length - r.bytes,
+    'hub.failover.sha256_equal': r.sha256 === sha256(source) ? 1 : 0,
+    'hub.failover.viewer_failovers': r.failovers.length,
+    'hub.failover.signalling_ms': round(signalledAt - killedAt, 1),
+  };
+}
+
+/** The suite `hubs`. */
+export async function benchHubScale(opts: { quick: boolean }): Promise<Record<string, number>> {
+  const o = opts.quick ? QUICK : FULL;
+  await ensureDemoMedia(MEDIA_DIR);
+  const f: Record<string, number> = {};
+  const record = (key: string, s: ScaleResult) => {
+    const at = s.best ?? s.first;
+    f[`hub.scale.joins_per_s.${key}`] = s.best ? Math.round(s.best.joinsPerS) : 0;
+    f[`hub.scale.join_p99_ms.${key}`] = round(at.p99Ms, 2);
+    f[`hub.scale.failed_share.${key}`] = round(at.failedShare, 4);
+    f[`hub.scale.cpu_ms_per_join.${key}`] = round(s.cpuMsPerJoin, 3);
+    f[`hub.scale.idle_cpu_ms_per_s.${key}`] = round(s.idleCpuMsPerS, 1);
+    if (s.redisOpsPerJoin !== undefined) f[`hub.scale.redis_ops_per_join.${key}`] = round(s.redisOpsPerJoin, 1);
+  };
+
+  // Baseline: the plain hub, everything in memory.
+  let c = await HubCluster.start(1, undefined);
+  try {
+    record('memory', await measureScale(c, undefined, o));
+  } finally {
+    await c.stop();
+  }
+
+  let redis: RedisProcess | undefined;
+  let probe: Redis | undefined;
+  try {
+    for (const n of [1, 2, 3]) {
+      // A fresh Redis for each size: no log or keys left by the previous cluster.
+      redis = await startRedis();
+      probe = new Redis(redis.url);
+      c = await HubCluster.start(n, redis.url);
+      try {
+        record(`${n}_hubs`, await measureScale(c, probe, o));
+        if (n === 3) Object.assign(f, await measureFailover(c, probe));
+      } finally {
+        await c.stop();
+        probe.disconnect();
+        await redis.stop();
+        redis = undefined;
+      }
+    }
+  } finally {
+    probe?.disconnect();
+    await redis?.stop();
+  }
+  f['hub.scale.redis_ops_per_join'] = f['hub.scale.redis_ops_per_join.3_hubs']!;
+  const worst = Math.max(...[1, 2, 3].map((n) => f[`hub.scale.cpu_ms_per_join.${n}_hubs`]!));
+  f['hub.scale.cpu_per_join_ratio'] = round(worst / f['hub.scale.cpu_ms_per_join.memory']!, 2);
+  return f;
+}
