@@ -23,7 +23,7 @@ import { DirectorRole } from './director/director-role.js';
 import { DiskStore } from './storage/disk-store.js';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import { createCachedSource } from './cache/cached-reader.js';
-import { CachePolicy, createCache, type BlockCache } from './cache/index.js';
+import { type CachePolicy, createCache, DEFAULT_CACHE_POLICY, type BlockCache } from './cache/index.js';
 import type { ServeSessionOptions } from './delivery/serve-options.js';
 import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
 import { HubLink } from './server/hub-link.js';
@@ -140,7 +140,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       },
     });
     this.store = new DiskStore(opts.storageDir);
-    this.cache = createCache({ policy: opts.cachePolicy ?? CachePolicy.gic, budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
+    this.cache = createCache({ policy: opts.cachePolicy ?? DEFAULT_CACHE_POLICY, budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
     this.cache.onChange((c) => this.#reportCache(c));
     this.metrics = createServerMetrics(this);
     this.#director = new DirectorRole({
@@ -460,7 +460,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       // The effective settings (flags, environment, config file and defaults merged): `loadBound: null` = off.
       options: {
         cacheMb: this.#o.cacheMb,
-        cachePolicy: this.#o.cachePolicy ?? 'interval',
+        cachePolicy: this.#o.cachePolicy ?? DEFAULT_CACHE_POLICY,
         maxSessions: this.#o.maxSessions,
         uplinkMbps: this.#o.uplinkMbps,
         weights: selectOptions.weights,

@@ -11,6 +11,9 @@ import type { DirectorSeat } from './director-seat.js';
 import type { Membership } from './membership.js';
 import type { RoutingBudget } from './routing-budget.js';
 
+/** Several hubs: pause before asking again after a stale-epoch answer (see `#letReplicasAgree`). */
+export const STALE_EPOCH_WAIT_MS = 50;
+
 /** How long a server may take to accept a session, ms (cut to the request's budget). */
 export const SESSION_OPEN_TIMEOUT_MS = 2_000;
 
@@ -81,15 +84,28 @@ export class DirectorClient {
       const reply = p.value;
       if (reply.ok && reply.epoch !== this.#seat.current?.epoch) {
         last = ackError(ErrorCode.staleEpoch, 'the director answered for an old epoch');
+        await this.#letReplicasAgree(budget);
         continue; // fenced: an answer from a deposed director is discarded
       }
       if (!reply.ok && reply.code === ErrorCode.staleEpoch) {
         last = reply;
+        await this.#letReplicasAgree(budget);
         continue;
       }
       return reply;
     }
     return last;
+  }
+
+  /**
+   * Several hubs: this hub's table and the director's replica (fed by its own hub) read the log
+   * at their own pace, so right after a rotation they may disagree on the epoch for a moment.
+   * Asking again at once would meet the same disagreement; wait a little (within the budget).
+   */
+  async #letReplicasAgree(budget: RoutingBudget): Promise<void> {
+    if (!this.#feed.shared) return;
+    const ms = Math.min(STALE_EPOCH_WAIT_MS, budget.remainingMs);
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
   }
 
   /**
