@@ -39,6 +39,11 @@ export class TokenVerifier {
 
   /** Returns the server id the token was minted for, or throws AuthError with a reason. */
   verify(token: unknown, nowMs: number): string {
+    return this.accept(token, nowMs).serverId;
+  }
+
+  /** As `verify`, with the nonce and expiry (several hubs also remember the nonce in Redis). */
+  accept(token: unknown, nowMs: number): { serverId: string; nonce: string; expiresAtMs: number } {
     if (typeof token !== 'string' || token.length > 512) throw new AuthError('missing cluster token');
     const parts = token.split('.');
     if (parts.length !== 5 || parts[0] !== 'baton1') throw new AuthError('malformed cluster token');
@@ -54,7 +59,7 @@ export class TokenVerifier {
     this.#prune(nowMs);
     if (this.#seen.has(nonce)) throw new AuthError('cluster token replayed');
     this.#seen.set(nonce, expiresAtMs);
-    return serverId;
+    return { serverId, nonce, expiresAtMs };
   }
 
   #prune(nowMs: number): void {

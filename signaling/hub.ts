@@ -259,6 +259,7 @@ export class Hub {
       log: this.#log,
       now,
       crossHub: this.shared !== undefined,
+      nonces: this.shared?.nonces,
     });
     this.#link.clients = wireClients(io, {
       core,

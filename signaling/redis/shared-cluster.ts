@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { TableSnapshot, VersionedDelta } from '../protocol/index.js';
 import type { Logger } from '../log.js';
 import type { RotationLease as CoreLease, SharedLiveness, SharedLog, SharedStreamClaims } from '../core/link.js';
-import { SharedStreamOwners } from './shared-guards.js';
+import { SharedNonces, SharedStreamOwners } from './shared-guards.js';
 import { connectBlockingRedis, connectRedis, redisReady, whenRedisReady } from './connect.js';
 import { RedisDeltaLog } from './delta-log.js';
 import { SharedHeartbeats } from './heartbeats.js';
@@ -121,6 +121,11 @@ export class SharedCluster {
       },
       release: (streamId, clientId) => void owners.release(streamId, conn(clientId)).catch(() => undefined),
     };
+  }
+
+  /** Cluster-token nonces accepted by any hub (a token replayed on another hub is refused). */
+  get nonces(): SharedNonces {
+    return new SharedNonces(this.redis, this.keys);
   }
 
   /** The core rotates on its timer only while this hub holds the lease. */

@@ -43,6 +43,8 @@ export interface ServerSideDeps {
   now: () => number;
   /** Several hubs share the adapter: a server's message about a session this hub does not hold goes to the others. */
   crossHub?: boolean;
+  /** Several hubs: cluster-token nonces remembered across hubs (Redis). */
+  nonces?: { accept(nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean> };
 }
 
 /** The session messages a server sends that may belong to a session (or WHIP/WHEP resource) held by another hub. */
@@ -60,7 +62,7 @@ const RELAY_EVENT = 'baton:server-session-msg';
 
 export function wireServers(
   io: IoServer,
-  { core, verifier, whip, whep, log: hubLog, now, crossHub = false }: ServerSideDeps,
+  { core, verifier, whip, whep, log: hubLog, now, crossHub = false, nonces }: ServerSideDeps,
 ): Namespace<ServerToHubEvents, HubToServerEvents> {
   const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
   const metrics = core.metrics;
@@ -87,8 +89,23 @@ export function wireServers(
   };
   ns.use((socket, next) => {
     try {
-      socket.data.serverId = verifier.verify(socket.handshake.auth?.token, now());
-      next();
+      const t = verifier.accept(socket.handshake.auth?.token, now());
+      socket.data.serverId = t.serverId;
+      if (!nonces) return next();
+      // Several hubs: a token captured on its way to one hub must not open a connection on another.
+      nonces.accept(t.nonce, t.expiresAtMs, now()).then(
+        (fresh) => {
+          if (fresh) return next();
+          metrics.authFailures.inc();
+          hubLog.warn({ address: socket.handshake.address, server: t.serverId }, 'server refused: token replayed on another hub');
+          next(new Error('unauthorized: cluster token replayed'));
+        },
+        () => {
+          // Redis away: this hub's own replay check passed; a token lives 30 s. Accepted, and said.
+          hubLog.warn({ server: t.serverId }, 'cluster token accepted without the cross-hub replay check (Redis unreachable)');
+          next();
+        },
+      );
     } catch (err) {
       metrics.authFailures.inc();
       const reason = err instanceof AuthError ? err.message : 'authentication failed';

@@ -14,6 +14,7 @@ import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import { ask, connect } from '../faults/helpers/net.js';
 import { openClientSocket } from '../../client-sdk/hub-link.js';
+import { mintServerToken } from '../../signaling/auth.js';
 
 const HEARTBEAT_MS = 300;
 const ROTATION_MS = 1_500;
@@ -186,6 +187,13 @@ describe('several hubs on Redis', () => {
       }
     }
   }, 60_000);
+
+  it('a cluster token used on one hub is refused when replayed on another', async () => {
+    const token = mintServerToken(SECRET, 'replayer-1', Date.now());
+    const first = await connect(hubs[0]!.url, '/server', { token });
+    first.close();
+    await expect(connect(hubs[1]!.url, '/server', { token })).rejects.toThrow(/replayed/);
+  }, 30_000);
 
   it.skipIf(!HAVE_GI)(
     'WHIP (GStreamer) through one hub to entry servers on other hubs: stored byte-identical on both',
