@@ -303,8 +303,7 @@ export class Hub {
   /** Every hub of the cluster (this one alone without Redis). */
   async hubList(): Promise<HubInfo[]> {
     if (this.shared) return this.shared.hubs();
-    const self = this.#sharedCore().hubStatus();
-    return [{ id: this.hubId, ...self, leaseHolder: true, lastSeenMs: this.#clock.now() }];
+    return [{ id: this.hubId, ...this.#hubStatus(), leaseHolder: true, lastSeenMs: this.#clock.now() }];
   }
 
   /** The URLs clients may use (this hub's first): what `/api/config` hands the web client for failover. */
@@ -322,12 +321,12 @@ export class Hub {
       leaseChanged: () => core.leaseChanged(),
       removeSilent: (ids: readonly string[]) => core.removeSilent(ids),
       localServers: () => core.members.ids(),
-      hubStatus: () => ({
-        url: this.#url,
-        clients: this.#link.clients?.sockets.size ?? 0,
-        servers: core.members.size,
-      }),
+      hubStatus: () => this.#hubStatus(),
     };
+  }
+
+  #hubStatus() {
+    return { url: this.#url, clients: this.#link.clients?.sockets.size ?? 0, servers: this.core.members.size };
   }
 
   /** The `/api/state` view of the table. */

@@ -69,11 +69,6 @@ export class DeltaFeed {
     return this.#outbox.length;
   }
 
-  /** Appends to the shared log that failed since the hub started (unreachable or fenced). */
-  get appendFailures(): number {
-    return this.#appendFailures;
-  }
-
   commit(delta: Delta): void {
     if (this.#o.shared) {
       this.#enqueue(delta);
@@ -171,10 +166,15 @@ export class DeltaFeed {
       }
     }
     out.push(delta);
-    if (out.length > MAX_OUTBOX_DELTAS) {
-      out.splice(0, out.length - MAX_OUTBOX_DELTAS);
-      this.#o.onLost?.();
-    }
+    this.#bound();
+  }
+
+  /** Past MAX_OUTBOX_DELTAS the oldest waiting changes go, and the table may have diverged. */
+  #bound(): void {
+    const over = this.#outbox.length - MAX_OUTBOX_DELTAS;
+    if (over <= 0) return;
+    this.#outbox.splice(0, over);
+    this.#o.onLost?.();
   }
 
   #append(): void {
@@ -202,10 +202,7 @@ export class DeltaFeed {
           // Unreachable: keep the changes (ahead of newer ones) and try again shortly.
           this.#appendFailures++;
           this.#outbox.unshift(...rest);
-          if (this.#outbox.length > MAX_OUTBOX_DELTAS) {
-            this.#outbox.splice(0, this.#outbox.length - MAX_OUTBOX_DELTAS);
-            this.#o.onLost?.();
-          }
+          this.#bound();
           this.#retryLater();
         },
       )

@@ -48,15 +48,9 @@ export interface ServerSideDeps {
 }
 
 /** The session messages a server sends that may belong to a session (or WHIP/WHEP resource) held by another hub. */
-type SessionEvent = 'signal' | 'session-close' | 'session-connected' | 'whip-signal' | 'whip-leave' | 'whep-closed';
-const SESSION_EVENTS: ReadonlySet<string> = new Set<SessionEvent>([
-  'signal',
-  'session-close',
-  'session-connected',
-  'whip-signal',
-  'whip-leave',
-  'whep-closed',
-]);
+const SESSION_EVENTS = ['signal', 'session-close', 'session-connected', 'whip-signal', 'whip-leave', 'whep-closed'] as const;
+type SessionEvent = (typeof SESSION_EVENTS)[number];
+const isSessionEvent = (e: unknown): e is SessionEvent => (SESSION_EVENTS as readonly unknown[]).includes(e);
 /** serverSideEmit event between hubs: a server's session message the hub it is connected to does not hold. */
 const RELAY_EVENT = 'baton:server-session-msg';
 
@@ -77,8 +71,7 @@ export function wireServers(
   };
   if (crossHub) {
     (ns as unknown as { on(e: string, l: (...a: unknown[]) => void): void }).on(RELAY_EVENT, (serverId, event, msg) => {
-      if (typeof serverId === 'string' && typeof event === 'string' && SESSION_EVENTS.has(event))
-        relayed(serverId, event as SessionEvent, msg as never);
+      if (typeof serverId === 'string' && isSessionEvent(event)) relayed(serverId, event, msg as never);
     });
   }
   /** A session message this hub holds no session for: another hub may (with several hubs). */
