@@ -60,6 +60,12 @@ export function createHubMetrics(src: HubGaugeSources) {
       help: 'Server connections refused at authentication',
       registers: [registry],
     }),
+    crossHub: new Counter({
+      name: 'baton_hub_cross_hub_messages_total',
+      help: 'Messages between hubs on their inbox streams (several hubs): sent, received, dropped (Redis away past the bound), fallbacks (sent through the socket.io adapter instead)',
+      registers: [registry],
+      labelNames: ['kind'],
+    }),
     deltas: new Counter({ name: 'baton_hub_deltas_total', help: 'State table deltas committed', registers: [registry] }),
     watchLatency: new Histogram({
       name: 'baton_hub_watch_duration_seconds',

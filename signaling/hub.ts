@@ -17,7 +17,7 @@ import { WhipRoutes } from './whip-routes.js';
 import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
 import { NODE_CLOCK, type HubClock } from './core/link.js';
-import { SocketIoLink } from './transport/socketio-link.js';
+import { roomPeer, serverRoom, SocketIoLink } from './transport/socketio-link.js';
 import { wireServers } from './transport/socketio-servers.js';
 import { wireClients } from './transport/socketio-clients.js';
 import { wireDashboard } from './transport/socketio-dashboard.js';
@@ -26,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
+import { HubMesh } from './redis/hub-mesh.js';
 import { parseRedisUrl } from './redis/connect.js';
 import { DEFAULT_MISSED_HEARTBEATS } from './policies/liveness.js';
 
@@ -117,6 +118,7 @@ export class Hub {
   readonly shared: SharedCluster | undefined;
   readonly hubId: string;
   #adapterRedis?: Redis;
+  #mesh?: HubMesh;
   readonly #redisUrl: string | undefined;
   #http?: HttpServer;
   #io?: IoServer;
@@ -248,6 +250,20 @@ export class Hub {
     });
     this.#http = http;
     this.#io = io;
+    if (this.shared) {
+      const shared = this.shared;
+      this.#mesh = new HubMesh({
+        url: this.#redisUrl!,
+        keys: shared.keys,
+        hubId: shared.hubId,
+        log: this.#log.child({ part: 'mesh' }),
+        locate: (ids) => shared.locate(ids),
+        local: (id) => this.core.members.localPeer(id),
+        fallback: (id) => roomPeer(this.#link.servers!, serverRoom(id)),
+        count: (kind) => this.metrics.crossHub.inc({ kind }),
+      });
+      this.#link.mesh = this.#mesh;
+    }
     http.on('request', createHttpHandler(this, this.#staticDir));
     const now = () => this.#clock.now();
     const core = this.core;
@@ -259,6 +275,7 @@ export class Hub {
       log: this.#log,
       now,
       crossHub: this.shared !== undefined,
+      mesh: this.#mesh,
       nonces: this.shared?.nonces,
     });
     this.#link.clients = wireClients(io, {
@@ -278,6 +295,7 @@ export class Hub {
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.#url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
     // With several hubs the shared table is loaded before the core's timers start.
+    await this.#mesh?.start();
     if (this.shared) await this.shared.start(this.#sharedCore());
     this.core.start();
     this.#log.info({ url: this.#url }, 'hub listening');
@@ -294,6 +312,7 @@ export class Hub {
     // Said before the sockets drop, so servers log an orderly stop, not a lost hub.
     this.#link.servers?.local.emit('shutdown', { reason: 'hub stopping' });
     await this.shared?.stop();
+    await this.#mesh?.stop();
     if (io) await new Promise<void>((r) => io.close(() => r()));
     this.#adapterRedis?.disconnect();
     if (http?.listening) await new Promise<void>((r) => http.close(() => r()));

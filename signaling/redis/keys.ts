@@ -25,6 +25,8 @@ export interface ClusterKeys {
   /** Hash hubId → JSON status, and one key per hub with expiry that says it is alive. */
   hubs: string;
   hubAlive: (hubId: string) => string;
+  /** Redis Stream: messages for one hub from the others (`HubMesh`), with expiry. */
+  inbox: (hubId: string) => string;
 }
 
 export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
@@ -40,5 +42,6 @@ export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
     rate: (k, w) => `${prefix}rate:${k}:${w}`,
     hubs: `${prefix}hubs`,
     hubAlive: (id) => `${prefix}hub:${id}`,
+    inbox: (id) => `${prefix}inbox:${id}`,
   };
 }

@@ -110,6 +110,11 @@ export class SharedCluster {
     },
   };
 
+  /** The hub each server beats through (null when it beats nowhere): where a message for it goes. */
+  locate(serverIds: readonly string[]): Promise<(string | null)[]> {
+    return this.#beats.hubsOf(serverIds);
+  }
+
   /** One owner per stream id across hubs; a claim's connection is `<hubId>/<clientId>`. */
   get streamClaims(): SharedStreamClaims {
     const owners = new SharedStreamOwners(this.redis, this.keys);

@@ -29,6 +29,8 @@ export class SocketIoLink implements HubLink {
 
   /** Several hubs share a socket.io adapter: servers on other hubs are reachable through their rooms. */
   crossHub = false;
+  /** Several hubs: messages for a server on another hub go to that hub alone (the adapter's rooms are the fallback). */
+  mesh?: { peer(serverId: string): ServerPeer };
 
   publishDeltas(batch: VersionedDelta[]): void {
     // One encode per room: socket.io serializes a broadcast once for all its members. Local only:
@@ -40,7 +42,7 @@ export class SocketIoLink implements HubLink {
   remotePeer(serverId: string): ServerPeer | undefined {
     const ns = this.servers;
     if (!this.crossHub || !ns) return undefined;
-    return roomPeer(ns, serverRoom(serverId));
+    return this.mesh?.peer(serverId) ?? roomPeer(ns, serverRoom(serverId));
   }
 
   publishDecision(d: DecisionEvent): void {
@@ -71,7 +73,7 @@ export function socketPeer(socket: Socket<ServerToHubEvents, HubToServerEvents>)
  * A server on another hub, reached through its room over the hubs' adapter. An ask resolves
  * with the first answer; with no socket in the room (the server is gone) it rejects.
  */
-function roomPeer(ns: Namespace<ServerToHubEvents, HubToServerEvents>, room: string): ServerPeer {
+export function roomPeer(ns: Namespace<ServerToHubEvents, HubToServerEvents>, room: string): ServerPeer {
   return {
     send: (event, msg) => void ns.to(room).emit(event as 'signal', msg as never),
     ask: async (event, msg, timeoutMs) => {

@@ -43,6 +43,14 @@ export interface ServerSideDeps {
   now: () => number;
   /** Several hubs share the adapter: a server's message about a session this hub does not hold goes to the others. */
   crossHub?: boolean;
+  /** Several hubs: a server's session message goes to the hub holding the session when it is known. */
+  mesh?: {
+    forwardSession(serverId: string, event: string, msg: unknown, last: boolean): void;
+    bind(h: {
+      onSession: (serverId: string, event: string, msg: unknown) => void;
+      broadcastSession: (serverId: string, event: string, msg: unknown) => void;
+    }): void;
+  };
   /** Several hubs: cluster-token nonces remembered across hubs (Redis). */
   nonces?: { accept(nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean> };
 }
@@ -51,12 +59,14 @@ export interface ServerSideDeps {
 const SESSION_EVENTS = ['signal', 'session-close', 'session-connected', 'whip-signal', 'whip-leave', 'whep-closed'] as const;
 type SessionEvent = (typeof SESSION_EVENTS)[number];
 const isSessionEvent = (e: unknown): e is SessionEvent => (SESSION_EVENTS as readonly unknown[]).includes(e);
+/** The session messages after which the server says nothing more about that session or resource. */
+const ENDING_EVENTS: ReadonlySet<SessionEvent> = new Set(['session-close', 'whip-leave', 'whep-closed']);
 /** serverSideEmit event between hubs: a server's session message the hub it is connected to does not hold. */
 const RELAY_EVENT = 'baton:server-session-msg';
 
 export function wireServers(
   io: IoServer,
-  { core, verifier, whip, whep, log: hubLog, now, crossHub = false, nonces }: ServerSideDeps,
+  { core, verifier, whip, whep, log: hubLog, now, crossHub = false, nonces, mesh }: ServerSideDeps,
 ): Namespace<ServerToHubEvents, HubToServerEvents> {
   const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
   const metrics = core.metrics;
@@ -74,10 +84,19 @@ export function wireServers(
       if (typeof serverId === 'string' && isSessionEvent(event)) relayed(serverId, event, msg as never);
     });
   }
+  const broadcast = (serverId: string, event: string, msg: unknown): void =>
+    void (ns.serverSideEmit as (e: string, ...a: unknown[]) => boolean)(RELAY_EVENT, serverId, event, msg);
+  mesh?.bind({
+    onSession: (serverId, event, msg) => {
+      if (isSessionEvent(event)) relayed(serverId, event, msg as never);
+    },
+    broadcastSession: broadcast,
+  });
   /** A session message this hub holds no session for: another hub may (with several hubs). */
   const elsewhere = (serverId: string, event: SessionEvent, msg: unknown): boolean => {
     if (!crossHub) return false;
-    (ns.serverSideEmit as (e: string, ...a: unknown[]) => boolean)(RELAY_EVENT, serverId, event, msg);
+    if (!mesh) broadcast(serverId, event, msg);
+    else mesh.forwardSession(serverId, event, msg, ENDING_EVENTS.has(event));
     return true;
   };
   ns.use((socket, next) => {

@@ -171,6 +171,13 @@ describe('several hubs on Redis', () => {
     }
     // The director and the chosen server sit on other hubs for at least one of the three viewers.
     expect(crossHub).toBeGreaterThan(0);
+    // Those messages went hub to hub on the inbox streams (the adapter is only the fallback).
+    let received = 0;
+    for (const h of hubs) {
+      const text = await (await fetch(`${h.url}/metrics`)).text();
+      received += Number(/^baton_hub_cross_hub_messages_total\{kind="received"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    }
+    expect(received).toBeGreaterThan(0);
   }, 120_000);
 
   it('two broadcasters racing for one stream id on two hubs: exactly one wins', async () => {

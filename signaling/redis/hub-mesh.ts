@@ -1,0 +1,343 @@
+// Messages from one hub to one other hub, on Redis: each hub reads its own inbox stream, so a message about a server costs only the hub that holds it.
+import type { Redis } from 'ioredis';
+import type { ServerPeer } from '../core/link.js';
+import type { Logger } from '../log.js';
+import { connectBlockingRedis, connectRedis, whenRedisReady } from './connect.js';
+import type { ClusterKeys } from './keys.js';
+
+/** An inbox keeps about this many messages (XADD MAXLEN ~): ≈ 3 s at 2,000 joins/s aimed at one hub. */
+export const INBOX_MAX_LEN = 20_000;
+/** Asks to servers on other hubs waiting for their answer; past this an ask fails at once. */
+export const MAX_PENDING_ASKS = 10_000;
+/** Messages written and not yet taken by Redis (it is away); past this a message is dropped and counted. */
+export const MAX_UNSENT = 10_000;
+/** Sessions and WHIP/WHEP resources whose hub this hub remembers, to send a server's answers straight there. */
+export const MAX_ROUTES = 100_000;
+/** How long the hub a server beats through is believed before it is asked again. */
+const LOCATION_TTL_MS = 2_000;
+const LOCATIONS_MAX = 100_000;
+const READ_BLOCK_MS = 1_000;
+const READ_COUNT = 1_000;
+const READ_RETRY_MS = 250;
+/** The highest sequence number of a stream id (2^64 − 1): `<ms>-LAST_SEQ` is the last id of a millisecond. */
+const LAST_SEQ = '18446744073709551615';
+/** The owner refreshes its inbox's expiry; a dead hub's inbox goes away by itself. */
+const INBOX_TTL_MS = 60_000;
+
+/** A server's session message for a session another hub holds (the event is the server's own). */
+export type SessionForward = (serverId: string, event: string, msg: unknown) => void;
+
+type Envelope =
+  | { k: 'send'; from: string; server: string; event: string; msg: unknown }
+  | { k: 'ask'; from: string; id: number; server: string; event: string; msg: unknown; timeoutMs: number }
+  | { k: 'reply'; id: number; ok: boolean; value?: unknown; error?: string }
+  | { k: 'session'; server: string; event: string; msg: unknown }
+  | { k: 'disconnect'; server: string };
+
+/** What names a session message's session: its WHIP/WHEP resource id, else its session id. */
+function routeKey(msg: unknown): string | undefined {
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const m = msg as { resourceId?: unknown; sessionId?: unknown };
+  return typeof m.resourceId === 'string' ? m.resourceId : typeof m.sessionId === 'string' ? m.sessionId : undefined;
+}
+
+/** Why an ask went nowhere: the server does not beat through the hub that was asked (it moved). */
+const NOT_HERE = 'not-here';
+
+export interface HubMeshDeps {
+  url: string;
+  keys: ClusterKeys;
+  hubId: string;
+  log: Logger;
+  /** The hub a server beats through (`hb:<id>`), null when it beats nowhere. */
+  locate: (serverIds: readonly string[]) => Promise<(string | null)[]>;
+  /** This hub's own connection to a server, if it holds one. */
+  local: (serverId: string) => ServerPeer | undefined;
+  /** The way that always works, at a cost: the socket.io adapter's room, read by every hub. */
+  fallback: (serverId: string) => ServerPeer;
+  now?: () => number;
+  /** Called for each message sent, received, dropped or sent the costly way (the hub's metrics). */
+  count?: (what: MeshCount) => void;
+  /** The bounds (tests lower them to reach them). */
+  limits?: Partial<MeshLimits>;
+}
+
+export type MeshCount = 'sent' | 'received' | 'dropped' | 'fallbacks';
+
+export interface MeshLimits {
+  pendingAsks: number;
+  unsent: number;
+  routes: number;
+}
+
+const DEFAULT_LIMITS: MeshLimits = { pendingAsks: MAX_PENDING_ASKS, unsent: MAX_UNSENT, routes: MAX_ROUTES };
+
+/** What the hub's /server namespace does with a server's session message (`HubMesh.bind`). */
+export interface SessionHandlers {
+  /** A server's message about a session this hub holds, from the hub the server is connected to. */
+  onSession: SessionForward;
+  /** A server's message that no route names: every hub hears it (the adapter). */
+  broadcastSession: SessionForward;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  retry: () => void;
+}
+
+/**
+ * Why not only the socket.io adapter: its stream is read and decoded by every hub, and an ask
+ * through it collects an answer from every hub, so each join cost every hub a share (3 hubs:
+ * 5 × the hub CPU per join of one). Here a message goes to the one hub that holds its server (the
+ * hub its heartbeat key names) or its session (remembered when the session was opened through
+ * here), on that hub's own Redis Stream: ordered, and resumed after a Redis blip from the last id
+ * read, like the adapter. Anything this cannot place goes through the adapter as before.
+ */
+export class HubMesh {
+  readonly #o: HubMeshDeps;
+  readonly #limits: MeshLimits;
+  readonly #now: () => number;
+  /** Writes: waits out a Redis blip (offline queue), so a message is delayed rather than lost. */
+  readonly #out: Redis;
+  readonly #in: Redis;
+  readonly #inbox: string;
+  #lastId = '0-0';
+  #handlers: SessionHandlers | undefined;
+  #stopped = false;
+  #reading: Promise<void> | undefined;
+  #seq = 0;
+  #unsent = 0;
+  readonly #pending = new Map<number, Pending>();
+  readonly #locations = new Map<string, { hub: Promise<string | null>; atMs: number }>();
+  readonly #routes = new Map<string, string>();
+  #ttlTimer: NodeJS.Timeout | undefined;
+  readonly stats: Record<MeshCount, number> = { sent: 0, received: 0, dropped: 0, fallbacks: 0 };
+
+  constructor(o: HubMeshDeps) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+    this.#limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.#inbox = o.keys.inbox(o.hubId);
+    this.#out = connectRedis(o.url, {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+      enableAutoPipelining: true,
+    });
+    this.#in = connectBlockingRedis(o.url, READ_BLOCK_MS);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([whenRedisReady(this.#out), whenRedisReady(this.#in)]);
+    // Read what arrives from now on (Redis's clock): an inbox left by an earlier run of this hub id is old news.
+    // XREAD returns ids after this one, and a message written in this very millisecond is `<ms>-0`.
+    const [s, us] = await this.#out.time();
+    this.#lastId = `${Number(s) * 1000 + Math.floor(Number(us) / 1000) - 1}-${LAST_SEQ}`;
+    this.#reading = this.#readLoop();
+    const keep = () => void this.#out.pexpire(this.#inbox, INBOX_TTL_MS).catch(() => undefined);
+    keep();
+    this.#ttlTimer = setInterval(keep, INBOX_TTL_MS / 4);
+    this.#ttlTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#ttlTimer);
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      this.#pending.delete(id);
+      p.reject(new Error('hub stopping'));
+    }
+    this.#in.disconnect();
+    await this.#reading?.catch(() => undefined);
+    await this.#out.del(this.#inbox).catch(() => undefined);
+    this.#out.disconnect();
+  }
+
+  /** The /server namespace's handlers for what servers on other hubs say about this hub's sessions. */
+  bind(h: SessionHandlers): void {
+    this.#handlers = h;
+  }
+
+  /** A server connected to another hub, as the core's peer. */
+  peer(serverId: string): ServerPeer {
+    return {
+      send: (event, msg) => void this.#send(serverId, event, msg),
+      ask: (event, msg, timeoutMs) => this.#ask(serverId, event, msg, timeoutMs),
+      connected: true,
+      disconnect: () =>
+        void this.#where(serverId).then((hub) =>
+          hub ? this.#post(hub, { k: 'disconnect', server: serverId }) : this.#o.fallback(serverId).disconnect(),
+        ),
+    };
+  }
+
+  /**
+   * A server's message about a session this hub does not hold: to the hub that opened the session
+   * through here when one did, else to every hub. `last` when the message ends the session (its
+   * route is forgotten).
+   */
+  forwardSession(serverId: string, event: string, msg: unknown, last: boolean): void {
+    const key = routeKey(msg);
+    const hub = key === undefined ? undefined : this.#routes.get(key);
+    if (hub === undefined) return this.#handlers?.broadcastSession(serverId, event, msg);
+    if (last) this.#routes.delete(key!);
+    this.#post(hub, { k: 'session', server: serverId, event, msg });
+  }
+
+  get routes(): number {
+    return this.#routes.size;
+  }
+
+  get pendingAsks(): number {
+    return this.#pending.size;
+  }
+
+  /** The hub `serverId` beats through, when it is another live hub (cached for LOCATION_TTL_MS). */
+  #where(serverId: string, fresh = false): Promise<string | null> {
+    const now = this.#now();
+    const hit = this.#locations.get(serverId);
+    if (hit && !fresh && now - hit.atMs < LOCATION_TTL_MS) return hit.hub;
+    const hub = this.#o.locate([serverId]).then(
+      ([h]) => (h && h !== this.#o.hubId ? h : null),
+      () => null,
+    );
+    this.#locations.delete(serverId);
+    if (this.#locations.size >= LOCATIONS_MAX) this.#locations.delete(this.#locations.keys().next().value!);
+    this.#locations.set(serverId, { hub, atMs: now });
+    return hub;
+  }
+
+  async #send(serverId: string, event: string, msg: unknown): Promise<void> {
+    const hub = await this.#where(serverId);
+    if (hub) this.#post(hub, { k: 'send', from: this.#o.hubId, server: serverId, event, msg });
+    else {
+      this.#count('fallbacks');
+      this.#o.fallback(serverId).send(event, msg);
+    }
+  }
+
+  #ask(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<unknown> {
+    if (this.#pending.size >= this.#limits.pendingAsks)
+      return Promise.reject(new Error(`too many requests to servers on other hubs in flight (${this.#limits.pendingAsks})`));
+    const deadline = this.#now() + timeoutMs;
+    const viaAdapter = () => {
+      this.#count('fallbacks');
+      return this.#o.fallback(serverId).ask(event, msg, Math.max(1, deadline - this.#now()));
+    };
+    return new Promise<unknown>((resolve, reject) => {
+      const id = ++this.#seq;
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`no answer to ${event} from ${serverId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      // The hub asked no longer holds the server (it moved): once more through the adapter.
+      const retry = () => {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        this.#locations.delete(serverId);
+        viaAdapter().then(resolve, reject);
+      };
+      this.#pending.set(id, { resolve, reject, timer, retry });
+      this.#where(serverId).then((hub) => {
+        if (!this.#pending.has(id)) return;
+        if (hub) this.#post(hub, { k: 'ask', from: this.#o.hubId, id, server: serverId, event, msg, timeoutMs });
+        else retry();
+      });
+    });
+  }
+
+  #count(what: MeshCount): void {
+    this.stats[what]++;
+    this.#o.count?.(what);
+  }
+
+  #post(hub: string, e: Envelope): void {
+    if (this.#unsent >= this.#limits.unsent) {
+      this.#count('dropped');
+      return;
+    }
+    this.#unsent++;
+    this.#count('sent');
+    this.#out
+      .xadd(this.#o.keys.inbox(hub), 'MAXLEN', '~', INBOX_MAX_LEN, '*', 'm', JSON.stringify(e))
+      .catch(() => {
+        this.#count('dropped');
+      })
+      .finally(() => {
+        this.#unsent--;
+      });
+  }
+
+  /** Remembers which hub opened a session or resource on one of this hub's servers. */
+  #remember(from: string, msg: unknown): void {
+    const key = routeKey(msg);
+    if (key === undefined) return;
+    this.#routes.delete(key);
+    if (this.#routes.size >= this.#limits.routes) this.#routes.delete(this.#routes.keys().next().value!);
+    this.#routes.set(key, from);
+  }
+
+  #deliver(e: Envelope): void {
+    this.#count('received');
+    switch (e.k) {
+      case 'send': {
+        const peer = this.#o.local(e.server);
+        if (!peer) return this.#o.fallback(e.server).send(e.event, e.msg);
+        this.#remember(e.from, e.msg);
+        return peer.send(e.event, e.msg);
+      }
+      case 'ask': {
+        const peer = this.#o.local(e.server);
+        const reply = (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => this.#post(e.from, { k: 'reply', id: e.id, ...r });
+        if (!peer) return reply({ ok: false, error: NOT_HERE });
+        this.#remember(e.from, e.msg);
+        peer.ask(e.event, e.msg, e.timeoutMs).then(
+          (value) => reply({ ok: true, value }),
+          (err: Error) => reply({ ok: false, error: err.message }),
+        );
+        return;
+      }
+      case 'reply': {
+        const p = this.#pending.get(e.id);
+        if (!p) return;
+        if (!e.ok && e.error === NOT_HERE) return p.retry();
+        clearTimeout(p.timer);
+        this.#pending.delete(e.id);
+        if (e.ok) p.resolve(e.value);
+        else p.reject(new Error(e.error ?? 'failed'));
+        return;
+      }
+      case 'session':
+        return this.#handlers?.onSession(e.server, e.event, e.msg);
+      case 'disconnect':
+        return this.#o.local(e.server)?.disconnect();
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        const r = (await this.#in.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#inbox, this.#lastId)) as
+          | [string, [string, string[]][]][]
+          | null;
+        for (const [id, fields] of r?.[0]?.[1] ?? []) {
+          this.#lastId = id;
+          const raw = fields[1];
+          if (raw === undefined) continue;
+          try {
+            this.#deliver(JSON.parse(raw) as Envelope);
+          } catch (err) {
+            this.#o.log.warn({ err: (err as Error).message }, 'cross-hub message not delivered');
+          }
+        }
+      } catch {
+        if (this.#stopped) return;
+        await new Promise((res) => setTimeout(res, READ_RETRY_MS));
+      }
+    }
+  }
+}

@@ -1,0 +1,202 @@
+// Hub-to-hub messages on a real redis-server: an ask reaches only the hub holding the server and comes back, a server's answer about a session goes to the hub that opened it, a server that moved is found through the fallback, and every bound is reached.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerPeer } from '../../signaling/core/link.js';
+import { logger } from '../../signaling/log.js';
+import { HubMesh, type HubMeshDeps, type MeshLimits } from '../../signaling/redis/hub-mesh.js';
+import { clusterKeys } from '../../signaling/redis/keys.js';
+import { waitFor } from '../helpers/cluster.js';
+import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
+
+let redis: RedisProcess;
+let prefixN = 0;
+const meshes: HubMesh[] = [];
+
+/** A media server's connection as a hub holds it: records what it is sent and answers asks. */
+class ServerSocket implements ServerPeer {
+  readonly got: { event: string; msg: unknown }[] = [];
+  connected = true;
+  disconnected = false;
+  answer: (event: string, msg: unknown) => Promise<unknown> = async (event) => ({ ok: true, event });
+  send(event: string, msg: unknown): void {
+    this.got.push({ event, msg });
+  }
+  ask(event: string, msg: unknown): Promise<unknown> {
+    this.got.push({ event, msg });
+    return this.answer(event, msg);
+  }
+  disconnect(): void {
+    this.disconnected = true;
+  }
+}
+
+/** Every message that went the expensive way (the adapter), by server. */
+class Fallback {
+  readonly sent: { server: string; event: string }[] = [];
+  readonly asked: { server: string; event: string }[] = [];
+  peer(server: string): ServerPeer {
+    return {
+      send: (event) => void this.sent.push({ server, event }),
+      ask: async (event) => {
+        this.asked.push({ server, event });
+        return { ok: true, via: 'adapter' };
+      },
+      connected: true,
+      disconnect: () => undefined,
+    };
+  }
+}
+
+interface TestHub {
+  mesh: HubMesh;
+  servers: Map<string, ServerSocket>;
+  fallback: Fallback;
+  sessions: { server: string; event: string; msg: unknown }[];
+  broadcasts: { server: string; event: string }[];
+}
+
+/** Hubs sharing one prefix; `where` says which hub each server beats through (the heartbeat keys' answer). */
+async function hubs(ids: string[], where: Map<string, string>, limits?: Partial<MeshLimits>): Promise<TestHub[]> {
+  const keys = clusterKeys(`mesh${++prefixN}:`);
+  const out: TestHub[] = [];
+  for (const hubId of ids) {
+    const servers = new Map<string, ServerSocket>();
+    const fallback = new Fallback();
+    const deps: HubMeshDeps = {
+      url: redis.url,
+      keys,
+      hubId,
+      log: logger('test'),
+      locate: async (sids) => sids.map((s) => where.get(s) ?? null),
+      local: (s) => servers.get(s),
+      fallback: (s) => fallback.peer(s),
+      limits,
+    };
+    const mesh = new HubMesh(deps);
+    const h: TestHub = { mesh, servers, fallback, sessions: [], broadcasts: [] };
+    mesh.bind({
+      onSession: (server, event, msg) => void h.sessions.push({ server, event, msg }),
+      broadcastSession: (server, event) => void h.broadcasts.push({ server, event }),
+    });
+    await mesh.start();
+    meshes.push(mesh);
+    out.push(h);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterEach(async () => {
+  await Promise.all(meshes.splice(0).map((m) => m.stop()));
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('hub mesh (real redis-server)', () => {
+  it('an ask goes to the hub holding the server and its answer comes back; the server’s session messages go to the asking hub only', async () => {
+    const where = new Map([['s-b', 'hub-b']]);
+    const [a, b, c] = await hubs(['hub-a', 'hub-b', 'hub-c'], where);
+    const s = new ServerSocket();
+    b!.servers.set('s-b', s);
+
+    const answer = await a!.mesh.peer('s-b').ask('session-open', { sessionId: 'sess-1', assetId: 'x' }, 2_000);
+    expect(answer).toEqual({ ok: true, event: 'session-open' });
+    expect(s.got).toEqual([{ event: 'session-open', msg: { sessionId: 'sess-1', assetId: 'x' } }]);
+
+    // Hub A sends a signal; it arrives in order after the open.
+    a!.mesh.peer('s-b').send('signal', { sessionId: 'sess-1', n: 1 });
+    a!.mesh.peer('s-b').send('signal', { sessionId: 'sess-1', n: 2 });
+    await waitFor('signals delivered', async () => s.got.length === 3, 5_000, 10);
+    expect(s.got.map((g) => (g.msg as { n?: number }).n)).toEqual([undefined, 1, 2]);
+
+    // The server answers on hub B, which holds no session: it goes to hub A alone, not to C, not broadcast.
+    b!.mesh.forwardSession('s-b', 'signal', { sessionId: 'sess-1', sdp: 'answer' }, false);
+    b!.mesh.forwardSession('s-b', 'session-close', { sessionId: 'sess-1', reason: 'done' }, true);
+    await waitFor('session messages at hub A', async () => a!.sessions.length === 2, 5_000, 10);
+    expect(a!.sessions.map((m) => m.event)).toEqual(['signal', 'session-close']);
+    expect(c!.sessions).toEqual([]);
+    expect(b!.broadcasts).toEqual([]);
+    expect(b!.mesh.routes).toBe(0); // the close ended the route
+
+    // A session nobody opened through the mesh: heard by every hub (the adapter), as before.
+    b!.mesh.forwardSession('s-b', 'signal', { sessionId: 'sess-unknown' }, false);
+    expect(b!.broadcasts).toEqual([{ server: 's-b', event: 'signal' }]);
+    expect(a!.fallback.asked.length + a!.fallback.sent.length).toBe(0);
+  });
+
+  it('a server that moved (its beat names a hub that no longer holds it) is reached through the fallback', async () => {
+    const where = new Map([['s-moved', 'hub-b']]);
+    const [a] = await hubs(['hub-a', 'hub-b'], where);
+    const answer = await a!.mesh.peer('s-moved').ask('select', { assetId: 'x' }, 2_000);
+    expect(answer).toEqual({ ok: true, via: 'adapter' });
+    expect(a!.fallback.asked).toEqual([{ server: 's-moved', event: 'select' }]);
+    // A server that beats nowhere: straight to the fallback.
+    a!.mesh.peer('s-nowhere').send('signal', { sessionId: 'q' });
+    await waitFor('fallback send', async () => a!.fallback.sent.length === 1, 2_000, 10);
+  });
+
+  it('a server’s refusal and a server that does not answer in time are the asker’s errors', async () => {
+    const where = new Map([['s-b', 'hub-b']]);
+    const [a, b] = await hubs(['hub-a', 'hub-b'], where);
+    const s = new ServerSocket();
+    b!.servers.set('s-b', s);
+    s.answer = async () => {
+      throw new Error('operation has timed out');
+    };
+    await expect(a!.mesh.peer('s-b').ask('select', {}, 2_000)).rejects.toThrow('operation has timed out');
+    s.answer = () => new Promise(() => undefined);
+    await expect(a!.mesh.peer('s-b').ask('select', {}, 300)).rejects.toThrow(/no answer to select from s-b within 300 ms/);
+    expect(a!.mesh.pendingAsks).toBe(0);
+  });
+
+  it('bounds: asks in flight, and the routes a hub remembers', async () => {
+    const where = new Map([['s-b', 'hub-b']]);
+    const [a, b] = await hubs(['hub-a', 'hub-b'], where, { pendingAsks: 3, routes: 5 });
+    const s = new ServerSocket();
+    b!.servers.set('s-b', s);
+    s.answer = () => new Promise(() => undefined);
+    const peer = a!.mesh.peer('s-b');
+    const stuck = [1, 2, 3].map((i) => peer.ask('select', { sessionId: `x${i}` }, 1_000).catch((e: Error) => e.message));
+    await expect(peer.ask('select', {}, 1_000)).rejects.toThrow(/too many requests to servers on other hubs in flight \(3\)/);
+    await Promise.all(stuck);
+    for (let i = 0; i < 8; i++) peer.send('signal', { sessionId: `r${i}` });
+    await waitFor('sends delivered', async () => s.got.filter((g) => g.event === 'signal').length === 8, 5_000, 10);
+    expect(b!.mesh.routes).toBe(5);
+    // The oldest routes went first: their answers are broadcast, the newest still go to hub A.
+    b!.mesh.forwardSession('s-b', 'signal', { sessionId: 'r0' }, false);
+    b!.mesh.forwardSession('s-b', 'signal', { sessionId: 'r7' }, false);
+    expect(b!.broadcasts).toEqual([{ server: 's-b', event: 'signal' }]);
+    await waitFor('r7 at hub A', async () => a!.sessions.length === 1, 5_000, 10);
+  });
+
+  it('bound: messages waiting while Redis hangs; the ones kept arrive, in order, when it answers again', async () => {
+    const where = new Map([['s-b', 'hub-b']]);
+    const [a, b] = await hubs(['hub-a', 'hub-b'], where, { unsent: 5 });
+    const s = new ServerSocket();
+    b!.servers.set('s-b', s);
+    const peer = a!.mesh.peer('s-b');
+    peer.send('signal', { sessionId: 'warm', n: -1 }); // the location is cached before Redis hangs
+    await waitFor('warm-up delivered', async () => s.got.length === 1, 5_000, 10);
+    redis.pause();
+    try {
+      for (let n = 0; n < 8; n++) peer.send('signal', { sessionId: 'h', n });
+      await waitFor('sends attempted', async () => a!.mesh.stats.sent + a!.mesh.stats.dropped === 9, 2_000, 10);
+      expect(a!.mesh.stats.dropped).toBe(3);
+    } finally {
+      redis.resume();
+    }
+    await waitFor('kept ones delivered', async () => s.got.length === 6, 10_000, 20);
+    expect(s.got.slice(1).map((g) => (g.msg as { n: number }).n)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('a disconnect reaches the server’s own hub', async () => {
+    const where = new Map([['s-b', 'hub-b']]);
+    const [a, b] = await hubs(['hub-a', 'hub-b'], where);
+    const s = new ServerSocket();
+    b!.servers.set('s-b', s);
+    a!.mesh.peer('s-b').disconnect();
+    await waitFor('disconnected', async () => s.disconnected, 5_000, 10);
+  });
+});
