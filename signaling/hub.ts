@@ -30,6 +30,9 @@ import { HubMesh } from './redis/hub-mesh.js';
 import { parseRedisUrl } from './redis/connect.js';
 import { DEFAULT_MISSED_HEARTBEATS } from './policies/liveness.js';
 
+/** How long a registering server waits for the hub its heartbeat key names to say whether it holds it live (a dead hub says nothing). */
+const LIVE_ELSEWHERE_TIMEOUT_MS = 500;
+
 export { MAX_EPOCH_STEP } from './core/director-seat.js';
 
 export interface HubOptions {
@@ -276,6 +279,7 @@ export class Hub {
       now,
       crossHub: this.shared !== undefined,
       mesh: this.#mesh,
+      liveElsewhere: this.#mesh ? (id) => this.#mesh!.liveElsewhere(id, LIVE_ELSEWHERE_TIMEOUT_MS) : undefined,
       nonces: this.shared?.nonces,
     });
     this.#link.clients = wireClients(io, {

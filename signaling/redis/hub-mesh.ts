@@ -32,7 +32,8 @@ type Envelope =
   | { k: 'ask'; from: string; id: number; server: string; event: string; msg: unknown; timeoutMs: number }
   | { k: 'reply'; id: number; ok: boolean; value?: unknown; error?: string }
   | { k: 'session'; server: string; event: string; msg: unknown }
-  | { k: 'disconnect'; server: string };
+  | { k: 'disconnect'; server: string }
+  | { k: 'holds'; from: string; id: number; server: string };
 
 /** What names a session message's session: its WHIP/WHEP resource id, else its session id. */
 function routeKey(msg: unknown): string | undefined {
@@ -221,30 +222,65 @@ export class HubMesh {
   }
 
   #ask(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<unknown> {
-    if (this.#pending.size >= this.#limits.pendingAsks)
-      return Promise.reject(new Error(`too many requests to servers on other hubs in flight (${this.#limits.pendingAsks})`));
     const deadline = this.#now() + timeoutMs;
+    // The hub asked no longer holds the server (it moved), or none holds it: through the adapter.
     const viaAdapter = () => {
+      this.#locations.delete(serverId);
       this.#count('fallbacks');
       return this.#o.fallback(serverId).ask(event, msg, Math.max(1, deadline - this.#now()));
     };
+    return this.#request(
+      this.#where(serverId),
+      (id) => ({ k: 'ask', from: this.#o.hubId, id, server: serverId, event, msg, timeoutMs }),
+      timeoutMs,
+      `no answer to ${event} from ${serverId} within ${timeoutMs} ms`,
+      viaAdapter,
+    );
+  }
+
+  /**
+   * The other hub that holds a live connection of `serverId` (asked, not guessed from its
+   * heartbeat key: a dead hub's key outlives it), or null. A hub that does not answer within
+   * `timeoutMs` holds nothing.
+   */
+  async liveElsewhere(serverId: string, timeoutMs: number): Promise<string | null> {
+    const hub = await this.#where(serverId, true);
+    if (!hub) return null;
+    const holds = await this.#request(
+      Promise.resolve(hub),
+      (id) => ({ k: 'holds', from: this.#o.hubId, id, server: serverId }),
+      timeoutMs,
+      'no answer',
+      async () => false,
+    ).catch(() => false);
+    return holds === true ? hub : null;
+  }
+
+  /** Sends what `build` makes to `hub` and waits for its reply; `otherwise` when there is no hub or it says not-here. */
+  #request(
+    hub: Promise<string | null>,
+    build: (id: number) => Envelope,
+    timeoutMs: number,
+    timeoutMessage: string,
+    otherwise: () => Promise<unknown>,
+  ): Promise<unknown> {
+    if (this.#pending.size >= this.#limits.pendingAsks)
+      return Promise.reject(new Error(`too many requests to servers on other hubs in flight (${this.#limits.pendingAsks})`));
     return new Promise<unknown>((resolve, reject) => {
       const id = ++this.#seq;
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`no answer to ${event} from ${serverId} within ${timeoutMs} ms`));
+        reject(new Error(timeoutMessage));
       }, timeoutMs);
-      // The hub asked no longer holds the server (it moved): once more through the adapter.
       const retry = () => {
         clearTimeout(timer);
         this.#pending.delete(id);
-        this.#locations.delete(serverId);
-        viaAdapter().then(resolve, reject);
+        otherwise().then(resolve, reject);
       };
       this.#pending.set(id, { resolve, reject, timer, retry });
-      this.#where(serverId).then((hub) => {
+      hub.then((h) => {
         if (!this.#pending.has(id)) return;
-        if (hub) this.#post(hub, { k: 'ask', from: this.#o.hubId, id, server: serverId, event, msg, timeoutMs });
+        if (h) this.#post(h, build(id));
         else retry();
       });
     });
@@ -315,6 +351,8 @@ export class HubMesh {
         return this.#handlers?.onSession(e.server, e.event, e.msg);
       case 'disconnect':
         return this.#o.local(e.server)?.disconnect();
+      case 'holds':
+        return this.#post(e.from, { k: 'reply', id: e.id, ok: true, value: this.#o.local(e.server)?.connected === true });
     }
   }
 

@@ -51,6 +51,8 @@ export interface ServerSideDeps {
       broadcastSession: (serverId: string, event: string, msg: unknown) => void;
     }): void;
   };
+  /** Several hubs: the other hub holding a live connection of this server id, if one does. */
+  liveElsewhere?: (serverId: string) => Promise<string | null>;
   /** Several hubs: cluster-token nonces remembered across hubs (Redis). */
   nonces?: { accept(nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean> };
 }
@@ -66,7 +68,7 @@ const RELAY_EVENT = 'baton:server-session-msg';
 
 export function wireServers(
   io: IoServer,
-  { core, verifier, whip, whep, log: hubLog, now, crossHub = false, nonces, mesh }: ServerSideDeps,
+  { core, verifier, whip, whep, log: hubLog, now, crossHub = false, nonces, mesh, liveElsewhere }: ServerSideDeps,
 ): Namespace<ServerToHubEvents, HubToServerEvents> {
   const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
   const metrics = core.metrics;
@@ -130,6 +132,7 @@ export function wireServers(
     const log = hubLog.child({ server: tokenId });
     const peer = socketPeer(socket);
     let registered = false;
+    let registering = false;
     const refuse = (code: ErrorCode, message: string) => {
       metrics.rejected.inc({ code });
       log.warn({ code }, message);
@@ -146,12 +149,20 @@ export function wireServers(
       ),
     );
 
-    socket.on('register', (raw, ack) => {
+    socket.on('register', async (raw, ack) => {
       if (typeof ack !== 'function') return;
       const p = parse(serverDescriptorSchema, raw);
       if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid registration: ${p.message}`));
       if (p.value.id !== tokenId) return ack(refuse(ErrorCode.unauthorized, `token was minted for ${tokenId}, not ${p.value.id}`));
-      if (registered) return ack(refuse(ErrorCode.conflict, 'already registered on this connection'));
+      if (registered || registering) return ack(refuse(ErrorCode.conflict, 'already registered on this connection'));
+      if (liveElsewhere) {
+        // Several hubs: the same id live on another hub is refused, as a second live connection is on one hub.
+        registering = true;
+        const other = await liveElsewhere(tokenId).catch(() => null);
+        registering = false;
+        if (other) return ack(refuse(ErrorCode.conflict, `server id ${tokenId} is already live on hub ${other}`));
+        if (!socket.connected) return;
+      }
       const r = core.register(peer, p.value, log);
       if (!r.ok) return ack(refuse(r.code, r.message));
       registered = true;

@@ -191,6 +191,21 @@ describe('hub mesh (real redis-server)', () => {
     expect(s.got.slice(1).map((g) => (g.msg as { n: number }).n)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('whether another hub holds a server live: asked of that hub; a dead hub (no reader) holds nothing', async () => {
+    const where = new Map([
+      ['s-b', 'hub-b'],
+      ['s-dead', 'hub-dead'],
+    ]);
+    const [a, b] = await hubs(['hub-a', 'hub-b'], where);
+    const s = new ServerSocket();
+    b!.servers.set('s-b', s);
+    expect(await a!.mesh.liveElsewhere('s-b', 2_000)).toBe('hub-b');
+    s.connected = false;
+    expect(await a!.mesh.liveElsewhere('s-b', 2_000)).toBeNull();
+    expect(await a!.mesh.liveElsewhere('s-dead', 300)).toBeNull();
+    expect(await a!.mesh.liveElsewhere('s-unknown', 300)).toBeNull();
+  });
+
   it('a disconnect reaches the server’s own hub', async () => {
     const where = new Map([['s-b', 'hub-b']]);
     const [a, b] = await hubs(['hub-a', 'hub-b'], where);

@@ -15,6 +15,7 @@ import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import { ask, connect } from '../faults/helpers/net.js';
 import { openClientSocket } from '../../client-sdk/hub-link.js';
 import { mintServerToken } from '../../signaling/auth.js';
+import type { TableSnapshot } from '../../signaling/protocol/index.js';
 
 const HEARTBEAT_MS = 300;
 const ROTATION_MS = 1_500;
@@ -200,6 +201,26 @@ describe('several hubs on Redis', () => {
     const first = await connect(hubs[0]!.url, '/server', { token });
     first.close();
     await expect(connect(hubs[1]!.url, '/server', { token })).rejects.toThrow(/replayed/);
+  }, 30_000);
+
+  it('a second server with the id of one live on another hub is refused; the live one stays', async () => {
+    const before = await state(hubs[0]!);
+    const live = before.servers.find((x) => x.httpUrl)!;
+    const home = await hubOf(live.id);
+    const other = alive().find((h) => h.id !== home)!;
+    const table = (await getJson<TableSnapshot>(`${live.httpUrl}/api/table`)).servers.find((x) => x.id === live.id)!;
+    const { joinedAtMs: _j, ...descriptor } = table;
+    const dup = await connect(other.url, '/server', { token: mintServerToken(SECRET, live.id, Date.now()) });
+    try {
+      const reply = await ask(dup, 'register', descriptor);
+      expect(reply).toMatchObject({ ok: false, code: 'conflict' });
+      expect(JSON.stringify(reply)).toContain(`already live on hub ${home}`);
+    } finally {
+      dup.close();
+    }
+    expect(await hubOf(live.id)).toBe(home);
+    const after = await state(other);
+    expect(after.servers.find((x) => x.id === live.id)?.lastSeenMs).toBeDefined();
   }, 30_000);
 
   it.skipIf(!HAVE_GI)(
