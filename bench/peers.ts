@@ -11,7 +11,7 @@ import { ensureDemoMedia } from '../scripts/make-demo-media.js';
 import { MEDIA_DIR } from '../test/helpers/cluster.js';
 import { idleLoad, loadRun } from './peers/load.js';
 import { startPageServer } from './peers/pages.js';
-import type { Feed, PeerFactory, PeerName, RunningPeer } from './peers/peer.js';
+import { BROWSER_ARGS, type Feed, type PeerFactory, type PeerName, type RunningPeer } from './peers/peer.js';
 import { portRange } from './peers/ports.js';
 import { PEER_FACTORIES } from './peers/registry.js';
 import { viewerSample } from './peers/sample.js';
@@ -29,7 +29,7 @@ const LOAD_SETTLE_MS = 2_000;
 /** More failed samples than this for one peer and its figure would mean little: it is left out. */
 const MAX_FAILED_SAMPLES = 3;
 /** The peers that stream live (the HTTP baseline is a file). */
-const LIVE: readonly PeerName[] = ['baton', 'janus', 'hls'];
+const LIVE: readonly PeerName[] = ['baton', 'baton_whep', 'janus', 'hls'];
 
 const round = (x: number, digits = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : NaN);
 
@@ -59,7 +59,7 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
     }
   };
   try {
-    browser = await launchBrowser();
+    browser = await launchBrowser([...BROWSER_ARGS]);
 
     // ---- time to first frame: the demo asset; live for Janus and HLS, from storage for Baton and HTTP.
     await startAll('file');
@@ -92,6 +92,10 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
     for (const other of ['janus', 'hls'])
       if (cpu('baton') !== undefined && cpu(other))
         figures[`peers.server_cpu_ratio_vs_${other}.baton`] = round(cpu('baton')! / cpu(other)!, 3);
+    // Issue 15's names: WHEP beside the data channel, the same cluster, the same run.
+    if (p50('baton_whep') !== undefined) figures['whep.ttff_p50_ms'] = p50('baton_whep')!;
+    if (p50('baton_whep') && p50('baton')) figures['whep.ttff_ratio_vs_data_channel'] = round(p50('baton_whep')! / p50('baton')!, 3);
+    if (cpu('baton_whep') !== undefined) figures['whep.cpu_ms_per_viewer_second'] = cpu('baton_whep')!;
     await stopAll();
 
     // ---- glass to glass: a clock drawn into each source frame, read back in the viewer.

@@ -53,7 +53,7 @@ function formatValue(v: FigureValue, format?: string): string | undefined {
   return undefined; // null or samples: not a figure to show
 }
 
-const PLACEHOLDER = /\{(?:(full):)?([A-Za-z0-9_.\-]+)(?::([a-z0-9]+))?\}/g;
+const PLACEHOLDER = /\{(?:(full):)?([A-Za-z0-9_.-]+)(?::([a-z0-9]+))?\}/g;
 
 export interface Rendered {
   text: string;

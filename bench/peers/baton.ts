@@ -22,13 +22,23 @@ const STREAM_KEY = 'test-key';
 /** The looped copy the Node publisher sends live: long enough for any load run (s). */
 const LIVE_LOOP_S = 600;
 
-let shared: { cluster: Promise<Cluster>; users: number } | undefined;
+/** What the Baton peers (data channel, WHEP, HTTP) share: one cluster, and its live streams. */
+interface Shared {
+  cluster: Promise<Cluster>;
+  users: number;
+  /** The canvas clock broadcast (glass to glass) and the looped publish (load), started by the first peer that needs each. */
+  clock?: Promise<{ streamId: string; stop(): Promise<void> }>;
+  loop?: Promise<string>;
+  stops: Array<() => Promise<void>>;
+}
+let shared: Shared | undefined;
 
 /**
  * Two media servers: a broadcast lands on a primary and a backup as Baton always does it, and a
- * viewer is served by one, against one Janus and one nginx.
+ * viewer is served by one, against one Janus and one nginx. Their WebRTC is bound to loopback, where
+ * the bench's Chromium looks for it (WHEP's media tracks need it; the data channel does not mind).
  */
-const SERVERS = THREE_SERVERS.slice(0, 2);
+const SERVERS = THREE_SERVERS.slice(0, 2).map((s) => ({ ...s, extraArgs: ['--rtc-bind-address', '127.0.0.1'] }));
 
 async function startBatonCluster(): Promise<Cluster> {
   const cluster = new Cluster({ staticDir: await buildWebClient(), servers: SERVERS });
@@ -44,19 +54,35 @@ async function startBatonCluster(): Promise<Cluster> {
   }
 }
 
-/** One cluster for both Baton peers, started by the first and stopped by the last. */
-async function acquireCluster(): Promise<Cluster> {
-  shared ??= { cluster: startBatonCluster(), users: 0 };
+/** One cluster for the Baton peers, started by the first and stopped (with its live streams) by the last. */
+export async function acquireCluster(): Promise<Cluster> {
+  shared ??= { cluster: startBatonCluster(), users: 0, stops: [] };
   shared.users++;
   return shared.cluster;
 }
 
-async function releaseCluster(): Promise<void> {
+export async function releaseCluster(): Promise<void> {
   if (!shared) return;
   if (--shared.users > 0) return;
-  const c = shared.cluster;
+  const s = shared;
   shared = undefined;
-  await (await c).stop();
+  if (s.clock) await (await s.clock.catch(() => undefined))?.stop();
+  for (const stop of s.stops) await stop();
+  await (await s.cluster).stop();
+}
+
+/** The shared canvas clock broadcast's stream id (one broadcast for every Baton peer's glass-to-glass viewers). */
+export async function clockStream(browser: Browser): Promise<string> {
+  const s = shared!;
+  s.clock ??= broadcastClock(browser, (await s.cluster).hubUrl);
+  return (await s.clock).streamId;
+}
+
+/** The shared looped live stream the load runs' Node viewers watch. */
+export async function loopStream(tmpDir: string): Promise<string> {
+  const s = shared!;
+  s.loop ??= publishLoop(await s.cluster, tmpDir, s.stops);
+  return s.loop;
 }
 
 export const batonPeer: PeerFactory = {
@@ -83,40 +109,46 @@ export const httpPeer: PeerFactory = {
   },
 };
 
-async function startBaton(o: PeerStartOptions): Promise<RunningPeer> {
+/** A Baton peer on the shared cluster: `viewerUrl(hubUrl, assetId)` and `nodeViewer(hubUrl, assetId)` say how it plays. */
+export async function startBatonPeer(
+  name: 'baton' | 'baton_whep',
+  o: PeerStartOptions,
+  play: { viewerUrl(hubUrl: string, assetId: string): string; nodeViewer(hubUrl: string, assetId: string): Promise<NodeViewer> },
+): Promise<RunningPeer> {
   const cluster = await acquireCluster();
   const viewers = new Set<NodeViewer>();
-  let broadcast: { streamId: string; stop(): Promise<void> } | undefined;
-  let live: Promise<string> | undefined;
-  const stops: Array<() => Promise<void>> = [];
+  let clock: string | undefined;
   try {
     if (o.feed === 'clock') {
       if (!o.browser) throw new Error('the Baton clock feed is broadcast from Chromium: pass a browser');
-      broadcast = await broadcastClock(o.browser, cluster.hubUrl);
+      clock = await clockStream(o.browser);
     }
   } catch (err) {
     await releaseCluster();
     throw err;
   }
-  const assetId = () => broadcast?.streamId ?? FEED_ASSET_ID;
   return {
-    name: 'baton',
-    viewerUrl: () => `${cluster.hubUrl}/#/watch?asset=${encodeURIComponent(assetId())}`,
+    name,
+    viewerUrl: () => play.viewerUrl(cluster.hubUrl, clock ?? FEED_ASSET_ID),
     serverPids: () => [cluster.hub!.child.pid!, ...[...cluster.servers.values()].map((s) => s.child.pid!)],
     startNodeViewer: async () => {
-      // Load runs watch a live stream, as Janus's and nginx's viewers do: publish one on first use.
-      live ??= broadcast ? Promise.resolve(broadcast.streamId) : publishLoop(cluster, o.tmpDir, stops);
-      const v = await batonNodeViewer(cluster.hubUrl, await live);
+      // Load runs watch a live stream, as Janus's and nginx's viewers do: published on first use.
+      const v = await play.nodeViewer(cluster.hubUrl, clock ?? (await loopStream(o.tmpDir)));
       viewers.add(v);
       return { bytes: v.bytes, close: async () => (viewers.delete(v), v.close()) };
     },
     stop: async () => {
       await Promise.all([...viewers].map((v) => v.close()));
-      await broadcast?.stop();
-      for (const s of stops) await s();
       await releaseCluster();
     },
   };
+}
+
+function startBaton(o: PeerStartOptions): Promise<RunningPeer> {
+  return startBatonPeer('baton', o, {
+    viewerUrl: (hubUrl, assetId) => `${hubUrl}/#/watch?asset=${encodeURIComponent(assetId)}`,
+    nodeViewer: batonNodeViewer,
+  });
 }
 
 /** Publishes a looped copy of the demo asset at its own bitrate; resolves with the stream id once servers hold it live. */

@@ -8,7 +8,12 @@ import { build } from 'esbuild';
 import { ROOT } from '../../test/helpers/cluster.js';
 import { PEERS_DIR } from './render.js';
 
-const PAGES: Record<string, string> = { 'janus.html': 'text/html', 'hls.html': 'text/html', 'http.html': 'text/html' };
+const PAGES: Record<string, string> = {
+  'janus.html': 'text/html',
+  'hls.html': 'text/html',
+  'http.html': 'text/html',
+  'whep.html': 'text/html',
+};
 const HLS_JS = join(ROOT, 'node_modules/hls.js/dist/hls.min.js');
 
 export interface PageServer {

@@ -10,6 +10,7 @@ import { launchBrowser } from '../e2e/helpers/browser.js';
 import { startPageServer, type PageServer } from '../../bench/peers/pages.js';
 import { portRange } from '../../bench/peers/ports.js';
 import { PEER_FACTORIES } from '../../bench/peers/registry.js';
+import { BROWSER_ARGS } from '../../bench/peers/peer.js';
 import { viewerSample } from '../../bench/peers/sample.js';
 
 const FIRST_FRAME_TIMEOUT_MS = 90_000;
@@ -28,7 +29,7 @@ describe('peers benchmark: each peer starts, serves one viewer, stops', () => {
   let pages: PageServer;
   const tmp = mkdtempSync(join(tmpdir(), 'peers-smoke-'));
   beforeAll(async () => {
-    browser = await launchBrowser();
+    browser = await launchBrowser([...BROWSER_ARGS]);
     pages = await startPageServer();
   }, 60_000);
   afterAll(async () => {

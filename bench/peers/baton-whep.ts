@@ -1,0 +1,73 @@
+// Baton over WHEP: the same cluster and media as the data-channel peer, played the way any WHEP
+// player does it — a plain RTCPeerConnection page (pages/whep.html) in Chromium, or, for load, a
+// node-datachannel PeerConnection that posts its offer to the hub and counts the RTP it receives.
+import nodeDataChannel from 'node-datachannel';
+import type { NodeViewer, PeerFactory } from './peer.js';
+import { pageUrl } from './pages.js';
+import { startBatonPeer } from './baton.js';
+
+const POST_TIMEOUT_MS = 20_000;
+const FIRST_RTP_TIMEOUT_MS = 20_000;
+
+export const batonWhepPeer: PeerFactory = {
+  name: 'baton_whep',
+  feeds: ['file', 'clock'],
+  unavailable: () => null,
+  start: (o) =>
+    startBatonPeer('baton_whep', o, {
+      viewerUrl: (hubUrl, assetId) => pageUrl(o.pagesBase, 'whep.html', { endpoint: whepEndpoint(hubUrl, assetId) }),
+      nodeViewer: (hubUrl, assetId) => whepNodeViewer(whepEndpoint(hubUrl, assetId)),
+    }),
+};
+
+const whepEndpoint = (hubUrl: string, assetId: string) => `${hubUrl}/whep/${encodeURIComponent(assetId)}`;
+
+/** A WHEP player without a browser: recvonly VP8 + Opus, the whole offer in one POST, DELETE on close. */
+export async function whepNodeViewer(endpoint: string): Promise<NodeViewer> {
+  // Bound to loopback, where the media servers' WebRTC is (never the machine's external address).
+  const pc = new nodeDataChannel.PeerConnection('whep-viewer', { iceServers: [], bindAddress: '127.0.0.1' });
+  let bytes = 0;
+  const video = new nodeDataChannel.Video('video', 'RecvOnly');
+  video.addVP8Codec(96);
+  const audio = new nodeDataChannel.Audio('audio', 'RecvOnly');
+  audio.addOpusCodec(111);
+  const tracks = [pc.addTrack(video), pc.addTrack(audio)];
+  let firstRtp: () => void = () => undefined;
+  const receiving = new Promise<void>((resolve) => (firstRtp = resolve));
+  for (const t of tracks)
+    t.onMessage((m) => {
+      bytes += m.length;
+      firstRtp();
+    });
+  const close = async (resource?: string) => {
+    for (const t of tracks) t.close();
+    pc.close();
+    if (resource) await fetch(resource, { method: 'DELETE' }).catch(() => undefined);
+  };
+  let resource: string | undefined;
+  try {
+    const offer = new Promise<string>((resolve) =>
+      pc.onGatheringStateChange((s) => s === 'complete' && resolve(pc.localDescription()!.sdp)),
+    );
+    pc.setLocalDescription();
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: await offer,
+      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
+    });
+    if (res.status !== 201) throw new Error(`WHEP POST ${res.status}: ${await res.text()}`);
+    resource = new URL(res.headers.get('location') ?? '', endpoint).href;
+    pc.setRemoteDescription(await res.text(), 'answer' as nodeDataChannel.DescriptionType);
+    await Promise.race([
+      receiving,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`no RTP from ${endpoint} in ${FIRST_RTP_TIMEOUT_MS} ms`)), FIRST_RTP_TIMEOUT_MS),
+      ),
+    ]);
+  } catch (err) {
+    await close(resource);
+    throw err;
+  }
+  return { bytes: () => bytes, close: () => close(resource) };
+}
