@@ -1,13 +1,33 @@
 // WHEP in Chromium with a plain RTCPeerConnection (no Baton code in the page): a stored asset plays into a <video>.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { Cluster } from '../helpers/cluster.js';
+import { spawnSync } from 'node:child_process';
+import { Cluster, waitFor } from '../helpers/cluster.js';
+import { HAVE_GI, whipPublish } from '../helpers/gstreamer.js';
 import { launchBrowser, openPage } from './helpers/browser.js';
 
 const SERVERS = [
-  { id: 'par-1', region: 'eu-west', lat: 48.86, lon: 2.35, assets: ['demo-smpte'], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
-  { id: 'nyc-1', region: 'us-east', lat: 40.71, lon: -74.0, assets: ['demo-smpte'], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+  {
+    id: 'par-1',
+    region: 'eu-west',
+    lat: 48.86,
+    lon: 2.35,
+    ingest: true,
+    assets: ['demo-smpte'],
+    extraArgs: ['--rtc-bind-address', '127.0.0.1'],
+  },
+  {
+    id: 'nyc-1',
+    region: 'us-east',
+    lat: 40.71,
+    lon: -74.0,
+    ingest: true,
+    assets: ['demo-smpte'],
+    extraArgs: ['--rtc-bind-address', '127.0.0.1'],
+  },
 ];
+/** An H.264 asset comes from GStreamer's openh264enc over WHIP (what OBS sends). */
+const HAVE_OPENH264 = HAVE_GI && spawnSync('gst-inspect-1.0', ['openh264enc'], { encoding: 'utf8' }).status === 0;
 
 /** What the page runs: the WHEP exchange (RFC 9725 style, non-trickle) with nothing but browser APIs. */
 const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
@@ -47,11 +67,15 @@ const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
   // Real-time playback: the clock moves on, frames keep coming.
   await new Promise((r) => setTimeout(r, 2000));
   const q = video.getVideoPlaybackQuality();
+  const codec = [...(await pc.getStats()).values()].find((x) => x.type === 'codec' && /^video\//.test(x.mimeType))?.mimeType as
+    | string
+    | undefined;
   const out = {
     ttffMs,
     currentTime: video.currentTime,
     width: video.videoWidth,
     frames: q.totalVideoFrames,
+    codec,
     server: res.headers.get('x-baton-server'),
     reason: res.headers.get('x-baton-reason'),
     location,
@@ -98,4 +122,30 @@ describe('WHEP in Chromium', () => {
       await context.close();
     }
   }, 90_000);
+
+  it.skipIf(!HAVE_OPENH264)(
+    'plays an H.264 broadcast (published over WHIP by GStreamer) into a <video> as H.264',
+    async () => {
+      const run = await whipPublish(`${cluster.hubUrl}/whip/obs-chromium?location=Paris`, 'test-key', 4, 'h264');
+      expect(run.code, run.stderr).toBe(0);
+      await waitFor('obs-chromium stored on both servers', async () => {
+        const r = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as {
+          assets: { id: string; holders: string[]; live: boolean }[];
+        };
+        const e = r.assets.find((x) => x.id === 'obs-chromium');
+        return e && e.holders.length === 2 && !e.live;
+      });
+      const { page, context } = await openPage(browser!);
+      try {
+        const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${cluster.hubUrl}/whep/obs-chromium`);
+        expect(r.codec).toBe('video/H264');
+        expect(r.width).toBe(320);
+        expect(r.currentTime).toBeGreaterThan(1);
+        expect(r.frames).toBeGreaterThan(30);
+      } finally {
+        await context.close();
+      }
+    },
+    90_000,
+  );
 });

@@ -1,6 +1,6 @@
 // The hub's session registry: per-connection and per-IP caps on unconnected and open viewer sessions.
 import { describe, expect, it } from 'vitest';
-import { Admission, SessionRegistry } from '../../signaling/core/session-registry.js';
+import { type Admission, SessionRegistry } from '../../signaling/core/session-registry.js';
 
 interface S {
   id: string;
