@@ -16,7 +16,9 @@ reason on stderr); 1 on any other failure. The response's X-Baton-Server and
 X-Baton-Reason go to stderr.
 """
 import argparse
+import os
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -130,9 +132,12 @@ def main():
             except (urllib.error.HTTPError, OSError) as e:
                 log(f'DELETE failed: {e}')
                 state['location'] = None
-        # EOS into each depayloader (it does not cross webrtcbin) makes the muxer finish the file.
+        # EOS into each depayloader (it does not cross webrtcbin) makes the muxer finish the file. Each is
+        # sent from its own thread: the muxer may hold one track's streaming thread until the other
+        # track's EOS arrives, and a main loop blocked in send_event would never reach the other one.
         for b in bins.values():
-            b.get_static_pad('sink').send_event(Gst.Event.new_eos())
+            pad = b.get_static_pad('sink')
+            threading.Thread(target=pad.send_event, args=(Gst.Event.new_eos(),), daemon=True).start()
         GLib.timeout_add(5_000, lambda: finish(1))
         return False
 
@@ -199,7 +204,15 @@ def main():
     pipe.set_state(Gst.State.PLAYING)
     GLib.timeout_add(15_000, lambda: finish(1) if not state['location'] else False)
     loop.run()
-    pipe.set_state(Gst.State.NULL)
+    # webrtcbin's teardown can hang under load (seen with a live stream still arriving): the file is
+    # complete by now, so give it a few seconds and leave regardless.
+    teardown = threading.Thread(target=pipe.set_state, args=(Gst.State.NULL,), daemon=True)
+    teardown.start()
+    teardown.join(5)
+    if teardown.is_alive():
+        log('pipeline teardown did not finish in 5 s; exiting anyway')
+        sys.stderr.flush()
+        os._exit(state['status'])
     return state['status']
 
 

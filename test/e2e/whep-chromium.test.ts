@@ -1,10 +1,10 @@
 // WHEP in Chromium with a plain RTCPeerConnection (no Baton code in the page): a stored asset plays into a <video>.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
-import { Cluster, waitFor } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/cluster.js';
 import { HAVE_GI, whipPublish } from '../helpers/gstreamer.js';
-import { launchBrowser, openPage } from './helpers/browser.js';
+import { openPage } from './helpers/browser.js';
+import { useBrowserCluster } from './helpers/browser-cluster.js';
 
 const SERVERS = [
   {
@@ -86,22 +86,17 @@ const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
 };
 
 describe('WHEP in Chromium', () => {
-  const cluster = new Cluster({ servers: SERVERS });
-  let browser: Browser | undefined;
-  beforeAll(async () => {
-    await cluster.start();
-    // Loopback candidates, without mDNS names: the servers' ICE is bound to 127.0.0.1.
-    browser = await launchBrowser(['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']);
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster.stop();
-  });
+  // Loopback candidates, without mDNS names: the servers' ICE is bound to 127.0.0.1. The web client is
+  // built and served too: an H.264 asset's page in Baton's own player is checked below.
+  const env = useBrowserCluster({ servers: SERVERS }, [
+    '--allow-loopback-in-peer-connection',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+  ]);
 
   it('plays a stored asset into a <video> from the server the director chose', async () => {
-    const { page, context, errors } = await openPage(browser!);
+    const { page, context, errors } = await openPage(env.browser);
     try {
-      const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${cluster.hubUrl}/whep/demo-smpte`);
+      const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${env.cluster.hubUrl}/whep/demo-smpte`);
       expect(['par-1', 'nyc-1']).toContain(r.server);
       expect(r.reason).toBeTruthy();
       expect(r.width).toBeGreaterThan(0);
@@ -109,7 +104,7 @@ describe('WHEP in Chromium', () => {
       expect(r.frames).toBeGreaterThan(30);
     } catch (err) {
       const logs = ['par-1', 'nyc-1'].map((id) =>
-        cluster.servers
+        env.cluster.servers
           .get(id)!
           .output()
           .split('\n')
@@ -126,22 +121,28 @@ describe('WHEP in Chromium', () => {
   it.skipIf(!HAVE_OPENH264)(
     'plays an H.264 broadcast (published over WHIP by GStreamer) into a <video> as H.264',
     async () => {
-      const run = await whipPublish(`${cluster.hubUrl}/whip/obs-chromium?location=Paris`, 'test-key', 4, 'h264');
+      const run = await whipPublish(`${env.cluster.hubUrl}/whip/obs-chromium?location=Paris`, 'test-key', 4, 'h264');
       expect(run.code, run.stderr).toBe(0);
       await waitFor('obs-chromium stored on both servers', async () => {
-        const r = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as {
+        const r = (await (await fetch(`${env.cluster.hubUrl}/api/catalog`)).json()) as {
           assets: { id: string; holders: string[]; live: boolean }[];
         };
         const e = r.assets.find((x) => x.id === 'obs-chromium');
         return e && e.holders.length === 2 && !e.live;
       });
-      const { page, context } = await openPage(browser!);
+      const { page, context } = await openPage(env.browser);
       try {
-        const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${cluster.hubUrl}/whep/obs-chromium`);
+        const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${env.cluster.hubUrl}/whep/obs-chromium`);
         expect(r.codec).toBe('video/H264');
         expect(r.width).toBe(320);
         expect(r.currentTime).toBeGreaterThan(1);
         expect(r.frames).toBeGreaterThan(30);
+        // Baton's own player (MSE) cannot take H.264 in Matroska: it says so and points to WHEP instead of stalling.
+        await page.goto(`${env.cluster.hubUrl}/#/watch?asset=obs-chromium`);
+        const problem = page.locator('baton-player [data-testid=player-error]');
+        await problem.waitFor({ timeout: 15_000 });
+        expect(await problem.getAttribute('data-code')).toBe('unsupported-media');
+        expect(await problem.textContent()).toMatch(/H\.264.*play it over WHEP \(POST \/whep\/obs-chromium\)/);
       } finally {
         await context.close();
       }

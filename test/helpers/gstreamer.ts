@@ -29,24 +29,39 @@ export interface Run {
   stderr: string;
 }
 
-function run(script: string, args: string[]): Promise<Run> {
+/** A script still running this long after its --seconds is killed (its stderr says so), s. */
+const OVERRUN_S = 40;
+
+function run(script: string, args: string[], seconds: number): Promise<Run> {
   const child = spawn(PYTHON, [join(ROOT, 'scripts', script), ...args, '--ice-address', '127.0.0.1'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  const timer = setTimeout(
+    () => {
+      stderr += `\n[${script} still running ${OVERRUN_S} s after its ${seconds} s: killed]`;
+      child.kill('SIGKILL');
+    },
+    (seconds + OVERRUN_S) * 1000,
+  );
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    }),
+  );
 }
 
 /** scripts/whip-publish.py: publishes a test pattern and a tone for `seconds`, ICE on loopback only. */
 export function whipPublish(url: string, token: string, seconds: number, codec: 'vp8' | 'h264' = 'vp8'): Promise<Run> {
-  return run('whip-publish.py', ['--url', url, '--token', token, '--seconds', String(seconds), '--codec', codec]);
+  return run('whip-publish.py', ['--url', url, '--token', token, '--seconds', String(seconds), '--codec', codec], seconds);
 }
 
 /** scripts/whep-play.py: plays over WHEP for `seconds` into `out` (WebM; Matroska for H.264). */
 export function whepPlay(url: string, out: string, seconds: number, codec: 'vp8' | 'h264' = 'vp8'): Promise<Run> {
-  return run('whep-play.py', ['--url', url, '--out', out, '--seconds', String(seconds), '--codec', codec]);
+  return run('whep-play.py', ['--url', url, '--out', out, '--seconds', String(seconds), '--codec', codec], seconds);
 }
 
 /** Frames per codec, as ffprobe decodes them. */
