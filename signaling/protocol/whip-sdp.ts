@@ -44,7 +44,8 @@ export function summarizeOffer(sdp: string, want: 'send' | 'receive' = 'send'): 
   let videoOptions: OfferMedia[] | null = null;
   let audio: OfferMedia | null = null;
   for (const s of sections) {
-    const lines = s.split(/\r?\n/);
+    // trimEnd: a stray \r (seen as \r\r\n) must not hide a line from the exact matches below.
+    const lines = s.split(/\r?\n/).map((l) => l.trimEnd());
     const kind = lines[0]!.split(' ')[0];
     if (kind !== 'video' && kind !== 'audio') continue;
     const mid = lines
