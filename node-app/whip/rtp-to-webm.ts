@@ -25,6 +25,11 @@ export interface RtpToWebmOptions {
   audio: boolean;
   /** The video codec (default VP8). H.264 is stored as Matroska V_MPEG4/ISO/AVC: DocType `matroska`, AVCC samples. */
   video?: VideoCodec;
+  /**
+   * H.264 SPS and PPS known before any RTP: the offer's `sprop-parameter-sets` (see spropParameterSets).
+   * In-band ones (sent before each IDR by OBS and rtph264pay config-interval=-1) replace them.
+   */
+  parameterSets?: Uint8Array[];
   /** RTP payload types the answer accepted per track; packets with others (RTX, FEC, another codec) are ignored. Default: all. */
   payloadTypes?: Partial<Record<TrackKind, number[]>>;
   /** Receives the WebM bytes in order (init segment, clusters and blocks, then Cues at `end`). */
@@ -132,6 +137,7 @@ export class RtpToWebm {
     this.#now = opts.now ?? (() => performance.now());
     this.#t0 = this.#now();
     this.#codec = opts.video ?? 'vp8';
+    for (const n of opts.parameterSets ?? []) this.#parameterSet(n);
     this.#video = pipe(this.#codec, VP8_CLOCK_RATE_HZ, opts.payloadTypes?.video);
     this.#audio = opts.audio ? pipe('opus', OPUS_CLOCK_RATE_HZ, opts.payloadTypes?.audio) : undefined;
   }
@@ -194,12 +200,14 @@ export class RtpToWebm {
     this.#o.onNeedKeyframe();
   }
 
+  #parameterSet(n: Uint8Array): void {
+    const type = (n[0] ?? 0) & 0x1f;
+    if (type === NalType.sps) this.#sps = n;
+    else if (type === NalType.pps) this.#pps = n;
+  }
+
   #h264Unit(u: AccessUnit): void {
-    for (const n of u.nalus) {
-      const type = n[0]! & 0x1f;
-      if (type === NalType.sps) this.#sps = n;
-      else if (type === NalType.pps) this.#pps = n;
-    }
+    for (const n of u.nalus) this.#parameterSet(n);
     // An IDR is a starting point only once SPS and PPS are known (OBS and GStreamer repeat them before each IDR).
     const isKeyframe = u.keyframe && this.#sps !== undefined && this.#pps !== undefined;
     const avcc = toAvcc(u.nalus);
@@ -311,4 +319,14 @@ function isRtp(b: Buffer): boolean {
 export function vp8Size(frame: Uint8Array): { width?: number; height?: number } {
   if (frame.byteLength < 10 || frame[3] !== 0x9d || frame[4] !== 0x01 || frame[5] !== 0x2a) return {};
   return { width: (frame[6]! | (frame[7]! << 8)) & 0x3fff, height: (frame[8]! | (frame[9]! << 8)) & 0x3fff };
+}
+
+/** The SPS/PPS NAL units of an H.264 fmtp's `sprop-parameter-sets` (RFC 6184 §8.1: base64, comma-separated). */
+export function spropParameterSets(fmtp: string): Uint8Array[] {
+  const m = /(?:^|;)\s*sprop-parameter-sets=([A-Za-z0-9+/=,]+)/.exec(fmtp);
+  if (!m) return [];
+  return m[1]!
+    .split(',')
+    .map((b) => new Uint8Array(Buffer.from(b, 'base64')))
+    .filter((n) => n.byteLength > 0);
 }

@@ -7,7 +7,7 @@ import { type OfferSummary, SdpError, summarizeOffer } from '../../signaling/pro
 import type { Continuation } from '../ingest/continuation.js';
 import type { WhipOffer } from '../../signaling/protocol/whip.js';
 import { RelaySocket } from './relay-socket.js';
-import { RtpToWebm } from './rtp-to-webm.js';
+import { RtpToWebm, spropParameterSets } from './rtp-to-webm.js';
 import { WhipPeer } from './whip-peer.js';
 
 /** No RTP for this long (the publisher vanished without DELETE) ends the broadcast, ms. */
@@ -93,6 +93,7 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     this.#mux = new RtpToWebm({
       audio: summary.audio !== null,
       video: summary.video.codec === 'h264' ? 'h264' : 'vp8',
+      parameterSets: spropParameterSets(summary.video.fmtp[summary.video.payloadTypes[0]!] ?? ''),
       payloadTypes: { video: summary.video.payloadTypes, ...(summary.audio ? { audio: summary.audio.payloadTypes } : {}) },
       onBytes: (b) => {
         if (this.#closed) return;

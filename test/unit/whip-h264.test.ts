@@ -4,7 +4,7 @@ import { RtpPacket } from 'werift-rtp';
 import { BufferSource, EncodedPacketSink, Input, MATROSKA } from 'mediabunny';
 import { avc1Codec, avcDecoderConfig, fromAvcc, parameterSets, parseSps, toAvcc } from '../../node-app/whip/avc-config.js';
 import { H264Depacketizer } from '../../node-app/whip/h264-depacketizer.js';
-import { RtpToWebm } from '../../node-app/whip/rtp-to-webm.js';
+import { RtpToWebm, spropParameterSets } from '../../node-app/whip/rtp-to-webm.js';
 import { mimeFor, probeWebm } from '../../node-app/storage/webm-probe.js';
 import { WebmHeadCheck } from '../../node-app/ingest/webm-head-check.js';
 import { h264Packets } from '../helpers/rtp-fixtures.js';
@@ -201,6 +201,38 @@ describe('RtpToWebm with H.264', () => {
     expect(t.m.frames.video).toBe(before + 10);
     const { packets } = await demux(t.out());
     expect(packets.map((p) => p.type).filter((x) => x === 'key')).toHaveLength(3);
+  });
+
+  it('starts from an IDR without in-band SPS/PPS when the offer gave them in sprop-parameter-sets', async () => {
+    const b64 = (n: Uint8Array) => Buffer.from(n).toString('base64');
+    const fmtp = `packetization-mode=1;sprop-parameter-sets=${b64(BASELINE_320x240.sps)},${b64(BASELINE_320x240.pps)}`;
+    /** 12 frames, IDRs at 0 and 10, no SPS/PPS in band. */
+    const send = (m: RtpToWebm) => {
+      let seq = 1;
+      for (let i = 0; i < 12; i++) {
+        const packets = h264Packets([i % 10 === 0 ? idr(i, 2_000) : slice(i, 300)], seq, 3000 * i);
+        seq += packets.length;
+        for (const p of packets) m.push('video', p);
+      }
+      m.end();
+    };
+    const chunks: Buffer[] = [];
+    const opts = {
+      audio: false,
+      video: 'h264' as const,
+      onBytes: (b: Uint8Array) => chunks.push(Buffer.from(b)),
+      onNeedKeyframe: () => {},
+      now: () => 0,
+    };
+    send(new RtpToWebm({ ...opts, parameterSets: spropParameterSets(fmtp) }));
+    const { config, packets } = await demux(Buffer.concat(chunks));
+    expect(Buffer.from(config!.description as Uint8Array).toString('hex')).toBe(Buffer.from(BASELINE_320x240.ffmpegAvcC).toString('hex'));
+    expect(packets[0]!.type).toBe('key');
+    expect(packets.length).toBeGreaterThanOrEqual(11);
+    // Without them the same stream never starts: nothing says how to decode the IDR.
+    const none = new RtpToWebm(opts);
+    send(none);
+    expect(none.started).toBe(false);
   });
 
   it('ignores packets of a payload type the answer did not accept (RTX, another codec)', () => {
