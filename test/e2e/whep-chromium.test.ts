@@ -1,6 +1,8 @@
 // WHEP in Chromium with a plain RTCPeerConnection (no Baton code in the page): a stored asset plays into a <video>.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitFor } from '../helpers/cluster.js';
 import { HAVE_GI, whipPublish } from '../helpers/gstreamer.js';
 import { openPage } from './helpers/browser.js';
@@ -85,12 +87,50 @@ const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
   return out;
 };
 
+/** A WHIP publisher with nothing but browser APIs: the fake camera and microphone, video restricted to H.264 as OBS sends it. */
+const WHIP_H264_PAGE_SCRIPT = async ({ endpoint, seconds }: { endpoint: string; seconds: number }) => {
+  const media = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+  const pc = new RTCPeerConnection();
+  const video = pc.addTransceiver(media.getVideoTracks()[0]!, { direction: 'sendonly' });
+  pc.addTransceiver(media.getAudioTracks()[0]!, { direction: 'sendonly' });
+  const h264 = (RTCRtpSender.getCapabilities('video')?.codecs ?? []).filter(
+    (c) => c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.sdpFmtpLine ?? ''),
+  );
+  if (h264.length === 0) throw new Error('this Chromium cannot send H.264');
+  video.setCodecPreferences(h264);
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise<void>((r) => {
+    if (pc.iceGatheringState === 'complete') return r();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+    setTimeout(r, 3000);
+  });
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', authorization: 'Bearer test-key' },
+    body: pc.localDescription!.sdp,
+  });
+  if (res.status !== 201) throw new Error(`POST ${res.status}: ${await res.text()}`);
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const stats = [...(await pc.getStats()).values()];
+  const codec = stats.find((x) => x.type === 'codec' && /^video\//.test(x.mimeType))?.mimeType as string | undefined;
+  const end = await fetch(new URL(res.headers.get('location')!, endpoint), {
+    method: 'DELETE',
+    headers: { authorization: 'Bearer test-key' },
+  });
+  pc.close();
+  for (const t of media.getTracks()) t.stop();
+  return { codec, deleted: end.status, stored: await end.text() };
+};
+
 describe('WHEP in Chromium', () => {
   // Loopback candidates, without mDNS names: the servers' ICE is bound to 127.0.0.1. The web client is
-  // built and served too: an H.264 asset's page in Baton's own player is checked below.
+  // built and served too: an H.264 asset's page in Baton's own player is checked below. The fake camera is a WHIP publisher's.
   const env = useBrowserCluster({ servers: SERVERS }, [
     '--allow-loopback-in-peer-connection',
     '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
   ]);
 
   it('plays a stored asset into a <video> from the server the director chose', async () => {
@@ -149,4 +189,35 @@ describe('WHEP in Chromium', () => {
     },
     90_000,
   );
+
+  it('takes an H.264-only WHIP publisher (Chromium, fake camera): both copies byte-identical, H.264 in Matroska', async () => {
+    const { page, context } = await openPage(env.browser);
+    try {
+      // getUserMedia wants a secure context: the hub's own origin on loopback is one.
+      await page.goto(`${env.cluster.hubUrl}/`);
+      const r = await page.evaluate(WHIP_H264_PAGE_SCRIPT, {
+        endpoint: `${env.cluster.hubUrl}/whip/chromium-h264?location=Paris`,
+        seconds: 4,
+      });
+      expect(r.codec).toBe('video/H264');
+      expect(r.deleted, r.stored).toBe(200);
+      const stored = JSON.parse(r.stored) as { bytes: number; sha256: string; stored: string[] };
+      expect(stored.stored.sort()).toEqual(['nyc-1', 'par-1']);
+      const files = ['par-1', 'nyc-1'].map((id) => join(env.cluster.servers.get(id)!.storage, 'chromium-h264.webm'));
+      const [a, b] = files.map((f) => readFileSync(f));
+      expect(a!.equals(b!)).toBe(true);
+      const probe = spawnSync(
+        'ffprobe',
+        ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', files[0]!],
+        {
+          encoding: 'utf8',
+        },
+      );
+      const streams = (JSON.parse(probe.stdout) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams;
+      expect(streams.map((x) => x.codec_name).sort()).toEqual(['h264', 'opus']);
+      expect(Number(streams.find((x) => x.codec_name === 'h264')!.nb_read_frames)).toBeGreaterThan(30);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
 });
