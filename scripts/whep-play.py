@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""A WHEP player on GStreamer's webrtcbin: receives VP8 (+ Opus) and writes WebM.
+"""A WHEP player on GStreamer's webrtcbin: receives VP8 or H.264 (+ Opus) and writes WebM or Matroska.
 
 Debian 12's GStreamer has no whepsrc, so this drives webrtcbin itself: add
 recvonly transceivers, POST the offer, set the answer, depayload what arrives
-into webmmux → --out, then DELETE the resource after --seconds.
+into webmmux (matroskamux for H.264) → --out, then DELETE the resource after --seconds.
 
     /usr/bin/python3 scripts/whep-play.py \
         --url http://127.0.0.1:8080/whep/my-show --out played.webm --seconds 5
+
+--codec h264 offers H.264 (packetization-mode 1) instead of VP8 and writes Matroska.
 
 Packages: as scripts/whip-publish.py. Exit status: 0 when media was written
 and the resource deleted; 2 when the endpoint refused the offer (status and
@@ -14,7 +16,9 @@ reason on stderr); 1 on any other failure. The response's X-Baton-Server and
 X-Baton-Reason go to stderr.
 """
 import argparse
+import os
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -29,10 +33,17 @@ from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
 OFFER_ATTEMPTS = 5
 CAPS = {
-    'video': 'application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000',
-    'audio': 'application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000',
+    'VP8': 'application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000',
+    'H264': ('application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,'
+             'packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1'),
+    'OPUS': 'application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000',
 }
-DEPAY = {'VP8': 'rtpvp8depay name=depay', 'OPUS': 'rtpopusdepay name=depay ! opusparse'}
+DEPAY = {
+    'VP8': 'rtpvp8depay name=depay',
+    'H264': 'rtph264depay name=depay ! h264parse',
+    'OPUS': 'rtpopusdepay name=depay ! opusparse',
+}
+MUX = {'VP8': 'webmmux', 'H264': 'matroskamux'}
 
 
 def log(msg):
@@ -49,9 +60,10 @@ def http(method, url, body=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--url', required=True, help='WHEP endpoint, e.g. http://hub/whep/<asset id>')
-    ap.add_argument('--out', required=True, help='WebM file to write')
+    ap.add_argument('--out', required=True, help="WebM (Matroska for H.264) file to write")
     ap.add_argument('--seconds', type=float, default=5, help='how long to play (default 5)')
     ap.add_argument('--no-audio', action='store_true', help='ask for video only')
+    ap.add_argument('--codec', choices=['vp8', 'h264'], default='vp8', help='video codec to offer (default vp8)')
     ap.add_argument('--ice-address', action='append', default=[],
                     help='gather ICE candidates on this local address only (repeatable; e.g. 127.0.0.1)')
     args = ap.parse_args()
@@ -60,7 +72,8 @@ def main():
     pipe = Gst.Pipeline.new('play')
     webrtc = Gst.ElementFactory.make('webrtcbin', 'recv')
     webrtc.set_property('bundle-policy', GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
-    mux = Gst.ElementFactory.make('webmmux', 'mux')
+    video = args.codec.upper()
+    mux = Gst.ElementFactory.make(MUX[video], 'mux')
     sink = Gst.ElementFactory.make('filesink', 'sink')
     sink.set_property('location', args.out)
     for e in (webrtc, mux, sink):
@@ -71,8 +84,8 @@ def main():
         ice.set_property('ice-tcp', False)
         for addr in args.ice_address:
             ice.emit('add-local-ip-address', addr)
-    for kind in ('video',) if args.no_audio else ('video', 'audio'):
-        webrtc.emit('add-transceiver', GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY, Gst.Caps.from_string(CAPS[kind]))
+    for name in (video,) if args.no_audio else (video, 'OPUS'):
+        webrtc.emit('add-transceiver', GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY, Gst.Caps.from_string(CAPS[name]))
 
     loop = GLib.MainLoop()
     state = {'location': None, 'status': 1, 'attempt': 0, 'pads': 0, 'frames': {}}
@@ -82,9 +95,9 @@ def main():
         loop.quit()
         return False
 
-    # The depayloaders are linked to webmmux before anything plays: it takes no pad once it started writing.
+    # The depayloaders are linked to the muxer before anything plays: it takes no pad once it started writing.
     bins = {}
-    for name in ('VP8',) if args.no_audio else ('VP8', 'OPUS'):
+    for name in (video,) if args.no_audio else (video, 'OPUS'):
         b = Gst.parse_bin_from_description(DEPAY[name], True)
         pipe.add(b)
         b.link(mux)
@@ -119,9 +132,12 @@ def main():
             except (urllib.error.HTTPError, OSError) as e:
                 log(f'DELETE failed: {e}')
                 state['location'] = None
-        # EOS into each depayloader (it does not cross webrtcbin) makes webmmux finish the file.
+        # EOS into each depayloader (it does not cross webrtcbin) makes the muxer finish the file. Each is
+        # sent from its own thread: the muxer may hold one track's streaming thread until the other
+        # track's EOS arrives, and a main loop blocked in send_event would never reach the other one.
         for b in bins.values():
-            b.get_static_pad('sink').send_event(Gst.Event.new_eos())
+            pad = b.get_static_pad('sink')
+            threading.Thread(target=pad.send_event, args=(Gst.Event.new_eos(),), daemon=True).start()
         GLib.timeout_add(5_000, lambda: finish(1))
         return False
 
@@ -188,7 +204,15 @@ def main():
     pipe.set_state(Gst.State.PLAYING)
     GLib.timeout_add(15_000, lambda: finish(1) if not state['location'] else False)
     loop.run()
-    pipe.set_state(Gst.State.NULL)
+    # webrtcbin's teardown can hang under load (seen with a live stream still arriving): the file is
+    # complete by now, so give it a few seconds and leave regardless.
+    teardown = threading.Thread(target=pipe.set_state, args=(Gst.State.NULL,), daemon=True)
+    teardown.start()
+    teardown.join(5)
+    if teardown.is_alive():
+        log('pipeline teardown did not finish in 5 s; exiting anyway')
+        sys.stderr.flush()
+        os._exit(state['status'])
     return state['status']
 
 

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""A WHIP publisher (RFC 9725) on GStreamer's webrtcbin: test pattern + tone, VP8 + Opus.
+"""A WHIP publisher (RFC 9725) on GStreamer's webrtcbin: test pattern + tone, VP8 or H.264 + Opus.
 
 Debian 12's GStreamer has no whipsink, so this drives webrtcbin itself: POST the
 offer, set the answer, send for --seconds, then DELETE the resource.
 
     /usr/bin/python3 scripts/whip-publish.py \
         --url 'http://127.0.0.1:8080/whip/my-stream?location=Paris' \
-        --token STREAM_KEY --seconds 10
+        --token STREAM_KEY --seconds 10 [--codec h264]
+
+--codec h264 sends what OBS's WHIP output sends: H.264 (openh264enc, constrained
+baseline, no B-frames; SPS/PPS before every IDR) in packetization-mode 1.
 
 Packages: python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-nice
 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad. Exit status: 0 when the
@@ -27,11 +30,19 @@ gi.require_version('GstSdp', '1.0')
 gi.require_version('GstWebRTC', '1.0')
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
+VIDEO = {
+    'vp8': '''vp8enc deadline=1 keyframe-max-dist={gop} target-bitrate={bitrate}
+  ! rtpvp8pay pt=96 ! application/x-rtp,media=video,encoding-name=VP8,payload=96''',
+    # aggregate-mode=zero-latency puts SPS and PPS in one STAP-A; big slices go out as FU-A.
+    'h264': '''openh264enc gop-size={gop} bitrate={bitrate} complexity=low ! video/x-h264,profile=constrained-baseline
+  ! h264parse ! rtph264pay pt=102 config-interval=-1 aggregate-mode=zero-latency
+  ! application/x-rtp,media=video,encoding-name=H264,payload=102''',
+}
+
 PIPELINE = '''
 webrtcbin name=send bundle-policy=max-bundle
 videotestsrc is-live=true pattern={pattern} ! video/x-raw,width={width},height={height},framerate={fps}/1
-  ! videoconvert ! vp8enc deadline=1 keyframe-max-dist={gop} target-bitrate={bitrate}
-  ! rtpvp8pay pt=96 ! application/x-rtp,media=video,encoding-name=VP8,payload=96 ! send.
+  ! videoconvert ! {video} ! send.
 audiotestsrc is-live=true wave=sine ! audioconvert ! audioresample ! opusenc
   ! rtpopuspay pt=97 ! application/x-rtp,media=audio,encoding-name=OPUS,payload=97 ! send.
 '''
@@ -64,12 +75,14 @@ def main():
     ap.add_argument('--gop', type=int, default=60, help='frames between keyframes')
     ap.add_argument('--bitrate', type=int, default=500_000, help='video bits per second')
     ap.add_argument('--pattern', default='smpte')
+    ap.add_argument('--codec', choices=sorted(VIDEO), default='vp8', help='video codec (default vp8)')
     ap.add_argument('--ice-address', action='append', default=[],
                     help='gather ICE candidates on this local address only (repeatable; e.g. 127.0.0.1)')
     args = ap.parse_args()
 
     Gst.init(None)
-    pipe = Gst.parse_launch(PIPELINE.format(**vars(args)))
+    video = VIDEO[args.codec].format(**vars(args))
+    pipe = Gst.parse_launch(PIPELINE.format(video=video, **vars(args)))
     webrtc = pipe.get_by_name('send')
     if args.ice_address:
         # libnice leaves loopback out unless told which addresses to use.

@@ -1,8 +1,11 @@
 // Refuses a broadcast that is not WebM with accepted codecs, from its first bytes (before any is stored).
-import { probeWebm } from '../storage/webm-probe.js';
+import { AVC_CODEC_ID, probeWebm } from '../storage/webm-probe.js';
 
-/** Matroska CodecIDs a broadcast may carry: what MediaRecorder writes and MSE plays in WebM. */
-export const ACCEPTED_CODEC_IDS: ReadonlySet<string> = new Set(['V_VP8', 'V_VP9', 'V_AV1', 'A_OPUS', 'A_VORBIS']);
+/**
+ * Matroska CodecIDs a broadcast may carry: what MediaRecorder writes and MSE plays in WebM, and H.264
+ * (what OBS's WHIP output sends; stored as Matroska, played over WHEP — Chromium's MSE takes no H.264 in Matroska).
+ */
+export const ACCEPTED_CODEC_IDS: ReadonlySet<string> = new Set(['V_VP8', 'V_VP9', 'V_AV1', 'A_OPUS', 'A_VORBIS', AVC_CODEC_ID]);
 /** The init segment (EBML header, Info, Tracks) must be complete within this many bytes. */
 export const MAX_INIT_SEGMENT_BYTES = 256 * 1024;
 const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3] as const;
@@ -35,10 +38,14 @@ export class WebmHeadCheck {
     const probe = probeWebm(next);
     if (probe.complete) {
       // The DocType is judged on a whole head only: a partial EBML header reads as garbage.
-      if (probe.docType !== 'webm') return `not a WebM stream: DocType ${JSON.stringify(probe.docType.slice(0, 32))}`;
+      // WebM allows no H.264: a stream with it is DocType matroska, and only such a stream may be.
+      const avc = probe.tracks.some((t) => t.codecId === AVC_CODEC_ID);
+      if (probe.docType !== (avc ? 'matroska' : 'webm')) {
+        return `not a ${avc ? 'Matroska' : 'WebM'} stream: DocType ${JSON.stringify(probe.docType.slice(0, 32))}`;
+      }
       if (probe.tracks.length === 0) return 'the stream has no tracks';
       const bad = probe.tracks.find((t) => !ACCEPTED_CODEC_IDS.has(t.codecId));
-      if (bad) return `codec ${JSON.stringify(bad.codecId.slice(0, 32))} is not accepted (VP8, VP9, AV1, Opus, Vorbis)`;
+      if (bad) return `codec ${JSON.stringify(bad.codecId.slice(0, 32))} is not accepted (VP8, VP9, AV1, H.264, Opus, Vorbis)`;
       this.#head = null;
       return undefined;
     }

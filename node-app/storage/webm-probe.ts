@@ -14,6 +14,7 @@ const Id = {
   trackEntry: 0xae,
   trackType: 0x83,
   codecId: 0x86,
+  codecPrivate: 0x63a2,
   cluster: 0x1f43b675,
   seekHead: 0x114d9b74,
   seek: 0x4dbb,
@@ -26,6 +27,9 @@ const Id = {
 const TRACK_TYPE_VIDEO = 1;
 const TRACK_TYPE_AUDIO = 2;
 const DEFAULT_TIMECODE_SCALE_NS = 1_000_000;
+
+/** Matroska CodecID of H.264 in AVCC form (CodecPrivate: AVCDecoderConfigurationRecord). */
+export const AVC_CODEC_ID = 'V_MPEG4/ISO/AVC';
 
 /** Matroska CodecID → the name MSE expects in `codecs="…"`. */
 const MSE_CODEC: Record<string, string> = {
@@ -42,6 +46,8 @@ export interface WebmTrack {
   codecId: string;
   /** TrackNumber: what blocks name their track by. */
   number?: number;
+  /** The RFC 6381 name when it depends on CodecPrivate: H.264's `avc1.PPCCLL` from its AVCDecoderConfigurationRecord (absent without one: no guess). */
+  mseCodec?: string;
 }
 
 export interface WebmProbe {
@@ -126,13 +132,17 @@ export function probeWebm(head: Uint8Array): WebmProbe {
   return out;
 }
 
-/** The MSE type string for a probe, e.g. `video/webm; codecs="vp8, opus"`. */
+/**
+ * The MSE type string for a probe, e.g. `video/webm; codecs="vp8, opus"`; a Matroska file with H.264
+ * (what a WHIP publisher such as OBS sends) is `video/x-matroska; codecs="avc1.42c01f, opus"`.
+ */
 export function mimeFor(probe: WebmProbe): string {
   const hasVideo = probe.tracks.some((t) => t.type === 'video');
-  const base = hasVideo || probe.tracks.length === 0 ? 'video/webm' : 'audio/webm';
+  const avc = probe.tracks.some((t) => t.codecId === AVC_CODEC_ID);
+  const base = avc ? 'video/x-matroska' : hasVideo || probe.tracks.length === 0 ? 'video/webm' : 'audio/webm';
   // Video first, then audio: the order MSE examples and MediaRecorder use.
   const ordered = [...probe.tracks].sort((a, b) => rank(a) - rank(b));
-  const codecs = ordered.map((t) => MSE_CODEC[t.codecId]).filter((c): c is string => c !== undefined);
+  const codecs = ordered.map((t) => t.mseCodec ?? MSE_CODEC[t.codecId]).filter((c): c is string => c !== undefined);
   return codecs.length ? `${base}; codecs="${codecs.join(', ')}"` : base;
 }
 
@@ -150,7 +160,12 @@ function readTrack(view: DataView, bytes: Uint8Array, start: number, end: number
     }
     if (c.id === Id.codecId) track.codecId = readString(bytes, c.dataStart, c.size);
     if (c.id === Id.trackNumber) track.number = readUint(view, c.dataStart, c.size);
+    // AVCDecoderConfigurationRecord: version 1, then profile, constraint flags, level.
+    if (c.id === Id.codecPrivate && c.size >= 4 && bytes[c.dataStart] === 1) {
+      track.mseCodec = `avc1.${[...bytes.subarray(c.dataStart + 1, c.dataStart + 4)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+    }
   });
+  if (track.codecId !== AVC_CODEC_ID) delete track.mseCodec;
   return track;
 }
 

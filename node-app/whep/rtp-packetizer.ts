@@ -1,4 +1,4 @@
-// Encoded frames to RTP: VP8 (RFC 7741 payload descriptor, fragmented) and Opus (RFC 7587, one frame a packet); werift-rtp writes the headers.
+// Encoded frames to RTP: VP8 (RFC 7741 payload descriptor, fragmented), H.264 (RFC 6184 mode 1: single NAL units and FU-A) and Opus (RFC 7587, one frame a packet); werift-rtp writes the headers.
 import { randomInt } from 'node:crypto';
 import { RtpHeader, RtpPacket } from 'werift-rtp';
 
@@ -8,7 +8,7 @@ export const MAX_RTP_PAYLOAD_BYTES = 1_100;
 export interface PacketizerOptions {
   payloadType: number;
   clockRateHz: number;
-  codec: 'vp8' | 'opus';
+  codec: 'vp8' | 'h264' | 'opus';
   ssrc?: number;
 }
 
@@ -29,14 +29,42 @@ export class RtpPacketizer {
     this.ssrc = opts.ssrc ?? randomInt(1, 0x1_0000_0000);
   }
 
+  get codec(): PacketizerOptions['codec'] {
+    return this.#o.codec;
+  }
+
   /** The RTP timestamp of a frame at `timestampS`. */
   rtpTime(timestampS: number): number {
     return (this.#origin + Math.round(timestampS * this.#o.clockRateHz)) % 0x1_0000_0000;
   }
 
-  /** The serialized RTP packets of one frame. */
+  /** The serialized RTP packets of one H.264 access unit, given as its NAL units; the marker bit ends it. */
+  packetizeNalus(nalus: Uint8Array[], timestampS: number): Buffer[] {
+    if (this.#o.codec !== 'h264') throw new Error(`packetizeNalus is for H.264, not ${this.#o.codec}`);
+    const timestamp = this.rtpTime(timestampS);
+    const out: Buffer[] = [];
+    const units = nalus.filter((n) => n.byteLength > 0);
+    units.forEach((nal, i) => {
+      const lastNal = i === units.length - 1;
+      if (nal.byteLength <= MAX_RTP_PAYLOAD_BYTES) return void out.push(this.#packet(Buffer.from(nal), timestamp, lastNal));
+      // FU-A: indicator keeps F and NRI with type 28; the header carries S/E and the NAL type; the NAL header byte itself is not sent.
+      const indicator = (nal[0]! & 0xe0) | 28;
+      const type = nal[0]! & 0x1f;
+      const room = MAX_RTP_PAYLOAD_BYTES - 2;
+      for (let at = 1; at < nal.byteLength; at += room) {
+        const first = at === 1;
+        const last = at + room >= nal.byteLength;
+        const header = (first ? 0x80 : 0) | (last ? 0x40 : 0) | type;
+        out.push(this.#packet(Buffer.concat([Buffer.from([indicator, header]), nal.subarray(at, at + room)]), timestamp, last && lastNal));
+      }
+    });
+    return out;
+  }
+
+  /** The serialized RTP packets of one frame (VP8 or Opus). */
   packetize(frame: Uint8Array, timestampS: number): Buffer[] {
     const timestamp = this.rtpTime(timestampS);
+    if (this.#o.codec === 'h264') throw new Error('H.264 frames go through packetizeNalus');
     if (this.#o.codec === 'opus') return [this.#packet(Buffer.from(frame), timestamp, false)];
     const out: Buffer[] = [];
     const room = MAX_RTP_PAYLOAD_BYTES - 1;

@@ -1,5 +1,5 @@
-// A stored or live WebM asset as one time-ordered stream of encoded frames, read sequentially through a ByteSource (mediabunny demuxes).
-import { EncodedPacketSink, Input, ReadableStreamSource, WEBM, type EncodedPacket } from 'mediabunny';
+// A stored or live WebM (or Matroska: H.264 from WHIP) asset as one time-ordered stream of encoded frames, read sequentially through a ByteSource (mediabunny demuxes).
+import { EncodedPacketSink, Input, MATROSKA, ReadableStreamSource, WEBM, type EncodedPacket } from 'mediabunny';
 import type { ByteSource } from '../contracts.js';
 
 /** Bytes asked of the source per read: one cache block's worth is what the interval cache serves best. */
@@ -20,8 +20,11 @@ export interface MediaFrame {
 }
 
 export interface WebmFrames {
+  /** mediabunny's codec names: `vp8`, `vp9`, `avc`, `opus`, … */
   videoCodec: string | null;
   audioCodec: string | null;
+  /** The video decoder configuration (H.264: the AVCDecoderConfigurationRecord from CodecPrivate). */
+  videoDescription: Uint8Array | null;
   /** Frames of both tracks in time order, from the first (a stored asset) or the live edge (a live one). */
   frames(): AsyncGenerator<MediaFrame>;
   close(): void;
@@ -51,11 +54,13 @@ export async function openWebm(source: ByteSource): Promise<WebmFrames> {
       }
     },
   });
-  const input = new Input({ source: new ReadableStreamSource(stream, { maxCacheSize: DEMUX_CACHE_BYTES }), formats: [WEBM] });
+  const input = new Input({ source: new ReadableStreamSource(stream, { maxCacheSize: DEMUX_CACHE_BYTES }), formats: [WEBM, MATROSKA] });
   const [video, audio] = await Promise.all([input.getPrimaryVideoTrack(), input.getPrimaryAudioTrack()]);
+  const description = (await video?.getDecoderConfig())?.description;
   return {
     videoCodec: video?.codec ?? null,
     audioCodec: audio?.codec ?? null,
+    videoDescription: description ? bytesOf(description) : null,
     async *frames() {
       const its = [
         video && track('video', new EncodedPacketSink(video).packets()),
@@ -82,4 +87,10 @@ export async function openWebm(source: ByteSource): Promise<WebmFrames> {
 
 async function* track(kind: MediaKind, packets: AsyncGenerator<EncodedPacket>): AsyncGenerator<MediaFrame> {
   for await (const p of packets) yield { kind, timestampS: p.timestamp, data: p.data, key: p.type === 'key' };
+}
+
+function bytesOf(b: AllowSharedBufferSource): Uint8Array {
+  return b instanceof ArrayBuffer || b instanceof SharedArrayBuffer
+    ? new Uint8Array(b)
+    : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

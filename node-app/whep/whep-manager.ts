@@ -79,7 +79,7 @@ export class WhepManager {
           (answer) => ack({ ok: true, sdp: answer }),
           (err: Error) => {
             s.close('answer-failed');
-            ack(ackError(/WHEP plays VP8/.test(err.message) ? ErrorCode.badRequest : ErrorCode.internal, err.message));
+            ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, err.message));
           },
         );
       },

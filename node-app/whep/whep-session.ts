@@ -1,7 +1,9 @@
-// One WHEP player: libdatachannel sendonly tracks answering its offer, fed in real time with RTP packetized from the asset's WebM frames.
+// One WHEP player: libdatachannel sendonly tracks answering its offer, fed in real time with RTP packetized from the asset's WebM / Matroska frames.
 import { EventEmitter } from 'node:events';
 import { Audio, PeerConnection, RtcpNackResponder, Video, type Track } from 'node-datachannel';
-import { summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
+import { type OfferMedia, type OfferSummary, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
+import { fromAvcc, parameterSets } from '../whip/avc-config.js';
+import { NalType } from '../whip/h264-depacketizer.js';
 import type { ByteSource } from '../contracts.js';
 import { GATHER_TIMEOUT_MS } from '../whip/whip-peer.js';
 import { hasPli, RtpPacketizer } from './rtp-packetizer.js';
@@ -44,39 +46,70 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
   readonly resourceId: string;
   readonly #o: WhepSessionOptions;
   readonly #now: () => number;
-  readonly #pc: PeerConnection;
-  readonly #video: Out;
-  readonly #audio: Out | undefined;
+  readonly #summary: OfferSummary;
+  #pc: PeerConnection | undefined;
+  #video: Out | undefined;
+  #audio: Out | undefined;
   #webm: WebmFrames | undefined;
+  /** H.264: the asset's SPS and PPS, sent before a keyframe that does not carry them. */
+  #parameterSets: Uint8Array[] = [];
   #closed = false;
   #waitKeyframe = true;
   #timer: ReturnType<typeof setTimeout> | undefined;
   stats = { videoFrames: 0, audioFrames: 0, bytes: 0, plis: 0 };
 
-  /** Throws SdpError for an offer that receives no VP8. */
+  /** Throws SdpError for an offer that receives neither VP8 nor H.264. */
   constructor(opts: WhepSessionOptions) {
     super();
     this.#o = opts;
     this.resourceId = opts.resourceId;
     this.#now = opts.now ?? (() => performance.now());
-    const summary = summarizeOffer(opts.offer, 'receive');
-    this.#pc = new PeerConnection(`whep-${opts.resourceId}`, {
-      iceServers: opts.iceServers ?? [],
-      ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
+    this.#summary = summarizeOffer(opts.offer, 'receive');
+    this.#timer = setTimeout(() => this.#pc?.state() !== 'connected' && this.close('connect-timeout'), WHEP_CONNECT_TIMEOUT_MS);
+    this.#timer.unref?.();
+  }
+
+  /**
+   * Opens the asset, answers with its video codec (VP8, or H.264 when the asset is H.264 and the
+   * offer receives it: throws SdpError otherwise) once ICE gathering completed.
+   */
+  async answer(): Promise<string> {
+    this.#webm = await openWebm(this.#o.source);
+    if (this.#closed) throw new Error('closed');
+    const codec = this.#webm.videoCodec;
+    const want = codec === 'vp8' ? 'vp8' : codec === 'avc' ? 'h264' : undefined;
+    if (!want) throw new SdpError(`the asset's video is ${codec ?? 'absent'}; WHEP plays VP8 and H.264`);
+    const media = this.#summary.videoOptions.find((m) => m.codec === want);
+    if (!media) {
+      throw new SdpError(
+        `the asset's video is ${want === 'h264' ? 'H.264' : 'VP8'}; the offer receives only ${this.#summary.videoOptions.map((m) => m.codec.toUpperCase()).join(', ')}${want === 'h264' ? ' (H.264 needs packetization-mode=1)' : ''}`,
+      );
+    }
+    const pc = new PeerConnection(`whep-${this.#o.resourceId}`, {
+      iceServers: this.#o.iceServers ?? [],
+      ...(this.#o.bindAddress ? { bindAddress: this.#o.bindAddress } : {}),
     });
-    const v = new Video(summary.video.mid, 'SendOnly');
-    const vpt = summary.video.payloadTypes[0]!;
-    v.addVP8Codec(vpt);
-    const vrtp = new RtpPacketizer({ codec: 'vp8', payloadType: vpt, clockRateHz: 90_000 });
+    this.#pc = pc;
+    const v = new Video(media.mid, 'SendOnly');
+    let vpt = media.payloadTypes[0]!;
+    if (want === 'h264') {
+      const config = this.#webm.videoDescription;
+      if (!config) throw new Error("the asset's H.264 track has no AVCDecoderConfigurationRecord");
+      this.#parameterSets = parameterSets(config);
+      vpt = h264PayloadType(media, config[1]!);
+      v.addH264Codec(vpt, media.fmtp[vpt] || undefined);
+    } else v.addVP8Codec(vpt);
+    const vrtp = new RtpPacketizer({ codec: want, payloadType: vpt, clockRateHz: 90_000 });
     v.addSSRC(vrtp.ssrc, 'baton', 'baton', 'video');
-    this.#video = { track: this.#pc.addTrack(v), rtp: vrtp };
-    if (summary.audio) {
-      const a = new Audio(summary.audio.mid, 'SendOnly');
-      const apt = summary.audio.payloadTypes[0]!;
+    this.#video = { track: pc.addTrack(v), rtp: vrtp };
+    const audio = this.#summary.audio;
+    if (audio) {
+      const a = new Audio(audio.mid, 'SendOnly');
+      const apt = audio.payloadTypes[0]!;
       a.addOpusCodec(apt);
       const artp = new RtpPacketizer({ codec: 'opus', payloadType: apt, clockRateHz: 48_000 });
       a.addSSRC(artp.ssrc, 'baton', 'baton', 'audio');
-      this.#audio = { track: this.#pc.addTrack(a), rtp: artp };
+      this.#audio = { track: pc.addTrack(a), rtp: artp };
     }
     for (const o of [this.#video, this.#audio]) o?.track.setMediaHandler(new RtcpNackResponder(NACK_HISTORY_PACKETS));
     this.#video.track.onMessage((rtcp) => {
@@ -85,26 +118,17 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
       this.#waitKeyframe = true;
     });
     this.#video.track.onOpen(() => void this.#pump().catch(() => this.close('source-failed')));
-    this.#pc.onStateChange((state) => {
+    pc.onStateChange((state) => {
       if (state === 'failed' || state === 'closed' || state === 'disconnected') this.close(`peer-${state}`);
     });
-    this.#timer = setTimeout(() => this.#pc.state() !== 'connected' && this.close('connect-timeout'), WHEP_CONNECT_TIMEOUT_MS);
-    this.#timer.unref?.();
-    this.#pc.setRemoteDescription(opts.offer, 'offer');
-  }
-
-  /** Opens the asset (its video must be VP8) and answers once ICE gathering completed. */
-  async answer(): Promise<string> {
-    this.#webm = await openWebm(this.#o.source);
-    if (this.#closed) throw new Error('closed');
-    if (this.#webm.videoCodec !== 'vp8') throw new Error(`the asset's video is ${this.#webm.videoCodec ?? 'absent'}; WHEP plays VP8`);
+    pc.setRemoteDescription(this.#o.offer, 'offer');
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`ICE gathering did not complete within ${GATHER_TIMEOUT_MS} ms`)), GATHER_TIMEOUT_MS);
       const done = () => (clearTimeout(timer), resolve());
-      if (this.#pc.gatheringState() === 'complete') return done();
-      this.#pc.onGatheringStateChange((s) => s === 'complete' && done());
+      if (pc.gatheringState() === 'complete') return done();
+      pc.onGatheringStateChange((s) => s === 'complete' && done());
     });
-    const d = this.#pc.localDescription();
+    const d = pc.localDescription();
     if (!d?.sdp) throw new Error('libdatachannel produced no answer');
     return d.sdp;
   }
@@ -117,9 +141,17 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     this.#webm?.close();
     this.#o.source.close();
     for (const o of [this.#video, this.#audio]) o?.track.close();
-    this.#pc.close();
+    this.#pc?.close();
     this.emit('closed', reason);
     this.removeAllListeners();
+  }
+
+  /** An AVCC sample's NAL units; a keyframe without SPS/PPS in band gets the asset's first (a WebRTC receiver learns them only in band). */
+  #h264Nalus(f: MediaFrame): Uint8Array[] {
+    const lengthBytes = ((this.#webm?.videoDescription?.[4] ?? 3) & 3) + 1;
+    const nalus = fromAvcc(f.data, lengthBytes);
+    if (f.key && !nalus.some((n) => (n[0]! & 0x1f) === NalType.sps)) return [...this.#parameterSets, ...nalus];
+    return nalus;
   }
 
   async #pump(): Promise<void> {
@@ -153,9 +185,23 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
       if (this.stats.videoFrames === 0) return;
       this.stats.audioFrames++;
     }
-    for (const p of out.rtp.packetize(f.data, f.timestampS)) {
+    const packets =
+      out.rtp.codec === 'h264' ? out.rtp.packetizeNalus(this.#h264Nalus(f), f.timestampS) : out.rtp.packetize(f.data, f.timestampS);
+    for (const p of packets) {
       out.track.sendMessageBinary(p);
       this.stats.bytes += p.byteLength;
     }
   }
+}
+
+/**
+ * The H.264 payload type to answer with: one whose profile-level-id names the asset's profile
+ * (a decoder set up for Baseline may refuse High), else the offer's first packetization-mode=1 type.
+ */
+export function h264PayloadType(media: OfferMedia, profileIdc: number): number {
+  const profile = (pt: number) => {
+    const m = /profile-level-id=([0-9a-f]{2})/i.exec(media.fmtp[pt] ?? '');
+    return m ? Number.parseInt(m[1]!, 16) : 0x42; // RFC 6184: absent means Baseline
+  };
+  return media.payloadTypes.find((pt) => profile(pt) === profileIdc) ?? media.payloadTypes[0]!;
 }

@@ -1,9 +1,11 @@
-// Turns a WHIP publisher's VP8 and Opus RTP into a live WebM byte stream (reorder, depacketize, mux; Cues at the end).
+// Turns a WHIP publisher's VP8 or H.264 and Opus RTP into a live WebM / Matroska byte stream (reorder, depacketize, mux; Cues at the end).
 import extra from 'werift-rtp/extra';
 import { RtpPacket } from 'werift-rtp';
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
+import { avcDecoderConfig, parseSps, toAvcc } from './avc-config.js';
+import { type AccessUnit, H264Depacketizer, NalType } from './h264-depacketizer.js';
 
-const { JitterBufferBase, DepacketizeBase, RtpTimeBase, WebmBase } = extra;
+const { JitterBufferBase, DepacketizeBase, RtpTimeBase, WebmBase, ID, element, string, number, bytes } = extra;
 
 /** How long a missing RTP packet is waited for before it counts as lost, ms. */
 export const JITTER_LATENCY_MS = 150;
@@ -16,10 +18,20 @@ export const VP8_CLOCK_RATE_HZ = 90_000;
 export const OPUS_CLOCK_RATE_HZ = 48_000;
 
 export type TrackKind = 'video' | 'audio';
+export type VideoCodec = 'vp8' | 'h264';
 
 export interface RtpToWebmOptions {
   /** Which tracks the offer carries; audio may be absent. */
   audio: boolean;
+  /** The video codec (default VP8). H.264 is stored as Matroska V_MPEG4/ISO/AVC: DocType `matroska`, AVCC samples. */
+  video?: VideoCodec;
+  /**
+   * H.264 SPS and PPS known before any RTP: the offer's `sprop-parameter-sets` (see spropParameterSets).
+   * In-band ones (sent before each IDR by OBS and rtph264pay config-interval=-1) replace them.
+   */
+  parameterSets?: Uint8Array[];
+  /** RTP payload types the answer accepted per track; packets with others (RTX, FEC, another codec) are ignored. Default: all. */
+  payloadTypes?: Partial<Record<TrackKind, number[]>>;
   /** Receives the WebM bytes in order (init segment, clusters and blocks, then Cues at `end`). */
   onBytes: (bytes: Uint8Array) => void;
   /** The video track lost packets (or has not sent a keyframe yet): ask the sender for a keyframe (PLI). */
@@ -35,9 +47,51 @@ export interface RtpToWebmOptions {
 }
 
 type WebmTrack = ConstructorParameters<typeof WebmBase>[0][number];
+type Ebml = ReturnType<typeof element>;
+/** The parts of werift's WEBMContainer (WebmBase's private `builder`) the AVC track rewrites. */
+interface ContainerHead {
+  ebmlHeader: Uint8Array;
+  trackEntries: Ebml[];
+}
 
-/** WebmBase writes its init segment in the protected `start`; the dimensions are only known at the first keyframe. */
+/**
+ * WebmBase writes its init segment in the protected `start`; the dimensions are only known at the first keyframe.
+ * For H.264, werift's container writes CodecID V_MPEG4/ISO/AVC but no CodecPrivate and DocType `webm`
+ * (which allows only VP8/VP9/AV1): the video TrackEntry and the DocType are replaced before `start`,
+ * so every byte after them (Clusters, SimpleBlocks, Cues and their positions) is still werift's.
+ */
 class WebmWriter extends WebmBase {
+  constructor(tracks: WebmTrack[], output: ConstructorParameters<typeof WebmBase>[1], avcConfig?: Uint8Array) {
+    super(tracks, output);
+    if (!avcConfig) return;
+    const head = (this as unknown as { builder: ContainerHead }).builder;
+    if (!head || !Array.isArray(head.trackEntries) || !(head.ebmlHeader instanceof Uint8Array)) {
+      throw new Error('werift-rtp WebmBase changed: no builder.trackEntries / ebmlHeader to write an AVC track into');
+    }
+    head.ebmlHeader = extra.build(
+      element(ID.EBML, [
+        element(ID.EBMLVersion, number(1)),
+        element(ID.EBMLReadVersion, number(1)),
+        element(ID.EBMLMaxIDLength, number(4)),
+        element(ID.EBMLMaxSizeLength, number(8)),
+        element(ID.DocType, string('matroska')),
+        element(ID.DocTypeVersion, number(4)),
+        element(ID.DocTypeReadVersion, number(2)),
+      ]),
+    );
+    const i = tracks.findIndex((t) => t.kind === 'video');
+    const v = tracks[i]!;
+    head.trackEntries[i] = element(ID.TrackEntry, [
+      element(ID.TrackNumber, number(v.trackNumber)),
+      element(ID.TrackUID, number(v.trackNumber)),
+      element(ID.CodecName, string('H.264')),
+      element(ID.TrackType, number(1)),
+      element(ID.CodecID, string('V_MPEG4/ISO/AVC')),
+      element(ID.CodecPrivate, bytes(avcConfig)),
+      element(ID.Video, [element(ID.PixelWidth, number(v.width ?? 640)), element(ID.PixelHeight, number(v.height ?? 360))]),
+    ]);
+  }
+
   begin(): void {
     this.start();
   }
@@ -46,7 +100,10 @@ class WebmWriter extends WebmBase {
 interface TrackPipe {
   jitter: InstanceType<typeof JitterBufferBase>;
   time: InstanceType<typeof RtpTimeBase>;
-  depacketizer: InstanceType<typeof DepacketizeBase>;
+  /** VP8 and Opus: werift's. */
+  depacketizer?: InstanceType<typeof DepacketizeBase>;
+  h264?: H264Depacketizer;
+  payloadTypes?: ReadonlySet<number>;
   /** Arrival of this track's first packet, relative to the muxer's start (ms): aligns the tracks. */
   startMs?: number;
 }
@@ -63,18 +120,26 @@ export class RtpToWebm {
   readonly #t0: number;
   readonly #video: TrackPipe;
   readonly #audio: TrackPipe | undefined;
+  readonly #codec: VideoCodec;
   #writer: WebmWriter | undefined;
+  /** H.264: the newest SPS and PPS seen (in-band, before IDRs): the file's CodecPrivate is built from them. */
+  #sps: Uint8Array | undefined;
+  #pps: Uint8Array | undefined;
   #needKeyframe = true;
   #ended = false;
   #bytes = 0;
   frames = { video: 0, audio: 0, dropped: 0 };
+  /** Why the file could not start (e.g. an SPS that does not parse), for the broadcast's error. */
+  lastError: string | undefined;
 
   constructor(opts: RtpToWebmOptions) {
     this.#o = opts;
     this.#now = opts.now ?? (() => performance.now());
     this.#t0 = this.#now();
-    this.#video = pipe('vp8', VP8_CLOCK_RATE_HZ);
-    this.#audio = opts.audio ? pipe('opus', OPUS_CLOCK_RATE_HZ) : undefined;
+    this.#codec = opts.video ?? 'vp8';
+    for (const n of opts.parameterSets ?? []) this.#parameterSet(n);
+    this.#video = pipe(this.#codec, VP8_CLOCK_RATE_HZ, opts.payloadTypes?.video);
+    this.#audio = opts.audio ? pipe('opus', OPUS_CLOCK_RATE_HZ, opts.payloadTypes?.audio) : undefined;
   }
 
   /** WebM bytes produced so far. */
@@ -91,7 +156,7 @@ export class RtpToWebm {
   push(kind: TrackKind, packet: Buffer): void {
     if (this.#ended) return;
     const p = kind === 'video' ? this.#video : this.#audio;
-    if (!p || !isRtp(packet)) return;
+    if (!p || !isRtp(packet) || (p.payloadTypes && !p.payloadTypes.has(packet[1]! & 0x7f))) return;
     let rtp: InstanceType<typeof RtpPacket>;
     try {
       rtp = RtpPacket.deSerialize(packet);
@@ -104,7 +169,19 @@ export class RtpToWebm {
       if (!out.rtp) continue;
       for (const t of p.time.processInput({ rtp: out.rtp })) {
         if (!t.rtp) continue;
-        for (const d of p.depacketizer.processInput({ rtp: t.rtp, time: (t.time ?? 0) + p.startMs })) {
+        const time = (t.time ?? 0) + p.startMs;
+        if (p.h264) {
+          const { header, payload } = t.rtp;
+          const dropped = p.h264.dropped;
+          const units = p.h264.push(payload, header.sequenceNumber, header.timestamp, header.marker, time);
+          if (p.h264.dropped > dropped) {
+            this.frames.dropped += p.h264.dropped - dropped;
+            this.#lost();
+          }
+          for (const u of units) this.#h264Unit(u);
+          continue;
+        }
+        for (const d of p.depacketizer?.processInput({ rtp: t.rtp, time }) ?? []) {
           if (d.frame) this.#frame(kind, d.frame);
         }
       }
@@ -123,6 +200,20 @@ export class RtpToWebm {
     this.#o.onNeedKeyframe();
   }
 
+  #parameterSet(n: Uint8Array): void {
+    const type = (n[0] ?? 0) & 0x1f;
+    if (type === NalType.sps) this.#sps = n;
+    else if (type === NalType.pps) this.#pps = n;
+  }
+
+  #h264Unit(u: AccessUnit): void {
+    for (const n of u.nalus) this.#parameterSet(n);
+    // An IDR is a starting point only once SPS and PPS are known (OBS and GStreamer repeat them before each IDR).
+    const isKeyframe = u.keyframe && this.#sps !== undefined && this.#pps !== undefined;
+    const avcc = toAvcc(u.nalus);
+    this.#frame('video', { data: Buffer.from(avcc.buffer, avcc.byteOffset, avcc.byteLength), isKeyframe, time: u.timeMs });
+  }
+
   #frame(kind: TrackKind, frame: { data: Buffer; isKeyframe: boolean; time: number }): void {
     if (frame.data.byteLength > MAX_FRAME_BYTES) {
       this.frames.dropped++;
@@ -139,38 +230,61 @@ export class RtpToWebm {
       this.frames.dropped++;
       return void this.#o.onNeedKeyframe();
     }
+    if (!this.#writer) {
+      try {
+        this.#writer = this.#open(frame.data);
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        this.frames.dropped++;
+        return void this.#o.onNeedKeyframe();
+      }
+    }
     if (frame.isKeyframe) this.#needKeyframe = false;
-    this.#writer ??= this.#open(frame.data);
     this.frames.video++;
     this.#writer.processVideoInput({ frame });
   }
 
   #open(keyframe: Buffer): WebmWriter {
-    const size = vp8Size(keyframe);
-    const tracks: WebmTrack[] = [{ kind: 'video', codec: 'VP8', clockRate: VP8_CLOCK_RATE_HZ, trackNumber: 1, ...size }];
+    let avcConfig: Uint8Array | undefined;
+    let size: { width?: number; height?: number };
+    if (this.#codec === 'h264') {
+      const sps = parseSps(this.#sps!);
+      avcConfig = avcDecoderConfig(this.#sps!, [this.#pps!]);
+      size = { width: sps.width, height: sps.height };
+    } else size = vp8Size(keyframe);
+    const codec = this.#codec === 'h264' ? 'MPEG4/ISO/AVC' : 'VP8';
+    const tracks: WebmTrack[] = [{ kind: 'video', codec, clockRate: VP8_CLOCK_RATE_HZ, trackNumber: 1, ...size }];
     if (this.#audio) tracks.push({ kind: 'audio', codec: 'OPUS', clockRate: OPUS_CLOCK_RATE_HZ, trackNumber: 2 });
     const shift = this.#o.continueAt?.timeMs;
-    const w = new WebmWriter(tracks, (out) => {
-      if (!out.saveToFile?.byteLength) return;
-      let bytes = new Uint8Array(out.saveToFile.buffer, out.saveToFile.byteOffset, out.saveToFile.byteLength);
-      if (shift !== undefined) {
-        if (out.kind === 'initial' || out.kind === 'cuePoints') return;
-        if (out.kind === 'cluster') bytes = shiftedCluster(bytes, shift);
-      }
-      this.#bytes += bytes.byteLength;
-      this.#o.onBytes(bytes);
-    });
+    const w = new WebmWriter(
+      tracks,
+      (out) => {
+        if (!out.saveToFile?.byteLength) return;
+        let bytes = new Uint8Array(out.saveToFile.buffer, out.saveToFile.byteOffset, out.saveToFile.byteLength);
+        if (shift !== undefined) {
+          if (out.kind === 'initial' || out.kind === 'cuePoints') return;
+          if (out.kind === 'cluster') bytes = shiftedCluster(bytes, shift);
+        }
+        this.#bytes += bytes.byteLength;
+        this.#o.onBytes(bytes);
+      },
+      avcConfig,
+    );
     w.begin();
     return w;
   }
 }
 
-function pipe(codec: 'vp8' | 'opus', clockRate: number): TrackPipe {
+function pipe(codec: VideoCodec | 'opus', clockRate: number, payloadTypes: number[] | undefined): TrackPipe {
   return {
     jitter: new JitterBufferBase(clockRate, { latency: JITTER_LATENCY_MS, bufferSize: JITTER_BUFFER_PACKETS }),
     time: new RtpTimeBase(clockRate),
-    // VP8 frames end at the marker bit; every Opus packet is one frame.
-    depacketizer: new DepacketizeBase(codec, codec === 'vp8' ? { isFinalPacketInSequence: (h) => h.marker } : {}),
+    // VP8 frames end at the marker bit; every Opus packet is one frame. werift's H.264 depacketizer keeps a
+    // unit whose middle FU-A fragment was lost (it only joins what arrived): ours drops it.
+    ...(codec === 'h264'
+      ? { h264: new H264Depacketizer({ maxUnitBytes: MAX_FRAME_BYTES }) }
+      : { depacketizer: new DepacketizeBase(codec, codec === 'vp8' ? { isFinalPacketInSequence: (h) => h.marker } : {}) }),
+    ...(payloadTypes?.length ? { payloadTypes: new Set(payloadTypes) } : {}),
   };
 }
 
@@ -205,4 +319,14 @@ function isRtp(b: Buffer): boolean {
 export function vp8Size(frame: Uint8Array): { width?: number; height?: number } {
   if (frame.byteLength < 10 || frame[3] !== 0x9d || frame[4] !== 0x01 || frame[5] !== 0x2a) return {};
   return { width: (frame[6]! | (frame[7]! << 8)) & 0x3fff, height: (frame[8]! | (frame[9]! << 8)) & 0x3fff };
+}
+
+/** The SPS/PPS NAL units of an H.264 fmtp's `sprop-parameter-sets` (RFC 6184 §8.1: base64, comma-separated). */
+export function spropParameterSets(fmtp: string): Uint8Array[] {
+  const m = /(?:^|;)\s*sprop-parameter-sets=([A-Za-z0-9+/=,]+)/.exec(fmtp);
+  if (!m) return [];
+  return m[1]!
+    .split(',')
+    .map((b) => new Uint8Array(Buffer.from(b, 'base64')))
+    .filter((n) => n.byteLength > 0);
 }

@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Publisher, type PublishResult } from '../../client-sdk/publisher.js';
 import { SimplePeer, nodeWrtc, type SessionLog, type Wrtc } from '../webrtc/peer.js';
-import { SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
+import { type OfferSummary, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 import type { Continuation } from '../ingest/continuation.js';
 import type { WhipOffer } from '../../signaling/protocol/whip.js';
 import { RelaySocket } from './relay-socket.js';
-import { RtpToWebm } from './rtp-to-webm.js';
+import { RtpToWebm, spropParameterSets } from './rtp-to-webm.js';
 import { WhipPeer } from './whip-peer.js';
 
 /** No RTP for this long (the publisher vanished without DELETE) ends the broadcast, ms. */
@@ -39,6 +39,7 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
   readonly socket: RelaySocket;
   readonly #o: WhipBroadcastOptions;
   readonly #peer: WhipPeer;
+  readonly #summary: OfferSummary;
   readonly #mux: RtpToWebm;
   readonly #publisher: Publisher;
   readonly #watchdog: ReturnType<typeof setInterval>;
@@ -46,7 +47,7 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
   #ending: Promise<PublishResult> | undefined;
   #closed = false;
 
-  /** Throws SdpError for an offer without VP8 video. */
+  /** Throws SdpError for an offer without VP8 or H.264 video, or one that cannot continue the stored copy. */
   constructor(opts: WhipBroadcastOptions) {
     super();
     const { offer } = opts;
@@ -54,11 +55,17 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     this.resourceId = offer.resourceId;
     this.streamId = offer.streamId;
     const summary = summarizeOffer(offer.sdp);
+    this.#summary = summary;
     const c = opts.continuation;
-    const mime = summary.audio ? 'video/webm; codecs="vp8, opus"' : 'video/webm; codecs="vp8"';
+    const h264 = summary.video.codec === 'h264';
+    // The exact avc1 profile is only known at the first SPS: the ingest server replaces this type by the stored head's (mimeFor).
+    const mime = `${h264 ? 'video/x-matroska' : 'video/webm'}; codecs="${h264 ? 'avc1' : 'vp8'}${summary.audio ? ', opus' : ''}"`;
     // werift numbers video 1 and audio 2: a continuation must carry the same tracks as the stored copy.
     if (c && /opus/.test(c.mime) !== (summary.audio !== null)) {
       throw new SdpError(`stream ${offer.streamId} was stored ${summary.audio ? 'without' : 'with'} audio; resume it with the same tracks`);
+    }
+    if (c && /avc1/.test(c.mime) !== h264) {
+      throw new SdpError(`stream ${offer.streamId} was stored as ${h264 ? 'VP8' : 'H.264'}; resume it with the same video codec`);
     }
     this.socket = new RelaySocket(offer.resourceId, offer.assignment, opts.emitToHub);
     this.#publisher = new Publisher({
@@ -85,6 +92,9 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     });
     this.#mux = new RtpToWebm({
       audio: summary.audio !== null,
+      video: summary.video.codec === 'h264' ? 'h264' : 'vp8',
+      parameterSets: spropParameterSets(summary.video.fmtp[summary.video.payloadTypes[0]!] ?? ''),
+      payloadTypes: { video: summary.video.payloadTypes, ...(summary.audio ? { audio: summary.audio.payloadTypes } : {}) },
       onBytes: (b) => {
         if (this.#closed) return;
         try {
@@ -135,7 +145,12 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
       clearInterval(this.#watchdog);
       this.#peer.close('ended');
       this.#mux.end();
-      if (this.#mux.bytes === 0 && !this.#o.continuation) throw new Error('no media arrived (no VP8 keyframe)');
+      if (this.#mux.bytes === 0 && !this.#o.continuation) {
+        const why = this.#mux.lastError ? `: ${this.#mux.lastError}` : '';
+        throw new Error(
+          `no media arrived (no ${this.#summary.video.codec === 'h264' ? 'H.264 IDR with SPS and PPS' : 'VP8 keyframe'}${why})`,
+        );
+      }
       try {
         const r = await this.#publisher.end();
         this.#o.log?.info(

@@ -1,4 +1,4 @@
-// The WHIP publisher's WebRTC peer: libdatachannel's native media tracks, answering a recvonly VP8 (+ Opus) offer.
+// The WHIP publisher's WebRTC peer: libdatachannel's native media tracks, answering a VP8 or H.264 (+ Opus) offer.
 import { EventEmitter } from 'node:events';
 import { PeerConnection, RtcpReceivingSession, type Track } from 'node-datachannel';
 import type { OfferSummary } from '../../signaling/protocol/whip-sdp.js';

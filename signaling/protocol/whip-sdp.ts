@@ -1,4 +1,4 @@
-// What a WHIP offer carries: which m-lines send VP8 video and Opus audio (checked by the hub before anything is reserved).
+// What a WHIP offer carries: which m-lines send VP8 or H.264 video and Opus audio (checked by the hub before anything is reserved).
 import { CodedError } from '../../common/coded-error.js';
 
 /** A WHIP offer larger than this is refused (a real one is 2–6 KiB). */
@@ -11,31 +11,41 @@ export class SdpError extends CodedError<'bad-sdp'> {
   }
 }
 
+export type OfferCodec = 'vp8' | 'h264' | 'opus';
+
 export interface OfferMedia {
   kind: 'video' | 'audio';
   mid: string;
-  /** RTP payload types of the accepted codec (VP8 or Opus). */
+  codec: OfferCodec;
+  /** RTP payload types of `codec`, best first (H.264: packetization-mode=1 before 0). */
   payloadTypes: number[];
+  /** The `a=fmtp` parameters of each of those payload types ('' when there are none). */
+  fmtp: Record<number, string>;
 }
 
 export interface OfferSummary {
+  /** The video Baton takes: VP8 when offered (the browsers' native WebM path), else H.264. */
   video: OfferMedia;
   audio: OfferMedia | null;
+  /** Every accepted video codec of the video m-line, VP8 first: a WHEP session picks the asset's. */
+  videoOptions: OfferMedia[];
 }
 
 /**
  * Parses the parts of an SDP offer the server needs. Throws SdpError when it is not
- * an offer that sends VP8 video (Opus audio is optional): H.264 cannot go in WebM.
- * `want: 'receive'` reads a WHEP offer instead: m-lines that receive VP8 / Opus.
+ * an offer that sends VP8 or H.264 video (Opus audio is optional). H.264 must be
+ * packetization-mode 0 or 1 (non-interleaved); `want: 'receive'` reads a WHEP offer
+ * instead: m-lines that receive VP8 / H.264 (mode 1: Baton sends FU-A) / Opus.
  */
 export function summarizeOffer(sdp: string, want: 'send' | 'receive' = 'send'): OfferSummary {
   if (sdp.length > MAX_WHIP_SDP_BYTES) throw new SdpError(`SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`);
   if (!sdp.startsWith('v=0')) throw new SdpError('not an SDP document (it must start with v=0)');
   const sections = sdp.split(/\r?\nm=/).slice(1);
-  let video: OfferMedia | null = null;
+  let videoOptions: OfferMedia[] | null = null;
   let audio: OfferMedia | null = null;
   for (const s of sections) {
-    const lines = s.split(/\r?\n/);
+    // trimEnd: a stray \r (seen as \r\r\n) must not hide a line from the exact matches below.
+    const lines = s.split(/\r?\n/).map((l) => l.trimEnd());
     const kind = lines[0]!.split(' ')[0];
     if (kind !== 'video' && kind !== 'audio') continue;
     const mid = lines
@@ -45,16 +55,33 @@ export function summarizeOffer(sdp: string, want: 'send' | 'receive' = 'send'): 
     if (!mid) throw new SdpError(`the ${kind} m-line has no a=mid`);
     const off = want === 'send' ? 'a=recvonly' : 'a=sendonly';
     if (lines.some((l) => l === off || l === 'a=inactive')) continue;
-    const codec = kind === 'video' ? 'vp8/90000' : 'opus/48000';
-    const payloadTypes = lines
-      .map((l) => /^a=rtpmap:(\d+) ([^\s]+)/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null && m[2]!.toLowerCase().startsWith(codec))
-      .map((m) => Number(m[1]));
-    if (payloadTypes.length === 0) continue;
-    const media: OfferMedia = { kind, mid, payloadTypes };
-    if (kind === 'video') video ??= media;
-    else audio ??= media;
+    const fmtp: Record<number, string> = {};
+    for (const l of lines) {
+      const m = /^a=fmtp:(\d+) (.*)$/.exec(l);
+      if (m) fmtp[Number(m[1])] = m[2]!.trim();
+    }
+    const rtpmap = lines.map((l) => /^a=rtpmap:(\d+) ([^\s]+)/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+    const of = (codec: OfferCodec, name: string, ok: (fmtp: string) => boolean = () => true): OfferMedia | null => {
+      const pts = rtpmap.filter((m) => m[2]!.toLowerCase().startsWith(name) && ok(fmtp[Number(m[1])] ?? '')).map((m) => Number(m[1]));
+      if (codec === 'h264') pts.sort((a, b) => h264Mode(fmtp[b] ?? '') - h264Mode(fmtp[a] ?? ''));
+      return pts.length ? { kind, mid, codec, payloadTypes: pts, fmtp: Object.fromEntries(pts.map((pt) => [pt, fmtp[pt] ?? ''])) } : null;
+    };
+    if (kind === 'video') {
+      const h264Ok = (f: string) => (want === 'send' ? h264Mode(f) <= 1 : h264Mode(f) === 1);
+      const options = [of('vp8', 'vp8/90000'), of('h264', 'h264/90000', h264Ok)].filter((m): m is OfferMedia => m !== null);
+      if (options.length) videoOptions ??= options;
+    } else audio ??= of('opus', 'opus/48000');
   }
-  if (!video) throw new SdpError(`the offer ${want}s no VP8 video (Baton stores WebM: VP8 video, Opus audio)`);
-  return { video, audio };
+  if (!videoOptions) {
+    throw new SdpError(
+      `the offer ${want}s no VP8 or H.264 video${want === 'receive' ? ' (H.264 with packetization-mode=1)' : ''} (Baton stores VP8 or H.264 video, Opus audio)`,
+    );
+  }
+  return { video: videoOptions[0]!, audio, videoOptions };
+}
+
+/** RFC 6184 packetization-mode of an H.264 fmtp line (absent: 0). */
+export function h264Mode(fmtp: string): number {
+  const m = /(?:^|;)\s*packetization-mode=(\d+)/.exec(fmtp);
+  return m ? Number(m[1]) : 0;
 }

@@ -1,13 +1,35 @@
 // WHEP in Chromium with a plain RTCPeerConnection (no Baton code in the page): a stored asset plays into a <video>.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { Cluster } from '../helpers/cluster.js';
-import { launchBrowser, openPage } from './helpers/browser.js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from '../helpers/cluster.js';
+import { HAVE_GI, whipPublish } from '../helpers/gstreamer.js';
+import { openPage } from './helpers/browser.js';
+import { useBrowserCluster } from './helpers/browser-cluster.js';
 
 const SERVERS = [
-  { id: 'par-1', region: 'eu-west', lat: 48.86, lon: 2.35, assets: ['demo-smpte'], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
-  { id: 'nyc-1', region: 'us-east', lat: 40.71, lon: -74.0, assets: ['demo-smpte'], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+  {
+    id: 'par-1',
+    region: 'eu-west',
+    lat: 48.86,
+    lon: 2.35,
+    ingest: true,
+    assets: ['demo-smpte'],
+    extraArgs: ['--rtc-bind-address', '127.0.0.1'],
+  },
+  {
+    id: 'nyc-1',
+    region: 'us-east',
+    lat: 40.71,
+    lon: -74.0,
+    ingest: true,
+    assets: ['demo-smpte'],
+    extraArgs: ['--rtc-bind-address', '127.0.0.1'],
+  },
 ];
+/** An H.264 asset comes from GStreamer's openh264enc over WHIP (what OBS sends). */
+const HAVE_OPENH264 = HAVE_GI && spawnSync('gst-inspect-1.0', ['openh264enc'], { encoding: 'utf8' }).status === 0;
 
 /** What the page runs: the WHEP exchange (RFC 9725 style, non-trickle) with nothing but browser APIs. */
 const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
@@ -47,11 +69,15 @@ const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
   // Real-time playback: the clock moves on, frames keep coming.
   await new Promise((r) => setTimeout(r, 2000));
   const q = video.getVideoPlaybackQuality();
+  const codec = [...(await pc.getStats()).values()].find((x) => x.type === 'codec' && /^video\//.test(x.mimeType))?.mimeType as
+    | string
+    | undefined;
   const out = {
     ttffMs,
     currentTime: video.currentTime,
     width: video.videoWidth,
     frames: q.totalVideoFrames,
+    codec,
     server: res.headers.get('x-baton-server'),
     reason: res.headers.get('x-baton-reason'),
     location,
@@ -61,23 +87,56 @@ const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
   return out;
 };
 
-describe('WHEP in Chromium', () => {
-  const cluster = new Cluster({ servers: SERVERS });
-  let browser: Browser | undefined;
-  beforeAll(async () => {
-    await cluster.start();
-    // Loopback candidates, without mDNS names: the servers' ICE is bound to 127.0.0.1.
-    browser = await launchBrowser(['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']);
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster.stop();
+/** A WHIP publisher with nothing but browser APIs: the fake camera and microphone, video restricted to H.264 as OBS sends it. */
+const WHIP_H264_PAGE_SCRIPT = async ({ endpoint, seconds }: { endpoint: string; seconds: number }) => {
+  const media = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+  const pc = new RTCPeerConnection();
+  const video = pc.addTransceiver(media.getVideoTracks()[0]!, { direction: 'sendonly' });
+  pc.addTransceiver(media.getAudioTracks()[0]!, { direction: 'sendonly' });
+  const h264 = (RTCRtpSender.getCapabilities('video')?.codecs ?? []).filter(
+    (c) => c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.sdpFmtpLine ?? ''),
+  );
+  if (h264.length === 0) throw new Error('this Chromium cannot send H.264');
+  video.setCodecPreferences(h264);
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise<void>((r) => {
+    if (pc.iceGatheringState === 'complete') return r();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+    setTimeout(r, 3000);
   });
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', authorization: 'Bearer test-key' },
+    body: pc.localDescription!.sdp,
+  });
+  if (res.status !== 201) throw new Error(`POST ${res.status}: ${await res.text()}`);
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const stats = [...(await pc.getStats()).values()];
+  const codec = stats.find((x) => x.type === 'codec' && /^video\//.test(x.mimeType))?.mimeType as string | undefined;
+  const end = await fetch(new URL(res.headers.get('location')!, endpoint), {
+    method: 'DELETE',
+    headers: { authorization: 'Bearer test-key' },
+  });
+  pc.close();
+  for (const t of media.getTracks()) t.stop();
+  return { codec, deleted: end.status, stored: await end.text() };
+};
+
+describe('WHEP in Chromium', () => {
+  // Loopback candidates, without mDNS names: the servers' ICE is bound to 127.0.0.1. The web client is
+  // built and served too: an H.264 asset's page in Baton's own player is checked below. The fake camera is a WHIP publisher's.
+  const env = useBrowserCluster({ servers: SERVERS }, [
+    '--allow-loopback-in-peer-connection',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+  ]);
 
   it('plays a stored asset into a <video> from the server the director chose', async () => {
-    const { page, context, errors } = await openPage(browser!);
+    const { page, context, errors } = await openPage(env.browser);
     try {
-      const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${cluster.hubUrl}/whep/demo-smpte`);
+      const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${env.cluster.hubUrl}/whep/demo-smpte`);
       expect(['par-1', 'nyc-1']).toContain(r.server);
       expect(r.reason).toBeTruthy();
       expect(r.width).toBeGreaterThan(0);
@@ -85,7 +144,7 @@ describe('WHEP in Chromium', () => {
       expect(r.frames).toBeGreaterThan(30);
     } catch (err) {
       const logs = ['par-1', 'nyc-1'].map((id) =>
-        cluster.servers
+        env.cluster.servers
           .get(id)!
           .output()
           .split('\n')
@@ -94,6 +153,69 @@ describe('WHEP in Chromium', () => {
           .join('\n'),
       );
       throw new Error(`${(err as Error).message}\npage errors: ${errors.join('\n')}\nservers: ${logs.join('\n')}`);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
+
+  it.skipIf(!HAVE_OPENH264)(
+    'plays an H.264 broadcast (published over WHIP by GStreamer) into a <video> as H.264',
+    async () => {
+      const run = await whipPublish(`${env.cluster.hubUrl}/whip/obs-chromium?location=Paris`, 'test-key', 4, 'h264');
+      expect(run.code, run.stderr).toBe(0);
+      await waitFor('obs-chromium stored on both servers', async () => {
+        const r = (await (await fetch(`${env.cluster.hubUrl}/api/catalog`)).json()) as {
+          assets: { id: string; holders: string[]; live: boolean }[];
+        };
+        const e = r.assets.find((x) => x.id === 'obs-chromium');
+        return e && e.holders.length === 2 && !e.live;
+      });
+      const { page, context } = await openPage(env.browser);
+      try {
+        const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${env.cluster.hubUrl}/whep/obs-chromium`);
+        expect(r.codec).toBe('video/H264');
+        expect(r.width).toBe(320);
+        expect(r.currentTime).toBeGreaterThan(1);
+        expect(r.frames).toBeGreaterThan(30);
+        // Baton's own player (MSE) cannot take H.264 in Matroska: it says so and points to WHEP instead of stalling.
+        await page.goto(`${env.cluster.hubUrl}/#/watch?asset=obs-chromium`);
+        const problem = page.locator('baton-player [data-testid=player-error]');
+        await problem.waitFor({ timeout: 15_000 });
+        expect(await problem.getAttribute('data-code')).toBe('unsupported-media');
+        expect(await problem.textContent()).toMatch(/H\.264.*play it over WHEP \(POST \/whep\/obs-chromium\)/);
+      } finally {
+        await context.close();
+      }
+    },
+    90_000,
+  );
+
+  it('takes an H.264-only WHIP publisher (Chromium, fake camera): both copies byte-identical, H.264 in Matroska', async () => {
+    const { page, context } = await openPage(env.browser);
+    try {
+      // getUserMedia wants a secure context: the hub's own origin on loopback is one.
+      await page.goto(`${env.cluster.hubUrl}/`);
+      const r = await page.evaluate(WHIP_H264_PAGE_SCRIPT, {
+        endpoint: `${env.cluster.hubUrl}/whip/chromium-h264?location=Paris`,
+        seconds: 4,
+      });
+      expect(r.codec).toBe('video/H264');
+      expect(r.deleted, r.stored).toBe(200);
+      const stored = JSON.parse(r.stored) as { bytes: number; sha256: string; stored: string[] };
+      expect(stored.stored.sort()).toEqual(['nyc-1', 'par-1']);
+      const files = ['par-1', 'nyc-1'].map((id) => join(env.cluster.servers.get(id)!.storage, 'chromium-h264.webm'));
+      const [a, b] = files.map((f) => readFileSync(f));
+      expect(a!.equals(b!)).toBe(true);
+      const probe = spawnSync(
+        'ffprobe',
+        ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', files[0]!],
+        {
+          encoding: 'utf8',
+        },
+      );
+      const streams = (JSON.parse(probe.stdout) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams;
+      expect(streams.map((x) => x.codec_name).sort()).toEqual(['h264', 'opus']);
+      expect(Number(streams.find((x) => x.codec_name === 'h264')!.nb_read_frames)).toBeGreaterThan(30);
     } finally {
       await context.close();
     }

@@ -41,3 +41,48 @@ export function opusPacket(seq: number, ts: number): Buffer {
 export function videoStream(frames: number, gop = 10, bodyBytes = 40): Buffer[][] {
   return Array.from({ length: frames }, (_, i) => vp8Packets(vp8Frame(i % gop === 0, i, bodyBytes), 100 + i * 2, 5000 + i * 3000));
 }
+
+/**
+ * RTP for one H.264 access unit the way rtph264pay (aggregate-mode=zero-latency) and libdatachannel
+ * send it: NAL units up to `mtu` bytes that fit together go in one STAP-A (a lone one as a single NAL
+ * unit packet), bigger ones as FU-A fragments; the marker on the last packet.
+ */
+export function h264Packets(nalus: Uint8Array[], seq: number, ts: number, mtu = 1_000, payloadType = 102): Buffer[] {
+  const payloads: Buffer[] = [];
+  let stap: Uint8Array[] = [];
+  const flushStap = () => {
+    if (stap.length === 1) payloads.push(Buffer.from(stap[0]!));
+    else if (stap.length > 1) {
+      const nri = Math.max(...stap.map((n) => n[0]! & 0x60));
+      payloads.push(
+        Buffer.concat([Buffer.from([nri | 24]), ...stap.flatMap((n) => [Buffer.from([n.byteLength >> 8, n.byteLength & 0xff]), n])]),
+      );
+    }
+    stap = [];
+  };
+  for (const nal of nalus) {
+    if (nal.byteLength + 3 <= mtu) {
+      if (stap.reduce((s, n) => s + n.byteLength + 2, 1) + nal.byteLength + 2 > mtu) flushStap();
+      stap.push(nal);
+      continue;
+    }
+    flushStap();
+    for (let at = 1; at < nal.byteLength; at += mtu - 2) {
+      const head = (at === 1 ? 0x80 : 0) | (at + mtu - 2 >= nal.byteLength ? 0x40 : 0) | (nal[0]! & 0x1f);
+      payloads.push(Buffer.concat([Buffer.from([(nal[0]! & 0xe0) | 28, head]), nal.subarray(at, at + mtu - 2)]));
+    }
+  }
+  flushStap();
+  return payloads.map((payload, i) =>
+    new RtpPacket(
+      new RtpHeader({
+        payloadType,
+        sequenceNumber: (seq + i) & 0xffff,
+        timestamp: ts,
+        ssrc: VIDEO_SSRC,
+        marker: i === payloads.length - 1,
+      }),
+      payload,
+    ).serialize(),
+  );
+}

@@ -1,20 +1,12 @@
 // WHEP playback end to end: GStreamer's webrtcbin (scripts/whep-play.py) plays stored assets from a real hub and servers into WebM.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, ROOT } from '../helpers/cluster.js';
+import { ffprobeFrames, HAVE_GI, PYTHON, whepPlay } from '../helpers/gstreamer.js';
 
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(ROOT, 'scripts/whep-play.py');
-const gi = spawnSync(
-  PYTHON,
-  ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst, GstWebRTC"],
-  { encoding: 'utf8' },
-);
-const HAVE_GI = gi.status === 0;
-if (!HAVE_GI) console.warn(`whep-play tests skipped: ${PYTHON} cannot import gi/GstWebRTC (see test/integration/whip-ingest.test.ts)`);
+if (!HAVE_GI) console.warn(`whep-play tests skipped: ${PYTHON} cannot import gi/GstWebRTC (see test/helpers/gstreamer.ts)`);
 
 const SERVERS = [
   {
@@ -36,27 +28,6 @@ const SERVERS = [
     extraArgs: ['--rtc-bind-address', '127.0.0.1'],
   },
 ];
-
-function whepPlay(url: string, out: string, seconds: number): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(PYTHON, [SCRIPT, '--url', url, '--out', out, '--seconds', String(seconds), '--ice-address', '127.0.0.1'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
-}
-
-function ffprobeFrames(file: string): Record<string, number> {
-  const r = spawnSync(
-    'ffprobe',
-    ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file],
-    { encoding: 'utf8' },
-  );
-  expect(r.status, r.stderr).toBe(0);
-  const streams = (JSON.parse(r.stdout) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams;
-  return Object.fromEntries(streams.map((s) => [s.codec_name, Number(s.nb_read_frames)]));
-}
 
 describe.skipIf(!HAVE_GI)('WHEP playback to GStreamer', () => {
   const cluster = new Cluster({ servers: SERVERS });
@@ -95,7 +66,17 @@ describe.skipIf(!HAVE_GI)('WHEP playback to GStreamer', () => {
     const cases: [() => Promise<Response>, number, RegExp][] = [
       [() => post('/whep/demo-smpte', offer, 'text/plain'), 415, /application\/sdp/],
       [() => post('/whep/demo-smpte', 'hello'), 400, /SDP/],
-      [() => post('/whep/demo-smpte', offer.replace(/VP8\/90000/g, 'H264/90000')), 400, /VP8/],
+      [() => post('/whep/demo-smpte', offer.replace(/VP8\/90000/g, 'H265/90000')), 400, /VP8 or H\.264/],
+      // H.264 is offered, but the asset is VP8.
+      [
+        () =>
+          post(
+            '/whep/demo-smpte',
+            offer.replace(/VP8\/90000/g, 'H264/90000').replace(/a=mid:/, 'a=fmtp:96 packetization-mode=1\r\na=mid:'),
+          ),
+        400,
+        /asset's video is VP8/,
+      ],
       [() => post('/whep/no-such-asset'), 404, /no-such-asset|not/],
       [() => post('/whep/demo-mandelbrot'), 400, /vp9/],
       [() => post('/whep/..%2Fetc'), 404, /WHEP endpoint/],

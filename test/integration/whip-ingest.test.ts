@@ -1,59 +1,18 @@
 // WHIP ingest end to end: GStreamer's webrtcbin (scripts/whip-publish.py) publishes to a real hub and two entry servers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BATON, Cluster, ROOT, waitFor } from '../helpers/cluster.js';
+import { ffprobeFrames, GI_PACKAGES, HAVE_GI, INGEST_PAIR, PYTHON, videoPts, whipPublish } from '../helpers/gstreamer.js';
 
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(ROOT, 'scripts/whip-publish.py');
-/** Debian's GStreamer bindings; CI installs them (.ci/run). */
-const gi = spawnSync(
-  PYTHON,
-  ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst, GstWebRTC"],
-  { encoding: 'utf8' },
-);
-const HAVE_GI = gi.status === 0;
-if (!HAVE_GI)
-  console.warn(
-    `whip-ingest tests skipped: ${PYTHON} cannot import gi/GstWebRTC (install python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)`,
-  );
+if (!HAVE_GI) console.warn(`whip-ingest tests skipped: ${PYTHON} cannot import gi/GstWebRTC (install ${GI_PACKAGES})`);
 
-const SERVERS = [
-  { id: 'par-1', region: 'eu-west', lat: 48.86, lon: 2.35, ingest: true, assets: [], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
-  { id: 'nyc-1', region: 'us-east', lat: 40.71, lon: -74.0, ingest: true, assets: [], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
-];
-
-interface Run {
-  code: number | null;
-  stderr: string;
-}
-
-/** scripts/whip-publish.py as a child process, ICE on loopback only. */
-function whipPublish(url: string, token: string, seconds: number): Promise<Run> {
-  const child = spawn(PYTHON, [SCRIPT, '--url', url, '--token', token, '--seconds', String(seconds), '--ice-address', '127.0.0.1'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
-}
+const SERVERS = [...INGEST_PAIR];
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function ffprobeFrames(file: string): Record<string, number> {
-  const r = spawnSync(
-    'ffprobe',
-    ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file],
-    { encoding: 'utf8' },
-  );
-  expect(r.status, r.stderr).toBe(0);
-  const streams = (JSON.parse(r.stdout) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams;
-  return Object.fromEntries(streams.map((s) => [s.codec_name, Number(s.nb_read_frames)]));
-}
 
 describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
   const cluster = new Cluster({ servers: SERVERS });
@@ -117,7 +76,15 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
       [() => post('/whip/e1?location=Paris', { token: null }), 401, /Bearer/],
       [() => post('/whip/e1?location=Paris', { type: 'application/json' }), 415, /application\/sdp/],
       [() => post('/whip/e1?location=Paris', { body: 'hello' }), 400, /SDP/],
-      [() => post('/whip/e1?location=Paris', { body: offer.replace(/VP8\/90000/g, 'H264/90000') }), 400, /VP8/],
+      [() => post('/whip/e1?location=Paris', { body: offer.replace(/VP8\/90000/g, 'H265/90000') }), 400, /VP8 or H\.264/],
+      [
+        () =>
+          post('/whip/e1?location=Paris', {
+            body: offer.replace(/VP8\/90000/g, 'H264/90000').replace('a=mid:video0', 'a=fmtp:96 packetization-mode=2\r\na=mid:video0'),
+          }),
+        400,
+        /VP8 or H\.264/,
+      ],
       [() => post('/whip/e1?location=Paris', { body: offer + 'a=x:' + 'y'.repeat(40 * 1024) + '\r\n' }), 413, /larger than/],
       [() => post('/whip/e1'), 400, /location/],
       [() => post('/whip/e1?location=Atlantis-on-Mars'), 400, /place/],
@@ -205,12 +172,3 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     expect(pts.at(-1)! - pts[0]!).toBeGreaterThan(videoPts(beforeFile).at(-1)! - pts[0]! + 3);
   }, 120_000);
 });
-
-/** Video packet times, s, in file order. */
-function videoPts(file: string): number[] {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], {
-    encoding: 'utf8',
-  });
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout.trim().split('\n').map(Number);
-}

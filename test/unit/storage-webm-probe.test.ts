@@ -72,7 +72,9 @@ describe('probeWebm', () => {
   });
 
   it('leaves codecs out rather than guessing an unknown CodecID', () => {
-    expect(mimeFor(probeWebm(liveRecording([[1, 'V_MPEG4/ISO/AVC']])))).toBe('video/webm');
+    expect(mimeFor(probeWebm(liveRecording([[1, 'V_XXX']])))).toBe('video/webm');
+    // H.264 without its AVCDecoderConfigurationRecord: Matroska, profile unknown.
+    expect(mimeFor(probeWebm(liveRecording([[1, 'V_MPEG4/ISO/AVC']])))).toBe('video/x-matroska');
   });
 
   it('reports an incomplete head instead of failing', () => {

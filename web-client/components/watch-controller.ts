@@ -242,7 +242,11 @@ export class WatchController implements ReactiveController {
       if (d.live && d.startedAtMs !== undefined) this.#liveStartedAtMs = d.startedAtMs;
       if (this.#sink) return; // a resumed session repeats the metadata; the sink carries on
       if (!MseSink.supports(d.mime)) {
-        this.#failWith('unsupported-media', `This browser cannot play ${d.mime}.`);
+        // H.264 from a WHIP publisher (OBS) is stored as Matroska, which Chromium's MSE does not take: WHEP plays it.
+        const why = /avc1/.test(d.mime)
+          ? `This stream is H.264 (sent by OBS or another WHIP publisher); this player cannot play H.264 from Matroska: play it over WHEP (POST /whep/${d.assetId}).`
+          : `This browser cannot play ${d.mime}.`;
+        this.#failWith('unsupported-media', why);
         return;
       }
       this.#sink = new MseSink(this.video, d.mime, {

@@ -1,0 +1,86 @@
+// Third-party WHIP/WHEP clients for tests: GStreamer's webrtcbin driven by scripts/whip-publish.py and scripts/whep-play.py, and ffprobe.
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { ROOT } from './cluster.js';
+
+/** Debian's python3, which has the GStreamer bindings (a python3 first on PATH may not). */
+export const PYTHON = '/usr/bin/python3';
+
+/** True when PYTHON can import GStreamer's WebRTC bindings; CI installs them (.ci/run). */
+export const HAVE_GI =
+  spawnSync(
+    PYTHON,
+    ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst, GstWebRTC"],
+    { encoding: 'utf8' },
+  ).status === 0;
+
+export const GI_PACKAGES =
+  'python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-bad';
+
+/** Two ingest servers, Paris (the primary for `?location=Paris`) and New York, their ICE on loopback. */
+export const INGEST_PAIR = Object.freeze([
+  { id: 'par-1', region: 'eu-west', lat: 48.86, lon: 2.35, ingest: true, assets: [], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+  { id: 'nyc-1', region: 'us-east', lat: 40.71, lon: -74.0, ingest: true, assets: [], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+]);
+
+export interface Run {
+  code: number | null;
+  stderr: string;
+}
+
+/** A script still running this long after its --seconds is killed (its stderr says so), s. */
+const OVERRUN_S = 40;
+
+function run(script: string, args: string[], seconds: number): Promise<Run> {
+  const child = spawn(PYTHON, [join(ROOT, 'scripts', script), ...args, '--ice-address', '127.0.0.1'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(
+    () => {
+      stderr += `\n[${script} still running ${OVERRUN_S} s after its ${seconds} s: killed]`;
+      child.kill('SIGKILL');
+    },
+    (seconds + OVERRUN_S) * 1000,
+  );
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    }),
+  );
+}
+
+/** scripts/whip-publish.py: publishes a test pattern and a tone for `seconds`, ICE on loopback only. */
+export function whipPublish(url: string, token: string, seconds: number, codec: 'vp8' | 'h264' = 'vp8'): Promise<Run> {
+  return run('whip-publish.py', ['--url', url, '--token', token, '--seconds', String(seconds), '--codec', codec], seconds);
+}
+
+/** scripts/whep-play.py: plays over WHEP for `seconds` into `out` (WebM; Matroska for H.264). */
+export function whepPlay(url: string, out: string, seconds: number, codec: 'vp8' | 'h264' = 'vp8'): Promise<Run> {
+  return run('whep-play.py', ['--url', url, '--out', out, '--seconds', String(seconds), '--codec', codec], seconds);
+}
+
+/** Frames per codec, as ffprobe decodes them. */
+export function ffprobeFrames(file: string): Record<string, number> {
+  const r = spawnSync(
+    'ffprobe',
+    ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file],
+    { encoding: 'utf8' },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const streams = (JSON.parse(r.stdout) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams;
+  return Object.fromEntries(streams.map((s) => [s.codec_name, Number(s.nb_read_frames)]));
+}
+
+/** Video packet times, s, in file order. */
+export function videoPts(file: string): number[] {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], {
+    encoding: 'utf8',
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout.trim().split('\n').map(Number);
+}
