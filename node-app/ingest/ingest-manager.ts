@@ -18,6 +18,7 @@ import { sameSecret } from '../../signaling/stream-owners.js';
 import { ingestLimits } from './ingest-limits.js';
 import { LiveReporter, liveInfoOf } from './live-report.js';
 import { removeStaleParts } from './stale-parts.js';
+import { writeSidecar, type Sidecar } from '../storage/sidecar.js';
 
 /** Close reason of a session the hub ended (`session-close` from the hub). */
 export const CLOSED_BY_HUB = 'closed-by-hub';
@@ -63,6 +64,8 @@ interface Stream {
   abandonTimer: ReturnType<typeof setTimeout> | undefined;
   /** The MIME type was taken from the stream's own Tracks (not the publisher's word). */
   mimeProbed: boolean;
+  /** The broadcaster's title and description (also in the sidecar beside the recording). */
+  meta: Sidecar;
 }
 
 export class IngestManager {
@@ -73,6 +76,8 @@ export class IngestManager {
   readonly #peers = new Map<string, string | undefined>();
   /** Each publish session's stream secret (from the hub's `session-open`). */
   readonly #secrets = new Map<string, string>();
+  /** Each publish session's title and description (from the hub's `session-open`). */
+  readonly #meta = new Map<string, Sidecar>();
   readonly #streams = new Map<string, Stream>();
   /** Streams whose writer is being created: a second hello waits for the first. */
   readonly #creating = new Map<string, Promise<LiveWriter | IngestError>>();
@@ -126,11 +131,16 @@ export class IngestManager {
     this.#sessions.set(msg.sessionId, session);
     this.#peers.set(msg.sessionId, msg.peer);
     this.#secrets.set(msg.sessionId, secret);
+    this.#meta.set(msg.sessionId, {
+      ...(msg.title ? { title: msg.title } : {}),
+      ...(msg.description ? { description: msg.description } : {}),
+    });
     session.on('received', (n) => (this.#bytesIngested += n));
     session.once('closed', (reason) => {
       this.#sessions.delete(msg.sessionId);
       this.#peers.delete(msg.sessionId);
       this.#secrets.delete(msg.sessionId);
+      this.#meta.delete(msg.sessionId);
       // The hub closed it and has forgotten it already: telling it back would only be refused.
       if (reason !== CLOSED_BY_HUB) this.#o.sessionClosed(msg.sessionId);
       const s = this.#streams.get(msg.assetId);
@@ -245,7 +255,7 @@ export class IngestManager {
           IngestErrorCode.cannotResume,
           `a new copy needs every chunk from 0; the publisher can only send from ${resumeFrom}`,
         );
-      const created = this.#create(streamId, mime, secret);
+      const created = this.#create(streamId, mime, secret, this.#meta.get(session.sessionId) ?? {});
       this.#creating.set(streamId, created);
       const w = await created.finally(() => this.#creating.delete(streamId));
       if (w instanceof IngestError) return w;
@@ -261,7 +271,7 @@ export class IngestManager {
     return { writer: s.writer, limits: this.limits };
   }
 
-  async #create(streamId: string, mime: string, secret: string): Promise<LiveWriter | IngestError> {
+  async #create(streamId: string, mime: string, secret: string, meta: Sidecar): Promise<LiveWriter | IngestError> {
     const finalPath = this.#o.store.pathOf(streamId);
     if (!finalPath) return new IngestError(IngestErrorCode.badRequest, `invalid stream id ${streamId}`);
     if (this.#o.store.stat(streamId))
@@ -282,6 +292,13 @@ export class IngestManager {
     } catch (err) {
       return err instanceof IngestError ? err : new IngestError(IngestErrorCode.writeFailed, (err as Error).message);
     }
+    if (meta.title || meta.description) {
+      // Beside the recording from the start: when it is finalized, the storage scan finds its title.
+      const sidecar = this.#o.store.sidecarPathOf(streamId)!;
+      await writeSidecar(sidecar, meta).catch((err: Error) =>
+        this.#o.log?.warn({ stream: streamId, err: err.message }, 'could not write the title sidecar'),
+      );
+    }
     const s: Stream = {
       writer,
       secret,
@@ -296,6 +313,7 @@ export class IngestManager {
       }),
       abandonTimer: undefined,
       mimeProbed: false,
+      meta,
     };
     this.#streams.set(streamId, s);
     writer.on('grew', () => {
@@ -336,7 +354,7 @@ export class IngestManager {
   }
 
   #info(s: Stream): LiveInfo {
-    return liveInfoOf(s.writer, s.secret, s.peer);
+    return { ...liveInfoOf(s.writer, s.secret, s.peer), ...s.meta };
   }
 
   #watchAbandon(s: Stream): void {

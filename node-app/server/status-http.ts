@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { TableSnapshot } from '../../signaling/protocol/index.js';
 import type { DiskStore } from '../storage/disk-store.js';
 import { serveMedia } from './http-media.js';
+import { servePoster } from './http-poster.js';
 
 export interface StatusHttpOptions {
   port?: number;
@@ -36,6 +37,7 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
     router.on(['GET', 'HEAD'], path, (req, res, params) => handler(req, res, params));
   };
   get('/media/:file', (req, res, { file }) => serveMedia(o.store, file ?? '', req, res));
+  get('/poster/:file', (req, res, { file }) => servePoster(o.store, file ?? '', req, res));
   get('/metrics', (_req, res) => {
     o.registry.metrics().then((text) => {
       res.writeHead(200, { 'content-type': o.registry.contentType });

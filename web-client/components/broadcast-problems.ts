@@ -1,5 +1,6 @@
 // What a refused or failed broadcast means to the person at the page, and which field to fix.
 import { ASSET_ID_PATTERN } from '../../signaling/protocol/ids.js';
+import { descriptionSchema, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, titleSchema } from '../../signaling/protocol/messages.js';
 import type { Problem } from './broadcast-source.js';
 import type { LocationInput } from './broadcast-status.js';
 
@@ -14,7 +15,12 @@ export function geolocationMessage(err: GeolocationPositionError): string {
   }
 }
 
-export function validate(streamKey: string, location: LocationInput, streamId: string | undefined): Problem | null {
+export function validate(
+  streamKey: string,
+  location: LocationInput,
+  streamId: string | undefined,
+  meta: { title?: string; description?: string } = {},
+): Problem | null {
   if (!streamKey)
     return { code: 'missing-key', message: 'Enter your stream key: the hub only accepts broadcasts that carry one.', field: 'key' };
   if (location.kind === 'text' && !location.text.trim())
@@ -26,6 +32,19 @@ export function validate(streamKey: string, location: LocationInput, streamId: s
       field: 'streamId',
     };
   }
+  // The hub checks the same schemas; checking here says which field to fix before anything is sent.
+  if (meta.title !== undefined && !titleSchema.safeParse(meta.title).success)
+    return {
+      code: 'bad-title',
+      message: `A title is one line of at most ${MAX_TITLE_CHARS} characters (now ${meta.title.length}).`,
+      field: 'title',
+    };
+  if (meta.description !== undefined && !descriptionSchema.safeParse(meta.description).success)
+    return {
+      code: 'bad-description',
+      message: `A description is at most ${MAX_DESCRIPTION_CHARS.toLocaleString('en-US')} characters (now ${meta.description.length.toLocaleString('en-US')}).`,
+      field: 'description',
+    };
   return null;
 }
 

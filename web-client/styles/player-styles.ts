@@ -101,8 +101,13 @@ export const playerStyles = css`
     gap: 8px 10px;
   }
   .now-head h3 {
-    font-family: var(--bt-mono);
     font-size: 1.1rem;
+    overflow-wrap: anywhere;
+  }
+  .now .description {
+    margin: 0;
+    color: var(--bt-text-dim);
+    white-space: pre-line;
     overflow-wrap: anywhere;
   }
   .now-head .jump-live {
