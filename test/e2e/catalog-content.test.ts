@@ -68,7 +68,7 @@ describe('catalog content and viewer counts (Chromium, hub + 3 servers)', () => 
       await expect.poll(() => shown(page)).toEqual(['demo-testsrc']);
       await search.fill('nothing-called-this');
       await expect.poll(() => shown(page)).toEqual([]);
-      expect(await page.locator('baton-catalog').textContent()).toContain('Nothing matches “nothing-called-this”');
+      expect(await page.locator('baton-catalog p.empty').textContent()).toBe('Nothing matches “nothing-called-this”.');
       await search.fill('');
       await expect.poll(async () => (await shown(page)).length).toBe(3);
       await screenshot(page, 'catalog-posters');
