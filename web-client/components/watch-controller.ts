@@ -5,7 +5,7 @@ import type { CatalogEntry } from '../../signaling/protocol/messages.js';
 import type { SelectReason } from '../../signaling/protocol/types.js';
 import { Viewer } from '../../client-sdk/viewer.js';
 import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
-import { BACK_BUFFER_S, MseSink } from './mse-sink.js';
+import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
 import { hrefFor, parseHash } from './hash-route.js';
 import { PlayPositions } from './play-position.js';
 
@@ -111,6 +111,8 @@ export class WatchController implements ReactiveController {
   #socket: ClientSocket | null = null;
   #viewer: Viewer | null = null;
   #sink: MseSink | null = null;
+  /** A MediaSource attached while the session is set up, for the sink to take at `meta`. */
+  #early: AttachedSource | null = null;
   #catalogTimer: ReturnType<typeof setInterval> | undefined;
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #viewersTimer: ReturnType<typeof setInterval> | undefined;
@@ -248,6 +250,9 @@ export class WatchController implements ReactiveController {
     const socket = this.#socket;
     if (!assetId || !socket) return;
 
+    // Open the MediaSource while the director chooses and WebRTC connects: by the stream's
+    // metadata it is open and the first bytes go straight into a SourceBuffer.
+    this.#early = MseSink.attach(this.video);
     const startS = this.#startFor(assetId);
     const viewer = new Viewer({ socket, assetId, SimplePeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
     this.#viewer = viewer;
@@ -277,7 +282,10 @@ export class WatchController implements ReactiveController {
         this.#failWith('unsupported-media', `This browser cannot play ${d.mime}.`);
         return;
       }
+      const attached = this.#early ?? undefined;
+      this.#early = null;
       this.#sink = new MseSink(this.video, d.mime, {
+        ...(attached ? { attached } : {}),
         backBufferS: this.backBufferS,
         live: d.live,
         ...(d.durationMs && !d.live ? { durationS: d.durationMs / 1000 } : {}),
@@ -386,6 +394,8 @@ export class WatchController implements ReactiveController {
     viewer?.close();
     this.#sink?.close();
     this.#sink = null;
+    if (this.#early) MseSink.detach(this.video, this.#early);
+    this.#early = null;
   }
 
   #failWith(code: string, message: string): void {
