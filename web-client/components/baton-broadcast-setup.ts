@@ -7,6 +7,7 @@ import { sharedStyles } from '../styles/shared.js';
 import type { BroadcastPhase, GoLiveOptions, LocationInput, Problem, SourceInfo, SourceKind, SourceState } from './broadcast-controller.js';
 import { fieldStyles, type LocationChange } from './baton-place-field.js';
 import './baton-place-field.js';
+import { thousands } from './format.js';
 
 const SOURCES: ReadonlyArray<{ kind: SourceKind; label: string }> = [
   { kind: 'camera', label: 'Camera' },
@@ -23,7 +24,7 @@ const FIELD_HINTS: Record<string, string> = {
   'bad-stream-id': 'Letters, digits, “-” and “_”; at most 64.',
   conflict: 'Taken: choose another, or leave it empty.',
   'bad-title': `One line, at most ${MAX_TITLE_CHARS} characters.`,
-  'bad-description': `At most ${MAX_DESCRIPTION_CHARS.toLocaleString('en-US')} characters.`,
+  'bad-description': `At most ${thousands(MAX_DESCRIPTION_CHARS)} characters.`,
 };
 
 type DeviceLocation = LocationInput & { kind: 'device' };

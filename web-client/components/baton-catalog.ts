@@ -4,7 +4,7 @@ import { LitElement, css, html } from 'lit';
 import type { CatalogEntry } from '../../signaling/protocol/messages.js';
 import { sharedStyles } from '../styles/shared.js';
 import { fieldStyles } from './baton-place-field.js';
-import { codecsOf, formatBitrate, formatBytes, formatDuration } from './format.js';
+import { codecsOf, formatBitrate, formatBytes, formatDuration, thousands } from './format.js';
 import { hrefFor } from './hash-route.js';
 
 /**
@@ -228,9 +228,9 @@ export class BatonCatalog extends LitElement {
   }
 }
 
-/** "1 watching", "12 watching". */
+/** "1 watching", "1,200 watching". */
 export function watching(n: number): string {
-  return `${n.toLocaleString('en-US')} watching`;
+  return `${thousands(n)} watching`;
 }
 
 /**

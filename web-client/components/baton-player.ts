@@ -2,7 +2,17 @@
 import { LitElement, html, type PropertyValues } from 'lit';
 import { playerStyles } from '../styles/player-styles.js';
 import { sharedStyles } from '../styles/shared.js';
-import { codecsOf, formatBitrate, formatBytes, formatClock, formatLoad, formatSeconds, reasonExplanation, reasonLabel } from './format.js';
+import {
+  codecsOf,
+  formatBitrate,
+  formatBytes,
+  formatClock,
+  formatLoad,
+  formatSeconds,
+  reasonExplanation,
+  reasonLabel,
+  thousands,
+} from './format.js';
 import { LIVE_CATCH_UP_ABOVE_S } from './live-sync.js';
 import { WatchController, type PlaybackStatus } from './watch-controller.js';
 import { watching } from './baton-catalog.js';
@@ -238,7 +248,7 @@ export class BatonPlayer extends LitElement {
     return html`<ul class="notices" aria-live="polite">
       ${s.failovers.map(
         (f) => html`<li data-testid="failover">
-          <span>Server <b class="mono">${f.from}</b> went away — resumed on <b class="mono">${f.to}</b> at byte ${f.offset.toLocaleString('en-US')}.</span>
+          <span>Server <b class="mono">${f.from}</b> went away — resumed on <b class="mono">${f.to}</b> at byte ${thousands(f.offset)}.</span>
           <time>${formatClock(f.atMs)}</time>
         </li>`,
       )}

@@ -3,6 +3,7 @@ import { ASSET_ID_PATTERN } from '../../signaling/protocol/ids.js';
 import { descriptionSchema, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, titleSchema } from '../../signaling/protocol/messages.js';
 import type { Problem } from './broadcast-source.js';
 import type { LocationInput } from './broadcast-status.js';
+import { thousands } from './format.js';
 
 export function geolocationMessage(err: GeolocationPositionError): string {
   switch (err.code) {
@@ -42,7 +43,7 @@ export function validate(
   if (meta.description !== undefined && !descriptionSchema.safeParse(meta.description).success)
     return {
       code: 'bad-description',
-      message: `A description is at most ${MAX_DESCRIPTION_CHARS.toLocaleString('en-US')} characters (now ${meta.description.length.toLocaleString('en-US')}).`,
+      message: `A description is at most ${thousands(MAX_DESCRIPTION_CHARS)} characters (now ${thousands(meta.description.length)}).`,
       field: 'description',
     };
   return null;
