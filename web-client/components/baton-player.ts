@@ -186,7 +186,7 @@ export class BatonPlayer extends LitElement {
         ${
           viewers === null
             ? null
-            : html`<span class="badge" data-testid="player-viewers" data-viewers=${viewers} title="Viewer sessions open for this stream across the cluster"
+            : html`<span class="viewers" data-testid="player-viewers" data-viewers=${viewers} title="Viewer sessions open for this stream across the cluster"
                 >${watching(viewers)}</span
               >`
         }

@@ -104,6 +104,16 @@ export const playerStyles = css`
     font-size: 1.1rem;
     overflow-wrap: anywhere;
   }
+  .now-head .viewers {
+    /* A pill like the state badges, but not one of them: it says who watches, not how the stream is. */
+    padding: 2px 8px;
+    border-radius: 999px;
+    font-size: 0.78rem;
+    font-weight: 600;
+    white-space: nowrap;
+    background: var(--bt-surface-3);
+    font-variant-numeric: tabular-nums;
+  }
   .now .description {
     margin: 0;
     color: var(--bt-text-dim);
