@@ -1,11 +1,17 @@
 // How many are watching, with real processes: the hub sums what the media servers report in their load
-// (the shared table, not one hub's sockets). Two viewers on two servers count 2; one leaves, 1.
+// (the shared table, not one hub's sockets). Two viewers on two servers count 2; one leaves, 1. With two
+// hubs on one Redis, each hub says the same, whichever hub the viewers came through.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/events.js';
 import { Viewer } from '../../client-sdk/viewer.js';
 import { SimplePeer, nodeWrtc } from '../../node-app/webrtc/peer.js';
-import { Cluster, THREE_SERVERS, waitFor } from '../helpers/cluster.js';
+import { mkdirSync, linkSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, MEDIA_DIR, run, SECRET, THREE_SERVERS, waitFor, waitForOutput, type Proc } from '../helpers/cluster.js';
+import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
+import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 
 type ClientSocket = Socket<HubToClientEvents, ClientToHubEvents>;
 /** 20 s, paced: both viewers are still watching when the counts are read. */
@@ -88,5 +94,69 @@ describe('viewer counts (hub + 3 servers, real viewers)', () => {
       code: 'bad-request',
       message: expect.stringMatching(/^invalid viewers query: assetIds\.0: asset id must match/),
     });
+  });
+});
+
+describe('viewer counts with two hubs on one Redis', () => {
+  let redis: RedisProcess;
+  const hubs: Array<Proc & { url: string }> = [];
+  const servers: Proc[] = [];
+  const askers: ClientSocket[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), 'baton-viewers-hubs-'));
+
+  beforeAll(async () => {
+    await ensureDemoMedia(MEDIA_DIR);
+    redis = await startRedis();
+    for (const id of ['hub-a', 'hub-b']) {
+      const p = run(['hub', '--port', '0', '--redis', redis.url, '--hub-id', id, '--cluster-secret', SECRET, '--heartbeat-ms', '300']);
+      hubs.push(Object.assign(p, { url: (await waitForOutput(p, /listening on (http:\/\/[^\s]+)/, 60_000))[1]! }));
+    }
+    // One server registered on each hub: a count that only looked at its own servers would say 1.
+    for (const [i, hub] of hubs.entries()) {
+      const storage = join(tmp, `srv-${i}`);
+      mkdirSync(storage);
+      linkSync(join(MEDIA_DIR, `${ASSET}.webm`), join(storage, `${ASSET}.webm`));
+      const p = run([
+        ...['server', '--hub', hub.url, '--cluster-secret', SECRET, '--id', `srv-${i}`, '--region', 'eu-central'],
+        ...['--lat', '50.1', '--lon', '8.7', '--storage', storage, '--heartbeat-ms', '300', '--ice-allow', 'loopback,private'],
+      ]);
+      servers.push(p);
+    }
+    await Promise.all(servers.map((p) => waitForOutput(p, /registered with hub/, 60_000)));
+    for (const h of hubs) askers.push(await connect(h.url));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const a of askers) a.disconnect();
+    const procs = [...servers, ...hubs];
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5_000))]);
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await redis?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }, 30_000);
+
+  const counts = () =>
+    Promise.all(
+      askers.map(async (a) => {
+        const r = await a.timeout(5_000).emitWithAck('viewers', { assetIds: [ASSET] });
+        if (!r.ok) throw new Error(r.message);
+        return r.counts[0]!;
+      }),
+    );
+
+  it('each hub counts the viewers of every server: 2, then 1 when one leaves', async () => {
+    // One viewer through each hub, on different servers.
+    const a = await watch(hubs[0]!.url, []);
+    const b = await watch(hubs[1]!.url, [a.server]);
+    try {
+      expect(b.server).not.toBe(a.server);
+      await waitFor('both hubs count 2', async () => (await counts()).join() === '2,2', 15_000, 200);
+      a.close();
+      await waitFor('both hubs count 1', async () => (await counts()).join() === '1,1', 15_000, 200);
+    } finally {
+      a.close();
+      b.close();
+    }
   });
 });
