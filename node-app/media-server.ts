@@ -148,7 +148,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       opts.posters === false
         ? undefined
         : new PosterMaker({
-            made: (id) => this.#log.info({ asset: id }, 'poster made'),
+            made: (id) => {
+              this.#log.info({ asset: id }, 'poster made');
+              // A live stream's poster shows in its `live` entry at once; a stored asset's at the next scan.
+              void this.store.posterToken(id).then((token) => token && this.#ingest.posterMade(id, token));
+            },
             failed: (id, message) => this.#log.warn({ asset: id, err: message }, 'no poster for this asset'),
           });
     this.store = new DiskStore(opts.storageDir, {
@@ -177,6 +181,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       sessionClosed: (sessionId) => this.#hub?.send('session-close', { sessionId }),
       report: (deltas) => this.#report(deltas),
       finalized: () => this.#rescanStorage(),
+      poster: (id, source, attempt) =>
+        this.#posters?.want({ id, source, target: this.store.posterPathOf(id)!, version: `live-${attempt}` }),
       knownStart: (id) => Math.min(...[...this.table.liveHolders(id)].map((s) => this.table.get(s)?.live.get(id)?.startedAtMs ?? Infinity)),
       // Broadcasts have their own slots: viewers filling theirs never starve an ingest, nor the reverse.
       hasCapacity: () => this.#ingest.sessionCount < this.#maxIngestSessions,
@@ -271,6 +277,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       port: this.#o.httpPort,
       host: this.#o.httpHost,
       store: this.store,
+      livePoster: (id) => this.#ingest.posterOf(id),
       registry: this.metrics.registry,
       table: () => this.table.snapshot(),
       status: () => this.#status(),

@@ -110,6 +110,8 @@ function build(table: StateTable): CatalogEntry[] {
         if (l.description) entry.description = l.description;
         out.set(l.id, entry);
       }
+      const entry = out.get(l.id)!;
+      if (!entry.posterUrl && l.poster && s.httpUrl) entry.posterUrl = posterUrl(s.httpUrl, l.id, l.poster);
     }
   }
   return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

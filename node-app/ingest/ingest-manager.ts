@@ -39,6 +39,11 @@ export interface IngestManagerOptions {
   sessionClosed: (sessionId: string) => void;
   /** Reports state-table deltas about this server. */
   report: (deltas: OwnDelta[]) => void;
+  /**
+   * Asks for a poster of a live stream from its growing file (`source`), once its first keyframe
+   * Cluster is on disk; `posterMade` tells the manager it exists.
+   */
+  poster?: (streamId: string, source: string, attempt: number) => void;
   /** A stream was finalized into storage: rescan it so the catalog (and `storage-add`) has it. */
   finalized: (streamId: string) => Promise<void>;
   /** When the stream started on any server (from the state table), so quotas count from there. */
@@ -66,7 +71,14 @@ interface Stream {
   mimeProbed: boolean;
   /** The broadcaster's title and description (also in the sidecar beside the recording). */
   meta: Sidecar;
+  /** The poster's version token once one was made from the live file. */
+  poster: string | undefined;
+  /** Poster requests so far (a file read too early is asked for again, a few times). */
+  posterAttempts: number;
 }
+
+/** A live stream's poster is asked for at most this many times (after each new keyframe Cluster). */
+const LIVE_POSTER_ATTEMPTS = 3;
 
 export class IngestManager {
   readonly limits: IngestLimits;
@@ -314,6 +326,8 @@ export class IngestManager {
       abandonTimer: undefined,
       mimeProbed: false,
       meta,
+      poster: undefined,
+      posterAttempts: 0,
     };
     this.#streams.set(streamId, s);
     writer.on('grew', () => {
@@ -321,6 +335,7 @@ export class IngestManager {
         s.mimeProbed = true;
         void this.#probeMime(s);
       }
+      this.#askPoster(s);
       s.reporter.schedule();
     });
     writer.once('finalized', (info) => {
@@ -343,6 +358,32 @@ export class IngestManager {
     return writer;
   }
 
+  /**
+   * The first Cluster is complete (a second one has started) and durable: ffmpeg can take the poster
+   * from the growing file. Asked again after later Clusters if an attempt read too little.
+   */
+  #askPoster(s: Stream): void {
+    // A stream starts with a keyframe: once a later Cluster has begun on disk, the first is there whole.
+    const clusters = s.writer.index.clusters;
+    if (!this.#o.poster || s.poster || s.posterAttempts >= LIVE_POSTER_ATTEMPTS || clusters.length < 2 + s.posterAttempts) return;
+    if (s.writer.durableBytes < clusters[1 + s.posterAttempts]!) return;
+    s.posterAttempts++;
+    this.#o.poster(s.writer.streamId, s.writer.partPath, s.posterAttempts);
+  }
+
+  /** A poster of a live stream here was made: its `live` entry says so at once. */
+  posterMade(streamId: string, token: string): void {
+    const s = this.#streams.get(streamId);
+    if (!s || !s.writer.live) return;
+    s.poster = token;
+    s.reporter.now();
+  }
+
+  /** The version token of a live stream's poster, if one was made here. */
+  posterOf(streamId: string): string | undefined {
+    return this.#streams.get(streamId)?.poster;
+  }
+
   /** Once the init segment is in, its Tracks say what the stream is; the publisher's `mime` was only a claim. */
   async #probeMime(s: Stream): Promise<void> {
     try {
@@ -354,7 +395,7 @@ export class IngestManager {
   }
 
   #info(s: Stream): LiveInfo {
-    return { ...liveInfoOf(s.writer, s.secret, s.peer), ...s.meta };
+    return { ...liveInfoOf(s.writer, s.secret, s.peer), ...s.meta, ...(s.poster ? { poster: s.poster } : {}) };
   }
 
   #watchAbandon(s: Stream): void {

@@ -11,11 +11,17 @@ const JPEG_FILE = /^(.+)\.jpg$/;
 export const MAX_POSTER_BYTES = 2 * 1024 * 1024;
 const COMMON_HEADERS = { 'access-control-allow-origin': '*', 'x-content-type-options': 'nosniff' } as const;
 
-/** Answers `GET|HEAD /poster/<id>.jpg`. */
-export function servePoster(store: DiskStore, file: string, req: IncomingMessage, res: ServerResponse): void {
+/** Answers `GET|HEAD /poster/<id>.jpg` of a stored asset, or of a live stream being ingested here. */
+export function servePoster(
+  store: DiskStore,
+  file: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  livePoster: (assetId: string) => string | undefined = () => undefined,
+): void {
   const m = JPEG_FILE.exec(file);
   const id = m?.[1];
-  const token = id && isAssetId(id) ? store.stat(id)?.poster : undefined;
+  const token = id && isAssetId(id) ? (store.stat(id)?.poster ?? livePoster(id)) : undefined;
   const path = token ? store.posterPathOf(id!) : undefined;
   if (!path || !token) return notFound(res);
   const etag = `"${token}"`;

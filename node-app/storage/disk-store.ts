@@ -287,11 +287,13 @@ export class DiskStore implements BlockStore {
   }
 
   /**
-   * The poster's version token (base 36 of its mtime and size), or undefined when there is none. An
+   * The poster's version token (base 36 of its mtime and size), or undefined when there is none (or
+   * the id is not allowed). An
    * operator's own `<id>.poster.jpg` is used as it is; deleting it makes the server take a new one.
    */
-  async #posterMark(id: string): Promise<string | undefined> {
-    const s = await stat(this.posterPathOf(id)!).catch(() => undefined);
+  async posterToken(id: string): Promise<string | undefined> {
+    const path = this.posterPathOf(id);
+    const s = path ? await stat(path).catch(() => undefined) : undefined;
     if (!s?.isFile() || s.size === 0) return undefined;
     return (Math.round(s.mtimeMs) % 36 ** 9).toString(36) + (s.size % 36 ** 6).toString(36);
   }
@@ -310,7 +312,7 @@ export class DiskStore implements BlockStore {
       const sidecar = await this.#sidecar(id, before?.sidecar);
       if (sidecar.meta.title) info.title = sidecar.meta.title;
       if (sidecar.meta.description) info.description = sidecar.meta.description;
-      const poster = await this.#posterMark(id);
+      const poster = await this.posterToken(id);
       if (poster) info.poster = poster;
       const entry: Entry = { info, path, ino: s.ino, probe, sidecar };
       if (before && before.ino === s.ino && before.index) entry.index = before.index;

@@ -104,6 +104,7 @@ export const liveInfoSchema = z.strictObject({
     .optional(),
   title: titleSchema.optional(),
   description: descriptionSchema.optional(),
+  poster: posterToken.optional(),
 }) satisfies z.ZodType<LiveInfo>;
 
 /** A stream's ownership secret, minted by the hub at its first assignment (32 random bytes, base64url). */

@@ -68,6 +68,8 @@ export interface LiveInfo {
   title?: string;
   /** ≤ MAX_DESCRIPTION_CHARS. */
   description?: string;
+  /** As AssetInfo.poster: the server has a picture of the stream's first keyframe. */
+  poster?: string;
 }
 
 /** One asset's open viewer sessions on one server. */

@@ -1,6 +1,7 @@
 // Titles, descriptions, posters, search and viewer counts in real Chromium against a real cluster:
 // a sidecar names a stored clip, the server makes its poster, the catalog finds it by a word of its
-// description, the player shows how many watch it; a broadcaster's title reaches the catalog.
+// description, the player shows how many watch it; a broadcaster's title reaches the catalog, and its live
+// stream gets a poster.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -139,6 +140,16 @@ describe('catalog content and viewer counts (Chromium, hub + 3 servers)', () => 
       await entry.waitFor({ timeout: 30_000 });
       expect(await entry.locator('[data-testid=title]').textContent()).toBe('Rooftop sunrise');
       expect(await entry.locator('[data-testid=description]').textContent()).toBe('Live from the roof,\nfacing east.');
+      // While live, the entry server makes a poster from the stream's first Cluster (the catalog refreshes every 10 s).
+      await expect
+        .poll(
+          () =>
+            entry
+              .locator('img[data-testid=poster]')
+              .evaluateAll((imgs: HTMLImageElement[]) => imgs.map((img) => (img.complete ? img.naturalWidth : 0))[0] ?? 0),
+          { timeout: 30_000, interval: 500 },
+        )
+        .toBeGreaterThan(100);
       await entry.click();
       await expect
         .poll(() => v.page.locator('baton-player [data-testid=player-title]').textContent(), { timeout: 15_000 })
