@@ -76,6 +76,10 @@ export interface PublisherOptions {
   location: PublishRequest['location'];
   /** Desired stream id; the hub picks one when absent. */
   streamId?: string;
+  /** What viewers see instead of the stream id (≤ 200 characters); stored with the recording. */
+  title?: string;
+  /** ≤ 2,000 characters; stored with the recording. */
+  description?: string;
   /** MSE type of the stream, e.g. `video/webm; codecs="vp8, opus"`. */
   mime: string;
   iceServers?: RTCIceServer[];

@@ -246,6 +246,8 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     const req: PublishRequest = { streamKey: this.#o.streamKey, location: this.#o.location };
     if (this.#streamId) req.streamId = this.#streamId;
     if (this.#streamSecret) req.streamSecret = this.#streamSecret;
+    if (this.#o.title) req.title = this.#o.title;
+    if (this.#o.description) req.description = this.#o.description;
     if (exclude.length) req.exclude = exclude.slice(-16);
     return ask(this.#o.socket as AckEmitter, 'publish', req, publishReplySchema, PUBLISH_ACK_TIMEOUT_MS);
   }

@@ -8,6 +8,7 @@ import {
   parse,
   signalSchema,
   loadFactor,
+  MAX_VIEWED_ASSETS_PER_LOAD,
   type Ack,
   type ServerDescriptor,
   type ServerLoad,
@@ -20,7 +21,8 @@ import {
 import { logger, type Logger } from '../signaling/log.js';
 import { ReplicaFollower } from '../common/replica-follower.js';
 import { DirectorRole } from './director/director-role.js';
-import { DiskStore } from './storage/disk-store.js';
+import { DiskStore, withinMetaBudget } from './storage/disk-store.js';
+import { PosterMaker } from './storage/poster-maker.js';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import { createCachedSource } from './cache/cached-reader.js';
 import { type CachePolicy, createCache, DEFAULT_CACHE_POLICY, type BlockCache } from './cache/index.js';
@@ -94,6 +96,8 @@ export interface MediaServerOptions {
    * loopback/private (`--ice-allow`). Hostname candidates are never probed.
    */
   iceAllow?: string[];
+  /** Make poster pictures (ffmpeg, first keyframe) for stored assets that have none. Default true. */
+  posters?: boolean;
 }
 
 interface MediaServerEvents {
@@ -122,6 +126,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #whip: WhipManager;
   readonly #whep: WhepManager;
   readonly #load = new LoadMeter();
+  readonly #posters: PosterMaker | undefined;
   #hub?: HubLink;
   #http?: StatusHttp;
   #heartbeat?: NodeJS.Timeout;
@@ -139,7 +144,21 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
         if (e.phase === 'started') this.#log.warn({ version: e.version }, 'gap in deltas; asking for a snapshot');
       },
     });
-    this.store = new DiskStore(opts.storageDir);
+    this.#posters =
+      opts.posters === false
+        ? undefined
+        : new PosterMaker({
+            made: (id) => {
+              this.#log.info({ asset: id }, 'poster made');
+              // A live stream's poster shows in its `live` entry at once; a stored asset's at the next scan.
+              void this.store.posterToken(id).then((token) => token && this.#ingest.posterMade(id, token));
+            },
+            failed: (id, message) => this.#log.warn({ asset: id, err: message }, 'no poster for this asset'),
+          });
+    this.store = new DiskStore(opts.storageDir, {
+      posters: this.#posters,
+      sidecarError: (id, message) => this.#log.warn({ asset: id, err: message }, 'sidecar ignored'),
+    });
     this.cache = createCache({ policy: opts.cachePolicy ?? DEFAULT_CACHE_POLICY, budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
     this.cache.onChange((c) => this.#reportCache(c));
     this.metrics = createServerMetrics(this);
@@ -162,6 +181,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       sessionClosed: (sessionId) => this.#hub?.send('session-close', { sessionId }),
       report: (deltas) => this.#report(deltas),
       finalized: () => this.#rescanStorage(),
+      poster: (id, source, attempt) =>
+        this.#posters?.want({ id, source, target: this.store.posterPathOf(id)!, version: `live-${attempt}` }),
       knownStart: (id) => Math.min(...[...this.table.liveHolders(id)].map((s) => this.table.get(s)?.live.get(id)?.startedAtMs ?? Infinity)),
       // Broadcasts have their own slots: viewers filling theirs never starve an ingest, nor the reverse.
       hasCapacity: () => this.#ingest.sessionCount < this.#maxIngestSessions,
@@ -256,6 +277,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       port: this.#o.httpPort,
       host: this.#o.httpHost,
       store: this.store,
+      livePoster: (id) => this.#ingest.posterOf(id),
       registry: this.metrics.registry,
       table: () => this.table.snapshot(),
       status: () => this.#status(),
@@ -312,12 +334,14 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   }
 
   async #rescanStorage(): Promise<void> {
-    const { added, removed } = await this.store.refresh();
+    const { added, removed, described } = await this.store.refresh();
     const deltas: OwnDelta[] = [];
-    if (added.length) deltas.push({ type: 'storage-add', assets: added });
+    // A new title, description or poster replaces the entry (storage-add of a listed id overwrites it).
+    const report = withinMetaBudget([...added, ...described]);
+    if (report.length) deltas.push({ type: 'storage-add', assets: report });
     if (removed.length) deltas.push({ type: 'storage-remove', assets: removed });
     if (deltas.length) {
-      this.#log.info({ added: added.map((a) => a.id), removed }, 'storage changed');
+      this.#log.info({ added: added.map((a) => a.id), described: described.map((a) => a.id), removed }, 'storage changed');
       this.#report(deltas);
     }
   }
@@ -328,6 +352,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     clearInterval(this.#rescan);
+    this.#posters?.close();
     // Leave the table first: the hub then tells every viewer of this server to
     // move, and no director can pick this server again while they do.
     this.#hub?.close();
@@ -397,6 +422,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       sessions: this.#viewers.size,
       ingestSessions: this.#ingest.sessionCount,
       storageReadBytes: this.store.bytesRead,
+      viewers: this.#viewers.viewersByAsset(MAX_VIEWED_ASSETS_PER_LOAD),
     });
   }
 

@@ -17,6 +17,8 @@ export interface ClipSpec {
   /** lavfi audio source, without duration. */
   audio: string;
   videoArgs: string[];
+  /** The sidecar `baton demo` puts beside the clip (title, description). */
+  sidecar?: { title: string; description: string };
 }
 
 const FPS = 30;
@@ -35,6 +37,7 @@ export const DEMO_CLIPS: readonly ClipSpec[] = Object.freeze([
     video: `testsrc=size=${SIZE}:rate=${FPS}`,
     audio: 'sine=frequency=440:sample_rate=48000',
     videoArgs: ['-c:v', 'libvpx', '-b:v', '1M', ...FAST_ARGS],
+    sidecar: { title: 'Test pattern', description: 'ffmpeg testsrc: colour bars, a gradient and a frame counter, with a 440 Hz tone.' },
   },
   {
     id: 'demo-mandelbrot',
@@ -42,6 +45,7 @@ export const DEMO_CLIPS: readonly ClipSpec[] = Object.freeze([
     video: `mandelbrot=size=${SIZE}:rate=${FPS}`,
     audio: 'sine=frequency=330:sample_rate=48000',
     videoArgs: ['-c:v', 'libvpx-vp9', '-b:v', '1M', '-row-mt', '1', ...FAST_ARGS],
+    sidecar: { title: 'Mandelbrot zoom', description: 'A dive into the Mandelbrot set, in VP9, with a 330 Hz tone.' },
   },
   {
     id: 'demo-smpte',
@@ -49,6 +53,7 @@ export const DEMO_CLIPS: readonly ClipSpec[] = Object.freeze([
     video: `smptebars=size=${SIZE}:rate=${FPS}`,
     audio: 'sine=frequency=1000:sample_rate=48000',
     videoArgs: ['-c:v', 'libvpx', '-b:v', '1M', ...FAST_ARGS],
+    sidecar: { title: 'SMPTE colour bars', description: 'The broadcast test card, with a 1 kHz tone.' },
   },
 ]);
 

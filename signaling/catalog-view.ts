@@ -1,5 +1,7 @@
 // The cluster catalog as clients read it: built once per catalog change (not per request),
 // sorted by id in code-unit order (ids are ASCII: no locale rules needed), served in pages.
+// Viewer counts come from the servers' load reports (the shared table, so every hub agrees) and
+// are summed apart from the entries: load changes every second, the entries rarely.
 import type { CatalogEntry, Delta, StateTable } from './protocol/index.js';
 
 /** The most entries one page carries (`?limit=` is clamped to this). */
@@ -20,6 +22,9 @@ export class CatalogView {
   #changes = 0;
   #builtAt = -1;
   #sorted: CatalogEntry[] = [];
+  #loadChanges = 0;
+  #viewersAt = -1;
+  #viewers = new Map<string, number>();
   /** How many times the sorted view was rebuilt (for tests and metrics). */
   builds = 0;
 
@@ -30,6 +35,20 @@ export class CatalogView {
   /** Call for every committed delta: only catalog-relevant ones invalidate the view. */
   noteDelta(type: Delta['type']): void {
     if (CATALOG_DELTAS.has(type)) this.#changes++;
+    if (type === 'load' || type === 'server-joined' || type === 'server-left') this.#loadChanges++;
+  }
+
+  /** Viewer sessions open for `assetId` on every server of the table (as each last reported). */
+  viewersOf(assetId: string): number {
+    if (this.#viewersAt !== this.#loadChanges) {
+      const counts = new Map<string, number>();
+      for (const s of this.#table.servers()) {
+        for (const v of s.load.viewers ?? []) counts.set(v.id, (counts.get(v.id) ?? 0) + v.n);
+      }
+      this.#viewers = counts;
+      this.#viewersAt = this.#loadChanges;
+    }
+    return this.#viewers.get(assetId) ?? 0;
   }
 
   /** Every entry, sorted by id (shared: callers must not mutate it). */
@@ -55,7 +74,7 @@ export class CatalogView {
         else hi = mid;
       }
     }
-    const assets = all.slice(lo, lo + n);
+    const assets = all.slice(lo, lo + n).map((e) => ({ ...e, viewers: this.viewersOf(e.id) }));
     const more = lo + n < all.length;
     return { assets, next: more ? assets.at(-1)!.id : null, total: all.length };
   }
@@ -66,8 +85,16 @@ function build(table: StateTable): CatalogEntry[] {
   for (const s of table.servers()) {
     for (const a of s.storage.values()) {
       const e = out.get(a.id);
-      if (e) e.holders.push(s.id);
-      else out.set(a.id, { ...a, live: false, holders: [s.id] });
+      if (e) {
+        e.holders.push(s.id);
+        if (e.title === undefined && a.title) e.title = a.title;
+        if (e.description === undefined && a.description) e.description = a.description;
+      } else {
+        const { poster: _, ...info } = a;
+        out.set(a.id, { ...info, live: false, holders: [s.id] });
+      }
+      const url = !out.get(a.id)!.posterUrl && a.poster && s.httpUrl ? posterUrl(s.httpUrl, a.id, a.poster) : undefined;
+      if (url) out.get(a.id)!.posterUrl = url;
     }
     for (const l of s.live.values()) {
       const e = out.get(l.id);
@@ -75,8 +102,22 @@ function build(table: StateTable): CatalogEntry[] {
         if (!e.holders.includes(s.id)) e.holders.push(s.id);
         e.live ||= l.live;
         e.bytes = Math.max(e.bytes, l.bytes);
-      } else out.set(l.id, { id: l.id, bytes: l.bytes, mime: l.mime, live: l.live, holders: [s.id] });
+        if (e.title === undefined && l.title) e.title = l.title;
+        if (e.description === undefined && l.description) e.description = l.description;
+      } else {
+        const entry: CatalogEntry = { id: l.id, bytes: l.bytes, mime: l.mime, live: l.live, holders: [s.id] };
+        if (l.title) entry.title = l.title;
+        if (l.description) entry.description = l.description;
+        out.set(l.id, entry);
+      }
+      const entry = out.get(l.id)!;
+      if (!entry.posterUrl && l.poster && s.httpUrl) entry.posterUrl = posterUrl(s.httpUrl, l.id, l.poster);
     }
   }
   return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** A holder's poster URL for `id`; the version token makes it safe to cache for good. */
+function posterUrl(httpUrl: string, id: string, token: string): string {
+  return `${httpUrl.replace(/\/+$/, '')}/poster/${id}.jpg?v=${token}`;
 }

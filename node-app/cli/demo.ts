@@ -1,10 +1,10 @@
 // `baton demo`: the whole network on one machine — a hub, N media servers at
 // distinct locations with demo media, and the built web client — as child processes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, linkSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, linkSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+import { DEMO_CLIPS, ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { PROJECT_ROOT } from '../project-root.js';
 
 /** Where demo servers stand: real data-centre cities on three continents first. */
@@ -99,6 +99,11 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       } catch {
         copyFileSync(join(mediaDir, f), join(storage, f));
       }
+    }
+    // Titles and descriptions for the demo clips, as an operator would add them (README: sidecars).
+    for (const clip of DEMO_CLIPS) {
+      const sidecar = join(storage, `${clip.id}.json`);
+      if (clip.sidecar && !existsSync(sidecar)) writeFileSync(sidecar, `${JSON.stringify(clip.sidecar, null, 2)}\n`);
     }
     const child = spawn(
       process.execPath,

@@ -321,6 +321,13 @@ program
   )
   .addOption(
     opt(
+      '--no-posters',
+      'make no poster pictures (by default ffmpeg takes one from the first keyframe of each stored asset without <id>.poster.jpg)',
+      'BATON_NO_POSTERS',
+    ),
+  )
+  .addOption(
+    opt(
       '--rtc-bind-address <addr>',
       "local address WHIP publishers' ICE binds to (default: all interfaces)",
       'BATON_RTC_BIND_ADDRESS',
@@ -354,6 +361,7 @@ program
       rtcBindAddress: o.rtcBindAddress,
       sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },
       allowFast: Boolean(o.allowFast),
+      posters: o.posters !== false,
       iceAllow: o.iceAllow,
       weights: { ...o.loadWeights, threshold: o.loadThreshold },
       loadBound: o.loadBound === 'off' ? null : o.loadBound,
@@ -421,6 +429,8 @@ program
   .requiredOption('--location <text>', 'where you are: a place name ("Lisbon", "Osaka, JP") or "lat,lon"')
   .addOption(opt('--stream-key <key>', 'stream key (required)', 'BATON_STREAM_KEY').makeOptionMandatory())
   .option('--stream-id <id>', 'stream id ([A-Za-z0-9_-], ≤ 64); the hub picks one when absent')
+  .option('--title <text>', 'what viewers see instead of the stream id (≤ 200 characters); stored with the recording')
+  .option('--description <text>', 'a description (≤ 2,000 characters); stored with the recording')
   .option('--fast', 'upload as fast as the servers allow instead of at the media bitrate')
   .addOption(opt('--speed <x>', 'paced uploads: multiple of the media bitrate', 'BATON_PUBLISH_SPEED', num('speed', 0.1, 1000), 1))
   .addOption(opt('--forwarded-for <ip>', 'send X-Forwarded-For (a hub honours it only from a trusted proxy)', 'BATON_FORWARDED_FOR'))
@@ -439,6 +449,8 @@ program
         location,
         streamKey: o.streamKey,
         streamId: o.streamId,
+        title: o.title,
+        description: o.description,
         fast: Boolean(o.fast),
         speed: o.speed,
         forwardedFor: o.forwardedFor,

@@ -18,6 +18,7 @@ import { sameSecret } from '../../signaling/stream-owners.js';
 import { ingestLimits } from './ingest-limits.js';
 import { LiveReporter, liveInfoOf } from './live-report.js';
 import { removeStaleParts } from './stale-parts.js';
+import { writeSidecar, type Sidecar } from '../storage/sidecar.js';
 
 /** Close reason of a session the hub ended (`session-close` from the hub). */
 export const CLOSED_BY_HUB = 'closed-by-hub';
@@ -38,6 +39,11 @@ export interface IngestManagerOptions {
   sessionClosed: (sessionId: string) => void;
   /** Reports state-table deltas about this server. */
   report: (deltas: OwnDelta[]) => void;
+  /**
+   * Asks for a poster of a live stream from its growing file (`source`), once its first keyframe
+   * Cluster is on disk; `posterMade` tells the manager it exists.
+   */
+  poster?: (streamId: string, source: string, attempt: number) => void;
   /** A stream was finalized into storage: rescan it so the catalog (and `storage-add`) has it. */
   finalized: (streamId: string) => Promise<void>;
   /** When the stream started on any server (from the state table), so quotas count from there. */
@@ -63,7 +69,16 @@ interface Stream {
   abandonTimer: ReturnType<typeof setTimeout> | undefined;
   /** The MIME type was taken from the stream's own Tracks (not the publisher's word). */
   mimeProbed: boolean;
+  /** The broadcaster's title and description (also in the sidecar beside the recording). */
+  meta: Sidecar;
+  /** The poster's version token once one was made from the live file. */
+  poster: string | undefined;
+  /** Poster requests so far (a file read too early is asked for again, a few times). */
+  posterAttempts: number;
 }
+
+/** A live stream's poster is asked for at most this many times (after each new keyframe Cluster). */
+const LIVE_POSTER_ATTEMPTS = 3;
 
 export class IngestManager {
   readonly limits: IngestLimits;
@@ -73,6 +88,8 @@ export class IngestManager {
   readonly #peers = new Map<string, string | undefined>();
   /** Each publish session's stream secret (from the hub's `session-open`). */
   readonly #secrets = new Map<string, string>();
+  /** Each publish session's title and description (from the hub's `session-open`). */
+  readonly #meta = new Map<string, Sidecar>();
   readonly #streams = new Map<string, Stream>();
   /** Streams whose writer is being created: a second hello waits for the first. */
   readonly #creating = new Map<string, Promise<LiveWriter | IngestError>>();
@@ -126,11 +143,16 @@ export class IngestManager {
     this.#sessions.set(msg.sessionId, session);
     this.#peers.set(msg.sessionId, msg.peer);
     this.#secrets.set(msg.sessionId, secret);
+    this.#meta.set(msg.sessionId, {
+      ...(msg.title ? { title: msg.title } : {}),
+      ...(msg.description ? { description: msg.description } : {}),
+    });
     session.on('received', (n) => (this.#bytesIngested += n));
     session.once('closed', (reason) => {
       this.#sessions.delete(msg.sessionId);
       this.#peers.delete(msg.sessionId);
       this.#secrets.delete(msg.sessionId);
+      this.#meta.delete(msg.sessionId);
       // The hub closed it and has forgotten it already: telling it back would only be refused.
       if (reason !== CLOSED_BY_HUB) this.#o.sessionClosed(msg.sessionId);
       const s = this.#streams.get(msg.assetId);
@@ -245,7 +267,7 @@ export class IngestManager {
           IngestErrorCode.cannotResume,
           `a new copy needs every chunk from 0; the publisher can only send from ${resumeFrom}`,
         );
-      const created = this.#create(streamId, mime, secret);
+      const created = this.#create(streamId, mime, secret, this.#meta.get(session.sessionId) ?? {});
       this.#creating.set(streamId, created);
       const w = await created.finally(() => this.#creating.delete(streamId));
       if (w instanceof IngestError) return w;
@@ -261,7 +283,7 @@ export class IngestManager {
     return { writer: s.writer, limits: this.limits };
   }
 
-  async #create(streamId: string, mime: string, secret: string): Promise<LiveWriter | IngestError> {
+  async #create(streamId: string, mime: string, secret: string, meta: Sidecar): Promise<LiveWriter | IngestError> {
     const finalPath = this.#o.store.pathOf(streamId);
     if (!finalPath) return new IngestError(IngestErrorCode.badRequest, `invalid stream id ${streamId}`);
     if (this.#o.store.stat(streamId))
@@ -282,6 +304,13 @@ export class IngestManager {
     } catch (err) {
       return err instanceof IngestError ? err : new IngestError(IngestErrorCode.writeFailed, (err as Error).message);
     }
+    if (meta.title || meta.description) {
+      // Beside the recording from the start: when it is finalized, the storage scan finds its title.
+      const sidecar = this.#o.store.sidecarPathOf(streamId)!;
+      await writeSidecar(sidecar, meta).catch((err: Error) =>
+        this.#o.log?.warn({ stream: streamId, err: err.message }, 'could not write the title sidecar'),
+      );
+    }
     const s: Stream = {
       writer,
       secret,
@@ -296,6 +325,9 @@ export class IngestManager {
       }),
       abandonTimer: undefined,
       mimeProbed: false,
+      meta,
+      poster: undefined,
+      posterAttempts: 0,
     };
     this.#streams.set(streamId, s);
     writer.on('grew', () => {
@@ -303,6 +335,7 @@ export class IngestManager {
         s.mimeProbed = true;
         void this.#probeMime(s);
       }
+      this.#askPoster(s);
       s.reporter.schedule();
     });
     writer.once('finalized', (info) => {
@@ -325,6 +358,32 @@ export class IngestManager {
     return writer;
   }
 
+  /**
+   * The first Cluster is complete (a second one has started) and durable: ffmpeg can take the poster
+   * from the growing file. Asked again after later Clusters if an attempt read too little.
+   */
+  #askPoster(s: Stream): void {
+    // A stream starts with a keyframe: once a later Cluster has begun on disk, the first is there whole.
+    const clusters = s.writer.index.clusters;
+    if (!this.#o.poster || s.poster || s.posterAttempts >= LIVE_POSTER_ATTEMPTS || clusters.length < 2 + s.posterAttempts) return;
+    if (s.writer.durableBytes < clusters[1 + s.posterAttempts]!) return;
+    s.posterAttempts++;
+    this.#o.poster(s.writer.streamId, s.writer.partPath, s.posterAttempts);
+  }
+
+  /** A poster of a live stream here was made: its `live` entry says so at once. */
+  posterMade(streamId: string, token: string): void {
+    const s = this.#streams.get(streamId);
+    if (!s || !s.writer.live) return;
+    s.poster = token;
+    s.reporter.now();
+  }
+
+  /** The version token of a live stream's poster, if one was made here. */
+  posterOf(streamId: string): string | undefined {
+    return this.#streams.get(streamId)?.poster;
+  }
+
   /** Once the init segment is in, its Tracks say what the stream is; the publisher's `mime` was only a claim. */
   async #probeMime(s: Stream): Promise<void> {
     try {
@@ -336,7 +395,7 @@ export class IngestManager {
   }
 
   #info(s: Stream): LiveInfo {
-    return liveInfoOf(s.writer, s.secret, s.peer);
+    return { ...liveInfoOf(s.writer, s.secret, s.peer), ...s.meta, ...(s.poster ? { poster: s.poster } : {}) };
   }
 
   #watchAbandon(s: Stream): void {

@@ -31,6 +31,9 @@ export interface PublishFileOptions {
   location: string | { lat: number; lon: number; label?: string };
   streamKey: string;
   streamId?: string;
+  /** What viewers see instead of the stream id; stored with the recording. */
+  title?: string;
+  description?: string;
   /** Upload as fast as the servers' quotas allow instead of at the media bitrate. */
   fast?: boolean;
   /** Multiple of the media bitrate for paced uploads. Default 1. */
@@ -103,6 +106,8 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
       streamKey: opts.streamKey,
       location: opts.location,
       streamId: opts.streamId,
+      ...(opts.title ? { title: opts.title } : {}),
+      ...(opts.description ? { description: opts.description } : {}),
       mime: mimeFor(probe),
       iceServers: opts.iceServers,
       resendBufferBytes: opts.resendBufferBytes,

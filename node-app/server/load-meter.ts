@@ -1,5 +1,5 @@
 // What this server's load is (sessions, egress rate, CPU) and when a change is worth a heartbeat.
-import type { ServerLoad } from '../../signaling/protocol/index.js';
+import type { AssetViewers, ServerLoad } from '../../signaling/protocol/index.js';
 
 /** Load is re-sent at least this often even when it did not change. */
 export const LOAD_REFRESH_MS = 10_000;
@@ -14,6 +14,8 @@ export interface LoadCounts {
   sessions: number;
   ingestSessions: number;
   storageReadBytes: number;
+  /** Viewer sessions per asset (already bounded by the caller); absent = not reported. */
+  viewers?: AssetViewers[];
 }
 
 /**
@@ -59,6 +61,7 @@ export class LoadMeter {
       egressMbps: Math.round(egressMbps * 100) / 100,
       cpu: Math.min(CPU_MAX_CORES, Math.round(cpu * 100) / 100),
       storageReadBytes: counts.storageReadBytes,
+      ...(counts.viewers ? { viewers: counts.viewers } : {}),
     };
   }
 }
@@ -79,6 +82,8 @@ export function loadWorthReporting(prev: ReportedLoad | undefined, load: ServerL
     !prev ||
     prev.load.sessions !== load.sessions ||
     prev.load.ingestSessions !== load.ingestSessions ||
+    // Catalogs show how many watch each asset: a viewer moving between assets is a change too.
+    !sameViewers(prev.load.viewers, load.viewers) ||
     Math.abs(prev.load.egressMbps - load.egressMbps) > Math.max(EGRESS_REPORT_MIN_MBPS, prev.load.egressMbps * 0.1) ||
     Math.abs(prev.load.cpu - load.cpu) > CPU_REPORT_MIN ||
     // The director counted each session it sent here (a reservation in its replica) until this
@@ -86,4 +91,10 @@ export function loadWorthReporting(prev: ReportedLoad | undefined, load: ServerL
     opened ||
     now - prev.atMs > LOAD_REFRESH_MS
   );
+}
+
+function sameViewers(a: AssetViewers[] | undefined, b: AssetViewers[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((v, i) => v.id === y[i]!.id && v.n === y[i]!.n);
 }

@@ -7,11 +7,14 @@ import type { Registry } from 'prom-client';
 import type { TableSnapshot } from '../../signaling/protocol/index.js';
 import type { DiskStore } from '../storage/disk-store.js';
 import { serveMedia } from './http-media.js';
+import { servePoster } from './http-poster.js';
 
 export interface StatusHttpOptions {
   port?: number;
   host?: string;
   store: DiskStore;
+  /** The poster version of a live stream ingested here (its file is not in the store's catalog yet). */
+  livePoster?: (assetId: string) => string | undefined;
   registry: Registry;
   table: () => TableSnapshot;
   /** The body of /api/status. */
@@ -36,6 +39,7 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
     router.on(['GET', 'HEAD'], path, (req, res, params) => handler(req, res, params));
   };
   get('/media/:file', (req, res, { file }) => serveMedia(o.store, file ?? '', req, res));
+  get('/poster/:file', (req, res, { file }) => servePoster(o.store, file ?? '', req, res, o.livePoster));
   get('/metrics', (_req, res) => {
     o.registry.metrics().then((text) => {
       res.writeHead(200, { 'content-type': o.registry.contentType });

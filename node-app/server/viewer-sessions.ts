@@ -1,6 +1,6 @@
 // Viewer sessions of one media server: admission of the hub's `session-open`
 // (slots, asset checks), the open ServeSessions, and their ends.
-import { ErrorCode, ackError, type Ack, type SessionOpen } from '../../signaling/protocol/index.js';
+import { ErrorCode, ackError, type Ack, type AssetViewers, type SessionOpen } from '../../signaling/protocol/index.js';
 import { SESSION_ID_PATTERN, isAssetId } from '../../signaling/protocol/ids.js';
 import type { Logger } from '../../signaling/log.js';
 import type { BlockCache } from '../cache/index.js';
@@ -37,6 +37,8 @@ export interface ViewerSessionsOptions {
 export class ViewerSessions {
   readonly #o: ViewerSessionsOptions;
   readonly #sessions = new Map<string, ServeSession>();
+  /** The asset each open session watches (as many entries as sessions, so bounded by `maxSessions`). */
+  readonly #assetOf = new Map<string, string>();
   #closed = false;
   /** A session was opened since the last `takeOpened()`. */
   #opened = false;
@@ -58,6 +60,16 @@ export class ViewerSessions {
 
   get(sessionId: string): ServeSession | undefined {
     return this.#sessions.get(sessionId);
+  }
+
+  /** Open sessions per asset, the most-watched first (ties by id), at most `limit` assets. */
+  viewersByAsset(limit: number): AssetViewers[] {
+    const counts = new Map<string, number>();
+    for (const id of this.#assetOf.values()) counts.set(id, (counts.get(id) ?? 0) + 1);
+    return [...counts]
+      .map(([id, n]) => ({ id, n }))
+      .sort((a, b) => b.n - a.n || (a.id < b.id ? -1 : 1))
+      .slice(0, limit);
   }
 
   /** Per viewer: what the server holds for it (queuedBytes) is what a slow viewer could grow. */
@@ -94,6 +106,7 @@ export class ViewerSessions {
       allowFast: o.allowFast,
     });
     this.#sessions.set(msg.sessionId, session);
+    this.#assetOf.set(msg.sessionId, msg.assetId);
     this.#opened = true;
     session.on('sent', (n: number) => o.sent(n));
     // The hub counts a session against its client's unconnected cap until it hears this.
@@ -108,6 +121,7 @@ export class ViewerSessions {
         );
       if (this.#sessions.get(msg.sessionId) === session) {
         this.#sessions.delete(msg.sessionId);
+        this.#assetOf.delete(msg.sessionId);
         o.closed(msg.sessionId);
       }
     });
@@ -120,6 +134,7 @@ export class ViewerSessions {
     if (!session) return false;
     // Out of the map first: the hub has forgotten it, so its 'closed' handler must not report it back.
     this.#sessions.delete(sessionId);
+    this.#assetOf.delete(sessionId);
     session.close(CLOSED_BY_HUB);
     return true;
   }
@@ -129,5 +144,6 @@ export class ViewerSessions {
     this.#closed = true;
     for (const s of this.#sessions.values()) s.close();
     this.#sessions.clear();
+    this.#assetOf.clear();
   }
 }

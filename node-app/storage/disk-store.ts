@@ -1,4 +1,5 @@
-// BlockStore over a directory of `<id>.webm` files: catalog, codec probing, bounded-fd reads.
+// BlockStore over a directory of `<id>.webm` files: catalog, codec probing, bounded-fd reads; each
+// asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it.
 import { constants, statSync } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
@@ -10,6 +11,30 @@ import { DEFAULT_MAX_OPEN_FILES, FdPool } from './fd-pool.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm, type WebmProbe } from './webm-probe.js';
 import { DURATION_TAIL_BYTES, lastBlockTimeMs } from './webm-duration.js';
 import { buildSeekIndex, type SeekIndex } from './seek-index.js';
+import { SIDECAR_EXTENSION, readSidecar, type Sidecar } from './sidecar.js';
+import { POSTER_SUFFIX, type PosterMaker } from './poster-maker.js';
+
+/**
+ * Titles and descriptions one registration or storage report carries at most, in characters: with
+ * the worst UTF-8 (3 bytes a character) that is 144 KiB, inside the hub's 256 KiB message limit.
+ * Past it, descriptions are left out first, then titles (the id stands in).
+ */
+export const MAX_META_CHARS_PER_MESSAGE = 48 * 1024;
+
+/** Drops descriptions, then titles, of the entries past the budget (in order); mutates and returns `infos`. */
+export function withinMetaBudget(infos: AssetInfo[], budget = MAX_META_CHARS_PER_MESSAGE): AssetInfo[] {
+  let used = 0;
+  for (const a of infos) used += (a.title?.length ?? 0) + (a.description?.length ?? 0);
+  for (let i = infos.length - 1; i >= 0 && used > budget; i--) {
+    used -= infos[i]!.description?.length ?? 0;
+    delete infos[i]!.description;
+  }
+  for (let i = infos.length - 1; i >= 0 && used > budget; i--) {
+    used -= infos[i]!.title?.length ?? 0;
+    delete infos[i]!.title;
+  }
+  return infos;
+}
 
 /** File extension of stored assets. */
 export const ASSET_EXTENSION = '.webm';
@@ -19,6 +44,10 @@ export const MAX_READ_BYTES = 16 * 1024 * 1024;
 export interface DiskStoreOptions {
   /** File handles kept open at once (LRU). Default 16. */
   maxOpenFiles?: number;
+  /** Makes a poster for each asset that has none (none are made without it). */
+  posters?: PosterMaker;
+  /** A sidecar could not be used (too large, not JSON, a bad field): the asset is listed without it. */
+  sidecarError?: (assetId: string, message: string) => void;
 }
 
 /** What a rescan found compared with the previous catalog. */
@@ -27,13 +56,20 @@ export interface RefreshResult {
   removed: string[];
   /** Entries whose size or content changed (growing live files, replaced files). */
   changed: AssetInfo[];
+  /** Entries whose title, description or poster changed (and nothing in `added`). */
+  described: AssetInfo[];
 }
+
+/** A file's identity for "has it changed since the last scan". */
+type FileMark = string;
 
 interface Entry {
   info: AssetInfo;
   path: string;
   ino: number;
   probe: WebmProbe;
+  /** The sidecar as of its mark (absent file: mark ''). */
+  sidecar: { mark: FileMark; meta: Sidecar };
   /** Built once per file (same inode and size): on the first seek, or in the background after a scan. */
   index?: { bytes: number; built: Promise<SeekIndex | undefined> };
 }
@@ -43,6 +79,7 @@ export class DiskStore implements BlockStore {
   readonly root: string;
   readonly #prefix: string;
   readonly #fds: FdPool;
+  readonly #o: DiskStoreOptions;
   #catalog = new Map<string, Entry>();
   #bytesRead = 0;
   #closed = false;
@@ -55,6 +92,7 @@ export class DiskStore implements BlockStore {
     this.root = resolve(root);
     this.#prefix = this.root.endsWith(sep) ? this.root : this.root + sep;
     this.#fds = new FdPool(opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    this.#o = opts;
   }
 
   /** Creates the root if needed and scans it. */
@@ -80,6 +118,18 @@ export class DiskStore implements BlockStore {
     return path.startsWith(this.#prefix) ? path : undefined;
   }
 
+  /** Where `assetId`'s sidecar JSON is (or would be), or undefined when the id is not allowed. */
+  sidecarPathOf(assetId: string): string | undefined {
+    const media = this.pathOf(assetId);
+    return media && media.slice(0, -ASSET_EXTENSION.length) + SIDECAR_EXTENSION;
+  }
+
+  /** Where `assetId`'s poster is (or would be), or undefined when the id is not allowed. */
+  posterPathOf(assetId: string): string | undefined {
+    const media = this.pathOf(assetId);
+    return media && media.slice(0, -ASSET_EXTENSION.length) + POSTER_SUFFIX;
+  }
+
   /** Catalog entry with the file's current size (a live file grows between rescans). */
   stat(assetId: string): AssetInfo | undefined {
     const entry = this.#entry(assetId);
@@ -89,9 +139,9 @@ export class DiskStore implements BlockStore {
     return now.size === entry.info.bytes ? { ...entry.info } : { ...entry.info, bytes: now.size };
   }
 
-  /** The catalog as of the last rescan, sorted by id. */
+  /** The catalog as of the last rescan, sorted by id (titles and descriptions within MAX_META_CHARS_PER_MESSAGE). */
   list(): AssetInfo[] {
-    return [...this.#catalog.values()].map((e) => ({ ...e.info })).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return withinMetaBudget([...this.#catalog.values()].map((e) => ({ ...e.info })).sort((a, b) => (a.id < b.id ? -1 : 1)));
   }
 
   async read(assetId: string, offset: number, length: number): Promise<Uint8Array> {
@@ -173,7 +223,7 @@ export class DiskStore implements BlockStore {
 
   async #scan(): Promise<RefreshResult> {
     const next = new Map<string, Entry>();
-    const result: RefreshResult = { added: [], removed: [], changed: [] };
+    const result: RefreshResult = { added: [], removed: [], changed: [], described: [] };
     let names: string[] = [];
     try {
       const dirents = await readdir(this.root, { withFileTypes: true });
@@ -192,8 +242,13 @@ export class DiskStore implements BlockStore {
     for (const [id, entry] of next) {
       const before = this.#catalog.get(id);
       if (!before) result.added.push({ ...entry.info });
-      else if (before.info.bytes !== entry.info.bytes || before.ino !== entry.ino || before.info.mime !== entry.info.mime) {
-        result.changed.push({ ...entry.info });
+      else {
+        if (before.info.bytes !== entry.info.bytes || before.ino !== entry.ino || before.info.mime !== entry.info.mime) {
+          result.changed.push({ ...entry.info });
+        }
+        const b = before.info;
+        const a = entry.info;
+        if (b.title !== a.title || b.description !== a.description || b.poster !== a.poster) result.described.push({ ...a });
       }
       if (before && before.ino !== entry.ino) this.#fds.invalidate(before.path);
     }
@@ -201,13 +256,46 @@ export class DiskStore implements BlockStore {
       if (next.has(id)) continue;
       result.removed.push(id);
       this.#fds.invalidate(entry.path);
+      this.#o.posters?.forget(id);
     }
     this.#catalog = next;
+    for (const [id, entry] of next) {
+      // A file still being written has no complete head yet; audio-only assets have no picture to take.
+      if (entry.info.poster || !entry.probe.complete || !entry.probe.tracks.some((t) => t.type === 'video')) continue;
+      this.#o.posters?.want({ id, source: entry.path, target: this.posterPathOf(id)!, version: `${entry.ino}:${entry.info.bytes}` });
+    }
     // New files get their seek index in the background, so the first seek into them finds it ready.
     for (const info of [...result.added, ...result.changed]) {
       this.#indexing = this.#indexing.then(() => (this.#closed ? undefined : this.seekIndex(info.id)));
     }
     return result;
+  }
+
+  /** The asset's sidecar, read again only when its file changed. */
+  async #sidecar(id: string, before: Entry['sidecar'] | undefined): Promise<Entry['sidecar']> {
+    const path = this.sidecarPathOf(id)!;
+    const mark = await fileMark(path);
+    if (before && before.mark === mark) return before;
+    if (mark === '') return { mark, meta: {} };
+    const r = await readSidecar(path);
+    if (r === undefined) return { mark: '', meta: {} };
+    if (!r.ok) {
+      this.#o.sidecarError?.(id, `${path}: ${r.message}`);
+      return { mark, meta: {} };
+    }
+    return { mark, meta: r.meta };
+  }
+
+  /**
+   * The poster's version token (base 36 of its mtime and size), or undefined when there is none (or
+   * the id is not allowed). An
+   * operator's own `<id>.poster.jpg` is used as it is; deleting it makes the server take a new one.
+   */
+  async posterToken(id: string): Promise<string | undefined> {
+    const path = this.posterPathOf(id);
+    const s = path ? await stat(path).catch(() => undefined) : undefined;
+    if (!s?.isFile() || s.size === 0) return undefined;
+    return (Math.round(s.mtimeMs) % 36 ** 9).toString(36) + (s.size % 36 ** 6).toString(36);
   }
 
   async #describe(id: string, path: string, before: Entry | undefined): Promise<Entry | undefined> {
@@ -221,7 +309,12 @@ export class DiskStore implements BlockStore {
         info.durationMs = probe.durationMs;
         info.bitrateBps = Math.round((s.size * 8 * 1000) / probe.durationMs);
       }
-      const entry: Entry = { info, path, ino: s.ino, probe };
+      const sidecar = await this.#sidecar(id, before?.sidecar);
+      if (sidecar.meta.title) info.title = sidecar.meta.title;
+      if (sidecar.meta.description) info.description = sidecar.meta.description;
+      const poster = await this.posterToken(id);
+      if (poster) info.poster = poster;
+      const entry: Entry = { info, path, ino: s.ino, probe, sidecar };
       if (before && before.ino === s.ino && before.index) entry.index = before.index;
       return entry;
     } catch {
@@ -229,6 +322,12 @@ export class DiskStore implements BlockStore {
       return undefined;
     }
   }
+}
+
+/** `ino:size:mtime` of a regular file at `path`, or '' when there is none. */
+async function fileMark(path: string): Promise<FileMark> {
+  const s = await stat(path).catch(() => undefined);
+  return s?.isFile() ? `${s.ino}:${s.size}:${Math.round(s.mtimeMs)}` : '';
 }
 
 async function probeFile(path: string, size: number): Promise<WebmProbe> {

@@ -116,7 +116,17 @@ export class PublishRouter {
       });
       const accepted = await director.openSession(
         c.serverId,
-        { sessionId, kind: 'publish', assetId: streamId, offset: 0, role, peer, streamSecret: claim.secret },
+        {
+          sessionId,
+          kind: 'publish',
+          assetId: streamId,
+          offset: 0,
+          role,
+          peer,
+          streamSecret: claim.secret,
+          ...(req.title ? { title: req.title } : {}),
+          ...(req.description ? { description: req.description } : {}),
+        },
         budget,
       );
       if (!accepted.ok) relay.sessions.delete(sessionId);

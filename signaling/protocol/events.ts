@@ -45,6 +45,8 @@ export interface ClientToHubEvents {
   watch: (req: unknown, ack: (r: Ack<WatchReply>) => void) => void;
   publish: (req: unknown, ack: (r: Ack<PublishReply>) => void) => void;
   places: (req: unknown, ack: (r: Ack<{ places: Place[] }>) => void) => void;
+  /** `{ assetIds }` → how many are watching each (same order), cluster-wide. */
+  viewers: (req: unknown, ack: (r: Ack<{ counts: number[] }>) => void) => void;
   signal: (msg: unknown) => void;
   leave: (msg: unknown) => void;
 }

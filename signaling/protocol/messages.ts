@@ -41,12 +41,43 @@ const lat = finite.min(-90).max(90);
 const lon = finite.min(-180).max(180);
 const shortText = z.string().max(200);
 
+/** Longest title of an asset or broadcast, in characters (UTF-16 code units). */
+export const MAX_TITLE_CHARS = 200;
+/** Longest description of an asset or broadcast, in characters (UTF-16 code units). */
+export const MAX_DESCRIPTION_CHARS = 2_000;
+/** The most assets one server's load report counts viewers for (its most-watched). */
+export const MAX_VIEWED_ASSETS_PER_LOAD = 32;
+/** The most assets one `viewers` request may ask about. */
+export const MAX_VIEWERS_QUERY = 100;
+
+/** A title: one line, no control characters, not blank. */
+export const titleSchema = z
+  .string()
+  .trim()
+  .min(1, 'the title is empty')
+  .max(MAX_TITLE_CHARS, `the title is longer than ${MAX_TITLE_CHARS} characters`)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'the title must be one line without control characters');
+/** A description: may span lines (newline, tab), no other control characters. */
+export const descriptionSchema = z
+  .string()
+  .trim()
+  .max(MAX_DESCRIPTION_CHARS, `the description is longer than ${MAX_DESCRIPTION_CHARS} characters`)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  .regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'the description must not contain control characters other than newlines and tabs');
+/** A poster's version token (see AssetInfo.poster). */
+const posterToken = z.string().regex(/^[a-z0-9]{1,16}$/, 'a poster token is 1 to 16 characters [a-z0-9]');
+
 export const serverLoadSchema = z.strictObject({
   sessions: z.number().int().min(0).max(1_000_000),
   ingestSessions: z.number().int().min(0).max(1_000_000).optional(),
   egressMbps: nonNeg.max(1_000_000),
   cpu: nonNeg.max(64),
   storageReadBytes: nonNeg.max(Number.MAX_SAFE_INTEGER).optional(),
+  viewers: z
+    .array(z.strictObject({ id: assetId, n: z.number().int().min(1).max(1_000_000) }))
+    .max(MAX_VIEWED_ASSETS_PER_LOAD)
+    .optional(),
 }) satisfies z.ZodType<ServerLoad>;
 
 export const assetInfoSchema = z.strictObject({
@@ -55,6 +86,9 @@ export const assetInfoSchema = z.strictObject({
   mime: z.string().min(1).max(200),
   durationMs: nonNeg.max(MAX_TIME_MS).optional(),
   bitrateBps: nonNeg.max(1e12).optional(),
+  title: titleSchema.optional(),
+  description: descriptionSchema.optional(),
+  poster: posterToken.optional(),
 }) satisfies z.ZodType<AssetInfo>;
 
 export const liveInfoSchema = z.strictObject({
@@ -68,6 +102,9 @@ export const liveInfoSchema = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
+  title: titleSchema.optional(),
+  description: descriptionSchema.optional(),
+  poster: posterToken.optional(),
 }) satisfies z.ZodType<LiveInfo>;
 
 /** A stream's ownership secret, minted by the hub at its first assignment (32 random bytes, base64url). */
@@ -140,6 +177,14 @@ export const publishSchema = z.strictObject({
   exclude: z.array(serverId).max(16).optional(),
   /** Proof of ownership of `streamId` (from the first reply), needed to continue it from another connection. */
   streamSecret: streamSecretSchema.optional(),
+  /** What viewers see instead of the stream id; stored with the recording. */
+  title: titleSchema.optional(),
+  description: descriptionSchema.optional(),
+});
+
+/** How many are watching these assets, cluster-wide (the player polls its asset's count). */
+export const viewersQuerySchema = z.strictObject({
+  assetIds: z.array(assetId).min(1).max(MAX_VIEWERS_QUERY),
 });
 
 export const placesSchema = z.strictObject({ q: z.string().trim().min(1).max(120), limit: z.number().int().min(1).max(20).optional() });
@@ -245,6 +290,9 @@ export interface SessionOpen {
   peer?: string;
   /** Publish only: the stream's ownership secret; a server writes one stream id for one secret only. */
   streamSecret?: string;
+  /** Publish only: the broadcaster's title and description, stored with the recording. */
+  title?: string;
+  description?: string;
 }
 
 export interface WatchReply {
@@ -268,6 +316,10 @@ export interface PublishReply {
 export interface CatalogEntry extends AssetInfo {
   live: boolean;
   holders: string[];
+  /** Where a browser gets the poster (a holder's HTTP side, versioned: cache it for good); absent when none has one. */
+  posterUrl?: string;
+  /** Viewer sessions open for it across the cluster, from the servers' load reports. */
+  viewers?: number;
 }
 
 export type DecisionEvent =

@@ -9,6 +9,8 @@ import {
   serverId,
   sessionId,
   streamSecretSchema,
+  titleSchema,
+  descriptionSchema,
   type IngestDecision,
   type SelectDecision,
   type SessionOpen,
@@ -73,6 +75,8 @@ export const sessionOpenSchema = z.strictObject({
   role: z.enum(['primary', 'backup']).optional(),
   peer: serverId.optional(),
   streamSecret: streamSecretSchema.optional(),
+  title: titleSchema.optional(),
+  description: descriptionSchema.optional(),
 }) satisfies z.ZodType<SessionOpen>;
 
 /** Hub → server, hub → client: the hub ended a session, and why. */

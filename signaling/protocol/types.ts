@@ -42,6 +42,15 @@ export interface AssetInfo {
   durationMs?: number;
   /** Approximate media bitrate in bits per second, when known. */
   bitrateBps?: number;
+  /** What a viewer sees instead of the id (≤ MAX_TITLE_CHARS), from the asset's sidecar JSON. */
+  title?: string;
+  /** ≤ MAX_DESCRIPTION_CHARS, from the sidecar JSON. */
+  description?: string;
+  /**
+   * Set when the server has a poster picture for the asset (`GET <httpUrl>/poster/<id>.jpg`):
+   * a short version token that changes with the picture, so the URL can be cached for good.
+   */
+  poster?: string;
 }
 
 /** A stream being ingested (or recently ended) on a server. */
@@ -55,6 +64,19 @@ export interface LiveInfo {
   startedAtMs: number;
   /** sha256 hex of the stream's secret: lets a hub that restarted check a publisher's proof of ownership. */
   owner?: string;
+  /** What the broadcaster called the stream (≤ MAX_TITLE_CHARS). */
+  title?: string;
+  /** ≤ MAX_DESCRIPTION_CHARS. */
+  description?: string;
+  /** As AssetInfo.poster: the server has a picture of the stream's first keyframe. */
+  poster?: string;
+}
+
+/** One asset's open viewer sessions on one server. */
+export interface AssetViewers {
+  id: string;
+  /** Viewer sessions open for it on this server. */
+  n: number;
 }
 
 /** Load figures a server reports; the load factor is computed from these. */
@@ -67,6 +89,11 @@ export interface ServerLoad {
   /** CPU use of the process, 0..1 (of one core). */
   cpu: number;
   storageReadBytes?: number;
+  /**
+   * Viewer sessions per asset, the most-watched first, at most MAX_VIEWED_ASSETS_PER_LOAD entries
+   * (the rest are not counted): the hub sums these over every server for the catalog's viewer counts.
+   */
+  viewers?: AssetViewers[];
 }
 
 /** What a server tells the hub about itself when it registers. */

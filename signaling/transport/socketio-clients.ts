@@ -8,6 +8,7 @@ import {
   placesSchema,
   publishSchema,
   signalSchema,
+  viewersQuerySchema,
   watchSchema,
   type ClientToHubEvents,
   type HubToClientEvents,
@@ -25,6 +26,7 @@ const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = {
   watch: [1, true],
   publish: [1, true],
   places: [1, true],
+  viewers: [1, true],
   signal: [1, false],
   leave: [1, false],
 };
@@ -83,6 +85,14 @@ export function wireClients(
       if (typeof ack !== 'function') return;
       if (limited()) return ack(slowDown());
       ack({ ok: true, ...core.catalogView.page() });
+    });
+
+    socket.on('viewers', (raw, ack) => {
+      if (typeof ack !== 'function') return;
+      if (limited()) return ack(slowDown());
+      const p = parse(viewersQuerySchema, raw);
+      if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid viewers query: ${p.message}`));
+      ack({ ok: true, counts: p.value.assetIds.map((id) => core.catalogView.viewersOf(id)) });
     });
 
     socket.on('watch', (raw, ack) => {

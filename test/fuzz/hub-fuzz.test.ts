@@ -14,6 +14,7 @@ import {
   reportSchema,
   serverDescriptorSchema,
   signalSchema,
+  viewersQuerySchema,
   watchSchema,
 } from '../../signaling/protocol/index.js';
 import { Cluster, SECRET, waitFor, type ApiState } from '../helpers/cluster.js';
@@ -53,6 +54,7 @@ function clientInputs(n: number, seed: number): HubInput[] {
     ev('watch', schemaInputs(watchSchema), true),
     ev('publish', schemaInputs(publishSchema), true),
     ev('places', schemaInputs(placesSchema), true),
+    ev('viewers', schemaInputs(viewersQuerySchema), true),
     ev('signal', schemaInputs(signalSchema), false),
     ev('leave', schemaInputs(leaveSchema), false),
     fc.constant<HubInput>({ kind: 'event', event: 'catalog', args: [], ack: true }),

@@ -1,7 +1,8 @@
 // A broadcast recorded without a Duration (as MediaRecorder writes it) gets its
-// duration and bitrate in /api/catalog once finalized, and is no longer live.
+// duration and bitrate in /api/catalog once finalized, and is no longer live; it keeps
+// the title and description it was published with, and gets a poster.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +19,9 @@ interface CatalogEntry {
   durationMs?: number | null;
   bitrateBps?: number;
   holders: string[];
+  title?: string;
+  description?: string;
+  posterUrl?: string;
 }
 
 describe('catalog: a finished broadcast', () => {
@@ -81,6 +85,10 @@ describe('catalog: a finished broadcast', () => {
         'test-key',
         '--stream-id',
         'recorded-show',
+        '--title',
+        'The recorded show',
+        '--description',
+        'Four seconds of test card.\nWith a tone.',
         '--fast',
         '--json',
       ],
@@ -102,5 +110,36 @@ describe('catalog: a finished broadcast', () => {
     expect(entry.durationMs).toBeGreaterThanOrEqual(CLIP_S * 1000 - 100);
     expect(entry.durationMs).toBeLessThanOrEqual(CLIP_S * 1000 + 50);
     expect(entry.bitrateBps).toBe(Math.round((entry.bytes * 8 * 1000) / entry.durationMs!));
+  });
+
+  it('keeps the broadcaster’s title and description (a sidecar beside each copy) and gets a poster from its first keyframe', async () => {
+    const entry = await waitFor(
+      'the recording with a poster',
+      async () => {
+        const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: CatalogEntry[] };
+        const e = assets.find((a) => a.id === 'recorded-show');
+        return e?.posterUrl ? e : undefined;
+      },
+      30_000,
+    );
+    expect(entry).toMatchObject({ title: 'The recorded show', description: 'Four seconds of test card.\nWith a tone.' });
+    for (const s of cluster.servers.values()) {
+      expect(JSON.parse(readFileSync(join(s.storage, 'recorded-show.json'), 'utf8'))).toEqual({
+        title: 'The recorded show',
+        description: 'Four seconds of test card.\nWith a tone.',
+      });
+    }
+    const res = await fetch(entry.posterUrl!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const jpeg = new Uint8Array(await res.arrayBuffer());
+    expect([...jpeg.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+    const again = await fetch(entry.posterUrl!, { headers: { 'if-none-match': res.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+    // An asset without a poster, or a path that is not an asset id, is a plain 404.
+    const origin = new URL(entry.posterUrl!).origin;
+    expect((await fetch(`${origin}/poster/no-such.jpg`)).status).toBe(404);
+    expect((await fetch(`${origin}/poster/..%2Fsecret.jpg`)).status).toBe(404);
   });
 });

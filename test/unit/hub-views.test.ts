@@ -1,13 +1,17 @@
 // What the hub shows and to whom: the catalog view (rebuilt only on catalog changes, paged),
-// the operator gate (loopback open, elsewhere the token), and public places (0.1°, a city).
+// its content (titles, posters) and audience (viewer counts summed over every server's load report, so
+// every hub sharing the table agrees), the operator gate (loopback open, elsewhere the token), and
+// public places (0.1°, a city).
 import { describe, expect, it } from 'vitest';
 import { StateTable } from '../../signaling/protocol/state-table.js';
-import type { Delta, ServerEntry } from '../../signaling/protocol/types.js';
+import type { AssetInfo, Delta, ServerEntry } from '../../signaling/protocol/types.js';
+import { MAX_VIEWED_ASSETS_PER_LOAD, parse, serverLoadSchema, viewersQuerySchema } from '../../signaling/protocol/index.js';
+import { loadWorthReporting } from '../../node-app/server/load-meter.js';
 import { CatalogView, MAX_CATALOG_PAGE } from '../../signaling/catalog-view.js';
 import { OperatorGate, isLoopbackHost } from '../../signaling/operator-gate.js';
 import { publicPlace } from '../../signaling/geo/public-place.js';
 
-const server = (id: string, assets: string[]): ServerEntry => ({
+const server = (id: string, assets: Array<string | AssetInfo>, httpUrl?: string): ServerEntry => ({
   id,
   region: 'r',
   lat: 0,
@@ -18,21 +22,23 @@ const server = (id: string, assets: string[]): ServerEntry => ({
   joinedAtMs: 0,
   load: { sessions: 0, egressMbps: 0, cpu: 0 },
   cache: [],
-  storage: assets.map((a) => ({ id: a, bytes: 1, mime: 'video/webm' })),
+  storage: assets.map((a) => (typeof a === 'string' ? asset(a) : a)),
   live: [],
+  ...(httpUrl ? { httpUrl } : {}),
 });
+const asset = (id: string, extra: Partial<AssetInfo> = {}): AssetInfo => ({ id, bytes: 1, mime: 'video/webm', ...extra });
+
+const setup = () => {
+  const table = new StateTable();
+  const view = new CatalogView(table);
+  const commit = (d: Delta) => {
+    table.commit(d);
+    view.noteDelta(d.type);
+  };
+  return { view, commit };
+};
 
 describe('CatalogView', () => {
-  const setup = () => {
-    const table = new StateTable();
-    const view = new CatalogView(table);
-    const commit = (d: Delta) => {
-      table.commit(d);
-      view.noteDelta(d.type);
-    };
-    return { view, commit };
-  };
-
   it('rebuilds only when storage, live or membership change, not on load or cache deltas', () => {
     const { view, commit } = setup();
     commit({ type: 'server-joined', server: server('s1', ['b', 'a', 'B', 'a-1']) });
@@ -58,6 +64,94 @@ describe('CatalogView', () => {
     expect([...p1.assets, ...p2.assets, ...p3.assets].map((e) => e.id)).toEqual(ids);
     expect(p3.next).toBeNull();
     expect(view.page(5, 'zzz').assets).toEqual([]);
+  });
+});
+
+describe('catalog content', () => {
+  it('carries title, description and a versioned poster URL on a holder that has the poster', () => {
+    const { view, commit } = setup();
+    commit({ type: 'server-joined', server: server('s1', [asset('clip')], 'http://127.0.0.1:4001') });
+    commit({
+      type: 'server-joined',
+      server: server('s2', [asset('clip', { title: 'A clip', description: 'About it.', poster: 'k3x9' })], 'http://127.0.0.1:4002/'),
+    });
+    const [e] = view.page().assets;
+    expect(e).toMatchObject({
+      id: 'clip',
+      title: 'A clip',
+      description: 'About it.',
+      posterUrl: 'http://127.0.0.1:4002/poster/clip.jpg?v=k3x9',
+    });
+    expect(e).not.toHaveProperty('poster');
+    // A new poster (a storage-add replacing the entry) is a catalog change.
+    commit({ type: 'storage-add', id: 's1', assets: [asset('clip', { poster: 'zz1' })] });
+    expect(view.page().assets[0]!.posterUrl).toBe('http://127.0.0.1:4001/poster/clip.jpg?v=zz1');
+  });
+
+  it('shows a live broadcast under its title', () => {
+    const { view, commit } = setup();
+    commit({ type: 'server-joined', server: server('s1', []) });
+    commit({
+      type: 'live',
+      id: 's1',
+      stream: { id: 'live-9dab4fc3', bytes: 10, live: true, mime: 'video/webm', startedAtMs: 1, title: 'Morning show' },
+    });
+    expect(view.page().assets[0]).toMatchObject({ id: 'live-9dab4fc3', live: true, title: 'Morning show' });
+  });
+});
+
+describe('viewer counts', () => {
+  it('sums every server’s reported viewers per asset, and follows load reports at once', () => {
+    const { view, commit } = setup();
+    commit({ type: 'server-joined', server: server('s1', [asset('a'), asset('b')]) });
+    commit({ type: 'server-joined', server: server('s2', [asset('a')]) });
+    expect(view.viewersOf('a')).toBe(0);
+    commit({
+      type: 'load',
+      id: 's1',
+      load: {
+        sessions: 3,
+        egressMbps: 1,
+        cpu: 0,
+        viewers: [
+          { id: 'a', n: 2 },
+          { id: 'b', n: 1 },
+        ],
+      },
+    });
+    commit({ type: 'load', id: 's2', load: { sessions: 1, egressMbps: 1, cpu: 0, viewers: [{ id: 'a', n: 1 }] } });
+    expect(view.viewersOf('a')).toBe(3);
+    expect(view.page().assets.map((e) => [e.id, e.viewers])).toEqual([
+      ['a', 3],
+      ['b', 1],
+    ]);
+    commit({ type: 'load', id: 's1', load: { sessions: 1, egressMbps: 1, cpu: 0, viewers: [{ id: 'a', n: 1 }] } });
+    expect(view.viewersOf('a')).toBe(2);
+    expect(view.viewersOf('b')).toBe(0);
+    expect(view.page().assets.map((e) => e.viewers)).toEqual([2, 0]);
+    // Load deltas do not rebuild the sorted entries.
+    expect(view.builds).toBe(1);
+    // A server that leaves takes its viewers with it.
+    commit({ type: 'server-left', id: 's2', reason: 'test' });
+    expect(view.viewersOf('a')).toBe(1);
+  });
+
+  it(`a load report counts at most ${MAX_VIEWED_ASSETS_PER_LOAD} assets; a query at most 100`, () => {
+    const viewers = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `a${i}`, n: 1 }));
+    const load = { sessions: 1, egressMbps: 0, cpu: 0 };
+    expect(parse(serverLoadSchema, { ...load, viewers: viewers(MAX_VIEWED_ASSETS_PER_LOAD) }).ok).toBe(true);
+    expect(parse(serverLoadSchema, { ...load, viewers: viewers(MAX_VIEWED_ASSETS_PER_LOAD + 1) }).ok).toBe(false);
+    expect(parse(serverLoadSchema, { ...load, viewers: [{ id: '../x', n: 1 }] }).ok).toBe(false);
+    expect(parse(viewersQuerySchema, { assetIds: Array.from({ length: 100 }, (_, i) => `a${i}`) }).ok).toBe(true);
+    expect(parse(viewersQuerySchema, { assetIds: Array.from({ length: 101 }, (_, i) => `a${i}`) }).ok).toBe(false);
+    expect(parse(viewersQuerySchema, { assetIds: [] }).ok).toBe(false);
+  });
+
+  it('a viewer moving between assets is worth a load report even when the session count stays', () => {
+    const idle = { sessions: 1, ingestSessions: 0, egressMbps: 1, cpu: 0.1, storageReadBytes: 0 };
+    const prev = { load: { ...idle, viewers: [{ id: 'a', n: 1 }] }, atMs: 0 };
+    expect(loadWorthReporting(prev, { ...idle, viewers: [{ id: 'a', n: 1 }] }, false, 100)).toBe(false);
+    expect(loadWorthReporting(prev, { ...idle, viewers: [{ id: 'b', n: 1 }] }, false, 100)).toBe(true);
   });
 });
 

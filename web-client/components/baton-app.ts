@@ -3,7 +3,6 @@ import { LitElement, css, html } from 'lit';
 import { sharedStyles } from '../styles/shared.js';
 import { HashRouteController, hrefFor, type Page } from './hash-route.js';
 import { ON_AIR_EVENT } from './on-air.js';
-import './baton-dashboard.js';
 import './baton-player.js';
 
 const PAGES: ReadonlyArray<{ page: Page; label: string }> = [
@@ -176,6 +175,8 @@ export class BatonApp extends LitElement {
       case 'watch':
         return html`<baton-player .asset=${route.asset}></baton-player>`;
       case 'dashboard':
+        // Loaded on demand, like the broadcaster: a viewer's first frame does not wait for the map and charts.
+        void import('./baton-dashboard.js');
         return html`<baton-dashboard></baton-dashboard>`;
       case 'broadcast':
         return null;

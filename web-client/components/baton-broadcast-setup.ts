@@ -1,10 +1,13 @@
-// The broadcaster's form: source (camera, screen, file), stream key, location, optional stream id, go live / end.
+// The broadcaster's form: source (camera, screen, file), stream key, location, optional stream id, title and
+// description, go live / end.
 import { LitElement, css, html, nothing } from 'lit';
+import { MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS } from '../../signaling/protocol/messages.js';
 import type { Place } from '../../signaling/protocol/types.js';
 import { sharedStyles } from '../styles/shared.js';
 import type { BroadcastPhase, GoLiveOptions, LocationInput, Problem, SourceInfo, SourceKind, SourceState } from './broadcast-controller.js';
 import { fieldStyles, type LocationChange } from './baton-place-field.js';
 import './baton-place-field.js';
+import { thousands } from './format.js';
 
 const SOURCES: ReadonlyArray<{ kind: SourceKind; label: string }> = [
   { kind: 'camera', label: 'Camera' },
@@ -20,6 +23,8 @@ const FIELD_HINTS: Record<string, string> = {
   'missing-location': 'Required, or use your device location.',
   'bad-stream-id': 'Letters, digits, “-” and “_”; at most 64.',
   conflict: 'Taken: choose another, or leave it empty.',
+  'bad-title': `One line, at most ${MAX_TITLE_CHARS} characters.`,
+  'bad-description': `At most ${thousands(MAX_DESCRIPTION_CHARS)} characters.`,
 };
 
 type DeviceLocation = LocationInput & { kind: 'device' };
@@ -48,6 +53,8 @@ export class BatonBroadcastSetup extends LitElement {
     _locating: { state: true },
     _locateError: { state: true },
     _streamId: { state: true },
+    _title: { state: true },
+    _description: { state: true },
   };
 
   declare kind: SourceKind;
@@ -65,6 +72,8 @@ export class BatonBroadcastSetup extends LitElement {
   declare _locating: boolean;
   declare _locateError: string | null;
   declare _streamId: string;
+  declare _title: string;
+  declare _description: string;
 
   static override styles = [
     sharedStyles,
@@ -230,6 +239,8 @@ export class BatonBroadcastSetup extends LitElement {
     this._locating = false;
     this._locateError = null;
     this._streamId = '';
+    this._title = '';
+    this._description = '';
   }
 
   override render() {
@@ -318,6 +329,44 @@ export class BatonBroadcastSetup extends LitElement {
         ${fieldError('streamId') ? html`<p class="field-error">${fieldError('streamId')}</p>` : null}
       </div>
 
+      <div class="field">
+        <label for="title">Title <span class="faint">(optional)</span></label>
+        <input
+          id="title"
+          type="text"
+          autocomplete="off"
+          maxlength=${MAX_TITLE_CHARS}
+          placeholder="What viewers see in the catalog"
+          .value=${this._title}
+          ?disabled=${locked}
+          aria-invalid=${fieldError('title') ? 'true' : 'false'}
+          @input=${(e: Event) => {
+            this._title = (e.target as HTMLInputElement).value;
+            this.#edited('title');
+          }}
+        />
+        ${fieldError('title') ? html`<p class="field-error">${fieldError('title')}</p>` : null}
+      </div>
+
+      <div class="field">
+        <label for="description">Description <span class="faint">(optional)</span></label>
+        <textarea
+          id="description"
+          rows="3"
+          maxlength=${MAX_DESCRIPTION_CHARS}
+          placeholder="A few lines about the broadcast"
+          .value=${this._description}
+          ?disabled=${locked}
+          aria-invalid=${fieldError('description') ? 'true' : 'false'}
+          @input=${(e: Event) => {
+            this._description = (e.target as HTMLTextAreaElement).value;
+            this.#edited('description');
+          }}
+        ></textarea>
+        ${fieldError('description') ? html`<p class="field-error">${fieldError('description')}</p>` : null}
+        <p class="hint">Stored with the recording; viewers see both in the catalog and the player.</p>
+      </div>
+
       <div class="actions">${this.#actions()}</div>
     </form>`;
   }
@@ -356,7 +405,13 @@ export class BatonBroadcastSetup extends LitElement {
     e.preventDefault();
     if (this.phase !== 'idle') return;
     const location: LocationInput = this._device ?? { kind: 'text', text: this._locText };
-    const detail: GoLiveOptions = { streamKey: this._key, location, ...(this._streamId.trim() ? { streamId: this._streamId.trim() } : {}) };
+    const detail: GoLiveOptions = {
+      streamKey: this._key,
+      location,
+      ...(this._streamId.trim() ? { streamId: this._streamId.trim() } : {}),
+      ...(this._title.trim() ? { title: this._title.trim() } : {}),
+      ...(this._description.trim() ? { description: this._description.trim() } : {}),
+    };
     this.#fire('go-live', detail);
   }
 

@@ -1,8 +1,10 @@
-// The catalog of streams the cluster can serve; each entry links to the player's hash route.
+// The catalog of streams the cluster can serve (poster, title, description, viewers); each entry links to the
+// player's hash route. A search box filters what is loaded (one page: ≤ MAX_CATALOG_PAGE entries).
 import { LitElement, css, html } from 'lit';
 import type { CatalogEntry } from '../../signaling/protocol/messages.js';
 import { sharedStyles } from '../styles/shared.js';
-import { codecsOf, formatBitrate, formatBytes, formatDuration } from './format.js';
+import { fieldStyles } from './baton-place-field.js';
+import { codecsOf, formatBitrate, formatBytes, formatDuration, thousands } from './format.js';
 import { hrefFor } from './hash-route.js';
 
 /**
@@ -16,6 +18,7 @@ export class BatonCatalog extends LitElement {
     loaded: { type: Boolean },
     error: { type: String },
     offline: { type: Boolean },
+    _query: { state: true },
   };
 
   declare entries: readonly CatalogEntry[];
@@ -24,9 +27,11 @@ export class BatonCatalog extends LitElement {
   declare loaded: boolean;
   declare error: string | null;
   declare offline: boolean;
+  declare _query: string;
 
   static override styles = [
     sharedStyles,
+    fieldStyles,
     css`
       :host {
         display: block;
@@ -45,9 +50,18 @@ export class BatonCatalog extends LitElement {
         max-height: min(70vh, 640px);
         overflow-y: auto;
       }
+      .search {
+        padding: 0 14px 8px;
+      }
+      .search .count {
+        font-size: 0.78rem;
+        color: var(--bt-text-faint);
+        margin-top: 4px;
+      }
       a.entry {
         display: grid;
-        gap: 3px;
+        grid-template-columns: 112px minmax(0, 1fr);
+        column-gap: 12px;
         padding: 10px 14px;
         color: inherit;
         text-decoration: none;
@@ -60,6 +74,36 @@ export class BatonCatalog extends LitElement {
         background: var(--bt-accent-soft);
         border-left-color: var(--bt-accent);
       }
+      .poster {
+        width: 112px;
+        aspect-ratio: 16 / 9;
+        object-fit: cover;
+        border-radius: var(--bt-radius-sm);
+        background: var(--bt-surface-2);
+        display: block;
+      }
+      .text {
+        display: grid;
+        gap: 3px;
+        min-width: 0;
+      }
+      .title {
+        font-weight: 600;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+      }
+      .desc {
+        font-size: 0.82rem;
+        color: var(--bt-text-dim);
+        display: -webkit-box;
+        -webkit-line-clamp: 2;
+        -webkit-box-orient: vertical;
+        overflow: hidden;
+      }
+      .watching {
+        color: var(--bt-text);
+      }
       .name {
         display: flex;
         align-items: center;
@@ -68,7 +112,8 @@ export class BatonCatalog extends LitElement {
       }
       .name .id {
         font-family: var(--bt-mono);
-        font-weight: 600;
+        font-size: 0.8rem;
+        color: var(--bt-text-dim);
         overflow: hidden;
         text-overflow: ellipsis;
         white-space: nowrap;
@@ -105,6 +150,7 @@ export class BatonCatalog extends LitElement {
     this.loaded = false;
     this.error = null;
     this.offline = false;
+    this._query = '';
   }
 
   override render() {
@@ -124,15 +170,40 @@ export class BatonCatalog extends LitElement {
     if (this.entries.length === 0) {
       return html`<p class="empty note">No streams yet. Servers announce what they store when they join; live broadcasts appear here too.</p>`;
     }
-    return html`<ul part="list">
-      ${this.entries.map(
+    const shown = filterCatalog(this.entries, this._query);
+    return html`<div class="search">
+        <input
+          type="search"
+          data-testid="catalog-search"
+          aria-label="Search the catalog"
+          placeholder="Search titles, descriptions, ids"
+          maxlength="200"
+          .value=${this._query}
+          @input=${(e: Event) => {
+            this._query = (e.target as HTMLInputElement).value;
+          }}
+        />
+        ${this._query.trim() ? html`<p class="count" role="status">${shown.length} of ${this.entries.length}</p>` : null}
+      </div>
+      ${shown.length === 0 ? html`<p class="empty note">Nothing matches “${this._query.trim()}”.</p>` : null}
+      <ul part="list">
+      ${shown.map(
         (e) => html`<li>
-          <a class="entry" href=${hrefFor('watch', e.id)} aria-current=${e.id === this.selected ? 'true' : 'false'}>
+          <a class="entry" data-testid="catalog-entry" data-asset=${e.id} href=${hrefFor('watch', e.id)} aria-current=${e.id === this.selected ? 'true' : 'false'}>
+            ${
+              e.posterUrl
+                ? html`<img class="poster" data-testid="poster" src=${e.posterUrl} alt="" loading="lazy" decoding="async" width="112" height="63" />`
+                : html`<span class="poster" aria-hidden="true"></span>`
+            }
+            <span class="text">
             <span class="name">
               ${e.live ? html`<span class="badge live">live</span>` : null}
-              <span class="id" title=${e.id}>${e.id}</span>
+              <span class="title" data-testid="title" title=${e.title ?? e.id}>${e.title ?? e.id}</span>
             </span>
+            ${e.title ? html`<span class="name"><span class="id" title=${e.id}>${e.id}</span></span>` : null}
+            ${e.description ? html`<span class="desc" data-testid="description" title=${e.description}>${e.description}</span>` : null}
             <span class="facts">
+              ${e.viewers ? html`<span class="watching" data-testid="viewers" data-viewers=${e.viewers}>${watching(e.viewers)}</span>` : null}
               ${e.durationMs !== undefined ? html`<span>${formatDuration(e.durationMs)}</span>` : null}
               <span>${formatBytes(e.bytes)}</span>
               ${e.bitrateBps !== undefined ? html`<span>${formatBitrate(e.bitrateBps)}</span>` : null}
@@ -145,6 +216,7 @@ export class BatonCatalog extends LitElement {
                   : 'no server holds it right now'
               }
             </span>
+            </span>
           </a>
         </li>`,
       )}
@@ -154,6 +226,31 @@ export class BatonCatalog extends LitElement {
   #refresh(): void {
     this.dispatchEvent(new CustomEvent('baton-refresh', { bubbles: true, composed: true }));
   }
+}
+
+/** "1 watching", "1,200 watching". */
+export function watching(n: number): string {
+  return `${thousands(n)} watching`;
+}
+
+/**
+ * The entries whose title, description or id contain every word of `query` (case- and accent-blind).
+ * Client-side: the page holds at most one catalog page (MAX_CATALOG_PAGE entries).
+ */
+export function filterCatalog(entries: readonly CatalogEntry[], query: string): readonly CatalogEntry[] {
+  const words = fold(query).split(/\s+/).filter(Boolean);
+  if (words.length === 0) return entries;
+  return entries.filter((e) => {
+    const text = fold(`${e.title ?? ''}\n${e.description ?? ''}\n${e.id}`);
+    return words.every((w) => text.includes(w));
+  });
+}
+
+function fold(s: string): string {
+  return s
+    .normalize('NFD')
+    .replace(/\p{Diacritic}/gu, '')
+    .toLowerCase();
 }
 
 customElements.define('baton-catalog', BatonCatalog);

@@ -32,8 +32,10 @@ export const fieldStyles = css`
   }
   input[type='text'],
   input[type='password'],
-  input[type='search'] {
+  input[type='search'],
+  textarea {
     width: 100%;
+    box-sizing: border-box;
     font: inherit;
     font-size: 0.95rem;
     color: var(--bt-text);
@@ -43,18 +45,25 @@ export const fieldStyles = css`
     padding: 8px 10px;
     min-width: 0;
   }
-  input::placeholder {
+  textarea {
+    resize: vertical;
+  }
+  input::placeholder,
+  textarea::placeholder {
     color: var(--bt-text-faint);
   }
-  input:focus-visible {
+  input:focus-visible,
+  textarea:focus-visible {
     outline: 2px solid var(--bt-accent);
     outline-offset: 1px;
     border-color: transparent;
   }
-  input[aria-invalid='true'] {
+  input[aria-invalid='true'],
+  textarea[aria-invalid='true'] {
     border-color: var(--bt-err);
   }
-  input:disabled {
+  input:disabled,
+  textarea:disabled {
     opacity: 0.6;
   }
 `;

@@ -2,10 +2,20 @@
 import { LitElement, html, type PropertyValues } from 'lit';
 import { playerStyles } from '../styles/player-styles.js';
 import { sharedStyles } from '../styles/shared.js';
-import { codecsOf, formatBitrate, formatBytes, formatClock, formatLoad, formatSeconds, reasonExplanation, reasonLabel } from './format.js';
+import {
+  codecsOf,
+  formatBitrate,
+  formatBytes,
+  formatClock,
+  formatLoad,
+  formatSeconds,
+  reasonExplanation,
+  reasonLabel,
+  thousands,
+} from './format.js';
 import { LIVE_CATCH_UP_ABOVE_S } from './live-sync.js';
 import { WatchController, type PlaybackStatus } from './watch-controller.js';
-import './baton-catalog.js';
+import { watching } from './baton-catalog.js';
 
 interface Problem {
   title: string;
@@ -90,6 +100,12 @@ export class BatonPlayer extends LitElement {
   override render() {
     const w = this.#watch;
     const s = w.status;
+    // The poster stands in for the picture until the first frame is decoded.
+    const poster = (s.assetId && w.catalog.find((a) => a.id === s.assetId)?.posterUrl) || '';
+    if (w.video.getAttribute('poster') !== poster) {
+      if (poster) w.video.poster = poster;
+      else w.video.removeAttribute('poster');
+    }
     return html`
       <header class="page-head">
         <div>
@@ -157,14 +173,25 @@ export class BatonPlayer extends LitElement {
   }
 
   #statusPanel(s: PlaybackStatus) {
+    const entry = this.#watch.catalog.find((a) => a.id === s.assetId);
+    const viewers = s.viewers ?? entry?.viewers ?? null;
     const received =
       s.totalBytes && !s.live ? `${formatBytes(s.bytesReceived)} of ${formatBytes(s.totalBytes)}` : formatBytes(s.bytesReceived);
     return html`<section class="card now" part="status" aria-label="playback status">
       <div class="now-head">
-        <h3>${s.assetId}</h3>
+        <h3 data-testid="player-title" title=${s.assetId ?? ''}>${entry?.title ?? s.assetId}</h3>
+        ${entry?.title ? html`<span class="faint mono">${s.assetId}</span>` : null}
         ${s.live ? html`<span class="badge live">live</span>${this.#liveControls(s)}` : s.phase === 'complete' ? html`<span class="badge ok" data-testid="fully-received">fully received</span>` : null}
         ${s.mime ? html`<span class="codecs faint mono">${codecsOf(s.mime)}</span>` : null}
+        ${
+          viewers === null
+            ? null
+            : html`<span class="viewers" data-testid="player-viewers" data-viewers=${viewers} title="Viewer sessions open for this stream across the cluster"
+                >${watching(viewers)}</span
+              >`
+        }
       </div>
+      ${entry?.description ? html`<p class="description" data-testid="player-description">${entry.description}</p>` : null}
       ${
         s.server && s.reason
           ? html`<div class="served" data-testid="served-by">
@@ -221,7 +248,7 @@ export class BatonPlayer extends LitElement {
     return html`<ul class="notices" aria-live="polite">
       ${s.failovers.map(
         (f) => html`<li data-testid="failover">
-          <span>Server <b class="mono">${f.from}</b> went away — resumed on <b class="mono">${f.to}</b> at byte ${f.offset.toLocaleString('en-US')}.</span>
+          <span>Server <b class="mono">${f.from}</b> went away — resumed on <b class="mono">${f.to}</b> at byte ${thousands(f.offset)}.</span>
           <time>${formatClock(f.atMs)}</time>
         </li>`,
       )}

@@ -123,7 +123,9 @@ export class BroadcastController implements ReactiveController {
     if (this.live) return;
     const streamKey = o.streamKey.trim();
     const streamId = o.streamId?.trim() || undefined;
-    const check = validate(streamKey, o.location, streamId);
+    const title = o.title?.trim() || undefined;
+    const description = o.description?.trim() || undefined;
+    const check = validate(streamKey, o.location, streamId, { title, description });
     if (check) return this.#patch({ ...idleStatus(), problem: check });
     const socket = this.#hub.socket;
     if (!socket?.connected)
@@ -170,6 +172,8 @@ export class BroadcastController implements ReactiveController {
       streamKey,
       location,
       ...(streamId ? { streamId } : {}),
+      ...(title ? { title } : {}),
+      ...(description ? { description } : {}),
       mime: type.mse,
       iceServers,
     });

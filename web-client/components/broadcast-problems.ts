@@ -1,7 +1,9 @@
 // What a refused or failed broadcast means to the person at the page, and which field to fix.
 import { ASSET_ID_PATTERN } from '../../signaling/protocol/ids.js';
+import { descriptionSchema, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, titleSchema } from '../../signaling/protocol/messages.js';
 import type { Problem } from './broadcast-source.js';
 import type { LocationInput } from './broadcast-status.js';
+import { thousands } from './format.js';
 
 export function geolocationMessage(err: GeolocationPositionError): string {
   switch (err.code) {
@@ -14,7 +16,12 @@ export function geolocationMessage(err: GeolocationPositionError): string {
   }
 }
 
-export function validate(streamKey: string, location: LocationInput, streamId: string | undefined): Problem | null {
+export function validate(
+  streamKey: string,
+  location: LocationInput,
+  streamId: string | undefined,
+  meta: { title?: string; description?: string } = {},
+): Problem | null {
   if (!streamKey)
     return { code: 'missing-key', message: 'Enter your stream key: the hub only accepts broadcasts that carry one.', field: 'key' };
   if (location.kind === 'text' && !location.text.trim())
@@ -26,6 +33,19 @@ export function validate(streamKey: string, location: LocationInput, streamId: s
       field: 'streamId',
     };
   }
+  // The hub checks the same schemas; checking here says which field to fix before anything is sent.
+  if (meta.title !== undefined && !titleSchema.safeParse(meta.title).success)
+    return {
+      code: 'bad-title',
+      message: `A title is one line of at most ${MAX_TITLE_CHARS} characters (now ${meta.title.length}).`,
+      field: 'title',
+    };
+  if (meta.description !== undefined && !descriptionSchema.safeParse(meta.description).success)
+    return {
+      code: 'bad-description',
+      message: `A description is at most ${thousands(MAX_DESCRIPTION_CHARS)} characters (now ${thousands(meta.description.length)}).`,
+      field: 'description',
+    };
   return null;
 }
 

@@ -8,7 +8,7 @@ export type SourceState = 'none' | 'acquiring' | 'ready';
 export interface Problem {
   code: string;
   message: string;
-  field?: 'source' | 'key' | 'location' | 'streamId';
+  field?: 'source' | 'key' | 'location' | 'streamId' | 'title' | 'description';
 }
 
 /** What the captured source is, for the form: a device label, a file name, dimensions. */

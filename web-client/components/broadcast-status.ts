@@ -24,6 +24,9 @@ export interface GoLiveOptions {
   location: LocationInput;
   /** Desired stream id; the hub names the stream when empty. */
   streamId?: string;
+  /** What viewers see instead of the stream id; stored with the recording. */
+  title?: string;
+  description?: string;
 }
 
 export interface BroadcastStatus {

@@ -42,6 +42,18 @@ export interface MseSinkOptions {
    * slightly faster playback rate while behind, a jump when far behind) until `end()`.
    */
   live?: boolean;
+  /**
+   * A MediaSource already attached to the video (`MseSink.attach`) before the stream's type was
+   * known: it has usually opened by the time the metadata arrives, so the first bytes are appended
+   * at once instead of after the element's `sourceopen` (tens of ms, more on a busy machine).
+   */
+  attached?: AttachedSource;
+}
+
+/** A MediaSource attached to a video element ahead of its MseSink. */
+export interface AttachedSource {
+  readonly source: MediaSource;
+  readonly url: string;
 }
 
 /**
@@ -52,7 +64,7 @@ export interface MseSinkOptions {
 export class MseSink {
   readonly #video: HTMLVideoElement;
   readonly #mime: string;
-  readonly #source = new MediaSource();
+  readonly #source: MediaSource;
   readonly #url: string;
   readonly #onError: (error: Error) => void;
   readonly #onBackpressure: (full: boolean) => void;
@@ -72,6 +84,27 @@ export class MseSink {
   #seekTarget: number | null = null;
   #live: boolean;
 
+  /**
+   * Attaches a fresh MediaSource to `video` now, to be handed to the sink (`attached`) once the
+   * stream's type is known; `detach` undoes it when no sink takes it. Null without MSE.
+   */
+  static attach(video: HTMLVideoElement): AttachedSource | null {
+    if (typeof MediaSource === 'undefined') return null;
+    const source = new MediaSource();
+    const url = URL.createObjectURL(source);
+    video.src = url;
+    return { source, url };
+  }
+
+  /** Undoes `attach` for a source no sink took (the playback ended before its metadata). */
+  static detach(video: HTMLVideoElement, a: AttachedSource): void {
+    if (video.src === a.url) {
+      video.removeAttribute('src');
+      video.load();
+    }
+    URL.revokeObjectURL(a.url);
+  }
+
   /** True when this browser can play `mime` through MSE. */
   static supports(mime: string): boolean {
     return typeof MediaSource !== 'undefined' && MediaSource.isTypeSupported(mime);
@@ -85,12 +118,17 @@ export class MseSink {
     this.#backBufferS = options.backBufferS ?? BACK_BUFFER_S;
     this.#durationS = options.durationS;
     this.#live = options.live ?? false;
-    this.#url = URL.createObjectURL(this.#source);
-    this.#source.addEventListener('sourceopen', this.#onOpen, { once: true });
+    const attached = options.attached && video.src === options.attached.url ? options.attached : undefined;
+    this.#source = attached?.source ?? new MediaSource();
+    this.#url = attached?.url ?? URL.createObjectURL(this.#source);
     video.addEventListener('timeupdate', this.#pump);
     video.addEventListener('timeupdate', this.#syncLive);
     video.addEventListener('error', this.#onVideoError);
-    video.src = this.#url;
+    if (attached && this.#source.readyState === 'open') queueMicrotask(this.#onOpen);
+    else {
+      this.#source.addEventListener('sourceopen', this.#onOpen, { once: true });
+      if (!attached) video.src = this.#url;
+    }
   }
 
   /** Bytes handed to the SourceBuffer so far. */

@@ -5,12 +5,14 @@ import type { CatalogEntry } from '../../signaling/protocol/messages.js';
 import type { SelectReason } from '../../signaling/protocol/types.js';
 import { Viewer } from '../../client-sdk/viewer.js';
 import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
-import { BACK_BUFFER_S, MseSink } from './mse-sink.js';
+import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
 import { hrefFor, parseHash } from './hash-route.js';
 import { PlayPositions } from './play-position.js';
 
 /** How often the catalog is fetched again while the page is visible (ms). */
 export const CATALOG_REFRESH_MS = 10_000;
+/** How often the player asks how many are watching its asset (ms). */
+export const VIEWERS_POLL_MS = 2_000;
 /** How often buffer and byte figures are refreshed on screen (ms). */
 const STATUS_TICK_MS = 500;
 /** Failover notices kept on screen. */
@@ -63,6 +65,8 @@ export interface PlaybackStatus {
   latencyS: number | null;
   error: { code: string; message: string } | null;
   failovers: FailoverNotice[];
+  /** Viewer sessions open for this asset across the cluster (this one included), as the hub last said. */
+  viewers: number | null;
 }
 
 function idleStatus(assetId: string | null): PlaybackStatus {
@@ -85,6 +89,7 @@ function idleStatus(assetId: string | null): PlaybackStatus {
     latencyS: null,
     error: null,
     failovers: [],
+    viewers: null,
   };
 }
 
@@ -106,9 +111,13 @@ export class WatchController implements ReactiveController {
   #socket: ClientSocket | null = null;
   #viewer: Viewer | null = null;
   #sink: MseSink | null = null;
+  /** A MediaSource attached while the session is set up, for the sink to take at `meta`. */
+  #early: AttachedSource | null = null;
   #catalogTimer: ReturnType<typeof setInterval> | undefined;
   #statusTimer: ReturnType<typeof setInterval> | undefined;
+  #viewersTimer: ReturnType<typeof setInterval> | undefined;
   #catalogInFlight = false;
+  #viewersInFlight = false;
   #wanted: string | null = null;
   /** Where the player was sent and the stream has not caught up yet (s); its `seeking` events need no new request. */
   #seekTarget: number | null = null;
@@ -155,12 +164,16 @@ export class WatchController implements ReactiveController {
       if (document.visibilityState === 'visible' && this.hub === 'connected') void this.refreshCatalog();
     }, CATALOG_REFRESH_MS);
     this.#statusTimer = setInterval(this.#tick, STATUS_TICK_MS);
+    this.#viewersTimer = setInterval(() => {
+      if (document.visibilityState === 'visible' && this.hub === 'connected') void this.#refreshViewers();
+    }, VIEWERS_POLL_MS);
     if (this.#wanted) this.#start(this.#wanted);
   }
 
   hostDisconnected(): void {
     clearInterval(this.#catalogTimer);
     clearInterval(this.#statusTimer);
+    clearInterval(this.#viewersTimer);
     this.#stop();
     this.#socket?.removeAllListeners();
     this.#socket?.disconnect();
@@ -207,6 +220,27 @@ export class WatchController implements ReactiveController {
     }
   }
 
+  /** The current asset's viewer count, cluster-wide; its catalog entry shows the same figure. */
+  async #refreshViewers(): Promise<void> {
+    const socket = this.#socket;
+    const assetId = this.status.assetId;
+    if (!socket || !assetId || this.#viewersInFlight) return;
+    this.#viewersInFlight = true;
+    try {
+      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('viewers', { assetIds: [assetId] });
+      const n = r.ok ? r.counts[0] : undefined;
+      if (n === undefined || this.status.assetId !== assetId) return;
+      this.status = { ...this.status, viewers: n };
+      const i = this.catalog.findIndex((a) => a.id === assetId);
+      if (i >= 0 && this.catalog[i]!.viewers !== n) this.catalog = this.catalog.with(i, { ...this.catalog[i]!, viewers: n });
+      this.#host.requestUpdate();
+    } catch {
+      // No answer this time: the next poll asks again; the figure on screen stays.
+    } finally {
+      this.#viewersInFlight = false;
+    }
+  }
+
   #start(assetId: string | null): void {
     this.#stop();
     this.status = idleStatus(assetId);
@@ -216,6 +250,9 @@ export class WatchController implements ReactiveController {
     const socket = this.#socket;
     if (!assetId || !socket) return;
 
+    // Open the MediaSource while the director chooses and WebRTC connects: by the stream's
+    // metadata it is open and the first bytes go straight into a SourceBuffer.
+    this.#early = MseSink.attach(this.video);
     const startS = this.#startFor(assetId);
     const viewer = new Viewer({ socket, assetId, SimplePeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
     this.#viewer = viewer;
@@ -249,7 +286,10 @@ export class WatchController implements ReactiveController {
         this.#failWith('unsupported-media', why);
         return;
       }
+      const attached = this.#early ?? undefined;
+      this.#early = null;
       this.#sink = new MseSink(this.video, d.mime, {
+        ...(attached ? { attached } : {}),
         backBufferS: this.backBufferS,
         live: d.live,
         ...(d.durationMs && !d.live ? { durationS: d.durationMs / 1000 } : {}),
@@ -308,6 +348,7 @@ export class WatchController implements ReactiveController {
       if (live()) this.#failWith(e.detail.code, e.detail.message);
     });
     viewer.start();
+    void this.#refreshViewers();
   }
 
   /** Where to start `assetId`: the URL's `t=` when it names this asset, else the position saved for it. */
@@ -357,6 +398,8 @@ export class WatchController implements ReactiveController {
     viewer?.close();
     this.#sink?.close();
     this.#sink = null;
+    if (this.#early) MseSink.detach(this.video, this.#early);
+    this.#early = null;
   }
 
   #failWith(code: string, message: string): void {

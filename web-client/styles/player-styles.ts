@@ -101,8 +101,23 @@ export const playerStyles = css`
     gap: 8px 10px;
   }
   .now-head h3 {
-    font-family: var(--bt-mono);
     font-size: 1.1rem;
+    overflow-wrap: anywhere;
+  }
+  .now-head .viewers {
+    /* A pill like the state badges, but not one of them: it says who watches, not how the stream is. */
+    padding: 2px 8px;
+    border-radius: 999px;
+    font-size: 0.78rem;
+    font-weight: 600;
+    white-space: nowrap;
+    background: var(--bt-surface-3);
+    font-variant-numeric: tabular-nums;
+  }
+  .now .description {
+    margin: 0;
+    color: var(--bt-text-dim);
+    white-space: pre-line;
     overflow-wrap: anywhere;
   }
   .now-head .jump-live {

@@ -1,0 +1,119 @@
+// Poster pictures for stored assets: ffmpeg decodes the first keyframe (a WebM starts with one) into a
+// small JPEG beside the media (`<id>.poster.jpg`). One ffmpeg at a time, in the background, bounded in time.
+import { execFile } from 'node:child_process';
+import { rename, rm } from 'node:fs/promises';
+
+/** A poster is at most this wide (px); the height keeps the picture's aspect ratio. */
+export const POSTER_WIDTH_PX = 480;
+/** One ffmpeg run is killed after this long (ms). */
+export const POSTER_TIMEOUT_MS = 20_000;
+/** File suffix of posters, after the asset id. */
+export const POSTER_SUFFIX = '.poster.jpg';
+
+export interface PosterJob {
+  id: string;
+  /** The media file. */
+  source: string;
+  /** Where the poster goes. */
+  target: string;
+  /** Identifies this version of the media (inode and size): a failed version is not tried again. */
+  version: string;
+}
+
+export interface PosterMakerOptions {
+  /** ffmpeg binary; default `ffmpeg` from PATH. */
+  ffmpeg?: string;
+  timeoutMs?: number;
+  /** A poster was written (the next storage scan reports it). */
+  made?: (id: string) => void;
+  /** ffmpeg failed for one asset, or is missing (then no poster is tried again). */
+  failed?: (id: string, message: string) => void;
+}
+
+/**
+ * Makes posters one at a time. `want` is called for every asset without a poster on each scan; a
+ * job already queued, running, or failed for the same media version is not queued again, so the
+ * queue and the failure list hold at most one entry per stored asset (`forget` drops removed ones).
+ */
+export class PosterMaker {
+  readonly #o: PosterMakerOptions;
+  readonly #queued = new Map<string, PosterJob>();
+  /** Media versions ffmpeg could not make a poster from, by asset id. */
+  readonly #failed = new Map<string, string>();
+  #running: string | null = null;
+  #missing = false;
+  #closed = false;
+
+  constructor(opts: PosterMakerOptions = {}) {
+    this.#o = opts;
+  }
+
+  want(job: PosterJob): void {
+    if (this.#closed || this.#missing || this.#failed.get(job.id) === job.version) return;
+    if (this.#running === job.id || this.#queued.has(job.id)) return;
+    this.#queued.set(job.id, job);
+    this.#next();
+  }
+
+  /** The asset left storage: drop what is known about it. */
+  forget(id: string): void {
+    this.#queued.delete(id);
+    this.#failed.delete(id);
+  }
+
+  /** Jobs waiting (not counting the one running). */
+  get pending(): number {
+    return this.#queued.size;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#queued.clear();
+  }
+
+  #next(): void {
+    if (this.#running !== null || this.#closed) return;
+    const first = this.#queued.values().next();
+    if (first.done) return;
+    const job = first.value;
+    this.#queued.delete(job.id);
+    this.#running = job.id;
+    void this.#make(job).finally(() => {
+      this.#running = null;
+      this.#next();
+    });
+  }
+
+  async #make(job: PosterJob): Promise<void> {
+    const tmp = `${job.target}.${process.pid}.tmp`;
+    const args = [
+      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'],
+      ...['-i', job.source, '-map', '0:v:0', '-an', '-sn', '-frames:v', '1'],
+      ...['-vf', `scale='min(${POSTER_WIDTH_PX},iw)':-2`, '-q:v', '4', '-f', 'image2', '-c:v', 'mjpeg', tmp],
+    ];
+    try {
+      await run(this.#o.ffmpeg ?? 'ffmpeg', args, this.#o.timeoutMs ?? POSTER_TIMEOUT_MS);
+      await rename(tmp, job.target);
+      this.#o.made?.(job.id);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT' && e.syscall?.startsWith('spawn')) {
+        // No ffmpeg on this machine: assets simply have no poster.
+        this.#missing = true;
+        this.#queued.clear();
+      } else this.#failed.set(job.id, job.version);
+      this.#o.failed?.(job.id, e.message);
+    }
+  }
+}
+
+function run(bin: string, args: string[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const detail = String(stderr).trim().split('\n').slice(-2).join(' ');
+      reject(Object.assign(err, { message: `${err.message}${detail ? `: ${detail}` : ''}` }));
+    });
+  });
+}
