@@ -25,6 +25,7 @@ interface AssetState extends ChainAsset, PrefixOwner, KeptAsset {
 }
 
 const NO_ASSETS: readonly AssetState[] = [];
+const LIVE_CACHED = PAIR_ALIVE | PAIR_CACHED;
 
 /** An open stream as the cache sees it: the viewer's handle and its member of the asset's chain. */
 interface Stream extends StreamHandle, Member {
@@ -480,12 +481,14 @@ export class IntervalCache implements BlockCache {
    */
   #makeRoom(bytes: number, key: number, rank: number): boolean {
     if (this.#whole?.makeRoom(bytes, key)) this.#dirty = true;
-    const ranked = this.#chains.ranked;
+    const chains = this.#chains;
+    const ranked = chains.ranked;
+    const { rankedIntervalMs: iv, rankedSlot: rs, flags, held } = chains;
     for (let i = ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
-      const q = ranked[i]!;
-      if (rank < 0 && q.intervalMs <= key) break;
-      if (!q.alive || !q.cached || q.heldBytes === 0) continue;
-      this.#chains.uncache(q);
+      if (rank < 0 && iv[i]! <= key) break;
+      const slot = rs[i]!;
+      if ((flags[slot]! & LIVE_CACHED) !== LIVE_CACHED || held[slot] === 0) continue;
+      chains.uncache(ranked[i]!);
       this.#dirty = true; // its ghost (if any) goes at the re-rank
     }
     return this.#table.fits(bytes);
