@@ -37,7 +37,7 @@ export interface SuiteResults {
 }
 
 /** Suites whose work does not change with --quick: one file for both modes. */
-export const MODELESS_SUITES: ReadonlySet<string> = new Set(['faults']);
+export const MODELESS_SUITES: ReadonlySet<string> = new Set(['faults', 'lb1m']);
 
 export function resultsFile(suite: string, mode: Mode, dir = RESULTS_DIR): string {
   return join(dir, MODELESS_SUITES.has(suite) ? `${suite}.json` : `${suite}-${mode}.json`);

@@ -33,6 +33,8 @@ const SUITES: Record<string, () => Promise<Bench>> = {
  */
 const OPT_IN_SUITES: Record<string, () => Promise<Bench>> = {
   peers: async () => (await import('./peers.js')).benchPeers,
+  // The simulator's speed bar: one replay of 1,000,000 requests with the real cache (minutes; one size).
+  lb1m: async () => (await import('./lb-sim.js')).benchMillion,
 };
 
 const args = process.argv.slice(2);

@@ -3,7 +3,7 @@
 import { BLOCK_BYTES } from '../contracts.js';
 import { BlockTable, type HeldBlock } from './block-table.js';
 import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter, isCompleteBlock } from './cache-shared.js';
-import { Chains, type ChainAsset, type Member, type Pair } from './interval-chain.js';
+import { Chains, PAIR_ALIVE, PAIR_CACHED, PAIR_GHOST, PAIR_KEEPING, type ChainAsset, type Member, type Pair } from './interval-chain.js';
 import { PrefixPool, type PrefixOwner } from './prefix-pool.js';
 import { keepBlock, WholeAssets, type KeptAsset } from './whole-assets.js';
 import { CachePolicy, type BlockCache, type CacheStats, type StreamHandle, type StreamInfo } from './types.js';
@@ -25,6 +25,7 @@ interface AssetState extends ChainAsset, PrefixOwner, KeptAsset {
 }
 
 const NO_ASSETS: readonly AssetState[] = [];
+const LIVE_CACHED = PAIR_ALIVE | PAIR_CACHED;
 
 /** An open stream as the cache sees it: the viewer's handle and its member of the asset's chain. */
 interface Stream extends StreamHandle, Member {
@@ -117,6 +118,8 @@ export class IntervalCache implements BlockCache {
    */
   #shortfallBytes = Infinity;
   #lastRerankMs = -Infinity;
+  /** Records created so far: the next asset record's `seq`. */
+  #assetSeq = 0;
   #openStreams = 0;
   #hits = 0;
   #misses = 0;
@@ -138,7 +141,11 @@ export class IntervalCache implements BlockCache {
     });
     this.#chains = new Chains(this.#table);
     this.#prefix = new PrefixPool(prefixCapBytes, this.#table);
-    this.#whole = opts.generalized ? new WholeAssets(this.#table, this.blockBytes, opts.arrivalHistoryMax) : null;
+    this.#whole = opts.generalized
+      ? new WholeAssets<AssetState>(this.#table, this.blockBytes, opts.arrivalHistoryMax, (a, keeping) =>
+          this.#chains.setKeeping(a, keeping),
+        )
+      : null;
   }
 
   get usedBytes(): number {
@@ -279,6 +286,7 @@ export class IntervalCache implements BlockCache {
         if (a.head === null && a.blocks.size === 0 && this.#assets.get(a.id) === a) {
           this.#assets.delete(a.id);
           this.#prefix.forget(a);
+          this.#whole?.drop(a);
         }
       }
       this.#gcCandidates.clear();
@@ -306,13 +314,19 @@ export class IntervalCache implements BlockCache {
         keepBelow: 0,
         keptBytes: 0,
         kept: [],
+        seq: this.#assetSeq++,
+        ranking: false,
+        dropped: false,
       };
       this.#assets.set(assetId, asset);
     }
     this.#nowMs = now;
     this.#whole?.arrive(asset, now, info);
     const bitrate = info.bitrateBps;
-    if (bitrate !== undefined && Number.isFinite(bitrate) && bitrate > 0) asset.bytesPerMs = bitrate / 8000;
+    if (bitrate !== undefined && Number.isFinite(bitrate) && bitrate > 0 && asset.bytesPerMs !== bitrate / 8000) {
+      asset.bytesPerMs = bitrate / 8000;
+      this.#chains.forgetNeeds(asset);
+    }
     asset.prefixBlocks = this.#prefixBlocksFor(asset, info);
     this.#prefix.touch(asset);
     const stream = new IntervalCache.#Stream(this, asset, { ...info }, now);
@@ -467,12 +481,14 @@ export class IntervalCache implements BlockCache {
    */
   #makeRoom(bytes: number, key: number, rank: number): boolean {
     if (this.#whole?.makeRoom(bytes, key)) this.#dirty = true;
-    const ranked = this.#chains.ranked;
+    const chains = this.#chains;
+    const ranked = chains.ranked;
+    const { rankedIntervalMs: iv, rankedSlot: rs, flags, held } = chains;
     for (let i = ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
-      const q = ranked[i]!;
-      if (rank < 0 && q.intervalMs <= key) break;
-      if (!q.alive || !q.cached || q.heldBytes === 0) continue;
-      this.#chains.uncache(q);
+      if (rank < 0 && iv[i]! <= key) break;
+      const slot = rs[i]!;
+      if ((flags[slot]! & LIVE_CACHED) !== LIVE_CACHED || held[slot] === 0) continue;
+      chains.uncache(ranked[i]!);
       this.#dirty = true; // its ghost (if any) goes at the re-rank
     }
     return this.#table.fits(bytes);
@@ -486,43 +502,67 @@ export class IntervalCache implements BlockCache {
    */
   #rerank(): void {
     this.#dirty = false;
-    const ranked = this.#chains.ranked;
+    const chains = this.#chains;
+    const ranked = chains.ranked;
     const budget = this.#intervalBudgetBytes;
     const ghosts = this.#spentGhosts;
     let reserved = 0;
     this.#shortfallBytes = Infinity;
     let n = 0;
-    const entries = this.#whole !== null ? this.#whole.rank(this.#assets.values(), this.#nowMs) : NO_ASSETS;
+    const entries = this.#whole !== null ? this.#whole.rank(this.#nowMs) : NO_ASSETS;
     let e = 0;
-    // Pairs are written to only when something changes: most keep their rank and their place.
-    const iv = this.#chains.rankedIntervalMs;
+    // The pass reads the pairs' typed arrays only; a pair object is written to only when its outcome changes.
+    const iv = chains.rankedIntervalMs;
+    const rs = chains.rankedSlot;
+    const flags = chains.flags;
+    const heldBy = chains.held;
+    const needBy = chains.need;
+    const chargedBy = chains.charged;
     for (let i = 0; i < ranked.length; i++) {
-      const p = ranked[i]!;
-      if (!p.alive) continue;
+      const slot = rs[i]!;
+      if ((flags[slot]! & PAIR_ALIVE) === 0) {
+        chains.freeSlot(slot);
+        continue;
+      }
       const intervalMs = iv[i]!;
       if (n !== i) {
-        ranked[n] = p;
+        ranked[n] = ranked[i]!;
         iv[n] = intervalMs;
+        rs[n] = slot;
       }
       n++;
       // Assets kept whole on a shorter predicted interval go first.
       for (; e < entries.length && entries[e]!.entryKey < intervalMs; e++) reserved = this.#offerWhole(entries[e]!, reserved);
+      // (Read after the assets above: admitting one marks its pairs.)
+      const f = flags[slot]!;
       // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
-      const cost = (p.asset as AssetState).keeping ? 0 : this.#cost(p);
-      if (p.charged !== cost) p.charged = cost;
+      let cost = 0;
+      if ((f & PAIR_KEEPING) === 0) {
+        const held = heldBy[slot]!;
+        if ((f & PAIR_GHOST) !== 0) cost = held;
+        else {
+          let need = needBy[slot]!;
+          if (Number.isNaN(need)) need = this.#need(ranked[n - 1]!);
+          cost = Math.max(need, held);
+        }
+      }
+      if (chargedBy[slot] !== cost) {
+        chargedBy[slot] = cost;
+        ranked[n - 1]!.charged = cost;
+      }
       if (reserved + cost <= budget) {
         reserved += cost;
-        if (!p.cached) p.cached = true;
+        if ((f & PAIR_CACHED) === 0) chains.setCached(ranked[n - 1]!, true);
       } else {
-        if (p.cached) this.#chains.uncache(p);
+        if ((f & PAIR_CACHED) !== 0) chains.uncache(ranked[n - 1]!);
         this.#leftOut(reserved + cost - budget);
       }
-      if (p.ghostLeader && (!p.cached || p.heldBytes === 0)) ghosts.push(p.leader);
+      if ((f & PAIR_GHOST) !== 0 && ((flags[slot]! & PAIR_CACHED) === 0 || heldBy[slot] === 0)) ghosts.push(ranked[n - 1]!.leader);
     }
     ranked.length = n;
     for (; e < entries.length; e++) reserved = this.#offerWhole(entries[e]!, reserved);
     if (ghosts.length === 0) return;
-    for (const g of ghosts) this.#chains.unlink(g, false);
+    for (const g of ghosts) chains.unlink(g, false);
     ghosts.length = 0;
   }
 
@@ -535,13 +575,23 @@ export class IntervalCache implements BlockCache {
   #cost(p: Pair): number {
     const held = p.heldBytes;
     if (p.ghostLeader) return held;
+    const need = this.#need(p);
+    return need > held ? need : held;
+  }
+
+  /**
+   * A pair's steady-state need; with the bitrate known it is fixed (until the
+   * bitrate changes), and recorded for the next passes.
+   */
+  #need(p: Pair): number {
     const blockBytes = this.blockBytes;
     const bytesPerMs = (p.asset as AssetState).bytesPerMs;
-    const need =
-      bytesPerMs > 0
-        ? (Math.floor((p.intervalMs * bytesPerMs) / blockBytes) + 1) * blockBytes
-        : (Math.max(0, p.leaderPos - p.followerPos) + 1) * blockBytes;
-    return need > held ? need : held;
+    if (bytesPerMs > 0) {
+      const need = (Math.floor((p.intervalMs * bytesPerMs) / blockBytes) + 1) * blockBytes;
+      this.#chains.need[p.slot] = need;
+      return need;
+    }
+    return (Math.max(0, p.leaderPos - p.followerPos) + 1) * blockBytes;
   }
 
   /** Generalized: keeps the asset if it fits after `reserved` bytes; returns the bytes reserved after it. */

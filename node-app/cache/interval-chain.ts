@@ -5,6 +5,8 @@ import type { BlockOwner, BlockTable, HeldBlock } from './block-table.js';
 export interface ChainAsset extends BlockOwner {
   head: Member | null;
   tail: Member | null;
+  /** Kept whole (generalized interval caching): its pairs are charged nothing. Change it with `Chains.setKeeping`. */
+  keeping: boolean;
 }
 
 /**
@@ -63,6 +65,8 @@ export class Pair {
   alive: boolean;
   /** What the last re-rank charged the pair (bytes): a fall from it may let another pair in. */
   charged: number;
+  /** The pair's index in its `Chains`' per-pair arrays (`held`, `flags`, …), fixed for its life. */
+  readonly slot: number;
   // The queue: `#n` entries (block index, held block). The first two live in the
   // pair itself (`#b0`/`#h0`, `#b1`/`#h1`): a stream's pairs mostly hold one or two
   // blocks, so a block read then touches no other object. Entries past the
@@ -84,7 +88,7 @@ export class Pair {
   readonly follower: Member;
   readonly id: number;
 
-  constructor(id: number, leader: Member, follower: Member) {
+  constructor(id: number, slot: number, leader: Member, follower: Member) {
     this.asset = follower.asset;
     this.intervalMs = Math.max(0, follower.start - leader.start);
     this.followerPos = follower.pos;
@@ -94,6 +98,7 @@ export class Pair {
     this.ghostLeader = leader.owner === null;
     this.alive = true;
     this.charged = 0;
+    this.slot = slot;
     this.#n = 0;
     this.#b0 = 0;
     this.#h0 = null;
@@ -190,10 +195,29 @@ export class Pair {
   }
 }
 
+/** `into` (twice `from`'s length) with `from` copied into its first half. */
+function doubled<T extends Float64Array | Uint8Array>(from: T, into: T): T {
+  into.set(from);
+  return into;
+}
+
 /** The ring of a pair that never held more than two blocks (shared: never written to). */
 const NO_SLOTS: (number | HeldBlock | null)[] = [];
 
-/** The chains of all assets of one cache, and every pair among them. */
+/** `Chains.flags` bits: the pair is alive, cached, its leader a ghost, its asset kept whole. */
+export const PAIR_ALIVE = 1;
+export const PAIR_CACHED = 2;
+export const PAIR_GHOST = 4;
+export const PAIR_KEEPING = 8;
+
+/**
+ * The chains of all assets of one cache, and every pair among them.
+ *
+ * What a re-rank reads of each pair is also kept in small typed arrays indexed
+ * by the pair's `slot` (`held`, `flags`, `need`, `charged`), written wherever
+ * the pair's own fields change: a re-rank walks these few contiguous arrays
+ * instead of one object (and its cache lines) per pair.
+ */
 export class Chains {
   /**
    * Every pair, shortest interval first (ties: older pair first), kept sorted
@@ -207,10 +231,23 @@ export class Chains {
    * touching each pair's boxed number. Its length is a capacity.
    */
   rankedIntervalMs = new Float64Array(64);
+  /** `ranked[i].slot` at `[i]`, kept in step with `ranked` like `rankedIntervalMs`. */
+  rankedSlot = new Int32Array(64);
+  /** By slot: the pair's `heldBytes`. */
+  held = new Float64Array(64);
+  /** By slot: `PAIR_*` bits, mirroring `alive`, `cached`, `ghostLeader` and the asset's `keeping`. */
+  flags = new Uint8Array(64);
+  /** By slot: the pair's steady-state need (bytes) once the owner has worked it out; NaN until then, or when it moves with the positions. */
+  need = new Float64Array(64);
+  /** By slot: the pair's `charged`. */
+  charged = new Float64Array(64);
   /** Live pairs. */
   count = 0;
   readonly #table: BlockTable;
   #nextId = 1;
+  /** Slots the owner's pass released (their pairs dead and out of `ranked`), and the next never used. */
+  readonly #freeSlots: number[] = [];
+  #nextSlot = 0;
 
   constructor(table: BlockTable) {
     this.#table = table;
@@ -238,8 +275,35 @@ export class Chains {
   /** `p`'s leader read `block` (held) while the follower is at or behind it. */
   add(p: Pair, block: number, held: HeldBlock): void {
     p.push(block, held);
-    p.heldBytes += held.bytes.length;
+    this.held[p.slot] = p.heldBytes += held.bytes.length;
     held.refs++;
+  }
+
+  /** Caches the pair or stops doing so (without releasing anything: `uncache` does). */
+  setCached(p: Pair, cached: boolean): void {
+    p.cached = cached;
+    if (cached) this.flags[p.slot]! |= PAIR_CACHED;
+    else this.flags[p.slot]! &= ~PAIR_CACHED;
+  }
+
+  /** The asset is kept whole, or no longer: each of its pairs learns it. */
+  setKeeping(a: ChainAsset, keeping: boolean): void {
+    a.keeping = keeping;
+    const flags = this.flags;
+    for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) {
+      if (keeping) flags[p.slot]! |= PAIR_KEEPING;
+      else flags[p.slot]! &= ~PAIR_KEEPING;
+    }
+  }
+
+  /** The asset's bitrate changed: its pairs' needs are to be worked out again. */
+  forgetNeeds(a: ChainAsset): void {
+    for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) this.need[p.slot] = Number.NaN;
+  }
+
+  /** A dead pair's slot, once the owner has dropped it from `ranked`, may serve a new pair. */
+  freeSlot(slot: number): void {
+    this.#freeSlots.push(slot);
   }
 
   /** A member in a chain moved to `block` (streaming on): its pairs follow. */
@@ -265,7 +329,7 @@ export class Chains {
 
   /** Stops caching a pair: its blocks lose this reason to stay. */
   uncache(p: Pair): void {
-    p.cached = false;
+    this.setCached(p, false);
     while (p.size > 0) this.#pop(p);
   }
 
@@ -288,7 +352,8 @@ export class Chains {
       this.#kill(old);
       const upper = this.#link(old.leader, m);
       const lower = this.#link(m, x);
-      upper.cached = lower.cached = old.cached;
+      this.setCached(upper, old.cached);
+      this.setCached(lower, old.cached);
       for (const [b, held] of items) this.#move(b < m.pos ? lower : upper, b, held);
       return;
     }
@@ -320,7 +385,7 @@ export class Chains {
       this.#kill(inP);
       this.#kill(outP);
       const merged = this.#link(inP.leader, outP.follower);
-      merged.cached = inP.cached || outP.cached;
+      this.setCached(merged, inP.cached || outP.cached);
       for (const [b, held] of lower) this.#move(merged, b, held);
       for (const [b, held] of upper) this.#move(merged, b, held);
       return;
@@ -330,6 +395,7 @@ export class Chains {
         const ghost: Member = { asset: a, owner: null, pos: m.pos, start: m.start, lead: outP, follow: null };
         outP.leader = ghost;
         outP.ghostLeader = true;
+        this.flags[outP.slot]! |= PAIR_GHOST;
         m.lead = null;
         a.head = ghost;
         return;
@@ -348,7 +414,12 @@ export class Chains {
   }
 
   #link(leader: Member, follower: Member): Pair {
-    const p = new Pair(this.#nextId++, leader, follower);
+    const p = new Pair(this.#nextId++, this.#allocSlot(), leader, follower);
+    const slot = p.slot;
+    this.held[slot] = 0;
+    this.flags[slot] = PAIR_ALIVE | (p.ghostLeader ? PAIR_GHOST : 0) | (p.asset.keeping ? PAIR_KEEPING : 0);
+    this.need[slot] = Number.NaN;
+    this.charged[slot] = 0;
     leader.lead = p;
     follower.follow = p;
     // Its id is the highest: it goes after every pair with an interval not above its own.
@@ -363,23 +434,43 @@ export class Chains {
       if (iv[mid]! <= interval) lo = mid + 1;
       else hi = mid;
     }
+    let rs = this.rankedSlot;
     if (len === iv.length) {
       const grown = new Float64Array(2 * len);
       grown.set(iv);
       this.rankedIntervalMs = iv = grown;
+      const grownSlots = new Int32Array(2 * len);
+      grownSlots.set(rs);
+      this.rankedSlot = rs = grownSlots;
     }
     if (lo === len) ranked.push(p);
     else {
       ranked.splice(lo, 0, p);
       iv.copyWithin(lo + 1, lo, len);
+      rs.copyWithin(lo + 1, lo, len);
     }
     iv[lo] = interval;
+    rs[lo] = slot;
     this.count++;
     return p;
   }
 
+  #allocSlot(): number {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) return free;
+    const slot = this.#nextSlot++;
+    if (slot === this.held.length) {
+      this.held = doubled(this.held, new Float64Array(2 * slot));
+      this.flags = doubled(this.flags, new Uint8Array(2 * slot));
+      this.need = doubled(this.need, new Float64Array(2 * slot));
+      this.charged = doubled(this.charged, new Float64Array(2 * slot));
+    }
+    return slot;
+  }
+
   #kill(p: Pair): void {
     p.alive = false;
+    this.flags[p.slot]! &= ~PAIR_ALIVE;
     this.count--;
     if (p.leader.lead === p) p.leader.lead = null;
     if (p.follower.follow === p) p.follower.follow = null;
@@ -393,13 +484,13 @@ export class Chains {
   /** Hands a queued block (and its reference) to another pair. */
   #move(to: Pair, block: number, held: HeldBlock): void {
     to.push(block, held);
-    to.heldBytes += held.bytes.length;
+    this.held[to.slot] = to.heldBytes += held.bytes.length;
   }
 
   #pop(p: Pair): void {
     const b = p.first();
     const held = p.shift();
-    p.heldBytes -= held.bytes.length;
+    this.held[p.slot] = p.heldBytes -= held.bytes.length;
     held.refs--;
     this.#table.freeIfUnused(p.asset, b, held);
   }

@@ -79,7 +79,7 @@ export interface KeptAsset extends BlockOwner {
   arrivals: Arrivals | null;
   /** Media bytes per ms (0 = unknown). */
   bytesPerMs: number;
-  /** The asset's predicted interval won its place in the last re-rank: every block read is kept. */
+  /** The asset's predicted interval won its place in the last re-rank: every block read is kept. Changed through `WholeAssets`. */
   keeping: boolean;
   /** Predicted interval as of the last re-rank (ms). */
   entryKey: number;
@@ -91,6 +91,12 @@ export interface KeptAsset extends BlockOwner {
   keepBelow: number;
   keptBytes: number;
   readonly kept: number[];
+  /** Order of creation among the owner's records: ranks assets of equal predicted interval (older first). */
+  readonly seq: number;
+  /** In `WholeAssets`' ranking, or waiting to enter it at the next `rank`. */
+  ranking: boolean;
+  /** The owner dropped the record (`WholeAssets.drop`): it leaves the ranking. */
+  dropped: boolean;
 }
 
 /**
@@ -103,11 +109,26 @@ export class WholeAssets<A extends KeptAsset> {
   readonly #arrivals: ArrivalHistory;
   readonly #table: BlockTable;
   readonly #blockBytes: number;
-  /** Assets by predicted interval as of the last `rank`, shortest first. */
+  /**
+   * Assets by predicted interval as of the last `rank`, shortest first (ties:
+   * by `seq`). Between ranks it keeps that order; arrivals that made an asset
+   * eligible wait in `#arrived`.
+   */
   readonly #ranked: A[] = [];
+  readonly #arrived: A[] = [];
+  /** Sets `a.keeping` (the owner may mirror it elsewhere). */
+  readonly #setKeeping: (a: A, keeping: boolean) => void;
 
-  constructor(table: BlockTable, blockBytes: number, maxAssets?: number) {
+  constructor(
+    table: BlockTable,
+    blockBytes: number,
+    maxAssets?: number,
+    setKeeping: (a: A, keeping: boolean) => void = (a, keeping) => {
+      a.keeping = keeping;
+    },
+  ) {
     this.#table = table;
+    this.#setKeeping = setKeeping;
     this.#blockBytes = blockBytes;
     this.#arrivals = new ArrivalHistory(maxAssets);
   }
@@ -117,22 +138,62 @@ export class WholeAssets<A extends KeptAsset> {
     a.arrivals = this.#arrivals.arrive(a.id, now);
     const size = info.assetBytes;
     a.sizeBytes = info.live !== true && size !== undefined && Number.isSafeInteger(size) && size > 0 ? size : 0;
+    if (!a.ranking && a.sizeBytes > 0 && a.arrivals.gapMs !== Infinity) {
+      a.ranking = true;
+      this.#arrived.push(a);
+    }
+  }
+
+  /** The owner forgets the asset's record: it no longer competes. */
+  drop(a: A): void {
+    a.dropped = true;
   }
 
   /**
    * The assets that may be kept whole (size known, requested at least twice),
-   * by predicted interval, shortest first. One that no longer qualifies stops
-   * being kept.
+   * by predicted interval, shortest first (ties: older record first). One that
+   * no longer qualifies stops being kept.
+   *
+   * Only the eligible assets are visited: those ranked last time and those
+   * that became eligible since (an asset becomes eligible only on an arrival).
+   * The previous order is nearly right (only predictions that outgrew their
+   * smoothed gap move, by the time passed), so an insertion sort restores it
+   * in about one pass.
    */
-  rank(assets: Iterable<A>, now: number): readonly A[] {
+  rank(now: number): readonly A[] {
     const ranked = this.#ranked;
-    ranked.length = 0;
-    for (const a of assets) {
-      a.entryKey = a.sizeBytes > 0 ? predictFrom(a.arrivals, now) : Infinity;
-      if (a.entryKey !== Infinity) ranked.push(a);
-      else if (a.keeping) this.release(a);
+    const arrived = this.#arrived;
+    for (let i = 0; i < arrived.length; i++) ranked.push(arrived[i]!);
+    arrived.length = 0;
+    let n = 0;
+    for (let i = 0; i < ranked.length; i++) {
+      const a = ranked[i]!;
+      if (a.dropped) {
+        a.ranking = false;
+        continue;
+      }
+      const key = a.sizeBytes > 0 ? predictFrom(a.arrivals, now) : Infinity;
+      a.entryKey = key;
+      if (key === Infinity) {
+        a.ranking = false;
+        if (a.keeping) this.release(a);
+        continue;
+      }
+      ranked[n++] = a;
     }
-    ranked.sort((x, y) => x.entryKey - y.entryKey);
+    ranked.length = n;
+    for (let i = 1; i < n; i++) {
+      const a = ranked[i]!;
+      const key = a.entryKey;
+      const seq = a.seq;
+      let j = i - 1;
+      for (; j >= 0; j--) {
+        const b = ranked[j]!;
+        if (b.entryKey < key || (b.entryKey === key && b.seq < seq)) break;
+        ranked[j + 1] = b;
+      }
+      ranked[j + 1] = a;
+    }
     return ranked;
   }
 
@@ -147,12 +208,13 @@ export class WholeAssets<A extends KeptAsset> {
   }
 
   admit(a: A): void {
-    a.keeping = true;
+    if (!a.keeping) this.#setKeeping(a, true);
     a.keepBelow = Math.ceil(this.#need(a) / this.#blockBytes) + 1;
   }
 
   /** Stops keeping the asset: its blocks lose this reason to stay. */
   release(a: A): void {
+    if (a.keeping) this.#setKeeping(a, false);
     releaseKept(a, this.#table);
   }
 
@@ -187,7 +249,6 @@ export function keepBlock(owner: KeptAsset, block: number, held: HeldBlock): voi
 }
 
 function releaseKept(owner: KeptAsset, table: BlockTable): void {
-  owner.keeping = false;
   const kept = owner.kept;
   owner.keptBytes = 0;
   for (let i = 0; i < kept.length; i++) {
