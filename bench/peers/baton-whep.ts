@@ -58,7 +58,14 @@ export async function whepNodeViewer(endpoint: string): Promise<NodeViewer> {
     });
     if (res.status !== 201) throw new Error(`WHEP POST ${res.status}: ${await res.text()}`);
     resource = new URL(res.headers.get('location') ?? '', endpoint).href;
-    pc.setRemoteDescription(await res.text(), 'answer' as nodeDataChannel.DescriptionType);
+    const answer = await res.text();
+    try {
+      pc.setRemoteDescription(answer, 'answer' as nodeDataChannel.DescriptionType);
+    } catch (err) {
+      throw new Error(
+        `${(err as Error).message} (state ${pc.state()}, ice ${pc.iceState()}, gathering ${pc.gatheringState()})\noffer:\n${pc.localDescription()?.sdp}\nanswer:\n${answer}`,
+      );
+    }
     await Promise.race([
       receiving,
       new Promise((_, reject) =>
