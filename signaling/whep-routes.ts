@@ -111,9 +111,10 @@ export class WhepRoutes {
       if (err instanceof SdpError) return fail(res, 400, `bad SDP offer: ${err.message}`, CORS);
       throw err;
     }
-    // A server that died takes its players with it: they re-POST; their slots are free again.
+    // A server that died takes its players with it: they re-POST; their slots are free again. (A
+    // player still being placed has no server yet: it is another request's, in flight.)
     const up = new Set(this.#host.serverIds());
-    for (const r of [...this.#resources.values()]) if (!up.has(r.serverId)) this.#forget(r);
+    for (const r of [...this.#resources.values()]) if (r.serverId && !up.has(r.serverId)) this.#forget(r);
     const ip = this.#host.clientIp(req) ?? 'unknown';
     if ((this.#perIp.get(ip) ?? 0) >= this.#maxPerIp)
       return fail(res, 429, `this address plays ${this.#maxPerIp} WHEP streams already`, { ...CORS, 'retry-after': '1' });
@@ -135,7 +136,10 @@ export class WhepRoutes {
       const offer: WhepOffer = { resourceId: id, assetId, sdp };
       const answer = await this.#host.request<{ sdp: string }>(pick.serverId, 'whep-offer', offer, WHEP_OFFER_TIMEOUT_MS);
       if (answer.ok) {
-        if (!this.#resources.has(id)) break; // the session ended before the answer got here
+        if (!this.#resources.has(id)) {
+          last = 'the player was ended (DELETE, or its server closed it) before its answer came';
+          break;
+        }
         this.#host.log.info({ asset: assetId, resource: id, server: pick.serverId, reason: pick.reason }, 'WHEP player started');
         res.writeHead(201, {
           ...CORS,

@@ -67,6 +67,16 @@ describe('WhepRoutes', () => {
     expect((await fetch(new URL(next.headers.get('location')!, base), { method: 'DELETE' })).status).toBe(404);
   });
 
+  it('players posted at the same moment all get their answer (one being placed is not taken for a dead server’s)', async () => {
+    const hub = fakeHub();
+    const select = hub.host.select;
+    // The director answers after the other POSTs have arrived.
+    hub.host.select = async (...a) => (await new Promise((r) => setTimeout(r, 50)), select(...(a as Parameters<typeof select>)));
+    const base = await serve(new WhepRoutes(hub.host));
+    const replies = await Promise.all(Array.from({ length: 6 }, () => post(base)));
+    expect(replies.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
+  });
+
   it('bounds players per address (429) and in total (503); an ended player frees its slot', async () => {
     const hub = fakeHub();
     const routes = new WhepRoutes(hub.host, { maxPerIp: 2, maxResources: 3 });
