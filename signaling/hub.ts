@@ -31,7 +31,7 @@ import { parseRedisUrl } from './redis/connect.js';
 import { DEFAULT_MISSED_HEARTBEATS } from './policies/liveness.js';
 
 /** How long a registering server waits for the hub its heartbeat key names to say whether it holds it live (a dead hub says nothing). */
-const LIVE_ELSEWHERE_TIMEOUT_MS = 500;
+const LIVE_ELSEWHERE_TIMEOUT_MS = 300;
 
 export { MAX_EPOCH_STEP } from './core/director-seat.js';
 
@@ -280,6 +280,8 @@ export class Hub {
       crossHub: this.shared !== undefined,
       mesh: this.#mesh,
       liveElsewhere: this.#mesh ? (id) => this.#mesh!.liveElsewhere(id, LIVE_ELSEWHERE_TIMEOUT_MS) : undefined,
+      // Several hubs: its heartbeat key names this hub at once, so the others' messages for it come here.
+      registered: this.shared ? (id) => void this.shared!.beatNow([id]) : undefined,
       nonces: this.shared?.nonces,
     });
     this.#link.clients = wireClients(io, {
@@ -339,7 +341,11 @@ export class Hub {
     const core = this.core;
     return {
       table: core.table,
-      applyShared: (b: Parameters<HubCore['applyShared']>[0]) => core.applyShared(b),
+      applyShared: (b: Parameters<HubCore['applyShared']>[0]) => {
+        // A server that joined (again) may be on another hub now: the mesh asks where, rather than its cache.
+        for (const x of b) if (x.d.type === 'server-joined') this.#mesh?.forget(x.d.server.id);
+        return core.applyShared(b);
+      },
       loadShared: (s: Parameters<HubCore['loadShared']>[0]) => core.loadShared(s),
       leaseChanged: () => core.leaseChanged(),
       removeSilent: (ids: readonly string[]) => core.removeSilent(ids),

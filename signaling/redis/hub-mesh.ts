@@ -86,6 +86,8 @@ interface Pending {
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
   retry: () => void;
+  /** The server an ask is for (none for a question to a hub). */
+  server?: string;
 }
 
 /**
@@ -189,6 +191,16 @@ export class HubMesh {
     this.#post(hub, { k: 'session', server: serverId, event, msg });
   }
 
+  /**
+   * A server (re-)registered somewhere: where it is must be asked again, not taken from the cache,
+   * and an ask still waiting on its old hub (which died, or lost it) goes through the adapter now
+   * instead of waiting out its timeout.
+   */
+  forget(serverId: string): void {
+    this.#locations.delete(serverId);
+    for (const p of [...this.#pending.values()]) if (p.server === serverId) p.retry();
+  }
+
   get routes(): number {
     return this.#routes.size;
   }
@@ -235,6 +247,7 @@ export class HubMesh {
       timeoutMs,
       `no answer to ${event} from ${serverId} within ${timeoutMs} ms`,
       viaAdapter,
+      serverId,
     );
   }
 
@@ -263,6 +276,7 @@ export class HubMesh {
     timeoutMs: number,
     timeoutMessage: string,
     otherwise: () => Promise<unknown>,
+    server?: string,
   ): Promise<unknown> {
     if (this.#pending.size >= this.#limits.pendingAsks)
       return Promise.reject(new Error(`too many requests to servers on other hubs in flight (${this.#limits.pendingAsks})`));
@@ -277,7 +291,7 @@ export class HubMesh {
         this.#pending.delete(id);
         otherwise().then(resolve, reject);
       };
-      this.#pending.set(id, { resolve, reject, timer, retry });
+      this.#pending.set(id, { resolve, reject, timer, retry, server });
       hub.then((h) => {
         if (!this.#pending.has(id)) return;
         if (h) this.#post(h, build(id));

@@ -110,6 +110,11 @@ export class SharedCluster {
     },
   };
 
+  /** Beats for servers now (a registration), not at the next tick; a failure is left to the tick. */
+  async beatNow(serverIds: readonly string[]): Promise<void> {
+    await this.#beats.beat(serverIds).catch(() => undefined);
+  }
+
   /** The hub each server beats through (null when it beats nowhere): where a message for it goes. */
   locate(serverIds: readonly string[]): Promise<(string | null)[]> {
     return this.#beats.hubsOf(serverIds);

@@ -51,6 +51,8 @@ export interface ServerSideDeps {
       broadcastSession: (serverId: string, event: string, msg: unknown) => void;
     }): void;
   };
+  /** A server's registration was accepted (several hubs: its heartbeat key is written at once). */
+  registered?: (serverId: string) => void;
   /** Several hubs: the other hub holding a live connection of this server id, if one does. */
   liveElsewhere?: (serverId: string) => Promise<string | null>;
   /** Several hubs: cluster-token nonces remembered across hubs (Redis). */
@@ -68,7 +70,7 @@ const RELAY_EVENT = 'baton:server-session-msg';
 
 export function wireServers(
   io: IoServer,
-  { core, verifier, whip, whep, log: hubLog, now, crossHub = false, nonces, mesh, liveElsewhere }: ServerSideDeps,
+  { core, verifier, whip, whep, log: hubLog, now, crossHub = false, nonces, mesh, liveElsewhere, registered: onRegistered }: ServerSideDeps,
 ): Namespace<ServerToHubEvents, HubToServerEvents> {
   const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
   const metrics = core.metrics;
@@ -167,6 +169,7 @@ export function wireServers(
       if (!r.ok) return ack(refuse(r.code, r.message));
       registered = true;
       socket.join([REGISTERED_ROOM, serverRoom(tokenId)]);
+      onRegistered?.(tokenId);
       ack(r);
       log.info({ region: p.value.region, assets: p.value.storage.length }, 'server registered');
     });

@@ -206,6 +206,18 @@ describe('hub mesh (real redis-server)', () => {
     expect(await a!.mesh.liveElsewhere('s-unknown', 300)).toBeNull();
   });
 
+  it('an ask waiting on a dead hub goes through the fallback as soon as its server registers again (not at its timeout)', async () => {
+    const where = new Map([['s-gone', 'hub-dead']]);
+    const [a] = await hubs(['hub-a'], where);
+    const t0 = Date.now();
+    const asked = a!.mesh.peer('s-gone').ask('select', {}, 10_000);
+    await new Promise((r) => setTimeout(r, 100));
+    where.set('s-gone', 'hub-a'); // it registered here (or anywhere): the table's server-joined says so
+    a!.mesh.forget('s-gone');
+    expect(await asked).toEqual({ ok: true, via: 'adapter' });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
   it('a disconnect reaches the server’s own hub', async () => {
     const where = new Map([['s-b', 'hub-b']]);
     const [a, b] = await hubs(['hub-a', 'hub-b'], where);
