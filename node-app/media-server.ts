@@ -1,5 +1,7 @@
 // The headless media server: wires its parts together — the hub link, the state-table
 // replica, the director role, viewer and ingest sessions, storage rescans, the HTTP side.
+import { existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
 import {
   type StateTable,
@@ -149,6 +151,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
         ? undefined
         : new PosterMaker({
             made: (id) => {
+              // Its stream failed (and was removed) while ffmpeg ran: no trace of it stays.
+              if (!this.#ingest.writing(id) && !existsSync(this.store.pathOf(id) ?? '')) return this.#dropPoster(id);
               this.#log.info({ asset: id }, 'poster made');
               // A live stream's poster shows in its `live` entry at once; a stored asset's at the next scan.
               void this.store.posterToken(id).then((token) => token && this.#ingest.posterMade(id, token));
@@ -181,6 +185,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       sessionClosed: (sessionId) => this.#hub?.send('session-close', { sessionId }),
       report: (deltas) => this.#report(deltas),
       finalized: () => this.#rescanStorage(),
+      dropPoster: (id) => this.#dropPoster(id),
       poster: (id, source, attempt) =>
         this.#posters?.want({ id, source, target: this.store.posterPathOf(id)!, version: `live-${attempt}` }),
       knownStart: (id) => Math.min(...[...this.table.liveHolders(id)].map((s) => this.table.get(s)?.live.get(id)?.startedAtMs ?? Infinity)),
@@ -424,6 +429,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       storageReadBytes: this.store.bytesRead,
       viewers: this.#viewers.viewersByAsset(MAX_VIEWED_ASSETS_PER_LOAD),
     });
+  }
+
+  /** Removes a poster this server made (its asset's copy here is gone). */
+  #dropPoster(id: string): void {
+    const path = this.store.posterPathOf(id);
+    if (path) void unlink(path).catch(() => undefined);
   }
 
   #report(deltas: OwnDelta[]): void {

@@ -44,6 +44,8 @@ export interface IngestManagerOptions {
    * Cluster is on disk; `posterMade` tells the manager it exists.
    */
   poster?: (streamId: string, source: string, attempt: number) => void;
+  /** A live stream's copy here was removed (it failed): its poster goes too, so nothing of it is left. */
+  dropPoster?: (streamId: string) => void;
   /** A stream was finalized into storage: rescan it so the catalog (and `storage-add`) has it. */
   finalized: (streamId: string) => Promise<void>;
   /** When the stream started on any server (from the state table), so quotas count from there. */
@@ -351,6 +353,7 @@ export class IngestManager {
       s.reporter.stop();
       this.#o.log?.warn({ stream: streamId, code: error.code, err: error.message }, 'stream failed on this server');
       this.#o.report([{ type: 'live-remove', assetId: streamId }]);
+      if (!writer.keepsCopy) this.#o.dropPoster?.(streamId);
       // A salvaged (quota, abandoned) copy is finalized under its name: let the catalog see it.
       setTimeout(() => void this.#o.finalized(streamId).finally(() => this.#maybeDispose(streamId)), 50).unref?.();
     });
@@ -377,6 +380,12 @@ export class IngestManager {
     if (!s || !s.writer.live) return;
     s.poster = token;
     s.reporter.now();
+  }
+
+  /** A live stream is being written here (and has not failed). */
+  writing(streamId: string): boolean {
+    const s = this.#streams.get(streamId);
+    return s !== undefined && s.writer.state !== 'failed';
   }
 
   /** The version token of a live stream's poster, if one was made here. */

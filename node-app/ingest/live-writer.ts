@@ -91,6 +91,11 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     return w;
   }
 
+  /** Failed, and its partial copy is being kept (salvaged under its name) rather than removed. */
+  get keepsCopy(): boolean {
+    return this.#state === 'failed' && this.#failMode === 'salvage';
+  }
+
   get state(): WriterState {
     return this.#state;
   }
