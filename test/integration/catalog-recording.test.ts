@@ -96,11 +96,12 @@ describe('catalog: a finished broadcast', () => {
     );
     expect(JSON.parse(stdout)).toMatchObject({ streamId: 'recorded-show', bytes: statSync(clip).size });
     const entry = await waitFor(
-      "the recording in both servers' storage",
+      "the recording in both servers' storage, no longer live",
       async () => {
         const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: CatalogEntry[] };
         const e = assets.find((a) => a.id === 'recorded-show');
-        return e && (await cluster.state()).servers.every((s) => s.storageCount === 1) ? e : undefined;
+        // The catalog entry comes first, then the live entry is dropped (viewers always find a holder).
+        return e && !e.live && (await cluster.state()).servers.every((s) => s.storageCount === 1) ? e : undefined;
       },
       30_000,
     );
