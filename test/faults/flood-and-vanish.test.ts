@@ -5,7 +5,7 @@ import type { Socket } from 'socket.io-client';
 import { Cluster, waitFor } from '../helpers/cluster.js';
 import type { Ack, WatchReply } from '../../signaling/protocol/index.js';
 import { recordFigure } from './helpers/figures.js';
-import { collectGarbage, INSPECT_ENV } from './helpers/heap.js';
+import { collectGarbage, INSPECT_ENV, inspectorUrl } from '../helpers/inspector-gc.js';
 import { connect, fdCount, getJson, rssBytes, serverUrl, sleep } from './helpers/net.js';
 import { spawnSwarm, type Swarm } from './helpers/viewer-swarm.js';
 
@@ -125,7 +125,7 @@ describe('floods and vanishing viewers', () => {
      * what the cache holds by design (its budget is fixed).
      */
     const managed = async () => {
-      await collectGarbage(cluster.servers.get('fra-1')!);
+      await collectGarbage(inspectorUrl(cluster.servers.get('fra-1')!.output()));
       const text = await (await fetch(`${url}/metrics`)).text();
       const v = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? NaN);
       const cache = (await getJson<{ cache: { usedBytes: number } }>(`${url}/api/status`)).cache.usedBytes;

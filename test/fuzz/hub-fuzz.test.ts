@@ -24,7 +24,7 @@ import { recordFigure } from '../faults/helpers/figures.js';
 import { alive, ask, rssBytes } from '../faults/helpers/net.js';
 import { deepJson } from '../faults/helpers/raw-packets.js';
 import { schemaInputs } from './helpers/zod-arbitrary.js';
-import { collectGarbage, inspectorUrl } from './helpers/inspector-gc.js';
+import { collectGarbage, INSPECT_ENV, inspectorUrl } from '../helpers/inspector-gc.js';
 
 const TOTAL = Number(process.env.BATON_FUZZ_INPUTS ?? 2_000);
 const SEED = Number(process.env.BATON_FUZZ_SEED ?? 20_261_203);
@@ -207,7 +207,7 @@ describe(`hub fuzz (${TOTAL} inputs, seed ${SEED})`, () => {
     rotationMs: 0,
     // The production HTTP rate (the test helper raises it for polling tests).
     hubArgs: ['--trusted-proxies', '127.0.0.1', '--http-rate', '50', ...DIRECTOR_TIMEOUT_ARGS],
-    hubEnv: { NODE_OPTIONS: '--inspect=127.0.0.1:0' },
+    hubEnv: INSPECT_ENV,
     servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-smpte'] }],
   });
   beforeAll(async () => {

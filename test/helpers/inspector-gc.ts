@@ -1,15 +1,19 @@
-// A process's garbage collector, run from outside through the V8 inspector, so a memory figure is
-// what is still reachable and not wherever the collector happened to be. The process must be started
-// with NODE_OPTIONS=--inspect=127.0.0.1:0 (INSPECT_ENV); it prints the inspector's address on stderr.
+// Full garbage collection in another Node process through its V8 inspector, so a memory figure
+// measures what is still reachable, not wherever the collector happened to be. The process must be
+// started with INSPECT_ENV (--inspect=127.0.0.1:0); it prints the inspector's address on stderr.
 import WebSocket from 'ws';
-import type { Proc } from '../../helpers/cluster.js';
 
 export const INSPECT_ENV = { NODE_OPTIONS: '--inspect=127.0.0.1:0' };
 
-/** Runs a full collection in `p` (twice: the first may only queue finalizers) and resolves when it is done. */
-export async function collectGarbage(p: Proc): Promise<void> {
-  const url = p.output().match(/Debugger listening on (ws:\/\/\S+)/)?.[1];
-  if (!url) throw new Error('the process was not started with the inspector (INSPECT_ENV)');
+/** The inspector's WebSocket URL from a process's output ("Debugger listening on ws://…"). */
+export function inspectorUrl(output: string): string {
+  const m = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(output);
+  if (!m) throw new Error('the process has no inspector on loopback (start it with INSPECT_ENV)');
+  return m[1]!;
+}
+
+/** Runs HeapProfiler.collectGarbage twice (the second frees what the first finalised). */
+export async function collectGarbage(url: string): Promise<void> {
   const ws = new WebSocket(url);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
