@@ -28,6 +28,7 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
 import { HubMesh } from './redis/hub-mesh.js';
 import { parseRedisUrl } from './redis/connect.js';
+import { sharedBucketLimit, type SharedRateWindows } from './redis/shared-rate.js';
 import { DEFAULT_MISSED_HEARTBEATS } from './policies/liveness.js';
 
 /** How long a registering server waits for the hub its heartbeat key names to say whether it holds it live (a dead hub says nothing). */
@@ -113,6 +114,8 @@ export class Hub {
   readonly #clientRatePerS: number;
   readonly #clientBurst: number;
   readonly #httpLimiter: KeyedRateLimiter;
+  /** With several hubs: each client IP's HTTP budget, counted across hubs. */
+  readonly #sharedHttpLimit: SharedRateWindows | undefined;
   readonly #clock: HubClock;
   readonly #log: Logger;
   readonly #verifier: TokenVerifier;
@@ -137,7 +140,9 @@ export class Hub {
     this.#clientBurst = opts.clientBurst ?? 40;
     this.#clock = opts.now ? { ...NODE_CLOCK, now: opts.now } : NODE_CLOCK;
     this.operatorGate = new OperatorGate(opts.operatorToken, this.#host);
-    this.#httpLimiter = new KeyedRateLimiter(opts.httpRatePerS ?? DEFAULT_HTTP_RATE_PER_S, opts.httpBurst ?? DEFAULT_HTTP_BURST);
+    const httpRate = opts.httpRatePerS ?? DEFAULT_HTTP_RATE_PER_S;
+    const httpBurst = opts.httpBurst ?? DEFAULT_HTTP_BURST;
+    this.#httpLimiter = new KeyedRateLimiter(httpRate, httpBurst);
     this.iceServers = opts.iceServers ?? [];
     this.#log = logger('hub');
     this.#verifier = new TokenVerifier(opts.clusterSecret);
@@ -158,6 +163,7 @@ export class Hub {
         })
       : undefined;
     this.#link.crossHub = this.shared !== undefined;
+    this.#sharedHttpLimit = this.shared && sharedBucketLimit(this.shared, httpRate, httpBurst, this.#log, opts.now);
     this.core = new HubCore({
       link: this.#link,
       clock: this.#clock,
@@ -220,7 +226,7 @@ export class Hub {
   /** Spends one of the request's client IP's HTTP tokens; false means answer 429. */
   takeHttpToken(req: IncomingMessage): boolean {
     const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies) ?? 'unknown';
-    if (this.#httpLimiter.take(ip, this.#clock.now())) return true;
+    if (this.#httpLimiter.take(ip, this.#clock.now()) && (this.#sharedHttpLimit?.take(ip) ?? true)) return true;
     this.metrics.rejected.inc({ code: ErrorCode.rateLimited });
     return false;
   }
@@ -303,6 +309,7 @@ export class Hub {
     // With several hubs the shared table is loaded before the core's timers start.
     await this.#mesh?.start();
     if (this.shared) await this.shared.start(this.#sharedCore());
+    this.#sharedHttpLimit?.start();
     this.core.start();
     this.#log.info({ url: this.#url }, 'hub listening');
     return this.#url;
@@ -317,6 +324,7 @@ export class Hub {
     const http = this.#http;
     // Said before the sockets drop, so servers log an orderly stop, not a lost hub.
     this.#link.servers?.local.emit('shutdown', { reason: 'hub stopping' });
+    this.#sharedHttpLimit?.stop();
     await this.shared?.stop();
     await this.#mesh?.stop();
     if (io) await new Promise<void>((r) => io.close(() => r()));

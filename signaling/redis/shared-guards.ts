@@ -1,4 +1,4 @@
-// What must hold across hubs besides the table: stream-id ownership, accepted token nonces and shared rate counters.
+// What must hold across hubs besides the table: stream-id ownership and accepted token nonces (rate counts: shared-rate.ts).
 import type { Redis } from 'ioredis';
 import type { ClusterKeys } from './keys.js';
 
@@ -71,30 +71,5 @@ export class SharedNonces {
   async accept(nonce: string, expiresAtMs: number, nowMs = Date.now()): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil(expiresAtMs - nowMs));
     return (await this.redis.set(this.keys.nonce(nonce), '1', 'PX', ttl, 'NX')) === 'OK';
-  }
-}
-
-/**
- * A fixed-window counter shared by hubs: at most `limit` per `windowMs` per key. One round trip.
- * Coarser than the per-hub token bucket (a burst can straddle two windows), which is why it backs
- * only limits that must hold cluster-wide; each hub keeps its own token buckets in front of it.
- */
-export class SharedRateCounter {
-  constructor(
-    readonly redis: Redis,
-    readonly keys: ClusterKeys,
-    readonly limit: number,
-    readonly windowMs: number,
-  ) {}
-
-  async take(key: string, nowMs = Date.now()): Promise<boolean> {
-    const window = Math.floor(nowMs / this.windowMs);
-    const k = this.keys.rate(key, window);
-    const [[, count]] = (await this.redis
-      .multi()
-      .incr(k)
-      .pexpire(k, this.windowMs * 2)
-      .exec()) as [[null, number], unknown];
-    return Number(count) <= this.limit;
   }
 }

@@ -6,11 +6,12 @@ import { FencedError, RedisDeltaLog } from '../../signaling/redis/delta-log.js';
 import { SharedHeartbeats } from '../../signaling/redis/heartbeats.js';
 import { clusterKeys } from '../../signaling/redis/keys.js';
 import { LeaseKeeper, RotationLease } from '../../signaling/redis/lease.js';
-import { SharedNonces, SharedRateCounter, SharedStreamOwners } from '../../signaling/redis/shared-guards.js';
+import { SharedNonces, SharedStreamOwners } from '../../signaling/redis/shared-guards.js';
+import { SharedRateWindows } from '../../signaling/redis/shared-rate.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import type { Delta, ServerEntry } from '../../signaling/protocol/types.js';
 import { waitFor } from '../helpers/cluster.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
+import { freePort, startRedis, type RedisProcess } from '../helpers/redis-process.js';
 
 let redis: RedisProcess;
 const clients: Redis[] = [];
@@ -185,17 +186,63 @@ describe('shared guards', () => {
     expect(await onB.release('live-1', 'hub-b/sock10')).toBe(true);
   });
 
-  it('refuses a token nonce replayed on another hub, and counts a shared rate across hubs', async () => {
+  it('refuses a token nonce replayed on another hub', async () => {
     const keys = fresh();
     const [ca, cb] = [client(), client()];
     await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
     expect(await new SharedNonces(ca, keys).accept('n1', Date.now() + 60_000)).toBe(true);
     expect(await new SharedNonces(cb, keys).accept('n1', Date.now() + 60_000)).toBe(false);
-    const now = 1_000_000;
-    const ra = new SharedRateCounter(ca, keys, 5, 60_000);
-    const rb = new SharedRateCounter(cb, keys, 5, 60_000);
-    const taken = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? ra : rb).take('1.2.3.4', now)));
-    expect(taken.filter(Boolean)).toHaveLength(5);
+  });
+
+  it("counts an address's requests across hubs: once the cluster spent its window's budget, every hub refuses it until the window ends", async () => {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    let now = 1_000_000;
+    const o = { limit: 10, windowMs: 10_000, now: () => now };
+    const [a, b] = [new SharedRateWindows(ca, keys, o), new SharedRateWindows(cb, keys, o)];
+    // Each hub alone is under the limit (6 each), together they are over it (12).
+    for (let i = 0; i < 6; i++) expect([a.take('1.2.3.4'), b.take('1.2.3.4')]).toEqual([true, true]);
+    expect(a.take('5.6.7.8')).toBe(true);
+    await a.sync();
+    expect(a.take('1.2.3.4')).toBe(true); // 6 of 10 known so far
+    await b.sync();
+    await a.sync();
+    expect(b.take('1.2.3.4')).toBe(false);
+    expect(a.take('1.2.3.4')).toBe(false);
+    expect(a.take('5.6.7.8')).toBe(true); // another address keeps its own budget
+    now += 10_000; // the next window
+    expect([a.take('1.2.3.4'), b.take('1.2.3.4')]).toEqual([true, true]);
+  });
+
+  it('bounds the addresses a hub counts, sends the busiest first, and keeps answering while Redis is away', async () => {
+    const keys = fresh();
+    const c = client();
+    await waitFor('client ready', () => c.status === 'ready');
+    const now = 2_000_000;
+    const r = new SharedRateWindows(c, keys, { limit: 3, now: () => now, maxKeys: 4, maxSyncKeys: 2 });
+    for (const [ip, n] of [
+      ['a', 1],
+      ['b', 5],
+      ['c', 4],
+      ['d', 2],
+      ['e', 9],
+    ] as const)
+      for (let i = 0; i < n; i++) expect(r.take(ip)).toBe(true);
+    expect(r.pendingKeys).toBe(4); // 'e' came fifth: not counted
+    await r.sync();
+    expect(r.pendingKeys).toBe(2); // 'b' (5) and 'c' (4) sent; 'a' and 'd' wait
+    expect(r.overKeys).toBe(2);
+    expect([r.take('b'), r.take('c'), r.take('a')]).toEqual([false, false, true]);
+    const errors: Error[] = [];
+    const away = new SharedRateWindows(connectRedis(`redis://127.0.0.1:${await freePort()}`), keys, {
+      limit: 1,
+      onError: (e) => errors.push(e),
+    });
+    expect([away.take('x'), away.take('x')]).toEqual([true, true]);
+    await away.sync();
+    expect(errors.length).toBe(1);
+    expect(away.take('x')).toBe(true);
   });
 
   it('judges liveness by heartbeat keys, whichever hub wrote them', async () => {
