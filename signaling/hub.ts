@@ -29,6 +29,7 @@ import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
 import { HubMesh } from './redis/hub-mesh.js';
 import { parseRedisUrl } from './redis/connect.js';
 import { sharedBucketLimit, type SharedRateWindows } from './redis/shared-rate.js';
+import { shareIpSessions, type SharedIpSessions } from './redis/shared-sessions.js';
 import { DEFAULT_MISSED_HEARTBEATS } from './policies/liveness.js';
 
 /** How long a registering server waits for the hub its heartbeat key names to say whether it holds it live (a dead hub says nothing). */
@@ -116,6 +117,8 @@ export class Hub {
   readonly #httpLimiter: KeyedRateLimiter;
   /** With several hubs: each client IP's HTTP budget, counted across hubs. */
   readonly #sharedHttpLimit: SharedRateWindows | undefined;
+  /** With several hubs: each client IP's sessions, counted across hubs against the per-IP caps. */
+  readonly #sharedIpSessions: SharedIpSessions | undefined;
   readonly #clock: HubClock;
   readonly #log: Logger;
   readonly #verifier: TokenVerifier;
@@ -192,6 +195,7 @@ export class Hub {
         claims: this.shared?.streamClaims,
       },
     });
+    this.#sharedIpSessions = this.shared && shareIpSessions(this.shared, this.core.relay.sessions, this.#log);
     this.whip = this.#whipRoutes();
     this.whep = new WhepRoutes({
       ...this.whip.host,
@@ -310,6 +314,7 @@ export class Hub {
     await this.#mesh?.start();
     if (this.shared) await this.shared.start(this.#sharedCore());
     this.#sharedHttpLimit?.start();
+    this.#sharedIpSessions?.start();
     this.core.start();
     this.#log.info({ url: this.#url }, 'hub listening');
     return this.#url;
@@ -325,6 +330,7 @@ export class Hub {
     // Said before the sockets drop, so servers log an orderly stop, not a lost hub.
     this.#link.servers?.local.emit('shutdown', { reason: 'hub stopping' });
     this.#sharedHttpLimit?.stop();
+    await this.#sharedIpSessions?.stop();
     await this.shared?.stop();
     await this.#mesh?.stop();
     if (io) await new Promise<void>((r) => io.close(() => r()));

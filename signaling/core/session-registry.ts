@@ -26,7 +26,7 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   sessionsPerIp: 64,
 });
 
-interface Tally {
+export interface Tally {
   open: number;
   unconnected: number;
 }
@@ -85,10 +85,22 @@ export class SessionRegistry<S extends { admission?: Admission }> extends Map<st
   readonly #limits: SessionLimits;
   readonly #byConn = new Map<string, Tally>();
   readonly #byIp = new Map<string, Tally>();
+  /** Several hubs: what the other hubs hold for an IP, counted against the same per-IP caps. */
+  shared?: { elsewhere(ip: string): Tally | undefined; lookUp(ip: string): Promise<void> };
 
   constructor(limits: Partial<SessionLimits> = {}) {
     super();
     this.#limits = { ...DEFAULT_SESSION_LIMITS, ...limits };
+  }
+
+  /** Several hubs: learns what the other hubs hold for `ip` before `admit` (a no-op for one hub and uncapped addresses). */
+  async lookUp(ip: string | null): Promise<void> {
+    if (this.shared && ip !== null && !isLoopback(ip)) await this.shared.lookUp(ip);
+  }
+
+  /** The per-IP counts of this hub's sessions (capped addresses only). */
+  ipTallies(): IterableIterator<[string, Readonly<Tally>]> {
+    return this.#byIp.entries();
   }
 
   /**
@@ -101,15 +113,18 @@ export class SessionRegistry<S extends { admission?: Admission }> extends Map<st
     const byConn = this.#byConn.get(conn) ?? { open: 0, unconnected: 0 };
     const capIp = ip !== null && !isLoopback(ip);
     const byIp = capIp ? (this.#byIp.get(ip) ?? { open: 0, unconnected: 0 }) : null;
+    const other = capIp ? this.shared?.elsewhere(ip) : undefined;
+    const ipUnconnected = (byIp?.unconnected ?? 0) + (other?.unconnected ?? 0);
+    const ipOpen = (byIp?.open ?? 0) + (other?.open ?? 0);
     const over =
       byConn.unconnected >= l.unconnectedPerConn
         ? `this connection already has ${byConn.unconnected} sessions waiting for a WebRTC connection (limit ${l.unconnectedPerConn}); connect or leave one first`
         : byConn.open >= l.sessionsPerConn
           ? `this connection already has ${byConn.open} open sessions (limit ${l.sessionsPerConn}); leave one first`
-          : byIp && byIp.unconnected >= l.unconnectedPerIp
-            ? `your address already has ${byIp.unconnected} sessions waiting for a WebRTC connection (limit ${l.unconnectedPerIp})`
-            : byIp && byIp.open >= l.sessionsPerIp
-              ? `your address already has ${byIp.open} open sessions (limit ${l.sessionsPerIp})`
+          : byIp && ipUnconnected >= l.unconnectedPerIp
+            ? `your address already has ${ipUnconnected} sessions waiting for a WebRTC connection (limit ${l.unconnectedPerIp})`
+            : byIp && ipOpen >= l.sessionsPerIp
+              ? `your address already has ${ipOpen} open sessions (limit ${l.sessionsPerIp})`
               : null;
     if (over) return ackError(ErrorCode.tooManySessions, over);
     this.#byConn.set(conn, byConn);

@@ -39,6 +39,7 @@ export class WatchRouter {
     req: { assetId: string; offset?: number; exclude?: string[] },
   ): Promise<Ack<WatchReply>> {
     const { relay } = this.#o;
+    await relay.sessions.lookUp(ip);
     const admission = relay.sessions.admit(clientId, ip);
     if (!admission.ok) return admission;
     let attached = false;

@@ -22,6 +22,8 @@ export interface ClusterKeys {
   nonce: (nonce: string) => string;
   /** `…<key>:<window>` with expiry: a shared rate counter. */
   rate: (key: string, window: number) => string;
+  /** Hash hubId → "open,unconnected,atMs" with expiry: one client IP's viewer sessions on each hub. */
+  ipSessions: (ip: string) => string;
   /** Hash hubId → JSON status, and one key per hub with expiry that says it is alive. */
   hubs: string;
   hubAlive: (hubId: string) => string;
@@ -40,6 +42,7 @@ export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
     streamOwner: (id) => `${prefix}stream:${id}`,
     nonce: (n) => `${prefix}nonce:${n}`,
     rate: (k, w) => `${prefix}rate:${k}:${w}`,
+    ipSessions: (ip) => `${prefix}sess:${ip}`,
     hubs: `${prefix}hubs`,
     hubAlive: (id) => `${prefix}hub:${id}`,
     inbox: (id) => `${prefix}inbox:${id}`,

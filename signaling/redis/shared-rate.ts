@@ -146,14 +146,19 @@ export function sharedBucketLimit(
   log: Logger,
   now?: () => number,
 ): SharedRateWindows {
-  let warned = false;
   return new SharedRateWindows(shared.redis, shared.keys, {
     limit: burst + (ratePerS * SHARED_RATE_WINDOW_MS) / 1000,
     now,
-    onError: (err) => {
-      if (warned) return;
-      warned = true;
-      log.warn({ err: err.message }, 'per-IP request counts not shared (Redis away): each hub limits on its own until it is back');
-    },
+    onError: warnOnce(log, 'per-IP request counts not shared (Redis away): each hub limits on its own until it is back'),
   });
+}
+
+/** An error handler that logs the first error only (a Redis outage fails every sync until it ends). */
+export function warnOnce(log: Logger, message: string): (err: Error) => void {
+  let warned = false;
+  return (err) => {
+    if (warned) return;
+    warned = true;
+    log.warn({ err: err.message }, message);
+  };
 }

@@ -8,6 +8,7 @@ import { clusterKeys } from '../../signaling/redis/keys.js';
 import { LeaseKeeper, RotationLease } from '../../signaling/redis/lease.js';
 import { SharedNonces, SharedStreamOwners } from '../../signaling/redis/shared-guards.js';
 import { SharedRateWindows } from '../../signaling/redis/shared-rate.js';
+import { SharedIpSessions } from '../../signaling/redis/shared-sessions.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import type { Delta, ServerEntry } from '../../signaling/protocol/types.js';
 import { waitFor } from '../helpers/cluster.js';
@@ -213,6 +214,31 @@ describe('shared guards', () => {
     expect(a.take('5.6.7.8')).toBe(true); // another address keeps its own budget
     now += 10_000; // the next window
     expect([a.take('1.2.3.4'), b.take('1.2.3.4')]).toEqual([true, true]);
+  });
+
+  it("tells each hub what an address's sessions are on the others, ignores a dead hub's stale count, and bounds its lookups", async () => {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    let now = 5_000_000;
+    const heldOnA = new Map([['1.1.1.1', { open: 3, unconnected: 2 }]]);
+    const a = new SharedIpSessions(ca, keys, { hubId: 'hub-a', local: () => heldOnA, now: () => now });
+    const b = new SharedIpSessions(cb, keys, { hubId: 'hub-b', local: () => new Map(), now: () => now, maxLookups: 2 });
+    await a.sync();
+    await b.lookUp('1.1.1.1');
+    expect(b.elsewhere('1.1.1.1')).toEqual({ open: 3, unconnected: 2 });
+    expect(a.elsewhere('1.1.1.1')).toEqual({ open: 0, unconnected: 0 }); // its own count is not "elsewhere"
+    // A hub that died left its field; once it is older than the stale bound it no longer counts.
+    await ca.hset(keys.ipSessions('2.2.2.2'), 'hub-dead', `5,5,${now - 10_000}`, 'hub-a', `1,1,${now}`);
+    now += 1_000;
+    await b.lookUp('2.2.2.2');
+    expect(b.elsewhere('2.2.2.2')).toEqual({ open: 1, unconnected: 1 });
+    await b.lookUp('3.3.3.3');
+    expect(b.lookedUp).toBe(2); // bound 2: the oldest lookup ('1.1.1.1') was forgotten
+    expect(b.elsewhere('1.1.1.1')).toBeUndefined();
+    // A hub that stops removes its counts at once.
+    await a.stop();
+    expect(await ca.hgetall(keys.ipSessions('1.1.1.1'))).toEqual({});
   });
 
   it('bounds the addresses a hub counts, sends the busiest first, and keeps answering while Redis is away', async () => {
