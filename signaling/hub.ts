@@ -27,6 +27,7 @@ import type { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
 import { HubMesh } from './redis/hub-mesh.js';
+import { RotationReason } from './policies/rotation.js';
 import { parseRedisUrl } from './redis/connect.js';
 import { sharedBucketLimit, type SharedRateWindows } from './redis/shared-rate.js';
 import { shareIpSessions, type SharedIpSessions } from './redis/shared-sessions.js';
@@ -182,6 +183,7 @@ export class Hub {
               // Changes waiting for Redis overflowed: this hub's servers register again (their whole rows).
               onLost: () => this.#link.servers?.local.disconnectSockets(true),
               degraded: () => !this.shared!.ready,
+              requestRotation: (epoch, reason) => void this.#askLeaseHolder(epoch, reason),
             },
           }
         : {}),
@@ -274,6 +276,9 @@ export class Hub {
         local: (id) => this.core.members.localPeer(id),
         fallback: (id) => roomPeer(this.#link.servers!, serverRoom(id)),
         count: (kind) => this.metrics.crossHub.inc({ kind }),
+        onRotate: (epoch, reason) => {
+          if (Object.values(RotationReason).includes(reason as RotationReason)) this.core.seat.rotateFor(epoch, reason as RotationReason);
+        },
       });
       this.#link.mesh = this.#mesh;
     }
@@ -337,6 +342,12 @@ export class Hub {
     this.#adapterRedis?.disconnect();
     if (http?.listening) await new Promise<void>((r) => http.close(() => r()));
     http?.closeAllConnections?.();
+  }
+
+  /** Asks the hub holding the rotation lease to move the baton (through the mesh); nothing if it is unknown or this hub. */
+  async #askLeaseHolder(epoch: number, reason: RotationReason): Promise<void> {
+    const holder = await this.shared?.leaseHolder().catch(() => null);
+    if (holder && holder !== this.hubId) this.#mesh?.requestRotation(holder, epoch, reason);
   }
 
   /** Every hub of the cluster (this one alone without Redis). */

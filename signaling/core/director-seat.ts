@@ -4,7 +4,13 @@ import { nextDirector, RotationReason } from '../policies/rotation.js';
 import type { HubMetrics } from '../hub-metrics.js';
 import type { Logger } from '../log.js';
 import type { DeltaFeed } from './delta-feed.js';
-import type { HubClock } from './link.js';
+import type { HubClock, RotationLease } from './link.js';
+
+/**
+ * Several hubs: how long a hub without the rotation lease waits for the holder's designation to
+ * come back through the log after asking for it (usually a few ms); then the caller goes on.
+ */
+export const ROTATION_REQUEST_WAIT_MS = 1_000;
 
 /**
  * How far a registering server's `lastEpoch` may move the epoch (a year of rotations every
@@ -26,6 +32,10 @@ export class DirectorSeat {
   readonly #log: Logger;
   readonly #record: (d: DecisionEvent) => void;
   readonly #observe: ((c: DirectorChange) => void) | undefined;
+  readonly #lease: RotationLease | undefined;
+  readonly #requestRotation: ((epoch: number, reason: RotationReason) => void) | undefined;
+  /** Callers waiting for a director newer than the one they asked to replace. */
+  readonly #waiters = new Set<{ epoch: number; done: () => void }>();
   /** The last director designated, remembered after it left the table. */
   #last: DirectorInfo | null = null;
   /** Several hubs: a designation appended and not yet read back. */
@@ -38,6 +48,10 @@ export class DirectorSeat {
     log: Logger;
     record: (d: DecisionEvent) => void;
     observe?: (c: DirectorChange) => void;
+    /** Several hubs: the rotation lease (only its holder's designations are appended) … */
+    lease?: RotationLease;
+    /** … and how another hub asks the holder to designate. */
+    requestRotation?: (epoch: number, reason: RotationReason) => void;
   }) {
     this.#feed = o.feed;
     this.#clock = o.clock;
@@ -45,6 +59,8 @@ export class DirectorSeat {
     this.#log = o.log;
     this.#record = o.record;
     this.#observe = o.observe;
+    this.#lease = o.lease;
+    this.#requestRotation = o.requestRotation;
   }
 
   get current(): DirectorInfo | null {
@@ -60,12 +76,18 @@ export class DirectorSeat {
   designate(reason: RotationReason): Promise<void> {
     if (this.#inFlight) return this.#inFlight;
     const table = this.#feed.table;
+    // Several hubs: only the lease holder's designation would be appended; another hub asks it
+    // (a director that times out on this hub may answer the holder's hub, which then keeps it).
+    const cur = table.director;
+    if (this.#requestRotation && cur && this.#lease && !this.#lease.held(this.#clock.now())) {
+      this.#requestRotation(cur.epoch, reason);
+      return this.#newerThan(cur.epoch, ROTATION_REQUEST_WAIT_MS);
+    }
     // The last director is passed even after it left the table, so the order
     // carries on and the epoch (the fencing token) never goes back.
     const previous = table.director ?? this.#last;
     const now = this.#clock.now();
     const next = nextDirector(table, previous, now, reason);
-    const cur = table.director;
     if (next?.id === cur?.id && next?.epoch === cur?.epoch) return Promise.resolve();
     if (next) this.#last = next;
     this.#feed.commit({ type: 'director', director: next });
@@ -88,6 +110,31 @@ export class DirectorSeat {
    */
   seen(director: DirectorInfo | null): void {
     if (director && director.epoch > (this.#last?.epoch ?? 0)) this.#last = director;
+    for (const w of this.#waiters) if ((director?.epoch ?? 0) > w.epoch) w.done();
+  }
+
+  /**
+   * Several hubs, the lease holder: another hub asked to replace the director of `epoch`. Done only
+   * if that is still the director (two hubs asking at once move the baton once).
+   */
+  rotateFor(epoch: number, reason: RotationReason): void {
+    if (this.#feed.table.director?.epoch === epoch && this.#lease?.held(this.#clock.now())) void this.designate(reason);
+  }
+
+  /** Resolves when a director with an epoch above `epoch` is read back, or after `ms`. */
+  #newerThan(epoch: number, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const w = {
+        epoch,
+        done: () => {
+          clearTimeout(timer);
+          this.#waiters.delete(w);
+          resolve();
+        },
+      };
+      const timer = setTimeout(w.done, ms);
+      this.#waiters.add(w);
+    });
   }
 
   /**

@@ -52,7 +52,14 @@ export interface HubCoreOptions {
   /** Whether this hub may rotate on its timer (default: always; see `link.ts`). */
   lease?: RotationLease;
   /** Several hubs (issue 16): the shared table's log and the cluster's liveness (`signaling/redis/`). */
-  shared?: { log: SharedLog; liveness: SharedLiveness; onLost?: () => void; degraded: () => boolean };
+  shared?: {
+    log: SharedLog;
+    liveness: SharedLiveness;
+    onLost?: () => void;
+    degraded: () => boolean;
+    /** Asks the rotation lease holder to replace the director of `epoch` (this hub's own designation would be fenced). */
+    requestRotation?: (epoch: number, reason: RotationReason) => void;
+  };
   publish: PublishOptions;
   /** Sees every move of the baton and every removal (the simulator's log; tests). */
   observe?: { directorChanged?: (c: DirectorChange) => void; serverRemoved?: (r: Removal) => void };
@@ -96,7 +103,16 @@ export class HubCore {
       onLost: o.shared?.onLost,
     });
     const record = (event: DecisionEvent) => this.#record(event);
-    this.seat = new DirectorSeat({ feed: this.feed, clock, metrics, log, record, observe: o.observe?.directorChanged });
+    this.seat = new DirectorSeat({
+      feed: this.feed,
+      clock,
+      metrics,
+      log,
+      record,
+      observe: o.observe?.directorChanged,
+      lease: o.lease,
+      requestRotation: o.shared?.requestRotation,
+    });
     this.members = new Membership({
       feed: this.feed,
       seat: this.seat,

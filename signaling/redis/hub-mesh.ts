@@ -33,7 +33,8 @@ type Envelope =
   | { k: 'reply'; id: number; ok: boolean; value?: unknown; error?: string }
   | { k: 'session'; server: string; event: string; msg: unknown }
   | { k: 'disconnect'; server: string }
-  | { k: 'holds'; from: string; id: number; server: string };
+  | { k: 'holds'; from: string; id: number; server: string }
+  | { k: 'rotate'; epoch: number; reason: string };
 
 /** What names a session message's session: its WHIP/WHEP resource id, else its session id. */
 function routeKey(msg: unknown): string | undefined {
@@ -61,6 +62,8 @@ export interface HubMeshDeps {
   count?: (what: MeshCount) => void;
   /** The bounds (tests lower them to reach them). */
   limits?: Partial<MeshLimits>;
+  /** Another hub asks this one (the rotation lease holder) to move the baton from the director of `epoch`. */
+  onRotate?: (epoch: number, reason: string) => void;
 }
 
 export type MeshCount = 'sent' | 'received' | 'dropped' | 'fallbacks';
@@ -256,6 +259,11 @@ export class HubMesh {
    * heartbeat key: a dead hub's key outlives it), or null. A hub that does not answer within
    * `timeoutMs` holds nothing.
    */
+  /** Asks `hub` (the rotation lease holder) to move the baton from the director of `epoch`. */
+  requestRotation(hub: string, epoch: number, reason: string): void {
+    this.#post(hub, { k: 'rotate', epoch, reason });
+  }
+
   async liveElsewhere(serverId: string, timeoutMs: number): Promise<string | null> {
     const hub = await this.#where(serverId, true);
     if (!hub) return null;
@@ -367,6 +375,8 @@ export class HubMesh {
         return this.#o.local(e.server)?.disconnect();
       case 'holds':
         return this.#post(e.from, { k: 'reply', id: e.id, ok: true, value: this.#o.local(e.server)?.connected === true });
+      case 'rotate':
+        return this.#o.onRotate?.(e.epoch, e.reason);
     }
   }
 

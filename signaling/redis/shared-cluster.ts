@@ -133,6 +133,11 @@ export class SharedCluster {
     };
   }
 
+  /** The hub holding the rotation lease now, null when nobody does. */
+  leaseHolder(): Promise<string | null> {
+    return this.redis.get(this.keys.rotationLease);
+  }
+
   /** Cluster-token nonces accepted by any hub (a token replayed on another hub is refused). */
   get nonces(): SharedNonces {
     return new SharedNonces(this.redis, this.keys);

@@ -6,7 +6,8 @@ import { linkSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { MEDIA_DIR, run, SECRET, waitForOutput, type Proc } from '../helpers/cluster.js';
+import { MEDIA_DIR, type Proc } from '../helpers/cluster.js';
+import { startHubServer, startRedisHub, stopAll, type HubProc } from '../helpers/redis-hubs.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
 import { ask } from '../faults/helpers/net.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
@@ -40,58 +41,36 @@ function clientFrom(hubUrl: string, ip?: string): Promise<Socket> {
 
 describe('per-IP HTTP limits across hubs (3 hubs, real Redis)', () => {
   let redis: RedisProcess;
-  const hubs: (Proc & { url: string })[] = [];
+  const hubs: HubProc[] = [];
   let server: Proc | undefined;
   const sockets: Socket[] = [];
   const tmp = mkdtempSync(join(tmpdir(), 'baton-hub-limits-'));
 
   beforeAll(async () => {
     redis = await startRedis();
-    for (let i = 0; i < HUBS; i++) {
-      const p = run([
-        'hub',
-        '--port',
-        '0',
-        '--redis',
-        redis.url,
-        '--hub-id',
-        `rate-${i}`,
-        '--cluster-secret',
-        SECRET,
-        '--trusted-proxies',
-        '127.0.0.1',
-        '--http-rate',
-        String(HTTP_RATE),
-        '--max-unconnected-per-ip',
-        String(UNCONNECTED_PER_IP),
-      ]);
-      const m = await waitForOutput(p, /listening on (http:\/\/[^\s]+)/, 60_000);
-      hubs.push(Object.assign(p, { url: m[1]! }));
-    }
+    for (let i = 0; i < HUBS; i++)
+      hubs.push(
+        await startRedisHub(redis.url, `rate-${i}`, [
+          '--trusted-proxies',
+          '127.0.0.1',
+          '--http-rate',
+          String(HTTP_RATE),
+          '--max-unconnected-per-ip',
+          String(UNCONNECTED_PER_IP),
+        ]),
+      );
     await ensureDemoMedia(MEDIA_DIR);
     linkSync(join(MEDIA_DIR, `${ASSET}.webm`), join(tmp, `${ASSET}.webm`));
-    server = run([
-      'server',
-      '--hub',
-      hubs.map((h) => h.url).join(','),
-      '--cluster-secret',
-      SECRET,
-      '--id',
+    server = await startHubServer(
+      hubs.map((h) => h.url),
       'limits-1',
-      '--storage',
       tmp,
-      '--ice-allow',
-      'loopback,private',
-    ]);
-    await waitForOutput(server, /registered with hub/, 60_000);
+    );
   }, 90_000);
 
   afterAll(async () => {
     for (const s of sockets) s.close();
-    const procs = [...(server ? [server] : []), ...hubs];
-    for (const p of procs) p.child.kill('SIGTERM');
-    await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5_000))]);
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await stopAll([...(server ? [server] : []), ...hubs]);
     await redis?.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
