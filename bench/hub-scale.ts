@@ -69,7 +69,8 @@ class HubCluster {
           '--http-rate',
           '1000',
         ],
-        { BATON_LOG_LEVEL: 'warn' },
+        // BATON_BENCH_HUB_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=DIR`) profiles the hubs alone.
+        { BATON_LOG_LEVEL: 'warn', BATON_NODE_ARGS: process.env.BATON_BENCH_HUB_NODE_ARGS ?? '' },
       );
       this.hubs.push(Object.assign(p, { url: '' }));
     }

@@ -49,8 +49,10 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
+/** `env.BATON_NODE_ARGS` (space-separated) goes to node itself, before the script: flags NODE_OPTIONS refuses, such as --cpu-prof. */
 export function run(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [BATON, ...args], {
+  const nodeArgs = (env.BATON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BATON, ...args], {
     cwd: ROOT,
     env: { ...process.env, BATON_LOG_FORMAT: 'json', BATON_LOG_LEVEL: process.env.BATON_TEST_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
