@@ -12,6 +12,16 @@ const instances = new Map<string, Set<WeakRef<ReactiveElement>>>();
 const interned = new Map<string, TemplateStringsArray>();
 const tags = new Map<string, (strings: TemplateStringsArray, ...values: unknown[]) => unknown>();
 
+/**
+ * The browser reads these from the prototype once, when the tag is defined, and calls those functions ever after:
+ * a changed one on the patched prototype would never run.
+ */
+const LIFECYCLE = ['connectedCallback', 'disconnectedCallback', 'attributeChangedCallback', 'adoptedCallback'] as const;
+/** Per registered class, the source of the lifecycle callbacks the browser holds. */
+const lifecycles = new WeakMap<object, string[]>();
+
+const lifecycleOf = (cls: ElementClass): string[] => LIFECYCLE.map((name) => String(Reflect.get(cls.prototype, name) ?? ''));
+
 /** Statics Lit writes while defining a class, or that describe the class itself: never copied from a newer version. */
 const OWN_STATICS = new Set<PropertyKey>(['prototype', 'length', 'name', 'styles', 'elementStyles', 'properties']);
 
@@ -39,6 +49,7 @@ export function tag<T>(fn: (strings: TemplateStringsArray, ...values: unknown[])
 }
 
 function track(tagName: string, cls: ElementClass): void {
+  lifecycles.set(cls, lifecycleOf(cls));
   const live = new Set<WeakRef<ReactiveElement>>();
   instances.set(tagName, live);
   cls.addInitializer((el) => {
@@ -50,6 +61,9 @@ function track(tagName: string, cls: ElementClass): void {
 function patch(registered: ElementClass, next: ElementClass): string | null {
   if (Object.getPrototypeOf(next) !== Object.getPrototypeOf(registered)) return 'its base class changed';
   if (shapes.get(next) !== shapes.get(registered)) return 'its constructor, fields or reactive properties changed';
+  const held = lifecycles.get(registered) ?? [];
+  const changed = lifecycleOf(next).findIndex((src, i) => src !== held[i]);
+  if (changed >= 0) return `its ${LIFECYCLE[changed]} changed (the browser keeps calling the one the tag was defined with)`;
   for (const key of Reflect.ownKeys(next.prototype)) {
     if (key === 'constructor') continue;
     Object.defineProperty(registered.prototype, key, Object.getOwnPropertyDescriptor(next.prototype, key) as PropertyDescriptor);

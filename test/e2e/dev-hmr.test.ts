@@ -110,20 +110,30 @@ describe('npm run dev: Lit hot replacement (Chromium, hub + 3 servers)', () => {
     }
   }, 120_000);
 
-  it('reloads the page when the change cannot reach live instances (a new field)', async () => {
-    const { context, page } = await playing();
-    try {
-      const withField = ORIGINAL.replace('readonly #watch = new WatchController(this);', '$& readonly #added = 1;');
-      expect(withField).not.toBe(ORIGINAL);
-      edit.apply(vite, withField);
-      await expect.poll(() => marker(page), { timeout: 20_000 }).toBeNull();
-      // The reloaded page plays again from the URL.
-      await expect.poll(() => currentTime(page), { timeout: 60_000, interval: 250 }).toBeGreaterThan(0.5);
-    } finally {
-      edit.apply(vite, undefined);
-      await context.close();
-    }
-  }, 120_000);
+  const unreachable: ReadonlyArray<[string, string, string]> = [
+    // Field initialisers ran when the live element was made.
+    ['a new field', 'readonly #watch = new WatchController(this);', '$& readonly #added = 1;'],
+    // The browser calls the lifecycle callbacks it read when the tag was defined.
+    ['a new connectedCallback', 'override render() {', 'override connectedCallback(): void { super.connectedCallback(); }\n  $&'],
+  ];
+  it.each(unreachable)(
+    'reloads the page when the change cannot reach live instances (%s)',
+    async (_what, anchor, replacement) => {
+      const { context, page } = await playing();
+      try {
+        const changed = ORIGINAL.replace(anchor, replacement);
+        expect(changed).not.toBe(ORIGINAL);
+        edit.apply(vite, changed);
+        await expect.poll(() => marker(page), { timeout: 20_000 }).toBeNull();
+        // The reloaded page plays again from the URL.
+        await expect.poll(() => currentTime(page), { timeout: 60_000, interval: 250 }).toBeGreaterThan(0.5);
+      } finally {
+        edit.apply(vite, undefined);
+        await context.close();
+      }
+    },
+    120_000,
+  );
 
   it('leaves the production build alone', async () => {
     const served = await (await fetch(`${url}/components/baton-player.ts`)).text();
