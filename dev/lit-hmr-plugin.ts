@@ -1,7 +1,7 @@
 // Dev-only Vite plugin: hot-replaces web-client's Lit elements instead of reloading the page (`npm run dev`).
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
-import { definesElements, LIT_HMR_RUNTIME_ID, transformLitModule } from './lit-hmr-transform.js';
+import { LIT_HMR_RUNTIME_ID, loadLitHmrTransform } from './lit-hmr-transform.js';
 
 const RUNTIME_FILE = fileURLToPath(new URL('./lit-hmr-runtime.ts', import.meta.url));
 const SCRIPT = /\.[cm]?[jt]s$/;
@@ -23,17 +23,17 @@ export function litHmr(o: { webClientDir: string; stylesDir: string }): Plugin {
     resolveId(id) {
       return id === LIT_HMR_RUNTIME_ID ? RUNTIME_FILE : undefined;
     },
-    transform(code, id) {
+    async transform(code, id) {
       const file = id.split('?')[0];
       if (!inWebClient(file) || !file.endsWith('.ts')) return undefined;
-      const out = transformLitModule(code, file);
+      const out = (await loadLitHmrTransform()).transformLitModule(code, file);
       // map: null — every edit stays on its line, so the TypeScript step's map still points at the source.
       return out ? { code: out.code, map: null } : undefined;
     },
     async hotUpdate({ file, modules, read }) {
       if (this.environment.name !== 'client' || modules.length === 0 || !SCRIPT.test(file)) return;
       if (file.startsWith(o.stylesDir)) return;
-      if (inWebClient(file) && definesElements(await read(), file)) return;
+      if (inWebClient(file) && (await loadLitHmrTransform()).definesElements(await read(), file)) return;
       this.environment.hot.send({ type: 'full-reload', path: '*' });
       return [];
     },

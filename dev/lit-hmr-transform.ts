@@ -1,5 +1,17 @@
 // Dev-only rewrite of a web-client component module so Vite can hot-replace its Lit elements (see lit-hmr-plugin.ts).
-import ts from 'typescript';
+import type TS from 'typescript';
+
+/** The compiler, loaded on first use: `vite build` loads the config this plugin is in, and never needs it (≈ 1.5 s). */
+let ts: typeof TS;
+
+/** The rewrite and the check the dev server needs, once the TypeScript compiler is loaded. */
+export async function loadLitHmrTransform(): Promise<{
+  transformLitModule: typeof transformLitModule;
+  definesElements: typeof definesElements;
+}> {
+  ts ??= (await import('typescript')).default;
+  return { transformLitModule, definesElements };
+}
 
 /** The module id the rewritten code imports the browser half (lit-hmr-runtime.ts) from. */
 export const LIT_HMR_RUNTIME_ID = 'virtual:baton-lit-hmr';
@@ -20,7 +32,7 @@ export interface LitHmrTransform {
   otherExports: boolean;
 }
 
-function isDefineCall(node: ts.Node): node is ts.CallExpression {
+function isDefineCall(node: TS.Node): node is TS.CallExpression {
   if (!ts.isCallExpression(node) || !ts.isPropertyAccessExpression(node.expression)) return false;
   const callee = node.expression;
   if (callee.name.text !== 'define') return false;
@@ -35,10 +47,10 @@ function isDefineCall(node: ts.Node): node is ts.CallExpression {
 }
 
 /** Whether a module calls customElements.define (the server asks this of a changed file before choosing hot update or reload). */
-export function definesElements(code: string, fileName: string): boolean {
+function definesElements(code: string, fileName: string): boolean {
   const sf = ts.createSourceFile(fileName, code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   let found = false;
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TS.Node): void => {
     if (found) return;
     if (isDefineCall(node)) found = true;
     else ts.forEachChild(node, visit);
@@ -57,7 +69,7 @@ function digest(text: string): string {
   return (h >>> 0).toString(36);
 }
 
-function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
+function hasModifier(node: TS.Node, kind: TS.SyntaxKind): boolean {
   return ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === kind);
 }
 
@@ -66,7 +78,7 @@ function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
  * instance field initialisers (they ran when the instance was made) and static fields other than `styles`
  * (reactive `properties` become accessors when the class is first defined). A change here needs a reload.
  */
-function instanceShape(cls: ts.ClassLikeDeclaration, sf: ts.SourceFile): string {
+function instanceShape(cls: TS.ClassLikeDeclaration, sf: TS.SourceFile): string {
   const parts = (cls.heritageClauses ?? []).map((h) => h.getText(sf));
   for (const m of cls.members) {
     if (ts.isConstructorDeclaration(m)) parts.push(m.getText(sf));
@@ -78,7 +90,7 @@ function instanceShape(cls: ts.ClassLikeDeclaration, sf: ts.SourceFile): string 
   return digest(parts.join('\n'));
 }
 
-function litTemplateTags(sf: ts.SourceFile): Set<string> {
+function litTemplateTags(sf: TS.SourceFile): Set<string> {
   const tags = new Set<string>();
   for (const st of sf.statements) {
     if (!ts.isImportDeclaration(st) || !ts.isStringLiteral(st.moduleSpecifier) || !/^lit(-html)?$/.test(st.moduleSpecifier.text)) continue;
@@ -92,7 +104,7 @@ function litTemplateTags(sf: ts.SourceFile): Set<string> {
   return tags;
 }
 
-function hasOtherExports(sf: ts.SourceFile, elements: Set<string>): boolean {
+function hasOtherExports(sf: TS.SourceFile, elements: Set<string>): boolean {
   for (const st of sf.statements) {
     if (ts.isExportAssignment(st)) return true;
     if (ts.isExportDeclaration(st)) {
@@ -123,7 +135,7 @@ function hasOtherExports(sf: ts.SourceFile, elements: Set<string>): boolean {
  *   text is unchanged, so an update re-renders only the templates that were edited;
  * - the module accepts its own hot updates.
  */
-export function transformLitModule(code: string, fileName: string): LitHmrTransform | null {
+function transformLitModule(code: string, fileName: string): LitHmrTransform | null {
   const sf = ts.createSourceFile(fileName, code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const edits: Edit[] = [];
   const elements = new Set<string>();
@@ -133,13 +145,13 @@ export function transformLitModule(code: string, fileName: string): LitHmrTransf
   let templates = 0;
   let defines = 0;
 
-  const mangled = (name: ts.PrivateIdentifier): string => {
+  const mangled = (name: TS.PrivateIdentifier): string => {
     const text = name.text.slice(1);
     for (let i = classes.length - 1; i >= 0; i--) if (classes[i].names.has(name.text)) return `__hmr_${classes[i].label}_${text}`;
     return `__hmr_${text}`;
   };
 
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TS.Node): void => {
     if (ts.isClassLike(node)) {
       const names = new Set<string>();
       for (const m of node.members) if (m.name && ts.isPrivateIdentifier(m.name)) names.add(m.name.text);

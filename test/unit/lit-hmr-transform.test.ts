@@ -2,7 +2,9 @@
 // and the instance-shape digest tells a render edit (hot) from a constructor or field change (reload).
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { definesElements, transformLitModule } from '../../dev/lit-hmr-transform.js';
+import { loadLitHmrTransform } from '../../dev/lit-hmr-transform.js';
+
+const { definesElements, transformLitModule } = await loadLitHmrTransform();
 
 const COMPONENT = `// A component.
 import { LitElement, html as h } from 'lit';
