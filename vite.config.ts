@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { createLogger, defineConfig } from 'vite';
+import { litHmr } from './dev/lit-hmr-plugin.js';
 
 // The web client (player, broadcaster, dashboard) lives in web-client/ and is
 // built into dist/web, which the hub serves in production. In dev, Vite proxies
@@ -20,6 +22,13 @@ logger.error = (msg, opts) => {
 export default defineConfig({
   root: 'web-client',
   customLogger: logger,
+  // Dev server only (apply: 'serve'): the production build is not transformed.
+  plugins: [
+    litHmr({
+      webClientDir: fileURLToPath(new URL('./web-client/', import.meta.url)),
+      stylesDir: fileURLToPath(new URL('./web-client/styles/', import.meta.url)),
+    }),
+  ],
   build: { outDir: '../dist/web', emptyOutDir: true },
   server: {
     proxy: {

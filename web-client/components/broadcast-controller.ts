@@ -6,7 +6,8 @@ import { Publisher, PublishError } from '../../client-sdk/publisher.js';
 import { SourceCapture, type Problem, type SourceKind } from './broadcast-source.js';
 import { deviceLocation, publishLocation, suggestPlaces } from './broadcast-location.js';
 import { publishProblem, validate } from './broadcast-problems.js';
-import { createRecorder, pickRecorderType, RECORDER_TIMESLICE_MS } from './broadcast-recorder.js';
+import { createRecorder, pickRecorderType } from './broadcast-recorder.js';
+import { Recording } from './broadcast-recording.js';
 import { idleStatus, RateWindow, type BroadcastStatus, type GoLiveOptions, type LocationInput, type Notice } from './broadcast-status.js';
 import { HubConnection, type HubState } from './hub-connection.js';
 import { connectClient, iceServers, type ClientSocket } from './hub-socket.js';
@@ -33,10 +34,8 @@ export class BroadcastController implements ReactiveController {
 
   readonly #host: ReactiveControllerHost;
   readonly #hub: HubConnection<ClientSocket>;
-  #recorder: MediaRecorder | null = null;
+  #recording: Recording | null = null;
   #publisher: Publisher | null = null;
-  /** Chunks reach the publisher in recording order, whatever order their bytes become readable in. */
-  #chain: Promise<void> = Promise.resolve();
   readonly #rates = new RateWindow();
   #timer: ReturnType<typeof setInterval> | undefined;
   /** The running `stop()`, so leaving the page mid-finalize waits for it. */
@@ -202,32 +201,27 @@ export class BroadcastController implements ReactiveController {
         problem: { code: 'unsupported', message: `The browser refused to record: ${(err as Error).message}` },
       });
     }
-    this.#recorder = recorder;
-    this.#chain = Promise.resolve();
-    recorder.addEventListener('dataavailable', (e) => {
-      if (e.data.size === 0 || this.#publisher !== publisher) return;
-      const blob = e.data;
-      this.#chain = this.#chain.then(async () => {
-        const bytes = new Uint8Array(await blob.arrayBuffer());
+    const recording: Recording = new Recording(recorder, {
+      wanted: () => this.#publisher === publisher,
+      push: (bytes) => {
         if (this.#publisher !== publisher || this.status.phase === 'ended') return;
         try {
           publisher.push(bytes);
         } catch {
           // The publisher already failed or finished; its own event says why.
         }
-      });
+      },
+      onError: (message) => {
+        if (this.#recording === recording) this.#fail({ code: 'recorder-error', message: `Recording failed: ${message}.` });
+      },
+      // Every track ended (the camera was unplugged): end the broadcast, keeping what was recorded.
+      onStop: () => {
+        if (this.#recording === recording && this.status.phase === 'live') void this.stop();
+      },
     });
-    recorder.addEventListener('error', (e) => {
-      if (this.#recorder !== recorder) return;
-      const message = (e as Event & { error?: DOMException }).error?.message ?? 'the recorder stopped';
-      this.#fail({ code: 'recorder-error', message: `Recording failed: ${message}.` });
-    });
-    // Every track ended (the camera was unplugged): end the broadcast, keeping what was recorded.
-    recorder.addEventListener('stop', () => {
-      if (this.#recorder === recorder && this.status.phase === 'live') void this.stop();
-    });
+    this.#recording = recording;
     this.capture.rewindFile();
-    recorder.start(RECORDER_TIMESLICE_MS);
+    recording.start();
     this.#rates.reset();
     this.#patch({ phase: 'live', startedAt: performance.now(), uploads: publisher.uploads() });
   }
@@ -254,17 +248,11 @@ export class BroadcastController implements ReactiveController {
     }
     if (this.status.phase !== 'live' || !publisher) return;
     this.#patch({ phase: 'ending' });
-    const recorder = this.#recorder;
-    if (recorder && recorder.state !== 'inactive') {
-      // The last `dataavailable` comes before `stop`.
-      await new Promise<void>((resolve) => {
-        recorder.addEventListener('stop', () => resolve(), { once: true });
-        recorder.stop();
-      });
-    }
-    this.#recorder = null;
+    const recording = this.#recording;
+    await recording?.stop();
+    this.#recording = null;
     this.capture.pauseFile();
-    await this.#chain;
+    await recording?.drained();
     if (this.#publisher !== publisher) return;
     try {
       const result = await publisher.end();
@@ -348,15 +336,9 @@ export class BroadcastController implements ReactiveController {
   }
 
   #stopRecorder(): void {
-    const r = this.#recorder;
-    this.#recorder = null;
-    if (r && r.state !== 'inactive') {
-      try {
-        r.stop();
-      } catch {
-        // Already stopped.
-      }
-    }
+    const r = this.#recording;
+    this.#recording = null;
+    r?.abort();
   }
 
   #notice(kind: Notice['kind'], text: string): void {
