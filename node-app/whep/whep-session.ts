@@ -6,7 +6,6 @@ import { fromAvcc, parameterSets } from '../whip/avc-config.js';
 import { NalType } from '../whip/h264-depacketizer.js';
 import type { ByteSource } from '../contracts.js';
 import { GATHER_TIMEOUT_MS } from '../whip/whip-peer.js';
-import { LiveStamps } from './live-stamps.js';
 import { hasPli, RtpPacketizer } from './rtp-packetizer.js';
 import { openWebm, type MediaFrame, type WebmFrames } from './webm-packets.js';
 
@@ -39,8 +38,8 @@ interface Out {
  * The player's offer names the m-lines it receives on; tracks with those mids are
  * added before the offer is set, so libdatachannel's answer carries our SSRCs and
  * `sendonly`. A stored asset's frames go out at the pace of their WebM times from the
- * first one (a keyframe); a live one's from its newest keyframe Cluster as soon as they are
- * read, the catch-up to the edge compressed in RTP time (LiveStamps). A PLI
+ * first one (a keyframe); a live one's from its newest keyframe Cluster, each as soon as its
+ * block is read (the catch-up to the edge at once: the receiver decodes it and shows the edge). A PLI
  * holds video back to the next keyframe (stored media cannot make one); NACKs are
  * answered from the last NACK_HISTORY_PACKETS sent.
  */
@@ -160,30 +159,24 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     const webm = this.#webm;
     if (!webm || this.#closed) return;
     // A live stream is paced by its broadcaster: each frame goes out as soon as it is read.
-    const live = this.#o.source.isLive() ? new LiveStamps(this.#now) : undefined;
+    const live = this.#o.source.isLive();
     let startMs: number | undefined;
     let baseS = 0;
     for await (const f of webm.frames()) {
       if (this.#closed) return;
-      if (live) {
-        const at = live.stamp(f.kind, f.timestampS);
-        if (at !== undefined) this.#send(f, at);
-        continue;
-      }
       if (startMs === undefined) {
         startMs = this.#now();
         baseS = f.timestampS;
       }
-      const wait = startMs + (f.timestampS - baseS) * 1000 - this.#now();
+      const wait = live ? 0 : startMs + (f.timestampS - baseS) * 1000 - this.#now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       if (this.#closed) return;
-      this.#send(f, f.timestampS);
+      this.#send(f);
     }
     this.close('ended');
   }
 
-  /** Sends `f` as RTP with the time `atS` (its file time, or a live catch-up's compressed one). */
-  #send(f: MediaFrame, atS: number): void {
+  #send(f: MediaFrame): void {
     const out = f.kind === 'video' ? this.#video : this.#audio;
     if (!out || !out.track.isOpen()) return;
     if (f.kind === 'video') {
@@ -195,7 +188,8 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
       if (this.stats.videoFrames === 0) return;
       this.stats.audioFrames++;
     }
-    const packets = out.rtp.codec === 'h264' ? out.rtp.packetizeNalus(this.#h264Nalus(f), atS) : out.rtp.packetize(f.data, atS);
+    const packets =
+      out.rtp.codec === 'h264' ? out.rtp.packetizeNalus(this.#h264Nalus(f), f.timestampS) : out.rtp.packetize(f.data, f.timestampS);
     for (const p of packets) {
       out.track.sendMessageBinary(p);
       this.stats.bytes += p.byteLength;
