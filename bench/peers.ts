@@ -101,8 +101,10 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
     // ---- glass to glass: a clock drawn into each source frame, read back in the viewer.
     await startAll('clock');
     const g2g = await interleave(browser, running, size.g2gRounds, (b, p) =>
-      viewerSample(b, p.viewerUrl(), { settleMs: G2G_SETTLE_MS, collectMs: G2G_COLLECT_MS }).then((s) => {
+      viewerSample(b, p.viewerUrl(), { settleMs: G2G_SETTLE_MS, collectMs: G2G_COLLECT_MS }).then(async (s) => {
         if (s.latencies.length === 0) throw new Error(`no clock read back (${s.misreads} misreads)`);
+        // Read after the broadcast ended, the clock would time a recording played from its start, not the live path.
+        await p.feedLive?.();
         return s;
       }),
     );

@@ -137,6 +137,11 @@ export async function startBatonPeer(
       viewers.add(v);
       return { bytes: v.bytes, close: async () => (viewers.delete(v), v.close()) };
     },
+    feedLive: async () => {
+      if (!clock) return;
+      const r = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: Array<{ id: string; live: boolean }> };
+      if (!r.assets.some((a) => a.id === clock && a.live)) throw new Error(`the clock broadcast ${clock} is no longer live`);
+    },
     stop: async () => {
       await Promise.all([...viewers].map((v) => v.close()));
       await releaseCluster();

@@ -38,6 +38,11 @@ export interface RunningPeer {
   serverPids(): number[];
   /** A viewer that costs the server what a browser viewer costs it, without a browser. */
   startNodeViewer(): Promise<NodeViewer>;
+  /**
+   * Rejects when the peer's live feed is no longer live (Baton's canvas broadcast ended): a viewer sample
+   * taken then would time a finished recording played from its start, not the live path.
+   */
+  feedLive?(): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -1,6 +1,8 @@
 // A stored or live WebM (or Matroska: H.264 from WHIP) asset as one time-ordered stream of encoded frames, read sequentially through a ByteSource (mediabunny demuxes).
 import { EncodedPacketSink, Input, MATROSKA, ReadableStreamSource, WEBM, type EncodedPacket } from 'mediabunny';
 import type { ByteSource } from '../contracts.js';
+import { liveFrames } from './live-frames.js';
+import type { MediaFrame, MediaKind } from './media-frame.js';
 
 /** Bytes asked of the source per read: one cache block's worth is what the interval cache serves best. */
 export const WEBM_READ_BYTES = 256 * 1024;
@@ -9,15 +11,7 @@ export const LIVE_POLL_MS = 40;
 /** Bytes mediabunny may hold while two tracks are read at slightly different places. */
 export const DEMUX_CACHE_BYTES = 8 * 1024 * 1024;
 
-export type MediaKind = 'video' | 'audio';
-
-export interface MediaFrame {
-  kind: MediaKind;
-  /** Presentation time, s, as in the file. */
-  timestampS: number;
-  data: Uint8Array;
-  key: boolean;
-}
+export type { MediaFrame, MediaKind } from './media-frame.js';
 
 export interface WebmFrames {
   /** mediabunny's codec names: `vp8`, `vp9`, `avc`, `opus`, … */
@@ -25,7 +19,7 @@ export interface WebmFrames {
   audioCodec: string | null;
   /** The video decoder configuration (H.264: the AVCDecoderConfigurationRecord from CodecPrivate). */
   videoDescription: Uint8Array | null;
-  /** Frames of both tracks in time order, from the first (a stored asset) or the live edge (a live one). */
+  /** Frames of both tracks in time order, from the first (a stored asset) or the live edge (a live one: each as soon as its block is readable). */
   frames(): AsyncGenerator<MediaFrame>;
   close(): void;
 }
@@ -62,6 +56,14 @@ export async function openWebm(source: ByteSource): Promise<WebmFrames> {
     audioCodec: audio?.codec ?? null,
     videoDescription: description ? bytesOf(description) : null,
     async *frames() {
+      if (source.isLive()) {
+        // mediabunny gives a Cluster's frames once the whole Cluster is read: a keyframe interval late at a live edge.
+        const tracks = new Map<number, MediaKind>();
+        if (video) tracks.set(video.id, 'video');
+        if (audio) tracks.set(audio.id, 'audio');
+        yield* liveFrames(source, { tracks, pollMs: LIVE_POLL_MS, closed: () => closed });
+        return;
+      }
       const its = [
         video && track('video', new EncodedPacketSink(video).packets()),
         audio && track('audio', new EncodedPacketSink(audio).packets()),

@@ -37,8 +37,9 @@ interface Out {
 /**
  * The player's offer names the m-lines it receives on; tracks with those mids are
  * added before the offer is set, so libdatachannel's answer carries our SSRCs and
- * `sendonly`. Frames go out at the pace of their WebM times from the first one (a
- * keyframe: the start of a stored asset, the newest Cluster of a live one). A PLI
+ * `sendonly`. A stored asset's frames go out at the pace of their WebM times from the
+ * first one (a keyframe); a live one's from its newest keyframe Cluster, each as soon as its
+ * block is read (the catch-up to the edge at once: the receiver decodes it and shows the edge). A PLI
  * holds video back to the next keyframe (stored media cannot make one); NACKs are
  * answered from the last NACK_HISTORY_PACKETS sent.
  */
@@ -157,6 +158,8 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
   async #pump(): Promise<void> {
     const webm = this.#webm;
     if (!webm || this.#closed) return;
+    // A live stream is paced by its broadcaster: each frame goes out as soon as it is read.
+    const live = this.#o.source.isLive();
     let startMs: number | undefined;
     let baseS = 0;
     for await (const f of webm.frames()) {
@@ -165,7 +168,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
         startMs = this.#now();
         baseS = f.timestampS;
       }
-      const wait = startMs + (f.timestampS - baseS) * 1000 - this.#now();
+      const wait = live ? 0 : startMs + (f.timestampS - baseS) * 1000 - this.#now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       if (this.#closed) return;
       this.#send(f);

@@ -7,6 +7,7 @@ import {
   LIVE_RATE_NEAR,
   LIVE_TARGET_AHEAD_S,
   liveEdgeTarget,
+  liveStep,
   liveSync,
 } from '../../web-client/components/live-sync.js';
 
@@ -36,5 +37,40 @@ describe('liveSync', () => {
   it('"jump to live" never lands before the range it jumps into', () => {
     expect(liveEdgeTarget(10, 20)).toBe(20 - LIVE_TARGET_AHEAD_S);
     expect(liveEdgeTarget(10, 10.3)).toBe(10);
+  });
+});
+
+describe('liveStep (what the live player does in each state of the element)', () => {
+  const step = (currentTime: number, ranges: Array<[number, number]>, canPlay: boolean, rate = 1) =>
+    liveStep({ currentTime, ranges, rate, canPlay });
+
+  it('playing: the rate catch-up and the jump of liveSync, against the newest range', () => {
+    expect(step(10, [[0, 10.3]], true)).toEqual({ rate: 1 });
+    expect(step(10, [[0, 11.5]], true)).toEqual({ rate: LIVE_RATE_NEAR });
+    expect(step(10, [[0, 40]], true)).toEqual({ rate: 1, seekTo: 40 - LIVE_TARGET_AHEAD_S });
+  });
+
+  it('stalled with media far ahead in its own range (a starved decoder on a loaded machine): jumps to the edge', () => {
+    // 29 s buffered ahead of a playhead that cannot play on: before, nothing was done and the player fell behind for good.
+    expect(step(60, [[30, 89]], false)).toEqual({ rate: 1, seekTo: 89 - LIVE_TARGET_AHEAD_S });
+  });
+
+  it('stalled before a hole: goes to the newest range; stalled near the edge: waits for media', () => {
+    expect(
+      step(
+        10,
+        [
+          [0, 10],
+          [10.4, 11],
+        ],
+        false,
+      ),
+    ).toEqual({ rate: 1, seekTo: 10.5 });
+    expect(step(10.9, [[0, 11]], false)).toBeNull();
+    expect(step(0, [], true)).toBeNull();
+  });
+
+  it('never lands before the newest range, however short', () => {
+    expect(step(0, [[20, 20.2]], true)).toEqual({ rate: 1, seekTo: 20 });
   });
 });

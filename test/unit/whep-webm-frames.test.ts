@@ -1,4 +1,4 @@
-// A WebM asset as time-ordered frames for WHEP: every frame of a stored clip, and a live file followed as it grows.
+// A WebM asset as time-ordered frames for WHEP: every frame of a stored clip, and a live file followed as it grows, block by block.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,7 +68,53 @@ describe('openWebm', () => {
     await reading;
     expect(got.filter((f) => f.kind === 'video').length).toBe(600);
   });
+
+  it("gives a live file's frames as soon as their blocks are readable, not once their Cluster is complete", async () => {
+    const bytes = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    const clusters = clusterOffsets(bytes);
+    // The live edge in the middle of the third Cluster, then at its start: the first sees half a Cluster more.
+    const counts: number[] = [];
+    for (const visible of [Math.floor((clusters[2]! + clusters[3]!) / 2), clusters[2]!]) {
+      const w = await openWebm(
+        bufferSource(
+          bytes,
+          () => visible,
+          () => true,
+        ),
+      );
+      const got: MediaFrame[] = [];
+      const reading = (async () => {
+        for await (const f of w.frames()) got.push(f);
+      })();
+      await settled(() => got.length);
+      w.close();
+      await reading;
+      counts.push(got.filter((f) => f.kind === 'video').length);
+    }
+    expect(counts[1]).toBeGreaterThan(0);
+    expect(counts[0]).toBeGreaterThan(counts[1]! + 10);
+  });
 });
+
+/** Start offsets of the file's Clusters (their ID, 1F 43 B6 75). */
+function clusterOffsets(b: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 4 <= b.byteLength; i++) if (b[i] === 0x1f && b[i + 1] === 0x43 && b[i + 2] === 0xb6 && b[i + 3] === 0x75) out.push(i);
+  return out;
+}
+
+/** Waits until `count()` has not changed for 300 ms. */
+async function settled(count: () => number): Promise<void> {
+  let last = -1;
+  let since = Date.now();
+  while (Date.now() - since < 300) {
+    if (count() !== last) {
+      last = count();
+      since = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 async function waitUntil(ok: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));

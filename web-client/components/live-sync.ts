@@ -55,3 +55,36 @@ export function liveSync(s: LiveSyncInput): LiveSyncAction {
 export function liveEdgeTarget(start: number, bufferedEnd: number): number {
   return Math.max(start, bufferedEnd - LIVE_TARGET_AHEAD_S);
 }
+
+/** What a live step sees of the element. */
+export interface LiveSnapshot {
+  /** The playhead (seconds). */
+  currentTime: number;
+  /** The buffered ranges, `[start, end]` in order (seconds). */
+  ranges: ReadonlyArray<readonly [number, number]>;
+  /** The playback rate now. */
+  rate: number;
+  /** The element can play on (`readyState` ≥ HAVE_FUTURE_DATA); false while it is stalled. */
+  canPlay: boolean;
+}
+
+/** A playhead this close before a range counts as in it (seconds). */
+const RANGE_SLACK_S = 0.05;
+
+/**
+ * One step of a live player that plays (not paused, not seeking), on every `timeupdate`, append and
+ * timer tick. Pure. Past LIVE_JUMP_ABOVE_S behind the newest media it jumps to the edge target whatever
+ * the element is doing: a player stalled with media ahead (its decoder or renderer starved on a loaded
+ * machine: `readyState` drops while `buffered` keeps growing) would otherwise never catch up. Stalled
+ * before a hole (a loaded encoder drops frames; live media never fills it), it goes to the newest range.
+ * Otherwise `liveSync`'s rate catch-up, which needs a playing element. Null: leave it as it is.
+ */
+export function liveStep(s: LiveSnapshot): LiveSyncAction | null {
+  const last = s.ranges.at(-1);
+  if (!last) return null;
+  const [start, end] = last;
+  if (end - s.currentTime > LIVE_JUMP_ABOVE_S || (!s.canPlay && s.currentTime < start - RANGE_SLACK_S))
+    return { rate: 1, seekTo: liveEdgeTarget(start, end) };
+  if (!s.canPlay) return null;
+  return liveSync({ currentTime: s.currentTime, bufferedEnd: end, rate: s.rate });
+}

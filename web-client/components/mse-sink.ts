@@ -1,11 +1,12 @@
 // Feeds an in-order byte stream into a <video> through Media Source Extensions, keeping the buffer bounded (and a live one near its edge).
-import { liveEdgeTarget, liveSync } from './live-sync.js';
+import { LiveKeeper, jumpToLive } from './live-keeper.js';
+import { liveEdgeTarget } from './live-sync.js';
 
 /** Media kept behind the playhead; older media is removed from the SourceBuffer (seconds). */
 export const BACK_BUFFER_S = 30;
 /** Trim only once a third more than the back buffer has piled up (10 s at 30 s), so removes are few. */
 const TRIM_SLACK_SHARE = 1 / 3;
-/** Stop appending once this much media is buffered ahead; bytes wait in the queue (seconds). */
+/** Stop appending once this much media is buffered ahead; bytes wait in the queue (seconds). Not for live: the catch-up sees no queue. */
 export const MAX_AHEAD_S = 60;
 /** Queued chunks are coalesced into appends of at most this size (bytes). */
 export const MAX_APPEND_BYTES = 1024 * 1024;
@@ -37,10 +38,7 @@ export interface MseSinkOptions {
    * header: without it the seek bar would only cover what has arrived.
    */
   durationS?: number;
-  /**
-   * A live stream: the playhead starts near the newest media and is kept near it (`liveSync`: a
-   * slightly faster playback rate while behind, a jump when far behind) until `end()`.
-   */
+  /** A live stream: the playhead starts near the newest media and is kept near it (`LiveKeeper`) until `end()`. */
   live?: boolean;
   /**
    * A MediaSource already attached to the video (`MseSink.attach`) before the stream's type was
@@ -82,7 +80,7 @@ export class MseSink {
   #resetPending = false;
   /** Where the player seeked to, until media holding it is buffered: no gap jump may move the playhead elsewhere. */
   #seekTarget: number | null = null;
-  #live: boolean;
+  #keeper: LiveKeeper | null; // while the stream is live
 
   /**
    * Attaches a fresh MediaSource to `video` now, to be handed to the sink (`attached`) once the
@@ -117,12 +115,11 @@ export class MseSink {
     this.#onBackpressure = options.onBackpressure ?? (() => undefined);
     this.#backBufferS = options.backBufferS ?? BACK_BUFFER_S;
     this.#durationS = options.durationS;
-    this.#live = options.live ?? false;
+    this.#keeper = options.live ? new LiveKeeper(video) : null;
     const attached = options.attached && video.src === options.attached.url ? options.attached : undefined;
     this.#source = attached?.source ?? new MediaSource();
     this.#url = attached?.url ?? URL.createObjectURL(this.#source);
     video.addEventListener('timeupdate', this.#pump);
-    video.addEventListener('timeupdate', this.#syncLive);
     video.addEventListener('error', this.#onVideoError);
     if (attached && this.#source.readyState === 'open') queueMicrotask(this.#onOpen);
     else {
@@ -159,17 +156,12 @@ export class MseSink {
 
   /** Still kept near the live edge (a live stream that has not ended). */
   get live(): boolean {
-    return this.#live;
+    return this.#keeper !== null;
   }
 
   /** Move the playhead to just behind the newest buffered media (the player's "jump to live"). */
   jumpToLive(): void {
-    const ranges = this.#video.buffered;
-    if (this.#closed || ranges.length === 0) return;
-    const last = ranges.length - 1;
-    this.#video.playbackRate = 1;
-    this.#video.currentTime = liveEdgeTarget(ranges.start(last), ranges.end(last));
-    if (this.#video.paused) this.#video.play().catch(() => undefined);
+    if (!this.#closed) jumpToLive(this.#video);
   }
 
   /** True when media at `timeS` is buffered (playing there needs no new bytes). */
@@ -216,10 +208,8 @@ export class MseSink {
   end(): void {
     this.#ending = true;
     // A live stream that ended is a recording: what is buffered plays out at normal speed.
-    if (this.#live) {
-      this.#live = false;
-      this.#video.playbackRate = 1;
-    }
+    this.#keeper?.stop();
+    this.#keeper = null;
     this.#pump();
   }
 
@@ -232,7 +222,7 @@ export class MseSink {
     this.#buffer?.removeEventListener('updateend', this.#onUpdateEnd);
     this.#buffer?.removeEventListener('error', this.#onBufferError);
     this.#video.removeEventListener('timeupdate', this.#pump);
-    this.#video.removeEventListener('timeupdate', this.#syncLive);
+    this.#keeper?.stop();
     this.#video.removeEventListener('error', this.#onVideoError);
     if (this.#video.src === this.#url) {
       this.#video.removeAttribute('src');
@@ -258,25 +248,8 @@ export class MseSink {
 
   readonly #onUpdateEnd = (): void => {
     this.#jumpGap();
-    this.#syncLive();
+    this.#keeper?.step();
     this.#pump();
-  };
-
-  /** Live: keep the playhead near the newest buffered media (see `liveSync`); a paused player is left alone. */
-  readonly #syncLive = (): void => {
-    const v = this.#video;
-    if (!this.#live || this.#closed || v.paused || v.seeking) return;
-    const ranges = v.buffered;
-    if (ranges.length === 0) return;
-    const last = ranges.length - 1;
-    if (v.readyState < HAVE_FUTURE_DATA) {
-      // Stalled before a hole (a loaded encoder drops frames): live media never fills it, so go to the newest range.
-      if (v.currentTime < ranges.start(last) - BUFFERED_SLACK_S) v.currentTime = liveEdgeTarget(ranges.start(last), ranges.end(last));
-      return;
-    }
-    const act = liveSync({ currentTime: v.currentTime, bufferedEnd: ranges.end(last), rate: v.playbackRate });
-    if (act.seekTo !== undefined) v.currentTime = act.seekTo;
-    if (v.playbackRate !== act.rate) v.playbackRate = act.rate;
   };
 
   readonly #onBufferError = (): void => {
@@ -300,8 +273,8 @@ export class MseSink {
       if (this.#ending) this.#endOfStream();
       return;
     }
-    // Playback frees room; `timeupdate` pumps again.
-    if (this.bufferAheadSeconds() > MAX_AHEAD_S) return;
+    // Playback frees room; `timeupdate` pumps again. Live media is never held back: the keeper jumps over what piles up.
+    if (!this.#keeper && this.bufferAheadSeconds() > MAX_AHEAD_S) return;
     const chunk = this.#take(MAX_APPEND_BYTES);
     try {
       sb.appendBuffer(chunk);
@@ -404,7 +377,7 @@ export class MseSink {
       }
       if (start > t && (i === 0 || start - t < GAP_JUMP_S)) {
         // A live join starts near the newest media it has (a keyframe Cluster's worth may arrive at once).
-        this.#video.currentTime = this.#live ? liveEdgeTarget(start + 0.01, ranges.end(ranges.length - 1)) : start + 0.01;
+        this.#video.currentTime = this.#keeper ? liveEdgeTarget(start + 0.01, ranges.end(ranges.length - 1)) : start + 0.01;
         return;
       }
     }

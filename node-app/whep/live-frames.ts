@@ -1,0 +1,122 @@
+// A live WebM stream's frames as their bytes arrive, block by block: mediabunny reads a whole Cluster before it gives any of its frames, which for a live stream is a keyframe interval late.
+import type { ByteSource } from '../contracts.js';
+import { readHeader } from '../ingest/cluster-index.js';
+import type { MediaFrame, MediaKind } from './media-frame.js';
+
+/** Elements walked into rather than skipped: Segment, Info (for the timestamp scale), Cluster. */
+const CONTAINERS = new Set([0x18538067, 0x1549a966, 0x1f43b675]);
+const ID = {
+  timestampScale: 0x2ad7b1,
+  clusterTimestamp: 0xe7,
+  simpleBlock: 0xa3,
+  blockGroup: 0xa0,
+  block: 0xa1,
+  referenceBlock: 0xfb,
+} as const;
+/** An element other than a container larger than this is refused (bytes): no block of a live stream is near it. */
+export const MAX_LIVE_ELEMENT_BYTES = 16 * 1024 * 1024;
+/** Bytes asked of the source per read. */
+const READ_BYTES = 256 * 1024;
+
+export interface LiveFramesOptions {
+  /** Matroska track number → what it carries; blocks of other tracks are skipped. */
+  tracks: ReadonlyMap<number, MediaKind>;
+  /** How long to wait at the edge before asking the source again, ms. */
+  pollMs: number;
+  closed: () => boolean;
+}
+
+/**
+ * The frames of `source` from its first byte (an init segment, then Clusters) in file order, each as soon
+ * as its block is readable; waits at the edge while the source is live, ends when it is not. SimpleBlocks
+ * carry their keyframe flag; a BlockGroup is a keyframe when it has no ReferenceBlock. Laced blocks (not written by
+ * browsers or by Baton's WHIP muxer) are skipped.
+ */
+export async function* liveFrames(source: ByteSource, o: LiveFramesOptions): AsyncGenerator<MediaFrame> {
+  let buf: Uint8Array = new Uint8Array(0);
+  /** File offset of buf[0]. */
+  let at = 0;
+  let scaleS = 1e-3;
+  let clusterTicks = 0;
+  for (;;) {
+    if (o.closed()) return;
+    const h = buf.byteLength ? readHeader(buf) : 'short';
+    if (h === 'bad') throw new Error(`malformed WebM element at byte ${at}`);
+    const whole = h !== 'short' && (CONTAINERS.has(h.id) || (h.size !== undefined && buf.byteLength >= h.headerBytes + h.size));
+    if (h !== 'short' && !CONTAINERS.has(h.id) && (h.size === undefined || h.size > MAX_LIVE_ELEMENT_BYTES))
+      throw new Error(`WebM element 0x${h.id.toString(16)} at byte ${at} has no usable size`);
+    if (h === 'short' || !whole) {
+      const end = at + buf.byteLength;
+      if (end < source.size()) {
+        const more = await source.read(end, READ_BYTES);
+        if (more.byteLength > 0) {
+          buf = concat(buf, more);
+          continue;
+        }
+      }
+      if (!source.isLive()) return;
+      await new Promise((r) => setTimeout(r, o.pollMs));
+      continue;
+    }
+    if (CONTAINERS.has(h.id)) {
+      buf = buf.subarray(h.headerBytes);
+      at += h.headerBytes;
+      continue;
+    }
+    const body = buf.subarray(h.headerBytes, h.headerBytes + h.size!);
+    if (h.id === ID.timestampScale) scaleS = readUint(body) / 1e9;
+    else if (h.id === ID.clusterTimestamp) clusterTicks = readUint(body);
+    else if (h.id === ID.simpleBlock) {
+      const f = block(body, clusterTicks, scaleS, o.tracks);
+      if (f) yield f;
+    } else if (h.id === ID.blockGroup) {
+      const f = groupBlock(body, clusterTicks, scaleS, o.tracks);
+      if (f) yield f;
+    }
+    buf = buf.subarray(h.headerBytes + h.size!);
+    at += h.headerBytes + h.size!;
+  }
+}
+
+/** The Block of a BlockGroup; a keyframe when the group refers to no other block (Matroska: no ReferenceBlock). */
+function groupBlock(g: Uint8Array, clusterTicks: number, scaleS: number, tracks: ReadonlyMap<number, MediaKind>): MediaFrame | undefined {
+  let body: Uint8Array | undefined;
+  let key = true;
+  for (let at = 0; at < g.byteLength; ) {
+    const h = readHeader(g.subarray(at));
+    if (typeof h === 'string' || h.size === undefined) return undefined;
+    if (h.id === ID.block) body = g.subarray(at + h.headerBytes, at + h.headerBytes + h.size);
+    else if (h.id === ID.referenceBlock) key = false;
+    at += h.headerBytes + h.size;
+  }
+  const f = body && block(body, clusterTicks, scaleS, tracks);
+  return f && { ...f, key };
+}
+
+/** A SimpleBlock's frame (its flags say keyframe), or a Block's (the caller says). */
+function block(b: Uint8Array, clusterTicks: number, scaleS: number, tracks: ReadonlyMap<number, MediaKind>): MediaFrame | undefined {
+  const first = b[0] ?? 0;
+  const n = first === 0 ? 0 : Math.clz32(first) - 23;
+  if (n < 1 || n > 8 || b.byteLength < n + 3) return undefined;
+  let track = first & (0xff >> n);
+  for (let i = 1; i < n; i++) track = track * 256 + b[i]!;
+  const kind = tracks.get(track);
+  const flags = b[n + 2]!;
+  if (!kind || (flags & 0x06) !== 0) return undefined;
+  const rel = new DataView(b.buffer, b.byteOffset + n, 2).getInt16(0);
+  // A copy: the reader's buffer is reused, the frame outlives it (RTP packets, NACK history).
+  return { kind, timestampS: (clusterTicks + rel) * scaleS, data: b.slice(n + 3), key: (flags & 0x80) !== 0 };
+}
+
+function readUint(b: Uint8Array): number {
+  let v = 0;
+  for (const x of b) v = v * 256 + x;
+  return v;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
