@@ -3,7 +3,8 @@
 import { BLOCK_BYTES } from '../contracts.js';
 import { BlockTable, type HeldBlock } from './block-table.js';
 import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter, isCompleteBlock } from './cache-shared.js';
-import { Chains, type Member, type Pair } from './interval-chain.js';
+import { Chains } from './interval-chain.js';
+import type { Member, Pair } from './pair.js';
 import { PairRanking, type RankedAsset } from './pair-ranking.js';
 import { DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, PrefixPool, prefixBlocksFor, type PrefixOwner } from './prefix-pool.js';
 import { keepBlock, WholeAssets } from './whole-assets.js';

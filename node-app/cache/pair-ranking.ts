@@ -1,15 +1,7 @@
 // The interval share of the budget handed out by interval: pairs (and, generalized, whole assets) shortest interval first.
 import type { BlockTable } from './block-table.js';
-import {
-  type ChainAsset,
-  type Chains,
-  type Member,
-  PAIR_ALIVE,
-  PAIR_CACHED,
-  PAIR_GHOST,
-  PAIR_KEEPING,
-  type Pair,
-} from './interval-chain.js';
+import { type Chains, PAIR_ALIVE, PAIR_CACHED, PAIR_GHOST, PAIR_KEEPING } from './interval-chain.js';
+import type { ChainAsset, Member, Pair } from './pair.js';
 import type { KeptAsset, WholeAssets } from './whole-assets.js';
 
 /** Least time between two re-ranks started because a pair's cost fell (ms). */
