@@ -256,7 +256,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       if (verdict === 'burst') this.#pacer?.restart();
       else this.#pacer?.resume();
     }
-    this.#sendControl(seek ? { ...this.#meta(), ...seek } : this.#meta());
+    // The meta sent at connect already describes the place a confirming play asks for.
+    if (!confirm) this.#sendControl(seek ? { ...this.#meta(), ...seek } : this.#meta());
     if (confirm && wasEnded) this.#sendControl({ t: 'end', bytes: this.#next });
     this.#wakeUp();
     void this.#pump();
