@@ -5,13 +5,11 @@ import { BlockTable, type HeldBlock } from './block-table.js';
 import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter, isCompleteBlock } from './cache-shared.js';
 import { Chains } from './interval-chain.js';
 import type { Member, Pair } from './pair.js';
-import { PairRanking, type RankedAsset } from './pair-ranking.js';
-import { DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, PrefixPool, prefixBlocksFor, type PrefixOwner } from './prefix-pool.js';
+import { type AssetState, AssetRecords } from './asset-records.js';
+import { PairRanking } from './pair-ranking.js';
+import { DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, PrefixPool, prefixBlocksFor } from './prefix-pool.js';
 import { keepBlock, WholeAssets } from './whole-assets.js';
 import { CachePolicy, type BlockCache, type CacheStats, type StreamHandle, type StreamInfo } from './types.js';
-
-/** `bytesPerMs` also dates a seeking stream's virtual start and sizes the prefix. */
-interface AssetState extends RankedAsset, PrefixOwner {}
 
 /** An open stream as the cache sees it: the viewer's handle and its member of the asset's chain. */
 interface Stream extends StreamHandle, Member {
@@ -88,14 +86,11 @@ export class IntervalCache implements BlockCache {
   readonly #chains: Chains;
   readonly #prefix: PrefixPool;
   readonly #ranking: PairRanking<AssetState>;
-  readonly #assets = new Map<string, AssetState>();
-  readonly #gcCandidates = new Set<AssetState>();
+  readonly #assets = new AssetRecords();
   /** Generalized: the assets that compete whole, on their predicted intervals. */
   readonly #whole: WholeAssets<AssetState> | null;
   /** The latest `now` an operation was given: the time of a re-rank. */
   #nowMs = 0;
-  /** Records created so far: the next asset record's `seq`. */
-  #assetSeq = 0;
   #openStreams = 0;
   #hits = 0;
   #misses = 0;
@@ -111,8 +106,7 @@ export class IntervalCache implements BlockCache {
     const prefixCapBytes = Math.floor(this.budgetBytes * (opts.prefixShare ?? DEFAULT_PREFIX_SHARE));
     this.#table = new BlockTable(this.budgetBytes, (id) => {
       this.#emitter.flip(id);
-      const a = this.#assets.get(id);
-      if (a) this.#gcCandidates.add(a);
+      this.#assets.markId(id);
     });
     this.#chains = new Chains(this.#table);
     this.#prefix = new PrefixPool(prefixCapBytes, this.#table);
@@ -257,45 +251,20 @@ export class IntervalCache implements BlockCache {
   /** Settles what the operation left pending, then reports asset changes. */
   #end(): void {
     if (this.#ranking.dirty) this.#ranking.rerank(this.#nowMs);
-    if (this.#gcCandidates.size > 0) {
-      for (const a of this.#gcCandidates) {
-        if (a.head === null && a.blocks.size === 0 && this.#assets.get(a.id) === a) {
-          this.#assets.delete(a.id);
-          this.#prefix.forget(a);
-          this.#whole?.drop(a);
-        }
-      }
-      this.#gcCandidates.clear();
-    }
+    this.#assets.sweep(this.#forget);
     this.#emitter.end(this.#holdsFn);
   }
 
   readonly #holdsFn = (id: string): boolean => this.holds(id);
 
+  /** An asset record went away: its prefix and its whole-asset entry go too. */
+  readonly #forget = (a: AssetState): void => {
+    this.#prefix.forget(a);
+    this.#whole?.drop(a);
+  };
+
   #open(assetId: string, now: number, info: StreamInfo): Stream {
-    let asset = this.#assets.get(assetId);
-    if (!asset) {
-      asset = {
-        id: assetId,
-        blocks: new Map(),
-        head: null,
-        tail: null,
-        prefixBlocks: 0,
-        pinned: new Set(),
-        bytesPerMs: 0,
-        sizeBytes: 0,
-        arrivals: null,
-        keeping: false,
-        entryKey: Infinity,
-        keepBelow: 0,
-        keptBytes: 0,
-        kept: [],
-        seq: this.#assetSeq++,
-        ranking: false,
-        dropped: false,
-      };
-      this.#assets.set(assetId, asset);
-    }
+    const asset = this.#assets.obtain(assetId);
     this.#nowMs = now;
     this.#whole?.arrive(asset, now, info);
     const bitrate = info.bitrateBps;
@@ -385,7 +354,7 @@ export class IntervalCache implements BlockCache {
     s.owner = null;
     this.#openStreams--;
     this.#ranking.dirty = true;
-    this.#gcCandidates.add(s.asset);
+    this.#assets.mark(s.asset);
   }
 
   // ---- policy --------------------------------------------------------------------------
