@@ -16,7 +16,7 @@ import { portRange } from './peers/ports.js';
 import { PEER_FACTORIES } from './peers/registry.js';
 import { viewerSample } from './peers/sample.js';
 import type { Figures } from './results-store.js';
-import { percentile } from './ttff.js';
+import { percentile } from './sampling.js';
 
 const SIZES = {
   quick: { ttffRounds: 10, g2gRounds: 3, loadViewers: [1, 10], loadWindowMs: 5_000 },

@@ -11,7 +11,7 @@ import { startCluster, type Cluster } from '../test/helpers/cluster.js';
 import { DiskStore } from '../node-app/storage/disk-store.js';
 import { seekPointAt, type SeekIndex } from '../node-app/storage/seek-index.js';
 import { seededRng } from '../test/helpers/seeded-rng.js';
-import { alternating, percentile } from './ttff.js';
+import { alternating, percentile } from './sampling.js';
 import type { Figures } from './results-store.js';
 
 /** The long asset: 10 minutes for a quick run, 2 hours (the case) for a full one. */

@@ -10,6 +10,8 @@ import { DESKTOP, launchBrowser } from '../test/e2e/helpers/browser.js';
 import { buildWebClient } from '../test/e2e/helpers/web-build.js';
 import { MEDIA_DIR, startCluster, type Cluster } from '../test/helpers/cluster.js';
 import { activeRun, type Figures } from './results-store.js';
+import { alternating, percentile } from './sampling.js';
+import { BATON_PROBE, httpProbe, waitForFrame } from './ttff-probes.js';
 
 /** The demo clip both paths play: 1.6 MB, VP8 + Opus, about 640 kbit/s. */
 export const TTFF_ASSET = 'demo-testsrc';
@@ -138,115 +140,13 @@ export async function benchTtff(opts: { quick: boolean }): Promise<Figures> {
 
 // ---- one sample of each --------------------------------------------------------------
 
-interface Probe {
-  frame?: number;
-  socketStart?: number;
-  socketOpen?: number;
-  peer?: number;
-  channelOpen?: number;
-  firstData?: number;
-  firstAppend?: number;
-  playing?: number;
-  appReady?: number;
-  fetch?: number;
-  firstByte?: number;
-  error?: string;
-}
-
-// The probes are plain JavaScript text: a TypeScript function would be serialised after tsx
-// compiled it, and its helpers (e.g. esbuild's `__name`) do not exist in the page.
-
-/** Runs at document creation: marks the first frame and `playing` of every <video> the page creates. */
-const BATON_PROBE = `(() => {
-  const t = (window.__ttff = {});
-  const create = Document.prototype.createElement;
-  Document.prototype.createElement = function (tag, options) {
-    const el = create.call(this, tag, options);
-    if (typeof tag === 'string' && tag.toLowerCase() === 'video') {
-      el.addEventListener('playing', () => (t.playing ??= performance.now()), { once: true });
-      el.requestVideoFrameCallback((now, meta) => (t.frame ??= meta.presentationTime ?? now));
-    }
-    return el;
-  };
-  customElements.whenDefined('baton-player').then(() => (t.appReady ??= performance.now()));
-  // Where the time goes: the hub connection, the WebRTC session, the first media bytes, the first append.
-  // The client talks to the hub over a WebSocket (transports: ['websocket']): time its open.
-  const WS = window.WebSocket;
-  window.WebSocket = class extends WS {
-    constructor(url, protocols) {
-      super(url, protocols);
-      if (String(url).includes('/socket.io/')) {
-        t.socketStart ??= performance.now();
-        this.addEventListener('open', () => (t.socketOpen ??= performance.now()), { once: true });
-      }
-    }
-  };
-  const PC = window.RTCPeerConnection;
-  window.RTCPeerConnection = function (...args) {
-    t.peer ??= performance.now();
-    const pc = new PC(...args);
-    const createDataChannel = pc.createDataChannel.bind(pc);
-    pc.createDataChannel = (...a) => {
-      const ch = createDataChannel(...a);
-      ch.addEventListener('open', () => (t.channelOpen ??= performance.now()), { once: true });
-      ch.addEventListener('message', () => (t.firstData ??= performance.now()), { once: true });
-      return ch;
-    };
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = PC.prototype;
-  const append = SourceBuffer.prototype.appendBuffer;
-  SourceBuffer.prototype.appendBuffer = function (data) {
-    t.firstAppend ??= performance.now();
-    return append.call(this, data);
-  };
-})();`;
-
-/** Runs at document creation of the HTTP page: fetch → MSE → <video>, marking the same moments. */
-function httpProbe(arg: { url: string; mime: string; path: string }): string {
-  return `(() => {
-  const arg = ${JSON.stringify(arg)};
-  if (location.pathname !== arg.path) return;
-  const t = (window.__ttff = {});
-  const v = document.createElement('video');
-  v.muted = true;
-  v.autoplay = true;
-  v.playsInline = true;
-  v.addEventListener('playing', () => (t.playing ??= performance.now()), { once: true });
-  v.requestVideoFrameCallback((now, meta) => (t.frame ??= meta.presentationTime ?? now));
-  const ms = new MediaSource();
-  const opened = new Promise((resolve) => ms.addEventListener('sourceopen', () => resolve(), { once: true }));
-  v.src = URL.createObjectURL(ms);
-  document.addEventListener('DOMContentLoaded', () => document.body.append(v), { once: true });
-  // The request starts at once, in parallel with MediaSource setup, as a tuned HTTP player would.
-  t.fetch = performance.now();
-  const response = fetch(arg.url);
-  (async () => {
-    const res = await response;
-    if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
-    await opened;
-    const sb = ms.addSourceBuffer(arg.mime);
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      t.firstByte ??= performance.now();
-      sb.appendBuffer(value);
-      await new Promise((resolve) => sb.addEventListener('updateend', resolve, { once: true }));
-      if (v.paused) v.play().catch(() => undefined);
-    }
-    ms.endOfStream();
-  })().catch((err) => (t.error = String(err && err.message || err)));
-})();`;
-}
-
 async function batonSample(browser: Browser, hubUrl: string): Promise<BatonSample> {
   const context = await browser.newContext({ viewport: DESKTOP });
   try {
     await context.addInitScript({ content: BATON_PROBE });
     const page = await context.newPage();
     await page.goto(`${hubUrl}/#/watch?asset=${TTFF_ASSET}`, { waitUntil: 'commit' });
-    const t = await waitForFrame(page);
+    const t = await waitForFrame(page, SAMPLE_TIMEOUT_MS);
     const reason = page.locator('baton-player [data-testid=reason]');
     const server = page.locator('baton-player [data-testid=server-id]');
     return {
@@ -268,25 +168,11 @@ async function httpSample(browser: Browser, hubUrl: string, url: string, mime: s
     await context.addInitScript({ content: httpProbe({ url, mime, path: HTTP_PAGE_PATH }) });
     const page = await context.newPage();
     await page.goto(`${hubUrl}${HTTP_PAGE_PATH}`, { waitUntil: 'commit' });
-    const t = await waitForFrame(page);
+    const t = await waitForFrame(page, SAMPLE_TIMEOUT_MS);
     return { frameMs: t.frame!, playingMs: t.playing ?? null, fetchMs: t.fetch!, firstByteMs: t.firstByte ?? null };
   } finally {
     await context.close();
   }
-}
-
-async function waitForFrame(page: import('playwright-core').Page): Promise<Probe> {
-  const handle = await page.waitForFunction(
-    () => {
-      const t = (window as unknown as { __ttff?: Probe }).__ttff;
-      return t && (t.frame !== undefined || t.error !== undefined) ? t : undefined;
-    },
-    undefined,
-    { timeout: SAMPLE_TIMEOUT_MS, polling: 50 },
-  );
-  const t = (await handle.jsonValue()) as Probe;
-  if (t.error !== undefined) throw new Error(t.error);
-  return t;
 }
 
 // ---- the HTTP side -----------------------------------------------------------------------
@@ -342,32 +228,9 @@ async function httpSource(cluster: Cluster, id: string): Promise<Source> {
 
 // ---- figures -------------------------------------------------------------------------------
 
-/** Runs `a` and `b` `n` times each, alternating which goes first, so neither always runs right after the other. */
-export async function alternating(n: number, a: (i: number) => Promise<void>, b: (i: number) => Promise<void>): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    if (i % 2 === 0) {
-      await a(i);
-      await b(i);
-    } else {
-      await b(i);
-      await a(i);
-    }
-  }
-}
-
 function phaseP50(samples: readonly BatonSample[], phase: BatonPhase): number {
   const xs = samples.map((s) => s.phases[phase]).filter((x): x is number => x !== undefined);
   return xs.length ? round(percentile(xs, 50)) : NaN;
-}
-
-/** Linear interpolation between closest ranks. */
-export function percentile(values: readonly number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const at = ((s.length - 1) * p) / 100;
-  const lo = Math.floor(at);
-  const hi = Math.ceil(at);
-  return s[lo]! + (s[hi]! - s[lo]!) * (at - lo);
 }
 
 function round(x: number, digits = 1): number {

@@ -1,16 +1,15 @@
 // Publishes one live stream through the hub to a primary and a backup entry server, with resends and failover. Node and browser.
-// Each upload's own protocol (frames, pump, its hub session) is upload-driver.ts; the resend buffer, resend-buffer.ts.
+// Each upload's own protocol (frames, pump, its hub session) is upload-driver.ts; the resend buffer, resend-buffer.ts;
+// the hub request, publish-request.ts; which uploads a replacement starts, replacement-plan.ts.
 import type { IngestLimits } from '../signaling/protocol/ingest-frames.js';
-import type { PublishReply, PublishRequest } from '../signaling/protocol/messages.js';
+import type { PublishReply } from '../signaling/protocol/messages.js';
 import { backoffMs, delay } from '../common/retry.js';
 import { Throttle } from '../common/throttle.js';
-import { ask, publishReplySchema, type AckEmitter, type PublishAck } from './hub-replies.js';
 import {
   END_TIMEOUT_MS,
   MAX_REPLACEMENTS,
   OVERFLOW_FACTOR,
   PROGRESS_INTERVAL_MS,
-  PUBLISH_ACK_TIMEOUT_MS,
   REPLACE_RETRY_BASE_MS,
   RESEND_BUFFER_BYTES,
   STREAM_ERRORS,
@@ -22,6 +21,8 @@ import {
   type PublishResult,
   type UploadInfo,
 } from './publisher-types.js';
+import { askPublish, stripOk, type HeldStream } from './publish-request.js';
+import { replacementPlan } from './replacement-plan.js';
 import { ResendBuffer } from './resend-buffer.js';
 import { TypedEventTarget } from './typed-events.js';
 import { describeFailures, info, strictestLimits, newUpload, UploadSet, type Upload } from './upload.js';
@@ -31,8 +32,6 @@ export * from './publisher-types.js';
 
 /** Replacement requests back off from REPLACE_RETRY_BASE_MS, doubling, at most 16× that. */
 const REPLACE_BACKOFF = { baseMs: REPLACE_RETRY_BASE_MS, maxMs: REPLACE_RETRY_BASE_MS * 16 } as const;
-
-type Reply = PublishAck;
 
 export class Publisher extends TypedEventTarget<PublisherEventMap> {
   readonly #o: PublisherOptions;
@@ -144,7 +143,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#started = true;
     this.#o.socket.on('signal', this.#onHubSignal);
     this.#o.socket.on('session-close', this.#onHubSessionClose);
-    const r = await this.#publishOnce([]);
+    const r = await askPublish(this.#o, this.#held(), []);
     if (!r.ok) {
       const e = new PublishError(r.code, r.message);
       this.#fatal(e.code, e.message);
@@ -242,16 +241,6 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
 
   // ---- assignment -----------------------------------------------------------------
 
-  #publishOnce(exclude: string[]): Promise<Reply> {
-    const req: PublishRequest = { streamKey: this.#o.streamKey, location: this.#o.location };
-    if (this.#streamId) req.streamId = this.#streamId;
-    if (this.#streamSecret) req.streamSecret = this.#streamSecret;
-    if (this.#o.title) req.title = this.#o.title;
-    if (this.#o.description) req.description = this.#o.description;
-    if (exclude.length) req.exclude = exclude.slice(-16);
-    return ask(this.#o.socket as AckEmitter, 'publish', req, publishReplySchema, PUBLISH_ACK_TIMEOUT_MS);
-  }
-
   /** Fewer than two uploads are alive: ask the hub for replacements (excluding every server that failed). */
   async #replace(): Promise<void> {
     if (this.#replacing || this.#closed) return;
@@ -263,7 +252,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
         // Every copy still alive is finalized: the hub refuses a new one (the id is stored), and end() must not wait for it.
         if (this.#stored()) break;
         this.#replacements++;
-        const r = await this.#publishOnce(this.#uploads.dead());
+        const r = await askPublish(this.#o, this.#held(), this.#uploads.dead());
         if (this.#closed) {
           // Closed (or ended) while asking: give back what the hub opened meanwhile.
           if (r.ok) for (const c of [r.primary, r.backup]) if (c) this.#o.socket.emit('leave', { sessionId: c.sessionId });
@@ -278,14 +267,9 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
           continue;
         }
         this.emit('assigned', stripOk(r));
-        const lost = this.#uploads.dead().reverse();
-        for (const choice of [r.primary, r.backup]) {
-          if (!choice || this.#uploads.has(choice.sessionId)) continue;
-          const role = r.backup ? (choice === r.primary ? 'primary' : 'backup') : this.#uploads.missingRole();
-          const from = lost.find((id) => !this.#failovers.some((f) => f.from === id)) ?? lost[0] ?? '';
-          const f: FailoverInfo = { from, to: choice.serverId, role };
-          this.#failovers.push(f);
-          this.emit('failover', f);
+        for (const { choice, role, failover } of replacementPlan(r, this.#uploads, this.#uploads.dead(), this.#failovers)) {
+          this.#failovers.push(failover);
+          this.emit('failover', failover);
           this.#connect(choice, role);
         }
       }
@@ -294,6 +278,10 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       this.#replacing = false;
       this.#checkEnd();
     }
+  }
+
+  #held(): HeldStream {
+    return { streamId: this.#streamId, streamSecret: this.#streamSecret };
   }
 
   /** end() was called and every upload still alive has finalized the stream. */
@@ -407,9 +395,4 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#endWaiter = null;
     this.close();
   }
-}
-
-function stripOk(r: { ok: true } & PublishReply): PublishReply {
-  const { ok: _ok, ...rest } = r;
-  return rest;
 }

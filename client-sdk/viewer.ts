@@ -8,136 +8,22 @@ import {
   type ServerStatsFrame,
 } from '../signaling/protocol/frames.js';
 import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
-import type { Ack } from '../signaling/protocol/types.js';
 import { ByteCursor } from './byte-cursor.js';
 import { TypedEventTarget } from './typed-events.js';
+import type { ViewerEventMap, ViewerOptions, ViewerPeer, ViewerStats } from './viewer-types.js';
+import { askWatch } from './watch-request.js';
 
-/** No answer to `watch` within this long counts as a `timeout` (retried). */
-export const WATCH_ACK_TIMEOUT_MS = 10_000;
+export type * from './viewer-types.js';
+export { MAX_WATCH_ATTEMPTS, WATCH_ACK_TIMEOUT_MS, WATCH_RETRY_BASE_MS } from './watch-request.js';
+
 /** A peer not connected by then is treated like a dead server. */
 export const PEER_CONNECT_TIMEOUT_MS = 15_000;
 /** Failovers one Viewer makes before giving up. */
 export const MAX_FAILOVERS = 8;
-/** Attempts at one `watch` when the hub answers with a transient error. */
-export const MAX_WATCH_ATTEMPTS = 4;
-/** First retry delay; doubles per attempt. */
-export const WATCH_RETRY_BASE_MS = 250;
 /** `stats` events (and server stats requests) this often. */
 export const STATS_INTERVAL_MS = 1_000;
 /** Gaps repaired by asking the server to resend before the session is declared broken. */
 export const MAX_GAP_REPAIRS = 8;
-
-/** Hub answers worth asking again for (the cluster is changing, not the request wrong). */
-const RETRYABLE = new Set(['no-capacity', 'no-director', 'timeout', 'stale-epoch', 'internal', 'rate-limited']);
-
-/** The part of a socket.io-client Socket (on the hub's `/client` namespace) a Viewer uses. */
-export interface ViewerSocket {
-  emit(event: 'watch', req: WatchRequest, ack: (r: Ack<WatchReply>) => void): unknown;
-  emit(event: 'signal', msg: { sessionId: string; data: unknown }): unknown;
-  emit(event: 'leave', msg: { sessionId: string }): unknown;
-  on(event: 'signal', listener: (msg: any) => void): unknown;
-  on(event: 'session-close', listener: (msg: any) => void): unknown;
-  off(event: 'signal', listener: (msg: any) => void): unknown;
-  off(event: 'session-close', listener: (msg: any) => void): unknown;
-}
-
-/** The part of a simple-peer instance a Viewer uses. */
-export interface ViewerPeer {
-  on(event: 'signal' | 'data', listener: (data: any) => void): unknown;
-  on(event: 'connect' | 'close', listener: () => void): unknown;
-  on(event: 'error', listener: (err: Error) => void): unknown;
-  signal(data: any): void;
-  send(data: string): void;
-  destroy(): void;
-}
-
-export type ViewerPeerConstructor = new (opts: {
-  initiator: boolean;
-  wrtc?: any;
-  config?: { iceServers?: RTCIceServer[] };
-  objectMode?: boolean;
-  trickle?: boolean;
-}) => ViewerPeer;
-
-export interface ViewerOptions {
-  /** A connected socket.io-client Socket on the hub's `/client` namespace. */
-  socket: ViewerSocket;
-  assetId: string;
-  /** The simple-peer constructor (the package in Node, `simple-peer/simplepeer.min.js` in browsers). */
-  SimplePeer: ViewerPeerConstructor;
-  /** WebRTC implementation for Node (node-datachannel's polyfill); browsers use their own. */
-  wrtc?: unknown;
-  /** Byte offset to start at. Default 0. */
-  offset?: number;
-  /**
-   * Media time to start at, ms (a stored asset: from its keyframe Cluster at or before it; wins over
-   * `offset`). The first `seeked` event says where the stream starts.
-   */
-  startTimeMs?: number;
-  iceServers?: RTCIceServer[];
-  /** Ask servers not to pace (downloads, benchmarks). Default false. */
-  fast?: boolean;
-  /**
-   * Servers the first request asks the hub to pass over (its `exclude`), e.g. to watch from one
-   * server of a pair; failovers exclude only servers that failed this viewer.
-   */
-  avoid?: string[];
-}
-
-export type MetaInfo = Omit<MetaFrame, 't'>;
-export interface DataInfo {
-  offset: number;
-  /** In-order bytes; never overlaps earlier data. */
-  bytes: Uint8Array;
-}
-export interface ViewerStats {
-  /** Receive rate over the last interval, bits per second. */
-  bitrateBps: number;
-  /** Bytes delivered in order since start (from the start offset). */
-  bytes: number;
-  /** The server's last stats frame, if any. */
-  server?: Omit<ServerStatsFrame, 't'>;
-}
-export interface SeekedInfo {
-  /** The time asked for (ms). */
-  seekMs: number;
-  /** Media time of the keyframe Cluster the stream now starts at (ms). */
-  timeMs: number;
-  /** Its byte offset. */
-  offset: number;
-}
-export interface FailoverInfo {
-  from: string;
-  to: string;
-  offset: number;
-}
-
-/**
- * @fires selected - CustomEvent<WatchReply>: the hub chose a server (again after a failover).
- * @fires meta - CustomEvent<MetaInfo>: once per server session.
- * @fires data - CustomEvent<DataInfo>: bytes in order, no duplicates, no gaps.
- * @fires stats - CustomEvent<ViewerStats>: every STATS_INTERVAL_MS while streaming.
- * @fires failover - CustomEvent<FailoverInfo>: resumed on another server at `offset`.
- * @fires seeked - CustomEvent<SeekedInfo>: after `seekTime()` (or `startTimeMs`): `data` continues from there.
- * @fires end - CustomEvent<{ bytes }>: every byte received (for a live stream: it ended).
- * @fires warning - CustomEvent<{ code, message }>: something odd that was repaired (not fatal).
- * @fires error - CustomEvent<{ code, message }>: fatal; the viewer closes right after.
- * @fires leave - CustomEvent<{ sessionId }>: close() released the session.
- */
-export interface ViewerEventMap {
-  selected: CustomEvent<WatchReply>;
-  meta: CustomEvent<MetaInfo>;
-  data: CustomEvent<DataInfo>;
-  stats: CustomEvent<ViewerStats>;
-  failover: CustomEvent<FailoverInfo>;
-  seeked: CustomEvent<SeekedInfo>;
-  end: CustomEvent<{ bytes: number }>;
-  warning: CustomEvent<{ code: string; message: string }>;
-  error: CustomEvent<{ code: string; message: string }>;
-  leave: CustomEvent<{ sessionId: string }>;
-}
-
-type Reply = Ack<WatchReply>;
 
 export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly assetId: string;
@@ -291,13 +177,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     const avoid = from === null && this.#dead.size === 0 ? (this.#o.avoid ?? []) : [];
     const exclude = [...new Set([...avoid, ...this.#dead])].slice(-16);
     if (exclude.length) req.exclude = exclude;
-    let reply: Reply = { ok: false, code: 'internal', message: 'no attempt' };
-    for (let attempt = 0; attempt < MAX_WATCH_ATTEMPTS; attempt++) {
-      if (attempt > 0) await delay(WATCH_RETRY_BASE_MS * 2 ** (attempt - 1));
-      if (this.#closed) return;
-      reply = await this.#watchOnce(req);
-      if (reply.ok || !RETRYABLE.has(reply.code)) break;
-    }
+    const reply = await askWatch(this.#o.socket, req, () => this.#closed);
     if (this.#closed) {
       if (reply.ok) this.#o.socket.emit('leave', { sessionId: reply.sessionId });
       return;
@@ -309,24 +189,6 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     this.#emit('selected', session);
     if (from !== null) this.#emit('failover', { from, to: session.server.id, offset: this.#cursor.expected });
     this.#connectPeer(session.sessionId);
-  }
-
-  #watchOnce(req: WatchRequest): Promise<Reply> {
-    return new Promise<Reply>((resolve) => {
-      const timer = setTimeout(
-        () => resolve({ ok: false, code: 'timeout', message: 'the hub did not answer watch' }),
-        WATCH_ACK_TIMEOUT_MS,
-      );
-      try {
-        this.#o.socket.emit('watch', req, (r: Reply) => {
-          clearTimeout(timer);
-          resolve(isReply(r) ? r : { ok: false, code: 'internal', message: 'malformed watch reply' });
-        });
-      } catch (err) {
-        clearTimeout(timer);
-        resolve({ ok: false, code: 'internal', message: (err as Error).message });
-      }
-    });
   }
 
   // ---- peer ----------------------------------------------------------------------
@@ -527,19 +389,6 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #emit<K extends keyof ViewerEventMap>(type: K, detail: ViewerEventMap[K]['detail']): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
-}
-
-function isReply(r: unknown): r is Reply {
-  if (!r || typeof r !== 'object') return false;
-  const o = r as Record<string, unknown>;
-  if (o.ok === false) return typeof o.code === 'string';
-  if (o.ok !== true || typeof o.sessionId !== 'string') return false;
-  const server = o.server as Record<string, unknown> | undefined;
-  return !!server && typeof server.id === 'string';
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function now(): number {

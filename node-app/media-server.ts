@@ -1,7 +1,5 @@
 // The headless media server: wires its parts together — the hub link, the state-table
 // replica, the director role, viewer and ingest sessions, storage rescans, the HTTP side.
-import { existsSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
 import {
   type StateTable,
@@ -9,7 +7,6 @@ import {
   ackError,
   parse,
   signalSchema,
-  loadFactor,
   MAX_VIEWED_ASSETS_PER_LOAD,
   type Ack,
   type ServerDescriptor,
@@ -18,89 +15,35 @@ import {
   type VersionedDelta,
   type OwnDelta,
   type Role,
-  type LoadWeights,
 } from '../signaling/protocol/index.js';
 import { logger, type Logger } from '../signaling/log.js';
 import { ReplicaFollower } from '../common/replica-follower.js';
 import { DirectorRole } from './director/director-role.js';
-import { DiskStore, withinMetaBudget } from './storage/disk-store.js';
-import { PosterMaker } from './storage/poster-maker.js';
+import { DiskStore } from './storage/disk-store.js';
+import type { PosterMaker } from './storage/poster-maker.js';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import { createCachedSource } from './cache/cached-reader.js';
-import { type CachePolicy, createCache, DEFAULT_CACHE_POLICY, type BlockCache } from './cache/index.js';
-import type { ServeSessionOptions } from './delivery/serve-options.js';
+import { createCache, DEFAULT_CACHE_POLICY, type BlockCache } from './cache/index.js';
 import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
 import { HubLink } from './server/hub-link.js';
 import { LoadMeter, loadWorthReporting, type ReportedLoad } from './server/load-meter.js';
 import { startStatusHttp, type StatusHttp } from './server/status-http.js';
 import { ViewerSessions } from './server/viewer-sessions.js';
-import { sessionOpenSchema } from '../signaling/protocol/replies.js';
 import { IceFilter } from './webrtc/ice-filter.js';
 import type { CacheChange } from './contracts.js';
-import type { Wrtc } from './webrtc/peer.js';
 import { IngestManager } from './ingest/ingest-manager.js';
 import { ingestLimits } from './ingest/ingest-limits.js';
 import { DEFAULT_MAX_INGEST_SESSIONS } from './slot-defaults.js';
 import { WhipManager, iceUrls } from './whip/whip-manager.js';
 import { WhepManager } from './whep/whep-manager.js';
+import type { MediaServerOptions } from './server/media-server-options.js';
+import { cacheDeltas, storageDeltas } from './server/own-deltas.js';
+import { readSessionOpen } from './server/session-open.js';
+import { dropPoster, serverPosters } from './server/server-posters.js';
+import { statusBody } from './server/status-body.js';
 
 export { registerBackoffMs } from './server/hub-link.js';
-
-export interface MediaServerOptions {
-  /** The hub, or several hubs of one cluster (the server moves to the next when its hub disappears). */
-  hubUrl: string | readonly string[];
-  clusterSecret: string;
-  id: string;
-  region: string;
-  lat: number;
-  lon: number;
-  storageDir: string;
-  cacheMb: number;
-  /** Viewer session slots. */
-  maxSessions: number;
-  /** Broadcast session slots, apart from viewers' (default `DEFAULT_MAX_INGEST_SESSIONS`). */
-  maxIngestSessions?: number;
-  uplinkMbps: number;
-  ingest: boolean;
-  /** Per-stream ingest quotas: average Mbit/s (default 25) and MiB (default 8192). */
-  ingestMaxMbps?: number;
-  ingestMaxMb?: number;
-  /** Cache policy: the interval cache (default) or LRU for comparison. */
-  /** Cache policy (default `gic`: generalized interval caching). */
-  cachePolicy?: CachePolicy;
-  heartbeatMs?: number;
-  /** Port of the server's own HTTP side (metrics, health); 0 = any free port. */
-  httpPort?: number;
-  httpHost?: string;
-  weights?: LoadWeights;
-  /**
-   * ε of the director's bounded loads (`SelectOptions.loadBound`); null turns
-   * the relative bound off (absolute threshold only). Default `DEFAULT_LOAD_BOUND`.
-   */
-  loadBound?: number | null;
-  /** WebRTC implementation for simple-peer (default: node-datachannel's polyfill). */
-  wrtc?: Wrtc;
-  iceServers?: RTCIceServer[];
-  /** Local address WHIP publishers' ICE binds to (e.g. 127.0.0.1 in tests); all interfaces by default. */
-  rtcBindAddress?: string;
-  /** Viewer-session timeouts (connect, stall, idle, slow viewer); ServeSession's defaults otherwise. */
-  sessionTimeouts?: ServeSessionOptions['timeouts'];
-  /**
-   * A viewer session with no WebRTC connection this long after it was opened is
-   * closed, its slot freed and the hub told (default `CONNECT_TIMEOUT_MS`, 5 s);
-   * wins over `sessionTimeouts.connectMs`.
-   */
-  unconnectedSessionMs?: number;
-  /** Viewers that ask for `fast` get unpaced delivery (`--allow-fast`). Default false: every viewer is paced. */
-  allowFast?: boolean;
-  /**
-   * CIDRs (parseIceAllow) whose remote ICE candidates are probed although they are
-   * loopback/private (`--ice-allow`). Hostname candidates are never probed.
-   */
-  iceAllow?: string[];
-  /** Make poster pictures (ffmpeg, first keyframe) for stored assets that have none. Default true. */
-  posters?: boolean;
-}
+export type { MediaServerOptions } from './server/media-server-options.js';
 
 interface MediaServerEvents {
   registered: [snapshot: TableSnapshot];
@@ -149,15 +92,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#posters =
       opts.posters === false
         ? undefined
-        : new PosterMaker({
-            made: (id) => {
-              // Its stream failed (and was removed) while ffmpeg ran: no trace of it stays.
-              if (!this.#ingest.writing(id) && !existsSync(this.store.pathOf(id) ?? '')) return this.#dropPoster(id);
-              this.#log.info({ asset: id }, 'poster made');
-              // A live stream's poster shows in its `live` entry at once; a stored asset's at the next scan.
-              void this.store.posterToken(id).then((token) => token && this.#ingest.posterMade(id, token));
-            },
-            failed: (id, message) => this.#log.warn({ asset: id, err: message }, 'no poster for this asset'),
+        : serverPosters({
+            store: () => this.store,
+            writing: (id) => this.#ingest.writing(id),
+            posterMade: (id, token) => this.#ingest.posterMade(id, token),
+            log: this.#log,
           });
     this.store = new DiskStore(opts.storageDir, {
       posters: this.#posters,
@@ -185,7 +124,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       sessionClosed: (sessionId) => this.#hub?.send('session-close', { sessionId }),
       report: (deltas) => this.#report(deltas),
       finalized: () => this.#rescanStorage(),
-      dropPoster: (id) => this.#dropPoster(id),
+      dropPoster: (id) => dropPoster(this.store, id),
       poster: (id, source, attempt) =>
         this.#posters?.want({ id, source, target: this.store.posterPathOf(id)!, version: `live-${attempt}` }),
       knownStart: (id) => Math.min(...[...this.table.liveHolders(id)].map((s) => this.table.get(s)?.live.get(id)?.startedAtMs ?? Infinity)),
@@ -285,7 +224,19 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       livePoster: (id) => this.#ingest.posterOf(id),
       registry: this.metrics.registry,
       table: () => this.table.snapshot(),
-      status: () => this.#status(),
+      status: () =>
+        statusBody(this.#o, {
+          registered: this.#hub?.registered ?? false,
+          director: this.isDirector,
+          sessions: this.#viewers.size,
+          ingestSessions: this.#ingest.sessionCount,
+          sessionStats: this.#viewers.stats(),
+          load: this.#lastLoad?.load ?? this.#measureLoad(),
+          cache: this.cache,
+          storageReadBytes: this.store.bytesRead,
+          tableVersion: this.table.version,
+          selectOptions: this.#director.selectOptions,
+        }),
     });
     const hub = new HubLink({
       hubUrl: this.#o.hubUrl,
@@ -340,11 +291,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
 
   async #rescanStorage(): Promise<void> {
     const { added, removed, described } = await this.store.refresh();
-    const deltas: OwnDelta[] = [];
-    // A new title, description or poster replaces the entry (storage-add of a listed id overwrites it).
-    const report = withinMetaBudget([...added, ...described]);
-    if (report.length) deltas.push({ type: 'storage-add', assets: report });
-    if (removed.length) deltas.push({ type: 'storage-remove', assets: removed });
+    const deltas = storageDeltas(added, described, removed);
     if (deltas.length) {
       this.#log.info({ added: added.map((a) => a.id), described: described.map((a) => a.id), removed }, 'storage changed');
       this.#report(deltas);
@@ -431,20 +378,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     });
   }
 
-  /** Removes a poster this server made (its asset's copy here is gone). */
-  #dropPoster(id: string): void {
-    const path = this.store.posterPathOf(id);
-    if (path) void unlink(path).catch(() => undefined);
-  }
-
   #report(deltas: OwnDelta[]): void {
     this.#hub?.report(deltas);
   }
 
   #reportCache(c: CacheChange): void {
-    const deltas: OwnDelta[] = [];
-    if (c.added.length) deltas.push({ type: 'cache-add', assets: c.added });
-    if (c.removed.length) deltas.push({ type: 'cache-remove', assets: c.removed });
+    const deltas = cacheDeltas(c);
     if (deltas.length) this.#report(deltas);
   }
 
@@ -453,56 +392,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   #onSessionOpen(raw: unknown, ack: (r: Ack) => void): void {
     if (typeof ack !== 'function') return;
     if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'server is shutting down'));
-    // The hub validates, but a server trusts no input: a malformed open must not throw in here.
-    const p = sessionOpenSchema.safeParse(raw);
-    if (!p.success) {
-      // An id that could name a path is refused exactly like an id this server does not store.
-      const assetId = raw !== null && typeof raw === 'object' ? (raw as { assetId?: unknown }).assetId : undefined;
-      if (typeof assetId === 'string' && p.error.issues.every((i) => i.path[0] === 'assetId')) {
-        const id = assetId.slice(0, 64);
-        return ack(ackError(ErrorCode.unknownAsset, `asset ${JSON.stringify(id)} is not stored here`));
-      }
-      return ack(ackError(ErrorCode.badRequest, `malformed session-open: ${p.error.issues[0]?.message ?? 'invalid'}`));
-    }
-    const msg = p.data;
+    const p = readSessionOpen(raw);
+    if (!p.ok) return ack(p.refusal);
+    const msg = p.msg;
     if (msg.kind === 'publish') return ack(this.#ingest.open(msg));
     if (msg.kind !== 'watch') return ack(ackError(ErrorCode.badRequest, `session kind ${msg.kind} is not served here yet`));
     ack(this.#viewers.open(msg));
-  }
-
-  /** The body of /api/status. */
-  #status(): unknown {
-    const selectOptions = this.#director.selectOptions;
-    return {
-      id: this.#o.id,
-      registered: this.#hub?.registered ?? false,
-      director: this.isDirector,
-      sessions: this.#viewers.size,
-      ingestSessions: this.#ingest.sessionCount,
-      sessionStats: this.#viewers.stats(),
-      loadFactor: loadFactor({
-        maxSessions: this.#o.maxSessions,
-        uplinkMbps: this.#o.uplinkMbps,
-        load: this.#lastLoad?.load ?? this.#measureLoad(),
-      }),
-      cache: {
-        policy: this.cache.policy,
-        usedBytes: this.cache.usedBytes,
-        peakBytes: this.cache.stats().peakBytes,
-        budgetBytes: this.cache.budgetBytes,
-        assets: this.cache.assets(),
-      },
-      storageReadBytes: this.store.bytesRead,
-      tableVersion: this.table.version,
-      // The effective settings (flags, environment, config file and defaults merged): `loadBound: null` = off.
-      options: {
-        cacheMb: this.#o.cacheMb,
-        cachePolicy: this.#o.cachePolicy ?? DEFAULT_CACHE_POLICY,
-        maxSessions: this.#o.maxSessions,
-        uplinkMbps: this.#o.uplinkMbps,
-        weights: selectOptions.weights,
-        loadBound: selectOptions.loadBound ?? null,
-      },
-    };
   }
 }

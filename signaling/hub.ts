@@ -12,7 +12,8 @@ import type { CatalogView } from './catalog-view.js';
 import { createHttpHandler } from './http-routes.js';
 import { resolveLocation, loadGazetteer } from './geo/gazetteer.js';
 import { ipPlace, clientIp, loadIpData } from './geo/ip-locate.js';
-import { DEFAULT_SESSION_LIMITS, type SessionLimits } from './core/session-registry.js';
+import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
+import { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
 import { WhipRoutes } from './whip-routes.js';
 import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
@@ -37,69 +38,7 @@ import { DEFAULT_MISSED_HEARTBEATS } from './policies/liveness.js';
 const LIVE_ELSEWHERE_TIMEOUT_MS = 300;
 
 export { MAX_EPOCH_STEP } from './core/director-seat.js';
-
-export interface HubOptions {
-  /** TCP port; 0 picks a free one. Default 8080. */
-  port?: number;
-  /** Interface to bind. Default 127.0.0.1 (use 0.0.0.0 to accept other machines). */
-  host?: string;
-  clusterSecret: string;
-  /** Expected heartbeat period of servers, ms (default 1000). 3 missed = removed. */
-  heartbeatMs?: number;
-  /** Director rotation period, ms (default 30000; 0 disables the timer). */
-  rotationMs?: number;
-  /** How long the hub waits for the director's answer, ms (default 500). */
-  directorTimeoutMs?: number;
-  /** Accepted stream keys for broadcasters. */
-  streamKeys?: string[];
-  /**
-   * Secret for signed stream keys with an expiry (`mintStreamKey`); default
-   * env `BATON_STREAM_KEY_SECRET`. Without one, only `streamKeys` are accepted.
-   */
-  streamKeySecret?: string;
-  /** Peers whose X-Forwarded-For is trusted. */
-  trustedProxies?: string[];
-  /** Directory with the built web client (served at /). */
-  staticDir?: string;
-  /** Per-connection request rate for clients (requests/s) and burst. */
-  clientRatePerS?: number;
-  clientBurst?: number;
-  /** Per client IP: HTTP requests/s and burst (default 50/s, bursts of 100). */
-  httpRatePerS?: number;
-  httpBurst?: number;
-  /**
-   * Token for operator views (/api/state, /api/decisions, /metrics, /dashboard). Without one
-   * they are open on a loopback hub and closed on any other address.
-   */
-  operatorToken?: string;
-  /** STUN/TURN servers handed to browsers (GET /api/config) for NAT traversal. */
-  iceServers?: RTCIceServer[];
-  /**
-   * Viewer sessions one client connection / client IP may hold, unconnected and
-   * in all (`DEFAULT_SESSION_LIMITS`: 4 / 16 unconnected, 16 / 64 open). The IP
-   * is `clientIp` (X-Forwarded-For from trusted proxies only); loopback is not
-   * capped per IP.
-   */
-  sessionLimits?: Partial<SessionLimits>;
-  /**
-   * Several hubs share one cluster through this Redis (`redis://host:port[/db]`): the table, the
-   * rotation lease, servers' liveness and socket.io between hubs (docs/multi-hub.md). Without it
-   * the hub keeps everything in its own memory.
-   */
-  redisUrl?: string;
-  /** Key prefix in Redis, so two clusters can share one (default `baton:`). */
-  redisPrefix?: string;
-  /** This hub's name among several (default `hub-<random>`). */
-  hubId?: string;
-  /** How long the rotation lease lasts, ms (default 3000; another hub takes over within about this after its holder dies). */
-  leaseMs?: number;
-  /** Clock, injectable for tests. */
-  now?: () => number;
-}
-
-/** HTTP requests per client IP: sustained rate and burst (a page load is about a dozen). */
-export const DEFAULT_HTTP_RATE_PER_S = 50;
-export const DEFAULT_HTTP_BURST = 100;
+export { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
 
 export class Hub {
   readonly core: HubCore;

@@ -2,7 +2,8 @@
 export * from './types.js';
 export * from './errors.js';
 export { createCache } from './create-cache.js';
-export { IntervalCache, DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, MIN_PREFIXES, PREFIX_FALLBACK_BYTES } from './interval-cache.js';
+export { IntervalCache } from './interval-cache.js';
+export { DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, MIN_PREFIXES, PREFIX_FALLBACK_BYTES } from './prefix-pool.js';
 export { LruCache } from './lru-cache.js';
 export { ArrivalHistory, ARRIVAL_HISTORY_MAX_ASSETS } from './whole-assets.js';
 export { createCachedSource, type CachedSource, type CachedSourceOptions } from './cached-reader.js';

@@ -3,29 +3,13 @@
 import { BLOCK_BYTES } from '../contracts.js';
 import { BlockTable, type HeldBlock } from './block-table.js';
 import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter, isCompleteBlock } from './cache-shared.js';
-import { Chains, PAIR_ALIVE, PAIR_CACHED, PAIR_GHOST, PAIR_KEEPING, type ChainAsset, type Member, type Pair } from './interval-chain.js';
-import { PrefixPool, type PrefixOwner } from './prefix-pool.js';
-import { keepBlock, WholeAssets, type KeptAsset } from './whole-assets.js';
+import { Chains } from './interval-chain.js';
+import type { Member, Pair } from './pair.js';
+import { type AssetState, AssetRecords } from './asset-records.js';
+import { PairRanking } from './pair-ranking.js';
+import { DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, PrefixPool, prefixBlocksFor } from './prefix-pool.js';
+import { keepBlock, WholeAssets } from './whole-assets.js';
 import { CachePolicy, type BlockCache, type CacheStats, type StreamHandle, type StreamInfo } from './types.js';
-
-/** Share of the budget for asset prefixes unless configured. */
-export const DEFAULT_PREFIX_SHARE = 0.1;
-/** Media time a prefix covers when the asset's bitrate is known (ms). */
-export const DEFAULT_PREFIX_MS = 30_000;
-/** Prefix length when the bitrate is unknown (bytes). */
-export const PREFIX_FALLBACK_BYTES = 2 * 1024 * 1024;
-/** One prefix may take at most 1/MIN_PREFIXES of the pool, so that many assets keep one. */
-export const MIN_PREFIXES = 4;
-/** Least time between two re-ranks started because a pair's cost fell (ms). */
-export const COST_RERANK_MIN_GAP_MS = 1000;
-
-interface AssetState extends ChainAsset, PrefixOwner, KeptAsset {
-  /** Media bytes per ms (0 = unknown): dates a seeking stream's virtual start, sizes the prefix. */
-  bytesPerMs: number;
-}
-
-const NO_ASSETS: readonly AssetState[] = [];
-const LIVE_CACHED = PAIR_ALIVE | PAIR_CACHED;
 
 /** An open stream as the cache sees it: the viewer's handle and its member of the asset's chain. */
 interface Stream extends StreamHandle, Member {
@@ -87,9 +71,8 @@ export interface IntervalCacheOptions {
  * second per byte held, 1/interval), and an admitted asset keeps every block
  * below that mark that any of its viewers reads, after they leave too.
  *
- * Cost: a pair's interval never changes, so the ranking is kept sorted as
- * pairs come and go and a re-rank is one pass over the pairs (no sort). A block
- * read touches the stream (handle and chain member in one object), its two
+ * Who gets the budget is `PairRanking`'s (pair-ranking.ts); prefixes are
+ * `PrefixPool`'s, whole assets `WholeAssets`'s. A block read touches the stream (handle and chain member in one object), its two
  * pairs and the block, with no allocation; a hit on the block the stream's
  * pair holds for it needs no lookup at all.
  */
@@ -98,28 +81,16 @@ export class IntervalCache implements BlockCache {
   readonly budgetBytes: number;
   readonly blockBytes: number;
   readonly #prefixMs: number;
-  readonly #intervalBudgetBytes: number;
   readonly #emitter = new ChangeEmitter();
   readonly #table: BlockTable;
   readonly #chains: Chains;
   readonly #prefix: PrefixPool;
-  readonly #assets = new Map<string, AssetState>();
-  readonly #gcCandidates = new Set<AssetState>();
-  /** Ghost leaders the last re-rank found with nothing left to hand over (reused, normally empty). */
-  readonly #spentGhosts: Member[] = [];
+  readonly #ranking: PairRanking<AssetState>;
+  readonly #assets = new AssetRecords();
   /** Generalized: the assets that compete whole, on their predicted intervals. */
   readonly #whole: WholeAssets<AssetState> | null;
   /** The latest `now` an operation was given: the time of a re-rank. */
   #nowMs = 0;
-  #dirty = false;
-  /**
-   * Bytes the first pair left out by the last re-rank lacked (Infinity when
-   * every pair got in): a pair whose cost falls this much may change the outcome.
-   */
-  #shortfallBytes = Infinity;
-  #lastRerankMs = -Infinity;
-  /** Records created so far: the next asset record's `seq`. */
-  #assetSeq = 0;
   #openStreams = 0;
   #hits = 0;
   #misses = 0;
@@ -133,11 +104,9 @@ export class IntervalCache implements BlockCache {
     this.blockBytes = opts.blockBytes ?? BLOCK_BYTES;
     this.#prefixMs = opts.prefixMs ?? DEFAULT_PREFIX_MS;
     const prefixCapBytes = Math.floor(this.budgetBytes * (opts.prefixShare ?? DEFAULT_PREFIX_SHARE));
-    this.#intervalBudgetBytes = this.budgetBytes - prefixCapBytes;
     this.#table = new BlockTable(this.budgetBytes, (id) => {
       this.#emitter.flip(id);
-      const a = this.#assets.get(id);
-      if (a) this.#gcCandidates.add(a);
+      this.#assets.markId(id);
     });
     this.#chains = new Chains(this.#table);
     this.#prefix = new PrefixPool(prefixCapBytes, this.#table);
@@ -146,6 +115,7 @@ export class IntervalCache implements BlockCache {
           this.#chains.setKeeping(a, keeping),
         )
       : null;
+    this.#ranking = new PairRanking(this.#chains, this.#table, this.#whole, this.budgetBytes - prefixCapBytes, this.blockBytes);
   }
 
   get usedBytes(): number {
@@ -280,46 +250,21 @@ export class IntervalCache implements BlockCache {
 
   /** Settles what the operation left pending, then reports asset changes. */
   #end(): void {
-    if (this.#dirty) this.#rerank();
-    if (this.#gcCandidates.size > 0) {
-      for (const a of this.#gcCandidates) {
-        if (a.head === null && a.blocks.size === 0 && this.#assets.get(a.id) === a) {
-          this.#assets.delete(a.id);
-          this.#prefix.forget(a);
-          this.#whole?.drop(a);
-        }
-      }
-      this.#gcCandidates.clear();
-    }
+    if (this.#ranking.dirty) this.#ranking.rerank(this.#nowMs);
+    this.#assets.sweep(this.#forget);
     this.#emitter.end(this.#holdsFn);
   }
 
   readonly #holdsFn = (id: string): boolean => this.holds(id);
 
+  /** An asset record went away: its prefix and its whole-asset entry go too. */
+  readonly #forget = (a: AssetState): void => {
+    this.#prefix.forget(a);
+    this.#whole?.drop(a);
+  };
+
   #open(assetId: string, now: number, info: StreamInfo): Stream {
-    let asset = this.#assets.get(assetId);
-    if (!asset) {
-      asset = {
-        id: assetId,
-        blocks: new Map(),
-        head: null,
-        tail: null,
-        prefixBlocks: 0,
-        pinned: new Set(),
-        bytesPerMs: 0,
-        sizeBytes: 0,
-        arrivals: null,
-        keeping: false,
-        entryKey: Infinity,
-        keepBelow: 0,
-        keptBytes: 0,
-        kept: [],
-        seq: this.#assetSeq++,
-        ranking: false,
-        dropped: false,
-      };
-      this.#assets.set(assetId, asset);
-    }
+    const asset = this.#assets.obtain(assetId);
     this.#nowMs = now;
     this.#whole?.arrive(asset, now, info);
     const bitrate = info.bitrateBps;
@@ -327,12 +272,12 @@ export class IntervalCache implements BlockCache {
       asset.bytesPerMs = bitrate / 8000;
       this.#chains.forgetNeeds(asset);
     }
-    asset.prefixBlocks = this.#prefixBlocksFor(asset, info);
+    asset.prefixBlocks = prefixBlocksFor(this.#prefix.capBytes, this.blockBytes, this.#prefixMs, asset.bytesPerMs, info);
     this.#prefix.touch(asset);
     const stream = new IntervalCache.#Stream(this, asset, { ...info }, now);
     this.#chains.insert(stream);
     this.#openStreams++;
-    this.#dirty = true;
+    this.#ranking.dirty = true;
     return stream;
   }
 
@@ -379,8 +324,8 @@ export class IntervalCache implements BlockCache {
     // the space of longer ones, nothing else may push the cache over.
     if (!this.#table.fits(bytes.length)) {
       const made = forPair
-        ? this.#makeRoom(bytes.length, p!.intervalMs, this.#chains.indexOf(p!))
-        : forWhole && this.#makeRoom(bytes.length, asset.entryKey, -1);
+        ? this.#ranking.makeRoom(bytes.length, p!.intervalMs, this.#chains.indexOf(p!))
+        : forWhole && this.#ranking.makeRoom(bytes.length, asset.entryKey, -1);
       if (!made) {
         this.#refused++;
         return false;
@@ -408,8 +353,8 @@ export class IntervalCache implements BlockCache {
     this.#chains.unlink(s, true);
     s.owner = null;
     this.#openStreams--;
-    this.#dirty = true;
-    this.#gcCandidates.add(s.asset);
+    this.#ranking.dirty = true;
+    this.#assets.mark(s.asset);
   }
 
   // ---- policy --------------------------------------------------------------------------
@@ -424,20 +369,13 @@ export class IntervalCache implements BlockCache {
       this.#chains.moved(s, block);
       this.#chains.releaseBefore(inP, block, s.lead);
       this.#chains.unlink(inP.leader, false); // drained everything the departed leader left
-      this.#dirty = true;
+      this.#ranking.dirty = true;
       return;
     }
     this.#chains.moved(s, block);
     if (inP === null) return;
     this.#chains.releaseBefore(inP, block, s.lead);
-    if (
-      this.#shortfallBytes !== Infinity &&
-      inP.charged - this.#cost(inP) >= this.#shortfallBytes &&
-      now - this.#lastRerankMs >= COST_RERANK_MIN_GAP_MS
-    ) {
-      this.#lastRerankMs = now; // #end re-ranks before this operation returns
-      this.#dirty = true;
-    }
+    this.#ranking.followerMoved(inP, now);
   }
 
   /** Moves the stream's place in the chain; a seek also moves its (virtual) start time. */
@@ -447,7 +385,7 @@ export class IntervalCache implements BlockCache {
     s.pos = block; // out of the chain: no pair to update
     s.start = start;
     this.#chains.insert(s);
-    this.#rerank();
+    this.#ranking.rerank(this.#nowMs);
   }
 
   /** When a stream now at `block` would have started, had it played straight through. */
@@ -470,155 +408,5 @@ export class IntervalCache implements BlockCache {
 
   #pairWants(p: Pair, block: number): boolean {
     return p.cached && p.followerPos <= block && (p.size === 0 || p.last() < block);
-  }
-
-  /**
-   * Frees space for something ranked at interval `key` (a pair: also at index
-   * `rank` of the ranking; a whole asset: -1): drops the assets kept whole on a
-   * longer predicted interval, then cached pairs ranked after it (longest
-   * intervals first). A pair killed since the last re-rank only leaves a dead
-   * entry behind, skipped here.
-   */
-  #makeRoom(bytes: number, key: number, rank: number): boolean {
-    if (this.#whole?.makeRoom(bytes, key)) this.#dirty = true;
-    const chains = this.#chains;
-    const ranked = chains.ranked;
-    const { rankedIntervalMs: iv, rankedSlot: rs, flags, held } = chains;
-    for (let i = ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
-      if (rank < 0 && iv[i]! <= key) break;
-      const slot = rs[i]!;
-      if ((flags[slot]! & LIVE_CACHED) !== LIVE_CACHED || held[slot] === 0) continue;
-      chains.uncache(ranked[i]!);
-      this.#dirty = true; // its ghost (if any) goes at the re-rank
-    }
-    return this.#table.fits(bytes);
-  }
-
-  /**
-   * Hands out the interval share of the budget to the pairs, shortest interval
-   * first (ties: the older pair first). The ranking is kept sorted as pairs are
-   * linked (a pair's interval never changes), so this is one pass: drop dead
-   * entries, re-measure each pair's cost, reserve it if it fits.
-   */
-  #rerank(): void {
-    this.#dirty = false;
-    const chains = this.#chains;
-    const ranked = chains.ranked;
-    const budget = this.#intervalBudgetBytes;
-    const ghosts = this.#spentGhosts;
-    let reserved = 0;
-    this.#shortfallBytes = Infinity;
-    let n = 0;
-    const entries = this.#whole !== null ? this.#whole.rank(this.#nowMs) : NO_ASSETS;
-    let e = 0;
-    // The pass reads the pairs' typed arrays only; a pair object is written to only when its outcome changes.
-    const iv = chains.rankedIntervalMs;
-    const rs = chains.rankedSlot;
-    const flags = chains.flags;
-    const heldBy = chains.held;
-    const needBy = chains.need;
-    const chargedBy = chains.charged;
-    for (let i = 0; i < ranked.length; i++) {
-      const slot = rs[i]!;
-      if ((flags[slot]! & PAIR_ALIVE) === 0) {
-        chains.freeSlot(slot);
-        continue;
-      }
-      const intervalMs = iv[i]!;
-      if (n !== i) {
-        ranked[n] = ranked[i]!;
-        iv[n] = intervalMs;
-        rs[n] = slot;
-      }
-      n++;
-      // Assets kept whole on a shorter predicted interval go first.
-      for (; e < entries.length && entries[e]!.entryKey < intervalMs; e++) reserved = this.#offerWhole(entries[e]!, reserved);
-      // (Read after the assets above: admitting one marks its pairs.)
-      const f = flags[slot]!;
-      // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
-      let cost = 0;
-      if ((f & PAIR_KEEPING) === 0) {
-        const held = heldBy[slot]!;
-        if ((f & PAIR_GHOST) !== 0) cost = held;
-        else {
-          let need = needBy[slot]!;
-          if (Number.isNaN(need)) need = this.#need(ranked[n - 1]!);
-          cost = Math.max(need, held);
-        }
-      }
-      if (chargedBy[slot] !== cost) {
-        chargedBy[slot] = cost;
-        ranked[n - 1]!.charged = cost;
-      }
-      if (reserved + cost <= budget) {
-        reserved += cost;
-        if ((f & PAIR_CACHED) === 0) chains.setCached(ranked[n - 1]!, true);
-      } else {
-        if ((f & PAIR_CACHED) !== 0) chains.uncache(ranked[n - 1]!);
-        this.#leftOut(reserved + cost - budget);
-      }
-      if ((f & PAIR_GHOST) !== 0 && ((flags[slot]! & PAIR_CACHED) === 0 || heldBy[slot] === 0)) ghosts.push(ranked[n - 1]!.leader);
-    }
-    ranked.length = n;
-    for (; e < entries.length; e++) reserved = this.#offerWhole(entries[e]!, reserved);
-    if (ghosts.length === 0) return;
-    for (const g of ghosts) chains.unlink(g, false);
-    ghosts.length = 0;
-  }
-
-  /**
-   * What a pair is charged: what it holds, or what it needs in steady state if
-   * that is more. A departed leader adds nothing more. With the bitrate known,
-   * the need is the interval's worth of media plus the block being read; without
-   * it, the blocks between the two viewers now.
-   */
-  #cost(p: Pair): number {
-    const held = p.heldBytes;
-    if (p.ghostLeader) return held;
-    const need = this.#need(p);
-    return need > held ? need : held;
-  }
-
-  /**
-   * A pair's steady-state need; with the bitrate known it is fixed (until the
-   * bitrate changes), and recorded for the next passes.
-   */
-  #need(p: Pair): number {
-    const blockBytes = this.blockBytes;
-    const bytesPerMs = (p.asset as AssetState).bytesPerMs;
-    if (bytesPerMs > 0) {
-      const need = (Math.floor((p.intervalMs * bytesPerMs) / blockBytes) + 1) * blockBytes;
-      this.#chains.need[p.slot] = need;
-      return need;
-    }
-    return (Math.max(0, p.leaderPos - p.followerPos) + 1) * blockBytes;
-  }
-
-  /** Generalized: keeps the asset if it fits after `reserved` bytes; returns the bytes reserved after it. */
-  #offerWhole(a: AssetState, reserved: number): number {
-    const whole = this.#whole!;
-    const cost = whole.cost(a);
-    if (reserved + cost <= this.#intervalBudgetBytes) {
-      whole.admit(a);
-      return reserved + cost;
-    }
-    if (a.keeping) whole.release(a);
-    this.#leftOut(reserved + cost - this.#intervalBudgetBytes);
-    return reserved;
-  }
-
-  /** Something did not fit by `overBytes`: a cost fall that large may let it in. */
-  #leftOut(overBytes: number): void {
-    if (overBytes < this.#shortfallBytes) this.#shortfallBytes = overBytes;
-  }
-
-  #prefixBlocksFor(asset: AssetState, info: StreamInfo): number {
-    const perAssetBytes = Math.floor(this.#prefix.capBytes / MIN_PREFIXES);
-    if (perAssetBytes < this.blockBytes) return 0;
-    const wanted = asset.bytesPerMs > 0 ? Math.ceil(this.#prefixMs * asset.bytesPerMs) : PREFIX_FALLBACK_BYTES;
-    const bytes = Math.min(wanted, perAssetBytes);
-    const size = info.assetBytes;
-    if (info.live !== true && size !== undefined && size <= bytes) return Math.ceil(size / this.blockBytes);
-    return Math.floor(bytes / this.blockBytes);
   }
 }

@@ -1,5 +1,31 @@
 // The prefix share of an interval cache: the first blocks of recently requested assets, LRU by request.
 import type { BlockOwner, BlockTable, HeldBlock } from './block-table.js';
+import type { StreamInfo } from './types.js';
+
+/** Share of the budget for asset prefixes unless configured. */
+export const DEFAULT_PREFIX_SHARE = 0.1;
+/** Media time a prefix covers when the asset's bitrate is known (ms). */
+export const DEFAULT_PREFIX_MS = 30_000;
+/** Prefix length when the bitrate is unknown (bytes). */
+export const PREFIX_FALLBACK_BYTES = 2 * 1024 * 1024;
+/** One prefix may take at most 1/MIN_PREFIXES of the pool, so that many assets keep one. */
+export const MIN_PREFIXES = 4;
+
+/**
+ * How many blocks an asset's prefix is: `prefixMs` of media at `bytesPerMs` (0 =
+ * unknown: `PREFIX_FALLBACK_BYTES`), at most 1/`MIN_PREFIXES` of the pool
+ * (`poolBytes`), and no more than a finished asset of known size has. 0 when
+ * the pool's share for one asset is under a block.
+ */
+export function prefixBlocksFor(poolBytes: number, blockBytes: number, prefixMs: number, bytesPerMs: number, info: StreamInfo): number {
+  const perAssetBytes = Math.floor(poolBytes / MIN_PREFIXES);
+  if (perAssetBytes < blockBytes) return 0;
+  const wanted = bytesPerMs > 0 ? Math.ceil(prefixMs * bytesPerMs) : PREFIX_FALLBACK_BYTES;
+  const bytes = Math.min(wanted, perAssetBytes);
+  const size = info.assetBytes;
+  if (info.live !== true && size !== undefined && size <= bytes) return Math.ceil(size / blockBytes);
+  return Math.floor(bytes / blockBytes);
+}
 
 /** An asset as the prefix pool sees it. */
 export interface PrefixOwner extends BlockOwner {

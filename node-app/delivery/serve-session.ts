@@ -17,6 +17,7 @@ import { FALLBACK_MIME, assetFacts, type AssetFacts } from './asset-facts.js';
 import { SlowViewerWatch } from './slow-viewer.js';
 import { playTarget } from './play-target.js';
 import { EgressMeter } from './egress-meter.js';
+import { metaFrame } from './meta-frame.js';
 import { watchdogVerdict } from './serve-watchdog.js';
 import {
   LIVE_POLL_MS,
@@ -166,7 +167,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       this.#state = 'streaming';
       this.#pacer?.restart();
       this.#restarts.started(this.#now());
-      this.#sendControl(this.#meta());
+      this.#sendControl(metaFrame(this.#source, this.#facts, this.#next));
       void this.#pump();
     });
   }
@@ -256,7 +257,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       if (verdict === 'burst') this.#pacer?.restart();
       else this.#pacer?.resume();
     }
-    this.#sendControl(seek ? { ...this.#meta(), ...seek } : this.#meta());
+    // The meta sent at connect already describes the place a confirming play asks for.
+    if (!confirm) this.#sendControl({ ...metaFrame(this.#source, this.#facts, this.#next), ...seek });
     if (confirm && wasEnded) this.#sendControl({ t: 'end', bytes: this.#next });
     this.#wakeUp();
     void this.#pump();
@@ -365,24 +367,6 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     } catch (err) {
       this.close('send-failed', err as Error);
     }
-  }
-
-  #meta(): ServerControl {
-    const meta: ServerControl = {
-      t: 'meta',
-      assetId: this.#source.assetId,
-      mime: this.#facts.mime,
-      bytes: this.#source.size(),
-      live: this.#source.isLive(),
-      offset: this.#next,
-    };
-    if (this.#facts.bitrateBps !== undefined) meta.bitrateBps = Math.round(this.#facts.bitrateBps);
-    if (this.#facts.durationMs !== undefined && !this.#source.isLive()) meta.durationMs = this.#facts.durationMs;
-    if (this.#facts.initBytes !== undefined && !this.#source.isLive()) meta.initBytes = this.#facts.initBytes;
-    const { joinedAt, skipBytes, startedAtMs } = this.#source;
-    if (skipBytes && joinedAt !== undefined) Object.assign(meta, { joinedAt, skipBytes });
-    if (startedAtMs !== undefined && this.#source.isLive()) meta.startedAtMs = Math.round(startedAtMs);
-    return meta;
   }
 
   #queued(): number {

@@ -1,33 +1,8 @@
 // Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters start with a keyframe, chunk by chunk.
 import { readBlockHead } from '../storage/webm-duration.js';
 import { probeWebm } from '../storage/webm-probe.js';
+import { BLOCK_ID, BLOCK_IDS, Id, REFERENCE_BLOCK_ID, readHeader, SEGMENT_LEVEL_IDS, SIMPLE_BLOCK_ID } from './ebml-stream.js';
 
-const Id = {
-  ebml: 0x1a45dfa3,
-  segment: 0x18538067,
-  cluster: 0x1f43b675,
-} as const;
-
-/**
- * Elements that live directly in the Segment. Inside an unknown-size Cluster (what
- * MediaRecorder writes) the first of these ends the Cluster.
- */
-const SEGMENT_LEVEL_IDS: ReadonlySet<number> = new Set([
-  0x1f43b675, // Cluster
-  0x1c53bb6b, // Cues
-  0x1254c367, // Tags
-  0x1043a770, // Chapters
-  0x1941a469, // Attachments
-  0x114d9b74, // SeekHead
-  0x1549a966, // Info
-  0x1654ae6b, // Tracks
-]);
-
-/** Cluster children that hold media: SimpleBlock and BlockGroup. */
-const BLOCK_IDS: ReadonlySet<number> = new Set([0xa3, 0xa0]);
-const SIMPLE_BLOCK_ID = 0xa3;
-const BLOCK_ID = 0xa1;
-const REFERENCE_BLOCK_ID = 0xfb;
 /** A SimpleBlock's head: track number (a vint of up to 8 bytes), a 16-bit timecode, the flags byte. */
 const BLOCK_HEAD_BYTES = 11;
 /** Init segments longer than this are not kept for reading the Tracks (no keyframe index then). */
@@ -399,41 +374,6 @@ export class ClusterIndex {
 function lastAtOrBefore(sorted: readonly number[], limit: number): number | undefined {
   for (let i = sorted.length - 1; i >= 0; i--) if (sorted[i]! <= limit) return sorted[i];
   return undefined;
-}
-
-export interface Header {
-  id: number;
-  /** undefined: the "unknown size" marker. */
-  size: number | undefined;
-  headerBytes: number;
-}
-
-/** An element header at the start of `b`: 'short' when more bytes are needed, 'bad' when malformed. */
-export function readHeader(b: Uint8Array): Header | 'short' | 'bad' {
-  const id = readVint(b, 0, 4, true);
-  if (id === 'short' || id === 'bad') return id;
-  const size = readVint(b, id.length, 8, false);
-  if (size === 'short' || size === 'bad') return size;
-  return { id: id.value, size: size.unknown ? undefined : size.value, headerBytes: id.length + size.length };
-}
-
-function readVint(b: Uint8Array, pos: number, maxLength: number, keepMarker: boolean) {
-  if (pos >= b.byteLength) return 'short' as const;
-  const first = b[pos]!;
-  if (first === 0) return 'bad' as const;
-  const length = Math.clz32(first) - 23;
-  if (length > maxLength) return 'bad' as const;
-  if (pos + length > b.byteLength) return 'short' as const;
-  let value = keepMarker ? first : first & (0xff >> length);
-  let allOnes = value === 0xff >> length;
-  for (let i = 1; i < length; i++) {
-    const x = b[pos + i]!;
-    value = value * 256 + x;
-    allOnes &&= x === 0xff;
-  }
-  if (!keepMarker && allOnes) return { value: 0, length, unknown: true };
-  if (value > Number.MAX_SAFE_INTEGER) return 'bad' as const;
-  return { value, length, unknown: false };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -1,5 +1,5 @@
 // Where a second muxer may continue an unfinished live copy: its byte and chunk edge, the bytes that complete a torn block, the next timecode.
-import { readHeader } from './cluster-index.js';
+import { readHeader } from './ebml-stream.js';
 import { IngestError, IngestErrorCode } from './errors.js';
 import type { LiveWriter } from './live-writer.js';
 

@@ -1,15 +1,9 @@
-// A media server's ingest side: admits publish sessions, keeps one LiveWriter per stream, and follows each stream
-// to its end (live reports, abandonment, finalization into the catalog).
-import type { DiskStore } from '../storage/disk-store.js';
-import type { Wrtc } from '../webrtc/peer.js';
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
 import type { SessionOpen } from '../../signaling/protocol/messages.js';
-import { ErrorCode, ackError, type Ack, type LiveInfo, type OwnDelta } from '../../signaling/protocol/types.js';
+import { ErrorCode, ackError, type Ack, type LiveInfo } from '../../signaling/protocol/types.js';
 import { IngestError, IngestErrorCode } from './errors.js';
 import { IngestSession } from './ingest-session.js';
-import type { SessionLog } from '../webrtc/peer.js';
 import { LiveWriter } from './live-writer.js';
-import type { WriterIo } from './writer-io.js';
 import { createLiveSource, type LiveSource } from './live-source.js';
 import { mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { continuationOf, type Continuation } from './continuation.js';
@@ -19,6 +13,10 @@ import { ingestLimits } from './ingest-limits.js';
 import { LiveReporter, liveInfoOf } from './live-report.js';
 import { removeStaleParts } from './stale-parts.js';
 import { writeSidecar, type Sidecar } from '../storage/sidecar.js';
+import { attachRefusal } from './attach-check.js';
+import type { IngestManagerOptions } from './ingest-manager-options.js';
+
+export type { IngestManagerOptions } from './ingest-manager-options.js';
 
 /** Close reason of a session the hub ended (`session-close` from the hub). */
 export const CLOSED_BY_HUB = 'closed-by-hub';
@@ -27,38 +25,6 @@ export const CLOSED_BY_HUB = 'closed-by-hub';
 export const ABANDON_AFTER_MS = 30_000;
 /** On shutdown, accepted chunks get this long to reach the disk before handles are closed anyway. */
 export const SHUTDOWN_FLUSH_MS = 3_000;
-
-export interface IngestManagerOptions {
-  store: DiskStore;
-  /** This server takes broadcasts at all (the `ingest` role). */
-  enabled: boolean;
-  limits?: IngestLimits;
-  /** Sends a signal to the publisher of a session (through the hub). */
-  signal: (sessionId: string, data: unknown) => void;
-  /** The hub should forget this session (`session-close`). */
-  sessionClosed: (sessionId: string) => void;
-  /** Reports state-table deltas about this server. */
-  report: (deltas: OwnDelta[]) => void;
-  /**
-   * Asks for a poster of a live stream from its growing file (`source`), once its first keyframe
-   * Cluster is on disk; `posterMade` tells the manager it exists.
-   */
-  poster?: (streamId: string, source: string, attempt: number) => void;
-  /** A live stream's copy here was removed (it failed): its poster goes too, so nothing of it is left. */
-  dropPoster?: (streamId: string) => void;
-  /** A stream was finalized into storage: rescan it so the catalog (and `storage-add`) has it. */
-  finalized: (streamId: string) => Promise<void>;
-  /** When the stream started on any server (from the state table), so quotas count from there. */
-  knownStart?: (streamId: string) => number | undefined;
-  /** Whether one more session fits (the server's session limit). */
-  hasCapacity?: () => boolean;
-  wrtc?: Wrtc;
-  iceServers?: RTCIceServer[];
-  log?: SessionLog & { child?(b: object): SessionLog };
-  fsyncIntervalMs?: number;
-  abandonAfterMs?: number;
-  io?: WriterIo;
-}
 
 interface Stream {
   writer: LiveWriter;
@@ -252,23 +218,14 @@ export class IngestManager {
       s = undefined;
     }
     const secret = this.#secrets.get(session.sessionId) ?? '';
-    if (s) {
-      // Only the publisher that started this copy may continue it (a second broadcaster of the id is refused).
-      if (!sameSecret(s.secret, secret))
-        return new IngestError(IngestErrorCode.notOwner, `stream ${streamId} is being written here by another publisher`);
-      if (s.writer.state !== 'open') return new IngestError(IngestErrorCode.conflict, `stream ${streamId} is already ${s.writer.state}`);
-      if (resumeFrom > s.writer.nextSeq) {
-        return new IngestError(
-          IngestErrorCode.cannotResume,
-          `this copy needs chunks from ${s.writer.nextSeq}; the publisher can only send from ${resumeFrom}`,
-        );
-      }
-    } else {
-      if (resumeFrom > 0)
-        return new IngestError(
-          IngestErrorCode.cannotResume,
-          `a new copy needs every chunk from 0; the publisher can only send from ${resumeFrom}`,
-        );
+    const refusal = attachRefusal(
+      streamId,
+      s && { secret: s.secret, state: s.writer.state, nextSeq: s.writer.nextSeq },
+      secret,
+      resumeFrom,
+    );
+    if (refusal) return refusal;
+    if (!s) {
       const created = this.#create(streamId, mime, secret, this.#meta.get(session.sessionId) ?? {});
       this.#creating.set(streamId, created);
       const w = await created.finally(() => this.#creating.delete(streamId));

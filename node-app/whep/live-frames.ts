@@ -1,6 +1,6 @@
 // A live WebM stream's frames as their bytes arrive, block by block: mediabunny reads a whole Cluster before it gives any of its frames, which for a live stream is a keyframe interval late.
 import type { ByteSource } from '../contracts.js';
-import { readHeader } from '../ingest/cluster-index.js';
+import { readHeader } from '../ingest/ebml-stream.js';
 import type { MediaFrame, MediaKind } from './media-frame.js';
 
 /** Elements walked into rather than skipped: Segment, Info (for the timestamp scale), Cluster. */

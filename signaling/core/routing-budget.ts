@@ -2,7 +2,7 @@
 //
 // Before, retries nested: a watch tried twice to place a session, each try asked
 // up to three directors, and the viewer retries a failed watch up to four times
-// (client-sdk `MAX_WATCH_ATTEMPTS`) — 4 × 2 × 3 = 24 director requests for one
+// (client-sdk/watch-request.ts `MAX_WATCH_ATTEMPTS`) — 4 × 2 × 3 = 24 director requests for one
 // click. Now one request spends one budget: at most DIRECTOR_ASKS_PER_REQUEST
 // director asks (failovers after a timeout or a stale epoch, and second tries
 // after a server refused the session, all count) and at most

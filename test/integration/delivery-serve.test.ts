@@ -125,6 +125,27 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
     expect(w.warnings).toEqual([]);
   });
 
+  it('sends the meta once per watch: at connect, not again for the first play that confirms the same place', async () => {
+    const hub = new TestHub([storeServer('a')]);
+    let metas = 0;
+    /** Counts the meta frames the server sends this viewer. */
+    class CountingPeer extends SimplePeer {
+      constructor(opts: ConstructorParameters<typeof SimplePeer>[0]) {
+        super(opts);
+        this.on('data', (data: unknown) => {
+          const r = decodeServerFrame(data);
+          if (r.ok && r.frame.kind === 'control' && r.frame.msg.t === 'meta') metas++;
+        });
+      }
+    }
+    const v = new Viewer({ socket: hub.socket, assetId: 'demo-mandelbrot', SimplePeer: CountingPeer, wrtc: nodeWrtc, fast: true });
+    viewers.push(v);
+    const ended = new Promise<void>((done) => v.addEventListener('end', () => done()));
+    v.start();
+    await ended;
+    expect(metas).toBe(1);
+  });
+
   it('resumes from a byte offset: exactly the tail of the file', async () => {
     const hub = new TestHub([storeServer('a')]);
     const offset = 1_000_003;

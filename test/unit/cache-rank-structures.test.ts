@@ -2,15 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockTable } from '../../node-app/cache/block-table.js';
-import {
-  Chains,
-  PAIR_ALIVE,
-  PAIR_CACHED,
-  PAIR_GHOST,
-  PAIR_KEEPING,
-  type ChainAsset,
-  type Member,
-} from '../../node-app/cache/interval-chain.js';
+import { Chains, PAIR_ALIVE, PAIR_CACHED, PAIR_GHOST, PAIR_KEEPING } from '../../node-app/cache/interval-chain.js';
+import type { ChainAsset, Member } from '../../node-app/cache/pair.js';
 import { WholeAssets, type KeptAsset } from '../../node-app/cache/whole-assets.js';
 
 const B = 100;

@@ -1,0 +1,209 @@
+// The interval share of the budget handed out by interval: pairs (and, generalized, whole assets) shortest interval first.
+import type { BlockTable } from './block-table.js';
+import { type Chains, PAIR_ALIVE, PAIR_CACHED, PAIR_GHOST, PAIR_KEEPING } from './interval-chain.js';
+import type { ChainAsset, Member, Pair } from './pair.js';
+import type { KeptAsset, WholeAssets } from './whole-assets.js';
+
+/** Least time between two re-ranks started because a pair's cost fell (ms). */
+export const COST_RERANK_MIN_GAP_MS = 1000;
+
+/** An asset as the ranking sees it. */
+export interface RankedAsset extends ChainAsset, KeptAsset {
+  /** Media bytes per ms (0 = unknown): with it, a pair's steady-state need is fixed. */
+  bytesPerMs: number;
+}
+
+const NO_ASSETS: readonly never[] = [];
+const LIVE_CACHED = PAIR_ALIVE | PAIR_CACHED;
+
+/**
+ * A pair's steady-state need (bytes): with the bitrate known, the interval's
+ * worth of media plus the block being read; without it, the blocks between
+ * the two viewers now.
+ */
+export function pairNeedBytes(intervalMs: number, bytesPerMs: number, leaderPos: number, followerPos: number, blockBytes: number): number {
+  if (bytesPerMs > 0) return (Math.floor((intervalMs * bytesPerMs) / blockBytes) + 1) * blockBytes;
+  return (Math.max(0, leaderPos - followerPos) + 1) * blockBytes;
+}
+
+/**
+ * Decides which pairs (and, generalized, which whole assets) the interval share
+ * holds. Each pair is charged what it needs in steady state (`pairNeedBytes`)
+ * and at least what it holds; a pair of an asset kept whole is charged nothing.
+ *
+ * Cost: a pair's interval never changes, so the ranking (`Chains.ranked`) is
+ * kept sorted as pairs come and go and a re-rank is one pass over the pairs (no
+ * sort), reading the chains' typed arrays only.
+ *
+ * A pair's cost only falls as its follower catches up; when one falls by as
+ * much as the first pair left out lacked, the pairs are re-ranked too (at most
+ * once per `COST_RERANK_MIN_GAP_MS`, so that a pair whose cost wobbles by a
+ * block as its two viewers take turns cannot make every read a re-rank).
+ */
+export class PairRanking<A extends RankedAsset> {
+  /** Something changed that may change the outcome: the owner re-ranks before its operation returns. */
+  dirty = false;
+  readonly #chains: Chains;
+  readonly #table: BlockTable;
+  readonly #whole: WholeAssets<A> | null;
+  readonly #budgetBytes: number;
+  readonly #blockBytes: number;
+  /** Ghost leaders the last re-rank found with nothing left to hand over (reused, normally empty). */
+  readonly #spentGhosts: Member[] = [];
+  /**
+   * Bytes the first pair left out by the last re-rank lacked (Infinity when
+   * every pair got in): a pair whose cost falls this much may change the outcome.
+   */
+  #shortfallBytes = Infinity;
+  #lastRerankMs = -Infinity;
+
+  /** `budgetBytes`: the interval share of the cache's budget. */
+  constructor(chains: Chains, table: BlockTable, whole: WholeAssets<A> | null, budgetBytes: number, blockBytes: number) {
+    this.#chains = chains;
+    this.#table = table;
+    this.#whole = whole;
+    this.#budgetBytes = budgetBytes;
+    this.#blockBytes = blockBytes;
+  }
+
+  /** The follower of `p` moved (its cost may have fallen): marks a re-rank due if that may let something in. */
+  followerMoved(p: Pair, now: number): void {
+    if (
+      this.#shortfallBytes !== Infinity &&
+      p.charged - this.#cost(p) >= this.#shortfallBytes &&
+      now - this.#lastRerankMs >= COST_RERANK_MIN_GAP_MS
+    ) {
+      this.#lastRerankMs = now; // the owner re-ranks before this operation returns
+      this.dirty = true;
+    }
+  }
+
+  /**
+   * Frees space for something ranked at interval `key` (a pair: also at index
+   * `rank` of the ranking; a whole asset: -1): drops the assets kept whole on a
+   * longer predicted interval, then cached pairs ranked after it (longest
+   * intervals first). A pair killed since the last re-rank only leaves a dead
+   * entry behind, skipped here.
+   */
+  makeRoom(bytes: number, key: number, rank: number): boolean {
+    if (this.#whole?.makeRoom(bytes, key)) this.dirty = true;
+    const chains = this.#chains;
+    const ranked = chains.ranked;
+    const { rankedIntervalMs: iv, rankedSlot: rs, flags, held } = chains;
+    for (let i = ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
+      if (rank < 0 && iv[i]! <= key) break;
+      const slot = rs[i]!;
+      if ((flags[slot]! & LIVE_CACHED) !== LIVE_CACHED || held[slot] === 0) continue;
+      chains.uncache(ranked[i]!);
+      this.dirty = true; // its ghost (if any) goes at the re-rank
+    }
+    return this.#table.fits(bytes);
+  }
+
+  /**
+   * Hands out the interval share of the budget to the pairs, shortest interval
+   * first (ties: the older pair first). The ranking is kept sorted as pairs are
+   * linked (a pair's interval never changes), so this is one pass: drop dead
+   * entries, re-measure each pair's cost, reserve it if it fits. `nowMs` dates
+   * the whole assets' predicted intervals.
+   */
+  rerank(nowMs: number): void {
+    this.dirty = false;
+    const chains = this.#chains;
+    const ranked = chains.ranked;
+    const budget = this.#budgetBytes;
+    const ghosts = this.#spentGhosts;
+    let reserved = 0;
+    this.#shortfallBytes = Infinity;
+    let n = 0;
+    const entries: readonly A[] = this.#whole !== null ? this.#whole.rank(nowMs) : NO_ASSETS;
+    let e = 0;
+    // The pass reads the pairs' typed arrays only; a pair object is written to only when its outcome changes.
+    const iv = chains.rankedIntervalMs;
+    const rs = chains.rankedSlot;
+    const flags = chains.flags;
+    const heldBy = chains.held;
+    const needBy = chains.need;
+    const chargedBy = chains.charged;
+    for (let i = 0; i < ranked.length; i++) {
+      const slot = rs[i]!;
+      if ((flags[slot]! & PAIR_ALIVE) === 0) {
+        chains.freeSlot(slot);
+        continue;
+      }
+      const intervalMs = iv[i]!;
+      if (n !== i) {
+        ranked[n] = ranked[i]!;
+        iv[n] = intervalMs;
+        rs[n] = slot;
+      }
+      n++;
+      // Assets kept whole on a shorter predicted interval go first.
+      for (; e < entries.length && entries[e]!.entryKey < intervalMs; e++) reserved = this.#offerWhole(entries[e]!, reserved);
+      // (Read after the assets above: admitting one marks its pairs.)
+      const f = flags[slot]!;
+      // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
+      let cost = 0;
+      if ((f & PAIR_KEEPING) === 0) {
+        const held = heldBy[slot]!;
+        if ((f & PAIR_GHOST) !== 0) cost = held;
+        else {
+          let need = needBy[slot]!;
+          if (Number.isNaN(need)) need = this.#need(ranked[n - 1]!);
+          cost = Math.max(need, held);
+        }
+      }
+      if (chargedBy[slot] !== cost) {
+        chargedBy[slot] = cost;
+        ranked[n - 1]!.charged = cost;
+      }
+      if (reserved + cost <= budget) {
+        reserved += cost;
+        if ((f & PAIR_CACHED) === 0) chains.setCached(ranked[n - 1]!, true);
+      } else {
+        if ((f & PAIR_CACHED) !== 0) chains.uncache(ranked[n - 1]!);
+        this.#leftOut(reserved + cost - budget);
+      }
+      if ((f & PAIR_GHOST) !== 0 && ((flags[slot]! & PAIR_CACHED) === 0 || heldBy[slot] === 0)) ghosts.push(ranked[n - 1]!.leader);
+    }
+    ranked.length = n;
+    for (; e < entries.length; e++) reserved = this.#offerWhole(entries[e]!, reserved);
+    if (ghosts.length === 0) return;
+    for (const g of ghosts) chains.unlink(g, false);
+    ghosts.length = 0;
+  }
+
+  /** What a pair is charged: what it holds, or its steady-state need if that is more. A departed leader adds nothing more. */
+  #cost(p: Pair): number {
+    const held = p.heldBytes;
+    if (p.ghostLeader) return held;
+    const need = this.#need(p);
+    return need > held ? need : held;
+  }
+
+  /** A pair's steady-state need; with the bitrate known it is fixed (until the bitrate changes), and recorded for the next passes. */
+  #need(p: Pair): number {
+    const bytesPerMs = (p.asset as A).bytesPerMs;
+    const need = pairNeedBytes(p.intervalMs, bytesPerMs, p.leaderPos, p.followerPos, this.#blockBytes);
+    if (bytesPerMs > 0) this.#chains.need[p.slot] = need;
+    return need;
+  }
+
+  /** Generalized: keeps the asset if it fits after `reserved` bytes; returns the bytes reserved after it. */
+  #offerWhole(a: A, reserved: number): number {
+    const whole = this.#whole!;
+    const cost = whole.cost(a);
+    if (reserved + cost <= this.#budgetBytes) {
+      whole.admit(a);
+      return reserved + cost;
+    }
+    if (a.keeping) whole.release(a);
+    this.#leftOut(reserved + cost - this.#budgetBytes);
+    return reserved;
+  }
+
+  /** Something did not fit by `overBytes`: a cost fall that large may let it in. */
+  #leftOut(overBytes: number): void {
+    if (overBytes < this.#shortfallBytes) this.#shortfallBytes = overBytes;
+  }
+}

@@ -1,0 +1,169 @@
+// `baton hub`: the signaling hub's flags, and starting it.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
+import { hubId, iceServers, int, list, opt, redisUrl } from './parsers.js';
+import { runUntilSignal } from './run-until-signal.js';
+
+/** Adds `baton hub` (the signaling hub) to `program`. */
+export function addHubCommand(program: Command): void {
+  program
+    .command('hub')
+    .description('Run the signaling hub: state table, director rotation, signaling relay, HTTP API and the web client.')
+    .addOption(opt('--config <file>', 'JSON config file (keys = flags in camelCase)', 'BATON_CONFIG'))
+    .addOption(opt('--port <n>', 'TCP port (0 = any free port)', 'BATON_PORT', int('port', 0, 65535), 8080))
+    .addOption(opt('--host <addr>', 'interface to bind (0.0.0.0 to accept other machines)', 'BATON_HOST', undefined, '127.0.0.1'))
+    .addOption(
+      opt(
+        '--cluster-secret <s>',
+        'shared secret media servers authenticate with (required, ≥ 16 bytes; prefer the -file form)',
+        'BATON_CLUSTER_SECRET',
+      ),
+    )
+    .addOption(
+      opt(
+        '--cluster-secret-file <file>',
+        'read the cluster secret from this file (a trailing newline is dropped)',
+        'BATON_CLUSTER_SECRET_FILE',
+      ),
+    )
+    .addOption(
+      opt(
+        '--heartbeat-ms <ms>',
+        'expected server heartbeat period; 3 missed = removed',
+        'BATON_HEARTBEAT_MS',
+        int('heartbeat-ms', 50, 60_000),
+        1000,
+      ),
+    )
+    .addOption(
+      opt('--rotation-ms <ms>', 'director rotation period (0 = only on failure)', 'BATON_ROTATION_MS', int('rotation-ms', 0), 30_000),
+    )
+    .addOption(
+      opt(
+        '--director-timeout-ms <ms>',
+        'how long to wait for the director before rotating',
+        'BATON_DIRECTOR_TIMEOUT_MS',
+        int('director-timeout-ms', 10, 60_000),
+        500,
+      ),
+    )
+    .addOption(opt('--stream-keys <k1,k2>', 'accepted broadcaster stream keys', 'BATON_STREAM_KEYS', list, []))
+    .addOption(
+      opt(
+        '--stream-key-secret <s>',
+        'also accept keys signed with this secret (see `baton stream-key`; ≥ 16 bytes)',
+        'BATON_STREAM_KEY_SECRET',
+      ),
+    )
+    .addOption(opt('--stream-key-secret-file <file>', 'read the stream-key secret from this file', 'BATON_STREAM_KEY_SECRET_FILE'))
+    .addOption(
+      opt(
+        '--operator-token <t>',
+        'token for /api/state, /api/decisions, /metrics and the dashboard (≥ 16 bytes; without one they are open on loopback, closed elsewhere)',
+        'BATON_OPERATOR_TOKEN',
+      ),
+    )
+    .addOption(opt('--operator-token-file <file>', 'read the operator token from this file', 'BATON_OPERATOR_TOKEN_FILE'))
+    .addOption(
+      opt(
+        '--http-rate <n>',
+        'HTTP requests per second per client IP (bursts of twice that)',
+        'BATON_HTTP_RATE',
+        int('http-rate', 1, 1_000_000),
+        50,
+      ),
+    )
+    .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', list, []))
+    .addOption(opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR', undefined, 'dist/web'))
+    .addOption(opt('--ice-servers <json>', 'STUN/TURN servers handed to browsers, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
+    .addOption(
+      opt(
+        '--max-unconnected-per-conn <n>',
+        'viewer sessions one client connection may hold before their WebRTC connection is up',
+        'BATON_MAX_UNCONNECTED_PER_CONN',
+        int('max-unconnected-per-conn', 1, 1_000_000),
+        DEFAULT_SESSION_LIMITS.unconnectedPerConn,
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-unconnected-per-ip <n>',
+        'the same, per client IP (loopback is not capped per IP)',
+        'BATON_MAX_UNCONNECTED_PER_IP',
+        int('max-unconnected-per-ip', 1, 1_000_000),
+        DEFAULT_SESSION_LIMITS.unconnectedPerIp,
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-sessions-per-conn <n>',
+        'viewer sessions one client connection may hold, connected or not',
+        'BATON_MAX_SESSIONS_PER_CONN',
+        int('max-sessions-per-conn', 1, 1_000_000),
+        DEFAULT_SESSION_LIMITS.sessionsPerConn,
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-sessions-per-ip <n>',
+        'the same, per client IP (loopback is not capped per IP)',
+        'BATON_MAX_SESSIONS_PER_IP',
+        int('max-sessions-per-ip', 1, 1_000_000),
+        DEFAULT_SESSION_LIMITS.sessionsPerIp,
+      ),
+    )
+    .addOption(
+      opt(
+        '--redis <url>',
+        'share one cluster among several hubs through this Redis (redis://host:port[/db]); without it the hub keeps everything in memory',
+        'BATON_REDIS_URL',
+        redisUrl,
+      ),
+    )
+    .addOption(
+      opt('--redis-prefix <p>', 'key prefix in Redis (two clusters can share one Redis)', 'BATON_REDIS_PREFIX', undefined, 'baton:'),
+    )
+    .addOption(
+      opt(
+        '--lease-ms <ms>',
+        'with --redis: how long the rotation lease lasts; another hub takes over within about this after its holder dies',
+        'BATON_LEASE_MS',
+        int('lease-ms', 300, 60_000),
+        3_000,
+      ),
+    )
+    .addOption(opt('--hub-id <id>', "this hub's name among several (default hub-<random>)", 'BATON_HUB_ID', hubId))
+    .action(async (o) => {
+      const { Hub } = await import('../../signaling/hub.js');
+      const hub = new Hub({
+        redisUrl: o.redis,
+        redisPrefix: o.redisPrefix,
+        hubId: o.hubId,
+        leaseMs: o.leaseMs,
+        port: o.port,
+        host: o.host,
+        clusterSecret: o.clusterSecret,
+        heartbeatMs: o.heartbeatMs,
+        rotationMs: o.rotationMs,
+        directorTimeoutMs: o.directorTimeoutMs,
+        streamKeys: o.streamKeys,
+        trustedProxies: o.trustedProxies,
+        staticDir: resolve(o.staticDir),
+        iceServers: o.iceServers,
+        streamKeySecret: o.streamKeySecret,
+        operatorToken: o.operatorToken,
+        httpRatePerS: o.httpRate,
+        httpBurst: 2 * o.httpRate,
+        sessionLimits: {
+          unconnectedPerConn: o.maxUnconnectedPerConn,
+          unconnectedPerIp: o.maxUnconnectedPerIp,
+          sessionsPerConn: o.maxSessionsPerConn,
+          sessionsPerIp: o.maxSessionsPerIp,
+        },
+      });
+      const url = await hub.start();
+      console.log(`Baton hub listening on ${url}`);
+      runUntilSignal(() => hub.close());
+    });
+}

@@ -1,0 +1,73 @@
+// `baton publish`: broadcast a WebM file to a primary and a backup entry server.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { firstReachable, hubUrls, num, opt } from './parsers.js';
+
+/** Adds `baton publish` (a file broadcaster) to `program`. */
+export function addPublishCommand(program: Command): void {
+  program
+    .command('publish')
+    .description('Upload a WebM file as a live broadcast to a primary and a backup entry server.')
+    .addOption(
+      opt('--hub <url,…>', 'hub URL, or several hubs of one cluster (the first that answers is used)', 'BATON_HUB', hubUrls, [
+        'http://127.0.0.1:8080',
+      ]),
+    )
+    .requiredOption('--file <path>', 'WebM file to broadcast')
+    .requiredOption('--location <text>', 'where you are: a place name ("Lisbon", "Osaka, JP") or "lat,lon"')
+    .addOption(opt('--stream-key <key>', 'stream key (required)', 'BATON_STREAM_KEY').makeOptionMandatory())
+    .option('--stream-id <id>', 'stream id ([A-Za-z0-9_-], ≤ 64); the hub picks one when absent')
+    .option('--title <text>', 'what viewers see instead of the stream id (≤ 200 characters); stored with the recording')
+    .option('--description <text>', 'a description (≤ 2,000 characters); stored with the recording')
+    .option('--fast', 'upload as fast as the servers allow instead of at the media bitrate')
+    .addOption(opt('--speed <x>', 'paced uploads: multiple of the media bitrate', 'BATON_PUBLISH_SPEED', num('speed', 0.1, 1000), 1))
+    .addOption(opt('--forwarded-for <ip>', 'send X-Forwarded-For (a hub honours it only from a trusted proxy)', 'BATON_FORWARDED_FOR'))
+    .option('--json', 'print a JSON summary { primary, backup, bytes, sha256, … }')
+    .action(async (o) => {
+      const { publishFile } = await import('../ingest/node-publisher.js');
+      const { TerminalProgress, uploadsDetail } = await import('./progress-bar.js');
+      const coords = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(o.location);
+      const location = coords ? { lat: Number(coords[1]), lon: Number(coords[2]) } : o.location;
+      const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
+      const note = (line: string) => (progress ? progress.log(line) : console.error(line));
+      try {
+        const r = await publishFile({
+          hubUrl: await firstReachable(o.hub),
+          file: resolve(o.file),
+          location,
+          streamKey: o.streamKey,
+          streamId: o.streamId,
+          title: o.title,
+          description: o.description,
+          fast: Boolean(o.fast),
+          speed: o.speed,
+          forwardedFor: o.forwardedFor,
+          onProgress: progress && ((p) => progress.update({ bytes: p.bytes, total: p.total, detail: uploadsDetail(p, p.total) })),
+          onAssigned: (p) => {
+            if (o.json) return;
+            const u = p.uploads();
+            note(`stream ${p.streamId}: ${u.map((x) => `${x.role} ${x.serverId} (${x.region})`).join(', ')}`);
+            p.addEventListener('failover', (e) => note(`failover: ${e.detail.from} → ${e.detail.to} (${e.detail.role})`));
+            p.addEventListener(
+              'health',
+              (e) => e.detail.error && note(`${e.detail.serverId} failed: ${e.detail.error.code}: ${e.detail.error.message}`),
+            );
+            p.addEventListener('warning', (e) => note(`warning: ${e.detail.code}: ${e.detail.message}`));
+          },
+        });
+        progress?.clear();
+        if (o.json) console.log(JSON.stringify(r));
+        else
+          console.log(
+            `published ${r.streamId}: ${r.bytes} bytes, sha256 ${r.sha256}, stored on ${r.stored.join(' and ')}${r.failovers.length ? ` after ${r.failovers.length} failover(s)` : ''}`,
+          );
+        process.exit(0);
+      } catch (err) {
+        progress?.clear();
+        const e = err as Error & { code?: string };
+        if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
+        console.error(`baton publish: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+        process.exit(1);
+      }
+    });
+}

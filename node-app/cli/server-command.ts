@@ -1,0 +1,195 @@
+// `baton server`: a media server's flags, and starting it.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
+import { DEFAULT_LOAD_BOUND } from '../director/select.js';
+import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
+import { hubUrls, iceAllow, iceServers, int, loadBound, loadWeights, num, opt } from './parsers.js';
+import { runUntilSignal } from './run-until-signal.js';
+
+/** Adds `baton server` (a media server) to `program`. */
+export function addServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('Run a media server: storage, adaptable cache, director role, WebRTC delivery.')
+    .addOption(opt('--config <file>', 'JSON config file (keys = flags in camelCase)', 'BATON_CONFIG'))
+    .addOption(
+      opt('--hub <url,…>', 'hub URL, or several hubs of one cluster (moves to the next when one disappears)', 'BATON_HUB', hubUrls, [
+        'http://127.0.0.1:8080',
+      ]),
+    )
+    .addOption(opt('--cluster-secret <s>', 'shared cluster secret (required, ≥ 16 bytes; prefer the -file form)', 'BATON_CLUSTER_SECRET'))
+    .addOption(
+      opt(
+        '--cluster-secret-file <file>',
+        'read the cluster secret from this file (a trailing newline is dropped)',
+        'BATON_CLUSTER_SECRET_FILE',
+      ),
+    )
+    .addOption(opt('--id <id>', 'server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID'))
+    .addOption(opt('--region <name>', 'region name', 'BATON_REGION', undefined, 'local'))
+    .addOption(opt('--lat <deg>', 'latitude', 'BATON_LAT', num('lat', -90, 90), 0))
+    .addOption(opt('--lon <deg>', 'longitude', 'BATON_LON', num('lon', -180, 180), 0))
+    .addOption(opt('--storage <dir>', 'storage directory with <asset-id>.webm files (required)', 'BATON_STORAGE'))
+    .addOption(opt('--cache-mb <n>', 'adaptable cache budget, MiB', 'BATON_CACHE_MB', num('cache-mb', 0, 1_000_000), 64))
+    .addOption(
+      opt(
+        '--cache-policy <p>',
+        'cache policy: gic (generalized interval caching: concurrent pairs plus whole assets on predicted intervals), interval (concurrent pairs only) or lru',
+        'BATON_CACHE_POLICY',
+      )
+        .choices(['gic', 'interval', 'lru'])
+        .default('gic'),
+    )
+    .addOption(opt('--max-sessions <n>', 'most concurrent viewer sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
+    .addOption(
+      opt(
+        '--max-ingest-sessions <n>',
+        'most concurrent broadcast (ingest) sessions, apart from viewers',
+        'BATON_MAX_INGEST_SESSIONS',
+        int('max-ingest-sessions', 1, 1_000_000),
+        DEFAULT_MAX_INGEST_SESSIONS,
+      ),
+    )
+    .addOption(
+      opt(
+        '--unconnected-session-ms <ms>',
+        'close a viewer session whose WebRTC connection is not up this long after it opened',
+        'BATON_UNCONNECTED_SESSION_MS',
+        int('unconnected-session-ms', 100, 600_000),
+        UNCONNECTED_SESSION_MS,
+      ),
+    )
+    .addOption(opt('--uplink-mbps <n>', 'uplink capacity, Mbit/s', 'BATON_UPLINK_MBPS', num('uplink-mbps', 0.001, 1_000_000), 1000))
+    .addOption(opt('--ingest', 'accept broadcasts (ingest role)', 'BATON_INGEST'))
+    .addOption(
+      opt(
+        '--ingest-max-mbps <n>',
+        'per-stream ingest quota: average bitrate, Mbit/s',
+        'BATON_INGEST_MAX_MBPS',
+        num('ingest-max-mbps', 0.01, 100_000),
+        25,
+      ),
+    )
+    .addOption(opt('--ingest-max-mb <n>', 'per-stream ingest quota: size, MiB', 'BATON_INGEST_MAX_MB', num('ingest-max-mb', 1, 1e9), 8192))
+    .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
+    .addOption(
+      opt('--http-port <n>', 'port for /metrics and /healthz (0 = any free port)', 'BATON_HTTP_PORT', int('http-port', 0, 65535), 0),
+    )
+    .addOption(opt('--http-host <addr>', 'interface for the HTTP side', 'BATON_HTTP_HOST', undefined, '127.0.0.1'))
+    .addOption(
+      opt('--load-weights <w>', 'load factor weights (used when this server is director)', 'BATON_LOAD_WEIGHTS', loadWeights, {
+        sessions: DEFAULT_LOAD_WEIGHTS.sessions,
+        egress: DEFAULT_LOAD_WEIGHTS.egress,
+        cpu: DEFAULT_LOAD_WEIGHTS.cpu,
+      }),
+    )
+    .addOption(
+      opt(
+        '--load-threshold <x>',
+        'a server at or above this load factor gets no new session',
+        'BATON_LOAD_THRESHOLD',
+        num('load-threshold', 0.01, 10),
+        DEFAULT_LOAD_WEIGHTS.threshold,
+      ),
+    )
+    .addOption(
+      opt(
+        '--load-bound <e|off>',
+        'as director, prefer servers under (1 + e) × the mean load factor ("off": threshold only)',
+        'BATON_LOAD_BOUND',
+        loadBound,
+        DEFAULT_LOAD_BOUND,
+      ),
+    )
+    .addOption(
+      opt(
+        '--slow-viewer-ms <ms>',
+        'drop a viewer that reads under half the bitrate for this long',
+        'BATON_SLOW_VIEWER_MS',
+        int('slow-viewer-ms', 100),
+        20_000,
+      ),
+    )
+    .addOption(
+      opt(
+        '--stall-timeout-ms <ms>',
+        'drop a viewer whose channel accepts nothing for this long',
+        'BATON_STALL_TIMEOUT_MS',
+        int('stall-timeout-ms', 100),
+        15_000,
+      ),
+    )
+    .addOption(opt('--ice-servers <json>', 'STUN/TURN servers for WebRTC, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
+    .addOption(
+      opt(
+        '--ice-allow <list>',
+        'remote ICE candidates in these CIDRs (or "loopback", "private") are probed although loopback/private; hostnames never are',
+        'BATON_ICE_ALLOW',
+        iceAllow,
+        [],
+      ),
+    )
+    .addOption(
+      opt(
+        '--allow-fast',
+        'viewers that ask for fast (unpaced) delivery get it (benchmarks, trusted tools); default: every viewer is paced',
+        'BATON_ALLOW_FAST',
+      ),
+    )
+    .addOption(
+      opt(
+        '--no-posters',
+        'make no poster pictures (by default ffmpeg takes one from the first keyframe of each stored asset without <id>.poster.jpg)',
+        'BATON_NO_POSTERS',
+      ),
+    )
+    .addOption(
+      opt(
+        '--rtc-bind-address <addr>',
+        "local address WHIP publishers' ICE binds to (default: all interfaces)",
+        'BATON_RTC_BIND_ADDRESS',
+        undefined,
+        undefined,
+      ),
+    )
+    .action(async (o) => {
+      const { MediaServer } = await import('../media-server.js');
+      const server = new MediaServer({
+        hubUrl: o.hub,
+        clusterSecret: o.clusterSecret,
+        id: o.id,
+        region: o.region,
+        lat: o.lat,
+        lon: o.lon,
+        storageDir: resolve(o.storage),
+        cacheMb: o.cacheMb,
+        cachePolicy: o.cachePolicy,
+        maxSessions: o.maxSessions,
+        maxIngestSessions: o.maxIngestSessions,
+        unconnectedSessionMs: o.unconnectedSessionMs,
+        uplinkMbps: o.uplinkMbps,
+        ingest: Boolean(o.ingest),
+        ingestMaxMbps: o.ingestMaxMbps,
+        ingestMaxMb: o.ingestMaxMb,
+        heartbeatMs: o.heartbeatMs,
+        httpPort: o.httpPort,
+        httpHost: o.httpHost,
+        iceServers: o.iceServers,
+        rtcBindAddress: o.rtcBindAddress,
+        sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },
+        allowFast: Boolean(o.allowFast),
+        posters: o.posters !== false,
+        iceAllow: o.iceAllow,
+        weights: { ...o.loadWeights, threshold: o.loadThreshold },
+        loadBound: o.loadBound === 'off' ? null : o.loadBound,
+      });
+      server.on('fatal', (err) => {
+        console.error(`baton server ${o.id}: ${err.message}`);
+        void server.close().finally(() => process.exit(1));
+      });
+      await server.start();
+      console.log(`Baton media server ${o.id} (${o.region}) metrics on ${server.httpUrl}, hub ${o.hub.join(', ')}`);
+      runUntilSignal(() => server.close());
+    });
+}

@@ -1,0 +1,49 @@
+// `baton watch`: watch an asset headlessly and save it to a file.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { firstReachable, hubUrls, int, opt } from './parsers.js';
+
+/** Adds `baton watch` (a headless viewer) to `program`. */
+export function addWatchCommand(program: Command): void {
+  program
+    .command('watch')
+    .description('Watch an asset headlessly over WebRTC and save it to a file.')
+    .addOption(
+      opt('--hub <url,…>', 'hub URL, or several hubs of one cluster (the first that answers is used)', 'BATON_HUB', hubUrls, [
+        'http://127.0.0.1:8080',
+      ]),
+    )
+    .requiredOption('--asset <id>', 'asset id')
+    .requiredOption('--out <file>', 'where to write the received bytes')
+    .option('--json', 'print a JSON summary { server, reason, bytes, sha256, ttfbMs }')
+    .option('--fast', 'ask for unpaced delivery (as fast as the channel allows) instead of playback pace')
+    .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', int('timeout-ms', 1000), 120_000))
+    .action(async (o) => {
+      const { watchToFile } = await import('../delivery/node-viewer.js');
+      const { TerminalProgress } = await import('./progress-bar.js');
+      const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
+      try {
+        const r = await watchToFile({
+          hubUrl: await firstReachable(o.hub),
+          assetId: o.asset,
+          out: resolve(o.out),
+          fast: Boolean(o.fast),
+          timeoutMs: o.timeoutMs,
+          onProgress: progress && ((p) => progress.update(p)),
+        });
+        progress?.clear();
+        if (o.json) console.log(JSON.stringify(r));
+        else
+          console.log(
+            `received ${r.bytes} bytes from ${r.server} (${r.reason}), sha256 ${r.sha256}, first byte after ${r.ttfbMs} ms; saved to ${o.out}`,
+          );
+        process.exit(0);
+      } catch (err) {
+        progress?.clear();
+        const e = err as Error & { code?: string };
+        if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
+        else console.error(`baton watch: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+        process.exit(1);
+      }
+    });
+}

@@ -1,0 +1,61 @@
+// What a MediaServer is configured with (the `baton server` flags, merged with settings and defaults).
+import type { LoadWeights } from '../../signaling/protocol/index.js';
+import type { CachePolicy } from '../cache/index.js';
+import type { ServeSessionOptions } from '../delivery/serve-options.js';
+import type { Wrtc } from '../webrtc/peer.js';
+
+export interface MediaServerOptions {
+  /** The hub, or several hubs of one cluster (the server moves to the next when its hub disappears). */
+  hubUrl: string | readonly string[];
+  clusterSecret: string;
+  id: string;
+  region: string;
+  lat: number;
+  lon: number;
+  storageDir: string;
+  cacheMb: number;
+  /** Viewer session slots. */
+  maxSessions: number;
+  /** Broadcast session slots, apart from viewers' (default `DEFAULT_MAX_INGEST_SESSIONS`). */
+  maxIngestSessions?: number;
+  uplinkMbps: number;
+  ingest: boolean;
+  /** Per-stream ingest quotas: average Mbit/s (default 25) and MiB (default 8192). */
+  ingestMaxMbps?: number;
+  ingestMaxMb?: number;
+  /** Cache policy: the interval cache (default) or LRU for comparison. */
+  /** Cache policy (default `gic`: generalized interval caching). */
+  cachePolicy?: CachePolicy;
+  heartbeatMs?: number;
+  /** Port of the server's own HTTP side (metrics, health); 0 = any free port. */
+  httpPort?: number;
+  httpHost?: string;
+  weights?: LoadWeights;
+  /**
+   * ε of the director's bounded loads (`SelectOptions.loadBound`); null turns
+   * the relative bound off (absolute threshold only). Default `DEFAULT_LOAD_BOUND`.
+   */
+  loadBound?: number | null;
+  /** WebRTC implementation for simple-peer (default: node-datachannel's polyfill). */
+  wrtc?: Wrtc;
+  iceServers?: RTCIceServer[];
+  /** Local address WHIP publishers' ICE binds to (e.g. 127.0.0.1 in tests); all interfaces by default. */
+  rtcBindAddress?: string;
+  /** Viewer-session timeouts (connect, stall, idle, slow viewer); ServeSession's defaults otherwise. */
+  sessionTimeouts?: ServeSessionOptions['timeouts'];
+  /**
+   * A viewer session with no WebRTC connection this long after it was opened is
+   * closed, its slot freed and the hub told (default `CONNECT_TIMEOUT_MS`, 5 s);
+   * wins over `sessionTimeouts.connectMs`.
+   */
+  unconnectedSessionMs?: number;
+  /** Viewers that ask for `fast` get unpaced delivery (`--allow-fast`). Default false: every viewer is paced. */
+  allowFast?: boolean;
+  /**
+   * CIDRs (parseIceAllow) whose remote ICE candidates are probed although they are
+   * loopback/private (`--ice-allow`). Hostname candidates are never probed.
+   */
+  iceAllow?: string[];
+  /** Make poster pictures (ffmpeg, first keyframe) for stored assets that have none. Default true. */
+  posters?: boolean;
+}

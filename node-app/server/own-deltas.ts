@@ -1,0 +1,26 @@
+// What a media server tells the table about itself when its storage or cache changes: the deltas, or none.
+import type { AssetInfo, OwnDelta } from '../../signaling/protocol/index.js';
+import type { CacheChange } from '../contracts.js';
+import { withinMetaBudget } from '../storage/disk-store.js';
+
+/**
+ * A storage rescan's deltas: added and re-described assets as one `storage-add`
+ * (a new title, description or poster replaces the entry: a storage-add of a
+ * listed id overwrites it), cut to the metadata budget; removed ones as a
+ * `storage-remove`. Empty when nothing changed.
+ */
+export function storageDeltas(added: readonly AssetInfo[], described: readonly AssetInfo[], removed: readonly string[]): OwnDelta[] {
+  const deltas: OwnDelta[] = [];
+  const report = withinMetaBudget([...added, ...described]);
+  if (report.length) deltas.push({ type: 'storage-add', assets: report });
+  if (removed.length) deltas.push({ type: 'storage-remove', assets: [...removed] });
+  return deltas;
+}
+
+/** A cache change's deltas: `cache-add` and `cache-remove`, each only when it names an asset. */
+export function cacheDeltas(c: CacheChange): OwnDelta[] {
+  const deltas: OwnDelta[] = [];
+  if (c.added.length) deltas.push({ type: 'cache-add', assets: c.added });
+  if (c.removed.length) deltas.push({ type: 'cache-remove', assets: c.removed });
+  return deltas;
+}

@@ -1,0 +1,75 @@
+// A viewer's `watch` to the hub: retried with doubling delays on transient refusals only, stopped by close, never rejecting.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ViewerSocket } from '../../client-sdk/viewer-types.js';
+import { askWatch, MAX_WATCH_ATTEMPTS, WATCH_ACK_TIMEOUT_MS, WATCH_RETRY_BASE_MS } from '../../client-sdk/watch-request.js';
+
+const granted = { ok: true, sessionId: 's1', server: { id: 'srv-1', region: 'test' }, reason: 'cache', loadFactor: 0, epoch: 1 };
+
+/** A hub that gives the scripted answers in turn (undefined: never answers), and logs when each watch came. */
+function scriptedHub(answers: unknown[]) {
+  const at: number[] = [];
+  const socket = {
+    emit(event: string, _req?: unknown, ack?: (r: unknown) => void) {
+      if (event !== 'watch') return;
+      const answer = answers[at.length];
+      at.push(Date.now());
+      if (answer !== undefined) ack!(answer);
+    },
+    on: () => undefined,
+    off: () => undefined,
+  } as unknown as ViewerSocket;
+  return { socket, at };
+}
+
+const req = { assetId: 'a', offset: 0 };
+
+describe('askWatch', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 0 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('asks again on a transient refusal, the delay doubling, and returns the grant', async () => {
+    const hub = scriptedHub([{ ok: false, code: 'no-director', message: '' }, { ok: false, code: 'stale-epoch', message: '' }, granted]);
+    const p = askWatch(hub.socket, req, () => false);
+    await vi.runAllTimersAsync();
+    expect(await p).toEqual(granted);
+    expect(hub.at).toEqual([0, WATCH_RETRY_BASE_MS, 3 * WATCH_RETRY_BASE_MS]);
+  });
+
+  it('stops at the first refusal that is not transient', async () => {
+    const hub = scriptedHub([{ ok: false, code: 'not-found', message: 'no such asset' }, granted]);
+    const p = askWatch(hub.socket, req, () => false);
+    await vi.runAllTimersAsync();
+    expect(await p).toMatchObject({ ok: false, code: 'not-found' });
+    expect(hub.at).toHaveLength(1);
+  });
+
+  it(`gives up after ${MAX_WATCH_ATTEMPTS} attempts; a silent hub is a timeout, a malformed ack an internal refusal`, async () => {
+    const hub = scriptedHub([undefined, { ok: true }, undefined, undefined, granted]);
+    const p = askWatch(hub.socket, req, () => false);
+    await vi.runAllTimersAsync();
+    expect(await p).toMatchObject({ ok: false, code: 'timeout' });
+    expect(hub.at).toHaveLength(MAX_WATCH_ATTEMPTS);
+    expect(hub.at[1]).toBe(WATCH_ACK_TIMEOUT_MS + WATCH_RETRY_BASE_MS);
+    expect(hub.at[2]).toBe(hub.at[1]! + 2 * WATCH_RETRY_BASE_MS); // the malformed ack came at once
+  });
+
+  it('asks no more once stopped', async () => {
+    let closed = false;
+    const hub = scriptedHub([{ ok: false, code: 'no-capacity', message: '' }, granted]);
+    const p = askWatch(hub.socket, req, () => closed);
+    closed = true;
+    await vi.runAllTimersAsync();
+    expect(await p).toMatchObject({ ok: false, code: 'no-capacity' });
+    expect(hub.at).toHaveLength(1);
+  });
+
+  it('resolves with a refusal when the socket throws', async () => {
+    const socket = {
+      emit() {
+        throw new Error('disconnected');
+      },
+    } as unknown as ViewerSocket;
+    const p = askWatch(socket, req, () => true);
+    expect(await p).toEqual({ ok: false, code: 'internal', message: 'disconnected' });
+  });
+});
