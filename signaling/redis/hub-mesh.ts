@@ -4,6 +4,7 @@ import type { ServerPeer } from '../core/link.js';
 import type { Logger } from '../log.js';
 import { connectBlockingRedis, connectRedis, whenRedisReady } from './connect.js';
 import type { ClusterKeys } from './keys.js';
+import { NOT_HERE, routeKey, type Envelope } from './mesh-envelope.js';
 
 /** An inbox keeps about this many messages (XADD MAXLEN ~): ≈ 3 s at 2,000 joins/s aimed at one hub. */
 export const INBOX_MAX_LEN = 20_000;
@@ -26,25 +27,6 @@ const INBOX_TTL_MS = 60_000;
 
 /** A server's session message for a session another hub holds (the event is the server's own). */
 export type SessionForward = (serverId: string, event: string, msg: unknown) => void;
-
-type Envelope =
-  | { k: 'send'; from: string; server: string; event: string; msg: unknown }
-  | { k: 'ask'; from: string; id: number; server: string; event: string; msg: unknown; timeoutMs: number }
-  | { k: 'reply'; id: number; ok: boolean; value?: unknown; error?: string }
-  | { k: 'session'; server: string; event: string; msg: unknown }
-  | { k: 'disconnect'; server: string }
-  | { k: 'holds'; from: string; id: number; server: string }
-  | { k: 'rotate'; epoch: number; reason: string };
-
-/** What names a session message's session: its WHIP/WHEP resource id, else its session id. */
-function routeKey(msg: unknown): string | undefined {
-  if (typeof msg !== 'object' || msg === null) return undefined;
-  const m = msg as { resourceId?: unknown; sessionId?: unknown };
-  return typeof m.resourceId === 'string' ? m.resourceId : typeof m.sessionId === 'string' ? m.sessionId : undefined;
-}
-
-/** Why an ask went nowhere: the server does not beat through the hub that was asked (it moved). */
-const NOT_HERE = 'not-here';
 
 export interface HubMeshDeps {
   url: string;

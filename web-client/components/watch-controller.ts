@@ -2,12 +2,14 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 import type { CatalogEntry } from '../../signaling/protocol/messages.js';
-import type { SelectReason } from '../../signaling/protocol/types.js';
 import { Viewer } from '../../client-sdk/viewer.js';
 import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
 import { hrefFor, parseHash } from './hash-route.js';
 import { PlayPositions } from './play-position.js';
+import { idleStatus, type FailoverNotice, type HubState, type PlaybackStatus, type VideoState } from './playback-status.js';
+
+export type { PlaybackStatus } from './playback-status.js';
 
 /** How often the catalog is fetched again while the page is visible (ms). */
 export const CATALOG_REFRESH_MS = 10_000;
@@ -19,79 +21,6 @@ const STATUS_TICK_MS = 500;
 const MAX_FAILOVER_NOTICES = 5;
 /** The position is written to the URL and local storage at most this often (ms). */
 const POSITION_SAVE_MS = 1_000;
-
-export type HubState = 'connecting' | 'connected' | 'offline';
-
-/**
- * Where one playback stands: `selecting` (the director is choosing), `connecting`
- * (WebRTC to the chosen server), `streaming` (bytes flowing), `complete` (every
- * byte received), `error`.
- */
-export type WatchPhase = 'idle' | 'selecting' | 'connecting' | 'streaming' | 'complete' | 'error';
-
-/** What the <video> element is doing. */
-export type VideoState = 'empty' | 'waiting' | 'playing' | 'paused' | 'ended';
-
-export interface FailoverNotice {
-  from: string;
-  to: string;
-  offset: number;
-  atMs: number;
-}
-
-export interface PlaybackStatus {
-  assetId: string | null;
-  phase: WatchPhase;
-  video: VideoState;
-  server: { id: string; region: string } | null;
-  reason: SelectReason | null;
-  loadFactor: number | null;
-  epoch: number | null;
-  mime: string | null;
-  totalBytes: number | null;
-  live: boolean;
-  bytesReceived: number;
-  /** The media's own bitrate (from the server's metadata). */
-  mediaBitrateBps: number | null;
-  /** How fast bytes arrive now (over the last second). */
-  receiveBps: number | null;
-  bufferAheadS: number;
-  /** Live: seconds between the playhead and the newest media received (what "jump to live" would skip). */
-  behindLiveS: number;
-  /**
-   * Live: seconds from the moment the frame on screen was captured to now, from the stream's start time
-   * (`meta.startedAtMs`) plus the playhead's media time; null when the server did not say when it started.
-   */
-  latencyS: number | null;
-  error: { code: string; message: string } | null;
-  failovers: FailoverNotice[];
-  /** Viewer sessions open for this asset across the cluster (this one included), as the hub last said. */
-  viewers: number | null;
-}
-
-function idleStatus(assetId: string | null): PlaybackStatus {
-  return {
-    assetId,
-    phase: assetId ? 'selecting' : 'idle',
-    video: 'empty',
-    server: null,
-    reason: null,
-    loadFactor: null,
-    epoch: null,
-    mime: null,
-    totalBytes: null,
-    live: false,
-    bytesReceived: 0,
-    mediaBitrateBps: null,
-    receiveBps: null,
-    bufferAheadS: 0,
-    behindLiveS: 0,
-    latencyS: null,
-    error: null,
-    failovers: [],
-    viewers: null,
-  };
-}
 
 /**
  * Owns the player's `<video>` element (the component renders it) so that a

@@ -1,0 +1,21 @@
+// What one hub writes into another's inbox (`HubMesh`): the message kinds, and what names a session's route.
+
+/** One message between hubs. */
+export type Envelope =
+  | { k: 'send'; from: string; server: string; event: string; msg: unknown }
+  | { k: 'ask'; from: string; id: number; server: string; event: string; msg: unknown; timeoutMs: number }
+  | { k: 'reply'; id: number; ok: boolean; value?: unknown; error?: string }
+  | { k: 'session'; server: string; event: string; msg: unknown }
+  | { k: 'disconnect'; server: string }
+  | { k: 'holds'; from: string; id: number; server: string }
+  | { k: 'rotate'; epoch: number; reason: string };
+
+/** What names a session message's session: its WHIP/WHEP resource id, else its session id. */
+export function routeKey(msg: unknown): string | undefined {
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const m = msg as { resourceId?: unknown; sessionId?: unknown };
+  return typeof m.resourceId === 'string' ? m.resourceId : typeof m.sessionId === 'string' ? m.sessionId : undefined;
+}
+
+/** Why an ask went nowhere: the server does not beat through the hub that was asked (it moved). */
+export const NOT_HERE = 'not-here';

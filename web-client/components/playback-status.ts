@@ -1,0 +1,75 @@
+// Where one playback stands, as the player shows it: phase, video state, server, bytes, buffer, live latency, failovers.
+import type { SelectReason } from '../../signaling/protocol/types.js';
+
+export type HubState = 'connecting' | 'connected' | 'offline';
+
+/**
+ * Where one playback stands: `selecting` (the director is choosing), `connecting`
+ * (WebRTC to the chosen server), `streaming` (bytes flowing), `complete` (every
+ * byte received), `error`.
+ */
+export type WatchPhase = 'idle' | 'selecting' | 'connecting' | 'streaming' | 'complete' | 'error';
+
+/** What the <video> element is doing. */
+export type VideoState = 'empty' | 'waiting' | 'playing' | 'paused' | 'ended';
+
+export interface FailoverNotice {
+  from: string;
+  to: string;
+  offset: number;
+  atMs: number;
+}
+
+export interface PlaybackStatus {
+  assetId: string | null;
+  phase: WatchPhase;
+  video: VideoState;
+  server: { id: string; region: string } | null;
+  reason: SelectReason | null;
+  loadFactor: number | null;
+  epoch: number | null;
+  mime: string | null;
+  totalBytes: number | null;
+  live: boolean;
+  bytesReceived: number;
+  /** The media's own bitrate (from the server's metadata). */
+  mediaBitrateBps: number | null;
+  /** How fast bytes arrive now (over the last second). */
+  receiveBps: number | null;
+  bufferAheadS: number;
+  /** Live: seconds between the playhead and the newest media received (what "jump to live" would skip). */
+  behindLiveS: number;
+  /**
+   * Live: seconds from the moment the frame on screen was captured to now, from the stream's start time
+   * (`meta.startedAtMs`) plus the playhead's media time; null when the server did not say when it started.
+   */
+  latencyS: number | null;
+  error: { code: string; message: string } | null;
+  failovers: FailoverNotice[];
+  /** Viewer sessions open for this asset across the cluster (this one included), as the hub last said. */
+  viewers: number | null;
+}
+
+export function idleStatus(assetId: string | null): PlaybackStatus {
+  return {
+    assetId,
+    phase: assetId ? 'selecting' : 'idle',
+    video: 'empty',
+    server: null,
+    reason: null,
+    loadFactor: null,
+    epoch: null,
+    mime: null,
+    totalBytes: null,
+    live: false,
+    bytesReceived: 0,
+    mediaBitrateBps: null,
+    receiveBps: null,
+    bufferAheadS: 0,
+    behindLiveS: 0,
+    latencyS: null,
+    error: null,
+    failovers: [],
+    viewers: null,
+  };
+}
