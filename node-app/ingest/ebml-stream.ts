@@ -30,37 +30,4 @@ export const SIMPLE_BLOCK_ID = 0xa3;
 export const BLOCK_ID = 0xa1;
 export const REFERENCE_BLOCK_ID = 0xfb;
 
-export interface Header {
-  id: number;
-  /** undefined: the "unknown size" marker. */
-  size: number | undefined;
-  headerBytes: number;
-}
-
-/** An element header at the start of `b`: 'short' when more bytes are needed, 'bad' when malformed. */
-export function readHeader(b: Uint8Array): Header | 'short' | 'bad' {
-  const id = readVint(b, 0, 4, true);
-  if (id === 'short' || id === 'bad') return id;
-  const size = readVint(b, id.length, 8, false);
-  if (size === 'short' || size === 'bad') return size;
-  return { id: id.value, size: size.unknown ? undefined : size.value, headerBytes: id.length + size.length };
-}
-
-function readVint(b: Uint8Array, pos: number, maxLength: number, keepMarker: boolean) {
-  if (pos >= b.byteLength) return 'short' as const;
-  const first = b[pos]!;
-  if (first === 0) return 'bad' as const;
-  const length = Math.clz32(first) - 23;
-  if (length > maxLength) return 'bad' as const;
-  if (pos + length > b.byteLength) return 'short' as const;
-  let value = keepMarker ? first : first & (0xff >> length);
-  let allOnes = value === 0xff >> length;
-  for (let i = 1; i < length; i++) {
-    const x = b[pos + i]!;
-    value = value * 256 + x;
-    allOnes &&= x === 0xff;
-  }
-  if (!keepMarker && allOnes) return { value: 0, length, unknown: true };
-  if (value > Number.MAX_SAFE_INTEGER) return 'bad' as const;
-  return { value, length, unknown: false };
-}
+export { readHeader, type Header } from '../storage/ebml-header.js';

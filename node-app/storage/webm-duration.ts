@@ -1,4 +1,5 @@
 // The duration of a WebM file that carries none in its header (MediaRecorder and
+import { readBlockHead as readBlock, type BlockHead } from './ebml-header.js';
 // other live recordings write no Segment/Info/Duration): the timecode of the last
 // block of the last Cluster, read from the file's tail.
 import { readHeader } from './webm-probe.js';
@@ -62,24 +63,13 @@ function clusterEndTicks(view: DataView, pos: number): number | undefined {
 }
 
 /** A block's head: its track number, its timecode relative to its Cluster, and (SimpleBlock) the keyframe flag. */
-export interface BlockHead {
-  track: number;
-  relTicks: number;
-  key: boolean;
-}
-
 /**
  * Reads the head of a (Simple)Block whose data starts at `dataStart`: a track-number vint,
  * a signed 16-bit timecode, then a flags byte (0x80 = keyframe in a SimpleBlock).
  */
 export function readBlockHead(view: DataView, dataStart: number, size: number): BlockHead | undefined {
-  const first = dataStart < view.byteLength ? view.getUint8(dataStart) : 0;
-  if (first === 0) return undefined;
-  const trackLength = Math.clz32(first) - 23;
-  if (trackLength > 8 || trackLength + 3 > size || dataStart + trackLength + 3 > view.byteLength) return undefined;
-  let track = first & (0xff >> trackLength);
-  for (let i = 1; i < trackLength; i++) track = track * 256 + view.getUint8(dataStart + i);
-  return { track, relTicks: view.getInt16(dataStart + trackLength), key: (view.getUint8(dataStart + trackLength + 2) & 0x80) !== 0 };
+  if (dataStart < 0 || dataStart >= view.byteLength) return undefined;
+  return readBlock(new Uint8Array(view.buffer, view.byteOffset + dataStart, Math.min(size, view.byteLength - dataStart)));
 }
 
 /** A block's timecode relative to its Cluster: a signed 16-bit integer after the track number. */

@@ -1,4 +1,5 @@
 // A minimal EBML reader for a WebM file's head: doc type, track codecs, duration, where media starts.
+import { readHeader as readEbmlHeader } from './ebml-header.js';
 
 /** Bytes of a file's head that almost always hold the EBML header, Info and Tracks. */
 export const PROBE_HEAD_BYTES = 256 * 1024;
@@ -197,35 +198,11 @@ export function forEachChild(view: DataView, start: number, end: number, fn: (h:
   }
 }
 
-/** An element's header at `pos` (id with its marker bit, data size, where the data starts), or undefined if malformed. */
+/** An element's header at `pos` (id with its marker bit, data size, where the data starts), or undefined if malformed or cut short. */
 export function readHeader(view: DataView, pos: number): Header | undefined {
-  const id = readVint(view, pos, 4, true);
-  if (!id) return undefined;
-  const size = readVint(view, pos + id.length, 8, false);
-  if (!size) return undefined;
-  return { id: id.value, size: size.unknown ? undefined : size.value, dataStart: pos + id.length + size.length };
-}
-
-/**
- * An EBML variable-length integer. IDs keep their length-marker bit; sizes drop it,
- * and an all-ones size means "unknown".
- */
-function readVint(view: DataView, pos: number, maxLength: number, keepMarker: boolean) {
-  if (pos >= view.byteLength) return undefined;
-  const first = view.getUint8(pos);
-  if (first === 0) return undefined;
-  const length = Math.clz32(first) - 23;
-  if (length > maxLength || pos + length > view.byteLength) return undefined;
-  let value = keepMarker ? first : first & (0xff >> length);
-  let allOnes = value === 0xff >> length;
-  for (let i = 1; i < length; i++) {
-    const b = view.getUint8(pos + i);
-    value = value * 256 + b;
-    allOnes &&= b === 0xff;
-  }
-  if (!keepMarker && allOnes) return { value: 0, length, unknown: true };
-  if (value > Number.MAX_SAFE_INTEGER) return undefined;
-  return { value, length, unknown: false };
+  if (pos < 0 || pos >= view.byteLength) return undefined;
+  const h = readEbmlHeader(new Uint8Array(view.buffer, view.byteOffset + pos, view.byteLength - pos));
+  return typeof h === 'string' ? undefined : { id: h.id, size: h.size, dataStart: pos + h.headerBytes };
 }
 
 export function readUint(view: DataView, pos: number, size: number): number {

@@ -1,6 +1,6 @@
 // A live WebM stream's frames as their bytes arrive, block by block: mediabunny reads a whole Cluster before it gives any of its frames, which for a live stream is a keyframe interval late.
 import type { ByteSource } from '../contracts.js';
-import { readHeader } from '../ingest/ebml-stream.js';
+import { readBlockHead, readHeader } from '../storage/ebml-header.js';
 import type { MediaFrame, MediaKind } from './media-frame.js';
 
 /** Elements walked into rather than skipped: Segment, Info (for the timestamp scale), Cluster. */
@@ -95,17 +95,11 @@ function groupBlock(g: Uint8Array, clusterTicks: number, scaleS: number, tracks:
 
 /** A SimpleBlock's frame (its flags say keyframe), or a Block's (the caller says). */
 function block(b: Uint8Array, clusterTicks: number, scaleS: number, tracks: ReadonlyMap<number, MediaKind>): MediaFrame | undefined {
-  const first = b[0] ?? 0;
-  const n = first === 0 ? 0 : Math.clz32(first) - 23;
-  if (n < 1 || n > 8 || b.byteLength < n + 3) return undefined;
-  let track = first & (0xff >> n);
-  for (let i = 1; i < n; i++) track = track * 256 + b[i]!;
-  const kind = tracks.get(track);
-  const flags = b[n + 2]!;
-  if (!kind || (flags & 0x06) !== 0) return undefined;
-  const rel = new DataView(b.buffer, b.byteOffset + n, 2).getInt16(0);
+  const h = readBlockHead(b);
+  const kind = h && tracks.get(h.track);
+  if (!h || !kind || (h.flags & 0x06) !== 0) return undefined;
   // A copy: the reader's buffer is reused, the frame outlives it (RTP packets, NACK history).
-  return { kind, timestampS: (clusterTicks + rel) * scaleS, data: b.slice(n + 3), key: (flags & 0x80) !== 0 };
+  return { kind, timestampS: (clusterTicks + h.relTicks) * scaleS, data: b.slice(h.headerBytes), key: h.key };
 }
 
 function readUint(b: Uint8Array): number {
