@@ -1,7 +1,7 @@
 // Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters start with a keyframe, chunk by chunk.
-import { readBlockHead } from '../storage/webm-duration.js';
 import { probeWebm } from '../storage/webm-probe.js';
 import { BLOCK_ID, BLOCK_IDS, Id, REFERENCE_BLOCK_ID, readHeader, SEGMENT_LEVEL_IDS, SIMPLE_BLOCK_ID } from './ebml-stream.js';
+import { concatBytes, readBlockHead } from '../storage/ebml-header.js';
 
 /** A SimpleBlock's head: track number (a vint of up to 8 bytes), a 16-bit timecode, the flags byte. */
 const BLOCK_HEAD_BYTES = 11;
@@ -135,7 +135,7 @@ export class ClusterIndex {
     // Keep only what lies at or after the next header (payloads being skipped are dropped).
     const from = Math.max(0, this.#pos - start);
     const fresh = chunk.subarray(from);
-    this.#carry = this.#carry.byteLength === 0 ? fresh.slice() : concat(this.#carry, fresh);
+    this.#carry = this.#carry.byteLength === 0 ? fresh.slice() : concatBytes(this.#carry, fresh);
     this.#walk();
   }
 
@@ -331,7 +331,7 @@ export class ClusterIndex {
     p.got += n;
     if (p.got < p.buf.byteLength) return;
     this.#peek = null;
-    const b = readBlockHead(new DataView(p.buf.buffer, p.buf.byteOffset, p.buf.byteLength), 0, p.buf.byteLength);
+    const b = readBlockHead(p.buf);
     // An unreadable head: the Cluster cannot be told to start with a keyframe.
     p.done(b?.track, b?.key ?? false);
   }
@@ -374,11 +374,4 @@ export class ClusterIndex {
 function lastAtOrBefore(sorted: readonly number[], limit: number): number | undefined {
   for (let i = sorted.length - 1; i >= 0; i--) if (sorted[i]! <= limit) return sorted[i];
   return undefined;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
 }

@@ -1,5 +1,6 @@
 // Where a second muxer may continue an unfinished live copy: its byte and chunk edge, the bytes that complete a torn block, the next timecode.
 import { readHeader } from './ebml-stream.js';
+import { readUnsigned } from '../storage/ebml-header.js';
 import { IngestError, IngestErrorCode } from './errors.js';
 import type { LiveWriter } from './live-writer.js';
 
@@ -78,7 +79,7 @@ export function lastTimeMs(cluster: Uint8Array): number | undefined {
     if (typeof h === 'string' || h.size === undefined) break;
     const data = at + h.headerBytes;
     if (h.id === 0x1f43b675) break; // the next Cluster
-    if (h.id === Id.timecode && data + h.size <= end) base = uint(cluster.subarray(data, data + h.size));
+    if (h.id === Id.timecode && data + h.size <= end) base = readUnsigned(cluster.subarray(data, data + h.size));
     else if (h.id === Id.simpleBlock) latest = Math.max(latest, blockTime(cluster, data, end) ?? latest);
     else if (h.id === Id.blockGroup) {
       const inner = readHeader(cluster.subarray(data, end));
@@ -97,10 +98,4 @@ function blockTime(b: Uint8Array, at: number, end: number): number | undefined {
   if (trackLen < 1 || trackLen > 8 || at + trackLen + 2 > end) return undefined;
   const v = (b[at + trackLen]! << 8) | b[at + trackLen + 1]!;
   return v >= 0x8000 ? v - 0x10000 : v;
-}
-
-function uint(b: Uint8Array): number {
-  let v = 0;
-  for (const x of b) v = v * 256 + x;
-  return v;
 }

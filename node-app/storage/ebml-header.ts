@@ -60,3 +60,18 @@ export function readBlockHead(b: Uint8Array): BlockHead | undefined {
   const flags = b[n + 2]!;
   return { track, relTicks: t >= 0x8000 ? t - 0x10000 : t, flags, key: (flags & 0x80) !== 0, headerBytes: n + 3 };
 }
+
+/** An EBML unsigned-integer element's value (big-endian, any length the element has). */
+export function readUnsigned(b: Uint8Array): number {
+  let v = 0;
+  for (const x of b) v = v * 256 + x;
+  return v;
+}
+
+/** `a` then `b` in a new buffer: a growing stream's carried-over bytes and the next chunk. */
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}

@@ -1,6 +1,6 @@
 // A live WebM stream's frames as their bytes arrive, block by block: mediabunny reads a whole Cluster before it gives any of its frames, which for a live stream is a keyframe interval late.
 import type { ByteSource } from '../contracts.js';
-import { readBlockHead, readHeader } from '../storage/ebml-header.js';
+import { concatBytes, readBlockHead, readHeader, readUnsigned } from '../storage/ebml-header.js';
 import type { MediaFrame, MediaKind } from './media-frame.js';
 
 /** Elements walked into rather than skipped: Segment, Info (for the timestamp scale), Cluster. */
@@ -50,7 +50,7 @@ export async function* liveFrames(source: ByteSource, o: LiveFramesOptions): Asy
       if (end < source.size()) {
         const more = await source.read(end, READ_BYTES);
         if (more.byteLength > 0) {
-          buf = concat(buf, more);
+          buf = concatBytes(buf, more);
           continue;
         }
       }
@@ -64,8 +64,8 @@ export async function* liveFrames(source: ByteSource, o: LiveFramesOptions): Asy
       continue;
     }
     const body = buf.subarray(h.headerBytes, h.headerBytes + h.size!);
-    if (h.id === ID.timestampScale) scaleS = readUint(body) / 1e9;
-    else if (h.id === ID.clusterTimestamp) clusterTicks = readUint(body);
+    if (h.id === ID.timestampScale) scaleS = readUnsigned(body) / 1e9;
+    else if (h.id === ID.clusterTimestamp) clusterTicks = readUnsigned(body);
     else if (h.id === ID.simpleBlock) {
       const f = block(body, clusterTicks, scaleS, o.tracks);
       if (f) yield f;
@@ -100,17 +100,4 @@ function block(b: Uint8Array, clusterTicks: number, scaleS: number, tracks: Read
   if (!h || !kind || (h.flags & 0x06) !== 0) return undefined;
   // A copy: the reader's buffer is reused, the frame outlives it (RTP packets, NACK history).
   return { kind, timestampS: (clusterTicks + h.relTicks) * scaleS, data: b.slice(h.headerBytes), key: h.key };
-}
-
-function readUint(b: Uint8Array): number {
-  let v = 0;
-  for (const x of b) v = v * 256 + x;
-  return v;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
 }
