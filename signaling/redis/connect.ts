@@ -1,5 +1,6 @@
 // Connections to the Redis that several hubs share, set up to fail fast: a hub must degrade, never queue, while Redis is away.
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../log.js';
 
 /** How long one command may wait for Redis before the hub treats Redis as unreachable. */
 export const REDIS_COMMAND_TIMEOUT_MS = 1_000;
@@ -84,4 +85,14 @@ export function connectBlockingRedis(raw: string, blockMs: number): Redis {
 /** True when the client can take a command now (connected and ready). */
 export function redisReady(r: Redis): boolean {
   return r.status === 'ready';
+}
+
+/** An error handler that logs the first error only (a Redis outage fails every sync until it ends). */
+export function warnOnce(log: Logger, message: string): (err: Error) => void {
+  let warned = false;
+  return (err) => {
+    if (warned) return;
+    warned = true;
+    log.warn({ err: err.message }, message);
+  };
 }

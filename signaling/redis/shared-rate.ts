@@ -6,6 +6,7 @@
 // hub's budget, not N times it; the slack is what each hub accepts in one sync interval.
 import type { Redis } from 'ioredis';
 import type { ClusterKeys } from './keys.js';
+import { warnOnce } from './connect.js';
 import type { Logger } from '../log.js';
 
 /** Length of a shared window. A budget is `limit` requests per window, cluster-wide. */
@@ -151,14 +152,4 @@ export function sharedBucketLimit(
     now,
     onError: warnOnce(log, 'per-IP request counts not shared (Redis away): each hub limits on its own until it is back'),
   });
-}
-
-/** An error handler that logs the first error only (a Redis outage fails every sync until it ends). */
-export function warnOnce(log: Logger, message: string): (err: Error) => void {
-  let warned = false;
-  return (err) => {
-    if (warned) return;
-    warned = true;
-    log.warn({ err: err.message }, message);
-  };
 }

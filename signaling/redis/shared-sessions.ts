@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { SessionRegistry, Tally } from '../core/session-registry.js';
 import type { Logger } from '../log.js';
 import type { ClusterKeys } from './keys.js';
-import { warnOnce } from './shared-rate.js';
+import { warnOnce } from './connect.js';
 
 export const SHARED_SESSIONS_SYNC_MS = 250;
 /** A hub's count for an address is believed this long after it wrote it (it rewrites it every sync). */
