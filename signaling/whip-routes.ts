@@ -67,6 +67,19 @@ export interface WhipRoutesOptions {
   maxResources?: number;
 }
 
+/**
+ * CORS for publishers on other origins (a WHIP client is often a web page). The stream key travels as a
+ * Bearer header, never a cookie, so allowing any origin lends a page nothing it does not already hold.
+ */
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'location, link, x-baton-primary, x-baton-backup, x-baton-resumed',
+};
+const PREFLIGHT = {
+  'access-control-allow-methods': 'POST, DELETE, OPTIONS',
+  'access-control-allow-headers': 'content-type, authorization',
+};
+
 export class WhipRoutes {
   readonly #host: WhipHost;
   readonly #maxResources: number;
@@ -92,14 +105,16 @@ export class WhipRoutes {
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const parts = path.split('/').slice(2);
     const streamId = parts[0] ?? '';
+    for (const [name, value] of Object.entries(CORS)) res.setHeader(name, value);
     if (!ASSET_ID_PATTERN.test(streamId) || parts.length > 2) return fail(res, 404, 'no such WHIP endpoint: use /whip/<stream id>');
     if (parts.length === 1) {
-      if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'POST, OPTIONS', ...this.#linkHeaders() }).end();
+      if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'POST, OPTIONS', ...PREFLIGHT, ...this.#linkHeaders() }).end();
       if (req.method !== 'POST') return fail(res, 405, 'POST an SDP offer here', { allow: 'POST, OPTIONS' });
       return void this.#post(req, res, streamId).catch((err: Error) => fail(res, 500, `WHIP offer failed: ${err.message}`));
     }
     const r = this.#resources.get(parts[1]!);
     if (!r || r.streamId !== streamId) return fail(res, 404, 'no such WHIP resource (ended, or never created)');
+    if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'DELETE, OPTIONS', ...PREFLIGHT }).end();
     // Trickle ICE and ICE restarts (PATCH) are not supported: the offer carries every candidate.
     if (req.method !== 'DELETE') return fail(res, 405, 'only DELETE ends this resource', { allow: 'DELETE' });
     if (!sameToken(r, bearer(req))) return fail(res, 401, 'DELETE needs the Bearer token the broadcast was started with');

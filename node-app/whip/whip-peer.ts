@@ -1,7 +1,7 @@
 // The WHIP publisher's WebRTC peer: libdatachannel's native media tracks, answering a VP8 or H.264 (+ Opus) offer.
 import { EventEmitter } from 'node:events';
 import { PeerConnection, RtcpReceivingSession, type Track } from 'node-datachannel';
-import type { OfferSummary } from '../../signaling/protocol/whip-sdp.js';
+import { restrictOffer, type OfferSummary } from '../../signaling/protocol/whip-sdp.js';
 import type { TrackKind } from './rtp-to-webm.js';
 
 /** ICE gathering for the answer (non-trickle WHIP) must finish within this. */
@@ -55,7 +55,8 @@ export class WhipPeer extends EventEmitter<WhipPeerEvents> {
       if (state === 'connected') this.emit('connected');
       if (state === 'failed' || state === 'closed' || state === 'disconnected') this.close(`peer-${state}`);
     });
-    this.#pc.setRemoteDescription(opts.offer, 'offer');
+    // Answered with only what the muxer reads: see restrictOffer.
+    this.#pc.setRemoteDescription(restrictOffer(opts.offer, opts.summary), 'offer');
   }
 
   /** The SDP answer, once ICE gathering completed (rejects after GATHER_TIMEOUT_MS). */

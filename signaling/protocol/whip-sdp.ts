@@ -80,6 +80,38 @@ export function summarizeOffer(sdp: string, want: 'send' | 'receive' = 'send'): 
   return { video: videoOptions[0]!, audio, videoOptions };
 }
 
+/**
+ * The offer with only the payload types Baton takes on each of its m-lines (the summary's video codec
+ * and Opus). libdatachannel answers with every format an offer lists, and a browser that is answered
+ * RED (RFC 2198), ULPFEC and RTX wraps its VP8 in RED and resends over RTX: packets on payload types the
+ * depacketizer never reads, so no keyframe ever arrives. Without RTX a sender answers NACKs by resending
+ * on the media payload type itself. Other m-lines and every non-format line are kept as they are.
+ */
+export function restrictOffer(sdp: string, summary: OfferSummary): string {
+  const keep = new Map<string, Set<number>>([[summary.video.mid, new Set(summary.video.payloadTypes)]]);
+  if (summary.audio) keep.set(summary.audio.mid, new Set(summary.audio.payloadTypes));
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const [head, ...sections] = sdp.split(/\r?\nm=/);
+  const restricted = sections.map((section) => {
+    const lines = section.split(/\r?\n/);
+    const mid = lines
+      .find((l) => l.startsWith('a=mid:'))
+      ?.slice(6)
+      .trim();
+    const pts = mid === undefined ? undefined : keep.get(mid);
+    if (!pts) return section;
+    const [kind, port, proto, ...formats] = lines[0]!.split(' ');
+    lines[0] = [kind, port, proto, ...formats.filter((f) => pts.has(Number(f)))].join(' ');
+    return lines
+      .filter((l) => {
+        const m = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+) /.exec(l);
+        return !m || pts.has(Number(m[1]));
+      })
+      .join(eol);
+  });
+  return [head, ...restricted].join(`${eol}m=`);
+}
+
 /** RFC 6184 packetization-mode of an H.264 fmtp line (absent: 0). */
 export function h264Mode(fmtp: string): number {
   const m = /(?:^|;)\s*packetization-mode=(\d+)/.exec(fmtp);

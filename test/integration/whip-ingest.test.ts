@@ -101,6 +101,15 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     const resource = new URL(first.headers.get('location')!, cluster.hubUrl).href;
     expect(first.headers.get('content-type')).toBe('application/sdp');
     expect(await first.text()).toMatch(/^v=0/);
+    // A browser publisher on another origin (a web WHIP client) may send its key, read the resource and DELETE it.
+    expect(first.headers.get('access-control-allow-origin')).toBe('*');
+    expect(first.headers.get('access-control-expose-headers')).toMatch(/location/);
+    const preflight = await fetch(`${cluster.hubUrl}/whip/e1?location=Paris`, { method: 'OPTIONS' });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    const preDelete = await fetch(resource, { method: 'OPTIONS' });
+    expect(preDelete.status).toBe(204);
+    expect(preDelete.headers.get('access-control-allow-methods')).toMatch(/DELETE/);
     const taken = await post('/whip/e1?location=Paris');
     expect(taken.status).toBe(409);
     expect(await taken.text()).toMatch(/published by someone else/);

@@ -2,9 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
+import { restrictOffer, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 
 const GST_OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whip-offer.sdp'), 'utf8');
+/** Chromium 156's default offer for a video and an audio sender: every codec, with RED, ULPFEC and RTX. */
+const CHROMIUM_OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whip-offer-chromium.sdp'), 'utf8');
 
 /** The fixture's video m-line offering `codecs` (payload type, rtpmap name, fmtp) instead of VP8 only. */
 function withVideo(codecs: [number, string, string?][], sdp = GST_OFFER): string {
@@ -53,5 +55,44 @@ describe('summarizeOffer', () => {
     const recv = (sdp: string) => sdp.replace(/a=sendrecv/g, 'a=recvonly');
     expect(summarizeOffer(recv(withVideo([[102, 'H264', OBS_H264]])), 'receive').video.codec).toBe('h264');
     expect(() => summarizeOffer(recv(withVideo([[104, 'H264', 'profile-level-id=42e01f']])), 'receive')).toThrow(/packetization-mode=1/);
+  });
+});
+
+describe('restrictOffer', () => {
+  const formats = (sdp: string, kind: string) => new RegExp(`^m=${kind} \\d+ \\S+ (.*)$`, 'm').exec(sdp)![1];
+  const pts = (sdp: string) => [...sdp.matchAll(/^a=(?:rtpmap|fmtp|rtcp-fb):(\d+) /gm)].map((m) => Number(m[1]));
+
+  it("answers a browser's offer with VP8 and Opus alone: no RED, ULPFEC or RTX to wrap the media in", () => {
+    const summary = summarizeOffer(CHROMIUM_OFFER);
+    const out = restrictOffer(CHROMIUM_OFFER, summary);
+    expect(formats(out, 'video')).toBe('96');
+    expect(formats(out, 'audio')).toBe('111');
+    expect(new Set(pts(out))).toEqual(new Set([96, 111]));
+    expect(out).not.toMatch(/red\/|ulpfec|rtx\//);
+    // Everything else stays: feedback, header extensions, mids, ICE and DTLS lines, CRLF endings.
+    expect(out).toMatch(/^a=rtcp-fb:96 nack pli\r$/m);
+    expect(out.match(/^a=extmap:/gm)?.length).toBe(CHROMIUM_OFFER.match(/^a=extmap:/gm)?.length);
+    for (const l of CHROMIUM_OFFER.split('\r\n').filter((l) => /^a=(mid|ice-ufrag|ice-pwd|fingerprint|setup|group)/.test(l)))
+      expect(out).toContain(l);
+    expect(out.split('\r\n').length).toBeGreaterThan(10);
+    const again = summarizeOffer(out);
+    expect([again.video, again.audio]).toEqual([summary.video, summary.audio]);
+  });
+
+  it('keeps every H.264 payload type Baton reads when H.264 is what it takes', () => {
+    const offer = withVideo([
+      [102, 'H264', OBS_H264],
+      [104, 'H264', 'profile-level-id=42e01f;packetization-mode=0'],
+      [118, 'red'],
+      [120, 'ulpfec'],
+    ]);
+    const out = restrictOffer(offer, summarizeOffer(offer));
+    expect(formats(out, 'video')).toBe('102 104');
+    expect(out).toMatch(/^a=fmtp:102 /m);
+    expect(out).not.toMatch(/red|ulpfec/);
+  });
+
+  it('leaves an offer that lists only what Baton takes as it is (GStreamer)', () => {
+    expect(restrictOffer(GST_OFFER, summarizeOffer(GST_OFFER))).toBe(GST_OFFER);
   });
 });
