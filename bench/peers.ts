@@ -120,6 +120,8 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
     const g = (name: string) => figures[`peers.glass_to_glass_ms_p50.${name}`] as number | undefined;
     for (const other of ['janus', 'hls'])
       if (g('baton') && g(other)) figures[`peers.glass_to_glass_ratio_vs_${other}.baton`] = round(g('baton')! / g(other)!, 3);
+    // Issue 15's name: a WHIP publisher (Chromium, plain RTCPeerConnection) → a WHEP viewer in Chromium.
+    if (g('baton_whip') !== undefined) figures['whip.glass_to_glass_ms_p50'] = g('baton_whip')!;
     figures['peers.left_out'] = PEER_FACTORIES.length - available.length;
     return figures;
   } finally {

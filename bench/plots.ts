@@ -333,6 +333,8 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
 /** Peer names as the plots label them. */
 const PEER_LABELS: Record<string, string> = {
   baton: 'Baton',
+  baton_whep: 'Baton WHEP',
+  baton_whip: 'Baton WHIP → WHEP',
   janus: 'Janus (videobufferkf)',
   hls: 'nginx-rtmp HLS + hls.js',
   http: 'HTTP range + MSE',

@@ -18,7 +18,7 @@ import type { NodeViewer, PeerFactory, PeerStartOptions, RunningPeer } from './p
 import { pageUrl } from './pages.js';
 import { broadcasterScript } from './broadcaster.js';
 
-const STREAM_KEY = 'test-key';
+export const STREAM_KEY = 'test-key';
 /** The looped copy the Node publisher sends live: long enough for any load run (s). */
 const LIVE_LOOP_S = 600;
 
@@ -130,7 +130,7 @@ export async function startBatonPeer(
   return {
     name,
     viewerUrl: () => play.viewerUrl(cluster.hubUrl, clock ?? FEED_ASSET_ID),
-    serverPids: () => [cluster.hub!.child.pid!, ...[...cluster.servers.values()].map((s) => s.child.pid!)],
+    serverPids: () => clusterPids(cluster),
     startNodeViewer: async () => {
       // Load runs watch a live stream, as Janus's and nginx's viewers do: published on first use.
       const v = await play.nodeViewer(cluster.hubUrl, clock ?? (await loopStream(o.tmpDir)));
@@ -138,15 +138,25 @@ export async function startBatonPeer(
       return { bytes: v.bytes, close: async () => (viewers.delete(v), v.close()) };
     },
     feedLive: async () => {
-      if (!clock) return;
-      const r = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: Array<{ id: string; live: boolean }> };
-      if (!r.assets.some((a) => a.id === clock && a.live)) throw new Error(`the clock broadcast ${clock} is no longer live`);
+      if (clock) await assertLive(cluster.hubUrl, clock);
     },
     stop: async () => {
       await Promise.all([...viewers].map((v) => v.close()));
       await releaseCluster();
     },
   };
+}
+
+/** The hub's and the media servers' pids: the processes whose CPU and memory count as Baton's. */
+export const clusterPids = (cluster: Cluster): number[] => [
+  cluster.hub!.child.pid!,
+  ...[...cluster.servers.values()].map((s) => s.child.pid!),
+];
+
+/** Rejects unless the hub's catalog lists `id` as live. */
+export async function assertLive(hubUrl: string, id: string): Promise<void> {
+  const r = (await (await fetch(`${hubUrl}/api/catalog`)).json()) as { assets: Array<{ id: string; live: boolean }> };
+  if (!r.assets.some((a) => a.id === id && a.live)) throw new Error(`the broadcast ${id} is not live`);
 }
 
 function startBaton(o: PeerStartOptions): Promise<RunningPeer> {

@@ -13,6 +13,7 @@ const PAGES: Record<string, string> = {
   'hls.html': 'text/html',
   'http.html': 'text/html',
   'whep.html': 'text/html',
+  'whip.html': 'text/html',
 };
 const HLS_JS = join(ROOT, 'node_modules/hls.js/dist/hls.min.js');
 

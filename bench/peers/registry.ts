@@ -2,8 +2,16 @@
 // PeerFactory in its own file, its name in PEER_NAMES (peer.ts), and one line here.
 import { batonPeer, httpPeer } from './baton.js';
 import { batonWhepPeer } from './baton-whep.js';
+import { batonWhipPeer } from './baton-whip.js';
 import { hlsPeer } from './hls.js';
 import { janusPeer } from './janus.js';
 import type { PeerFactory } from './peer.js';
 
-export const PEER_FACTORIES: readonly PeerFactory[] = Object.freeze([batonPeer, batonWhepPeer, janusPeer, hlsPeer, httpPeer]);
+export const PEER_FACTORIES: readonly PeerFactory[] = Object.freeze([
+  batonPeer,
+  batonWhepPeer,
+  batonWhipPeer,
+  janusPeer,
+  hlsPeer,
+  httpPeer,
+]);
