@@ -11,6 +11,14 @@ const { JitterBufferBase, DepacketizeBase, RtpTimeBase, WebmBase, ID, element, s
 export const JITTER_LATENCY_MS = 150;
 /** RTP packets one track's jitter buffer may hold (≈ 1 s of 5 Mbit/s video); beyond that it flushes. */
 export const JITTER_BUFFER_PACKETS = 512;
+/**
+ * A publisher that sent no keyframe for this long is asked for one (PLI). Keyframes are where live
+ * viewers join, where seeks land and what a WHEP viewer's PLI waits for; a browser's WebRTC encoder
+ * sends one only when asked (OBS and GStreamer every 1–2 s, as configured). The browser broadcaster's
+ * MediaRecorder uses the same interval.
+ */
+export const MAX_KEYFRAME_GAP_MS = 2_000;
+
 /** Largest video frame kept, bytes (a 4K VP8 keyframe is well under this). */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
@@ -126,6 +134,8 @@ export class RtpToWebm {
   #sps: Uint8Array | undefined;
   #pps: Uint8Array | undefined;
   #needKeyframe = true;
+  /** Media time of the newest video keyframe written (ms). */
+  #keyframeAtMs = 0;
   #ended = false;
   #bytes = 0;
   frames = { video: 0, audio: 0, dropped: 0 };
@@ -239,7 +249,13 @@ export class RtpToWebm {
         return void this.#o.onNeedKeyframe();
       }
     }
-    if (frame.isKeyframe) this.#needKeyframe = false;
+    if (frame.isKeyframe) {
+      this.#needKeyframe = false;
+      this.#keyframeAtMs = frame.time;
+    } else if (frame.time - this.#keyframeAtMs >= MAX_KEYFRAME_GAP_MS) {
+      // The peer sends at most one PLI per KEYFRAME_REQUEST_INTERVAL_MS, so asking on every frame is cheap.
+      this.#o.onNeedKeyframe();
+    }
     this.frames.video++;
     this.#writer.processVideoInput({ frame });
   }

@@ -1,6 +1,6 @@
 // RTP → WebM for WHIP: reordering, keyframe requests after a loss, audio held until video starts, Cues at the end.
 import { describe, expect, it } from 'vitest';
-import { RtpToWebm, vp8Size } from '../../node-app/whip/rtp-to-webm.js';
+import { MAX_KEYFRAME_GAP_MS, RtpToWebm, vp8Size } from '../../node-app/whip/rtp-to-webm.js';
 import { opusPacket, videoStream, vp8Frame } from '../helpers/rtp-fixtures.js';
 
 const CUES_ID = Buffer.from([0x1c, 0x53, 0xbb, 0x6b]);
@@ -63,6 +63,28 @@ describe('RtpToWebm', () => {
     // Keyframe 20 and what follows are kept.
     expect(t.m.frames.video).toBe(before + 10);
     expect(t.m.frames.dropped).toBeGreaterThan(0);
+  });
+
+  it('asks a publisher that sends keyframes rarely (a browser) for one every MAX_KEYFRAME_GAP_MS, and one that sends them often never', () => {
+    const frameMs = 1000 / 30; // videoStream: 3,000 ticks of 90 kHz per frame
+    const gapFrames = Math.ceil(MAX_KEYFRAME_GAP_MS / frameMs);
+    const rare = mux();
+    const frames = videoStream(gapFrames * 3, 10_000);
+    frames
+      .slice(0, gapFrames - 1)
+      .flat()
+      .forEach((p) => rare.m.push('video', p));
+    expect(rare.requests()).toBe(0);
+    frames
+      .slice(gapFrames - 1)
+      .flat()
+      .forEach((p) => rare.m.push('video', p));
+    expect(rare.requests()).toBeGreaterThan(0);
+    // Nothing is dropped for it: the frames are fine, only the next keyframe is far.
+    expect(rare.m.frames.dropped).toBe(0);
+    const often = mux();
+    for (const p of videoStream(gapFrames * 3, 30).flat()) often.m.push('video', p);
+    expect(often.requests()).toBe(0);
   });
 
   it('starts with a video keyframe: delta frames and audio before it are not written', () => {
