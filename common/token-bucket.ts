@@ -17,13 +17,13 @@ export class TokenBucket {
     this.#lastMs = nowMs;
   }
 
-  /** Takes one token if there is one; false means "refuse this request". */
-  take(nowMs: number): boolean {
+  /** Takes `n` tokens (one request, or a cost in units) if there are as many; false means "refuse this request". */
+  take(nowMs: number, n = 1): boolean {
     const elapsed = Math.max(0, nowMs - this.#lastMs);
     this.#lastMs = nowMs;
     this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#ratePerMs);
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < n) return false;
+    this.#tokens -= n;
     return true;
   }
 }

@@ -2,10 +2,42 @@
 // sorted by id in code-unit order (ids are ASCII: no locale rules needed), served in pages.
 // Viewer counts come from the servers' load reports (the shared table, so every hub agrees) and
 // are summed apart from the entries: load changes every second, the entries rarely.
-import type { CatalogEntry, Delta, StateTable } from './protocol/index.js';
+import { matchesWords, queryWords, searchText } from '../common/catalog-search.js';
+import { CodedError } from '../common/coded-error.js';
+import { TokenBucket } from '../common/token-bucket.js';
+import { MAX_CATALOG_PAGE, type CatalogEntry, type CatalogQuery, type Delta, type StateTable } from './protocol/index.js';
 
-/** The most entries one page carries (`?limit=` is clamped to this). */
-export const MAX_CATALOG_PAGE = 1_000;
+export { MAX_CATALOG_PAGE };
+/**
+ * A page carries at most this much of each description (cut at a word, with "…"): a page of 1,000
+ * entries with full 2,000-character descriptions was ≈ 2.3 MB, fetched again every 10 s by each
+ * catalog page. The whole description comes with the one entry (`entry`, `?id=`); search reads it whole.
+ */
+export const CATALOG_DESCRIPTION_EXCERPT_CHARS = 280;
+/** Searches whose matches are kept until the catalog changes (the page asks again as a user types). */
+const SEARCHES_KEPT = 32;
+/**
+ * Catalog entries all searches of one hub may read per second (a search that is not kept reads every
+ * entry): ≈ 0.2–0.3 µs each here, so at most about a quarter of a core, whatever the catalog's size and
+ * however many clients ask — 10 new searches a second over 100,000 entries, 1,000 over 1,000.
+ */
+export const SEARCH_ENTRIES_PER_S = 1_000_000;
+export const SEARCH_ENTRIES_BURST = 2_000_000;
+
+/** A search refused because the hub's search budget is spent (`rate-limited`: ask again in a moment). */
+export class SearchBusyError extends CodedError<'rate-limited'> {
+  override readonly name = 'SearchBusyError';
+  constructor() {
+    super('rate-limited', 'the hub is answering many searches; try again in a moment');
+  }
+}
+
+export interface CatalogViewOptions {
+  now?: () => number;
+  /** Default SEARCH_ENTRIES_PER_S and SEARCH_ENTRIES_BURST. */
+  searchEntriesPerS?: number;
+  searchEntriesBurst?: number;
+}
 
 /** Table changes that can change the catalog; load, cache and director changes cannot. */
 const CATALOG_DELTAS = new Set<Delta['type']>(['server-joined', 'server-left', 'storage-add', 'storage-remove', 'live', 'live-remove']);
@@ -27,9 +59,24 @@ export class CatalogView {
   #viewers = new Map<string, number>();
   /** How many times the sorted view was rebuilt (for tests and metrics). */
   builds = 0;
+  /** Each sorted entry's folded search text, made at the first search after a rebuild. */
+  #texts: string[] | null = null;
+  /** Folded texts by entry, kept across rebuilds: a rebuild (a live stream starting) folds only what changed. */
+  #foldedById = new Map<string, { title?: string; description?: string; text: string }>();
+  /** Recent searches → indexes of the sorted entries that match, oldest first. */
+  #searches = new Map<string, number[]>();
 
-  constructor(table: StateTable) {
+  readonly #now: () => number;
+  readonly #searchBudget: TokenBucket;
+
+  constructor(table: StateTable, opts: CatalogViewOptions = {}) {
     this.#table = table;
+    this.#now = opts.now ?? (() => performance.now());
+    this.#searchBudget = new TokenBucket(
+      this.#now(),
+      opts.searchEntriesPerS ?? SEARCH_ENTRIES_PER_S,
+      opts.searchEntriesBurst ?? SEARCH_ENTRIES_BURST,
+    );
   }
 
   /** Call for every committed delta: only catalog-relevant ones invalidate the view. */
@@ -56,28 +103,118 @@ export class CatalogView {
     if (this.#builtAt !== this.#changes) {
       this.#sorted = build(this.#table);
       this.#builtAt = this.#changes;
+      this.#texts = null;
+      this.#searches.clear();
       this.builds++;
     }
     return this.#sorted;
   }
 
-  /** Up to `limit` (≤ MAX_CATALOG_PAGE) entries with ids after `cursor`. */
-  page(limit = MAX_CATALOG_PAGE, cursor?: string): CatalogPage {
+  /**
+   * Up to `limit` (≤ MAX_CATALOG_PAGE) entries with ids after `cursor`; with a `query`, only those whose
+   * title, description or id hold every word of it (searched over the whole catalog, not one page), and
+   * `total` counts the matches. Descriptions are excerpts (CATALOG_DESCRIPTION_EXCERPT_CHARS).
+   * Throws SearchBusyError when a new search would overspend the hub's search budget.
+   */
+  page(limit = MAX_CATALOG_PAGE, cursor?: string, query = ''): CatalogPage {
     const all = this.all();
     const n = Math.max(1, Math.min(MAX_CATALOG_PAGE, Math.floor(limit) || MAX_CATALOG_PAGE));
-    let lo = 0;
-    if (cursor !== undefined) {
-      let hi = all.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (all[mid]!.id <= cursor) lo = mid + 1;
-        else hi = mid;
-      }
+    const lo = cursor === undefined ? 0 : firstNotBefore(all.length, (i) => all[i]!.id <= cursor);
+    const matches = this.#matches(query);
+    let picked: CatalogEntry[];
+    let total: number;
+    let more: boolean;
+    if (matches) {
+      // The first match at or after `lo`: matches are indexes in id order.
+      const from = firstNotBefore(matches.length, (i) => matches[i]! < lo);
+      picked = matches.slice(from, from + n).map((i) => all[i]!);
+      total = matches.length;
+      more = from + n < matches.length;
+    } else {
+      picked = all.slice(lo, lo + n);
+      total = all.length;
+      more = lo + n < all.length;
     }
-    const assets = all.slice(lo, lo + n).map((e) => ({ ...e, viewers: this.viewersOf(e.id) }));
-    const more = lo + n < all.length;
-    return { assets, next: more ? assets.at(-1)!.id : null, total: all.length };
+    const assets = picked.map((e) => this.#withViewers(e, true));
+    return { assets, next: more ? assets.at(-1)!.id : null, total };
   }
+
+  /** A parsed catalog query: one entry (`id`; an empty page when there is none) or a page (`q`, `cursor`, `limit`). */
+  query(q: CatalogQuery): CatalogPage {
+    if (q.id === undefined) return this.page(q.limit, q.cursor, q.q);
+    const e = this.entry(q.id);
+    return { assets: e ? [e] : [], next: null, total: e ? 1 : 0 };
+  }
+
+  /** One entry with its whole description, or undefined when no server holds or streams it. */
+  entry(id: string): CatalogEntry | undefined {
+    const all = this.all();
+    const e = all[firstNotBefore(all.length, (i) => all[i]!.id < id)];
+    return e?.id === id ? this.#withViewers(e, false) : undefined;
+  }
+
+  #withViewers(e: CatalogEntry, excerpt: boolean): CatalogEntry {
+    const out = { ...e, viewers: this.viewersOf(e.id) };
+    if (excerpt && e.description !== undefined) out.description = excerptOf(e.description);
+    return out;
+  }
+
+  #foldAll(all: readonly CatalogEntry[]): string[] {
+    const kept = this.#foldedById;
+    const next = new Map<string, { title?: string; description?: string; text: string }>();
+    const texts = all.map((e) => {
+      const k = kept.get(e.id);
+      const text = k && k.title === e.title && k.description === e.description ? k.text : searchText(e);
+      next.set(e.id, { title: e.title, description: e.description, text });
+      return text;
+    });
+    this.#foldedById = next;
+    return texts;
+  }
+
+  /** Indexes of the sorted entries matching `query`; null for a blank query (everything). */
+  #matches(query: string): number[] | null {
+    const words = queryWords(query);
+    if (words.length === 0) return null;
+    const key = words.join(' ');
+    const kept = this.#searches.get(key);
+    if (kept) {
+      this.#searches.delete(key);
+      this.#searches.set(key, kept);
+      return kept;
+    }
+    const all = this.all();
+    // Folding the texts after a change costs about as much as a search: both come out of the budget.
+    if (!this.#searchBudget.take(this.#now(), this.#texts ? all.length : 2 * all.length)) throw new SearchBusyError();
+    this.#texts ??= this.#foldAll(all);
+    const found: number[] = [];
+    for (let i = 0; i < all.length; i++) if (matchesWords(this.#texts[i]!, words)) found.push(i);
+    if (this.#searches.size >= SEARCHES_KEPT) this.#searches.delete(this.#searches.keys().next().value!);
+    this.#searches.set(key, found);
+    return found;
+  }
+}
+
+/** Binary search: the first index in [0, n) where `before` is false (it must be true for a prefix and false after). */
+function firstNotBefore(n: number, before: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first CATALOG_DESCRIPTION_EXCERPT_CHARS of `text`, cut after a word when one ends in the last fifth, with "…". */
+export function excerptOf(text: string): string {
+  if (text.length <= CATALOG_DESCRIPTION_EXCERPT_CHARS) return text;
+  let cut = text.slice(0, CATALOG_DESCRIPTION_EXCERPT_CHARS - 1);
+  // Not half of a surrogate pair.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  const space = cut.search(/\s\S*$/);
+  return `${(space >= CATALOG_DESCRIPTION_EXCERPT_CHARS * 0.8 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
 function build(table: StateTable): CatalogEntry[] {

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import FindMyWay from 'find-my-way';
 import sirv from 'sirv';
 import { isAssetId, type DecisionEvent, type StateTable } from './protocol/index.js';
-import { MAX_CATALOG_PAGE, type CatalogView } from './catalog-view.js';
+import { MAX_CATALOG_QUERY_CHARS } from '../common/catalog-search.js';
+import { MAX_CATALOG_PAGE, SearchBusyError, type CatalogView } from './catalog-view.js';
 import { requestToken, type OperatorGate } from './operator-gate.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { WhipRoutes } from './whip-routes.js';
@@ -71,12 +72,23 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
   open('/api/catalog', (_req, res, query) => {
     const limit = first(query.limit);
     const cursor = first(query.cursor);
+    const id = first(query.id);
+    const q = first(query.q);
     const n = limit === undefined ? MAX_CATALOG_PAGE : Number(limit);
     if (!Number.isInteger(n) || n < 1 || n > MAX_CATALOG_PAGE)
       return send(res, 400, { error: `limit must be an integer in 1..${MAX_CATALOG_PAGE}` });
     if (cursor !== undefined && !isAssetId(cursor))
       return send(res, 400, { error: 'cursor must be an asset id (the `next` of the previous page)' });
-    send(res, 200, hub.catalogView.page(n, cursor));
+    if (id !== undefined && !isAssetId(id)) return send(res, 400, { error: 'id must be an asset id' });
+    if (q !== undefined && q.length > MAX_CATALOG_QUERY_CHARS)
+      return send(res, 400, { error: `q (the search) is at most ${MAX_CATALOG_QUERY_CHARS} characters` });
+    try {
+      send(res, 200, hub.catalogView.query({ limit: n, cursor, id, q }));
+    } catch (err) {
+      if (!(err instanceof SearchBusyError)) throw err;
+      res.setHeader('retry-after', '1');
+      send(res, 429, { error: err.message });
+    }
   });
   open('/api/config', (_req, res) => {
     hub.hubUrls().then(

@@ -42,6 +42,8 @@ export interface HubToServerEvents extends WhipHubToServerEvents, WhepHubToServe
 export interface ClientToHubEvents {
   /** The first page of the catalog (≤ 1,000 assets; `next` is the cursor for /api/catalog). */
   catalog: (ack: (r: Ack<{ assets: CatalogEntry[]; next: string | null; total: number }>) => void) => void;
+  /** `{ q?, cursor?, limit? }` → a page of the entries matching `q` across the whole catalog; `{ id }` → that entry, description whole. */
+  'catalog-query': (req: unknown, ack: (r: Ack<{ assets: CatalogEntry[]; next: string | null; total: number }>) => void) => void;
   watch: (req: unknown, ack: (r: Ack<WatchReply>) => void) => void;
   publish: (req: unknown, ack: (r: Ack<PublishReply>) => void) => void;
   places: (req: unknown, ack: (r: Ack<{ places: Place[] }>) => void) => void;

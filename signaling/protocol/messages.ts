@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ASSET_ID_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.js';
 import { checkBounds, MESSAGE_BOUNDS, type Bounds } from './bounds.js';
+import { MAX_CATALOG_QUERY_CHARS } from '../../common/catalog-search.js';
 import type {
   Ack,
   AssetInfo,
@@ -186,6 +187,21 @@ export const publishSchema = z.strictObject({
 export const viewersQuerySchema = z.strictObject({
   assetIds: z.array(assetId).min(1).max(MAX_VIEWERS_QUERY),
 });
+
+/** The most entries one catalog page carries (`limit` is at most this). */
+export const MAX_CATALOG_PAGE = 1_000;
+
+/**
+ * `catalog-query`: a page of the catalog after `cursor`, only the entries matching `q` (every word, in
+ * the title, description or id), or one entry (`id`) with its whole description.
+ */
+export const catalogQuerySchema = z.strictObject({
+  q: z.string().max(MAX_CATALOG_QUERY_CHARS).optional(),
+  cursor: assetId.optional(),
+  limit: z.number().int().min(1).max(MAX_CATALOG_PAGE).optional(),
+  id: assetId.optional(),
+});
+export type CatalogQuery = z.infer<typeof catalogQuerySchema>;
 
 export const placesSchema = z.strictObject({ q: z.string().trim().min(1).max(120), limit: z.number().int().min(1).max(20).optional() });
 

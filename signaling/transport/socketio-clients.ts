@@ -9,12 +9,14 @@ import {
   publishSchema,
   signalSchema,
   viewersQuerySchema,
+  catalogQuerySchema,
   watchSchema,
   type ClientToHubEvents,
   type HubToClientEvents,
 } from '../protocol/index.js';
 import { TokenBucket } from '../../common/token-bucket.js';
 import type { HubCore } from '../core/hub-core.js';
+import { SearchBusyError } from '../catalog-view.js';
 import { clientIp } from '../geo/ip-locate.js';
 import { suggest } from '../geo/gazetteer.js';
 import type { Logger } from '../log.js';
@@ -23,6 +25,7 @@ import { guardPackets, type EventShape } from './packet-guard.js';
 
 const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = {
   catalog: [0, true],
+  'catalog-query': [1, true],
   watch: [1, true],
   publish: [1, true],
   places: [1, true],
@@ -85,6 +88,19 @@ export function wireClients(
       if (typeof ack !== 'function') return;
       if (limited()) return ack(slowDown());
       ack({ ok: true, ...core.catalogView.page() });
+    });
+
+    socket.on('catalog-query', (raw, ack) => {
+      if (typeof ack !== 'function') return;
+      if (limited()) return ack(slowDown());
+      const p = parse(catalogQuerySchema, raw);
+      if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid catalog query: ${p.message}`));
+      try {
+        ack({ ok: true, ...core.catalogView.query(p.value) });
+      } catch (err) {
+        if (!(err instanceof SearchBusyError)) throw err;
+        ack(refuse(ErrorCode.rateLimited, err.message));
+      }
     });
 
     socket.on('viewers', (raw, ack) => {

@@ -12,6 +12,8 @@ import { FAKE_MEDIA_ARGS, fillForm, goLive } from './helpers/broadcast-form.js';
 import { waitFor } from '../helpers/cluster.js';
 
 const SMPTE = { title: 'SMPTE colour bars', description: 'Broadcast test card with a steady 1 kHz tone, for checking colours.' };
+/** Longer than a page's excerpt: the last word is only in the whole description, which the hub searches. */
+const TESTSRC_DESCRIPTION = `${'A generated test pattern with moving parts. '.repeat(9)}It ends with a quokka.`;
 
 /** The ids of the catalog entries shown now. */
 const shown = (page: Page): Promise<string[]> =>
@@ -25,6 +27,7 @@ describe('catalog content and viewer counts (Chromium, hub + 3 servers)', () => 
     for (const s of env.cluster.servers.values()) {
       writeFileSync(join(s.storage, 'demo-smpte.json'), JSON.stringify(SMPTE));
       writeFileSync(join(s.storage, 'demo-mandelbrot.json'), JSON.stringify({ title: 'Mandelbrot zoom' }));
+      writeFileSync(join(s.storage, 'demo-testsrc.json'), JSON.stringify({ description: TESTSRC_DESCRIPTION }));
     }
     await waitFor(
       'titles and a poster for every demo clip in the catalog',
@@ -59,6 +62,10 @@ describe('catalog content and viewer counts (Chromium, hub + 3 servers)', () => 
         .toBeGreaterThan(100);
       // An entry without a sidecar is listed under its id.
       expect(await page.locator('baton-catalog [data-asset=demo-testsrc] [data-testid=title]').textContent()).toBe('demo-testsrc');
+      // A long description is an excerpt in the list (the page carries ≤ 280 characters of it).
+      const excerpt = (await page.locator('baton-catalog [data-asset=demo-testsrc] [data-testid=description]').textContent()) ?? '';
+      expect(excerpt.length).toBeLessThanOrEqual(280);
+      expect(excerpt).toMatch(/…$/);
 
       const search = page.locator('baton-catalog [data-testid=catalog-search]');
       await search.fill('colours'); // a word of the description only
@@ -67,6 +74,10 @@ describe('catalog content and viewer counts (Chromium, hub + 3 servers)', () => 
       await expect.poll(() => shown(page)).toEqual(['demo-mandelbrot']);
       await search.fill('testsrc'); // the id
       await expect.poll(() => shown(page)).toEqual(['demo-testsrc']);
+      // A word past the excerpt: only the hub's search, over the whole description, finds it.
+      await search.fill('QUOKKA');
+      await expect.poll(() => shown(page)).toEqual(['demo-testsrc']);
+      expect(await page.locator('baton-catalog [data-testid=search-count]').getAttribute('data-searched')).toBe('hub');
       await search.fill('nothing-called-this');
       await expect.poll(() => shown(page)).toEqual([]);
       expect(await page.locator('baton-catalog p.empty').textContent()).toBe('Nothing matches “nothing-called-this”.');
@@ -88,6 +99,11 @@ describe('catalog content and viewer counts (Chromium, hub + 3 servers)', () => 
         .poll(() => first.page.locator('baton-player [data-testid=player-title]').textContent(), { timeout: 15_000 })
         .toBe(SMPTE.title);
       expect(await first.page.locator('baton-player [data-testid=player-description]').textContent()).toBe(SMPTE.description);
+      // The player shows a description whole, not the catalog page's excerpt.
+      await second.page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
+      await expect
+        .poll(() => second.page.locator('baton-player [data-testid=player-description]').textContent(), { timeout: 15_000 })
+        .toBe(TESTSRC_DESCRIPTION);
       const viewers = first.page.locator('baton-player [data-testid=player-viewers]');
       await expect
         .poll(() => viewers.getAttribute('data-viewers'), { timeout: 15_000, message: `no count; errors: ${first.errors.join('; ')}` })

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { io, type Socket } from 'socket.io-client';
 import { mintServerToken } from '../../signaling/auth.js';
 import {
+  catalogQuerySchema,
   heartbeatSchema,
   leaveSchema,
   placesSchema,
@@ -55,6 +56,7 @@ function clientInputs(n: number, seed: number): HubInput[] {
     ev('publish', schemaInputs(publishSchema), true),
     ev('places', schemaInputs(placesSchema), true),
     ev('viewers', schemaInputs(viewersQuerySchema), true),
+    ev('catalog-query', schemaInputs(catalogQuerySchema), true),
     ev('signal', schemaInputs(signalSchema), false),
     ev('leave', schemaInputs(leaveSchema), false),
     fc.constant<HubInput>({ kind: 'event', event: 'catalog', args: [], ack: true }),

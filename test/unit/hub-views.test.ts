@@ -7,7 +7,14 @@ import { StateTable } from '../../signaling/protocol/state-table.js';
 import type { AssetInfo, Delta, ServerEntry } from '../../signaling/protocol/types.js';
 import { MAX_VIEWED_ASSETS_PER_LOAD, parse, serverLoadSchema, viewersQuerySchema } from '../../signaling/protocol/index.js';
 import { loadWorthReporting } from '../../node-app/server/load-meter.js';
-import { CatalogView, MAX_CATALOG_PAGE } from '../../signaling/catalog-view.js';
+import {
+  CATALOG_DESCRIPTION_EXCERPT_CHARS,
+  CatalogView,
+  excerptOf,
+  MAX_CATALOG_PAGE,
+  SearchBusyError,
+} from '../../signaling/catalog-view.js';
+import { catalogQuerySchema } from '../../signaling/protocol/index.js';
 import { OperatorGate, isLoopbackHost } from '../../signaling/operator-gate.js';
 import { publicPlace } from '../../signaling/geo/public-place.js';
 
@@ -97,6 +104,91 @@ describe('catalog content', () => {
       stream: { id: 'live-9dab4fc3', bytes: 10, live: true, mime: 'video/webm', startedAtMs: 1, title: 'Morning show' },
     });
     expect(view.page().assets[0]).toMatchObject({ id: 'live-9dab4fc3', live: true, title: 'Morning show' });
+  });
+});
+
+describe('catalog search and excerpts', () => {
+  const long = `${'word '.repeat(100)}zebracrossing at the very end`;
+
+  it('searches every entry and whole descriptions, pages the matches, and counts them all', () => {
+    const { view, commit } = setup();
+    // 2,500 entries: the matches lie past the first page, where a page-only search never looked.
+    const ids = Array.from({ length: 2_500 }, (_, i) => `a${String(i).padStart(5, '0')}`);
+    commit({
+      type: 'server-joined',
+      server: server(
+        's1',
+        ids.map((id, i) => asset(id, i % 500 === 499 ? { title: `Café ${i}`, description: long } : {})),
+      ),
+    });
+    const first = view.page(2, undefined, 'CAFE zebracrossing');
+    expect(first.total).toBe(5);
+    expect(first.assets.map((e) => e.id)).toEqual(['a00499', 'a00999']);
+    const rest = view.page(1_000, first.next!, 'cafe   ZEBRACROSSING');
+    expect(rest.assets.map((e) => e.id)).toEqual(['a01499', 'a01999', 'a02499']);
+    expect(rest.next).toBeNull();
+    expect(view.page(10, undefined, 'a02000').assets.map((e) => e.id)).toEqual(['a02000']);
+    expect(view.page(10, undefined, 'no-such-thing')).toEqual({ assets: [], next: null, total: 0 });
+    // A blank query is the whole catalog.
+    expect(view.page(10, undefined, '   ').total).toBe(2_500);
+    // A change of the catalog is seen by the next search (matches are kept only until then).
+    commit({ type: 'storage-add', id: 's1', assets: [asset('zz', { description: 'a zebracrossing and a cafe' })] });
+    expect(view.page(10, undefined, 'cafe zebracrossing').total).toBe(6);
+  });
+
+  it('pages carry description excerpts; the one entry carries the whole description', () => {
+    const { view, commit } = setup();
+    commit({
+      type: 'server-joined',
+      server: server('s1', [asset('clip', { description: long }), asset('short', { description: 'Brief.' })]),
+    });
+    const [clip, short] = view.page().assets;
+    expect(clip!.description!.length).toBeLessThanOrEqual(CATALOG_DESCRIPTION_EXCERPT_CHARS);
+    expect(clip!.description).toMatch(/^word word .*word…$/);
+    expect(short!.description).toBe('Brief.');
+    expect(view.entry('clip')!.description).toBe(long);
+    expect(view.query({ id: 'clip' }).assets[0]!.description).toBe(long);
+    expect(view.query({ id: 'nope' })).toEqual({ assets: [], next: null, total: 0 });
+  });
+
+  it('cuts an excerpt after a word, never inside a surrogate pair', () => {
+    expect(excerptOf('x'.repeat(CATALOG_DESCRIPTION_EXCERPT_CHARS))).toHaveLength(CATALOG_DESCRIPTION_EXCERPT_CHARS);
+    const emoji = excerptOf(`${'y'.repeat(CATALOG_DESCRIPTION_EXCERPT_CHARS - 2)}😀😀😀`);
+    expect(emoji.endsWith('y…')).toBe(true);
+  });
+
+  it('spends a hub-wide budget of entries read: new searches beyond it are refused, kept ones still answered', () => {
+    let now = 0;
+    const table = new StateTable();
+    const view = new CatalogView(table, { now: () => now, searchEntriesPerS: 1_000, searchEntriesBurst: 5_000 });
+    table.commit({
+      type: 'server-joined',
+      server: server(
+        's1',
+        Array.from({ length: 1_000 }, (_, i) => `a${i}`),
+      ),
+    });
+    view.noteDelta('server-joined');
+    // The first search after a change also folds every text: 2 × 1,000; then 1,000 per new search.
+    view.page(10, undefined, 'a1');
+    view.page(10, undefined, 'a2');
+    view.page(10, undefined, 'a3');
+    view.page(10, undefined, 'a4');
+    expect(() => view.page(10, undefined, 'a5')).toThrow(SearchBusyError);
+    // A kept search, a blank one and one entry cost nothing.
+    expect(view.page(10, undefined, 'A1').total).toBe(111);
+    expect(view.page(10).total).toBe(1_000);
+    expect(view.entry('a5')?.id).toBe('a5');
+    now += 1_000;
+    expect(view.page(10, undefined, 'a5').total).toBe(111);
+  });
+
+  it('refuses a query longer than 200 characters, a bad cursor or id, and unknown fields', () => {
+    expect(catalogQuerySchema.safeParse({ q: 'x'.repeat(201) }).success).toBe(false);
+    expect(catalogQuerySchema.safeParse({ q: 'x'.repeat(200), limit: 1_000 }).success).toBe(true);
+    expect(catalogQuerySchema.safeParse({ cursor: '../etc' }).success).toBe(false);
+    expect(catalogQuerySchema.safeParse({ id: 'a', extra: 1 }).success).toBe(false);
+    expect(catalogQuerySchema.safeParse({ limit: 1_001 }).success).toBe(false);
   });
 });
 

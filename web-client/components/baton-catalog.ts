@@ -1,7 +1,10 @@
 // The catalog of streams the cluster can serve (poster, title, description, viewers); each entry links to the
-// player's hash route. A search box filters what is loaded (one page: ≤ MAX_CATALOG_PAGE entries).
+// player's hash route. The search box asks the hub, which searches every entry and whole descriptions (a page
+// holds ≤ MAX_CATALOG_PAGE entries with description excerpts); until its answer comes, the loaded page is filtered.
 import { LitElement, css, html } from 'lit';
+import { matchesWords, queryWords, searchText } from '../../common/catalog-search.js';
 import type { CatalogEntry } from '../../signaling/protocol/messages.js';
+import type { SearchResults } from './catalog-source.js';
 import { sharedStyles } from '../styles/shared.js';
 import { fieldStyles } from './baton-place-field.js';
 import { codecsOf, formatBitrate, formatBytes, formatDuration, thousands } from './format.js';
@@ -9,11 +12,13 @@ import { hrefFor } from './hash-route.js';
 
 /**
  * @fires baton-refresh - the user asked for the catalog again
+ * @fires baton-search - the search box changed (detail: the query)
  * @csspart list - the list of entries
  */
 export class BatonCatalog extends LitElement {
   static override properties = {
     entries: { attribute: false },
+    results: { attribute: false },
     selected: { type: String },
     loaded: { type: Boolean },
     error: { type: String },
@@ -22,6 +27,8 @@ export class BatonCatalog extends LitElement {
   };
 
   declare entries: readonly CatalogEntry[];
+  /** The hub's answer to a search (whichever query it was for; a stale one is not shown). */
+  declare results: SearchResults | null;
   declare selected: string | null;
   /** False until the first answer: "empty" is only claimed after one. */
   declare loaded: boolean;
@@ -151,6 +158,7 @@ export class BatonCatalog extends LitElement {
     this.error = null;
     this.offline = false;
     this._query = '';
+    this.results = null;
   }
 
   override render() {
@@ -170,7 +178,10 @@ export class BatonCatalog extends LitElement {
     if (this.entries.length === 0) {
       return html`<p class="empty note">No streams yet. Servers announce what they store when they join; live broadcasts appear here too.</p>`;
     }
-    const shown = filterCatalog(this.entries, this._query);
+    const query = this._query.trim();
+    const answer = query && this.results?.query.trim() === query ? this.results : null;
+    const shown = answer ? answer.assets : filterCatalog(this.entries, this._query);
+    const total = answer ? answer.total : this.entries.length;
     return html`<div class="search">
         <input
           type="search"
@@ -181,9 +192,16 @@ export class BatonCatalog extends LitElement {
           .value=${this._query}
           @input=${(e: Event) => {
             this._query = (e.target as HTMLInputElement).value;
+            this.dispatchEvent(new CustomEvent('baton-search', { detail: this._query, bubbles: true, composed: true }));
           }}
         />
-        ${this._query.trim() ? html`<p class="count" role="status">${shown.length} of ${this.entries.length}</p>` : null}
+        ${
+          query
+            ? html`<p class="count" role="status" data-testid="search-count" data-searched=${answer ? 'hub' : 'page'}>
+                ${answer ? (shown.length < total ? `${shown.length} shown of ${thousands(total)} matches` : `${thousands(total)} ${total === 1 ? 'match' : 'matches'}`) : `${shown.length} of ${thousands(total)} loaded…`}
+              </p>`
+            : null
+        }
       </div>
       ${shown.length === 0 ? html`<p class="empty note">Nothing matches “${this._query.trim()}”.</p>` : null}
       <ul part="list">
@@ -234,23 +252,13 @@ export function watching(n: number): string {
 }
 
 /**
- * The entries whose title, description or id contain every word of `query` (case- and accent-blind).
- * Client-side: the page holds at most one catalog page (MAX_CATALOG_PAGE entries).
+ * The loaded entries whose title, description or id contain every word of `query` (case- and accent-blind):
+ * what the box shows until the hub's answer, which searches the whole catalog, comes.
  */
 export function filterCatalog(entries: readonly CatalogEntry[], query: string): readonly CatalogEntry[] {
-  const words = fold(query).split(/\s+/).filter(Boolean);
+  const words = queryWords(query);
   if (words.length === 0) return entries;
-  return entries.filter((e) => {
-    const text = fold(`${e.title ?? ''}\n${e.description ?? ''}\n${e.id}`);
-    return words.every((w) => text.includes(w));
-  });
-}
-
-function fold(s: string): string {
-  return s
-    .normalize('NFD')
-    .replace(/\p{Diacritic}/gu, '')
-    .toLowerCase();
+  return entries.filter((e) => matchesWords(searchText(e), words));
 }
 
 customElements.define('baton-catalog', BatonCatalog);

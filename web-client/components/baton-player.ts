@@ -101,7 +101,7 @@ export class BatonPlayer extends LitElement {
     const w = this.#watch;
     const s = w.status;
     // The poster stands in for the picture until the first frame is decoded.
-    const poster = (s.assetId && w.catalog.find((a) => a.id === s.assetId)?.posterUrl) || '';
+    const poster = w.catalog.find(s.assetId)?.posterUrl || '';
     if (w.video.getAttribute('poster') !== poster) {
       if (poster) w.video.poster = poster;
       else w.video.removeAttribute('poster');
@@ -120,12 +120,14 @@ export class BatonPlayer extends LitElement {
           ${this.#notices(s)} ${s.assetId && (s.phase !== 'error' || s.server) ? this.#statusPanel(s) : null}
         </div>
         <baton-catalog
-          .entries=${w.catalog}
+          .entries=${w.catalog.entries}
+          .results=${w.catalog.results}
           .selected=${s.assetId}
-          .loaded=${w.catalogLoaded}
-          .error=${w.catalogError}
+          .loaded=${w.catalog.loaded}
+          .error=${w.catalog.error}
           .offline=${w.hub !== 'connected'}
-          @baton-refresh=${() => void w.refreshCatalog()}
+          @baton-refresh=${() => void w.catalog.refresh()}
+          @baton-search=${(e: CustomEvent<string>) => w.catalog.search(e.detail)}
         ></baton-catalog>
       </div>
     `;
@@ -173,7 +175,7 @@ export class BatonPlayer extends LitElement {
   }
 
   #statusPanel(s: PlaybackStatus) {
-    const entry = this.#watch.catalog.find((a) => a.id === s.assetId);
+    const entry = this.#watch.catalog.find(s.assetId);
     const viewers = s.viewers ?? entry?.viewers ?? null;
     const received =
       s.totalBytes && !s.live ? `${formatBytes(s.bytesReceived)} of ${formatBytes(s.totalBytes)}` : formatBytes(s.bytesReceived);

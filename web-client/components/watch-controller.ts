@@ -1,7 +1,7 @@
 // The player's async work: the /client socket, the catalog, one Viewer session and its MSE sink.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import SimplePeer from 'simple-peer/simplepeer.min.js';
-import type { CatalogEntry } from '../../signaling/protocol/messages.js';
+import { CatalogSource } from './catalog-source.js';
 import { Viewer } from '../../client-sdk/viewer.js';
 import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
@@ -29,9 +29,11 @@ const POSITION_SAVE_MS = 1_000;
 export class WatchController implements ReactiveController {
   readonly video: HTMLVideoElement;
   hub: HubState = 'connecting';
-  catalog: CatalogEntry[] = [];
-  catalogLoaded = false;
-  catalogError: string | null = null;
+  /** The catalog beside the player: its first page, the search box's answer, the watched entry. */
+  readonly catalog = new CatalogSource(
+    () => this.#socket,
+    () => this.#host.requestUpdate(),
+  );
   status: PlaybackStatus = idleStatus(null);
   /** Media kept behind the playhead, for the next playback (seconds). */
   backBufferS = BACK_BUFFER_S;
@@ -45,7 +47,6 @@ export class WatchController implements ReactiveController {
   #catalogTimer: ReturnType<typeof setInterval> | undefined;
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #viewersTimer: ReturnType<typeof setInterval> | undefined;
-  #catalogInFlight = false;
   #viewersInFlight = false;
   #wanted: string | null = null;
   /** Where the player was sent and the stream has not caught up yet (s); its `seeking` events need no new request. */
@@ -79,7 +80,8 @@ export class WatchController implements ReactiveController {
     socket.on('connect', () => {
       this.hub = 'connected';
       this.#host.requestUpdate();
-      void this.refreshCatalog();
+      void this.catalog.refresh();
+      void this.catalog.load(this.#wanted);
     });
     socket.on('disconnect', () => {
       this.hub = 'offline';
@@ -90,7 +92,7 @@ export class WatchController implements ReactiveController {
       this.#host.requestUpdate();
     });
     this.#catalogTimer = setInterval(() => {
-      if (document.visibilityState === 'visible' && this.hub === 'connected') void this.refreshCatalog();
+      if (document.visibilityState === 'visible' && this.hub === 'connected') void this.catalog.refresh();
     }, CATALOG_REFRESH_MS);
     this.#statusTimer = setInterval(this.#tick, STATUS_TICK_MS);
     this.#viewersTimer = setInterval(() => {
@@ -101,6 +103,7 @@ export class WatchController implements ReactiveController {
 
   hostDisconnected(): void {
     clearInterval(this.#catalogTimer);
+    this.catalog.stop();
     clearInterval(this.#statusTimer);
     clearInterval(this.#viewersTimer);
     this.#stop();
@@ -128,27 +131,6 @@ export class WatchController implements ReactiveController {
     if (this.#socket) this.#start(this.#wanted);
   }
 
-  async refreshCatalog(): Promise<void> {
-    const socket = this.#socket;
-    if (!socket || this.#catalogInFlight) return;
-    this.#catalogInFlight = true;
-    try {
-      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('catalog');
-      if (r.ok) {
-        this.catalog = [...r.assets].sort((a, b) => Number(b.live) - Number(a.live) || a.id.localeCompare(b.id));
-        this.catalogError = null;
-        this.catalogLoaded = true;
-      } else {
-        this.catalogError = r.message;
-      }
-    } catch {
-      this.catalogError = 'The hub did not answer the catalog request.';
-    } finally {
-      this.#catalogInFlight = false;
-      this.#host.requestUpdate();
-    }
-  }
-
   /** The current asset's viewer count, cluster-wide; its catalog entry shows the same figure. */
   async #refreshViewers(): Promise<void> {
     const socket = this.#socket;
@@ -160,8 +142,7 @@ export class WatchController implements ReactiveController {
       const n = r.ok ? r.counts[0] : undefined;
       if (n === undefined || this.status.assetId !== assetId) return;
       this.status = { ...this.status, viewers: n };
-      const i = this.catalog.findIndex((a) => a.id === assetId);
-      if (i >= 0 && this.catalog[i]!.viewers !== n) this.catalog = this.catalog.with(i, { ...this.catalog[i]!, viewers: n });
+      this.catalog.setViewers(assetId, n);
       this.#host.requestUpdate();
     } catch {
       // No answer this time: the next poll asks again; the figure on screen stays.
@@ -176,6 +157,7 @@ export class WatchController implements ReactiveController {
     // Controls over an empty element only confuse; they come back with a stream.
     this.video.controls = assetId !== null;
     this.#host.requestUpdate();
+    if (this.catalog.current?.id !== assetId) void this.catalog.load(assetId);
     const socket = this.#socket;
     if (!assetId || !socket) return;
 
@@ -201,7 +183,7 @@ export class WatchController implements ReactiveController {
     viewer.addEventListener('meta', (e) => {
       if (!live()) return;
       const d = e.detail;
-      const listed = this.catalog.find((a) => a.id === d.assetId)?.bitrateBps;
+      const listed = this.catalog.find(d.assetId)?.bitrateBps;
       // A stream that ended is a recording: a later meta (a resumed session) does not make it live again.
       const ended = this.status.phase === 'complete';
       this.#patch({ mime: d.mime, totalBytes: d.bytes, live: d.live && !ended, mediaBitrateBps: d.bitrateBps ?? listed ?? null });
@@ -271,7 +253,7 @@ export class WatchController implements ReactiveController {
         live: false,
         totalBytes: this.status.totalBytes === null || this.status.live ? this.status.bytesReceived : this.status.totalBytes,
       });
-      if (this.catalog.some((a) => a.id === assetId && a.live)) void this.refreshCatalog();
+      if (this.catalog.find(assetId)?.live) void this.catalog.refresh();
     });
     viewer.addEventListener('error', (e) => {
       if (live()) this.#failWith(e.detail.code, e.detail.message);
