@@ -176,7 +176,10 @@ describe('hub limits against a live hub', () => {
     const d = await connect(cluster.hubUrl, '/dashboard');
     const resyncs = await Promise.all(Array.from({ length: 50 }, () => ask(d, 'resync')));
     const resyncOk = resyncs.filter((r) => r.ok).length;
-    // Dashboard connections from one IP: the burst (10), then refused until tokens refill.
+    // Dashboard connections from one IP: the burst (10), then refused until tokens refill (2/s). Each accepted
+    // connection costs the hub a 100,000-asset snapshot, so on a loaded machine the 20 arrive over seconds and
+    // the refill is part of the count: at most burst + 2/s × the time they took get in.
+    const dashboardsFrom = performance.now();
     const dashboards = await Promise.allSettled(
       Array.from({ length: 20 }, () => {
         const x = io(`${cluster.hubUrl}/dashboard`, {
@@ -191,8 +194,14 @@ describe('hub limits against a live hub', () => {
         });
       }),
     );
+    const dashboardsS = (performance.now() - dashboardsFrom) / 1000;
     const dashboardsRefused = dashboards.filter((r) => r.status === 'rejected');
-    expect(dashboardsRefused.length).toBeGreaterThanOrEqual(5);
+    const dashboardsAdmitted = dashboards.length - dashboardsRefused.length;
+    expect(dashboardsAdmitted, `${dashboardsAdmitted} admitted in ${dashboardsS.toFixed(2)} s`).toBeLessThanOrEqual(
+      10 + Math.ceil(2 * dashboardsS),
+    );
+    // Quick enough that the bucket cannot have refilled for all of them: some were refused.
+    if (dashboardsS < 4) expect(dashboardsRefused.length).toBeGreaterThanOrEqual(1);
     expect(dashboardsRefused.every((r) => /rate-limited/.test(String((r as PromiseRejectedResult).reason)))).toBe(true);
     for (const r of dashboards) if (r.status === 'fulfilled') r.value.close();
     expect(resyncOk).toBeGreaterThanOrEqual(1);
