@@ -21,7 +21,7 @@ import { NODE_CLOCK, type HubClock } from './core/link.js';
 import { roomPeer, serverRoom, SocketIoLink } from './transport/socketio-link.js';
 import { wireServers } from './transport/socketio-servers.js';
 import { wireClients } from './transport/socketio-clients.js';
-import { wireDashboard } from './transport/socketio-dashboard.js';
+import { DASHBOARD_CONNECT_BURST, DASHBOARD_CONNECTS_PER_S, wireDashboard } from './transport/socketio-dashboard.js';
 import { apiState } from './api-state.js';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -57,6 +57,7 @@ export class Hub {
   readonly #httpLimiter: KeyedRateLimiter;
   /** With several hubs: each client IP's HTTP budget, counted across hubs. */
   readonly #sharedHttpLimit: SharedRateWindows | undefined;
+  readonly #sharedDashboardConnects: SharedRateWindows | undefined;
   /** With several hubs: each client IP's sessions, counted across hubs against the per-IP caps. */
   readonly #sharedIpSessions: SharedIpSessions | undefined;
   readonly #clock: HubClock;
@@ -106,7 +107,14 @@ export class Hub {
         })
       : undefined;
     this.#link.crossHub = this.shared !== undefined;
-    this.#sharedHttpLimit = this.shared && sharedBucketLimit(this.shared, httpRate, httpBurst, this.#log, opts.now);
+    this.#sharedHttpLimit = this.shared && sharedBucketLimit(this.shared, httpRate, httpBurst, this.#log, { now: opts.now });
+    this.#sharedDashboardConnects =
+      this.shared &&
+      sharedBucketLimit(this.shared, DASHBOARD_CONNECTS_PER_S, DASHBOARD_CONNECT_BURST, this.#log, {
+        now: opts.now,
+        scope: 'dashboard',
+        what: 'dashboard connection',
+      });
     this.core = new HubCore({
       link: this.#link,
       clock: this.#clock,
@@ -246,7 +254,13 @@ export class Hub {
       burst: this.#clientBurst,
       trustedProxies: this.#trustedProxies,
     });
-    this.#link.dashboard = wireDashboard(io, { core, gate: this.operatorGate, now, trustedProxies: this.#trustedProxies });
+    this.#link.dashboard = wireDashboard(io, {
+      core,
+      gate: this.operatorGate,
+      now,
+      trustedProxies: this.#trustedProxies,
+      sharedConnects: this.#sharedDashboardConnects,
+    });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(this.#port, this.#host, () => resolve());
@@ -258,6 +272,7 @@ export class Hub {
     await this.#mesh?.start();
     if (this.shared) await this.shared.start(this.#sharedCore());
     this.#sharedHttpLimit?.start();
+    this.#sharedDashboardConnects?.start();
     this.#sharedIpSessions?.start();
     this.core.start();
     this.#log.info({ url: this.#url }, 'hub listening');
@@ -274,6 +289,7 @@ export class Hub {
     // Said before the sockets drop, so servers log an orderly stop, not a lost hub.
     this.#link.servers?.local.emit('shutdown', { reason: 'hub stopping' });
     this.#sharedHttpLimit?.stop();
+    this.#sharedDashboardConnects?.stop();
     await this.#sharedIpSessions?.stop();
     await this.shared?.stop();
     await this.#mesh?.stop();

@@ -21,6 +21,8 @@ export const MAX_SHARED_RATE_SYNC_KEYS = 1_000;
 export interface SharedRateOptions {
   /** Requests one address may make per window across all hubs. */
   limit: number;
+  /** Names the budget in its Redis keys, so two budgets of one address (HTTP, dashboard connections) stay apart. */
+  scope?: string;
   windowMs?: number;
   syncMs?: number;
   maxKeys?: number;
@@ -34,6 +36,7 @@ export class SharedRateWindows {
   readonly #redis: Redis;
   readonly #keys: ClusterKeys;
   readonly #limit: number;
+  readonly #scope: string;
   readonly #windowMs: number;
   readonly #syncMs: number;
   readonly #maxKeys: number;
@@ -52,6 +55,7 @@ export class SharedRateWindows {
     this.#redis = redis;
     this.#keys = keys;
     this.#limit = o.limit;
+    this.#scope = o.scope ? `${o.scope}/` : '';
     this.#windowMs = o.windowMs ?? SHARED_RATE_WINDOW_MS;
     this.#syncMs = o.syncMs ?? SHARED_RATE_SYNC_MS;
     this.#maxKeys = o.maxKeys ?? MAX_SHARED_RATE_KEYS;
@@ -105,7 +109,7 @@ export class SharedRateWindows {
     for (const [key] of batch) this.#pending.delete(key);
     const pipe = this.#redis.pipeline();
     for (const [key, n] of batch) {
-      const k = this.#keys.rate(key, window);
+      const k = this.#keys.rate(this.#scope + key, window);
       pipe.incrby(k, n).pexpire(k, this.#windowMs * 2);
     }
     let replies: [Error | null, unknown][] | null;
@@ -145,11 +149,12 @@ export function sharedBucketLimit(
   ratePerS: number,
   burst: number,
   log: Logger,
-  now?: () => number,
+  o: { now?: () => number; scope?: string; what?: string } = {},
 ): SharedRateWindows {
   return new SharedRateWindows(shared.redis, shared.keys, {
     limit: burst + (ratePerS * SHARED_RATE_WINDOW_MS) / 1000,
-    now,
-    onError: warnOnce(log, 'per-IP request counts not shared (Redis away): each hub limits on its own until it is back'),
+    now: o.now,
+    scope: o.scope,
+    onError: warnOnce(log, `per-IP ${o.what ?? 'request'} counts not shared (Redis away): each hub limits on its own until it is back`),
   });
 }

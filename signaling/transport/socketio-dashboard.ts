@@ -8,9 +8,9 @@ import type { OperatorGate } from '../operator-gate.js';
 import { boundPackets, DASHBOARD_PACKET_BOUNDS } from './packet-bounds.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
 
-/** Dashboard connections per client IP (each costs a full snapshot). */
-const DASHBOARD_CONNECTS_PER_S = 2;
-const DASHBOARD_CONNECT_BURST = 10;
+/** Dashboard connections per client IP (each costs a full snapshot); with several hubs, cluster-wide per window. */
+export const DASHBOARD_CONNECTS_PER_S = 2;
+export const DASHBOARD_CONNECT_BURST = 10;
 /** Dashboard `resync` per connection (each is a full snapshot): 1/s, bursts of 3. */
 const DASHBOARD_RESYNC_PER_S = 1;
 const DASHBOARD_RESYNC_BURST = 3;
@@ -21,11 +21,13 @@ export interface DashboardSideDeps {
   gate: OperatorGate;
   now: () => number;
   trustedProxies: string[];
+  /** With several hubs: the same budget counted across them (SharedRateWindows), so one IP does not get it once per hub. */
+  sharedConnects?: { take(ip: string): boolean };
 }
 
 export function wireDashboard(
   io: IoServer,
-  { core, gate, now, trustedProxies }: DashboardSideDeps,
+  { core, gate, now, trustedProxies, sharedConnects }: DashboardSideDeps,
 ): Namespace<DashboardToHubEvents, HubToDashboardEvents> {
   const ns = io.of('/dashboard') as Namespace<DashboardToHubEvents, HubToDashboardEvents>;
   const metrics = core.metrics;
@@ -34,7 +36,7 @@ export function wireDashboard(
     const v = gate.check(typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined);
     if (!v.ok) return next(new Error(`unauthorized: ${v.message}`));
     const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies) ?? 'unknown';
-    if (!connects.take(ip, now())) {
+    if (!connects.take(ip, now()) || !(sharedConnects?.take(ip) ?? true)) {
       metrics.rejected.inc({ code: ErrorCode.rateLimited });
       return next(new Error('rate-limited: too many dashboard connections; slow down'));
     }

@@ -14,6 +14,7 @@ import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { SHARED_RATE_SYNC_MS, SHARED_RATE_WINDOW_MS } from '../../signaling/redis/shared-rate.js';
 import { SHARED_SESSIONS_SYNC_MS } from '../../signaling/redis/shared-sessions.js';
 import type { Ack, WatchReply } from '../../signaling/protocol/index.js';
+import { DASHBOARD_CONNECT_BURST, DASHBOARD_CONNECTS_PER_S } from '../../signaling/transport/socketio-dashboard.js';
 
 /** Per hub: 2 requests a second, bursts of 4 (the CLI's burst is twice the rate). */
 const HTTP_RATE = 2;
@@ -24,6 +25,9 @@ const EACH_HUB_PER_S = 6;
 const ATTACKER = '203.0.113.7';
 const BYSTANDER = '198.51.100.9';
 const UNCONNECTED_PER_IP = 4;
+/** Dashboard connections one address may open per window, cluster-wide: one hub's burst and refill. */
+const DASHBOARD_WINDOW_LIMIT = DASHBOARD_CONNECT_BURST + (DASHBOARD_CONNECTS_PER_S * SHARED_RATE_WINDOW_MS) / 1000; // 30
+const DASHBOARD_EACH_HUB_PER_S = 3;
 const ASSET = 'demo-smpte';
 
 function clientFrom(hubUrl: string, ip?: string): Promise<Socket> {
@@ -126,5 +130,44 @@ describe('per-IP HTTP limits across hubs (3 hubs, real Redis)', () => {
     for (const [w, n] of accepted) expect(n, `window ${w}: ${JSON.stringify([...accepted])}`).toBeLessThanOrEqual(WINDOW_LIMIT + slack);
     // Without sharing, the longest window here (≥ 4 s of the 12) would take ≥ 3 × (4 + 2 × 4) = 36.
     expect(bystanderOk).toBe(bystander);
+  }, 60_000);
+
+  it(`an address opening ${DASHBOARD_EACH_HUB_PER_S} dashboards/s on each of ${HUBS} hubs gets one hub's budget (${DASHBOARD_WINDOW_LIMIT}) per window`, async () => {
+    const open = (hub: string, ip: string) =>
+      // Admitted (true) or refused for the rate (false); any other refusal fails the test.
+      new Promise<boolean>((resolve, reject) => {
+        const x = io(`${hub}/dashboard`, {
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+          extraHeaders: { 'x-forwarded-for': ip },
+        });
+        x.once('connect', () => (x.close(), resolve(true)));
+        x.once('connect_error', (e) => {
+          x.close();
+          if (/rate-limited/.test(e.message)) resolve(false);
+          else reject(e);
+        });
+      });
+    const admitted = new Map<number, number>(); // window → attacker dashboards admitted
+    let refused = 0;
+    let bystanderOk = 0;
+    const t0 = Date.now();
+    for (let tick = 0; Date.now() - t0 < RUN_MS; tick++) {
+      const at = Date.now();
+      const answers = await Promise.all(hubs.map((h) => open(h.url, '203.0.113.99')));
+      const window = Math.floor(at / SHARED_RATE_WINDOW_MS);
+      admitted.set(window, (admitted.get(window) ?? 0) + answers.filter(Boolean).length);
+      refused += answers.filter((a) => !a).length;
+      if (tick === 10 && (await open(hubs[1]!.url, '198.51.100.77'))) bystanderOk++;
+      await new Promise((r) => setTimeout(r, Math.max(0, at + 1000 / DASHBOARD_EACH_HUB_PER_S - Date.now())));
+    }
+    expect(refused).toBeGreaterThan(0);
+    // Each hub's own bucket refills 2/s between two syncs: the slack.
+    const slack = HUBS * Math.ceil((DASHBOARD_CONNECTS_PER_S * SHARED_RATE_SYNC_MS) / 1000 + 1);
+    for (const [w, n] of admitted)
+      expect(n, `window ${w}: ${JSON.stringify([...admitted])}`).toBeLessThanOrEqual(DASHBOARD_WINDOW_LIMIT + slack);
+    // Without sharing, a window of ≥ 6 s here admits 3 × (10 + 2 × 6) = 66.
+    expect(bystanderOk).toBe(1);
   }, 60_000);
 });
