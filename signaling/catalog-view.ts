@@ -2,7 +2,7 @@
 // sorted by id in code-unit order (ids are ASCII: no locale rules needed), served in pages.
 // Viewer counts come from the servers' load reports (the shared table, so every hub agrees) and
 // are summed apart from the entries: load changes every second, the entries rarely.
-import type { CatalogEntry, Delta, StateTable } from './protocol/index.js';
+import { parseRenditionId, type CatalogEntry, type Delta, type RenditionInfo, type StateTable } from './protocol/index.js';
 
 /** The most entries one page carries (`?limit=` is clamped to this). */
 export const MAX_CATALOG_PAGE = 1_000;
@@ -114,7 +114,27 @@ function build(table: StateTable): CatalogEntry[] {
       if (!entry.posterUrl && l.poster && s.httpUrl) entry.posterUrl = posterUrl(s.httpUrl, l.id, l.poster);
     }
   }
-  return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return groupRenditions(out).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * A stored rendition (`<source>__<h>p`) whose source is listed goes under its source, tallest first;
+ * one whose source is in no server's storage stays an entry of its own.
+ */
+function groupRenditions(out: Map<string, CatalogEntry>): CatalogEntry[] {
+  const listed: CatalogEntry[] = [];
+  for (const e of out.values()) {
+    const r = e.live ? undefined : parseRenditionId(e.id);
+    const source = r && out.get(r.source);
+    if (!r || !source || source.live) {
+      listed.push(e);
+      continue;
+    }
+    const rendition: RenditionInfo = { id: e.id, heightPx: e.heightPx ?? r.heightPx };
+    if (e.bitrateBps !== undefined) rendition.bitrateBps = e.bitrateBps;
+    source.renditions = [...(source.renditions ?? []), rendition].sort((a, b) => b.heightPx - a.heightPx);
+  }
+  return listed;
 }
 
 /** A holder's poster URL for `id`; the version token makes it safe to cache for good. */

@@ -51,6 +51,16 @@ export interface AssetInfo {
    * a short version token that changes with the picture, so the URL can be cached for good.
    */
   poster?: string;
+  /** The picture's height in pixels (of its video track), when it has one. */
+  heightPx?: number;
+}
+
+/** One rendition of a stored asset, as the catalog lists it under its source (see `renditionId`). */
+export interface RenditionInfo {
+  /** The rendition's own asset id (`<source>__<height>p`): watch it as any asset. */
+  id: string;
+  heightPx: number;
+  bitrateBps?: number;
 }
 
 /** A stream being ingested (or recently ended) on a server. */

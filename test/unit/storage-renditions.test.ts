@@ -1,0 +1,189 @@
+// Renditions for adaptive playback: their ids, which rungs an asset lacks, how the catalog lists them under their
+// source, and real ffmpeg making them from a clip on disk with keyframe Clusters at the same times in each.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRenditionId, renditionId } from '../../signaling/protocol/ids.js';
+import { StateTable } from '../../signaling/protocol/state-table.js';
+import type { AssetInfo, ServerEntry } from '../../signaling/protocol/types.js';
+import { assetInfoSchema, MAX_PICTURE_HEIGHT_PX, parse } from '../../signaling/protocol/index.js';
+import { CatalogView } from '../../signaling/catalog-view.js';
+import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { RENDITION_GOP_S, RenditionMaker, missingRenditions, type RenditionStatus } from '../../node-app/storage/rendition-maker.js';
+
+const video = (id: string, extra: Partial<AssetInfo> = {}): AssetInfo => ({
+  id,
+  bytes: 1_000,
+  mime: 'video/webm; codecs="vp9, opus"',
+  durationMs: 20_000,
+  heightPx: 720,
+  bitrateBps: 2_000_000,
+  ...extra,
+});
+const scanned = (info: AssetInfo) => ({ info, path: `/media/${info.id}.webm`, version: '1:1000' });
+
+describe('rendition ids', () => {
+  it('name a rendition `<source>__<height>p` and read it back; anything else is not a rendition', () => {
+    expect(renditionId('talk', 240)).toBe('talk__240p');
+    expect(parseRenditionId('talk__240p')).toEqual({ source: 'talk', heightPx: 240 });
+    expect(parseRenditionId('my__talk__1080p')).toEqual({ source: 'my__talk', heightPx: 1080 });
+    for (const id of ['talk', 'talk__p', 'talk__0p', 'talk_240p', '__240p', 'talk__240p.webm'])
+      expect(parseRenditionId(id)).toBeUndefined();
+    // A source id so long that the suffix would make an invalid asset id gets no rendition.
+    expect(renditionId('a'.repeat(59), 240)).toBeUndefined();
+    expect(renditionId('a'.repeat(58), 240)).toBe(`${'a'.repeat(58)}__240p`);
+  });
+
+  it('a picture height is part of an asset’s entry, bounded', () => {
+    expect(parse(assetInfoSchema, video('a')).ok).toBe(true);
+    expect(parse(assetInfoSchema, video('a', { heightPx: MAX_PICTURE_HEIGHT_PX + 1 })).ok).toBe(false);
+  });
+});
+
+describe('which renditions an asset lacks', () => {
+  it('one per rung below the source’s height, the bitrate capped by what the source spends per line', () => {
+    const jobs = missingRenditions(scanned(video('talk')), () => false);
+    expect(jobs.map((j) => [j.id, j.heightPx, j.videoBps])).toEqual([
+      ['talk__144p', 144, 150_000],
+      ['talk__240p', 240, 300_000],
+      ['talk__360p', 360, 600_000],
+      ['talk__480p', 480, 1_000_000],
+    ]);
+    // A thrifty 360p source (210 kb/s): its 240p rendition spends 2/3 of its video bitrate, not the rung's 300 kb/s.
+    const thrifty = missingRenditions(scanned(video('bars', { heightPx: 360, bitrateBps: 210_000 })), () => false);
+    expect(thrifty.map((j) => [j.heightPx, j.videoBps])).toEqual([
+      [144, 58_400],
+      [240, 97_333],
+    ]);
+  });
+
+  it('none for one already stored, for a rendition, for audio, or without a height or duration', () => {
+    expect(missingRenditions(scanned(video('talk')), (id) => id !== 'talk__240p').map((j) => j.id)).toEqual(['talk__240p']);
+    expect(missingRenditions(scanned(video('talk__480p', { heightPx: 480 })), () => false)).toEqual([]);
+    expect(missingRenditions(scanned(video('song', { mime: 'audio/webm; codecs="opus"' })), () => false)).toEqual([]);
+    const { heightPx: _h, ...noHeight } = video('x');
+    expect(missingRenditions(scanned(noHeight), () => false)).toEqual([]);
+    const { durationMs: _d, ...noDuration } = video('y');
+    expect(missingRenditions(scanned(noDuration), () => false)).toEqual([]);
+    expect(missingRenditions(scanned(video('tiny', { heightPx: 144 })), () => false)).toEqual([]);
+  });
+});
+
+describe('the catalog lists renditions under their source', () => {
+  const entry = (id: string, storage: AssetInfo[]): ServerEntry => ({
+    id,
+    region: 'r',
+    lat: 0,
+    lon: 0,
+    roles: ['edge'],
+    maxSessions: 10,
+    uplinkMbps: 100,
+    joinedAtMs: 0,
+    load: { sessions: 0, egressMbps: 0, cpu: 0 },
+    cache: [],
+    storage,
+    live: [],
+  });
+
+  it('tallest first, with height and bitrate; a rendition without its source stays an entry of its own', () => {
+    const table = new StateTable();
+    table.commit({
+      type: 'server-joined',
+      server: entry('s1', [
+        video('talk'),
+        video('talk__240p', { heightPx: 240, bitrateBps: 360_000 }),
+        video('gone__144p', { heightPx: 144 }),
+      ]),
+    });
+    table.commit({ type: 'server-joined', server: entry('s2', [video('talk__480p', { heightPx: 480, bitrateBps: 1_060_000 })]) });
+    const all = new CatalogView(table).all();
+    expect(all.map((e) => e.id)).toEqual(['gone__144p', 'talk']);
+    expect(all[1]!.renditions).toEqual([
+      { id: 'talk__480p', heightPx: 480, bitrateBps: 1_060_000 },
+      { id: 'talk__240p', heightPx: 240, bitrateBps: 360_000 },
+    ]);
+    expect(all[0]!.renditions).toBeUndefined();
+  });
+});
+
+describe('renditions made by ffmpeg', () => {
+  let root: string;
+  const stores: DiskStore[] = [];
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'baton-renditions-'));
+    // 6 s at 360p with a keyframe every 1.5 s: the renditions must not follow the source's keyframes but their own grid.
+    execFileSync('ffmpeg', [
+      ...[
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=size=640x360:rate=25',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+      ],
+      ...['-t', '6', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '37', '-b:v', '400k', '-c:a', 'libopus'],
+      join(root, 'clip.webm'),
+    ]);
+  }, 60_000);
+  afterAll(() => {
+    for (const s of stores) s.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('makes 240p and 144p in the background, one at a time, with progress, keyframe Clusters on the same 2-s grid', async () => {
+    const seen: RenditionStatus[] = [];
+    const failed: string[] = [];
+    let made = 0;
+    const maker = new RenditionMaker({ made: () => made++, failed: (j, m) => failed.push(`${j.id}: ${m}`) });
+    const store = await DiskStore.open(root, { renditions: maker });
+    stores.push(store);
+    expect(store.list().find((a) => a.id === 'clip')?.heightPx).toBe(360);
+    await expect
+      .poll(
+        () => {
+          seen.push(maker.status());
+          return made;
+        },
+        { timeout: 60_000, interval: 20, message: failed.join('; ') },
+      )
+      .toBe(2);
+    // Never two at once: while one runs the other waits; progress goes from 0 towards 1.
+    expect(seen.some((s) => s.running && s.queued === 1)).toBe(true);
+    expect(seen.some((s) => s.running && s.running.progress > 0 && s.running.progress <= 1)).toBe(true);
+    expect(maker.status()).toEqual({ running: null, queued: 0, made: 2, failed: 0 });
+    // No partial file is left, and the next scan lists both as assets (with no renditions of their own queued).
+    expect(readdirSync(root).sort()).toEqual(['clip.webm', 'clip__144p.webm', 'clip__240p.webm']);
+    await store.refresh();
+    expect(maker.status().queued).toBe(0);
+    expect(maker.status().running).toBeNull();
+    const grid = RENDITION_GOP_S * 1000;
+    for (const [id, height] of [
+      ['clip__240p', 240],
+      ['clip__144p', 144],
+    ] as const) {
+      const info = store.list().find((a) => a.id === id);
+      expect(info?.heightPx).toBe(height);
+      expect(info?.mime).toBe('video/webm; codecs="vp8, opus"');
+      const index = await store.seekIndex(id);
+      expect(index?.points.map((p) => p.timeMs)).toEqual([0, grid, 2 * grid]);
+    }
+  }, 90_000);
+
+  it('a missing ffmpeg means no renditions and no retries', async () => {
+    const failed: string[] = [];
+    const maker = new RenditionMaker({ ffmpeg: 'no-such-ffmpeg-binary', failed: (j, m) => failed.push(`${j.id}: ${m}`) });
+    maker.scanned([{ info: video('talk'), path: join(root, 'clip.webm'), version: '1' }]);
+    await expect.poll(() => failed.length, { timeout: 10_000 }).toBe(1);
+    expect(maker.status()).toMatchObject({ running: null, queued: 0 });
+    maker.scanned([{ info: video('talk'), path: join(root, 'clip.webm'), version: '1' }]);
+    expect(maker.status().queued).toBe(0);
+    maker.close();
+  });
+});
