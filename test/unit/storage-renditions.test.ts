@@ -1,6 +1,5 @@
 // Renditions for adaptive playback: their ids, which rungs an asset lacks, how the catalog lists them under their
 // source, and real ffmpeg making them from a clip on disk with keyframe Clusters at the same times in each.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import type { AssetInfo, ServerEntry } from '../../signaling/protocol/types.js';
 import { assetInfoSchema, MAX_PICTURE_HEIGHT_PX, parse } from '../../signaling/protocol/index.js';
 import { CatalogView } from '../../signaling/catalog-view.js';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { makeTestClip } from '../helpers/test-clip.js';
 import { RENDITION_GOP_S, RenditionMaker, missingRenditions, type RenditionStatus } from '../../node-app/storage/rendition-maker.js';
 
 const video = (id: string, extra: Partial<AssetInfo> = {}): AssetInfo => ({
@@ -114,23 +114,7 @@ describe('renditions made by ffmpeg', () => {
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'baton-renditions-'));
     // 6 s at 360p with a keyframe every 1.5 s: the renditions must not follow the source's keyframes but their own grid.
-    execFileSync('ffmpeg', [
-      ...[
-        '-v',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=640x360:rate=25',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=48000',
-      ],
-      ...['-t', '6', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '37', '-b:v', '400k', '-c:a', 'libopus'],
-      join(root, 'clip.webm'),
-    ]);
+    makeTestClip(join(root, 'clip.webm'), { seconds: 6, size: '640x360', codec: 'libvpx', gop: 37, videoKbps: 400, fps: 25 });
   }, 60_000);
   afterAll(() => {
     for (const s of stores) s.close();
