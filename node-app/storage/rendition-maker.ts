@@ -228,10 +228,13 @@ export function ffmpegArgs(job: RenditionJob, out: string): string[] {
   return [
     ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-nostats', '-y', '-progress', 'pipe:1'],
     ...['-i', job.sourcePath, '-map', '0:v:0', '-map', '0:a:0?', '-sn', '-dn'],
-    ...['-vf', `scale=-2:${job.heightPx}`, '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-threads', '2'],
+    // A fixed speed (negative cpu-used) on one thread, bit-exact muxing: every server that holds the source makes the
+    // same bytes, so a viewer failing over mid-rendition resumes at its byte offset on another server's copy.
+    ...['-vf', `scale=-2:${job.heightPx}`, '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '-8', '-threads', '1'],
     ...['-b:v', `${kbps}k`, '-maxrate', `${Math.round(kbps * 1.5)}k`, '-bufsize', `${kbps * 2}k`],
     // Only the forced keyframes: every rendition's Clusters then start at the same media times.
     ...['-g', '100000', '-force_key_frames', `expr:gte(t,n_forced*${RENDITION_GOP_S})`],
-    ...['-c:a', 'libopus', '-b:a', String(RENDITION_AUDIO_BPS), '-f', 'webm', out],
+    ...['-c:a', 'libopus', '-b:a', String(RENDITION_AUDIO_BPS), '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact'],
+    ...['-f', 'webm', out],
   ];
 }

@@ -1,6 +1,6 @@
 // Renditions for adaptive playback: their ids, which rungs an asset lacks, how the catalog lists them under their
 // source, and real ffmpeg making them from a clip on disk with keyframe Clusters at the same times in each.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,23 @@ describe('renditions made by ffmpeg', () => {
       expect(info?.mime).toBe('video/webm; codecs="vp8, opus"');
       const index = await store.seekIndex(id);
       expect(index?.points.map((p) => p.timeMs)).toEqual([0, grid, 2 * grid]);
+    }
+  }, 90_000);
+
+  it('makes the same bytes from the same source on another server, so a failover can resume at a byte offset', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'baton-renditions-other-'));
+    try {
+      linkSync(join(root, 'clip.webm'), join(other, 'clip.webm'));
+      let made = 0;
+      const maker = new RenditionMaker({ made: () => made++ });
+      const store = await DiskStore.open(other, { renditions: maker });
+      stores.push(store);
+      await expect.poll(() => made, { timeout: 60_000, interval: 50 }).toBe(2);
+      for (const id of ['clip__240p', 'clip__144p']) {
+        expect(readFileSync(join(other, `${id}.webm`)).equals(readFileSync(join(root, `${id}.webm`)))).toBe(true);
+      }
+    } finally {
+      rmSync(other, { recursive: true, force: true });
     }
   }, 90_000);
 
