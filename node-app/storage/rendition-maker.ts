@@ -95,7 +95,7 @@ export function missingRenditions(asset: ScannedAsset, has: (id: string) => bool
 }
 
 /**
- * Makes renditions one at a time. `scanned` is called with the whole catalog after each storage scan;
+ * Makes renditions one at a time, those of the shortest source first. `scanned` is called with the whole catalog after each storage scan;
  * a rendition queued, running, or failed for the same source version is not queued again, so the
  * queue and the failure list hold at most one entry per rung of each stored asset.
  */
@@ -149,9 +149,10 @@ export class RenditionMaker {
 
   #next(): void {
     if (this.#running !== null || this.#closed) return;
-    const first = this.#queued.values().next();
-    if (first.done) return;
-    const job = first.value;
+    // The shortest source first: a long upload does not hold back every clip behind it.
+    let job: RenditionJob | undefined;
+    for (const j of this.#queued.values()) if (!job || j.durationMs < job.durationMs) job = j;
+    if (!job) return;
     this.#queued.delete(job.id);
     this.#running = { job, progress: 0 };
     void this.#make(job).finally(() => {

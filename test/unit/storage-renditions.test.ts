@@ -177,6 +177,16 @@ describe('renditions made by ffmpeg', () => {
     }
   }, 90_000);
 
+  it('takes the shortest source first, so a long upload does not hold back the clips behind it', () => {
+    const maker = new RenditionMaker({ ffmpeg: 'no-such-ffmpeg-binary' });
+    maker.scanned([
+      { info: video('film', { durationMs: 7_200_000 }), path: join(root, 'clip.webm'), version: '1' },
+      { info: video('short', { durationMs: 6_000 }), path: join(root, 'clip.webm'), version: '1' },
+    ]);
+    expect(maker.status().running).toMatchObject({ source: 'short', heightPx: 144 });
+    maker.close();
+  });
+
   it('a missing ffmpeg means no renditions and no retries', async () => {
     const failed: string[] = [];
     const maker = new RenditionMaker({ ffmpeg: 'no-such-ffmpeg-binary', failed: (j, m) => failed.push(`${j.id}: ${m}`) });
