@@ -384,12 +384,15 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   }
 
   #measureLoad(): ServerLoad {
-    return this.#load.measure({
+    const load = this.#load.measure({
       sessions: this.#viewers.size,
       ingestSessions: this.#ingest.sessionCount,
       storageReadBytes: this.store.bytesRead,
       viewers: this.#viewers.viewersByAsset(MAX_VIEWED_ASSETS_PER_LOAD),
     });
+    const r = this.#renditions?.status();
+    if (r?.running) load.renditions = { id: r.running.id, progress: Math.round(r.running.progress * 100) / 100, queued: r.queued };
+    return load;
   }
 
   #report(deltas: OwnDelta[]): void {

@@ -81,6 +81,9 @@ export const serverLoadSchema = z.strictObject({
     .array(z.strictObject({ id: assetId, n: z.number().int().min(1).max(1_000_000) }))
     .max(MAX_VIEWED_ASSETS_PER_LOAD)
     .optional(),
+  renditions: z
+    .strictObject({ id: assetId, progress: z.number().min(0).max(1), queued: z.number().int().min(0).max(1_000_000) })
+    .optional(),
 }) satisfies z.ZodType<ServerLoad>;
 
 export const assetInfoSchema = z.strictObject({

@@ -104,6 +104,16 @@ export interface ServerLoad {
    * (the rest are not counted): the hub sums these over every server for the catalog's viewer counts.
    */
   viewers?: AssetViewers[];
+  /** The rendition the server is making now (absent when it makes none): the dashboard shows its progress. */
+  renditions?: RenditionWork;
+}
+
+/** The rendition a server's ffmpeg is making now and how many wait behind it. */
+export interface RenditionWork {
+  id: string;
+  /** 0..1 of the media encoded so far. */
+  progress: number;
+  queued: number;
 }
 
 /** What a server tells the hub about itself when it registers. */

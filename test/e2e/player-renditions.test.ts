@@ -50,7 +50,18 @@ describe('quality menu (Chromium, one server making renditions)', () => {
   });
 
   it('lists 240p and 144p under the asset and switches the picture at the same time when the viewer picks one', async () => {
-    // The server makes the renditions in the background; the catalog lists them under the asset.
+    // The server makes the renditions in the background (four of them, a minute or more: under way now), and the
+    // dashboard's server card says which one and how far along.
+    const dash = await openPage(env.browser);
+    try {
+      await dash.page.goto(`${env.cluster.hubUrl}/#/dashboard`);
+      const work = dash.page.getByTestId('renditions-work').first();
+      await work.waitFor({ timeout: 30_000 });
+      expect(await work.textContent()).toMatch(/Making\s+(ladder|abr)-clip__(240|144)p · \d+ %/);
+    } finally {
+      await dash.context.close();
+    }
+    // The catalog lists them under the asset.
     await expect
       .poll(async () => (await catalogEntry(env.cluster.hubUrl, ASSET))?.renditions?.map((x) => x.heightPx), {
         timeout: 180_000,
