@@ -38,12 +38,17 @@ export class CatalogView {
     if (type === 'load' || type === 'server-joined' || type === 'server-left') this.#loadChanges++;
   }
 
-  /** Viewer sessions open for `assetId` on every server of the table (as each last reported). */
+  /** Viewer sessions open for `assetId` (and its renditions) on every server of the table (as each last reported). */
   viewersOf(assetId: string): number {
     if (this.#viewersAt !== this.#loadChanges) {
       const counts = new Map<string, number>();
       for (const s of this.#table.servers()) {
-        for (const v of s.load.viewers ?? []) counts.set(v.id, (counts.get(v.id) ?? 0) + v.n);
+        for (const v of s.load.viewers ?? []) {
+          counts.set(v.id, (counts.get(v.id) ?? 0) + v.n);
+          // Someone watching a rendition watches its source: the source's count includes them.
+          const source = parseRenditionId(v.id)?.source;
+          if (source !== undefined) counts.set(source, (counts.get(source) ?? 0) + v.n);
+        }
       }
       this.#viewers = counts;
       this.#viewersAt = this.#loadChanges;

@@ -106,6 +106,30 @@ describe('the catalog lists renditions under their source', () => {
     ]);
     expect(all[0]!.renditions).toBeUndefined();
   });
+
+  it('counts the viewers of a rendition as viewers of its source too', () => {
+    const table = new StateTable();
+    const view = new CatalogView(table);
+    table.commit({ type: 'server-joined', server: entry('s1', [video('talk'), video('talk__240p', { heightPx: 240 })]) });
+    table.commit({ type: 'server-joined', server: entry('s2', [video('talk')]) });
+    table.commit({
+      type: 'load',
+      id: 's1',
+      load: {
+        sessions: 3,
+        egressMbps: 1,
+        cpu: 0,
+        viewers: [
+          { id: 'talk__240p', n: 2 },
+          { id: 'talk', n: 1 },
+        ],
+      },
+    });
+    table.commit({ type: 'load', id: 's2', load: { sessions: 1, egressMbps: 1, cpu: 0, viewers: [{ id: 'talk', n: 1 }] } });
+    view.noteDelta('load');
+    expect(view.viewersOf('talk')).toBe(4);
+    expect(view.viewersOf('talk__240p')).toBe(2);
+  });
 });
 
 describe('renditions made by ffmpeg', () => {
