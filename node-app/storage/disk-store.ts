@@ -71,6 +71,8 @@ interface Entry {
   info: AssetInfo;
   path: string;
   ino: number;
+  /** The file's modification time (ms): a rendition older than its source is made again. */
+  mtimeMs: number;
   probe: WebmProbe;
   /** The sidecar as of its mark (absent file: mark ''). */
   sidecar: { mark: FileMark; meta: Sidecar };
@@ -268,7 +270,9 @@ export class DiskStore implements BlockStore {
       if (entry.info.poster || !entry.probe.complete || !entry.probe.tracks.some((t) => t.type === 'video')) continue;
       this.#o.posters?.want({ id, source: entry.path, target: this.posterPathOf(id)!, version: `${entry.ino}:${entry.info.bytes}` });
     }
-    this.#o.renditions?.scanned([...next.values()].map((e) => ({ info: e.info, path: e.path, version: `${e.ino}:${e.info.bytes}` })));
+    this.#o.renditions?.scanned(
+      [...next.values()].map((e) => ({ info: e.info, path: e.path, version: `${e.ino}:${e.info.bytes}`, mtimeMs: e.mtimeMs })),
+    );
     // New files get their seek index in the background, so the first seek into them finds it ready.
     for (const info of [...result.added, ...result.changed]) {
       this.#indexing = this.#indexing.then(() => (this.#closed ? undefined : this.seekIndex(info.id)));
@@ -321,7 +325,7 @@ export class DiskStore implements BlockStore {
       if (sidecar.meta.description) info.description = sidecar.meta.description;
       const poster = await this.posterToken(id);
       if (poster) info.poster = poster;
-      const entry: Entry = { info, path, ino: s.ino, probe, sidecar };
+      const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, sidecar };
       if (before && before.ino === s.ino && before.index) entry.index = before.index;
       return entry;
     } catch {

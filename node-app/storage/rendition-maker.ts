@@ -34,6 +34,8 @@ export interface ScannedAsset {
   path: string;
   /** Identifies this version of the file: a version that failed is not tried again. */
   version: string;
+  /** The file's modification time (ms); absent: taken as current. */
+  mtimeMs?: number;
 }
 
 /** One rendition to make. */
@@ -103,6 +105,8 @@ export class RenditionMaker {
   readonly #o: RenditionMakerOptions;
   readonly #queued = new Map<string, RenditionJob>();
   readonly #failed = new Map<string, string>();
+  /** The source version each rendition was made from here: never made twice from one version (a source dated in the future). */
+  readonly #madeFor = new Map<string, string>();
   #running: { job: RenditionJob; progress: number } | null = null;
   #made = 0;
   #missing = false;
@@ -115,18 +119,22 @@ export class RenditionMaker {
 
   scanned(assets: ScannedAsset[]): void {
     if (this.#closed || this.#missing) return;
-    const ids = new Set(assets.map((a) => a.info.id));
+    const mtimes = new Map(assets.map((a) => [a.info.id, a.mtimeMs ?? Infinity]));
     const wanted = new Set<string>();
     for (const asset of assets) {
-      for (const job of missingRenditions(asset, (id) => ids.has(id))) {
+      // A rendition older than its source (the source was replaced) is made again.
+      const fresh = (id: string) => mtimes.has(id) && mtimes.get(id)! >= (asset.mtimeMs ?? -Infinity);
+      for (const job of missingRenditions(asset, fresh)) {
         wanted.add(job.id);
-        if (this.#failed.get(job.id) === job.version || this.#running?.job.id === job.id) continue;
+        if (this.#failed.get(job.id) === job.version || this.#madeFor.get(job.id) === job.version || this.#running?.job.id === job.id)
+          continue;
         this.#queued.set(job.id, job);
       }
     }
     // A source that left storage (or got the rendition from elsewhere) takes its waiting jobs with it.
     for (const id of this.#queued.keys()) if (!wanted.has(id)) this.#queued.delete(id);
     for (const id of this.#failed.keys()) if (!wanted.has(id)) this.#failed.delete(id);
+    for (const id of this.#madeFor.keys()) if (!wanted.has(id)) this.#madeFor.delete(id);
     this.#next();
   }
 
@@ -171,6 +179,7 @@ export class RenditionMaker {
       if (this.#closed) throw new Error('closed');
       await rename(tmp, target);
       this.#made++;
+      this.#madeFor.set(job.id, job.version);
       this.#o.made?.(job);
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);

@@ -1,6 +1,6 @@
 // Renditions for adaptive playback: their ids, which rungs an asset lacks, how the catalog lists them under their
 // source, and real ffmpeg making them from a clip on disk with keyframe Clusters at the same times in each.
-import { linkSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +199,25 @@ describe('renditions made by ffmpeg', () => {
     } finally {
       rmSync(other, { recursive: true, force: true });
     }
+  }, 90_000);
+
+  it('makes a rendition again when its source is newer (replaced), once per source version', async () => {
+    let made = 0;
+    const maker = new RenditionMaker({ made: () => made++ });
+    const store = await DiskStore.open(root, { renditions: maker });
+    stores.push(store);
+    // Both renditions are newer than the source: nothing to do.
+    expect(maker.status()).toMatchObject({ running: null, queued: 0 });
+    // The source now looks newer than its renditions (dated a day ahead, as a copy from a skewed clock would be).
+    const ahead = new Date(Date.now() + 86_400_000);
+    utimesSync(join(root, 'clip.webm'), ahead, ahead);
+    await store.refresh();
+    await expect.poll(() => made, { timeout: 60_000, interval: 50 }).toBe(2);
+    // Still older than the source, but made from this very version: not again (no loop).
+    await store.refresh();
+    await store.refresh();
+    expect(maker.status()).toMatchObject({ running: null, queued: 0, made: 2 });
+    maker.close();
   }, 90_000);
 
   it('takes the shortest source first, so a long upload does not hold back the clips behind it', () => {
