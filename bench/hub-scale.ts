@@ -90,6 +90,7 @@ class HubCluster {
       this.servers.push(
         run([
           'server',
+          '--no-renditions',
           '--hub',
           list,
           '--cluster-secret',

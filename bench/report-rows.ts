@@ -194,6 +194,15 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
     targets: ['seek.ratio_vs_http'],
     against: '{seek.ratio_vs_http}× plain HTTP range requests into MSE from the same media server ({seek.http_p50_ms} ms p50)',
   },
+  {
+    figure:
+      'Auto in Chromium, a {abr.asset_s:int} s 360p clip at {abr.top_bitrate_bps} b/s; the link cut to {abr.limit_bps} b/s, then restored',
+    value:
+      '{abr.stalls_after_start} stalls after start-up; top rung again {abr.climb_ms} ms after the restore (on screen {abr.climb_shown_ms} ms)',
+    targets: ['abr.stalls_after_start', 'abr.climb_ms'],
+    against:
+      'down {abr.down_ms} ms after the cut to a rung of {abr.settled_bitrate_bps} b/s; first climb {abr.first_climb_ms} ms; the server made 240p and 144p in {abr.renditions_ready_ms} ms',
+  },
 ];
 
 export interface ReliabilityRow {

@@ -23,6 +23,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   ttff: async () => (await import('./ttff.js')).benchTtff,
   table: async () => (await import('./table-scale.js')).benchTableScale,
   seek: async () => (await import('./seek.js')).benchSeek,
+  abr: async () => (await import('./abr.js')).benchAbr,
   faults: async () => (await import('./faults.js')).benchFaults,
 };
 

@@ -25,6 +25,9 @@ export const TARGETS: Record<string, Target> = {
   'ttff.ratio_vs_http': { op: '<=', value: 2 },
   // Issue 14: a seek shows the new frame in at most twice what plain HTTP range + MSE takes.
   'seek.ratio_vs_http': { op: '<=', value: 2 },
+  // Issue 14: with the link cut to half the top rung's bitrate, no stall after start-up; the top rung again within 10 s of the restore.
+  'abr.stalls_after_start': { op: '<=', value: 0 },
+  'abr.climb_ms': { op: '<=', value: 10_000 },
   'live.transport_ms_p50': { op: '<=', value: 1000 },
   'ingest.failover_stall_ms': { op: '<=', value: 1000 },
   'ingest.upload_overhead_ratio': { op: '<=', value: 2.05 },

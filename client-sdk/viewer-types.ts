@@ -50,6 +50,8 @@ export interface ViewerOptions {
   iceServers?: RTCIceServer[];
   /** Ask servers not to pace (downloads, benchmarks). Default false. */
   fast?: boolean;
+  /** Ask servers to send no faster than this on average (bits per second; `limit()` changes it). Default: no limit. */
+  limitBps?: number;
   /**
    * Servers the first request asks the hub to pass over (its `exclude`), e.g. to watch from one
    * server of a pair; failovers exclude only servers that failed this viewer.

@@ -49,6 +49,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   /** A seek by time the server has not answered yet (ms), and the byte to go back to if it cannot seek. */
   #timeSeek: { ms: number; from: number } | null = null;
   #received = 0;
+  #limitBps: number | null;
   /**
    * Starting at a time: the init segment (up to `initEnd`, from the first meta) is delivered first,
    * since a player needs it before any Cluster; then the stream seeks to `ms`.
@@ -66,6 +67,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     this.assetId = opts.assetId;
     this.#startOffset = opts.offset ?? 0;
     this.#cursor = new ByteCursor(this.#startOffset);
+    this.#limitBps = opts.limitBps ?? null;
     if (opts.startTimeMs !== undefined && opts.startTimeMs > 0) this.#startAt = { ms: opts.startTimeMs, initEnd: null };
   }
 
@@ -110,6 +112,12 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   resume(): void {
     this.#paused = false;
     this.#send({ t: 'resume' });
+  }
+
+  /** Ask servers to send no faster than `bps` on average (null: no limit); kept across failovers. */
+  limit(bps: number | null): void {
+    this.#limitBps = bps;
+    this.#send({ t: 'limit', bps });
   }
 
   /** Continue from another byte offset (e.g. a cluster the player seeked to). */
@@ -211,6 +219,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
       if (!mine()) return;
       clearTimeout(this.#connectTimer);
       this.#connected = true;
+      if (this.#limitBps !== null) this.#send({ t: 'limit', bps: this.#limitBps });
       // The start offset travels once, in the watch request; only a seek by time names a new place.
       this.#send(this.#timeSeek ? this.#play() : this.#o.fast ? { t: 'play', fast: true } : { t: 'play' });
       if (this.#paused) this.#send({ t: 'pause' });

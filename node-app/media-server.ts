@@ -21,6 +21,7 @@ import { ReplicaFollower } from '../common/replica-follower.js';
 import { DirectorRole } from './director/director-role.js';
 import { DiskStore } from './storage/disk-store.js';
 import type { PosterMaker } from './storage/poster-maker.js';
+import { RenditionMaker } from './storage/rendition-maker.js';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import { createCachedSource } from './cache/cached-reader.js';
 import { createCache, DEFAULT_CACHE_POLICY, type BlockCache } from './cache/index.js';
@@ -72,6 +73,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #whep: WhepManager;
   readonly #load = new LoadMeter();
   readonly #posters: PosterMaker | undefined;
+  readonly #renditions: RenditionMaker | undefined;
   #hub?: HubLink;
   #http?: StatusHttp;
   #heartbeat?: NodeJS.Timeout;
@@ -98,8 +100,18 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
             posterMade: (id, token) => this.#ingest.posterMade(id, token),
             log: this.#log,
           });
+    this.#renditions = opts.renditions
+      ? new RenditionMaker({
+          made: (job) => {
+            this.#log.info({ asset: job.id, source: job.source }, 'rendition made');
+            void this.#rescanStorage();
+          },
+          failed: (job, message) => this.#log.warn({ asset: job.id, err: message }, 'no rendition made'),
+        })
+      : undefined;
     this.store = new DiskStore(opts.storageDir, {
       posters: this.#posters,
+      renditions: this.#renditions,
       sidecarError: (id, message) => this.#log.warn({ asset: id, err: message }, 'sidecar ignored'),
     });
     this.cache = createCache({ policy: opts.cachePolicy ?? DEFAULT_CACHE_POLICY, budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
@@ -236,6 +248,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
           storageReadBytes: this.store.bytesRead,
           tableVersion: this.table.version,
           selectOptions: this.#director.selectOptions,
+          renditions: this.#renditions?.status() ?? null,
         }),
     });
     const hub = new HubLink({
@@ -305,6 +318,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     clearInterval(this.#heartbeat);
     clearInterval(this.#rescan);
     this.#posters?.close();
+    this.#renditions?.close();
     // Leave the table first: the hub then tells every viewer of this server to
     // move, and no director can pick this server again while they do.
     this.#hub?.close();
@@ -370,12 +384,15 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   }
 
   #measureLoad(): ServerLoad {
-    return this.#load.measure({
+    const load = this.#load.measure({
       sessions: this.#viewers.size,
       ingestSessions: this.#ingest.sessionCount,
       storageReadBytes: this.store.bytesRead,
       viewers: this.#viewers.viewersByAsset(MAX_VIEWED_ASSETS_PER_LOAD),
     });
+    const r = this.#renditions?.status();
+    if (r?.running) load.renditions = { id: r.running.id, progress: Math.round(r.running.progress * 100) / 100, queued: r.queued };
+    return load;
   }
 
   #report(deltas: OwnDelta[]): void {

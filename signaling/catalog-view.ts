@@ -5,7 +5,15 @@
 import { matchesWords, queryWords, searchText } from '../common/catalog-search.js';
 import { CodedError } from '../common/coded-error.js';
 import { TokenBucket } from '../common/token-bucket.js';
-import { MAX_CATALOG_PAGE, type CatalogEntry, type CatalogQuery, type Delta, type StateTable } from './protocol/index.js';
+import {
+  MAX_CATALOG_PAGE,
+  parseRenditionId,
+  type CatalogEntry,
+  type CatalogQuery,
+  type Delta,
+  type RenditionInfo,
+  type StateTable,
+} from './protocol/index.js';
 
 export { MAX_CATALOG_PAGE };
 /**
@@ -85,12 +93,17 @@ export class CatalogView {
     if (type === 'load' || type === 'server-joined' || type === 'server-left') this.#loadChanges++;
   }
 
-  /** Viewer sessions open for `assetId` on every server of the table (as each last reported). */
+  /** Viewer sessions open for `assetId` (and its renditions) on every server of the table (as each last reported). */
   viewersOf(assetId: string): number {
     if (this.#viewersAt !== this.#loadChanges) {
       const counts = new Map<string, number>();
       for (const s of this.#table.servers()) {
-        for (const v of s.load.viewers ?? []) counts.set(v.id, (counts.get(v.id) ?? 0) + v.n);
+        for (const v of s.load.viewers ?? []) {
+          counts.set(v.id, (counts.get(v.id) ?? 0) + v.n);
+          // Someone watching a rendition watches its source: the source's count includes them.
+          const source = parseRenditionId(v.id)?.source;
+          if (source !== undefined) counts.set(source, (counts.get(source) ?? 0) + v.n);
+        }
       }
       this.#viewers = counts;
       this.#viewersAt = this.#loadChanges;
@@ -251,7 +264,27 @@ function build(table: StateTable): CatalogEntry[] {
       if (!entry.posterUrl && l.poster && s.httpUrl) entry.posterUrl = posterUrl(s.httpUrl, l.id, l.poster);
     }
   }
-  return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return groupRenditions(out).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * A stored rendition (`<source>__<h>p`) whose source is listed goes under its source, tallest first;
+ * one whose source is in no server's storage stays an entry of its own.
+ */
+function groupRenditions(out: Map<string, CatalogEntry>): CatalogEntry[] {
+  const listed: CatalogEntry[] = [];
+  for (const e of out.values()) {
+    const r = e.live ? undefined : parseRenditionId(e.id);
+    const source = r && out.get(r.source);
+    if (!r || !source || source.live) {
+      listed.push(e);
+      continue;
+    }
+    const rendition: RenditionInfo = { id: e.id, heightPx: e.heightPx ?? r.heightPx };
+    if (e.bitrateBps !== undefined) rendition.bitrateBps = e.bitrateBps;
+    source.renditions = [...(source.renditions ?? []), rendition].sort((a, b) => b.heightPx - a.heightPx);
+  }
+  return listed;
 }
 
 /** A holder's poster URL for `id`; the version token makes it safe to cache for good. */

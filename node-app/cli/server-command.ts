@@ -146,6 +146,13 @@ export function addServerCommand(program: Command): void {
     )
     .addOption(
       opt(
+        '--no-renditions',
+        "make no renditions (by default ffmpeg makes <id>__240p.webm and the other rungs below each stored video asset's height, for adaptive playback)",
+        'BATON_NO_RENDITIONS',
+      ),
+    )
+    .addOption(
+      opt(
         '--rtc-bind-address <addr>',
         "local address WHIP publishers' ICE binds to (default: all interfaces)",
         'BATON_RTC_BIND_ADDRESS',
@@ -180,6 +187,7 @@ export function addServerCommand(program: Command): void {
         sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },
         allowFast: Boolean(o.allowFast),
         posters: o.posters !== false,
+        renditions: o.renditions !== false,
         iceAllow: o.iceAllow,
         weights: { ...o.loadWeights, threshold: o.loadThreshold },
         loadBound: o.loadBound === 'off' ? null : o.loadBound,

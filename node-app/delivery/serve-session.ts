@@ -12,6 +12,7 @@ import {
 } from '../../signaling/protocol/frames.js';
 import { FrameReader } from './frame-reader.js';
 import { sessionPacer, type Pacer } from './pacer.js';
+import { LinkLimit } from './link-limit.js';
 import { MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from './restart-policy.js';
 import { FALLBACK_MIME, assetFacts, type AssetFacts } from './asset-facts.js';
 import { SlowViewerWatch } from './slow-viewer.js';
@@ -52,6 +53,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #controls: Promise<void>;
   #pacer: Pacer | null = null;
   #fast = false;
+  readonly #limit = new LinkLimit();
   readonly #restarts = new RestartPolicy();
   #sessionOffset: number;
   #playSeen = false;
@@ -218,6 +220,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
         return this.close('stopped');
       case 'stats':
         return this.#sendControl({ t: 'stats', ...statsFrame(this.stats()) });
+      case 'limit':
+        this.#limit.set(msg.bps, this.#now());
+        return this.#wakeUp();
     }
   }
 
@@ -288,7 +293,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
           this.emit('end', size);
           break;
         }
-        const delay = this.#fast || !this.#pacer ? 0 : this.#pacer.delayMs(Math.min(MAX_MEDIA_PAYLOAD_BYTES, size - this.#next));
+        const paced = this.#fast || !this.#pacer ? 0 : this.#pacer.delayMs(Math.min(MAX_MEDIA_PAYLOAD_BYTES, size - this.#next));
+        const delay = Math.max(paced, this.#limit.delayMs(this.#now()));
         if (delay > 0) {
           await this.#sleep(delay);
           continue;
@@ -305,6 +311,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
         // close() may have run while the write was pending.
         if ((this.#state as ServeState) === 'closed') break;
         if (gen === this.#generation) this.#pacer?.record(out.bytes);
+        this.#limit.record(this.#now(), out.bytes);
         this.#bytesSent += out.bytes;
         this.emit('sent', out.bytes);
       }

@@ -72,6 +72,9 @@ export interface ReportedLoad {
   atMs: number;
 }
 
+/** Progress of the rendition being made that is worth a load report of its own (share of the media). */
+export const RENDITION_PROGRESS_STEP = 0.1;
+
 /**
  * Whether a heartbeat should carry `load` (a table delta at the hub) rather than
  * be empty: only real changes, a session opened since the last beat, or the
@@ -84,6 +87,9 @@ export function loadWorthReporting(prev: ReportedLoad | undefined, load: ServerL
     prev.load.ingestSessions !== load.ingestSessions ||
     // Catalogs show how many watch each asset: a viewer moving between assets is a change too.
     !sameViewers(prev.load.viewers, load.viewers) ||
+    // The dashboard shows the rendition being made: a new one, or another tenth of it done.
+    prev.load.renditions?.id !== load.renditions?.id ||
+    Math.abs((prev.load.renditions?.progress ?? 0) - (load.renditions?.progress ?? 0)) >= RENDITION_PROGRESS_STEP ||
     Math.abs(prev.load.egressMbps - load.egressMbps) > Math.max(EGRESS_REPORT_MIN_MBPS, prev.load.egressMbps * 0.1) ||
     Math.abs(prev.load.cpu - load.cpu) > CPU_REPORT_MIN ||
     // The director counted each session it sent here (a reservation in its replica) until this

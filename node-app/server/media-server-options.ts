@@ -58,4 +58,6 @@ export interface MediaServerOptions {
   iceAllow?: string[];
   /** Make poster pictures (ffmpeg, first keyframe) for stored assets that have none. Default true. */
   posters?: boolean;
+  /** Make smaller renditions (ffmpeg, VP8 + Opus) of stored video assets for adaptive playback. Default false; the CLI turns it on. */
+  renditions?: boolean;
 }

@@ -3,6 +3,7 @@ import { loadFactor, type ServerLoad } from '../../signaling/protocol/index.js';
 import { type BlockCache, DEFAULT_CACHE_POLICY } from '../cache/index.js';
 import type { SelectOptions } from '../director/select.js';
 import type { MediaServerOptions } from './media-server-options.js';
+import type { RenditionStatus } from '../storage/rendition-maker.js';
 
 /** What the server reads of its parts for the status (the order they are read in is the caller's). */
 export interface StatusParts {
@@ -17,6 +18,8 @@ export interface StatusParts {
   storageReadBytes: number;
   tableVersion: number;
   selectOptions: SelectOptions;
+  /** The rendition maker's queue and progress; null when this server makes none. */
+  renditions: RenditionStatus | null;
 }
 
 export function statusBody(o: MediaServerOptions, p: StatusParts): unknown {
@@ -37,6 +40,7 @@ export function statusBody(o: MediaServerOptions, p: StatusParts): unknown {
     },
     storageReadBytes: p.storageReadBytes,
     tableVersion: p.tableVersion,
+    renditions: p.renditions,
     // The effective settings (flags, environment, config file and defaults merged): `loadBound: null` = off.
     options: {
       cacheMb: o.cacheMb,

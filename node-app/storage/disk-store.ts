@@ -6,6 +6,7 @@ import { resolve, sep } from 'node:path';
 import type { BlockStore } from '../contracts.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
+import { MAX_PICTURE_HEIGHT_PX } from '../../signaling/protocol/messages.js';
 import { StorageError, StorageErrorCode, unknownAsset } from './errors.js';
 import { DEFAULT_MAX_OPEN_FILES, FdPool } from './fd-pool.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm, type WebmProbe } from './webm-probe.js';
@@ -13,6 +14,7 @@ import { DURATION_TAIL_BYTES, lastBlockTimeMs } from './webm-duration.js';
 import { buildSeekIndex, type SeekIndex } from './seek-index.js';
 import { SIDECAR_EXTENSION, readSidecar, type Sidecar } from './sidecar.js';
 import { POSTER_SUFFIX, type PosterMaker } from './poster-maker.js';
+import type { RenditionMaker } from './rendition-maker.js';
 
 /**
  * Titles and descriptions one registration or storage report carries at most, in characters: with
@@ -46,6 +48,8 @@ export interface DiskStoreOptions {
   maxOpenFiles?: number;
   /** Makes a poster for each asset that has none (none are made without it). */
   posters?: PosterMaker;
+  /** Makes the smaller renditions each stored video asset lacks (none are made without it). */
+  renditions?: RenditionMaker;
   /** A sidecar could not be used (too large, not JSON, a bad field): the asset is listed without it. */
   sidecarError?: (assetId: string, message: string) => void;
 }
@@ -67,6 +71,8 @@ interface Entry {
   info: AssetInfo;
   path: string;
   ino: number;
+  /** The file's modification time (ms): a rendition older than its source is made again. */
+  mtimeMs: number;
   probe: WebmProbe;
   /** The sidecar as of its mark (absent file: mark ''). */
   sidecar: { mark: FileMark; meta: Sidecar };
@@ -264,6 +270,9 @@ export class DiskStore implements BlockStore {
       if (entry.info.poster || !entry.probe.complete || !entry.probe.tracks.some((t) => t.type === 'video')) continue;
       this.#o.posters?.want({ id, source: entry.path, target: this.posterPathOf(id)!, version: `${entry.ino}:${entry.info.bytes}` });
     }
+    this.#o.renditions?.scanned(
+      [...next.values()].map((e) => ({ info: e.info, path: e.path, version: `${e.ino}:${e.info.bytes}`, mtimeMs: e.mtimeMs })),
+    );
     // New files get their seek index in the background, so the first seek into them finds it ready.
     for (const info of [...result.added, ...result.changed]) {
       this.#indexing = this.#indexing.then(() => (this.#closed ? undefined : this.seekIndex(info.id)));
@@ -305,6 +314,8 @@ export class DiskStore implements BlockStore {
       // Re-probe only a new file, a replaced one, or one whose head was incomplete.
       const probe = before && before.ino === s.ino && before.probe.complete ? before.probe : await probeFile(path, s.size);
       const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe) };
+      const heightPx = probe.tracks.find((t) => t.type === 'video')?.height;
+      if (heightPx && heightPx <= MAX_PICTURE_HEIGHT_PX) info.heightPx = heightPx;
       if (probe.durationMs) {
         info.durationMs = probe.durationMs;
         info.bitrateBps = Math.round((s.size * 8 * 1000) / probe.durationMs);
@@ -314,7 +325,7 @@ export class DiskStore implements BlockStore {
       if (sidecar.meta.description) info.description = sidecar.meta.description;
       const poster = await this.posterToken(id);
       if (poster) info.poster = poster;
-      const entry: Entry = { info, path, ino: s.ino, probe, sidecar };
+      const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, sidecar };
       if (before && before.ino === s.ino && before.index) entry.index = before.index;
       return entry;
     } catch {

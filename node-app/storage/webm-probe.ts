@@ -23,6 +23,8 @@ const Id = {
   seekPosition: 0x53ac,
   cues: 0x1c53bb6b,
   trackNumber: 0xd7,
+  video: 0xe0,
+  pixelHeight: 0xba,
 } as const;
 
 const TRACK_TYPE_VIDEO = 1;
@@ -49,6 +51,8 @@ export interface WebmTrack {
   number?: number;
   /** The RFC 6381 name when it depends on CodecPrivate: H.264's `avc1.PPCCLL` from its AVCDecoderConfigurationRecord (absent without one: no guess). */
   mseCodec?: string;
+  /** A video track's PixelHeight (the coded picture's height). */
+  height?: number;
 }
 
 export interface WebmProbe {
@@ -161,6 +165,11 @@ function readTrack(view: DataView, bytes: Uint8Array, start: number, end: number
     }
     if (c.id === Id.codecId) track.codecId = readString(bytes, c.dataStart, c.size);
     if (c.id === Id.trackNumber) track.number = readUint(view, c.dataStart, c.size);
+    if (c.id === Id.video) {
+      forEachChild(view, c.dataStart, c.dataStart + c.size, (v) => {
+        if (v.id === Id.pixelHeight && v.size !== undefined) track.height = readUint(view, v.dataStart, v.size) || undefined;
+      });
+    }
     // AVCDecoderConfigurationRecord: version 1, then profile, constraint flags, level.
     if (c.id === Id.codecPrivate && c.size >= 4 && bytes[c.dataStart] === 1) {
       track.mseCodec = `avc1.${[...bytes.subarray(c.dataStart + 1, c.dataStart + 4)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;

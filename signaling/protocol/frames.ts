@@ -31,6 +31,10 @@ const count = z.number().finite().min(0);
 
 // ---- client → server ------------------------------------------------------
 
+/** The lowest and highest delivery limit a viewer may ask for (`limit` frame), bits per second. */
+export const MIN_LINK_LIMIT_BPS = 16_000;
+export const MAX_LINK_LIMIT_BPS = 10_000_000_000;
+
 export const clientControlSchema = z.discriminatedUnion('t', [
   /**
    * Send from `offset`: starts, resumes, or seeks. Without `offset`, from where the session was
@@ -45,6 +49,11 @@ export const clientControlSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('stop') }),
   /** Ask for a `stats` frame. */
   z.strictObject({ t: z.literal('stats') }),
+  /**
+   * Send this session no faster than `bps` on average (null: no limit): a viewer on a metered or slow
+   * link (and the adaptive-bitrate test, which plays a throttled link) slows its own delivery down.
+   */
+  z.strictObject({ t: z.literal('limit'), bps: z.number().int().min(MIN_LINK_LIMIT_BPS).max(MAX_LINK_LIMIT_BPS).nullable() }),
 ]);
 export type ClientControl = z.infer<typeof clientControlSchema>;
 

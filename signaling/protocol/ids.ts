@@ -21,3 +21,22 @@ export function isAssetId(value: unknown): value is string {
 export function isServerId(value: unknown): value is string {
   return typeof value === 'string' && SERVER_ID_PATTERN.test(value);
 }
+
+/**
+ * A rendition of a stored asset is a stored asset of its own, named `<source>__<height>p`
+ * (`talk__240p`): the director and the caches treat it as any other asset, and the catalog lists it
+ * under its source. The suffix is reserved: an asset named so is taken for a rendition.
+ */
+const RENDITION_ID = /^(.+)__([1-9][0-9]{1,3})p$/;
+
+/** The rendition id of `source` at `heightPx`, or undefined when it would not be a valid asset id (too long). */
+export function renditionId(source: string, heightPx: number): string | undefined {
+  const id = `${source}__${heightPx}p`;
+  return isAssetId(id) ? id : undefined;
+}
+
+/** The source and height a rendition id names, or undefined for an asset that is not a rendition. */
+export function parseRenditionId(id: string): { source: string; heightPx: number } | undefined {
+  const m = RENDITION_ID.exec(id);
+  return m && isAssetId(id) ? { source: m[1]!, heightPx: Number(m[2]) } : undefined;
+}

@@ -8,6 +8,7 @@ import type {
   AssetInfo,
   DirectorInfo,
   LiveInfo,
+  RenditionInfo,
   Place,
   SelectReason,
   ServerLoad,
@@ -44,6 +45,8 @@ const shortText = z.string().max(200);
 
 /** Longest title of an asset or broadcast, in characters (UTF-16 code units). */
 export const MAX_TITLE_CHARS = 200;
+/** The tallest picture an asset may report (8K is 4320). */
+export const MAX_PICTURE_HEIGHT_PX = 8_192;
 /** Longest description of an asset or broadcast, in characters (UTF-16 code units). */
 export const MAX_DESCRIPTION_CHARS = 2_000;
 /** The most assets one server's load report counts viewers for (its most-watched). */
@@ -79,6 +82,9 @@ export const serverLoadSchema = z.strictObject({
     .array(z.strictObject({ id: assetId, n: z.number().int().min(1).max(1_000_000) }))
     .max(MAX_VIEWED_ASSETS_PER_LOAD)
     .optional(),
+  renditions: z
+    .strictObject({ id: assetId, progress: z.number().min(0).max(1), queued: z.number().int().min(0).max(1_000_000) })
+    .optional(),
 }) satisfies z.ZodType<ServerLoad>;
 
 export const assetInfoSchema = z.strictObject({
@@ -90,6 +96,7 @@ export const assetInfoSchema = z.strictObject({
   title: titleSchema.optional(),
   description: descriptionSchema.optional(),
   poster: posterToken.optional(),
+  heightPx: z.number().int().min(1).max(MAX_PICTURE_HEIGHT_PX).optional(),
 }) satisfies z.ZodType<AssetInfo>;
 
 export const liveInfoSchema = z.strictObject({
@@ -336,6 +343,8 @@ export interface CatalogEntry extends AssetInfo {
   posterUrl?: string;
   /** Viewer sessions open for it across the cluster, from the servers' load reports. */
   viewers?: number;
+  /** Smaller renditions of a stored asset, tallest first (absent when it has none). */
+  renditions?: RenditionInfo[];
 }
 
 export type DecisionEvent =

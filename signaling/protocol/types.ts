@@ -51,6 +51,16 @@ export interface AssetInfo {
    * a short version token that changes with the picture, so the URL can be cached for good.
    */
   poster?: string;
+  /** The picture's height in pixels (of its video track), when it has one. */
+  heightPx?: number;
+}
+
+/** One rendition of a stored asset, as the catalog lists it under its source (see `renditionId`). */
+export interface RenditionInfo {
+  /** The rendition's own asset id (`<source>__<height>p`): watch it as any asset. */
+  id: string;
+  heightPx: number;
+  bitrateBps?: number;
 }
 
 /** A stream being ingested (or recently ended) on a server. */
@@ -94,6 +104,16 @@ export interface ServerLoad {
    * (the rest are not counted): the hub sums these over every server for the catalog's viewer counts.
    */
   viewers?: AssetViewers[];
+  /** The rendition the server is making now (absent when it makes none): the dashboard shows its progress. */
+  renditions?: RenditionWork;
+}
+
+/** The rendition a server's ffmpeg is making now and how many wait behind it. */
+export interface RenditionWork {
+  id: string;
+  /** 0..1 of the media encoded so far. */
+  progress: number;
+  queued: number;
 }
 
 /** What a server tells the hub about itself when it registers. */

@@ -35,6 +35,8 @@ export interface ServerSpec {
   env?: Record<string, string>;
   /** Storage directory to use (it must exist) instead of a new one under the cluster's temp dir. */
   storageDir?: string;
+  /** Let the server make renditions of its stored assets (ffmpeg in the background); default off, so other tests see only their assets. */
+  renditions?: boolean;
 }
 
 export const THREE_SERVERS: ServerSpec[] = [
@@ -234,6 +236,7 @@ export class Cluster {
       '--ice-allow',
       'loopback,private',
       ...(spec.ingest ? ['--ingest'] : []),
+      ...(spec.renditions ? [] : ['--no-renditions']),
       ...(spec.extraArgs ?? []),
     ];
     const p = Object.assign(run(args, spec.env), { spec, storage });

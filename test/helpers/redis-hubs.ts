@@ -14,6 +14,7 @@ export async function startRedisHub(redisUrl: string, id: string, args: string[]
 export async function startHubServer(hubUrls: string[], id: string, storage: string, args: string[] = []): Promise<Proc> {
   const p = run([
     'server',
+    '--no-renditions',
     '--hub',
     hubUrls.join(','),
     '--cluster-secret',

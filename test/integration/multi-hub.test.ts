@@ -111,6 +111,7 @@ describe('several hubs on Redis', () => {
       const list = [0, 1, 2].map((k) => urls[(i + k) % 3]).join(',');
       const p = run([
         'server',
+        '--no-renditions',
         '--hub',
         list,
         '--cluster-secret',

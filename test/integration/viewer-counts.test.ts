@@ -117,7 +117,7 @@ describe('viewer counts with two hubs on one Redis', () => {
       mkdirSync(storage);
       linkSync(join(MEDIA_DIR, `${ASSET}.webm`), join(storage, `${ASSET}.webm`));
       const p = run([
-        ...['server', '--hub', hub.url, '--cluster-secret', SECRET, '--id', `srv-${i}`, '--region', 'eu-central'],
+        ...['server', '--no-renditions', '--hub', hub.url, '--cluster-secret', SECRET, '--id', `srv-${i}`, '--region', 'eu-central'],
         ...['--lat', '50.1', '--lon', '8.7', '--storage', storage, '--heartbeat-ms', '300', '--ice-allow', 'loopback,private'],
       ]);
       servers.push(p);

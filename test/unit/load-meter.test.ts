@@ -1,6 +1,7 @@
 // The media server's load meter and its pure rule for when a heartbeat carries the load.
 import { describe, expect, it } from 'vitest';
 import { LOAD_REFRESH_MS, LoadMeter, loadWorthReporting } from '../../node-app/server/load-meter.js';
+import { parse, serverLoadSchema } from '../../signaling/protocol/index.js';
 
 const idle = { sessions: 0, ingestSessions: 0, egressMbps: 10, cpu: 0.2, storageReadBytes: 0 };
 
@@ -18,6 +19,23 @@ describe('loadWorthReporting', () => {
     expect(loadWorthReporting(prev, { ...idle, egressMbps: 10.9, cpu: 0.24, storageReadBytes: 5 }, false, 1_000 + LOAD_REFRESH_MS)).toBe(
       false,
     );
+  });
+});
+
+describe('loadWorthReporting: the rendition being made (the dashboard shows its progress)', () => {
+  const making = (id: string, progress: number) => ({ ...idle, renditions: { id, progress, queued: 1 } });
+  const prev = { load: making('talk__240p', 0.3), atMs: 1_000 };
+  it('reports a rendition started, finished, or another tenth done; not less', () => {
+    expect(loadWorthReporting({ load: idle, atMs: 1_000 }, making('talk__240p', 0), false, 1_500)).toBe(true);
+    expect(loadWorthReporting(prev, idle, false, 1_500)).toBe(true);
+    expect(loadWorthReporting(prev, making('talk__144p', 0), false, 1_500)).toBe(true);
+    expect(loadWorthReporting(prev, making('talk__240p', 0.4), false, 1_500)).toBe(true);
+    expect(loadWorthReporting(prev, making('talk__240p', 0.35), false, 1_500)).toBe(false);
+  });
+  it('the load schema takes it bounded', () => {
+    expect(parse(serverLoadSchema, making('talk__240p', 0.5)).ok).toBe(true);
+    expect(parse(serverLoadSchema, making('talk__240p', 1.5)).ok).toBe(false);
+    expect(parse(serverLoadSchema, making('../x', 0.5)).ok).toBe(false);
   });
 });
 

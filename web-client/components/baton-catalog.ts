@@ -226,6 +226,16 @@ export class BatonCatalog extends LitElement {
               <span>${formatBytes(e.bytes)}</span>
               ${e.bitrateBps !== undefined ? html`<span>${formatBitrate(e.bitrateBps)}</span>` : null}
               <span class="mono">${codecsOf(e.mime)}</span>
+              ${
+                e.renditions?.length
+                  ? html`<span class="renditions" data-testid="renditions" title="Renditions the player can switch to"
+                      >${[e.heightPx, ...e.renditions.map((r) => r.heightPx)]
+                        .filter(Boolean)
+                        .map((h) => `${h}p`)
+                        .join(' · ')}</span
+                    >`
+                  : null
+              }
             </span>
             <span class="holders">
               ${

@@ -16,6 +16,7 @@ import {
 import { LIVE_CATCH_UP_ABOVE_S } from './live-sync.js';
 import { WatchController, type PlaybackStatus } from './watch-controller.js';
 import { watching } from './baton-catalog.js';
+import { ladderOf, rungLabel } from './rendition-ladder.js';
 
 interface Problem {
   title: string;
@@ -76,12 +77,15 @@ export class BatonPlayer extends LitElement {
   static override properties = {
     asset: { type: String },
     backBufferS: { type: Number, attribute: 'back-buffer-s' },
+    limitKbps: { type: Number, attribute: 'limit-kbps' },
   };
 
   /** The asset to play (from the `#/watch?asset=` route); null shows the catalog only. */
   declare asset: string | null;
   /** Seconds of played media kept buffered behind the playhead (applies from the next playback). Default 30. */
   declare backBufferS: number | undefined;
+  /** Ask servers to send this player no faster than this (kbit/s; the URL's `limit=`); null: no limit. */
+  declare limitKbps: number | null;
 
   static override styles = [sharedStyles, playerStyles];
 
@@ -90,10 +94,12 @@ export class BatonPlayer extends LitElement {
   constructor() {
     super();
     this.asset = null;
+    this.limitKbps = null;
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('backBufferS') && this.backBufferS !== undefined && this.backBufferS > 0) this.#watch.backBufferS = this.backBufferS;
+    if (changed.has('limitKbps')) this.#watch.setLimit(this.limitKbps ? this.limitKbps * 1000 : null);
     if (changed.has('asset')) this.#watch.watch(this.asset);
   }
 
@@ -101,7 +107,7 @@ export class BatonPlayer extends LitElement {
     const w = this.#watch;
     const s = w.status;
     // The poster stands in for the picture until the first frame is decoded.
-    const poster = w.catalog.find(s.assetId)?.posterUrl || '';
+    const poster = (s.assetId && w.feed.entry(s.assetId)?.posterUrl) || '';
     if (w.video.getAttribute('poster') !== poster) {
       if (poster) w.video.poster = poster;
       else w.video.removeAttribute('poster');
@@ -120,14 +126,14 @@ export class BatonPlayer extends LitElement {
           ${this.#notices(s)} ${s.assetId && (s.phase !== 'error' || s.server) ? this.#statusPanel(s) : null}
         </div>
         <baton-catalog
-          .entries=${w.catalog.entries}
-          .results=${w.catalog.results}
+          .entries=${w.feed.entries}
+          .results=${w.feed.results}
           .selected=${s.assetId}
-          .loaded=${w.catalog.loaded}
-          .error=${w.catalog.error}
+          .loaded=${w.feed.loaded}
+          .error=${w.feed.error}
           .offline=${w.hub !== 'connected'}
-          @baton-refresh=${() => void w.catalog.refresh()}
-          @baton-search=${(e: CustomEvent<string>) => w.catalog.search(e.detail)}
+          @baton-refresh=${() => void w.refreshCatalog()}
+          @baton-search=${(e: CustomEvent<string>) => w.feed.search(e.detail)}
         ></baton-catalog>
       </div>
     `;
@@ -175,7 +181,7 @@ export class BatonPlayer extends LitElement {
   }
 
   #statusPanel(s: PlaybackStatus) {
-    const entry = this.#watch.catalog.find(s.assetId);
+    const entry = this.#watch.feed.entry(s.assetId);
     const viewers = s.viewers ?? entry?.viewers ?? null;
     const received =
       s.totalBytes && !s.live ? `${formatBytes(s.bytesReceived)} of ${formatBytes(s.totalBytes)}` : formatBytes(s.bytesReceived);
@@ -184,7 +190,7 @@ export class BatonPlayer extends LitElement {
         <h3 data-testid="player-title" title=${s.assetId ?? ''}>${entry?.title ?? s.assetId}</h3>
         ${entry?.title ? html`<span class="faint mono">${s.assetId}</span>` : null}
         ${s.live ? html`<span class="badge live">live</span>${this.#liveControls(s)}` : s.phase === 'complete' ? html`<span class="badge ok" data-testid="fully-received">fully received</span>` : null}
-        ${s.mime ? html`<span class="codecs faint mono">${codecsOf(s.mime)}</span>` : null}
+        ${s.mime ? html`<span class="codecs faint mono">${codecsOf(s.mime)}</span>` : null} ${this.#qualityMenu(s)}
         ${
           viewers === null
             ? null
@@ -217,6 +223,26 @@ export class BatonPlayer extends LitElement {
         <div class="stat"><dt>Director epoch</dt><dd>${s.epoch ?? '—'}</dd></div>
       </dl>
     </section>`;
+  }
+
+  /** Auto or a rung of the asset's ladder; the option of the rung playing now says so. Absent with one rung. */
+  #qualityMenu(s: PlaybackStatus) {
+    const w = this.#watch;
+    const ladder = s.assetId ? ladderOf(w.feed.entry(s.assetId), s.assetId) : [];
+    if (ladder.length < 2 || s.live) return null;
+    const playing = ladder.find((r) => r.id === s.streamId);
+    return html`<label class="quality" title="Auto picks the rendition by how fast bytes arrive and how much is buffered"
+      >Quality
+      <select
+        data-testid="quality"
+        data-streaming=${s.streamId ?? ''}
+        data-height=${playing?.heightPx ?? ''}
+        @change=${(e: Event) => w.pick((e.target as HTMLSelectElement).value)}
+      >
+        <option value="auto" ?selected=${w.quality === 'auto'}>Auto${w.quality === 'auto' && playing ? ` (${rungLabel(playing)})` : ''}</option>
+        ${ladder.map((r) => html`<option value=${r.id} ?selected=${w.quality === r.id}>${rungLabel(r)}</option>`)}
+      </select></label
+    >`;
   }
 
   /** Live: how far behind the broadcast the picture is, and a way back to the edge when the player is behind. */

@@ -175,6 +175,15 @@ export class BatonServerCard extends LitElement {
         <div class="stat"><dt>Up for</dt><dd>${formatElapsed(this.nowMs - s.joinedAtMs)}</dd></div>
       </dl>
 
+      ${
+        s.load.renditions
+          ? html`<p class="renditions" data-testid="renditions-work" title="ffmpeg makes smaller renditions of stored assets, one at a time">
+              Making <span class="mono">${s.load.renditions.id}</span> · ${Math.round(s.load.renditions.progress * 100)} %${
+                s.load.renditions.queued ? html` · ${s.load.renditions.queued} waiting` : null
+              }
+            </p>`
+          : null
+      }
       <section>
         <h4>Cache</h4>
         ${

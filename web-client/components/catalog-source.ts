@@ -1,6 +1,6 @@
 // The catalog as the player page reads it from the hub: the first page (fetched again while the page is
-// visible), a search over the whole catalog (the hub searches every entry; a page holds ≤ 1,000), and the
-// watched asset's own entry with its whole description (pages carry excerpts).
+// visible), a search over the whole catalog (the hub searches every entry; a page holds ≤ 1,000), the
+// watched asset's own entry with its whole description (pages carry excerpts) and its viewer count.
 import type { CatalogEntry, CatalogQuery } from '../../signaling/protocol/messages.js';
 import { ACK_TIMEOUT_MS, type ClientSocket } from './hub-socket.js';
 
@@ -30,6 +30,7 @@ export class CatalogSource {
   readonly #socket: () => ClientSocket | null;
   readonly #changed: () => void;
   #inFlight = false;
+  #viewersInFlight = false;
   #query = '';
   #watched: string | null = null;
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -40,7 +41,7 @@ export class CatalogSource {
   }
 
   /** The entry for `id`: the whole one when it is the watched asset, else the page's. */
-  find(id: string | null): CatalogEntry | undefined {
+  entry(id: string | null): CatalogEntry | undefined {
     if (id === null) return undefined;
     return this.current?.id === id ? this.current : this.entries.find((a) => a.id === id);
   }
@@ -92,8 +93,24 @@ export class CatalogSource {
     }
   }
 
-  /** The watched entry's viewer count changed (the player polls it): the page's entry shows the same. */
-  setViewers(id: string, n: number): void {
+  /** `assetId`'s viewer count, cluster-wide (its entries show the same figure); undefined without an answer. */
+  async viewersOf(assetId: string | null): Promise<number | undefined> {
+    const socket = this.#socket();
+    if (!socket || !assetId || this.#viewersInFlight) return undefined;
+    this.#viewersInFlight = true;
+    try {
+      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('viewers', { assetIds: [assetId] });
+      const n = r.ok ? r.counts[0] : undefined;
+      if (n !== undefined) this.#setViewers(assetId, n);
+      return n;
+    } catch {
+      return undefined; // no answer this time: the next poll asks again; the figure on screen stays
+    } finally {
+      this.#viewersInFlight = false;
+    }
+  }
+
+  #setViewers(id: string, n: number): void {
     const i = this.entries.findIndex((a) => a.id === id);
     if (i >= 0 && this.entries[i]!.viewers !== n) this.entries = this.entries.with(i, { ...this.entries[i]!, viewers: n });
     if (this.current?.id === id) this.current = { ...this.current, viewers: n };

@@ -1,12 +1,24 @@
 // Hash routes (`#/watch?asset=ID`, `#/broadcast`, `#/dashboard`) and a controller that follows them.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import { MAX_LINK_LIMIT_BPS, MIN_LINK_LIMIT_BPS } from '../../signaling/protocol/frames.js';
 
 export type Route =
-  | { page: 'watch'; asset: string | null /** `t=`: seconds to start at. */; t?: number }
+  | {
+      page: 'watch';
+      asset: string | null;
+      /** `t=`: seconds to start at. */
+      t?: number;
+      /** `limit=`: kbit/s every session of the player asks the server not to exceed (a slow link, or a test playing one). */
+      limitKbps?: number;
+    }
   | { page: 'broadcast' }
   | { page: 'dashboard' };
 
 export type Page = Route['page'];
+
+/** The `limit=` a watch URL may carry (kbit/s): the bounds of the `limit` control frame; anything else is ignored. */
+export const MIN_LIMIT_KBPS = MIN_LINK_LIMIT_BPS / 1000;
+export const MAX_LIMIT_KBPS = MAX_LINK_LIMIT_BPS / 1000;
 
 /** Parse `location.hash`; anything unknown lands on the player. */
 export function parseHash(hash: string): Route {
@@ -23,6 +35,8 @@ export function parseHash(hash: string): Route {
       const route: Route = { page: 'watch', asset: asset && asset.length > 0 ? asset : null };
       const t = Number(params.get('t') ?? NaN);
       if (route.asset && Number.isFinite(t) && t >= 0) route.t = t;
+      const limit = Number(params.get('limit') ?? NaN);
+      if (Number.isInteger(limit) && limit >= MIN_LIMIT_KBPS && limit <= MAX_LIMIT_KBPS) route.limitKbps = limit;
       return route;
     }
   }

@@ -1,6 +1,6 @@
 // Feeds an in-order byte stream into a <video> through Media Source Extensions, keeping the buffer bounded (and a live one near its edge).
 import { LiveKeeper, jumpToLive } from './live-keeper.js';
-import { liveEdgeTarget } from './live-sync.js';
+import { holds, jumpGap } from './gap-jump.js';
 
 /** Media kept behind the playhead; older media is removed from the SourceBuffer (seconds). */
 export const BACK_BUFFER_S = 30;
@@ -14,14 +14,6 @@ export const MAX_APPEND_BYTES = 1024 * 1024;
 export const QUEUE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 /** Below this many queued bytes a paused source is asked to resume (bytes). */
 export const QUEUE_LOW_WATER_BYTES = 2 * 1024 * 1024;
-/** A playhead stuck this close before a buffered range jumps into it (seconds). */
-const GAP_JUMP_S = 3;
-/** A playhead stalled this close to the end of its range steps over a hole to the next range (seconds). */
-const HOLE_STEP_S = 0.3;
-/** HTMLMediaElement.readyState below which the element cannot play on (it is stalled). */
-const HAVE_FUTURE_DATA = 3;
-/** A time counts as buffered when a range holds it within this much (seconds). */
-const BUFFERED_SLACK_S = 0.05;
 
 export interface MseSinkOptions {
   /** Called once when the stream cannot be decoded or buffered. */
@@ -61,7 +53,7 @@ export interface AttachedSource {
  */
 export class MseSink {
   readonly #video: HTMLVideoElement;
-  readonly #mime: string;
+  #mime: string;
   readonly #source: MediaSource;
   readonly #url: string;
   readonly #onError: (error: Error) => void;
@@ -78,6 +70,8 @@ export class MseSink {
   #full = false;
   /** A seek waits for its first append: abort the parser mid-Cluster and drop what is buffered. */
   #resetPending = false;
+  /** A switch to another rendition waits for its first append: abort the parser, keep what is buffered, take its type. */
+  #splicePending: string | null = null;
   /** Where the player seeked to, until media holding it is buffered: no gap jump may move the playhead elsewhere. */
   #seekTarget: number | null = null;
   #keeper: LiveKeeper | null; // while the stream is live
@@ -166,11 +160,7 @@ export class MseSink {
 
   /** True when media at `timeS` is buffered (playing there needs no new bytes). */
   holds(timeS: number): boolean {
-    const ranges = this.#video.buffered;
-    for (let i = 0; i < ranges.length; i++) {
-      if (timeS >= ranges.start(i) - BUFFERED_SLACK_S && timeS <= ranges.end(i)) return true;
-    }
-    return false;
+    return holds(this.#video.buffered, timeS);
   }
 
   /**
@@ -190,6 +180,25 @@ export class MseSink {
       this.#onBackpressure(false);
     }
     this.#pump();
+  }
+
+  /**
+   * Another rendition of the same media (type `mime`) follows from here: its init segment, then Clusters from a
+   * keyframe at or before the playhead or the buffered end. What is queued of the old one is dropped; what is
+   * buffered stays, and the new Clusters replace it where they overlap.
+   */
+  splice(mime: string): void {
+    if (this.#closed) return;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#ending = false;
+    this.#splicePending = mime;
+    this.#pump();
+  }
+
+  /** End of the buffered range that holds the playhead (seconds), or the playhead when none does. */
+  bufferedEnd(): number {
+    return this.#video.currentTime + this.bufferAheadSeconds();
   }
 
   /** Queue the next bytes of the stream (they must follow the previous ones). */
@@ -247,7 +256,7 @@ export class MseSink {
   };
 
   readonly #onUpdateEnd = (): void => {
-    this.#jumpGap();
+    this.#seekTarget = jumpGap(this.#video, this.#seekTarget, this.#keeper !== null);
     this.#keeper?.step();
     this.#pump();
   };
@@ -267,6 +276,7 @@ export class MseSink {
     const sb = this.#buffer;
     if (this.#closed || this.#failed || !sb) return;
     if (this.#resetPending && this.#reset(sb)) return;
+    if (this.#splicePending !== null && (sb.updating || !this.#takeSplice(sb, this.#splicePending))) return;
     if (sb.updating || this.#source.readyState !== 'open') return;
     if (this.#trimBehind(this.#backBufferS, this.#backBufferS * TRIM_SLACK_SHARE)) return;
     if (this.#queue.length === 0) {
@@ -313,6 +323,21 @@ export class MseSink {
     }
   }
 
+  /** Resets the parser for the next rendition (changing the type when it differs); false when that failed. */
+  #takeSplice(sb: SourceBuffer, mime: string): boolean {
+    this.#splicePending = null;
+    try {
+      // An ended source (all of the old rendition arrived) has no parser state to reset; changeType and the next append reopen it.
+      if (this.#source.readyState === 'open') sb.abort();
+      if (mime !== this.#mime) sb.changeType(mime);
+      this.#mime = mime;
+      return true;
+    } catch (err) {
+      this.#fail(new Error(`the browser could not switch to ${mime}`, { cause: err }));
+      return false;
+    }
+  }
+
   /** Coalesce queued chunks into one append of at most `max` bytes (at least one chunk). */
   #take(max: number): Uint8Array<ArrayBuffer> {
     let size = 0;
@@ -345,42 +370,6 @@ export class MseSink {
     if (cut - start <= slackS || cut <= 0) return false;
     sb.remove(start, cut);
     return true;
-  }
-
-  /** Live joins and resumed streams may not start at time 0: move the playhead into the media. */
-  #jumpGap(): void {
-    const ranges = this.#video.buffered;
-    const t = this.#video.currentTime;
-    if (this.#seekTarget !== null) {
-      // After a seek only a range starting just past the target (the Cluster's audio starts a bit late) may move the playhead.
-      const target = this.#seekTarget;
-      if (this.holds(target)) this.#seekTarget = null;
-      for (let i = 0; i < ranges.length && this.#seekTarget !== null; i++) {
-        const start = ranges.start(i);
-        if (start > target && start - target < GAP_JUMP_S) {
-          this.#seekTarget = null;
-          this.#video.currentTime = start + 0.01;
-        }
-      }
-      return;
-    }
-    for (let i = 0; i < ranges.length; i++) {
-      const start = ranges.start(i);
-      const end = ranges.end(i);
-      if (t >= start - 0.05 && t <= end) {
-        // Stalled at the end of a range with the next one just after it (a hole in one track, often where a
-        // live view joined): step over the hole, as it will never fill.
-        const next = i + 1 < ranges.length ? ranges.start(i + 1) : null;
-        if (next !== null && end - t < HOLE_STEP_S && next - t < GAP_JUMP_S && this.#video.readyState < HAVE_FUTURE_DATA)
-          this.#video.currentTime = next + 0.01;
-        return;
-      }
-      if (start > t && (i === 0 || start - t < GAP_JUMP_S)) {
-        // A live join starts near the newest media it has (a keyframe Cluster's worth may arrive at once).
-        this.#video.currentTime = this.#keeper ? liveEdgeTarget(start + 0.01, ranges.end(ranges.length - 1)) : start + 0.01;
-        return;
-      }
-    }
   }
 
   #endOfStream(): void {

@@ -60,3 +60,12 @@ export class PlayPositions {
     return out;
   }
 }
+
+/** The page's local storage, or null when the browser refuses it. */
+export function localStorageOrNull(): Storage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null; // storage disabled (privacy settings): positions are simply not kept
+  }
+}

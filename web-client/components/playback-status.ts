@@ -22,6 +22,8 @@ export interface FailoverNotice {
 
 export interface PlaybackStatus {
   assetId: string | null;
+  /** The asset streaming now: `assetId` itself or one of its renditions. */
+  streamId: string | null;
   phase: WatchPhase;
   video: VideoState;
   server: { id: string; region: string } | null;
@@ -53,6 +55,7 @@ export interface PlaybackStatus {
 export function idleStatus(assetId: string | null): PlaybackStatus {
   return {
     assetId,
+    streamId: assetId,
     phase: assetId ? 'selecting' : 'idle',
     video: 'empty',
     server: null,
@@ -72,4 +75,19 @@ export function idleStatus(assetId: string | null): PlaybackStatus {
     failovers: [],
     viewers: null,
   };
+}
+
+/** What the <video> element is doing after one of its `waiting`, `playing`, `pause`, `ended` or `seeking` events. */
+export function videoStateAfter(type: string, ended: boolean): VideoState {
+  if (type === 'playing') return 'playing';
+  if (type === 'pause') return ended ? 'ended' : 'paused';
+  return type === 'ended' ? 'ended' : 'waiting';
+}
+
+/** Why this player cannot play a stream of type `mime`, as the viewer is told. */
+export function unsupportedReason(mime: string, assetId: string): string {
+  // H.264 from a WHIP publisher (OBS) is stored as Matroska, which Chromium's MSE does not take: WHEP plays it.
+  return /avc1/.test(mime)
+    ? `This stream is H.264 (sent by OBS or another WHIP publisher); this player cannot play H.264 from Matroska: play it over WHEP (POST /whep/${assetId}).`
+    : `This browser cannot play ${mime}.`;
 }

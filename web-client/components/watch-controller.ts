@@ -1,13 +1,22 @@
 // The player's async work: the /client socket, the catalog, one Viewer session and its MSE sink.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import SimplePeer from 'simple-peer/simplepeer.min.js';
-import { CatalogSource } from './catalog-source.js';
 import { Viewer } from '../../client-sdk/viewer.js';
-import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
+import { connectClient, iceServers, type ClientSocket } from './hub-socket.js';
+import { CatalogSource } from './catalog-source.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
 import { hrefFor, parseHash } from './hash-route.js';
-import { PlayPositions } from './play-position.js';
-import { idleStatus, type FailoverNotice, type HubState, type PlaybackStatus, type VideoState } from './playback-status.js';
+import { PlayPositions, localStorageOrNull } from './play-position.js';
+import { ladderOf, type Quality } from './rendition-ladder.js';
+import { AutoQuality } from './auto-quality.js';
+import {
+  idleStatus,
+  unsupportedReason,
+  videoStateAfter,
+  type FailoverNotice,
+  type HubState,
+  type PlaybackStatus,
+} from './playback-status.js';
 
 export type { PlaybackStatus } from './playback-status.js';
 
@@ -30,24 +39,27 @@ export class WatchController implements ReactiveController {
   readonly video: HTMLVideoElement;
   hub: HubState = 'connecting';
   /** The catalog beside the player: its first page, the search box's answer, the watched entry. */
-  readonly catalog = new CatalogSource(
-    () => this.#socket,
-    () => this.#host.requestUpdate(),
-  );
+  readonly feed: CatalogSource;
   status: PlaybackStatus = idleStatus(null);
+  /** The viewer's pick in the quality menu. */
+  quality: Quality = 'auto';
   /** Media kept behind the playhead, for the next playback (seconds). */
   backBufferS = BACK_BUFFER_S;
 
   readonly #host: ReactiveControllerHost;
   #socket: ClientSocket | null = null;
   #viewer: Viewer | null = null;
+  /** A rendition's Viewer opened by a switch, until its meta (then it is `#viewer`). */
+  #next: Viewer | null = null;
+  readonly #auto = new AutoQuality();
+  /** The delivery limit every session of this player asks for (`limit=` in the URL), bits per second. */
+  #limitBps: number | null = null;
   #sink: MseSink | null = null;
   /** A MediaSource attached while the session is set up, for the sink to take at `meta`. */
   #early: AttachedSource | null = null;
   #catalogTimer: ReturnType<typeof setInterval> | undefined;
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #viewersTimer: ReturnType<typeof setInterval> | undefined;
-  #viewersInFlight = false;
   #wanted: string | null = null;
   /** Where the player was sent and the stream has not caught up yet (s); its `seeking` events need no new request. */
   #seekTarget: number | null = null;
@@ -58,6 +70,10 @@ export class WatchController implements ReactiveController {
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
+    this.feed = new CatalogSource(
+      () => this.#socket,
+      () => host.requestUpdate(),
+    );
     host.addController(this);
     const v = document.createElement('video');
     // Browsers only autoplay muted media; the controls let the viewer unmute.
@@ -80,8 +96,8 @@ export class WatchController implements ReactiveController {
     socket.on('connect', () => {
       this.hub = 'connected';
       this.#host.requestUpdate();
-      void this.catalog.refresh();
-      void this.catalog.load(this.#wanted);
+      void this.refreshCatalog();
+      void this.feed.load(this.#wanted);
     });
     socket.on('disconnect', () => {
       this.hub = 'offline';
@@ -92,7 +108,7 @@ export class WatchController implements ReactiveController {
       this.#host.requestUpdate();
     });
     this.#catalogTimer = setInterval(() => {
-      if (document.visibilityState === 'visible' && this.hub === 'connected') void this.catalog.refresh();
+      if (document.visibilityState === 'visible' && this.hub === 'connected') void this.refreshCatalog();
     }, CATALOG_REFRESH_MS);
     this.#statusTimer = setInterval(this.#tick, STATUS_TICK_MS);
     this.#viewersTimer = setInterval(() => {
@@ -103,9 +119,9 @@ export class WatchController implements ReactiveController {
 
   hostDisconnected(): void {
     clearInterval(this.#catalogTimer);
-    this.catalog.stop();
     clearInterval(this.#statusTimer);
     clearInterval(this.#viewersTimer);
+    this.feed.stop();
     this.#stop();
     this.#socket?.removeAllListeners();
     this.#socket?.disconnect();
@@ -131,44 +147,60 @@ export class WatchController implements ReactiveController {
     if (this.#socket) this.#start(this.#wanted);
   }
 
+  refreshCatalog(): Promise<void> {
+    return this.feed.refresh();
+  }
+
   /** The current asset's viewer count, cluster-wide; its catalog entry shows the same figure. */
   async #refreshViewers(): Promise<void> {
-    const socket = this.#socket;
     const assetId = this.status.assetId;
-    if (!socket || !assetId || this.#viewersInFlight) return;
-    this.#viewersInFlight = true;
-    try {
-      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('viewers', { assetIds: [assetId] });
-      const n = r.ok ? r.counts[0] : undefined;
-      if (n === undefined || this.status.assetId !== assetId) return;
-      this.status = { ...this.status, viewers: n };
-      this.catalog.setViewers(assetId, n);
-      this.#host.requestUpdate();
-    } catch {
-      // No answer this time: the next poll asks again; the figure on screen stays.
-    } finally {
-      this.#viewersInFlight = false;
-    }
+    const n = await this.feed.viewersOf(assetId);
+    if (n === undefined || this.status.assetId !== assetId) return;
+    this.#patch({ viewers: n });
   }
 
   #start(assetId: string | null): void {
     this.#stop();
     this.status = idleStatus(assetId);
+    this.quality = 'auto';
     // Controls over an empty element only confuse; they come back with a stream.
     this.video.controls = assetId !== null;
     this.#host.requestUpdate();
-    if (this.catalog.current?.id !== assetId) void this.catalog.load(assetId);
+    if (this.feed.current?.id !== assetId) void this.feed.load(assetId);
     const socket = this.#socket;
     if (!assetId || !socket) return;
 
     // Open the MediaSource while the director chooses and WebRTC connects: by the stream's
     // metadata it is open and the first bytes go straight into a SourceBuffer.
     this.#early = MseSink.attach(this.video);
-    const startS = this.#startFor(assetId);
-    const viewer = new Viewer({ socket, assetId, SimplePeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
-    this.#viewer = viewer;
-    const live = (): boolean => this.#viewer === viewer;
+    // Auto starts on the smallest rung (the fastest start); the rule climbs as soon as the link shows room.
+    const ladder = ladderOf(this.feed.entry(assetId), assetId);
+    const first = ladder.at(-1)!.id;
+    this.#auto.reset(first, performance.now());
+    this.status.streamId = first;
+    this.#open(first, this.#startFor(assetId), false);
+    void this.#refreshViewers();
+  }
 
+  /**
+   * Opens a Viewer of `streamId` (the asset or one of its renditions) from `startS`: the playback's first,
+   * or, `switching`, one that takes over the sink and the playback at its meta (the old one plays on until then).
+   */
+  #open(streamId: string, startS: number | null, switching: boolean): void {
+    const socket = this.#socket!;
+    const viewer = new Viewer({
+      socket,
+      assetId: streamId,
+      SimplePeer,
+      iceServers,
+      ...(startS === null ? {} : { startTimeMs: startS * 1000 }),
+      ...(this.#limitBps === null ? {} : { limitBps: this.#limitBps }),
+    });
+    if (switching) {
+      this.#next?.close();
+      this.#next = viewer;
+    } else this.#viewer = viewer;
+    const live = (): boolean => this.#viewer === viewer;
     viewer.addEventListener('selected', (e) => {
       if (!live()) return;
       const d = e.detail;
@@ -181,22 +213,16 @@ export class WatchController implements ReactiveController {
       });
     });
     viewer.addEventListener('meta', (e) => {
+      if (this.#next === viewer) this.#takeOver(viewer, e.detail.mime);
       if (!live()) return;
       const d = e.detail;
-      const listed = this.catalog.find(d.assetId)?.bitrateBps;
+      const listed = this.feed.entry(d.assetId)?.bitrateBps;
       // A stream that ended is a recording: a later meta (a resumed session) does not make it live again.
       const ended = this.status.phase === 'complete';
       this.#patch({ mime: d.mime, totalBytes: d.bytes, live: d.live && !ended, mediaBitrateBps: d.bitrateBps ?? listed ?? null });
       if (d.live && d.startedAtMs !== undefined) this.#liveStartedAtMs = d.startedAtMs;
       if (this.#sink) return; // a resumed session repeats the metadata; the sink carries on
-      if (!MseSink.supports(d.mime)) {
-        // H.264 from a WHIP publisher (OBS) is stored as Matroska, which Chromium's MSE does not take: WHEP plays it.
-        const why = /avc1/.test(d.mime)
-          ? `This stream is H.264 (sent by OBS or another WHIP publisher); this player cannot play H.264 from Matroska: play it over WHEP (POST /whep/${d.assetId}).`
-          : `This browser cannot play ${d.mime}.`;
-        this.#failWith('unsupported-media', why);
-        return;
-      }
+      if (!MseSink.supports(d.mime)) return this.#failWith('unsupported-media', unsupportedReason(d.mime, d.assetId));
       const attached = this.#early ?? undefined;
       this.#early = null;
       this.#sink = new MseSink(this.video, d.mime, {
@@ -228,6 +254,7 @@ export class WatchController implements ReactiveController {
       if (!live()) return;
       const first = this.status.bytesReceived === 0;
       this.status.bytesReceived += e.detail.bytes.byteLength;
+      this.#auto.received(performance.now(), e.detail.bytes.byteLength);
       this.#sink?.append(e.detail.bytes);
       if (first) {
         this.#patch({ phase: 'streaming' });
@@ -253,13 +280,45 @@ export class WatchController implements ReactiveController {
         live: false,
         totalBytes: this.status.totalBytes === null || this.status.live ? this.status.bytesReceived : this.status.totalBytes,
       });
-      if (this.catalog.find(assetId)?.live) void this.catalog.refresh();
+      if (this.feed.entry(streamId)?.live) void this.refreshCatalog();
     });
     viewer.addEventListener('error', (e) => {
       if (live()) this.#failWith(e.detail.code, e.detail.message);
     });
     viewer.start();
-    void this.#refreshViewers();
+  }
+
+  /** A rendition's stream takes over: the old one closes, the sink goes on from the new one's init segment. */
+  #takeOver(viewer: Viewer, mime: string): void {
+    const old = this.#viewer;
+    this.#viewer = viewer;
+    this.#next = null;
+    old?.close();
+    this.#sink?.splice(mime);
+    this.#auto.tookOver(viewer.assetId, performance.now());
+    // Received bytes count what the new rendition delivers ("x of its size").
+    this.#patch({ streamId: viewer.assetId, bytesReceived: 0, phase: this.status.phase === 'complete' ? 'streaming' : this.status.phase });
+  }
+
+  /** The viewer's choice in the quality menu: a rung's asset id, or `auto` (the player picks). */
+  pick(quality: Quality): void {
+    this.quality = quality;
+    if (quality !== 'auto') this.#switchTo(quality, this.video.currentTime);
+    else this.#auto.reset(this.#next?.assetId ?? this.status.streamId ?? '', performance.now());
+    this.#host.requestUpdate();
+  }
+
+  /** Ask every session of this playback to send no faster than `bps` on average (null: no limit). */
+  setLimit(bps: number | null): void {
+    this.#limitBps = bps;
+    this.#viewer?.limit(bps);
+    this.#next?.limit(bps);
+  }
+
+  /** Play `streamId` (a rung of the current asset) from the keyframe Cluster at or before `atS`. */
+  #switchTo(streamId: string, atS: number): void {
+    if (!this.#socket || !this.#viewer || this.status.live || streamId === (this.#next?.assetId ?? this.status.streamId)) return;
+    this.#open(streamId, atS > 0 ? atS : null, true);
   }
 
   /** Where to start `assetId`: the URL's `t=` when it names this asset, else the position saved for it. */
@@ -283,6 +342,9 @@ export class WatchController implements ReactiveController {
     this.#seekTarget = t;
     sink.seek(t);
     viewer.seekTime(t * 1000);
+    // A switch under way would take over at the old time: it starts again at the new one.
+    const next = this.#next;
+    if (next) this.#open(next.assetId, t, true);
   };
 
   /** Keeps the position in the URL (`t=`) and local storage, so a reload or a shared link resumes there. */
@@ -307,6 +369,8 @@ export class WatchController implements ReactiveController {
     const viewer = this.#viewer;
     this.#viewer = null;
     viewer?.close();
+    this.#next?.close();
+    this.#next = null;
     this.#sink?.close();
     this.#sink = null;
     if (this.#early) MseSink.detach(this.video, this.#early);
@@ -334,28 +398,17 @@ export class WatchController implements ReactiveController {
     const latencyS =
       live && playing && this.#liveStartedAtMs !== null ? (Date.now() - this.#liveStartedAtMs) / 1000 - this.video.currentTime : null;
     this.status = { ...this.status, bufferAheadS: ahead, behindLiveS: live ? sink.behindNewestSeconds() : 0, latencyS };
+    const assetId = this.status.assetId;
+    if (this.quality === 'auto' && sink && assetId && !this.status.live && this.status.phase !== 'error') {
+      const ladder = ladderOf(this.feed.entry(assetId), assetId);
+      const to = this.#auto.decide(ladder, performance.now(), this.video.currentTime, ahead);
+      if (to) this.#switchTo(to.id, to.atS);
+    }
     this.#host.requestUpdate();
   };
 
   readonly #onVideoEvent = (e: Event): void => {
-    const next: VideoState =
-      e.type === 'playing'
-        ? 'playing'
-        : e.type === 'pause'
-          ? this.video.ended
-            ? 'ended'
-            : 'paused'
-          : e.type === 'ended'
-            ? 'ended'
-            : 'waiting';
+    const next = videoStateAfter(e.type, this.video.ended);
     if (next !== this.status.video) this.#patch({ video: next });
   };
-}
-
-function localStorageOrNull(): Storage | null {
-  try {
-    return globalThis.localStorage ?? null;
-  } catch {
-    return null; // storage disabled (privacy settings): positions are simply not kept
-  }
 }

@@ -135,6 +135,16 @@ export const playerStyles = css`
     margin-left: auto;
     font-size: 0.82rem;
   }
+  .now-head .quality {
+    display: inline-flex;
+    align-items: center;
+    gap: 6px;
+    font-size: 0.85rem;
+  }
+  .now-head .quality select {
+    font: inherit;
+    padding: 2px 4px;
+  }
   .served {
     display: flex;
     flex-wrap: wrap;

@@ -1,0 +1,250 @@
+// Smaller renditions of stored video assets for adaptive playback: ffmpeg re-encodes each one to VP8 + Opus as
+// `<id>__<h>p.webm` beside the source, a keyframe every RENDITION_GOP_S seconds of media time in every rendition,
+// so their keyframe Clusters start at the same times. One ffmpeg at a time, at low CPU priority, in the background.
+import { spawn } from 'node:child_process';
+import { rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parseRenditionId, renditionId } from '../../signaling/protocol/ids.js';
+import type { AssetInfo } from '../../signaling/protocol/types.js';
+
+/** The rungs a source can get (only those below its own height): picture height and video bitrate ceiling. */
+export const RENDITION_LADDER: readonly { heightPx: number; videoBps: number }[] = [
+  { heightPx: 144, videoBps: 150_000 },
+  { heightPx: 240, videoBps: 300_000 },
+  { heightPx: 360, videoBps: 600_000 },
+  { heightPx: 480, videoBps: 1_000_000 },
+  { heightPx: 720, videoBps: 2_000_000 },
+  { heightPx: 1080, videoBps: 4_000_000 },
+];
+/** A keyframe (and so a Cluster) starts at every multiple of this in each rendition (seconds). */
+export const RENDITION_GOP_S = 2;
+/** Opus bitrate of every rendition (bits per second). */
+export const RENDITION_AUDIO_BPS = 64_000;
+/** No rendition gets less video bitrate than this (bits per second). */
+const MIN_VIDEO_BPS = 50_000;
+/** One ffmpeg run may take this long plus RENDITION_TIMEOUT_PER_MEDIA_S_MS per second of media, then it is killed. */
+export const RENDITION_TIMEOUT_BASE_MS = 60_000;
+export const RENDITION_TIMEOUT_PER_MEDIA_S_MS = 5_000;
+/** `nice` level of ffmpeg: viewers' delivery comes first. */
+export const RENDITION_NICE = 15;
+
+/** One stored asset as the storage scan sees it. */
+export interface ScannedAsset {
+  info: AssetInfo;
+  path: string;
+  /** Identifies this version of the file: a version that failed is not tried again. */
+  version: string;
+  /** The file's modification time (ms); absent: taken as current. */
+  mtimeMs?: number;
+}
+
+/** One rendition to make. */
+export interface RenditionJob {
+  /** The rendition's asset id. */
+  id: string;
+  source: string;
+  sourcePath: string;
+  heightPx: number;
+  videoBps: number;
+  durationMs: number;
+  version: string;
+}
+
+/** What the maker is doing, for /api/status and the dashboard. */
+export interface RenditionStatus {
+  running: { id: string; source: string; heightPx: number; progress: number } | null;
+  queued: number;
+  made: number;
+  failed: number;
+}
+
+export interface RenditionMakerOptions {
+  /** ffmpeg binary; default `ffmpeg` from PATH. */
+  ffmpeg?: string;
+  /** Prefix the command with `nice -n RENDITION_NICE`; default true. */
+  nice?: boolean;
+  /** A rendition was written (the next storage scan lists it). */
+  made?: (job: RenditionJob) => void;
+  failed?: (job: RenditionJob, message: string) => void;
+}
+
+/**
+ * The renditions `asset` lacks (pure): video assets that are not renditions themselves, with a known
+ * height and duration, get one per rung below their height; the bitrate is the rung's, but never more
+ * than the source spends per picture line, so a rendition is never larger than what it stands in for.
+ */
+export function missingRenditions(asset: ScannedAsset, has: (id: string) => boolean): RenditionJob[] {
+  const { info } = asset;
+  if (!info.heightPx || !info.durationMs || parseRenditionId(info.id) || !info.mime.startsWith('video/')) return [];
+  const jobs: RenditionJob[] = [];
+  for (const rung of RENDITION_LADDER) {
+    if (rung.heightPx >= info.heightPx) break;
+    const id = renditionId(info.id, rung.heightPx);
+    if (!id || has(id)) continue;
+    const sourceVideoBps = info.bitrateBps === undefined ? Infinity : info.bitrateBps - RENDITION_AUDIO_BPS;
+    const scaled = Math.round((sourceVideoBps * rung.heightPx) / info.heightPx);
+    jobs.push({
+      id,
+      source: info.id,
+      sourcePath: asset.path,
+      heightPx: rung.heightPx,
+      videoBps: Math.max(MIN_VIDEO_BPS, Math.min(rung.videoBps, scaled)),
+      durationMs: info.durationMs,
+      version: asset.version,
+    });
+  }
+  return jobs;
+}
+
+/**
+ * Makes renditions one at a time, those of the shortest source first. `scanned` is called with the whole catalog after each storage scan;
+ * a rendition queued, running, or failed for the same source version is not queued again, so the
+ * queue and the failure list hold at most one entry per rung of each stored asset.
+ */
+export class RenditionMaker {
+  readonly #o: RenditionMakerOptions;
+  readonly #queued = new Map<string, RenditionJob>();
+  readonly #failed = new Map<string, string>();
+  /** The source version each rendition was made from here: never made twice from one version (a source dated in the future). */
+  readonly #madeFor = new Map<string, string>();
+  #running: { job: RenditionJob; progress: number } | null = null;
+  #made = 0;
+  #missing = false;
+  #closed = false;
+  #child: ReturnType<typeof spawn> | null = null;
+
+  constructor(opts: RenditionMakerOptions = {}) {
+    this.#o = opts;
+  }
+
+  scanned(assets: ScannedAsset[]): void {
+    if (this.#closed || this.#missing) return;
+    const mtimes = new Map(assets.map((a) => [a.info.id, a.mtimeMs ?? Infinity]));
+    const wanted = new Set<string>();
+    for (const asset of assets) {
+      // A rendition older than its source (the source was replaced) is made again.
+      const fresh = (id: string) => mtimes.has(id) && mtimes.get(id)! >= (asset.mtimeMs ?? -Infinity);
+      for (const job of missingRenditions(asset, fresh)) {
+        wanted.add(job.id);
+        if (this.#failed.get(job.id) === job.version || this.#madeFor.get(job.id) === job.version || this.#running?.job.id === job.id)
+          continue;
+        this.#queued.set(job.id, job);
+      }
+    }
+    // A source that left storage (or got the rendition from elsewhere) takes its waiting jobs with it.
+    for (const id of this.#queued.keys()) if (!wanted.has(id)) this.#queued.delete(id);
+    for (const id of this.#failed.keys()) if (!wanted.has(id)) this.#failed.delete(id);
+    for (const id of this.#madeFor.keys()) if (!wanted.has(id)) this.#madeFor.delete(id);
+    this.#next();
+  }
+
+  status(): RenditionStatus {
+    const r = this.#running;
+    return {
+      running: r && { id: r.job.id, source: r.job.source, heightPx: r.job.heightPx, progress: r.progress },
+      queued: this.#queued.size,
+      made: this.#made,
+      failed: this.#failed.size,
+    };
+  }
+
+  /** Stops the running ffmpeg (its partial output is removed) and drops the queue. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#queued.clear();
+    this.#child?.kill('SIGKILL');
+  }
+
+  #next(): void {
+    if (this.#running !== null || this.#closed) return;
+    // The shortest source first: a long upload does not hold back every clip behind it.
+    let job: RenditionJob | undefined;
+    for (const j of this.#queued.values()) if (!job || j.durationMs < job.durationMs) job = j;
+    if (!job) return;
+    this.#queued.delete(job.id);
+    this.#running = { job, progress: 0 };
+    void this.#make(job).finally(() => {
+      this.#running = null;
+      this.#child = null;
+      this.#next();
+    });
+  }
+
+  async #make(job: RenditionJob): Promise<void> {
+    // Not `.webm` while it is written: the storage scan must not list half a file.
+    const target = join(dirname(job.sourcePath), `${job.id}.webm`);
+    const tmp = `${target}.${process.pid}.tmp`;
+    try {
+      await this.#run(job, tmp);
+      if (this.#closed) throw new Error('closed');
+      await rename(tmp, target);
+      this.#made++;
+      this.#madeFor.set(job.id, job.version);
+      this.#o.made?.(job);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      if (this.#closed) return;
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT') {
+        // No ffmpeg (or nice) on this machine: assets simply have no renditions.
+        this.#missing = true;
+        this.#queued.clear();
+      } else this.#failed.set(job.id, job.version);
+      this.#o.failed?.(job, e.message);
+    }
+  }
+
+  #run(job: RenditionJob, out: string): Promise<void> {
+    const args = ffmpegArgs(job, out);
+    const [bin, argv] =
+      this.#o.nice === false
+        ? [this.#o.ffmpeg ?? 'ffmpeg', args]
+        : ['nice', ['-n', String(RENDITION_NICE), this.#o.ffmpeg ?? 'ffmpeg', ...args]];
+    const timeoutMs = RENDITION_TIMEOUT_BASE_MS + (job.durationMs / 1000) * RENDITION_TIMEOUT_PER_MEDIA_S_MS;
+    return new Promise((resolve, reject) => {
+      const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      this.#child = child;
+      let stderr = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.stdout.setEncoding('utf8').on('data', (text: string) => {
+        // `-progress pipe:1` writes key=value lines; out_time_us is how far the output has got.
+        const m = /out_time_us=(\d+)/g;
+        for (let hit = m.exec(text); hit; hit = m.exec(text)) {
+          if (this.#running) this.#running.progress = Math.min(1, Number(hit[1]) / 1000 / job.durationMs);
+        }
+      });
+      child.stderr.setEncoding('utf8').on('data', (text: string) => {
+        stderr = (stderr + text).slice(-2_000);
+      });
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) return resolve();
+        // nice runs ffmpeg by exec: a missing ffmpeg is nice's exit 127.
+        if (code === 127) return reject(Object.assign(new Error(`${this.#o.ffmpeg ?? 'ffmpeg'} not found`), { code: 'ENOENT' }));
+        const detail = stderr.trim().split('\n').slice(-2).join(' ');
+        reject(new Error(`ffmpeg ${signal ? `killed (${signal})` : `exited ${code}`}${detail ? `: ${detail}` : ''}`));
+      });
+    });
+  }
+}
+
+/** The ffmpeg command line for one rendition (VP8 realtime, keyframes forced on the GOP grid, Opus). */
+export function ffmpegArgs(job: RenditionJob, out: string): string[] {
+  const kbps = Math.round(job.videoBps / 1000);
+  return [
+    ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-nostats', '-y', '-progress', 'pipe:1'],
+    ...['-i', job.sourcePath, '-map', '0:v:0', '-map', '0:a:0?', '-sn', '-dn'],
+    // A fixed speed (negative cpu-used) on one thread, bit-exact muxing: every server that holds the source makes the
+    // same bytes, so a viewer failing over mid-rendition resumes at its byte offset on another server's copy.
+    ...['-vf', `scale=-2:${job.heightPx}`, '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '-8', '-threads', '1'],
+    ...['-b:v', `${kbps}k`, '-maxrate', `${Math.round(kbps * 1.5)}k`, '-bufsize', `${kbps * 2}k`],
+    // Only the forced keyframes: every rendition's Clusters then start at the same media times.
+    ...['-g', '100000', '-force_key_frames', `expr:gte(t,n_forced*${RENDITION_GOP_S})`],
+    ...['-c:a', 'libopus', '-b:a', String(RENDITION_AUDIO_BPS), '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact'],
+    ...['-f', 'webm', out],
+  ];
+}

@@ -1,0 +1,24 @@
+// Test clips made with ffmpeg from its test pattern and a sine tone (lavfi): WebM, video + Opus, a given keyframe interval.
+import { execFileSync } from 'node:child_process';
+
+export interface TestClip {
+  seconds: number;
+  /** `WxH`. */
+  size: string;
+  /** `libvpx` (VP8) or `libvpx-vp9`. */
+  codec: 'libvpx' | 'libvpx-vp9';
+  /** Frames between keyframes. */
+  gop: number;
+  videoKbps: number;
+  fps?: number;
+}
+
+/** Writes the clip to `path` (a few seconds of CPU for a minute of 360p). */
+export function makeTestClip(path: string, c: TestClip): void {
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=${c.size}:rate=${c.fps ?? 15}`],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000', '-t', String(c.seconds)],
+    ...['-c:v', c.codec, '-deadline', 'realtime', '-cpu-used', '8', ...(c.codec === 'libvpx-vp9' ? ['-row-mt', '1'] : [])],
+    ...['-g', String(c.gop), '-b:v', `${c.videoKbps}k`, '-c:a', 'libopus', '-b:a', '48k', path],
+  ]);
+}

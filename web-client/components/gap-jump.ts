@@ -1,0 +1,59 @@
+// Where the MSE sink moves a playhead that sits outside buffered media: into a range that starts just after it.
+import { liveEdgeTarget } from './live-sync.js';
+
+/** A playhead stuck this close before a buffered range jumps into it (seconds). */
+const GAP_JUMP_S = 3;
+/** A playhead stalled this close to the end of its range steps over a hole to the next range (seconds). */
+const HOLE_STEP_S = 0.3;
+/** HTMLMediaElement.readyState below which the element cannot play on (it is stalled). */
+const HAVE_FUTURE_DATA = 3;
+/** A time counts as buffered when a range holds it within this much (seconds). */
+const BUFFERED_SLACK_S = 0.05;
+
+/** True when `ranges` hold media at `timeS`. */
+export function holds(ranges: TimeRanges, timeS: number): boolean {
+  for (let i = 0; i < ranges.length; i++) {
+    if (timeS >= ranges.start(i) - BUFFERED_SLACK_S && timeS <= ranges.end(i)) return true;
+  }
+  return false;
+}
+
+/**
+ * Live joins and resumed streams may not start at time 0: moves the playhead into the media. After a seek to
+ * `seekTarget` only a range starting just past it may move the playhead; returns the seek target still
+ * pending (null once media holding it, or just after it, is buffered).
+ */
+export function jumpGap(video: HTMLVideoElement, seekTarget: number | null, live: boolean): number | null {
+  const ranges = video.buffered;
+  const t = video.currentTime;
+  if (seekTarget !== null) {
+    // The Cluster's audio may start a bit after the target.
+    if (holds(ranges, seekTarget)) return null;
+    for (let i = 0; i < ranges.length; i++) {
+      const start = ranges.start(i);
+      if (start > seekTarget && start - seekTarget < GAP_JUMP_S) {
+        video.currentTime = start + 0.01;
+        return null;
+      }
+    }
+    return seekTarget;
+  }
+  for (let i = 0; i < ranges.length; i++) {
+    const start = ranges.start(i);
+    const end = ranges.end(i);
+    if (t >= start - 0.05 && t <= end) {
+      // Stalled at the end of a range with the next one just after it (a hole in one track, often where a
+      // live view joined): step over the hole, as it will never fill.
+      const next = i + 1 < ranges.length ? ranges.start(i + 1) : null;
+      if (next !== null && end - t < HOLE_STEP_S && next - t < GAP_JUMP_S && video.readyState < HAVE_FUTURE_DATA)
+        video.currentTime = next + 0.01;
+      return null;
+    }
+    if (start > t && (i === 0 || start - t < GAP_JUMP_S)) {
+      // A live join starts near the newest media it has (a keyframe Cluster's worth may arrive at once).
+      video.currentTime = live ? liveEdgeTarget(start + 0.01, ranges.end(ranges.length - 1)) : start + 0.01;
+      return null;
+    }
+  }
+  return null;
+}
