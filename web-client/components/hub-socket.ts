@@ -58,7 +58,8 @@ export function connectDashboard(): DashboardSocket {
 export let iceServers: RTCIceServer[] = [];
 /** The cluster's other hubs (several on Redis), from /api/config: a dropped socket reconnects to them in turn. */
 let hubUrls: readonly string[] = [];
-fetch('/api/config')
+/** Settles once /api/config answered (or failed): a peer made before then would miss the operator's TURN servers. */
+export const configReady: Promise<void> = fetch('/api/config')
   .then((r) => (r.ok ? r.json() : null))
   .then((c: unknown) => {
     const p = parse(clientConfigSchema, c);

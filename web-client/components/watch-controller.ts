@@ -1,12 +1,12 @@
 // The player's async work: the /client socket, the catalog, one Viewer session and its MSE sink.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import SimplePeer from 'simple-peer/simplepeer.min.js';
 import type { CatalogEntry } from '../../signaling/protocol/messages.js';
-import { Viewer } from '../../client-sdk/viewer.js';
-import { ACK_TIMEOUT_MS, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
+import type { Viewer } from '../../client-sdk/viewer.js';
+import { ACK_TIMEOUT_MS, connectClient, type ClientSocket } from './hub-socket.js';
+import { playerViewer, takeEarlySocket, takeEarlyViewer } from './early-watch.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
 import { hrefFor, parseHash } from './hash-route.js';
-import { PlayPositions } from './play-position.js';
+import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
 import { idleStatus, type FailoverNotice, type HubState, type PlaybackStatus, type VideoState } from './playback-status.js';
 
 export type { PlaybackStatus } from './playback-status.js';
@@ -74,13 +74,16 @@ export class WatchController implements ReactiveController {
   }
 
   hostConnected(): void {
-    const socket = connectClient();
+    // The first player of the page takes the socket opened while the app loaded (maybe connected already).
+    const socket = takeEarlySocket() ?? connectClient();
     this.#socket = socket;
-    socket.on('connect', () => {
+    const onConnect = (): void => {
       this.hub = 'connected';
       this.#host.requestUpdate();
       void this.refreshCatalog();
-    });
+    };
+    socket.on('connect', onConnect);
+    if (socket.connected) onConnect();
     socket.on('disconnect', () => {
       this.hub = 'offline';
       this.#host.requestUpdate();
@@ -182,8 +185,10 @@ export class WatchController implements ReactiveController {
     // Open the MediaSource while the director chooses and WebRTC connects: by the stream's
     // metadata it is open and the first bytes go straight into a SourceBuffer.
     this.#early = MseSink.attach(this.video);
-    const startS = this.#startFor(assetId);
-    const viewer = new Viewer({ socket, assetId, SimplePeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
+    const startS = resumePoint(assetId, location.hash, this.#positions);
+    // The watch started at page load, when it is of this asset (its events so far come with `replay`).
+    const early = takeEarlyViewer(assetId);
+    const viewer = early?.viewer ?? playerViewer(socket, assetId, startS);
     this.#viewer = viewer;
     const live = (): boolean => this.#viewer === viewer;
 
@@ -276,15 +281,9 @@ export class WatchController implements ReactiveController {
     viewer.addEventListener('error', (e) => {
       if (live()) this.#failWith(e.detail.code, e.detail.message);
     });
-    viewer.start();
+    if (early) early.replay();
+    else viewer.start();
     void this.#refreshViewers();
-  }
-
-  /** Where to start `assetId`: the URL's `t=` when it names this asset, else the position saved for it. */
-  #startFor(assetId: string): number | null {
-    const route = parseHash(location.hash);
-    if (route.page === 'watch' && route.asset === assetId && route.t !== undefined) return route.t > 0 ? route.t : null;
-    return this.#positions.get(assetId);
   }
 
   /**
@@ -368,12 +367,4 @@ export class WatchController implements ReactiveController {
             : 'waiting';
     if (next !== this.status.video) this.#patch({ video: next });
   };
-}
-
-function localStorageOrNull(): Storage | null {
-  try {
-    return globalThis.localStorage ?? null;
-  } catch {
-    return null; // storage disabled (privacy settings): positions are simply not kept
-  }
 }

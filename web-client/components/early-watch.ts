@@ -1,0 +1,119 @@
+// The player's head start: on a watch route, the hub socket and the watch itself start as soon as the
+// first module runs, while the app's components still load; the player adopts both when it comes up.
+import SimplePeer from 'simple-peer/simplepeer.min.js';
+import { Viewer, type ViewerEventMap } from '../../client-sdk/viewer.js';
+import { configReady, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
+import { parseHash } from './hash-route.js';
+import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
+
+/** Viewer events recorded until the player adopts the watch, then delivered to it in order. */
+const VIEWER_EVENTS: ReadonlyArray<keyof ViewerEventMap> = [
+  'selected',
+  'meta',
+  'data',
+  'stats',
+  'failover',
+  'seeked',
+  'end',
+  'warning',
+  'error',
+  'leave',
+];
+/** Media bytes held for a player not there yet; past this the server is asked to pause. */
+export const EARLY_MAX_BYTES = 4 * 1024 * 1024;
+/** An early socket or watch that no player took by then is closed (the app never came up). */
+export const EARLY_ADOPT_TIMEOUT_MS = 30_000;
+/** How long a watch waits for /api/config before starting without the operator's ICE servers. */
+const CONFIG_WAIT_MS = 2_000;
+
+/** The player's Viewer: a watch of `assetId` over `socket`, from `startS` seconds when resuming. */
+export function playerViewer(socket: ClientSocket, assetId: string, startS: number | null): Viewer {
+  return new Viewer({ socket, assetId, SimplePeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
+}
+
+interface EarlyWatch {
+  assetId: string;
+  /** Null while /api/config is awaited. */
+  viewer: Viewer | null;
+  events: Array<CustomEvent>;
+  bytes: number;
+  paused: boolean;
+  record: (e: Event) => void;
+}
+
+let socket: ClientSocket | null = null;
+let watch: EarlyWatch | null = null;
+let adoptTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * On a watch route: open the `/client` socket now and, when the route names an asset, start watching it
+ * (from the same point the player would). Elsewhere it does nothing.
+ */
+export function startEarlyWatch(hash: string = location.hash): void {
+  const route = parseHash(hash);
+  if (route.page !== 'watch' || socket) return;
+  const s = connectClient();
+  socket = s;
+  adoptTimer = setTimeout(discard, EARLY_ADOPT_TIMEOUT_MS);
+  if (!route.asset) return;
+  const w: EarlyWatch = { assetId: route.asset, viewer: null, events: [], bytes: 0, paused: false, record: () => undefined };
+  watch = w;
+  w.record = (e) => {
+    const ev = e as CustomEvent;
+    w.events.push(ev);
+    if (ev.type !== 'data') return;
+    w.bytes += (ev.detail as ViewerEventMap['data']['detail']).bytes.byteLength;
+    if (!w.paused && w.bytes > EARLY_MAX_BYTES) {
+      w.paused = true;
+      w.viewer?.pause();
+    }
+  };
+  const timeout = new Promise<void>((resolve) => setTimeout(resolve, CONFIG_WAIT_MS));
+  void Promise.race([configReady, timeout]).then(() => {
+    if (watch !== w) return;
+    const viewer = playerViewer(s, w.assetId, resumePoint(w.assetId, hash, new PlayPositions(localStorageOrNull())));
+    w.viewer = viewer;
+    for (const type of VIEWER_EVENTS) viewer.addEventListener(type, w.record);
+    viewer.start();
+  });
+}
+
+/** The socket opened at page load, once (the player's first connection); null afterwards and on other pages. */
+export function takeEarlySocket(): ClientSocket | null {
+  const s = socket;
+  socket = null;
+  if (!watch) clearTimeout(adoptTimer);
+  return s;
+}
+
+/**
+ * The watch of `assetId` started at page load, once: the caller adds its listeners, then calls
+ * `replay()`, which hands it every event so far, in order, and lets later ones through. Null when
+ * there is none (or it was of another asset: then it is closed).
+ */
+export function takeEarlyViewer(assetId: string): { viewer: Viewer; replay: () => void } | null {
+  const w = watch;
+  watch = null;
+  if (!socket) clearTimeout(adoptTimer);
+  if (!w?.viewer || w.assetId !== assetId) {
+    w?.viewer?.close();
+    return null;
+  }
+  const viewer = w.viewer;
+  return {
+    viewer,
+    replay: () => {
+      for (const type of VIEWER_EVENTS) viewer.removeEventListener(type, w.record);
+      for (const e of w.events) viewer.dispatchEvent(new CustomEvent(e.type, { detail: e.detail }));
+      w.events = [];
+      if (w.paused) viewer.resume();
+    },
+  };
+}
+
+function discard(): void {
+  watch?.viewer?.close();
+  watch = null;
+  socket?.disconnect();
+  socket = null;
+}
