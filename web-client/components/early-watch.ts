@@ -1,9 +1,9 @@
 // The player's head start: on a watch route, the hub socket and the watch itself start as soon as the
 // first module runs, while the app's components still load; the player adopts both when it comes up.
-import SimplePeer from 'simple-peer/simplepeer.min.js';
 import { Viewer, type ViewerEventMap } from '../../client-sdk/viewer.js';
 import { configReady, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
 import { parseHash } from './hash-route.js';
+import { NativePeer } from './native-peer.js';
 import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
 
 /** Viewer events recorded until the player adopts the watch, then delivered to it in order. */
@@ -28,7 +28,7 @@ const CONFIG_WAIT_MS = 2_000;
 
 /** The player's Viewer: a watch of `assetId` over `socket`, from `startS` seconds when resuming. */
 export function playerViewer(socket: ClientSocket, assetId: string, startS: number | null): Viewer {
-  return new Viewer({ socket, assetId, SimplePeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
+  return new Viewer({ socket, assetId, SimplePeer: NativePeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
 }
 
 interface EarlyWatch {
