@@ -1,6 +1,6 @@
 // A viewer's watch: admitted against its session caps, placed by the director, accepted by the chosen server.
 import { randomBytes } from 'node:crypto';
-import { ackError, ErrorCode, type Ack, type DecisionEvent, type WatchReply } from '../protocol/index.js';
+import { ackError, ErrorCode, type Ack, type DecisionEvent, type WatchReply, type WatchRequest } from '../protocol/index.js';
 import type { HubMetrics } from '../hub-metrics.js';
 import type { DirectorClient } from './director-client.js';
 import type { DeltaFeed } from './delta-feed.js';
@@ -33,24 +33,18 @@ export class WatchRouter {
    * the director is asked: a watch over a cap gets `too-many-sessions` and
    * changes nothing, not even a reservation in the director's replica.
    */
-  async watch(
-    clientId: string,
-    ip: string | null,
-    req: { assetId: string; offset?: number; exclude?: string[] },
-  ): Promise<Ack<WatchReply>> {
+  async watch(clientId: string, ip: string | null, req: WatchRequest): Promise<Ack<WatchReply>> {
     const { relay } = this.#o;
     await relay.sessions.lookUp(ip);
     const admission = relay.sessions.admit(clientId, ip);
     if (!admission.ok) return admission;
     let attached = false;
     try {
-      return await this.#place(
-        clientId,
-        req.assetId,
-        req.offset ?? 0,
-        req.exclude ?? [],
-        (sessionId) => (attached = relay.sessions.attach(sessionId, admission)),
-      );
+      return await this.#place(clientId, req.assetId, req.offset ?? 0, req.exclude ?? [], (sessionId) => {
+        attached = relay.sessions.attach(sessionId, admission);
+        // The offer reaches the server right behind its session-open, before the client has the reply.
+        if (req.offer) relay.fromClient(clientId, { sessionId, data: req.offer });
+      });
     } finally {
       if (!attached) admission.release();
     }

@@ -150,13 +150,12 @@ export const SIGNAL_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxBytes: MAX_
  * Any JSON value of bounded size: simple-peer signal payloads are opaque. The size is checked
  * by an iterative walk that stops at the bound (never `JSON.stringify`, which recurses).
  */
-export const signalSchema = z.strictObject({
-  sessionId,
-  data: z.record(z.string(), z.unknown()).superRefine((d, ctx) => {
-    const b = checkBounds(d, SIGNAL_BOUNDS);
-    if (!b.ok) ctx.addIssue({ code: 'custom', message: `signal payload ${b.message}` });
-  }),
+const signalData = z.record(z.string(), z.unknown()).superRefine((d, ctx) => {
+  const b = checkBounds(d, SIGNAL_BOUNDS);
+  if (!b.ok) ctx.addIssue({ code: 'custom', message: `signal payload ${b.message}` });
 });
+
+export const signalSchema = z.strictObject({ sessionId, data: signalData });
 
 export const watchSchema = z.strictObject({
   assetId,
@@ -164,6 +163,11 @@ export const watchSchema = z.strictObject({
   offset: z.number().int().min(0).max(MAX_ASSET_BYTES).optional(),
   /** Servers the client will not accept (e.g. the one that just died). */
   exclude: z.array(serverId).max(16).optional(),
+  /**
+   * The client's first signal (its WebRTC offer), made while the director chooses: the hub hands it to
+   * the chosen server with the session, so the server's answer follows the reply instead of a round trip later.
+   */
+  offer: signalData.optional(),
 });
 
 export const locationSchema = z.union([z.string().trim().min(1).max(120), z.strictObject({ lat, lon, label: shortText.optional() })]);

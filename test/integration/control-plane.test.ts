@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { Cluster, MEDIA_DIR, SECRET, THREE_SERVERS, waitFor, waitForOutput, type ApiState } from '../helpers/cluster.js';
 import { mintServerToken } from '../../signaling/auth.js';
+import { createPeer } from '../../node-app/webrtc/peer.js';
 import type { DecisionEvent, TableSnapshot, VersionedDelta } from '../../signaling/protocol/index.js';
 
 const HEARTBEAT_MS = 300;
@@ -136,6 +137,26 @@ describe('control plane: hub + 3 servers on loopback', () => {
         places: expect.arrayContaining([expect.objectContaining({ label: expect.stringContaining('Frankfurt') })]),
       });
     } finally {
+      c.close();
+    }
+  });
+
+  it('hands the offer that came with a watch to the chosen server: its answer follows the reply, no client signal needed', async () => {
+    const c = await connectClient(cluster.hubUrl);
+    const peer = createPeer({ initiator: true });
+    try {
+      const offer = await new Promise<unknown>((resolve) => peer.once('signal', resolve));
+      const signals: Array<{ sessionId: string; data: { type?: string } }> = [];
+      c.on('signal', (m) => signals.push(m));
+      const ok = await ask(c, 'watch', { assetId: 'demo-testsrc', offer });
+      expect(ok).toMatchObject({ ok: true });
+      await waitFor('the server’s answer', () => signals.some((m) => m.sessionId === ok.sessionId && m.data.type === 'answer'));
+      c.emit('leave', { sessionId: ok.sessionId });
+      // The offer is held to a signal's bounds (16 KiB).
+      const big = { type: 'offer', sdp: 'x'.repeat(20_000) };
+      expect(await ask(c, 'watch', { assetId: 'demo-testsrc', offer: big })).toMatchObject({ ok: false, code: 'bad-request' });
+    } finally {
+      peer.destroy();
       c.close();
     }
   });

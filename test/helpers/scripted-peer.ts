@@ -1,0 +1,32 @@
+// Stand-in peers for Viewer unit tests: the test fires their events (`signal`, `connect`, frames in, `close`).
+import type { ViewerPeer } from '../../client-sdk/viewer.js';
+
+export interface ScriptedPeer extends ViewerPeer {
+  fire(event: string, x?: unknown): void;
+}
+
+/**
+ * A peer class to hand a Viewer as `SimplePeer`, and the peers it made. With `offer`, each peer makes its
+ * offer at once (a microtask after it is made), as an initiator does; without, the test makes its signals.
+ */
+export function scriptedPeers(o: { offer: boolean }): { Peer: new () => ScriptedPeer; made: ScriptedPeer[] } {
+  const made: ScriptedPeer[] = [];
+  class Peer implements ScriptedPeer {
+    readonly #on = new Map<string, (x?: any) => void>();
+    constructor() {
+      made.push(this);
+      if (o.offer) queueMicrotask(() => this.fire('signal', { type: 'offer', sdp: 'v=0' }));
+    }
+    on(event: string, fn: (x?: any) => void) {
+      this.#on.set(event, fn);
+      return this;
+    }
+    signal() {}
+    send() {}
+    destroy() {}
+    fire(event: string, x?: unknown) {
+      this.#on.get(event)?.(x);
+    }
+  }
+  return { Peer, made };
+}
