@@ -200,12 +200,15 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
       this.#dropPeer();
       return this.#fatal(reply.code, reply.message);
     }
-    const { ok: _ok, ...session } = reply;
+    const { ok: _ok, answer, ...session } = reply;
     this.#session = session;
     this.#metaSeen = false;
     this.#emit('selected', session);
     if (from !== null) this.#emit('failover', { from, to: session.server.id, offset: this.#cursor.expected });
-    if (this.#peer === peer) this.#bindPeer(session.sessionId, req.offer ? 1 : 0);
+    if (this.#peer !== peer) return;
+    this.#bindPeer(session.sessionId, req.offer ? 1 : 0);
+    // The server answered the offer in its yes to the hub (else the answer follows as a signal).
+    if (answer) this.#onHubSignal({ sessionId: session.sessionId, data: answer });
   }
 
   // ---- peer ----------------------------------------------------------------------

@@ -70,6 +70,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #badFrames = 0;
   /** Ms spent with a write waiting on the viewer, completed writes only. */
   #blockedMs = 0;
+  /** While the offer of the session-open is answered: takes the answer for the open's ack instead of the relay. */
+  #capture: ((data: unknown) => boolean) | null = null;
   readonly #slow = new SlowViewerWatch();
   readonly #egress = new EgressMeter();
 
@@ -102,6 +104,30 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     } catch (err) {
       this.close('bad-signal', err as Error);
     }
+  }
+
+  /**
+   * The viewer's offer that came with the session (the hub's session-open): resolves with this session's
+   * answer when it is made within `waitMs` (the open's ack carries it, so it is not relayed), else with
+   * null (it then goes through the relay like any signal).
+   */
+  answer(offer: unknown, waitMs: number): Promise<Record<string, unknown> | null> {
+    return new Promise((resolve) => {
+      const done = (answer: Record<string, unknown> | null): void => {
+        clearTimeout(timer);
+        this.#capture = null;
+        resolve(answer);
+      };
+      const timer = setTimeout(() => done(null), waitMs);
+      this.#capture = (data) => {
+        const d = data as { type?: unknown } | null;
+        if (d?.type !== 'answer') return false;
+        done(d as Record<string, unknown>);
+        return true;
+      };
+      this.signal(offer);
+      if (this.#state === 'closed') done(null);
+    });
   }
 
   stats(): ServeStats {
@@ -139,6 +165,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     const peer = createPeer({ initiator: false, wrtc: opts.wrtc, config: { iceServers: opts.iceServers } });
     this.#peer = peer;
     peer.on('signal', (data: unknown) => {
+      if (this.#capture?.(data)) return;
       try {
         opts.signal(data);
       } catch (err) {

@@ -2,6 +2,8 @@
 import type { ViewerPeer } from '../../client-sdk/viewer.js';
 
 export interface ScriptedPeer extends ViewerPeer {
+  /** What the viewer gave `signal()`, in order. */
+  readonly signalled: unknown[];
   fire(event: string, x?: unknown): void;
 }
 
@@ -13,6 +15,7 @@ export function scriptedPeers(o: { offer: boolean }): { Peer: new () => Scripted
   const made: ScriptedPeer[] = [];
   class Peer implements ScriptedPeer {
     readonly #on = new Map<string, (x?: any) => void>();
+    readonly signalled: unknown[] = [];
     constructor() {
       made.push(this);
       if (o.offer) queueMicrotask(() => this.fire('signal', { type: 'offer', sdp: 'v=0' }));
@@ -21,7 +24,9 @@ export function scriptedPeers(o: { offer: boolean }): { Peer: new () => Scripted
       this.#on.set(event, fn);
       return this;
     }
-    signal() {}
+    signal(data: unknown) {
+      this.signalled.push(data);
+    }
     send() {}
     destroy() {}
     fire(event: string, x?: unknown) {

@@ -83,7 +83,8 @@ export class TestHub {
       setImmediate(() => this.#fire('signal', { sessionId, data })),
     );
     this.#sessions.set(sessionId, { server: server.id, end });
-    // The offer that came with the watch reaches the server with its session, as the hub relays it.
+    // The offer that came with the watch reaches the server with its session; its answer comes back as a
+    // signal (what a real hub does when the server's answer was not ready for its yes).
     const offer = p.value.offer;
     if (offer) setImmediate(() => end.signal(offer));
     setImmediate(() =>

@@ -6,7 +6,7 @@ import { scriptedPeers } from '../helpers/scripted-peer.js';
 type Emitted = { event: string; msg: any };
 
 /** A socket that records what the viewer emits, answers `watch` at once, and connects when told. */
-function scriptedSocket(connected: boolean) {
+function scriptedSocket(connected: boolean, answer?: unknown) {
   const emitted: Emitted[] = [];
   const listeners = new Map<string, Set<(x?: any) => void>>();
   const socket = {
@@ -14,7 +14,15 @@ function scriptedSocket(connected: boolean) {
     emit(event: string, msg?: any, ack?: (r: unknown) => void) {
       emitted.push({ event, msg });
       if (event === 'watch')
-        ack!({ ok: true, sessionId: 's1', server: { id: 'srv-1', region: 'test' }, reason: 'storage', loadFactor: 0, epoch: 1 });
+        ack!({
+          ok: true,
+          sessionId: 's1',
+          server: { id: 'srv-1', region: 'test' },
+          reason: 'storage',
+          loadFactor: 0,
+          epoch: 1,
+          ...(answer ? { answer } : {}),
+        });
     },
     on(event: string, fn: (x?: any) => void) {
       if (!listeners.has(event)) listeners.set(event, new Set());
@@ -53,6 +61,21 @@ describe('Viewer: the offer goes with the watch', () => {
     // The offer is not sent twice; the candidate follows through the relay, with the session id.
     expect(s.emitted.filter((e) => e.event === 'signal')).toEqual([{ event: 'signal', msg: { sessionId: 's1', data: CANDIDATE } }]);
     expect(s.listeners.get('connect')?.size ?? 0).toBe(0);
+    v.close();
+  });
+
+  it('applies the answer that came in the reply; the selected session does not carry it', async () => {
+    const answer = { type: 'answer', sdp: 'v=0 answer' };
+    const s = scriptedSocket(true, answer);
+    const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never });
+    const selected: unknown[] = [];
+    v.addEventListener('selected', (e) => selected.push(e.detail));
+    v.start();
+    const peer = peers.made.at(-1)!;
+    peer.fire('signal', OFFER);
+    await tick();
+    expect(peer.signalled).toEqual([answer]);
+    expect(selected).toEqual([{ sessionId: 's1', server: { id: 'srv-1', region: 'test' }, reason: 'storage', loadFactor: 0, epoch: 1 }]);
     v.close();
   });
 
