@@ -260,6 +260,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #firstSignal(peer: ViewerPeer): Promise<unknown> {
     const socket = this.#o.socket;
     const connecting = socket.connected === false;
+    // A peer made ahead (a page's first watch) may have its offer already.
+    if (this.#unsent?.length) return Promise.resolve(this.#unsent[0]);
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

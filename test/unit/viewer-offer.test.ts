@@ -79,6 +79,18 @@ describe('Viewer: the offer goes with the watch', () => {
     v.close();
   });
 
+  it('sends at once the offer a peer made ahead had before the viewer listened', async () => {
+    const held = scriptedPeers({ offer: 'held' });
+    const s = scriptedSocket(true);
+    const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: held.Peer as never });
+    v.start();
+    await tick();
+    expect(s.emitted.filter((e) => e.event === 'watch').map((e) => e.msg)).toEqual([
+      { assetId: 'demo', offset: 0, offer: { type: 'offer', sdp: 'v=0' } },
+    ]);
+    v.close();
+  });
+
   it('does not hold the watch past the connect: a later offer follows the reply as a signal', async () => {
     const s = scriptedSocket(false);
     const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never });

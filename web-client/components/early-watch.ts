@@ -1,9 +1,10 @@
 // The player's head start: on a watch route, the hub socket and the watch itself start as soon as the
 // first module runs, while the app's components still load; the player adopts both when it comes up.
 import { Viewer, type ViewerEventMap } from '../../client-sdk/viewer.js';
-import { configReady, connectClient, iceServers, type ClientSocket } from './hub-socket.js';
+import { configReady, iceServers, type ClientSocket } from './hub-socket.js';
+import { EARLY_ADOPT_TIMEOUT_MS, earlySocket } from './client-socket.js';
 import { parseHash } from './hash-route.js';
-import { NativePeer } from './native-peer.js';
+import { PlayerPeer } from './native-peer.js';
 import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
 
 /** Viewer events recorded until the player adopts the watch, then delivered to it in order. */
@@ -21,14 +22,12 @@ const VIEWER_EVENTS: ReadonlyArray<keyof ViewerEventMap> = [
 ];
 /** Media bytes held for a player not there yet; past this the server is asked to pause. */
 export const EARLY_MAX_BYTES = 4 * 1024 * 1024;
-/** An early socket or watch that no player took by then is closed (the app never came up). */
-export const EARLY_ADOPT_TIMEOUT_MS = 30_000;
 /** How long a watch waits for /api/config before starting without the operator's ICE servers. */
 const CONFIG_WAIT_MS = 2_000;
 
 /** The player's Viewer: a watch of `assetId` over `socket`, from `startS` seconds when resuming. */
 export function playerViewer(socket: ClientSocket, assetId: string, startS: number | null): Viewer {
-  return new Viewer({ socket, assetId, SimplePeer: NativePeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
+  return new Viewer({ socket, assetId, SimplePeer: PlayerPeer, iceServers, ...(startS === null ? {} : { startTimeMs: startS * 1000 }) });
 }
 
 interface EarlyWatch {
@@ -41,21 +40,18 @@ interface EarlyWatch {
   record: (e: Event) => void;
 }
 
-let socket: ClientSocket | null = null;
 let watch: EarlyWatch | null = null;
 let adoptTimer: ReturnType<typeof setTimeout> | undefined;
 
 /**
- * On a watch route: open the `/client` socket now and, when the route names an asset, start watching it
- * (from the same point the player would). Elsewhere it does nothing.
+ * When the route names an asset and the early socket (client-socket.ts) is still untaken: start watching it
+ * on that socket, from the same point the player would. Otherwise (a player already took it) nothing.
  */
 export function startEarlyWatch(hash: string = location.hash): void {
   const route = parseHash(hash);
-  if (route.page !== 'watch' || socket) return;
-  const s = connectClient();
-  socket = s;
+  const s = earlySocket();
+  if (route.page !== 'watch' || !route.asset || !s || watch) return;
   adoptTimer = setTimeout(discard, EARLY_ADOPT_TIMEOUT_MS);
-  if (!route.asset) return;
   const w: EarlyWatch = { assetId: route.asset, viewer: null, events: [], bytes: 0, paused: false, record: () => undefined };
   watch = w;
   w.record = (e) => {
@@ -78,14 +74,6 @@ export function startEarlyWatch(hash: string = location.hash): void {
   });
 }
 
-/** The socket opened at page load, once (the player's first connection); null afterwards and on other pages. */
-export function takeEarlySocket(): ClientSocket | null {
-  const s = socket;
-  socket = null;
-  if (!watch) clearTimeout(adoptTimer);
-  return s;
-}
-
 /**
  * The watch of `assetId` started at page load, once: the caller adds its listeners, then calls
  * `replay()`, which hands it every event so far, in order, and lets later ones through. Null when
@@ -94,7 +82,7 @@ export function takeEarlySocket(): ClientSocket | null {
 export function takeEarlyViewer(assetId: string): { viewer: Viewer; replay: () => void } | null {
   const w = watch;
   watch = null;
-  if (!socket) clearTimeout(adoptTimer);
+  clearTimeout(adoptTimer);
   if (!w?.viewer || w.assetId !== assetId) {
     w?.viewer?.close();
     return null;
@@ -114,6 +102,4 @@ export function takeEarlyViewer(assetId: string): { viewer: Viewer; replay: () =
 function discard(): void {
   watch?.viewer?.close();
   watch = null;
-  socket?.disconnect();
-  socket = null;
 }

@@ -28,11 +28,17 @@ export class NativePeer implements ViewerPeer {
   readonly #pc: RTCPeerConnection;
   readonly #channel: RTCDataChannel;
   readonly #listeners = new Map<keyof PeerEvents, Array<(...a: never[]) => void>>();
+  /** Signals made before anyone listened (a peer made ahead of its Viewer): handed to the first listener. */
+  #held: SignalData[] | null = [];
   /** Candidates that came before the answer: applied once it is. */
   #pending: RTCIceCandidateInit[] | null = [];
   #destroyed = false;
 
-  constructor(opts: { initiator: boolean; config?: { iceServers?: RTCIceServer[] } }) {
+  /**
+   * `iceServers` may come later (a peer made at page load, before /api/config is read): the offer is made,
+   * and ICE gathered, once they are known.
+   */
+  constructor(opts: { initiator: boolean; config?: { iceServers?: RTCIceServer[] }; iceServers?: Promise<RTCIceServer[]> }) {
     if (!opts.initiator) throw new Error('NativePeer only makes offers');
     const pc = new RTCPeerConnection({ iceServers: opts.config?.iceServers ?? [] });
     this.#pc = pc;
@@ -53,13 +59,18 @@ export class NativePeer implements ViewerPeer {
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed') this.destroy(peerError('ERR_CONNECTION_FAILURE', 'Connection failed.'));
     };
-    void this.#offer();
+    void this.#offer(opts.iceServers);
   }
 
   on<K extends keyof PeerEvents>(event: K, listener: (...a: PeerEvents[K]) => void): this {
     const list = this.#listeners.get(event) ?? [];
     list.push(listener as (...a: never[]) => void);
     this.#listeners.set(event, list);
+    if (event === 'signal' && this.#held) {
+      const held = this.#held;
+      this.#held = null;
+      for (const data of held) (listener as (data: SignalData) => void)(data);
+    }
     return this;
   }
 
@@ -103,8 +114,11 @@ export class NativePeer implements ViewerPeer {
     this.#emit('close');
   }
 
-  async #offer(): Promise<void> {
+  async #offer(later?: Promise<RTCIceServer[]>): Promise<void> {
     try {
+      const iceServers = later ? await later : [];
+      if (this.#destroyed) return;
+      if (iceServers.length) this.#pc.setConfiguration({ iceServers });
       await this.#pc.setLocalDescription(await this.#pc.createOffer());
       const sdp = this.#pc.localDescription?.sdp;
       if (!this.#destroyed && sdp) this.#emit('signal', { type: 'offer', sdp });
@@ -120,6 +134,10 @@ export class NativePeer implements ViewerPeer {
 
   #emit<K extends keyof PeerEvents>(event: K, ...args: PeerEvents[K]): void {
     if (this.#destroyed && event !== 'close' && event !== 'error') return;
+    if (event === 'signal' && this.#held) {
+      this.#held.push(args[0] as SignalData);
+      return;
+    }
     for (const l of this.#listeners.get(event) ?? []) (l as (...a: PeerEvents[K]) => void)(...args);
   }
 }
@@ -128,3 +146,26 @@ function randomLabel(): string {
   const b = crypto.getRandomValues(new Uint8Array(20));
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
+
+let ahead: NativePeer | null = null;
+
+/**
+ * Make the page's first peer now (its RTCPeerConnection; the offer once `iceServers` are known), for the
+ * first `PlayerPeer` to take: the browser's WebRTC start-up then overlaps loading the rest of the page.
+ */
+export function makePeerAhead(iceServers: Promise<RTCIceServer[]>): void {
+  ahead ??= new NativePeer({ initiator: true, iceServers });
+}
+
+/** Close the peer made ahead if no Viewer took it (the app never came up). */
+export function dropPeerAhead(): void {
+  ahead?.destroy();
+  ahead = null;
+}
+
+/** The peer constructor the player hands its Viewer: the peer made ahead, once, else a new NativePeer. */
+export const PlayerPeer = function PlayerPeer(opts: ConstructorParameters<typeof NativePeer>[0]): NativePeer {
+  const p = ahead;
+  ahead = null;
+  return p ?? new NativePeer(opts);
+} as unknown as typeof NativePeer;
