@@ -25,6 +25,8 @@ export function connectClient(): ClientSocket {
   return openClientSocket({ reconnect: true, alternates: () => hubUrls });
 }
 
+/** How long the peer made ahead waits for /api/config before it makes its offer without the operator's ICE servers. */
+export const CONFIG_WAIT_MS = 2_000;
 /** An early socket that no player took by then is closed (the app never came up). */
 export const EARLY_ADOPT_TIMEOUT_MS = 30_000;
 
@@ -39,7 +41,9 @@ export function openEarlySocket(hash: string = location.hash): void {
   if (route.page !== 'watch' || early) return;
   const s = connectClient();
   early = s;
-  if (route.asset) makePeerAhead(iceServersParsed);
+  // The offer waits for the operator's ICE servers, but not forever: a config that never comes means none.
+  if (route.asset)
+    makePeerAhead(Promise.race([iceServersParsed, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]));
   setTimeout(() => {
     dropPeerAhead();
     if (early !== s) return;

@@ -2,7 +2,7 @@
 // first module runs, while the app's components still load; the player adopts both when it comes up.
 import { Viewer, type ViewerEventMap } from '../../client-sdk/viewer.js';
 import { configReady, iceServers, type ClientSocket } from './hub-socket.js';
-import { EARLY_ADOPT_TIMEOUT_MS, earlySocket } from './client-socket.js';
+import { CONFIG_WAIT_MS, EARLY_ADOPT_TIMEOUT_MS, earlySocket } from './client-socket.js';
 import { parseHash } from './hash-route.js';
 import { PlayerPeer } from './native-peer.js';
 import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
@@ -22,8 +22,6 @@ const VIEWER_EVENTS: ReadonlyArray<keyof ViewerEventMap> = [
 ];
 /** Media bytes held for a player not there yet; past this the server is asked to pause. */
 export const EARLY_MAX_BYTES = 4 * 1024 * 1024;
-/** How long a watch waits for /api/config before starting without the operator's ICE servers. */
-const CONFIG_WAIT_MS = 2_000;
 
 /** The player's Viewer: a watch of `assetId` over `socket`, from `startS` seconds when resuming. */
 export function playerViewer(socket: ClientSocket, assetId: string, startS: number | null): Viewer {
