@@ -36,9 +36,10 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   readonly #o: ServeSessionOptions;
   readonly #source: ByteSource;
   /**
-   * Created by the viewer's first signal (the viewer makes the offer): a join
-   * whose viewer never connects, or leaves at once, costs no WebRTC peer, and a
-   * flood of `watch` requests cannot make the server allocate native peers.
+   * Created by the viewer's first signal (the viewer makes the offer), which
+   * usually comes with the session-open (`answer()`): a join without an offer
+   * costs no WebRTC peer. Native peers per client are held to the hub's caps on
+   * unconnected sessions (docs/limits.md) and the server's viewer slots.
    */
   #peer: Peer | null = null;
   readonly #now: () => number;
