@@ -6,6 +6,11 @@ export interface Probe {
   frame?: number;
   socketStart?: number;
   socketOpen?: number;
+  watchSent?: number;
+  selected?: number;
+  answer?: number;
+  iceConnected?: number;
+  dtlsConnected?: number;
   peer?: number;
   channelOpen?: number;
   firstData?: number;
@@ -42,6 +47,15 @@ export const BATON_PROBE = `(() => {
       if (String(url).includes('/socket.io/')) {
         t.socketStart ??= performance.now();
         this.addEventListener('open', () => (t.socketOpen ??= performance.now()), { once: true });
+        // socket.io text packets: the watch request (an event with an ack id) and the hub's answer to it.
+        this.addEventListener('message', (e) => {
+          if (typeof e.data === 'string' && /^43\\/client,\\d+\\[\\{"ok":true,"sessionId"/.test(e.data)) t.selected ??= performance.now();
+        });
+        const send = this.send.bind(this);
+        this.send = (data) => {
+          if (typeof data === 'string' && /^42\\/client,\\d+\\["watch"/.test(data)) t.watchSent ??= performance.now();
+          return send(data);
+        };
       }
     }
   };
@@ -49,6 +63,17 @@ export const BATON_PROBE = `(() => {
   window.RTCPeerConnection = function (...args) {
     t.peer ??= performance.now();
     const pc = new PC(...args);
+    const setRemote = pc.setRemoteDescription.bind(pc);
+    pc.setRemoteDescription = (d) => {
+      t.answer ??= performance.now();
+      return setRemote(d);
+    };
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (pc.iceConnectionState === 'connected') t.iceConnected ??= performance.now();
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected') t.dtlsConnected ??= performance.now();
+    });
     const createDataChannel = pc.createDataChannel.bind(pc);
     pc.createDataChannel = (...a) => {
       const ch = createDataChannel(...a);

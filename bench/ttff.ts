@@ -39,7 +39,21 @@ interface BatonSample {
 }
 
 /** Baton's milestones, in the order they happen. */
-const BATON_PHASES = ['appReady', 'socketStart', 'socketOpen', 'peer', 'channelOpen', 'firstData', 'firstAppend', 'frame'] as const;
+const BATON_PHASES = [
+  'appReady',
+  'socketStart',
+  'socketOpen',
+  'watchSent',
+  'selected',
+  'peer',
+  'answer',
+  'iceConnected',
+  'dtlsConnected',
+  'channelOpen',
+  'firstData',
+  'firstAppend',
+  'frame',
+] as const;
 type BatonPhase = (typeof BATON_PHASES)[number];
 
 interface HttpSample {

@@ -10,8 +10,12 @@ export interface ViewerSocket {
   emit(event: 'leave', msg: { sessionId: string }): unknown;
   on(event: 'signal', listener: (msg: any) => void): unknown;
   on(event: 'session-close', listener: (msg: any) => void): unknown;
+  on(event: 'connect', listener: () => void): unknown;
   off(event: 'signal', listener: (msg: any) => void): unknown;
   off(event: 'session-close', listener: (msg: any) => void): unknown;
+  off(event: 'connect', listener: () => void): unknown;
+  /** False while the socket is still connecting (a watch emitted then waits in socket.io's buffer). */
+  readonly connected?: boolean;
 }
 
 /** The part of a simple-peer instance a Viewer uses. */

@@ -24,6 +24,12 @@ export const MAX_FAILOVERS = 8;
 export const STATS_INTERVAL_MS = 1_000;
 /** Gaps repaired by asking the server to resend before the session is declared broken. */
 export const MAX_GAP_REPAIRS = 8;
+/**
+ * The longest a watch request waits for the new peer's offer to travel with it. It waits no longer
+ * than the socket takes to connect either (a page's first watch): an offer made later follows the
+ * reply through the hub's relay, as every other signal does.
+ */
+export const OFFER_WAIT_MS = 500;
 
 export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly assetId: string;
@@ -37,6 +43,10 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #ended = false;
   #paused = false;
   #peer: ViewerPeer | null = null;
+  /** The peer's signals made before its session was known (sent once it is); null once it is. */
+  #unsent: unknown[] | null = null;
+  /** Called when the new peer made its first signal or failed first (a watch request waits for its offer). */
+  #offerWaiter: (() => void) | null = null;
   #connected = false;
   #session: WatchReply | null = null;
   #metaSeen = false;
@@ -185,23 +195,33 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     const avoid = from === null && this.#dead.size === 0 ? (this.#o.avoid ?? []) : [];
     const exclude = [...new Set([...avoid, ...this.#dead])].slice(-16);
     if (exclude.length) req.exclude = exclude;
-    const reply = await askWatch(this.#o.socket, req, () => this.#closed);
-    if (this.#closed) {
-      if (reply.ok) this.#o.socket.emit('leave', { sessionId: reply.sessionId });
+    // The peer is made while the director chooses: its offer goes with the watch request.
+    const peer = this.#createPeer();
+    const offer = await this.#firstSignal(peer);
+    if (isOffer(offer) && !this.#closed) req.offer = offer;
+    const reply = this.#closed ? null : await askWatch(this.#o.socket, req, () => this.#closed);
+    if (this.#closed || !reply) {
+      if (reply?.ok) this.#o.socket.emit('leave', { sessionId: reply.sessionId });
       return;
     }
-    if (!reply.ok) return this.#fatal(reply.code, reply.message);
-    const { ok: _ok, ...session } = reply;
+    if (!reply.ok) {
+      this.#dropPeer();
+      return this.#fatal(reply.code, reply.message);
+    }
+    const { ok: _ok, answer, ...session } = reply;
     this.#session = session;
     this.#metaSeen = false;
     this.#emit('selected', session);
     if (from !== null) this.#emit('failover', { from, to: session.server.id, offset: this.#cursor.expected });
-    this.#connectPeer(session.sessionId);
+    if (this.#peer !== peer) return;
+    this.#bindPeer(session.sessionId, req.offer ? 1 : 0);
+    // The server answered the offer in its yes to the hub (else the answer follows as a signal).
+    if (answer) this.#onHubSignal({ sessionId: session.sessionId, data: answer });
   }
 
   // ---- peer ----------------------------------------------------------------------
 
-  #connectPeer(sessionId: string): void {
+  #createPeer(): ViewerPeer {
     const peer = new this.#o.SimplePeer({
       initiator: true,
       wrtc: this.#o.wrtc,
@@ -210,10 +230,15 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
       trickle: true,
     });
     this.#peer = peer;
+    this.#unsent = [];
     this.#connected = false;
     const mine = () => this.#peer === peer && !this.#closed;
     peer.on('signal', (data) => {
-      if (mine()) this.#o.socket.emit('signal', { sessionId, data });
+      if (!mine()) return;
+      if (this.#unsent) {
+        this.#unsent.push(data);
+        this.#offerWaiter?.();
+      } else if (this.#session) this.#o.socket.emit('signal', { sessionId: this.#session.sessionId, data });
     });
     peer.on('connect', () => {
       if (!mine()) return;
@@ -228,13 +253,46 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
       if (mine()) this.#onFrame(data);
     });
     peer.on('close', () => {
-      if (mine()) this.#lost('peer-closed', 'the connection to the server closed');
+      if (!mine()) return;
+      this.#offerWaiter?.();
+      this.#lost('peer-closed', 'the connection to the server closed');
     });
     peer.on('error', (err) => {
-      if (mine()) this.#lost('peer-error', err.message);
+      if (!mine()) return;
+      this.#offerWaiter?.();
+      this.#lost('peer-error', err.message);
     });
+    return peer;
+  }
+
+  /** The peer's offer, once made (null if the socket connects or OFFER_WAIT_MS passes first, or the peer fails). */
+  #firstSignal(peer: ViewerPeer): Promise<unknown> {
+    const socket = this.#o.socket;
+    const connecting = socket.connected === false;
+    // A peer made ahead (a page's first watch) may have its offer already.
+    if (this.#unsent?.length) return Promise.resolve(this.#unsent[0]);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#offerWaiter = null;
+        if (connecting) socket.off('connect', done);
+        resolve(this.#peer === peer && this.#unsent?.length ? this.#unsent[0] : null);
+      };
+      const timer = setTimeout(done, OFFER_WAIT_MS);
+      this.#offerWaiter = done;
+      // Waiting is free only while the socket connects: once it can carry the watch, the watch goes.
+      if (connecting) socket.on('connect', done);
+    });
+  }
+
+  /** The session is known: the signals made so far go to it (but the first `sent` ones, which went with the watch). */
+  #bindPeer(sessionId: string, sent: number): void {
+    const peer = this.#peer;
+    const unsent = this.#unsent ?? [];
+    this.#unsent = null;
+    for (const data of unsent.slice(sent)) this.#o.socket.emit('signal', { sessionId, data });
     this.#connectTimer = setTimeout(() => {
-      if (mine() && !this.#connected) this.#lost('connect-timeout', 'the server did not connect in time');
+      if (this.#peer === peer && !this.#closed && !this.#connected) this.#lost('connect-timeout', 'the server did not connect in time');
     }, PEER_CONNECT_TIMEOUT_MS);
   }
 
@@ -273,6 +331,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     clearTimeout(this.#connectTimer);
     const peer = this.#peer;
     this.#peer = null;
+    this.#unsent = null;
+    this.#offerWaiter?.();
     this.#connected = false;
     try {
       peer?.destroy();
@@ -398,6 +458,10 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #emit<K extends keyof ViewerEventMap>(type: K, detail: ViewerEventMap[K]['detail']): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+function isOffer(x: unknown): x is Record<string, unknown> & { type: 'offer' } {
+  return typeof x === 'object' && x !== null && (x as { type?: unknown }).type === 'offer';
 }
 
 function now(): number {

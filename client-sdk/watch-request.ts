@@ -52,6 +52,7 @@ export function isWatchAnswer(r: unknown): r is WatchAnswer {
   const o = r as Record<string, unknown>;
   if (o.ok === false) return typeof o.code === 'string';
   if (o.ok !== true || typeof o.sessionId !== 'string') return false;
+  if (o.answer !== undefined && (typeof o.answer !== 'object' || o.answer === null)) return false;
   const server = o.server as Record<string, unknown> | undefined;
   return !!server && typeof server.id === 'string';
 }

@@ -15,6 +15,7 @@ import {
   type VersionedDelta,
   type OwnDelta,
   type Role,
+  type SessionOpenAccepted,
 } from '../signaling/protocol/index.js';
 import { logger, type Logger } from '../signaling/log.js';
 import { ReplicaFollower } from '../common/replica-follower.js';
@@ -57,6 +58,11 @@ interface MediaServerEvents {
 const STORAGE_RESCAN_MS = 2_000;
 /** Heartbeat period unless configured (ms). */
 const DEFAULT_HEARTBEAT_MS = 1_000;
+/**
+ * The longest a session-open's ack waits for the answer to the viewer's offer (made in a few ms): past it the
+ * ack goes without, and the answer follows through the relay. Well inside the hub's SESSION_OPEN_TIMEOUT_MS.
+ */
+export const ANSWER_IN_ACK_WAIT_MS = 250;
 
 export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #replica: ReplicaFollower;
@@ -406,7 +412,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
 
   // ---- sessions ------------------------------------------------------------------------
 
-  #onSessionOpen(raw: unknown, ack: (r: Ack) => void): void {
+  #onSessionOpen(raw: unknown, ack: (r: Ack<SessionOpenAccepted>) => void): void {
     if (typeof ack !== 'function') return;
     if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'server is shutting down'));
     const p = readSessionOpen(raw);
@@ -414,6 +420,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     const msg = p.msg;
     if (msg.kind === 'publish') return ack(this.#ingest.open(msg));
     if (msg.kind !== 'watch') return ack(ackError(ErrorCode.badRequest, `session kind ${msg.kind} is not served here yet`));
-    ack(this.#viewers.open(msg));
+    const opened = this.#viewers.open(msg);
+    // The viewer's offer came with the session: answer it in the ack (the hub puts it in the watch reply).
+    const offer = opened.ok && msg.offer ? this.#iceFilter.filterSignal(msg.offer) : null;
+    const session = offer ? this.#viewers.get(msg.sessionId) : undefined;
+    if (!session) return ack(opened);
+    void session.answer(offer, ANSWER_IN_ACK_WAIT_MS).then((answer) => ack(answer ? { ok: true, answer } : { ok: true }));
   }
 }

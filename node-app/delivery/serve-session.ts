@@ -37,9 +37,10 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   readonly #o: ServeSessionOptions;
   readonly #source: ByteSource;
   /**
-   * Created by the viewer's first signal (the viewer makes the offer): a join
-   * whose viewer never connects, or leaves at once, costs no WebRTC peer, and a
-   * flood of `watch` requests cannot make the server allocate native peers.
+   * Created by the viewer's first signal (the viewer makes the offer), which
+   * usually comes with the session-open (`answer()`): a join without an offer
+   * costs no WebRTC peer. Native peers per client are held to the hub's caps on
+   * unconnected sessions (docs/limits.md) and the server's viewer slots.
    */
   #peer: Peer | null = null;
   readonly #now: () => number;
@@ -72,6 +73,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #badFrames = 0;
   /** Ms spent with a write waiting on the viewer, completed writes only. */
   #blockedMs = 0;
+  /** While the offer of the session-open is answered: takes the answer for the open's ack instead of the relay. */
+  #capture: ((data: unknown) => boolean) | null = null;
   readonly #slow = new SlowViewerWatch();
   readonly #egress = new EgressMeter();
 
@@ -104,6 +107,30 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     } catch (err) {
       this.close('bad-signal', err as Error);
     }
+  }
+
+  /**
+   * The viewer's offer that came with the session (the hub's session-open): resolves with this session's
+   * answer when it is made within `waitMs` (the open's ack carries it, so it is not relayed), else with
+   * null (it then goes through the relay like any signal).
+   */
+  answer(offer: unknown, waitMs: number): Promise<Record<string, unknown> | null> {
+    return new Promise((resolve) => {
+      const done = (answer: Record<string, unknown> | null): void => {
+        clearTimeout(timer);
+        this.#capture = null;
+        resolve(answer);
+      };
+      const timer = setTimeout(() => done(null), waitMs);
+      this.#capture = (data) => {
+        const d = data as { type?: unknown } | null;
+        if (d?.type !== 'answer') return false;
+        done(d as Record<string, unknown>);
+        return true;
+      };
+      this.signal(offer);
+      if (this.#state === 'closed') done(null);
+    });
   }
 
   stats(): ServeStats {
@@ -141,6 +168,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     const peer = createPeer({ initiator: false, wrtc: opts.wrtc, config: { iceServers: opts.iceServers } });
     this.#peer = peer;
     peer.on('signal', (data: unknown) => {
+      if (this.#capture?.(data)) return;
       try {
         opts.signal(data);
       } catch (err) {

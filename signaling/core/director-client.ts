@@ -1,7 +1,16 @@
 // Asking the director (and servers) on the hub's behalf: epoch fencing, failover on silence, answers parsed by schema.
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
-import { ackError, ErrorCode, parse, type Ack, type IngestDecision, type SelectDecision, type SessionOpen } from '../protocol/index.js';
+import {
+  ackError,
+  ErrorCode,
+  parse,
+  type Ack,
+  type IngestDecision,
+  type SelectDecision,
+  type SessionOpen,
+  type SessionOpenAccepted,
+} from '../protocol/index.js';
 import { selectAnswerSchema, selectIngestAnswerSchema, sessionOpenAnswerSchema } from '../protocol/replies.js';
 import { RotationReason } from '../policies/rotation.js';
 import { loadFactor } from '../protocol/load-factor.js';
@@ -142,7 +151,7 @@ export class DirectorClient {
   }
 
   /** Offers a session to a server; a silent or gone server is a `timeout`/`no-ingest` refusal. */
-  async openSession(serverId: string, open: SessionOpen, budget: RoutingBudget): Promise<Ack> {
+  async openSession(serverId: string, open: SessionOpen, budget: RoutingBudget): Promise<Ack<SessionOpenAccepted>> {
     const peer = this.#members.peer(serverId);
     if (!peer) return ackError(ErrorCode.noIngest, `server ${serverId} is gone`);
     if (budget.remainingMs === 0) return ackError(ErrorCode.timeout, `no time left to offer the session to ${serverId}`);

@@ -9,6 +9,7 @@ import type {
   TableSnapshot,
   Ack,
   VersionedDelta,
+  WatchRequest,
 } from '../protocol/index.js';
 import { StateTable } from '../protocol/index.js';
 import { CatalogView } from '../catalog-view.js';
@@ -246,7 +247,7 @@ export class HubCore {
 
   // ---- clients -------------------------------------------------------------------------
 
-  watch(clientId: string, ip: string | null, req: { assetId: string; offset?: number; exclude?: string[] }) {
+  watch(clientId: string, ip: string | null, req: WatchRequest) {
     return this.#watch.watch(clientId, ip, req);
   }
 

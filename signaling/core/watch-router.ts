@@ -1,6 +1,14 @@
 // A viewer's watch: admitted against its session caps, placed by the director, accepted by the chosen server.
 import { randomBytes } from 'node:crypto';
-import { ackError, ErrorCode, type Ack, type DecisionEvent, type WatchReply } from '../protocol/index.js';
+import {
+  ackError,
+  ErrorCode,
+  type Ack,
+  type DecisionEvent,
+  type SessionOpen,
+  type WatchReply,
+  type WatchRequest,
+} from '../protocol/index.js';
 import type { HubMetrics } from '../hub-metrics.js';
 import type { DirectorClient } from './director-client.js';
 import type { DeltaFeed } from './delta-feed.js';
@@ -33,37 +41,22 @@ export class WatchRouter {
    * the director is asked: a watch over a cap gets `too-many-sessions` and
    * changes nothing, not even a reservation in the director's replica.
    */
-  async watch(
-    clientId: string,
-    ip: string | null,
-    req: { assetId: string; offset?: number; exclude?: string[] },
-  ): Promise<Ack<WatchReply>> {
+  async watch(clientId: string, ip: string | null, req: WatchRequest): Promise<Ack<WatchReply>> {
     const { relay } = this.#o;
     await relay.sessions.lookUp(ip);
     const admission = relay.sessions.admit(clientId, ip);
     if (!admission.ok) return admission;
     let attached = false;
     try {
-      return await this.#place(
-        clientId,
-        req.assetId,
-        req.offset ?? 0,
-        req.exclude ?? [],
-        (sessionId) => (attached = relay.sessions.attach(sessionId, admission)),
-      );
+      return await this.#place(clientId, req, (sessionId) => (attached = relay.sessions.attach(sessionId, admission)));
     } finally {
       if (!attached) admission.release();
     }
   }
 
-  async #place(
-    clientId: string,
-    assetId: string,
-    offset: number,
-    exclude: string[],
-    opened: (sessionId: string) => void,
-  ): Promise<Ack<WatchReply>> {
+  async #place(clientId: string, req: WatchRequest, opened: (sessionId: string) => void): Promise<Ack<WatchReply>> {
     const { feed, relay, director, clock } = this.#o;
+    const { assetId, offset = 0, exclude = [], offer } = req;
     const budget = new RoutingBudget(() => clock.now());
     const tried = new Set(exclude);
     for (let offers = 0; offers < SESSION_OPENS_PER_WATCH && budget.canAsk; ) {
@@ -77,7 +70,9 @@ export class WatchRouter {
       offers++;
       const sessionId = randomBytes(12).toString('base64url');
       relay.sessions.set(sessionId, { id: sessionId, kind: 'watch', clientSocketId: clientId, serverId: r.serverId, assetId });
-      const accepted = await director.openSession(r.serverId, { sessionId, kind: 'watch', assetId, offset }, budget);
+      // The viewer's offer goes with the session: the server's answer comes back in its yes, and in the reply.
+      const open: SessionOpen = { sessionId, kind: 'watch', assetId, offset, ...(offer ? { offer } : {}) };
+      const accepted = await director.openSession(r.serverId, open, budget);
       if (!accepted.ok) {
         relay.sessions.delete(sessionId);
         tried.add(r.serverId);
@@ -95,6 +90,7 @@ export class WatchRouter {
         reason: r.reason,
         loadFactor: r.loadFactor,
         epoch: r.epoch,
+        ...(accepted.answer ? { answer: accepted.answer } : {}),
       };
     }
     return ackError(ErrorCode.noCapacity, `no server could take a session for ${assetId}`);

@@ -9,6 +9,7 @@ import type {
   SelectIngestRequest,
   SelectRequest,
   SessionOpen,
+  SessionOpenAccepted,
   SignalMessage,
   WatchReply,
 } from './messages.js';
@@ -32,7 +33,7 @@ export interface HubToServerEvents extends WhipHubToServerEvents, WhepHubToServe
   deltas: (batch: VersionedDelta[]) => void;
   select: (req: SelectRequest, ack: (r: Ack<SelectDecision>) => void) => void;
   'select-ingest': (req: SelectIngestRequest, ack: (r: Ack<IngestDecision>) => void) => void;
-  'session-open': (msg: SessionOpen, ack: (r: Ack) => void) => void;
+  'session-open': (msg: SessionOpen, ack: (r: Ack<SessionOpenAccepted>) => void) => void;
   signal: (msg: SignalMessage) => void;
   'session-close': (msg: { sessionId: string; reason: string }) => void;
   shutdown: (msg: { reason: string }) => void;

@@ -158,13 +158,13 @@ export const SIGNAL_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxBytes: MAX_
  * Any JSON value of bounded size: simple-peer signal payloads are opaque. The size is checked
  * by an iterative walk that stops at the bound (never `JSON.stringify`, which recurses).
  */
-export const signalSchema = z.strictObject({
-  sessionId,
-  data: z.record(z.string(), z.unknown()).superRefine((d, ctx) => {
-    const b = checkBounds(d, SIGNAL_BOUNDS);
-    if (!b.ok) ctx.addIssue({ code: 'custom', message: `signal payload ${b.message}` });
-  }),
+/** A signal payload (an SDP or an ICE candidate): opaque, size-bounded. */
+export const signalData = z.record(z.string(), z.unknown()).superRefine((d, ctx) => {
+  const b = checkBounds(d, SIGNAL_BOUNDS);
+  if (!b.ok) ctx.addIssue({ code: 'custom', message: `signal payload ${b.message}` });
 });
+
+export const signalSchema = z.strictObject({ sessionId, data: signalData });
 
 export const watchSchema = z.strictObject({
   assetId,
@@ -172,6 +172,11 @@ export const watchSchema = z.strictObject({
   offset: z.number().int().min(0).max(MAX_ASSET_BYTES).optional(),
   /** Servers the client will not accept (e.g. the one that just died). */
   exclude: z.array(serverId).max(16).optional(),
+  /**
+   * The client's first signal (its WebRTC offer), made while the director chooses: the hub hands it to
+   * the chosen server with its session-open, and the server's answer comes back in the reply.
+   */
+  offer: signalData.optional(),
 });
 
 export const locationSchema = z.union([z.string().trim().min(1).max(120), z.strictObject({ lat, lon, label: shortText.optional() })]);
@@ -316,6 +321,13 @@ export interface SessionOpen {
   /** Publish only: the broadcaster's title and description, stored with the recording. */
   title?: string;
   description?: string;
+  /** Watch only: the viewer's WebRTC offer (from its `watch`); the server answers it in its ack. */
+  offer?: Record<string, unknown>;
+}
+
+/** A server's yes to `session-open`; with an offer, its answer when made in time (else it follows as a `signal`). */
+export interface SessionOpenAccepted {
+  answer?: Record<string, unknown>;
 }
 
 export interface WatchReply {
@@ -324,6 +336,8 @@ export interface WatchReply {
   reason: SelectReason;
   loadFactor: number;
   epoch: number;
+  /** The server's WebRTC answer to the watch's offer, when it came with the server's yes. */
+  answer?: Record<string, unknown>;
 }
 
 export interface PublishReply {

@@ -11,9 +11,11 @@ import {
   streamSecretSchema,
   titleSchema,
   descriptionSchema,
+  signalData,
   type IngestDecision,
   type SelectDecision,
   type SessionOpen,
+  type SessionOpenAccepted,
 } from './messages.js';
 
 const finite = z.number().finite();
@@ -64,7 +66,7 @@ export const selectIngestAnswerSchema = ackSchema({
 }) satisfies z.ZodType<Ack<IngestDecision>>;
 
 /** A server's answer to `session-open`: accepted, or why not. */
-export const sessionOpenAnswerSchema = ackSchema({});
+export const sessionOpenAnswerSchema = ackSchema({ answer: signalData.optional() }) satisfies z.ZodType<Ack<SessionOpenAccepted>>;
 
 /** Hub → server: a client session routed to this server. */
 export const sessionOpenSchema = z.strictObject({
@@ -77,6 +79,7 @@ export const sessionOpenSchema = z.strictObject({
   streamSecret: streamSecretSchema.optional(),
   title: titleSchema.optional(),
   description: descriptionSchema.optional(),
+  offer: signalData.optional(),
 }) satisfies z.ZodType<SessionOpen>;
 
 /** Hub → server, hub → client: the hub ended a session, and why. */

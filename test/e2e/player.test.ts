@@ -1,10 +1,24 @@
 // The player in real Chromium against a real cluster: it plays, says where from and why, and explains failures.
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { PHONE, openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
 
 const SERVER_IDS = ['fra-1', 'iad-1', 'sin-1'];
 const REASONS = ['director-cache', 'cache', 'storage', 'live'];
+
+/** The player's video, once it has played past `seconds`. */
+async function playedPast(page: Page, seconds: number, errors: string[]) {
+  const video = page.locator('baton-player video');
+  await expect
+    .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), {
+      timeout: 30_000,
+      interval: 250,
+      message: `video never advanced; page errors: ${errors.join('; ')}`,
+    })
+    .toBeGreaterThan(seconds);
+  return video;
+}
 
 describe('player (Chromium, hub + 3 servers)', () => {
   const env = useBrowserCluster();
@@ -13,14 +27,7 @@ describe('player (Chromium, hub + 3 servers)', () => {
     const { context, page, errors } = await openPage(env.browser);
     try {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
-      const video = page.locator('baton-player video');
-      await expect
-        .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), {
-          timeout: 30_000,
-          interval: 250,
-          message: `video never advanced; page errors: ${errors.join('; ')}`,
-        })
-        .toBeGreaterThan(1);
+      const video = await playedPast(page, 1, errors);
 
       expect(await video.evaluate((v: HTMLVideoElement) => v.muted)).toBe(true);
       expect(SERVER_IDS).toContain((await page.locator('baton-player [data-testid=server-id]').textContent())?.trim());
@@ -32,6 +39,41 @@ describe('player (Chromium, hub + 3 servers)', () => {
       await expect.poll(() => page.locator('baton-catalog a[aria-current=true]').textContent()).toContain('demo-testsrc');
 
       await screenshot(page, 'player-desktop');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('starts the watch before the app has loaded and hands it to the player: one hub socket, one watch, one peer', async () => {
+    const { context, page, errors } = await openPage(env.browser);
+    try {
+      // Count what the page opens: hub sockets, watch requests (socket.io event packets) and peer connections.
+      await context.addInitScript(`(() => {
+        const n = (window.__opened = { sockets: 0, watches: 0, peers: 0 });
+        const WS = window.WebSocket;
+        window.WebSocket = class extends WS {
+          constructor(url, protocols) {
+            super(url, protocols);
+            if (!String(url).includes('/socket.io/')) return;
+            n.sockets++;
+            const send = this.send.bind(this);
+            this.send = (data) => {
+              if (typeof data === 'string' && /^42\\/client,\\d*\\["watch"/.test(data)) n.watches++;
+              return send(data);
+            };
+          }
+        };
+        const PC = window.RTCPeerConnection;
+        window.RTCPeerConnection = function (...args) {
+          n.peers++;
+          return new PC(...args);
+        };
+        window.RTCPeerConnection.prototype = PC.prototype;
+      })();`);
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
+      await playedPast(page, 0.5, errors);
+      const opened = await page.evaluate(() => (window as unknown as { __opened: Record<string, number> }).__opened);
+      expect(opened).toMatchObject({ sockets: 1, watches: 1, peers: 1 });
     } finally {
       await context.close();
     }

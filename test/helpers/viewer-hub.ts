@@ -83,6 +83,10 @@ export class TestHub {
       setImmediate(() => this.#fire('signal', { sessionId, data })),
     );
     this.#sessions.set(sessionId, { server: server.id, end });
+    // The offer that came with the watch reaches the server with its session; its answer comes back as a
+    // signal (what a real hub does when the server's answer was not ready for its yes).
+    const offer = p.value.offer;
+    if (offer) setImmediate(() => end.signal(offer));
     setImmediate(() =>
       ack({ ok: true, sessionId, server: { id: server.id, region: server.region }, reason: 'storage', loadFactor: 0.1, epoch: 1 }),
     );

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { Cluster, MEDIA_DIR, SECRET, THREE_SERVERS, waitFor, waitForOutput, type ApiState } from '../helpers/cluster.js';
 import { mintServerToken } from '../../signaling/auth.js';
+import { createPeer } from '../../node-app/webrtc/peer.js';
 import type { DecisionEvent, TableSnapshot, VersionedDelta } from '../../signaling/protocol/index.js';
 
 const HEARTBEAT_MS = 300;
@@ -136,6 +137,29 @@ describe('control plane: hub + 3 servers on loopback', () => {
         places: expect.arrayContaining([expect.objectContaining({ label: expect.stringContaining('Frankfurt') })]),
       });
     } finally {
+      c.close();
+    }
+  });
+
+  it('hands the offer that came with a watch to the chosen server: its answer comes in the reply, the peers connect', async () => {
+    const c = await connectClient(cluster.hubUrl);
+    const peer = createPeer({ initiator: true });
+    try {
+      const offer = await new Promise<unknown>((resolve) => peer.once('signal', resolve));
+      const ok = await ask(c, 'watch', { assetId: 'demo-testsrc', offer });
+      expect(ok).toMatchObject({ ok: true, answer: { type: 'answer', sdp: expect.stringContaining('a=fingerprint:') } });
+      // No client signal went out: the answer (and the server's candidates, in it or relayed) connect the peers.
+      c.on('signal', (m: { sessionId: string; data: unknown }) => {
+        if (m.sessionId === ok.sessionId) peer.signal(m.data as never);
+      });
+      peer.signal(ok.answer);
+      await new Promise<void>((resolve) => peer.once('connect', () => resolve()));
+      c.emit('leave', { sessionId: ok.sessionId });
+      // The offer is held to a signal's bounds (16 KiB).
+      const big = { type: 'offer', sdp: 'x'.repeat(20_000) };
+      expect(await ask(c, 'watch', { assetId: 'demo-testsrc', offer: big })).toMatchObject({ ok: false, code: 'bad-request' });
+    } finally {
+      peer.destroy();
       c.close();
     }
   });

@@ -180,7 +180,7 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
     await w.ended;
     const idx = (await store.seekIndex('demo-testsrc'))!;
     const point = idx.points.filter((p) => p.timeMs <= 15_000).at(-1)!;
-    expect(hub.watches[0]).toEqual({ assetId: 'demo-testsrc', offset: 0 });
+    expect(hub.watches[0]).toEqual({ assetId: 'demo-testsrc', offset: 0, offer: expect.objectContaining({ type: 'offer' }) });
     expect(w.seeks.map((x) => x.offset)).toEqual([point.offset]);
     // The init segment first (a player needs it before any Cluster), then the file from the Cluster on.
     expect(w.chunks[0]!.offset).toBe(0);
@@ -241,7 +241,8 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
     const hub = new TestHub([storeServer('a', { now: () => clock, pacing: cfg })]);
     const w = watch(hub, 'demo-testsrc');
     const session = () => sessions[0]!;
-    await until('the burst', () => session().stats().bytesSent > cfg.burstBytes - 65_536);
+    // The session opens once the viewer's offer is made (it travels with the watch request).
+    await until('the burst', () => (sessions[0]?.stats().bytesSent ?? 0) > cfg.burstBytes - 65_536);
     await new Promise((r) => setTimeout(r, 300));
     expect(session().stats().bytesSent).toBeLessThanOrEqual(cfg.burstBytes);
     // One second of playing time at 1.5× 100 kB/s allows 150 kB more.

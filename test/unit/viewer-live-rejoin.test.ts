@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodeControl, encodeMedia } from '../../signaling/protocol/frames.js';
 import type { WatchRequest } from '../../signaling/protocol/messages.js';
-import { Viewer, type ViewerPeer, type ViewerSocket } from '../../client-sdk/viewer.js';
+import { Viewer, type ViewerSocket } from '../../client-sdk/viewer.js';
+import { scriptedPeers } from '../helpers/scripted-peer.js';
 
 /** A hub that answers every watch with a session on a new server, and remembers the requests. */
 function scriptedHub() {
@@ -20,32 +21,15 @@ function scriptedHub() {
   return { socket, requests };
 }
 
-/** Peers the test drives: `connect`, frames in, `close`. */
-class ScriptedPeer implements ViewerPeer {
-  static made: ScriptedPeer[] = [];
-  readonly #on = new Map<string, (x?: any) => void>();
-  constructor() {
-    ScriptedPeer.made.push(this);
-  }
-  on(event: string, fn: (x?: any) => void) {
-    this.#on.set(event, fn);
-    return this;
-  }
-  signal() {}
-  send() {}
-  destroy() {}
-  fire(event: string, x?: unknown) {
-    this.#on.get(event)?.(x);
-  }
-}
+const peers = scriptedPeers({ offer: true });
 
 /** A viewer that joins late (file byte 50,000, a 200-byte init segment), gets `received` bytes, then loses its server: the watch offsets asked. */
 async function failAfter(received: number): Promise<number[]> {
   const hub = scriptedHub();
-  const v = new Viewer({ socket: hub.socket, assetId: 'live-x', SimplePeer: ScriptedPeer as never });
+  const v = new Viewer({ socket: hub.socket, assetId: 'live-x', SimplePeer: peers.Peer as never });
   v.start();
   await new Promise((r) => setTimeout(r, 0));
-  const first = ScriptedPeer.made.at(-1)!;
+  const first = peers.made.at(-1)!;
   first.fire('connect');
   first.fire(
     'data',

@@ -1,23 +1,13 @@
 // The pages' hub sockets: the client SDK's typed sockets (client-sdk/hub-link.ts) on the
 // page's own origin, plus what only a browser page has — the operator token prompt and
 // the ICE servers fetched from /api/config.
-import {
-  ACK_TIMEOUT_MS,
-  openClientSocket,
-  openDashboardSocket,
-  type ClientSocket,
-  type DashboardSocket,
-} from '../../client-sdk/hub-link.js';
+import { ACK_TIMEOUT_MS, openDashboardSocket, type ClientSocket, type DashboardSocket } from '../../client-sdk/hub-link.js';
 import { clientConfigSchema } from '../../client-sdk/hub-replies.js';
 import { parse } from '../../signaling/protocol/messages.js';
+import { configRead, connectClient, hubUrls, rawConfig } from './client-socket.js';
 
-export { ACK_TIMEOUT_MS, type ClientSocket, type DashboardSocket };
+export { ACK_TIMEOUT_MS, connectClient, type ClientSocket, type DashboardSocket };
 export type { DashboardToHubEvents } from '../../client-sdk/hub-link.js';
-
-/** Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). */
-export function connectClient(): ClientSocket {
-  return openClientSocket({ reconnect: true, alternates: () => hubUrls });
-}
 
 const TOKEN_KEY = 'baton.operatorToken';
 
@@ -56,13 +46,10 @@ export function connectDashboard(): DashboardSocket {
  * when none are configured, which is all loopback and a LAN need.
  */
 export let iceServers: RTCIceServer[] = [];
-/** The cluster's other hubs (several on Redis), from /api/config: a dropped socket reconnects to them in turn. */
-let hubUrls: readonly string[] = [];
-fetch('/api/config')
-  .then((r) => (r.ok ? r.json() : null))
-  .then((c: unknown) => {
-    const p = parse(clientConfigSchema, c);
-    if (p.ok && p.value.iceServers) iceServers = p.value.iceServers;
-    if (p.ok && p.value.hubs) hubUrls = p.value.hubs;
-  })
-  .catch(() => undefined);
+/** Settles once /api/config answered (or failed): a peer made before then would miss the operator's TURN servers. */
+export const configReady: Promise<void> = rawConfig.then((c: unknown) => {
+  const p = parse(clientConfigSchema, c);
+  if (p.ok && p.value.iceServers) iceServers = p.value.iceServers;
+  if (p.ok && p.value.hubs) hubUrls.splice(0, hubUrls.length, ...p.value.hubs);
+  configRead(iceServers);
+});

@@ -1,4 +1,5 @@
 // Where the viewer was in each asset: kept in local storage (bounded) so that a reload or a later visit resumes there.
+import { parseHash } from './hash-route.js';
 
 /** Local-storage key of the saved positions. */
 export const POSITIONS_KEY = 'baton.positions';
@@ -61,11 +62,18 @@ export class PlayPositions {
   }
 }
 
-/** The page's local storage, or null when the browser refuses it. */
+/** Where to start `assetId`: the URL's `t=` when it names this asset, else the position saved for it. */
+export function resumePoint(assetId: string, hash: string, positions: PlayPositions): number | null {
+  const route = parseHash(hash);
+  if (route.page === 'watch' && route.asset === assetId && route.t !== undefined) return route.t > 0 ? route.t : null;
+  return positions.get(assetId);
+}
+
+/** The page's local storage, or null where it is disabled (privacy settings): positions are simply not kept. */
 export function localStorageOrNull(): Storage | null {
   try {
     return globalThis.localStorage ?? null;
   } catch {
-    return null; // storage disabled (privacy settings): positions are simply not kept
+    return null;
   }
 }

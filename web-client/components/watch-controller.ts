@@ -1,12 +1,13 @@
 // The player's async work: the /client socket, the catalog, one Viewer session and its MSE sink.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import SimplePeer from 'simple-peer/simplepeer.min.js';
-import { Viewer } from '../../client-sdk/viewer.js';
-import { connectClient, iceServers, type ClientSocket } from './hub-socket.js';
+import type { Viewer } from '../../client-sdk/viewer.js';
+import { connectClient, type ClientSocket } from './hub-socket.js';
+import { playerViewer, takeEarlyViewer } from './early-watch.js';
+import { takeEarlySocket } from './client-socket.js';
 import { CatalogSource } from './catalog-source.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
 import { hrefFor, parseHash } from './hash-route.js';
-import { PlayPositions, localStorageOrNull } from './play-position.js';
+import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
 import { ladderOf, type Quality } from './rendition-ladder.js';
 import { AutoQuality } from './auto-quality.js';
 import {
@@ -91,14 +92,17 @@ export class WatchController implements ReactiveController {
   }
 
   hostConnected(): void {
-    const socket = connectClient();
+    // The first player of the page takes the socket opened while the app loaded (maybe connected already).
+    const socket = takeEarlySocket() ?? connectClient();
     this.#socket = socket;
-    socket.on('connect', () => {
+    const onConnect = (): void => {
       this.hub = 'connected';
       this.#host.requestUpdate();
       void this.refreshCatalog();
       void this.feed.load(this.#wanted);
-    });
+    };
+    socket.on('connect', onConnect);
+    if (socket.connected) onConnect();
     socket.on('disconnect', () => {
       this.hub = 'offline';
       this.#host.requestUpdate();
@@ -173,12 +177,14 @@ export class WatchController implements ReactiveController {
     // Open the MediaSource while the director chooses and WebRTC connects: by the stream's
     // metadata it is open and the first bytes go straight into a SourceBuffer.
     this.#early = MseSink.attach(this.video);
-    // Auto starts on the smallest rung (the fastest start); the rule climbs as soon as the link shows room.
-    const ladder = ladderOf(this.feed.entry(assetId), assetId);
-    const first = ladder.at(-1)!.id;
+    // The watch started at page load, when it is of this asset (its events so far come with `replay`): it is of
+    // the asset itself, the catalog (and so the renditions) being unknown then. Otherwise Auto starts on the
+    // smallest rung (the fastest start). Either way the rule climbs as soon as the link shows room.
+    const early = takeEarlyViewer(assetId);
+    const first = early ? assetId : ladderOf(this.feed.entry(assetId), assetId).at(-1)!.id;
     this.#auto.reset(first, performance.now());
     this.status.streamId = first;
-    this.#open(first, this.#startFor(assetId), false);
+    this.#open(first, resumePoint(assetId, location.hash, this.#positions), false, early);
     void this.#refreshViewers();
   }
 
@@ -186,16 +192,9 @@ export class WatchController implements ReactiveController {
    * Opens a Viewer of `streamId` (the asset or one of its renditions) from `startS`: the playback's first,
    * or, `switching`, one that takes over the sink and the playback at its meta (the old one plays on until then).
    */
-  #open(streamId: string, startS: number | null, switching: boolean): void {
-    const socket = this.#socket!;
-    const viewer = new Viewer({
-      socket,
-      assetId: streamId,
-      SimplePeer,
-      iceServers,
-      ...(startS === null ? {} : { startTimeMs: startS * 1000 }),
-      ...(this.#limitBps === null ? {} : { limitBps: this.#limitBps }),
-    });
+  #open(streamId: string, startS: number | null, switching: boolean, early?: ReturnType<typeof takeEarlyViewer>): void {
+    const viewer = early?.viewer ?? playerViewer(this.#socket!, streamId, startS, this.#limitBps);
+    if (early && this.#limitBps !== null) viewer.limit(this.#limitBps);
     if (switching) {
       this.#next?.close();
       this.#next = viewer;
@@ -285,7 +284,8 @@ export class WatchController implements ReactiveController {
     viewer.addEventListener('error', (e) => {
       if (live()) this.#failWith(e.detail.code, e.detail.message);
     });
-    viewer.start();
+    if (early) early.replay();
+    else viewer.start();
   }
 
   /** A rendition's stream takes over: the old one closes, the sink goes on from the new one's init segment. */
@@ -319,13 +319,6 @@ export class WatchController implements ReactiveController {
   #switchTo(streamId: string, atS: number): void {
     if (!this.#socket || !this.#viewer || this.status.live || streamId === (this.#next?.assetId ?? this.status.streamId)) return;
     this.#open(streamId, atS > 0 ? atS : null, true);
-  }
-
-  /** Where to start `assetId`: the URL's `t=` when it names this asset, else the position saved for it. */
-  #startFor(assetId: string): number | null {
-    const route = parseHash(location.hash);
-    if (route.page === 'watch' && route.asset === assetId && route.t !== undefined) return route.t > 0 ? route.t : null;
-    return this.#positions.get(assetId);
   }
 
   /**

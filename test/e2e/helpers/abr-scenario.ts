@@ -71,8 +71,15 @@ export async function runAbrScenario(
 
   await go(limitKbps);
   const downMs = await until('Auto to leave the top rung on the cut link', async () => (await streaming()) !== id, o.downWithinMs);
-  await page.waitForTimeout(o.holdMs);
-  const settledId = (await streaming()) ?? '';
+  // Where Auto settles: the rung it streams most of the hold. At any one instant it may be trying a rung up
+  // (a probe, undone at once when the link falls short), which a single reading would take for the settled one.
+  const held = new Map<string, number>();
+  for (const end = Date.now() + o.holdMs; Date.now() < end; ) {
+    const now = (await streaming()) ?? '';
+    held.set(now, (held.get(now) ?? 0) + 1);
+    await page.waitForTimeout(250);
+  }
+  const settledId = [...held].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
   const throttledAt = await time();
 
   await go(null);

@@ -1,0 +1,65 @@
+// The page's `/client` socket and the raw /api/config, without the wire schemas: the first module of a watch page
+// loads this (socket.io, no zod) and opens the socket while the rest of the JavaScript loads. hub-socket.ts parses the config.
+import { openClientSocket, type ClientSocket } from '../../client-sdk/hub-link.js';
+import { parseHash } from './hash-route.js';
+import { dropPeerAhead, makePeerAhead } from './native-peer.js';
+
+/** /api/config as the hub sent it (null when it failed), fetched once when the page loads; parsed by hub-socket.ts. */
+export const rawConfig: Promise<unknown> = fetch('/api/config')
+  .then((r) => (r.ok ? r.json() : null))
+  .catch(() => null);
+
+/** The cluster's other hubs (several on Redis), from /api/config: a dropped socket reconnects to them in turn. */
+export const hubUrls: string[] = [];
+
+let iceServersRead: (servers: RTCIceServer[]) => void = () => undefined;
+/** The operator's ICE servers once hub-socket.ts has read /api/config by its schema (empty when it failed). */
+export const iceServersParsed: Promise<RTCIceServer[]> = new Promise((resolve) => (iceServersRead = resolve));
+/** hub-socket.ts: the config was read. */
+export function configRead(iceServers: RTCIceServer[]): void {
+  iceServersRead(iceServers);
+}
+
+/** Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). */
+export function connectClient(): ClientSocket {
+  return openClientSocket({ reconnect: true, alternates: () => hubUrls });
+}
+
+/** How long the peer made ahead waits for /api/config before it makes its offer without the operator's ICE servers. */
+export const CONFIG_WAIT_MS = 2_000;
+/** An early socket that no player took by then is closed (the app never came up). */
+export const EARLY_ADOPT_TIMEOUT_MS = 30_000;
+
+let early: ClientSocket | null = null;
+
+/**
+ * On a watch route: open the `/client` socket now, for the player to take (`takeEarlySocket`), and when it
+ * names an asset, make the player's peer too (native-peer.ts). Elsewhere nothing.
+ */
+export function openEarlySocket(hash: string = location.hash): void {
+  const route = parseHash(hash);
+  if (route.page !== 'watch' || early) return;
+  const s = connectClient();
+  early = s;
+  // The offer waits for the operator's ICE servers, but not forever: a config that never comes means none.
+  if (route.asset)
+    makePeerAhead(Promise.race([iceServersParsed, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]));
+  setTimeout(() => {
+    dropPeerAhead();
+    if (early !== s) return;
+    early = null;
+    s.disconnect();
+  }, EARLY_ADOPT_TIMEOUT_MS);
+}
+
+/** The early socket while no player has taken it (the early watch runs on it). */
+export function earlySocket(): ClientSocket | null {
+  return early;
+}
+
+/** The socket opened at page load, once (the player's first connection); null afterwards and on other pages. */
+export function takeEarlySocket(): ClientSocket | null {
+  const s = early;
+  early = null;
+  return s;
+}

@@ -1,0 +1,171 @@
+// The player's WebRTC peer: the browser's own RTCPeerConnection and one data channel behind the part of simple-peer's
+// API a Viewer uses (ViewerPeer), speaking simple-peer's signal format to the server's simple-peer. The player's first
+// bundle goes without simple-peer's prebuilt bundle (≈ 97 kB: its own Buffer, streams and events).
+import type { ViewerPeer } from '../../client-sdk/viewer-types.js';
+
+type PeerEvents = {
+  signal: [data: SignalData];
+  connect: [];
+  data: [data: string | Uint8Array];
+  close: [];
+  error: [err: Error];
+};
+
+/** simple-peer's signals: an SDP, or one ICE candidate. */
+type SignalData = { type: 'offer' | 'answer'; sdp: string } | { type: 'candidate'; candidate: RTCIceCandidateInit };
+
+/** An error with simple-peer's stable code (`ERR_…`). */
+function peerError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * Always the initiator: it makes the offer (its first `signal`), takes the answer and the server's candidates
+ * through `signal()`, and fires `connect` when the channel opens. `destroy(err?)` fires `error` (with an error)
+ * then `close`, once, as simple-peer does.
+ */
+export class NativePeer implements ViewerPeer {
+  readonly #pc: RTCPeerConnection;
+  readonly #channel: RTCDataChannel;
+  readonly #listeners = new Map<keyof PeerEvents, Array<(...a: never[]) => void>>();
+  /** Signals made before anyone listened (a peer made ahead of its Viewer): handed to the first listener. */
+  #held: SignalData[] | null = [];
+  /** Candidates that came before the answer: applied once it is. */
+  #pending: RTCIceCandidateInit[] | null = [];
+  #destroyed = false;
+
+  /**
+   * `iceServers` may come later (a peer made at page load, before /api/config is read): the offer is made,
+   * and ICE gathered, once they are known.
+   */
+  constructor(opts: { initiator: boolean; config?: { iceServers?: RTCIceServer[] }; iceServers?: Promise<RTCIceServer[]> }) {
+    if (!opts.initiator) throw new Error('NativePeer only makes offers');
+    const pc = new RTCPeerConnection({ iceServers: opts.config?.iceServers ?? [] });
+    this.#pc = pc;
+    const channel = pc.createDataChannel(randomLabel());
+    channel.binaryType = 'arraybuffer';
+    this.#channel = channel;
+    channel.onopen = () => this.#emit('connect');
+    channel.onmessage = (e: MessageEvent<string | ArrayBuffer>) =>
+      this.#emit('data', typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
+    channel.onclose = () => this.destroy();
+    channel.onerror = (e) => this.destroy(peerError('ERR_DATA_CHANNEL', (e as RTCErrorEvent).error?.message ?? 'data channel error'));
+    pc.onicecandidate = (e) => {
+      if (e.candidate) this.#emit('signal', { type: 'candidate', candidate: e.candidate.toJSON() });
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === 'failed') this.destroy(peerError('ERR_ICE_CONNECTION_FAILURE', 'Ice connection failed.'));
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed') this.destroy(peerError('ERR_CONNECTION_FAILURE', 'Connection failed.'));
+    };
+    void this.#offer(opts.iceServers);
+  }
+
+  on<K extends keyof PeerEvents>(event: K, listener: (...a: PeerEvents[K]) => void): this {
+    const list = this.#listeners.get(event) ?? [];
+    list.push(listener as (...a: never[]) => void);
+    this.#listeners.set(event, list);
+    if (event === 'signal' && this.#held) {
+      const held = this.#held;
+      this.#held = null;
+      for (const data of held) (listener as (data: SignalData) => void)(data);
+    }
+    return this;
+  }
+
+  /** The server's answer or one of its candidates. */
+  signal(data: unknown): void {
+    if (this.#destroyed) throw peerError('ERR_DESTROYED', 'cannot signal after peer is destroyed');
+    const d = data as Partial<{ type: string; sdp: string; candidate: RTCIceCandidateInit }>;
+    if (d.type === 'answer' && typeof d.sdp === 'string') {
+      this.#pc.setRemoteDescription({ type: 'answer', sdp: d.sdp }).then(
+        () => {
+          const pending = this.#pending ?? [];
+          this.#pending = null;
+          for (const c of pending) this.#addCandidate(c);
+        },
+        (err: Error) => this.destroy(peerError('ERR_SET_REMOTE_DESCRIPTION', err.message)),
+      );
+    } else if (d.candidate && typeof d.candidate === 'object') {
+      if (this.#pending) this.#pending.push(d.candidate);
+      else this.#addCandidate(d.candidate);
+    } else if (!d.type || d.type === 'candidate') {
+      throw peerError('ERR_SIGNALING', 'signal() called with invalid signal data');
+    }
+  }
+
+  send(data: string): void {
+    this.#channel.send(data);
+  }
+
+  destroy(err?: Error): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#channel.onopen = this.#channel.onmessage = this.#channel.onclose = this.#channel.onerror = null;
+    this.#pc.onicecandidate = this.#pc.oniceconnectionstatechange = this.#pc.onconnectionstatechange = null;
+    try {
+      this.#channel.close();
+      this.#pc.close();
+    } catch {
+      // Already closed by the browser: nothing left to release.
+    }
+    if (err) this.#emit('error', err);
+    this.#emit('close');
+  }
+
+  async #offer(later?: Promise<RTCIceServer[]>): Promise<void> {
+    try {
+      const iceServers = later ? await later : [];
+      if (this.#destroyed) return;
+      if (iceServers.length) this.#pc.setConfiguration({ iceServers });
+      await this.#pc.setLocalDescription(await this.#pc.createOffer());
+      const sdp = this.#pc.localDescription?.sdp;
+      if (!this.#destroyed && sdp) this.#emit('signal', { type: 'offer', sdp });
+    } catch (err) {
+      this.destroy(peerError('ERR_CREATE_OFFER', (err as Error).message));
+    }
+  }
+
+  #addCandidate(c: RTCIceCandidateInit): void {
+    // A candidate the browser cannot use (another address family, a bad line) is not worth the session.
+    this.#pc.addIceCandidate(c).catch(() => undefined);
+  }
+
+  #emit<K extends keyof PeerEvents>(event: K, ...args: PeerEvents[K]): void {
+    if (this.#destroyed && event !== 'close' && event !== 'error') return;
+    if (event === 'signal' && this.#held) {
+      this.#held.push(args[0] as SignalData);
+      return;
+    }
+    for (const l of this.#listeners.get(event) ?? []) (l as (...a: PeerEvents[K]) => void)(...args);
+  }
+}
+
+function randomLabel(): string {
+  const b = crypto.getRandomValues(new Uint8Array(20));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+let ahead: NativePeer | null = null;
+
+/**
+ * Make the page's first peer now (its RTCPeerConnection; the offer once `iceServers` are known), for the
+ * first `PlayerPeer` to take: the browser's WebRTC start-up then overlaps loading the rest of the page.
+ */
+export function makePeerAhead(iceServers: Promise<RTCIceServer[]>): void {
+  ahead ??= new NativePeer({ initiator: true, iceServers });
+}
+
+/** Close the peer made ahead if no Viewer took it (the app never came up). */
+export function dropPeerAhead(): void {
+  ahead?.destroy();
+  ahead = null;
+}
+
+/** The peer constructor the player hands its Viewer: the peer made ahead, once, else a new NativePeer. */
+export const PlayerPeer = function PlayerPeer(opts: ConstructorParameters<typeof NativePeer>[0]): NativePeer {
+  const p = ahead;
+  ahead = null;
+  return p ?? new NativePeer(opts);
+} as unknown as typeof NativePeer;
