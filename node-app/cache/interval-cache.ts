@@ -30,8 +30,6 @@ export interface IntervalCacheOptions {
   generalized?: boolean;
   /** Generalized: how many assets' arrival times to remember. Default `ARRIVAL_HISTORY_MAX_ASSETS`. */
   arrivalHistoryMax?: number;
-  /** Every re-rank passes over every pair instead of resuming where something changed (a check for tests: same outcome). */
-  fullRerank?: boolean;
 }
 
 /**
@@ -117,14 +115,7 @@ export class IntervalCache implements BlockCache {
           this.#chains.setKeeping(a, keeping),
         )
       : null;
-    this.#ranking = new PairRanking(
-      this.#chains,
-      this.#table,
-      this.#whole,
-      this.budgetBytes - prefixCapBytes,
-      this.blockBytes,
-      opts.fullRerank === true,
-    );
+    this.#ranking = new PairRanking(this.#chains, this.#table, this.#whole, this.budgetBytes - prefixCapBytes, this.blockBytes);
   }
 
   get usedBytes(): number {

@@ -2,31 +2,25 @@
 import type { BlockTable, HeldBlock } from './block-table.js';
 import { type ChainAsset, type Member, Pair } from './pair.js';
 
-/** Flag bits (`SLOT_FLAGS`): the pair is alive, cached, its leader a ghost, its asset kept whole. */
+/** `into` (twice `from`'s length) with `from` copied into its first half. */
+function doubled<T extends Float64Array | Uint8Array>(from: T, into: T): T {
+  into.set(from);
+  return into;
+}
+
+/** `Chains.flags` bits: the pair is alive, cached, its leader a ghost, its asset kept whole. */
 export const PAIR_ALIVE = 1;
 export const PAIR_CACHED = 2;
 export const PAIR_GHOST = 4;
 export const PAIR_KEEPING = 8;
 
-/** A pair's record in `Chains.slots`, from `SLOT_STRIDE × slot`: its `heldBytes`, ... */
-export const SLOT_HELD = 0;
-/** ... its steady-state need (bytes) once the owner has worked it out (NaN until then, or when it moves with the positions), ... */
-export const SLOT_NEED = 1;
-/** ... its `charged`, ... */
-export const SLOT_CHARGED = 2;
-/** ... and its `PAIR_*` bits, mirroring `alive`, `cached`, `ghostLeader` and the asset's `keeping`. */
-export const SLOT_FLAGS = 3;
-export const SLOT_STRIDE = 4;
-
 /**
  * The chains of all assets of one cache, and every pair among them.
  *
- * What a re-rank reads of each pair is also kept in one small typed array, a
- * record per pair at its `slot` (`SLOT_*`: held bytes, need, charge, flags side
- * by side, two pairs to a cache line), written wherever the pair's own fields
- * change: a re-rank reads one line per pair instead of one object (and its
- * boxed numbers) per pair, and a block read that changes a pair's held bytes
- * finds its charge and flags on the line it writes.
+ * What a re-rank reads of each pair is also kept in small typed arrays indexed
+ * by the pair's `slot` (`held`, `flags`, `need`, `charged`), written wherever
+ * the pair's own fields change: a re-rank walks these few contiguous arrays
+ * instead of one object (and its cache lines) per pair.
  */
 export class Chains {
   /**
@@ -43,17 +37,16 @@ export class Chains {
   rankedIntervalMs = new Float64Array(64);
   /** `ranked[i].slot` at `[i]`, kept in step with `ranked` like `rankedIntervalMs`. */
   rankedSlot = new Int32Array(64);
-  /** The pairs' records (`SLOT_*`), `SLOT_STRIDE` numbers per slot. */
-  slots = new Float64Array(SLOT_STRIDE * 64);
+  /** By slot: the pair's `heldBytes`. */
+  held = new Float64Array(64);
+  /** By slot: `PAIR_*` bits, mirroring `alive`, `cached`, `ghostLeader` and the asset's `keeping`. */
+  flags = new Uint8Array(64);
+  /** By slot: the pair's steady-state need (bytes) once the owner has worked it out; NaN until then, or when it moves with the positions. */
+  need = new Float64Array(64);
+  /** By slot: the pair's `charged`. */
+  charged = new Float64Array(64);
   /** Live pairs. */
   count = 0;
-  /**
-   * The shortest interval among the pairs whose inputs to a re-rank (cost,
-   * flags, being in the ranking at all) may have changed since the owner's
-   * last pass: every pair ranked before it reads as it did then, so the next
-   * pass may resume there. Infinity: none. The owner resets it.
-   */
-  dirtyMs = Number.POSITIVE_INFINITY;
   readonly #table: BlockTable;
   #nextId = 1;
   /** Slots the owner's pass released (their pairs dead and out of `ranked`), and the next never used. */
@@ -86,71 +79,30 @@ export class Chains {
   /** `p`'s leader read `block` (held) while the follower is at or behind it. */
   add(p: Pair, block: number, held: HeldBlock): void {
     p.push(block, held);
-    this.#setHeld(p, (p.heldBytes += held.bytes.length));
+    this.held[p.slot] = p.heldBytes += held.bytes.length;
     held.refs++;
-  }
-
-  /** The pair's `PAIR_*` bits. */
-  flagsOf(p: Pair): number {
-    return this.slots[SLOT_STRIDE * p.slot + SLOT_FLAGS]!;
-  }
-
-  /** The pair's held bytes as its record has them. */
-  heldOf(p: Pair): number {
-    return this.slots[SLOT_STRIDE * p.slot + SLOT_HELD]!;
-  }
-
-  /** `p`'s inputs to a re-rank may have changed: the next pass starts no later than `p`. */
-  changed(p: Pair): void {
-    if (p.intervalMs < this.dirtyMs) this.dirtyMs = p.intervalMs;
-  }
-
-  /**
-   * Records `p`'s new held bytes. Its cost (what it holds, or its need if that
-   * is more; a ghost's is what it holds; a kept asset's pair costs nothing)
-   * changed unless both amounts stay under what the last pass charged, and that
-   * charge was its need: then it is marked changed.
-   */
-  #setHeld(p: Pair, held: number): void {
-    const slots = this.slots;
-    const o = SLOT_STRIDE * p.slot;
-    const before = slots[o + SLOT_HELD]!;
-    slots[o + SLOT_HELD] = held;
-    const f = slots[o + SLOT_FLAGS]!;
-    const charged = slots[o + SLOT_CHARGED]!;
-    if ((f & PAIR_GHOST) !== 0 || ((f & PAIR_KEEPING) === 0 && (held > charged || before >= charged))) this.changed(p);
-  }
-
-  #setFlag(p: Pair, bit: number, on: boolean): void {
-    const o = SLOT_STRIDE * p.slot + SLOT_FLAGS;
-    const f = this.slots[o]!;
-    this.slots[o] = on ? f | bit : f & ~bit;
   }
 
   /** Caches the pair or stops doing so (without releasing anything: `uncache` does). */
   setCached(p: Pair, cached: boolean): void {
-    if (p.cached !== cached) this.changed(p);
     p.cached = cached;
-    this.#setFlag(p, PAIR_CACHED, cached);
+    if (cached) this.flags[p.slot]! |= PAIR_CACHED;
+    else this.flags[p.slot]! &= ~PAIR_CACHED;
   }
 
   /** The asset is kept whole, or no longer: each of its pairs learns it. */
   setKeeping(a: ChainAsset, keeping: boolean): void {
     a.keeping = keeping;
+    const flags = this.flags;
     for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) {
-      this.changed(p);
-      this.#setFlag(p, PAIR_KEEPING, keeping);
+      if (keeping) flags[p.slot]! |= PAIR_KEEPING;
+      else flags[p.slot]! &= ~PAIR_KEEPING;
     }
   }
 
   /** The asset's bitrate changed: its pairs' needs are to be worked out again. */
   forgetNeeds(a: ChainAsset): void {
-    const known = a.bytesPerMs > 0;
-    for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) {
-      this.slots[SLOT_STRIDE * p.slot + SLOT_NEED] = Number.NaN;
-      p.needMoves = !known;
-      this.changed(p);
-    }
+    for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) this.need[p.slot] = Number.NaN;
   }
 
   /** A dead pair's slot, once the owner has dropped it from `ranked`, may serve a new pair. */
@@ -161,16 +113,8 @@ export class Chains {
   /** A member in a chain moved to `block` (streaming on): its pairs follow. */
   moved(m: Member, block: number): void {
     m.pos = block;
-    const f = m.follow;
-    if (f !== null) {
-      f.followerPos = block;
-      if (f.needMoves) this.changed(f);
-    }
-    const l = m.lead;
-    if (l !== null) {
-      l.leaderPos = block;
-      if (l.needMoves) this.changed(l);
-    }
+    if (m.follow !== null) m.follow.followerPos = block;
+    if (m.lead !== null) m.lead.leaderPos = block;
   }
 
   /**
@@ -255,8 +199,7 @@ export class Chains {
         const ghost: Member = { asset: a, owner: null, pos: m.pos, start: m.start, lead: outP, follow: null };
         outP.leader = ghost;
         outP.ghostLeader = true;
-        this.#setFlag(outP, PAIR_GHOST, true);
-        this.changed(outP);
+        this.flags[outP.slot]! |= PAIR_GHOST;
         m.lead = null;
         a.head = ghost;
         return;
@@ -277,14 +220,10 @@ export class Chains {
   #link(leader: Member, follower: Member): Pair {
     const p = new Pair(this.#nextId++, this.#allocSlot(), leader, follower);
     const slot = p.slot;
-    const o = SLOT_STRIDE * slot;
-    const slots = this.slots;
-    slots[o + SLOT_HELD] = 0;
-    slots[o + SLOT_NEED] = Number.NaN;
-    slots[o + SLOT_CHARGED] = 0;
-    slots[o + SLOT_FLAGS] = PAIR_ALIVE | (p.ghostLeader ? PAIR_GHOST : 0) | (p.asset.keeping ? PAIR_KEEPING : 0);
-    p.needMoves = !(p.asset.bytesPerMs > 0);
-    this.changed(p);
+    this.held[slot] = 0;
+    this.flags[slot] = PAIR_ALIVE | (p.ghostLeader ? PAIR_GHOST : 0) | (p.asset.keeping ? PAIR_KEEPING : 0);
+    this.need[slot] = Number.NaN;
+    this.charged[slot] = 0;
     leader.lead = p;
     follower.follow = p;
     // Its id is the highest: it goes after every pair with an interval not above its own.
@@ -324,18 +263,18 @@ export class Chains {
     const free = this.#freeSlots.pop();
     if (free !== undefined) return free;
     const slot = this.#nextSlot++;
-    if (SLOT_STRIDE * slot === this.slots.length) {
-      const grown = new Float64Array(2 * this.slots.length);
-      grown.set(this.slots);
-      this.slots = grown;
+    if (slot === this.held.length) {
+      this.held = doubled(this.held, new Float64Array(2 * slot));
+      this.flags = doubled(this.flags, new Uint8Array(2 * slot));
+      this.need = doubled(this.need, new Float64Array(2 * slot));
+      this.charged = doubled(this.charged, new Float64Array(2 * slot));
     }
     return slot;
   }
 
   #kill(p: Pair): void {
-    this.changed(p);
     p.alive = false;
-    this.#setFlag(p, PAIR_ALIVE, false);
+    this.flags[p.slot]! &= ~PAIR_ALIVE;
     this.count--;
     if (p.leader.lead === p) p.leader.lead = null;
     if (p.follower.follow === p) p.follower.follow = null;
@@ -349,13 +288,13 @@ export class Chains {
   /** Hands a queued block (and its reference) to another pair. */
   #move(to: Pair, block: number, held: HeldBlock): void {
     to.push(block, held);
-    this.#setHeld(to, (to.heldBytes += held.bytes.length));
+    this.held[to.slot] = to.heldBytes += held.bytes.length;
   }
 
   #pop(p: Pair): void {
     const b = p.first();
     const held = p.shift();
-    this.#setHeld(p, (p.heldBytes -= held.bytes.length));
+    this.held[p.slot] = p.heldBytes -= held.bytes.length;
     held.refs--;
     this.#table.freeIfUnused(p.asset, b, held);
   }

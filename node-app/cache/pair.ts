@@ -10,8 +10,6 @@ export interface ChainAsset extends BlockOwner {
   tail: Member | null;
   /** Kept whole (generalized interval caching): its pairs are charged nothing. Change it with `Chains.setKeeping`. */
   keeping: boolean;
-  /** Media bytes per ms (0 = unknown: a pair's need moves with its two positions). Tell `Chains.forgetNeeds` when it changes. */
-  bytesPerMs: number;
 }
 
 /**
@@ -70,8 +68,6 @@ export class Pair {
   alive: boolean;
   /** What the last re-rank charged the pair (bytes): a fall from it may let another pair in. */
   charged: number;
-  /** Its need follows the two positions (the asset's bitrate is unknown), so a move changes its cost. */
-  needMoves: boolean;
   /** The pair's index in its `Chains`' per-pair arrays (`held`, `flags`, …), fixed for its life. */
   readonly slot: number;
   // The queue: `#n` entries (block index, held block). The first two live in the
@@ -105,7 +101,6 @@ export class Pair {
     this.ghostLeader = leader.owner === null;
     this.alive = true;
     this.charged = 0;
-    this.needMoves = true;
     this.slot = slot;
     this.#n = 0;
     this.#b0 = 0;
