@@ -47,6 +47,9 @@ describe('watchToFile through a socket.io hub', () => {
         sessions.set(sessionId, session);
         session.once('closed', () => sessions.delete(sessionId));
         ack({ ok: true, sessionId, server: { id: 'solo-1', region: 'test' }, reason: 'storage', loadFactor: 0, epoch: 1 });
+        // The viewer's offer comes with its watch, as the real hub hands it to the server with the session;
+        // the answer then goes back as a signal (the real hub may put it in the reply instead).
+        if (p.value.offer) session.signal(p.value.offer);
       });
       socket.on('signal', (raw: unknown) => {
         const p = parse(signalSchema, raw);
