@@ -2,7 +2,7 @@
 // glass-to-glass probe every peer's figure uses. Pure (no DOM, no Node): the Node frame source,
 // the Chromium canvas broadcaster and the viewer pages share this code (bundled with esbuild).
 
-/** 32 bits of the time (ms, modulo 2³²: 49.7 days) and an 8-bit check. */
+/** 32 bits of the time (ms, modulo 2³²: 49.7 days) and an 8-bit check (a CRC). */
 export const CLOCK_TIME_BITS = 32;
 export const CLOCK_CHECK_BITS = 8;
 export const CLOCK_COLS = 8;
@@ -31,8 +31,19 @@ export function clockRegion(width: number): { width: number; height: number } {
   return { width: cell * CLOCK_COLS, height: cell * CLOCK_ROWS };
 }
 
+/**
+ * CRC-8 (polynomial 0x07) of the time's four bytes, xor 0xa5 (so an all-black frame fails). It catches
+ * every error of up to three cells. An XOR of the bytes did not: the bytes are the grid's rows, so two
+ * cells one above the other — what a blocky, low-bitrate WebRTC frame smears — flipped the same bit of two
+ * bytes and passed, reading e.g. 2¹⁷ + 2¹ ms = 131 s off.
+ */
 function check(t32: number): number {
-  return ((t32 & 0xff) ^ ((t32 >>> 8) & 0xff) ^ ((t32 >>> 16) & 0xff) ^ ((t32 >>> 24) & 0xff) ^ 0xa5) & 0xff;
+  let c = 0;
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    c ^= (t32 >>> shift) & 0xff;
+    for (let i = 0; i < 8; i++) c = c & 0x80 ? ((c << 1) ^ 0x07) & 0xff : (c << 1) & 0xff;
+  }
+  return c ^ 0xa5;
 }
 
 function bitsOf(timeMs: number): number[] {

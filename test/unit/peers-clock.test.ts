@@ -48,6 +48,35 @@ describe('peers clock', () => {
     expect(readClock(grey, now)).toBeNull();
   });
 
+  it('refuses a frame where two cells one above the other are flipped (a smear an XOR check let through)', () => {
+    const px = frame(640, 360, 1);
+    drawClock(px, now);
+    const cell = 32; // 640 / 20
+    // Column 6 of rows 1 and 2: bit 1 of the time's second and third bytes (2^17 + 2^9 ms apart).
+    for (const row of [1, 2])
+      for (let y = row * cell; y < (row + 1) * cell; y++)
+        for (let x = 6 * cell; x < 7 * cell; x++) px.data[y * 640 + x] = 255 - px.data[y * 640 + x]!;
+    expect(readClock(px, now)).toBeNull();
+    // Any one to three flipped cells, anywhere in the 40: never a wrong time.
+    let seed = 11;
+    for (let trial = 0; trial < 300; trial++) {
+      const damaged = frame(640, 360, 1);
+      drawClock(damaged, now);
+      const cells = new Set<number>();
+      const n = 1 + (trial % 3);
+      while (cells.size < n) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        cells.add((seed >>> 16) % 40);
+      }
+      for (const b of cells) {
+        const [cx, cy] = [(b % 8) * cell, Math.floor(b / 8) * cell];
+        for (let y = cy; y < cy + cell; y++)
+          for (let x = cx; x < cx + cell; x++) damaged.data[y * 640 + x] = 255 - damaged.data[y * 640 + x]!;
+      }
+      expect(readClock(damaged, now)).toBeNull();
+    }
+  });
+
   it('draws only inside its region at the top-left', () => {
     const px = frame(640, 360, 1, 77);
     drawClock(px, now);
