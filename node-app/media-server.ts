@@ -3,32 +3,27 @@
 import { EventEmitter } from 'node:events';
 import {
   type StateTable,
-  ErrorCode,
-  ackError,
   parse,
   signalSchema,
-  MAX_VIEWED_ASSETS_PER_LOAD,
-  type Ack,
   type ServerDescriptor,
-  type ServerLoad,
   type TableSnapshot,
   type VersionedDelta,
   type OwnDelta,
   type Role,
-  type SessionOpenAccepted,
 } from '../signaling/protocol/index.js';
 import { logger, type Logger } from '../signaling/log.js';
 import { ReplicaFollower } from '../common/replica-follower.js';
 import { DirectorRole } from './director/director-role.js';
 import { DiskStore } from './storage/disk-store.js';
 import type { PosterMaker } from './storage/poster-maker.js';
-import { RenditionMaker } from './storage/rendition-maker.js';
+import type { RenditionMaker } from './storage/rendition-maker.js';
+import { serverRenditions } from './server/server-renditions.js';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import { createCachedSource } from './cache/cached-reader.js';
 import { createCache, DEFAULT_CACHE_POLICY, type BlockCache } from './cache/index.js';
 import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
 import { HubLink } from './server/hub-link.js';
-import { LoadMeter, loadWorthReporting, type ReportedLoad } from './server/load-meter.js';
+import { LoadReport } from './server/load-report.js';
 import { startStatusHttp, type StatusHttp } from './server/status-http.js';
 import { ViewerSessions } from './server/viewer-sessions.js';
 import { IceFilter } from './webrtc/ice-filter.js';
@@ -40,11 +35,12 @@ import { WhipManager, iceUrls } from './whip/whip-manager.js';
 import { WhepManager } from './whep/whep-manager.js';
 import type { MediaServerOptions } from './server/media-server-options.js';
 import { cacheDeltas, storageDeltas } from './server/own-deltas.js';
-import { readSessionOpen } from './server/session-open.js';
+import { openSession } from './server/session-open.js';
 import { dropPoster, serverPosters } from './server/server-posters.js';
 import { statusBody } from './server/status-body.js';
 
 export { registerBackoffMs } from './server/hub-link.js';
+export { ANSWER_IN_ACK_WAIT_MS } from './server/session-open.js';
 export type { MediaServerOptions } from './server/media-server-options.js';
 
 interface MediaServerEvents {
@@ -58,11 +54,6 @@ interface MediaServerEvents {
 const STORAGE_RESCAN_MS = 2_000;
 /** Heartbeat period unless configured (ms). */
 const DEFAULT_HEARTBEAT_MS = 1_000;
-/**
- * The longest a session-open's ack waits for the answer to the viewer's offer (made in a few ms): past it the
- * ack goes without, and the answer follows through the relay. Well inside the hub's SESSION_OPEN_TIMEOUT_MS.
- */
-export const ANSWER_IN_ACK_WAIT_MS = 250;
 
 export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #replica: ReplicaFollower;
@@ -77,7 +68,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #ingest: IngestManager;
   readonly #whip: WhipManager;
   readonly #whep: WhepManager;
-  readonly #load = new LoadMeter();
+  readonly #loadReport: LoadReport;
   readonly #posters: PosterMaker | undefined;
   readonly #renditions: RenditionMaker | undefined;
   #hub?: HubLink;
@@ -85,7 +76,6 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   #heartbeat?: NodeJS.Timeout;
   #rescan?: NodeJS.Timeout;
   #closed = false;
-  #lastLoad?: ReportedLoad;
 
   constructor(opts: MediaServerOptions) {
     super();
@@ -106,15 +96,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
             posterMade: (id, token) => this.#ingest.posterMade(id, token),
             log: this.#log,
           });
-    this.#renditions = opts.renditions
-      ? new RenditionMaker({
-          made: (job) => {
-            this.#log.info({ asset: job.id, source: job.source }, 'rendition made');
-            void this.#rescanStorage();
-          },
-          failed: (job, message) => this.#log.warn({ asset: job.id, err: message }, 'no rendition made'),
-        })
-      : undefined;
+    this.#renditions = opts.renditions ? serverRenditions({ rescan: () => void this.#rescanStorage(), log: this.#log }) : undefined;
     this.store = new DiskStore(opts.storageDir, {
       posters: this.#posters,
       renditions: this.#renditions,
@@ -161,7 +143,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       connected: (sessionId) => this.#hub?.send('session-connected', { sessionId }),
       closed: (sessionId) => this.#hub?.send('session-close', { sessionId }),
       sent: (n) => {
-        this.#load.addEgress(n);
+        this.#loadReport.meter.addEgress(n);
         this.metrics.egressBytes.inc(n);
       },
       wrtc: opts.wrtc,
@@ -170,6 +152,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       unconnectedSessionMs: opts.unconnectedSessionMs,
       allowFast: opts.allowFast === true,
       log: this.#log,
+    });
+    this.#loadReport = new LoadReport({
+      viewers: this.#viewers,
+      ingest: this.#ingest,
+      storageReadBytes: () => this.store.bytesRead,
+      renditions: this.#renditions,
     });
     this.#whip = new WhipManager({
       emitToHub: (event, msg) => this.#hub?.send(event, msg),
@@ -225,7 +213,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   }
 
   get egressBytes(): number {
-    return this.#load.egressBytes;
+    return this.#loadReport.meter.egressBytes;
   }
 
   get httpUrl(): string | undefined {
@@ -249,7 +237,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
           sessions: this.#viewers.size,
           ingestSessions: this.#ingest.sessionCount,
           sessionStats: this.#viewers.stats(),
-          load: this.#lastLoad?.load ?? this.#measureLoad(),
+          load: this.#loadReport.reported,
           cache: this.cache,
           storageReadBytes: this.store.bytesRead,
           tableVersion: this.table.version,
@@ -285,7 +273,9 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     hub.handle('deltas', (batch) => this.#onDeltas(batch));
     hub.handle('select', (req, ack) => this.#director.select(req, ack));
     hub.handle('select-ingest', (req, ack) => this.#director.selectIngest(req, ack));
-    hub.handle('session-open', (msg, ack) => this.#onSessionOpen(msg, ack));
+    hub.handle('session-open', (msg, ack) =>
+      openSession(msg, ack, { closed: this.#closed, ingest: this.#ingest, viewers: this.#viewers, iceFilter: this.#iceFilter }),
+    );
     hub.handle('signal', (msg) => {
       const p = parse(signalSchema, msg);
       if (!p.ok) return;
@@ -348,7 +338,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       maxSessions: this.#o.maxSessions,
       maxIngestSessions: this.#o.ingest ? this.#maxIngestSessions : 0,
       uplinkMbps: this.#o.uplinkMbps,
-      load: this.#measureLoad(),
+      load: this.#loadReport.measure(),
       cache: this.cache.assets(),
       storage: this.store.list(),
       live: this.#ingest.liveInfo(),
@@ -381,24 +371,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   // ---- load and own changes -------------------------------------------------------
 
   #beat(): void {
-    if (!this.#hub?.registered) return;
-    const load = this.#measureLoad();
-    const now = Date.now();
-    const changed = loadWorthReporting(this.#lastLoad, load, this.#viewers.takeOpened(), now);
-    if (changed) this.#lastLoad = { load, atMs: now };
-    this.#hub.send('heartbeat', changed ? { load } : {});
-  }
-
-  #measureLoad(): ServerLoad {
-    const load = this.#load.measure({
-      sessions: this.#viewers.size,
-      ingestSessions: this.#ingest.sessionCount,
-      storageReadBytes: this.store.bytesRead,
-      viewers: this.#viewers.viewersByAsset(MAX_VIEWED_ASSETS_PER_LOAD),
-    });
-    const r = this.#renditions?.status();
-    if (r?.running) load.renditions = { id: r.running.id, progress: Math.round(r.running.progress * 100) / 100, queued: r.queued };
-    return load;
+    if (this.#hub?.registered) this.#hub.send('heartbeat', this.#loadReport.heartbeat());
   }
 
   #report(deltas: OwnDelta[]): void {
@@ -408,23 +381,5 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   #reportCache(c: CacheChange): void {
     const deltas = cacheDeltas(c);
     if (deltas.length) this.#report(deltas);
-  }
-
-  // ---- sessions ------------------------------------------------------------------------
-
-  #onSessionOpen(raw: unknown, ack: (r: Ack<SessionOpenAccepted>) => void): void {
-    if (typeof ack !== 'function') return;
-    if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'server is shutting down'));
-    const p = readSessionOpen(raw);
-    if (!p.ok) return ack(p.refusal);
-    const msg = p.msg;
-    if (msg.kind === 'publish') return ack(this.#ingest.open(msg));
-    if (msg.kind !== 'watch') return ack(ackError(ErrorCode.badRequest, `session kind ${msg.kind} is not served here yet`));
-    const opened = this.#viewers.open(msg);
-    // The viewer's offer came with the session: answer it in the ack (the hub puts it in the watch reply).
-    const offer = opened.ok && msg.offer ? this.#iceFilter.filterSignal(msg.offer) : null;
-    const session = offer ? this.#viewers.get(msg.sessionId) : undefined;
-    if (!session) return ack(opened);
-    void session.answer(offer, ANSWER_IN_ACK_WAIT_MS).then((answer) => ack(answer ? { ok: true, answer } : { ok: true }));
   }
 }
