@@ -20,6 +20,8 @@ import { playTarget } from './play-target.js';
 import { EgressMeter } from './egress-meter.js';
 import { metaFrame } from './meta-frame.js';
 import { watchdogVerdict } from './serve-watchdog.js';
+import { SendGate } from './send-gate.js';
+import { AnswerCapture, type Answer } from './answer-capture.js';
 import {
   LIVE_POLL_MS,
   MAX_BAD_FRAMES,
@@ -61,20 +63,16 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   /** Next byte to send. */
   #next: number;
   readonly #reader: FrameReader;
+  readonly #gate: SendGate;
   /** Bumped by every seek and by close: in-flight reads of an older generation are dropped. */
   #generation = 0;
   #pumping = false;
-  #wake: (() => void) | null = null;
-  #writePendingSince: number | null = null;
   #lastActivityAt: number;
   #lastSize = 0;
   #bytesSent = 0;
-  #maxQueued = 0;
   #badFrames = 0;
-  /** Ms spent with a write waiting on the viewer, completed writes only. */
-  #blockedMs = 0;
   /** While the offer of the session-open is answered: takes the answer for the open's ack instead of the relay. */
-  #capture: ((data: unknown) => boolean) | null = null;
+  readonly #answer = new AnswerCapture();
   readonly #slow = new SlowViewerWatch();
   readonly #egress = new EgressMeter();
 
@@ -87,6 +85,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     this.#lastActivityAt = this.#now();
     this.#sessionOffset = this.#next = Math.max(0, Math.floor(opts.offset));
     this.#reader = new FrameReader(opts.source, this.#next);
+    this.#gate = new SendGate(this.#now);
     this.#ready = this.#describe();
     this.#controls = this.#ready;
     this.#watchdog = setInterval(() => this.#tick(), WATCHDOG_INTERVAL_MS);
@@ -114,23 +113,12 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
    * answer when it is made within `waitMs` (the open's ack carries it, so it is not relayed), else with
    * null (it then goes through the relay like any signal).
    */
-  answer(offer: unknown, waitMs: number): Promise<Record<string, unknown> | null> {
-    return new Promise((resolve) => {
-      const done = (answer: Record<string, unknown> | null): void => {
-        clearTimeout(timer);
-        this.#capture = null;
-        resolve(answer);
-      };
-      const timer = setTimeout(() => done(null), waitMs);
-      this.#capture = (data) => {
-        const d = data as { type?: unknown } | null;
-        if (d?.type !== 'answer') return false;
-        done(d as Record<string, unknown>);
-        return true;
-      };
-      this.signal(offer);
-      if (this.#state === 'closed') done(null);
-    });
+  answer(offer: unknown, waitMs: number): Promise<Answer | null> {
+    return this.#answer.wait(
+      waitMs,
+      () => this.signal(offer),
+      () => this.#state === 'closed',
+    );
   }
 
   stats(): ServeStats {
@@ -139,7 +127,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       bytesSent: this.#bytesSent,
       egressBps: this.#egress.bps(this.#now(), this.#bytesSent),
       queuedBytes: this.#queued(),
-      maxQueuedBytes: this.#maxQueued,
+      maxQueuedBytes: this.#gate.maxQueued,
       offset: this.#next,
     };
     if (this.#pacer && !this.#fast) s.paceBps = this.#pacer.config.bitrateBps * this.#pacer.config.factor;
@@ -168,7 +156,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     const peer = createPeer({ initiator: false, wrtc: opts.wrtc, config: { iceServers: opts.iceServers } });
     this.#peer = peer;
     peer.on('signal', (data: unknown) => {
-      if (this.#capture?.(data)) return;
+      if (this.#answer.took(data)) return;
       try {
         opts.signal(data);
       } catch (err) {
@@ -312,7 +300,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
         }
         if (this.#next >= size) {
           if (this.#source.isLive()) {
-            await this.#sleep(LIVE_POLL_MS);
+            await this.#gate.sleep(LIVE_POLL_MS);
             continue;
           }
           this.#state = 'ended';
@@ -324,18 +312,20 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
         const paced = this.#fast || !this.#pacer ? 0 : this.#pacer.delayMs(Math.min(MAX_MEDIA_PAYLOAD_BYTES, size - this.#next));
         const delay = Math.max(paced, this.#limit.delayMs(this.#now()));
         if (delay > 0) {
-          await this.#sleep(delay);
+          await this.#gate.sleep(delay);
           continue;
         }
         const out = await this.#reader.next(size);
         if (gen !== this.#generation) continue;
         if (!out) {
           // The source shrank under us (a replaced file): wait rather than spin.
-          await this.#sleep(LIVE_POLL_MS);
+          await this.#gate.sleep(LIVE_POLL_MS);
           continue;
         }
         this.#next = this.#reader.offset;
-        await this.#write(out.frame);
+        await this.#gate.write(this.#peer!, out.frame, () => {
+          this.#lastActivityAt = this.#now();
+        });
         // close() may have run while the write was pending.
         if ((this.#state as ServeState) === 'closed') break;
         if (gen === this.#generation) this.#pacer?.record(out.bytes);
@@ -353,44 +343,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     }
   }
 
-  /** One write outstanding at a time; resolves when simple-peer accepts more (backpressure). */
-  #write(frame: Uint8Array): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#writePendingSince = this.#now();
-      this.#wake = resolve;
-      this.#peer!.write(frame, (err?: Error | null) => {
-        if (this.#writePendingSince !== null) this.#blockedMs += this.#now() - this.#writePendingSince;
-        this.#writePendingSince = null;
-        this.#wake = null;
-        this.#lastActivityAt = this.#now();
-        if (err) reject(err);
-        else resolve();
-      });
-      const q = this.#queued();
-      if (q > this.#maxQueued) this.#maxQueued = q;
-    });
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = null;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
   /** Cut a pacing or live-poll sleep short (a seek, resume, or close). */
   #wakeUp(): void {
-    const wake = this.#wake;
-    // A pending write is only cut short by close(): one write outstanding is the backpressure.
-    if (!wake || (this.#writePendingSince !== null && this.#state !== 'closed')) return;
-    this.#wake = null;
-    wake();
+    this.#gate.wakeUp(this.#state === 'closed');
   }
 
   // ---- helpers ----------------------------------------------------------------------
@@ -416,8 +371,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
         now,
         state: this.#state,
         live: this.#source.isLive(),
-        writePendingSince: this.#writePendingSince,
-        blockedMs: this.#blockedMs,
+        writePendingSince: this.#gate.writePendingSince,
+        blockedMs: this.#gate.blockedMs,
         bytesSent: this.#bytesSent,
         bitrateBps: this.#facts.bitrateBps,
         lastActivityAt: this.#lastActivityAt,
