@@ -1,6 +1,7 @@
-// A media server's renditions: ffmpeg makes them in the background; each one made is picked up by a storage rescan.
+// A media server's renditions: ffmpeg makes them in the background; each one made (or removed with its source)
+// is picked up by a storage rescan.
 import type { Logger } from '../../signaling/log.js';
-import { RenditionMaker } from '../storage/rendition-maker.js';
+import { RenditionMaker, removePartialRenditions } from '../storage/rendition-maker.js';
 
 export interface ServerRenditionsOptions {
   /** Rescan storage: a rendition just made is listed, and reported to the hub, at once. */
@@ -16,5 +17,15 @@ export function serverRenditions(o: ServerRenditionsOptions): RenditionMaker {
       o.rescan();
     },
     failed: (job, message) => o.log.warn({ asset: job.id, err: message }, 'no rendition made'),
+    removed: (id, source) => {
+      o.log.info({ asset: id, source }, 'rendition removed: its source left storage');
+      o.rescan();
+    },
   });
+}
+
+/** Removes what a server killed mid-encode left in `dir`, and says so. */
+export async function sweepPartialRenditions(dir: string, log: Logger): Promise<void> {
+  const removed = await removePartialRenditions(dir);
+  if (removed.length) log.info({ files: removed }, 'partial renditions of a previous run removed');
 }

@@ -2,7 +2,7 @@
 // `<id>__<h>p.webm` beside the source, a keyframe every RENDITION_GOP_S seconds of media time in every rendition,
 // so their keyframe Clusters start at the same times. One ffmpeg at a time, at low CPU priority, in the background.
 import { spawn } from 'node:child_process';
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseRenditionId, renditionId } from '../../signaling/protocol/ids.js';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
@@ -66,6 +66,8 @@ export interface RenditionMakerOptions {
   /** A rendition was written (the next storage scan lists it). */
   made?: (job: RenditionJob) => void;
   failed?: (job: RenditionJob, message: string) => void;
+  /** A rendition whose source left storage was removed (the next storage scan drops it). */
+  removed?: (id: string, source: string) => void;
 }
 
 /**
@@ -108,6 +110,8 @@ export class RenditionMaker {
   /** The source version each rendition was made from here: never made twice from one version (a source dated in the future). */
   readonly #madeFor = new Map<string, string>();
   #running: { job: RenditionJob; progress: number } | null = null;
+  /** Renditions whose source left, being removed. */
+  readonly #removing = new Set<string>();
   #made = 0;
   #missing = false;
   #closed = false;
@@ -118,7 +122,9 @@ export class RenditionMaker {
   }
 
   scanned(assets: ScannedAsset[]): void {
-    if (this.#closed || this.#missing) return;
+    if (this.#closed) return;
+    this.#removeOrphans(assets);
+    if (this.#missing) return;
     const mtimes = new Map(assets.map((a) => [a.info.id, a.mtimeMs ?? Infinity]));
     const wanted = new Set<string>();
     for (const asset of assets) {
@@ -153,6 +159,23 @@ export class RenditionMaker {
     this.#closed = true;
     this.#queued.clear();
     this.#child?.kill('SIGKILL');
+  }
+
+  /**
+   * A rendition is made here from the source beside it: once the source has left storage, the rendition
+   * goes too (else it would stay listed as an asset of its own, made from nothing anyone can see).
+   */
+  #removeOrphans(assets: ScannedAsset[]): void {
+    const ids = new Set(assets.map((a) => a.info.id));
+    for (const a of assets) {
+      const r = parseRenditionId(a.info.id);
+      if (!r || ids.has(r.source) || this.#removing.has(a.info.id)) continue;
+      this.#removing.add(a.info.id);
+      void rm(a.path, { force: true })
+        .then(() => this.#o.removed?.(a.info.id, r.source))
+        .catch(() => undefined)
+        .finally(() => this.#removing.delete(a.info.id));
+    }
   }
 
   #next(): void {
@@ -229,6 +252,37 @@ export class RenditionMaker {
         reject(new Error(`ffmpeg ${signal ? `killed (${signal})` : `exited ${code}`}${detail ? `: ${detail}` : ''}`));
       });
     });
+  }
+}
+
+/** A rendition being written: `<id>.webm.<pid>.tmp`. */
+const PARTIAL_RENDITION = /^(.+__\d+p)\.webm\.(\d+)\.tmp$/;
+
+/**
+ * Removes the partial renditions in `dir` left by a server process that died while ffmpeg wrote them (a
+ * clean stop removes its own). One written by a process still running (another server on the same
+ * directory) is left alone. Resolves with the names removed.
+ */
+export async function removePartialRenditions(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = PARTIAL_RENDITION.exec(name);
+    if (!m || !parseRenditionId(m[1]!) || processAlive(Number(m[2]))) continue;
+    await rm(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,6 +1,7 @@
 // Renditions for adaptive playback: their ids, which rungs an asset lacks, how the catalog lists them under their
 // source, and real ffmpeg making them from a clip on disk with keyframe Clusters at the same times in each.
-import { linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,13 @@ import { assetInfoSchema, MAX_PICTURE_HEIGHT_PX, parse } from '../../signaling/p
 import { CatalogView } from '../../signaling/catalog-view.js';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
 import { makeTestClip } from '../helpers/test-clip.js';
-import { RENDITION_GOP_S, RenditionMaker, missingRenditions, type RenditionStatus } from '../../node-app/storage/rendition-maker.js';
+import {
+  RENDITION_GOP_S,
+  RenditionMaker,
+  missingRenditions,
+  removePartialRenditions,
+  type RenditionStatus,
+} from '../../node-app/storage/rendition-maker.js';
 
 const video = (id: string, extra: Partial<AssetInfo> = {}): AssetInfo => ({
   id,
@@ -239,5 +246,38 @@ describe('renditions made by ffmpeg', () => {
     maker.scanned([{ info: video('talk'), path: join(root, 'clip.webm'), version: '1' }]);
     expect(maker.status().queued).toBe(0);
     maker.close();
+  });
+
+  it('a rendition goes with its source: deleted from disk, then dropped from storage by the next scan', async () => {
+    const dir = mkdtempSync(join(root, 'orphans-'));
+    copyFileSync(join(root, 'clip.webm'), join(dir, 'talk.webm'));
+    copyFileSync(join(root, 'clip.webm'), join(dir, 'talk__144p.webm'));
+    copyFileSync(join(root, 'clip.webm'), join(dir, 'other__144p.webm'));
+    const removed: string[] = [];
+    // No ffmpeg: nothing is made, only what is stored is looked at.
+    const maker = new RenditionMaker({ ffmpeg: 'no-such-ffmpeg-binary', nice: false, removed: (id) => removed.push(id) });
+    const store = new DiskStore(dir, { renditions: maker, posters: undefined });
+    stores.push(store);
+    await store.refresh();
+    // `other` was never here: its rendition goes at the first scan; `talk`'s stays while `talk` is stored.
+    await expect.poll(() => removed, { timeout: 5_000 }).toEqual(['other__144p']);
+    expect(existsSync(join(dir, 'talk__144p.webm'))).toBe(true);
+    rmSync(join(dir, 'talk.webm'));
+    const gone = await store.refresh();
+    expect(gone.removed).toEqual(expect.arrayContaining(['talk', 'other__144p']));
+    await expect.poll(() => removed, { timeout: 5_000 }).toEqual(['other__144p', 'talk__144p']);
+    expect(existsSync(join(dir, 'talk__144p.webm'))).toBe(false);
+    expect((await store.refresh()).removed).toEqual(['talk__144p']);
+    expect(store.list().map((a) => a.id)).toEqual([]);
+    maker.close();
+  });
+
+  it('partial renditions of a process that died are swept; one being written by a live process is not', async () => {
+    const dir = mkdtempSync(join(root, 'partials-'));
+    const dead = spawnSync('true').pid!;
+    const names = [`talk__240p.webm.${dead}.tmp`, `talk__144p.webm.${process.ppid}.tmp`, `notes.webm.${dead}.tmp`, 'talk.webm'];
+    for (const n of names) writeFileSync(join(dir, n), 'x');
+    expect(await removePartialRenditions(dir)).toEqual([`talk__240p.webm.${dead}.tmp`]);
+    expect(readdirSync(dir).sort()).toEqual(names.slice(1).sort());
   });
 });
