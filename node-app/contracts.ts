@@ -34,6 +34,11 @@ export interface ByteSource {
   /** Release everything this session holds (idempotent). */
   close(): void;
   /**
+   * Live sources: resolves when `size()` may have grown (or the stream ended), or after `timeoutMs` at the
+   * latest, so a reader at the edge is woken by the write rather than by its next poll.
+   */
+  grown?(timeoutMs: number): Promise<void>;
+  /**
    * Set for a live late joiner: its session bytes past the init segment are
    * file bytes from `joinedAt` on (file offset = session offset + `skipBytes`),
    * told to the viewer so that it resumes elsewhere at the right file offset.

@@ -45,16 +45,20 @@ export class SendGate {
     });
   }
 
-  sleep(ms: number): Promise<void> {
+  /** Sleeps `ms`, or until `until` settles (a live source grew) when that comes first. */
+  sleep(ms: number, until?: Promise<void>): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = null;
-        resolve();
-      }, ms);
-      this.#wake = () => {
+      let over = false;
+      const end = (): void => {
+        if (over) return;
+        over = true;
         clearTimeout(timer);
+        if (this.#wake === end) this.#wake = null;
         resolve();
       };
+      const timer = setTimeout(end, ms);
+      this.#wake = end;
+      until?.then(end, end);
     });
   }
 

@@ -300,7 +300,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
         }
         if (this.#next >= size) {
           if (this.#source.isLive()) {
-            await this.#gate.sleep(LIVE_POLL_MS);
+            // Woken by the write that brings the next chunk; the poll is the fallback.
+            await this.#gate.sleep(LIVE_POLL_MS, this.#source.grown?.(LIVE_POLL_MS));
             continue;
           }
           this.#state = 'ended';

@@ -85,6 +85,7 @@ export function createLiveSource(writer: LiveWriter, opts: LiveSourceOptions): L
       return skip === 0 ? readable : initBytes + Math.max(0, readable - joinedAt);
     },
     isLive: () => !closed && writer.live,
+    grown: (timeoutMs) => (closed ? Promise.resolve() : writer.grown(timeoutMs)),
     read(offset, length) {
       if (closed) return Promise.reject(new IngestError(IngestErrorCode.badRequest, 'source is closed'));
       const { skip, initBytes } = decide();

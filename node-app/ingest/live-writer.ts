@@ -1,4 +1,5 @@
 // Appends one live stream's chunks to `<id>.webm.part`, fsyncs, indexes Clusters, and finalizes to `<id>.webm`.
+import { EdgeWaiters } from './edge-waiters.js';
 import { createHash, type Hash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -25,6 +26,8 @@ export const FSYNC_INTERVAL_MS = 200;
  * always complete; any failure leaves no `<id>.webm` behind.
  */
 export class LiveWriter extends EventEmitter<LiveWriterEvents> {
+  /** Live readers waiting for the next chunk. */
+  readonly #edge = new EdgeWaiters();
   readonly streamId: string;
   readonly finalPath: string;
   readonly partPath: string;
@@ -110,6 +113,11 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     return this.#bytes;
   }
 
+  /** Resolves when more bytes are readable or the stream ended, or after `timeoutMs` at the latest. */
+  grown(timeoutMs: number): Promise<void> {
+    return this.live ? this.#edge.wait(timeoutMs) : Promise.resolve();
+  }
+
   /** What a reader can get: `bytes`, or after a salvage the length the file was cut to. */
   get readableBytes(): number {
     return this.#salvaged ?? this.#bytes;
@@ -185,6 +193,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     this.index.push(payload);
     this.#tail.accept(seq, offset, payload);
     this.emit('grew', this.#bytes);
+    this.#edge.wakeAll();
     return { kind: 'stored' };
   }
 
@@ -269,6 +278,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     this.#state = 'finalized';
     const info = { bytes: this.#bytes, sha256: digest, path: this.finalPath };
     this.emit('finalized', info);
+    this.#edge.wakeAll();
     return info;
   }
 
@@ -341,6 +351,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     clearInterval(this.#timer);
     this.#chain = this.#chain.then(() => (what === 'salvage' ? this.#salvage() : this.#remove()));
     this.emit('failed', error);
+    this.#edge.wakeAll();
   }
 
   async #remove(): Promise<void> {

@@ -21,7 +21,7 @@ const READ_BYTES = 256 * 1024;
 export interface LiveFramesOptions {
   /** Matroska track number → what it carries; blocks of other tracks are skipped. */
   tracks: ReadonlyMap<number, MediaKind>;
-  /** How long to wait at the edge before asking the source again, ms. */
+  /** How long to wait at the edge before asking the source again, ms (unless it says it grew sooner). */
   pollMs: number;
   closed: () => boolean;
 }
@@ -55,7 +55,8 @@ export async function* liveFrames(source: ByteSource, o: LiveFramesOptions): Asy
         }
       }
       if (!source.isLive()) return;
-      await new Promise((r) => setTimeout(r, o.pollMs));
+      // Woken by the write that brings the next chunk; the poll is the fallback.
+      await (source.grown?.(o.pollMs) ?? new Promise((r) => setTimeout(r, o.pollMs)));
       continue;
     }
     if (CONTAINERS.has(h.id)) {

@@ -278,6 +278,31 @@ describe('live source', () => {
   });
 });
 
+describe('a reader at the live edge', () => {
+  it('is woken by the next chunk, not by its timeout, and at once once the stream is over', async () => {
+    const w = await writer();
+    const src = createLiveSource(w, { offset: 0 });
+    const order: string[] = [];
+    // A timeout far past the test's own: only the chunk can end this wait in time.
+    const waiting = src.grown!(600_000).then(() => order.push('woken'));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    w.append(0, 0, bytes(100, 1));
+    order.push('appended');
+    await waiting;
+    expect(order).toEqual(['appended', 'woken']);
+    expect(src.size()).toBe(100);
+    // Many readers of one stream wait on the same writer; every one is woken, none is left registered.
+    const many = Array.from({ length: 50 }, () => src.grown!(600_000));
+    w.append(1, 100, bytes(100, 2));
+    await Promise.all(many);
+    await w.end(200);
+    await src.grown!(600_000);
+    src.close();
+    await src.grown!(600_000);
+  });
+});
+
 describe('LiveWriter coalescing', () => {
   it('bytes being written are readable from memory meanwhile, and 10,000 tiny chunks take one write', async () => {
     const writes: number[] = [];
