@@ -1,7 +1,8 @@
 // `node bin/run-ts.js bench/peers/profile.ts [viewers] [seconds]`: where Baton's server CPU goes while it
 // serves live viewers — CPU per process and per thread from /proc: the JavaScript main thread against
 // libdatachannel's native threads (SCTP, DTLS, ICE), libuv's pool and V8's helpers. (V8's own
-// --cpu-prof cannot be passed to the cluster's processes: Node 20 refuses it in NODE_OPTIONS.)
+// --cpu-prof cannot go through NODE_OPTIONS, Node 20 refuses it there: `BATON_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"`
+// gives it to the cluster's processes directly, a .cpuprofile each when the run ends.)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

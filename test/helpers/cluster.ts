@@ -51,9 +51,12 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-/** `env.BATON_NODE_ARGS` (space-separated) goes to node itself, before the script: flags NODE_OPTIONS refuses, such as --cpu-prof. */
+/**
+ * `BATON_NODE_ARGS` (space-separated; from `env`, else this process's environment) goes to node itself, before the
+ * script: flags NODE_OPTIONS refuses, such as `--cpu-prof --cpu-prof-dir=DIR` to profile a bench's cluster.
+ */
 export function run(args: string[], env: Record<string, string> = {}): Proc {
-  const nodeArgs = (env.BATON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = (env.BATON_NODE_ARGS ?? process.env.BATON_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, BATON, ...args], {
     cwd: ROOT,
     env: { ...process.env, BATON_LOG_FORMAT: 'json', BATON_LOG_LEVEL: process.env.BATON_TEST_LOG_LEVEL ?? 'info', ...env },
