@@ -122,6 +122,8 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
       if (g('baton') && g(other)) figures[`peers.glass_to_glass_ratio_vs_${other}.baton`] = round(g('baton')! / g(other)!, 3);
     // Issue 15's name: a WHIP publisher (Chromium, plain RTCPeerConnection) → a WHEP viewer in Chromium.
     if (g('baton_whip') !== undefined) figures['whip.glass_to_glass_ms_p50'] = g('baton_whip')!;
+    // Issue 14's name: Baton's own player (data channel + MSE) of a broadcast from Baton's broadcaster page, camera to screen.
+    if (g('baton') !== undefined) figures['live.glass_to_glass_ms_p50'] = g('baton')!;
     figures['peers.left_out'] = PEER_FACTORIES.length - available.length;
     return figures;
   } finally {

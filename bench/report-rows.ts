@@ -177,7 +177,7 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
   {
     figure: 'peers: live glass to glass, a clock drawn into each source frame and read in the viewer (p50)',
     value: 'Baton {peers.glass_to_glass_ms_p50.baton} ms',
-    targets: ['peers.glass_to_glass_ratio_vs_janus.baton', 'peers.glass_to_glass_ratio_vs_hls.baton'],
+    targets: ['live.glass_to_glass_ms_p50', 'peers.glass_to_glass_ratio_vs_janus.baton', 'peers.glass_to_glass_ratio_vs_hls.baton'],
     against:
       "Baton ÷ Janus {peers.glass_to_glass_ratio_vs_janus.baton}, ÷ HLS {peers.glass_to_glass_ratio_vs_hls.baton}; Janus {peers.glass_to_glass_ms_p50.janus} ms[[; Baton to a WHEP viewer {peers.glass_to_glass_ms_p50.baton_whep} ms]][[; a WHIP publisher to a WHEP viewer {whip.glass_to_glass_ms_p50} ms]]; nginx-rtmp HLS (1-s segments) {peers.glass_to_glass_ms_p50.hls} ms[[; of which media waiting in the player's buffer: Baton {peers.glass_to_glass_buffered_ms_p50.baton} ms, hls.js {peers.glass_to_glass_buffered_ms_p50.hls} ms]]",
   },
