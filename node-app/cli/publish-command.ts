@@ -1,19 +1,25 @@
 // `baton publish`: broadcast a WebM file to a primary and a backup entry server.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { PublishFileOptions } from '../ingest/node-publisher.js';
 import { firstReachable, hubUrls, num, opt } from './parsers.js';
 
 /** Adds `baton publish` (a file broadcaster) to `program`. */
 export function addPublishCommand(program: Command): void {
   program
     .command('publish')
-    .description('Upload a WebM file as a live broadcast to a primary and a backup entry server.')
+    .description(
+      'Broadcast WebM to a primary and a backup entry server: a file at its bitrate, or `--file -` to send what a live encoder pipes in as it comes.',
+    )
     .addOption(
       opt('--hub <url,…>', 'hub URL, or several hubs of one cluster (the first that answers is used)', 'BATON_HUB', hubUrls, [
         'http://127.0.0.1:8080',
       ]),
     )
-    .requiredOption('--file <path>', 'WebM file to broadcast')
+    .requiredOption(
+      '--file <path>',
+      'WebM file to broadcast, or - for WebM on standard input (ffmpeg … -f webm - | baton publish --file - …)',
+    )
     .requiredOption('--location <text>', 'where you are: a place name ("Lisbon", "Osaka, JP") or "lat,lon"')
     .addOption(opt('--stream-key <key>', 'stream key (required)', 'BATON_STREAM_KEY').makeOptionMandatory())
     .option('--stream-id <id>', 'stream id ([A-Za-z0-9_-], ≤ 64); the hub picks one when absent')
@@ -24,16 +30,17 @@ export function addPublishCommand(program: Command): void {
     .addOption(opt('--forwarded-for <ip>', 'send X-Forwarded-For (a hub honours it only from a trusted proxy)', 'BATON_FORWARDED_FOR'))
     .option('--json', 'print a JSON summary { primary, backup, bytes, sha256, … }')
     .action(async (o) => {
-      const { publishFile } = await import('../ingest/node-publisher.js');
+      const { publishFile, publishStream } = await import('../ingest/node-publisher.js');
       const { TerminalProgress, uploadsDetail } = await import('./progress-bar.js');
       const coords = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(o.location);
       const location = coords ? { lat: Number(coords[1]), lon: Number(coords[2]) } : o.location;
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
       const note = (line: string) => (progress ? progress.log(line) : console.error(line));
       try {
-        const r = await publishFile({
+        if (o.file === '-' && (o.fast || o.speed !== 1))
+          throw new Error('--fast and --speed pace a file; a live encoder on standard input sets its own pace');
+        const common: Omit<PublishFileOptions, 'file'> = {
           hubUrl: await firstReachable(o.hub),
-          file: resolve(o.file),
           location,
           streamKey: o.streamKey,
           streamId: o.streamId,
@@ -42,7 +49,6 @@ export function addPublishCommand(program: Command): void {
           fast: Boolean(o.fast),
           speed: o.speed,
           forwardedFor: o.forwardedFor,
-          onProgress: progress && ((p) => progress.update({ bytes: p.bytes, total: p.total, detail: uploadsDetail(p, p.total) })),
           onAssigned: (p) => {
             if (o.json) return;
             const u = p.uploads();
@@ -54,7 +60,15 @@ export function addPublishCommand(program: Command): void {
             );
             p.addEventListener('warning', (e) => note(`warning: ${e.detail.code}: ${e.detail.message}`));
           },
-        });
+        };
+        const r =
+          o.file === '-'
+            ? await publishStream({ ...common, input: process.stdin, name: 'standard input' })
+            : await publishFile({
+                ...common,
+                file: resolve(o.file),
+                onProgress: progress && ((p) => progress.update({ bytes: p.bytes, total: p.total, detail: uploadsDetail(p, p.total) })),
+              });
         progress?.clear();
         if (o.json) console.log(JSON.stringify(r));
         else

@@ -1,4 +1,5 @@
-// Headless broadcasting from Node: a WebM file uploaded as a live stream through the browser's Publisher.
+// Headless broadcasting from Node through the client SDK's Publisher: a WebM file uploaded as a live stream at its
+// bitrate, or WebM piped from a live encoder, sent as it comes.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { io, type Socket } from 'socket.io-client';
@@ -70,17 +71,101 @@ export interface PublishFileResult {
 
 /** Upload `file` as a live broadcast and wait until the servers finalized it. */
 export async function publishFile(opts: PublishFileOptions): Promise<PublishFileResult> {
-  const t0 = performance.now();
   const fh = await open(opts.file, 'r').catch((err: Error) => {
     throw new PublishError('bad-file', `cannot open ${opts.file}: ${err.message}`);
   });
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) throw new PublishError('bad-file', `${opts.file} is empty`);
+    const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
+    await fh.read(head, 0, head.byteLength, 0);
+    return await publishInput(opts, {
+      name: opts.file,
+      head,
+      size,
+      send: (p, bitrateBps) => send(p, fh, size, bitrateBps, opts),
+    });
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface PublishStreamOptions extends Omit<PublishFileOptions, 'file' | 'fast' | 'speed'> {
+  /** WebM as an encoder writes it live (`ffmpeg … -f webm -`, `gst-launch-1.0 … webmmux streamable=true ! fdsink`). */
+  input: AsyncIterable<Uint8Array>;
+  /** Named in errors; default `the input`. */
+  name?: string;
+}
+
+/**
+ * Broadcast WebM read from a stream (a pipe from a live encoder) as it comes: each piece is sent when it
+ * arrives, so the encoder sets the pace; the broadcast ends, and is finalized, when the input ends.
+ */
+export async function publishStream(opts: PublishStreamOptions): Promise<PublishFileResult> {
+  const name = opts.name ?? 'the input';
+  const it = opts.input[Symbol.asyncIterator]();
+  // The head: enough of the stream to find its Tracks (the probe needs them for the stream's type).
+  const pieces: Uint8Array[] = [];
+  let held = 0;
+  for (;;) {
+    const head = concat(pieces, held);
+    if (probeWebm(head).complete) break;
+    if (held >= PROBE_HEAD_BYTES)
+      throw new PublishError('bad-file', `${name} does not look like WebM (no Tracks in its first ${held} bytes)`);
+    const next = await it.next();
+    if (next.done) throw new PublishError('bad-file', held ? `${name} ended before its Tracks` : `${name} is empty`);
+    pieces.push(next.value);
+    held += next.value.byteLength;
+  }
+  const head = concat(pieces, held);
+  return publishInput(
+    { ...opts, timeoutMs: opts.timeoutMs ?? Number.POSITIVE_INFINITY },
+    {
+      name,
+      head,
+      send: async (p) => {
+        let at = 0;
+        const write = async (b: Uint8Array) => {
+          opts.onChunk?.(at, b.byteLength, performance.now());
+          at += b.byteLength;
+          await p.write(b);
+        };
+        await write(head);
+        for (let next = await it.next(); !next.done; next = await it.next()) if (next.value.byteLength) await write(next.value);
+      },
+    },
+  );
+}
+
+function concat(pieces: Uint8Array[], bytes: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+interface PublishInput {
+  name: string;
+  /** The first bytes, with the Tracks. */
+  head: Uint8Array;
+  /** Known for a file: paces it and bounds the wait. */
+  size?: number;
+  /** Sends everything (the head too); resolves when the input is all written. */
+  send(p: Publisher, bitrateBps: number): Promise<void>;
+}
+
+async function publishInput(opts: Omit<PublishFileOptions, 'file'>, input: PublishInput): Promise<PublishFileResult> {
+  const t0 = performance.now();
   const socket: Socket<HubToClientEvents, ClientToHubEvents> = io(`${opts.hubUrl.replace(/\/$/, '')}/client`, {
     transports: ['websocket'],
     reconnection: false,
     timeout: HUB_CONNECT_TIMEOUT_MS,
     ...(opts.forwardedFor ? { extraHeaders: { 'x-forwarded-for': opts.forwardedFor } } : {}),
   });
-  // Listen right away: the socket may connect while the file is being probed.
   const connected = new Promise<void>((done, fail) => {
     socket.once('connect', () => done());
     socket.once('connect_error', (err) =>
@@ -91,13 +176,10 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
   let publisher: Publisher | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const { size } = await fh.stat();
-    if (size === 0) throw new PublishError('bad-file', `${opts.file} is empty`);
-    const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
-    await fh.read(head, 0, head.byteLength, 0);
-    const probe = probeWebm(head);
-    if (!probe.complete) throw new PublishError('bad-file', `${opts.file} does not look like a WebM file (no Tracks found)`);
-    const bitrateBps = probe.durationMs ? (size * 8 * 1000) / probe.durationMs : FALLBACK_BITRATE_BPS;
+    const probe = probeWebm(input.head);
+    if (!probe.complete) throw new PublishError('bad-file', `${input.name} does not look like a WebM file (no Tracks found)`);
+    const size = input.size;
+    const bitrateBps = probe.durationMs && size ? (size * 8 * 1000) / probe.durationMs : FALLBACK_BITRATE_BPS;
     await connected;
     const p = new Publisher({
       socket,
@@ -122,14 +204,15 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
     });
     const fatal = new Promise<never>((_, reject) => {
       p.addEventListener('error', (e) => reject(new PublishError(e.detail.code, e.detail.message)));
-      const limit = opts.timeoutMs ?? (probe.durationMs ?? (size * 8 * 1000) / bitrateBps) / (opts.speed ?? 1) + 120_000;
-      timer = setTimeout(() => reject(new PublishError('timeout', `the upload did not finish within ${Math.round(limit)} ms`)), limit);
+      const limit = opts.timeoutMs ?? (probe.durationMs ?? ((size ?? 0) * 8 * 1000) / bitrateBps) / (opts.speed ?? 1) + 120_000;
+      if (Number.isFinite(limit))
+        timer = setTimeout(() => reject(new PublishError('timeout', `the upload did not finish within ${Math.round(limit)} ms`)), limit);
     });
     fatal.catch(() => undefined);
-    if (opts.onProgress) p.addEventListener('progress', (e) => opts.onProgress!({ ...e.detail, total: size }));
+    if (opts.onProgress) p.addEventListener('progress', (e) => opts.onProgress!({ ...e.detail, total: size ?? e.detail.bytes }));
     const reply = await Promise.race([p.start(), fatal]);
     opts.onAssigned?.(p);
-    await Promise.race([send(p, fh, size, bitrateBps, opts), fatal]);
+    await Promise.race([input.send(p, bitrateBps), fatal]);
     const r = await Promise.race([p.end(), fatal]);
     return {
       streamId: r.streamId,
@@ -148,7 +231,6 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
     clearTimeout(timer);
     publisher?.close();
     socket.disconnect();
-    await fh.close();
   }
 }
 

@@ -120,6 +120,64 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
     });
   }, 60_000);
 
+  it('`baton publish --file -`: a live encoder piped in (ffmpeg -re) is sent as it comes, watched live, stored byte-identical on both', async () => {
+    // 4 s of the clip, remuxed live: ffmpeg writes each block when its time comes, as OBS or GStreamer would.
+    const ffmpeg = spawn('ffmpeg', [
+      ...['-hide_banner', '-loglevel', 'error', '-re', '-t', '4', '-i', join(MEDIA_DIR, 'demo-smpte.webm')],
+      ...['-c', 'copy', '-f', 'webm', '-live', '1', '-flush_packets', '1', 'pipe:1'],
+    ]);
+    const publisher = spawn(
+      process.execPath,
+      [
+        BATON,
+        'publish',
+        '--hub',
+        cluster.hubUrl,
+        '--file',
+        '-',
+        '--location',
+        'Lisbon',
+        '--stream-key',
+        'test-key',
+        '--stream-id',
+        'bc-pipe',
+      ],
+      { cwd: ROOT, env: { ...process.env, BATON_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const sent = createHash('sha256');
+    let sentBytes = 0;
+    ffmpeg.stdout.on('data', (b: Buffer) => {
+      sent.update(b);
+      sentBytes += b.length;
+      publisher.stdin.write(b);
+    });
+    ffmpeg.stdout.on('end', () => publisher.stdin.end());
+    let stdout = '';
+    let stderr = '';
+    publisher.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    publisher.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((r) => publisher.once('exit', (code) => r(code)));
+    // A viewer joins while the encoder is still writing.
+    const streamId = 'bc-pipe';
+    await waitFor('the piped stream live', async () => {
+      const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: { id: string; live: boolean }[] };
+      return assets.some((a) => a.live && a.id === streamId);
+    });
+    let liveBytes = 0;
+    let gotWhileLive = false;
+    const watched = watchStream({ hubUrl: cluster.hubUrl, assetId: streamId, timeoutMs: 30_000 }, (b) => {
+      liveBytes += b.byteLength;
+      if (ffmpeg.exitCode === null) gotWhileLive = true;
+    });
+    expect(await exited, stderr).toBe(0);
+    const digest = sent.digest('hex');
+    expect(stdout).toContain(`published ${streamId}: ${sentBytes} bytes, sha256 ${digest}, stored on`);
+    for (const server of ['fra-1', 'iad-1']) expect(fileSha(server, streamId)).toBe(digest);
+    await watched;
+    expect(gotWhileLive).toBe(true);
+    expect(liveBytes).toBeGreaterThan(0);
+  }, 60_000);
+
   it('primary near the typed place, backup near the IP place (different continents)', async () => {
     // Typed Tokyo → Singapore is closest; the IP is in Ashburn, Virginia → us-east.
     const c = await client(cluster.hubUrl, '3.80.0.1');
