@@ -1,7 +1,7 @@
 // Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters start with a keyframe, chunk by chunk.
 import { probeWebm } from '../storage/webm-probe.js';
 import { BLOCK_ID, BLOCK_IDS, Id, REFERENCE_BLOCK_ID, readHeader, SEGMENT_LEVEL_IDS, SIMPLE_BLOCK_ID } from './ebml-stream.js';
-import { concatBytes, readBlockHead } from '../storage/ebml-header.js';
+import { concatBytes, readBlockHead } from '../../common/ebml-header.js';
 
 /** A SimpleBlock's head: track number (a vint of up to 8 bytes), a 16-bit timecode, the flags byte. */
 const BLOCK_HEAD_BYTES = 11;

@@ -1,6 +1,6 @@
 // Where a second muxer may continue an unfinished live copy: its byte and chunk edge, the bytes that complete a torn block, the next timecode.
 import { readHeader } from './ebml-stream.js';
-import { readUnsigned } from '../storage/ebml-header.js';
+import { readUnsigned } from '../../common/ebml-header.js';
 import { IngestError, IngestErrorCode } from './errors.js';
 import type { LiveWriter } from './live-writer.js';
 

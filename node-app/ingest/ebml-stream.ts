@@ -30,4 +30,4 @@ export const SIMPLE_BLOCK_ID = 0xa3;
 export const BLOCK_ID = 0xa1;
 export const REFERENCE_BLOCK_ID = 0xfb;
 
-export { readHeader, type Header } from '../storage/ebml-header.js';
+export { readHeader, type Header } from '../../common/ebml-header.js';

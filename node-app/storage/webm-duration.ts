@@ -1,5 +1,5 @@
 // The duration of a WebM file that carries none in its header (MediaRecorder and
-import { readBlockHead as readBlock, type BlockHead } from './ebml-header.js';
+import { readBlockHead as readBlock, type BlockHead } from '../../common/ebml-header.js';
 // other live recordings write no Segment/Info/Duration): the timecode of the last
 // block of the last Cluster, read from the file's tail.
 import { readHeader } from './webm-probe.js';

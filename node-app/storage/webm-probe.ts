@@ -1,5 +1,5 @@
 // A minimal EBML reader for a WebM file's head: doc type, track codecs, duration, where media starts.
-import { readHeader as readEbmlHeader } from './ebml-header.js';
+import { readHeader as readEbmlHeader } from '../../common/ebml-header.js';
 
 /** Bytes of a file's head that almost always hold the EBML header, Info and Tracks. */
 export const PROBE_HEAD_BYTES = 256 * 1024;

@@ -1,6 +1,7 @@
 // A live WebM stream's frames as their bytes arrive, block by block: mediabunny reads a whole Cluster before it gives any of its frames, which for a live stream is a keyframe interval late.
 import type { ByteSource } from '../contracts.js';
-import { concatBytes, readBlockHead, readHeader, readUnsigned } from '../storage/ebml-header.js';
+import { concatBytes, readHeader, readUnsigned } from '../../common/ebml-header.js';
+import { blockFrame } from '../../common/matroska-reader.js';
 import type { MediaFrame, MediaKind } from './media-frame.js';
 
 /** Elements walked into rather than skipped: Segment, Info (for the timestamp scale), Cluster. */
@@ -10,8 +11,6 @@ const ID = {
   clusterTimestamp: 0xe7,
   simpleBlock: 0xa3,
   blockGroup: 0xa0,
-  block: 0xa1,
-  referenceBlock: 0xfb,
 } as const;
 /** An element other than a container larger than this is refused (bytes): no block of a live stream is near it. */
 export const MAX_LIVE_ELEMENT_BYTES = 16 * 1024 * 1024;
@@ -66,38 +65,12 @@ export async function* liveFrames(source: ByteSource, o: LiveFramesOptions): Asy
     const body = buf.subarray(h.headerBytes, h.headerBytes + h.size!);
     if (h.id === ID.timestampScale) scaleS = readUnsigned(body) / 1e9;
     else if (h.id === ID.clusterTimestamp) clusterTicks = readUnsigned(body);
-    else if (h.id === ID.simpleBlock) {
-      const f = block(body, clusterTicks, scaleS, o.tracks);
-      if (f) yield f;
-    } else if (h.id === ID.blockGroup) {
-      const f = groupBlock(body, clusterTicks, scaleS, o.tracks);
-      if (f) yield f;
+    else if (h.id === ID.simpleBlock || h.id === ID.blockGroup) {
+      const f = blockFrame(h.id, body, clusterTicks, scaleS);
+      const kind = f && o.tracks.get(f.track);
+      if (f && kind) yield { kind, timestampS: f.timestampS, data: f.data, key: f.key };
     }
     buf = buf.subarray(h.headerBytes + h.size!);
     at += h.headerBytes + h.size!;
   }
-}
-
-/** The Block of a BlockGroup; a keyframe when the group refers to no other block (Matroska: no ReferenceBlock). */
-function groupBlock(g: Uint8Array, clusterTicks: number, scaleS: number, tracks: ReadonlyMap<number, MediaKind>): MediaFrame | undefined {
-  let body: Uint8Array | undefined;
-  let key = true;
-  for (let at = 0; at < g.byteLength; ) {
-    const h = readHeader(g.subarray(at));
-    if (typeof h === 'string' || h.size === undefined) return undefined;
-    if (h.id === ID.block) body = g.subarray(at + h.headerBytes, at + h.headerBytes + h.size);
-    else if (h.id === ID.referenceBlock) key = false;
-    at += h.headerBytes + h.size;
-  }
-  const f = body && block(body, clusterTicks, scaleS, tracks);
-  return f && { ...f, key };
-}
-
-/** A SimpleBlock's frame (its flags say keyframe), or a Block's (the caller says). */
-function block(b: Uint8Array, clusterTicks: number, scaleS: number, tracks: ReadonlyMap<number, MediaKind>): MediaFrame | undefined {
-  const h = readBlockHead(b);
-  const kind = h && tracks.get(h.track);
-  if (!h || !kind || (h.flags & 0x06) !== 0) return undefined;
-  // A copy: the reader's buffer is reused, the frame outlives it (RTP packets, NACK history).
-  return { kind, timestampS: (clusterTicks + h.relTicks) * scaleS, data: b.slice(h.headerBytes), key: h.key };
 }

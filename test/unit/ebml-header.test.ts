@@ -1,6 +1,6 @@
 // The one EBML element-header and block-head reader: what every WebM reader in Baton builds on.
 import { describe, expect, it } from 'vitest';
-import { readBlockHead, readHeader } from '../../node-app/storage/ebml-header.js';
+import { readBlockHead, readHeader } from '../../common/ebml-header.js';
 
 describe('EBML headers', () => {
   it('reads an id with its marker bit, a size, and the unknown-size marker; tells short from malformed', () => {
