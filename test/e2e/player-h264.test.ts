@@ -1,0 +1,112 @@
+// Baton's own player plays H.264 (what OBS sends over WHIP) in real Chromium: stored and live, over the data channel,
+// remuxed in the page from the stored Matroska to fragmented MP4; a seek lands at the time asked.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { waitFor } from '../helpers/cluster.js';
+import { HAVE_GI, whipPublish } from '../helpers/gstreamer.js';
+import { openPage, screenshot } from './helpers/browser.js';
+import { useBrowserCluster } from './helpers/browser-cluster.js';
+
+/** The H.264 asset comes from GStreamer's openh264enc over WHIP, through Baton's WHIP ingest (what OBS sends). */
+const HAVE_OPENH264 = HAVE_GI && spawnSync('gst-inspect-1.0', ['openh264enc'], { encoding: 'utf8' }).status === 0;
+if (!HAVE_OPENH264) console.warn('player-h264 tests skipped: no GStreamer bindings or openh264enc');
+
+const SERVERS = [
+  { id: 'par-1', region: 'eu-west', lat: 48.86, lon: 2.35, ingest: true, assets: [], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+  { id: 'nyc-1', region: 'us-east', lat: 40.71, lon: -74.0, ingest: true, assets: [], extraArgs: ['--rtc-bind-address', '127.0.0.1'] },
+];
+
+interface Entry {
+  id: string;
+  holders: string[];
+  live: boolean;
+  mime?: string;
+}
+
+async function entry(hubUrl: string, id: string): Promise<Entry | undefined> {
+  const r = (await (await fetch(`${hubUrl}/api/catalog`)).json()) as { assets: Entry[] };
+  return r.assets.find((x) => x.id === id);
+}
+
+/** The player's video: where it is, whether it is playing there, its picture width. */
+function player(page: Page) {
+  const video = page.locator('baton-player video');
+  return {
+    state: () =>
+      video.evaluate((v: HTMLVideoElement) => ({
+        t: v.currentTime,
+        width: v.videoWidth,
+        playing: !v.seeking && v.readyState >= 3 && !v.paused,
+      })),
+    seek: (t: number) => video.evaluate((v: HTMLVideoElement, to: number) => (v.currentTime = to), t),
+  };
+}
+
+describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (Chromium)', () => {
+  const env = useBrowserCluster({ servers: SERVERS }, [
+    '--allow-loopback-in-peer-connection',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+  ]);
+
+  it('plays a stored H.264 broadcast, and a seek plays from the time asked', async () => {
+    const run = await whipPublish(`${env.cluster.hubUrl}/whip/obs-stored?location=Paris`, 'test-key', 12, 'h264');
+    expect(run.code, run.stderr).toBe(0);
+    await waitFor('obs-stored stored on both servers', async () => {
+      const e = await entry(env.cluster.hubUrl, 'obs-stored');
+      return e !== undefined && e.holders.length === 2 && !e.live;
+    });
+    expect((await entry(env.cluster.hubUrl, 'obs-stored'))!.mime).toMatch(/^video\/x-matroska; codecs="avc1\.[0-9a-f]{6}, opus"$/);
+    const { page, context, errors } = await openPage(env.browser);
+    try {
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=obs-stored`);
+      const v = player(page);
+      await expect
+        .poll(async () => (await v.state()).t, { timeout: 30_000, interval: 100, message: `never played; ${errors.join('; ')}` })
+        .toBeGreaterThan(1.5);
+      expect((await v.state()).width).toBe(320);
+      expect(await page.locator('baton-player [data-testid=player-error]').count()).toBe(0);
+      await v.seek(8);
+      let at: number | undefined;
+      await expect
+        .poll(async () => ((await v.state()).playing ? (at = (await v.state()).t) : undefined), {
+          timeout: 20_000,
+          interval: 50,
+          message: `did not play after the seek; ${errors.join('; ')}`,
+        })
+        .toBeDefined();
+      expect(at!).toBeGreaterThanOrEqual(8);
+      expect(at!).toBeLessThan(10);
+      await expect.poll(async () => (await v.state()).t, { timeout: 10_000, interval: 100 }).toBeGreaterThan(9);
+      await screenshot(page, 'player-h264-after-seek');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('plays a live H.264 WHIP broadcast while it is on air', async () => {
+    const publishing = whipPublish(`${env.cluster.hubUrl}/whip/obs-live?location=Paris`, 'test-key', 25, 'h264');
+    let ended = false;
+    void publishing.finally(() => (ended = true));
+    const { page, context, errors } = await openPage(env.browser);
+    try {
+      await waitFor('obs-live on air', async () => (await entry(env.cluster.hubUrl, 'obs-live'))?.live === true);
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=obs-live`);
+      const v = player(page);
+      await expect
+        .poll(async () => (await v.state()).width, { timeout: 30_000, interval: 100, message: `no picture; ${errors.join('; ')}` })
+        .toBe(320);
+      // The playhead advances, and it does so while the broadcast is still on air.
+      const t0 = (await v.state()).t;
+      await expect.poll(async () => (await v.state()).t, { timeout: 10_000, interval: 100 }).toBeGreaterThan(t0 + 2);
+      expect(ended).toBe(false);
+      expect((await entry(env.cluster.hubUrl, 'obs-live'))!.live).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+    const run = await publishing;
+    expect(run.code, run.stderr).toBe(0);
+  }, 120_000);
+});
