@@ -1,12 +1,13 @@
 // The player's H.264 remux: the Matroska Baton's WHIP muxer writes, read in pieces, becomes fragmented MP4 with the same
 // frames, times and keyframes; a restart at a Cluster (a seek) begins a new MP4 file there.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BufferSource, EncodedPacketSink, Input, MATROSKA, MP4, type InputTrack } from 'mediabunny';
 import { RtpToWebm } from '../../node-app/whip/rtp-to-webm.js';
 import { avc1Codec } from '../../node-app/whip/avc-config.js';
 import { MatroskaToMp4 } from '../../web-client/components/h264-remux.js';
-import { mp4TypeOf } from '../../web-client/components/player-sink.js';
-import { MatroskaReader } from '../../common/matroska-reader.js';
+import { mp4TypeOf, PlayerSink } from '../../web-client/components/player-sink.js';
+import { QUEUE_HIGH_WATER_BYTES } from '../../web-client/components/mse-sink.js';
+import { MatroskaReader, MAX_MATROSKA_ELEMENT_BYTES } from '../../common/matroska-reader.js';
 import { BASELINE_320x240, h264Packets, idr, opusPacket, slice } from '../helpers/rtp-fixtures.js';
 
 /** Matroska H.264 + Opus as a WHIP broadcast is stored: 30 fps, an IDR every 10 frames, Opus every 20 ms. */
@@ -74,9 +75,9 @@ function clusterOffsets(b: Uint8Array): number[] {
   return out;
 }
 
-describe('H.264 remux (Matroska → fragmented MP4)', () => {
-  const mkv = whipRecording(45);
+const mkv = whipRecording(45);
 
+describe('H.264 remux (Matroska → fragmented MP4)', () => {
   it('names the MP4 type from the stored one', () => {
     expect(mp4TypeOf('video/x-matroska; codecs="avc1.42c00d, opus"')).toBe('video/mp4; codecs="avc1.42c00d, opus"');
     expect(mp4TypeOf('video/webm; codecs="vp8, opus"')).toBeNull();
@@ -115,8 +116,51 @@ describe('H.264 remux (Matroska → fragmented MP4)', () => {
     expect(first.videoPackets).toEqual(src.videoPackets.slice(0, 10));
   });
 
-  it('the reader refuses a malformed element instead of reading past it', () => {
+  it('the reader refuses a malformed element, and a block larger than MAX_MATROSKA_ELEMENT_BYTES before holding it', () => {
+    expect(() => new MatroskaReader().push(new Uint8Array([0x00, 0x81, 0x00]))).toThrow(/malformed/);
     const r = new MatroskaReader();
-    expect(() => r.push(new Uint8Array([0x00, 0x81, 0x00]))).toThrow(/malformed/);
+    r.push(mkv.subarray(0, clusterOffsets(mkv)[0]!));
+    // A SimpleBlock header naming one byte more than the bound: refused at its header, nothing of it held.
+    const big = MAX_MATROSKA_ELEMENT_BYTES + 1;
+    expect(() =>
+      r.push(new Uint8Array([0xa3, 0x01, 0, 0, 0, (big >>> 24) & 0xff, (big >> 16) & 0xff, (big >> 8) & 0xff, big & 0xff])),
+    ).toThrow(/0xa3 is 16777217 bytes/);
+    // Elements it does not read (a Void here) are passed over without being held, whatever their size.
+    const skip = new MatroskaReader();
+    expect(skip.push(voidElement(MAX_MATROSKA_ELEMENT_BYTES * 2).subarray(0, 1024))).toEqual({ tracks: null, frames: [] });
+  });
+});
+
+/** A Void element (EBML padding) of `bytes` bytes in all, with an 8-byte size. */
+function voidElement(bytes: number): Uint8Array {
+  const b = new Uint8Array(bytes);
+  b[0] = 0xec;
+  b[1] = 0x01;
+  let n = bytes - 9;
+  for (let i = 8; i >= 2; i--, n = Math.floor(n / 256)) b[i] = n & 0xff;
+  return b;
+}
+
+describe('PlayerSink', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('while the remux loads, holds at most QUEUE_HIGH_WATER_BYTES before asking the source to pause, and resumes it once they are handed over', async () => {
+    // The DOM the MseSink underneath touches at construction, and nothing more (no MediaSource opens here).
+    vi.stubGlobal('MediaSource', class extends EventTarget {});
+    vi.stubGlobal('URL', Object.assign(class extends URL {}, { createObjectURL: () => 'blob:sink', revokeObjectURL: () => undefined }));
+    const video = Object.assign(new EventTarget(), { src: '', removeAttribute: () => undefined, load: () => undefined });
+    const calls: boolean[] = [];
+    const errors: Error[] = [];
+    const sink = new PlayerSink(video as unknown as HTMLVideoElement, 'video/x-matroska; codecs="avc1.42c00d, opus"', {
+      onError: (e) => errors.push(e),
+      onBackpressure: (full) => calls.push(full),
+    });
+    sink.append(mkv);
+    expect(calls).toEqual([]);
+    sink.append(voidElement(QUEUE_HIGH_WATER_BYTES));
+    expect(calls).toEqual([true]);
+    await vi.waitFor(() => expect(calls).toEqual([true, false]));
+    expect(errors).toEqual([]);
+    sink.close();
   });
 });

@@ -1,6 +1,6 @@
 // The player's sink: the stored bytes go into MSE as they are (WebM), or, for H.264 in Matroska (a WHIP broadcast
 // from OBS), through a remux to fragmented MP4 loaded on first need, since Chromium's MSE takes H.264 only in MP4.
-import { MseSink, type MseSinkOptions } from './mse-sink.js';
+import { MseSink, QUEUE_HIGH_WATER_BYTES, type MseSinkOptions } from './mse-sink.js';
 import type { MatroskaToMp4 } from './h264-remux.js';
 
 /** The MSE type H.264 in Matroska is played as after the remux (`video/mp4` with the same codecs); null for any other type. */
@@ -21,6 +21,10 @@ export class PlayerSink {
   #remux: MatroskaToMp4 | Promise<MatroskaToMp4> | null = null;
   /** Bytes that came while the remux module loaded (tens of ms), and where a seek restarted them. */
   #pending: (Uint8Array | 'restart')[] = [];
+  #pendingBytes = 0;
+  /** Past QUEUE_HIGH_WATER_BYTES pending, the source was asked to pause (as MseSink asks for its own queue). */
+  #pendingFull = false;
+  readonly #onBackpressure: (full: boolean) => void;
   /** A seek, splice or close since an `end()` began: its remux flush no longer ends the MediaSource. */
   #epoch = 0;
   #closed = false;
@@ -32,6 +36,7 @@ export class PlayerSink {
 
   constructor(video: HTMLVideoElement, mime: string, options: MseSinkOptions) {
     this.#onError = options.onError;
+    this.#onBackpressure = options.onBackpressure ?? (() => undefined);
     this.#mse = new MseSink(video, mp4TypeOf(mime) ?? mime, options);
     this.#take(mime);
   }
@@ -64,8 +69,14 @@ export class PlayerSink {
   append(bytes: Uint8Array): void {
     const r = this.#remux;
     if (r === null) this.#mse.append(bytes);
-    else if (r instanceof Promise) this.#pending.push(bytes);
-    else r.push(bytes);
+    else if (r instanceof Promise) {
+      this.#pending.push(bytes);
+      this.#pendingBytes += bytes.byteLength;
+      if (!this.#pendingFull && this.#pendingBytes > QUEUE_HIGH_WATER_BYTES) {
+        this.#pendingFull = true;
+        this.#onBackpressure(true);
+      }
+    } else r.push(bytes);
   }
 
   /** See MseSink.seek: the next bytes start at a Cluster, and the remux begins a new MP4 file there. */
@@ -81,7 +92,7 @@ export class PlayerSink {
   /** See MseSink.splice: another rendition, which may be H.264 (remuxed) or WebM (not). */
   splice(mime: string): void {
     this.#epoch += 1;
-    this.#pending = [];
+    this.#dropPending();
     const r = this.#remux;
     if (r && !(r instanceof Promise)) r.close();
     this.#remux = null;
@@ -105,11 +116,20 @@ export class PlayerSink {
     if (this.#closed) return;
     this.#closed = true;
     this.#epoch += 1;
-    this.#pending = [];
+    this.#dropPending();
     const r = this.#remux;
     if (r && !(r instanceof Promise)) r.close();
     this.#remux = null;
     this.#mse.close();
+  }
+
+  #dropPending(): void {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#pendingFull) {
+      this.#pendingFull = false;
+      if (!this.#closed) this.#onBackpressure(false);
+    }
   }
 
   /** Starts remuxing when `mime` is H.264 in Matroska; the module is fetched on the first such stream only. */
@@ -123,7 +143,7 @@ export class PlayerSink {
       }
       this.#remux = remux;
       const pending = this.#pending;
-      this.#pending = [];
+      this.#dropPending();
       for (const b of pending) {
         if (b === 'restart') remux.restart();
         else remux.push(b);
