@@ -1,5 +1,5 @@
 // Baton's own player plays H.264 (what OBS sends over WHIP) in real Chromium: stored and live, over the data channel,
-// remuxed in the page from the stored Matroska to fragmented MP4; seeks forward and back land at the time asked.
+// remuxed in the page from the stored Matroska to fragmented MP4; seeks forward and back land at the time asked, a failover plays on.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -62,13 +62,18 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
     '--disable-features=WebRtcHideLocalIpsWithMdns',
   ]);
 
-  it('plays a stored H.264 broadcast; seeks forward past what arrived and back to what was dropped play from the time asked', async () => {
-    const run = await whipPublish(`${env.cluster.hubUrl}/whip/obs-stored?location=Paris`, 'test-key', 14, 'h264');
+  /** Publishes `seconds` of H.264 + Opus over WHIP and waits until both entry servers hold the finalized copy. */
+  async function publishStored(id: string, seconds: number): Promise<void> {
+    const run = await whipPublish(`${env.cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', seconds, 'h264');
     expect(run.code, run.stderr).toBe(0);
-    await waitFor('obs-stored stored on both servers', async () => {
-      const e = await entry(env.cluster.hubUrl, 'obs-stored');
+    await waitFor(`${id} stored on both servers`, async () => {
+      const e = await entry(env.cluster.hubUrl, id);
       return e !== undefined && e.holders.length === 2 && !e.live;
     });
+  }
+
+  it('plays a stored H.264 broadcast; seeks forward past what arrived and back to what was dropped play from the time asked', async () => {
+    await publishStored('obs-stored', 14);
     expect((await entry(env.cluster.hubUrl, 'obs-stored'))!.mime).toMatch(/^video\/x-matroska; codecs="avc1\.[0-9a-f]{6}, opus"$/);
     const { page, context, errors } = await openPage(env.browser);
     try {
@@ -124,5 +129,32 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
     }
     const run = await publishing;
     expect(run.code, run.stderr).toBe(0);
+  }, 120_000);
+
+  // Last: it kills a server.
+  it('fails over to the other copy mid-stream and plays on: the remux takes the resumed bytes as the same stream', async () => {
+    await publishStored('obs-failover', 14);
+    const { page, context, errors } = await openPage(env.browser);
+    try {
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=obs-failover&limit=600`);
+      const v = player(page);
+      await expect
+        .poll(async () => (await v.state()).t, { timeout: 30_000, interval: 100, message: `never played; ${errors.join('; ')}` })
+        .toBeGreaterThan(1);
+      const serverId = page.locator('baton-player [data-testid=server-id]');
+      const first = (await serverId.textContent())!.trim();
+      await env.cluster.kill(first);
+      const received = (await page.locator('baton-player [data-testid=bytes-received]').textContent()) ?? '';
+      expect(received, 'the whole broadcast arrived before the kill').not.toMatch(/^(\S+ \S+) of \1$/);
+      const notice = page.locator('baton-player [data-testid=failover]');
+      await notice.first().waitFor({ timeout: 20_000 });
+      expect((await notice.first().textContent()) ?? '').toMatch(/went away — resumed on \S+ at byte [\d,]+/);
+      const at = (await v.state()).t;
+      await expect.poll(async () => (await v.state()).t, { timeout: 20_000, interval: 250 }).toBeGreaterThan(at + 2);
+      expect(await page.locator('baton-player [data-testid=player-error]').count()).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
   }, 120_000);
 });
