@@ -122,6 +122,12 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
       const t0 = (await v.state()).t;
       await expect.poll(async () => (await v.state()).t, { timeout: 10_000, interval: 100 }).toBeGreaterThan(t0 + 2);
       expect(ended).toBe(false);
+      // A figure, not an assertion: how far behind the broadcast the picture is (capture to screen, from the stream's start time).
+      const latency = page.locator('baton-player [data-testid=live-latency]');
+      const samples: number[] = [];
+      for (let i = 0; i < 10 && !ended; i++, await page.waitForTimeout(500))
+        if (await latency.count()) samples.push(Number(await latency.getAttribute('data-latency-ms')));
+      console.log(`live H.264 latency (ms): ${samples.join(' ')}`);
       expect((await entry(env.cluster.hubUrl, 'obs-live'))!.live).toBe(true);
       expect(errors).toEqual([]);
     } finally {
