@@ -1,5 +1,5 @@
 // Baton's own player plays H.264 (what OBS sends over WHIP) in real Chromium: stored and live, over the data channel,
-// remuxed in the page from the stored Matroska to fragmented MP4; seeks forward and back land at the time asked, a failover plays on.
+// remuxed in the page to fragmented MP4; seeks forward and back land at the time asked, a failover plays on, renditions (VP8) switch.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -22,6 +22,7 @@ interface Entry {
   holders: string[];
   live: boolean;
   mime?: string;
+  renditions?: { id: string; heightPx: number }[];
 }
 
 async function entry(hubUrl: string, id: string): Promise<Entry | undefined> {
@@ -163,4 +164,49 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
       await context.close();
     }
   }, 120_000);
+});
+
+describe.skipIf(!HAVE_OPENH264)('the player switches between an H.264 broadcast and its VP8 rendition (Chromium)', () => {
+  const env = useBrowserCluster({ servers: SERVERS.map((x) => ({ ...x, renditions: true })) }, [
+    '--allow-loopback-in-peer-connection',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+  ]);
+
+  it('goes from the H.264 source (MP4 remux) to the 144p rendition (WebM) and back, playing on at the same time', async () => {
+    const run = await whipPublish(`${env.cluster.hubUrl}/whip/obs-ladder?location=Paris`, 'test-key', 14, 'h264');
+    expect(run.code, run.stderr).toBe(0);
+    // The servers make a 144p VP8 rendition below the 240-line source (ffmpeg, seconds).
+    await expect
+      .poll(async () => (await entry(env.cluster.hubUrl, 'obs-ladder'))?.renditions?.map((x) => x.heightPx), {
+        timeout: 120_000,
+        interval: 500,
+      })
+      .toEqual([144]);
+    const { page, context, errors } = await openPage(env.browser);
+    try {
+      // Opened by URL: the watch starts at page load, on the asset itself (the H.264 source).
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=obs-ladder`);
+      const video = page.locator('baton-player video');
+      const height = () => video.evaluate((v: HTMLVideoElement) => v.videoHeight);
+      const time = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
+      await expect.poll(time, { timeout: 30_000, interval: 100, message: `never played; ${errors.join('; ')}` }).toBeGreaterThan(1);
+      expect(await height()).toBe(240);
+      const menu = page.getByTestId('quality');
+      for (const [id, h] of [
+        ['obs-ladder__144p', 144],
+        ['obs-ladder', 240],
+      ] as const) {
+        const before = await time();
+        await menu.selectOption(id);
+        await expect.poll(height, { timeout: 20_000, interval: 50, message: `${id}: ${errors.join('; ')}` }).toBe(h);
+        const at = await time();
+        expect(at).toBeGreaterThan(before - 0.5);
+        await expect.poll(time, { timeout: 10_000, interval: 100 }).toBeGreaterThan(at + 1);
+      }
+      expect(await page.locator('baton-player [data-testid=player-error]').count()).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 240_000);
 });
