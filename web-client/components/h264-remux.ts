@@ -83,12 +83,6 @@ export class MatroskaToMp4 {
     this.#drop();
   }
 
-  /** A new stream follows from its own init segment (another rendition or a new session): tracks are read again. */
-  reset(): void {
-    this.restart();
-    this.#tracks = null;
-  }
-
   /** No more bytes: the last fragment is written. Resolves once it has gone to `onBytes`. */
   end(): Promise<void> {
     const file = this.#file;
