@@ -86,3 +86,19 @@ export function h264Packets(nalus: Uint8Array[], seq: number, ts: number, mtu = 
     ).serialize(),
   );
 }
+
+export const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+
+/**
+ * Parameter sets from real encoders and the CodecPrivate ffmpeg 5.1 writes for them
+ * (`ffmpeg -f lavfi -i testsrc=size=320x240 -pix_fmt yuv420p -c:v libx264 -profile:v baseline -bf 0 -f h264`; then `ffmpeg -i x.h264 -c copy x.mkv` and `ffprobe -show_data -show_streams x.mkv` for the extradata).
+ */
+export const BASELINE_320x240 = {
+  sps: hex('6742c00dd90141fb0110000003001000000303c0f142a480'),
+  pps: hex('68cb83cb20'),
+  ffmpegAvcC: hex('0142c00dffe100186742c00dd90141fb0110000003001000000303c0f142a480010005 68cb83cb20'),
+};
+/** An H.264 IDR slice NAL unit (type 5) of `bytes` bytes; `slice` a non-IDR one (type 1). */
+export const idr = (n: number, bytes: number) => Uint8Array.from({ length: bytes }, (_, i) => (i === 0 ? 0x65 : (i * 31 + n) & 0xff || 1));
+export const slice = (n: number, bytes: number) =>
+  Uint8Array.from({ length: bytes }, (_, i) => (i === 0 ? 0x41 : (i * 17 + n) & 0xff || 1));

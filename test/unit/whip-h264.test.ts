@@ -7,28 +7,15 @@ import { H264Depacketizer } from '../../node-app/whip/h264-depacketizer.js';
 import { RtpToWebm, spropParameterSets } from '../../node-app/whip/rtp-to-webm.js';
 import { mimeFor, probeWebm } from '../../node-app/storage/webm-probe.js';
 import { WebmHeadCheck } from '../../node-app/ingest/webm-head-check.js';
-import { h264Packets } from '../helpers/rtp-fixtures.js';
+import { BASELINE_320x240, h264Packets, hex, idr, slice } from '../helpers/rtp-fixtures.js';
 
-const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-
-/**
- * Parameter sets from real encoders and the CodecPrivate ffmpeg 5.1 writes for them
- * (`ffmpeg -f lavfi -i testsrc=size=320x240 -pix_fmt yuv420p -c:v libx264 -profile:v baseline -bf 0 -f h264`, and 1920x1080
- * `-profile:v high`; then `ffmpeg -i x.h264 -c copy x.mkv` and `ffprobe -show_data -show_streams x.mkv` for the extradata).
- */
-const BASELINE_320x240 = {
-  sps: hex('6742c00dd90141fb0110000003001000000303c0f142a480'),
-  pps: hex('68cb83cb20'),
-  ffmpegAvcC: hex('0142c00dffe100186742c00dd90141fb0110000003001000000303c0f142a480010005 68cb83cb20'),
-};
+/** The same for 1920x1080 `-profile:v high` (see BASELINE_320x240). */
 const HIGH_1920x1080 = {
   sps: hex('67640028acb200f0044fcb8088000003000800000301e078c19240'),
   pps: hex('68ebc3cb22c0'),
   ffmpegAvcC: hex('01640028ffe1001b67640028acb200f0044fcb8088000003000800000301e078c1924001000668ebc3cb22c0fdf8f800'),
 };
 
-const idr = (n: number, bytes: number) => Uint8Array.from({ length: bytes }, (_, i) => (i === 0 ? 0x65 : (i * 31 + n) & 0xff || 1));
-const slice = (n: number, bytes: number) => Uint8Array.from({ length: bytes }, (_, i) => (i === 0 ? 0x41 : (i * 17 + n) & 0xff || 1));
 const rtp = (b: Buffer) => RtpPacket.deSerialize(b);
 const feed = (d: H264Depacketizer, packets: Buffer[], timeMs = 0) =>
   packets.flatMap((b) => {

@@ -86,8 +86,8 @@ export function videoStateAfter(type: string, ended: boolean): VideoState {
 
 /** Why this player cannot play a stream of type `mime`, as the viewer is told. */
 export function unsupportedReason(mime: string, assetId: string): string {
-  // H.264 from a WHIP publisher (OBS) is stored as Matroska, which Chromium's MSE does not take: WHEP plays it.
+  // H.264 (from a WHIP publisher such as OBS) is remuxed to MP4 for MSE; a browser without H.264 in MSE may still decode it over WebRTC.
   return /avc1/.test(mime)
-    ? `This stream is H.264 (sent by OBS or another WHIP publisher); this player cannot play H.264 from Matroska: play it over WHEP (POST /whep/${assetId}).`
+    ? `This stream is H.264 (sent by OBS or another WHIP publisher) and this browser cannot play H.264 through Media Source Extensions: play it over WHEP (POST /whep/${assetId}).`
     : `This browser cannot play ${mime}.`;
 }

@@ -6,6 +6,7 @@ import { playerViewer, takeEarlyViewer } from './early-watch.js';
 import { takeEarlySocket } from './client-socket.js';
 import { CatalogSource } from './catalog-source.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
+import { PlayerSink } from './player-sink.js';
 import { hrefFor, parseHash } from './hash-route.js';
 import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
 import { ladderOf, type Quality } from './rendition-ladder.js';
@@ -55,7 +56,7 @@ export class WatchController implements ReactiveController {
   readonly #auto = new AutoQuality();
   /** The delivery limit every session of this player asks for (`limit=` in the URL), bits per second. */
   #limitBps: number | null = null;
-  #sink: MseSink | null = null;
+  #sink: PlayerSink | null = null;
   /** A MediaSource attached while the session is set up, for the sink to take at `meta`. */
   #early: AttachedSource | null = null;
   #catalogTimer: ReturnType<typeof setInterval> | undefined;
@@ -221,10 +222,10 @@ export class WatchController implements ReactiveController {
       this.#patch({ mime: d.mime, totalBytes: d.bytes, live: d.live && !ended, mediaBitrateBps: d.bitrateBps ?? listed ?? null });
       if (d.live && d.startedAtMs !== undefined) this.#liveStartedAtMs = d.startedAtMs;
       if (this.#sink) return; // a resumed session repeats the metadata; the sink carries on
-      if (!MseSink.supports(d.mime)) return this.#failWith('unsupported-media', unsupportedReason(d.mime, d.assetId));
+      if (!PlayerSink.supports(d.mime)) return this.#failWith('unsupported-media', unsupportedReason(d.mime, d.assetId));
       const attached = this.#early ?? undefined;
       this.#early = null;
-      this.#sink = new MseSink(this.video, d.mime, {
+      this.#sink = new PlayerSink(this.video, d.mime, {
         ...(attached ? { attached } : {}),
         backBufferS: this.backBufferS,
         live: d.live,
