@@ -189,6 +189,14 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
       'Baton ÷ Janus {peers.server_cpu_ratio_vs_janus.baton}, ÷ nginx {peers.server_cpu_ratio_vs_hls.baton}; Janus {peers.server_cpu_ms_per_viewer_s.janus.v10} ms ({peers.server_cpu_ms_per_viewer_s.janus.v1}); nginx HLS {peers.server_cpu_ms_per_viewer_s.hls.v10} ms ({peers.server_cpu_ms_per_viewer_s.hls.v1}); RSS per viewer at 10: Baton {peers.rss_mb_per_viewer.baton.v10} MB, Janus {peers.rss_mb_per_viewer.janus.v10} MB, nginx {peers.rss_mb_per_viewer.hls.v10} MB',
   },
   {
+    figure:
+      'peers: the most headless live viewers held with ≤ 1 % of video frames late (more than 200 ms behind the schedule the stream set), of the counts tried (1, 10, 40 quick)',
+    value: 'Baton {peers.max_viewers_on_time.baton:int}',
+    targets: [],
+    against:
+      'Baton WHEP {peers.max_viewers_on_time.baton_whep:int}; Janus {peers.max_viewers_on_time.janus:int}; nginx HLS {peers.max_viewers_on_time.hls:int}; late at 40: Baton {peers.late_share.baton.v40}, WHEP {peers.late_share.baton_whep.v40}, Janus {peers.late_share.janus.v40}, HLS {peers.late_share.hls.v40}; CPU per viewer-second at 40: Baton {peers.server_cpu_ms_per_viewer_s.baton.v40} ms, Janus {peers.server_cpu_ms_per_viewer_s.janus.v40} ms, nginx {peers.server_cpu_ms_per_viewer_s.hls.v40} ms',
+  },
+  {
     figure: 'seek to a random point of a {seek.asset_s:int} s asset in Chromium (currentTime set → new frame shown)',
     value: '{seek.p50_ms} ms p50, {seek.p90_ms} ms p90',
     targets: ['seek.ratio_vs_http'],

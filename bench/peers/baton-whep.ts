@@ -5,6 +5,7 @@ import nodeDataChannel from 'node-datachannel';
 import type { NodeViewer, PeerFactory } from './peer.js';
 import { pageUrl } from './pages.js';
 import { startBatonPeer } from './baton.js';
+import { LateFrames, RtpVideoFrames } from './late.js';
 
 const POST_TIMEOUT_MS = 20_000;
 const FIRST_RTP_TIMEOUT_MS = 20_000;
@@ -32,11 +33,14 @@ export async function whepNodeViewer(endpoint: string): Promise<NodeViewer> {
   const audio = new nodeDataChannel.Audio('audio', 'RecvOnly');
   audio.addOpusCodec(111);
   const tracks = [pc.addTrack(video), pc.addTrack(audio)];
+  const late = new LateFrames();
+  const videoFrames = new RtpVideoFrames(late);
   let firstRtp: () => void = () => undefined;
   const receiving = new Promise<void>((resolve) => (firstRtp = resolve));
   for (const t of tracks)
     t.onMessage((m) => {
       bytes += m.length;
+      if (t === tracks[0]) videoFrames.packet(m);
       firstRtp();
     });
   const close = async (resource?: string) => {
@@ -76,5 +80,5 @@ export async function whepNodeViewer(endpoint: string): Promise<NodeViewer> {
     await close(resource);
     throw err;
   }
-  return { bytes: () => bytes, close: () => close(resource) };
+  return { bytes: () => bytes, late: () => late.count(), close: () => close(resource) };
 }

@@ -42,7 +42,7 @@ async function startWhipPeer(o: PeerStartOptions): Promise<RunningPeer> {
     startNodeViewer: async () => {
       const v = await whepNodeViewer(endpoint);
       viewers.add(v);
-      return { bytes: v.bytes, close: async () => (viewers.delete(v), v.close()) };
+      return { bytes: v.bytes, late: v.late, close: async () => (viewers.delete(v), v.close()) };
     },
     feedLive: () => assertLive(cluster.hubUrl, streamId),
     stop: async () => {

@@ -3,12 +3,14 @@
 // endpoint into MSE). Both share one cluster. Live: a looped copy of the demo asset published by the
 // Node publisher (load), or a clock drawn on a canvas that Chromium broadcasts through the normal
 // broadcaster page (glass to glass).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { publishFile } from '../../node-app/ingest/node-publisher.js';
+import { publishStream } from '../../node-app/ingest/node-publisher.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
+import { MatroskaReader } from '../../common/matroska-reader.js';
+import { LateFrames } from './late.js';
 import type { Viewer } from '../../client-sdk/viewer.js';
 import { buildWebClient } from '../../test/e2e/helpers/web-build.js';
 import { Cluster, THREE_SERVERS } from '../../test/helpers/cluster.js';
@@ -74,14 +76,15 @@ export async function releaseCluster(): Promise<void> {
 /** The shared canvas clock broadcast's stream id (one broadcast for every Baton peer's glass-to-glass viewers). */
 export async function clockStream(browser: Browser): Promise<string> {
   const s = shared!;
-  s.clock ??= broadcastClock(browser, (await s.cluster).hubUrl);
+  s.clock ??= s.cluster.then((c) => broadcastClock(browser, c.hubUrl));
   return (await s.clock).streamId;
 }
 
 /** The shared looped live stream the load runs' Node viewers watch. */
 export async function loopStream(tmpDir: string): Promise<string> {
   const s = shared!;
-  s.loop ??= publishLoop(await s.cluster, tmpDir, s.stops);
+  // Assigned before any await: viewers start five at a time, and each awaiting first started a publisher of its own.
+  s.loop ??= s.cluster.then((c) => publishLoop(c, tmpDir, s.stops));
   return s.loop;
 }
 
@@ -135,7 +138,7 @@ export async function startBatonPeer(
       // Load runs watch a live stream, as Janus's and nginx's viewers do: published on first use.
       const v = await play.nodeViewer(cluster.hubUrl, clock ?? (await loopStream(o.tmpDir)));
       viewers.add(v);
-      return { bytes: v.bytes, close: async () => (viewers.delete(v), v.close()) };
+      return { bytes: v.bytes, late: v.late, close: async () => (viewers.delete(v), v.close()) };
     },
     feedLive: async () => {
       if (clock) await assertLive(cluster.hubUrl, clock);
@@ -166,34 +169,33 @@ function startBaton(o: PeerStartOptions): Promise<RunningPeer> {
   });
 }
 
-/** Publishes a looped copy of the demo asset at its own bitrate; resolves with the stream id once servers hold it live. */
+/**
+ * Publishes the demo asset looped live, as the other peers' feeds are made: ffmpeg -re remuxes it to WebM, each block
+ * written when its time comes, piped to `baton publish --file -`'s publishStream. Resolves with the stream id once
+ * servers hold it live.
+ */
 async function publishLoop(cluster: Cluster, tmpDir: string, stops: Array<() => Promise<void>>): Promise<string> {
   mkdirSync(tmpDir, { recursive: true });
-  const file = join(tmpDir, 'baton-live-loop.webm');
   const loops = Math.ceil(LIVE_LOOP_S / 20);
-  const r = spawnSync('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-stream_loop',
-    String(loops),
-    '-i',
-    feedAsset(),
-    '-c',
-    'copy',
-    file,
-  ]);
-  if (r.status !== 0) throw new Error(`ffmpeg could not loop the demo asset: ${r.stderr.toString().slice(-500)}`);
+  const ffmpeg = spawn(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', String(loops), '-i', feedAsset()],
+      // Short Clusters: the muxer holds a Cluster until it closes, so they set how bursty the feed is (as timeslices do).
+      ...['-c', 'copy', '-f', 'webm', '-live', '1', '-cluster_time_limit', '100', '-flush_packets', '1', 'pipe:1'],
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  stops.push(async () => void ffmpeg.kill('SIGKILL'));
   const streamId = `peers-load-${process.pid}`;
   const controller = { stopped: false };
-  const published = publishFile({
+  const published = publishStream({
     hubUrl: cluster.hubUrl,
-    file,
+    input: ffmpeg.stdout,
+    name: 'ffmpeg',
     location: 'Frankfurt',
     streamKey: STREAM_KEY,
     streamId,
-    speed: 1,
     onAssigned: (p) =>
       stops.push(async () => {
         controller.stopped = true;
@@ -217,10 +219,13 @@ async function batonNodeViewer(hubUrl: string, assetId: string): Promise<NodeVie
   let bytes = 0;
   let viewer: Viewer | undefined;
   let closed = false;
+  const late = new LateFrames();
+  const frames = webmVideoFrames(late);
   const first = new Promise<void>((resolve, reject) => {
     void watchStream({ hubUrl, assetId, timeoutMs: 3_600_000 }, (b, v) => {
       viewer = v;
       bytes += b.byteLength;
+      frames(b);
       if (closed) v.close();
       resolve();
     }).catch((err: Error) => (closed ? undefined : reject(err)));
@@ -229,6 +234,7 @@ async function batonNodeViewer(hubUrl: string, assetId: string): Promise<NodeVie
   await first;
   return {
     bytes: () => bytes,
+    late: () => late.count(),
     close: async () => {
       closed = true;
       viewer?.close();
@@ -281,4 +287,22 @@ async function broadcastClock(browser: Browser, hubUrl: string): Promise<{ strea
   } finally {
     await context?.close();
   }
+}
+
+/** Feeds the video blocks of a WebM stream, as its bytes arrive, to `late`; a stream it cannot read counts no more frames. */
+function webmVideoFrames(late: LateFrames): (bytes: Uint8Array) => void {
+  const reader = new MatroskaReader();
+  let video: number | undefined;
+  let broken = false;
+  return (bytes) => {
+    if (broken) return;
+    try {
+      const r = reader.push(bytes);
+      if (r.tracks) video = r.tracks.find((t) => t.codecId.startsWith('V_'))?.number;
+      const now = performance.now();
+      for (const f of r.frames) if (f.track === video) late.frame(f.timestampS * 1000, now);
+    } catch {
+      broken = true;
+    }
+  };
 }

@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLOCK_FFMPEG_INPUT, startClockSource } from './clock-source.js';
-import { feedAsset } from './media.js';
+import { FEED_FPS, feedAsset } from './media.js';
+import { LateFrames } from './late.js';
 import type { NodeViewer, PeerFactory, PeerStartOptions, RunningPeer } from './peer.js';
 import { pageUrl } from './pages.js';
 import { childPids, spawnProc, stopProc, waitForHttp, type PeerProc } from './proc.js';
@@ -110,7 +111,7 @@ async function startHls(o: PeerStartOptions): Promise<RunningPeer> {
     startNodeViewer: async () => {
       const v = hlsNodeViewer(playlist);
       viewers.add(v);
-      return { bytes: v.bytes, close: async () => (viewers.delete(v), v.close()) };
+      return { bytes: v.bytes, late: v.late, close: async () => (viewers.delete(v), v.close()) };
     },
     stop,
   };
@@ -136,20 +137,38 @@ function hlsNodeViewer(playlist: string): NodeViewer {
   let bytes = 0;
   let closed = false;
   const seen = new Set<string>();
+  const late = new LateFrames();
+  /** Media time (ms) where the next segment of the playlist starts, counted from the first one seen. */
+  const starts = new Map<string, number>();
+  let mediaEndMs = 0;
+  const durations = new Map<string, number>();
   const done = (async () => {
     while (!closed) {
       try {
         const text = await (await fetch(playlist)).text();
         const target = Number(text.match(/#EXT-X-TARGETDURATION:(\d+)/)?.[1] ?? 1);
         const names = text.split('\n').filter((l) => l.endsWith('.ts'));
+        // Each segment's media start: the EXTINF durations before it, in playlist order.
+        const lines = text.split('\n');
+        for (let i = 0; i < lines.length; i++) {
+          const d = /^#EXTINF:([\d.]+)/.exec(lines[i]!);
+          const name = lines[i + 1];
+          if (!d || !name?.endsWith('.ts') || starts.has(name)) continue;
+          starts.set(name, mediaEndMs);
+          mediaEndMs += Number(d[1]) * 1000;
+          durations.set(name, Number(d[1]) * 1000);
+        }
         // Like hls.js, start three segments behind the live edge.
         if (seen.size === 0) for (const old of names.slice(0, -3)) seen.add(old);
         for (const name of names) {
           if (seen.has(name) || closed) continue;
           seen.add(name);
           bytes += (await (await fetch(new URL(name, playlist))).arrayBuffer()).byteLength;
+          // Every frame of a segment arrives with it: the segment's frames (its duration × the feed's rate) are late or not together.
+          late.frame(starts.get(name) ?? mediaEndMs, performance.now(), Math.round(((durations.get(name) ?? 0) / 1000) * FEED_FPS));
         }
         if (seen.size > 100) for (const s of [...seen].slice(0, 50)) seen.delete(s);
+        if (starts.size > 100) for (const k of [...starts.keys()].slice(0, 50)) starts.delete(k), durations.delete(k);
         await new Promise((r) => setTimeout(r, (target * 1000) / 2));
       } catch {
         await new Promise((r) => setTimeout(r, 200));
@@ -158,6 +177,7 @@ function hlsNodeViewer(playlist: string): NodeViewer {
   })();
   return {
     bytes: () => bytes,
+    late: () => late.count(),
     close: async () => {
       closed = true;
       await done;

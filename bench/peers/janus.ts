@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nodeDataChannel from 'node-datachannel';
 import { janusWatch } from './janus-api.js';
+import { LateFrames, RtpVideoFrames } from './late.js';
 import { CLOCK_FFMPEG_INPUT, startClockSource } from './clock-source.js';
 import { feedAsset } from './media.js';
 import { createNetns, type Netns } from './netns.js';
@@ -138,7 +139,7 @@ async function startJanus(o: PeerStartOptions): Promise<RunningPeer> {
     startNodeViewer: async () => {
       const v = await janusNodeViewer(apiUrl, hostAddress);
       viewers.add(v);
-      return { bytes: v.bytes, close: async () => (viewers.delete(v), v.close()) };
+      return { bytes: v.bytes, late: v.late, close: async () => (viewers.delete(v), v.close()) };
     },
     stop,
   };
@@ -150,10 +151,15 @@ async function janusNodeViewer(apiUrl: string, bindAddress: string): Promise<Nod
   // Bound to the veth's host end: the viewer gathers there only, never on the machine's external address.
   const pc = new nodeDataChannel.PeerConnection('janus-viewer', { iceServers: [], bindAddress });
   let bytes = 0;
+  const late = new LateFrames();
   const tracks: nodeDataChannel.Track[] = [];
   pc.onTrack((t) => {
     tracks.push(t);
-    t.onMessage((m) => (bytes += m.length));
+    const frames = t.type() === 'video' ? new RtpVideoFrames(late) : undefined;
+    t.onMessage((m) => {
+      bytes += m.length;
+      frames?.packet(m);
+    });
   });
   const answer = new Promise<string>((resolve) =>
     pc.onGatheringStateChange((s) => s === 'complete' && resolve(pc.localDescription()!.sdp)),
@@ -162,6 +168,7 @@ async function janusNodeViewer(apiUrl: string, bindAddress: string): Promise<Nod
   await watch.start(await answer);
   return {
     bytes: () => bytes,
+    late: () => late.count(),
     close: async () => {
       for (const t of tracks) t.close();
       pc.close();

@@ -2,6 +2,7 @@
 // viewers against the same window with none (so the feed's own cost is not charged to viewers).
 import type { RunningPeer, NodeViewer } from './peer.js';
 import { cpuMs, rssMb } from './proc.js';
+import { lateShare } from './late.js';
 
 export interface LoadResult {
   viewers: number;
@@ -11,6 +12,9 @@ export interface LoadResult {
   rssMbPerViewer: number;
   /** Viewers that received media during the window (all N, or the server did not hold them). */
   receiving: number;
+  /** Video frames the viewers received during the window, and the share of them late (late.ts). */
+  frames: number;
+  lateShare: number;
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -43,13 +47,23 @@ export async function loadRun(
       viewers.push(...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, () => peer.startNodeViewer()))));
     await new Promise((r) => setTimeout(r, o.settleMs));
     const before = viewers.map((v) => v.bytes());
+    // Counted over the window only: a join's burst (a keyframe Cluster at once) is not lateness.
+    const lateBefore = viewers.map((v) => v.late());
     const m = await meter(peer, o.windowMs);
     const receiving = viewers.filter((v, i) => v.bytes() > before[i]!).length;
+    const late = lateShare(
+      viewers.map((v, i) => {
+        const now = v.late();
+        return { frames: now.frames - lateBefore[i]!.frames, late: now.late - lateBefore[i]!.late };
+      }),
+    );
     return {
       viewers: n,
       cpuMsPerViewerS: (m.cpuMs - idle.cpuMs) / (n * (o.windowMs / 1000)),
       rssMbPerViewer: (m.rssMb - idle.rssMb) / n,
       receiving,
+      frames: late.frames,
+      lateShare: late.share,
     };
   } finally {
     await Promise.all(viewers.map((v) => v.close().catch(() => undefined)));

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { MEDIA_DIR } from '../../test/helpers/cluster.js';
 
 export const FEED_ASSET_ID = 'demo-testsrc';
+/** The demo asset's frame rate (ffprobe: 30/1), which the HLS feed keeps. */
+export const FEED_FPS = 30;
 
 export function feedAsset(): string {
   const file = join(MEDIA_DIR, `${FEED_ASSET_ID}.webm`);

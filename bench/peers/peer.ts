@@ -2,6 +2,7 @@
 // headless Node viewer for load, the server pids to meter, stop. A new peer (e.g. `baton_whep`) is
 // one more implementation and one more entry in PEER_FACTORIES (bench/peers/peers.ts).
 import type { Browser } from 'playwright-core';
+import type { LateCount } from './late.js';
 
 /** What a viewer page or Node viewer needs to play. */
 export type Feed = 'file' | 'clock';
@@ -27,6 +28,8 @@ export interface PortRange {
 export interface NodeViewer {
   /** Media bytes received so far. */
   bytes(): number;
+  /** Video frames received so far, and how many of them late (late.ts). */
+  late(): LateCount;
   close(): Promise<void>;
 }
 
