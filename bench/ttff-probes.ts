@@ -12,6 +12,7 @@ export interface Probe {
   iceConnected?: number;
   dtlsConnected?: number;
   peer?: number;
+  offer?: number;
   channelOpen?: number;
   firstData?: number;
   firstAppend?: number;
@@ -63,6 +64,11 @@ export const BATON_PROBE = `(() => {
   window.RTCPeerConnection = function (...args) {
     t.peer ??= performance.now();
     const pc = new PC(...args);
+    const setLocal = pc.setLocalDescription.bind(pc);
+    pc.setLocalDescription = (d) => setLocal(d).then((r) => {
+      t.offer ??= performance.now();
+      return r;
+    });
     const setRemote = pc.setRemoteDescription.bind(pc);
     pc.setRemoteDescription = (d) => {
       t.answer ??= performance.now();

@@ -46,6 +46,7 @@ const BATON_PHASES = [
   'watchSent',
   'selected',
   'peer',
+  'offer',
   'answer',
   'iceConnected',
   'dtlsConnected',
@@ -134,6 +135,8 @@ export async function benchTtff(opts: { quick: boolean }): Promise<Figures> {
       // Baton's milestones (navigation start → …, medians): where its time goes.
       'ttff.socket_open_p50_ms': phaseP50(baton, 'socketOpen'),
       'ttff.peer_created_p50_ms': phaseP50(baton, 'peer'),
+      'ttff.offer_made_p50_ms': phaseP50(baton, 'offer'),
+      'ttff.watch_sent_p50_ms': phaseP50(baton, 'watchSent'),
       'ttff.channel_open_p50_ms': phaseP50(baton, 'channelOpen'),
       'ttff.first_data_p50_ms': phaseP50(baton, 'firstData'),
       'ttff.first_append_p50_ms': phaseP50(baton, 'firstAppend'),
