@@ -1,7 +1,9 @@
 // The page's `/client` socket and the raw /api/config, without the wire schemas: the first module of a watch page
-// loads this (socket.io, no zod) and opens the socket while the rest of the JavaScript loads. hub-socket.ts parses the config.
+// loads this (socket.io, no zod) and opens the socket while the rest of the JavaScript loads. hub-socket.ts parses the
+// config by its schema; the first peer's ICE servers are read by hand (ice-servers.ts), so its offer need not wait for zod.
 import { openClientSocket, type ClientSocket } from '../../client-sdk/hub-link.js';
 import { parseHash } from './hash-route.js';
+import { readIceServers } from './ice-servers.js';
 import { dropPeerAhead, makePeerAhead } from './native-peer.js';
 
 /** /api/config as the hub sent it (null when it failed), fetched once when the page loads; parsed by hub-socket.ts. */
@@ -12,13 +14,8 @@ export const rawConfig: Promise<unknown> = fetch('/api/config')
 /** The cluster's other hubs (several on Redis), from /api/config: a dropped socket reconnects to them in turn. */
 export const hubUrls: string[] = [];
 
-let iceServersRead: (servers: RTCIceServer[]) => void = () => undefined;
-/** The operator's ICE servers once hub-socket.ts has read /api/config by its schema (empty when it failed). */
-export const iceServersParsed: Promise<RTCIceServer[]> = new Promise((resolve) => (iceServersRead = resolve));
-/** hub-socket.ts: the config was read. */
-export function configRead(iceServers: RTCIceServer[]): void {
-  iceServersRead(iceServers);
-}
+/** The operator's ICE servers, read by hand from /api/config (empty when it failed): the first peer's offer waits for them. */
+export const iceServersAhead: Promise<RTCIceServer[]> = rawConfig.then(readIceServers);
 
 /** Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). */
 export function connectClient(): ClientSocket {
@@ -43,7 +40,7 @@ export function openEarlySocket(hash: string = location.hash): void {
   early = s;
   // The offer waits for the operator's ICE servers, but not forever: a config that never comes means none.
   if (route.asset)
-    makePeerAhead(Promise.race([iceServersParsed, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]));
+    makePeerAhead(Promise.race([iceServersAhead, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]));
   setTimeout(() => {
     dropPeerAhead();
     if (early !== s) return;
