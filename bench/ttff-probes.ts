@@ -6,12 +6,21 @@ export interface Probe {
   frame?: number;
   socketStart?: number;
   socketOpen?: number;
+  /** engine.io's open packet (the hub's first message). */
+  eioOpen?: number;
+  /** The hub admitted the `/client` namespace: the socket can carry the watch. */
+  nsConnect?: number;
+  /** The watch reply carried the server's answer (the fast path) … */
+  replyAnswer?: number;
+  /** … or the answer came later through the hub's relay (the server took longer than its ack wait, or no offer went). */
+  relayAnswer?: number;
   watchSent?: number;
   selected?: number;
   answer?: number;
   iceConnected?: number;
   dtlsConnected?: number;
   peer?: number;
+  offer?: number;
   channelOpen?: number;
   firstData?: number;
   firstAppend?: number;
@@ -50,6 +59,10 @@ export const BATON_PROBE = `(() => {
         // socket.io text packets: the watch request (an event with an ack id) and the hub's answer to it.
         this.addEventListener('message', (e) => {
           if (typeof e.data === 'string' && /^43\\/client,\\d+\\[\\{"ok":true,"sessionId"/.test(e.data)) t.selected ??= performance.now();
+          if (typeof e.data === 'string' && /^43\\/client,\\d+\\[\\{"ok":true,"sessionId"/.test(e.data) && e.data.includes('"answer":')) t.replyAnswer ??= performance.now();
+          if (typeof e.data === 'string' && /^42\\/client,\\["signal"/.test(e.data) && e.data.includes('"type":"answer"')) t.relayAnswer ??= performance.now();
+          if (typeof e.data === 'string' && e.data.startsWith('0{')) t.eioOpen ??= performance.now();
+          if (typeof e.data === 'string' && e.data.startsWith('40/client,')) t.nsConnect ??= performance.now();
         });
         const send = this.send.bind(this);
         this.send = (data) => {
@@ -63,6 +76,11 @@ export const BATON_PROBE = `(() => {
   window.RTCPeerConnection = function (...args) {
     t.peer ??= performance.now();
     const pc = new PC(...args);
+    const setLocal = pc.setLocalDescription.bind(pc);
+    pc.setLocalDescription = (d) => setLocal(d).then((r) => {
+      t.offer ??= performance.now();
+      return r;
+    });
     const setRemote = pc.setRemoteDescription.bind(pc);
     pc.setRemoteDescription = (d) => {
       t.answer ??= performance.now();

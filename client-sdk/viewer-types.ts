@@ -61,6 +61,25 @@ export interface ViewerOptions {
    * server of a pair; failovers exclude only servers that failed this viewer.
    */
   avoid?: string[];
+  /**
+   * The first watch, asked already (client-sdk/watch-ahead.ts) with the offer of the first peer `SimplePeer` makes:
+   * the first selection takes its reply and the hub's messages held for it instead of asking. Used only when it
+   * asks what the Viewer would (same asset, from the start, no `avoid`); else it is dropped.
+   */
+  ahead?: WatchAheadHandle;
+}
+
+/** A watch asked before its Viewer existed (client-sdk/watch-ahead.ts), from the asset's start. */
+export interface WatchAheadHandle {
+  readonly assetId: string;
+  /** What was sent (with the offer when it came in time); null when it was dropped before. */
+  readonly request: Promise<WatchRequest | null>;
+  /** The hub's reply (null when nothing was sent). */
+  readonly reply: Promise<Ack<WatchReply> | null>;
+  /** Stops holding; the hub's messages for the watch so far, in order. */
+  take(): Array<{ event: 'signal' | 'session-close'; msg: unknown }>;
+  /** Not wanted: no more retries, and the session (once known) is left. */
+  drop(): void;
 }
 
 export type MetaInfo = Omit<MetaFrame, 't'>;

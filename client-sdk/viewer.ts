@@ -11,10 +11,10 @@ import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js
 import { ByteCursor } from './byte-cursor.js';
 import { TypedEventTarget } from './typed-events.js';
 import type { ViewerEventMap, ViewerOptions, ViewerPeer, ViewerStats } from './viewer-types.js';
-import { askWatch } from './watch-request.js';
+import { askWatch, OFFER_WAIT_MS } from './watch-request.js';
 
 export type * from './viewer-types.js';
-export { MAX_WATCH_ATTEMPTS, WATCH_ACK_TIMEOUT_MS, WATCH_RETRY_BASE_MS } from './watch-request.js';
+export { MAX_WATCH_ATTEMPTS, OFFER_WAIT_MS, WATCH_ACK_TIMEOUT_MS, WATCH_RETRY_BASE_MS } from './watch-request.js';
 
 /** A peer not connected by then is treated like a dead server. */
 export const PEER_CONNECT_TIMEOUT_MS = 15_000;
@@ -24,12 +24,6 @@ export const MAX_FAILOVERS = 8;
 export const STATS_INTERVAL_MS = 1_000;
 /** Gaps repaired by asking the server to resend before the session is declared broken. */
 export const MAX_GAP_REPAIRS = 8;
-/**
- * The longest a watch request waits for the new peer's offer to travel with it. It waits no longer
- * than the socket takes to connect either (a page's first watch): an offer made later follows the
- * reply through the hub's relay, as every other signal does.
- */
-export const OFFER_WAIT_MS = 500;
 
 export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly assetId: string;
@@ -38,6 +32,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly #startOffset: number;
   readonly #dead = new Set<string>();
   #started = false;
+  /** The watch asked ahead (`ViewerOptions.ahead`) was taken or dropped. */
+  #aheadUsed = false;
   #selecting = false;
   #closed = false;
   #ended = false;
@@ -162,6 +158,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (!this.#aheadUsed) this.#o.ahead?.drop();
+    this.#aheadUsed = true;
     clearInterval(this.#statsTimer);
     this.#o.socket.off('signal', this.#onHubSignal);
     this.#o.socket.off('session-close', this.#onHubSessionClose);
@@ -195,11 +193,21 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     const avoid = from === null && this.#dead.size === 0 ? (this.#o.avoid ?? []) : [];
     const exclude = [...new Set([...avoid, ...this.#dead])].slice(-16);
     if (exclude.length) req.exclude = exclude;
-    // The peer is made while the director chooses: its offer goes with the watch request.
+    const ahead = this.#takeAhead(from, req);
+    // The peer is made while the director chooses: its offer goes with the watch request (or went with the one asked ahead).
     const peer = this.#createPeer();
-    const offer = await this.#firstSignal(peer);
-    if (isOffer(offer) && !this.#closed) req.offer = offer;
-    const reply = this.#closed ? null : await askWatch(this.#o.socket, req, () => this.#closed);
+    let reply: Awaited<ReturnType<typeof askWatch>> | null;
+    let held: ReturnType<NonNullable<ViewerOptions['ahead']>['take']> = [];
+    const sent = ahead ? await ahead.request : null;
+    if (ahead && sent) {
+      if (sent.offer) req.offer = sent.offer;
+      reply = await ahead.reply;
+      held = ahead.take();
+    } else {
+      const offer = await this.#firstSignal(peer);
+      if (isOffer(offer) && !this.#closed) req.offer = offer;
+      reply = this.#closed ? null : await askWatch(this.#o.socket, req, () => this.#closed);
+    }
     if (this.#closed || !reply) {
       if (reply?.ok) this.#o.socket.emit('leave', { sessionId: reply.sessionId });
       return;
@@ -217,6 +225,18 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     this.#bindPeer(session.sessionId, req.offer ? 1 : 0);
     // The server answered the offer in its yes to the hub (else the answer follows as a signal).
     if (answer) this.#onHubSignal({ sessionId: session.sessionId, data: answer });
+    // What the hub sent for a watch asked ahead before this Viewer listened, in order.
+    for (const h of held) (h.event === 'signal' ? this.#onHubSignal : this.#onHubSessionClose)(h.msg);
+  }
+
+  /** The watch asked ahead, once, for the first selection when it asked what this one would; else it is dropped. */
+  #takeAhead(from: string | null, req: WatchRequest): ViewerOptions['ahead'] | null {
+    const ahead = this.#o.ahead;
+    if (!ahead || this.#aheadUsed) return null;
+    this.#aheadUsed = true;
+    if (from === null && ahead.assetId === req.assetId && req.offset === 0 && !req.exclude) return ahead;
+    ahead.drop();
+    return null;
   }
 
   // ---- peer ----------------------------------------------------------------------

@@ -6,6 +6,12 @@ import type { ViewerSocket } from './viewer-types.js';
 
 /** No answer to `watch` within this long counts as a `timeout` (retried). */
 export const WATCH_ACK_TIMEOUT_MS = 10_000;
+/**
+ * The longest a watch request waits for the new peer's offer to travel with it. A Viewer's waits no longer
+ * than the socket takes to connect either; a page's watch asked ahead (watch-ahead.ts) waits this long after the
+ * connect, as its offer waits only for /api/config. An offer made later follows the reply through the hub's relay.
+ */
+export const OFFER_WAIT_MS = 500;
 /** Attempts at one `watch` when the hub answers with a transient error. */
 export const MAX_WATCH_ATTEMPTS = 4;
 /** First retry delay; doubles per attempt. */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ASSET_ID_PATTERN } from './ids.js';
 import { checkBounds, type Bounds } from './bounds.js';
+import { MAX_LINK_LIMIT_BPS, MIN_LINK_LIMIT_BPS } from './link-limit.js';
 
 /** Largest message either side puts on the data channel (browsers close channels past 256 KiB). */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -31,9 +32,7 @@ const count = z.number().finite().min(0);
 
 // ---- client → server ------------------------------------------------------
 
-/** The lowest and highest delivery limit a viewer may ask for (`limit` frame), bits per second. */
-export const MIN_LINK_LIMIT_BPS = 16_000;
-export const MAX_LINK_LIMIT_BPS = 10_000_000_000;
+export { MAX_LINK_LIMIT_BPS, MIN_LINK_LIMIT_BPS };
 
 export const clientControlSchema = z.discriminatedUnion('t', [
   /**

@@ -79,6 +79,54 @@ describe('player (Chromium, hub + 3 servers)', () => {
     }
   });
 
+  it("asks the watch, with its offer, from the first module: the hub has answered before the player's code arrives", async () => {
+    const { context, page, errors } = await openPage(env.browser);
+    try {
+      // Every script but the first module (and the runtime it imports) waits until the hub has answered the watch.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const held: string[] = [];
+      await context.route(/\/assets\/.+\.js$/, async (route) => {
+        const name = new URL(route.request().url()).pathname.split('/').pop()!;
+        if (!/^(index|rolldown-runtime)-/.test(name)) {
+          held.push(name);
+          await released;
+        }
+        await route.continue();
+      });
+      await context.addInitScript(`(() => {
+        const seen = (window.__watch = { watches: [], answered: false });
+        const WS = window.WebSocket;
+        window.WebSocket = class extends WS {
+          constructor(url, protocols) {
+            super(url, protocols);
+            if (!String(url).includes('/socket.io/')) return;
+            this.addEventListener('message', (e) => {
+              if (typeof e.data === 'string' && /^43\\/client,\\d+\\[\\{"ok":true,"sessionId"/.test(e.data)) seen.answered = true;
+            });
+            const send = this.send.bind(this);
+            this.send = (data) => {
+              if (typeof data === 'string' && /^42\\/client,\\d*\\["watch"/.test(data)) seen.watches.push(JSON.parse(data.slice(data.indexOf('['))));
+              return send(data);
+            };
+          }
+        };
+      })();`);
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
+      const seen = () => page.evaluate(() => (window as unknown as { __watch: { watches: unknown[][]; answered: boolean } }).__watch);
+      await expect.poll(async () => (await seen()).answered, { timeout: 15_000 }).toBe(true);
+      expect(held.length).toBeGreaterThan(0); // the player's code was indeed held back
+      const [watch] = (await seen()).watches;
+      expect(watch?.[1]).toMatchObject({ assetId: 'demo-testsrc', offset: 0, offer: { type: 'offer' } });
+      release();
+      await playedPast(page, 0.5, errors);
+      // The player took that watch over: it asked no other.
+      expect((await seen()).watches).toHaveLength(1);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('picks a stream from the catalog and reflects it in the URL', async () => {
     const { context, page } = await openPage(env.browser);
     try {

@@ -1,8 +1,12 @@
 // The page's `/client` socket and the raw /api/config, without the wire schemas: the first module of a watch page
-// loads this (socket.io, no zod) and opens the socket while the rest of the JavaScript loads. hub-socket.ts parses the config.
+// loads this (socket.io, no zod) and opens the socket while the rest of the JavaScript loads. hub-socket.ts parses the
+// config by its schema; the first peer's ICE servers are read by hand (ice-servers.ts), so its offer need not wait for zod.
 import { openClientSocket, type ClientSocket } from '../../client-sdk/hub-link.js';
+import type { WatchAheadHandle } from '../../client-sdk/viewer-types.js';
+import { askWatchAhead } from '../../client-sdk/watch-ahead.js';
 import { parseHash } from './hash-route.js';
-import { dropPeerAhead, makePeerAhead } from './native-peer.js';
+import { readIceServers } from './ice-servers.js';
+import { dropPeerAhead, makePeerAhead, peerAheadOffer } from './native-peer.js';
 
 /** /api/config as the hub sent it (null when it failed), fetched once when the page loads; parsed by hub-socket.ts. */
 export const rawConfig: Promise<unknown> = fetch('/api/config')
@@ -12,13 +16,8 @@ export const rawConfig: Promise<unknown> = fetch('/api/config')
 /** The cluster's other hubs (several on Redis), from /api/config: a dropped socket reconnects to them in turn. */
 export const hubUrls: string[] = [];
 
-let iceServersRead: (servers: RTCIceServer[]) => void = () => undefined;
-/** The operator's ICE servers once hub-socket.ts has read /api/config by its schema (empty when it failed). */
-export const iceServersParsed: Promise<RTCIceServer[]> = new Promise((resolve) => (iceServersRead = resolve));
-/** hub-socket.ts: the config was read. */
-export function configRead(iceServers: RTCIceServer[]): void {
-  iceServersRead(iceServers);
-}
+/** The operator's ICE servers, read by hand from /api/config (empty when it failed): the first peer's offer waits for them. */
+export const iceServersAhead: Promise<RTCIceServer[]> = rawConfig.then(readIceServers);
 
 /** Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). */
 export function connectClient(): ClientSocket {
@@ -31,6 +30,7 @@ export const CONFIG_WAIT_MS = 2_000;
 export const EARLY_ADOPT_TIMEOUT_MS = 30_000;
 
 let early: ClientSocket | null = null;
+let watchAhead: WatchAheadHandle | null = null;
 
 /**
  * On a watch route: open the `/client` socket now, for the player to take (`takeEarlySocket`), and when it
@@ -42,14 +42,38 @@ export function openEarlySocket(hash: string = location.hash): void {
   const s = connectClient();
   early = s;
   // The offer waits for the operator's ICE servers, but not forever: a config that never comes means none.
-  if (route.asset)
-    makePeerAhead(Promise.race([iceServersParsed, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]));
+  if (route.asset) {
+    makePeerAhead(Promise.race([iceServersAhead, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]));
+    // The watch goes as soon as the socket and the offer are there, without waiting for the player's code.
+    watchAhead = askWatchAhead(s, route.asset, peerAheadOffer());
+  }
   setTimeout(() => {
+    dropWatchAhead();
     dropPeerAhead();
     if (early !== s) return;
     early = null;
     s.disconnect();
   }, EARLY_ADOPT_TIMEOUT_MS);
+}
+
+/** No Viewer will take the watch asked ahead (the player starts its own): leave it. */
+export function dropWatchAhead(): void {
+  watchAhead?.drop();
+  watchAhead = null;
+}
+
+/**
+ * The watch of `assetId` asked at page load, for the first Viewer of it (its `ahead` option), once: null when
+ * there is none or it was of another asset (then it is dropped).
+ */
+export function takeWatchAhead(assetId: string): WatchAheadHandle | null {
+  const w = watchAhead;
+  watchAhead = null;
+  if (w && w.assetId !== assetId) {
+    w.drop();
+    return null;
+  }
+  return w;
 }
 
 /** The early socket while no player has taken it (the early watch runs on it). */

@@ -1,8 +1,8 @@
 // The player's head start: on a watch route, the hub socket and the watch itself start as soon as the
 // first module runs, while the app's components still load; the player adopts both when it comes up.
-import { Viewer, type ViewerEventMap } from '../../client-sdk/viewer.js';
+import { Viewer, type ViewerEventMap, type WatchAheadHandle } from '../../client-sdk/viewer.js';
 import { configReady, iceServers, type ClientSocket } from './hub-socket.js';
-import { CONFIG_WAIT_MS, EARLY_ADOPT_TIMEOUT_MS, earlySocket } from './client-socket.js';
+import { CONFIG_WAIT_MS, EARLY_ADOPT_TIMEOUT_MS, dropWatchAhead, earlySocket, takeWatchAhead } from './client-socket.js';
 import { parseHash } from './hash-route.js';
 import { PlayerPeer } from './native-peer.js';
 import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
@@ -27,7 +27,13 @@ export const EARLY_MAX_BYTES = 4 * 1024 * 1024;
  * The player's Viewer: a watch of `assetId` (an asset or a rendition) over `socket`, from `startS` seconds
  * when resuming, delivered no faster than `limitBps` when set (`limit=` in the URL).
  */
-export function playerViewer(socket: ClientSocket, assetId: string, startS: number | null, limitBps: number | null = null): Viewer {
+export function playerViewer(
+  socket: ClientSocket,
+  assetId: string,
+  startS: number | null,
+  limitBps: number | null = null,
+  ahead: WatchAheadHandle | null = null,
+): Viewer {
   return new Viewer({
     socket,
     assetId,
@@ -35,6 +41,7 @@ export function playerViewer(socket: ClientSocket, assetId: string, startS: numb
     iceServers,
     ...(startS === null ? {} : { startTimeMs: startS * 1000 }),
     ...(limitBps === null ? {} : { limitBps }),
+    ...(ahead === null ? {} : { ahead }),
   });
 }
 
@@ -75,7 +82,8 @@ export function startEarlyWatch(hash: string = location.hash): void {
   const timeout = new Promise<void>((resolve) => setTimeout(resolve, CONFIG_WAIT_MS));
   void Promise.race([configReady, timeout]).then(() => {
     if (watch !== w) return;
-    const viewer = playerViewer(s, w.assetId, resumePoint(w.assetId, hash, new PlayPositions(localStorageOrNull())));
+    const startS = resumePoint(w.assetId, hash, new PlayPositions(localStorageOrNull()));
+    const viewer = playerViewer(s, w.assetId, startS, null, takeWatchAhead(w.assetId));
     w.viewer = viewer;
     for (const type of VIEWER_EVENTS) viewer.addEventListener(type, w.record);
     viewer.start();
@@ -93,6 +101,7 @@ export function takeEarlyViewer(assetId: string): { viewer: Viewer; replay: () =
   clearTimeout(adoptTimer);
   if (!w?.viewer || w.assetId !== assetId) {
     w?.viewer?.close();
+    dropWatchAhead();
     return null;
   }
   const viewer = w.viewer;

@@ -1,6 +1,6 @@
 // Hash routes (`#/watch?asset=ID`, `#/broadcast`, `#/dashboard`) and a controller that follows them.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { MAX_LINK_LIMIT_BPS, MIN_LINK_LIMIT_BPS } from '../../signaling/protocol/frames.js';
+import { MAX_LINK_LIMIT_BPS, MIN_LINK_LIMIT_BPS } from '../../signaling/protocol/link-limit.js';
 
 export type Route =
   | {

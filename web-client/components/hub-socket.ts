@@ -4,7 +4,7 @@
 import { ACK_TIMEOUT_MS, openDashboardSocket, type ClientSocket, type DashboardSocket } from '../../client-sdk/hub-link.js';
 import { clientConfigSchema } from '../../client-sdk/hub-replies.js';
 import { parse } from '../../signaling/protocol/messages.js';
-import { configRead, connectClient, hubUrls, rawConfig } from './client-socket.js';
+import { connectClient, hubUrls, rawConfig } from './client-socket.js';
 
 export { ACK_TIMEOUT_MS, connectClient, type ClientSocket, type DashboardSocket };
 export type { DashboardToHubEvents } from '../../client-sdk/hub-link.js';
@@ -51,5 +51,4 @@ export const configReady: Promise<void> = rawConfig.then((c: unknown) => {
   const p = parse(clientConfigSchema, c);
   if (p.ok && p.value.iceServers) iceServers = p.value.iceServers;
   if (p.ok && p.value.hubs) hubUrls.splice(0, hubUrls.length, ...p.value.hubs);
-  configRead(iceServers);
 });

@@ -14,6 +14,8 @@ type PeerEvents = {
 /** simple-peer's signals: an SDP, or one ICE candidate. */
 type SignalData = { type: 'offer' | 'answer'; sdp: string } | { type: 'candidate'; candidate: RTCIceCandidateInit };
 
+type OfferData = { type: 'offer'; sdp: string };
+
 /** An error with simple-peer's stable code (`ERR_…`). */
 function peerError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -33,6 +35,8 @@ export class NativePeer implements ViewerPeer {
   /** Candidates that came before the answer: applied once it is. */
   #pending: RTCIceCandidateInit[] | null = [];
   #destroyed = false;
+  #offerMade: (offer: OfferData | null) => void = () => undefined;
+  readonly #offered = new Promise<OfferData | null>((resolve) => (this.#offerMade = resolve));
 
   /**
    * `iceServers` may come later (a peer made at page load, before /api/config is read): the offer is made,
@@ -95,6 +99,11 @@ export class NativePeer implements ViewerPeer {
     }
   }
 
+  /** This peer's offer once made (also its first `signal`); null when it failed or was destroyed first. */
+  offered(): Promise<OfferData | null> {
+    return this.#offered;
+  }
+
   send(data: string): void {
     this.#channel.send(data);
   }
@@ -102,6 +111,7 @@ export class NativePeer implements ViewerPeer {
   destroy(err?: Error): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#offerMade(null);
     this.#channel.onopen = this.#channel.onmessage = this.#channel.onclose = this.#channel.onerror = null;
     this.#pc.onicecandidate = this.#pc.oniceconnectionstatechange = this.#pc.onconnectionstatechange = null;
     try {
@@ -121,7 +131,10 @@ export class NativePeer implements ViewerPeer {
       if (iceServers.length) this.#pc.setConfiguration({ iceServers });
       await this.#pc.setLocalDescription(await this.#pc.createOffer());
       const sdp = this.#pc.localDescription?.sdp;
-      if (!this.#destroyed && sdp) this.#emit('signal', { type: 'offer', sdp });
+      if (!this.#destroyed && sdp) {
+        this.#offerMade({ type: 'offer', sdp });
+        this.#emit('signal', { type: 'offer', sdp });
+      }
     } catch (err) {
       this.destroy(peerError('ERR_CREATE_OFFER', (err as Error).message));
     }
@@ -155,6 +168,11 @@ let ahead: NativePeer | null = null;
  */
 export function makePeerAhead(iceServers: Promise<RTCIceServer[]>): void {
   ahead ??= new NativePeer({ initiator: true, iceServers });
+}
+
+/** The offer of the peer made ahead while no Viewer took it (null when there is none, it failed or it was taken). */
+export function peerAheadOffer(): Promise<OfferData | null> {
+  return ahead ? ahead.offered() : Promise.resolve(null);
 }
 
 /** Close the peer made ahead if no Viewer took it (the app never came up). */
