@@ -19,6 +19,16 @@ export const JITTER_BUFFER_PACKETS = 512;
  */
 export const MAX_KEYFRAME_GAP_MS = 2_000;
 
+/**
+ * A frame of one track waits at most this long (media time, behind the newest frame of either track) for the other
+ * track to reach its time, then is written anyway. Players need the blocks of a Cluster in time order across tracks
+ * (Chromium's MSE refuses a block older than the one before it), and a WHIP sender's tracks do not arrive in step:
+ * GStreamer's video ran 0.8 s behind its audio at the start of a broadcast.
+ */
+export const MAX_INTERLEAVE_WAIT_MS = 2_000;
+/** ...and the frames held for it never exceed these bytes (a sender's clock cannot make the muxer hoard): past it the oldest go. */
+export const MAX_INTERLEAVE_HELD_BYTES = 16 * 1024 * 1024;
+
 /** Largest video frame kept, bytes (a 4K VP8 keyframe is well under this). */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
@@ -134,6 +144,7 @@ export class RtpToWebm {
   #sps: Uint8Array | undefined;
   #pps: Uint8Array | undefined;
   #needKeyframe = true;
+  readonly #interleave: Interleaver;
   /** Media time of the newest video keyframe written (ms). */
   #keyframeAtMs = 0;
   #ended = false;
@@ -150,6 +161,11 @@ export class RtpToWebm {
     for (const n of opts.parameterSets ?? []) this.#parameterSet(n);
     this.#video = pipe(this.#codec, VP8_CLOCK_RATE_HZ, opts.payloadTypes?.video);
     this.#audio = opts.audio ? pipe('opus', OPUS_CLOCK_RATE_HZ, opts.payloadTypes?.audio) : undefined;
+    this.#interleave = new Interleaver(
+      opts.audio,
+      (kind, frame) => this.#write(kind, frame),
+      (kind) => this.#tooLate(kind),
+    );
   }
 
   /** WebM bytes produced so far. */
@@ -202,6 +218,7 @@ export class RtpToWebm {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#interleave.flush();
     this.#writer?.stop();
   }
 
@@ -224,7 +241,7 @@ export class RtpToWebm {
     this.#frame('video', { data: Buffer.from(avcc.buffer, avcc.byteOffset, avcc.byteLength), isKeyframe, time: u.timeMs });
   }
 
-  #frame(kind: TrackKind, frame: { data: Buffer; isKeyframe: boolean; time: number }): void {
+  #frame(kind: TrackKind, frame: Frame): void {
     if (frame.data.byteLength > MAX_FRAME_BYTES) {
       this.frames.dropped++;
       if (kind === 'video') this.#lost();
@@ -233,7 +250,7 @@ export class RtpToWebm {
     if (kind === 'audio') {
       if (!this.#writer) return;
       this.frames.audio++;
-      this.#writer.processAudioInput({ frame });
+      this.#interleave.push('audio', frame);
       return;
     }
     if (this.#needKeyframe && !frame.isKeyframe) {
@@ -257,7 +274,19 @@ export class RtpToWebm {
       this.#o.onNeedKeyframe();
     }
     this.frames.video++;
-    this.#writer.processVideoInput({ frame });
+    this.#interleave.push('video', frame);
+  }
+
+  /** Writes one frame the interleaver released (in time order across the tracks). */
+  #write(kind: TrackKind, frame: Frame): void {
+    if (kind === 'video') this.#writer!.processVideoInput({ frame });
+    else this.#writer!.processAudioInput({ frame });
+  }
+
+  /** A frame older than one already written (it waited past MAX_INTERLEAVE_WAIT_MS behind the other track): dropped. */
+  #tooLate(kind: TrackKind): void {
+    this.frames.dropped++;
+    if (kind === 'video') this.#lost();
   }
 
   #open(keyframe: Buffer): WebmWriter {
@@ -288,6 +317,62 @@ export class RtpToWebm {
     );
     w.begin();
     return w;
+  }
+}
+
+type Frame = { data: Buffer; isKeyframe: boolean; time: number };
+
+/**
+ * Releases the frames of two tracks in time order: a frame goes once the other track has reached its time (each
+ * track's own frames come in order), once it is MAX_INTERLEAVE_WAIT_MS behind the newest frame of either, or when
+ * more than MAX_INTERLEAVE_HELD_BYTES are held; a frame older than one already released is refused (`late`)
+ * rather than written out of order. One track: no waiting.
+ */
+export class Interleaver {
+  readonly #two: boolean;
+  readonly #out: (kind: TrackKind, frame: Frame) => void;
+  readonly #late: (kind: TrackKind) => void;
+  readonly #q: Record<TrackKind, Frame[]> = { video: [], audio: [] };
+  readonly #seen: Record<TrackKind, number> = { video: Number.NEGATIVE_INFINITY, audio: Number.NEGATIVE_INFINITY };
+  #newest = Number.NEGATIVE_INFINITY;
+  #written = Number.NEGATIVE_INFINITY;
+  #heldBytes = 0;
+
+  constructor(twoTracks: boolean, out: (kind: TrackKind, frame: Frame) => void, late: (kind: TrackKind) => void) {
+    this.#two = twoTracks;
+    this.#out = out;
+    this.#late = late;
+  }
+
+  push(kind: TrackKind, frame: Frame): void {
+    if (frame.time < this.#written) return this.#late(kind);
+    this.#q[kind].push(frame);
+    this.#heldBytes += frame.data.byteLength;
+    this.#seen[kind] = Math.max(this.#seen[kind], frame.time);
+    this.#newest = Math.max(this.#newest, frame.time);
+    this.#drain(false);
+  }
+
+  /** Releases everything held, in order (the broadcast ended). */
+  flush(): void {
+    this.#drain(true);
+  }
+
+  #drain(all: boolean): void {
+    for (;;) {
+      const v = this.#q.video[0];
+      const a = this.#q.audio[0];
+      const kind: TrackKind | undefined = v && (!a || v.time <= a.time) ? 'video' : a ? 'audio' : undefined;
+      if (!kind) return;
+      const f = this.#q[kind][0]!;
+      const other: TrackKind = kind === 'video' ? 'audio' : 'video';
+      const waits = this.#seen[other] < f.time && this.#newest - f.time < MAX_INTERLEAVE_WAIT_MS;
+      if (!all && this.#two && waits && this.#heldBytes <= MAX_INTERLEAVE_HELD_BYTES) return;
+      this.#q[kind].shift();
+      this.#heldBytes -= f.data.byteLength;
+      this.#written = Math.max(this.#written, f.time);
+      this.#out(kind, f);
+    }
   }
 }
 
