@@ -6,8 +6,13 @@ import { connectBlockingRedis, connectRedis, whenRedisReady } from './connect.js
 import type { ClusterKeys } from './keys.js';
 import { NOT_HERE, routeKey, type Envelope } from './mesh-envelope.js';
 
-/** An inbox keeps about this many messages (XADD MAXLEN ~): ≈ 3 s at 2,000 joins/s aimed at one hub. */
+/** An inbox keeps about this many entries (XADD MAXLEN ~): ≈ 3 s at 2,000 joins/s aimed at one hub. */
 export const INBOX_MAX_LEN = 20_000;
+/**
+ * Messages for one hub written in one event-loop turn go in one entry, up to this many: one XADD
+ * and one stream entry for the lot, rather than one per message (under load a turn handles many).
+ */
+export const MAX_MESSAGES_PER_ENTRY = 16;
 /** Asks to servers on other hubs waiting for their answer; past this an ask fails at once. */
 export const MAX_PENDING_ASKS = 10_000;
 /** Messages written and not yet taken by Redis (it is away); past this a message is dropped and counted. */
@@ -97,6 +102,9 @@ export class HubMesh {
   #reading: Promise<void> | undefined;
   #seq = 0;
   #unsent = 0;
+  /** This turn's messages, by destination hub, in the order posted (see MAX_MESSAGES_PER_ENTRY). */
+  readonly #outgoing = new Map<string, Envelope[]>();
+  #flushScheduled = false;
   readonly #pending = new Map<number, Pending>();
   readonly #locations = new Map<string, { hub: Promise<string | null>; atMs: number }>();
   readonly #routes = new Map<string, string>();
@@ -108,11 +116,11 @@ export class HubMesh {
     this.#now = o.now ?? Date.now;
     this.#limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.#inbox = o.keys.inbox(o.hubId);
+    // No auto-pipelining: #post batches a turn's messages itself, and ioredis's pipelining would wait one more turn.
     this.#out = connectRedis(o.url, {
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
       commandTimeout: undefined,
-      enableAutoPipelining: true,
     });
     this.#in = connectBlockingRedis(o.url, READ_BLOCK_MS);
   }
@@ -139,6 +147,7 @@ export class HubMesh {
       this.#pending.delete(id);
       p.reject(new Error('hub stopping'));
     }
+    for (const h of [...this.#outgoing.keys()]) this.#write(h);
     this.#in.disconnect();
     await this.#reading?.catch(() => undefined);
     await this.#out.del(this.#inbox).catch(() => undefined);
@@ -302,13 +311,32 @@ export class HubMesh {
     }
     this.#unsent++;
     this.#count('sent');
+    const queued = this.#outgoing.get(hub);
+    if (queued) queued.push(e);
+    else this.#outgoing.set(hub, [e]);
+    if ((queued?.length ?? 1) >= MAX_MESSAGES_PER_ENTRY) this.#write(hub);
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        for (const h of [...this.#outgoing.keys()]) this.#write(h);
+      });
+    }
+  }
+
+  /** One entry in `hub`'s inbox for what waits for it: one message as `m`, several (in order) as `b`. */
+  #write(hub: string): void {
+    const batch = this.#outgoing.get(hub);
+    if (!batch) return;
+    this.#outgoing.delete(hub);
+    const [field, value] = batch.length === 1 ? ['m', JSON.stringify(batch[0])] : ['b', JSON.stringify(batch)];
     this.#out
-      .xadd(this.#o.keys.inbox(hub), 'MAXLEN', '~', INBOX_MAX_LEN, '*', 'm', JSON.stringify(e))
+      .xadd(this.#o.keys.inbox(hub), 'MAXLEN', '~', INBOX_MAX_LEN, '*', field, value)
       .catch(() => {
-        this.#count('dropped');
+        for (let i = 0; i < batch.length; i++) this.#count('dropped');
       })
       .finally(() => {
-        this.#unsent--;
+        this.#unsent -= batch.length;
       });
   }
 
@@ -362,6 +390,15 @@ export class HubMesh {
     }
   }
 
+  /** One message of an entry: a failure is that message's alone, not the rest of its entry's. */
+  #deliverOne(e: Envelope): void {
+    try {
+      this.#deliver(e);
+    } catch (err) {
+      this.#o.log.warn({ err: (err as Error).message }, 'cross-hub message not delivered');
+    }
+  }
+
   async #readLoop(): Promise<void> {
     while (!this.#stopped) {
       try {
@@ -373,7 +410,8 @@ export class HubMesh {
           const raw = fields[1];
           if (raw === undefined) continue;
           try {
-            this.#deliver(JSON.parse(raw) as Envelope);
+            const parsed = JSON.parse(raw) as Envelope | Envelope[];
+            for (const e of fields[0] === 'b' && Array.isArray(parsed) ? parsed : [parsed as Envelope]) this.#deliverOne(e);
           } catch (err) {
             this.#o.log.warn({ err: (err as Error).message }, 'cross-hub message not delivered');
           }
