@@ -4,15 +4,9 @@ import type { ServerPeer } from '../core/link.js';
 import type { Logger } from '../log.js';
 import { connectBlockingRedis, connectRedis, whenRedisReady } from './connect.js';
 import type { ClusterKeys } from './keys.js';
+import { InboxWriter, readEntry } from './inbox-writer.js';
 import { NOT_HERE, routeKey, type Envelope } from './mesh-envelope.js';
 
-/** An inbox keeps about this many entries (XADD MAXLEN ~): ≈ 3 s at 2,000 joins/s aimed at one hub. */
-export const INBOX_MAX_LEN = 20_000;
-/**
- * Messages for one hub written in one event-loop turn go in one entry, up to this many: one XADD
- * and one stream entry for the lot, rather than one per message (under load a turn handles many).
- */
-export const MAX_MESSAGES_PER_ENTRY = 16;
 /** Asks to servers on other hubs waiting for their answer; past this an ask fails at once. */
 export const MAX_PENDING_ASKS = 10_000;
 /** Messages written and not yet taken by Redis (it is away); past this a message is dropped and counted. */
@@ -101,10 +95,7 @@ export class HubMesh {
   #stopped = false;
   #reading: Promise<void> | undefined;
   #seq = 0;
-  #unsent = 0;
-  /** This turn's messages, by destination hub, in the order posted (see MAX_MESSAGES_PER_ENTRY). */
-  readonly #outgoing = new Map<string, Envelope[]>();
-  #flushScheduled = false;
+  readonly #writer: InboxWriter;
   readonly #pending = new Map<number, Pending>();
   readonly #locations = new Map<string, { hub: Promise<string | null>; atMs: number }>();
   readonly #routes = new Map<string, string>();
@@ -116,12 +107,18 @@ export class HubMesh {
     this.#now = o.now ?? Date.now;
     this.#limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.#inbox = o.keys.inbox(o.hubId);
-    // No auto-pipelining: #post batches a turn's messages itself, and ioredis's pipelining would wait one more turn.
+    // No auto-pipelining: the writer batches a turn's messages itself, and ioredis's pipelining would wait one more turn.
     this.#out = connectRedis(o.url, {
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
       commandTimeout: undefined,
     });
+    this.#writer = new InboxWriter(
+      this.#out,
+      (hub) => o.keys.inbox(hub),
+      this.#limits.unsent,
+      (what) => this.#count(what),
+    );
     this.#in = connectBlockingRedis(o.url, READ_BLOCK_MS);
   }
 
@@ -147,7 +144,7 @@ export class HubMesh {
       this.#pending.delete(id);
       p.reject(new Error('hub stopping'));
     }
-    for (const h of [...this.#outgoing.keys()]) this.#write(h);
+    this.#writer.flush();
     this.#in.disconnect();
     await this.#reading?.catch(() => undefined);
     await this.#out.del(this.#inbox).catch(() => undefined);
@@ -305,39 +302,7 @@ export class HubMesh {
   }
 
   #post(hub: string, e: Envelope): void {
-    if (this.#unsent >= this.#limits.unsent) {
-      this.#count('dropped');
-      return;
-    }
-    this.#unsent++;
-    this.#count('sent');
-    const queued = this.#outgoing.get(hub);
-    if (queued) queued.push(e);
-    else this.#outgoing.set(hub, [e]);
-    if ((queued?.length ?? 1) >= MAX_MESSAGES_PER_ENTRY) this.#write(hub);
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        for (const h of [...this.#outgoing.keys()]) this.#write(h);
-      });
-    }
-  }
-
-  /** One entry in `hub`'s inbox for what waits for it: one message as `m`, several (in order) as `b`. */
-  #write(hub: string): void {
-    const batch = this.#outgoing.get(hub);
-    if (!batch) return;
-    this.#outgoing.delete(hub);
-    const [field, value] = batch.length === 1 ? ['m', JSON.stringify(batch[0])] : ['b', JSON.stringify(batch)];
-    this.#out
-      .xadd(this.#o.keys.inbox(hub), 'MAXLEN', '~', INBOX_MAX_LEN, '*', field, value)
-      .catch(() => {
-        for (let i = 0; i < batch.length; i++) this.#count('dropped');
-      })
-      .finally(() => {
-        this.#unsent -= batch.length;
-      });
+    this.#writer.post(hub, e);
   }
 
   /** Remembers which hub opened a session or resource on one of this hub's servers. */
@@ -407,11 +372,8 @@ export class HubMesh {
           | null;
         for (const [id, fields] of r?.[0]?.[1] ?? []) {
           this.#lastId = id;
-          const raw = fields[1];
-          if (raw === undefined) continue;
           try {
-            const parsed = JSON.parse(raw) as Envelope | Envelope[];
-            for (const e of fields[0] === 'b' && Array.isArray(parsed) ? parsed : [parsed as Envelope]) this.#deliverOne(e);
+            for (const e of readEntry(fields)) this.#deliverOne(e);
           } catch (err) {
             this.#o.log.warn({ err: (err as Error).message }, 'cross-hub message not delivered');
           }
