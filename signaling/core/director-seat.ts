@@ -40,6 +40,8 @@ export class DirectorSeat {
   #last: DirectorInfo | null = null;
   /** Several hubs: a designation appended and not yet read back. */
   #inFlight: Promise<void> | undefined;
+  /** Several hubs, without the lease: the last director this hub asked the holder to replace, and when. */
+  #asked: { epoch: number; atMs: number } | undefined;
 
   constructor(o: {
     feed: DeltaFeed;
@@ -80,7 +82,13 @@ export class DirectorSeat {
     // (a director that times out on this hub may answer the holder's hub, which then keeps it).
     const cur = table.director;
     if (this.#requestRotation && cur && this.#lease && !this.#lease.held(this.#clock.now())) {
-      this.#requestRotation(cur.epoch, reason);
+      // Once per director and wait: when a director hangs, every watch in flight on this hub times
+      // out on it at once, and each request costs a Redis read (who holds the lease) and a message.
+      const now = this.#clock.now();
+      if (this.#asked?.epoch !== cur.epoch || now - this.#asked.atMs >= ROTATION_REQUEST_WAIT_MS) {
+        this.#asked = { epoch: cur.epoch, atMs: now };
+        this.#requestRotation(cur.epoch, reason);
+      }
       return this.#newerThan(cur.epoch, ROTATION_REQUEST_WAIT_MS);
     }
     // The last director is passed even after it left the table, so the order

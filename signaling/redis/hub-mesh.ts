@@ -4,10 +4,9 @@ import type { ServerPeer } from '../core/link.js';
 import type { Logger } from '../log.js';
 import { connectBlockingRedis, connectRedis, whenRedisReady } from './connect.js';
 import type { ClusterKeys } from './keys.js';
+import { InboxWriter, readEntry } from './inbox-writer.js';
 import { NOT_HERE, routeKey, type Envelope } from './mesh-envelope.js';
 
-/** An inbox keeps about this many messages (XADD MAXLEN ~): ≈ 3 s at 2,000 joins/s aimed at one hub. */
-export const INBOX_MAX_LEN = 20_000;
 /** Asks to servers on other hubs waiting for their answer; past this an ask fails at once. */
 export const MAX_PENDING_ASKS = 10_000;
 /** Messages written and not yet taken by Redis (it is away); past this a message is dropped and counted. */
@@ -96,7 +95,7 @@ export class HubMesh {
   #stopped = false;
   #reading: Promise<void> | undefined;
   #seq = 0;
-  #unsent = 0;
+  readonly #writer: InboxWriter;
   readonly #pending = new Map<number, Pending>();
   readonly #locations = new Map<string, { hub: Promise<string | null>; atMs: number }>();
   readonly #routes = new Map<string, string>();
@@ -108,12 +107,18 @@ export class HubMesh {
     this.#now = o.now ?? Date.now;
     this.#limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.#inbox = o.keys.inbox(o.hubId);
+    // No auto-pipelining: the writer batches a turn's messages itself, and ioredis's pipelining would wait one more turn.
     this.#out = connectRedis(o.url, {
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
       commandTimeout: undefined,
-      enableAutoPipelining: true,
     });
+    this.#writer = new InboxWriter(
+      this.#out,
+      (hub) => o.keys.inbox(hub),
+      this.#limits.unsent,
+      (what) => this.#count(what),
+    );
     this.#in = connectBlockingRedis(o.url, READ_BLOCK_MS);
   }
 
@@ -139,6 +144,7 @@ export class HubMesh {
       this.#pending.delete(id);
       p.reject(new Error('hub stopping'));
     }
+    this.#writer.flush();
     this.#in.disconnect();
     await this.#reading?.catch(() => undefined);
     await this.#out.del(this.#inbox).catch(() => undefined);
@@ -296,20 +302,7 @@ export class HubMesh {
   }
 
   #post(hub: string, e: Envelope): void {
-    if (this.#unsent >= this.#limits.unsent) {
-      this.#count('dropped');
-      return;
-    }
-    this.#unsent++;
-    this.#count('sent');
-    this.#out
-      .xadd(this.#o.keys.inbox(hub), 'MAXLEN', '~', INBOX_MAX_LEN, '*', 'm', JSON.stringify(e))
-      .catch(() => {
-        this.#count('dropped');
-      })
-      .finally(() => {
-        this.#unsent--;
-      });
+    this.#writer.post(hub, e);
   }
 
   /** Remembers which hub opened a session or resource on one of this hub's servers. */
@@ -362,6 +355,15 @@ export class HubMesh {
     }
   }
 
+  /** One message of an entry: a failure is that message's alone, not the rest of its entry's. */
+  #deliverOne(e: Envelope): void {
+    try {
+      this.#deliver(e);
+    } catch (err) {
+      this.#o.log.warn({ err: (err as Error).message }, 'cross-hub message not delivered');
+    }
+  }
+
   async #readLoop(): Promise<void> {
     while (!this.#stopped) {
       try {
@@ -370,10 +372,8 @@ export class HubMesh {
           | null;
         for (const [id, fields] of r?.[0]?.[1] ?? []) {
           this.#lastId = id;
-          const raw = fields[1];
-          if (raw === undefined) continue;
           try {
-            this.#deliver(JSON.parse(raw) as Envelope);
+            for (const e of readEntry(fields)) this.#deliverOne(e);
           } catch (err) {
             this.#o.log.warn({ err: (err as Error).message }, 'cross-hub message not delivered');
           }

@@ -2,7 +2,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerPeer } from '../../signaling/core/link.js';
 import { logger } from '../../signaling/log.js';
+import { Redis } from 'ioredis';
 import { HubMesh, type HubMeshDeps, type MeshLimits } from '../../signaling/redis/hub-mesh.js';
+import { MAX_MESSAGES_PER_ENTRY } from '../../signaling/redis/inbox-writer.js';
 import { clusterKeys } from '../../signaling/redis/keys.js';
 import { waitFor } from '../helpers/cluster.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
@@ -169,6 +171,30 @@ describe('hub mesh (real redis-server)', () => {
     b!.mesh.forwardSession('s-b', 'signal', { sessionId: 'r7' }, false);
     expect(b!.broadcasts).toEqual([{ server: 's-b', event: 'signal' }]);
     await waitFor('r7 at hub A', async () => a!.sessions.length === 1, 5_000, 10);
+  });
+
+  it('messages for one hub in one turn share inbox entries (at most MAX_MESSAGES_PER_ENTRY each) and arrive in order', async () => {
+    const where = new Map([['s-b', 'hub-b']]);
+    const [a, b] = await hubs(['hub-a', 'hub-b'], where);
+    const inbox = clusterKeys(`mesh${prefixN}:`).inbox('hub-b');
+    const s = new ServerSocket();
+    b!.servers.set('s-b', s);
+    const r = new Redis(redis.url);
+    try {
+      const n = 2 * MAX_MESSAGES_PER_ENTRY + 3;
+      const peer = a!.mesh.peer('s-b');
+      for (let i = 0; i < n; i++) peer.send('signal', { sessionId: 'batch', i });
+      await waitFor('all delivered', async () => s.got.length === n, 5_000, 10);
+      expect(s.got.map((g) => (g.msg as { i: number }).i)).toEqual([...Array(n).keys()]);
+      expect(await r.xlen(inbox)).toBe(3);
+      // A lone message later is an entry of its own, after the others.
+      peer.send('signal', { sessionId: 'batch', i: n });
+      await waitFor('the last one delivered', async () => s.got.length === n + 1, 5_000, 10);
+      expect(await r.xlen(inbox)).toBe(4);
+      expect(a!.mesh.stats).toMatchObject({ sent: n + 1, dropped: 0 });
+    } finally {
+      r.disconnect();
+    }
   });
 
   it('bound: messages waiting while Redis hangs; the ones kept arrive, in order, when it answers again', async () => {
