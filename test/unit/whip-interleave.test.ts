@@ -1,7 +1,7 @@
 // The WHIP muxer's interleaver: blocks go out in time order across the tracks, as players need.
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { Interleaver, MAX_INTERLEAVE_HELD_BYTES, MAX_INTERLEAVE_WAIT_MS, type TrackKind } from '../../node-app/whip/rtp-to-webm.js';
+import { Interleaver, MAX_INTERLEAVE_HELD_BYTES, MAX_INTERLEAVE_WAIT_MS, type TrackKind } from '../../node-app/whip/interleaver.js';
 
 const f = (time: number, bytes = 10) => ({ data: Buffer.alloc(bytes), isKeyframe: false, time });
 
