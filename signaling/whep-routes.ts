@@ -1,4 +1,5 @@
 // WHEP playback on the hub: POST /whep/<asset> asks the director (as `watch` does) and relays the player's offer to the chosen server.
+import { isLoopbackIp } from './loopback-ip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, parse, type Ack, type SelectDecision } from './protocol/index.js';
@@ -116,7 +117,8 @@ export class WhepRoutes {
     const up = new Set(this.#host.serverIds());
     for (const r of [...this.#resources.values()]) if (r.serverId && !up.has(r.serverId)) this.#forget(r);
     const ip = this.#host.clientIp(req) ?? 'unknown';
-    if ((this.#perIp.get(ip) ?? 0) >= this.#maxPerIp)
+    // Loopback is not capped per address, as for viewer sessions (every local player shares it); the hub-wide cap holds.
+    if (!isLoopbackIp(ip) && (this.#perIp.get(ip) ?? 0) >= this.#maxPerIp)
       return fail(res, 429, `this address plays ${this.#maxPerIp} WHEP streams already`, { ...CORS, 'retry-after': '1' });
     if (this.#resources.size >= this.#max) return fail(res, 503, `this hub relays ${this.#max} WHEP players already`, CORS);
     const id = randomBytes(12).toString('base64url');

@@ -1,4 +1,5 @@
 // The hub's open sessions by id, and how many each client connection and client IP holds, so no anonymous client takes more than its share of the servers' slots.
+import { isLoopbackIp } from '../loopback-ip.js';
 import { ackError, ErrorCode, type AckError } from '../protocol/index.js';
 
 /** How many viewer sessions one client may hold at once. */
@@ -95,7 +96,7 @@ export class SessionRegistry<S extends { admission?: Admission }> extends Map<st
 
   /** Several hubs: learns what the other hubs hold for `ip` before `admit` (a no-op for one hub and uncapped addresses). */
   async lookUp(ip: string | null): Promise<void> {
-    if (this.shared && ip !== null && !isLoopback(ip)) await this.shared.lookUp(ip);
+    if (this.shared && ip !== null && !isLoopbackIp(ip)) await this.shared.lookUp(ip);
   }
 
   /** The per-IP counts of this hub's sessions (capped addresses only). */
@@ -111,7 +112,7 @@ export class SessionRegistry<S extends { admission?: Admission }> extends Map<st
   admit(conn: string, ip: string | null): Admission | AckError {
     const l = this.#limits;
     const byConn = this.#byConn.get(conn) ?? { open: 0, unconnected: 0 };
-    const capIp = ip !== null && !isLoopback(ip);
+    const capIp = ip !== null && !isLoopbackIp(ip);
     const byIp = capIp ? (this.#byIp.get(ip) ?? { open: 0, unconnected: 0 }) : null;
     const other = capIp ? this.shared?.elsewhere(ip) : undefined;
     const ipUnconnected = (byIp?.unconnected ?? 0) + (other?.unconnected ?? 0);
@@ -165,8 +166,4 @@ export class SessionRegistry<S extends { admission?: Admission }> extends Map<st
     for (const s of this.values()) s.admission?.release();
     super.clear();
   }
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1';
 }

@@ -97,4 +97,14 @@ describe('WhepRoutes', () => {
     expect(routes.size).toBe(2);
     expect((await post(base)).status).toBe(201);
   });
+
+  it('loopback is not capped per address (every local player shares it), only in total', async () => {
+    const hub = fakeHub();
+    hub.setIp('127.0.0.1');
+    const routes = new WhepRoutes(hub.host, { maxPerIp: 2, maxResources: 4 });
+    const base = await serve(routes);
+    const replies = [];
+    for (let i = 0; i < 5; i++) replies.push((await post(base)).status);
+    expect(replies).toEqual([201, 201, 201, 201, 503]);
+  });
 });
