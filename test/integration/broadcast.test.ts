@@ -30,17 +30,18 @@ interface Run {
   stderr: string;
 }
 
-/** `baton publish …` as a child process; `during` runs while it uploads. */
-function publishCli(args: string[], during?: () => Promise<void>): Promise<Run> {
+/** `baton publish …` as a child process; `during` runs while it uploads; `stdin` is piped to it (`--file -`). */
+function publishCli(args: string[], during?: () => Promise<void>, stdin?: NodeJS.ReadableStream): Promise<Run> {
   const child = spawn(process.execPath, [BATON, 'publish', ...args], {
     cwd: ROOT,
     env: { ...process.env, BATON_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
+  if (stdin) stdin.pipe(child.stdin!);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<Run>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
   return during ? during().then(() => exited) : exited;
 }
@@ -126,37 +127,17 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
       ...['-hide_banner', '-loglevel', 'error', '-re', '-t', '4', '-i', join(MEDIA_DIR, 'demo-smpte.webm')],
       ...['-c', 'copy', '-f', 'webm', '-live', '1', '-flush_packets', '1', 'pipe:1'],
     ]);
-    const publisher = spawn(
-      process.execPath,
-      [
-        BATON,
-        'publish',
-        '--hub',
-        cluster.hubUrl,
-        '--file',
-        '-',
-        '--location',
-        'Lisbon',
-        '--stream-key',
-        'test-key',
-        '--stream-id',
-        'bc-pipe',
-      ],
-      { cwd: ROOT, env: { ...process.env, BATON_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
     const sent = createHash('sha256');
     let sentBytes = 0;
     ffmpeg.stdout.on('data', (b: Buffer) => {
       sent.update(b);
       sentBytes += b.length;
-      publisher.stdin.write(b);
     });
-    ffmpeg.stdout.on('end', () => publisher.stdin.end());
-    let stdout = '';
-    let stderr = '';
-    publisher.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    publisher.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((r) => publisher.once('exit', (code) => r(code)));
+    const exited = publishCli(
+      ['--hub', cluster.hubUrl, '--file', '-', '--location', 'Lisbon', '--stream-key', 'test-key', '--stream-id', 'bc-pipe'],
+      undefined,
+      ffmpeg.stdout,
+    );
     // A viewer joins while the encoder is still writing.
     const streamId = 'bc-pipe';
     await waitFor('the piped stream live', async () => {
@@ -169,7 +150,8 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
       liveBytes += b.byteLength;
       if (ffmpeg.exitCode === null) gotWhileLive = true;
     });
-    expect(await exited, stderr).toBe(0);
+    const { code, stdout, stderr } = await exited;
+    expect(code, stderr).toBe(0);
     const digest = sent.digest('hex');
     expect(stdout).toContain(`published ${streamId}: ${sentBytes} bytes, sha256 ${digest}, stored on`);
     for (const server of ['fra-1', 'iad-1']) expect(fileSha(server, streamId)).toBe(digest);
