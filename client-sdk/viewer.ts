@@ -1,27 +1,19 @@
 // Watches one asset through the hub: select, WebRTC to the chosen server, in-order bytes, failover. Node and browser.
-import {
-  decodeServerFrame,
-  encodeControl,
-  type ClientControl,
-  type MetaFrame,
-  type ServerControl,
-  type ServerStatsFrame,
-} from '../signaling/protocol/frames.js';
+import { decodeServerFrame, type ClientControl, type MetaFrame, type ServerControl } from '../signaling/protocol/frames.js';
 import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
 import { ByteCursor } from './byte-cursor.js';
 import { TypedEventTarget } from './typed-events.js';
-import type { ViewerEventMap, ViewerOptions, ViewerPeer, ViewerStats } from './viewer-types.js';
-import { askWatch, OFFER_WAIT_MS } from './watch-request.js';
+import { PeerLink } from './viewer-peer-link.js';
+import { ViewerStatsMeter } from './viewer-stats.js';
+import type { ViewerEventMap, ViewerOptions, WatchAheadHandle } from './viewer-types.js';
+import { aheadFits, replyFor } from './watch-adoption.js';
 
 export type * from './viewer-types.js';
 export { MAX_WATCH_ATTEMPTS, OFFER_WAIT_MS, WATCH_ACK_TIMEOUT_MS, WATCH_RETRY_BASE_MS } from './watch-request.js';
-
-/** A peer not connected by then is treated like a dead server. */
-export const PEER_CONNECT_TIMEOUT_MS = 15_000;
+export { PEER_CONNECT_TIMEOUT_MS } from './viewer-peer-link.js';
+export { STATS_INTERVAL_MS } from './viewer-stats.js';
 /** Failovers one Viewer makes before giving up. */
 export const MAX_FAILOVERS = 8;
-/** `stats` events (and server stats requests) this often. */
-export const STATS_INTERVAL_MS = 1_000;
 /** Gaps repaired by asking the server to resend before the session is declared broken. */
 export const MAX_GAP_REPAIRS = 8;
 
@@ -38,12 +30,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #closed = false;
   #ended = false;
   #paused = false;
-  #peer: ViewerPeer | null = null;
-  /** The peer's signals made before its session was known (sent once it is); null once it is. */
-  #unsent: unknown[] | null = null;
-  /** Called when the new peer made its first signal or failed first (a watch request waits for its offer). */
-  #offerWaiter: (() => void) | null = null;
-  #connected = false;
+  #link: PeerLink | null = null;
   #session: WatchReply | null = null;
   #metaSeen = false;
   #failovers = 0;
@@ -61,11 +48,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
    * since a player needs it before any Cluster; then the stream seeks to `ms`.
    */
   #startAt: { ms: number; initEnd: number | null } | null = null;
-  #connectTimer: ReturnType<typeof setTimeout> | undefined;
-  #statsTimer: ReturnType<typeof setInterval> | undefined;
-  #statsBytes = 0;
-  #statsAt = 0;
-  #serverStats: Omit<ServerStatsFrame, 't'> | undefined;
+  readonly #stats = new ViewerStatsMeter();
 
   constructor(opts: ViewerOptions) {
     super();
@@ -102,10 +85,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     this.#started = true;
     this.#o.socket.on('signal', this.#onHubSignal);
     this.#o.socket.on('session-close', this.#onHubSessionClose);
-    this.#statsAt = now();
-    this.#statsTimer = setInterval(() => this.#emitStats(), STATS_INTERVAL_MS);
-    // In Node, a forgotten Viewer must not keep the process alive (browsers return a number).
-    (this.#statsTimer as { unref?: () => void }).unref?.();
+    this.#stats.start(() => this.#emitStats());
     void this.#select(null);
   }
 
@@ -160,7 +140,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     this.#closed = true;
     if (!this.#aheadUsed) this.#o.ahead?.drop();
     this.#aheadUsed = true;
-    clearInterval(this.#statsTimer);
+    this.#stats.stop();
     this.#o.socket.off('signal', this.#onHubSignal);
     this.#o.socket.off('session-close', this.#onHubSessionClose);
     const sessionId = this.#session?.sessionId;
@@ -195,19 +175,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     if (exclude.length) req.exclude = exclude;
     const ahead = this.#takeAhead(from, req);
     // The peer is made while the director chooses: its offer goes with the watch request (or went with the one asked ahead).
-    const peer = this.#createPeer();
-    let reply: Awaited<ReturnType<typeof askWatch>> | null;
-    let held: ReturnType<NonNullable<ViewerOptions['ahead']>['take']> = [];
-    const sent = ahead ? await ahead.request : null;
-    if (ahead && sent) {
-      if (sent.offer) req.offer = sent.offer;
-      reply = await ahead.reply;
-      held = ahead.take();
-    } else {
-      const offer = await this.#firstSignal(peer);
-      if (isOffer(offer) && !this.#closed) req.offer = offer;
-      reply = this.#closed ? null : await askWatch(this.#o.socket, req, () => this.#closed);
-    }
+    const link = this.#createLink();
+    const { reply, held } = await replyFor(req, ahead, link, this.#o.socket, () => this.#closed);
     if (this.#closed || !reply) {
       if (reply?.ok) this.#o.socket.emit('leave', { sessionId: reply.sessionId });
       return;
@@ -221,8 +190,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     this.#metaSeen = false;
     this.#emit('selected', session);
     if (from !== null) this.#emit('failover', { from, to: session.server.id, offset: this.#cursor.expected });
-    if (this.#peer !== peer) return;
-    this.#bindPeer(session.sessionId, req.offer ? 1 : 0);
+    if (this.#link !== link) return;
+    link.bind(session.sessionId, req.offer ? 1 : 0);
     // The server answered the offer in its yes to the hub (else the answer follows as a signal).
     if (answer) this.#onHubSignal({ sessionId: session.sessionId, data: answer });
     // What the hub sent for a watch asked ahead before this Viewer listened, in order.
@@ -230,100 +199,37 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   }
 
   /** The watch asked ahead, once, for the first selection when it asked what this one would; else it is dropped. */
-  #takeAhead(from: string | null, req: WatchRequest): ViewerOptions['ahead'] | null {
+  #takeAhead(from: string | null, req: WatchRequest): WatchAheadHandle | null {
     const ahead = this.#o.ahead;
     if (!ahead || this.#aheadUsed) return null;
     this.#aheadUsed = true;
-    if (from === null && ahead.assetId === req.assetId && req.offset === 0 && !req.exclude) return ahead;
+    if (aheadFits(ahead, from, req)) return ahead;
     ahead.drop();
     return null;
   }
 
   // ---- peer ----------------------------------------------------------------------
 
-  #createPeer(): ViewerPeer {
-    const peer = new this.#o.SimplePeer({
-      initiator: true,
-      wrtc: this.#o.wrtc,
-      config: { iceServers: this.#o.iceServers ?? [] },
-      objectMode: true,
-      trickle: true,
+  #createLink(): PeerLink {
+    const link: PeerLink = new PeerLink(this.#o, () => this.#link === link && !this.#closed, {
+      connect: () => {
+        if (this.#limitBps !== null) this.#send({ t: 'limit', bps: this.#limitBps });
+        // The start offset travels once, in the watch request; only a seek by time names a new place.
+        this.#send(this.#timeSeek ? this.#play() : this.#o.fast ? { t: 'play', fast: true } : { t: 'play' });
+        if (this.#paused) this.#send({ t: 'pause' });
+      },
+      data: (data) => this.#onFrame(data),
+      lost: (code, message) => this.#lost(code, message),
     });
-    this.#peer = peer;
-    this.#unsent = [];
-    this.#connected = false;
-    const mine = () => this.#peer === peer && !this.#closed;
-    peer.on('signal', (data) => {
-      if (!mine()) return;
-      if (this.#unsent) {
-        this.#unsent.push(data);
-        this.#offerWaiter?.();
-      } else if (this.#session) this.#o.socket.emit('signal', { sessionId: this.#session.sessionId, data });
-    });
-    peer.on('connect', () => {
-      if (!mine()) return;
-      clearTimeout(this.#connectTimer);
-      this.#connected = true;
-      if (this.#limitBps !== null) this.#send({ t: 'limit', bps: this.#limitBps });
-      // The start offset travels once, in the watch request; only a seek by time names a new place.
-      this.#send(this.#timeSeek ? this.#play() : this.#o.fast ? { t: 'play', fast: true } : { t: 'play' });
-      if (this.#paused) this.#send({ t: 'pause' });
-    });
-    peer.on('data', (data) => {
-      if (mine()) this.#onFrame(data);
-    });
-    peer.on('close', () => {
-      if (!mine()) return;
-      this.#offerWaiter?.();
-      this.#lost('peer-closed', 'the connection to the server closed');
-    });
-    peer.on('error', (err) => {
-      if (!mine()) return;
-      this.#offerWaiter?.();
-      this.#lost('peer-error', err.message);
-    });
-    return peer;
-  }
-
-  /** The peer's offer, once made (null if the socket connects or OFFER_WAIT_MS passes first, or the peer fails). */
-  #firstSignal(peer: ViewerPeer): Promise<unknown> {
-    const socket = this.#o.socket;
-    const connecting = socket.connected === false;
-    // A peer made ahead (a page's first watch) may have its offer already.
-    if (this.#unsent?.length) return Promise.resolve(this.#unsent[0]);
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#offerWaiter = null;
-        if (connecting) socket.off('connect', done);
-        resolve(this.#peer === peer && this.#unsent?.length ? this.#unsent[0] : null);
-      };
-      const timer = setTimeout(done, OFFER_WAIT_MS);
-      this.#offerWaiter = done;
-      // Waiting is free only while the socket connects: once it can carry the watch, the watch goes.
-      if (connecting) socket.on('connect', done);
-    });
-  }
-
-  /** The session is known: the signals made so far go to it (but the first `sent` ones, which went with the watch). */
-  #bindPeer(sessionId: string, sent: number): void {
-    const peer = this.#peer;
-    const unsent = this.#unsent ?? [];
-    this.#unsent = null;
-    for (const data of unsent.slice(sent)) this.#o.socket.emit('signal', { sessionId, data });
-    this.#connectTimer = setTimeout(() => {
-      if (this.#peer === peer && !this.#closed && !this.#connected) this.#lost('connect-timeout', 'the server did not connect in time');
-    }, PEER_CONNECT_TIMEOUT_MS);
+    this.#link = link;
+    link.listen();
+    return link;
   }
 
   readonly #onHubSignal = (msg: unknown): void => {
     const m = msg as { sessionId?: unknown; data?: unknown } | null;
-    if (!this.#peer || !m || m.sessionId !== this.#session?.sessionId || typeof m.data !== 'object' || m.data === null) return;
-    try {
-      this.#peer.signal(m.data);
-    } catch (err) {
-      this.#lost('bad-signal', (err as Error).message);
-    }
+    if (!this.#link || !m || m.sessionId !== this.#session?.sessionId || typeof m.data !== 'object' || m.data === null) return;
+    this.#link.signal(m.data);
   };
 
   readonly #onHubSessionClose = (msg: unknown): void => {
@@ -348,17 +254,9 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   }
 
   #dropPeer(): void {
-    clearTimeout(this.#connectTimer);
-    const peer = this.#peer;
-    this.#peer = null;
-    this.#unsent = null;
-    this.#offerWaiter?.();
-    this.#connected = false;
-    try {
-      peer?.destroy();
-    } catch {
-      // Already destroyed: nothing to release.
-    }
+    const link = this.#link;
+    this.#link = null;
+    link?.destroy();
   }
 
   // ---- frames ----------------------------------------------------------------------
@@ -434,7 +332,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
         return this.#emit('warning', { code: msg.code, message: msg.message });
       case 'stats': {
         const { t: _t, ...stats } = msg;
-        this.#serverStats = stats;
+        this.#stats.server = stats;
         return;
       }
     }
@@ -448,24 +346,12 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   }
 
   #send(msg: ClientControl): void {
-    if (!this.#peer || !this.#connected) return;
-    try {
-      this.#peer.send(encodeControl(msg));
-    } catch (err) {
-      this.#lost('send-failed', (err as Error).message);
-    }
+    this.#link?.send(msg);
   }
 
   #emitStats(): void {
     if (this.#closed) return;
-    const t = now();
-    const bytes = this.bytesReceived;
-    const dt = (t - this.#statsAt) / 1000;
-    const stats: ViewerStats = { bitrateBps: dt > 0 ? Math.round(((bytes - this.#statsBytes) * 8) / dt) : 0, bytes };
-    if (this.#serverStats) stats.server = this.#serverStats;
-    this.#statsAt = t;
-    this.#statsBytes = bytes;
-    this.#emit('stats', stats);
+    this.#emit('stats', this.#stats.take(this.bytesReceived));
     if (!this.#ended) this.#send({ t: 'stats' });
   }
 
@@ -478,12 +364,4 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #emit<K extends keyof ViewerEventMap>(type: K, detail: ViewerEventMap[K]['detail']): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
-}
-
-function isOffer(x: unknown): x is Record<string, unknown> & { type: 'offer' } {
-  return typeof x === 'object' && x !== null && (x as { type?: unknown }).type === 'offer';
-}
-
-function now(): number {
-  return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }

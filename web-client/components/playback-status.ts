@@ -77,6 +77,21 @@ export function idleStatus(assetId: string | null): PlaybackStatus {
   };
 }
 
+/** Failover notices kept on screen. */
+const MAX_FAILOVER_NOTICES = 5;
+
+/** The status's failovers after one from `from` to `to` at byte `offset`: its notice first, at most MAX_FAILOVER_NOTICES. */
+export function failoversAfter(s: PlaybackStatus, d: Omit<FailoverNotice, 'atMs'>, atMs: number): FailoverNotice[] {
+  const notice: FailoverNotice = { from: d.from, to: d.to, offset: d.offset, atMs };
+  return [notice, ...s.failovers].slice(0, MAX_FAILOVER_NOTICES);
+}
+
+/** What changes in the status when the stream ends. */
+export function endedStatus(s: PlaybackStatus): Pick<PlaybackStatus, 'phase' | 'live' | 'totalBytes'> {
+  // A live stream that ended is a recording now: not "live", and what arrived is all there is.
+  return { phase: 'complete', live: false, totalBytes: s.totalBytes === null || s.live ? s.bytesReceived : s.totalBytes };
+}
+
 /** What the <video> element is doing after one of its `waiting`, `playing`, `pause`, `ended` or `seeking` events. */
 export function videoStateAfter(type: string, ended: boolean): VideoState {
   if (type === 'playing') return 'playing';

@@ -7,15 +7,15 @@ import { takeEarlySocket } from './client-socket.js';
 import { CatalogSource } from './catalog-source.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
 import { PlayerSink } from './player-sink.js';
-import { hrefFor, parseHash } from './hash-route.js';
-import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
+import { PositionKeeper } from './position-keeper.js';
 import { ladderOf, type Quality } from './rendition-ladder.js';
-import { AutoQuality } from './auto-quality.js';
+import { RenditionSwitch } from './rendition-switch.js';
 import {
+  endedStatus,
+  failoversAfter,
   idleStatus,
   unsupportedReason,
   videoStateAfter,
-  type FailoverNotice,
   type HubState,
   type PlaybackStatus,
 } from './playback-status.js';
@@ -28,10 +28,6 @@ export const CATALOG_REFRESH_MS = 10_000;
 export const VIEWERS_POLL_MS = 2_000;
 /** How often buffer and byte figures are refreshed on screen (ms). */
 const STATUS_TICK_MS = 500;
-/** Failover notices kept on screen. */
-const MAX_FAILOVER_NOTICES = 5;
-/** The position is written to the URL and local storage at most this often (ms). */
-const POSITION_SAVE_MS = 1_000;
 
 /**
  * Owns the player's `<video>` element (the component renders it) so that a
@@ -43,17 +39,17 @@ export class WatchController implements ReactiveController {
   /** The catalog beside the player: its first page, the search box's answer, the watched entry. */
   readonly feed: CatalogSource;
   status: PlaybackStatus = idleStatus(null);
-  /** The viewer's pick in the quality menu. */
-  quality: Quality = 'auto';
   /** Media kept behind the playhead, for the next playback (seconds). */
   backBufferS = BACK_BUFFER_S;
 
   readonly #host: ReactiveControllerHost;
   #socket: ClientSocket | null = null;
   #viewer: Viewer | null = null;
-  /** A rendition's Viewer opened by a switch, until its meta (then it is `#viewer`). */
-  #next: Viewer | null = null;
-  readonly #auto = new AutoQuality();
+  readonly #switch = new RenditionSwitch({
+    playing: () => this.status.streamId,
+    canSwitch: () => this.#socket !== null && this.#viewer !== null && !this.status.live,
+    open: (streamId, startS) => this.#open(streamId, startS, true),
+  });
   /** The delivery limit every session of this player asks for (`limit=` in the URL), bits per second. */
   #limitBps: number | null = null;
   #sink: PlayerSink | null = null;
@@ -65,10 +61,9 @@ export class WatchController implements ReactiveController {
   #wanted: string | null = null;
   /** Where the player was sent and the stream has not caught up yet (s); its `seeking` events need no new request. */
   #seekTarget: number | null = null;
-  #savedAt = 0;
   /** The live stream's media time 0 on the wall clock (ms since the epoch), from its meta. */
   #liveStartedAtMs: number | null = null;
-  readonly #positions = new PlayPositions(localStorageOrNull());
+  readonly #position = new PositionKeeper();
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -90,6 +85,11 @@ export class WatchController implements ReactiveController {
     v.addEventListener('timeupdate', this.#onTimeUpdate);
     v.addEventListener('ended', this.#onTimeUpdate);
     this.video = v;
+  }
+
+  /** The viewer's pick in the quality menu. */
+  get quality(): Quality {
+    return this.#switch.quality;
   }
 
   hostConnected(): void {
@@ -167,7 +167,7 @@ export class WatchController implements ReactiveController {
   #start(assetId: string | null): void {
     this.#stop();
     this.status = idleStatus(assetId);
-    this.quality = 'auto';
+    this.#switch.quality = 'auto';
     // Controls over an empty element only confuse; they come back with a stream.
     this.video.controls = assetId !== null;
     this.#host.requestUpdate();
@@ -183,9 +183,9 @@ export class WatchController implements ReactiveController {
     // smallest rung (the fastest start). Either way the rule climbs as soon as the link shows room.
     const early = takeEarlyViewer(assetId);
     const first = early ? assetId : ladderOf(this.feed.entry(assetId), assetId).at(-1)!.id;
-    this.#auto.reset(first, performance.now());
+    this.#switch.begin(first);
     this.status.streamId = first;
-    this.#open(first, resumePoint(assetId, location.hash, this.#positions), false, early);
+    this.#open(first, this.#position.resumePoint(assetId), false, early);
     void this.#refreshViewers();
   }
 
@@ -196,10 +196,8 @@ export class WatchController implements ReactiveController {
   #open(streamId: string, startS: number | null, switching: boolean, early?: ReturnType<typeof takeEarlyViewer>): void {
     const viewer = early?.viewer ?? playerViewer(this.#socket!, streamId, startS, this.#limitBps);
     if (early && this.#limitBps !== null) viewer.limit(this.#limitBps);
-    if (switching) {
-      this.#next?.close();
-      this.#next = viewer;
-    } else this.#viewer = viewer;
+    if (switching) this.#switch.opened(viewer);
+    else this.#viewer = viewer;
     const live = (): boolean => this.#viewer === viewer;
     viewer.addEventListener('selected', (e) => {
       if (!live()) return;
@@ -213,7 +211,7 @@ export class WatchController implements ReactiveController {
       });
     });
     viewer.addEventListener('meta', (e) => {
-      if (this.#next === viewer) this.#takeOver(viewer, e.detail.mime);
+      if (this.#switch.isNext(viewer)) this.#takeOver(viewer, e.detail.mime);
       if (!live()) return;
       const d = e.detail;
       const listed = this.feed.entry(d.assetId)?.bitrateBps;
@@ -254,7 +252,7 @@ export class WatchController implements ReactiveController {
       if (!live()) return;
       const first = this.status.bytesReceived === 0;
       this.status.bytesReceived += e.detail.bytes.byteLength;
-      this.#auto.received(performance.now(), e.detail.bytes.byteLength);
+      this.#switch.received(e.detail.bytes.byteLength);
       this.#sink?.append(e.detail.bytes);
       if (first) {
         this.#patch({ phase: 'streaming' });
@@ -266,20 +264,12 @@ export class WatchController implements ReactiveController {
       if (live()) this.status.receiveBps = e.detail.bitrateBps;
     });
     viewer.addEventListener('failover', (e) => {
-      if (!live()) return;
-      const d = e.detail;
-      const notice: FailoverNotice = { from: d.from, to: d.to, offset: d.offset, atMs: Date.now() };
-      this.#patch({ failovers: [notice, ...this.status.failovers].slice(0, MAX_FAILOVER_NOTICES) });
+      if (live()) this.#patch({ failovers: failoversAfter(this.status, e.detail, Date.now()) });
     });
     viewer.addEventListener('end', () => {
       if (!live()) return;
       this.#sink?.end();
-      // A live stream that ended is a recording now: not "live", and what arrived is all there is.
-      this.#patch({
-        phase: 'complete',
-        live: false,
-        totalBytes: this.status.totalBytes === null || this.status.live ? this.status.bytesReceived : this.status.totalBytes,
-      });
+      this.#patch(endedStatus(this.status));
       if (this.feed.entry(streamId)?.live) void this.refreshCatalog();
     });
     viewer.addEventListener('error', (e) => {
@@ -293,19 +283,16 @@ export class WatchController implements ReactiveController {
   #takeOver(viewer: Viewer, mime: string): void {
     const old = this.#viewer;
     this.#viewer = viewer;
-    this.#next = null;
+    this.#switch.tookOver(viewer);
     old?.close();
     this.#sink?.splice(mime);
-    this.#auto.tookOver(viewer.assetId, performance.now());
     // Received bytes count what the new rendition delivers ("x of its size").
     this.#patch({ streamId: viewer.assetId, bytesReceived: 0, phase: this.status.phase === 'complete' ? 'streaming' : this.status.phase });
   }
 
   /** The viewer's choice in the quality menu: a rung's asset id, or `auto` (the player picks). */
   pick(quality: Quality): void {
-    this.quality = quality;
-    if (quality !== 'auto') this.#switchTo(quality, this.video.currentTime);
-    else this.#auto.reset(this.#next?.assetId ?? this.status.streamId ?? '', performance.now());
+    this.#switch.pick(quality, this.video.currentTime);
     this.#host.requestUpdate();
   }
 
@@ -313,13 +300,7 @@ export class WatchController implements ReactiveController {
   setLimit(bps: number | null): void {
     this.#limitBps = bps;
     this.#viewer?.limit(bps);
-    this.#next?.limit(bps);
-  }
-
-  /** Play `streamId` (a rung of the current asset) from the keyframe Cluster at or before `atS`. */
-  #switchTo(streamId: string, atS: number): void {
-    if (!this.#socket || !this.#viewer || this.status.live || streamId === (this.#next?.assetId ?? this.status.streamId)) return;
-    this.#open(streamId, atS > 0 ? atS : null, true);
+    this.#switch.limit(bps);
   }
 
   /**
@@ -336,9 +317,7 @@ export class WatchController implements ReactiveController {
     this.#seekTarget = t;
     sink.seek(t);
     viewer.seekTime(t * 1000);
-    // A switch under way would take over at the old time: it starts again at the new one.
-    const next = this.#next;
-    if (next) this.#open(next.assetId, t, true);
+    this.#switch.restartAt(t);
   };
 
   /** Keeps the position in the URL (`t=`) and local storage, so a reload or a shared link resumes there. */
@@ -347,14 +326,7 @@ export class WatchController implements ReactiveController {
     const v = this.video;
     if (this.#seekTarget !== null && this.#sink?.holds(this.#seekTarget)) this.#seekTarget = null;
     if (!assetId || this.status.live || v.seeking || this.#seekTarget !== null || v.readyState < 2) return;
-    const now = Date.now();
-    if (e.type !== 'ended' && now - this.#savedAt < POSITION_SAVE_MS) return;
-    this.#savedAt = now;
-    const t = v.ended ? v.duration : v.currentTime;
-    this.#positions.set(assetId, t, Number.isFinite(v.duration) ? v.duration : null, now);
-    const route = parseHash(location.hash);
-    if (route.page === 'watch' && route.asset === assetId)
-      history.replaceState(history.state, '', hrefFor('watch', assetId, v.ended ? undefined : t));
+    this.#position.note(assetId, v, e.type === 'ended');
   };
 
   #stop(): void {
@@ -363,8 +335,7 @@ export class WatchController implements ReactiveController {
     const viewer = this.#viewer;
     this.#viewer = null;
     viewer?.close();
-    this.#next?.close();
-    this.#next = null;
+    this.#switch.stop();
     this.#sink?.close();
     this.#sink = null;
     if (this.#early) MseSink.detach(this.video, this.#early);
@@ -393,11 +364,8 @@ export class WatchController implements ReactiveController {
       live && playing && this.#liveStartedAtMs !== null ? (Date.now() - this.#liveStartedAtMs) / 1000 - this.video.currentTime : null;
     this.status = { ...this.status, bufferAheadS: ahead, behindLiveS: live ? sink.behindNewestSeconds() : 0, latencyS };
     const assetId = this.status.assetId;
-    if (this.quality === 'auto' && sink && assetId && !this.status.live && this.status.phase !== 'error') {
-      const ladder = ladderOf(this.feed.entry(assetId), assetId);
-      const to = this.#auto.decide(ladder, performance.now(), this.video.currentTime, ahead);
-      if (to) this.#switchTo(to.id, to.atS);
-    }
+    if (this.#switch.quality === 'auto' && sink && assetId && !this.status.live && this.status.phase !== 'error')
+      this.#switch.step(ladderOf(this.feed.entry(assetId), assetId), this.video.currentTime, ahead);
     this.#host.requestUpdate();
   };
 
