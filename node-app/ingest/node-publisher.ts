@@ -7,6 +7,7 @@ import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/proto
 import { allowanceSince } from '../../common/token-bucket.js';
 import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '../../client-sdk/publisher.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../storage/webm-probe.js';
+import { startsLikeEbml } from './webm-head-check.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
 
 /** A paced upload pushes what is due this often (MediaRecorder timeslices are 100–250 ms). */
@@ -110,6 +111,8 @@ export async function publishStream(opts: PublishStreamOptions): Promise<Publish
   for (;;) {
     const head = concat(pieces, held);
     if (probeWebm(head).complete) break;
+    // Said at once: waiting for 256 KiB or the end of a pipe that is not WebM would say less, later.
+    if (!startsLikeEbml(head)) throw new PublishError('bad-file', `${name} is not WebM: it does not start with an EBML header`);
     if (held >= PROBE_HEAD_BYTES)
       throw new PublishError('bad-file', `${name} does not look like WebM (no Tracks in its first ${held} bytes)`);
     const next = await it.next();

@@ -10,6 +10,12 @@ export const ACCEPTED_CODEC_IDS: ReadonlySet<string> = new Set(['V_VP8', 'V_VP9'
 export const MAX_INIT_SEGMENT_BYTES = 256 * 1024;
 const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3] as const;
 
+/** False once `head` (a stream's first bytes, maybe fewer than four) cannot be the start of an EBML document. */
+export function startsLikeEbml(head: Uint8Array): boolean {
+  for (let i = 0; i < Math.min(EBML_MAGIC.length, head.byteLength); i++) if (head[i] !== EBML_MAGIC[i]) return false;
+  return true;
+}
+
 /**
  * Fed a stream's chunks in order, says whether each may be stored: the first
  * bytes must be an EBML header with DocType `webm`, and the Tracks (complete
@@ -32,9 +38,7 @@ export class WebmHeadCheck {
     const take = Math.min(payload.byteLength, head.byteLength - this.#filled);
     const next = head.subarray(0, this.#filled + take);
     next.set(payload.subarray(0, take), this.#filled);
-    for (let i = 0; i < Math.min(EBML_MAGIC.length, next.byteLength); i++) {
-      if (next[i] !== EBML_MAGIC[i]) return 'not a WebM stream: it does not start with an EBML header';
-    }
+    if (!startsLikeEbml(next)) return 'not a WebM stream: it does not start with an EBML header';
     const probe = probeWebm(next);
     if (probe.complete) {
       // The DocType is judged on a whole head only: a partial EBML header reads as garbage.

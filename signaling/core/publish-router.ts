@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { ackError, ErrorCode, type Ack, type IngestChoice, type Place, type PublishReply, type PublishRequest } from '../protocol/index.js';
 import { verifyStreamKey } from '../policies/stream-key.js';
+import { parseRenditionId } from '../protocol/ids.js';
 import { RoutingBudget } from './routing-budget.js';
 import type { RouterParts } from './watch-router.js';
 import type { SharedStreamClaims } from './link.js';
@@ -55,6 +56,10 @@ export class PublishRouter {
       );
     const fromIp = ip ? this.#o.ipPlace(ip) : null;
     const streamId = req.streamId ?? key.streamId ?? `live-${randomBytes(4).toString('hex')}`;
+    // A media server takes `<source>__<h>p` for a rendition and deletes it once no `<source>` is stored: refused
+    // here rather than reported stored and lost 2 s later.
+    if (parseRenditionId(streamId))
+      return ackError(ErrorCode.badRequest, `stream id ${streamId} ends in __<height>p, which names a rendition: choose another id`);
     const exclude = new Set(req.exclude ?? []);
     const current = relay.publishing(streamId);
     // Reserved synchronously, before any await: a concurrent publish of this id finds it taken.

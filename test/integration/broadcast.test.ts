@@ -220,6 +220,12 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
         ok: false,
         code: 'bad-request',
       });
+      // A rendition's name: a media server would delete the recording as a rendition without its source.
+      expect(await ask({ streamKey: 'test-key', location: 'Lisbon', streamId: 'bc-talk__240p' })).toMatchObject({
+        ok: false,
+        code: 'bad-request',
+        message: expect.stringMatching(/names a rendition/),
+      });
       // A finished stream's id is taken.
       expect(await ask({ streamKey: 'test-key', location: 'Lisbon', streamId: 'bc-fast' })).toMatchObject({ ok: false, code: 'conflict' });
       // Signed keys: an expired one says so; one for another stream is refused; a valid one names the stream.

@@ -1,0 +1,36 @@
+// `baton publish --file -`: what is read from the pipe before the hub is asked, and how input that is not WebM is refused.
+import { describe, expect, it } from 'vitest';
+import { publishStream } from '../../node-app/ingest/node-publisher.js';
+
+/** Yields `first`, then never yields again (an encoder that keeps the pipe open). */
+async function* thenSilence(first: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield first;
+  await new Promise(() => undefined);
+}
+
+async function* pieces(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* parts;
+}
+
+// No hub listens here: each refusal must come from the input alone, before any connection.
+const opts = { hubUrl: 'http://127.0.0.1:9', location: 'Lisbon', streamKey: 'k', name: 'standard input' };
+
+describe('publishStream: input that is not WebM', () => {
+  it('is refused at its first bytes, without waiting for 256 KiB or the end of the pipe', async () => {
+    await expect(publishStream({ ...opts, input: thenSilence(new TextEncoder().encode('hello world\n')) })).rejects.toMatchObject({
+      code: 'bad-file',
+      message: 'standard input is not WebM: it does not start with an EBML header',
+    });
+  });
+
+  it('says so for a pipe that ends early too; an EBML start that ends before its Tracks and an empty pipe keep their own reasons', async () => {
+    await expect(publishStream({ ...opts, input: pieces(new Uint8Array([0x00, 0x01])) })).rejects.toThrow(
+      /does not start with an EBML header/,
+    );
+    // The magic split over two pieces is still a start.
+    await expect(publishStream({ ...opts, input: pieces(new Uint8Array([0x1a, 0x45]), new Uint8Array([0xdf, 0xa3])) })).rejects.toThrow(
+      'standard input ended before its Tracks',
+    );
+    await expect(publishStream({ ...opts, input: pieces() })).rejects.toThrow('standard input is empty');
+  });
+});
