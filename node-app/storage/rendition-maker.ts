@@ -112,6 +112,8 @@ export class RenditionMaker {
   #running: { job: RenditionJob; progress: number } | null = null;
   /** Renditions whose source left, being removed. */
   readonly #removing = new Set<string>();
+  /** The asset ids of the last scan. */
+  #stored = new Set<string>();
   #made = 0;
   #missing = false;
   #closed = false;
@@ -162,14 +164,18 @@ export class RenditionMaker {
   }
 
   /**
-   * A rendition is made here from the source beside it: once the source has left storage, the rendition
-   * goes too (else it would stay listed as an asset of its own, made from nothing anyone can see).
+   * A rendition is made here from the source beside it: once the source leaves storage, the rendition goes
+   * too (else it would stay listed as an asset of its own, made from nothing anyone can see). Only when this
+   * process saw the source go — stored in one scan, gone in the next: a file named like a rendition whose
+   * source was never here (an operator's `lecture__720p.webm` on its own) is never touched.
    */
   #removeOrphans(assets: ScannedAsset[]): void {
     const ids = new Set(assets.map((a) => a.info.id));
+    const before = this.#stored;
+    this.#stored = ids;
     for (const a of assets) {
       const r = parseRenditionId(a.info.id);
-      if (!r || ids.has(r.source) || this.#removing.has(a.info.id)) continue;
+      if (!r || ids.has(r.source) || !before.has(r.source) || this.#removing.has(a.info.id)) continue;
       this.#removing.add(a.info.id);
       void rm(a.path, { force: true })
         .then(() => this.#o.removed?.(a.info.id, r.source))
