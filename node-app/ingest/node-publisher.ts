@@ -108,17 +108,22 @@ export async function publishStream(opts: PublishStreamOptions): Promise<Publish
   // The head: enough of the stream to find its Tracks (the probe needs them for the stream's type).
   const pieces: Uint8Array[] = [];
   let held = 0;
+  /** Bytes held at the last look: a pipe that trickles (1 byte a piece) is looked at again only once they double, or a piece is large. */
+  let looked = 0;
   for (;;) {
+    const next = await it.next();
+    if (next.done) throw new PublishError('bad-file', held ? `${name} ended before its Tracks` : `${name} is empty`);
+    pieces.push(next.value);
+    held += next.value.byteLength;
+    if (held < 2 * looked && next.value.byteLength < LOOK_PIECE_BYTES && held < PROBE_HEAD_BYTES) continue;
+    looked = held;
     const head = concat(pieces, held);
+    pieces.splice(0, pieces.length, head);
     if (probeWebm(head).complete) break;
     // Said at once: waiting for 256 KiB or the end of a pipe that is not WebM would say less, later.
     if (!startsLikeEbml(head)) throw new PublishError('bad-file', `${name} is not WebM: it does not start with an EBML header`);
     if (held >= PROBE_HEAD_BYTES)
       throw new PublishError('bad-file', `${name} does not look like WebM (no Tracks in its first ${held} bytes)`);
-    const next = await it.next();
-    if (next.done) throw new PublishError('bad-file', held ? `${name} ended before its Tracks` : `${name} is empty`);
-    pieces.push(next.value);
-    held += next.value.byteLength;
   }
   const head = concat(pieces, held);
   return publishInput(
@@ -139,6 +144,9 @@ export async function publishStream(opts: PublishStreamOptions): Promise<Publish
     },
   );
 }
+
+/** A piece at least this large is looked at at once (an encoder writes its head in pieces like that). */
+const LOOK_PIECE_BYTES = 1024;
 
 function concat(pieces: Uint8Array[], bytes: number): Uint8Array {
   if (pieces.length === 1) return pieces[0]!;
