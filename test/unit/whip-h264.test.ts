@@ -173,6 +173,30 @@ describe('RtpToWebm with H.264', () => {
     for (let i = 1; i < packets.length; i++) expect(packets[i]!.timestamp).toBeGreaterThan(packets[i - 1]!.timestamp);
   });
 
+  it('an H.264 stream of a profile browsers cannot decode (ffmpeg’s High 4:4:4 for RGB input) is refused before storing', () => {
+    const t = mux();
+    for (const p of h264Stream(12, 10).flat()) t.m.push('video', p);
+    t.m.end();
+    const out = t.out();
+    expect(new WebmHeadCheck().check(out)).toBeUndefined();
+    // The avcC's profile byte (after its version 1) as High 4:4:4 Predictive (244), then High 10 (110).
+    const at = Buffer.from(out).indexOf(Buffer.from(BASELINE_320x240.ffmpegAvcC.subarray(0, 4)));
+    expect(at).toBeGreaterThan(0);
+    for (const [profile, name] of [
+      [244, 'High 4:4:4 Predictive'],
+      [110, 'High 10'],
+    ] as const) {
+      const bad = Uint8Array.from(out);
+      bad[at + 1] = profile;
+      expect(new WebmHeadCheck().check(bad)).toBe(
+        `H.264 ${name} does not play in browsers: encode Baseline, Main or High 4:2:0 (ffmpeg: -pix_fmt yuv420p -profile:v high)`,
+      );
+    }
+    const high = Uint8Array.from(out);
+    high[at + 1] = 100;
+    expect(new WebmHeadCheck().check(high)).toBeUndefined();
+  });
+
   it('after a lost FU-A fragment asks for a keyframe and stores nothing until the next IDR', async () => {
     const t = mux();
     const stream = h264Stream(30, 10, 2_500);
