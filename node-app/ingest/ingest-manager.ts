@@ -128,6 +128,9 @@ export class IngestManager {
         s.session = undefined;
         // A flooding publisher's copy is cut now, not after the abandon timeout: its memory goes with it.
         if (reason === IngestErrorCode.tooManyChunks) void s.writer.abandon('the publisher flooded the channel');
+        // A copy that took no chunk holds nothing to resume (a new copy starts at 0 alike): it goes now, so the
+        // id is free at once rather than held for ABANDON_AFTER_MS under a publisher who may not come back.
+        else if (s.writer.nextSeq === 0) void s.writer.abandon('the publisher left before sending anything');
         this.#watchAbandon(s);
         this.#maybeDispose(msg.assetId);
       }

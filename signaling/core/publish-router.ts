@@ -65,7 +65,9 @@ export class PublishRouter {
     // Reserved synchronously, before any await: a concurrent publish of this id finds it taken.
     const liveOwners = [...table.liveHolders(streamId)]
       .map((id) => table.get(id)?.live.get(streamId))
-      .filter((l) => l?.live)
+      // An empty copy protects nothing (a new one starts at byte 0 alike), and the server drops it when its
+      // publisher leaves; counting it would refuse the id until that news arrives here.
+      .filter((l) => l?.live && l.bytes > 0)
       .map((l) => l!.owner ?? '');
     const first = relay.owners.claim(streamId, clientId, req.streamSecret, {
       liveOwners,

@@ -115,13 +115,19 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     expect(await taken.text()).toMatch(/published by someone else/);
     const wrongToken = await fetch(resource, { method: 'DELETE', headers: { authorization: 'Bearer nope' } });
     expect(wrongToken.status).toBe(401);
+    // The relay's uploads attach before any media: both servers hold an empty copy of e1, live.
+    await waitFor('empty copies of e1 on both servers', async () => {
+      const servers = (await cluster.state()).servers;
+      return servers.filter((s) => (s.live as { id: string; live: boolean }[]).some((l) => l.id === 'e1' && l.live)).length === 2;
+    });
     // Nothing was sent on this resource (the fixture's peer never connects): DELETE ends it without a file.
     const ended = await fetch(resource, { method: 'DELETE', headers: { authorization: 'Bearer test-key' } });
     expect(ended.status).toBe(502);
     expect(await ended.text()).toMatch(/no media arrived/);
     expect((await fetch(resource, { method: 'DELETE', headers: { authorization: 'Bearer test-key' } })).status).toBe(404);
+    // At once, not after the servers give the empty copies up (30 s): they held nothing to keep.
     const again = await post('/whip/e1?location=Paris');
-    expect(again.status).toBe(201);
+    expect(again.status, await again.clone().text()).toBe(201);
   }, 60_000);
 
   // Last: it kills par-1.
