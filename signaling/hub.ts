@@ -189,10 +189,6 @@ export class Hub {
   }
 
   async start(): Promise<string> {
-    // Both datasets take a second or two to load; load them before taking
-    // traffic so no request (and no heartbeat) waits behind them.
-    loadGazetteer();
-    loadIpData();
     const http = createServer();
     if (this.#redisUrl) {
       // The adapter's own client: its blocking reads must not share the hub's fail-fast command connection.
@@ -276,6 +272,14 @@ export class Hub {
     this.#sharedIpSessions?.start();
     this.core.start();
     this.#log.info({ url: this.#url }, 'hub listening');
+    // Both datasets take about a second to load (more than half of a hub's start): load them just after
+    // listening, while the servers that connect at once are still starting, rather than before. Only a
+    // broadcaster's place (typed, or from its IP) needs them; a lookup before they are loaded loads them itself.
+    setImmediate(() => {
+      if (this.#closed) return;
+      loadGazetteer();
+      loadIpData();
+    });
     return this.#url;
   }
 
