@@ -29,7 +29,7 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
 import { HubMesh } from './redis/hub-mesh.js';
 import { RotationReason } from './policies/rotation.js';
-import { parseRedisUrl } from './redis/connect.js';
+import { parseRedisUrl } from './redis/redis-url.js';
 import { sharedBucketLimit, type SharedRateWindows } from './redis/shared-rate.js';
 import { shareIpSessions, type SharedIpSessions } from './redis/shared-sessions.js';
 import { DEFAULT_MISSED_HEARTBEATS } from './policies/liveness.js';

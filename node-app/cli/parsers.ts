@@ -2,7 +2,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { iceServersSchema } from '../../signaling/protocol/messages.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
-import { parseRedisUrl } from '../../signaling/redis/connect.js';
+import { parseRedisUrl } from '../../signaling/redis/redis-url.js';
 import { parseIceAllow } from '../webrtc/ice-filter.js';
 
 export function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {

@@ -1,34 +1,12 @@
 // Connections to the Redis that several hubs share, set up to fail fast: a hub must degrade, never queue, while Redis is away.
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
+import { parseRedisUrl } from './redis-url.js';
 
 /** How long one command may wait for Redis before the hub treats Redis as unreachable. */
 export const REDIS_COMMAND_TIMEOUT_MS = 1_000;
 /** Longest pause between reconnect attempts. */
 export const REDIS_RECONNECT_MAX_MS = 2_000;
-
-export class RedisUrlError extends Error {
-  readonly code = 'bad-redis-url';
-}
-
-/** `redis://host:port[/db]` (or `rediss://` for TLS): checked here so a typo is a clear start-up error. */
-export function parseRedisUrl(raw: string): { url: string; host: string; port: number; db: number; tls: boolean } {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new RedisUrlError(`not a URL: ${JSON.stringify(raw)} (expected redis://host:port[/db])`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new RedisUrlError(`unsupported scheme ${u.protocol} in ${raw} (expected redis:// or rediss://)`);
-  }
-  if (!u.hostname) throw new RedisUrlError(`no host in ${raw}`);
-  const port = u.port ? Number(u.port) : 6379;
-  const dbText = u.pathname.replace(/^\//, '');
-  const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0 || db > 15) throw new RedisUrlError(`bad database number ${JSON.stringify(dbText)} in ${raw} (0–15)`);
-  return { url: raw, host: u.hostname, port, db, tls: u.protocol === 'rediss:' };
-}
 
 /**
  * A client for commands. No offline queue and a command timeout: while Redis is down or hung a

@@ -1,7 +1,8 @@
 // The shared-cluster building blocks against a real redis-server: ordered global versions, fencing, lease hand-over, shared guards, and what a Redis outage does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { connectBlockingRedis, connectRedis, parseRedisUrl, RedisUrlError, whenRedisReady } from '../../signaling/redis/connect.js';
+import { connectBlockingRedis, connectRedis, whenRedisReady } from '../../signaling/redis/connect.js';
+import { parseRedisUrl, RedisUrlError } from '../../signaling/redis/redis-url.js';
 import { FencedError, RedisDeltaLog } from '../../signaling/redis/delta-log.js';
 import { SharedHeartbeats } from '../../signaling/redis/heartbeats.js';
 import { clusterKeys } from '../../signaling/redis/keys.js';
