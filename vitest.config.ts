@@ -1,15 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
-// Test layers: unit and sim are pure and fast; integration and e2e start real
-// processes on loopback, so they get longer timeouts and run one file at a time.
+// Test layers: unit, sim and fuzz are pure and fast (in-process, no timing-bound
+// assertions) and always run in parallel. Integration, e2e and faults start real
+// processes on loopback, so they get longer timeouts and, in CI, run one file at a
+// time. The two projects run side by side: the pure files fill the second core
+// while the first process files run, instead of taking their own minute before.
+const shared = {
+  globalSetup: ['test/global-setup.ts'],
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    fileParallelism: !process.env.CI,
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      { test: { ...shared, name: 'pure', include: ['test/{unit,sim,fuzz}/**/*.test.ts'] } },
+      {
+        test: {
+          ...shared,
+          name: 'processes',
+          include: ['test/{integration,e2e,faults}/**/*.test.ts'],
+          fileParallelism: !process.env.CI,
+        },
+      },
+    ],
   },
 });
