@@ -39,6 +39,7 @@ export function addPublishCommand(program: Command): void {
       try {
         if (o.file === '-' && (o.fast || o.speed !== 1))
           throw new Error('--fast and --speed pace a file; a live encoder on standard input sets its own pace');
+        if (o.file === '-') endOnInputEnd(note);
         const common: Omit<PublishFileOptions, 'file'> = {
           hubUrl: await firstReachable(o.hub),
           location,
@@ -84,4 +85,21 @@ export function addPublishCommand(program: Command): void {
         process.exit(1);
       }
     });
+}
+
+/**
+ * Ctrl-C in a terminal reaches the encoder too (`ffmpeg … | baton publish --file -`): it writes its last
+ * frames and closes the pipe, and the broadcast ends there, finalized on both servers at once. So the first
+ * Ctrl-C only says so; a second one quits at once, and the servers keep what arrived in whole blocks.
+ */
+function endOnInputEnd(note: (line: string) => void): void {
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) {
+      note('baton publish: quitting; the entry servers keep what arrived (finalized once they give the broadcast up)');
+      process.exit(130);
+    }
+    interrupted = true;
+    note('baton publish: interrupted; the broadcast ends and is finalized when the input ends (Ctrl-C again to quit now)');
+  });
 }

@@ -1,6 +1,6 @@
 // Broadcasting end to end: `baton publish` and the Publisher against a real hub and real servers, over real WebRTC on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,13 +31,19 @@ interface Run {
 }
 
 /** `baton publish …` as a child process; `during` runs while it uploads; `stdin` is piped to it (`--file -`). */
-function publishCli(args: string[], during?: () => Promise<void>, stdin?: NodeJS.ReadableStream): Promise<Run> {
+function publishCli(
+  args: string[],
+  during?: () => Promise<void>,
+  stdin?: NodeJS.ReadableStream,
+  started?: (child: ChildProcess) => void,
+): Promise<Run> {
   const child = spawn(process.execPath, [BATON, 'publish', ...args], {
     cwd: ROOT,
     env: { ...process.env, BATON_LOG_LEVEL: 'warn' },
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   if (stdin) stdin.pipe(child.stdin!);
+  started?.(child);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -133,10 +139,12 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
       sent.update(b);
       sentBytes += b.length;
     });
+    let publisher: ChildProcess | undefined;
     const exited = publishCli(
       ['--hub', cluster.hubUrl, '--file', '-', '--location', 'Lisbon', '--stream-key', 'test-key', '--stream-id', 'bc-pipe'],
       undefined,
       ffmpeg.stdout,
+      (c) => (publisher = c),
     );
     // A viewer joins while the encoder is still writing.
     const streamId = 'bc-pipe';
@@ -150,14 +158,50 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
       liveBytes += b.byteLength;
       if (ffmpeg.exitCode === null) gotWhileLive = true;
     });
+    // Ctrl-C (the encoder here does not get it): the publisher says so and sends on until the input ends.
+    publisher!.kill('SIGINT');
     const { code, stdout, stderr } = await exited;
     expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/interrupted; the broadcast ends and is finalized when the input ends/);
     const digest = sent.digest('hex');
     expect(stdout).toContain(`published ${streamId}: ${sentBytes} bytes, sha256 ${digest}, stored on`);
     for (const server of ['fra-1', 'iad-1']) expect(fileSha(server, streamId)).toBe(digest);
     await watched;
     expect(gotWhileLive).toBe(true);
     expect(liveBytes).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('`baton publish --file -`: a second Ctrl-C quits at once, and says what happens to what was sent', async () => {
+    const ffmpeg = spawn('ffmpeg', [
+      ...['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', join(MEDIA_DIR, 'demo-smpte.webm')],
+      ...['-c', 'copy', '-f', 'webm', '-live', '1', '-flush_packets', '1', 'pipe:1'],
+    ]);
+    try {
+      let publisher: ChildProcess | undefined;
+      let said = '';
+      const exited = publishCli(
+        ['--hub', cluster.hubUrl, '--file', '-', '--location', 'Lisbon', '--stream-key', 'test-key', '--stream-id', 'bc-quit'],
+        undefined,
+        ffmpeg.stdout,
+        (c) => {
+          publisher = c;
+          c.stderr!.on('data', (b: Buffer) => (said += b.toString()));
+        },
+      );
+      await waitFor('the piped stream live', async () => {
+        const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: { id: string; live: boolean }[] };
+        return assets.some((a) => a.live && a.id === 'bc-quit');
+      });
+      publisher!.kill('SIGINT');
+      await waitFor('the first Ctrl-C acknowledged', () => said.includes('interrupted'));
+      expect(publisher!.exitCode).toBeNull();
+      publisher!.kill('SIGINT');
+      const { code, stderr } = await exited;
+      expect(code).toBe(130);
+      expect(stderr).toMatch(/interrupted;[^\n]*\n[^\n]*quitting; the entry servers keep what arrived/);
+    } finally {
+      ffmpeg.kill('SIGKILL');
+    }
   }, 60_000);
 
   it('primary near the typed place, backup near the IP place (different continents)', async () => {
