@@ -4,6 +4,9 @@ import type { Command } from 'commander';
 import type { PublishFileOptions } from '../ingest/node-publisher.js';
 import { firstReachable, hubUrls, num, opt } from './parsers.js';
 
+/** How long a silent standard input waits before `--file -` says it is waiting for it, ms. */
+const SILENT_INPUT_NOTE_MS = 3_000;
+
 /** Adds `baton publish` (a file broadcaster) to `program`. */
 export function addPublishCommand(program: Command): void {
   program
@@ -36,10 +39,19 @@ export function addPublishCommand(program: Command): void {
       const location = coords ? { lat: Number(coords[1]), lon: Number(coords[2]) } : o.location;
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
       const note = (line: string) => (progress ? progress.log(line) : console.error(line));
+      let waiting: ReturnType<typeof setTimeout> | undefined;
       try {
         if (o.file === '-' && (o.fast || o.speed !== 1))
           throw new Error('--fast and --speed pace a file; a live encoder on standard input sets its own pace');
-        if (o.file === '-') endOnInputEnd(note);
+        if (o.file === '-') {
+          if (process.stdin.isTTY)
+            throw new Error(
+              '--file - reads WebM from standard input, which is a terminal here: pipe an encoder in (ffmpeg … -f webm - | baton publish --file - …)',
+            );
+          endOnInputEnd(note);
+          // An encoder may take a while to start; a pipe that stays silent says so rather than nothing.
+          waiting = setTimeout(() => note('baton publish: waiting for WebM on standard input…'), SILENT_INPUT_NOTE_MS);
+        }
         const common: Omit<PublishFileOptions, 'file'> = {
           hubUrl: await firstReachable(o.hub),
           location,
@@ -51,6 +63,7 @@ export function addPublishCommand(program: Command): void {
           speed: o.speed,
           forwardedFor: o.forwardedFor,
           onAssigned: (p) => {
+            clearTimeout(waiting);
             if (o.json) return;
             const u = p.uploads();
             note(`stream ${p.streamId}: ${u.map((x) => `${x.role} ${x.serverId} (${x.region})`).join(', ')}`);
@@ -78,6 +91,7 @@ export function addPublishCommand(program: Command): void {
           );
         process.exit(0);
       } catch (err) {
+        clearTimeout(waiting);
         progress?.clear();
         const e = err as Error & { code?: string };
         if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));

@@ -1,6 +1,7 @@
 // Broadcasting end to end: `baton publish` and the Publisher against a real hub and real servers, over real WebRTC on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -202,6 +203,22 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
     } finally {
       ffmpeg.kill('SIGKILL');
     }
+  }, 60_000);
+
+  it('`baton publish --file -`: a silent pipe says it is waiting for WebM; an empty one is refused', async () => {
+    const input = new PassThrough();
+    let said = '';
+    const exited = publishCli(
+      ['--hub', cluster.hubUrl, '--file', '-', '--location', 'Lisbon', '--stream-key', 'test-key', '--stream-id', 'bc-silent'],
+      undefined,
+      input,
+      (c) => c.stderr!.on('data', (b: Buffer) => (said += b.toString())),
+    );
+    await waitFor('the waiting note', () => said.includes('waiting for WebM on standard input'), 15_000);
+    input.end();
+    const { code, stderr } = await exited;
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/bad-file: standard input is empty/);
   }, 60_000);
 
   it('primary near the typed place, backup near the IP place (different continents)', async () => {
