@@ -277,8 +277,10 @@ export class Hub {
     // broadcaster's place (typed, or from its IP) needs them; a lookup before they are loaded loads them itself.
     setImmediate(() => {
       if (this.#closed) return;
+      const t0 = performance.now();
       loadGazetteer();
       loadIpData();
+      this.core.members.excuseBusy('place and IP datasets loaded', performance.now() - t0);
     });
     return this.#url;
   }

@@ -175,6 +175,17 @@ export class Membership {
     this.#o.log.info({ server: id, reason }, 'server removed (no heartbeat through any hub)');
   }
 
+  /**
+   * The hub blocked its own loop on purpose (loading its datasets after it started listening): as after a
+   * stall, the servers' silence meanwhile proves nothing, so everyone gets a fresh start; said at info, not warn.
+   */
+  excuseBusy(what: string, busyMs: number): void {
+    const now = this.#o.clock.now();
+    this.#lastCheckMs = now;
+    for (const m of this.#members.values()) m.lastSeenMs = now;
+    this.#o.log.info({ busyMs: Math.round(busyMs) }, `${what}; liveness grace for all servers`);
+  }
+
   /** Run every `checkMs`: removes (and disconnects) servers that missed too many heartbeats. */
   checkLiveness(checkMs: number): void {
     const { clock, heartbeatMs, missedHeartbeats, metrics, log } = this.#o;
