@@ -244,7 +244,9 @@ export class Cluster {
     ];
     const p = Object.assign(run(args, spec.env), { spec, storage });
     this.servers.set(spec.id, p);
-    if (opts.waitRegistered !== false) await waitForOutput(p, /registered with hub/);
+    // The hub loads its place and IP datasets just after it starts listening (over 20 s when the machine is
+    // shared by several test runs): a server that connects then registers once that is done.
+    if (opts.waitRegistered !== false) await waitForOutput(p, /registered with hub/, HUB_START_TIMEOUT_MS);
     return p;
   }
 
