@@ -2,6 +2,7 @@
 // player does it — a plain RTCPeerConnection page (pages/whep.html) in Chromium, or, for load, a
 // node-datachannel PeerConnection that posts its offer to the hub and counts the RTP it receives.
 import nodeDataChannel from 'node-datachannel';
+import { withoutCandidates } from '../../node-app/webrtc/peer.js';
 import type { NodeViewer, PeerFactory } from './peer.js';
 import { pageUrl } from './pages.js';
 import { startBatonPeer } from './baton.js';
@@ -23,7 +24,17 @@ export const batonWhepPeer: PeerFactory = {
 
 const whepEndpoint = (hubUrl: string, assetId: string) => `${hubUrl}/whep/${encodeURIComponent(assetId)}`;
 
-/** A WHEP player without a browser: recvonly VP8 + Opus, the whole offer in one POST, DELETE on close. */
+/**
+ * A WHEP player without a browser: recvonly VP8 + Opus, the offer in one POST, DELETE on close.
+ *
+ * The offer goes without our ICE candidates: the server then cannot probe us before we hold its answer,
+ * and our own checks, sent once the answer is set, reach it as a peer-reflexive candidate. With them,
+ * the server's early checks left a candidate pair that libdatachannel (0.24) checks inside
+ * setRemoteDescription, before it stores the answer's fingerprint; when that pair connected first, the
+ * handshake the server started failed our check of its fingerprint ("unknown CA"), the PeerConnection closed, and
+ * setRemoteDescription threw "Got a remote candidate without ICE transport" (in most 40-viewer load steps
+ * on a 2-core machine). node-app/webrtc/peer.ts holds candidates back for the same reason.
+ */
 export async function whepNodeViewer(endpoint: string): Promise<NodeViewer> {
   // Bound to loopback, where the media servers' WebRTC is (never the machine's external address).
   const pc = new nodeDataChannel.PeerConnection('whep-viewer', { iceServers: [], bindAddress: '127.0.0.1' });
@@ -57,7 +68,7 @@ export async function whepNodeViewer(endpoint: string): Promise<NodeViewer> {
     const res = await fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/sdp' },
-      body: await offer,
+      body: withoutCandidates(await offer),
       signal: AbortSignal.timeout(POST_TIMEOUT_MS),
     });
     if (res.status !== 201) throw new Error(`WHEP POST ${res.status}: ${await res.text()}`);

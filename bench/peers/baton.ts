@@ -41,9 +41,14 @@ let shared: Shared | undefined;
  * the bench's Chromium looks for it (WHEP's media tracks need it; the data channel does not mind).
  */
 const SERVERS = THREE_SERVERS.slice(0, 2).map((s) => ({ ...s, extraArgs: ['--rtc-bind-address', '127.0.0.1'] }));
+/**
+ * Baton's default heartbeat (ms; three missed and the hub removes a server), not the test cluster's 200: with 200, a media
+ * server busy 600 ms (40 viewers joining on a loaded 2-core machine) was removed mid-run, its live copy and director seat with it.
+ */
+const HEARTBEAT_MS = 1_000;
 
 async function startBatonCluster(): Promise<Cluster> {
-  const cluster = new Cluster({ staticDir: await buildWebClient(), servers: SERVERS });
+  const cluster = new Cluster({ staticDir: await buildWebClient(), servers: SERVERS, heartbeatMs: HEARTBEAT_MS });
   // If the bench dies, the cluster's processes must not outlive it (stop() is the normal path).
   process.once('exit', () => {
     for (const p of [cluster.hub, ...cluster.servers.values()]) p?.child.kill('SIGKILL');

@@ -74,7 +74,8 @@ class PlainSdpPeerConnection extends polyfill.RTCPeerConnection {
   };
 }
 
-function withoutCandidates(sdp: string): string {
+/** `sdp` without its ICE candidates and end-of-candidates: an offer that lets no answerer reach us before its answer is set. */
+export function withoutCandidates(sdp: string): string {
   return sdp
     .split('\r\n')
     .filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates')
