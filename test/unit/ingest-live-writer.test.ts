@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WebmHeadCheck } from '../../node-app/ingest/webm-head-check.js';
 import { LiveWriter, PART_SUFFIX } from '../../node-app/ingest/live-writer.js';
 import { nodeWriterIo, type WriterIo } from '../../node-app/ingest/writer-io.js';
 import { createLiveSource } from '../../node-app/ingest/live-source.js';
@@ -28,7 +29,14 @@ function tmp(): string {
 }
 
 async function writer(
-  opts: { limits?: IngestLimits; io?: WriterIo; now?: () => number; fsyncIntervalMs?: number; tailBytes?: number } = {},
+  opts: {
+    limits?: IngestLimits;
+    io?: WriterIo;
+    now?: () => number;
+    fsyncIntervalMs?: number;
+    tailBytes?: number;
+    headCheck?: WebmHeadCheck;
+  } = {},
 ): Promise<LiveWriter> {
   const w = await LiveWriter.create({
     streamId: 'live-t',
@@ -39,6 +47,7 @@ async function writer(
     io: opts.io,
     now: opts.now,
     tailBytes: opts.tailBytes,
+    headCheck: opts.headCheck,
   });
   writers.push(w);
   return w;
@@ -119,6 +128,24 @@ describe('LiveWriter', () => {
     expect(w.durableSeq).toBe(seq - 1);
     expect(w.index.initBytes).toBeGreaterThan(0);
     expect(w.index.clusters.length).toBeGreaterThan(20);
+  });
+
+  it('refuses to finalize a WebM that ended with its Tracks and no frame, and keeps nothing', async () => {
+    const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-smpte.webm')));
+    const probe = await writer();
+    probe.append(0, 0, src);
+    const head = src.subarray(0, probe.index.initBytes!);
+    const w = await writer({ headCheck: new WebmHeadCheck() });
+    expect(w.append(0, 0, head)).toMatchObject({ kind: 'stored' });
+    await expect(w.end(head.byteLength)).rejects.toMatchObject({ code: 'unsupported-media', message: /without a media frame/ });
+    await w.close();
+    expect(existsSync(w.partPath)).toBe(false);
+    expect(existsSync(w.finalPath)).toBe(false);
+    // The same writer with one Cluster more finalizes.
+    const one = await writer({ headCheck: new WebmHeadCheck() });
+    const upTo = probe.index.clusters[1]!;
+    one.append(0, 0, src.subarray(0, upTo));
+    await expect(one.end(upTo)).resolves.toMatchObject({ bytes: upTo });
   });
 
   it('refuses a wrong sha256 at the end and leaves no finalized file', async () => {
