@@ -70,6 +70,8 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
     });
   });
   open('/api/catalog', (_req, res, query) => {
+    const repeated = ['limit', 'cursor', 'id', 'q'].find((k) => Array.isArray(query[k]));
+    if (repeated) return send(res, 400, { error: `${repeated} is given more than once` });
     const limit = first(query.limit);
     const cursor = first(query.cursor);
     const id = first(query.id);

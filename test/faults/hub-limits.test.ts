@@ -131,6 +131,9 @@ describe('hub limits against a live hub', () => {
     expect(first.total).toBe(total);
     expect((await get('/api/catalog?limit=1001', '10.0.0.1')).status).toBe(400);
     expect((await get('/api/catalog?cursor=../x', '10.0.0.1')).status).toBe(400);
+    const twice = await get('/api/catalog?q=a&q=b', '10.0.0.1');
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toEqual({ error: 'q is given more than once' });
     const ids: string[] = [];
     let cursor: string | null = '';
     const t0 = performance.now();
