@@ -77,15 +77,17 @@ export class PeerLink {
     peer.on('data', (data) => {
       if (current()) events.data(data);
     });
-    peer.on('close', () => {
-      if (!current()) return;
-      this.#offerWaiter?.();
-      events.lost('peer-closed', 'the connection to the server closed');
-    });
+    // The error before the close: an adopted peer that failed while nobody listened hands over both, and the
+    // first taken is the one the Viewer reports.
     peer.on('error', (err) => {
       if (!current()) return;
       this.#offerWaiter?.();
       events.lost('peer-error', err.message);
+    });
+    peer.on('close', () => {
+      if (!current()) return;
+      this.#offerWaiter?.();
+      events.lost('peer-closed', 'the connection to the server closed');
     });
   }
 
@@ -93,7 +95,7 @@ export class PeerLink {
   firstSignal(): Promise<unknown> {
     const socket = this.#o.socket;
     const connecting = socket.connected === false;
-    // A peer made ahead (a page's first watch) may have its offer already.
+    // The peer may have made its offer already.
     if (this.#unsent?.length) return Promise.resolve(this.#unsent[0]);
     return new Promise((resolve) => {
       const done = (): void => {

@@ -152,6 +152,25 @@ describe('askWatchAhead', () => {
     v.close();
   });
 
+  it('a peer that failed before the Viewer listened fails the Viewer over, reporting its error', async () => {
+    const { s, peer, ahead } = await askedAhead();
+    s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+    await settle();
+    peer.fire('error', new Error('DTLS failed'));
+    peer.fire('close');
+    const peers = scriptedPeers({ offer: true });
+    const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never, ahead });
+    const warnings: string[] = [];
+    v.addEventListener('warning', (e) => warnings.push(`${e.detail.code}: ${e.detail.message}`));
+    v.start();
+    await settle();
+    await settle();
+    expect(warnings).toEqual(['peer-error: DTLS failed']);
+    expect(s.of('leave')).toEqual([{ sessionId: 's1' }]);
+    expect(s.of('watch').at(-1)).toMatchObject({ assetId: 'demo', exclude: ['srv-1'] });
+    v.close();
+  });
+
   it('goes without the offer OFFER_WAIT_MS after the connect; the offer then goes to the session', async () => {
     vi.useFakeTimers();
     const s = hubSocket(true);
