@@ -15,7 +15,9 @@ export interface PeerLinkEvents {
 
 /**
  * The peer of one selection. Its events count only while `current()` holds (the Viewer still uses this link and is
- * open); a link the Viewer replaced or closed stays silent. The peer is made at once, its events taken from `listen`.
+ * open); a link the Viewer replaced or closed stays silent. The peer is made at once, its events taken from `listen`;
+ * or it is the peer of the watch asked ahead (`adopted`), whose signals that watch sends itself, its events taken
+ * from `bind` (it may have connected already: what it fired comes after the Viewer learnt its session).
  */
 export class PeerLink {
   readonly #o: ViewerOptions;
@@ -29,33 +31,43 @@ export class PeerLink {
   #offerWaiter: (() => void) | null = null;
   #connected = false;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The peer of the watch asked ahead: its signals go from there, its events are taken once the session is bound. */
+  readonly #adopted: boolean;
 
-  constructor(o: ViewerOptions, current: () => boolean, events: PeerLinkEvents) {
+  constructor(o: ViewerOptions, current: () => boolean, events: PeerLinkEvents, adopted?: ViewerPeer) {
     this.#o = o;
     this.#current = current;
     this.#events = events;
-    this.#peer = new o.SimplePeer({
-      initiator: true,
-      wrtc: o.wrtc,
-      config: { iceServers: o.iceServers ?? [] },
-      objectMode: true,
-      trickle: true,
-    });
+    this.#adopted = adopted !== undefined;
+    this.#peer =
+      adopted ??
+      new o.SimplePeer({
+        initiator: true,
+        wrtc: o.wrtc,
+        config: { iceServers: o.iceServers ?? [] },
+        objectMode: true,
+        trickle: true,
+      });
   }
 
-  /** Start taking the peer's events; once `current()` holds, since a peer made ahead may signal at once. */
+  /** Start taking the peer's events (an adopted peer's: at `bind`); once `current()` holds. */
   listen(): void {
+    if (!this.#adopted) this.#listen();
+  }
+
+  #listen(): void {
     const peer = this.#peer;
     const o = this.#o;
     const current = this.#current;
     const events = this.#events;
-    peer.on('signal', (data) => {
-      if (!current()) return;
-      if (this.#unsent) {
-        this.#unsent.push(data);
-        this.#offerWaiter?.();
-      } else if (this.#sessionId) o.socket.emit('signal', { sessionId: this.#sessionId, data });
-    });
+    if (!this.#adopted)
+      peer.on('signal', (data) => {
+        if (!current()) return;
+        if (this.#unsent) {
+          this.#unsent.push(data);
+          this.#offerWaiter?.();
+        } else if (this.#sessionId) o.socket.emit('signal', { sessionId: this.#sessionId, data });
+      });
     peer.on('connect', () => {
       if (!current()) return;
       clearTimeout(this.#connectTimer);
@@ -65,15 +77,17 @@ export class PeerLink {
     peer.on('data', (data) => {
       if (current()) events.data(data);
     });
-    peer.on('close', () => {
-      if (!current()) return;
-      this.#offerWaiter?.();
-      events.lost('peer-closed', 'the connection to the server closed');
-    });
+    // The error before the close: an adopted peer that failed while nobody listened hands over both, and the
+    // first taken is the one the Viewer reports.
     peer.on('error', (err) => {
       if (!current()) return;
       this.#offerWaiter?.();
       events.lost('peer-error', err.message);
+    });
+    peer.on('close', () => {
+      if (!current()) return;
+      this.#offerWaiter?.();
+      events.lost('peer-closed', 'the connection to the server closed');
     });
   }
 
@@ -81,7 +95,7 @@ export class PeerLink {
   firstSignal(): Promise<unknown> {
     const socket = this.#o.socket;
     const connecting = socket.connected === false;
-    // A peer made ahead (a page's first watch) may have its offer already.
+    // The peer may have made its offer already.
     if (this.#unsent?.length) return Promise.resolve(this.#unsent[0]);
     return new Promise((resolve) => {
       const done = (): void => {
@@ -97,15 +111,19 @@ export class PeerLink {
     });
   }
 
-  /** The session is known: the signals made so far go to it (but the first `sent` ones, which went with the watch). */
+  /**
+   * The session is known: the signals made so far go to it (but the first `sent` ones, which went with the watch);
+   * an adopted peer's went already, and its events are taken from now.
+   */
   bind(sessionId: string, sent: number): void {
     const unsent = this.#unsent ?? [];
     this.#unsent = null;
     this.#sessionId = sessionId;
-    for (const data of unsent.slice(sent)) this.#o.socket.emit('signal', { sessionId, data });
     this.#connectTimer = setTimeout(() => {
       if (this.#current() && !this.#connected) this.#events.lost('connect-timeout', 'the server did not connect in time');
     }, PEER_CONNECT_TIMEOUT_MS);
+    if (this.#adopted) this.#listen();
+    else for (const data of unsent.slice(sent)) this.#o.socket.emit('signal', { sessionId, data });
   }
 
   /** A signal of the hub for this session (the server's answer or candidates). */

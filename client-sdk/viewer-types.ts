@@ -62,23 +62,34 @@ export interface ViewerOptions {
    */
   avoid?: string[];
   /**
-   * The first watch, asked already (client-sdk/watch-ahead.ts) with the offer of the first peer `SimplePeer` makes:
-   * the first selection takes its reply and the hub's messages held for it instead of asking. Used only when it
-   * asks what the Viewer would (same asset, from the start, no `avoid`); else it is dropped.
+   * The first watch, asked already (client-sdk/watch-ahead.ts) with its own peer's offer: the first selection takes
+   * its reply, its peer (signalled for the session already) and the hub's messages held for it instead of asking.
+   * Used only when it asks what the Viewer would (same asset, from the start, no `avoid`); else it is dropped.
    */
   ahead?: WatchAheadHandle;
+}
+
+/**
+ * A peer made before its Viewer (a page's first peer): it makes its offer at once, and holds the events it fires
+ * before anyone listens to them (signals, connect, data, close), handing them to the first listener of each.
+ */
+export interface AheadPeer extends ViewerPeer {
+  /** Its offer once made (also its first `signal`); null when it failed first. */
+  offered(): Promise<{ type: 'offer'; sdp: string } | null>;
 }
 
 /** A watch asked before its Viewer existed (client-sdk/watch-ahead.ts), from the asset's start. */
 export interface WatchAheadHandle {
   readonly assetId: string;
+  /** The peer whose offer went with the watch, signalled for its session: the Viewer that takes the watch takes it. */
+  readonly peer: AheadPeer;
   /** What was sent (with the offer when it came in time); null when it was dropped before. */
   readonly request: Promise<WatchRequest | null>;
-  /** The hub's reply (null when nothing was sent). */
+  /** The hub's reply (null when nothing was sent); the answer it carried was given to `peer` already, and is left out. */
   readonly reply: Promise<Ack<WatchReply> | null>;
-  /** Stops holding; the hub's messages for the watch so far, in order. */
+  /** A Viewer takes over: the hub's messages it did not give the peer (session closes; signals before a refusal), in order. */
   take(): Array<{ event: 'signal' | 'session-close'; msg: unknown }>;
-  /** Not wanted: no more retries, and the session (once known) is left. */
+  /** Not wanted: no more retries, the peer is closed, and the session (once known) is left. */
   drop(): void;
 }
 

@@ -5,7 +5,7 @@ import { ByteCursor } from './byte-cursor.js';
 import { TypedEventTarget } from './typed-events.js';
 import { PeerLink } from './viewer-peer-link.js';
 import { ViewerStatsMeter } from './viewer-stats.js';
-import type { ViewerEventMap, ViewerOptions, WatchAheadHandle } from './viewer-types.js';
+import type { ViewerEventMap, ViewerOptions, ViewerPeer, WatchAheadHandle } from './viewer-types.js';
 import { aheadFits, replyFor } from './watch-adoption.js';
 
 export type * from './viewer-types.js';
@@ -174,8 +174,9 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     const exclude = [...new Set([...avoid, ...this.#dead])].slice(-16);
     if (exclude.length) req.exclude = exclude;
     const ahead = this.#takeAhead(from, req);
-    // The peer is made while the director chooses: its offer goes with the watch request (or went with the one asked ahead).
-    const link = this.#createLink();
+    // The peer is made while the director chooses: its offer goes with the watch request (or the watch asked ahead
+    // took its own peer's, and signals it for the session itself).
+    const link = this.#createLink(ahead?.peer);
     const { reply, held } = await replyFor(req, ahead, link, this.#o.socket, () => this.#closed);
     if (this.#closed || !reply) {
       if (reply?.ok) this.#o.socket.emit('leave', { sessionId: reply.sessionId });
@@ -192,7 +193,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     if (from !== null) this.#emit('failover', { from, to: session.server.id, offset: this.#cursor.expected });
     if (this.#link !== link) return;
     link.bind(session.sessionId, req.offer ? 1 : 0);
-    // The server answered the offer in its yes to the hub (else the answer follows as a signal).
+    // The server answered the offer in its yes to the hub (else the answer follows as a signal). A watch asked ahead
+    // gave its answer to its peer already: its reply carries none.
     if (answer) this.#onHubSignal({ sessionId: session.sessionId, data: answer });
     // What the hub sent for a watch asked ahead before this Viewer listened, in order.
     for (const h of held) (h.event === 'signal' ? this.#onHubSignal : this.#onHubSessionClose)(h.msg);
@@ -210,17 +212,22 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
 
   // ---- peer ----------------------------------------------------------------------
 
-  #createLink(): PeerLink {
-    const link: PeerLink = new PeerLink(this.#o, () => this.#link === link && !this.#closed, {
-      connect: () => {
-        if (this.#limitBps !== null) this.#send({ t: 'limit', bps: this.#limitBps });
-        // The start offset travels once, in the watch request; only a seek by time names a new place.
-        this.#send(this.#timeSeek ? this.#play() : this.#o.fast ? { t: 'play', fast: true } : { t: 'play' });
-        if (this.#paused) this.#send({ t: 'pause' });
+  #createLink(adopted?: ViewerPeer): PeerLink {
+    const link: PeerLink = new PeerLink(
+      this.#o,
+      () => this.#link === link && !this.#closed,
+      {
+        connect: () => {
+          if (this.#limitBps !== null) this.#send({ t: 'limit', bps: this.#limitBps });
+          // The start offset travels once, in the watch request; only a seek by time names a new place.
+          this.#send(this.#timeSeek ? this.#play() : this.#o.fast ? { t: 'play', fast: true } : { t: 'play' });
+          if (this.#paused) this.#send({ t: 'pause' });
+        },
+        data: (data) => this.#onFrame(data),
+        lost: (code, message) => this.#lost(code, message),
       },
-      data: (data) => this.#onFrame(data),
-      lost: (code, message) => this.#lost(code, message),
-    });
+      adopted,
+    );
     this.#link = link;
     link.listen();
     return link;

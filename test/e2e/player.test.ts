@@ -79,7 +79,7 @@ describe('player (Chromium, hub + 3 servers)', () => {
     }
   });
 
-  it("asks the watch, with its offer, from the first module: the hub has answered before the player's code arrives", async () => {
+  it("asks the watch, with its offer, from the first module: the hub has answered and the peer connected before the player's code arrives", async () => {
     const { context, page, errors } = await openPage(env.browser);
     try {
       // Every script but the first module (and the runtime it imports) waits until the hub has answered the watch.
@@ -95,7 +95,16 @@ describe('player (Chromium, hub + 3 servers)', () => {
         await route.continue();
       });
       await context.addInitScript(`(() => {
-        const seen = (window.__watch = { watches: [], answered: false });
+        const seen = (window.__watch = { watches: [], answered: false, connected: false });
+        const PC = window.RTCPeerConnection;
+        window.RTCPeerConnection = function (...args) {
+          const pc = new PC(...args);
+          pc.addEventListener('connectionstatechange', () => {
+            if (pc.connectionState === 'connected') seen.connected = true;
+          });
+          return pc;
+        };
+        window.RTCPeerConnection.prototype = PC.prototype;
         const WS = window.WebSocket;
         window.WebSocket = class extends WS {
           constructor(url, protocols) {
@@ -113,8 +122,11 @@ describe('player (Chromium, hub + 3 servers)', () => {
         };
       })();`);
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
-      const seen = () => page.evaluate(() => (window as unknown as { __watch: { watches: unknown[][]; answered: boolean } }).__watch);
+      const seen = () =>
+        page.evaluate(() => (window as unknown as { __watch: { watches: unknown[][]; answered: boolean; connected: boolean } }).__watch);
       await expect.poll(async () => (await seen()).answered, { timeout: 15_000 }).toBe(true);
+      // The first module gave the peer the server's answer itself: it connects without the player's code.
+      await expect.poll(async () => (await seen()).connected, { timeout: 15_000 }).toBe(true);
       expect(held.length).toBeGreaterThan(0); // the player's code was indeed held back
       const [watch] = (await seen()).watches;
       expect(watch?.[1]).toMatchObject({ assetId: 'demo-testsrc', offset: 0, offer: { type: 'offer' } });

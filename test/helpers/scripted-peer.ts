@@ -37,3 +37,53 @@ export function scriptedPeers(o: { offer: boolean | 'held' }): { Peer: new () =>
   }
   return { Peer, made };
 }
+
+export interface ScriptedAheadPeer extends ScriptedPeer {
+  offered(): Promise<{ type: 'offer'; sdp: string } | null>;
+  /** Makes the offer: `offered()` resolves with it, and it is the peer's first signal. */
+  makeOffer(): void;
+  readonly destroyed: boolean;
+}
+
+/**
+ * A peer made ahead of its Viewer, as the page's NativePeer: what it fires before anyone listens to an event is held
+ * and handed to the first listener of it; `offered()` resolves once `makeOffer()` (or null once destroyed).
+ */
+export function scriptedAheadPeer(): ScriptedAheadPeer {
+  const listeners = new Map<string, Array<(x?: any) => void>>();
+  const held = new Map<string, unknown[]>();
+  let offerMade!: (o: { type: 'offer'; sdp: string } | null) => void;
+  const offer = new Promise<{ type: 'offer'; sdp: string } | null>((r) => (offerMade = r));
+  const peer = {
+    signalled: [] as unknown[],
+    destroyed: false,
+    offered: () => offer,
+    makeOffer() {
+      offerMade({ type: 'offer', sdp: 'v=0' });
+      peer.fire('signal', { type: 'offer', sdp: 'v=0' });
+    },
+    on(event: string, fn: (x?: any) => void) {
+      listeners.set(event, [...(listeners.get(event) ?? []), fn]);
+      const h = held.get(event) ?? [];
+      held.delete(event);
+      for (const x of h) fn(x);
+      return peer;
+    },
+    signal(data: unknown) {
+      peer.signalled.push(data);
+    },
+    send() {},
+    destroy() {
+      if (peer.destroyed) return;
+      peer.destroyed = true;
+      offerMade(null);
+      peer.fire('close');
+    },
+    fire(event: string, x?: unknown) {
+      const ls = listeners.get(event);
+      if (ls) for (const fn of ls) fn(x);
+      else held.set(event, [...(held.get(event) ?? []), x]);
+    },
+  };
+  return peer;
+}

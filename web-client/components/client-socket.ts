@@ -6,7 +6,7 @@ import type { WatchAheadHandle } from '../../client-sdk/viewer-types.js';
 import { askWatchAhead } from '../../client-sdk/watch-ahead.js';
 import { parseHash } from './hash-route.js';
 import { readIceServers } from './ice-servers.js';
-import { dropPeerAhead, makePeerAhead, peerAheadOffer } from './native-peer.js';
+import { makePeerAhead } from './native-peer.js';
 
 /** /api/config as the hub sent it (null when it failed), fetched once when the page loads; parsed by hub-socket.ts. */
 export const rawConfig: Promise<unknown> = fetch('/api/config')
@@ -43,20 +43,21 @@ export function openEarlySocket(hash: string = location.hash): void {
   early = s;
   // The offer waits for the operator's ICE servers, but not forever: a config that never comes means none.
   if (route.asset) {
-    makePeerAhead(Promise.race([iceServersAhead, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]));
-    // The watch goes as soon as the socket and the offer are there, without waiting for the player's code.
-    watchAhead = askWatchAhead(s, route.asset, peerAheadOffer());
+    const peer = makePeerAhead(
+      Promise.race([iceServersAhead, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]),
+    );
+    // The watch goes as soon as the socket and the offer are there, and the peer connects, without waiting for the player's code.
+    watchAhead = askWatchAhead(s, route.asset, peer);
   }
   setTimeout(() => {
     dropWatchAhead();
-    dropPeerAhead();
     if (early !== s) return;
     early = null;
     s.disconnect();
   }, EARLY_ADOPT_TIMEOUT_MS);
 }
 
-/** No Viewer will take the watch asked ahead (the player starts its own): leave it. */
+/** No Viewer will take the watch asked ahead (the player starts its own): leave it and close its peer. */
 export function dropWatchAhead(): void {
   watchAhead?.drop();
   watchAhead = null;

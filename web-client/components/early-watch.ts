@@ -1,10 +1,10 @@
 // The player's head start: on a watch route, the hub socket and the watch itself start as soon as the
 // first module runs, while the app's components still load; the player adopts both when it comes up.
 import { Viewer, type ViewerEventMap, type WatchAheadHandle } from '../../client-sdk/viewer.js';
-import { configReady, iceServers, type ClientSocket } from './hub-socket.js';
-import { CONFIG_WAIT_MS, EARLY_ADOPT_TIMEOUT_MS, dropWatchAhead, earlySocket, takeWatchAhead } from './client-socket.js';
+import { iceServers, type ClientSocket } from './hub-socket.js';
+import { EARLY_ADOPT_TIMEOUT_MS, dropWatchAhead, earlySocket, takeWatchAhead } from './client-socket.js';
 import { parseHash } from './hash-route.js';
-import { PlayerPeer } from './native-peer.js';
+import { NativePeer } from './native-peer.js';
 import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
 
 /** Viewer events recorded until the player adopts the watch, then delivered to it in order. */
@@ -37,7 +37,7 @@ export function playerViewer(
   return new Viewer({
     socket,
     assetId,
-    SimplePeer: PlayerPeer,
+    SimplePeer: NativePeer,
     iceServers,
     ...(startS === null ? {} : { startTimeMs: startS * 1000 }),
     ...(limitBps === null ? {} : { limitBps }),
@@ -47,8 +47,7 @@ export function playerViewer(
 
 interface EarlyWatch {
   assetId: string;
-  /** Null while /api/config is awaited. */
-  viewer: Viewer | null;
+  viewer: Viewer;
   events: Array<CustomEvent>;
   bytes: number;
   paused: boolean;
@@ -59,15 +58,20 @@ let watch: EarlyWatch | null = null;
 let adoptTimer: ReturnType<typeof setTimeout> | undefined;
 
 /**
- * When the route names an asset and the early socket (client-socket.ts) is still untaken: start watching it
- * on that socket, from the same point the player would. Otherwise (a player already took it) nothing.
+ * When the route names an asset and the early socket (client-socket.ts) is still untaken: start watching it on that
+ * socket, from the same point the player would, taking over the watch asked ahead (its peer may be connecting). The
+ * operator's ICE servers need not be parsed yet: that peer waited for them, and later ones read them when made.
+ * Otherwise (a player already took the socket, or this ran already) nothing. The player calls it before it takes the
+ * socket, so the watch asked ahead is taken over whichever of this chunk's start and the player comes first.
  */
 export function startEarlyWatch(hash: string = location.hash): void {
   const route = parseHash(hash);
   const s = earlySocket();
   if (route.page !== 'watch' || !route.asset || !s || watch) return;
   adoptTimer = setTimeout(discard, EARLY_ADOPT_TIMEOUT_MS);
-  const w: EarlyWatch = { assetId: route.asset, viewer: null, events: [], bytes: 0, paused: false, record: () => undefined };
+  const startS = resumePoint(route.asset, hash, new PlayPositions(localStorageOrNull()));
+  const viewer = playerViewer(s, route.asset, startS, null, takeWatchAhead(route.asset));
+  const w: EarlyWatch = { assetId: route.asset, viewer, events: [], bytes: 0, paused: false, record: () => undefined };
   watch = w;
   w.record = (e) => {
     const ev = e as CustomEvent;
@@ -76,18 +80,11 @@ export function startEarlyWatch(hash: string = location.hash): void {
     w.bytes += (ev.detail as ViewerEventMap['data']['detail']).bytes.byteLength;
     if (!w.paused && w.bytes > EARLY_MAX_BYTES) {
       w.paused = true;
-      w.viewer?.pause();
+      w.viewer.pause();
     }
   };
-  const timeout = new Promise<void>((resolve) => setTimeout(resolve, CONFIG_WAIT_MS));
-  void Promise.race([configReady, timeout]).then(() => {
-    if (watch !== w) return;
-    const startS = resumePoint(w.assetId, hash, new PlayPositions(localStorageOrNull()));
-    const viewer = playerViewer(s, w.assetId, startS, null, takeWatchAhead(w.assetId));
-    w.viewer = viewer;
-    for (const type of VIEWER_EVENTS) viewer.addEventListener(type, w.record);
-    viewer.start();
-  });
+  for (const type of VIEWER_EVENTS) viewer.addEventListener(type, w.record);
+  viewer.start();
 }
 
 /**
@@ -99,8 +96,8 @@ export function takeEarlyViewer(assetId: string): { viewer: Viewer; replay: () =
   const w = watch;
   watch = null;
   clearTimeout(adoptTimer);
-  if (!w?.viewer || w.assetId !== assetId) {
-    w?.viewer?.close();
+  if (!w || w.assetId !== assetId) {
+    w?.viewer.close();
     dropWatchAhead();
     return null;
   }
@@ -117,6 +114,6 @@ export function takeEarlyViewer(assetId: string): { viewer: Viewer; replay: () =
 }
 
 function discard(): void {
-  watch?.viewer?.close();
+  watch?.viewer.close();
   watch = null;
 }

@@ -43,12 +43,13 @@ export function connectDashboard(): DashboardSocket {
 /**
  * ICE servers (STUN/TURN) the operator configured on the hub (`--ice-servers`),
  * fetched once when the page loads; empty (host candidates only) until then or
- * when none are configured, which is all loopback and a LAN need.
+ * when none are configured, which is all loopback and a LAN need. Filled in place:
+ * a Viewer made before the config came reads them for the peers it makes later.
  */
-export let iceServers: RTCIceServer[] = [];
+export const iceServers: RTCIceServer[] = [];
 /** Settles once /api/config answered (or failed): a peer made before then would miss the operator's TURN servers. */
 export const configReady: Promise<void> = rawConfig.then((c: unknown) => {
   const p = parse(clientConfigSchema, c);
-  if (p.ok && p.value.iceServers) iceServers = p.value.iceServers;
+  if (p.ok && p.value.iceServers) iceServers.splice(0, iceServers.length, ...p.value.iceServers);
   if (p.ok && p.value.hubs) hubUrls.splice(0, hubUrls.length, ...p.value.hubs);
 });

@@ -1,7 +1,7 @@
 // The player's WebRTC peer: the browser's own RTCPeerConnection and one data channel behind the part of simple-peer's
 // API a Viewer uses (ViewerPeer), speaking simple-peer's signal format to the server's simple-peer. The player's first
 // bundle goes without simple-peer's prebuilt bundle (≈ 97 kB: its own Buffer, streams and events).
-import type { ViewerPeer } from '../../client-sdk/viewer-types.js';
+import type { AheadPeer } from '../../client-sdk/viewer-types.js';
 
 type PeerEvents = {
   signal: [data: SignalData];
@@ -16,6 +16,12 @@ type SignalData = { type: 'offer' | 'answer'; sdp: string } | { type: 'candidate
 
 type OfferData = { type: 'offer'; sdp: string };
 
+/**
+ * Media bytes a peer holds while nobody listens for them (a peer made ahead that connected before the player's code
+ * came up): past this it closes, and the Viewer that takes it fails over.
+ */
+export const MAX_HELD_DATA_BYTES = 4 * 1024 * 1024;
+
 /** An error with simple-peer's stable code (`ERR_…`). */
 function peerError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -24,14 +30,16 @@ function peerError(code: string, message: string): Error {
 /**
  * Always the initiator: it makes the offer (its first `signal`), takes the answer and the server's candidates
  * through `signal()`, and fires `connect` when the channel opens. `destroy(err?)` fires `error` (with an error)
- * then `close`, once, as simple-peer does.
+ * then `close`, once, as simple-peer does. Events fired before anyone listens to them (a peer made ahead of its
+ * Viewer) are held and handed to the first listener of each.
  */
-export class NativePeer implements ViewerPeer {
+export class NativePeer implements AheadPeer {
   readonly #pc: RTCPeerConnection;
   readonly #channel: RTCDataChannel;
   readonly #listeners = new Map<keyof PeerEvents, Array<(...a: never[]) => void>>();
-  /** Signals made before anyone listened (a peer made ahead of its Viewer): handed to the first listener. */
-  #held: SignalData[] | null = [];
+  /** Per event nobody listened to yet: what it fired, in order. */
+  readonly #held = new Map<keyof PeerEvents, unknown[][]>();
+  #heldBytes = 0;
   /** Candidates that came before the answer: applied once it is. */
   #pending: RTCIceCandidateInit[] | null = [];
   #destroyed = false;
@@ -70,11 +78,10 @@ export class NativePeer implements ViewerPeer {
     const list = this.#listeners.get(event) ?? [];
     list.push(listener as (...a: never[]) => void);
     this.#listeners.set(event, list);
-    if (event === 'signal' && this.#held) {
-      const held = this.#held;
-      this.#held = null;
-      for (const data of held) (listener as (data: SignalData) => void)(data);
-    }
+    const held = this.#held.get(event);
+    this.#held.delete(event);
+    if (event === 'data') this.#heldBytes = 0;
+    for (const args of held ?? []) (listener as (...a: unknown[]) => void)(...args);
     return this;
   }
 
@@ -147,11 +154,20 @@ export class NativePeer implements ViewerPeer {
 
   #emit<K extends keyof PeerEvents>(event: K, ...args: PeerEvents[K]): void {
     if (this.#destroyed && event !== 'close' && event !== 'error') return;
-    if (event === 'signal' && this.#held) {
-      this.#held.push(args[0] as SignalData);
-      return;
-    }
-    for (const l of this.#listeners.get(event) ?? []) (l as (...a: PeerEvents[K]) => void)(...args);
+    const listeners = this.#listeners.get(event);
+    if (!listeners) return this.#hold(event, args);
+    for (const l of listeners) (l as (...a: PeerEvents[K]) => void)(...args);
+  }
+
+  #hold<K extends keyof PeerEvents>(event: K, args: PeerEvents[K]): void {
+    const held = this.#held.get(event) ?? [];
+    held.push(args);
+    this.#held.set(event, held);
+    if (event !== 'data') return;
+    const d = args[0] as string | Uint8Array;
+    this.#heldBytes += typeof d === 'string' ? d.length : d.byteLength;
+    if (this.#heldBytes > MAX_HELD_DATA_BYTES)
+      this.destroy(peerError('ERR_HELD_TOO_MUCH', `more than ${MAX_HELD_DATA_BYTES} bytes came before the player`));
   }
 }
 
@@ -160,30 +176,10 @@ function randomLabel(): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-let ahead: NativePeer | null = null;
-
 /**
- * Make the page's first peer now (its RTCPeerConnection; the offer once `iceServers` are known), for the
- * first `PlayerPeer` to take: the browser's WebRTC start-up then overlaps loading the rest of the page.
+ * The page's first peer, made now (its RTCPeerConnection; the offer once `iceServers` are known) for the watch asked
+ * ahead: the browser's WebRTC start-up then overlaps loading the rest of the page.
  */
-export function makePeerAhead(iceServers: Promise<RTCIceServer[]>): void {
-  ahead ??= new NativePeer({ initiator: true, iceServers });
+export function makePeerAhead(iceServers: Promise<RTCIceServer[]>): NativePeer {
+  return new NativePeer({ initiator: true, iceServers });
 }
-
-/** The offer of the peer made ahead while no Viewer took it (null when there is none, it failed or it was taken). */
-export function peerAheadOffer(): Promise<OfferData | null> {
-  return ahead ? ahead.offered() : Promise.resolve(null);
-}
-
-/** Close the peer made ahead if no Viewer took it (the app never came up). */
-export function dropPeerAhead(): void {
-  ahead?.destroy();
-  ahead = null;
-}
-
-/** The peer constructor the player hands its Viewer: the peer made ahead, once, else a new NativePeer. */
-export const PlayerPeer = function PlayerPeer(opts: ConstructorParameters<typeof NativePeer>[0]): NativePeer {
-  const p = ahead;
-  ahead = null;
-  return p ?? new NativePeer(opts);
-} as unknown as typeof NativePeer;

@@ -2,7 +2,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Viewer } from '../../client-sdk/viewer.js';
 import { connectClient, type ClientSocket } from './hub-socket.js';
-import { playerViewer, takeEarlyViewer } from './early-watch.js';
+import { playerViewer, startEarlyWatch, takeEarlyViewer } from './early-watch.js';
 import { takeEarlySocket } from './client-socket.js';
 import { CatalogSource } from './catalog-source.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
@@ -93,7 +93,9 @@ export class WatchController implements ReactiveController {
   }
 
   hostConnected(): void {
-    // The first player of the page takes the socket opened while the app loaded (maybe connected already).
+    // The first player of the page takes the socket opened while the app loaded (maybe connected already), and the
+    // watch started on it: started now if the early-watch chunk's own start has not run yet.
+    startEarlyWatch();
     const socket = takeEarlySocket() ?? connectClient();
     this.#socket = socket;
     const onConnect = (): void => {
