@@ -252,9 +252,15 @@ export class Cluster {
 
   async start(): Promise<this> {
     await ensureDemoMedia(MEDIA_DIR);
-    await this.startHub(0);
-    await Promise.all(this.#o.servers.map((s) => this.startServer(s)));
-    await waitFor('all servers in /api/state', async () => (await this.state()).servers.length === this.#o.servers.length);
+    try {
+      await this.startHub(0);
+      await Promise.all(this.#o.servers.map((s) => this.startServer(s)));
+      await waitFor('all servers in /api/state', async () => (await this.state()).servers.length === this.#o.servers.length);
+    } catch (err) {
+      // A start that failed half-way leaves nothing running behind it (a hub and servers on a shared machine).
+      await this.stop();
+      throw err;
+    }
     return this;
   }
 
