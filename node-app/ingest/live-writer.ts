@@ -254,16 +254,16 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     if (bytes !== this.#bytes) {
       throw new IngestError(IngestErrorCode.mismatch, `end says ${bytes} bytes but ${this.#bytes} were received; send the rest first`);
     }
-    if (this.#o.headCheck && this.index.clusters.length === 0 && !this.index.stopped) {
-      // A WebM that ended with its Tracks and no frame plays nothing and has no picture: keep nothing.
-      const e = new IngestError(IngestErrorCode.unsupportedMedia, `stream ${this.streamId} ended without a media frame: nothing is stored`);
-      this.#fail(e, 'remove');
-      throw e;
-    }
     this.#state = 'ending';
     const digest = this.#hash.digest('hex');
     if (sha256 !== undefined && sha256 !== digest) {
       const e = new IngestError(IngestErrorCode.mismatch, `sha256 of the received bytes is ${digest}, end says ${sha256}`);
+      this.#fail(e, 'remove');
+      throw e;
+    }
+    if (this.#o.headCheck && this.index.clusters.length === 0 && !this.index.stopped) {
+      // A WebM that ended with its Tracks and no frame plays nothing and has no picture: keep nothing.
+      const e = new IngestError(IngestErrorCode.unsupportedMedia, `stream ${this.streamId} ended without a media frame: nothing is stored`);
       this.#fail(e, 'remove');
       throw e;
     }
