@@ -37,13 +37,13 @@ export class Chains {
   rankedIntervalMs = new Float64Array(64);
   /** `ranked[i].slot` at `[i]`, kept in step with `ranked` like `rankedIntervalMs`. */
   rankedSlot = new Int32Array(64);
-  /** By slot: the pair's `heldBytes`. */
+  /** By slot: the bytes of the blocks the pair's queue lists (the only record of them). */
   held = new Float64Array(64);
   /** By slot: `PAIR_*` bits, mirroring `alive`, `cached`, `ghostLeader` and the asset's `keeping`. */
   flags = new Uint8Array(64);
   /** By slot: the pair's steady-state need (bytes) once the owner has worked it out; NaN until then, or when it moves with the positions. */
   need = new Float64Array(64);
-  /** By slot: the pair's `charged`. */
+  /** By slot: what the last re-rank charged the pair (bytes): a fall from it may let another pair in. */
   charged = new Float64Array(64);
   /** Live pairs. */
   count = 0;
@@ -79,7 +79,7 @@ export class Chains {
   /** `p`'s leader read `block` (held) while the follower is at or behind it. */
   add(p: Pair, block: number, held: HeldBlock): void {
     p.push(block, held);
-    this.held[p.slot] = p.heldBytes += held.bytes.length;
+    this.held[p.slot]! += held.bytes.length;
     held.refs++;
   }
 
@@ -195,7 +195,7 @@ export class Chains {
       return;
     }
     if (outP) {
-      if (keepGhost && outP.cached && outP.heldBytes > 0) {
+      if (keepGhost && outP.cached && this.held[outP.slot]! > 0) {
         const ghost: Member = { asset: a, owner: null, pos: m.pos, start: m.start, lead: outP, follow: null };
         outP.leader = ghost;
         outP.ghostLeader = true;
@@ -288,13 +288,13 @@ export class Chains {
   /** Hands a queued block (and its reference) to another pair. */
   #move(to: Pair, block: number, held: HeldBlock): void {
     to.push(block, held);
-    this.held[to.slot] = to.heldBytes += held.bytes.length;
+    this.held[to.slot]! += held.bytes.length;
   }
 
   #pop(p: Pair): void {
     const b = p.first();
     const held = p.shift();
-    this.held[p.slot] = p.heldBytes -= held.bytes.length;
+    this.held[p.slot]! -= held.bytes.length;
     held.refs--;
     this.#table.freeIfUnused(p.asset, b, held);
   }

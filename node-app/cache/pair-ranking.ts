@@ -68,11 +68,9 @@ export class PairRanking<A extends RankedAsset> {
 
   /** The follower of `p` moved (its cost may have fallen): marks a re-rank due if that may let something in. */
   followerMoved(p: Pair, now: number): void {
-    if (
-      this.#shortfallBytes !== Infinity &&
-      p.charged - this.#cost(p) >= this.#shortfallBytes &&
-      now - this.#lastRerankMs >= COST_RERANK_MIN_GAP_MS
-    ) {
+    // The cheap tests first: most moves happen while every pair fits or soon after a re-rank.
+    if (this.#shortfallBytes === Infinity || now - this.#lastRerankMs < COST_RERANK_MIN_GAP_MS) return;
+    if (this.#chains.charged[p.slot]! - this.#cost(p) >= this.#shortfallBytes) {
       this.#lastRerankMs = now; // the owner re-ranks before this operation returns
       this.dirty = true;
     }
@@ -118,6 +116,8 @@ export class PairRanking<A extends RankedAsset> {
     let n = 0;
     const entries: readonly A[] = this.#whole !== null ? this.#whole.rank(nowMs) : NO_ASSETS;
     let e = 0;
+    /** `entries[e].entryKey`, or Infinity past the last: compared with every pair's interval. */
+    let nextKey = entries.length > 0 ? entries[0]!.entryKey : Infinity;
     // The pass reads the pairs' typed arrays only; a pair object is written to only when its outcome changes.
     const iv = chains.rankedIntervalMs;
     const rs = chains.rankedSlot;
@@ -139,7 +139,8 @@ export class PairRanking<A extends RankedAsset> {
       }
       n++;
       // Assets kept whole on a shorter predicted interval go first.
-      for (; e < entries.length && entries[e]!.entryKey < intervalMs; e++) reserved = this.#offerWhole(entries[e]!, reserved);
+      for (; nextKey < intervalMs; nextKey = ++e < entries.length ? entries[e]!.entryKey : Infinity)
+        reserved = this.#offerWhole(entries[e]!, reserved);
       // (Read after the assets above: admitting one marks its pairs.)
       const f = flags[slot]!;
       // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
@@ -153,10 +154,7 @@ export class PairRanking<A extends RankedAsset> {
           cost = Math.max(need, held);
         }
       }
-      if (chargedBy[slot] !== cost) {
-        chargedBy[slot] = cost;
-        ranked[n - 1]!.charged = cost;
-      }
+      chargedBy[slot] = cost;
       if (reserved + cost <= budget) {
         reserved += cost;
         if ((f & PAIR_CACHED) === 0) chains.setCached(ranked[n - 1]!, true);
@@ -175,9 +173,12 @@ export class PairRanking<A extends RankedAsset> {
 
   /** What a pair is charged: what it holds, or its steady-state need if that is more. A departed leader adds nothing more. */
   #cost(p: Pair): number {
-    const held = p.heldBytes;
-    if (p.ghostLeader) return held;
-    const need = this.#need(p);
+    const chains = this.#chains;
+    const slot = p.slot;
+    const held = chains.held[slot]!;
+    if ((chains.flags[slot]! & PAIR_GHOST) !== 0) return held;
+    let need = chains.need[slot]!;
+    if (Number.isNaN(need)) need = this.#need(p);
     return need > held ? need : held;
   }
 

@@ -87,7 +87,8 @@ describe('interval chains: the typed arrays a re-rank reads mirror the pairs', (
             check(((f & PAIR_CACHED) !== 0) === p.cached, `pair ${p.id}: cached flag`);
             check(((f & PAIR_GHOST) !== 0) === p.ghostLeader, `pair ${p.id}: ghost flag`);
             check(((f & PAIR_KEEPING) !== 0) === p.asset.keeping, `pair ${p.id}: keeping flag`);
-            check(chains.held[p.slot] === p.heldBytes, `pair ${p.id}: held ${chains.held[p.slot]} but ${p.heldBytes}`);
+            const queued = p.entries().reduce((sum, [, held]) => sum + held.bytes.length, 0);
+            check(chains.held[p.slot] === queued, `pair ${p.id}: held ${chains.held[p.slot]} but its queue lists ${queued}`);
             checkedPairs++;
           });
         }
