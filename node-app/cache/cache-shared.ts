@@ -35,7 +35,17 @@ export class ChangeEmitter {
 
   /** Ends an operation; the outermost one reports what changed. */
   end(holds: (assetId: string) => boolean): void {
-    if (--this.#depth > 0 || this.#flipped.size === 0) return;
+    if (--this.#depth > 0) return;
+    this.report(holds);
+  }
+
+  /**
+   * Reports the net flips since the last report, if any. For an owner whose
+   * operations never nest (a listener may start one only after the report has
+   * taken the flips), called at the end of each operation instead of `begin`/`end`.
+   */
+  report(holds: (assetId: string) => boolean): void {
+    if (this.#flipped.size === 0) return;
     const added: string[] = [];
     const removed: string[] = [];
     for (const id of this.#flipped) (holds(id) ? added : removed).push(id);

@@ -89,6 +89,8 @@ export class IntervalCache implements BlockCache {
   readonly #assets = new AssetRecords();
   /** Generalized: the assets that compete whole, on their predicted intervals. */
   readonly #whole: WholeAssets<AssetState> | null;
+  /** The operation flipped an asset or marked a record: `#end` reports and sweeps (most block reads do neither). */
+  #settle = false;
   /** The latest `now` an operation was given: the time of a re-rank. */
   #nowMs = 0;
   #openStreams = 0;
@@ -107,6 +109,7 @@ export class IntervalCache implements BlockCache {
     this.#table = new BlockTable(this.budgetBytes, (id) => {
       this.#emitter.flip(id);
       this.#assets.markId(id);
+      this.#settle = true;
     });
     this.#chains = new Chains(this.#table);
     this.#prefix = new PrefixPool(prefixCapBytes, this.#table);
@@ -125,7 +128,6 @@ export class IntervalCache implements BlockCache {
   openStream(assetId: string, now: number, info: StreamInfo = {}): StreamHandle {
     assertAssetId(assetId);
     assertTime(now);
-    this.#begin();
     try {
       return this.#open(assetId, now, info);
     } finally {
@@ -135,7 +137,7 @@ export class IntervalCache implements BlockCache {
 
   /**
    * An open stream: the viewer's handle and the stream's member of its asset's
-   * chain in one object. Each operation is bracketed by #begin/#end, without
+   * chain in one object. Each operation ends with #end (in `finally`), without
    * closures: this is the per-block hot path.
    */
   static readonly #Stream = class implements Stream {
@@ -165,7 +167,6 @@ export class IntervalCache implements BlockCache {
 
     get(block: number, now: number): Uint8Array | undefined {
       const c = this.cache;
-      c.#begin();
       try {
         return c.#get(this, block, now);
       } finally {
@@ -175,7 +176,6 @@ export class IntervalCache implements BlockCache {
 
     put(block: number, bytes: Uint8Array, now: number): boolean {
       const c = this.cache;
-      c.#begin();
       try {
         return c.#put(this, block, bytes, now);
       } finally {
@@ -185,7 +185,6 @@ export class IntervalCache implements BlockCache {
 
     seek(block: number, now: number): void {
       const c = this.cache;
-      c.#begin();
       try {
         c.#seek(this, block, now);
       } finally {
@@ -195,7 +194,6 @@ export class IntervalCache implements BlockCache {
 
     close(now: number): void {
       const c = this.cache;
-      c.#begin();
       try {
         c.#close(this, now);
       } finally {
@@ -244,15 +242,17 @@ export class IntervalCache implements BlockCache {
 
   // ---- operations ----------------------------------------------------------------------
 
-  #begin(): void {
-    this.#emitter.begin();
-  }
-
-  /** Settles what the operation left pending, then reports asset changes. */
+  /**
+   * Settles what the operation left pending, then reports asset changes.
+   * Operations never nest (a listener that starts one does so after the report
+   * took the flips), so the emitter needs no begin/end of its own.
+   */
   #end(): void {
     if (this.#ranking.dirty) this.#ranking.rerank(this.#nowMs);
+    if (!this.#settle) return;
+    this.#settle = false;
     this.#assets.sweep(this.#forget);
-    this.#emitter.end(this.#holdsFn);
+    this.#emitter.report(this.#holdsFn);
   }
 
   readonly #holdsFn = (id: string): boolean => this.holds(id);
@@ -355,6 +355,7 @@ export class IntervalCache implements BlockCache {
     this.#openStreams--;
     this.#ranking.dirty = true;
     this.#assets.mark(s.asset);
+    this.#settle = true;
   }
 
   // ---- policy --------------------------------------------------------------------------

@@ -2,25 +2,31 @@
 import type { BlockTable, HeldBlock } from './block-table.js';
 import { type ChainAsset, type Member, Pair } from './pair.js';
 
-/** `into` (twice `from`'s length) with `from` copied into its first half. */
-function doubled<T extends Float64Array | Uint8Array>(from: T, into: T): T {
-  into.set(from);
-  return into;
-}
-
-/** `Chains.flags` bits: the pair is alive, cached, its leader a ghost, its asset kept whole. */
+/** The `SLOT_FLAGS` bits: the pair is alive, cached, its leader a ghost, its asset kept whole. */
 export const PAIR_ALIVE = 1;
 export const PAIR_CACHED = 2;
 export const PAIR_GHOST = 4;
 export const PAIR_KEEPING = 8;
 
+/** Numbers per slot in `Chains.slots`, and their offsets. */
+export const SLOT_STRIDE = 4;
+/** The bytes of the blocks the pair's queue lists (the only record of them). */
+export const SLOT_HELD = 0;
+/** The pair's steady-state need (bytes) once the owner has worked it out; NaN until then, or when it moves with the positions. */
+export const SLOT_NEED = 1;
+/** What the last re-rank charged the pair (bytes): a fall from it may let another pair in. */
+export const SLOT_CHARGED = 2;
+/** `PAIR_*` bits, mirroring `alive`, `cached`, `ghostLeader` and the asset's `keeping`. */
+export const SLOT_FLAGS = 3;
+
 /**
  * The chains of all assets of one cache, and every pair among them.
  *
- * What a re-rank reads of each pair is also kept in small typed arrays indexed
- * by the pair's `slot` (`held`, `flags`, `need`, `charged`), written wherever
- * the pair's own fields change: a re-rank walks these few contiguous arrays
- * instead of one object (and its cache lines) per pair.
+ * What a re-rank reads of each pair is also kept in one typed array, a record
+ * of `SLOT_STRIDE` numbers per pair `slot` (held bytes, need, charge, flags),
+ * written wherever the pair's own fields change: a re-rank walks it instead of
+ * one object (and its cache lines) per pair, and a block read that moves a
+ * pair's held bytes finds its flags, need and charge on the same cache line.
  */
 export class Chains {
   /**
@@ -37,14 +43,8 @@ export class Chains {
   rankedIntervalMs = new Float64Array(64);
   /** `ranked[i].slot` at `[i]`, kept in step with `ranked` like `rankedIntervalMs`. */
   rankedSlot = new Int32Array(64);
-  /** By slot: the pair's `heldBytes`. */
-  held = new Float64Array(64);
-  /** By slot: `PAIR_*` bits, mirroring `alive`, `cached`, `ghostLeader` and the asset's `keeping`. */
-  flags = new Uint8Array(64);
-  /** By slot: the pair's steady-state need (bytes) once the owner has worked it out; NaN until then, or when it moves with the positions. */
-  need = new Float64Array(64);
-  /** By slot: the pair's `charged`. */
-  charged = new Float64Array(64);
+  /** By slot, from `SLOT_STRIDE × slot`: the `SLOT_*` fields. Its length is a capacity. */
+  slots = new Float64Array(SLOT_STRIDE * 64);
   /** Live pairs. */
   count = 0;
   readonly #table: BlockTable;
@@ -79,30 +79,30 @@ export class Chains {
   /** `p`'s leader read `block` (held) while the follower is at or behind it. */
   add(p: Pair, block: number, held: HeldBlock): void {
     p.push(block, held);
-    this.held[p.slot] = p.heldBytes += held.bytes.length;
+    this.slots[SLOT_STRIDE * p.slot + SLOT_HELD]! += held.bytes.length;
     held.refs++;
   }
 
   /** Caches the pair or stops doing so (without releasing anything: `uncache` does). */
   setCached(p: Pair, cached: boolean): void {
     p.cached = cached;
-    if (cached) this.flags[p.slot]! |= PAIR_CACHED;
-    else this.flags[p.slot]! &= ~PAIR_CACHED;
+    const f = SLOT_STRIDE * p.slot + SLOT_FLAGS;
+    this.slots[f] = cached ? this.slots[f]! | PAIR_CACHED : this.slots[f]! & ~PAIR_CACHED;
   }
 
   /** The asset is kept whole, or no longer: each of its pairs learns it. */
   setKeeping(a: ChainAsset, keeping: boolean): void {
     a.keeping = keeping;
-    const flags = this.flags;
+    const slots = this.slots;
     for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) {
-      if (keeping) flags[p.slot]! |= PAIR_KEEPING;
-      else flags[p.slot]! &= ~PAIR_KEEPING;
+      const f = SLOT_STRIDE * p.slot + SLOT_FLAGS;
+      slots[f] = keeping ? slots[f]! | PAIR_KEEPING : slots[f]! & ~PAIR_KEEPING;
     }
   }
 
   /** The asset's bitrate changed: its pairs' needs are to be worked out again. */
   forgetNeeds(a: ChainAsset): void {
-    for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) this.need[p.slot] = Number.NaN;
+    for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) this.slots[SLOT_STRIDE * p.slot + SLOT_NEED] = Number.NaN;
   }
 
   /** A dead pair's slot, once the owner has dropped it from `ranked`, may serve a new pair. */
@@ -195,11 +195,12 @@ export class Chains {
       return;
     }
     if (outP) {
-      if (keepGhost && outP.cached && outP.heldBytes > 0) {
+      if (keepGhost && outP.cached && this.slots[SLOT_STRIDE * outP.slot + SLOT_HELD]! > 0) {
         const ghost: Member = { asset: a, owner: null, pos: m.pos, start: m.start, lead: outP, follow: null };
         outP.leader = ghost;
         outP.ghostLeader = true;
-        this.flags[outP.slot]! |= PAIR_GHOST;
+        const f = SLOT_STRIDE * outP.slot + SLOT_FLAGS;
+        this.slots[f] = this.slots[f]! | PAIR_GHOST;
         m.lead = null;
         a.head = ghost;
         return;
@@ -220,10 +221,12 @@ export class Chains {
   #link(leader: Member, follower: Member): Pair {
     const p = new Pair(this.#nextId++, this.#allocSlot(), leader, follower);
     const slot = p.slot;
-    this.held[slot] = 0;
-    this.flags[slot] = PAIR_ALIVE | (p.ghostLeader ? PAIR_GHOST : 0) | (p.asset.keeping ? PAIR_KEEPING : 0);
-    this.need[slot] = Number.NaN;
-    this.charged[slot] = 0;
+    const r = SLOT_STRIDE * slot;
+    const slots = this.slots;
+    slots[r + SLOT_HELD] = 0;
+    slots[r + SLOT_NEED] = Number.NaN;
+    slots[r + SLOT_CHARGED] = 0;
+    slots[r + SLOT_FLAGS] = PAIR_ALIVE | (p.ghostLeader ? PAIR_GHOST : 0) | (p.asset.keeping ? PAIR_KEEPING : 0);
     leader.lead = p;
     follower.follow = p;
     // Its id is the highest: it goes after every pair with an interval not above its own.
@@ -247,9 +250,11 @@ export class Chains {
       grownSlots.set(rs);
       this.rankedSlot = rs = grownSlots;
     }
-    if (lo === len) ranked.push(p);
-    else {
-      ranked.splice(lo, 0, p);
+    ranked.push(p);
+    if (lo < len) {
+      // By hand: `splice` would allocate the (empty) array of removed pairs.
+      for (let i = len; i > lo; i--) ranked[i] = ranked[i - 1]!;
+      ranked[lo] = p;
       iv.copyWithin(lo + 1, lo, len);
       rs.copyWithin(lo + 1, lo, len);
     }
@@ -263,18 +268,18 @@ export class Chains {
     const free = this.#freeSlots.pop();
     if (free !== undefined) return free;
     const slot = this.#nextSlot++;
-    if (slot === this.held.length) {
-      this.held = doubled(this.held, new Float64Array(2 * slot));
-      this.flags = doubled(this.flags, new Uint8Array(2 * slot));
-      this.need = doubled(this.need, new Float64Array(2 * slot));
-      this.charged = doubled(this.charged, new Float64Array(2 * slot));
+    if (SLOT_STRIDE * slot === this.slots.length) {
+      const grown = new Float64Array(2 * this.slots.length);
+      grown.set(this.slots);
+      this.slots = grown;
     }
     return slot;
   }
 
   #kill(p: Pair): void {
     p.alive = false;
-    this.flags[p.slot]! &= ~PAIR_ALIVE;
+    const f = SLOT_STRIDE * p.slot + SLOT_FLAGS;
+    this.slots[f] = this.slots[f]! & ~PAIR_ALIVE;
     this.count--;
     if (p.leader.lead === p) p.leader.lead = null;
     if (p.follower.follow === p) p.follower.follow = null;
@@ -288,13 +293,13 @@ export class Chains {
   /** Hands a queued block (and its reference) to another pair. */
   #move(to: Pair, block: number, held: HeldBlock): void {
     to.push(block, held);
-    this.held[to.slot] = to.heldBytes += held.bytes.length;
+    this.slots[SLOT_STRIDE * to.slot + SLOT_HELD]! += held.bytes.length;
   }
 
   #pop(p: Pair): void {
     const b = p.first();
     const held = p.shift();
-    this.held[p.slot] = p.heldBytes -= held.bytes.length;
+    this.slots[SLOT_STRIDE * p.slot + SLOT_HELD]! -= held.bytes.length;
     held.refs--;
     this.#table.freeIfUnused(p.asset, b, held);
   }

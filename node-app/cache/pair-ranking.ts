@@ -1,6 +1,17 @@
 // The interval share of the budget handed out by interval: pairs (and, generalized, whole assets) shortest interval first.
 import type { BlockTable } from './block-table.js';
-import { type Chains, PAIR_ALIVE, PAIR_CACHED, PAIR_GHOST, PAIR_KEEPING } from './interval-chain.js';
+import {
+  type Chains,
+  PAIR_ALIVE,
+  PAIR_CACHED,
+  PAIR_GHOST,
+  PAIR_KEEPING,
+  SLOT_CHARGED,
+  SLOT_FLAGS,
+  SLOT_HELD,
+  SLOT_NEED,
+  SLOT_STRIDE,
+} from './interval-chain.js';
 import type { ChainAsset, Member, Pair } from './pair.js';
 import type { KeptAsset, WholeAssets } from './whole-assets.js';
 
@@ -68,11 +79,9 @@ export class PairRanking<A extends RankedAsset> {
 
   /** The follower of `p` moved (its cost may have fallen): marks a re-rank due if that may let something in. */
   followerMoved(p: Pair, now: number): void {
-    if (
-      this.#shortfallBytes !== Infinity &&
-      p.charged - this.#cost(p) >= this.#shortfallBytes &&
-      now - this.#lastRerankMs >= COST_RERANK_MIN_GAP_MS
-    ) {
+    // The cheap tests first: most moves happen while every pair fits or soon after a re-rank.
+    if (this.#shortfallBytes === Infinity || now - this.#lastRerankMs < COST_RERANK_MIN_GAP_MS) return;
+    if (this.#chains.slots[SLOT_STRIDE * p.slot + SLOT_CHARGED]! - this.#cost(p) >= this.#shortfallBytes) {
       this.#lastRerankMs = now; // the owner re-ranks before this operation returns
       this.dirty = true;
     }
@@ -89,11 +98,11 @@ export class PairRanking<A extends RankedAsset> {
     if (this.#whole?.makeRoom(bytes, key)) this.dirty = true;
     const chains = this.#chains;
     const ranked = chains.ranked;
-    const { rankedIntervalMs: iv, rankedSlot: rs, flags, held } = chains;
+    const { rankedIntervalMs: iv, rankedSlot: rs, slots } = chains;
     for (let i = ranked.length - 1; i > rank && !this.#table.fits(bytes); i--) {
       if (rank < 0 && iv[i]! <= key) break;
-      const slot = rs[i]!;
-      if ((flags[slot]! & LIVE_CACHED) !== LIVE_CACHED || held[slot] === 0) continue;
+      const r = SLOT_STRIDE * rs[i]!;
+      if ((slots[r + SLOT_FLAGS]! & LIVE_CACHED) !== LIVE_CACHED || slots[r + SLOT_HELD] === 0) continue;
       chains.uncache(ranked[i]!);
       this.dirty = true; // its ghost (if any) goes at the re-rank
     }
@@ -118,16 +127,16 @@ export class PairRanking<A extends RankedAsset> {
     let n = 0;
     const entries: readonly A[] = this.#whole !== null ? this.#whole.rank(nowMs) : NO_ASSETS;
     let e = 0;
+    /** `entries[e].entryKey`, or Infinity past the last: compared with every pair's interval. */
+    let nextKey = entries.length > 0 ? entries[0]!.entryKey : Infinity;
     // The pass reads the pairs' typed arrays only; a pair object is written to only when its outcome changes.
     const iv = chains.rankedIntervalMs;
     const rs = chains.rankedSlot;
-    const flags = chains.flags;
-    const heldBy = chains.held;
-    const needBy = chains.need;
-    const chargedBy = chains.charged;
+    const slots = chains.slots;
     for (let i = 0; i < ranked.length; i++) {
       const slot = rs[i]!;
-      if ((flags[slot]! & PAIR_ALIVE) === 0) {
+      const r = SLOT_STRIDE * slot;
+      if ((slots[r + SLOT_FLAGS]! & PAIR_ALIVE) === 0) {
         chains.freeSlot(slot);
         continue;
       }
@@ -139,24 +148,22 @@ export class PairRanking<A extends RankedAsset> {
       }
       n++;
       // Assets kept whole on a shorter predicted interval go first.
-      for (; e < entries.length && entries[e]!.entryKey < intervalMs; e++) reserved = this.#offerWhole(entries[e]!, reserved);
+      for (; nextKey < intervalMs; nextKey = ++e < entries.length ? entries[e]!.entryKey : Infinity)
+        reserved = this.#offerWhole(entries[e]!, reserved);
       // (Read after the assets above: admitting one marks its pairs.)
-      const f = flags[slot]!;
+      const f = slots[r + SLOT_FLAGS]!;
       // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
       let cost = 0;
       if ((f & PAIR_KEEPING) === 0) {
-        const held = heldBy[slot]!;
+        const held = slots[r + SLOT_HELD]!;
         if ((f & PAIR_GHOST) !== 0) cost = held;
         else {
-          let need = needBy[slot]!;
+          let need = slots[r + SLOT_NEED]!;
           if (Number.isNaN(need)) need = this.#need(ranked[n - 1]!);
           cost = Math.max(need, held);
         }
       }
-      if (chargedBy[slot] !== cost) {
-        chargedBy[slot] = cost;
-        ranked[n - 1]!.charged = cost;
-      }
+      slots[r + SLOT_CHARGED] = cost;
       if (reserved + cost <= budget) {
         reserved += cost;
         if ((f & PAIR_CACHED) === 0) chains.setCached(ranked[n - 1]!, true);
@@ -164,7 +171,8 @@ export class PairRanking<A extends RankedAsset> {
         if ((f & PAIR_CACHED) !== 0) chains.uncache(ranked[n - 1]!);
         this.#leftOut(reserved + cost - budget);
       }
-      if ((f & PAIR_GHOST) !== 0 && ((flags[slot]! & PAIR_CACHED) === 0 || heldBy[slot] === 0)) ghosts.push(ranked[n - 1]!.leader);
+      if ((f & PAIR_GHOST) !== 0 && ((slots[r + SLOT_FLAGS]! & PAIR_CACHED) === 0 || slots[r + SLOT_HELD] === 0))
+        ghosts.push(ranked[n - 1]!.leader);
     }
     ranked.length = n;
     for (; e < entries.length; e++) reserved = this.#offerWhole(entries[e]!, reserved);
@@ -175,9 +183,12 @@ export class PairRanking<A extends RankedAsset> {
 
   /** What a pair is charged: what it holds, or its steady-state need if that is more. A departed leader adds nothing more. */
   #cost(p: Pair): number {
-    const held = p.heldBytes;
-    if (p.ghostLeader) return held;
-    const need = this.#need(p);
+    const slots = this.#chains.slots;
+    const r = SLOT_STRIDE * p.slot;
+    const held = slots[r + SLOT_HELD]!;
+    if ((slots[r + SLOT_FLAGS]! & PAIR_GHOST) !== 0) return held;
+    let need = slots[r + SLOT_NEED]!;
+    if (Number.isNaN(need)) need = this.#need(p);
     return need > held ? need : held;
   }
 
@@ -185,7 +196,7 @@ export class PairRanking<A extends RankedAsset> {
   #need(p: Pair): number {
     const bytesPerMs = (p.asset as A).bytesPerMs;
     const need = pairNeedBytes(p.intervalMs, bytesPerMs, p.leaderPos, p.followerPos, this.#blockBytes);
-    if (bytesPerMs > 0) this.#chains.need[p.slot] = need;
+    if (bytesPerMs > 0) this.#chains.slots[SLOT_STRIDE * p.slot + SLOT_NEED] = need;
     return need;
   }
 

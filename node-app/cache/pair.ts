@@ -61,14 +61,16 @@ export class Pair {
   /** `follower.pos` and `leader.pos`, kept up to date by `Chains.moved`. */
   followerPos: number;
   leaderPos: number;
-  heldBytes: number;
   cached: boolean;
   /** The leader is a ghost (`leader.owner === null`). */
   ghostLeader: boolean;
   alive: boolean;
-  /** What the last re-rank charged the pair (bytes): a fall from it may let another pair in. */
-  charged: number;
-  /** The pair's index in its `Chains`' per-pair arrays (`held`, `flags`, …), fixed for its life. */
+  /**
+   * The pair's index in its `Chains`' per-pair arrays, fixed for its life. The
+   * bytes it holds and what the last re-rank charged it live there only
+   * (`Chains.held`, `Chains.charged`): a block read then writes no number into
+   * the pair object.
+   */
   readonly slot: number;
   // The queue: `#n` entries (block index, held block). The first two live in the
   // pair itself (`#b0`/`#h0`, `#b1`/`#h1`): a stream's pairs mostly hold one or two
@@ -96,11 +98,9 @@ export class Pair {
     this.intervalMs = Math.max(0, follower.start - leader.start);
     this.followerPos = follower.pos;
     this.leaderPos = leader.pos;
-    this.heldBytes = 0;
     this.cached = false;
     this.ghostLeader = leader.owner === null;
     this.alive = true;
-    this.charged = 0;
     this.slot = slot;
     this.#n = 0;
     this.#b0 = 0;

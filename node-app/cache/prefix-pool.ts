@@ -93,7 +93,8 @@ export class PrefixPool {
     if (bytes > this.capBytes) return false;
     for (const other of this.#lru.values()) {
       if (this.#usedBytes + bytes <= this.capBytes) break;
-      if (other !== owner) this.#evict(other);
+      // A prefix already evicted holds nothing: no call (most of the LRU's head, once the pool is full).
+      if (other !== owner && other.pinned.size > 0) this.#evict(other);
     }
     return this.#usedBytes + bytes <= this.capBytes;
   }

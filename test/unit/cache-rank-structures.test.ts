@@ -2,7 +2,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockTable } from '../../node-app/cache/block-table.js';
-import { Chains, PAIR_ALIVE, PAIR_CACHED, PAIR_GHOST, PAIR_KEEPING } from '../../node-app/cache/interval-chain.js';
+import {
+  Chains,
+  PAIR_ALIVE,
+  PAIR_CACHED,
+  PAIR_GHOST,
+  PAIR_KEEPING,
+  SLOT_FLAGS,
+  SLOT_HELD,
+  SLOT_STRIDE,
+} from '../../node-app/cache/interval-chain.js';
 import type { ChainAsset, Member } from '../../node-app/cache/pair.js';
 import { WholeAssets, type KeptAsset } from '../../node-app/cache/whole-assets.js';
 
@@ -79,7 +88,7 @@ describe('interval chains: the typed arrays a re-rank reads mirror the pairs', (
             check(chains.rankedSlot[i] === p.slot, `rankedSlot[${i}] is not pair ${p.id}'s slot`);
             check(chains.rankedIntervalMs[i] === p.intervalMs, `rankedIntervalMs[${i}] is not pair ${p.id}'s interval`);
             check(i === 0 || chains.rankedIntervalMs[i - 1]! <= p.intervalMs, 'ranking out of order');
-            const f = chains.flags[p.slot]!;
+            const f = chains.slots[SLOT_STRIDE * p.slot + SLOT_FLAGS]!;
             check(((f & PAIR_ALIVE) !== 0) === p.alive, `pair ${p.id}: alive flag`);
             if (!p.alive) return;
             check(!slots.has(p.slot), `slot ${p.slot} given to two live pairs`);
@@ -87,7 +96,9 @@ describe('interval chains: the typed arrays a re-rank reads mirror the pairs', (
             check(((f & PAIR_CACHED) !== 0) === p.cached, `pair ${p.id}: cached flag`);
             check(((f & PAIR_GHOST) !== 0) === p.ghostLeader, `pair ${p.id}: ghost flag`);
             check(((f & PAIR_KEEPING) !== 0) === p.asset.keeping, `pair ${p.id}: keeping flag`);
-            check(chains.held[p.slot] === p.heldBytes, `pair ${p.id}: held ${chains.held[p.slot]} but ${p.heldBytes}`);
+            const queued = p.entries().reduce((sum, [, held]) => sum + held.bytes.length, 0);
+            const held = chains.slots[SLOT_STRIDE * p.slot + SLOT_HELD];
+            check(held === queued, `pair ${p.id}: held ${held} but its queue lists ${queued}`);
             checkedPairs++;
           });
         }
