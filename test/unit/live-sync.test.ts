@@ -53,6 +53,9 @@ describe('liveStep (what the live player does in each state of the element)', ()
   it('stalled with media far ahead in its own range (a starved decoder on a loaded machine): jumps to the edge', () => {
     // 29 s buffered ahead of a playhead that cannot play on: before, nothing was done and the player fell behind for good.
     expect(step(60, [[30, 89]], false)).toEqual({ rate: 1, seekTo: 89 - LIVE_TARGET_AHEAD_S });
+    // Past the catch-up threshold is enough: a playing element would speed up there, a frozen one cannot.
+    expect(step(10, [[0, 11.5]], false)).toEqual({ rate: 1, seekTo: 11.5 - LIVE_TARGET_AHEAD_S });
+    expect(step(10, [[0, 10.9]], false)).toBeNull();
   });
 
   it('stalled before a hole: goes to the newest range; stalled near the edge: waits for media', () => {

@@ -75,7 +75,8 @@ const RANGE_SLACK_S = 0.05;
  * One step of a live player that plays (not paused, not seeking), on every `timeupdate`, append and
  * timer tick. Pure. Past LIVE_JUMP_ABOVE_S behind the newest media it jumps to the edge target whatever
  * the element is doing: a player stalled with media ahead (its decoder or renderer starved on a loaded
- * machine: `readyState` drops while `buffered` keeps growing) would otherwise never catch up. Stalled
+ * machine: `readyState` drops while `buffered` keeps growing) would otherwise never catch up; one stalled with
+ * more than LIVE_CATCH_UP_ABOVE_S ahead goes there too rather than freeze until the jump threshold. Stalled
  * before a hole (a loaded encoder drops frames; live media never fills it), it goes to the newest range.
  * Otherwise `liveSync`'s rate catch-up, which needs a playing element. Null: leave it as it is.
  */
@@ -83,8 +84,11 @@ export function liveStep(s: LiveSnapshot): LiveSyncAction | null {
   const last = s.ranges.at(-1);
   if (!last) return null;
   const [start, end] = last;
-  if (end - s.currentTime > LIVE_JUMP_ABOVE_S || (!s.canPlay && s.currentTime < start - RANGE_SLACK_S))
-    return { rate: 1, seekTo: liveEdgeTarget(start, end) };
+  const ahead = end - s.currentTime;
+  // Stalled with more than the catch-up threshold ahead in its own range, the element had what it needed and did
+  // not play (its decoder starved): waiting for the jump threshold would freeze the picture up to 3 s first.
+  const stalledWithMedia = !s.canPlay && (s.currentTime < start - RANGE_SLACK_S || ahead > LIVE_CATCH_UP_ABOVE_S);
+  if (ahead > LIVE_JUMP_ABOVE_S || stalledWithMedia) return { rate: 1, seekTo: liveEdgeTarget(start, end) };
   if (!s.canPlay) return null;
   return liveSync({ currentTime: s.currentTime, bufferedEnd: end, rate: s.rate });
 }
