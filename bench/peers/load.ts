@@ -59,7 +59,9 @@ export async function loadRun(
     );
     return {
       viewers: n,
-      cpuMsPerViewerS: (m.cpuMs - idle.cpuMs) / (n * (o.windowMs / 1000)),
+      // CPU is read in 10-ms ticks: a server as idle under load as at rest can read a few ms below its idle
+      // window, which is no negative cost. Below the idle window reads 0.
+      cpuMsPerViewerS: Math.max(0, m.cpuMs - idle.cpuMs) / (n * (o.windowMs / 1000)),
       rssMbPerViewer: (m.rssMb - idle.rssMb) / n,
       receiving,
       frames: late.frames,
