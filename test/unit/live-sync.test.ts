@@ -55,7 +55,7 @@ describe('liveStep (what the live player does in each state of the element)', ()
     expect(step(60, [[30, 89]], false)).toEqual({ rate: 1, seekTo: 89 - LIVE_TARGET_AHEAD_S });
     // Past the catch-up threshold is enough: a playing element would speed up there, a frozen one cannot.
     expect(step(10, [[0, 11.5]], false)).toEqual({ rate: 1, seekTo: 11.5 - LIVE_TARGET_AHEAD_S });
-    expect(step(10, [[0, 10.9]], false)).toBeNull();
+    expect(step(10, [[0, 10.7]], false)).toBeNull();
   });
 
   it('stalled before a hole: goes to the newest range; stalled near the edge: waits for media', () => {
