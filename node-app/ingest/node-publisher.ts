@@ -110,6 +110,7 @@ export async function publishStream(opts: PublishStreamOptions): Promise<Publish
   let held = 0;
   /** Bytes held at the last look: a pipe that trickles (1 byte a piece) is looked at again only once they double, or a piece is large. */
   let looked = 0;
+  let head: Uint8Array;
   for (;;) {
     const next = await it.next();
     if (next.done) throw new PublishError('bad-file', held ? `${name} ended before its Tracks` : `${name} is empty`);
@@ -117,7 +118,7 @@ export async function publishStream(opts: PublishStreamOptions): Promise<Publish
     held += next.value.byteLength;
     if (held < 2 * looked && next.value.byteLength < LOOK_PIECE_BYTES && held < PROBE_HEAD_BYTES) continue;
     looked = held;
-    const head = concat(pieces, held);
+    head = Buffer.concat(pieces, held);
     pieces.splice(0, pieces.length, head);
     if (probeWebm(head).complete) break;
     // Said at once: waiting for 256 KiB or the end of a pipe that is not WebM would say less, later.
@@ -125,7 +126,6 @@ export async function publishStream(opts: PublishStreamOptions): Promise<Publish
     if (held >= PROBE_HEAD_BYTES)
       throw new PublishError('bad-file', `${name} does not look like WebM (no Tracks in its first ${held} bytes)`);
   }
-  const head = concat(pieces, held);
   return publishInput(
     { ...opts, timeoutMs: opts.timeoutMs ?? Number.POSITIVE_INFINITY },
     {
@@ -147,17 +147,6 @@ export async function publishStream(opts: PublishStreamOptions): Promise<Publish
 
 /** A piece at least this large is looked at at once (an encoder writes its head in pieces like that). */
 const LOOK_PIECE_BYTES = 1024;
-
-function concat(pieces: Uint8Array[], bytes: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 interface PublishInput {
   name: string;
