@@ -108,17 +108,16 @@ export class ViewerSessions {
     this.#sessions.set(msg.sessionId, session);
     this.#assetOf.set(msg.sessionId, msg.assetId);
     this.#opened = true;
+    // The server's own record of its slots (an access log): when each session took one and gave it back.
+    o.log.info({ session: msg.sessionId, assetId: msg.assetId, sessions: this.#sessions.size }, 'watch session opened');
     session.on('sent', (n: number) => o.sent(n));
     // The hub counts a session against its client's unconnected cap until it hears this.
     session.once('connected', () => o.connected(msg.sessionId));
     session.once('closed', () => {
       source.close();
-      // What this viewer cost the disk: the measure of the cache for one stream.
-      if (!live && 'storageBytes' in source)
-        o.log.info(
-          { session: msg.sessionId, assetId: msg.assetId, storageBytes: source.storageBytes, cacheBytes: source.cacheBytes },
-          'watch session ended',
-        );
+      // What this viewer cost the disk (the measure of the cache for one stream), when it read the store.
+      const cost = !live && 'storageBytes' in source ? { storageBytes: source.storageBytes, cacheBytes: source.cacheBytes } : {};
+      o.log.info({ session: msg.sessionId, assetId: msg.assetId, ...cost }, 'watch session ended');
       if (this.#sessions.get(msg.sessionId) === session) {
         this.#sessions.delete(msg.sessionId);
         this.#assetOf.delete(msg.sessionId);
