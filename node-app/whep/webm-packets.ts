@@ -1,5 +1,7 @@
 // A stored or live WebM (or Matroska: H.264 from WHIP) asset as one time-ordered stream of encoded frames, read sequentially through a ByteSource (mediabunny demuxes).
-import { EncodedPacketSink, Input, MATROSKA, ReadableStreamSource, WEBM, type EncodedPacket } from 'mediabunny';
+import { createRequire } from 'node:module';
+import type * as Mediabunny from 'mediabunny';
+import type { EncodedPacket } from 'mediabunny';
 import type { ByteSource } from '../contracts.js';
 import { liveFrames } from './live-frames.js';
 import type { MediaFrame, MediaKind } from './media-frame.js';
@@ -12,6 +14,12 @@ export const LIVE_POLL_MS = 40;
 export const DEMUX_CACHE_BYTES = 8 * 1024 * 1024;
 
 export type { MediaFrame, MediaKind } from './media-frame.js';
+
+// mediabunny's CommonJS build, not its ES one: werift-rtp's `extra` (the WHIP muxer's toolkit) requires it,
+// and a process that loads both builds holds two copies (and prints "Mediabunny was loaded twice").
+const { EncodedPacketSink, Input, MATROSKA, ReadableStreamSource, WEBM } = createRequire(import.meta.url)(
+  'mediabunny',
+) as typeof Mediabunny;
 
 export interface WebmFrames {
   /** mediabunny's codec names: `vp8`, `vp9`, `avc`, `opus`, … */

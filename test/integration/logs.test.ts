@@ -12,14 +12,17 @@ import { ask, connect, connectServer } from '../faults/helpers/net.js';
 const exec = promisify(execFile);
 const WARN_LEVEL = 40;
 
-/** The pino JSON lines of `text` at WARN or above (other lines are skipped). */
+/**
+ * The pino JSON lines of `text` at WARN or above, and any other line that says warning or error: a library
+ * printing to the console bypasses the logger (mediabunny's "[WARNING] … loaded twice" did).
+ */
 function warnings(text: string): string[] {
   return text.split('\n').filter((line) => {
-    if (!line.startsWith('{')) return false;
+    if (!line.startsWith('{')) return /warn|error/i.test(line);
     try {
       return (JSON.parse(line) as { level?: number }).level! >= WARN_LEVEL;
     } catch {
-      return false;
+      return /warn|error/i.test(line);
     }
   });
 }
