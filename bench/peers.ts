@@ -77,9 +77,11 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
     // ---- server cost per viewer: Node viewers of each live peer, one peer at a time.
     for (const peer of running.filter((p) => LIVE.includes(p.name))) {
       log(`load: ${peer.name}`);
-      const idle = await idleLoad(peer, size.loadWindowMs);
       for (const n of size.loadViewers) {
         try {
+          // Each step against an idle window of its own, just before it: the machine and the peer drift.
+          await peer.settleForLoad?.();
+          const idle = await idleLoad(peer, size.loadWindowMs);
           const r = await loadRun(peer, n, idle, { windowMs: size.loadWindowMs, settleMs: LOAD_SETTLE_MS });
           figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}.v${n}`] = round(r.cpuMsPerViewerS, 2);
           figures[`peers.rss_mb_per_viewer.${peer.name}.v${n}`] = round(r.rssMbPerViewer, 2);

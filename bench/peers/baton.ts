@@ -5,7 +5,6 @@
 // broadcaster page (glass to glass).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { publishStream } from '../../node-app/ingest/node-publisher.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
@@ -13,7 +12,7 @@ import { MatroskaReader } from '../../common/matroska-reader.js';
 import { LateFrames } from './late.js';
 import type { Viewer } from '../../client-sdk/viewer.js';
 import { buildWebClient } from '../../test/e2e/helpers/web-build.js';
-import { Cluster, THREE_SERVERS } from '../../test/helpers/cluster.js';
+import { Cluster, THREE_SERVERS, waitFor } from '../../test/helpers/cluster.js';
 import { DESKTOP } from '../../test/e2e/helpers/browser.js';
 import { FEED_ASSET_ID, feedAsset } from './media.js';
 import type { NodeViewer, PeerFactory, PeerStartOptions, RunningPeer } from './peer.js';
@@ -140,13 +139,27 @@ export async function startBatonPeer(
     viewerUrl: () => play.viewerUrl(cluster.hubUrl, clock ?? FEED_ASSET_ID),
     serverPids: () => clusterPids(cluster),
     startNodeViewer: async () => {
-      // Load runs watch a live stream, as Janus's and nginx's viewers do: published on first use.
+      // Load runs watch a live stream, as Janus's and nginx's viewers do: published by settleForLoad, before the first idle window.
       const v = await play.nodeViewer(cluster.hubUrl, clock ?? (await loopStream(o.tmpDir)));
       viewers.add(v);
-      return { bytes: v.bytes, late: v.late, close: async () => (viewers.delete(v), v.close()) };
+      const close = () => {
+        viewers.delete(v);
+        return v.close();
+      };
+      return { bytes: v.bytes, late: v.late, close };
     },
     feedLive: async () => {
       if (clock) await assertLive(cluster.hubUrl, clock);
+    },
+    settleForLoad: async () => {
+      if (!clock) await loopStream(o.tmpDir);
+      // The page samples of the phase before and the viewers of the step before have left every server.
+      await waitFor(
+        'no viewer session left on the servers',
+        async () => (await cluster.state()).servers.every((s) => s.sessions === 0),
+        30_000,
+        100,
+      );
     },
     stop: async () => {
       await Promise.all([...viewers].map((v) => v.close()));

@@ -46,6 +46,13 @@ export interface RunningPeer {
    * taken then would time a finished recording played from its start, not the live path.
    */
   feedLive?(): Promise<void>;
+  /**
+   * Brings the peer to the state a load step is measured against, before its idle window: its live feed
+   * running (Baton publishes its loop only when asked; the other peers' feeds run from their start) and
+   * nothing left of the viewers of earlier steps and phases. Without it the idle window can hold work the
+   * load window does not (or the reverse), and the difference is charged to, or taken from, the viewers.
+   */
+  settleForLoad?(): Promise<void>;
   stop(): Promise<void>;
 }
 
