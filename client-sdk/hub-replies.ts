@@ -1,13 +1,13 @@
-// Schemas of what the hub sends a client (acks and events), so the SDK parses them
-// at the boundary instead of trusting casts or hand-written guards. They belong with
-// the protocol (signaling/protocol/messages.ts); kept here until they move there.
+// Schemas of what the hub sends a client (acks and events), so the SDK parses them at the boundary
+// instead of trusting casts. A publish reply's body is the protocol's (signaling/protocol/replies.ts).
+// Not here: the `watch` reply, checked by hand in watch-request.ts, because a watch page's first
+// module asks it before zod loads (web-client/main.ts).
 import { z } from 'zod';
-import { MAX_EPOCH, parse, placeSchema, serverId, sessionId, signalSchema } from '../signaling/protocol/messages.js';
-import type { SelectReason } from '../signaling/protocol/types.js';
+import { parse, placeSchema, sessionId, signalSchema } from '../signaling/protocol/messages.js';
+import { publishReplyBodySchema } from '../signaling/protocol/replies.js';
 
 const code = z.string().min(1).max(64);
 const text = z.string().max(2_000);
-const finite = z.number().finite();
 
 /** `{ ok: false, code, message }`: any refusal (the code stays a string: newer hubs may add codes). */
 export const ackErrorSchema = z.object({ ok: z.literal(false), code, message: text });
@@ -17,33 +17,8 @@ export function ackSchema<T extends z.ZodRawShape>(body: T) {
   return z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), ...body }), ackErrorSchema]);
 }
 
-const ingestChoiceSchema = z.object({
-  serverId,
-  region: z.string().min(1).max(64),
-  rttMs: finite.min(0),
-  from: placeSchema,
-  loadFactor: finite,
-  sessionId,
-});
-
-export const publishReplySchema = ackSchema({
-  streamId: z.string().min(1).max(64),
-  streamSecret: z.string().min(1).max(64),
-  primary: ingestChoiceSchema,
-  backup: ingestChoiceSchema.nullable(),
-  ipUnknown: z.boolean(),
-  epoch: z.number().int().min(0).max(MAX_EPOCH),
-});
+export const publishReplySchema = ackSchema(publishReplyBodySchema.shape);
 export type PublishAck = z.infer<typeof publishReplySchema>;
-
-export const watchReplySchema = ackSchema({
-  sessionId,
-  server: z.object({ id: serverId, region: z.string().min(1).max(64) }),
-  reason: z.enum(['director-cache', 'cache', 'storage', 'live'] satisfies SelectReason[]),
-  loadFactor: finite,
-  epoch: z.number().int().min(0).max(MAX_EPOCH),
-});
-export type WatchAck = z.infer<typeof watchReplySchema>;
 
 export const placesReplySchema = ackSchema({ places: z.array(placeSchema).max(20) });
 
