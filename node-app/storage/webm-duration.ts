@@ -1,7 +1,7 @@
 // The duration of a WebM file that carries none in its header (MediaRecorder and
-import { readBlockHead as readBlock, type BlockHead } from '../../common/ebml-header.js';
 // other live recordings write no Segment/Info/Duration): the timecode of the last
 // block of the last Cluster, read from the file's tail.
+import { readBlockHead as readBlock, type BlockHead } from '../../common/ebml-header.js';
 import { readHeader } from './webm-probe.js';
 
 /** How much of a file's end is read to find its last Cluster (MediaRecorder clusters are ≤ a few MB). */
