@@ -155,10 +155,9 @@ export const heartbeatSchema = z.strictObject({ load: serverLoadSchema.optional(
 export const SIGNAL_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxBytes: MAX_SIGNAL_BYTES, maxKeys: 256 });
 
 /**
- * Any JSON value of bounded size: simple-peer signal payloads are opaque. The size is checked
+ * A signal payload (an SDP or an ICE candidate): opaque, size-bounded. The size is checked
  * by an iterative walk that stops at the bound (never `JSON.stringify`, which recurses).
  */
-/** A signal payload (an SDP or an ICE candidate): opaque, size-bounded. */
 export const signalData = z.record(z.string(), z.unknown()).superRefine((d, ctx) => {
   const b = checkBounds(d, SIGNAL_BOUNDS);
   if (!b.ok) ctx.addIssue({ code: 'custom', message: `signal payload ${b.message}` });
