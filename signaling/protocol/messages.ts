@@ -4,7 +4,6 @@ import { ASSET_ID_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.j
 import { checkBounds, MESSAGE_BOUNDS, type Bounds } from './bounds.js';
 import { MAX_CATALOG_QUERY_CHARS } from '../../common/catalog-search.js';
 import type {
-  Ack,
   AssetInfo,
   DirectorInfo,
   LiveInfo,
@@ -12,8 +11,6 @@ import type {
   Place,
   SelectReason,
   ServerLoad,
-  TableSnapshot,
-  VersionedDelta,
   OwnDelta,
   ServerDescriptor,
 } from './types.js';
