@@ -1,6 +1,7 @@
 // Who may import whom (dependency-cruiser; `.ci/run` checks it): no import circles, and the layers of
 // docs/architecture.md — the wire contract and platform-neutral helpers import nothing of ours above them,
-// the hub knows no media server or page, the client SDK no server, page or Node, the hub core no socket.io.
+// the hub knows no media server or page, the client SDK no server, page or Node, the pages no server or hub module,
+// the hub core no socket.io.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -31,6 +32,13 @@ module.exports = {
       comment: 'The client SDK runs in browsers: Node builtins are injected by the caller (wrtc, sockets), never imported.',
       from: { path: '^client-sdk/' },
       to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'pages-import-no-process',
+      severity: 'error',
+      comment: 'The pages run in browsers: they take the contract, the client SDK and common/, never a media server or hub module (what both need goes to common/).',
+      from: { path: '^web-client/' },
+      to: { path: '^(node-app/|signaling/(?!protocol/))' },
     },
     {
       name: 'common-is-platform-neutral',

@@ -1,13 +1,26 @@
-// Schemas of what the hub sends a client (acks and events), so the SDK parses them
-// at the boundary instead of trusting casts or hand-written guards. They belong with
-// the protocol (signaling/protocol/messages.ts); kept here until they move there.
+// Schemas of what the hub sends a client (acks and events), so the SDK parses them at the boundary
+// instead of trusting casts. A publish reply's body is the protocol's (signaling/protocol/replies.ts).
+// Not here: the `watch` reply, checked by hand in watch-request.ts, because a watch page's first
+// module asks it before zod loads (web-client/main.ts).
 import { z } from 'zod';
-import { MAX_EPOCH, parse, placeSchema, serverId, sessionId, signalSchema } from '../signaling/protocol/messages.js';
-import type { SelectReason } from '../signaling/protocol/types.js';
+import type { Bounds } from '../signaling/protocol/bounds.js';
+import {
+  assetId,
+  assetInfoSchema,
+  type CatalogEntry,
+  MAX_CATALOG_PAGE,
+  MAX_PICTURE_HEIGHT_PX,
+  MAX_VIEWERS_QUERY,
+  parse,
+  placeSchema,
+  serverId,
+  sessionId,
+  signalSchema,
+} from '../signaling/protocol/messages.js';
+import { publishReplyBodySchema } from '../signaling/protocol/replies.js';
 
 const code = z.string().min(1).max(64);
 const text = z.string().max(2_000);
-const finite = z.number().finite();
 
 /** `{ ok: false, code, message }`: any refusal (the code stays a string: newer hubs may add codes). */
 export const ackErrorSchema = z.object({ ok: z.literal(false), code, message: text });
@@ -17,35 +30,44 @@ export function ackSchema<T extends z.ZodRawShape>(body: T) {
   return z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), ...body }), ackErrorSchema]);
 }
 
-const ingestChoiceSchema = z.object({
-  serverId,
-  region: z.string().min(1).max(64),
-  rttMs: finite.min(0),
-  from: placeSchema,
-  loadFactor: finite,
-  sessionId,
-});
-
-export const publishReplySchema = ackSchema({
-  streamId: z.string().min(1).max(64),
-  streamSecret: z.string().min(1).max(64),
-  primary: ingestChoiceSchema,
-  backup: ingestChoiceSchema.nullable(),
-  ipUnknown: z.boolean(),
-  epoch: z.number().int().min(0).max(MAX_EPOCH),
-});
+export const publishReplySchema = ackSchema(publishReplyBodySchema.shape);
 export type PublishAck = z.infer<typeof publishReplySchema>;
 
-export const watchReplySchema = ackSchema({
-  sessionId,
-  server: z.object({ id: serverId, region: z.string().min(1).max(64) }),
-  reason: z.enum(['director-cache', 'cache', 'storage', 'live'] satisfies SelectReason[]),
-  loadFactor: finite,
-  epoch: z.number().int().min(0).max(MAX_EPOCH),
-});
-export type WatchAck = z.infer<typeof watchReplySchema>;
-
 export const placesReplySchema = ackSchema({ places: z.array(placeSchema).max(20) });
+
+/** An entry of the catalog: an asset's facts (its poster token made a URL), the servers holding it, its audience. */
+export const catalogEntrySchema = assetInfoSchema.omit({ poster: true }).extend({
+  live: z.boolean(),
+  holders: z.array(serverId).max(100_000),
+  posterUrl: z.string().max(2_000).optional(),
+  viewers: z.number().int().min(0).optional(),
+  renditions: z
+    .array(
+      z.strictObject({
+        id: assetId,
+        heightPx: z.number().int().min(1).max(MAX_PICTURE_HEIGHT_PX),
+        bitrateBps: z.number().finite().min(0).optional(),
+      }),
+    )
+    .max(64)
+    .optional(),
+}) satisfies z.ZodType<CatalogEntry>;
+
+/** `catalog` and `catalog-query`: a page of entries (one, for `{ id }`), the next page's cursor, how many match. */
+export const catalogPageReplySchema = ackSchema({
+  assets: z.array(catalogEntrySchema).max(MAX_CATALOG_PAGE),
+  next: assetId.nullable(),
+  total: z.number().int().min(0),
+});
+
+/**
+ * What a catalog page may take, checked before the schema walks it: far above a real page (1,000 entries held by
+ * three servers each are ≈ 0.7 MB), it bounds the walk, not the catalog (the default bounds, 256 KiB, would refuse one).
+ */
+export const CATALOG_REPLY_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxBytes: 32 * 1024 * 1024, maxKeys: 2_000_000 });
+
+/** `viewers`: how many watch each asset asked about, in the order asked. */
+export const viewersReplySchema = ackSchema({ counts: z.array(z.number().int().min(0)).max(MAX_VIEWERS_QUERY) });
 
 /** Hub → client `session-close`. */
 export const sessionCloseSchema = z.object({ sessionId, reason: z.string().max(200).optional() });
@@ -73,8 +95,13 @@ export const clientConfigSchema = z.object({
  * Parse a hub ack; a malformed one becomes an `internal` refusal carrying what was wrong,
  * so a caller has one failure path for refusals and garbage alike.
  */
-export function parseAck<T>(schema: z.ZodType<T>, raw: unknown, what: string): T | { ok: false; code: string; message: string } {
-  const p = parse(schema, raw);
+export function parseAck<T>(
+  schema: z.ZodType<T>,
+  raw: unknown,
+  what: string,
+  bounds?: Bounds,
+): T | { ok: false; code: string; message: string } {
+  const p = parse(schema, raw, bounds);
   return p.ok ? p.value : { ok: false, code: 'internal', message: `malformed ${what} reply: ${p.message}` };
 }
 

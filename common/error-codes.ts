@@ -5,7 +5,7 @@ import { FrameErrorCode } from '../signaling/protocol/frames.js';
 import { IngestErrorCode } from '../signaling/protocol/ingest-frames.js';
 import { ErrorCode } from '../signaling/protocol/types.js';
 
-/** Codes raised and handled inside one process (storage, cache, client SDK, pages). */
+/** Codes raised and handled inside one process (storage, cache, client SDK, pages, the hub's Redis side). */
 export const LocalErrorCode = {
   /** Offset or length is not a sane non-negative integer. */
   badRange: 'bad-range',
@@ -25,6 +25,11 @@ export const LocalErrorCode = {
   tooSlow: 'too-slow',
   sessionClosed: 'session-closed',
   badSignal: 'bad-signal',
+  // Several hubs on Redis (signaling/redis/):
+  /** A hub that lost the rotation lease tried to append to the shared delta log. */
+  fenced: 'fenced',
+  /** `--redis` is not a redis:// or rediss:// URL. */
+  badRedisUrl: 'bad-redis-url',
 } as const;
 
 /** The one vocabulary: wire codes and local codes together. */

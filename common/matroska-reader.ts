@@ -2,28 +2,10 @@
 // soon as the block is whole. The browser's H.264 remux reads the player's bytes with it (after a seek they start at
 // a Cluster); the WHEP live reader uses its block parsing.
 import { concatBytes, readBlockHead, readHeader, readUnsigned } from './ebml-header.js';
+import { MatroskaId as ID } from './matroska-ids.js';
 
 /** Elements walked into rather than taken whole: Segment, Info (for the timestamp scale), Cluster (often of unknown size). */
-const CONTAINERS: ReadonlySet<number> = new Set([0x18538067, 0x1549a966, 0x1f43b675]);
-const ID = {
-  timestampScale: 0x2ad7b1,
-  tracks: 0x1654ae6b,
-  trackEntry: 0xae,
-  trackNumber: 0xd7,
-  codecId: 0x86,
-  codecPrivate: 0x63a2,
-  video: 0xe0,
-  pixelWidth: 0xb0,
-  pixelHeight: 0xba,
-  audio: 0xe1,
-  samplingFrequency: 0xb5,
-  channels: 0x9f,
-  clusterTimestamp: 0xe7,
-  simpleBlock: 0xa3,
-  blockGroup: 0xa0,
-  block: 0xa1,
-  referenceBlock: 0xfb,
-} as const;
+const CONTAINERS: ReadonlySet<number> = new Set([ID.segment, ID.info, ID.cluster]);
 /** Elements read; any other is passed over without being held in memory (Cues, Tags, Void, the EBML header, …). */
 const TAKEN: ReadonlySet<number> = new Set([ID.timestampScale, ID.tracks, ID.clusterTimestamp, ID.simpleBlock, ID.blockGroup]);
 /** A taken element larger than this is refused (bytes): no block or Tracks element of a stream Baton stores is near it. */

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import {
   type StateTable,
   parse,
+  sessionCloseSchema,
   signalSchema,
   type ServerDescriptor,
   type TableSnapshot,
@@ -295,8 +296,9 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     hub.handle('whep-offer', (msg, ack) => this.#whep.offer(msg, ack));
     hub.handle('whep-end', (msg, ack) => this.#whep.end(msg, ack));
     hub.handle('session-close', (msg) => {
-      const id = msg?.sessionId;
-      if (!this.#viewers.closeByHub(id)) this.#ingest.closeSession(id);
+      const p = parse(sessionCloseSchema, msg);
+      if (!p.ok) return void this.#log.warn({ err: p.message }, 'invalid session-close from the hub');
+      if (!this.#viewers.closeByHub(p.value.sessionId)) this.#ingest.closeSession(p.value.sessionId);
     });
   }
 

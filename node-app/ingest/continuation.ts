@@ -1,6 +1,7 @@
 // Where a second muxer may continue an unfinished live copy: its byte and chunk edge, the bytes that complete a torn block, the next timecode.
 import { readHeader } from './ebml-stream.js';
 import { readUnsigned } from '../../common/ebml-header.js';
+import { MatroskaId as Id } from '../../common/matroska-ids.js';
 import { IngestError, IngestErrorCode } from './errors.js';
 import type { LiveWriter } from './live-writer.js';
 
@@ -8,8 +9,6 @@ import type { LiveWriter } from './live-writer.js';
 export const MAX_CONTINUATION_SCAN_BYTES = 32 * 1024 * 1024;
 /** The continued stream's first Cluster starts this long after the stored copy's last block, ms (about a frame). */
 export const CONTINUATION_GAP_MS = 40;
-
-const Id = { timecode: 0xe7, simpleBlock: 0xa3, blockGroup: 0xa0, block: 0xa1 } as const;
 
 export interface Continuation {
   streamId: string;
@@ -78,8 +77,8 @@ export function lastTimeMs(cluster: Uint8Array): number | undefined {
     const h = readHeader(cluster.subarray(at, end));
     if (typeof h === 'string' || h.size === undefined) break;
     const data = at + h.headerBytes;
-    if (h.id === 0x1f43b675) break; // the next Cluster
-    if (h.id === Id.timecode && data + h.size <= end) base = readUnsigned(cluster.subarray(data, data + h.size));
+    if (h.id === Id.cluster) break; // the next Cluster
+    if (h.id === Id.clusterTimestamp && data + h.size <= end) base = readUnsigned(cluster.subarray(data, data + h.size));
     else if (h.id === Id.simpleBlock) latest = Math.max(latest, blockTime(cluster, data, end) ?? latest);
     else if (h.id === Id.blockGroup) {
       const inner = readHeader(cluster.subarray(data, end));

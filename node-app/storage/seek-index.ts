@@ -5,6 +5,7 @@
 // which is what a seek over the data channel has to name.
 import { PROBE_HEAD_BYTES, forEachChild, probeWebm, readHeader, readUint, type Header, type WebmProbe } from './webm-probe.js';
 import { readBlockHead } from './webm-duration.js';
+import { MatroskaId as Id } from '../../common/matroska-ids.js';
 
 /** One place a stream can start from: a Cluster that begins with a keyframe (or any Cluster of an audio-only file). */
 export interface SeekPoint {
@@ -32,17 +33,6 @@ export const SCAN_CHUNK_BYTES = 1024 * 1024;
 /** Seek points kept per asset (a keyframe a second for 55 hours); later ones are dropped. */
 export const MAX_SEEK_POINTS = 200_000;
 
-const Id = {
-  cues: 0x1c53bb6b,
-  cuePoint: 0xbb,
-  cueTime: 0xb3,
-  cueTrackPositions: 0xb7,
-  cueTrack: 0xf7,
-  cueClusterPosition: 0xf1,
-  cluster: 0x1f43b675,
-  timecode: 0xe7,
-  simpleBlock: 0xa3,
-} as const;
 /** Element ids of four bytes belong to the Segment level: inside an unknown-size Cluster one ends it. */
 const FIRST_SEGMENT_LEVEL_ID = 0x10000000;
 const HEADER_BYTES = 12;
@@ -185,7 +175,7 @@ async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promi
       const c = await w.header(p);
       // A truncated element, or the next Segment-level element: this (unknown-size) Cluster ended.
       if (!c || c.size === undefined || c.id >= FIRST_SEGMENT_LEVEL_ID) break;
-      if (c.id === Id.timecode && c.size <= 7) {
+      if (c.id === Id.clusterTimestamp && c.size <= 7) {
         const { v, i } = await w.at(c.dataStart, c.size);
         timecode = readUint(v, i, c.size);
       } else if (c.id === Id.simpleBlock && key === undefined) {

@@ -1,17 +1,12 @@
 // The duration of a WebM file that carries none in its header (MediaRecorder and
-import { readBlockHead as readBlock, type BlockHead } from '../../common/ebml-header.js';
 // other live recordings write no Segment/Info/Duration): the timecode of the last
 // block of the last Cluster, read from the file's tail.
+import { readBlockHead as readBlock, type BlockHead } from '../../common/ebml-header.js';
+import { MatroskaId as Id } from '../../common/matroska-ids.js';
 import { readHeader } from './webm-probe.js';
 
 /** How much of a file's end is read to find its last Cluster (MediaRecorder clusters are ≤ a few MB). */
 export const DURATION_TAIL_BYTES = 4 * 1024 * 1024;
-
-const CLUSTER_ID = 0x1f43b675;
-const TIMECODE_ID = 0xe7;
-const SIMPLE_BLOCK_ID = 0xa3;
-const BLOCK_GROUP_ID = 0xa0;
-const BLOCK_ID = 0xa1;
 
 /**
  * Media time at the last block in `tail` (the last bytes of a file), in ms, or
@@ -21,7 +16,7 @@ export function lastBlockTimeMs(tail: Uint8Array, timecodeScaleNs: number): numb
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
   // From the end backwards: the first candidate that parses as a Cluster is the last one.
   for (let pos = tail.byteLength - 4; pos >= 0; pos--) {
-    if (tail[pos] !== 0x1f || view.getUint32(pos) !== CLUSTER_ID) continue;
+    if (tail[pos] !== 0x1f || view.getUint32(pos) !== Id.cluster) continue;
     const ticks = clusterEndTicks(view, pos);
     if (ticks !== undefined) return Math.round((ticks * timecodeScaleNs) / 1e6);
   }
@@ -43,17 +38,17 @@ function clusterEndTicks(view: DataView, pos: number): number | undefined {
     const h = readHeader(view, p);
     // A partial element cut by the end of the file, or a top-level one (the next Cluster, Cues, Tags): this Cluster ended.
     if (!h || h.size === undefined || h.dataStart + h.size > view.byteLength || h.id >= 0x10000000) break;
-    if (h.id === TIMECODE_ID) {
+    if (h.id === Id.clusterTimestamp) {
       if (h.size > 6) return undefined;
       base = 0;
       for (let i = 0; i < h.size; i++) base = base * 256 + view.getUint8(h.dataStart + i);
-    } else if (h.id === SIMPLE_BLOCK_ID) {
+    } else if (h.id === Id.simpleBlock) {
       block(h.dataStart, h.size);
-    } else if (h.id === BLOCK_GROUP_ID) {
+    } else if (h.id === Id.blockGroup) {
       for (let q = h.dataStart; q < h.dataStart + h.size; ) {
         const c = readHeader(view, q);
         if (!c || c.size === undefined) break;
-        if (c.id === BLOCK_ID) block(c.dataStart, c.size);
+        if (c.id === Id.block) block(c.dataStart, c.size);
         q = c.dataStart + c.size;
       }
     }

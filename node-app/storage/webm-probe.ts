@@ -1,31 +1,9 @@
 // A minimal EBML reader for a WebM file's head: doc type, track codecs, duration, where media starts.
 import { readHeader as readEbmlHeader } from '../../common/ebml-header.js';
+import { MatroskaId as Id } from '../../common/matroska-ids.js';
 
 /** Bytes of a file's head that almost always hold the EBML header, Info and Tracks. */
 export const PROBE_HEAD_BYTES = 256 * 1024;
-
-const Id = {
-  ebml: 0x1a45dfa3,
-  docType: 0x4282,
-  segment: 0x18538067,
-  info: 0x1549a966,
-  timecodeScale: 0x2ad7b1,
-  duration: 0x4489,
-  tracks: 0x1654ae6b,
-  trackEntry: 0xae,
-  trackType: 0x83,
-  codecId: 0x86,
-  codecPrivate: 0x63a2,
-  cluster: 0x1f43b675,
-  seekHead: 0x114d9b74,
-  seek: 0x4dbb,
-  seekId: 0x53ab,
-  seekPosition: 0x53ac,
-  cues: 0x1c53bb6b,
-  trackNumber: 0xd7,
-  video: 0xe0,
-  pixelHeight: 0xba,
-} as const;
 
 const TRACK_TYPE_VIDEO = 1;
 const TRACK_TYPE_AUDIO = 2;
@@ -114,7 +92,7 @@ export function probeWebm(head: Uint8Array): WebmProbe {
     if (h.id === Id.info && end <= head.byteLength) {
       forEachChild(view, h.dataStart, end, (c) => {
         if (c.size === undefined) return;
-        if (c.id === Id.timecodeScale) timecodeScale = readUint(view, c.dataStart, c.size) || DEFAULT_TIMECODE_SCALE_NS;
+        if (c.id === Id.timestampScale) timecodeScale = readUint(view, c.dataStart, c.size) || DEFAULT_TIMECODE_SCALE_NS;
         if (c.id === Id.duration) duration = readFloat(view, c.dataStart, c.size);
       });
     } else if (h.id === Id.seekHead && end <= head.byteLength) {

@@ -2,16 +2,11 @@
 import type { ByteSource } from '../contracts.js';
 import { concatBytes, readHeader, readUnsigned } from '../../common/ebml-header.js';
 import { blockFrame } from '../../common/matroska-reader.js';
+import { MatroskaId as ID } from '../../common/matroska-ids.js';
 import type { MediaFrame, MediaKind } from './media-frame.js';
 
 /** Elements walked into rather than skipped: Segment, Info (for the timestamp scale), Cluster. */
-const CONTAINERS = new Set([0x18538067, 0x1549a966, 0x1f43b675]);
-const ID = {
-  timestampScale: 0x2ad7b1,
-  clusterTimestamp: 0xe7,
-  simpleBlock: 0xa3,
-  blockGroup: 0xa0,
-} as const;
+const CONTAINERS: ReadonlySet<number> = new Set([ID.segment, ID.info, ID.cluster]);
 /** An element other than a container larger than this is refused (bytes): no block of a live stream is near it. */
 export const MAX_LIVE_ELEMENT_BYTES = 16 * 1024 * 1024;
 /** Bytes asked of the source per read. */

@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { Audio, PeerConnection, RtcpNackResponder, Video, type Track } from 'node-datachannel';
 import { type OfferMedia, type OfferSummary, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
-import { fromAvcc, parameterSets } from '../whip/avc-config.js';
+import { fromAvcc, parameterSets } from '../../common/avc-config.js';
 import { NalType } from '../whip/h264-depacketizer.js';
 import type { ByteSource } from '../contracts.js';
 import { GATHER_TIMEOUT_MS } from '../whip/whip-peer.js';

@@ -2,7 +2,7 @@
 import extra from 'werift-rtp/extra';
 import { RtpPacket } from 'werift-rtp';
 import { Buffer } from 'node:buffer';
-import { avcDecoderConfig, parseSps, toAvcc } from './avc-config.js';
+import { avcDecoderConfig, parseSps, toAvcc } from '../../common/avc-config.js';
 import { type AccessUnit, H264Depacketizer, NalType } from './h264-depacketizer.js';
 import { type Frame, Interleaver, type TrackKind } from './interleaver.js';
 

@@ -54,8 +54,7 @@ export class WhipManager {
     if (typeof ack !== 'function') return;
     const p = parse(whipOfferSchema, raw);
     if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whip-offer: ${p.message}`));
-    // The hub sent its own `publish` answer: only the parts the relay reads were checked.
-    const offer = p.value as unknown as WhipOffer;
+    const offer = p.value;
     // The RTP and WebM stack (werift-rtp) costs ~0.5 s of CPU to load: only servers that get a WHIP offer pay it.
     void import('./whip-broadcast.js').then(
       async ({ WhipBroadcast }) => {

@@ -5,22 +5,20 @@
 // (`signaling/transport/`); the simulator (`test/sim/`) wires it to an in-memory
 // network on a fake clock, so the sim drives this very code.
 //
-// Where several hubs plug in next (issue 16), three seams stay narrow on purpose:
-// - **Delta sink/source.** The core hands every batch of committed deltas to
-//   `HubLink.publishDeltas`, in version order, once. A Redis-backed link appends
-//   the batch to a stream (XADD) that every hub reads (XREAD) and offers to its
-//   own table copy — the same `StateTable.offer` a media server's replica uses —
-//   while only the hub that commits a delta runs `StateTable.commit`. Nothing
-//   else in the core writes to the wire for the table.
-// - **Rotation lease.** The core moves the baton on its timer only while
-//   `RotationLease.held(now)`; one hub holds it always (`SOLE_HUB_LEASE`). With
-//   several hubs a lease in Redis (SET NX PX, renewed each rotation period) says
-//   which hub rotates, and the director epoch stays the fencing token. Failure
-//   rotations (a director that left or timed out) need no lease: the epoch
-//   fences a second hub that does the same.
-// - **Server peers.** A request to a server is `ServerPeer.ask` with a timeout;
-//   a server connected to another hub is a peer whose `ask` travels over the
-//   adapter. The core never asks which hub a server is on.
+// Several hubs on Redis (issue 16, `baton hub --redis`; docs/multi-hub.md) plug in at narrow seams,
+// implemented in `signaling/redis/` and passed in by `signaling/hub.ts`:
+// - **SharedLog.** With one, the core stamps no versions: `DeltaFeed` appends each batch
+//   to the one ordered log, and every hub applies what it reads back (`HubCore.applyShared`,
+//   `StateTable.offer`, as a media server's replica does), then publishes it to its own
+//   servers and dashboards through `HubLink.publishDeltas`.
+// - **RotationLease.** The core moves the baton on its timer only while
+//   `RotationLease.held(now)`; one hub alone holds it always (`SOLE_HUB_LEASE`). Failure
+//   rotations need no lease: the director epoch fences a second hub doing the same.
+// - **ServerPeer.** A request to a server is `ServerPeer.ask` with a timeout; a server
+//   connected to another hub is a peer whose `ask` travels through the hubs' mesh or the
+//   socket.io adapter's room. The core never asks which hub a server is on.
+// - **SharedLiveness, SharedStreamClaims**: whether a server is gone from the whole cluster,
+//   and one owner per stream id across hubs.
 import type { DecisionEvent, Delta, VersionedDelta } from '../protocol/index.js';
 
 /** One media server's connection, as the core holds it. */

@@ -4,7 +4,6 @@ import { ASSET_ID_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.j
 import { checkBounds, MESSAGE_BOUNDS, type Bounds } from './bounds.js';
 import { MAX_CATALOG_QUERY_CHARS } from '../../common/catalog-search.js';
 import type {
-  Ack,
   AssetInfo,
   DirectorInfo,
   LiveInfo,
@@ -12,8 +11,6 @@ import type {
   Place,
   SelectReason,
   ServerLoad,
-  TableSnapshot,
-  VersionedDelta,
   OwnDelta,
   ServerDescriptor,
 } from './types.js';
@@ -155,10 +152,9 @@ export const heartbeatSchema = z.strictObject({ load: serverLoadSchema.optional(
 export const SIGNAL_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxBytes: MAX_SIGNAL_BYTES, maxKeys: 256 });
 
 /**
- * Any JSON value of bounded size: simple-peer signal payloads are opaque. The size is checked
+ * A signal payload (an SDP or an ICE candidate): opaque, size-bounded. The size is checked
  * by an iterative walk that stops at the bound (never `JSON.stringify`, which recurses).
  */
-/** A signal payload (an SDP or an ICE candidate): opaque, size-bounded. */
 export const signalData = z.record(z.string(), z.unknown()).superRefine((d, ctx) => {
   const b = checkBounds(d, SIGNAL_BOUNDS);
   if (!b.ok) ctx.addIssue({ code: 'custom', message: `signal payload ${b.message}` });

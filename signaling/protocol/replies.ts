@@ -13,6 +13,7 @@ import {
   descriptionSchema,
   signalData,
   type IngestDecision,
+  type PublishReply,
   type SelectDecision,
   type SessionOpen,
   type SessionOpenAccepted,
@@ -64,6 +65,21 @@ export const selectIngestAnswerSchema = ackSchema({
     .optional(),
   epoch,
 }) satisfies z.ZodType<Ack<IngestDecision>>;
+
+const uploadChoice = ingestChoice.extend({ sessionId });
+
+/**
+ * The hub's answer to `publish` (without the ack's `ok`): the stream, its secret and the sessions to upload to.
+ * The client SDK parses the ack with it, and the primary of a WHIP broadcast the copy the hub sends with the offer.
+ */
+export const publishReplyBodySchema = z.object({
+  streamId: assetId,
+  streamSecret: streamSecretSchema,
+  primary: uploadChoice,
+  backup: uploadChoice.nullable(),
+  ipUnknown: z.boolean(),
+  epoch,
+}) satisfies z.ZodType<PublishReply>;
 
 /** A server's answer to `session-open`: accepted, or why not. */
 export const sessionOpenAnswerSchema = ackSchema({ answer: signalData.optional() }) satisfies z.ZodType<Ack<SessionOpenAccepted>>;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { assetId, sessionId, signalSchema } from './messages.js';
 import { MAX_WHIP_SDP_BYTES } from './whip-sdp.js';
 import type { Ack } from './types.js';
-import type { PublishReply } from './messages.js';
+import { publishReplyBodySchema } from './replies.js';
 
 export { MAX_WHIP_SDP_BYTES };
 
@@ -11,19 +11,17 @@ export { MAX_WHIP_SDP_BYTES };
 export const WHIP_RESOURCE_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 export const whipResourceId = z.string().regex(WHIP_RESOURCE_ID_PATTERN, 'bad WHIP resource id');
 
-const choice = z.object({ serverId: z.string().max(64), region: z.string().max(64), sessionId }).passthrough();
-
 /** Hub → primary: answer this offer and relay the stream to the assignment's entry servers (itself included). */
 export const whipOfferSchema = z.strictObject({
   resourceId: whipResourceId,
   streamId: assetId,
   sdp: z.string().min(1).max(MAX_WHIP_SDP_BYTES),
   /** The hub's `publish` answer for this broadcast (the sessions the primary's relay uploads to). */
-  assignment: z.object({ streamId: assetId, primary: choice, backup: choice.nullable() }).passthrough(),
+  assignment: publishReplyBodySchema,
   /** A re-POST after the primary died: continue the unfinished copy the primary (this server) holds. */
   resume: z.boolean().optional(),
 });
-export type WhipOffer = Omit<z.infer<typeof whipOfferSchema>, 'assignment'> & { assignment: PublishReply };
+export type WhipOffer = z.infer<typeof whipOfferSchema>;
 
 /** Hub → primary: the publisher sent DELETE; finalize and acknowledge. */
 export const whipEndSchema = z.strictObject({ resourceId: whipResourceId });

@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Delta, TableSnapshot, VersionedDelta } from '../protocol/types.js';
 import type { ClusterKeys } from './keys.js';
+import { CodedError } from '../../common/coded-error.js';
 
 /** Deltas kept in the stream (approximate trim); a hub further behind takes the snapshot. */
 export const DEFAULT_LOG_MAX_LEN = 100_000;
@@ -52,8 +53,11 @@ redis.call('HSET', KEYS[2], 'v', ARGV[1], 's', ARGV[2])
 return 1
 `;
 
-export class FencedError extends Error {
-  readonly code = 'fenced';
+export class FencedError extends CodedError<'fenced'> {
+  override readonly name = 'FencedError';
+  constructor(message: string) {
+    super('fenced', message);
+  }
 }
 
 /** What a read found after `afterVersion`: the next deltas in order, or a gap (trimmed away: take the snapshot). */

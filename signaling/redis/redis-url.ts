@@ -1,6 +1,11 @@
 // A Redis URL checked at start-up, apart from the client: every CLI command parses its flags, and only a hub on Redis needs ioredis loaded.
-export class RedisUrlError extends Error {
-  readonly code = 'bad-redis-url';
+import { CodedError } from '../../common/coded-error.js';
+
+export class RedisUrlError extends CodedError<'bad-redis-url'> {
+  override readonly name = 'RedisUrlError';
+  constructor(message: string) {
+    super('bad-redis-url', message);
+  }
 }
 
 /** `redis://host:port[/db]` (or `rediss://` for TLS): checked here so a typo is a clear start-up error. */

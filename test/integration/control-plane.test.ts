@@ -154,7 +154,12 @@ describe('control plane: hub + 3 servers on loopback', () => {
       });
       peer.signal(ok.answer);
       await new Promise<void>((resolve) => peer.once('connect', () => resolve()));
+      const closed = new Promise<void>((resolve) => peer.once('close', () => resolve()));
       c.emit('leave', { sessionId: ok.sessionId });
+      // The hub tells the server (session-close); the server ends the session and its peer, long before any watchdog would.
+      await expect(Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), 5_000))])).resolves.toBe(
+        'closed',
+      );
       // The offer is held to a signal's bounds (16 KiB).
       const big = { type: 'offer', sdp: 'x'.repeat(20_000) };
       expect(await ask(c, 'watch', { assetId: 'demo-testsrc', offer: big })).toMatchObject({ ok: false, code: 'bad-request' });

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { connectBlockingRedis, connectRedis, whenRedisReady } from '../../signaling/redis/connect.js';
 import { parseRedisUrl, RedisUrlError } from '../../signaling/redis/redis-url.js';
 import { FencedError, RedisDeltaLog } from '../../signaling/redis/delta-log.js';
+import { CodedError } from '../../common/coded-error.js';
 import { SharedHeartbeats } from '../../signaling/redis/heartbeats.js';
 import { clusterKeys } from '../../signaling/redis/keys.js';
 import { LeaseKeeper, RotationLease } from '../../signaling/redis/lease.js';
@@ -56,6 +57,7 @@ describe('redis URL', () => {
     expect(parseRedisUrl('redis://127.0.0.1:6380/2')).toMatchObject({ host: '127.0.0.1', port: 6380, db: 2, tls: false });
     expect(parseRedisUrl('rediss://r.example').port).toBe(6379);
     expect(() => parseRedisUrl('http://x:1')).toThrow(RedisUrlError);
+    expect(() => parseRedisUrl('http://x:1')).toThrow(expect.objectContaining({ code: 'bad-redis-url' }));
     expect(() => parseRedisUrl('redis://x:1/99')).toThrow(/database number/);
     expect(() => parseRedisUrl('localhost:6379')).toThrow(/scheme|URL/);
   });
@@ -135,6 +137,7 @@ describe('rotation lease', () => {
     const director: Delta = { type: 'director', director: { id: 's1', epoch: 1, sinceMs: 0 } };
     await expect(log.append([director], 'hub-a')).resolves.toEqual([1]);
     await expect(new RedisDeltaLog(cb, keys).append([director], 'hub-b')).rejects.toBeInstanceOf(FencedError);
+    await expect(new RedisDeltaLog(cb, keys).append([director], 'hub-b')).rejects.toBeInstanceOf(CodedError);
     // hub-a stops renewing (paused or dead): the lease expires and hub-b takes it with a new fencing token.
     const taken = await waitFor('hub-b takes the lease', async () => {
       const s = await b.tryAcquire();

@@ -1,5 +1,6 @@
 // Fake media servers holding replicas, for simulations of the real hub core (`SimHub`), and table comparison.
-import { StateTable } from '../../signaling/protocol/state-table.js';
+import { ReplicaFollower } from '../../common/replica-follower.js';
+import type { StateTable } from '../../signaling/protocol/state-table.js';
 import type {
   AssetInfo,
   LiveInfo,
@@ -16,15 +17,21 @@ import { deepFreeze } from './sim-network.js';
 // ---- a fake media server ----------------------------------------------------------------
 
 export class FakeServer implements SimServer {
-  readonly replica = new StateTable();
   readonly cache = new Set<string>();
   readonly storage = new Map<string, AssetInfo>();
   readonly live = new Map<string, LiveInfo>();
   load: ServerLoad = { sessions: 0, egressMbps: 0, cpu: 0 };
   alive = true;
   readonly stats = { gaps: 0, resyncs: 0, behind: 0 };
-  /** True from a snapshot request (or registration) until a snapshot arrives. */
-  #awaitingSnapshot = false;
+  /** The media server's and the dashboard's follower, so the sim tests the one that runs. */
+  readonly #follower = new ReplicaFollower({
+    // The snapshot comes back as a message (onSnapshot), whose load ends the resync: this promise is never settled.
+    requestSnapshot: () => {
+      this.stats.resyncs++;
+      this.hub.resync(this);
+      return new Promise<TableSnapshot>(() => {});
+    },
+  });
   #lastAckVersion = 0;
   #stopHeartbeats: (() => void) | null = null;
 
@@ -35,8 +42,11 @@ export class FakeServer implements SimServer {
     private readonly clock: FakeClock,
   ) {}
 
+  get replica(): StateTable {
+    return this.#follower.table;
+  }
+
   start(heartbeatPhaseMs: number): void {
-    this.#awaitingSnapshot = true;
     this.#register();
     this.#stopHeartbeats = this.clock.every(HEARTBEAT_MS, () => this.hub.heartbeat(this), heartbeatPhaseMs);
   }
@@ -98,19 +108,13 @@ export class FakeServer implements SimServer {
 
   onDeltas(batch: readonly VersionedDelta[]): void {
     if (!this.alive) return;
-    for (const vd of batch) {
-      if (this.replica.offer(vd) === 'gap') {
-        this.stats.gaps++;
-        this.#requestSnapshot();
-        return;
-      }
-    }
+    const resyncing = this.#follower.resyncing;
+    this.#follower.offer(batch);
+    if (!resyncing && this.#follower.resyncing) this.stats.gaps++;
   }
 
   onSnapshot(snapshot: TableSnapshot): void {
-    if (!this.alive) return;
-    this.#awaitingSnapshot = false;
-    if (snapshot.version > this.replica.version) this.replica.load(snapshot);
+    if (this.alive) this.#follower.load(snapshot);
   }
 
   /**
@@ -121,7 +125,7 @@ export class FakeServer implements SimServer {
     if (!this.alive) return;
     if (this.replica.version < this.#lastAckVersion) {
       this.stats.behind++;
-      this.#requestSnapshot();
+      void this.#follower.resync();
     }
     this.#lastAckVersion = hubVersion;
   }
@@ -134,13 +138,6 @@ export class FakeServer implements SimServer {
   leave(): void {
     this.crash();
     this.hub.leave(this);
-  }
-
-  #requestSnapshot(): void {
-    if (this.#awaitingSnapshot) return;
-    this.#awaitingSnapshot = true;
-    this.stats.resyncs++;
-    this.hub.resync(this);
   }
 }
 

@@ -2,7 +2,18 @@
 // the one backoff rule and retry loop, the one error type.
 import { describe, expect, it } from 'vitest';
 import { ResendBuffer } from '../../client-sdk/resend-buffer.js';
-import { ask, parseAck, publishReplySchema } from '../../client-sdk/hub-replies.js';
+import {
+  ask,
+  CATALOG_REPLY_BOUNDS,
+  catalogPageReplySchema,
+  parseAck,
+  publishReplySchema,
+  viewersReplySchema,
+} from '../../client-sdk/hub-replies.js';
+import { CatalogView } from '../../signaling/catalog-view.js';
+import { StateTable } from '../../signaling/protocol/state-table.js';
+import type { AssetInfo, ServerEntry } from '../../signaling/protocol/types.js';
+import { serverEntry } from '../helpers/server-entry.js';
 import { MAX_CHUNK_PAYLOAD_BYTES } from '../../signaling/protocol/ingest-frames.js';
 import { backoffMs, retry } from '../../common/retry.js';
 import { CodedError, codeOf } from '../../common/coded-error.js';
@@ -100,6 +111,58 @@ describe('hub replies', () => {
       ),
     ).toEqual({ ok: false, code: 'internal', message: 'boom' });
     expect(await ask({ emit: (_e, _r, ack) => ack(good) }, 'publish', {}, publishReplySchema, 1_000)).toMatchObject({ ok: true });
+  });
+});
+
+describe('catalog replies', () => {
+  const server = (id: string, storage: AssetInfo[], extra: Partial<ServerEntry> = {}): ServerEntry =>
+    serverEntry(id, { storage, httpUrl: `http://127.0.0.1:4000/${id}`, ...extra });
+  const clip = (id: string, extra: Partial<AssetInfo> = {}): AssetInfo => ({ id, bytes: 1_000, mime: 'video/webm', ...extra });
+
+  it('a page the hub makes parses to itself: every field of every kind of entry is in the schema', () => {
+    const table = new StateTable();
+    const long = `${'word '.repeat(100)}end`;
+    table.commit({
+      type: 'server-joined',
+      server: server('s1', [
+        clip('film', { title: 'A film', description: long, poster: 'k3x9', durationMs: 60_000, bitrateBps: 1.5e6, heightPx: 720 }),
+        clip('film__360p', { heightPx: 360, bitrateBps: 4e5 }),
+      ]),
+    });
+    table.commit({
+      type: 'server-joined',
+      server: server('s2', [clip('film')], {
+        load: { sessions: 2, egressMbps: 1, cpu: 0, viewers: [{ id: 'film', n: 2 }] },
+        live: [{ id: 'show', bytes: 5, live: true, mime: 'video/webm', startedAtMs: 1, title: 'On air', poster: 'p1' }],
+      }),
+    });
+    const view = new CatalogView(table);
+    const page = { ok: true, ...view.page() };
+    expect(page.assets.map((e) => e.id)).toEqual(['film', 'show']);
+    expect(page.assets[0]).toMatchObject({ viewers: 2, renditions: [{ id: 'film__360p' }], posterUrl: expect.any(String) });
+    expect(parseAck(catalogPageReplySchema, page, 'catalog', CATALOG_REPLY_BOUNDS)).toEqual(page);
+    const one = { ok: true, ...view.query({ id: 'film' }) };
+    expect(parseAck(catalogPageReplySchema, one, 'catalog-query', CATALOG_REPLY_BOUNDS)).toEqual(one);
+  });
+
+  it('a full page passes the catalog bounds (the default ones would refuse it); a malformed one is an internal refusal', () => {
+    const table = new StateTable();
+    const assets = Array.from({ length: 1_000 }, (_, i) =>
+      clip(`a${String(i).padStart(4, '0')}`, { title: 't'.repeat(200), description: 'd'.repeat(280) }),
+    );
+    for (const id of ['s1', 's2', 's3']) table.commit({ type: 'server-joined', server: server(id, assets) });
+    const page = { ok: true, ...new CatalogView(table).page() };
+    expect(page.assets).toHaveLength(1_000);
+    expect(parseAck(catalogPageReplySchema, page, 'catalog', CATALOG_REPLY_BOUNDS)).toEqual(page);
+    expect(parseAck(catalogPageReplySchema, page, 'catalog')).toMatchObject({ ok: false, code: 'internal' });
+    const bad = parseAck(catalogPageReplySchema, { ...page, assets: [{ ...page.assets[0], holders: ['../x'] }] }, 'catalog');
+    expect(bad).toMatchObject({
+      ok: false,
+      code: 'internal',
+      message: expect.stringMatching(/malformed catalog reply: assets\.0\.holders/),
+    });
+    expect(parseAck(viewersReplySchema, { ok: true, counts: [3] }, 'viewers')).toEqual({ ok: true, counts: [3] });
+    expect(parseAck(viewersReplySchema, { ok: true, counts: [-1] }, 'viewers')).toMatchObject({ ok: false, code: 'internal' });
   });
 });
 

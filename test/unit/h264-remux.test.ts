@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BufferSource, EncodedPacketSink, Input, MATROSKA, MP4, type InputTrack } from 'mediabunny';
 import { RtpToWebm } from '../../node-app/whip/rtp-to-webm.js';
-import { avc1Codec } from '../../node-app/whip/avc-config.js';
+import { avc1Codec } from '../../common/avc-config.js';
 import { MatroskaToMp4 } from '../../web-client/components/h264-remux.js';
 import { mp4TypeOf, PlayerSink } from '../../web-client/components/player-sink.js';
 import { QUEUE_HIGH_WATER_BYTES } from '../../web-client/components/mse-sink.js';

@@ -17,22 +17,10 @@ import {
 import { catalogQuerySchema } from '../../signaling/protocol/index.js';
 import { OperatorGate, isLoopbackHost } from '../../signaling/operator-gate.js';
 import { publicPlace } from '../../signaling/geo/public-place.js';
+import { serverEntry } from '../helpers/server-entry.js';
 
-const server = (id: string, assets: Array<string | AssetInfo>, httpUrl?: string): ServerEntry => ({
-  id,
-  region: 'r',
-  lat: 0,
-  lon: 0,
-  roles: ['edge'],
-  maxSessions: 10,
-  uplinkMbps: 100,
-  joinedAtMs: 0,
-  load: { sessions: 0, egressMbps: 0, cpu: 0 },
-  cache: [],
-  storage: assets.map((a) => (typeof a === 'string' ? asset(a) : a)),
-  live: [],
-  ...(httpUrl ? { httpUrl } : {}),
-});
+const server = (id: string, assets: Array<string | AssetInfo>, httpUrl?: string): ServerEntry =>
+  serverEntry(id, { storage: assets.map((a) => (typeof a === 'string' ? asset(a) : a)), ...(httpUrl ? { httpUrl } : {}) });
 const asset = (id: string, extra: Partial<AssetInfo> = {}): AssetInfo => ({ id, bytes: 1, mime: 'video/webm', ...extra });
 
 const setup = () => {

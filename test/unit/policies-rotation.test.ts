@@ -3,28 +3,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { nextDirector } from '../../signaling/policies/rotation.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
-import type { ServerEntry } from '../../signaling/protocol/types.js';
-
-function server(id: string): ServerEntry {
-  return {
-    id,
-    region: 'r',
-    lat: 0,
-    lon: 0,
-    roles: ['edge'],
-    maxSessions: 10,
-    uplinkMbps: 100,
-    joinedAtMs: 0,
-    load: { sessions: 0, egressMbps: 0, cpu: 0 },
-    cache: [],
-    storage: [],
-    live: [],
-  };
-}
+import { serverEntry } from '../helpers/server-entry.js';
 
 function tableOf(ids: readonly string[]): StateTable {
   const t = new StateTable();
-  for (const id of ids) t.commit({ type: 'server-joined', server: server(id) });
+  for (const id of ids) t.commit({ type: 'server-joined', server: serverEntry(id) });
   return t;
 }
 

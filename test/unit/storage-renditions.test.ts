@@ -12,6 +12,7 @@ import { assetInfoSchema, MAX_PICTURE_HEIGHT_PX, parse } from '../../signaling/p
 import { CatalogView } from '../../signaling/catalog-view.js';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
 import { makeTestClip } from '../helpers/test-clip.js';
+import { serverEntry } from '../helpers/server-entry.js';
 import {
   RENDITION_GOP_S,
   RenditionMaker,
@@ -79,20 +80,7 @@ describe('which renditions an asset lacks', () => {
 });
 
 describe('the catalog lists renditions under their source', () => {
-  const entry = (id: string, storage: AssetInfo[]): ServerEntry => ({
-    id,
-    region: 'r',
-    lat: 0,
-    lon: 0,
-    roles: ['edge'],
-    maxSessions: 10,
-    uplinkMbps: 100,
-    joinedAtMs: 0,
-    load: { sessions: 0, egressMbps: 0, cpu: 0 },
-    cache: [],
-    storage,
-    live: [],
-  });
+  const entry = (id: string, storage: AssetInfo[]): ServerEntry => serverEntry(id, { storage });
 
   it('tallest first, with height and bitrate; a rendition without its source stays an entry of its own', () => {
     const table = new StateTable();

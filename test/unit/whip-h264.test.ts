@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { RtpPacket } from 'werift-rtp';
 import { BufferSource, EncodedPacketSink, Input, MATROSKA } from 'mediabunny';
-import { avc1Codec, avcDecoderConfig, fromAvcc, parameterSets, parseSps, toAvcc } from '../../node-app/whip/avc-config.js';
+import { avc1Codec, avcDecoderConfig, fromAvcc, parameterSets, parseSps, toAvcc } from '../../common/avc-config.js';
 import { H264Depacketizer } from '../../node-app/whip/h264-depacketizer.js';
 import { RtpToWebm, spropParameterSets } from '../../node-app/whip/rtp-to-webm.js';
 import { mimeFor, probeWebm } from '../../node-app/storage/webm-probe.js';

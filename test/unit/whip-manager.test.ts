@@ -20,7 +20,7 @@ const offer = (resourceId: string, sdp = OFFER) => ({
   sdp,
   assignment: {
     streamId: `s-${resourceId}`,
-    streamSecret: 'test-secret',
+    streamSecret: 'A'.repeat(43),
     primary: choice('a', `sess-${resourceId}-p`),
     backup: null,
     ipUnknown: true,

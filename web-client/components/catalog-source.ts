@@ -2,6 +2,7 @@
 // visible), a search over the whole catalog (the hub searches every entry; a page holds ≤ 1,000), the
 // watched asset's own entry with its whole description (pages carry excerpts) and its viewer count.
 import type { CatalogEntry, CatalogQuery } from '../../signaling/protocol/messages.js';
+import { CATALOG_REPLY_BOUNDS, catalogPageReplySchema, parseAck, viewersReplySchema } from '../../client-sdk/hub-replies.js';
 import { ACK_TIMEOUT_MS, type ClientSocket } from './hub-socket.js';
 
 /** Entries a search answer shows; "N of M" says how many more matched. */
@@ -51,7 +52,8 @@ export class CatalogSource {
     if (!socket || this.#inFlight) return;
     this.#inFlight = true;
     try {
-      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('catalog');
+      const raw: unknown = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('catalog');
+      const r = parseAck(catalogPageReplySchema, raw, 'catalog', CATALOG_REPLY_BOUNDS);
       if (r.ok) {
         this.entries = [...r.assets].sort((a, b) => Number(b.live) - Number(a.live) || a.id.localeCompare(b.id));
         this.error = null;
@@ -99,7 +101,11 @@ export class CatalogSource {
     if (!socket || !assetId || this.#viewersInFlight) return undefined;
     this.#viewersInFlight = true;
     try {
-      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('viewers', { assetIds: [assetId] });
+      const r = parseAck(
+        viewersReplySchema,
+        await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('viewers', { assetIds: [assetId] }),
+        'viewers',
+      );
       const n = r.ok ? r.counts[0] : undefined;
       if (n !== undefined) this.#setViewers(assetId, n);
       return n;
@@ -135,7 +141,8 @@ export class CatalogSource {
     const socket = this.#socket();
     if (!socket) return 'the hub is unreachable';
     try {
-      const r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('catalog-query', q);
+      const raw: unknown = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('catalog-query', q);
+      const r = parseAck(catalogPageReplySchema, raw, 'catalog-query', CATALOG_REPLY_BOUNDS);
       return r.ok ? r : r.message;
     } catch {
       return 'the hub did not answer';

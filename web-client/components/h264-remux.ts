@@ -9,7 +9,7 @@ import {
   StreamTarget,
   type StreamTargetChunk,
 } from 'mediabunny';
-import { avc1Codec } from '../../node-app/whip/avc-config.js';
+import { avc1Codec } from '../../common/avc-config.js';
 import { MatroskaReader, type MatroskaFrame, type MatroskaTrack } from '../../common/matroska-reader.js';
 
 /** Matroska's H.264 and Opus codec ids: the only tracks carried over (a WHIP broadcast has no others). */

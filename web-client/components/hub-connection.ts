@@ -1,6 +1,7 @@
 // One hub connection per page, as a Lit reactive controller (lit.dev's controller
 // composition): opens the socket when the host connects, tracks its state, closes it
-// when the host goes. The broadcast, dashboard and player controllers compose it.
+// when the host goes. The broadcast and dashboard controllers compose it; the player's watch-controller.ts does not
+// yet: it adopts the socket a watch page opened before the app loaded (client-socket.ts) and handles it itself.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Socket } from 'socket.io-client';
 
