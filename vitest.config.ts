@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 // Test layers: unit, sim and fuzz are pure and fast (in-process, no timing-bound
 // assertions) and always run in parallel. Integration, e2e and faults start real
 // processes on loopback, so they get longer timeouts and, in CI, run one file at a
-// time. The two projects run side by side: the pure files fill the second core
-// while the first process files run, instead of taking their own minute before.
+// time. Vitest 4 runs such a one-at-a-time project after every other project, never
+// beside it, so CI (.ci/run) starts the pure project in a vitest of its own, beside
+// the process files, rather than for its own 40 s before them.
 const shared = {
   globalSetup: ['test/global-setup.ts'],
   testTimeout: 60_000,

@@ -2,7 +2,8 @@
 """A WHIP publisher (RFC 9725) on GStreamer's webrtcbin: test pattern + tone, VP8 or H.264 + Opus.
 
 Debian 12's GStreamer has no whipsink, so this drives webrtcbin itself: POST the
-offer, set the answer, send for --seconds, then DELETE the resource.
+offer, set the answer, send for --seconds (or until SIGINT: Ctrl-C, or a test
+that has seen what it needed), then DELETE the resource.
 
     /usr/bin/python3 scripts/whip-publish.py \
         --url 'http://127.0.0.1:8080/whip/my-stream?location=Paris' \
@@ -17,6 +18,7 @@ broadcast was ended with a successful DELETE; 2 when the endpoint refused the
 offer (its status and reason go to stderr); 1 on any other failure.
 """
 import argparse
+import signal
 import sys
 import time
 import urllib.error
@@ -174,6 +176,7 @@ def main():
     pipe.set_state(Gst.State.PLAYING)
     # Give up if nothing was posted in time (no offer, or ICE gathering stuck).
     GLib.timeout_add(15_000, lambda: finish(1) if not state['location'] else False)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, end_broadcast)
     loop.run()
     pipe.set_state(Gst.State.NULL)
     return state['status']

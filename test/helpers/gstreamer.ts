@@ -32,7 +32,10 @@ export interface Run {
 /** A script still running this long after its --seconds is killed (its stderr says so), s. */
 const OVERRUN_S = 40;
 
-function run(script: string, args: string[], seconds: number): Promise<Run> {
+/** A running script: resolves when it exits; `stop()` ends a broadcast before its seconds are up (SIGINT: DELETE, exit). */
+export type Running = Promise<Run> & { stop(): void };
+
+function run(script: string, args: string[], seconds: number): Running {
   const child = spawn(PYTHON, [join(ROOT, 'scripts', script), ...args, '--ice-address', '127.0.0.1'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -46,16 +49,17 @@ function run(script: string, args: string[], seconds: number): Promise<Run> {
     },
     (seconds + OVERRUN_S) * 1000,
   );
-  return new Promise((resolve) =>
+  const exited = new Promise<Run>((resolve) =>
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr });
     }),
   );
+  return Object.assign(exited, { stop: () => void child.kill('SIGINT') });
 }
 
-/** scripts/whip-publish.py: publishes a test pattern and a tone for `seconds`, ICE on loopback only. */
-export function whipPublish(url: string, token: string, seconds: number, codec: 'vp8' | 'h264' = 'vp8'): Promise<Run> {
+/** scripts/whip-publish.py: publishes a test pattern and a tone for `seconds` (or until `stop()`), ICE on loopback only. */
+export function whipPublish(url: string, token: string, seconds: number, codec: 'vp8' | 'h264' = 'vp8'): Running {
   return run('whip-publish.py', ['--url', url, '--token', token, '--seconds', String(seconds), '--codec', codec], seconds);
 }
 

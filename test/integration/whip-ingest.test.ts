@@ -168,7 +168,8 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/POST 201/);
     expect(resumed.stderr).toMatch(/DELETE 200/);
-    // The publisher's first peer died with the primary: its DELETE cannot succeed.
+    // The publisher's first peer died with the primary: its DELETE (now, not at the end of its 30 s) cannot succeed.
+    publishing.stop();
     const run = await publishing;
     expect(run.code).not.toBe(0);
 

@@ -19,9 +19,17 @@ export function useBrowserCluster(opts: Omit<ClusterOptions, 'staticDir'> = {}, 
   let cluster: Cluster | undefined;
   let browser: Browser | undefined;
   beforeAll(async () => {
-    const staticDir = await buildWebClient();
-    cluster = await startCluster({ ...opts, staticDir });
-    browser = await launchBrowser(browserArgs);
+    // Chromium starts while the cluster does. Both settle before the hook ends, so when one fails, the other is
+    // already in its variable for afterAll to stop (Promise.all would end the hook while it was still starting).
+    const started = await Promise.allSettled([
+      buildWebClient().then(async (staticDir) => {
+        cluster = await startCluster({ ...opts, staticDir });
+      }),
+      launchBrowser(browserArgs).then((b) => {
+        browser = b;
+      }),
+    ]);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
