@@ -28,6 +28,8 @@ describe('player (Chromium, hub + 3 servers)', () => {
     try {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
       const video = await playedPast(page, 1, errors);
+      // Played without its chunks held (as a viewer loads it): the player says what the element does, no "Buffering…" over it.
+      await expect.poll(() => page.locator('baton-player .overlay').count(), { timeout: 5_000 }).toBe(0);
 
       expect(await video.evaluate((v: HTMLVideoElement) => v.muted)).toBe(true);
       expect(SERVER_IDS).toContain((await page.locator('baton-player [data-testid=server-id]').textContent())?.trim());
