@@ -163,8 +163,15 @@ describe('player (Chromium, hub + 3 servers)', () => {
         .toBeGreaterThanOrEqual(2);
       expect(await page.evaluate(() => customElements.get('baton-player') === undefined)).toBe(true);
       await page.evaluate(() => Object.assign(document.querySelector('video')!, { madeFirst: true }));
+      // It is shown where the player will show it (the page's static frame, index.html), not at its own size in a corner.
+      const box = (v: Element) => {
+        const r = v.getBoundingClientRect();
+        return [r.x, r.y, r.width, r.height].map(Math.round);
+      };
+      const early = await page.locator('video').evaluate(box);
       release();
       const video = await playedPast(page, 2, errors);
+      expect(await video.evaluate(box)).toEqual(early);
       // The player shows the element the first module made, fed on from where that module stopped: one buffered
       // range from the start, nothing appended twice or left out.
       expect(await video.evaluate((v) => (v as unknown as { madeFirst?: boolean }).madeFirst)).toBe(true);

@@ -62,7 +62,7 @@ export function openEarlySocket(hash: string = location.hash): void {
     // position or a delivery limit is the player's to ask for.
     const resume = resumePoint(route.asset, hash, new PlayPositions(localStorageOrNull()));
     if (resume === null && route.limitKbps === undefined && typeof MediaSource !== 'undefined') {
-      const p = new EarlyPlayback(route.asset, peer, document.querySelector('baton-app') ?? document.body);
+      const p = new EarlyPlayback(route.asset, peer, showWatchShell());
       playback = p;
       void ahead.reply.then((r) => {
         if (!r?.ok) p.giveUp();
@@ -84,6 +84,22 @@ export function appMayLoad(): Promise<void> {
   const p = playback;
   if (!p) return Promise.resolve();
   return Promise.race([p.settled, new Promise<void>((resolve) => setTimeout(resolve, APP_WAIT_MS))]);
+}
+
+/**
+ * Shows the watch page's frame from index.html (the bar and the player's box, where the app will draw them) and returns
+ * its screen, for the early video to appear where the player shows it; the body when the page has none.
+ */
+function showWatchShell(): ParentNode {
+  const shell = document.querySelector<HTMLElement>('.watch-shell');
+  if (!shell) return document.body;
+  shell.hidden = false;
+  return shell.querySelector('.watch-shell-screen') ?? shell;
+}
+
+/** The player shows the early video now: the frame it stood in goes (baton-app's own rendering hides it already). */
+export function removeWatchShell(): void {
+  document.querySelector('.watch-shell')?.remove();
 }
 
 let videoTaken = false;

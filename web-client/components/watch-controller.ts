@@ -3,7 +3,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Viewer } from '../../client-sdk/viewer.js';
 import { connectClient, type ClientSocket } from './hub-socket.js';
 import { playerViewer, startEarlyWatch, takeEarlyViewer } from './early-watch.js';
-import { takeEarlyPlayback, takeEarlySocket, takeEarlyVideo } from './client-socket.js';
+import { removeWatchShell, takeEarlyPlayback, takeEarlySocket, takeEarlyVideo } from './client-socket.js';
 import { CatalogSource } from './catalog-source.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
 import { PlayerSink } from './player-sink.js';
@@ -69,6 +69,7 @@ export class WatchController implements ReactiveController {
   /** The live stream's media time 0 on the wall clock (ms since the epoch), from its meta. */
   #liveStartedAtMs: number | null = null;
   readonly #position = new PositionKeeper();
+  #shellGone = false;
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -128,6 +129,14 @@ export class WatchController implements ReactiveController {
       if (document.visibilityState === 'visible' && this.hub === 'connected') void this.#refreshViewers();
     }, VIEWERS_POLL_MS);
     if (this.#wanted) this.#start(this.#wanted);
+  }
+
+  hostUpdated(): void {
+    // The player's first render moved the element out of the page's static frame (index.html): the frame goes.
+    if (!this.#shellGone) {
+      this.#shellGone = true;
+      removeWatchShell();
+    }
   }
 
   hostDisconnected(): void {
