@@ -263,6 +263,8 @@ export class WatchController implements ReactiveController {
       });
       for (const b of this.#earlyQueue) this.#sink.append(b);
       this.#earlyQueue = [];
+      // What the page's first module buffered ahead already shows now, not at the next tick.
+      this.#patch({ bufferAheadS: this.#sink.bufferAheadSeconds() });
       // Resuming (URL `t=` or the saved position): the stream starts at the Cluster before it, the playhead at it.
       if (startS !== null && !d.live) {
         this.#seekTarget = startS;
