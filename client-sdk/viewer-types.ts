@@ -76,6 +76,11 @@ export interface ViewerOptions {
 export interface AheadPeer extends ViewerPeer {
   /** Its offer once made (also its first `signal`); null when it failed first. */
   offered(): Promise<{ type: 'offer'; sdp: string } | null>;
+  /**
+   * True once the page sent the server `play` on it itself (a page that starts playing before its Viewer exists,
+   * web-client/components/early-playback.ts): the Viewer that takes it over sends no other first `play`.
+   */
+  readonly played?: boolean;
 }
 
 /** A watch asked before its Viewer existed (client-sdk/watch-ahead.ts), from the asset's start. */

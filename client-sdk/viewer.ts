@@ -176,7 +176,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     const ahead = this.#takeAhead(from, req);
     // The peer is made while the director chooses: its offer goes with the watch request (or the watch asked ahead
     // took its own peer's, and signals it for the session itself).
-    const link = this.#createLink(ahead?.peer);
+    const link = this.#createLink(ahead?.peer, () => ahead?.peer.played === true);
     const { reply, held } = await replyFor(req, ahead, link, this.#o.socket, () => this.#closed);
     if (this.#closed || !reply) {
       if (reply?.ok) this.#o.socket.emit('leave', { sessionId: reply.sessionId });
@@ -212,7 +212,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
 
   // ---- peer ----------------------------------------------------------------------
 
-  #createLink(adopted?: ViewerPeer): PeerLink {
+  /** `played`: the page sent the adopted peer's first `play` itself before this Viewer took it. */
+  #createLink(adopted?: ViewerPeer, played: () => boolean = () => false): PeerLink {
     const link: PeerLink = new PeerLink(
       this.#o,
       () => this.#link === link && !this.#closed,
@@ -220,7 +221,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
         connect: () => {
           if (this.#limitBps !== null) this.#send({ t: 'limit', bps: this.#limitBps });
           // The start offset travels once, in the watch request; only a seek by time names a new place.
-          this.#send(this.#timeSeek ? this.#play() : this.#o.fast ? { t: 'play', fast: true } : { t: 'play' });
+          if (this.#timeSeek) this.#send(this.#play());
+          else if (!played()) this.#send(this.#o.fast ? { t: 'play', fast: true } : { t: 'play' });
           if (this.#paused) this.#send({ t: 'pause' });
         },
         data: (data) => this.#onFrame(data),

@@ -28,6 +28,8 @@ describe('player (Chromium, hub + 3 servers)', () => {
     try {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
       const video = await playedPast(page, 1, errors);
+      // Played without its chunks held (as a viewer loads it): the player says what the element does, no "Buffering…" over it.
+      await expect.poll(() => page.locator('baton-player .overlay').count(), { timeout: 5_000 }).toBe(0);
 
       expect(await video.evaluate((v: HTMLVideoElement) => v.muted)).toBe(true);
       expect(SERVER_IDS).toContain((await page.locator('baton-player [data-testid=server-id]').textContent())?.trim());
@@ -127,13 +129,60 @@ describe('player (Chromium, hub + 3 servers)', () => {
       await expect.poll(async () => (await seen()).answered, { timeout: 15_000 }).toBe(true);
       // The first module gave the peer the server's answer itself: it connects without the player's code.
       await expect.poll(async () => (await seen()).connected, { timeout: 15_000 }).toBe(true);
-      expect(held.length).toBeGreaterThan(0); // the player's code was indeed held back
+      // The player's code was indeed held back (it is asked for once the first module has shown the first frame).
+      await expect.poll(() => held.length, { timeout: 15_000 }).toBeGreaterThan(0);
       const [watch] = (await seen()).watches;
       expect(watch?.[1]).toMatchObject({ assetId: 'demo-testsrc', offset: 0, offer: { type: 'offer' } });
       release();
       await playedPast(page, 0.5, errors);
       // The player took that watch over: it asked no other.
       expect((await seen()).watches).toHaveLength(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows the first frame from the first module, before the player's code arrives, and the player plays on in that element", async () => {
+    const { context, page, errors } = await openPage(env.browser);
+    try {
+      // Every script but the first module (and the runtime it imports) waits until the test lets it through.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      await context.route(/\/assets\/.+\.js$/, async (route) => {
+        const name = new URL(route.request().url()).pathname.split('/').pop()!;
+        if (!/^(index|rolldown-runtime)-/.test(name)) await released;
+        await route.continue();
+      });
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
+      // A frame is decoded (HAVE_CURRENT_DATA) in a <video> of the page while no player exists.
+      await expect
+        .poll(() => page.evaluate(() => document.querySelector('video')?.readyState ?? -1), {
+          timeout: 15_000,
+          message: `no frame before the player's code; page errors: ${errors.join('; ')}`,
+        })
+        .toBeGreaterThanOrEqual(2);
+      expect(await page.evaluate(() => customElements.get('baton-player') === undefined)).toBe(true);
+      await page.evaluate(() => Object.assign(document.querySelector('video')!, { madeFirst: true }));
+      // It is shown where the player will show it (the page's static frame, index.html), not at its own size in a corner.
+      const box = (v: Element) => {
+        const r = v.getBoundingClientRect();
+        return [r.x, r.y, r.width, r.height].map(Math.round);
+      };
+      const early = await page.locator('video').evaluate(box);
+      release();
+      const video = await playedPast(page, 2, errors);
+      expect(await video.evaluate(box)).toEqual(early);
+      // The player shows the element the first module made, fed on from where that module stopped: one buffered
+      // range from the start, nothing appended twice or left out.
+      expect(await video.evaluate((v) => (v as unknown as { madeFirst?: boolean }).madeFirst)).toBe(true);
+      // It says what the element does: playing, not "Buffering…" (the element's `playing` came before the player).
+      await expect.poll(() => page.locator('baton-player .overlay').count(), { timeout: 5_000 }).toBe(0);
+      const ranges = await video.evaluate((v: HTMLVideoElement) =>
+        Array.from({ length: v.buffered.length }, (_, i) => [v.buffered.start(i), v.buffered.end(i)]),
+      );
+      expect(ranges).toHaveLength(1);
+      expect(ranges[0]![0]).toBeLessThan(0.1);
+      expect(await page.locator('baton-player [data-testid=bytes-received]').textContent()).not.toMatch(/^0 B/);
     } finally {
       await context.close();
     }

@@ -43,6 +43,10 @@ export interface ScriptedAheadPeer extends ScriptedPeer {
   /** Makes the offer: `offered()` resolves with it, and it is the peer's first signal. */
   makeOffer(): void;
   readonly destroyed: boolean;
+  /** What the Viewer sent on it (control frames), in order. */
+  readonly sent: unknown[];
+  /** Set by the test: the page sent the first `play` itself (AheadPeer.played). */
+  played: boolean;
 }
 
 /**
@@ -56,6 +60,8 @@ export function scriptedAheadPeer(): ScriptedAheadPeer {
   const offer = new Promise<{ type: 'offer'; sdp: string } | null>((r) => (offerMade = r));
   const peer = {
     signalled: [] as unknown[],
+    sent: [] as unknown[],
+    played: false,
     destroyed: false,
     offered: () => offer,
     makeOffer() {
@@ -72,7 +78,9 @@ export function scriptedAheadPeer(): ScriptedAheadPeer {
     signal(data: unknown) {
       peer.signalled.push(data);
     },
-    send() {},
+    send(data: string) {
+      peer.sent.push(JSON.parse(data));
+    },
     destroy() {
       if (peer.destroyed) return;
       peer.destroyed = true;

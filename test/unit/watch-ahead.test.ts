@@ -134,6 +134,21 @@ describe('askWatchAhead', () => {
     v.close();
   });
 
+  it('a Viewer taking a peer the page already played sends no play of its own; one taking a peer not played does', async () => {
+    for (const played of [true, false]) {
+      const { s, peer, ahead } = await askedAhead();
+      peer.played = played;
+      s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+      await settle();
+      peer.fire('connect');
+      const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: scriptedPeers({ offer: 'held' }).Peer as never, ahead });
+      v.start();
+      await settle();
+      expect(peer.sent).toEqual(played ? [] : [{ t: 'play' }]);
+      v.close();
+    }
+  });
+
   it('a Viewer that comes before the reply takes the peer; the reply signals it all the same', async () => {
     const { s, peer, ahead } = await askedAhead();
     const peers = scriptedPeers({ offer: 'held' });

@@ -4,9 +4,11 @@
 import { openClientSocket, type ClientSocket } from '../../client-sdk/hub-link.js';
 import type { WatchAheadHandle } from '../../client-sdk/viewer-types.js';
 import { askWatchAhead } from '../../client-sdk/watch-ahead.js';
+import { EarlyPlayback, type EarlyHandOff } from './early-playback.js';
 import { parseHash } from './hash-route.js';
 import { readIceServers } from './ice-servers.js';
 import { makePeerAhead } from './native-peer.js';
+import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
 
 /** /api/config as the hub sent it (null when it failed), fetched once when the page loads; parsed by hub-socket.ts. */
 export const rawConfig: Promise<unknown> = fetch('/api/config')
@@ -29,8 +31,15 @@ export const CONFIG_WAIT_MS = 2_000;
 /** An early socket that no player took by then is closed (the app never came up). */
 export const EARLY_ADOPT_TIMEOUT_MS = 30_000;
 
+/**
+ * How long the app's code waits for the early playback's first frame before it loads anyway (ms): until then the page's
+ * main thread stays free for the connection and the first appends.
+ */
+export const APP_WAIT_MS = 1_000;
+
 let early: ClientSocket | null = null;
 let watchAhead: WatchAheadHandle | null = null;
+let playback: EarlyPlayback | null = null;
 
 /**
  * On a watch route: open the `/client` socket now, for the player to take (`takeEarlySocket`), and when it
@@ -47,14 +56,75 @@ export function openEarlySocket(hash: string = location.hash): void {
       Promise.race([iceServersAhead, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]),
     );
     // The watch goes as soon as the socket and the offer are there, and the peer connects, without waiting for the player's code.
-    watchAhead = askWatchAhead(s, route.asset, peer);
+    const ahead = askWatchAhead(s, route.asset, peer);
+    watchAhead = ahead;
+    // The start of a stored asset plays from here too, before the player's code (early-playback.ts); a resumed
+    // position or a delivery limit is the player's to ask for.
+    const resume = resumePoint(route.asset, hash, new PlayPositions(localStorageOrNull()));
+    if (resume === null && route.limitKbps === undefined && typeof MediaSource !== 'undefined') {
+      const p = new EarlyPlayback(route.asset, peer, showWatchShell());
+      playback = p;
+      void ahead.reply.then((r) => {
+        if (!r?.ok) p.giveUp();
+      });
+    }
   }
   setTimeout(() => {
+    playback?.discard();
+    playback = null;
     dropWatchAhead();
     if (early !== s) return;
     early = null;
     s.disconnect();
   }, EARLY_ADOPT_TIMEOUT_MS);
+}
+
+/** Resolves when the app's code may load: at once, or once the early playback showed its first frame (or gave up, or APP_WAIT_MS passed). */
+export function appMayLoad(): Promise<void> {
+  const p = playback;
+  if (!p) return Promise.resolve();
+  return Promise.race([p.settled, new Promise<void>((resolve) => setTimeout(resolve, APP_WAIT_MS))]);
+}
+
+/**
+ * Shows the watch page's frame from index.html (the bar and the player's box, where the app will draw them) and returns
+ * its screen, for the early video to appear where the player shows it; the body when the page has none.
+ */
+function showWatchShell(): ParentNode {
+  const shell = document.querySelector<HTMLElement>('.watch-shell');
+  if (!shell) return document.body;
+  shell.hidden = false;
+  return shell.querySelector('.watch-shell-screen') ?? shell;
+}
+
+/** The player shows the early video now: the frame it stood in goes (baton-app's own rendering hides it already). */
+export function removeWatchShell(): void {
+  document.querySelector('.watch-shell')?.remove();
+}
+
+let videoTaken = false;
+
+/**
+ * The early playback's video, once, for the page's first player to show (it takes the playback itself over at
+ * `takeEarlyPlayback`); null when there is none.
+ */
+export function takeEarlyVideo(): HTMLVideoElement | null {
+  if (!playback || videoTaken) return null;
+  videoTaken = true;
+  return playback.video;
+}
+
+/**
+ * The early playback of `assetId`, once: what the player's sink takes over, or null when there is none, it gave up,
+ * or it played another asset (then it is released).
+ */
+export function takeEarlyPlayback(assetId: string): EarlyHandOff | null {
+  const p = playback;
+  playback = null;
+  if (!p) return null;
+  const handOff = p.assetId === assetId ? p.handOff() : null;
+  if (!handOff) p.discard();
+  return handOff;
 }
 
 /** No Viewer will take the watch asked ahead (the player starts its own): leave it and close its peer. */

@@ -44,6 +44,11 @@ export interface MseSinkOptions {
 export interface AttachedSource {
   readonly source: MediaSource;
   readonly url: string;
+  /**
+   * Its SourceBuffer of the stream's type, made and fed already by the page's first module (early-playback.ts, which
+   * set the duration too): the sink appends what follows to it.
+   */
+  readonly buffer?: SourceBuffer;
 }
 
 /**
@@ -75,6 +80,8 @@ export class MseSink {
   /** Where the player seeked to, until media holding it is buffered: no gap jump may move the playhead elsewhere. */
   #seekTarget: number | null = null;
   #keeper: LiveKeeper | null; // while the stream is live
+  /** The attached source's SourceBuffer, taken at open instead of a new one. */
+  readonly #adopted: SourceBuffer | null;
 
   /**
    * Attaches a fresh MediaSource to `video` now, to be handed to the sink (`attached`) once the
@@ -112,6 +119,7 @@ export class MseSink {
     this.#keeper = options.live ? new LiveKeeper(video) : null;
     const attached = options.attached && video.src === options.attached.url ? options.attached : undefined;
     this.#source = attached?.source ?? new MediaSource();
+    this.#adopted = attached?.buffer ?? null;
     this.#url = attached?.url ?? URL.createObjectURL(this.#source);
     video.addEventListener('timeupdate', this.#pump);
     video.addEventListener('error', this.#onVideoError);
@@ -242,13 +250,16 @@ export class MseSink {
 
   readonly #onOpen = (): void => {
     if (this.#closed) return;
-    // Set before any init segment: one that names a duration leaves it be, one without (a recording) keeps it.
-    if (this.#durationS !== undefined && this.#durationS > 0) this.#source.duration = this.#durationS;
-    try {
-      this.#buffer = this.#source.addSourceBuffer(this.#mime);
-    } catch (err) {
-      this.#fail(new Error(`this browser cannot play ${this.#mime}`, { cause: err }));
-      return;
+    if (this.#adopted) this.#buffer = this.#adopted;
+    else {
+      // Set before any init segment: one that names a duration leaves it be, one without (a recording) keeps it.
+      if (this.#durationS !== undefined && this.#durationS > 0) this.#source.duration = this.#durationS;
+      try {
+        this.#buffer = this.#source.addSourceBuffer(this.#mime);
+      } catch (err) {
+        this.#fail(new Error(`this browser cannot play ${this.#mime}`, { cause: err }));
+        return;
+      }
     }
     this.#buffer.addEventListener('updateend', this.#onUpdateEnd);
     this.#buffer.addEventListener('error', this.#onBufferError);

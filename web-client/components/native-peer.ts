@@ -17,6 +17,17 @@ type SignalData = { type: 'offer' | 'answer'; sdp: string } | { type: 'candidate
 type OfferData = { type: 'offer'; sdp: string };
 
 /**
+ * What sees the channel open and every message before the peer's listeners do, without taking them: a page that plays
+ * before its Viewer exists (early-playback.ts), while the events stay held for the Viewer.
+ */
+export interface PeerTap {
+  connect(): void;
+  data(data: string | Uint8Array): void;
+  /** The peer closed (destroyed, or its channel closed). */
+  close(): void;
+}
+
+/**
  * Media bytes a peer holds while nobody listens for them (a peer made ahead that connected before the player's code
  * came up): past this it closes, and the Viewer that takes it fails over.
  */
@@ -43,6 +54,8 @@ export class NativePeer implements AheadPeer {
   /** Candidates that came before the answer: applied once it is. */
   #pending: RTCIceCandidateInit[] | null = [];
   #destroyed = false;
+  #tap: PeerTap | null = null;
+  #played = false;
   #offerMade: (offer: OfferData | null) => void = () => undefined;
   readonly #offered = new Promise<OfferData | null>((resolve) => (this.#offerMade = resolve));
 
@@ -57,9 +70,15 @@ export class NativePeer implements AheadPeer {
     const channel = pc.createDataChannel(randomLabel());
     channel.binaryType = 'arraybuffer';
     this.#channel = channel;
-    channel.onopen = () => this.#emit('connect');
-    channel.onmessage = (e: MessageEvent<string | ArrayBuffer>) =>
-      this.#emit('data', typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
+    channel.onopen = () => {
+      this.#tap?.connect();
+      this.#emit('connect');
+    };
+    channel.onmessage = (e: MessageEvent<string | ArrayBuffer>) => {
+      const data = typeof e.data === 'string' ? e.data : new Uint8Array(e.data);
+      this.#tap?.data(data);
+      this.#emit('data', data);
+    };
     channel.onclose = () => this.destroy();
     channel.onerror = (e) => this.destroy(peerError('ERR_DATA_CHANNEL', (e as RTCErrorEvent).error?.message ?? 'data channel error'));
     pc.onicecandidate = (e) => {
@@ -115,10 +134,30 @@ export class NativePeer implements AheadPeer {
     this.#channel.send(data);
   }
 
+  /** See PeerTap; null removes it. */
+  tap(tap: PeerTap | null): void {
+    this.#tap = tap;
+  }
+
+  /** Asks the server to start sending before any Viewer took this peer (see AheadPeer.played); once connected. */
+  play(): void {
+    if (this.#played || this.#destroyed) return;
+    // The control frame `{ t: 'play' }` (signaling/protocol/frames.ts), written out: this module loads without zod.
+    this.#channel.send(JSON.stringify({ t: 'play' }));
+    this.#played = true;
+  }
+
+  get played(): boolean {
+    return this.#played;
+  }
+
   destroy(err?: Error): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#offerMade(null);
+    const tap = this.#tap;
+    this.#tap = null;
+    tap?.close();
     this.#channel.onopen = this.#channel.onmessage = this.#channel.onclose = this.#channel.onerror = null;
     this.#pc.onicecandidate = this.#pc.oniceconnectionstatechange = this.#pc.onconnectionstatechange = null;
     try {

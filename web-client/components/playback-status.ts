@@ -92,6 +92,13 @@ export function endedStatus(s: PlaybackStatus): Pick<PlaybackStatus, 'phase' | '
   return { phase: 'complete', live: false, totalBytes: s.totalBytes === null || s.live ? s.bytesReceived : s.totalBytes };
 }
 
+/** What `video` is doing now, for an element that played before the player listened to it (early-playback.ts). */
+export function videoStateOf(video: Pick<HTMLMediaElement, 'ended' | 'paused' | 'readyState'>): VideoState {
+  if (video.ended) return 'ended';
+  if (video.paused) return video.readyState >= 2 ? 'paused' : 'empty';
+  return video.readyState >= 3 ? 'playing' : 'waiting';
+}
+
 /** What the <video> element is doing after one of its `waiting`, `playing`, `pause`, `ended` or `seeking` events. */
 export function videoStateAfter(type: string, ended: boolean): VideoState {
   if (type === 'playing') return 'playing';

@@ -2,12 +2,9 @@
 // from OBS), through a remux to fragmented MP4 loaded on first need, since Chromium's MSE takes H.264 only in MP4.
 import { MseSink, QUEUE_HIGH_WATER_BYTES, type MseSinkOptions } from './mse-sink.js';
 import type { MatroskaToMp4 } from './h264-remux.js';
+import { mp4TypeOf } from './mp4-type.js';
 
-/** The MSE type H.264 in Matroska is played as after the remux (`video/mp4` with the same codecs); null for any other type. */
-export function mp4TypeOf(mime: string): string | null {
-  const codecs = /codecs\s*=\s*"?([^";]+)"?/i.exec(mime)?.[1];
-  return /^video\/(x-matroska|webm)/i.test(mime) && codecs && /avc1/.test(codecs) ? `video/mp4; codecs="${codecs}"` : null;
-}
+export { mp4TypeOf };
 
 /**
  * An MseSink fed the stream's bytes directly, or through `MatroskaToMp4` while the stream is H.264. Byte offsets,

@@ -3,7 +3,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Viewer } from '../../client-sdk/viewer.js';
 import { connectClient, type ClientSocket } from './hub-socket.js';
 import { playerViewer, startEarlyWatch, takeEarlyViewer } from './early-watch.js';
-import { takeEarlySocket } from './client-socket.js';
+import { removeWatchShell, takeEarlyPlayback, takeEarlySocket, takeEarlyVideo } from './client-socket.js';
 import { CatalogSource } from './catalog-source.js';
 import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
 import { PlayerSink } from './player-sink.js';
@@ -16,6 +16,7 @@ import {
   idleStatus,
   unsupportedReason,
   videoStateAfter,
+  videoStateOf,
   type HubState,
   type PlaybackStatus,
 } from './playback-status.js';
@@ -55,6 +56,10 @@ export class WatchController implements ReactiveController {
   #sink: PlayerSink | null = null;
   /** A MediaSource attached while the session is set up, for the sink to take at `meta`. */
   #early: AttachedSource | null = null;
+  /** The stream's first bytes the page's first module took already (early-playback.ts): not appended again. */
+  #skipBytes = 0;
+  /** What it took and had not appended yet, for the sink to append first. */
+  #earlyQueue: Uint8Array[] = [];
   #catalogTimer: ReturnType<typeof setInterval> | undefined;
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #viewersTimer: ReturnType<typeof setInterval> | undefined;
@@ -64,6 +69,7 @@ export class WatchController implements ReactiveController {
   /** The live stream's media time 0 on the wall clock (ms since the epoch), from its meta. */
   #liveStartedAtMs: number | null = null;
   readonly #position = new PositionKeeper();
+  #shellGone = false;
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -72,7 +78,8 @@ export class WatchController implements ReactiveController {
       () => host.requestUpdate(),
     );
     host.addController(this);
-    const v = document.createElement('video');
+    // The element the page's first module plays the stream's start in, when it does: the player shows it from here on.
+    const v = takeEarlyVideo() ?? document.createElement('video');
     // Browsers only autoplay muted media; the controls let the viewer unmute.
     v.muted = true;
     v.autoplay = true;
@@ -122,6 +129,14 @@ export class WatchController implements ReactiveController {
       if (document.visibilityState === 'visible' && this.hub === 'connected') void this.#refreshViewers();
     }, VIEWERS_POLL_MS);
     if (this.#wanted) this.#start(this.#wanted);
+  }
+
+  hostUpdated(): void {
+    // The player's first render moved the element out of the page's static frame (index.html): the frame goes.
+    if (!this.#shellGone) {
+      this.#shellGone = true;
+      removeWatchShell();
+    }
   }
 
   hostDisconnected(): void {
@@ -179,7 +194,13 @@ export class WatchController implements ReactiveController {
 
     // Open the MediaSource while the director chooses and WebRTC connects: by the stream's
     // metadata it is open and the first bytes go straight into a SourceBuffer.
-    this.#early = MseSink.attach(this.video);
+    // When the page's first module already plays this asset into this element, its source (and buffer) is that one.
+    const handOff = takeEarlyPlayback(assetId);
+    this.#early = handOff ?? MseSink.attach(this.video);
+    // Its `playing` (or `waiting`) may have come before this controller listened.
+    if (handOff) this.status.video = videoStateOf(this.video);
+    this.#skipBytes = handOff?.takenBytes ?? 0;
+    this.#earlyQueue = handOff?.queue ?? [];
     // The watch started at page load, when it is of this asset (its events so far come with `replay`): it is of
     // the asset itself, the catalog (and so the renditions) being unknown then. Otherwise Auto starts on the
     // smallest rung (the fastest start). Either way the rule climbs as soon as the link shows room.
@@ -240,9 +261,14 @@ export class WatchController implements ReactiveController {
           else viewer.resume();
         },
       });
+      for (const b of this.#earlyQueue) this.#sink.append(b);
+      this.#earlyQueue = [];
+      // What the page's first module buffered ahead already shows now, not at the next tick.
+      this.#patch({ bufferAheadS: this.#sink.bufferAheadSeconds() });
       // Resuming (URL `t=` or the saved position): the stream starts at the Cluster before it, the playhead at it.
       if (startS !== null && !d.live) {
         this.#seekTarget = startS;
+        this.#forgetTaken();
         this.#sink.seek(startS);
         this.video.currentTime = startS;
       }
@@ -255,7 +281,7 @@ export class WatchController implements ReactiveController {
       const first = this.status.bytesReceived === 0;
       this.status.bytesReceived += e.detail.bytes.byteLength;
       this.#switch.received(e.detail.bytes.byteLength);
-      this.#sink?.append(e.detail.bytes);
+      this.#sink?.append(this.#notTaken(e.detail.bytes));
       if (first) {
         this.#patch({ phase: 'streaming' });
         // Autoplay is allowed for muted media; a refusal just leaves the play button.
@@ -281,8 +307,23 @@ export class WatchController implements ReactiveController {
     else viewer.start();
   }
 
+  /** `bytes` less what the page's first module took of the stream's start already. */
+  #notTaken(bytes: Uint8Array): Uint8Array {
+    if (this.#skipBytes === 0) return bytes;
+    const n = Math.min(this.#skipBytes, bytes.byteLength);
+    this.#skipBytes -= n;
+    return bytes.subarray(n);
+  }
+
+  /** The bytes that follow are not the stream's start (a seek, another rendition, another playback): none is skipped. */
+  #forgetTaken(): void {
+    this.#skipBytes = 0;
+    this.#earlyQueue = [];
+  }
+
   /** A rendition's stream takes over: the old one closes, the sink goes on from the new one's init segment. */
   #takeOver(viewer: Viewer, mime: string): void {
+    this.#forgetTaken();
     const old = this.#viewer;
     this.#viewer = viewer;
     this.#switch.tookOver(viewer);
@@ -317,6 +358,7 @@ export class WatchController implements ReactiveController {
     if (this.#seekTarget !== null && Math.abs(this.#seekTarget - t) < 0.01) return;
     if (sink.holds(t)) return;
     this.#seekTarget = t;
+    this.#forgetTaken();
     sink.seek(t);
     viewer.seekTime(t * 1000);
     this.#switch.restartAt(t);
@@ -332,6 +374,7 @@ export class WatchController implements ReactiveController {
   };
 
   #stop(): void {
+    this.#forgetTaken();
     this.#seekTarget = null;
     this.#liveStartedAtMs = null;
     const viewer = this.#viewer;
