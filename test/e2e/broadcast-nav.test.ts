@@ -41,7 +41,8 @@ describe('broadcaster safety (Chromium with a fake camera, hub + 3 servers)', ()
       // The LIVE mark leads back to the same broadcast, still on air.
       await onAir.click();
       await expect.poll(() => new URL(page.url()).hash).toBe('#/broadcast');
-      expect(await page.locator('baton-broadcaster').isVisible()).toBe(true);
+      // The hash changes before the app renders the route (Lit updates in a microtask after it): wait for the page.
+      await page.locator('baton-broadcaster').waitFor({ state: 'visible', timeout: 5_000 });
       expect(await state.getAttribute('data-phase')).toBe('live');
 
       // Closing the tab asks first; dismissing keeps the broadcast.
