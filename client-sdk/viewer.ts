@@ -17,6 +17,9 @@ export const MAX_FAILOVERS = 8;
 /** Gaps repaired by asking the server to resend before the session is declared broken. */
 export const MAX_GAP_REPAIRS = 8;
 
+/** Hub messages kept while a watch's reply is awaited (the answer and a few candidates; more is not a session's). */
+export const MAX_EARLY_HUB_MESSAGES = 32;
+
 export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly assetId: string;
   readonly #o: ViewerOptions;
@@ -32,6 +35,11 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #paused = false;
   #link: PeerLink | null = null;
   #session: WatchReply | null = null;
+  /**
+   * Hub messages for a session not known yet, while a watch's reply is awaited: the hub may relay the server's answer
+   * or candidates right behind the reply, and both can be handled before the code awaiting the reply runs again.
+   */
+  #early: { event: 'signal' | 'session-close'; msg: unknown }[] | null = null;
   #metaSeen = false;
   #failovers = 0;
   /** A live late joiner's seam (from its first server's meta): file offset = cursor offset + skip past `initBytes`. */
@@ -177,7 +185,11 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     // The peer is made while the director chooses: its offer goes with the watch request (or the watch asked ahead
     // took its own peer's, and signals it for the session itself).
     const link = this.#createLink(ahead?.peer, () => ahead?.peer.played === true);
+    // A watch asked ahead holds its hub messages itself (`held` below).
+    this.#early = ahead ? null : [];
     const { reply, held } = await replyFor(req, ahead, link, this.#o.socket, () => this.#closed);
+    const early = this.#early;
+    this.#early = null;
     if (this.#closed || !reply) {
       if (reply?.ok) this.#o.socket.emit('leave', { sessionId: reply.sessionId });
       return;
@@ -198,6 +210,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     if (answer) this.#onHubSignal({ sessionId: session.sessionId, data: answer });
     // What the hub sent for a watch asked ahead before this Viewer listened, in order.
     for (const h of held) (h.event === 'signal' ? this.#onHubSignal : this.#onHubSessionClose)(h.msg);
+    for (const h of early ?? []) (h.event === 'signal' ? this.#onHubSignal : this.#onHubSessionClose)(h.msg);
   }
 
   /** The watch asked ahead, once, for the first selection when it asked what this one would; else it is dropped. */
@@ -235,13 +248,22 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     return link;
   }
 
+  /** Keeps a hub message that came before the watch reply naming its session (true), up to MAX_EARLY_HUB_MESSAGES. */
+  #keepEarly(event: 'signal' | 'session-close', msg: unknown): boolean {
+    if (!this.#early || this.#session) return false;
+    if (this.#early.length < MAX_EARLY_HUB_MESSAGES) this.#early.push({ event, msg });
+    return true;
+  }
+
   readonly #onHubSignal = (msg: unknown): void => {
+    if (this.#keepEarly('signal', msg)) return;
     const m = msg as { sessionId?: unknown; data?: unknown } | null;
     if (!this.#link || !m || m.sessionId !== this.#session?.sessionId || typeof m.data !== 'object' || m.data === null) return;
     this.#link.signal(m.data);
   };
 
   readonly #onHubSessionClose = (msg: unknown): void => {
+    if (this.#keepEarly('session-close', msg)) return;
     const m = msg as { sessionId?: unknown; reason?: unknown } | null;
     if (!m || m.sessionId !== this.#session?.sessionId) return;
     this.#lost('session-closed', `the hub closed the session (${String(m.reason ?? 'no reason')})`);

@@ -1,6 +1,6 @@
 // The Viewer's offer travels with its watch request: made while the socket connects, never held past the connect.
 import { describe, expect, it } from 'vitest';
-import { Viewer, type ViewerSocket } from '../../client-sdk/viewer.js';
+import { MAX_EARLY_HUB_MESSAGES, Viewer, type ViewerSocket } from '../../client-sdk/viewer.js';
 import { scriptedPeers } from '../helpers/scripted-peer.js';
 
 type Emitted = { event: string; msg: any };
@@ -76,6 +76,27 @@ describe('Viewer: the offer goes with the watch', () => {
     await tick();
     expect(peer.signalled).toEqual([answer]);
     expect(selected).toEqual([{ sessionId: 's1', server: { id: 'srv-1', region: 'test' }, reason: 'storage', loadFactor: 0, epoch: 1 }]);
+    v.close();
+  });
+
+  it('applies an answer the hub relays right behind the reply, before the viewer read the reply; keeps a bounded few', async () => {
+    const answer = { type: 'answer', sdp: 'v=0 answer' };
+    const s = scriptedSocket(true);
+    const raw = s.socket as unknown as { emit: (event: string, msg?: unknown, ack?: (r: unknown) => void) => void };
+    const emit = raw.emit;
+    // The reply and the relayed signals arrive in one read: socket.io hands all of them over before the viewer's code
+    // awaiting the reply runs again. One more than the bound is relayed.
+    const relayed = [answer, ...Array.from({ length: MAX_EARLY_HUB_MESSAGES }, () => CANDIDATE)];
+    raw.emit = (event, msg, ack) => {
+      emit.call(raw, event, msg, ack);
+      if (event === 'watch') for (const data of relayed) for (const fn of s.listeners.get('signal') ?? []) fn({ sessionId: 's1', data });
+    };
+    const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never });
+    v.start();
+    const peer = peers.made.at(-1)!;
+    peer.fire('signal', OFFER);
+    await tick();
+    expect(peer.signalled).toEqual(relayed.slice(0, MAX_EARLY_HUB_MESSAGES));
     v.close();
   });
 
