@@ -6,6 +6,7 @@ import type { HubClock, HubLink, SharedLog } from '../../signaling/core/link.js'
 import { StateTable, type Delta, type VersionedDelta } from '../../signaling/protocol/index.js';
 import { CatalogView } from '../../signaling/catalog-view.js';
 import { createHubMetrics } from '../../signaling/hub-metrics.js';
+import { serverEntry } from '../helpers/server-entry.js';
 
 const clock: HubClock = {
   now: () => Date.now(),
@@ -17,24 +18,7 @@ const clock: HubClock = {
 };
 
 function server(id: string): Delta {
-  return {
-    type: 'server-joined',
-    server: {
-      id,
-      region: 'eu',
-      lat: 0,
-      lon: 0,
-      roles: ['edge'],
-      maxSessions: 10,
-      uplinkMbps: 100,
-      joinedAtMs: 0,
-      httpUrl: 'http://127.0.0.1:1',
-      load: { sessions: 0, egressMbps: 0, cpu: 0 },
-      cache: [],
-      storage: [],
-      live: [],
-    },
-  } as unknown as Delta;
+  return { type: 'server-joined', server: serverEntry(id, { region: 'eu', httpUrl: 'http://127.0.0.1:1' }) };
 }
 const load = (id: string, sessions: number): Delta => ({ type: 'load', id, load: { sessions, egressMbps: 0, cpu: 0 } }) as Delta;
 
