@@ -23,6 +23,7 @@ export default defineConfig({
           ...shared,
           name: 'processes',
           include: ['test/{integration,e2e,faults}/**/*.test.ts'],
+          setupFiles: ['test/process-setup.ts'],
           fileParallelism: !process.env.CI,
         },
       },

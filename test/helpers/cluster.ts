@@ -149,6 +149,14 @@ export interface ClusterOptions {
   hubEnv?: Record<string, string>;
 }
 
+/** Clusters started and not stopped yet: a failed test saves their processes' logs (test/process-setup.ts). */
+const running = new Set<Cluster>();
+
+/** Every cluster running now, for the failed-test log dump. */
+export function runningClusters(): Cluster[] {
+  return [...running];
+}
+
 export class Cluster {
   hubUrl = '';
   hubPort = 0;
@@ -176,6 +184,7 @@ export class Cluster {
   }
 
   async startHub(port = this.hubPort): Promise<string> {
+    running.add(this);
     const args = [
       'hub',
       '--port',
@@ -202,6 +211,7 @@ export class Cluster {
   }
 
   async startServer(spec: ServerSpec, opts: { secret?: string; waitRegistered?: boolean } = {}): Promise<Proc> {
+    running.add(this);
     const storage = spec.storageDir ?? join(this.#tmp, spec.id);
     mkdirSync(storage, { recursive: true });
     for (const f of readdirSync(MEDIA_DIR)) {
@@ -250,6 +260,14 @@ export class Cluster {
     return p;
   }
 
+  /** Each process's output so far (the hub and every server, killed ones included), by name. */
+  logs(): Map<string, string> {
+    const out = new Map<string, string>();
+    if (this.hub) out.set('hub', this.hub.output());
+    for (const [id, p] of this.servers) out.set(id, p.output());
+    return out;
+  }
+
   async start(): Promise<this> {
     await ensureDemoMedia(MEDIA_DIR);
     try {
@@ -282,6 +300,7 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
+    running.delete(this);
     const procs = [...this.servers.values(), ...(this.hub ? [this.hub] : [])];
     for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
     await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5_000))]);
