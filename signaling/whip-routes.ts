@@ -19,6 +19,15 @@ export const WHIP_END_TIMEOUT_MS = 70_000;
  * backup finalizes its copy and the id is taken.
  */
 export const WHIP_RESUME_WINDOW_MS = 30_000;
+/**
+ * A primary the hub removed (missed heartbeats) may only have looked dead — a stalled or
+ * loaded process — and register again with its publisher's media still flowing to it:
+ * its WHIP resources are kept this long, ms, before they end as `primary-gone`. A re-POST
+ * meanwhile ends them at once (the publisher lost its connection: the primary did die).
+ */
+export const WHIP_PRIMARY_AWAY_MS = 10_000;
+/** How often a DELETE waiting for an away primary looks whether it is back, ms. */
+const PRIMARY_POLL_MS = 100;
 /** The hub's pseudo-client ids for WHIP broadcasts start with this (socket.io ids never contain ':'). */
 const CLIENT_PREFIX = 'whip:';
 
@@ -53,6 +62,8 @@ interface Resource {
   /** The hub's proof of ownership of the stream id, kept so a re-POST can resume it. */
   secret: string;
   ending: boolean;
+  /** Set while the primary is out of the table: ends the resource unless the primary is back by then. */
+  awayTimer?: ReturnType<typeof setTimeout>;
 }
 
 /** A broadcast whose primary died: the same stream key may resume it on the server holding its copy. */
@@ -65,6 +76,8 @@ interface Resumable {
 export interface WhipRoutesOptions {
   /** Default MAX_WHIP_RESOURCES. */
   maxResources?: number;
+  /** Default WHIP_PRIMARY_AWAY_MS. */
+  primaryAwayMs?: number;
 }
 
 /**
@@ -83,6 +96,7 @@ const PREFLIGHT = {
 export class WhipRoutes {
   readonly #host: WhipHost;
   readonly #maxResources: number;
+  readonly #primaryAwayMs: number;
   readonly #resources = new Map<string, Resource>();
   /** By stream id; at most maxResources (the oldest goes first). */
   readonly #resumable = new Map<string, Resumable>();
@@ -90,6 +104,7 @@ export class WhipRoutes {
   constructor(host: WhipHost, opts: WhipRoutesOptions = {}) {
     this.#host = host;
     this.#maxResources = opts.maxResources ?? MAX_WHIP_RESOURCES;
+    this.#primaryAwayMs = opts.primaryAwayMs ?? WHIP_PRIMARY_AWAY_MS;
   }
 
   get size(): number {
@@ -130,8 +145,9 @@ export class WhipRoutes {
     else if (
       !this.#host.emit(r.primary, 'whip-session-close', { resourceId: r.id, sessionId: msg.sessionId, reason: msg.reason ?? 'closed' })
     ) {
-      // The primary itself is gone: the publisher's connection went with it, so the resource ends (the backup keeps its copy).
-      this.#drop(r, 'primary-gone');
+      // The primary is out of the table. If it died, the publisher's connection went with it and the resource ends (the
+      // backup keeps its copy); if it only missed heartbeats, it registers again and the broadcast goes on.
+      this.#away(r);
     } else if (!this.#host.hasSessions(r.clientId)) {
       // Every upload finalized or gave up (the publisher left without DELETE): the resource is over.
       this.#resources.delete(r.id);
@@ -241,6 +257,15 @@ export class WhipRoutes {
   async #delete(res: ServerResponse, r: Resource): Promise<void> {
     if (r.ending) return fail(res, 409, 'this broadcast is already ending');
     r.ending = true;
+    if (!(await this.#primaryBack(r))) {
+      this.#drop(r, 'primary-gone');
+      return fail(
+        res,
+        502,
+        `entry server ${r.primary} went away before the broadcast ended; the backup keeps its copy ` +
+          `(a re-POST with the same stream key within ${WHIP_RESUME_WINDOW_MS / 1000} s resumes it)`,
+      );
+    }
     const done = await this.#host.request<WhipEndReply>(r.primary, 'whip-end', { resourceId: r.id }, WHIP_END_TIMEOUT_MS);
     this.#drop(r, 'ended');
     if (!done.ok) return fail(res, 502, `the broadcast ended, but finalizing failed: ${done.message}`);
@@ -249,7 +274,27 @@ export class WhipRoutes {
     res.end(JSON.stringify(body));
   }
 
+  #away(r: Resource): void {
+    r.awayTimer ??= setTimeout(() => {
+      r.awayTimer = undefined;
+      if (!this.#host.serverIds().includes(r.primary)) this.#drop(r, 'primary-gone');
+    }, this.#primaryAwayMs);
+    r.awayTimer.unref?.();
+  }
+
+  /** True once the resource's primary is in the table (at once if it is); false if the resource ended first. */
+  async #primaryBack(r: Resource): Promise<boolean> {
+    while (!this.#host.serverIds().includes(r.primary)) {
+      if (this.#resources.get(r.id) !== r) return false;
+      this.#away(r);
+      await new Promise((resolve) => setTimeout(resolve, PRIMARY_POLL_MS));
+    }
+    return true;
+  }
+
   #drop(r: Resource, reason: string): void {
+    clearTimeout(r.awayTimer);
+    r.awayTimer = undefined;
     if (!this.#resources.delete(r.id)) return;
     if (reason === 'primary-gone') {
       this.#resumable.delete(r.streamId);

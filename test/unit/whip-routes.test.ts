@@ -77,6 +77,10 @@ async function serve(routes: WhipRoutes): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** The tests' WHIP_PRIMARY_AWAY_MS. */
+const AWAY_MS = 40;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const post = (base: string, id: string) =>
   fetch(`${base}/whip/${id}?location=Paris`, {
     method: 'POST',
@@ -111,9 +115,9 @@ describe('WhipRoutes', () => {
     expect(routes.size).toBe(2);
   });
 
-  it('ends a resource (closing its backup session) when its primary is gone, and when its last session closed', async () => {
+  it('ends a resource (closing its backup session) when its primary stays gone, and when its last session closed', async () => {
     const hub = fakeHub();
-    const routes = new WhipRoutes(hub.host);
+    const routes = new WhipRoutes(hub.host, { primaryAwayMs: AWAY_MS });
     const base = await serve(routes);
     const location = (await post(base, 'show')).headers.get('location')!;
     const clientId = hub.sessions.get('s1p')!.clientSocketId;
@@ -121,6 +125,9 @@ describe('WhipRoutes', () => {
     hub.alive.delete('a');
     hub.sessions.delete('s1p');
     expect(routes.deliver(clientId, 'session-close', { sessionId: 's1p', reason: 'server-gone' })).toBe(true);
+    // It may come back (a stalled process): the resource waits for it, then ends.
+    expect(routes.size).toBe(1);
+    await sleep(AWAY_MS * 3);
     expect(routes.size).toBe(0);
     expect(hub.sessions.has('s1b')).toBe(false);
     expect((await fetch(`${base}${location}`, { method: 'DELETE', headers: { authorization: 'Bearer k' } })).status).toBe(404);
@@ -160,7 +167,7 @@ describe('WhipRoutes', () => {
 
   it('remembers at most maxResources resumable broadcasts: the oldest is forgotten (and finalized when abandoned)', async () => {
     const hub = fakeHub();
-    const routes = new WhipRoutes(hub.host, { maxResources: 2 });
+    const routes = new WhipRoutes(hub.host, { maxResources: 2, primaryAwayMs: AWAY_MS });
     const base = await serve(routes);
     for (const id of ['x1', 'x2', 'x3']) {
       hub.alive.add('a');
@@ -171,12 +178,48 @@ describe('WhipRoutes', () => {
       const s = [...hub.sessions].find(([, v]) => v.serverId === 'a')!;
       hub.sessions.delete(s[0]);
       routes.deliver(s[1].clientSocketId, 'session-close', { sessionId: s[0] });
+      await sleep(AWAY_MS * 3);
     }
     expect(routes.size).toBe(0);
     const oldest = await post(base, 'x1');
     expect(oldest.status).toBe(409);
     expect(await oldest.text()).toMatch(/finalized once abandoned/);
     expect((await post(base, 'x3')).status).toBe(201);
+  });
+
+  it('keeps a resource whose primary only looked dead: a DELETE waits for it to register again, then ends the broadcast there', async () => {
+    const hub = fakeHub();
+    const routes = new WhipRoutes(hub.host, { primaryAwayMs: 2_000 });
+    const base = await serve(routes);
+    const location = (await post(base, 'show')).headers.get('location')!;
+    const clientId = hub.sessions.get('s1p')!.clientSocketId;
+    hub.alive.delete('a');
+    hub.sessions.delete('s1p');
+    routes.deliver(clientId, 'session-close', { sessionId: 's1p', reason: 'server-gone' });
+    const deleting = fetch(`${base}${location}`, { method: 'DELETE', headers: { authorization: 'Bearer k' } });
+    await sleep(300);
+    expect(hub.requests.some((r) => r.event === 'whip-end')).toBe(false);
+    hub.alive.add('a');
+    expect((await deleting).status).toBe(200);
+    expect(hub.requests.at(-1)).toMatchObject({ serverId: 'a', event: 'whip-end' });
+    expect(routes.size).toBe(0);
+  });
+
+  it('answers a DELETE 502 when the primary does not come back, and the broadcast stays resumable on the backup', async () => {
+    const hub = fakeHub();
+    const routes = new WhipRoutes(hub.host, { primaryAwayMs: AWAY_MS });
+    const base = await serve(routes);
+    const location = (await post(base, 'show')).headers.get('location')!;
+    hub.alive.delete('a');
+    hub.copies.set('show', ['b']);
+    const r = await fetch(`${base}${location}`, { method: 'DELETE', headers: { authorization: 'Bearer k' } });
+    expect(r.status).toBe(502);
+    expect(await r.text()).toMatch(/entry server a went away before the broadcast ended; the backup keeps its copy/);
+    expect(hub.requests.some((x) => x.event === 'whip-end')).toBe(false);
+    expect(routes.size).toBe(0);
+    const again = await post(base, 'show');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('x-baton-resumed')).toBe('true');
   });
 
   it('leaves clients that are not WHIP resources to the hub', () => {
