@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
 // Test layers: unit, sim and fuzz are pure and fast (in-process, no timing-bound
@@ -6,6 +7,12 @@ import { defineConfig } from 'vitest/config';
 // time. Vitest 4 runs such a one-at-a-time project after every other project, never
 // beside it, so CI (.ci/run) starts the pure project in a vitest of its own, beside
 // the process files, rather than for its own 40 s before them.
+
+// One mediabunny in a unit test's process: its CommonJS build, the one the media server loads (werift-rtp's `extra`,
+// the WHIP muxer's toolkit, requires it, and so does the WHEP reader). A test that also imports the ES build (itself,
+// or through the player's H.264 remux) held two copies, and mediabunny printed "loaded twice".
+const mediabunny = { find: /^mediabunny$/, replacement: createRequire(import.meta.url).resolve('mediabunny') };
+
 const shared = {
   globalSetup: ['test/global-setup.ts'],
   testTimeout: 60_000,
@@ -17,7 +24,7 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default'],
     projects: [
-      { test: { ...shared, name: 'pure', include: ['test/{unit,sim,fuzz}/**/*.test.ts'] } },
+      { test: { ...shared, name: 'pure', include: ['test/{unit,sim,fuzz}/**/*.test.ts'], alias: [mediabunny] } },
       {
         test: {
           ...shared,

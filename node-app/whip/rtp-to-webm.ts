@@ -69,6 +69,9 @@ interface ContainerHead {
  * For H.264, werift's container writes CodecID V_MPEG4/ISO/AVC but no CodecPrivate and DocType `webm`
  * (which allows only VP8/VP9/AV1): the video TrackEntry and the DocType are replaced before `start`,
  * so every byte after them (Clusters, SimpleBlocks, Cues and their positions) is still werift's.
+ * Not mediabunny's muxer (1.61, checked 2026-12): it writes a block only once every open track has one queued, so a
+ * track that goes quiet (video dropped until a keyframe after a loss, a camera that stops) holds the other's blocks
+ * without bound, and a closed track cannot reopen; the Interleaver releases them after MAX_INTERLEAVE_WAIT_MS.
  */
 class WebmWriter extends WebmBase {
   constructor(tracks: WebmTrack[], output: ConstructorParameters<typeof WebmBase>[1], avcConfig?: Uint8Array) {
