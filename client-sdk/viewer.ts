@@ -1,8 +1,8 @@
 // Watches one asset through the hub: select, WebRTC to the chosen server, in-order bytes, failover. Node and browser.
 import { decodeServerFrame, type ClientControl, type ServerControl } from '../signaling/protocol/frames.js';
 import { LocalErrorCode } from '../common/error-codes.js';
-import { parse, type SignalMessage, signalSchema, type WatchReply, type WatchRequest } from '../signaling/protocol/messages.js';
-import { type SessionClose, sessionCloseSchema } from '../signaling/protocol/replies.js';
+import { parse, signalSchema, type WatchReply, type WatchRequest } from '../signaling/protocol/messages.js';
+import { sessionCloseSchema } from '../signaling/protocol/replies.js';
 import { ByteCursor } from './byte-cursor.js';
 import { TypedEventTarget } from './typed-events.js';
 import { PeerLink } from './viewer-peer-link.js';
@@ -37,11 +37,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #paused = false;
   #link: PeerLink | null = null;
   #session: WatchReply | null = null;
-  /**
-   * Hub messages for a session not known yet, while a watch's reply is awaited: the hub may relay the server's answer
-   * or candidates right behind the reply, and both can be handled before the code awaiting the reply runs again.
-   */
-  #early: Array<{ event: 'signal'; msg: SignalMessage } | { event: 'session-close'; msg: SessionClose }> | null = null;
+  /** Hub messages come before the watch reply naming their session (the hub relays the answer right behind it): kept. */
+  #early: Array<() => void> | null = null;
   #metaSeen = false;
   #failovers = 0;
   /** A live late joiner's seam (from its first server's meta): file offset = cursor offset + skip past `initBytes`. */
@@ -212,7 +209,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     if (answer) this.#onHubSignal({ sessionId: session.sessionId, data: answer });
     // What the hub sent for a watch asked ahead before this Viewer listened, in order.
     for (const h of held) (h.event === 'signal' ? this.#onHubSignal : this.#onHubSessionClose)(h.msg);
-    for (const h of early ?? []) h.event === 'signal' ? this.#applySignal(h.msg) : this.#applyClose(h.msg);
+    for (const apply of early ?? []) apply();
   }
 
   /** The watch asked ahead, once, for the first selection when it asked what this one would; else it is dropped. */
@@ -253,24 +250,22 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly #onHubSignal = (msg: unknown): void => {
     const p = parse(signalSchema, msg);
     if (!p.ok) return this.#refuse('signal', p.message);
-    // Kept when it came before the watch reply naming its session, up to MAX_EARLY_HUB_MESSAGES.
-    if (!this.#early || this.#session) this.#applySignal(p.value);
-    else if (this.#early.length < MAX_EARLY_HUB_MESSAGES) this.#early.push({ event: 'signal', msg: p.value });
+    this.#fromHub(() => p.value.sessionId === this.#session?.sessionId && this.#link?.signal(p.value.data));
   };
 
   readonly #onHubSessionClose = (msg: unknown): void => {
     const p = parse(sessionCloseSchema, msg);
     if (!p.ok) return this.#refuse('session-close', p.message);
-    if (!this.#early || this.#session) this.#applyClose(p.value);
-    else if (this.#early.length < MAX_EARLY_HUB_MESSAGES) this.#early.push({ event: 'session-close', msg: p.value });
+    this.#fromHub(
+      () =>
+        p.value.sessionId === this.#session?.sessionId && this.#lost('session-closed', `the hub closed the session (${p.value.reason})`),
+    );
   };
 
-  #applySignal(m: SignalMessage): void {
-    if (this.#link && m.sessionId === this.#session?.sessionId) this.#link.signal(m.data);
-  }
-
-  #applyClose(m: SessionClose): void {
-    if (m.sessionId === this.#session?.sessionId) this.#lost('session-closed', `the hub closed the session (${m.reason})`);
+  /** A parsed hub message applied now, or kept (up to MAX_EARLY_HUB_MESSAGES) while a watch's reply is awaited. */
+  #fromHub(apply: () => void): void {
+    if (!this.#early || this.#session) apply();
+    else if (this.#early.length < MAX_EARLY_HUB_MESSAGES) this.#early.push(apply);
   }
 
   /** Dropped whole: acting on what can be read of a malformed one (a garbled session id may be ours) could end a healthy session. */
