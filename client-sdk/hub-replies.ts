@@ -14,10 +14,9 @@ import {
   parse,
   placeSchema,
   serverId,
-  sessionId,
   signalSchema,
 } from '../signaling/protocol/messages.js';
-import { publishReplyBodySchema } from '../signaling/protocol/replies.js';
+import { publishReplyBodySchema, sessionCloseSchema } from '../signaling/protocol/replies.js';
 
 const code = z.string().min(1).max(64);
 const text = z.string().max(2_000);
@@ -69,11 +68,8 @@ export const CATALOG_REPLY_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxByte
 /** `viewers`: how many watch each asset asked about, in the order asked. */
 export const viewersReplySchema = ackSchema({ counts: z.array(z.number().int().min(0)).max(MAX_VIEWERS_QUERY) });
 
-/** Hub → client `session-close`. */
-export const sessionCloseSchema = z.object({ sessionId, reason: z.string().max(200).optional() });
-
-/** Hub → client `signal` (the same bounded shape the hub accepts from clients). */
-export { signalSchema };
+/** Hub → client `signal` (the same bounded shape the hub accepts from clients) and `session-close`: the protocol's. */
+export { sessionCloseSchema, signalSchema };
 
 /** `GET /api/config`: what a page needs from the hub before it connects. */
 export const clientConfigSchema = z.object({

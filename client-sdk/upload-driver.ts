@@ -160,7 +160,7 @@ export function onHubSessionClose(host: UploadHost, find: (sessionId: string) =>
   const p = parse(sessionCloseSchema, msg);
   const u = p.ok ? find(p.value.sessionId) : undefined;
   if (!p.ok || !u || u.state === 'done') return;
-  const reason = p.value.reason ?? 'no reason';
+  const reason = p.value.reason;
   const t = setTimeout(() => host.fail(u, 'session-closed', `the hub closed the session to ${u.serverId} (${reason})`), HUB_CLOSE_GRACE_MS);
   (t as { unref?: () => void }).unref?.();
 }

@@ -1,6 +1,8 @@
 // Watches one asset through the hub: select, WebRTC to the chosen server, in-order bytes, failover. Node and browser.
-import { decodeServerFrame, type ClientControl, type MetaFrame, type ServerControl } from '../signaling/protocol/frames.js';
-import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
+import { decodeServerFrame, type ClientControl, type ServerControl } from '../signaling/protocol/frames.js';
+import { LocalErrorCode } from '../common/error-codes.js';
+import { parse, signalSchema, type WatchReply, type WatchRequest } from '../signaling/protocol/messages.js';
+import { sessionCloseSchema } from '../signaling/protocol/replies.js';
 import { ByteCursor } from './byte-cursor.js';
 import { TypedEventTarget } from './typed-events.js';
 import { PeerLink } from './viewer-peer-link.js';
@@ -35,11 +37,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #paused = false;
   #link: PeerLink | null = null;
   #session: WatchReply | null = null;
-  /**
-   * Hub messages for a session not known yet, while a watch's reply is awaited: the hub may relay the server's answer
-   * or candidates right behind the reply, and both can be handled before the code awaiting the reply runs again.
-   */
-  #early: { event: 'signal' | 'session-close'; msg: unknown }[] | null = null;
+  /** Hub messages come before the watch reply naming their session (the hub relays the answer right behind it): kept. */
+  #early: Array<() => void> | null = null;
   #metaSeen = false;
   #failovers = 0;
   /** A live late joiner's seam (from its first server's meta): file offset = cursor offset + skip past `initBytes`. */
@@ -210,7 +209,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     if (answer) this.#onHubSignal({ sessionId: session.sessionId, data: answer });
     // What the hub sent for a watch asked ahead before this Viewer listened, in order.
     for (const h of held) (h.event === 'signal' ? this.#onHubSignal : this.#onHubSessionClose)(h.msg);
-    for (const h of early ?? []) (h.event === 'signal' ? this.#onHubSignal : this.#onHubSessionClose)(h.msg);
+    for (const apply of early ?? []) apply();
   }
 
   /** The watch asked ahead, once, for the first selection when it asked what this one would; else it is dropped. */
@@ -248,26 +247,31 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     return link;
   }
 
-  /** Keeps a hub message that came before the watch reply naming its session (true), up to MAX_EARLY_HUB_MESSAGES. */
-  #keepEarly(event: 'signal' | 'session-close', msg: unknown): boolean {
-    if (!this.#early || this.#session) return false;
-    if (this.#early.length < MAX_EARLY_HUB_MESSAGES) this.#early.push({ event, msg });
-    return true;
-  }
-
   readonly #onHubSignal = (msg: unknown): void => {
-    if (this.#keepEarly('signal', msg)) return;
-    const m = msg as { sessionId?: unknown; data?: unknown } | null;
-    if (!this.#link || !m || m.sessionId !== this.#session?.sessionId || typeof m.data !== 'object' || m.data === null) return;
-    this.#link.signal(m.data);
+    const p = parse(signalSchema, msg);
+    if (!p.ok) return this.#refuse('signal', p.message);
+    this.#fromHub(() => p.value.sessionId === this.#session?.sessionId && this.#link?.signal(p.value.data));
   };
 
   readonly #onHubSessionClose = (msg: unknown): void => {
-    if (this.#keepEarly('session-close', msg)) return;
-    const m = msg as { sessionId?: unknown; reason?: unknown } | null;
-    if (!m || m.sessionId !== this.#session?.sessionId) return;
-    this.#lost('session-closed', `the hub closed the session (${String(m.reason ?? 'no reason')})`);
+    const p = parse(sessionCloseSchema, msg);
+    if (!p.ok) return this.#refuse('session-close', p.message);
+    this.#fromHub(
+      () =>
+        p.value.sessionId === this.#session?.sessionId && this.#lost('session-closed', `the hub closed the session (${p.value.reason})`),
+    );
   };
+
+  /** A parsed hub message applied now, or kept (up to MAX_EARLY_HUB_MESSAGES) while a watch's reply is awaited. */
+  #fromHub(apply: () => void): void {
+    if (!this.#early || this.#session) apply();
+    else if (this.#early.length < MAX_EARLY_HUB_MESSAGES) this.#early.push(apply);
+  }
+
+  /** Dropped whole: acting on what can be read of a malformed one (a garbled session id may be ours) could end a healthy session. */
+  #refuse(event: 'signal' | 'session-close', why: string): void {
+    this.#emit('warning', { code: LocalErrorCode.badHubMessage, message: `dropped a malformed ${event} from the hub: ${why}` });
+  }
 
   /** The current server is gone: resume at the same byte on another one. */
   #lost(code: string, message: string): void {

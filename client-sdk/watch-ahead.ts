@@ -26,6 +26,8 @@ export function askWatchAhead(socket: ViewerSocket, assetId: string, peer: Ahead
   let session: string | null = null;
   /** The peer's signals before the session is known; null once they went (or will not go). */
   let unsent: unknown[] | null = [];
+  // Checked by hand, not by schema: this module is in the page's first chunk, which carries no zod
+  // (test/integration/web-entry-chunk.test.ts). The Viewer that takes over parses what was held and all that follows.
   const onSignal = (msg: unknown): void => {
     const m = msg as { sessionId?: unknown; data?: unknown } | null;
     if (session !== null && m?.sessionId === session) giveToPeer(m.data);

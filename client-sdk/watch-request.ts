@@ -1,4 +1,4 @@
-// One `watch` asked of the hub: the ack with a timeout, a hand check of its shape, and retries on transient refusals.
+// One `watch` asked of the hub: the ack with a timeout, a hand check of its shape, and retries when the hub was not heard.
 import { retry } from '../common/retry.js';
 import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
 import type { Ack } from '../signaling/protocol/types.js';
@@ -17,37 +17,46 @@ export const MAX_WATCH_ATTEMPTS = 4;
 /** First retry delay; doubles per attempt. */
 export const WATCH_RETRY_BASE_MS = 250;
 
-/** Hub answers worth asking again for (the cluster is changing, not the request wrong). */
-const RETRYABLE = new Set(['no-capacity', 'no-director', 'timeout', 'stale-epoch', 'internal', 'rate-limited']);
+/**
+ * Hub refusals asked again: those given before the hub asked any director for this watch — it refused before routing
+ * (`rate-limited`) or had no director to ask (`no-director`, answered only before the request's first ask). Any other
+ * refusal (`no-capacity`, `timeout`, `stale-epoch`, `internal`, …) came after the hub spent the request's budget of
+ * director asks and failovers (signaling/core/routing-budget.ts): asking again would repeat that budget wholesale.
+ */
+const RETRYABLE = new Set(['no-director', 'rate-limited']);
 
 export type WatchAnswer = Ack<WatchReply>;
 
 /**
- * Asks the hub for a server up to `MAX_WATCH_ATTEMPTS` times, `WATCH_RETRY_BASE_MS` doubling between
- * tries, while the answer is a transient refusal (`RETRYABLE`). Never rejects: a timeout, a throwing
- * socket or a malformed ack is a refusal. Once `stopped()` (the viewer closed) it asks no more and
- * resolves with the last answer; the caller leaves a session it no longer wants.
+ * Asks the hub for a server up to `MAX_WATCH_ATTEMPTS` times, `WATCH_RETRY_BASE_MS` doubling between tries, while
+ * the hub was not heard (no answer within `WATCH_ACK_TIMEOUT_MS`, a throwing socket, a malformed ack) or refused
+ * before asking a director (`RETRYABLE`). Never rejects: not hearing the hub is a refusal. Once `stopped()` (the viewer
+ * closed) it asks no more and resolves with the last answer; the caller leaves a session it no longer wants.
  */
-export function askWatch(socket: ViewerSocket, req: WatchRequest, stopped: () => boolean): Promise<WatchAnswer> {
-  return retry(() => watchOnce(socket, req), {
+export async function askWatch(socket: ViewerSocket, req: WatchRequest, stopped: () => boolean): Promise<WatchAnswer> {
+  const last = await retry(() => watchOnce(socket, req), {
     attempts: MAX_WATCH_ATTEMPTS,
     baseMs: WATCH_RETRY_BASE_MS,
-    retryIf: (r) => r.ok && !r.value.ok && RETRYABLE.has(r.value.code),
+    retryIf: (r) => r.ok && (!r.value.heard || (!r.value.answer.ok && RETRYABLE.has(r.value.answer.code))),
     stopped,
   });
+  return last.answer;
 }
 
-function watchOnce(socket: ViewerSocket, req: WatchRequest): Promise<WatchAnswer> {
-  return new Promise<WatchAnswer>((resolve) => {
-    const timer = setTimeout(() => resolve({ ok: false, code: 'timeout', message: 'the hub did not answer watch' }), WATCH_ACK_TIMEOUT_MS);
+/** One `watch`; `heard`: the answer is the hub's (not a timeout, throw or malformed ack of this side). */
+function watchOnce(socket: ViewerSocket, req: WatchRequest): Promise<{ answer: WatchAnswer; heard: boolean }> {
+  return new Promise((resolve) => {
+    const unheard = (code: 'timeout' | 'internal', message: string) => resolve({ answer: { ok: false, code, message }, heard: false });
+    const timer = setTimeout(() => unheard('timeout', 'the hub did not answer watch'), WATCH_ACK_TIMEOUT_MS);
     try {
       socket.emit('watch', req, (r: WatchAnswer) => {
         clearTimeout(timer);
-        resolve(isWatchAnswer(r) ? r : { ok: false, code: 'internal', message: 'malformed watch reply' });
+        if (isWatchAnswer(r)) resolve({ answer: r, heard: true });
+        else unheard('internal', 'malformed watch reply');
       });
     } catch (err) {
       clearTimeout(timer);
-      resolve({ ok: false, code: 'internal', message: (err as Error).message });
+      unheard('internal', (err as Error).message);
     }
   });
 }

@@ -25,6 +25,8 @@ export const LocalErrorCode = {
   tooSlow: 'too-slow',
   sessionClosed: 'session-closed',
   badSignal: 'bad-signal',
+  /** A client dropped a message from the hub that failed its schema. */
+  badHubMessage: 'bad-hub-message',
   // Several hubs on Redis (signaling/redis/):
   /** A hub that lost the rotation lease tried to append to the shared delta log. */
   fenced: 'fenced',

@@ -8,7 +8,6 @@ import {
   signalSchema,
   type ServerDescriptor,
   type TableSnapshot,
-  type VersionedDelta,
   type OwnDelta,
   type Role,
 } from '../signaling/protocol/index.js';
@@ -84,6 +83,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#log = logger('media-server', { server: opts.id });
     this.#replica = new ReplicaFollower({
       requestSnapshot: () => this.#requestSnapshot(),
+      untrusted: { rejected: (what, why) => this.#log.warn({ err: why }, `malformed ${what} from the hub dropped; asking for a snapshot`) },
       onResync: (e) => {
         if (e.phase === 'started') this.#log.warn({ version: e.version }, 'gap in deltas; asking for a snapshot');
       },
@@ -257,9 +257,10 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     });
     this.#hub = hub;
     hub.on('fatal', (err) => this.emit('fatal', err));
-    hub.on('registered', (snapshot) => {
-      this.#replica.load(snapshot);
-      this.emit('registered', snapshot);
+    hub.on('registered', (raw) => {
+      const snapshot = this.#replica.load(raw);
+      this.#log.info(snapshot ? { version: snapshot.version, servers: snapshot.servers.length } : {}, 'registered with hub');
+      if (snapshot) this.emit('registered', snapshot);
     });
     this.#route(hub);
     // Load the WHIP/WHEP stacks before registering, not after: evaluating them (mediabunny, werift)
@@ -353,13 +354,13 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
 
   // ---- replica -----------------------------------------------------------------
 
-  #onDeltas(batch: VersionedDelta[]): void {
+  #onDeltas(batch: unknown): void {
     const wasDirector = this.isDirector;
     this.#replica.offer(batch);
     if (wasDirector !== this.isDirector) this.#directorChanged();
   }
 
-  #requestSnapshot(): Promise<TableSnapshot> {
+  #requestSnapshot(): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (!this.#hub) return reject(new Error('not connected to the hub'));
       this.#hub.requestSnapshot((snapshot) => (snapshot ? resolve(snapshot) : reject(new Error('the hub refused the resync'))));

@@ -3,14 +3,8 @@
 // the media server that imports socket.io.
 import { EventEmitter } from 'node:events';
 import { io as connect, type Socket } from 'socket.io-client';
-import type {
-  Ack,
-  HubToServerEvents,
-  OwnDelta,
-  ServerDescriptor,
-  ServerToHubEvents,
-  TableSnapshot,
-} from '../../signaling/protocol/index.js';
+import type { HubToServerEvents, OwnDelta, ServerDescriptor, ServerToHubEvents } from '../../signaling/protocol/index.js';
+import { snapshotReplySchema } from '../../signaling/protocol/table-messages.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 import { backoffMs } from '../../common/retry.js';
@@ -38,8 +32,8 @@ export interface HubLinkOptions {
 }
 
 interface HubLinkEvents {
-  /** The hub accepted the registration; the snapshot is its table at that moment. */
-  registered: [snapshot: TableSnapshot];
+  /** The hub accepted the registration; the snapshot is its table at that moment, unparsed (the replica parses it). */
+  registered: [snapshot: unknown];
   /** The hub refused this server for good (wrong secret). */
   fatal: [error: Error];
 }
@@ -170,12 +164,13 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     (this.#socket.emit as (e: string, ...a: unknown[]) => unknown)(event, ...args);
   }
 
-  /** Ask for the whole table (after a gap in deltas); `null` when the hub refused. */
-  requestSnapshot(done: (snapshot: TableSnapshot | null) => void): void {
+  /** Ask for the whole table (after a gap in deltas), unparsed (the replica parses it); `null` when the hub refused. */
+  requestSnapshot(done: (snapshot: unknown) => void): void {
     // An ack lost with a dropped connection never comes: give up after a while.
-    this.#socket
-      .timeout(RESYNC_TIMEOUT_MS)
-      .emit('resync', (err: Error | null, r: Ack<{ snapshot: TableSnapshot }>) => done(!err && r.ok ? r.snapshot : null));
+    this.#socket.timeout(RESYNC_TIMEOUT_MS).emit('resync', (err: Error | null, r: unknown) => {
+      const p = err ? null : snapshotReplySchema.safeParse(r);
+      done(p?.success && p.data.ok ? p.data.snapshot : null);
+    });
   }
 
   /** Own table changes; only while registered (the next registration carries the full state). */
@@ -195,7 +190,11 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
 
   #register(): void {
     const socket = this.#socket;
-    socket.emit('register', this.#o.descriptor(), (r) => {
+    socket.emit('register', this.#o.descriptor(), (raw: unknown) => {
+      const p = snapshotReplySchema.safeParse(raw);
+      const r = p.success
+        ? p.data
+        : { ok: false as const, code: 'internal', message: `malformed register reply: ${p.error.issues[0]?.message}` };
       if (!r.ok) {
         // A refusal (a live server of this id, a hub that cannot take us yet) is retried with
         // backoff; only a wrong secret — refused at connect — ends the process.
@@ -206,7 +205,6 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       }
       this.#registerAttempts = 0;
       this.#registered = true;
-      this.#o.log.info({ version: r.snapshot.version, servers: r.snapshot.servers.length }, 'registered with hub');
       this.emit('registered', r.snapshot);
     });
   }

@@ -79,7 +79,9 @@ export class DirectorClient {
       const dir = this.#seat.current;
       if (event === 'select' && this.#degraded()) return this.#fallback(body) as Ack<Questions[E]>;
       const peer = dir && this.#members.peer(dir.id);
-      if (!dir || !peer) return ackError(ErrorCode.noDirector, 'no director is available');
+      // `no-director` tells the client that no director was asked, so asking again costs none; once this request
+      // asked one, the refusal is why that ask failed (the client does not repeat a spent budget).
+      if (!dir || !peer) return budget.asked ? last : ackError(ErrorCode.noDirector, 'no director is available');
       this.#feed.flush();
       const req = { ...body, requestId: `${this.#idPrefix}-${(this.#nextId++).toString(36)}`, epoch: dir.epoch };
       let raw: unknown;

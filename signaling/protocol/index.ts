@@ -7,3 +7,4 @@ export * from './messages.js';
 export * from './bounds.js';
 export * from './events.js';
 export * from './replies.js';
+export * from './table-messages.js';

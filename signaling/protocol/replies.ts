@@ -34,13 +34,16 @@ export function ackSchema<T extends z.ZodRawShape>(value: T) {
   return z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), ...value }), ackErrorSchema]);
 }
 
-/** The director's answer to `select`. */
-export const selectAnswerSchema = ackSchema({
+/** A `select` decision: the director's answer, and the body of a watch `decision` the dashboard gets. */
+export const selectDecisionSchema = z.object({
   serverId,
   reason: z.enum(Object.values(SelectReason) as [SelectReason, ...SelectReason[]]),
   loadFactor: finite,
   epoch,
-}) satisfies z.ZodType<Ack<SelectDecision>>;
+}) satisfies z.ZodType<SelectDecision>;
+
+/** The director's answer to `select`. */
+export const selectAnswerSchema = ackSchema(selectDecisionSchema.shape) satisfies z.ZodType<Ack<SelectDecision>>;
 
 const ingestChoice = z.object({
   serverId,
@@ -50,8 +53,8 @@ const ingestChoice = z.object({
   loadFactor: finite,
 });
 
-/** The director's answer to `select-ingest`. */
-export const selectIngestAnswerSchema = ackSchema({
+/** A `select-ingest` decision: the director's answer, and the body of a publish `decision` the dashboard gets. */
+export const ingestDecisionSchema = z.object({
   primary: ingestChoice,
   backup: ingestChoice.nullable(),
   ipUnknown: z.boolean(),
@@ -64,7 +67,10 @@ export const selectIngestAnswerSchema = ackSchema({
     })
     .optional(),
   epoch,
-}) satisfies z.ZodType<Ack<IngestDecision>>;
+}) satisfies z.ZodType<IngestDecision>;
+
+/** The director's answer to `select-ingest`. */
+export const selectIngestAnswerSchema = ackSchema(ingestDecisionSchema.shape) satisfies z.ZodType<Ack<IngestDecision>>;
 
 const uploadChoice = ingestChoice.extend({ sessionId });
 

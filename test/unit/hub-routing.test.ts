@@ -30,6 +30,7 @@ type SelectStep = 'silent' | ((epoch: number) => unknown);
 /** Three registered servers whose answers follow one shared script, in the order they are asked. */
 function cluster(script: SelectStep[], sessionOpen: () => unknown) {
   const asked: { event: string; server: string }[] = [];
+  const peers = new Map<string, ServerPeer>();
   const core = new HubCore({
     link,
     clock: NODE_CLOCK,
@@ -51,9 +52,10 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown) {
         return Promise.resolve(step((msg as { epoch: number }).epoch));
       },
     };
+    peers.set(id, peer);
     expect(core.register(peer, descriptor(id), log)).toMatchObject({ ok: true });
   }
-  return { core, asked };
+  return { core, asked, peers };
 }
 
 const pick = (serverId: string) => (epoch: number) => ({ ok: true, serverId, reason: 'storage', loadFactor: 0.1, epoch });
@@ -91,5 +93,19 @@ describe('hub routing', () => {
     expect(r).toMatchObject({ ok: true, server: { id: 'b' }, reason: 'storage' });
     expect(asked.map((a) => `${a.event}@${a.server}`)).toEqual(['select@a', 'select@b', 'session-open@b']);
     expect(core.relay.sessions.size).toBe(1);
+  });
+
+  it('answers no-director only before a request asked any director: after an ask it answers why that ask failed', async () => {
+    // The director goes silent and every server leaves while it is asked: none is left to rotate to.
+    const gone: SelectStep = () => {
+      for (const [id, peer] of peers) core.serverDisconnected(id, peer, 'gone');
+      return new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), DIRECTOR_TIMEOUT_MS));
+    };
+    const { core, asked, peers } = cluster([gone], () => ({ ok: true }));
+    expect(await core.watch('client-1', null, { assetId: 'clip' })).toMatchObject({ ok: false, code: 'timeout' });
+    expect(asked.map((a) => a.event)).toEqual(['select']);
+    // Nothing asked: the viewer may ask again at no cost to any director.
+    expect(await core.watch('client-1', null, { assetId: 'clip' })).toMatchObject({ ok: false, code: 'no-director' });
+    expect(asked).toHaveLength(1);
   });
 });

@@ -13,7 +13,7 @@ function scriptedHub() {
       if (event !== 'watch') return;
       requests.push(req);
       const n = requests.length;
-      ack!({ ok: true, sessionId: `s${n}`, server: { id: `srv-${n}`, region: 'test' }, reason: 'live', loadFactor: 0, epoch: 1 });
+      ack!({ ok: true, sessionId: `session-${n}`, server: { id: `srv-${n}`, region: 'test' }, reason: 'live', loadFactor: 0, epoch: 1 });
     },
     on: () => undefined,
     off: () => undefined,

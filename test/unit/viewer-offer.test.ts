@@ -16,7 +16,7 @@ function scriptedSocket(connected: boolean, answer?: unknown) {
       if (event === 'watch')
         ack!({
           ok: true,
-          sessionId: 's1',
+          sessionId: 'session-1',
           server: { id: 'srv-1', region: 'test' },
           reason: 'storage',
           loadFactor: 0,
@@ -59,7 +59,7 @@ describe('Viewer: the offer goes with the watch', () => {
     const watches = s.emitted.filter((e) => e.event === 'watch');
     expect(watches).toEqual([{ event: 'watch', msg: { assetId: 'demo', offset: 0, offer: OFFER } }]);
     // The offer is not sent twice; the candidate follows through the relay, with the session id.
-    expect(s.emitted.filter((e) => e.event === 'signal')).toEqual([{ event: 'signal', msg: { sessionId: 's1', data: CANDIDATE } }]);
+    expect(s.emitted.filter((e) => e.event === 'signal')).toEqual([{ event: 'signal', msg: { sessionId: 'session-1', data: CANDIDATE } }]);
     expect(s.listeners.get('connect')?.size ?? 0).toBe(0);
     v.close();
   });
@@ -75,7 +75,9 @@ describe('Viewer: the offer goes with the watch', () => {
     peer.fire('signal', OFFER);
     await tick();
     expect(peer.signalled).toEqual([answer]);
-    expect(selected).toEqual([{ sessionId: 's1', server: { id: 'srv-1', region: 'test' }, reason: 'storage', loadFactor: 0, epoch: 1 }]);
+    expect(selected).toEqual([
+      { sessionId: 'session-1', server: { id: 'srv-1', region: 'test' }, reason: 'storage', loadFactor: 0, epoch: 1 },
+    ]);
     v.close();
   });
 
@@ -89,7 +91,8 @@ describe('Viewer: the offer goes with the watch', () => {
     const relayed = [answer, ...Array.from({ length: MAX_EARLY_HUB_MESSAGES }, () => CANDIDATE)];
     raw.emit = (event, msg, ack) => {
       emit.call(raw, event, msg, ack);
-      if (event === 'watch') for (const data of relayed) for (const fn of s.listeners.get('signal') ?? []) fn({ sessionId: 's1', data });
+      if (event === 'watch')
+        for (const data of relayed) for (const fn of s.listeners.get('signal') ?? []) fn({ sessionId: 'session-1', data });
     };
     const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never });
     v.start();
@@ -121,7 +124,52 @@ describe('Viewer: the offer goes with the watch', () => {
     await tick();
     expect(s.emitted.filter((e) => e.event === 'watch').map((e) => e.msg)).toEqual([{ assetId: 'demo', offset: 0 }]);
     peer.fire('signal', OFFER);
-    expect(s.emitted.filter((e) => e.event === 'signal')).toEqual([{ event: 'signal', msg: { sessionId: 's1', data: OFFER } }]);
+    expect(s.emitted.filter((e) => e.event === 'signal')).toEqual([{ event: 'signal', msg: { sessionId: 'session-1', data: OFFER } }]);
+    v.close();
+  });
+});
+
+describe('Viewer: hub messages are parsed by their schemas', () => {
+  /** A Viewer with its session s1 bound, the warnings it emitted, and a way to send it hub messages. */
+  async function selected() {
+    const s = scriptedSocket(true);
+    const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never });
+    const warnings: { code: string; message: string }[] = [];
+    v.addEventListener('warning', (e) => warnings.push(e.detail));
+    v.start();
+    const peer = peers.made.at(-1)!;
+    peer.fire('signal', OFFER);
+    await tick();
+    const hub = (event: string, msg: unknown) => {
+      for (const fn of s.listeners.get(event) ?? []) fn(msg);
+    };
+    return { s, v, peer, warnings, hub, watches: () => s.emitted.filter((e) => e.event === 'watch').length };
+  }
+
+  it('drops a malformed signal with a warning, giving the peer nothing; applies a good one', async () => {
+    const { v, peer, warnings, hub } = await selected();
+    hub('signal', { sessionId: 'session-1', data: CANDIDATE, extra: 'not in the contract' });
+    hub('signal', { sessionId: 'session-1', data: 'not an object' });
+    expect(peer.signalled).toEqual([]);
+    expect(warnings.map((w) => w.code)).toEqual(['bad-hub-message', 'bad-hub-message']);
+    expect(warnings[0]!.message).toMatch(/malformed signal/);
+    hub('signal', { sessionId: 'session-1', data: CANDIDATE });
+    expect(peer.signalled).toEqual([CANDIDATE]);
+    v.close();
+  });
+
+  it('drops a malformed session-close naming its session, keeping the session; a good one fails it over', async () => {
+    const { s, v, warnings, hub, watches } = await selected();
+    hub('session-close', { sessionId: 'session-1', reason: 42 });
+    hub('session-close', { sessionId: 'session-1', reason: 'x'.repeat(65) });
+    await tick();
+    expect(warnings.map((w) => w.code)).toEqual(['bad-hub-message', 'bad-hub-message']);
+    expect(v.session?.sessionId).toBe('session-1');
+    expect(s.emitted.filter((e) => e.event === 'leave')).toEqual([]);
+    expect(watches()).toBe(1);
+    hub('session-close', { sessionId: 'session-1', reason: 'server-gone' });
+    expect(s.emitted.filter((e) => e.event === 'leave')).toEqual([{ event: 'leave', msg: { sessionId: 'session-1' } }]);
+    expect(warnings.at(-1)).toEqual({ code: 'session-closed', message: 'the hub closed the session (server-gone)' });
     v.close();
   });
 });

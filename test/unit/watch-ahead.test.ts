@@ -89,25 +89,25 @@ describe('askWatchAhead', () => {
     expect(s.of('watch')).toEqual([{ assetId: 'demo', offset: 0, offer: OFFER }]);
     // The peer's candidate and the server's come before the reply names the session: both wait.
     peer.fire('signal', OWN_CANDIDATE);
-    s.hub('signal', { sessionId: 's1', data: CANDIDATE });
+    s.hub('signal', { sessionId: 'session-1', data: CANDIDATE });
     expect(s.of('signal')).toEqual([]);
     expect(peer.signalled).toEqual([]);
-    s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+    s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
     await settle();
     // No Viewer yet: the answer and the server's candidate are the peer's, its candidate the session's (not the offer).
     expect(peer.signalled).toEqual([ANSWER, CANDIDATE]);
-    expect(s.of('signal')).toEqual([{ sessionId: 's1', data: OWN_CANDIDATE }]);
-    s.hub('signal', { sessionId: 's1', data: CANDIDATE_2 });
+    expect(s.of('signal')).toEqual([{ sessionId: 'session-1', data: OWN_CANDIDATE }]);
+    s.hub('signal', { sessionId: 'session-1', data: CANDIDATE_2 });
     s.hub('signal', { sessionId: 'other', data: CANDIDATE });
     expect(peer.signalled).toEqual([ANSWER, CANDIDATE, CANDIDATE_2]);
     peer.fire('signal', OWN_CANDIDATE);
     expect(s.of('signal')).toHaveLength(2);
-    expect(await ahead.reply).toEqual(reply('s1', 'srv-1')); // the answer was the peer's already
+    expect(await ahead.reply).toEqual(reply('session-1', 'srv-1')); // the answer was the peer's already
   });
 
   it('the Viewer takes the reply and the peer, and gives the peer nothing twice', async () => {
     const { s, peer, ahead } = await askedAhead();
-    s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+    s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
     await settle();
     // The peer connected and the server's meta came before any Viewer listened.
     peer.fire('connect');
@@ -126,10 +126,10 @@ describe('askWatchAhead', () => {
     // The Viewer confirmed the start on the peer that connected ahead.
     expect(s.of('signal')).toEqual([]);
     // From now on the Viewer gives the hub's signals to the peer; the peer's own still go to the session, once.
-    s.hub('signal', { sessionId: 's1', data: CANDIDATE });
+    s.hub('signal', { sessionId: 'session-1', data: CANDIDATE });
     expect(peer.signalled).toEqual([ANSWER, CANDIDATE]);
     peer.fire('signal', OWN_CANDIDATE);
-    expect(s.of('signal')).toEqual([{ sessionId: 's1', data: OWN_CANDIDATE }]);
+    expect(s.of('signal')).toEqual([{ sessionId: 'session-1', data: OWN_CANDIDATE }]);
     expect(s.listening('signal')).toBe(1);
     v.close();
   });
@@ -138,7 +138,7 @@ describe('askWatchAhead', () => {
     for (const played of [true, false]) {
       const { s, peer, ahead } = await askedAhead();
       peer.played = played;
-      s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+      s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
       await settle();
       peer.fire('connect');
       const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: scriptedPeers({ offer: 'held' }).Peer as never, ahead });
@@ -157,19 +157,19 @@ describe('askWatchAhead', () => {
     v.addEventListener('selected', (e) => selected.push(e.detail.sessionId));
     v.start();
     peer.fire('signal', OWN_CANDIDATE);
-    s.hub('signal', { sessionId: 's1', data: CANDIDATE });
-    s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+    s.hub('signal', { sessionId: 'session-1', data: CANDIDATE });
+    s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
     await settle();
-    expect(selected).toEqual(['s1']);
+    expect(selected).toEqual(['session-1']);
     expect(peers.made).toHaveLength(0);
     expect(peer.signalled).toEqual([ANSWER, CANDIDATE]);
-    expect(s.of('signal')).toEqual([{ sessionId: 's1', data: OWN_CANDIDATE }]);
+    expect(s.of('signal')).toEqual([{ sessionId: 'session-1', data: OWN_CANDIDATE }]);
     v.close();
   });
 
   it('a peer that failed before the Viewer listened fails the Viewer over, reporting its error', async () => {
     const { s, peer, ahead } = await askedAhead();
-    s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+    s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
     await settle();
     peer.fire('error', new Error('DTLS failed'));
     peer.fire('close');
@@ -181,7 +181,7 @@ describe('askWatchAhead', () => {
     await settle();
     await settle();
     expect(warnings).toEqual(['peer-error: DTLS failed']);
-    expect(s.of('leave')).toEqual([{ sessionId: 's1' }]);
+    expect(s.of('leave')).toEqual([{ sessionId: 'session-1' }]);
     expect(s.of('watch').at(-1)).toMatchObject({ assetId: 'demo', exclude: ['srv-1'] });
     v.close();
   });
@@ -196,30 +196,30 @@ describe('askWatchAhead', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(s.of('watch')).toEqual([{ assetId: 'demo', offset: 0 }]);
     peer.makeOffer();
-    s.answerWatch(0, reply('s1', 'srv-1'));
+    s.answerWatch(0, reply('session-1', 'srv-1'));
     await vi.advanceTimersByTimeAsync(0);
-    expect(s.of('signal')).toEqual([{ sessionId: 's1', data: OFFER }]);
+    expect(s.of('signal')).toEqual([{ sessionId: 'session-1', data: OFFER }]);
     const peers = scriptedPeers({ offer: 'held' });
     const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never, ahead });
     v.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(s.of('signal')).toHaveLength(1); // not sent again
     // The answer came later through the relay: the Viewer gives it to the peer.
-    s.hub('signal', { sessionId: 's1', data: ANSWER });
+    s.hub('signal', { sessionId: 'session-1', data: ANSWER });
     expect(peer.signalled).toEqual([ANSWER]);
     v.close();
   });
 
   it('a held session close fails the Viewer over to another server', async () => {
     const { s, peer, ahead } = await askedAhead();
-    s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
-    s.hub('session-close', { sessionId: 's1', reason: 'server-gone' });
+    s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
+    s.hub('session-close', { sessionId: 'session-1', reason: 'server-gone' });
     const peers = scriptedPeers({ offer: true });
     const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never, ahead });
     v.start();
     await settle();
     await settle();
-    expect(s.of('leave')).toEqual([{ sessionId: 's1' }]);
+    expect(s.of('leave')).toEqual([{ sessionId: 'session-1' }]);
     expect(s.of('watch').at(-1)).toMatchObject({ assetId: 'demo', offset: 0, exclude: ['srv-1'] });
     v.close();
   });
@@ -230,9 +230,9 @@ describe('askWatchAhead', () => {
     const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never, ahead, avoid: ['srv-1'] });
     v.start();
     await settle();
-    s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+    s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
     await settle();
-    expect(s.of('leave')).toEqual([{ sessionId: 's1' }]);
+    expect(s.of('leave')).toEqual([{ sessionId: 'session-1' }]);
     expect(peer.destroyed).toBe(true);
     expect(peer.signalled).toEqual([]);
     expect(s.of('watch')).toHaveLength(2);
@@ -245,9 +245,9 @@ describe('askWatchAhead', () => {
     const { s, peer, ahead } = await askedAhead();
     const peers = scriptedPeers({ offer: true });
     new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never, ahead }).close();
-    s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+    s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
     await settle();
-    expect(s.of('leave')).toEqual([{ sessionId: 's1' }]);
+    expect(s.of('leave')).toEqual([{ sessionId: 'session-1' }]);
     expect(peer.destroyed).toBe(true);
     expect(s.listening('signal')).toBe(0);
   });
@@ -255,23 +255,23 @@ describe('askWatchAhead', () => {
   it(`holds at most ${MAX_HELD_HUB_MESSAGES} hub messages`, async () => {
     const s = hubSocket(true);
     const ahead = askWatchAhead(s.socket, 'demo', scriptedAheadPeer());
-    for (let i = 0; i < MAX_HELD_HUB_MESSAGES + 10; i++) s.hub('signal', { sessionId: 's1', data: { i } });
+    for (let i = 0; i < MAX_HELD_HUB_MESSAGES + 10; i++) s.hub('signal', { sessionId: 'session-1', data: { i } });
     const held = ahead.take();
     expect(held).toHaveLength(MAX_HELD_HUB_MESSAGES);
-    expect(held.at(-1)).toEqual({ event: 'signal', msg: { sessionId: 's1', data: { i: MAX_HELD_HUB_MESSAGES - 1 } } });
+    expect(held.at(-1)).toEqual({ event: 'signal', msg: { sessionId: 'session-1', data: { i: MAX_HELD_HUB_MESSAGES - 1 } } });
     ahead.drop();
   });
 
   it(`holds at most ${MAX_HELD_PEER_SIGNALS} of the peer's signals before the session is known`, async () => {
     const { s, peer } = await askedAhead();
     for (let i = 0; i < MAX_HELD_PEER_SIGNALS + 10; i++) peer.fire('signal', { type: 'candidate', candidate: { candidate: `c${i}` } });
-    s.answerWatch(0, reply('s1', 'srv-1', ANSWER));
+    s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
     await settle();
     // The offer (which went with the watch) was the first held.
     const sent = s.of('signal');
     expect(sent).toHaveLength(MAX_HELD_PEER_SIGNALS - 1);
     expect(sent.at(-1)).toEqual({
-      sessionId: 's1',
+      sessionId: 'session-1',
       data: { type: 'candidate', candidate: { candidate: `c${MAX_HELD_PEER_SIGNALS - 2}` } },
     });
   });

@@ -27,13 +27,24 @@ describe('askWatch', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());
 
-  it('asks again on a transient refusal, the delay doubling, and returns the grant', async () => {
-    const hub = scriptedHub([{ ok: false, code: 'no-director', message: '' }, { ok: false, code: 'stale-epoch', message: '' }, granted]);
+  it('asks again on a refusal given before any director was asked, the delay doubling, and returns the grant', async () => {
+    const hub = scriptedHub([{ ok: false, code: 'no-director', message: '' }, { ok: false, code: 'rate-limited', message: '' }, granted]);
     const p = askWatch(hub.socket, req, () => false);
     await vi.runAllTimersAsync();
     expect(await p).toEqual(granted);
     expect(hub.at).toEqual([0, WATCH_RETRY_BASE_MS, 3 * WATCH_RETRY_BASE_MS]);
   });
+
+  it.each(['no-capacity', 'timeout', 'stale-epoch', 'internal', 'unknown-asset'])(
+    'does not ask again after the hub refused with %s: it spent its own budget of director asks on that answer',
+    async (code) => {
+      const hub = scriptedHub([{ ok: false, code, message: 'after the hub routed' }, granted]);
+      const p = askWatch(hub.socket, req, () => false);
+      await vi.runAllTimersAsync();
+      expect(await p).toEqual({ ok: false, code, message: 'after the hub routed' });
+      expect(hub.at).toHaveLength(1);
+    },
+  );
 
   it('stops at the first refusal that is not transient', async () => {
     const hub = scriptedHub([{ ok: false, code: 'not-found', message: 'no such asset' }, granted]);
@@ -55,11 +66,11 @@ describe('askWatch', () => {
 
   it('asks no more once stopped', async () => {
     let closed = false;
-    const hub = scriptedHub([{ ok: false, code: 'no-capacity', message: '' }, granted]);
+    const hub = scriptedHub([{ ok: false, code: 'no-director', message: '' }, granted]);
     const p = askWatch(hub.socket, req, () => closed);
     closed = true;
     await vi.runAllTimersAsync();
-    expect(await p).toMatchObject({ ok: false, code: 'no-capacity' });
+    expect(await p).toMatchObject({ ok: false, code: 'no-director' });
     expect(hub.at).toHaveLength(1);
   });
 

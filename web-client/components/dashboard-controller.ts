@@ -1,10 +1,11 @@
 // The dashboard's async work: a /dashboard socket, a StateTable replica, load samples and the decision logs.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { DecisionEvent } from '../../signaling/protocol/messages.js';
+import { type DecisionEvent, parse } from '../../signaling/protocol/messages.js';
 import { isOverloaded, loadFactor } from '../../signaling/protocol/load-factor.js';
 import type { StateTable, ServerRow } from '../../signaling/protocol/state-table.js';
 import { ReplicaFollower } from '../../common/replica-follower.js';
-import type { AssetInfo, DirectorInfo, LiveInfo, ServerLoad, TableSnapshot, VersionedDelta } from '../../signaling/protocol/types.js';
+import { decisionEventSchema, snapshotReplySchema } from '../../signaling/protocol/table-messages.js';
+import type { AssetInfo, DirectorInfo, LiveInfo, ServerLoad } from '../../signaling/protocol/types.js';
 import { HubConnection } from './hub-connection.js';
 import { ACK_TIMEOUT_MS, connectDashboard, type DashboardSocket } from './hub-socket.js';
 
@@ -62,6 +63,9 @@ export class DashboardController implements ReactiveController {
   readonly #host: ReactiveControllerHost;
   readonly #replica = new ReplicaFollower({
     requestSnapshot: () => this.#requestSnapshot(),
+    untrusted: {
+      rejected: (what, why) => console.warn(`dashboard: dropped a malformed ${what} from the hub (${why}); asking for a snapshot`),
+    },
     onApplied: (vd) => {
       if (vd.d.type === 'director') this.#noteDirector(vd.d.director, vd.d.director?.sinceMs ?? Date.now(), null);
     },
@@ -139,34 +143,41 @@ export class DashboardController implements ReactiveController {
     return this.#replica.table;
   }
 
-  #load(snapshot: TableSnapshot): void {
-    this.#replica.load(snapshot);
+  #load(raw: unknown): void {
+    const snapshot = this.#replica.load(raw);
+    if (!snapshot) return;
     this.loaded = true;
     // A vacancy in a snapshot is a state, not an event: only real changes enter the history.
     if (snapshot.director) this.#noteDirector(snapshot.director, snapshot.director.sinceMs, null);
     this.#host.requestUpdate();
   }
 
-  #onDeltas(batch: VersionedDelta[]): void {
+  #onDeltas(batch: unknown): void {
     this.#replica.offer(batch);
     this.#host.requestUpdate();
   }
 
   /** A resync: the hub's answer within ACK_TIMEOUT_MS, or a reason the page can show. */
-  async #requestSnapshot(): Promise<TableSnapshot> {
+  async #requestSnapshot(): Promise<unknown> {
     const socket = this.#hub.socket;
     if (!socket) throw new Error('The dashboard is not connected to the hub.');
-    let r: Awaited<ReturnType<DashboardSocket['emitWithAck']>>;
+    let raw: unknown;
     try {
-      r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('resync');
+      raw = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('resync');
     } catch {
       throw new Error('The hub did not answer the resync request.');
     }
-    if (!r.ok) throw new Error(r.message);
-    return r.snapshot;
+    // The ack only: the snapshot in it is parsed by the replica that loads it.
+    const r = snapshotReplySchema.safeParse(raw);
+    if (!r.success) throw new Error('The hub answered the resync request with a malformed reply.');
+    if (!r.data.ok) throw new Error(r.data.message);
+    return r.data.snapshot;
   }
 
-  #onDecision(d: DecisionEvent): void {
+  #onDecision(raw: unknown): void {
+    const p = parse(decisionEventSchema, raw);
+    if (!p.ok) return console.warn(`dashboard: dropped a malformed decision from the hub (${p.message})`);
+    const d = p.value;
     switch (d.kind) {
       case 'watch':
         this.watchDecisions = [d, ...this.watchDecisions].slice(0, MAX_WATCH_DECISIONS);
