@@ -186,7 +186,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     const link = this.#createLink(ahead?.peer, () => ahead?.peer.played === true);
     // A watch asked ahead holds its hub messages itself (`held` below).
     this.#early = ahead ? null : [];
-    const { reply, held } = await replyFor(req, ahead, link, this.#o.socket, () => this.#closed);
+    const { reply, held } = await replyFor(req, ahead, link, this.#o.socket, () => this.#closed, from !== null);
     const early = this.#early;
     this.#early = null;
     if (this.#closed || !reply) {

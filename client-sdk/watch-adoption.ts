@@ -21,6 +21,7 @@ export async function replyFor(
   link: PeerLink,
   socket: ViewerSocket,
   closed: () => boolean,
+  resuming = false,
 ): Promise<{ reply: WatchAnswer | null; held: HeldHubMessage[] }> {
   const sent = ahead ? await ahead.request : null;
   if (ahead && sent) {
@@ -30,7 +31,7 @@ export async function replyFor(
   }
   const offer = await link.firstSignal();
   if (isOffer(offer) && !closed()) req.offer = offer;
-  return { reply: closed() ? null : await askWatch(socket, req, closed), held: [] };
+  return { reply: closed() ? null : await askWatch(socket, req, closed, resuming), held: [] };
 }
 
 function isOffer(x: unknown): x is Record<string, unknown> & { type: 'offer' } {

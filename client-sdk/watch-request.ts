@@ -24,6 +24,12 @@ export const WATCH_RETRY_BASE_MS = 250;
  * director asks and failovers (signaling/core/routing-budget.ts): asking again would repeat that budget wholesale.
  */
 const RETRYABLE = new Set(['no-director', 'rate-limited']);
+/**
+ * A viewer resuming after its server died also asks again after `timeout` and `stale-epoch`: the dead server was
+ * often the director, and its successor is named within a rotation. Failing the resume there would stop a stream
+ * that another server could carry on at the same byte; a first click's refusal stays final.
+ */
+const RETRYABLE_RESUMING = new Set([...RETRYABLE, 'timeout', 'stale-epoch']);
 
 export type WatchAnswer = Ack<WatchReply>;
 
@@ -33,11 +39,12 @@ export type WatchAnswer = Ack<WatchReply>;
  * before asking a director (`RETRYABLE`). Never rejects: not hearing the hub is a refusal. Once `stopped()` (the viewer
  * closed) it asks no more and resolves with the last answer; the caller leaves a session it no longer wants.
  */
-export async function askWatch(socket: ViewerSocket, req: WatchRequest, stopped: () => boolean): Promise<WatchAnswer> {
+export async function askWatch(socket: ViewerSocket, req: WatchRequest, stopped: () => boolean, resuming = false): Promise<WatchAnswer> {
+  const retryable = resuming ? RETRYABLE_RESUMING : RETRYABLE;
   const last = await retry(() => watchOnce(socket, req), {
     attempts: MAX_WATCH_ATTEMPTS,
     baseMs: WATCH_RETRY_BASE_MS,
-    retryIf: (r) => r.ok && (!r.value.heard || (!r.value.answer.ok && RETRYABLE.has(r.value.answer.code))),
+    retryIf: (r) => r.ok && (!r.value.heard || (!r.value.answer.ok && retryable.has(r.value.answer.code))),
     stopped,
   });
   return last.answer;

@@ -46,6 +46,22 @@ describe('askWatch', () => {
     },
   );
 
+  it.each(['timeout', 'stale-epoch'])(
+    'asks again after %s when resuming after a server died (its director often died with it), not after no-capacity',
+    async (code) => {
+      const hub = scriptedHub([{ ok: false, code, message: 'director churn' }, granted]);
+      const p = askWatch(hub.socket, req, () => false, true);
+      await vi.runAllTimersAsync();
+      expect(await p).toEqual(granted);
+      expect(hub.at).toEqual([0, WATCH_RETRY_BASE_MS]);
+      const full = scriptedHub([{ ok: false, code: 'no-capacity', message: 'full' }, granted]);
+      const q = askWatch(full.socket, req, () => false, true);
+      await vi.runAllTimersAsync();
+      expect(await q).toMatchObject({ ok: false, code: 'no-capacity' });
+      expect(full.at).toHaveLength(1);
+    },
+  );
+
   it('stops at the first refusal that is not transient', async () => {
     const hub = scriptedHub([{ ok: false, code: 'not-found', message: 'no such asset' }, granted]);
     const p = askWatch(hub.socket, req, () => false);
