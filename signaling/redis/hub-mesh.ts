@@ -233,7 +233,8 @@ export class HubMesh {
 
   async #send(serverId: string, event: string, msg: unknown): Promise<void> {
     const hub = await this.#where(serverId);
-    if (hub) this.#post(hub, { k: 'send', from: this.#o.hubId, server: serverId, event, msg });
+    // Nobody waits for a close (the client has left): it rides with the next message to that hub.
+    if (hub) this.#writer.post(hub, { k: 'send', from: this.#o.hubId, server: serverId, event, msg }, event === 'session-close');
     else {
       this.#count('fallbacks');
       this.#o.fallback(serverId).send(event, msg);

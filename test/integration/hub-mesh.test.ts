@@ -4,7 +4,7 @@ import type { ServerPeer } from '../../signaling/core/link.js';
 import { logger } from '../../signaling/log.js';
 import { Redis } from 'ioredis';
 import { HubMesh, MAX_HELD_PER_SESSION, type HubMeshDeps, type MeshLimits } from '../../signaling/redis/hub-mesh.js';
-import { MAX_MESSAGES_PER_ENTRY } from '../../signaling/redis/inbox-writer.js';
+import { LAZY_MS, MAX_MESSAGES_PER_ENTRY } from '../../signaling/redis/inbox-writer.js';
 import { clusterKeys } from '../../signaling/redis/keys.js';
 import { waitFor } from '../helpers/cluster.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
@@ -255,6 +255,30 @@ describe('hub mesh (real redis-server)', () => {
       await waitFor('the last one delivered', async () => s.got.length === n + 1, 5_000, 10);
       expect(await r.xlen(inbox)).toBe(4);
       expect(a.mesh.stats).toMatchObject({ sent: n + 1, dropped: 0 });
+    });
+  });
+
+  it('a session’s close waits for the next message to its hub (at most LAZY_MS) and goes ahead of it in one entry', async () => {
+    await withInboxOfB(async ({ peer, s, r, inbox }) => {
+      peer.send('signal', { sessionId: 'warm' });
+      await waitFor('warm-up delivered', async () => s.got.length === 1, 5_000, 10);
+      const entries = await r.xlen(inbox);
+      // Alone, it goes after LAZY_MS.
+      const t0 = performance.now();
+      peer.send('session-close', { sessionId: 'c1', reason: 'client-left' });
+      await waitFor('lone close delivered', async () => s.got.length === 2, 5_000, 1);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(LAZY_MS - 1);
+      expect(await r.xlen(inbox)).toBe(entries + 1);
+      // Followed by a signal a few ms later: both in one entry, the close first.
+      peer.send('session-close', { sessionId: 'c2', reason: 'client-left' });
+      await new Promise((res) => setTimeout(res, 3));
+      peer.send('signal', { sessionId: 's3' });
+      await waitFor('close and signal delivered', async () => s.got.length === 4, 5_000, 1);
+      expect(s.got.slice(2).map((g) => `${g.event}:${(g.msg as { sessionId: string }).sessionId}`)).toEqual([
+        'session-close:c2',
+        'signal:s3',
+      ]);
+      expect(await r.xlen(inbox)).toBe(entries + 2);
     });
   });
 
