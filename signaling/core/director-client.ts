@@ -16,6 +16,7 @@ import { RotationReason } from '../policies/rotation.js';
 import { loadFactor } from '../protocol/load-factor.js';
 import type { Logger } from '../log.js';
 import type { DeltaFeed } from './delta-feed.js';
+import type { SelectThenOpen, ServerPeer } from './link.js';
 import type { DirectorSeat } from './director-seat.js';
 import type { Membership } from './membership.js';
 import type { RoutingBudget } from './routing-budget.js';
@@ -34,6 +35,21 @@ const ANSWERS: { [E in keyof Questions]: z.ZodType<Ack<Questions[E]>> } = {
   select: selectAnswerSchema,
   'select-ingest': selectIngestAnswerSchema,
 };
+
+/** A session to open along with the director's select, where the director's hub holds the chosen server too. */
+export interface OpenAlong {
+  open: SessionOpen;
+  /** The session was offered to `serverId` along with the select: register it now (the server's messages about it may follow). */
+  opened(serverId: string): void;
+  /** An answer fenced after the session was offered along with it: end that session. */
+  discard(): void;
+}
+
+/** The director's answer, and the chosen server's to the session offered along with it (if it was). */
+export interface Selection {
+  reply: Ack<SelectDecision>;
+  opened?: Ack<SessionOpenAccepted>;
+}
 
 export class DirectorClient {
   readonly #feed: DeltaFeed;
@@ -73,20 +89,43 @@ export class DirectorClient {
    * another epoch is discarded (fenced) and the next is asked. Answers exactly once.
    */
   async ask<E extends keyof Questions>(budget: RoutingBudget, event: E, body: Record<string, unknown>): Promise<Ack<Questions[E]>> {
+    return (await this.#ask(budget, event, body, undefined)).reply;
+  }
+
+  /**
+   * `ask(budget, 'select', body)`, and with several hubs the session offered on the director's hub when
+   * that hub holds the chosen server too (`along`): one crossing between hubs for both instead of two.
+   * Without `opened` in the result the caller offers the session itself.
+   */
+  select(budget: RoutingBudget, body: Record<string, unknown>, along: OpenAlong): Promise<Selection> {
+    return this.#ask(budget, 'select', body, along);
+  }
+
+  async #ask<E extends keyof Questions>(
+    budget: RoutingBudget,
+    event: E,
+    body: Record<string, unknown>,
+    along: OpenAlong | undefined,
+  ): Promise<{ reply: Ack<Questions[E]>; opened?: Ack<SessionOpenAccepted> }> {
     let last: Ack<Questions[E]> = ackError(ErrorCode.timeout, 'no director answered within the time this request may take');
     // Each server is tried at most once per call: with one server, failing over to it again is pointless.
     for (let tries = Math.max(1, this.#feed.table.size); tries > 0 && budget.canAsk; tries--) {
       const dir = this.#seat.current;
-      if (event === 'select' && this.#degraded()) return this.#fallback(body) as Ack<Questions[E]>;
+      if (event === 'select' && this.#degraded()) return { reply: this.#fallback(body) as Ack<Questions[E]> };
       const peer = dir && this.#members.peer(dir.id);
       // `no-director` tells the client that no director was asked, so asking again costs none; once this request
       // asked one, the refusal is why that ask failed (the client does not repeat a spent budget).
-      if (!dir || !peer) return budget.asked ? last : ackError(ErrorCode.noDirector, 'no director is available');
+      if (!dir || !peer) return { reply: budget.asked ? last : ackError(ErrorCode.noDirector, 'no director is available') };
       this.#feed.flush();
       const req = { ...body, requestId: `${this.#idPrefix}-${(this.#nextId++).toString(36)}`, epoch: dir.epoch };
       let raw: unknown;
+      let openRaw: SelectThenOpen['open'];
       try {
-        raw = await peer.ask(event, req, budget.spendAsk(this.#timeoutMs));
+        if (along && peer.selectThenOpen) {
+          const r = await this.#selectThenOpen(peer, req, budget, along);
+          raw = r.select;
+          openRaw = r.open;
+        } else raw = await peer.ask(event, req, budget.spendAsk(this.#timeoutMs));
       } catch {
         this.#log.warn({ director: dir.id, epoch: dir.epoch }, 'director did not answer in time; rotating');
         last = ackError(ErrorCode.timeout, 'the director did not answer in time');
@@ -96,11 +135,16 @@ export class DirectorClient {
       const p = parse(ANSWERS[event], raw);
       if (!p.ok) {
         this.#log.warn({ director: dir.id, event, reason: p.message }, 'director answered with a malformed reply');
-        return ackError(ErrorCode.internal, `the director's answer was malformed: ${p.message}`);
+        return { reply: ackError(ErrorCode.internal, `the director's answer was malformed: ${p.message}`) };
       }
       const reply = p.value;
       if (reply.ok && reply.epoch !== this.#seat.current?.epoch) {
         last = ackError(ErrorCode.staleEpoch, 'the director answered for an old epoch');
+        // The session offered along with a fenced answer ends; the next tries offer none along.
+        if (openRaw && along) {
+          along.discard();
+          along = undefined;
+        }
         await this.#letReplicasAgree(budget);
         continue; // fenced: an answer from a deposed director is discarded
       }
@@ -109,9 +153,27 @@ export class DirectorClient {
         await this.#letReplicasAgree(budget);
         continue;
       }
-      return reply;
+      if (!openRaw || !reply.ok) return { reply };
+      return { reply, opened: this.#openAnswer((reply as Ack<SelectDecision> & { ok: true }).serverId, openRaw) };
     }
-    return last;
+    return { reply: last };
+  }
+
+  /** One request to the director's hub: its select, and the session-open there when it holds the chosen server. */
+  async #selectThenOpen(peer: ServerPeer, req: Record<string, unknown>, budget: RoutingBudget, along: OpenAlong): Promise<SelectThenOpen> {
+    const timeoutMs = budget.spendAsk(this.#timeoutMs);
+    const openTimeoutMs = Math.min(SESSION_OPEN_TIMEOUT_MS, budget.remainingMs);
+    return peer.selectThenOpen!(req, timeoutMs, along.open, openTimeoutMs, (answer) => {
+      const p = parse(selectAnswerSchema, answer);
+      if (p.ok && p.value.ok) along.opened(p.value.serverId);
+    });
+  }
+
+  /** The chosen server's answer to a session-open, as `openSession` reads it. */
+  #openAnswer(serverId: string, raw: NonNullable<SelectThenOpen['open']>): Ack<SessionOpenAccepted> {
+    if (!raw.ok) return ackError(ErrorCode.timeout, `server ${serverId} did not accept the session in time`);
+    const p = parse(sessionOpenAnswerSchema, raw.value);
+    return p.ok ? p.value : ackError(ErrorCode.internal, `server ${serverId} answered session-open with a malformed reply: ${p.message}`);
   }
 
   /**
@@ -163,11 +225,12 @@ export class DirectorClient {
     const peer = this.#members.peer(serverId);
     if (!peer) return ackError(ErrorCode.noIngest, `server ${serverId} is gone`);
     if (budget.remainingMs === 0) return ackError(ErrorCode.timeout, `no time left to offer the session to ${serverId}`);
+    let answer: unknown;
     try {
-      const p = parse(sessionOpenAnswerSchema, await peer.ask('session-open', open, Math.min(SESSION_OPEN_TIMEOUT_MS, budget.remainingMs)));
-      return p.ok ? p.value : ackError(ErrorCode.internal, `server ${serverId} answered session-open with a malformed reply: ${p.message}`);
+      answer = await peer.ask('session-open', open, Math.min(SESSION_OPEN_TIMEOUT_MS, budget.remainingMs));
     } catch {
-      return ackError(ErrorCode.timeout, `server ${serverId} did not accept the session in time`);
+      return this.#openAnswer(serverId, { ok: false, error: 'timeout' });
     }
+    return this.#openAnswer(serverId, { ok: true, value: answer });
   }
 }

@@ -34,6 +34,25 @@ export interface ServerPeer {
   readonly connected: boolean;
   /** Ends the connection: it expired, or a newer connection of the same server replaces it. */
   disconnect(): void;
+  /**
+   * Several hubs, the director on another hub: asks it to `select` and has its hub open the session
+   * (`open`) on the chosen server when that hub holds the server too — one crossing between hubs for
+   * both. `opened` runs with the select answer when the session was offered there, before any message
+   * of the server's about it reaches this hub. Absent where the select and the open cost no crossing.
+   */
+  selectThenOpen?(
+    select: unknown,
+    timeoutMs: number,
+    open: { sessionId: string },
+    openTimeoutMs: number,
+    opened: (answer: unknown) => void,
+  ): Promise<SelectThenOpen>;
+}
+
+/** What `ServerPeer.selectThenOpen` brings back: the director's answer, and the server's when it was offered the session. */
+export interface SelectThenOpen {
+  select: unknown;
+  open?: { ok: true; value: unknown } | { ok: false; error: string };
 }
 
 /** What a client hears about one of its sessions. */

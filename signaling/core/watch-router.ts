@@ -60,19 +60,48 @@ export class WatchRouter {
     const budget = new RoutingBudget(() => clock.now());
     const tried = new Set(exclude);
     for (let offers = 0; offers < SESSION_OPENS_PER_WATCH && budget.canAsk; ) {
-      const r = await director.ask(budget, 'select', { assetId, exclude: [...tried] });
+      let sessionId = randomBytes(12).toString('base64url');
+      const open: SessionOpen = { sessionId, kind: 'watch', assetId, offset, ...(offer ? { offer } : {}) };
+      const register = (serverId: string) =>
+        relay.sessions.set(sessionId, { id: sessionId, kind: 'watch', clientSocketId: clientId, serverId, assetId });
+      const end = () => {
+        const s = relay.sessions.get(sessionId);
+        if (s) relay.close(s, 'fenced');
+      };
+      // Several hubs: the director's hub may offer the session itself (`opened`), when it holds the chosen server.
+      let discarded = false;
+      const sel = await director.select(
+        budget,
+        { assetId, exclude: [...tried] },
+        {
+          open,
+          opened: register,
+          discard: () => {
+            end();
+            discarded = true;
+          },
+        },
+      );
+      const r = sel.reply;
       if (!r.ok) return r;
       const server = feed.table.get(r.serverId);
       if (!server) {
+        if (sel.opened) end();
         tried.add(r.serverId);
         continue;
       }
       offers++;
-      const sessionId = randomBytes(12).toString('base64url');
-      relay.sessions.set(sessionId, { id: sessionId, kind: 'watch', clientSocketId: clientId, serverId: r.serverId, assetId });
-      // The viewer's offer goes with the session: the server's answer comes back in its yes, and in the reply.
-      const open: SessionOpen = { sessionId, kind: 'watch', assetId, offset, ...(offer ? { offer } : {}) };
-      const accepted = await director.openSession(r.serverId, open, budget);
+      let accepted = sel.opened;
+      if (!accepted) {
+        // An id ended with a fenced answer is not offered again.
+        if (discarded) {
+          sessionId = randomBytes(12).toString('base64url');
+          open.sessionId = sessionId;
+        }
+        register(r.serverId);
+        // The viewer's offer goes with the session: the server's answer comes back in its yes, and in the reply.
+        accepted = await director.openSession(r.serverId, open, budget);
+      }
       if (!accepted.ok) {
         relay.sessions.delete(sessionId);
         tried.add(r.serverId);

@@ -9,6 +9,11 @@ export const INBOX_MAX_LEN = 20_000;
  * and one stream entry for the lot, rather than one per message (under load a turn handles many).
  */
 export const MAX_MESSAGES_PER_ENTRY = 16;
+/**
+ * A message nobody waits for (a session's close) waits up to this long for another message to the
+ * same hub and goes in its entry, ahead of it: each entry costs both hubs a write and a read of Redis.
+ */
+export const LAZY_MS = 20;
 
 /** One entry's messages, in order: a lone message is field `m`, several are `b` (a JSON array). */
 export function readEntry(fields: readonly string[]): Envelope[] {
@@ -25,9 +30,12 @@ export class InboxWriter {
   readonly #count: (what: 'sent' | 'dropped') => void;
   /** Messages posted and not yet taken by Redis. */
   #unsent = 0;
-  /** This turn's messages, by destination hub, in the order posted. */
+  /** Messages waiting, by destination hub, in the order posted. */
   readonly #outgoing = new Map<string, Envelope[]>();
+  /** Hubs with a message that must go at the end of this turn (the rest wait for LAZY_MS). */
+  readonly #urgent = new Set<string>();
   #flushScheduled = false;
+  #lazyTimer: NodeJS.Timeout | undefined;
 
   /** `redis` must not auto-pipeline: that would hold each entry back one more turn. */
   constructor(redis: Redis, inbox: (hub: string) => string, maxUnsent: number, count: (what: 'sent' | 'dropped') => void) {
@@ -37,8 +45,11 @@ export class InboxWriter {
     this.#count = count;
   }
 
-  /** Queues `e` for `hub`'s inbox (written at the end of this turn), or drops it past the bound on unsent messages. */
-  post(hub: string, e: Envelope): void {
+  /**
+   * Queues `e` for `hub`'s inbox, written at the end of this turn (`lazy`: with the next message to
+   * that hub, at most LAZY_MS later), or drops it past the bound on unsent messages.
+   */
+  post(hub: string, e: Envelope, lazy = false): void {
     if (this.#unsent >= this.#maxUnsent) {
       this.#count('dropped');
       return;
@@ -49,12 +60,20 @@ export class InboxWriter {
     if (queued) queued.push(e);
     else this.#outgoing.set(hub, [e]);
     if ((queued?.length ?? 1) >= MAX_MESSAGES_PER_ENTRY) this.#write(hub);
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
+    else if (lazy) {
+      this.#lazyTimer ??= setTimeout(() => {
+        this.#lazyTimer = undefined;
         this.flush();
-      });
+      }, LAZY_MS);
+    } else {
+      this.#urgent.add(hub);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => {
+          this.#flushScheduled = false;
+          for (const h of [...this.#urgent]) this.#write(h);
+        });
+      }
     }
   }
 
@@ -64,6 +83,7 @@ export class InboxWriter {
   }
 
   #write(hub: string): void {
+    this.#urgent.delete(hub);
     const batch = this.#outgoing.get(hub);
     if (!batch) return;
     this.#outgoing.delete(hub);

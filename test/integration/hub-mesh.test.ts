@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerPeer } from '../../signaling/core/link.js';
 import { logger } from '../../signaling/log.js';
 import { Redis } from 'ioredis';
-import { HubMesh, type HubMeshDeps, type MeshLimits } from '../../signaling/redis/hub-mesh.js';
-import { MAX_MESSAGES_PER_ENTRY } from '../../signaling/redis/inbox-writer.js';
+import { HubMesh, MAX_HELD_PER_SESSION, type HubMeshDeps, type MeshLimits } from '../../signaling/redis/hub-mesh.js';
+import { LAZY_MS, MAX_MESSAGES_PER_ENTRY } from '../../signaling/redis/inbox-writer.js';
 import { clusterKeys } from '../../signaling/redis/keys.js';
 import { waitFor } from '../helpers/cluster.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
@@ -86,6 +86,21 @@ async function hubs(ids: string[], where: Map<string, string>, limits?: Partial<
   return out;
 }
 
+/** Hubs A and B, server s-b on B, A's peer for it, and a Redis client to read B's inbox with. */
+async function withInboxOfB(
+  run: (o: { a: TestHub; peer: ServerPeer; s: ServerSocket; r: Redis; inbox: string }) => Promise<void>,
+): Promise<void> {
+  const [a, b] = await hubs(['hub-a', 'hub-b'], new Map([['s-b', 'hub-b']]));
+  const s = new ServerSocket();
+  b!.servers.set('s-b', s);
+  const r = new Redis(redis.url);
+  try {
+    await run({ a: a!, peer: a!.mesh.peer('s-b'), s, r, inbox: clusterKeys(`mesh${prefixN}:`).inbox('hub-b') });
+  } finally {
+    r.disconnect();
+  }
+}
+
 beforeAll(async () => {
   redis = await startRedis();
 });
@@ -126,6 +141,61 @@ describe('hub mesh (real redis-server)', () => {
     b!.mesh.forwardSession('s-b', 'signal', { sessionId: 'sess-unknown' }, false);
     expect(b!.broadcasts).toEqual([{ server: 's-b', event: 'signal' }]);
     expect(a!.fallback.asked.length + a!.fallback.sent.length).toBe(0);
+  });
+
+  it('select then open: the director’s hub offers the session to the chosen server it holds; the asker registers it before the server’s messages about it', async () => {
+    const where = new Map([
+      ['dir', 'hub-b'],
+      ['s-b', 'hub-b'],
+      ['s-c', 'hub-c'],
+    ]);
+    const [a, b, c] = await hubs(['hub-a', 'hub-b', 'hub-c'], where);
+    const dir = new ServerSocket();
+    const sb = new ServerSocket();
+    b!.servers.set('dir', dir);
+    b!.servers.set('s-b', sb);
+    c!.servers.set('s-c', new ServerSocket());
+    let chosen = 's-b';
+    dir.answer = async () => ({ ok: true, serverId: chosen, epoch: 1 });
+    // The server speaks about the session before its yes (a slow answer, then candidates): held until the yes has gone.
+    sb.answer = async (_event, msg) => {
+      const sessionId = (msg as { sessionId: string }).sessionId;
+      for (let i = 0; i < MAX_HELD_PER_SESSION + 3; i++) b!.mesh.forwardSession('s-b', 'signal', { sessionId, n: i }, false);
+      await new Promise((r) => setTimeout(r, 50));
+      return { ok: true, answer: 'sdp' };
+    };
+    const opened: unknown[] = [];
+    const peer = a!.mesh.peer('dir');
+    const r = await peer.selectThenOpen!({ assetId: 'x' }, 1_000, { sessionId: 'p-1' }, 1_000, (answer) => {
+      opened.push(answer);
+      a!.sessions.push({ server: '', event: 'opened', msg: answer });
+    });
+    expect(r).toEqual({ select: { ok: true, serverId: 's-b', epoch: 1 }, open: { ok: true, value: { ok: true, answer: 'sdp' } } });
+    expect(opened).toEqual([{ ok: true, serverId: 's-b', epoch: 1 }]);
+    expect(sb.got).toEqual([{ event: 'session-open', msg: { sessionId: 'p-1' } }]);
+    await waitFor('held messages at hub A', async () => a!.sessions.length === 1 + MAX_HELD_PER_SESSION, 5_000, 10);
+    // Registered first, then the messages in order; past the bound they were dropped, and counted.
+    expect(a!.sessions.map((m) => (m.event === 'opened' ? 'opened' : (m.msg as { n: number }).n))).toEqual([
+      'opened',
+      ...Array.from({ length: MAX_HELD_PER_SESSION }, (_, i) => i),
+    ]);
+    expect(b!.mesh.stats.dropped).toBe(3);
+    // Once answered, the session's messages go straight to the asker.
+    b!.mesh.forwardSession('s-b', 'session-close', { sessionId: 'p-1', reason: 'done' }, true);
+    await waitFor('close at hub A', async () => a!.sessions.at(-1)?.event === 'session-close', 5_000, 10);
+    expect(b!.mesh.routes).toBe(0);
+
+    // The chosen server is on another hub: the select alone comes back, nothing was offered, no hook ran.
+    chosen = 's-c';
+    const r2 = await peer.selectThenOpen!({ assetId: 'x' }, 1_000, { sessionId: 'p-2' }, 1_000, () => opened.push('again'));
+    expect(r2).toEqual({ select: { ok: true, serverId: 's-c', epoch: 1 } });
+    expect(opened).toHaveLength(1);
+    // A director that does not answer in time: the asker's error, as an ask's.
+    dir.answer = () => new Promise(() => undefined);
+    await expect(peer.selectThenOpen!({ assetId: 'x' }, 200, { sessionId: 'p-3' }, 100, () => undefined)).rejects.toThrow(
+      /no answer to select/,
+    );
+    expect(a!.mesh.pendingAsks).toBe(0);
   });
 
   it('a server that moved (its beat names a hub that no longer holds it) is reached through the fallback', async () => {
@@ -174,15 +244,8 @@ describe('hub mesh (real redis-server)', () => {
   });
 
   it('messages for one hub in one turn share inbox entries (at most MAX_MESSAGES_PER_ENTRY each) and arrive in order', async () => {
-    const where = new Map([['s-b', 'hub-b']]);
-    const [a, b] = await hubs(['hub-a', 'hub-b'], where);
-    const inbox = clusterKeys(`mesh${prefixN}:`).inbox('hub-b');
-    const s = new ServerSocket();
-    b!.servers.set('s-b', s);
-    const r = new Redis(redis.url);
-    try {
+    await withInboxOfB(async ({ a, peer, s, r, inbox }) => {
       const n = 2 * MAX_MESSAGES_PER_ENTRY + 3;
-      const peer = a!.mesh.peer('s-b');
       for (let i = 0; i < n; i++) peer.send('signal', { sessionId: 'batch', i });
       await waitFor('all delivered', async () => s.got.length === n, 5_000, 10);
       expect(s.got.map((g) => (g.msg as { i: number }).i)).toEqual([...Array(n).keys()]);
@@ -191,10 +254,32 @@ describe('hub mesh (real redis-server)', () => {
       peer.send('signal', { sessionId: 'batch', i: n });
       await waitFor('the last one delivered', async () => s.got.length === n + 1, 5_000, 10);
       expect(await r.xlen(inbox)).toBe(4);
-      expect(a!.mesh.stats).toMatchObject({ sent: n + 1, dropped: 0 });
-    } finally {
-      r.disconnect();
-    }
+      expect(a.mesh.stats).toMatchObject({ sent: n + 1, dropped: 0 });
+    });
+  });
+
+  it('a session’s close waits for the next message to its hub (at most LAZY_MS) and goes ahead of it in one entry', async () => {
+    await withInboxOfB(async ({ peer, s, r, inbox }) => {
+      peer.send('signal', { sessionId: 'warm' });
+      await waitFor('warm-up delivered', async () => s.got.length === 1, 5_000, 10);
+      const entries = await r.xlen(inbox);
+      // Alone, it goes after LAZY_MS.
+      const t0 = performance.now();
+      peer.send('session-close', { sessionId: 'c1', reason: 'client-left' });
+      await waitFor('lone close delivered', async () => s.got.length === 2, 5_000, 1);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(LAZY_MS - 1);
+      expect(await r.xlen(inbox)).toBe(entries + 1);
+      // Followed by a signal a few ms later: both in one entry, the close first.
+      peer.send('session-close', { sessionId: 'c2', reason: 'client-left' });
+      await new Promise((res) => setTimeout(res, 3));
+      peer.send('signal', { sessionId: 's3' });
+      await waitFor('close and signal delivered', async () => s.got.length === 4, 5_000, 1);
+      expect(s.got.slice(2).map((g) => `${g.event}:${(g.msg as { sessionId: string }).sessionId}`)).toEqual([
+        'session-close:c2',
+        'signal:s3',
+      ]);
+      expect(await r.xlen(inbox)).toBe(entries + 2);
+    });
   });
 
   it('bound: messages waiting while Redis hangs; the ones kept arrive, in order, when it answers again', async () => {

@@ -27,10 +27,15 @@ const descriptor = (id: string): ServerDescriptor => ({
 /** What a peer does with each `select`: time out, or answer (given the epoch it was asked for). */
 type SelectStep = 'silent' | ((epoch: number) => unknown);
 
-/** Three registered servers whose answers follow one shared script, in the order they are asked. */
-function cluster(script: SelectStep[], sessionOpen: () => unknown) {
+/**
+ * Three registered servers whose answers follow one shared script, in the order they are asked. With
+ * `along`, each is a director on another hub whose hub offers the session to the chosen server (`selectThenOpen`).
+ */
+function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false) {
   const asked: { event: string; server: string }[] = [];
   const peers = new Map<string, ServerPeer>();
+  const sent: { event: string; server: string; sessionId: string }[] = [];
+  const registeredWhenOpened: (string | undefined)[] = [];
   const core = new HubCore({
     link,
     clock: NODE_CLOCK,
@@ -43,7 +48,7 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown) {
   for (const id of ['a', 'b', 'c']) {
     const peer: ServerPeer = {
       connected: true,
-      send: () => {},
+      send: (event, msg) => void sent.push({ event, server: id, sessionId: (msg as { sessionId: string }).sessionId }),
       disconnect: () => {},
       ask: (event, msg, timeoutMs) => {
         asked.push({ event, server: id });
@@ -52,10 +57,22 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown) {
         return Promise.resolve(step((msg as { epoch: number }).epoch));
       },
     };
+    if (along)
+      peer.selectThenOpen = async (msg, _timeoutMs, open, _openTimeoutMs, opened) => {
+        asked.push({ event: 'select', server: id });
+        const step = script.shift() ?? 'silent';
+        if (step === 'silent') throw new Error('timeout');
+        const select = step((msg as { epoch: number }).epoch) as { ok: boolean; serverId: string };
+        if (!select.ok) return { select };
+        asked.push({ event: 'session-open (along)', server: select.serverId });
+        opened(select);
+        registeredWhenOpened.push(core.relay.sessions.get(open.sessionId)?.serverId);
+        return { select, open: { ok: true, value: sessionOpen() } };
+      };
     peers.set(id, peer);
     expect(core.register(peer, descriptor(id), log)).toMatchObject({ ok: true });
   }
-  return { core, asked, peers };
+  return { core, asked, peers, sent, registeredWhenOpened };
 }
 
 const pick = (serverId: string) => (epoch: number) => ({ ok: true, serverId, reason: 'storage', loadFactor: 0.1, epoch });
@@ -85,6 +102,29 @@ describe('hub routing', () => {
     expect(r).toMatchObject({ ok: false, code: 'internal', message: expect.stringMatching(/malformed.*serverId/) });
     expect(asked.map((a) => a.event)).toEqual(['select']);
     expect(core.relay.sessions.size).toBe(0);
+  });
+
+  it('several hubs: the director’s hub offers the session along with its select, registered here before the server can speak of it', async () => {
+    const { core, asked, registeredWhenOpened } = cluster([pick('b')], () => ({ ok: true, answer: { type: 'answer', sdp: 'v=0' } }), true);
+    const r = await core.watch('client-1', null, { assetId: 'clip' });
+    expect(r).toMatchObject({ ok: true, server: { id: 'b' }, reason: 'storage', answer: { type: 'answer', sdp: 'v=0' } });
+    expect(asked.map((a) => `${a.event}@${a.server}`)).toEqual(['select@a', 'session-open (along)@b']);
+    expect(registeredWhenOpened).toEqual(['b']);
+    expect(core.relay.sessions.get((r as { sessionId: string }).sessionId)?.serverId).toBe('b');
+    expect(core.relay.sessions.size).toBe(1);
+  });
+
+  it('several hubs: a fenced answer’s session offered along is ended, and the next placement offers a new session id', async () => {
+    const stale = (epoch: number) => ({ ok: true, serverId: 'c', reason: 'storage', loadFactor: 0.1, epoch: epoch + 1 });
+    const { core, asked, sent } = cluster([stale, pick('b')], () => ({ ok: true }), true);
+    const r = await core.watch('client-1', null, { assetId: 'clip' });
+    expect(r).toMatchObject({ ok: true, server: { id: 'b' } });
+    // The fenced pick's session on c is closed; the second select is a plain one and the hub offers the session itself.
+    expect(asked.map((a) => `${a.event}@${a.server}`)).toEqual(['select@a', 'session-open (along)@c', 'select@a', 'session-open@b']);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ event: 'session-close', server: 'c' });
+    expect(sent[0]!.sessionId).not.toBe((r as { sessionId: string }).sessionId);
+    expect([...core.relay.sessions.values()].map((x) => x.serverId)).toEqual(['b']);
   });
 
   it('places the watch when the director answers well, within the budget', async () => {
