@@ -6,7 +6,7 @@ import { ErrorCode, parse, type Ack, type SelectDecision } from './protocol/inde
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
 import { whepEndSchema, type WhepOffer } from './protocol/whep.js';
 import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
-import { fail, linkHeaders, readBody, statusFor } from './whip-routes.js';
+import { fail, linkHeaders, readBody, statusFor } from './sdp-http.js';
 import type { Logger } from './log.js';
 
 /** WHEP players one hub relays at once; more get 503. */

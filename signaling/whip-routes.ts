@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, parse, type Ack, type PublishReply, type PublishRequest } from './protocol/index.js';
+import { fail, linkHeaders, readBody, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
 import { whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
 import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
@@ -326,39 +327,6 @@ export class WhipRoutes {
   }
 }
 
-/** The ICE servers as `Link: <url>; rel="ice-server"` headers (RFC 9725 §4.4), for WHIP and WHEP alike. */
-export function linkHeaders(iceServers: RTCIceServer[]): Record<string, string[]> {
-  const links = iceServers.flatMap((s) =>
-    (Array.isArray(s.urls) ? s.urls : [s.urls]).map((u) => {
-      const creds = s.username ? `; username="${s.username}"; credential="${s.credential ?? ''}"; credential-type="password"` : '';
-      return `<${u}>; rel="ice-server"${creds}`;
-    }),
-  );
-  return links.length ? { link: links } : {};
-}
-
-export function statusFor(code: string): number {
-  switch (code) {
-    case ErrorCode.unauthorized:
-      return 401;
-    case ErrorCode.conflict:
-      return 409;
-    case ErrorCode.unknownPlace:
-    case ErrorCode.badRequest:
-      return 400;
-    case ErrorCode.rateLimited:
-      return 429;
-    case ErrorCode.noIngest:
-    case ErrorCode.noDirector:
-    case ErrorCode.noCapacity:
-    case ErrorCode.timeout:
-    case ErrorCode.staleEpoch:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 /** `lat,lon` in the query is coordinates; anything else is a place name. */
 function coordinates(location: string): PublishRequest['location'] {
   const m = /^(-?\d+(?:\.\d+)?),\s*(-?\d+(?:\.\d+)?)$/.exec(location);
@@ -376,29 +344,4 @@ function hash(s: string): Buffer {
 
 function sameToken(r: Resource, token: string | undefined): boolean {
   return token !== undefined && timingSafeEqual(r.tokenHash, hash(token));
-}
-
-/** The body as text, or null once it passes `maxBytes` (the rest is not read). */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.byteLength;
-      if (n > maxBytes) {
-        req.removeAllListeners('data');
-        req.resume();
-        return resolve(null);
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-export function fail(res: ServerResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return void res.end();
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
-  res.end(`${reason}\n`);
 }

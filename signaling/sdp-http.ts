@@ -1,0 +1,61 @@
+// HTTP parts the WHIP and WHEP routes share: ICE servers as Link headers, ack codes as statuses, bounded bodies, errors.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode } from './protocol/index.js';
+
+/** The ICE servers as `Link: <url>; rel="ice-server"` headers (RFC 9725 §4.4), for WHIP and WHEP alike. */
+export function linkHeaders(iceServers: RTCIceServer[]): Record<string, string[]> {
+  const links = iceServers.flatMap((s) =>
+    (Array.isArray(s.urls) ? s.urls : [s.urls]).map((u) => {
+      const creds = s.username ? `; username="${s.username}"; credential="${s.credential ?? ''}"; credential-type="password"` : '';
+      return `<${u}>; rel="ice-server"${creds}`;
+    }),
+  );
+  return links.length ? { link: links } : {};
+}
+
+export function statusFor(code: string): number {
+  switch (code) {
+    case ErrorCode.unauthorized:
+      return 401;
+    case ErrorCode.conflict:
+      return 409;
+    case ErrorCode.unknownPlace:
+    case ErrorCode.badRequest:
+      return 400;
+    case ErrorCode.rateLimited:
+      return 429;
+    case ErrorCode.noIngest:
+    case ErrorCode.noDirector:
+    case ErrorCode.noCapacity:
+    case ErrorCode.timeout:
+    case ErrorCode.staleEpoch:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+/** The body as text, or null once it passes `maxBytes` (the rest is not read). */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.byteLength;
+      if (n > maxBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        return resolve(null);
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function fail(res: ServerResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(`${reason}\n`);
+}
