@@ -376,7 +376,8 @@ export class Hub {
         }
       },
       session: (id) => core.relay.sessions.get(id),
-      serverIds: () => core.members.ids(),
+      // The table's, not this hub's members: with several hubs a primary registered with another hub is up too.
+      serverIds: () => core.table.ids(),
       // An empty copy (a broadcast that sent nothing) can be taken over from byte 0.
       liveCopies: (streamId) =>
         [...this.table.liveHolders(streamId)].filter((id) => (this.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),

@@ -41,7 +41,7 @@ export interface WhipHost {
   emit(serverId: string, event: string, msg: unknown): boolean;
   request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
   session(sessionId: string): { clientSocketId: string; serverId: string } | undefined;
-  /** Ids of the servers registered now. */
+  /** Ids of the servers in the cluster's table now (registered with any hub). */
   serverIds(): string[];
   /** Servers holding an unfinished, non-empty copy of this stream. */
   liveCopies(streamId: string): string[];

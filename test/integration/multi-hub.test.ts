@@ -259,6 +259,29 @@ describe('several hubs on Redis', () => {
     60_000,
   );
 
+  it('a WHEP player placed on a server of another hub stays a resource of the hub it asked while more players come: DELETE ends it', async () => {
+    const hub = hubs[2]!;
+    const offer = readFileSync(join(ROOT, 'test/fixtures/whep-offer.sdp'), 'utf8');
+    const play = () => fetch(`${hub.url}/whep/demo-smpte`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: offer });
+    const placed: { location: string; server: string }[] = [];
+    let remote: { location: string; server: string } | undefined;
+    for (let i = 0; i < 8 && !remote; i++) {
+      const r = await play();
+      expect(r.status, await r.clone().text()).toBe(201);
+      const p = { location: r.headers.get('location')!, server: r.headers.get('x-baton-server')! };
+      placed.push(p);
+      if ((await hubOf(p.server)) !== hub.id) remote = p;
+    }
+    expect(remote, 'a player placed on a server of another hub').toBeDefined();
+    // One more offer: the hub must not take the other hub's server for a dead one and forget the player.
+    const more = await play();
+    expect(more.status).toBe(201);
+    placed.push({ location: more.headers.get('location')!, server: '' });
+    const end = await fetch(`${hub.url}${remote!.location}`, { method: 'DELETE' });
+    expect(end.status, await end.text()).toBe(200);
+    for (const p of placed) if (p !== remote) await fetch(`${hub.url}${p.location}`, { method: 'DELETE' });
+  });
+
   it('Redis stopped 10 s: every hub keeps serving watches from its last table; one table again after', async () => {
     const source = readFileSync(join(MEDIA_DIR, 'demo-smpte.webm'));
     const stoppedAt = performance.now();
