@@ -1,9 +1,9 @@
-// Every process test file: when a test fails, the logs of the clusters running then (hub and servers, killed ones
-// included) go to test-artifacts/logs/<file>/<test>/<process>.log, so a failure seen once in CI can be read after.
+// Every process test file: when a test fails, the output of every hub and server the file started (killed ones
+// included) goes to test-artifacts/logs/<file>/<test>/<process>.log, so a failure seen once in CI can be read after.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { beforeEach } from 'vitest';
-import { ROOT, runningClusters } from './helpers/cluster.js';
+import { ROOT, startedProcs } from './helpers/cluster.js';
 
 export const FAILURE_LOGS_DIR = join(ROOT, 'test-artifacts/logs');
 
@@ -19,11 +19,10 @@ export function safeName(name: string): string {
 
 beforeEach(({ task, onTestFailed }) => {
   onTestFailed(() => {
+    const procs = startedProcs();
+    if (procs.length === 0) return;
     const dir = join(FAILURE_LOGS_DIR, basename(task.file.name, '.test.ts'), safeName(task.name));
-    runningClusters().forEach((cluster, i) => {
-      const into = runningClusters().length > 1 ? join(dir, `cluster-${i + 1}`) : dir;
-      mkdirSync(into, { recursive: true });
-      for (const [name, text] of cluster.logs()) writeFileSync(join(into, `${safeName(name)}.log`), text);
-    });
+    mkdirSync(dir, { recursive: true });
+    for (const { name, proc } of procs) writeFileSync(join(dir, `${safeName(name)}.log`), proc.output());
   });
 });

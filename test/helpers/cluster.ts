@@ -70,7 +70,34 @@ export function run(args: string[], env: Record<string, string> = {}): Proc {
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
+  const proc = { child, output: () => out, exited };
+  started.push({ name: procName(args), proc });
+  if (started.length > MAX_KEPT_PROCS) started.shift();
+  return proc;
+}
+
+/**
+ * Every process `run` started in this test file (each file has its own module instance), killed and exited ones
+ * included: a failed test saves their output (test/process-setup.ts). At most MAX_KEPT_PROCS, the newest.
+ */
+const started: { name: string; proc: Proc }[] = [];
+const MAX_KEPT_PROCS = 200;
+
+/** The processes `run` started in this file, each with a name unique among them: `hub` (`hub-<id>`), a server's id, or the command. */
+export function startedProcs(): { name: string; proc: Proc }[] {
+  const seen = new Map<string, number>();
+  return started.map(({ name, proc }) => {
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return { name: n === 1 ? name : `${name}-${n}`, proc };
+  });
+}
+
+function procName(args: string[]): string {
+  const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  if (args[0] === 'server') return flag('--id') ?? 'server';
+  if (args[0] === 'hub') return flag('--hub-id') ? `hub-${flag('--hub-id')}` : 'hub';
+  return args[0] ?? 'process';
 }
 
 /** Resolves with the first stdout match of `re`, or rejects when the process exits first. */
@@ -149,14 +176,6 @@ export interface ClusterOptions {
   hubEnv?: Record<string, string>;
 }
 
-/** Clusters started and not stopped yet: a failed test saves their processes' logs (test/process-setup.ts). */
-const running = new Set<Cluster>();
-
-/** Every cluster running now, for the failed-test log dump. */
-export function runningClusters(): Cluster[] {
-  return [...running];
-}
-
 export class Cluster {
   hubUrl = '';
   hubPort = 0;
@@ -184,7 +203,6 @@ export class Cluster {
   }
 
   async startHub(port = this.hubPort): Promise<string> {
-    running.add(this);
     const args = [
       'hub',
       '--port',
@@ -211,7 +229,6 @@ export class Cluster {
   }
 
   async startServer(spec: ServerSpec, opts: { secret?: string; waitRegistered?: boolean } = {}): Promise<Proc> {
-    running.add(this);
     const storage = spec.storageDir ?? join(this.#tmp, spec.id);
     mkdirSync(storage, { recursive: true });
     for (const f of readdirSync(MEDIA_DIR)) {
@@ -260,14 +277,6 @@ export class Cluster {
     return p;
   }
 
-  /** Each process's output so far (the hub and every server, killed ones included), by name. */
-  logs(): Map<string, string> {
-    const out = new Map<string, string>();
-    if (this.hub) out.set('hub', this.hub.output());
-    for (const [id, p] of this.servers) out.set(id, p.output());
-    return out;
-  }
-
   async start(): Promise<this> {
     await ensureDemoMedia(MEDIA_DIR);
     try {
@@ -300,7 +309,6 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
-    running.delete(this);
     const procs = [...this.servers.values(), ...(this.hub ? [this.hub] : [])];
     for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
     await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5_000))]);
