@@ -260,26 +260,30 @@ describe('several hubs on Redis', () => {
   );
 
   it('a WHEP player placed on a server of another hub stays a resource of the hub it asked while more players come: DELETE ends it', async () => {
-    const hub = hubs[2]!;
     const offer = readFileSync(join(ROOT, 'test/fixtures/whep-offer.sdp'), 'utf8');
-    const play = () => fetch(`${hub.url}/whep/demo-smpte`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: offer });
-    const placed: { location: string; server: string }[] = [];
-    let remote: { location: string; server: string } | undefined;
+    const play = (h: (typeof hubs)[number]) =>
+      fetch(`${h.url}/whep/demo-smpte`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: offer });
+    const placed: { hub: (typeof hubs)[number]; location: string }[] = [];
+    // The director picks the server whichever hub is asked: ask a hub other than the one holding its last pick.
+    let asked = hubs[0]!;
+    let remote: (typeof placed)[number] | undefined;
     for (let i = 0; i < 8 && !remote; i++) {
-      const r = await play();
+      const r = await play(asked);
       expect(r.status, await r.clone().text()).toBe(201);
-      const p = { location: r.headers.get('location')!, server: r.headers.get('x-baton-server')! };
+      const p = { hub: asked, location: r.headers.get('location')! };
       placed.push(p);
-      if ((await hubOf(p.server)) !== hub.id) remote = p;
+      const holder = await hubOf(r.headers.get('x-baton-server')!);
+      if (holder !== asked.id) remote = p;
+      else asked = hubs.find((h) => h.id !== holder)!;
     }
     expect(remote, 'a player placed on a server of another hub').toBeDefined();
-    // One more offer: the hub must not take the other hub's server for a dead one and forget the player.
-    const more = await play();
+    // One more offer there: the hub must not take the other hub's server for a dead one and forget the player.
+    const more = await play(remote!.hub);
     expect(more.status).toBe(201);
-    placed.push({ location: more.headers.get('location')!, server: '' });
-    const end = await fetch(`${hub.url}${remote!.location}`, { method: 'DELETE' });
+    placed.push({ hub: remote!.hub, location: more.headers.get('location')! });
+    const end = await fetch(`${remote!.hub.url}${remote!.location}`, { method: 'DELETE' });
     expect(end.status, await end.text()).toBe(200);
-    for (const p of placed) if (p !== remote) await fetch(`${hub.url}${p.location}`, { method: 'DELETE' });
+    for (const p of placed) if (p !== remote) await fetch(`${p.hub.url}${p.location}`, { method: 'DELETE' });
   });
 
   it('Redis stopped 10 s: every hub keeps serving watches from its last table; one table again after', async () => {
