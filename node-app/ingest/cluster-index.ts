@@ -1,7 +1,7 @@
 // Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters start with a keyframe, chunk by chunk.
 import { probeWebm } from '../storage/webm-probe.js';
 import { BLOCK_ID, BLOCK_IDS, Id, REFERENCE_BLOCK_ID, readHeader, SEGMENT_LEVEL_IDS, SIMPLE_BLOCK_ID } from './ebml-stream.js';
-import { concatBytes, readBlockHead } from '../../common/ebml-header.js';
+import { concatBytes, readBlockHead, readUnsigned } from '../../common/ebml-header.js';
 
 /** A SimpleBlock's head: track number (a vint of up to 8 bytes), a 16-bit timecode, the flags byte. */
 const BLOCK_HEAD_BYTES = 11;
@@ -14,6 +14,11 @@ export const MAX_INIT_BYTES = 256 * 1024;
  * plenty; older limits fall back to Cluster starts.
  */
 export const MAX_RECENT_CUTS = 64;
+
+/** A Cluster's Timecode as its first child: id 0xE7 (1 byte), a size vint (up to 8), at most 8 bytes of value. */
+const TIMECODE_ID = 0xe7;
+const MAX_TIMECODE_BYTES = 17;
+const DEFAULT_TIMECODE_SCALE_NS = 1_000_000;
 
 /** Longest element header: a 4-byte id and an 8-byte size. */
 const MAX_HEADER_BYTES = 12;
@@ -64,6 +69,16 @@ export class ClusterIndex {
   #group: { end: number; parent: Mode; track?: number; ref: boolean } | null = null;
   /** A block head being collected: the first bytes of a (Simple)Block's payload, which may arrive in later chunks. */
   #peek: { at: number; buf: Uint8Array; got: number; done: (track: number | undefined, key: boolean) => void } | null = null;
+
+  /**
+   * Called with each Cluster's start time, ms of media time, once its Timecode has arrived (while the push that
+   * brought it runs: a live writer stamps it with its clock). A Cluster whose first child is not a plain Timecode
+   * is left out.
+   */
+  onClusterTime: ((timeMs: number) => void) | undefined;
+  #timecodeScaleNs = DEFAULT_TIMECODE_SCALE_NS;
+  /** A Cluster's Timecode being collected, from its data start. */
+  #timePeek: { at: number; buf: Uint8Array; got: number } | null = null;
 
   /** True when malformed input stopped the indexing. */
   get stopped(): boolean {
@@ -131,6 +146,7 @@ export class ClusterIndex {
     this.#total += chunk.byteLength;
     if (this.#head) this.#keepHead(chunk);
     if (this.#peek) this.#fillPeek(chunk, start);
+    if (this.#timePeek) this.#fillTimePeek(chunk, start);
     if (this.#mode === 'stopped' || this.#pos >= this.#total) return;
     // Keep only what lies at or after the next header (payloads being skipped are dropped).
     const from = Math.max(0, this.#pos - start);
@@ -193,6 +209,7 @@ export class ClusterIndex {
             if (this.initBytes === undefined) this.#readTracks(at);
             this.initBytes ??= at;
             this.clusters.push(at);
+            if (this.onClusterTime) this.#readClusterTime(dataStart);
             this.#keyPending = undefined;
             if (this.#keyframes === 'all') this.keyClusters.push(at);
             else if (this.#keyframes === 'video') this.#keyPending = at;
@@ -259,6 +276,7 @@ export class ClusterIndex {
     if (!head) return;
     const probe = probeWebm(head.subarray(0, Math.min(at, this.#headBytes)));
     if (!probe.complete) return;
+    this.#timecodeScaleNs = probe.timecodeScaleNs;
     const video = probe.tracks.find((t) => t.type === 'video');
     if (!video) this.#keyframes = 'all';
     else if (video.number !== undefined) {
@@ -323,17 +341,34 @@ export class ClusterIndex {
   /** Bytes `chunk` (starting at absolute offset `start`) for the block head being collected. */
   #fillPeek(chunk: Uint8Array, start: number): void {
     const p = this.#peek!;
-    const want = p.at + p.got;
-    const end = start + chunk.byteLength;
-    if (want < start || want >= end) return;
-    const n = Math.min(p.buf.byteLength - p.got, end - want);
-    p.buf.set(chunk.subarray(want - start, want - start + n), p.got);
-    p.got += n;
-    if (p.got < p.buf.byteLength) return;
+    if (!collect(p, chunk, start) || p.got < p.buf.byteLength) return;
     this.#peek = null;
     const b = readBlockHead(p.buf);
     // An unreadable head: the Cluster cannot be told to start with a keyframe.
     p.done(b?.track, b?.key ?? false);
+  }
+
+  /** Collects the Cluster's first child at `dataStart`, from the carry now or from later chunks. */
+  #readClusterTime(dataStart: number): void {
+    this.#timePeek = { at: dataStart, buf: new Uint8Array(MAX_TIMECODE_BYTES), got: 0 };
+    const from = dataStart - this.#pos;
+    if (from < this.#carry.byteLength) this.#fillTimePeek(this.#carry.subarray(from), dataStart);
+  }
+
+  /** Bytes `chunk` (starting at absolute offset `start`) for the Timecode being collected; reports it once whole. */
+  #fillTimePeek(chunk: Uint8Array, start: number): void {
+    const p = this.#timePeek!;
+    if (!collect(p, chunk, start)) return;
+    const h = readHeader(p.buf.subarray(0, p.got));
+    if (h === 'short') return;
+    if (h === 'bad' || h.id !== TIMECODE_ID || h.size === undefined || h.size === 0 || h.size > 8) {
+      this.#timePeek = null;
+      return;
+    }
+    if (p.got < h.headerBytes + h.size) return;
+    this.#timePeek = null;
+    const ticks = readUnsigned(p.buf.subarray(h.headerBytes, h.headerBytes + h.size));
+    this.onClusterTime?.((ticks * this.#timecodeScaleNs) / 1e6);
   }
 
   /** Malformed inside a sized Cluster or a BlockGroup: give up on this Cluster's keyframe and skip the element whole. */
@@ -367,8 +402,20 @@ export class ClusterIndex {
     this.#carry = new Uint8Array(0);
     this.#head = null;
     this.#peek = null;
+    this.#timePeek = null;
     this.#group = null;
   }
+}
+
+/** Copies what `p` still wants of `chunk` (which starts at absolute offset `start`); false when it holds none of it. */
+function collect(p: { at: number; buf: Uint8Array; got: number }, chunk: Uint8Array, start: number): boolean {
+  const want = p.at + p.got;
+  const end = start + chunk.byteLength;
+  if (want < start || want >= end || p.got >= p.buf.byteLength) return false;
+  const n = Math.min(p.buf.byteLength - p.got, end - want);
+  p.buf.set(chunk.subarray(want - start, want - start + n), p.got);
+  p.got += n;
+  return true;
 }
 
 function lastAtOrBefore(sorted: readonly number[], limit: number): number | undefined {

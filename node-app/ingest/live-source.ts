@@ -71,7 +71,10 @@ export function createLiveSource(writer: LiveWriter, opts: LiveSourceOptions): L
   let closed = false;
   return {
     assetId: writer.streamId,
-    startedAtMs: writer.startedAtMs,
+    // Media time 0 as this server saw it arrive; the publish's start until the first Cluster's Timecode is in.
+    get startedAtMs() {
+      return writer.mediaZeroAtMs ?? writer.startedAtMs;
+    },
     get joinedAt() {
       return decide().joinedAt;
     },

@@ -33,6 +33,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   readonly partPath: string;
   readonly index = new ClusterIndex();
   readonly startedAtMs: number;
+  #mediaZeroAtMs: number | undefined;
   mime: string;
   readonly #o: LiveWriterOptions;
   readonly #io: WriterIo;
@@ -67,6 +68,21 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     this.#now = opts.now ?? Date.now;
     this.#tail = new WriteTail(opts.tailBytes);
     this.startedAtMs = opts.startedAtMs ?? this.#now();
+    this.index.onClusterTime = (timeMs) => {
+      const zero = this.#now() - timeMs;
+      if (this.#mediaZeroAtMs === undefined || zero < this.#mediaZeroAtMs) this.#mediaZeroAtMs = zero;
+    };
+  }
+
+  /**
+   * When media time 0 of this stream was, on this server's clock, ms: the earliest (arrival − timecode) over the
+   * Clusters received. A Cluster arrives after it was captured, so this is never before the real capture of time 0,
+   * and a player's latency (its clock − (this + media time)) never reads below how long ago its frame arrived here.
+   * Not when the publish started (startedAtMs): the encoder starts after its upload connects, or (a WHIP relay) before.
+   * Undefined until the first Cluster's Timecode arrived.
+   */
+  get mediaZeroAtMs(): number | undefined {
+    return this.#mediaZeroAtMs;
   }
 
   /**

@@ -84,8 +84,9 @@ export const metaSchema = z.strictObject({
   joinedAt: offset.optional(),
   skipBytes: offset.optional(),
   /**
-   * A live stream: when it started (ms since the epoch, the server's clock), which is media time 0
-   * of its WebM timestamps. A player's latency is its wall clock minus (startedAtMs + media time).
+   * A live stream: when its media time 0 was (ms since the epoch, the server's clock), estimated from
+   * its Clusters' arrivals (LiveWriter.mediaZeroAtMs). A player's latency is its wall clock minus
+   * (startedAtMs + media time).
    */
   startedAtMs: offset.optional(),
 });

@@ -21,9 +21,10 @@ export function cat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** `bytes` pushed into a fresh ClusterIndex in chunks of `sizes()` bytes (at least 1). */
-export function indexInChunks(bytes: Uint8Array, sizes: () => number): ClusterIndex {
+/** `bytes` pushed into a fresh ClusterIndex in chunks of `sizes()` bytes (at least 1), its Cluster times to `onClusterTime`. */
+export function indexInChunks(bytes: Uint8Array, sizes: () => number, onClusterTime?: (timeMs: number) => void): ClusterIndex {
   const idx = new ClusterIndex();
+  idx.onClusterTime = onClusterTime;
   for (let at = 0; at < bytes.byteLength; ) {
     const n = Math.max(1, Math.min(sizes(), bytes.byteLength - at));
     idx.push(bytes.subarray(at, at + n));

@@ -101,6 +101,39 @@ describe('ClusterIndex', () => {
   });
 });
 
+describe('ClusterIndex Cluster times', () => {
+  const timesOf = (bytes: Uint8Array, sizes: () => number) => {
+    const times: number[] = [];
+    const idx = indexInChunks(bytes, sizes, (t) => times.push(t));
+    return { times, clusters: idx.clusters.length };
+  };
+
+  it('reports each Cluster Timecode once it arrived, whatever the chunking (unknown-size Clusters)', () => {
+    const s = recorderStream(6);
+    for (const size of [1, 3, 7, 1 << 20]) expect(timesOf(s.bytes, () => size).times).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('reports the Cluster times of an ffmpeg file (sized Clusters) in ms, the same in 1-byte and whole pushes', () => {
+    const bytes = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    const whole = timesOf(bytes, () => bytes.byteLength);
+    expect(whole.times).toHaveLength(whole.clusters);
+    expect(whole.times[0]).toBe(0);
+    for (let i = 1; i < whole.times.length; i++) expect(whole.times[i]!).toBeGreaterThan(whole.times[i - 1]!);
+    // A 20-s clip: its last Cluster starts within its last seconds.
+    expect(whole.times.at(-1)!).toBeGreaterThan(15_000);
+    expect(whole.times.at(-1)!).toBeLessThan(20_000);
+    expect(timesOf(bytes, () => 1).times).toEqual(whole.times);
+  });
+
+  it('leaves out a Cluster whose first child is not a Timecode', () => {
+    const s = recorderStream(2);
+    const t = s.offsets[1]! + 4 + 8; // the second Cluster's first child, after its id and unknown size
+    const bytes = s.bytes.slice();
+    bytes[t] = 0xa3; // a SimpleBlock id where the Timecode was
+    expect(timesOf(bytes, () => 5).times).toEqual([0]);
+  });
+});
+
 /** A little way into the third Cluster of a clip. */
 function idx0(bytes: Uint8Array): number {
   return feed(bytes, () => 16_000).clusters[2]!;

@@ -13,6 +13,7 @@ import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input } from 'mediabunny'
 import { RtpToWebm } from '../../node-app/whip/rtp-to-webm.js';
 import { MEDIA_DIR } from '../helpers/cluster.js';
 import { videoStream } from '../helpers/rtp-fixtures.js';
+import { indexInChunks } from '../helpers/ebml-build.js';
 
 const roomy: IngestLimits = Object.freeze({ maxBitrateBps: 1e9, burstBytes: 1e9, maxBytes: 1e9 });
 const dirs: string[] = [];
@@ -275,6 +276,32 @@ describe('LiveWriter', () => {
 });
 
 describe('live source', () => {
+  it('says when media time 0 was from the Clusters as they arrive (earliest arrival minus Timecode), not the publish start', async () => {
+    const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    let clock = 50_000;
+    const w = await writer({ now: () => clock });
+    const source = createLiveSource(w, { offset: 0 });
+    expect(source.startedAtMs).toBe(50_000); // no Cluster yet: the publish's start
+    const part = Math.floor(src.byteLength * 0.5);
+    const firstTimes: number[] = [];
+    indexInChunks(
+      src.subarray(0, part),
+      () => part,
+      (t) => firstTimes.push(t),
+    );
+    // The first half arrives at 100 s in one burst: its newest Cluster bounds media time 0 best.
+    clock = 100_000;
+    w.append(0, 0, src.subarray(0, part));
+    expect(firstTimes.length).toBeGreaterThan(2);
+    expect(w.mediaZeroAtMs).toBe(100_000 - Math.max(...firstTimes));
+    expect(source.startedAtMs).toBe(100_000 - Math.max(...firstTimes));
+    // The rest arrives late (a stall): later arrivals never move time 0 later.
+    clock = 400_000;
+    w.append(1, part, src.subarray(part));
+    expect(source.startedAtMs).toBe(100_000 - Math.max(...firstTimes));
+    await w.end(src.byteLength);
+  });
+
   it('a late joiner gets the init segment, then the latest Cluster onwards', async () => {
     const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
     const w = await writer();
