@@ -2,6 +2,11 @@
 // live polls — that a seek, a resume or close cuts short. A pending write is cut short only by close.
 import type { Peer } from '../webrtc/peer.js';
 
+/** simple-peer calls a write back once the channel's buffer is at or under this (its MAX_BUFFERED_AMOUNT). */
+export const CHANNEL_LOW_BYTES = 64 * 1024;
+/** How often a write held for a full channel looks whether it drained, ms. */
+const DRAIN_POLL_MS = 10;
+
 export class SendGate {
   readonly #now: () => number;
   #wake: (() => void) | null = null;
@@ -28,20 +33,35 @@ export class SendGate {
     return this.#maxQueued;
   }
 
-  /** Resolves when the peer accepts more (`done` runs first, whatever the outcome); rejects with the write's error. */
+  /**
+   * Resolves when the peer accepts more (`done` runs first, whatever the outcome); rejects with the write's error.
+   * A frame goes only onto a channel at or under CHANNEL_LOW_BYTES: simple-peer can call a write back on a stale
+   * `bufferedamountlow` (the native event of an earlier dip, delivered after the channel filled again), which let
+   * a third 64-KiB frame in (196,608 bytes queued, over MAX_QUEUED_BYTES, in CI).
+   */
   write(peer: Peer, frame: Uint8Array, done: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#pendingSince = this.#now();
       this.#wake = resolve;
-      peer.write(frame, (err?: Error | null) => {
-        if (this.#pendingSince !== null) this.#blockedMs += this.#now() - this.#pendingSince;
-        this.#pendingSince = null;
-        this.#wake = null;
-        done();
-        if (err) reject(err);
-        else resolve();
-      });
-      this.#maxQueued = Math.max(this.#maxQueued, peer.bufferSize);
+      const send = (): void => {
+        peer.write(frame, (err?: Error | null) => {
+          if (this.#pendingSince !== null) this.#blockedMs += this.#now() - this.#pendingSince;
+          this.#pendingSince = null;
+          this.#wake = null;
+          done();
+          if (err) reject(err);
+          else resolve();
+        });
+        this.#maxQueued = Math.max(this.#maxQueued, peer.bufferSize);
+      };
+      if (peer.bufferSize <= CHANNEL_LOW_BYTES) return send();
+      const poll = setInterval(() => {
+        // Closing woke the write: it is not sent.
+        if (this.#wake !== resolve) return clearInterval(poll);
+        if (peer.bufferSize > CHANNEL_LOW_BYTES) return;
+        clearInterval(poll);
+        send();
+      }, DRAIN_POLL_MS);
     });
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SendGate } from '../../node-app/delivery/send-gate.js';
+import { CHANNEL_LOW_BYTES, SendGate } from '../../node-app/delivery/send-gate.js';
 import type { Peer } from '../../node-app/webrtc/peer.js';
 
 /** A peer whose write completes only when the test says so, with a send buffer it sets. */
@@ -53,6 +53,41 @@ describe('SendGate', () => {
     await w2;
     // Cut short by close: the write never completed, so no blocked time is counted for it.
     expect(gate.blockedMs).toBe(40);
+  });
+
+  it('holds a frame while the channel is over CHANNEL_LOW_BYTES, even when the last write was called back (a stale low event)', async () => {
+    const gate = new SendGate(() => 0);
+    const written: number[] = [];
+    let buffered = 0;
+    // Every write is called back at once, as simple-peer does on a stale bufferedamountlow; the buffer keeps what was sent.
+    const peer = {
+      write: (frame: Uint8Array, done: (err?: Error | null) => void) => {
+        written.push(frame.byteLength);
+        buffered += frame.byteLength;
+        done();
+      },
+      get bufferSize() {
+        return buffered;
+      },
+    } as unknown as Peer;
+    const frame = new Uint8Array(CHANNEL_LOW_BYTES);
+    await gate.write(peer, frame, () => undefined);
+    await gate.write(peer, frame, () => undefined);
+    let third = false;
+    const w = gate.write(peer, frame, () => undefined).then(() => (third = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(written).toHaveLength(2);
+    expect(third).toBe(false);
+    buffered = CHANNEL_LOW_BYTES; // the channel drained to simple-peer's threshold
+    await w;
+    expect(written).toHaveLength(3);
+    expect(gate.maxQueued).toBeLessThanOrEqual(CHANNEL_LOW_BYTES + frame.byteLength);
+    // Closing wakes a held frame without sending it.
+    const held = gate.write(peer, frame, () => undefined);
+    gate.wakeUp(true);
+    await held;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(written).toHaveLength(3);
   });
 
   it('a failed write rejects after its done callback', async () => {
