@@ -191,7 +191,9 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
   });
 
   it('a seek by time the server cannot resolve is refused, and the stream carries on where it was', async () => {
-    const hub = new TestHub([storeServer('a', { seekIndex: undefined, pacing: false })]);
+    // Paced to last about a second: unpaced, the whole clip could cross loopback before the seek reached the server.
+    const pacing = { bitrateBps: 4_000_000, burstBytes: 64 * 1024, factor: 1.5, leadBytes: 64 * 1024 };
+    const hub = new TestHub([storeServer('a', { seekIndex: undefined, pacing })]);
     const w = watch(hub, 'demo-smpte');
     await until('the first bytes', () => w.v.bytesReceived > 0);
     w.v.seekTime(5_000);
