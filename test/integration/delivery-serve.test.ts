@@ -107,6 +107,8 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
   });
 
   const file = (id: string) => readFileSync(join(root, `${id}.webm`));
+  /** A demo clip in about a second: a seek sent at its first bytes reaches the server mid-stream. */
+  const SLOW_PACING = { bitrateBps: 4_000_000, burstBytes: 64 * 1024, factor: 1.5, leadBytes: 64 * 1024 };
 
   it('delivers a whole asset: same sha256 as the file, meta carries the codecs', async () => {
     const hub = new TestHub([storeServer('a')]);
@@ -158,7 +160,9 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
   });
 
   it("seeks by time: continues from the keyframe Cluster before it, with the file's bytes from there", async () => {
-    const hub = new TestHub([storeServer('a')]);
+    // The 0.8-MB clip is smaller than the default fast-start burst (1 MiB): paced to about a second, so the seek
+    // reaches the server while the stream is still before 12.5 s (it raced the end before: 2 of 10 runs here).
+    const hub = new TestHub([storeServer('a', { pacing: SLOW_PACING })]);
     const w = watch(hub, 'demo-smpte');
     await until('the first bytes', () => w.v.bytesReceived > 0);
     w.v.seekTime(12_500);
@@ -191,9 +195,8 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
   });
 
   it('a seek by time the server cannot resolve is refused, and the stream carries on where it was', async () => {
-    // Paced to last about a second: unpaced, the whole clip could cross loopback before the seek reached the server.
-    const pacing = { bitrateBps: 4_000_000, burstBytes: 64 * 1024, factor: 1.5, leadBytes: 64 * 1024 };
-    const hub = new TestHub([storeServer('a', { seekIndex: undefined, pacing })]);
+    // Paced: unpaced, the whole clip could cross loopback before the seek reached the server.
+    const hub = new TestHub([storeServer('a', { seekIndex: undefined, pacing: SLOW_PACING })]);
     const w = watch(hub, 'demo-smpte');
     await until('the first bytes', () => w.v.bytesReceived > 0);
     w.v.seekTime(5_000);
