@@ -95,7 +95,9 @@ describe('row 4: SIGKILL the primary entry server mid-upload', () => {
     const backup = reply.backup?.serverId;
     expect(primary, 'the primary for a broadcaster in Lisbon').toBe(PRIMARY);
     expect(backup, 'the hub gave a backup').toBeDefined();
-    await waitFor(`${STREAM} live`, async () => (await liveOn(cluster, STREAM)).length > 0, 20_000, 20);
+    // On the primary: the first viewers pass over every other server, and a watch the hub refuses (no-capacity: the
+    // only holder it knew was the excluded backup) is final since the viewer no longer repeats a routed refusal.
+    await waitFor(`${STREAM} live on ${primary}`, async () => (await liveOn(cluster, STREAM)).includes(primary), 20_000, 20);
 
     /** Starts viewers until one gets its first bytes from `server`; keeps them all. */
     const viewers: LiveViewer[] = [];
