@@ -375,4 +375,10 @@ export const RELIABILITY_ROWS: ReliabilityRow[] = [
     figure:
       '{faults.fuzz_ci.unanswered:int} unanswered, {faults.fuzz_ci.http_5xx:int} 5xx, RSS {faults.fuzz_ci.rss_after_over_baseline}× baseline[[ (full: {faults.fuzz_full.unanswered:int} unanswered of {faults.fuzz_full.inputs:int})]]',
   },
+  {
+    fault: 'SIGSTOP the primary entry server mid-upload until the hub drops it, then SIGCONT',
+    holds: 'the stalled primary finishes its copy; every stored copy is the source, sha256 equal',
+    figure:
+      "stopped {faults.ingest_primary_stall.stopped_ms:int} ms at {faults.ingest_primary_stall.primary_bytes_at_stop:int} of {faults.ingest_primary_stall.stream_bytes:int} B; {faults.ingest_primary_stall.copies_stored:int} copies stored, the primary's among them",
+  },
 ];

@@ -28,6 +28,15 @@ export const END_TIMEOUT_MS = 60_000;
  * frame on the data channel) races the hub's notice, and is the better message.
  */
 export const HUB_CLOSE_GRACE_MS = 250;
+/**
+ * An upload whose server the hub dropped from its table (missed heartbeats) goes on while the server answers on
+ * the data channel: a stalled server (a long pause, a starved machine) keeps its copy. It fails once it owes an
+ * answer and has heard nothing for this long (from the hub's notice or the last frame, whichever is later), as
+ * long as the hub's wait for a WHIP primary that left (WHIP_PRIMARY_AWAY_MS).
+ */
+export const UPLOAD_SILENT_MS = 10_000;
+/** How often such an upload is checked for silence. */
+export const SILENCE_CHECK_MS = 500;
 /** `progress` at most this often. */
 export const PROGRESS_INTERVAL_MS = 250;
 /** Failures of the stream itself (its quotas): another server would refuse it the same way, so none is asked for. */

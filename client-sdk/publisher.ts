@@ -12,7 +12,9 @@ import {
   PROGRESS_INTERVAL_MS,
   REPLACE_RETRY_BASE_MS,
   RESEND_BUFFER_BYTES,
+  SILENCE_CHECK_MS,
   STREAM_ERRORS,
+  UPLOAD_SILENT_MS,
   PublishError,
   type FailoverInfo,
   type HashFactory,
@@ -25,7 +27,7 @@ import { askPublish, stripOk, type HeldStream } from './publish-request.js';
 import { replacementPlan } from './replacement-plan.js';
 import { ResendBuffer } from './resend-buffer.js';
 import { TypedEventTarget } from './typed-events.js';
-import { describeFailures, info, strictestLimits, newUpload, UploadSet, type Upload } from './upload.js';
+import { describeFailures, info, overdue, strictestLimits, newUpload, UploadSet, type Upload } from './upload.js';
 import { driveUpload, onHubSessionClose, onHubSignal, pumpUpload, type UploadHost } from './upload-driver.js';
 
 export * from './publisher-types.js';
@@ -88,6 +90,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       },
       signal: (sessionId, data) => this.#o.socket.emit('signal', { sessionId, data }),
       fail: (u, code, message) => this.#failUpload(u, code, message),
+      hubGone: (u, message) => this.#hubGone(u, message),
       warn: (code, message) => this.#emitWarning(code, message),
       health: (u) => this.emit('health', info(u)),
       sent: (bytes) => {
@@ -246,7 +249,8 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     if (this.#replacing || this.#closed) return;
     this.#replacing = true;
     try {
-      while (!this.#closed && this.#uploads.alive().length < 2 && this.#replacements < MAX_REPLACEMENTS) {
+      // Counted against the uploads the hub still places: one whose server it dropped gets its replacement at once.
+      while (!this.#closed && this.#uploads.placed().length < 2 && this.#replacements < MAX_REPLACEMENTS) {
         // After end() a new copy is only worth starting while the buffer still holds the whole stream.
         if (this.#ending && this.#uploads.alive().length > 0 && this.#buffer.firstSeq > 0) break;
         // Every copy still alive is finalized: the hub refuses a new one (the id is stored), and end() must not wait for it.
@@ -321,10 +325,32 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     if (!this.#closed) void this.#replace();
   }
 
+  /**
+   * The hub dropped the upload's server from its table (missed heartbeats). It may be dead, or only stalled (a long
+   * pause, a starved machine) with its copy intact and its data channel open. A replacement is asked for at once, as
+   * for a failure, and the server is never asked for again; but the upload goes on while the server answers, and
+   * fails only once it owes an answer and has been silent for UPLOAD_SILENT_MS. The hub no longer watches the
+   * session, so that watch stays for the rest of the upload.
+   */
+  #hubGone(u: Upload, message: string): void {
+    if (u.state === 'failed' || u.state === 'done' || u.hubGoneAt !== undefined || this.#closed) return;
+    const since = Date.now();
+    u.hubGoneAt = since;
+    this.#uploads.markDead(u.serverId);
+    this.#emitWarning('server-gone', `${message}: the upload goes on while the server answers, and a replacement is asked for`);
+    u.silenceTimer = setInterval(() => {
+      if (overdue(u, since, Date.now(), UPLOAD_SILENT_MS))
+        this.#failUpload(u, 'session-closed', `${message}, and the server has not answered for ${UPLOAD_SILENT_MS} ms`);
+    }, SILENCE_CHECK_MS);
+    (u.silenceTimer as { unref?: () => void }).unref?.();
+    void this.#replace();
+  }
+
   #release(u: Upload): void {
     if (u.released) return;
     u.released = true;
     clearTimeout(u.connectTimer);
+    clearInterval(u.silenceTimer);
     u.cancelWrite?.();
     u.cancelWrite = null;
     try {

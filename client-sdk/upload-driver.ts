@@ -23,6 +23,8 @@ export interface UploadHost {
   signal(sessionId: string, data: unknown): void;
   /** The one failure path of an upload. */
   fail(u: Upload, code: string, message: string): void;
+  /** The hub dropped the upload's server from its table; the server may only be stalled. */
+  hubGone(u: Upload, message: string): void;
   warn(code: string, message: string): void;
   /** The upload's state changed. */
   health(u: Upload): void;
@@ -48,7 +50,9 @@ export function driveUpload(host: UploadHost, u: Upload): void {
     sendControl(u, (code, message) => host.fail(u, code, message), hello);
   });
   peer.on('data', (data) => {
-    if (mine()) onServerFrame(host, u, data);
+    if (!mine()) return;
+    u.heardAt = Date.now();
+    onServerFrame(host, u, data);
   });
   peer.on('close', () => {
     if (mine() && u.state !== 'done') host.fail(u, 'peer-closed', 'the connection to the server closed');
@@ -155,12 +159,19 @@ export function onHubSignal(host: UploadHost, find: (sessionId: string) => Uploa
   }
 }
 
-/** The hub closed one of the uploads' sessions: the upload fails after HUB_CLOSE_GRACE_MS unless it is done by then. */
+/**
+ * The hub closed one of the uploads' sessions; HUB_CLOSE_GRACE_MS later, unless it is done by then, the upload
+ * fails, or, when the hub only lost sight of the server (`server-gone`), goes on under the Publisher's watch.
+ */
 export function onHubSessionClose(host: UploadHost, find: (sessionId: string) => Upload | undefined, msg: unknown): void {
   const p = parse(sessionCloseSchema, msg);
   const u = p.ok ? find(p.value.sessionId) : undefined;
   if (!p.ok || !u || u.state === 'done') return;
   const reason = p.value.reason;
-  const t = setTimeout(() => host.fail(u, 'session-closed', `the hub closed the session to ${u.serverId} (${reason})`), HUB_CLOSE_GRACE_MS);
+  const message = `the hub closed the session to ${u.serverId} (${reason})`;
+  const t = setTimeout(
+    () => (reason === 'server-gone' ? host.hubGone(u, message) : host.fail(u, 'session-closed', message)),
+    HUB_CLOSE_GRACE_MS,
+  );
   (t as { unref?: () => void }).unref?.();
 }

@@ -14,6 +14,14 @@ export interface Upload extends UploadInfo {
   released: boolean;
   limits?: IngestLimits;
   sha256?: string;
+  /** When the server last sent a frame (ms, `Date.now()`). */
+  heardAt: number;
+  /**
+   * When the hub said the server left its table (ms): the upload goes on while the server answers on the
+   * data channel, but the hub no longer watches the session, so the Publisher watches it for silence.
+   */
+  hubGoneAt?: number;
+  silenceTimer?: ReturnType<typeof setInterval>;
 }
 
 /** A fresh upload for `choice`, connecting over `peer`. */
@@ -38,6 +46,7 @@ export function newUpload(
     cancelWrite: null,
     endSent: false,
     released: false,
+    heardAt: Date.now(),
   };
 }
 
@@ -58,6 +67,16 @@ export function info(u: Upload): UploadInfo {
 
 export function describeFailures(uploads: UploadInfo[]): string {
   return uploads.map((u) => `${u.serverId}: ${u.error ? `${u.error.code} (${u.error.message})` : u.state}`).join('; ') || 'no server';
+}
+
+/**
+ * The upload waits on its server (not ready yet, chunks sent and not acknowledged, or `end` sent and not
+ * answered) and has heard nothing from it for `ms` since `since` or its last frame, whichever is later.
+ * An upload that owes nothing is never overdue: a quiet server with nothing to acknowledge is not a dead one.
+ */
+export function overdue(u: Upload, since: number, now: number, ms: number): boolean {
+  const waiting = u.state === 'connecting' || u.state === 'ending' || (u.state === 'streaming' && u.next - 1 > u.ackedSeq);
+  return waiting && now - Math.max(since, u.heardAt) >= ms;
 }
 
 /** How an upload's channel failed: the Publisher's one failure path for it. */
@@ -141,9 +160,14 @@ export class UploadSet {
     return [...this.#dead];
   }
 
-  /** The role a single replacement takes: whichever of primary and backup is missing. */
+  /** Alive uploads whose server is still in the hub's table: the copies a replacement is counted against. */
+  placed(): Upload[] {
+    return this.alive().filter((u) => u.hubGoneAt === undefined);
+  }
+
+  /** The role a single replacement takes: whichever of primary and backup is missing among the placed uploads. */
   missingRole(): 'primary' | 'backup' {
-    return this.alive().some((u) => u.role === 'primary') ? 'backup' : 'primary';
+    return this.placed().some((u) => u.role === 'primary') ? 'backup' : 'primary';
   }
 
   /** Every upload still alive has finalized the stream (and at least one has). */

@@ -1,6 +1,7 @@
-// The publisher's pure parts: the `publish` request it sends, and which uploads a replacement answer starts.
+// The publisher's pure parts: the `publish` request it sends, which uploads a replacement answer starts, and when an upload the hub dropped counts as dead.
 import { describe, expect, it } from 'vitest';
-import type { PublisherOptions } from '../../client-sdk/publisher-types.js';
+import type { PublisherOptions, PublisherPeer } from '../../client-sdk/publisher-types.js';
+import { newUpload, overdue, UploadSet, type Upload } from '../../client-sdk/upload.js';
 import { publishRequest } from '../../client-sdk/publish-request.js';
 import { replacementPlan } from '../../client-sdk/replacement-plan.js';
 import type { PublishReply } from '../../signaling/protocol/messages.js';
@@ -51,5 +52,36 @@ describe('replacementPlan', () => {
   it('a lost server an earlier failover replaced is not named again', () => {
     const plan = replacementPlan(reply('e', null), uploads([], 'primary'), ['a', 'b'], [{ from: 'b', to: 'c', role: 'primary' }]);
     expect(plan[0]!.failover.from).toBe('a');
+  });
+});
+
+describe('an upload whose server the hub dropped', () => {
+  const upload = (over: Partial<Upload>): Upload => ({
+    ...newUpload({ serverId: 's', region: 'r', sessionId: 'x' }, 'primary', {} as PublisherPeer),
+    ...over,
+  });
+  const T = 1_000_000;
+
+  it('is overdue only when it owes an answer and has heard nothing for the whole window, from the notice or its last frame', () => {
+    const owing = upload({ state: 'streaming', next: 10, ackedSeq: 5, heardAt: T - 60_000 });
+    expect(overdue(owing, T, T + 9_999, 10_000)).toBe(false);
+    expect(overdue(owing, T, T + 10_000, 10_000)).toBe(true);
+    // A frame after the notice restarts the window.
+    expect(overdue({ ...owing, heardAt: T + 5_000 }, T, T + 10_000, 10_000)).toBe(false);
+    // Everything sent is acknowledged: a quiet server is not a dead one.
+    expect(overdue({ ...owing, ackedSeq: 9 }, T, T + 60_000, 10_000)).toBe(false);
+    // `end` sent and not answered, or not ready yet: it owes an answer.
+    expect(overdue({ ...owing, state: 'ending', ackedSeq: 9 }, T, T + 10_000, 10_000)).toBe(true);
+    expect(overdue({ ...owing, state: 'connecting' }, T, T + 10_000, 10_000)).toBe(true);
+    expect(overdue({ ...owing, state: 'done' }, T, T + 60_000, 10_000)).toBe(false);
+  });
+
+  it('no longer counts as placed: its replacement takes its role while it goes on', () => {
+    const set = new UploadSet();
+    set.add(upload({ sessionId: 'p', role: 'primary', state: 'streaming', hubGoneAt: T }));
+    set.add(upload({ serverId: 'b', sessionId: 'b', role: 'backup', state: 'streaming' }));
+    expect(set.alive().map((u) => u.sessionId)).toEqual(['p', 'b']);
+    expect(set.placed().map((u) => u.sessionId)).toEqual(['b']);
+    expect(set.missingRole()).toBe('primary');
   });
 });
