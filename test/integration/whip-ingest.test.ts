@@ -133,39 +133,48 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
   // Last: it kills par-1.
   // The backup's copy is one keyframe interval (2 s here) or two: a salvage that kept only whole
   // Clusters kept nothing or the first few frames of it (ClusterIndex.latestCut keeps whole blocks).
-  it('a primary the hub only thought dead (stopped past its heartbeats, then back) keeps the broadcast: DELETE finalizes both copies', async () => {
-    const publishing = whipPublish(`${cluster.hubUrl}/whip/whip-stall?location=Paris`, 'test-key', 30);
-    await waitFor(
-      'both copies of whip-stall growing',
-      async () => {
-        const servers = (await cluster.state()).servers;
-        return SERVERS.every((s) =>
-          (servers.find((x) => x.id === s.id)?.live as { id: string; bytes: number }[] | undefined)?.some(
-            (l) => l.id === 'whip-stall' && l.bytes > 50_000,
-          ),
-        );
-      },
-      30_000,
-    );
-    // What a loaded machine does to a server: its heartbeats stop, the hub removes it, then it runs again and re-registers.
-    const par = cluster.servers.get('par-1')!;
-    const registered = () => (par.output().match(/registered with hub/g) ?? []).length;
-    const before = registered();
-    par.child.kill('SIGSTOP');
-    try {
-      await waitFor('the hub without par-1', async () => !(await cluster.state()).servers.some((x) => x.id === 'par-1'), 20_000);
-    } finally {
-      par.child.kill('SIGCONT');
-    }
-    await waitFor('par-1 registered again', async () => registered() > before, 20_000);
-    publishing.stop();
-    const run = await publishing;
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/DELETE 200/);
-    const [a, b] = SERVERS.map((s) => readFileSync(join(cluster.servers.get(s.id)!.storage, 'whip-stall.webm')));
-    expect(sha256(a!)).toBe(sha256(b!));
-    expect(ffprobeFrames(join(cluster.servers.get('par-1')!.storage, 'whip-stall.webm')).vp8).toBeGreaterThan(30);
-  }, 120_000);
+  // Paris is closest to par-1: it is the primary, nyc-1 the backup (the primary's relay uploads to it).
+  it.each([
+    ['primary', 'par-1'],
+    ['backup', 'nyc-1'],
+  ])(
+    'a %s the hub only thought dead (stopped past its heartbeats, then back) keeps its copy: DELETE finalizes both',
+    async (role, stopped) => {
+      const id = `whip-stall-${role}`;
+      const publishing = whipPublish(`${cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', 30);
+      await waitFor(
+        `both copies of ${id} growing`,
+        async () => {
+          const servers = (await cluster.state()).servers;
+          return SERVERS.every((s) =>
+            (servers.find((x) => x.id === s.id)?.live as { id: string; bytes: number }[] | undefined)?.some(
+              (l) => l.id === id && l.bytes > 50_000,
+            ),
+          );
+        },
+        30_000,
+      );
+      // What a loaded machine does to a server: its heartbeats stop, the hub removes it, then it runs again and re-registers.
+      const proc = cluster.servers.get(stopped)!;
+      const registered = () => (proc.output().match(/registered with hub/g) ?? []).length;
+      const before = registered();
+      proc.child.kill('SIGSTOP');
+      try {
+        await waitFor(`the hub without ${stopped}`, async () => !(await cluster.state()).servers.some((x) => x.id === stopped), 20_000);
+      } finally {
+        proc.child.kill('SIGCONT');
+      }
+      await waitFor(`${stopped} registered again`, async () => registered() > before, 20_000);
+      publishing.stop();
+      const run = await publishing;
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/DELETE 200/);
+      const [a, b] = SERVERS.map((s) => readFileSync(join(cluster.servers.get(s.id)!.storage, `${id}.webm`)));
+      expect(sha256(a!)).toBe(sha256(b!));
+      expect(ffprobeFrames(join(cluster.servers.get('par-1')!.storage, `${id}.webm`)).vp8).toBeGreaterThan(30);
+    },
+    120_000,
+  );
 
   it('keeps what the backup stored when the primary is SIGKILLed mid-broadcast, and a re-POST resumes it there', async () => {
     const publishing = whipPublish(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, 'test-key', 30);
