@@ -381,4 +381,9 @@ export const RELIABILITY_ROWS: ReliabilityRow[] = [
     figure:
       "stopped {faults.ingest_primary_stall.stopped_ms:int} ms at {faults.ingest_primary_stall.primary_bytes_at_stop:int} of {faults.ingest_primary_stall.stream_bytes:int} B; {faults.ingest_primary_stall.copies_stored:int} copies stored, the primary's among them",
   },
+  {
+    fault: 'idle TCP connections held open against the hub up to `--max-connections` ({faults.connection_caps.max_connections:int})',
+    holds: 'the connection past the cap and a real request are dropped; one closing lets a request in; 64 per address (unit-tested)',
+    figure: '{faults.connection_caps.dropped:int} connections dropped',
+  },
 ];

@@ -45,6 +45,12 @@ export interface HubOptions {
    */
   sessionLimits?: Partial<SessionLimits>;
   /**
+   * Open TCP connections (HTTP, socket.io, WHIP/WHEP) per remote address, and in all (`MAX_CONNECTIONS_PER_IP` 64,
+   * `MAX_CONNECTIONS` 10,000; 0 turns one off). Loopback and trusted proxies are not capped per address.
+   */
+  connectionsPerIp?: number;
+  maxConnections?: number;
+  /**
    * Several hubs share one cluster through this Redis (`redis://host:port[/db]`): the table, the
    * rotation lease, servers' liveness and socket.io between hubs (docs/multi-hub.md). Without it
    * the hub keeps everything in its own memory.

@@ -11,7 +11,9 @@ import { OperatorGate } from './operator-gate.js';
 import type { CatalogView } from './catalog-view.js';
 import { createHttpHandler } from './http-routes.js';
 import { resolveLocation, loadGazetteer } from './geo/gazetteer.js';
-import { ipPlace, clientIp, loadIpData } from './geo/ip-locate.js';
+import { ipPlace, clientIp, isTrustedProxy, loadIpData } from './geo/ip-locate.js';
+import { isLoopbackIp } from '../common/loopback-ip.js';
+import { capConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../common/connection-caps.js';
 import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
 import { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
 import { WhipRoutes } from './whip-routes.js';
@@ -52,6 +54,7 @@ export class Hub {
   readonly #host: string;
   readonly #staticDir: string | undefined;
   readonly #trustedProxies: string[];
+  readonly #connectionCaps: { perIp: number; total: number };
   readonly #clientRatePerS: number;
   readonly #clientBurst: number;
   readonly #httpLimiter: KeyedRateLimiter;
@@ -80,6 +83,7 @@ export class Hub {
     this.#host = opts.host ?? '127.0.0.1';
     this.#staticDir = opts.staticDir;
     this.#trustedProxies = opts.trustedProxies ?? [];
+    this.#connectionCaps = { perIp: opts.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP, total: opts.maxConnections ?? MAX_CONNECTIONS };
     this.#clientRatePerS = opts.clientRatePerS ?? 20;
     this.#clientBurst = opts.clientBurst ?? 40;
     this.#clock = opts.now ? { ...NODE_CLOCK, now: opts.now } : NODE_CLOCK;
@@ -190,6 +194,12 @@ export class Hub {
 
   async start(): Promise<string> {
     const http = createServer();
+    capConnections(http, {
+      perIp: this.#connectionCaps.perIp,
+      total: this.#connectionCaps.total,
+      exempt: (a) => isLoopbackIp(a) || isTrustedProxy(a, this.#trustedProxies),
+      onRefused: (why) => this.metrics.rejected.inc({ code: `too-many-connections-${why}` }),
+    });
     if (this.#redisUrl) {
       // The adapter's own client: its blocking reads must not share the hub's fail-fast command connection.
       const { Redis } = await import('ioredis');

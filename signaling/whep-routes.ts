@@ -1,5 +1,5 @@
 // WHEP playback on the hub: POST /whep/<asset> asks the director (as `watch` does) and relays the player's offer to the chosen server.
-import { isLoopbackIp } from './loopback-ip.js';
+import { isLoopbackIp } from '../common/loopback-ip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, parse, type Ack, type SelectDecision } from './protocol/index.js';

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
+import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../../common/connection-caps.js';
 import { hubId, iceServers, int, list, opt, redisUrl } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
@@ -115,6 +116,24 @@ export function addHubCommand(program: Command): void {
     )
     .addOption(
       opt(
+        '--max-connections-per-ip <n>',
+        'open TCP connections one client address may hold (loopback and trusted proxies are not capped per address; 0: no cap)',
+        'BATON_MAX_CONNECTIONS_PER_IP',
+        int('max-connections-per-ip', 0, 1_000_000),
+        MAX_CONNECTIONS_PER_IP,
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-connections <n>',
+        'open TCP connections in all (keep it under the file descriptor limit; 0: no cap)',
+        'BATON_MAX_CONNECTIONS',
+        int('max-connections', 0, 1_000_000),
+        MAX_CONNECTIONS,
+      ),
+    )
+    .addOption(
+      opt(
         '--redis <url>',
         'share one cluster among several hubs through this Redis (redis://host:port[/db]); without it the hub keeps everything in memory',
         'BATON_REDIS_URL',
@@ -161,6 +180,8 @@ export function addHubCommand(program: Command): void {
           sessionsPerConn: o.maxSessionsPerConn,
           sessionsPerIp: o.maxSessionsPerIp,
         },
+        connectionsPerIp: o.maxConnectionsPerIp,
+        maxConnections: o.maxConnections,
       });
       const url = await hub.start();
       console.log(`Baton hub listening on ${url}`);

@@ -8,6 +8,8 @@ import type { TableSnapshot } from '../../signaling/protocol/index.js';
 import type { DiskStore } from '../storage/disk-store.js';
 import { serveMedia } from './http-media.js';
 import { servePoster } from './http-poster.js';
+import { capConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../../common/connection-caps.js';
+import { isLoopbackIp } from '../../common/loopback-ip.js';
 
 export interface StatusHttpOptions {
   port?: number;
@@ -19,6 +21,9 @@ export interface StatusHttpOptions {
   table: () => TableSnapshot;
   /** The body of /api/status. */
   status: () => unknown;
+  /** Open connections per client address (loopback is not capped) and in all; defaults as the hub's. */
+  connectionsPerIp?: number;
+  maxConnections?: number;
 }
 
 export interface StatusHttp {
@@ -51,6 +56,11 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
   get('/api/status', (_req, res) => json(res, 200, o.status()));
 
   const http: Server = createServer((req, res) => router.lookup(req, res));
+  capConnections(http, {
+    perIp: o.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP,
+    total: o.maxConnections ?? MAX_CONNECTIONS,
+    exempt: isLoopbackIp,
+  });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());

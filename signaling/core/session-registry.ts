@@ -1,5 +1,5 @@
 // The hub's open sessions by id, and how many each client connection and client IP holds, so no anonymous client takes more than its share of the servers' slots.
-import { isLoopbackIp } from '../loopback-ip.js';
+import { isLoopbackIp } from '../../common/loopback-ip.js';
 import { ackError, ErrorCode, type AckError } from '../protocol/index.js';
 
 /** How many viewer sessions one client may hold at once. */

@@ -117,6 +117,12 @@ const KEYWORDS: Record<string, readonly string[]> = {
 
 const trustedCache = new WeakMap<readonly string[], BlockList>();
 
+/** Whether `address` is one of `trustedProxies` (addresses, CIDR ranges, `loopback`, `private`). */
+export function isTrustedProxy(address: string, trustedProxies: readonly string[]): boolean {
+  const addr = normaliseIp(address);
+  return !!addr && trustedProxies.length > 0 && isTrusted(trustedList(trustedProxies), addr);
+}
+
 function trustedList(entries: readonly string[]): BlockList {
   let list = trustedCache.get(entries);
   if (!list) {

@@ -1,0 +1,57 @@
+// Caps on the TCP connections a server holds open, per remote address and in all, counted when the connection is
+// accepted: every other limit (requests, sessions, messages) is per connection or per request, so without these one
+// anonymous address could hold the file descriptors and socket state every other client needs, a few bytes at a time.
+import type { Server, Socket } from 'node:net';
+
+/** Connections one remote address may hold open at once (a browser tab uses one socket.io and ≤ 6 HTTP connections). */
+export const MAX_CONNECTIONS_PER_IP = 64;
+/** Connections one server holds open in all; the process's file descriptor limit must be above it. */
+export const MAX_CONNECTIONS = 10_000;
+
+export interface ConnectionCapOptions {
+  /** Per remote address; 0 turns the per-address cap off. */
+  perIp: number;
+  /** In all (`server.maxConnections`); 0 turns it off. */
+  total: number;
+  /**
+   * Addresses not capped per address: loopback (every local viewer, test and benchmark shares it) and trusted
+   * proxies, whose clients are many behind one address (limit them at the proxy). The total cap still counts them.
+   */
+  exempt: (address: string) => boolean;
+  /** A connection was refused: `per-ip` (destroyed at once) or `total` (Node's own `drop`). */
+  onRefused?: (why: 'per-ip' | 'total', address: string) => void;
+}
+
+/** What the caps hold now. */
+export interface ConnectionCounts {
+  /** Remote addresses with at least one counted connection (≤ the total cap). */
+  addresses(): number;
+  /** Counted connections of one address. */
+  of(address: string): number;
+}
+
+/** Puts the caps on `server` (before it listens); an address's count falls as each of its sockets closes. */
+export function capConnections(server: Server, o: ConnectionCapOptions): ConnectionCounts {
+  const counts = new Map<string, number>();
+  if (o.total > 0) server.maxConnections = o.total;
+  server.on('drop', (d?: { remoteAddress?: string }) => o.onRefused?.('total', d?.remoteAddress ?? 'unknown'));
+  server.on('connection', (socket: Socket) => {
+    const raw = socket.remoteAddress;
+    // One address however the socket spells it (IPv4-mapped IPv6 on a dual-stack listener).
+    const address = raw?.startsWith('::ffff:') ? raw.slice(7) : raw;
+    if (o.perIp <= 0 || !address || o.exempt(address)) return;
+    const n = counts.get(address) ?? 0;
+    if (n >= o.perIp) {
+      o.onRefused?.('per-ip', address);
+      socket.destroy();
+      return;
+    }
+    counts.set(address, n + 1);
+    socket.once('close', () => {
+      const left = (counts.get(address) ?? 1) - 1;
+      if (left <= 0) counts.delete(address);
+      else counts.set(address, left);
+    });
+  });
+  return { addresses: () => counts.size, of: (address) => counts.get(address) ?? 0 };
+}

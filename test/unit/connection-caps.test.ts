@@ -1,0 +1,64 @@
+// Connection caps on a real HTTP server over loopback: per address, in all, and the count falling as sockets close.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { capConnections, type ConnectionCapOptions, type ConnectionCounts } from '../../common/connection-caps.js';
+
+let server: Server | undefined;
+const open: Socket[] = [];
+
+afterEach(async () => {
+  for (const s of open.splice(0)) s.destroy();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  server = undefined;
+});
+
+async function start(o: Partial<ConnectionCapOptions>): Promise<{ port: number; counts: ConnectionCounts; refused: string[] }> {
+  const refused: string[] = [];
+  server = createServer((_req, res) => res.end('ok'));
+  const counts = capConnections(server, { perIp: 0, total: 0, exempt: () => false, onRefused: (why) => refused.push(why), ...o });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as AddressInfo).port, counts, refused };
+}
+
+/** Opens a connection and asks for `/` on it (keep-alive): 'served' once a response starts, 'closed' if the server hung up first. */
+function ask(port: number): Promise<'served' | 'closed'> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    open.push(s);
+    s.once('data', () => resolve('served'));
+    s.once('close', () => resolve('closed'));
+    s.on('error', () => undefined);
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+}
+
+describe('capConnections', () => {
+  it('refuses an address past its cap while its connections stay open, and takes it again once one closes', async () => {
+    const { port, counts, refused } = await start({ perIp: 3 });
+    expect(await Promise.all([ask(port), ask(port), ask(port)])).toEqual(['served', 'served', 'served']);
+    expect(counts.of('127.0.0.1')).toBe(3);
+    expect(await ask(port)).toBe('closed');
+    expect(refused).toEqual(['per-ip']);
+    open[0]!.destroy();
+    await expect.poll(() => counts.of('127.0.0.1')).toBe(2);
+    expect(await ask(port)).toBe('served');
+    for (const s of open) s.destroy();
+    await expect.poll(() => counts.addresses()).toBe(0);
+  });
+
+  it('does not cap exempt addresses per address, but the total still holds', async () => {
+    const { port, counts, refused } = await start({ perIp: 1, total: 4, exempt: (a) => a === '127.0.0.1' });
+    expect(await Promise.all([ask(port), ask(port), ask(port), ask(port)])).toEqual(['served', 'served', 'served', 'served']);
+    expect(counts.addresses()).toBe(0);
+    expect(await ask(port)).toBe('closed');
+    expect(refused).toEqual(['total']);
+  });
+
+  it('0 turns each cap off', async () => {
+    const { port, refused } = await start({ perIp: 0, total: 0 });
+    const answers = await Promise.all(Array.from({ length: 80 }, () => ask(port)));
+    expect(answers.every((a) => a === 'served')).toBe(true);
+    expect(refused).toEqual([]);
+  });
+});
