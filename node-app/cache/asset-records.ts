@@ -25,6 +25,24 @@ export class AssetRecords {
     return this.#byId.values();
   }
 
+  /** True when the asset holds a block (what the cache reports to the table). */
+  holds(id: string): boolean {
+    return (this.#byId.get(id)?.blocks.size ?? 0) > 0;
+  }
+
+  /** The ids of the assets holding a block. */
+  heldIds(): string[] {
+    const out: string[] = [];
+    for (const a of this.#byId.values()) if (a.blocks.size > 0) out.push(a.id);
+    return out;
+  }
+
+  /** The asset's held block indexes, ascending. */
+  heldBlocks(id: string): number[] {
+    const a = this.#byId.get(id);
+    return a ? [...a.blocks.keys()].sort((x, y) => x - y) : [];
+  }
+
   /** The asset's record, made now if it has none. */
   obtain(id: string): AssetState {
     let a = this.#byId.get(id);

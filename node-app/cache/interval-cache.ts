@@ -52,12 +52,9 @@ export interface IntervalCacheOptions {
  * the cache) at or ahead of the follower is held, and released once the
  * follower has read past it. Every arrival, departure and seek re-ranks the
  * pairs; a pair that no longer fits drops its blocks and its follower reads
- * from storage from where it is. A pair's cost only falls as its follower
- * catches up (it reads, and releases, what its leader queued); when one falls by
- * as much as the first pair left out lacked, the pairs are re-ranked too (at
- * most once per `COST_RERANK_MIN_GAP_MS`, so that a pair whose cost wobbles by a
- * block as its two viewers take turns cannot make every read a re-rank). Pure:
- * the clock is the `now` passed in.
+ * from storage from where it is; a pair whose cost falls as its follower
+ * catches up may re-rank them too (`PairRanking.followerMoved`). Pure: the
+ * clock is the `now` passed in.
  *
  * Generalized interval caching (`generalized`, policy `gic`; Dan & Sitaram,
  * 1996): the first viewer of a group, and every viewer of an asset whose
@@ -203,18 +200,15 @@ export class IntervalCache implements BlockCache {
   };
 
   holds(assetId: string): boolean {
-    return (this.#assets.get(assetId)?.blocks.size ?? 0) > 0;
+    return this.#assets.holds(assetId);
   }
 
   assets(): string[] {
-    const out: string[] = [];
-    for (const a of this.#assets.values()) if (a.blocks.size > 0) out.push(a.id);
-    return out;
+    return this.#assets.heldIds();
   }
 
   heldBlocks(assetId: string): number[] {
-    const a = this.#assets.get(assetId);
-    return a ? [...a.blocks.keys()].sort((x, y) => x - y) : [];
+    return this.#assets.heldBlocks(assetId);
   }
 
   onChange(listener: (change: { added: string[]; removed: string[] }) => void): () => void {
@@ -255,7 +249,7 @@ export class IntervalCache implements BlockCache {
     this.#emitter.report(this.#holdsFn);
   }
 
-  readonly #holdsFn = (id: string): boolean => this.holds(id);
+  readonly #holdsFn = (id: string): boolean => this.#assets.holds(id);
 
   /** An asset record went away: its prefix and its whole-asset entry go too. */
   readonly #forget = (a: AssetState): void => {

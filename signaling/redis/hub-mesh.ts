@@ -2,30 +2,15 @@
 import type { Redis } from 'ioredis';
 import type { SelectThenOpen, ServerPeer } from '../core/link.js';
 import type { Logger } from '../log.js';
-import { connectBlockingRedis, connectRedis, whenRedisReady } from './connect.js';
+import { connectRedis, whenRedisReady } from './connect.js';
+import { InboxReader } from './inbox-reader.js';
+import { InboxWriter, MAX_UNSENT } from './inbox-writer.js';
 import type { ClusterKeys } from './keys.js';
-import { InboxWriter, readEntry } from './inbox-writer.js';
 import { NOT_HERE, routeKey, type Envelope } from './mesh-envelope.js';
+import { MAX_PENDING_ASKS, MeshRequests } from './mesh-requests.js';
+import { ServerLocations } from './server-locations.js';
+import { MAX_ROUTES, SessionRoutes } from './session-routes.js';
 
-/** Asks to servers on other hubs waiting for their answer; past this an ask fails at once. */
-export const MAX_PENDING_ASKS = 10_000;
-/** Messages written and not yet taken by Redis (it is away); past this a message is dropped and counted. */
-export const MAX_UNSENT = 10_000;
-/** Sessions and WHIP/WHEP resources whose hub this hub remembers, to send a server's answers straight there. */
-export const MAX_ROUTES = 100_000;
-/**
- * A server's messages about a session this hub is opening for another hub (`place`), kept until the
- * open's answer has gone there first (its hub registers the session on that answer); past this they are dropped.
- */
-export const MAX_HELD_PER_SESSION = 32;
-/** How long the hub a server beats through is believed before it is asked again. */
-const LOCATION_TTL_MS = 2_000;
-const LOCATIONS_MAX = 100_000;
-const READ_BLOCK_MS = 1_000;
-const READ_COUNT = 1_000;
-const READ_RETRY_MS = 250;
-/** The highest sequence number of a stream id (2^64 − 1): `<ms>-LAST_SEQ` is the last id of a millisecond. */
-const LAST_SEQ = '18446744073709551615';
 /** The owner refreshes its inbox's expiry; a dead hub's inbox goes away by itself. */
 const INBOX_TTL_MS = 60_000;
 
@@ -70,17 +55,6 @@ export interface SessionHandlers {
   broadcastSession: SessionForward;
 }
 
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-  retry: () => void;
-  /** The server an ask is for (none for a question to a hub). */
-  server?: string;
-  /** `place`: runs with the select answer, before the reply resolves, when the other hub offered the session. */
-  opened?: (answer: unknown) => void;
-}
-
 /**
  * Why not only the socket.io adapter: its stream is read and decoded by every hub, and an ask
  * through it collects an answer from every hub, so each join cost every hub a share (3 hubs:
@@ -95,19 +69,14 @@ export class HubMesh {
   readonly #now: () => number;
   /** Writes: waits out a Redis blip (offline queue), so a message is delayed rather than lost. */
   readonly #out: Redis;
-  readonly #in: Redis;
+  readonly #reader: InboxReader;
   readonly #inbox: string;
-  #lastId = '0-0';
   #handlers: SessionHandlers | undefined;
   #stopped = false;
-  #reading: Promise<void> | undefined;
-  #seq = 0;
   readonly #writer: InboxWriter;
-  readonly #pending = new Map<number, Pending>();
-  readonly #locations = new Map<string, { hub: Promise<string | null>; atMs: number }>();
-  readonly #routes = new Map<string, string>();
-  /** Sessions this hub is opening for another hub (`place`): the server's messages about them, held until the answer is sent. */
-  readonly #held = new Map<string, { serverId: string; event: string; msg: unknown; last: boolean }[]>();
+  readonly #requests: MeshRequests;
+  readonly #locations: ServerLocations;
+  readonly #sessions: SessionRoutes;
   #ttlTimer: NodeJS.Timeout | undefined;
   readonly stats: Record<MeshCount, number> = { sent: 0, received: 0, dropped: 0, fallbacks: 0 };
 
@@ -128,16 +97,15 @@ export class HubMesh {
       this.#limits.unsent,
       (what) => this.#count(what),
     );
-    this.#in = connectBlockingRedis(o.url, READ_BLOCK_MS);
+    this.#reader = new InboxReader(o.url, this.#inbox, o.log, (e) => this.#deliver(e));
+    this.#requests = new MeshRequests(this.#limits.pendingAsks, (hub, e) => this.#post(hub, e), o.log);
+    this.#locations = new ServerLocations(o.locate, o.hubId, this.#now);
+    this.#sessions = new SessionRoutes(this.#limits.routes);
   }
 
   async start(): Promise<void> {
-    await Promise.all([whenRedisReady(this.#out), whenRedisReady(this.#in)]);
-    // Read what arrives from now on (Redis's clock): an inbox left by an earlier run of this hub id is old news.
-    // XREAD returns ids after this one, and a message written in this very millisecond is `<ms>-0`.
-    const [s, us] = await this.#out.time();
-    this.#lastId = `${Number(s) * 1000 + Math.floor(Number(us) / 1000) - 1}-${LAST_SEQ}`;
-    this.#reading = this.#readLoop();
+    await Promise.all([whenRedisReady(this.#out), this.#reader.ready()]);
+    await this.#reader.start(this.#out);
     const keep = () => void this.#out.pexpire(this.#inbox, INBOX_TTL_MS).catch(() => undefined);
     keep();
     this.#ttlTimer = setInterval(keep, INBOX_TTL_MS / 4);
@@ -148,14 +116,9 @@ export class HubMesh {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#ttlTimer);
-    for (const [id, p] of this.#pending) {
-      clearTimeout(p.timer);
-      this.#pending.delete(id);
-      p.reject(new Error('hub stopping'));
-    }
+    this.#requests.rejectAll();
     this.#writer.flush();
-    this.#in.disconnect();
-    await this.#reading?.catch(() => undefined);
+    await this.#reader.stop();
     await this.#out.del(this.#inbox).catch(() => undefined);
     this.#out.disconnect();
   }
@@ -173,9 +136,9 @@ export class HubMesh {
       selectThenOpen: (msg, timeoutMs, open, openTimeoutMs, opened) => this.#place(serverId, msg, timeoutMs, open, openTimeoutMs, opened),
       connected: true,
       disconnect: () =>
-        void this.#where(serverId).then((hub) =>
-          hub ? this.#post(hub, { k: 'disconnect', server: serverId }) : this.#o.fallback(serverId).disconnect(),
-        ),
+        void this.#locations
+          .of(serverId)
+          .then((hub) => (hub ? this.#post(hub, { k: 'disconnect', server: serverId }) : this.#o.fallback(serverId).disconnect())),
     };
   }
 
@@ -186,15 +149,9 @@ export class HubMesh {
    */
   forwardSession(serverId: string, event: string, msg: unknown, last: boolean): void {
     const key = routeKey(msg);
-    const held = key === undefined ? undefined : this.#held.get(key);
-    if (held) {
-      if (held.length < MAX_HELD_PER_SESSION) held.push({ serverId, event, msg, last });
-      else this.#count('dropped');
-      return;
-    }
-    const hub = key === undefined ? undefined : this.#routes.get(key);
+    if (key !== undefined && this.#sessions.hold(key, { serverId, event, msg, last }, () => this.#count('dropped'))) return;
+    const hub = key === undefined ? undefined : this.#sessions.hubFor(key, last);
     if (hub === undefined) return this.#handlers?.broadcastSession(serverId, event, msg);
-    if (last) this.#routes.delete(key!);
     this.#post(hub, { k: 'session', server: serverId, event, msg });
   }
 
@@ -204,35 +161,20 @@ export class HubMesh {
    * instead of waiting out its timeout.
    */
   forget(serverId: string): void {
-    this.#locations.delete(serverId);
-    for (const p of [...this.#pending.values()]) if (p.server === serverId) p.retry();
+    this.#locations.forget(serverId);
+    this.#requests.retryFor(serverId);
   }
 
   get routes(): number {
-    return this.#routes.size;
+    return this.#sessions.size;
   }
 
   get pendingAsks(): number {
-    return this.#pending.size;
-  }
-
-  /** The hub `serverId` beats through, when it is another live hub (cached for LOCATION_TTL_MS). */
-  #where(serverId: string, fresh = false): Promise<string | null> {
-    const now = this.#now();
-    const hit = this.#locations.get(serverId);
-    if (hit && !fresh && now - hit.atMs < LOCATION_TTL_MS) return hit.hub;
-    const hub = this.#o.locate([serverId]).then(
-      ([h]) => (h && h !== this.#o.hubId ? h : null),
-      () => null,
-    );
-    this.#locations.delete(serverId);
-    if (this.#locations.size >= LOCATIONS_MAX) this.#locations.delete(this.#locations.keys().next().value!);
-    this.#locations.set(serverId, { hub, atMs: now });
-    return hub;
+    return this.#requests.size;
   }
 
   async #send(serverId: string, event: string, msg: unknown): Promise<void> {
-    const hub = await this.#where(serverId);
+    const hub = await this.#locations.of(serverId);
     // Nobody waits for a close (the client has left): it rides with the next message to that hub.
     if (hub) this.#writer.post(hub, { k: 'send', from: this.#o.hubId, server: serverId, event, msg }, event === 'session-close');
     else {
@@ -245,12 +187,12 @@ export class HubMesh {
     const deadline = this.#now() + timeoutMs;
     // The hub asked no longer holds the server (it moved), or none holds it: through the adapter.
     const viaAdapter = () => {
-      this.#locations.delete(serverId);
+      this.#locations.forget(serverId);
       this.#count('fallbacks');
       return this.#o.fallback(serverId).ask(event, msg, Math.max(1, deadline - this.#now()));
     };
-    return this.#request(
-      this.#where(serverId),
+    return this.#requests.request(
+      this.#locations.of(serverId),
       (id) => ({ k: 'ask', from: this.#o.hubId, id, server: serverId, event, msg, timeoutMs }),
       timeoutMs,
       `no answer to ${event} from ${serverId} within ${timeoutMs} ms`,
@@ -274,12 +216,12 @@ export class HubMesh {
   ): Promise<SelectThenOpen> {
     const deadline = this.#now() + timeoutMs;
     const viaAdapter = async (): Promise<SelectThenOpen> => {
-      this.#locations.delete(serverId);
+      this.#locations.forget(serverId);
       this.#count('fallbacks');
       return { select: await this.#o.fallback(serverId).ask('select', msg, Math.max(1, deadline - this.#now())) };
     };
-    return this.#request(
-      this.#where(serverId),
+    return this.#requests.request(
+      this.#locations.of(serverId),
       (id) => ({ k: 'place', from: this.#o.hubId, id, server: serverId, msg, timeoutMs, open, openTimeoutMs }),
       timeoutMs + openTimeoutMs,
       `no answer to select from ${serverId} within ${timeoutMs} ms`,
@@ -300,48 +242,18 @@ export class HubMesh {
    * `timeoutMs` holds nothing.
    */
   async liveElsewhere(serverId: string, timeoutMs: number): Promise<string | null> {
-    const hub = await this.#where(serverId, true);
+    const hub = await this.#locations.of(serverId, true);
     if (!hub) return null;
-    const holds = await this.#request(
-      Promise.resolve(hub),
-      (id) => ({ k: 'holds', from: this.#o.hubId, id, server: serverId }),
-      timeoutMs,
-      'no answer',
-      async () => false,
-    ).catch(() => false);
+    const holds = await this.#requests
+      .request(
+        Promise.resolve(hub),
+        (id) => ({ k: 'holds', from: this.#o.hubId, id, server: serverId }),
+        timeoutMs,
+        'no answer',
+        async () => false,
+      )
+      .catch(() => false);
     return holds === true ? hub : null;
-  }
-
-  /** Sends what `build` makes to `hub` and waits for its reply; `otherwise` when there is no hub or it says not-here. */
-  #request(
-    hub: Promise<string | null>,
-    build: (id: number) => Envelope,
-    timeoutMs: number,
-    timeoutMessage: string,
-    otherwise: () => Promise<unknown>,
-    server?: string,
-    opened?: (answer: unknown) => void,
-  ): Promise<unknown> {
-    if (this.#pending.size >= this.#limits.pendingAsks)
-      return Promise.reject(new Error(`too many requests to servers on other hubs in flight (${this.#limits.pendingAsks})`));
-    return new Promise<unknown>((resolve, reject) => {
-      const id = ++this.#seq;
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(timeoutMessage));
-      }, timeoutMs);
-      const retry = () => {
-        clearTimeout(timer);
-        this.#pending.delete(id);
-        otherwise().then(resolve, reject);
-      };
-      this.#pending.set(id, { resolve, reject, timer, retry, server, opened });
-      hub.then((h) => {
-        if (!this.#pending.has(id)) return;
-        if (h) this.#post(h, build(id));
-        else retry();
-      });
-    });
   }
 
   #count(what: MeshCount): void {
@@ -353,29 +265,20 @@ export class HubMesh {
     this.#writer.post(hub, e);
   }
 
-  /** Remembers which hub opened a session or resource on one of this hub's servers. */
-  #remember(from: string, msg: unknown): void {
-    const key = routeKey(msg);
-    if (key === undefined) return;
-    this.#routes.delete(key);
-    if (this.#routes.size >= this.#limits.routes) this.#routes.delete(this.#routes.keys().next().value!);
-    this.#routes.set(key, from);
-  }
-
   #deliver(e: Envelope): void {
     this.#count('received');
     switch (e.k) {
       case 'send': {
         const peer = this.#o.local(e.server);
         if (!peer) return this.#o.fallback(e.server).send(e.event, e.msg);
-        this.#remember(e.from, e.msg);
+        this.#sessions.remember(e.from, e.msg);
         return peer.send(e.event, e.msg);
       }
       case 'ask': {
         const peer = this.#o.local(e.server);
         const reply = (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => this.#post(e.from, { k: 'reply', id: e.id, ...r });
         if (!peer) return reply({ ok: false, error: NOT_HERE });
-        this.#remember(e.from, e.msg);
+        this.#sessions.remember(e.from, e.msg);
         peer.ask(e.event, e.msg, e.timeoutMs).then(
           (value) => reply({ ok: true, value }),
           (err: Error) => reply({ ok: false, error: err.message }),
@@ -384,25 +287,8 @@ export class HubMesh {
       }
       case 'place':
         return this.#placeHere(e);
-      case 'reply': {
-        const p = this.#pending.get(e.id);
-        if (!p) return;
-        if (!e.ok && e.error === NOT_HERE) return p.retry();
-        clearTimeout(p.timer);
-        this.#pending.delete(e.id);
-        // Now, not when the promise's callbacks run: the server's messages about the session may follow in this very read.
-        const v = e.value as SelectThenOpen | undefined;
-        if (e.ok && p.opened && v?.open) {
-          try {
-            p.opened(v.select);
-          } catch (err) {
-            this.#o.log.warn({ err: (err as Error).message }, 'session opened by another hub not registered');
-          }
-        }
-        if (e.ok) p.resolve(e.value);
-        else p.reject(new Error(e.error ?? 'failed'));
-        return;
-      }
+      case 'reply':
+        return this.#requests.settle(e);
       case 'session':
         return this.#handlers?.onSession(e.server, e.event, e.msg);
       case 'disconnect':
@@ -428,9 +314,9 @@ export class HubMesh {
           (select as { ok?: unknown; serverId?: unknown } | null)?.ok === true ? (select as { serverId: unknown }).serverId : undefined;
         const server = typeof chosen === 'string' ? this.#o.local(chosen) : undefined;
         const key = routeKey(e.open);
-        if (!server || key === undefined || this.#held.has(key)) return reply({ ok: true, value: { select } });
-        this.#remember(e.from, e.open);
-        this.#held.set(key, []);
+        if (!server || key === undefined || this.#sessions.isHeld(key)) return reply({ ok: true, value: { select } });
+        this.#sessions.remember(e.from, e.open);
+        this.#sessions.startHolding(key);
         server.ask('session-open', e.open, e.openTimeoutMs).then(
           (value) => this.#answerPlace(key, select, { ok: true, value }, reply),
           (err: Error) => this.#answerPlace(key, select, { ok: false, error: err.message }, reply),
@@ -447,38 +333,6 @@ export class HubMesh {
     reply: (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => void,
   ): void {
     reply({ ok: true, value: { select, open } satisfies SelectThenOpen });
-    const held = this.#held.get(key) ?? [];
-    this.#held.delete(key);
-    for (const h of held) this.forwardSession(h.serverId, h.event, h.msg, h.last);
-  }
-
-  /** One message of an entry: a failure is that message's alone, not the rest of its entry's. */
-  #deliverOne(e: Envelope): void {
-    try {
-      this.#deliver(e);
-    } catch (err) {
-      this.#o.log.warn({ err: (err as Error).message }, 'cross-hub message not delivered');
-    }
-  }
-
-  async #readLoop(): Promise<void> {
-    while (!this.#stopped) {
-      try {
-        const r = (await this.#in.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#inbox, this.#lastId)) as
-          | [string, [string, string[]][]][]
-          | null;
-        for (const [id, fields] of r?.[0]?.[1] ?? []) {
-          this.#lastId = id;
-          try {
-            for (const e of readEntry(fields)) this.#deliverOne(e);
-          } catch (err) {
-            this.#o.log.warn({ err: (err as Error).message }, 'cross-hub message not delivered');
-          }
-        }
-      } catch {
-        if (this.#stopped) return;
-        await new Promise((res) => setTimeout(res, READ_RETRY_MS));
-      }
-    }
+    for (const h of this.#sessions.release(key)) this.forwardSession(h.serverId, h.event, h.msg, h.last);
   }
 }

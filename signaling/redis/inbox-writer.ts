@@ -2,6 +2,8 @@
 import type { Redis } from 'ioredis';
 import type { Envelope } from './mesh-envelope.js';
 
+/** Messages written and not yet taken by Redis (it is away); past this a message is dropped and counted. */
+export const MAX_UNSENT = 10_000;
 /** An inbox keeps about this many entries (XADD MAXLEN ~): ≈ 3 s at 2,000 joins/s aimed at one hub. */
 export const INBOX_MAX_LEN = 20_000;
 /**

@@ -10,29 +10,9 @@ import { BATON, Cluster, MEDIA_DIR, THREE_SERVERS, waitFor } from '../helpers/cl
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import { io } from 'socket.io-client';
 import { namingProblems } from '../helpers/prometheus-naming.js';
+import { scrape, sumSeries } from '../helpers/prometheus.js';
 
 const run = promisify(execFile);
-
-/**
- * Parses Prometheus text exposition format strictly enough to catch broken output.
- * NaN in any case: prom-client writes `Nan` for an event-loop-lag window with no
- * samples yet (two scrapes close together), and Prometheus parses it case-insensitively.
- */
-function parsePrometheus(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  const sample =
-    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:[0-9.e+-]+|[Nn][Aa][Nn]|\+Inf|-Inf))( -?[0-9]+)?$/;
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const m = line.match(sample);
-    if (!m) throw new Error(`not Prometheus text: ${line}`);
-    samples.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
-  }
-  return samples;
-}
-
-const sum = (m: Map<string, number>, name: string) =>
-  [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((a, [, v]) => a + v, 0);
 
 describe('operations', () => {
   // The viewer below asks for fast (unpaced) delivery: an operator setting of the servers.
@@ -47,26 +27,26 @@ describe('operations', () => {
   afterAll(() => cluster.stop());
 
   it('exposes Prometheus metrics on the hub and every server that move when a viewer watches', async () => {
-    const hubBefore = parsePrometheus(await (await fetch(`${cluster.hubUrl}/metrics`)).text());
+    const hubBefore = await scrape(`${cluster.hubUrl}/metrics`);
     expect(hubBefore.get('baton_hub_servers')).toBe(3);
-    const hubMetrics = async () => parsePrometheus(await (await fetch(`${cluster.hubUrl}/metrics`)).text());
+    const hubMetrics = async () => scrape(`${cluster.hubUrl}/metrics`);
     let during: Promise<Map<string, number>> | undefined;
     const r = await watchStream({ hubUrl: cluster.hubUrl, assetId: 'demo-smpte', fast: true }, () => {
       during ??= hubMetrics();
     });
     expect((await during!).get('baton_hub_sessions{kind="watch"}')).toBe(1);
     const hubAfter = await hubMetrics();
-    expect(sum(hubAfter, 'baton_hub_selections_total')).toBe(sum(hubBefore, 'baton_hub_selections_total') + 1);
+    expect(sumSeries(hubAfter, 'baton_hub_selections_total')).toBe(sumSeries(hubBefore, 'baton_hub_selections_total') + 1);
     await waitFor(
       'the hub to count the session closed',
       async () => (await hubMetrics()).get('baton_hub_sessions{kind="watch"}') === 0,
       10_000,
     );
     const server = (await cluster.state()).servers.find((s) => s.id === r.server)!;
-    const m = parsePrometheus(await (await fetch(`${server.httpUrl}/metrics`)).text());
+    const m = await scrape(`${server.httpUrl}/metrics`);
     expect(m.get('baton_server_egress_bytes_total')).toBeGreaterThanOrEqual(r.bytes);
     expect(m.get('baton_server_storage_read_bytes_total')).toBeGreaterThan(0);
-    expect(sum(m, 'baton_server_cache_lookups_total')).toBeGreaterThan(0);
+    expect(sumSeries(m, 'baton_server_cache_lookups_total')).toBeGreaterThan(0);
   });
 
   it('names every metric the Prometheus way: one prefix, no doubled word, units last, _total on counters', async () => {
@@ -77,7 +57,7 @@ describe('operations', () => {
   });
 
   it('a leave closes the session on its server, which does not report the close back', async () => {
-    const hubMetrics = async () => parsePrometheus(await (await fetch(`${cluster.hubUrl}/metrics`)).text());
+    const hubMetrics = async () => scrape(`${cluster.hubUrl}/metrics`);
     const before = await hubMetrics();
     const client = io(`${cluster.hubUrl}/client`, { transports: ['websocket'], reconnection: false });
     try {
@@ -97,7 +77,7 @@ describe('operations', () => {
       await waitFor('the server to close the session', async () => !(await open()), 10_000);
       await new Promise((res) => setTimeout(res, 300)); // an echo, if any, would have reached the hub by now
       const after = await hubMetrics();
-      expect(sum(after, 'baton_hub_rejected_messages_total')).toBe(sum(before, 'baton_hub_rejected_messages_total'));
+      expect(sumSeries(after, 'baton_hub_rejected_messages_total')).toBe(sumSeries(before, 'baton_hub_rejected_messages_total'));
     } finally {
       client.close();
     }

@@ -2,17 +2,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import { Cluster, THREE_SERVERS } from '../helpers/cluster.js';
+import { scrape, sumSeries } from '../helpers/prometheus.js';
 
 const SERVERS = THREE_SERVERS.map((s) => s.id);
 
 /** Every `select` a director answered, summed over the cluster's servers (`baton_server_director_decisions_total`). */
 async function directorDecisions(cluster: Cluster): Promise<number> {
   let sum = 0;
-  for (const s of (await cluster.state()).servers) {
-    const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
-    for (const line of text.split('\n'))
-      if (line.startsWith('baton_server_director_decisions_total')) sum += Number(line.split(' ').at(-1));
-  }
+  for (const s of (await cluster.state()).servers)
+    sum += sumSeries(await scrape(`${s.httpUrl}/metrics`), 'baton_server_director_decisions_total');
   return sum;
 }
 

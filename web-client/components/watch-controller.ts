@@ -1,11 +1,12 @@
-// The player's async work: the /client socket, the catalog, one Viewer session and its MSE sink.
+// The player's async work: one playback (its Viewer, a rendition's takeover, its status) on the hub socket (player-hub.ts) into the video (playback-media.ts).
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Viewer } from '../../client-sdk/viewer.js';
-import { connectClient, type ClientSocket } from './hub-socket.js';
-import { playerViewer, startEarlyWatch, takeEarlyViewer } from './early-watch.js';
-import { removeWatchShell, takeEarlyPlayback, takeEarlySocket, takeEarlyVideo } from './client-socket.js';
+import { playerViewer, takeEarlyViewer } from './early-watch.js';
+import { removeWatchShell, takeEarlyVideo } from './client-socket.js';
 import { CatalogSource } from './catalog-source.js';
-import { BACK_BUFFER_S, MseSink, type AttachedSource } from './mse-sink.js';
+import { BACK_BUFFER_S } from './mse-sink.js';
+import { PlaybackMedia } from './playback-media.js';
+import { PlayerHub } from './player-hub.js';
 import { PlayerSink } from './player-sink.js';
 import { PositionKeeper } from './position-keeper.js';
 import { ladderOf, type Quality } from './rendition-ladder.js';
@@ -22,11 +23,7 @@ import {
 } from './playback-status.js';
 
 export type { PlaybackStatus } from './playback-status.js';
-
-/** How often the catalog is fetched again while the page is visible (ms). */
-export const CATALOG_REFRESH_MS = 10_000;
-/** How often the player asks how many are watching its asset (ms). */
-export const VIEWERS_POLL_MS = 2_000;
+export { CATALOG_REFRESH_MS, VIEWERS_POLL_MS } from './player-hub.js';
 /** How often buffer and byte figures are refreshed on screen (ms). */
 const STATUS_TICK_MS = 500;
 
@@ -36,7 +33,6 @@ const STATUS_TICK_MS = 500;
  */
 export class WatchController implements ReactiveController {
   readonly video: HTMLVideoElement;
-  hub: HubState = 'connecting';
   /** The catalog beside the player: its first page, the search box's answer, the watched entry. */
   readonly feed: CatalogSource;
   status: PlaybackStatus = idleStatus(null);
@@ -44,28 +40,27 @@ export class WatchController implements ReactiveController {
   backBufferS = BACK_BUFFER_S;
 
   readonly #host: ReactiveControllerHost;
-  #socket: ClientSocket | null = null;
+  readonly #hub = new PlayerHub({
+    changed: () => this.#host.requestUpdate(),
+    connected: () => {
+      void this.refreshCatalog();
+      void this.feed.load(this.#wanted);
+    },
+    refreshCatalog: () => void this.refreshCatalog(),
+    refreshViewers: () => void this.#refreshViewers(),
+  });
   #viewer: Viewer | null = null;
   readonly #switch = new RenditionSwitch({
     playing: () => this.status.streamId,
-    canSwitch: () => this.#socket !== null && this.#viewer !== null && !this.status.live,
+    canSwitch: () => this.#hub.socket !== null && this.#viewer !== null && !this.status.live,
     open: (streamId, startS) => this.#open(streamId, startS, true),
   });
   /** The delivery limit every session of this player asks for (`limit=` in the URL), bits per second. */
   #limitBps: number | null = null;
-  #sink: PlayerSink | null = null;
-  /** A MediaSource attached while the session is set up, for the sink to take at `meta`. */
-  #early: AttachedSource | null = null;
-  /** The stream's first bytes the page's first module took already (early-playback.ts): not appended again. */
-  #skipBytes = 0;
-  /** What it took and had not appended yet, for the sink to append first. */
-  #earlyQueue: Uint8Array[] = [];
-  #catalogTimer: ReturnType<typeof setInterval> | undefined;
+  /** The bytes' way into the video: the MediaSource, the sink, seeks. */
+  readonly #media: PlaybackMedia;
   #statusTimer: ReturnType<typeof setInterval> | undefined;
-  #viewersTimer: ReturnType<typeof setInterval> | undefined;
   #wanted: string | null = null;
-  /** Where the player was sent and the stream has not caught up yet (s); its `seeking` events need no new request. */
-  #seekTarget: number | null = null;
   /** The live stream's media time 0 on the wall clock (ms since the epoch), from its meta. */
   #liveStartedAtMs: number | null = null;
   readonly #position = new PositionKeeper();
@@ -74,7 +69,7 @@ export class WatchController implements ReactiveController {
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
     this.feed = new CatalogSource(
-      () => this.#socket,
+      () => this.#hub.socket,
       () => host.requestUpdate(),
     );
     host.addController(this);
@@ -85,6 +80,7 @@ export class WatchController implements ReactiveController {
     v.autoplay = true;
     v.playsInline = true;
     v.setAttribute('part', 'video');
+    this.#media = new PlaybackMedia(v);
     for (const type of ['waiting', 'playing', 'pause', 'ended', 'seeking'] as const) {
       v.addEventListener(type, this.#onVideoEvent);
     }
@@ -99,35 +95,14 @@ export class WatchController implements ReactiveController {
     return this.#switch.quality;
   }
 
+  /** The hub socket's state, for the screen. */
+  get hub(): HubState {
+    return this.#hub.state;
+  }
+
   hostConnected(): void {
-    // The first player of the page takes the socket opened while the app loaded (maybe connected already), and the
-    // watch started on it: started now if the early-watch chunk's own start has not run yet.
-    startEarlyWatch();
-    const socket = takeEarlySocket() ?? connectClient();
-    this.#socket = socket;
-    const onConnect = (): void => {
-      this.hub = 'connected';
-      this.#host.requestUpdate();
-      void this.refreshCatalog();
-      void this.feed.load(this.#wanted);
-    };
-    socket.on('connect', onConnect);
-    if (socket.connected) onConnect();
-    socket.on('disconnect', () => {
-      this.hub = 'offline';
-      this.#host.requestUpdate();
-    });
-    socket.on('connect_error', () => {
-      this.hub = 'offline';
-      this.#host.requestUpdate();
-    });
-    this.#catalogTimer = setInterval(() => {
-      if (document.visibilityState === 'visible' && this.hub === 'connected') void this.refreshCatalog();
-    }, CATALOG_REFRESH_MS);
+    this.#hub.connect();
     this.#statusTimer = setInterval(this.#tick, STATUS_TICK_MS);
-    this.#viewersTimer = setInterval(() => {
-      if (document.visibilityState === 'visible' && this.hub === 'connected') void this.#refreshViewers();
-    }, VIEWERS_POLL_MS);
     if (this.#wanted) this.#start(this.#wanted);
   }
 
@@ -140,33 +115,28 @@ export class WatchController implements ReactiveController {
   }
 
   hostDisconnected(): void {
-    clearInterval(this.#catalogTimer);
     clearInterval(this.#statusTimer);
-    clearInterval(this.#viewersTimer);
     this.feed.stop();
     this.#stop();
-    this.#socket?.removeAllListeners();
-    this.#socket?.disconnect();
-    this.#socket = null;
-    this.hub = 'connecting';
+    this.#hub.disconnect();
   }
 
   /** Play `assetId` (or stop, for null). Playing the asset already playing does nothing. */
   watch(assetId: string | null): void {
     if (assetId === this.#wanted) return;
     this.#wanted = assetId;
-    if (this.#socket) this.#start(assetId);
+    if (this.#hub.socket) this.#start(assetId);
   }
 
   /** Live: move to just behind the newest media received (the player's "jump to live" button). */
   jumpToLive(): void {
-    this.#sink?.jumpToLive();
+    this.#media.sink?.jumpToLive();
     this.#tick();
   }
 
   /** Start the current asset again from the beginning (after an error). */
   retry(): void {
-    if (this.#socket) this.#start(this.#wanted);
+    if (this.#hub.socket) this.#start(this.#wanted);
   }
 
   refreshCatalog(): Promise<void> {
@@ -189,18 +159,12 @@ export class WatchController implements ReactiveController {
     this.video.controls = assetId !== null;
     this.#host.requestUpdate();
     if (this.feed.current?.id !== assetId) void this.feed.load(assetId);
-    const socket = this.#socket;
+    const socket = this.#hub.socket;
     if (!assetId || !socket) return;
 
-    // Open the MediaSource while the director chooses and WebRTC connects: by the stream's
-    // metadata it is open and the first bytes go straight into a SourceBuffer.
-    // When the page's first module already plays this asset into this element, its source (and buffer) is that one.
-    const handOff = takeEarlyPlayback(assetId);
-    this.#early = handOff ?? MseSink.attach(this.video);
-    // Its `playing` (or `waiting`) may have come before this controller listened.
-    if (handOff) this.status.video = videoStateOf(this.video);
-    this.#skipBytes = handOff?.takenBytes ?? 0;
-    this.#earlyQueue = handOff?.queue ?? [];
+    // The page's first module may play this asset into this element already: its `playing` (or `waiting`) may
+    // have come before this controller listened.
+    if (this.#media.begin(assetId)) this.status.video = videoStateOf(this.video);
     // The watch started at page load, when it is of this asset (its events so far come with `replay`): it is of
     // the asset itself, the catalog (and so the renditions) being unknown then. Otherwise Auto starts on the
     // smallest rung (the fastest start). Either way the rule climbs as soon as the link shows room.
@@ -217,7 +181,7 @@ export class WatchController implements ReactiveController {
    * or, `switching`, one that takes over the sink and the playback at its meta (the old one plays on until then).
    */
   #open(streamId: string, startS: number | null, switching: boolean, early?: ReturnType<typeof takeEarlyViewer>): void {
-    const viewer = early?.viewer ?? playerViewer(this.#socket!, streamId, startS, this.#limitBps);
+    const viewer = early?.viewer ?? playerViewer(this.#hub.socket!, streamId, startS, this.#limitBps);
     if (early && this.#limitBps !== null) viewer.limit(this.#limitBps);
     if (switching) this.#switch.opened(viewer);
     else this.#viewer = viewer;
@@ -242,12 +206,9 @@ export class WatchController implements ReactiveController {
       const ended = this.status.phase === 'complete';
       this.#patch({ mime: d.mime, totalBytes: d.bytes, live: d.live && !ended, mediaBitrateBps: d.bitrateBps ?? listed ?? null });
       if (d.live && d.startedAtMs !== undefined) this.#liveStartedAtMs = d.startedAtMs;
-      if (this.#sink) return; // a resumed session repeats the metadata; the sink carries on
+      if (this.#media.sink) return; // a resumed session repeats the metadata; the sink carries on
       if (!PlayerSink.supports(d.mime)) return this.#failWith('unsupported-media', unsupportedReason(d.mime, d.assetId));
-      const attached = this.#early ?? undefined;
-      this.#early = null;
-      this.#sink = new PlayerSink(this.video, d.mime, {
-        ...(attached ? { attached } : {}),
+      const sink = this.#media.open(d.mime, {
         backBufferS: this.backBufferS,
         live: d.live,
         ...(d.durationMs && !d.live ? { durationS: d.durationMs / 1000 } : {}),
@@ -261,17 +222,9 @@ export class WatchController implements ReactiveController {
           else viewer.resume();
         },
       });
-      for (const b of this.#earlyQueue) this.#sink.append(b);
-      this.#earlyQueue = [];
       // What the page's first module buffered ahead already shows now, not at the next tick.
-      this.#patch({ bufferAheadS: this.#sink.bufferAheadSeconds() });
-      // Resuming (URL `t=` or the saved position): the stream starts at the Cluster before it, the playhead at it.
-      if (startS !== null && !d.live) {
-        this.#seekTarget = startS;
-        this.#forgetTaken();
-        this.#sink.seek(startS);
-        this.video.currentTime = startS;
-      }
+      this.#patch({ bufferAheadS: sink.bufferAheadSeconds() });
+      if (startS !== null && !d.live) this.#media.resumeAt(startS);
     });
     viewer.addEventListener('seeked', () => {
       if (live() && this.status.phase === 'complete') this.#patch({ phase: 'streaming' });
@@ -281,7 +234,7 @@ export class WatchController implements ReactiveController {
       const first = this.status.bytesReceived === 0;
       this.status.bytesReceived += e.detail.bytes.byteLength;
       this.#switch.received(e.detail.bytes.byteLength);
-      this.#sink?.append(this.#notTaken(e.detail.bytes));
+      this.#media.append(e.detail.bytes);
       if (first) {
         this.#patch({ phase: 'streaming' });
         // Autoplay is allowed for muted media; a refusal just leaves the play button.
@@ -296,7 +249,7 @@ export class WatchController implements ReactiveController {
     });
     viewer.addEventListener('end', () => {
       if (!live()) return;
-      this.#sink?.end();
+      this.#media.sink?.end();
       this.#patch(endedStatus(this.status));
       if (this.feed.entry(streamId)?.live) void this.refreshCatalog();
     });
@@ -307,28 +260,14 @@ export class WatchController implements ReactiveController {
     else viewer.start();
   }
 
-  /** `bytes` less what the page's first module took of the stream's start already. */
-  #notTaken(bytes: Uint8Array): Uint8Array {
-    if (this.#skipBytes === 0) return bytes;
-    const n = Math.min(this.#skipBytes, bytes.byteLength);
-    this.#skipBytes -= n;
-    return bytes.subarray(n);
-  }
-
-  /** The bytes that follow are not the stream's start (a seek, another rendition, another playback): none is skipped. */
-  #forgetTaken(): void {
-    this.#skipBytes = 0;
-    this.#earlyQueue = [];
-  }
-
   /** A rendition's stream takes over: the old one closes, the sink goes on from the new one's init segment. */
   #takeOver(viewer: Viewer, mime: string): void {
-    this.#forgetTaken();
+    this.#media.forgetTaken();
     const old = this.#viewer;
     this.#viewer = viewer;
     this.#switch.tookOver(viewer);
     old?.close();
-    this.#sink?.splice(mime);
+    this.#media.sink?.splice(mime);
     // Received bytes count what the new rendition delivers ("x of its size").
     this.#patch({ streamId: viewer.assetId, bytesReceived: 0, phase: this.status.phase === 'complete' ? 'streaming' : this.status.phase });
   }
@@ -346,20 +285,12 @@ export class WatchController implements ReactiveController {
     this.#switch.limit(bps);
   }
 
-  /**
-   * The viewer moved the playhead. Inside buffered media the browser just plays on; anywhere else the
-   * stream restarts from the keyframe Cluster at or before the new time (never from where bytes happen to be).
-   */
+  /** The viewer moved the playhead: outside buffered media the stream restarts there (`PlaybackMedia.seekTo`). */
   readonly #onSeeking = (): void => {
     const viewer = this.#viewer;
-    const sink = this.#sink;
     const t = this.video.currentTime;
-    if (!viewer || !sink || this.status.live) return;
-    if (this.#seekTarget !== null && Math.abs(this.#seekTarget - t) < 0.01) return;
-    if (sink.holds(t)) return;
-    this.#seekTarget = t;
-    this.#forgetTaken();
-    sink.seek(t);
+    if (!viewer || !this.#media.sink || this.status.live) return;
+    if (!this.#media.seekTo(t)) return;
     viewer.seekTime(t * 1000);
     this.#switch.restartAt(t);
   };
@@ -368,23 +299,18 @@ export class WatchController implements ReactiveController {
   readonly #onTimeUpdate = (e: Event): void => {
     const assetId = this.status.assetId;
     const v = this.video;
-    if (this.#seekTarget !== null && this.#sink?.holds(this.#seekTarget)) this.#seekTarget = null;
-    if (!assetId || this.status.live || v.seeking || this.#seekTarget !== null || v.readyState < 2) return;
+    const seekPending = this.#media.seekPending();
+    if (!assetId || this.status.live || v.seeking || seekPending || v.readyState < 2) return;
     this.#position.note(assetId, v, e.type === 'ended');
   };
 
   #stop(): void {
-    this.#forgetTaken();
-    this.#seekTarget = null;
     this.#liveStartedAtMs = null;
     const viewer = this.#viewer;
     this.#viewer = null;
     viewer?.close();
     this.#switch.stop();
-    this.#sink?.close();
-    this.#sink = null;
-    if (this.#early) MseSink.detach(this.video, this.#early);
-    this.#early = null;
+    this.#media.stop();
   }
 
   #failWith(code: string, message: string): void {
@@ -401,7 +327,7 @@ export class WatchController implements ReactiveController {
   /** Byte counts and buffer figures change many times a second: show them at a steady pace. */
   readonly #tick = (): void => {
     if (!this.#viewer && this.status.phase !== 'complete') return;
-    const sink = this.#sink;
+    const sink = this.#media.sink;
     const ahead = sink?.bufferAheadSeconds() ?? 0;
     const live = this.status.live && sink?.live === true;
     const playing = this.video.readyState >= 2;

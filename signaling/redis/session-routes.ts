@@ -1,0 +1,75 @@
+// Where a server's message about a session goes (`HubMesh`): the hub that opened it through here, or held while this hub answers that open.
+import { routeKey } from './mesh-envelope.js';
+
+/** Sessions and WHIP/WHEP resources whose hub this hub remembers, to send a server's answers straight there. */
+export const MAX_ROUTES = 100_000;
+/**
+ * A server's messages about a session this hub is opening for another hub (`place`), kept until the
+ * open's answer has gone there first (its hub registers the session on that answer); past this they are dropped.
+ */
+export const MAX_HELD_PER_SESSION = 32;
+
+/** A server's session message, as `HubMesh.forwardSession` took it. */
+export interface HeldMessage {
+  serverId: string;
+  event: string;
+  msg: unknown;
+  last: boolean;
+}
+
+/** The routes by session (or resource) id, oldest forgotten first past the bound, and the messages held by session. */
+export class SessionRoutes {
+  readonly #routes = new Map<string, string>();
+  /** Sessions this hub is opening for another hub (`place`): the server's messages about them, held until the answer is sent. */
+  readonly #held = new Map<string, HeldMessage[]>();
+  readonly #maxRoutes: number;
+
+  constructor(maxRoutes: number) {
+    this.#maxRoutes = maxRoutes;
+  }
+
+  get size(): number {
+    return this.#routes.size;
+  }
+
+  /** Remembers which hub opened a session or resource on one of this hub's servers. */
+  remember(from: string, msg: unknown): void {
+    const key = routeKey(msg);
+    if (key === undefined) return;
+    this.#routes.delete(key);
+    if (this.#routes.size >= this.#maxRoutes) this.#routes.delete(this.#routes.keys().next().value!);
+    this.#routes.set(key, from);
+  }
+
+  /** The hub that opened `key`'s session, if remembered; `last`: the message ends the session, and its route is forgotten. */
+  hubFor(key: string, last: boolean): string | undefined {
+    const hub = this.#routes.get(key);
+    if (hub !== undefined && last) this.#routes.delete(key);
+    return hub;
+  }
+
+  /** True when `key`'s messages are held: `m` is kept, or past MAX_HELD_PER_SESSION `dropped` is called. */
+  hold(key: string, m: HeldMessage, dropped: () => void): boolean {
+    const held = this.#held.get(key);
+    if (!held) return false;
+    if (held.length < MAX_HELD_PER_SESSION) held.push(m);
+    else dropped();
+    return true;
+  }
+
+  isHeld(key: string): boolean {
+    return this.#held.has(key);
+  }
+
+  /** `key`'s session is being opened for another hub: its server's messages wait for `release`. */
+  startHolding(key: string): void {
+    this.#held.set(key, []);
+  }
+
+  /** The messages held for `key`, in order; from now on they are not held. */
+  release(key: string): HeldMessage[] {
+    const held = this.#held.get(key) ?? [];
+    this.#held.delete(key);
+    return held;
+  }
+}
