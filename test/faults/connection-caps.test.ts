@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { run, SECRET, waitForOutput, type Proc } from '../helpers/cluster.js';
+import { scrape } from '../helpers/prometheus.js';
 import { recordFigure } from './helpers/figures.js';
 
 const MAX = 6;
@@ -50,8 +51,7 @@ describe('row 27: idle connections held open up to the hub’s connection cap', 
     held.pop()!.socket.destroy();
     await expect.poll(() => healthz(url), { timeout: 10_000 }).toBe(200);
     for (const h of held) h.socket.destroy();
-    const metrics = await (await fetch(`${url}/metrics`)).text();
-    const dropped = Number(/baton_hub_rejected_messages_total\{code="too-many-connections-total"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    const dropped = (await scrape(`${url}/metrics`)).get('baton_hub_rejected_messages_total{code="too-many-connections-total"}') ?? 0;
     expect(dropped).toBeGreaterThanOrEqual(2);
     recordFigure('connection_caps.max_connections', MAX);
     recordFigure('connection_caps.dropped', dropped);
