@@ -162,6 +162,8 @@ export async function benchSeek(opts: { quick: boolean }): Promise<Figures> {
       try {
         into.push(...(await run()));
       } catch (err) {
+        // Said, not only counted: a failed seek is a player bug until shown otherwise.
+        console.warn(`seek: a page failed: ${(err as Error).message}`);
         if (++failed > MAX_FAILED_SAMPLES) throw new Error(`too many failed samples; last: ${(err as Error).message}`);
       }
     };
