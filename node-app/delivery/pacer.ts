@@ -24,6 +24,13 @@ export const PACE_FACTOR = 1.5;
  * viewer who leaves or seeks wastes at most ~10 s of media.
  */
 export const LEAD_SECONDS = 10;
+/**
+ * A seek that earns no fresh burst (restart-policy.ts: a few per window) may still send this much media at once,
+ * charged to the session's budget like any byte: the new position's keyframe and the frames up to the target
+ * (keyframes come every 1–2 s). Without it such a seek waited for the pacing of bytes sent for the position it
+ * left — 2.5 s of a frozen picture on the third seek within 30 s of a 600-s asset.
+ */
+export const SEEK_GRANT_SECONDS = 2;
 
 export interface PacingConfig {
   /** Media bitrate, bits per second. */
@@ -76,6 +83,8 @@ export class Pacer {
   #activeBeforeMs = 0;
   #resumedAt: number | null = null;
   #sent = 0;
+  /** Bytes that may go at once whatever the budget (a seek's grant); one frame goes while any is left. */
+  #granted = 0;
 
   constructor(config: PacingConfig, now: () => number) {
     this.config = config;
@@ -86,7 +95,14 @@ export class Pacer {
   restart(): void {
     this.#activeBeforeMs = 0;
     this.#sent = 0;
+    this.#granted = 0;
     this.#resumedAt = this.#now();
+  }
+
+  /** A seek without a fresh burst: the clock runs on, the budget carries over, and SEEK_GRANT_SECONDS of media go at once. */
+  seek(): void {
+    this.resume();
+    this.#granted = Math.round((SEEK_GRANT_SECONDS * this.config.bitrateBps) / 8);
   }
 
   pause(): void {
@@ -101,10 +117,12 @@ export class Pacer {
 
   record(bytes: number): void {
     this.#sent += bytes;
+    this.#granted = Math.max(0, this.#granted - bytes);
   }
 
   /** Ms until `wantBytes` more may be sent (0: now). */
   delayMs(wantBytes: number): number {
+    if (this.#granted > 0) return 0;
     return waitMs(this.config, this.#activeMs(), this.#sent, wantBytes);
   }
 

@@ -274,9 +274,10 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       this.#next = offset;
       this.#reader.seek(offset);
       this.#state = 'streaming';
-      // A fresh burst a few times per window; otherwise the session's pacing budget carries over.
+      // A fresh burst a few times per window; otherwise the session's pacing budget carries over, but what shows
+      // the new position goes at once (Pacer.seek).
       if (verdict === 'burst') this.#pacer?.restart();
-      else this.#pacer?.resume();
+      else this.#pacer?.seek();
     }
     // The meta sent at connect already describes the place a confirming play asks for.
     if (!confirm) this.#sendControl({ ...metaFrame(this.#source, this.#facts, this.#next), ...seek });

@@ -2,7 +2,7 @@
 // restarts) gets paced delivery: pacing is the server's decision, not the viewer's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, waitFor } from '../helpers/cluster.js';
-import { MAX_RESTARTS_PER_WINDOW } from '../../node-app/delivery/restart-policy.js';
+import { MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS } from '../../node-app/delivery/restart-policy.js';
 import { recordFigure } from './helpers/figures.js';
 import { getJson, sleep } from './helpers/net.js';
 import { openLoopViewer } from './helpers/loop-viewer.js';
@@ -54,6 +54,28 @@ describe('row 23: viewer-chosen pacing', () => {
       for (let i = 0; i < TRIES; i++) v.play(i % 2 === 0 ? 1_000 : 0);
       await waitFor('refusals', () => v.errors.filter((c) => c === 'rate-limited').length >= TRIES - MAX_RESTARTS_PER_WINDOW, 10_000, 20);
       recordFigure('viewer_pacing.restarts_refused', v.errors.filter((c) => c === 'rate-limited').length);
+    } finally {
+      v.close();
+    }
+  }, 60_000);
+
+  it(`a seek a second, past the fresh bursts, pulls ≤ ${MAX_BITRATE_MULTIPLE}× the bitrate over 15 s (each seek's grant is charged)`, async () => {
+    const catalog = await getJson<{ assets: Array<{ id: string; bitrateBps?: number }> }>(`${cluster.hubUrl}/api/catalog`);
+    const bitrateBps = catalog.assets.find((a) => a.id === ASSET)?.bitrateBps;
+    const v = await openLoopViewer(cluster.hubUrl, ASSET, { restartOnEnd: false });
+    try {
+      await v.connected;
+      await waitFor('the first media bytes', () => v.bytes > 0, 10_000, 10);
+      const t0 = Date.now();
+      // Just under MAX_RESTARTS_PER_WINDOW a window: every seek is taken, none refused.
+      for (let i = 0; Date.now() - t0 < RUN_MS; i++) {
+        v.play(i % 2 === 0 ? 1_000 : 0);
+        await sleep((RESTART_WINDOW_MS / MAX_RESTARTS_PER_WINDOW) * 1.1);
+      }
+      const multiple = v.bytes / ((bitrateBps! / 8) * ((Date.now() - t0) / 1000));
+      expect(v.errors.filter((c) => c === 'rate-limited')).toEqual([]);
+      expect(multiple, `${v.bytes} B`).toBeLessThanOrEqual(MAX_BITRATE_MULTIPLE);
+      recordFigure('viewer_pacing.seek_loop_bitrate_multiple', multiple);
     } finally {
       v.close();
     }

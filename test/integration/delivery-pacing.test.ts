@@ -7,6 +7,7 @@ import {
   MIN_BURST_BYTES,
   PACE_FACTOR,
   Pacer,
+  SEEK_GRANT_SECONDS,
   allowedBytes,
   pacingFor,
   waitMs,
@@ -75,5 +76,33 @@ describe('pacing policy', () => {
     expect(pacer.delayMs(1)).toBeGreaterThan(0);
     pacer.restart();
     expect(pacer.delayMs(100_000)).toBe(0);
+  });
+
+  it('a seek without a fresh burst sends its grant at once, charged: what follows waits for the budget as before', () => {
+    let now = 0;
+    const cfg: PacingConfig = { bitrateBps: 800_000, burstBytes: 100_000, factor: 1.5, leadBytes: 400_000 };
+    const grant = (SEEK_GRANT_SECONDS * cfg.bitrateBps) / 8;
+    const pacer = new Pacer(cfg, () => now);
+    pacer.restart();
+    pacer.record(300_000); // two bursts' worth sent for a position the viewer left
+    now = 1_000;
+    const owed = pacer.delayMs(65_536);
+    expect(owed).toBeGreaterThan(500);
+    pacer.seek();
+    // The grant goes frame by frame, one frame even past what is left of it...
+    let sent = 0;
+    while (pacer.delayMs(65_536) === 0) {
+      pacer.record(65_536);
+      sent += 65_536;
+    }
+    expect(sent).toBeGreaterThanOrEqual(grant);
+    expect(sent).toBeLessThan(grant + 65_536);
+    // ...and is charged: the next frame waits longer than before the seek.
+    expect(pacer.delayMs(65_536)).toBeGreaterThan(owed);
+    // A fresh burst clears what was left of a grant.
+    pacer.seek();
+    pacer.restart();
+    pacer.record(100_000);
+    expect(pacer.delayMs(65_536)).toBeGreaterThan(0);
   });
 });
