@@ -18,12 +18,16 @@ export function holds(ranges: TimeRanges, timeS: number): boolean {
   return false;
 }
 
+/** What jumpGap reads and moves of a `<video>`. */
+export type GapVideo = Pick<HTMLVideoElement, 'buffered' | 'currentTime' | 'seeking' | 'readyState'>;
+
 /**
  * Live joins and resumed streams may not start at time 0: moves the playhead into the media. After a seek to
  * `seekTarget` only a range starting just past it may move the playhead; returns the seek target still
- * pending (null once media holding it, or just after it, is buffered).
+ * pending (null once media holding it, or just after it, is buffered). A seek the player has not taken yet
+ * (the element is seeking, no target) is left alone.
  */
-export function jumpGap(video: HTMLVideoElement, seekTarget: number | null, live: boolean): number | null {
+export function jumpGap(video: GapVideo, seekTarget: number | null, live: boolean): number | null {
   const ranges = video.buffered;
   const t = video.currentTime;
   if (seekTarget !== null) {
@@ -38,6 +42,10 @@ export function jumpGap(video: HTMLVideoElement, seekTarget: number | null, live
     }
     return seekTarget;
   }
+  // The viewer just moved the playhead and the player has not taken the seek yet (its `seeking` handler runs after
+  // this append's `updateend`): the media here is the old position's, and jumping into it undid the seek (a seek
+  // back from 418 s to 44 s played on at 418 s, in the seek bench).
+  if (video.seeking) return null;
   for (let i = 0; i < ranges.length; i++) {
     const start = ranges.start(i);
     const end = ranges.end(i);
