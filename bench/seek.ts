@@ -21,10 +21,12 @@ const FULL_ASSET_S = 7200;
 const QUICK_PAGES = 5;
 const FULL_PAGES = 15;
 /**
- * Seeks per page: a session gets a fresh fast-start burst for 3 starts per 30 s (its start and two
- * seeks), which is what a viewer jumping around a few times gets.
+ * Seeks per page: a session gets a fresh fast-start burst for 3 starts per 30 s (its start and two seeks,
+ * restart-policy.ts); the later ones (a viewer scrubbing for a scene) get only a seek's grant (pacer.ts).
+ * Both kinds are measured: FRESH_BURST_SEEKS per page, then the rest.
  */
-const SEEKS_PER_PAGE = 2;
+const SEEKS_PER_PAGE = 4;
+const FRESH_BURST_SEEKS = 2;
 /** A seek with no frame by then counts as failed (ms). */
 const SAMPLE_TIMEOUT_MS = 20_000;
 const MAX_FAILED_SAMPLES = 3;
@@ -123,6 +125,8 @@ function httpPage(arg: { url: string; mime: string; path: string }): string {
 
 interface Sample {
   ms: number;
+  /** Baton: the seek came after the session's fresh bursts were spent. */
+  pastBursts?: boolean;
   /** currentTime set → the new position's first bytes handed to MSE. */
   appendMs: number | null;
   /** Baton: currentTime set → the server's answer (meta with seekMs) received. */
@@ -192,6 +196,9 @@ export async function benchSeek(opts: { quick: boolean }): Promise<Figures> {
       // Where the time goes: currentTime set → the new position's first bytes appended to MSE.
       'seek.first_append_p50_ms': appendP50(baton),
       'seek.server_answer_p50_ms': p50Of(baton.map((s) => s.answerMs ?? null)),
+      // The two kinds of Baton seek apart: with a fresh burst, and past them (a seek's grant only).
+      'seek.fresh_burst_p50_ms': p50Of(baton.map((s) => (s.pastBursts ? null : s.ms))),
+      'seek.past_bursts_p50_ms': p50Of(baton.map((s) => (s.pastBursts ? s.ms : null))),
       'seek.http_first_append_p50_ms': appendP50(http),
       'seek.asset_s': assetS,
       'seek.samples': ms.length,
@@ -215,8 +222,11 @@ async function batonPage(browser: Browser, hubUrl: string, assetId: string, poin
     await waitPlaying(page, () => video.evaluate((v: HTMLVideoElement) => v.currentTime));
     const out: Sample[] = [];
     for (const t of points) {
-      const r = await withTimeout(video.evaluate((v: HTMLVideoElement, to: number) => (window as unknown as Probe).__seekFrame(v, to), t));
-      out.push({ ms: r.ms, appendMs: r.appendMs, answerMs: r.answerMs });
+      const r = await withTimeout(
+        video.evaluate((v: HTMLVideoElement, to: number) => (window as unknown as Probe).__seekFrame(v, to), t),
+        async () => `Baton, seek ${out.length + 1} of the page, to ${t.toFixed(1)} s; ${await videoState(page, 'baton-player video')}`,
+      );
+      out.push({ ms: r.ms, appendMs: r.appendMs, answerMs: r.answerMs, pastBursts: out.length >= FRESH_BURST_SEEKS });
     }
     return out;
   } finally {
@@ -250,6 +260,7 @@ async function httpPage_(
           },
           { to: t, at: offset },
         ),
+        async () => `HTTP, seek ${out.length + 1} of the page, to ${t.toFixed(1)} s; ${await videoState(page, 'video')}`,
       );
       out.push({ ms: r.ms, appendMs: r.appendMs });
     }
@@ -277,11 +288,32 @@ async function waitPlaying(page: Page, time: () => Promise<number>): Promise<voi
   }
 }
 
-function withTimeout<T>(p: Promise<T>): Promise<T> {
+/** `p`, or after SAMPLE_TIMEOUT_MS an error naming the seek and the page's video as it is then (`what`). */
+function withTimeout<T>(p: Promise<T>, what: () => Promise<string>): Promise<T> {
   return Promise.race([
     p,
-    new Promise<T>((_, fail) => setTimeout(() => fail(new Error('no frame after the seek')), SAMPLE_TIMEOUT_MS).unref()),
+    new Promise<T>((_, fail) =>
+      setTimeout(
+        () =>
+          void what().then(
+            (w) => fail(new Error(`no frame after the seek (${w})`)),
+            () => fail(new Error('no frame after the seek')),
+          ),
+        SAMPLE_TIMEOUT_MS,
+      ).unref(),
+    ),
   ]);
+}
+
+/** What a page's video is doing: playhead, buffered ranges, readyState, paused, seeking, error. */
+function videoState(page: Page, selector: string): Promise<string> {
+  return page
+    .locator(selector)
+    .first()
+    .evaluate(
+      (v: HTMLVideoElement) =>
+        `t=${v.currentTime.toFixed(2)} buffered=[${Array.from({ length: v.buffered.length }, (_, i) => `${v.buffered.start(i).toFixed(1)}-${v.buffered.end(i).toFixed(1)}`).join(',')}] readyState=${v.readyState} paused=${v.paused} seeking=${v.seeking} error=${v.error?.message ?? null}`,
+    );
 }
 
 /** A media server's own `GET /media/<id>.webm` (ranges, CORS): the HTTP baseline's source. */
