@@ -2,6 +2,7 @@
 // accepted: every other limit (requests, sessions, messages) is per connection or per request, so without these one
 // anonymous address could hold the file descriptors and socket state every other client needs, a few bytes at a time.
 import type { Server, Socket } from 'node:net';
+import { addressKey } from './address-key.js';
 
 /** Connections one remote address may hold open at once (a browser tab uses one socket.io and ≤ 6 HTTP connections). */
 export const MAX_CONNECTIONS_PER_IP = 64;
@@ -40,18 +41,20 @@ export function capConnections(server: Server, o: ConnectionCapOptions): Connect
     // One address however the socket spells it (IPv4-mapped IPv6 on a dual-stack listener).
     const address = raw?.startsWith('::ffff:') ? raw.slice(7) : raw;
     if (o.perIp <= 0 || !address || o.exempt(address)) return;
-    const n = counts.get(address) ?? 0;
+    // Counted by addressKey: an IPv6 client's whole /64 is one address.
+    const key = addressKey(address);
+    const n = counts.get(key) ?? 0;
     if (n >= o.perIp) {
       o.onRefused?.('per-ip', address);
       socket.destroy();
       return;
     }
-    counts.set(address, n + 1);
+    counts.set(key, n + 1);
     socket.once('close', () => {
-      const left = (counts.get(address) ?? 1) - 1;
-      if (left <= 0) counts.delete(address);
-      else counts.set(address, left);
+      const left = (counts.get(key) ?? 1) - 1;
+      if (left <= 0) counts.delete(key);
+      else counts.set(key, left);
     });
   });
-  return { addresses: () => counts.size, of: (address) => counts.get(address) ?? 0 };
+  return { addresses: () => counts.size, of: (address) => counts.get(addressKey(address)) ?? 0 };
 }

@@ -13,6 +13,7 @@ import { createHttpHandler } from './http-routes.js';
 import { resolveLocation, loadGazetteer } from './geo/gazetteer.js';
 import { ipPlace, clientIp, isTrustedProxy, loadIpData } from './geo/ip-locate.js';
 import { isLoopbackIp } from '../common/loopback-ip.js';
+import { addressKey } from '../common/address-key.js';
 import { capConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../common/connection-caps.js';
 import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
 import { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
@@ -182,7 +183,8 @@ export class Hub {
 
   /** Spends one of the request's client IP's HTTP tokens; false means answer 429. */
   takeHttpToken(req: IncomingMessage): boolean {
-    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies) ?? 'unknown';
+    // Counted by addressKey: an IPv6 client's whole /64 is one address.
+    const ip = addressKey(clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies) ?? 'unknown');
     if (this.#httpLimiter.take(ip, this.#clock.now()) && (this.#sharedHttpLimit?.take(ip) ?? true)) return true;
     this.metrics.rejected.inc({ code: ErrorCode.rateLimited });
     return false;

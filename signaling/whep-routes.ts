@@ -1,4 +1,5 @@
 // WHEP playback on the hub: POST /whep/<asset> asks the director (as `watch` does) and relays the player's offer to the chosen server.
+import { addressKey } from '../common/address-key.js';
 import { isLoopbackIp } from '../common/loopback-ip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -116,9 +117,11 @@ export class WhepRoutes {
     // player still being placed has no server yet: it is another request's, in flight.)
     const up = new Set(this.#host.serverIds());
     for (const r of [...this.#resources.values()]) if (r.serverId && !up.has(r.serverId)) this.#forget(r);
-    const ip = this.#host.clientIp(req) ?? 'unknown';
-    // Loopback is not capped per address, as for viewer sessions (every local player shares it); the hub-wide cap holds.
-    if (!isLoopbackIp(ip) && (this.#perIp.get(ip) ?? 0) >= this.#maxPerIp)
+    const from = this.#host.clientIp(req) ?? 'unknown';
+    // Counted by addressKey (an IPv6 client's /64 is one address). Loopback is not capped per address, as for viewer
+    // sessions (every local player shares it); the hub-wide cap holds.
+    const ip = addressKey(from);
+    if (!isLoopbackIp(from) && (this.#perIp.get(ip) ?? 0) >= this.#maxPerIp)
       return fail(res, 429, `this address plays ${this.#maxPerIp} WHEP streams already`, { ...CORS, 'retry-after': '1' });
     if (this.#resources.size >= this.#max) return fail(res, 503, `this hub relays ${this.#max} WHEP players already`, CORS);
     const id = randomBytes(12).toString('base64url');

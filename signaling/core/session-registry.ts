@@ -1,4 +1,5 @@
 // The hub's open sessions by id, and how many each client connection and client IP holds, so no anonymous client takes more than its share of the servers' slots.
+import { addressKey } from '../../common/address-key.js';
 import { isLoopbackIp } from '../../common/loopback-ip.js';
 import { ackError, ErrorCode, type AckError } from '../protocol/index.js';
 
@@ -96,7 +97,7 @@ export class SessionRegistry<S extends { admission?: Admission }> extends Map<st
 
   /** Several hubs: learns what the other hubs hold for `ip` before `admit` (a no-op for one hub and uncapped addresses). */
   async lookUp(ip: string | null): Promise<void> {
-    if (this.shared && ip !== null && !isLoopbackIp(ip)) await this.shared.lookUp(ip);
+    if (this.shared && ip !== null && !isLoopbackIp(ip)) await this.shared.lookUp(addressKey(ip));
   }
 
   /** The per-IP counts of this hub's sessions (capped addresses only). */
@@ -112,9 +113,10 @@ export class SessionRegistry<S extends { admission?: Admission }> extends Map<st
   admit(conn: string, ip: string | null): Admission | AckError {
     const l = this.#limits;
     const byConn = this.#byConn.get(conn) ?? { open: 0, unconnected: 0 };
-    const capIp = ip !== null && !isLoopbackIp(ip);
-    const byIp = capIp ? (this.#byIp.get(ip) ?? { open: 0, unconnected: 0 }) : null;
-    const other = capIp ? this.shared?.elsewhere(ip) : undefined;
+    // Counted by addressKey: an IPv6 client's whole /64 is one address here.
+    const key = ip !== null && !isLoopbackIp(ip) ? addressKey(ip) : null;
+    const byIp = key !== null ? (this.#byIp.get(key) ?? { open: 0, unconnected: 0 }) : null;
+    const other = key !== null ? this.shared?.elsewhere(key) : undefined;
     const ipUnconnected = (byIp?.unconnected ?? 0) + (other?.unconnected ?? 0);
     const ipOpen = (byIp?.open ?? 0) + (other?.open ?? 0);
     const over =
@@ -129,10 +131,10 @@ export class SessionRegistry<S extends { admission?: Admission }> extends Map<st
               : null;
     if (over) return ackError(ErrorCode.tooManySessions, over);
     this.#byConn.set(conn, byConn);
-    if (byIp) this.#byIp.set(ip!, byIp);
+    if (byIp) this.#byIp.set(key!, byIp);
     return new Admission(byIp ? [byConn, byIp] : [byConn], () => {
       if (byConn.open === 0) this.#byConn.delete(conn);
-      if (byIp && byIp.open === 0) this.#byIp.delete(ip!);
+      if (byIp && byIp.open === 0) this.#byIp.delete(key!);
     });
   }
 
@@ -146,7 +148,7 @@ export class SessionRegistry<S extends { admission?: Admission }> extends Map<st
 
   /** The sessions counted for a connection and for an IP (for tests, metrics and the limits page). */
   tally(by: 'conn' | 'ip', key: string): Readonly<Tally> {
-    return (by === 'conn' ? this.#byConn : this.#byIp).get(key) ?? { open: 0, unconnected: 0 };
+    return (by === 'conn' ? this.#byConn : this.#byIp).get(by === 'ip' ? addressKey(key) : key) ?? { open: 0, unconnected: 0 };
   }
 
   /** Connections and IPs with a tally: each is dropped when its last session goes. */

@@ -1,4 +1,5 @@
 // The /dashboard namespace: operators only, connections rate-limited per IP, read-only (a snapshot, then deltas and decisions).
+import { addressKey } from '../../common/address-key.js';
 import type { Namespace, Server as IoServer } from 'socket.io';
 import { ackError, ErrorCode, type DashboardToHubEvents, type HubToDashboardEvents } from '../protocol/index.js';
 import { KeyedRateLimiter, TokenBucket } from '../../common/token-bucket.js';
@@ -35,7 +36,8 @@ export function wireDashboard(
   ns.use((socket, next) => {
     const v = gate.check(typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined);
     if (!v.ok) return next(new Error(`unauthorized: ${v.message}`));
-    const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies) ?? 'unknown';
+    // Counted by addressKey: an IPv6 client's whole /64 is one address.
+    const ip = addressKey(clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies) ?? 'unknown');
     if (!connects.take(ip, now()) || !(sharedConnects?.take(ip) ?? true)) {
       metrics.rejected.inc({ code: ErrorCode.rateLimited });
       return next(new Error('rate-limited: too many dashboard connections; slow down'));

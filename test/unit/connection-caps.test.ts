@@ -55,6 +55,26 @@ describe('capConnections', () => {
     expect(refused).toEqual(['total']);
   });
 
+  it('counts an IPv6 client by its /64', async () => {
+    const { port, counts } = await start({ perIp: 2 });
+    // Loopback over IPv6 is one /64 (::1 keys as 0:0:0:0::/64); the cap holds across its addresses alike.
+    await new Promise<void>((r) => server!.close(() => r()));
+    await new Promise<void>((r) => server!.listen(port, '::1', () => r()));
+    const ask6 = (): Promise<'served' | 'closed'> =>
+      new Promise((resolve) => {
+        const s = connect(port, '::1');
+        open.push(s);
+        s.once('data', () => resolve('served'));
+        s.once('close', () => resolve('closed'));
+        s.on('error', () => undefined);
+        s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+    expect(await Promise.all([ask6(), ask6()])).toEqual(['served', 'served']);
+    expect(counts.of('::1')).toBe(2);
+    expect(counts.of('0:0:0:0:0:0:0:2')).toBe(2);
+    expect(await ask6()).toBe('closed');
+  });
+
   it('0 turns each cap off', async () => {
     const { port, refused } = await start({ perIp: 0, total: 0 });
     const answers = await Promise.all(Array.from({ length: 80 }, () => ask(port)));

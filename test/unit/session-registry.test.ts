@@ -57,6 +57,19 @@ describe('SessionRegistry', () => {
     expect(open(r, 'l0', '127.0.0.1', 'y')).toBe('too-many-sessions');
   });
 
+  it('counts an IPv6 client by its /64: a new address of the same network is the same client', () => {
+    const r = new SessionRegistry<S>(LIMITS);
+    // A host picks any address of its /64: three sessions from three of them fill the /64's unconnected cap.
+    expect(open(r, 'c1', '2001:db8:1:2::1', 'a')).toBe('a');
+    expect(open(r, 'c2', '2001:db8:1:2::2', 'b')).toBe('b');
+    expect(open(r, 'c3', '2001:db8:1:2:abcd::9', 'c')).toBe('c');
+    expect(open(r, 'c4', '2001:db8:1:2:ffff::1', 'd')).toBe('too-many-sessions');
+    expect(r.tally('ip', '2001:db8:1:2::77')).toEqual({ open: 3, unconnected: 3 });
+    // Another /64 is another client; IPv6 loopback is not capped.
+    expect(open(r, 'c4', '2001:db8:1:3::1', 'd')).toBe('d');
+    for (let i = 0; i < 6; i++) expect(open(r, `l${i}`, '::1', `l${i}`)).toBe(`l${i}`);
+  });
+
   it('deleting a session releases its counts once, and empty tallies are dropped', () => {
     const r = new SessionRegistry<S>(LIMITS);
     open(r, 'c1', '198.51.100.7', 'a');
