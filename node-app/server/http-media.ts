@@ -3,6 +3,7 @@
 import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { isAssetId } from '../../signaling/protocol/ids.js';
 import type { DiskStore } from '../storage/disk-store.js';
 
@@ -14,17 +15,41 @@ const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',
 } as const;
 
-/** Answers `GET|HEAD /media/<file>`: `<id>.webm` of a stored asset, else 404. */
+/**
+ * The media answer each connection is sending, so the next waits for it: Node parses pipelined requests at once and
+ * queues their responses, and each opened its file on arrival. 1,500 pipelined GETs on one unread connection held
+ * 1,500 descriptors, and kept them after the connection closed (a queued response never hears `close`).
+ */
+const answering = new WeakMap<Socket, Promise<void>>();
+
+/** Answers `GET|HEAD /media/<file>`: `<id>.webm` of a stored asset, else 404. One file open per connection at a time. */
 export function serveMedia(store: DiskStore, file: string, req: IncomingMessage, res: ServerResponse): void {
   const m = WEBM_FILE.exec(file);
   if (!m) return void notFound(res, file);
   const id = m[1]!;
   const path = isAssetId(id) && store.stat(id) ? store.pathOf(id) : undefined;
   if (!path) return void notFound(res, id);
-  void openAsset(path).then(
-    (fh) => (fh ? send(fh, req, res) : notFound(res, id)),
-    () => notFound(res, id),
+  const socket = req.socket;
+  const before = answering.get(socket) ?? Promise.resolve();
+  const done = new Promise<void>((resolve) => {
+    res.once('close', resolve);
+    res.once('finish', resolve);
+  });
+  answering.set(
+    socket,
+    before.then(() => done),
   );
+  const gone = () => socket.destroyed || res.destroyed;
+  void before.then(() => {
+    if (gone()) return;
+    void openAsset(path).then(
+      (fh) => {
+        if (fh && gone()) return void fh.fh.close().catch(() => undefined);
+        fh ? send(fh, req, res) : notFound(res, id);
+      },
+      () => notFound(res, id),
+    );
+  });
 }
 
 /**
@@ -77,7 +102,11 @@ function send({ fh, size }: { fh: FileHandle; size: number }, req: IncomingMessa
   // The stream reads through the descriptor checked above and closes it when done.
   const stream = createReadStream('', { fd: fh, start, end });
   stream.on('error', () => res.destroy());
-  res.on('close', () => stream.destroy());
+  const stop = () => stream.destroy();
+  res.on('close', stop);
+  // A response still queued behind others never hears `close` when the connection goes; its socket does.
+  req.socket.once('close', stop);
+  stream.once('close', () => req.socket.off('close', stop));
   stream.pipe(res);
 }
 
