@@ -62,6 +62,19 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
+/**
+ * Time a process has spent on a CPU and waiting on a run queue for one, seconds, from
+ * /proc/<pid>/schedstat; undefined where the kernel keeps no such count.
+ */
+export function schedSeconds(pid: number): { runS: number; waitS: number } | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return run === undefined || wait === undefined ? undefined : { runS: run / 1e9, waitS: wait / 1e9 };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resident set size of a process, MiB, from /proc/<pid>/status. */
 export function rssMb(pid: number): number {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)\s+kB/m);

@@ -12,7 +12,7 @@ import { MEDIA_DIR, run, SECRET, THREE_SERVERS, waitFor, waitForOutput, type Pro
 import { startRedis, type RedisProcess } from '../test/helpers/redis-process.js';
 import { ensureDemoMedia } from '../scripts/make-demo-media.js';
 import { watchStream } from '../node-app/delivery/node-viewer.js';
-import { cpuSeconds, LoadGenerator, passes, runStep, type StepResult } from './hub-load.js';
+import { cpuSeconds, LoadGenerator, passes, runStep, schedSeconds, type StepResult } from './hub-load.js';
 
 const GENERATORS = 2;
 const HEARTBEAT_MS = 1_000;
@@ -136,6 +136,19 @@ class HubCluster {
       );
   }
 
+  /**
+   * Run and run-queue wait seconds of the hubs, the servers and `extra` (Redis) summed: a join's path
+   * wakes several of them in turn, and on a busy machine each wake-up first waits for a CPU.
+   */
+  schedSeconds(extra: readonly number[]): { runS: number; waitS: number } {
+    const pids = [...this.hubs, ...this.servers].filter(alive).map((p) => p.child.pid!);
+    const all = [...pids, ...extra].map(schedSeconds);
+    return all.reduce<{ runS: number; waitS: number }>((a, s) => ({ runS: a.runS + (s?.runS ?? 0), waitS: a.waitS + (s?.waitS ?? 0) }), {
+      runS: 0,
+      waitS: 0,
+    });
+  }
+
   hubCpuSeconds(): number {
     return this.hubs.filter(alive).reduce((a, h) => a + cpuSeconds(h.child.pid!), 0);
   }
@@ -163,6 +176,9 @@ interface ScaleResult {
   cpuMsPerJoin: number;
   idleCpuMsPerS: number;
   redisOpsPerJoin: number | undefined;
+  /** The cluster's processes' run-queue wait over the compared steps, ms per successful join, and per ms they ran. */
+  waitMsPerJoin: number;
+  waitPerRun: number;
 }
 
 /** The `hub` suite's open-loop join ladder against the cluster's hubs (connections spread over them). */
@@ -170,6 +186,8 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
   const generators: LoadGenerator[] = [];
   try {
     const urls = c.hubs.map((h) => h.url).join(',');
+    const redisPid = probe ? Number((await probe.info('server')).match(/^process_id:(\d+)/m)?.[1]) : undefined;
+    const extra = redisPid ? [redisPid] : [];
     for (let i = 0; i < GENERATORS; i++) generators.push(await LoadGenerator.start(urls));
     await runStep(generators, 500, o.warmupMs);
     // The background work of an idle cluster — Redis's commands (heartbeats, lease renewals, stream
@@ -184,12 +202,14 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
     let joins = 0;
     let cpuS = 0;
     let commands = 0;
+    const sched = { runS: 0, waitS: 0 };
     // As in the `hub` suite: one noisy step on this shared machine does not end the climb (a
     // cluster that missed its first step read 0 joins/s though it passed the next one).
     let failedInARow = 0;
     for (const rate of o.steps) {
       const cpu0 = c.hubCpuSeconds();
       const cmd0 = probe ? await redisCommands(probe) : 0;
+      const sched0 = c.schedSeconds(extra);
       const t0 = performance.now();
       const r = await runStep(generators, rate, o.stepMs);
       // Let the leaves settle before counting: a join's cost includes its leave.
@@ -197,7 +217,10 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
       const wallS = (performance.now() - t0) / 1000;
       const stepCpuS = c.hubCpuSeconds() - cpu0 - idleCpuPerS * wallS;
       const stepCommands = probe ? (await redisCommands(probe)) - cmd0 - 1 - idlePerS * wallS : 0;
+      const sched1 = c.schedSeconds(extra);
       if (rate <= COMPARED_UP_TO_PER_S) {
+        sched.runS += sched1.runS - sched0.runS;
+        sched.waitS += sched1.waitS - sched0.waitS;
         cpuS += stepCpuS;
         commands += stepCommands;
         joins += r.ok;
@@ -215,6 +238,8 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
       cpuMsPerJoin: joins > 0 ? (cpuS * 1000) / joins : NaN,
       idleCpuMsPerS: idleCpuPerS * 1000,
       redisOpsPerJoin: probe && joins > 0 ? commands / joins : undefined,
+      waitMsPerJoin: joins > 0 ? (sched.waitS * 1000) / joins : NaN,
+      waitPerRun: sched.runS > 0 ? sched.waitS / sched.runS : NaN,
     };
   } finally {
     await Promise.all(generators.map((g) => g.close()));
@@ -299,6 +324,8 @@ export async function benchHubScale(opts: { quick: boolean }): Promise<Record<st
     f[`hub.scale.cpu_ms_per_join.${key}`] = round(s.cpuMsPerJoin, 3);
     f[`hub.scale.idle_cpu_ms_per_s.${key}`] = round(s.idleCpuMsPerS, 1);
     if (s.redisOpsPerJoin !== undefined) f[`hub.scale.redis_ops_per_join.${key}`] = round(s.redisOpsPerJoin, 1);
+    f[`hub.scale.runqueue_wait_ms_per_join.${key}`] = round(s.waitMsPerJoin, 2);
+    f[`hub.scale.runqueue_wait_per_cpu.${key}`] = round(s.waitPerRun, 2);
   };
 
   // Baseline: the plain hub, everything in memory.
@@ -313,8 +340,10 @@ export async function benchHubScale(opts: { quick: boolean }): Promise<Record<st
   let probe: Redis | undefined;
   try {
     for (const n of [1, 2, 3]) {
-      // A fresh Redis for each size: no log or keys left by the previous cluster.
-      redis = await startRedis();
+      // A fresh Redis for each size: no log or keys left by the previous cluster. Its append-only file is
+      // fsynced once a second (Redis's default), not before each answer: a cross-hub join is two or three
+      // stream hops, each waiting for Redis's answer, and with a fsync each the tail was this shared disk's.
+      redis = await startRedis({ appendfsync: 'everysec' });
       probe = new Redis(redis.url);
       c = await HubCluster.start(n, redis.url);
       try {

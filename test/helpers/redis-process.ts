@@ -33,16 +33,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<RedisProcess> {
+export interface RedisOptions {
+  /**
+   * When the append-only file is fsynced. `always` (the default): before Redis answers a write, so
+   * `restart()` brings back every write (the outage tests rely on it); every command then waits for
+   * the disk. `everysec`: Redis's own default for the append-only file, once a second in the
+   * background (a second of writes may be lost to a crash), for figures that must not be the disk's.
+   */
+  appendfsync?: 'always' | 'everysec';
+}
+
+export async function startRedis(o: RedisOptions = {}): Promise<RedisProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-redis-'));
   const port = await freePort();
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
-      { stdio: 'ignore' },
-    );
+    const where = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
+    child = spawn('redis-server', [...where, '--save', '', '--appendonly', 'yes', '--appendfsync', o.appendfsync ?? 'always'], {
+      stdio: 'ignore',
+    });
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => undefined); // refused until redis-server listens: expected
     const deadline = Date.now() + START_TIMEOUT_MS;
