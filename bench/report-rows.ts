@@ -386,4 +386,10 @@ export const RELIABILITY_ROWS: ReliabilityRow[] = [
     holds: 'the connection past the cap and a real request are dropped; one closing lets a request in; 64 per address (unit-tested)',
     figure: '{faults.connection_caps.dropped:int} connections dropped',
   },
+  {
+    fault: 'a `/client` connection asking for catalog pages 15 times a second and never reading the replies',
+    holds: 'disconnected once it holds 2 MiB unread; the hub does not keep the replies',
+    figure:
+      'disconnected after {faults.slow_reader.disconnected_after_ms:int} ms ({faults.slow_reader.pages_asked:int} pages asked); hub RSS +{faults.slow_reader.hub_rss_growth_mb} MB',
+  },
 ];

@@ -210,6 +210,9 @@ export class Hub {
       this.#adapterRedis.on('error', () => undefined);
     }
     const io = new IoServer(http, {
+      // Every Baton client speaks WebSocket only. HTTP long-polling would let one TCP connection carry any number of
+      // engine.io sessions, each with its own request budget, past the per-address connection cap.
+      transports: ['websocket'],
       maxHttpBufferSize: MAX_MESSAGE_BYTES,
       pingInterval: 5_000,
       pingTimeout: 5_000,

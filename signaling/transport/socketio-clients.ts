@@ -21,6 +21,7 @@ import { clientIp } from '../geo/ip-locate.js';
 import { suggest } from '../geo/gazetteer.js';
 import type { Logger } from '../log.js';
 import { boundPackets, CLIENT_PACKET_BOUNDS } from './packet-bounds.js';
+import { dropSlowReaders, MAX_CLIENT_BACKLOG_BYTES } from './outbound-backlog.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
 
 const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = {
@@ -81,6 +82,13 @@ export function wireClients(
       warnedNotParty.add(what);
       log[level]({ session }, `${what} for a session this client is not part of: ignored`);
     };
+    // First: a client that does not read its replies gets no more of them.
+    socket.use(
+      dropSlowReaders(socket, MAX_CLIENT_BACKLOG_BYTES, (backlog) => {
+        metrics.rejected.inc({ code: 'slow-reader' });
+        log.debug({ backlog }, 'client holds too many unread replies: disconnected');
+      }),
+    );
     socket.use(boundPackets(CLIENT_PACKET_BOUNDS, onBadPacket));
     socket.use(guardPackets(CLIENT_EVENTS, (e) => socket.listeners(e as never).length > 0, onBadPacket));
 

@@ -56,4 +56,10 @@ describe('row 27: idle connections held open up to the hub’s connection cap', 
     recordFigure('connection_caps.max_connections', MAX);
     recordFigure('connection_caps.dropped', dropped);
   }, 60_000);
+
+  it('refuses HTTP long-polling: one TCP connection cannot carry many socket.io sessions past the cap', async () => {
+    const res = await fetch(`${url}/socket.io/?EIO=4&transport=polling`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/Transport unknown/);
+  });
 });

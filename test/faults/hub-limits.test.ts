@@ -2,6 +2,8 @@
 // catalog read in pages under per-IP HTTP limits and a capped dashboard resync; a leave flood.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+import { scrape } from '../helpers/prometheus.js';
 import { Cluster, waitFor } from '../helpers/cluster.js';
 import { recordFigure } from './helpers/figures.js';
 import { alive, ask, connect, connectServer, rssBytes } from './helpers/net.js';
@@ -241,6 +243,38 @@ describe('hub limits against a live hub', () => {
     await hubAnswers();
     recordFigure('leave_flood.leaves', LEAVES);
     recordFigure('leave_flood.warn_lines', leaveWarnings(cluster.hub!.output()) - warnsBefore);
+  }, 60_000);
+
+  it('row 28: a client that asks for catalog pages and never reads the replies is disconnected; the hub does not hold them', async () => {
+    // A raw WebSocket: socket.io-client always reads. It joins /client, stops reading, asks for the first page of the
+    // 100,000-asset catalog (row 15) 15 times a second and answers pings it never read with blind pongs.
+    const ws = new WebSocket(`${cluster.hubUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`);
+    ws.on('error', () => undefined);
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    const joined = new Promise<void>((resolve) => ws.on('message', (m) => String(m).startsWith('40/client,') && resolve()));
+    ws.send('40/client,');
+    await joined;
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const pid = cluster.hub!.child.pid!;
+    const rssBefore = rssBytes(pid);
+    let rssPeak = rssBefore;
+    const slowReaders = async () =>
+      (await scrape(`${cluster.hubUrl}/metrics`)).get('baton_hub_rejected_messages_total{code="slow-reader"}') ?? 0;
+    const t0 = Date.now();
+    let asked = 0;
+    while ((await slowReaders()) === 0 && Date.now() - t0 < 30_000) {
+      for (let i = 0; i < 3; i++) ws.send(`42/client,${asked++}["catalog"]`);
+      if (asked % 30 === 0) ws.send('3');
+      rssPeak = Math.max(rssPeak, rssBytes(pid));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    ws.terminate();
+    expect(await slowReaders(), `${asked} pages asked in ${Date.now() - t0} ms`).toBeGreaterThanOrEqual(1);
+    expect(rssPeak - rssBefore).toBeLessThan(100 * 1024 * 1024);
+    await hubAnswers();
+    recordFigure('slow_reader.pages_asked', asked);
+    recordFigure('slow_reader.disconnected_after_ms', Date.now() - t0);
+    recordFigure('slow_reader.hub_rss_growth_mb', Math.round((rssPeak - rssBefore) / 1e5) / 10);
   }, 60_000);
 });
 
