@@ -201,9 +201,14 @@ export class WhipRoutes {
       if (err instanceof SdpError) return fail(res, 400, `bad SDP offer: ${err.message}`);
       throw err;
     }
-    // The publisher may re-POST before a session close told us its primary is gone.
+    // The publisher may re-POST before a session close told us its primary is gone. Only its own resources end here:
+    // a POST with another token (refused below) must not cut a broadcast off while its primary is away.
     const up = new Set(this.#host.serverIds());
-    for (const r of [...this.#resources.values()]) if (r.streamId === streamId && !up.has(r.primary)) this.#drop(r, 'primary-gone');
+    for (const r of [...this.#resources.values()])
+      if (r.streamId === streamId && !up.has(r.primary) && sameToken(r, token)) this.#drop(r, 'primary-gone');
+    const onAir = [...this.#resources.values()].find((r) => r.streamId === streamId);
+    if (onAir && !sameToken(onAir, token))
+      return fail(res, 409, `stream ${streamId} is on air (only the stream key that started it may resume it)`);
     const resume = this.#resumeOf(streamId, token);
     if (typeof resume === 'string') return fail(res, 409, resume);
     if (this.#resources.size >= this.#maxResources) return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);

@@ -165,6 +165,25 @@ describe('WhipRoutes', () => {
     expect(hub.requests.at(-1)).toMatchObject({ serverId: 'b', event: 'whip-offer', msg: { streamId: 'show', resume: true } });
   });
 
+  it('a POST with another key while the primary is away is refused and ends nothing', async () => {
+    const hub = fakeHub();
+    const routes = new WhipRoutes(hub.host, { primaryAwayMs: 2_000 });
+    const base = await serve(routes);
+    const location = (await post(base, 'show')).headers.get('location')!;
+    hub.alive.delete('a');
+    const stranger = await fetch(`${base}/whip/show?location=Paris`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: 'Bearer someone-else' },
+      body: OFFER,
+    });
+    expect(stranger.status).toBe(409);
+    expect(routes.size).toBe(1);
+    expect(hub.sessions.has('s1b')).toBe(true);
+    // The broadcaster's own DELETE still finds its broadcast once the primary is back.
+    hub.alive.add('a');
+    expect((await fetch(`${base}${location}`, { method: 'DELETE', headers: { authorization: 'Bearer k' } })).status).toBe(200);
+  });
+
   it('remembers at most maxResources resumable broadcasts: the oldest is forgotten (and finalized when abandoned)', async () => {
     const hub = fakeHub();
     const routes = new WhipRoutes(hub.host, { maxResources: 2, primaryAwayMs: AWAY_MS });
