@@ -103,13 +103,16 @@ export class IceFilter {
       return null;
     }
     if (typeof d.sdp === 'string' && d.sdp.includes('a=candidate:')) {
-      const kept = d.sdp.split('\r\n').filter((l) => {
+      // Lines end in CRLF by the spec, but the WebRTC stack takes a bare LF too: split on either, or a candidate on a
+      // LF-ended line would pass unchecked.
+      const eol = d.sdp.includes('\r\n') ? '\r\n' : '\n';
+      const kept = d.sdp.split(/\r?\n/).filter((l) => {
         if (!l.startsWith('a=candidate:')) return true;
         const why = this.check(l);
         if (why) this.#onDrop(why, addressOf(l));
         return !why;
       });
-      return { ...d, sdp: kept.join('\r\n') };
+      return { ...d, sdp: kept.join(eol) };
     }
     return data;
   }

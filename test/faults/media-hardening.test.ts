@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as netConnect, isIP } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
+import { Cluster, MEDIA_DIR, ROOT, waitFor } from '../helpers/cluster.js';
 import { createPeer } from '../../node-app/webrtc/peer.js';
 import { IceFilter, parseIceAllow } from '../../node-app/webrtc/ice-filter.js';
 import { recordFigure } from './helpers/figures.js';
@@ -116,6 +116,39 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
       denied?.socket.close();
     }
   }, 60_000);
+
+  it('a WHEP offer carrying a candidate to a private (or ULA) address of this machine is filtered: no packet goes there', async () => {
+    const url = await serverUrl(cluster, 'fra-1');
+    const policy = new IceFilter(parseIceAllow('loopback'));
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .find(
+        (a) =>
+          a && !a.internal && !a.address.startsWith('fe80') && policy.check(`candidate:1 1 UDP 1 ${a.address} 9 typ host`) === 'restricted',
+      );
+    if (!own) return console.warn('no private address on this machine: WHEP candidate case not run');
+    const denied = await udpListener(own.address);
+    try {
+      const before = await droppedCandidates(url, 'restricted');
+      // The fixture's own candidate (loopback) stays; the injected one, at a higher priority, must never be probed.
+      const offer = readFileSync(join(ROOT, 'test/fixtures/whep-offer.sdp'), 'utf8').replace(
+        /(a=mid:video0[\r\n]+)/,
+        `$1a=candidate:9 1 UDP 2130706431 ${own.address} ${denied.port} typ host\r\n`,
+      );
+      const res = await fetch(`${cluster.hubUrl}/whep/demo-testsrc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp' },
+        body: offer,
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      await expect.poll(() => droppedCandidates(url, 'restricted'), { timeout: 10_000 }).toBeGreaterThan(before);
+      await sleep(1_500);
+      expect(denied.packets(), 'connectivity checks sent to the refused candidate').toBe(0);
+      await fetch(`${cluster.hubUrl}${res.headers.get('location')}`, { method: 'DELETE' });
+    } finally {
+      denied.socket.close();
+    }
+  }, 30_000);
 
   it('GET /media/<id>.webm of a symlink swapped into storage: 404, not one byte of the target', async () => {
     const url = await serverUrl(cluster, 'fra-1');

@@ -53,4 +53,13 @@ describe('IceFilter', () => {
     expect(out.sdp).toContain('8.8.4.4');
     expect(drops).toEqual(['restricted:10.0.0.1', 'restricted:192.168.0.2']);
   });
+
+  it('filters an SDP whose lines end in a bare LF too (the WebRTC stack accepts it), keeping its line endings', () => {
+    const drops: string[] = [];
+    const f = new IceFilter([], (reason, address) => drops.push(`${reason}:${address}`));
+    const sdp = ['v=0', `a=${line('127.0.0.1')}`, `a=${line('10.1.2.3')}`, `a=${line('8.8.4.4')}`, ''].join('\n');
+    const out = f.filterSignal({ type: 'offer', sdp }) as { sdp: string };
+    expect(out.sdp).toBe(['v=0', `a=${line('8.8.4.4')}`, ''].join('\n'));
+    expect(drops).toEqual(['restricted:127.0.0.1', 'restricted:10.1.2.3']);
+  });
 });
