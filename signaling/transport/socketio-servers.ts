@@ -67,6 +67,11 @@ const isSessionEvent = (e: unknown): e is SessionEvent => (SESSION_EVENTS as rea
 const ENDING_EVENTS: ReadonlySet<SessionEvent> = new Set(['session-close', 'whip-leave', 'whep-closed']);
 /** serverSideEmit event between hubs: a server's session message the hub it is connected to does not hold. */
 const RELAY_EVENT = 'baton:server-session-msg';
+/**
+ * Refused `/server` handshakes one connection may make: past this it is closed. Each refusal is a warning only the
+ * first time on a connection (debug after): 5,000 bad tokens on one socket wrote 5,000 warnings in 4 s.
+ */
+export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
 
 export function wireServers(
   io: IoServer,
@@ -103,6 +108,15 @@ export function wireServers(
     else mesh.forwardSession(serverId, event, msg, ENDING_EVENTS.has(event));
     return true;
   };
+  /** Refused handshakes per engine.io connection (a namespace connect may be retried on one connection). */
+  const authFailures = new WeakMap<object, number>();
+  const refusedAuth = (socket: { conn: { close(): void } }, fields: Record<string, unknown>, message: string): void => {
+    metrics.authFailures.inc();
+    const n = (authFailures.get(socket.conn) ?? 0) + 1;
+    authFailures.set(socket.conn, n);
+    hubLog[n === 1 ? 'warn' : 'debug'](fields, message);
+    if (n >= MAX_AUTH_FAILURES_PER_CONNECTION) setImmediate(() => socket.conn.close());
+  };
   ns.use((socket, next) => {
     try {
       const t = verifier.accept(socket.handshake.auth?.token, now());
@@ -112,9 +126,8 @@ export function wireServers(
       nonces.accept(t.nonce, t.expiresAtMs, now()).then(
         (fresh) => {
           if (fresh) return next();
-          metrics.authFailures.inc();
-          hubLog.warn({ address: socket.handshake.address, server: t.serverId }, 'server refused: token replayed on another hub');
           next(new Error('unauthorized: cluster token replayed'));
+          refusedAuth(socket, { address: socket.handshake.address, server: t.serverId }, 'server refused: token replayed on another hub');
         },
         () => {
           // Redis away: this hub's own replay check passed; a token lives 30 s. Accepted, and said.
@@ -123,10 +136,9 @@ export function wireServers(
         },
       );
     } catch (err) {
-      metrics.authFailures.inc();
       const reason = err instanceof AuthError ? err.message : 'authentication failed';
-      hubLog.warn({ address: socket.handshake.address, reason }, 'server refused');
       next(new Error(`unauthorized: ${reason}`));
+      refusedAuth(socket, { address: socket.handshake.address, reason }, 'server refused');
     }
   });
   ns.on('connection', (socket) => {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
+import WebSocket from 'ws';
 import { Cluster, MEDIA_DIR, SECRET, waitFor, waitForOutput } from '../helpers/cluster.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
@@ -113,6 +114,31 @@ describe('signaling abuse', () => {
     recordFigure('server_auth.refused_attempts', refused);
     recordFigure('server_auth.table_entries_from_refused', joined.length);
   }, 60_000);
+
+  it('row 7: bad tokens tried over and over on one connection: one warning, and the connection closed at the third', async () => {
+    const warnings = () =>
+      cluster
+        .hub!.output()
+        .split('\n')
+        .filter((l) => l.includes('"server refused"') && /"level":40/.test(l)).length;
+    const before = warnings();
+    const ws = new WebSocket(`${cluster.hubUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`);
+    ws.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    let sent = 0;
+    let open = true;
+    void closed.then(() => (open = false));
+    while (open && sent < 5_000) {
+      ws.send('40/server,{"token":"x"}');
+      sent++;
+      if (sent % 50 === 0) await sleep(1);
+    }
+    await closed;
+    await sleep(200);
+    expect(warnings() - before).toBe(1);
+    recordFigure('server_auth.bad_tokens_sent_before_close', sent);
+  }, 30_000);
 
   it('row 11, control: the same relay passing signals unaltered connects and delivers', async () => {
     const v = await openRawViewer(cluster.hubUrl, 'demo-smpte', { toServer: (d) => d, toViewer: (d) => d });
