@@ -31,6 +31,8 @@ export const MAX_BAD_FRAMES = 16;
  * this many bytes queued on the server (plus the SCTP stack's own fixed send buffer).
  */
 export const MAX_QUEUED_BYTES = 64 * 1024 + MAX_FRAME_BYTES;
+/** Control replies (stats, errors, meta) a viewer may leave unread past MAX_QUEUED_BYTES before it is dropped. */
+export const MAX_CONTROL_BACKLOG_BYTES = 64 * 1024;
 
 export type ServeState = 'connecting' | 'streaming' | 'paused' | 'ended' | 'closed';
 

@@ -25,6 +25,8 @@ import { AnswerCapture, type Answer } from './answer-capture.js';
 import {
   LIVE_POLL_MS,
   MAX_BAD_FRAMES,
+  MAX_CONTROL_BACKLOG_BYTES,
+  MAX_QUEUED_BYTES,
   CONNECT_TIMEOUT_MS,
   WATCHDOG_INTERVAL_MS,
   statsFrame,
@@ -354,6 +356,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
 
   #sendControl(msg: ServerControl): void {
     if (this.#state === 'closed' || this.#state === 'connecting') return;
+    // Media never fills the channel past MAX_QUEUED_BYTES (the send gate); only control replies to a viewer that asks
+    // (stats, refused plays) and never reads could, ≈ 150 bytes each and without end: such a viewer is dropped.
+    if (this.#queued() > MAX_QUEUED_BYTES + MAX_CONTROL_BACKLOG_BYTES) return this.close('stalled');
     try {
       this.#peer!.send(encodeControl(msg));
     } catch (err) {
