@@ -37,11 +37,10 @@ export function capConnections(server: Server, o: ConnectionCapOptions): Connect
   if (o.total > 0) server.maxConnections = o.total;
   server.on('drop', (d?: { remoteAddress?: string }) => o.onRefused?.('total', d?.remoteAddress ?? 'unknown'));
   server.on('connection', (socket: Socket) => {
-    const raw = socket.remoteAddress;
-    // One address however the socket spells it (IPv4-mapped IPv6 on a dual-stack listener).
-    const address = raw?.startsWith('::ffff:') ? raw.slice(7) : raw;
+    const address = socket.remoteAddress;
     if (o.perIp <= 0 || !address || o.exempt(address)) return;
-    // Counted by addressKey: an IPv6 client's whole /64 is one address.
+    // Counted by addressKey: one key however the socket spells the address (IPv4-mapped IPv6 on a dual-stack
+    // listener), and an IPv6 client's whole /64 is one address.
     const key = addressKey(address);
     const n = counts.get(key) ?? 0;
     if (n >= o.perIp) {
