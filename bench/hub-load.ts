@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import { Cluster, THREE_SERVERS } from '../test/helpers/cluster.js';
+import { cpuMs } from './cpu-time.js';
 
 /** A rate passes while the join p99 stays at or under this, and almost every join succeeds. */
 export const JOIN_P99_LIMIT_MS = 50;
@@ -51,15 +52,11 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Linux's USER_HZ for /proc times; 100 on every mainstream kernel. */
-const CLOCK_TICKS_PER_S = 100;
-
-/** CPU time a process has used (user + system), seconds, from /proc/<pid>/stat. */
+/** CPU time a process has used (user + system, all its threads), seconds, at ns precision (cpu-time.ts). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  const ms = cpuMs(pid);
+  if (Number.isNaN(ms)) throw new Error(`no CPU time for pid ${pid}: the process is gone`);
+  return ms / 1000;
 }
 
 /**

@@ -3,6 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+export { cpuMs } from '../cpu-time.js';
+
 export interface PeerProc {
   name: string;
   child: ChildProcess;
@@ -67,20 +69,6 @@ export async function stopProc(p: PeerProc | undefined, graceMs = 3_000): Promis
   if (!gone) {
     p.child.kill('SIGKILL');
     await p.exited;
-  }
-}
-
-const CLOCK_TICKS_PER_S = 100; // USER_HZ on Linux
-
-/** User + system CPU time of `pid` so far (ms); NaN when the process is gone. */
-export function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return NaN;
   }
 }
 

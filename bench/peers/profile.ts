@@ -21,8 +21,9 @@ function threadCpu(pid: number): Map<string, number> {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+      // Run time in ns (schedstat), not the 10-ms ticks of `stat`: a thread's share is often a few ticks.
+      const runNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      out.set(name, (out.get(name) ?? 0) + runNs / 1e6);
     } catch {
       // The thread ended.
     }
@@ -61,10 +62,12 @@ try {
       .filter((r) => r.idle + r.loaded > 0)
       .sort((a, b) => b.loaded - b.idle - (a.loaded - a.idle));
     const tot = (k: 'idle' | 'loaded') => rows.reduce((a, r) => a + r[k], 0);
-    report.push(`${role} (pid ${pid}): ${tot('idle')} ms idle → ${tot('loaded')} ms with ${viewers} viewers, per ${seconds} s`);
+    report.push(
+      `${role} (pid ${pid}): ${tot('idle').toFixed(0)} ms idle → ${tot('loaded').toFixed(0)} ms with ${viewers} viewers, per ${seconds} s`,
+    );
     for (const r of rows)
       report.push(
-        `  ${r.n.padEnd(16)} ${String(r.idle).padStart(6)} → ${String(r.loaded).padStart(6)} ms  (${((r.loaded - r.idle) / (viewers * seconds)).toFixed(2)} ms per viewer-second)`,
+        `  ${r.n.padEnd(16)} ${r.idle.toFixed(0).padStart(6)} → ${r.loaded.toFixed(0).padStart(6)} ms  (${((r.loaded - r.idle) / (viewers * seconds)).toFixed(2)} ms per viewer-second)`,
       );
   }
 } finally {
@@ -74,3 +77,4 @@ try {
 }
 console.log(report.join('\n'));
 rmSync(tmp, { recursive: true, force: true });
+process.exit(0); // the page server's and esbuild's handles would keep it alive

@@ -1,0 +1,58 @@
+// The benchmarks' CPU reader (bench/cpu-time.ts) against the process's own account of its CPU time
+// (getrusage, all threads), across a window in which the child burns CPU on its main thread and on a
+// worker that is alive at both readings. /proc/<pid>/stat's 10-ms ticks cannot meet this bound.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cpuMs } from '../../bench/cpu-time.js';
+
+// "report": the child prints its CPU time so far (ms, all threads: getrusage). "burn N": its main thread
+// and a long-lived worker each spin N ms of wall time, then it reports. Between lines it is idle.
+const CHILD = `
+const { Worker } = require('node:worker_threads');
+function spin(ms) { const s = Date.now(); while (Date.now() - s < ms) {} }
+const worker = new Worker(spin.toString() + 'const { parentPort } = require("node:worker_threads"); parentPort.on("message", (ms) => { spin(ms); parentPort.postMessage(0); });', { eval: true });
+const report = () => { const u = process.cpuUsage(); console.log(String((u.user + u.system) / 1000)); };
+worker.once('online', () => require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const [cmd, ms] = line.split(' ');
+  if (cmd === 'report') return report();
+  worker.postMessage(Number(ms));
+  spin(Number(ms));
+  worker.once('message', report);
+}));
+`;
+
+let child: ChildProcessWithoutNullStreams | undefined;
+afterEach(() => {
+  child?.kill('SIGKILL');
+  child = undefined;
+});
+
+describe('bench cpu-time', () => {
+  it('reads a process’s CPU time, all threads, to within a few ms of its own account', async () => {
+    const c = spawn(process.execPath, ['-e', CHILD]);
+    child = c;
+    const lines = createInterface({ input: c.stdout })[Symbol.asyncIterator]();
+    const ask = async (line: string): Promise<number> => {
+      c.stdin.write(`${line}\n`);
+      const { value, done } = await lines.next();
+      if (done) throw new Error('the child exited');
+      return Number(value);
+    };
+    // Several short windows: 10-ms ticks are off by up to a tick in each, this reader by ≈ 3 %.
+    const errors: number[] = [];
+    let burnt = 0;
+    for (let i = 0; i < 4; i++) {
+      const own0 = await ask('report');
+      const metered0 = cpuMs(c.pid!);
+      const own = (await ask('burn 30')) - own0;
+      const metered = cpuMs(c.pid!) - metered0;
+      burnt += own;
+      errors.push(Math.abs(metered - own) - own * 0.05);
+    }
+    // The main thread and the worker each spun ≈ 30 ms of wall time a window; under load either gets less CPU.
+    expect(burnt).toBeGreaterThan(40);
+    expect(Math.max(...errors)).toBeLessThan(3);
+    expect(Number.isNaN(cpuMs(999_999_999))).toBe(true);
+  });
+});
