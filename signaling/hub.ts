@@ -16,7 +16,7 @@ import { isLoopbackIp } from '../common/loopback-ip.js';
 import { addressKey } from '../common/address-key.js';
 import { capConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../common/connection-caps.js';
 import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
-import { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
+import { DEFAULT_CLUSTER_ADDRESSES, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
 import { WhipRoutes } from './whip-routes.js';
 import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
@@ -55,6 +55,7 @@ export class Hub {
   readonly #host: string;
   readonly #staticDir: string | undefined;
   readonly #trustedProxies: string[];
+  readonly #clusterAddresses: readonly string[];
   readonly #connectionCaps: { perIp: number; total: number };
   readonly #clientRatePerS: number;
   readonly #clientBurst: number;
@@ -84,6 +85,7 @@ export class Hub {
     this.#host = opts.host ?? '127.0.0.1';
     this.#staticDir = opts.staticDir;
     this.#trustedProxies = opts.trustedProxies ?? [];
+    this.#clusterAddresses = opts.clusterAddresses ?? DEFAULT_CLUSTER_ADDRESSES;
     this.#connectionCaps = { perIp: opts.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP, total: opts.maxConnections ?? MAX_CONNECTIONS };
     this.#clientRatePerS = opts.clientRatePerS ?? 20;
     this.#clientBurst = opts.clientBurst ?? 40;
@@ -199,7 +201,8 @@ export class Hub {
     capConnections(http, {
       perIp: this.#connectionCaps.perIp,
       total: this.#connectionCaps.total,
-      exempt: (a) => isLoopbackIp(a) || isTrustedProxy(a, this.#trustedProxies),
+      exempt: (a) => isLoopbackIp(a) || isTrustedProxy(a, this.#trustedProxies) || isTrustedProxy(a, this.#clusterAddresses),
+      cluster: (a) => isTrustedProxy(a, this.#clusterAddresses),
       onRefused: (why) => this.metrics.rejected.inc({ code: `too-many-connections-${why}` }),
     });
     if (this.#redisUrl) {
