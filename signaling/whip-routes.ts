@@ -98,6 +98,8 @@ export class WhipRoutes {
   readonly #host: WhipHost;
   readonly #maxResources: number;
   readonly #primaryAwayMs: number;
+  /** POSTs past the bound's check, waiting for their placement. */
+  #placing = 0;
   readonly #resources = new Map<string, Resource>();
   /** By stream id; at most maxResources (the oldest goes first). */
   readonly #resumable = new Map<string, Resumable>();
@@ -211,16 +213,17 @@ export class WhipRoutes {
       return fail(res, 409, `stream ${streamId} is on air (only the stream key that started it may resume it)`);
     const resume = this.#resumeOf(streamId, token);
     if (typeof resume === 'string') return fail(res, 409, resume);
-    if (this.#resources.size >= this.#maxResources) return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
+    if (this.#resources.size + this.#placing >= this.#maxResources)
+      return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
     const id = randomBytes(12).toString('base64url');
     const clientId = CLIENT_PREFIX + id;
     // A resume is placed on the server holding the copy (and only there: a new copy would need every byte from 0).
     const resuming = resume ? { streamSecret: resume.secret, exclude: [...up].filter((s) => s !== resume.holder) } : {};
-    const r = await this.#host.publish(
-      clientId,
-      { streamKey: token, location: coordinates(location), streamId, ...resuming },
-      this.#host.clientIp(req),
-    );
+    // A slot is held across the placement: POSTs arriving meanwhile count against the bound (they all passed it before).
+    this.#placing++;
+    const r = await this.#host
+      .publish(clientId, { streamKey: token, location: coordinates(location), streamId, ...resuming }, this.#host.clientIp(req))
+      .finally(() => this.#placing--);
     if (!r.ok) return fail(res, statusFor(r.code), r.message);
     const resource: Resource = {
       id,

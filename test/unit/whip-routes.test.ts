@@ -115,6 +115,22 @@ describe('WhipRoutes', () => {
     expect(routes.size).toBe(2);
   });
 
+  it('POSTs arriving together cannot overshoot maxResources (each holds its slot while it is placed)', async () => {
+    const hub = fakeHub();
+    const publish = hub.host.publish;
+    // The director answers after the other POSTs have arrived.
+    hub.host.publish = async (...a) => {
+      await sleep(50);
+      return publish(...(a as Parameters<typeof publish>));
+    };
+    const routes = new WhipRoutes(hub.host, { maxResources: 2 });
+    const base = await serve(routes);
+    const replies = await Promise.all(['one', 'two', 'three', 'four'].map((id) => post(base, id)));
+    expect(replies.map((r) => r.status).sort()).toEqual([201, 201, 503, 503]);
+    expect(routes.size).toBe(2);
+    expect(hub.publishes).toHaveLength(2);
+  });
+
   it('ends a resource (closing its backup session) when its primary stays gone, and when its last session closed', async () => {
     const hub = fakeHub();
     const routes = new WhipRoutes(hub.host, { primaryAwayMs: AWAY_MS });
