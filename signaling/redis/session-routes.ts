@@ -32,13 +32,22 @@ export class SessionRoutes {
     return this.#routes.size;
   }
 
-  /** Remembers which hub opened a session or resource on one of this hub's servers. */
-  remember(from: string, msg: unknown): void {
+  /**
+   * Remembers which hub opened a session or resource on one of this hub's servers. Returns the key when this
+   * message made the route (it was not known): if what the message asked for is refused, `forget` it.
+   */
+  remember(from: string, msg: unknown): string | undefined {
     const key = routeKey(msg);
-    if (key === undefined) return;
-    this.#routes.delete(key);
+    if (key === undefined) return undefined;
+    const known = this.#routes.delete(key);
     if (this.#routes.size >= this.#maxRoutes) this.#routes.delete(this.#routes.keys().next().value!);
     this.#routes.set(key, from);
+    return known ? undefined : key;
+  }
+
+  /** The session or resource `key` was never opened (refused, or the ask failed): no message about it will come. */
+  forget(key: string | undefined): void {
+    if (key !== undefined) this.#routes.delete(key);
   }
 
   /** The hub that opened `key`'s session, if remembered; `last`: the message ends the session, and its route is forgotten. */

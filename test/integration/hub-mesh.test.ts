@@ -224,6 +224,40 @@ describe('hub mesh (real redis-server)', () => {
     expect(a!.mesh.pendingAsks).toBe(0);
   });
 
+  it('an open the server refuses, or that fails, leaves no route behind; an accepted one keeps its route', async () => {
+    const where = new Map([
+      ['dir', 'hub-b'],
+      ['s-b', 'hub-b'],
+    ]);
+    const [a, b] = await hubs(['hub-a', 'hub-b'], where);
+    const dir = new ServerSocket();
+    const s = new ServerSocket();
+    b!.servers.set('dir', dir);
+    b!.servers.set('s-b', s);
+    const peer = a!.mesh.peer('s-b');
+    s.answer = async () => ({ ok: false, code: 'no-capacity', message: 'full' });
+    expect(await peer.ask('session-open', { sessionId: 'o-1' }, 2_000)).toMatchObject({ ok: false });
+    expect(await peer.ask('whep-offer', { resourceId: 'w-1-aaaaaaaa' }, 2_000)).toMatchObject({ ok: false });
+    s.answer = async () => {
+      throw new Error('operation has timed out');
+    };
+    await expect(peer.ask('session-open', { sessionId: 'o-2' }, 2_000)).rejects.toThrow('operation has timed out');
+    // Select then open on the director's hub: the chosen server refuses, then fails.
+    dir.answer = async () => ({ ok: true, serverId: 's-b', epoch: 1 });
+    const place = (sessionId: string) =>
+      a!.mesh.peer('dir').selectThenOpen!({ assetId: 'x' }, 1_000, { sessionId }, 1_000, () => undefined);
+    await expect(place('o-3')).resolves.toMatchObject({ open: { ok: false } });
+    s.answer = async () => ({ ok: false, code: 'no-capacity', message: 'full' });
+    await expect(place('o-4')).resolves.toMatchObject({ open: { ok: true, value: { ok: false } } });
+    expect(b!.mesh.routes).toBe(0);
+    // An accepted open keeps its route; a later refused ask about the same session does not remove it.
+    s.answer = async () => ({ ok: true });
+    await peer.ask('session-open', { sessionId: 'o-5' }, 2_000);
+    s.answer = async () => ({ ok: false, code: 'bad-request', message: 'no' });
+    await peer.ask('whep-end', { sessionId: 'o-5' }, 2_000);
+    expect(b!.mesh.routes).toBe(1);
+  });
+
   it('bounds: asks in flight, and the routes a hub remembers', async () => {
     const where = new Map([['s-b', 'hub-b']]);
     const [a, b] = await hubs(['hub-a', 'hub-b'], where, { pendingAsks: 3, routes: 5 });
