@@ -1,6 +1,7 @@
 // The signaling hub process: the transport-free core (signaling/core/) on socket.io and HTTP. Media never passes here.
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Gauge } from 'prom-client';
 import { Server as IoServer } from 'socket.io';
 import { ackError, ErrorCode, MAX_MESSAGE_BYTES, type CatalogEntry, type DecisionEvent } from './protocol/index.js';
 import { TokenVerifier } from './auth.js';
@@ -159,6 +160,21 @@ export class Hub {
       log: this.#log.child({ part: 'whep' }),
     });
     this.#link.deliverElsewhere = (clientId, event, msg) => this.whip.deliver(clientId, event, msg);
+    this.core.onServerJoined = (id, instance) => {
+      this.whip.serverJoined(id, instance);
+      this.whep.serverJoined(id, instance);
+    };
+    const { whip, whep } = this;
+    new Gauge({
+      name: 'baton_hub_whip_whep_resources',
+      help: 'WHIP broadcasts and WHEP players this hub relays',
+      labelNames: ['kind'],
+      registers: [this.metrics.registry],
+      collect() {
+        this.set({ kind: 'whip' }, whip.size);
+        this.set({ kind: 'whep' }, whep.size);
+      },
+    });
   }
 
   get table() {
@@ -396,6 +412,7 @@ export class Hub {
       session: (id) => core.relay.sessions.get(id),
       // The table's, not this hub's members: with several hubs a primary registered with another hub is up too.
       serverIds: () => core.table.ids(),
+      instanceOf: (id) => core.table.get(id)?.instance,
       // An empty copy (a broadcast that sent nothing) can be taken over from byte 0.
       liveCopies: (streamId) =>
         [...this.table.liveHolders(streamId)].filter((id) => (this.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),

@@ -32,6 +32,8 @@ export interface WhepHost {
   request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
   clientIp(req: IncomingMessage): string | null;
   serverIds(): string[];
+  /** The process a server id names now (its table row's `instance`), if known. */
+  instanceOf(serverId: string): string | undefined;
   iceServers: RTCIceServer[];
   log: Logger;
 }
@@ -40,6 +42,8 @@ interface Resource {
   id: string;
   assetId: string;
   serverId: string;
+  /** The process of `serverId` that was offered the player. */
+  instance?: string;
   ip: string;
 }
 
@@ -115,6 +119,15 @@ export class WhepRoutes {
     res.writeHead(200, CORS).end();
   }
 
+  /**
+   * A server registered (here or on another hub): players held for another process of that id died with it, and
+   * leave their slots at once rather than at the next POST (which only sees servers missing from the table).
+   */
+  serverJoined(serverId: string, instance: string | undefined): void {
+    for (const r of [...this.#resources.values()])
+      if (r.serverId === serverId && r.instance !== undefined && r.instance !== instance) this.#forget(r);
+  }
+
   /** A server's WHEP session ended by itself (the player left, the asset ended). */
   /** False when this hub holds no such WHEP resource (with several hubs, another may). */
   onServerClosed(serverId: string, raw: unknown): boolean {
@@ -178,6 +191,7 @@ export class WhepRoutes {
         return fail(res, pick.code === ErrorCode.unknownAsset ? 404 : statusFor(pick.code), pick.message, CORS);
       }
       r.serverId = pick.serverId;
+      r.instance = this.#host.instanceOf(pick.serverId);
       const offer: WhepOffer = { resourceId: id, assetId, sdp };
       const answer = await this.#host.request<{ sdp: string }>(pick.serverId, 'whep-offer', offer, WHEP_OFFER_TIMEOUT_MS);
       if (answer.ok) {

@@ -43,6 +43,8 @@ export interface WhipHost {
   session(sessionId: string): { clientSocketId: string; serverId: string } | undefined;
   /** Ids of the servers in the cluster's table now (registered with any hub). */
   serverIds(): string[];
+  /** The process a server id names now (its table row's `instance`), if known. */
+  instanceOf(serverId: string): string | undefined;
   /** Servers holding an unfinished, non-empty copy of this stream. */
   liveCopies(streamId: string): string[];
   /** Whether any session of this client is still open. */
@@ -58,6 +60,8 @@ interface Resource {
   streamId: string;
   clientId: string;
   primary: string;
+  /** The process of `primary` that relays the broadcast. */
+  primaryInstance?: string;
   /** sha256 of the bearer token that created it: DELETE must carry the same one. */
   tokenHash: Buffer;
   /** The hub's proof of ownership of the stream id, kept so a re-POST can resume it. */
@@ -158,6 +162,15 @@ export class WhipRoutes {
     return true;
   }
 
+  /**
+   * A server registered (here or on another hub): a broadcast whose primary was another process of that id lost its
+   * relay with it; it ends as `primary-gone` (resumable by re-POST) at once, not after WHIP_PRIMARY_AWAY_MS.
+   */
+  serverJoined(serverId: string, instance: string | undefined): void {
+    for (const r of [...this.#resources.values()])
+      if (r.primary === serverId && r.primaryInstance !== undefined && r.primaryInstance !== instance) this.#drop(r, 'primary-gone');
+  }
+
   /** The primary's relay signals one of its upload sessions. */
   /** False when this hub holds no such WHIP resource (with several hubs, another may). */
   onServerSignal(serverId: string, raw: unknown, quiet = false): boolean {
@@ -230,6 +243,7 @@ export class WhipRoutes {
       streamId,
       clientId,
       primary: r.primary.serverId,
+      primaryInstance: this.#host.instanceOf(r.primary.serverId),
       tokenHash: hash(token),
       secret: r.streamSecret,
       ending: false,

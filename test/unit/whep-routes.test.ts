@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { WhepRoutes, type WhepHost } from '../../signaling/whep-routes.js';
+import { expectRestartOfADrops } from '../helpers/restart-routes.js';
 import { ackError, type Ack, type SelectDecision } from '../../signaling/protocol/index.js';
 
 const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whep-offer.sdp'), 'utf8');
@@ -14,6 +15,11 @@ const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whep-offer.sdp
 function fakeHub() {
   const refuse = new Set<string>();
   const ends: string[] = [];
+  /** Each server's process, as its table row says. */
+  const instances = new Map([
+    ['a', 'a-process-1'],
+    ['b', 'b-process-1'],
+  ]);
   let ip = '10.0.0.1';
   const host: WhepHost = {
     select: async (_assetId, exclude) => {
@@ -29,10 +35,11 @@ function fakeHub() {
     },
     clientIp: (req) => (req.headers['x-test-ip'] as string | undefined) ?? ip,
     serverIds: () => ['a', 'b'],
+    instanceOf: (id) => instances.get(id),
     iceServers: [],
     log: pino({ level: 'silent' }),
   };
-  return { host, refuse, ends, setIp: (x: string) => (ip = x) };
+  return { host, refuse, ends, instances, setIp: (x: string) => (ip = x) };
 }
 
 let server: Server | undefined;
@@ -143,5 +150,18 @@ describe('WhepRoutes', () => {
     expect(routes.offersInFlight).toBe(0);
     expect((await post(base, 'show', '10.0.0.3')).status).toBe(201);
     expect(asked).toBe(6);
+  });
+
+  it('a server registering as another process drops the players held for the old one at once; the same process keeps them', async () => {
+    const hub = fakeHub();
+    const routes = new WhepRoutes(hub.host, { maxPerIp: 2 });
+    const base = await serve(routes);
+    expect((await post(base)).status).toBe(201);
+    expect((await post(base)).status).toBe(201);
+    expect((await post(base)).status).toBe(429);
+    // `a` restarted under its id: the slots are free before any POST looks.
+    expectRestartOfADrops(routes, hub.instances, 2);
+    expect((await post(base)).status).toBe(201);
+    expect(hub.ends).toEqual([]);
   });
 });
