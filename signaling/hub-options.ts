@@ -53,7 +53,7 @@ export interface HubOptions {
   /**
    * Where media servers connect from (addresses, CIDR ranges, `loopback`, `private`; as `trustedProxies`): they are
    * not capped per address and may use the tenth of `maxConnections` other addresses cannot take
-   * (`clusterReserve`). Default `['loopback']`; a list replaces it.
+   * (`clusterReserve`). Default `['loopback']`; a list replaces it; an empty one keeps no share.
    */
   clusterAddresses?: string[];
   /**

@@ -218,7 +218,8 @@ export class Hub {
       perIp: this.#connectionCaps.perIp,
       total: this.#connectionCaps.total,
       exempt: (a) => isLoopbackIp(a) || isTrustedProxy(a, this.#trustedProxies) || isTrustedProxy(a, this.#clusterAddresses),
-      cluster: (a) => isTrustedProxy(a, this.#clusterAddresses),
+      // None named (an empty list): no share is kept that nobody could use.
+      cluster: this.#clusterAddresses.length > 0 ? (a) => isTrustedProxy(a, this.#clusterAddresses) : undefined,
       onRefused: (why) => this.metrics.rejected.inc({ code: `too-many-connections-${why}` }),
     });
     if (this.#redisUrl) {
