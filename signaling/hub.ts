@@ -163,6 +163,7 @@ export class Hub {
     this.core.onServerJoined = (id, instance) => {
       this.whip.serverJoined(id, instance);
       this.whep.serverJoined(id, instance);
+      this.#mesh?.serverJoined(id, instance);
     };
     const { whip, whep } = this;
     new Gauge({
@@ -254,6 +255,7 @@ export class Hub {
         local: (id) => this.core.members.localPeer(id),
         fallback: (id) => roomPeer(this.#link.servers!, serverRoom(id)),
         count: (kind) => this.metrics.crossHub.inc({ kind }),
+        instanceOf: (id) => this.core.table.get(id)?.instance,
         onRotate: (epoch, reason) => {
           if (Object.values(RotationReason).includes(reason as RotationReason)) this.core.seat.rotateFor(epoch, reason as RotationReason);
         },
