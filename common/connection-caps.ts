@@ -8,6 +8,16 @@ import { addressKey } from './address-key.js';
 export const MAX_CONNECTIONS_PER_IP = 64;
 /** Connections one server holds open in all; the process's file descriptor limit must be above it. */
 export const MAX_CONNECTIONS = 10_000;
+/**
+ * The part of the total only cluster members may take (`cluster`), a tenth: 1,000 of 10,000. Without it about 157
+ * anonymous addresses at 64 connections each filled the total and media servers could no longer register.
+ */
+export const CLUSTER_RESERVED_DIVISOR = 10;
+
+/** Connections kept for cluster members out of `total` (0 when the total is off). */
+export function clusterReserve(total: number): number {
+  return total > 0 ? Math.floor(total / CLUSTER_RESERVED_DIVISOR) : 0;
+}
 
 export interface ConnectionCapOptions {
   /** Per remote address; 0 turns the per-address cap off. */
@@ -19,7 +29,13 @@ export interface ConnectionCapOptions {
    * proxies, whose clients are many behind one address (limit them at the proxy). The total cap still counts them.
    */
   exempt: (address: string) => boolean;
-  /** A connection was refused: `per-ip` (destroyed at once) or `total` (Node's own `drop`). */
+  /**
+   * Cluster members (media servers, named by the operator): they may take the whole total, every other address only
+   * the total less `clusterReserve(total)`, so anonymous clients holding idle connections cannot lock servers out.
+   * Absent: no reserve, everyone shares the total.
+   */
+  cluster?: (address: string) => boolean;
+  /** A connection was refused: `per-ip` (destroyed at once) or `total` (Node's own `drop`, or past the others' share). */
   onRefused?: (why: 'per-ip' | 'total', address: string) => void;
 }
 
@@ -35,9 +51,21 @@ export interface ConnectionCounts {
 export function capConnections(server: Server, o: ConnectionCapOptions): ConnectionCounts {
   const counts = new Map<string, number>();
   if (o.total > 0) server.maxConnections = o.total;
+  // Node's maxConnections holds the whole total; the others' share is counted here.
+  const othersMax = o.cluster ? o.total - clusterReserve(o.total) : 0;
+  let others = 0;
   server.on('drop', (d?: { remoteAddress?: string }) => o.onRefused?.('total', d?.remoteAddress ?? 'unknown'));
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress;
+    if (othersMax > 0 && !(address && o.cluster!(address))) {
+      if (others >= othersMax) {
+        o.onRefused?.('total', address ?? 'unknown');
+        socket.destroy();
+        return;
+      }
+      others++;
+      socket.once('close', () => others--);
+    }
     if (o.perIp <= 0 || !address || o.exempt(address)) return;
     // Counted by addressKey: one key however the socket spells the address (IPv4-mapped IPv6 on a dual-stack
     // listener), and an IPv6 client's whole /64 is one address.

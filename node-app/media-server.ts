@@ -1,5 +1,6 @@
 // The headless media server: wires its parts together — the hub link, the state-table
 // replica, the director role, viewer and ingest sessions, storage rescans, the HTTP side.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   type StateTable,
@@ -58,6 +59,8 @@ const DEFAULT_HEARTBEAT_MS = 1_000;
 export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #replica: ReplicaFollower;
   readonly store: DiskStore;
+  /** This process's (this server object's) registration: a restart under the same id makes hubs drop the old one's state. */
+  readonly instance = randomBytes(12).toString('base64url');
   readonly cache: BlockCache;
   readonly metrics: ServerMetrics;
   readonly #iceFilter: IceFilter;
@@ -358,6 +361,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       live: this.#ingest.liveInfo(),
       ...(this.httpUrl ? { httpUrl: this.httpUrl } : {}),
       ...(this.table.director ? { lastEpoch: this.table.director.epoch } : {}),
+      instance: this.instance,
     };
   }
 

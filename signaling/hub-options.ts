@@ -51,6 +51,12 @@ export interface HubOptions {
   connectionsPerIp?: number;
   maxConnections?: number;
   /**
+   * Where media servers connect from (addresses, CIDR ranges, `loopback`, `private`; as `trustedProxies`): they are
+   * not capped per address and may use the tenth of `maxConnections` other addresses cannot take
+   * (`clusterReserve`). Default `['loopback']`; a list replaces it; an empty one keeps no share.
+   */
+  clusterAddresses?: string[];
+  /**
    * Several hubs share one cluster through this Redis (`redis://host:port[/db]`): the table, the
    * rotation lease, servers' liveness and socket.io between hubs (docs/multi-hub.md). Without it
    * the hub keeps everything in its own memory.
@@ -65,6 +71,9 @@ export interface HubOptions {
   /** Clock, injectable for tests. */
   now?: () => number;
 }
+
+/** Cluster members when none are named: servers on the hub's own machine. */
+export const DEFAULT_CLUSTER_ADDRESSES: readonly string[] = ['loopback'];
 
 /** HTTP requests per client IP: sustained rate and burst (a page load is about a dozen). */
 export const DEFAULT_HTTP_RATE_PER_S = 50;

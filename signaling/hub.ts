@@ -1,6 +1,7 @@
 // The signaling hub process: the transport-free core (signaling/core/) on socket.io and HTTP. Media never passes here.
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Gauge } from 'prom-client';
 import { Server as IoServer } from 'socket.io';
 import { ackError, ErrorCode, MAX_MESSAGE_BYTES, type CatalogEntry, type DecisionEvent } from './protocol/index.js';
 import { TokenVerifier } from './auth.js';
@@ -16,7 +17,7 @@ import { isLoopbackIp } from '../common/loopback-ip.js';
 import { addressKey } from '../common/address-key.js';
 import { capConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../common/connection-caps.js';
 import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
-import { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
+import { DEFAULT_CLUSTER_ADDRESSES, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
 import { WhipRoutes } from './whip-routes.js';
 import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
@@ -55,6 +56,7 @@ export class Hub {
   readonly #host: string;
   readonly #staticDir: string | undefined;
   readonly #trustedProxies: string[];
+  readonly #clusterAddresses: readonly string[];
   readonly #connectionCaps: { perIp: number; total: number };
   readonly #clientRatePerS: number;
   readonly #clientBurst: number;
@@ -84,6 +86,7 @@ export class Hub {
     this.#host = opts.host ?? '127.0.0.1';
     this.#staticDir = opts.staticDir;
     this.#trustedProxies = opts.trustedProxies ?? [];
+    this.#clusterAddresses = opts.clusterAddresses ?? DEFAULT_CLUSTER_ADDRESSES;
     this.#connectionCaps = { perIp: opts.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP, total: opts.maxConnections ?? MAX_CONNECTIONS };
     this.#clientRatePerS = opts.clientRatePerS ?? 20;
     this.#clientBurst = opts.clientBurst ?? 40;
@@ -157,6 +160,22 @@ export class Hub {
       log: this.#log.child({ part: 'whep' }),
     });
     this.#link.deliverElsewhere = (clientId, event, msg) => this.whip.deliver(clientId, event, msg);
+    this.core.onServerJoined = (id, instance) => {
+      this.whip.serverJoined(id, instance);
+      this.whep.serverJoined(id, instance);
+      this.#mesh?.serverJoined(id, instance);
+    };
+    const { whip, whep } = this;
+    new Gauge({
+      name: 'baton_hub_whip_whep_resources',
+      help: 'WHIP broadcasts and WHEP players this hub relays',
+      labelNames: ['kind'],
+      registers: [this.metrics.registry],
+      collect() {
+        this.set({ kind: 'whip' }, whip.size);
+        this.set({ kind: 'whep' }, whep.size);
+      },
+    });
   }
 
   get table() {
@@ -199,7 +218,9 @@ export class Hub {
     capConnections(http, {
       perIp: this.#connectionCaps.perIp,
       total: this.#connectionCaps.total,
-      exempt: (a) => isLoopbackIp(a) || isTrustedProxy(a, this.#trustedProxies),
+      exempt: (a) => isLoopbackIp(a) || isTrustedProxy(a, this.#trustedProxies) || isTrustedProxy(a, this.#clusterAddresses),
+      // None named (an empty list): no share is kept that nobody could use.
+      cluster: this.#clusterAddresses.length > 0 ? (a) => isTrustedProxy(a, this.#clusterAddresses) : undefined,
       onRefused: (why) => this.metrics.rejected.inc({ code: `too-many-connections-${why}` }),
     });
     if (this.#redisUrl) {
@@ -234,6 +255,7 @@ export class Hub {
         local: (id) => this.core.members.localPeer(id),
         fallback: (id) => roomPeer(this.#link.servers!, serverRoom(id)),
         count: (kind) => this.metrics.crossHub.inc({ kind }),
+        instanceOf: (id) => this.core.table.get(id)?.instance,
         onRotate: (epoch, reason) => {
           if (Object.values(RotationReason).includes(reason as RotationReason)) this.core.seat.rotateFor(epoch, reason as RotationReason);
         },
@@ -393,6 +415,7 @@ export class Hub {
       session: (id) => core.relay.sessions.get(id),
       // The table's, not this hub's members: with several hubs a primary registered with another hub is up too.
       serverIds: () => core.table.ids(),
+      instanceOf: (id) => core.table.get(id)?.instance,
       // An empty copy (a broadcast that sent nothing) can be taken over from byte 0.
       liveCopies: (streamId) =>
         [...this.table.liveHolders(streamId)].filter((id) => (this.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),

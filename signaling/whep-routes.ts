@@ -14,6 +14,13 @@ import type { Logger } from './log.js';
 export const MAX_WHEP_RESOURCES = 1_000;
 /** WHEP players one client IP may hold at once; more get 429. */
 export const MAX_WHEP_RESOURCES_PER_IP = 16;
+/**
+ * WHEP offers one hub has with its servers at once, and per client address: an offer costs a server a peer
+ * connection, ICE gathering and a demuxer, the client one HTTP request; these bound that work (the HTTP rate
+ * limits only how often). More get 503 / 429 with Retry-After.
+ */
+export const MAX_WHEP_OFFERS_IN_FLIGHT = 64;
+export const MAX_WHEP_OFFERS_IN_FLIGHT_PER_IP = 8;
 /** How long the chosen server may take to answer (asset opened, ICE gathered), ms. */
 export const WHEP_OFFER_TIMEOUT_MS = 10_000;
 /** Servers tried for one offer (the director's pick, then its next one without it). */
@@ -25,6 +32,8 @@ export interface WhepHost {
   request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
   clientIp(req: IncomingMessage): string | null;
   serverIds(): string[];
+  /** The process a server id names now (its table row's `instance`), if known. */
+  instanceOf(serverId: string): string | undefined;
   iceServers: RTCIceServer[];
   log: Logger;
 }
@@ -33,12 +42,18 @@ interface Resource {
   id: string;
   assetId: string;
   serverId: string;
+  /** The process of `serverId` that was offered the player. */
+  instance?: string;
   ip: string;
 }
 
 export interface WhepRoutesOptions {
   maxResources?: number;
   maxPerIp?: number;
+  /** Default MAX_WHEP_OFFERS_IN_FLIGHT. */
+  maxOffersInFlight?: number;
+  /** Default MAX_WHEP_OFFERS_IN_FLIGHT_PER_IP. */
+  maxOffersInFlightPerIp?: number;
 }
 
 /** CORS for players on other origins (a WHEP player is often a web page): the headers they must read. */
@@ -53,11 +68,23 @@ export class WhepRoutes {
   readonly #maxPerIp: number;
   readonly #resources = new Map<string, Resource>();
   readonly #perIp = new Map<string, number>();
+  readonly #maxOffers: number;
+  readonly #maxOffersPerIp: number;
+  /** Offers being placed or answered, by client address (an entry only while one is in flight). */
+  readonly #offersPerIp = new Map<string, number>();
+  #offers = 0;
 
   constructor(host: WhepHost, opts: WhepRoutesOptions = {}) {
     this.#host = host;
     this.#max = opts.maxResources ?? MAX_WHEP_RESOURCES;
     this.#maxPerIp = opts.maxPerIp ?? MAX_WHEP_RESOURCES_PER_IP;
+    this.#maxOffers = opts.maxOffersInFlight ?? MAX_WHEP_OFFERS_IN_FLIGHT;
+    this.#maxOffersPerIp = opts.maxOffersInFlightPerIp ?? MAX_WHEP_OFFERS_IN_FLIGHT_PER_IP;
+  }
+
+  /** Offers the hub is placing or waiting on a server's answer for. */
+  get offersInFlight(): number {
+    return this.#offers;
   }
 
   get size(): number {
@@ -92,6 +119,15 @@ export class WhepRoutes {
     res.writeHead(200, CORS).end();
   }
 
+  /**
+   * A server registered (here or on another hub): players held for another process of that id died with it, and
+   * leave their slots at once rather than at the next POST (which only sees servers missing from the table).
+   */
+  serverJoined(serverId: string, instance: string | undefined): void {
+    for (const r of [...this.#resources.values()])
+      if (r.serverId === serverId && r.instance !== undefined && r.instance !== instance) this.#forget(r);
+  }
+
   /** A server's WHEP session ended by itself (the player left, the asset ended). */
   /** False when this hub holds no such WHEP resource (with several hubs, another may). */
   onServerClosed(serverId: string, raw: unknown): boolean {
@@ -121,9 +157,26 @@ export class WhepRoutes {
     // Counted by addressKey (an IPv6 client's /64 is one address). Loopback is not capped per address, as for viewer
     // sessions (every local player shares it); the hub-wide cap holds.
     const ip = addressKey(from);
-    if (!isLoopbackIp(from) && (this.#perIp.get(ip) ?? 0) >= this.#maxPerIp)
+    const capped = !isLoopbackIp(from);
+    if (capped && (this.#perIp.get(ip) ?? 0) >= this.#maxPerIp)
       return fail(res, 429, `this address plays ${this.#maxPerIp} WHEP streams already`, { ...CORS, 'retry-after': '1' });
     if (this.#resources.size >= this.#max) return fail(res, 503, `this hub relays ${this.#max} WHEP players already`, CORS);
+    if (capped && (this.#offersPerIp.get(ip) ?? 0) >= this.#maxOffersPerIp)
+      return fail(res, 429, `this address has ${this.#maxOffersPerIp} WHEP offers in flight already`, { ...CORS, 'retry-after': '1' });
+    if (this.#offers >= this.#maxOffers)
+      return fail(res, 503, `this hub has ${this.#maxOffers} WHEP offers in flight already`, { ...CORS, 'retry-after': '1' });
+    this.#offers++;
+    this.#offersPerIp.set(ip, (this.#offersPerIp.get(ip) ?? 0) + 1);
+    try {
+      await this.#place(res, assetId, sdp, ip);
+    } finally {
+      this.#offers--;
+      decrement(this.#offersPerIp, ip);
+    }
+  }
+
+  /** Places one player: the director's pick answers its offer, or the next one does. */
+  async #place(res: ServerResponse, assetId: string, sdp: string, ip: string): Promise<void> {
     const id = randomBytes(12).toString('base64url');
     // Reserved before the first await, so concurrent offers from one address count against its bound.
     const r: Resource = { id, assetId, serverId: '', ip };
@@ -138,6 +191,7 @@ export class WhepRoutes {
         return fail(res, pick.code === ErrorCode.unknownAsset ? 404 : statusFor(pick.code), pick.message, CORS);
       }
       r.serverId = pick.serverId;
+      r.instance = this.#host.instanceOf(pick.serverId);
       const offer: WhepOffer = { resourceId: id, assetId, sdp };
       const answer = await this.#host.request<{ sdp: string }>(pick.serverId, 'whep-offer', offer, WHEP_OFFER_TIMEOUT_MS);
       if (answer.ok) {
@@ -170,8 +224,13 @@ export class WhepRoutes {
 
   #forget(r: Resource): void {
     if (!this.#resources.delete(r.id)) return;
-    const n = (this.#perIp.get(r.ip) ?? 1) - 1;
-    if (n <= 0) this.#perIp.delete(r.ip);
-    else this.#perIp.set(r.ip, n);
+    decrement(this.#perIp, r.ip);
   }
+}
+
+/** One less for `key`; a key at 0 leaves the map, so it holds only addresses with something open. */
+function decrement(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 1) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
 }

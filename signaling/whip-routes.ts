@@ -43,6 +43,8 @@ export interface WhipHost {
   session(sessionId: string): { clientSocketId: string; serverId: string } | undefined;
   /** Ids of the servers in the cluster's table now (registered with any hub). */
   serverIds(): string[];
+  /** The process a server id names now (its table row's `instance`), if known. */
+  instanceOf(serverId: string): string | undefined;
   /** Servers holding an unfinished, non-empty copy of this stream. */
   liveCopies(streamId: string): string[];
   /** Whether any session of this client is still open. */
@@ -58,6 +60,8 @@ interface Resource {
   streamId: string;
   clientId: string;
   primary: string;
+  /** The process of `primary` that relays the broadcast. */
+  primaryInstance?: string;
   /** sha256 of the bearer token that created it: DELETE must carry the same one. */
   tokenHash: Buffer;
   /** The hub's proof of ownership of the stream id, kept so a re-POST can resume it. */
@@ -98,6 +102,8 @@ export class WhipRoutes {
   readonly #host: WhipHost;
   readonly #maxResources: number;
   readonly #primaryAwayMs: number;
+  /** POSTs past the bound's check, waiting for their placement. */
+  #placing = 0;
   readonly #resources = new Map<string, Resource>();
   /** By stream id; at most maxResources (the oldest goes first). */
   readonly #resumable = new Map<string, Resumable>();
@@ -156,6 +162,15 @@ export class WhipRoutes {
     return true;
   }
 
+  /**
+   * A server registered (here or on another hub): a broadcast whose primary was another process of that id lost its
+   * relay with it; it ends as `primary-gone` (resumable by re-POST) at once, not after WHIP_PRIMARY_AWAY_MS.
+   */
+  serverJoined(serverId: string, instance: string | undefined): void {
+    for (const r of [...this.#resources.values()])
+      if (r.primary === serverId && r.primaryInstance !== undefined && r.primaryInstance !== instance) this.#drop(r, 'primary-gone');
+  }
+
   /** The primary's relay signals one of its upload sessions. */
   /** False when this hub holds no such WHIP resource (with several hubs, another may). */
   onServerSignal(serverId: string, raw: unknown, quiet = false): boolean {
@@ -211,22 +226,24 @@ export class WhipRoutes {
       return fail(res, 409, `stream ${streamId} is on air (only the stream key that started it may resume it)`);
     const resume = this.#resumeOf(streamId, token);
     if (typeof resume === 'string') return fail(res, 409, resume);
-    if (this.#resources.size >= this.#maxResources) return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
+    if (this.#resources.size + this.#placing >= this.#maxResources)
+      return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
     const id = randomBytes(12).toString('base64url');
     const clientId = CLIENT_PREFIX + id;
     // A resume is placed on the server holding the copy (and only there: a new copy would need every byte from 0).
     const resuming = resume ? { streamSecret: resume.secret, exclude: [...up].filter((s) => s !== resume.holder) } : {};
-    const r = await this.#host.publish(
-      clientId,
-      { streamKey: token, location: coordinates(location), streamId, ...resuming },
-      this.#host.clientIp(req),
-    );
+    // A slot is held across the placement: POSTs arriving meanwhile count against the bound (they all passed it before).
+    this.#placing++;
+    const r = await this.#host
+      .publish(clientId, { streamKey: token, location: coordinates(location), streamId, ...resuming }, this.#host.clientIp(req))
+      .finally(() => this.#placing--);
     if (!r.ok) return fail(res, statusFor(r.code), r.message);
     const resource: Resource = {
       id,
       streamId,
       clientId,
       primary: r.primary.serverId,
+      primaryInstance: this.#host.instanceOf(r.primary.serverId),
       tokenHash: hash(token),
       secret: r.streamSecret,
       ending: false,

@@ -76,6 +76,14 @@ export function addHubCommand(program: Command): void {
       ),
     )
     .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', list, []))
+    .addOption(
+      opt(
+        '--cluster-addresses <cidr1,cidr2>',
+        'where media servers connect from (addresses, CIDR ranges, loopback, private): not capped per address, and a tenth of --max-connections is kept for them (default loopback; a list replaces it)',
+        'BATON_CLUSTER_ADDRESSES',
+        list,
+      ),
+    )
     .addOption(opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR', undefined, 'dist/web'))
     .addOption(opt('--ice-servers <json>', 'STUN/TURN servers handed to browsers, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
     .addOption(
@@ -168,6 +176,7 @@ export function addHubCommand(program: Command): void {
         directorTimeoutMs: o.directorTimeoutMs,
         streamKeys: o.streamKeys,
         trustedProxies: o.trustedProxies,
+        clusterAddresses: o.clusterAddresses,
         staticDir: resolve(o.staticDir),
         iceServers: o.iceServers,
         streamKeySecret: o.streamKeySecret,

@@ -25,6 +25,8 @@ export interface WhepManagerOptions {
 export class WhepManager {
   readonly #o: WhepManagerOptions;
   readonly #sessions = new Map<string, WhepSession>();
+  /** Offers past the capacity check, waiting for the WHEP stack to load: they hold a slot until they have a session or fail. */
+  #reserved = 0;
   #closed = false;
 
   constructor(opts: WhepManagerOptions) {
@@ -56,35 +58,43 @@ export class WhepManager {
     if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'the server is shutting down'));
     if (this.#sessions.has(resourceId)) return ack(ackError(ErrorCode.conflict, 'this WHEP resource exists already'));
     const max = this.#o.maxSessions ?? MAX_WHEP_SESSIONS;
-    if (this.#sessions.size >= max) return ack(ackError(ErrorCode.noCapacity, `this server feeds ${max} WHEP players already`));
+    if (this.#sessions.size + this.#reserved >= max)
+      return ack(ackError(ErrorCode.noCapacity, `this server feeds ${max} WHEP players already`));
+    // Reserved before the await: offers that arrive meanwhile are counted against the bound (they all passed it before).
+    this.#reserved++;
     // Loaded at the first WHEP offer: mediabunny and the media stack cost servers that never see one nothing.
-    void import('./whep-session.js').then(
-      ({ WhepSession }) => {
-        const source = this.#o.openSource(assetId);
-        if (!source) return ack(ackError(ErrorCode.unknownAsset, `asset ${assetId} is not stored here`));
-        let s: WhepSession;
-        try {
-          s = new WhepSession({ resourceId, offer: sdp, source, bindAddress: this.#o.bindAddress, iceServers: this.#o.iceServerUrls });
-        } catch (err) {
-          source.close();
-          return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
-        }
-        this.#sessions.set(resourceId, s);
-        s.once('closed', (reason) => {
-          this.#sessions.delete(resourceId);
-          this.#o.log?.info({ resource: resourceId, asset: assetId, reason, ...s.stats }, 'WHEP session ended');
-          this.#o.emitToHub('whep-closed', { resourceId, reason: reason.slice(0, 64) });
-        });
-        s.answer().then(
-          (answer) => ack({ ok: true, sdp: answer }),
-          (err: Error) => {
-            s.close('answer-failed');
-            ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, err.message));
-          },
-        );
-      },
-      (err: Error) => ack(ackError(ErrorCode.internal, `cannot load the WHEP stack: ${err.message}`)),
-    );
+    void import('./whep-session.js')
+      .then(
+        ({ WhepSession }) => {
+          // Again after the await: closed meanwhile, or the same resource offered twice at once.
+          if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'the server is shutting down'));
+          if (this.#sessions.has(resourceId)) return ack(ackError(ErrorCode.conflict, 'this WHEP resource exists already'));
+          const source = this.#o.openSource(assetId);
+          if (!source) return ack(ackError(ErrorCode.unknownAsset, `asset ${assetId} is not stored here`));
+          let s: WhepSession;
+          try {
+            s = new WhepSession({ resourceId, offer: sdp, source, bindAddress: this.#o.bindAddress, iceServers: this.#o.iceServerUrls });
+          } catch (err) {
+            source.close();
+            return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
+          }
+          this.#sessions.set(resourceId, s);
+          s.once('closed', (reason) => {
+            this.#sessions.delete(resourceId);
+            this.#o.log?.info({ resource: resourceId, asset: assetId, reason, ...s.stats }, 'WHEP session ended');
+            this.#o.emitToHub('whep-closed', { resourceId, reason: reason.slice(0, 64) });
+          });
+          s.answer().then(
+            (answer) => ack({ ok: true, sdp: answer }),
+            (err: Error) => {
+              s.close('answer-failed');
+              ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, err.message));
+            },
+          );
+        },
+        (err: Error) => ack(ackError(ErrorCode.internal, `cannot load the WHEP stack: ${err.message}`)),
+      )
+      .finally(() => this.#reserved--);
   }
 
   end(raw: unknown, ack: (r: Ack) => void): void {

@@ -7,7 +7,7 @@
 // reads back from the log, in order, with the same reducer (`apply`). So a change made
 // here shows in this hub's table only once read back; callers that must see it wait
 // with `whenApplied`.
-import type { StateTable, Delta, TableSnapshot, VersionedDelta } from '../protocol/index.js';
+import type { StateTable, Delta, ServerEntry, TableSnapshot, VersionedDelta } from '../protocol/index.js';
 import type { HubMetrics } from '../hub-metrics.js';
 import type { CatalogView } from '../catalog-view.js';
 import type { HubClock, HubLink, SharedLog } from './link.js';
@@ -32,6 +32,11 @@ export interface DeltaFeedOptions {
   shared?: SharedLog;
   /** Shared mode: every delta read back and applied, in order (server-left ends sessions on every hub). */
   onApplied?: (d: Delta) => void;
+  /**
+   * Both modes: a server's row arrived, with the instance of the row it replaced when there was one (shared mode:
+   * a server restarted and registered again, here or on another hub, before any hub removed its old row).
+   */
+  onJoined?: (server: ServerEntry, replaced: { instance?: string } | undefined) => void;
   /** Shared mode: waiting deltas were dropped (outbox bound): this hub's servers must re-send their rows. */
   onLost?: () => void;
 }
@@ -73,8 +78,9 @@ export class DeltaFeed {
     if (this.#o.shared) {
       this.#enqueue(delta);
     } else {
+      const replaced = this.#replaced(delta);
       const vd = this.table.commit(delta);
-      this.#applied(delta, vd.v);
+      this.#applied(delta, vd.v, replaced);
       this.#pending.push(vd);
     }
     if (!this.#flushScheduled) {
@@ -111,13 +117,14 @@ export class DeltaFeed {
     const applied: VersionedDelta[] = [];
     let outcome: 'applied' | 'gap' = 'applied';
     for (const vd of batch) {
+      const replaced = this.#replaced(vd.d);
       const r = this.table.offer(vd);
       if (r === 'gap') {
         outcome = 'gap';
         break;
       }
       if (r === 'stale') continue;
-      this.#applied(vd.d, vd.v);
+      this.#applied(vd.d, vd.v, replaced);
       applied.push(vd);
       this.#o.onApplied?.(vd.d);
     }
@@ -145,12 +152,20 @@ export class DeltaFeed {
     });
   }
 
-  #applied(delta: Delta, v: number): void {
+  #applied(delta: Delta, v: number, replaced: { instance?: string } | undefined): void {
     const m = this.#o.metrics;
     this.#o.catalog.noteDelta(delta.type);
     m.deltas.inc();
     m.tableVersion.set(v);
     m.servers.set(this.table.size);
+    if (delta.type === 'server-joined') this.#o.onJoined?.(delta.server, replaced);
+  }
+
+  /** The row a `server-joined` is about to replace (its instance only). */
+  #replaced(delta: Delta): { instance?: string } | undefined {
+    if (delta.type !== 'server-joined') return undefined;
+    const row = this.table.get(delta.server.id);
+    return row && { instance: row.instance };
   }
 
   #enqueue(delta: Delta): void {

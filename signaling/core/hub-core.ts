@@ -81,6 +81,11 @@ export class HubCore {
   readonly #o: HubCoreOptions;
   #stopTimers: (() => void)[] = [];
   #closed = false;
+  /**
+   * A server's row arrived (registration here, or read back from the shared log), with its process's instance: the
+   * hub's WHIP and WHEP routes drop what they hold for another instance of that id.
+   */
+  onServerJoined?: (serverId: string, instance: string | undefined) => void;
 
   constructor(o: HubCoreOptions) {
     this.#o = o;
@@ -100,6 +105,11 @@ export class HubCore {
           this.relay.serverGone(d.id);
           o.observe?.serverRemoved?.({ id: d.id, atMs: clock.now(), lastSeenMs: clock.now(), reason: d.reason });
         } else if (d.type === 'director') this.seat.seen(d.director);
+      },
+      onJoined: (server, replaced) => {
+        // Another process under the same id: the old one's sessions died with it (a row removed first ended them already).
+        if (replaced && replaced.instance !== server.instance) this.relay.serverGone(server.id);
+        this.onServerJoined?.(server.id, server.instance);
       },
       onLost: o.shared?.onLost,
     });

@@ -132,6 +132,10 @@ export const serverDescriptorSchema = z.strictObject({
   live: z.array(liveInfoSchema).max(10_000),
   httpUrl: z.string().url().max(300).optional(),
   lastEpoch: z.number().int().min(0).max(MAX_EPOCH).optional(),
+  instance: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{8,32}$/, 'an instance is 8-32 base64url characters')
+    .optional(),
 }) satisfies z.ZodType<ServerDescriptor>;
 
 export const ownDeltaSchema = z.discriminatedUnion('type', [

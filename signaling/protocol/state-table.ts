@@ -14,6 +14,8 @@ export interface ServerRow {
   readonly uplinkMbps: number;
   readonly joinedAtMs: number;
   readonly httpUrl?: string;
+  /** The server process (`ServerDescriptor.instance`). */
+  readonly instance?: string;
   load: ServerLoad;
   readonly cache: Set<string>;
   readonly storage: Map<string, AssetInfo>;
@@ -227,6 +229,7 @@ export class StateTable {
       uplinkMbps: e.uplinkMbps,
       joinedAtMs: e.joinedAtMs,
       httpUrl: e.httpUrl,
+      ...(e.instance !== undefined ? { instance: e.instance } : {}),
       load: e.load,
       cache: new Set(e.cache),
       storage: new Map(e.storage.map((a) => [a.id, a])),
@@ -278,6 +281,7 @@ export function rowToEntry(r: ServerRow): ServerEntry {
     uplinkMbps: r.uplinkMbps,
     joinedAtMs: r.joinedAtMs,
     ...(r.httpUrl ? { httpUrl: r.httpUrl } : {}),
+    ...(r.instance !== undefined ? { instance: r.instance } : {}),
     load: r.load,
     cache: [...r.cache],
     storage: [...r.storage.values()],

@@ -138,6 +138,11 @@ export interface ServerDescriptor {
   /** Where browsers and tools reach this server's HTTP side (metrics, health). */
   httpUrl?: string;
   /**
+   * Random per server process: the same id registering with another one was restarted, and every hub drops
+   * what it held for the old process (its sessions, WHEP players, WHIP broadcasts). Absent: not known.
+   */
+  instance?: string;
+  /**
    * The highest director epoch this server has seen (after a hub restart the
    * hub continues above it, so epochs never go back).
    */

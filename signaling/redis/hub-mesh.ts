@@ -35,6 +35,8 @@ export interface HubMeshDeps {
   limits?: Partial<MeshLimits>;
   /** Another hub asks this one (the rotation lease holder) to move the baton from the director of `epoch`. */
   onRotate?: (epoch: number, reason: string) => void;
+  /** The process a server id names now (its table row's `instance`), if known: each route records it. */
+  instanceOf?: (serverId: string) => string | undefined;
 }
 
 export type MeshCount = 'sent' | 'received' | 'dropped' | 'fallbacks';
@@ -169,6 +171,18 @@ export class HubMesh {
     return this.#sessions.size;
   }
 
+  /**
+   * A server's row arrived as process `instance` (from the log): routes of sessions opened on another process of
+   * that id go (it died with them, and will say nothing more about them).
+   */
+  serverJoined(serverId: string, instance: string | undefined): void {
+    this.#sessions.forgetInstance(serverId, instance);
+  }
+
+  #remember(from: string, msg: unknown, server: string): string | undefined {
+    return this.#sessions.remember(from, msg, server, this.#o.instanceOf?.(server));
+  }
+
   get pendingAsks(): number {
     return this.#requests.size;
   }
@@ -271,17 +285,25 @@ export class HubMesh {
       case 'send': {
         const peer = this.#o.local(e.server);
         if (!peer) return this.#o.fallback(e.server).send(e.event, e.msg);
-        this.#sessions.remember(e.from, e.msg);
+        this.#remember(e.from, e.msg, e.server);
         return peer.send(e.event, e.msg);
       }
       case 'ask': {
         const peer = this.#o.local(e.server);
         const reply = (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => this.#post(e.from, { k: 'reply', id: e.id, ...r });
         if (!peer) return reply({ ok: false, error: NOT_HERE });
-        this.#sessions.remember(e.from, e.msg);
+        // A route this ask made (an open: session-open, whip-offer, whep-offer) goes at once if the open is refused or
+        // fails: no message about it will come to end it, and it would stay until evicted at MAX_ROUTES.
+        const made = this.#remember(e.from, e.msg, e.server);
         peer.ask(e.event, e.msg, e.timeoutMs).then(
-          (value) => reply({ ok: true, value }),
-          (err: Error) => reply({ ok: false, error: err.message }),
+          (value) => {
+            if (refused(value)) this.#sessions.forget(made);
+            reply({ ok: true, value });
+          },
+          (err: Error) => {
+            this.#sessions.forget(made);
+            reply({ ok: false, error: err.message });
+          },
         );
         return;
       }
@@ -315,11 +337,11 @@ export class HubMesh {
         const server = typeof chosen === 'string' ? this.#o.local(chosen) : undefined;
         const key = routeKey(e.open);
         if (!server || key === undefined || this.#sessions.isHeld(key)) return reply({ ok: true, value: { select } });
-        this.#sessions.remember(e.from, e.open);
+        const made = this.#remember(e.from, e.open, chosen as string);
         this.#sessions.startHolding(key);
         server.ask('session-open', e.open, e.openTimeoutMs).then(
-          (value) => this.#answerPlace(key, select, { ok: true, value }, reply),
-          (err: Error) => this.#answerPlace(key, select, { ok: false, error: err.message }, reply),
+          (value) => this.#answerPlace(key, select, { ok: true, value }, reply, refused(value) ? made : undefined),
+          (err: Error) => this.#answerPlace(key, select, { ok: false, error: err.message }, reply, made),
         );
       },
       (err: Error) => reply({ ok: false, error: err.message }),
@@ -331,8 +353,16 @@ export class HubMesh {
     select: unknown,
     open: NonNullable<SelectThenOpen['open']>,
     reply: (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => void,
+    /** The route the open made, when the open was refused or failed: gone once the held messages went out. */
+    notOpened: string | undefined,
   ): void {
     reply({ ok: true, value: { select, open } satisfies SelectThenOpen });
     for (const h of this.#sessions.release(key)) this.forwardSession(h.serverId, h.event, h.msg, h.last);
+    this.#sessions.forget(notOpened);
   }
+}
+
+/** A server's `{ ok: false, … }` answer (an ack refusing what was asked). */
+function refused(answer: unknown): boolean {
+  return typeof answer === 'object' && answer !== null && (answer as { ok?: unknown }).ok === false;
 }

@@ -1,16 +1,19 @@
 // Fault row 27: idle TCP connections held open against a real `baton hub` up to its connection cap. The cap per
-// address is the same code on real sockets in test/unit/connection-caps.test.ts (loopback is exempt from it here).
+// address is the same code on real sockets in test/unit/connection-caps.test.ts (loopback is exempt from it here). Then
+// the share of the total kept for media servers (--cluster-addresses).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
-import { run, SECRET, waitForOutput, type Proc } from '../helpers/cluster.js';
+import { get } from 'node:http';
+import { Cluster, MEDIA_DIR, run, SECRET, waitForOutput, type ApiState, type Proc } from '../helpers/cluster.js';
+import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { scrape } from '../helpers/prometheus.js';
 import { recordFigure } from './helpers/figures.js';
 
 const MAX = 6;
 
 /** A connection that sends nothing (a slowloris); `closed` resolves when the hub hangs up. */
-function idle(port: number): { socket: Socket; closed: Promise<void>; isClosed: () => boolean } {
-  const socket = connect(port, '127.0.0.1');
+function idle(port: number, from?: string): { socket: Socket; closed: Promise<void>; isClosed: () => boolean } {
+  const socket = connect({ port, host: '127.0.0.1', ...(from ? { localAddress: from } : {}) });
   socket.on('error', () => undefined);
   let done = false;
   const closed = new Promise<void>((r) => socket.once('close', () => r())).then(() => {
@@ -68,4 +71,41 @@ describe('row 27: idle connections held open up to the hub’s connection cap', 
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/Transport unknown/);
   });
+});
+
+describe('cluster members keep a share of the total that anonymous clients cannot take', () => {
+  // 20 in all, 2 of them kept for --cluster-addresses (127.0.0.1). The held connections come from other loopback
+  // addresses, which are not cluster members here: they stand for anonymous clients on many addresses.
+  const TOTAL = 20;
+  const cluster = new Cluster({ servers: [], hubArgs: ['--max-connections', String(TOTAL), '--cluster-addresses', '127.0.0.1'] });
+  beforeAll(async () => {
+    await ensureDemoMedia(MEDIA_DIR);
+    await cluster.startHub(0);
+    // No request before the held connections: a keep-alive one of this test's own would take a slot.
+    await waitForOutput(cluster.hub!, /datasets loaded/, 60_000);
+  }, 120_000);
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('anonymous connections fill their share; a media server from a cluster address still registers', async () => {
+    const held = Array.from({ length: TOTAL }, (_, i) => idle(cluster.hubPort, `127.0.0.${i + 2}`));
+    // The hub closes what is past the others' share (18 of 20), and keeps the rest.
+    await expect.poll(() => held.filter((h) => h.isClosed()).length, { timeout: 10_000 }).toBe(2);
+    const server = await cluster.startServer(
+      { id: 'member-1', region: 'eu-west', lat: 48.86, lon: 2.35, assets: ['demo-smpte'] },
+      { waitRegistered: false },
+    );
+    await waitForOutput(server, /registered with hub/, 30_000);
+    const state = await new Promise<string>((resolve, reject) =>
+      get(`${cluster.hubUrl}/api/state`, { agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      }).on('error', reject),
+    );
+    expect((JSON.parse(state) as ApiState).servers.map((s) => s.id)).toEqual(['member-1']);
+    expect(held.filter((h) => h.isClosed()).length, 'anonymous connections the hub closed').toBe(2);
+    for (const h of held) h.socket.destroy();
+  }, 90_000);
 });

@@ -58,7 +58,12 @@ interface TestHub {
 }
 
 /** Hubs sharing one prefix; `where` says which hub each server beats through (the heartbeat keys' answer). */
-async function hubs(ids: string[], where: Map<string, string>, limits?: Partial<MeshLimits>): Promise<TestHub[]> {
+async function hubs(
+  ids: string[],
+  where: Map<string, string>,
+  limits?: Partial<MeshLimits>,
+  instances?: Map<string, string>,
+): Promise<TestHub[]> {
   const keys = clusterKeys(`mesh${++prefixN}:`);
   const out: TestHub[] = [];
   for (const hubId of ids) {
@@ -73,6 +78,7 @@ async function hubs(ids: string[], where: Map<string, string>, limits?: Partial<
       local: (s) => servers.get(s),
       fallback: (s) => fallback.peer(s),
       limits,
+      instanceOf: (s) => instances?.get(s),
     };
     const mesh = new HubMesh(deps);
     const h: TestHub = { mesh, servers, fallback, sessions: [], broadcasts: [] };
@@ -222,6 +228,66 @@ describe('hub mesh (real redis-server)', () => {
     s.answer = () => new Promise(() => undefined);
     await expect(a!.mesh.peer('s-b').ask('select', {}, 300)).rejects.toThrow(/no answer to select from s-b within 300 ms/);
     expect(a!.mesh.pendingAsks).toBe(0);
+  });
+
+  it('an open the server refuses, or that fails, leaves no route behind; an accepted one keeps its route', async () => {
+    const where = new Map([
+      ['dir', 'hub-b'],
+      ['s-b', 'hub-b'],
+    ]);
+    const [a, b] = await hubs(['hub-a', 'hub-b'], where);
+    const dir = new ServerSocket();
+    const s = new ServerSocket();
+    b!.servers.set('dir', dir);
+    b!.servers.set('s-b', s);
+    const peer = a!.mesh.peer('s-b');
+    s.answer = async () => ({ ok: false, code: 'no-capacity', message: 'full' });
+    expect(await peer.ask('session-open', { sessionId: 'o-1' }, 2_000)).toMatchObject({ ok: false });
+    expect(await peer.ask('whep-offer', { resourceId: 'w-1-aaaaaaaa' }, 2_000)).toMatchObject({ ok: false });
+    s.answer = async () => {
+      throw new Error('operation has timed out');
+    };
+    await expect(peer.ask('session-open', { sessionId: 'o-2' }, 2_000)).rejects.toThrow('operation has timed out');
+    // Select then open on the director's hub: the chosen server refuses, then fails.
+    dir.answer = async () => ({ ok: true, serverId: 's-b', epoch: 1 });
+    const place = (sessionId: string) =>
+      a!.mesh.peer('dir').selectThenOpen!({ assetId: 'x' }, 1_000, { sessionId }, 1_000, () => undefined);
+    await expect(place('o-3')).resolves.toMatchObject({ open: { ok: false } });
+    s.answer = async () => ({ ok: false, code: 'no-capacity', message: 'full' });
+    await expect(place('o-4')).resolves.toMatchObject({ open: { ok: true, value: { ok: false } } });
+    expect(b!.mesh.routes).toBe(0);
+    // An accepted open keeps its route; a later refused ask about the same session does not remove it.
+    s.answer = async () => ({ ok: true });
+    await peer.ask('session-open', { sessionId: 'o-5' }, 2_000);
+    s.answer = async () => ({ ok: false, code: 'bad-request', message: 'no' });
+    await peer.ask('whep-end', { sessionId: 'o-5' }, 2_000);
+    expect(b!.mesh.routes).toBe(1);
+  });
+
+  it('a server registering as another process (restarted) takes the routes of its old sessions with it; a reconnect keeps them', async () => {
+    const where = new Map([
+      ['s-b', 'hub-b'],
+      ['s-c', 'hub-b'],
+    ]);
+    const instances = new Map([
+      ['s-b', 's-b-process-1'],
+      ['s-c', 's-c-process-1'],
+    ]);
+    const [a, b] = await hubs(['hub-a', 'hub-b'], where, undefined, instances);
+    b!.servers.set('s-b', new ServerSocket());
+    b!.servers.set('s-c', new ServerSocket());
+    await a!.mesh.peer('s-b').ask('session-open', { sessionId: 'k-1' }, 2_000);
+    await a!.mesh.peer('s-b').ask('whep-offer', { resourceId: 'k-2-aaaaaaaa' }, 2_000);
+    await a!.mesh.peer('s-c').ask('session-open', { sessionId: 'k-3' }, 2_000);
+    expect(b!.mesh.routes).toBe(3);
+    b!.mesh.serverJoined('s-b', 's-b-process-1');
+    expect(b!.mesh.routes).toBe(3);
+    instances.set('s-b', 's-b-process-2');
+    b!.mesh.serverJoined('s-b', 's-b-process-2');
+    expect(b!.mesh.routes).toBe(1);
+    // The other server's session still answers straight to hub A.
+    b!.mesh.forwardSession('s-c', 'signal', { sessionId: 'k-3' }, false);
+    await waitFor('k-3 at hub A', async () => a!.sessions.length === 1, 5_000, 10);
   });
 
   it('bounds: asks in flight, and the routes a hub remembers', async () => {

@@ -22,9 +22,9 @@ async function start(o: Partial<ConnectionCapOptions>): Promise<{ port: number; 
 }
 
 /** Opens a connection and asks for `/` on it (keep-alive): 'served' once a response starts, 'closed' if the server hung up first. */
-function ask(port: number, host = '127.0.0.1'): Promise<'served' | 'closed'> {
+function ask(port: number, host = '127.0.0.1', from?: string): Promise<'served' | 'closed'> {
   return new Promise((resolve) => {
-    const s = connect(port, host);
+    const s = connect({ port, host, ...(from ? { localAddress: from } : {}) });
     open.push(s);
     s.once('data', () => resolve('served'));
     s.once('close', () => resolve('closed'));
@@ -53,6 +53,16 @@ describe('capConnections', () => {
     expect(counts.addresses()).toBe(0);
     expect(await ask(port)).toBe('closed');
     expect(refused).toEqual(['total']);
+  });
+
+  it('keeps a tenth of the total for cluster members: other addresses are refused past the rest', async () => {
+    const { port, refused } = await start({ total: 10, exempt: () => true, cluster: (a) => a === '127.0.0.1' });
+    const others = await Promise.all(Array.from({ length: 10 }, (_, i) => ask(port, '127.0.0.1', `127.0.0.${i + 2}`)));
+    expect(others.filter((a) => a === 'served')).toHaveLength(9);
+    expect(refused).toEqual(['total']);
+    expect(await ask(port)).toBe('served');
+    expect(await ask(port)).toBe('closed');
+    expect(refused).toEqual(['total', 'total']);
   });
 
   it('counts an IPv6 client by its /64', async () => {

@@ -127,6 +127,30 @@ describe('hub routing', () => {
     expect([...core.relay.sessions.values()].map((x) => x.serverId)).toEqual(['b']);
   });
 
+  it('several hubs: a server’s row read back as another process ends the old one’s sessions and tells the routes; the same process keeps them', async () => {
+    const { core } = cluster([pick('b')], () => ({ ok: true }));
+    const joined: [string, string | undefined][] = [];
+    core.onServerJoined = (id, instance) => void joined.push([id, instance]);
+    expect(await core.watch('client-1', null, { assetId: 'clip' })).toMatchObject({ ok: true, server: { id: 'b' } });
+    // As the shared log delivers a registration made on another hub, with the row still in the table.
+    const rejoin = (instance?: string) =>
+      core.applyShared([
+        {
+          v: core.table.version + 1,
+          d: { type: 'server-joined', server: { ...descriptor('b'), ...(instance ? { instance } : {}), joinedAtMs: 0 } },
+        },
+      ]);
+    expect(rejoin()).toBe('applied');
+    expect(core.relay.sessions.size).toBe(1);
+    expect(rejoin('b-process-2')).toBe('applied');
+    expect(core.relay.sessions.size).toBe(0);
+    expect(core.table.get('b')?.instance).toBe('b-process-2');
+    expect(joined).toEqual([
+      ['b', undefined],
+      ['b', 'b-process-2'],
+    ]);
+  });
+
   it('places the watch when the director answers well, within the budget', async () => {
     const { core, asked } = cluster(['silent', pick('b')], () => ({ ok: true }));
     const r = await core.watch('client-1', null, { assetId: 'clip', offset: 10 });

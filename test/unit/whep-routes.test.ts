@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { WhepRoutes, type WhepHost } from '../../signaling/whep-routes.js';
+import { expectRestartOfADrops } from '../helpers/restart-routes.js';
 import { ackError, type Ack, type SelectDecision } from '../../signaling/protocol/index.js';
 
 const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whep-offer.sdp'), 'utf8');
@@ -14,6 +15,11 @@ const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whep-offer.sdp
 function fakeHub() {
   const refuse = new Set<string>();
   const ends: string[] = [];
+  /** Each server's process, as its table row says. */
+  const instances = new Map([
+    ['a', 'a-process-1'],
+    ['b', 'b-process-1'],
+  ]);
   let ip = '10.0.0.1';
   const host: WhepHost = {
     select: async (_assetId, exclude) => {
@@ -27,12 +33,13 @@ function fakeHub() {
       if (refuse.has(serverId)) return ackError('no-capacity', `${serverId} is full`) as Ack<T>;
       return { ok: true, sdp: `v=0\r\nanswer-from-${serverId}` } as unknown as Ack<T>;
     },
-    clientIp: () => ip,
+    clientIp: (req) => (req.headers['x-test-ip'] as string | undefined) ?? ip,
     serverIds: () => ['a', 'b'],
+    instanceOf: (id) => instances.get(id),
     iceServers: [],
     log: pino({ level: 'silent' }),
   };
-  return { host, refuse, ends, setIp: (x: string) => (ip = x) };
+  return { host, refuse, ends, instances, setIp: (x: string) => (ip = x) };
 }
 
 let server: Server | undefined;
@@ -44,8 +51,12 @@ async function serve(routes: WhepRoutes): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-const post = (base: string, id = 'show') =>
-  fetch(`${base}/whep/${id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: OFFER });
+const post = (base: string, id = 'show', from?: string) =>
+  fetch(`${base}/whep/${id}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', ...(from ? { 'x-test-ip': from } : {}) },
+    body: OFFER,
+  });
 
 describe('WhepRoutes', () => {
   it('answers 201 with the director reason and server, Location, and tries the next server when one is full', async () => {
@@ -106,5 +117,51 @@ describe('WhepRoutes', () => {
     const replies = [];
     for (let i = 0; i < 5; i++) replies.push((await post(base)).status);
     expect(replies).toEqual([201, 201, 201, 201, 503]);
+  });
+
+  it('bounds offers in flight per address (429) and in all (503), with Retry-After; answered ones free their place', async () => {
+    const hub = fakeHub();
+    const request = hub.host.request;
+    let asked = 0;
+    let open!: () => void;
+    const servers = new Promise<void>((r) => (open = r));
+    // Every server takes its time to answer (a peer connection, ICE gathering): the offers stay in flight.
+    hub.host.request = async <T extends object>(...a: Parameters<typeof request>) => {
+      asked++;
+      await servers;
+      return request<T>(...a);
+    };
+    const routes = new WhepRoutes(hub.host, { maxOffersInFlightPerIp: 3, maxOffersInFlight: 5 });
+    const base = await serve(routes);
+    const first = Array.from({ length: 3 }, () => post(base, 'show', '10.0.0.1'));
+    await expect.poll(() => asked).toBe(3);
+    const perIp = await post(base, 'show', '10.0.0.1');
+    expect(perIp.status).toBe(429);
+    expect(perIp.headers.get('retry-after')).toBe('1');
+    expect(await perIp.text()).toMatch(/3 WHEP offers in flight/);
+    const second = Array.from({ length: 2 }, () => post(base, 'show', '10.0.0.2'));
+    await expect.poll(() => asked).toBe(5);
+    const total = await post(base, 'show', '10.0.0.3');
+    expect(total.status).toBe(503);
+    expect(total.headers.get('retry-after')).toBe('1');
+    expect(routes.offersInFlight).toBe(5);
+    open();
+    expect((await Promise.all([...first, ...second])).map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(routes.offersInFlight).toBe(0);
+    expect((await post(base, 'show', '10.0.0.3')).status).toBe(201);
+    expect(asked).toBe(6);
+  });
+
+  it('a server registering as another process drops the players held for the old one at once; the same process keeps them', async () => {
+    const hub = fakeHub();
+    const routes = new WhepRoutes(hub.host, { maxPerIp: 2 });
+    const base = await serve(routes);
+    expect((await post(base)).status).toBe(201);
+    expect((await post(base)).status).toBe(201);
+    expect((await post(base)).status).toBe(429);
+    // `a` restarted under its id: the slots are free before any POST looks.
+    expectRestartOfADrops(routes, hub.instances, 2);
+    expect((await post(base)).status).toBe(201);
+    expect(hub.ends).toEqual([]);
   });
 });

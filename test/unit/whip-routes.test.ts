@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { WhipRoutes, type WhipHost } from '../../signaling/whip-routes.js';
+import { expectRestartOfADrops } from '../helpers/restart-routes.js';
 import type { Ack, PublishReply } from '../../signaling/protocol/index.js';
 
 const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whip-offer.sdp'), 'utf8');
@@ -25,6 +26,11 @@ function fakeHub() {
   const emitted: [string, string, unknown][] = [];
   const requests: { serverId: string; event: string; msg: unknown }[] = [];
   const publishes: { exclude?: string[]; streamSecret?: string }[] = [];
+  /** Each server's process, as its table row says. */
+  const instances = new Map([
+    ['a', 'a-process-1'],
+    ['b', 'b-process-1'],
+  ]);
   /** Unfinished copies by stream id (what the state table would say). */
   const copies = new Map<string, string[]>();
   let n = 0;
@@ -57,6 +63,7 @@ function fakeHub() {
     },
     session: (id) => sessions.get(id),
     serverIds: () => [...alive],
+    instanceOf: (id) => instances.get(id),
     liveCopies: (id) => copies.get(id) ?? [],
     hasSessions: (clientId) => [...sessions.values()].some((s) => s.clientSocketId === clientId),
     closeClient: (clientId) => {
@@ -65,7 +72,7 @@ function fakeHub() {
     iceServers: [{ urls: 'stun:stun.example.net:3478' }, { urls: ['turn:turn.example.net:3478'], username: 'u', credential: 'p' }],
     log: pino({ level: 'silent' }),
   };
-  return { host, sessions, alive, emitted, requests, publishes, copies };
+  return { host, sessions, alive, emitted, requests, publishes, copies, instances };
 }
 
 let server: Server | undefined;
@@ -113,6 +120,22 @@ describe('WhipRoutes', () => {
     expect(await third.text()).toMatch(/2 WHIP broadcasts already/);
     expect(hub.sessions.size).toBe(4);
     expect(routes.size).toBe(2);
+  });
+
+  it('POSTs arriving together cannot overshoot maxResources (each holds its slot while it is placed)', async () => {
+    const hub = fakeHub();
+    const publish = hub.host.publish;
+    // The director answers after the other POSTs have arrived.
+    hub.host.publish = async (...a) => {
+      await sleep(50);
+      return publish(...(a as Parameters<typeof publish>));
+    };
+    const routes = new WhipRoutes(hub.host, { maxResources: 2 });
+    const base = await serve(routes);
+    const replies = await Promise.all(['one', 'two', 'three', 'four'].map((id) => post(base, id)));
+    expect(replies.map((r) => r.status).sort()).toEqual([201, 201, 503, 503]);
+    expect(routes.size).toBe(2);
+    expect(hub.publishes).toHaveLength(2);
   });
 
   it('ends a resource (closing its backup session) when its primary stays gone, and when its last session closed', async () => {
@@ -239,6 +262,19 @@ describe('WhipRoutes', () => {
     const again = await post(base, 'show');
     expect(again.status).toBe(201);
     expect(again.headers.get('x-baton-resumed')).toBe('true');
+  });
+
+  it('ends a broadcast at once when its primary registers as another process (restarted), resumable; a reconnect keeps it', async () => {
+    const hub = fakeHub();
+    const routes = new WhipRoutes(hub.host, { primaryAwayMs: 60_000 });
+    const base = await serve(routes);
+    expect((await post(base, 'show')).status).toBe(201);
+    expectRestartOfADrops(routes, hub.instances, 1);
+    // Its upload sessions were closed (the backup keeps its copy), and the same key may resume it.
+    expect(hub.sessions.size).toBe(0);
+    hub.copies.set('show', ['b']);
+    expect((await post(base, 'show')).status).toBe(201);
+    expect(hub.publishes.at(-1)?.streamSecret).toBeDefined();
   });
 
   it('leaves clients that are not WHIP resources to the hub', () => {

@@ -1,0 +1,60 @@
+// A media server's WHEP bound under concurrent offers: real WhepSessions (libdatachannel on loopback) over a real disk store.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCache, createCachedSource, DEFAULT_CACHE_POLICY } from '../../node-app/cache/index.js';
+import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { WhepManager } from '../../node-app/whep/whep-manager.js';
+import type { Ack } from '../../signaling/protocol/index.js';
+import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+import { MEDIA_DIR, ROOT } from '../helpers/cluster.js';
+
+const OFFER = readFileSync(join(ROOT, 'test/fixtures/whep-offer.sdp'), 'utf8');
+const dir = mkdtempSync(join(tmpdir(), 'whep-capacity-'));
+let store: DiskStore;
+
+beforeAll(async () => {
+  await ensureDemoMedia(MEDIA_DIR);
+  linkSync(join(MEDIA_DIR, 'demo-smpte.webm'), join(dir, 'demo-smpte.webm'));
+  store = await DiskStore.open(dir);
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('WhepManager', () => {
+  it('offers arriving together cannot overshoot maxSessions (each holds its slot across the await)', async () => {
+    const cache = createCache({ policy: DEFAULT_CACHE_POLICY, budgetBytes: 8 * 1024 * 1024 });
+    const whep = new WhepManager({
+      openSource: (id) => (store.stat(id) ? createCachedSource(store, cache, id, Date.now) : undefined),
+      emitToHub: () => undefined,
+      bindAddress: '127.0.0.1',
+      maxSessions: 2,
+    });
+    try {
+      let most = 0;
+      const replies = await Promise.all(
+        Array.from(
+          { length: 6 },
+          (_, i) =>
+            new Promise<Ack<{ sdp: string }>>((resolve) =>
+              whep.offer({ resourceId: `res-${i}-aaaaaaaaaaaa`, assetId: 'demo-smpte', sdp: OFFER }, (r) => {
+                most = Math.max(most, whep.size);
+                resolve(r);
+              }),
+            ),
+        ),
+      );
+      expect(replies.filter((r) => r.ok)).toHaveLength(2);
+      expect(replies.filter((r) => !r.ok).map((r) => !r.ok && r.code)).toEqual([
+        'no-capacity',
+        'no-capacity',
+        'no-capacity',
+        'no-capacity',
+      ]);
+      expect(most).toBe(2);
+      expect(whep.size).toBe(2);
+    } finally {
+      whep.close();
+    }
+  }, 30_000);
+});
