@@ -4,6 +4,7 @@ import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import parseRange from 'range-parser';
 import { isAssetId } from '../../signaling/protocol/ids.js';
 import type { DiskStore } from '../storage/disk-store.js';
 
@@ -68,32 +69,26 @@ async function openAsset(file: string): Promise<{ fh: FileHandle; size: number }
 }
 
 function send({ fh, size }: { fh: FileHandle; size: number }, req: IncomingMessage, res: ServerResponse): void {
-  let start = 0;
-  let end = size - 1;
-  const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
-  if (req.headers.range) {
-    const bad = (): void => {
-      void fh.close().catch(() => undefined);
-      badRange(res, size);
-    };
-    if (!range || (range[1] === '' && range[2] === '')) return bad();
-    if (range[1] === '') start = Math.max(0, size - Number(range[2]));
-    else {
-      start = Number(range[1]);
-      if (range[2] !== '') end = Math.min(end, Number(range[2]));
-    }
-    if (start > end || start >= size) return bad();
+  // RFC 9110 §14.2 by range-parser (Express's): one satisfiable byte range gets 206; a request for
+  // none of the file gets 416; what a server may or must ignore (another unit, a malformed header,
+  // several ranges — answering those needs multipart/byteranges, which no player asks of a video) gets
+  // the whole file, 200.
+  const ranges = req.headers.range ? parseRange(size, req.headers.range, { combine: true }) : -2;
+  if (ranges === -1 || (Array.isArray(ranges) && ranges.type === 'bytes' && ranges.length === 0 && size > 0)) {
+    void fh.close().catch(() => undefined);
+    badRange(res, size);
+    return;
   }
+  const one = Array.isArray(ranges) && ranges.type === 'bytes' && ranges.length === 1 ? ranges[0]! : undefined;
+  const start = one?.start ?? 0;
+  const end = one?.end ?? size - 1;
   const headers = {
     'content-type': 'video/webm',
     'accept-ranges': 'bytes',
     'content-length': String(Math.max(0, end - start + 1)),
     ...COMMON_HEADERS,
   };
-  res.writeHead(
-    req.headers.range ? 206 : 200,
-    req.headers.range ? { ...headers, 'content-range': `bytes ${start}-${end}/${size}` } : headers,
-  );
+  res.writeHead(one ? 206 : 200, one ? { ...headers, 'content-range': `bytes ${start}-${end}/${size}` } : headers);
   if (req.method === 'HEAD' || size === 0) {
     void fh.close().catch(() => undefined);
     res.end();

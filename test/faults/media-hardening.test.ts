@@ -178,6 +178,43 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
     expect((await ok.arrayBuffer()).byteLength).toBe(100);
   }, 30_000);
 
+  it('GET /media answers Range as RFC 9110 says: one byte range 206, none of the file 416, what it may ignore 200', async () => {
+    const url = await serverUrl(cluster, 'fra-1');
+    const source = readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm'));
+    const size = source.length;
+    const get = async (range: string) => {
+      const res = await fetch(`${url}/media/demo-testsrc.webm`, { headers: { range } });
+      const body = Buffer.from(await res.arrayBuffer());
+      return { status: res.status, contentRange: res.headers.get('content-range'), body };
+    };
+    const cases: Array<[string, number, [number, number] | 'whole' | 'none']> = [
+      ['bytes=0-99', 206, [0, 99]],
+      ['bytes=-100', 206, [size - 100, size - 1]],
+      [`bytes=${size - 10}-`, 206, [size - 10, size - 1]],
+      ['bytes=100-18446744073709551616', 206, [100, size - 1]],
+      // Overlapping and adjacent ranges are one range.
+      ['bytes=0-9,10-19', 206, [0, 19]],
+      // Several ranges would need multipart/byteranges; another unit and a malformed header must or may be ignored.
+      ['bytes=0-9,100-109', 200, 'whole'],
+      ['items=0-9', 200, 'whole'],
+      ['bytes=abc', 200, 'whole'],
+      [`bytes=${size}-`, 416, 'none'],
+      // Reversed bounds are an invalid range, which 416 may answer (RFC 9110 §15.5.17).
+      ['bytes=20-10', 416, 'none'],
+      ['bytes=-0', 416, 'none'],
+    ];
+    for (const [range, status, want] of cases) {
+      const r = await get(range);
+      expect({ range, status: r.status }).toEqual({ range, status });
+      if (want === 'whole') expect(r.body.equals(source)).toBe(true);
+      else if (want === 'none') expect(r.contentRange).toBe(`bytes */${size}`);
+      else {
+        expect(r.contentRange).toBe(`bytes ${want[0]}-${want[1]}/${size}`);
+        expect(r.body.equals(source.subarray(want[0], want[1] + 1))).toBe(true);
+      }
+    }
+  }, 30_000);
+
   it('1,000 pipelined GET /media on one unread connection hold at most one file open, and none once it closes', async () => {
     const url = new URL(await serverUrl(cluster, 'fra-1'));
     const pid = cluster.servers.get('fra-1')!.child.pid!;
