@@ -224,11 +224,16 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     return this.#http?.url;
   }
 
+  /** Nothing a failed start started (the HTTP listener, ffmpeg for posters or renditions) outlives it. */
   async start(): Promise<void> {
-    // Before the first scan, which may start ffmpeg on a partial file of this process's own.
-    if (this.#renditions) await sweepPartialRenditions(this.#o.storageDir, this.#log);
-    await this.store.refresh();
-    await this.#ingest.removeStaleParts();
+    await this.#start().catch(async (err: unknown) => {
+      await this.close().catch(() => undefined);
+      throw err;
+    });
+  }
+
+  async #start(): Promise<void> {
+    // The port first: a server that cannot listen fails before its first scan starts any ffmpeg.
     this.#http = await startStatusHttp({
       port: this.#o.httpPort,
       host: this.#o.httpHost,
@@ -251,6 +256,10 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
           renditions: this.#renditions?.status() ?? null,
         }),
     });
+    // Before the first scan, which may start ffmpeg on a partial file of this process's own.
+    if (this.#renditions) await sweepPartialRenditions(this.#o.storageDir, this.#log);
+    await this.store.refresh();
+    await this.#ingest.removeStaleParts();
     const hub = new HubLink({
       hubUrl: this.#o.hubUrl,
       clusterSecret: this.#o.clusterSecret,

@@ -1,4 +1,5 @@
 // `baton server`: a media server's flags, and starting it.
+import { mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
@@ -162,6 +163,7 @@ export function addServerCommand(program: Command): void {
     )
     .action(async (o) => {
       const { MediaServer } = await import('../media-server.js');
+      const storageDir = prepareStorage(resolve(o.storage));
       const server = new MediaServer({
         hubUrl: o.hub,
         clusterSecret: o.clusterSecret,
@@ -169,7 +171,7 @@ export function addServerCommand(program: Command): void {
         region: o.region,
         lat: o.lat,
         lon: o.lon,
-        storageDir: resolve(o.storage),
+        storageDir,
         cacheMb: o.cacheMb,
         cachePolicy: o.cachePolicy,
         maxSessions: o.maxSessions,
@@ -200,4 +202,18 @@ export function addServerCommand(program: Command): void {
       console.log(`Baton media server ${o.id} (${o.region}) metrics on ${server.httpUrl}, hub ${o.hub.join(', ')}`);
       runUntilSignal(() => server.close());
     });
+}
+
+/**
+ * The storage directory, made when it is missing (a fresh server, or a typo: said on stderr either way,
+ * since a server on an empty directory serves nothing); a path that is not a directory stops the start.
+ */
+function prepareStorage(dir: string): string {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) throw new Error(`--storage ${dir} is not a directory`);
+  if (!st) {
+    mkdirSync(dir, { recursive: true });
+    console.error(`baton server: storage directory ${dir} did not exist; created it (empty)`);
+  }
+  return dir;
 }

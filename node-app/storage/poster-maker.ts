@@ -43,6 +43,8 @@ export class PosterMaker {
   #running: string | null = null;
   #missing = false;
   #closed = false;
+  /** Kills the ffmpeg running when the maker closes: a server that stops (or fails to start) leaves none behind. */
+  readonly #stop = new AbortController();
 
   constructor(opts: PosterMakerOptions = {}) {
     this.#o = opts;
@@ -69,6 +71,7 @@ export class PosterMaker {
   close(): void {
     this.#closed = true;
     this.#queued.clear();
+    this.#stop.abort();
   }
 
   #next(): void {
@@ -92,11 +95,12 @@ export class PosterMaker {
       ...['-vf', `scale='min(${POSTER_WIDTH_PX},iw)':-2`, '-q:v', '4', '-f', 'image2', '-c:v', 'mjpeg', tmp],
     ];
     try {
-      await run(this.#o.ffmpeg ?? 'ffmpeg', args, this.#o.timeoutMs ?? POSTER_TIMEOUT_MS);
+      await run(this.#o.ffmpeg ?? 'ffmpeg', args, this.#o.timeoutMs ?? POSTER_TIMEOUT_MS, this.#stop.signal);
       await rename(tmp, job.target);
       this.#o.made?.(job.id);
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
+      if (this.#closed) return;
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ENOENT' && e.syscall?.startsWith('spawn')) {
         // No ffmpeg on this machine: assets simply have no poster.
@@ -108,9 +112,9 @@ export class PosterMaker {
   }
 }
 
-function run(bin: string, args: string[], timeoutMs: number): Promise<void> {
+function run(bin: string, args: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 }, (err, _stdout, stderr) => {
+    execFile(bin, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024, signal }, (err, _stdout, stderr) => {
       if (!err) return resolve();
       const detail = String(stderr).trim().split('\n').slice(-2).join(' ');
       reject(Object.assign(err, { message: `${err.message}${detail ? `: ${detail}` : ''}` }));
