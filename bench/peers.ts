@@ -95,7 +95,18 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
         }
       }
     }
-    const cpu = (name: string) => figures[`peers.server_cpu_ms_per_viewer_s.${name}.v10`] as number | undefined;
+    // Pooled over the steps of 10 viewers and more: their extra CPU summed ÷ their viewer-seconds (one
+    // step's reading moves by a few ms per viewer-second between runs; the 1-viewer step is mostly noise).
+    for (const peer of running.filter((p) => LIVE.includes(p.name))) {
+      const steps = size.loadViewers.filter((n) => n >= 10 && figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}.v${n}`] !== undefined);
+      const viewers = steps.reduce((a, n) => a + n, 0);
+      if (viewers > 0)
+        figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}`] = round(
+          steps.reduce((a, n) => a + (figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}.v${n}`] as number) * n, 0) / viewers,
+          2,
+        );
+    }
+    const cpu = (name: string) => figures[`peers.server_cpu_ms_per_viewer_s.${name}`] as number | undefined;
     for (const other of ['janus', 'hls'])
       if (cpu('baton') !== undefined && cpu(other))
         figures[`peers.server_cpu_ratio_vs_${other}.baton`] = round(cpu('baton')! / cpu(other)!, 3);
