@@ -1,7 +1,7 @@
 // Baton's own player plays H.264 (what OBS sends over WHIP) in real Chromium: stored and live, over the data channel,
 // remuxed in the page to fragmented MP4; seeks forward and back land at the time asked, a failover plays on, renditions (VP8) switch.
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../helpers/cluster.js';
 import { HAVE_GI, whipPublish } from '../helpers/gstreamer.js';
@@ -63,9 +63,9 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
     '--disable-features=WebRtcHideLocalIpsWithMdns',
   ]);
 
-  /** Publishes `seconds` of H.264 + Opus over WHIP and waits until both entry servers hold the finalized copy. */
-  async function publishStored(id: string, seconds: number): Promise<void> {
-    const run = await whipPublish(`${env.cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', seconds, 'h264');
+  /** Publishes `seconds` of `codec` + Opus over WHIP and waits until both entry servers hold the finalized copy. */
+  async function publishStored(id: string, seconds: number, codec: 'h264' | 'vp8'): Promise<void> {
+    const run = await whipPublish(`${env.cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', seconds, codec);
     expect(run.code, run.stderr).toBe(0);
     await waitFor(`${id} stored on both servers`, async () => {
       const e = await entry(env.cluster.hubUrl, id);
@@ -73,8 +73,24 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
     });
   }
 
+  // The stored broadcasts the tests play go out together, each in real time, before the first test: one after another,
+  // in the tests that play them, they took 14 + 6 + 14 s of this file. Each test still has its own asset and awaits it.
+  const stored = new Map<string, Promise<void>>();
+  beforeAll(() => {
+    for (const [id, seconds, codec] of [
+      ['obs-stored', 14, 'h264'],
+      ['gst-vp8', 6, 'vp8'],
+      ['obs-failover', 14, 'h264'],
+    ] as const) {
+      const published = publishStored(id, seconds, codec);
+      // Read by the test that plays it; a test that failed before it must not leave the rejection unhandled.
+      published.catch(() => undefined);
+      stored.set(id, published);
+    }
+  });
+
   it('plays a stored H.264 broadcast; seeks forward past what arrived and back to what was dropped play from the time asked', async () => {
-    await publishStored('obs-stored', 14);
+    await stored.get('obs-stored');
     expect((await entry(env.cluster.hubUrl, 'obs-stored'))!.mime).toMatch(/^video\/x-matroska; codecs="avc1\.[0-9a-f]{6}, opus"$/);
     const { page, context, errors } = await openPage(env.browser);
     try {
@@ -110,12 +126,7 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
   it('plays a stored VP8 WHIP broadcast (GStreamer vp8enc): its blocks are in time order across tracks, as MSE needs', async () => {
     // GStreamer's video starts ≈ 0.8 s behind its audio: written in arrival order, Chromium refused the file
     // ("a block with a timecode before the previous block") and the player showed a decode error.
-    const run = await whipPublish(`${env.cluster.hubUrl}/whip/gst-vp8?location=Paris`, 'test-key', 6, 'vp8');
-    expect(run.code, run.stderr).toBe(0);
-    await waitFor('gst-vp8 stored on both servers', async () => {
-      const e = await entry(env.cluster.hubUrl, 'gst-vp8');
-      return e !== undefined && e.holders.length === 2 && !e.live;
-    });
+    await stored.get('gst-vp8');
     const { page, context, errors } = await openPage(env.browser);
     try {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=gst-vp8`);
@@ -164,7 +175,7 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
 
   // Last: it kills a server.
   it('fails over to the other copy mid-stream and plays on: the remux takes the resumed bytes as the same stream', async () => {
-    await publishStored('obs-failover', 14);
+    await stored.get('obs-failover');
     const { page, context, errors } = await openPage(env.browser);
     try {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=obs-failover&limit=600`);
