@@ -1,7 +1,7 @@
 // Baton's own player plays H.264 (what OBS sends over WHIP) in real Chromium: stored and live, over the data channel,
 // remuxed in the page to fragmented MP4; seeks forward and back land at the time asked, a failover plays on, renditions (VP8) switch.
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, type ExpectStatic, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../helpers/cluster.js';
 import { HAVE_GI, whipPublish } from '../helpers/gstreamer.js';
@@ -45,7 +45,7 @@ function player(page: Page) {
 }
 
 /** Where the video first plays again after a seek (the first playing position a 50-ms poll sees). */
-async function playsAgainAt(v: ReturnType<typeof player>, errors: string[]): Promise<number> {
+async function playsAgainAt(expect: ExpectStatic, v: ReturnType<typeof player>, errors: string[]): Promise<number> {
   let at: number | undefined;
   await expect
     .poll(async () => ((await v.state()).playing ? (at = (await v.state()).t) : undefined), {
@@ -57,15 +57,21 @@ async function playsAgainAt(v: ReturnType<typeof player>, errors: string[]): Pro
   return at!;
 }
 
-describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (Chromium)', () => {
+// The two describes run side by side, each with its own cluster and Chromium: the rendition case (≈ 25 s, most of it a
+// real-time broadcast and ffmpeg) goes on while the first describe's cases play. Inside the first, the cases stay one
+// after another (it.sequential): the last kills a server.
+// Concurrent tests take `expect` from their context: the global one cannot tell which test a poll belongs to.
+const SIDE_BY_SIDE = { concurrent: true };
+
+describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (Chromium)', SIDE_BY_SIDE, () => {
   const env = useBrowserCluster({ servers: SERVERS }, [
     '--allow-loopback-in-peer-connection',
     '--disable-features=WebRtcHideLocalIpsWithMdns',
   ]);
 
-  /** Publishes `seconds` of H.264 + Opus over WHIP and waits until both entry servers hold the finalized copy. */
-  async function publishStored(id: string, seconds: number): Promise<void> {
-    const run = await whipPublish(`${env.cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', seconds, 'h264');
+  /** Publishes `seconds` of `codec` + Opus over WHIP and waits until both entry servers hold the finalized copy. */
+  async function publishStored(id: string, seconds: number, codec: 'h264' | 'vp8'): Promise<void> {
+    const run = await whipPublish(`${env.cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', seconds, codec);
     expect(run.code, run.stderr).toBe(0);
     await waitFor(`${id} stored on both servers`, async () => {
       const e = await entry(env.cluster.hubUrl, id);
@@ -73,8 +79,26 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
     });
   }
 
-  it('plays a stored H.264 broadcast; seeks forward past what arrived and back to what was dropped play from the time asked', async () => {
-    await publishStored('obs-stored', 14);
+  // The stored broadcasts the tests play go out together, each in real time, before the first test: one after another,
+  // in the tests that play them, they took 14 + 6 + 14 s of this file. Each test still has its own asset and awaits it.
+  const stored = new Map<string, Promise<void>>();
+  beforeAll(() => {
+    for (const [id, seconds, codec] of [
+      ['obs-stored', 14, 'h264'],
+      ['gst-vp8', 6, 'vp8'],
+      ['obs-failover', 14, 'h264'],
+    ] as const) {
+      const published = publishStored(id, seconds, codec);
+      // Read by the test that plays it; a test that failed before it must not leave the rejection unhandled.
+      published.catch(() => undefined);
+      stored.set(id, published);
+    }
+  });
+
+  it.sequential('plays a stored H.264 broadcast; seeks forward past what arrived and back to what was dropped play from the time asked', async ({
+    expect,
+  }) => {
+    await stored.get('obs-stored');
     expect((await entry(env.cluster.hubUrl, 'obs-stored'))!.mime).toMatch(/^video\/x-matroska; codecs="avc1\.[0-9a-f]{6}, opus"$/);
     const { page, context, errors } = await openPage(env.browser);
     try {
@@ -93,10 +117,10 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
           .evaluate((el: HTMLVideoElement, t: number) => el.buffered.length && el.buffered.end(el.buffered.length - 1) < t, 10),
       ).toBeTruthy();
       await v.seek(10);
-      expect(await playsAgainAt(v, errors)).toBeGreaterThanOrEqual(10);
+      expect(await playsAgainAt(expect, v, errors)).toBeGreaterThanOrEqual(10);
       // Back to 0:03, dropped at the last seek: the new MP4 file's times go back (a file whose times went back would fail).
       await v.seek(3);
-      const at = await playsAgainAt(v, errors);
+      const at = await playsAgainAt(expect, v, errors);
       expect(at).toBeGreaterThanOrEqual(3);
       expect(at).toBeLessThan(5);
       await expect.poll(async () => (await v.state()).t, { timeout: 15_000, interval: 100 }).toBeGreaterThan(4);
@@ -107,15 +131,12 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
     }
   }, 120_000);
 
-  it('plays a stored VP8 WHIP broadcast (GStreamer vp8enc): its blocks are in time order across tracks, as MSE needs', async () => {
+  it.sequential('plays a stored VP8 WHIP broadcast (GStreamer vp8enc): its blocks are in time order across tracks, as MSE needs', async ({
+    expect,
+  }) => {
     // GStreamer's video starts ≈ 0.8 s behind its audio: written in arrival order, Chromium refused the file
     // ("a block with a timecode before the previous block") and the player showed a decode error.
-    const run = await whipPublish(`${env.cluster.hubUrl}/whip/gst-vp8?location=Paris`, 'test-key', 6, 'vp8');
-    expect(run.code, run.stderr).toBe(0);
-    await waitFor('gst-vp8 stored on both servers', async () => {
-      const e = await entry(env.cluster.hubUrl, 'gst-vp8');
-      return e !== undefined && e.holders.length === 2 && !e.live;
-    });
+    await stored.get('gst-vp8');
     const { page, context, errors } = await openPage(env.browser);
     try {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=gst-vp8`);
@@ -129,7 +150,7 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
     }
   }, 120_000);
 
-  it('plays a live H.264 WHIP broadcast while it is on air', async () => {
+  it.sequential('plays a live H.264 WHIP broadcast while it is on air', async ({ expect }) => {
     const publishing = whipPublish(`${env.cluster.hubUrl}/whip/obs-live?location=Paris`, 'test-key', 25, 'h264');
     let ended = false;
     void publishing.finally(() => (ended = true));
@@ -163,8 +184,10 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
   }, 120_000);
 
   // Last: it kills a server.
-  it('fails over to the other copy mid-stream and plays on: the remux takes the resumed bytes as the same stream', async () => {
-    await publishStored('obs-failover', 14);
+  it.sequential('fails over to the other copy mid-stream and plays on: the remux takes the resumed bytes as the same stream', async ({
+    expect,
+  }) => {
+    await stored.get('obs-failover');
     const { page, context, errors } = await openPage(env.browser);
     try {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=obs-failover&limit=600`);
@@ -190,13 +213,13 @@ describe.skipIf(!HAVE_OPENH264)('the player plays H.264 from a WHIP broadcast (C
   }, 120_000);
 });
 
-describe.skipIf(!HAVE_OPENH264)('the player switches between an H.264 broadcast and its VP8 rendition (Chromium)', () => {
+describe.skipIf(!HAVE_OPENH264)('the player switches between an H.264 broadcast and its VP8 rendition (Chromium)', SIDE_BY_SIDE, () => {
   const env = useBrowserCluster({ servers: SERVERS.map((x) => ({ ...x, renditions: true })) }, [
     '--allow-loopback-in-peer-connection',
     '--disable-features=WebRtcHideLocalIpsWithMdns',
   ]);
 
-  it('goes from the H.264 source (MP4 remux) to the 144p rendition (WebM) and back, playing on at the same time', async () => {
+  it('goes from the H.264 source (MP4 remux) to the 144p rendition (WebM) and back, playing on at the same time', async ({ expect }) => {
     const run = await whipPublish(`${env.cluster.hubUrl}/whip/obs-ladder?location=Paris`, 'test-key', 14, 'h264');
     expect(run.code, run.stderr).toBe(0);
     // The servers make a 144p VP8 rendition below the 240-line source (ffmpeg, seconds).
