@@ -65,6 +65,76 @@ export function redisReady(r: Redis): boolean {
   return r.status === 'ready';
 }
 
+/** How often `RedisProbe` pings. */
+export const REDIS_PROBE_INTERVAL_MS = 500;
+/** Redis counts as unreachable once its last answer to a ping is older than this. */
+export const REDIS_UNREACHABLE_AFTER_MS = 2_000;
+
+/**
+ * Whether Redis answered lately. The client's status alone stays `ready` while Redis is frozen
+ * (SIGSTOP, a path that drops packets): the socket is open and nothing answers. A PING every
+ * REDIS_PROBE_INTERVAL_MS makes a hung Redis take the same degraded path as a dead one, about
+ * REDIS_UNREACHABLE_AFTER_MS after its last answer.
+ */
+export class RedisProbe {
+  readonly #redis: Redis;
+  readonly #now: () => number;
+  #lastAnswerMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #pinging = false;
+
+  constructor(redis: Redis, now: () => number = Date.now) {
+    this.#redis = redis;
+    this.#now = now;
+    this.#lastAnswerMs = now();
+  }
+
+  /** Connected and answered a ping within REDIS_UNREACHABLE_AFTER_MS. */
+  get reachable(): boolean {
+    return redisReady(this.#redis) && this.#now() - this.#lastAnswerMs < REDIS_UNREACHABLE_AFTER_MS;
+  }
+
+  start(): void {
+    this.#lastAnswerMs = this.#now();
+    this.#timer ??= setInterval(() => this.#ping(), REDIS_PROBE_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #ping(): void {
+    // One ping at a time: against a frozen Redis each waits out the command timeout.
+    if (this.#pinging || !redisReady(this.#redis)) return;
+    this.#pinging = true;
+    this.#redis
+      .ping()
+      .then(
+        () => (this.#lastAnswerMs = this.#now()),
+        () => undefined,
+      )
+      .finally(() => (this.#pinging = false));
+  }
+}
+
+/**
+ * `p`, or undefined once `ms` have passed: for what a stop waits on Redis for (a connection with an
+ * offline queue or no command timeout would otherwise hold the hub's exit for as long as Redis is away).
+ */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
+  try {
+    return await Promise.race([p.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** An error handler that logs the first error only (a Redis outage fails every sync until it ends). */
 export function warnOnce(log: Logger, message: string): (err: Error) => void {
   let warned = false;
