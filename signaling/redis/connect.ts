@@ -67,35 +67,37 @@ export function redisReady(r: Redis): boolean {
 
 /** How often `RedisProbe` pings. */
 export const REDIS_PROBE_INTERVAL_MS = 500;
-/** Redis counts as unreachable once its last answer to a ping is older than this. */
+/** Redis counts as unreachable once a ping has gone unanswered this long. */
 export const REDIS_UNREACHABLE_AFTER_MS = 2_000;
 
 /**
- * Whether Redis answered lately. The client's status alone stays `ready` while Redis is frozen
- * (SIGSTOP, a path that drops packets): the socket is open and nothing answers. A PING every
- * REDIS_PROBE_INTERVAL_MS makes a hung Redis take the same degraded path as a dead one, about
- * REDIS_UNREACHABLE_AFTER_MS after its last answer.
+ * Whether Redis answers. The client's status alone stays `ready` while Redis is frozen (SIGSTOP, a
+ * path that drops packets): the socket is open and nothing answers. A PING every
+ * REDIS_PROBE_INTERVAL_MS makes a hung Redis take the same degraded path as a dead one,
+ * REDIS_UNREACHABLE_AFTER_MS after the first ping it left unanswered. Silence is counted from a
+ * ping sent, not from the last answer: this hub's own event loop stalling (no ping goes out) is not
+ * Redis's silence.
  */
 export class RedisProbe {
   readonly #redis: Redis;
   readonly #now: () => number;
-  #lastAnswerMs: number;
+  /** When the oldest ping not answered since was sent; undefined after an answer. */
+  #silentSinceMs: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pinging = false;
 
   constructor(redis: Redis, now: () => number = Date.now) {
     this.#redis = redis;
     this.#now = now;
-    this.#lastAnswerMs = now();
   }
 
-  /** Connected and answered a ping within REDIS_UNREACHABLE_AFTER_MS. */
+  /** Connected, and no ping has waited REDIS_UNREACHABLE_AFTER_MS for its answer. */
   get reachable(): boolean {
-    return redisReady(this.#redis) && this.#now() - this.#lastAnswerMs < REDIS_UNREACHABLE_AFTER_MS;
+    if (!redisReady(this.#redis)) return false;
+    return this.#silentSinceMs === undefined || this.#now() - this.#silentSinceMs < REDIS_UNREACHABLE_AFTER_MS;
   }
 
   start(): void {
-    this.#lastAnswerMs = this.#now();
     this.#timer ??= setInterval(() => this.#ping(), REDIS_PROBE_INTERVAL_MS);
     this.#timer.unref();
   }
@@ -106,13 +108,19 @@ export class RedisProbe {
   }
 
   #ping(): void {
+    if (!redisReady(this.#redis)) {
+      // Reconnected later: a fresh start, not the silence before the drop.
+      this.#silentSinceMs = undefined;
+      return;
+    }
     // One ping at a time: against a frozen Redis each waits out the command timeout.
-    if (this.#pinging || !redisReady(this.#redis)) return;
+    if (this.#pinging) return;
     this.#pinging = true;
+    this.#silentSinceMs ??= this.#now();
     this.#redis
       .ping()
       .then(
-        () => (this.#lastAnswerMs = this.#now()),
+        () => (this.#silentSinceMs = undefined),
         () => undefined,
       )
       .finally(() => (this.#pinging = false));

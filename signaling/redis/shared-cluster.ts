@@ -186,8 +186,10 @@ export class SharedCluster {
     this.redis.disconnect();
   }
 
-  /** The live hubs of the cluster, from their own reports (each expires with its hub). */
+  /** The live hubs of the cluster, from their own reports (each expires with its hub). Rejects at once while Redis is unreachable. */
   hubs(): Promise<HubInfo[]> {
+    // A hung Redis would hold /api/config (anonymous) two command timeouts; its fallback (this hub alone) is the answer anyway.
+    if (!this.ready) return Promise.reject(new Error('Redis unreachable'));
     return this.#hubList.list();
   }
 
