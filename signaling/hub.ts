@@ -256,6 +256,7 @@ export class Hub {
         fallback: (id) => roomPeer(this.#link.servers!, serverRoom(id)),
         count: (kind) => this.metrics.crossHub.inc({ kind }),
         instanceOf: (id) => this.core.table.get(id)?.instance,
+        reachable: () => shared.ready,
         onRotate: (epoch, reason) => {
           if (Object.values(RotationReason).includes(reason as RotationReason)) this.core.seat.rotateFor(epoch, reason as RotationReason);
         },
@@ -334,8 +335,8 @@ export class Hub {
     this.#sharedHttpLimit?.stop();
     this.#sharedDashboardConnects?.stop();
     await this.#sharedIpSessions?.stop();
-    await this.shared?.stop();
-    await this.#mesh?.stop();
+    // Together: each waits on Redis at most one command timeout, and what it skips (Redis away) expires by itself.
+    await Promise.all([this.shared?.stop(), this.#mesh?.stop()]);
     if (io) await new Promise<void>((r) => io.close(() => r()));
     this.#adapterRedis?.disconnect();
     if (http?.listening) await new Promise<void>((r) => http.close(() => r()));

@@ -65,6 +65,84 @@ export function redisReady(r: Redis): boolean {
   return r.status === 'ready';
 }
 
+/** How often `RedisProbe` pings. */
+export const REDIS_PROBE_INTERVAL_MS = 500;
+/** Redis counts as unreachable once a ping has gone unanswered this long. */
+export const REDIS_UNREACHABLE_AFTER_MS = 2_000;
+
+/**
+ * Whether Redis answers. The client's status alone stays `ready` while Redis is frozen (SIGSTOP, a
+ * path that drops packets): the socket is open and nothing answers. A PING every
+ * REDIS_PROBE_INTERVAL_MS makes a hung Redis take the same degraded path as a dead one,
+ * REDIS_UNREACHABLE_AFTER_MS after the first ping it left unanswered. Silence is counted from a
+ * ping sent, not from the last answer: this hub's own event loop stalling (no ping goes out) is not
+ * Redis's silence.
+ */
+export class RedisProbe {
+  readonly #redis: Redis;
+  readonly #now: () => number;
+  /** When the oldest ping not answered since was sent; undefined after an answer. */
+  #silentSinceMs: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #pinging = false;
+
+  constructor(redis: Redis, now: () => number = Date.now) {
+    this.#redis = redis;
+    this.#now = now;
+  }
+
+  /** Connected, and no ping has waited REDIS_UNREACHABLE_AFTER_MS for its answer. */
+  get reachable(): boolean {
+    if (!redisReady(this.#redis)) return false;
+    return this.#silentSinceMs === undefined || this.#now() - this.#silentSinceMs < REDIS_UNREACHABLE_AFTER_MS;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => this.#ping(), REDIS_PROBE_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #ping(): void {
+    if (!redisReady(this.#redis)) {
+      // Reconnected later: a fresh start, not the silence before the drop.
+      this.#silentSinceMs = undefined;
+      return;
+    }
+    // One ping at a time: against a frozen Redis each waits out the command timeout.
+    if (this.#pinging) return;
+    this.#pinging = true;
+    this.#silentSinceMs ??= this.#now();
+    this.#redis
+      .ping()
+      .then(
+        () => (this.#silentSinceMs = undefined),
+        () => undefined,
+      )
+      .finally(() => (this.#pinging = false));
+  }
+}
+
+/**
+ * `p`, or undefined once `ms` have passed: for what a stop waits on Redis for (a connection with an
+ * offline queue or no command timeout would otherwise hold the hub's exit for as long as Redis is away).
+ */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
+  try {
+    return await Promise.race([p.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** An error handler that logs the first error only (a Redis outage fails every sync until it ends). */
 export function warnOnce(log: Logger, message: string): (err: Error) => void {
   let warned = false;

@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { SelectThenOpen, ServerPeer } from '../core/link.js';
 import type { Logger } from '../log.js';
-import { connectRedis, whenRedisReady } from './connect.js';
+import { connectRedis, REDIS_COMMAND_TIMEOUT_MS, whenRedisReady, within } from './connect.js';
 import { InboxReader } from './inbox-reader.js';
 import { InboxWriter, MAX_UNSENT } from './inbox-writer.js';
 import type { ClusterKeys } from './keys.js';
@@ -10,9 +10,6 @@ import { NOT_HERE, routeKey, type Envelope } from './mesh-envelope.js';
 import { MAX_PENDING_ASKS, MeshRequests } from './mesh-requests.js';
 import { ServerLocations } from './server-locations.js';
 import { MAX_ROUTES, SessionRoutes } from './session-routes.js';
-
-/** The owner refreshes its inbox's expiry; a dead hub's inbox goes away by itself. */
-const INBOX_TTL_MS = 60_000;
 
 /** A server's session message for a session another hub holds (the event is the server's own). */
 export type SessionForward = (serverId: string, event: string, msg: unknown) => void;
@@ -35,6 +32,8 @@ export interface HubMeshDeps {
   limits?: Partial<MeshLimits>;
   /** Another hub asks this one (the rotation lease holder) to move the baton from the director of `epoch`. */
   onRotate?: (epoch: number, reason: string) => void;
+  /** Redis answered lately (`SharedCluster.ready`): a stop skips what it would write to a Redis known to be away. */
+  reachable?: () => boolean;
   /** The process a server id names now (its table row's `instance`), if known: each route records it. */
   instanceOf?: (serverId: string) => string | undefined;
 }
@@ -69,7 +68,7 @@ export class HubMesh {
   readonly #o: HubMeshDeps;
   readonly #limits: MeshLimits;
   readonly #now: () => number;
-  /** Writes: waits out a Redis blip (offline queue), so a message is delayed rather than lost. */
+  /** Writes: waits out a Redis blip (offline queue), so a message is delayed rather than lost; a stop waits on it at most REDIS_COMMAND_TIMEOUT_MS. */
   readonly #out: Redis;
   readonly #reader: InboxReader;
   readonly #inbox: string;
@@ -79,7 +78,6 @@ export class HubMesh {
   readonly #requests: MeshRequests;
   readonly #locations: ServerLocations;
   readonly #sessions: SessionRoutes;
-  #ttlTimer: NodeJS.Timeout | undefined;
   readonly stats: Record<MeshCount, number> = { sent: 0, received: 0, dropped: 0, fallbacks: 0 };
 
   constructor(o: HubMeshDeps) {
@@ -107,21 +105,19 @@ export class HubMesh {
 
   async start(): Promise<void> {
     await Promise.all([whenRedisReady(this.#out), this.#reader.ready()]);
+    // The inbox's expiry is set by every write to it (InboxWriter): it goes INBOX_TTL_MS after its last message, whoever dies.
     await this.#reader.start(this.#out);
-    const keep = () => void this.#out.pexpire(this.#inbox, INBOX_TTL_MS).catch(() => undefined);
-    keep();
-    this.#ttlTimer = setInterval(keep, INBOX_TTL_MS / 4);
-    this.#ttlTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearInterval(this.#ttlTimer);
+    const reachable = this.#o.reachable?.() !== false;
     this.#requests.rejectAll();
     this.#writer.flush();
-    await this.#reader.stop();
-    await this.#out.del(this.#inbox).catch(() => undefined);
+    await within(this.#reader.stop(), REDIS_COMMAND_TIMEOUT_MS);
+    // #out queues while Redis is away and has no command timeout: unbounded, this DEL held a stop for as long as Redis was.
+    if (reachable) await within(this.#out.del(this.#inbox), REDIS_COMMAND_TIMEOUT_MS);
     this.#out.disconnect();
   }
 

@@ -4,6 +4,8 @@ import type { Envelope } from './mesh-envelope.js';
 
 /** Messages written and not yet taken by Redis (it is away); past this a message is dropped and counted. */
 export const MAX_UNSENT = 10_000;
+/** Every write to an inbox sets its expiry to this: an inbox goes this long after its last message, its hub alive or dead. */
+export const INBOX_TTL_MS = 60_000;
 /** An inbox keeps about this many entries (XADD MAXLEN ~): ≈ 3 s at 2,000 joins/s aimed at one hub. */
 export const INBOX_MAX_LEN = 20_000;
 /**
@@ -90,8 +92,16 @@ export class InboxWriter {
     if (!batch) return;
     this.#outgoing.delete(hub);
     const [field, value] = batch.length === 1 ? ['m', JSON.stringify(batch[0])] : ['b', JSON.stringify(batch)];
+    const key = this.#inbox(hub);
+    // One transaction: an entry never lands in a stream without an expiry (the hub it is for may be dead, or die now).
     this.#redis
-      .xadd(this.#inbox(hub), 'MAXLEN', '~', INBOX_MAX_LEN, '*', field, value)
+      .multi()
+      .xadd(key, 'MAXLEN', '~', INBOX_MAX_LEN, '*', field, value)
+      .pexpire(key, INBOX_TTL_MS)
+      .exec()
+      .then((replies) => {
+        if (!replies || replies.some(([err]) => err)) throw new Error('inbox write failed');
+      })
       .catch(() => {
         for (let i = 0; i < batch.length; i++) this.#count('dropped');
       })

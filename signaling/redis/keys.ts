@@ -24,9 +24,10 @@ export interface ClusterKeys {
   rate: (key: string, window: number) => string;
   /** Hash hubId → "open,unconnected,atMs" with expiry: one client IP's viewer sessions on each hub. */
   ipSessions: (ip: string) => string;
-  /** Hash hubId → JSON status, and one key per hub with expiry that says it is alive. */
-  hubs: string;
-  hubAlive: (hubId: string) => string;
+  /** Sorted set hubId → Redis time of its last report (ms), with expiry; entries older than a report's expiry are pruned. */
+  hubIndex: string;
+  /** `…<hubId>` with expiry: one hub's JSON status (the dashboard's hub list). */
+  hubStatus: (hubId: string) => string;
   /** Redis Stream: messages for one hub from the others (`HubMesh`), with expiry. */
   inbox: (hubId: string) => string;
 }
@@ -43,8 +44,8 @@ export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
     nonce: (n) => `${prefix}nonce:${n}`,
     rate: (k, w) => `${prefix}rate:${k}:${w}`,
     ipSessions: (ip) => `${prefix}sess:${ip}`,
-    hubs: `${prefix}hubs`,
-    hubAlive: (id) => `${prefix}hub:${id}`,
+    hubIndex: `${prefix}hub-index`,
+    hubStatus: (id) => `${prefix}hub:${id}`,
     inbox: (id) => `${prefix}inbox:${id}`,
   };
 }

@@ -4,7 +4,8 @@ import type { TableSnapshot, VersionedDelta } from '../protocol/index.js';
 import type { Logger } from '../log.js';
 import type { RotationLease as CoreLease, SharedLiveness, SharedLog, SharedStreamClaims } from '../core/link.js';
 import { SharedNonces, SharedStreamOwners } from './shared-guards.js';
-import { connectBlockingRedis, connectRedis, redisReady, whenRedisReady } from './connect.js';
+import { connectBlockingRedis, connectRedis, REDIS_COMMAND_TIMEOUT_MS, RedisProbe, whenRedisReady, within } from './connect.js';
+import { HubList, type HubInfo } from './hub-list.js';
 import { RedisDeltaLog } from './delta-log.js';
 import { SharedHeartbeats } from './heartbeats.js';
 import { clusterKeys, DEFAULT_REDIS_PREFIX, type ClusterKeys } from './keys.js';
@@ -33,15 +34,7 @@ export interface SharedCore {
   hubStatus(): { url: string; clients: number; servers: number };
 }
 
-/** One hub as the others see it (`/api/hubs`, the dashboard). */
-export interface HubInfo {
-  id: string;
-  url: string;
-  clients: number;
-  servers: number;
-  leaseHolder: boolean;
-  lastSeenMs: number;
-}
+export type { HubInfo } from './hub-list.js';
 
 export interface SharedClusterOptions {
   url: string;
@@ -64,6 +57,8 @@ export class SharedCluster {
   readonly #deltaLog: RedisDeltaLog;
   readonly #beats: SharedHeartbeats;
   readonly #keeper: LeaseKeeper;
+  readonly #probe: RedisProbe;
+  readonly #hubList: HubList;
   readonly #o: SharedClusterOptions;
   readonly #now: () => number;
   readonly #ttlMs: number;
@@ -84,6 +79,8 @@ export class SharedCluster {
     this.redis = connectRedis(o.url);
     this.#blocking = connectBlockingRedis(o.url, READ_BLOCK_MS);
     this.#deltaLog = new RedisDeltaLog(this.redis, this.keys);
+    this.#probe = new RedisProbe(this.redis);
+    this.#hubList = new HubList(this.redis, this.keys);
     this.#ttlMs = o.heartbeatMs * o.missedHeartbeats;
     this.#beats = new SharedHeartbeats(this.redis, this.keys, o.hubId, this.#ttlMs);
     const lease = new RotationLease(this.redis, this.keys, o.hubId, o.leaseMs ?? DEFAULT_LEASE_MS);
@@ -146,9 +143,9 @@ export class SharedCluster {
   /** The core rotates on its timer only while this hub holds the lease. */
   readonly lease: CoreLease = { held: (now) => this.#keeper.epoch(now) > 0 };
 
-  /** Redis reachable now; when not, the hub serves from its last table copy (health: degraded). */
+  /** Redis answered lately (a hung Redis is unreachable too); when not, the hub serves from its last table copy (health: degraded). */
   get ready(): boolean {
-    return redisReady(this.redis);
+    return this.#probe.reachable;
   }
 
   get leaseHeld(): boolean {
@@ -162,6 +159,7 @@ export class SharedCluster {
     const { snapshot, read } = await this.#deltaLog.catchUp();
     if (snapshot) core.loadShared(snapshot);
     if (read.kind === 'deltas') core.applyShared(read.deltas);
+    this.#probe.start();
     this.#reading = this.#readLoop();
     const every = (ms: number, run: () => void) => {
       const t = setInterval(run, ms);
@@ -177,32 +175,22 @@ export class SharedCluster {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers.splice(0)) clearInterval(t);
-    await this.#keeper.stop();
-    await this.redis.hdel(this.keys.hubs, this.hubId).catch(() => undefined);
-    await this.redis.del(this.keys.hubAlive(this.hubId)).catch(() => undefined);
+    const reachable = this.ready;
+    this.#probe.stop();
+    // Releasing the lease and leaving the hub list only shorten what the others wait for; a Redis that is
+    // away (or hangs) must not hold the hub's exit: skipped when it is known away, else one command timeout at most.
+    const leaving = Promise.all([this.#keeper.stop(), reachable ? this.#hubList.remove(this.hubId) : undefined]);
+    await within(leaving, REDIS_COMMAND_TIMEOUT_MS);
     this.#blocking.disconnect();
-    await this.#reading?.catch(() => undefined);
+    await within(this.#reading ?? Promise.resolve(), REDIS_COMMAND_TIMEOUT_MS);
     this.redis.disconnect();
   }
 
-  /** The live hubs of the cluster, from their own reports (each expires with its hub). */
-  async hubs(): Promise<HubInfo[]> {
-    const all = await this.redis.hgetall(this.keys.hubs);
-    const ids = Object.keys(all).sort();
-    if (ids.length === 0) return [];
-    const alive = await this.redis.mget(ids.map((id) => this.keys.hubAlive(id)));
-    const holder = await this.redis.get(this.keys.rotationLease);
-    const out: HubInfo[] = [];
-    ids.forEach((id, i) => {
-      if (alive[i] === null) return;
-      try {
-        const s = JSON.parse(all[id]!) as Omit<HubInfo, 'id' | 'leaseHolder'>;
-        out.push({ id, url: s.url, clients: s.clients, servers: s.servers, lastSeenMs: s.lastSeenMs, leaseHolder: holder === id });
-      } catch {
-        // A malformed entry (another version of Baton): not listed.
-      }
-    });
-    return out;
+  /** The live hubs of the cluster, from their own reports (each expires with its hub). Rejects at once while Redis is unreachable. */
+  hubs(): Promise<HubInfo[]> {
+    // A hung Redis would hold /api/config (anonymous) two command timeouts; its fallback (this hub alone) is the answer anyway.
+    if (!this.ready) return Promise.reject(new Error('Redis unreachable'));
+    return this.#hubList.list();
   }
 
   /** Reads the log for ever: applies each batch, loads a snapshot after a gap, waits out Redis outages. */
@@ -242,12 +230,7 @@ export class SharedCluster {
         this.#o.log.warn({ version: core.table.version }, 'Redis had lost the table log: reseeded it from this hub');
       const local = core.localServers();
       await this.#beats.beat(local);
-      const status = { ...core.hubStatus(), lastSeenMs: this.#now() };
-      await this.redis
-        .multi()
-        .hset(this.keys.hubs, this.hubId, JSON.stringify(status))
-        .set(this.keys.hubAlive(this.hubId), '1', 'PX', this.#ttlMs)
-        .exec();
+      await this.#hubList.report(this.hubId, { ...core.hubStatus(), lastSeenMs: this.#now() }, this.#ttlMs);
       if (this.leaseHeld) await this.#leaseHolderDuties(new Set(local));
     } catch (err) {
       this.#o.log.warn({ err: (err as Error).message }, 'shared-cluster tick failed');

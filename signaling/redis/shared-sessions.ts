@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { SessionRegistry, Tally } from '../core/session-registry.js';
 import type { Logger } from '../log.js';
 import type { ClusterKeys } from './keys.js';
-import { warnOnce } from './connect.js';
+import { REDIS_COMMAND_TIMEOUT_MS, warnOnce, within } from './connect.js';
 
 export const SHARED_SESSIONS_SYNC_MS = 250;
 /** A hub's count for an address is believed this long after it wrote it (it rewrites it every sync). */
@@ -31,12 +31,14 @@ export interface SharedSessionsOptions {
   maxLookups?: number;
   now?: () => number;
   onError?: (err: Error) => void;
+  /** Redis answered lately: a stop skips its cleanup on a Redis known to be away. */
+  reachable?: () => boolean;
 }
 
 export class SharedIpSessions {
   readonly #redis: Redis;
   readonly #keys: ClusterKeys;
-  readonly #o: Required<Omit<SharedSessionsOptions, 'onError'>> & Pick<SharedSessionsOptions, 'onError'>;
+  readonly #o: Required<Omit<SharedSessionsOptions, 'onError' | 'reachable'>> & Pick<SharedSessionsOptions, 'onError' | 'reachable'>;
   /** The other hubs' sums for the addresses this hub holds sessions for, as of the last sync (at most `maxIps`). */
   #remote = new Map<string, Tally>();
   /** The same for addresses looked up before their first session here, with when (at most MAX_SHARED_SESSION_LOOKUPS). */
@@ -117,12 +119,13 @@ export class SharedIpSessions {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#syncing;
+    // Bounded: a Redis that is away must not hold the hub's exit (the fields expire STALE_MS after their last write anyway).
+    await within(this.#syncing ?? Promise.resolve(), REDIS_COMMAND_TIMEOUT_MS);
     // This hub's sessions end with it; other hubs stop counting them now rather than STALE_MS later.
-    if (this.#written.size === 0) return;
+    if (this.#written.size === 0 || this.#o.reachable?.() === false) return;
     const pipe = this.#redis.pipeline();
     for (const ip of this.#written) pipe.hdel(this.#keys.ipSessions(ip), this.#o.hubId);
-    await pipe.exec().catch(() => undefined);
+    await within(pipe.exec(), REDIS_COMMAND_TIMEOUT_MS);
   }
 
   /** Writes this hub's counts and reads the others'. One round trip; never rejects. */
@@ -169,13 +172,14 @@ export class SharedIpSessions {
 
 /** Counts `registry`'s per-IP sessions across hubs: its caps then hold for the cluster, not per hub. Warns once when Redis is away. */
 export function shareIpSessions(
-  shared: { redis: Redis; keys: ClusterKeys; hubId: string },
+  shared: { redis: Redis; keys: ClusterKeys; hubId: string; readonly ready: boolean },
   registry: SessionRegistry<object>,
   log: Logger,
 ): SharedIpSessions {
   const s = new SharedIpSessions(shared.redis, shared.keys, {
     hubId: shared.hubId,
     local: () => registry.ipTallies(),
+    reachable: () => shared.ready,
     onError: warnOnce(log, 'per-IP session counts not shared (Redis away): each hub caps on its own until it is back'),
   });
   registry.shared = { elsewhere: (ip) => s.elsewhere(ip), lookUp: (ip) => s.lookUp(ip) };

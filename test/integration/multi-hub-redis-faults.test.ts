@@ -1,0 +1,156 @@
+// Several hubs on a Redis that hangs (SIGSTOP) or outlives a hub, all real processes on loopback: a hung Redis takes the
+// degraded path like a dead one, a hub stops within seconds whatever Redis does, and a dead hub leaves no key without expiry.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { MEDIA_DIR, waitFor, type ApiState, type Proc } from '../helpers/cluster.js';
+import { type HubProc, startHubServer, startRedisHub, stopAll } from '../helpers/redis-hubs.js';
+import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
+import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+import { watchStream } from '../../node-app/delivery/node-viewer.js';
+import { MAX_LISTED_HUBS } from '../../signaling/redis/hub-list.js';
+
+const HEARTBEAT_MS = 300;
+const ASSET = 'demo-testsrc';
+/** A stopping hub waits on Redis one command timeout (1 s) per step at most; the bug it guards against was 30 s and more. */
+const STOP_BOUND_MS = 5_000;
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+const health = (h: HubProc) => getJson<{ ok: boolean; redis?: string }>(`${h.url}/healthz`);
+const hubIds = (h: HubProc) => getJson<{ hubs: { id: string }[] }>(`${h.url}/api/hubs`).then((r) => r.hubs.map((x) => x.id));
+
+describe('several hubs on a Redis that hangs or outlives a hub', () => {
+  let redis: RedisProcess;
+  let probe: Redis;
+  const procs: Proc[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), 'baton-redis-faults-'));
+
+  // No rotation: the director stays the first server (on hub B) for the whole file.
+  const hubArgs = ['--heartbeat-ms', String(HEARTBEAT_MS), '--rotation-ms', '3600000', '--http-rate', '1000'];
+  const startHub = async (id: string): Promise<HubProc> => {
+    const h = await startRedisHub(redis.url, id, hubArgs);
+    procs.push(h);
+    return h;
+  };
+  const startServer = async (id: string, hub: HubProc) => {
+    const storage = join(tmp, id);
+    mkdirSync(storage);
+    linkSync(join(MEDIA_DIR, `${ASSET}.webm`), join(storage, `${ASSET}.webm`));
+    procs.push(await startHubServer([hub.url], id, storage, ['--heartbeat-ms', String(HEARTBEAT_MS)]));
+  };
+  /** SIGTERM, then how long the hub took to exit (ms), or Infinity past `STOP_BOUND_MS` × 2 (then SIGKILLed). */
+  const stopTime = async (h: HubProc): Promise<number> => {
+    const t0 = performance.now();
+    h.child.kill('SIGTERM');
+    const exited = await Promise.race([h.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), STOP_BOUND_MS * 2))]);
+    if (!exited) h.child.kill('SIGKILL');
+    return exited ? performance.now() - t0 : Number.POSITIVE_INFINITY;
+  };
+
+  let a: HubProc;
+  let b: HubProc;
+
+  beforeAll(async () => {
+    await ensureDemoMedia(MEDIA_DIR);
+    redis = await startRedis();
+    probe = new Redis(redis.url);
+    probe.on('error', () => undefined); // while Redis is stopped on purpose
+    a = await startHub('hub-a');
+    b = await startHub('hub-b');
+    // The director is the first server: on hub B, so a watch on hub A asks across hubs while Redis answers.
+    await startServer('m2', b);
+    await startServer('m1', a);
+    await waitFor('hub A knows both servers, m2 directing', async () => {
+      const s = await getJson<ApiState>(`${a.url}/api/state`);
+      return s.servers.length === 2 && s.director?.id === 'm2';
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    redis?.resume();
+    await stopAll(procs);
+    probe?.disconnect();
+    await redis?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }, 30_000);
+
+  it('Redis hung (SIGSTOP): health says degraded and a watch of an asset on the hub’s own server is served by it', async () => {
+    const source = readFileSync(join(MEDIA_DIR, `${ASSET}.webm`));
+    expect((await health(a)).redis).toBe('ok');
+    redis.pause();
+    try {
+      const t0 = performance.now();
+      await waitFor('hub A degraded', async () => (await health(a)).redis === 'degraded', 10_000);
+      console.log(`hung Redis seen as unreachable after ${Math.round(performance.now() - t0)} ms`);
+      await waitFor('the log says so', () => a.output().includes('Redis unreachable'), 5_000);
+      // The director (m2) is on hub B, beyond the hung Redis: hub A places the viewer on its own server.
+      const r = await watchStream({ hubUrl: a.url, assetId: ASSET, timeoutMs: 30_000, fast: true }, () => {});
+      expect(r.server).toBe('m1');
+      expect(r.sha256).toBe(sha256(source));
+    } finally {
+      redis.resume();
+    }
+    await waitFor('hub A back to normal', async () => (await health(a)).redis === 'ok', 15_000);
+  }, 60_000);
+
+  it('SIGKILL a hub right after a cross-hub watch: its inbox expires and it leaves the hub list', async () => {
+    const c = await startHub('hub-c');
+    await waitFor('hub C listed', async () => (await hubIds(a)).includes('hub-c'));
+    // No server on hub C: the director and the chosen server are on other hubs, whose answers land in C's inbox.
+    const r = await watchStream({ hubUrl: c.url, assetId: ASSET, timeoutMs: 30_000, fast: true }, () => {});
+    expect(r.bytes).toBeGreaterThan(0);
+    c.child.kill('SIGKILL');
+    await c.exited;
+    expect(await probe.exists('baton:inbox:hub-c')).toBe(1);
+    expect(await probe.pttl('baton:inbox:hub-c')).toBeGreaterThan(0);
+    await waitFor('hub C gone from the list and from Redis', async () => {
+      const listed = (await hubIds(a)).includes('hub-c');
+      const indexed = (await probe.zscore('baton:hub-index', 'hub-c')) !== null;
+      return !listed && !indexed && (await probe.exists('baton:hub:hub-c')) === 0;
+    });
+    // Every key about hubs expires.
+    expect(await probe.pttl('baton:hub-index')).toBeGreaterThan(0);
+    expect(await probe.pttl('baton:hub:hub-a')).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('thousands of dead hubs in the index: pruned by the next report, and the hub list stays bounded meanwhile', async () => {
+    const [s] = await probe.time();
+    const nowMs = Number(s) * 1000;
+    // Hubs that reported an hour ago, and MAX_LISTED_HUBS × 2 reporting now without a status key (dead, not yet pruned).
+    const stale: (string | number)[] = [];
+    for (let i = 0; i < 10_000; i++) stale.push(nowMs - 3_600_000, `dead-${i}`);
+    const fresh: (string | number)[] = [];
+    for (let i = 0; i < MAX_LISTED_HUBS * 2; i++) fresh.push(nowMs + 60_000, `fresh-${i}`);
+    await probe.zadd('baton:hub-index', ...stale, ...fresh);
+    // Listed: only hubs with a live status key, read from at most MAX_LISTED_HUBS entries (the newest).
+    expect(await hubIds(a)).toEqual([]);
+    expect((await getJson<{ hubs: string[] }>(`${a.url}/api/config`)).hubs).toEqual([a.url]);
+    await waitFor('the hour-old entries pruned', async () => (await probe.zcount('baton:hub-index', '-inf', nowMs - 60_000)) === 0);
+    await probe.zrem('baton:hub-index', ...fresh.filter((x) => typeof x === 'string'));
+    await waitFor('both hubs listed again', async () => (await hubIds(a)).join() === 'hub-a,hub-b');
+  }, 60_000);
+
+  it('SIGTERM to hubs while Redis is hung: each exits within seconds', async () => {
+    redis.pause();
+    try {
+      // At once (the hub still believes Redis is there), and once the hub has seen it hung.
+      const atOnce = await stopTime(a);
+      await waitFor('hub B degraded', async () => (await health(b)).redis === 'degraded', 10_000);
+      const seen = await stopTime(b);
+      console.log(`hub exit after SIGTERM with Redis hung: ${Math.round(atOnce)} ms at once, ${Math.round(seen)} ms once seen`);
+      expect(atOnce).toBeLessThan(STOP_BOUND_MS);
+      expect(seen).toBeLessThan(STOP_BOUND_MS);
+    } finally {
+      redis.resume();
+    }
+  }, 60_000);
+});
