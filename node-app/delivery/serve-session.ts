@@ -136,6 +136,12 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     return s;
   }
 
+  /** Tells the viewer why (an `error` control frame with `code`), then ends the session with that reason. */
+  end(code: string, message: string): void {
+    this.#sendControl({ t: 'error', code, message });
+    this.close(code);
+  }
+
   /** Ends the session (idempotent): stops sending, closes the peer and the source. */
   close(reason = 'closed', error?: Error): void {
     if (this.#state === 'closed') return;

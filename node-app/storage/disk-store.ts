@@ -58,7 +58,7 @@ export interface DiskStoreOptions {
 export interface RefreshResult {
   added: AssetInfo[];
   removed: string[];
-  /** Entries whose size or content changed (growing live files, replaced files). */
+  /** Entries whose file changed: another inode, size or mtime (a replaced, rewritten or still-growing file). */
   changed: AssetInfo[];
   /** Entries whose title, description or poster changed (and nothing in `added`). */
   described: AssetInfo[];
@@ -249,14 +249,12 @@ export class DiskStore implements BlockStore {
       const before = this.#catalog.get(id);
       if (!before) result.added.push({ ...entry.info });
       else {
-        if (before.info.bytes !== entry.info.bytes || before.ino !== entry.ino || before.info.mime !== entry.info.mime) {
-          result.changed.push({ ...entry.info });
-        }
+        if (contentChanged(before, entry) || before.info.mime !== entry.info.mime) result.changed.push({ ...entry.info });
         const b = before.info;
         const a = entry.info;
         if (b.title !== a.title || b.description !== a.description || b.poster !== a.poster) result.described.push({ ...a });
       }
-      if (before && before.ino !== entry.ino) this.#fds.invalidate(before.path);
+      if (before && contentChanged(before, entry)) this.#fds.invalidate(before.path);
     }
     for (const [id, entry] of this.#catalog) {
       if (next.has(id)) continue;
@@ -311,8 +309,9 @@ export class DiskStore implements BlockStore {
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
-      // Re-probe only a new file, a replaced one, or one whose head was incomplete.
-      const probe = before && before.ino === s.ino && before.probe.complete ? before.probe : await probeFile(path, s.size);
+      // Re-probe only a new file, a replaced or rewritten one (its duration may come from its tail), or one whose head was incomplete.
+      const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { bytes: s.size }, mtimeMs: s.mtimeMs });
+      const probe = same && before.probe.complete ? before.probe : await probeFile(path, s.size);
       const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe) };
       const heightPx = probe.tracks.find((t) => t.type === 'video')?.height;
       if (heightPx && heightPx <= MAX_PICTURE_HEIGHT_PX) info.heightPx = heightPx;
@@ -326,13 +325,21 @@ export class DiskStore implements BlockStore {
       const poster = await this.posterToken(id);
       if (poster) info.poster = poster;
       const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, sidecar };
-      if (before && before.ino === s.ino && before.index) entry.index = before.index;
+      if (same && before.index) entry.index = before.index;
       return entry;
     } catch {
       // Vanished or unreadable between readdir and now: not in the catalog.
       return undefined;
     }
   }
+}
+
+/**
+ * Whether the file's bytes may differ from the last scan's: another inode (an atomic replace, a delete and a new
+ * file), another size (a copy still growing, a truncation) or another mtime (rewritten in place).
+ */
+function contentChanged(before: Pick<Entry, 'ino' | 'mtimeMs'> & { info: { bytes: number } }, now: typeof before): boolean {
+  return before.ino !== now.ino || before.info.bytes !== now.info.bytes || before.mtimeMs !== now.mtimeMs;
 }
 
 /** `ino:size:mtime` of a regular file at `path`, or '' when there is none. */

@@ -1,0 +1,92 @@
+// A stored file that changes under a running media server: the next watch gets the new file's bytes (never the old
+// file's from the block cache), and the hub's catalog the new size, duration and bitrate. Real hub, server and CLI.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BATON, Cluster, MEDIA_DIR, ROOT, waitFor } from '../helpers/cluster.js';
+
+const exec = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'baton-storage-change-'));
+const OLD = join(MEDIA_DIR, 'demo-testsrc.webm');
+const NEW = join(MEDIA_DIR, 'demo-smpte.webm');
+
+interface CatalogEntry {
+  id: string;
+  bytes: number;
+  durationMs?: number | null;
+  bitrateBps?: number;
+  holders: string[];
+}
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+describe('a stored file that changes', () => {
+  const cluster = new Cluster({
+    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [], cacheMb: 64, extraArgs: ['--allow-fast'] }],
+  });
+  let storage = '';
+  beforeAll(async () => {
+    await cluster.start();
+    storage = cluster.servers.get('fra-1')!.storage;
+  }, 120_000);
+  afterAll(async () => {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function catalogEntry(id: string): Promise<CatalogEntry | undefined> {
+    const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog?id=${id}`)).json()) as { assets: CatalogEntry[] };
+    return assets.find((a) => a.id === id);
+  }
+
+  async function watch(id: string, name: string): Promise<string> {
+    const out = join(dir, name);
+    const r = await exec(process.execPath, [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', id, '--out', out, '--fast', '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(r.stdout).sha256).toBe(sha256(out));
+    return sha256(out);
+  }
+
+  /** Puts `source` in storage as `id` (a copy, then a rename: never a half-written file) and waits for the catalog. */
+  async function store(id: string, source: string): Promise<void> {
+    const path = join(storage, `${id}.webm`);
+    copyFileSync(source, `${path}.new`);
+    renameSync(`${path}.new`, path);
+    const bytes = statSync(source).size;
+    await waitFor(`${id} listed with ${bytes} bytes`, async () => (await catalogEntry(id))?.bytes === bytes);
+  }
+
+  /** Two watches of `id`: the second has the file's blocks in the cache (as the hub's table says). */
+  async function watchTwiceCached(id: string): Promise<void> {
+    expect(await watch(id, `${id}-a.webm`)).toBe(sha256(OLD));
+    expect(await watch(id, `${id}-b.webm`)).toBe(sha256(OLD));
+    await waitFor(`${id} cached on fra-1`, async () => (await cluster.state()).servers[0]!.cache.includes(id));
+  }
+
+  it('replaced atomically with other content: the next watch gets the new file exactly, the catalog its size and bitrate', async () => {
+    await store('swap1', OLD);
+    const before = (await catalogEntry('swap1'))!;
+    await watchTwiceCached('swap1');
+    await store('swap1', NEW);
+    const after = (await catalogEntry('swap1'))!;
+    expect(after.bytes).toBe(statSync(NEW).size);
+    expect(after.bitrateBps).not.toBe(before.bitrateBps);
+    expect(await watch('swap1', 'swap1-c.webm')).toBe(sha256(NEW));
+    expect(await watch('swap1', 'swap1-d.webm')).toBe(sha256(NEW));
+  }, 120_000);
+
+  it('removed, then stored again under the same id: the next watch gets the new bytes', async () => {
+    await store('swap2', OLD);
+    await watchTwiceCached('swap2');
+    unlinkSync(join(storage, 'swap2.webm'));
+    await waitFor('swap2 gone from the catalog', async () => (await catalogEntry('swap2')) === undefined);
+    await store('swap2', NEW);
+    expect(await watch('swap2', 'swap2-c.webm')).toBe(sha256(NEW));
+  }, 120_000);
+});
