@@ -1,5 +1,11 @@
 // A Viewer's bytes in order, whichever server sends them: frames and control frames read, the late joiner's seam, seeks, a start at a time, the end.
-import { decodeServerFrame, type ClientControl, type ServerControl, type ServerStatsFrame } from '../signaling/protocol/frames.js';
+import {
+  FrameErrorCode,
+  decodeServerFrame,
+  type ClientControl,
+  type ServerControl,
+  type ServerStatsFrame,
+} from '../signaling/protocol/frames.js';
 import { ByteCursor } from './byte-cursor.js';
 import type { ViewerEventMap } from './viewer-types.js';
 
@@ -13,6 +19,8 @@ export interface StreamOwner {
   send(msg: ClientControl): void;
   /** The current server is no good: resume on another. */
   lost(code: string, message: string): void;
+  /** The watch cannot go on anywhere: its `error`. */
+  fatal(code: string, message: string): void;
   /** The init segment of a start at a time is delivered: seek to `ms` (`Viewer.seekTime`). */
   seekTime(ms: number): void;
   /** The stream ended: the last `stats` now. */
@@ -174,6 +182,9 @@ export class ViewerStream {
         this.#cursor.seek(this.#cursor.expected);
         return o.send(this.play());
       case 'error':
+        // The server's file changed under the id: its bytes from here on belong to another file, and another
+        // server's copy may be either. Ending beats a stream that is neither.
+        if (msg.code === FrameErrorCode.assetChanged) return o.fatal(msg.code, msg.message);
         if (this.#timeSeek && (msg.code === 'not-seekable' || msg.code === 'rate-limited')) {
           // The seek was refused: carry on from where the stream was.
           const from = this.#timeSeek.from;

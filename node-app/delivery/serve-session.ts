@@ -5,6 +5,7 @@ import type { ByteSource } from '../contracts.js';
 import { createPeer, type Peer } from '../webrtc/peer.js';
 import {
   MAX_MEDIA_PAYLOAD_BYTES,
+  FrameErrorCode,
   decodeClientFrame,
   encodeControl,
   type ClientControl,
@@ -345,6 +346,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       }
     } catch (err) {
       if (this.#state !== 'closed') {
+        if ((err as { code?: unknown }).code === FrameErrorCode.assetChanged)
+          return this.end(FrameErrorCode.assetChanged, (err as Error).message);
         this.#sendControl({ t: 'error', code: 'read-failed', message: 'the server could not read the asset' });
         this.close('read-failed', err as Error);
       }

@@ -2,6 +2,7 @@
 // (slots, asset checks), the open ServeSessions, and their ends.
 import { ErrorCode, ackError, type Ack, type AssetViewers, type SessionOpen } from '../../signaling/protocol/index.js';
 import { SESSION_ID_PATTERN, isAssetId } from '../../signaling/protocol/ids.js';
+import { FrameErrorCode } from '../../signaling/protocol/frames.js';
 import type { Logger } from '../../signaling/log.js';
 import type { BlockCache } from '../cache/index.js';
 import { createCachedSource } from '../cache/cached-reader.js';
@@ -12,7 +13,7 @@ import type { DiskStore } from '../storage/disk-store.js';
 import type { Wrtc } from '../webrtc/peer.js';
 
 /** Why a session of a stored asset was ended: its file changed or went away (the viewer's `error` code too). */
-export const ASSET_CHANGED = 'asset-changed';
+export const ASSET_CHANGED = FrameErrorCode.assetChanged;
 
 export interface ViewerSessionsOptions {
   store: DiskStore;

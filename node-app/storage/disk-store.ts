@@ -145,6 +145,13 @@ export class DiskStore implements BlockStore {
     return now.size === entry.info.bytes ? { ...entry.info } : { ...entry.info, bytes: now.size };
   }
 
+  /** The inode of the file now at the id's path (another one after an atomic replace), or undefined when there is none. */
+  identity(assetId: string): string | undefined {
+    const entry = this.#entry(assetId);
+    const now = entry && statSync(entry.path, { throwIfNoEntry: false });
+    return now?.isFile() ? String(now.ino) : undefined;
+  }
+
   /** The catalog as of the last rescan, sorted by id (titles and descriptions within MAX_META_CHARS_PER_MESSAGE). */
   list(): AssetInfo[] {
     return withinMetaBudget([...this.#catalog.values()].map((e) => ({ ...e.info })).sort((a, b) => (a.id < b.id ? -1 : 1)));

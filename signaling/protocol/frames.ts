@@ -24,6 +24,8 @@ export const FrameErrorCode = {
   unknownAsset: 'unknown-asset',
   readFailed: 'read-failed',
   timeout: 'timeout',
+  /** The stored file under the asset's id changed or went away on this server: the session ends rather than mix two files. */
+  assetChanged: 'asset-changed',
 } as const;
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
 

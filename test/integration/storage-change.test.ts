@@ -2,7 +2,7 @@
 // file's from the block cache), and the hub's catalog the new size, duration and bitrate. Real hub, server and CLI.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -79,6 +79,29 @@ describe('a stored file that changes', () => {
     expect(after.bitrateBps).not.toBe(before.bitrateBps);
     expect(await watch('swap1', 'swap1-c.webm')).toBe(sha256(NEW));
     expect(await watch('swap1', 'swap1-d.webm')).toBe(sha256(NEW));
+  }, 120_000);
+
+  it('replaced while a viewer reads it: the session ends with asset-changed, the viewer never gets a mix', async () => {
+    const LONG = join(MEDIA_DIR, 'demo-mandelbrot.webm');
+    await store('swap3', LONG);
+    const server = cluster.servers.get('fra-1')!;
+    const out = join(dir, 'swap3-live.webm');
+    // Paced (30 s of media): still reading when the file is replaced.
+    const watching = exec(process.execPath, [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', 'swap3', '--out', out, '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+    await waitFor('the watch session open', () => /"assetId":"swap3","sessions"/.test(server.output()));
+    await new Promise((r) => setTimeout(r, 2_000));
+    await store('swap3', NEW);
+    const r = await watching;
+    // Told why, and nothing kept: the bytes it had were the old file's start, the rest would have been the new one's.
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: 'asset-changed' });
+    expect(existsSync(out)).toBe(false);
   }, 120_000);
 
   it('removed, then stored again under the same id: the next watch gets the new bytes', async () => {
