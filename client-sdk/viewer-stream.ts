@@ -36,6 +36,8 @@ export class ViewerStream {
   readonly #cursor: ByteCursor;
   #ended = false;
   #metaSeen = false;
+  /** The stored copy the bytes so far came from (the first meta's `fingerprint`); null until a server tells one. */
+  #fingerprint: string | null = null;
   /** A live late joiner's seam (from its first server's meta): file offset = cursor offset + skip past `initBytes`. */
   #join: { initBytes: number; skip: number } | null = null;
   /** File offset minus cursor offset in the current session (non-zero when a late joiner resumed elsewhere). */
@@ -152,6 +154,15 @@ export class ViewerStream {
     const o = this.#owner;
     switch (msg.t) {
       case 'meta': {
+        if (msg.fingerprint !== undefined) {
+          // A resume on a server whose copy is another file would splice two files at the resume's byte.
+          if (this.#fingerprint !== null && msg.fingerprint !== this.#fingerprint && this.#cursor.expected > 0)
+            return o.fatal(
+              FrameErrorCode.assetChanged,
+              `this server's copy of ${msg.assetId} is not the one the watch started on (${msg.fingerprint}, not ${this.#fingerprint}): not resumed`,
+            );
+          this.#fingerprint = msg.fingerprint;
+        }
         if (this.#timeSeek) {
           // A meta of an older position: its frames are dropped until the answer to this seek.
           if (msg.seekMs !== this.#timeSeek.ms) return;

@@ -105,7 +105,13 @@ export class ViewerSessions {
       iceServers: o.iceServers,
       log: o.log.child({ session: msg.sessionId }),
       asset: info
-        ? { mime: info.mime, bitrateBps: info.bitrateBps, durationMs: info.durationMs, initBytes: o.store.initBytes(msg.assetId) }
+        ? {
+            mime: info.mime,
+            bitrateBps: info.bitrateBps,
+            durationMs: info.durationMs,
+            initBytes: o.store.initBytes(msg.assetId),
+            fingerprint: info.fingerprint,
+          }
         : { mime: o.ingest.mimeOf(msg.assetId) },
       seekIndex: info ? () => o.store.seekIndex(msg.assetId) : undefined,
       timeouts: { ...o.sessionTimeouts, connectMs: o.unconnectedSessionMs ?? o.sessionTimeouts?.connectMs ?? CONNECT_TIMEOUT_MS },

@@ -1,5 +1,6 @@
 // BlockStore over a directory of `<id>.webm` files: catalog, codec probing, bounded-fd reads; each
 // asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it.
+import { createHash } from 'node:crypto';
 import { constants, statSync } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
@@ -319,7 +320,8 @@ export class DiskStore implements BlockStore {
       // Re-probe only a new file, a replaced or rewritten one (its duration may come from its tail), or one whose head was incomplete.
       const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { bytes: s.size }, mtimeMs: s.mtimeMs });
       const probe = same && before.probe.complete ? before.probe : await probeFile(path, s.size);
-      const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe) };
+      const fingerprint = same && before.info.fingerprint ? before.info.fingerprint : await fingerprintFile(path, s.size);
+      const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe), fingerprint };
       const heightPx = probe.tracks.find((t) => t.type === 'video')?.height;
       if (heightPx && heightPx <= MAX_PICTURE_HEIGHT_PX) info.heightPx = heightPx;
       if (probe.durationMs) {
@@ -353,6 +355,28 @@ function contentChanged(before: Pick<Entry, 'ino' | 'mtimeMs'> & { info: { bytes
 async function fileMark(path: string): Promise<FileMark> {
   const s = await stat(path).catch(() => undefined);
   return s?.isFile() ? `${s.ino}:${s.size}:${Math.round(s.mtimeMs)}` : '';
+}
+
+/** Bytes of the head and of the tail a fingerprint hashes. */
+export const FINGERPRINT_SPAN_BYTES = 64 * 1024;
+
+/**
+ * A copy's fingerprint (`FINGERPRINT_PATTERN`): its size, and SHA-256 of its first and last
+ * `FINGERPRINT_SPAN_BYTES` (128 KiB read per new or changed file). Cheap, not proof: two copies that differ
+ * only in their middle look alike — enough to tell a re-encode, another recording or a cut copy apart.
+ */
+export async function fingerprintFile(path: string, size: number): Promise<string> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const hash = createHash('sha256');
+    const span = Math.min(size, FINGERPRINT_SPAN_BYTES);
+    const buf = new Uint8Array(span);
+    hash.update(buf.subarray(0, (await fh.read(buf, 0, span, 0)).bytesRead));
+    hash.update(buf.subarray(0, (await fh.read(buf, 0, span, size - span)).bytesRead));
+    return `${size.toString(36)}-${hash.digest('hex').slice(0, 16)}`;
+  } finally {
+    await fh.close();
+  }
 }
 
 async function probeFile(path: string, size: number): Promise<WebmProbe> {

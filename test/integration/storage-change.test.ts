@@ -24,6 +24,19 @@ interface CatalogEntry {
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+/** `baton watch --json` (paced unless `--fast` is in `extra`): its exit code and output, never rejecting. */
+function batonWatch(hubUrl: string, id: string, out: string, extra: string[] = []): Promise<{ code: number; stdout: string }> {
+  return exec(process.execPath, [BATON, 'watch', '--hub', hubUrl, '--asset', id, '--out', out, '--json', ...extra], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  }).then(
+    (r) => ({ code: 0, stdout: r.stdout }),
+    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+  );
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 describe('a stored file that changes', () => {
   const cluster = new Cluster({
     servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [], cacheMb: 64, extraArgs: ['--allow-fast'] }],
@@ -33,10 +46,7 @@ describe('a stored file that changes', () => {
     await cluster.start();
     storage = cluster.servers.get('fra-1')!.storage;
   }, 120_000);
-  afterAll(async () => {
-    await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cluster.stop());
 
   async function catalogEntry(id: string): Promise<CatalogEntry | undefined> {
     const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog?id=${id}`)).json()) as { assets: CatalogEntry[] };
@@ -45,10 +55,8 @@ describe('a stored file that changes', () => {
 
   async function watch(id: string, name: string): Promise<string> {
     const out = join(dir, name);
-    const r = await exec(process.execPath, [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', id, '--out', out, '--fast', '--json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
+    const r = await batonWatch(cluster.hubUrl, id, out, ['--fast']);
+    expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).sha256).toBe(sha256(out));
     return sha256(out);
   }
@@ -87,13 +95,7 @@ describe('a stored file that changes', () => {
     const server = cluster.servers.get('fra-1')!;
     const out = join(dir, 'swap3-live.webm');
     // Paced (30 s of media): still reading when the file is replaced.
-    const watching = exec(process.execPath, [BATON, 'watch', '--hub', cluster.hubUrl, '--asset', 'swap3', '--out', out, '--json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).then(
-      (r) => ({ code: 0, ...r }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+    const watching = batonWatch(cluster.hubUrl, 'swap3', out);
     await waitFor('the watch session open', () => /"assetId":"swap3","sessions"/.test(server.output()));
     await new Promise((r) => setTimeout(r, 2_000));
     await store('swap3', NEW);
@@ -111,5 +113,39 @@ describe('a stored file that changes', () => {
     await waitFor('swap2 gone from the catalog', async () => (await catalogEntry('swap2')) === undefined);
     await store('swap2', NEW);
     expect(await watch('swap2', 'swap2-c.webm')).toBe(sha256(NEW));
+  }, 120_000);
+});
+
+describe('two holders whose copies of an id differ', () => {
+  const cluster = new Cluster({
+    servers: [
+      { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [] },
+      { id: 'ams-1', region: 'eu-west', lat: 52.37, lon: 4.9, assets: [] },
+    ],
+  });
+  beforeAll(async () => {
+    await cluster.start();
+    copyFileSync(join(MEDIA_DIR, 'demo-mandelbrot.webm'), join(cluster.servers.get('fra-1')!.storage, 'fo1.webm'));
+    copyFileSync(OLD, join(cluster.servers.get('ams-1')!.storage, 'fo1.webm'));
+    await waitFor('fo1 on both', async () => {
+      const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog?id=fo1`)).json()) as { assets: CatalogEntry[] };
+      return assets[0]?.holders.length === 2;
+    });
+  }, 120_000);
+  afterAll(() => cluster.stop());
+
+  it('a viewer whose server dies does not resume in the other copy: it stops with asset-changed', async () => {
+    const out = join(dir, 'fo1.webm');
+    const watching = batonWatch(cluster.hubUrl, 'fo1', out);
+    const first = await waitFor(
+      'the watch session open',
+      () => [...cluster.servers].find(([, p]) => /"assetId":"fo1","sessions"/.test(p.output()))?.[0],
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    await cluster.kill(first);
+    const r = await watching;
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: 'asset-changed' });
+    expect(existsSync(out)).toBe(false);
   }, 120_000);
 });

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DiskStore, MAX_READ_BYTES } from '../../node-app/storage/disk-store.js';
 import { remuxAsRecording } from '../helpers/test-clip.js';
+import { FINGERPRINT_PATTERN } from '../../signaling/protocol/ids.js';
 import { StorageError } from '../../node-app/storage/errors.js';
 
 const MEDIA_DIR = resolve(import.meta.dirname, '../../var/media');
@@ -225,6 +226,26 @@ describe('DiskStore', () => {
     const r = await store.refresh();
     expect(r.changed.map((a) => a.id)).toEqual(['swap-me']);
     expect(Buffer.from(await store.read('swap-me', 0, 100)).toString()).toBe('new content!');
+    unlinkSync(path);
+    await store.refresh();
+  });
+
+  it('fingerprints each copy: the same bytes alike in any store, another file under the id not', async () => {
+    const store = await open();
+    const a = store.stat('demo-testsrc')!.fingerprint!;
+    expect(a).toMatch(FINGERPRINT_PATTERN);
+    const path = join(root, 'fp-copy.webm');
+    writeFileSync(path, readFileSync(join(root, 'demo-testsrc.webm')));
+    await store.refresh();
+    expect(store.stat('fp-copy')!.fingerprint).toBe(a);
+    // Its last byte only: the tail is hashed too.
+    const other = readFileSync(join(root, 'demo-testsrc.webm'));
+    other[other.length - 1] ^= 0xff;
+    writeFileSync(`${path}.new`, other);
+    renameSync(`${path}.new`, path);
+    const r = await store.refresh();
+    expect(r.changed.map((x) => x.id)).toEqual(['fp-copy']);
+    expect(store.stat('fp-copy')!.fingerprint).not.toBe(a);
     unlinkSync(path);
     await store.refresh();
   });
