@@ -246,6 +246,8 @@ class ReuseRecorder implements BlockCache {
   holds = () => false;
   assets = () => [];
   heldBlocks = () => [];
+  /** The trace never changes a file. */
+  forget = () => {};
   onChange = () => () => {};
   stats = () => ({}) as CacheStats;
 }

@@ -23,6 +23,8 @@ export function nullCache(opts: CacheOptions): BlockCache {
     holds: () => false,
     assets: () => [],
     heldBlocks: () => [],
+    // Holds nothing, so there is nothing to drop.
+    forget: () => undefined,
     onChange: () => () => undefined,
     stats: () => ({
       hits: 0,

@@ -1,5 +1,11 @@
 // A Viewer's bytes in order, whichever server sends them: frames and control frames read, the late joiner's seam, seeks, a start at a time, the end.
-import { decodeServerFrame, type ClientControl, type ServerControl, type ServerStatsFrame } from '../signaling/protocol/frames.js';
+import {
+  FrameErrorCode,
+  decodeServerFrame,
+  type ClientControl,
+  type ServerControl,
+  type ServerStatsFrame,
+} from '../signaling/protocol/frames.js';
 import { ByteCursor } from './byte-cursor.js';
 import type { ViewerEventMap } from './viewer-types.js';
 
@@ -13,6 +19,8 @@ export interface StreamOwner {
   send(msg: ClientControl): void;
   /** The current server is no good: resume on another. */
   lost(code: string, message: string): void;
+  /** The watch cannot go on anywhere: its `error`. */
+  fatal(code: string, message: string): void;
   /** The init segment of a start at a time is delivered: seek to `ms` (`Viewer.seekTime`). */
   seekTime(ms: number): void;
   /** The stream ended: the last `stats` now. */
@@ -28,6 +36,8 @@ export class ViewerStream {
   readonly #cursor: ByteCursor;
   #ended = false;
   #metaSeen = false;
+  /** The stored copy the bytes so far came from (the first meta's `fingerprint`); null until a server tells one. */
+  #fingerprint: string | null = null;
   /** A live late joiner's seam (from its first server's meta): file offset = cursor offset + skip past `initBytes`. */
   #join: { initBytes: number; skip: number } | null = null;
   /** File offset minus cursor offset in the current session (non-zero when a late joiner resumed elsewhere). */
@@ -144,6 +154,15 @@ export class ViewerStream {
     const o = this.#owner;
     switch (msg.t) {
       case 'meta': {
+        if (msg.fingerprint !== undefined) {
+          // A resume on a server whose copy is another file would splice two files at the resume's byte.
+          if (this.#fingerprint !== null && msg.fingerprint !== this.#fingerprint && this.#cursor.expected > 0)
+            return o.fatal(
+              FrameErrorCode.assetChanged,
+              `this server's copy of ${msg.assetId} is not the one the watch started on (${msg.fingerprint}, not ${this.#fingerprint}): not resumed`,
+            );
+          this.#fingerprint = msg.fingerprint;
+        }
         if (this.#timeSeek) {
           // A meta of an older position: its frames are dropped until the answer to this seek.
           if (msg.seekMs !== this.#timeSeek.ms) return;
@@ -174,6 +193,9 @@ export class ViewerStream {
         this.#cursor.seek(this.#cursor.expected);
         return o.send(this.play());
       case 'error':
+        // The server's file changed under the id: its bytes from here on belong to another file, and another
+        // server's copy may be either. Ending beats a stream that is neither.
+        if (msg.code === FrameErrorCode.assetChanged) return o.fatal(msg.code, msg.message);
         if (this.#timeSeek && (msg.code === 'not-seekable' || msg.code === 'rate-limited')) {
           // The seek was refused: carry on from where the stream was.
           const from = this.#timeSeek.from;

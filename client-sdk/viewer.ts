@@ -46,6 +46,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
       emit: (type, detail) => this.#emit(type, detail),
       send: (msg) => this.#send(msg),
       lost: (code, message) => this.#lost(code, message),
+      fatal: (code, message) => this.#fatal(code, message),
       seekTime: (ms) => this.seekTime(ms),
       emitStats: () => this.#emitStats(),
       serverStats: (stats) => {

@@ -7,6 +7,7 @@ import {
   parse,
   sessionCloseSchema,
   signalSchema,
+  type AssetInfo,
   type ServerDescriptor,
   type TableSnapshot,
   type OwnDelta,
@@ -325,10 +326,18 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   }
 
   async #rescanStorage(): Promise<void> {
-    const { added, removed, described } = await this.store.refresh();
-    const deltas = storageDeltas(added, described, removed);
+    const { added, removed, changed, described } = await this.store.refresh();
+    // Nothing of a file that changed or went away may be served again: not its cached blocks, not the rest of a
+    // session that started on it (the fd pool reads the path, so its next bytes would be the new file's).
+    let ended = 0;
+    for (const id of [...removed, ...changed.map((a) => a.id)]) {
+      this.cache.forget(id);
+      ended += this.#viewers.endStored(id);
+    }
+    const deltas = storageDeltas(added, described, removed, changed);
     if (deltas.length) {
-      this.#log.info({ added: added.map((a) => a.id), described: described.map((a) => a.id), removed }, 'storage changed');
+      const ids = (l: AssetInfo[]) => l.map((a) => a.id);
+      this.#log.info({ added: ids(added), changed: ids(changed), described: ids(described), removed, ended }, 'storage changed');
       this.#report(deltas);
     }
   }

@@ -1,6 +1,6 @@
 // A viewer's ByteSource: each block from the cache when held, else from storage and offered to the cache.
 import type { BlockStore, ByteSource } from '../contracts.js';
-import { CacheArgumentError, SourceClosedError, UnknownAssetError } from './errors.js';
+import { AssetChangedError, CacheArgumentError, SourceClosedError, UnknownAssetError } from './errors.js';
 import type { BlockCache, StreamHandle } from './types.js';
 
 /** A ByteSource that also says where its bytes came from. */
@@ -36,7 +36,7 @@ export function createCachedSource(
   if (!info) throw new UnknownAssetError(assetId);
   const isLive = opts.isLive ?? (() => false);
   const handle = cache.openStream(assetId, now(), { assetBytes: info.bytes, bitrateBps: info.bitrateBps, live: isLive() });
-  return new CachedReader(store, cache.blockBytes, handle, now, isLive);
+  return new CachedReader(store, cache.blockBytes, handle, now, isLive, store.identity?.(assetId), info.bytes);
 }
 
 class CachedReader implements CachedSource {
@@ -52,9 +52,23 @@ class CachedReader implements CachedSource {
   #lastBytes: Uint8Array = new Uint8Array(0);
   #storageBytes = 0;
   #cacheBytes = 0;
+  /** The file this source started on (`BlockStore.identity`; undefined: the store cannot tell). */
+  readonly #identity: string | undefined;
+  /** The size last seen while the file was still the one at open: what `size()` says once it is not. */
+  #lastSize: number;
 
-  constructor(store: BlockStore, blockBytes: number, handle: StreamHandle, now: () => number, isLive: () => boolean) {
+  constructor(
+    store: BlockStore,
+    blockBytes: number,
+    handle: StreamHandle,
+    now: () => number,
+    isLive: () => boolean,
+    identity: string | undefined,
+    size: number,
+  ) {
     this.assetId = handle.assetId;
+    this.#identity = identity;
+    this.#lastSize = size;
     this.#store = store;
     this.#blockBytes = blockBytes;
     this.#handle = handle;
@@ -70,8 +84,15 @@ class CachedReader implements CachedSource {
     return this.#cacheBytes;
   }
 
+  /** The asset's size now; frozen once another file is under the id, so that the next `read` says so (never a short 'end'). */
   size(): number {
-    return this.#store.stat(this.assetId)?.bytes ?? 0;
+    if (!this.#changed()) this.#lastSize = this.#store.stat(this.assetId)?.bytes ?? 0;
+    return this.#lastSize;
+  }
+
+  /** Another file is under the id (an atomic replace, or a delete and a new file) since this source opened. */
+  #changed(): boolean {
+    return this.#identity !== undefined && this.#store.identity?.(this.assetId) !== this.#identity;
   }
 
   isLive(): boolean {
@@ -80,6 +101,7 @@ class CachedReader implements CachedSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (this.#closed) throw new SourceClosedError(this.assetId);
+    if (this.#changed()) throw new AssetChangedError(this.assetId);
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new CacheArgumentError(`read(${offset}, ${length}): offset and length must be non-negative integers`);
     }

@@ -24,3 +24,11 @@ export class SourceClosedError extends CodedError<'closed'> {
     super('closed', `source of ${assetId} is closed`);
   }
 }
+
+/** The file under the source's asset id is another one than at open: its bytes must not follow the old file's. */
+export class AssetChangedError extends CodedError<'asset-changed'> {
+  override readonly name = 'AssetChangedError';
+  constructor(assetId: string) {
+    super('asset-changed', `the stored file of ${assetId} changed on this server`);
+  }
+}

@@ -211,6 +211,15 @@ export class IntervalCache implements BlockCache {
     return this.#assets.heldBlocks(assetId);
   }
 
+  forget(assetId: string): void {
+    assertAssetId(assetId);
+    try {
+      this.#forgetAsset(assetId);
+    } finally {
+      this.#end();
+    }
+  }
+
   onChange(listener: (change: { added: string[]; removed: string[] }) => void): () => void {
     return this.#emitter.on(listener);
   }
@@ -273,6 +282,33 @@ export class IntervalCache implements BlockCache {
     this.#openStreams++;
     this.#ranking.dirty = true;
     return stream;
+  }
+
+  #forgetAsset(assetId: string): void {
+    const a = this.#assets.get(assetId);
+    this.#whole?.forget(a, assetId);
+    if (!a) return;
+    // Every stream of the old file leaves (no ghost): a follower fed from its leader's queue would mix the two files.
+    while (a.head !== null) {
+      const m = a.head;
+      this.#chains.unlink(m, false);
+      if (m.owner !== null) {
+        m.owner = null;
+        this.#openStreams--;
+      }
+    }
+    this.#prefix.forget(a);
+    // No pair, prefix or whole-asset reason is left; whatever still holds a block would be a bookkeeping slip,
+    // and old bytes must not outlive the file whatever the reason: free them all.
+    for (const [block, held] of a.blocks) {
+      held.refs = 0;
+      held.pinned = false;
+      held.kept = false;
+      this.#table.freeIfUnused(a, block, held);
+    }
+    this.#ranking.dirty = true;
+    this.#assets.mark(a);
+    this.#settle = true;
   }
 
   #get(s: Stream, block: number, now: number): Uint8Array | undefined {

@@ -28,6 +28,8 @@ export class LruCache implements BlockCache {
   readonly blockBytes: number;
   readonly #emitter = new ChangeEmitter();
   readonly #assets = new Map<string, Map<number, Entry>>();
+  /** The open handles of each asset (as many as open streams), so that `forget` can close them. */
+  readonly #open = new Map<string, Set<{ open: boolean }>>();
   #oldest: Entry | null = null;
   #newest: Entry | null = null;
   #usedBytes = 0;
@@ -54,12 +56,15 @@ export class LruCache implements BlockCache {
     assertAssetId(assetId);
     assertTime(now);
     const streamInfo = { ...info };
-    let open = true;
+    const state = { open: true };
+    let handles = this.#open.get(assetId);
+    if (!handles) this.#open.set(assetId, (handles = new Set()));
+    handles.add(state);
     this.#openStreams++;
     return {
       assetId,
       get: (block, t) => {
-        if (!open) return undefined;
+        if (!state.open) return undefined;
         this.#emitter.begin();
         try {
           return this.#get(assetId, block, t);
@@ -68,7 +73,7 @@ export class LruCache implements BlockCache {
         }
       },
       put: (block, bytes, t) => {
-        if (!open) return false;
+        if (!state.open) return false;
         this.#emitter.begin();
         try {
           return this.#put(assetId, block, bytes, t, streamInfo);
@@ -82,9 +87,10 @@ export class LruCache implements BlockCache {
       },
       close: (t) => {
         assertTime(t);
-        if (!open) return;
-        open = false;
+        if (!state.open) return;
+        state.open = false;
         this.#openStreams--;
+        this.#unlisted(assetId, state);
       },
     };
   }
@@ -100,6 +106,22 @@ export class LruCache implements BlockCache {
   heldBlocks(assetId: string): number[] {
     const blocks = this.#assets.get(assetId);
     return blocks ? [...blocks.keys()].sort((a, b) => a - b) : [];
+  }
+
+  forget(assetId: string): void {
+    assertAssetId(assetId);
+    const handles = this.#open.get(assetId);
+    for (const state of handles ?? []) state.open = false;
+    this.#openStreams -= handles?.size ?? 0;
+    this.#open.delete(assetId);
+    const blocks = this.#assets.get(assetId);
+    if (!blocks) return;
+    this.#emitter.begin();
+    try {
+      for (const e of [...blocks.values()]) this.#remove(e);
+    } finally {
+      this.#emitter.end(this.#holdsFn);
+    }
   }
 
   onChange(listener: (change: { added: string[]; removed: string[] }) => void): () => void {
@@ -170,6 +192,13 @@ export class LruCache implements BlockCache {
     if (this.#usedBytes > this.#peakBytes) this.#peakBytes = this.#usedBytes;
     this.#inserted++;
     return true;
+  }
+
+  #unlisted(assetId: string, state: { open: boolean }): void {
+    const handles = this.#open.get(assetId);
+    if (!handles) return;
+    handles.delete(state);
+    if (handles.size === 0) this.#open.delete(assetId);
   }
 
   #touch(e: Entry): void {

@@ -97,6 +97,12 @@ export interface BlockCache {
   /** Indices of the blocks held for an asset, ascending (diagnostics and tests). */
   heldBlocks(assetId: string): number[];
   /**
+   * The asset's file changed or went away: every block, prefix and whole-asset record of it is
+   * dropped, and each stream open on it is closed (its `get` misses, its `put` keeps nothing), so
+   * no byte of the old file is ever served again. A no-op for an asset the cache knows nothing of.
+   */
+  forget(assetId: string): void;
+  /**
    * Called after each operation that changed which assets are held (an asset
    * gained its first block or lost its last). Returns an unsubscribe function.
    */

@@ -61,6 +61,14 @@ export class ArrivalHistory {
     return record;
   }
 
+  /** The asset's file changed or went away: its request times say nothing of the next one. */
+  forget(assetId: string): void {
+    const h = this.#byAsset.get(assetId);
+    if (!h) return;
+    h.forgotten = true;
+    this.#byAsset.delete(assetId);
+  }
+
   /**
    * The interval to the asset's next request: the usual gap between its
    * requests, or the time since the last one if that is already longer.
@@ -147,6 +155,14 @@ export class WholeAssets<A extends KeptAsset> {
   /** The owner forgets the asset's record: it no longer competes. */
   drop(a: A): void {
     a.dropped = true;
+  }
+
+  /** The asset's file changed or went away (`BlockCache.forget`): its history goes, its kept blocks too. */
+  forget(a: A | undefined, assetId: string): void {
+    this.#arrivals.forget(assetId);
+    if (!a) return;
+    this.release(a);
+    this.drop(a);
   }
 
   /**

@@ -12,6 +12,8 @@ export interface AssetFacts {
   bitrateBps?: number;
   durationMs?: number;
   initBytes?: number;
+  /** The stored copy's fingerprint (`AssetInfo.fingerprint`), told in the meta. */
+  fingerprint?: string;
 }
 
 /**
@@ -38,5 +40,6 @@ export async function assetFacts(source: ByteSource, given: Partial<AssetFacts>,
   if (bitrateBps !== undefined) facts.bitrateBps = bitrateBps;
   if (durationMs !== undefined) facts.durationMs = durationMs;
   if (initBytes !== undefined) facts.initBytes = initBytes;
+  if (given.fingerprint !== undefined) facts.fingerprint = given.fingerprint;
   return facts;
 }

@@ -14,6 +14,7 @@ export function metaFrame(source: ByteSource, facts: AssetFacts, offset: number)
   if (facts.bitrateBps !== undefined) meta.bitrateBps = Math.round(facts.bitrateBps);
   if (facts.durationMs !== undefined && !live) meta.durationMs = facts.durationMs;
   if (facts.initBytes !== undefined && !live) meta.initBytes = facts.initBytes;
+  if (facts.fingerprint !== undefined && !live) meta.fingerprint = facts.fingerprint;
   const { joinedAt, skipBytes, startedAtMs } = source;
   if (skipBytes && joinedAt !== undefined) Object.assign(meta, { joinedAt, skipBytes });
   if (startedAtMs !== undefined && live) meta.startedAtMs = Math.round(startedAtMs);

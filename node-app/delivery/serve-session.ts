@@ -5,6 +5,7 @@ import type { ByteSource } from '../contracts.js';
 import { createPeer, type Peer } from '../webrtc/peer.js';
 import {
   MAX_MEDIA_PAYLOAD_BYTES,
+  FrameErrorCode,
   decodeClientFrame,
   encodeControl,
   type ClientControl,
@@ -36,6 +37,9 @@ import {
   type ServeStats,
 } from './serve-options.js';
 
+/** How long `end` lets its error frame leave before the peer is destroyed (ms). */
+const END_FLUSH_MS = 250;
+
 export class ServeSession extends EventEmitter<ServeSessionEvents> {
   readonly sessionId: string;
   readonly #o: ServeSessionOptions;
@@ -53,6 +57,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   /** A timer of its own rather than the watchdog's tick: the slot is freed on time, not up to a tick late. */
   readonly #connectTimer: ReturnType<typeof setTimeout>;
   #state: ServeState = 'connecting';
+  /** `end` ran: the source is closed and `close` follows; the pump's read failures say nothing more. */
+  #ending = false;
   #facts: AssetFacts = { mime: FALLBACK_MIME };
   /** Control frames run one after another in arrival order, even when one has to wait (a play by time reads the index). */
   #controls: Promise<void>;
@@ -134,6 +140,19 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     };
     if (this.#pacer && !this.#fast) s.paceBps = this.#pacer.config.bitrateBps * this.#pacer.config.factor;
     return s;
+  }
+
+  /**
+   * Tells the viewer why (an `error` control frame with `code`), reads nothing more, and ends the session with
+   * that reason `END_FLUSH_MS` later: a peer destroyed at once may drop the frame, and the viewer would take the
+   * end for a lost server and resume elsewhere.
+   */
+  end(code: string, message: string): void {
+    if (this.#state === 'closed' || this.#ending) return;
+    this.#ending = true;
+    this.#sendControl({ t: 'error', code, message });
+    this.#source.close();
+    setTimeout(() => this.close(code), END_FLUSH_MS).unref();
   }
 
   /** Ends the session (idempotent): stops sending, closes the peer and the source. */
@@ -338,7 +357,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
         this.emit('sent', out.bytes);
       }
     } catch (err) {
-      if (this.#state !== 'closed') {
+      if (this.#state !== 'closed' && !this.#ending) {
+        if ((err as { code?: unknown }).code === FrameErrorCode.assetChanged)
+          return this.end(FrameErrorCode.assetChanged, (err as Error).message);
         this.#sendControl({ t: 'error', code: 'read-failed', message: 'the server could not read the asset' });
         this.close('read-failed', err as Error);
       }

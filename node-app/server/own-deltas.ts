@@ -4,14 +4,22 @@ import type { CacheChange } from '../contracts.js';
 import { withinMetaBudget } from '../storage/disk-store.js';
 
 /**
- * A storage rescan's deltas: added and re-described assets as one `storage-add`
- * (a new title, description or poster replaces the entry: a storage-add of a
- * listed id overwrites it), cut to the metadata budget; removed ones as a
+ * A storage rescan's deltas: added, changed and re-described assets as one `storage-add`
+ * (a new size, duration, bitrate, title, description or poster replaces the entry: a
+ * storage-add of a listed id overwrites it), cut to the metadata budget; removed ones as a
  * `storage-remove`. Empty when nothing changed.
  */
-export function storageDeltas(added: readonly AssetInfo[], described: readonly AssetInfo[], removed: readonly string[]): OwnDelta[] {
+export function storageDeltas(
+  added: readonly AssetInfo[],
+  described: readonly AssetInfo[],
+  removed: readonly string[],
+  changed: readonly AssetInfo[] = [],
+): OwnDelta[] {
   const deltas: OwnDelta[] = [];
-  const report = withinMetaBudget([...added, ...described]);
+  // An entry both changed and re-described is one entry (the two lists hold the same scan's info).
+  const byId = new Map<string, AssetInfo>();
+  for (const a of [...added, ...changed, ...described]) byId.set(a.id, a);
+  const report = withinMetaBudget([...byId.values()]);
   if (report.length) deltas.push({ type: 'storage-add', assets: report });
   if (removed.length) deltas.push({ type: 'storage-remove', assets: [...removed] });
   return deltas;

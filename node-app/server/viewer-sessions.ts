@@ -2,6 +2,7 @@
 // (slots, asset checks), the open ServeSessions, and their ends.
 import { ErrorCode, ackError, type Ack, type AssetViewers, type SessionOpen } from '../../signaling/protocol/index.js';
 import { SESSION_ID_PATTERN, isAssetId } from '../../signaling/protocol/ids.js';
+import { FrameErrorCode } from '../../signaling/protocol/frames.js';
 import type { Logger } from '../../signaling/log.js';
 import type { BlockCache } from '../cache/index.js';
 import { createCachedSource } from '../cache/cached-reader.js';
@@ -10,6 +11,9 @@ import { CONNECT_TIMEOUT_MS, type ServeSessionOptions } from '../delivery/serve-
 import { CLOSED_BY_HUB, type IngestManager } from '../ingest/ingest-manager.js';
 import type { DiskStore } from '../storage/disk-store.js';
 import type { Wrtc } from '../webrtc/peer.js';
+
+/** Why a session of a stored asset was ended: its file changed or went away (the viewer's `error` code too). */
+export const ASSET_CHANGED = FrameErrorCode.assetChanged;
 
 export interface ViewerSessionsOptions {
   store: DiskStore;
@@ -39,6 +43,8 @@ export class ViewerSessions {
   readonly #sessions = new Map<string, ServeSession>();
   /** The asset each open session watches (as many entries as sessions, so bounded by `maxSessions`). */
   readonly #assetOf = new Map<string, string>();
+  /** The sessions reading a stored file (not a live one): a subset of `#sessions`. */
+  readonly #stored = new Set<string>();
   #closed = false;
   /** A session was opened since the last `takeOpened()`. */
   #opened = false;
@@ -99,7 +105,13 @@ export class ViewerSessions {
       iceServers: o.iceServers,
       log: o.log.child({ session: msg.sessionId }),
       asset: info
-        ? { mime: info.mime, bitrateBps: info.bitrateBps, durationMs: info.durationMs, initBytes: o.store.initBytes(msg.assetId) }
+        ? {
+            mime: info.mime,
+            bitrateBps: info.bitrateBps,
+            durationMs: info.durationMs,
+            initBytes: o.store.initBytes(msg.assetId),
+            fingerprint: info.fingerprint,
+          }
         : { mime: o.ingest.mimeOf(msg.assetId) },
       seekIndex: info ? () => o.store.seekIndex(msg.assetId) : undefined,
       timeouts: { ...o.sessionTimeouts, connectMs: o.unconnectedSessionMs ?? o.sessionTimeouts?.connectMs ?? CONNECT_TIMEOUT_MS },
@@ -107,6 +119,7 @@ export class ViewerSessions {
     });
     this.#sessions.set(msg.sessionId, session);
     this.#assetOf.set(msg.sessionId, msg.assetId);
+    if (!live) this.#stored.add(msg.sessionId);
     this.#opened = true;
     // The server's own record of its slots (an access log): when each session took one and gave it back.
     o.log.info({ session: msg.sessionId, assetId: msg.assetId, sessions: this.#sessions.size }, 'watch session opened');
@@ -121,6 +134,7 @@ export class ViewerSessions {
       if (this.#sessions.get(msg.sessionId) === session) {
         this.#sessions.delete(msg.sessionId);
         this.#assetOf.delete(msg.sessionId);
+        this.#stored.delete(msg.sessionId);
         o.closed(msg.sessionId);
       }
     });
@@ -134,8 +148,24 @@ export class ViewerSessions {
     // Out of the map first: the hub has forgotten it, so its 'closed' handler must not report it back.
     this.#sessions.delete(sessionId);
     this.#assetOf.delete(sessionId);
+    this.#stored.delete(sessionId);
     session.close(CLOSED_BY_HUB);
     return true;
+  }
+
+  /**
+   * The stored file of `assetId` changed or went away: each session reading it is ended with code
+   * `asset-changed` (told to the viewer first). Its next bytes would come from the new file after the old
+   * one's: ended, never mixed. Returns how many were ended.
+   */
+  endStored(assetId: string): number {
+    let ended = 0;
+    for (const id of [...this.#stored]) {
+      if (this.#assetOf.get(id) !== assetId) continue;
+      ended++;
+      this.#sessions.get(id)?.end(ASSET_CHANGED, `the stored file of ${assetId} changed on this server`);
+    }
+    return ended;
   }
 
   /** Close every session and refuse new ones (idempotent). */
@@ -144,5 +174,6 @@ export class ViewerSessions {
     for (const s of this.#sessions.values()) s.close();
     this.#sessions.clear();
     this.#assetOf.clear();
+    this.#stored.clear();
   }
 }

@@ -1,5 +1,6 @@
 // BlockStore over a directory of `<id>.webm` files: catalog, codec probing, bounded-fd reads; each
 // asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it.
+import { createHash } from 'node:crypto';
 import { constants, statSync } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
@@ -58,7 +59,7 @@ export interface DiskStoreOptions {
 export interface RefreshResult {
   added: AssetInfo[];
   removed: string[];
-  /** Entries whose size or content changed (growing live files, replaced files). */
+  /** Entries whose file changed: another inode, size or mtime (a replaced, rewritten or still-growing file). */
   changed: AssetInfo[];
   /** Entries whose title, description or poster changed (and nothing in `added`). */
   described: AssetInfo[];
@@ -143,6 +144,13 @@ export class DiskStore implements BlockStore {
     const now = statSync(entry.path, { throwIfNoEntry: false });
     if (!now?.isFile()) return undefined;
     return now.size === entry.info.bytes ? { ...entry.info } : { ...entry.info, bytes: now.size };
+  }
+
+  /** The inode of the file now at the id's path (another one after an atomic replace), or undefined when there is none. */
+  identity(assetId: string): string | undefined {
+    const entry = this.#entry(assetId);
+    const now = entry && statSync(entry.path, { throwIfNoEntry: false });
+    return now?.isFile() ? String(now.ino) : undefined;
   }
 
   /** The catalog as of the last rescan, sorted by id (titles and descriptions within MAX_META_CHARS_PER_MESSAGE). */
@@ -249,14 +257,12 @@ export class DiskStore implements BlockStore {
       const before = this.#catalog.get(id);
       if (!before) result.added.push({ ...entry.info });
       else {
-        if (before.info.bytes !== entry.info.bytes || before.ino !== entry.ino || before.info.mime !== entry.info.mime) {
-          result.changed.push({ ...entry.info });
-        }
+        if (contentChanged(before, entry) || before.info.mime !== entry.info.mime) result.changed.push({ ...entry.info });
         const b = before.info;
         const a = entry.info;
         if (b.title !== a.title || b.description !== a.description || b.poster !== a.poster) result.described.push({ ...a });
       }
-      if (before && before.ino !== entry.ino) this.#fds.invalidate(before.path);
+      if (before && contentChanged(before, entry)) this.#fds.invalidate(before.path);
     }
     for (const [id, entry] of this.#catalog) {
       if (next.has(id)) continue;
@@ -311,9 +317,11 @@ export class DiskStore implements BlockStore {
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
-      // Re-probe only a new file, a replaced one, or one whose head was incomplete.
-      const probe = before && before.ino === s.ino && before.probe.complete ? before.probe : await probeFile(path, s.size);
-      const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe) };
+      // Re-probe only a new file, a replaced or rewritten one (its duration may come from its tail), or one whose head was incomplete.
+      const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { bytes: s.size }, mtimeMs: s.mtimeMs });
+      const probe = same && before.probe.complete ? before.probe : await probeFile(path, s.size);
+      const fingerprint = same && before.info.fingerprint ? before.info.fingerprint : await fingerprintFile(path, s.size);
+      const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe), fingerprint };
       const heightPx = probe.tracks.find((t) => t.type === 'video')?.height;
       if (heightPx && heightPx <= MAX_PICTURE_HEIGHT_PX) info.heightPx = heightPx;
       if (probe.durationMs) {
@@ -326,7 +334,7 @@ export class DiskStore implements BlockStore {
       const poster = await this.posterToken(id);
       if (poster) info.poster = poster;
       const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, sidecar };
-      if (before && before.ino === s.ino && before.index) entry.index = before.index;
+      if (same && before.index) entry.index = before.index;
       return entry;
     } catch {
       // Vanished or unreadable between readdir and now: not in the catalog.
@@ -335,10 +343,40 @@ export class DiskStore implements BlockStore {
   }
 }
 
+/**
+ * Whether the file's bytes may differ from the last scan's: another inode (an atomic replace, a delete and a new
+ * file), another size (a copy still growing, a truncation) or another mtime (rewritten in place).
+ */
+function contentChanged(before: Pick<Entry, 'ino' | 'mtimeMs'> & { info: { bytes: number } }, now: typeof before): boolean {
+  return before.ino !== now.ino || before.info.bytes !== now.info.bytes || before.mtimeMs !== now.mtimeMs;
+}
+
 /** `ino:size:mtime` of a regular file at `path`, or '' when there is none. */
 async function fileMark(path: string): Promise<FileMark> {
   const s = await stat(path).catch(() => undefined);
   return s?.isFile() ? `${s.ino}:${s.size}:${Math.round(s.mtimeMs)}` : '';
+}
+
+/** Bytes of the head and of the tail a fingerprint hashes. */
+export const FINGERPRINT_SPAN_BYTES = 64 * 1024;
+
+/**
+ * A copy's fingerprint (`FINGERPRINT_PATTERN`): its size, and SHA-256 of its first and last
+ * `FINGERPRINT_SPAN_BYTES` (128 KiB read per new or changed file). Cheap, not proof: two copies that differ
+ * only in their middle look alike — enough to tell a re-encode, another recording or a cut copy apart.
+ */
+export async function fingerprintFile(path: string, size: number): Promise<string> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const hash = createHash('sha256');
+    const span = Math.min(size, FINGERPRINT_SPAN_BYTES);
+    const buf = new Uint8Array(span);
+    hash.update(buf.subarray(0, (await fh.read(buf, 0, span, 0)).bytesRead));
+    hash.update(buf.subarray(0, (await fh.read(buf, 0, span, size - span)).bytesRead));
+    return `${size.toString(36)}-${hash.digest('hex').slice(0, 16)}`;
+  } finally {
+    await fh.close();
+  }
 }
 
 async function probeFile(path: string, size: number): Promise<WebmProbe> {

@@ -1,6 +1,6 @@
 // The delivery data channel's framing: JSON control messages as text, media chunks as binary.
 import { z } from 'zod';
-import { ASSET_ID_PATTERN } from './ids.js';
+import { ASSET_ID_PATTERN, FINGERPRINT_PATTERN } from './ids.js';
 import { checkBounds, type Bounds } from './bounds.js';
 import { MAX_LINK_LIMIT_BPS, MIN_LINK_LIMIT_BPS } from './link-limit.js';
 
@@ -24,6 +24,8 @@ export const FrameErrorCode = {
   unknownAsset: 'unknown-asset',
   readFailed: 'read-failed',
   timeout: 'timeout',
+  /** The stored file under the asset's id changed or went away on this server: the session ends rather than mix two files. */
+  assetChanged: 'asset-changed',
 } as const;
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
 
@@ -76,6 +78,8 @@ export const metaSchema = z.strictObject({
   durationMs: count.optional(),
   /** Length of the init segment (EBML header, Info, Tracks) when known: a player starting mid-asset needs these bytes first. */
   initBytes: offset.optional(),
+  /** A stored asset: which copy this server sends (`AssetInfo.fingerprint`); a resume elsewhere must find the same one. */
+  fingerprint: z.string().regex(FINGERPRINT_PATTERN).optional(),
   /**
    * A live late joiner: its session bytes past the init segment are file bytes
    * from `joinedAt` on (file offset = session offset + `skipBytes`). A viewer

@@ -10,6 +10,8 @@ export const ASSET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** Server ids follow the same slug rule as asset ids. */
 export const SERVER_ID_PATTERN = ASSET_ID_PATTERN;
+/** A stored copy's fingerprint: its size in base 36, a dash, 16 hex digits of a hash of its first and last 64 KiB. */
+export const FINGERPRINT_PATTERN = /^[0-9a-z]{1,12}-[0-9a-f]{16}$/;
 
 /** Session ids are opaque slugs issued by the hub. */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;

@@ -1,6 +1,6 @@
 // The wire contract: schemas for every inbound message, and the shapes of requests and replies.
 import { z } from 'zod';
-import { ASSET_ID_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.js';
+import { ASSET_ID_PATTERN, FINGERPRINT_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.js';
 import { checkBounds, MESSAGE_BOUNDS, type Bounds } from './bounds.js';
 import { MAX_CATALOG_QUERY_CHARS } from '../../common/catalog-search.js';
 import type {
@@ -94,6 +94,7 @@ export const assetInfoSchema = z.strictObject({
   description: descriptionSchema.optional(),
   poster: posterToken.optional(),
   heightPx: z.number().int().min(1).max(MAX_PICTURE_HEIGHT_PX).optional(),
+  fingerprint: z.string().regex(FINGERPRINT_PATTERN).optional(),
 }) satisfies z.ZodType<AssetInfo>;
 
 export const liveInfoSchema = z.strictObject({

@@ -53,6 +53,11 @@ export interface AssetInfo {
   poster?: string;
   /** The picture's height in pixels (of its video track), when it has one. */
   heightPx?: number;
+  /**
+   * Which copy of the file this holder has (`FINGERPRINT_PATTERN`: its size, and a hash of its first and last
+   * 64 KiB): two holders whose copies differ have different ones, so a viewer never resumes in the other copy.
+   */
+  fingerprint?: string;
 }
 
 /** One rendition of a stored asset, as the catalog lists it under its source (see `renditionId`). */

@@ -22,3 +22,8 @@ export function makeTestClip(path: string, c: TestClip): void {
     ...['-g', String(c.gop), '-b:v', `${c.videoKbps}k`, '-c:a', 'libopus', '-b:a', '48k', path],
   ]);
 }
+
+/** Copies a WebM as a broadcast's recording is stored (`-live 1`: no Cues, no Duration; its length is in its last block). */
+export function remuxAsRecording(source: string, target: string): void {
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', source, '-c', 'copy', '-f', 'webm', '-live', '1', target]);
+}

@@ -36,6 +36,13 @@ describe('own deltas', () => {
     expect(storageDeltas([], [], [])).toEqual([]);
   });
 
+  it('a rescan: a changed asset (new size) overwrites its entry, once even when also re-described', () => {
+    const grown = { ...asset('a'), bytes: 2 };
+    expect(storageDeltas([], [], [], [grown])).toEqual([{ type: 'storage-add', assets: [grown] }]);
+    const both = { ...grown, description: 'new' };
+    expect(storageDeltas([asset('b')], [both], [], [both])).toEqual([{ type: 'storage-add', assets: [asset('b'), both] }]);
+  });
+
   it('a rescan keeps its storage-add within the metadata budget', () => {
     const long = 'd'.repeat(MAX_META_CHARS_PER_MESSAGE);
     const [add] = storageDeltas([asset('a', long), asset('b', long)], [], []);

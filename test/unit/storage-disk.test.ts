@@ -11,13 +11,17 @@ import {
   readlinkSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   unlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DiskStore, MAX_READ_BYTES } from '../../node-app/storage/disk-store.js';
+import { remuxAsRecording } from '../helpers/test-clip.js';
+import { FINGERPRINT_PATTERN } from '../../signaling/protocol/ids.js';
 import { StorageError } from '../../node-app/storage/errors.js';
 
 const MEDIA_DIR = resolve(import.meta.dirname, '../../var/media');
@@ -224,6 +228,64 @@ describe('DiskStore', () => {
     expect(Buffer.from(await store.read('swap-me', 0, 100)).toString()).toBe('new content!');
     unlinkSync(path);
     await store.refresh();
+  });
+
+  it('fingerprints each copy: the same bytes alike in any store, another file under the id not', async () => {
+    const store = await open();
+    const a = store.stat('demo-testsrc')!.fingerprint!;
+    expect(a).toMatch(FINGERPRINT_PATTERN);
+    const path = join(root, 'fp-copy.webm');
+    writeFileSync(path, readFileSync(join(root, 'demo-testsrc.webm')));
+    await store.refresh();
+    expect(store.stat('fp-copy')!.fingerprint).toBe(a);
+    // Its last byte only: the tail is hashed too.
+    const other = readFileSync(join(root, 'demo-testsrc.webm'));
+    other[other.length - 1] ^= 0xff;
+    writeFileSync(`${path}.new`, other);
+    renameSync(`${path}.new`, path);
+    const r = await store.refresh();
+    expect(r.changed.map((x) => x.id)).toEqual(['fp-copy']);
+    expect(store.stat('fp-copy')!.fingerprint).not.toBe(a);
+    unlinkSync(path);
+    await store.refresh();
+  });
+
+  it('reports a file rewritten in place (same inode and size, another mtime) as changed', async () => {
+    const store = await open();
+    const path = join(root, 'rewrite-me.webm');
+    writeFileSync(path, 'old content');
+    await store.refresh();
+    writeFileSync(path, 'new content');
+    const later = new Date(statSync(path).mtimeMs + 5_000);
+    utimesSync(path, later, later);
+    const r = await store.refresh();
+    expect(r.changed.map((a) => a.id)).toEqual(['rewrite-me']);
+    expect((await store.refresh()).changed).toEqual([]);
+    unlinkSync(path);
+    await store.refresh();
+  });
+
+  it('a recording copied across a rescan: the next one describes the whole file (duration from its tail, bitrate)', async () => {
+    // `-live 1`: no Duration in the head, as a broadcast's recording is stored: its duration comes from its last block.
+    const recording = join(root, 'recording.webm');
+    remuxAsRecording(join(root, 'demo-testsrc.webm'), recording);
+    const store = await open();
+    const whole = readFileSync(recording);
+    const path = join(root, 'slow-copy.webm');
+    writeFileSync(path, whole.subarray(0, whole.length >> 1));
+    try {
+      const half = (await store.refresh()).added.find((a) => a.id === 'slow-copy')!;
+      expect(half.bytes).toBe(whole.length >> 1);
+      appendFileSync(path, whole.subarray(whole.length >> 1));
+      const r = await store.refresh();
+      const fresh = store.stat('recording')!;
+      expect(fresh.durationMs).toBeGreaterThan(half.durationMs!);
+      expect(r.changed).toEqual([{ ...fresh, id: 'slow-copy' }]);
+      expect(store.stat('slow-copy')).toEqual({ ...fresh, id: 'slow-copy' });
+    } finally {
+      unlinkSync(path);
+      unlinkSync(recording);
+    }
   });
 
   it('keeps at most maxOpenFiles descriptors open, and none after close()', async () => {

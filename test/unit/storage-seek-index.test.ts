@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSeekIndex, seekPointAt, type SeekIndex } from '../../node-app/storage/seek-index.js';
 import { PROBE_HEAD_BYTES, readHeader } from '../../node-app/storage/webm-probe.js';
+import { remuxAsRecording } from '../helpers/test-clip.js';
 
 const CLUSTER = [0x1f, 0x43, 0xb6, 0x75];
 const KEYFRAME_EVERY_S = 2;
@@ -78,7 +79,7 @@ beforeAll(() => {
     cues,
   ]);
   // `-live 1`: no Cues, no Duration, as a recording of a broadcast is stored.
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', cues, '-c', 'copy', '-f', 'webm', '-live', '1', live]);
+  remuxAsRecording(cues, live);
   withCues = new Uint8Array(readFileSync(cues));
   noCues = new Uint8Array(readFileSync(live));
 }, 60_000);

@@ -1,0 +1,73 @@
+// A viewer failing over from one holder of a stored asset to another resumes only on the same copy (the meta's fingerprint).
+import { describe, expect, it } from 'vitest';
+import { encodeControl, encodeMedia } from '../../signaling/protocol/frames.js';
+import { Viewer, type ViewerSocket } from '../../client-sdk/viewer.js';
+import { scriptedPeers } from '../helpers/scripted-peer.js';
+
+const COPY_A = '1a2b-0123456789abcdef';
+const COPY_B = '1a2b-fedcba9876543210';
+
+/** A hub that answers every watch with a session on a new server. */
+function scriptedHub(): ViewerSocket {
+  let n = 0;
+  return {
+    emit(event: string, _req?: unknown, ack?: (r: unknown) => void) {
+      if (event !== 'watch') return;
+      n++;
+      ack!({ ok: true, sessionId: `session-${n}`, server: { id: `srv-${n}`, region: 'test' }, reason: 'storage', loadFactor: 0, epoch: 1 });
+    },
+    on: () => undefined,
+    off: () => undefined,
+  } as ViewerSocket;
+}
+
+const peers = scriptedPeers({ offer: true });
+const meta = (fingerprint: string | undefined, offset: number) =>
+  encodeControl({
+    t: 'meta',
+    assetId: 'fo1',
+    mime: 'video/webm',
+    bytes: 10_000,
+    live: false,
+    offset,
+    ...(fingerprint ? { fingerprint } : {}),
+  });
+
+/** 1,000 bytes from a server with copy A, a failover, then a server with `second`'s copy sends its meta and 1,000 bytes. */
+async function failoverTo(second: string | undefined) {
+  const v = new Viewer({ socket: scriptedHub(), assetId: 'fo1', SimplePeer: peers.Peer as never });
+  const data: number[] = [];
+  const errors: string[] = [];
+  v.addEventListener('data', (e) => data.push((e as CustomEvent).detail.offset));
+  v.addEventListener('error', (e) => errors.push((e as CustomEvent).detail.code));
+  v.start();
+  await new Promise((r) => setTimeout(r, 0));
+  const first = peers.made.at(-1)!;
+  first.fire('connect');
+  first.fire('data', meta(COPY_A, 0));
+  first.fire('data', encodeMedia(0, new Uint8Array(1_000)));
+  first.fire('close');
+  await new Promise((r) => setTimeout(r, 0));
+  const next = peers.made.at(-1)!;
+  expect(next).not.toBe(first);
+  next.fire('connect');
+  next.fire('data', meta(second, 1_000));
+  next.fire('data', encodeMedia(1_000, new Uint8Array(1_000)));
+  await new Promise((r) => setTimeout(r, 0));
+  v.close();
+  return { data, errors };
+}
+
+describe('Viewer: resuming a stored asset on another holder', () => {
+  it('the same copy: resumes at its byte', async () => {
+    expect(await failoverTo(COPY_A)).toEqual({ data: [0, 1_000], errors: [] });
+  });
+
+  it('another copy: refuses with asset-changed, and takes none of its bytes', async () => {
+    expect(await failoverTo(COPY_B)).toEqual({ data: [0], errors: ['asset-changed'] });
+  });
+
+  it('a server that tells no fingerprint (an older one): resumes as before', async () => {
+    expect(await failoverTo(undefined)).toEqual({ data: [0, 1_000], errors: [] });
+  });
+});
