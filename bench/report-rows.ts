@@ -182,7 +182,8 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
       "Baton ÷ Janus {peers.glass_to_glass_ratio_vs_janus.baton}, ÷ HLS {peers.glass_to_glass_ratio_vs_hls.baton}; Janus {peers.glass_to_glass_ms_p50.janus} ms[[; Baton to a WHEP viewer {peers.glass_to_glass_ms_p50.baton_whep} ms]][[; a WHIP publisher to a WHEP viewer {whip.glass_to_glass_ms_p50} ms]]; nginx-rtmp HLS (1-s segments) {peers.glass_to_glass_ms_p50.hls} ms[[; of which media waiting in the player's buffer: Baton {peers.glass_to_glass_buffered_ms_p50.baton} ms, hls.js {peers.glass_to_glass_buffered_ms_p50.hls} ms]]",
   },
   {
-    figure: 'peers: server CPU per viewer-second, headless viewers of a live stream, pooled over the steps of 10 and 40 (10 alone in brackets)',
+    figure:
+      'peers: server CPU per viewer-second, headless viewers of a live stream, pooled over the steps of 10 and 40 (10 alone in brackets)',
     value: 'Baton {peers.server_cpu_ms_per_viewer_s.baton} ms ({peers.server_cpu_ms_per_viewer_s.baton.v10})',
     targets: ['peers.server_cpu_ratio_vs_janus.baton', 'peers.server_cpu_ratio_vs_hls.baton'],
     against:
