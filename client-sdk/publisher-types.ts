@@ -39,8 +39,11 @@ export const UPLOAD_SILENT_MS = 10_000;
 export const SILENCE_CHECK_MS = 500;
 /** `progress` at most this often. */
 export const PROGRESS_INTERVAL_MS = 250;
-/** Failures of the stream itself (its quotas): another server would refuse it the same way, so none is asked for. */
-export const STREAM_ERRORS: ReadonlySet<string> = new Set(['too-large', 'rate-limited']);
+/**
+ * Failures of the stream itself (its quotas, media that is not media the servers take): another server would refuse
+ * it the same way, so none is asked for, and the broadcaster is told this reason rather than `no-ingest`.
+ */
+export const STREAM_ERRORS: ReadonlySet<string> = new Set(['too-large', 'rate-limited', 'unsupported-media']);
 
 /** The part of a socket.io-client Socket (on the hub's `/client` namespace) a Publisher uses. */
 export interface PublisherSocket {

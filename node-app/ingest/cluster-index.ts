@@ -1,7 +1,19 @@
 // Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters start with a keyframe, chunk by chunk.
 import { probeWebm } from '../storage/webm-probe.js';
-import { BLOCK_ID, BLOCK_IDS, Id, REFERENCE_BLOCK_ID, readHeader, SEGMENT_LEVEL_IDS, SIMPLE_BLOCK_ID } from './ebml-stream.js';
-import { concatBytes, readBlockHead, readUnsigned } from '../../common/ebml-header.js';
+import {
+  BLOCK_ID,
+  BLOCK_IDS,
+  HeaderRead,
+  type HeaderSlot,
+  Id,
+  REFERENCE_BLOCK_ID,
+  readHeaderInto,
+  SEGMENT_LEVEL_IDS,
+  SIMPLE_BLOCK_ID,
+} from './ebml-stream.js';
+import { concatBytes } from '../../common/ebml-header.js';
+import { ClusterSense } from './cluster-sense.js';
+import { OffsetRing } from './offset-ring.js';
 
 /** A SimpleBlock's head: track number (a vint of up to 8 bytes), a 16-bit timecode, the flags byte. */
 const BLOCK_HEAD_BYTES = 11;
@@ -14,6 +26,14 @@ export const MAX_INIT_BYTES = 256 * 1024;
  * plenty; older limits fall back to Cluster starts.
  */
 export const MAX_RECENT_CUTS = 64;
+/**
+ * Recent Cluster starts, and recent keyframe Cluster starts, remembered (each its own ring). A live join
+ * and a continuation want the newest; a salvage one at most a flush behind it; older limits fall back to
+ * the stream's first Clusters.
+ */
+export const MAX_RECENT_CLUSTERS = 64;
+/** The stream's first Cluster starts kept for good: a live poster reads the first few whole Clusters. */
+export const MAX_FIRST_CLUSTERS = 8;
 
 /** A Cluster's Timecode as its first child: id 0xE7 (1 byte), a size vint (up to 8), at most 8 bytes of value. */
 const TIMECODE_ID = 0xe7;
@@ -22,8 +42,9 @@ const DEFAULT_TIMECODE_SCALE_NS = 1_000_000;
 
 /** Longest element header: a 4-byte id and an 8-byte size. */
 const MAX_HEADER_BYTES = 12;
+const NO_BYTES = new Uint8Array(0);
 
-/** `sized`: inside a sized Cluster, `group`: inside a BlockGroup, both only while looking for a Cluster's first video block. */
+/** `sized`: inside a sized Cluster until its first block, `group`: inside a BlockGroup while looking for a Cluster's first video block. */
 type Mode = 'ebml' | 'top' | 'segment' | 'cluster' | 'sized' | 'group' | 'stopped';
 
 /**
@@ -33,29 +54,43 @@ type Mode = 'ebml' | 'top' | 'segment' | 'cluster' | 'sized' | 'group' | 'stoppe
  */
 export type KeyframeMode = 'video' | 'all' | 'unknown';
 
+/** Whose block head is being collected: the Cluster's first video block (`block`) or a BlockGroup's Block (`group`). */
+type PeekFor = 'block' | 'group';
+
 /**
  * Walks element headers only (payloads are skipped without being buffered), so
- * indexing costs O(headers) and a few bytes of memory whatever the chunk sizes.
+ * indexing costs O(headers) and a few bytes of memory whatever the chunk sizes;
+ * every structure it keeps is bounded, and a Cluster costs no allocation.
  * Malformed input stops the walk: what was indexed stays valid, nothing more is
  * added (`stopped` says so), and the stream itself is still stored as sent.
+ * Clusters that make no sense as media (ClusterSense) stop it too, and say why in `refusal`.
  */
 export class ClusterIndex {
   /** Offset of the first Cluster = length of the init segment (EBML header, Info, Tracks). */
   initBytes: number | undefined;
-  /** Cluster start offsets, ascending. */
-  readonly clusters: number[] = [];
   #mode: Mode = 'ebml';
   /** Absolute offset of the next header to read. */
   #pos = 0;
   /** Bytes seen so far. */
   #total = 0;
-  /** Unparsed bytes starting at #pos (only while #pos ≤ #total). */
-  #carry: Uint8Array = new Uint8Array(0);
+  /** The bytes being walked during a push (the bytes kept from earlier pushes, then the chunk), from absolute offset #bufAt. */
+  #buf: Uint8Array = NO_BYTES;
+  #bufAt = 0;
+  /** Unparsed bytes at #pos kept between pushes: fewer than a header's (#keepLen of them). */
+  readonly #keep = new Uint8Array(MAX_HEADER_BYTES);
+  #keepLen = 0;
+  readonly #h: HeaderSlot = { id: 0, size: 0, headerBytes: 0 };
   #segmentEnd = Infinity;
-  /** Offsets after a whole block (in an unknown-size Cluster) or a whole sized Cluster, ascending. */
-  readonly #cuts: number[] = [];
-  /** Start offsets of the Clusters whose first video block is a keyframe (every Cluster without video), ascending. */
-  readonly keyClusters: number[] = [];
+  #clusterCount = 0;
+  readonly #first: number[] = [];
+  readonly #clusters = new OffsetRing(MAX_RECENT_CLUSTERS);
+  /** Offsets after a whole block (in an unknown-size Cluster) or a whole sized Cluster. */
+  readonly #cuts = new OffsetRing(MAX_RECENT_CUTS);
+  /** Starts of the Clusters whose first video block is a keyframe (every Cluster without video), and the first such. */
+  readonly #keyClusters = new OffsetRing(MAX_RECENT_CLUSTERS);
+  #firstKeyCluster: number | undefined;
+  #firstFrameEnd: number | undefined;
+  readonly #sense = new ClusterSense();
   #keyframes: KeyframeMode = 'unknown';
   #videoTrack: number | undefined;
   /** The bytes before the first Cluster (`#headBytes` of them), kept until it is found: the Tracks name the video track. */
@@ -63,12 +98,21 @@ export class ClusterIndex {
   #headBytes = 0;
   /** The Cluster being walked, while its first video block is still to come. */
   #keyPending: number | undefined;
+  /** The Cluster being walked has shown a block. */
+  #clusterHasFrame = false;
   /** End of the sized Cluster being walked. */
   #clusterEnd = Infinity;
   /** The BlockGroup being walked: its end, the mode around it, its Block's track, whether it references another frame. */
-  #group: { end: number; parent: Mode; track?: number; ref: boolean } | null = null;
-  /** A block head being collected: the first bytes of a (Simple)Block's payload, which may arrive in later chunks. */
-  #peek: { at: number; buf: Uint8Array; got: number; done: (track: number | undefined, key: boolean) => void } | null = null;
+  #groupEnd = 0;
+  #groupParent: Mode = 'cluster';
+  #groupTrack: number | undefined;
+  #groupRef = false;
+  /** A block head being collected (the first bytes of a (Simple)Block's payload, which may arrive in later chunks). */
+  #peekFor: PeekFor | null = null;
+  #peekAt = 0;
+  #peekLen = 0;
+  #peekGot = 0;
+  readonly #peekBuf = new Uint8Array(BLOCK_HEAD_BYTES);
 
   /**
    * Called with each Cluster's start time, ms of media time, once its Timecode has arrived (while the push that
@@ -78,16 +122,50 @@ export class ClusterIndex {
   onClusterTime: ((timeMs: number) => void) | undefined;
   #timecodeScaleNs = DEFAULT_TIMECODE_SCALE_NS;
   /** A Cluster's Timecode being collected, from its data start. */
-  #timePeek: { at: number; buf: Uint8Array; got: number } | null = null;
+  #timeActive = false;
+  #timeAt = 0;
+  #timeGot = 0;
+  readonly #timeBuf = new Uint8Array(MAX_TIMECODE_BYTES);
+  readonly #timeHead: HeaderSlot = { id: 0, size: 0, headerBytes: 0 };
 
-  /** True when malformed input stopped the indexing. */
+  /** True when malformed input (or a refusal) stopped the indexing. */
   get stopped(): boolean {
     return this.#mode === 'stopped';
+  }
+
+  /** Why the stream makes no sense as media (see ClusterSense), once it does not. */
+  get refusal(): string | undefined {
+    return this.#sense.refusal;
   }
 
   /** Bytes seen so far. */
   get bytes(): number {
     return this.#total;
+  }
+
+  /** Clusters seen so far. */
+  get clusterCount(): number {
+    return this.#clusterCount;
+  }
+
+  /** The stream's first Cluster starts (at most MAX_FIRST_CLUSTERS), ascending. */
+  get firstClusters(): readonly number[] {
+    return this.#first;
+  }
+
+  /** The newest Cluster starts remembered (at most MAX_RECENT_CLUSTERS), ascending. */
+  recentClusters(): number[] {
+    return this.#clusters.toArray();
+  }
+
+  /** The newest keyframe Cluster starts remembered (at most MAX_RECENT_CLUSTERS), ascending. */
+  recentKeyClusters(): number[] {
+    return this.#keyClusters.toArray();
+  }
+
+  /** Where the stream's first frame (block) ends; undefined while none has been seen: a cut before it holds no media. */
+  get firstFrameEnd(): number | undefined {
+    return this.#firstFrameEnd;
   }
 
   /** How keyframe Clusters are known (see KeyframeMode); `unknown` until the first Cluster. */
@@ -103,21 +181,23 @@ export class ClusterIndex {
    */
   get tornBytes(): number | undefined {
     // Inside a BlockGroup of an unknown-size Cluster: what completes the group.
-    if (this.#mode === 'group' && this.#group!.parent === 'cluster') return this.#group!.end - this.#total;
+    if (this.#mode === 'group' && this.#groupParent === 'cluster') return this.#groupEnd - this.#total;
     if (this.#mode !== 'cluster' && this.#mode !== 'segment') return undefined;
     if (this.initBytes === undefined) return undefined;
     if (this.#pos > this.#total) return this.#mode === 'cluster' ? this.#pos - this.#total : undefined;
-    return this.#carry.byteLength === 0 ? 0 : undefined;
+    return this.#keepLen === 0 ? 0 : undefined;
   }
 
-  /** The last Cluster that starts at or before `limit` (default: anywhere), if any. */
+  /** The last Cluster that starts at or before `limit` (default: anywhere), if any remembered. */
   latestCluster(limit = Infinity): number | undefined {
-    return lastAtOrBefore(this.clusters, limit);
+    return this.#clusters.lastAtOrBefore(limit) ?? lastAtOrBefore(this.#first, limit);
   }
 
-  /** The last Cluster known to start with a keyframe, at or before `limit`, if any. */
+  /** The last Cluster known to start with a keyframe, at or before `limit`, if any remembered. */
   latestKeyCluster(limit = Infinity): number | undefined {
-    return lastAtOrBefore(this.keyClusters, limit);
+    const recent = this.#keyClusters.lastAtOrBefore(limit);
+    if (recent !== undefined) return recent;
+    return this.#firstKeyCluster !== undefined && this.#firstKeyCluster <= limit ? this.#firstKeyCluster : undefined;
   }
 
   /**
@@ -130,14 +210,10 @@ export class ClusterIndex {
    */
   latestCut(limit = Infinity): number | undefined {
     const bound = Math.min(limit, this.#total);
-    let cut = this.latestCluster(bound);
-    for (let i = this.#cuts.length - 1; i >= 0; i--) {
-      const c = this.#cuts[i]!;
-      if (c > bound) continue;
-      if (cut === undefined || c > cut) cut = c;
-      break;
-    }
-    return cut;
+    const cluster = this.latestCluster(bound);
+    const cut = this.#cuts.lastAtOrBefore(bound);
+    if (cut === undefined) return cluster;
+    return cluster === undefined || cut > cluster ? cut : cluster;
   }
 
   /** The bytes that follow everything pushed so far. */
@@ -145,25 +221,35 @@ export class ClusterIndex {
     const start = this.#total;
     this.#total += chunk.byteLength;
     if (this.#head) this.#keepHead(chunk);
-    if (this.#peek) this.#fillPeek(chunk, start);
-    if (this.#timePeek) this.#fillTimePeek(chunk, start);
+    if (this.#peekFor) this.#fillPeek(chunk, start);
+    if (this.#timeActive) this.#fillTimePeek(chunk, start);
     if (this.#mode === 'stopped' || this.#pos >= this.#total) return;
-    // Keep only what lies at or after the next header (payloads being skipped are dropped).
-    const from = Math.max(0, this.#pos - start);
-    const fresh = chunk.subarray(from);
-    this.#carry = this.#carry.byteLength === 0 ? fresh.slice() : concatBytes(this.#carry, fresh);
+    // Bytes kept from before lie at #pos, just before this chunk; otherwise #pos is inside the chunk.
+    if (this.#keepLen > 0) {
+      this.#buf = concatBytes(this.#keep.subarray(0, this.#keepLen), chunk);
+      this.#bufAt = start - this.#keepLen;
+    } else {
+      this.#buf = chunk;
+      this.#bufAt = start;
+    }
+    this.#keepLen = 0;
     this.#walk();
+    // Keep what the walk could not read yet (part of a header), not the chunk.
+    if (!this.stopped && this.#pos < this.#total) {
+      const from = this.#pos - this.#bufAt;
+      this.#keepLen = this.#buf.byteLength - from;
+      for (let i = 0; i < this.#keepLen; i++) this.#keep[i] = this.#buf[from + i]!;
+    }
+    this.#buf = NO_BYTES;
   }
 
   #walk(): void {
+    const h = this.#h;
     for (;;) {
       if (this.#mode === 'stopped') return;
       const available = this.#total - this.#pos;
-      if (available <= 0) {
-        this.#carry = new Uint8Array(0);
-        return;
-      }
-      if (this.#mode === 'group' && this.#pos >= this.#group!.end) {
+      if (available <= 0) return;
+      if (this.#mode === 'group' && this.#pos >= this.#groupEnd) {
         this.#endGroup();
         continue;
       }
@@ -171,32 +257,33 @@ export class ClusterIndex {
         this.#mode = 'segment';
         continue;
       }
-      const h = readHeader(this.#carry);
-      // Inside a sized Cluster or a BlockGroup the walk only looks for a first video block: what it cannot read is skipped.
-      if ((h === 'short' && this.#carry.byteLength >= MAX_HEADER_BYTES) || h === 'bad') {
+      const read = readHeaderInto(this.#buf, this.#pos - this.#bufAt, this.#buf.byteLength, h);
+      // Inside a sized Cluster or a BlockGroup the walk only looks for a first block: what it cannot read is skipped.
+      if ((read === HeaderRead.short && available >= MAX_HEADER_BYTES) || read === HeaderRead.bad) {
         if (this.#mode === 'group' || this.#mode === 'sized') {
           this.#skipLookup();
           continue;
         }
         return this.#stop();
       }
-      if (h === 'short') return; // wait for more bytes
+      if (read === HeaderRead.short) return; // wait for more bytes
       const at = this.#pos;
       const dataStart = at + h.headerBytes;
+      const unknownSize = h.size < 0;
       let next: number;
       switch (this.#mode) {
         case 'ebml':
-          if (h.id !== Id.ebml || h.size === undefined) return this.#stop();
+          if (h.id !== Id.ebml || unknownSize) return this.#stop();
           next = dataStart + h.size;
           this.#mode = 'top';
           break;
         case 'top':
           if (h.id === Id.segment) {
-            this.#segmentEnd = h.size === undefined ? Infinity : dataStart + h.size;
+            this.#segmentEnd = unknownSize ? Infinity : dataStart + h.size;
             this.#mode = 'segment';
             next = dataStart;
           } else {
-            if (h.size === undefined) return this.#stop();
+            if (unknownSize) return this.#stop();
             next = dataStart + h.size;
           }
           break;
@@ -206,28 +293,18 @@ export class ClusterIndex {
             continue;
           }
           if (h.id === Id.cluster) {
-            if (this.initBytes === undefined) this.#readTracks(at);
-            this.initBytes ??= at;
-            this.clusters.push(at);
-            if (this.onClusterTime) this.#readClusterTime(dataStart);
-            this.#keyPending = undefined;
-            if (this.#keyframes === 'all') this.keyClusters.push(at);
-            else if (this.#keyframes === 'video') this.#keyPending = at;
-            if (h.size === undefined) {
-              this.#mode = 'cluster';
-              next = dataStart;
-            } else {
+            if (!this.#clusterStart(at, dataStart)) return this.#stop();
+            if (unknownSize) this.#mode = 'cluster';
+            else {
               this.#cut(dataStart + h.size);
-              // A sized Cluster is walked only until its first video block says whether it starts with a keyframe.
-              if (this.#keyPending !== undefined) {
-                this.#mode = 'sized';
-                this.#clusterEnd = dataStart + h.size;
-                next = dataStart;
-              } else next = dataStart + h.size;
+              // A sized Cluster is walked only until its first block (and its first video block, for a keyframe).
+              this.#mode = 'sized';
+              this.#clusterEnd = dataStart + h.size;
             }
+            next = dataStart;
           } else {
             // Only Clusters may have an unknown size inside a Segment.
-            if (h.size === undefined) return this.#stop();
+            if (unknownSize) return this.#stop();
             next = dataStart + h.size;
           }
           break;
@@ -236,37 +313,70 @@ export class ClusterIndex {
             this.#mode = 'segment';
             continue; // the unknown-size Cluster ended here: read this header again at Segment level
           }
-          if (h.size === undefined) return this.#stop();
+          if (unknownSize) return this.#stop();
           next = dataStart + h.size;
           // Known before the block's bytes arrive; latestCut never returns more than was pushed.
           if (BLOCK_IDS.has(h.id)) {
             this.#cut(next);
+            this.#sawFrame(next);
             next = this.#checkBlock(h.id, dataStart, h.size);
           }
           break;
         case 'sized':
-          if (h.size === undefined || dataStart + h.size > this.#clusterEnd) {
-            this.#skipLookup();
-            continue;
-          }
-          next = BLOCK_IDS.has(h.id) ? this.#checkBlock(h.id, dataStart, h.size) : dataStart + h.size;
-          // Its first video block seen: the rest of the Cluster is skipped whole.
-          if (this.#keyPending === undefined) next = this.#clusterEnd;
-          break;
-        case 'group': {
-          const g = this.#group!;
-          if (h.size === undefined || dataStart + h.size > g.end) {
+          if (unknownSize || dataStart + h.size > this.#clusterEnd) {
             this.#skipLookup();
             continue;
           }
           next = dataStart + h.size;
-          if (h.id === REFERENCE_BLOCK_ID) g.ref = true;
-          else if (h.id === BLOCK_ID) this.#readBlockHead(dataStart, h.size, (track) => (g.track = track));
+          if (BLOCK_IDS.has(h.id)) {
+            this.#sawFrame(next);
+            next = this.#checkBlock(h.id, dataStart, h.size);
+          }
+          // Its first block (and first video block) seen: the rest of the Cluster is skipped whole.
+          if (this.#keyPending === undefined && this.#clusterHasFrame) next = this.#clusterEnd;
+          break;
+        case 'group': {
+          if (unknownSize || dataStart + h.size > this.#groupEnd) {
+            this.#skipLookup();
+            continue;
+          }
+          next = dataStart + h.size;
+          if (h.id === REFERENCE_BLOCK_ID) this.#groupRef = true;
+          else if (h.id === BLOCK_ID) this.#readBlockHead(dataStart, h.size, 'group');
           break;
         }
       }
-      this.#advance(next);
+      this.#pos = next;
     }
+  }
+
+  /** A Cluster header at `at`: judged, remembered, its Timecode and first video block looked for. False when refused. */
+  #clusterStart(at: number, dataStart: number): boolean {
+    if (this.initBytes === undefined) this.#readTracks(at);
+    this.initBytes ??= at;
+    this.#sense.cluster(at);
+    if (this.#sense.refusal !== undefined) return false;
+    this.#clusterCount++;
+    if (this.#first.length < MAX_FIRST_CLUSTERS) this.#first.push(at);
+    this.#clusters.push(at);
+    this.#clusterHasFrame = false;
+    this.#readClusterTime(dataStart);
+    this.#keyPending = undefined;
+    if (this.#keyframes === 'all') this.#keyCluster(at);
+    else if (this.#keyframes === 'video') this.#keyPending = at;
+    return true;
+  }
+
+  #keyCluster(at: number): void {
+    this.#firstKeyCluster ??= at;
+    this.#keyClusters.push(at);
+  }
+
+  /** A block (ending at `end`) in the Cluster being walked. */
+  #sawFrame(end: number): void {
+    this.#clusterHasFrame = true;
+    this.#firstFrameEnd ??= end;
+    this.#sense.frame();
   }
 
   /** The Tracks (in the bytes before the first Cluster at `at`) say which track is video. */
@@ -307,10 +417,13 @@ export class ClusterIndex {
     const end = dataStart + size;
     if (this.#keyPending === undefined) return end;
     if (id === SIMPLE_BLOCK_ID) {
-      this.#readBlockHead(dataStart, size, (track, key) => this.#sawBlock(track, key));
+      this.#readBlockHead(dataStart, size, 'block');
       return end;
     }
-    this.#group = { end, parent: this.#mode, ref: false };
+    this.#groupEnd = end;
+    this.#groupParent = this.#mode;
+    this.#groupTrack = undefined;
+    this.#groupRef = false;
     this.#mode = 'group';
     return dataStart;
   }
@@ -320,102 +433,110 @@ export class ClusterIndex {
     const cluster = this.#keyPending;
     if (cluster === undefined || (track !== undefined && track !== this.#videoTrack)) return;
     this.#keyPending = undefined;
-    if (track !== undefined && key) this.keyClusters.push(cluster);
+    if (track !== undefined && key) this.#keyCluster(cluster);
   }
 
   #endGroup(): void {
-    const g = this.#group!;
-    this.#group = null;
-    this.#mode = g.parent;
-    this.#sawBlock(g.track, !g.ref);
+    this.#mode = this.#groupParent;
+    this.#sawBlock(this.#groupTrack, !this.#groupRef);
   }
 
-  /** Collects a block's head (track number, timecode, flags) at `dataStart`, from the carry now or from later chunks. */
-  #readBlockHead(dataStart: number, size: number, done: (track: number | undefined, key: boolean) => void): void {
-    this.#peek = { at: dataStart, buf: new Uint8Array(Math.min(size, BLOCK_HEAD_BYTES)), got: 0, done };
-    // The carry starts at the block's header (#pos): part of the payload may be here already.
-    const from = dataStart - this.#pos;
-    if (from < this.#carry.byteLength) this.#fillPeek(this.#carry.subarray(from), dataStart);
+  /** Collects a block's head (track number, timecode, flags) at `dataStart`, from the bytes being walked now or from later chunks. */
+  #readBlockHead(dataStart: number, size: number, forWhom: PeekFor): void {
+    this.#peekFor = forWhom;
+    this.#peekAt = dataStart;
+    this.#peekLen = Math.min(size, BLOCK_HEAD_BYTES);
+    this.#peekGot = 0;
+    this.#fillPeek(this.#buf, this.#bufAt);
   }
 
   /** Bytes `chunk` (starting at absolute offset `start`) for the block head being collected. */
   #fillPeek(chunk: Uint8Array, start: number): void {
-    const p = this.#peek!;
-    if (!collect(p, chunk, start) || p.got < p.buf.byteLength) return;
-    this.#peek = null;
-    const b = readBlockHead(p.buf);
-    // An unreadable head: the Cluster cannot be told to start with a keyframe.
-    p.done(b?.track, b?.key ?? false);
+    this.#peekGot = collect(this.#peekBuf, this.#peekLen, this.#peekAt, this.#peekGot, chunk, start);
+    if (this.#peekGot < this.#peekLen) return;
+    const forWhom = this.#peekFor;
+    this.#peekFor = null;
+    // An unreadable head (track vint too long for the bytes): the Cluster cannot be told to start with a keyframe.
+    const b = this.#peekBuf;
+    const first = this.#peekLen > 0 ? b[0]! : 0;
+    const n = first === 0 ? 9 : Math.clz32(first) - 23;
+    let track: number | undefined;
+    let key = false;
+    if (n <= 8 && this.#peekLen >= n + 3) {
+      track = first & (0xff >> n);
+      for (let i = 1; i < n; i++) track = track * 256 + b[i]!;
+      key = (b[n + 2]! & 0x80) !== 0;
+    }
+    if (forWhom === 'group') this.#groupTrack = track;
+    else this.#sawBlock(track, key);
   }
 
-  /** Collects the Cluster's first child at `dataStart`, from the carry now or from later chunks. */
+  /** Collects the Cluster's first child at `dataStart`, from the bytes being walked now or from later chunks. */
   #readClusterTime(dataStart: number): void {
-    this.#timePeek = { at: dataStart, buf: new Uint8Array(MAX_TIMECODE_BYTES), got: 0 };
-    const from = dataStart - this.#pos;
-    if (from < this.#carry.byteLength) this.#fillTimePeek(this.#carry.subarray(from), dataStart);
+    this.#timeActive = true;
+    this.#timeAt = dataStart;
+    this.#timeGot = 0;
+    this.#fillTimePeek(this.#buf, this.#bufAt);
   }
 
   /** Bytes `chunk` (starting at absolute offset `start`) for the Timecode being collected; reports it once whole. */
   #fillTimePeek(chunk: Uint8Array, start: number): void {
-    const p = this.#timePeek!;
-    if (!collect(p, chunk, start)) return;
-    const h = readHeader(p.buf.subarray(0, p.got));
-    if (h === 'short') return;
-    if (h === 'bad' || h.id !== TIMECODE_ID || h.size === undefined || h.size === 0 || h.size > 8) {
-      this.#timePeek = null;
+    const got = collect(this.#timeBuf, MAX_TIMECODE_BYTES, this.#timeAt, this.#timeGot, chunk, start);
+    if (got === this.#timeGot) return;
+    this.#timeGot = got;
+    const h = this.#timeHead;
+    const read = readHeaderInto(this.#timeBuf, 0, got, h);
+    if (read === HeaderRead.short) return;
+    if (read === HeaderRead.bad || h.id !== TIMECODE_ID || h.size <= 0 || h.size > 8) {
+      this.#timeActive = false;
       return;
     }
-    if (p.got < h.headerBytes + h.size) return;
-    this.#timePeek = null;
-    const ticks = readUnsigned(p.buf.subarray(h.headerBytes, h.headerBytes + h.size));
-    this.onClusterTime?.((ticks * this.#timecodeScaleNs) / 1e6);
+    if (got < h.headerBytes + h.size) return;
+    this.#timeActive = false;
+    let ticks = 0;
+    for (let i = h.headerBytes; i < h.headerBytes + h.size; i++) ticks = ticks * 256 + this.#timeBuf[i]!;
+    const ms = (ticks * this.#timecodeScaleNs) / 1e6;
+    this.#sense.time(ms);
+    this.onClusterTime?.(ms);
   }
 
   /** Malformed inside a sized Cluster or a BlockGroup: give up on this Cluster's keyframe and skip the element whole. */
   #skipLookup(): void {
     this.#keyPending = undefined;
-    this.#peek = null;
+    this.#peekFor = null;
     if (this.#mode === 'group') {
-      const g = this.#group!;
-      this.#group = null;
-      this.#mode = g.parent;
-      this.#advance(g.end);
+      this.#mode = this.#groupParent;
+      this.#pos = this.#groupEnd;
       return;
     }
     this.#mode = 'segment';
-    this.#advance(this.#clusterEnd);
+    this.#pos = this.#clusterEnd;
   }
 
   #cut(at: number): void {
     this.#cuts.push(at);
-    if (this.#cuts.length > MAX_RECENT_CUTS) this.#cuts.shift();
-  }
-
-  #advance(next: number): void {
-    const skip = next - this.#pos;
-    this.#pos = next;
-    this.#carry = skip < this.#carry.byteLength ? this.#carry.subarray(skip) : new Uint8Array(0);
   }
 
   #stop(): void {
     this.#mode = 'stopped';
-    this.#carry = new Uint8Array(0);
+    this.#keepLen = 0;
     this.#head = null;
-    this.#peek = null;
-    this.#timePeek = null;
-    this.#group = null;
+    this.#peekFor = null;
+    this.#timeActive = false;
   }
 }
 
-/** Copies what `p` still wants of `chunk` (which starts at absolute offset `start`); false when it holds none of it. */
-function collect(p: { at: number; buf: Uint8Array; got: number }, chunk: Uint8Array, start: number): boolean {
-  const want = p.at + p.got;
+/**
+ * Copies into `buf` what it still wants (`got` of `len` bytes collected, for absolute offset `at`) from `chunk`
+ * (which starts at absolute offset `start`); returns the new count.
+ */
+function collect(buf: Uint8Array, len: number, at: number, got: number, chunk: Uint8Array, start: number): number {
+  const want = at + got;
   const end = start + chunk.byteLength;
-  if (want < start || want >= end || p.got >= p.buf.byteLength) return false;
-  const n = Math.min(p.buf.byteLength - p.got, end - want);
-  p.buf.set(chunk.subarray(want - start, want - start + n), p.got);
-  p.got += n;
-  return true;
+  if (want < start || want >= end || got >= len) return got;
+  const n = Math.min(len - got, end - want);
+  for (let i = 0; i < n; i++) buf[got + i] = chunk[want - start + i]!;
+  return got + n;
 }
 
 function lastAtOrBefore(sorted: readonly number[], limit: number): number | undefined {

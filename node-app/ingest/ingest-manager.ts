@@ -327,7 +327,7 @@ export class IngestManager {
    */
   #askPoster(s: Stream): void {
     // A stream starts with a keyframe: once a later Cluster has begun on disk, the first is there whole.
-    const clusters = s.writer.index.clusters;
+    const clusters = s.writer.index.firstClusters;
     if (!this.#o.poster || s.poster || s.posterAttempts >= LIVE_POSTER_ATTEMPTS || clusters.length < 2 + s.posterAttempts) return;
     if (s.writer.durableBytes < clusters[1 + s.posterAttempts]!) return;
     s.posterAttempts++;

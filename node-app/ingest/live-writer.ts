@@ -203,10 +203,17 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       this.#fail(error, 'remove');
       return { kind: 'refused', error, fatal: true };
     }
+    this.index.push(payload);
+    const nonsense = this.index.refusal;
+    if (nonsense !== undefined) {
+      // Indexing such a stream costs a server more per byte than media does, and it plays nothing: keep none of it.
+      const error = new IngestError(IngestErrorCode.unsupportedMedia, `stream ${this.streamId} is not media: ${nonsense}`);
+      this.#fail(error, 'remove');
+      return { kind: 'refused', error, fatal: true };
+    }
     this.#nextSeq = seq + 1;
     this.#bytes = after;
     this.#hash.update(payload);
-    this.index.push(payload);
     this.#tail.accept(seq, offset, payload);
     this.emit('grew', this.#bytes);
     this.#edge.wakeAll();
@@ -277,7 +284,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       this.#fail(e, 'remove');
       throw e;
     }
-    if (this.#o.headCheck && this.index.clusters.length === 0 && !this.index.stopped) {
+    if (this.#o.headCheck && this.index.firstFrameEnd === undefined && !this.index.stopped) {
       // A WebM that ended with its Tracks and no frame plays nothing and has no picture: keep nothing.
       const e = new IngestError(IngestErrorCode.unsupportedMedia, `stream ${this.streamId} ended without a media frame: nothing is stored`);
       this.#fail(e, 'remove');
@@ -381,12 +388,13 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     await releasePart(this.partPath);
   }
 
-  /** Cut after the last whole block on disk (see ClusterIndex.latestCut) and finalize that, when it holds any media. */
+  /** Cut after the last whole block on disk (see ClusterIndex.latestCut) and finalize that, when it holds a frame. */
   async #salvage(): Promise<void> {
     await this.#writePending();
     const cut = this.index.latestCut(this.#diskBytes);
-    const first = this.index.initBytes;
-    if (cut === undefined || first === undefined || cut <= first || !this.#file || this.#writeFailed) return this.#remove();
+    // A cut before the first frame's end keeps no media (a head, or Clusters without frames): nothing to catalog.
+    const frame = this.index.firstFrameEnd;
+    if (cut === undefined || frame === undefined || cut < frame || !this.#file || this.#writeFailed) return this.#remove();
     try {
       await this.#file.truncate(cut);
       await this.#file.sync();

@@ -6,6 +6,7 @@
 import { PROBE_HEAD_BYTES, forEachChild, probeWebm, readHeader, readUint, type Header, type WebmProbe } from './webm-probe.js';
 import { readBlockHead } from './webm-duration.js';
 import { MatroskaId as Id } from '../../common/matroska-ids.js';
+import { ClusterSense } from '../ingest/cluster-sense.js';
 
 /** One place a stream can start from: a Cluster that begins with a keyframe (or any Cluster of an audio-only file). */
 export interface SeekPoint {
@@ -157,6 +158,8 @@ async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promi
   const w = new Window(read, size);
   const video = videoTrack(probe);
   const points: SeekPoint[] = [];
+  // A file of Clusters that are not media (thousands of empty ones a MB) would cost this scan per Cluster: it stops there.
+  const sense = new ClusterSense();
   let pos = probe.firstClusterOffset!;
   while (pos < size && points.length < MAX_SEEK_POINTS) {
     const h = await w.header(pos);
@@ -167,9 +170,12 @@ async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promi
       pos = h.dataStart + h.size;
       continue;
     }
+    sense.cluster(pos);
+    if (sense.refusal !== undefined) break;
     const end = h.size === undefined ? size : Math.min(size, h.dataStart + h.size);
     let timecode: number | undefined;
     let key: boolean | undefined = video === undefined ? true : undefined;
+    let framed = false;
     let p = h.dataStart;
     while (p < end) {
       const c = await w.header(p);
@@ -178,14 +184,19 @@ async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promi
       if (c.id === Id.clusterTimestamp && c.size <= 7) {
         const { v, i } = await w.at(c.dataStart, c.size);
         timecode = readUint(v, i, c.size);
-      } else if (c.id === Id.simpleBlock && key === undefined) {
-        const { v, i } = await w.at(c.dataStart, 12);
-        const b = readBlockHead(v, i, c.size);
-        if (b && b.track === video) key = b.key;
+        sense.time(ticksToMs(timecode, probe));
+      } else if (c.id === Id.simpleBlock || c.id === Id.blockGroup) {
+        framed = true;
+        sense.frame();
+        if (c.id === Id.simpleBlock && key === undefined) {
+          const { v, i } = await w.at(c.dataStart, 12);
+          const b = readBlockHead(v, i, c.size);
+          if (b && b.track === video) key = b.key;
+        }
       }
       p = c.dataStart + c.size;
-      // A known-size Cluster is skipped whole once its time and first video block are known.
-      if (h.size !== undefined && timecode !== undefined && key !== undefined) break;
+      // A known-size Cluster is skipped whole once its time, a frame and its first video block are known.
+      if (h.size !== undefined && timecode !== undefined && key !== undefined && framed) break;
     }
     if (timecode !== undefined && key === true) {
       const point = { timeMs: ticksToMs(timecode, probe), offset: pos };

@@ -24,6 +24,12 @@ export const MAX_KEYFRAME_GAP_MS = 2_000;
 
 /** Largest video frame kept, bytes (a 4K VP8 keyframe is well under this). */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/**
+ * Cue points werift's muxer may hold for the Cues it writes at the end (one per Cluster; about 100 bytes each):
+ * 28 hours of a keyframe a second. Past it the file gets no Cues (a viewer's seek index scans the Clusters instead)
+ * and the list stops growing.
+ */
+export const MAX_CUE_POINTS = 100_000;
 
 export const VP8_CLOCK_RATE_HZ = 90_000;
 export const OPUS_CLOCK_RATE_HZ = 48_000;
@@ -54,6 +60,8 @@ export interface RtpToWebmOptions {
    * not the file's), and every Cluster timecode is shifted to start at `timeMs`.
    */
   continueAt?: { timeMs: number };
+  /** Cue points kept for the Cues at the end (default MAX_CUE_POINTS); past it the file gets none. */
+  maxCuePoints?: number;
 }
 
 type WebmTrack = ConstructorParameters<typeof WebmBase>[0][number];
@@ -107,6 +115,17 @@ class WebmWriter extends WebmBase {
 
   begin(): void {
     this.start();
+  }
+
+  /** Past the most cue points kept the Cues are given up: the file would list only some Clusters. */
+  cuesDropped = false;
+
+  /** After each Cluster: werift's cue list stays at most `max` long (its newest point stays, werift counts blocks in it). */
+  boundCues(max: number): void {
+    const cues = (this as unknown as { cuePoints?: unknown[] }).cuePoints;
+    if (!Array.isArray(cues) || (cues.length <= max && !this.cuesDropped)) return;
+    this.cuesDropped = true;
+    cues.splice(0, cues.length - 1);
   }
 }
 
@@ -299,7 +318,8 @@ export class RtpToWebm {
     const w = new WebmWriter(
       tracks,
       (out) => {
-        if (!out.saveToFile?.byteLength) return;
+        if (out.kind === 'cluster') w.boundCues(this.#o.maxCuePoints ?? MAX_CUE_POINTS);
+        if (!out.saveToFile?.byteLength || (out.kind === 'cuePoints' && w.cuesDropped)) return;
         let bytes = new Uint8Array(out.saveToFile.buffer, out.saveToFile.byteOffset, out.saveToFile.byteLength);
         if (shift !== undefined) {
           if (out.kind === 'initial' || out.kind === 'cuePoints') return;

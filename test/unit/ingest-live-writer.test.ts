@@ -57,6 +57,14 @@ async function writer(
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+/** The demo clip, a writer that took it whole (its index), and its init segment. */
+async function smpteHead(): Promise<{ src: Uint8Array; probe: LiveWriter; head: Uint8Array }> {
+  const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-smpte.webm')));
+  const probe = await writer();
+  probe.append(0, 0, src);
+  return { src, probe, head: src.subarray(0, probe.index.initBytes!) };
+}
+
 /** A real disk whose fsyncs wait until the test releases them. */
 function gatedIo(): WriterIo & { release(): void; syncs: number } {
   const waiting: Array<() => void> = [];
@@ -128,14 +136,11 @@ describe('LiveWriter', () => {
     expect(existsSync(w.partPath)).toBe(false);
     expect(w.durableSeq).toBe(seq - 1);
     expect(w.index.initBytes).toBeGreaterThan(0);
-    expect(w.index.clusters.length).toBeGreaterThan(20);
+    expect(w.index.clusterCount).toBeGreaterThan(20);
   });
 
   it('refuses to finalize a WebM that ended with its Tracks and no frame, and keeps nothing', async () => {
-    const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-smpte.webm')));
-    const probe = await writer();
-    probe.append(0, 0, src);
-    const head = src.subarray(0, probe.index.initBytes!);
+    const { src, probe, head } = await smpteHead();
     const w = await writer({ headCheck: new WebmHeadCheck() });
     expect(w.append(0, 0, head)).toMatchObject({ kind: 'stored' });
     await expect(w.end(head.byteLength)).rejects.toMatchObject({ code: 'unsupported-media', message: /without a media frame/ });
@@ -144,9 +149,47 @@ describe('LiveWriter', () => {
     expect(existsSync(w.finalPath)).toBe(false);
     // The same writer with one Cluster more finalizes.
     const one = await writer({ headCheck: new WebmHeadCheck() });
-    const upTo = probe.index.clusters[1]!;
+    const upTo = probe.index.recentClusters()[1]!;
     one.append(0, 0, src.subarray(0, upTo));
     await expect(one.end(upTo)).resolves.toMatchObject({ bytes: upTo });
+  });
+
+  it('refuses a stream of empty Clusters as unsupported-media at its chunk, and keeps nothing', async () => {
+    const { head } = await smpteHead();
+    const flood = new Uint8Array(64 * 1024 - ((64 * 1024) % 5));
+    for (let at = 0; at < flood.byteLength; at += 5) flood.set([0x1f, 0x43, 0xb6, 0x75, 0x80], at);
+    const w = await writer({ headCheck: new WebmHeadCheck() });
+    expect(w.append(0, 0, head)).toMatchObject({ kind: 'stored' });
+    expect(w.append(1, head.byteLength, flood)).toMatchObject({
+      kind: 'refused',
+      fatal: true,
+      error: { code: 'unsupported-media', message: /not media: 32 Clusters in a row hold no frame/ },
+    });
+    expect(w.state).toBe('failed');
+    await w.close();
+    expect(existsSync(w.partPath)).toBe(false);
+    expect(existsSync(w.finalPath)).toBe(false);
+  });
+
+  it('does not salvage a cut-off stream whose Clusters hold no frame', async () => {
+    const { src, probe, head } = await smpteHead();
+    const w = await writer({ headCheck: new WebmHeadCheck() });
+    w.append(0, 0, head);
+    // Under the run that is refused: stored, then the publisher is gone.
+    for (let i = 1; i <= 10; i++)
+      expect(w.append(i, head.byteLength + (i - 1) * 5, new Uint8Array([0x1f, 0x43, 0xb6, 0x75, 0x80])).kind).toBe('stored');
+    await w.flush();
+    await w.abandon('gone');
+    expect(w.salvagedBytes).toBeUndefined();
+    expect(existsSync(w.finalPath)).toBe(false);
+    expect(existsSync(w.partPath)).toBe(false);
+    // One frame in: the cut keeps it.
+    const real = await writer();
+    const upTo = probe.index.recentClusters()[1]!;
+    real.append(0, 0, src.subarray(0, upTo));
+    await real.flush();
+    await real.abandon('gone');
+    expect(real.salvagedBytes).toBe(upTo);
   });
 
   it('refuses a wrong sha256 at the end and leaves no finalized file', async () => {
@@ -239,7 +282,7 @@ describe('LiveWriter', () => {
       at += part.byteLength;
       if (part !== c) break;
     }
-    expect(w.index.clusters.length).toBe(1);
+    expect(w.index.clusterCount).toBe(1);
     await w.flush();
     await w.abandon('the primary died');
     // Everything up to the torn block: 60 whole frames, not the zero a cut at the Cluster start kept.
@@ -310,7 +353,7 @@ describe('live source', () => {
     const early = createLiveSource(w, { offset: 0 });
     const s = createLiveSource(w, { offset: 0 });
     // The demo clip has a keyframe in every Cluster: the newest Cluster is the newest keyframe Cluster.
-    expect(w.index.keyClusters.at(-1)).toBe(w.index.latestCluster());
+    expect(w.index.recentKeyClusters().at(-1)).toBe(w.index.latestCluster());
     const init = w.index.initBytes!;
     const edge = w.index.latestCluster()!;
     expect(s.joinedAt).toBe(edge);

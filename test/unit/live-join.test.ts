@@ -70,8 +70,8 @@ describe('ClusterIndex keyframe Clusters', () => {
     for (const sizes of chunkings()) {
       const idx = feed(s.bytes, sizes);
       expect(idx.keyframes).toBe('video');
-      expect(idx.clusters).toEqual(s.offsets);
-      expect(idx.keyClusters).toEqual([s.offsets[0], s.offsets[4], s.offsets[7]]);
+      expect(idx.recentClusters()).toEqual(s.offsets);
+      expect(idx.recentKeyClusters()).toEqual([s.offsets[0], s.offsets[4], s.offsets[7]]);
       expect(idx.latestKeyCluster()).toBe(s.offsets[7]);
       expect(idx.latestKeyCluster(s.offsets[7]! - 1)).toBe(s.offsets[4]);
     }
@@ -79,14 +79,14 @@ describe('ClusterIndex keyframe Clusters', () => {
 
   it('tells keyframes in BlockGroups by the missing ReferenceBlock (Chromium recording a canvas)', () => {
     const s = recorderStream({ clusters: 6, keyAt: [0, 2, 5], groups: true });
-    for (const sizes of chunkings()) expect(feed(s.bytes, sizes).keyClusters).toEqual([s.offsets[0], s.offsets[2], s.offsets[5]]);
+    for (const sizes of chunkings()) expect(feed(s.bytes, sizes).recentKeyClusters()).toEqual([s.offsets[0], s.offsets[2], s.offsets[5]]);
   });
 
   it('counts every Cluster of a stream without video as a start point', () => {
     const s = recorderStream({ clusters: 4, keyAt: [], video: false });
     const idx = feed(s.bytes, () => 33);
     expect(idx.keyframes).toBe('all');
-    expect(idx.keyClusters).toEqual(s.offsets);
+    expect(idx.recentKeyClusters()).toEqual(s.offsets);
   });
 
   it('finds the same start points in the demo clips (known-size Clusters) as the stored seek index', async () => {
@@ -95,7 +95,7 @@ describe('ClusterIndex keyframe Clusters', () => {
       const stored = await buildSeekIndex(async (o, n) => bytes.subarray(o, o + n), bytes.byteLength);
       const want = stored!.points.map((p) => p.offset);
       expect(want.length).toBeGreaterThan(5);
-      for (const chunk of [1_000, 64 * 1024]) expect(feed(bytes, () => chunk).keyClusters).toEqual(want);
+      for (const chunk of [1_000, 64 * 1024]) expect(feed(bytes, () => chunk).recentKeyClusters()).toEqual(want);
     }
   });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSeekIndex, seekPointAt, type SeekIndex } from '../../node-app/storage/seek-index.js';
+import { buildSeekIndex, SCAN_CHUNK_BYTES, seekPointAt, type SeekIndex } from '../../node-app/storage/seek-index.js';
 import { PROBE_HEAD_BYTES, readHeader } from '../../node-app/storage/webm-probe.js';
 import { remuxAsRecording } from '../helpers/test-clip.js';
 
@@ -112,6 +112,23 @@ describe('buildSeekIndex', () => {
     const idx = await index(noCues);
     expect(idx?.from).toBe('clusters');
     expectKeyframeClusters(idx, noCues);
+  });
+
+  it('stops scanning at Clusters that are not media: a stored file of empty Clusters is not read through', async () => {
+    const head = noCues.subarray(0, Buffer.from(noCues).indexOf(Buffer.from(CLUSTER)));
+    const withEmpties = (before: Uint8Array) => {
+      const out = new Uint8Array(before.byteLength + 2_000_000 * 5);
+      out.set(before);
+      for (let at = before.byteLength; at < out.byteLength; at += 5) out.set([0x1f, 0x43, 0xb6, 0x75, 0x80], at);
+      return out;
+    };
+    const flood = withEmpties(head);
+    const r = reader(flood);
+    expect(await buildSeekIndex(r.read, flood.byteLength)).toBeUndefined();
+    // 10 MB of empty Clusters: the scan gave up in its first window.
+    expect(r.bytesRead).toBeLessThan(PROBE_HEAD_BYTES + 2 * SCAN_CHUNK_BYTES);
+    // After real media the points before them stay.
+    expect((await index(withEmpties(noCues)))?.points).toEqual((await index(noCues))?.points);
   });
 
   it('scans unknown-size Clusters (what MediaRecorder writes) to the same points', async () => {

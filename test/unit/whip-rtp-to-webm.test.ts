@@ -112,6 +112,24 @@ describe('RtpToWebm', () => {
     expect(out.lastIndexOf(CUES_ID)).toBeGreaterThan(out.lastIndexOf(CLUSTER_ID));
   });
 
+  it('gives up the Cues of a stream with more Clusters than cue points it may keep', () => {
+    const run = (maxCuePoints?: number) => {
+      const chunks: Buffer[] = [];
+      const m = new RtpToWebm({ audio: false, maxCuePoints, onBytes: (b) => chunks.push(Buffer.from(b)), onNeedKeyframe: () => undefined });
+      // Every frame a keyframe: a Cluster (and a cue point) each.
+      for (const p of videoStream(30, 1).flat()) m.push('video', p);
+      m.end();
+      return Buffer.concat(chunks);
+    };
+    const capped = run(5);
+    expect(capped.indexOf(CLUSTER_ID)).toBeGreaterThan(0);
+    expect(capped.indexOf(CUES_ID)).toBe(-1);
+    // The same stream under the default keeps its Cues, after the last Cluster.
+    const whole = run();
+    expect(whole.lastIndexOf(CUES_ID)).toBeGreaterThan(whole.lastIndexOf(CLUSTER_ID));
+    expect(capped.byteLength).toBeLessThan(whole.byteLength);
+  });
+
   it('ignores what is not RTP, and anything after end()', () => {
     const t = mux();
     t.m.push('video', Buffer.from('not rtp at all'));
