@@ -185,7 +185,15 @@ export class ViewerStream {
       case 'end':
         // An end sent before the server saw our seek belongs to the old position.
         if (this.#cursor.seekPending || this.#ended) return;
-        if (this.#cursor.expected >= msg.bytes - this.#delta) {
+        // More already received than the server says the file holds: its copy shrank or is another file (a
+        // truncated salvage, a file replaced in place). Taking that as the end would report a finished watch
+        // of bytes that belong to no one file.
+        if (this.#cursor.expected > msg.bytes - this.#delta)
+          return o.fatal(
+            FrameErrorCode.assetChanged,
+            `the server's copy of this asset ends at ${msg.bytes - this.#delta} bytes, before the ${this.#cursor.expected} already received`,
+          );
+        if (this.#cursor.expected === msg.bytes - this.#delta) {
           this.#ended = true;
           o.emitStats();
           return o.emit('end', { bytes: msg.bytes - this.#delta });

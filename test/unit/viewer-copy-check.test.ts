@@ -71,3 +71,31 @@ describe('Viewer: resuming a stored asset on another holder', () => {
     expect(await failoverTo(undefined)).toEqual({ data: [0, 1_000], errors: [] });
   });
 });
+
+describe('Viewer: an end that says the file is shorter than what arrived', () => {
+  async function endAt(bytes: number) {
+    const v = new Viewer({ socket: scriptedHub(), assetId: 'fo1', SimplePeer: peers.Peer as never });
+    const ends: number[] = [];
+    const errors: string[] = [];
+    v.addEventListener('end', (e) => ends.push((e as CustomEvent).detail.bytes));
+    v.addEventListener('error', (e) => errors.push((e as CustomEvent).detail.code));
+    v.start();
+    await new Promise((r) => setTimeout(r, 0));
+    const p = peers.made.at(-1)!;
+    p.fire('connect');
+    p.fire('data', meta(COPY_A, 0));
+    p.fire('data', encodeMedia(0, new Uint8Array(2_000)));
+    p.fire('data', encodeControl({ t: 'end', bytes }));
+    await new Promise((r) => setTimeout(r, 0));
+    v.close();
+    return { ends, errors };
+  }
+
+  it('the whole file: ends', async () => {
+    expect(await endAt(2_000)).toEqual({ ends: [2_000], errors: [] });
+  });
+
+  it('fewer bytes than arrived (the copy shrank under the id): asset-changed, not a finished watch', async () => {
+    expect(await endAt(1_500)).toEqual({ ends: [], errors: ['asset-changed'] });
+  });
+});
