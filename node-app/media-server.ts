@@ -303,26 +303,19 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       if (s) s.signal(data);
       else this.#ingest.signal(p.value.sessionId, data);
     });
-    // A WHIP or WHEP offer carries the client's candidates in its SDP: the same filter as for relayed signals.
-    hub.handle('whip-offer', (msg, ack) => this.#whip.offer(this.#filterOffer(msg), ack));
+    // A WHIP or WHEP offer carries the client's candidates in its SDP: the same filter as for relayed signals (its other
+    // fields kept).
+    hub.handle('whip-offer', (msg, ack) => this.#whip.offer(this.#iceFilter.filterSignal(msg), ack));
     hub.handle('whip-end', (msg, ack) => this.#whip.end(msg, ack));
     hub.handle('whip-signal', (msg) => this.#whip.signal(msg));
     hub.handle('whip-session-close', (msg) => this.#whip.sessionClose(msg));
-    hub.handle('whep-offer', (msg, ack) => this.#whep.offer(this.#filterOffer(msg), ack));
+    hub.handle('whep-offer', (msg, ack) => this.#whep.offer(this.#iceFilter.filterSignal(msg), ack));
     hub.handle('whep-end', (msg, ack) => this.#whep.end(msg, ack));
     hub.handle('session-close', (msg) => {
       const p = parse(sessionCloseSchema, msg);
       if (!p.ok) return void this.#log.warn({ err: p.message }, 'invalid session-close from the hub');
       if (!this.#viewers.closeByHub(p.value.sessionId)) this.#ingest.closeSession(p.value.sessionId);
     });
-  }
-
-  /** A WHIP/WHEP offer message with the candidates in its SDP this server must not probe taken out (the rest untouched). */
-  #filterOffer(msg: unknown): unknown {
-    if (!msg || typeof msg !== 'object' || typeof (msg as { sdp?: unknown }).sdp !== 'string') return msg;
-    const m = msg as { sdp: string };
-    const filtered = this.#iceFilter.filterSignal({ type: 'offer', sdp: m.sdp }) as { sdp: string };
-    return { ...m, sdp: filtered.sdp };
   }
 
   async #rescanStorage(): Promise<void> {
