@@ -83,28 +83,50 @@ export class RedisProbe {
   readonly #now: () => number;
   /** When the oldest ping not answered since was sent; undefined after an answer. */
   #silentSinceMs: number | undefined;
+  /** `#stalledMs` when that ping was sent. */
+  #stalledAtSilence = 0;
+  /**
+   * Time this process's event loop could not run, summed (lag of the probe's own tick past its period): a
+   * ping's answer waits in the socket while the loop is busy, and that wait is the hub's, not Redis's.
+   */
+  #stalledMs = 0;
+  #lastTickMs: number;
   #timer: NodeJS.Timeout | undefined;
   #pinging = false;
 
   constructor(redis: Redis, now: () => number = Date.now) {
     this.#redis = redis;
     this.#now = now;
+    this.#lastTickMs = now();
   }
 
-  /** Connected, and no ping has waited REDIS_UNREACHABLE_AFTER_MS for its answer. */
+  /** Connected, and no ping has waited REDIS_UNREACHABLE_AFTER_MS for its answer, not counting the loop's own stalls. */
   get reachable(): boolean {
     if (!redisReady(this.#redis)) return false;
-    return this.#silentSinceMs === undefined || this.#now() - this.#silentSinceMs < REDIS_UNREACHABLE_AFTER_MS;
+    if (this.#silentSinceMs === undefined) return true;
+    const now = this.#now();
+    // A stall still being caught up (the tick has not run since it ended) counts as the loop's too.
+    const pending = Math.max(0, now - this.#lastTickMs - REDIS_PROBE_INTERVAL_MS);
+    const silence = now - this.#silentSinceMs - (this.#stalledMs - this.#stalledAtSilence) - pending;
+    return silence < REDIS_UNREACHABLE_AFTER_MS;
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => this.#ping(), REDIS_PROBE_INTERVAL_MS);
+    this.#lastTickMs = this.#now();
+    this.#timer ??= setInterval(() => this.#tick(), REDIS_PROBE_INTERVAL_MS);
     this.#timer.unref();
   }
 
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  #tick(): void {
+    const now = this.#now();
+    this.#stalledMs += Math.max(0, now - this.#lastTickMs - REDIS_PROBE_INTERVAL_MS);
+    this.#lastTickMs = now;
+    this.#ping();
   }
 
   #ping(): void {
@@ -116,12 +138,20 @@ export class RedisProbe {
     // One ping at a time: against a frozen Redis each waits out the command timeout.
     if (this.#pinging) return;
     this.#pinging = true;
-    this.#silentSinceMs ??= this.#now();
+    if (this.#silentSinceMs === undefined) {
+      this.#silentSinceMs = this.#now();
+      this.#stalledAtSilence = this.#stalledMs;
+    }
+    const sentAt = this.#now();
     this.#redis
       .ping()
       .then(
         () => (this.#silentSinceMs = undefined),
-        () => undefined,
+        () => {
+          // The command timeout fired late: the loop was stalled, and the answer may be in the socket unread (the
+          // timer runs before the read). Inconclusive: the silence starts again with the next ping.
+          if (this.#now() - sentAt > REDIS_COMMAND_TIMEOUT_MS + REDIS_PROBE_INTERVAL_MS) this.#silentSinceMs = undefined;
+        },
       )
       .finally(() => (this.#pinging = false));
   }

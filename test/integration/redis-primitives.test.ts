@@ -1,7 +1,7 @@
 // The shared-cluster building blocks against a real redis-server: ordered global versions, fencing, lease hand-over, shared guards, and what a Redis outage does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { connectBlockingRedis, connectRedis, whenRedisReady } from '../../signaling/redis/connect.js';
+import { connectBlockingRedis, connectRedis, RedisProbe, whenRedisReady } from '../../signaling/redis/connect.js';
 import { parseRedisUrl, RedisUrlError } from '../../signaling/redis/redis-url.js';
 import { FencedError, RedisDeltaLog } from '../../signaling/redis/delta-log.js';
 import { CodedError } from '../../common/coded-error.js';
@@ -323,4 +323,46 @@ describe('Redis outage', () => {
     }
     await expect(log.version()).resolves.toBe(0);
   });
+
+  it('the probe: a frozen Redis reads unreachable within seconds; this process stalling 2.5 s right after a ping does not', async () => {
+    const c = client();
+    await waitFor('client ready', () => c.status === 'ready');
+    const probe = new RedisProbe(c);
+    probe.start();
+    try {
+      // A stall of our own: the ping's answer waits unread in the socket and its command timeout fires late.
+      const sent = new Promise<void>((resolve) => {
+        const ping = c.ping.bind(c);
+        c.ping = ((...a: unknown[]) => {
+          c.ping = ping;
+          const p = (ping as (...x: unknown[]) => Promise<string>)(...a);
+          // Busy at once, before the loop can read the answer: no I/O, no timers for 2.5 s.
+          const t = Date.now();
+          while (Date.now() - t < 2_500) {
+            // busy
+          }
+          resolve();
+          return p;
+        }) as typeof c.ping;
+      });
+      await sent;
+      const readings: boolean[] = [];
+      const watch = setInterval(() => readings.push(probe.reachable), 20);
+      readings.push(probe.reachable);
+      await new Promise((r) => setTimeout(r, 1_200));
+      clearInterval(watch);
+      expect(readings.length).toBeGreaterThan(10);
+      expect(readings.every(Boolean)).toBe(true);
+      // Redis frozen: unreachable within a few seconds, reachable again once it answers.
+      redis.pause();
+      try {
+        await waitFor('the probe calls a frozen Redis unreachable', () => !probe.reachable, 6_000, 50);
+      } finally {
+        redis.resume();
+      }
+      await waitFor('reachable again', () => probe.reachable, 6_000, 50);
+    } finally {
+      probe.stop();
+    }
+  }, 30_000);
 });
