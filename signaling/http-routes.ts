@@ -76,7 +76,8 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
     const cursor = first(query.cursor);
     const id = first(query.id);
     const q = first(query.q);
-    const n = limit === undefined ? MAX_CATALOG_PAGE : Number(limit);
+    // Decimal digits only: Number() would also take `1e3`, `0x10` or ` 5`.
+    const n = limit === undefined ? MAX_CATALOG_PAGE : /^[0-9]{1,4}$/.test(limit) ? Number(limit) : Number.NaN;
     if (!Number.isInteger(n) || n < 1 || n > MAX_CATALOG_PAGE)
       return send(res, 400, { error: `limit must be an integer in 1..${MAX_CATALOG_PAGE}` });
     if (cursor !== undefined && !isAssetId(cursor))

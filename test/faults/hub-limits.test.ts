@@ -132,6 +132,9 @@ describe('hub limits against a live hub', () => {
     expect(first.assets).toHaveLength(1_000);
     expect(first.total).toBe(total);
     expect((await get('/api/catalog?limit=1001', '10.0.0.1')).status).toBe(400);
+    // Decimal digits only.
+    for (const l of ['1e3', '0x10', '%205', '5.0'])
+      expect({ l, status: (await get(`/api/catalog?limit=${l}`, '10.0.0.1')).status }).toEqual({ l, status: 400 });
     expect((await get('/api/catalog?cursor=../x', '10.0.0.1')).status).toBe(400);
     const twice = await get('/api/catalog?q=a&q=b', '10.0.0.1');
     expect(twice.status).toBe(400);
