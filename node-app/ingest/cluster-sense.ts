@@ -51,6 +51,12 @@ export class ClusterSense {
   #timed = 0;
   #lastTimeMs: number | undefined;
 
+  /**
+   * `windows` false judges only runs of frameless Clusters: a stored file's scan (the seek index) floods nobody, so
+   * small or crowded Clusters cost it only what the file's own size does.
+   */
+  constructor(readonly windows = true) {}
+
   /** A Cluster starts at byte `at`: the one before it is judged whole. */
   cluster(at: number): void {
     if (this.refusal !== undefined) return;
@@ -63,7 +69,7 @@ export class ClusterSense {
     }
     this.#hasFrame = false;
     if (this.#clusters % SENSE_WINDOW_CLUSTERS === 0) {
-      if (this.#clusters > 0) this.#judgeWindow(at);
+      if (this.#clusters > 0 && this.windows) this.#judgeWindow(at);
       this.#windowAt = at;
       this.#windowTimeMs = this.#lastTimeMs;
       this.#windowFirstTimeMs = undefined;
