@@ -27,3 +27,15 @@ export function makeTestClip(path: string, c: TestClip): void {
 export function remuxAsRecording(source: string, target: string): void {
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', source, '-c', 'copy', '-f', 'webm', '-live', '1', target]);
 }
+
+/**
+ * Writes `seconds` of a sine tone as Opus in WebM with a Cluster per `frameMs` frame, as a low-latency audio
+ * publisher sends it (`-cluster_time_limit`); `live` drops the Cues and Duration as a stored recording has them.
+ */
+export function makeOpusClusterPerFrame(path: string, frameMs: number, seconds: number, live = false): void {
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=48000:duration=${seconds}`],
+    ...['-c:a', 'libopus', '-b:a', '32k', '-frame_duration', String(frameMs), '-cluster_time_limit', String(frameMs)],
+    ...['-f', 'webm', ...(live ? ['-live', '1'] : []), path],
+  ]);
+}

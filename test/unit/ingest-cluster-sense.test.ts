@@ -1,13 +1,18 @@
 // The ingest index's bounds: what it keeps per stream stays bounded, and Clusters that make no sense as media are refused.
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FIRST_CLUSTERS, MAX_RECENT_CLUSTERS } from '../../node-app/ingest/cluster-index.js';
 import {
   MAX_CLUSTERS_PER_MEDIA_SECOND,
   MAX_FRAMELESS_CLUSTERS,
+  MIN_BYTES_PER_MEDIA_SECOND,
   MIN_MEAN_CLUSTER_BYTES,
   SENSE_WINDOW_CLUSTERS,
 } from '../../node-app/ingest/cluster-sense.js';
 import { cat, el, indexInChunks } from '../helpers/ebml-build.js';
+import { makeOpusClusterPerFrame } from '../helpers/test-clip.js';
 
 const CLUSTER_ID = [0x1f, 0x43, 0xb6, 0x75];
 const text = (s: string) => new TextEncoder().encode(s);
@@ -82,6 +87,13 @@ describe('ClusterIndex bounds', () => {
     expect(indexInChunks(stream(4 * SENSE_WINDOW_CLUSTERS, 100, MIN_MEAN_CLUSTER_BYTES).bytes, chunks64k).refusal).toBeUndefined();
   });
 
+  it(`takes small Clusters carrying ${MIN_BYTES_PER_MEDIA_SECOND} bytes a second of media time or more, from the first window on`, () => {
+    // 100-byte Clusters 20 ms apart (5 KB a second) pass; 100 bytes every 250 ms (400 a second) do not.
+    expect(indexInChunks(stream(4 * SENSE_WINDOW_CLUSTERS, 20, 100).bytes, chunks64k).refusal).toBeUndefined();
+    const sparse = indexInChunks(stream(SENSE_WINDOW_CLUSTERS + 1, 250, 100).bytes, chunks64k);
+    expect(sparse.refusal).toMatch(new RegExp(`^${SENSE_WINDOW_CLUSTERS} Clusters in \\d+ bytes over 63750 ms of media time`));
+  });
+
   it(`refuses more than ${MAX_CLUSTERS_PER_MEDIA_SECOND} Clusters a second of media time`, () => {
     // The first window sets the start time; the second is judged.
     const crowded = indexInChunks(stream(2 * SENSE_WINDOW_CLUSTERS + 1, 1, 400).bytes, chunks64k);
@@ -108,5 +120,26 @@ describe('ClusterIndex bounds', () => {
     expect(idx.latestCut(s.offsets[n - 2]! + 5)).toBe(s.offsets[n - 2]);
     expect(idx.latestCluster(s.offsets[5]! + 1)).toBe(s.offsets[5]);
     expect(idx.latestKeyCluster(s.offsets[5]! + 1)).toBe(s.offsets[0]);
+  });
+});
+
+describe('ClusterSense on low-latency audio (ffmpeg: a Cluster per Opus frame)', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'baton-cluster-sense-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // 20-ms frames: 50 Clusters a second of about 117 bytes; 10-ms frames: 100 a second of about 60.
+  it.each([20, 10])('ingests 20 s of Opus at 32 kbit/s with a Cluster per %d-ms frame whole', (frameMs) => {
+    const path = join(dir, `opus-${frameMs}.webm`);
+    makeOpusClusterPerFrame(path, frameMs, 20);
+    const bytes = new Uint8Array(readFileSync(path));
+    const idx = indexInChunks(bytes, () => 4096);
+    expect(idx.refusal).toBeUndefined();
+    expect(idx.stopped).toBe(false);
+    expect(idx.clusterCount).toBe(20_000 / frameMs);
+    // Its Clusters are under the mean a Cluster must otherwise hold: the media-time rule is what lets it in.
+    expect(bytes.byteLength / idx.clusterCount).toBeLessThan(MIN_MEAN_CLUSTER_BYTES);
   });
 });

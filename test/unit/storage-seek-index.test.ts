@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSeekIndex, SCAN_CHUNK_BYTES, seekPointAt, type SeekIndex } from '../../node-app/storage/seek-index.js';
-import { PROBE_HEAD_BYTES, readHeader } from '../../node-app/storage/webm-probe.js';
-import { remuxAsRecording } from '../helpers/test-clip.js';
+import { buildSeekIndex, MAX_SCANNED_CLUSTERS, SCAN_CHUNK_BYTES, seekPointAt, type SeekIndex } from '../../node-app/storage/seek-index.js';
+import { PROBE_HEAD_BYTES, probeWebm, readHeader } from '../../node-app/storage/webm-probe.js';
+import { makeOpusClusterPerFrame, remuxAsRecording } from '../helpers/test-clip.js';
 
 const CLUSTER = [0x1f, 0x43, 0xb6, 0x75];
 const KEYFRAME_EVERY_S = 2;
@@ -130,6 +130,36 @@ describe('buildSeekIndex', () => {
     // After real media the points before them stay.
     expect((await index(withEmpties(noCues)))?.points).toEqual((await index(noCues))?.points);
   });
+
+  it('scans a recording with a Cluster per 20-ms Opus frame through: a seek to 50 s of 60 starts at 50 s', async () => {
+    const path = join(dir, 'opus-20ms-live.webm');
+    makeOpusClusterPerFrame(path, 20, 60, true);
+    const idx = await index(new Uint8Array(readFileSync(path)));
+    expect(idx?.from).toBe('clusters');
+    // Every Cluster of an audio-only file is a point: 3,000 of about 126 bytes, none of them refused.
+    expect(idx!.points.length).toBe(3000);
+    const p = seekPointAt(idx!, 50_000);
+    expect(p.timeMs).toBeGreaterThan(50_000 - 20);
+    expect(p.timeMs).toBeLessThanOrEqual(50_000);
+  });
+
+  it(`reads Clusters the ingest would refuse (17 bytes, 1 ms apart) and stops after ${MAX_SCANNED_CLUSTERS}, points or not`, async () => {
+    const head = noCues.subarray(0, Buffer.from(noCues).indexOf(Buffer.from(CLUSTER)));
+    // 17-byte Clusters with a video block that is no keyframe: none is a point, each costs the scan a read. Only
+    // frameless runs stop a scan: these are 1,000 a second of media time and 17 KB a second, refused on ingest.
+    const video = probeWebm(head).tracks.find((t) => t.type === 'video')!.number!;
+    const block = (t: number, key: boolean) => [
+      ...[0x1f, 0x43, 0xb6, 0x75, 0x8c, 0xe7, 0x84, (t >>> 24) & 255, (t >>> 16) & 255, (t >>> 8) & 255, t & 255],
+      ...[0xa3, 0x84, 0x80 | video, 0x00, 0x00, key ? 0x80 : 0x00],
+    ];
+    const n = MAX_SCANNED_CLUSTERS + 1;
+    const file = new Uint8Array(head.byteLength + n * 17);
+    file.set(head);
+    for (let i = 0; i < n; i++) file.set(block(i, i === 0 || i >= n - 2), head.byteLength + i * 17);
+    // The last keyframe Cluster within the bound is a point; the one past it is not read.
+    const idx = await index(file);
+    expect(idx?.points.map((p) => p.offset)).toEqual([head.byteLength, head.byteLength + (n - 2) * 17]);
+  }, 30_000);
 
   it('scans unknown-size Clusters (what MediaRecorder writes) to the same points', async () => {
     const known = (await index(noCues))!;
