@@ -90,7 +90,7 @@ class CachedReader implements CachedSource {
     return this.#lastSize;
   }
 
-  /** Another file is under the id (an atomic replace, or a delete and a new file) since this source opened. */
+  /** Another file is under the id (an atomic replace, a delete and a new file, a copy over it in place) since this source opened. */
   #changed(): boolean {
     return this.#identity !== undefined && this.#store.identity?.(this.assetId) !== this.#identity;
   }

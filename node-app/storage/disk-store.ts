@@ -146,11 +146,15 @@ export class DiskStore implements BlockStore {
     return now.size === entry.info.bytes ? { ...entry.info } : { ...entry.info, bytes: now.size };
   }
 
-  /** The inode of the file now at the id's path (another one after an atomic replace), or undefined when there is none. */
+  /**
+   * `inode:size` of the file now at the id's path, or undefined when there is none. Another inode is an atomic replace;
+   * another size a copy over the file in place (same inode), which a stored file never sees while served (a live
+   * recording is read from its writer, a rendition is renamed in).
+   */
   identity(assetId: string): string | undefined {
     const entry = this.#entry(assetId);
     const now = entry && statSync(entry.path, { throwIfNoEntry: false });
-    return now?.isFile() ? String(now.ino) : undefined;
+    return now?.isFile() ? `${now.ino}:${now.size}` : undefined;
   }
 
   /** The catalog as of the last rescan, sorted by id (titles and descriptions within MAX_META_CHARS_PER_MESSAGE). */
