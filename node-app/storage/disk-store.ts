@@ -59,7 +59,7 @@ export interface DiskStoreOptions {
 export interface RefreshResult {
   added: AssetInfo[];
   removed: string[];
-  /** Entries whose file changed: another inode, size or mtime (a replaced, rewritten or still-growing file). */
+  /** Entries whose file changed: another inode or fingerprint (a replaced, rewritten or still-growing file); not a new mtime alone. */
   changed: AssetInfo[];
   /** Entries whose title, description or poster changed (and nothing in `added`). */
   described: AssetInfo[];
@@ -321,10 +321,13 @@ export class DiskStore implements BlockStore {
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
+      const untouched =
+        before?.info.fingerprint !== undefined && before.ino === s.ino && before.info.bytes === s.size && before.mtimeMs === s.mtimeMs;
+      // Another mtime alone (a `touch`, a backup tool) is a change only if the fingerprint says so.
+      const fingerprint = untouched ? before.info.fingerprint! : await fingerprintFile(path, s.size);
+      const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { fingerprint } });
       // Re-probe only a new file, a replaced or rewritten one (its duration may come from its tail), or one whose head was incomplete.
-      const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { bytes: s.size }, mtimeMs: s.mtimeMs });
       const probe = same && before.probe.complete ? before.probe : await probeFile(path, s.size);
-      const fingerprint = same && before.info.fingerprint ? before.info.fingerprint : await fingerprintFile(path, s.size);
       const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe), fingerprint };
       const heightPx = probe.tracks.find((t) => t.type === 'video')?.height;
       if (heightPx && heightPx <= MAX_PICTURE_HEIGHT_PX) info.heightPx = heightPx;
@@ -349,10 +352,12 @@ export class DiskStore implements BlockStore {
 
 /**
  * Whether the file's bytes may differ from the last scan's: another inode (an atomic replace, a delete and a new
- * file), another size (a copy still growing, a truncation) or another mtime (rewritten in place).
+ * file) or another fingerprint (a copy still growing, a truncation, a rewrite in place). The fingerprint is taken
+ * again only when the inode, size or mtime moved, so a rewrite in place that keeps the size and the first and last
+ * FINGERPRINT_SPAN_BYTES passes for the same file.
  */
-function contentChanged(before: Pick<Entry, 'ino' | 'mtimeMs'> & { info: { bytes: number } }, now: typeof before): boolean {
-  return before.ino !== now.ino || before.info.bytes !== now.info.bytes || before.mtimeMs !== now.mtimeMs;
+function contentChanged(before: Pick<Entry, 'ino'> & { info: { fingerprint?: string } }, now: typeof before): boolean {
+  return before.ino !== now.ino || before.info.fingerprint !== now.info.fingerprint;
 }
 
 /** `ino:size:mtime` of a regular file at `path`, or '' when there is none. */

@@ -2,7 +2,7 @@
 // file's from the block cache), and the hub's catalog the new size, duration and bitrate. Real hub, server and CLI.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -121,6 +121,15 @@ describe('a stored file that changes', () => {
       expect(statSync(path).ino).toBe(ino);
     });
     expectAssetChanged(r);
+  }, 120_000);
+
+  it('touched (another mtime, the same bytes) while a viewer reads it: the watch completes with the file', async () => {
+    const r = await watchAcross('touch1', () => {
+      const later = new Date(Date.now() + 5_000);
+      utimesSync(join(storage, 'touch1.webm'), later, later);
+    });
+    expect(r.code).toBe(0);
+    expect(sha256(r.out)).toBe(sha256(join(MEDIA_DIR, 'demo-mandelbrot.webm')));
   }, 120_000);
 
   it('removed, then stored again under the same id: the next watch gets the new bytes', async () => {
