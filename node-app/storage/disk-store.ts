@@ -147,14 +147,15 @@ export class DiskStore implements BlockStore {
   }
 
   /**
-   * `inode:size` of the file now at the id's path, or undefined when there is none. Another inode is an atomic replace;
-   * another size a copy over the file in place (same inode), which a stored file never sees while served (a live
-   * recording is read from its writer, a rendition is renamed in).
+   * `inode:size:fingerprint` of the file now at the id's path (the fingerprint as of the last rescan), or undefined
+   * when there is none. Another inode is an atomic replace; another size a copy over the file in place (same inode),
+   * which a stored file never sees while served (a live recording is read from its writer, a rendition is renamed
+   * in); another fingerprint a same-size rewrite in place, once a rescan has seen it.
    */
   identity(assetId: string): string | undefined {
     const entry = this.#entry(assetId);
     const now = entry && statSync(entry.path, { throwIfNoEntry: false });
-    return now?.isFile() ? `${now.ino}:${now.size}` : undefined;
+    return now?.isFile() ? `${now.ino}:${now.size}:${entry?.info.fingerprint}` : undefined;
   }
 
   /** The catalog as of the last rescan, sorted by id (titles and descriptions within MAX_META_CHARS_PER_MESSAGE). */
