@@ -16,8 +16,8 @@ export interface BlockStore {
    */
   read(assetId: string, offset: number, length: number): Promise<Uint8Array>;
   /**
-   * Which file backs the id now (a token, such as its inode), or undefined when none does: a reader that
-   * sees it differ from the one at its start reads another file under the same id.
+   * Which file backs the id now (a token, such as its inode and size), or undefined when none does: a reader that
+   * sees it differ from the one at its start reads another file, or the same file rewritten, under the same id.
    */
   identity?(assetId: string): string | undefined;
   /** Total bytes read from disk since start (for metrics and the state table). */

@@ -174,12 +174,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     });
     this.#whep = new WhepManager({
       // The same byte path as a data-channel viewer's: the interval cache for a stored asset, the live writer otherwise.
-      openSource: (id) =>
-        !isAssetId(id)
-          ? undefined
-          : this.store.stat(id)
-            ? createCachedSource(this.store, this.cache, id, Date.now)
-            : this.#ingest.liveSource(id, 0),
+      openSource: (id) => {
+        if (!isAssetId(id)) return undefined;
+        if (this.store.stat(id)) return { source: createCachedSource(this.store, this.cache, id, Date.now), stored: true };
+        const live = this.#ingest.liveSource(id, 0);
+        return live && { source: live, stored: false };
+      },
       emitToHub: (event, msg) => this.#hub?.send(event, msg),
       bindAddress: opts.rtcBindAddress,
       iceServerUrls: iceUrls(opts.iceServers),
@@ -321,11 +321,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   async #rescanStorage(): Promise<void> {
     const { added, removed, changed, described } = await this.store.refresh();
     // Nothing of a file that changed or went away may be served again: not its cached blocks, not the rest of a
-    // session that started on it (the fd pool reads the path, so its next bytes would be the new file's).
+    // session that started on it (the fd pool reads the path, so its next bytes would be the new file's), data
+    // channel or WHEP.
     let ended = 0;
     for (const id of [...removed, ...changed.map((a) => a.id)]) {
       this.cache.forget(id);
-      ended += this.#viewers.endStored(id);
+      ended += this.#viewers.endStored(id) + this.#whep.endAsset(id);
     }
     const deltas = storageDeltas(added, described, removed, changed);
     if (deltas.length) {

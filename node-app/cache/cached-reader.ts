@@ -90,7 +90,7 @@ class CachedReader implements CachedSource {
     return this.#lastSize;
   }
 
-  /** Another file is under the id (an atomic replace, or a delete and a new file) since this source opened. */
+  /** Another file is under the id (an atomic replace, a delete and a new file, a rewrite in place) since this source opened. */
   #changed(): boolean {
     return this.#identity !== undefined && this.#store.identity?.(this.assetId) !== this.#identity;
   }
@@ -101,7 +101,12 @@ class CachedReader implements CachedSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (this.#closed) throw new SourceClosedError(this.assetId);
-    if (this.#changed()) throw new AssetChangedError(this.assetId);
+    if (this.#changed()) {
+      // Its last block is the old file's: nothing of it may be served again.
+      this.#lastBlock = -1;
+      this.#lastBytes = new Uint8Array(0);
+      throw new AssetChangedError(this.assetId);
+    }
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new CacheArgumentError(`read(${offset}, ${length}): offset and length must be non-negative integers`);
     }

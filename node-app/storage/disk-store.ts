@@ -59,7 +59,7 @@ export interface DiskStoreOptions {
 export interface RefreshResult {
   added: AssetInfo[];
   removed: string[];
-  /** Entries whose file changed: another inode, size or mtime (a replaced, rewritten or still-growing file). */
+  /** Entries whose file changed: another inode or fingerprint (a replaced, rewritten or still-growing file); not a new mtime alone. */
   changed: AssetInfo[];
   /** Entries whose title, description or poster changed (and nothing in `added`). */
   described: AssetInfo[];
@@ -146,11 +146,16 @@ export class DiskStore implements BlockStore {
     return now.size === entry.info.bytes ? { ...entry.info } : { ...entry.info, bytes: now.size };
   }
 
-  /** The inode of the file now at the id's path (another one after an atomic replace), or undefined when there is none. */
+  /**
+   * `inode:size:fingerprint` of the file now at the id's path (the fingerprint as of the last rescan), or undefined
+   * when there is none. Another inode is an atomic replace; another size a copy over the file in place (same inode),
+   * which a stored file never sees while served (a live recording is read from its writer, a rendition is renamed
+   * in); another fingerprint a same-size rewrite in place, once a rescan has seen it.
+   */
   identity(assetId: string): string | undefined {
     const entry = this.#entry(assetId);
     const now = entry && statSync(entry.path, { throwIfNoEntry: false });
-    return now?.isFile() ? String(now.ino) : undefined;
+    return now?.isFile() ? `${now.ino}:${now.size}:${entry?.info.fingerprint}` : undefined;
   }
 
   /** The catalog as of the last rescan, sorted by id (titles and descriptions within MAX_META_CHARS_PER_MESSAGE). */
@@ -317,10 +322,13 @@ export class DiskStore implements BlockStore {
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
+      const untouched =
+        before?.info.fingerprint !== undefined && before.ino === s.ino && before.info.bytes === s.size && before.mtimeMs === s.mtimeMs;
+      // Another mtime alone (a `touch`, a backup tool) is a change only if the fingerprint says so.
+      const fingerprint = untouched ? before.info.fingerprint! : await fingerprintFile(path, s.size);
+      const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { fingerprint } });
       // Re-probe only a new file, a replaced or rewritten one (its duration may come from its tail), or one whose head was incomplete.
-      const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { bytes: s.size }, mtimeMs: s.mtimeMs });
       const probe = same && before.probe.complete ? before.probe : await probeFile(path, s.size);
-      const fingerprint = same && before.info.fingerprint ? before.info.fingerprint : await fingerprintFile(path, s.size);
       const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe), fingerprint };
       const heightPx = probe.tracks.find((t) => t.type === 'video')?.height;
       if (heightPx && heightPx <= MAX_PICTURE_HEIGHT_PX) info.heightPx = heightPx;
@@ -345,10 +353,12 @@ export class DiskStore implements BlockStore {
 
 /**
  * Whether the file's bytes may differ from the last scan's: another inode (an atomic replace, a delete and a new
- * file), another size (a copy still growing, a truncation) or another mtime (rewritten in place).
+ * file) or another fingerprint (a copy still growing, a truncation, a rewrite in place). The fingerprint is taken
+ * again only when the inode, size or mtime moved, so a rewrite in place that keeps the size and the first and last
+ * FINGERPRINT_SPAN_BYTES passes for the same file.
  */
-function contentChanged(before: Pick<Entry, 'ino' | 'mtimeMs'> & { info: { bytes: number } }, now: typeof before): boolean {
-  return before.ino !== now.ino || before.info.bytes !== now.info.bytes || before.mtimeMs !== now.mtimeMs;
+function contentChanged(before: Pick<Entry, 'ino'> & { info: { fingerprint?: string } }, now: typeof before): boolean {
+  return before.ino !== now.ino || before.info.fingerprint !== now.info.fingerprint;
 }
 
 /** `ino:size:mtime` of a regular file at `path`, or '' when there is none. */

@@ -1,5 +1,6 @@
 // The media server's WHEP side: answers the offers the hub relays for assets the director placed here, ends them on DELETE.
 import { ErrorCode, ackError, parse, type Ack } from '../../signaling/protocol/index.js';
+import { FrameErrorCode } from '../../signaling/protocol/frames.js';
 import { whepEndSchema, whepOfferSchema } from '../../signaling/protocol/whep.js';
 import { SdpError } from '../../signaling/protocol/whip-sdp.js';
 import type { ByteSource } from '../contracts.js';
@@ -8,10 +9,15 @@ import type { WhepSession } from './whep-session.js';
 
 /** WHEP players one server feeds at once; more are refused (`no-capacity`, the hub tries another server). */
 export const MAX_WHEP_SESSIONS = 256;
+/** A session's end reason when its stored file changed under it (the viewers' frame error code, for one vocabulary). */
+const ASSET_CHANGED = FrameErrorCode.assetChanged;
 
 export interface WhepManagerOptions {
-  /** The asset's bytes as a data-channel viewer reads them (interval cache, or the live writer); undefined when not here. */
-  openSource: (assetId: string) => ByteSource | undefined;
+  /**
+   * The asset's bytes as a data-channel viewer reads them (interval cache, or the live writer; `stored` says which);
+   * undefined when not here.
+   */
+  openSource: (assetId: string) => { source: ByteSource; stored: boolean } | undefined;
   /** The session ended by itself (player gone, asset over): the hub forgets the resource. */
   emitToHub: (event: 'whep-closed', msg: unknown) => void;
   bindAddress?: string;
@@ -25,6 +31,8 @@ export interface WhepManagerOptions {
 export class WhepManager {
   readonly #o: WhepManagerOptions;
   readonly #sessions = new Map<string, WhepSession>();
+  /** The stored asset each session reads, by resource (none for a live one): what `endAsset` ends. */
+  readonly #storedOf = new Map<string, string>();
   /** Offers past the capacity check, waiting for the WHEP stack to load: they hold a slot until they have a session or fail. */
   #reserved = 0;
   #closed = false;
@@ -69,8 +77,9 @@ export class WhepManager {
           // Again after the await: closed meanwhile, or the same resource offered twice at once.
           if (this.#closed) return ack(ackError(ErrorCode.noCapacity, 'the server is shutting down'));
           if (this.#sessions.has(resourceId)) return ack(ackError(ErrorCode.conflict, 'this WHEP resource exists already'));
-          const source = this.#o.openSource(assetId);
-          if (!source) return ack(ackError(ErrorCode.unknownAsset, `asset ${assetId} is not stored here`));
+          const opened = this.#o.openSource(assetId);
+          if (!opened) return ack(ackError(ErrorCode.unknownAsset, `asset ${assetId} is not stored here`));
+          const { source } = opened;
           let s: WhepSession;
           try {
             s = new WhepSession({ resourceId, offer: sdp, source, bindAddress: this.#o.bindAddress, iceServers: this.#o.iceServerUrls });
@@ -79,8 +88,10 @@ export class WhepManager {
             return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
           }
           this.#sessions.set(resourceId, s);
+          if (opened.stored) this.#storedOf.set(resourceId, assetId);
           s.once('closed', (reason) => {
             this.#sessions.delete(resourceId);
+            this.#storedOf.delete(resourceId);
             this.#o.log?.info({ resource: resourceId, asset: assetId, reason, ...s.stats }, 'WHEP session ended');
             this.#o.emitToHub('whep-closed', { resourceId, reason: reason.slice(0, 64) });
           });
@@ -104,6 +115,20 @@ export class WhepManager {
     if (!s) return ack(ackError(ErrorCode.badRequest, 'no such WHEP session here'));
     s.close('deleted');
     ack({ ok: true });
+  }
+
+  /**
+   * Ends every session reading the stored file of `assetId` (reason `asset-changed`): it changed or went away, and
+   * the rest of it would be another file's bytes. Returns how many ended.
+   */
+  endAsset(assetId: string): number {
+    let ended = 0;
+    for (const [resourceId, id] of [...this.#storedOf]) {
+      if (id !== assetId) continue;
+      ended++;
+      this.#sessions.get(resourceId)?.close(ASSET_CHANGED);
+    }
+    return ended;
   }
 
   close(): void {

@@ -2,7 +2,7 @@
 // file's from the block cache), and the hub's catalog the new size, duration and bitrate. Real hub, server and CLI.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,21 +89,47 @@ describe('a stored file that changes', () => {
     expect(await watch('swap1', 'swap1-d.webm')).toBe(sha256(NEW));
   }, 120_000);
 
-  it('replaced while a viewer reads it: the session ends with asset-changed, the viewer never gets a mix', async () => {
-    const LONG = join(MEDIA_DIR, 'demo-mandelbrot.webm');
-    await store('swap3', LONG);
+  /** A paced watch of the 30 s demo stored as `id` (still reading when `change` runs, 2 s in): its result and output path. */
+  async function watchAcross(id: string, change: () => unknown): Promise<{ code: number; stdout: string; out: string }> {
+    await store(id, join(MEDIA_DIR, 'demo-mandelbrot.webm'));
     const server = cluster.servers.get('fra-1')!;
-    const out = join(dir, 'swap3-live.webm');
-    // Paced (30 s of media): still reading when the file is replaced.
-    const watching = batonWatch(cluster.hubUrl, 'swap3', out);
-    await waitFor('the watch session open', () => /"assetId":"swap3","sessions"/.test(server.output()));
+    const out = join(dir, `${id}-live.webm`);
+    const watching = batonWatch(cluster.hubUrl, id, out);
+    await waitFor('the watch session open', () => new RegExp(`"assetId":"${id}","sessions"`).test(server.output()));
     await new Promise((r) => setTimeout(r, 2_000));
-    await store('swap3', NEW);
-    const r = await watching;
-    // Told why, and nothing kept: the bytes it had were the old file's start, the rest would have been the new one's.
+    await change();
+    return { ...(await watching), out };
+  }
+
+  /** Told why, and nothing kept: the bytes it had were the old file's start, the rest would have been the new one's. */
+  function expectAssetChanged(r: { code: number; stdout: string; out: string }): void {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: 'asset-changed' });
-    expect(existsSync(out)).toBe(false);
+    expect(existsSync(r.out)).toBe(false);
+  }
+
+  it('replaced while a viewer reads it: the session ends with asset-changed, the viewer never gets a mix', async () => {
+    expectAssetChanged(await watchAcross('swap3', () => store('swap3', NEW)));
+  }, 120_000);
+
+  it('copied over in place (same inode, another size) while a viewer reads it: the session ends with asset-changed', async () => {
+    const r = await watchAcross('inplace1', () => {
+      const path = join(storage, 'inplace1.webm');
+      const ino = statSync(path).ino;
+      // Truncates and writes the same inode: the reader's next block would be the new file's.
+      copyFileSync(NEW, path);
+      expect(statSync(path).ino).toBe(ino);
+    });
+    expectAssetChanged(r);
+  }, 120_000);
+
+  it('touched (another mtime, the same bytes) while a viewer reads it: the watch completes with the file', async () => {
+    const r = await watchAcross('touch1', () => {
+      const later = new Date(Date.now() + 5_000);
+      utimesSync(join(storage, 'touch1.webm'), later, later);
+    });
+    expect(r.code).toBe(0);
+    expect(sha256(r.out)).toBe(sha256(join(MEDIA_DIR, 'demo-mandelbrot.webm')));
   }, 120_000);
 
   it('removed, then stored again under the same id: the next watch gets the new bytes', async () => {

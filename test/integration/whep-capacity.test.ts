@@ -1,6 +1,7 @@
-// A media server's WHEP bound under concurrent offers: real WhepSessions (libdatachannel on loopback) over a real disk store.
+// A media server's WHEP bound under concurrent offers, and its sessions of a stored file that changes: real WhepSessions
+// (libdatachannel on loopback) over a real disk store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCache, createCachedSource, DEFAULT_CACHE_POLICY } from '../../node-app/cache/index.js';
@@ -25,7 +26,7 @@ describe('WhepManager', () => {
   it('offers arriving together cannot overshoot maxSessions (each holds its slot across the await)', async () => {
     const cache = createCache({ policy: DEFAULT_CACHE_POLICY, budgetBytes: 8 * 1024 * 1024 });
     const whep = new WhepManager({
-      openSource: (id) => (store.stat(id) ? createCachedSource(store, cache, id, Date.now) : undefined),
+      openSource: (id) => (store.stat(id) ? { source: createCachedSource(store, cache, id, Date.now), stored: true } : undefined),
       emitToHub: () => undefined,
       bindAddress: '127.0.0.1',
       maxSessions: 2,
@@ -55,6 +56,37 @@ describe('WhepManager', () => {
       expect(whep.size).toBe(2);
     } finally {
       whep.close();
+    }
+  }, 30_000);
+
+  it('a stored file rewritten in place and rescanned: endAsset ends the sessions reading it (asset-changed), no other', async () => {
+    const path = join(dir, 'rewritten.webm');
+    copyFileSync(join(MEDIA_DIR, 'demo-smpte.webm'), path);
+    await store.refresh();
+    const cache = createCache({ policy: DEFAULT_CACHE_POLICY, budgetBytes: 8 * 1024 * 1024 });
+    const closed: unknown[] = [];
+    const whep = new WhepManager({
+      openSource: (id) => (store.stat(id) ? { source: createCachedSource(store, cache, id, Date.now), stored: true } : undefined),
+      emitToHub: (_event, msg) => closed.push(msg),
+      bindAddress: '127.0.0.1',
+    });
+    try {
+      const offer = (resourceId: string, assetId: string) =>
+        new Promise<Ack<{ sdp: string }>>((resolve) => whep.offer({ resourceId, assetId, sdp: OFFER }, resolve));
+      expect((await offer('res-rewritten-aaaaaaaa', 'rewritten')).ok).toBe(true);
+      expect((await offer('res-other-aaaaaaaaaaaa', 'demo-smpte')).ok).toBe(true);
+      const bytes = readFileSync(path);
+      bytes[10] ^= 0xff;
+      writeFileSync(path, bytes);
+      // What MediaServer's rescan does with a changed id.
+      const changed = (await store.refresh()).changed.map((a) => a.id);
+      expect(changed).toEqual(['rewritten']);
+      expect(changed.map((id) => whep.endAsset(id))).toEqual([1]);
+      expect(closed).toEqual([{ resourceId: 'res-rewritten-aaaaaaaa', reason: 'asset-changed' }]);
+      expect(whep.size).toBe(1);
+    } finally {
+      whep.close();
+      rmSync(path, { force: true });
     }
   }, 30_000);
 });

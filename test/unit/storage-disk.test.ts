@@ -265,6 +265,26 @@ describe('DiskStore', () => {
     await store.refresh();
   });
 
+  it('a file only touched (another mtime, the same bytes) is not changed: same fingerprint, new mtime kept', async () => {
+    const store = await open();
+    const path = join(root, 'touch-me.webm');
+    writeFileSync(path, readFileSync(join(root, 'demo-testsrc.webm')));
+    await store.refresh();
+    const before = store.stat('touch-me')!;
+    const later = new Date(statSync(path).mtimeMs + 5_000);
+    utimesSync(path, later, later);
+    expect((await store.refresh()).changed).toEqual([]);
+    expect(store.stat('touch-me')).toEqual(before);
+    // The new mtime is the one compared next: a rewrite after the touch is still seen.
+    const other = readFileSync(path);
+    other[0] ^= 0xff;
+    writeFileSync(path, other);
+    utimesSync(path, later, new Date(later.getTime() + 5_000));
+    expect((await store.refresh()).changed.map((a) => a.id)).toEqual(['touch-me']);
+    unlinkSync(path);
+    await store.refresh();
+  });
+
   it('a recording copied across a rescan: the next one describes the whole file (duration from its tail, bitrate)', async () => {
     // `-live 1`: no Duration in the head, as a broadcast's recording is stored: its duration comes from its last block.
     const recording = join(root, 'recording.webm');
