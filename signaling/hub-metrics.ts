@@ -78,3 +78,17 @@ export function createHubMetrics(src: HubGaugeSources) {
 }
 
 export type HubMetrics = ReturnType<typeof createHubMetrics>;
+
+/** `baton_hub_whip_whep_resources{kind}`: the WHIP broadcasts and WHEP players a hub relays, read when scraped. */
+export function countWhipWhep(registry: Registry, whip: { size: number }, whep: { size: number }): void {
+  new Gauge({
+    name: 'baton_hub_whip_whep_resources',
+    help: 'WHIP broadcasts and WHEP players this hub relays',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.set({ kind: 'whip' }, whip.size);
+      this.set({ kind: 'whep' }, whep.size);
+    },
+  });
+}

@@ -1,12 +1,11 @@
 // The signaling hub process: the transport-free core (signaling/core/) on socket.io and HTTP. Media never passes here.
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Gauge } from 'prom-client';
-import { Server as IoServer } from 'socket.io';
-import { ackError, ErrorCode, MAX_MESSAGE_BYTES, type CatalogEntry, type DecisionEvent } from './protocol/index.js';
+import type { Server as IoServer } from 'socket.io';
+import { ackError, ErrorCode, type CatalogEntry, type DecisionEvent } from './protocol/index.js';
 import { TokenVerifier } from './auth.js';
 import { logger, type Logger } from './log.js';
-import type { HubMetrics } from './hub-metrics.js';
+import { countWhipWhep, type HubMetrics } from './hub-metrics.js';
 import { KeyedRateLimiter } from '../common/token-bucket.js';
 import { OperatorGate } from './operator-gate.js';
 import type { CatalogView } from './catalog-view.js';
@@ -23,13 +22,13 @@ import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
 import { NODE_CLOCK, type HubClock } from './core/link.js';
 import { roomPeer, serverRoom, SocketIoLink } from './transport/socketio-link.js';
+import { createIoServer } from './transport/socketio-server.js';
 import { wireServers } from './transport/socketio-servers.js';
 import { wireClients } from './transport/socketio-clients.js';
 import { DASHBOARD_CONNECT_BURST, DASHBOARD_CONNECTS_PER_S, wireDashboard } from './transport/socketio-dashboard.js';
 import { apiState } from './api-state.js';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
 import { HubMesh } from './redis/hub-mesh.js';
 import { RotationReason } from './policies/rotation.js';
@@ -165,17 +164,7 @@ export class Hub {
       this.whep.serverJoined(id, instance);
       this.#mesh?.serverJoined(id, instance);
     };
-    const { whip, whep } = this;
-    new Gauge({
-      name: 'baton_hub_whip_whep_resources',
-      help: 'WHIP broadcasts and WHEP players this hub relays',
-      labelNames: ['kind'],
-      registers: [this.metrics.registry],
-      collect() {
-        this.set({ kind: 'whip' }, whip.size);
-        this.set({ kind: 'whep' }, whep.size);
-      },
-    });
+    countWhipWhep(this.metrics.registry, this.whip, this.whep);
   }
 
   get table() {
@@ -230,18 +219,7 @@ export class Hub {
       this.#adapterRedis = new Redis(this.#redisUrl, { maxRetriesPerRequest: null });
       this.#adapterRedis.on('error', () => undefined);
     }
-    const io = new IoServer(http, {
-      // Every Baton client speaks WebSocket only. HTTP long-polling would let one TCP connection carry any number of
-      // engine.io sessions, each with its own request budget, past the per-address connection cap.
-      transports: ['websocket'],
-      maxHttpBufferSize: MAX_MESSAGE_BYTES,
-      pingInterval: 5_000,
-      pingTimeout: 5_000,
-      cors: { origin: true },
-      ...(this.#adapterRedis
-        ? { adapter: createAdapter(this.#adapterRedis, { streamName: `${this.shared!.keys.tableLog}:sio`, onlyPlaintext: true }) }
-        : {}),
-    });
+    const io = createIoServer(http, this.#adapterRedis && { redis: this.#adapterRedis, streamName: `${this.shared!.keys.tableLog}:sio` });
     this.#http = http;
     this.#io = io;
     if (this.shared) {
