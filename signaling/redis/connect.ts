@@ -142,16 +142,14 @@ export class RedisProbe {
       this.#silentSinceMs = this.#now();
       this.#stalledAtSilence = this.#stalledMs;
     }
-    const sentAt = this.#now();
+    // A timeout that fired late (the loop stalled, the answer maybe unread in the socket) is not reset here: the
+    // stall is already left out of the silence, and a reset at every late timeout would keep a frozen Redis
+    // "reachable" for as long as the hub is busy.
     this.#redis
       .ping()
       .then(
         () => (this.#silentSinceMs = undefined),
-        () => {
-          // The command timeout fired late: the loop was stalled, and the answer may be in the socket unread (the
-          // timer runs before the read). Inconclusive: the silence starts again with the next ping.
-          if (this.#now() - sentAt > REDIS_COMMAND_TIMEOUT_MS + REDIS_PROBE_INTERVAL_MS) this.#silentSinceMs = undefined;
-        },
+        () => undefined,
       )
       .finally(() => (this.#pinging = false));
   }

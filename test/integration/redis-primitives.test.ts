@@ -357,6 +357,18 @@ describe('Redis outage', () => {
       redis.pause();
       try {
         await waitFor('the probe calls a frozen Redis unreachable', () => !probe.reachable, 6_000, 50);
+        // And it stays so while this process is also busy (1 s stalls, 1 s free): a stall is not an answer.
+        const t0 = Date.now();
+        const readings: boolean[] = [];
+        while (Date.now() - t0 < 8_000) {
+          const end = Date.now() + 1_000;
+          while (Date.now() < end) {
+            // busy
+          }
+          await new Promise((r) => setTimeout(r, 1_000));
+          readings.push(probe.reachable);
+        }
+        expect(readings.slice(-2)).toEqual([false, false]);
       } finally {
         redis.resume();
       }
@@ -364,5 +376,5 @@ describe('Redis outage', () => {
     } finally {
       probe.stop();
     }
-  }, 30_000);
+  }, 45_000);
 });
