@@ -38,6 +38,8 @@ export class ViewerStream {
   #metaSeen = false;
   /** The stored copy the bytes so far came from (the first meta's `fingerprint`); null until a server tells one. */
   #fingerprint: string | null = null;
+  /** The last meta said live: its stream can end shorter than what arrived (a dropped broadcast salvaged at its last whole Cluster). */
+  #live = false;
   /** A live late joiner's seam (from its first server's meta): file offset = cursor offset + skip past `initBytes`. */
   #join: { initBytes: number; skip: number } | null = null;
   /** File offset minus cursor offset in the current session (non-zero when a late joiner resumed elsewhere). */
@@ -154,6 +156,7 @@ export class ViewerStream {
     const o = this.#owner;
     switch (msg.t) {
       case 'meta': {
+        this.#live = msg.live;
         if (msg.fingerprint !== undefined) {
           // A resume on a server whose copy is another file would splice two files at the resume's byte.
           if (this.#fingerprint !== null && msg.fingerprint !== this.#fingerprint && this.#cursor.expected > 0)
@@ -185,15 +188,16 @@ export class ViewerStream {
       case 'end':
         // An end sent before the server saw our seek belongs to the old position.
         if (this.#cursor.seekPending || this.#ended) return;
-        // More already received than the server says the file holds: its copy shrank or is another file (a
-        // truncated salvage, a file replaced in place). Taking that as the end would report a finished watch
-        // of bytes that belong to no one file.
-        if (this.#cursor.expected > msg.bytes - this.#delta)
+        // More already received than the server says a stored file holds: its copy shrank or is another file (a
+        // file replaced in place). Taking that as the end would report a finished watch of bytes that belong to no
+        // one file. A live stream may end shorter: a dropped broadcast is salvaged at its last whole Cluster, and a
+        // viewer behind its edge had the torn tail already; it ends as before.
+        if (this.#cursor.expected > msg.bytes - this.#delta && !this.#live)
           return o.fatal(
             FrameErrorCode.assetChanged,
             `the server's copy of this asset ends at ${msg.bytes - this.#delta} bytes, before the ${this.#cursor.expected} already received`,
           );
-        if (this.#cursor.expected === msg.bytes - this.#delta) {
+        if (this.#cursor.expected >= msg.bytes - this.#delta) {
           this.#ended = true;
           o.emitStats();
           return o.emit('end', { bytes: msg.bytes - this.#delta });

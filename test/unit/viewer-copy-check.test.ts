@@ -73,7 +73,7 @@ describe('Viewer: resuming a stored asset on another holder', () => {
 });
 
 describe('Viewer: an end that says the file is shorter than what arrived', () => {
-  async function endAt(bytes: number) {
+  async function endAt(bytes: number, live = false) {
     const v = new Viewer({ socket: scriptedHub(), assetId: 'fo1', SimplePeer: peers.Peer as never });
     const ends: number[] = [];
     const errors: string[] = [];
@@ -83,7 +83,10 @@ describe('Viewer: an end that says the file is shorter than what arrived', () =>
     await new Promise((r) => setTimeout(r, 0));
     const p = peers.made.at(-1)!;
     p.fire('connect');
-    p.fire('data', meta(COPY_A, 0));
+    p.fire(
+      'data',
+      live ? encodeControl({ t: 'meta', assetId: 'fo1', mime: 'video/webm', bytes: 2_000, live: true, offset: 0 }) : meta(COPY_A, 0),
+    );
     p.fire('data', encodeMedia(0, new Uint8Array(2_000)));
     p.fire('data', encodeControl({ t: 'end', bytes }));
     await new Promise((r) => setTimeout(r, 0));
@@ -97,5 +100,9 @@ describe('Viewer: an end that says the file is shorter than what arrived', () =>
 
   it('fewer bytes than arrived (the copy shrank under the id): asset-changed, not a finished watch', async () => {
     expect(await endAt(1_500)).toEqual({ ends: [], errors: ['asset-changed'] });
+  });
+
+  it('a live stream that ends shorter (a dropped broadcast salvaged at its last whole Cluster): ends, as before', async () => {
+    expect(await endAt(1_500, true)).toEqual({ ends: [1_500], errors: [] });
   });
 });
