@@ -2,7 +2,9 @@
 // `<id>__<h>p.webm` beside the source, a keyframe every RENDITION_GOP_S seconds of media time in every rendition,
 // so their keyframe Clusters start at the same times. One ffmpeg at a time, at low CPU priority, in the background.
 import { spawn } from 'node:child_process';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseRenditionId, renditionId } from '../../signaling/protocol/ids.js';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
@@ -206,7 +208,14 @@ export class RenditionMaker {
     try {
       await this.#run(job, tmp);
       if (this.#closed) throw new Error('closed');
-      await rename(tmp, target);
+      // Made again from a source that only looks newer (a `touch`, a copy that kept the bytes): ffmpeg wrote the
+      // same bytes. Keep the file its viewers read (a rename would give it a new inode, and a changed rendition
+      // ends their sessions); mark it fresh instead.
+      if (await sameBytes(tmp, target)) {
+        await rm(tmp, { force: true });
+        const now = new Date();
+        await utimes(target, now, now);
+      } else await rename(tmp, target);
       this.#made++;
       this.#madeFor.set(job.id, job.version);
       this.#o.made?.(job);
@@ -307,4 +316,20 @@ export function ffmpegArgs(job: RenditionJob, out: string): string[] {
     ...['-c:a', 'libopus', '-b:a', String(RENDITION_AUDIO_BPS), '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact'],
     ...['-f', 'webm', out],
   ];
+}
+
+/** Whether two files hold the same bytes (false when either is missing). */
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  if (!sa || !sb || sa.size !== sb.size) return false;
+  const digest = (f: string) =>
+    new Promise<string>((resolve, reject) => {
+      const h = createHash('sha256');
+      createReadStream(f)
+        .on('data', (d) => h.update(d))
+        .on('end', () => resolve(h.digest('hex')))
+        .on('error', reject);
+    });
+  const [da, db] = await Promise.all([digest(a), digest(b)]);
+  return da === db;
 }

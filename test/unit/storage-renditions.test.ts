@@ -1,7 +1,18 @@
 // Renditions for adaptive playback: their ids, which rungs an asset lacks, how the catalog lists them under their
 // source, and real ffmpeg making them from a clip on disk with keyframe Clusters at the same times in each.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,11 +214,19 @@ describe('renditions made by ffmpeg', () => {
     stores.push(store);
     // Both renditions are newer than the source: nothing to do.
     expect(maker.status()).toMatchObject({ running: null, queued: 0 });
+    const renditions = readdirSync(root).filter((f) => /^clip__\d+p\.webm$/.test(f));
+    const inodes = () => renditions.map((f) => statSync(join(root, f)).ino);
+    const before = inodes();
     // The source now looks newer than its renditions (dated a day ahead, as a copy from a skewed clock would be).
     const ahead = new Date(Date.now() + 86_400_000);
     utimesSync(join(root, 'clip.webm'), ahead, ahead);
     await store.refresh();
     await expect.poll(() => made, { timeout: 60_000, interval: 50 }).toBe(2);
+    // The same source bytes make the same renditions: the files viewers read are kept (same inodes), so the next
+    // scan sees no changed rendition and ends none of their sessions.
+    expect(renditions.length).toBe(2);
+    expect(inodes()).toEqual(before);
+    expect((await store.refresh()).changed.map((a) => a.id)).toEqual([]);
     // Still older than the source, but made from this very version: not again (no loop).
     await store.refresh();
     await store.refresh();
