@@ -11,30 +11,53 @@ export interface Header {
 
 /** An element header at the start of `b`: 'short' when more bytes are needed, 'bad' when malformed. */
 export function readHeader(b: Uint8Array): Header | 'short' | 'bad' {
-  const id = readVint(b, 0, 4, true);
-  if (id === 'short' || id === 'bad') return id;
-  const size = readVint(b, id.length, 8, false);
-  if (size === 'short' || size === 'bad') return size;
-  return { id: id.value, size: size.unknown ? undefined : size.value, headerBytes: id.length + size.length };
+  const h: HeaderSlot = { id: 0, size: 0, headerBytes: 0 };
+  const r = readHeaderInto(b, 0, b.byteLength, h);
+  if (r !== HeaderRead.ok) return r === HeaderRead.short ? 'short' : 'bad';
+  return { id: h.id, size: h.size === -1 ? undefined : h.size, headerBytes: h.headerBytes };
 }
 
-function readVint(b: Uint8Array, pos: number, maxLength: number, keepMarker: boolean) {
-  if (pos >= b.byteLength) return 'short' as const;
-  const first = b[pos]!;
-  if (first === 0) return 'bad' as const;
-  const length = Math.clz32(first) - 23;
-  if (length > maxLength) return 'bad' as const;
-  if (pos + length > b.byteLength) return 'short' as const;
-  let value = keepMarker ? first : first & (0xff >> length);
-  let allOnes = value === 0xff >> length;
-  for (let i = 1; i < length; i++) {
-    const x = b[pos + i]!;
-    value = value * 256 + x;
+/** An element header read in place by readHeaderInto (one object per reader, not one per header). */
+export interface HeaderSlot {
+  id: number;
+  /** -1 for an unknown size. */
+  size: number;
+  headerBytes: number;
+}
+
+export const HeaderRead = { ok: 0, short: 1, bad: 2 } as const;
+export type HeaderRead = (typeof HeaderRead)[keyof typeof HeaderRead];
+
+/**
+ * readHeader without allocating: the header at `b[at]` (bytes up to `end`) into `out`. An index walking
+ * every element of a stream calls this once per element, so a stream of tiny elements costs no garbage.
+ */
+export function readHeaderInto(b: Uint8Array, at: number, end: number, out: HeaderSlot): HeaderRead {
+  if (at >= end) return HeaderRead.short;
+  const first = b[at]!;
+  if (first === 0) return HeaderRead.bad;
+  const idLen = Math.clz32(first) - 23;
+  if (idLen > 4) return HeaderRead.bad;
+  if (at + idLen >= end) return HeaderRead.short;
+  let id = first;
+  for (let i = 1; i < idLen; i++) id = id * 256 + b[at + i]!;
+  const s = at + idLen;
+  const sFirst = b[s]!;
+  if (sFirst === 0) return HeaderRead.bad;
+  const sizeLen = Math.clz32(sFirst) - 23;
+  if (s + sizeLen > end) return HeaderRead.short;
+  let size = sFirst & (0xff >> sizeLen);
+  let allOnes = size === 0xff >> sizeLen;
+  for (let i = 1; i < sizeLen; i++) {
+    const x = b[s + i]!;
+    size = size * 256 + x;
     allOnes &&= x === 0xff;
   }
-  if (!keepMarker && allOnes) return { value: 0, length, unknown: true };
-  if (value > Number.MAX_SAFE_INTEGER) return 'bad' as const;
-  return { value, length, unknown: false };
+  if (!allOnes && size > Number.MAX_SAFE_INTEGER) return HeaderRead.bad;
+  out.id = id;
+  out.size = allOnes ? -1 : size;
+  out.headerBytes = idLen + sizeLen;
+  return HeaderRead.ok;
 }
 
 export interface BlockHead {

@@ -54,8 +54,8 @@ class CachedReader implements CachedSource {
   #cacheBytes = 0;
   /** The file this source started on (`BlockStore.identity`; undefined: the store cannot tell). */
   readonly #identity: string | undefined;
-  /** The size last seen while the file was still the one at open: what `size()` says once it is not. */
-  #lastSize: number;
+  /** The size at open: while the identity (which holds the size) is unchanged, the size is too. */
+  readonly #size: number;
 
   constructor(
     store: BlockStore,
@@ -68,7 +68,7 @@ class CachedReader implements CachedSource {
   ) {
     this.assetId = handle.assetId;
     this.#identity = identity;
-    this.#lastSize = size;
+    this.#size = size;
     this.#store = store;
     this.#blockBytes = blockBytes;
     this.#handle = handle;
@@ -84,10 +84,12 @@ class CachedReader implements CachedSource {
     return this.#cacheBytes;
   }
 
-  /** The asset's size now; frozen once another file is under the id, so that the next `read` says so (never a short 'end'). */
+  /**
+   * The asset's size. With an identity it is the size at open: another size is another identity, which the next
+   * `read` refuses (never a short 'end'); a store that cannot tell is asked each time.
+   */
   size(): number {
-    if (!this.#changed()) this.#lastSize = this.#store.stat(this.assetId)?.bytes ?? 0;
-    return this.#lastSize;
+    return this.#identity !== undefined ? this.#size : (this.#store.stat(this.assetId)?.bytes ?? 0);
   }
 
   /** Another file is under the id (an atomic replace, a delete and a new file, a rewrite in place) since this source opened. */

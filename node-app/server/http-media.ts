@@ -73,7 +73,7 @@ function send({ fh, size }: { fh: FileHandle; size: number }, req: IncomingMessa
   // none of the file gets 416; what a server may or must ignore (another unit, a malformed header,
   // several ranges — answering those needs multipart/byteranges, which no player asks of a video) gets
   // the whole file, 200.
-  const ranges = req.headers.range ? parseRange(size, req.headers.range, { combine: true }) : -2;
+  const ranges = req.headers.range ? parseRange(size, req.headers.range, { combine: true }) : undefined;
   if (ranges === -1 || (Array.isArray(ranges) && ranges.type === 'bytes' && ranges.length === 0 && size > 0)) {
     void fh.close().catch(() => undefined);
     badRange(res, size);

@@ -12,9 +12,6 @@ import { CLOSED_BY_HUB, type IngestManager } from '../ingest/ingest-manager.js';
 import type { DiskStore } from '../storage/disk-store.js';
 import type { Wrtc } from '../webrtc/peer.js';
 
-/** Why a session of a stored asset was ended: its file changed or went away (the viewer's `error` code too). */
-export const ASSET_CHANGED = FrameErrorCode.assetChanged;
-
 export interface ViewerSessionsOptions {
   store: DiskStore;
   cache: BlockCache;
@@ -163,7 +160,7 @@ export class ViewerSessions {
     for (const id of [...this.#stored]) {
       if (this.#assetOf.get(id) !== assetId) continue;
       ended++;
-      this.#sessions.get(id)?.end(ASSET_CHANGED, `the stored file of ${assetId} changed on this server`);
+      this.#sessions.get(id)?.end(FrameErrorCode.assetChanged, `the stored file of ${assetId} changed on this server`);
     }
     return ended;
   }

@@ -9,8 +9,6 @@ import type { WhepSession } from './whep-session.js';
 
 /** WHEP players one server feeds at once; more are refused (`no-capacity`, the hub tries another server). */
 export const MAX_WHEP_SESSIONS = 256;
-/** A session's end reason when its stored file changed under it (the viewers' frame error code, for one vocabulary). */
-const ASSET_CHANGED = FrameErrorCode.assetChanged;
 
 export interface WhepManagerOptions {
   /**
@@ -126,7 +124,7 @@ export class WhepManager {
     for (const [resourceId, id] of [...this.#storedOf]) {
       if (id !== assetId) continue;
       ended++;
-      this.#sessions.get(resourceId)?.close(ASSET_CHANGED);
+      this.#sessions.get(resourceId)?.close(FrameErrorCode.assetChanged);
     }
     return ended;
   }
