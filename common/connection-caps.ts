@@ -3,6 +3,7 @@
 // anonymous address could hold the file descriptors and socket state every other client needs, a few bytes at a time.
 import type { Server, Socket } from 'node:net';
 import { addressKey } from './address-key.js';
+import { decrementCount } from './counts.js';
 
 /** Connections one remote address may hold open at once (a browser tab uses one socket.io and ≤ 6 HTTP connections). */
 export const MAX_CONNECTIONS_PER_IP = 64;
@@ -77,11 +78,7 @@ export function capConnections(server: Server, o: ConnectionCapOptions): Connect
       return;
     }
     counts.set(key, n + 1);
-    socket.once('close', () => {
-      const left = (counts.get(key) ?? 1) - 1;
-      if (left <= 0) counts.delete(key);
-      else counts.set(key, left);
-    });
+    socket.once('close', () => decrementCount(counts, key));
   });
   return { addresses: () => counts.size, of: (address) => counts.get(addressKey(address)) ?? 0 };
 }

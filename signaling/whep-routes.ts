@@ -1,5 +1,6 @@
 // WHEP playback on the hub: POST /whep/<asset> asks the director (as `watch` does) and relays the player's offer to the chosen server.
 import { addressKey } from '../common/address-key.js';
+import { decrementCount } from '../common/counts.js';
 import { isLoopbackIp } from '../common/loopback-ip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -171,7 +172,7 @@ export class WhepRoutes {
       await this.#place(res, assetId, sdp, ip);
     } finally {
       this.#offers--;
-      decrement(this.#offersPerIp, ip);
+      decrementCount(this.#offersPerIp, ip);
     }
   }
 
@@ -224,13 +225,6 @@ export class WhepRoutes {
 
   #forget(r: Resource): void {
     if (!this.#resources.delete(r.id)) return;
-    decrement(this.#perIp, r.ip);
+    decrementCount(this.#perIp, r.ip);
   }
-}
-
-/** One less for `key`; a key at 0 leaves the map, so it holds only addresses with something open. */
-function decrement(counts: Map<string, number>, key: string): void {
-  const n = (counts.get(key) ?? 1) - 1;
-  if (n <= 0) counts.delete(key);
-  else counts.set(key, n);
 }

@@ -4,6 +4,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { allowanceSince } from '../../common/token-bucket.js';
+import { within } from '../../common/within.js';
 import { ClusterIndex } from './cluster-index.js';
 import { IngestError, IngestErrorCode, ioError } from './errors.js';
 import { claimPart, releasePart } from './part-lock.js';
@@ -329,11 +330,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   async close(deadlineMs = Infinity): Promise<void> {
     clearInterval(this.#timer);
     const queued = this.#chain.catch(() => undefined);
-    if (Number.isFinite(deadlineMs)) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([queued, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadlineMs))))]);
-      clearTimeout(timer);
-    } else await queued;
+    if (Number.isFinite(deadlineMs)) await within(queued, Math.max(0, deadlineMs));
+    else await queued;
     const file = this.#file;
     this.#file = undefined;
     if (!file) return;

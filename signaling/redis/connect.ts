@@ -155,21 +155,7 @@ export class RedisProbe {
   }
 }
 
-/**
- * `p`, or undefined once `ms` have passed: for what a stop waits on Redis for (a connection with an
- * offline queue or no command timeout would otherwise hold the hub's exit for as long as Redis is away).
- */
-export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((r) => {
-    timer = setTimeout(() => r(undefined), ms);
-  });
-  try {
-    return await Promise.race([p.catch(() => undefined), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within } from '../../common/within.js';
 
 /** An error handler that logs the first error only (a Redis outage fails every sync until it ends). */
 export function warnOnce(log: Logger, message: string): (err: Error) => void {

@@ -93,9 +93,7 @@ export class SharedIpSessions {
         .finally(() => this.#lookups.delete(ip));
       this.#lookups.set(ip, pending);
     }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([pending, new Promise<void>((r) => (timer = setTimeout(r, SHARED_SESSIONS_LOOKUP_TIMEOUT_MS)))]);
-    clearTimeout(timer);
+    await within(pending, SHARED_SESSIONS_LOOKUP_TIMEOUT_MS);
   }
 
   /** The sum of the other hubs' fresh fields of one address's hash. */
