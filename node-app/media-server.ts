@@ -2,17 +2,7 @@
 // replica, the director role, viewer and ingest sessions, storage rescans, the HTTP side.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import {
-  type StateTable,
-  parse,
-  sessionCloseSchema,
-  signalSchema,
-  type AssetInfo,
-  type ServerDescriptor,
-  type TableSnapshot,
-  type OwnDelta,
-  type Role,
-} from '../signaling/protocol/index.js';
+import type { StateTable, AssetInfo, ServerDescriptor, TableSnapshot, OwnDelta, Role } from '../signaling/protocol/index.js';
 import { logger, type Logger } from '../signaling/log.js';
 import { ReplicaFollower } from '../common/replica-follower.js';
 import { DirectorRole } from './director/director-role.js';
@@ -37,7 +27,7 @@ import { WhipManager, iceUrls } from './whip/whip-manager.js';
 import { WhepManager } from './whep/whep-manager.js';
 import type { MediaServerOptions } from './server/media-server-options.js';
 import { cacheDeltas, storageDeltas } from './server/own-deltas.js';
-import { openSession } from './server/session-open.js';
+import { routeHubEvents } from './server/hub-events.js';
 import { dropPoster, serverPosters } from './server/server-posters.js';
 import { statusBody } from './server/status-body.js';
 
@@ -275,7 +265,17 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       this.#log.info(snapshot ? { version: snapshot.version, servers: snapshot.servers.length } : {}, 'registered with hub');
       if (snapshot) this.emit('registered', snapshot);
     });
-    this.#route(hub);
+    routeHubEvents(hub, {
+      deltas: (batch) => this.#onDeltas(batch),
+      closed: () => this.#closed,
+      director: this.#director,
+      viewers: this.#viewers,
+      ingest: this.#ingest,
+      whip: this.#whip,
+      whep: this.#whep,
+      iceFilter: this.#iceFilter,
+      log: this.#log,
+    });
     // Load the WHIP/WHEP stacks before registering, not after: evaluating them (mediabunny, werift)
     // blocks the event loop for a few hundred ms, which right after registration stalled the first
     // director answers and viewer sessions (watch p99 23 → 630 ms in the quick bench).
@@ -283,39 +283,6 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     hub.open();
     this.#heartbeat = setInterval(() => this.#beat(), this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.#rescan = setInterval(() => void this.#rescanStorage(), STORAGE_RESCAN_MS);
-  }
-
-  /** Which part answers each hub → server event. */
-  #route(hub: HubLink): void {
-    hub.handle('deltas', (batch) => this.#onDeltas(batch));
-    hub.handle('select', (req, ack) => this.#director.select(req, ack));
-    hub.handle('select-ingest', (req, ack) => this.#director.selectIngest(req, ack));
-    hub.handle('session-open', (msg, ack) =>
-      openSession(msg, ack, { closed: this.#closed, ingest: this.#ingest, viewers: this.#viewers, iceFilter: this.#iceFilter }),
-    );
-    hub.handle('signal', (msg) => {
-      const p = parse(signalSchema, msg);
-      if (!p.ok) return;
-      // Remote candidates this server must not probe never reach the WebRTC stack.
-      const data = this.#iceFilter.filterSignal(p.value.data);
-      if (data === null) return;
-      const s = this.#viewers.get(p.value.sessionId);
-      if (s) s.signal(data);
-      else this.#ingest.signal(p.value.sessionId, data);
-    });
-    // A WHIP or WHEP offer carries the client's candidates in its SDP: the same filter as for relayed signals (its other
-    // fields kept).
-    hub.handle('whip-offer', (msg, ack) => this.#whip.offer(this.#iceFilter.filterSignal(msg), ack));
-    hub.handle('whip-end', (msg, ack) => this.#whip.end(msg, ack));
-    hub.handle('whip-signal', (msg) => this.#whip.signal(msg));
-    hub.handle('whip-session-close', (msg) => this.#whip.sessionClose(msg));
-    hub.handle('whep-offer', (msg, ack) => this.#whep.offer(this.#iceFilter.filterSignal(msg), ack));
-    hub.handle('whep-end', (msg, ack) => this.#whep.end(msg, ack));
-    hub.handle('session-close', (msg) => {
-      const p = parse(sessionCloseSchema, msg);
-      if (!p.ok) return void this.#log.warn({ err: p.message }, 'invalid session-close from the hub');
-      if (!this.#viewers.closeByHub(p.value.sessionId)) this.#ingest.closeSession(p.value.sessionId);
-    });
   }
 
   async #rescanStorage(): Promise<void> {

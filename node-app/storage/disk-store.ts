@@ -1,6 +1,5 @@
 // BlockStore over a directory of `<id>.webm` files: catalog, codec probing, bounded-fd reads; each
 // asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it.
-import { createHash } from 'node:crypto';
 import { constants, statSync } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
@@ -16,6 +15,7 @@ import { buildSeekIndex, type SeekIndex } from './seek-index.js';
 import { SIDECAR_EXTENSION, readSidecar, type Sidecar } from './sidecar.js';
 import { POSTER_SUFFIX, type PosterMaker } from './poster-maker.js';
 import type { RenditionMaker } from './rendition-maker.js';
+import { type FileMark, contentChanged, fileMark, fingerprintFile } from './file-identity.js';
 
 /**
  * Titles and descriptions one registration or storage report carries at most, in characters: with
@@ -64,9 +64,6 @@ export interface RefreshResult {
   /** Entries whose title, description or poster changed (and nothing in `added`). */
   described: AssetInfo[];
 }
-
-/** A file's identity for "has it changed since the last scan". */
-type FileMark = string;
 
 interface Entry {
   info: AssetInfo;
@@ -348,44 +345,6 @@ export class DiskStore implements BlockStore {
       // Vanished or unreadable between readdir and now: not in the catalog.
       return undefined;
     }
-  }
-}
-
-/**
- * Whether the file's bytes may differ from the last scan's: another inode (an atomic replace, a delete and a new
- * file) or another fingerprint (a copy still growing, a truncation, a rewrite in place). The fingerprint is taken
- * again only when the inode, size or mtime moved, so a rewrite in place that keeps the size and the first and last
- * FINGERPRINT_SPAN_BYTES passes for the same file.
- */
-function contentChanged(before: Pick<Entry, 'ino'> & { info: { fingerprint?: string } }, now: typeof before): boolean {
-  return before.ino !== now.ino || before.info.fingerprint !== now.info.fingerprint;
-}
-
-/** `ino:size:mtime` of a regular file at `path`, or '' when there is none. */
-async function fileMark(path: string): Promise<FileMark> {
-  const s = await stat(path).catch(() => undefined);
-  return s?.isFile() ? `${s.ino}:${s.size}:${Math.round(s.mtimeMs)}` : '';
-}
-
-/** Bytes of the head and of the tail a fingerprint hashes. */
-export const FINGERPRINT_SPAN_BYTES = 64 * 1024;
-
-/**
- * A copy's fingerprint (`FINGERPRINT_PATTERN`): its size, and SHA-256 of its first and last
- * `FINGERPRINT_SPAN_BYTES` (128 KiB read per new or changed file). Cheap, not proof: two copies that differ
- * only in their middle look alike — enough to tell a re-encode, another recording or a cut copy apart.
- */
-export async function fingerprintFile(path: string, size: number): Promise<string> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const hash = createHash('sha256');
-    const span = Math.min(size, FINGERPRINT_SPAN_BYTES);
-    const buf = new Uint8Array(span);
-    hash.update(buf.subarray(0, (await fh.read(buf, 0, span, 0)).bytesRead));
-    hash.update(buf.subarray(0, (await fh.read(buf, 0, span, size - span)).bytesRead));
-    return `${size.toString(36)}-${hash.digest('hex').slice(0, 16)}`;
-  } finally {
-    await fh.close();
   }
 }
 
