@@ -1,7 +1,7 @@
 // One stream key, a bounded number of broadcasts: two real hubs on a real redis-server and one ingest
 // server. Broadcasts opened through `publish` on either hub and through WHIP all count against their key,
-// across hubs; each end path (leave, a dropped connection, WHIP DELETE) gives its slot back; another key
-// is not touched.
+// across hubs; each end path (leave, a dropped connection, WHIP DELETE, the server closing a session) gives its
+// slot back; another key is not touched.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,9 +50,10 @@ describe('broadcasts per stream key, across two hubs (real Redis)', () => {
       body: offer,
     });
 
-  it('refuses a key its third broadcast on any hub and through WHIP; leave, a dropped connection and DELETE give slots back', async () => {
-    const [onA, onB] = [await client(hubs[0]!), await client(hubs[1]!)];
-    await waitFor('hub B sees the ingest server', async () => (await publish(onB, 'warm-up', 'other-key')).ok, 30_000, 200);
+  it('refuses a key its third broadcast on any hub and through WHIP; leave, a dropped connection, DELETE and the server closing give slots back', async () => {
+    // onC (hub B) publishes other-key's broadcasts and stays connected to the end.
+    const [onA, onB, onC] = [await client(hubs[0]!), await client(hubs[1]!), await client(hubs[1]!)];
+    await waitFor('hub B sees the ingest server', async () => (await publish(onC, 'warm-up', 'other-key')).ok, 30_000, 200);
     const s1 = await publish(onA, 'key-s1');
     expect(s1).toMatchObject({ ok: true });
     expect(await publish(onB, 'key-s2')).toMatchObject({ ok: true });
@@ -63,7 +64,8 @@ describe('broadcasts per stream key, across two hubs (real Redis)', () => {
     expect(refused.status).toBe(429);
     expect(await refused.text()).toMatch(/broadcasts live/);
     // Another key is not touched, and the refused id is free.
-    expect(await publish(onB, 'key-s3', 'other-key')).toMatchObject({ ok: true });
+    expect(await publish(onC, 'key-s3', 'other-key')).toMatchObject({ ok: true });
+    expect(await publish(onC, 'key-o0', 'other-key')).toMatchObject({ ok: false, code: 'too-many-broadcasts' });
 
     // Leave: s1's session ends, its slot is free again (WHIP takes it).
     onA.emit('leave', { sessionId: (s1 as PublishReply).primary.sessionId });
@@ -90,5 +92,16 @@ describe('broadcasts per stream key, across two hubs (real Redis)', () => {
     const deleted = await fetch(resource, { method: 'DELETE', headers: { authorization: 'Bearer test-key' } });
     expect(`${deleted.status} ${await deleted.text()}`).toMatch(/^(200|204|502 the broadcast ended)/);
     await waitFor('s6 admitted once the WHIP broadcast was deleted', async () => (await publish(onA, 'key-s6')).ok, 10_000, 100);
-  }, 120_000);
+
+    // The server ends a session itself (here: no WebRTC connection within INGEST_CONNECT_TIMEOUT_MS, as it ends a
+    // finished broadcast's): other-key's two slots come back.
+    for (const id of ['key-o3', 'key-o4'])
+      await waitFor(
+        `${id} admitted once the server closed other-key's sessions`,
+        async () => (await publish(onA, id, 'other-key')).ok,
+        60_000,
+        500,
+      );
+    expect(await publish(onA, 'key-o5', 'other-key')).toMatchObject({ ok: false, code: 'too-many-broadcasts' });
+  }, 180_000);
 });
