@@ -84,6 +84,11 @@ export class StreamOwners {
     return this.#owners.size;
   }
 
+  /** The key id a reservation counts against (the one that made it), if any. */
+  keyOf(streamId: string): string | undefined {
+    return this.#owners.get(streamId)?.keyId;
+  }
+
   /** Stream ids reserved here under one key id. */
   heldBy(keyId: string): number {
     return this.#perKey.get(keyId) ?? 0;

@@ -92,7 +92,9 @@ export class PublishRouter {
       // Several hubs: the claim here only excludes this hub's other publishers; Redis decides across hubs.
       let shared: Awaited<ReturnType<SharedStreamClaims['claim']>>;
       try {
-        shared = await this.#o.claims.claim(streamId, clientId, claim.secret, req.streamSecret, keyCap);
+        // The key the reservation here counts against (a resume with another key still counts against the first).
+        const key = keyCap && { ...keyCap, keyId: relay.owners.keyOf(streamId) ?? keyCap.keyId };
+        shared = await this.#o.claims.claim(streamId, clientId, claim.secret, req.streamSecret, key);
       } catch {
         // Ownership is a global decision: a new id waits for Redis; a stream this hub already holds goes on.
         if (claim.fresh)

@@ -136,8 +136,9 @@ export class SharedCluster {
         return { ok: true, secret: c.secret };
       },
       release: (streamId, clientId, keyId) => {
-        if (this.#slotsHeld.get(streamId) === keyId) this.#slotsHeld.delete(streamId);
-        void owners.release(streamId, conn(clientId), keyId).catch(() => undefined);
+        const held = keyId ?? this.#slotsHeld.get(streamId);
+        this.#slotsHeld.delete(streamId);
+        void owners.release(streamId, conn(clientId), held).catch(() => undefined);
       },
     };
   }

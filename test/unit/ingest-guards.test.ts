@@ -93,6 +93,9 @@ describe('StreamOwners', () => {
     const secret = (a as { secret: string }).secret;
     expect(o.claim('a', 'c1-again', secret, none, key)).toMatchObject({ ok: true, fresh: false });
     expect(o.heldBy(key.keyId)).toBe(2);
+    // Resumed with another key, it still counts against the key that made it (once).
+    expect(o.claim('a', 'c1-other', secret, none, other)).toMatchObject({ ok: true, fresh: false });
+    expect([o.heldBy(key.keyId), o.heldBy(other.keyId), o.keyOf('a')]).toEqual([2, 1, key.keyId]);
     // After a hub restart, a live id proven by its secret takes a slot like a new one.
     const restarted = new StreamOwners();
     const live = { liveOwners: [ownerHash(secret)], stored: false };
