@@ -120,6 +120,9 @@ export function strictestLimits(uploads: Iterable<Upload>): IngestLimits | undef
           maxBitrateBps: Math.min(out.maxBitrateBps, u.limits.maxBitrateBps),
           burstBytes: Math.min(out.burstBytes, u.limits.burstBytes),
           maxBytes: Math.min(out.maxBytes, u.limits.maxBytes),
+          ...(out.clusterBytes !== undefined || u.limits.clusterBytes !== undefined
+            ? { clusterBytes: Math.max(out.clusterBytes ?? 0, u.limits.clusterBytes ?? 0) }
+            : {}),
         };
   }
   return out;

@@ -1,5 +1,6 @@
 // What a Hub is configured with (the `baton hub` flags, merged with settings and defaults), and its HTTP rate defaults.
 import type { SessionLimits } from './core/session-registry.js';
+import { DEFAULT_MAX_BROADCASTS_PER_KEY } from './stream-owners.js';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -24,6 +25,11 @@ export interface HubOptions {
   trustedProxies?: string[];
   /** Directory with the built web client (served at /). */
   staticDir?: string;
+  /**
+   * Broadcasts one stream key may have live at once (stream ids reserved by its publishers, WHIP included; with
+   * `redisUrl`, across all hubs). Default `DEFAULT_MAX_BROADCASTS_PER_KEY` (4); 0: no cap.
+   */
+  maxBroadcastsPerKey?: number;
   /** Per-connection request rate for clients (requests/s) and burst. */
   clientRatePerS?: number;
   clientBurst?: number;
@@ -78,3 +84,9 @@ export const DEFAULT_CLUSTER_ADDRESSES: readonly string[] = ['loopback'];
 /** HTTP requests per client IP: sustained rate and burst (a page load is about a dozen). */
 export const DEFAULT_HTTP_RATE_PER_S = 50;
 export const DEFAULT_HTTP_BURST = 100;
+
+/** The publish path's per-key cap from `maxBroadcastsPerKey`: the default when unset, none at 0. */
+export function broadcastCap(max: number | undefined): { maxBroadcastsPerKey?: number } {
+  const n = max ?? DEFAULT_MAX_BROADCASTS_PER_KEY;
+  return n > 0 ? { maxBroadcastsPerKey: n } : {};
+}

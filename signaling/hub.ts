@@ -16,7 +16,7 @@ import { isLoopbackIp } from '../common/loopback-ip.js';
 import { addressKey } from '../common/address-key.js';
 import { capConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../common/connection-caps.js';
 import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
-import { DEFAULT_CLUSTER_ADDRESSES, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
+import { broadcastCap, DEFAULT_CLUSTER_ADDRESSES, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
 import { WhipRoutes } from './whip-routes.js';
 import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
@@ -149,6 +149,7 @@ export class Hub {
         resolveLocation,
         ipPlace,
         claims: this.shared?.streamClaims,
+        ...broadcastCap(opts.maxBroadcastsPerKey),
       },
     });
     this.#sharedIpSessions = this.shared && shareIpSessions(this.shared, this.core.relay.sessions, this.#log);

@@ -23,6 +23,7 @@ export function statusFor(code: string): number {
     case ErrorCode.badRequest:
       return 400;
     case ErrorCode.rateLimited:
+    case ErrorCode.tooManyBroadcasts:
       return 429;
     case ErrorCode.noIngest:
     case ErrorCode.noDirector:

@@ -1,6 +1,15 @@
 // One stream id, one owner: the hub's reservations of stream ids and the secrets that prove ownership.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, ackError, type AckError } from './protocol/types.js';
+import { decrementCount } from '../common/counts.js';
+
+/** Broadcasts (stream ids reserved at once) one stream key may hold on a hub, or across hubs on one Redis. */
+export const DEFAULT_MAX_BROADCASTS_PER_KEY = 4;
+
+/** A stream key as the hub counts its broadcasts: a hash, so the key itself is not kept (nor sent to Redis). */
+export function keyIdOf(streamKey: string): string {
+  return createHash('sha256').update(streamKey).digest('base64url').slice(0, 22);
+}
 
 /** Bytes of randomness in a stream secret (sent as base64url, 43 characters). */
 export const STREAM_SECRET_BYTES = 32;
@@ -31,20 +40,31 @@ export interface StreamFacts {
   stored: boolean;
 }
 
+/** Which stream key a new reservation counts against, and how many that key may hold. */
+export interface KeyCap {
+  keyId: string;
+  max: number;
+}
+
 /**
  * Reservations of stream ids. `claim` is synchronous, so two `publish` requests
  * for one id cannot both pass it while the hub awaits the director. The first
  * claim mints a secret, handed to the publisher and to its entry servers; a
  * later claim from another connection must present it. After a hub restart the
  * reservations are gone, but the servers still report the live stream with the
- * secret's hash, and the claim is checked against that.
+ * secret's hash, and the claim is checked against that. Each reservation counts
+ * against the stream key that made it (`KeyCap`): a key holding `max` is refused
+ * a new id (`too-many-broadcasts`), while the ids it holds may be claimed again
+ * (a resume, a replacement) without counting twice.
  */
 export class StreamOwners {
-  readonly #owners = new Map<string, { secret: string; clientSocketId: string }>();
+  readonly #owners = new Map<string, { secret: string; clientSocketId: string; keyId?: string }>();
+  /** Reservations per key id; a key leaves with its last reservation. */
+  readonly #perKey = new Map<string, number>();
   readonly #mint: () => string;
 
-  /** Told when a reservation ends here (several hubs: the cluster-wide claim is released too). */
-  onRelease: ((streamId: string, clientSocketId: string) => void) | undefined;
+  /** Told when a reservation ends here (several hubs: the cluster-wide claim and key slot are released too). */
+  onRelease: ((streamId: string, clientSocketId: string, keyId: string | undefined) => void) | undefined;
 
   constructor(mint: () => string = () => randomBytes(STREAM_SECRET_BYTES).toString('base64url')) {
     this.#mint = mint;
@@ -55,14 +75,26 @@ export class StreamOwners {
    * one a publisher proved, minted first on another hub. The reservation here takes it.
    */
   adopt(streamId: string, clientSocketId: string, secret: string): void {
-    this.#owners.set(streamId, { secret, clientSocketId });
+    const o = this.#owners.get(streamId);
+    if (o) Object.assign(o, { secret, clientSocketId });
+    else this.#owners.set(streamId, { secret, clientSocketId });
   }
 
   get size(): number {
     return this.#owners.size;
   }
 
-  claim(streamId: string, clientSocketId: string, proof: string | undefined, facts: StreamFacts): Claim | AckError {
+  /** The key id a reservation counts against (the one that made it), if any. */
+  keyOf(streamId: string): string | undefined {
+    return this.#owners.get(streamId)?.keyId;
+  }
+
+  /** Stream ids reserved here under one key id. */
+  heldBy(keyId: string): number {
+    return this.#perKey.get(keyId) ?? 0;
+  }
+
+  claim(streamId: string, clientSocketId: string, proof: string | undefined, facts: StreamFacts, key?: KeyCap): Claim | AckError {
     const mine = this.#owners.get(streamId);
     if (mine) {
       if (mine.clientSocketId !== clientSocketId && !(proof !== undefined && sameSecret(proof, mine.secret))) {
@@ -77,13 +109,28 @@ export class StreamOwners {
       if (h === undefined || !facts.liveOwners.every((o) => sameSecret(o, h))) {
         return ackError(ErrorCode.conflict, `stream ${streamId} is live and owned by another publisher`);
       }
-      this.#owners.set(streamId, { secret: proof!, clientSocketId });
-      return { ok: true, secret: proof!, fresh: false };
+      return this.#reserve(streamId, clientSocketId, proof!, false, key);
     }
     if (facts.stored) return ackError(ErrorCode.conflict, `an asset called ${streamId} already exists`);
-    const secret = this.#mint();
-    this.#owners.set(streamId, { secret, clientSocketId });
-    return { ok: true, secret, fresh: true };
+    return this.#reserve(streamId, clientSocketId, undefined, true, key);
+  }
+
+  #reserve(
+    streamId: string,
+    clientSocketId: string,
+    secret: string | undefined,
+    fresh: boolean,
+    key: KeyCap | undefined,
+  ): Claim | AckError {
+    if (key && this.heldBy(key.keyId) >= key.max)
+      return ackError(
+        ErrorCode.tooManyBroadcasts,
+        `this stream key already has ${key.max} broadcast${key.max === 1 ? '' : 's'} live: end one first`,
+      );
+    const s = secret ?? this.#mint();
+    this.#owners.set(streamId, { secret: s, clientSocketId, ...(key ? { keyId: key.keyId } : {}) });
+    if (key) this.#perKey.set(key.keyId, this.heldBy(key.keyId) + 1);
+    return { ok: true, secret: s, fresh };
   }
 
   /** The stream has no publish session left (or its first assignment failed): the id is free here again. */
@@ -91,6 +138,7 @@ export class StreamOwners {
     const o = this.#owners.get(streamId);
     if (!o) return;
     this.#owners.delete(streamId);
-    this.onRelease?.(streamId, o.clientSocketId);
+    if (o.keyId !== undefined) decrementCount(this.#perKey, o.keyId);
+    this.onRelease?.(streamId, o.clientSocketId, o.keyId);
   }
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../../common/connection-caps.js';
+import { DEFAULT_MAX_BROADCASTS_PER_KEY } from '../../signaling/stream-owners.js';
 import { hubId, iceServers, int, list, opt, redisUrl } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
@@ -124,6 +125,15 @@ export function addHubCommand(program: Command): void {
     )
     .addOption(
       opt(
+        '--max-broadcasts-per-key <n>',
+        'broadcasts one stream key may have live at once, WHIP included (with --redis: across all hubs; 0: no cap)',
+        'BATON_MAX_BROADCASTS_PER_KEY',
+        int('max-broadcasts-per-key', 0, 1_000_000),
+        DEFAULT_MAX_BROADCASTS_PER_KEY,
+      ),
+    )
+    .addOption(
+      opt(
         '--max-connections-per-ip <n>',
         'open TCP connections one client address may hold (loopback and trusted proxies are not capped per address; 0: no cap)',
         'BATON_MAX_CONNECTIONS_PER_IP',
@@ -189,6 +199,7 @@ export function addHubCommand(program: Command): void {
           sessionsPerConn: o.maxSessionsPerConn,
           sessionsPerIp: o.maxSessionsPerIp,
         },
+        maxBroadcastsPerKey: o.maxBroadcastsPerKey,
         connectionsPerIp: o.maxConnectionsPerIp,
         maxConnections: o.maxConnections,
       });

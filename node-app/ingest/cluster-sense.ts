@@ -19,9 +19,10 @@ export const MIN_MEAN_CLUSTER_BYTES = 256;
  * A window of Clusters under MIN_MEAN_CLUSTER_BYTES still passes when it carries at least this many bytes per second
  * of media time (its Timecodes). Opus at its floor (6 kbit/s) is 750 bytes a second of payload alone, before any
  * block or Cluster header, so no real stream comes near it; the Opus stream above carries 7.2 KB a second, with
- * 10-ms frames 7.4 KB. What it still lets through is paid for by the ingest bitrate cap: the smallest framed Cluster
- * is 17 bytes (32 ms apart to pass), about 180,000 a second at 25 Mbit/s, and the index reads 1.2 million a second
- * (measured here).
+ * 10-ms frames 7.4 KB. What it still lets through is paid for by the ingest bitrate cap, where each Cluster counts
+ * CLUSTER_CHARGE_BYTES more (ingest-limits.ts): the smallest framed Cluster is 17 bytes (32 ms apart to pass), about
+ * 11,400 a second at 25 Mbit/s (184,000 by bytes alone), and the index reads 1.6 to 2.2 million a second (measured
+ * here); one stream key holds at most a few broadcasts (the hub's `--max-broadcasts-per-key`).
  */
 export const MIN_BYTES_PER_MEDIA_SECOND = 500;
 /**

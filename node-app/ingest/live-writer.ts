@@ -190,14 +190,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     if (after > this.#o.limits.maxBytes) {
       return this.#quota(new IngestError(IngestErrorCode.tooLarge, `the stream would exceed its ${this.#o.limits.maxBytes}-byte quota`));
     }
-    if (after > this.allowedBytes()) {
-      return this.#quota(
-        new IngestError(
-          IngestErrorCode.rateLimited,
-          `the stream exceeds its ${Math.round(this.#o.limits.maxBitrateBps / 1000)} kbit/s bitrate quota`,
-        ),
-      );
-    }
+    if (this.#overRate(after)) return this.#quota(rateLimited(this.#o.limits));
     const bad = this.#o.headCheck?.check(payload);
     if (bad !== undefined) {
       const error = new IngestError(IngestErrorCode.unsupportedMedia, bad);
@@ -212,6 +205,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       this.#fail(error, 'remove');
       return { kind: 'refused', error, fatal: true };
     }
+    // Its Clusters are counted now: with their charge the chunk may be past the quota after all.
+    if (this.#overRate(after)) return this.#quota(rateLimited(this.#o.limits));
     this.#nextSeq = seq + 1;
     this.#bytes = after;
     this.#hash.update(payload);
@@ -341,6 +336,15 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
 
   // ---- internals ---------------------------------------------------------------
 
+  /**
+   * `bytes` and the charge of the Clusters indexed so far (`IngestLimits.clusterBytes`) are more than the bitrate quota
+   * allows now (the size quota, checked first, counts bytes alone).
+   */
+  #overRate(bytes: number): boolean {
+    const { maxBitrateBps, burstBytes, clusterBytes = 0 } = this.#o.limits;
+    return bytes + this.index.clusterCount * clusterBytes > allowanceSince(burstBytes, maxBitrateBps / 8, this.#now() - this.startedAtMs);
+  }
+
   #quota(error: IngestError): AppendResult {
     this.#fail(error, 'salvage');
     return { kind: 'refused', error, fatal: true };
@@ -405,4 +409,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     }
     await releasePart(this.partPath);
   }
+}
+
+function rateLimited(l: { maxBitrateBps: number }): IngestError {
+  return new IngestError(IngestErrorCode.rateLimited, `the stream exceeds its ${Math.round(l.maxBitrateBps / 1000)} kbit/s bitrate quota`);
 }

@@ -8,6 +8,8 @@ import { allowanceSince } from '../../common/token-bucket.js';
 import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '../../client-sdk/publisher.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { startsLikeEbml } from './webm-head-check.js';
+import { ClusterIdCount } from './cluster-id-count.js';
+import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
 
 /** A paced upload pushes what is due this often (MediaRecorder timeslices are 100–250 ms). */
@@ -243,13 +245,17 @@ async function send(
   opts: PublishFileOptions,
 ): Promise<void> {
   const started = performance.now();
+  // `--fast` paces to the quota line less what the Clusters sent so far are charged (`IngestLimits.clusterBytes`).
+  const ids = new ClusterIdCount();
+  const quotaLine = (l: IngestLimits) =>
+    QUOTA_MARGIN * allowanceSince(l.burstBytes, l.maxBitrateBps / 8, performance.now() - started) - ids.count * (l.clusterBytes ?? 0);
   let at = 0;
   while (at < size) {
     const elapsedS = (performance.now() - started) / 1000;
     let due: number;
     if (opts.fast) {
       const l = p.limits;
-      due = l ? QUOTA_MARGIN * allowanceSince(l.burstBytes, l.maxBitrateBps / 8, elapsedS * 1000) : at + FAST_READ_BYTES;
+      due = l ? quotaLine(l) : at + FAST_READ_BYTES;
     } else {
       due = ((bitrateBps * (opts.speed ?? 1)) / 8) * (elapsedS + PACE_TICK_MS / 1000);
     }
@@ -261,6 +267,10 @@ async function send(
     const buf = new Uint8Array(n);
     const { bytesRead } = await fh.read(buf, 0, n, at);
     if (bytesRead !== n) throw new PublishError('bad-file', `${opts.file} changed while it was being read`);
+    ids.push(buf);
+    // This piece's own Clusters are charged too: it goes once the quota covers them.
+    for (let l = p.limits; opts.fast && l?.clusterBytes && quotaLine(l) < at + n; l = p.limits)
+      await new Promise((r) => setTimeout(r, FAST_WAIT_MS));
     opts.onChunk?.(at, n, performance.now());
     await p.write(buf);
     at += n;

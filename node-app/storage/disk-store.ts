@@ -1,7 +1,7 @@
 // BlockStore over a directory of `<id>.webm` files: catalog, codec probing, bounded-fd reads; each
 // asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it.
-import { constants, statSync } from 'node:fs';
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { constants, statSync, type Stats } from 'node:fs';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { BlockStore } from '../contracts.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
@@ -309,10 +309,26 @@ export class DiskStore implements BlockStore {
    * operator's own `<id>.poster.jpg` is used as it is; deleting it makes the server take a new one.
    */
   async posterToken(id: string): Promise<string | undefined> {
+    const s = await this.#posterStat(id);
+    return s && posterTokenOf(s);
+  }
+
+  async #posterStat(id: string): Promise<Stats | undefined> {
     const path = this.posterPathOf(id);
     const s = path ? await stat(path).catch(() => undefined) : undefined;
-    if (!s?.isFile() || s.size === 0) return undefined;
-    return (Math.round(s.mtimeMs) % 36 ** 9).toString(36) + (s.size % 36 ** 6).toString(36);
+    return s?.isFile() && s.size > 0 ? s : undefined;
+  }
+
+  /**
+   * The poster's token, for a file whose content changed since the last scan (`replaced`) only if the poster is newer
+   * than the file: an older one shows the replaced file's picture, so it is removed and the maker takes a new one.
+   */
+  async #currentPoster(id: string, replaced: boolean, mediaMtimeMs: number): Promise<string | undefined> {
+    const s = await this.#posterStat(id);
+    if (!s) return undefined;
+    if (!replaced || s.mtimeMs >= mediaMtimeMs) return posterTokenOf(s);
+    await unlink(this.posterPathOf(id)!).catch(() => undefined);
+    return undefined;
   }
 
   async #describe(id: string, path: string, before: Entry | undefined): Promise<Entry | undefined> {
@@ -336,7 +352,7 @@ export class DiskStore implements BlockStore {
       const sidecar = await this.#sidecar(id, before?.sidecar);
       if (sidecar.meta.title) info.title = sidecar.meta.title;
       if (sidecar.meta.description) info.description = sidecar.meta.description;
-      const poster = await this.posterToken(id);
+      const poster = await this.#currentPoster(id, before !== undefined && !same, s.mtimeMs);
       if (poster) info.poster = poster;
       const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, sidecar };
       if (same && before.index) entry.index = before.index;
@@ -346,6 +362,11 @@ export class DiskStore implements BlockStore {
       return undefined;
     }
   }
+}
+
+/** A poster file's version (its mtime and size, short): changes whenever the poster is made again. */
+function posterTokenOf(s: Stats): string {
+  return (Math.round(s.mtimeMs) % 36 ** 9).toString(36) + (s.size % 36 ** 6).toString(36);
 }
 
 async function probeFile(path: string, size: number): Promise<WebmProbe> {

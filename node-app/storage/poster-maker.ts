@@ -40,7 +40,7 @@ export class PosterMaker {
   readonly #queued = new Map<string, PosterJob>();
   /** Media versions ffmpeg could not make a poster from, by asset id. */
   readonly #failed = new Map<string, string>();
-  #running: string | null = null;
+  #running: PosterJob | null = null;
   #missing = false;
   #closed = false;
   /** Kills the ffmpeg running when the maker closes: a server that stops (or fails to start) leaves none behind. */
@@ -52,7 +52,9 @@ export class PosterMaker {
 
   want(job: PosterJob): void {
     if (this.#closed || this.#missing || this.#failed.get(job.id) === job.version) return;
-    if (this.#running === job.id || this.#queued.has(job.id)) return;
+    // Another version of the media (the file was replaced) replaces a queued job, and follows a running one.
+    if ((this.#running?.id === job.id && this.#running.version === job.version) || this.#queued.get(job.id)?.version === job.version)
+      return;
     this.#queued.set(job.id, job);
     this.#next();
   }
@@ -80,7 +82,7 @@ export class PosterMaker {
     if (first.done) return;
     const job = first.value;
     this.#queued.delete(job.id);
-    this.#running = job.id;
+    this.#running = job;
     void this.#make(job).finally(() => {
       this.#running = null;
       this.#next();

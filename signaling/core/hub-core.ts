@@ -140,7 +140,7 @@ export class HubCore {
     });
     this.relay = new SessionRelay({ link, members: this.members, limits: o.sessionLimits ?? {} });
     const claims = o.publish.claims;
-    if (claims) this.relay.owners.onRelease = (streamId, clientId) => claims.release(streamId, clientId);
+    if (claims) this.relay.owners.onRelease = (streamId, clientId, keyId) => claims.release(streamId, clientId, keyId);
     const director = new DirectorClient({
       feed: this.feed,
       seat: this.seat,

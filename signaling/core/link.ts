@@ -130,7 +130,8 @@ export interface SharedLiveness {
 export interface SharedStreamClaims {
   /**
    * Claims `streamId` for `clientId` of this hub with `secret`: ok with the id's secret (the
-   * proven one when `proof` matches an earlier claim), or not ok when another publisher holds it.
+   * proven one when `proof` matches an earlier claim), or not ok when another publisher holds it
+   * (`owned`) or, for an id new to the cluster, when `key` already holds its `max` ids (`key-full`).
    * Rejects while Redis is unreachable.
    */
   claim(
@@ -138,6 +139,7 @@ export interface SharedStreamClaims {
     clientId: string,
     secret: string,
     proof: string | undefined,
-  ): Promise<{ ok: true; secret: string } | { ok: false }>;
-  release(streamId: string, clientId: string): void;
+    key?: { keyId: string; max: number },
+  ): Promise<{ ok: true; secret: string } | { ok: false; reason: 'owned' | 'key-full' }>;
+  release(streamId: string, clientId: string, keyId?: string): void;
 }

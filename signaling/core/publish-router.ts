@@ -6,6 +6,7 @@ import { parseRenditionId } from '../protocol/ids.js';
 import { RoutingBudget } from './routing-budget.js';
 import type { RouterParts } from './watch-router.js';
 import type { SharedStreamClaims } from './link.js';
+import { keyIdOf, type KeyCap } from '../stream-owners.js';
 
 export interface PublishOptions {
   /** Accepted stream keys. */
@@ -18,6 +19,8 @@ export interface PublishOptions {
   ipPlace: (ip: string) => Place | null;
   /** Several hubs: stream ids are claimed cluster-wide too. */
   claims?: SharedStreamClaims;
+  /** Broadcasts (stream ids reserved at once) one stream key may hold, across hubs too; absent: no cap. */
+  maxBroadcastsPerKey?: number;
 }
 
 type Opened = IngestChoice & { sessionId: string };
@@ -69,10 +72,15 @@ export class PublishRouter {
       // publisher leaves; counting it would refuse the id until that news arrives here.
       .filter((l) => l?.live && l.bytes > 0)
       .map((l) => l!.owner ?? '');
-    const first = relay.owners.claim(streamId, clientId, req.streamSecret, {
-      liveOwners,
-      stored: current.length === 0 && table.storageHolders(streamId).size > 0,
-    });
+    const max = this.#o.maxBroadcastsPerKey;
+    const keyCap: KeyCap | undefined = max === undefined ? undefined : { keyId: keyIdOf(req.streamKey), max };
+    const first = relay.owners.claim(
+      streamId,
+      clientId,
+      req.streamSecret,
+      { liveOwners, stored: current.length === 0 && table.storageHolders(streamId).size > 0 },
+      keyCap,
+    );
     if (!first.ok) return first;
     let claim = first;
     // A failed assignment leaves no reservation behind unless the stream still has publish sessions.
@@ -84,7 +92,9 @@ export class PublishRouter {
       // Several hubs: the claim here only excludes this hub's other publishers; Redis decides across hubs.
       let shared: Awaited<ReturnType<SharedStreamClaims['claim']>>;
       try {
-        shared = await this.#o.claims.claim(streamId, clientId, claim.secret, req.streamSecret);
+        // The key the reservation here counts against (a resume with another key still counts against the first).
+        const key = keyCap && { ...keyCap, keyId: relay.owners.keyOf(streamId) ?? keyCap.keyId };
+        shared = await this.#o.claims.claim(streamId, clientId, claim.secret, req.streamSecret, key);
       } catch {
         // Ownership is a global decision: a new id waits for Redis; a stream this hub already holds goes on.
         if (claim.fresh)
@@ -94,7 +104,11 @@ export class PublishRouter {
         shared = { ok: true, secret: claim.secret };
       }
       if (!shared.ok)
-        return released(ackError(ErrorCode.conflict, `stream ${streamId} is being published by someone else (on another hub)`));
+        return released(
+          shared.reason === 'key-full'
+            ? ackError(ErrorCode.tooManyBroadcasts, `this stream key already has ${max} broadcasts live across the cluster: end one first`)
+            : ackError(ErrorCode.conflict, `stream ${streamId} is being published by someone else (on another hub)`),
+        );
       if (shared.secret !== claim.secret) {
         relay.owners.adopt(streamId, clientId, shared.secret);
         claim = { ok: true, secret: shared.secret, fresh: false };

@@ -78,6 +78,12 @@ export const ingestLimitsSchema = z.strictObject({
   burstBytes: bytes,
   /** The stream's size quota. */
   maxBytes: bytes,
+  /**
+   * Each Cluster counts this many bytes against the bitrate quota (on top of its own), not the size quota: indexing
+   * costs a server per Cluster, so tiny Clusters must not come as fast as bytes may. A publisher pacing itself to the
+   * quota counts it too.
+   */
+  clusterBytes: bytes.optional(),
 });
 export type IngestLimits = z.infer<typeof ingestLimitsSchema>;
 

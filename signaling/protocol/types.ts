@@ -20,6 +20,8 @@ export const ErrorCode = {
   noCapacity: 'no-capacity',
   /** The client (its connection or its IP) already holds as many sessions as the hub allows. */
   tooManySessions: 'too-many-sessions',
+  /** The stream key already has as many broadcasts live as the hub allows one key (`--max-broadcasts-per-key`). */
+  tooManyBroadcasts: 'too-many-broadcasts',
   noDirector: 'no-director',
   noIngest: 'no-ingest',
   unknownPlace: 'unknown-place',

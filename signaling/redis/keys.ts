@@ -18,6 +18,8 @@ export interface ClusterKeys {
   heartbeat: (serverId: string) => string;
   /** `…<streamId>`: who owns a stream id. */
   streamOwner: (streamId: string) => string;
+  /** `…<keyId>`, sorted set stream id → expiry ms, with expiry: the broadcasts one stream key holds across hubs. */
+  keySlots: (keyId: string) => string;
   /** `…<nonce>` with expiry: a cluster token already accepted. */
   nonce: (nonce: string) => string;
   /** `…<key>:<window>` with expiry: a shared rate counter. */
@@ -41,6 +43,7 @@ export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
     rotationEpoch: `${prefix}rotation:epoch`,
     heartbeat: (id) => `${prefix}hb:${id}`,
     streamOwner: (id) => `${prefix}stream:${id}`,
+    keySlots: (k) => `${prefix}key-slots:${k}`,
     nonce: (n) => `${prefix}nonce:${n}`,
     rate: (k, w) => `${prefix}rate:${k}:${w}`,
     ipSessions: (ip) => `${prefix}sess:${ip}`,

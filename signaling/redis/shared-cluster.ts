@@ -70,6 +70,9 @@ export class SharedCluster {
   /** Servers found without a beat by the previous sweep: removed when the next finds them so again. */
   #suspects = new Set<string>();
   #wasReady = true;
+  readonly #owners: SharedStreamOwners;
+  /** Stream id → key id of the key slots this hub's publishers hold (one per stream id reserved here). */
+  readonly #slotsHeld = new Map<string, string>();
 
   constructor(o: SharedClusterOptions) {
     this.#o = o;
@@ -81,6 +84,7 @@ export class SharedCluster {
     this.#deltaLog = new RedisDeltaLog(this.redis, this.keys);
     this.#probe = new RedisProbe(this.redis);
     this.#hubList = new HubList(this.redis, this.keys);
+    this.#owners = new SharedStreamOwners(this.redis, this.keys);
     this.#ttlMs = o.heartbeatMs * o.missedHeartbeats;
     this.#beats = new SharedHeartbeats(this.redis, this.keys, o.hubId, this.#ttlMs);
     const lease = new RotationLease(this.redis, this.keys, o.hubId, o.leaseMs ?? DEFAULT_LEASE_MS);
@@ -117,17 +121,31 @@ export class SharedCluster {
     return this.#beats.hubsOf(serverIds);
   }
 
-  /** One owner per stream id across hubs; a claim's connection is `<hubId>/<clientId>`. */
+  /**
+   * One owner per stream id across hubs, and at most so many ids per stream key; a claim's connection is
+   * `<hubId>/<clientId>`. The key slots of ids held here are renewed every third of their lifetime.
+   */
   get streamClaims(): SharedStreamClaims {
-    const owners = new SharedStreamOwners(this.redis, this.keys);
+    const owners = this.#owners;
     const conn = (clientId: string) => `${this.hubId}/${clientId}`;
     return {
-      claim: async (streamId, clientId, secret, proof) => {
-        const c = await owners.claim(streamId, conn(clientId), secret, proof);
-        return c.ok ? { ok: true, secret: c.secret } : { ok: false };
+      claim: async (streamId, clientId, secret, proof, key) => {
+        const c = await owners.claim(streamId, conn(clientId), secret, proof, key && { ...key, nowMs: this.#now() });
+        if (!c.ok) return c;
+        if (key) this.#slotsHeld.set(streamId, key.keyId);
+        return { ok: true, secret: c.secret };
       },
-      release: (streamId, clientId) => void owners.release(streamId, conn(clientId)).catch(() => undefined),
+      release: (streamId, clientId, keyId) => {
+        const held = keyId ?? this.#slotsHeld.get(streamId);
+        this.#slotsHeld.delete(streamId);
+        void owners.release(streamId, conn(clientId), held).catch(() => undefined);
+      },
     };
+  }
+
+  async #renewSlots(): Promise<void> {
+    const held = [...this.#slotsHeld].map(([streamId, keyId]) => ({ streamId, keyId }));
+    await this.#owners.renewSlots(held, this.#now()).catch(() => undefined);
   }
 
   /** The hub holding the rotation lease now, null when nobody does. */
@@ -167,6 +185,7 @@ export class SharedCluster {
       this.#timers.push(t);
     };
     every(this.#o.heartbeatMs, () => void this.#tick());
+    every(this.#owners.ttlMs / 3, () => void this.#renewSlots());
     this.#keeper.start();
     await this.#tick();
   }

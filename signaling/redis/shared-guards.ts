@@ -3,35 +3,73 @@ import type { Redis } from 'ioredis';
 import type { ClusterKeys } from './keys.js';
 
 /**
- * Claim a stream id. KEYS: owner. ARGV: secret (minted by the caller), connection, proof, ttlMs.
- * Free → ours with ARGV secret ({1, secret}); held by this connection or proof matches → ours
- * again, connection updated ({0, secret}); else {-1, ''}. Atomic, so two hubs cannot both win.
+ * Claim a stream id. KEYS: owner[, the key's slots]. ARGV: secret (minted by the caller), connection, proof, ttlMs,
+ * nowMs, max, stream id. Free → ours with ARGV secret ({1, secret}); held by this connection or proof matches → ours
+ * again, connection updated ({0, secret}); else {-1, ''}. With the key's slots (a sorted set: stream id → expiry
+ * ms): a free id is refused ({-2, ''}) when the key already holds `max` other ids; an id it holds (a resume) is
+ * renewed, not counted again. Atomic, so two hubs cannot both win an id, nor both take a key's last slot.
  */
 const CLAIM_LUA = `
 local cur = redis.call('HMGET', KEYS[1], 'secret', 'conn')
+local state = -1
 if not cur[1] then
+  state = 1
+elseif cur[2] == ARGV[2] or (ARGV[3] ~= '' and cur[1] == ARGV[3]) then
+  state = 0
+else
+  return {-1, ''}
+end
+if #KEYS == 2 then
+  local now = tonumber(ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  if state == 1 and not redis.call('ZSCORE', KEYS[2], ARGV[7]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[6]) then
+    return {-2, ''}
+  end
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[7])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
+if state == 1 then
   redis.call('HSET', KEYS[1], 'secret', ARGV[1], 'conn', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   return {1, ARGV[1]}
 end
-if cur[2] == ARGV[2] or (ARGV[3] ~= '' and cur[1] == ARGV[3]) then
-  redis.call('HSET', KEYS[1], 'conn', ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  return {0, cur[1]}
-end
-return {-1, ''}
+redis.call('HSET', KEYS[1], 'conn', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {0, cur[1]}
 `;
 
-/** Release a claim only if this connection holds it. KEYS: owner. ARGV: connection. */
+/**
+ * Release a claim only if this connection holds it. KEYS: owner[, the key's slots]. ARGV: connection, stream id.
+ * The key's slot goes too, unless another connection holds the id now (its publisher moved to another hub).
+ */
 const RELEASE_LUA = `
-if redis.call('HGET', KEYS[1], 'conn') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+local conn = redis.call('HGET', KEYS[1], 'conn')
+if conn and conn ~= ARGV[1] then return 0 end
+if #KEYS == 2 then redis.call('ZREM', KEYS[2], ARGV[2]) end
+if conn then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
-export type SharedClaim = { ok: true; secret: string; fresh: boolean } | { ok: false };
+/** Renew the key slots of ids this hub holds. KEYS: the keys' slots. ARGV: ttlMs, nowMs, then the stream id for each key. */
+const RENEW_LUA = `
+for i, k in ipairs(KEYS) do
+  redis.call('ZADD', k, tonumber(ARGV[2]) + tonumber(ARGV[1]), ARGV[i + 2])
+  redis.call('PEXPIRE', k, ARGV[1])
+end
+return #KEYS
+`;
+
+export type SharedClaim = { ok: true; secret: string; fresh: boolean } | { ok: false; reason: 'owned' | 'key-full' };
 
 /** How long a claim lives without renewal (the publisher's hub renews it while the stream is live). */
 export const STREAM_CLAIM_TTL_MS = 60_000;
+
+/** The stream key a claim counts against: its id (`keyIdOf`), how many ids it may hold, and the claiming hub's clock. */
+export interface SlotClaim {
+  keyId: string;
+  max: number;
+  nowMs: number;
+}
 
 export class SharedStreamOwners {
   constructor(
@@ -41,22 +79,42 @@ export class SharedStreamOwners {
   ) {}
 
   /** `connection` must be unique across hubs (e.g. `<hubId>/<socketId>`). */
-  async claim(streamId: string, connection: string, newSecret: string, proof?: string): Promise<SharedClaim> {
+  async claim(streamId: string, connection: string, newSecret: string, proof?: string, slot?: SlotClaim): Promise<SharedClaim> {
+    const keys = [this.keys.streamOwner(streamId), ...(slot ? [this.keys.keySlots(slot.keyId)] : [])];
     const [state, secret] = (await this.redis.eval(
       CLAIM_LUA,
-      1,
-      this.keys.streamOwner(streamId),
+      keys.length,
+      ...keys,
       newSecret,
       connection,
       proof ?? '',
       String(this.ttlMs),
+      String(slot?.nowMs ?? 0),
+      String(slot?.max ?? 0),
+      streamId,
     )) as [number, string];
-    if (Number(state) < 0) return { ok: false };
+    if (Number(state) === -2) return { ok: false, reason: 'key-full' };
+    if (Number(state) < 0) return { ok: false, reason: 'owned' };
     return { ok: true, secret, fresh: Number(state) === 1 };
   }
 
-  async release(streamId: string, connection: string): Promise<boolean> {
-    return Number(await this.redis.eval(RELEASE_LUA, 1, this.keys.streamOwner(streamId), connection)) === 1;
+  /** Ends `connection`'s claim, and the id's slot of `keyId` with it. */
+  async release(streamId: string, connection: string, keyId?: string): Promise<boolean> {
+    const keys = [this.keys.streamOwner(streamId), ...(keyId !== undefined ? [this.keys.keySlots(keyId)] : [])];
+    return Number(await this.redis.eval(RELEASE_LUA, keys.length, ...keys, connection, streamId)) === 1;
+  }
+
+  /** Renews the slots of ids this hub holds (each expires `ttlMs` after its last renewal, so a dead hub's go). */
+  async renewSlots(held: ReadonlyArray<{ streamId: string; keyId: string }>, nowMs: number): Promise<void> {
+    if (held.length === 0) return;
+    await this.redis.eval(
+      RENEW_LUA,
+      held.length,
+      ...held.map((h) => this.keys.keySlots(h.keyId)),
+      String(this.ttlMs),
+      String(nowMs),
+      ...held.map((h) => h.streamId),
+    );
   }
 }
 

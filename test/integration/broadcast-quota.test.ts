@@ -1,12 +1,15 @@
 // Per-stream quotas on real servers: a stream over its size quota is cut at a Cluster and the broadcaster is told why.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, MEDIA_DIR, waitFor, type ServerSpec } from '../helpers/cluster.js';
 import { FAST_READ_BYTES, QUOTA_MARGIN, publishFile } from '../../node-app/ingest/node-publisher.js';
-import { BURST_SECONDS, MIN_BURST_BYTES } from '../../node-app/ingest/ingest-limits.js';
+import { BURST_SECONDS, CLUSTER_CHARGE_BYTES, MIN_BURST_BYTES } from '../../node-app/ingest/ingest-limits.js';
+import { ClusterIdCount } from '../../node-app/ingest/cluster-id-count.js';
 import type { Publisher } from '../../client-sdk/publisher.js';
+import { makeOpusClusterPerFrame } from '../helpers/test-clip.js';
 
 const TWO: ServerSpec[] = [
   { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: [] },
@@ -78,10 +81,11 @@ describe('broadcast: bitrate quota', () => {
     expect(r.sha256).toBe(createHash('sha256').update(src).digest('hex'));
     expect(r.stored.sort()).toEqual(['fra-1', 'iad-1']);
 
-    // What the servers allow: the publisher was told their quota (2 Mbit/s after the burst).
+    // What the servers allow: the publisher was told their quota (2 Mbit/s after the burst, each Cluster charged).
     const rateBps = 2e6;
     const burstBytes = Math.max(MIN_BURST_BYTES, (BURST_SECONDS * rateBps) / 8);
-    expect(publisher!.limits).toMatchObject({ maxBitrateBps: rateBps, burstBytes });
+    expect(publisher!.limits).toMatchObject({ maxBitrateBps: rateBps, burstBytes, clusterBytes: CLUSTER_CHARGE_BYTES });
+    const charged = (end: number) => end + new ClusterIdCount().push(src.subarray(0, end)) * CLUSTER_CHARGE_BYTES;
     // 4.5 MB is past the burst, so the quota binds during this upload.
     expect(src.length).toBeGreaterThan(burstBytes);
 
@@ -94,11 +98,42 @@ describe('broadcast: bitrate quota', () => {
     // Checked against the publisher's own clock readings, so a slow machine cannot make it pass or fail.
     const t0 = chunks[0]!.atMs;
     const allowedAt = (atMs: number) => QUOTA_MARGIN * (burstBytes + (rateBps / 8) * ((atMs - t0) / 1000));
+    // The line less the charge of the Clusters sent before the chunk (its own are paid for by waiting).
     const behind = chunks.filter(
-      (c, i) => i > 0 && c.n < FAST_READ_BYTES && c.end < src.length && c.end < Math.floor(allowedAt(chunks[i - 1]!.atMs)) - 1,
+      (c, i) =>
+        i > 0 && c.n < FAST_READ_BYTES && c.end < src.length && charged(c.end - c.n) + c.n < Math.floor(allowedAt(chunks[i - 1]!.atMs)) - 1,
     );
     expect(behind).toEqual([]);
     // And the quota did bind: some chunks were cut short by it.
     expect(chunks.some((c) => c.n < FAST_READ_BYTES && c.end < src.length)).toBe(true);
   }, 60_000);
+
+  it('`--fast` uploads a file with a Cluster per 20-ms Opus frame whole: it paces to the Cluster charge the servers count', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-quota-opus-'));
+    try {
+      const file = join(dir, 'opus-20ms.webm');
+      // 300 s: 15,000 Clusters of ≈ 150 B, whose charge (3.8 MB) takes the upload past the 4-MiB burst.
+      makeOpusClusterPerFrame(file, 20, 300, true);
+      const src = readFileSync(file);
+      const rateBps = 2e6;
+      const burstBytes = Math.max(MIN_BURST_BYTES, (BURST_SECONDS * rateBps) / 8);
+      const chargedBytes = src.length + new ClusterIdCount().push(src) * CLUSTER_CHARGE_BYTES;
+      expect(src.length).toBeLessThan(burstBytes);
+      expect(chargedBytes).toBeGreaterThan(burstBytes);
+      const r = await publishFile({
+        hubUrl: cluster.hubUrl,
+        file,
+        location: 'Lisbon',
+        streamKey: 'test-key',
+        streamId: 'q-opus',
+        fast: true,
+      });
+      expect(r.sha256).toBe(createHash('sha256').update(src).digest('hex'));
+      expect(r.stored.sort()).toEqual(['fra-1', 'iad-1']);
+      // Paced by the charge: the bytes alone were within the burst.
+      expect(r.elapsedMs).toBeGreaterThanOrEqual(((chargedBytes - burstBytes) * 8 * 1000) / rateBps / 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

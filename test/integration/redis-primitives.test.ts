@@ -186,9 +186,42 @@ describe('shared guards', () => {
     // The loser may take over only with the winner's secret (the owner reconnecting through another hub).
     const retake = await onB.claim('live-1', 'hub-b/sock10', 'ignored', winner.secret);
     expect(retake).toEqual({ ok: true, secret: winner.secret, fresh: false });
-    expect(await onA.claim('live-1', 'hub-a/other', 'x', 'wrong')).toEqual({ ok: false });
+    expect(await onA.claim('live-1', 'hub-a/other', 'x', 'wrong')).toEqual({ ok: false, reason: 'owned' });
     expect(await onA.release('live-1', 'hub-a/other')).toBe(false);
     expect(await onB.release('live-1', 'hub-b/sock10')).toBe(true);
+  });
+
+  it('counts the ids of a stream key across hubs: two hubs racing for its last slot, one wins; a resume is not counted twice', async () => {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    const onA = new SharedStreamOwners(ca, keys, 60_000);
+    const onB = new SharedStreamOwners(cb, keys, 60_000);
+    const slot = (nowMs = 1_000) => ({ keyId: 'k1', max: 2, nowMs });
+    const first = await onA.claim('s1', 'hub-a/1', 'sec-1', undefined, slot());
+    expect(first).toMatchObject({ ok: true, fresh: true });
+    const race = await Promise.all([
+      onA.claim('s2', 'hub-a/2', 'sec-2', undefined, slot()),
+      onB.claim('s3', 'hub-b/3', 'sec-3', undefined, slot()),
+    ]);
+    expect(race.filter((r) => r.ok)).toHaveLength(1);
+    expect(race.filter((r) => !r.ok)).toEqual([{ ok: false, reason: 'key-full' }]);
+    const [won, lost] = race[0]!.ok ? (['s2', 's3'] as const) : (['s3', 's2'] as const);
+    // The refused id holds nothing: another key may take it.
+    expect(await onB.claim(lost, 'hub-b/9', 'sec-x', undefined, { ...slot(), keyId: 'k2' })).toMatchObject({ ok: true });
+    // s1's publisher comes back through hub B with its secret: the key still holds two ids.
+    expect(await onB.claim('s1', 'hub-b/7', 'ignored', 'sec-1', slot())).toMatchObject({ ok: true, fresh: false });
+    expect(await ca.zcard(keys.keySlots('k1'))).toBe(2);
+    // Hub A's release of s1 (its old connection) leaves the slot: hub B holds the id now.
+    expect(await onA.release('s1', 'hub-a/1', 'k1')).toBe(false);
+    expect(await ca.zcard(keys.keySlots('k1'))).toBe(2);
+    expect(await onB.release('s1', 'hub-b/7', 'k1')).toBe(true);
+    expect(await onA.claim('s4', 'hub-a/4', 'sec-4', undefined, slot())).toMatchObject({ ok: true, fresh: true });
+    // A dead hub's slots expire unless renewed: renewed ones stay, the other goes.
+    await onA.renewSlots([{ streamId: 's4', keyId: 'k1' }], 100_000);
+    expect(await onB.claim('s5', 'hub-b/5', 'sec-5', undefined, slot(90_000))).toMatchObject({ ok: true, fresh: true });
+    expect((await ca.zrange(keys.keySlots('k1'), 0, -1)).sort()).toEqual(['s4', 's5']);
+    expect(won).toMatch(/^s[23]$/);
   });
 
   it('refuses a token nonce replayed on another hub', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BASE_CHUNKS_PER_S, ChunkFloodMeter } from '../../node-app/ingest/chunk-flood.js';
 import { MAX_INIT_SEGMENT_BYTES, WebmHeadCheck } from '../../node-app/ingest/webm-head-check.js';
 import { BURSTS_PER_WINDOW, MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from '../../node-app/delivery/restart-policy.js';
-import { StreamOwners, ownerHash } from '../../signaling/stream-owners.js';
+import { StreamOwners, keyIdOf, ownerHash } from '../../signaling/stream-owners.js';
 import { MEDIA_DIR } from '../helpers/cluster.js';
 
 describe('ChunkFloodMeter', () => {
@@ -78,5 +78,33 @@ describe('StreamOwners', () => {
       ok: false,
       code: 'conflict',
     });
+  });
+  it('a stream key holds at most its cap of ids; a resume does not count twice; every release frees its slot', () => {
+    const o = new StreamOwners();
+    const key = { keyId: keyIdOf('shared-key'), max: 2 };
+    const other = { keyId: keyIdOf('other-key'), max: 2 };
+    const a = o.claim('a', 'c1', undefined, none, key);
+    expect(a).toMatchObject({ ok: true, fresh: true });
+    expect(o.claim('b', 'c1', undefined, none, key)).toMatchObject({ ok: true });
+    expect(o.claim('c', 'c2', undefined, none, key)).toMatchObject({ ok: false, code: 'too-many-broadcasts' });
+    // A refused claim reserves nothing: the id is free for another key.
+    expect(o.claim('c', 'c3', undefined, none, other)).toMatchObject({ ok: true, fresh: true });
+    // The same id again (its publisher back on a new connection with its secret): no second slot.
+    const secret = (a as { secret: string }).secret;
+    expect(o.claim('a', 'c1-again', secret, none, key)).toMatchObject({ ok: true, fresh: false });
+    expect(o.heldBy(key.keyId)).toBe(2);
+    // Resumed with another key, it still counts against the key that made it (once).
+    expect(o.claim('a', 'c1-other', secret, none, other)).toMatchObject({ ok: true, fresh: false });
+    expect([o.heldBy(key.keyId), o.heldBy(other.keyId), o.keyOf('a')]).toEqual([2, 1, key.keyId]);
+    // After a hub restart, a live id proven by its secret takes a slot like a new one.
+    const restarted = new StreamOwners();
+    const live = { liveOwners: [ownerHash(secret)], stored: false };
+    expect(restarted.claim('a', 'c1', secret, live, { ...key, max: 1 })).toMatchObject({ ok: true, fresh: false });
+    expect(restarted.claim('z', 'c1', undefined, none, { ...key, max: 1 })).toMatchObject({ ok: false, code: 'too-many-broadcasts' });
+    o.release('a');
+    expect(o.heldBy(key.keyId)).toBe(1);
+    expect(o.claim('d', 'c2', undefined, none, key)).toMatchObject({ ok: true });
+    for (const id of ['b', 'c', 'd']) o.release(id);
+    expect([o.heldBy(key.keyId), o.heldBy(other.keyId), o.size]).toEqual([0, 0, 0]);
   });
 });

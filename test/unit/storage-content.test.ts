@@ -1,7 +1,18 @@
 // Titles, descriptions and posters of stored assets: the sidecar JSON (parsing, bounds, clear refusals),
 // the storage scan that reads it, the per-message budget, and the ffmpeg poster from the first keyframe.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DiskStore, MAX_META_CHARS_PER_MESSAGE, withinMetaBudget } from '../../node-app/storage/disk-store.js';
@@ -151,6 +162,44 @@ describe('the storage scan with sidecars and posters', () => {
     // The poster is not an asset, and an asset with one is not queued again.
     expect(store.list()).toHaveLength(2);
     expect(posters.pending).toBe(0);
+    posters.close();
+  });
+
+  it('makes the poster again when a stored file is replaced (the rescan finds another fingerprint)', async () => {
+    const made: string[] = [];
+    const failed: string[] = [];
+    const posters = new PosterMaker({ made: (id) => made.push(id), failed: (id, m) => failed.push(`${id}: ${m}`) });
+    const store = await open(posters);
+    const until = async (what: () => boolean) => {
+      const deadline = Date.now() + 30_000;
+      while (!what() && failed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(failed).toEqual([]);
+    };
+    // Left by the test before, or made now.
+    await until(() => existsSync(store.posterPathOf('demo-testsrc')!));
+    await store.refresh();
+    const before = readFileSync(store.posterPathOf('demo-testsrc')!);
+    const tokenBefore = info(store, 'demo-testsrc')?.poster;
+    expect(tokenBefore).toBeDefined();
+    // Another picture under the same id: a new file renamed over the old one, as an operator would.
+    await new Promise((r) => setTimeout(r, 20));
+    copyFileSync(join(MEDIA_DIR, 'demo-mandelbrot.webm'), join(root, 'replacement.tmp'));
+    renameSync(join(root, 'replacement.tmp'), join(root, 'demo-testsrc.webm'));
+    made.length = 0;
+    const r = await store.refresh();
+    expect(r.changed.map((a) => a.id)).toEqual(['demo-testsrc']);
+    // The old picture is not listed for the new file meanwhile.
+    expect(info(store, 'demo-testsrc')?.poster).toBeUndefined();
+    await until(() => made.includes('demo-testsrc'));
+    const after = readFileSync(store.posterPathOf('demo-testsrc')!);
+    expect([...after.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+    expect(after.equals(before)).toBe(false);
+    const again = await store.refresh();
+    expect(again.described.map((a) => a.id)).toEqual(['demo-testsrc']);
+    expect(info(store, 'demo-testsrc')?.poster).toMatch(/^[a-z0-9]{1,16}$/);
+    expect(info(store, 'demo-testsrc')?.poster).not.toBe(tokenBefore);
+    // A file that did not change keeps its poster (demo-smpte's, from the test before).
+    expect(info(store, 'demo-smpte')?.poster).toBeDefined();
     posters.close();
   });
 

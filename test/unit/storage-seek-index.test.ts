@@ -4,7 +4,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSeekIndex, MAX_SCANNED_CLUSTERS, SCAN_CHUNK_BYTES, seekPointAt, type SeekIndex } from '../../node-app/storage/seek-index.js';
+import {
+  buildSeekIndex,
+  MAX_SCANNED_CLUSTERS,
+  MAX_SEEK_POINTS,
+  MIN_SEEK_POINT_GAP_MS,
+  SCAN_CHUNK_BYTES,
+  seekPointAt,
+  type SeekIndex,
+} from '../../node-app/storage/seek-index.js';
 import { PROBE_HEAD_BYTES, probeWebm, readHeader } from '../../node-app/storage/webm-probe.js';
 import { makeOpusClusterPerFrame, remuxAsRecording } from '../helpers/test-clip.js';
 
@@ -131,17 +139,52 @@ describe('buildSeekIndex', () => {
     expect((await index(withEmpties(noCues)))?.points).toEqual((await index(noCues))?.points);
   });
 
-  it('scans a recording with a Cluster per 20-ms Opus frame through: a seek to 50 s of 60 starts at 50 s', async () => {
+  it('scans a recording with a Cluster per 20-ms Opus frame through: a point each 500 ms, a seek to 50 s of 60 starts at 50 s', async () => {
     const path = join(dir, 'opus-20ms-live.webm');
     makeOpusClusterPerFrame(path, 20, 60, true);
     const idx = await index(new Uint8Array(readFileSync(path)));
     expect(idx?.from).toBe('clusters');
-    // Every Cluster of an audio-only file is a point: 3,000 of about 126 bytes, none of them refused.
-    expect(idx!.points.length).toBe(3000);
+    // Every Cluster of an audio-only file could be a point: 3,000 of about 126 bytes, none refused; one each 500 ms kept.
+    expect(idx!.points.length).toBe(60_000 / MIN_SEEK_POINT_GAP_MS);
     const p = seekPointAt(idx!, 50_000);
-    expect(p.timeMs).toBeGreaterThan(50_000 - 20);
+    expect(p.timeMs).toBeGreaterThan(50_000 - MIN_SEEK_POINT_GAP_MS);
     expect(p.timeMs).toBeLessThanOrEqual(50_000);
+    // The same file with its Cues (a cue per Cluster) is thinned alike.
+    const withCuesPath = join(dir, 'opus-20ms.webm');
+    makeOpusClusterPerFrame(withCuesPath, 20, 60);
+    const fromCues = await index(new Uint8Array(readFileSync(withCuesPath)));
+    expect(fromCues?.from).toBe('cues');
+    expect(fromCues!.points.length).toBe(60_000 / MIN_SEEK_POINT_GAP_MS);
   });
+
+  it('keeps points to the end of a 2-hour file with a Cluster per 20-ms frame (360,000 Clusters, past MAX_SEEK_POINTS)', async () => {
+    const path = join(dir, 'opus-20ms-head.webm');
+    makeOpusClusterPerFrame(path, 20, 1, true);
+    const real = new Uint8Array(readFileSync(path));
+    const head = real.subarray(0, Buffer.from(real).indexOf(Buffer.from(CLUSTER)));
+    const probe = probeWebm(head);
+    expect(probe.timecodeScaleNs).toBe(1_000_000);
+    const track = probe.tracks.find((t) => t.type === 'audio')!.number!;
+    // A Cluster of 26 bytes: a 3-byte Timecode and one SimpleBlock of 8 bytes of payload (1,300 B a media-second: real
+    // Opus at its lowest rate makes more, and nothing a scan refuses).
+    const cluster = (t: number) => [
+      ...[0x1f, 0x43, 0xb6, 0x75, 0x80 | 21, 0xe7, 0x83, (t >>> 16) & 255, (t >>> 8) & 255, t & 255],
+      ...[0xa3, 0x80 | 12, 0x80 | track, 0x00, 0x00, 0x80, 1, 2, 3, 4, 5, 6, 7, 8],
+    ];
+    const n = 2 * 3600 * 50;
+    expect(n).toBeGreaterThan(MAX_SEEK_POINTS);
+    const file = new Uint8Array(head.byteLength + n * 26);
+    file.set(head);
+    for (let i = 0; i < n; i++) file.set(cluster(i * 20), head.byteLength + i * 26);
+    const idx = (await index(file))!;
+    expect(idx.points.length).toBe((2 * 3600 * 1000) / MIN_SEEK_POINT_GAP_MS);
+    // A seek near the end starts at most MIN_SEEK_POINT_GAP_MS before it, at a Cluster.
+    const target = 2 * 3600 * 1000 - 1_234;
+    const p = seekPointAt(idx, target);
+    expect(target - p.timeMs).toBeLessThan(MIN_SEEK_POINT_GAP_MS);
+    expect(target - p.timeMs).toBeGreaterThanOrEqual(0);
+    expect(p.offset).toBe(head.byteLength + (p.timeMs / 20) * 26);
+  }, 60_000);
 
   it(`reads Clusters the ingest would refuse (17 bytes, 1 ms apart) and stops after ${MAX_SCANNED_CLUSTERS}, points or not`, async () => {
     const head = noCues.subarray(0, Buffer.from(noCues).indexOf(Buffer.from(CLUSTER)));

@@ -70,6 +70,12 @@ export function publishProblem(code: string, message: string): Problem {
       return { code, message: `The cluster did not answer in time (${message}). Try again.` };
     case 'rate-limited':
       return { code, message: 'Too many requests. Wait a moment, then go live again.' };
+    case 'too-many-broadcasts':
+      return {
+        code,
+        message: `This stream key already has as many broadcasts live as the hub allows (${message}). End one of them, or ask your operator for another key.`,
+        field: 'key',
+      };
     case 'bad-request':
       return { code, message: `The hub refused the request: ${message}` };
     default:
