@@ -1,6 +1,8 @@
-// Per-stream ingest quotas (average bitrate, size, burst) from the operator's flags; apart from the manager because
-// the CLI, the manager and the tests read the same defaults.
+// Per-stream ingest quotas (average bitrate, size, burst) from the operator's flags, and a stream checked against them;
+// apart from the manager because the CLI, the manager and the tests read the same defaults.
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
+import { allowanceSince } from '../../common/token-bucket.js';
+import { IngestError, IngestErrorCode } from './errors.js';
 
 export const DEFAULT_MAX_BITRATE_BPS = 25_000_000;
 export const DEFAULT_MAX_STREAM_BYTES = 8 * 1024 ** 3;
@@ -17,4 +19,22 @@ export function ingestLimits(maxMbps?: number, maxMb?: number): IngestLimits {
   const maxBitrateBps = maxMbps !== undefined && Number.isFinite(maxMbps) && maxMbps > 0 ? maxMbps * 1e6 : DEFAULT_MAX_BITRATE_BPS;
   const maxBytes = maxMb !== undefined && Number.isFinite(maxMb) && maxMb > 0 ? Math.floor(maxMb * 1024 * 1024) : DEFAULT_MAX_STREAM_BYTES;
   return { maxBitrateBps, maxBytes, burstBytes: Math.max(MIN_BURST_BYTES, Math.round((BURST_SECONDS * maxBitrateBps) / 8)) };
+}
+
+/** Bytes a stream may have `elapsedMs` after its publish started, under its average-bitrate quota (and its size). */
+export function allowedStreamBytes(limits: IngestLimits, elapsedMs: number): number {
+  return Math.min(limits.maxBytes, allowanceSince(limits.burstBytes, limits.maxBitrateBps / 8, elapsedMs));
+}
+
+/** Why a stream that would reach `after` bytes, `allowed` being its allowance now, breaks its quota; undefined when it does not. */
+export function quotaRefusal(limits: IngestLimits, after: number, allowed: number): IngestError | undefined {
+  if (after > limits.maxBytes)
+    return new IngestError(IngestErrorCode.tooLarge, `the stream would exceed its ${limits.maxBytes}-byte quota`);
+  if (after > allowed) {
+    return new IngestError(
+      IngestErrorCode.rateLimited,
+      `the stream exceeds its ${Math.round(limits.maxBitrateBps / 1000)} kbit/s bitrate quota`,
+    );
+  }
+  return undefined;
 }
