@@ -1,11 +1,8 @@
 // Seek in Chromium: the Baton player seeking to random points of a long asset against plain HTTP range
 // requests into MSE from the same media server, same run: from setting currentTime to the new frame on screen.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { DESKTOP, ROOT, launchBrowser } from '../test/e2e/helpers/browser.js';
+import { DESKTOP, launchBrowser } from '../test/e2e/helpers/browser.js';
 import { buildWebClient } from '../test/e2e/helpers/web-build.js';
 import { startCluster, type Cluster } from '../test/helpers/cluster.js';
 import { DiskStore } from '../node-app/storage/disk-store.js';
@@ -13,6 +10,8 @@ import { seekPointAt, type SeekIndex } from '../node-app/storage/seek-index.js';
 import { seededRng } from '../test/helpers/seeded-rng.js';
 import { alternating, percentile } from './sampling.js';
 import type { Figures } from './results-store.js';
+import { ensureLongAsset } from './long-asset.js';
+import { httpPageScript, SEEK_PROBE, type Probe } from './seek-page-scripts.js';
 
 /** The long asset: 10 minutes for a quick run, 2 hours (the issue's case) for a full one. */
 const QUICK_ASSET_S = 600;
@@ -34,94 +33,7 @@ const MAX_FAILED_SAMPLES = 3;
 const EDGE_S = 10;
 /** …and this far from the previous position (s): past anything buffered, so each seek fetches. */
 const FAR_S = 120;
-/** Where generated bench media is kept between runs (git-ignored). */
-const MEDIA_CACHE_DIR = join(ROOT, 'var/bench-media');
 const HTTP_PAGE_PATH = '/healthz';
-
-/**
- * Defines `window.__seekFrame(video, t)`: sets currentTime and resolves with the ms until the first
- * frame at or after `t` is presented (requestVideoFrameCallback). Plain JavaScript: see ttff.ts.
- */
-const SEEK_PROBE = `const appends = [];
-const answers = [];
-// Baton: when the server's answer to a seek (the meta naming seekMs) arrives on the data channel.
-const PC = window.RTCPeerConnection;
-window.RTCPeerConnection = function (...args) {
-  const pc = new PC(...args);
-  const createDataChannel = pc.createDataChannel.bind(pc);
-  pc.createDataChannel = (...a) => {
-    const ch = createDataChannel(...a);
-    ch.addEventListener('message', (e) => { if (typeof e.data === 'string' && e.data.includes('"seekMs"')) answers.push(performance.now()); });
-    return ch;
-  };
-  return pc;
-};
-window.RTCPeerConnection.prototype = PC.prototype;
-const append = SourceBuffer.prototype.appendBuffer;
-SourceBuffer.prototype.appendBuffer = function (data) {
-  appends.push(performance.now());
-  return append.call(this, data);
-};
-window.__seekFrame = (v, t, before) => new Promise((resolve) => {
-  const t0 = performance.now();
-  const onFrame = (now, meta) => {
-    // The first append after the seek carries the new position's bytes (both players drop what they had queued).
-    const firstAppend = appends.find((a) => a > t0);
-    const answer = answers.find((a) => a > t0);
-    if (meta.mediaTime >= t - 0.1 && meta.mediaTime < t + 2) resolve({ ms: (meta.presentationTime || now) - t0, appendMs: firstAppend === undefined ? null : firstAppend - t0, answerMs: answer === undefined ? null : answer - t0, mediaTime: meta.mediaTime });
-    else v.requestVideoFrameCallback(onFrame);
-  };
-  v.requestVideoFrameCallback(onFrame);
-  Promise.resolve(before ? before(t) : undefined).then(() => { v.currentTime = t; });
-});`;
-
-/**
- * The HTTP baseline page: a video fed by fetch → MSE from byte 0, and `window.__httpSeek(t, offset)`
- * that does what a plain HTTP WebM player does (its Cues read up front, here given by the bench):
- * stop the download, reset the SourceBuffer, and stream `Range: bytes=offset-` into it.
- */
-function httpPage(arg: { url: string; mime: string; path: string }): string {
-  return `(() => {
-  const arg = ${JSON.stringify(arg)};
-  if (location.pathname !== arg.path) return;
-  const v = document.createElement('video');
-  v.muted = true; v.autoplay = true; v.playsInline = true;
-  window.__video = v;
-  const ms = new MediaSource();
-  const opened = new Promise((resolve) => ms.addEventListener('sourceopen', () => resolve(), { once: true }));
-  v.src = URL.createObjectURL(ms);
-  document.addEventListener('DOMContentLoaded', () => document.body.append(v), { once: true });
-  let sb;
-  let ctrl;
-  const idle = () => (sb.updating ? new Promise((r) => sb.addEventListener('updateend', r, { once: true })) : Promise.resolve());
-  const stream = async (from) => {
-    const c = (ctrl = new AbortController());
-    const res = await fetch(arg.url, { headers: from ? { range: 'bytes=' + from + '-' } : {}, signal: c.signal });
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done || c.signal.aborted) break;
-      await idle();
-      if (c.signal.aborted) break;
-      sb.appendBuffer(value);
-      await idle();
-      if (v.paused) v.play().catch(() => undefined);
-    }
-  };
-  (async () => {
-    await opened;
-    sb = ms.addSourceBuffer(arg.mime);
-    stream(0).catch(() => undefined);
-  })();
-  window.__httpSeek = async (offset) => {
-    ctrl.abort();
-    await idle();
-    sb.abort();
-    if (sb.buffered.length) { sb.remove(0, Infinity); await idle(); }
-    stream(offset).catch(() => undefined);
-  };
-})();`;
-}
 
 interface Sample {
   ms: number;
@@ -174,13 +86,13 @@ export async function benchSeek(opts: { quick: boolean }): Promise<Figures> {
     // A discarded page of each first: the first page in a fresh Chromium pays one-off costs.
     const warm = [EDGE_S + 1, assetS / 2];
     await attempt(() => batonPage(browser!, cluster.hubUrl, assetId, warm), []);
-    await attempt(() => httpPage_(browser!, cluster.hubUrl, url, mime, index, warm), []);
+    await attempt(() => httpPage(browser!, cluster.hubUrl, url, mime, index, warm), []);
     // The same points for both sides of a pair of pages.
     const points = Array.from({ length: pages }, () => farPoints(rng, SEEKS_PER_PAGE, assetS));
     await alternating(
       pages,
       (i) => attempt(() => batonPage(browser!, cluster.hubUrl, assetId, points[i]!), baton),
-      (i) => attempt(() => httpPage_(browser!, cluster.hubUrl, url, mime, index, points[i]!), http),
+      (i) => attempt(() => httpPage(browser!, cluster.hubUrl, url, mime, index, points[i]!), http),
     );
     if (baton.length === 0 || http.length === 0) throw new Error('no successful samples');
     const ms = baton.map((s) => s.ms);
@@ -234,7 +146,7 @@ async function batonPage(browser: Browser, hubUrl: string, assetId: string, poin
   }
 }
 
-async function httpPage_(
+async function httpPage(
   browser: Browser,
   hubUrl: string,
   url: string,
@@ -245,7 +157,7 @@ async function httpPage_(
   const context = await browser.newContext({ viewport: DESKTOP });
   try {
     await context.addInitScript({ content: SEEK_PROBE });
-    await context.addInitScript({ content: httpPage({ url, mime, path: HTTP_PAGE_PATH }) });
+    await context.addInitScript({ content: httpPageScript({ url, mime, path: HTTP_PAGE_PATH }) });
     const page = await context.newPage();
     await page.goto(`${hubUrl}${HTTP_PAGE_PATH}`);
     await waitPlaying(page, () => page.evaluate(() => (window as unknown as Probe).__video.currentTime));
@@ -268,16 +180,6 @@ async function httpPage_(
   } finally {
     await context.close();
   }
-}
-
-interface Probe {
-  __seekFrame(
-    v: HTMLVideoElement,
-    t: number,
-    before?: (t: number) => Promise<void>,
-  ): Promise<{ ms: number; appendMs: number | null; answerMs: number | null; mediaTime: number }>;
-  __httpSeek(offset: number): Promise<void>;
-  __video: HTMLVideoElement;
 }
 
 async function waitPlaying(page: Page, time: () => Promise<number>): Promise<void> {
@@ -322,49 +224,6 @@ async function mediaUrl(cluster: Cluster, id: string): Promise<string> {
   const s = state.servers.find((x) => x.httpUrl);
   if (!s?.httpUrl) throw new Error('no media server publishes an HTTP URL');
   return `${s.httpUrl}/media/${id}.webm`;
-}
-
-/** VP8 + Opus, a keyframe every 2 s, 160×120 at 15 fps: long, yet quick to make (kept in var/bench-media). */
-function ensureLongAsset(id: string, seconds: number): string {
-  const dir = join(MEDIA_CACHE_DIR, id);
-  const file = join(dir, `${id}.webm`);
-  if (existsSync(file)) return dir;
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(MEDIA_CACHE_DIR, `${id}.tmp.webm`);
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=size=160x120:rate=15',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=330:sample_rate=48000',
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libvpx',
-    '-deadline',
-    'realtime',
-    '-cpu-used',
-    '8',
-    '-g',
-    '30',
-    '-keyint_min',
-    '30',
-    '-b:v',
-    '150k',
-    '-c:a',
-    'libopus',
-    '-b:a',
-    '24k',
-    tmp,
-  ]);
-  renameSync(tmp, file);
-  return dir;
 }
 
 function appendP50(samples: Sample[]): number {

@@ -27,7 +27,7 @@ import { askPublish, stripOk, type HeldStream } from './publish-request.js';
 import { replacementPlan } from './replacement-plan.js';
 import { ResendBuffer } from './resend-buffer.js';
 import { TypedEventTarget } from './typed-events.js';
-import { describeFailures, info, overdue, strictestLimits, newUpload, UploadSet, type Upload } from './upload.js';
+import { describeFailures, info, newUpload, releaseUpload, strictestLimits, UploadSet, watchSilence, type Upload } from './upload.js';
 import { driveUpload, onHubSessionClose, onHubSignal, pumpUpload, type UploadHost } from './upload-driver.js';
 
 export * from './publisher-types.js';
@@ -338,27 +338,15 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     u.hubGoneAt = since;
     this.#uploads.markDead(u.serverId);
     this.#emitWarning('server-gone', `${message}: the upload goes on while the server answers, and a replacement is asked for`);
-    u.silenceTimer = setInterval(() => {
-      if (overdue(u, since, Date.now(), UPLOAD_SILENT_MS))
-        this.#failUpload(u, 'session-closed', `${message}, and the server has not answered for ${UPLOAD_SILENT_MS} ms`);
-    }, SILENCE_CHECK_MS);
-    (u.silenceTimer as { unref?: () => void }).unref?.();
+    watchSilence(u, since, UPLOAD_SILENT_MS, SILENCE_CHECK_MS, () =>
+      this.#failUpload(u, 'session-closed', `${message}, and the server has not answered for ${UPLOAD_SILENT_MS} ms`),
+    );
     void this.#replace();
   }
 
+  /** Releases the upload (once) and gives its hub session back. */
   #release(u: Upload): void {
-    if (u.released) return;
-    u.released = true;
-    clearTimeout(u.connectTimer);
-    clearInterval(u.silenceTimer);
-    u.cancelWrite?.();
-    u.cancelWrite = null;
-    try {
-      u.peer.destroy();
-    } catch {
-      // Already destroyed.
-    }
-    this.#o.socket.emit('leave', { sessionId: u.sessionId });
+    if (releaseUpload(u)) this.#o.socket.emit('leave', { sessionId: u.sessionId });
   }
 
   /** Drops the slowest live upload when the buffer overflows (push() must not grow memory without bound). */

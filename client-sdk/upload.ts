@@ -79,6 +79,33 @@ export function overdue(u: Upload, since: number, now: number, ms: number): bool
   return waiting && now - Math.max(since, u.heardAt) >= ms;
 }
 
+/**
+ * Watches an upload whose server the hub no longer watches: every `checkMs`, calls `onSilent` once it is
+ * overdue (see `overdue`) by `silentMs` since `since`. The watch stays until the upload is released.
+ */
+export function watchSilence(u: Upload, since: number, silentMs: number, checkMs: number, onSilent: () => void): void {
+  u.silenceTimer = setInterval(() => {
+    if (overdue(u, since, Date.now(), silentMs)) onSilent();
+  }, checkMs);
+  (u.silenceTimer as { unref?: () => void }).unref?.();
+}
+
+/** Stops the upload's timers, its pending write and its peer; false when it was released already. */
+export function releaseUpload(u: Upload): boolean {
+  if (u.released) return false;
+  u.released = true;
+  clearTimeout(u.connectTimer);
+  clearInterval(u.silenceTimer);
+  u.cancelWrite?.();
+  u.cancelWrite = null;
+  try {
+    u.peer.destroy();
+  } catch {
+    // Already destroyed.
+  }
+  return true;
+}
+
 /** How an upload's channel failed: the Publisher's one failure path for it. */
 export type UploadFailure = (code: 'write-failed' | 'send-failed', message: string) => void;
 

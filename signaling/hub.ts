@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server as IoServer } from 'socket.io';
-import { ackError, ErrorCode, type CatalogEntry, type DecisionEvent } from './protocol/index.js';
+import { ErrorCode, type CatalogEntry, type DecisionEvent } from './protocol/index.js';
 import { TokenVerifier } from './auth.js';
 import { logger, type Logger } from './log.js';
 import { countWhipWhep, type HubMetrics } from './hub-metrics.js';
@@ -21,7 +21,7 @@ import { WhipRoutes } from './whip-routes.js';
 import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
 import { NODE_CLOCK, type HubClock } from './core/link.js';
-import { roomPeer, serverRoom, SocketIoLink } from './transport/socketio-link.js';
+import { SocketIoLink } from './transport/socketio-link.js';
 import { createIoServer } from './transport/socketio-server.js';
 import { wireServers } from './transport/socketio-servers.js';
 import { wireClients } from './transport/socketio-clients.js';
@@ -30,8 +30,10 @@ import { apiState } from './api-state.js';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
-import { HubMesh } from './redis/hub-mesh.js';
-import { RotationReason } from './policies/rotation.js';
+import type { HubMesh } from './redis/hub-mesh.js';
+import { coreMesh, sharedCoreOf } from './hub-sharing.js';
+import { coreWhipHost } from './whip-host.js';
+import type { RotationReason } from './policies/rotation.js';
 import { parseRedisUrl } from './redis/redis-url.js';
 import { sharedBucketLimit, type SharedRateWindows } from './redis/shared-rate.js';
 import { shareIpSessions, type SharedIpSessions } from './redis/shared-sessions.js';
@@ -153,7 +155,13 @@ export class Hub {
       },
     });
     this.#sharedIpSessions = this.shared && shareIpSessions(this.shared, this.core.relay.sessions, this.#log);
-    this.whip = this.#whipRoutes();
+    this.whip = new WhipRoutes(
+      coreWhipHost(this.core, {
+        trustedProxies: this.#trustedProxies,
+        iceServers: this.iceServers,
+        log: this.#log.child({ part: 'whip' }),
+      }),
+    );
     this.whep = new WhepRoutes({
       ...this.whip.host,
       select: (assetId, exclude) => this.core.select(assetId, exclude),
@@ -224,22 +232,7 @@ export class Hub {
     this.#http = http;
     this.#io = io;
     if (this.shared) {
-      const shared = this.shared;
-      this.#mesh = new HubMesh({
-        url: this.#redisUrl!,
-        keys: shared.keys,
-        hubId: shared.hubId,
-        log: this.#log.child({ part: 'mesh' }),
-        locate: (ids) => shared.locate(ids),
-        local: (id) => this.core.members.localPeer(id),
-        fallback: (id) => roomPeer(this.#link.servers!, serverRoom(id)),
-        count: (kind) => this.metrics.crossHub.inc({ kind }),
-        instanceOf: (id) => this.core.table.get(id)?.instance,
-        reachable: () => shared.ready,
-        onRotate: (epoch, reason) => {
-          if (Object.values(RotationReason).includes(reason as RotationReason)) this.core.seat.rotateFor(epoch, reason as RotationReason);
-        },
-      });
+      this.#mesh = coreMesh(this.core, this.shared, { url: this.#redisUrl!, link: this.#link, log: this.#log.child({ part: 'mesh' }) });
       this.#link.mesh = this.#mesh;
     }
     http.on('request', createHttpHandler(this, this.#staticDir));
@@ -283,7 +276,7 @@ export class Hub {
     this.#url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
     // With several hubs the shared table is loaded before the core's timers start.
     await this.#mesh?.start();
-    if (this.shared) await this.shared.start(this.#sharedCore());
+    if (this.shared) await this.shared.start(sharedCoreOf(this.core, this.#mesh, () => this.#hubStatus()));
     this.#sharedHttpLimit?.start();
     this.#sharedDashboardConnects?.start();
     this.#sharedIpSessions?.start();
@@ -340,23 +333,6 @@ export class Hub {
     return [this.#url, ...others.sort()];
   }
 
-  #sharedCore() {
-    const core = this.core;
-    return {
-      table: core.table,
-      applyShared: (b: Parameters<HubCore['applyShared']>[0]) => {
-        // A server that joined (again) may be on another hub now: the mesh asks where, rather than its cache.
-        for (const x of b) if (x.d.type === 'server-joined') this.#mesh?.forget(x.d.server.id);
-        return core.applyShared(b);
-      },
-      loadShared: (s: Parameters<HubCore['loadShared']>[0]) => core.loadShared(s),
-      leaseChanged: () => core.leaseChanged(),
-      removeSilent: (ids: readonly string[]) => core.removeSilent(ids),
-      localServers: () => core.members.ids(),
-      hubStatus: () => this.#hubStatus(),
-    };
-  }
-
   #hubStatus() {
     return { url: this.#url, clients: this.#link.clients?.sockets.size ?? 0, servers: this.core.members.size };
   }
@@ -369,40 +345,5 @@ export class Hub {
   /** Every asset in the cluster, sorted by id (cached until the catalog changes; do not mutate). */
   catalog(): readonly CatalogEntry[] {
     return this.core.catalogView.all();
-  }
-
-  /** What the WHIP routes borrow: the publish path, the server peers and the sessions. */
-  #whipRoutes(): WhipRoutes {
-    const core = this.core;
-    return new WhipRoutes({
-      publish: (clientId, req, ip) => core.publish(clientId, req, ip),
-      clientIp: (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], this.#trustedProxies),
-      emit: (serverId, event, msg) => {
-        const peer = core.members.peer(serverId);
-        peer?.send(event, msg);
-        return peer !== undefined;
-      },
-      request: async (serverId, event, msg, timeoutMs) => {
-        const peer = core.members.peer(serverId);
-        if (!peer) return ackError(ErrorCode.noIngest, `server ${serverId} is gone`);
-        core.feed.flush();
-        try {
-          return (await peer.ask(event, msg, timeoutMs)) as never;
-        } catch {
-          return ackError(ErrorCode.timeout, `server ${serverId} did not answer ${event} in time`);
-        }
-      },
-      session: (id) => core.relay.sessions.get(id),
-      // The table's, not this hub's members: with several hubs a primary registered with another hub is up too.
-      serverIds: () => core.table.ids(),
-      instanceOf: (id) => core.table.get(id)?.instance,
-      // An empty copy (a broadcast that sent nothing) can be taken over from byte 0.
-      liveCopies: (streamId) =>
-        [...this.table.liveHolders(streamId)].filter((id) => (this.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),
-      hasSessions: (clientId) => core.relay.hasSessions(clientId),
-      closeClient: (clientId, reason) => core.relay.closeClient(clientId, reason),
-      iceServers: this.iceServers,
-      log: this.#log.child({ part: 'whip' }),
-    });
   }
 }

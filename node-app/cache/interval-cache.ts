@@ -8,6 +8,7 @@ import type { Member, Pair } from './pair.js';
 import { type AssetState, AssetRecords } from './asset-records.js';
 import { PairRanking } from './pair-ranking.js';
 import { DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, PrefixPool, prefixBlocksFor } from './prefix-pool.js';
+import { StreamMoves } from './stream-moves.js';
 import { keepBlock, WholeAssets } from './whole-assets.js';
 import { CachePolicy, type BlockCache, type CacheStats, type StreamHandle, type StreamInfo } from './types.js';
 
@@ -68,8 +69,9 @@ export interface IntervalCacheOptions {
  * second per byte held, 1/interval), and an admitted asset keeps every block
  * below that mark that any of its viewers reads, after they leave too.
  *
- * Who gets the budget is `PairRanking`'s (pair-ranking.ts); prefixes are
- * `PrefixPool`'s, whole assets `WholeAssets`'s. A block read touches the stream (handle and chain member in one object), its two
+ * Who gets the budget is `PairRanking`'s (pair-ranking.ts); how a read or a
+ * seek moves a stream in its chain, `StreamMoves`'s (stream-moves.ts); prefixes
+ * are `PrefixPool`'s, whole assets `WholeAssets`'s. A block read touches the stream (handle and chain member in one object), its two
  * pairs and the block, with no allocation; a hit on the block the stream's
  * pair holds for it needs no lookup at all.
  */
@@ -83,6 +85,7 @@ export class IntervalCache implements BlockCache {
   readonly #chains: Chains;
   readonly #prefix: PrefixPool;
   readonly #ranking: PairRanking<AssetState>;
+  readonly #moves: StreamMoves<AssetState>;
   readonly #assets = new AssetRecords();
   /** Generalized: the assets that compete whole, on their predicted intervals. */
   readonly #whole: WholeAssets<AssetState> | null;
@@ -116,6 +119,7 @@ export class IntervalCache implements BlockCache {
         )
       : null;
     this.#ranking = new PairRanking(this.#chains, this.#table, this.#whole, this.budgetBytes - prefixCapBytes, this.blockBytes);
+    this.#moves = new StreamMoves(this.#chains, this.#ranking, this.blockBytes);
   }
 
   get usedBytes(): number {
@@ -316,7 +320,7 @@ export class IntervalCache implements BlockCache {
     assertBlockIndex(block);
     assertTime(now);
     this.#nowMs = now;
-    this.#moveTo(s, block, now);
+    this.#moves.moveTo(s, block, now);
     // The block the stream's pair holds for it is the pair's first, if any: no lookup.
     const inP = s.follow;
     const held = inP !== null && inP.size > 0 && inP.first() === block ? inP.firstHeld() : s.asset.blocks.get(block);
@@ -336,7 +340,7 @@ export class IntervalCache implements BlockCache {
     assertBytes(bytes);
     assertTime(now);
     this.#nowMs = now;
-    this.#moveTo(s, block, now);
+    this.#moves.moveTo(s, block, now);
     const asset = s.asset;
     this.#missBytes += bytes.length;
     let held = asset.blocks.get(block);
@@ -373,7 +377,7 @@ export class IntervalCache implements BlockCache {
     assertBlockIndex(block);
     assertTime(now);
     this.#nowMs = now;
-    if (block !== s.pos) this.#reposition(s, block, now, true);
+    if (block !== s.pos) this.#moves.reposition(s, block, now, true);
   }
 
   #close(s: Stream, now: number): void {
@@ -389,44 +393,6 @@ export class IntervalCache implements BlockCache {
   }
 
   // ---- policy --------------------------------------------------------------------------
-
-  /** Moves the stream to `block`: one block forward is streaming, anything else a seek. */
-  #moveTo(s: Stream, block: number, now: number): void {
-    if (block === s.pos) return;
-    if (block !== s.pos + 1) return this.#reposition(s, block, now, true);
-    const inP = s.follow;
-    if (inP !== null && block > inP.leaderPos) {
-      if (!inP.ghostLeader) return this.#reposition(s, block, now, false); // overtook its leader
-      this.#chains.moved(s, block);
-      this.#chains.releaseBefore(inP, block, s.lead);
-      this.#chains.unlink(inP.leader, false); // drained everything the departed leader left
-      this.#ranking.dirty = true;
-      return;
-    }
-    this.#chains.moved(s, block);
-    if (inP === null) return;
-    this.#chains.releaseBefore(inP, block, s.lead);
-    this.#ranking.followerMoved(inP, now);
-  }
-
-  /** Moves the stream's place in the chain; a seek also moves its (virtual) start time. */
-  #reposition(s: Stream, block: number, now: number, seek: boolean): void {
-    const start = seek ? this.#virtualStart(s, block, now) : s.start;
-    this.#chains.unlink(s, true);
-    s.pos = block; // out of the chain: no pair to update
-    s.start = start;
-    this.#chains.insert(s);
-    this.#ranking.rerank(this.#nowMs);
-  }
-
-  /** When a stream now at `block` would have started, had it played straight through. */
-  #virtualStart(old: Stream, block: number, now: number): number {
-    const bytesPerMs = old.asset.bytesPerMs;
-    if (bytesPerMs > 0) return now - (block * this.blockBytes) / bytesPerMs;
-    const elapsed = now - old.start;
-    if (elapsed > 0 && old.pos > 0) return now - block * (elapsed / old.pos);
-    return now;
-  }
 
   /** The stream has `block` in hand: keep it for its follower and for the prefix. */
   #retain(s: Stream, block: number, held: HeldBlock): void {

@@ -1,5 +1,4 @@
 // Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters start with a keyframe, chunk by chunk.
-import { probeWebm } from '../storage/webm-probe.js';
 import {
   BLOCK_ID,
   BLOCK_IDS,
@@ -12,33 +11,13 @@ import {
   SIMPLE_BLOCK_ID,
 } from './ebml-stream.js';
 import { concatBytes } from '../../common/ebml-header.js';
+import { BLOCK_HEAD_BYTES, type BlockHead, readBlockHead } from './block-head.js';
+import { ClusterOffsets } from './cluster-offsets.js';
 import { ClusterSense } from './cluster-sense.js';
-import { OffsetRing } from './offset-ring.js';
-
-/** A SimpleBlock's head: track number (a vint of up to 8 bytes), a 16-bit timecode, the flags byte. */
-const BLOCK_HEAD_BYTES = 11;
-/** Init segments longer than this are not kept for reading the Tracks (no keyframe index then). */
-export const MAX_INIT_BYTES = 256 * 1024;
-
-/**
- * Recent cut points remembered (block and sized-Cluster ends, ascending). A salvage
- * cuts at the disk's edge, at most one flush behind the newest bytes, so a few are
- * plenty; older limits fall back to Cluster starts.
- */
-export const MAX_RECENT_CUTS = 64;
-/**
- * Recent Cluster starts, and recent keyframe Cluster starts, remembered (each its own ring). A live join
- * and a continuation want the newest; a salvage one at most a flush behind it; older limits fall back to
- * the stream's first Clusters.
- */
-export const MAX_RECENT_CLUSTERS = 64;
-/** The stream's first Cluster starts kept for good: a live poster reads the first few whole Clusters. */
-export const MAX_FIRST_CLUSTERS = 8;
-
-/** A Cluster's Timecode as its first child: id 0xE7 (1 byte), a size vint (up to 8), at most 8 bytes of value. */
-const TIMECODE_ID = 0xe7;
-const MAX_TIMECODE_BYTES = 17;
-const DEFAULT_TIMECODE_SCALE_NS = 1_000_000;
+import { ClusterTimecode } from './cluster-timecode.js';
+import { InitBytes } from './init-bytes.js';
+import { KeyframeClusters, type KeyframeMode } from './keyframe-clusters.js';
+import { SpanCollector } from './span-collector.js';
 
 /** Longest element header: a 4-byte id and an 8-byte size. */
 const MAX_HEADER_BYTES = 12;
@@ -46,13 +25,6 @@ const NO_BYTES = new Uint8Array(0);
 
 /** `sized`: inside a sized Cluster until its first block, `group`: inside a BlockGroup while looking for a Cluster's first video block. */
 type Mode = 'ebml' | 'top' | 'segment' | 'cluster' | 'sized' | 'group' | 'stopped';
-
-/**
- * What the index knows of keyframes: `video` (each Cluster is checked for a leading video
- * keyframe), `all` (no video track: every Cluster is a start point), `unknown` (the Tracks
- * could not be read: no Cluster is known to start with a keyframe).
- */
-export type KeyframeMode = 'video' | 'all' | 'unknown';
 
 /** Whose block head is being collected: the Cluster's first video block (`block`) or a BlockGroup's Block (`group`). */
 type PeekFor = 'block' | 'group';
@@ -82,22 +54,12 @@ export class ClusterIndex {
   readonly #h: HeaderSlot = { id: 0, size: 0, headerBytes: 0 };
   #segmentEnd = Infinity;
   #clusterCount = 0;
-  readonly #first: number[] = [];
-  readonly #clusters = new OffsetRing(MAX_RECENT_CLUSTERS);
-  /** Offsets after a whole block (in an unknown-size Cluster) or a whole sized Cluster. */
-  readonly #cuts = new OffsetRing(MAX_RECENT_CUTS);
-  /** Starts of the Clusters whose first video block is a keyframe (every Cluster without video), and the first such. */
-  readonly #keyClusters = new OffsetRing(MAX_RECENT_CLUSTERS);
-  #firstKeyCluster: number | undefined;
+  readonly #offsets = new ClusterOffsets();
   #firstFrameEnd: number | undefined;
   readonly #sense = new ClusterSense();
-  #keyframes: KeyframeMode = 'unknown';
-  #videoTrack: number | undefined;
-  /** The bytes before the first Cluster (`#headBytes` of them), kept until it is found: the Tracks name the video track. */
-  #head: Uint8Array | null = new Uint8Array(4096);
-  #headBytes = 0;
-  /** The Cluster being walked, while its first video block is still to come. */
-  #keyPending: number | undefined;
+  readonly #keyframes = new KeyframeClusters(this.#offsets);
+  /** The bytes before the first Cluster, kept until it is found: the Tracks name the video track. */
+  readonly #init = new InitBytes();
   /** The Cluster being walked has shown a block. */
   #clusterHasFrame = false;
   /** End of the sized Cluster being walked. */
@@ -109,10 +71,8 @@ export class ClusterIndex {
   #groupRef = false;
   /** A block head being collected (the first bytes of a (Simple)Block's payload, which may arrive in later chunks). */
   #peekFor: PeekFor | null = null;
-  #peekAt = 0;
-  #peekLen = 0;
-  #peekGot = 0;
-  readonly #peekBuf = new Uint8Array(BLOCK_HEAD_BYTES);
+  readonly #peek = new SpanCollector(BLOCK_HEAD_BYTES);
+  readonly #blockHead: BlockHead = { track: undefined, key: false };
 
   /**
    * Called with each Cluster's start time, ms of media time, once its Timecode has arrived (while the push that
@@ -120,13 +80,8 @@ export class ClusterIndex {
    * is left out.
    */
   onClusterTime: ((timeMs: number) => void) | undefined;
-  #timecodeScaleNs = DEFAULT_TIMECODE_SCALE_NS;
   /** A Cluster's Timecode being collected, from its data start. */
-  #timeActive = false;
-  #timeAt = 0;
-  #timeGot = 0;
-  readonly #timeBuf = new Uint8Array(MAX_TIMECODE_BYTES);
-  readonly #timeHead: HeaderSlot = { id: 0, size: 0, headerBytes: 0 };
+  readonly #time = new ClusterTimecode();
 
   /** True when malformed input (or a refusal) stopped the indexing. */
   get stopped(): boolean {
@@ -150,17 +105,17 @@ export class ClusterIndex {
 
   /** The stream's first Cluster starts (at most MAX_FIRST_CLUSTERS), ascending. */
   get firstClusters(): readonly number[] {
-    return this.#first;
+    return this.#offsets.firstClusters;
   }
 
   /** The newest Cluster starts remembered (at most MAX_RECENT_CLUSTERS), ascending. */
   recentClusters(): number[] {
-    return this.#clusters.toArray();
+    return this.#offsets.recentClusters();
   }
 
   /** The newest keyframe Cluster starts remembered (at most MAX_RECENT_CLUSTERS), ascending. */
   recentKeyClusters(): number[] {
-    return this.#keyClusters.toArray();
+    return this.#offsets.recentKeyClusters();
   }
 
   /** Where the stream's first frame (block) ends; undefined while none has been seen: a cut before it holds no media. */
@@ -170,7 +125,7 @@ export class ClusterIndex {
 
   /** How keyframe Clusters are known (see KeyframeMode); `unknown` until the first Cluster. */
   get keyframes(): KeyframeMode {
-    return this.#keyframes;
+    return this.#keyframes.mode;
   }
 
   /**
@@ -190,14 +145,12 @@ export class ClusterIndex {
 
   /** The last Cluster that starts at or before `limit` (default: anywhere), if any remembered. */
   latestCluster(limit = Infinity): number | undefined {
-    return this.#clusters.lastAtOrBefore(limit) ?? lastAtOrBefore(this.#first, limit);
+    return this.#offsets.latestCluster(limit);
   }
 
   /** The last Cluster known to start with a keyframe, at or before `limit`, if any remembered. */
   latestKeyCluster(limit = Infinity): number | undefined {
-    const recent = this.#keyClusters.lastAtOrBefore(limit);
-    if (recent !== undefined) return recent;
-    return this.#firstKeyCluster !== undefined && this.#firstKeyCluster <= limit ? this.#firstKeyCluster : undefined;
+    return this.#offsets.latestKeyCluster(limit);
   }
 
   /**
@@ -209,20 +162,16 @@ export class ClusterIndex {
    * a WHIP stream a few seconds old was nearly everything stored.
    */
   latestCut(limit = Infinity): number | undefined {
-    const bound = Math.min(limit, this.#total);
-    const cluster = this.latestCluster(bound);
-    const cut = this.#cuts.lastAtOrBefore(bound);
-    if (cut === undefined) return cluster;
-    return cluster === undefined || cut > cluster ? cut : cluster;
+    return this.#offsets.latestCut(Math.min(limit, this.#total));
   }
 
   /** The bytes that follow everything pushed so far. */
   push(chunk: Uint8Array): void {
     const start = this.#total;
     this.#total += chunk.byteLength;
-    if (this.#head) this.#keepHead(chunk);
+    if (this.#init.keeping) this.#init.keep(chunk);
     if (this.#peekFor) this.#fillPeek(chunk, start);
-    if (this.#timeActive) this.#fillTimePeek(chunk, start);
+    if (this.#time.active) this.#clusterTime(this.#time.fill(chunk, start));
     if (this.#mode === 'stopped' || this.#pos >= this.#total) return;
     // Bytes kept from before lie at #pos, just before this chunk; otherwise #pos is inside the chunk.
     if (this.#keepLen > 0) {
@@ -333,7 +282,7 @@ export class ClusterIndex {
             next = this.#checkBlock(h.id, dataStart, h.size);
           }
           // Its first block (and first video block) seen: the rest of the Cluster is skipped whole.
-          if (this.#keyPending === undefined && this.#clusterHasFrame) next = this.#clusterEnd;
+          if (!this.#keyframes.pending && this.#clusterHasFrame) next = this.#clusterEnd;
           break;
         case 'group': {
           if (unknownSize || dataStart + h.size > this.#groupEnd) {
@@ -357,19 +306,11 @@ export class ClusterIndex {
     this.#sense.cluster(at);
     if (this.#sense.refusal !== undefined) return false;
     this.#clusterCount++;
-    if (this.#first.length < MAX_FIRST_CLUSTERS) this.#first.push(at);
-    this.#clusters.push(at);
+    this.#offsets.cluster(at);
     this.#clusterHasFrame = false;
-    this.#readClusterTime(dataStart);
-    this.#keyPending = undefined;
-    if (this.#keyframes === 'all') this.#keyCluster(at);
-    else if (this.#keyframes === 'video') this.#keyPending = at;
+    this.#clusterTime(this.#time.begin(dataStart, this.#buf, this.#bufAt));
+    this.#keyframes.cluster(at);
     return true;
-  }
-
-  #keyCluster(at: number): void {
-    this.#firstKeyCluster ??= at;
-    this.#keyClusters.push(at);
   }
 
   /** A block (ending at `end`) in the Cluster being walked. */
@@ -381,31 +322,10 @@ export class ClusterIndex {
 
   /** The Tracks (in the bytes before the first Cluster at `at`) say which track is video. */
   #readTracks(at: number): void {
-    const head = this.#head;
-    this.#head = null;
-    if (!head) return;
-    const probe = probeWebm(head.subarray(0, Math.min(at, this.#headBytes)));
-    if (!probe.complete) return;
-    this.#timecodeScaleNs = probe.timecodeScaleNs;
-    const video = probe.tracks.find((t) => t.type === 'video');
-    if (!video) this.#keyframes = 'all';
-    else if (video.number !== undefined) {
-      this.#keyframes = 'video';
-      this.#videoTrack = video.number;
-    }
-  }
-
-  /** Keeps the stream's first MAX_INIT_BYTES bytes (at most) until the first Cluster shows. */
-  #keepHead(bytes: Uint8Array): void {
-    const chunk = bytes.subarray(0, MAX_INIT_BYTES - this.#headBytes);
-    const need = this.#headBytes + chunk.byteLength;
-    if (need > this.#head!.byteLength) {
-      const grown = new Uint8Array(Math.min(MAX_INIT_BYTES, Math.max(need, this.#head!.byteLength * 2)));
-      grown.set(this.#head!.subarray(0, this.#headBytes));
-      this.#head = grown;
-    }
-    this.#head!.set(chunk, this.#headBytes);
-    this.#headBytes = need;
+    const probe = this.#init.probe(at);
+    if (!probe) return;
+    this.#time.scaleNs = probe.timecodeScaleNs;
+    this.#keyframes.tracks(probe.tracks);
   }
 
   /**
@@ -415,7 +335,7 @@ export class ClusterIndex {
    */
   #checkBlock(id: number, dataStart: number, size: number): number {
     const end = dataStart + size;
-    if (this.#keyPending === undefined) return end;
+    if (!this.#keyframes.pending) return end;
     if (id === SIMPLE_BLOCK_ID) {
       this.#readBlockHead(dataStart, size, 'block');
       return end;
@@ -428,81 +348,41 @@ export class ClusterIndex {
     return dataStart;
   }
 
-  /** The first video block of the Cluster being walked decides whether it is a start point; other tracks' blocks do not. */
-  #sawBlock(track: number | undefined, key: boolean): void {
-    const cluster = this.#keyPending;
-    if (cluster === undefined || (track !== undefined && track !== this.#videoTrack)) return;
-    this.#keyPending = undefined;
-    if (track !== undefined && key) this.#keyCluster(cluster);
-  }
-
   #endGroup(): void {
     this.#mode = this.#groupParent;
-    this.#sawBlock(this.#groupTrack, !this.#groupRef);
+    this.#keyframes.block(this.#groupTrack, !this.#groupRef);
   }
 
   /** Collects a block's head (track number, timecode, flags) at `dataStart`, from the bytes being walked now or from later chunks. */
   #readBlockHead(dataStart: number, size: number, forWhom: PeekFor): void {
     this.#peekFor = forWhom;
-    this.#peekAt = dataStart;
-    this.#peekLen = Math.min(size, BLOCK_HEAD_BYTES);
-    this.#peekGot = 0;
+    this.#peek.begin(dataStart, Math.min(size, BLOCK_HEAD_BYTES));
     this.#fillPeek(this.#buf, this.#bufAt);
   }
 
   /** Bytes `chunk` (starting at absolute offset `start`) for the block head being collected. */
   #fillPeek(chunk: Uint8Array, start: number): void {
-    this.#peekGot = collect(this.#peekBuf, this.#peekLen, this.#peekAt, this.#peekGot, chunk, start);
-    if (this.#peekGot < this.#peekLen) return;
+    const len = this.#peek.length;
+    if (this.#peek.fill(chunk, start) < len) return;
     const forWhom = this.#peekFor;
     this.#peekFor = null;
-    // An unreadable head (track vint too long for the bytes): the Cluster cannot be told to start with a keyframe.
-    const b = this.#peekBuf;
-    const first = this.#peekLen > 0 ? b[0]! : 0;
-    const n = first === 0 ? 9 : Math.clz32(first) - 23;
-    let track: number | undefined;
-    let key = false;
-    if (n <= 8 && this.#peekLen >= n + 3) {
-      track = first & (0xff >> n);
-      for (let i = 1; i < n; i++) track = track * 256 + b[i]!;
-      key = (b[n + 2]! & 0x80) !== 0;
-    }
-    if (forWhom === 'group') this.#groupTrack = track;
-    else this.#sawBlock(track, key);
+    // An unreadable head (no track): the Cluster cannot be told to start with a keyframe.
+    const head = this.#blockHead;
+    readBlockHead(this.#peek.bytes, len, head);
+    if (forWhom === 'group') this.#groupTrack = head.track;
+    else this.#keyframes.block(head.track, head.key);
   }
 
-  /** Collects the Cluster's first child at `dataStart`, from the bytes being walked now or from later chunks. */
-  #readClusterTime(dataStart: number): void {
-    this.#timeActive = true;
-    this.#timeAt = dataStart;
-    this.#timeGot = 0;
-    this.#fillTimePeek(this.#buf, this.#bufAt);
-  }
-
-  /** Bytes `chunk` (starting at absolute offset `start`) for the Timecode being collected; reports it once whole. */
-  #fillTimePeek(chunk: Uint8Array, start: number): void {
-    const got = collect(this.#timeBuf, MAX_TIMECODE_BYTES, this.#timeAt, this.#timeGot, chunk, start);
-    if (got === this.#timeGot) return;
-    this.#timeGot = got;
-    const h = this.#timeHead;
-    const read = readHeaderInto(this.#timeBuf, 0, got, h);
-    if (read === HeaderRead.short) return;
-    if (read === HeaderRead.bad || h.id !== TIMECODE_ID || h.size <= 0 || h.size > 8) {
-      this.#timeActive = false;
-      return;
-    }
-    if (got < h.headerBytes + h.size) return;
-    this.#timeActive = false;
-    let ticks = 0;
-    for (let i = h.headerBytes; i < h.headerBytes + h.size; i++) ticks = ticks * 256 + this.#timeBuf[i]!;
-    const ms = (ticks * this.#timecodeScaleNs) / 1e6;
+  /** A Cluster's Timecode read whole (`ms` of media time; undefined while it is not, or if there is none). */
+  #clusterTime(ms: number | undefined): void {
+    if (ms === undefined) return;
     this.#sense.time(ms);
     this.onClusterTime?.(ms);
   }
 
   /** Malformed inside a sized Cluster or a BlockGroup: give up on this Cluster's keyframe and skip the element whole. */
   #skipLookup(): void {
-    this.#keyPending = undefined;
+    this.#keyframes.giveUp();
     this.#peekFor = null;
     if (this.#mode === 'group') {
       this.#mode = this.#groupParent;
@@ -514,32 +394,14 @@ export class ClusterIndex {
   }
 
   #cut(at: number): void {
-    this.#cuts.push(at);
+    this.#offsets.cut(at);
   }
 
   #stop(): void {
     this.#mode = 'stopped';
     this.#keepLen = 0;
-    this.#head = null;
+    this.#init.drop();
     this.#peekFor = null;
-    this.#timeActive = false;
+    this.#time.cancel();
   }
-}
-
-/**
- * Copies into `buf` what it still wants (`got` of `len` bytes collected, for absolute offset `at`) from `chunk`
- * (which starts at absolute offset `start`); returns the new count.
- */
-function collect(buf: Uint8Array, len: number, at: number, got: number, chunk: Uint8Array, start: number): number {
-  const want = at + got;
-  const end = start + chunk.byteLength;
-  if (want < start || want >= end || got >= len) return got;
-  const n = Math.min(len - got, end - want);
-  for (let i = 0; i < n; i++) buf[got + i] = chunk[want - start + i]!;
-  return got + n;
-}
-
-function lastAtOrBefore(sorted: readonly number[], limit: number): number | undefined {
-  for (let i = sorted.length - 1; i >= 0; i--) if (sorted[i]! <= limit) return sorted[i];
-  return undefined;
 }

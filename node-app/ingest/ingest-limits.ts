@@ -1,6 +1,8 @@
-// Per-stream ingest quotas (average bitrate, size, burst) from the operator's flags; apart from the manager because
-// the CLI, the manager and the tests read the same defaults.
+// Per-stream ingest quotas (average bitrate, size, burst) from the operator's flags, and a stream checked against them;
+// apart from the manager because the CLI, the manager and the tests read the same defaults.
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
+import { allowanceSince } from '../../common/token-bucket.js';
+import { IngestError, IngestErrorCode } from './errors.js';
 
 export const DEFAULT_MAX_BITRATE_BPS = 25_000_000;
 export const DEFAULT_MAX_STREAM_BYTES = 8 * 1024 ** 3;
@@ -24,4 +26,27 @@ export function ingestLimits(maxMbps?: number, maxMb?: number): IngestLimits {
   const maxBytes = maxMb !== undefined && Number.isFinite(maxMb) && maxMb > 0 ? Math.floor(maxMb * 1024 * 1024) : DEFAULT_MAX_STREAM_BYTES;
   const burstBytes = Math.max(MIN_BURST_BYTES, Math.round((BURST_SECONDS * maxBitrateBps) / 8));
   return { maxBitrateBps, maxBytes, burstBytes, clusterBytes: CLUSTER_CHARGE_BYTES };
+}
+
+/** Bytes a stream may have `elapsedMs` after its publish started, under its average-bitrate quota (and its size). */
+export function allowedStreamBytes(limits: IngestLimits, elapsedMs: number): number {
+  return Math.min(limits.maxBytes, allowanceSince(limits.burstBytes, limits.maxBitrateBps / 8, elapsedMs));
+}
+
+/**
+ * Why a stream that would reach `after` bytes in `clusters` Clusters, `elapsedMs` after its publish started, breaks its
+ * quota; undefined when it does not. The size quota counts bytes alone; the bitrate quota also each Cluster's charge
+ * (`clusterBytes`).
+ */
+export function quotaRefusal(limits: IngestLimits, after: number, clusters: number, elapsedMs: number): IngestError | undefined {
+  if (after > limits.maxBytes)
+    return new IngestError(IngestErrorCode.tooLarge, `the stream would exceed its ${limits.maxBytes}-byte quota`);
+  const charged = after + clusters * (limits.clusterBytes ?? 0);
+  if (charged > allowanceSince(limits.burstBytes, limits.maxBitrateBps / 8, elapsedMs)) {
+    return new IngestError(
+      IngestErrorCode.rateLimited,
+      `the stream exceeds its ${Math.round(limits.maxBitrateBps / 1000)} kbit/s bitrate quota`,
+    );
+  }
+  return undefined;
 }

@@ -1,16 +1,15 @@
 // Appends one live stream's chunks to `<id>.webm.part`, fsyncs, indexes Clusters, and finalizes to `<id>.webm`.
 import { EdgeWaiters } from './edge-waiters.js';
 import { createHash, type Hash } from 'node:crypto';
-import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
-import { allowanceSince } from '../../common/token-bucket.js';
 import { within } from '../../common/within.js';
 import { ClusterIndex } from './cluster-index.js';
 import { IngestError, IngestErrorCode, ioError } from './errors.js';
+import { allowedStreamBytes, quotaRefusal } from './ingest-limits.js';
 import { claimPart, releasePart } from './part-lock.js';
 import type { AppendResult, Finalized, LiveWriterEvents, LiveWriterOptions, WriterState } from './live-writer-types.js';
 import { WriteTail } from './write-tail.js';
-import { nodeWriterIo, type WriterFile, type WriterIo } from './writer-io.js';
+import { nodeWriterIo, readFully, renameDurably, writeFully, type WriterFile, type WriterIo } from './writer-io.js';
 
 /** A live file's name is the final name plus this; the store only catalogs `*.webm`. */
 export const PART_SUFFIX = '.part';
@@ -164,8 +163,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
 
   /** Bytes the stream may have by `atMs` under its average-bitrate quota. */
   allowedBytes(atMs = this.#now()): number {
-    const { maxBitrateBps, burstBytes, maxBytes } = this.#o.limits;
-    return Math.min(maxBytes, allowanceSince(burstBytes, maxBitrateBps / 8, atMs - this.startedAtMs));
+    return allowedStreamBytes(this.#o.limits, atMs - this.startedAtMs);
   }
 
   /**
@@ -187,10 +185,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       };
     }
     const after = this.#bytes + payload.byteLength;
-    if (after > this.#o.limits.maxBytes) {
-      return this.#quota(new IngestError(IngestErrorCode.tooLarge, `the stream would exceed its ${this.#o.limits.maxBytes}-byte quota`));
-    }
-    if (this.#overRate(after)) return this.#quota(rateLimited(this.#o.limits));
+    const overQuota = this.#quotaRefusal(after);
+    if (overQuota) return this.#quota(overQuota);
     const bad = this.#o.headCheck?.check(payload);
     if (bad !== undefined) {
       const error = new IngestError(IngestErrorCode.unsupportedMedia, bad);
@@ -206,7 +202,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       return { kind: 'refused', error, fatal: true };
     }
     // Its Clusters are counted now: with their charge the chunk may be past the quota after all.
-    if (this.#overRate(after)) return this.#quota(rateLimited(this.#o.limits));
+    const charged = this.#quotaRefusal(after);
+    if (charged) return this.#quota(charged);
     this.#nextSeq = seq + 1;
     this.#bytes = after;
     this.#hash.update(payload);
@@ -225,12 +222,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     if (!file) return new Uint8Array(0);
     // Below the tail everything is on disk already; stop where the tail begins.
     const buf = new Uint8Array(Math.min(end, this.#tail.start) - offset);
-    let filled = 0;
-    while (filled < buf.byteLength) {
-      const n = await file.read(buf.subarray(filled), offset + filled);
-      if (n === 0) break;
-      filled += n;
-    }
+    const filled = await readFully(file, buf, offset);
     return filled === buf.byteLength ? buf : buf.subarray(0, filled);
   }
 
@@ -290,8 +282,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       // A flush already running may cover only older chunks: repeat until the last one is durable.
       while (!this.#failure && this.#durableSeq < this.#nextSeq - 1) await this.flush();
       if (this.#failure) throw this.#failure;
-      await this.#io.rename(this.partPath, this.finalPath);
-      await this.#io.syncDir(dirname(this.finalPath));
+      await renameDurably(this.#io, this.partPath, this.finalPath);
     } catch (err) {
       const e = err instanceof IngestError ? err : ioError(err, 'finalizing');
       this.#fail(e, 'remove');
@@ -336,13 +327,9 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
 
   // ---- internals ---------------------------------------------------------------
 
-  /**
-   * `bytes` and the charge of the Clusters indexed so far (`IngestLimits.clusterBytes`) are more than the bitrate quota
-   * allows now (the size quota, checked first, counts bytes alone).
-   */
-  #overRate(bytes: number): boolean {
-    const { maxBitrateBps, burstBytes, clusterBytes = 0 } = this.#o.limits;
-    return bytes + this.index.clusterCount * clusterBytes > allowanceSince(burstBytes, maxBitrateBps / 8, this.#now() - this.startedAtMs);
+  /** `bytes` with the Clusters indexed so far against the stream's quotas now. */
+  #quotaRefusal(bytes: number): IngestError | undefined {
+    return quotaRefusal(this.#o.limits, bytes, this.index.clusterCount, this.#now() - this.startedAtMs);
   }
 
   #quota(error: IngestError): AppendResult {
@@ -357,12 +344,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     // In the tail before the write starts: readers of these bytes find them in memory meanwhile.
     const block = this.#tail.takePending();
     try {
-      let done = 0;
-      while (done < block.bytes.byteLength) {
-        const n = await this.#file.write(block.bytes.subarray(done), block.offset + done);
-        if (n <= 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-        done += n;
-      }
+      await writeFully(this.#file, block.bytes, block.offset);
     } catch (err) {
       this.#writeFailed = true; // nothing after a hole may be written, and a salvage becomes a removal
       this.#fail(ioError(err, 'writing'), 'remove');
@@ -400,8 +382,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     try {
       await this.#file.truncate(cut);
       await this.#file.sync();
-      await this.#io.rename(this.partPath, this.finalPath);
-      await this.#io.syncDir(dirname(this.finalPath));
+      await renameDurably(this.#io, this.partPath, this.finalPath);
       this.#salvaged = cut;
     } catch {
       await this.#remove();
@@ -409,8 +390,4 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     }
     await releasePart(this.partPath);
   }
-}
-
-function rateLimited(l: { maxBitrateBps: number }): IngestError {
-  return new IngestError(IngestErrorCode.rateLimited, `the stream exceeds its ${Math.round(l.maxBitrateBps / 1000)} kbit/s bitrate quota`);
 }

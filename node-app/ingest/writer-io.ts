@@ -1,6 +1,8 @@
 // The disk operations a live writer needs, and Node's; apart from the writer so tests can inject a disk that fills up or stalls.
+// Whole writes and reads, and a durable rename, are built on them here.
 import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /** The file operations a writer needs; injectable so tests can make the disk fill up or stall. */
 export interface WriterFile {
@@ -42,3 +44,30 @@ export const nodeWriterIo: WriterIo = {
     }
   },
 };
+
+/** Writes all of `bytes` at `position`; a write that makes no progress is a full disk (`ENOSPC`). */
+export async function writeFully(file: WriterFile, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const n = await file.write(bytes.subarray(done), position + done);
+    if (n <= 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+    done += n;
+  }
+}
+
+/** Reads into `buf` from `position` until it is full or the file ends; returns the bytes read. */
+export async function readFully(file: WriterFile, buf: Uint8Array, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < buf.byteLength) {
+    const n = await file.read(buf.subarray(filled), position + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
+}
+
+/** Renames `from` to `to` and fsyncs `to`'s directory, so the new name survives a crash. */
+export async function renameDurably(io: WriterIo, from: string, to: string): Promise<void> {
+  await io.rename(from, to);
+  await io.syncDir(dirname(to));
+}

@@ -6,7 +6,7 @@ import { RtpToWebm } from '../../node-app/whip/rtp-to-webm.js';
 import { avc1Codec } from '../../common/avc-config.js';
 import { MatroskaToMp4 } from '../../web-client/components/h264-remux.js';
 import { mp4TypeOf, PlayerSink } from '../../web-client/components/player-sink.js';
-import { QUEUE_HIGH_WATER_BYTES } from '../../web-client/components/mse-sink.js';
+import { QUEUE_HIGH_WATER_BYTES } from '../../web-client/components/append-queue.js';
 import { MatroskaReader, MAX_MATROSKA_ELEMENT_BYTES } from '../../common/matroska-reader.js';
 import { BASELINE_320x240, h264Packets, idr, opusPacket, slice } from '../helpers/rtp-fixtures.js';
 

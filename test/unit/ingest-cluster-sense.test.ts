@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_FIRST_CLUSTERS, MAX_RECENT_CLUSTERS } from '../../node-app/ingest/cluster-index.js';
+import { MAX_FIRST_CLUSTERS, MAX_RECENT_CLUSTERS } from '../../node-app/ingest/cluster-offsets.js';
 import {
   MAX_CLUSTERS_PER_MEDIA_SECOND,
   MAX_FRAMELESS_CLUSTERS,

@@ -1,4 +1,5 @@
 // Feeds an in-order byte stream into a <video> through Media Source Extensions, keeping the buffer bounded (and a live one near its edge).
+import { AppendQueue } from './append-queue.js';
 import { LiveKeeper, jumpToLive } from './live-keeper.js';
 import { holds, jumpGap } from './gap-jump.js';
 
@@ -17,10 +18,6 @@ export const MAX_APPEND_BYTES = 1024 * 1024;
  * burst, 21 ms past the bursts, where a seek sends only 2 s of media; 35-57 ms in five runs with the ramp).
  */
 export const FIRST_APPEND_BYTES = 64 * 1024;
-/** Past this many queued bytes the source is asked to pause (bytes). */
-export const QUEUE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
-/** Below this many queued bytes a paused source is asked to resume (bytes). */
-export const QUEUE_LOW_WATER_BYTES = 2 * 1024 * 1024;
 
 export interface MseSinkOptions {
   /** Called once when the stream cannot be decoded or buffered. */
@@ -69,19 +66,17 @@ export class MseSink {
   readonly #source: MediaSource;
   readonly #url: string;
   readonly #onError: (error: Error) => void;
-  readonly #onBackpressure: (full: boolean) => void;
   readonly #backBufferS: number;
   readonly #durationS: number | undefined;
   #buffer: SourceBuffer | null = null;
-  #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
+  /** Bytes received and not yet appended (waiting for room or for `updating`). */
+  readonly #queue: AppendQueue;
   #appendedBytes = 0;
   /** The largest next append: FIRST_APPEND_BYTES after a start or seek, doubling up to MAX_APPEND_BYTES. */
   #appendLimit = FIRST_APPEND_BYTES;
   #ending = false;
   #closed = false;
   #failed = false;
-  #full = false;
   /** A seek waits for its first append: abort the parser mid-Cluster and drop what is buffered. */
   #resetPending = false;
   /** A switch to another rendition waits for its first append: abort the parser, keep what is buffered, take its type. */
@@ -122,7 +117,7 @@ export class MseSink {
     this.#video = video;
     this.#mime = mime;
     this.#onError = options.onError;
-    this.#onBackpressure = options.onBackpressure ?? (() => undefined);
+    this.#queue = new AppendQueue(options.onBackpressure ?? (() => undefined));
     this.#backBufferS = options.backBufferS ?? BACK_BUFFER_S;
     this.#durationS = options.durationS;
     this.#keeper = options.live ? new LiveKeeper(video) : null;
@@ -146,7 +141,7 @@ export class MseSink {
 
   /** Bytes received but not yet appended (waiting for room or for `updating`). */
   get queuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#queue.bytes;
   }
 
   /** Seconds of media buffered ahead of the playhead (0 when it sits outside any range). */
@@ -187,16 +182,12 @@ export class MseSink {
    */
   seek(timeS: number): void {
     if (this.#closed) return;
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#queue.clear();
     this.#ending = false;
     this.#resetPending = true;
     this.#appendLimit = FIRST_APPEND_BYTES;
     this.#seekTarget = timeS;
-    if (this.#full) {
-      this.#full = false;
-      this.#onBackpressure(false);
-    }
+    this.#queue.release();
     this.#pump();
   }
 
@@ -207,8 +198,7 @@ export class MseSink {
    */
   splice(mime: string): void {
     if (this.#closed) return;
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#queue.clear();
     this.#ending = false;
     this.#splicePending = mime;
     this.#pump();
@@ -223,11 +213,6 @@ export class MseSink {
   append(bytes: Uint8Array): void {
     if (this.#closed || this.#ending || bytes.byteLength === 0) return;
     this.#queue.push(bytes);
-    this.#queuedBytes += bytes.byteLength;
-    if (!this.#full && this.#queuedBytes > QUEUE_HIGH_WATER_BYTES) {
-      this.#full = true;
-      this.#onBackpressure(true);
-    }
     this.#pump();
   }
 
@@ -243,8 +228,7 @@ export class MseSink {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#queue.clear();
     this.#source.removeEventListener('sourceopen', this.#onOpen);
     this.#buffer?.removeEventListener('updateend', this.#onUpdateEnd);
     this.#buffer?.removeEventListener('error', this.#onBufferError);
@@ -300,20 +284,19 @@ export class MseSink {
     if (this.#splicePending !== null && (sb.updating || !this.#takeSplice(sb, this.#splicePending))) return;
     if (sb.updating || this.#source.readyState !== 'open') return;
     if (this.#trimBehind(this.#backBufferS, this.#backBufferS * TRIM_SLACK_SHARE)) return;
-    if (this.#queue.length === 0) {
+    if (this.#queue.empty) {
       if (this.#ending) this.#endOfStream();
       return;
     }
     // Playback frees room; `timeupdate` pumps again. Live media is never held back: the keeper jumps over what piles up.
     if (!this.#keeper && this.bufferAheadSeconds() > MAX_AHEAD_S) return;
-    const chunk = this.#take(this.#appendLimit);
+    const chunk = this.#queue.take(this.#appendLimit);
     this.#appendLimit = Math.min(MAX_APPEND_BYTES, 2 * this.#appendLimit);
     try {
       sb.appendBuffer(chunk);
       this.#appendedBytes += chunk.byteLength;
     } catch (err) {
-      this.#queue.unshift(chunk);
-      this.#queuedBytes += chunk.byteLength;
+      this.#queue.putBack(chunk);
       if (err instanceof DOMException && err.name === 'QuotaExceededError') {
         // The browser's buffer is full: drop all but a little of what was played.
         this.#trimBehind(2, 0);
@@ -358,29 +341,6 @@ export class MseSink {
       this.#fail(new Error(`the browser could not switch to ${mime}`, { cause: err }));
       return false;
     }
-  }
-
-  /** Coalesce queued chunks into one append of at most `max` bytes (at least one chunk). */
-  #take(max: number): Uint8Array<ArrayBuffer> {
-    let size = 0;
-    let count = 0;
-    for (const c of this.#queue) {
-      if (count > 0 && size + c.byteLength > max) break;
-      size += c.byteLength;
-      count += 1;
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const c of this.#queue.splice(0, count)) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    this.#queuedBytes -= size;
-    if (this.#full && this.#queuedBytes < QUEUE_LOW_WATER_BYTES) {
-      this.#full = false;
-      this.#onBackpressure(false);
-    }
-    return out;
   }
 
   /** Remove media more than `keepS` behind the playhead; true when a remove started. */

@@ -1,6 +1,7 @@
 // The player's sink: the stored bytes go into MSE as they are (WebM), or, for H.264 in Matroska (a WHIP broadcast
 // from OBS), through a remux to fragmented MP4 loaded on first need, since Chromium's MSE takes H.264 only in MP4.
-import { MseSink, QUEUE_HIGH_WATER_BYTES, type MseSinkOptions } from './mse-sink.js';
+import { QUEUE_HIGH_WATER_BYTES } from './append-queue.js';
+import { MseSink, type MseSinkOptions } from './mse-sink.js';
 import type { MatroskaToMp4 } from './h264-remux.js';
 import { mp4TypeOf } from './mp4-type.js';
 

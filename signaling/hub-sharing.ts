@@ -1,0 +1,47 @@
+// How one hub's core joins the other hubs on Redis: the hub mesh's view of the core, and the shared cluster's.
+import type { HubCore } from './core/hub-core.js';
+import type { Logger } from './log.js';
+import { RotationReason } from './policies/rotation.js';
+import { HubMesh } from './redis/hub-mesh.js';
+import type { SharedCluster, SharedCore } from './redis/shared-cluster.js';
+import { roomPeer, serverRoom, type SocketIoLink } from './transport/socketio-link.js';
+
+/**
+ * The mesh that carries this hub's messages for servers registered with other hubs: it finds a server
+ * through its heartbeat key, uses this hub's own socket when it holds one, and the socket.io adapter's
+ * room (read by every hub) as the costly fallback.
+ */
+export function coreMesh(core: HubCore, shared: SharedCluster, o: { url: string; link: SocketIoLink; log: Logger }): HubMesh {
+  return new HubMesh({
+    url: o.url,
+    keys: shared.keys,
+    hubId: shared.hubId,
+    log: o.log,
+    locate: (ids) => shared.locate(ids),
+    local: (id) => core.members.localPeer(id),
+    fallback: (id) => roomPeer(o.link.servers!, serverRoom(id)),
+    count: (kind) => core.metrics.crossHub.inc({ kind }),
+    instanceOf: (id) => core.table.get(id)?.instance,
+    reachable: () => shared.ready,
+    onRotate: (epoch, reason) => {
+      if (Object.values(RotationReason).includes(reason as RotationReason)) core.seat.rotateFor(epoch, reason as RotationReason);
+    },
+  });
+}
+
+/** The hub core as the shared cluster drives it; `hubStatus` is what this hub publishes about itself. */
+export function sharedCoreOf(core: HubCore, mesh: HubMesh | undefined, hubStatus: SharedCore['hubStatus']): SharedCore {
+  return {
+    table: core.table,
+    applyShared: (b) => {
+      // A server that joined (again) may be on another hub now: the mesh asks where, rather than its cache.
+      for (const x of b) if (x.d.type === 'server-joined') mesh?.forget(x.d.server.id);
+      return core.applyShared(b);
+    },
+    loadShared: (s) => core.loadShared(s),
+    leaseChanged: () => core.leaseChanged(),
+    removeSilent: (ids) => core.removeSilent(ids),
+    localServers: () => core.members.ids(),
+    hubStatus,
+  };
+}
