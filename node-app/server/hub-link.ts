@@ -8,6 +8,7 @@ import { snapshotReplySchema } from '../../signaling/protocol/table-messages.js'
 import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 import { backoffMs } from '../../common/retry.js';
+import { registrationOf, reportsOf } from './hub-pieces.js';
 
 /** socket.io-client's own reconnect schedule after a transport failure. */
 const RECONNECT_DELAY_MS = 250;
@@ -176,9 +177,12 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   /** Own table changes; only while registered (the next registration carries the full state). */
   report(deltas: OwnDelta[]): void {
     if (!this.registered) return;
-    this.#socket.emit('report', deltas, (r) => {
-      if (!r.ok) this.#o.log.warn({ code: r.code }, `report refused: ${r.message}`);
-    });
+    // In pieces within the hub's message limit: one too large would close the connection (a storage rescan finding thousands of files).
+    for (const report of reportsOf(deltas)) {
+      this.#socket.emit('report', report, (r) => {
+        if (!r.ok) this.#o.log.warn({ code: r.code }, `report refused: ${r.message}`);
+      });
+    }
   }
 
   /** Leave the hub (idempotent). */
@@ -190,7 +194,9 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
 
   #register(): void {
     const socket = this.#socket;
-    socket.emit('register', this.#o.descriptor(), (raw: unknown) => {
+    // A registration fits the hub's message limit: what the first message cannot hold follows as reports once it is accepted.
+    const { descriptor, after } = registrationOf(this.#o.descriptor());
+    socket.emit('register', descriptor, (raw: unknown) => {
       const p = snapshotReplySchema.safeParse(raw);
       const r = p.success
         ? p.data
@@ -205,6 +211,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       }
       this.#registerAttempts = 0;
       this.#registered = true;
+      // Before the snapshot is applied: later reports (a rescan) must follow these, never pass them.
+      for (const report of after) this.report(report);
       this.emit('registered', r.snapshot);
     });
   }
