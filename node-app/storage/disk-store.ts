@@ -249,9 +249,13 @@ export class DiskStore implements BlockStore {
     const unlisted = new Map<string, FileMark>();
     const result: RefreshResult = { added: [], removed: [], changed: [], described: [] };
     let names: string[] = [];
+    /** The root's files: a sidecar or poster not among them is not looked for (two stats fewer per asset and rescan). */
+    let files = new Set<string>();
     try {
       const dirents = await readdir(this.root, { withFileTypes: true });
       // Regular files only: symlinks and directories never enter the catalog.
+      // (Symlinks too: a symlinked sidecar is still refused by name, `ELOOP`, when read.)
+      files = new Set(dirents.filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => d.name));
       names = dirents.filter((d) => d.isFile() && d.name.endsWith(ASSET_EXTENSION)).map((d) => d.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -260,7 +264,7 @@ export class DiskStore implements BlockStore {
       const id = name.slice(0, -ASSET_EXTENSION.length);
       const path = this.pathOf(id);
       if (!path) continue;
-      const entry = await this.#describe(id, path, this.#catalog.get(id), unlisted);
+      const entry = await this.#describe(id, path, this.#catalog.get(id), unlisted, files);
       if (entry) next.set(id, entry);
     }
     this.#unlisted = unlisted;
@@ -298,9 +302,9 @@ export class DiskStore implements BlockStore {
   }
 
   /** The asset's sidecar, read again only when its file changed. */
-  async #sidecar(id: string, before: Entry['sidecar'] | undefined): Promise<Entry['sidecar']> {
+  async #sidecar(id: string, before: Entry['sidecar'] | undefined, listed: boolean): Promise<Entry['sidecar']> {
     const path = this.sidecarPathOf(id)!;
-    const mark = await fileMark(path);
+    const mark = listed ? await fileMark(path) : '';
     if (before && before.mark === mark) return before;
     if (mark === '') return { mark, meta: {} };
     const r = await readSidecar(path);
@@ -324,7 +328,13 @@ export class DiskStore implements BlockStore {
     return (Math.round(s.mtimeMs) % 36 ** 9).toString(36) + (s.size % 36 ** 6).toString(36);
   }
 
-  async #describe(id: string, path: string, before: Entry | undefined, unlisted: Map<string, FileMark>): Promise<Entry | undefined> {
+  async #describe(
+    id: string,
+    path: string,
+    before: Entry | undefined,
+    unlisted: Map<string, FileMark>,
+    files: ReadonlySet<string>,
+  ): Promise<Entry | undefined> {
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
@@ -351,10 +361,10 @@ export class DiskStore implements BlockStore {
         info.durationMs = probe.durationMs;
         info.bitrateBps = Math.round((s.size * 8 * 1000) / probe.durationMs);
       }
-      const sidecar = await this.#sidecar(id, before?.sidecar);
+      const sidecar = await this.#sidecar(id, before?.sidecar, files.has(id + SIDECAR_EXTENSION));
       if (sidecar.meta.title) info.title = sidecar.meta.title;
       if (sidecar.meta.description) info.description = sidecar.meta.description;
-      const poster = await this.posterToken(id);
+      const poster = files.has(id + POSTER_SUFFIX) ? await this.posterToken(id) : undefined;
       if (poster) info.poster = poster;
       const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, sidecar };
       if (same && before.index) entry.index = before.index;
