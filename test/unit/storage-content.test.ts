@@ -48,6 +48,10 @@ describe('sidecar JSON', () => {
     expect(refused(json(['title']))).toMatch(/object/);
     expect(refused(json({ title: 'two\nlines' }))).toBe('title: the title must be one line without control characters');
     expect(refused(json({ description: 'bell\u0007' }))).toMatch(/^description: .*control characters/);
+    // A right-to-left override shows "\u202Eevil" as "live" (found by review); Hebrew and Arabic need none.
+    expect(refused(json({ title: 'good \u202Eevil' }))).toMatch(/^title: .*bidi overrides/);
+    expect(refused(json({ description: '\u202Dx' }))).toMatch(/^description: .*bidi overrides/);
+    expect(parseSidecar(json({ title: 'שלום עולם', description: 'مرحبا \u2067isolated\u2069' })).ok).toBe(true);
     expect(refused(json({ title: '   ' }))).toBe('title: the title is empty');
     expect(refused(new TextEncoder().encode('{"title": "A",'))).toMatch(/^not UTF-8 JSON/);
     expect(refused(new Uint8Array([0x7b, 0xff, 0x7d]))).toMatch(/^not UTF-8 JSON/);
