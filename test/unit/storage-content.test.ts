@@ -158,6 +158,22 @@ describe('the storage scan with sidecars and posters', () => {
     posters.close();
   });
 
+  it('a source gone while its poster was queued (a live .part finalized under its own name) is no failure, said nowhere', async () => {
+    const made: string[] = [];
+    const failed: string[] = [];
+    const posters = new PosterMaker({ made: (id) => made.push(id), failed: (id, m) => failed.push(`${id}: ${m}`) });
+    const target = (id: string) => join(base, `${id}.poster.jpg`);
+    // Before: each such poster logged `no poster for this asset … .webm.part: No such file or directory` (found by review).
+    posters.want({ id: 'finalized', source: join(root, 'finalized.webm.part'), target: target('finalized'), version: '1:1' });
+    posters.want({ id: 'real', source: join(root, 'demo-smpte.webm'), target: target('real'), version: '2:2' });
+    const deadline = Date.now() + 30_000;
+    while (made.length + failed.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(made).toEqual(['real']);
+    expect(failed).toEqual([]);
+    posters.close();
+    rmSync(target('real'), { force: true });
+  });
+
   it('a missing ffmpeg means no posters, said once, and no retries', async () => {
     rmSync(join(root, 'demo-smpte.poster.jpg'), { force: true });
     rmSync(join(root, 'demo-testsrc.poster.jpg'), { force: true });
