@@ -1,6 +1,6 @@
 // Where `baton watch --out FILE` writes: a temporary file beside FILE, renamed
 // onto it only once every byte is on disk, with backpressure towards the viewer.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CodedError } from '../../common/coded-error.js';
@@ -31,7 +31,10 @@ export class FileSink {
   #waitingForDrain = false;
   #settled = false;
 
+  /** Throws a FileSinkError when `path` is a directory (nothing is watched, nothing is written). */
   constructor(path: string) {
+    // Else the whole asset would be written beside it (`--out /tmp`: into `/`) and then fail to take its place.
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new FileSinkError(`${path} is a directory: give a file name`);
     this.path = path;
     this.tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.part`);
     this.#file = createWriteStream(this.tempPath);
@@ -62,7 +65,13 @@ export class FileSink {
     await new Promise<void>((done, fail) =>
       this.#file.end((err?: Error | null) => (err ? fail(new FileSinkError(err.message, { cause: err })) : done())),
     );
-    await rename(this.tempPath, this.path);
+    try {
+      await rename(this.tempPath, this.path);
+    } catch (err) {
+      // The temporary file must not stay behind (a directory put at `path` meanwhile, a read-only mount).
+      await rm(this.tempPath, { force: true });
+      throw new FileSinkError((err as Error).message, { cause: err });
+    }
   }
 
   /** Closes and deletes the temporary file (idempotent). */

@@ -8,6 +8,7 @@ import { snapshotReplySchema } from '../../signaling/protocol/table-messages.js'
 import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 import { backoffMs } from '../../common/retry.js';
+import { registrationOf, reportsOf } from './hub-pieces.js';
 
 /** socket.io-client's own reconnect schedule after a transport failure. */
 const RECONNECT_DELAY_MS = 250;
@@ -16,6 +17,11 @@ const RECONNECT_DELAY_MAX_MS = 5_000;
 const RESYNC_TIMEOUT_MS = 5_000;
 /** After the hub closed us on purpose (it does not reconnect by itself), come back after this plus up to as much again. */
 const REJOIN_AFTER_HUB_CLOSE_MS = 500;
+/**
+ * Reports held while a registration is in flight (its listing was read when it was sent, so they must follow it).
+ * Past this the server connects again once the registration is accepted, and registers with the state as it is then.
+ */
+export const MAX_REPORTS_WHILE_REGISTERING = 256;
 
 export interface HubLinkOptions {
   /**
@@ -54,6 +60,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   /** Listeners of hub events (`handle`), put on every socket this link opens. */
   readonly #handlers: [string, Untyped][] = [];
   #registered = false;
+  /** Reports made since the registration in flight was sent (null: none in flight); 'overflow' past the bound. */
+  #heldReports: OwnDelta[][] | 'overflow' | null = null;
   #registerAttempts = 0;
   #closed = false;
   /** The hub announced it is stopping (`shutdown`); cleared on reconnect. */
@@ -175,10 +183,18 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
 
   /** Own table changes; only while registered (the next registration carries the full state). */
   report(deltas: OwnDelta[]): void {
-    if (!this.registered) return;
-    this.#socket.emit('report', deltas, (r) => {
-      if (!r.ok) this.#o.log.warn({ code: r.code }, `report refused: ${r.message}`);
-    });
+    if (!this.registered) {
+      // Not registered: the next registration carries the whole state; but one in flight was read before these.
+      if (Array.isArray(this.#heldReports))
+        this.#heldReports = this.#heldReports.length < MAX_REPORTS_WHILE_REGISTERING ? [...this.#heldReports, deltas] : 'overflow';
+      return;
+    }
+    // In pieces within the hub's message limit: one too large would close the connection (a storage rescan finding thousands of files).
+    for (const report of reportsOf(deltas)) {
+      this.#socket.emit('report', report, (r) => {
+        if (!r.ok) this.#o.log.warn({ code: r.code }, `report refused: ${r.message}`);
+      });
+    }
   }
 
   /** Leave the hub (idempotent). */
@@ -190,7 +206,12 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
 
   #register(): void {
     const socket = this.#socket;
-    socket.emit('register', this.#o.descriptor(), (raw: unknown) => {
+    // A registration fits the hub's message limit: what the first message cannot hold follows as reports once it is accepted.
+    const { descriptor, after } = registrationOf(this.#o.descriptor());
+    this.#heldReports = [];
+    socket.emit('register', descriptor, (raw: unknown) => {
+      const held = this.#heldReports;
+      this.#heldReports = null;
       const p = snapshotReplySchema.safeParse(raw);
       const r = p.success
         ? p.data
@@ -205,6 +226,18 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       }
       this.#registerAttempts = 0;
       this.#registered = true;
+      // Before the snapshot is applied: later reports (a rescan) must follow these, never pass them.
+      for (const report of after) this.report(report);
+      // Then what changed while the hub was answering (a rescan's added file is reported once only).
+      if (held === 'overflow') {
+        // Too much changed meanwhile to hold: connect again, and register with the state as it is now.
+        this.#o.log.warn({}, `more than ${MAX_REPORTS_WHILE_REGISTERING} reports while registering; registering again`);
+        socket.disconnect();
+        // (With several hubs the disconnect moved this link to the next one, which registers afresh.)
+        if (socket === this.#socket && !this.#closed) socket.connect();
+        return;
+      }
+      for (const report of held ?? []) this.report(report);
       this.emit('registered', r.snapshot);
     });
   }

@@ -53,6 +53,8 @@ export interface DiskStoreOptions {
   renditions?: RenditionMaker;
   /** A sidecar could not be used (too large, not JSON, a bad field): the asset is listed without it. */
   sidecarError?: (assetId: string, message: string) => void;
+  /** A `.webm` file is not listed: not WebM/Matroska media Baton plays (said once per version of the file). */
+  notListed?: (assetId: string, reason: string) => void;
 }
 
 /** What a rescan found compared with the previous catalog. */
@@ -85,6 +87,8 @@ export class DiskStore implements BlockStore {
   readonly #fds: FdPool;
   readonly #o: DiskStoreOptions;
   #catalog = new Map<string, Entry>();
+  /** Files of the last scan left out of the catalog (`notPlayable`), by id: each read again only when its mark moves. */
+  #unlisted = new Map<string, FileMark>();
   #bytesRead = 0;
   #closed = false;
   #refreshing: Promise<unknown> = Promise.resolve();
@@ -239,11 +243,16 @@ export class DiskStore implements BlockStore {
 
   async #scan(): Promise<RefreshResult> {
     const next = new Map<string, Entry>();
+    const unlisted = new Map<string, FileMark>();
     const result: RefreshResult = { added: [], removed: [], changed: [], described: [] };
     let names: string[] = [];
+    /** The root's files: a sidecar or poster not among them is not looked for (two stats fewer per asset and rescan). */
+    let files = new Set<string>();
     try {
       const dirents = await readdir(this.root, { withFileTypes: true });
       // Regular files only: symlinks and directories never enter the catalog.
+      // (Symlinks too: a symlinked sidecar is still refused by name, `ELOOP`, when read.)
+      files = new Set(dirents.filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => d.name));
       names = dirents.filter((d) => d.isFile() && d.name.endsWith(ASSET_EXTENSION)).map((d) => d.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -252,9 +261,10 @@ export class DiskStore implements BlockStore {
       const id = name.slice(0, -ASSET_EXTENSION.length);
       const path = this.pathOf(id);
       if (!path) continue;
-      const entry = await this.#describe(id, path, this.#catalog.get(id));
+      const entry = await this.#describe(id, path, this.#catalog.get(id), unlisted, files);
       if (entry) next.set(id, entry);
     }
+    this.#unlisted = unlisted;
     for (const [id, entry] of next) {
       const before = this.#catalog.get(id);
       if (!before) result.added.push({ ...entry.info });
@@ -289,9 +299,9 @@ export class DiskStore implements BlockStore {
   }
 
   /** The asset's sidecar, read again only when its file changed. */
-  async #sidecar(id: string, before: Entry['sidecar'] | undefined): Promise<Entry['sidecar']> {
+  async #sidecar(id: string, before: Entry['sidecar'] | undefined, listed: boolean): Promise<Entry['sidecar']> {
     const path = this.sidecarPathOf(id)!;
-    const mark = await fileMark(path);
+    const mark = listed ? await fileMark(path) : '';
     if (before && before.mark === mark) return before;
     if (mark === '') return { mark, meta: {} };
     const r = await readSidecar(path);
@@ -331,10 +341,19 @@ export class DiskStore implements BlockStore {
     return undefined;
   }
 
-  async #describe(id: string, path: string, before: Entry | undefined): Promise<Entry | undefined> {
+  async #describe(
+    id: string,
+    path: string,
+    before: Entry | undefined,
+    unlisted: Map<string, FileMark>,
+    files: ReadonlySet<string>,
+  ): Promise<Entry | undefined> {
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
+      const mark: FileMark = `${s.ino}:${s.size}:${Math.round(s.mtimeMs)}`;
+      // Left out at the last scan and untouched since: not read again.
+      if (this.#unlisted.get(id) === mark) return void unlisted.set(id, mark);
       const untouched =
         before?.info.fingerprint !== undefined && before.ino === s.ino && before.info.bytes === s.size && before.mtimeMs === s.mtimeMs;
       // Another mtime alone (a `touch`, a backup tool) is a change only if the fingerprint says so.
@@ -342,6 +361,12 @@ export class DiskStore implements BlockStore {
       const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { fingerprint } });
       // Re-probe only a new file, a replaced or rewritten one (its duration may come from its tail), or one whose head was incomplete.
       const probe = same && before.probe.complete ? before.probe : await probeFile(path, s.size);
+      const unplayable = notPlayable(probe, s.size);
+      if (unplayable) {
+        unlisted.set(id, mark);
+        this.#o.notListed?.(id, unplayable);
+        return undefined;
+      }
       const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe), fingerprint };
       const heightPx = probe.tracks.find((t) => t.type === 'video')?.height;
       if (heightPx && heightPx <= MAX_PICTURE_HEIGHT_PX) info.heightPx = heightPx;
@@ -349,10 +374,10 @@ export class DiskStore implements BlockStore {
         info.durationMs = probe.durationMs;
         info.bitrateBps = Math.round((s.size * 8 * 1000) / probe.durationMs);
       }
-      const sidecar = await this.#sidecar(id, before?.sidecar);
+      const sidecar = await this.#sidecar(id, before?.sidecar, files.has(id + SIDECAR_EXTENSION));
       if (sidecar.meta.title) info.title = sidecar.meta.title;
       if (sidecar.meta.description) info.description = sidecar.meta.description;
-      const poster = await this.#currentPoster(id, before !== undefined && !same, s.mtimeMs);
+      const poster = files.has(id + POSTER_SUFFIX) ? await this.#currentPoster(id, before !== undefined && !same, s.mtimeMs) : undefined;
       if (poster) info.poster = poster;
       const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, sidecar };
       if (same && before.index) entry.index = before.index;
@@ -367,6 +392,22 @@ export class DiskStore implements BlockStore {
 /** A poster file's version (its mtime and size, short): changes whenever the poster is made again. */
 function posterTokenOf(s: Stats): string {
   return (Math.round(s.mtimeMs) % 36 ** 9).toString(36) + (s.size % 36 ** 6).toString(36);
+}
+
+/**
+ * Why a file is not listed, or undefined when it is WebM or Matroska media Baton plays: an EBML header, Tracks
+ * within the first PROBE_HEAD_BYTES, and a track in a codec the player and WHEP take. A file still being copied
+ * is listed once its Tracks are on disk.
+ */
+export function notPlayable(probe: WebmProbe, size: number): string | undefined {
+  if (size === 0) return 'an empty file';
+  if (!probe.complete)
+    return `no EBML header with Tracks in its first ${Math.min(size, PROBE_HEAD_BYTES)} bytes (not WebM, or still being copied)`;
+  if (!mimeFor(probe).includes('codecs=')) {
+    const ids = probe.tracks.map((t) => t.codecId || '?').join(', ');
+    return `no track in a codec Baton plays (VP8, VP9, AV1, H.264, Opus, Vorbis): ${ids || 'no tracks'}`;
+  }
+  return undefined;
 }
 
 async function probeFile(path: string, size: number): Promise<WebmProbe> {

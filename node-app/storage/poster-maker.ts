@@ -1,5 +1,6 @@
 // Poster pictures for stored assets: ffmpeg decodes the first keyframe (a WebM starts with one) into a
 // small JPEG beside the media (`<id>.poster.jpg`). One ffmpeg at a time, in the background, bounded in time.
+import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { rename, rm } from 'node:fs/promises';
 
@@ -103,6 +104,9 @@ export class PosterMaker {
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
       if (this.#closed) return;
+      // The source went away meanwhile (a live stream's `.part`, finalized under its own name): not this media's
+      // failure, nothing to say; the stored file is asked for by its own version.
+      if (!existsSync(job.source)) return;
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ENOENT' && e.syscall?.startsWith('spawn')) {
         // No ffmpeg on this machine: assets simply have no poster.

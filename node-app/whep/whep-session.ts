@@ -5,7 +5,7 @@ import { type OfferMedia, type OfferSummary, SdpError, summarizeOffer } from '..
 import { fromAvcc, parameterSets } from '../../common/avc-config.js';
 import { NalType } from '../whip/h264-depacketizer.js';
 import type { ByteSource } from '../contracts.js';
-import { GATHER_TIMEOUT_MS } from '../whip/whip-peer.js';
+import { GATHER_TIMEOUT_MS, setOffer } from '../whip/whip-peer.js';
 import { hasPli, RtpPacketizer } from './rtp-packetizer.js';
 import { openWebm, type MediaFrame, type WebmFrames } from './webm-packets.js';
 
@@ -122,7 +122,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     pc.onStateChange((state) => {
       if (state === 'failed' || state === 'closed' || state === 'disconnected') this.close(`peer-${state}`);
     });
-    pc.setRemoteDescription(this.#o.offer, 'offer');
+    setOffer(pc, this.#o.offer);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`ICE gathering did not complete within ${GATHER_TIMEOUT_MS} ms`)), GATHER_TIMEOUT_MS);
       const done = () => (clearTimeout(timer), resolve());

@@ -1,7 +1,7 @@
 // The WHIP publisher's WebRTC peer: libdatachannel's native media tracks, answering a VP8 or H.264 (+ Opus) offer.
 import { EventEmitter } from 'node:events';
 import { PeerConnection, RtcpReceivingSession, type Track } from 'node-datachannel';
-import { restrictOffer, type OfferSummary } from '../../signaling/protocol/whip-sdp.js';
+import { restrictOffer, SdpError, type OfferSummary } from '../../signaling/protocol/whip-sdp.js';
 import type { TrackKind } from './rtp-to-webm.js';
 
 /** ICE gathering for the answer (non-trickle WHIP) must finish within this. */
@@ -56,7 +56,12 @@ export class WhipPeer extends EventEmitter<WhipPeerEvents> {
       if (state === 'failed' || state === 'closed' || state === 'disconnected') this.close(`peer-${state}`);
     });
     // Answered with only what the muxer reads: see restrictOffer.
-    this.#pc.setRemoteDescription(restrictOffer(opts.offer, opts.summary), 'offer');
+    try {
+      setOffer(this.#pc, restrictOffer(opts.offer, opts.summary));
+    } catch (err) {
+      this.#pc.close();
+      throw err;
+    }
   }
 
   /** The SDP answer, once ICE gathering completed (rejects after GATHER_TIMEOUT_MS). */
@@ -106,5 +111,18 @@ export class WhipPeer extends EventEmitter<WhipPeerEvents> {
       if (!this.#closed) this.emit('rtp', kind, msg);
     });
     if (kind === 'video') track.onOpen(() => this.requestKeyframe());
+  }
+}
+
+/**
+ * Sets a client's offer on `pc`. What libdatachannel refuses (no ICE credentials, a malformed fingerprint or line)
+ * is the client's fault, not the server's: an SdpError, so the hub answers 400 at once rather than try another server.
+ */
+export function setOffer(pc: PeerConnection, sdp: string): void {
+  try {
+    pc.setRemoteDescription(sdp, 'offer');
+  } catch (err) {
+    const message = (err as Error).message.replace(/^libdatachannel error while adding remote description: /, '');
+    throw new SdpError(`bad SDP offer: ${message}`, { cause: err });
   }
 }

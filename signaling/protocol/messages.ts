@@ -51,6 +51,11 @@ export const MAX_VIEWED_ASSETS_PER_LOAD = 32;
 /** The most assets one `viewers` request may ask about. */
 export const MAX_VIEWERS_QUERY = 100;
 
+/**
+ * No left-to-right or right-to-left override (U+202D, U+202E): they show a title's letters in reverse ("\u202Eevil"
+ * reads "live"), a spoof no right-to-left language needs (its letters order themselves; embeddings and isolates stay).
+ */
+const NO_BIDI_OVERRIDE = /^[^\u202d\u202e]*$/;
 /** A title: one line, no control characters, not blank. */
 export const titleSchema = z
   .string()
@@ -58,14 +63,16 @@ export const titleSchema = z
   .min(1, 'the title is empty')
   .max(MAX_TITLE_CHARS, `the title is longer than ${MAX_TITLE_CHARS} characters`)
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  .regex(/^[^\u0000-\u001f\u007f]*$/, 'the title must be one line without control characters');
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'the title must be one line without control characters')
+  .regex(NO_BIDI_OVERRIDE, 'the title must not contain bidi overrides (U+202D, U+202E): they show its letters reversed');
 /** A description: may span lines (newline, tab), no other control characters. */
 export const descriptionSchema = z
   .string()
   .trim()
   .max(MAX_DESCRIPTION_CHARS, `the description is longer than ${MAX_DESCRIPTION_CHARS} characters`)
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  .regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'the description must not contain control characters other than newlines and tabs');
+  .regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'the description must not contain control characters other than newlines and tabs')
+  .regex(NO_BIDI_OVERRIDE, 'the description must not contain bidi overrides (U+202D, U+202E): they show its letters reversed');
 /** A poster's version token (see AssetInfo.poster). */
 const posterToken = z.string().regex(/^[a-z0-9]{1,16}$/, 'a poster token is 1 to 16 characters [a-z0-9]');
 

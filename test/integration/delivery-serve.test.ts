@@ -90,6 +90,8 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
     // Random bytes: big enough that a stalled reader is caught mid-transfer.
     const bulk = new Uint8Array(BULK_BYTES);
     for (let i = 0; i < BULK_BYTES; i += 65_536) crypto.getRandomValues(bulk.subarray(i, i + 65_536));
+    // Behind a real WebM head (EBML header, Info, Tracks): the store lists only files that start as media.
+    bulk.set(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')).subarray(0, 4096));
     writeFileSync(join(root, `${BULK_ID}.webm`), bulk);
     store = await DiskStore.open(root);
   });

@@ -1,5 +1,5 @@
 // FileSink: backpressure with one drain wait at a time, and no file unless the watch succeeded.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -64,5 +64,17 @@ describe('FileSink', () => {
     const sink = new FileSink(join(dir, 'no-such-dir', 'x.webm'));
     await expect(sink.failed).rejects.toMatchObject({ code: 'write-failed' });
     await sink.discard();
+  });
+
+  it('refuses a directory at once, and leaves no temporary file when the rename fails (found by review: `--out /tmp`)', async () => {
+    expect(() => new FileSink(dir)).toThrow(/is a directory/);
+    const out = join(dir, 'late-dir');
+    const sink = new FileSink(out);
+    sink.write(new Uint8Array(1_000), source());
+    // A directory takes the name while the watch runs.
+    mkdirSync(out);
+    await expect(sink.commit()).rejects.toMatchObject({ code: 'write-failed' });
+    expect(readdirSync(dir).filter((f) => f.startsWith('.late-dir'))).toEqual([]);
+    rmSync(out, { recursive: true });
   });
 });

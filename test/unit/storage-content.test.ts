@@ -59,6 +59,10 @@ describe('sidecar JSON', () => {
     expect(refused(json(['title']))).toMatch(/object/);
     expect(refused(json({ title: 'two\nlines' }))).toBe('title: the title must be one line without control characters');
     expect(refused(json({ description: 'bell\u0007' }))).toMatch(/^description: .*control characters/);
+    // A right-to-left override shows "\u202Eevil" as "live" (found by review); Hebrew and Arabic need none.
+    expect(refused(json({ title: 'good \u202Eevil' }))).toMatch(/^title: .*bidi overrides/);
+    expect(refused(json({ description: '\u202Dx' }))).toMatch(/^description: .*bidi overrides/);
+    expect(parseSidecar(json({ title: 'שלום עולם', description: 'مرحبا \u2067isolated\u2069' })).ok).toBe(true);
     expect(refused(json({ title: '   ' }))).toBe('title: the title is empty');
     expect(refused(new TextEncoder().encode('{"title": "A",'))).toMatch(/^not UTF-8 JSON/);
     expect(refused(new Uint8Array([0x7b, 0xff, 0x7d]))).toMatch(/^not UTF-8 JSON/);
@@ -201,6 +205,22 @@ describe('the storage scan with sidecars and posters', () => {
     // A file that did not change keeps its poster (demo-smpte's, from the test before).
     expect(info(store, 'demo-smpte')?.poster).toBeDefined();
     posters.close();
+  });
+
+  it('a source gone while its poster was queued (a live .part finalized under its own name) is no failure, said nowhere', async () => {
+    const made: string[] = [];
+    const failed: string[] = [];
+    const posters = new PosterMaker({ made: (id) => made.push(id), failed: (id, m) => failed.push(`${id}: ${m}`) });
+    const target = (id: string) => join(base, `${id}.poster.jpg`);
+    // Before: each such poster logged `no poster for this asset … .webm.part: No such file or directory` (found by review).
+    posters.want({ id: 'finalized', source: join(root, 'finalized.webm.part'), target: target('finalized'), version: '1:1' });
+    posters.want({ id: 'real', source: join(root, 'demo-smpte.webm'), target: target('real'), version: '2:2' });
+    const deadline = Date.now() + 30_000;
+    while (made.length + failed.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(made).toEqual(['real']);
+    expect(failed).toEqual([]);
+    posters.close();
+    rmSync(target('real'), { force: true });
   });
 
   it('a missing ffmpeg means no posters, said once, and no retries', async () => {

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DiskStore, MAX_READ_BYTES } from '../../node-app/storage/disk-store.js';
+import { DiskStore, type DiskStoreOptions, MAX_READ_BYTES } from '../../node-app/storage/disk-store.js';
 import { remuxAsRecording } from '../helpers/test-clip.js';
 import { FINGERPRINT_PATTERN } from '../../signaling/protocol/ids.js';
 import { StorageError } from '../../node-app/storage/errors.js';
@@ -54,7 +54,7 @@ describe('DiskStore', () => {
   let base: string;
   let root: string;
   const stores: DiskStore[] = [];
-  const open = async (opts?: { maxOpenFiles?: number }) => {
+  const open = async (opts?: DiskStoreOptions) => {
     const s = await DiskStore.open(root, opts);
     stores.push(s);
     return s;
@@ -218,14 +218,15 @@ describe('DiskStore', () => {
   it('serves the new content after a file is atomically replaced and rescanned', async () => {
     const store = await open();
     const path = join(root, 'swap-me.webm');
-    writeFileSync(path, 'old content');
+    const [before, after] = [readFileSync(join(root, 'demo-testsrc.webm')), readFileSync(join(root, 'demo-smpte.webm'))];
+    writeFileSync(path, before);
     await store.refresh();
-    expect(Buffer.from(await store.read('swap-me', 0, 100)).toString()).toBe('old content');
-    writeFileSync(join(root, '.swap.tmp'), 'new content!');
+    expect(Buffer.from(await store.read('swap-me', 0, before.length)).equals(before)).toBe(true);
+    writeFileSync(join(root, '.swap.tmp'), after);
     renameSync(join(root, '.swap.tmp'), path);
     const r = await store.refresh();
     expect(r.changed.map((a) => a.id)).toEqual(['swap-me']);
-    expect(Buffer.from(await store.read('swap-me', 0, 100)).toString()).toBe('new content!');
+    expect(Buffer.from(await store.read('swap-me', 0, after.length)).equals(after)).toBe(true);
     unlinkSync(path);
     await store.refresh();
   });
@@ -253,9 +254,11 @@ describe('DiskStore', () => {
   it('reports a file rewritten in place (same inode and size, another mtime) as changed', async () => {
     const store = await open();
     const path = join(root, 'rewrite-me.webm');
-    writeFileSync(path, 'old content');
+    const bytes = readFileSync(join(root, 'demo-testsrc.webm'));
+    writeFileSync(path, bytes);
     await store.refresh();
-    writeFileSync(path, 'new content');
+    bytes[bytes.length - 1]! ^= 0xff;
+    writeFileSync(path, bytes);
     const later = new Date(statSync(path).mtimeMs + 5_000);
     utimesSync(path, later, later);
     const r = await store.refresh();
@@ -263,6 +266,42 @@ describe('DiskStore', () => {
     expect((await store.refresh()).changed).toEqual([]);
     unlinkSync(path);
     await store.refresh();
+  });
+
+  it('lists only media Baton plays: an empty file, text, a cut head, unknown codecs are left out, each said once', async () => {
+    const said: string[] = [];
+    const store = await open({ notListed: (id, reason) => said.push(`${id}: ${reason}`) });
+    const webm = readFileSync(join(root, 'demo-testsrc.webm'));
+    const unknown = Buffer.from(webm);
+    // Same-length CodecIDs no player knows (VP8 → "V_XP8", Opus → "A_XPUS").
+    for (const [from, to] of [
+      ['V_VP8', 'V_XP8'],
+      ['A_OPUS', 'A_XPUS'],
+    ] as const)
+      unknown.write(to, unknown.indexOf(from), 'latin1');
+    const files = { empty: Buffer.alloc(0), text: Buffer.from('hello, not WebM\n'), cut: webm.subarray(0, 40), unknown };
+    for (const [id, bytes] of Object.entries(files)) writeFileSync(join(root, `odd-${id}.webm`), bytes);
+    try {
+      const r = await store.refresh();
+      expect(r.added.map((a) => a.id)).toEqual([]);
+      for (const id of Object.keys(files)) expect(store.stat(`odd-${id}`)).toBeUndefined();
+      expect(said.sort()).toEqual([
+        'odd-cut: no EBML header with Tracks in its first 40 bytes (not WebM, or still being copied)',
+        'odd-empty: an empty file',
+        'odd-text: no EBML header with Tracks in its first 16 bytes (not WebM, or still being copied)',
+        'odd-unknown: no track in a codec Baton plays (VP8, VP9, AV1, H.264, Opus, Vorbis): V_XP8, A_XPUS',
+      ]);
+      // Untouched files are neither read nor reported again.
+      expect((await store.refresh()).added).toEqual([]);
+      expect(said).toHaveLength(4);
+      // A copy that was cut short is listed once its head is whole.
+      appendFileSync(join(root, 'odd-cut.webm'), webm.subarray(40));
+      expect((await store.refresh()).added.map((a) => a.id)).toEqual(['odd-cut']);
+      expect(store.stat('odd-cut')?.mime).toBe('video/webm; codecs="vp8, opus"');
+    } finally {
+      for (const id of Object.keys(files)) unlinkSync(join(root, `odd-${id}.webm`));
+      await store.refresh();
+    }
   });
 
   it('a file only touched (another mtime, the same bytes) is not changed: same fingerprint, new mtime kept', async () => {
@@ -277,7 +316,7 @@ describe('DiskStore', () => {
     expect(store.stat('touch-me')).toEqual(before);
     // The new mtime is the one compared next: a rewrite after the touch is still seen.
     const other = readFileSync(path);
-    other[0] ^= 0xff;
+    other[other.length - 1]! ^= 0xff;
     writeFileSync(path, other);
     utimesSync(path, later, new Date(later.getTime() + 5_000));
     expect((await store.refresh()).changed.map((a) => a.id)).toEqual(['touch-me']);

@@ -20,6 +20,9 @@ export type Page = Route['page'];
 export const MIN_LIMIT_KBPS = MIN_LINK_LIMIT_BPS / 1000;
 export const MAX_LIMIT_KBPS = MAX_LINK_LIMIT_BPS / 1000;
 
+/** The largest `t=` a watch URL may carry (s, about 31 years): its milliseconds stay an exact integer, as `play {timeMs}` needs. */
+export const MAX_START_SECONDS = 1e9;
+
 /** Parse `location.hash`; anything unknown lands on the player. */
 export function parseHash(hash: string): Route {
   const body = hash.replace(/^#\/?/, '');
@@ -34,7 +37,7 @@ export function parseHash(hash: string): Route {
       const asset = params.get('asset');
       const route: Route = { page: 'watch', asset: asset && asset.length > 0 ? asset : null };
       const t = Number(params.get('t') ?? NaN);
-      if (route.asset && Number.isFinite(t) && t >= 0) route.t = t;
+      if (route.asset && Number.isFinite(t) && t >= 0 && t <= MAX_START_SECONDS) route.t = t;
       const limit = Number(params.get('limit') ?? NaN);
       if (Number.isInteger(limit) && limit >= MIN_LIMIT_KBPS && limit <= MAX_LIMIT_KBPS) route.limitKbps = limit;
       return route;
