@@ -28,6 +28,7 @@ import { WhepManager } from './whep/whep-manager.js';
 import type { MediaServerOptions } from './server/media-server-options.js';
 import { cacheDeltas, storageDeltas } from './server/own-deltas.js';
 import { routeHubEvents } from './server/hub-events.js';
+import { RescanSchedule } from './server/rescan-schedule.js';
 import { dropPoster, serverPosters } from './server/server-posters.js';
 import { statusBody } from './server/status-body.js';
 
@@ -42,19 +43,6 @@ interface MediaServerEvents {
   closed: [];
 }
 
-/** How often the storage directory is rescanned for added or removed assets. */
-const STORAGE_RESCAN_MS = 2_000;
-/**
- * A storage rescan starts at least this many times its predecessor's duration after it ended, so rescanning takes at
- * most 1 / (1 + factor) of the server's time however large the library (before, every 2 s: 65 % of a core for 6,500
- * files, and scans queued behind each other once one took longer than 2 s).
- */
-export const RESCAN_IDLE_FACTOR = 4;
-
-/** When the next storage rescan starts after one that took `scanMs`. */
-export function rescanDelayMs(scanMs: number): number {
-  return Math.max(STORAGE_RESCAN_MS, Math.ceil(RESCAN_IDLE_FACTOR * scanMs));
-}
 /** Heartbeat period unless configured (ms). */
 const DEFAULT_HEARTBEAT_MS = 1_000;
 
@@ -79,7 +67,10 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   #hub?: HubLink;
   #http?: StatusHttp;
   #heartbeat?: NodeJS.Timeout;
-  #rescan?: NodeJS.Timeout;
+  readonly #rescan = new RescanSchedule(
+    () => this.#rescanStorage(),
+    (err) => this.#log.warn({ err: err.message }, 'storage rescan failed'),
+  );
   #closed = false;
 
   constructor(opts: MediaServerOptions) {
@@ -294,16 +285,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     await Promise.all([this.#o.ingest ? this.#whip.warm() : undefined, this.#whep.warm()]);
     hub.open();
     this.#heartbeat = setInterval(() => this.#beat(), this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
-    this.#scheduleRescan(STORAGE_RESCAN_MS);
-  }
-
-  /** One rescan at a time, each `rescanDelayMs` after the last one ended. */
-  #scheduleRescan(delayMs: number): void {
-    this.#rescan = setTimeout(async () => {
-      const started = performance.now();
-      await this.#rescanStorage().catch((err: Error) => this.#log.warn({ err: err.message }, 'storage rescan failed'));
-      if (!this.#closed) this.#scheduleRescan(rescanDelayMs(performance.now() - started));
-    }, delayMs);
+    this.#rescan.start();
   }
 
   async #rescanStorage(): Promise<void> {
@@ -329,7 +311,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    clearTimeout(this.#rescan);
+    this.#rescan.stop();
     this.#posters?.close();
     this.#renditions?.close();
     // Leave the table first: the hub then tells every viewer of this server to

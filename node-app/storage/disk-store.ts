@@ -1,7 +1,7 @@
 // BlockStore over a directory of `<id>.webm` files: catalog, codec probing, bounded-fd reads; each
 // asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it.
-import { constants, statSync, type Stats } from 'node:fs';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { BlockStore } from '../contracts.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
@@ -9,13 +9,13 @@ import type { AssetInfo } from '../../signaling/protocol/types.js';
 import { MAX_PICTURE_HEIGHT_PX } from '../../signaling/protocol/messages.js';
 import { StorageError, StorageErrorCode, unknownAsset } from './errors.js';
 import { DEFAULT_MAX_OPEN_FILES, FdPool } from './fd-pool.js';
-import { PROBE_HEAD_BYTES, mimeFor, probeWebm, type WebmProbe } from './webm-probe.js';
-import { DURATION_TAIL_BYTES, lastBlockTimeMs } from './webm-duration.js';
+import { mimeFor, type WebmProbe } from './webm-probe.js';
 import { buildSeekIndex, type SeekIndex } from './seek-index.js';
 import { SIDECAR_EXTENSION, readSidecar, type Sidecar } from './sidecar.js';
 import { POSTER_SUFFIX, type PosterMaker } from './poster-maker.js';
 import type { RenditionMaker } from './rendition-maker.js';
 import { type FileMark, contentChanged, fileMark, fingerprintFile } from './file-identity.js';
+import { notPlayable, probeFile } from './stored-media.js';
 
 /**
  * Titles and descriptions one registration or storage report carries at most, in characters: with
@@ -392,39 +392,4 @@ export class DiskStore implements BlockStore {
 /** A poster file's version (its mtime and size, short): changes whenever the poster is made again. */
 function posterTokenOf(s: Stats): string {
   return (Math.round(s.mtimeMs) % 36 ** 9).toString(36) + (s.size % 36 ** 6).toString(36);
-}
-
-/**
- * Why a file is not listed, or undefined when it is WebM or Matroska media Baton plays: an EBML header, Tracks
- * within the first PROBE_HEAD_BYTES, and a track in a codec the player and WHEP take. A file still being copied
- * is listed once its Tracks are on disk.
- */
-export function notPlayable(probe: WebmProbe, size: number): string | undefined {
-  if (size === 0) return 'an empty file';
-  if (!probe.complete)
-    return `no EBML header with Tracks in its first ${Math.min(size, PROBE_HEAD_BYTES)} bytes (not WebM, or still being copied)`;
-  if (!mimeFor(probe).includes('codecs=')) {
-    const ids = probe.tracks.map((t) => t.codecId || '?').join(', ');
-    return `no track in a codec Baton plays (VP8, VP9, AV1, H.264, Opus, Vorbis): ${ids || 'no tracks'}`;
-  }
-  return undefined;
-}
-
-async function probeFile(path: string, size: number): Promise<WebmProbe> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
-    const { bytesRead } = await fh.read(head, 0, head.byteLength, 0);
-    const probe = probeWebm(head.subarray(0, bytesRead));
-    if (probe.complete && probe.durationMs === undefined) {
-      // A recording (MediaRecorder, a finalized broadcast) has no Duration: its last block says how long it is.
-      const tail = new Uint8Array(Math.min(size, DURATION_TAIL_BYTES));
-      const { bytesRead: tailRead } = await fh.read(tail, 0, tail.byteLength, size - tail.byteLength);
-      const ms = lastBlockTimeMs(tail.subarray(0, tailRead), probe.timecodeScaleNs);
-      if (ms !== undefined && ms > 0) probe.durationMs = ms;
-    }
-    return probe;
-  } finally {
-    await fh.close();
-  }
 }

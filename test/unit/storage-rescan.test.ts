@@ -1,6 +1,6 @@
 // How often a media server rescans its storage: every 2 s for a small library, and never more than a fifth of its time.
 import { describe, expect, it } from 'vitest';
-import { RESCAN_IDLE_FACTOR, rescanDelayMs } from '../../node-app/media-server.js';
+import { RESCAN_IDLE_FACTOR, rescanDelayMs } from '../../node-app/server/rescan-schedule.js';
 
 describe('rescanDelayMs', () => {
   it('waits 2 s after a quick scan, and RESCAN_IDLE_FACTOR times a slow one (6,500 files took 65 % of a core at a fixed 2 s)', () => {

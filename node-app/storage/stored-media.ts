@@ -1,0 +1,42 @@
+// What a stored file is to Baton: its probe (the head, and the duration a recording's last block gives) and whether
+// it is media Baton plays at all.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { DURATION_TAIL_BYTES, lastBlockTimeMs } from './webm-duration.js';
+import { PROBE_HEAD_BYTES, mimeFor, probeWebm, type WebmProbe } from './webm-probe.js';
+
+/**
+ * Why a file is not listed, or undefined when it is WebM or Matroska media Baton plays: an EBML header, Tracks
+ * within the first PROBE_HEAD_BYTES, and a track in a codec the player and WHEP take. A file still being copied
+ * is listed once its Tracks are on disk.
+ */
+export function notPlayable(probe: WebmProbe, size: number): string | undefined {
+  if (size === 0) return 'an empty file';
+  if (!probe.complete)
+    return `no EBML header with Tracks in its first ${Math.min(size, PROBE_HEAD_BYTES)} bytes (not WebM, or still being copied)`;
+  if (!mimeFor(probe).includes('codecs=')) {
+    const ids = probe.tracks.map((t) => t.codecId || '?').join(', ');
+    return `no track in a codec Baton plays (VP8, VP9, AV1, H.264, Opus, Vorbis): ${ids || 'no tracks'}`;
+  }
+  return undefined;
+}
+
+/** The head's probe of a stored file, with its duration read from its last block when the head has none. */
+export async function probeFile(path: string, size: number): Promise<WebmProbe> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
+    const { bytesRead } = await fh.read(head, 0, head.byteLength, 0);
+    const probe = probeWebm(head.subarray(0, bytesRead));
+    if (probe.complete && probe.durationMs === undefined) {
+      // A recording (MediaRecorder, a finalized broadcast) has no Duration: its last block says how long it is.
+      const tail = new Uint8Array(Math.min(size, DURATION_TAIL_BYTES));
+      const { bytesRead: tailRead } = await fh.read(tail, 0, tail.byteLength, size - tail.byteLength);
+      const ms = lastBlockTimeMs(tail.subarray(0, tailRead), probe.timecodeScaleNs);
+      if (ms !== undefined && ms > 0) probe.durationMs = ms;
+    }
+    return probe;
+  } finally {
+    await fh.close();
+  }
+}
