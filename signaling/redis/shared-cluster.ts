@@ -72,7 +72,8 @@ export class SharedCluster {
   #wasReady = true;
   readonly #owners: SharedStreamOwners;
   /** Stream id → key id of the key slots this hub's publishers hold (one per stream id reserved here). */
-  readonly #slotsHeld = new Map<string, string>();
+  /** The stream ids this hub holds a claim on, with the stream key each counts against (if any). */
+  readonly #claimsHeld = new Map<string, string | undefined>();
 
   constructor(o: SharedClusterOptions) {
     this.#o = o;
@@ -123,7 +124,7 @@ export class SharedCluster {
 
   /**
    * One owner per stream id across hubs, and at most so many ids per stream key; a claim's connection is
-   * `<hubId>/<clientId>`. The key slots of ids held here are renewed every third of their lifetime.
+   * `<hubId>/<clientId>`. The claims of ids held here, and their keys' slots, are renewed every third of their lifetime.
    */
   get streamClaims(): SharedStreamClaims {
     const owners = this.#owners;
@@ -132,20 +133,20 @@ export class SharedCluster {
       claim: async (streamId, clientId, secret, proof, key) => {
         const c = await owners.claim(streamId, conn(clientId), secret, proof, key && { ...key, nowMs: this.#now() });
         if (!c.ok) return c;
-        if (key) this.#slotsHeld.set(streamId, key.keyId);
+        this.#claimsHeld.set(streamId, key?.keyId);
         return { ok: true, secret: c.secret };
       },
       release: (streamId, clientId, keyId) => {
-        const held = keyId ?? this.#slotsHeld.get(streamId);
-        this.#slotsHeld.delete(streamId);
+        const held = keyId ?? this.#claimsHeld.get(streamId);
+        this.#claimsHeld.delete(streamId);
         void owners.release(streamId, conn(clientId), held).catch(() => undefined);
       },
     };
   }
 
-  async #renewSlots(): Promise<void> {
-    const held = [...this.#slotsHeld].map(([streamId, keyId]) => ({ streamId, keyId }));
-    await this.#owners.renewSlots(held, this.#now()).catch(() => undefined);
+  async #renewClaims(): Promise<void> {
+    const held = [...this.#claimsHeld].map(([streamId, keyId]) => (keyId === undefined ? { streamId } : { streamId, keyId }));
+    await this.#owners.renew(held, this.#now()).catch(() => undefined);
   }
 
   /** The hub holding the rotation lease now, null when nobody does. */
@@ -185,7 +186,7 @@ export class SharedCluster {
       this.#timers.push(t);
     };
     every(this.#o.heartbeatMs, () => void this.#tick());
-    every(this.#owners.ttlMs / 3, () => void this.#renewSlots());
+    every(this.#owners.ttlMs / 3, () => void this.#renewClaims());
     this.#keeper.start();
     await this.#tick();
   }

@@ -50,18 +50,23 @@ if conn then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
-/** Renew the key slots of ids this hub holds. KEYS: the keys' slots. ARGV: ttlMs, nowMs, then the stream id for each key. */
+/**
+ * Renew the claims this hub holds. KEYS: the owner of each id (ARGV[3] of them), then the slots of the keys the keyed
+ * ones count against. ARGV: ttlMs, nowMs, the number of owners, then the stream id for each slot key.
+ */
 const RENEW_LUA = `
-for i, k in ipairs(KEYS) do
-  redis.call('ZADD', k, tonumber(ARGV[2]) + tonumber(ARGV[1]), ARGV[i + 2])
-  redis.call('PEXPIRE', k, ARGV[1])
+local n = tonumber(ARGV[3])
+for i = 1, n do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+for i = n + 1, #KEYS do
+  redis.call('ZADD', KEYS[i], tonumber(ARGV[2]) + tonumber(ARGV[1]), ARGV[i - n + 3])
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
 end
 return #KEYS
 `;
 
 export type SharedClaim = { ok: true; secret: string; fresh: boolean } | { ok: false; reason: 'owned' | 'key-full' };
 
-/** How long a claim lives without renewal (the publisher's hub renews it while the stream is live). */
+/** How long a claim lives without renewal (the hub holding it renews it, and its key's slot, every third of this). */
 export const STREAM_CLAIM_TTL_MS = 60_000;
 
 /** The stream key a claim counts against: its id (`keyIdOf`), how many ids it may hold, and the claiming hub's clock. */
@@ -104,16 +109,22 @@ export class SharedStreamOwners {
     return Number(await this.redis.eval(RELEASE_LUA, keys.length, ...keys, connection, streamId)) === 1;
   }
 
-  /** Renews the slots of ids this hub holds (each expires `ttlMs` after its last renewal, so a dead hub's go). */
-  async renewSlots(held: ReadonlyArray<{ streamId: string; keyId: string }>, nowMs: number): Promise<void> {
+  /**
+   * Renews the claims of ids this hub holds, and the slots of the keys they count against: each expires `ttlMs` after
+   * its last renewal, so a dead hub's go, and a live broadcast's id is never free for another publisher.
+   */
+  async renew(held: ReadonlyArray<{ streamId: string; keyId?: string }>, nowMs: number): Promise<void> {
     if (held.length === 0) return;
+    const keyed = held.filter((h): h is { streamId: string; keyId: string } => h.keyId !== undefined);
     await this.redis.eval(
       RENEW_LUA,
-      held.length,
-      ...held.map((h) => this.keys.keySlots(h.keyId)),
+      held.length + keyed.length,
+      ...held.map((h) => this.keys.streamOwner(h.streamId)),
+      ...keyed.map((h) => this.keys.keySlots(h.keyId)),
       String(this.ttlMs),
       String(nowMs),
-      ...held.map((h) => h.streamId),
+      String(held.length),
+      ...keyed.map((h) => h.streamId),
     );
   }
 }

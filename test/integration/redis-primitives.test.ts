@@ -218,10 +218,32 @@ describe('shared guards', () => {
     expect(await onB.release('s1', 'hub-b/7', 'k1')).toBe(true);
     expect(await onA.claim('s4', 'hub-a/4', 'sec-4', undefined, slot())).toMatchObject({ ok: true, fresh: true });
     // A dead hub's slots expire unless renewed: renewed ones stay, the other goes.
-    await onA.renewSlots([{ streamId: 's4', keyId: 'k1' }], 100_000);
+    await onA.renew([{ streamId: 's4', keyId: 'k1' }], 100_000);
     expect(await onB.claim('s5', 'hub-b/5', 'sec-5', undefined, slot(90_000))).toMatchObject({ ok: true, fresh: true });
     expect((await ca.zrange(keys.keySlots('k1'), 0, -1)).sort()).toEqual(['s4', 's5']);
     expect(won).toMatch(/^s[23]$/);
+  });
+
+  it('a claim the holding hub renews outlives its TTL, so another publisher cannot take a live id; one not renewed expires', async () => {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    const TTL = 600;
+    const onA = new SharedStreamOwners(ca, keys, TTL);
+    const onB = new SharedStreamOwners(cb, keys, TTL);
+    expect(await onA.claim('kept', 'hub-a/1', 'sec-1')).toMatchObject({ ok: true, fresh: true });
+    expect(await onA.claim('keyed', 'hub-a/2', 'sec-2', undefined, { keyId: 'k1', max: 4, nowMs: Date.now() })).toMatchObject({ ok: true });
+    expect(await onA.claim('dropped', 'hub-a/3', 'sec-3')).toMatchObject({ ok: true, fresh: true });
+    // Renewed every third of the TTL for two TTLs (as the hub does), 'dropped' left out: it belongs to a dead hub.
+    const until = Date.now() + 2 * TTL;
+    while (Date.now() < until) {
+      await onA.renew([{ streamId: 'kept' }, { streamId: 'keyed', keyId: 'k1' }], Date.now());
+      await new Promise((r) => setTimeout(r, TTL / 3));
+    }
+    expect(await onB.claim('kept', 'hub-b/9', 'sec-b')).toEqual({ ok: false, reason: 'owned' });
+    expect(await onB.claim('keyed', 'hub-b/9', 'sec-b')).toEqual({ ok: false, reason: 'owned' });
+    expect(await ca.zrange(keys.keySlots('k1'), 0, -1)).toEqual(['keyed']);
+    expect(await onB.claim('dropped', 'hub-b/9', 'sec-b')).toMatchObject({ ok: true, fresh: true });
   });
 
   it('refuses a token nonce replayed on another hub', async () => {
