@@ -52,6 +52,10 @@ describe('catalog content and viewer counts (Chromium, hub + 3 servers)', () => 
       await smpte.waitFor({ timeout: 15_000 });
       expect(await smpte.locator('[data-testid=title]').textContent()).toBe(SMPTE.title);
       expect(await smpte.locator('[data-testid=description]').textContent()).toBe(SMPTE.description);
+      // Text a publisher wrote is laid out apart from what surrounds it: an unbalanced bidi embedding in a title or a
+      // description cannot reorder the id, the badges or the next entry.
+      for (const field of ['title', 'description'])
+        expect(await smpte.locator(`[data-testid=${field}] > *`).evaluate((e) => getComputedStyle(e).unicodeBidi)).toBe('isolate');
       // The poster is a real picture served by a media server.
       const poster = smpte.locator('img[data-testid=poster]');
       await expect

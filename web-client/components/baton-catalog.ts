@@ -216,10 +216,10 @@ export class BatonCatalog extends LitElement {
             <span class="text">
             <span class="name">
               ${e.live ? html`<span class="badge live">live</span>` : null}
-              <span class="title" data-testid="title" title=${e.title ?? e.id}>${e.title ?? e.id}</span>
+              <span class="title" data-testid="title" title=${e.title ?? e.id}><bdi>${e.title ?? e.id}</bdi></span>
             </span>
             ${e.title ? html`<span class="name"><span class="id" title=${e.id}>${e.id}</span></span>` : null}
-            ${e.description ? html`<span class="desc" data-testid="description" title=${e.description}>${e.description}</span>` : null}
+            ${e.description ? html`<span class="desc" data-testid="description" title=${e.description}><bdi>${e.description}</bdi></span>` : null}
             <span class="facts">
               ${e.viewers ? html`<span class="watching" data-testid="viewers" data-viewers=${e.viewers}>${watching(e.viewers)}</span>` : null}
               ${e.durationMs !== undefined ? html`<span>${formatDuration(e.durationMs)}</span>` : null}

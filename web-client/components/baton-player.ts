@@ -187,7 +187,7 @@ export class BatonPlayer extends LitElement {
       s.totalBytes && !s.live ? `${formatBytes(s.bytesReceived)} of ${formatBytes(s.totalBytes)}` : formatBytes(s.bytesReceived);
     return html`<section class="card now" part="status" aria-label="playback status">
       <div class="now-head">
-        <h3 data-testid="player-title" title=${s.assetId ?? ''}>${entry?.title ?? s.assetId}</h3>
+        <h3 data-testid="player-title" title=${s.assetId ?? ''}><bdi>${entry?.title ?? s.assetId}</bdi></h3>
         ${entry?.title ? html`<span class="faint mono">${s.assetId}</span>` : null}
         ${s.live ? html`<span class="badge live">live</span>${this.#liveControls(s)}` : s.phase === 'complete' ? html`<span class="badge ok" data-testid="fully-received">fully received</span>` : null}
         ${s.mime ? html`<span class="codecs faint mono">${codecsOf(s.mime)}</span>` : null} ${this.#qualityMenu(s)}
@@ -199,7 +199,7 @@ export class BatonPlayer extends LitElement {
               >`
         }
       </div>
-      ${entry?.description ? html`<p class="description" data-testid="player-description">${entry.description}</p>` : null}
+      ${entry?.description ? html`<p class="description" data-testid="player-description"><bdi>${entry.description}</bdi></p>` : null}
       ${
         s.server && s.reason
           ? html`<div class="served" data-testid="served-by">
