@@ -74,6 +74,8 @@ interface Entry {
   /** The file's modification time (ms): a rendition older than its source is made again. */
   mtimeMs: number;
   probe: WebmProbe;
+  /** Its head's hash: a copy still being written (same inode and head, grown) keeps its poster (an operator's too). */
+  head: string;
   /** The sidecar as of its mark (absent file: mark ''). */
   sidecar: { mark: FileMark; meta: Sidecar };
   /** Built once per file (same inode and size): on the first seek, or in the background after a scan. */
@@ -357,7 +359,9 @@ export class DiskStore implements BlockStore {
       const untouched =
         before?.info.fingerprint !== undefined && before.ino === s.ino && before.info.bytes === s.size && before.mtimeMs === s.mtimeMs;
       // Another mtime alone (a `touch`, a backup tool) is a change only if the fingerprint says so.
-      const fingerprint = untouched ? before.info.fingerprint! : await fingerprintFile(path, s.size);
+      const { fingerprint, head } = untouched
+        ? { fingerprint: before.info.fingerprint!, head: before.head }
+        : await fingerprintFile(path, s.size);
       const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { fingerprint } });
       // Re-probe only a new file, a replaced or rewritten one (its duration may come from its tail), or one whose head was incomplete.
       const probe = same && before.probe.complete ? before.probe : await probeFile(path, s.size);
@@ -377,9 +381,10 @@ export class DiskStore implements BlockStore {
       const sidecar = await this.#sidecar(id, before?.sidecar, files.has(id + SIDECAR_EXTENSION));
       if (sidecar.meta.title) info.title = sidecar.meta.title;
       if (sidecar.meta.description) info.description = sidecar.meta.description;
-      const poster = files.has(id + POSTER_SUFFIX) ? await this.#currentPoster(id, before !== undefined && !same, s.mtimeMs) : undefined;
+      const grew = before?.ino === s.ino && s.size >= before.info.bytes && before.head === head;
+      const poster = files.has(id + POSTER_SUFFIX) ? await this.#currentPoster(id, !!before && !same && !grew, s.mtimeMs) : undefined;
       if (poster) info.poster = poster;
-      const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, sidecar };
+      const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, head, sidecar };
       if (same && before.index) entry.index = before.index;
       return entry;
     } catch {

@@ -32,20 +32,31 @@ export async function fileMark(path: string): Promise<FileMark> {
 /** Bytes of the head and of the tail a fingerprint hashes. */
 export const FINGERPRINT_SPAN_BYTES = 64 * 1024;
 
+/** A file's digests from one read of its head and tail (`fingerprintFile`). */
+export interface FileDigests {
+  /** Its size and the hash of its head and tail (`FINGERPRINT_PATTERN`). */
+  fingerprint: string;
+  /** The hash of its head alone: a copy that only grew (same inode, same head) still starts with the same media. */
+  head: string;
+}
+
 /**
  * A copy's fingerprint (`FINGERPRINT_PATTERN`): its size, and SHA-256 of its first and last
  * `FINGERPRINT_SPAN_BYTES` (128 KiB read per new or changed file). Cheap, not proof: two copies that differ
  * only in their middle look alike — enough to tell a re-encode, another recording or a cut copy apart.
+ * With it, the hash of the head alone.
  */
-export async function fingerprintFile(path: string, size: number): Promise<string> {
+export async function fingerprintFile(path: string, size: number): Promise<FileDigests> {
   const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const hash = createHash('sha256');
     const span = Math.min(size, FINGERPRINT_SPAN_BYTES);
     const buf = new Uint8Array(span);
-    hash.update(buf.subarray(0, (await fh.read(buf, 0, span, 0)).bytesRead));
+    const head = buf.subarray(0, (await fh.read(buf, 0, span, 0)).bytesRead);
+    hash.update(head);
+    const headHash = createHash('sha256').update(head).digest('hex').slice(0, 16);
     hash.update(buf.subarray(0, (await fh.read(buf, 0, span, size - span)).bytesRead));
-    return `${size.toString(36)}-${hash.digest('hex').slice(0, 16)}`;
+    return { fingerprint: `${size.toString(36)}-${hash.digest('hex').slice(0, 16)}`, head: headHash };
   } finally {
     await fh.close();
   }

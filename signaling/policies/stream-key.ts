@@ -25,8 +25,8 @@ export function mintStreamKey(secret: string, opts: { expiresAtMs: number; strea
 }
 
 /**
- * A configured key (exact match), or a signed one with a valid signature that has
- * not expired at `nowMs`. Never throws; the reason distinguishes expired keys
+ * A configured key (exact match), or a signed one with a valid signature (spelled exactly as minted) that
+ * has not expired at `nowMs`. Never throws; the reason distinguishes expired keys
  * (worth telling the broadcaster) from everything else.
  */
 export function verifyStreamKey(key: string, keys: ReadonlySet<string>, secret: string | undefined, nowMs: number): StreamKeyCheck {
@@ -35,8 +35,11 @@ export function verifyStreamKey(key: string, keys: ReadonlySet<string>, secret: 
   if (!secret || !key.startsWith(`${SIGNED_KEY_PREFIX}.`)) return unknown;
   const cut = key.lastIndexOf('.');
   const body = key.slice(0, cut);
-  const given = Buffer.from(key.slice(cut + 1), 'base64url');
-  const want = Buffer.from(sign(secret, body), 'base64url');
+  // Compared as text, not as decoded bytes: Node's base64url decoding skips stray characters and padding, so
+  // `<key>!` or `<key>=` would pass as the same key under another spelling, each counted as a key of its own
+  // by the per-key broadcast cap.
+  const given = Buffer.from(key.slice(cut + 1));
+  const want = Buffer.from(sign(secret, body));
   if (given.length !== want.length || !timingSafeEqual(given, want)) return unknown;
   let payload: Payload;
   try {

@@ -37,6 +37,14 @@ describe('stream keys', () => {
     ]) {
       expect(verifyStreamKey(key, KEYS, SECRET, NOW), key).toMatchObject({ ok: false, reason: 'unknown' });
     }
+    // Other spellings of a good key's signature decode to the same bytes; each would count as a key of its own
+    // against the per-key broadcast cap, so only the minted spelling passes.
+    // (A minted signature's last character leaves its 2 spare bits at 0; setting one changes the text, not the bytes.)
+    const spareBitSet = `${good.slice(0, -1)}${String.fromCharCode(good.charCodeAt(good.length - 1) + 1)}`;
+    for (const key of [`${good}=`, `${good}!`, `${good}!!`, `${good} `, `${good}\n`, spareBitSet]) {
+      expect(Buffer.from(key.split('.')[2]!, 'base64url').equals(Buffer.from(sig!, 'base64url')), key).toBe(true);
+      expect(verifyStreamKey(key, KEYS, SECRET, NOW), key).toMatchObject({ ok: false, reason: 'unknown' });
+    }
     // Without a secret, signed keys are not accepted at all.
     expect(verifyStreamKey(good, KEYS, undefined, NOW)).toMatchObject({ ok: false, reason: 'unknown' });
   });

@@ -2,6 +2,7 @@
 // the storage scan that reads it, the per-message budget, and the ffmpeg poster from the first keyframe.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  appendFileSync,
   copyFileSync,
   existsSync,
   linkSync,
@@ -205,6 +206,29 @@ describe('the storage scan with sidecars and posters', () => {
     // A file that did not change keeps its poster (demo-smpte's, from the test before).
     expect(info(store, 'demo-smpte')?.poster).toBeDefined();
     posters.close();
+  });
+
+  it('keeps the poster beside a file still being copied in (it only grew): an operator’s own is not deleted', async () => {
+    const whole = readFileSync(join(MEDIA_DIR, 'demo-smpte.webm'));
+    const poster = join(root, 'growing.poster.jpg');
+    // The operator's picture first, then the media copied in slowly (`cp show.* storage/` writes them in that order).
+    writeFileSync(poster, 'OPERATOR-ARTWORK');
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(join(root, 'growing.webm'), whole.subarray(0, 200_000));
+    try {
+      const store = await open();
+      expect(info(store, 'growing')?.poster).toBeDefined();
+      await new Promise((r) => setTimeout(r, 20));
+      appendFileSync(join(root, 'growing.webm'), whole.subarray(200_000));
+      const r = await store.refresh();
+      // Another fingerprint (the copy grew), but the same first bytes: the poster stays, listed and on disk.
+      expect(r.changed.map((a) => a.id)).toEqual(['growing']);
+      expect(readFileSync(poster, 'utf8')).toBe('OPERATOR-ARTWORK');
+      expect(info(store, 'growing')?.poster).toBeDefined();
+    } finally {
+      rmSync(join(root, 'growing.webm'), { force: true });
+      rmSync(poster, { force: true });
+    }
   });
 
   it('a source gone while its poster was queued (a live .part finalized under its own name) is no failure, said nowhere', async () => {
