@@ -145,7 +145,10 @@ describe('floods and vanishing viewers', () => {
         const vanishedAt = await Promise.all(
           mix.map(async (r, i) => {
             const s = swarms[i]!;
-            if (r.when === 'connect') await waitFor('all selected', () => selected(s) === SWARM, 30_000, 5);
+            if (r.when === 'connect')
+              await waitFor('all selected', () => selected(s) === SWARM, 30_000, 5).catch((e: Error) =>
+                Promise.reject(explain(e, s, cluster)),
+              );
             else
               await waitFor('all streaming', () => streaming(s) === SWARM, 60_000, 20).catch((e: Error) =>
                 Promise.reject(explain(e, s, cluster)),
@@ -200,5 +203,13 @@ function explain(e: Error, s: Swarm, cluster: Cluster): Error {
   const server = fra
     ? `fra-1 exit ${fra.child.exitCode ?? '-'} signal ${fra.child.signalCode ?? '-'}, output: ${fra.output().slice(-1_500)}`
     : 'fra-1 not found';
-  return new Error(`${e.message}; bytes ${JSON.stringify(s.bytes)}; ${JSON.stringify(trouble).slice(0, 1_000)}; ${server}`);
+  // The hub's warnings say why it closed sessions or dropped a server (missed heartbeats, a refused report).
+  const hub = (cluster.hub?.output() ?? '')
+    .split('\n')
+    .filter((l) => /"level":(40|50)/.test(l))
+    .slice(-10)
+    .join('\n');
+  return new Error(
+    `${e.message}; bytes ${JSON.stringify(s.bytes)}; ${JSON.stringify(trouble).slice(0, 1_000)}; ${server}; hub warnings:\n${hub}`,
+  );
 }
