@@ -203,10 +203,10 @@ function explain(e: Error, s: Swarm, cluster: Cluster): Error {
   const server = fra
     ? `fra-1 exit ${fra.child.exitCode ?? '-'} signal ${fra.child.signalCode ?? '-'}, output: ${fra.output().slice(-1_500)}`
     : 'fra-1 not found';
-  // The hub's warnings say why it closed sessions or dropped a server (missed heartbeats, a refused report).
+  // The hub's warnings and removals say why it closed sessions or dropped a server (missed heartbeats, a stall, a refused report).
   const hub = (cluster.hub?.output() ?? '')
     .split('\n')
-    .filter((l) => /"level":(40|50)/.test(l))
+    .filter((l) => /"level":(40|50)|server removed/.test(l))
     .slice(-10)
     .join('\n');
   return new Error(
