@@ -10,7 +10,13 @@ export interface VitestReport {
   testResults?: Array<{
     name: string;
     status: string;
-    assertionResults?: Array<{ status: string; fullName?: string; title: string; ancestorTitles?: string[] }>;
+    assertionResults?: Array<{
+      status: string;
+      fullName?: string;
+      title: string;
+      ancestorTitles?: string[];
+      failureMessages?: string[];
+    }>;
   }>;
 }
 
@@ -24,7 +30,7 @@ export interface AllowedSkip {
 export interface TestSummary {
   passed: number;
   failed: number;
-  /** Human-readable lines naming each failure that is not a failed assertion (files that did not run, unexplained skips). */
+  /** Human-readable lines naming each failure: failed tests (with their message's first line), files that did not run, unexplained skips. */
   problems: string[];
 }
 
@@ -63,8 +69,14 @@ export function summarise(report: VitestReport, allowed: AllowedSkip[], root: st
       continue;
     }
     for (const a of results) {
-      if (!SKIPPED.has(a.status)) continue;
       const name = a.fullName ?? [...(a.ancestorTitles ?? []), a.title].join(' ');
+      if (a.status === 'failed') {
+        // Named again at the end of the CI output, where a reader of its last lines sees it.
+        const first = (a.failureMessages?.[0] ?? '').split('\n')[0]!.slice(0, 300);
+        problems.push(`${rel}: "${name}" failed: ${first}`);
+        continue;
+      }
+      if (!SKIPPED.has(a.status)) continue;
       if (allowed.some((s) => s.file === rel && s.test === name)) continue;
       failed += 1;
       problems.push(`${rel}: "${name}" was ${a.status} without a reason in test/allowed-skips.txt`);

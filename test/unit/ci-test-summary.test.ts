@@ -11,7 +11,13 @@ const report: VitestReport = {
       status: 'failed',
       assertionResults: [
         { status: 'passed', title: 'ok', ancestorTitles: ['a'], fullName: 'a ok' },
-        { status: 'failed', title: 'bad', ancestorTitles: ['a'], fullName: 'a bad' },
+        {
+          status: 'failed',
+          title: 'bad',
+          ancestorTitles: ['a'],
+          fullName: 'a bad',
+          failureMessages: ['AssertionError: expected 1 to be 2\n    at test/unit/a.test.ts:3:4'],
+        },
         { status: 'skipped', title: 'later', ancestorTitles: ['a'], fullName: 'a later' },
         { status: 'todo', title: 'some day', ancestorTitles: ['a'], fullName: 'a some day' },
       ],
@@ -22,12 +28,13 @@ const report: VitestReport = {
 };
 
 describe('CI test summary', () => {
-  it('fails every skipped or todo test that the allow-list does not name, and every file that failed without a failed test', () => {
+  it('names every failed test with the first line of its message, fails every skipped or todo test that the allow-list does not name, and every file that failed without a failed test', () => {
     const s = summarise(report, [], ROOT);
     expect(s.passed).toBe(3);
     // 1 failed test + 1 broken file + 1 skipped + 1 todo
     expect(s.failed).toBe(4);
     expect(s.problems).toEqual([
+      'test/unit/a.test.ts: "a bad" failed: AssertionError: expected 1 to be 2',
       'test/unit/a.test.ts: "a later" was skipped without a reason in test/allowed-skips.txt',
       'test/unit/a.test.ts: "a some day" was todo without a reason in test/allowed-skips.txt',
       'test/unit/broken.test.ts: the file failed without a failed test (did not load, or a hook failed)',
