@@ -67,6 +67,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   #hub?: HubLink;
   #http?: StatusHttp;
   #heartbeat?: NodeJS.Timeout;
+  #lastBeatMs = performance.now();
+  #lateWarnedMs = Number.NEGATIVE_INFINITY;
   readonly #rescan = new RescanSchedule(
     () => this.#rescanStorage(),
     (err) => this.#log.warn({ err: err.message }, 'storage rescan failed'),
@@ -284,6 +286,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     // director answers and viewer sessions (watch p99 23 → 630 ms in the quick bench).
     await Promise.all([this.#o.ingest ? this.#whip.warm() : undefined, this.#whep.warm()]);
     hub.open();
+    this.#lastBeatMs = performance.now();
     this.#heartbeat = setInterval(() => this.#beat(), this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.#rescan.start();
   }
@@ -371,6 +374,16 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   // ---- load and own changes -------------------------------------------------------
 
   #beat(): void {
+    // A beat two periods late means the event loop was blocked that long: the hub removes a server after three.
+    // Said (at most every 10 s), so an operator can tell a removal for silence from a dead server.
+    const now = performance.now();
+    const periodMs = this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const lateMs = now - this.#lastBeatMs - periodMs;
+    this.#lastBeatMs = now;
+    if (lateMs >= 2 * periodMs && now - this.#lateWarnedMs >= 10_000) {
+      this.#lateWarnedMs = now;
+      this.#log.warn({ lateMs: Math.round(lateMs), heartbeatMs: periodMs }, 'heartbeat late: the event loop was blocked');
+    }
     if (this.#hub?.registered) this.#hub.send('heartbeat', this.#loadReport.heartbeat());
   }
 

@@ -204,12 +204,18 @@ function explain(e: Error, s: Swarm, cluster: Cluster): Error {
     ? `fra-1 exit ${fra.child.exitCode ?? '-'} signal ${fra.child.signalCode ?? '-'}, output: ${fra.output().slice(-1_500)}`
     : 'fra-1 not found';
   // The hub's warnings and removals say why it closed sessions or dropped a server (missed heartbeats, a stall, a refused report).
-  const hub = (cluster.hub?.output() ?? '')
+  const lines = (cluster.hub?.output() ?? '').split('\n');
+  // Removals and stalls first (a burst of late session-close warnings that follows one would bury it), then the last warnings.
+  const hub = [
+    ...lines.filter((l) => /server removed|stalled|grace/.test(l)).slice(-5),
+    ...lines.filter((l) => /"level":(40|50)/.test(l) && !/server removed|stalled|grace/.test(l)).slice(-5),
+  ].join('\n');
+  const late = (fra?.output() ?? '')
     .split('\n')
-    .filter((l) => /"level":(40|50)|server removed/.test(l))
-    .slice(-10)
+    .filter((l) => /heartbeat late|blocked/.test(l))
+    .slice(-5)
     .join('\n');
   return new Error(
-    `${e.message}; bytes ${JSON.stringify(s.bytes)}; ${JSON.stringify(trouble).slice(0, 1_000)}; ${server}; hub warnings:\n${hub}`,
+    `${e.message}; bytes ${JSON.stringify(s.bytes)}; ${JSON.stringify(trouble).slice(0, 1_000)}; ${server}; hub warnings:\n${hub}\nfra-1 late heartbeats:\n${late}`,
   );
 }
