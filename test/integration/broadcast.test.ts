@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -140,11 +141,24 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
       sent.update(b);
       sentBytes += b.length;
     });
+    // The encoder's output reaches the publisher as it comes; its end is held until a viewer got live bytes (at
+    // most 30 s), so "watched live" does not depend on a loaded machine joining within the clip's 4 s.
+    const input = new PassThrough();
+    ffmpeg.stdout.pipe(input, { end: false });
+    let inputEnded = false;
+    let firstLive!: () => void;
+    const gotFirstLive = new Promise<void>((r) => (firstLive = r));
+    ffmpeg.stdout.on('end', () => {
+      void Promise.race([gotFirstLive, delay(30_000, undefined, { ref: false })]).then(() => {
+        inputEnded = true;
+        input.end();
+      });
+    });
     let publisher: ChildProcess | undefined;
     const exited = publishCli(
       ['--hub', cluster.hubUrl, '--file', '-', '--location', 'Lisbon', '--stream-key', 'test-key', '--stream-id', 'bc-pipe'],
       undefined,
-      ffmpeg.stdout,
+      input,
       (c) => (publisher = c),
     );
     // A viewer joins while the encoder is still writing.
@@ -157,7 +171,8 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
     let gotWhileLive = false;
     const watched = watchStream({ hubUrl: cluster.hubUrl, assetId: streamId, timeoutMs: 30_000 }, (b) => {
       liveBytes += b.byteLength;
-      if (ffmpeg.exitCode === null) gotWhileLive = true;
+      if (!inputEnded) gotWhileLive = true;
+      firstLive();
     });
     // Ctrl-C (the encoder here does not get it): the publisher says so and sends on until the input ends.
     publisher!.kill('SIGINT');
