@@ -1,6 +1,7 @@
 // Watches one asset through the hub: select, WebRTC to the chosen server, in-order bytes, failover. Node and browser.
 import type { ClientControl } from '../signaling/protocol/frames.js';
 import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
+import { ErrorCode } from '../signaling/protocol/types.js';
 import { TypedEventTarget } from './typed-events.js';
 import { ViewerHubMessages } from './viewer-hub-messages.js';
 import { PeerLink } from './viewer-peer-link.js';
@@ -17,6 +18,8 @@ export { MAX_GAP_REPAIRS } from './viewer-stream.js';
 export { MAX_EARLY_HUB_MESSAGES } from './viewer-hub-messages.js';
 /** Failovers one Viewer makes before giving up. */
 export const MAX_FAILOVERS = 8;
+/** After a failover found no server but those that failed this viewer: the pause before it asks for them again. */
+export const RETRY_PASSED_OVER_MS = 1_000;
 
 export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly assetId: string;
@@ -171,6 +174,17 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     }
     if (!reply.ok) {
       this.#dropPeer();
+      // The servers this viewer passed over may only have been slow (a connect that timed out on a loaded server):
+      // when nothing else can serve it, it asks once more passing over none, after a pause, as one more failover.
+      if (reply.code === ErrorCode.noCapacity && from !== null && this.#dead.size > 0) {
+        this.#dead.clear();
+        if (++this.#failovers > MAX_FAILOVERS)
+          return this.#fatal('failover-exhausted', `gave up after ${MAX_FAILOVERS} failovers (${reply.code}: ${reply.message})`);
+        this.#emit('warning', { code: reply.code, message: `${reply.message}; asking again for the servers passed over` });
+        await new Promise((r) => setTimeout(r, RETRY_PASSED_OVER_MS));
+        if (this.#closed || this.#session) return;
+        return this.#selectOnce(from);
+      }
       return this.#fatal(reply.code, reply.message);
     }
     const { ok: _ok, answer, ...session } = reply;
