@@ -47,8 +47,17 @@ describe('floods and vanishing viewers', () => {
     heartbeatMs: HEARTBEAT_MS,
     rotationMs: 0,
     servers: [
-      // Only fra-1 holds the clip the vanishing viewers watch, so they all land on it.
-      { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, maxSessions: 300, env: INSPECT_ENV },
+      // Only fra-1 holds the clip the vanishing viewers watch, so they all land on it. 25 viewers fetching the 4.5 MB
+      // clip at loopback speed measure ≈ 1 Gbit/s of egress, which the default 1,000 Mbit/s uplink rightly refuses
+      // (no-capacity): admission is not what this row tests, so the uplink is set far above it.
+      {
+        id: 'fra-1',
+        region: 'eu-central',
+        lat: 50.11,
+        lon: 8.68,
+        maxSessions: 300,
+        env: { ...INSPECT_ENV, BATON_UPLINK_MBPS: '100000' },
+      },
       { id: 'iad-1', region: 'us-east', lat: 38.95, lon: -77.45, assets: ['demo-smpte', 'demo-testsrc'], maxSessions: 300 },
       { id: 'sin-1', region: 'ap-southeast', lat: 1.29, lon: 103.85, assets: ['demo-smpte', 'demo-testsrc'], maxSessions: 300 },
     ],
@@ -131,6 +140,12 @@ describe('floods and vanishing viewers', () => {
       const cache = (await getJson<{ cache: { usedBytes: number } }>(`${url}/api/status`)).cache.usedBytes;
       return v('baton_server_nodejs_heap_size_used_bytes') + v('baton_server_nodejs_external_memory_bytes') - cache;
     };
+    /** fra-1's row in the hub's table (its load, as the director saw it), for a failure message. */
+    const fraRow = () =>
+      fetch(`${cluster.hubUrl}/api/state`)
+        .then((r) => r.text())
+        .then((t) => JSON.stringify((JSON.parse(t) as { servers?: { id: string }[] }).servers?.find((x) => x.id === 'fra-1')))
+        .catch((err: Error) => `unreadable: ${err.message}`);
     const peak = { sessions: 0, fds: 0, rss: 0 };
     const sample = async () => {
       peak.sessions = Math.max(peak.sessions, await sessions());
@@ -146,12 +161,12 @@ describe('floods and vanishing viewers', () => {
           mix.map(async (r, i) => {
             const s = swarms[i]!;
             if (r.when === 'connect')
-              await waitFor('all selected', () => selected(s) === SWARM, 30_000, 5).catch((e: Error) =>
-                Promise.reject(explain(e, s, cluster)),
+              await waitFor('all selected', () => selected(s) === SWARM, 30_000, 5).catch(async (e: Error) =>
+                Promise.reject(explain(e, s, cluster, await fraRow())),
               );
             else
-              await waitFor('all streaming', () => streaming(s) === SWARM, 60_000, 20).catch((e: Error) =>
-                Promise.reject(explain(e, s, cluster)),
+              await waitFor('all streaming', () => streaming(s) === SWARM, 60_000, 20).catch(async (e: Error) =>
+                Promise.reject(explain(e, s, cluster, await fraRow())),
               );
             await sample();
             s.signal(r.how === 'kill' ? 'SIGKILL' : 'SIGSTOP');
@@ -197,7 +212,7 @@ describe('floods and vanishing viewers', () => {
 });
 
 /** A swarm's troubles, and how the server they watch is doing, for a failure message. */
-function explain(e: Error, s: Swarm, cluster: Cluster): Error {
+function explain(e: Error, s: Swarm, cluster: Cluster, fraRow: string | undefined): Error {
   const trouble = s.events.filter((x) => x.type === 'warning' || x.type === 'error');
   const fra = cluster.servers.get('fra-1');
   const server = fra
@@ -216,6 +231,6 @@ function explain(e: Error, s: Swarm, cluster: Cluster): Error {
     .slice(-5)
     .join('\n');
   return new Error(
-    `${e.message}; bytes ${JSON.stringify(s.bytes)}; ${JSON.stringify(trouble).slice(0, 1_000)}; ${server}; hub warnings:\n${hub}\nfra-1 late heartbeats:\n${late}`,
+    `${e.message}; bytes ${JSON.stringify(s.bytes)}; ${JSON.stringify(trouble).slice(0, 1_000)}; fra-1 in the table: ${fraRow}; ${server}; hub warnings:\n${hub}\nfra-1 late heartbeats:\n${late}`,
   );
 }
