@@ -4,6 +4,7 @@ import {
   ackError,
   ErrorCode,
   type Ack,
+  type AckError,
   type DecisionEvent,
   type SessionOpen,
   type WatchReply,
@@ -59,6 +60,7 @@ export class WatchRouter {
     const { assetId, offset = 0, exclude = [], offer } = req;
     const budget = new RoutingBudget(() => clock.now());
     const tried = new Set(exclude);
+    let failed: AckError | undefined;
     for (let offers = 0; offers < SESSION_OPENS_PER_WATCH && budget.canAsk; ) {
       let sessionId = randomBytes(12).toString('base64url');
       const open: SessionOpen = { sessionId, kind: 'watch', assetId, offset, ...(offer ? { offer } : {}) };
@@ -83,7 +85,9 @@ export class WatchRouter {
         },
       );
       const r = sel.reply;
-      if (!r.ok) return r;
+      // Nothing left but servers this watch already failed on: say why they failed (a server that did not take the
+      // session in time), not the director's "every holder is excluded".
+      if (!r.ok) return failed ?? r;
       const server = feed.table.get(r.serverId);
       if (!server) {
         if (sel.opened) end();
@@ -105,6 +109,7 @@ export class WatchRouter {
       if (!accepted.ok) {
         relay.sessions.delete(sessionId);
         tried.add(r.serverId);
+        failed = accepted;
         if (RETRY_ELSEWHERE.has(accepted.code)) continue;
         return accepted;
       }

@@ -94,6 +94,23 @@ describe('hub routing', () => {
     expect(core.relay.sessions.tally('conn', 'client-1')).toEqual({ open: 0, unconnected: 0 });
   });
 
+  it('when only servers this watch failed on are left, says why they failed, not that every holder is excluded', async () => {
+    const excluded = () => ({
+      ok: false,
+      code: 'no-capacity',
+      message: 'every server holding clip is excluded or over the load threshold',
+    });
+    const { core, asked } = cluster([pick('c'), excluded], () => ({
+      ok: false,
+      code: 'timeout',
+      message: 'server c did not accept the session in time',
+    }));
+    const r = await core.watch('client-1', null, { assetId: 'clip' });
+    expect(r).toMatchObject({ ok: false, code: 'timeout', message: 'server c did not accept the session in time' });
+    expect(asked.map((a) => `${a.event}@${a.server}`)).toEqual(['select@a', 'session-open@c', 'select@a']);
+    expect(core.relay.sessions.size).toBe(0);
+  });
+
   it('refuses a malformed director answer with a clear error and opens no session', async () => {
     const { core, asked } = cluster([(epoch) => ({ ok: true, serverId: 42, reason: 'storage', loadFactor: 0.1, epoch })], () => ({
       ok: true,
