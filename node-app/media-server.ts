@@ -95,7 +95,15 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
             posterMade: (id, token) => this.#ingest.posterMade(id, token),
             log: this.#log,
           });
-    this.#renditions = opts.renditions ? serverRenditions({ rescan: () => void this.#rescanStorage(), log: this.#log }) : undefined;
+    this.#renditions = opts.renditions
+      ? serverRenditions({
+          rescan: (made) => {
+            if (made) this.store.written(made);
+            void this.#rescanStorage();
+          },
+          log: this.#log,
+        })
+      : undefined;
     this.store = new DiskStore(opts.storageDir, {
       posters: this.#posters,
       renditions: this.#renditions,
@@ -123,7 +131,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       signal: (sessionId, data) => this.#hub?.send('signal', { sessionId, data }),
       sessionClosed: (sessionId) => this.#hub?.send('session-close', { sessionId }),
       report: (deltas) => this.#report(deltas),
-      finalized: () => this.#rescanStorage(),
+      finalized: (id) => {
+        // Written whole here: listed at this rescan, not held back as a file still being copied in.
+        this.store.written(id);
+        return this.#rescanStorage();
+      },
       dropPoster: (id) => dropPoster(this.store, id),
       poster: (id, source, attempt) =>
         this.#posters?.want({ id, source, target: this.store.posterPathOf(id)!, version: `live-${attempt}` }),
@@ -292,12 +304,13 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   }
 
   async #rescanStorage(): Promise<void> {
-    const { added, removed, changed, described } = await this.store.refresh();
+    const { added, removed, changed, described, moving } = await this.store.refresh();
     // Nothing of a file that changed or went away may be served again: not its cached blocks, not the rest of a
     // session that started on it (the fd pool reads the path, so its next bytes would be the new file's), data
     // channel or WHEP.
     let ended = 0;
-    for (const id of [...removed, ...changed.map((a) => a.id)]) {
+    // A file still moving is reported once still (as `changed`), but nothing read of it before may be served now.
+    for (const id of [...removed, ...changed.map((a) => a.id), ...moving]) {
       this.cache.forget(id);
       ended += this.#viewers.endStored(id) + this.#whep.endAsset(id);
     }

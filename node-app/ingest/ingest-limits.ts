@@ -3,6 +3,7 @@
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
 import { allowanceSince } from '../../common/token-bucket.js';
 import { IngestError, IngestErrorCode } from './errors.js';
+import { MAX_CLUSTERS_PER_MEDIA_SECOND } from './cluster-sense.js';
 
 export const DEFAULT_MAX_BITRATE_BPS = 25_000_000;
 export const DEFAULT_MAX_STREAM_BYTES = 8 * 1024 ** 3;
@@ -15,6 +16,15 @@ export const MIN_BURST_BYTES = 4 * 1024 * 1024;
  * 20-ms Opus frame (≈ 120 B) still uploads at ≈ 160× real time with `--fast`, and live it costs 12.8 KB/s.
  */
 export const CLUSTER_CHARGE_BYTES = 256;
+/**
+ * Clusters a second, counted from the stream's start, that the charge leaves free: the most a stream ClusterSense
+ * passes has per second of media time (MAX_CLUSTERS_PER_MEDIA_SECOND), so a stream sent in real time pays for its
+ * bytes alone and only Clusters sent faster than that (`--fast`, a flood) are charged. Before, a live stream with a
+ * Cluster per 20-ms Opus frame was charged 12.8 KB/s: under `--ingest-max-mbps 0.1` (12.5 KB/s) it was refused once
+ * its burst was spent, minutes in, whatever its bytes (found by review). 120 Clusters a second cost the index and
+ * writer about 0.01 % of a core (0.6 to 2.2 million a CPU-second, measured).
+ */
+export const FREE_CLUSTERS_PER_S = MAX_CLUSTERS_PER_MEDIA_SECOND;
 
 /**
  * Per-stream quotas: average bitrate in Mbit/s (default 25) and size in MiB
@@ -36,12 +46,12 @@ export function allowedStreamBytes(limits: IngestLimits, elapsedMs: number): num
 /**
  * Why a stream that would reach `after` bytes in `clusters` Clusters, `elapsedMs` after its publish started, breaks its
  * quota; undefined when it does not. The size quota counts bytes alone; the bitrate quota also each Cluster's charge
- * (`clusterBytes`).
+ * (`clusterBytes`) past the FREE_CLUSTERS_PER_S a second of `elapsedMs`.
  */
 export function quotaRefusal(limits: IngestLimits, after: number, clusters: number, elapsedMs: number): IngestError | undefined {
   if (after > limits.maxBytes)
     return new IngestError(IngestErrorCode.tooLarge, `the stream would exceed its ${limits.maxBytes}-byte quota`);
-  const charged = after + clusters * (limits.clusterBytes ?? 0);
+  const charged = after + Math.max(0, clusters - (FREE_CLUSTERS_PER_S * Math.max(0, elapsedMs)) / 1000) * (limits.clusterBytes ?? 0);
   if (charged > allowanceSince(limits.burstBytes, limits.maxBitrateBps / 8, elapsedMs)) {
     return new IngestError(
       IngestErrorCode.rateLimited,

@@ -4,8 +4,8 @@ import type { Logger } from '../../signaling/log.js';
 import { RenditionMaker, removePartialRenditions } from '../storage/rendition-maker.js';
 
 export interface ServerRenditionsOptions {
-  /** Rescan storage: a rendition just made is listed, and reported to the hub, at once. */
-  rescan: () => void;
+  /** Rescan storage: a rendition just made (`made`: its id, a whole file) is listed, and reported to the hub, at once. */
+  rescan: (made?: string) => void;
   log: Logger;
 }
 
@@ -14,7 +14,7 @@ export function serverRenditions(o: ServerRenditionsOptions): RenditionMaker {
   return new RenditionMaker({
     made: (job) => {
       o.log.info({ asset: job.id, source: job.source }, 'rendition made');
-      o.rescan();
+      o.rescan(job.id);
     },
     failed: (job, message) => o.log.warn({ asset: job.id, err: message }, 'no rendition made'),
     removed: (id, source) => {

@@ -14,7 +14,7 @@ import { buildSeekIndex, type SeekIndex } from './seek-index.js';
 import { SIDECAR_EXTENSION, readSidecar, type Sidecar } from './sidecar.js';
 import { POSTER_SUFFIX, type PosterMaker } from './poster-maker.js';
 import type { RenditionMaker } from './rendition-maker.js';
-import { type FileMark, contentChanged, fileMark, fingerprintFile } from './file-identity.js';
+import { type FileMark, contentChanged, fileMark, fingerprintFile, markOf } from './file-identity.js';
 import { notPlayable, probeFile } from './stored-media.js';
 
 /**
@@ -65,7 +65,21 @@ export interface RefreshResult {
   changed: AssetInfo[];
   /** Entries whose title, description or poster changed (and nothing in `added`). */
   described: AssetInfo[];
+  /**
+   * Listed files whose bytes are changing (another inode or fingerprint) but have not held still for a scan yet: kept
+   * as last listed (nothing to report, no rendition or poster made of them) until they do, then in `changed`. Nothing
+   * cached of them may be served meanwhile.
+   */
+  moving: string[];
 }
+
+/**
+ * At the first scan, a file modified less than this long ago is looked at twice, START_STILL_MS apart, before it is
+ * listed (there is no earlier scan to tell whether it is still being copied in); older ones are taken as they are.
+ */
+export const STILL_AGE_MS = 2_000;
+/** How long the first scan waits to stat again the files modified within STILL_AGE_MS (only when there are some). */
+export const START_STILL_MS = 250;
 
 interface Entry {
   info: AssetInfo;
@@ -91,6 +105,13 @@ export class DiskStore implements BlockStore {
   #catalog = new Map<string, Entry>();
   /** Files of the last scan left out of the catalog (`notPlayable`), by id: each read again only when its mark moves. */
   #unlisted = new Map<string, FileMark>();
+  /**
+   * The mark of every `.webm` file as of the last scan (or as `written` recorded it), by id. A file is listed, and a
+   * listed one's change taken, only once its mark is the same at two scans in a row: a file still being copied in is
+   * neither reported nor encoded into renditions until it is complete (before, at every rescan of a slow copy).
+   */
+  #marks = new Map<string, FileMark>();
+  #scanned = false;
   #bytesRead = 0;
   #closed = false;
   #refreshing: Promise<unknown> = Promise.resolve();
@@ -214,6 +235,16 @@ export class DiskStore implements BlockStore {
     return run;
   }
 
+  /**
+   * The file at the id's path was written whole by this process (a finalized broadcast, a rendition renamed in): the
+   * next scan takes it as still, so it is listed at once instead of one rescan later.
+   */
+  written(assetId: string): void {
+    const path = this.pathOf(assetId);
+    const s = path ? statSync(path, { throwIfNoEntry: false }) : undefined;
+    if (s?.isFile()) this.#marks.set(assetId, markOf(s));
+  }
+
   /** Closes open files; later reads reject with code `closed`. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -246,7 +277,8 @@ export class DiskStore implements BlockStore {
   async #scan(): Promise<RefreshResult> {
     const next = new Map<string, Entry>();
     const unlisted = new Map<string, FileMark>();
-    const result: RefreshResult = { added: [], removed: [], changed: [], described: [] };
+    const marks = new Map<string, FileMark>();
+    const result: RefreshResult = { added: [], removed: [], changed: [], described: [], moving: [] };
     let names: string[] = [];
     /** The root's files: a sidecar or poster not among them is not looked for (two stats fewer per asset and rescan). */
     let files = new Set<string>();
@@ -259,14 +291,19 @@ export class DiskStore implements BlockStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
+    if (!this.#scanned) await this.#firstMarks(names);
+    this.#scanned = true;
     for (const name of names) {
       const id = name.slice(0, -ASSET_EXTENSION.length);
       const path = this.pathOf(id);
       if (!path) continue;
-      const entry = await this.#describe(id, path, this.#catalog.get(id), unlisted, files);
+      const entry = await this.#describe(id, path, this.#catalog.get(id), { unlisted, marks, moving: result.moving }, files);
       if (entry) next.set(id, entry);
     }
     this.#unlisted = unlisted;
+    this.#marks = marks;
+    // A moving file may be another inode already: the pool's handle would read the old one under the new size.
+    for (const id of result.moving) this.#fds.invalidate(this.#catalog.get(id)!.path);
     for (const [id, entry] of next) {
       const before = this.#catalog.get(id);
       if (!before) result.added.push({ ...entry.info });
@@ -298,6 +335,24 @@ export class DiskStore implements BlockStore {
       this.#indexing = this.#indexing.then(() => (this.#closed ? undefined : this.seekIndex(info.id)));
     }
     return result;
+  }
+
+  /**
+   * The first scan has no scan before it to tell a file still being copied in: each file's mark is taken now, and
+   * when one was modified within STILL_AGE_MS, taken again START_STILL_MS later by the scan itself. Files older than
+   * that are listed at once (no wait at all for a library that has been still, the usual start); a copy under way is
+   * listed once it holds still, like one that starts later.
+   */
+  async #firstMarks(names: string[]): Promise<void> {
+    let young = false;
+    const now = Date.now();
+    for (const name of names) {
+      const s = await stat(resolve(this.root, name)).catch(() => undefined);
+      if (!s?.isFile()) continue;
+      this.#marks.set(name.slice(0, -ASSET_EXTENSION.length), markOf(s));
+      if (s.mtimeMs > now - STILL_AGE_MS) young = true;
+    }
+    if (young) await new Promise((r) => setTimeout(r, START_STILL_MS));
   }
 
   /** The asset's sidecar, read again only when its file changed. */
@@ -347,17 +402,26 @@ export class DiskStore implements BlockStore {
     id: string,
     path: string,
     before: Entry | undefined,
-    unlisted: Map<string, FileMark>,
+    scan: { unlisted: Map<string, FileMark>; marks: Map<string, FileMark>; moving: string[] },
     files: ReadonlySet<string>,
   ): Promise<Entry | undefined> {
+    const { unlisted } = scan;
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
-      const mark: FileMark = `${s.ino}:${s.size}:${Math.round(s.mtimeMs)}`;
+      const mark = markOf(s);
+      scan.marks.set(id, mark);
       // Left out at the last scan and untouched since: not read again.
       if (this.#unlisted.get(id) === mark) return void unlisted.set(id, mark);
       const untouched =
         before?.info.fingerprint !== undefined && before.ino === s.ino && before.info.bytes === s.size && before.mtimeMs === s.mtimeMs;
+      if (!untouched && this.#marks.get(id) !== mark) {
+        // Moved since the last scan: maybe still being written. Not listed yet, or kept as last listed; only a listed
+        // file whose bytes differ (not a `touch`) is said to be moving, so that nothing cached of it is served.
+        if (before && contentChanged(before, { ino: s.ino, info: { fingerprint: (await fingerprintFile(path, s.size)).fingerprint } }))
+          scan.moving.push(id);
+        return before;
+      }
       // Another mtime alone (a `touch`, a backup tool) is a change only if the fingerprint says so.
       const { fingerprint, head } = untouched
         ? { fingerprint: before.info.fingerprint!, head: before.head }

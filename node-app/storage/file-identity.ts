@@ -1,7 +1,7 @@
 // What tells one stored file from another across rescans: its mark (inode, size, mtime: cheap, read every scan) and
 // its fingerprint (size and the hashes of its head and tail: read only when the mark moved).
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { type Stats, constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
 /** A file's identity for "has it changed since the last scan". */
@@ -26,7 +26,12 @@ export function contentChanged(before: FileIdentity, now: FileIdentity): boolean
 /** `ino:size:mtime` of a regular file at `path`, or '' when there is none. */
 export async function fileMark(path: string): Promise<FileMark> {
   const s = await stat(path).catch(() => undefined);
-  return s?.isFile() ? `${s.ino}:${s.size}:${Math.round(s.mtimeMs)}` : '';
+  return s?.isFile() ? markOf(s) : '';
+}
+
+/** A regular file's mark from its stat. */
+export function markOf(s: Stats): FileMark {
+  return `${s.ino}:${s.size}:${Math.round(s.mtimeMs)}`;
 }
 
 /** Bytes of the head and of the tail a fingerprint hashes. */

@@ -7,8 +7,8 @@ import { PROBE_HEAD_BYTES, mimeFor, probeWebm, type WebmProbe } from './webm-pro
 
 /**
  * Why a file is not listed, or undefined when it is WebM or Matroska media Baton plays: an EBML header, Tracks
- * within the first PROBE_HEAD_BYTES, and a track in a codec the player and WHEP take. A file still being copied
- * is listed once its Tracks are on disk.
+ * within the first PROBE_HEAD_BYTES, and a track in a codec the player and WHEP take. (A file still being copied
+ * is not looked at here at all: DiskStore lists a file once it held still across a rescan.)
  */
 export function notPlayable(probe: WebmProbe, size: number): string | undefined {
   if (size === 0) return 'an empty file';

@@ -92,7 +92,8 @@ export class PublishRouter {
       // Several hubs: the claim here only excludes this hub's other publishers; Redis decides across hubs.
       let shared: Awaited<ReturnType<SharedStreamClaims['claim']>>;
       try {
-        // The key the reservation here counts against (a resume with another key still counts against the first).
+        // The key the reservation here counts against (a resume with another key still counts against the first; through
+        // another hub, which never saw the first, Redis moves the id to the new key's slots).
         const key = keyCap && { ...keyCap, keyId: relay.owners.keyOf(streamId) ?? keyCap.keyId };
         shared = await this.#o.claims.claim(streamId, clientId, claim.secret, req.streamSecret, key);
       } catch {

@@ -7,10 +7,14 @@ import type { ClusterKeys } from './keys.js';
  * nowMs, max, stream id. Free → ours with ARGV secret ({1, secret}); held by this connection or proof matches → ours
  * again, connection updated ({0, secret}); else {-1, ''}. With the key's slots (a sorted set: stream id → expiry
  * ms): a free id is refused ({-2, ''}) when the key already holds `max` other ids; an id it holds (a resume) is
- * renewed, not counted again. Atomic, so two hubs cannot both win an id, nor both take a key's last slot.
+ * renewed, not counted again. The owner remembers which key's slots hold the id (`slots`): a resume with another key
+ * (through another hub, which does not know the first) moves the id there, so it never counts against both keys
+ * (before, the first key's entry lingered until it expired, up to STREAM_CLAIM_TTL_MS; found by review). Atomic, so
+ * two hubs cannot both win an id, nor both take a key's last slot. (The first key's slots are named by the owner, not
+ * in KEYS: one Redis, not Redis Cluster, as everywhere in signaling/redis.)
  */
 const CLAIM_LUA = `
-local cur = redis.call('HMGET', KEYS[1], 'secret', 'conn')
+local cur = redis.call('HMGET', KEYS[1], 'secret', 'conn', 'slots')
 local state = -1
 if not cur[1] then
   state = 1
@@ -25,8 +29,10 @@ if #KEYS == 2 then
   if state == 1 and not redis.call('ZSCORE', KEYS[2], ARGV[7]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[6]) then
     return {-2, ''}
   end
+  if cur[3] and cur[3] ~= KEYS[2] then redis.call('ZREM', cur[3], ARGV[7]) end
   redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[7])
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  redis.call('HSET', KEYS[1], 'slots', KEYS[2])
 end
 if state == 1 then
   redis.call('HSET', KEYS[1], 'secret', ARGV[1], 'conn', ARGV[2])
@@ -52,14 +58,20 @@ return 0
 
 /**
  * Renew the claims this hub holds. KEYS: the owner of each id (ARGV[3] of them), then the slots of the keys the keyed
- * ones count against. ARGV: ttlMs, nowMs, the number of owners, then the stream id for each slot key.
+ * ones count against. ARGV: ttlMs, nowMs, the number of owners, then for each slot key the stream id and its owner's
+ * index in KEYS. A slot is renewed only while the owner names it (or names none): an id whose publisher resumed with
+ * another key on another hub is not put back in the first key's slots by the hub it left.
  */
 const RENEW_LUA = `
 local n = tonumber(ARGV[3])
 for i = 1, n do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
 for i = n + 1, #KEYS do
-  redis.call('ZADD', KEYS[i], tonumber(ARGV[2]) + tonumber(ARGV[1]), ARGV[i - n + 3])
-  redis.call('PEXPIRE', KEYS[i], ARGV[1])
+  local j = 2 * (i - n) + 2
+  local slots = redis.call('HGET', KEYS[tonumber(ARGV[j + 1])], 'slots')
+  if not slots or slots == KEYS[i] then
+    redis.call('ZADD', KEYS[i], tonumber(ARGV[2]) + tonumber(ARGV[1]), ARGV[j])
+    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+  end
 end
 return #KEYS
 `;
@@ -115,7 +127,7 @@ export class SharedStreamOwners {
    */
   async renew(held: ReadonlyArray<{ streamId: string; keyId?: string }>, nowMs: number): Promise<void> {
     if (held.length === 0) return;
-    const keyed = held.filter((h): h is { streamId: string; keyId: string } => h.keyId !== undefined);
+    const keyed = held.flatMap((h, i) => (h.keyId === undefined ? [] : [{ streamId: h.streamId, keyId: h.keyId, owner: i + 1 }]));
     await this.redis.eval(
       RENEW_LUA,
       held.length + keyed.length,
@@ -124,7 +136,7 @@ export class SharedStreamOwners {
       String(this.ttlMs),
       String(nowMs),
       String(held.length),
-      ...keyed.map((h) => h.streamId),
+      ...keyed.flatMap((h) => [h.streamId, String(h.owner)]),
     );
   }
 }

@@ -6,6 +6,7 @@ import { appendFileSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { rescanStill } from '../helpers/rescan-still.js';
 import { createStoreSource } from '../../node-app/delivery/store-source.js';
 import { ServeSession } from '../../node-app/delivery/serve-session.js';
 import { MAX_QUEUED_BYTES, type ServeSessionOptions } from '../../node-app/delivery/serve-options.js';
@@ -264,7 +265,7 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
     const path = join(root, 'live-growing.webm');
     const full = file('demo-testsrc');
     writeFileSync(path, full.subarray(0, 100_000));
-    await store.refresh();
+    await rescanStill(store);
     let live = true;
     const liveServer: TestServer = {
       id: 'ingest-1',

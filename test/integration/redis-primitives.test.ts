@@ -173,6 +173,14 @@ describe('rotation lease', () => {
 });
 
 describe('shared guards', () => {
+  /** Stream owners of two hubs on one Redis, each with its own connection, claims living 60 s. */
+  async function twoHubsOwners() {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    return { keys, ca, onA: new SharedStreamOwners(ca, keys, 60_000), onB: new SharedStreamOwners(cb, keys, 60_000) };
+  }
+
   it('lets exactly one of two hubs racing for a stream id win; the owner comes back with its secret', async () => {
     const keys = fresh();
     const [ca, cb] = [client(), client()];
@@ -192,11 +200,7 @@ describe('shared guards', () => {
   });
 
   it('counts the ids of a stream key across hubs: two hubs racing for its last slot, one wins; a resume is not counted twice', async () => {
-    const keys = fresh();
-    const [ca, cb] = [client(), client()];
-    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
-    const onA = new SharedStreamOwners(ca, keys, 60_000);
-    const onB = new SharedStreamOwners(cb, keys, 60_000);
+    const { keys, ca, onA, onB } = await twoHubsOwners();
     const slot = (nowMs = 1_000) => ({ keyId: 'k1', max: 2, nowMs });
     const first = await onA.claim('s1', 'hub-a/1', 'sec-1', undefined, slot());
     expect(first).toMatchObject({ ok: true, fresh: true });
@@ -222,6 +226,36 @@ describe('shared guards', () => {
     expect(await onB.claim('s5', 'hub-b/5', 'sec-5', undefined, slot(90_000))).toMatchObject({ ok: true, fresh: true });
     expect((await ca.zrange(keys.keySlots('k1'), 0, -1)).sort()).toEqual(['s4', 's5']);
     expect(won).toMatch(/^s[23]$/);
+  });
+
+  it('a resume with another stream key through another hub moves the id to that key: it never counts against both', async () => {
+    const { keys, ca, onA, onB } = await twoHubsOwners();
+    const key = (keyId: string, nowMs = 1_000) => ({ keyId, max: 1, nowMs });
+    expect(await onA.claim('m1', 'hub-a/1', 'sec-1', undefined, key('k1'))).toMatchObject({ ok: true, fresh: true });
+    // Its publisher resumes through hub B with its secret and another key (hub B never saw k1).
+    expect(await onB.claim('m1', 'hub-b/1', 'ignored', 'sec-1', key('k2'))).toMatchObject({ ok: true, fresh: false });
+    expect(await ca.zrange(keys.keySlots('k1'), 0, -1)).toEqual([]);
+    expect(await ca.zrange(keys.keySlots('k2'), 0, -1)).toEqual(['m1']);
+    // k1's slot is free at once (before: held up to 60 s, refusing k1's next broadcast at a cap of 1).
+    expect(await onA.claim('m2', 'hub-a/2', 'sec-2', undefined, key('k1'))).toMatchObject({ ok: true, fresh: true });
+    // Hub A keeps its reservation of m1 under k1 until its old session ends: its renewals do not put m1 back there.
+    await onA.renew(
+      [
+        { streamId: 'm1', keyId: 'k1' },
+        { streamId: 'm2', keyId: 'k1' },
+      ],
+      2_000,
+    );
+    expect(await ca.zrange(keys.keySlots('k1'), 0, -1)).toEqual(['m2']);
+    // Hub B's renewals keep it in k2's, which is full.
+    await onB.renew([{ streamId: 'm1', keyId: 'k2' }], 2_000);
+    expect(await ca.zrange(keys.keySlots('k2'), 0, -1)).toEqual(['m1']);
+    expect(await onB.claim('m3', 'hub-b/3', 'sec-3', undefined, key('k2'))).toEqual({ ok: false, reason: 'key-full' });
+    // Hub A's release (its old connection) leaves k2's slot; hub B's frees it.
+    expect(await onA.release('m1', 'hub-a/1', 'k1')).toBe(false);
+    expect(await ca.zrange(keys.keySlots('k2'), 0, -1)).toEqual(['m1']);
+    expect(await onB.release('m1', 'hub-b/1', 'k2')).toBe(true);
+    expect(await ca.zcard(keys.keySlots('k2'))).toBe(0);
   });
 
   it('a claim the holding hub renews outlives its TTL, so another publisher cannot take a live id; one not renewed expires', async () => {

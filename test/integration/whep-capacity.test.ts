@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCache, createCachedSource, DEFAULT_CACHE_POLICY } from '../../node-app/cache/index.js';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { rescanStill } from '../helpers/rescan-still.js';
 import { WhepManager } from '../../node-app/whep/whep-manager.js';
 import type { Ack } from '../../signaling/protocol/index.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
@@ -62,7 +63,7 @@ describe('WhepManager', () => {
   it('a stored file rewritten in place and rescanned: endAsset ends the sessions reading it (asset-changed), no other', async () => {
     const path = join(dir, 'rewritten.webm');
     copyFileSync(join(MEDIA_DIR, 'demo-smpte.webm'), path);
-    await store.refresh();
+    await rescanStill(store);
     const cache = createCache({ policy: DEFAULT_CACHE_POLICY, budgetBytes: 8 * 1024 * 1024 });
     const closed: unknown[] = [];
     const whep = new WhepManager({
@@ -79,7 +80,7 @@ describe('WhepManager', () => {
       bytes[10] ^= 0xff;
       writeFileSync(path, bytes);
       // What MediaServer's rescan does with a changed id.
-      const changed = (await store.refresh()).changed.map((a) => a.id);
+      const changed = (await rescanStill(store)).changed.map((a) => a.id);
       expect(changed).toEqual(['rewritten']);
       expect(changed.map((id) => whep.endAsset(id))).toEqual([1]);
       expect(closed).toEqual([{ resourceId: 'res-rewritten-aaaaaaaa', reason: 'asset-changed' }]);

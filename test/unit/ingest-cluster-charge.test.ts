@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LiveWriter } from '../../node-app/ingest/live-writer.js';
 import { ClusterIdCount } from '../../node-app/ingest/cluster-id-count.js';
-import { CLUSTER_CHARGE_BYTES, ingestLimits } from '../../node-app/ingest/ingest-limits.js';
+import { CLUSTER_CHARGE_BYTES, FREE_CLUSTERS_PER_S, ingestLimits } from '../../node-app/ingest/ingest-limits.js';
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
 import { makeOpusClusterPerFrame } from '../helpers/test-clip.js';
 
@@ -55,6 +55,32 @@ describe('the Cluster charge', () => {
     expect(later.index.clusterCount).toBeLessThanOrEqual(clusters);
     await later.close();
   });
+
+  it('leaves a stream sent in real time its Clusters free: a Cluster per Opus frame is never cut under a quota its bytes fit', async () => {
+    // 15 minutes at a Cluster per 20-ms frame (50 a second, ≈ 7 KB/s) under `--ingest-max-mbps 0.1` (12.5 KB/s, a
+    // 4 MiB burst). Before, each Cluster cost 256 B more: 12.8 KB/s of charge alone, refused once the burst was spent
+    // (here 661 s in), whatever the bytes.
+    const seconds = 900;
+    const path = join(dir, 'long-opus.webm');
+    makeOpusClusterPerFrame(path, 20, seconds, true);
+    const long = new Uint8Array(readFileSync(path));
+    const limits = ingestLimits(0.1);
+    expect((long.byteLength * 8) / seconds).toBeLessThan(limits.maxBitrateBps);
+    const start = 1_000_000;
+    let t = start;
+    const w = await writer(limits, () => t);
+    const piece = 4_096;
+    let seq = 0;
+    for (let at = 0; at < long.byteLength; at += piece) {
+      // Sent as it plays: the clock at the media time this piece ends (its bytes spread evenly over the 15 minutes).
+      t = start + (Math.min(long.byteLength, at + piece) / long.byteLength) * seconds * 1000;
+      const r = w.append(seq++, at, long.subarray(at, at + piece));
+      if (r.kind !== 'stored') throw new Error(`piece at ${at} (${Math.round((t - start) / 1000)} s in): ${JSON.stringify(r)}`);
+    }
+    expect(w.index.clusterCount).toBeGreaterThan(seconds * 49);
+    expect(w.index.clusterCount).toBeLessThan(seconds * FREE_CLUSTERS_PER_S);
+    await w.close();
+  }, 120_000);
 
   it('the publisher counts every Cluster id, one split between two pieces once', () => {
     const c = new ClusterIdCount();

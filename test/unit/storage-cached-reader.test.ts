@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, createCachedSource, DEFAULT_CACHE_POLICY } from '../../node-app/cache/index.js';
 import { AssetChangedError } from '../../node-app/cache/errors.js';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { rescanStill } from '../helpers/rescan-still.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 
 const MEDIA_DIR = resolve(import.meta.dirname, '../../var/media');
@@ -26,7 +27,7 @@ afterAll(() => {
 describe('cached reader on a DiskStore', () => {
   it('copied over in place (same inode, another size), before any rescan: the next read is refused, never the new bytes', async () => {
     copyFileSync(OLD, join(root, 'inplace.webm'));
-    await store.refresh();
+    await rescanStill(store);
     const cache = createCache({ policy: DEFAULT_CACHE_POLICY, budgetBytes: 8 * 1024 * 1024 });
     const source = createCachedSource(store, cache, 'inplace', Date.now);
     expect(Buffer.from(await source.read(0, 100_000)).equals(readFileSync(OLD).subarray(0, 100_000))).toBe(true);
@@ -39,7 +40,7 @@ describe('cached reader on a DiskStore', () => {
 
   it('rewritten in place with the same size, then rescanned: the next read is refused, even within the block it read last', async () => {
     copyFileSync(OLD, join(root, 'samesize.webm'));
-    await store.refresh();
+    await rescanStill(store);
     const cache = createCache({ policy: DEFAULT_CACHE_POLICY, budgetBytes: 8 * 1024 * 1024 });
     const source = createCachedSource(store, cache, 'samesize', Date.now);
     await source.read(0, 1_000);
@@ -47,7 +48,8 @@ describe('cached reader on a DiskStore', () => {
     other[10] ^= 0xff;
     writeFileSync(join(root, 'samesize.webm'), other);
     // What MediaServer's rescan does with a changed id.
-    for (const a of (await store.refresh()).changed) cache.forget(a.id);
+    const r = await rescanStill(store);
+    for (const id of [...r.changed.map((a) => a.id), ...r.moving]) cache.forget(id);
     await expect(source.read(1_000, 1_000)).rejects.toBeInstanceOf(AssetChangedError);
     source.close();
   });

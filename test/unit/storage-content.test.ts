@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { DiskStore, MAX_META_CHARS_PER_MESSAGE, withinMetaBudget } from '../../node-app/storage/disk-store.js';
 import { MAX_SIDECAR_BYTES, parseSidecar, readSidecar, writeSidecar } from '../../node-app/storage/sidecar.js';
 import { PosterMaker } from '../../node-app/storage/poster-maker.js';
+import { rescanStill } from '../helpers/rescan-still.js';
 import { assetInfoSchema, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, parse, publishSchema } from '../../signaling/protocol/index.js';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
 
@@ -191,7 +192,7 @@ describe('the storage scan with sidecars and posters', () => {
     copyFileSync(join(MEDIA_DIR, 'demo-mandelbrot.webm'), join(root, 'replacement.tmp'));
     renameSync(join(root, 'replacement.tmp'), join(root, 'demo-testsrc.webm'));
     made.length = 0;
-    const r = await store.refresh();
+    const r = await rescanStill(store);
     expect(r.changed.map((a) => a.id)).toEqual(['demo-testsrc']);
     // The old picture is not listed for the new file meanwhile.
     expect(info(store, 'demo-testsrc')?.poster).toBeUndefined();
@@ -220,7 +221,7 @@ describe('the storage scan with sidecars and posters', () => {
       expect(info(store, 'growing')?.poster).toBeDefined();
       await new Promise((r) => setTimeout(r, 20));
       appendFileSync(join(root, 'growing.webm'), whole.subarray(200_000));
-      const r = await store.refresh();
+      const r = await rescanStill(store);
       // Another fingerprint (the copy grew), but the same first bytes: the poster stays, listed and on disk.
       expect(r.changed.map((a) => a.id)).toEqual(['growing']);
       expect(readFileSync(poster, 'utf8')).toBe('OPERATOR-ARTWORK');

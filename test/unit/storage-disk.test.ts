@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DiskStore, type DiskStoreOptions, MAX_READ_BYTES } from '../../node-app/storage/disk-store.js';
 import { remuxAsRecording } from '../helpers/test-clip.js';
+import { rescanStill } from '../helpers/rescan-still.js';
 import { FINGERPRINT_PATTERN } from '../../signaling/protocol/ids.js';
 import { StorageError } from '../../node-app/storage/errors.js';
 
@@ -194,7 +195,7 @@ describe('DiskStore', () => {
     const first = readFileSync(join(root, 'demo-testsrc.webm')).subarray(0, 70_000);
     writeFileSync(path, first.subarray(0, 50_000));
     try {
-      const r1 = await store.refresh();
+      const r1 = await rescanStill(store);
       expect(r1.added.map((a) => a.id)).toEqual(['live-growing']);
       expect(store.stat('live-growing')!.bytes).toBe(50_000);
       expect((await store.read('live-growing', 40_000, 65_536)).byteLength).toBe(10_000);
@@ -203,7 +204,7 @@ describe('DiskStore', () => {
       expect(store.stat('live-growing')!.bytes).toBe(70_000);
       const more = await store.read('live-growing', 40_000, 65_536);
       expect(Buffer.from(more).equals(first.subarray(40_000))).toBe(true);
-      const r2 = await store.refresh();
+      const r2 = await rescanStill(store);
       expect(r2.changed.map((a) => [a.id, a.bytes])).toEqual([['live-growing', 70_000]]);
       expect(store.stat('live-growing')!.mime).toBe('video/webm; codecs="vp8, opus"');
     } finally {
@@ -220,11 +221,11 @@ describe('DiskStore', () => {
     const path = join(root, 'swap-me.webm');
     const [before, after] = [readFileSync(join(root, 'demo-testsrc.webm')), readFileSync(join(root, 'demo-smpte.webm'))];
     writeFileSync(path, before);
-    await store.refresh();
+    await rescanStill(store);
     expect(Buffer.from(await store.read('swap-me', 0, before.length)).equals(before)).toBe(true);
     writeFileSync(join(root, '.swap.tmp'), after);
     renameSync(join(root, '.swap.tmp'), path);
-    const r = await store.refresh();
+    const r = await rescanStill(store);
     expect(r.changed.map((a) => a.id)).toEqual(['swap-me']);
     expect(Buffer.from(await store.read('swap-me', 0, after.length)).equals(after)).toBe(true);
     unlinkSync(path);
@@ -237,14 +238,14 @@ describe('DiskStore', () => {
     expect(a).toMatch(FINGERPRINT_PATTERN);
     const path = join(root, 'fp-copy.webm');
     writeFileSync(path, readFileSync(join(root, 'demo-testsrc.webm')));
-    await store.refresh();
+    await rescanStill(store);
     expect(store.stat('fp-copy')!.fingerprint).toBe(a);
     // Its last byte only: the tail is hashed too.
     const other = readFileSync(join(root, 'demo-testsrc.webm'));
     other[other.length - 1] ^= 0xff;
     writeFileSync(`${path}.new`, other);
     renameSync(`${path}.new`, path);
-    const r = await store.refresh();
+    const r = await rescanStill(store);
     expect(r.changed.map((x) => x.id)).toEqual(['fp-copy']);
     expect(store.stat('fp-copy')!.fingerprint).not.toBe(a);
     unlinkSync(path);
@@ -256,12 +257,12 @@ describe('DiskStore', () => {
     const path = join(root, 'rewrite-me.webm');
     const bytes = readFileSync(join(root, 'demo-testsrc.webm'));
     writeFileSync(path, bytes);
-    await store.refresh();
+    await rescanStill(store);
     bytes[bytes.length - 1]! ^= 0xff;
     writeFileSync(path, bytes);
     const later = new Date(statSync(path).mtimeMs + 5_000);
     utimesSync(path, later, later);
-    const r = await store.refresh();
+    const r = await rescanStill(store);
     expect(r.changed.map((a) => a.id)).toEqual(['rewrite-me']);
     expect((await store.refresh()).changed).toEqual([]);
     unlinkSync(path);
@@ -282,7 +283,7 @@ describe('DiskStore', () => {
     const files = { empty: Buffer.alloc(0), text: Buffer.from('hello, not WebM\n'), cut: webm.subarray(0, 40), unknown };
     for (const [id, bytes] of Object.entries(files)) writeFileSync(join(root, `odd-${id}.webm`), bytes);
     try {
-      const r = await store.refresh();
+      const r = await rescanStill(store);
       expect(r.added.map((a) => a.id)).toEqual([]);
       for (const id of Object.keys(files)) expect(store.stat(`odd-${id}`)).toBeUndefined();
       expect(said.sort()).toEqual([
@@ -296,7 +297,7 @@ describe('DiskStore', () => {
       expect(said).toHaveLength(4);
       // A copy that was cut short is listed once its head is whole.
       appendFileSync(join(root, 'odd-cut.webm'), webm.subarray(40));
-      expect((await store.refresh()).added.map((a) => a.id)).toEqual(['odd-cut']);
+      expect((await rescanStill(store)).added.map((a) => a.id)).toEqual(['odd-cut']);
       expect(store.stat('odd-cut')?.mime).toBe('video/webm; codecs="vp8, opus"');
     } finally {
       for (const id of Object.keys(files)) unlinkSync(join(root, `odd-${id}.webm`));
@@ -308,7 +309,7 @@ describe('DiskStore', () => {
     const store = await open();
     const path = join(root, 'touch-me.webm');
     writeFileSync(path, readFileSync(join(root, 'demo-testsrc.webm')));
-    await store.refresh();
+    await rescanStill(store);
     const before = store.stat('touch-me')!;
     const later = new Date(statSync(path).mtimeMs + 5_000);
     utimesSync(path, later, later);
@@ -319,7 +320,7 @@ describe('DiskStore', () => {
     other[other.length - 1]! ^= 0xff;
     writeFileSync(path, other);
     utimesSync(path, later, new Date(later.getTime() + 5_000));
-    expect((await store.refresh()).changed.map((a) => a.id)).toEqual(['touch-me']);
+    expect((await rescanStill(store)).changed.map((a) => a.id)).toEqual(['touch-me']);
     unlinkSync(path);
     await store.refresh();
   });
@@ -333,10 +334,10 @@ describe('DiskStore', () => {
     const path = join(root, 'slow-copy.webm');
     writeFileSync(path, whole.subarray(0, whole.length >> 1));
     try {
-      const half = (await store.refresh()).added.find((a) => a.id === 'slow-copy')!;
+      const half = (await rescanStill(store)).added.find((a) => a.id === 'slow-copy')!;
       expect(half.bytes).toBe(whole.length >> 1);
       appendFileSync(path, whole.subarray(whole.length >> 1));
-      const r = await store.refresh();
+      const r = await rescanStill(store);
       const fresh = store.stat('recording')!;
       expect(fresh.durationMs).toBeGreaterThan(half.durationMs!);
       expect(r.changed).toEqual([{ ...fresh, id: 'slow-copy' }]);
@@ -344,6 +345,55 @@ describe('DiskStore', () => {
     } finally {
       unlinkSync(path);
       unlinkSync(recording);
+    }
+  });
+
+  it('a file that moves between two rescans is not listed, nor its change taken, until it held still across one', async () => {
+    const store = await open();
+    const path = join(root, 'copying.webm');
+    const whole = readFileSync(join(root, 'demo-testsrc.webm'));
+    writeFileSync(path, whole.subarray(0, 200_000));
+    try {
+      // New since the last scan: not listed (before: listed with its first 200 KB, reported and encoded).
+      expect((await store.refresh()).added).toEqual([]);
+      expect(store.stat('copying')).toBeUndefined();
+      appendFileSync(path, whole.subarray(200_000, 400_000));
+      expect((await store.refresh()).added).toEqual([]);
+      // Still across one rescan: listed whole as it is now.
+      const r = await store.refresh();
+      expect(r.added.map((a) => [a.id, a.bytes])).toEqual([['copying', 400_000]]);
+      // Listed, then moving again: kept as listed (nothing to report) but said to be moving, until it holds still.
+      appendFileSync(path, whole.subarray(400_000));
+      const moved = await store.refresh();
+      expect(moved.changed).toEqual([]);
+      expect(moved.moving).toEqual(['copying']);
+      expect(store.list().find((a) => a.id === 'copying')?.bytes).toBe(400_000);
+      const still = await store.refresh();
+      expect(still.changed.map((a) => [a.id, a.bytes])).toEqual([['copying', whole.length]]);
+      expect(still.moving).toEqual([]);
+      expect((await store.refresh()).changed).toEqual([]);
+    } finally {
+      unlinkSync(path);
+    }
+    // A deletion is not held back.
+    expect((await store.refresh()).removed).toEqual(['copying']);
+  });
+
+  it('a file this process wrote whole (`written`) is listed at the next rescan; one still at start-up at once', async () => {
+    const path = join(root, 'made-here.webm');
+    writeFileSync(path, readFileSync(join(root, 'demo-testsrc.webm')));
+    // Written just before the store opens: the first scan looks twice and lists it.
+    const store = await open();
+    expect(store.stat('made-here')?.bytes).toBe(statSync(path).size);
+    unlinkSync(path);
+    await store.refresh();
+    writeFileSync(path, readFileSync(join(root, 'demo-smpte.webm')));
+    store.written('made-here');
+    try {
+      expect((await store.refresh()).added.map((a) => a.id)).toEqual(['made-here']);
+    } finally {
+      unlinkSync(path);
+      await store.refresh();
     }
   });
 
@@ -375,6 +425,6 @@ describe('DiskStore', () => {
     expect((await store.refresh()).added).toEqual([]);
     mkdirSync(dir);
     linkSync(join(MEDIA_DIR, 'demo-smpte.webm'), join(dir, 'demo-smpte.webm'));
-    expect((await store.refresh()).added.map((a) => a.id)).toEqual(['demo-smpte']);
+    expect((await rescanStill(store)).added.map((a) => a.id)).toEqual(['demo-smpte']);
   });
 });

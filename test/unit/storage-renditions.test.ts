@@ -22,6 +22,7 @@ import type { AssetInfo, ServerEntry } from '../../signaling/protocol/types.js';
 import { assetInfoSchema, MAX_PICTURE_HEIGHT_PX, parse } from '../../signaling/protocol/index.js';
 import { CatalogView } from '../../signaling/catalog-view.js';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { rescanStill } from '../helpers/rescan-still.js';
 import { makeTestClip } from '../helpers/test-clip.js';
 import { serverEntry } from '../helpers/server-entry.js';
 import {
@@ -174,7 +175,7 @@ describe('renditions made by ffmpeg', () => {
     expect(maker.status()).toEqual({ running: null, queued: 0, made: 2, failed: 0 });
     // No partial file is left, and the next scan lists both as assets (with no renditions of their own queued).
     expect(readdirSync(root).sort()).toEqual(['clip.webm', 'clip__144p.webm', 'clip__240p.webm']);
-    await store.refresh();
+    await rescanStill(store);
     expect(maker.status().queued).toBe(0);
     expect(maker.status().running).toBeNull();
     const grid = RENDITION_GOP_S * 1000;
@@ -220,7 +221,7 @@ describe('renditions made by ffmpeg', () => {
     // The source now looks newer than its renditions (dated a day ahead, as a copy from a skewed clock would be).
     const ahead = new Date(Date.now() + 86_400_000);
     utimesSync(join(root, 'clip.webm'), ahead, ahead);
-    await store.refresh();
+    await rescanStill(store);
     await expect.poll(() => made, { timeout: 60_000, interval: 50 }).toBe(2);
     // The same source bytes make the same renditions: the files viewers read are kept (same inodes), so the next
     // scan sees no changed rendition and ends none of their sessions.
