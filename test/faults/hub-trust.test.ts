@@ -92,6 +92,51 @@ describe('row 17: a server claiming an absurd director epoch', () => {
   }, 30_000);
 });
 
+describe('row 18: a loopback hub without an operator token, behind a reverse proxy on its machine', () => {
+  // What nginx, HAProxy or Caddy on the hub's host forward: every client of the Internet arrives from 127.0.0.1.
+  const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0, servers: [], hubArgs: DIRECTOR_TIMEOUT_ARGS });
+  beforeAll(() => cluster.start(), 180_000);
+  afterAll(() => cluster.stop());
+
+  it('operator views answer this machine only: a forwarded request gets 403, the dashboard socket is refused', async () => {
+    const get = (path: string, headers: Record<string, string> = {}) => fetch(`${cluster.hubUrl}${path}`, { headers });
+    for (const path of ['/api/state', '/api/decisions', '/metrics', '/api/hubs']) {
+      expect((await get(path)).status, path).toBe(200);
+      const proxies: Record<string, string>[] = [
+        { 'x-forwarded-for': '203.0.113.9' },
+        { forwarded: 'for=203.0.113.9' },
+        { 'x-real-ip': '203.0.113.9' },
+      ];
+      for (const proxied of proxies) {
+        const res = await get(path, proxied);
+        expect(res.status, `${path} ${JSON.stringify(proxied)}`).toBe(403);
+        expect(await res.text()).toMatch(/--operator-token/);
+      }
+    }
+    for (const path of ['/api/catalog', '/api/config', '/healthz'])
+      expect((await get(path, { 'x-forwarded-for': '203.0.113.9' })).status).toBe(200);
+    const dashboard = (headers: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const d = io(`${cluster.hubUrl}/dashboard`, {
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+          extraHeaders: headers,
+        });
+        d.on('snapshot', () => {
+          d.close();
+          resolve('snapshot');
+        });
+        d.on('connect_error', (err) => {
+          d.close();
+          resolve(err.message);
+        });
+      });
+    expect(await dashboard({})).toBe('snapshot');
+    expect(await dashboard({ 'x-forwarded-for': '203.0.113.9' })).toMatch(/unauthorized: .*proxy/);
+  }, 60_000);
+});
+
 describe("rows 18–19: operator views and broadcasters' location; secrets", () => {
   const dir = mkdtempSync(join(tmpdir(), 'baton-trust-'));
   const secretFile = join(dir, 'cluster-secret');
