@@ -1,9 +1,29 @@
 // Caps on the TCP connections a server holds open, per remote address and in all, counted when the connection is
 // accepted: every other limit (requests, sessions, messages) is per connection or per request, so without these one
 // anonymous address could hold the file descriptors and socket state every other client needs, a few bytes at a time.
+import type { ServerOptions } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { addressKey } from './address-key.js';
 import { decrementCount } from './counts.js';
+
+/**
+ * How long a client may take to send one whole request, headers and body, ms. Node's defaults (60 s for the
+ * headers, 300 s for the request) let a slow-loris client hold each connection, and on the hub a WHIP/WHEP body
+ * of up to 32 KiB, for five minutes with a byte every few seconds; a real offer arrives in well under a second.
+ * Past it Node answers 408 and closes the connection. Only receiving the request is bounded: a long answer (a
+ * media download, a WHIP DELETE waiting for its copies) is not.
+ */
+export const REQUEST_RECEIVE_TIMEOUT_MS = 10_000;
+
+/** `http.createServer` options that put REQUEST_RECEIVE_TIMEOUT_MS (or `timeoutMs`) on headers and body alike. */
+export function boundedRequestOptions(timeoutMs = REQUEST_RECEIVE_TIMEOUT_MS): ServerOptions {
+  return {
+    requestTimeout: timeoutMs,
+    headersTimeout: timeoutMs,
+    // Node looks at the deadlines this often (default 30 s, which would have made 10 s up to 40).
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4))),
+  };
+}
 
 /** Connections one remote address may hold open at once (a browser tab uses one socket.io and ≤ 6 HTTP connections). */
 export const MAX_CONNECTIONS_PER_IP = 64;
