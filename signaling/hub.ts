@@ -33,6 +33,7 @@ import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
 import type { HubMesh } from './redis/hub-mesh.js';
 import { coreMesh, sharedCoreOf } from './hub-sharing.js';
 import { coreWhipHost } from './whip-host.js';
+import type { ForwardedAnswer, ResourceRequest } from './resource-forward.js';
 import type { RotationReason } from './policies/rotation.js';
 import { parseRedisUrl } from './redis/redis-url.js';
 import { sharedBucketLimit, type SharedRateWindows } from './redis/shared-rate.js';
@@ -160,6 +161,10 @@ export class Hub {
         trustedProxies: this.#trustedProxies,
         iceServers: this.iceServers,
         log: this.#log.child({ part: 'whip' }),
+        // Several hubs: a resource's DELETE may reach any of them (a load balancer without sticky sessions).
+        ...(this.shared
+          ? { hubId: this.hubId, forward: (owner, route, req, timeoutMs) => this.#forwardResource(owner, route, req, timeoutMs) }
+          : {}),
       }),
     );
     this.whep = new WhepRoutes({
@@ -232,7 +237,12 @@ export class Hub {
     this.#http = http;
     this.#io = io;
     if (this.shared) {
-      this.#mesh = coreMesh(this.core, this.shared, { url: this.#redisUrl!, link: this.#link, log: this.#log.child({ part: 'mesh' }) });
+      this.#mesh = coreMesh(this.core, this.shared, {
+        url: this.#redisUrl!,
+        link: this.#link,
+        log: this.#log.child({ part: 'mesh' }),
+        onResource: (route, req) => (route === 'whip' ? this.whip : this.whep).answerForwarded(req),
+      });
       this.#link.mesh = this.#mesh;
     }
     http.on('request', createHttpHandler(this, this.#staticDir));
@@ -325,6 +335,19 @@ export class Hub {
   async hubList(): Promise<HubInfo[]> {
     if (this.shared) return this.shared.hubs();
     return [{ id: this.hubId, ...this.#hubStatus(), leaseHolder: true, lastSeenMs: this.#clock.now() }];
+  }
+
+  /** A WHIP/WHEP resource request for a resource hub `owner` minted: relayed to it, or 404 when that hub is gone. */
+  async #forwardResource(owner: string, route: 'whip' | 'whep', req: ResourceRequest, timeoutMs: number): Promise<ForwardedAnswer> {
+    const known = await this.hubList().catch(() => undefined);
+    if (known && !known.some((h) => h.id === owner))
+      return {
+        status: 404,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'access-control-allow-origin': '*' },
+        body: `no such ${route.toUpperCase()} resource: hub ${owner}, which held it, is gone\n`,
+      };
+    if (!this.#mesh) throw new Error('Redis is not connected');
+    return this.#mesh.forwardResource(owner, route, req, timeoutMs);
   }
 
   /** The URLs clients may use (this hub's first): what `/api/config` hands the web client for failover. */
