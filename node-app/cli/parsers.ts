@@ -38,7 +38,7 @@ export function num(name: string, min: number, max: number) {
   };
 }
 
-/** An asset or stream id, checked here as the hub checks it: a key minted for `../x` could never be used. */
+/** An asset, stream or server id, checked here as the hub checks it: a key minted for `../x` could never be used. */
 export function assetId(v: string): string {
   if (isAssetId(v)) return v;
   throw new InvalidArgumentError(`expected 1–64 of [A-Za-z0-9_-], not starting with _ or -, got "${String(v).slice(0, 80)}"`);

@@ -33,7 +33,7 @@ describe('baton flag parsers', () => {
     for (const bad of ['0x1', ' ', '', '1e309']) expect(() => loadBound(bad), bad).toThrow(/expected a number from 0 to 100/);
   });
 
-  it('ids: refused locally as the hub would refuse them', () => {
+  it('ids (asset, stream, server): refused locally as the hub would refuse them', () => {
     expect(assetId('my-show_2')).toBe('my-show_2');
     for (const bad of ['../x', '', '-x', 'a'.repeat(65), 'a/b', 'a b', '%2e%2e']) expect(() => assetId(bad), bad).toThrow(/expected 1–64/);
   });
