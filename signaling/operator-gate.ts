@@ -9,13 +9,24 @@ import { isLoopbackIp } from '../common/loopback-ip.js';
 const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'x-forwarded-proto'] as const;
 
 /**
- * Whether a request is this machine's own: from a loopback address and not forwarded by a proxy. A hub bound to
- * loopback behind nginx on the same host sees every client of the Internet arrive from 127.0.0.1; only the
- * proxy's headers tell them apart.
+ * Whether a request is this machine's own: from a loopback address, naming a loopback host, and not forwarded by
+ * a proxy. A hub bound to loopback behind nginx on the same host sees every client of the Internet arrive from
+ * 127.0.0.1; only the proxy's headers (and the public name in Host) tell them apart.
  */
 export function isDirectLocal(remoteAddress: string | undefined, headers: IncomingHttpHeaders): boolean {
   if (!remoteAddress || !isLoopbackIp(remoteAddress.replace(/^::ffff:/i, ''))) return false;
+  // A page on another site whose name was rebound to 127.0.0.1 (DNS rebinding) reads the hub as same-origin: its
+  // requests carry that site's name. This machine's own tools and pages name loopback.
+  if (headers.host !== undefined && !isLoopbackHost(hostOf(headers.host))) return false;
   return FORWARDING_HEADERS.every((h) => headers[h] === undefined);
+}
+
+/** The name in a Host header, without its port (`[::1]:8080` → `::1`). */
+function hostOf(host: string): string {
+  const v6 = /^\[([^\]]*)\](?::\d*)?$/.exec(host);
+  if (v6) return v6[1]!;
+  const colon = host.lastIndexOf(':');
+  return colon >= 0 && host.indexOf(':') === colon ? host.slice(0, colon) : host;
 }
 
 /** Whether a bind address accepts only this machine (127.0.0.0/8, ::1, localhost). */
@@ -53,7 +64,7 @@ export class OperatorGate {
         ok: false,
         status: 403,
         message:
-          'operator views are closed to requests a proxy forwarded (X-Forwarded-For and the like): this hub has no --operator-token, so only direct requests from this machine see them',
+          'operator views are closed to requests a proxy forwarded (X-Forwarded-For and the like) or that name a host other than loopback: this hub has no --operator-token, so only direct requests from this machine see them',
       };
     if (!this.#digest)
       return { ok: false, status: 403, message: 'operator views are closed: this hub is not on loopback and has no --operator-token' };

@@ -2,6 +2,7 @@
 // and operator views behind the operator token; secrets too short or given twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,13 +100,24 @@ describe('row 18: a loopback hub without an operator token, behind a reverse pro
   afterAll(() => cluster.stop());
 
   it('operator views answer this machine only: a forwarded request gets 403, the dashboard socket is refused', async () => {
-    const get = (path: string, headers: Record<string, string> = {}) => fetch(`${cluster.hubUrl}${path}`, { headers });
+    // node:http, not fetch: fetch sends its own Host whatever it is given.
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; text: () => Promise<string> }>((resolve, reject) => {
+        httpGet(`${cluster.hubUrl}${path}`, { headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: async () => body }));
+        }).on('error', reject);
+      });
     for (const path of ['/api/state', '/api/decisions', '/metrics', '/api/hubs']) {
       expect((await get(path)).status, path).toBe(200);
+      // The last: no proxy, but a page of another site whose name was rebound to 127.0.0.1 (DNS rebinding).
       const proxies: Record<string, string>[] = [
         { 'x-forwarded-for': '203.0.113.9' },
         { forwarded: 'for=203.0.113.9' },
         { 'x-real-ip': '203.0.113.9' },
+        { host: 'rebound.example:8080' },
       ];
       for (const proxied of proxies) {
         const res = await get(path, proxied);
@@ -134,6 +146,7 @@ describe('row 18: a loopback hub without an operator token, behind a reverse pro
       });
     expect(await dashboard({})).toBe('snapshot');
     expect(await dashboard({ 'x-forwarded-for': '203.0.113.9' })).toMatch(/unauthorized: .*proxy/);
+    expect(await dashboard({ host: 'rebound.example:8080' })).toMatch(/unauthorized: /);
   }, 60_000);
 });
 

@@ -261,6 +261,18 @@ describe('OperatorGate', () => {
     expect(isDirectLocal(undefined, {})).toBe(false);
     for (const h of ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'x-forwarded-proto'])
       expect(isDirectLocal('127.0.0.1', { [h]: '203.0.113.9' }), h).toBe(false);
+    // DNS rebinding: a page of another site whose name now points at 127.0.0.1 sends that name.
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', 'localhost', '[::1]:8080', '127.1.2.3'])
+      expect(isDirectLocal('127.0.0.1', { host }), host).toBe(true);
+    for (const host of [
+      'evil.example:8080',
+      'evil.example',
+      'hub.example.com',
+      '[2001:db8::1]:8080',
+      '10.0.0.1:8080',
+      'localhost.evil.example',
+    ])
+      expect(isDirectLocal('127.0.0.1', { host }), host).toBe(false);
   });
 });
 
