@@ -14,7 +14,13 @@ import { resolveLocation, loadGazetteer } from './geo/gazetteer.js';
 import { ipPlace, clientIp, isTrustedProxy, loadIpData } from './geo/ip-locate.js';
 import { isLoopbackIp } from '../common/loopback-ip.js';
 import { addressKey } from '../common/address-key.js';
-import { boundedRequestOptions, capConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../common/connection-caps.js';
+import {
+  boundedRequestOptions,
+  capConnections,
+  lingerUnreadBodies,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_IP,
+} from '../common/connection-caps.js';
 import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
 import { broadcastCap, DEFAULT_CLUSTER_ADDRESSES, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
 import { WhipRoutes } from './whip-routes.js';
@@ -218,6 +224,7 @@ export class Hub {
 
   async start(): Promise<string> {
     const http = createServer(boundedRequestOptions());
+    lingerUnreadBodies(http);
     capConnections(http, {
       perIp: this.#connectionCaps.perIp,
       total: this.#connectionCaps.total,

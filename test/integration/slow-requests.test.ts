@@ -31,6 +31,43 @@ function trickle(url: string, head: string, drip: string): Promise<string> {
   });
 }
 
+/**
+ * Streams a chunked body that never ends, as fast as the hub takes it, and stops at `capBytes`: how much went before
+ * the hub closed the connection, and what it answered.
+ */
+function flood(url: string, path: string, capBytes: number): Promise<{ sent: number; answer: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const s: Socket = connect({ host: hostname, port: Number(port) });
+    const chunk = Buffer.concat([Buffer.from(`${(64 * 1024).toString(16)}\r\n`), Buffer.alloc(64 * 1024, 97), Buffer.from('\r\n')]);
+    let sent = 0;
+    let answer = '';
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      // What reached the kernel, not what was queued in this process.
+      const written = s.bytesWritten - s.writableLength;
+      s.destroy();
+      resolve({ sent: written, answer });
+    };
+    const pump = () => {
+      while (!done && sent < capBytes) {
+        sent += 64 * 1024;
+        if (!s.write(chunk)) return void s.once('drain', pump);
+      }
+      if (sent >= capBytes) finish();
+    };
+    s.on('data', (d) => (answer += d.toString()));
+    s.once('close', finish);
+    s.on('error', () => undefined);
+    s.once('connect', () => {
+      s.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/sdp\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      pump();
+    });
+  });
+}
+
 describe('slow requests', () => {
   const cluster = new Cluster({ servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [] }] });
   beforeAll(() => cluster.start(), 120_000);
@@ -53,5 +90,29 @@ describe('slow requests', () => {
       trickle(server, 'GET /media/x.webm HTTP/1.1\r\n', 'X-Pad: y\r\n'),
     ]);
     for (const a of answers) expect(a).toMatch(/^HTTP\/1\.1 408/);
+  }, 60_000);
+
+  it('a body refused (413) or answered unread (401, 404, 405): the connection closes, the rest is not read for as long as it comes', async () => {
+    // Before: read and discarded at line rate until the request timeout (1.5 GB in 10 s over loopback; 300 s before
+    // the 10-s bound). Now at most 1 MiB or 2 s more, as nginx's lingering close.
+    const cap = 256 * 1024 * 1024;
+    const server = (await cluster.state()).servers[0]!.httpUrl!;
+    // A body past the bound (413), and bodies answered before they were read: no Bearer token (401), a path that
+    // takes no body (405 on the hub, 404 on a media server).
+    const floods = await Promise.all([
+      flood(cluster.hubUrl, '/whep/demo-testsrc', cap),
+      flood(cluster.hubUrl, '/whip/x?location=Paris', cap),
+      flood(cluster.hubUrl, '/api/catalog', cap),
+      flood(server, '/media/x.webm', cap),
+    ]);
+    expect(floods.map((r) => r.answer.slice(0, 12))).toEqual(['HTTP/1.1 413', 'HTTP/1.1 401', 'HTTP/1.1 405', 'HTTP/1.1 404']);
+    for (const r of floods) expect(r.sent).toBeLessThan(cap);
+    // A client that sent its whole (too large) body at once reads the 413, not a reset.
+    const big = await fetch(`${cluster.hubUrl}/whep/demo-testsrc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: `v=0\r\n${'a=x:y\r\n'.repeat(8_000)}`,
+    });
+    expect(big.status).toBe(413);
   }, 60_000);
 });
