@@ -1,9 +1,64 @@
 // Caps on the TCP connections a server holds open, per remote address and in all, counted when the connection is
 // accepted: every other limit (requests, sessions, messages) is per connection or per request, so without these one
 // anonymous address could hold the file descriptors and socket state every other client needs, a few bytes at a time.
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { addressKey } from './address-key.js';
 import { decrementCount } from './counts.js';
+
+/**
+ * How long a client may take to send one whole request, headers and body, ms. Node's defaults (60 s for the
+ * headers, 300 s for the request) let a slow-loris client hold each connection, and on the hub a WHIP/WHEP body
+ * of up to 32 KiB, for five minutes with a byte every few seconds; a real offer arrives in well under a second.
+ * Past it Node answers 408 and closes the connection. Only receiving the request is bounded: a long answer (a
+ * media download, a WHIP DELETE waiting for its copies) is not.
+ */
+export const REQUEST_RECEIVE_TIMEOUT_MS = 10_000;
+
+/** `http.createServer` options that put REQUEST_RECEIVE_TIMEOUT_MS (or `timeoutMs`) on headers and body alike. */
+export function boundedRequestOptions(timeoutMs = REQUEST_RECEIVE_TIMEOUT_MS): ServerOptions {
+  return {
+    requestTimeout: timeoutMs,
+    headersTimeout: timeoutMs,
+    // Node looks at the deadlines this often (default 30 s, which would have made 10 s up to 40).
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4))),
+  };
+}
+
+/** What of a request body nobody read is still taken after the answer (so the client sees it, not a reset): bytes, ms. */
+const LINGER_BYTES = 1024 * 1024;
+const LINGER_MS = 2_000;
+const LINGER_CHECK_MS = 20;
+
+/**
+ * Closes a connection whose request was answered before its body was read (a 401, 404, 405, 413 … to a POST, or
+ * a GET sent with a body). Left to Node, the rest of the body is read and discarded for as long as the client
+ * sends it: an endless chunked body went on at line rate (1.5 GB in 10 s over loopback) until the request timeout,
+ * 300 s before it was bounded. As nginx's lingering close: the answer is followed by a FIN, at most LINGER_BYTES
+ * more are read (then none), and the connection is closed after LINGER_MS (or once the body ended).
+ */
+export function lingerUnreadBodies(server: Server): void {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    res.once('finish', () => {
+      if (req.complete) return;
+      // The answer is out: FIN after it, so the client reads it before the close below (a reset would drop it from
+      // the client's receive queue). Node discards the rest of the body itself (no 'data' events): count at the socket.
+      const socket = req.socket;
+      socket.end();
+      req.resume();
+      const from = socket.bytesRead;
+      const started = Date.now();
+      const check = setInterval(() => {
+        if (Date.now() - started >= LINGER_MS) socket.destroy();
+        // Past the bytes, nothing more is read; the client has until LINGER_MS to read the answer.
+        else if (socket.bytesRead - from > LINGER_BYTES) socket.pause();
+      }, LINGER_CHECK_MS);
+      check.unref?.();
+      socket.once('close', () => clearInterval(check));
+      req.once('end', () => socket.destroy());
+    });
+  });
+}
 
 /** Connections one remote address may hold open at once (a browser tab uses one socket.io and ≤ 6 HTTP connections). */
 export const MAX_CONNECTIONS_PER_IP = 64;

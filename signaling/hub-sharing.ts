@@ -2,7 +2,7 @@
 import type { HubCore } from './core/hub-core.js';
 import type { Logger } from './log.js';
 import { RotationReason } from './policies/rotation.js';
-import { HubMesh } from './redis/hub-mesh.js';
+import { HubMesh, type HubMeshDeps } from './redis/hub-mesh.js';
 import type { SharedCluster, SharedCore } from './redis/shared-cluster.js';
 import { roomPeer, serverRoom, type SocketIoLink } from './transport/socketio-link.js';
 
@@ -11,7 +11,11 @@ import { roomPeer, serverRoom, type SocketIoLink } from './transport/socketio-li
  * through its heartbeat key, uses this hub's own socket when it holds one, and the socket.io adapter's
  * room (read by every hub) as the costly fallback.
  */
-export function coreMesh(core: HubCore, shared: SharedCluster, o: { url: string; link: SocketIoLink; log: Logger }): HubMesh {
+export function coreMesh(
+  core: HubCore,
+  shared: SharedCluster,
+  o: { url: string; link: SocketIoLink; log: Logger; onResource: HubMeshDeps['onResource'] },
+): HubMesh {
   return new HubMesh({
     url: o.url,
     keys: shared.keys,
@@ -23,6 +27,7 @@ export function coreMesh(core: HubCore, shared: SharedCluster, o: { url: string;
     count: (kind) => core.metrics.crossHub.inc({ kind }),
     instanceOf: (id) => core.table.get(id)?.instance,
     reachable: () => shared.ready,
+    onResource: o.onResource,
     onRotate: (epoch, reason) => {
       if (Object.values(RotationReason).includes(reason as RotationReason)) core.seat.rotateFor(epoch, reason as RotationReason);
     },

@@ -14,7 +14,13 @@ import { resolveLocation, loadGazetteer } from './geo/gazetteer.js';
 import { ipPlace, clientIp, isTrustedProxy, loadIpData } from './geo/ip-locate.js';
 import { isLoopbackIp } from '../common/loopback-ip.js';
 import { addressKey } from '../common/address-key.js';
-import { capConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../common/connection-caps.js';
+import {
+  boundedRequestOptions,
+  capConnections,
+  lingerUnreadBodies,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_IP,
+} from '../common/connection-caps.js';
 import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
 import { broadcastCap, DEFAULT_CLUSTER_ADDRESSES, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
 import { WhipRoutes } from './whip-routes.js';
@@ -33,6 +39,7 @@ import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
 import type { HubMesh } from './redis/hub-mesh.js';
 import { coreMesh, sharedCoreOf } from './hub-sharing.js';
 import { coreWhipHost } from './whip-host.js';
+import type { ForwardedAnswer, ResourceRequest } from './resource-forward.js';
 import type { RotationReason } from './policies/rotation.js';
 import { parseRedisUrl } from './redis/redis-url.js';
 import { sharedBucketLimit, type SharedRateWindows } from './redis/shared-rate.js';
@@ -160,6 +167,10 @@ export class Hub {
         trustedProxies: this.#trustedProxies,
         iceServers: this.iceServers,
         log: this.#log.child({ part: 'whip' }),
+        // Several hubs: a resource's DELETE may reach any of them (a load balancer without sticky sessions).
+        ...(this.shared
+          ? { hubId: this.hubId, forward: (owner, route, req, timeoutMs) => this.#forwardResource(owner, route, req, timeoutMs) }
+          : {}),
       }),
     );
     this.whep = new WhepRoutes({
@@ -212,7 +223,8 @@ export class Hub {
   }
 
   async start(): Promise<string> {
-    const http = createServer();
+    const http = createServer(boundedRequestOptions());
+    lingerUnreadBodies(http);
     capConnections(http, {
       perIp: this.#connectionCaps.perIp,
       total: this.#connectionCaps.total,
@@ -232,7 +244,12 @@ export class Hub {
     this.#http = http;
     this.#io = io;
     if (this.shared) {
-      this.#mesh = coreMesh(this.core, this.shared, { url: this.#redisUrl!, link: this.#link, log: this.#log.child({ part: 'mesh' }) });
+      this.#mesh = coreMesh(this.core, this.shared, {
+        url: this.#redisUrl!,
+        link: this.#link,
+        log: this.#log.child({ part: 'mesh' }),
+        onResource: (route, req) => (route === 'whip' ? this.whip : this.whep).answerForwarded(req),
+      });
       this.#link.mesh = this.#mesh;
     }
     http.on('request', createHttpHandler(this, this.#staticDir));
@@ -325,6 +342,19 @@ export class Hub {
   async hubList(): Promise<HubInfo[]> {
     if (this.shared) return this.shared.hubs();
     return [{ id: this.hubId, ...this.#hubStatus(), leaseHolder: true, lastSeenMs: this.#clock.now() }];
+  }
+
+  /** A WHIP/WHEP resource request for a resource hub `owner` minted: relayed to it, or 404 when that hub is gone. */
+  async #forwardResource(owner: string, route: 'whip' | 'whep', req: ResourceRequest, timeoutMs: number): Promise<ForwardedAnswer> {
+    const known = await this.hubList().catch(() => undefined);
+    if (known && !known.some((h) => h.id === owner))
+      return {
+        status: 404,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'access-control-allow-origin': '*' },
+        body: `no such ${route.toUpperCase()} resource: hub ${owner}, which held it, is gone\n`,
+      };
+    if (!this.#mesh) throw new Error('Redis is not connected');
+    return this.#mesh.forwardResource(owner, route, req, timeoutMs);
   }
 
   /** The URLs clients may use (this hub's first): what `/api/config` hands the web client for failover. */

@@ -1,7 +1,33 @@
 // Who may see operator views (decisions, full state with server URLs, metrics, the dashboard):
-// anyone on a loopback-only hub with no token set; otherwise only a holder of the operator token.
+// on a loopback-only hub with no token set, this machine's own direct requests; otherwise only a holder of the
+// operator token.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { isLoopbackIp } from '../common/loopback-ip.js';
+
+/** Headers a reverse proxy adds to what it forwards (nginx, HAProxy, Caddy, Traefik, cloud load balancers). */
+const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'x-forwarded-proto'] as const;
+
+/**
+ * Whether a request is this machine's own: from a loopback address, naming a loopback host, and not forwarded by
+ * a proxy. A hub bound to loopback behind nginx on the same host sees every client of the Internet arrive from
+ * 127.0.0.1; only the proxy's headers (and the public name in Host) tell them apart.
+ */
+export function isDirectLocal(remoteAddress: string | undefined, headers: IncomingHttpHeaders): boolean {
+  if (!remoteAddress || !isLoopbackIp(remoteAddress.replace(/^::ffff:/i, ''))) return false;
+  // A page on another site whose name was rebound to 127.0.0.1 (DNS rebinding) reads the hub as same-origin: its
+  // requests carry that site's name. This machine's own tools and pages name loopback.
+  if (headers.host !== undefined && !isLoopbackHost(hostOf(headers.host))) return false;
+  return FORWARDING_HEADERS.every((h) => headers[h] === undefined);
+}
+
+/** The name in a Host header, without its port (`[::1]:8080` → `::1`). */
+function hostOf(host: string): string {
+  const v6 = /^\[([^\]]*)\](?::\d*)?$/.exec(host);
+  if (v6) return v6[1]!;
+  const colon = host.lastIndexOf(':');
+  return colon >= 0 && host.indexOf(':') === colon ? host.slice(0, colon) : host;
+}
 
 /** Whether a bind address accepts only this machine (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {
@@ -17,7 +43,8 @@ export class OperatorGate {
 
   /**
    * `token` is required whenever it is set. Without one, operator views are open on a loopback
-   * hub (`npm start`, development) and closed on any other bind address.
+   * hub (`npm start`, development) to requests that are this machine's own (`isDirectLocal`), and
+   * closed on any other bind address.
    */
   constructor(token: string | undefined, host: string) {
     this.#digest = token ? digest(token) : null;
@@ -29,8 +56,16 @@ export class OperatorGate {
     return this.#digest !== null;
   }
 
-  check(presented: string | undefined): OperatorVerdict {
-    if (this.#open) return { ok: true };
+  /** `local`: the request is this machine's own, not forwarded by a proxy (`isDirectLocal`). */
+  check(presented: string | undefined, local: boolean): OperatorVerdict {
+    if (this.#open && local) return { ok: true };
+    if (this.#open)
+      return {
+        ok: false,
+        status: 403,
+        message:
+          'operator views are closed to requests a proxy forwarded (X-Forwarded-For and the like) or that name a host other than loopback: this hub has no --operator-token, so only direct requests from this machine see them',
+      };
     if (!this.#digest)
       return { ok: false, status: 403, message: 'operator views are closed: this hub is not on loopback and has no --operator-token' };
     // Digests have equal length, so the comparison takes the same time whatever was presented.

@@ -36,7 +36,7 @@ export function statusFor(code: string): number {
   }
 }
 
-/** The body as text, or null once it passes `maxBytes` (the rest is not read). */
+/** The body as text, or null once it passes `maxBytes` (the rest is not read: answer with `refuseBody`). */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -45,7 +45,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
       n += c.byteLength;
       if (n > maxBytes) {
         req.removeAllListeners('data');
-        req.resume();
+        req.pause();
         return resolve(null);
       }
       chunks.push(c);
@@ -59,4 +59,9 @@ export function fail(res: ServerResponse, status: number, reason: string, header
   if (res.headersSent) return void res.end();
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(`${reason}\n`);
+}
+
+/** 413 for a body past its bound; the connection closes after it (the rest is not read: `lingerUnreadBodies`). */
+export function refuseBody(res: ServerResponse, reason: string, headers: Record<string, string> = {}): void {
+  fail(res, 413, reason, { ...headers, connection: 'close' });
 }

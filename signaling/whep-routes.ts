@@ -3,13 +3,14 @@ import { addressKey } from '../common/address-key.js';
 import { decrementCount } from '../common/counts.js';
 import { isLoopbackIp } from '../common/loopback-ip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { ErrorCode, parse, type Ack, type SelectDecision } from './protocol/index.js';
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
 import { whepEndSchema, type WhepOffer } from './protocol/whep.js';
 import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
-import { fail, linkHeaders, readBody, statusFor } from './sdp-http.js';
+import { fail, linkHeaders, readBody, refuseBody, statusFor } from './sdp-http.js';
 import type { Logger } from './log.js';
+import { answerHere, mintResourceId, relayedElsewhere, type ForwardedAnswer, type ResourceRequest } from './resource-forward.js';
+import type { WhipHost } from './whip-routes.js';
 
 /** WHEP players one hub relays at once; more get 503. */
 export const MAX_WHEP_RESOURCES = 1_000;
@@ -37,6 +38,9 @@ export interface WhepHost {
   instanceOf(serverId: string): string | undefined;
   iceServers: RTCIceServer[];
   log: Logger;
+  /** Several hubs: as WhipHost's. */
+  hubId?: string;
+  forward?: WhipHost['forward'];
 }
 
 interface Resource {
@@ -113,11 +117,17 @@ export class WhepRoutes {
       return void this.#post(req, res, assetId).catch((err: Error) => fail(res, 500, `WHEP offer failed: ${err.message}`, CORS));
     }
     const r = this.#resources.get(parts[1]!);
+    if (!r && relayedElsewhere(this.#host, 'whep', parts[1]!, req, res, path, WHEP_OFFER_TIMEOUT_MS, CORS)) return;
     if (!r || r.assetId !== assetId) return fail(res, 404, 'no such WHEP resource (ended, or never created)', CORS);
     if (req.method !== 'DELETE') return fail(res, 405, 'only DELETE ends this resource', { ...CORS, allow: 'DELETE' });
     this.#forget(r);
     void this.#host.request(r.serverId, 'whep-end', { resourceId: r.id }, WHEP_OFFER_TIMEOUT_MS).catch(() => undefined);
     res.writeHead(200, CORS).end();
+  }
+
+  /** A resource request another hub relayed here (several hubs): answered as if it had come here. */
+  answerForwarded(r: ResourceRequest): Promise<ForwardedAnswer> {
+    return answerHere((req, res) => this.handle(req, res, r.path), r);
   }
 
   /**
@@ -143,7 +153,7 @@ export class WhepRoutes {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/sdp') return fail(res, 415, 'Content-Type must be application/sdp', CORS);
     const sdp = await readBody(req, MAX_WHIP_SDP_BYTES);
-    if (sdp === null) return fail(res, 413, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`, CORS);
+    if (sdp === null) return refuseBody(res, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`, CORS);
     try {
       summarizeOffer(sdp, 'receive');
     } catch (err) {
@@ -178,7 +188,7 @@ export class WhepRoutes {
 
   /** Places one player: the director's pick answers its offer, or the next one does. */
   async #place(res: ServerResponse, assetId: string, sdp: string, ip: string): Promise<void> {
-    const id = randomBytes(12).toString('base64url');
+    const id = mintResourceId(this.#host.hubId);
     // Reserved before the first await, so concurrent offers from one address count against its bound.
     const r: Resource = { id, assetId, serverId: '', ip };
     this.#resources.set(id, r);

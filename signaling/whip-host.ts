@@ -4,12 +4,16 @@ import type { HubCore } from './core/hub-core.js';
 import type { Logger } from './log.js';
 import { ackError, ErrorCode } from './protocol/index.js';
 import type { WhipHost } from './whip-routes.js';
+import type { ResourceForward } from './resource-forward.js';
 
 export interface WhipHostOptions {
   /** Proxies whose X-Forwarded-For names the client. */
   trustedProxies: string[];
   iceServers: RTCIceServer[];
   log: Logger;
+  /** Several hubs: this hub's id and the way to the others (see WhipHost). */
+  hubId?: string;
+  forward?: ResourceForward;
 }
 
 /** The WHIP routes' view of `core`: a WHIP resource is one more client of the same publish path and relay. */
@@ -43,5 +47,6 @@ export function coreWhipHost(core: HubCore, o: WhipHostOptions): WhipHost {
     closeClient: (clientId, reason) => core.relay.closeClient(clientId, reason),
     iceServers: o.iceServers,
     log: o.log,
+    ...(o.hubId && o.forward ? { hubId: o.hubId, forward: o.forward } : {}),
   };
 }

@@ -1,12 +1,20 @@
 // WHIP ingest (RFC 9725) on the hub: POST /whip/<id> places the broadcast like `publish` and relays the offer to the primary.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, parse, type Ack, type PublishReply, type PublishRequest } from './protocol/index.js';
-import { fail, linkHeaders, readBody, statusFor } from './sdp-http.js';
+import { fail, linkHeaders, readBody, refuseBody, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
 import { whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
 import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
 import type { Logger } from './log.js';
+import {
+  answerHere,
+  mintResourceId,
+  relayedElsewhere,
+  type ForwardedAnswer,
+  type ResourceForward,
+  type ResourceRequest,
+} from './resource-forward.js';
 
 /** WHIP broadcasts one hub relays at once; more are refused with 503. */
 export const MAX_WHIP_RESOURCES = 1_000;
@@ -53,6 +61,10 @@ export interface WhipHost {
   closeClient(clientId: string, reason: string): void;
   iceServers: RTCIceServer[];
   log: Logger;
+  /** Several hubs: this hub's id, put in the resource ids it mints so that any hub can find the resource. */
+  hubId?: string;
+  /** Several hubs: a request for a resource another hub minted, relayed to it. */
+  forward?: ResourceForward;
 }
 
 interface Resource {
@@ -135,12 +147,18 @@ export class WhipRoutes {
       return void this.#post(req, res, streamId).catch((err: Error) => fail(res, 500, `WHIP offer failed: ${err.message}`));
     }
     const r = this.#resources.get(parts[1]!);
+    if (!r && relayedElsewhere(this.#host, 'whip', parts[1]!, req, res, path, WHIP_END_TIMEOUT_MS)) return;
     if (!r || r.streamId !== streamId) return fail(res, 404, 'no such WHIP resource (ended, or never created)');
     if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'DELETE, OPTIONS', ...PREFLIGHT }).end();
     // Trickle ICE and ICE restarts (PATCH) are not supported: the offer carries every candidate.
     if (req.method !== 'DELETE') return fail(res, 405, 'only DELETE ends this resource', { allow: 'DELETE' });
     if (!sameToken(r, bearer(req))) return fail(res, 401, 'DELETE needs the Bearer token the broadcast was started with');
     void this.#delete(res, r).catch((err: Error) => fail(res, 500, `WHIP end failed: ${err.message}`));
+  }
+
+  /** A resource request another hub relayed here (several hubs): answered as if it had come here. */
+  answerForwarded(r: ResourceRequest): Promise<ForwardedAnswer> {
+    return answerHere((req, res) => this.handle(req, res, r.path), r);
   }
 
   /** Delivers a hub → client event when `clientId` is a WHIP resource's (to its primary server). True if it was one. */
@@ -209,7 +227,7 @@ export class WhipRoutes {
     const location = new URL(req.url ?? '/', 'http://hub').searchParams.get('location')?.trim();
     if (!location) return fail(res, 400, 'missing ?location=<place or lat,lon> in the WHIP URL');
     const sdp = await readBody(req, MAX_WHIP_SDP_BYTES);
-    if (sdp === null) return fail(res, 413, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`);
+    if (sdp === null) return refuseBody(res, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`);
     try {
       summarizeOffer(sdp);
     } catch (err) {
@@ -228,7 +246,7 @@ export class WhipRoutes {
     if (typeof resume === 'string') return fail(res, 409, resume);
     if (this.#resources.size + this.#placing >= this.#maxResources)
       return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
-    const id = randomBytes(12).toString('base64url');
+    const id = mintResourceId(this.#host.hubId);
     const clientId = CLIENT_PREFIX + id;
     // A resume is placed on the server holding the copy (and only there: a new copy would need every byte from 0).
     const resuming = resume ? { streamSecret: resume.secret, exclude: [...up].filter((s) => s !== resume.holder) } : {};

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { projectVersion } from '../project-root.js';
 import { addHubCommand } from './hub-command.js';
-import { int, num, opt } from './parsers.js';
+import { assetId, int, num, opt } from './parsers.js';
 import { addPublishCommand } from './publish-command.js';
 import { addServerCommand } from './server-command.js';
 import { applySettings } from './settings.js';
@@ -52,7 +52,7 @@ program
   .addOption(opt('--stream-key-secret <s>', "the hub's stream-key secret (required)", 'BATON_STREAM_KEY_SECRET'))
   .addOption(opt('--stream-key-secret-file <file>', 'read the stream-key secret from this file', 'BATON_STREAM_KEY_SECRET_FILE'))
   .addOption(opt('--valid-minutes <n>', 'how long the key is valid', 'BATON_STREAM_KEY_MINUTES', int('valid-minutes', 1, 525_600), 60))
-  .option('--stream-id <id>', 'restrict the key to one stream id')
+  .option('--stream-id <id>', 'restrict the key to one stream id', assetId)
   .action(async (o) => {
     if (!o.streamKeySecret) throw new InvalidArgumentError('--stream-key-secret (or BATON_STREAM_KEY_SECRET) is required');
     const { mintStreamKey } = await import('../../signaling/policies/stream-key.js');

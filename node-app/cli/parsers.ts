@@ -2,24 +2,46 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { iceServersSchema } from '../../signaling/protocol/messages.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
+import { isAssetId } from '../../signaling/protocol/ids.js';
 import { parseRedisUrl } from '../../signaling/redis/redis-url.js';
 import { parseIceAllow } from '../webrtc/ice-filter.js';
 
+/** Integers as people write them: decimal digits with an optional sign; `-0` is 0. */
+const INTEGER_TEXT = /^[+-]?[0-9]+$/;
+/** Decimal numbers: digits, an optional fraction and exponent (`2.5`, `.5`, `1e3`); never hex, binary, octal or `Infinity`. */
+const DECIMAL_TEXT = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?$/i;
+
+/**
+ * The number a flag value spells in decimal, else NaN. `Number()` alone also takes `0x10`, `0b11`, `0o7`, `' 5 '`
+ * and `''` (as 0: an empty BATON_PORT meant "any free port"), which no one means as a flag value.
+ */
+export function decimal(v: string, integer = false): number {
+  if (!(integer ? INTEGER_TEXT : DECIMAL_TEXT).test(v)) return Number.NaN;
+  // + 0 turns -0 into 0.
+  return Number(v) + 0;
+}
+
 export function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string) => {
-    const n = Number(v);
+    const n = decimal(v, true);
     if (!Number.isInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}, got "${v}"`);
+      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max} (decimal digits), got "${v}"`);
     return n;
   };
 }
 
 export function num(name: string, min: number, max: number) {
   return (v: string) => {
-    const n = Number(v);
+    const n = decimal(v);
     if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}, got "${v}"`);
     return n;
   };
+}
+
+/** An asset, stream or server id, checked here as the hub checks it: a key minted for `../x` could never be used. */
+export function assetId(v: string): string {
+  if (isAssetId(v)) return v;
+  throw new InvalidArgumentError(`expected 1–64 of [A-Za-z0-9_-], not starting with _ or -, got "${String(v).slice(0, 80)}"`);
 }
 
 export const list = (v: string) =>
@@ -32,7 +54,7 @@ export function loadWeights(v: string): { sessions: number; egress: number; cpu:
   const w = { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu };
   for (const part of list(v)) {
     const [k, x] = part.split('=');
-    const n = Number(x);
+    const n = decimal(x ?? '');
     if (!k || !(k in w) || !Number.isFinite(n) || n < 0)
       throw new InvalidArgumentError(`expected sessions=N,egress=N,cpu=N with N ≥ 0, got "${part}"`);
     w[k as keyof typeof w] = n;
@@ -44,9 +66,8 @@ export function loadWeights(v: string): { sessions: number; egress: number; cpu:
 /** 'off' stays a string here: commander stores a parser's `null` as '' (and '' ≥ 0 read as ε = 0). */
 export function loadBound(v: string): number | 'off' {
   if (v === 'off') return 'off';
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100)
-    throw new InvalidArgumentError(`expected a number from 0 to 100 or "off", got "${v}"`);
+  const n = decimal(v);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError(`expected a number from 0 to 100 or "off", got "${v}"`);
   return n;
 }
 

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { PublishFileOptions } from '../ingest/node-publisher.js';
-import { firstReachable, hubUrls, num, opt } from './parsers.js';
+import { assetId, firstReachable, hubUrls, num, opt } from './parsers.js';
 
 /** How long a silent standard input waits before `--file -` says it is waiting for it, ms. */
 const SILENT_INPUT_NOTE_MS = 3_000;
@@ -25,7 +25,7 @@ export function addPublishCommand(program: Command): void {
     )
     .requiredOption('--location <text>', 'where you are: a place name ("Lisbon", "Osaka, JP") or "lat,lon"')
     .addOption(opt('--stream-key <key>', 'stream key (required)', 'BATON_STREAM_KEY').makeOptionMandatory())
-    .option('--stream-id <id>', 'stream id ([A-Za-z0-9_-], ≤ 64); the hub picks one when absent')
+    .option('--stream-id <id>', 'stream id ([A-Za-z0-9_-], ≤ 64); the hub picks one when absent', assetId)
     .option('--title <text>', 'what viewers see instead of the stream id (≤ 200 characters); stored with the recording')
     .option('--description <text>', 'a description (≤ 2,000 characters); stored with the recording')
     .option('--fast', 'upload as fast as the servers allow instead of at the media bitrate')

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../director/select.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
-import { hubUrls, iceAllow, iceServers, int, loadBound, loadWeights, num, opt } from './parsers.js';
+import { assetId, hubUrls, iceAllow, iceServers, int, loadBound, loadWeights, num, opt } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /** Adds `baton server` (a media server) to `program`. */
@@ -27,7 +27,7 @@ export function addServerCommand(program: Command): void {
         'BATON_CLUSTER_SECRET_FILE',
       ),
     )
-    .addOption(opt('--id <id>', 'server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID'))
+    .addOption(opt('--id <id>', 'server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID', assetId))
     .addOption(opt('--region <name>', 'region name', 'BATON_REGION', undefined, 'local'))
     .addOption(opt('--lat <deg>', 'latitude', 'BATON_LAT', num('lat', -90, 90), 0))
     .addOption(opt('--lon <deg>', 'longitude', 'BATON_LON', num('lon', -180, 180), 0))

@@ -1,7 +1,7 @@
 // `baton watch`: watch an asset headlessly and save it to a file.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { firstReachable, hubUrls, int, opt } from './parsers.js';
+import { assetId, firstReachable, hubUrls, int, opt } from './parsers.js';
 
 /** Adds `baton watch` (a headless viewer) to `program`. */
 export function addWatchCommand(program: Command): void {
@@ -13,7 +13,7 @@ export function addWatchCommand(program: Command): void {
         'http://127.0.0.1:8080',
       ]),
     )
-    .requiredOption('--asset <id>', 'asset id')
+    .requiredOption('--asset <id>', 'asset id', assetId)
     .requiredOption('--out <file>', 'where to write the received bytes')
     .option('--json', 'print a JSON summary { server, reason, bytes, sha256, ttfbMs }')
     .option('--fast', 'ask for unpaced delivery (as fast as the channel allows) instead of playback pace')

@@ -8,7 +8,13 @@ import type { TableSnapshot } from '../../signaling/protocol/index.js';
 import type { DiskStore } from '../storage/disk-store.js';
 import { serveMedia } from './http-media.js';
 import { servePoster } from './http-poster.js';
-import { capConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../../common/connection-caps.js';
+import {
+  boundedRequestOptions,
+  capConnections,
+  lingerUnreadBodies,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_IP,
+} from '../../common/connection-caps.js';
 import { isLoopbackIp } from '../../common/loopback-ip.js';
 
 export interface StatusHttpOptions {
@@ -55,7 +61,8 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
   get('/api/table', (_req, res) => json(res, 200, o.table()));
   get('/api/status', (_req, res) => json(res, 200, o.status()));
 
-  const http: Server = createServer((req, res) => router.lookup(req, res));
+  const http: Server = createServer(boundedRequestOptions(), (req, res) => router.lookup(req, res));
+  lingerUnreadBodies(http);
   capConnections(http, {
     perIp: o.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP,
     total: o.maxConnections ?? MAX_CONNECTIONS,

@@ -7,8 +7,11 @@ import { publishReplyBodySchema } from './replies.js';
 
 export { MAX_WHIP_SDP_BYTES };
 
-/** A WHIP resource id: what follows the stream id in the `Location` URL. */
-export const WHIP_RESOURCE_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+/**
+ * A WHIP (or WHEP) resource id: what follows the stream id in the `Location` URL. With several hubs it is
+ * `<hub id>.<random>` (a hub id is at most 64 of [A-Za-z0-9_.-]), so any hub can relay a request to its own.
+ */
+export const WHIP_RESOURCE_ID_PATTERN = /^[A-Za-z0-9_.-]{8,96}$/;
 export const whipResourceId = z.string().regex(WHIP_RESOURCE_ID_PATTERN, 'bad WHIP resource id');
 
 /** Hub → primary: answer this offer and relay the stream to the assignment's entry servers (itself included). */

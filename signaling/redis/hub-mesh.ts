@@ -9,6 +9,7 @@ import type { ClusterKeys } from './keys.js';
 import { NOT_HERE, routeKey, type Envelope } from './mesh-envelope.js';
 import { MAX_PENDING_ASKS, MeshRequests } from './mesh-requests.js';
 import { ServerLocations } from './server-locations.js';
+import { isForwardedAnswer, isResourceRequest, type ForwardedAnswer, type ResourceRequest } from '../resource-forward.js';
 import { MAX_ROUTES, SessionRoutes } from './session-routes.js';
 
 /** A server's session message for a session another hub holds (the event is the server's own). */
@@ -36,6 +37,8 @@ export interface HubMeshDeps {
   reachable?: () => boolean;
   /** The process a server id names now (its table row's `instance`), if known: each route records it. */
   instanceOf?: (serverId: string) => string | undefined;
+  /** Another hub relays a request for a WHIP/WHEP resource this hub minted: its answer. */
+  onResource?: (route: 'whip' | 'whep', req: ResourceRequest) => Promise<ForwardedAnswer>;
 }
 
 export type MeshCount = 'sent' | 'received' | 'dropped' | 'fallbacks';
@@ -266,6 +269,19 @@ export class HubMesh {
     return holds === true ? hub : null;
   }
 
+  /** Relays a WHIP/WHEP resource request to `hub`, which minted the resource; resolves with its answer. */
+  async forwardResource(hub: string, route: 'whip' | 'whep', req: ResourceRequest, timeoutMs: number): Promise<ForwardedAnswer> {
+    const answer = await this.#requests.request(
+      Promise.resolve(hub),
+      (id) => ({ k: 'resource', from: this.#o.hubId, id, route, req }),
+      timeoutMs,
+      `no answer within ${timeoutMs} ms`,
+      async () => undefined,
+    );
+    if (!isForwardedAnswer(answer)) throw new Error('it sent no HTTP answer');
+    return answer;
+  }
+
   #count(what: MeshCount): void {
     this.stats[what]++;
     this.#o.count?.(what);
@@ -315,6 +331,16 @@ export class HubMesh {
         return this.#post(e.from, { k: 'reply', id: e.id, ok: true, value: this.#o.local(e.server)?.connected === true });
       case 'rotate':
         return this.#o.onRotate?.(e.epoch, e.reason);
+      case 'resource': {
+        const reply = (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => this.#post(e.from, { k: 'reply', id: e.id, ...r });
+        if (!this.#o.onResource || (e.route !== 'whip' && e.route !== 'whep') || !isResourceRequest(e.req))
+          return reply({ ok: false, error: 'not a resource request this hub answers' });
+        this.#o.onResource(e.route, e.req).then(
+          (value) => reply({ ok: true, value }),
+          (err: Error) => reply({ ok: false, error: err.message }),
+        );
+        return;
+      }
     }
   }
 

@@ -10,7 +10,9 @@ export type Envelope =
   | { k: 'session'; server: string; event: string; msg: unknown }
   | { k: 'disconnect'; server: string }
   | { k: 'holds'; from: string; id: number; server: string }
-  | { k: 'rotate'; epoch: number; reason: string };
+  | { k: 'rotate'; epoch: number; reason: string }
+  /** A WHIP/WHEP resource request (DELETE, …) for a resource this hub minted, relayed by the hub a client reached. */
+  | { k: 'resource'; from: string; id: number; route: 'whip' | 'whep'; req: unknown };
 
 /** What names a session message's session: its WHIP/WHEP resource id, else its session id. */
 export function routeKey(msg: unknown): string | undefined {

@@ -5,7 +5,7 @@ import { ackError, ErrorCode, type DashboardToHubEvents, type HubToDashboardEven
 import { KeyedRateLimiter, TokenBucket } from '../../common/token-bucket.js';
 import type { HubCore } from '../core/hub-core.js';
 import { clientIp } from '../geo/ip-locate.js';
-import type { OperatorGate } from '../operator-gate.js';
+import { isDirectLocal, type OperatorGate } from '../operator-gate.js';
 import { boundPackets, DASHBOARD_PACKET_BOUNDS } from './packet-bounds.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
 
@@ -34,7 +34,10 @@ export function wireDashboard(
   const metrics = core.metrics;
   const connects = new KeyedRateLimiter(DASHBOARD_CONNECTS_PER_S, DASHBOARD_CONNECT_BURST);
   ns.use((socket, next) => {
-    const v = gate.check(typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined);
+    const v = gate.check(
+      typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined,
+      isDirectLocal(socket.handshake.address, socket.handshake.headers),
+    );
     if (!v.ok) return next(new Error(`unauthorized: ${v.message}`));
     // Counted by addressKey: an IPv6 client's whole /64 is one address.
     const ip = addressKey(clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies) ?? 'unknown');

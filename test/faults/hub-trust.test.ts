@@ -2,6 +2,7 @@
 // and operator views behind the operator token; secrets too short or given twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,63 @@ describe('row 17: a server claiming an absurd director epoch', () => {
     await p.exited;
     cluster.servers.delete('bad-1');
   }, 30_000);
+});
+
+describe('row 18: a loopback hub without an operator token, behind a reverse proxy on its machine', () => {
+  // What nginx, HAProxy or Caddy on the hub's host forward: every client of the Internet arrives from 127.0.0.1.
+  const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0, servers: [], hubArgs: DIRECTOR_TIMEOUT_ARGS });
+  beforeAll(() => cluster.start(), 180_000);
+  afterAll(() => cluster.stop());
+
+  it('operator views answer this machine only: a forwarded request gets 403, the dashboard socket is refused', async () => {
+    // node:http, not fetch: fetch sends its own Host whatever it is given.
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; text: () => Promise<string> }>((resolve, reject) => {
+        httpGet(`${cluster.hubUrl}${path}`, { headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: async () => body }));
+        }).on('error', reject);
+      });
+    for (const path of ['/api/state', '/api/decisions', '/metrics', '/api/hubs']) {
+      expect((await get(path)).status, path).toBe(200);
+      // The last: no proxy, but a page of another site whose name was rebound to 127.0.0.1 (DNS rebinding).
+      const proxies: Record<string, string>[] = [
+        { 'x-forwarded-for': '203.0.113.9' },
+        { forwarded: 'for=203.0.113.9' },
+        { 'x-real-ip': '203.0.113.9' },
+        { host: 'rebound.example:8080' },
+      ];
+      for (const proxied of proxies) {
+        const res = await get(path, proxied);
+        expect(res.status, `${path} ${JSON.stringify(proxied)}`).toBe(403);
+        expect(await res.text()).toMatch(/--operator-token/);
+      }
+    }
+    for (const path of ['/api/catalog', '/api/config', '/healthz'])
+      expect((await get(path, { 'x-forwarded-for': '203.0.113.9' })).status).toBe(200);
+    const dashboard = (headers: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const d = io(`${cluster.hubUrl}/dashboard`, {
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+          extraHeaders: headers,
+        });
+        d.on('snapshot', () => {
+          d.close();
+          resolve('snapshot');
+        });
+        d.on('connect_error', (err) => {
+          d.close();
+          resolve(err.message);
+        });
+      });
+    expect(await dashboard({})).toBe('snapshot');
+    expect(await dashboard({ 'x-forwarded-for': '203.0.113.9' })).toMatch(/unauthorized: .*proxy/);
+    expect(await dashboard({ host: 'rebound.example:8080' })).toMatch(/unauthorized: /);
+  }, 60_000);
 });
 
 describe("rows 18–19: operator views and broadcasters' location; secrets", () => {

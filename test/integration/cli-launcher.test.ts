@@ -19,6 +19,29 @@ describe('baton CLI', () => {
     expect(run(BATON, ['--help'])).toMatch(/-V, --version/);
   });
 
+  it('refuses odd numbers and ids before doing anything, naming the flag (not a hub refusal later)', () => {
+    const refusal = (args: string[]) => {
+      try {
+        // Bounded: a server the parser let through would try to reach its hub until killed.
+        execFileSync(process.execPath, [BATON, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 15_000, stdio: 'pipe' });
+        return 'exit 0';
+      } catch (err) {
+        return String((err as { stderr?: string }).stderr);
+      }
+    };
+    const secret = ['--cluster-secret', 'a-cluster-secret-of-some-length'];
+    expect(refusal(['server', '--hub', 'http://127.0.0.1:9', ...secret, '--id', 'fra 1', '--storage', tmpdir()])).toMatch(
+      /option '--id <id>' argument 'fra 1' is invalid/,
+    );
+    expect(refusal(['stream-key', '--stream-key-secret', 'a-stream-key-secret-0', '--valid-minutes', '0x10'])).toMatch(
+      /valid-minutes must be an integer/,
+    );
+    expect(refusal(['stream-key', '--stream-key-secret', 'a-stream-key-secret-0', '--stream-id', '../x'])).toMatch(
+      /--stream-id <id>' argument '..\/x' is invalid/,
+    );
+    expect(refusal(['hub', '--port', '', ...secret])).toMatch(/port must be an integer/);
+  });
+
   describe('bin/baton.js', () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-launcher-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));

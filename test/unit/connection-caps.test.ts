@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { capConnections, type ConnectionCapOptions, type ConnectionCounts } from '../../common/connection-caps.js';
+import { boundedRequestOptions, capConnections, type ConnectionCapOptions, type ConnectionCounts } from '../../common/connection-caps.js';
 
 let server: Server | undefined;
 const open: Socket[] = [];
@@ -83,4 +83,44 @@ describe('capConnections', () => {
     expect(answers.every((a) => a === 'served')).toBe(true);
     expect(refused).toEqual([]);
   });
+});
+
+describe('boundedRequestOptions', () => {
+  /** Sends `head` then one byte of `drip` every 50 ms; resolves with what the server said before it hung up. */
+  function slowRequest(port: number, head: string, drip: string): Promise<string> {
+    return new Promise((resolve) => {
+      const s = connect({ port, host: '127.0.0.1' });
+      open.push(s);
+      let got = '';
+      let i = 0;
+      const timer = setInterval(() => s.writable && i < drip.length && s.write(drip[i++]!), 50);
+      s.on('data', (d) => (got += d.toString()));
+      s.once('close', () => {
+        clearInterval(timer);
+        resolve(got);
+      });
+      s.on('error', () => undefined);
+      s.write(head);
+    });
+  }
+
+  it('a request whose body or headers trickle in is answered 408 and closed, not held for minutes', async () => {
+    server = createServer(boundedRequestOptions(400), (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('whole'));
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as AddressInfo;
+    const body = 'v=0\r\n'.repeat(2_000);
+    const [slowBody, slowHeaders] = await Promise.all([
+      slowRequest(
+        port,
+        `POST /whep/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/sdp\r\nContent-Length: ${body.length}\r\n\r\n`,
+        body,
+      ),
+      slowRequest(port, 'GET / HTTP/1.1\r\n', `Host: x\r\n${'X-Pad: y\r\n'.repeat(500)}\r\n`),
+    ]);
+    expect(slowBody).toMatch(/^HTTP\/1\.1 408/);
+    expect(slowHeaders).toMatch(/^HTTP\/1\.1 408/);
+  }, 20_000);
 });

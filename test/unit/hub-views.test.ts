@@ -15,7 +15,7 @@ import {
   SearchBusyError,
 } from '../../signaling/catalog-view.js';
 import { catalogQuerySchema } from '../../signaling/protocol/index.js';
-import { OperatorGate, isLoopbackHost } from '../../signaling/operator-gate.js';
+import { OperatorGate, isDirectLocal, isLoopbackHost } from '../../signaling/operator-gate.js';
 import { publicPlace } from '../../signaling/geo/public-place.js';
 import { serverEntry } from '../helpers/server-entry.js';
 
@@ -242,13 +242,37 @@ describe('OperatorGate', () => {
   });
 
   it('open on loopback without a token, closed elsewhere without one, the token wherever one is set', () => {
-    expect(new OperatorGate(undefined, '127.0.0.1').check(undefined)).toEqual({ ok: true });
-    expect(new OperatorGate(undefined, '0.0.0.0').check('anything')).toMatchObject({ ok: false, status: 403 });
+    expect(new OperatorGate(undefined, '127.0.0.1').check(undefined, true)).toEqual({ ok: true });
+    expect(new OperatorGate(undefined, '0.0.0.0').check('anything', true)).toMatchObject({ ok: false, status: 403 });
     const gate = new OperatorGate('a-long-operator-token', '0.0.0.0');
-    expect(gate.check(undefined)).toMatchObject({ ok: false, status: 401 });
-    expect(gate.check('a-long-operator-tokeN')).toMatchObject({ ok: false, status: 401 });
-    expect(gate.check('a-long-operator-token')).toEqual({ ok: true });
-    expect(new OperatorGate('a-long-operator-token', '127.0.0.1').check(undefined)).toMatchObject({ ok: false, status: 401 });
+    expect(gate.check(undefined, true)).toMatchObject({ ok: false, status: 401 });
+    expect(gate.check('a-long-operator-tokeN', false)).toMatchObject({ ok: false, status: 401 });
+    expect(gate.check('a-long-operator-token', false)).toEqual({ ok: true });
+    expect(new OperatorGate('a-long-operator-token', '127.0.0.1').check(undefined, true)).toMatchObject({ ok: false, status: 401 });
+  });
+
+  it('a loopback hub without a token is open to direct local requests only, not to what a proxy forwarded', () => {
+    const open = new OperatorGate(undefined, '127.0.0.1');
+    expect(open.check(undefined, false)).toMatchObject({ ok: false, status: 403, message: expect.stringMatching(/proxy/) });
+    expect(isDirectLocal('127.0.0.1', {})).toBe(true);
+    expect(isDirectLocal('::1', {})).toBe(true);
+    expect(isDirectLocal('::ffff:127.0.0.1', {})).toBe(true);
+    expect(isDirectLocal('192.0.2.7', {})).toBe(false);
+    expect(isDirectLocal(undefined, {})).toBe(false);
+    for (const h of ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'x-forwarded-proto'])
+      expect(isDirectLocal('127.0.0.1', { [h]: '203.0.113.9' }), h).toBe(false);
+    // DNS rebinding: a page of another site whose name now points at 127.0.0.1 sends that name.
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', 'localhost', '[::1]:8080', '127.1.2.3'])
+      expect(isDirectLocal('127.0.0.1', { host }), host).toBe(true);
+    for (const host of [
+      'evil.example:8080',
+      'evil.example',
+      'hub.example.com',
+      '[2001:db8::1]:8080',
+      '10.0.0.1:8080',
+      'localhost.evil.example',
+    ])
+      expect(isDirectLocal('127.0.0.1', { host }), host).toBe(false);
   });
 });
 

@@ -1,0 +1,127 @@
+// With several hubs, a WHIP/WHEP resource lives on the hub that took its POST, but a load balancer without sticky
+// sessions sends its DELETE to any hub: the resource id names its hub, and another hub relays the request there.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fail } from './sdp-http.js';
+
+/** What a request relayed to another hub may take beyond the request itself there (the hops through Redis), ms. */
+export const FORWARD_MARGIN_MS = 5_000;
+
+/** What of a resource request (DELETE, OPTIONS, … on `/whip|whep/<id>/<resource>`) travels to the hub that holds it. */
+export interface ResourceRequest {
+  method: string;
+  path: string;
+  authorization?: string;
+}
+
+/** What that hub answered. */
+export interface ForwardedAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+}
+
+/** `<hubId>.<random>` when the hub is one of several (the random part, base64url, has no dot), else `<random>`. */
+export function mintResourceId(hubId: string | undefined): string {
+  const id = randomBytes(12).toString('base64url');
+  return hubId ? `${hubId}.${id}` : id;
+}
+
+/** The hub a resource id was minted by, when it names one. */
+export function resourceHubOf(resourceId: string): string | undefined {
+  const dot = resourceId.lastIndexOf('.');
+  return dot > 0 ? resourceId.slice(0, dot) : undefined;
+}
+
+export function resourceRequestOf(req: IncomingMessage, path: string): ResourceRequest {
+  const authorization = req.headers.authorization;
+  return { method: req.method ?? 'GET', path, ...(authorization ? { authorization } : {}) };
+}
+
+/** Whether a value read from another hub is a ResourceRequest (Redis is trusted, its shape is still checked). */
+export function isResourceRequest(v: unknown): v is ResourceRequest {
+  const r = v as Partial<ResourceRequest> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.method === 'string' &&
+    r.method.length <= 16 &&
+    typeof r.path === 'string' &&
+    r.path.length <= 512 &&
+    (r.authorization === undefined || (typeof r.authorization === 'string' && r.authorization.length <= 1024))
+  );
+}
+
+export function isForwardedAnswer(v: unknown): v is ForwardedAnswer {
+  const a = v as Partial<ForwardedAnswer> | null;
+  return typeof a === 'object' && a !== null && Number.isInteger(a.status) && typeof a.headers === 'object' && typeof a.body === 'string';
+}
+
+/**
+ * Runs `handle` (a route's own request handler) for a request another hub relayed, and resolves with what it
+ * answered: the same code path, checks and all, as a request that came here.
+ */
+export function answerHere(handle: (req: IncomingMessage, res: ServerResponse) => void, r: ResourceRequest): Promise<ForwardedAnswer> {
+  return new Promise((resolve) => {
+    const answer: ForwardedAnswer = { status: 200, headers: {}, body: '' };
+    let sent = false;
+    const res = {
+      get headersSent() {
+        return sent;
+      },
+      setHeader(name: string, value: string | string[]) {
+        answer.headers[name.toLowerCase()] = value;
+        return res;
+      },
+      writeHead(status: number, headers: Record<string, string | string[]> = {}) {
+        answer.status = status;
+        for (const [k, v] of Object.entries(headers)) answer.headers[k.toLowerCase()] = v;
+        sent = true;
+        return res;
+      },
+      end(body?: string) {
+        sent = true;
+        answer.body = body ?? '';
+        resolve(answer);
+        return res;
+      },
+    };
+    const req = { method: r.method, url: r.path, headers: r.authorization ? { authorization: r.authorization } : {} };
+    handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+  });
+}
+
+/** Writes another hub's answer as this hub's. */
+export function sendAnswer(res: ServerResponse, a: ForwardedAnswer): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(a.status, a.headers);
+  res.end(a.body);
+}
+
+/** Forwards a resource request to the hub `owner` over the hub mesh; answers what it answered, or 502. */
+export type ResourceForward = (owner: string, route: 'whip' | 'whep', r: ResourceRequest, timeoutMs: number) => Promise<ForwardedAnswer>;
+
+/**
+ * When `resourceId` is not held here but names another hub (several hubs), relays the request to that hub, writes
+ * its answer (or 502; `headers` go with a failure: the route's CORS) and returns true. `timeoutMs`: what the
+ * request may take there.
+ */
+export function relayedElsewhere(
+  host: { hubId?: string; forward?: ResourceForward },
+  route: 'whip' | 'whep',
+  resourceId: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): boolean {
+  const owner = resourceHubOf(resourceId);
+  if (!owner || owner === host.hubId || !host.forward) return false;
+  host.forward(owner, route, resourceRequestOf(req, path), timeoutMs + FORWARD_MARGIN_MS).then(
+    (a) => sendAnswer(res, a),
+    (err: Error) =>
+      fail(res, 502, `hub ${owner}, which holds this ${route.toUpperCase()} resource, did not answer: ${err.message}`, headers),
+  );
+  return true;
+}
