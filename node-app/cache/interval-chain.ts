@@ -105,6 +105,11 @@ export class Chains {
     for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) this.slots[SLOT_STRIDE * p.slot + SLOT_NEED] = Number.NaN;
   }
 
+  /** Slots ever handed out: every pair's record lies in `slots[0, SLOT_STRIDE × slotsUsed)`. */
+  get slotsUsed(): number {
+    return this.#nextSlot;
+  }
+
   /** A dead pair's slot, once the owner has dropped it from `ranked`, may serve a new pair. */
   freeSlot(slot: number): void {
     this.#freeSlots.push(slot);
