@@ -29,6 +29,7 @@ const UNCONNECTED_PER_IP = 4;
 const DASHBOARD_WINDOW_LIMIT = DASHBOARD_CONNECT_BURST + (DASHBOARD_CONNECTS_PER_S * SHARED_RATE_WINDOW_MS) / 1000; // 30
 const DASHBOARD_EACH_HUB_PER_S = 3;
 const ASSET = 'demo-smpte';
+const OPERATOR_TOKEN = 'operator-token-for-the-limits-test';
 
 function clientFrom(hubUrl: string, ip?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -61,6 +62,8 @@ describe('per-IP HTTP limits across hubs (3 hubs, real Redis)', () => {
           String(HTTP_RATE),
           '--max-unconnected-per-ip',
           String(UNCONNECTED_PER_IP),
+          '--operator-token',
+          OPERATOR_TOKEN,
         ]),
       );
     await ensureDemoMedia(MEDIA_DIR);
@@ -141,6 +144,8 @@ describe('per-IP HTTP limits across hubs (3 hubs, real Redis)', () => {
           reconnection: false,
           forceNew: true,
           extraHeaders: { 'x-forwarded-for': ip },
+          // Behind a proxy an operator's dashboard shows the token: a hub without one opens it to direct local requests only.
+          auth: { token: OPERATOR_TOKEN },
         });
         x.once('connect', () => (x.close(), resolve(true)));
         x.once('connect_error', (e) => {
