@@ -2,7 +2,7 @@
 // `baton server` session-opens with path-like asset ids and malformed bodies, past every hub check.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server as HttpServer } from 'node:http';
-import { copyFileSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Server as IoServer, type Socket as IoSocket } from 'socket.io';
@@ -51,6 +51,9 @@ describe('row 8: path-like asset ids straight at a server', () => {
     const canaryBytes = readFileSync(canary);
     utimesSync(canary, OLD, OLD);
     const listing = () => ({ root: readdirSync(root).sort(), storage: readdirSync(proc.storage).sort() });
+    // The server makes the stored clip's poster once it has listed the clip (a file is listed once it held still):
+    // the baseline is taken after that, so only what the hostile opens did can differ.
+    await waitFor("the stored clip's poster", () => existsSync(join(proc.storage, 'demo-smpte.poster.jpg')), 30_000);
     const before = listing();
 
     const unknown = await open({ sessionId: sessionId(), kind: 'watch', assetId: 'no-such-clip', offset: 0 });
