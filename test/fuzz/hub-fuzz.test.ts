@@ -39,6 +39,7 @@ const BATCH = 30;
 const RSS_SLACK = 0.1;
 
 /** Share of TOTAL per target. */
+const OPERATOR_TOKEN = 'operator-token-for-the-fuzz-run';
 const SHARE = { client: 0.45, serverUnregistered: 0.15, serverRegistered: 0.15, dashboard: 0.05, http: 0.2 };
 
 const ev = (event: string, arb: fc.Arbitrary<unknown>, ack: boolean): fc.Arbitrary<HubInput> =>
@@ -208,10 +209,13 @@ describe(`hub fuzz (${TOTAL} inputs, seed ${SEED})`, () => {
     heartbeatMs: HEARTBEAT_MS,
     rotationMs: 0,
     // The production HTTP rate (the test helper raises it for polling tests).
-    hubArgs: ['--trusted-proxies', '127.0.0.1', '--http-rate', '50', ...DIRECTOR_TIMEOUT_ARGS],
+    // Behind the trusted (loopback) proxy every input comes from its own client IP: operator views then need the
+    // token (a hub without one opens them to direct local requests only).
+    hubArgs: ['--trusted-proxies', '127.0.0.1', '--http-rate', '50', '--operator-token', OPERATOR_TOKEN, ...DIRECTOR_TIMEOUT_ARGS],
     hubEnv: INSPECT_ENV,
     servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: ['demo-smpte'] }],
   });
+  cluster.stateHeaders = { authorization: `Bearer ${OPERATOR_TOKEN}` };
   beforeAll(async () => {
     await cluster.start();
   }, 180_000);
@@ -277,7 +281,7 @@ describe(`hub fuzz (${TOTAL} inputs, seed ${SEED})`, () => {
       phase('server');
       await runAll(openRogue, batches(registered, BATCH), tally, 1);
       phase('rogue');
-      await runAll(() => open(cluster.hubUrl, '/dashboard'), batches(dashboard, BATCH), tally);
+      await runAll(() => open(cluster.hubUrl, '/dashboard', { token: OPERATOR_TOKEN }), batches(dashboard, BATCH), tally);
       phase('dashboard');
 
       const statuses = new Map<number, number>();
