@@ -36,7 +36,11 @@ export function statusFor(code: string): number {
   }
 }
 
-/** The body as text, or null once it passes `maxBytes` (the rest is not read: answer with `refuseBody`). */
+/**
+ * The body as text, or null once it passes `maxBytes`: the rest is not read, and after the 413 `lingerUnreadBodies`
+ * closes the connection (not `Connection: close`, with which Node destroyed the socket with the body unread, and the
+ * reset could drop the 413 from the client's receive queue).
+ */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -59,13 +63,4 @@ export function fail(res: ServerResponse, status: number, reason: string, header
   if (res.headersSent) return void res.end();
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(`${reason}\n`);
-}
-
-/**
- * 413 for a body past its bound; `lingerUnreadBodies` closes the connection after it (FIN, then at most 1 MiB more
- * read). Not `Connection: close`: with it Node destroys the socket as soon as the answer is flushed, with the unread
- * body still in its receive queue, which resets the connection and can drop the 413 from the client's (seen in CI).
- */
-export function refuseBody(res: ServerResponse, reason: string, headers: Record<string, string> = {}): void {
-  fail(res, 413, reason, headers);
 }

@@ -7,7 +7,7 @@ import { ErrorCode, parse, type Ack, type SelectDecision } from './protocol/inde
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
 import { whepEndSchema, type WhepOffer } from './protocol/whep.js';
 import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
-import { fail, linkHeaders, readBody, refuseBody, statusFor } from './sdp-http.js';
+import { fail, linkHeaders, readBody, statusFor } from './sdp-http.js';
 import type { Logger } from './log.js';
 import { answerHere, mintResourceId, relayedElsewhere, type ForwardedAnswer, type ResourceRequest } from './resource-forward.js';
 import type { WhipHost } from './whip-routes.js';
@@ -153,7 +153,7 @@ export class WhepRoutes {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/sdp') return fail(res, 415, 'Content-Type must be application/sdp', CORS);
     const sdp = await readBody(req, MAX_WHIP_SDP_BYTES);
-    if (sdp === null) return refuseBody(res, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`, CORS);
+    if (sdp === null) return fail(res, 413, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`, CORS);
     try {
       summarizeOffer(sdp, 'receive');
     } catch (err) {

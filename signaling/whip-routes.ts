@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, parse, type Ack, type PublishReply, type PublishRequest } from './protocol/index.js';
-import { fail, linkHeaders, readBody, refuseBody, statusFor } from './sdp-http.js';
+import { fail, linkHeaders, readBody, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
 import { whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
 import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
@@ -227,7 +227,7 @@ export class WhipRoutes {
     const location = new URL(req.url ?? '/', 'http://hub').searchParams.get('location')?.trim();
     if (!location) return fail(res, 400, 'missing ?location=<place or lat,lon> in the WHIP URL');
     const sdp = await readBody(req, MAX_WHIP_SDP_BYTES);
-    if (sdp === null) return refuseBody(res, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`);
+    if (sdp === null) return fail(res, 413, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`);
     try {
       summarizeOffer(sdp);
     } catch (err) {
