@@ -9,7 +9,7 @@ import type { TableSnapshot } from '../../signaling/protocol/index.js';
 import { recordFigure } from './helpers/figures.js';
 import { connect, ask, getJson, sleep } from './helpers/net.js';
 
-const HEARTBEAT_MS = 300;
+const HEARTBEAT_MS = 1_000; // Baton's default: a shorter one removes servers merely starved on 2 busy cores
 /** How long the hub stays down: several heartbeats, so servers notice and retry. */
 const HUB_DOWN_MS = 1_000;
 const ASSET = 'demo-mandelbrot';

@@ -21,7 +21,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('row 21: tiny-chunk floods and shared storage on an entry server', () => {
   const ENTRY: ServerSpec = { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, ingest: true, assets: [] };
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: [ENTRY] });
+  const cluster = new Cluster({ rotationMs: 0, servers: [ENTRY] });
   const pidOf = (id: string) => cluster.servers.get(id)!.child.pid!;
   beforeAll(async () => {
     await cluster.start();

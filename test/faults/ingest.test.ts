@@ -44,7 +44,7 @@ describe('row 4: SIGKILL the primary entry server mid-upload', () => {
   const PRIMARY = 'fra-1';
   /** Viewers started until one of each kind watches from the primary. */
   const MAX_VIEWERS_PER_KIND = 6;
-  const HEARTBEAT_MS = 300;
+  const HEARTBEAT_MS = 1_000; // Baton's default: a shorter one removes servers merely starved on 2 busy cores
   // The other servers take few sessions: each viewer weighs on their load factor, so the hub sends
   // live viewers to the primary soon (and must, once they are full); the dead primary's viewers still fit.
   const servers = THREE_SERVERS.map((s): ServerSpec => ({ ...s, assets: [], maxSessions: s.id === PRIMARY ? 100 : 8 }));

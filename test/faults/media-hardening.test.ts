@@ -31,7 +31,6 @@ async function droppedCandidates(url: string, reason: string): Promise<number> {
 
 describe('row 24: candidates, symlinks and media types on a media server', () => {
   const cluster = new Cluster({
-    heartbeatMs: 300,
     rotationMs: 0,
     // Loopback only (the cluster's default also allows private ranges): the machine's private/ULA address is refused.
     servers: [

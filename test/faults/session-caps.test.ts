@@ -19,7 +19,7 @@ import { spawnSwarm } from './helpers/viewer-swarm.js';
 
 const run = promisify(execFile);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const HEARTBEAT_MS = 300;
+const HEARTBEAT_MS = 1_000; // Baton's default: a shorter one removes servers merely starved on 2 busy cores
 /** The attacker: a watch every 52 ms, just under the hub's 20 requests/s per connection. */
 const ATTACK_EVERY_MS = 52;
 /** Longer than the unconnected-session expiry, so the attacker also re-opens what expired. */

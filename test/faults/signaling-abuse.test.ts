@@ -15,7 +15,7 @@ import { recordFigure } from './helpers/figures.js';
 import { ask, connect, connectServer, getJson, serverUrl, sleep } from './helpers/net.js';
 import { openRawViewer } from './helpers/raw-viewer.js';
 
-const HEARTBEAT_MS = 300;
+const HEARTBEAT_MS = 1_000; // Baton's default: a shorter one removes servers merely starved on 2 busy cores
 /** How long a viewer behind a fingerprint-altering relay is watched for any connection or byte. */
 const MITM_WATCH_MS = 3_000;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

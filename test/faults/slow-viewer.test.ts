@@ -36,7 +36,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const throughput = (r: WatchResult) => r.bytes / Math.max(1, r.totalMs - r.ttfbMs);
 
 describe('row 5: a slow viewer', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: [] });
+  const cluster = new Cluster({ rotationMs: 0, servers: [] });
   beforeAll(async () => {
     await cluster.start();
     await cluster.startServer({

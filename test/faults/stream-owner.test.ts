@@ -18,7 +18,7 @@ const SERVERS: ServerSpec[] = [
 ];
 
 describe('row 22: one stream id has one owner', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: SERVERS });
+  const cluster = new Cluster({ rotationMs: 0, servers: SERVERS });
   const src = readFileSync(join(MEDIA_DIR, `${CLIP}.webm`));
   const copies = (streamId: string) =>
     SERVERS.map((s) => {

@@ -17,7 +17,6 @@ const MAX_BITRATE_MULTIPLE = 5;
 
 describe('row 23: viewer-chosen pacing', () => {
   const cluster = new Cluster({
-    heartbeatMs: 300,
     rotationMs: 0,
     servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [ASSET] }],
   });

@@ -17,7 +17,7 @@ const TWO: ServerSpec[] = [
 ];
 
 describe('broadcast: size quota', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: TWO });
+  const cluster = new Cluster({ rotationMs: 0, servers: TWO });
   beforeAll(async () => {
     // Inherited by the server processes: 1 MiB per stream.
     process.env.BATON_INGEST_MAX_MB = '1';
@@ -55,7 +55,7 @@ describe('broadcast: size quota', () => {
 });
 
 describe('broadcast: bitrate quota', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: TWO });
+  const cluster = new Cluster({ rotationMs: 0, servers: TWO });
   beforeAll(async () => {
     delete process.env.BATON_INGEST_MAX_MB;
     // 2 Mbit/s on average, after a 4 MiB burst.

@@ -76,7 +76,7 @@ function client(hubUrl: string, forwardedFor?: string): Promise<Socket> {
 }
 
 describe('broadcast: publish to a primary and a backup entry server', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, hubArgs: ['--trusted-proxies', '127.0.0.1'] });
+  const cluster = new Cluster({ rotationMs: 0, hubArgs: ['--trusted-proxies', '127.0.0.1'] });
   const storageOf = (id: string) => cluster.servers.get(id)!.storage;
   const fileSha = (server: string, id: string) => sha256(readFileSync(join(storageOf(server), `${id}.webm`)));
 

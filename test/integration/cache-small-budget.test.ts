@@ -35,7 +35,6 @@ interface Status {
 describe('cache: a 1 MiB budget still serves the shortest pair', () => {
   const media = mkdtempSync(join(tmpdir(), 'baton-c1-'));
   const cluster = new Cluster({
-    heartbeatMs: 300,
     rotationMs: 0,
     servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [], storageDir: media, cacheMb: 1 }],
   });

@@ -38,7 +38,7 @@ const SERVERS: ServerSpec[] = [
 ];
 
 describe('baton server: off and none values through flag, environment and config file', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: SERVERS });
+  const cluster = new Cluster({ rotationMs: 0, servers: SERVERS });
   beforeAll(async () => {
     await cluster.start();
   }, 120_000);

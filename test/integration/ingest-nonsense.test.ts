@@ -22,7 +22,7 @@ function rssMb(pid: number): number {
 }
 
 describe('ingest: a stream of empty Clusters', () => {
-  const cluster = new Cluster({ heartbeatMs: 300, rotationMs: 0, servers: TWO });
+  const cluster = new Cluster({ rotationMs: 0, servers: TWO });
   beforeAll(() => cluster.start(), 120_000);
   afterAll(() => cluster.stop());
 

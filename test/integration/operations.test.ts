@@ -17,7 +17,6 @@ const run = promisify(execFile);
 describe('operations', () => {
   // The viewer below asks for fast (unpaced) delivery: an operator setting of the servers.
   const cluster = new Cluster({
-    heartbeatMs: 300,
     rotationMs: 0,
     servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--allow-fast'] })),
   });

@@ -44,7 +44,7 @@ async function watch(hubUrl: string, avoid: string[]): Promise<{ server: string;
 }
 
 describe('viewer counts (hub + 3 servers, real viewers)', () => {
-  const cluster = new Cluster({ servers: THREE_SERVERS, heartbeatMs: 500 });
+  const cluster = new Cluster({ servers: THREE_SERVERS });
   let asker: ClientSocket;
   beforeAll(async () => {
     await cluster.start();

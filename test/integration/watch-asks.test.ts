@@ -16,7 +16,6 @@ async function directorDecisions(cluster: Cluster): Promise<number> {
 
 describe('one click whose watch fails', () => {
   const cluster = new Cluster({
-    heartbeatMs: 300,
     rotationMs: 0,
     servers: THREE_SERVERS.map((s) => ({ ...s, assets: ['demo-testsrc'] })),
   });

@@ -28,7 +28,6 @@ async function status(cluster: Cluster, id: string): Promise<ServerStatus> {
 
 describe('watch: one server holds the asset', () => {
   const cluster = new Cluster({
-    heartbeatMs: 300,
     rotationMs: 0,
     servers: [
       // `baton watch --fast` gets unpaced delivery only from servers that allow it.
@@ -100,7 +99,6 @@ describe('watch: one server holds the asset', () => {
 
 describe('watch: three servers, cache-aware selection and failover', () => {
   const cluster = new Cluster({
-    heartbeatMs: 300,
     rotationMs: 0,
     servers: THREE_SERVERS.map((s) => ({ ...s, extraArgs: ['--allow-fast'] })),
   });
