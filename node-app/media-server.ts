@@ -245,6 +245,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#http = await startStatusHttp({
       port: this.#o.httpPort,
       host: this.#o.httpHost,
+      operatorToken: this.#o.operatorToken,
       store: this.store,
       livePoster: (id) => this.#ingest.posterOf(id),
       registry: this.metrics.registry,

@@ -8,7 +8,7 @@ import sirv from 'sirv';
 import { isAssetId, type DecisionEvent, type StateTable } from './protocol/index.js';
 import { MAX_CATALOG_QUERY_CHARS } from '../common/catalog-search.js';
 import { MAX_CATALOG_PAGE, SearchBusyError, type CatalogView } from './catalog-view.js';
-import { isDirectLocal, requestToken, type OperatorGate } from './operator-gate.js';
+import type { OperatorGate } from './operator-gate.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { WhipRoutes } from './whip-routes.js';
 import type { WhepRoutes } from './whep-routes.js';
@@ -53,7 +53,7 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
   /** Operator views name servers' addresses and broadcasters' places. */
   const operator = (path: string, handler: Handler) =>
     open(path, (req, res, query) => {
-      const v = hub.operatorGate.check(requestToken(req), isDirectLocal(req.socket.remoteAddress, req.headers));
+      const v = hub.operatorGate.checkRequest(req);
       if (!v.ok) return send(res, v.status, { error: v.message });
       handler(req, res, query);
     });

@@ -1,6 +1,6 @@
-// Who may see operator views (decisions, full state with server URLs, metrics, the dashboard):
-// on a loopback-only hub with no token set, this machine's own direct requests; otherwise only a holder of the
-// operator token.
+// Who may see operator views (the hub's decisions, full state with server URLs, metrics and dashboard; a media
+// server's table replica, status and metrics): on a process bound to loopback with no token set, this machine's own
+// direct requests; otherwise only a holder of the operator token. The hub and `baton server` both use it.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { isLoopbackIp } from '../common/loopback-ip.js';
@@ -40,15 +40,17 @@ export type OperatorVerdict = { ok: true } | { ok: false; status: 401 | 403; mes
 export class OperatorGate {
   readonly #digest: Buffer | null;
   readonly #open: boolean;
+  readonly #what: string;
 
   /**
    * `token` is required whenever it is set. Without one, operator views are open on a loopback
-   * hub (`npm start`, development) to requests that are this machine's own (`isDirectLocal`), and
-   * closed on any other bind address.
+   * bind (`npm start`, development) to requests that are this machine's own (`isDirectLocal`), and
+   * closed on any other bind address. `what` names the process in refusals (`hub`, `media server`).
    */
-  constructor(token: string | undefined, host: string) {
+  constructor(token: string | undefined, host: string, what = 'hub') {
     this.#digest = token ? digest(token) : null;
     this.#open = !token && isLoopbackHost(host);
+    this.#what = what;
   }
 
   /** True when a token must be presented (and exists). */
@@ -63,14 +65,22 @@ export class OperatorGate {
       return {
         ok: false,
         status: 403,
-        message:
-          'operator views are closed to requests a proxy forwarded (X-Forwarded-For and the like) or that name a host other than loopback: this hub has no --operator-token, so only direct requests from this machine see them',
+        message: `operator views are closed to requests a proxy forwarded (X-Forwarded-For and the like) or that name a host other than loopback: this ${this.#what} has no --operator-token, so only direct requests from this machine see them`,
       };
     if (!this.#digest)
-      return { ok: false, status: 403, message: 'operator views are closed: this hub is not on loopback and has no --operator-token' };
+      return {
+        ok: false,
+        status: 403,
+        message: `operator views are closed: this ${this.#what} is not on loopback and has no --operator-token`,
+      };
     // Digests have equal length, so the comparison takes the same time whatever was presented.
     if (presented && timingSafeEqual(digest(presented), this.#digest)) return { ok: true };
     return { ok: false, status: 401, message: 'operator token required (Authorization: Bearer <token>, or ?token=)' };
+  }
+
+  /** `check` for an HTTP request: the token it presents (`requestToken`), and whether it is this machine's own. */
+  checkRequest(req: IncomingMessage): OperatorVerdict {
+    return this.check(requestToken(req), isDirectLocal(req.socket.remoteAddress, req.headers));
   }
 }
 

@@ -75,9 +75,23 @@ export function addServerCommand(program: Command): void {
     .addOption(opt('--ingest-max-mb <n>', 'per-stream ingest quota: size, MiB', 'BATON_INGEST_MAX_MB', num('ingest-max-mb', 1, 1e9), 8192))
     .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
     .addOption(
-      opt('--http-port <n>', 'port for /metrics and /healthz (0 = any free port)', 'BATON_HTTP_PORT', int('http-port', 0, 65535), 0),
+      opt(
+        '--http-port <n>',
+        'port of the HTTP side: /media, /poster, /healthz, /metrics, /api/table, /api/status (0 = any free port)',
+        'BATON_HTTP_PORT',
+        int('http-port', 0, 65535),
+        0,
+      ),
     )
     .addOption(opt('--http-host <addr>', 'interface for the HTTP side', 'BATON_HTTP_HOST', undefined, '127.0.0.1'))
+    .addOption(
+      opt(
+        '--operator-token <t>',
+        'token for /metrics, /api/table and /api/status on the HTTP side (≥ 16 bytes; without one they are open to this machine on a loopback --http-host, closed elsewhere); /media, /poster and /healthz stay public',
+        'BATON_OPERATOR_TOKEN',
+      ),
+    )
+    .addOption(opt('--operator-token-file <file>', 'read the operator token from this file', 'BATON_OPERATOR_TOKEN_FILE'))
     .addOption(
       opt('--load-weights <w>', 'load factor weights (used when this server is director)', 'BATON_LOAD_WEIGHTS', loadWeights, {
         sessions: DEFAULT_LOAD_WEIGHTS.sessions,
@@ -184,6 +198,7 @@ export function addServerCommand(program: Command): void {
         heartbeatMs: o.heartbeatMs,
         httpPort: o.httpPort,
         httpHost: o.httpHost,
+        operatorToken: o.operatorToken,
         iceServers: o.iceServers,
         rtcBindAddress: o.rtcBindAddress,
         sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },

@@ -30,6 +30,11 @@ export interface MediaServerOptions {
   /** Port of the server's own HTTP side (metrics, health); 0 = any free port. */
   httpPort?: number;
   httpHost?: string;
+  /**
+   * Token for the HTTP side's operator views (/metrics, /api/table, /api/status), as the hub's `--operator-token`.
+   * Without one they answer only direct requests from this machine, and only when `httpHost` is loopback.
+   */
+  operatorToken?: string;
   weights?: LoadWeights;
   /**
    * ε of the director's bounded loads (`SelectOptions.loadBound`); null turns

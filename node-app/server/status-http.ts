@@ -1,5 +1,7 @@
 // The media server's own HTTP side: health, metrics, its replica and status, and
-// plain HTTP delivery of stored assets. Routed by find-my-way.
+// plain HTTP delivery of stored assets and posters. Routed by find-my-way. Health, media and posters are
+// public (browsers and load balancers reach them); metrics, the replica and the status are operator views,
+// behind the hub's gate (OperatorGate): the operator token, or on a loopback bind without one, direct local requests.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import FindMyWay from 'find-my-way';
@@ -16,6 +18,7 @@ import {
   MAX_CONNECTIONS_PER_IP,
 } from '../../common/connection-caps.js';
 import { isLoopbackIp } from '../../common/loopback-ip.js';
+import { OperatorGate } from '../../signaling/operator-gate.js';
 
 export interface StatusHttpOptions {
   port?: number;
@@ -27,6 +30,8 @@ export interface StatusHttpOptions {
   table: () => TableSnapshot;
   /** The body of /api/status. */
   status: () => unknown;
+  /** Token for the operator views (/metrics, /api/table, /api/status); without one they answer direct local requests on a loopback bind only. */
+  operatorToken?: string;
   /** Open connections per client address (loopback is not capped) and in all; defaults as the hub's. */
   connectionsPerIp?: number;
   maxConnections?: number;
@@ -49,17 +54,26 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
   ): void => {
     router.on(['GET', 'HEAD'], path, (req, res, params) => handler(req, res, params));
   };
+  const host = o.host ?? '127.0.0.1';
+  const gate = new OperatorGate(o.operatorToken, host, 'media server');
+  /** The table names every server's address and load; the status, sessions and settings; metrics, all of it in numbers. */
+  const operator: typeof get = (path, handler) =>
+    get(path, (req, res, params) => {
+      const v = gate.checkRequest(req);
+      if (!v.ok) return json(res, v.status, { error: v.message });
+      handler(req, res, params);
+    });
   get('/media/:file', (req, res, { file }) => serveMedia(o.store, file ?? '', req, res));
   get('/poster/:file', (req, res, { file }) => servePoster(o.store, file ?? '', req, res, o.livePoster));
-  get('/metrics', (_req, res) => {
+  get('/healthz', (_req, res) => json(res, 200, { ok: true }));
+  operator('/metrics', (_req, res) => {
     o.registry.metrics().then((text) => {
       res.writeHead(200, { 'content-type': o.registry.contentType });
       res.end(text);
     });
   });
-  get('/healthz', (_req, res) => json(res, 200, { ok: true }));
-  get('/api/table', (_req, res) => json(res, 200, o.table()));
-  get('/api/status', (_req, res) => json(res, 200, o.status()));
+  operator('/api/table', (_req, res) => json(res, 200, o.table()));
+  operator('/api/status', (_req, res) => json(res, 200, o.status()));
 
   const http: Server = createServer(boundedRequestOptions(), (req, res) => router.lookup(req, res));
   lingerUnreadBodies(http);
@@ -70,7 +84,7 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
+    http.listen(o.port ?? 0, host, () => resolve());
   });
   const a = http.address() as AddressInfo;
   return {
