@@ -30,7 +30,23 @@ export interface Claim {
   secret: string;
   /** Minted by this claim: release it if the publish fails. */
   fresh: boolean;
+  /**
+   * When this hub first granted the id to its publisher (ms since the epoch): the stream's start, from which its entry
+   * servers count its bitrate quota. A reservation taken again within RELEASED_START_MS of its release, by the holder
+   * of its secret, keeps it; otherwise (a new id, another publisher, a hub restart) it is the time of this claim.
+   */
+  startedAtMs: number;
 }
+
+/**
+ * A released reservation's start is kept this long for its publisher: a broadcast whose two entry servers were lost at
+ * once has no publish session left (the id is released) until the publisher's replacement request, which comes within
+ * seconds (client-sdk/publisher.ts `#replace`); the new copies then count the quota from the stream's real start and take
+ * the publisher's resend of the whole stream from byte 0.
+ */
+export const RELEASED_START_MS = 60_000;
+/** Released reservations' starts kept at most per hub (the oldest go first). */
+export const MAX_RELEASED_STARTS = 10_000;
 
 /** What the hub knows of a stream id besides its own reservations (from the state table). */
 export interface StreamFacts {
@@ -58,16 +74,20 @@ export interface KeyCap {
  * (a resume, a replacement) without counting twice.
  */
 export class StreamOwners {
-  readonly #owners = new Map<string, { secret: string; clientSocketId: string; keyId?: string }>();
+  readonly #owners = new Map<string, { secret: string; clientSocketId: string; keyId?: string; startedAtMs: number }>();
+  /** Released reservations, oldest first: the owner's secret hash and the stream's start (RELEASED_START_MS). */
+  readonly #released = new Map<string, { owner: string; startedAtMs: number; releasedAtMs: number }>();
   /** Reservations per key id; a key leaves with its last reservation. */
   readonly #perKey = new Map<string, number>();
   readonly #mint: () => string;
+  readonly #now: () => number;
 
   /** Told when a reservation ends here (several hubs: the cluster-wide claim and key slot are released too). */
   onRelease: ((streamId: string, clientSocketId: string, keyId: string | undefined) => void) | undefined;
 
-  constructor(mint: () => string = () => randomBytes(STREAM_SECRET_BYTES).toString('base64url')) {
+  constructor(mint: () => string = () => randomBytes(STREAM_SECRET_BYTES).toString('base64url'), now: () => number = Date.now) {
     this.#mint = mint;
+    this.#now = now;
   }
 
   /**
@@ -77,7 +97,7 @@ export class StreamOwners {
   adopt(streamId: string, clientSocketId: string, secret: string): void {
     const o = this.#owners.get(streamId);
     if (o) Object.assign(o, { secret, clientSocketId });
-    else this.#owners.set(streamId, { secret, clientSocketId });
+    else this.#owners.set(streamId, { secret, clientSocketId, startedAtMs: this.#now() });
   }
 
   get size(): number {
@@ -101,18 +121,36 @@ export class StreamOwners {
         return ackError(ErrorCode.conflict, `stream ${streamId} is being published by someone else`);
       }
       mine.clientSocketId = clientSocketId; // the owner came back on a new connection
-      return { ok: true, secret: mine.secret, fresh: false };
+      return { ok: true, secret: mine.secret, fresh: false, startedAtMs: mine.startedAtMs };
     }
+    const before = this.#releasedStart(streamId, proof);
     if (facts.liveOwners.length > 0) {
       // Live on some server, unknown here (the hub restarted): only the secret's holder may go on.
       const h = proof === undefined ? undefined : ownerHash(proof);
       if (h === undefined || !facts.liveOwners.every((o) => sameSecret(o, h))) {
         return ackError(ErrorCode.conflict, `stream ${streamId} is live and owned by another publisher`);
       }
-      return this.#reserve(streamId, clientSocketId, proof!, false, key);
+      return this.#reserve(streamId, clientSocketId, proof!, false, key, before);
     }
     if (facts.stored) return ackError(ErrorCode.conflict, `an asset called ${streamId} already exists`);
-    return this.#reserve(streamId, clientSocketId, undefined, true, key);
+    // The publisher of a stream released moments ago (both entry servers lost at once) keeps its secret and its start.
+    return this.#reserve(streamId, clientSocketId, before === undefined ? undefined : proof, true, key, before);
+  }
+
+  /** The start of `streamId`'s reservation released within RELEASED_START_MS, if `proof` is its secret. */
+  #releasedStart(streamId: string, proof: string | undefined): number | undefined {
+    const r = this.#released.get(streamId);
+    if (!r || proof === undefined) return undefined;
+    if (this.#now() - r.releasedAtMs > RELEASED_START_MS) {
+      this.#released.delete(streamId);
+      return undefined;
+    }
+    return sameSecret(r.owner, ownerHash(proof)) ? r.startedAtMs : undefined;
+  }
+
+  /** Released starts kept now (for tests and metrics). */
+  get releasedStarts(): number {
+    return this.#released.size;
   }
 
   #reserve(
@@ -121,6 +159,7 @@ export class StreamOwners {
     secret: string | undefined,
     fresh: boolean,
     key: KeyCap | undefined,
+    startedAtMs: number | undefined,
   ): Claim | AckError {
     if (key && this.heldBy(key.keyId) >= key.max)
       return ackError(
@@ -128,9 +167,11 @@ export class StreamOwners {
         `this stream key already has ${key.max} broadcast${key.max === 1 ? '' : 's'} live: end one first`,
       );
     const s = secret ?? this.#mint();
-    this.#owners.set(streamId, { secret: s, clientSocketId, ...(key ? { keyId: key.keyId } : {}) });
+    const start = startedAtMs ?? this.#now();
+    this.#released.delete(streamId);
+    this.#owners.set(streamId, { secret: s, clientSocketId, ...(key ? { keyId: key.keyId } : {}), startedAtMs: start });
     if (key) this.#perKey.set(key.keyId, this.heldBy(key.keyId) + 1);
-    return { ok: true, secret: s, fresh };
+    return { ok: true, secret: s, fresh, startedAtMs: start };
   }
 
   /** The stream has no publish session left (or its first assignment failed): the id is free here again. */
@@ -138,7 +179,19 @@ export class StreamOwners {
     const o = this.#owners.get(streamId);
     if (!o) return;
     this.#owners.delete(streamId);
+    this.#remember(streamId, o.secret, o.startedAtMs);
     if (o.keyId !== undefined) decrementCount(this.#perKey, o.keyId);
     this.onRelease?.(streamId, o.clientSocketId, o.keyId);
+  }
+
+  /** Keeps a released reservation's start for RELEASED_START_MS (at most MAX_RELEASED_STARTS, the oldest go first). */
+  #remember(streamId: string, secret: string, startedAtMs: number): void {
+    const now = this.#now();
+    this.#released.delete(streamId);
+    this.#released.set(streamId, { owner: ownerHash(secret), startedAtMs, releasedAtMs: now });
+    for (const [id, r] of this.#released) {
+      if (this.#released.size <= MAX_RELEASED_STARTS && now - r.releasedAtMs <= RELEASED_START_MS) break;
+      this.#released.delete(id);
+    }
   }
 }

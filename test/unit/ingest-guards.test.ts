@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BASE_CHUNKS_PER_S, ChunkFloodMeter } from '../../node-app/ingest/chunk-flood.js';
 import { MAX_INIT_SEGMENT_BYTES, WebmHeadCheck } from '../../node-app/ingest/webm-head-check.js';
 import { BURSTS_PER_WINDOW, MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from '../../node-app/delivery/restart-policy.js';
-import { StreamOwners, keyIdOf, ownerHash } from '../../signaling/stream-owners.js';
+import { MAX_RELEASED_STARTS, RELEASED_START_MS, StreamOwners, keyIdOf, ownerHash } from '../../signaling/stream-owners.js';
 import { MEDIA_DIR } from '../helpers/cluster.js';
 
 describe('ChunkFloodMeter', () => {
@@ -106,5 +106,52 @@ describe('StreamOwners', () => {
     expect(o.claim('d', 'c2', undefined, none, key)).toMatchObject({ ok: true });
     for (const id of ['b', 'c', 'd']) o.release(id);
     expect([o.heldBy(key.keyId), o.heldBy(other.keyId), o.size]).toEqual([0, 0, 0]);
+  });
+  it('keeps the stream start of a released id for its publisher (proven by its secret) for RELEASED_START_MS', () => {
+    let now = 1_000_000;
+    const o = new StreamOwners(undefined, () => now);
+    const first = o.claim('show', 'c1', undefined, none) as { ok: true; secret: string; startedAtMs: number };
+    expect(first).toMatchObject({ ok: true, fresh: true, startedAtMs: 1_000_000 });
+    now += 5_000;
+    // Held: the same start to its owner, whenever asked.
+    expect(o.claim('show', 'c1', undefined, none)).toMatchObject({ ok: true, startedAtMs: 1_000_000 });
+    // Both entry servers lost: the last publish session ends, the id is released.
+    o.release('show');
+    now += 1_000;
+    // Another publisher (no secret, a wrong one) gets no old start: it is a new stream whose clock starts now.
+    const other = new StreamOwners(undefined, () => now);
+    other.claim('show', 'c1', undefined, none);
+    other.release('show');
+    expect(other.claim('show', 'c2', 'x'.repeat(43), none)).toMatchObject({ ok: true, fresh: true, startedAtMs: now });
+    // Its publisher, with its secret: the same secret, and the start of the stream.
+    expect(o.claim('show', 'c1-again', first.secret, none)).toMatchObject({
+      ok: true,
+      fresh: true,
+      secret: first.secret,
+      startedAtMs: 1_000_000,
+    });
+    // Released again and asked for too late: a new start.
+    o.release('show');
+    now += RELEASED_START_MS + 1;
+    expect(o.claim('show', 'c1', first.secret, none)).toMatchObject({ ok: true, fresh: true, startedAtMs: now });
+    expect(o.claim('show', 'c1', first.secret, none)).not.toMatchObject({ secret: first.secret });
+  });
+  it(`keeps at most MAX_RELEASED_STARTS (${MAX_RELEASED_STARTS}) released starts, the oldest going first`, () => {
+    let now = 0;
+    const o = new StreamOwners(undefined, () => now);
+    const secrets: string[] = [];
+    for (let i = 0; i <= MAX_RELEASED_STARTS; i++) {
+      secrets.push((o.claim(`s-${i}`, 'c', undefined, none) as { secret: string }).secret);
+      o.release(`s-${i}`);
+    }
+    expect(o.releasedStarts).toBe(MAX_RELEASED_STARTS);
+    now = 10;
+    // The oldest was dropped: its claim starts now; the newest still has its start.
+    expect(o.claim('s-0', 'c', secrets[0], none)).toMatchObject({ startedAtMs: 10 });
+    expect(o.claim(`s-${MAX_RELEASED_STARTS}`, 'c', secrets[MAX_RELEASED_STARTS], none)).toMatchObject({ startedAtMs: 0 });
+    // Expired ones go as new ones come.
+    now += RELEASED_START_MS + 1;
+    o.release('s-0');
+    expect(o.releasedStarts).toBe(1);
   });
 });
