@@ -38,6 +38,17 @@ export function ingestLimits(maxMbps?: number, maxMb?: number): IngestLimits {
   return { maxBitrateBps, maxBytes, burstBytes, clusterBytes: CLUSTER_CHARGE_BYTES };
 }
 
+/**
+ * When a new copy of a stream starts counting its quota: the earliest of the stream's start as the cluster table has it
+ * (the copies of its other entry servers) and as the hub has it (when it first granted the stream id to its publisher,
+ * in the `session-open`; it outlives the loss of both entry servers at once), never later than now. Undefined when
+ * neither is known: the copy counts from its own creation. Both are the cluster's word; no publisher's time counts.
+ */
+export function streamStartMs(fromTable: number | undefined, fromHub: number | undefined, nowMs: number): number | undefined {
+  const known = [fromTable, fromHub].filter((t): t is number => t !== undefined && Number.isFinite(t));
+  return known.length === 0 ? undefined : Math.min(nowMs, ...known);
+}
+
 /** Bytes a stream may have `elapsedMs` after its publish started, under its average-bitrate quota (and its size). */
 export function allowedStreamBytes(limits: IngestLimits, elapsedMs: number): number {
   return Math.min(limits.maxBytes, allowanceSince(limits.burstBytes, limits.maxBitrateBps / 8, elapsedMs));

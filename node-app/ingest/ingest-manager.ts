@@ -9,7 +9,7 @@ import { mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { continuationOf, type Continuation } from './continuation.js';
 import { WebmHeadCheck } from './webm-head-check.js';
 import { sameSecret } from '../../signaling/stream-owners.js';
-import { ingestLimits } from './ingest-limits.js';
+import { ingestLimits, streamStartMs } from './ingest-limits.js';
 import { LiveReporter, liveInfoOf } from './live-report.js';
 import { removeStaleParts } from './stale-parts.js';
 import { writeSidecar, type Sidecar } from '../storage/sidecar.js';
@@ -58,6 +58,8 @@ export class IngestManager {
   readonly #secrets = new Map<string, string>();
   /** Each publish session's title and description (from the hub's `session-open`). */
   readonly #meta = new Map<string, Sidecar>();
+  /** Each publish session's stream start as the hub granted the id (from the hub's `session-open`). */
+  readonly #hubStarts = new Map<string, number>();
   readonly #streams = new Map<string, Stream>();
   /** Streams whose writer is being created: a second hello waits for the first. */
   readonly #creating = new Map<string, Promise<LiveWriter | IngestError>>();
@@ -115,12 +117,14 @@ export class IngestManager {
       ...(msg.title ? { title: msg.title } : {}),
       ...(msg.description ? { description: msg.description } : {}),
     });
+    if (msg.startedAtMs !== undefined) this.#hubStarts.set(msg.sessionId, msg.startedAtMs);
     session.on('received', (n) => (this.#bytesIngested += n));
     session.once('closed', (reason) => {
       this.#sessions.delete(msg.sessionId);
       this.#peers.delete(msg.sessionId);
       this.#secrets.delete(msg.sessionId);
       this.#meta.delete(msg.sessionId);
+      this.#hubStarts.delete(msg.sessionId);
       // The hub closed it and has forgotten it already: telling it back would only be refused.
       if (reason !== CLOSED_BY_HUB) this.#o.sessionClosed(msg.sessionId);
       const s = this.#streams.get(msg.assetId);
@@ -229,7 +233,7 @@ export class IngestManager {
     );
     if (refusal) return refusal;
     if (!s) {
-      const created = this.#create(streamId, mime, secret, this.#meta.get(session.sessionId) ?? {});
+      const created = this.#create(streamId, mime, secret, this.#meta.get(session.sessionId) ?? {}, this.#hubStarts.get(session.sessionId));
       this.#creating.set(streamId, created);
       const w = await created.finally(() => this.#creating.delete(streamId));
       if (w instanceof IngestError) return w;
@@ -245,12 +249,19 @@ export class IngestManager {
     return { writer: s.writer, limits: this.limits };
   }
 
-  async #create(streamId: string, mime: string, secret: string, meta: Sidecar): Promise<LiveWriter | IngestError> {
+  async #create(
+    streamId: string,
+    mime: string,
+    secret: string,
+    meta: Sidecar,
+    hubStart: number | undefined,
+  ): Promise<LiveWriter | IngestError> {
     const finalPath = this.#o.store.pathOf(streamId);
     if (!finalPath) return new IngestError(IngestErrorCode.badRequest, `invalid stream id ${streamId}`);
     if (this.#o.store.stat(streamId))
       return new IngestError(IngestErrorCode.conflict, `an asset called ${streamId} is already stored here`);
-    const known = this.#o.knownStart?.(streamId);
+    // Counted from the stream's start, not this copy's: a replacement takes the publisher's resend from byte 0.
+    const startedAtMs = streamStartMs(this.#o.knownStart?.(streamId), hubStart, Date.now());
     let writer: LiveWriter;
     try {
       writer = await LiveWriter.create({
@@ -258,7 +269,7 @@ export class IngestManager {
         finalPath,
         mime,
         limits: this.limits,
-        startedAtMs: known !== undefined ? Math.min(known, Date.now()) : undefined,
+        startedAtMs,
         fsyncIntervalMs: this.#o.fsyncIntervalMs,
         io: this.#o.io,
         headCheck: new WebmHeadCheck(),

@@ -112,7 +112,7 @@ export class PublishRouter {
         );
       if (shared.secret !== claim.secret) {
         relay.owners.adopt(streamId, clientId, shared.secret);
-        claim = { ok: true, secret: shared.secret, fresh: false };
+        claim = { ...claim, secret: shared.secret, fresh: false };
       }
     }
     const survivors = current.filter((s) => !exclude.has(s.serverId) && this.#o.feed.table.get(s.serverId) !== undefined);
@@ -146,6 +146,8 @@ export class PublishRouter {
           role,
           peer,
           streamSecret: claim.secret,
+          // The stream's start as this hub granted the id: the entry server counts the quota from it (with the table's).
+          startedAtMs: claim.startedAtMs,
           ...(req.title ? { title: req.title } : {}),
           ...(req.description ? { description: req.description } : {}),
         },

@@ -326,6 +326,11 @@ export interface SessionOpen {
   peer?: string;
   /** Publish only: the stream's ownership secret; a server writes one stream id for one secret only. */
   streamSecret?: string;
+  /**
+   * Publish only: when the hub first granted the stream id to its publisher (ms since the epoch). The server counts the
+   * stream's bitrate quota from the earliest of this and the table's copies (the hub's word, never the publisher's).
+   */
+  startedAtMs?: number;
   /** Publish only: the broadcaster's title and description, stored with the recording. */
   title?: string;
   description?: string;
