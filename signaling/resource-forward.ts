@@ -9,7 +9,7 @@ import { fail } from './sdp-http.js';
 export const FORWARD_MARGIN_MS = 5_000;
 
 /** What a relayed request's body may hold, bytes (a WHIP offer is at most MAX_WHIP_SDP_BYTES, 32 KiB). */
-export const MAX_FORWARDED_BODY = 64 * 1024;
+export const MAX_FORWARDED_BODY_BYTES = 64 * 1024;
 
 /**
  * What of a resource request (DELETE, OPTIONS, … on `/whip|whep/<id>/<resource>`) travels to the hub that holds it;
@@ -62,7 +62,7 @@ export function isResourceRequest(v: unknown): v is ResourceRequest {
     r.path.length <= 2048 &&
     (r.authorization === undefined || (typeof r.authorization === 'string' && r.authorization.length <= 1024)) &&
     (r.contentType === undefined || (typeof r.contentType === 'string' && r.contentType.length <= 256)) &&
-    (r.body === undefined || (typeof r.body === 'string' && r.body.length <= MAX_FORWARDED_BODY)) &&
+    (r.body === undefined || (typeof r.body === 'string' && r.body.length <= MAX_FORWARDED_BODY_BYTES)) &&
     (r.ip === undefined || (typeof r.ip === 'string' && r.ip.length <= 64))
   );
 }
