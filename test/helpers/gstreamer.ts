@@ -35,8 +35,11 @@ export interface Run {
 /** A script still running this long after its --seconds is killed (its stderr says so), s. */
 const OVERRUN_S = 40;
 
-/** A running script: resolves when it exits; `stop()` ends a broadcast before its seconds are up (SIGINT: DELETE, exit). */
-export type Running = Promise<Run> & { stop(): void };
+/**
+ * A running script: resolves when it exits; `stop()` ends a broadcast before its seconds are up (SIGINT: DELETE, exit);
+ * `kill()` (SIGKILL) for an afterAll, so that a failed test leaves no publisher behind.
+ */
+export type Running = Promise<Run> & { stop(): void; kill(): void };
 
 function run(script: string, args: string[], seconds: number): Running {
   const child = spawn(PYTHON, [join(ROOT, 'scripts', script), ...args, '--ice-address', '127.0.0.1'], {
@@ -58,7 +61,7 @@ function run(script: string, args: string[], seconds: number): Running {
       resolve({ code, stderr });
     }),
   );
-  return Object.assign(exited, { stop: () => void child.kill('SIGINT') });
+  return Object.assign(exited, { stop: () => void child.kill('SIGINT'), kill: () => void child.kill('SIGKILL') });
 }
 
 /** scripts/whip-publish.py: publishes a test pattern and a tone for `seconds` (or until `stop()`), ICE on loopback only. */

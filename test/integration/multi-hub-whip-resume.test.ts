@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, waitFor, waitForOutput, type ApiState, type Proc } from '../helpers/cluster.js';
-import { copyBefore, expectResumedCopy, GI_PACKAGES, HAVE_GI, PYTHON, whipPublish } from '../helpers/gstreamer.js';
+import { copyBefore, expectResumedCopy, GI_PACKAGES, HAVE_GI, PYTHON, type Running, whipPublish } from '../helpers/gstreamer.js';
 import { startHubServer, startRedisHub, stopAll, type HubProc } from '../helpers/redis-hubs.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
 
@@ -20,6 +20,8 @@ describe.skipIf(!HAVE_GI)('WHIP resume through another hub (2 hubs, real Redis)'
   const hubs: HubProc[] = [];
   const servers = new Map<string, Proc & { storage: string }>();
   const tmp = mkdtempSync(join(tmpdir(), 'baton-whip-resume-'));
+  /** The first publishers (their DELETE cannot succeed): killed after the tests, whatever they did. */
+  const publishers: Running[] = [];
 
   // Paris is closest to par-1: the primary for `?location=Paris`; nyc-1 the backup.
   const startServer = async (id: string, lat: number, lon: number) => {
@@ -43,6 +45,7 @@ describe.skipIf(!HAVE_GI)('WHIP resume through another hub (2 hubs, real Redis)'
   }, 120_000);
 
   afterAll(async () => {
+    for (const p of publishers) p.kill();
     await stopAll([...servers.values(), ...hubs]);
     await redis?.stop();
     rmSync(tmp, { recursive: true, force: true });
@@ -81,6 +84,7 @@ describe.skipIf(!HAVE_GI)('WHIP resume through another hub (2 hubs, real Redis)'
     const [a, b] = [hubs[0]!, hubs[1]!];
     const stream = 'across-resume';
     const publishing = whipPublish(`${a.url}/whip/${stream}?location=Paris`, KEY, 30);
+    publishers.push(publishing);
     await waitFor('the backup storing the broadcast', () => stored(b, 'nyc-1', stream), 30_000);
     const par = servers.get('par-1')!;
     par.child.kill('SIGKILL');
@@ -111,6 +115,7 @@ describe.skipIf(!HAVE_GI)('WHIP resume through another hub (2 hubs, real Redis)'
     const stream = 'hub-died-resume';
     await startServer('par-2', 48.86, 2.35);
     const publishing = whipPublish(`${a.url}/whip/${stream}?location=Paris`, KEY, 60);
+    publishers.push(publishing);
     await waitFor('the backup storing the broadcast', () => stored(b, 'nyc-1', stream), 30_000);
     // Hub a dies with the broadcast's resource: its servers move to hub b, the media goes on (it never passes a hub).
     a.child.kill('SIGKILL');
