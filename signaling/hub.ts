@@ -168,8 +168,13 @@ export class Hub {
         iceServers: this.iceServers,
         log: this.#log.child({ part: 'whip' }),
         // Several hubs: a resource's DELETE may reach any of them (a load balancer without sticky sessions).
+        // And a publisher's re-POST after its primary died (the broadcast is found through Redis).
         ...(this.shared
-          ? { hubId: this.hubId, forward: (owner, route, req, timeoutMs) => this.#forwardResource(owner, route, req, timeoutMs) }
+          ? {
+              hubId: this.hubId,
+              forward: (owner, route, req, timeoutMs) => this.#forwardResource(owner, route, req, timeoutMs),
+              streams: this.shared.whipStreams,
+            }
           : {}),
       }),
     );

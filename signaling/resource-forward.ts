@@ -2,16 +2,28 @@
 // sessions sends its DELETE to any hub: the resource id names its hub, and another hub relays the request there.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { fail } from './sdp-http.js';
 
 /** What a request relayed to another hub may take beyond the request itself there (the hops through Redis), ms. */
 export const FORWARD_MARGIN_MS = 5_000;
 
-/** What of a resource request (DELETE, OPTIONS, … on `/whip|whep/<id>/<resource>`) travels to the hub that holds it. */
+/** What a relayed request's body may hold, bytes (a WHIP offer is at most MAX_WHIP_SDP_BYTES, 32 KiB). */
+export const MAX_FORWARDED_BODY_BYTES = 64 * 1024;
+
+/**
+ * What of a resource request (DELETE, OPTIONS, … on `/whip|whep/<id>/<resource>`) travels to the hub that holds it;
+ * a WHIP resume (POST on `/whip/<id>?location=…`) also takes its body, content type and the client's address.
+ */
 export interface ResourceRequest {
   method: string;
+  /** With the query. */
   path: string;
   authorization?: string;
+  contentType?: string;
+  body?: string;
+  /** The client's address as the hub it reached saw it (behind its trusted proxies). */
+  ip?: string;
 }
 
 /** What that hub answered. */
@@ -47,8 +59,11 @@ export function isResourceRequest(v: unknown): v is ResourceRequest {
     typeof r.method === 'string' &&
     r.method.length <= 16 &&
     typeof r.path === 'string' &&
-    r.path.length <= 512 &&
-    (r.authorization === undefined || (typeof r.authorization === 'string' && r.authorization.length <= 1024))
+    r.path.length <= 2048 &&
+    (r.authorization === undefined || (typeof r.authorization === 'string' && r.authorization.length <= 1024)) &&
+    (r.contentType === undefined || (typeof r.contentType === 'string' && r.contentType.length <= 256)) &&
+    (r.body === undefined || (typeof r.body === 'string' && r.body.length <= MAX_FORWARDED_BODY_BYTES)) &&
+    (r.ip === undefined || (typeof r.ip === 'string' && r.ip.length <= 64))
   );
 }
 
@@ -86,7 +101,17 @@ export function answerHere(handle: (req: IncomingMessage, res: ServerResponse) =
         return res;
       },
     };
-    const req = { method: r.method, url: r.path, headers: r.authorization ? { authorization: r.authorization } : {} };
+    const headers = {
+      ...(r.authorization ? { authorization: r.authorization } : {}),
+      ...(r.contentType ? { 'content-type': r.contentType } : {}),
+    };
+    // A stream, so that a route reads the body as it reads one that came here; the address is the one the first hub saw.
+    const req = Object.assign(Readable.from(r.body ? [Buffer.from(r.body)] : []), {
+      method: r.method,
+      url: r.path,
+      headers,
+      socket: { remoteAddress: r.ip },
+    });
     handle(req as unknown as IncomingMessage, res as unknown as ServerResponse);
   });
 }

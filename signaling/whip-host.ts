@@ -3,7 +3,7 @@ import { clientIp } from './geo/ip-locate.js';
 import type { HubCore } from './core/hub-core.js';
 import type { Logger } from './log.js';
 import { ackError, ErrorCode } from './protocol/index.js';
-import type { WhipHost } from './whip-routes.js';
+import type { WhipHost, WhipStreams } from './whip-routes.js';
 import type { ResourceForward } from './resource-forward.js';
 
 export interface WhipHostOptions {
@@ -14,6 +14,7 @@ export interface WhipHostOptions {
   /** Several hubs: this hub's id and the way to the others (see WhipHost). */
   hubId?: string;
   forward?: ResourceForward;
+  streams?: WhipStreams;
 }
 
 /** The WHIP routes' view of `core`: a WHIP resource is one more client of the same publish path and relay. */
@@ -48,5 +49,6 @@ export function coreWhipHost(core: HubCore, o: WhipHostOptions): WhipHost {
     iceServers: o.iceServers,
     log: o.log,
     ...(o.hubId && o.forward ? { hubId: o.hubId, forward: o.forward } : {}),
+    ...(o.streams ? { streams: o.streams } : {}),
   };
 }

@@ -9,12 +9,15 @@ import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sd
 import type { Logger } from './log.js';
 import {
   answerHere,
+  FORWARD_MARGIN_MS,
   mintResourceId,
   relayedElsewhere,
+  sendAnswer,
   type ForwardedAnswer,
   type ResourceForward,
   type ResourceRequest,
 } from './resource-forward.js';
+import type { WhipStreamRecord } from './redis/shared-whip.js';
 
 /** WHIP broadcasts one hub relays at once; more are refused with 503. */
 export const MAX_WHIP_RESOURCES = 1_000;
@@ -35,6 +38,14 @@ export const WHIP_RESUME_WINDOW_MS = 30_000;
  * meanwhile ends them at once (the publisher lost its connection: the primary did die).
  */
 export const WHIP_PRIMARY_AWAY_MS = 10_000;
+/** What a re-POST relayed to the hub holding its broadcast may take there: the placement and the offer, ms. */
+const WHIP_RELAYED_POST_MS = 2 * WHIP_OFFER_TIMEOUT_MS;
+/**
+ * How long that hub has to answer a preflight first, ms (a live hub answers in milliseconds, through Redis): a hub
+ * that died moments ago is still listed for one liveness timeout, and a POST relayed to it would wait out
+ * WHIP_RELAYED_POST_MS for nothing.
+ */
+const HUB_PING_MS = 2_000;
 /** How often a DELETE waiting for an away primary looks whether it is back, ms. */
 const PRIMARY_POLL_MS = 100;
 /** The hub's pseudo-client ids for WHIP broadcasts start with this (socket.io ids never contain ':'). */
@@ -65,6 +76,16 @@ export interface WhipHost {
   hubId?: string;
   /** Several hubs: a request for a resource another hub minted, relayed to it. */
   forward?: ResourceForward;
+  /** Several hubs: each stream id's WHIP record in Redis (`SharedWhipStreams`): which hub relays it, its resume window. */
+  streams?: WhipStreams;
+}
+
+/** The part of `SharedWhipStreams` the routes use. */
+export interface WhipStreams {
+  start(streamId: string, r: WhipStreamRecord): Promise<void>;
+  keep(streamId: string, resource: string, windowMs: number): Promise<void>;
+  stop(streamId: string, resource: string): Promise<void>;
+  get(streamId: string): Promise<WhipStreamRecord | undefined>;
 }
 
 interface Resource {
@@ -135,8 +156,8 @@ export class WhipRoutes {
     return this.#host;
   }
 
-  /** Handles `/whip/…` requests. */
-  handle(req: IncomingMessage, res: ServerResponse, path: string): void {
+  /** Handles `/whip/…` requests; `relayed`: another hub relayed it here (several hubs), not to be relayed on. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string, relayed = false): void {
     const parts = path.split('/').slice(2);
     const streamId = parts[0] ?? '';
     for (const [name, value] of Object.entries(CORS)) res.setHeader(name, value);
@@ -144,7 +165,7 @@ export class WhipRoutes {
     if (parts.length === 1) {
       if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'POST, OPTIONS', ...PREFLIGHT, ...this.#linkHeaders() }).end();
       if (req.method !== 'POST') return fail(res, 405, 'POST an SDP offer here', { allow: 'POST, OPTIONS' });
-      return void this.#post(req, res, streamId).catch((err: Error) => fail(res, 500, `WHIP offer failed: ${err.message}`));
+      return void this.#post(req, res, streamId, relayed).catch((err: Error) => fail(res, 500, `WHIP offer failed: ${err.message}`));
     }
     const r = this.#resources.get(parts[1]!);
     if (!r && relayedElsewhere(this.#host, 'whip', parts[1]!, req, res, path, WHIP_END_TIMEOUT_MS)) return;
@@ -158,7 +179,7 @@ export class WhipRoutes {
 
   /** A resource request another hub relayed here (several hubs): answered as if it had come here. */
   answerForwarded(r: ResourceRequest): Promise<ForwardedAnswer> {
-    return answerHere((req, res) => this.handle(req, res, r.path), r);
+    return answerHere((req, res) => this.handle(req, res, new URL(r.path, 'http://hub').pathname, true), r);
   }
 
   /** Delivers a hub → client event when `clientId` is a WHIP resource's (to its primary server). True if it was one. */
@@ -176,6 +197,7 @@ export class WhipRoutes {
     } else if (!this.#host.hasSessions(r.clientId)) {
       // Every upload finalized or gave up (the publisher left without DELETE): the resource is over.
       this.#resources.delete(r.id);
+      void this.#host.streams?.stop(r.streamId, r.id).catch(() => undefined);
     }
     return true;
   }
@@ -219,7 +241,7 @@ export class WhipRoutes {
     return r && r.primary === serverId && s?.clientSocketId === r.clientId ? s : undefined;
   }
 
-  async #post(req: IncomingMessage, res: ServerResponse, streamId: string): Promise<void> {
+  async #post(req: IncomingMessage, res: ServerResponse, streamId: string, relayed: boolean): Promise<void> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/sdp') return fail(res, 415, 'Content-Type must be application/sdp');
     const token = bearer(req);
@@ -242,7 +264,18 @@ export class WhipRoutes {
     const onAir = [...this.#resources.values()].find((r) => r.streamId === streamId);
     if (onAir && !sameToken(onAir, token))
       return fail(res, 409, `stream ${streamId} is on air (only the stream key that started it may resume it)`);
-    const resume = this.#resumeOf(streamId, token);
+    // Several hubs: a re-POST after the primary died may reach another hub than the one that took the broadcast.
+    // It is relayed to the hub that holds the broadcast, which answers it as if it had come there (and never on again).
+    const elsewhere = await this.#elsewhere(streamId);
+    const forward = this.#host.forward;
+    if (elsewhere && !relayed && forward && elsewhere.hub !== this.#host.hubId && (await answers(forward, elsewhere.hub, streamId)))
+      return this.#relay(req, res, forward, elsewhere.hub, sdp);
+    // Its hub died (or restarted) with its broadcasts: the window is the record's (it expires in Redis); on air while
+    // its primary is up.
+    if (elsewhere && up.has(elsewhere.primary))
+      return fail(res, 409, `stream ${streamId} is on air (only the stream key that started it may resume it)`);
+    const window = elsewhere && { tokenHash: Buffer.from(elsewhere.tokenHash, 'hex'), secret: elsewhere.secret, untilMs: Infinity };
+    const resume = this.#resumeOf(streamId, token, window);
     if (typeof resume === 'string') return fail(res, 409, resume);
     if (this.#resources.size + this.#placing >= this.#maxResources)
       return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
@@ -279,6 +312,15 @@ export class WhipRoutes {
       return fail(res, answer.code === ErrorCode.badRequest ? 400 : 503, `the entry server could not take the offer: ${answer.message}`);
     }
     if (resume) this.#resumable.delete(streamId);
+    this.#host.streams
+      ?.start(streamId, {
+        hub: this.#host.hubId ?? '',
+        resource: id,
+        primary: resource.primary,
+        tokenHash: resource.tokenHash.toString('hex'),
+        secret: resource.secret,
+      })
+      .catch((err: Error) => this.#host.log.warn({ stream: streamId, err: err.message }, 'WHIP record not written to Redis'));
     this.#host.log.info(
       { stream: streamId, resource: id, primary: r.primary.serverId, backup: r.backup?.serverId ?? null, resumed: Boolean(resume) },
       'WHIP broadcast started',
@@ -337,6 +379,11 @@ export class WhipRoutes {
     clearTimeout(r.awayTimer);
     r.awayTimer = undefined;
     if (!this.#resources.delete(r.id)) return;
+    const shared = this.#host.streams;
+    if (shared)
+      void (reason === 'primary-gone' ? shared.keep(r.streamId, r.id, WHIP_RESUME_WINDOW_MS) : shared.stop(r.streamId, r.id)).catch(
+        () => undefined,
+      );
     if (reason === 'primary-gone') {
       this.#resumable.delete(r.streamId);
       this.#resumable.set(r.streamId, { tokenHash: r.tokenHash, secret: r.secret, untilMs: Date.now() + WHIP_RESUME_WINDOW_MS });
@@ -352,19 +399,57 @@ export class WhipRoutes {
    * within WHIP_RESUME_WINDOW_MS. Anything else is refused (the reason) and the copy is
    * finalized once abandoned. Undefined: a fresh broadcast.
    */
-  #resumeOf(streamId: string, token: string): { holder: string; secret: string } | string | undefined {
+  #resumeOf(streamId: string, token: string, shared?: Resumable): { holder: string; secret: string } | string | undefined {
     const unfinished = this.#host.liveCopies(streamId);
     if (unfinished.length === 0 || [...this.#resources.values()].some((r) => r.streamId === streamId)) return undefined;
-    const held = this.#resumable.get(streamId);
+    const held = this.#resumable.get(streamId) ?? shared;
     const taken = `stream ${streamId} has an unfinished copy on ${unfinished.join(', ')}; it is finalized once abandoned, then the id is taken`;
     if (!held || held.untilMs < Date.now()) return taken;
     if (!timingSafeEqual(held.tokenHash, hash(token))) return `${taken} (only the stream key that started it may resume it)`;
     return { holder: unfinished[0]!, secret: held.secret };
   }
 
+  /**
+   * Several hubs: the id's WHIP record in Redis, when nothing here knows of its broadcast but a copy of it is
+   * unfinished — the broadcast was taken by another hub, which holds its resource or resume window (or died).
+   */
+  async #elsewhere(streamId: string): Promise<WhipStreamRecord | undefined> {
+    const streams = this.#host.streams;
+    const window = this.#resumable.get(streamId);
+    if (!streams || (window && window.untilMs >= Date.now()) || [...this.#resources.values()].some((r) => r.streamId === streamId))
+      return undefined;
+    if (this.#host.liveCopies(streamId).length === 0) return undefined;
+    return streams.get(streamId).catch(() => undefined);
+  }
+
+  /** Relays a POST to `hub`, which holds the stream's broadcast: it answers as if the POST had come there. */
+  #relay(req: IncomingMessage, res: ServerResponse, forward: ResourceForward, hub: string, sdp: string): void {
+    const ip = this.#host.clientIp(req);
+    const r: ResourceRequest = {
+      method: 'POST',
+      path: req.url ?? '/',
+      contentType: 'application/sdp',
+      body: sdp,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      ...(ip ? { ip } : {}),
+    };
+    forward(hub, 'whip', r, WHIP_RELAYED_POST_MS + FORWARD_MARGIN_MS).then(
+      (a) => sendAnswer(res, a),
+      (err: Error) => fail(res, 502, `hub ${hub}, which holds this broadcast, did not answer: ${err.message}`),
+    );
+  }
+
   #linkHeaders(): Record<string, string[]> {
     return linkHeaders(this.#host.iceServers);
   }
+}
+
+/** Whether `hub` is alive: it answers a preflight of the stream's WHIP endpoint (an unlisted hub is answered 404 here). */
+function answers(forward: ResourceForward, hub: string, streamId: string): Promise<boolean> {
+  return forward(hub, 'whip', { method: 'OPTIONS', path: `/whip/${streamId}` }, HUB_PING_MS).then(
+    (a) => a.status === 204,
+    () => false,
+  );
 }
 
 /** `lat,lon` in the query is coordinates; anything else is a place name. */

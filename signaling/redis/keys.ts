@@ -32,6 +32,8 @@ export interface ClusterKeys {
   hubStatus: (hubId: string) => string;
   /** Redis Stream: messages for one hub from the others (`HubMesh`), with expiry. */
   inbox: (hubId: string) => string;
+  /** `…<streamId>`, hash with expiry: the hub that relays the id's WHIP broadcast, or holds its resume window (`SharedWhipStreams`). */
+  whipStream: (streamId: string) => string;
 }
 
 export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
@@ -50,5 +52,6 @@ export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
     hubIndex: `${prefix}hub-index`,
     hubStatus: (id) => `${prefix}hub:${id}`,
     inbox: (id) => `${prefix}inbox:${id}`,
+    whipStream: (id) => `${prefix}whip:${id}`,
   };
 }

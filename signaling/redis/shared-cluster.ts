@@ -4,6 +4,7 @@ import type { TableSnapshot, VersionedDelta } from '../protocol/index.js';
 import type { Logger } from '../log.js';
 import type { RotationLease as CoreLease, SharedLiveness, SharedLog, SharedStreamClaims } from '../core/link.js';
 import { SharedNonces, SharedStreamOwners } from './shared-guards.js';
+import { SharedWhipStreams } from './shared-whip.js';
 import { connectBlockingRedis, connectRedis, REDIS_COMMAND_TIMEOUT_MS, RedisProbe, whenRedisReady, within } from './connect.js';
 import { HubList, type HubInfo } from './hub-list.js';
 import { RedisDeltaLog } from './delta-log.js';
@@ -71,6 +72,8 @@ export class SharedCluster {
   #suspects = new Set<string>();
   #wasReady = true;
   readonly #owners: SharedStreamOwners;
+  /** Which hub relays each WHIP broadcast, and its resume window: a re-POST through any hub finds them. */
+  readonly whipStreams: SharedWhipStreams;
   /** Stream id → key id of the key slots this hub's publishers hold (one per stream id reserved here). */
   /** The stream ids this hub holds a claim on, with the stream key each counts against (if any). */
   readonly #claimsHeld = new Map<string, string | undefined>();
@@ -86,6 +89,7 @@ export class SharedCluster {
     this.#probe = new RedisProbe(this.redis);
     this.#hubList = new HubList(this.redis, this.keys);
     this.#owners = new SharedStreamOwners(this.redis, this.keys);
+    this.whipStreams = new SharedWhipStreams(this.redis, this.keys);
     this.#ttlMs = o.heartbeatMs * o.missedHeartbeats;
     this.#beats = new SharedHeartbeats(this.redis, this.keys, o.hubId, this.#ttlMs);
     const lease = new RotationLease(this.redis, this.keys, o.hubId, o.leaseMs ?? DEFAULT_LEASE_MS);
@@ -187,6 +191,7 @@ export class SharedCluster {
     };
     every(this.#o.heartbeatMs, () => void this.#tick());
     every(this.#owners.ttlMs / 3, () => void this.#renewClaims());
+    every(this.whipStreams.ttlMs / 3, () => void this.whipStreams.renew().catch(() => undefined));
     this.#keeper.start();
     await this.#tick();
   }

@@ -1,5 +1,8 @@
 // Third-party WHIP/WHEP clients for tests: GStreamer's webrtcbin driven by scripts/whip-publish.py and scripts/whep-play.py, and ffprobe.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ROOT } from './cluster.js';
@@ -32,8 +35,11 @@ export interface Run {
 /** A script still running this long after its --seconds is killed (its stderr says so), s. */
 const OVERRUN_S = 40;
 
-/** A running script: resolves when it exits; `stop()` ends a broadcast before its seconds are up (SIGINT: DELETE, exit). */
-export type Running = Promise<Run> & { stop(): void };
+/**
+ * A running script: resolves when it exits; `stop()` ends a broadcast before its seconds are up (SIGINT: DELETE, exit);
+ * `kill()` (SIGKILL) for an afterAll, so that a failed test leaves no publisher behind.
+ */
+export type Running = Promise<Run> & { stop(): void; kill(): void };
 
 function run(script: string, args: string[], seconds: number): Running {
   const child = spawn(PYTHON, [join(ROOT, 'scripts', script), ...args, '--ice-address', '127.0.0.1'], {
@@ -55,7 +61,7 @@ function run(script: string, args: string[], seconds: number): Running {
       resolve({ code, stderr });
     }),
   );
-  return Object.assign(exited, { stop: () => void child.kill('SIGINT') });
+  return Object.assign(exited, { stop: () => void child.kill('SIGINT'), kill: () => void child.kill('SIGKILL') });
 }
 
 /** scripts/whip-publish.py: publishes a test pattern and a tone for `seconds` (or until `stop()`), ICE on loopback only. */
@@ -87,4 +93,40 @@ export function videoPts(file: string): number[] {
   });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout.trim().split('\n').map(Number);
+}
+
+/** What an unfinished VP8 + Opus copy (`.part`) held when its primary died: its bytes, those bytes as a file, its frames. */
+export interface CopyBefore {
+  bytes: Buffer;
+  file: string;
+  frames: Record<string, number>;
+}
+
+/** Takes what `part` holds now (a resume must keep it unchanged); it holds some video already. */
+export function copyBefore(part: string): CopyBefore {
+  const bytes = readFileSync(part);
+  const file = join(mkdtempSync(join(tmpdir(), 'whip-before-')), 'before.webm');
+  writeFileSync(file, bytes);
+  const frames = ffprobeFrames(file);
+  expect(frames.vp8).toBeGreaterThan(30);
+  return { bytes, file, frames };
+}
+
+/**
+ * The finished copy `stored` of a broadcast resumed for 4 s after `before` was taken: those bytes unchanged at its
+ * start, at least 4 s more video (30 fps) and sound (50 Opus packets a second) less connection setup, one timeline.
+ */
+export function expectResumedCopy(stored: string, before: CopyBefore): void {
+  const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  expect(existsSync(stored)).toBe(true);
+  const after = readFileSync(stored);
+  expect(sha256(after.subarray(0, before.bytes.byteLength))).toBe(sha256(before.bytes));
+  const frames = ffprobeFrames(stored);
+  expect(frames.vp8).toBeGreaterThan(before.frames.vp8! + 60);
+  expect(frames.opus).toBeGreaterThan((before.frames.opus ?? 0) + 100);
+  // The resumed frames come after the stored ones.
+  const pts = videoPts(stored);
+  expect(pts.length).toBe(frames.vp8);
+  for (let i = 1; i < pts.length; i++) expect(pts[i]!).toBeGreaterThan(pts[i - 1]!);
+  expect(pts.at(-1)! - pts[0]!).toBeGreaterThan(videoPts(before.file).at(-1)! - pts[0]! + 3);
 }

@@ -10,6 +10,7 @@ import { clusterKeys } from '../../signaling/redis/keys.js';
 import { LeaseKeeper, RotationLease } from '../../signaling/redis/lease.js';
 import { SharedNonces, SharedStreamOwners } from '../../signaling/redis/shared-guards.js';
 import { SharedRateWindows } from '../../signaling/redis/shared-rate.js';
+import { SharedWhipStreams } from '../../signaling/redis/shared-whip.js';
 import { SharedIpSessions } from '../../signaling/redis/shared-sessions.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import type { Delta, ServerEntry } from '../../signaling/protocol/types.js';
@@ -278,6 +279,46 @@ describe('shared guards', () => {
     expect(await onB.claim('keyed', 'hub-b/9', 'sec-b')).toEqual({ ok: false, reason: 'owned' });
     expect(await ca.zrange(keys.keySlots('k1'), 0, -1)).toEqual(['keyed']);
     expect(await onB.claim('dropped', 'hub-b/9', 'sec-b')).toMatchObject({ ok: true, fresh: true });
+  });
+
+  it('WHIP records: renewed by their hub while live, kept for the window once the primary died; one a resume elsewhere replaced is left alone', async () => {
+    const keys = fresh();
+    const [ca, cb] = [client(), client()];
+    await waitFor('clients ready', () => ca.status === 'ready' && cb.status === 'ready');
+    const TTL = 600;
+    const onA = new SharedWhipStreams(ca, keys, TTL);
+    const onB = new SharedWhipStreams(cb, keys, TTL);
+    const rec = (hub: string, resource: string) => ({ hub, resource, primary: 'par-1', tokenHash: 'ab'.repeat(32), secret: 's' });
+    await onA.start('live', rec('hub-a', 'hub-a.1'));
+    await onA.start('moved', rec('hub-a', 'hub-a.3'));
+    await onA.start('ended', rec('hub-a', 'hub-a.4'));
+    expect(await onB.get('live')).toEqual(rec('hub-a', 'hub-a.1'));
+    // 'moved' resumed through hub b: hub a's later keep and stop (its resource dropped late) leave b's record as it is.
+    await onB.start('moved', rec('hub-b', 'hub-b.1'));
+    await onA.keep('moved', 'hub-a.3', 60_000);
+    await onA.stop('moved', 'hub-a.3');
+    expect(await onA.get('moved')).toEqual(rec('hub-b', 'hub-b.1'));
+    await onA.stop('ended', 'hub-a.4');
+    expect(await onB.get('ended')).toBeUndefined();
+    // Renewed every third of the TTL for two TTLs, as SharedCluster does; 'dead-hub' is a dead hub's (nobody renews it).
+    const dead = new SharedWhipStreams(cb, keys, TTL);
+    await dead.start('dead-hub', rec('hub-c', 'hub-c.1'));
+    const until = Date.now() + 2 * TTL;
+    while (Date.now() < until) {
+      await Promise.all([onA.renew(), onB.renew()]);
+      await new Promise((r) => setTimeout(r, TTL / 3));
+    }
+    expect(await onB.get('live')).toEqual(rec('hub-a', 'hub-a.1'));
+    expect(await onA.get('moved')).toEqual(rec('hub-b', 'hub-b.1'));
+    expect(await onB.get('dead-hub')).toBeUndefined();
+    // The primary died: kept for the window, no longer renewed.
+    await onA.keep('live', 'hub-a.1', TTL);
+    const gone = Date.now() + 2 * TTL;
+    while (Date.now() < gone) {
+      await onA.renew();
+      await new Promise((r) => setTimeout(r, TTL / 3));
+    }
+    expect(await onB.get('live')).toBeUndefined();
   });
 
   it('refuses a token nonce replayed on another hub', async () => {

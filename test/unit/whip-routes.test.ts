@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { WhipRoutes, type WhipHost } from '../../signaling/whip-routes.js';
+import { WhipRoutes, type WhipHost, type WhipStreams } from '../../signaling/whip-routes.js';
+import type { WhipStreamRecord } from '../../signaling/redis/shared-whip.js';
 import { expectRestartOfADrops } from '../helpers/restart-routes.js';
 import type { Ack, PublishReply } from '../../signaling/protocol/index.js';
 
@@ -78,6 +79,45 @@ function fakeHub() {
 let server: Server | undefined;
 afterEach(() => server?.close());
 
+/**
+ * Two hubs, `ha` and `hb`, over one table (`fakeHub`): Redis's WHIP records as a map, the mesh as a direct call to the
+ * other hub's routes; a hub in `dead` does not answer. Requests reach `hb` (`base`).
+ */
+async function twoHubs() {
+  const hub = fakeHub();
+  const records = new Map<string, WhipStreamRecord>();
+  const streams: WhipStreams = {
+    start: async (id, r) => void records.set(id, r),
+    keep: async () => undefined,
+    stop: async (id, resource) => void (records.get(id)?.resource === resource && records.delete(id)),
+    get: async (id) => records.get(id),
+  };
+  const dead = new Set<string>();
+  const relayed: string[] = [];
+  const routes: Record<string, WhipRoutes> = {};
+  for (const hubId of ['ha', 'hb'])
+    routes[hubId] = new WhipRoutes({
+      ...hub.host,
+      hubId,
+      streams,
+      forward: async (owner, _route, req) => {
+        if (dead.has(owner)) throw new Error('no answer');
+        relayed.push(`${req.method} ${owner}`);
+        return routes[owner]!.answerForwarded(req);
+      },
+    });
+  const base = await serve(routes.hb!);
+  const postA = (id: string) =>
+    routes.ha!.answerForwarded({
+      method: 'POST',
+      path: `/whip/${id}?location=Paris`,
+      authorization: 'Bearer k',
+      contentType: 'application/sdp',
+      body: OFFER,
+    });
+  return { hub, records, dead, relayed, base, postA };
+}
+
 async function serve(routes: WhipRoutes): Promise<string> {
   server = createServer((req, res) => routes.handle(req, res, (req.url ?? '/').split('?')[0]!));
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
@@ -94,6 +134,17 @@ const post = (base: string, id: string) =>
     headers: { 'content-type': 'application/sdp', authorization: 'Bearer k' },
     body: OFFER,
   });
+
+/** A re-POST of `id` with another stream key than the one that started it: 409. */
+async function expectStrangerRefused(base: string, id: string): Promise<void> {
+  const stranger = await fetch(`${base}/whip/${id}?location=Paris`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', authorization: 'Bearer someone-else' },
+    body: OFFER,
+  });
+  expect(stranger.status).toBe(409);
+  expect(await stranger.text()).toMatch(/only the stream key that started it/);
+}
 
 describe('WhipRoutes', () => {
   it('answers 201 with Location and one Link header per ICE server', async () => {
@@ -173,19 +224,48 @@ describe('WhipRoutes', () => {
     // `a` dies; its copy is gone with it, `b` holds the other. The re-POST comes before any session close.
     hub.alive.delete('a');
     hub.copies.set('show', ['b']);
-    const stranger = await fetch(`${base}/whip/show?location=Paris`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: 'Bearer someone-else' },
-      body: OFFER,
-    });
-    expect(stranger.status).toBe(409);
-    expect(await stranger.text()).toMatch(/only the stream key that started it/);
+    await expectStrangerRefused(base, 'show');
     const again = await post(base, 'show');
     expect(again.status).toBe(201);
     expect(again.headers.get('x-baton-primary')).toBe('b');
     expect(again.headers.get('x-baton-resumed')).toBe('true');
     expect(hub.publishes.at(-1)).toMatchObject({ streamSecret: 'secret-of-show'.padEnd(43, '-'), exclude: [] });
     expect(hub.requests.at(-1)).toMatchObject({ serverId: 'b', event: 'whip-offer', msg: { streamId: 'show', resume: true } });
+  });
+
+  it('several hubs: a re-POST through another hub is relayed to the hub holding the broadcast, which resumes it', async () => {
+    const { hub, records, relayed, base, postA } = await twoHubs();
+    const first = await postA('show');
+    expect(first.status).toBe(201);
+    expect(records.get('show')).toMatchObject({ hub: 'ha', primary: 'a' });
+    hub.alive.delete('a');
+    hub.copies.set('show', ['b']);
+    await expectStrangerRefused(base, 'show');
+    const again = await post(base, 'show');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('x-baton-resumed')).toBe('true');
+    expect(again.headers.get('location')).toMatch(/^\/whip\/show\/ha\./);
+    expect(relayed).toEqual(['OPTIONS ha', 'POST ha', 'OPTIONS ha', 'POST ha']);
+    expect(hub.requests.at(-1)).toMatchObject({ serverId: 'b', event: 'whip-offer', msg: { streamId: 'show', resume: true } });
+    expect(records.get('show')).toMatchObject({ hub: 'ha', primary: 'b' });
+  });
+
+  it('several hubs: when the hub holding the broadcast died, the record in Redis is the window (on air while its primary is up)', async () => {
+    const { hub, dead, relayed, base, postA } = await twoHubs();
+    expect((await postA('show')).status).toBe(201);
+    dead.add('ha');
+    hub.copies.set('show', ['a', 'b']);
+    const onAir = await post(base, 'show');
+    expect(onAir.status).toBe(409);
+    expect(await onAir.text()).toMatch(/is on air/);
+    hub.alive.delete('a');
+    hub.copies.set('show', ['b']);
+    const again = await post(base, 'show');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('x-baton-resumed')).toBe('true');
+    expect(again.headers.get('location')).toMatch(/^\/whip\/show\/hb\./);
+    expect(hub.publishes.at(-1)).toMatchObject({ streamSecret: 'secret-of-show'.padEnd(43, '-'), exclude: [] });
+    expect(relayed).toEqual([]);
   });
 
   it('a POST with another key while the primary is away is refused and ends nothing', async () => {
