@@ -17,7 +17,7 @@ import { openClientSocket } from '../../client-sdk/hub-link.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import type { TableSnapshot } from '../../signaling/protocol/index.js';
 
-const HEARTBEAT_MS = 300;
+const HEARTBEAT_MS = 1_000; // Baton's default: at 300 ms servers merely starved on 2 busy cores were swept, and tables kept moving
 const ROTATION_MS = 1_500;
 const LEASE_MS = 3_000;
 const ASSETS = ['demo-mandelbrot', 'demo-smpte', 'demo-testsrc'];
