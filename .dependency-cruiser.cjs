@@ -59,7 +59,7 @@ module.exports = {
       severity: 'error',
       comment: 'The hub core answers calls, not requests: HTTP and the socket namespaces are transports.',
       from: { path: '^signaling/core/' },
-      to: { path: '^signaling/(transport/|hub\\.ts|http-routes\\.ts|whip-routes\\.ts)' },
+      to: { path: '^signaling/(transport/|hub\\.ts|http-routes\\.ts|whip-(routes|request|resume)\\.ts)' },
     },
   ],
   options: {

@@ -143,10 +143,26 @@ export function relayedElsewhere(
 ): boolean {
   const owner = resourceHubOf(resourceId);
   if (!owner || owner === host.hubId || !host.forward) return false;
-  host.forward(owner, route, resourceRequestOf(req, path), timeoutMs + FORWARD_MARGIN_MS).then(
-    (a) => sendAnswer(res, a),
-    (err: Error) =>
-      fail(res, 502, `hub ${owner}, which holds this ${route.toUpperCase()} resource, did not answer: ${err.message}`, headers),
-  );
+  relayTo(host.forward, owner, route, resourceRequestOf(req, path), timeoutMs, res, `this ${route.toUpperCase()} resource`, headers);
   return true;
+}
+
+/**
+ * Relays `r` to the hub `owner` and writes its answer as this hub's, or 502 when it did not answer (`what`: what that
+ * hub holds, for the message; `headers` go with the 502). `timeoutMs`: what the request may take there.
+ */
+export function relayTo(
+  forward: ResourceForward,
+  owner: string,
+  route: 'whip' | 'whep',
+  r: ResourceRequest,
+  timeoutMs: number,
+  res: ServerResponse,
+  what: string,
+  headers: Record<string, string> = {},
+): void {
+  forward(owner, route, r, timeoutMs + FORWARD_MARGIN_MS).then(
+    (a) => sendAnswer(res, a),
+    (err: Error) => fail(res, 502, `hub ${owner}, which holds ${what}, did not answer: ${err.message}`, headers),
+  );
 }

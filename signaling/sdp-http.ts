@@ -1,6 +1,7 @@
-// HTTP parts the WHIP and WHEP routes share: ICE servers as Link headers, ack codes as statuses, bounded bodies, errors.
+// HTTP parts the WHIP and WHEP routes share: ICE servers as Link headers, ack codes as statuses, bounded bodies, SDP offers, errors.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from './protocol/index.js';
+import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
 
 /** The ICE servers as `Link: <url>; rel="ice-server"` headers (RFC 9725 §4.4), for WHIP and WHEP alike. */
 export function linkHeaders(iceServers: RTCIceServer[]): Record<string, string[]> {
@@ -57,6 +58,32 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** Whether a request says it carries SDP (`Content-Type: application/sdp`, parameters aside). */
+export function isSdp(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/sdp';
+}
+
+/**
+ * The SDP offer a request carries, once `summarizeOffer` took it (`want`: whether the offerer sends media or receives
+ * it). One larger than MAX_WHIP_SDP_BYTES is answered 413, a malformed one 400 (both with `headers`): undefined.
+ */
+export async function readOffer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  want: 'send' | 'receive',
+  headers: Record<string, string> = {},
+): Promise<string | undefined> {
+  const sdp = await readBody(req, MAX_WHIP_SDP_BYTES);
+  if (sdp === null) return void fail(res, 413, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`, headers);
+  try {
+    summarizeOffer(sdp, want);
+  } catch (err) {
+    if (err instanceof SdpError) return void fail(res, 400, `bad SDP offer: ${err.message}`, headers);
+    throw err;
+  }
+  return sdp;
 }
 
 export function fail(res: ServerResponse, status: number, reason: string, headers: Record<string, string> = {}): void {

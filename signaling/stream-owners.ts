@@ -11,6 +11,16 @@ export function keyIdOf(streamKey: string): string {
   return createHash('sha256').update(streamKey).digest('base64url').slice(0, 22);
 }
 
+/** A stream key as the hub keeps it to know it again (a WHIP broadcast's DELETE and resume): its sha256. */
+export function keyDigest(streamKey: string): Buffer {
+  return createHash('sha256').update(streamKey).digest();
+}
+
+/** Whether `streamKey` is the key `digest` was made of (in constant time); no key is not. */
+export function isKeyOf(digest: Buffer, streamKey: string | undefined): boolean {
+  return streamKey !== undefined && timingSafeEqual(digest, keyDigest(streamKey));
+}
+
 /** Bytes of randomness in a stream secret (sent as base64url, 43 characters). */
 export const STREAM_SECRET_BYTES = 32;
 

@@ -6,11 +6,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, parse, type Ack, type SelectDecision } from './protocol/index.js';
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
 import { whepEndSchema, type WhepOffer } from './protocol/whep.js';
-import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
-import { fail, linkHeaders, readBody, statusFor } from './sdp-http.js';
+import { fail, isSdp, linkHeaders, readOffer, statusFor } from './sdp-http.js';
 import type { Logger } from './log.js';
-import { answerHere, mintResourceId, relayedElsewhere, type ForwardedAnswer, type ResourceRequest } from './resource-forward.js';
-import type { WhipHost } from './whip-routes.js';
+import {
+  answerHere,
+  mintResourceId,
+  relayedElsewhere,
+  type ForwardedAnswer,
+  type ResourceForward,
+  type ResourceRequest,
+} from './resource-forward.js';
 
 /** WHEP players one hub relays at once; more get 503. */
 export const MAX_WHEP_RESOURCES = 1_000;
@@ -40,7 +45,7 @@ export interface WhepHost {
   log: Logger;
   /** Several hubs: as WhipHost's. */
   hubId?: string;
-  forward?: WhipHost['forward'];
+  forward?: ResourceForward;
 }
 
 interface Resource {
@@ -150,16 +155,9 @@ export class WhepRoutes {
   }
 
   async #post(req: IncomingMessage, res: ServerResponse, assetId: string): Promise<void> {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/sdp') return fail(res, 415, 'Content-Type must be application/sdp', CORS);
-    const sdp = await readBody(req, MAX_WHIP_SDP_BYTES);
-    if (sdp === null) return fail(res, 413, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`, CORS);
-    try {
-      summarizeOffer(sdp, 'receive');
-    } catch (err) {
-      if (err instanceof SdpError) return fail(res, 400, `bad SDP offer: ${err.message}`, CORS);
-      throw err;
-    }
+    if (!isSdp(req)) return fail(res, 415, 'Content-Type must be application/sdp', CORS);
+    const sdp = await readOffer(req, res, 'receive', CORS);
+    if (sdp === undefined) return;
     // A server that died takes its players with it: they re-POST; their slots are free again. (A
     // player still being placed has no server yet: it is another request's, in flight.)
     const up = new Set(this.#host.serverIds());

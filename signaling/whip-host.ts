@@ -1,10 +1,48 @@
 // What the hub core lends the WHIP routes (and through them the WHEP routes): its publish path, its server peers and its sessions.
+import type { IncomingMessage } from 'node:http';
 import { clientIp } from './geo/ip-locate.js';
 import type { HubCore } from './core/hub-core.js';
 import type { Logger } from './log.js';
-import { ackError, ErrorCode } from './protocol/index.js';
-import type { WhipHost, WhipStreams } from './whip-routes.js';
+import { ackError, ErrorCode, type Ack, type PublishReply, type PublishRequest } from './protocol/index.js';
+import type { WhipStreamRecord } from './redis/shared-whip.js';
 import type { ResourceForward } from './resource-forward.js';
+
+/** What the hub lends the WHIP routes: its publish path, its server sockets and its sessions. */
+export interface WhipHost {
+  /** The hub's own `publish` handler, for a client that is this WHIP resource. */
+  publish(clientId: string, req: PublishRequest, ip: string | null): Promise<Ack<PublishReply>>;
+  clientIp(req: IncomingMessage): string | null;
+  /** Emits to a registered server; false when it is gone. */
+  emit(serverId: string, event: string, msg: unknown): boolean;
+  request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
+  session(sessionId: string): { clientSocketId: string; serverId: string } | undefined;
+  /** Ids of the servers in the cluster's table now (registered with any hub). */
+  serverIds(): string[];
+  /** The process a server id names now (its table row's `instance`), if known. */
+  instanceOf(serverId: string): string | undefined;
+  /** Servers holding an unfinished, non-empty copy of this stream. */
+  liveCopies(streamId: string): string[];
+  /** Whether any session of this client is still open. */
+  hasSessions(clientId: string): boolean;
+  /** Closes every session of a client, telling each server. */
+  closeClient(clientId: string, reason: string): void;
+  iceServers: RTCIceServer[];
+  log: Logger;
+  /** Several hubs: this hub's id, put in the resource ids it mints so that any hub can find the resource. */
+  hubId?: string;
+  /** Several hubs: a request for a resource another hub minted, relayed to it. */
+  forward?: ResourceForward;
+  /** Several hubs: each stream id's WHIP record in Redis (`SharedWhipStreams`): which hub relays it, its resume window. */
+  streams?: WhipStreams;
+}
+
+/** The part of `SharedWhipStreams` the routes use. */
+export interface WhipStreams {
+  start(streamId: string, r: WhipStreamRecord): Promise<void>;
+  keep(streamId: string, resource: string, windowMs: number): Promise<void>;
+  stop(streamId: string, resource: string): Promise<void>;
+  get(streamId: string): Promise<WhipStreamRecord | undefined>;
+}
 
 export interface WhipHostOptions {
   /** Proxies whose X-Forwarded-For names the client. */

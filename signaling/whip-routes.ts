@@ -1,23 +1,14 @@
 // WHIP ingest (RFC 9725) on the hub: POST /whip/<id> places the broadcast like `publish` and relays the offer to the primary.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, parse, type Ack, type PublishReply, type PublishRequest } from './protocol/index.js';
-import { fail, linkHeaders, readBody, statusFor } from './sdp-http.js';
+import { ErrorCode, parse } from './protocol/index.js';
+import { fail, linkHeaders, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
 import { whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
-import { MAX_WHIP_SDP_BYTES, SdpError, summarizeOffer } from './protocol/whip-sdp.js';
-import type { Logger } from './log.js';
-import {
-  answerHere,
-  FORWARD_MARGIN_MS,
-  mintResourceId,
-  relayedElsewhere,
-  sendAnswer,
-  type ForwardedAnswer,
-  type ResourceForward,
-  type ResourceRequest,
-} from './resource-forward.js';
-import type { WhipStreamRecord } from './redis/shared-whip.js';
+import { answerHere, mintResourceId, relayedElsewhere, relayTo, type ForwardedAnswer, type ResourceRequest } from './resource-forward.js';
+import { isKeyOf, keyDigest } from './stream-owners.js';
+import type { WhipHost } from './whip-host.js';
+import { bearer, readWhipPost } from './whip-request.js';
+import { WHIP_RESUME_WINDOW_MS, WhipResumes } from './whip-resume.js';
 
 /** WHIP broadcasts one hub relays at once; more are refused with 503. */
 export const MAX_WHIP_RESOURCES = 1_000;
@@ -25,12 +16,6 @@ export const MAX_WHIP_RESOURCES = 1_000;
 export const WHIP_OFFER_TIMEOUT_MS = 10_000;
 /** How long a DELETE waits for both copies to be finalized, ms (the relay's own end timeout is 60 s). */
 export const WHIP_END_TIMEOUT_MS = 70_000;
-/**
- * After its primary dies, a broadcast may be resumed (re-POST, same stream key) this
- * long, ms: the servers' abandon timeout (ingest's ABANDON_AFTER_MS), after which the
- * backup finalizes its copy and the id is taken.
- */
-export const WHIP_RESUME_WINDOW_MS = 30_000;
 /**
  * A primary the hub removed (missed heartbeats) may only have looked dead — a stalled or
  * loaded process — and register again with its publisher's media still flowing to it:
@@ -40,53 +25,10 @@ export const WHIP_RESUME_WINDOW_MS = 30_000;
 export const WHIP_PRIMARY_AWAY_MS = 10_000;
 /** What a re-POST relayed to the hub holding its broadcast may take there: the placement and the offer, ms. */
 const WHIP_RELAYED_POST_MS = 2 * WHIP_OFFER_TIMEOUT_MS;
-/**
- * How long that hub has to answer a preflight first, ms (a live hub answers in milliseconds, through Redis): a hub
- * that died moments ago is still listed for one liveness timeout, and a POST relayed to it would wait out
- * WHIP_RELAYED_POST_MS for nothing.
- */
-const HUB_PING_MS = 2_000;
 /** How often a DELETE waiting for an away primary looks whether it is back, ms. */
 const PRIMARY_POLL_MS = 100;
 /** The hub's pseudo-client ids for WHIP broadcasts start with this (socket.io ids never contain ':'). */
 const CLIENT_PREFIX = 'whip:';
-
-/** What the hub lends the WHIP routes: its publish path, its server sockets and its sessions. */
-export interface WhipHost {
-  /** The hub's own `publish` handler, for a client that is this WHIP resource. */
-  publish(clientId: string, req: PublishRequest, ip: string | null): Promise<Ack<PublishReply>>;
-  clientIp(req: IncomingMessage): string | null;
-  /** Emits to a registered server; false when it is gone. */
-  emit(serverId: string, event: string, msg: unknown): boolean;
-  request<T extends object>(serverId: string, event: string, msg: unknown, timeoutMs: number): Promise<Ack<T>>;
-  session(sessionId: string): { clientSocketId: string; serverId: string } | undefined;
-  /** Ids of the servers in the cluster's table now (registered with any hub). */
-  serverIds(): string[];
-  /** The process a server id names now (its table row's `instance`), if known. */
-  instanceOf(serverId: string): string | undefined;
-  /** Servers holding an unfinished, non-empty copy of this stream. */
-  liveCopies(streamId: string): string[];
-  /** Whether any session of this client is still open. */
-  hasSessions(clientId: string): boolean;
-  /** Closes every session of a client, telling each server. */
-  closeClient(clientId: string, reason: string): void;
-  iceServers: RTCIceServer[];
-  log: Logger;
-  /** Several hubs: this hub's id, put in the resource ids it mints so that any hub can find the resource. */
-  hubId?: string;
-  /** Several hubs: a request for a resource another hub minted, relayed to it. */
-  forward?: ResourceForward;
-  /** Several hubs: each stream id's WHIP record in Redis (`SharedWhipStreams`): which hub relays it, its resume window. */
-  streams?: WhipStreams;
-}
-
-/** The part of `SharedWhipStreams` the routes use. */
-export interface WhipStreams {
-  start(streamId: string, r: WhipStreamRecord): Promise<void>;
-  keep(streamId: string, resource: string, windowMs: number): Promise<void>;
-  stop(streamId: string, resource: string): Promise<void>;
-  get(streamId: string): Promise<WhipStreamRecord | undefined>;
-}
 
 interface Resource {
   id: string;
@@ -95,20 +37,13 @@ interface Resource {
   primary: string;
   /** The process of `primary` that relays the broadcast. */
   primaryInstance?: string;
-  /** sha256 of the bearer token that created it: DELETE must carry the same one. */
+  /** The digest of the bearer token that created it (`keyDigest`): DELETE must carry the same one. */
   tokenHash: Buffer;
   /** The hub's proof of ownership of the stream id, kept so a re-POST can resume it. */
   secret: string;
   ending: boolean;
   /** Set while the primary is out of the table: ends the resource unless the primary is back by then. */
   awayTimer?: ReturnType<typeof setTimeout>;
-}
-
-/** A broadcast whose primary died: the same stream key may resume it on the server holding its copy. */
-interface Resumable {
-  tokenHash: Buffer;
-  secret: string;
-  untilMs: number;
 }
 
 export interface WhipRoutesOptions {
@@ -138,13 +73,14 @@ export class WhipRoutes {
   /** POSTs past the bound's check, waiting for their placement. */
   #placing = 0;
   readonly #resources = new Map<string, Resource>();
-  /** By stream id; at most maxResources (the oldest goes first). */
-  readonly #resumable = new Map<string, Resumable>();
+  /** Whether a POST resumes a broadcast whose primary died: the windows held here (at most maxResources), the records in Redis. */
+  readonly #resumes: WhipResumes;
 
   constructor(host: WhipHost, opts: WhipRoutesOptions = {}) {
     this.#host = host;
     this.#maxResources = opts.maxResources ?? MAX_WHIP_RESOURCES;
     this.#primaryAwayMs = opts.primaryAwayMs ?? WHIP_PRIMARY_AWAY_MS;
+    this.#resumes = new WhipResumes(host, this.#maxResources, (streamId) => this.#onAir(streamId) !== undefined);
   }
 
   get size(): number {
@@ -173,7 +109,7 @@ export class WhipRoutes {
     if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'DELETE, OPTIONS', ...PREFLIGHT }).end();
     // Trickle ICE and ICE restarts (PATCH) are not supported: the offer carries every candidate.
     if (req.method !== 'DELETE') return fail(res, 405, 'only DELETE ends this resource', { allow: 'DELETE' });
-    if (!sameToken(r, bearer(req))) return fail(res, 401, 'DELETE needs the Bearer token the broadcast was started with');
+    if (!isKeyOf(r.tokenHash, bearer(req))) return fail(res, 401, 'DELETE needs the Bearer token the broadcast was started with');
     void this.#delete(res, r).catch((err: Error) => fail(res, 500, `WHIP end failed: ${err.message}`));
   }
 
@@ -197,7 +133,7 @@ export class WhipRoutes {
     } else if (!this.#host.hasSessions(r.clientId)) {
       // Every upload finalized or gave up (the publisher left without DELETE): the resource is over.
       this.#resources.delete(r.id);
-      void this.#host.streams?.stop(r.streamId, r.id).catch(() => undefined);
+      this.#resumes.ended(r, false);
     }
     return true;
   }
@@ -241,42 +177,27 @@ export class WhipRoutes {
     return r && r.primary === serverId && s?.clientSocketId === r.clientId ? s : undefined;
   }
 
+  /** The broadcast of this stream id that this hub relays, if any. */
+  #onAir(streamId: string): Resource | undefined {
+    return [...this.#resources.values()].find((r) => r.streamId === streamId);
+  }
+
   async #post(req: IncomingMessage, res: ServerResponse, streamId: string, relayed: boolean): Promise<void> {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/sdp') return fail(res, 415, 'Content-Type must be application/sdp');
-    const token = bearer(req);
-    if (!token) return fail(res, 401, 'missing Authorization: Bearer <stream key>', { 'www-authenticate': 'Bearer' });
-    const location = new URL(req.url ?? '/', 'http://hub').searchParams.get('location')?.trim();
-    if (!location) return fail(res, 400, 'missing ?location=<place or lat,lon> in the WHIP URL');
-    const sdp = await readBody(req, MAX_WHIP_SDP_BYTES);
-    if (sdp === null) return fail(res, 413, `SDP offer larger than ${MAX_WHIP_SDP_BYTES} bytes`);
-    try {
-      summarizeOffer(sdp);
-    } catch (err) {
-      if (err instanceof SdpError) return fail(res, 400, `bad SDP offer: ${err.message}`);
-      throw err;
-    }
+    const post = await readWhipPost(req, res);
+    if (!post) return;
+    const { token, sdp } = post;
     // The publisher may re-POST before a session close told us its primary is gone. Only its own resources end here:
     // a POST with another token (refused below) must not cut a broadcast off while its primary is away.
     const up = new Set(this.#host.serverIds());
     for (const r of [...this.#resources.values()])
-      if (r.streamId === streamId && !up.has(r.primary) && sameToken(r, token)) this.#drop(r, 'primary-gone');
-    const onAir = [...this.#resources.values()].find((r) => r.streamId === streamId);
-    if (onAir && !sameToken(onAir, token))
+      if (r.streamId === streamId && !up.has(r.primary) && isKeyOf(r.tokenHash, token)) this.#drop(r, 'primary-gone');
+    const onAir = this.#onAir(streamId);
+    if (onAir && !isKeyOf(onAir.tokenHash, token))
       return fail(res, 409, `stream ${streamId} is on air (only the stream key that started it may resume it)`);
-    // Several hubs: a re-POST after the primary died may reach another hub than the one that took the broadcast.
-    // It is relayed to the hub that holds the broadcast, which answers it as if it had come there (and never on again).
-    const elsewhere = await this.#elsewhere(streamId);
-    const forward = this.#host.forward;
-    if (elsewhere && !relayed && forward && elsewhere.hub !== this.#host.hubId && (await answers(forward, elsewhere.hub, streamId)))
-      return this.#relay(req, res, forward, elsewhere.hub, sdp);
-    // Its hub died (or restarted) with its broadcasts: the window is the record's (it expires in Redis); on air while
-    // its primary is up.
-    if (elsewhere && up.has(elsewhere.primary))
-      return fail(res, 409, `stream ${streamId} is on air (only the stream key that started it may resume it)`);
-    const window = elsewhere && { tokenHash: Buffer.from(elsewhere.tokenHash, 'hex'), secret: elsewhere.secret, untilMs: Infinity };
-    const resume = this.#resumeOf(streamId, token, window);
-    if (typeof resume === 'string') return fail(res, 409, resume);
+    const decision = await this.#resumes.decide(streamId, token, up, relayed);
+    if (decision.kind === 'relay') return this.#relay(req, res, decision.hub, sdp);
+    if (decision.kind === 'refuse') return fail(res, 409, decision.reason);
+    const resume = decision.kind === 'resume' ? decision : undefined;
     if (this.#resources.size + this.#placing >= this.#maxResources)
       return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
     const id = mintResourceId(this.#host.hubId);
@@ -286,7 +207,7 @@ export class WhipRoutes {
     // A slot is held across the placement: POSTs arriving meanwhile count against the bound (they all passed it before).
     this.#placing++;
     const r = await this.#host
-      .publish(clientId, { streamKey: token, location: coordinates(location), streamId, ...resuming }, this.#host.clientIp(req))
+      .publish(clientId, { streamKey: token, location: post.location, streamId, ...resuming }, this.#host.clientIp(req))
       .finally(() => this.#placing--);
     if (!r.ok) return fail(res, statusFor(r.code), r.message);
     const resource: Resource = {
@@ -295,7 +216,7 @@ export class WhipRoutes {
       clientId,
       primary: r.primary.serverId,
       primaryInstance: this.#host.instanceOf(r.primary.serverId),
-      tokenHash: hash(token),
+      tokenHash: keyDigest(token),
       secret: r.streamSecret,
       ending: false,
     };
@@ -311,16 +232,7 @@ export class WhipRoutes {
       this.#drop(resource, 'offer-failed');
       return fail(res, answer.code === ErrorCode.badRequest ? 400 : 503, `the entry server could not take the offer: ${answer.message}`);
     }
-    if (resume) this.#resumable.delete(streamId);
-    this.#host.streams
-      ?.start(streamId, {
-        hub: this.#host.hubId ?? '',
-        resource: id,
-        primary: resource.primary,
-        tokenHash: resource.tokenHash.toString('hex'),
-        secret: resource.secret,
-      })
-      .catch((err: Error) => this.#host.log.warn({ stream: streamId, err: err.message }, 'WHIP record not written to Redis'));
+    this.#resumes.started(resource, Boolean(resume));
     this.#host.log.info(
       { stream: streamId, resource: id, primary: r.primary.serverId, backup: r.backup?.serverId ?? null, resumed: Boolean(resume) },
       'WHIP broadcast started',
@@ -379,51 +291,12 @@ export class WhipRoutes {
     clearTimeout(r.awayTimer);
     r.awayTimer = undefined;
     if (!this.#resources.delete(r.id)) return;
-    const shared = this.#host.streams;
-    if (shared)
-      void (reason === 'primary-gone' ? shared.keep(r.streamId, r.id, WHIP_RESUME_WINDOW_MS) : shared.stop(r.streamId, r.id)).catch(
-        () => undefined,
-      );
-    if (reason === 'primary-gone') {
-      this.#resumable.delete(r.streamId);
-      this.#resumable.set(r.streamId, { tokenHash: r.tokenHash, secret: r.secret, untilMs: Date.now() + WHIP_RESUME_WINDOW_MS });
-      for (const [k, v] of this.#resumable)
-        if (this.#resumable.size > this.#maxResources || v.untilMs < Date.now()) this.#resumable.delete(k);
-    }
+    this.#resumes.ended(r, reason === 'primary-gone');
     this.#host.closeClient(r.clientId, reason);
   }
 
-  /**
-   * A WHIP relay starts a new WebM stream, so an unfinished copy of the id is only
-   * continued as a resume: after its primary died, by the stream key that started it,
-   * within WHIP_RESUME_WINDOW_MS. Anything else is refused (the reason) and the copy is
-   * finalized once abandoned. Undefined: a fresh broadcast.
-   */
-  #resumeOf(streamId: string, token: string, shared?: Resumable): { holder: string; secret: string } | string | undefined {
-    const unfinished = this.#host.liveCopies(streamId);
-    if (unfinished.length === 0 || [...this.#resources.values()].some((r) => r.streamId === streamId)) return undefined;
-    const held = this.#resumable.get(streamId) ?? shared;
-    const taken = `stream ${streamId} has an unfinished copy on ${unfinished.join(', ')}; it is finalized once abandoned, then the id is taken`;
-    if (!held || held.untilMs < Date.now()) return taken;
-    if (!timingSafeEqual(held.tokenHash, hash(token))) return `${taken} (only the stream key that started it may resume it)`;
-    return { holder: unfinished[0]!, secret: held.secret };
-  }
-
-  /**
-   * Several hubs: the id's WHIP record in Redis, when nothing here knows of its broadcast but a copy of it is
-   * unfinished — the broadcast was taken by another hub, which holds its resource or resume window (or died).
-   */
-  async #elsewhere(streamId: string): Promise<WhipStreamRecord | undefined> {
-    const streams = this.#host.streams;
-    const window = this.#resumable.get(streamId);
-    if (!streams || (window && window.untilMs >= Date.now()) || [...this.#resources.values()].some((r) => r.streamId === streamId))
-      return undefined;
-    if (this.#host.liveCopies(streamId).length === 0) return undefined;
-    return streams.get(streamId).catch(() => undefined);
-  }
-
   /** Relays a POST to `hub`, which holds the stream's broadcast: it answers as if the POST had come there. */
-  #relay(req: IncomingMessage, res: ServerResponse, forward: ResourceForward, hub: string, sdp: string): void {
+  #relay(req: IncomingMessage, res: ServerResponse, hub: string, sdp: string): void {
     const ip = this.#host.clientIp(req);
     const r: ResourceRequest = {
       method: 'POST',
@@ -433,40 +306,10 @@ export class WhipRoutes {
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
       ...(ip ? { ip } : {}),
     };
-    forward(hub, 'whip', r, WHIP_RELAYED_POST_MS + FORWARD_MARGIN_MS).then(
-      (a) => sendAnswer(res, a),
-      (err: Error) => fail(res, 502, `hub ${hub}, which holds this broadcast, did not answer: ${err.message}`),
-    );
+    relayTo(this.#host.forward!, hub, 'whip', r, WHIP_RELAYED_POST_MS, res, 'this broadcast');
   }
 
   #linkHeaders(): Record<string, string[]> {
     return linkHeaders(this.#host.iceServers);
   }
-}
-
-/** Whether `hub` is alive: it answers a preflight of the stream's WHIP endpoint (an unlisted hub is answered 404 here). */
-function answers(forward: ResourceForward, hub: string, streamId: string): Promise<boolean> {
-  return forward(hub, 'whip', { method: 'OPTIONS', path: `/whip/${streamId}` }, HUB_PING_MS).then(
-    (a) => a.status === 204,
-    () => false,
-  );
-}
-
-/** `lat,lon` in the query is coordinates; anything else is a place name. */
-function coordinates(location: string): PublishRequest['location'] {
-  const m = /^(-?\d+(?:\.\d+)?),\s*(-?\d+(?:\.\d+)?)$/.exec(location);
-  return m ? { lat: Number(m[1]), lon: Number(m[2]) } : location.slice(0, 120);
-}
-
-function bearer(req: IncomingMessage): string | undefined {
-  const m = /^Bearer\s+(\S{1,512})$/i.exec(req.headers.authorization ?? '');
-  return m?.[1];
-}
-
-function hash(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-function sameToken(r: Resource, token: string | undefined): boolean {
-  return token !== undefined && timingSafeEqual(r.tokenHash, hash(token));
 }
