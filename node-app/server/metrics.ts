@@ -42,7 +42,7 @@ export function createServerMetrics(server: MetricsSource) {
   });
   totalCounter(
     'baton_server_storage_read_bytes_total',
-    'Bytes read from disk storage since start',
+    'Bytes read from disk storage since start (a range read once for every reader waiting on it at the same moment)',
     registers,
     () => server.store.bytesRead,
   );
@@ -84,7 +84,7 @@ export function createServerMetrics(server: MetricsSource) {
   });
   new Counter({
     name: 'baton_server_cache_read_bytes_total',
-    help: 'Bytes read through the cache since start, by where they came from',
+    help: 'Bytes read through the cache since start, by where they came from (storage: missed the cache; several sessions missing one block at once share one disk read)',
     labelNames: ['source'],
     registers,
     collect() {

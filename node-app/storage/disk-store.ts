@@ -113,6 +113,13 @@ export class DiskStore implements BlockStore {
   #marks = new Map<string, FileMark>();
   #scanned = false;
   #bytesRead = 0;
+  /**
+   * Reads in flight, by file and range: a read of a range already being read waits for that one instead of reading
+   * the disk again. Viewers who start an asset together (a flash crowd) miss the same blocks at the same moments;
+   * without this each read them from disk (90 viewers of one 4.5 MB asset read 176 MB). At most one entry per read
+   * in flight: each session has at most one (its pump awaits it), so sessions bound it.
+   */
+  readonly #inflight = new Map<string, Promise<Uint8Array>>();
   #closed = false;
   #refreshing: Promise<unknown> = Promise.resolve();
   /** Background index builds run one at a time, so a scan of many new files does not read them all at once. */
@@ -134,7 +141,7 @@ export class DiskStore implements BlockStore {
     return store;
   }
 
-  /** Bytes returned by `read()` since start (probing the catalog is not counted). */
+  /** Bytes read from disk by `read()` since start (once per range read concurrently; probing the catalog is not counted). */
   get bytesRead(): number {
     return this.#bytesRead;
   }
@@ -195,16 +202,34 @@ export class DiskStore implements BlockStore {
       throw new StorageError(StorageErrorCode.badRange, `bad range: offset ${offset}, length ${length}`);
     }
     if (length === 0) return new Uint8Array(0);
-    let bytes: Uint8Array;
     try {
-      // Reads past the current end return short; a growing file is read as it is now.
-      bytes = await this.#readRaw(entry.path, offset, length);
+      // Reads past the current end return short; a growing file is read as it is now (or as it was when the read
+      // this one joined began: a caller of a live file reads again as it grows).
+      return await this.#readOnce(entry.path, offset, length);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ELOOP') throw unknownAsset();
       throw new StorageError(StorageErrorCode.io, `read failed: ${(err as Error).message}`, { cause: err });
     }
-    this.#bytesRead += bytes.byteLength;
-    return bytes;
+  }
+
+  /** One disk read per range in flight, shared by every caller of it (callers only read the bytes, never write them). */
+  #readOnce(path: string, offset: number, length: number): Promise<Uint8Array> {
+    const key = `${offset}:${length}:${path}`;
+    const pending = this.#inflight.get(key);
+    if (pending) return pending;
+    const read = this.#readRaw(path, offset, length)
+      .then((bytes) => {
+        this.#bytesRead += bytes.byteLength;
+        return bytes;
+      })
+      .finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, read);
+    return read;
+  }
+
+  /** Reads in flight now (tests). */
+  get readsInFlight(): number {
+    return this.#inflight.size;
   }
 
   /**

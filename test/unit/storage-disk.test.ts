@@ -175,6 +175,33 @@ describe('DiskStore', () => {
     expect(store.bytesRead).toBe(100 + 65_536 + 10);
   });
 
+  it('reads a range the disk is already reading once: a flash crowd of readers shares the read', async () => {
+    const store = await open();
+    const file = readFileSync(join(root, 'demo-smpte.webm'));
+    const block = file.subarray(65_536, 2 * 65_536);
+    // Fifty viewers missing the same block at once, and one reading another range beside them.
+    const same = Array.from({ length: 50 }, () => store.read('demo-smpte', 65_536, 65_536));
+    const other = store.read('demo-smpte', 0, 65_536);
+    expect(store.readsInFlight).toBe(2);
+    for (const bytes of await Promise.all(same)) expect(Buffer.from(bytes).equals(block)).toBe(true);
+    expect(Buffer.from(await other).equals(file.subarray(0, 65_536))).toBe(true);
+    expect(store.bytesRead).toBe(2 * 65_536);
+    expect(store.readsInFlight).toBe(0);
+    // Once it is done, the next read of the range reads the disk again (nothing is kept here: that is the cache's job).
+    expect(Buffer.from(await store.read('demo-smpte', 65_536, 65_536)).equals(block)).toBe(true);
+    expect(store.bytesRead).toBe(3 * 65_536);
+    // A failed read is shared too, and leaves nothing behind.
+    const gone = join(root, 'gone-soon.webm');
+    linkSync(join(MEDIA_DIR, 'demo-testsrc.webm'), gone);
+    const store2 = await open();
+    await rescanStill(store2);
+    expect(store2.stat('gone-soon')).toBeDefined();
+    unlinkSync(gone);
+    const failed = await Promise.allSettled(Array.from({ length: 5 }, () => store2.read('gone-soon', 0, 1024)));
+    expect(failed.every((r) => r.status === 'rejected' && (r.reason as StorageError).code === 'unknown-asset')).toBe(true);
+    expect(store2.readsInFlight).toBe(0);
+  });
+
   it.each([
     [-1, 10],
     [0, -1],
