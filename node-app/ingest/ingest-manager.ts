@@ -48,18 +48,21 @@ interface Stream {
 /** A live stream's poster is asked for at most this many times (after each new keyframe Cluster). */
 const LIVE_POSTER_ATTEMPTS = 3;
 
+/** A publish session as the hub's `session-open` described it: the publisher's address, the stream secret, title and description, and the stream's start as the hub granted the id. */
+interface OpenedSession {
+  peer: string | undefined;
+  secret: string;
+  meta: Sidecar;
+  hubStartMs: number | undefined;
+}
+
 export class IngestManager {
   readonly limits: IngestLimits;
   readonly #o: IngestManagerOptions;
   readonly #sessions = new Map<string, IngestSession>();
   #bytesIngested = 0;
-  readonly #peers = new Map<string, string | undefined>();
-  /** Each publish session's stream secret (from the hub's `session-open`). */
-  readonly #secrets = new Map<string, string>();
-  /** Each publish session's title and description (from the hub's `session-open`). */
-  readonly #meta = new Map<string, Sidecar>();
-  /** Each publish session's stream start as the hub granted the id (from the hub's `session-open`). */
-  readonly #hubStarts = new Map<string, number>();
+  /** What the hub's `session-open` said of each publish session, kept while it is open (one entry per `#sessions` entry). */
+  readonly #opened = new Map<string, OpenedSession>();
   readonly #streams = new Map<string, Stream>();
   /** Streams whose writer is being created: a second hello waits for the first. */
   readonly #creating = new Map<string, Promise<LiveWriter | IngestError>>();
@@ -111,20 +114,19 @@ export class IngestManager {
       log,
     });
     this.#sessions.set(msg.sessionId, session);
-    this.#peers.set(msg.sessionId, msg.peer);
-    this.#secrets.set(msg.sessionId, secret);
-    this.#meta.set(msg.sessionId, {
-      ...(msg.title ? { title: msg.title } : {}),
-      ...(msg.description ? { description: msg.description } : {}),
+    this.#opened.set(msg.sessionId, {
+      peer: msg.peer,
+      secret,
+      meta: {
+        ...(msg.title ? { title: msg.title } : {}),
+        ...(msg.description ? { description: msg.description } : {}),
+      },
+      hubStartMs: msg.startedAtMs,
     });
-    if (msg.startedAtMs !== undefined) this.#hubStarts.set(msg.sessionId, msg.startedAtMs);
     session.on('received', (n) => (this.#bytesIngested += n));
     session.once('closed', (reason) => {
       this.#sessions.delete(msg.sessionId);
-      this.#peers.delete(msg.sessionId);
-      this.#secrets.delete(msg.sessionId);
-      this.#meta.delete(msg.sessionId);
-      this.#hubStarts.delete(msg.sessionId);
+      this.#opened.delete(msg.sessionId);
       // The hub closed it and has forgotten it already: telling it back would only be refused.
       if (reason !== CLOSED_BY_HUB) this.#o.sessionClosed(msg.sessionId);
       const s = this.#streams.get(msg.assetId);
@@ -224,7 +226,8 @@ export class IngestManager {
       this.#dispose(streamId);
       s = undefined;
     }
-    const secret = this.#secrets.get(session.sessionId) ?? '';
+    const opened = this.#opened.get(session.sessionId);
+    const secret = opened?.secret ?? '';
     const refusal = attachRefusal(
       streamId,
       s && { secret: s.secret, state: s.writer.state, nextSeq: s.writer.nextSeq },
@@ -233,7 +236,7 @@ export class IngestManager {
     );
     if (refusal) return refusal;
     if (!s) {
-      const created = this.#create(streamId, mime, secret, this.#meta.get(session.sessionId) ?? {}, this.#hubStarts.get(session.sessionId));
+      const created = this.#create(streamId, mime, secret, opened?.meta ?? {}, opened?.hubStartMs);
       this.#creating.set(streamId, created);
       const w = await created.finally(() => this.#creating.delete(streamId));
       if (w instanceof IngestError) return w;
@@ -243,7 +246,7 @@ export class IngestManager {
     // One publisher connection per stream: a reconnect takes over from the old one.
     if (s.session && s.session !== session) s.session.close('replaced');
     s.session = session;
-    s.peer = this.#peers.get(session.sessionId) ?? s.peer;
+    s.peer = this.#opened.get(session.sessionId)?.peer ?? s.peer;
     clearTimeout(s.abandonTimer);
     s.abandonTimer = undefined;
     return { writer: s.writer, limits: this.limits };
