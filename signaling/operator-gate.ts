@@ -1,9 +1,9 @@
 // Who may see operator views (the hub's decisions, full state with server URLs, metrics and dashboard; a media
 // server's table replica, status and metrics): on a process bound to loopback with no token set, this machine's own
 // direct requests; otherwise only a holder of the operator token. The hub and `baton server` both use it.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { isLoopbackIp } from '../common/loopback-ip.js';
+import { isKeyOf, keyDigest } from './stream-owners.js';
 
 /** Headers a reverse proxy adds to what it forwards (nginx, HAProxy, Caddy, Traefik, cloud load balancers). */
 const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'x-forwarded-proto'] as const;
@@ -48,7 +48,7 @@ export class OperatorGate {
    * closed on any other bind address. `what` names the process in refusals (`hub`, `media server`).
    */
   constructor(token: string | undefined, host: string, what = 'hub') {
-    this.#digest = token ? digest(token) : null;
+    this.#digest = token ? keyDigest(token) : null;
     this.#open = !token && isLoopbackHost(host);
     this.#what = what;
   }
@@ -73,8 +73,8 @@ export class OperatorGate {
         status: 403,
         message: `operator views are closed: this ${this.#what} is not on loopback and has no --operator-token`,
       };
-    // Digests have equal length, so the comparison takes the same time whatever was presented.
-    if (presented && timingSafeEqual(digest(presented), this.#digest)) return { ok: true };
+    // Compared as digests (equal length), so the comparison takes the same time whatever was presented.
+    if (presented && isKeyOf(this.#digest, presented)) return { ok: true };
     return { ok: false, status: 401, message: 'operator token required (Authorization: Bearer <token>, or ?token=)' };
   }
 
@@ -91,8 +91,4 @@ export function requestToken(req: IncomingMessage): string | undefined {
   const q = (req.url ?? '').indexOf('?');
   if (q < 0) return undefined;
   return new URLSearchParams((req.url ?? '').slice(q + 1)).get('token') ?? undefined;
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
 }

@@ -11,12 +11,12 @@ export function keyIdOf(streamKey: string): string {
   return createHash('sha256').update(streamKey).digest('base64url').slice(0, 22);
 }
 
-/** A stream key as the hub keeps it to know it again (a WHIP broadcast's DELETE and resume): its sha256. */
+/** A secret as the hub keeps it to know it again (a WHIP broadcast's stream key for its DELETE and resume, the operator token): its sha256. */
 export function keyDigest(streamKey: string): Buffer {
   return createHash('sha256').update(streamKey).digest();
 }
 
-/** Whether `streamKey` is the key `digest` was made of (in constant time); no key is not. */
+/** Whether `streamKey` is the secret `digest` was made of (in constant time); no key is not. */
 export function isKeyOf(digest: Buffer, streamKey: string | undefined): boolean {
   return streamKey !== undefined && timingSafeEqual(digest, keyDigest(streamKey));
 }
