@@ -85,6 +85,8 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
           const r = await loadRun(peer, n, idle, { windowMs: size.loadWindowMs, settleMs: LOAD_SETTLE_MS });
           figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}.v${n}`] = round(r.cpuMsPerViewerS, 2);
           figures[`peers.rss_mb_per_viewer.${peer.name}.v${n}`] = round(r.rssMbPerViewer, 2);
+          const spread = figures[`peers.rss_idle_spread_mb.${peer.name}`] as number | undefined;
+          figures[`peers.rss_idle_spread_mb.${peer.name}`] = round(Math.max(spread ?? 0, r.rssIdleSpreadMb), 2);
           figures[`peers.viewers_receiving.${peer.name}.v${n}`] = r.receiving;
           figures[`peers.late_share.${peer.name}.v${n}`] = round(r.lateShare, 4);
           figures[`peers.frames_in_window.${peer.name}.v${n}`] = r.frames;
@@ -100,11 +102,13 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
     for (const peer of running.filter((p) => LIVE.includes(p.name))) {
       const steps = size.loadViewers.filter((n) => n >= 10 && figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}.v${n}`] !== undefined);
       const viewers = steps.reduce((a, n) => a + n, 0);
-      if (viewers > 0)
-        figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}`] = round(
-          steps.reduce((a, n) => a + (figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}.v${n}`] as number) * n, 0) / viewers,
-          2,
-        );
+      // Memory pooled alike: the steps' extra RSS summed ÷ their viewers (a 1-viewer step's reading is mostly the heap's own swing).
+      const pooled = (figure: string) =>
+        round(steps.reduce((a, n) => a + (figures[`peers.${figure}.${peer.name}.v${n}`] as number) * n, 0) / viewers, 2);
+      if (viewers > 0) {
+        figures[`peers.server_cpu_ms_per_viewer_s.${peer.name}`] = pooled('server_cpu_ms_per_viewer_s');
+        figures[`peers.rss_mb_per_viewer.${peer.name}`] = pooled('rss_mb_per_viewer');
+      }
     }
     const cpu = (name: string) => figures[`peers.server_cpu_ms_per_viewer_s.${name}`] as number | undefined;
     for (const other of ['janus', 'hls'])

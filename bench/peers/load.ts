@@ -8,8 +8,10 @@ export interface LoadResult {
   viewers: number;
   /** (CPU with N viewers − CPU with none) ÷ (N × window), ms of CPU per viewer-second. */
   cpuMsPerViewerS: number;
-  /** (RSS with N viewers − RSS with none) ÷ N, MB. */
+  /** (RSS with N viewers − RSS with none) ÷ N, MB; each RSS the median of the window's slices. */
   rssMbPerViewer: number;
+  /** How far the idle window's RSS moved between its slices (max − min, MB, the whole peer): below this a difference is noise. */
+  rssIdleSpreadMb: number;
   /** Viewers that received media during the window (all N, or the server did not hold them). */
   receiving: number;
   /** Video frames the viewers received during the window, and the share of them late (late.ts). */
@@ -24,38 +26,46 @@ const rssOf = (peer: RunningPeer) => sum(peer.serverPids().map(rssMb));
 /** Sub-windows a window is metered in; its CPU is their median, scaled to the window. */
 const SLICES = 5;
 
+/** What one metered window read. */
+export interface Metered {
+  cpuMs: number;
+  /** Median of the RSS read at the end of each slice (MB). */
+  rssMb: number;
+  /** Max − min of those RSS readings (MB). */
+  rssSpreadMb: number;
+}
+
 /**
- * CPU ms over `windowMs` with the viewers the peer has now, and RSS at the end. The window is read
+ * CPU ms over `windowMs` with the viewers the peer has now, and RSS. The window is read
  * in SLICES equal slices and counts as SLICES × their median: a transient of the peer's own (the
  * looped feed republished, a GC of the step before's sessions) falls in one slice and is not
  * charged to the idle or the loaded window (one such burst read 885 ms for an idle 5 s that
- * otherwise reads ≈ 200, and the step's viewers then read as free).
+ * otherwise reads ≈ 200, and the step's viewers then read as free). RSS likewise: a Node peer's
+ * heap grows and is collected by tens of MB within seconds, and one reading at the window's end
+ * read −22.6 MB for one viewer.
  */
-async function meter(peer: RunningPeer, windowMs: number): Promise<{ cpuMs: number; rssMb: number }> {
+async function meter(peer: RunningPeer, windowMs: number): Promise<Metered> {
   const slices: number[] = [];
+  const rss: number[] = [];
   let c = cpuOf(peer);
   for (let i = 0; i < SLICES; i++) {
     await new Promise((r) => setTimeout(r, windowMs / SLICES));
     const now = cpuOf(peer);
     slices.push(now - c);
+    rss.push(rssOf(peer));
     c = now;
   }
-  slices.sort((a, b) => a - b);
-  return { cpuMs: slices[Math.floor(SLICES / 2)]! * SLICES, rssMb: rssOf(peer) };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { cpuMs: median(slices) * SLICES, rssMb: median(rss), rssSpreadMb: Math.max(...rss) - Math.min(...rss) };
 }
 
 /** The idle figures (no viewer), to subtract. */
-export function idleLoad(peer: RunningPeer, windowMs: number): Promise<{ cpuMs: number; rssMb: number }> {
+export function idleLoad(peer: RunningPeer, windowMs: number): Promise<Metered> {
   return meter(peer, windowMs);
 }
 
 /** Starts `n` Node viewers, lets them settle, meters one window, closes them. */
-export async function loadRun(
-  peer: RunningPeer,
-  n: number,
-  idle: { cpuMs: number; rssMb: number },
-  o: { windowMs: number; settleMs: number },
-): Promise<LoadResult> {
+export async function loadRun(peer: RunningPeer, n: number, idle: Metered, o: { windowMs: number; settleMs: number }): Promise<LoadResult> {
   const viewers: NodeViewer[] = [];
   try {
     // A few at a time: a join storm is not what this measures.
@@ -79,6 +89,7 @@ export async function loadRun(
       // negative cost. Below the idle window reads 0.
       cpuMsPerViewerS: Math.max(0, m.cpuMs - idle.cpuMs) / (n * (o.windowMs / 1000)),
       rssMbPerViewer: (m.rssMb - idle.rssMb) / n,
+      rssIdleSpreadMb: idle.rssSpreadMb,
       receiving,
       frames: late.frames,
       lateShare: late.share,
