@@ -1,7 +1,7 @@
 // What a media server tells the table about itself when its storage or cache changes: the deltas, or none.
 import type { AssetInfo, OwnDelta } from '../../signaling/protocol/index.js';
 import type { CacheChange } from '../contracts.js';
-import { withinMetaBudget } from '../storage/disk-store.js';
+import { withinMetaBudget } from '../storage/meta-budget.js';
 
 /**
  * A storage rescan's deltas: added, changed and re-described assets as one `storage-add`

@@ -1,4 +1,4 @@
-// BlockStore over a directory of `<id>.webm` files: catalog, codec probing, bounded-fd reads; each
+// BlockStore over a directory of `<id>.webm` files: catalog, codec probing, reads (file-reads.ts); each
 // asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it.
 import { statSync, type Stats } from 'node:fs';
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
@@ -6,9 +6,11 @@ import { resolve, sep } from 'node:path';
 import type { BlockStore } from '../contracts.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
+import { withinMetaBudget } from './meta-budget.js';
 import { MAX_PICTURE_HEIGHT_PX } from '../../signaling/protocol/messages.js';
 import { StorageError, StorageErrorCode, unknownAsset } from './errors.js';
-import { DEFAULT_MAX_OPEN_FILES, FdPool } from './fd-pool.js';
+import { DEFAULT_MAX_OPEN_FILES } from './fd-pool.js';
+import { FileReads } from './file-reads.js';
 import { mimeFor, type WebmProbe } from './webm-probe.js';
 import { buildSeekIndex, type SeekIndex } from './seek-index.js';
 import { SIDECAR_EXTENSION, readSidecar, type Sidecar } from './sidecar.js';
@@ -16,28 +18,6 @@ import { POSTER_SUFFIX, type PosterMaker } from './poster-maker.js';
 import type { RenditionMaker } from './rendition-maker.js';
 import { type FileMark, contentChanged, fileMark, fingerprintFile, markOf } from './file-identity.js';
 import { notPlayable, probeFile } from './stored-media.js';
-
-/**
- * Titles and descriptions one registration or storage report carries at most, in characters: with
- * the worst UTF-8 (3 bytes a character) that is 144 KiB, inside the hub's 256 KiB message limit.
- * Past it, descriptions are left out first, then titles (the id stands in).
- */
-export const MAX_META_CHARS_PER_MESSAGE = 48 * 1024;
-
-/** Drops descriptions, then titles, of the entries past the budget (in order); mutates and returns `infos`. */
-export function withinMetaBudget(infos: AssetInfo[], budget = MAX_META_CHARS_PER_MESSAGE): AssetInfo[] {
-  let used = 0;
-  for (const a of infos) used += (a.title?.length ?? 0) + (a.description?.length ?? 0);
-  for (let i = infos.length - 1; i >= 0 && used > budget; i--) {
-    used -= infos[i]!.description?.length ?? 0;
-    delete infos[i]!.description;
-  }
-  for (let i = infos.length - 1; i >= 0 && used > budget; i--) {
-    used -= infos[i]!.title?.length ?? 0;
-    delete infos[i]!.title;
-  }
-  return infos;
-}
 
 /** File extension of stored assets. */
 export const ASSET_EXTENSION = '.webm';
@@ -100,7 +80,7 @@ export class DiskStore implements BlockStore {
   /** Absolute storage root. */
   readonly root: string;
   readonly #prefix: string;
-  readonly #fds: FdPool;
+  readonly #reads: FileReads;
   readonly #o: DiskStoreOptions;
   #catalog = new Map<string, Entry>();
   /** Files of the last scan left out of the catalog (`notPlayable`), by id: each read again only when its mark moves. */
@@ -112,14 +92,6 @@ export class DiskStore implements BlockStore {
    */
   #marks = new Map<string, FileMark>();
   #scanned = false;
-  #bytesRead = 0;
-  /**
-   * Reads in flight, by file and range: a read of a range already being read waits for that one instead of reading
-   * the disk again. Viewers who start an asset together (a flash crowd) miss the same blocks at the same moments;
-   * without this each read them from disk (90 viewers of one 4.5 MB asset read 176 MB). At most one entry per read
-   * in flight: each session has at most one (its pump awaits it), so sessions bound it.
-   */
-  readonly #inflight = new Map<string, Promise<Uint8Array>>();
   #closed = false;
   #refreshing: Promise<unknown> = Promise.resolve();
   /** Background index builds run one at a time, so a scan of many new files does not read them all at once. */
@@ -129,7 +101,7 @@ export class DiskStore implements BlockStore {
   constructor(root: string, opts: DiskStoreOptions = {}) {
     this.root = resolve(root);
     this.#prefix = this.root.endsWith(sep) ? this.root : this.root + sep;
-    this.#fds = new FdPool(opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    this.#reads = new FileReads(opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     this.#o = opts;
   }
 
@@ -143,7 +115,7 @@ export class DiskStore implements BlockStore {
 
   /** Bytes read from disk by `read()` since start (once per range read concurrently; probing the catalog is not counted). */
   get bytesRead(): number {
-    return this.#bytesRead;
+    return this.#reads.bytesRead;
   }
 
   /**
@@ -205,31 +177,16 @@ export class DiskStore implements BlockStore {
     try {
       // Reads past the current end return short; a growing file is read as it is now (or as it was when the read
       // this one joined began: a caller of a live file reads again as it grows).
-      return await this.#readOnce(entry.path, offset, length);
+      return await this.#reads.shared(entry.path, offset, length);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ELOOP') throw unknownAsset();
       throw new StorageError(StorageErrorCode.io, `read failed: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  /** One disk read per range in flight, shared by every caller of it (callers only read the bytes, never write them). */
-  #readOnce(path: string, offset: number, length: number): Promise<Uint8Array> {
-    const key = `${offset}:${length}:${path}`;
-    const pending = this.#inflight.get(key);
-    if (pending) return pending;
-    const read = this.#readRaw(path, offset, length)
-      .then((bytes) => {
-        this.#bytesRead += bytes.byteLength;
-        return bytes;
-      })
-      .finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, read);
-    return read;
-  }
-
   /** Reads in flight now (tests). */
   get readsInFlight(): number {
-    return this.#inflight.size;
+    return this.#reads.inFlight;
   }
 
   /**
@@ -242,7 +199,7 @@ export class DiskStore implements BlockStore {
     const bytes = entry && this.stat(assetId)?.bytes;
     if (!entry || bytes === undefined) return Promise.resolve(undefined);
     if (entry.index?.bytes !== bytes) {
-      const built = buildSeekIndex((offset, length) => this.#readRaw(entry.path, offset, length), bytes).catch(() => undefined);
+      const built = buildSeekIndex((offset, length) => this.#reads.raw(entry.path, offset, length), bytes).catch(() => undefined);
       entry.index = { bytes, built };
     }
     return entry.index.built;
@@ -274,22 +231,7 @@ export class DiskStore implements BlockStore {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#fds.close();
-  }
-
-  /** A read for the store's own bookkeeping (indexing): through the fd pool, not counted as delivery. */
-  async #readRaw(path: string, offset: number, length: number): Promise<Uint8Array> {
-    if (this.#closed) throw new StorageError(StorageErrorCode.closed, 'store is closed');
-    const buf = new Uint8Array(length);
-    let filled = 0;
-    await this.#fds.use(path, async (fh) => {
-      while (filled < length) {
-        const { bytesRead } = await fh.read(buf, filled, length - filled, offset + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-    });
-    return filled === length ? buf : buf.subarray(0, filled);
+    this.#reads.close();
   }
 
   #entry(assetId: string): Entry | undefined {
@@ -328,7 +270,7 @@ export class DiskStore implements BlockStore {
     this.#unlisted = unlisted;
     this.#marks = marks;
     // A moving file may be another inode already: the pool's handle would read the old one under the new size.
-    for (const id of result.moving) this.#fds.invalidate(this.#catalog.get(id)!.path);
+    for (const id of result.moving) this.#reads.invalidate(this.#catalog.get(id)!.path);
     for (const [id, entry] of next) {
       const before = this.#catalog.get(id);
       if (!before) result.added.push({ ...entry.info });
@@ -338,12 +280,12 @@ export class DiskStore implements BlockStore {
         const a = entry.info;
         if (b.title !== a.title || b.description !== a.description || b.poster !== a.poster) result.described.push({ ...a });
       }
-      if (before && contentChanged(before, entry)) this.#fds.invalidate(before.path);
+      if (before && contentChanged(before, entry)) this.#reads.invalidate(before.path);
     }
     for (const [id, entry] of this.#catalog) {
       if (next.has(id)) continue;
       result.removed.push(id);
-      this.#fds.invalidate(entry.path);
+      this.#reads.invalidate(entry.path);
       this.#o.posters?.forget(id);
     }
     this.#catalog = next;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { cacheDeltas, storageDeltas } from '../../node-app/server/own-deltas.js';
 import { readSessionOpen } from '../../node-app/server/session-open.js';
-import { MAX_META_CHARS_PER_MESSAGE } from '../../node-app/storage/disk-store.js';
+import { MAX_META_CHARS_PER_MESSAGE } from '../../node-app/storage/meta-budget.js';
 
 const open = { sessionId: 'session-0001', kind: 'watch', assetId: 'clip', offset: 0 };
 

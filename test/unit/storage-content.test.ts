@@ -16,7 +16,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DiskStore, MAX_META_CHARS_PER_MESSAGE, withinMetaBudget } from '../../node-app/storage/disk-store.js';
+import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { MAX_META_CHARS_PER_MESSAGE, withinMetaBudget } from '../../node-app/storage/meta-budget.js';
 import { MAX_SIDECAR_BYTES, parseSidecar, readSidecar, writeSidecar } from '../../node-app/storage/sidecar.js';
 import { PosterMaker } from '../../node-app/storage/poster-maker.js';
 import { rescanStill } from '../helpers/rescan-still.js';
