@@ -2,28 +2,50 @@
 
 /**
  * Media the player aims to hold ahead of the playhead while live (seconds): the latency the
- * player adds on top of capture, upload and delivery. MediaRecorder chunks arrive every 200 ms,
- * so this leaves room for two late ones without a stall. (0.75 s gave 0.93 s glass to glass in
- * the peers bench's Baton-alone run; 0.5 s with catch-up from 1 s gave 0.72 s.)
+ * player adds on top of capture, upload and delivery. MediaRecorder chunks arrive every 100 ms
+ * (RECORDER_TIMESLICE_MS), so this leaves room for one chunk 200 ms late without a stall; a
+ * playback that stalls for want of media anyway holds more (LIVE_STALL_BACKOFF_S). (0.75 s gave
+ * 0.93 s glass to glass in the peers bench's Baton-alone run; 0.5 s with catch-up from 0.75 s and
+ * 200-ms chunks gave 0.76 s, 0.57 s of it buffered; 0.3 s with 100-ms chunks: bench/README.md.)
  */
-export const LIVE_TARGET_AHEAD_S = 0.5;
+export const LIVE_TARGET_AHEAD_S = 0.3;
 /**
  * Past this much buffered ahead the player speeds up (hls.js: `liveSyncDuration` plus slack; dash.js: `minDrift`).
  * Between the target and this the player stays where it is, so a view stays as far behind as it happened to
  * start within the band: with 1 s the peers bench read 491 ms buffered in one run and 765 ms in the next.
- * A 200-ms chunk's arrival moves `ahead` by 0.2 s, which 0.25 s of band still absorbs.
+ * A 100-ms chunk's arrival moves `ahead` by 0.1 s, which 0.15 s of band still absorbs.
  */
-export const LIVE_CATCH_UP_ABOVE_S = 0.75;
+export const LIVE_CATCH_UP_ABOVE_S = 0.45;
+/**
+ * Stalled (the element cannot play on) with more than this ahead in its own range, the decoder starved rather than
+ * the buffer: the player jumps to the edge target instead of waiting (seconds). Not the catch-up threshold: a
+ * stalled element resumes only once some media has piled up (Chromium: ≈ 0.4 s after running dry on a loaded
+ * machine), and a seek there would decode from the keyframe again.
+ */
+export const LIVE_STALLED_JUMP_ABOVE_S = 0.75;
 /**
  * Past this much it jumps to `newest - LIVE_TARGET_AHEAD_S` instead (hls.js: `liveMaxLatencyDuration`):
- * from 3 s behind, 1.1× takes 25 s to get back, which is not live any more.
+ * from 3 s behind, 1.25× takes 11 s to get back, which is not live any more.
  */
 export const LIVE_JUMP_ABOVE_S = 3;
-/** Catch-up rates: gentle just past the threshold, faster further behind; audio stays intelligible (hls.js: `maxLiveSyncPlaybackRate`). */
-export const LIVE_RATE_NEAR = 1.05;
-export const LIVE_RATE_FAR = 1.1;
+/**
+ * Catch-up rates: faster further behind; audio stays intelligible (Chromium keeps its pitch; hls.js:
+ * `maxLiveSyncPlaybackRate`, dash.js's low-latency catch-up goes to 1.5×). At 1.05× the view took 13 s to
+ * come back from 0.9 s behind after a stall, so most of a loaded run was spent behind the target.
+ */
+export const LIVE_RATE_NEAR = 1.1;
+export const LIVE_RATE_FAR = 1.25;
 /** Behind by more than this (and under the jump), the faster rate is used (seconds). */
-const FAR_AHEAD_S = 2;
+const FAR_AHEAD_S = 1;
+/**
+ * Each time a live playback stalls for want of media (its buffer ran dry: a chunk came late), it holds this much
+ * more from then on (seconds), up to LIVE_MAX_BACKOFF_S: a viewer on a jittery path trades latency for a picture
+ * that does not freeze again, as a WebRTC jitter buffer does.
+ */
+export const LIVE_STALL_BACKOFF_S = 0.1;
+export const LIVE_MAX_BACKOFF_S = 0.7;
+/** A stall with less than this buffered ahead of the playhead is one for want of media (seconds). */
+const DRY_BELOW_S = 0.1;
 
 export interface LiveSyncInput {
   /** The playhead (seconds). */
@@ -32,6 +54,8 @@ export interface LiveSyncInput {
   bufferedEnd: number;
   /** The playback rate now (a catch-up in progress is > 1). */
   rate: number;
+  /** What this playback holds more than LIVE_TARGET_AHEAD_S after its stalls (`stallBackoff`), seconds; 0 when absent. */
+  backoffS?: number;
 }
 
 export interface LiveSyncAction {
@@ -49,16 +73,27 @@ export interface LiveSyncAction {
  */
 export function liveSync(s: LiveSyncInput): LiveSyncAction {
   const ahead = s.bufferedEnd - s.currentTime;
-  if (ahead > LIVE_JUMP_ABOVE_S) return { rate: 1, seekTo: s.bufferedEnd - LIVE_TARGET_AHEAD_S };
+  const backoff = s.backoffS ?? 0;
+  if (ahead > LIVE_JUMP_ABOVE_S) return { rate: 1, seekTo: liveEdgeTarget(-Infinity, s.bufferedEnd, backoff) };
   const catchingUp = s.rate > 1;
-  if (ahead > LIVE_CATCH_UP_ABOVE_S || (catchingUp && ahead > LIVE_TARGET_AHEAD_S))
-    return { rate: ahead > FAR_AHEAD_S ? LIVE_RATE_FAR : LIVE_RATE_NEAR };
+  if (ahead > LIVE_CATCH_UP_ABOVE_S + backoff || (catchingUp && ahead > LIVE_TARGET_AHEAD_S + backoff))
+    return { rate: ahead > FAR_AHEAD_S + backoff ? LIVE_RATE_FAR : LIVE_RATE_NEAR };
   return { rate: 1 };
 }
 
-/** Where "jump to live" goes: the target distance behind the newest buffered media, never before `start`. */
-export function liveEdgeTarget(start: number, bufferedEnd: number): number {
-  return Math.max(start, bufferedEnd - LIVE_TARGET_AHEAD_S);
+/** Where "jump to live" goes: the target distance (plus the playback's backoff) behind the newest buffered media, never before `start`. */
+export function liveEdgeTarget(start: number, bufferedEnd: number, backoffS = 0): number {
+  return Math.max(start, bufferedEnd - LIVE_TARGET_AHEAD_S - backoffS);
+}
+
+/**
+ * The backoff after the element stalled (`waiting`) at `s`: one LIVE_STALL_BACKOFF_S more, up to LIVE_MAX_BACKOFF_S,
+ * when the stall was for want of media (less than DRY_BELOW_S ahead of the playhead in its range); else unchanged. Pure.
+ */
+export function stallBackoff(backoffS: number, s: Pick<LiveSnapshot, 'currentTime' | 'ranges'>): number {
+  const last = s.ranges.at(-1);
+  const ahead = last && s.currentTime >= last[0] - RANGE_SLACK_S ? last[1] - s.currentTime : 0;
+  return ahead < DRY_BELOW_S ? Math.min(LIVE_MAX_BACKOFF_S, backoffS + LIVE_STALL_BACKOFF_S) : backoffS;
 }
 
 /** What a live step sees of the element. */
@@ -71,6 +106,8 @@ export interface LiveSnapshot {
   rate: number;
   /** The element can play on (`readyState` ≥ HAVE_FUTURE_DATA); false while it is stalled. */
   canPlay: boolean;
+  /** What this playback holds more than the target after its stalls (`stallBackoff`), seconds; 0 when absent. */
+  backoffS?: number;
 }
 
 /** A playhead this close before a range counts as in it (seconds). */
@@ -81,7 +118,7 @@ const RANGE_SLACK_S = 0.05;
  * timer tick. Pure. Past LIVE_JUMP_ABOVE_S behind the newest media it jumps to the edge target whatever
  * the element is doing: a player stalled with media ahead (its decoder or renderer starved on a loaded
  * machine: `readyState` drops while `buffered` keeps growing) would otherwise never catch up; one stalled with
- * more than LIVE_CATCH_UP_ABOVE_S ahead goes there too rather than freeze until the jump threshold. Stalled
+ * more than LIVE_STALLED_JUMP_ABOVE_S ahead goes there too rather than freeze until the jump threshold. Stalled
  * before a hole (a loaded encoder drops frames; live media never fills it), it goes to the newest range.
  * Otherwise `liveSync`'s rate catch-up, which needs a playing element. Null: leave it as it is.
  */
@@ -90,10 +127,11 @@ export function liveStep(s: LiveSnapshot): LiveSyncAction | null {
   if (!last) return null;
   const [start, end] = last;
   const ahead = end - s.currentTime;
-  // Stalled with more than the catch-up threshold ahead in its own range, the element had what it needed and did
+  const backoffS = s.backoffS ?? 0;
+  // Stalled with more than LIVE_STALLED_JUMP_ABOVE_S ahead in its own range, the element had what it needed and did
   // not play (its decoder starved): waiting for the jump threshold would freeze the picture up to 3 s first.
-  const stalledWithMedia = !s.canPlay && (s.currentTime < start - RANGE_SLACK_S || ahead > LIVE_CATCH_UP_ABOVE_S);
-  if (ahead > LIVE_JUMP_ABOVE_S || stalledWithMedia) return { rate: 1, seekTo: liveEdgeTarget(start, end) };
+  const stalledWithMedia = !s.canPlay && (s.currentTime < start - RANGE_SLACK_S || ahead > LIVE_STALLED_JUMP_ABOVE_S + backoffS);
+  if (ahead > LIVE_JUMP_ABOVE_S || stalledWithMedia) return { rate: 1, seekTo: liveEdgeTarget(start, end, backoffS) };
   if (!s.canPlay) return null;
-  return liveSync({ currentTime: s.currentTime, bufferedEnd: end, rate: s.rate });
+  return liveSync({ currentTime: s.currentTime, bufferedEnd: end, rate: s.rate, backoffS });
 }
