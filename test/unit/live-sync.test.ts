@@ -3,16 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   LIVE_CATCH_UP_ABOVE_S,
   LIVE_JUMP_ABOVE_S,
-  LIVE_MAX_BACKOFF_S,
   LIVE_RATE_FAR,
   LIVE_RATE_NEAR,
-  LIVE_STALL_BACKOFF_S,
+  LIVE_SEEK_AHEAD_S,
   LIVE_STALLED_JUMP_ABOVE_S,
   LIVE_TARGET_AHEAD_S,
   liveEdgeTarget,
   liveStep,
   liveSync,
-  stallBackoff,
 } from '../../web-client/components/live-sync.js';
 
 const at = (ahead: number, rate = 1) => liveSync({ currentTime: 100, bufferedEnd: 100 + ahead, rate });
@@ -30,48 +28,18 @@ describe('liveSync', () => {
     expect(at(LIVE_CATCH_UP_ABOVE_S - 0.05, LIVE_RATE_NEAR)).toEqual({ rate: LIVE_RATE_NEAR });
     expect(at(LIVE_TARGET_AHEAD_S, LIVE_RATE_NEAR)).toEqual({ rate: 1 });
     expect(LIVE_RATE_NEAR).toBeGreaterThan(1);
-    // Audio stays intelligible (dash.js's low-latency catch-up goes to 1.5×).
-    expect(LIVE_RATE_FAR).toBeLessThanOrEqual(1.25);
+    expect(LIVE_RATE_FAR).toBeLessThanOrEqual(1.1);
   });
 
-  it('jumps to the target behind the newest media when far behind', () => {
-    expect(at(LIVE_JUMP_ABOVE_S + 0.1)).toEqual({ rate: 1, seekTo: 100 + LIVE_JUMP_ABOVE_S + 0.1 - LIVE_TARGET_AHEAD_S });
-    expect(at(80, LIVE_RATE_FAR).seekTo).toBeCloseTo(180 - LIVE_TARGET_AHEAD_S);
+  it('jumps behind the newest media when far behind, further back than the target (a seek needs media past it to complete)', () => {
+    expect(LIVE_SEEK_AHEAD_S).toBeGreaterThan(LIVE_TARGET_AHEAD_S);
+    expect(at(LIVE_JUMP_ABOVE_S + 0.1)).toEqual({ rate: 1, seekTo: 100 + LIVE_JUMP_ABOVE_S + 0.1 - LIVE_SEEK_AHEAD_S });
+    expect(at(80, LIVE_RATE_FAR).seekTo).toBeCloseTo(180 - LIVE_SEEK_AHEAD_S);
   });
 
   it('"jump to live" never lands before the range it jumps into', () => {
-    expect(liveEdgeTarget(10, 20)).toBe(20 - LIVE_TARGET_AHEAD_S);
+    expect(liveEdgeTarget(10, 20)).toBe(20 - LIVE_SEEK_AHEAD_S);
     expect(liveEdgeTarget(10, 10.2)).toBe(10);
-  });
-
-  it('a playback that stalled holds its backoff more: later catch-up, a later stop, a jump further back', () => {
-    const b = 0.2;
-    const with_ = (ahead: number, rate = 1) => liveSync({ currentTime: 100, bufferedEnd: 100 + ahead, rate, backoffS: b });
-    expect(with_(LIVE_CATCH_UP_ABOVE_S + 0.1)).toEqual({ rate: 1 });
-    expect(with_(LIVE_CATCH_UP_ABOVE_S + b + 0.05)).toEqual({ rate: LIVE_RATE_NEAR });
-    expect(with_(LIVE_TARGET_AHEAD_S + 0.1, LIVE_RATE_NEAR)).toEqual({ rate: 1 });
-    expect(with_(LIVE_JUMP_ABOVE_S + 1).seekTo).toBeCloseTo(100 + LIVE_JUMP_ABOVE_S + 1 - LIVE_TARGET_AHEAD_S - b);
-    expect(liveEdgeTarget(10, 20, b)).toBeCloseTo(20 - LIVE_TARGET_AHEAD_S - b);
-  });
-});
-
-describe('stallBackoff (a live playback that ran dry holds more from then on)', () => {
-  it('grows by a step for each stall with the buffer run dry, up to its bound', () => {
-    let b = 0;
-    b = stallBackoff(b, { currentTime: 10, ranges: [[0, 10.02]] });
-    expect(b).toBeCloseTo(LIVE_STALL_BACKOFF_S);
-    // At the end of what it has, or in a hole before the next range: dry too.
-    b = stallBackoff(b, { currentTime: 10, ranges: [[0, 10]] });
-    expect(b).toBeCloseTo(2 * LIVE_STALL_BACKOFF_S);
-    expect(stallBackoff(0, { currentTime: 10, ranges: [[10.5, 11]] })).toBeCloseTo(LIVE_STALL_BACKOFF_S);
-    expect(stallBackoff(0, { currentTime: 10, ranges: [] })).toBeCloseTo(LIVE_STALL_BACKOFF_S);
-    for (let i = 0; i < 50; i++) b = stallBackoff(b, { currentTime: 10, ranges: [[0, 10]] });
-    expect(b).toBeCloseTo(LIVE_MAX_BACKOFF_S);
-    expect(LIVE_TARGET_AHEAD_S + LIVE_MAX_BACKOFF_S).toBeLessThan(LIVE_JUMP_ABOVE_S);
-  });
-
-  it('a stall with media ahead (a starved decoder, not a late chunk) changes nothing', () => {
-    expect(stallBackoff(0.1, { currentTime: 10, ranges: [[0, 10.5]] })).toBe(0.1);
   });
 });
 
@@ -81,16 +49,16 @@ describe('liveStep (what the live player does in each state of the element)', ()
 
   it('playing: the rate catch-up and the jump of liveSync, against the newest range', () => {
     expect(step(10, [[0, 10 + LIVE_CATCH_UP_ABOVE_S - 0.05]], true)).toEqual({ rate: 1 });
-    expect(step(10, [[0, 10.9]], true)).toEqual({ rate: LIVE_RATE_NEAR });
-    expect(step(10, [[0, 11.5]], true)).toEqual({ rate: LIVE_RATE_FAR });
-    expect(step(10, [[0, 40]], true)).toEqual({ rate: 1, seekTo: 40 - LIVE_TARGET_AHEAD_S });
+    expect(step(10, [[0, 11.5]], true)).toEqual({ rate: LIVE_RATE_NEAR });
+    expect(step(10, [[0, 12.5]], true)).toEqual({ rate: LIVE_RATE_FAR });
+    expect(step(10, [[0, 40]], true)).toEqual({ rate: 1, seekTo: 40 - LIVE_SEEK_AHEAD_S });
   });
 
   it('stalled with media far ahead in its own range (a starved decoder on a loaded machine): jumps to the edge', () => {
     // 29 s buffered ahead of a playhead that cannot play on: before, nothing was done and the player fell behind for good.
-    expect(step(60, [[30, 89]], false)).toEqual({ rate: 1, seekTo: 89 - LIVE_TARGET_AHEAD_S });
+    expect(step(60, [[30, 89]], false)).toEqual({ rate: 1, seekTo: 89 - LIVE_SEEK_AHEAD_S });
     // Past LIVE_STALLED_JUMP_ABOVE_S is enough: a playing element would speed up there, a frozen one cannot.
-    expect(step(10, [[0, 11.5]], false)).toEqual({ rate: 1, seekTo: 11.5 - LIVE_TARGET_AHEAD_S });
+    expect(step(10, [[0, 11.5]], false)).toEqual({ rate: 1, seekTo: 11.5 - LIVE_SEEK_AHEAD_S });
     // Under it, the element is waiting for media to pile up after running dry (Chromium resumes with ≈ 0.4 s): no seek.
     expect(step(10, [[0, 10 + LIVE_STALLED_JUMP_ABOVE_S - 0.05]], false)).toBeNull();
     expect(LIVE_STALLED_JUMP_ABOVE_S).toBeGreaterThan(LIVE_CATCH_UP_ABOVE_S);
@@ -106,7 +74,7 @@ describe('liveStep (what the live player does in each state of the element)', ()
         ],
         false,
       ),
-    ).toEqual({ rate: 1, seekTo: 11 - LIVE_TARGET_AHEAD_S });
+    ).toEqual({ rate: 1, seekTo: 11 - LIVE_SEEK_AHEAD_S });
     expect(step(10.9, [[0, 11]], false)).toBeNull();
     expect(step(0, [], true)).toBeNull();
   });

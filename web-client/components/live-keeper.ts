@@ -1,18 +1,18 @@
 // Keeps a live <video> near the newest media it has (liveStep): on every timeupdate, every append, and a timer, since a stalled element fires no timeupdate.
-import { liveEdgeTarget, liveStep, stallBackoff } from './live-sync.js';
+import { liveEdgeTarget, liveStep } from './live-sync.js';
 
 /** How often a live player is checked besides its own events (ms). */
 export const LIVE_CHECK_MS = 250;
 /** HTMLMediaElement.readyState from which the element can play on. */
 const HAVE_FUTURE_DATA = 3;
 
-/** Move the playhead of `video` to just behind the newest buffered media (the player's "jump to live"), `backoffS` further while live. */
-export function jumpToLive(video: HTMLVideoElement, backoffS = 0): void {
+/** Move the playhead of `video` to just behind the newest buffered media (the player's "jump to live"). */
+export function jumpToLive(video: HTMLVideoElement): void {
   const ranges = video.buffered;
   if (ranges.length === 0) return;
   const last = ranges.length - 1;
   video.playbackRate = 1;
-  video.currentTime = liveEdgeTarget(ranges.start(last), ranges.end(last), backoffS);
+  video.currentTime = liveEdgeTarget(ranges.start(last), ranges.end(last));
   if (video.paused) video.play().catch(() => undefined);
 }
 
@@ -21,39 +21,21 @@ export class LiveKeeper {
   readonly #video: HTMLVideoElement;
   readonly #timer: ReturnType<typeof setInterval>;
   #stopped = false;
-  /** How much more than the target this playback holds, grown by each stall for want of media (`stallBackoff`). */
-  #backoffS = 0;
 
   constructor(video: HTMLVideoElement) {
     this.#video = video;
     video.addEventListener('timeupdate', this.step);
-    video.addEventListener('waiting', this.#onWaiting);
     this.#timer = setInterval(this.step, LIVE_CHECK_MS);
   }
-
-  /** Seconds this playback holds ahead beyond LIVE_TARGET_AHEAD_S after its stalls. */
-  get backoffS(): number {
-    return this.#backoffS;
-  }
-
-  /** The element stalled: a stall while playing (not a seek's wait) with the buffer run dry raises the backoff. */
-  readonly #onWaiting = (): void => {
-    const v = this.#video;
-    if (this.#stopped || v.paused || v.seeking) return;
-    this.#backoffS = stallBackoff(this.#backoffS, { currentTime: v.currentTime, ranges: rangesOf(v) });
-  };
 
   /** One step; a paused player (the viewer paused it) and a seek in progress are left alone. */
   readonly step = (): void => {
     const v = this.#video;
     if (this.#stopped || v.paused || v.seeking) return;
-    const act = liveStep({
-      currentTime: v.currentTime,
-      ranges: rangesOf(v),
-      rate: v.playbackRate,
-      canPlay: v.readyState >= HAVE_FUTURE_DATA,
-      backoffS: this.#backoffS,
-    });
+    const b = v.buffered;
+    const ranges: Array<[number, number]> = [];
+    for (let i = 0; i < b.length; i++) ranges.push([b.start(i), b.end(i)]);
+    const act = liveStep({ currentTime: v.currentTime, ranges, rate: v.playbackRate, canPlay: v.readyState >= HAVE_FUTURE_DATA });
     if (!act) return;
     if (act.seekTo !== undefined) v.currentTime = act.seekTo;
     if (v.playbackRate !== act.rate) v.playbackRate = act.rate;
@@ -64,14 +46,6 @@ export class LiveKeeper {
     this.#stopped = true;
     clearInterval(this.#timer);
     this.#video.removeEventListener('timeupdate', this.step);
-    this.#video.removeEventListener('waiting', this.#onWaiting);
     this.#video.playbackRate = 1;
   }
-}
-
-function rangesOf(v: HTMLVideoElement): Array<[number, number]> {
-  const b = v.buffered;
-  const ranges: Array<[number, number]> = [];
-  for (let i = 0; i < b.length; i++) ranges.push([b.start(i), b.end(i)]);
-  return ranges;
 }

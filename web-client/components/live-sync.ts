@@ -3,8 +3,7 @@
 /**
  * Media the player aims to hold ahead of the playhead while live (seconds): the latency the
  * player adds on top of capture, upload and delivery. MediaRecorder chunks arrive every 100 ms
- * (RECORDER_TIMESLICE_MS), so this leaves room for one chunk 200 ms late without a stall; a
- * playback that stalls for want of media anyway holds more (LIVE_STALL_BACKOFF_S). (0.75 s gave
+ * (RECORDER_TIMESLICE_MS), so this leaves room for one chunk 200 ms late without a stall. (0.75 s gave
  * 0.93 s glass to glass in the peers bench's Baton-alone run; 0.5 s with catch-up from 0.75 s and
  * 200-ms chunks gave 0.76 s, 0.57 s of it buffered; 0.3 s with 100-ms chunks: bench/README.md.)
  */
@@ -17,6 +16,14 @@ export const LIVE_TARGET_AHEAD_S = 0.3;
  */
 export const LIVE_CATCH_UP_ABOVE_S = 0.45;
 /**
+ * Where a seek to the edge lands, behind the newest media (seconds): the join, a jump when far behind or stalled, "jump
+ * to live". Where they landed before the target was lowered, further back than it (the rate catch-up closes the
+ * rest): a seek completes only once the element has decoded media past the new playhead, and with seeks at 0.3 s the
+ * live-edge e2e test (fake camera, audio and video, holes in its buffered ranges under load) saw seeks left pending
+ * for seconds; not shown to be the cause on this loaded machine, so seeks were left as they were.
+ */
+export const LIVE_SEEK_AHEAD_S = 0.5;
+/**
  * Stalled (the element cannot play on) with more than this ahead in its own range, the decoder starved rather than
  * the buffer: the player jumps to the edge target instead of waiting (seconds). Not the catch-up threshold: a
  * stalled element resumes only once some media has piled up (Chromium: ≈ 0.4 s after running dry on a loaded
@@ -24,28 +31,21 @@ export const LIVE_CATCH_UP_ABOVE_S = 0.45;
  */
 export const LIVE_STALLED_JUMP_ABOVE_S = 0.75;
 /**
- * Past this much it jumps to `newest - LIVE_TARGET_AHEAD_S` instead (hls.js: `liveMaxLatencyDuration`):
- * from 3 s behind, 1.25× takes 11 s to get back, which is not live any more.
+ * Past this much it jumps to `newest - LIVE_SEEK_AHEAD_S` instead (hls.js: `liveMaxLatencyDuration`):
+ * from 3 s behind, 1.1× takes 25 s to get back, which is not live any more.
  */
 export const LIVE_JUMP_ABOVE_S = 3;
 /**
- * Catch-up rates: faster further behind; audio stays intelligible (Chromium keeps its pitch; hls.js:
- * `maxLiveSyncPlaybackRate`, dash.js's low-latency catch-up goes to 1.5×). At 1.05× the view took 13 s to
- * come back from 0.9 s behind after a stall, so most of a loaded run was spent behind the target.
+ * Catch-up rates: gentle just past the threshold, faster further behind; audio stays intelligible (hls.js:
+ * `maxLiveSyncPlaybackRate`). At 1.05× a view 0.9 s behind after a stall needs 13 s to get back to the target;
+ * 1.1× / 1.25× (from 1 s) got the bench's canvas broadcast closer, but a fake-camera broadcast (audio and video,
+ * whose buffered end grows a Cluster at a time on a loaded machine) then stalled at the buffer's end more often
+ * and the live-edge e2e test saw seeks left pending for seconds: not changed until that is understood.
  */
-export const LIVE_RATE_NEAR = 1.1;
-export const LIVE_RATE_FAR = 1.25;
+export const LIVE_RATE_NEAR = 1.05;
+export const LIVE_RATE_FAR = 1.1;
 /** Behind by more than this (and under the jump), the faster rate is used (seconds). */
-const FAR_AHEAD_S = 1;
-/**
- * Each time a live playback stalls for want of media (its buffer ran dry: a chunk came late), it holds this much
- * more from then on (seconds), up to LIVE_MAX_BACKOFF_S: a viewer on a jittery path trades latency for a picture
- * that does not freeze again, as a WebRTC jitter buffer does.
- */
-export const LIVE_STALL_BACKOFF_S = 0.1;
-export const LIVE_MAX_BACKOFF_S = 0.7;
-/** A stall with less than this buffered ahead of the playhead is one for want of media (seconds). */
-const DRY_BELOW_S = 0.1;
+const FAR_AHEAD_S = 2;
 
 export interface LiveSyncInput {
   /** The playhead (seconds). */
@@ -54,8 +54,6 @@ export interface LiveSyncInput {
   bufferedEnd: number;
   /** The playback rate now (a catch-up in progress is > 1). */
   rate: number;
-  /** What this playback holds more than LIVE_TARGET_AHEAD_S after its stalls (`stallBackoff`), seconds; 0 when absent. */
-  backoffS?: number;
 }
 
 export interface LiveSyncAction {
@@ -73,27 +71,16 @@ export interface LiveSyncAction {
  */
 export function liveSync(s: LiveSyncInput): LiveSyncAction {
   const ahead = s.bufferedEnd - s.currentTime;
-  const backoff = s.backoffS ?? 0;
-  if (ahead > LIVE_JUMP_ABOVE_S) return { rate: 1, seekTo: liveEdgeTarget(-Infinity, s.bufferedEnd, backoff) };
+  if (ahead > LIVE_JUMP_ABOVE_S) return { rate: 1, seekTo: s.bufferedEnd - LIVE_SEEK_AHEAD_S };
   const catchingUp = s.rate > 1;
-  if (ahead > LIVE_CATCH_UP_ABOVE_S + backoff || (catchingUp && ahead > LIVE_TARGET_AHEAD_S + backoff))
-    return { rate: ahead > FAR_AHEAD_S + backoff ? LIVE_RATE_FAR : LIVE_RATE_NEAR };
+  if (ahead > LIVE_CATCH_UP_ABOVE_S || (catchingUp && ahead > LIVE_TARGET_AHEAD_S))
+    return { rate: ahead > FAR_AHEAD_S ? LIVE_RATE_FAR : LIVE_RATE_NEAR };
   return { rate: 1 };
 }
 
-/** Where "jump to live" goes: the target distance (plus the playback's backoff) behind the newest buffered media, never before `start`. */
-export function liveEdgeTarget(start: number, bufferedEnd: number, backoffS = 0): number {
-  return Math.max(start, bufferedEnd - LIVE_TARGET_AHEAD_S - backoffS);
-}
-
-/**
- * The backoff after the element stalled (`waiting`) at `s`: one LIVE_STALL_BACKOFF_S more, up to LIVE_MAX_BACKOFF_S,
- * when the stall was for want of media (less than DRY_BELOW_S ahead of the playhead in its range); else unchanged. Pure.
- */
-export function stallBackoff(backoffS: number, s: Pick<LiveSnapshot, 'currentTime' | 'ranges'>): number {
-  const last = s.ranges.at(-1);
-  const ahead = last && s.currentTime >= last[0] - RANGE_SLACK_S ? last[1] - s.currentTime : 0;
-  return ahead < DRY_BELOW_S ? Math.min(LIVE_MAX_BACKOFF_S, backoffS + LIVE_STALL_BACKOFF_S) : backoffS;
+/** Where "jump to live" goes: LIVE_SEEK_AHEAD_S behind the newest buffered media, never before `start`. */
+export function liveEdgeTarget(start: number, bufferedEnd: number): number {
+  return Math.max(start, bufferedEnd - LIVE_SEEK_AHEAD_S);
 }
 
 /** What a live step sees of the element. */
@@ -106,8 +93,6 @@ export interface LiveSnapshot {
   rate: number;
   /** The element can play on (`readyState` ≥ HAVE_FUTURE_DATA); false while it is stalled. */
   canPlay: boolean;
-  /** What this playback holds more than the target after its stalls (`stallBackoff`), seconds; 0 when absent. */
-  backoffS?: number;
 }
 
 /** A playhead this close before a range counts as in it (seconds). */
@@ -127,11 +112,10 @@ export function liveStep(s: LiveSnapshot): LiveSyncAction | null {
   if (!last) return null;
   const [start, end] = last;
   const ahead = end - s.currentTime;
-  const backoffS = s.backoffS ?? 0;
   // Stalled with more than LIVE_STALLED_JUMP_ABOVE_S ahead in its own range, the element had what it needed and did
   // not play (its decoder starved): waiting for the jump threshold would freeze the picture up to 3 s first.
-  const stalledWithMedia = !s.canPlay && (s.currentTime < start - RANGE_SLACK_S || ahead > LIVE_STALLED_JUMP_ABOVE_S + backoffS);
-  if (ahead > LIVE_JUMP_ABOVE_S || stalledWithMedia) return { rate: 1, seekTo: liveEdgeTarget(start, end, backoffS) };
+  const stalledWithMedia = !s.canPlay && (s.currentTime < start - RANGE_SLACK_S || ahead > LIVE_STALLED_JUMP_ABOVE_S);
+  if (ahead > LIVE_JUMP_ABOVE_S || stalledWithMedia) return { rate: 1, seekTo: liveEdgeTarget(start, end) };
   if (!s.canPlay) return null;
-  return liveSync({ currentTime: s.currentTime, bufferedEnd: end, rate: s.rate, backoffS });
+  return liveSync({ currentTime: s.currentTime, bufferedEnd: end, rate: s.rate });
 }

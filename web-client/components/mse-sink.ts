@@ -167,7 +167,7 @@ export class MseSink {
 
   /** Move the playhead to just behind the newest buffered media (the player's "jump to live"). */
   jumpToLive(): void {
-    if (!this.#closed) jumpToLive(this.#video, this.#keeper?.backoffS);
+    if (!this.#closed) jumpToLive(this.#video);
   }
 
   /** True when media at `timeS` is buffered (playing there needs no new bytes). */
