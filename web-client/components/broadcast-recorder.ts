@@ -1,12 +1,7 @@
 // Which MediaRecorder output the browser can make, and the recorder a broadcast runs.
 
-/**
- * MediaRecorder timeslice: each chunk holds this much media, so a chunk reaches the servers this soon (ms). A frame
- * waits half of it on average before it leaves the page: the peers bench read capture → chunk out 175–197 ms p50 at
- * 200 ms, 95–100 ms at 100 ms (loaded machine, bench/README.md). Ten chunks a second per upload, ≈ 0.3–4 KB each at
- * the bench's and a camera's bitrates, are far under the ingest's chunk-rate bound (docs/limits.md, `chunk-flood.ts`).
- */
-export const RECORDER_TIMESLICE_MS = 100;
+/** MediaRecorder timeslice: each chunk holds this much media, so a chunk reaches the servers this soon (ms). */
+export const RECORDER_TIMESLICE_MS = 200;
 /**
  * Keyframe spacing asked of the encoder (ms). A viewer joining a live stream
  * starts at a Cluster boundary, and Chrome's muxer opens a Cluster at each

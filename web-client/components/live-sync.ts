@@ -2,46 +2,24 @@
 
 /**
  * Media the player aims to hold ahead of the playhead while live (seconds): the latency the
- * player adds on top of capture, upload and delivery. MediaRecorder chunks arrive every 100 ms
- * (RECORDER_TIMESLICE_MS), so this leaves room for one chunk 200 ms late without a stall. (0.75 s gave
- * 0.93 s glass to glass in the peers bench's Baton-alone run; 0.5 s with catch-up from 0.75 s and
- * 200-ms chunks gave 0.76 s, 0.57 s of it buffered; 0.3 s with 100-ms chunks: bench/README.md.)
+ * player adds on top of capture, upload and delivery. MediaRecorder chunks arrive every 200 ms,
+ * so this leaves room for two late ones without a stall. (0.75 s gave 0.93 s glass to glass in
+ * the peers bench's Baton-alone run; 0.5 s with catch-up from 1 s gave 0.72 s.)
  */
-export const LIVE_TARGET_AHEAD_S = 0.3;
+export const LIVE_TARGET_AHEAD_S = 0.5;
 /**
  * Past this much buffered ahead the player speeds up (hls.js: `liveSyncDuration` plus slack; dash.js: `minDrift`).
  * Between the target and this the player stays where it is, so a view stays as far behind as it happened to
  * start within the band: with 1 s the peers bench read 491 ms buffered in one run and 765 ms in the next.
- * A 100-ms chunk's arrival moves `ahead` by 0.1 s, which 0.15 s of band still absorbs.
+ * A 200-ms chunk's arrival moves `ahead` by 0.2 s, which 0.25 s of band still absorbs.
  */
-export const LIVE_CATCH_UP_ABOVE_S = 0.45;
+export const LIVE_CATCH_UP_ABOVE_S = 0.75;
 /**
- * Where a seek to the edge lands, behind the newest media (seconds): the join, a jump when far behind or stalled, "jump
- * to live". Where they landed before the target was lowered, further back than it (the rate catch-up closes the
- * rest): a seek completes only once the element has decoded media past the new playhead, and with seeks at 0.3 s the
- * live-edge e2e test (fake camera, audio and video, holes in its buffered ranges under load) saw seeks left pending
- * for seconds; not shown to be the cause on this loaded machine, so seeks were left as they were.
- */
-export const LIVE_SEEK_AHEAD_S = 0.5;
-/**
- * Stalled (the element cannot play on) with more than this ahead in its own range, the decoder starved rather than
- * the buffer: the player jumps to the edge target instead of waiting (seconds). Not the catch-up threshold: a
- * stalled element resumes only once some media has piled up (Chromium: ≈ 0.4 s after running dry on a loaded
- * machine), and a seek there would decode from the keyframe again.
- */
-export const LIVE_STALLED_JUMP_ABOVE_S = 0.75;
-/**
- * Past this much it jumps to `newest - LIVE_SEEK_AHEAD_S` instead (hls.js: `liveMaxLatencyDuration`):
+ * Past this much it jumps to `newest - LIVE_TARGET_AHEAD_S` instead (hls.js: `liveMaxLatencyDuration`):
  * from 3 s behind, 1.1× takes 25 s to get back, which is not live any more.
  */
 export const LIVE_JUMP_ABOVE_S = 3;
-/**
- * Catch-up rates: gentle just past the threshold, faster further behind; audio stays intelligible (hls.js:
- * `maxLiveSyncPlaybackRate`). At 1.05× a view 0.9 s behind after a stall needs 13 s to get back to the target;
- * 1.1× / 1.25× (from 1 s) got the bench's canvas broadcast closer, but a fake-camera broadcast (audio and video,
- * whose buffered end grows a Cluster at a time on a loaded machine) then stalled at the buffer's end more often
- * and the live-edge e2e test saw seeks left pending for seconds: not changed until that is understood.
- */
+/** Catch-up rates: gentle just past the threshold, faster further behind; audio stays intelligible (hls.js: `maxLiveSyncPlaybackRate`). */
 export const LIVE_RATE_NEAR = 1.05;
 export const LIVE_RATE_FAR = 1.1;
 /** Behind by more than this (and under the jump), the faster rate is used (seconds). */
@@ -71,16 +49,16 @@ export interface LiveSyncAction {
  */
 export function liveSync(s: LiveSyncInput): LiveSyncAction {
   const ahead = s.bufferedEnd - s.currentTime;
-  if (ahead > LIVE_JUMP_ABOVE_S) return { rate: 1, seekTo: s.bufferedEnd - LIVE_SEEK_AHEAD_S };
+  if (ahead > LIVE_JUMP_ABOVE_S) return { rate: 1, seekTo: s.bufferedEnd - LIVE_TARGET_AHEAD_S };
   const catchingUp = s.rate > 1;
   if (ahead > LIVE_CATCH_UP_ABOVE_S || (catchingUp && ahead > LIVE_TARGET_AHEAD_S))
     return { rate: ahead > FAR_AHEAD_S ? LIVE_RATE_FAR : LIVE_RATE_NEAR };
   return { rate: 1 };
 }
 
-/** Where "jump to live" goes: LIVE_SEEK_AHEAD_S behind the newest buffered media, never before `start`. */
+/** Where "jump to live" goes: the target distance behind the newest buffered media, never before `start`. */
 export function liveEdgeTarget(start: number, bufferedEnd: number): number {
-  return Math.max(start, bufferedEnd - LIVE_SEEK_AHEAD_S);
+  return Math.max(start, bufferedEnd - LIVE_TARGET_AHEAD_S);
 }
 
 /** What a live step sees of the element. */
@@ -103,7 +81,7 @@ const RANGE_SLACK_S = 0.05;
  * timer tick. Pure. Past LIVE_JUMP_ABOVE_S behind the newest media it jumps to the edge target whatever
  * the element is doing: a player stalled with media ahead (its decoder or renderer starved on a loaded
  * machine: `readyState` drops while `buffered` keeps growing) would otherwise never catch up; one stalled with
- * more than LIVE_STALLED_JUMP_ABOVE_S ahead goes there too rather than freeze until the jump threshold. Stalled
+ * more than LIVE_CATCH_UP_ABOVE_S ahead goes there too rather than freeze until the jump threshold. Stalled
  * before a hole (a loaded encoder drops frames; live media never fills it), it goes to the newest range.
  * Otherwise `liveSync`'s rate catch-up, which needs a playing element. Null: leave it as it is.
  */
@@ -112,9 +90,9 @@ export function liveStep(s: LiveSnapshot): LiveSyncAction | null {
   if (!last) return null;
   const [start, end] = last;
   const ahead = end - s.currentTime;
-  // Stalled with more than LIVE_STALLED_JUMP_ABOVE_S ahead in its own range, the element had what it needed and did
+  // Stalled with more than the catch-up threshold ahead in its own range, the element had what it needed and did
   // not play (its decoder starved): waiting for the jump threshold would freeze the picture up to 3 s first.
-  const stalledWithMedia = !s.canPlay && (s.currentTime < start - RANGE_SLACK_S || ahead > LIVE_STALLED_JUMP_ABOVE_S);
+  const stalledWithMedia = !s.canPlay && (s.currentTime < start - RANGE_SLACK_S || ahead > LIVE_CATCH_UP_ABOVE_S);
   if (ahead > LIVE_JUMP_ABOVE_S || stalledWithMedia) return { rate: 1, seekTo: liveEdgeTarget(start, end) };
   if (!s.canPlay) return null;
   return liveSync({ currentTime: s.currentTime, bufferedEnd: end, rate: s.rate });
