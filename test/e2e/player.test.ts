@@ -51,7 +51,7 @@ describe('player (Chromium, hub + 3 servers)', () => {
     try {
       // Count what the page opens: hub sockets, watch requests (socket.io event packets) and peer connections.
       await context.addInitScript(`(() => {
-        const n = (window.__opened = { sockets: 0, fromHtml: 0, watches: 0, peers: 0 });
+        const n = (window.__opened = { sockets: 0, fromHtml: 0, connects: 0, watches: 0, peers: 0 });
         const WS = window.WebSocket;
         window.WebSocket = class extends WS {
           constructor(url, protocols) {
@@ -63,6 +63,7 @@ describe('player (Chromium, hub + 3 servers)', () => {
             const send = this.send.bind(this);
             this.send = (data) => {
               if (typeof data === 'string' && /^42\\/client,\\d*\\["watch"/.test(data)) n.watches++;
+              if (data === '40/client,') n.connects++;
               return send(data);
             };
           }
@@ -77,8 +78,9 @@ describe('player (Chromium, hub + 3 servers)', () => {
       await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-testsrc`);
       await playedPast(page, 0.5, errors);
       const opened = await page.evaluate(() => (window as unknown as { __opened: Record<string, number> }).__opened);
-      // The one socket is the WebSocket index.html opened while the first module loaded, taken over by socket.io.
-      expect(opened).toMatchObject({ sockets: 1, fromHtml: 1, watches: 1, peers: 1 });
+      // The one socket is the WebSocket index.html opened while the first module loaded, taken over by socket.io, and
+      // it asked for the /client namespace once (the script did, socket.io did not again).
+      expect(opened).toMatchObject({ sockets: 1, fromHtml: 1, connects: 1, watches: 1, peers: 1 });
     } finally {
       await context.close();
     }

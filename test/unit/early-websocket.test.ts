@@ -3,6 +3,7 @@
 // its open and its queued messages replayed to the transport.
 import { describe, expect, it } from 'vitest';
 import {
+  CLIENT_CONNECT_PACKET,
   EARLY_WS_GLOBAL,
   EarlyWebSocketTransport,
   takeEarlyWebSocket,
@@ -10,8 +11,16 @@ import {
 } from '../../web-client/components/early-websocket.js';
 
 const URI = 'ws://127.0.0.1:42001/socket.io/?EIO=4&transport=websocket';
+/** engine.io's options for a transport to URI, as its socket passes them. */
+const OPTS = {
+  hostname: '127.0.0.1',
+  port: '42001',
+  path: '/socket.io/',
+  query: { EIO: 4, transport: 'websocket' },
+  socket: { binaryType: 'arraybuffer' },
+} as never;
 
-/** A stand-in browser WebSocket: its state and whether it was closed. */
+/** A stand-in browser WebSocket: its state, whether it was closed, what was sent on it. */
 function fakeWs(readyState: number, url = URI) {
   return {
     CONNECTING: 0,
@@ -22,8 +31,12 @@ function fakeWs(readyState: number, url = URI) {
     url,
     closed: false,
     binaryType: 'blob',
+    sent: [] as unknown[],
     close() {
       this.closed = true;
+    },
+    send(data: unknown) {
+      this.sent.push(data);
     },
   };
 }
@@ -72,5 +85,26 @@ describe('EarlyWebSocketTransport', () => {
     await Promise.resolve();
     expect(seen).toEqual(['open', 'open', 'ping']);
     expect(queue).toEqual([]);
+  });
+
+  it("does not send socket.io's CONNECT for /client again when the page's script sent it, and sends everything else", async () => {
+    const ws = fakeWs(1);
+    (globalThis as Record<string, unknown>)[EARLY_WS_GLOBAL] = { ws, queue: [], connectSent: true };
+    const t = new EarlyWebSocketTransport(OPTS);
+    t.open();
+    t.doWrite({ type: 'message' }, CLIENT_CONNECT_PACKET);
+    t.doWrite({ type: 'message' }, '42/client,0["watch",{}]');
+    // Only once: a CONNECT after that (the namespace asked again on this connection) goes.
+    t.doWrite({ type: 'message' }, CLIENT_CONNECT_PACKET);
+    expect(ws.sent).toEqual(['42/client,0["watch",{}]', CLIENT_CONNECT_PACKET]);
+  });
+
+  it("sends socket.io's CONNECT when the script did not (it was taken before engine.io's open packet came)", () => {
+    const ws = fakeWs(0);
+    (globalThis as Record<string, unknown>)[EARLY_WS_GLOBAL] = { ws, queue: [], connectSent: false };
+    const t = new EarlyWebSocketTransport(OPTS);
+    t.open();
+    t.doWrite({ type: 'message' }, CLIENT_CONNECT_PACKET);
+    expect(ws.sent).toEqual([CLIENT_CONNECT_PACKET]);
   });
 });

@@ -7,7 +7,15 @@ import { WebSocket as WebSocketTransport } from 'engine.io-client';
 export interface EarlyWebSocket {
   ws: WebSocket;
   queue: unknown[];
+  /**
+   * The socket.io CONNECT the script sent for `/client` at engine.io's open packet (no auth: the `/client` namespace
+   * takes none), so the hub admits the namespace while the module loads. socket.io's own CONNECT is then not sent again.
+   */
+  connectSent?: boolean;
 }
+
+/** socket.io's CONNECT packet for `/client` without auth, as engine.io sends it (the message type `4`, then CONNECT `0`). */
+export const CLIENT_CONNECT_PACKET = '40/client,';
 
 /** The global the inline script in index.html sets (keep the two in step). */
 export const EARLY_WS_GLOBAL = '__batonEarlyWs';
@@ -36,11 +44,24 @@ export function takeEarlyWebSocket(uri: string, holder: Holder = globalThis as H
  * WebSocket (set right after `createSocket`), and no message event can run before it.
  */
 export class EarlyWebSocketTransport extends WebSocketTransport {
+  /** The script sent `/client`'s CONNECT on this transport's WebSocket: socket.io's own is dropped, once. */
+  #connectSent = false;
+
   override createSocket(uri: string, protocols: string | string[] | undefined, opts: Record<string, unknown>): unknown {
     const early = takeEarlyWebSocket(uri);
     if (!early) return super.createSocket(uri, protocols, opts);
+    // Read now: once the transport's handlers are on the WebSocket the script sends nothing more.
+    this.#connectSent = early.connectSent === true;
     queueMicrotask(() => this.#handOver(early));
     return early.ws;
+  }
+
+  override doWrite(packet: Parameters<WebSocketTransport['doWrite']>[0], data: Parameters<WebSocketTransport['doWrite']>[1]): void {
+    if (this.#connectSent && data === CLIENT_CONNECT_PACKET) {
+      this.#connectSent = false;
+      return;
+    }
+    super.doWrite(packet, data);
   }
 
   #handOver(early: EarlyWebSocket): void {
