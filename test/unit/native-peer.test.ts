@@ -1,13 +1,7 @@
 // The page's own peer (web-client/components/native-peer.ts) over a stand-in RTCPeerConnection: what it fires before
 // anyone listens (a peer made ahead that connected before the player's code) is held for the first listener, within a bound.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  EARLY_PC_GLOBAL,
-  MAX_HELD_DATA_BYTES,
-  NativePeer,
-  makePeerAhead,
-  takeEarlyPeerConnection,
-} from '../../web-client/components/native-peer.js';
+import { MAX_HELD_DATA_BYTES, NativePeer } from '../../web-client/components/native-peer.js';
 
 /** The data channel the stand-in connection made last: the test opens it and delivers messages on it. */
 let channel: {
@@ -21,9 +15,6 @@ let channel: {
 };
 
 class FakePeerConnection {
-  signalingState = 'stable';
-  connectionState = 'new';
-  closed = false;
   onicecandidate: unknown = null;
   oniceconnectionstatechange: unknown = null;
   onconnectionstatechange: unknown = null;
@@ -38,9 +29,7 @@ class FakePeerConnection {
   async setLocalDescription(d: { sdp: string }) {
     this.localDescription = d;
   }
-  close() {
-    this.closed = true;
-  }
+  close() {}
 }
 
 const original = (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection;
@@ -92,26 +81,5 @@ describe('NativePeer', () => {
     const over = await fill(MAX_HELD_DATA_BYTES + 1);
     expect(over.got).toEqual({ errors: ['ERR_HELD_TOO_MUCH'], closed: true });
     at.peer.destroy();
-  });
-});
-
-describe('the connection index.html made ahead', () => {
-  it('is the one the first peer made ahead makes its offer on, once', async () => {
-    const early = new FakePeerConnection();
-    (globalThis as Record<string, unknown>)[EARLY_PC_GLOBAL] = early;
-    const peer = makePeerAhead(Promise.resolve([]));
-    expect(await peer.offered()).toEqual({ type: 'offer', sdp: 'v=0' });
-    expect(early.localDescription).toEqual({ type: 'offer', sdp: 'v=0' });
-    expect(takeEarlyPeerConnection()).toBeUndefined();
-    peer.destroy();
-  });
-
-  it('is closed and not used when something already used it', () => {
-    const used = new FakePeerConnection();
-    used.localDescription = { sdp: 'v=0' };
-    const holder = { [EARLY_PC_GLOBAL]: used as unknown as RTCPeerConnection };
-    expect(takeEarlyPeerConnection(holder)).toBeUndefined();
-    expect(used.closed).toBe(true);
-    expect(holder[EARLY_PC_GLOBAL]).toBeUndefined();
   });
 });

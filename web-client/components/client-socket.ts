@@ -8,7 +8,7 @@ import { EarlyPlayback, type EarlyHandOff } from './early-playback.js';
 import { EarlyWebSocketTransport } from './early-websocket.js';
 import { parseHash } from './hash-route.js';
 import { readIceServers } from './ice-servers.js';
-import { makePeerAhead, takeEarlyPeerConnection } from './native-peer.js';
+import { makePeerAhead } from './native-peer.js';
 import { PlayPositions, localStorageOrNull, resumePoint } from './play-position.js';
 
 /** /api/config as the hub sent it (null when it failed), fetched once when the page loads; parsed by hub-socket.ts. */
@@ -55,8 +55,6 @@ export function openEarlySocket(hash: string = location.hash): void {
   const s = connectClient();
   early = s;
   // The offer waits for the operator's ICE servers, but not forever: a config that never comes means none.
-  // index.html made a connection for a watch naming an asset: none here (its own reading of the hash differed) closes it.
-  if (!route.asset) takeEarlyPeerConnection()?.close();
   if (route.asset) {
     const peer = makePeerAhead(
       Promise.race([iceServersAhead, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]),

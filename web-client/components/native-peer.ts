@@ -63,15 +63,9 @@ export class NativePeer implements AheadPeer {
    * `iceServers` may come later (a peer made at page load, before /api/config is read): the offer is made,
    * and ICE gathered, once they are known.
    */
-  constructor(opts: {
-    initiator: boolean;
-    config?: { iceServers?: RTCIceServer[] };
-    iceServers?: Promise<RTCIceServer[]>;
-    /** A connection made earlier with the default configuration (index.html's), to make this peer on. */
-    pc?: RTCPeerConnection;
-  }) {
+  constructor(opts: { initiator: boolean; config?: { iceServers?: RTCIceServer[] }; iceServers?: Promise<RTCIceServer[]> }) {
     if (!opts.initiator) throw new Error('NativePeer only makes offers');
-    const pc = opts.pc ?? new RTCPeerConnection({ iceServers: opts.config?.iceServers ?? [] });
+    const pc = new RTCPeerConnection({ iceServers: opts.config?.iceServers ?? [] });
     this.#pc = pc;
     const channel = pc.createDataChannel(randomLabel());
     channel.binaryType = 'arraybuffer';
@@ -226,24 +220,5 @@ function randomLabel(): string {
  * ahead: the browser's WebRTC start-up then overlaps loading the rest of the page.
  */
 export function makePeerAhead(iceServers: Promise<RTCIceServer[]>): NativePeer {
-  return new NativePeer({ initiator: true, iceServers, pc: takeEarlyPeerConnection() });
-}
-
-/** The global index.html's inline script sets (keep the two in step). */
-export const EARLY_PC_GLOBAL = '__batonEarlyPc';
-
-type PcHolder = { [EARLY_PC_GLOBAL]?: RTCPeerConnection };
-
-/**
- * The RTCPeerConnection index.html made on a watch page naming an asset, once, while still untouched: Chromium sets up
- * a new connection (its DTLS certificate, its threads' share) before it can make an offer, and that then overlaps the
- * first module's download. Undefined when there is none; one already used or closed is closed and not handed out.
- */
-export function takeEarlyPeerConnection(holder: PcHolder = globalThis as PcHolder): RTCPeerConnection | undefined {
-  const pc = holder[EARLY_PC_GLOBAL];
-  delete holder[EARLY_PC_GLOBAL];
-  if (!pc) return undefined;
-  if (pc.signalingState === 'stable' && pc.connectionState === 'new' && !pc.localDescription) return pc;
-  pc.close();
-  return undefined;
+  return new NativePeer({ initiator: true, iceServers });
 }
