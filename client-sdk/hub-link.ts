@@ -1,6 +1,7 @@
 // The client SDK's link to the hub: typed socket.io sockets on `/client` and
 // `/dashboard`, and a connect that waits for the first connection. No DOM, no Node:
 // the Lit pages and the CLI both open their hub sockets here.
+import type { TransportCtor } from 'engine.io-client';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToHubEvents, DashboardToHubEvents, HubToClientEvents, HubToDashboardEvents } from '../signaling/protocol/events.js';
 import { CodedError } from '../common/coded-error.js';
@@ -37,12 +38,14 @@ export interface HubLinkOptions {
    * learns the list from `/api/config` after it connected).
    */
   alternates?: () => readonly string[];
+  /** engine.io's WebSocket transport to use instead of its own (the page's takes over a WebSocket opened before it loaded). */
+  websocket?: TransportCtor;
 }
 
 function open<S>(namespace: string, o: HubLinkOptions): S {
   const base = o.hubUrl ? o.hubUrl.replace(/\/$/, '') : '';
   const socket = io(`${base}${namespace}`, {
-    transports: ['websocket'],
+    transports: o.websocket ? [o.websocket] : ['websocket'],
     reconnection: o.reconnect ?? true,
     reconnectionDelay: RECONNECT_DELAY_MS,
     reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,

@@ -5,6 +5,7 @@ import { openClientSocket, type ClientSocket } from '../../client-sdk/hub-link.j
 import type { WatchAheadHandle } from '../../client-sdk/viewer-types.js';
 import { askWatchAhead } from '../../client-sdk/watch-ahead.js';
 import { EarlyPlayback, type EarlyHandOff } from './early-playback.js';
+import { EarlyWebSocketTransport } from './early-websocket.js';
 import { parseHash } from './hash-route.js';
 import { readIceServers } from './ice-servers.js';
 import { makePeerAhead } from './native-peer.js';
@@ -21,9 +22,12 @@ export const hubUrls: string[] = [];
 /** The operator's ICE servers, read by hand from /api/config (empty when it failed): the first peer's offer waits for them. */
 export const iceServersAhead: Promise<RTCIceServer[]> = rawConfig.then(readIceServers);
 
-/** Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). */
+/**
+ * Connect to `/client` on the page's own origin (the hub serves the page; Vite proxies in dev). The page's first
+ * connection takes the WebSocket index.html opened before this module loaded (early-websocket.ts).
+ */
 export function connectClient(): ClientSocket {
-  return openClientSocket({ reconnect: true, alternates: () => hubUrls });
+  return openClientSocket({ reconnect: true, alternates: () => hubUrls, websocket: EarlyWebSocketTransport });
 }
 
 /** How long the peer made ahead waits for /api/config before it makes its offer without the operator's ICE servers. */
