@@ -165,7 +165,7 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
     value: '{ttff.p50_ms} ms p50',
     targets: ['ttff.p50_ms', 'ttff.ratio_vs_http'],
     against:
-      '{ttff.ratio_vs_http}× plain HTTP into MSE from the same server ({ttff.http_p50_ms} ms); Baton, from navigation start: player defined {ttff.app_ready_p50_ms} ms, hub WebSocket open {ttff.socket_open_p50_ms} ms, data channel open {ttff.channel_open_p50_ms} ms, first media bytes {ttff.first_data_p50_ms} ms',
+      '{ttff.ratio_vs_http}× plain HTTP into MSE from the same server ({ttff.http_p50_ms} ms); Baton, from navigation start: [[player defined {ttff.app_ready_p50_ms} ms, ]]hub WebSocket open {ttff.socket_open_p50_ms} ms, data channel open {ttff.channel_open_p50_ms} ms, first media bytes {ttff.first_data_p50_ms} ms',
   }, // Issue 19: real peers, same machine, same run, same media (`npm run bench -- --peers`).
   {
     figure: 'peers: time to first frame in Chromium, the demo asset (Janus and HLS live; Baton and HTTP from storage)',
@@ -187,7 +187,7 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
     value: 'Baton {peers.server_cpu_ms_per_viewer_s.baton} ms ({peers.server_cpu_ms_per_viewer_s.baton.v10})',
     targets: ['peers.server_cpu_ratio_vs_janus.baton', 'peers.server_cpu_ratio_vs_hls.baton'],
     against:
-      'Baton ÷ Janus {peers.server_cpu_ratio_vs_janus.baton}, ÷ nginx {peers.server_cpu_ratio_vs_hls.baton}; Janus {peers.server_cpu_ms_per_viewer_s.janus} ms ({peers.server_cpu_ms_per_viewer_s.janus.v10}); nginx HLS {peers.server_cpu_ms_per_viewer_s.hls} ms ({peers.server_cpu_ms_per_viewer_s.hls.v10}); RSS per viewer at 10: Baton {peers.rss_mb_per_viewer.baton.v10} MB, Janus {peers.rss_mb_per_viewer.janus.v10} MB, nginx {peers.rss_mb_per_viewer.hls.v10} MB',
+      'Baton ÷ Janus {peers.server_cpu_ratio_vs_janus.baton}, ÷ nginx {peers.server_cpu_ratio_vs_hls.baton}; Janus {peers.server_cpu_ms_per_viewer_s.janus} ms ({peers.server_cpu_ms_per_viewer_s.janus.v10}); nginx HLS {peers.server_cpu_ms_per_viewer_s.hls} ms ({peers.server_cpu_ms_per_viewer_s.hls.v10}); RSS per viewer (pooled like CPU; in brackets the idle RSS swing): Baton {peers.rss_mb_per_viewer.baton} MB ({peers.rss_idle_spread_mb.baton} MB), Janus {peers.rss_mb_per_viewer.janus} MB ({peers.rss_idle_spread_mb.janus} MB), nginx {peers.rss_mb_per_viewer.hls} MB ({peers.rss_idle_spread_mb.hls} MB)',
   },
   {
     figure:
