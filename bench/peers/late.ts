@@ -49,8 +49,14 @@ export class RtpVideoFrames {
     if (b.byteLength < 12 || b[0]! >> 6 !== 2 || (b[1]! >= 192 && b[1]! <= 223)) return;
     if ((b[1]! & 0x80) === 0) return;
     const ts = ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
-    // A resent last packet of a frame already counted.
-    if (ts === this.#lastTs) return;
+    // Only a frame newer than every frame counted (RTP timestamps compared as serial numbers): a retransmitted packet of
+    // a frame already counted (a NACK answered) is no new frame, even when newer frames came between (until
+    // 2026-12-06 only a resend right after its original was skipped, and a loaded WHEP viewer counted up to 6× the
+    // stream's frame rate).
+    if (this.#lastTs !== undefined) {
+      const ahead = (ts - this.#lastTs) >>> 0;
+      if (ahead === 0 || ahead >= 0x80000000) return;
+    }
     this.#lastTs = ts;
     this.#ts0 ??= ts;
     this.#late.frame((((ts - this.#ts0) >>> 0) / VIDEO_CLOCK_HZ) * 1000, arrivalMs);

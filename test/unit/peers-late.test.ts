@@ -43,6 +43,18 @@ describe('frames late', () => {
     expect(l.count()).toEqual({ frames: 3, late: 1 });
   });
 
+  it('RTP: a frame resent after newer frames (a NACK answered) is not counted again', () => {
+    const l = new LateFrames();
+    const v = new RtpVideoFrames(l);
+    v.packet(rtp(0, true), 0);
+    v.packet(rtp(3_000, true), 33);
+    v.packet(rtp(6_000, true), 66);
+    v.packet(rtp(3_000, true), 400); // the second frame's marker packet resent, well after it
+    v.packet(rtp(0, true), 410);
+    v.packet(rtp(9_000, true), 100);
+    expect(l.count()).toEqual({ frames: 4, late: 0 });
+  });
+
   it('RTP timestamps that wrap past 2^32 keep counting forward', () => {
     const l = new LateFrames();
     const v = new RtpVideoFrames(l);
