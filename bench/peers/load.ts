@@ -3,6 +3,7 @@
 import type { RunningPeer, NodeViewer } from './peer.js';
 import { cpuMs, rssMb } from './proc.js';
 import { lateShare } from './late.js';
+import { percentile } from '../sampling.js';
 
 export interface LoadResult {
   viewers: number;
@@ -55,8 +56,7 @@ async function meter(peer: RunningPeer, windowMs: number): Promise<Metered> {
     rss.push(rssOf(peer));
     c = now;
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { cpuMs: median(slices) * SLICES, rssMb: median(rss), rssSpreadMb: Math.max(...rss) - Math.min(...rss) };
+  return { cpuMs: percentile(slices, 50) * SLICES, rssMb: percentile(rss, 50), rssSpreadMb: Math.max(...rss) - Math.min(...rss) };
 }
 
 /** The idle figures (no viewer), to subtract. */
