@@ -281,7 +281,7 @@ export class ClusterIndex {
             this.#sawFrame(next);
             next = this.#checkBlock(h.id, dataStart, h.size);
           }
-          // Its first block (and first video block) seen: the rest of the Cluster is skipped whole.
+          // A frame and a video keyframe (or a block that cannot tell) seen: the rest of the Cluster is skipped whole.
           if (!this.#keyframes.pending && this.#clusterHasFrame) next = this.#clusterEnd;
           break;
         case 'group': {
@@ -329,7 +329,7 @@ export class ClusterIndex {
   }
 
   /**
-   * A block of a Cluster whose first video block is still to come: a SimpleBlock's head says its track
+   * A block of a Cluster that has shown no video keyframe yet: a SimpleBlock's head says its track
    * and keyframe flag (read now or as its bytes arrive); a BlockGroup is walked into (a keyframe there is
    * a group without a ReferenceBlock). Returns where the walk goes next.
    */
@@ -366,7 +366,7 @@ export class ClusterIndex {
     if (this.#peek.fill(chunk, start) < len) return;
     const forWhom = this.#peekFor;
     this.#peekFor = null;
-    // An unreadable head (no track): the Cluster cannot be told to start with a keyframe.
+    // An unreadable head (no track): the Cluster cannot be told to hold a keyframe.
     const head = this.#blockHead;
     readBlockHead(this.#peek.bytes, len, head);
     if (forWhom === 'group') this.#groupTrack = head.track;

@@ -25,7 +25,7 @@ export class ClusterOffsets {
   readonly #clusters = new OffsetRing(MAX_RECENT_CLUSTERS);
   /** Offsets after a whole block (in an unknown-size Cluster) or a whole sized Cluster. */
   readonly #cuts = new OffsetRing(MAX_RECENT_CUTS);
-  /** Starts of the Clusters whose first video block is a keyframe (every Cluster without video), and the first such. */
+  /** Starts of the Clusters that hold a video keyframe (every Cluster without video), and the first such. */
   readonly #keyClusters = new OffsetRing(MAX_RECENT_CLUSTERS);
   #firstKeyCluster: number | undefined;
 
@@ -35,7 +35,7 @@ export class ClusterOffsets {
     this.#clusters.push(at);
   }
 
-  /** The Cluster at `at` starts with a keyframe. */
+  /** The Cluster at `at` holds a video keyframe. */
   keyCluster(at: number): void {
     this.#firstKeyCluster ??= at;
     this.#keyClusters.push(at);

@@ -1,4 +1,4 @@
-// A viewer's ByteSource over a stream being ingested: grows with the LiveWriter; late joiners start at the newest keyframe Cluster.
+// A viewer's ByteSource over a stream being ingested: grows with the LiveWriter; late joiners start at the newest Cluster holding a keyframe.
 import type { ClusterIndex } from './cluster-index.js';
 import type { ByteSource } from '../contracts.js';
 import { IngestError, IngestErrorCode } from './errors.js';
@@ -11,7 +11,7 @@ import type { LiveWriter } from './live-writer.js';
  * - a viewer that asks for offset 0 joins at the live edge (`liveJoinPoint`): session
  *   bytes `[0, initBytes)` are the file's init segment (EBML header, Info, Tracks) and
  *   session byte `initBytes + k` is file byte `joinedAt + k`, where `joinedAt` is the
- *   newest Cluster that starts with a keyframe. So `file = session + skipBytes` past the
+ *   newest Cluster that holds a video keyframe. So `file = session + skipBytes` past the
  *   init segment, with `skipBytes = joinedAt - initBytes`;
  * - any other start (offset > 0), or a stream whose only start point so far is its
  *   first Cluster, is the file itself: session offset = file offset (`skipBytes` = 0).
@@ -43,9 +43,9 @@ export interface LiveSourceOptions {
 /**
  * Where a session that asks for `offset` of a stream starts, as the file offset of a Cluster past
  * the init segment; undefined to read the file as it is. Only a live stream asked from its start
- * joins late: at the newest Cluster that starts with a keyframe (a picture at once, at most one
+ * joins late: at the newest Cluster that holds a video keyframe (a picture at once, at most one
  * keyframe interval behind the edge), or, when the index cannot tell keyframes (no readable Tracks,
- * or no Cluster starts with one), at the newest Cluster (the player then waits for the next
+ * or no Cluster holds one), at the newest Cluster (the player then waits for the next
  * keyframe). A stream whose newest start point is its first Cluster is read from byte 0. Pure.
  */
 export function liveJoinPoint(

@@ -8,7 +8,7 @@ import { readBlockHead } from './webm-duration.js';
 import { MatroskaId as Id } from '../../common/matroska-ids.js';
 import { ClusterSense } from '../ingest/cluster-sense.js';
 
-/** One place a stream can start from: a Cluster that begins with a keyframe (or any Cluster of an audio-only file). */
+/** One place a stream can start from: a Cluster that holds a video keyframe, at that keyframe's time (or any Cluster of an audio-only file, at its own). */
 export interface SeekPoint {
   /** Media time of the point, ms. */
   timeMs: number;
@@ -53,7 +53,7 @@ const HEADER_BYTES = 12;
 
 /**
  * Builds the seek index of a stored (complete) WebM file of `size` bytes. Uses the Cues when the
- * SeekHead names them and they point at Clusters, else scans every Cluster for a leading keyframe.
+ * SeekHead names them and they point at Clusters, else scans every Cluster for a video keyframe.
  * Resolves undefined when the file has no readable head or no Cluster; read errors reject.
  */
 export async function buildSeekIndex(read: ReadAt, size: number): Promise<SeekIndex | undefined> {
@@ -191,7 +191,9 @@ async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promi
     clusters++;
     const end = h.size === undefined ? size : Math.min(size, h.dataStart + h.size);
     let timecode: number | undefined;
-    let key: boolean | undefined = video === undefined ? true : undefined;
+    // Ticks after the Cluster's Timecode of its first video keyframe (any block of it, not only the first:
+    // ffmpeg's live WebM and OBS start Clusters on a time grid, and a keyframe is then mid-Cluster).
+    let keyRel: number | undefined = video === undefined ? 0 : undefined;
     let framed = false;
     let p = h.dataStart;
     while (p < end) {
@@ -205,18 +207,15 @@ async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promi
       } else if (c.id === Id.simpleBlock || c.id === Id.blockGroup) {
         framed = true;
         sense.frame();
-        if (c.id === Id.simpleBlock && key === undefined) {
-          const { v, i } = await w.at(c.dataStart, 12);
-          const b = readBlockHead(v, i, c.size);
-          if (b && b.track === video) key = b.key;
-        }
+        if (keyRel === undefined) keyRel = await keyframeAt(w, c, video!);
       }
       p = c.dataStart + c.size;
-      // A known-size Cluster is skipped whole once its time, a frame and its first video block are known.
-      if (h.size !== undefined && timecode !== undefined && key !== undefined && framed) break;
+      // A known-size Cluster is skipped whole once its time, a frame and its keyframe are known.
+      if (h.size !== undefined && timecode !== undefined && keyRel !== undefined && framed) break;
     }
-    if (timecode !== undefined && key === true) {
-      const point = { timeMs: ticksToMs(timecode, probe), offset: pos };
+    if (timecode !== undefined && keyRel !== undefined) {
+      // The keyframe's own time, as a Cue's is: a seek to it shows a picture at once.
+      const point = { timeMs: ticksToMs(Math.max(0, timecode + keyRel), probe), offset: pos };
       const last = points[points.length - 1];
       if (!last || point.timeMs - last.timeMs >= MIN_SEEK_POINT_GAP_MS) points.push(point);
     }
@@ -224,6 +223,31 @@ async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promi
     if (h.size === undefined && p >= size) break;
   }
   return points;
+}
+
+/**
+ * A block's time after its Cluster's (ticks) when it is a keyframe of the `video` track, else undefined. A SimpleBlock
+ * says so in its flags; a BlockGroup is a keyframe when it has no ReferenceBlock.
+ */
+async function keyframeAt(w: Window, c: Header, video: number): Promise<number | undefined> {
+  if (c.id === Id.simpleBlock) {
+    const { v, i } = await w.at(c.dataStart, 12);
+    const b = readBlockHead(v, i, c.size!);
+    return b && b.track === video && b.key ? b.relTicks : undefined;
+  }
+  let head: ReturnType<typeof readBlockHead>;
+  let referenced = false;
+  const end = c.dataStart + c.size!;
+  for (let p = c.dataStart; p < end; ) {
+    const g = await w.header(p);
+    if (!g || g.size === undefined) return undefined;
+    if (g.id === Id.block) {
+      const { v, i } = await w.at(g.dataStart, 12);
+      head = readBlockHead(v, i, g.size);
+    } else if (g.id === Id.referenceBlock) referenced = true;
+    p = g.dataStart + g.size;
+  }
+  return head && head.track === video && !referenced ? head.relTicks : undefined;
 }
 
 function view(bytes: Uint8Array): DataView {

@@ -1,5 +1,6 @@
-// Where a live viewer starts: the Cluster index knows which Clusters start with a video keyframe, and a late joiner starts at the newest one.
+// Where a live viewer starts: the Cluster index knows which Clusters hold a video keyframe, and a late joiner starts at the newest one.
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +23,10 @@ const blockBody = (track: number, key: boolean, n: number) =>
  * and video (track 1). Each Cluster opens with an audio block, then a video frame that is a keyframe
  * only in the Clusters listed in `keyAt`: Clusters also start between keyframes, as the muxer does.
  * With `groups`, video frames are BlockGroups (what it writes for a canvas with alpha), a ReferenceBlock
- * marking each non-key frame. `video: false` leaves the video track out.
+ * marking each non-key frame. `video: false` leaves the video track out. `keyFrame` (0–2, default 0) is which
+ * of a key Cluster's three video frames is the keyframe: a muxer that cuts Clusters by time puts it mid-Cluster.
  */
-function recorderStream(opts: { clusters: number; keyAt: number[]; groups?: boolean; video?: boolean }) {
+function recorderStream(opts: { clusters: number; keyAt: number[]; groups?: boolean; video?: boolean; keyFrame?: number }) {
   const video = opts.video ?? true;
   const entries = [el([0xae], cat(uint([0xd7], 2), uint([0x83], 2), text([0x86], 'A_OPUS')))];
   if (video) entries.unshift(el([0xae], cat(uint([0xd7], 1), uint([0x83], 1), text([0x86], 'V_VP8'))));
@@ -42,7 +44,7 @@ function recorderStream(opts: { clusters: number; keyAt: number[]; groups?: bool
     const key = opts.keyAt.includes(c);
     const frames: Uint8Array[] = [el([0xe7], new Uint8Array([c])), el([0xa3], blockBody(2, true, 40))];
     for (let f = 0; f < 3 && video; f++) {
-      const isKey = key && f === 0;
+      const isKey = key && f === (opts.keyFrame ?? 0);
       frames.push(
         opts.groups
           ? el([0xa0], cat(el([0xa1], blockBody(1, false, 200 + f)), ...(isKey ? [] : [el([0xfb], new Uint8Array([0xff]))])))
@@ -65,7 +67,7 @@ function chunkings(): Array<() => number> {
 }
 
 describe('ClusterIndex keyframe Clusters', () => {
-  it('marks the Clusters whose first video block is a keyframe (SimpleBlocks, audio first), whatever the chunking', () => {
+  it('marks the Clusters that hold a video keyframe (SimpleBlocks, audio first), whatever the chunking', () => {
     const s = recorderStream({ clusters: 9, keyAt: [0, 4, 7] });
     for (const sizes of chunkings()) {
       const idx = feed(s.bytes, sizes);
@@ -80,6 +82,17 @@ describe('ClusterIndex keyframe Clusters', () => {
   it('tells keyframes in BlockGroups by the missing ReferenceBlock (Chromium recording a canvas)', () => {
     const s = recorderStream({ clusters: 6, keyAt: [0, 2, 5], groups: true });
     for (const sizes of chunkings()) expect(feed(s.bytes, sizes).recentKeyClusters()).toEqual([s.offsets[0], s.offsets[2], s.offsets[5]]);
+  });
+
+  it('marks a Cluster whose keyframe is not its first video block (Clusters cut by time), SimpleBlocks and BlockGroups alike', () => {
+    for (const groups of [false, true]) {
+      const s = recorderStream({ clusters: 9, keyAt: [0, 3, 6], keyFrame: 2, groups });
+      for (const sizes of chunkings()) {
+        const idx = feed(s.bytes, sizes);
+        expect(idx.recentKeyClusters()).toEqual([s.offsets[0], s.offsets[3], s.offsets[6]]);
+        expect(liveJoinPoint(idx, 0, true)).toBe(s.offsets[6]);
+      }
+    }
   });
 
   it('counts every Cluster of a stream without video as a start point', () => {
@@ -97,6 +110,37 @@ describe('ClusterIndex keyframe Clusters', () => {
       expect(want.length).toBeGreaterThan(5);
       for (const chunk of [1_000, 64 * 1024]) expect(feed(bytes, () => chunk).recentKeyClusters()).toEqual(want);
     }
+  });
+});
+
+describe('an ffmpeg live feed looped past its clip (Clusters cut every 100 ms, keyframes drifting off their starts)', () => {
+  // What `ffmpeg -re -stream_loop N -c copy -f webm -live 1 -cluster_time_limit 100` sends (the peers bench's feed):
+  // in the first pass each keyframe opens a Cluster's video, after the loop it lands mid-Cluster. Until 2026-12-06
+  // neither index saw a start point past the first 20 s: a viewer joining minutes in got everything from there.
+  const bytes = new Uint8Array(
+    execFileSync(
+      'ffmpeg',
+      [
+        ...['-v', 'error', '-stream_loop', '2', '-i', join(MEDIA_DIR, 'demo-testsrc.webm')],
+        ...['-c', 'copy', '-f', 'webm', '-live', '1', '-cluster_time_limit', '100', 'pipe:1'],
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    ),
+  );
+
+  it('a late joiner starts within a keyframe interval (1 s, 10 Clusters) of the edge', () => {
+    const idx = feed(bytes, () => 64 * 1024);
+    const recent = idx.recentClusters();
+    expect(idx.clusterCount).toBeGreaterThan(500);
+    expect(liveJoinPoint(idx, 0, true)).toBeGreaterThanOrEqual(recent[recent.length - 11]!);
+  });
+
+  it("the recording's seek index has a point every second to its end", async () => {
+    const index = await buildSeekIndex(async (o, n) => bytes.subarray(o, o + n), bytes.byteLength);
+    const times = index!.points.map((p) => p.timeMs);
+    expect(index!.from).toBe('clusters');
+    expect(times.at(-1)).toBeGreaterThan(58_000);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(1_050);
   });
 });
 
