@@ -57,7 +57,10 @@ export class ClusterIndex {
   readonly #offsets = new ClusterOffsets();
   #firstFrameEnd: number | undefined;
   readonly #sense = new ClusterSense();
-  readonly #keyframes = new KeyframeClusters(this.#offsets);
+  /** Media time (ms) of the Cluster being walked once its Timecode is read, and the newest of any Cluster. */
+  #clusterMs: number | undefined;
+  #newestMs: number | undefined;
+  readonly #keyframes = new KeyframeClusters(this.#offsets, () => this.#clusterMs);
   /** The bytes before the first Cluster, kept until it is found: the Tracks name the video track. */
   readonly #init = new InitBytes();
   /** The Cluster being walked has shown a block. */
@@ -148,9 +151,15 @@ export class ClusterIndex {
     return this.#offsets.latestCluster(limit);
   }
 
-  /** The last Cluster known to start with a keyframe, at or before `limit`, if any remembered. */
+  /** The last Cluster known to hold a video keyframe, at or before `limit`, if any remembered. */
   latestKeyCluster(limit = Infinity): number | undefined {
     return this.#offsets.latestKeyCluster(limit);
+  }
+
+  /** How far the newest keyframe Cluster starts behind the newest Cluster, ms of media time; undefined when a Timecode is unknown. */
+  keyClusterBehindMs(): number | undefined {
+    const key = this.#offsets.newestKeyTimeMs;
+    return key === undefined || this.#newestMs === undefined ? undefined : this.#newestMs - key;
   }
 
   /**
@@ -308,6 +317,7 @@ export class ClusterIndex {
     this.#clusterCount++;
     this.#offsets.cluster(at);
     this.#clusterHasFrame = false;
+    this.#clusterMs = undefined;
     this.#clusterTime(this.#time.begin(dataStart, this.#buf, this.#bufAt));
     this.#keyframes.cluster(at);
     return true;
@@ -376,6 +386,8 @@ export class ClusterIndex {
   /** A Cluster's Timecode read whole (`ms` of media time; undefined while it is not, or if there is none). */
   #clusterTime(ms: number | undefined): void {
     if (ms === undefined) return;
+    this.#clusterMs = ms;
+    if (this.#newestMs === undefined || ms > this.#newestMs) this.#newestMs = ms;
     this.#sense.time(ms);
     this.onClusterTime?.(ms);
   }

@@ -28,6 +28,8 @@ export class ClusterOffsets {
   /** Starts of the Clusters that hold a video keyframe (every Cluster without video), and the first such. */
   readonly #keyClusters = new OffsetRing(MAX_RECENT_CLUSTERS);
   #firstKeyCluster: number | undefined;
+  /** Media time (ms) of the newest keyframe Cluster, when its Timecode was read before its keyframe. */
+  #keyTimeMs: number | undefined;
 
   /** A Cluster starts at `at` (each at least the one before). */
   cluster(at: number): void {
@@ -35,9 +37,10 @@ export class ClusterOffsets {
     this.#clusters.push(at);
   }
 
-  /** The Cluster at `at` holds a video keyframe. */
-  keyCluster(at: number): void {
+  /** The Cluster at `at` (of media time `timeMs`, when known) holds a video keyframe. */
+  keyCluster(at: number, timeMs?: number): void {
     this.#firstKeyCluster ??= at;
+    this.#keyTimeMs = timeMs;
     this.#keyClusters.push(at);
   }
 
@@ -54,6 +57,11 @@ export class ClusterOffsets {
   /** The newest Cluster starts remembered (at most MAX_RECENT_CLUSTERS), ascending. */
   recentClusters(): number[] {
     return this.#clusters.toArray();
+  }
+
+  /** Media time (ms) of the newest keyframe Cluster, if its Timecode came before its keyframe. */
+  get newestKeyTimeMs(): number | undefined {
+    return this.#keyTimeMs;
   }
 
   /** The newest keyframe Cluster starts remembered (at most MAX_RECENT_CLUSTERS), ascending. */

@@ -16,9 +16,12 @@ export class KeyframeClusters {
   /** The Cluster being walked, while none of its video blocks so far was a keyframe. */
   #pending: number | undefined;
   readonly #offsets: ClusterOffsets;
+  /** The media time (ms) of the Cluster being walked, once its Timecode was read. */
+  readonly #clusterMs: () => number | undefined;
 
-  constructor(offsets: ClusterOffsets) {
+  constructor(offsets: ClusterOffsets, clusterMs: () => number | undefined) {
     this.#offsets = offsets;
+    this.#clusterMs = clusterMs;
   }
 
   /** How keyframe Clusters are known (see KeyframeMode). */
@@ -44,7 +47,7 @@ export class KeyframeClusters {
   /** A Cluster starts at `at`. */
   cluster(at: number): void {
     this.#pending = undefined;
-    if (this.#mode === 'all') this.#offsets.keyCluster(at);
+    if (this.#mode === 'all') this.#offsets.keyCluster(at, this.#clusterMs());
     else if (this.#mode === 'video') this.#pending = at;
   }
 
@@ -61,7 +64,7 @@ export class KeyframeClusters {
     if (cluster === undefined || (track !== undefined && track !== this.#videoTrack)) return;
     if (track !== undefined && !key) return;
     this.#pending = undefined;
-    if (track !== undefined) this.#offsets.keyCluster(cluster);
+    if (track !== undefined) this.#offsets.keyCluster(cluster, this.#clusterMs());
   }
 
   /** The Cluster being walked cannot be told to hold a keyframe (malformed inside). */

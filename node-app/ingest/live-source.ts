@@ -41,21 +41,33 @@ export interface LiveSourceOptions {
 }
 
 /**
+ * How far behind the newest Cluster a late joiner may start, ms of media time. A joiner gets everything from its
+ * join point at once (a WHEP session sends it as fast as it reads it; a data-channel viewer buffers it), so a stream
+ * whose keyframes are rare, or stopped, or cannot be told would hand each joiner that much: past this bound it
+ * joins at the newest Cluster and its player waits for the next keyframe. 10 s holds OBS's automatic keyframe
+ * interval (250 frames, 8.3 s at 30 fps); browsers and WHIP ingest send one every 2 s.
+ */
+export const MAX_LIVE_JOIN_BEHIND_MS = 10_000;
+
+/**
  * Where a session that asks for `offset` of a stream starts, as the file offset of a Cluster past
  * the init segment; undefined to read the file as it is. Only a live stream asked from its start
  * joins late: at the newest Cluster that holds a video keyframe (a picture at once, at most one
- * keyframe interval behind the edge), or, when the index cannot tell keyframes (no readable Tracks,
- * or no Cluster holds one), at the newest Cluster (the player then waits for the next
- * keyframe). A stream whose newest start point is its first Cluster is read from byte 0. Pure.
+ * keyframe interval behind the edge) unless it is more than MAX_LIVE_JOIN_BEHIND_MS behind the newest
+ * Cluster; else, or when the index cannot tell keyframes (no readable Tracks, or no Cluster holds one),
+ * at the newest Cluster (the player then waits for the next keyframe). A stream whose newest start
+ * point is its first Cluster is read from byte 0. Pure.
  */
 export function liveJoinPoint(
-  index: Pick<ClusterIndex, 'initBytes' | 'latestCluster' | 'latestKeyCluster'>,
+  index: Pick<ClusterIndex, 'initBytes' | 'latestCluster' | 'latestKeyCluster' | 'keyClusterBehindMs'>,
   offset: number,
   live: boolean,
 ): number | undefined {
   const init = index.initBytes;
   if (offset !== 0 || !live || init === undefined) return undefined;
-  const at = index.latestKeyCluster() ?? index.latestCluster();
+  const behind = index.keyClusterBehindMs();
+  const key = behind !== undefined && behind > MAX_LIVE_JOIN_BEHIND_MS ? undefined : index.latestKeyCluster();
+  const at = key ?? index.latestCluster();
   return at !== undefined && at > init ? at : undefined;
 }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterIndex } from '../../node-app/ingest/cluster-index.js';
-import { createLiveSource, liveJoinPoint } from '../../node-app/ingest/live-source.js';
+import { MAX_LIVE_JOIN_BEHIND_MS, createLiveSource, liveJoinPoint } from '../../node-app/ingest/live-source.js';
 import { LiveWriter } from '../../node-app/ingest/live-writer.js';
 import { buildSeekIndex } from '../../node-app/storage/seek-index.js';
 import { MEDIA_DIR } from '../helpers/cluster.js';
@@ -25,8 +25,16 @@ const blockBody = (track: number, key: boolean, n: number) =>
  * With `groups`, video frames are BlockGroups (what it writes for a canvas with alpha), a ReferenceBlock
  * marking each non-key frame. `video: false` leaves the video track out. `keyFrame` (0–2, default 0) is which
  * of a key Cluster's three video frames is the keyframe: a muxer that cuts Clusters by time puts it mid-Cluster.
+ * Cluster `c` has Timecode `c × clusterMs` (default 1) ms.
  */
-function recorderStream(opts: { clusters: number; keyAt: number[]; groups?: boolean; video?: boolean; keyFrame?: number }) {
+function recorderStream(opts: {
+  clusters: number;
+  keyAt: number[];
+  groups?: boolean;
+  video?: boolean;
+  keyFrame?: number;
+  clusterMs?: number;
+}) {
   const video = opts.video ?? true;
   const entries = [el([0xae], cat(uint([0xd7], 2), uint([0x83], 2), text([0x86], 'A_OPUS')))];
   if (video) entries.unshift(el([0xae], cat(uint([0xd7], 1), uint([0x83], 1), text([0x86], 'V_VP8'))));
@@ -42,7 +50,9 @@ function recorderStream(opts: { clusters: number; keyAt: number[]; groups?: bool
   for (let c = 0; c < opts.clusters; c++) {
     offsets.push(at);
     const key = opts.keyAt.includes(c);
-    const frames: Uint8Array[] = [el([0xe7], new Uint8Array([c])), el([0xa3], blockBody(2, true, 40))];
+    const t = c * (opts.clusterMs ?? 1);
+    const timecode = new Uint8Array([t >>> 24, (t >>> 16) & 0xff, (t >>> 8) & 0xff, t & 0xff]);
+    const frames: Uint8Array[] = [el([0xe7], timecode), el([0xa3], blockBody(2, true, 40))];
     for (let f = 0; f < 3 && video; f++) {
       const isKey = key && f === (opts.keyFrame ?? 0);
       frames.push(
@@ -167,8 +177,27 @@ describe('liveJoinPoint', () => {
     expect(liveJoinPoint(new ClusterIndex(), 0, true)).toBeUndefined();
   });
 
+  it(`joins at the newest Cluster when the newest keyframe is more than ${MAX_LIVE_JOIN_BEHIND_MS} ms behind it (rare or stopped keyframes)`, () => {
+    // Clusters 2 s apart: a keyframe 6 s behind the edge is joined at, one 12 s behind is not (a joiner would be handed 12 s at once).
+    const near = recorderStream({ clusters: 9, keyAt: [0, 5], clusterMs: 2_000 });
+    const nearIdx = feed(near.bytes, () => 700);
+    expect(nearIdx.keyClusterBehindMs()).toBe(6_000);
+    expect(liveJoinPoint(nearIdx, 0, true)).toBe(near.offsets[5]);
+    const far = recorderStream({ clusters: 9, keyAt: [0, 2], clusterMs: 2_000 });
+    for (const sizes of chunkings()) {
+      const idx = feed(far.bytes, sizes);
+      expect(idx.keyClusterBehindMs()).toBe(12_000);
+      expect(liveJoinPoint(idx, 0, true)).toBe(far.offsets[8]);
+    }
+  });
+
   it('falls back to the newest Cluster when the index cannot tell keyframes', () => {
-    const blind = { initBytes: s.init, latestCluster: () => s.offsets[8], latestKeyCluster: () => undefined };
+    const blind = {
+      initBytes: s.init,
+      latestCluster: () => s.offsets[8],
+      latestKeyCluster: () => undefined,
+      keyClusterBehindMs: () => undefined,
+    };
     expect(liveJoinPoint(blind, 0, true)).toBe(s.offsets[8]);
   });
 });
