@@ -1,7 +1,7 @@
 // BlockStore over a directory of `<id>.webm` files: catalog, codec probing, reads (file-reads.ts); each
-// asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it.
-import { statSync, type Stats } from 'node:fs';
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+// asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it (asset-companions.ts).
+import { statSync } from 'node:fs';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { BlockStore } from '../contracts.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
@@ -13,10 +13,11 @@ import { DEFAULT_MAX_OPEN_FILES } from './fd-pool.js';
 import { FileReads } from './file-reads.js';
 import { mimeFor, type WebmProbe } from './webm-probe.js';
 import { buildSeekIndex, type SeekIndex } from './seek-index.js';
-import { SIDECAR_EXTENSION, readSidecar, type Sidecar } from './sidecar.js';
+import { SIDECAR_EXTENSION } from './sidecar.js';
+import { type SidecarAsOf, currentPoster, currentSidecar, posterStat, posterTokenOf } from './asset-companions.js';
 import { POSTER_SUFFIX, type PosterMaker } from './poster-maker.js';
 import type { RenditionMaker } from './rendition-maker.js';
-import { type FileMark, contentChanged, fileMark, fingerprintFile, markOf } from './file-identity.js';
+import { type FileMark, contentChanged, fingerprintFile, markOf } from './file-identity.js';
 import { notPlayable, probeFile } from './stored-media.js';
 
 /** File extension of stored assets. */
@@ -71,7 +72,7 @@ interface Entry {
   /** Its head's hash: a copy still being written (same inode and head, grown) keeps its poster (an operator's too). */
   head: string;
   /** The sidecar as of its mark (absent file: mark ''). */
-  sidecar: { mark: FileMark; meta: Sidecar };
+  sidecar: SidecarAsOf;
   /** Built once per file (same inode and size): on the first seek, or in the background after a scan. */
   index?: { bytes: number; built: Promise<SeekIndex | undefined> };
 }
@@ -322,47 +323,14 @@ export class DiskStore implements BlockStore {
     if (young) await new Promise((r) => setTimeout(r, START_STILL_MS));
   }
 
-  /** The asset's sidecar, read again only when its file changed. */
-  async #sidecar(id: string, before: Entry['sidecar'] | undefined, listed: boolean): Promise<Entry['sidecar']> {
-    const path = this.sidecarPathOf(id)!;
-    const mark = listed ? await fileMark(path) : '';
-    if (before && before.mark === mark) return before;
-    if (mark === '') return { mark, meta: {} };
-    const r = await readSidecar(path);
-    if (r === undefined) return { mark: '', meta: {} };
-    if (!r.ok) {
-      this.#o.sidecarError?.(id, `${path}: ${r.message}`);
-      return { mark, meta: {} };
-    }
-    return { mark, meta: r.meta };
-  }
-
   /**
    * The poster's version token (base 36 of its mtime and size), or undefined when there is none (or
    * the id is not allowed). An
    * operator's own `<id>.poster.jpg` is used as it is; deleting it makes the server take a new one.
    */
   async posterToken(id: string): Promise<string | undefined> {
-    const s = await this.#posterStat(id);
+    const s = await posterStat(this.posterPathOf(id));
     return s && posterTokenOf(s);
-  }
-
-  async #posterStat(id: string): Promise<Stats | undefined> {
-    const path = this.posterPathOf(id);
-    const s = path ? await stat(path).catch(() => undefined) : undefined;
-    return s?.isFile() && s.size > 0 ? s : undefined;
-  }
-
-  /**
-   * The poster's token, for a file whose content changed since the last scan (`replaced`) only if the poster is newer
-   * than the file: an older one shows the replaced file's picture, so it is removed and the maker takes a new one.
-   */
-  async #currentPoster(id: string, replaced: boolean, mediaMtimeMs: number): Promise<string | undefined> {
-    const s = await this.#posterStat(id);
-    if (!s) return undefined;
-    if (!replaced || s.mtimeMs >= mediaMtimeMs) return posterTokenOf(s);
-    await unlink(this.posterPathOf(id)!).catch(() => undefined);
-    return undefined;
   }
 
   async #describe(
@@ -409,11 +377,15 @@ export class DiskStore implements BlockStore {
         info.durationMs = probe.durationMs;
         info.bitrateBps = Math.round((s.size * 8 * 1000) / probe.durationMs);
       }
-      const sidecar = await this.#sidecar(id, before?.sidecar, files.has(id + SIDECAR_EXTENSION));
+      const sidecar = await currentSidecar(this.sidecarPathOf(id)!, before?.sidecar, files.has(id + SIDECAR_EXTENSION), (m) =>
+        this.#o.sidecarError?.(id, m),
+      );
       if (sidecar.meta.title) info.title = sidecar.meta.title;
       if (sidecar.meta.description) info.description = sidecar.meta.description;
       const grew = before?.ino === s.ino && s.size >= before.info.bytes && before.head === head;
-      const poster = files.has(id + POSTER_SUFFIX) ? await this.#currentPoster(id, !!before && !same && !grew, s.mtimeMs) : undefined;
+      const poster = files.has(id + POSTER_SUFFIX)
+        ? await currentPoster(this.posterPathOf(id)!, !!before && !same && !grew, s.mtimeMs)
+        : undefined;
       if (poster) info.poster = poster;
       const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, head, sidecar };
       if (same && before.index) entry.index = before.index;
@@ -423,9 +395,4 @@ export class DiskStore implements BlockStore {
       return undefined;
     }
   }
-}
-
-/** A poster file's version (its mtime and size, short): changes whenever the poster is made again. */
-function posterTokenOf(s: Stats): string {
-  return (Math.round(s.mtimeMs) % 36 ** 9).toString(36) + (s.size % 36 ** 6).toString(36);
 }
