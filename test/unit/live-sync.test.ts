@@ -5,11 +5,13 @@ import {
   LIVE_JUMP_ABOVE_S,
   LIVE_RATE_FAR,
   LIVE_RATE_NEAR,
+  LIVE_STUCK_SEEK_MS,
   LIVE_TARGET_AHEAD_S,
   liveEdgeTarget,
   liveStep,
   liveSync,
 } from '../../web-client/components/live-sync.js';
+import { LiveKeeper, type LiveVideo } from '../../web-client/components/live-keeper.js';
 
 const at = (ahead: number, rate = 1) => liveSync({ currentTime: 100, bufferedEnd: 100 + ahead, rate });
 
@@ -75,5 +77,69 @@ describe('liveStep (what the live player does in each state of the element)', ()
 
   it('never lands before the newest range, however short', () => {
     expect(step(0, [[20, 20.2]], true)).toEqual({ rate: 1, seekTo: 20 });
+  });
+});
+
+describe('a live seek that never finishes (its target holds no decodable media, and live media only comes later)', () => {
+  it('liveStep: leaves a pending seek alone, then goes to the newest media once it is stuck', () => {
+    const seeking = (ms: number) => liveStep({ currentTime: 9, ranges: [[10, 14]], rate: 1, canPlay: false, seekingForMs: ms });
+    expect(seeking(LIVE_STUCK_SEEK_MS - 1)).toBeNull();
+    expect(seeking(LIVE_STUCK_SEEK_MS)).toEqual({ rate: 1, seekTo: 14 - LIVE_TARGET_AHEAD_S });
+  });
+
+  it('LiveKeeper: a join seek stuck for a second is made again at the edge, and that one gets its own second', () => {
+    let now = 0;
+    const ranges: Array<[number, number]> = [[10, 12]];
+    const seeks: number[] = [];
+    let currentTime = 9;
+    const video = {
+      buffered: {
+        get length() {
+          return ranges.length;
+        },
+        start: (i: number) => ranges[i]![0],
+        end: (i: number) => ranges[i]![1],
+      },
+      get currentTime() {
+        return currentTime;
+      },
+      set currentTime(t: number) {
+        currentTime = t;
+        seeks.push(t);
+      },
+      seeking: true,
+      paused: false,
+      readyState: 1,
+      playbackRate: 1,
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+    } as unknown as LiveVideo;
+    const keeper = new LiveKeeper(video, () => now);
+    try {
+      keeper.step();
+      now = LIVE_STUCK_SEEK_MS - 1;
+      keeper.step();
+      expect(seeks).toEqual([]);
+      now = LIVE_STUCK_SEEK_MS + 10;
+      ranges[0] = [10, 13];
+      keeper.step();
+      expect(seeks).toEqual([13 - LIVE_TARGET_AHEAD_S]);
+      // Still seeking (the new seek): not again before its own second.
+      now += LIVE_STUCK_SEEK_MS - 1;
+      keeper.step();
+      expect(seeks).toHaveLength(1);
+      now += 2;
+      keeper.step();
+      expect(seeks).toHaveLength(2);
+      // It finished: a playing element is back to the rate catch-up only.
+      (video as { seeking: boolean }).seeking = false;
+      (video as { readyState: number }).readyState = 4;
+      currentTime = 12.7;
+      now += 5_000;
+      keeper.step();
+      expect(seeks).toHaveLength(2);
+    } finally {
+      keeper.stop();
+    }
   });
 });

@@ -71,14 +71,24 @@ export interface LiveSnapshot {
   rate: number;
   /** The element can play on (`readyState` ≥ HAVE_FUTURE_DATA); false while it is stalled. */
   canPlay: boolean;
+  /** How long the element has been seeking (ms); absent or 0 when it is not. */
+  seekingForMs?: number;
 }
+
+/**
+ * A seek still pending after this long is taken as stuck (ms): its target holds no decodable media and never will
+ * (live media only arrives later in time; e.g. the join seek landed where the audio starts but the video does not).
+ * A loaded machine's seek into buffered media takes tens of ms.
+ */
+export const LIVE_STUCK_SEEK_MS = 1_000;
 
 /** A playhead this close before a range counts as in it (seconds). */
 const RANGE_SLACK_S = 0.05;
 
 /**
- * One step of a live player that plays (not paused, not seeking), on every `timeupdate`, append and
- * timer tick. Pure. Past LIVE_JUMP_ABOVE_S behind the newest media it jumps to the edge target whatever
+ * One step of a live player that plays (not paused), on every `timeupdate`, append and timer tick. Pure.
+ * A seek pending for LIVE_STUCK_SEEK_MS is made again to the newest media's edge target (a live
+ * player whose join seek never finished froze for good, media piling up behind the picture). Past LIVE_JUMP_ABOVE_S behind the newest media it jumps to the edge target whatever
  * the element is doing: a player stalled with media ahead (its decoder or renderer starved on a loaded
  * machine: `readyState` drops while `buffered` keeps growing) would otherwise never catch up; one stalled with
  * more than LIVE_CATCH_UP_ABOVE_S ahead goes there too rather than freeze until the jump threshold. Stalled
@@ -89,6 +99,10 @@ export function liveStep(s: LiveSnapshot): LiveSyncAction | null {
   const last = s.ranges.at(-1);
   if (!last) return null;
   const [start, end] = last;
+  if (s.seekingForMs) {
+    // A seek in progress is left alone, unless it is stuck: then the newest media's edge target, once more.
+    return s.seekingForMs >= LIVE_STUCK_SEEK_MS ? { rate: 1, seekTo: liveEdgeTarget(start, end) } : null;
+  }
   const ahead = end - s.currentTime;
   // Stalled with more than the catch-up threshold ahead in its own range, the element had what it needed and did
   // not play (its decoder starved): waiting for the jump threshold would freeze the picture up to 3 s first.
