@@ -86,6 +86,8 @@ export interface AheadPeer extends ViewerPeer {
 /** A watch asked before its Viewer existed (client-sdk/watch-ahead.ts), from the asset's start. */
 export interface WatchAheadHandle {
   readonly assetId: string;
+  /** The delivery limit the watch asked for (bits per second), if any. */
+  readonly limitBps?: number;
   /** The peer whose offer went with the watch, signalled for its session: the Viewer that takes the watch takes it. */
   readonly peer: AheadPeer;
   /** What was sent (with the offer when it came in time); null when it was dropped before. */

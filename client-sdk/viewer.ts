@@ -157,6 +157,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
 
   async #selectOnce(from: string | null): Promise<void> {
     const req: WatchRequest = { assetId: this.assetId, offset: this.#stream.watchOffset() };
+    // The limit goes with the watch: the server sends from the moment the channel opens, before a `limit` frame arrives.
+    if (this.#limitBps !== null) req.limitBps = this.#limitBps;
     const avoid = from === null && this.#dead.size === 0 ? (this.#o.avoid ?? []) : [];
     const exclude = [...new Set([...avoid, ...this.#dead])].slice(-16);
     if (exclude.length) req.exclude = exclude;

@@ -6,9 +6,9 @@ import { askWatch, type WatchAnswer } from './watch-request.js';
 
 type HeldHubMessage = ReturnType<WatchAheadHandle['take']>[number];
 
-/** The watch asked ahead serves only the first selection, and only when it asked what this one would. */
+/** The watch asked ahead serves only the first selection, and only when it asked what this one would (its delivery limit too). */
 export function aheadFits(ahead: WatchAheadHandle, from: string | null, req: WatchRequest): boolean {
-  return from === null && ahead.assetId === req.assetId && req.offset === 0 && !req.exclude;
+  return from === null && ahead.assetId === req.assetId && req.offset === 0 && !req.exclude && ahead.limitBps === req.limitBps;
 }
 
 /**

@@ -19,7 +19,7 @@ type HeldHubMessage = ReturnType<WatchAheadHandle['take']>[number];
  * it did not go with the watch). Until a Viewer takes the watch (`ViewerOptions.ahead`) the hub's `session-close` is
  * held for it; from then on the Viewer applies what the hub sends, while the peer's own signals still go from here.
  */
-export function askWatchAhead(socket: ViewerSocket, assetId: string, peer: AheadPeer): WatchAheadHandle {
+export function askWatchAhead(socket: ViewerSocket, assetId: string, peer: AheadPeer, limitBps?: number): WatchAheadHandle {
   let held: HeldHubMessage[] | null = [];
   let dropped = false;
   /** The session once the reply named it and the peer is signalled for it; null before and after a refusal. */
@@ -71,7 +71,7 @@ export function askWatchAhead(socket: ViewerSocket, assetId: string, peer: Ahead
   });
   const request: Promise<WatchRequest | null> = connected
     .then(() => offerBy(peer.offered(), OFFER_WAIT_MS))
-    .then((o) => (dropped ? null : { assetId, offset: 0, ...(o ? { offer: o } : {}) }));
+    .then((o) => (dropped ? null : { assetId, offset: 0, ...(o ? { offer: o } : {}), ...(limitBps !== undefined ? { limitBps } : {}) }));
   const bind = (req: WatchRequest, r: WatchAnswer | null): WatchAnswer | null => {
     const signals = unsent ?? [];
     unsent = null;
@@ -92,6 +92,7 @@ export function askWatchAhead(socket: ViewerSocket, assetId: string, peer: Ahead
   );
   return {
     assetId,
+    ...(limitBps !== undefined ? { limitBps } : {}),
     peer,
     request,
     reply,

@@ -14,9 +14,14 @@ export class LinkLimit {
     return this.#bps;
   }
 
+  /**
+   * A new limit. A link that had none starts free now (no idle credit); one that had a limit keeps what was booked:
+   * the `limit` frame a player sends at connect (the limit its watch carried already) used to reset the link to free,
+   * and the frame after the first went out at once.
+   */
   set(bps: number | null, nowMs: number): void {
+    if (this.#bps === null) this.#freeAt = Math.max(this.#freeAt, nowMs);
     this.#bps = bps;
-    this.#freeAt = nowMs;
   }
 
   /** How long to wait before sending the next frame (0: now). */

@@ -24,6 +24,8 @@ export interface WatchOptions {
   fast?: boolean;
   /** Servers the first request passes over (`ViewerOptions.avoid`). */
   avoid?: string[];
+  /** Deliver no faster than this, bits per second (`ViewerOptions.limitBps`). */
+  limitBps?: number;
   timeoutMs?: number;
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
@@ -88,6 +90,7 @@ export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array
       iceServers: opts.iceServers,
       fast: opts.fast,
       avoid: opts.avoid,
+      ...(opts.limitBps !== undefined ? { limitBps: opts.limitBps } : {}),
     });
     viewer = v;
     const hash = createHash('sha256');

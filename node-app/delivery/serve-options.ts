@@ -51,6 +51,8 @@ export interface ServeSessionOptions extends PeerSessionOptions {
   source: ByteSource;
   /** Byte offset to start at (the hub's `session-open` offset). */
   offset: number;
+  /** The viewer's delivery limit from its watch (bits per second), from the first byte; a `limit` frame changes it. */
+  limitBps?: number;
   /**
    * Catalog facts (pass the store's AssetInfo). Without a MIME type, MIME and bitrate are
    * probed from the asset's first block; without a bitrate the session is not paced.

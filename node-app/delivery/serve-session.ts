@@ -94,6 +94,8 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     this.#sessionOffset = this.#next = Math.max(0, Math.floor(opts.offset));
     this.#reader = new FrameReader(opts.source, this.#next);
     this.#gate = new SendGate(this.#now);
+    // Before the first byte: the session starts sending when its channel opens, ahead of any `limit` frame.
+    if (opts.limitBps !== undefined) this.#limit.set(opts.limitBps, this.#now());
     this.#ready = this.#describe();
     this.#controls = this.#ready;
     this.#watchdog = setInterval(() => this.#tick(), WATCHDOG_INTERVAL_MS);

@@ -97,6 +97,7 @@ export class ViewerSessions {
       sessionId: msg.sessionId,
       source,
       offset: msg.offset,
+      ...(msg.limitBps !== undefined ? { limitBps: msg.limitBps } : {}),
       signal: (data: unknown) => o.signal(msg.sessionId, data),
       wrtc: o.wrtc,
       iceServers: o.iceServers,

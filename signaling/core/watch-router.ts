@@ -57,13 +57,20 @@ export class WatchRouter {
 
   async #place(clientId: string, req: WatchRequest, opened: (sessionId: string) => void): Promise<Ack<WatchReply>> {
     const { feed, relay, director, clock } = this.#o;
-    const { assetId, offset = 0, exclude = [], offer } = req;
+    const { assetId, offset = 0, exclude = [], offer, limitBps } = req;
     const budget = new RoutingBudget(() => clock.now());
     const tried = new Set(exclude);
     let failed: AckError | undefined;
     for (let offers = 0; offers < SESSION_OPENS_PER_WATCH && budget.canAsk; ) {
       let sessionId = randomBytes(12).toString('base64url');
-      const open: SessionOpen = { sessionId, kind: 'watch', assetId, offset, ...(offer ? { offer } : {}) };
+      const open: SessionOpen = {
+        sessionId,
+        kind: 'watch',
+        assetId,
+        offset,
+        ...(offer ? { offer } : {}),
+        ...(limitBps !== undefined ? { limitBps } : {}),
+      };
       const register = (serverId: string) =>
         relay.sessions.set(sessionId, { id: sessionId, kind: 'watch', clientSocketId: clientId, serverId, assetId });
       const end = () => {

@@ -35,6 +35,8 @@ const count = z.number().finite().min(0);
 // ---- client → server ------------------------------------------------------
 
 export { MAX_LINK_LIMIT_BPS, MIN_LINK_LIMIT_BPS };
+/** A viewer's delivery limit, bits per second (the `limit` frame, a `watch`'s `limitBps`). */
+export const linkLimitBps = z.number().int().min(MIN_LINK_LIMIT_BPS).max(MAX_LINK_LIMIT_BPS);
 
 export const clientControlSchema = z.discriminatedUnion('t', [
   /**
@@ -54,7 +56,7 @@ export const clientControlSchema = z.discriminatedUnion('t', [
    * Send this session no faster than `bps` on average (null: no limit): a viewer on a metered or slow
    * link (and the adaptive-bitrate test, which plays a throttled link) slows its own delivery down.
    */
-  z.strictObject({ t: z.literal('limit'), bps: z.number().int().min(MIN_LINK_LIMIT_BPS).max(MAX_LINK_LIMIT_BPS).nullable() }),
+  z.strictObject({ t: z.literal('limit'), bps: linkLimitBps.nullable() }),
 ]);
 export type ClientControl = z.infer<typeof clientControlSchema>;
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ASSET_ID_PATTERN, FINGERPRINT_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.js';
 import { checkBounds, MESSAGE_BOUNDS, type Bounds } from './bounds.js';
+import { linkLimitBps } from './frames.js';
 import { MAX_CATALOG_QUERY_CHARS } from '../../common/catalog-search.js';
 import type {
   AssetInfo,
@@ -185,6 +186,11 @@ export const watchSchema = z.strictObject({
    * the chosen server with its session-open, and the server's answer comes back in the reply.
    */
   offer: signalData.optional(),
+  /**
+   * The viewer's delivery limit (bits per second), applied from the first byte: the server starts sending when the
+   * channel opens, before a `limit` frame sent then could arrive (the fast-start burst went out unlimited).
+   */
+  limitBps: linkLimitBps.optional(),
 });
 
 export const locationSchema = z.union([z.string().trim().min(1).max(120), z.strictObject({ lat, lon, label: shortText.optional() })]);
@@ -336,6 +342,8 @@ export interface SessionOpen {
   description?: string;
   /** Watch only: the viewer's WebRTC offer (from its `watch`); the server answers it in its ack. */
   offer?: Record<string, unknown>;
+  /** Watch only: the viewer's delivery limit (from its `watch`), bits per second, from the first byte. */
+  limitBps?: number;
 }
 
 /** A server's yes to `session-open`; with an offer, its answer when made in time (else it follows as a `signal`). */

@@ -19,6 +19,7 @@ import {
   type SessionOpen,
   type SessionOpenAccepted,
 } from './messages.js';
+import { linkLimitBps } from './frames.js';
 
 const finite = z.number().finite();
 const epoch = z.number().int().min(0).max(MAX_EPOCH);
@@ -104,6 +105,7 @@ export const sessionOpenSchema = z.strictObject({
   title: titleSchema.optional(),
   description: descriptionSchema.optional(),
   offer: signalData.optional(),
+  limitBps: linkLimitBps.optional(),
 }) satisfies z.ZodType<SessionOpen>;
 
 /** Hub → server, hub → client: the hub ended a session, and why. */

@@ -261,6 +261,23 @@ describe('delivery over real WebRTC (node-datachannel on loopback)', () => {
     expect(w.v.bytesReceived).toBeLessThanOrEqual(350_000);
   });
 
+  it("a watch's delivery limit (session-open `limitBps`) paces from the first byte, before any `limit` frame", async () => {
+    // The session sends from the moment its channel opens; a page's player may take the peer over (and send its
+    // `limit` frame) hundreds of ms later, after the fast-start burst went out unlimited.
+    let clock = 0;
+    const hub = new TestHub([storeServer('a', { now: () => clock, limitBps: 400_000 })]);
+    watch(hub, 'demo-testsrc');
+    const sent = () => sessions[0]?.stats().bytesSent ?? 0;
+    await until('the first frame', () => sent() > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    // One 64-KiB frame books the 400-kbit/s link for 1.31 s of the session's clock.
+    expect(sent()).toBeLessThanOrEqual(65_536);
+    clock = 1_400;
+    await until('the next frame', () => sent() > 65_536);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent()).toBeLessThanOrEqual(2 * 65_536);
+  });
+
   it('follows a live (growing) asset until it stops being live', async () => {
     const path = join(root, 'live-growing.webm');
     const full = file('demo-testsrc');

@@ -75,6 +75,25 @@ describe('watch: one server holds the asset', () => {
     expect(after.cache.usedBytes).toBeLessThanOrEqual(after.cache.budgetBytes);
   });
 
+  it("a viewer's delivery limit holds from the first byte, the fast-start burst included", async () => {
+    // The server starts sending when the channel opens; a limit sent then as a `limit` frame came after the burst
+    // (1 MiB at once, 9 s of a 920-kbit/s stream), so it goes with the watch request now.
+    const limitBps = 400_000;
+    const got: Array<{ at: number; bytes: number }> = [];
+    const r = await watchStream({ hubUrl: cluster.hubUrl, assetId: 'demo-testsrc', limitBps, timeoutMs: 4_000 }, (b) =>
+      got.push({ at: performance.now(), bytes: b.byteLength }),
+    ).catch((err: Error) => err);
+    expect(r).toBeInstanceOf(Error);
+    expect(got.length).toBeGreaterThanOrEqual(2);
+    // Each frame waits until the link has carried the ones before it at the limit, less the link's 250 ms of credit
+    // (and 50 ms for the timers): 64-KiB frames at 50 KB/s, one per 1.3 s.
+    let before = 0;
+    for (const g of got) {
+      expect(g.at - got[0]!.at).toBeGreaterThanOrEqual((before * 8 * 1000) / limitBps - 250 - 50);
+      before += g.bytes;
+    }
+  });
+
   it('refuses unknown assets and path tricks like unknown ids', async () => {
     const c = io(`${cluster.hubUrl}/client`, { transports: ['websocket'], reconnection: false });
     try {

@@ -36,6 +36,7 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false
   const peers = new Map<string, ServerPeer>();
   const sent: { event: string; server: string; sessionId: string }[] = [];
   const registeredWhenOpened: (string | undefined)[] = [];
+  const opens: unknown[] = [];
   const core = new HubCore({
     link,
     clock: NODE_CLOCK,
@@ -52,6 +53,7 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false
       disconnect: () => {},
       ask: (event, msg, timeoutMs) => {
         asked.push({ event, server: id });
+        if (event === 'session-open') opens.push(msg);
         const step = event === 'select' ? (script.shift() ?? 'silent') : () => sessionOpen();
         if (step === 'silent') return new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs));
         return Promise.resolve(step((msg as { epoch: number }).epoch));
@@ -72,7 +74,7 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false
     peers.set(id, peer);
     expect(core.register(peer, descriptor(id), log)).toMatchObject({ ok: true });
   }
-  return { core, asked, peers, sent, registeredWhenOpened };
+  return { core, asked, peers, sent, registeredWhenOpened, opens };
 }
 
 const pick = (serverId: string) => (epoch: number) => ({ ok: true, serverId, reason: 'storage', loadFactor: 0.1, epoch });
@@ -92,6 +94,13 @@ describe('hub routing', () => {
     expect(asked.filter((a) => a.event === 'session-open')).toEqual([{ event: 'session-open', server: 'c' }]);
     expect(core.relay.sessions.size).toBe(0);
     expect(core.relay.sessions.tally('conn', 'client-1')).toEqual({ open: 0, unconnected: 0 });
+  });
+
+  it("hands the watch's offer and delivery limit to the server in its session-open", async () => {
+    const { core, opens } = cluster([pick('b')], () => ({ ok: true }));
+    const offer = { type: 'offer', sdp: 'v=0' };
+    expect(await core.watch('client-1', null, { assetId: 'clip', offer, limitBps: 400_000 })).toMatchObject({ ok: true });
+    expect(opens).toEqual([expect.objectContaining({ kind: 'watch', assetId: 'clip', offset: 0, offer, limitBps: 400_000 })]);
   });
 
   it('when only servers this watch failed on are left, says why they failed, not that every holder is excluded', async () => {

@@ -42,6 +42,14 @@ describe('LinkLimit', () => {
     expect(l.delayMs(10_000)).toBe(0);
   });
 
+  it('the same limit again (the frame a player sends at connect, after its watch carried it) keeps what was booked', () => {
+    const l = new LinkLimit();
+    l.set(256_000, 1_000);
+    l.record(1_000, 65_536);
+    l.set(256_000, 1_000);
+    expect(l.delayMs(1_010)).toBe(2_038);
+  });
+
   it('averages to the limit over many frames', () => {
     const l = new LinkLimit();
     l.set(100_000, 0);

@@ -241,6 +241,25 @@ describe('askWatchAhead', () => {
     v.close();
   });
 
+  it("carries the page's delivery limit in the watch, and a Viewer asking another limit does not take it", async () => {
+    const s = hubSocket(true);
+    const peer = scriptedAheadPeer();
+    peer.makeOffer();
+    const ahead = askWatchAhead(s.socket, 'demo', peer, 400_000);
+    await settle();
+    // In the watch itself: the server paces from the first byte, before the player's `limit` frame could arrive.
+    expect(s.of('watch')[0]).toMatchObject({ assetId: 'demo', offset: 0, limitBps: 400_000 });
+    const peers = scriptedPeers({ offer: true });
+    const v = new Viewer({ socket: s.socket, assetId: 'demo', SimplePeer: peers.Peer as never, ahead, limitBps: 800_000 });
+    v.start();
+    await settle();
+    s.answerWatch(0, reply('session-1', 'srv-1', ANSWER));
+    await settle();
+    expect(s.of('leave')).toEqual([{ sessionId: 'session-1' }]);
+    expect(s.of('watch')[1]).toMatchObject({ assetId: 'demo', limitBps: 800_000 });
+    v.close();
+  });
+
   it('a Viewer closed before it started leaves the session asked ahead and closes its peer', async () => {
     const { s, peer, ahead } = await askedAhead();
     const peers = scriptedPeers({ offer: true });

@@ -60,7 +60,7 @@ export function openEarlySocket(hash: string = location.hash): void {
       Promise.race([iceServersAhead, new Promise<RTCIceServer[]>((r) => setTimeout(() => r([]), CONFIG_WAIT_MS))]),
     );
     // The watch goes as soon as the socket and the offer are there, and the peer connects, without waiting for the player's code.
-    const ahead = askWatchAhead(s, route.asset, peer);
+    const ahead = askWatchAhead(s, route.asset, peer, route.limitKbps === undefined ? undefined : route.limitKbps * 1000);
     watchAhead = ahead;
     // The start of a stored asset plays from here too, before the player's code (early-playback.ts); a resumed
     // position or a delivery limit is the player's to ask for.
