@@ -44,8 +44,8 @@ export interface LiveSourceOptions {
  * How far behind the newest Cluster a late joiner may start, ms of media time. A joiner gets everything from its
  * join point at once (a WHEP session sends it as fast as it reads it; a data-channel viewer buffers it), so a stream
  * whose keyframes are rare, or stopped, or cannot be told would hand each joiner that much: past this bound it
- * joins at the newest Cluster and its player waits for the next keyframe. 10 s holds OBS's automatic keyframe
- * interval (250 frames, 8.3 s at 30 fps); browsers and WHIP ingest send one every 2 s.
+ * joins at the newest Cluster and its player waits for the next keyframe. 10 s holds x264's default keyframe
+ * interval (250 frames, 8.3 s at 30 fps); Baton's browser broadcaster and WHIP ingest have one every 2 s.
  */
 export const MAX_LIVE_JOIN_BEHIND_MS = 10_000;
 

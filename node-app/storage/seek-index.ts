@@ -191,8 +191,8 @@ async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promi
     clusters++;
     const end = h.size === undefined ? size : Math.min(size, h.dataStart + h.size);
     let timecode: number | undefined;
-    // Ticks after the Cluster's Timecode of its first video keyframe (any block of it, not only the first:
-    // ffmpeg's live WebM and OBS start Clusters on a time grid, and a keyframe is then mid-Cluster).
+    // Ticks after the Cluster's Timecode of its first video keyframe (any block of it, not only the first: a muxer
+    // that cuts Clusters by time, such as ffmpeg's `-cluster_time_limit`, puts keyframes mid-Cluster).
     let keyRel: number | undefined = video === undefined ? 0 : undefined;
     let framed = false;
     let p = h.dataStart;

@@ -88,7 +88,8 @@ const RANGE_SLACK_S = 0.05;
 /**
  * One step of a live player that plays (not paused), on every `timeupdate`, append and timer tick. Pure.
  * A seek pending for LIVE_STUCK_SEEK_MS is made again to the newest media's edge target (a live
- * player whose join seek never finished froze for good, media piling up behind the picture). Past LIVE_JUMP_ABOVE_S behind the newest media it jumps to the edge target whatever
+ * player whose join seek never finished froze for good, media piling up behind the picture).
+ * Past LIVE_JUMP_ABOVE_S behind the newest media it jumps to the edge target whatever
  * the element is doing: a player stalled with media ahead (its decoder or renderer starved on a loaded
  * machine: `readyState` drops while `buffered` keeps growing) would otherwise never catch up; one stalled with
  * more than LIVE_CATCH_UP_ABOVE_S ahead goes there too rather than freeze until the jump threshold. Stalled
