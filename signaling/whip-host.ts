@@ -1,5 +1,7 @@
 // What the hub core lends the WHIP routes (and through them the WHEP routes): its publish path, its server peers and its sessions.
 import type { IncomingMessage } from 'node:http';
+import { codeOf } from '../common/coded-error.js';
+import { Code } from '../common/error-codes.js';
 import { clientIp } from './geo/ip-locate.js';
 import type { HubCore } from './core/hub-core.js';
 import type { Logger } from './log.js';
@@ -71,7 +73,9 @@ export function coreWhipHost(core: HubCore, o: WhipHostOptions): WhipHost {
       core.feed.flush();
       try {
         return (await peer.ask(event, msg, timeoutMs)) as never;
-      } catch {
+      } catch (err) {
+        // Gone is not late: the caller may go on elsewhere at once (a DELETE tells the broadcaster its backup holds the copy).
+        if (codeOf(err) === Code.peerClosed) return ackError(ErrorCode.noIngest, `server ${serverId} went away before answering ${event}`);
         return ackError(ErrorCode.timeout, `server ${serverId} did not answer ${event} in time`);
       }
     },

@@ -1,6 +1,6 @@
 // WHIP ingest (RFC 9725) on the hub: POST /whip/<id> places the broadcast like `publish` and relays the offer to the primary.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, parse } from './protocol/index.js';
+import { ErrorCode, parse, type Ack } from './protocol/index.js';
 import { fail, linkHeaders, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
 import { whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
@@ -252,16 +252,28 @@ export class WhipRoutes {
   async #delete(res: ServerResponse, r: Resource): Promise<void> {
     if (r.ending) return fail(res, 409, 'this broadcast is already ending');
     r.ending = true;
-    if (!(await this.#primaryBack(r))) {
+    const primaryGone = () => {
       this.#drop(r, 'primary-gone');
-      return fail(
+      fail(
         res,
         502,
         `entry server ${r.primary} went away before the broadcast ended; the backup keeps its copy ` +
           `(a re-POST with the same stream key within ${WHIP_RESUME_WINDOW_MS / 1000} s resumes it)`,
       );
+    };
+    // Its connection may close while it finalizes (the hub gave up on its heartbeats, a network blip): then, as
+    // when it was away before the DELETE came, it has WHIP_PRIMARY_AWAY_MS to come back and be asked again
+    // (its broadcast's end is idempotent); else the broadcast ends as primary-gone, resumable on the backup.
+    let giveUpAt: number | undefined;
+    let done: Ack<WhipEndReply>;
+    for (;;) {
+      if (!(await this.#primaryBack(r))) return primaryGone();
+      done = await this.#host.request<WhipEndReply>(r.primary, 'whip-end', { resourceId: r.id }, WHIP_END_TIMEOUT_MS);
+      if (done.ok || done.code !== ErrorCode.noIngest) break;
+      giveUpAt ??= Date.now() + this.#primaryAwayMs;
+      if (Date.now() >= giveUpAt) return primaryGone();
+      await new Promise((resolve) => setTimeout(resolve, PRIMARY_POLL_MS));
     }
-    const done = await this.#host.request<WhipEndReply>(r.primary, 'whip-end', { resourceId: r.id }, WHIP_END_TIMEOUT_MS);
     this.#drop(r, 'ended');
     if (!done.ok) return fail(res, 502, `the broadcast ended, but finalizing failed: ${done.message}`);
     const { ok: _ok, ...body } = done;

@@ -10,11 +10,16 @@ import {
 } from '../../signaling/protocol/whip.js';
 import { SdpError } from '../../signaling/protocol/whip-sdp.js';
 import type { SessionLog, Wrtc } from '../webrtc/peer.js';
+import type { PublishResult } from '../../client-sdk/publisher.js';
 import type { WhipBroadcast } from './whip-broadcast.js';
 import type { Continuation } from '../ingest/continuation.js';
 
 /** WHIP broadcasts one server relays at once (each also holds an ingest session, within maxSessions). */
 export const MAX_WHIP_BROADCASTS = 64;
+
+/** Ended broadcasts whose result a repeated `whip-end` still gets, and for how long (ms). */
+export const MAX_ENDED_KEPT = 2 * MAX_WHIP_BROADCASTS;
+export const ENDED_KEPT_MS = 120_000;
 
 export interface WhipManagerOptions {
   emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void;
@@ -32,6 +37,7 @@ export interface WhipManagerOptions {
 export class WhipManager {
   readonly #o: WhipManagerOptions;
   readonly #broadcasts = new Map<string, WhipBroadcast>();
+  readonly #ended = new Map<string, Promise<PublishResult>>();
   #closed = false;
 
   constructor(opts: WhipManagerOptions) {
@@ -101,12 +107,36 @@ export class WhipManager {
   end(raw: unknown, ack: (r: Ack<WhipEndReply>) => void): void {
     if (typeof ack !== 'function') return;
     const p = parse(whipEndSchema, raw);
-    const b = p.ok ? this.#broadcasts.get(p.value.resourceId) : undefined;
-    if (!b) return ack(ackError(ErrorCode.badRequest, 'no such WHIP broadcast here'));
-    b.end().then(
+    if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whip-end: ${p.message}`));
+    const id = p.value.resourceId;
+    const b = this.#broadcasts.get(id);
+    const ending = b ? this.#remember(id, b.end()) : this.#ended.get(id);
+    if (!ending) return ack(ackError(ErrorCode.badRequest, 'no such WHIP broadcast here'));
+    ending.then(
       (r) => ack({ ok: true, bytes: r.bytes, sha256: r.sha256, stored: r.stored }),
       (err: Error) => ack(ackError(ErrorCode.internal, err.message)),
     );
+  }
+
+  /**
+   * Keeps an ending broadcast's result for ENDED_KEPT_MS: a hub that lost this server's connection while it finalized
+   * (missed heartbeats, a blip) asks again once it is back, and gets the same answer rather than "no such broadcast".
+   */
+  #remember(id: string, ending: Promise<PublishResult>): Promise<PublishResult> {
+    if (this.#ended.get(id) === ending) return ending;
+    this.#ended.delete(id);
+    if (this.#ended.size >= MAX_ENDED_KEPT) this.#ended.delete(this.#ended.keys().next().value!);
+    this.#ended.set(id, ending);
+    ending.catch(() => undefined);
+    setTimeout(() => {
+      if (this.#ended.get(id) === ending) this.#ended.delete(id);
+    }, ENDED_KEPT_MS).unref();
+    return ending;
+  }
+
+  /** Results kept (ends asked again after a lost connection); for tests. */
+  get endedKept(): number {
+    return this.#ended.size;
   }
 
   /** A signal from an entry server's ingest session to a broadcast's relay. */

@@ -1,5 +1,6 @@
 // Messages from one hub to one other hub, on Redis: each hub reads its own inbox stream, so a message about a server costs only the hub that holds it.
 import type { Redis } from 'ioredis';
+import { CodedError } from '../../common/coded-error.js';
 import type { SelectThenOpen, ServerPeer } from '../core/link.js';
 import type { Logger } from '../log.js';
 import { connectRedis, REDIS_COMMAND_TIMEOUT_MS, whenRedisReady, within } from './connect.js';
@@ -314,7 +315,8 @@ export class HubMesh {
           },
           (err: Error) => {
             this.#sessions.forget(made);
-            reply({ ok: false, error: err.message });
+            // The code travels too: the asking hub tells a server that went away from one that was late.
+            reply({ ok: false, error: err.message, ...(err instanceof CodedError ? { code: err.code } : {}) });
           },
         );
         return;

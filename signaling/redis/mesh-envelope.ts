@@ -6,7 +6,7 @@ export type Envelope =
   | { k: 'ask'; from: string; id: number; server: string; event: string; msg: unknown; timeoutMs: number }
   /** `select` to the director `server`, then `session-open` (`open`) to the chosen server when this hub holds it too. */
   | { k: 'place'; from: string; id: number; server: string; msg: unknown; timeoutMs: number; open: unknown; openTimeoutMs: number }
-  | { k: 'reply'; id: number; ok: boolean; value?: unknown; error?: string }
+  | { k: 'reply'; id: number; ok: boolean; value?: unknown; error?: string; code?: string }
   | { k: 'session'; server: string; event: string; msg: unknown }
   | { k: 'disconnect'; server: string }
   | { k: 'holds'; from: string; id: number; server: string }

@@ -1,4 +1,5 @@
 // This hub's requests to other hubs waiting for their reply (`HubMesh`): bounded, each with its timeout and its way round.
+import { CodedError } from '../../common/coded-error.js';
 import type { SelectThenOpen } from '../core/link.js';
 import type { Logger } from '../log.js';
 import { NOT_HERE, type Envelope } from './mesh-envelope.js';
@@ -85,7 +86,7 @@ export class MeshRequests {
       }
     }
     if (e.ok) p.resolve(e.value);
-    else p.reject(new Error(e.error ?? 'failed'));
+    else p.reject(e.code ? new CodedError(e.code, e.error ?? 'failed') : new Error(e.error ?? 'failed'));
   }
 
   /** Every ask still waiting on `serverId`'s old hub goes the way round now instead of waiting out its timeout. */

@@ -1,5 +1,7 @@
 // The hub core's link over socket.io: deltas to the `registered` room and the dashboards, clients by socket id, servers as peers.
 import type { Namespace, Socket } from 'socket.io';
+import { CodedError } from '../../common/coded-error.js';
+import { Code } from '../../common/error-codes.js';
 import type {
   ClientToHubEvents,
   DashboardToHubEvents,
@@ -57,11 +59,37 @@ export class SocketIoLink implements HubLink {
   }
 }
 
-/** A media server's socket as the core's peer: one per connection, so the core can tell a replaced connection from the live one. */
+/**
+ * A media server's socket as the core's peer: one per connection, so the core can tell a replaced connection from the live one.
+ * An ask fails as soon as the connection closes: socket.io keeps a pending ack until its timeout even when the socket is
+ * gone, and a caller (a WHIP DELETE waiting on `whip-end`, a routing ask) would otherwise wait all of it for nothing.
+ */
 export function socketPeer(socket: Socket<ServerToHubEvents, HubToServerEvents>): ServerPeer {
+  // One disconnect listener per connection for every pending ask (a listener per ask would pile up on a busy director).
+  const pending = new Set<(err: Error) => void>();
+  socket.once('disconnect', (reason) => {
+    const err = new CodedError(Code.peerClosed, `the connection closed (${reason}) before the answer came`);
+    for (const fail of pending) fail(err);
+    pending.clear();
+  });
   return {
     send: (event, msg) => void socket.emit(event as 'signal', msg as never),
-    ask: (event, msg, timeoutMs) => socket.timeout(timeoutMs).emitWithAck(event as 'select', msg as never) as Promise<unknown>,
+    ask: (event, msg, timeoutMs) => {
+      if (!socket.connected) return Promise.reject(new CodedError(Code.peerClosed, 'the connection is closed'));
+      return new Promise<unknown>((resolve, reject) => {
+        const fail = (err: Error) => reject(err);
+        pending.add(fail);
+        socket.timeout(timeoutMs).emit(
+          event as 'select',
+          msg as never,
+          ((err: Error | null, answer: unknown) => {
+            pending.delete(fail);
+            if (err) reject(err);
+            else resolve(answer);
+          }) as never,
+        );
+      });
+    },
     get connected() {
       return socket.connected;
     },

@@ -185,6 +185,37 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     120_000,
   );
 
+  it('a primary stopped while it finalizes (the hub drops its connection mid whip-end) is asked again once back: DELETE 200', async () => {
+    const id = 'whip-stall-end';
+    const publishing = whipPublish(`${cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', 30);
+    await waitFor(
+      `the backup storing ${id}`,
+      async () => {
+        const nyc = (await cluster.state()).servers.find((x) => x.id === 'nyc-1');
+        return (nyc?.live as { id: string; bytes: number }[] | undefined)?.some((l) => l.id === id && l.bytes > 50_000);
+      },
+      30_000,
+    );
+    const proc = cluster.servers.get('par-1')!;
+    const registered = () => (proc.output().match(/registered with hub/g) ?? []).length;
+    const before = registered();
+    proc.child.kill('SIGSTOP');
+    // The DELETE comes while par-1 still counts as up: the hub asks it whip-end, and it cannot answer.
+    publishing.stop();
+    try {
+      await waitFor('the hub without par-1', async () => !(await cluster.state()).servers.some((x) => x.id === 'par-1'), 20_000);
+    } finally {
+      proc.child.kill('SIGCONT');
+    }
+    await waitFor('par-1 registered again', async () => registered() > before, 20_000);
+    // Before, the ask waited out its 70 s on the closed connection and the DELETE failed; now it is asked again.
+    const run = await publishing;
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/DELETE 200/);
+    const [a, b] = SERVERS.map((s) => readFileSync(join(cluster.servers.get(s.id)!.storage, `${id}.webm`)));
+    expect(sha256(a!)).toBe(sha256(b!));
+  }, 120_000);
+
   it('keeps what the backup stored when the primary is SIGKILLed mid-broadcast, and a re-POST resumes it there', async () => {
     const publishing = whipPublish(`${cluster.hubUrl}/whip/whip-kill?location=Paris`, 'test-key', 30);
     const backup = cluster.servers.get('nyc-1')!.storage;

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WhipManager } from '../../node-app/whip/whip-manager.js';
+import { MAX_ENDED_KEPT, WhipManager } from '../../node-app/whip/whip-manager.js';
 import type { Ack } from '../../signaling/protocol/index.js';
 
 const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whip-offer.sdp'), 'utf8');
@@ -59,4 +59,35 @@ describe('WhipManager', () => {
     expect(manager.size).toBe(0);
     expect(await ask(manager, offer('abcdefgh3'))).toMatchObject({ ok: false, code: 'no-capacity' });
   });
+});
+
+describe('WhipManager.end', () => {
+  const end = (m: WhipManager, resourceId: string) =>
+    new Promise<Ack<unknown>>((resolve) => m.end({ resourceId }, resolve as (r: Ack<unknown>) => void));
+
+  it('answers a repeated whip-end (a hub that lost the connection while it finalized) as the first, and frees the broadcast', async () => {
+    manager = new WhipManager({ emitToHub: () => {}, bindAddress: '127.0.0.1' });
+    expect(await ask(manager, offer('abcdefgh1'))).toMatchObject({ ok: true });
+    // No RTP ever came: the end fails, and says why; asked again, the same answer, not "no such WHIP broadcast".
+    const first = await end(manager, 'abcdefgh1');
+    expect(first).toMatchObject({ ok: false });
+    expect(!first.ok && first.message).toMatch(/no media arrived/);
+    expect(await end(manager, 'abcdefgh1')).toEqual(first);
+    expect(manager.size).toBe(0);
+    expect(await end(manager, 'abcdefgh9')).toMatchObject({ ok: false, message: 'no such WHIP broadcast here' });
+    expect(manager.endedKept).toBe(1);
+  });
+
+  it(`keeps at most MAX_ENDED_KEPT results`, async () => {
+    manager = new WhipManager({ emitToHub: () => {}, bindAddress: '127.0.0.1', maxBroadcasts: 200 });
+    for (let i = 0; i < MAX_ENDED_KEPT + 3; i++) {
+      const id = `abcd${String(i).padStart(5, '0')}`;
+      expect(await ask(manager, offer(id))).toMatchObject({ ok: true });
+      await end(manager, id);
+    }
+    expect(manager.endedKept).toBe(MAX_ENDED_KEPT);
+    expect(manager.size).toBe(0);
+    // The oldest went first.
+    expect(await end(manager, 'abcd00000')).toMatchObject({ ok: false, message: 'no such WHIP broadcast here' });
+  }, 120_000);
 });
