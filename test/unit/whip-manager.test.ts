@@ -63,7 +63,7 @@ describe('WhipManager', () => {
 
 describe('WhipManager.end', () => {
   const end = (m: WhipManager, resourceId: string) =>
-    new Promise<Ack<unknown>>((resolve) => m.end({ resourceId }, resolve as (r: Ack<unknown>) => void));
+    new Promise<Ack<object>>((resolve) => m.end({ resourceId }, resolve as (r: Ack<object>) => void));
 
   it('answers a repeated whip-end (a hub that lost the connection while it finalized) as the first, and frees the broadcast', async () => {
     manager = new WhipManager({ emitToHub: () => {}, bindAddress: '127.0.0.1' });
