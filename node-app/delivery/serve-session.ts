@@ -13,10 +13,9 @@ import {
 } from '../../signaling/protocol/frames.js';
 import { sessionPacer } from './pacer.js';
 import { MediaPump } from './media-pump.js';
-import { MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from './restart-policy.js';
+import { PlayRequests } from './play-requests.js';
 import { FALLBACK_MIME, assetFacts, type AssetFacts } from './asset-facts.js';
 import { SlowViewerWatch } from './slow-viewer.js';
-import { playTarget } from './play-target.js';
 import { EgressMeter } from './egress-meter.js';
 import { metaFrame } from './meta-frame.js';
 import { watchdogVerdict } from './serve-watchdog.js';
@@ -60,9 +59,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #facts: AssetFacts = { mime: FALLBACK_MIME };
   /** Control frames run one after another in arrival order, even when one has to wait (a play by time reads the index). */
   #controls: Promise<void>;
-  readonly #restarts = new RestartPolicy();
-  #sessionOffset: number;
-  #playSeen = false;
+  readonly #plays: PlayRequests;
   readonly #gate: SendGate;
   readonly #media: MediaPump;
   #lastActivityAt: number;
@@ -80,9 +77,10 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     this.#source = opts.source;
     this.#now = opts.now ?? (() => performance.now());
     this.#lastActivityAt = this.#now();
-    this.#sessionOffset = Math.max(0, Math.floor(opts.offset));
+    const offset = Math.max(0, Math.floor(opts.offset));
+    this.#plays = new PlayRequests(offset, this.#now);
     this.#gate = new SendGate(this.#now);
-    this.#media = new MediaPump(opts.source, this.#sessionOffset, this.#gate, this.#now, {
+    this.#media = new MediaPump(opts.source, offset, this.#gate, this.#now, {
       state: () => this.#state,
       peer: () => this.#peer!,
       active: () => {
@@ -209,7 +207,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       if (this.#state !== 'connecting') return;
       this.#state = 'streaming';
       this.#media.burst();
-      this.#restarts.started(this.#now());
+      this.#plays.started();
       this.#sendControl(metaFrame(this.#source, this.#facts, this.#media.offset));
       void this.#media.run();
     });
@@ -270,26 +268,11 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   async #play(msg: Extract<ClientControl, { t: 'play' }>): Promise<void> {
     const index = msg.timeMs !== undefined && !this.#source.isLive() ? await this.#o.seekIndex?.() : undefined;
     if ((this.#state as ServeState) === 'closed') return;
-    const target = playTarget(msg, this.#sessionOffset, this.#source.size(), index);
-    if (!target.ok) {
-      this.#sendControl({ t: 'error', code: target.code, message: target.message });
-      return;
-    }
-    const { offset, seek } = target;
+    const plan = this.#plays.plan(msg, this.#source.size(), index);
+    if (!plan.ok) return this.#sendControl({ t: 'error', code: plan.code, message: plan.message });
+    const { seek, confirm } = plan;
     const fast = msg.fast;
-    // The viewer's first play normally starts where the session was opened (no offset, or the same one).
-    const confirm = !this.#playSeen && offset === this.#sessionOffset && !seek;
-    const verdict = confirm ? 'burst' : this.#restarts.restart(this.#now());
-    if (verdict === 'refused') {
-      this.#sendControl({
-        t: 'error',
-        code: 'rate-limited',
-        message: `more than ${MAX_RESTARTS_PER_WINDOW} restarts in ${RESTART_WINDOW_MS / 1000} s: play refused`,
-      });
-      return;
-    }
     if (fast !== undefined && this.#o.allowFast === true) this.#media.fast = fast;
-    this.#playSeen = true;
     const wasEnded = this.#state === 'ended';
     if (confirm) {
       if (this.#state === 'paused') this.#media.resume();
@@ -297,7 +280,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     } else {
       this.#state = 'streaming';
       // A fresh burst a few times per window (restart-policy.ts).
-      this.#media.seek(offset, verdict === 'burst');
+      this.#media.seek(plan.offset, plan.burst);
     }
     // The meta sent at connect already describes the place a confirming play asks for.
     if (!confirm) this.#sendControl({ ...metaFrame(this.#source, this.#facts, this.#media.offset), ...seek });
