@@ -1,30 +1,29 @@
 // Publishes one live stream through the hub to a primary and a backup entry server, with resends and failover. Node and browser.
 // Each upload's own protocol (frames, pump, its hub session) is upload-driver.ts; the resend buffer, resend-buffer.ts;
-// the hub request, publish-request.ts; which uploads a replacement starts, replacement-plan.ts.
+// the hub request, publish-request.ts; replacing lost uploads, replacements.ts (which uploads one starts,
+// replacement-plan.ts); what start() waits for, first-upload.ts; what end() returns, end-wait.ts.
 import type { IngestLimits } from '../signaling/protocol/ingest-frames.js';
 import type { PublishReply } from '../signaling/protocol/messages.js';
-import { backoffMs, delay } from '../common/retry.js';
 import { Throttle } from '../common/throttle.js';
 import {
   END_TIMEOUT_MS,
-  MAX_REPLACEMENTS,
   OVERFLOW_FACTOR,
   PROGRESS_INTERVAL_MS,
-  REPLACE_RETRY_BASE_MS,
   RESEND_BUFFER_BYTES,
   SILENCE_CHECK_MS,
   STREAM_ERRORS,
   UPLOAD_SILENT_MS,
   PublishError,
-  type FailoverInfo,
   type HashFactory,
   type PublisherEventMap,
   type PublisherOptions,
   type PublishResult,
   type UploadInfo,
 } from './publisher-types.js';
-import { askPublish, stripOk, type HeldStream } from './publish-request.js';
-import { replacementPlan } from './replacement-plan.js';
+import { EndWait } from './end-wait.js';
+import { firstUpload } from './first-upload.js';
+import { askPublish, type HeldStream } from './publish-request.js';
+import { type ReplacementHost, Replacements } from './replacements.js';
 import { ResendBuffer } from './resend-buffer.js';
 import { TypedEventTarget } from './typed-events.js';
 import { describeFailures, info, newUpload, releaseUpload, strictestLimits, UploadSet, watchSilence, type Upload } from './upload.js';
@@ -32,15 +31,11 @@ import { driveUpload, onHubSessionClose, onHubSignal, pumpUpload, type UploadHos
 
 export * from './publisher-types.js';
 
-/** Replacement requests back off from REPLACE_RETRY_BASE_MS, doubling, at most 16× that. */
-const REPLACE_BACKOFF = { baseMs: REPLACE_RETRY_BASE_MS, maxMs: REPLACE_RETRY_BASE_MS * 16 } as const;
-
 export class Publisher extends TypedEventTarget<PublisherEventMap> {
   readonly #o: PublisherOptions;
   readonly #buffer: ResendBuffer;
   readonly #hash: ReturnType<HashFactory> | undefined;
   readonly #uploads = new UploadSet();
-  readonly #failovers: FailoverInfo[] = [];
   #wireBytes = 0;
   #streamId: string | undefined;
   /** Proof of ownership of the stream id, from the hub's first reply; sent with every later publish. */
@@ -48,10 +43,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   #started = false;
   #closed = false;
   #ending = false;
-  #replacing = false;
-  #replacements = 0;
-  #endWaiter: { resolve: (r: PublishResult) => void; reject: (e: PublishError) => void } | null = null;
-  #endTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #endWait = new EndWait();
   readonly #progressThrottle = new Throttle(PROGRESS_INTERVAL_MS, () =>
     this.emit('progress', {
       bytes: this.#buffer.bytes,
@@ -62,7 +54,9 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   );
   #sha256: string | undefined;
   #blobs: Promise<void> = Promise.resolve();
-  readonly #host: UploadHost;
+  /** The Publisher as its uploads and its replacements see it. */
+  readonly #host: UploadHost & ReplacementHost;
+  readonly #replacements: Replacements;
 
   constructor(opts: PublisherOptions) {
     super();
@@ -106,7 +100,17 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
         this.#trim();
         this.#checkEnd();
       },
+      uploads: this.#uploads,
+      finalized: () => this.#stored(),
+      ask: (exclude) => askPublish(this.#o, this.#held(), exclude),
+      leave: (sessionId) => this.#o.socket.emit('leave', { sessionId }),
+      assigned: (reply) => this.emit('assigned', reply),
+      failover: (f) => this.emit('failover', f),
+      connect: (choice, role) => this.#connect(choice, role),
+      fatal: (code, message) => this.#fatal(code, message),
+      settled: () => this.#checkEnd(),
     };
+    this.#replacements = new Replacements(this.#host);
   }
 
   get streamId(): string | undefined {
@@ -158,22 +162,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.emit('assigned', reply);
     this.#connect(reply.primary, 'primary');
     if (reply.backup) this.#connect(reply.backup, 'backup');
-    await new Promise<void>((resolve, reject) => {
-      const check = () => {
-        const all = this.#uploads.all();
-        if (all.some((u) => u.state === 'streaming')) return done(null);
-        if (this.#closed || all.every((u) => u.state === 'failed')) return done(new PublishError('no-ingest', describeFailures(all)));
-      };
-      const done = (err: PublishError | null) => {
-        this.removeEventListener('health', check);
-        this.removeEventListener('error', onError);
-        err ? reject(err) : resolve();
-      };
-      const onError = (e: PublisherEventMap['error']) => done(new PublishError(e.detail.code, e.detail.message));
-      this.addEventListener('health', check);
-      this.addEventListener('error', onError);
-      check();
-    });
+    await firstUpload(this, this.#uploads, () => this.#closed);
     return reply;
   }
 
@@ -219,10 +208,9 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     if (this.#ending) throw new PublishError('bad-request', 'end() was already called');
     this.#ending = true;
     this.#sha256 = this.#hash?.digest('hex');
-    const result = new Promise<PublishResult>((resolve, reject) => {
-      this.#endWaiter = { resolve, reject };
-    });
-    this.#endTimer = setTimeout(() => this.#fatal('timeout', `servers did not finalize within ${END_TIMEOUT_MS} ms`), END_TIMEOUT_MS);
+    const result = this.#endWait.begin(END_TIMEOUT_MS, () =>
+      this.#fatal('timeout', `servers did not finalize within ${END_TIMEOUT_MS} ms`),
+    );
     for (const u of this.#uploads.all()) void pumpUpload(this.#host, u);
     this.#checkEnd();
     return await result;
@@ -232,57 +220,16 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#endTimer);
+    this.#endWait.stop();
     this.#progressThrottle.cancel();
     this.#o.socket.off('signal', this.#onHubSignal);
     this.#o.socket.off('session-close', this.#onHubSessionClose);
     for (const u of this.#uploads.all()) this.#release(u);
     this.#buffer.clear();
-    this.#endWaiter?.reject(new PublishError('closed', 'the publisher closed before the end'));
-    this.#endWaiter = null;
+    this.#endWait.reject(new PublishError('closed', 'the publisher closed before the end'));
   }
 
   // ---- assignment -----------------------------------------------------------------
-
-  /** Fewer than two uploads are alive: ask the hub for replacements (excluding every server that failed). */
-  async #replace(): Promise<void> {
-    if (this.#replacing || this.#closed) return;
-    this.#replacing = true;
-    try {
-      // Counted against the uploads the hub still places: one whose server it dropped gets its replacement at once.
-      while (!this.#closed && this.#uploads.placed().length < 2 && this.#replacements < MAX_REPLACEMENTS) {
-        // After end() a new copy is only worth starting while the buffer still holds the whole stream.
-        if (this.#ending && this.#uploads.alive().length > 0 && this.#buffer.firstSeq > 0) break;
-        // Every copy still alive is finalized: the hub refuses a new one (the id is stored), and end() must not wait for it.
-        if (this.#stored()) break;
-        this.#replacements++;
-        const r = await askPublish(this.#o, this.#held(), this.#uploads.dead());
-        if (this.#closed) {
-          // Closed (or ended) while asking: give back what the hub opened meanwhile.
-          if (r.ok) for (const c of [r.primary, r.backup]) if (c) this.#o.socket.emit('leave', { sessionId: c.sessionId });
-          return;
-        }
-        if (!r.ok) {
-          this.#emitWarning(r.code, r.message);
-          if (this.#uploads.alive().length === 0 && (r.code === 'no-ingest' || this.#replacements >= MAX_REPLACEMENTS)) {
-            return this.#fatal(r.code, `every entry server failed and no replacement is available: ${r.message}`);
-          }
-          await delay(backoffMs(this.#replacements - 1, REPLACE_BACKOFF));
-          continue;
-        }
-        this.emit('assigned', stripOk(r));
-        for (const { choice, role, failover } of replacementPlan(r, this.#uploads, this.#uploads.dead(), this.#failovers)) {
-          this.#failovers.push(failover);
-          this.emit('failover', failover);
-          this.#connect(choice, role);
-        }
-      }
-      if (this.#uploads.alive().length === 0) this.#fatal('no-ingest', 'every entry server failed');
-    } finally {
-      this.#replacing = false;
-      this.#checkEnd();
-    }
-  }
 
   #held(): HeldStream {
     return { streamId: this.#streamId, streamSecret: this.#streamSecret };
@@ -322,7 +269,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       return this.#checkEnd();
     }
     this.#checkEnd();
-    if (!this.#closed) void this.#replace();
+    if (!this.#closed) void this.#replacements.run();
   }
 
   /**
@@ -341,7 +288,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     watchSilence(u, since, UPLOAD_SILENT_MS, SILENCE_CHECK_MS, () =>
       this.#failUpload(u, 'session-closed', `${message}, and the server has not answered for ${UPLOAD_SILENT_MS} ms`),
     );
-    void this.#replace();
+    void this.#replacements.run();
   }
 
   /** Releases the upload (once) and gives its hub session back. */
@@ -365,8 +312,8 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   }
 
   #checkEnd(): void {
-    if (!this.#ending || !this.#endWaiter) return;
-    if ((this.#replacing && !this.#stored()) || this.#uploads.busy()) return;
+    if (!this.#ending || !this.#endWait.waiting) return;
+    if ((this.#replacements.running && !this.#stored()) || this.#uploads.busy()) return;
     const all = this.#uploads.all();
     const stored = all.filter((u) => u.state === 'done');
     if (stored.length === 0) return this.#fatal('no-ingest', `no server stored the stream: ${describeFailures(all)}`);
@@ -374,12 +321,10 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       streamId: this.#streamId!,
       bytes: this.#buffer.bytes,
       stored: stored.map((u) => u.serverId),
-      failovers: [...this.#failovers],
+      failovers: [...this.#replacements.failovers],
     };
     if (this.#sha256) result.sha256 = this.#sha256;
-    const w = this.#endWaiter;
-    this.#endWaiter = null;
-    clearTimeout(this.#endTimer);
+    const w = this.#endWait.take()!;
     this.#progress(true);
     this.emit('end', result);
     w.resolve(result);
@@ -405,8 +350,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   #fatal(code: string, message: string): void {
     if (this.#closed) return;
     this.emit('error', { code, message });
-    this.#endWaiter?.reject(new PublishError(code, message));
-    this.#endWaiter = null;
+    this.#endWait.reject(new PublishError(code, message));
     this.close();
   }
 }

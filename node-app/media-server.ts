@@ -2,9 +2,8 @@
 // replica, the director role, viewer and ingest sessions, storage rescans, the HTTP side.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { StateTable, AssetInfo, ServerDescriptor, TableSnapshot, OwnDelta, Role } from '../signaling/protocol/index.js';
+import type { StateTable, ServerDescriptor, TableSnapshot, OwnDelta } from '../signaling/protocol/index.js';
 import { logger, type Logger } from '../signaling/log.js';
-import { ReplicaFollower } from '../common/replica-follower.js';
 import { DirectorRole } from './director/director-role.js';
 import { DiskStore } from './storage/disk-store.js';
 import type { PosterMaker } from './storage/poster-maker.js';
@@ -20,17 +19,21 @@ import { startStatusHttp, type StatusHttp } from './server/status-http.js';
 import { ViewerSessions } from './server/viewer-sessions.js';
 import { IceFilter } from './webrtc/ice-filter.js';
 import type { CacheChange } from './contracts.js';
-import { IngestManager } from './ingest/ingest-manager.js';
-import { ingestLimits } from './ingest/ingest-limits.js';
+import type { IngestManager } from './ingest/ingest-manager.js';
 import { DEFAULT_MAX_INGEST_SESSIONS } from './slot-defaults.js';
 import { WhipManager, iceUrls } from './whip/whip-manager.js';
 import { WhepManager } from './whep/whep-manager.js';
 import type { MediaServerOptions } from './server/media-server-options.js';
-import { cacheDeltas, storageDeltas } from './server/own-deltas.js';
+import { cacheDeltas } from './server/own-deltas.js';
 import { routeHubEvents } from './server/hub-events.js';
 import { RescanSchedule } from './server/rescan-schedule.js';
-import { dropPoster, serverPosters } from './server/server-posters.js';
+import { serverPosters } from './server/server-posters.js';
 import { statusBody } from './server/status-body.js';
+import { DEFAULT_HEARTBEAT_MS, Heartbeat } from './server/heartbeat.js';
+import { rescanStorage } from './server/storage-rescan.js';
+import { serverDescriptor } from './server/server-descriptor.js';
+import { serverIngest } from './server/server-ingest.js';
+import { ServerReplica } from './server/server-replica.js';
 
 export { registerBackoffMs } from './server/hub-link.js';
 export { ANSWER_IN_ACK_WAIT_MS } from './server/session-open.js';
@@ -43,11 +46,8 @@ interface MediaServerEvents {
   closed: [];
 }
 
-/** Heartbeat period unless configured (ms). */
-const DEFAULT_HEARTBEAT_MS = 1_000;
-
 export class MediaServer extends EventEmitter<MediaServerEvents> {
-  readonly #replica: ReplicaFollower;
+  readonly #replica: ServerReplica;
   readonly store: DiskStore;
   /** This process's (this server object's) registration: a restart under the same id makes hubs drop the old one's state. */
   readonly instance = randomBytes(12).toString('base64url');
@@ -66,9 +66,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #renditions: RenditionMaker | undefined;
   #hub?: HubLink;
   #http?: StatusHttp;
-  #heartbeat?: NodeJS.Timeout;
-  #lastBeatMs = performance.now();
-  #lateWarnedMs = Number.NEGATIVE_INFINITY;
+  readonly #heartbeat: Heartbeat;
   readonly #rescan = new RescanSchedule(
     () => this.#rescanStorage(),
     (err) => this.#log.warn({ err: err.message }, 'storage rescan failed'),
@@ -79,12 +77,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     super();
     this.#o = opts;
     this.#log = logger('media-server', { server: opts.id });
-    this.#replica = new ReplicaFollower({
-      requestSnapshot: () => this.#requestSnapshot(),
-      untrusted: { rejected: (what, why) => this.#log.warn({ err: why }, `malformed ${what} from the hub dropped; asking for a snapshot`) },
-      onResync: (e) => {
-        if (e.phase === 'started') this.#log.warn({ version: e.version }, 'gap in deltas; asking for a snapshot');
-      },
+    this.#heartbeat = new Heartbeat(opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () => this.#beat(), this.#log);
+    this.#replica = new ServerReplica({
+      hub: () => this.#hub,
+      isDirector: () => this.isDirector,
+      directorChanged: () => this.#directorChanged(),
+      log: this.#log,
     });
     this.#posters =
       opts.posters === false
@@ -124,26 +122,14 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       this.metrics.iceDropped.inc({ reason });
       this.#log.debug({ reason, address }, 'remote ICE candidate dropped');
     });
-    this.#ingest = new IngestManager({
+    this.#ingest = serverIngest(opts, {
       store: this.store,
-      enabled: opts.ingest,
-      limits: ingestLimits(opts.ingestMaxMbps, opts.ingestMaxMb),
-      signal: (sessionId, data) => this.#hub?.send('signal', { sessionId, data }),
-      sessionClosed: (sessionId) => this.#hub?.send('session-close', { sessionId }),
+      table: this.table,
+      posters: this.#posters,
+      hub: () => this.#hub,
       report: (deltas) => this.#report(deltas),
-      finalized: (id) => {
-        // Written whole here: listed at this rescan, not held back as a file still being copied in.
-        this.store.written(id);
-        return this.#rescanStorage();
-      },
-      dropPoster: (id) => dropPoster(this.store, id),
-      poster: (id, source, attempt) =>
-        this.#posters?.want({ id, source, target: this.store.posterPathOf(id)!, version: `live-${attempt}` }),
-      knownStart: (id) => Math.min(...[...this.table.liveHolders(id)].map((s) => this.table.get(s)?.live.get(id)?.startedAtMs ?? Infinity)),
-      // Broadcasts have their own slots: viewers filling theirs never starve an ingest, nor the reverse.
-      hasCapacity: () => this.#ingest.sessionCount < this.#maxIngestSessions,
-      wrtc: opts.wrtc,
-      iceServers: opts.iceServers,
+      rescan: () => this.#rescanStorage(),
+      maxSessions: this.#maxIngestSessions,
       log: this.#log,
     });
     this.#viewers = new ViewerSessions({
@@ -279,12 +265,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#hub = hub;
     hub.on('fatal', (err) => this.emit('fatal', err));
     hub.on('registered', (raw) => {
-      const snapshot = this.#replica.load(raw);
-      this.#log.info(snapshot ? { version: snapshot.version, servers: snapshot.servers.length } : {}, 'registered with hub');
+      const snapshot = this.#replica.register(raw);
       if (snapshot) this.emit('registered', snapshot);
     });
     routeHubEvents(hub, {
-      deltas: (batch) => this.#onDeltas(batch),
+      deltas: (batch) => this.#replica.offer(batch),
       closed: () => this.#closed,
       director: this.#director,
       viewers: this.#viewers,
@@ -299,35 +284,26 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     // director answers and viewer sessions (watch p99 23 → 630 ms in the quick bench).
     await Promise.all([this.#o.ingest ? this.#whip.warm() : undefined, this.#whep.warm()]);
     hub.open();
-    this.#lastBeatMs = performance.now();
-    this.#heartbeat = setInterval(() => this.#beat(), this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+    this.#heartbeat.start();
     this.#rescan.start();
   }
 
-  async #rescanStorage(): Promise<void> {
-    const { added, removed, changed, described, moving } = await this.store.refresh();
-    // Nothing of a file that changed or went away may be served again: not its cached blocks, not the rest of a
-    // session that started on it (the fd pool reads the path, so its next bytes would be the new file's), data
-    // channel or WHEP.
-    let ended = 0;
-    // A file still moving is reported once still (as `changed`), but nothing read of it before may be served now.
-    for (const id of [...removed, ...changed.map((a) => a.id), ...moving]) {
-      this.cache.forget(id);
-      ended += this.#viewers.endStored(id) + this.#whep.endAsset(id);
-    }
-    const deltas = storageDeltas(added, described, removed, changed);
-    if (deltas.length) {
-      const ids = (l: AssetInfo[]) => l.map((a) => a.id);
-      this.#log.info({ added: ids(added), changed: ids(changed), described: ids(described), removed, ended }, 'storage changed');
-      this.#report(deltas);
-    }
+  #rescanStorage(): Promise<void> {
+    return rescanStorage({
+      store: this.store,
+      cache: this.cache,
+      viewers: this.#viewers,
+      whep: this.#whep,
+      report: (deltas) => this.#report(deltas),
+      log: this.#log,
+    });
   }
 
   /** Stop taking sessions, leave the hub, close everything (idempotent). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#heartbeat);
+    this.#heartbeat.stop();
     this.#rescan.stop();
     this.#posters?.close();
     this.#renditions?.close();
@@ -345,39 +321,19 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   }
 
   descriptor(): ServerDescriptor {
-    return {
-      id: this.#o.id,
-      region: this.#o.region,
-      lat: this.#o.lat,
-      lon: this.#o.lon,
-      roles: (this.#o.ingest ? ['edge', 'ingest'] : ['edge']) as Role[],
-      maxSessions: this.#o.maxSessions,
-      maxIngestSessions: this.#o.ingest ? this.#maxIngestSessions : 0,
-      uplinkMbps: this.#o.uplinkMbps,
-      load: this.#loadReport.measure(),
-      cache: this.cache.assets(),
-      storage: this.store.list(),
-      live: this.#ingest.liveInfo(),
-      ...(this.httpUrl ? { httpUrl: this.httpUrl } : {}),
-      ...(this.table.director ? { lastEpoch: this.table.director.epoch } : {}),
+    return serverDescriptor(this.#o, {
+      loadReport: this.#loadReport,
+      cache: this.cache,
+      store: this.store,
+      ingest: this.#ingest,
+      maxIngestSessions: this.#maxIngestSessions,
+      httpUrl: this.httpUrl,
+      lastEpoch: this.table.director?.epoch,
       instance: this.instance,
-    };
+    });
   }
 
   // ---- replica -----------------------------------------------------------------
-
-  #onDeltas(batch: unknown): void {
-    const wasDirector = this.isDirector;
-    this.#replica.offer(batch);
-    if (wasDirector !== this.isDirector) this.#directorChanged();
-  }
-
-  #requestSnapshot(): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (!this.#hub) return reject(new Error('not connected to the hub'));
-      this.#hub.requestSnapshot((snapshot) => (snapshot ? resolve(snapshot) : reject(new Error('the hub refused the resync'))));
-    });
-  }
 
   #directorChanged(): void {
     this.metrics.isDirector.set(this.isDirector ? 1 : 0);
@@ -388,16 +344,6 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   // ---- load and own changes -------------------------------------------------------
 
   #beat(): void {
-    // A beat two periods late means the event loop was blocked that long: the hub removes a server after three.
-    // Said (at most every 10 s), so an operator can tell a removal for silence from a dead server.
-    const now = performance.now();
-    const periodMs = this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-    const lateMs = now - this.#lastBeatMs - periodMs;
-    this.#lastBeatMs = now;
-    if (lateMs >= 2 * periodMs && now - this.#lateWarnedMs >= 10_000) {
-      this.#lateWarnedMs = now;
-      this.#log.warn({ lateMs: Math.round(lateMs), heartbeatMs: periodMs }, 'heartbeat late: the event loop was blocked');
-    }
     if (this.#hub?.registered) this.#hub.send('heartbeat', this.#loadReport.heartbeat());
   }
 

@@ -67,6 +67,16 @@ export class BlockTable {
     this.freeIfUnused(owner, block, held);
   }
 
+  /** Frees every block of `owner`, whatever reasons it still has (its file changed or went away). */
+  freeAll(owner: BlockOwner): void {
+    for (const [block, held] of owner.blocks) {
+      held.refs = 0;
+      held.pinned = false;
+      held.kept = false;
+      this.freeIfUnused(owner, block, held);
+    }
+  }
+
   freeIfUnused(owner: BlockOwner, block: number, held: HeldBlock): void {
     if (held.refs > 0 || held.pinned || held.kept) return;
     owner.blocks.delete(block);

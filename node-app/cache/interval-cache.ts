@@ -1,36 +1,25 @@
 // The adaptable cache of US 7,912,954: interval caching over pairs of consecutive streams, plus asset prefixes;
 // generalized (policy `gic`) to keep whole assets on intervals predicted from their arrivals.
 import { BLOCK_BYTES } from '../contracts.js';
-import { BlockTable, type HeldBlock } from './block-table.js';
-import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter, isCompleteBlock } from './cache-shared.js';
+import { BlockTable } from './block-table.js';
+import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter } from './cache-shared.js';
 import { Chains } from './interval-chain.js';
 import type { Member, Pair } from './pair.js';
 import { type AssetState, AssetRecords } from './asset-records.js';
+import { BlockKeeper } from './block-keeper.js';
+import type { IntervalCacheOptions } from './interval-cache-options.js';
 import { PairRanking } from './pair-ranking.js';
 import { DEFAULT_PREFIX_MS, DEFAULT_PREFIX_SHARE, PrefixPool, prefixBlocksFor } from './prefix-pool.js';
 import { StreamMoves } from './stream-moves.js';
-import { keepBlock, WholeAssets } from './whole-assets.js';
+import { WholeAssets } from './whole-assets.js';
 import { CachePolicy, type BlockCache, type CacheStats, type StreamHandle, type StreamInfo } from './types.js';
+
+export type { IntervalCacheOptions } from './interval-cache-options.js';
 
 /** An open stream as the cache sees it: the viewer's handle and its member of the asset's chain. */
 interface Stream extends StreamHandle, Member {
   readonly asset: AssetState;
   readonly info: StreamInfo;
-}
-
-export interface IntervalCacheOptions {
-  budgetBytes: number;
-  blockBytes?: number;
-  prefixShare?: number;
-  prefixMs?: number;
-  /**
-   * Generalized interval caching (policy `gic`): besides the pairs, an asset
-   * whose size is known is kept whole on the interval predicted from its recent
-   * arrivals, ranked with the pairs by the same interval.
-   */
-  generalized?: boolean;
-  /** Generalized: how many assets' arrival times to remember. Default `ARRIVAL_HISTORY_MAX_ASSETS`. */
-  arrivalHistoryMax?: number;
 }
 
 /**
@@ -69,7 +58,8 @@ export interface IntervalCacheOptions {
  * second per byte held, 1/interval), and an admitted asset keeps every block
  * below that mark that any of its viewers reads, after they leave too.
  *
- * Who gets the budget is `PairRanking`'s (pair-ranking.ts); how a read or a
+ * Who gets the budget is `PairRanking`'s (pair-ranking.ts); which blocks are kept
+ * for whom, `BlockKeeper`'s (block-keeper.ts); how a read or a
  * seek moves a stream in its chain, `StreamMoves`'s (stream-moves.ts); prefixes
  * are `PrefixPool`'s, whole assets `WholeAssets`'s. A block read touches the stream (handle and chain member in one object), its two
  * pairs and the block, with no allocation; a hit on the block the stream's
@@ -86,6 +76,7 @@ export class IntervalCache implements BlockCache {
   readonly #prefix: PrefixPool;
   readonly #ranking: PairRanking<AssetState>;
   readonly #moves: StreamMoves<AssetState>;
+  readonly #keeper: BlockKeeper;
   readonly #assets = new AssetRecords();
   /** Generalized: the assets that compete whole, on their predicted intervals. */
   readonly #whole: WholeAssets<AssetState> | null;
@@ -98,7 +89,6 @@ export class IntervalCache implements BlockCache {
   #misses = 0;
   #hitBytes = 0;
   #missBytes = 0;
-  #refused = 0;
 
   constructor(opts: IntervalCacheOptions) {
     this.policy = opts.generalized ? CachePolicy.gic : CachePolicy.interval;
@@ -120,6 +110,7 @@ export class IntervalCache implements BlockCache {
       : null;
     this.#ranking = new PairRanking(this.#chains, this.#table, this.#whole, this.budgetBytes - prefixCapBytes, this.blockBytes);
     this.#moves = new StreamMoves(this.#chains, this.#ranking, this.blockBytes);
+    this.#keeper = new BlockKeeper(this.#table, this.#chains, this.#prefix, this.#ranking, this.blockBytes);
   }
 
   get usedBytes(): number {
@@ -238,7 +229,7 @@ export class IntervalCache implements BlockCache {
       missBytes: this.#missBytes,
       insertedBlocks: this.#table.inserted,
       droppedBlocks: this.#table.dropped,
-      refusedBlocks: this.#refused,
+      refusedBlocks: this.#keeper.refused,
       peakBytes: this.#table.peakBytes,
       openStreams: this.#openStreams,
       pairs: this.#chains.count,
@@ -304,12 +295,7 @@ export class IntervalCache implements BlockCache {
     this.#prefix.forget(a);
     // No pair, prefix or whole-asset reason is left; whatever still holds a block would be a bookkeeping slip,
     // and old bytes must not outlive the file whatever the reason: free them all.
-    for (const [block, held] of a.blocks) {
-      held.refs = 0;
-      held.pinned = false;
-      held.kept = false;
-      this.#table.freeIfUnused(a, block, held);
-    }
+    this.#table.freeAll(a);
     this.#ranking.dirty = true;
     this.#assets.mark(a);
     this.#settle = true;
@@ -325,7 +311,7 @@ export class IntervalCache implements BlockCache {
     const inP = s.follow;
     const held = inP !== null && inP.size > 0 && inP.first() === block ? inP.firstHeld() : s.asset.blocks.get(block);
     if (held) {
-      this.#retain(s, block, held);
+      this.#keeper.retain(s, block, held);
       this.#hits++;
       this.#hitBytes += held.bytes.length;
       return held.bytes;
@@ -341,35 +327,13 @@ export class IntervalCache implements BlockCache {
     assertTime(now);
     this.#nowMs = now;
     this.#moves.moveTo(s, block, now);
-    const asset = s.asset;
     this.#missBytes += bytes.length;
-    let held = asset.blocks.get(block);
+    const held = s.asset.blocks.get(block);
     if (held) {
-      this.#retain(s, block, held);
+      this.#keeper.retain(s, block, held);
       return true;
     }
-    if (!isCompleteBlock(block, bytes.length, this.blockBytes, s.info)) return false;
-    const p = s.lead;
-    const forPair = p !== null && this.#pairWants(p, block);
-    const forPrefix = this.#prefix.wants(asset, block) && this.#prefix.reserve(asset, bytes.length);
-    const forWhole = asset.keeping && block < asset.keepBelow;
-    if (!forPair && !forPrefix && !forWhole) return false;
-    // The budget check comes before the bytes enter: a shorter interval may take
-    // the space of longer ones, nothing else may push the cache over.
-    if (!this.#table.fits(bytes.length)) {
-      const made = forPair
-        ? this.#ranking.makeRoom(bytes.length, p!.intervalMs, this.#chains.indexOf(p!))
-        : forWhole && this.#ranking.makeRoom(bytes.length, asset.entryKey, -1);
-      if (!made) {
-        this.#refused++;
-        return false;
-      }
-    }
-    held = this.#table.insert(asset, block, bytes);
-    if (forPair) this.#chains.add(p!, block, held);
-    if (forPrefix) this.#prefix.pin(asset, block, held);
-    if (forWhole) keepBlock(asset, block, held);
-    return true;
+    return this.#keeper.admit(s, block, bytes);
   }
 
   #seek(s: Stream, block: number, now: number): void {
@@ -390,20 +354,5 @@ export class IntervalCache implements BlockCache {
     this.#ranking.dirty = true;
     this.#assets.mark(s.asset);
     this.#settle = true;
-  }
-
-  // ---- policy --------------------------------------------------------------------------
-
-  /** The stream has `block` in hand: keep it for its follower and for the prefix. */
-  #retain(s: Stream, block: number, held: HeldBlock): void {
-    const p = s.lead;
-    if (p !== null && this.#pairWants(p, block)) this.#chains.add(p, block, held);
-    const asset = s.asset;
-    if (this.#prefix.wants(asset, block) && this.#prefix.reserve(asset, held.bytes.length)) this.#prefix.pin(asset, block, held);
-    if (asset.keeping && block < asset.keepBelow) keepBlock(asset, block, held);
-  }
-
-  #pairWants(p: Pair, block: number): boolean {
-    return p.cached && p.followerPos <= block && (p.size === 0 || p.last() < block);
   }
 }

@@ -1,30 +1,27 @@
 // One viewer's delivery: answers the viewer's WebRTC offer, then sends meta and paced media with backpressure.
-// Its options and defaults are serve-options.ts; when it gives up on a viewer, serve-watchdog.ts.
+// Its options and defaults are serve-options.ts; when it gives up on a viewer, serve-watchdog.ts; the media it sends,
+// media-pump.ts.
 import { EventEmitter } from 'node:events';
 import type { ByteSource } from '../contracts.js';
 import { createPeer, type Peer } from '../webrtc/peer.js';
 import {
-  MAX_MEDIA_PAYLOAD_BYTES,
   FrameErrorCode,
   decodeClientFrame,
   encodeControl,
   type ClientControl,
   type ServerControl,
 } from '../../signaling/protocol/frames.js';
-import { FrameReader } from './frame-reader.js';
-import { sessionPacer, type Pacer } from './pacer.js';
-import { LinkLimit } from './link-limit.js';
-import { MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from './restart-policy.js';
+import { sessionPacer } from './pacer.js';
+import { MediaPump } from './media-pump.js';
+import { PlayRequests } from './play-requests.js';
 import { FALLBACK_MIME, assetFacts, type AssetFacts } from './asset-facts.js';
 import { SlowViewerWatch } from './slow-viewer.js';
-import { playTarget } from './play-target.js';
 import { EgressMeter } from './egress-meter.js';
 import { metaFrame } from './meta-frame.js';
 import { watchdogVerdict } from './serve-watchdog.js';
 import { SendGate } from './send-gate.js';
 import { AnswerCapture, type Answer } from './answer-capture.js';
 import {
-  LIVE_POLL_MS,
   MAX_BAD_FRAMES,
   MAX_CONTROL_BACKLOG_BYTES,
   MAX_QUEUED_BYTES,
@@ -62,21 +59,10 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #facts: AssetFacts = { mime: FALLBACK_MIME };
   /** Control frames run one after another in arrival order, even when one has to wait (a play by time reads the index). */
   #controls: Promise<void>;
-  #pacer: Pacer | null = null;
-  #fast = false;
-  readonly #limit = new LinkLimit();
-  readonly #restarts = new RestartPolicy();
-  #sessionOffset: number;
-  #playSeen = false;
-  /** Next byte to send. */
-  #next: number;
-  readonly #reader: FrameReader;
+  readonly #plays: PlayRequests;
   readonly #gate: SendGate;
-  /** Bumped by every seek and by close: in-flight reads of an older generation are dropped. */
-  #generation = 0;
-  #pumping = false;
+  readonly #media: MediaPump;
   #lastActivityAt: number;
-  #lastSize = 0;
   #bytesSent = 0;
   #badFrames = 0;
   /** While the offer of the session-open is answered: takes the answer for the open's ack instead of the relay. */
@@ -91,11 +77,24 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     this.#source = opts.source;
     this.#now = opts.now ?? (() => performance.now());
     this.#lastActivityAt = this.#now();
-    this.#sessionOffset = this.#next = Math.max(0, Math.floor(opts.offset));
-    this.#reader = new FrameReader(opts.source, this.#next);
+    const offset = Math.max(0, Math.floor(opts.offset));
+    this.#plays = new PlayRequests(offset, this.#now);
     this.#gate = new SendGate(this.#now);
+    this.#media = new MediaPump(opts.source, offset, this.#gate, this.#now, {
+      state: () => this.#state,
+      peer: () => this.#peer!,
+      active: () => {
+        this.#lastActivityAt = this.#now();
+      },
+      ended: (size) => this.#ended(size),
+      sent: (bytes) => {
+        this.#bytesSent += bytes;
+        this.emit('sent', bytes);
+      },
+      failed: (err) => this.#failed(err),
+    });
     // Before the first byte: the session starts sending when its channel opens, ahead of any `limit` frame.
-    if (opts.limitBps !== undefined) this.#limit.set(opts.limitBps, this.#now());
+    if (opts.limitBps !== undefined) this.#media.limit(opts.limitBps);
     this.#ready = this.#describe();
     this.#controls = this.#ready;
     this.#watchdog = setInterval(() => this.#tick(), WATCHDOG_INTERVAL_MS);
@@ -138,9 +137,10 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       egressBps: this.#egress.bps(this.#now(), this.#bytesSent),
       queuedBytes: this.#queued(),
       maxQueuedBytes: this.#gate.maxQueued,
-      offset: this.#next,
+      offset: this.#media.offset,
     };
-    if (this.#pacer && !this.#fast) s.paceBps = this.#pacer.config.bitrateBps * this.#pacer.config.factor;
+    const paceBps = this.#media.paceBps;
+    if (paceBps !== undefined) s.paceBps = paceBps;
     return s;
   }
 
@@ -161,7 +161,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   close(reason = 'closed', error?: Error): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    this.#generation++;
+    this.#media.close();
     clearInterval(this.#watchdog);
     clearTimeout(this.#connectTimer);
     this.#wakeUp();
@@ -195,7 +195,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
 
   async #describe(): Promise<void> {
     this.#facts = await assetFacts(this.#source, this.#o.asset ?? {}, this.#o.log);
-    this.#pacer = sessionPacer(this.#o.pacing, this.#source.isLive(), this.#facts.bitrateBps, this.#now);
+    this.#media.paceBy(sessionPacer(this.#o.pacing, this.#source.isLive(), this.#facts.bitrateBps, this.#now));
   }
 
   #onConnect(): void {
@@ -206,10 +206,10 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
     void this.#ready.then(() => {
       if (this.#state !== 'connecting') return;
       this.#state = 'streaming';
-      this.#pacer?.restart();
-      this.#restarts.started(this.#now());
-      this.#sendControl(metaFrame(this.#source, this.#facts, this.#next));
-      void this.#pump();
+      this.#media.burst();
+      this.#plays.started();
+      this.#sendControl(metaFrame(this.#source, this.#facts, this.#media.offset));
+      void this.#media.run();
     });
   }
 
@@ -244,15 +244,15 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       case 'pause':
         if (this.#state === 'streaming') {
           this.#state = 'paused';
-          this.#pacer?.pause();
+          this.#media.pause();
         }
         return;
       case 'resume':
         if (this.#state === 'paused') {
           this.#state = 'streaming';
-          this.#pacer?.resume();
+          this.#media.resume();
           this.#wakeUp();
-          void this.#pump();
+          void this.#media.run();
         }
         return;
       case 'stop':
@@ -260,7 +260,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       case 'stats':
         return this.#sendControl({ t: 'stats', ...statsFrame(this.stats()) });
       case 'limit':
-        this.#limit.set(msg.bps, this.#now());
+        this.#media.limit(msg.bps);
         return this.#wakeUp();
     }
   }
@@ -268,106 +268,43 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   async #play(msg: Extract<ClientControl, { t: 'play' }>): Promise<void> {
     const index = msg.timeMs !== undefined && !this.#source.isLive() ? await this.#o.seekIndex?.() : undefined;
     if ((this.#state as ServeState) === 'closed') return;
-    const target = playTarget(msg, this.#sessionOffset, this.#source.size(), index);
-    if (!target.ok) {
-      this.#sendControl({ t: 'error', code: target.code, message: target.message });
-      return;
-    }
-    const { offset, seek } = target;
+    const plan = this.#plays.plan(msg, this.#source.size(), index);
+    if (!plan.ok) return this.#sendControl({ t: 'error', code: plan.code, message: plan.message });
+    const { seek, confirm } = plan;
     const fast = msg.fast;
-    // The viewer's first play normally starts where the session was opened (no offset, or the same one).
-    const confirm = !this.#playSeen && offset === this.#sessionOffset && !seek;
-    const verdict = confirm ? 'burst' : this.#restarts.restart(this.#now());
-    if (verdict === 'refused') {
-      this.#sendControl({
-        t: 'error',
-        code: 'rate-limited',
-        message: `more than ${MAX_RESTARTS_PER_WINDOW} restarts in ${RESTART_WINDOW_MS / 1000} s: play refused`,
-      });
-      return;
-    }
-    if (fast !== undefined && this.#o.allowFast === true) this.#fast = fast;
-    this.#playSeen = true;
+    if (fast !== undefined && this.#o.allowFast === true) this.#media.fast = fast;
     const wasEnded = this.#state === 'ended';
     if (confirm) {
-      if (this.#state === 'paused') this.#pacer?.resume();
+      if (this.#state === 'paused') this.#media.resume();
       if (this.#state === 'paused') this.#state = 'streaming';
     } else {
-      this.#generation++;
-      this.#next = offset;
-      this.#reader.seek(offset);
       this.#state = 'streaming';
-      // A fresh burst a few times per window; otherwise the session's pacing budget carries over, but what shows
-      // the new position goes at once (Pacer.seek).
-      if (verdict === 'burst') this.#pacer?.restart();
-      else this.#pacer?.seek();
+      // A fresh burst a few times per window (restart-policy.ts).
+      this.#media.seek(plan.offset, plan.burst);
     }
     // The meta sent at connect already describes the place a confirming play asks for.
-    if (!confirm) this.#sendControl({ ...metaFrame(this.#source, this.#facts, this.#next), ...seek });
-    if (confirm && wasEnded) this.#sendControl({ t: 'end', bytes: this.#next });
+    if (!confirm) this.#sendControl({ ...metaFrame(this.#source, this.#facts, this.#media.offset), ...seek });
+    if (confirm && wasEnded) this.#sendControl({ t: 'end', bytes: this.#media.offset });
     this.#wakeUp();
-    void this.#pump();
+    void this.#media.run();
   }
 
   // ---- media ----------------------------------------------------------------------
 
-  async #pump(): Promise<void> {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      while (this.#state === 'streaming') {
-        const gen = this.#generation;
-        const size = this.#source.size();
-        if (size !== this.#lastSize) {
-          this.#lastSize = size;
-          this.#lastActivityAt = this.#now();
-        }
-        if (this.#next >= size) {
-          if (this.#source.isLive()) {
-            // Woken by the write that brings the next chunk; the poll is the fallback.
-            await this.#gate.sleep(LIVE_POLL_MS, this.#source.grown?.(LIVE_POLL_MS));
-            continue;
-          }
-          this.#state = 'ended';
-          this.#lastActivityAt = this.#now();
-          this.#sendControl({ t: 'end', bytes: size });
-          this.emit('end', size);
-          break;
-        }
-        const paced = this.#fast || !this.#pacer ? 0 : this.#pacer.delayMs(Math.min(MAX_MEDIA_PAYLOAD_BYTES, size - this.#next));
-        const delay = Math.max(paced, this.#limit.delayMs(this.#now()));
-        if (delay > 0) {
-          await this.#gate.sleep(delay);
-          continue;
-        }
-        const out = await this.#reader.next(size);
-        if (gen !== this.#generation) continue;
-        if (!out) {
-          // The source shrank under us (a replaced file): wait rather than spin.
-          await this.#gate.sleep(LIVE_POLL_MS);
-          continue;
-        }
-        this.#next = this.#reader.offset;
-        await this.#gate.write(this.#peer!, out.frame, () => {
-          this.#lastActivityAt = this.#now();
-        });
-        // close() may have run while the write was pending.
-        if ((this.#state as ServeState) === 'closed') break;
-        if (gen === this.#generation) this.#pacer?.record(out.bytes);
-        this.#limit.record(this.#now(), out.bytes);
-        this.#bytesSent += out.bytes;
-        this.emit('sent', out.bytes);
-      }
-    } catch (err) {
-      if (this.#state !== 'closed' && !this.#ending) {
-        if ((err as { code?: unknown }).code === FrameErrorCode.assetChanged)
-          return this.end(FrameErrorCode.assetChanged, (err as Error).message);
-        this.#sendControl({ t: 'error', code: 'read-failed', message: 'the server could not read the asset' });
-        this.close('read-failed', err as Error);
-      }
-    } finally {
-      this.#pumping = false;
-    }
+  /** The whole stored asset was sent (the pump's end). */
+  #ended(size: number): void {
+    this.#state = 'ended';
+    this.#lastActivityAt = this.#now();
+    this.#sendControl({ t: 'end', bytes: size });
+    this.emit('end', size);
+  }
+
+  /** The pump could not read the asset or send it. */
+  #failed(err: Error): void {
+    if (this.#state === 'closed' || this.#ending) return;
+    if ((err as { code?: unknown }).code === FrameErrorCode.assetChanged) return this.end(FrameErrorCode.assetChanged, err.message);
+    this.#sendControl({ t: 'error', code: 'read-failed', message: 'the server could not read the asset' });
+    this.close('read-failed', err);
   }
 
   /** Cut a pacing or live-poll sleep short (a seek, resume, or close). */

@@ -1,33 +1,16 @@
 // Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters start with a keyframe, chunk by chunk.
-import {
-  BLOCK_ID,
-  BLOCK_IDS,
-  HeaderRead,
-  type HeaderSlot,
-  Id,
-  REFERENCE_BLOCK_ID,
-  readHeaderInto,
-  SEGMENT_LEVEL_IDS,
-  SIMPLE_BLOCK_ID,
-} from './ebml-stream.js';
-import { concatBytes } from '../../common/ebml-header.js';
-import { BLOCK_HEAD_BYTES, type BlockHead, readBlockHead } from './block-head.js';
+// The bytes a push walks are header-window.ts's; the blocks looked at for a keyframe, keyframe-blocks.ts's.
+import { BLOCK_IDS, HeaderRead, type HeaderSlot, Id, SEGMENT_LEVEL_IDS } from './ebml-stream.js';
 import { ClusterOffsets } from './cluster-offsets.js';
 import { ClusterSense } from './cluster-sense.js';
 import { ClusterTimecode } from './cluster-timecode.js';
+import { HeaderWindow } from './header-window.js';
 import { InitBytes } from './init-bytes.js';
+import { KeyframeBlocks } from './keyframe-blocks.js';
 import { KeyframeClusters, type KeyframeMode } from './keyframe-clusters.js';
-import { SpanCollector } from './span-collector.js';
-
-/** Longest element header: a 4-byte id and an 8-byte size. */
-const MAX_HEADER_BYTES = 12;
-const NO_BYTES = new Uint8Array(0);
 
 /** `sized`: inside a sized Cluster until its first block, `group`: inside a BlockGroup while looking for a Cluster's first video block. */
 type Mode = 'ebml' | 'top' | 'segment' | 'cluster' | 'sized' | 'group' | 'stopped';
-
-/** Whose block head is being collected: the Cluster's first video block (`block`) or a BlockGroup's Block (`group`). */
-type PeekFor = 'block' | 'group';
 
 /**
  * Walks element headers only (payloads are skipped without being buffered), so
@@ -45,12 +28,8 @@ export class ClusterIndex {
   #pos = 0;
   /** Bytes seen so far. */
   #total = 0;
-  /** The bytes being walked during a push (the bytes kept from earlier pushes, then the chunk), from absolute offset #bufAt. */
-  #buf: Uint8Array = NO_BYTES;
-  #bufAt = 0;
-  /** Unparsed bytes at #pos kept between pushes: fewer than a header's (#keepLen of them). */
-  readonly #keep = new Uint8Array(MAX_HEADER_BYTES);
-  #keepLen = 0;
+  /** The bytes being walked during a push; between pushes, the unparsed bytes at #pos (fewer than a header's). */
+  readonly #window = new HeaderWindow();
   readonly #h: HeaderSlot = { id: 0, size: 0, headerBytes: 0 };
   #segmentEnd = Infinity;
   #clusterCount = 0;
@@ -61,21 +40,16 @@ export class ClusterIndex {
   #clusterMs: number | undefined;
   #newestMs: number | undefined;
   readonly #keyframes = new KeyframeClusters(this.#offsets, () => this.#clusterMs);
+  /** The blocks of a Cluster looked at for a video keyframe (their heads, a BlockGroup's children). */
+  readonly #blocks = new KeyframeBlocks(this.#keyframes);
   /** The bytes before the first Cluster, kept until it is found: the Tracks name the video track. */
   readonly #init = new InitBytes();
   /** The Cluster being walked has shown a block. */
   #clusterHasFrame = false;
   /** End of the sized Cluster being walked. */
   #clusterEnd = Infinity;
-  /** The BlockGroup being walked: its end, the mode around it, its Block's track, whether it references another frame. */
-  #groupEnd = 0;
+  /** The mode around the BlockGroup being walked (its end is #blocks.groupEnd). */
   #groupParent: Mode = 'cluster';
-  #groupTrack: number | undefined;
-  #groupRef = false;
-  /** A block head being collected (the first bytes of a (Simple)Block's payload, which may arrive in later chunks). */
-  #peekFor: PeekFor | null = null;
-  readonly #peek = new SpanCollector(BLOCK_HEAD_BYTES);
-  readonly #blockHead: BlockHead = { track: undefined, key: false };
 
   /**
    * Called with each Cluster's start time, ms of media time, once its Timecode has arrived (while the push that
@@ -139,11 +113,11 @@ export class ClusterIndex {
    */
   get tornBytes(): number | undefined {
     // Inside a BlockGroup of an unknown-size Cluster: what completes the group.
-    if (this.#mode === 'group' && this.#groupParent === 'cluster') return this.#groupEnd - this.#total;
+    if (this.#mode === 'group' && this.#groupParent === 'cluster') return this.#blocks.groupEnd - this.#total;
     if (this.#mode !== 'cluster' && this.#mode !== 'segment') return undefined;
     if (this.initBytes === undefined) return undefined;
     if (this.#pos > this.#total) return this.#mode === 'cluster' ? this.#pos - this.#total : undefined;
-    return this.#keepLen === 0 ? 0 : undefined;
+    return this.#window.kept === 0 ? 0 : undefined;
   }
 
   /** The last Cluster that starts at or before `limit` (default: anywhere), if any remembered. */
@@ -179,26 +153,14 @@ export class ClusterIndex {
     const start = this.#total;
     this.#total += chunk.byteLength;
     if (this.#init.keeping) this.#init.keep(chunk);
-    if (this.#peekFor) this.#fillPeek(chunk, start);
+    this.#blocks.fill(chunk, start);
     if (this.#time.active) this.#clusterTime(this.#time.fill(chunk, start));
     if (this.#mode === 'stopped' || this.#pos >= this.#total) return;
     // Bytes kept from before lie at #pos, just before this chunk; otherwise #pos is inside the chunk.
-    if (this.#keepLen > 0) {
-      this.#buf = concatBytes(this.#keep.subarray(0, this.#keepLen), chunk);
-      this.#bufAt = start - this.#keepLen;
-    } else {
-      this.#buf = chunk;
-      this.#bufAt = start;
-    }
-    this.#keepLen = 0;
+    this.#window.open(chunk, start);
     this.#walk();
     // Keep what the walk could not read yet (part of a header), not the chunk.
-    if (!this.stopped && this.#pos < this.#total) {
-      const from = this.#pos - this.#bufAt;
-      this.#keepLen = this.#buf.byteLength - from;
-      for (let i = 0; i < this.#keepLen; i++) this.#keep[i] = this.#buf[from + i]!;
-    }
-    this.#buf = NO_BYTES;
+    this.#window.close(!this.stopped && this.#pos < this.#total ? this.#pos : undefined);
   }
 
   #walk(): void {
@@ -207,7 +169,7 @@ export class ClusterIndex {
       if (this.#mode === 'stopped') return;
       const available = this.#total - this.#pos;
       if (available <= 0) return;
-      if (this.#mode === 'group' && this.#pos >= this.#groupEnd) {
+      if (this.#mode === 'group' && this.#pos >= this.#blocks.groupEnd) {
         this.#endGroup();
         continue;
       }
@@ -215,9 +177,9 @@ export class ClusterIndex {
         this.#mode = 'segment';
         continue;
       }
-      const read = readHeaderInto(this.#buf, this.#pos - this.#bufAt, this.#buf.byteLength, h);
+      const read = this.#window.read(this.#pos, available, h);
       // Inside a sized Cluster or a BlockGroup the walk only looks for a first block: what it cannot read is skipped.
-      if ((read === HeaderRead.short && available >= MAX_HEADER_BYTES) || read === HeaderRead.bad) {
+      if (read === HeaderRead.bad) {
         if (this.#mode === 'group' || this.#mode === 'sized') {
           this.#skipLookup();
           continue;
@@ -294,13 +256,12 @@ export class ClusterIndex {
           if (!this.#keyframes.pending && this.#clusterHasFrame) next = this.#clusterEnd;
           break;
         case 'group': {
-          if (unknownSize || dataStart + h.size > this.#groupEnd) {
+          if (unknownSize || dataStart + h.size > this.#blocks.groupEnd) {
             this.#skipLookup();
             continue;
           }
           next = dataStart + h.size;
-          if (h.id === REFERENCE_BLOCK_ID) this.#groupRef = true;
-          else if (h.id === BLOCK_ID) this.#readBlockHead(dataStart, h.size, 'group');
+          this.#blocks.groupChild(h.id, dataStart, h.size, this.#window.bytes, this.#window.at);
           break;
         }
       }
@@ -318,7 +279,7 @@ export class ClusterIndex {
     this.#offsets.cluster(at);
     this.#clusterHasFrame = false;
     this.#clusterMs = undefined;
-    this.#clusterTime(this.#time.begin(dataStart, this.#buf, this.#bufAt));
+    this.#clusterTime(this.#time.begin(dataStart, this.#window.bytes, this.#window.at));
     this.#keyframes.cluster(at);
     return true;
   }
@@ -338,49 +299,17 @@ export class ClusterIndex {
     this.#keyframes.tracks(probe.tracks);
   }
 
-  /**
-   * A block of a Cluster that has shown no video keyframe yet: a SimpleBlock's head says its track
-   * and keyframe flag (read now or as its bytes arrive); a BlockGroup is walked into (a keyframe there is
-   * a group without a ReferenceBlock). Returns where the walk goes next.
-   */
+  /** A block of a Cluster (see KeyframeBlocks.block). Returns where the walk goes next: into a BlockGroup, or past the block. */
   #checkBlock(id: number, dataStart: number, size: number): number {
-    const end = dataStart + size;
-    if (!this.#keyframes.pending) return end;
-    if (id === SIMPLE_BLOCK_ID) {
-      this.#readBlockHead(dataStart, size, 'block');
-      return end;
-    }
-    this.#groupEnd = end;
+    if (!this.#blocks.block(id, dataStart, size, this.#window.bytes, this.#window.at)) return dataStart + size;
     this.#groupParent = this.#mode;
-    this.#groupTrack = undefined;
-    this.#groupRef = false;
     this.#mode = 'group';
     return dataStart;
   }
 
   #endGroup(): void {
     this.#mode = this.#groupParent;
-    this.#keyframes.block(this.#groupTrack, !this.#groupRef);
-  }
-
-  /** Collects a block's head (track number, timecode, flags) at `dataStart`, from the bytes being walked now or from later chunks. */
-  #readBlockHead(dataStart: number, size: number, forWhom: PeekFor): void {
-    this.#peekFor = forWhom;
-    this.#peek.begin(dataStart, Math.min(size, BLOCK_HEAD_BYTES));
-    this.#fillPeek(this.#buf, this.#bufAt);
-  }
-
-  /** Bytes `chunk` (starting at absolute offset `start`) for the block head being collected. */
-  #fillPeek(chunk: Uint8Array, start: number): void {
-    const len = this.#peek.length;
-    if (this.#peek.fill(chunk, start) < len) return;
-    const forWhom = this.#peekFor;
-    this.#peekFor = null;
-    // An unreadable head (no track): the Cluster cannot be told to hold a keyframe.
-    const head = this.#blockHead;
-    readBlockHead(this.#peek.bytes, len, head);
-    if (forWhom === 'group') this.#groupTrack = head.track;
-    else this.#keyframes.block(head.track, head.key);
+    this.#blocks.endGroup();
   }
 
   /** A Cluster's Timecode read whole (`ms` of media time; undefined while it is not, or if there is none). */
@@ -394,11 +323,10 @@ export class ClusterIndex {
 
   /** Malformed inside a sized Cluster or a BlockGroup: give up on this Cluster's keyframe and skip the element whole. */
   #skipLookup(): void {
-    this.#keyframes.giveUp();
-    this.#peekFor = null;
+    this.#blocks.giveUp();
     if (this.#mode === 'group') {
       this.#mode = this.#groupParent;
-      this.#pos = this.#groupEnd;
+      this.#pos = this.#blocks.groupEnd;
       return;
     }
     this.#mode = 'segment';
@@ -411,9 +339,9 @@ export class ClusterIndex {
 
   #stop(): void {
     this.#mode = 'stopped';
-    this.#keepLen = 0;
+    this.#window.drop();
     this.#init.drop();
-    this.#peekFor = null;
+    this.#blocks.cancel();
     this.#time.cancel();
   }
 }

@@ -1,3 +1,5 @@
+// A media server's broadcasts: admits publish sessions and keeps one writer per stream they write (each stream's
+// record is ingest-stream.ts), until it is finalized, fails or is abandoned.
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
 import type { SessionOpen } from '../../signaling/protocol/messages.js';
 import { ErrorCode, ackError, type Ack, type LiveInfo } from '../../signaling/protocol/types.js';
@@ -5,12 +7,11 @@ import { IngestError, IngestErrorCode } from './errors.js';
 import { IngestSession } from './ingest-session.js';
 import { LiveWriter } from './live-writer.js';
 import { createLiveSource, type LiveSource } from './live-source.js';
-import { mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { continuationOf, type Continuation } from './continuation.js';
 import { WebmHeadCheck } from './webm-head-check.js';
 import { sameSecret } from '../../signaling/stream-owners.js';
 import { ingestLimits, streamStartMs } from './ingest-limits.js';
-import { LiveReporter, liveInfoOf } from './live-report.js';
+import { IngestStream } from './ingest-stream.js';
 import { removeStaleParts } from './stale-parts.js';
 import { writeSidecar, type Sidecar } from '../storage/sidecar.js';
 import { attachRefusal } from './attach-check.js';
@@ -25,28 +26,6 @@ export const CLOSED_BY_HUB = 'closed-by-hub';
 export const ABANDON_AFTER_MS = 30_000;
 /** On shutdown, accepted chunks get this long to reach the disk before handles are closed anyway. */
 export const SHUTDOWN_FLUSH_MS = 3_000;
-
-interface Stream {
-  writer: LiveWriter;
-  /** The hub-minted ownership secret: only sessions opened with it may write this stream. */
-  secret: string;
-  session: IngestSession | undefined;
-  peer: string | undefined;
-  readers: number;
-  reporter: LiveReporter;
-  abandonTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The MIME type was taken from the stream's own Tracks (not the publisher's word). */
-  mimeProbed: boolean;
-  /** The broadcaster's title and description (also in the sidecar beside the recording). */
-  meta: Sidecar;
-  /** The poster's version token once one was made from the live file. */
-  poster: string | undefined;
-  /** Poster requests so far (a file read too early is asked for again, a few times). */
-  posterAttempts: number;
-}
-
-/** A live stream's poster is asked for at most this many times (after each new keyframe Cluster). */
-const LIVE_POSTER_ATTEMPTS = 3;
 
 /** A publish session as the hub's `session-open` described it: the publisher's address, the stream secret, title and description, and the stream's start as the hub granted the id. */
 interface OpenedSession {
@@ -63,7 +42,7 @@ export class IngestManager {
   #bytesIngested = 0;
   /** What the hub's `session-open` said of each publish session, kept while it is open (one entry per `#sessions` entry). */
   readonly #opened = new Map<string, OpenedSession>();
-  readonly #streams = new Map<string, Stream>();
+  readonly #streams = new Map<string, IngestStream>();
   /** Streams whose writer is being created: a second hello waits for the first. */
   readonly #creating = new Map<string, Promise<LiveWriter | IngestError>>();
   #closed = false;
@@ -137,7 +116,7 @@ export class IngestManager {
         // A copy that took no chunk holds nothing to resume (a new copy starts at 0 alike): it goes now, so the
         // id is free at once rather than held for ABANDON_AFTER_MS under a publisher who may not come back.
         else if (s.writer.nextSeq === 0) void s.writer.abandon('the publisher left before sending anything');
-        this.#watchAbandon(s);
+        if (!this.#closed) s.watchAbandon(this.#o.abandonAfterMs ?? ABANDON_AFTER_MS);
         this.#maybeDispose(msg.assetId);
       }
     });
@@ -188,7 +167,7 @@ export class IngestManager {
 
   /** The `live` entries of this server, for (re)registration. */
   liveInfo(): LiveInfo[] {
-    return [...this.#streams.values()].filter((s) => s.writer.live).map((s) => this.#info(s));
+    return [...this.#streams.values()].filter((s) => s.writer.live).map((s) => s.info());
   }
 
   /**
@@ -200,10 +179,7 @@ export class IngestManager {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of [...this.#sessions.values()]) s.fail(new IngestError(IngestErrorCode.shuttingDown, 'the server is shutting down'));
-    for (const s of this.#streams.values()) {
-      s.reporter.stop();
-      clearTimeout(s.abandonTimer);
-    }
+    for (const s of this.#streams.values()) s.stop();
     const writers = [...this.#streams.values()].map((s) => s.writer);
     for (const w of writers) if (w.state === 'open') void w.flush();
     await Promise.all(writers.map((w) => w.close(deadlineMs)));
@@ -243,12 +219,7 @@ export class IngestManager {
       s = this.#streams.get(streamId)!;
     }
     if ((session.state as string) === 'closed') return new IngestError(IngestErrorCode.badRequest, 'session closed');
-    // One publisher connection per stream: a reconnect takes over from the old one.
-    if (s.session && s.session !== session) s.session.close('replaced');
-    s.session = session;
-    s.peer = this.#opened.get(session.sessionId)?.peer ?? s.peer;
-    clearTimeout(s.abandonTimer);
-    s.abandonTimer = undefined;
+    s.attach(session, this.#opened.get(session.sessionId)?.peer);
     return { writer: s.writer, limits: this.limits };
   }
 
@@ -287,33 +258,16 @@ export class IngestManager {
         this.#o.log?.warn({ stream: streamId, err: err.message }, 'could not write the title sidecar'),
       );
     }
-    const s: Stream = {
+    const s: IngestStream = new IngestStream({
       writer,
       secret,
-      session: undefined,
-      peer: undefined,
-      readers: 0,
-      reporter: new LiveReporter({
-        writer,
-        info: () => this.#info(s),
-        current: () => this.#streams.get(streamId) === s,
-        report: (deltas) => this.#o.report(deltas),
-      }),
-      abandonTimer: undefined,
-      mimeProbed: false,
       meta,
-      poster: undefined,
-      posterAttempts: 0,
-    };
-    this.#streams.set(streamId, s);
-    writer.on('grew', () => {
-      if (!s.mimeProbed && writer.index.initBytes !== undefined) {
-        s.mimeProbed = true;
-        void this.#probeMime(s);
-      }
-      this.#askPoster(s);
-      s.reporter.schedule();
+      current: () => this.#streams.get(streamId) === s,
+      report: (deltas) => this.#o.report(deltas),
+      poster: this.#o.poster,
     });
+    this.#streams.set(streamId, s);
+    writer.on('grew', () => s.grew());
     writer.once('finalized', (info) => {
       s.reporter.stop();
       this.#o.log?.info({ stream: streamId, bytes: info.bytes, sha256: info.sha256 }, 'stream finalized');
@@ -335,19 +289,6 @@ export class IngestManager {
     return writer;
   }
 
-  /**
-   * The first Cluster is complete (a second one has started) and durable: ffmpeg can take the poster
-   * from the growing file. Asked again after later Clusters if an attempt read too little.
-   */
-  #askPoster(s: Stream): void {
-    // A stream starts with a keyframe: once a later Cluster has begun on disk, the first is there whole.
-    const clusters = s.writer.index.firstClusters;
-    if (!this.#o.poster || s.poster || s.posterAttempts >= LIVE_POSTER_ATTEMPTS || clusters.length < 2 + s.posterAttempts) return;
-    if (s.writer.durableBytes < clusters[1 + s.posterAttempts]!) return;
-    s.posterAttempts++;
-    this.#o.poster(s.writer.streamId, s.writer.partPath, s.posterAttempts);
-  }
-
   /** A poster of a live stream here was made: its `live` entry says so at once. */
   posterMade(streamId: string, token: string): void {
     const s = this.#streams.get(streamId);
@@ -367,30 +308,6 @@ export class IngestManager {
     return this.#streams.get(streamId)?.poster;
   }
 
-  /** Once the init segment is in, its Tracks say what the stream is; the publisher's `mime` was only a claim. */
-  async #probeMime(s: Stream): Promise<void> {
-    try {
-      const probe = probeWebm(await s.writer.read(0, s.writer.index.initBytes!));
-      if (probe.complete && probe.tracks.length > 0) s.writer.mime = mimeFor(probe);
-    } catch {
-      // Unreadable head: keep the declared type.
-    }
-  }
-
-  #info(s: Stream): LiveInfo {
-    return { ...liveInfoOf(s.writer, s.secret, s.peer), ...s.meta, ...(s.poster ? { poster: s.poster } : {}) };
-  }
-
-  #watchAbandon(s: Stream): void {
-    if (s.writer.state !== 'open' || s.abandonTimer || this.#closed) return;
-    s.abandonTimer = setTimeout(() => {
-      s.abandonTimer = undefined;
-      if (s.session || s.writer.state !== 'open') return;
-      void s.writer.abandon('the publisher went away without ending the stream');
-    }, this.#o.abandonAfterMs ?? ABANDON_AFTER_MS);
-    s.abandonTimer.unref?.();
-  }
-
   #maybeDispose(streamId: string): void {
     const s = this.#streams.get(streamId);
     if (!s || s.writer.live || s.session || s.readers > 0) return;
@@ -400,8 +317,7 @@ export class IngestManager {
   #dispose(streamId: string): void {
     const s = this.#streams.get(streamId);
     if (!s) return;
-    s.reporter.stop();
-    clearTimeout(s.abandonTimer);
+    s.stop();
     this.#streams.delete(streamId);
     void s.writer.close();
   }

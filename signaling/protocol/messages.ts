@@ -1,20 +1,16 @@
 // The wire contract: schemas for every inbound message, and the shapes of requests and replies.
+// A title's and description's schemas are asset-text.ts; the director's answers and the decision log, decisions.ts.
 import { z } from 'zod';
 import { ASSET_ID_PATTERN, FINGERPRINT_PATTERN, SERVER_ID_PATTERN, SESSION_ID_PATTERN } from './ids.js';
 import { checkBounds, MESSAGE_BOUNDS, type Bounds } from './bounds.js';
 import { linkLimitBps } from './frames.js';
 import { MAX_CATALOG_QUERY_CHARS } from '../../common/catalog-search.js';
-import type {
-  AssetInfo,
-  DirectorInfo,
-  LiveInfo,
-  RenditionInfo,
-  Place,
-  SelectReason,
-  ServerLoad,
-  OwnDelta,
-  ServerDescriptor,
-} from './types.js';
+import { descriptionSchema, titleSchema } from './asset-text.js';
+import type { IngestChoice } from './decisions.js';
+import type { AssetInfo, LiveInfo, RenditionInfo, Place, SelectReason, ServerLoad, OwnDelta, ServerDescriptor } from './types.js';
+
+export { MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, descriptionSchema, titleSchema } from './asset-text.js';
+export type { DecisionEvent, IngestCandidates, IngestChoice, IngestDecision, SelectDecision } from './decisions.js';
 
 /** socket.io drops any single message larger than this (bytes). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -41,39 +37,13 @@ const lat = finite.min(-90).max(90);
 const lon = finite.min(-180).max(180);
 const shortText = z.string().max(200);
 
-/** Longest title of an asset or broadcast, in characters (UTF-16 code units). */
-export const MAX_TITLE_CHARS = 200;
 /** The tallest picture an asset may report (8K is 4320). */
 export const MAX_PICTURE_HEIGHT_PX = 8_192;
-/** Longest description of an asset or broadcast, in characters (UTF-16 code units). */
-export const MAX_DESCRIPTION_CHARS = 2_000;
 /** The most assets one server's load report counts viewers for (its most-watched). */
 export const MAX_VIEWED_ASSETS_PER_LOAD = 32;
 /** The most assets one `viewers` request may ask about. */
 export const MAX_VIEWERS_QUERY = 100;
 
-/**
- * No left-to-right or right-to-left override (U+202D, U+202E): they show a title's letters in reverse ("\u202Eevil"
- * reads "live"), a spoof no right-to-left language needs (its letters order themselves; embeddings and isolates stay).
- */
-const NO_BIDI_OVERRIDE = /^[^\u202d\u202e]*$/;
-/** A title: one line, no control characters, not blank. */
-export const titleSchema = z
-  .string()
-  .trim()
-  .min(1, 'the title is empty')
-  .max(MAX_TITLE_CHARS, `the title is longer than ${MAX_TITLE_CHARS} characters`)
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  .regex(/^[^\u0000-\u001f\u007f]*$/, 'the title must be one line without control characters')
-  .regex(NO_BIDI_OVERRIDE, 'the title must not contain bidi overrides (U+202D, U+202E): they show its letters reversed');
-/** A description: may span lines (newline, tab), no other control characters. */
-export const descriptionSchema = z
-  .string()
-  .trim()
-  .max(MAX_DESCRIPTION_CHARS, `the description is longer than ${MAX_DESCRIPTION_CHARS} characters`)
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  .regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'the description must not contain control characters other than newlines and tabs')
-  .regex(NO_BIDI_OVERRIDE, 'the description must not contain bidi overrides (U+202D, U+202E): they show its letters reversed');
 /** A poster's version token (see AssetInfo.poster). */
 const posterToken = z.string().regex(/^[a-z0-9]{1,16}$/, 'a poster token is 1 to 16 characters [a-z0-9]');
 
@@ -277,50 +247,6 @@ export type SelectRequest = z.infer<typeof selectRequestSchema>;
 export type SelectIngestRequest = z.infer<typeof selectIngestRequestSchema>;
 export type SignalMessage = z.infer<typeof signalSchema>;
 
-/** The director's answer to `select`. */
-export interface SelectDecision {
-  serverId: string;
-  reason: SelectReason;
-  loadFactor: number;
-  epoch: number;
-}
-
-/** One entry server of an ingest assignment. */
-export interface IngestChoice {
-  serverId: string;
-  region: string;
-  /** Estimated round-trip time from the location it was chosen for, ms. */
-  rttMs: number;
-  /** Which location this choice was estimated from. */
-  from: Place;
-  loadFactor: number;
-}
-
-/** The director's answer to `select-ingest`. */
-/**
- * The candidate step of an ingest decision. `nearest`: the `nearestPerPlace`
- * ingest servers nearest to each location (metadata only); `pool`: the
- * servers primary and backup were chosen among — the nearest that could take
- * the stream (`rule: 'nearest'`), or, when none could, every ingest server
- * that could (`rule: 'all'`).
- */
-export interface IngestCandidates {
-  rule: 'nearest' | 'all';
-  nearestPerPlace: number;
-  nearest: string[];
-  pool: string[];
-}
-
-export interface IngestDecision {
-  primary: IngestChoice;
-  backup: IngestChoice | null;
-  /** True when the IP could not be geolocated and the backup was chosen by the typed location. */
-  ipUnknown: boolean;
-  /** Absent from directors older than the candidate step. */
-  candidates?: IngestCandidates;
-  epoch: number;
-}
-
 /** Sent to a media server when a client session is routed to it. */
 export interface SessionOpen {
   sessionId: string;
@@ -381,11 +307,6 @@ export interface CatalogEntry extends AssetInfo {
   /** Smaller renditions of a stored asset, tallest first (absent when it has none). */
   renditions?: RenditionInfo[];
 }
-
-export type DecisionEvent =
-  | ({ kind: 'watch'; atMs: number; assetId: string } & SelectDecision)
-  | ({ kind: 'publish'; atMs: number; streamId: string; typed: Place; ip: Place | null } & IngestDecision)
-  | { kind: 'director'; atMs: number; director: DirectorInfo | null; reason: string };
 
 /**
  * Parse with a schema; return the value or a human-readable reason. Depth and size are

@@ -1,0 +1,98 @@
+// Replaces lost uploads: asks the hub for entry servers until two uploads are placed again, backing off after a refusal,
+// at most MAX_REPLACEMENTS times a publish. Which uploads an answer starts is replacement-plan.ts's.
+import type { PublishReply } from '../signaling/protocol/messages.js';
+import { backoffMs, delay } from '../common/retry.js';
+import type { PublishAck } from './hub-replies.js';
+import { MAX_REPLACEMENTS, REPLACE_RETRY_BASE_MS, type FailoverInfo } from './publisher-types.js';
+import { stripOk } from './publish-request.js';
+import { replacementPlan } from './replacement-plan.js';
+import type { ResendBuffer } from './resend-buffer.js';
+import type { UploadSet } from './upload.js';
+
+/** Replacement requests back off from REPLACE_RETRY_BASE_MS, doubling, at most 16× that. */
+const REPLACE_BACKOFF = { baseMs: REPLACE_RETRY_BASE_MS, maxMs: REPLACE_RETRY_BASE_MS * 16 } as const;
+
+/** What the replacements read of their Publisher and tell it. */
+export interface ReplacementHost {
+  readonly uploads: UploadSet;
+  readonly buffer: ResendBuffer;
+  /** close() ran. */
+  readonly closed: boolean;
+  /** end() was called. */
+  readonly ending: boolean;
+  /** end() was called and every upload still alive has finalized the stream. */
+  finalized(): boolean;
+  /** Asks the hub once for entry servers, passing over the servers in `exclude`. */
+  ask(exclude: readonly string[]): Promise<PublishAck>;
+  /** Gives a hub session back. */
+  leave(sessionId: string): void;
+  /** The hub's answer to a replacement request (the `assigned` event). */
+  assigned(reply: PublishReply): void;
+  /** An upload replaces a lost one (the `failover` event). */
+  failover(f: FailoverInfo): void;
+  /** Starts an upload to `choice`. */
+  connect(choice: PublishReply['primary'], role: 'primary' | 'backup'): void;
+  warn(code: string, message: string): void;
+  fatal(code: string, message: string): void;
+  /** A round of requests ended: the end may be due now. */
+  settled(): void;
+}
+
+export class Replacements {
+  readonly #host: ReplacementHost;
+  /** Every failover so far, oldest first (the publish's result lists them). */
+  readonly failovers: FailoverInfo[] = [];
+  #running = false;
+  /** Requests made so far. */
+  #asked = 0;
+
+  constructor(host: ReplacementHost) {
+    this.#host = host;
+  }
+
+  /** A round of requests is running. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Fewer than two uploads are alive: ask the hub for replacements (excluding every server that failed). */
+  async run(): Promise<void> {
+    const h = this.#host;
+    if (this.#running || h.closed) return;
+    this.#running = true;
+    try {
+      // Counted against the uploads the hub still places: one whose server it dropped gets its replacement at once.
+      while (!h.closed && h.uploads.placed().length < 2 && this.#asked < MAX_REPLACEMENTS) {
+        // After end() a new copy is only worth starting while the buffer still holds the whole stream.
+        if (h.ending && h.uploads.alive().length > 0 && h.buffer.firstSeq > 0) break;
+        // Every copy still alive is finalized: the hub refuses a new one (the id is stored), and end() must not wait for it.
+        if (h.finalized()) break;
+        this.#asked++;
+        const r = await h.ask(h.uploads.dead());
+        if (h.closed) {
+          // Closed (or ended) while asking: give back what the hub opened meanwhile.
+          if (r.ok) for (const c of [r.primary, r.backup]) if (c) h.leave(c.sessionId);
+          return;
+        }
+        if (!r.ok) {
+          h.warn(r.code, r.message);
+          if (h.uploads.alive().length === 0 && (r.code === 'no-ingest' || this.#asked >= MAX_REPLACEMENTS)) {
+            return h.fatal(r.code, `every entry server failed and no replacement is available: ${r.message}`);
+          }
+          await delay(backoffMs(this.#asked - 1, REPLACE_BACKOFF));
+          continue;
+        }
+        h.assigned(stripOk(r));
+        for (const { choice, role, failover } of replacementPlan(r, h.uploads, h.uploads.dead(), this.failovers)) {
+          this.failovers.push(failover);
+          h.failover(failover);
+          h.connect(choice, role);
+        }
+      }
+      if (h.uploads.alive().length === 0) h.fatal('no-ingest', 'every entry server failed');
+    } finally {
+      this.#running = false;
+      h.settled();
+    }
+  }
+}
