@@ -66,22 +66,44 @@ export interface BlockHead {
   relTicks: number;
   /** The flags byte (0x80 = keyframe in a SimpleBlock; 0x06 = lacing). */
   flags: number;
+  /**
+   * The keyframe flag of a SimpleBlock. A Block's flags byte has no such bit: a BlockGroup says it by having no
+   * ReferenceBlock, which its reader must look for.
+   */
   key: boolean;
   /** Bytes before the frame data: the track-number vint, the timecode and the flags. */
   headerBytes: number;
 }
 
-/** The head of a (Simple)Block's data at the start of `b`: a track-number vint, a signed 16-bit timecode, a flags byte. */
-export function readBlockHead(b: Uint8Array): BlockHead | undefined {
-  const first = b[0] ?? 0;
-  if (first === 0) return undefined;
+/** The most a (Simple)Block's head takes: a track-number vint of up to 8 bytes, a 16-bit timecode, the flags byte. */
+export const BLOCK_HEAD_BYTES = 11;
+
+/**
+ * Reads the head of a (Simple)Block's data, the first `len` bytes of `b` (a track-number vint, a signed 16-bit
+ * timecode, a flags byte), into `into`, allocating nothing (the live index reads one per block). False, and `into`
+ * untouched, when it is unreadable: a zero or too long vint, or fewer bytes than it needs.
+ */
+export function readBlockHeadInto(b: Uint8Array, len: number, into: BlockHead): boolean {
+  const first = len > 0 ? b[0]! : 0;
+  if (first === 0) return false;
   const n = Math.clz32(first) - 23;
-  if (n > 8 || b.byteLength < n + 3) return undefined;
+  if (n > 8 || len < n + 3) return false;
   let track = first & (0xff >> n);
   for (let i = 1; i < n; i++) track = track * 256 + b[i]!;
   const t = (b[n]! << 8) | b[n + 1]!;
   const flags = b[n + 2]!;
-  return { track, relTicks: t >= 0x8000 ? t - 0x10000 : t, flags, key: (flags & 0x80) !== 0, headerBytes: n + 3 };
+  into.track = track;
+  into.relTicks = t >= 0x8000 ? t - 0x10000 : t;
+  into.flags = flags;
+  into.key = (flags & 0x80) !== 0;
+  into.headerBytes = n + 3;
+  return true;
+}
+
+/** The head of a (Simple)Block's data at the start of `b` (`readBlockHeadInto`, in a new object). */
+export function readBlockHead(b: Uint8Array): BlockHead | undefined {
+  const head: BlockHead = { track: 0, relTicks: 0, flags: 0, key: false, headerBytes: 0 };
+  return readBlockHeadInto(b, b.byteLength, head) ? head : undefined;
 }
 
 /** An EBML unsigned-integer element's value (big-endian, any length the element has). */

@@ -1,6 +1,6 @@
 // The blocks of a Cluster not yet known to hold a video keyframe, read for KeyframeClusters: a SimpleBlock's head, or a
 // BlockGroup's Block head and whether the group references another frame. A head's bytes may arrive in later chunks.
-import { BLOCK_HEAD_BYTES, type BlockHead, readBlockHead } from './block-head.js';
+import { BLOCK_HEAD_BYTES, type BlockHead, readBlockHeadInto } from '../../common/ebml-header.js';
 import { BLOCK_ID, REFERENCE_BLOCK_ID, SIMPLE_BLOCK_ID } from './ebml-stream.js';
 import type { KeyframeClusters } from './keyframe-clusters.js';
 import { SpanCollector } from './span-collector.js';
@@ -18,7 +18,7 @@ export class KeyframeBlocks {
   /** A block head being collected (the first bytes of a (Simple)Block's payload, which may arrive in later chunks). */
   #peekFor: PeekFor | null = null;
   readonly #peek = new SpanCollector(BLOCK_HEAD_BYTES);
-  readonly #blockHead: BlockHead = { track: undefined, key: false };
+  readonly #blockHead: BlockHead = { track: 0, relTicks: 0, flags: 0, key: false, headerBytes: 0 };
 
   constructor(keyframes: KeyframeClusters) {
     this.#keyframes = keyframes;
@@ -88,8 +88,8 @@ export class KeyframeBlocks {
     this.#peekFor = null;
     // An unreadable head (no track): the Cluster cannot be told to hold a keyframe.
     const head = this.#blockHead;
-    readBlockHead(this.#peek.bytes, len, head);
-    if (forWhom === 'group') this.#groupTrack = head.track;
-    else this.#keyframes.block(head.track, head.key);
+    const read = readBlockHeadInto(this.#peek.bytes, len, head);
+    if (forWhom === 'group') this.#groupTrack = read ? head.track : undefined;
+    else this.#keyframes.block(read ? head.track : undefined, read && head.key);
   }
 }

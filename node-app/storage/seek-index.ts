@@ -4,7 +4,7 @@
 // reads Cues too, but its public API gives packets with timestamps and never the byte offset of their Cluster,
 // which is what a seek over the data channel has to name.
 import { PROBE_HEAD_BYTES, forEachChild, probeWebm, readHeader, readUint, type Header, type WebmProbe } from './webm-probe.js';
-import { readBlockHead } from './webm-duration.js';
+import { blockHeadAt } from './webm-duration.js';
 import { MatroskaId as Id } from '../../common/matroska-ids.js';
 import { ClusterSense } from '../ingest/cluster-sense.js';
 
@@ -232,10 +232,10 @@ async function scanClusters(read: ReadAt, size: number, probe: WebmProbe): Promi
 async function keyframeAt(w: Window, c: Header, video: number): Promise<number | undefined> {
   if (c.id === Id.simpleBlock) {
     const { v, i } = await w.at(c.dataStart, 12);
-    const b = readBlockHead(v, i, c.size!);
+    const b = blockHeadAt(v, i, c.size!);
     return b && b.track === video && b.key ? b.relTicks : undefined;
   }
-  let head: ReturnType<typeof readBlockHead>;
+  let head: ReturnType<typeof blockHeadAt>;
   let referenced = false;
   const end = c.dataStart + c.size!;
   for (let p = c.dataStart; p < end; ) {
@@ -243,7 +243,7 @@ async function keyframeAt(w: Window, c: Header, video: number): Promise<number |
     if (!g || g.size === undefined) return undefined;
     if (g.id === Id.block) {
       const { v, i } = await w.at(g.dataStart, 12);
-      head = readBlockHead(v, i, g.size);
+      head = blockHeadAt(v, i, g.size);
     } else if (g.id === Id.referenceBlock) referenced = true;
     p = g.dataStart + g.size;
   }

@@ -1,7 +1,7 @@
 // The duration of a WebM file that carries none in its header (MediaRecorder and
 // other live recordings write no Segment/Info/Duration): the timecode of the last
 // block of the last Cluster, read from the file's tail.
-import { readBlockHead as readBlock, type BlockHead } from '../../common/ebml-header.js';
+import { readBlockHead, type BlockHead } from '../../common/ebml-header.js';
 import { MatroskaId as Id } from '../../common/matroska-ids.js';
 import { readHeader } from './webm-probe.js';
 
@@ -57,17 +57,13 @@ function clusterEndTicks(view: DataView, pos: number): number | undefined {
   return base === undefined || last === undefined ? undefined : base + last;
 }
 
-/** A block's head: its track number, its timecode relative to its Cluster, and (SimpleBlock) the keyframe flag. */
-/**
- * Reads the head of a (Simple)Block whose data starts at `dataStart`: a track-number vint,
- * a signed 16-bit timecode, then a flags byte (0x80 = keyframe in a SimpleBlock).
- */
-export function readBlockHead(view: DataView, dataStart: number, size: number): BlockHead | undefined {
+/** The head of the (Simple)Block whose data starts at `dataStart` of a file's bytes (common/ebml-header.ts reads it). */
+export function blockHeadAt(view: DataView, dataStart: number, size: number): BlockHead | undefined {
   if (dataStart < 0 || dataStart >= view.byteLength) return undefined;
-  return readBlock(new Uint8Array(view.buffer, view.byteOffset + dataStart, Math.min(size, view.byteLength - dataStart)));
+  return readBlockHead(new Uint8Array(view.buffer, view.byteOffset + dataStart, Math.min(size, view.byteLength - dataStart)));
 }
 
 /** A block's timecode relative to its Cluster: a signed 16-bit integer after the track number. */
 function blockTimecode(view: DataView, dataStart: number, size: number): number | undefined {
-  return readBlockHead(view, dataStart, size)?.relTicks;
+  return blockHeadAt(view, dataStart, size)?.relTicks;
 }
