@@ -1,4 +1,4 @@
-// Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters start with a keyframe, chunk by chunk.
+// Finds a growing WebM stream's init segment length, its Cluster offsets and which Clusters hold a video keyframe, chunk by chunk.
 // The bytes a push walks are header-window.ts's; the blocks looked at for a keyframe, keyframe-blocks.ts's.
 import { BLOCK_IDS, HeaderRead, type HeaderSlot, Id, SEGMENT_LEVEL_IDS } from './ebml-stream.js';
 import { ClusterOffsets } from './cluster-offsets.js';
@@ -9,7 +9,7 @@ import { InitBytes } from './init-bytes.js';
 import { KeyframeBlocks } from './keyframe-blocks.js';
 import { KeyframeClusters, type KeyframeMode } from './keyframe-clusters.js';
 
-/** `sized`: inside a sized Cluster until its first block, `group`: inside a BlockGroup while looking for a Cluster's first video block. */
+/** `sized`: inside a sized Cluster until its first frame and whether it holds a video keyframe are known, `group`: inside a BlockGroup while looking for one. */
 type Mode = 'ebml' | 'top' | 'segment' | 'cluster' | 'sized' | 'group' | 'stopped';
 
 /**
@@ -217,7 +217,7 @@ export class ClusterIndex {
             if (unknownSize) this.#mode = 'cluster';
             else {
               this.#cut(dataStart + h.size);
-              // A sized Cluster is walked only until its first block (and its first video block, for a keyframe).
+              // A sized Cluster is walked only until its first frame and a video keyframe (or the lack of one) are known.
               this.#mode = 'sized';
               this.#clusterEnd = dataStart + h.size;
             }
@@ -269,7 +269,7 @@ export class ClusterIndex {
     }
   }
 
-  /** A Cluster header at `at`: judged, remembered, its Timecode and first video block looked for. False when refused. */
+  /** A Cluster header at `at`: judged, remembered, its Timecode and a video keyframe in it looked for. False when refused. */
   #clusterStart(at: number, dataStart: number): boolean {
     if (this.initBytes === undefined) this.#readTracks(at);
     this.initBytes ??= at;

@@ -74,7 +74,7 @@ export class ClusterOffsets {
     return this.#clusters.lastAtOrBefore(limit) ?? lastAtOrBefore(this.#first, limit);
   }
 
-  /** The last Cluster known to start with a keyframe, at or before `limit`, if any remembered. */
+  /** The last Cluster known to hold a video keyframe (a start point), at or before `limit`, if any remembered. */
   latestKeyCluster(limit: number): number | undefined {
     const recent = this.#keyClusters.lastAtOrBefore(limit);
     if (recent !== undefined) return recent;
