@@ -22,7 +22,7 @@ import {
 } from './publisher-types.js';
 import { EndWait } from './end-wait.js';
 import { firstUpload } from './first-upload.js';
-import { askPublish, type HeldStream } from './publish-request.js';
+import { askPublish, stripOk, type HeldStream } from './publish-request.js';
 import { type ReplacementHost, Replacements } from './replacements.js';
 import { ResendBuffer } from './resend-buffer.js';
 import { TypedEventTarget } from './typed-events.js';
@@ -156,7 +156,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       this.#fatal(e.code, e.message);
       throw e;
     }
-    const { ok: _ok, ...reply } = r;
+    const reply = stripOk(r);
     this.#streamId = reply.streamId;
     if (typeof reply.streamSecret === 'string') this.#streamSecret = reply.streamSecret;
     this.emit('assigned', reply);
