@@ -1,5 +1,6 @@
-// BlockStore over a directory of `<id>.webm` files: catalog, codec probing, reads (file-reads.ts); each
-// asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it (asset-companions.ts).
+// BlockStore over a directory of `<id>.webm` files: catalog (each file's entry: catalog-entry.ts), codec probing, reads
+// (file-reads.ts); each asset's sidecar (`<id>.json`: title, description) and poster (`<id>.poster.jpg`) beside it
+// (asset-companions.ts).
 import { statSync } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
@@ -7,18 +8,16 @@ import type { BlockStore } from '../contracts.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
 import { withinMetaBudget } from './meta-budget.js';
-import { MAX_PICTURE_HEIGHT_PX } from '../../signaling/protocol/messages.js';
 import { StorageError, StorageErrorCode, unknownAsset } from './errors.js';
 import { DEFAULT_MAX_OPEN_FILES } from './fd-pool.js';
 import { FileReads } from './file-reads.js';
-import { mimeFor, type WebmProbe } from './webm-probe.js';
 import { buildSeekIndex, type SeekIndex } from './seek-index.js';
 import { SIDECAR_EXTENSION } from './sidecar.js';
-import { type SidecarAsOf, currentPoster, currentSidecar, posterStat, posterTokenOf } from './asset-companions.js';
+import { posterStat, posterTokenOf } from './asset-companions.js';
 import { POSTER_SUFFIX, type PosterMaker } from './poster-maker.js';
 import type { RenditionMaker } from './rendition-maker.js';
-import { type FileMark, contentChanged, fingerprintFile, markOf } from './file-identity.js';
-import { notPlayable, probeFile } from './stored-media.js';
+import { type FileMark, contentChanged, markOf } from './file-identity.js';
+import { type CatalogEntry, describeFile } from './catalog-entry.js';
 
 /** File extension of stored assets. */
 export const ASSET_EXTENSION = '.webm';
@@ -62,28 +61,13 @@ export const STILL_AGE_MS = 2_000;
 /** How long the first scan waits to stat again the files modified within STILL_AGE_MS (only when there are some). */
 export const START_STILL_MS = 250;
 
-interface Entry {
-  info: AssetInfo;
-  path: string;
-  ino: number;
-  /** The file's modification time (ms): a rendition older than its source is made again. */
-  mtimeMs: number;
-  probe: WebmProbe;
-  /** Its head's hash: a copy still being written (same inode and head, grown) keeps its poster (an operator's too). */
-  head: string;
-  /** The sidecar as of its mark (absent file: mark ''). */
-  sidecar: SidecarAsOf;
-  /** Built once per file (same inode and size): on the first seek, or in the background after a scan. */
-  index?: { bytes: number; built: Promise<SeekIndex | undefined> };
-}
-
 export class DiskStore implements BlockStore {
   /** Absolute storage root. */
   readonly root: string;
   readonly #prefix: string;
   readonly #reads: FileReads;
   readonly #o: DiskStoreOptions;
-  #catalog = new Map<string, Entry>();
+  #catalog = new Map<string, CatalogEntry>();
   /** Files of the last scan left out of the catalog (`notPlayable`), by id: each read again only when its mark moves. */
   #unlisted = new Map<string, FileMark>();
   /**
@@ -235,7 +219,7 @@ export class DiskStore implements BlockStore {
     this.#reads.close();
   }
 
-  #entry(assetId: string): Entry | undefined {
+  #entry(assetId: string): CatalogEntry | undefined {
     // The catalog only holds ids that passed pathOf(), but check anyway: a lookup
     // must never depend on Map semantics for strings like "__proto__".
     if (this.pathOf(assetId) === undefined) return undefined;
@@ -243,7 +227,7 @@ export class DiskStore implements BlockStore {
   }
 
   async #scan(): Promise<RefreshResult> {
-    const next = new Map<string, Entry>();
+    const next = new Map<string, CatalogEntry>();
     const unlisted = new Map<string, FileMark>();
     const marks = new Map<string, FileMark>();
     const result: RefreshResult = { added: [], removed: [], changed: [], described: [], moving: [] };
@@ -261,11 +245,23 @@ export class DiskStore implements BlockStore {
     }
     if (!this.#scanned) await this.#firstMarks(names);
     this.#scanned = true;
+    const { sidecarError, notListed } = this.#o;
+    const scan = {
+      lastUnlisted: this.#unlisted,
+      lastMarks: this.#marks,
+      unlisted,
+      marks,
+      moving: result.moving,
+      files,
+      sidecarError,
+      notListed,
+    };
     for (const name of names) {
       const id = name.slice(0, -ASSET_EXTENSION.length);
       const path = this.pathOf(id);
       if (!path) continue;
-      const entry = await this.#describe(id, path, this.#catalog.get(id), { unlisted, marks, moving: result.moving }, files);
+      const file = { id, path, sidecarPath: this.sidecarPathOf(id)!, posterPath: this.posterPathOf(id)! };
+      const entry = await describeFile(file, this.#catalog.get(id), scan);
       if (entry) next.set(id, entry);
     }
     this.#unlisted = unlisted;
@@ -331,68 +327,5 @@ export class DiskStore implements BlockStore {
   async posterToken(id: string): Promise<string | undefined> {
     const s = await posterStat(this.posterPathOf(id));
     return s && posterTokenOf(s);
-  }
-
-  async #describe(
-    id: string,
-    path: string,
-    before: Entry | undefined,
-    scan: { unlisted: Map<string, FileMark>; marks: Map<string, FileMark>; moving: string[] },
-    files: ReadonlySet<string>,
-  ): Promise<Entry | undefined> {
-    const { unlisted } = scan;
-    try {
-      const s = await stat(path);
-      if (!s.isFile()) return undefined;
-      const mark = markOf(s);
-      scan.marks.set(id, mark);
-      // Left out at the last scan and untouched since: not read again.
-      if (this.#unlisted.get(id) === mark) return void unlisted.set(id, mark);
-      const untouched =
-        before?.info.fingerprint !== undefined && before.ino === s.ino && before.info.bytes === s.size && before.mtimeMs === s.mtimeMs;
-      if (!untouched && this.#marks.get(id) !== mark) {
-        // Moved since the last scan: maybe still being written. Not listed yet, or kept as last listed; only a listed
-        // file whose bytes differ (not a `touch`) is said to be moving, so that nothing cached of it is served.
-        if (before && contentChanged(before, { ino: s.ino, info: { fingerprint: (await fingerprintFile(path, s.size)).fingerprint } }))
-          scan.moving.push(id);
-        return before;
-      }
-      // Another mtime alone (a `touch`, a backup tool) is a change only if the fingerprint says so.
-      const { fingerprint, head } = untouched
-        ? { fingerprint: before.info.fingerprint!, head: before.head }
-        : await fingerprintFile(path, s.size);
-      const same = before !== undefined && !contentChanged(before, { ino: s.ino, info: { fingerprint } });
-      // Re-probe only a new file, a replaced or rewritten one (its duration may come from its tail), or one whose head was incomplete.
-      const probe = same && before.probe.complete ? before.probe : await probeFile(path, s.size);
-      const unplayable = notPlayable(probe, s.size);
-      if (unplayable) {
-        unlisted.set(id, mark);
-        this.#o.notListed?.(id, unplayable);
-        return undefined;
-      }
-      const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe), fingerprint };
-      const heightPx = probe.tracks.find((t) => t.type === 'video')?.height;
-      if (heightPx && heightPx <= MAX_PICTURE_HEIGHT_PX) info.heightPx = heightPx;
-      if (probe.durationMs) {
-        info.durationMs = probe.durationMs;
-        info.bitrateBps = Math.round((s.size * 8 * 1000) / probe.durationMs);
-      }
-      const sidecar = await currentSidecar(this.sidecarPathOf(id)!, before?.sidecar, files.has(id + SIDECAR_EXTENSION), (m) =>
-        this.#o.sidecarError?.(id, m),
-      );
-      if (sidecar.meta.title) info.title = sidecar.meta.title;
-      if (sidecar.meta.description) info.description = sidecar.meta.description;
-      const grew = before?.ino === s.ino && s.size >= before.info.bytes && before.head === head;
-      const poster = files.has(id + POSTER_SUFFIX)
-        ? await currentPoster(this.posterPathOf(id)!, !!before && !same && !grew, s.mtimeMs)
-        : undefined;
-      if (poster) info.poster = poster;
-      const entry: Entry = { info, path, ino: s.ino, mtimeMs: s.mtimeMs, probe, head, sidecar };
-      if (same && before.index) entry.index = before.index;
-      return entry;
-    } catch {
-      // Vanished or unreadable between readdir and now: not in the catalog.
-      return undefined;
-    }
   }
 }
