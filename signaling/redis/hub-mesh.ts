@@ -1,16 +1,16 @@
 // Messages from one hub to one other hub, on Redis: each hub reads its own inbox stream, so a message about a server costs only the hub that holds it.
 import type { Redis } from 'ioredis';
-import { CodedError } from '../../common/coded-error.js';
 import type { SelectThenOpen, ServerPeer } from '../core/link.js';
 import type { Logger } from '../log.js';
 import { connectRedis, REDIS_COMMAND_TIMEOUT_MS, whenRedisReady, within } from './connect.js';
 import { InboxReader } from './inbox-reader.js';
 import { InboxWriter, MAX_UNSENT } from './inbox-writer.js';
 import type { ClusterKeys } from './keys.js';
-import { NOT_HERE, routeKey, type Envelope } from './mesh-envelope.js';
+import { routeKey, type Envelope } from './mesh-envelope.js';
+import { MeshDelivery } from './mesh-delivery.js';
 import { MAX_PENDING_ASKS, MeshRequests } from './mesh-requests.js';
 import { ServerLocations } from './server-locations.js';
-import { isForwardedAnswer, isResourceRequest, type ForwardedAnswer, type ResourceRequest } from '../resource-forward.js';
+import { isForwardedAnswer, type ForwardedAnswer, type ResourceRequest } from '../resource-forward.js';
 import { MAX_ROUTES, SessionRoutes } from './session-routes.js';
 
 /** A server's session message for a session another hub holds (the event is the server's own). */
@@ -82,6 +82,7 @@ export class HubMesh {
   readonly #requests: MeshRequests;
   readonly #locations: ServerLocations;
   readonly #sessions: SessionRoutes;
+  readonly #delivery: MeshDelivery;
   readonly stats: Record<MeshCount, number> = { sent: 0, received: 0, dropped: 0, fallbacks: 0 };
 
   constructor(o: HubMeshDeps) {
@@ -105,6 +106,15 @@ export class HubMesh {
     this.#requests = new MeshRequests(this.#limits.pendingAsks, (hub, e) => this.#post(hub, e), o.log);
     this.#locations = new ServerLocations(o.locate, o.hubId, this.#now);
     this.#sessions = new SessionRoutes(this.#limits.routes);
+    this.#delivery = new MeshDelivery({
+      hub: o,
+      post: (hub, e) => this.#post(hub, e),
+      sessions: this.#sessions,
+      remember: (from, msg, server) => this.#remember(from, msg, server),
+      settle: (e) => this.#requests.settle(e),
+      onSession: (serverId, event, msg) => this.#handlers?.onSession(serverId, event, msg),
+      forwardSession: (serverId, event, msg, last) => this.forwardSession(serverId, event, msg, last),
+    });
   }
 
   async start(): Promise<void> {
@@ -294,99 +304,6 @@ export class HubMesh {
 
   #deliver(e: Envelope): void {
     this.#count('received');
-    switch (e.k) {
-      case 'send': {
-        const peer = this.#o.local(e.server);
-        if (!peer) return this.#o.fallback(e.server).send(e.event, e.msg);
-        this.#remember(e.from, e.msg, e.server);
-        return peer.send(e.event, e.msg);
-      }
-      case 'ask': {
-        const peer = this.#o.local(e.server);
-        const reply = (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => this.#post(e.from, { k: 'reply', id: e.id, ...r });
-        if (!peer) return reply({ ok: false, error: NOT_HERE });
-        // A route this ask made (an open: session-open, whip-offer, whep-offer) goes at once if the open is refused or
-        // fails: no message about it will come to end it, and it would stay until evicted at MAX_ROUTES.
-        const made = this.#remember(e.from, e.msg, e.server);
-        peer.ask(e.event, e.msg, e.timeoutMs).then(
-          (value) => {
-            if (refused(value)) this.#sessions.forget(made);
-            reply({ ok: true, value });
-          },
-          (err: Error) => {
-            this.#sessions.forget(made);
-            // The code travels too: the asking hub tells a server that went away from one that was late.
-            reply({ ok: false, error: err.message, ...(err instanceof CodedError ? { code: err.code } : {}) });
-          },
-        );
-        return;
-      }
-      case 'place':
-        return this.#placeHere(e);
-      case 'reply':
-        return this.#requests.settle(e);
-      case 'session':
-        return this.#handlers?.onSession(e.server, e.event, e.msg);
-      case 'disconnect':
-        return this.#o.local(e.server)?.disconnect();
-      case 'holds':
-        return this.#post(e.from, { k: 'reply', id: e.id, ok: true, value: this.#o.local(e.server)?.connected === true });
-      case 'rotate':
-        return this.#o.onRotate?.(e.epoch, e.reason);
-      case 'resource': {
-        const reply = (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => this.#post(e.from, { k: 'reply', id: e.id, ...r });
-        if (!this.#o.onResource || (e.route !== 'whip' && e.route !== 'whep') || !isResourceRequest(e.req))
-          return reply({ ok: false, error: 'not a resource request this hub answers' });
-        this.#o.onResource(e.route, e.req).then(
-          (value) => reply({ ok: true, value }),
-          (err: Error) => reply({ ok: false, error: err.message }),
-        );
-        return;
-      }
-    }
+    this.#delivery.deliver(e);
   }
-
-  /**
-   * Another hub's `place`: the director here selects; when the chosen server is here too, the session is
-   * offered to it at once, and the server's messages about the session wait until the answer has gone.
-   */
-  #placeHere(e: Extract<Envelope, { k: 'place' }>): void {
-    const reply = (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => this.#post(e.from, { k: 'reply', id: e.id, ...r });
-    const director = this.#o.local(e.server);
-    if (!director) return reply({ ok: false, error: NOT_HERE });
-    director.ask('select', e.msg, e.timeoutMs).then(
-      (select) => {
-        const chosen =
-          (select as { ok?: unknown; serverId?: unknown } | null)?.ok === true ? (select as { serverId: unknown }).serverId : undefined;
-        const server = typeof chosen === 'string' ? this.#o.local(chosen) : undefined;
-        const key = routeKey(e.open);
-        if (!server || key === undefined || this.#sessions.isHeld(key)) return reply({ ok: true, value: { select } });
-        const made = this.#remember(e.from, e.open, chosen as string);
-        this.#sessions.startHolding(key);
-        server.ask('session-open', e.open, e.openTimeoutMs).then(
-          (value) => this.#answerPlace(key, select, { ok: true, value }, reply, refused(value) ? made : undefined),
-          (err: Error) => this.#answerPlace(key, select, { ok: false, error: err.message }, reply, made),
-        );
-      },
-      (err: Error) => reply({ ok: false, error: err.message }),
-    );
-  }
-
-  #answerPlace(
-    key: string,
-    select: unknown,
-    open: NonNullable<SelectThenOpen['open']>,
-    reply: (r: Omit<Extract<Envelope, { k: 'reply' }>, 'k' | 'id'>) => void,
-    /** The route the open made, when the open was refused or failed: gone once the held messages went out. */
-    notOpened: string | undefined,
-  ): void {
-    reply({ ok: true, value: { select, open } satisfies SelectThenOpen });
-    for (const h of this.#sessions.release(key)) this.forwardSession(h.serverId, h.event, h.msg, h.last);
-    this.#sessions.forget(notOpened);
-  }
-}
-
-/** A server's `{ ok: false, … }` answer (an ack refusing what was asked). */
-function refused(answer: unknown): boolean {
-  return typeof answer === 'object' && answer !== null && (answer as { ok?: unknown }).ok === false;
 }
