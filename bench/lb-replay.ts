@@ -7,7 +7,6 @@ import {
   type CachePolicy,
   type StreamHandle,
 } from '../node-app/cache/index.js';
-import { StateTable } from '../signaling/protocol/state-table.js';
 import type { AssetInfo, DirectorInfo } from '../signaling/protocol/types.js';
 import { seededRng } from '../test/helpers/seeded-rng.js';
 import type { SimPolicyFactory, SimView } from './lb-policy.js';

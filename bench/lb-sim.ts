@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import { CachePolicy as CachePolicyName, DEFAULT_CACHE_POLICY, type CachePolicy } from '../node-app/cache/index.js';
 import { DEFAULT_LOAD_BOUND } from '../node-app/director/select.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../signaling/protocol/load-factor.js';
-import { seededRng } from '../test/helpers/seeded-rng.js';
 import { smallClusterFigures } from './lb-small.js';
 import { sweepFigures, sweepJobs } from './lb-sweep.js';
 import { boundedLoadPolicy } from './lb-policies.js';

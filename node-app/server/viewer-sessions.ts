@@ -1,7 +1,7 @@
 // Viewer sessions of one media server: admission of the hub's `session-open`
 // (slots, asset checks), the open ServeSessions, and their ends.
 import { ErrorCode, ackError, type Ack, type AssetViewers, type SessionOpen } from '../../signaling/protocol/index.js';
-import { SESSION_ID_PATTERN, isAssetId } from '../../signaling/protocol/ids.js';
+import { isAssetId } from '../../signaling/protocol/ids.js';
 import { FrameErrorCode } from '../../signaling/protocol/frames.js';
 import type { Logger } from '../../signaling/log.js';
 import type { BlockCache } from '../cache/index.js';

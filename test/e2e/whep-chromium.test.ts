@@ -1,5 +1,5 @@
 // WHEP in Chromium with a plain RTCPeerConnection (no Baton code in the page): a stored asset plays into a <video>.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, ROOT, waitFor } from '../helpers/cluster.js';
-import { ffprobeFrames, GI_PACKAGES, HAVE_GI, INGEST_PAIR, PYTHON, videoPts, whepPlay, whipPublish } from '../helpers/gstreamer.js';
+import { ffprobeFrames, GI_PACKAGES, HAVE_GI, INGEST_PAIR, videoPts, whepPlay, whipPublish } from '../helpers/gstreamer.js';
 
 /** openh264enc is in gstreamer1.0-plugins-bad (Debian builds it against libopenh264). */
 const HAVE_OPENH264 = HAVE_GI && spawnSync('gst-inspect-1.0', ['openh264enc'], { encoding: 'utf8' }).status === 0;

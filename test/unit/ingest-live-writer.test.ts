@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebmHeadCheck } from '../../node-app/ingest/webm-head-check.js';
-import { LiveWriter, PART_SUFFIX } from '../../node-app/ingest/live-writer.js';
+import { LiveWriter } from '../../node-app/ingest/live-writer.js';
 import { nodeWriterIo, type WriterIo } from '../../node-app/ingest/writer-io.js';
 import { createLiveSource } from '../../node-app/ingest/live-source.js';
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
