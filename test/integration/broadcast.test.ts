@@ -208,6 +208,10 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
         const { assets } = (await (await fetch(`${cluster.hubUrl}/api/catalog`)).json()) as { assets: { id: string; live: boolean }[] };
         return assets.some((a) => a.live && a.id === 'bc-quit');
       });
+      // As a user presses Ctrl-C after seeing where the stream went: the catalog shows it live once an entry server
+      // holds it, which can come before the CLI's own line (printed once an upload streams), and that line would
+      // then fall between the two answers this test reads.
+      await waitFor('the CLI saying where the stream went', () => said.includes('stream bc-quit:'));
       publisher!.kill('SIGINT');
       await waitFor('the first Ctrl-C acknowledged', () => said.includes('interrupted'));
       expect(publisher!.exitCode).toBeNull();
