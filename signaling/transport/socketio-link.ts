@@ -77,13 +77,12 @@ export function socketPeer(socket: Socket<ServerToHubEvents, HubToServerEvents>)
     ask: (event, msg, timeoutMs) => {
       if (!socket.connected) return Promise.reject(new CodedError(Code.peerClosed, 'the connection is closed'));
       return new Promise<unknown>((resolve, reject) => {
-        const fail = (err: Error) => reject(err);
-        pending.add(fail);
+        pending.add(reject);
         socket.timeout(timeoutMs).emit(
           event as 'select',
           msg as never,
           ((err: Error | null, answer: unknown) => {
-            pending.delete(fail);
+            pending.delete(reject);
             if (err) reject(err);
             else resolve(answer);
           }) as never,
