@@ -15,6 +15,9 @@ export function createIoServer(http: HttpServer, shared: { redis: Redis; streamN
     pingInterval: 5_000,
     pingTimeout: 5_000,
     cors: { origin: true },
+    // Browsers get the socket.io client inside the web bundle; the hub serves no copy of it (one route fewer, and the
+    // bundled CLI has no socket.io-client files beside it to serve).
+    serveClient: false,
     ...(shared ? { adapter: createAdapter(shared.redis, { streamName: shared.streamName, onlyPlaintext: true }) } : {}),
   });
 }
