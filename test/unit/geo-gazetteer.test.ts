@@ -1,5 +1,8 @@
 // The gazetteer: typed places and coordinates to Places, and autocomplete.
-import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { distanceKm } from '../../node-app/director/geo.js';
 import { normalise, parseCoordinates, resolveLocation, resolvePlace, suggest } from '../../signaling/geo/gazetteer.js';
 
@@ -96,5 +99,48 @@ describe('suggest', () => {
   it('returns nothing for an empty or unmatched prefix', () => {
     expect(suggest('', 5)).toEqual([]);
     expect(suggest('xyzzyq', 5)).toEqual([]);
+  });
+});
+
+describe('the index cache', () => {
+  const QUERIES = ['Paris', 'Paris, US', 'Frankfurt', 'zürich', 'sao paulo', 'New York', 'London, CA', 'Xyzzyville'];
+  const PREFIXES = ['fr', 'new y', 'san, m', 'z', 'los'];
+  const answers = (g: typeof import('../../signaling/geo/gazetteer.js')) => ({
+    places: QUERIES.map((q) => g.resolvePlace(q)),
+    suggestions: PREFIXES.map((p) => g.suggest(p, 20)),
+    near: g.nearestCityLabel(48.1, 11.5),
+  });
+  const fresh = async () => {
+    vi.resetModules();
+    return import('../../signaling/geo/gazetteer.js');
+  };
+
+  it('a hub that reads the cached index answers as one that built it; a damaged cache is built again', async () => {
+    // A directory of its own: hubs started by other test files meanwhile read the shared one.
+    process.env.BATON_CACHE_DIR = mkdtempSync(join(tmpdir(), 'baton-gazetteer-'));
+    onTestFinished(() => {
+      rmSync(process.env.BATON_CACHE_DIR!, { recursive: true, force: true });
+      delete process.env.BATON_CACHE_DIR;
+    });
+    const built = await fresh();
+    const file = built.gazetteerCacheFile();
+    expect(file).toBe(join(process.env.BATON_CACHE_DIR!, file!.split('/').at(-1)!));
+    expect(file).toMatch(/gazetteer-[\d.]+-[0-9a-f]{12}\.json$/);
+    const fromBuild = answers(built);
+    expect(existsSync(file!)).toBe(true); // written by that first build
+
+    const fromCache = answers(await fresh());
+    expect(fromCache).toEqual(fromBuild);
+    expect(fromBuild.places[0]).toMatchObject({ label: 'Paris, FR' });
+
+    // Read, not built: a cache holding one made-up town is all the index knows.
+    writeFileSync(file!, JSON.stringify([['Xyzzyville', 'xyzzyville', 'ZZ', 1, 2, 5]]));
+    const fake = await fresh();
+    expect(fake.resolvePlace('Xyzzyville')?.label).toBe('Xyzzyville, ZZ');
+    expect(fake.resolvePlace('Paris')).toBeNull();
+
+    writeFileSync(file!, '[["Paris", "paris"'); // cut short
+    expect(answers(await fresh())).toEqual(fromBuild);
+    expect(JSON.parse(readFileSync(file!, 'utf8')).length).toBeGreaterThan(100_000); // and rewritten whole
   });
 });
