@@ -315,7 +315,7 @@ export class Hub {
       const t0 = performance.now();
       loadGazetteer();
       if (routableClients) loadIpData();
-      this.core.members.excuseBusy(`place${routableClients ? ' and IP datasets' : ' dataset'} loaded`, performance.now() - t0);
+      this.core.members.excuseBusy(`datasets loaded (places${routableClients ? ', IP' : ''})`, performance.now() - t0);
     });
     return this.#url;
   }
