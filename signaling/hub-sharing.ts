@@ -4,7 +4,7 @@ import type { Logger } from './log.js';
 import { RotationReason } from './policies/rotation.js';
 import { HubMesh, type HubMeshDeps } from './redis/hub-mesh.js';
 import type { SharedCluster, SharedCore } from './redis/shared-cluster.js';
-import { roomPeer, serverRoom, type SocketIoLink } from './transport/socketio-link.js';
+import type { SocketIoLink } from './transport/socketio-link.js';
 
 /**
  * The mesh that carries this hub's messages for servers registered with other hubs: it finds a server
@@ -23,7 +23,7 @@ export function coreMesh(
     log: o.log,
     locate: (ids) => shared.locate(ids),
     local: (id) => core.members.localPeer(id),
-    fallback: (id) => roomPeer(o.link.servers!, serverRoom(id)),
+    fallback: (id) => o.link.roomPeer(id),
     count: (kind) => core.metrics.crossHub.inc({ kind }),
     instanceOf: (id) => core.table.get(id)?.instance,
     reachable: () => shared.ready,

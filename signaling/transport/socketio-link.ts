@@ -34,17 +34,59 @@ export class SocketIoLink implements HubLink {
   /** Several hubs: messages for a server on another hub go to that hub alone (the adapter's rooms are the fallback). */
   mesh?: { peer(serverId: string): ServerPeer };
 
+  /**
+   * Asks sent through a server's room, by server id: the adapter keeps such an ask until its timeout when the server's
+   * connection closes on its hub, so each fails as soon as the shared table says the server left.
+   */
+  readonly #roomAsks = new Map<string, Set<(err: Error) => void>>();
+
   publishDeltas(batch: VersionedDelta[]): void {
     // One encode per room: socket.io serializes a broadcast once for all its members. Local only:
     // with several hubs every hub publishes what it reads from the shared log to its own servers.
     this.servers?.local.to(REGISTERED_ROOM).emit('deltas', batch);
     this.dashboard?.local.emit('deltas', batch);
+    if (this.#roomAsks.size === 0) return;
+    for (const { d } of batch) {
+      if (d.type !== 'server-left') continue;
+      const pending = this.#roomAsks.get(d.id);
+      if (!pending) continue;
+      this.#roomAsks.delete(d.id);
+      const err = new CodedError(Code.peerClosed, `server ${d.id} left the cluster (${d.reason}) before the answer came`);
+      for (const fail of pending) fail(err);
+    }
   }
 
   remotePeer(serverId: string): ServerPeer | undefined {
-    const ns = this.servers;
-    if (!this.crossHub || !ns) return undefined;
-    return this.mesh?.peer(serverId) ?? roomPeer(ns, serverRoom(serverId));
+    if (!this.crossHub || !this.servers) return undefined;
+    return this.mesh?.peer(serverId) ?? this.roomPeer(serverId);
+  }
+
+  /** A server on another hub, reached through its room over the hubs' adapter (the mesh's fallback). */
+  roomPeer(serverId: string): ServerPeer {
+    const peer = roomPeer(this.servers!, serverRoom(serverId));
+    return {
+      ...peer,
+      ask: (event, msg, timeoutMs) =>
+        new Promise<unknown>((resolve, reject) => {
+          let pending = this.#roomAsks.get(serverId);
+          if (!pending) this.#roomAsks.set(serverId, (pending = new Set()));
+          pending.add(reject);
+          const settled = () => {
+            pending.delete(reject);
+            if (pending.size === 0 && this.#roomAsks.get(serverId) === pending) this.#roomAsks.delete(serverId);
+          };
+          peer.ask(event, msg, timeoutMs).then(
+            (answer) => {
+              settled();
+              resolve(answer);
+            },
+            (err: unknown) => {
+              settled();
+              reject(err);
+            },
+          );
+        }),
+    };
   }
 
   publishDecision(d: DecisionEvent): void {

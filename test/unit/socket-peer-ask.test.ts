@@ -7,7 +7,7 @@ import { Server, type Socket } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codeOf } from '../../common/coded-error.js';
-import { socketPeer } from '../../signaling/transport/socketio-link.js';
+import { serverRoom, SocketIoLink, socketPeer } from '../../signaling/transport/socketio-link.js';
 
 const closers: (() => void)[] = [];
 afterEach(() => {
@@ -15,7 +15,7 @@ afterEach(() => {
 });
 
 /** A server socket and the client on the other end of it. */
-async function pair(): Promise<{ server: Socket; client: ClientSocket }> {
+async function pair(): Promise<{ server: Socket; client: ClientSocket; io: Server }> {
   const http = createServer();
   const io = new Server(http, { transports: ['websocket'] });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -29,7 +29,7 @@ async function pair(): Promise<{ server: Socket; client: ClientSocket }> {
     io.close();
     http.close();
   });
-  return { server: await serverSide, client };
+  return { server: await serverSide, client, io };
 }
 
 /** Longer than the test's own timeout: an ask that waits for it makes the test fail. */
@@ -69,6 +69,27 @@ describe('socketPeer.ask', () => {
       .ask('whip-end', { resourceId: 'r' }, 50)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
+    expect(codeOf(err, 'internal')).not.toBe('peer-closed');
+  });
+});
+
+describe('an ask through a server room (several hubs, the mesh does not know the server)', () => {
+  it('fails with peer-closed when the table says the server left, not at its timeout; another server`s ask is untouched', async () => {
+    const { server, client, io } = await pair();
+    // The server's socket in its room, as its own hub puts it; the adapter (here socket.io's in-memory one) carries
+    // the ask there. It never answers: its connection dropped on its hub while the ask was on the way.
+    server.join(serverRoom('fra-1'));
+    const link = new SocketIoLink();
+    link.servers = io.of('/server') as never;
+    link.crossHub = true;
+    const asked = new Promise<void>((resolve) => client.on('select', () => resolve()));
+    const ask = link.remotePeer('fra-1')!.ask('select', { kind: 'watch' }, NEVER_MS);
+    await asked;
+    const other = link.roomPeer('iad-1').ask('select', { kind: 'watch' }, 100); // no socket in its room
+    link.publishDeltas([{ v: 7, d: { type: 'server-left', id: 'fra-1', reason: 'no heartbeat through any hub' } }]);
+    await expect(ask).rejects.toMatchObject({ code: 'peer-closed', message: expect.stringContaining('fra-1 left the cluster') });
+    // iad-1's ask ends its own way (no one in its room), not as fra-1's did.
+    const err = await other.catch((e: unknown) => e);
     expect(codeOf(err, 'internal')).not.toBe('peer-closed');
   });
 });
