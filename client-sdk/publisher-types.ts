@@ -23,11 +23,17 @@ export const MAX_REPLACEMENTS = 6;
 export const REPLACE_RETRY_BASE_MS = 500;
 /** After the last chunk, servers have this long to finalize. */
 export const END_TIMEOUT_MS = 60_000;
-/**
- * A session the hub closed fails this much later: the server's reason (an error
- * frame on the data channel) races the hub's notice, and is the better message.
- */
+/** A session the hub closed because it lost sight of the server (`server-gone`) is handed to the Publisher's watch this much later. */
 export const HUB_CLOSE_GRACE_MS = 250;
+/**
+ * A session the server closed (the hub's `closed-by-server`) fails at most this much later. The server's reason (an
+ * error frame on the data channel) races the hub's notice and is the better one: a stream error (`unsupported-media`…)
+ * asks for no replacement, a bare close does. The server closes its end after the frame, so the upload normally fails
+ * sooner, by the frame or by the close that follows it; this bounds the wait for a server that says neither. It was
+ * 250 ms, and a loaded machine (CI, two test lanes) let the hub's notice win by more: both entry servers refused a
+ * stream of empty Clusters, and the publisher asked for replacements and reported `no-ingest` instead of why.
+ */
+export const SERVER_CLOSE_WAIT_MS = 5_000;
 /**
  * An upload whose server the hub dropped from its table (missed heartbeats) goes on while the server answers on
  * the data channel: a stalled server (a long pause, a starved machine) keeps its copy. It fails once it owes an

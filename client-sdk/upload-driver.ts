@@ -4,7 +4,7 @@
 import { decodeIngestServerFrame, type IngestClientControl, type IngestServerControl } from '../signaling/protocol/ingest-frames.js';
 import { parse } from '../signaling/protocol/messages.js';
 import { sessionCloseSchema, signalSchema } from './hub-replies.js';
-import { HUB_CLOSE_GRACE_MS, UPLOAD_CONNECT_TIMEOUT_MS, type UploadState } from './publisher-types.js';
+import { HUB_CLOSE_GRACE_MS, SERVER_CLOSE_WAIT_MS, UPLOAD_CONNECT_TIMEOUT_MS, type UploadState } from './publisher-types.js';
 import type { ResendBuffer } from './resend-buffer.js';
 import { sendControl, writeFrame, type Upload } from './upload.js';
 
@@ -160,8 +160,9 @@ export function onHubSignal(host: UploadHost, find: (sessionId: string) => Uploa
 }
 
 /**
- * The hub closed one of the uploads' sessions; HUB_CLOSE_GRACE_MS later, unless it is done by then, the upload
- * fails, or, when the hub only lost sight of the server (`server-gone`), goes on under the Publisher's watch.
+ * The hub closed one of the uploads' sessions: unless it is done or failed by then, the upload fails
+ * SERVER_CLOSE_WAIT_MS later, or, when the hub only lost sight of the server (`server-gone`), goes on under the
+ * Publisher's watch HUB_CLOSE_GRACE_MS later.
  */
 export function onHubSessionClose(host: UploadHost, find: (sessionId: string) => Upload | undefined, msg: unknown): void {
   const p = parse(sessionCloseSchema, msg);
@@ -169,9 +170,9 @@ export function onHubSessionClose(host: UploadHost, find: (sessionId: string) =>
   if (!p.ok || !u || u.state === 'done') return;
   const reason = p.value.reason;
   const message = `the hub closed the session to ${u.serverId} (${reason})`;
-  const t = setTimeout(
-    () => (reason === 'server-gone' ? host.hubGone(u, message) : host.fail(u, 'session-closed', message)),
-    HUB_CLOSE_GRACE_MS,
-  );
+  const t =
+    reason === 'server-gone'
+      ? setTimeout(() => host.hubGone(u, message), HUB_CLOSE_GRACE_MS)
+      : setTimeout(() => host.fail(u, 'session-closed', message), SERVER_CLOSE_WAIT_MS);
   (t as { unref?: () => void }).unref?.();
 }
