@@ -1,7 +1,10 @@
 // The publisher's pure parts: the `publish` request it sends, which uploads a replacement answer starts, and when an upload the hub dropped counts as dead.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PublisherOptions, PublisherPeer } from '../../client-sdk/publisher-types.js';
 import { newUpload, overdue, UploadSet, type Upload } from '../../client-sdk/upload.js';
+import { driveUpload, onHubSessionClose, type UploadHost } from '../../client-sdk/upload-driver.js';
+import { ResendBuffer } from '../../client-sdk/resend-buffer.js';
+import { encodeIngestControl } from '../../signaling/protocol/ingest-frames.js';
 import { publishRequest } from '../../client-sdk/publish-request.js';
 import { replacementPlan } from '../../client-sdk/replacement-plan.js';
 import type { PublishReply } from '../../signaling/protocol/messages.js';
@@ -83,5 +86,78 @@ describe('an upload whose server the hub dropped', () => {
     expect(set.alive().map((u) => u.sessionId)).toEqual(['p', 'b']);
     expect(set.placed().map((u) => u.sessionId)).toEqual(['b']);
     expect(set.missingRole()).toBe('primary');
+  });
+});
+
+describe("the hub's notice that a server closed an upload's session", () => {
+  const SESSION = 'TNvYHB6gwGctmgmG';
+  /** An upload wired to a peer whose events the test fires, and the host's record of failures. */
+  function wired() {
+    // biome-ignore lint/suspicious/noExplicitAny: the peer's listeners take the event's own argument
+    const listeners = new Map<string, ((x?: any) => void)[]>();
+    const peer: PublisherPeer = {
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      on: (event: string, listener: (x?: any) => void) => listeners.set(event, [...(listeners.get(event) ?? []), listener]),
+      signal: () => undefined,
+      send: () => undefined,
+      write: () => true,
+      destroy: () => undefined,
+    };
+    const u = newUpload({ serverId: 'fra-1', region: 'eu', sessionId: SESSION }, 'primary', peer);
+    const failures: { code: string; message: string }[] = [];
+    const gone: string[] = [];
+    const host = {
+      buffer: new ResendBuffer(1 << 20),
+      closed: false,
+      ending: false,
+      sha256: undefined,
+      streamId: 'flood-1',
+      mime: 'video/webm',
+      signal: () => undefined,
+      fail: (up: Upload, code: string, message: string) => {
+        if (up.state === 'failed') return;
+        up.state = 'failed';
+        failures.push({ code, message });
+      },
+      hubGone: (_u: Upload, message: string) => void gone.push(message),
+      warn: () => undefined,
+      health: () => undefined,
+      sent: () => undefined,
+      acked: () => undefined,
+      stored: () => undefined,
+    } satisfies UploadHost;
+    driveUpload(host, u);
+    const fire = (event: string, x?: unknown) => {
+      for (const l of listeners.get(event) ?? []) l(x);
+    };
+    const notice = (reason: string) => onHubSessionClose(host, (id) => (id === SESSION ? u : undefined), { sessionId: SESSION, reason });
+    return { fire, notice, failures, gone };
+  }
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
+  it("waits for the server's own reason, which came a second after the notice on a loaded machine", () => {
+    const { fire, notice, failures } = wired();
+    notice('closed-by-server');
+    vi.advanceTimersByTime(1_000); // the 250-ms grace before 903fd47 had failed it as session-closed by now
+    expect(failures).toEqual([]);
+    fire('data', encodeIngestControl({ t: 'error', code: 'unsupported-media', message: 'not media', fatal: true }));
+    fire('close');
+    vi.advanceTimersByTime(10_000);
+    expect(failures).toEqual([{ code: 'unsupported-media', message: 'fra-1: not media' }]);
+  });
+
+  it('fails as session-closed when the server says nothing in 5 s; hands a server-gone one on at once', () => {
+    const quiet = wired();
+    quiet.notice('closed-by-server');
+    vi.advanceTimersByTime(4_999);
+    expect(quiet.failures).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(quiet.failures.map((f) => f.code)).toEqual(['session-closed']);
+    const dead = wired();
+    dead.notice('server-gone');
+    vi.advanceTimersByTime(250);
+    expect(dead.gone).toHaveLength(1);
+    expect(dead.failures).toEqual([]);
   });
 });
