@@ -4,19 +4,19 @@ import { defineConfig } from 'vitest/config';
 // Test layers: unit, sim and fuzz are pure and fast (in-process, no timing-bound
 // assertions) and always run in parallel. Integration, e2e and faults start real
 // processes on loopback, so they get longer timeouts and, in CI, run one file at a
-// time in each of two lanes (projects): `heavy`, the files that keep a browser, an
-// encoder or a swarm of viewers busy, and `processes`, the rest. Two heavy files at
-// once starve each other's real-time deadlines on 2 cores (CI of 2 files at a time
-// without lanes: a Chromium seek beside a GStreamer publish, 100 vanishing viewers
-// beside a Chromium player, renditions being encoded beside Vite's HMR — each failed);
-// a heavy file beside a light one leaves the CPU idle a third of the time.
-// Vitest 4 runs a one-at-a-time project after every other project, never beside it,
-// so CI (.ci/run) starts each lane, and the pure project, in a vitest of its own.
+// time, in two lanes (projects): `processes`, then `heavy`, the files that keep a
+// browser, an encoder or a swarm of viewers busy. The lanes side by side took
+// ≈ 15 min instead of ≈ 24, but two heavy files at once starve each other's
+// real-time deadlines on 2 cores (a Chromium seek beside a GStreamer publish, 100
+// vanishing viewers beside a Chromium player), and a heavy file beside a light one
+// still missed one deadline or another in each of five CI runs (2026-12-06): CI
+// (.ci/run) runs them one after the other, each in a vitest of its own (Vitest 4
+// runs a one-at-a-time project after every other project, never beside it).
 
 /**
  * The heavy lane: Chromium (every e2e file, the peers smoke test), GStreamer publishers (WHIP, WHEP), ffmpeg encoding
  * clips before its cluster starts, 100 viewer processes; and two long cluster files, so the lanes take about the same
- * time (≈ 15 min each in CI, 2026-12-06). A new file goes to the `processes` lane unless it is listed here.
+ * time. A new file goes to the `processes` lane unless it is listed here.
  */
 const HEAVY = [
   'test/e2e/**/*.test.ts',
