@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 // processes on loopback, so they get longer timeouts and, in CI, run one file at a
 // time, in two lanes (projects): `processes`, then `heavy`, the files that keep a
 // browser, an encoder or a swarm of viewers busy. The lanes side by side took
-// ≈ 15 min instead of ≈ 24, but two heavy files at once starve each other's
+// ≈ 17 min instead of ≈ 29, but two heavy files at once starve each other's
 // real-time deadlines on 2 cores (a Chromium seek beside a GStreamer publish, 100
 // vanishing viewers beside a Chromium player), and a heavy file beside a light one
 // still missed one deadline or another in each of five CI runs (2026-12-06): CI
