@@ -92,3 +92,18 @@ export function countWhipWhep(registry: Registry, whip: { size: number }, whep: 
     },
   });
 }
+
+/**
+ * `baton_hub_attached_servers`: servers registered on other hubs that keep a connection to this one (several hubs), so
+ * this hub asks them and opens their sessions directly instead of through their hub's inbox. Read when scraped.
+ */
+export function countAttached(registry: Registry, link: { attachments: number }): void {
+  new Gauge({
+    name: 'baton_hub_attached_servers',
+    help: 'Servers registered on other hubs, attached to this one: asked directly, not through their hub',
+    registers: [registry],
+    collect() {
+      this.set(link.attachments);
+    },
+  });
+}

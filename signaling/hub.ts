@@ -5,7 +5,7 @@ import type { Server as IoServer } from 'socket.io';
 import { ErrorCode, type CatalogEntry, type DecisionEvent } from './protocol/index.js';
 import { TokenVerifier } from './auth.js';
 import { logger, type Logger } from './log.js';
-import { countWhipWhep, type HubMetrics } from './hub-metrics.js';
+import { countAttached, countWhipWhep, type HubMetrics } from './hub-metrics.js';
 import { KeyedRateLimiter } from '../common/token-bucket.js';
 import { OperatorGate } from './operator-gate.js';
 import type { CatalogView } from './catalog-view.js';
@@ -190,6 +190,7 @@ export class Hub {
       this.#mesh?.serverJoined(id, instance);
     };
     countWhipWhep(this.metrics.registry, this.whip, this.whep);
+    if (this.shared) countAttached(this.metrics.registry, this.#link);
   }
 
   get table() {
@@ -256,6 +257,7 @@ export class Hub {
         onResource: (route, req) => (route === 'whip' ? this.whip : this.whep).answerForwarded(req),
       });
       this.#link.mesh = this.#mesh;
+      this.#link.instanceOf = (id) => this.core.table.get(id)?.instance;
     }
     http.on('request', createHttpHandler(this, this.#staticDir));
     const now = () => this.#clock.now();
@@ -273,6 +275,7 @@ export class Hub {
       // Several hubs: its heartbeat key names this hub at once, so the others' messages for it come here.
       registered: this.shared ? (id) => void this.shared!.beatNow([id]) : undefined,
       nonces: this.shared?.nonces,
+      attachments: this.shared ? this.#link : undefined,
     });
     this.#link.clients = wireClients(io, {
       core,

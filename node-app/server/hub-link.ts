@@ -9,6 +9,7 @@ import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 import { backoffMs } from '../../common/retry.js';
 import { registrationOf, reportsOf } from './hub-pieces.js';
+import { HubAttachments } from './hub-attachments.js';
 
 /** socket.io-client's own reconnect schedule after a transport failure. */
 const RECONNECT_DELAY_MS = 250;
@@ -66,12 +67,22 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   #closed = false;
   /** The hub announced it is stopping (`shutdown`); cleared on reconnect. */
   #hubStopping = false;
+  /** Several hubs: connections to the hubs of the list this server is not registered with (`HubAttachments`). */
+  readonly #attachments: HubAttachments | undefined;
 
   constructor(opts: HubLinkOptions) {
     super();
     this.#o = opts;
     this.#urls = typeof opts.hubUrl === 'string' ? [opts.hubUrl] : [...opts.hubUrl];
     if (this.#urls.length === 0) throw new Error('at least one hub URL is needed');
+    if (new Set(this.#urls).size > 1)
+      this.#attachments = new HubAttachments({
+        clusterSecret: opts.clusterSecret,
+        id: opts.id,
+        instance: () => opts.descriptor().instance,
+        handlers: this.#handlers,
+        log: opts.log,
+      });
     this.#socket = this.#connectTo(this.#urls[0]!);
   }
 
@@ -167,9 +178,19 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     (this.#socket.on as (e: string, l: Untyped) => unknown)(event, listener as unknown as Untyped);
   }
 
-  /** Send one server → hub event (dropped while disconnected: the next registration carries the full state). */
+  /**
+   * Send one server → hub event (dropped while disconnected: the next registration carries the full state). A session's
+   * message goes back on the attachment the session came in on, while that is up; else to the hub registered with,
+   * which forwards it.
+   */
   send<E extends keyof ServerToHubEvents>(event: E, ...args: Parameters<ServerToHubEvents[E]>): void {
-    (this.#socket.emit as (e: string, ...a: unknown[]) => unknown)(event, ...args);
+    const socket = this.#attachments?.routeFor(event, args[0]) ?? this.#socket;
+    (socket.emit as (e: string, ...a: unknown[]) => unknown)(event, ...args);
+  }
+
+  /** Several hubs: hubs attached to (connections open, up or retrying) and sessions routed back through them. */
+  get attachments(): { hubs: number; routes: number } {
+    return { hubs: this.#attachments?.size ?? 0, routes: this.#attachments?.routes ?? 0 };
   }
 
   /** Ask for the whole table (after a gap in deltas), unparsed (the replica parses it); `null` when the hub refused. */
@@ -201,6 +222,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#attachments?.close();
     this.#socket.disconnect();
   }
 
@@ -238,6 +260,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         return;
       }
       for (const report of held ?? []) this.report(report);
+      // Registered: every other hub of the list may now ask this server directly.
+      this.#attachments?.sync(this.#urls, this.hubUrl);
       this.emit('registered', r.snapshot);
     });
   }

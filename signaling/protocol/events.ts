@@ -22,6 +22,8 @@ export interface ServerToHubEvents extends WhipServerToHubEvents, WhepServerToHu
   heartbeat: (msg: unknown) => void;
   report: (deltas: unknown, ack: (r: Ack) => void) => void;
   resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
+  /** Several hubs: `{ id, instance? }` on a hub the server is not registered with, so it is asked there directly. */
+  attach: (msg: unknown, ack: (r: Ack) => void) => void;
   signal: (msg: unknown) => void;
   'session-close': (msg: unknown) => void;
   /** The session's WebRTC connection is up: it no longer counts as unconnected at the hub. */

@@ -42,3 +42,13 @@ export function parseRenditionId(id: string): { source: string; heightPx: number
   const m = RENDITION_ID.exec(id);
   return m && isAssetId(id) ? { source: m[1]!, heightPx: Number(m[2]) } : undefined;
 }
+
+/**
+ * What names a session message's session: its WHIP/WHEP resource id, else its session id. A hub routes a server's
+ * session messages by it (several hubs), and a server sends them back on the hub connection the session came from.
+ */
+export function routeKey(msg: unknown): string | undefined {
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const m = msg as { resourceId?: unknown; sessionId?: unknown };
+  return typeof m.resourceId === 'string' ? m.resourceId : typeof m.sessionId === 'string' ? m.sessionId : undefined;
+}

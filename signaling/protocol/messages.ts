@@ -96,6 +96,9 @@ export const streamSecretSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a str
 
 export const roleSchema = z.enum(['edge', 'ingest']);
 
+/** A media server process (random per process): tells a restarted server from the one before it. */
+const instanceSchema = z.string().regex(/^[A-Za-z0-9_-]{8,32}$/, 'an instance is 8-32 base64url characters');
+
 export const serverDescriptorSchema = z.strictObject({
   id: serverId,
   region: z.string().min(1).max(64),
@@ -111,10 +114,7 @@ export const serverDescriptorSchema = z.strictObject({
   live: z.array(liveInfoSchema).max(10_000),
   httpUrl: z.string().url().max(300).optional(),
   lastEpoch: z.number().int().min(0).max(MAX_EPOCH).optional(),
-  instance: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{8,32}$/, 'an instance is 8-32 base64url characters')
-    .optional(),
+  instance: instanceSchema.optional(),
 }) satisfies z.ZodType<ServerDescriptor>;
 
 export const ownDeltaSchema = z.discriminatedUnion('type', [
@@ -130,6 +130,15 @@ export const ownDeltaSchema = z.discriminatedUnion('type', [
 export const reportSchema = z.array(ownDeltaSchema).min(1).max(1000);
 
 export const heartbeatSchema = z.strictObject({ load: serverLoadSchema.optional() });
+
+/**
+ * Several hubs: a server registered on one hub also attaches to each other hub it was given, so those hubs ask it
+ * and open its sessions directly instead of through its hub's inbox (`instance` as in its registration).
+ */
+export const serverAttachSchema = z.strictObject({
+  id: serverId,
+  instance: instanceSchema.optional(),
+});
 
 /** Bounds of a simple-peer signal payload: an SDP or an ICE candidate is a few levels deep. */
 export const SIGNAL_BOUNDS: Bounds = Object.freeze({ maxDepth: 8, maxBytes: MAX_SIGNAL_BYTES, maxKeys: 256 });

@@ -14,12 +14,7 @@ export type Envelope =
   /** A WHIP/WHEP resource request (DELETE, …) for a resource this hub minted, relayed by the hub a client reached. */
   | { k: 'resource'; from: string; id: number; route: 'whip' | 'whep'; req: unknown };
 
-/** What names a session message's session: its WHIP/WHEP resource id, else its session id. */
-export function routeKey(msg: unknown): string | undefined {
-  if (typeof msg !== 'object' || msg === null) return undefined;
-  const m = msg as { resourceId?: unknown; sessionId?: unknown };
-  return typeof m.resourceId === 'string' ? m.resourceId : typeof m.sessionId === 'string' ? m.sessionId : undefined;
-}
+export { routeKey } from '../protocol/ids.js';
 
 /** Why an ask went nowhere: the server does not beat through the hub that was asked (it moved). */
 export const NOT_HERE = 'not-here';

@@ -34,6 +34,14 @@ export class SocketIoLink implements HubLink {
   /** Several hubs: messages for a server on another hub go to that hub alone (the adapter's rooms are the fallback). */
   mesh?: { peer(serverId: string): ServerPeer };
 
+  /** Several hubs: the process a server id names in the shared table now (its row's `instance`), if known. */
+  instanceOf: (serverId: string) => string | undefined = () => undefined;
+  /**
+   * Several hubs: servers registered on another hub that attached to this one (`attach`), by id: asked and sent to
+   * directly, not through their hub's inbox. One per id (the newest attachment); gone with its connection.
+   */
+  readonly #attached = new Map<string, { peer: ServerPeer; instance: string | undefined }>();
+
   /**
    * Asks sent through a server's room, by server id: the adapter keeps such an ask until its timeout when the server's
    * connection closes on its hub, so each fails as soon as the shared table says the server left.
@@ -58,7 +66,29 @@ export class SocketIoLink implements HubLink {
 
   remotePeer(serverId: string): ServerPeer | undefined {
     if (!this.crossHub || !this.servers) return undefined;
-    return this.mesh?.peer(serverId) ?? this.roomPeer(serverId);
+    const viaHubs = () => this.mesh?.peer(serverId) ?? this.roomPeer(serverId);
+    const a = this.#attached.get(serverId);
+    // Only the process the table names: a frozen old process of the id may still hold an attachment.
+    if (!a?.peer.connected || a.instance !== this.instanceOf(serverId)) return viaHubs();
+    // Disconnecting a server means its registration, which lives on its own hub.
+    return { ...a.peer, disconnect: () => viaHubs().disconnect() };
+  }
+
+  /** A server registered on another hub attached here (its id checked against its token by the transport). */
+  attach(serverId: string, instance: string | undefined, peer: ServerPeer): void {
+    // The older connection is left open, unused: closing it would make a server that reaches this hub by two names
+    // (two URLs of one hub) attach again on it, and the two would take turns for ever.
+    this.#attached.set(serverId, { peer, instance });
+  }
+
+  /** An attachment's connection closed (a newer one of the same id is kept). */
+  detach(serverId: string, peer: ServerPeer): void {
+    if (this.#attached.get(serverId)?.peer === peer) this.#attached.delete(serverId);
+  }
+
+  /** Servers attached here (several hubs). */
+  get attachments(): number {
+    return this.#attached.size;
   }
 
   /** A server on another hub, reached through its room over the hubs' adapter (the mesh's fallback). */

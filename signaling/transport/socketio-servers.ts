@@ -7,6 +7,7 @@ import {
   leaveSchema,
   parse,
   reportSchema,
+  serverAttachSchema,
   serverDescriptorSchema,
   signalSchema,
   type HubToServerEvents,
@@ -14,6 +15,7 @@ import {
 } from '../protocol/index.js';
 import { AuthError, type TokenVerifier } from '../auth.js';
 import type { HubCore } from '../core/hub-core.js';
+import type { ServerPeer } from '../core/link.js';
 import type { Logger } from '../log.js';
 import type { WhipRoutes } from '../whip-routes.js';
 import type { WhepRoutes } from '../whep-routes.js';
@@ -23,6 +25,7 @@ import { REGISTERED_ROOM, serverRoom, socketPeer } from './socketio-link.js';
 
 const SERVER_EVENTS: Readonly<Record<string, EventShape>> = {
   register: [1, true],
+  attach: [1, true],
   heartbeat: [1, false],
   report: [1, true],
   resync: [0, true],
@@ -57,6 +60,11 @@ export interface ServerSideDeps {
   liveElsewhere?: (serverId: string) => Promise<string | null>;
   /** Several hubs: cluster-token nonces remembered across hubs (Redis). */
   nonces?: { accept(nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean> };
+  /** Several hubs: servers registered on another hub that attach here to be asked directly (`SocketIoLink`). */
+  attachments?: {
+    attach(serverId: string, instance: string | undefined, peer: ServerPeer): void;
+    detach(serverId: string, peer: ServerPeer): void;
+  };
 }
 
 /** The session messages a server sends that may belong to a session (or WHIP/WHEP resource) held by another hub. */
@@ -75,7 +83,20 @@ export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
 
 export function wireServers(
   io: IoServer,
-  { core, verifier, whip, whep, log: hubLog, now, crossHub = false, nonces, mesh, liveElsewhere, registered: onRegistered }: ServerSideDeps,
+  {
+    core,
+    verifier,
+    whip,
+    whep,
+    log: hubLog,
+    now,
+    crossHub = false,
+    nonces,
+    mesh,
+    liveElsewhere,
+    registered: onRegistered,
+    attachments,
+  }: ServerSideDeps,
 ): Namespace<ServerToHubEvents, HubToServerEvents> {
   const ns = io.of('/server') as Namespace<ServerToHubEvents, HubToServerEvents>;
   const metrics = core.metrics;
@@ -147,6 +168,7 @@ export function wireServers(
     const peer = socketPeer(socket);
     let registered = false;
     let registering = false;
+    let attached = false;
     const refuse = (code: ErrorCode, message: string) => {
       metrics.rejected.inc({ code });
       log.warn({ code }, message);
@@ -169,6 +191,7 @@ export function wireServers(
       if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid registration: ${p.message}`));
       if (p.value.id !== tokenId) return ack(refuse(ErrorCode.unauthorized, `token was minted for ${tokenId}, not ${p.value.id}`));
       if (registered || registering) return ack(refuse(ErrorCode.conflict, 'already registered on this connection'));
+      if (attached) return ack(refuse(ErrorCode.conflict, 'this connection is an attachment: register on a connection of its own'));
       if (liveElsewhere) {
         // Several hubs: the same id live on another hub is refused, as a second live connection is on one hub.
         registering = true;
@@ -184,6 +207,21 @@ export function wireServers(
       onRegistered?.(tokenId);
       ack(r);
       log.info({ region: p.value.region, assets: p.value.storage.length }, 'server registered');
+    });
+
+    // Several hubs: a server registered on another hub, asked and sent to directly here (its session messages come back
+    // on this connection). Nothing about it changes in the table: its registration and heartbeats stay on its own hub.
+    socket.on('attach', (raw, ack) => {
+      if (typeof ack !== 'function') return;
+      if (!attachments) return ack(refuse(ErrorCode.badRequest, 'this hub shares no cluster with other hubs: nothing to attach to'));
+      const p = parse(serverAttachSchema, raw);
+      if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid attach: ${p.message}`));
+      if (p.value.id !== tokenId) return ack(refuse(ErrorCode.unauthorized, `token was minted for ${tokenId}, not ${p.value.id}`));
+      if (registered || registering) return ack(refuse(ErrorCode.conflict, 'registered on this connection: it is already asked here'));
+      attached = true;
+      attachments.attach(tokenId, p.value.instance, peer);
+      ack({ ok: true });
+      log.debug('server attached');
     });
 
     socket.on('heartbeat', (raw) => {
@@ -233,7 +271,10 @@ export function wireServers(
     socket.on('whip-leave', (raw) => void (whip.onServerLeave(tokenId, raw) || elsewhere(tokenId, 'whip-leave', raw)));
     socket.on('whep-closed', (raw) => void (whep.onServerClosed(tokenId, raw) || elsewhere(tokenId, 'whep-closed', raw)));
 
-    socket.on('disconnect', (why) => core.serverDisconnected(tokenId, peer, `disconnected: ${why}`));
+    socket.on('disconnect', (why) => {
+      if (attached) attachments?.detach(tokenId, peer);
+      else core.serverDisconnected(tokenId, peer, `disconnected: ${why}`);
+    });
   });
   return ns;
 }

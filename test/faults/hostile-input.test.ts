@@ -13,6 +13,7 @@ import { badFrames, clientCorpus, HOSTILE_IDS, serverCorpus } from './helpers/co
 import { batches, newTally, runAll } from './helpers/fuzz-runner.js';
 import { recordFigure } from './helpers/figures.js';
 import { alive, ask, connect, getJson, sleep } from './helpers/net.js';
+import { bareDescriptor } from '../helpers/descriptor.js';
 
 const HEARTBEAT_MS = 1_000; // Baton's default: a shorter one removes servers merely starved on 2 busy cores
 const SEED = 20_240_607;
@@ -46,19 +47,7 @@ function tableShape(s: ApiState, withCache = true) {
 }
 
 /** The rogue's descriptor: valid, holding nothing, so no director ever picks it. */
-const rogueDescriptor = (id: string) => ({
-  id,
-  region: 'nowhere',
-  lat: 0,
-  lon: 0,
-  roles: ['edge'],
-  maxSessions: 1,
-  uplinkMbps: 1,
-  load: { sessions: 0, egressMbps: 0, cpu: 0 },
-  cache: [],
-  storage: [],
-  live: [],
-});
+const rogueDescriptor = (id: string) => bareDescriptor(id);
 
 describe('hostile input against a live cluster', () => {
   const cluster = new Cluster({

@@ -8,6 +8,7 @@ import { Cluster, waitFor } from '../helpers/cluster.js';
 import { recordFigure } from './helpers/figures.js';
 import { alive, ask, connect, connectServer, rssBytes } from './helpers/net.js';
 import { deepJson, rawAsk, rawEmit } from './helpers/raw-packets.js';
+import { bareDescriptor } from '../helpers/descriptor.js';
 
 /**
  * Slow: the fake servers heartbeat from this test process, which is itself busy for seconds
@@ -23,19 +24,7 @@ const ASSETS_PER_FAKE = 25_000;
 const ASSETS_PER_MESSAGE = 2_500;
 const LEAVES = 2_000;
 
-const fakeDescriptor = (id: string) => ({
-  id,
-  region: 'synthetic',
-  lat: 0,
-  lon: 0,
-  roles: ['edge'],
-  maxSessions: 1,
-  uplinkMbps: 1,
-  load: { sessions: 0, egressMbps: 0, cpu: 0 },
-  cache: [],
-  storage: [],
-  live: [],
-});
+const fakeDescriptor = (id: string) => bareDescriptor(id, { region: 'synthetic' });
 const synAsset = (server: string, i: number) => ({
   id: `syn-${server}-${String(i).padStart(6, '0')}`,
   bytes: 1_000 + i,

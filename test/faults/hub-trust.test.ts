@@ -11,26 +11,14 @@ import { BATON, Cluster, ROOT, SECRET, waitFor, waitForOutput } from '../helpers
 import { io } from 'socket.io-client';
 import { recordFigure } from './helpers/figures.js';
 import { alive, ask, connect, connectServer } from './helpers/net.js';
+import { bareDescriptor } from '../helpers/descriptor.js';
 
 /** Slow enough that a loaded 2-core machine (load average 30 seen) does not drop live servers. */
 const HEARTBEAT_MS = 1_000;
 /** The director's deadline: under that load a 500 ms answer is not guaranteed. */
 const DIRECTOR_TIMEOUT_ARGS = ['--director-timeout-ms', '5000'];
 const OPERATOR_TOKEN = 'operator-token-for-the-trust-test';
-const rogueDescriptor = (id: string, lastEpoch: number) => ({
-  id,
-  region: 'nowhere',
-  lat: 0,
-  lon: 0,
-  roles: ['edge'],
-  maxSessions: 1,
-  uplinkMbps: 1,
-  load: { sessions: 0, egressMbps: 0, cpu: 0 },
-  cache: [],
-  storage: [],
-  live: [],
-  lastEpoch,
-});
+const rogueDescriptor = (id: string, lastEpoch: number) => bareDescriptor(id, { lastEpoch });
 
 async function watchOk(hubUrl: string): Promise<{ ok: boolean; epoch?: number; code?: string }> {
   const c = await connect(hubUrl);
@@ -79,6 +67,16 @@ describe('row 17: a server claiming an absurd director epoch', () => {
     recordFigure('epoch_abuse.epoch_after_rogue', withRogue.director!.epoch);
     recordFigure('epoch_abuse.epoch_after_restart', after.epoch!);
   }, 240_000);
+
+  it('a lone hub (no cluster shared with other hubs) refuses an attachment, and nothing changes', async () => {
+    const before = await cluster.state();
+    const s = await connectServer(cluster.hubUrl, 'attach-1');
+    expect(await ask(s, 'attach', { id: 'attach-1' })).toMatchObject({ ok: false, code: 'bad-request' });
+    s.close();
+    const after = await cluster.state();
+    expect(after.version).toBe(before.version);
+    expect(after.servers.map((x) => x.id)).not.toContain('attach-1');
+  });
 
   it('a refused registration is retried with backoff, not fatal', async () => {
     // A region longer than the schema allows: the hub refuses the descriptor every time.

@@ -26,6 +26,7 @@ import { alive, ask, rssBytes } from '../faults/helpers/net.js';
 import { deepJson } from '../faults/helpers/raw-packets.js';
 import { schemaInputs } from './helpers/zod-arbitrary.js';
 import { collectGarbage, INSPECT_ENV, inspectorUrl } from '../helpers/inspector-gc.js';
+import { bareDescriptor } from '../helpers/descriptor.js';
 
 const TOTAL = Number(process.env.BATON_FUZZ_INPUTS ?? 2_000);
 const SEED = Number(process.env.BATON_FUZZ_SEED ?? 20_261_203);
@@ -239,19 +240,7 @@ describe(`hub fuzz (${TOTAL} inputs, seed ${SEED})`, () => {
         if (rogue?.connected) return rogue;
         await waitFor('the old rogue gone', async () => !(await cluster.state()).servers.some((s) => s.id === 'rogue-fuzz'), 10_000);
         const s = await open(cluster.hubUrl, '/server', { token: mintServerToken(SECRET, 'rogue-fuzz', Date.now()) });
-        const r = await ask(s, 'register', {
-          id: 'rogue-fuzz',
-          region: 'nowhere',
-          lat: 0,
-          lon: 0,
-          roles: ['edge'],
-          maxSessions: 1,
-          uplinkMbps: 1,
-          load: { sessions: 0, egressMbps: 0, cpu: 0 },
-          cache: [],
-          storage: [],
-          live: [],
-        });
+        const r = await ask(s, 'register', bareDescriptor('rogue-fuzz'));
         if (!r.ok) throw new Error(`rogue registration refused: ${r.message}`);
         const beat = setInterval(() => s.emit('heartbeat', {}), HEARTBEAT_MS / 3);
         s.once('disconnect', () => clearInterval(beat));

@@ -10,9 +10,10 @@ import { Redis } from 'ioredis';
 import { spawn, spawnSync } from 'node:child_process';
 import { MEDIA_DIR, ROOT, run, SECRET, waitFor, waitForOutput, type ApiState, type Proc } from '../helpers/cluster.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
+import { bareDescriptor } from '../helpers/descriptor.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
-import { ask, connect } from '../faults/helpers/net.js';
+import { ask, connect, connectServer } from '../faults/helpers/net.js';
 import { openClientSocket } from '../../client-sdk/hub-link.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import type { TableSnapshot } from '../../signaling/protocol/index.js';
@@ -164,6 +165,18 @@ describe('several hubs on Redis', () => {
 
   it('a viewer on one hub plays from a server on another hub, byte-exact', async () => {
     const source = readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm'));
+    const metric = async (h: HubProc, re: RegExp) => Number(re.exec(await (await fetch(`${h.url}/metrics`)).text())?.[1] ?? 0);
+    const meshSent = async () => {
+      let n = 0;
+      for (const h of hubs) n += await metric(h, /^baton_hub_cross_hub_messages_total\{kind="(?:sent|fallbacks)"\} (\d+)/m);
+      return n;
+    };
+    // Every server attached to the two hubs it is not registered with: 4 of the 6 on each hub.
+    await waitFor('every server attached to the other hubs', async () => {
+      const n = await Promise.all(hubs.map((h) => metric(h, /^baton_hub_attached_servers (\d+)/m)));
+      return n.every((x) => x === 4) ? n : undefined;
+    });
+    const sentBefore = await meshSent();
     let crossHub = 0;
     // One viewer per hub, all three at once: they are independent, and one after another they took ≈ 7 s each.
     await Promise.all(
@@ -176,14 +189,28 @@ describe('several hubs on Redis', () => {
     );
     // The director and the chosen server sit on other hubs for at least one of the three viewers.
     expect(crossHub).toBeGreaterThan(0);
-    // Those messages went hub to hub on the inbox streams (the adapter is only the fallback).
-    let received = 0;
-    for (const h of hubs) {
-      const text = await (await fetch(`${h.url}/metrics`)).text();
-      received += Number(/^baton_hub_cross_hub_messages_total\{kind="received"\} (\d+)/m.exec(text)?.[1] ?? 0);
-    }
-    expect(received).toBeGreaterThan(0);
+    // The viewer's hub asked the director and opened the session on the server directly, through their attachments:
+    // not one message went hub to hub (the inbox streams, or the adapter).
+    expect(await meshSent()).toBe(sentBefore);
   }, 120_000);
+
+  it('an attachment is only what its token says, and never a registration', async () => {
+    const attached = async (h: HubProc) =>
+      Number(/^baton_hub_attached_servers (\d+)/m.exec(await (await fetch(`${h.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await attached(hubs[0]!);
+    const s = await connectServer(hubs[0]!.url, 'srv-extra');
+    // Another server's id than the token's: refused (it would take that server's asks).
+    expect(await ask(s, 'attach', { id: 'srv-0' })).toMatchObject({ ok: false, code: 'unauthorized' });
+    expect(await ask(s, 'attach', { id: 'srv-extra', instance: 'bad instance!' })).toMatchObject({ ok: false, code: 'bad-request' });
+    expect(await ask(s, 'attach', { id: 'srv-extra' })).toMatchObject({ ok: true });
+    expect(await attached(hubs[0]!)).toBe(before + 1);
+    // An attachment cannot register on the same connection: registering is a connection of its own.
+    expect(await ask(s, 'register', bareDescriptor('srv-extra'))).toMatchObject({ ok: false, code: 'conflict' });
+    s.close();
+    await waitFor('the attachment gone with its connection', async () => ((await attached(hubs[0]!)) === before ? true : undefined));
+    // Nothing of it reached the table.
+    expect((await state(hubs[0]!)).servers.map((x) => x.id)).not.toContain('srv-extra');
+  });
 
   it('two broadcasters racing for one stream id on two hubs: exactly one wins', async () => {
     for (let round = 0; round < 3; round++) {

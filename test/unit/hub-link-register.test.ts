@@ -7,19 +7,9 @@ import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HubLink, MAX_REPORTS_WHILE_REGISTERING } from '../../node-app/server/hub-link.js';
 import type { OwnDelta, ServerDescriptor } from '../../signaling/protocol/index.js';
+import { bareDescriptor } from '../helpers/descriptor.js';
 
-/** A server with nothing stored, cached or live. */
-const nothing = { load: { sessions: 0, egressMbps: 0, cpu: 0 }, cache: [], storage: [], live: [] };
-const descriptor = (): ServerDescriptor => ({
-  id: 'fra-1',
-  region: 'eu',
-  lat: 50,
-  lon: 8,
-  roles: ['edge'],
-  maxSessions: 10,
-  uplinkMbps: 100,
-  ...nothing,
-});
+const descriptor = (): ServerDescriptor => bareDescriptor('fra-1', { region: 'eu', lat: 50, lon: 8, maxSessions: 10, uplinkMbps: 100 });
 const added = (id: string): OwnDelta[] => [{ type: 'storage-add', assets: [{ id, bytes: 1, mime: 'video/webm' }] }];
 
 const closers: (() => void)[] = [];

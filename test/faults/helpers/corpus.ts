@@ -1,6 +1,7 @@
 // Generated hostile input (fast-check, fixed seeds): socket.io events for the hub's /client and
 // /server namespaces, raw socket.io packets, and data-channel frames for a media server.
 import fc from 'fast-check';
+import { bareDescriptor } from '../../helpers/descriptor.js';
 
 /** One socket.io event (with an ack or not), or a raw packet written under socket.io. */
 export type HubInput = { kind: 'event'; event: string; args: unknown[]; ack: boolean } | { kind: 'raw'; packet: string };
@@ -116,19 +117,7 @@ const brokenDescriptor = fc
     fc.boolean(),
   )
   .map(([[key, value], drop]) => {
-    const d: Record<string, unknown> = {
-      id: 'fuzz',
-      region: 'x',
-      lat: 0,
-      lon: 0,
-      roles: ['edge'],
-      maxSessions: 1,
-      uplinkMbps: 1,
-      load: { sessions: 0, egressMbps: 0, cpu: 0 },
-      cache: [],
-      storage: [],
-      live: [],
-    };
+    const d: Record<string, unknown> = { ...bareDescriptor('fuzz', { region: 'x' }) };
     if (drop && key in d) delete d[key];
     else d[key] = value;
     return d;
@@ -188,7 +177,10 @@ export function clientCorpus(n: number, seed: number): HubInput[] {
 
 /** `n` events for the /server namespace. */
 export function serverCorpus(n: number, seed: number): HubInput[] {
-  return fc.sample(events(['register', 'heartbeat', 'report', 'resync', 'signal', 'session-close'], serverPayload), { numRuns: n, seed });
+  return fc.sample(events(['register', 'attach', 'heartbeat', 'report', 'resync', 'signal', 'session-close'], serverPayload), {
+    numRuns: n,
+    seed,
+  });
 }
 
 /** `n` data-channel frames a server must refuse: text that is not a control message, or any binary. */
