@@ -24,6 +24,8 @@ export interface HttpHost {
   readonly iceServers: RTCIceServer[];
   readonly decisions: readonly DecisionEvent[];
   readonly url: string;
+  /** Where browsers and media servers reach this hub (`--public-url`, else `url`). */
+  readonly publicUrl: string;
   /** Several hubs on Redis: whether Redis is reachable now. */
   readonly shared?: { readonly ready: boolean };
   takeHttpToken(req: IncomingMessage): boolean;
@@ -96,7 +98,7 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
   open('/api/config', (_req, res) => {
     hub.hubUrls().then(
       (hubs) => send(res, 200, { iceServers: hub.iceServers, operatorTokenRequired: hub.operatorGate.tokenRequired, hubs }),
-      () => send(res, 200, { iceServers: hub.iceServers, operatorTokenRequired: hub.operatorGate.tokenRequired, hubs: [hub.url] }),
+      () => send(res, 200, { iceServers: hub.iceServers, operatorTokenRequired: hub.operatorGate.tokenRequired, hubs: [hub.publicUrl] }),
     );
   });
   // The hubs of the cluster: one entry alone; with several, each as it last reported itself to Redis.

@@ -44,6 +44,12 @@ export interface HubOptions {
   /** STUN/TURN servers handed to browsers (GET /api/config) for NAT traversal. */
   iceServers?: RTCIceServer[];
   /**
+   * The URL browsers and media servers reach this hub at (behind a TLS proxy, another host's view): what the hub list
+   * (`/api/config`, `/api/hubs`) and, with several hubs, the servers attaching to every hub are given. Default: the
+   * address it listens on (`http://127.0.0.1:PORT` when bound to 0.0.0.0, which no other machine can use).
+   */
+  publicUrl?: string;
+  /**
    * Viewer sessions one client connection / client IP may hold, unconnected and
    * in all (`DEFAULT_SESSION_LIMITS`: 4 / 16 unconnected, 16 / 64 open). The IP
    * is `clientIp` (X-Forwarded-For from trusted proxies only); loopback is not

@@ -27,7 +27,7 @@ import { WhipRoutes } from './whip-routes.js';
 import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
 import { NODE_CLOCK, type HubClock } from './core/link.js';
-import { SocketIoLink } from './transport/socketio-link.js';
+import { REGISTERED_ROOM, serverRoom, SocketIoLink } from './transport/socketio-link.js';
 import { createIoServer } from './transport/socketio-server.js';
 import { wireServers } from './transport/socketio-servers.js';
 import { wireClients } from './transport/socketio-clients.js';
@@ -37,6 +37,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
 import type { HubMesh } from './redis/hub-mesh.js';
+import { HubListPush } from './redis/hub-list-push.js';
 import { coreMesh, sharedCoreOf } from './hub-sharing.js';
 import { coreWhipHost } from './whip-host.js';
 import type { ForwardedAnswer, ResourceRequest } from './resource-forward.js';
@@ -83,16 +84,20 @@ export class Hub {
   readonly hubId: string;
   #adapterRedis?: Redis;
   #mesh?: HubMesh;
+  /** Several hubs: tells this hub's servers the other hubs, so they attach to each. */
+  #hubListPush?: HubListPush;
   readonly #redisUrl: string | undefined;
   #http?: HttpServer;
   #io?: IoServer;
   #closed = false;
   #url = '';
+  readonly #publicUrl: string | undefined;
 
   constructor(opts: HubOptions) {
     this.#port = opts.port ?? 8080;
     this.#host = opts.host ?? '127.0.0.1';
     this.#staticDir = opts.staticDir;
+    this.#publicUrl = opts.publicUrl;
     this.#trustedProxies = opts.trustedProxies ?? [];
     this.#clusterAddresses = opts.clusterAddresses ?? DEFAULT_CLUSTER_ADDRESSES;
     this.#connectionCaps = { perIp: opts.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP, total: opts.maxConnections ?? MAX_CONNECTIONS };
@@ -258,6 +263,12 @@ export class Hub {
       });
       this.#link.mesh = this.#mesh;
       this.#link.instanceOf = (id) => this.core.table.get(id)?.instance;
+      this.#hubListPush = new HubListPush({
+        others: async () => (await this.hubUrls()).slice(1),
+        toAll: (urls) => this.#link.servers?.local.to(REGISTERED_ROOM).emit('hubs', urls),
+        toOne: (id, urls) => this.#link.servers?.local.to(serverRoom(id)).emit('hubs', urls),
+        log: this.#log.child({ part: 'hub-list' }),
+      });
     }
     http.on('request', createHttpHandler(this, this.#staticDir));
     const now = () => this.#clock.now();
@@ -273,7 +284,12 @@ export class Hub {
       mesh: this.#mesh,
       liveElsewhere: this.#mesh ? (id) => this.#mesh!.liveElsewhere(id, LIVE_ELSEWHERE_TIMEOUT_MS) : undefined,
       // Several hubs: its heartbeat key names this hub at once, so the others' messages for it come here.
-      registered: this.shared ? (id) => void this.shared!.beatNow([id]) : undefined,
+      registered: this.shared
+        ? (id) => {
+            void this.shared!.beatNow([id]);
+            this.#hubListPush?.registered(id);
+          }
+        : undefined,
       nonces: this.shared?.nonces,
       attachments: this.shared ? this.#link : undefined,
     });
@@ -305,6 +321,7 @@ export class Hub {
     this.#sharedHttpLimit?.start();
     this.#sharedDashboardConnects?.start();
     this.#sharedIpSessions?.start();
+    this.#hubListPush?.start();
     this.core.start();
     this.#log.info({ url: this.#url }, 'hub listening');
     // The place dataset takes about a second to load (more than half of a hub's start): loaded just after
@@ -334,6 +351,7 @@ export class Hub {
     this.#link.servers?.local.emit('shutdown', { reason: 'hub stopping' });
     this.#sharedHttpLimit?.stop();
     this.#sharedDashboardConnects?.stop();
+    this.#hubListPush?.stop();
     await this.#sharedIpSessions?.stop();
     // Together: each waits on Redis at most one command timeout, and what it skips (Redis away) expires by itself.
     await Promise.all([this.shared?.stop(), this.#mesh?.stop()]);
@@ -370,12 +388,17 @@ export class Hub {
 
   /** The URLs clients may use (this hub's first): what `/api/config` hands the web client for failover. */
   async hubUrls(): Promise<string[]> {
-    const others = (await this.hubList()).map((h) => h.url).filter((u) => u && u !== this.#url);
-    return [this.#url, ...others.sort()];
+    const others = (await this.hubList()).map((h) => h.url).filter((u) => u && u !== this.publicUrl);
+    return [this.publicUrl, ...others.sort()];
+  }
+
+  /** Where browsers and media servers reach this hub (`--public-url`), else the address it listens on. */
+  get publicUrl(): string {
+    return this.#publicUrl ?? this.#url;
   }
 
   #hubStatus() {
-    return { url: this.#url, clients: this.#link.clients?.sockets.size ?? 0, servers: this.core.members.size };
+    return { url: this.publicUrl, clients: this.#link.clients?.sockets.size ?? 0, servers: this.core.members.size };
   }
 
   /** The `/api/state` view of the table. */

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../../common/connection-caps.js';
 import { DEFAULT_MAX_BROADCASTS_PER_KEY } from '../../signaling/stream-owners.js';
-import { hubId, iceServers, int, list, opt, redisUrl } from './parsers.js';
+import { hubId, iceServers, int, list, opt, publicUrl, redisUrl } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /** Adds `baton hub` (the signaling hub) to `program`. */
@@ -171,12 +171,21 @@ export function addHubCommand(program: Command): void {
       ),
     )
     .addOption(opt('--hub-id <id>', "this hub's name among several (default hub-<random>)", 'BATON_HUB_ID', hubId))
+    .addOption(
+      opt(
+        '--public-url <url>',
+        'the URL browsers and media servers reach this hub at (e.g. behind a TLS proxy); it is what the hub list hands out (default: the address it listens on)',
+        'BATON_PUBLIC_URL',
+        publicUrl,
+      ),
+    )
     .action(async (o) => {
       const { Hub } = await import('../../signaling/hub.js');
       const hub = new Hub({
         redisUrl: o.redis,
         redisPrefix: o.redisPrefix,
         hubId: o.hubId,
+        publicUrl: o.publicUrl,
         leaseMs: o.leaseMs,
         port: o.port,
         host: o.host,

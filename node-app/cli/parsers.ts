@@ -101,17 +101,25 @@ export function hubUrls(v: string): string[] {
   const urls = list(v);
   if (urls.length === 0 || urls.length > 16)
     throw new InvalidArgumentError(`expected 1–16 hub URLs separated by commas, got "${v.slice(0, 200)}"`);
-  for (const u of urls) {
-    let p: URL;
-    try {
-      p = new URL(u);
-    } catch {
-      throw new InvalidArgumentError(`not a URL: "${u.slice(0, 200)}"`);
-    }
-    if (p.protocol !== 'http:' && p.protocol !== 'https:')
-      throw new InvalidArgumentError(`hub URLs are http(s)://, got "${u.slice(0, 200)}"`);
-  }
+  for (const u of urls) hubUrl(u);
   return urls;
+}
+
+/** A hub's own public URL (`--public-url`): one http(s) URL, without a trailing slash. */
+export function publicUrl(v: string): string {
+  return hubUrl(v.trim()).replace(/\/+$/, '');
+}
+
+function hubUrl(u: string): string {
+  let p: URL;
+  try {
+    p = new URL(u);
+  } catch {
+    throw new InvalidArgumentError(`not a URL: "${u.slice(0, 200)}"`);
+  }
+  if (p.protocol !== 'http:' && p.protocol !== 'https:')
+    throw new InvalidArgumentError(`hub URLs are http(s)://, got "${u.slice(0, 200)}"`);
+  return u;
 }
 
 export function iceAllow(v: string): string[] {

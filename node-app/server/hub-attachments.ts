@@ -11,6 +11,26 @@ type Untyped = (...args: unknown[]) => void;
 
 /** Sessions (and WHIP/WHEP resources) whose way back is remembered; past this the oldest is forgotten (it then goes by the hub the server is registered with, which forwards it). */
 export const MAX_ATTACHED_ROUTES = 10_000;
+/** The other hubs a hub may name (`hubs`): as many as it lists (`MAX_LISTED_HUBS`). */
+export const MAX_LEARNED_HUBS = 64;
+const MAX_URL_CHARS = 2_048;
+
+/** The `hubs` message (the other hubs of the cluster): its http(s) URLs, at most MAX_LEARNED_HUBS; null when it is not a list. */
+export function hubListOf(raw: unknown): string[] | null {
+  if (!Array.isArray(raw)) return null;
+  const urls: string[] = [];
+  for (const u of raw.slice(0, MAX_LEARNED_HUBS)) {
+    if (typeof u !== 'string' || u.length > MAX_URL_CHARS) continue;
+    try {
+      const p = new URL(u);
+      if (p.protocol === 'http:' || p.protocol === 'https:') urls.push(u);
+    } catch {
+      // not a URL: skipped
+    }
+  }
+  return urls;
+}
+
 /** The hub → server messages that open a session or resource on the connection they arrive on. */
 const OPENING_EVENTS = ['session-open', 'whip-offer', 'whep-offer'] as const;
 /** The server → hub messages after which it says nothing more about that session or resource. */

@@ -9,7 +9,7 @@ import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 import { backoffMs } from '../../common/retry.js';
 import { registrationOf, reportsOf } from './hub-pieces.js';
-import { HubAttachments } from './hub-attachments.js';
+import { HubAttachments, hubListOf } from './hub-attachments.js';
 
 /** socket.io-client's own reconnect schedule after a transport failure. */
 const RECONNECT_DELAY_MS = 250;
@@ -68,21 +68,22 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   /** The hub announced it is stopping (`shutdown`); cleared on reconnect. */
   #hubStopping = false;
   /** Several hubs: connections to the hubs of the list this server is not registered with (`HubAttachments`). */
-  readonly #attachments: HubAttachments | undefined;
+  readonly #attachments: HubAttachments;
+  /** Several hubs: the other hubs the hub registered with named (`hubs`), attached to beside the configured ones. */
+  #learnedHubs: readonly string[] = [];
 
   constructor(opts: HubLinkOptions) {
     super();
     this.#o = opts;
     this.#urls = typeof opts.hubUrl === 'string' ? [opts.hubUrl] : [...opts.hubUrl];
     if (this.#urls.length === 0) throw new Error('at least one hub URL is needed');
-    if (new Set(this.#urls).size > 1)
-      this.#attachments = new HubAttachments({
-        clusterSecret: opts.clusterSecret,
-        id: opts.id,
-        instance: () => opts.descriptor().instance,
-        handlers: this.#handlers,
-        log: opts.log,
-      });
+    this.#attachments = new HubAttachments({
+      clusterSecret: opts.clusterSecret,
+      id: opts.id,
+      instance: () => opts.descriptor().instance,
+      handlers: this.#handlers,
+      log: opts.log,
+    });
     this.#socket = this.#connectTo(this.#urls[0]!);
   }
 
@@ -125,6 +126,14 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
           several ? 'hub unreachable; trying the next' : 'hub unreachable; retrying with backoff',
         );
       if (several) this.#moveOn(socket);
+    });
+    socket.on('hubs', (raw) => {
+      // Only the hub registered with speaks for the cluster; a list that is not one changes nothing.
+      if (socket !== this.#socket) return;
+      const urls = hubListOf(raw);
+      if (!urls) return void opts.log.warn({}, 'the hub sent a hub list that is not a list: ignored');
+      this.#learnedHubs = urls;
+      if (this.#registered) this.#attachments.sync(this.#attachTo(), this.hubUrl);
     });
     socket.on('shutdown', ({ reason }) => {
       this.#hubStopping = true;
@@ -184,13 +193,13 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
    * which forwards it.
    */
   send<E extends keyof ServerToHubEvents>(event: E, ...args: Parameters<ServerToHubEvents[E]>): void {
-    const socket = this.#attachments?.routeFor(event, args[0]) ?? this.#socket;
+    const socket = this.#attachments.routeFor(event, args[0]) ?? this.#socket;
     (socket.emit as (e: string, ...a: unknown[]) => unknown)(event, ...args);
   }
 
   /** Several hubs: hubs attached to (connections open, up or retrying) and sessions routed back through them. */
   get attachments(): { hubs: number; routes: number } {
-    return { hubs: this.#attachments?.size ?? 0, routes: this.#attachments?.routes ?? 0 };
+    return { hubs: this.#attachments.size, routes: this.#attachments.routes };
   }
 
   /** Ask for the whole table (after a gap in deltas), unparsed (the replica parses it); `null` when the hub refused. */
@@ -222,8 +231,13 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#attachments?.close();
+    this.#attachments.close();
     this.#socket.disconnect();
+  }
+
+  /** Every hub to attach to: those this server was given and those its hub named (one hub may be in both, by two names). */
+  #attachTo(): string[] {
+    return [...new Set([...this.#urls, ...this.#learnedHubs])];
   }
 
   #register(): void {
@@ -261,7 +275,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       }
       for (const report of held ?? []) this.report(report);
       // Registered: every other hub of the list may now ask this server directly.
-      this.#attachments?.sync(this.#urls, this.hubUrl);
+      this.#attachments.sync(this.#attachTo(), this.hubUrl);
       this.emit('registered', r.snapshot);
     });
   }

@@ -39,6 +39,8 @@ export interface HubToServerEvents extends WhipHubToServerEvents, WhepHubToServe
   signal: (msg: SignalMessage) => void;
   'session-close': (msg: { sessionId: string; reason: string }) => void;
   shutdown: (msg: { reason: string }) => void;
+  /** Several hubs: the other hubs' URLs (at registration, and when the list changes): the server attaches to each. */
+  hubs: (urls: string[]) => void;
 }
 
 /** Browser / CLI client → hub, on the `/client` namespace. */

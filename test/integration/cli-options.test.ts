@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, waitFor, type ServerSpec } from '../helpers/cluster.js';
+import { once } from 'node:events';
+import { Cluster, run, SECRET, waitFor, type ServerSpec } from '../helpers/cluster.js';
 
 interface StatusOptions {
   cacheMb: number;
@@ -66,5 +67,22 @@ describe('baton server: off and none values through flag, environment and config
   it('BATON_INGEST=false leaves the ingest role off; BATON_INGEST=1 turns it on', async () => {
     expect((await options('env')).roles).not.toContain('ingest');
     expect((await options('strict')).roles).toContain('ingest');
+  });
+});
+
+describe('baton hub --public-url', () => {
+  const cluster = new Cluster({ rotationMs: 0, servers: [], hubArgs: ['--public-url', 'https://hub.example.com/'] });
+  beforeAll(async () => {
+    await cluster.start();
+  }, 120_000);
+  afterAll(() => cluster.stop());
+
+  it('is the URL the hub list hands out (not the address it listens on); anything but one http(s) URL stops start-up', async () => {
+    const config = (await (await fetch(`${cluster.hubUrl}/api/config`)).json()) as { hubs: string[] };
+    expect(config.hubs).toEqual(['https://hub.example.com']);
+    const bad = run(['hub', '--port', '0', '--cluster-secret', SECRET, '--public-url', 'ftp://hub.example.com']);
+    const [code] = (await once(bad.child, 'exit')) as [number | null];
+    expect(code).not.toBe(0);
+    expect(bad.output()).toMatch(/--public-url.*http\(s\)/s);
   });
 });

@@ -43,6 +43,31 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** `baton server` in Frankfurt with the demo assets in `storage`, registering with the hubs of `hubList`. */
+const serverArgs = (id: string, hubList: string, storage: string, more: string[] = []) => [
+  'server',
+  '--no-renditions',
+  '--hub',
+  hubList,
+  '--cluster-secret',
+  SECRET,
+  '--id',
+  id,
+  '--region',
+  'eu-central',
+  '--lat',
+  '50.1',
+  '--lon',
+  '8.7',
+  '--storage',
+  storage,
+  '--heartbeat-ms',
+  String(HEARTBEAT_MS),
+  '--ice-allow',
+  'loopback,private',
+  ...more,
+];
+
 describe('several hubs on Redis', () => {
   let redis: RedisProcess;
   let probe: Redis;
@@ -110,29 +135,7 @@ describe('several hubs on Redis', () => {
       for (const a of ASSETS) linkSync(join(MEDIA_DIR, `${a}.webm`), join(storage, `${a}.webm`));
       // Each server starts on a different hub of the list; all know the three.
       const list = [0, 1, 2].map((k) => urls[(i + k) % 3]).join(',');
-      const p = run([
-        'server',
-        '--no-renditions',
-        '--hub',
-        list,
-        '--cluster-secret',
-        SECRET,
-        '--id',
-        `srv-${i}`,
-        '--region',
-        'eu-central',
-        '--lat',
-        '50.1',
-        '--lon',
-        '8.7',
-        '--storage',
-        storage,
-        '--heartbeat-ms',
-        String(HEARTBEAT_MS),
-        '--ice-allow',
-        'loopback,private',
-        '--ingest',
-      ]);
+      const p = run(serverArgs(`srv-${i}`, list, storage, ['--ingest']));
       servers.push(p);
     }
     await Promise.all(servers.map((p) => waitForOutput(p, /registered with hub/, 60_000)));
@@ -211,6 +214,31 @@ describe('several hubs on Redis', () => {
     // Nothing of it reached the table.
     expect((await state(hubs[0]!)).servers.map((x) => x.id)).not.toContain('srv-extra');
   });
+
+  it('a server given one hub attaches to the others its hub names; gone, it leaves the table as six again', async () => {
+    const attached = async (h: HubProc) =>
+      Number(/^baton_hub_attached_servers (\d+)/m.exec(await (await fetch(`${h.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await Promise.all(hubs.map(attached));
+    const storage = join(tmp, 'srv-one-hub');
+    mkdirSync(storage);
+    const p = run(serverArgs('srv-one-hub', hubs[0]!.url, storage));
+    try {
+      await waitForOutput(p, /registered with hub/, 60_000);
+      // Registered on hub A, attached to B and C, which it was never given.
+      await waitFor('attached to the two other hubs', async () => {
+        const now = await Promise.all(hubs.map(attached));
+        return now[0] === before[0] && now[1] === before[1]! + 1 && now[2] === before[2]! + 1 ? now : undefined;
+      });
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+    await waitFor('srv-one-hub gone from every table', async () => {
+      const states = await Promise.all(hubs.map(state));
+      return states.every((st) => st.servers.length === 6) ? true : undefined;
+    });
+    expect(await Promise.all(hubs.map(attached))).toEqual(before);
+  }, 90_000);
 
   it('two broadcasters racing for one stream id on two hubs: exactly one wins', async () => {
     for (let round = 0; round < 3; round++) {

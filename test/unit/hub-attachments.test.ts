@@ -88,6 +88,24 @@ describe('HubAttachments', () => {
     expect(l.attachments).toEqual({ hubs: 1, routes: 1 });
   });
 
+  it('a server given one hub attaches to the others that hub names (the hub list), skipping what is not a URL', async () => {
+    const [a, b, c] = [await fakeHub(), await fakeHub(), await fakeHub()];
+    a.io.of('/server').on('connection', (socket) => socket.on('register', () => socket.emit('hubs', [b.url, 'ftp://x', 42, c.url])));
+    const l = link([a.url]);
+    l.open();
+    await until(() => b.attaches.length === 1 && c.attaches.length === 1);
+    expect(a.attaches).toEqual([]);
+    expect(l.attachments.hubs).toBe(2);
+    // The list shrank (hub c left the cluster): its attachment goes.
+    a.connected()[0]!.emit('hubs', [b.url]);
+    await until(() => c.connected().length === 0);
+    expect(l.attachments.hubs).toBe(1);
+    // Something that is not a list changes nothing.
+    a.connected()[0]!.emit('hubs', { not: 'a list' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(l.attachments.hubs).toBe(1);
+  });
+
   it('a session whose attachment dropped signals through the hub registered with', async () => {
     const [a, b] = [await fakeHub(), await fakeHub()];
     const l = link([a.url, b.url]);
