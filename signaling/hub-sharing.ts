@@ -4,7 +4,30 @@ import type { Logger } from './log.js';
 import { RotationReason } from './policies/rotation.js';
 import { HubMesh, type HubMeshDeps } from './redis/hub-mesh.js';
 import type { SharedCluster, SharedCore } from './redis/shared-cluster.js';
-import type { SocketIoLink } from './transport/socketio-link.js';
+import { REGISTERED_ROOM, serverRoom, type SocketIoLink } from './transport/socketio-link.js';
+import { HubListPush } from './redis/hub-list-push.js';
+
+/**
+ * This hub among the others on Redis: the link reaches a server registered elsewhere through its attachment here,
+ * else the mesh; the servers registered here are told the other hubs (`others`), so they attach to each.
+ */
+export function joinHubs(
+  core: HubCore,
+  shared: SharedCluster,
+  link: SocketIoLink,
+  o: { url: string; log: Logger; onResource: HubMeshDeps['onResource']; others: () => Promise<string[]> },
+): { mesh: HubMesh; hubListPush: HubListPush } {
+  const mesh = coreMesh(core, shared, { url: o.url, link, log: o.log.child({ part: 'mesh' }), onResource: o.onResource });
+  link.mesh = mesh;
+  link.instanceOf = (id) => core.table.get(id)?.instance;
+  const hubListPush = new HubListPush({
+    others: o.others,
+    toAll: (urls) => link.servers?.local.to(REGISTERED_ROOM).emit('hubs', urls),
+    toOne: (id, urls) => link.servers?.local.to(serverRoom(id)).emit('hubs', urls),
+    log: o.log.child({ part: 'hub-list' }),
+  });
+  return { mesh, hubListPush };
+}
 
 /**
  * The mesh that carries this hub's messages for servers registered with other hubs: it finds a server

@@ -27,7 +27,7 @@ import { WhipRoutes } from './whip-routes.js';
 import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
 import { NODE_CLOCK, type HubClock } from './core/link.js';
-import { REGISTERED_ROOM, serverRoom, SocketIoLink } from './transport/socketio-link.js';
+import { SocketIoLink } from './transport/socketio-link.js';
 import { createIoServer } from './transport/socketio-server.js';
 import { wireServers } from './transport/socketio-servers.js';
 import { wireClients } from './transport/socketio-clients.js';
@@ -37,10 +37,10 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
 import type { HubMesh } from './redis/hub-mesh.js';
-import { HubListPush } from './redis/hub-list-push.js';
-import { coreMesh, sharedCoreOf } from './hub-sharing.js';
+import type { HubListPush } from './redis/hub-list-push.js';
+import { joinHubs, sharedCoreOf } from './hub-sharing.js';
 import { coreWhipHost } from './whip-host.js';
-import type { ForwardedAnswer, ResourceRequest } from './resource-forward.js';
+import { forwardToOwner } from './resource-forward.js';
 import type { RotationReason } from './policies/rotation.js';
 import { parseRedisUrl } from './redis/redis-url.js';
 import { sharedBucketLimit, type SharedRateWindows } from './redis/shared-rate.js';
@@ -177,7 +177,7 @@ export class Hub {
         ...(this.shared
           ? {
               hubId: this.hubId,
-              forward: (owner, route, req, timeoutMs) => this.#forwardResource(owner, route, req, timeoutMs),
+              forward: async (...a) => forwardToOwner(await this.hubList().catch(() => undefined), this.#mesh, ...a),
               streams: this.shared.whipStreams,
             }
           : {}),
@@ -255,20 +255,12 @@ export class Hub {
     this.#http = http;
     this.#io = io;
     if (this.shared) {
-      this.#mesh = coreMesh(this.core, this.shared, {
+      ({ mesh: this.#mesh, hubListPush: this.#hubListPush } = joinHubs(this.core, this.shared, this.#link, {
         url: this.#redisUrl!,
-        link: this.#link,
-        log: this.#log.child({ part: 'mesh' }),
+        log: this.#log,
         onResource: (route, req) => (route === 'whip' ? this.whip : this.whep).answerForwarded(req),
-      });
-      this.#link.mesh = this.#mesh;
-      this.#link.instanceOf = (id) => this.core.table.get(id)?.instance;
-      this.#hubListPush = new HubListPush({
         others: async () => (await this.hubUrls()).slice(1),
-        toAll: (urls) => this.#link.servers?.local.to(REGISTERED_ROOM).emit('hubs', urls),
-        toOne: (id, urls) => this.#link.servers?.local.to(serverRoom(id)).emit('hubs', urls),
-        log: this.#log.child({ part: 'hub-list' }),
-      });
+      }));
     }
     http.on('request', createHttpHandler(this, this.#staticDir));
     const now = () => this.#clock.now();
@@ -371,19 +363,6 @@ export class Hub {
   async hubList(): Promise<HubInfo[]> {
     if (this.shared) return this.shared.hubs();
     return [{ id: this.hubId, ...this.#hubStatus(), leaseHolder: true, lastSeenMs: this.#clock.now() }];
-  }
-
-  /** A WHIP/WHEP resource request for a resource hub `owner` minted: relayed to it, or 404 when that hub is gone. */
-  async #forwardResource(owner: string, route: 'whip' | 'whep', req: ResourceRequest, timeoutMs: number): Promise<ForwardedAnswer> {
-    const known = await this.hubList().catch(() => undefined);
-    if (known && !known.some((h) => h.id === owner))
-      return {
-        status: 404,
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'access-control-allow-origin': '*' },
-        body: `no such ${route.toUpperCase()} resource: hub ${owner}, which held it, is gone\n`,
-      };
-    if (!this.#mesh) throw new Error('Redis is not connected');
-    return this.#mesh.forwardResource(owner, route, req, timeoutMs);
   }
 
   /** The URLs clients may use (this hub's first): what `/api/config` hands the web client for failover. */

@@ -166,3 +166,27 @@ export function relayTo(
     (err: Error) => fail(res, 502, `hub ${owner}, which holds ${what}, did not answer: ${err.message}`, headers),
   );
 }
+
+/**
+ * A WHIP/WHEP resource request for a resource hub `owner` minted, relayed to it over `mesh`; 404 at once when the hub
+ * list (`known`, undefined when it cannot be read) no longer has that hub.
+ */
+export async function forwardToOwner(
+  known: readonly { id: string }[] | undefined,
+  mesh:
+    | { forwardResource(owner: string, route: 'whip' | 'whep', req: ResourceRequest, timeoutMs: number): Promise<ForwardedAnswer> }
+    | undefined,
+  owner: string,
+  route: 'whip' | 'whep',
+  req: ResourceRequest,
+  timeoutMs: number,
+): Promise<ForwardedAnswer> {
+  if (known && !known.some((h) => h.id === owner))
+    return {
+      status: 404,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'access-control-allow-origin': '*' },
+      body: `no such ${route.toUpperCase()} resource: hub ${owner}, which held it, is gone\n`,
+    };
+  if (!mesh) throw new Error('Redis is not connected');
+  return mesh.forwardResource(owner, route, req, timeoutMs);
+}
