@@ -17,7 +17,8 @@ export interface HubListPushDeps {
 
 export class HubListPush {
   readonly #o: HubListPushDeps;
-  #last: string | undefined;
+  /** The list as last read, and said to every server here. */
+  #urls: string[] | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(o: HubListPushDeps) {
@@ -34,8 +35,9 @@ export class HubListPush {
     this.#timer = undefined;
   }
 
-  /** A server registered here: it gets the list now. */
+  /** A server registered here: it gets the list now (as last read; read first if never yet: no Redis read per registration). */
   registered(id: string): void {
+    if (this.#urls) return this.#o.toOne(id, this.#urls);
     this.#o.others().then(
       (urls) => this.#o.toOne(id, urls),
       () => undefined,
@@ -45,10 +47,10 @@ export class HubListPush {
   async #check(): Promise<void> {
     const urls = await this.#o.others().catch(() => undefined);
     if (!urls) return;
-    const key = urls.join('\n');
-    if (key === this.#last) return;
-    if (this.#last !== undefined) this.#o.log.info({ hubs: urls }, 'the hub list changed: telling this hub’s servers');
-    this.#last = key;
+    const before = this.#urls;
+    if (before && urls.join('\n') === before.join('\n')) return;
+    if (before) this.#o.log.info({ hubs: urls }, 'the hub list changed: telling this hub’s servers');
+    this.#urls = urls;
     this.#o.toAll(urls);
   }
 }

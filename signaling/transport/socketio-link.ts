@@ -40,7 +40,7 @@ export class SocketIoLink implements HubLink {
    * Several hubs: servers registered on another hub that attached to this one (`attach`), by id: asked and sent to
    * directly, not through their hub's inbox. One per id (the newest attachment); gone with its connection.
    */
-  readonly #attached = new Map<string, { peer: ServerPeer; instance: string | undefined }>();
+  readonly #attached = new Map<string, { conn: ServerPeer; peer: ServerPeer; instance: string | undefined }>();
 
   /**
    * Asks sent through a server's room, by server id: the adapter keeps such an ask until its timeout when the server's
@@ -66,24 +66,36 @@ export class SocketIoLink implements HubLink {
 
   remotePeer(serverId: string): ServerPeer | undefined {
     if (!this.crossHub || !this.servers) return undefined;
-    const viaHubs = () => this.mesh?.peer(serverId) ?? this.roomPeer(serverId);
     const a = this.#attached.get(serverId);
     // Only the process the table names: a frozen old process of the id may still hold an attachment.
-    if (!a?.peer.connected || a.instance !== this.instanceOf(serverId)) return viaHubs();
-    // Disconnecting a server means its registration, which lives on its own hub.
-    return { ...a.peer, disconnect: () => viaHubs().disconnect() };
+    if (!a?.peer.connected || a.instance !== this.instanceOf(serverId)) return this.#viaHubs(serverId);
+    return a.peer;
   }
 
-  /** A server registered on another hub attached here (its id checked against its token by the transport). */
-  attach(serverId: string, instance: string | undefined, peer: ServerPeer): void {
+  /** A server on another hub, through that hub (the mesh), else its room over the adapter. */
+  #viaHubs(serverId: string): ServerPeer {
+    return this.mesh?.peer(serverId) ?? this.roomPeer(serverId);
+  }
+
+  /** A server registered on another hub attached here on `conn` (its id checked against its token by the transport). */
+  attach(serverId: string, instance: string | undefined, conn: ServerPeer): void {
+    const peer: ServerPeer = {
+      send: conn.send,
+      ask: conn.ask,
+      get connected() {
+        return conn.connected;
+      },
+      // Disconnecting a server means its registration, which lives on its own hub.
+      disconnect: () => this.#viaHubs(serverId).disconnect(),
+    };
     // The older connection is left open, unused: closing it would make a server that reaches this hub by two names
     // (two URLs of one hub) attach again on it, and the two would take turns for ever.
-    this.#attached.set(serverId, { peer, instance });
+    this.#attached.set(serverId, { conn, peer, instance });
   }
 
   /** An attachment's connection closed (a newer one of the same id is kept). */
-  detach(serverId: string, peer: ServerPeer): void {
-    if (this.#attached.get(serverId)?.peer === peer) this.#attached.delete(serverId);
+  detach(serverId: string, conn: ServerPeer): void {
+    if (this.#attached.get(serverId)?.conn === conn) this.#attached.delete(serverId);
   }
 
   /** Servers attached here (several hubs). */
