@@ -54,7 +54,8 @@ const ROUND_BACKOFF = { baseMs: RECONNECT_DELAY_MS, maxMs: RECONNECT_DELAY_MAX_M
 export class HubLink extends EventEmitter<HubLinkEvents> {
   readonly #o: HubLinkOptions;
   readonly #urls: readonly string[];
-  #urlIndex = 0;
+  /** The hub in use (or being connected to). */
+  #current: string;
   /** Hubs tried in a row without a connection (several hubs): a whole round backs off. */
   #failedInRow = 0;
   #socket: Socket<HubToServerEvents, ServerToHubEvents>;
@@ -84,18 +85,31 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       handlers: this.#handlers,
       log: opts.log,
     });
-    this.#socket = this.#connectTo(this.#urls[0]!);
+    this.#current = this.#urls[0]!;
+    this.#socket = this.#connectTo(this.#current);
   }
 
   /** The hub in use now. */
   get hubUrl(): string {
-    return this.#urls[this.#urlIndex]!;
+    return this.#current;
   }
 
-  /** One socket to one hub. Alone, socket.io reconnects to it by itself; with several, the link moves on. */
+  /**
+   * The hubs this server may register with, in the order it tries them: those it was given, then those its hub named
+   * (so a server given one hub's address moves to another when that one dies). One hub may be in both, by two names.
+   */
+  #hubs(): string[] {
+    return [...new Set([...this.#urls, ...this.#learnedHubs])];
+  }
+
+  /**
+   * One socket to one hub. Alone, socket.io reconnects to it by itself; with several (given, or named by the hub), the
+   * link moves on — decided at each event, as the hub may name others after the socket was made.
+   */
   #connectTo(url: string): Socket<HubToServerEvents, ServerToHubEvents> {
     const opts = this.#o;
-    const several = this.#urls.length > 1;
+    const severalNow = (): boolean => this.#hubs().length > 1;
+    const several = severalNow();
     const socket: Socket<HubToServerEvents, ServerToHubEvents> = connect(`${url}/server`, {
       autoConnect: false,
       auth: (cb) => cb({ token: mintServerToken(opts.clusterSecret, opts.id, Date.now()) }),
@@ -118,6 +132,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         this.emit('fatal', new Error(`hub refused registration: ${err.message}`));
         return;
       }
+      const several = severalNow();
       // While the hub restarts after saying so, failed reconnects are expected.
       if (this.#hubStopping) opts.log.info({ err: err.message, hub: url }, 'hub not back yet; retrying with backoff');
       else
@@ -133,9 +148,10 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       const urls = hubListOf(raw);
       if (!urls) return void opts.log.warn({}, 'the hub sent a hub list that is not a list: ignored');
       this.#learnedHubs = urls;
-      if (this.#registered) this.#attachments.sync(this.#attachTo(), this.hubUrl);
+      if (this.#registered) this.#attachments.sync(this.#hubs(), this.hubUrl);
     });
     socket.on('shutdown', ({ reason }) => {
+      const several = severalNow();
       this.#hubStopping = true;
       opts.log.info({ reason }, several ? 'the hub is stopping; moving to the next' : 'the hub is stopping; reconnecting when it is back');
       if (several) this.#moveOn(socket);
@@ -146,7 +162,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       if (this.#closed || this.#hubStopping) opts.log.info({ why }, 'disconnected from hub');
       else opts.log.warn({ why, hub: url }, 'disconnected from hub');
       if (this.#closed || socket !== this.#socket) return;
-      if (several) return this.#moveOn(socket);
+      if (severalNow()) return this.#moveOn(socket);
       // socket.io reconnects by itself after transport failures, but not when the
       // hub closed us (e.g. missed heartbeats): come back after a pause.
       if (why === 'io server disconnect') {
@@ -162,11 +178,12 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     from.removeAllListeners();
     from.disconnect();
     this.#registered = false;
-    this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;
+    const hubs = this.#hubs();
+    this.#current = hubs[(hubs.indexOf(this.#current) + 1) % hubs.length]!;
     this.#failedInRow++;
-    const round = Math.floor(this.#failedInRow / this.#urls.length);
+    const round = Math.floor(this.#failedInRow / hubs.length);
     const delayMs = round === 0 ? 0 : backoffMs(round - 1, ROUND_BACKOFF);
-    const next = this.#connectTo(this.#urls[this.#urlIndex]!);
+    const next = this.#connectTo(this.#current);
     this.#socket = next;
     setTimeout(() => !this.#closed && next === this.#socket && next.connect(), delayMs);
   }
@@ -235,11 +252,6 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     this.#socket.disconnect();
   }
 
-  /** Every hub to attach to: those this server was given and those its hub named (one hub may be in both, by two names). */
-  #attachTo(): string[] {
-    return [...new Set([...this.#urls, ...this.#learnedHubs])];
-  }
-
   #register(): void {
     const socket = this.#socket;
     // A registration fits the hub's message limit: what the first message cannot hold follows as reports once it is accepted.
@@ -275,7 +287,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       }
       for (const report of held ?? []) this.report(report);
       // Registered: every other hub of the list may now ask this server directly.
-      this.#attachments.sync(this.#attachTo(), this.hubUrl);
+      this.#attachments.sync(this.#hubs(), this.hubUrl);
       this.emit('registered', r.snapshot);
     });
   }

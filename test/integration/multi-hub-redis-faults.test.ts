@@ -122,6 +122,27 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
     expect(await probe.pttl('baton:hub:hub-a')).toBeGreaterThan(0);
   }, 90_000);
 
+  it('a server given one hub registers with another that hub named when it is SIGKILLed', async () => {
+    const d = await startHub('hub-d');
+    const listed = () => getJson<{ hubs: { id: string; servers: number }[] }>(`${a.url}/api/hubs`).then((r) => r.hubs);
+    await waitFor('hub D listed', async () => (await hubIds(a)).includes('hub-d'));
+    await startServer('m3', d);
+    await waitFor('m3 registered with hub D', async () => (await listed()).find((h) => h.id === 'hub-d')?.servers === 1);
+    d.child.kill('SIGKILL');
+    await d.exited;
+    // Given only D's address, it knows A and B from D's hub list: it registers with one of them, not waiting for D.
+    await waitFor(
+      'm3 registered with hub A or B',
+      async () => {
+        const l = await listed();
+        return l.filter((h) => h.id === 'hub-a' || h.id === 'hub-b').reduce((n, h) => n + h.servers, 0) === 3 ? l : undefined;
+      },
+      20_000,
+    );
+    const s = await getJson<ApiState>(`${a.url}/api/state`);
+    expect(s.servers.map((x) => x.id).sort()).toEqual(['m1', 'm2', 'm3']);
+  }, 60_000);
+
   it('thousands of dead hubs in the index: pruned by the next report, and the hub list stays bounded meanwhile', async () => {
     const [s] = await probe.time();
     const nowMs = Number(s) * 1000;
