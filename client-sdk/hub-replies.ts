@@ -141,6 +141,8 @@ export const hubListSchema = z.object({
         url: z.string().max(300),
         clients: z.number().int().nonnegative(),
         servers: z.number().int().nonnegative(),
+        /** Servers registered elsewhere that keep a connection to this hub (absent from hubs of an older Baton). */
+        attached: z.number().int().nonnegative().default(0),
         leaseHolder: z.boolean(),
         lastSeenMs: z.number(),
       }),

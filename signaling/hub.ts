@@ -377,7 +377,12 @@ export class Hub {
   }
 
   #hubStatus() {
-    return { url: this.publicUrl, clients: this.#link.clients?.sockets.size ?? 0, servers: this.core.members.size };
+    return {
+      url: this.publicUrl,
+      clients: this.#link.clients?.sockets.size ?? 0,
+      servers: this.core.members.size,
+      attached: this.#link.attachments,
+    };
   }
 
   /** The `/api/state` view of the table. */

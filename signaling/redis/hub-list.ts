@@ -11,6 +11,8 @@ export interface HubInfo {
   url: string;
   clients: number;
   servers: number;
+  /** Servers registered with another hub that keep a connection to this one too: this hub reaches them directly. */
+  attached: number;
   leaseHolder: boolean;
   lastSeenMs: number;
 }
@@ -62,7 +64,17 @@ export class HubList {
     const out: HubInfo[] = [];
     ids.forEach((id, i) => {
       const s = parseReport(reports[i]);
-      if (s) out.push({ id, url: s.url, clients: s.clients, servers: s.servers, lastSeenMs: s.lastSeenMs, leaseHolder: holder === id });
+      if (s)
+        out.push({
+          id,
+          url: s.url,
+          clients: s.clients,
+          servers: s.servers,
+          // A hub of an older Baton reports none.
+          attached: typeof s.attached === 'number' ? s.attached : 0,
+          lastSeenMs: s.lastSeenMs,
+          leaseHolder: holder === id,
+        });
     });
     return out;
   }

@@ -32,7 +32,7 @@ export interface SharedCore {
   /** Ids of the servers connected to this hub. */
   localServers(): string[];
   /** Facts this hub publishes about itself (the dashboard's hub list). */
-  hubStatus(): { url: string; clients: number; servers: number };
+  hubStatus(): { url: string; clients: number; servers: number; attached: number };
 }
 
 export type { HubInfo } from './hub-list.js';

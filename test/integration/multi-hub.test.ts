@@ -34,6 +34,7 @@ interface HubInfo {
   id: string;
   url: string;
   servers: number;
+  attached: number;
   leaseHolder: boolean;
 }
 
@@ -178,6 +179,11 @@ describe('several hubs on Redis', () => {
     await waitFor('every server attached to the other hubs', async () => {
       const n = await Promise.all(hubs.map((h) => metric(h, /^baton_hub_attached_servers (\d+)/m)));
       return n.every((x) => x === 4) ? n : undefined;
+    });
+    // … and the hub list (the dashboard's) says so, each hub as it reports itself to Redis.
+    await waitFor('the hub list counts the attachments', async () => {
+      const l = await hubList(hubs[0]!);
+      return l.length === 3 && l.every((h) => h.attached === 4) ? l : undefined;
     });
     const sentBefore = await meshSent();
     let crossHub = 0;

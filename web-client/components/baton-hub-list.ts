@@ -104,7 +104,7 @@ export class BatonHubList extends LitElement {
       ${
         hubs
           ? html`<div class="wrap"><table data-testid="hub-list">
-              <thead><tr><th>Hub</th><th class="url">URL</th><th>Clients</th><th>Servers</th><th>Lease</th></tr></thead>
+              <thead><tr><th>Hub</th><th class="url">URL</th><th>Clients</th><th>Servers</th><th title="servers registered with another hub that this hub reaches directly">Attached</th><th>Lease</th></tr></thead>
               <tbody>
                 ${hubs.map(
                   (h) => html`<tr>
@@ -112,6 +112,7 @@ export class BatonHubList extends LitElement {
                     <td class="faint url">${h.url}</td>
                     <td class="num">${h.clients}</td>
                     <td class="num">${h.servers}</td>
+                    <td class="num">${h.attached}</td>
                     <td>${h.leaseHolder ? html`<span class="lease">holder</span>` : ''}</td>
                   </tr>`,
                 )}
