@@ -1,6 +1,8 @@
 // `baton hub`: the signaling hub's flags, and starting it.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { PROJECT_ROOT } from '../project-root.js';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../../common/connection-caps.js';
 import { DEFAULT_MAX_BROADCASTS_PER_KEY } from '../../signaling/stream-owners.js';
@@ -85,7 +87,13 @@ export function addHubCommand(program: Command): void {
         list,
       ),
     )
-    .addOption(opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR', undefined, 'dist/web'))
+    .addOption(
+      // The package's own build, wherever the hub is started from (a relative default would depend on the working directory).
+      opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR').default(
+        join(PROJECT_ROOT, 'dist/web'),
+        "the Baton package's dist/web",
+      ),
+    )
     .addOption(opt('--ice-servers <json>', 'STUN/TURN servers handed to browsers, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
     .addOption(
       opt(
@@ -214,6 +222,8 @@ export function addHubCommand(program: Command): void {
       });
       const url = await hub.start();
       console.log(`Baton hub listening on ${url}`);
+      const web = resolve(o.staticDir);
+      console.log(existsSync(web) ? `Web client: ${web}` : `No web client at ${web} (run \`npm run build\`, or give --static-dir)`);
       runUntilSignal(() => hub.close());
     });
 }

@@ -55,10 +55,10 @@ export interface Proc {
  * `BATON_NODE_ARGS` (space-separated; from `env`, else this process's environment) goes to node itself, before the
  * script: flags NODE_OPTIONS refuses, such as `--cpu-prof --cpu-prof-dir=DIR` to profile a bench's cluster.
  */
-export function run(args: string[], env: Record<string, string> = {}): Proc {
+export function run(args: string[], env: Record<string, string> = {}, cwd: string = ROOT): Proc {
   const nodeArgs = (env.BATON_NODE_ARGS ?? process.env.BATON_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, BATON, ...args], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, BATON_LOG_FORMAT: 'json', BATON_LOG_LEVEL: process.env.BATON_TEST_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { Cluster, run, SECRET, waitFor, type ServerSpec } from '../helpers/cluster.js';
+import { Cluster, ROOT, run, SECRET, waitFor, waitForOutput, type ServerSpec } from '../helpers/cluster.js';
 
 interface StatusOptions {
   cacheMb: number;
@@ -84,5 +84,17 @@ describe('baton hub --public-url', () => {
     const [code] = (await once(bad.child, 'exit')) as [number | null];
     expect(code).not.toBe(0);
     expect(bad.output()).toMatch(/--public-url.*http\(s\)/s);
+  });
+});
+
+describe('baton hub --static-dir', () => {
+  it("defaults to the package's own dist/web, wherever the hub is started from", async () => {
+    const elsewhere = run(['hub', '--port', '0', '--cluster-secret', SECRET], {}, configDir);
+    try {
+      const [line] = await waitForOutput(elsewhere, /(?:Web client: |No web client at )\S+/);
+      expect(line).toContain(join(ROOT, 'dist/web'));
+    } finally {
+      elsewhere.child.kill('SIGKILL');
+    }
   });
 });
