@@ -78,7 +78,8 @@ export class BatonDirectorPanel extends LitElement {
       }
       li {
         display: grid;
-        grid-template-columns: 4.6em 1fr auto;
+        /* Epochs grow for as long as the cluster runs: the column widens rather than wrap "epoch 12345". */
+        grid-template-columns: minmax(4.6em, max-content) 1fr auto;
         gap: 10px;
         align-items: baseline;
         padding: 7px 0;
@@ -91,6 +92,7 @@ export class BatonDirectorPanel extends LitElement {
       .epoch {
         font-variant-numeric: tabular-nums;
         color: var(--bt-text-faint);
+        white-space: nowrap;
       }
       .who {
         min-width: 0;

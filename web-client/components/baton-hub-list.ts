@@ -24,6 +24,8 @@ export class BatonHubList extends LitElement {
     css`
       :host {
         display: block;
+        /* A grid item: without this the table's width widens the page on a phone instead of scrolling inside .wrap. */
+        min-width: 0;
       }
       table {
         width: 100%;
@@ -52,6 +54,10 @@ export class BatonHubList extends LitElement {
       @media (max-width: 640px) {
         .url {
           display: none;
+        }
+        th,
+        td {
+          padding: 6px 6px;
         }
       }
       .lease {
@@ -95,6 +101,8 @@ export class BatonHubList extends LitElement {
 
   override render() {
     const hubs = this._hubs;
+    // Attachments exist only between hubs: a lone hub's column would always read 0.
+    const several = (hubs?.length ?? 0) > 1;
     return html`<section class="card" part="card" aria-labelledby="hubs-title">
       <div class="card-head">
         <h2 id="hubs-title">Hubs</h2>
@@ -104,7 +112,7 @@ export class BatonHubList extends LitElement {
       ${
         hubs
           ? html`<div class="wrap"><table data-testid="hub-list">
-              <thead><tr><th>Hub</th><th class="url">URL</th><th>Clients</th><th>Servers</th><th title="servers registered with another hub that this hub reaches directly">Attached</th><th>Lease</th></tr></thead>
+              <thead><tr><th>Hub</th><th class="url">URL</th><th>Clients</th><th>Servers</th>${several ? html`<th title="servers registered with another hub that this hub reaches directly">Attached</th>` : null}<th>Lease</th></tr></thead>
               <tbody>
                 ${hubs.map(
                   (h) => html`<tr>
@@ -112,7 +120,7 @@ export class BatonHubList extends LitElement {
                     <td class="faint url">${h.url}</td>
                     <td class="num">${h.clients}</td>
                     <td class="num">${h.servers}</td>
-                    <td class="num">${h.attached}</td>
+                    ${several ? html`<td class="num">${h.attached}</td>` : null}
                     <td>${h.leaseHolder ? html`<span class="lease">holder</span>` : ''}</td>
                   </tr>`,
                 )}

@@ -1,5 +1,6 @@
 // An equirectangular world map with a dot per server, coloured by load, the director ringed.
 import { LitElement, css, html, svg } from 'lit';
+import { LINE_GAP, placeLabels, type LabelPlace } from './map-labels.js';
 import { LAND_PATH, MAP_NORTH_LAT, MAP_SOUTH_LAT } from './world-outline.js';
 
 /** What the map needs to know about a server. */
@@ -100,6 +101,11 @@ export class BatonWorldMap extends LitElement {
       stroke-width: 1.2;
       stroke-linejoin: round;
     }
+    .leader {
+      stroke: var(--bt-text-dim);
+      stroke-width: 0.3;
+      opacity: 0.8;
+    }
     text.region {
       fill: var(--bt-text-dim);
       font-weight: 400;
@@ -115,6 +121,9 @@ export class BatonWorldMap extends LitElement {
       }
       .director-ring {
         r: 6.8px;
+      }
+      .leader {
+        display: none;
       }
     }
   `;
@@ -133,7 +142,7 @@ export class BatonWorldMap extends LitElement {
     return html`<svg part="map" viewBox="-180 ${-MAP_NORTH_LAT} 360 ${height}" role="img" aria-label=${label}>
       ${this.#graticule()}
       ${svg`<path class="land" d=${LAND_PATH}></path>`}
-      ${this.#spread(this.servers).map((s) => this.#server(s))}
+      ${this.#layout(this.servers).map(([s, label]) => this.#server(s, label))}
     </svg>`;
   }
 
@@ -148,19 +157,24 @@ export class BatonWorldMap extends LitElement {
     return lines;
   }
 
-  #server(s: MapServer & { x: number; y: number }) {
+  #server(s: MapServer & { x: number; y: number }, { tx, ty, anchor, moved }: LabelPlace) {
     const cls = s.overloaded || s.loadFactor >= 0.85 ? 'load-high' : s.loadFactor >= 0.5 ? 'load-mid' : 'load-low';
-    const labelLeft = s.x > 140;
-    const tx = labelLeft ? s.x - 5 : s.x + 5;
-    const anchor = labelLeft ? 'end' : 'start';
     return svg`<g>
       <title>${s.id} · ${s.region} · load ${Math.round(s.loadFactor * 100)}%${s.isDirector ? ' · director' : ''}</title>
       ${s.id === this.highlight ? svg`<circle class="pulse" cx=${s.x} cy=${s.y} r="2.6"></circle>` : null}
       ${s.isDirector ? svg`<circle class="director-ring" cx=${s.x} cy=${s.y} r="4"></circle>` : null}
       <circle class="server ${cls}" cx=${s.x} cy=${s.y} r="2.4"></circle>
-      <text x=${tx} y=${s.y - 0.4} text-anchor=${anchor}>${s.id}</text>
-      <text class="region" x=${tx} y=${s.y + 4.6} text-anchor=${anchor}>${s.region}</text>
+      ${moved ? svg`<line class="leader" x1=${s.x} y1=${s.y} x2=${anchor === 'start' ? tx - 1 : tx + 1} y2=${ty - 1.6}></line>` : null}
+      <text x=${tx} y=${ty} text-anchor=${anchor}>${s.id}</text>
+      <text class="region" x=${tx} y=${ty + LINE_GAP} text-anchor=${anchor}>${s.region}</text>
     </svg>`;
+  }
+
+  /** Each server's dot and where its label goes (map-labels.ts): beside it, or moved clear of the others. */
+  #layout(servers: readonly MapServer[]): Array<[MapServer & { x: number; y: number }, LabelPlace]> {
+    const dots = this.#spread(servers);
+    const labels = placeLabels(dots);
+    return dots.map((d, i) => [d, labels[i]!]);
   }
 
   /** Servers in the same place (common on one machine) are fanned out so each dot stays visible. */
