@@ -289,7 +289,7 @@ export function writePlots(figures: Readonly<Record<string, unknown>>, dir: stri
       'ttff.svg',
       lineChart({
         title: 'Time to first frame: share of starts within x ms',
-        xLabel: 'ms from navigation start',
+        xLabel: 'ms from navigation start, or from the click',
         yLabel: 'share of samples',
         series: ttff.map(({ name, ms }) => ({ name: `${name} (n = ${ms.length})`, points: cdfSteps(ms) })),
       }),
@@ -347,6 +347,8 @@ function ttffSamples(figures: Readonly<Record<string, unknown>>): { name: string
   return [
     { name: 'Baton', ms: samplesOf(figures['ttff.samples_ms']) },
     { name: 'HTTP baseline', ms: samplesOf(figures['ttff.http_samples_ms']) },
+    { name: 'Baton, from a click', ms: samplesOf(figures['ttff.click_samples_ms']) },
+    { name: 'HTTP, from a click', ms: samplesOf(figures['ttff.click_http_samples_ms']) },
   ].filter((s) => s.ms.length > 0);
 }
 

@@ -166,6 +166,13 @@ export const PERFORMANCE_ROWS: PerformanceRow[] = [
     targets: ['ttff.p50_ms', 'ttff.ratio_vs_http'],
     against:
       '{ttff.ratio_vs_http}× plain HTTP into MSE from the same server ({ttff.http_p50_ms} ms); Baton, from navigation start: [[player defined {ttff.app_ready_p50_ms} ms, ]]hub WebSocket open {ttff.socket_open_p50_ms} ms, data channel open {ttff.channel_open_p50_ms} ms, first media bytes {ttff.first_data_p50_ms} ms',
+  },
+  {
+    figure: 'time to first frame in Chromium from a click on the loaded catalog (no page load on either side)',
+    value: '{ttff.click_p50_ms} ms p50',
+    targets: [],
+    against:
+      '{ttff.click_ratio_vs_http}× a loaded page whose click fetches the same file into MSE ({ttff.click_http_p50_ms} ms); Baton, from the click: watch sent {ttff.click_watch_sent_p50_ms} ms, reply {ttff.click_selected_p50_ms} ms, ICE {ttff.click_ice_connected_p50_ms} ms, data channel open {ttff.click_channel_open_p50_ms} ms, first append {ttff.click_first_append_p50_ms} ms',
   }, // Issue 19: real peers, same machine, same run, same media (`npm run bench -- --peers`).
   {
     figure: 'peers: time to first frame in Chromium, the demo asset (Janus and HLS live; Baton and HTTP from storage)',

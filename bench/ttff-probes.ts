@@ -28,6 +28,8 @@ export interface Probe {
   appReady?: number;
   fetch?: number;
   firstByte?: number;
+  /** The click that started the playback (the click figures). */
+  click?: number;
   error?: string;
 }
 
@@ -109,43 +111,58 @@ export const BATON_PROBE = `(() => {
   };
 })();`;
 
-/** Runs at document creation of the HTTP page: fetch → MSE → <video>, marking the same moments. */
-export function httpProbe(arg: { url: string; mime: string; path: string }): string {
+/**
+ * The HTTP page's player: fetch → MSE → <video>, marking the same moments. `on: 'load'` starts it at document creation
+ * (the navigation figures); `on: 'click'` at the page's first click, its time marked as `click` (the click figures).
+ */
+export function httpProbe(arg: { url: string; mime: string; path: string; on?: 'load' | 'click' }): string {
   return `(() => {
   const arg = ${JSON.stringify(arg)};
   if (location.pathname !== arg.path) return;
   const t = (window.__ttff = {});
-  const v = document.createElement('video');
-  v.muted = true;
-  v.autoplay = true;
-  v.playsInline = true;
-  v.addEventListener('playing', () => (t.playing ??= performance.now()), { once: true });
-  v.requestVideoFrameCallback((now, meta) => (t.frame ??= meta.presentationTime ?? now));
-  const ms = new MediaSource();
-  const opened = new Promise((resolve) => ms.addEventListener('sourceopen', () => resolve(), { once: true }));
-  v.src = URL.createObjectURL(ms);
-  document.addEventListener('DOMContentLoaded', () => document.body.append(v), { once: true });
-  // The request starts at once, in parallel with MediaSource setup, as a tuned HTTP player would.
-  t.fetch = performance.now();
-  const response = fetch(arg.url);
-  (async () => {
-    const res = await response;
-    if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
-    await opened;
-    const sb = ms.addSourceBuffer(arg.mime);
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      t.firstByte ??= performance.now();
-      sb.appendBuffer(value);
-      await new Promise((resolve) => sb.addEventListener('updateend', resolve, { once: true }));
-      if (v.paused) v.play().catch(() => undefined);
-    }
-    ms.endOfStream();
-  })().catch((err) => (t.error = String(err && err.message || err)));
+  const play = () => {
+    const v = document.createElement('video');
+    v.muted = true;
+    v.autoplay = true;
+    v.playsInline = true;
+    v.addEventListener('playing', () => (t.playing ??= performance.now()), { once: true });
+    v.requestVideoFrameCallback((now, meta) => (t.frame ??= meta.presentationTime ?? now));
+    const ms = new MediaSource();
+    const opened = new Promise((resolve) => ms.addEventListener('sourceopen', () => resolve(), { once: true }));
+    v.src = URL.createObjectURL(ms);
+    if (document.body) document.body.append(v);
+    else document.addEventListener('DOMContentLoaded', () => document.body.append(v), { once: true });
+    // The request starts at once, in parallel with MediaSource setup, as a tuned HTTP player would.
+    t.fetch = performance.now();
+    const response = fetch(arg.url);
+    (async () => {
+      const res = await response;
+      if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
+      await opened;
+      const sb = ms.addSourceBuffer(arg.mime);
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        t.firstByte ??= performance.now();
+        sb.appendBuffer(value);
+        await new Promise((resolve) => sb.addEventListener('updateend', resolve, { once: true }));
+        if (v.paused) v.play().catch(() => undefined);
+      }
+      ms.endOfStream();
+    })().catch((err) => (t.error = String(err && err.message || err)));
+  };
+  if (arg.on === 'click') {
+    document.addEventListener('click', (e) => {
+      t.click = e.timeStamp;
+      play();
+    }, { once: true, capture: true });
+  } else play();
 })();`;
 }
+
+/** Marks the time of the page's first click (`click`, on the probe's clock), before any of the page's own handlers run. */
+export const CLICK_PROBE = `document.addEventListener('click', (e) => ((window.__ttff ??= {}).click ??= e.timeStamp), { capture: true });`;
 
 /** Waits (up to `timeoutMs`) for the probe's first frame; throws what the page reported if it failed. */
 export async function waitForFrame(page: Page, timeoutMs: number): Promise<Probe> {

@@ -1,5 +1,6 @@
 // Time to first frame in Chromium: the Baton player (WebRTC from the director's pick) against the same
-// file fetched over plain HTTP into MSE, both measured from navigation start in a fresh page, same run.
+// file fetched over plain HTTP into MSE, both measured from navigation start in a fresh page, and both from a
+// click in a page already loaded (ttff-click.ts), same run.
 import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { buildWebClient } from '../test/e2e/helpers/web-build.js';
 import { MEDIA_DIR, startCluster, type Cluster } from '../test/helpers/cluster.js';
 import { activeRun, type Figures } from './results-store.js';
 import { alternating, percentile } from './sampling.js';
+import { batonClickSample, clickFigures, httpClickSample, type ClickSample } from './ttff-click.js';
 import { BATON_PROBE, httpProbe, waitForFrame } from './ttff-probes.js';
 
 /** The demo clip both paths play: 1.6 MB, VP8 + Opus, about 640 kbit/s. */
@@ -113,6 +115,16 @@ export async function benchTtff(opts: { quick: boolean }): Promise<Figures> {
     );
     if (baton.length === 0 || plain.length === 0) throw new Error('no successful samples');
 
+    // From a click on the loaded catalog (ttff-click.ts), both sides alike.
+    const batonClicks: ClickSample[] = [];
+    const httpClicks: ClickSample[] = [];
+    const httpPage = { url: source.url, mime, path: HTTP_PAGE_PATH };
+    await alternating(
+      n,
+      () => attempt('baton click', () => batonClickSample(browser!, cluster.hubUrl, TTFF_ASSET, SAMPLE_TIMEOUT_MS), batonClicks),
+      () => attempt('http click', () => httpClickSample(browser!, cluster.hubUrl, httpPage, SAMPLE_TIMEOUT_MS), httpClicks),
+    );
+
     const frames = baton.map((s) => s.frameMs);
     const httpFrames = plain.map((s) => s.frameMs);
     const p50 = percentile(frames, 50);
@@ -120,8 +132,9 @@ export async function benchTtff(opts: { quick: boolean }): Promise<Figures> {
     const appReady = baton.map((s) => s.appReadyMs).filter((x): x is number => x !== null);
     const afterApp = baton.filter((s) => s.appReadyMs !== null).map((s) => s.frameMs - s.appReadyMs!);
     const fromFetch = plain.map((s) => s.frameMs - s.fetchMs);
-    writeSamples({ opts, source: source.kind, mime, baton, plain });
+    writeSamples({ opts, source: source.kind, mime, baton, plain, clicks: { baton: batonClicks, http: httpClicks } });
     return {
+      ...clickFigures(batonClicks, httpClicks),
       'ttff.p50_ms': round(p50),
       'ttff.p90_ms': round(percentile(frames, 90)),
       'ttff.http_p50_ms': round(httpP50),
@@ -259,12 +272,17 @@ function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
+function roundAll(xs: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(xs).map(([k, v]) => [k, round(v)]));
+}
+
 function writeSamples(o: {
   opts: { quick: boolean };
   source: Source['kind'];
   mime: string;
   baton: BatonSample[];
   plain: HttpSample[];
+  clicks: { baton: ClickSample[]; http: ClickSample[] };
 }): void {
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
@@ -278,6 +296,7 @@ function writeSamples(o: {
       ? "The HTTP file came from a media server's own HTTP side (GET /media/<id>.webm)."
       : 'The media servers do not serve GET /media/<id>.webm yet: the HTTP file came from a loopback Node HTTP server started by the bench, serving the same bytes.',
     'One discarded warm-up sample of each; samples alternate Baton/HTTP in one Chromium process.',
+    `Click figures (clicks): a fresh context loads the page and shows it for 1.5 s; Baton's catalog entry for ${TTFF_ASSET} is clicked, or the HTTP page (whose click handler fetches the file into MSE); from the click's event time to the first frame presented, milestones from the click.`,
   ];
   const out = {
     // The bench run that wrote this file (command, commit, date, machine, mode); absent when the suite runs alone.
@@ -300,6 +319,10 @@ function writeSamples(o: {
       playing_ms: o.plain.map((s) => (s.playingMs === null ? null : round(s.playingMs))),
       fetch_start_ms: o.plain.map((s) => round(s.fetchMs)),
       first_byte_ms: o.plain.map((s) => (s.firstByteMs === null ? null : round(s.firstByteMs))),
+    },
+    clicks: {
+      baton: o.clicks.baton.map((s) => ({ frame_ms: round(s.frameMs), phases_ms: roundAll(s.phases) })),
+      http: o.clicks.http.map((s) => ({ frame_ms: round(s.frameMs), phases_ms: roundAll(s.phases) })),
     },
   };
   writeFileSync(join(dir, `ttff-samples-${o.opts.quick ? 'quick' : 'full'}.json`), JSON.stringify(out, null, 2) + '\n');
