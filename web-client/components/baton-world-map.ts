@@ -28,6 +28,8 @@ export class BatonWorldMap extends LitElement {
   declare servers: readonly MapServer[];
   /** Id of a server to pulse (e.g. the one chosen by the latest decision). */
   declare highlight: string | null;
+  #labelsKey = '';
+  #labels: Array<LabelPlace | null> = [];
 
   static override styles = css`
     :host {
@@ -157,24 +159,35 @@ export class BatonWorldMap extends LitElement {
     return lines;
   }
 
-  #server(s: MapServer & { x: number; y: number }, { tx, ty, anchor, moved }: LabelPlace) {
+  #server(s: MapServer & { x: number; y: number }, label: LabelPlace | null) {
     const cls = s.overloaded || s.loadFactor >= 0.85 ? 'load-high' : s.loadFactor >= 0.5 ? 'load-mid' : 'load-low';
     return svg`<g>
       <title>${s.id} · ${s.region} · load ${Math.round(s.loadFactor * 100)}%${s.isDirector ? ' · director' : ''}</title>
       ${s.id === this.highlight ? svg`<circle class="pulse" cx=${s.x} cy=${s.y} r="2.6"></circle>` : null}
       ${s.isDirector ? svg`<circle class="director-ring" cx=${s.x} cy=${s.y} r="4"></circle>` : null}
       <circle class="server ${cls}" cx=${s.x} cy=${s.y} r="2.4"></circle>
-      ${moved ? svg`<line class="leader" x1=${s.x} y1=${s.y} x2=${anchor === 'start' ? tx - 1 : tx + 1} y2=${ty - 1.6}></line>` : null}
-      <text x=${tx} y=${ty} text-anchor=${anchor}>${s.id}</text>
-      <text class="region" x=${tx} y=${ty + LINE_GAP} text-anchor=${anchor}>${s.region}</text>
+      ${label ? this.#label(s, label) : null}
     </svg>`;
   }
 
-  /** Each server's dot and where its label goes (map-labels.ts): beside it, or moved clear of the others. */
-  #layout(servers: readonly MapServer[]): Array<[MapServer & { x: number; y: number }, LabelPlace]> {
+  #label(s: { x: number; y: number; id: string; region: string }, { tx, ty, anchor, moved }: LabelPlace) {
+    return svg`${moved ? svg`<line class="leader" x1=${s.x} y1=${s.y} x2=${anchor === 'start' ? tx - 1 : tx + 1} y2=${ty - 1.6}></line>` : null}
+      <text x=${tx} y=${ty} text-anchor=${anchor}>${s.id}</text>
+      <text class="region" x=${tx} y=${ty + LINE_GAP} text-anchor=${anchor}>${s.region}</text>`;
+  }
+
+  /**
+   * Each server's dot and where its label goes (map-labels.ts): beside it, or moved clear of the others. The places
+   * are worked out again only when a server came, went or moved: the map redraws on every load change.
+   */
+  #layout(servers: readonly MapServer[]): Array<[MapServer & { x: number; y: number }, LabelPlace | null]> {
     const dots = this.#spread(servers);
-    const labels = placeLabels(dots);
-    return dots.map((d, i) => [d, labels[i]!]);
+    const key = dots.map((d) => `${d.id}\u0000${d.region}\u0000${d.x}\u0000${d.y}`).join('\u0001');
+    if (key !== this.#labelsKey) {
+      this.#labelsKey = key;
+      this.#labels = placeLabels(dots);
+    }
+    return dots.map((d, i) => [d, this.#labels[i] ?? null]);
   }
 
   /** Servers in the same place (common on one machine) are fanned out so each dot stays visible. */

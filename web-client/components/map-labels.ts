@@ -33,6 +33,13 @@ const MAX_ROWS = 8;
 const ROW = ABOVE_BASELINE + BELOW_BASELINE + 0.6;
 /** Past this longitude a label goes on the dot's left first, so it stays on the map. */
 const EAST_EDGE = 140;
+/**
+ * Past this many servers the map shows dots only: names would cover the map, and each server's name is in its dot's
+ * tooltip and its card. Also what keeps placing the labels cheap on every redraw.
+ */
+export const MAX_LABELLED_SERVERS = 300;
+/** Side of the grid cells that index placed boxes (map units): a test looks only at the cells its box touches. */
+const CELL = 12;
 
 export interface Box {
   x0: number;
@@ -59,12 +66,41 @@ export function dotBox(d: MapDot): Box {
   return { x0: d.x - DOT_R, x1: d.x + DOT_R, y0: d.y - DOT_R, y1: d.y + DOT_R };
 }
 
+/** Boxes indexed by the grid cells they touch. */
+class BoxGrid {
+  readonly #cells = new Map<string, Box[]>();
+
+  add(b: Box): void {
+    this.#each(b, (key) => {
+      const list = this.#cells.get(key);
+      if (list) list.push(b);
+      else this.#cells.set(key, [b]);
+    });
+  }
+
+  hits(b: Box): boolean {
+    let hit = false;
+    this.#each(b, (key) => {
+      hit ||= this.#cells.get(key)?.some((t) => overlaps(t, b)) === true;
+    });
+    return hit;
+  }
+
+  #each(b: Box, f: (key: string) => void): void {
+    for (let cx = Math.floor(b.x0 / CELL); cx <= Math.floor(b.x1 / CELL); cx++)
+      for (let cy = Math.floor(b.y0 / CELL); cy <= Math.floor(b.y1 / CELL); cy++) f(`${cx}:${cy}`);
+  }
+}
+
 /**
- * A place for every dot's label (in the dots' order). Labels are placed north to south: each takes the first spot,
- * nearest rows first, on the side that keeps it on the map first, where it overlaps no label placed before and no dot.
+ * A place for every dot's label (in the dots' order), or none past MAX_LABELLED_SERVERS. Labels are placed north to
+ * south: each takes the first spot, nearest rows first, on the side that keeps it on the map first, where it overlaps
+ * no label placed before and no dot.
  */
-export function placeLabels(dots: readonly MapDot[]): LabelPlace[] {
-  const taken: Box[] = dots.map(dotBox);
+export function placeLabels(dots: readonly MapDot[]): Array<LabelPlace | null> {
+  if (dots.length > MAX_LABELLED_SERVERS) return dots.map(() => null);
+  const taken = new BoxGrid();
+  for (const d of dots) taken.add(dotBox(d));
   const out: LabelPlace[] = new Array(dots.length);
   const order = dots.map((_, i) => i).sort((a, b) => dots[a]!.y - dots[b]!.y || dots[a]!.x - dots[b]!.x);
   for (const i of order) {
@@ -82,8 +118,8 @@ export function placeLabels(dots: readonly MapDot[]): LabelPlace[] {
       const row = k % 2 === 1 ? (k + 1) / 2 : -k / 2;
       for (const anchor of sides) {
         const box = labelBox(d, at(anchor, row));
-        if (taken.some((t) => overlaps(t, box))) continue;
-        taken.push(box);
+        if (taken.hits(box)) continue;
+        taken.add(box);
         place = at(anchor, row);
         break;
       }
