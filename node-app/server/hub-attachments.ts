@@ -31,6 +31,14 @@ export function hubListOf(raw: unknown): string[] | null {
   return urls;
 }
 
+/**
+ * The hubs a server may use of those its hub `named`: when any hub it was `given` is https, only https ones — it sends
+ * each its token and registration, which must not travel in the clear because someone wrote an http URL into the list.
+ */
+export function usableNamedHubs(given: readonly string[], named: readonly string[]): string[] {
+  return given.some((u) => u.startsWith('https:')) ? named.filter((u) => u.startsWith('https:')) : [...named];
+}
+
 /** The hub → server messages that open a session or resource on the connection they arrive on. */
 const OPENING_EVENTS = ['session-open', 'whip-offer', 'whep-offer'] as const;
 /** The server → hub messages after which it says nothing more about that session or resource. */

@@ -9,7 +9,7 @@ import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 import { backoffMs } from '../../common/retry.js';
 import { registrationOf, reportsOf } from './hub-pieces.js';
-import { HubAttachments, hubListOf } from './hub-attachments.js';
+import { HubAttachments, hubListOf, usableNamedHubs } from './hub-attachments.js';
 
 /** socket.io-client's own reconnect schedule after a transport failure. */
 const RECONNECT_DELAY_MS = 250;
@@ -96,20 +96,23 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
 
   /**
    * The hubs this server may register with, in the order it tries them: those it was given, then those its hub named
-   * (so a server given one hub's address moves to another when that one dies). One hub may be in both, by two names.
+   * (so a server given one hub's address moves to another when that one dies), and the one in use (a hub names only
+   * the others). One hub may be in the list twice, by two names.
    */
   #hubs(): string[] {
-    return [...new Set([...this.#urls, ...this.#learnedHubs])];
+    return [...new Set([...this.#urls, ...this.#learnedHubs, this.#current])];
   }
 
   /**
    * One socket to one hub. Alone, socket.io reconnects to it by itself; with several (given, or named by the hub), the
-   * link moves on — decided at each event, as the hub may name others after the socket was made.
+   * link moves on — decided at each event, as the hub may name others after the socket was made. A socket made while
+   * there were several does not reconnect by itself: it moves on even when one hub is left (to that hub again).
    */
   #connectTo(url: string): Socket<HubToServerEvents, ServerToHubEvents> {
     const opts = this.#o;
     const severalNow = (): boolean => this.#hubs().length > 1;
     const several = severalNow();
+    const movesOn = (): boolean => severalNow() || !socket.io.reconnection();
     const socket: Socket<HubToServerEvents, ServerToHubEvents> = connect(`${url}/server`, {
       autoConnect: false,
       auth: (cb) => cb({ token: mintServerToken(opts.clusterSecret, opts.id, Date.now()) }),
@@ -140,21 +143,23 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
           { err: err.message, hub: url },
           several ? 'hub unreachable; trying the next' : 'hub unreachable; retrying with backoff',
         );
-      if (several) this.#moveOn(socket);
+      if (movesOn()) this.#moveOn(socket);
     });
     socket.on('hubs', (raw) => {
       // Only the hub registered with speaks for the cluster; a list that is not one changes nothing.
       if (socket !== this.#socket) return;
       const urls = hubListOf(raw);
       if (!urls) return void opts.log.warn({}, 'the hub sent a hub list that is not a list: ignored');
-      this.#learnedHubs = urls;
+      const usable = usableNamedHubs(this.#urls, urls);
+      if (usable.length < urls.length) opts.log.warn({ skipped: urls.length - usable.length }, 'the hub named hubs without https: skipped');
+      this.#learnedHubs = usable;
       if (this.#registered) this.#attachments.sync(this.#hubs(), this.hubUrl);
     });
     socket.on('shutdown', ({ reason }) => {
       const several = severalNow();
       this.#hubStopping = true;
       opts.log.info({ reason }, several ? 'the hub is stopping; moving to the next' : 'the hub is stopping; reconnecting when it is back');
-      if (several) this.#moveOn(socket);
+      if (movesOn()) this.#moveOn(socket);
     });
     socket.on('disconnect', (why) => {
       this.#registered = false;
@@ -162,7 +167,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       if (this.#closed || this.#hubStopping) opts.log.info({ why }, 'disconnected from hub');
       else opts.log.warn({ why, hub: url }, 'disconnected from hub');
       if (this.#closed || socket !== this.#socket) return;
-      if (severalNow()) return this.#moveOn(socket);
+      if (movesOn()) return this.#moveOn(socket);
       // socket.io reconnects by itself after transport failures, but not when the
       // hub closed us (e.g. missed heartbeats): come back after a pause.
       if (why === 'io server disconnect') {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Server, type Socket } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HubAttachments } from '../../node-app/server/hub-attachments.js';
+import { HubAttachments, usableNamedHubs } from '../../node-app/server/hub-attachments.js';
 import { HubLink } from '../../node-app/server/hub-link.js';
 import { bareDescriptor } from '../helpers/descriptor.js';
 import type { ServerDescriptor } from '../../signaling/protocol/index.js';
@@ -28,15 +28,21 @@ const until = async (what: () => boolean) => {
 };
 
 /** A hub's /server namespace that accepts registrations and attachments (or refuses attachments) and records what came. */
-async function fakeHub(o: { refuseAttach?: boolean } = {}) {
+async function fakeHub(o: { refuseAttach?: boolean; port?: number; names?: () => string[] } = {}) {
   const http = createServer();
   const io = new Server(http, { transports: ['websocket'] });
   const got: { event: string; msg: unknown }[] = [];
   const sockets: Socket[] = [];
   const attaches: unknown[] = [];
+  let registers = 0;
   io.of('/server').on('connection', (socket) => {
     sockets.push(socket);
-    socket.on('register', (_d: unknown, ack: (r: unknown) => void) => ack({ ok: true, snapshot: {} }));
+    socket.on('register', (_d: unknown, ack: (r: unknown) => void) => {
+      registers++;
+      ack({ ok: true, snapshot: {} });
+      // As a hub on Redis does: it names the other hubs to a server that registers.
+      if (o.names) socket.emit('hubs', o.names());
+    });
     socket.on('attach', (msg: unknown, ack: (r: unknown) => void) => {
       attaches.push(msg);
       ack(o.refuseAttach ? { ok: false, code: 'bad-request', message: 'this hub shares no cluster' } : { ok: true });
@@ -44,14 +50,15 @@ async function fakeHub(o: { refuseAttach?: boolean } = {}) {
     for (const event of ['signal', 'session-close', 'whip-signal', 'whip-leave'])
       socket.on(event, (msg: unknown) => got.push({ event, msg }));
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => http.listen(o.port ?? 0, '127.0.0.1', resolve));
   closers.push(() => {
     io.close();
     http.close();
   });
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   const connected = () => sockets.filter((s) => s.connected);
-  return { url, io, got, attaches, connected };
+  const close = () => new Promise<void>((resolve) => io.close(() => resolve()));
+  return { url, io, got, attaches, connected, close, registers: () => registers, port: (http.address() as AddressInfo).port };
 }
 
 function link(urls: string[]): HubLink {
@@ -168,5 +175,29 @@ describe('HubAttachments', () => {
     await until(() => a.attaches.length === 1 && b.connected().length === 0);
     expect(att.routes).toBe(0);
     expect(att.size).toBe(1);
+  });
+
+  it('two hubs, a server given one: it moves to the other when that dies, and back when the other dies in turn', async () => {
+    // Hub A, like a hub whose peer left the hub list, names no other hub: the server must still keep D in mind.
+    const a = await fakeHub({ names: () => [] });
+    const d = await fakeHub({ names: () => [a.url] });
+    const l = link([d.url]);
+    l.open();
+    await until(() => d.registers() === 1);
+    await d.close();
+    await until(() => a.registers() === 1);
+    expect(l.hubUrl).toBe(a.url);
+    // A dies while D is down, then D comes back on its address: the server registers there again.
+    await a.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const d2 = await fakeHub({ port: d.port, names: () => [] });
+    await until(() => d2.registers() === 1);
+    expect(l.hubUrl).toBe(d.url);
+  });
+
+  it('a server given an https hub takes no http hub from the hub list', () => {
+    const named = ['http://hub-b.example.com', 'https://hub-c.example.com'];
+    expect(usableNamedHubs(['https://hub-a.example.com'], named)).toEqual(['https://hub-c.example.com']);
+    expect(usableNamedHubs(['http://127.0.0.1:8080'], named)).toEqual(named);
   });
 });
