@@ -66,6 +66,8 @@ export async function httpClickSample(
 
 function fromClick(t: Probe, phases: readonly string[]): ClickSample {
   if (t.click === undefined || t.frame === undefined) throw new Error('the page saw no click, or no frame');
+  // A frame presented before the click (one the page showed by itself) would give a negative figure: a failed sample.
+  if (t.frame < t.click) throw new Error('the first frame came before the click');
   const at = t as unknown as Record<string, number | undefined>;
   const rel: Record<string, number> = {};
   for (const k of phases) if (typeof at[k] === 'number' && at[k]! >= t.click) rel[k] = at[k]! - t.click;

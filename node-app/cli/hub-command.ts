@@ -9,6 +9,9 @@ import { DEFAULT_MAX_BROADCASTS_PER_KEY } from '../../signaling/stream-owners.js
 import { hubId, iceServers, int, list, opt, publicUrl, redisUrl } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
+/** The package's own build of the web client, wherever the hub is started from. */
+const DEFAULT_WEB_DIR = join(PROJECT_ROOT, 'dist/web');
+
 /** Adds `baton hub` (the signaling hub) to `program`. */
 export function addHubCommand(program: Command): void {
   program
@@ -90,7 +93,7 @@ export function addHubCommand(program: Command): void {
     .addOption(
       // The package's own build, wherever the hub is started from (a relative default would depend on the working directory).
       opt('--static-dir <dir>', 'built web client to serve at /', 'BATON_STATIC_DIR').default(
-        join(PROJECT_ROOT, 'dist/web'),
+        DEFAULT_WEB_DIR,
         "the Baton package's dist/web",
       ),
     )
@@ -189,6 +192,9 @@ export function addHubCommand(program: Command): void {
     )
     .action(async (o) => {
       const { Hub } = await import('../../signaling/hub.js');
+      // An empty value (an unset variable in a unit file, `--static-dir ""`) would resolve to the working directory and
+      // serve whatever is there — the cluster secret's file, say: it means the default.
+      const web = o.staticDir ? resolve(o.staticDir) : DEFAULT_WEB_DIR;
       const hub = new Hub({
         redisUrl: o.redis,
         redisPrefix: o.redisPrefix,
@@ -204,7 +210,7 @@ export function addHubCommand(program: Command): void {
         streamKeys: o.streamKeys,
         trustedProxies: o.trustedProxies,
         clusterAddresses: o.clusterAddresses,
-        staticDir: resolve(o.staticDir),
+        staticDir: web,
         iceServers: o.iceServers,
         streamKeySecret: o.streamKeySecret,
         operatorToken: o.operatorToken,
@@ -222,7 +228,6 @@ export function addHubCommand(program: Command): void {
       });
       const url = await hub.start();
       console.log(`Baton hub listening on ${url}`);
-      const web = resolve(o.staticDir);
       console.log(existsSync(web) ? `Web client: ${web}` : `No web client at ${web} (run \`npm run build\`, or give --static-dir)`);
       runUntilSignal(() => hub.close());
     });

@@ -97,4 +97,17 @@ describe('baton hub --static-dir', () => {
       elsewhere.child.kill('SIGKILL');
     }
   });
+
+  it('takes an empty value for the default, not the working directory (which it would serve, secret files and all)', async () => {
+    writeFileSync(join(configDir, 'secret.txt'), 'not for the web');
+    const hub = run(['hub', '--port', '0', '--cluster-secret', SECRET], { BATON_STATIC_DIR: '' }, configDir);
+    try {
+      const [line] = await waitForOutput(hub, /(?:Web client: |No web client at )\S+/);
+      expect(line).toContain(join(ROOT, 'dist/web'));
+      const [, url] = await waitForOutput(hub, /listening on (http:\/\/\S+)/);
+      expect(await (await fetch(`${url}/secret.txt`)).text()).not.toContain('not for the web');
+    } finally {
+      hub.child.kill('SIGKILL');
+    }
+  });
 });
