@@ -73,13 +73,28 @@ export function applyBooleanEnv(cmd: Command): void {
   }
 }
 
-/** Run before every command's action: environment booleans, the config file, secrets from files, required options. */
+/**
+ * An environment variable set to nothing (`BATON_STORAGE=` in a unit file, an unset shell variable expanded) counts as
+ * not set: the option keeps its default, and a required one is missing. commander would take '' as the value — and ''
+ * as a path is the working directory, which `baton hub` would then serve.
+ */
+export function applyEmptyEnv(cmd: Command): void {
+  for (const o of cmd.options) {
+    if (o.isBoolean() || !o.envVar || cmd.getOptionValueSource(o.attributeName()) !== 'env') continue;
+    if ((process.env[o.envVar] ?? '').trim() !== '') continue;
+    cmd.setOptionValueWithSource(o.attributeName(), o.defaultValue, 'default');
+  }
+}
+
+/** Run before every command's action: environment booleans and empties, the config file, secrets from files, required options. */
 export function applySettings(cmd: Command): void {
   applyBooleanEnv(cmd);
+  applyEmptyEnv(cmd);
   applyConfigFile(cmd);
   resolveSecrets(cmd);
   for (const o of cmd.options) {
-    if (REQUIRED.has(o.flags) && cmd.getOptionValue(o.attributeName()) === undefined) {
+    const value: unknown = cmd.getOptionValue(o.attributeName());
+    if (REQUIRED.has(o.flags) && (value === undefined || value === '')) {
       cmd.error(`error: required option '${o.flags}' not specified (as a flag${o.envVar ? `, in ${o.envVar}` : ''} or in --config)`);
     }
   }

@@ -110,4 +110,15 @@ describe('baton hub --static-dir', () => {
       hub.child.kill('SIGKILL');
     }
   });
+
+  it('an empty environment variable counts as unset: BATON_STORAGE="" is a missing --storage, not the working directory', async () => {
+    const server = run(
+      ['server', '--hub', 'http://127.0.0.1:9', '--cluster-secret', SECRET, '--id', 'empty-env'],
+      { BATON_STORAGE: '' },
+      configDir,
+    );
+    const [code] = (await once(server.child, 'exit')) as [number | null];
+    expect(code).not.toBe(0);
+    expect(server.output()).toMatch(/required option '--storage <dir>' not specified/);
+  });
 });
