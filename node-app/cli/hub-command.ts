@@ -192,9 +192,8 @@ export function addHubCommand(program: Command): void {
     )
     .action(async (o) => {
       const { Hub } = await import('../../signaling/hub.js');
-      // An empty value (an unset variable in a unit file, `--static-dir ""`) would resolve to the working directory and
-      // serve whatever is there — the cluster secret's file, say: it means the default.
-      const web = o.staticDir ? resolve(o.staticDir) : DEFAULT_WEB_DIR;
+      // An empty value means the default (settings.ts, applyEmptyEnv): never the working directory.
+      const web = resolve(o.staticDir);
       const hub = new Hub({
         redisUrl: o.redis,
         redisPrefix: o.redisPrefix,

@@ -74,15 +74,20 @@ export function applyBooleanEnv(cmd: Command): void {
 }
 
 /**
- * An environment variable set to nothing (`BATON_STORAGE=` in a unit file, an unset shell variable expanded) counts as
- * not set: the option keeps its default, and a required one is missing. commander would take '' as the value — and ''
- * as a path is the working directory, which `baton hub` would then serve.
+ * An option set to nothing — an environment variable (`BATON_STORAGE=` in a unit file, an unset shell variable
+ * expanded) or a flag (`--static-dir ""`) — counts as not set: the option keeps its default, and a required one is
+ * missing. commander would take '' as the value — and '' as a path is the working directory, which `baton hub` would
+ * then serve.
  */
 export function applyEmptyEnv(cmd: Command): void {
   for (const o of cmd.options) {
-    if (o.isBoolean() || !o.envVar || cmd.getOptionValueSource(o.attributeName()) !== 'env') continue;
-    if ((process.env[o.envVar] ?? '').trim() !== '') continue;
-    cmd.setOptionValueWithSource(o.attributeName(), o.defaultValue, 'default');
+    if (o.isBoolean()) continue;
+    const key = o.attributeName();
+    const source = cmd.getOptionValueSource(key);
+    const empty =
+      (source === 'env' && o.envVar !== undefined && (process.env[o.envVar] ?? '').trim() === '') ||
+      (source === 'cli' && cmd.getOptionValue(key) === '');
+    if (empty) cmd.setOptionValueWithSource(key, o.defaultValue, 'default');
   }
 }
 

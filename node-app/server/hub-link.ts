@@ -111,12 +111,11 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   #connectTo(url: string): Socket<HubToServerEvents, ServerToHubEvents> {
     const opts = this.#o;
     const severalNow = (): boolean => this.#hubs().length > 1;
-    const several = severalNow();
     const movesOn = (): boolean => severalNow() || !socket.io.reconnection();
     const socket: Socket<HubToServerEvents, ServerToHubEvents> = connect(`${url}/server`, {
       autoConnect: false,
       auth: (cb) => cb({ token: mintServerToken(opts.clusterSecret, opts.id, Date.now()) }),
-      reconnection: !several,
+      reconnection: !severalNow(),
       reconnectionDelay: RECONNECT_DELAY_MS,
       reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
       randomizationFactor: 0.5,
@@ -126,7 +125,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     socket.on('connect', () => {
       this.#hubStopping = false;
       this.#failedInRow = 0;
-      if (several) opts.log.info({ hub: url }, 'connected to hub');
+      if (severalNow()) opts.log.info({ hub: url }, 'connected to hub');
       this.#register();
     });
     socket.on('connect_error', (err) => {
@@ -135,13 +134,12 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         this.emit('fatal', new Error(`hub refused registration: ${err.message}`));
         return;
       }
-      const several = severalNow();
       // While the hub restarts after saying so, failed reconnects are expected.
       if (this.#hubStopping) opts.log.info({ err: err.message, hub: url }, 'hub not back yet; retrying with backoff');
       else
         opts.log.warn(
           { err: err.message, hub: url },
-          several ? 'hub unreachable; trying the next' : 'hub unreachable; retrying with backoff',
+          severalNow() ? 'hub unreachable; trying the next' : 'hub unreachable; retrying with backoff',
         );
       if (movesOn()) this.#moveOn(socket);
     });
@@ -156,9 +154,11 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       if (this.#registered) this.#attachments.sync(this.#hubs(), this.hubUrl);
     });
     socket.on('shutdown', ({ reason }) => {
-      const several = severalNow();
       this.#hubStopping = true;
-      opts.log.info({ reason }, several ? 'the hub is stopping; moving to the next' : 'the hub is stopping; reconnecting when it is back');
+      opts.log.info(
+        { reason },
+        severalNow() ? 'the hub is stopping; moving to the next' : 'the hub is stopping; reconnecting when it is back',
+      );
       if (movesOn()) this.#moveOn(socket);
     });
     socket.on('disconnect', (why) => {
