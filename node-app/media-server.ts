@@ -257,6 +257,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     await this.#ingest.removeStaleParts();
     const hub = new HubLink({
       hubUrl: this.#o.hubUrl,
+      returnAfterMs: this.#o.hubReturnAfterMs,
       clusterSecret: this.#o.clusterSecret,
       id: this.#o.id,
       descriptor: () => this.descriptor(),

@@ -71,6 +71,11 @@ export function loadBound(v: string): number | 'off' {
   return n;
 }
 
+/** A number of seconds in min..max, or 'off' (kept a string, as `loadBound`'s). */
+export function secondsOrOff(name: string, min: number, max: number) {
+  return (v: string): number | 'off' => (v === 'off' ? 'off' : num(name, min, max)(v));
+}
+
 export function iceServers(v: string): RTCIceServer[] {
   let json: unknown;
   try {

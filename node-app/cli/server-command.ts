@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../director/select.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
-import { assetId, hubUrls, iceAllow, iceServers, int, loadBound, loadWeights, num, opt } from './parsers.js';
+import { DEFAULT_HUB_RETURN_MS } from '../server/hub-defaults.js';
+import { assetId, hubUrls, iceAllow, iceServers, int, loadBound, loadWeights, num, opt, secondsOrOff } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /** Adds `baton server` (a media server) to `program`. */
@@ -73,6 +74,15 @@ export function addServerCommand(program: Command): void {
       ),
     )
     .addOption(opt('--ingest-max-mb <n>', 'per-stream ingest quota: size, MiB', 'BATON_INGEST_MAX_MB', num('ingest-max-mb', 1, 1e9), 8192))
+    .addOption(
+      opt(
+        '--hub-return-s <s|off>',
+        'several hubs: after a failover, register with the first --hub again once it has been up this long (× 1–1.5); "off": stay',
+        'BATON_HUB_RETURN_S',
+        secondsOrOff('hub-return-s', 1, 86_400),
+        DEFAULT_HUB_RETURN_MS / 1000,
+      ),
+    )
     .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
     .addOption(
       opt(
@@ -196,6 +206,7 @@ export function addServerCommand(program: Command): void {
         ingestMaxMbps: o.ingestMaxMbps,
         ingestMaxMb: o.ingestMaxMb,
         heartbeatMs: o.heartbeatMs,
+        hubReturnAfterMs: o.hubReturnS === 'off' ? null : o.hubReturnS * 1000,
         httpPort: o.httpPort,
         httpHost: o.httpHost,
         operatorToken: o.operatorToken,

@@ -66,6 +66,8 @@ export class HubAttachments {
   readonly #refused = new Set<string>();
   /** Route key → the attachment its session came in on (insertion order: the oldest first). */
   readonly #routes = new Map<string, HubSocket>();
+  /** Hub → when its attachment was last accepted (deleted when it goes down): how long that hub has been up for us. */
+  readonly #upSince = new Map<string, number>();
   #closed = false;
 
   constructor(o: HubAttachmentsOptions) {
@@ -97,6 +99,12 @@ export class HubAttachments {
     return this.#sockets.size;
   }
 
+  /** How long the attachment to `url` has been up without a break, ms (0 when it is not up). */
+  upForMs(url: string): number {
+    const since = this.#upSince.get(url);
+    return since === undefined || !this.#sockets.get(url)?.connected ? 0 : Date.now() - since;
+  }
+
   get routes(): number {
     return this.#routes.size;
   }
@@ -126,7 +134,10 @@ export class HubAttachments {
     socket.on('connect', () => {
       const instance = o.instance();
       socket.emit('attach', { id: o.id, ...(instance !== undefined ? { instance } : {}) }, (r) => {
-        if (r.ok) return void o.log.debug({ hub: url }, 'attached to hub');
+        if (r.ok) {
+          if (this.#sockets.get(url) === socket) this.#upSince.set(url, Date.now());
+          return void o.log.debug({ hub: url }, 'attached to hub');
+        }
         // A hub alone (no cluster to share) or one that takes this connection for something else: not asked again.
         o.log.warn({ hub: url, code: r.code }, `attach refused: ${r.message}; that hub reaches this server through its own hub`);
         this.#refused.add(url);
@@ -134,6 +145,7 @@ export class HubAttachments {
       });
     });
     socket.on('disconnect', (why) => {
+      if (this.#sockets.get(url) === socket) this.#upSince.delete(url);
       // socket.io comes back by itself after a transport failure, not when the hub closed the connection (it stopped,
       // or replaced this attachment): try again after a pause while this hub is still on the list.
       if (why !== 'io server disconnect') return;
@@ -155,7 +167,10 @@ export class HubAttachments {
   }
 
   #drop(url: string, socket: HubSocket): void {
-    if (this.#sockets.get(url) === socket) this.#sockets.delete(url);
+    if (this.#sockets.get(url) === socket) {
+      this.#sockets.delete(url);
+      this.#upSince.delete(url);
+    }
     socket.removeAllListeners();
     socket.disconnect();
     for (const [key, s] of this.#routes) if (s === socket) this.#routes.delete(key);

@@ -3,12 +3,13 @@
 // the media server that imports socket.io.
 import { EventEmitter } from 'node:events';
 import { io as connect, type Socket } from 'socket.io-client';
-import type { HubToServerEvents, OwnDelta, ServerDescriptor, ServerToHubEvents } from '../../signaling/protocol/index.js';
+import type { Ack, HubToServerEvents, OwnDelta, ServerDescriptor, ServerToHubEvents } from '../../signaling/protocol/index.js';
 import { snapshotReplySchema } from '../../signaling/protocol/table-messages.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 import { backoffMs } from '../../common/retry.js';
 import { registrationOf, reportsOf } from './hub-pieces.js';
+import { DEFAULT_HUB_RETURN_MS } from './hub-defaults.js';
 import { HubAttachments, hubListOf, usableNamedHubs } from './hub-attachments.js';
 
 /** socket.io-client's own reconnect schedule after a transport failure. */
@@ -23,6 +24,8 @@ const REJOIN_AFTER_HUB_CLOSE_MS = 500;
  * Past this the server connects again once the registration is accepted, and registers with the state as it is then.
  */
 export const MAX_REPORTS_WHILE_REGISTERING = 256;
+/** How often a server away from its first hub looks whether it is time to return. */
+const RETURN_CHECK_MS = 1_000;
 
 export interface HubLinkOptions {
   /**
@@ -36,6 +39,11 @@ export interface HubLinkOptions {
   /** What to register with: read at every (re)registration. */
   descriptor: () => ServerDescriptor;
   log: Logger;
+  /**
+   * Several hubs: return to the first hub of the list once it has been up this long (ms; default
+   * `DEFAULT_HUB_RETURN_MS`, times 1 to 1.5); null: stay where the last failover left this server.
+   */
+  returnAfterMs?: number | null;
 }
 
 interface HubLinkEvents {
@@ -72,6 +80,12 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   readonly #attachments: HubAttachments;
   /** Several hubs: the other hubs the hub registered with named (`hubs`), attached to beside the configured ones. */
   #learnedHubs: readonly string[] = [];
+  /** This server's draw of the time its first hub must have been up before it returns there (null: never). */
+  readonly #returnAfterMs: number | null;
+  #returnCheck: ReturnType<typeof setInterval> | undefined;
+  /** A `moving` is in flight; after a refusal, no new try before this time. */
+  #returning = false;
+  #returnNotBeforeMs = 0;
 
   constructor(opts: HubLinkOptions) {
     super();
@@ -86,6 +100,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       log: opts.log,
     });
     this.#current = this.#urls[0]!;
+    const returnAfterMs = opts.returnAfterMs === undefined ? DEFAULT_HUB_RETURN_MS : opts.returnAfterMs;
+    this.#returnAfterMs = returnAfterMs === null ? null : returnAfterMs * (1 + Math.random() / 2);
     this.#socket = this.#connectTo(this.#current);
   }
 
@@ -180,15 +196,48 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   /** Several hubs: leave `from` (if it is still the one in use) for the next hub of the list. */
   #moveOn(from: Socket<HubToServerEvents, ServerToHubEvents>): void {
     if (this.#closed || from !== this.#socket) return;
+    const hubs = this.#hubs();
+    this.#failedInRow++;
+    const round = Math.floor(this.#failedInRow / hubs.length);
+    this.#switchTo(hubs[(hubs.indexOf(this.#current) + 1) % hubs.length]!, round === 0 ? 0 : backoffMs(round - 1, ROUND_BACKOFF));
+  }
+
+  /**
+   * Several hubs, away from the first of the list after a failover: back there once its attachment has been up long
+   * enough. The hub in use is told first (`moving`: it lets go without taking the row out of the table; a hub refuses
+   * an id registered on another), then left: a failover without the failure — sessions and uploads go on.
+   */
+  #returnToFirst(): void {
+    const first = this.#urls[0]!;
+    if (this.#closed || this.#returnAfterMs === null || this.#current === first || !this.registered || this.#returning) return;
+    const upMs = this.#attachments.upForMs(first);
+    if (upMs < this.#returnAfterMs || Date.now() < this.#returnNotBeforeMs) return;
+    const socket = this.#socket;
+    this.#returning = true;
+    socket.timeout(RESYNC_TIMEOUT_MS).emit('moving', (err: Error | null, r: Ack) => {
+      this.#returning = false;
+      if (this.#closed || socket !== this.#socket) return;
+      if (err || !r.ok) {
+        // Not now (the hub did not answer, or cannot let go): stay, and ask again after as long once more.
+        this.#returnNotBeforeMs = Date.now() + (this.#returnAfterMs ?? 0);
+        return void this.#o.log.warn(
+          { hub: this.#current, err: err?.message ?? (r.ok ? '' : r.message) },
+          'could not leave the hub in use for the first one; staying',
+        );
+      }
+      this.#o.log.info({ from: this.#current, to: first, upMs }, 'the first hub of the list is back; registering there again');
+      this.#switchTo(first, 0);
+    });
+  }
+
+  /** Drop the connection in use and connect to `url` after `delayMs`. */
+  #switchTo(url: string, delayMs: number): void {
+    const from = this.#socket;
     from.removeAllListeners();
     from.disconnect();
     this.#registered = false;
-    const hubs = this.#hubs();
-    this.#current = hubs[(hubs.indexOf(this.#current) + 1) % hubs.length]!;
-    this.#failedInRow++;
-    const round = Math.floor(this.#failedInRow / hubs.length);
-    const delayMs = round === 0 ? 0 : backoffMs(round - 1, ROUND_BACKOFF);
-    const next = this.#connectTo(this.#current);
+    this.#current = url;
+    const next = this.#connectTo(url);
     this.#socket = next;
     setTimeout(() => !this.#closed && next === this.#socket && next.connect(), delayMs);
   }
@@ -201,6 +250,10 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   /** Connect (and register on every connect). */
   open(): void {
     this.#socket.connect();
+    if (this.#returnAfterMs !== null && !this.#returnCheck) {
+      this.#returnCheck = setInterval(() => this.#returnToFirst(), RETURN_CHECK_MS);
+      this.#returnCheck.unref();
+    }
   }
 
   /** Listen to one hub → server event. */
@@ -253,6 +306,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#returnCheck);
     this.#attachments.close();
     this.#socket.disconnect();
   }

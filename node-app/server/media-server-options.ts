@@ -27,6 +27,8 @@ export interface MediaServerOptions {
   /** Cache policy (default `gic`: generalized interval caching). */
   cachePolicy?: CachePolicy;
   heartbeatMs?: number;
+  /** Several hubs: return to the first hub after a failover once it has been up this long (`HubLinkOptions.returnAfterMs`). */
+  hubReturnAfterMs?: number | null;
   /** Port of the server's own HTTP side (metrics, health); 0 = any free port. */
   httpPort?: number;
   httpHost?: string;

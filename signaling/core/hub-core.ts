@@ -250,6 +250,11 @@ export class HubCore {
     return this.relay.connected(serverId, sessionId);
   }
 
+  /** Several hubs: server `id` leaves this hub for another, staying in the table (`Membership.moving`). */
+  serverMoving(id: string, peer: ServerPeer): Ack {
+    return this.members.moving(id, peer);
+  }
+
   serverDisconnected(id: string, peer: ServerPeer, reason: string): void {
     // The hub shutting down is not the server failing: its viewers must not be told to move.
     if (!this.#closed) this.members.disconnected(id, peer, reason);

@@ -130,6 +130,20 @@ export class Membership {
     for (const own of deltas) this.#o.feed.commit({ ...own, id } as Delta);
   }
 
+  /**
+   * Several hubs: the registered connection `peer` of `id` says it moves to another hub. It stops being a member here
+   * (its disconnect then removes nothing) but stays in the table: it registers elsewhere at once, and if it never beats
+   * through any hub the lease holder's sweep of the cluster's heartbeats removes it (`removeSilent`). A lone hub has no
+   * such sweep, so it refuses: a server could otherwise leave a row behind that nothing ever removes.
+   */
+  moving(id: string, peer: ServerPeer): Ack {
+    if (!this.#o.feed.shared || !this.#o.shared)
+      return ackError(ErrorCode.badRequest, 'this hub shares no cluster: there is no other hub to move to');
+    if (this.#members.get(id)?.peer !== peer) return ackError(ErrorCode.badRequest, 'not the registered connection of this server');
+    this.#members.delete(id);
+    return { ok: true };
+  }
+
   /** The connection `peer` of server `id` is gone; only the registered one removes the server. */
   disconnected(id: string, peer: ServerPeer, reason: string): void {
     if (this.#members.get(id)?.peer === peer) this.remove(id, reason);

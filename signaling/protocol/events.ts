@@ -24,6 +24,12 @@ export interface ServerToHubEvents extends WhipServerToHubEvents, WhepServerToHu
   resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
   /** Several hubs: `{ id, instance? }` on a hub the server is not registered with, so it is asked there directly. */
   attach: (msg: unknown, ack: (r: Ack) => void) => void;
+  /**
+   * Several hubs: the server leaves this hub to register with another (it goes back to the first of its list after a
+   * failover). The hub lets go of it without taking it out of the table; if it beats through no hub, the cluster's
+   * liveness sweep does. A lone hub refuses it.
+   */
+  moving: (ack: (r: Ack) => void) => void;
   signal: (msg: unknown) => void;
   'session-close': (msg: unknown) => void;
   /** The session's WebRTC connection is up: it no longer counts as unconnected at the hub. */

@@ -26,6 +26,7 @@ import { REGISTERED_ROOM, serverRoom, socketPeer } from './socketio-link.js';
 const SERVER_EVENTS: Readonly<Record<string, EventShape>> = {
   register: [1, true],
   attach: [1, true],
+  moving: [0, true],
   heartbeat: [1, false],
   report: [1, true],
   resync: [0, true],
@@ -222,6 +223,17 @@ export function wireServers(
       attachments.attach(tokenId, p.value.instance, peer);
       ack({ ok: true });
       log.debug('server attached');
+    });
+
+    // Several hubs: the server moves to another hub; its row stays (its heartbeats go on through that hub).
+    socket.on('moving', (ack) => {
+      if (typeof ack !== 'function') return;
+      if (!registered) return ack(refuse(ErrorCode.badRequest, 'not registered on this connection'));
+      const r = core.serverMoving(tokenId, peer);
+      if (!r.ok) return ack(refuse(r.code, r.message));
+      registered = false;
+      ack({ ok: true });
+      log.info('server moving to another hub');
     });
 
     socket.on('heartbeat', (raw) => {

@@ -78,6 +78,18 @@ describe('row 17: a server claiming an absurd director epoch', () => {
     expect(after.servers.map((x) => x.id)).not.toContain('attach-1');
   });
 
+  it('a lone hub refuses `moving` from a registered server: it stays a member, and leaves the table when it goes', async () => {
+    const s = await connectServer(cluster.hubUrl, 'moving-1');
+    expect(await ask(s, 'moving')).toMatchObject({ ok: false, code: 'bad-request' }); // not registered yet
+    expect(await ask(s, 'register', bareDescriptor('moving-1'))).toMatchObject({ ok: true });
+    const before = await cluster.state();
+    // Taken, it would leave a row behind on disconnect that nothing here ever removes (a lone hub has no shared sweep).
+    expect(await ask(s, 'moving')).toMatchObject({ ok: false, code: 'bad-request' });
+    expect((await cluster.state()).version).toBe(before.version);
+    s.close();
+    await waitFor('moving-1 removed', async () => !(await cluster.state()).servers.some((x) => x.id === 'moving-1'), 10_000);
+  });
+
   it('a refused registration is retried with backoff, not fatal', async () => {
     // A region longer than the schema allows: the hub refuses the descriptor every time.
     const p = await cluster.startServer({ id: 'bad-1', region: 'r'.repeat(65), lat: 0, lon: 0, assets: [] }, { waitRegistered: false });

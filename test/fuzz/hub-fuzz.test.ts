@@ -81,7 +81,7 @@ function serverInputs(n: number, seed: number): HubInput[] {
   );
   const arb = fc.oneof(
     { weight: 12, arbitrary: derived },
-    { weight: 1, arbitrary: rawDeep('/server', ['register', 'report', 'heartbeat']) },
+    { weight: 1, arbitrary: rawDeep('/server', ['register', 'report', 'heartbeat', 'moving']) },
   );
   const half = Math.floor(n / 2);
   return [...fc.sample(arb, { numRuns: n - half, seed }), ...serverCorpus(half, seed + 1)];

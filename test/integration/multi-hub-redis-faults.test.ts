@@ -36,17 +36,22 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
 
   // No rotation: the director stays the first server (on hub B) for the whole file.
   const hubArgs = ['--heartbeat-ms', String(HEARTBEAT_MS), '--rotation-ms', '3600000', '--http-rate', '1000'];
-  const startHub = async (id: string): Promise<HubProc> => {
-    const h = await startRedisHub(redis.url, id, hubArgs);
+  const startHub = async (id: string, args: string[] = []): Promise<HubProc> => {
+    const h = await startRedisHub(redis.url, id, [...hubArgs, ...args]);
     procs.push(h);
     return h;
   };
-  const startServer = async (id: string, hub: HubProc) => {
+  const startServer = async (id: string, hub: HubProc | HubProc[], args: string[] = []): Promise<Proc> => {
     const storage = join(tmp, id);
     mkdirSync(storage);
     linkSync(join(MEDIA_DIR, `${ASSET}.webm`), join(storage, `${ASSET}.webm`));
-    procs.push(await startHubServer([hub.url], id, storage, ['--heartbeat-ms', String(HEARTBEAT_MS)]));
+    const hubs = Array.isArray(hub) ? hub.map((h) => h.url) : [hub.url];
+    const p = await startHubServer(hubs, id, storage, ['--heartbeat-ms', String(HEARTBEAT_MS), ...args]);
+    procs.push(p);
+    return p;
   };
+  const listed = () => getJson<{ hubs: { id: string; servers: number }[] }>(`${a.url}/api/hubs`).then((r) => r.hubs);
+  const registeredOn = async (hub: string) => (await listed()).find((h) => h.id === hub)?.servers ?? 0;
   /** SIGTERM, then how long the hub took to exit (ms), or Infinity past `STOP_BOUND_MS` × 2 (then SIGKILLed). */
   const stopTime = async (h: HubProc): Promise<number> => {
     const t0 = performance.now();
@@ -124,10 +129,9 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
 
   it('a server given one hub registers with another that hub named when it is SIGKILLed', async () => {
     const d = await startHub('hub-d');
-    const listed = () => getJson<{ hubs: { id: string; servers: number }[] }>(`${a.url}/api/hubs`).then((r) => r.hubs);
     await waitFor('hub D listed', async () => (await hubIds(a)).includes('hub-d'));
     await startServer('m3', d);
-    await waitFor('m3 registered with hub D', async () => (await listed()).find((h) => h.id === 'hub-d')?.servers === 1);
+    await waitFor('m3 registered with hub D', async () => (await registeredOn('hub-d')) === 1);
     d.child.kill('SIGKILL');
     await d.exited;
     // Given only D's address, it knows A and B from D's hub list: it registers with one of them, not waiting for D.
@@ -142,6 +146,26 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
     const s = await getJson<ApiState>(`${a.url}/api/state`);
     expect(s.servers.map((x) => x.id).sort()).toEqual(['m1', 'm2', 'm3']);
   }, 60_000);
+
+  it('a server whose first hub was SIGKILLed registers there again once it is back (--hub-return-s), staying in the table', async () => {
+    const e = await startHub('hub-e');
+    await waitFor('hub E listed', async () => (await hubIds(a)).includes('hub-e'));
+    const onA = await registeredOn('hub-a');
+    const m4 = await startServer('m4', [e, a], ['--hub-return-s', '1']);
+    await waitFor('m4 registered with hub E', async () => (await registeredOn('hub-e')) === 1);
+    e.child.kill('SIGKILL');
+    await e.exited;
+    await waitFor('m4 registered with hub A', async () => (await registeredOn('hub-a')) === onA + 1, 20_000);
+    // E again, on its address: m4 attaches there, and once E has been up 1–1.5 s it registers there again.
+    const e2 = await startHub('hub-e', ['--port', new URL(e.url).port]);
+    await waitFor('m4 back on hub E', async () => (await registeredOn('hub-e')) === 1 && (await registeredOn('hub-a')) === onA, 20_000);
+    expect(m4.output()).toMatch(/first hub of the list is back; registering there again/);
+    // A move, not a departure: no hub took m4 out of the table on the way.
+    const s = await getJson<ApiState>(`${a.url}/api/state`);
+    expect(s.servers.map((x) => x.id)).toContain('m4');
+    for (const h of [a, b, e2]) expect(h.output()).not.toMatch(/"server":"m4"[^\n]*server removed/);
+    await stopAll([m4, e2]);
+  }, 90_000);
 
   it('thousands of dead hubs in the index: pruned by the next report, and the hub list stays bounded meanwhile', async () => {
     const [s] = await probe.time();

@@ -1,7 +1,7 @@
 // Flag values are read as people write them: decimal only (no hex, binary, octal, blanks or an empty string taken
 // as 0), -0 as 0; ids as the hub checks them, so the CLI refuses what the hub would (or mints a key no one can use).
 import { describe, expect, it } from 'vitest';
-import { assetId, int, loadBound, loadWeights, num } from '../../node-app/cli/parsers.js';
+import { assetId, int, loadBound, loadWeights, num, secondsOrOff } from '../../node-app/cli/parsers.js';
 
 const port = int('port', 0, 65535);
 const lat = num('lat', -90, 90);
@@ -31,6 +31,15 @@ describe('baton flag parsers', () => {
     expect(loadBound('0.2')).toBe(0.2);
     expect(loadBound('off')).toBe('off');
     for (const bad of ['0x1', ' ', '', '1e309']) expect(() => loadBound(bad), bad).toThrow(/expected a number from 0 to 100/);
+  });
+
+  it('seconds or off (--hub-return-s): a number in range, or "off" kept as such', () => {
+    const parse = secondsOrOff('hub-return-s', 1, 86_400);
+    expect(parse('30')).toBe(30);
+    expect(parse('1.5')).toBe(1.5);
+    expect(parse('off')).toBe('off');
+    for (const bad of ['0', '86401', 'OFF', '', '0x10', 'never'])
+      expect(() => parse(bad), bad).toThrow(/hub-return-s must be a number in 1\.\.86400/);
   });
 
   it('ids (asset, stream, server): refused locally as the hub would refuse them', () => {

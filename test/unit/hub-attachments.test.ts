@@ -28,13 +28,14 @@ const until = async (what: () => boolean) => {
 };
 
 /** A hub's /server namespace that accepts registrations and attachments (or refuses attachments) and records what came. */
-async function fakeHub(o: { refuseAttach?: boolean; port?: number; names?: () => string[] } = {}) {
+async function fakeHub(o: { refuseAttach?: boolean; refuseMoving?: boolean; port?: number; names?: () => string[] } = {}) {
   const http = createServer();
   const io = new Server(http, { transports: ['websocket'] });
   const got: { event: string; msg: unknown }[] = [];
   const sockets: Socket[] = [];
   const attaches: unknown[] = [];
   let registers = 0;
+  let movings = 0;
   io.of('/server').on('connection', (socket) => {
     sockets.push(socket);
     socket.on('register', (_d: unknown, ack: (r: unknown) => void) => {
@@ -42,6 +43,10 @@ async function fakeHub(o: { refuseAttach?: boolean; port?: number; names?: () =>
       ack({ ok: true, snapshot: {} });
       // As a hub on Redis does: it names the other hubs to a server that registers.
       if (o.names) socket.emit('hubs', o.names());
+    });
+    socket.on('moving', (ack: (r: unknown) => void) => {
+      movings++;
+      ack(o.refuseMoving ? { ok: false, code: 'bad-request', message: 'this hub shares no cluster' } : { ok: true });
     });
     socket.on('attach', (msg: unknown, ack: (r: unknown) => void) => {
       attaches.push(msg);
@@ -58,11 +63,22 @@ async function fakeHub(o: { refuseAttach?: boolean; port?: number; names?: () =>
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   const connected = () => sockets.filter((s) => s.connected);
   const close = () => new Promise<void>((resolve) => io.close(() => resolve()));
-  return { url, io, got, attaches, connected, close, registers: () => registers, port: (http.address() as AddressInfo).port };
+  return {
+    url,
+    io,
+    got,
+    attaches,
+    connected,
+    close,
+    registers: () => registers,
+    movings: () => movings,
+    port: (http.address() as AddressInfo).port,
+  };
 }
 
-function link(urls: string[]): HubLink {
-  const l = new HubLink({ hubUrl: urls, clusterSecret: SECRET, id: 'fra-1', descriptor, log: pino({ level: 'silent' }) });
+function link(urls: string[], returnAfterMs?: number | null): HubLink {
+  const log = pino({ level: 'silent' });
+  const l = new HubLink({ hubUrl: urls, clusterSecret: SECRET, id: 'fra-1', descriptor, log, returnAfterMs });
   // The server's part that opens sessions: it accepts every one.
   l.handle('session-open', (_msg, ack) => ack({ ok: true } as never));
   l.handle('whip-offer', (_msg, ack) => ack({ ok: true } as never));
@@ -193,6 +209,59 @@ describe('HubAttachments', () => {
     const d2 = await fakeHub({ port: d.port, names: () => [] });
     await until(() => d2.registers() === 1);
     expect(l.hubUrl).toBe(d.url);
+  });
+
+  it('after a failover the server registers with its first hub again once that has been up a while, and only then', async () => {
+    const a = await fakeHub({ names: () => [] });
+    const d = await fakeHub({ names: () => [a.url] });
+    const l = link([d.url, a.url], 400);
+    l.open();
+    await until(() => d.registers() === 1 && a.attaches.length === 1);
+    await d.close();
+    await until(() => a.registers() === 1);
+    expect(l.hubUrl).toBe(a.url);
+    // D back on its address: the server attaches there at once, but registers there only after 400–600 ms of it up.
+    const d2 = await fakeHub({ port: d.port, names: () => [a.url] });
+    await until(() => d2.attaches.length === 1);
+    const attachedAt = performance.now();
+    await until(() => d2.registers() === 1);
+    expect(performance.now() - attachedAt).toBeGreaterThanOrEqual(390);
+    expect(l.hubUrl).toBe(d.url);
+    // It told A it was moving, left A's registration (A keeps only an attachment) and registered with D on a connection of its own.
+    expect(a.movings()).toBe(1);
+    await until(() => a.connected().length === 1 && a.attaches.length === 2);
+    expect(a.registers()).toBe(1);
+  });
+
+  it('a hub that will not let the server go keeps it: no move, and no second ask before as long again', async () => {
+    const a = await fakeHub({ names: () => [], refuseMoving: true });
+    const d = await fakeHub({ names: () => [a.url] });
+    const l = link([d.url, a.url], 300);
+    l.open();
+    await until(() => d.registers() === 1);
+    await d.close();
+    await until(() => a.registers() === 1);
+    const d2 = await fakeHub({ port: d.port, names: () => [a.url] });
+    await until(() => a.movings() === 1);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(a.movings()).toBe(1);
+    expect(d2.registers()).toBe(0);
+    expect(l.hubUrl).toBe(a.url);
+  });
+
+  it('with the return off, a server stays on the hub the failover left it on', async () => {
+    const a = await fakeHub({ names: () => [] });
+    const d = await fakeHub({ names: () => [a.url] });
+    const l = link([d.url, a.url], null);
+    l.open();
+    await until(() => d.registers() === 1);
+    await d.close();
+    await until(() => a.registers() === 1);
+    const d2 = await fakeHub({ port: d.port, names: () => [a.url] });
+    await until(() => d2.attaches.length === 1);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(d2.registers()).toBe(0);
+    expect(l.hubUrl).toBe(a.url);
   });
 
   it('a server given an https hub takes no http hub from the hub list', () => {
