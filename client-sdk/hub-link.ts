@@ -83,12 +83,14 @@ export function openDashboardSocket(o: HubLinkOptions = {}): DashboardSocket {
 }
 
 /**
- * Resolves once `socket` is connected; rejects with `hub-unreachable` on its first
- * connect error when it will not retry, or when `timeoutMs` passes.
+ * Resolves once `socket` is connected; rejects with `hub-unreachable` on its first connect error when it will not
+ * retry, after `failAfter` connect errors when it does (a socket rotating through `alternates`: each of its hubs
+ * failed once), or when `timeoutMs` passes.
  */
-export function whenConnected(socket: Socket, hubUrl: string, timeoutMs = HUB_CONNECT_TIMEOUT_MS): Promise<void> {
+export function whenConnected(socket: Socket, hubUrl: string, timeoutMs = HUB_CONNECT_TIMEOUT_MS, failAfter = Infinity): Promise<void> {
   if (socket.connected) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
+    let failures = 0;
     const done = (err?: Error): void => {
       clearTimeout(timer);
       socket.off('connect', onConnect);
@@ -97,8 +99,8 @@ export function whenConnected(socket: Socket, hubUrl: string, timeoutMs = HUB_CO
     };
     const onConnect = (): void => done();
     const onError = (err: Error): void => {
-      // With reconnection on, socket.io retries by itself: wait for it (up to the timeout).
-      if (!socket.io.opts.reconnection)
+      // With reconnection on, socket.io retries by itself: wait for it (up to the timeout, or `failAfter` failures).
+      if (!socket.io.opts.reconnection || ++failures >= failAfter)
         done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl}: ${err.message}`, { cause: err }));
     };
     const timer = setTimeout(

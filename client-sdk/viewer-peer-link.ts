@@ -136,6 +136,11 @@ export class PeerLink {
   }
 
   /** A control frame to the server; dropped until the peer connects. */
+  /** The data channel is open (sends reach the server). */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
   send(msg: ClientControl): void {
     if (!this.#connected) return;
     try {

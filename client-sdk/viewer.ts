@@ -20,6 +20,14 @@ export { MAX_EARLY_HUB_MESSAGES } from './viewer-hub-messages.js';
 export const MAX_FAILOVERS = 8;
 /** After a failover found no server but those that failed this viewer: the pause before it asks for them again. */
 export const RETRY_PASSED_OVER_MS = 1_000;
+/**
+ * A server that answered none of this many `stats` requests in a row (one per STATS_INTERVAL_MS, on an open channel,
+ * with nothing else from it meanwhile) is gone: the viewer resumes elsewhere. Usually the hub says so first; but when
+ * the viewer's hub died with the server, only the channel's own timeouts would tell (≈ 15 s in node-datachannel, ≈ 30 s
+ * in Chromium). A server's send buffer holds ≈ 64 KiB, so a reply waits behind it this long only on a link under
+ * ≈ 90 kbit/s, which the server's slow-viewer rule drops anyway; a background tab's rarer requests are answered at once.
+ */
+export const SILENT_SERVER_REQUESTS = 6;
 
 export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly assetId: string;
@@ -37,6 +45,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #link: PeerLink | null = null;
   #session: WatchReply | null = null;
   #failovers = 0;
+  /** `stats` requests sent on the current channel since the server was last heard (`SILENT_SERVER_REQUESTS`). */
+  #unanswered = 0;
   #limitBps: number | null;
   readonly #stats = new ViewerStatsMeter();
 
@@ -229,12 +239,16 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
           else if (!played()) this.#send(this.#o.fast ? { t: 'play', fast: true } : { t: 'play' });
           if (this.#paused) this.#send({ t: 'pause' });
         },
-        data: (data) => this.#stream.onFrame(data),
+        data: (data) => {
+          if (this.#link === link) this.#unanswered = 0;
+          this.#stream.onFrame(data);
+        },
         lost: (code, message) => this.#lost(code, message),
       },
       adopted,
     );
     this.#link = link;
+    this.#unanswered = 0;
     link.listen();
     return link;
   }
@@ -267,7 +281,11 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #emitStats(): void {
     if (this.#closed) return;
     this.#emit('stats', this.#stats.take(this.bytesReceived));
-    if (!this.#stream.ended) this.#send({ t: 'stats' });
+    if (this.#stream.ended || !this.#link?.connected) return;
+    if (this.#unanswered >= SILENT_SERVER_REQUESTS)
+      return this.#lost('server-silent', `the server answered none of the last ${SILENT_SERVER_REQUESTS} stats requests`);
+    this.#unanswered++;
+    this.#send({ t: 'stats' });
   }
 
   #fatal(code: string, message: string): void {

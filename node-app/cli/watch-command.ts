@@ -9,25 +9,42 @@ export function addWatchCommand(program: Command): void {
     .command('watch')
     .description('Watch an asset headlessly over WebRTC and save it to a file.')
     .addOption(
-      opt('--hub <url,…>', 'hub URL, or several hubs of one cluster (the first that answers is used)', 'BATON_HUB', hubUrls, [
-        'http://127.0.0.1:8080',
-      ]),
+      opt(
+        '--hub <url,…>',
+        'hub URL, or several hubs of one cluster (the first that answers is used, the others if it goes)',
+        'BATON_HUB',
+        hubUrls,
+        ['http://127.0.0.1:8080'],
+      ),
     )
     .requiredOption('--asset <id>', 'asset id', assetId)
     .requiredOption('--out <file>', 'where to write the received bytes')
     .option('--json', 'print a JSON summary { server, reason, bytes, sha256, ttfbMs }')
     .option('--fast', 'ask for unpaced delivery (as fast as the channel allows) instead of playback pace')
+    .addOption(
+      opt(
+        '--limit-kbps <n>',
+        'ask servers to send no faster than this, kbit/s (to try a slow link)',
+        'BATON_WATCH_LIMIT_KBPS',
+        int('limit-kbps', 1),
+      ),
+    )
     .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', int('timeout-ms', 1000), 120_000))
     .action(async (o) => {
-      const { watchToFile } = await import('../delivery/node-viewer.js');
+      const { hubsOf, watchToFile } = await import('../delivery/node-viewer.js');
       const { TerminalProgress } = await import('./progress-bar.js');
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
       try {
+        const hubUrl = await firstReachable(o.hub);
         const r = await watchToFile({
-          hubUrl: await firstReachable(o.hub),
+          hubUrl,
+          // A hub that goes away mid-watch is not the end of it: the socket comes back on it or another of the cluster.
+          reconnect: true,
+          alternates: await hubsOf(hubUrl, o.hub),
           assetId: o.asset,
           out: resolve(o.out),
           fast: Boolean(o.fast),
+          ...(o.limitKbps !== undefined ? { limitBps: o.limitKbps * 1000 } : {}),
           timeoutMs: o.timeoutMs,
           onProgress: progress && ((p) => progress.update(p)),
         });

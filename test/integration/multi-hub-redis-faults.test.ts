@@ -6,11 +6,11 @@ import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { MEDIA_DIR, waitFor, type ApiState, type Proc } from '../helpers/cluster.js';
+import { MEDIA_DIR, run, waitFor, type ApiState, type Proc } from '../helpers/cluster.js';
 import { type HubProc, startHubServer, startRedisHub, stopAll } from '../helpers/redis-hubs.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
-import { watchStream } from '../../node-app/delivery/node-viewer.js';
+import { hubsOf, watchStream } from '../../node-app/delivery/node-viewer.js';
 import { MAX_LISTED_HUBS } from '../../signaling/redis/hub-list.js';
 
 const HEARTBEAT_MS = 300;
@@ -183,6 +183,63 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
     await probe.zrem('baton:hub-index', ...fresh.filter((x) => typeof x === 'string'));
     await waitFor('both hubs listed again', async () => (await hubIds(a)).join() === 'hub-a,hub-b');
   }, 60_000);
+
+  it('a headless viewer (baton watch) whose hub and then server die resumes through another hub at the same byte', async () => {
+    // Its own asset on two servers of its own, so the servers this kills are not the file's.
+    const copy = 'demo-copy';
+    const storages = ['m5', 'm6'].map((id) => join(tmp, `${id}-extra`));
+    for (const dir of storages) {
+      mkdirSync(dir);
+      linkSync(join(MEDIA_DIR, `${ASSET}.webm`), join(dir, `${copy}.webm`));
+    }
+    const source = readFileSync(join(MEDIA_DIR, `${ASSET}.webm`));
+    const servers = new Map<string, Proc>();
+    for (const [i, id] of ['m5', 'm6'].entries()) {
+      const p = await startHubServer([a.url], id, storages[i]!, ['--heartbeat-ms', String(HEARTBEAT_MS), '--allow-fast']);
+      procs.push(p);
+      servers.set(id, p);
+    }
+    const f = await startHub('hub-f');
+    await waitFor('hub F listed', async () => (await hubIds(a)).includes('hub-f'));
+    // `baton watch --hub F`, as a user runs it: F lists A and B, which it falls back on.
+    expect((await hubsOf(f.url)).sort()).toEqual([a.url, b.url].sort());
+    const out = join(tmp, 'watched.webm');
+    const watch = run(['watch', '--hub', f.url, '--asset', copy, '--out', out, '--fast', '--limit-kbps', '2000', '--json']);
+    // A quarter in (the server's own count of bytes sent), its hub dies, then — while its socket is away — its server.
+    const serving = await waitFor(
+      'a quarter sent',
+      async () => {
+        const s = await getJson<ApiState>(`${a.url}/api/state`);
+        for (const x of s.servers.filter((x) => servers.has(x.id) && x.httpUrl)) {
+          const status = await getJson<{ sessionStats: { bytesSent: number }[] }>(`${x.httpUrl}/api/status`);
+          if ((status.sessionStats[0]?.bytesSent ?? 0) >= source.length / 4) return x.id;
+        }
+        return undefined;
+      },
+      20_000,
+    );
+    f.child.kill('SIGKILL');
+    await f.exited;
+    servers.get(serving)!.child.kill('SIGKILL');
+    await servers.get(serving)!.exited;
+    const killedAt = performance.now();
+    await watch.exited;
+    const r = JSON.parse(watch.output().trim().split('\n').at(-1)!) as {
+      server: string;
+      sha256: string;
+      bytes: number;
+      totalMs: number;
+      failovers: { from: string; to: string; offset: number }[];
+    };
+    console.log(`baton watch: its hub and server SIGKILLed, it finished ${Math.round(performance.now() - killedAt)} ms later`);
+    expect(r.server).toBe(serving);
+    expect(r.failovers).toEqual([{ from: serving, to: [...servers.keys()].find((id) => id !== serving), offset: expect.any(Number) }]);
+    expect(r.failovers[0]!.offset).toBeGreaterThanOrEqual(source.length / 4);
+    expect(r.bytes).toBe(source.length);
+    expect(r.sha256).toBe(sha256(source));
+    expect(readFileSync(out).equals(source)).toBe(true);
+    await stopAll([...servers.values()]);
+  }, 90_000);
 
   it('SIGTERM to hubs while Redis is hung: each exits within seconds', async () => {
     redis.pause();
