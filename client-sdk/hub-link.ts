@@ -38,6 +38,8 @@ export interface HubLinkOptions {
    * learns the list from `/api/config` after it connected).
    */
   alternates?: () => readonly string[];
+  /** Node only: headers of the handshake (e.g. `x-forwarded-for` from a trusted proxy's tool); browsers send their own. */
+  extraHeaders?: Record<string, string>;
   /** engine.io's WebSocket transport to use instead of its own (the page's takes over a WebSocket opened before it loaded). */
   websocket?: TransportCtor;
 }
@@ -51,6 +53,7 @@ function open<S>(namespace: string, o: HubLinkOptions): S {
     reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
     timeout: o.timeoutMs ?? HUB_CONNECT_TIMEOUT_MS,
     ...(o.auth ? { auth: o.auth } : {}),
+    ...(o.extraHeaders ? { extraHeaders: o.extraHeaders } : {}),
   });
   if (o.alternates) rotateHubs(socket, o.alternates);
   return socket as S;

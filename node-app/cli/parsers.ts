@@ -142,6 +142,17 @@ export function opt(flags: string, description: string, env: string, parse?: (v:
   return o;
 }
 
+/** `--hub` of the tools (`baton watch`, `baton publish`): one hub or several of one cluster, BATON_HUB, loopback by default. */
+export function toolHubOption(): Option {
+  return opt(
+    '--hub <url,…>',
+    'hub URL, or several hubs of one cluster (the first that answers is used, the others if it goes)',
+    'BATON_HUB',
+    hubUrls,
+    ['http://127.0.0.1:8080'],
+  );
+}
+
 /** The first hub of the list whose /healthz answers within 2 s (else the first: its error is then the one reported). */
 export async function firstReachable(urls: readonly string[]): Promise<string> {
   if (urls.length === 1) return urls[0]!;

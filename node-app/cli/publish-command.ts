@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { PublishFileOptions } from '../ingest/node-publisher.js';
-import { assetId, firstReachable, hubUrls, num, opt } from './parsers.js';
+import { assetId, firstReachable, num, opt, toolHubOption } from './parsers.js';
 
 /** How long a silent standard input waits before `--file -` says it is waiting for it, ms. */
 const SILENT_INPUT_NOTE_MS = 3_000;
@@ -14,11 +14,7 @@ export function addPublishCommand(program: Command): void {
     .description(
       'Broadcast WebM to a primary and a backup entry server: a file at its bitrate, or `--file -` to send what a live encoder pipes in as it comes.',
     )
-    .addOption(
-      opt('--hub <url,…>', 'hub URL, or several hubs of one cluster (the first that answers is used)', 'BATON_HUB', hubUrls, [
-        'http://127.0.0.1:8080',
-      ]),
-    )
+    .addOption(toolHubOption())
     .requiredOption(
       '--file <path>',
       'WebM file to broadcast, or - for WebM on standard input (ffmpeg … -f webm - | baton publish --file - …)',
@@ -35,6 +31,7 @@ export function addPublishCommand(program: Command): void {
     .action(async (o) => {
       const { publishFile, publishStream } = await import('../ingest/node-publisher.js');
       const { TerminalProgress, uploadsDetail } = await import('./progress-bar.js');
+      const { hubsOf } = await import('../../client-sdk/hub-list.js');
       const coords = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(o.location);
       const location = coords ? { lat: Number(coords[1]), lon: Number(coords[2]) } : o.location;
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
@@ -52,8 +49,12 @@ export function addPublishCommand(program: Command): void {
           // An encoder may take a while to start; a pipe that stays silent says so rather than nothing.
           waiting = setTimeout(() => note('baton publish: waiting for WebM on standard input…'), SILENT_INPUT_NOTE_MS);
         }
+        const hubUrl = await firstReachable(o.hub);
         const common: Omit<PublishFileOptions, 'file'> = {
-          hubUrl: await firstReachable(o.hub),
+          hubUrl,
+          // A hub that goes away mid-broadcast is not the end of it: the socket comes back on it or another of the cluster.
+          reconnect: true,
+          alternates: await hubsOf(hubUrl, o.hub),
           location,
           streamKey: o.streamKey,
           streamId: o.streamId,

@@ -1,22 +1,14 @@
 // `baton watch`: watch an asset headlessly and save it to a file.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { assetId, firstReachable, hubUrls, int, opt } from './parsers.js';
+import { assetId, firstReachable, int, opt, toolHubOption } from './parsers.js';
 
 /** Adds `baton watch` (a headless viewer) to `program`. */
 export function addWatchCommand(program: Command): void {
   program
     .command('watch')
     .description('Watch an asset headlessly over WebRTC and save it to a file.')
-    .addOption(
-      opt(
-        '--hub <url,…>',
-        'hub URL, or several hubs of one cluster (the first that answers is used, the others if it goes)',
-        'BATON_HUB',
-        hubUrls,
-        ['http://127.0.0.1:8080'],
-      ),
-    )
+    .addOption(toolHubOption())
     .requiredOption('--asset <id>', 'asset id', assetId)
     .requiredOption('--out <file>', 'where to write the received bytes')
     .option('--json', 'print a JSON summary { server, reason, bytes, sha256, ttfbMs }')
@@ -31,7 +23,8 @@ export function addWatchCommand(program: Command): void {
     )
     .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', int('timeout-ms', 1000), 120_000))
     .action(async (o) => {
-      const { hubsOf, watchToFile } = await import('../delivery/node-viewer.js');
+      const { watchToFile } = await import('../delivery/node-viewer.js');
+      const { hubsOf } = await import('../../client-sdk/hub-list.js');
       const { TerminalProgress } = await import('./progress-bar.js');
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
       try {

@@ -2,9 +2,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openClientSocket, whenConnected } from '../../client-sdk/hub-link.js';
-import { clientConfigSchema } from '../../client-sdk/hub-replies.js';
-import { parse } from '../../signaling/protocol/messages.js';
+import { openToolSocket } from '../../client-sdk/hub-list.js';
 import type { SelectReason } from '../../signaling/protocol/types.js';
 import { Viewer, type FailoverInfo } from '../../client-sdk/viewer.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
@@ -15,8 +13,6 @@ import { CodedError } from '../../common/coded-error.js';
 export const DEFAULT_WATCH_TIMEOUT_MS = 120_000;
 /** Connecting to the hub's /client namespace. */
 export const HUB_CONNECT_TIMEOUT_MS = 10_000;
-/** Asking a hub for the cluster's other hubs (/api/config) gives up after this long. */
-const CONFIG_TIMEOUT_MS = 2_000;
 
 export interface WatchOptions {
   /** Hub base URL, e.g. `http://127.0.0.1:8080`. */
@@ -28,7 +24,7 @@ export interface WatchOptions {
    * next request (benchmarks and tests that want the fast failure).
    */
   reconnect?: boolean;
-  /** The cluster's other hubs (`hubsOf`), tried in turn when `reconnect` is on. */
+  /** The cluster's other hubs (`hubsOf`, client-sdk/hub-list.ts), tried in turn when `reconnect` is on. */
   alternates?: readonly string[];
   assetId: string;
   offset?: number;
@@ -79,19 +75,11 @@ export async function watchToFile(opts: WatchOptions & { out: string }): Promise
 /** Watch `assetId` to the end, handing every in-order chunk to `onData`. */
 export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array, viewer: Viewer) => void): Promise<WatchResult> {
   const t0 = performance.now();
-  const alternates = opts.alternates ?? [];
-  const socket = openClientSocket({
-    hubUrl: opts.hubUrl,
-    reconnect: opts.reconnect ?? false,
-    timeoutMs: HUB_CONNECT_TIMEOUT_MS,
-    ...(opts.reconnect && alternates.length > 0 ? { alternates: () => alternates } : {}),
-  });
+  const { socket, connected } = openToolSocket({ ...opts, timeoutMs: HUB_CONNECT_TIMEOUT_MS });
   let viewer: Viewer | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    // A cluster that is down fails at once: each hub the socket may try failed once.
-    const others = opts.reconnect && alternates.length > 0 ? ` (or any of ${alternates.length} other hubs of its cluster)` : '';
-    await whenConnected(socket, `${opts.hubUrl}${others}`, HUB_CONNECT_TIMEOUT_MS, 1 + alternates.length).catch((err: Error) => {
+    await connected.catch((err: Error) => {
       throw new WatchError('hub-unreachable', err.message);
     });
     const v = new Viewer({
@@ -149,23 +137,6 @@ export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array
     viewer?.close();
     socket.disconnect();
   }
-}
-
-/**
- * The hubs of `hubUrl`'s cluster besides `hubUrl` itself, as it lists them in /api/config (several hubs on Redis), then
- * those of `given` it did not list; [] when it lists none and none was given.
- */
-export async function hubsOf(hubUrl: string, given: readonly string[] = []): Promise<string[]> {
-  const base = (u: string) => u.replace(/\/$/, '');
-  let listed: readonly string[] = [];
-  try {
-    const res = await fetch(`${base(hubUrl)}/api/config`, { signal: AbortSignal.timeout(CONFIG_TIMEOUT_MS) });
-    const p = res.ok ? parse(clientConfigSchema, await res.json()) : null;
-    if (p?.ok) listed = p.value.hubs ?? [];
-  } catch {
-    // no list: the given hubs only
-  }
-  return [...new Set([...listed, ...given].map(base))].filter((u) => u !== base(hubUrl));
 }
 
 // Runnable, for benchmarks that need viewers in their own processes:

@@ -2,8 +2,7 @@
 // bitrate, or WebM piped from a live encoder, sent as it comes.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { io, type Socket } from 'socket.io-client';
-import type { ClientToHubEvents, HubToClientEvents } from '../../signaling/protocol/events.js';
+import { openToolSocket } from '../../client-sdk/hub-list.js';
 import { allowanceSince } from '../../common/token-bucket.js';
 import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '../../client-sdk/publisher.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../storage/webm-probe.js';
@@ -31,6 +30,14 @@ export const HUB_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface PublishFileOptions {
   hubUrl: string;
+  /**
+   * Keep the hub socket up: after a drop it reconnects with backoff, to the next of [hubUrl, …alternates] each time
+   * (several hubs on Redis). The upload itself never passed the hub; what needs it is replacing an entry server that
+   * fails (the copy on both ingest servers), which a dead socket could not ask for. Default false: one attempt.
+   */
+  reconnect?: boolean;
+  /** The cluster's other hubs (`hubsOf`, client-sdk/hub-list.ts), tried in turn when `reconnect` is on. */
+  alternates?: readonly string[];
   file: string;
   location: string | { lat: number; lon: number; label?: string };
   streamKey: string;
@@ -162,17 +169,14 @@ interface PublishInput {
 
 async function publishInput(opts: Omit<PublishFileOptions, 'file'>, input: PublishInput): Promise<PublishFileResult> {
   const t0 = performance.now();
-  const socket: Socket<HubToClientEvents, ClientToHubEvents> = io(`${opts.hubUrl.replace(/\/$/, '')}/client`, {
-    transports: ['websocket'],
-    reconnection: false,
-    timeout: HUB_CONNECT_TIMEOUT_MS,
+  const tool = openToolSocket({
+    ...opts,
+    timeoutMs: HUB_CONNECT_TIMEOUT_MS,
     ...(opts.forwardedFor ? { extraHeaders: { 'x-forwarded-for': opts.forwardedFor } } : {}),
   });
-  const connected = new Promise<void>((done, fail) => {
-    socket.once('connect', () => done());
-    socket.once('connect_error', (err) =>
-      fail(new PublishError('hub-unreachable', `cannot reach the hub at ${opts.hubUrl}: ${err.message}`)),
-    );
+  const socket = tool.socket;
+  const connected = tool.connected.catch((err: Error) => {
+    throw new PublishError('hub-unreachable', err.message);
   });
   connected.catch(() => undefined);
   let publisher: Publisher | undefined;

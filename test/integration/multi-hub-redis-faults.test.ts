@@ -6,11 +6,12 @@ import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { MEDIA_DIR, run, waitFor, type ApiState, type Proc } from '../helpers/cluster.js';
+import { MEDIA_DIR, run, waitFor, waitForOutput, type ApiState, type Proc } from '../helpers/cluster.js';
 import { type HubProc, startHubServer, startRedisHub, stopAll } from '../helpers/redis-hubs.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
-import { hubsOf, watchStream } from '../../node-app/delivery/node-viewer.js';
+import { watchStream } from '../../node-app/delivery/node-viewer.js';
+import { hubsOf } from '../../client-sdk/hub-list.js';
 import { MAX_LISTED_HUBS } from '../../signaling/redis/hub-list.js';
 
 const HEARTBEAT_MS = 300;
@@ -35,7 +36,7 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'baton-redis-faults-'));
 
   // No rotation: the director stays the first server (on hub B) for the whole file.
-  const hubArgs = ['--heartbeat-ms', String(HEARTBEAT_MS), '--rotation-ms', '3600000', '--http-rate', '1000'];
+  const hubArgs = ['--heartbeat-ms', String(HEARTBEAT_MS), '--rotation-ms', '3600000', '--http-rate', '1000', '--stream-keys', 'test-key'];
   const startHub = async (id: string, args: string[] = []): Promise<HubProc> => {
     const h = await startRedisHub(redis.url, id, [...hubArgs, ...args]);
     procs.push(h);
@@ -239,6 +240,40 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
     expect(r.sha256).toBe(sha256(source));
     expect(readFileSync(out).equals(source)).toBe(true);
     await stopAll([...servers.values()]);
+  }, 90_000);
+
+  it('a broadcaster (baton publish) whose hub and then primary die keeps two copies: the next hub gives it a replacement', async () => {
+    const ingest = new Map<string, Proc>();
+    for (const [i, id] of ['i1', 'i2', 'i3'].entries()) {
+      const dir = join(tmp, id);
+      mkdirSync(dir);
+      const args = ['--heartbeat-ms', String(HEARTBEAT_MS), '--ingest', '--lat', '50', '--lon', String(8 + i)];
+      const p = await startHubServer([a.url], id, dir, args);
+      procs.push(p);
+      ingest.set(id, p);
+    }
+    const g = await startHub('hub-g');
+    await waitFor('hub G listed', async () => (await hubIds(a)).includes('hub-g'));
+    const file = join(MEDIA_DIR, `${ASSET}.webm`);
+    const source = readFileSync(file);
+    // 20 s of media at its bitrate; a second in, its hub dies, then (its socket away) its primary.
+    const args = ['--file', file, '--location', 'Frankfurt', '--stream-key', 'test-key', '--stream-id', 'pub-failover'];
+    const pub = run(['publish', '--hub', g.url, ...args]);
+    const primary = (await waitForOutput(pub, /primary (i\d) /, 30_000))[1]!;
+    await new Promise((r) => setTimeout(r, 1_000));
+    g.child.kill('SIGKILL');
+    await g.exited;
+    ingest.get(primary)!.child.kill('SIGKILL');
+    await ingest.get(primary)!.exited;
+    expect(await pub.exited).toBe(0);
+    const done = /published pub-failover: (\d+) bytes, sha256 ([0-9a-f]+), stored on (\w+) and (\w+) after \d+ failover/.exec(pub.output());
+    expect(done, pub.output().slice(-2000)).not.toBeNull();
+    expect(Number(done![1])).toBe(source.length);
+    expect(done![2]).toBe(sha256(source));
+    const stored = [done![3]!, done![4]!];
+    expect(stored).not.toContain(primary);
+    for (const id of stored) expect(readFileSync(join(tmp, id, 'pub-failover.webm')).equals(source)).toBe(true);
+    await stopAll([...ingest.values()]);
   }, 90_000);
 
   it('SIGTERM to hubs while Redis is hung: each exits within seconds', async () => {
