@@ -58,6 +58,9 @@ export interface PublisherSocket {
   emit(event: 'leave', msg: { sessionId: string }): unknown;
   on(event: 'signal' | 'session-close', listener: (msg: any) => void): unknown;
   off(event: 'signal' | 'session-close', listener: (msg: any) => void): unknown;
+  /** The hub connection dropped (socket.io's `disconnect`): from then on no hub watches this publisher's servers. */
+  on(event: 'disconnect', listener: () => void): unknown;
+  off(event: 'disconnect', listener: () => void): unknown;
 }
 
 /** The part of a simple-peer instance a Publisher uses. */

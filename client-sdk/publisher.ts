@@ -150,6 +150,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#started = true;
     this.#o.socket.on('signal', this.#onHubSignal);
     this.#o.socket.on('session-close', this.#onHubSessionClose);
+    this.#o.socket.on('disconnect', this.#onHubDisconnect);
     const r = await askPublish(this.#o, this.#held(), []);
     if (!r.ok) {
       const e = new PublishError(r.code, r.message);
@@ -224,6 +225,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#progressThrottle.cancel();
     this.#o.socket.off('signal', this.#onHubSignal);
     this.#o.socket.off('session-close', this.#onHubSessionClose);
+    this.#o.socket.off('disconnect', this.#onHubDisconnect);
     for (const u of this.#uploads.all()) this.#release(u);
     this.#buffer.clear();
     this.#endWait.reject(new PublishError('closed', 'the publisher closed before the end'));
@@ -336,6 +338,22 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   readonly #onHubSignal = (msg: unknown): void => onHubSignal(this.#host, (id) => this.#uploads.get(id), msg);
 
   readonly #onHubSessionClose = (msg: unknown): void => onHubSessionClose(this.#host, (id) => this.#uploads.get(id), msg);
+
+  /**
+   * The hub connection dropped: no hub tells this publisher any more that a server left the table (the hub it comes
+   * back to, maybe another, holds none of its sessions). Each upload then fails once it owes an answer and its server
+   * has said nothing for UPLOAD_SILENT_MS, as after the hub's notice (`#hubGone`) — else a server that died with the
+   * hub away was noticed only when its channel closed (≈ 15 s here), after a short upload had ended on one copy.
+   */
+  readonly #onHubDisconnect = (): void => {
+    const since = Date.now();
+    for (const u of this.#uploads.all()) {
+      if (u.state === 'failed' || u.state === 'done' || u.silenceTimer !== undefined) continue;
+      watchSilence(u, since, UPLOAD_SILENT_MS, SILENCE_CHECK_MS, () =>
+        this.#failUpload(u, 'server-silent', `the hub connection dropped, and the server has not answered for ${UPLOAD_SILENT_MS} ms`),
+      );
+    }
+  };
 
   // ---- events ---------------------------------------------------------------------------
 

@@ -44,13 +44,14 @@ export class RelaySocket implements PublisherSocket {
     return true;
   }
 
-  on(event: 'signal' | 'session-close', listener: Listener): unknown {
-    this.#listeners[event].add(listener);
+  /** `disconnect` never comes: this socket is the relay inside a media server, which has no hub connection of its own to lose. */
+  on(event: 'signal' | 'session-close' | 'disconnect', listener: Listener): unknown {
+    if (event !== 'disconnect') this.#listeners[event].add(listener);
     return this;
   }
 
-  off(event: 'signal' | 'session-close', listener: Listener): unknown {
-    this.#listeners[event].delete(listener);
+  off(event: 'signal' | 'session-close' | 'disconnect', listener: Listener): unknown {
+    if (event !== 'disconnect') this.#listeners[event].delete(listener);
     return this;
   }
 

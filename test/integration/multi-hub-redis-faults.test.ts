@@ -272,6 +272,8 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
     expect(done![2]).toBe(sha256(source));
     const stored = [done![3]!, done![4]!];
     expect(stored).not.toContain(primary);
+    // No hub could say the primary left the table: its silence did (before its channel's own timeout).
+    expect(pub.output()).toContain(`${primary} failed: server-silent`);
     for (const id of stored) expect(readFileSync(join(tmp, id, 'pub-failover.webm')).equals(source)).toBe(true);
     await stopAll([...ingest.values()]);
   }, 90_000);
