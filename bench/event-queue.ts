@@ -33,6 +33,8 @@ export class EventQueue {
   #r1 = 0;
   #bucket = -1;
   size = 0;
+  /** Buckets taken into the run so far: the owner sees when the next bucket's events become known. */
+  fills = 0;
 
   topTime(): number {
     if (this.#r0 === this.#r1 && !this.#fill()) return Infinity;
@@ -87,7 +89,10 @@ export class EventQueue {
         }
         v = after;
       }
-      if (this.#r1 > this.#r0) return true;
+      if (this.#r1 > this.#r0) {
+        this.fills++;
+        return true;
+      }
     }
   }
 
@@ -116,6 +121,19 @@ export class EventQueue {
     }
     T[i] = t;
     V[i] = v;
+  }
+
+  /**
+   * Writes into `out` the viewers of the events listed for the bucket after the run's (taken into
+   * the run by the next `topTime` that finds the run empty); returns how many (at most `out.length`).
+   */
+  nextBucketViewers(out: Int32Array): number {
+    const b = this.#bucket + 1;
+    const rec = this.rec;
+    let n = 0;
+    for (let v = this.#head[b % EventQueue.SLOTS]!; v >= 0 && n < out.length; v = rec[EventQueue.STRIDE * v + 1]!)
+      if (Math.floor(rec[EventQueue.STRIDE * v]! / EventQueue.BUCKET_MS) === b) out[n++] = v;
+    return n;
   }
 
   /** Makes room for viewer v's record (call before filling it in). */
