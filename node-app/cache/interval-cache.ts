@@ -1,7 +1,7 @@
 // The adaptable cache of US 7,912,954: interval caching over pairs of consecutive streams, plus asset prefixes;
 // generalized (policy `gic`) to keep whole assets on intervals predicted from their arrivals.
 import { BLOCK_BYTES } from '../contracts.js';
-import { BlockTable } from './block-table.js';
+import { BlockTable, type HeldBlock } from './block-table.js';
 import { assertAssetId, assertBlockIndex, assertBytes, assertTime, ChangeEmitter } from './cache-shared.js';
 import { Chains, SLOT_STRIDE } from './interval-chain.js';
 import type { Member, Pair } from './pair.js';
@@ -335,11 +335,14 @@ export class IntervalCache implements BlockCache {
     const inP = s.follow;
     const outP = s.lead;
     if (outP !== null) x += outP.followerPos + slots[SLOT_STRIDE * outP.slot]!;
+    let held: HeldBlock | undefined;
     if (inP !== null) {
-      x += inP.leaderPos + slots[SLOT_STRIDE * inP.slot]!;
+      x += inP.leaderPos + slots[SLOT_STRIDE * inP.slot]! + inP.ringFirst();
       if (inP.size > 0) x += inP.firstHeld().refs;
+      held = inP.peek(block);
     }
-    const held = s.asset.blocks.get(block);
+    // The block is looked up in the asset's map only when its pair does not queue it (as `#get` does).
+    if (held === undefined) held = s.asset.blocks.get(block);
     if (held !== undefined) x += held.refs;
     this.#prefetched = x;
   }
