@@ -4,17 +4,18 @@
  * The viewers' pending events, (time, viewer), earliest first, ties broken by
  * viewer: a calendar queue. Each viewer on the air has exactly one pending
  * event (its next block read or its departure). Time is cut into buckets of
- * `BUCKET_MS`; a ring of `SLOTS` buckets keeps each future event in a linked
- * list threaded through the viewers' records, so queueing one allocates
- * nothing and costs a few writes. The earliest bucket's events are taken out
+ * `BUCKET_MS`; a ring of `SLOTS` buckets keeps each future event in its slot's
+ * `SLOT_CAP` places (time and viewer side by side, so that taking a bucket out
+ * reads a few consecutive lines, not one record per event, each behind the
+ * last), or past them in a linked list threaded through the viewers' records:
+ * queueing one allocates nothing and costs a few writes. The earliest bucket's events are taken out
  * and sorted (a handful at a time) into the *run*; an event that falls at or
  * before that bucket (an arrival's first read, a departure just after the last
  * read) is inserted into the run in order. Invariant: every run event's bucket
  * ≤ `#bucket` < every listed event's bucket, so the run's first is the earliest.
  *
  * The records (`rec`, `STRIDE` numbers per viewer) also carry the simulator's
- * own per-viewer fields from `FIRST_FREE_FIELD` on: taking an event out of its
- * bucket brings the viewer's whole record into the CPU cache at once.
+ * own per-viewer fields from `FIRST_FREE_FIELD` on.
  */
 export class EventQueue {
   static readonly STRIDE = 6;
@@ -23,9 +24,18 @@ export class EventQueue {
   static readonly BUCKET_MS = 4;
   /** The ring spans 2^15 × 4 ms ≈ 131 s; an event further ahead waits in its slot for later laps. */
   static readonly SLOTS = 1 << 15;
-  /** Viewer v's record from `STRIDE × v`: the time of its pending event, the next viewer in the same slot (-1 ends), then the owner's fields. */
+  /** Events a slot keeps in place; more (a burst, or far events waiting for a later lap) go to its list. */
+  static readonly SLOT_CAP = 16;
+  /**
+   * Viewer v's record from `STRIDE × v`: the time of its pending event and the next viewer in the
+   * same slot's list (-1 ends; both only while the event is in a list), then the owner's fields.
+   */
   rec = new Float64Array(EventQueue.STRIDE * 1024);
   readonly #head = new Int32Array(EventQueue.SLOTS).fill(-1);
+  /** Slot s keeps `#placed[s]` events in place, from `SLOT_CAP × s` on: their times and viewers. */
+  readonly #placedT = new Float64Array(EventQueue.SLOTS * EventQueue.SLOT_CAP);
+  readonly #placedV = new Int32Array(EventQueue.SLOTS * EventQueue.SLOT_CAP);
+  readonly #placed = new Uint8Array(EventQueue.SLOTS);
   /** The run: sorted events from index `#r0` to `#r1`. */
   #runT = new Float64Array(64);
   #runV = new Int32Array(64);
@@ -33,6 +43,8 @@ export class EventQueue {
   #r1 = 0;
   #bucket = -1;
   size = 0;
+  /** Buckets taken into the run so far: the owner sees when the next bucket's events become known. */
+  fills = 0;
 
   topTime(): number {
     if (this.#r0 === this.#r1 && !this.#fill()) return Infinity;
@@ -49,6 +61,13 @@ export class EventQueue {
     const b = Math.floor(t / EventQueue.BUCKET_MS);
     if (b <= this.#bucket) return this.#insertRun(t, v);
     const slot = b % EventQueue.SLOTS;
+    const k = this.#placed[slot]!;
+    if (k < EventQueue.SLOT_CAP) {
+      this.#placed[slot] = k + 1;
+      this.#placedT[EventQueue.SLOT_CAP * slot + k] = t;
+      this.#placedV[EventQueue.SLOT_CAP * slot + k] = v;
+      return;
+    }
     const i = EventQueue.STRIDE * v;
     this.rec[i] = t;
     this.rec[i + 1] = this.#head[slot]!;
@@ -74,6 +93,23 @@ export class EventQueue {
     for (;;) {
       const b = ++this.#bucket;
       const slot = b % EventQueue.SLOTS;
+      const placed = this.#placed[slot]!;
+      if (placed > 0) {
+        // Events of later laps stay, moved up over the ones taken out.
+        const T = this.#placedT;
+        const V = this.#placedV;
+        const first = EventQueue.SLOT_CAP * slot;
+        let kept = first;
+        for (let k = first; k < first + placed; k++) {
+          const t = T[k]!;
+          if (Math.floor(t / EventQueue.BUCKET_MS) === b) this.#insertRun(t, V[k]!);
+          else {
+            T[kept] = t;
+            V[kept++] = V[k]!;
+          }
+        }
+        this.#placed[slot] = kept - first;
+      }
       let prev = -1;
       for (let v = head[slot]!; v >= 0; ) {
         const t = rec[EventQueue.STRIDE * v]!;
@@ -87,7 +123,10 @@ export class EventQueue {
         }
         v = after;
       }
-      if (this.#r1 > this.#r0) return true;
+      if (this.#r1 > this.#r0) {
+        this.fills++;
+        return true;
+      }
     }
   }
 
@@ -116,6 +155,22 @@ export class EventQueue {
     }
     T[i] = t;
     V[i] = v;
+  }
+
+  /**
+   * Writes into `out` the viewers of the events listed for the bucket after the run's (taken into
+   * the run by the next `topTime` that finds the run empty); returns how many (at most `out.length`).
+   */
+  nextBucketViewers(out: Int32Array): number {
+    const b = this.#bucket + 1;
+    const rec = this.rec;
+    const slot = b % EventQueue.SLOTS;
+    let n = 0;
+    for (let k = EventQueue.SLOT_CAP * slot, end = k + this.#placed[slot]!; k < end && n < out.length; k++)
+      if (Math.floor(this.#placedT[k]! / EventQueue.BUCKET_MS) === b) out[n++] = this.#placedV[k]!;
+    for (let v = this.#head[slot]!; v >= 0 && n < out.length; v = rec[EventQueue.STRIDE * v + 1]!)
+      if (Math.floor(rec[EventQueue.STRIDE * v]! / EventQueue.BUCKET_MS) === b) out[n++] = v;
+    return n;
   }
 
   /** Makes room for viewer v's record (call before filling it in). */

@@ -309,8 +309,26 @@ export function simulate(w: Workload, factory: SimPolicyFactory, opts: SimOption
   let nextRotation = rotationMs > 0 ? rotationMs : Infinity;
   let ai = 0;
   let now = 0;
+  let fills = 0;
+  const ahead = new Int32Array(64);
+  const aheadBlock = new Float64Array(64);
   for (;;) {
     const tv = events.topTime();
+    if (events.fills !== fills) {
+      // A bucket's events entered the run: the caches fetch what the next bucket's reads will touch, all
+      // at once, so that it arrives while this bucket's events run (the replay is memory-bound).
+      fills = events.fills;
+      const vRec = events.rec;
+      const len = events.nextBucketViewers(ahead);
+      // First each viewer's record and handle (independent loads, in flight together; an asset id is
+      // never empty, so the test only reads the handle), then what each cache will read for it.
+      for (let k = 0; k < len; k++) {
+        const v = ahead[k]!;
+        const h = vHandle[v];
+        aheadBlock[k] = h !== null && h !== undefined && h.assetId !== '' ? vRec[R * v + V_NEXT]! : -1;
+      }
+      for (let k = 0; k < len; k++) if (aheadBlock[k]! >= 0) vHandle[ahead[k]!]!.prefetch?.(aheadBlock[k]!);
+    }
     const ta = ai < arrivalsAt.length ? arrivalsAt[ai]! : Infinity;
     if (tv === Infinity && ta === Infinity) break;
     const tc = Math.min(nextBeat, nextRotation);

@@ -88,6 +88,8 @@ export class Pair {
    */
   #ring: (number | HeldBlock | null)[];
   #r: number;
+  /** The last entry's block index (`last()` then never reads the ring). */
+  #bLast: number;
   /** Replaced only by the ghost that takes the leader's place (`Chains.unlink`). */
   leader: Member;
   readonly follower: Member;
@@ -109,6 +111,7 @@ export class Pair {
     this.#h1 = null;
     this.#ring = NO_SLOTS;
     this.#r = 0;
+    this.#bLast = 0;
     this.leader = leader;
     this.follower = follower;
     this.id = id;
@@ -126,11 +129,22 @@ export class Pair {
     return this.#h0!;
   }
 
+  /** The last entry's block index (call only when `size > 0`). */
   last(): number {
+    return this.#bLast;
+  }
+
+  /** The held block queued for `block` when it is one of the first two entries (what a follower reads next). */
+  peek(block: number): HeldBlock | undefined {
     const n = this.#n;
-    if (n <= 2) return n === 2 ? this.#b1 : this.#b0;
-    const ring = this.#ring;
-    return ring[2 * ((this.#r + n - 3) & ((ring.length >> 1) - 1))] as number;
+    if (n > 0 && this.#b0 === block) return this.#h0!;
+    if (n > 1 && this.#b1 === block) return this.#h1!;
+    return undefined;
+  }
+
+  /** The block index `shift` moves up from the ring next (-1 when the ring is empty): a prefetch reads it. */
+  ringFirst(): number {
+    return this.#n > 2 ? (this.#ring[2 * this.#r] as number) : -1;
   }
 
   /** The queue as [block, held] entries, oldest first (a copy). */
@@ -148,6 +162,7 @@ export class Pair {
   }
 
   push(block: number, held: HeldBlock): void {
+    this.#bLast = block;
     const n = this.#n++;
     if (n === 0) {
       this.#b0 = block;

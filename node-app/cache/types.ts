@@ -55,6 +55,12 @@ export interface StreamHandle {
    * The cache keeps a reference: do not mutate `bytes` afterwards.
    */
   put(block: number, bytes: Uint8Array, now: number): boolean;
+  /**
+   * Optional hint, changes nothing: the stream reads `block` soon. Reads (only) what that read will
+   * touch, so that a caller that knows several streams' next reads (a simulator replaying many
+   * viewers) has their memory fetched together instead of one miss at a time. A cache may lack it.
+   */
+  prefetch?(block: number): void;
   /** The stream jumps to `block` (a viewer seek). */
   seek(block: number, now: number): void;
   /** The viewer left. Idempotent; later calls on the handle do nothing. */
