@@ -74,7 +74,9 @@ describe('row 17: a server claiming an absurd director epoch', () => {
     expect(await ask(s, 'attach', { id: 'attach-1' })).toMatchObject({ ok: false, code: 'bad-request' });
     s.close();
     const after = await cluster.state();
-    expect(after.version).toBe(before.version);
+    // The same servers and director (not the same version: a server's load report may land between the two reads).
+    const members = (t: typeof before) => ({ ids: t.servers.map((x) => x.id).sort(), director: t.director });
+    expect(members(after)).toEqual(members(before));
     expect(after.servers.map((x) => x.id)).not.toContain('attach-1');
   });
 
@@ -82,10 +84,9 @@ describe('row 17: a server claiming an absurd director epoch', () => {
     const s = await connectServer(cluster.hubUrl, 'moving-1');
     expect(await ask(s, 'moving')).toMatchObject({ ok: false, code: 'bad-request' }); // not registered yet
     expect(await ask(s, 'register', bareDescriptor('moving-1'))).toMatchObject({ ok: true });
-    const before = await cluster.state();
-    // Taken, it would leave a row behind on disconnect that nothing here ever removes (a lone hub has no shared sweep).
+    // Taken, it would leave a row behind on disconnect that nothing here ever removes (a lone hub has no shared sweep):
+    // the removal below is what fails then.
     expect(await ask(s, 'moving')).toMatchObject({ ok: false, code: 'bad-request' });
-    expect((await cluster.state()).version).toBe(before.version);
     s.close();
     await waitFor('moving-1 removed', async () => !(await cluster.state()).servers.some((x) => x.id === 'moving-1'), 10_000);
   });
