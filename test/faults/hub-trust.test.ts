@@ -27,14 +27,19 @@ async function watchOk(hubUrl: string): Promise<{ ok: boolean; epoch?: number; c
   return r;
 }
 
-describe('row 17: a server claiming an absurd director epoch', () => {
+// The three describes run side by side, each on a cluster of its own (a hub each, and its own servers); inside each, the
+// cases stay one after another (row 17's first restarts its hub). One describe after another they took ≈ 16-18 s, half
+// of it three cluster starts.
+const SIDE_BY_SIDE = { concurrent: true };
+
+describe('row 17: a server claiming an absurd director epoch', SIDE_BY_SIDE, () => {
   const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0, servers: [], hubArgs: DIRECTOR_TIMEOUT_ARGS });
   beforeAll(async () => {
     await cluster.start();
   }, 180_000);
   afterAll(() => cluster.stop());
 
-  it('lastEpoch 2^53 - 1 is refused, 2^40 is ignored; watches work; after a hub restart honest servers register', async () => {
+  it.sequential('lastEpoch 2^53 - 1 is refused, 2^40 is ignored; watches work; after a hub restart honest servers register', async () => {
     const rogue = await connectServer(cluster.hubUrl, 'rogue-epoch');
     // The value that broke the epoch: 2^53 - 1, so the next epoch was not an exact integer.
     expect(await ask(rogue, 'register', rogueDescriptor('rogue-epoch', Number.MAX_SAFE_INTEGER))).toMatchObject({
@@ -68,7 +73,7 @@ describe('row 17: a server claiming an absurd director epoch', () => {
     recordFigure('epoch_abuse.epoch_after_restart', after.epoch!);
   }, 240_000);
 
-  it('a lone hub (no cluster shared with other hubs) refuses an attachment, and nothing changes', async () => {
+  it.sequential('a lone hub (no cluster shared with other hubs) refuses an attachment, and nothing changes', async () => {
     const before = await cluster.state();
     const s = await connectServer(cluster.hubUrl, 'attach-1');
     expect(await ask(s, 'attach', { id: 'attach-1' })).toMatchObject({ ok: false, code: 'bad-request' });
@@ -78,7 +83,7 @@ describe('row 17: a server claiming an absurd director epoch', () => {
     expect(after.servers.map((x) => x.id)).not.toContain('attach-1');
   });
 
-  it('a refused registration is retried with backoff, not fatal', async () => {
+  it.sequential('a refused registration is retried with backoff, not fatal', async () => {
     // A region longer than the schema allows: the hub refuses the descriptor every time.
     const p = await cluster.startServer({ id: 'bad-1', region: 'r'.repeat(65), lat: 0, lon: 0, assets: [] }, { waitRegistered: false });
     // Counted in the JSON log lines (a fatal exit would also print the reason once on stderr).
@@ -91,13 +96,13 @@ describe('row 17: a server claiming an absurd director epoch', () => {
   }, 30_000);
 });
 
-describe('row 18: a loopback hub without an operator token, behind a reverse proxy on its machine', () => {
+describe('row 18: a loopback hub without an operator token, behind a reverse proxy on its machine', SIDE_BY_SIDE, () => {
   // What nginx, HAProxy or Caddy on the hub's host forward: every client of the Internet arrives from 127.0.0.1.
   const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0, servers: [], hubArgs: DIRECTOR_TIMEOUT_ARGS });
   beforeAll(() => cluster.start(), 180_000);
   afterAll(() => cluster.stop());
 
-  it('operator views answer this machine only: a forwarded request gets 403, the dashboard socket is refused', async () => {
+  it.sequential('operator views answer this machine only: a forwarded request gets 403, the dashboard socket is refused', async () => {
     // node:http, not fetch: fetch sends its own Host whatever it is given.
     const get = (path: string, headers: Record<string, string> = {}) =>
       new Promise<{ status: number; text: () => Promise<string> }>((resolve, reject) => {
@@ -148,7 +153,7 @@ describe('row 18: a loopback hub without an operator token, behind a reverse pro
   }, 60_000);
 });
 
-describe("rows 18–19: operator views and broadcasters' location; secrets", () => {
+describe("rows 18–19: operator views and broadcasters' location; secrets", SIDE_BY_SIDE, () => {
   const dir = mkdtempSync(join(tmpdir(), 'baton-trust-'));
   const secretFile = join(dir, 'cluster-secret');
   const tokenFile = join(dir, 'operator-token');
@@ -173,7 +178,7 @@ describe("rows 18–19: operator views and broadcasters' location; secrets", () 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('row 18: a device fix is kept as a city and 0.1°; operator views need the token, public ones do not', async () => {
+  it.sequential('row 18: a device fix is kept as a city and 0.1°; operator views need the token, public ones do not', async () => {
     const c = await connect(cluster.hubUrl);
     const fix = { lat: 38.7223, lon: -9.1393, label: 'Rua Augusta 24, Lisboa' };
     const r = await ask(c, 'publish', { streamKey: 'test-key', location: fix, streamId: 'private-place' });
@@ -213,7 +218,7 @@ describe("rows 18–19: operator views and broadcasters' location; secrets", () 
     recordFigure('operator_views.refused_without_token', 4);
   }, 60_000);
 
-  it('row 19: a cluster secret under 16 bytes, or given twice, stops start-up with the reason', async () => {
+  it.sequential('row 19: a cluster secret under 16 bytes, or given twice, stops start-up with the reason', async () => {
     const run = (args: string[]) =>
       promisify(execFile)(process.execPath, [BATON, ...args], {
         cwd: ROOT,
