@@ -27,19 +27,14 @@ async function watchOk(hubUrl: string): Promise<{ ok: boolean; epoch?: number; c
   return r;
 }
 
-// The three describes run side by side, each on a cluster of its own (a hub each, and its own servers); inside each, the
-// cases stay one after another (row 17's first restarts its hub). One describe after another they took ≈ 16-18 s, half
-// of it three cluster starts.
-const SIDE_BY_SIDE = { concurrent: true };
-
-describe('row 17: a server claiming an absurd director epoch', SIDE_BY_SIDE, () => {
+describe('row 17: a server claiming an absurd director epoch', () => {
   const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0, servers: [], hubArgs: DIRECTOR_TIMEOUT_ARGS });
   beforeAll(async () => {
     await cluster.start();
   }, 180_000);
   afterAll(() => cluster.stop());
 
-  it.sequential('lastEpoch 2^53 - 1 is refused, 2^40 is ignored; watches work; after a hub restart honest servers register', async () => {
+  it('lastEpoch 2^53 - 1 is refused, 2^40 is ignored; watches work; after a hub restart honest servers register', async () => {
     const rogue = await connectServer(cluster.hubUrl, 'rogue-epoch');
     // The value that broke the epoch: 2^53 - 1, so the next epoch was not an exact integer.
     expect(await ask(rogue, 'register', rogueDescriptor('rogue-epoch', Number.MAX_SAFE_INTEGER))).toMatchObject({
@@ -73,7 +68,7 @@ describe('row 17: a server claiming an absurd director epoch', SIDE_BY_SIDE, () 
     recordFigure('epoch_abuse.epoch_after_restart', after.epoch!);
   }, 240_000);
 
-  it.sequential('a lone hub (no cluster shared with other hubs) refuses an attachment, and nothing changes', async () => {
+  it('a lone hub (no cluster shared with other hubs) refuses an attachment, and nothing changes', async () => {
     const before = await cluster.state();
     const s = await connectServer(cluster.hubUrl, 'attach-1');
     expect(await ask(s, 'attach', { id: 'attach-1' })).toMatchObject({ ok: false, code: 'bad-request' });
@@ -83,7 +78,7 @@ describe('row 17: a server claiming an absurd director epoch', SIDE_BY_SIDE, () 
     expect(after.servers.map((x) => x.id)).not.toContain('attach-1');
   });
 
-  it.sequential('a refused registration is retried with backoff, not fatal', async () => {
+  it('a refused registration is retried with backoff, not fatal', async () => {
     // A region longer than the schema allows: the hub refuses the descriptor every time.
     const p = await cluster.startServer({ id: 'bad-1', region: 'r'.repeat(65), lat: 0, lon: 0, assets: [] }, { waitRegistered: false });
     // Counted in the JSON log lines (a fatal exit would also print the reason once on stderr).
@@ -96,13 +91,13 @@ describe('row 17: a server claiming an absurd director epoch', SIDE_BY_SIDE, () 
   }, 30_000);
 });
 
-describe('row 18: a loopback hub without an operator token, behind a reverse proxy on its machine', SIDE_BY_SIDE, () => {
+describe('row 18: a loopback hub without an operator token, behind a reverse proxy on its machine', () => {
   // What nginx, HAProxy or Caddy on the hub's host forward: every client of the Internet arrives from 127.0.0.1.
   const cluster = new Cluster({ heartbeatMs: HEARTBEAT_MS, rotationMs: 0, servers: [], hubArgs: DIRECTOR_TIMEOUT_ARGS });
   beforeAll(() => cluster.start(), 180_000);
   afterAll(() => cluster.stop());
 
-  it.sequential('operator views answer this machine only: a forwarded request gets 403, the dashboard socket is refused', async () => {
+  it('operator views answer this machine only: a forwarded request gets 403, the dashboard socket is refused', async () => {
     // node:http, not fetch: fetch sends its own Host whatever it is given.
     const get = (path: string, headers: Record<string, string> = {}) =>
       new Promise<{ status: number; text: () => Promise<string> }>((resolve, reject) => {
@@ -153,7 +148,7 @@ describe('row 18: a loopback hub without an operator token, behind a reverse pro
   }, 60_000);
 });
 
-describe("rows 18–19: operator views and broadcasters' location; secrets", SIDE_BY_SIDE, () => {
+describe("rows 18–19: operator views and broadcasters' location; secrets", () => {
   const dir = mkdtempSync(join(tmpdir(), 'baton-trust-'));
   const secretFile = join(dir, 'cluster-secret');
   const tokenFile = join(dir, 'operator-token');
@@ -178,7 +173,7 @@ describe("rows 18–19: operator views and broadcasters' location; secrets", SID
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.sequential('row 18: a device fix is kept as a city and 0.1°; operator views need the token, public ones do not', async () => {
+  it('row 18: a device fix is kept as a city and 0.1°; operator views need the token, public ones do not', async () => {
     const c = await connect(cluster.hubUrl);
     const fix = { lat: 38.7223, lon: -9.1393, label: 'Rua Augusta 24, Lisboa' };
     const r = await ask(c, 'publish', { streamKey: 'test-key', location: fix, streamId: 'private-place' });
@@ -218,7 +213,7 @@ describe("rows 18–19: operator views and broadcasters' location; secrets", SID
     recordFigure('operator_views.refused_without_token', 4);
   }, 60_000);
 
-  it.sequential('row 19: a cluster secret under 16 bytes, or given twice, stops start-up with the reason', async () => {
+  it('row 19: a cluster secret under 16 bytes, or given twice, stops start-up with the reason', async () => {
     const run = (args: string[]) =>
       promisify(execFile)(process.execPath, [BATON, ...args], {
         cwd: ROOT,
