@@ -257,6 +257,9 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     driveUpload(this.#host, u);
   }
 
+  /** The first stream error a server gave (`STREAM_ERRORS`): no upload failing after it asks for a replacement. */
+  #streamError: { code: string; message: string } | null = null;
+
   /** One failure path per upload; the server is excluded from replacements from now on. */
   #failUpload(u: Upload, code: string, message: string): void {
     if (u.state === 'failed' || u.state === 'done') return;
@@ -266,8 +269,13 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#release(u);
     this.emit('health', info(u));
     this.#trim();
-    if (STREAM_ERRORS.has(code)) {
-      if (this.#uploads.alive().length === 0) return this.#fatal(code, message);
+    if (STREAM_ERRORS.has(code)) this.#streamError ??= { code, message };
+    // The stream itself was refused (by this server or another): no server takes it, and another upload's channel that
+    // closed meanwhile is most likely that refusal arriving another way (its error frame lost with the reset: seen in
+    // ingest-nonsense under load, which then asked for a replacement and reported `no-ingest`).
+    const refused = this.#streamError;
+    if (refused) {
+      if (this.#uploads.alive().length === 0) return this.#fatal(refused.code, refused.message);
       return this.#checkEnd();
     }
     this.#checkEnd();
