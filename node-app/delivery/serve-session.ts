@@ -3,7 +3,7 @@
 // media-pump.ts.
 import { EventEmitter } from 'node:events';
 import type { ByteSource } from '../contracts.js';
-import { createPeer, type Peer } from '../webrtc/peer.js';
+import { createPeer, type Peer, whenSent } from '../webrtc/peer.js';
 import {
   FrameErrorCode,
   decodeClientFrame,
@@ -34,8 +34,10 @@ import {
   type ServeStats,
 } from './serve-options.js';
 
-/** How long `end` lets its error frame leave before the peer is destroyed (ms). */
+/** How long `end` lets its error frame leave before the peer is destroyed (ms), at least… */
 const END_FLUSH_MS = 250;
+/** …and at most, when media queued ahead of the frame has not left by then (a slow or stalled viewer). */
+const END_FLUSH_MAX_MS = 2_000;
 
 export class ServeSession extends EventEmitter<ServeSessionEvents> {
   readonly sessionId: string;
@@ -146,15 +148,17 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
 
   /**
    * Tells the viewer why (an `error` control frame with `code`), reads nothing more, and ends the session with
-   * that reason `END_FLUSH_MS` later: a peer destroyed at once may drop the frame, and the viewer would take the
-   * end for a lost server and resume elsewhere.
+   * that reason once the frame has left (`whenSent`: `END_FLUSH_MS` at least, `END_FLUSH_MAX_MS` at most): a peer
+   * destroyed at once may drop the frame, and the viewer would take the end for a lost server and resume elsewhere.
    */
-  end(code: string, message: string): void {
+  end(code: string, message: string, error?: Error): void {
     if (this.#state === 'closed' || this.#ending) return;
     this.#ending = true;
     this.#sendControl({ t: 'error', code, message });
     this.#source.close();
-    setTimeout(() => this.close(code), END_FLUSH_MS).unref();
+    const peer = this.#peer;
+    if (peer && !peer.destroyed) whenSent(peer, END_FLUSH_MS, END_FLUSH_MAX_MS, () => this.close(code, error));
+    else setTimeout(() => this.close(code, error), END_FLUSH_MS).unref();
   }
 
   /** Ends the session (idempotent): stops sending, closes the peer and the source. */
@@ -303,8 +307,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #failed(err: Error): void {
     if (this.#state === 'closed' || this.#ending) return;
     if ((err as { code?: unknown }).code === FrameErrorCode.assetChanged) return this.end(FrameErrorCode.assetChanged, err.message);
-    this.#sendControl({ t: 'error', code: 'read-failed', message: 'the server could not read the asset' });
-    this.close('read-failed', err);
+    this.end('read-failed', 'the server could not read the asset', err);
   }
 
   /** Cut a pacing or live-poll sleep short (a seek, resume, or close). */

@@ -1,6 +1,6 @@
 // One broadcaster upload to this server: answers the publisher's WebRTC offer, stores chunks in order, acks what is durable.
 import { EventEmitter } from 'node:events';
-import { createPeer, type Peer, type PeerSessionOptions } from '../webrtc/peer.js';
+import { createPeer, destroyWhenSent, type Peer, type PeerSessionOptions } from '../webrtc/peer.js';
 import {
   IngestErrorCode,
   decodeIngestClientFrame,
@@ -20,6 +20,10 @@ export const INGEST_IDLE_TIMEOUT_MS = 30_000;
 /** After `done`, the publisher has this long to close the channel itself. */
 export const DONE_LINGER_MS = 5_000;
 export const MAX_BAD_FRAMES = 16;
+/** A session ended by an error keeps its peer this long at least, and until the error frame has left… */
+const ERROR_FLUSH_MS = 100;
+/** …but no longer than this (a publisher that reads nothing holds a peer no longer). */
+const CLOSE_FLUSH_MAX_MS = 1_000;
 const WATCHDOG_MS = 1_000;
 
 export type IngestSessionState = 'connecting' | 'waiting-hello' | 'receiving' | 'ending' | 'done' | 'closed';
@@ -131,7 +135,7 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
       'ingest session closed',
     );
     // Let a last control message (an error or done) reach the publisher before the channel goes.
-    setTimeout(() => this.#peer.destroy(), error ? 100 : 0).unref?.();
+    destroyWhenSent(this.#peer, error ? ERROR_FLUSH_MS : 0, CLOSE_FLUSH_MAX_MS);
     this.emit('closed', reason, error);
     this.removeAllListeners();
   }
