@@ -38,7 +38,22 @@ const LINGER_CHECK_MS = 20;
  * more are read (then none), and the connection is closed after LINGER_MS (or once the body ended).
  */
 export function lingerUnreadBodies(server: Server): void {
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  // First of the 'request' listeners: a handler given to createServer may answer before a later one runs.
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    // The answer says `Connection: close` when the body is still unread as it goes out: without it a keep-alive client
+    // (undici, a browser) may send its next request on this connection before the FIN below reaches it, and that request
+    // dies with "other side closed" (seen in CI under load: a WHIP 413, then the next request). Node closes the
+    // connection itself after such an answer (`destroySoon`, a reset with the body unread): it only ends it here, and
+    // the linger below closes it.
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+      if (hasUnreadBody(req) && !res.headersSent) {
+        res.setHeader('connection', 'close');
+        const socket = req.socket as Socket & { destroySoon?: () => void };
+        socket.destroySoon = () => socket.end();
+      }
+      return writeHead.apply(this, args);
+    } as ServerResponse['writeHead'];
     res.once('finish', () => {
       if (req.complete) return;
       // The answer is out: FIN after it, so the client reads it before the close below (a reset would drop it from
@@ -58,6 +73,13 @@ export function lingerUnreadBodies(server: Server): void {
       req.once('end', () => socket.destroy());
     });
   });
+}
+
+/** A request with a body (a length above 0, or chunked) not read to its end yet. */
+function hasUnreadBody(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
 }
 
 /** Connections one remote address may hold open at once (a browser tab uses one socket.io and ≤ 6 HTTP connections). */
