@@ -21,7 +21,10 @@ export const UPLOAD_CONNECT_TIMEOUT_MS = 15_000;
 /** Replacement servers asked for over one stream's life. */
 export const MAX_REPLACEMENTS = 6;
 export const REPLACE_RETRY_BASE_MS = 500;
-/** After the last chunk, servers have this long to finalize. */
+/**
+ * After the last chunk, servers have this long to finalize (a copy made again after the end included). Past it the
+ * publish ends with the copies stored by then, or fails (`timeout`) when there are none.
+ */
 export const END_TIMEOUT_MS = 60_000;
 /** A session the hub closed because it lost sight of the server (`server-gone`) is handed to the Publisher's watch this much later. */
 export const HUB_CLOSE_GRACE_MS = 250;
@@ -41,6 +44,13 @@ export const SERVER_CLOSE_WAIT_MS = 5_000;
  * long as the hub's wait for a WHIP primary that left (WHIP_PRIMARY_AWAY_MS).
  */
 export const UPLOAD_SILENT_MS = 10_000;
+/**
+ * Once an upload has sent `end` (every chunk is on the channel) the server owes only its last acks and `done`, which
+ * take a flush and a rename (well under a second): silent this long, it is failing, whether or not a hub watches it,
+ * and the copy it would have held is made again elsewhere while the publisher still holds the whole stream. Before,
+ * only UPLOAD_SILENT_MS applied, and a 5-s upload had ended on one copy before a dead server's 10 s of silence.
+ */
+export const END_SILENT_MS = 5_000;
 /** How often such an upload is checked for silence. */
 export const SILENCE_CHECK_MS = 500;
 /** `progress` at most this often. */

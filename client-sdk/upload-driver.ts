@@ -34,6 +34,8 @@ export interface UploadHost {
   acked(): void;
   /** The server finalized the stream (`done`). */
   stored(u: Upload): void;
+  /** The upload sent `end`: the server owes only its confirmation now. */
+  ended(u: Upload): void;
 }
 
 /** Wires a new upload's peer to its host and starts its connect timer. */
@@ -131,6 +133,7 @@ export async function pumpUpload(host: UploadHost, u: Upload): Promise<void> {
           const bytes = host.buffer.bytes;
           const end: IngestClientControl = host.sha256 ? { t: 'end', bytes, sha256: host.sha256 } : { t: 'end', bytes };
           sendControl(u, (code, message) => host.fail(u, code, message), end);
+          if (u.state === 'ending') host.ended(u);
         }
         return;
       }
