@@ -120,8 +120,10 @@ export class PublishRouter {
       }
     }
     const survivors = current.filter((s) => !exclude.has(s.serverId) && this.#o.feed.table.get(s.serverId) !== undefined);
-    // A copy already stored counts as kept (its publisher adds one lost at the end), and its server takes no new one.
-    const stored = storedOn.filter((id) => !exclude.has(id) && !survivors.some((s) => s.serverId === id));
+    // A stream that has ended (no live copy left): a copy already stored counts as kept (its publisher adds one lost at
+    // the end). A server storing the id takes no new copy of it whatever the stream's state.
+    const ended = liveOwners.length === 0;
+    const stored = ended ? storedOn.filter((id) => !exclude.has(id) && !survivors.some((s) => s.serverId === id)) : [];
     const kept = survivors.length + stored.length;
     const replacing: 'primary' | 'backup' | null =
       kept !== 1 ? null : survivors[0] ? (survivors[0].role === 'primary' ? 'backup' : 'primary') : 'backup';
