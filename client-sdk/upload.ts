@@ -99,9 +99,11 @@ export function overdue(u: Upload, since: number, now: number, ms: number): bool
 
 /**
  * Watches an upload for silence: every `checkMs`, calls `onSilent` with the bound it broke once it is overdue (see
- * `overdue`) by `silenceBound(u, bounds)` since `since`. The watch stays until the upload is released.
+ * `overdue`) by `silenceBound(u, bounds)` since `since`. The watch stays until the upload is released; an upload has
+ * one at most (a second is not started: the first, from an earlier `since`, fails it no later).
  */
 export function watchSilence(u: Upload, since: number, bounds: SilenceBounds, onSilent: (ms: number) => void): void {
+  if (u.silenceTimer !== undefined) return;
   u.silenceTimer = setInterval(() => {
     const ms = silenceBound(u, bounds);
     if (overdue(u, since, Date.now(), ms)) onSilent(ms);
