@@ -119,6 +119,12 @@ export interface PublisherOptions {
   /** With a hash, `end` carries the stream's sha256 and servers verify it. */
   hash?: HashFactory;
   /**
+   * Reads `length` stream bytes from `offset` again (a file): chunks dropped from the resend buffer stay resendable,
+   * so a replacement, during the stream or after its end, is filled from byte 0 however long the stream. Absent (a
+   * camera), only what the buffer holds can be resent.
+   */
+  reread?: (offset: number, length: number) => Promise<Uint8Array>;
+  /**
    * Continue a copy a server already holds (a resumed WHIP broadcast): the first chunk
    * pushed gets this sequence number and byte offset. No hash then: it would cover only the new bytes.
    */

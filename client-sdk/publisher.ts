@@ -64,12 +64,13 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   constructor(opts: PublisherOptions) {
     super();
     this.#o = opts;
-    this.#buffer = new ResendBuffer(opts.resendBufferBytes ?? RESEND_BUFFER_BYTES, opts.startAt);
+    this.#buffer = new ResendBuffer(opts.resendBufferBytes ?? RESEND_BUFFER_BYTES, opts.startAt, opts.reread !== undefined);
     this.#hash = opts.startAt ? undefined : opts.hash?.();
     if (opts.streamId) this.#streamId = opts.streamId;
     const self = this;
     this.#host = {
       buffer: this.#buffer,
+      reread: opts.reread,
       get closed() {
         return self.#closed;
       },
@@ -321,10 +322,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#failUpload(slowest, 'too-slow', `${slowest.serverId} fell more than ${this.#buffer.capacity * OVERFLOW_FACTOR} bytes behind`);
   }
 
-  /**
-   * Frames leave the buffer only when it is over capacity and every live upload
-   * has acknowledged them; an upload still connecting may need everything.
-   */
+  /** Frames leave the buffer only once it is over capacity and every live upload acknowledged them (a connecting one may need all). */
   #trim(): void {
     this.#buffer.trim(this.#uploads.ackedFloor(this.#buffer.nextSeq), this.#closed);
   }

@@ -61,9 +61,9 @@ export class Replacements {
     try {
       // Counted against the uploads the hub still places: one whose server it dropped gets its replacement at once.
       while (!h.closed && h.uploads.placed().length < 2 && this.#asked < MAX_REPLACEMENTS) {
-        // After end() a new copy can be made only while the buffer still holds the whole stream, from its first byte:
+        // After end() a new copy can be made only while the stream can be sent whole (held, or read again from a file):
         // then a copy lost at the end (or after it, a server that never confirmed it) is made again on another server.
-        if (h.ending && h.uploads.alive().length > 0 && h.buffer.firstSeq > 0) break;
+        if (h.ending && h.uploads.alive().length > 0 && h.buffer.resendFrom > 0) break;
         this.#asked++;
         // Servers that failed the stream, and those that stored it already (the hub may not know it yet).
         const r = await h.ask([...new Set([...h.uploads.dead(), ...h.uploads.stored()])]);

@@ -19,6 +19,8 @@ export interface UploadHost {
   readonly sha256: string | undefined;
   readonly streamId: string;
   readonly mime: string;
+  /** Reads stream bytes the resend buffer dropped again (a file), if the stream allows it. */
+  readonly reread?: ((offset: number, length: number) => Promise<Uint8Array>) | undefined;
   /** Relays a signal for `sessionId` to the hub. */
   signal(sessionId: string, data: unknown): void;
   /** The one failure path of an upload. */
@@ -48,7 +50,7 @@ export function driveUpload(host: UploadHost, u: Upload): void {
   peer.on('connect', () => {
     if (!mine()) return;
     // The oldest chunk we can still send: a copy that needs older ones refuses (cannot-resume).
-    const hello: IngestClientControl = { t: 'hello', streamId: host.streamId, mime: host.mime, resumeFrom: host.buffer.firstSeq };
+    const hello: IngestClientControl = { t: 'hello', streamId: host.streamId, mime: host.mime, resumeFrom: host.buffer.resendFrom };
     sendControl(u, (code, message) => host.fail(u, code, message), hello);
   });
   peer.on('data', (data) => {
@@ -76,12 +78,12 @@ function onServerFrame(host: UploadHost, u: Upload, data: unknown): void {
     case 'ready': {
       if (u.state !== 'connecting') return;
       clearTimeout(u.connectTimer);
-      const { firstSeq, nextSeq } = host.buffer;
-      if (msg.nextSeq < firstSeq || msg.nextSeq > nextSeq) {
+      const { resendFrom, nextSeq } = host.buffer;
+      if (msg.nextSeq < resendFrom || msg.nextSeq > nextSeq) {
         return host.fail(
           u,
           'cannot-resume',
-          `${u.serverId} needs chunk ${msg.nextSeq}; the resend buffer holds ${firstSeq}..${nextSeq - 1}`,
+          `${u.serverId} needs chunk ${msg.nextSeq}; the resend buffer holds ${resendFrom}..${nextSeq - 1}`,
         );
       }
       const expected = host.buffer.offsetOf(msg.nextSeq);
@@ -137,7 +139,9 @@ export async function pumpUpload(host: UploadHost, u: Upload): Promise<void> {
         }
         return;
       }
-      const f = host.buffer.frame(u.next);
+      const f =
+        host.buffer.frame(u.next) ?? (host.reread ? await host.buffer.frameAt(u.next, host.reread).catch(() => undefined) : undefined);
+      if ((u.state as UploadState) === 'failed' || host.closed) return;
       if (!f) return host.fail(u, 'cannot-resume', `chunk ${u.next} is no longer in the resend buffer`);
       await writeFrame(u, f.encoded, (code, message) => host.fail(u, code, message));
       if ((u.state as UploadState) === 'failed' || host.closed) return;

@@ -22,11 +22,11 @@ describe('broadcast: a copy lost at the end of a fast upload', () => {
   const storageOf = (id: string) => cluster.servers.get(id)!.storage;
 
   /** Publishes the clip at 4× as `streamId`; `signal` goes to the primary once it holds `share` of it. */
-  async function publishLosingPrimary(streamId: string, signal: NodeJS.Signals, share: number) {
+  async function publishLosingPrimary(streamId: string, signal: NodeJS.Signals, share: number, extra: string[]) {
     const src = readFileSync(file);
     const args = ['--hub', cluster.hubUrl, '--file', file, '--location', 'Lisbon', '--stream-key', 'test-key'];
     const t0 = performance.now();
-    const pub = run(['publish', ...args, '--stream-id', streamId, '--speed', '4']);
+    const pub = run(['publish', ...args, '--stream-id', streamId, '--speed', '4', ...extra]);
     const primary = (await waitForOutput(pub, /primary (\S+) /, 30_000))[1]!;
     const part = join(storageOf(primary), `${streamId}.webm.part`);
     await waitFor(
@@ -37,18 +37,21 @@ describe('broadcast: a copy lost at the end of a fast upload', () => {
     );
     cluster.servers.get(primary)!.child.kill(signal);
     const code = await pub.exited;
-    console.log(`baton publish --speed 4, primary ${signal} at ${share * 100} %: exited after ${Math.round(performance.now() - t0)} ms`);
+    const took = Math.round(performance.now() - t0);
+    console.log(`baton publish --speed 4 ${extra.join(' ')}, primary ${signal} at ${share * 100} %: exited after ${took} ms`);
     return { src, primary, code, output: pub.output() };
   }
 
+  // The third: the clip (1.6 MB) is six times the resend buffer, so the new copy after the end is read from the file.
   it.each([
-    { signal: 'SIGSTOP' as const, how: 'hangs', share: 0.85 },
-    { signal: 'SIGKILL' as const, how: 'is SIGKILLed', share: 0.95 },
+    { signal: 'SIGSTOP' as const, how: 'hangs', share: 0.85, extra: [] },
+    { signal: 'SIGKILL' as const, how: 'is SIGKILLed', share: 0.95, extra: [] },
+    { signal: 'SIGKILL' as const, how: 'is SIGKILLed (0.25-MiB resend buffer)', share: 0.95, extra: ['--resend-buffer-mb', '0.25'] },
   ])(
     'the primary $how as the upload ends: the stream still ends stored on two servers, sha256 equal',
-    async ({ signal, share }) => {
-      const streamId = `end-${signal.toLowerCase()}`;
-      const { src, primary, code, output } = await publishLosingPrimary(streamId, signal, share);
+    async ({ signal, share, extra }) => {
+      const streamId = `end-${signal.toLowerCase()}${extra.length ? '-small-buffer' : ''}`;
+      const { src, primary, code, output } = await publishLosingPrimary(streamId, signal, share, extra);
       try {
         expect(code, output.slice(-3000)).toBe(0);
         const done = new RegExp(
