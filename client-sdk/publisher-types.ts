@@ -9,7 +9,8 @@ import { CodedError } from '../common/coded-error.js';
  * stream from chunk 0) can be filled as long as the stream so far fits: 64 MiB
  * is about 9 minutes at 1 Mbit/s, 3.5 minutes at 2.5 Mbit/s (camera HD).
  * Longer streams keep their last 64 MiB; a replacement that would need older
- * chunks is refused (`cannot-resume`) and the stream goes on with one copy.
+ * chunks is refused (`cannot-resume`) and the stream goes on with one copy,
+ * unless the publisher can read its stream again (`reread`, a file).
  */
 export const RESEND_BUFFER_BYTES = 64 * 1024 * 1024;
 /** Unacknowledged bytes past the buffer size at which the slowest upload is dropped (push() never waits). */
