@@ -9,7 +9,8 @@ import { CodedError } from '../common/coded-error.js';
  * stream from chunk 0) can be filled as long as the stream so far fits: 64 MiB
  * is about 9 minutes at 1 Mbit/s, 3.5 minutes at 2.5 Mbit/s (camera HD).
  * Longer streams keep their last 64 MiB; a replacement that would need older
- * chunks is refused (`cannot-resume`) and the stream goes on with one copy.
+ * chunks is refused (`cannot-resume`) and the stream goes on with one copy,
+ * unless the publisher can read its stream again (`reread`, a file).
  */
 export const RESEND_BUFFER_BYTES = 64 * 1024 * 1024;
 /** Unacknowledged bytes past the buffer size at which the slowest upload is dropped (push() never waits). */
@@ -21,7 +22,10 @@ export const UPLOAD_CONNECT_TIMEOUT_MS = 15_000;
 /** Replacement servers asked for over one stream's life. */
 export const MAX_REPLACEMENTS = 6;
 export const REPLACE_RETRY_BASE_MS = 500;
-/** After the last chunk, servers have this long to finalize. */
+/**
+ * After the last chunk, servers have this long to finalize (a copy made again after the end included). Past it the
+ * publish ends with the copies stored by then, or fails (`timeout`) when there are none.
+ */
 export const END_TIMEOUT_MS = 60_000;
 /** A session the hub closed because it lost sight of the server (`server-gone`) is handed to the Publisher's watch this much later. */
 export const HUB_CLOSE_GRACE_MS = 250;
@@ -41,6 +45,13 @@ export const SERVER_CLOSE_WAIT_MS = 5_000;
  * long as the hub's wait for a WHIP primary that left (WHIP_PRIMARY_AWAY_MS).
  */
 export const UPLOAD_SILENT_MS = 10_000;
+/**
+ * Once an upload has sent `end` (every chunk is on the channel) the server owes only its last acks and `done`, which
+ * take a flush and a rename (well under a second): silent this long, it is failing, whether or not a hub watches it,
+ * and the copy it would have held is made again elsewhere while the publisher still holds the whole stream. Before,
+ * only UPLOAD_SILENT_MS applied, and a 5-s upload had ended on one copy before a dead server's 10 s of silence.
+ */
+export const END_SILENT_MS = 5_000;
 /** How often such an upload is checked for silence. */
 export const SILENCE_CHECK_MS = 500;
 /** `progress` at most this often. */
@@ -108,6 +119,12 @@ export interface PublisherOptions {
   resendBufferBytes?: number;
   /** With a hash, `end` carries the stream's sha256 and servers verify it. */
   hash?: HashFactory;
+  /**
+   * Reads `length` stream bytes from `offset` again (a file): chunks dropped from the resend buffer stay resendable,
+   * so a replacement, during the stream or after its end, is filled from byte 0 however long the stream. Absent (a
+   * camera), only what the buffer holds can be resent.
+   */
+  reread?: (offset: number, length: number) => Promise<Uint8Array>;
   /**
    * Continue a copy a server already holds (a resumed WHIP broadcast): the first chunk
    * pushed gets this sequence number and byte offset. No hash then: it would cover only the new bytes.

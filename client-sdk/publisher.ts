@@ -6,6 +6,7 @@ import type { IngestLimits } from '../signaling/protocol/ingest-frames.js';
 import type { PublishReply } from '../signaling/protocol/messages.js';
 import { Throttle } from '../common/throttle.js';
 import {
+  END_SILENT_MS,
   END_TIMEOUT_MS,
   OVERFLOW_FACTOR,
   PROGRESS_INTERVAL_MS,
@@ -57,16 +58,19 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   /** The Publisher as its uploads and its replacements see it. */
   readonly #host: UploadHost & ReplacementHost;
   readonly #replacements: Replacements;
+  /** How long a watched upload may stay silent: UPLOAD_SILENT_MS, END_SILENT_MS once end() was called. */
+  readonly #silence = { silentMs: UPLOAD_SILENT_MS, endSilentMs: END_SILENT_MS, checkMs: SILENCE_CHECK_MS, ended: () => this.#ending };
 
   constructor(opts: PublisherOptions) {
     super();
     this.#o = opts;
-    this.#buffer = new ResendBuffer(opts.resendBufferBytes ?? RESEND_BUFFER_BYTES, opts.startAt);
+    this.#buffer = new ResendBuffer(opts.resendBufferBytes ?? RESEND_BUFFER_BYTES, opts.startAt, opts.reread !== undefined);
     this.#hash = opts.startAt ? undefined : opts.hash?.();
     if (opts.streamId) this.#streamId = opts.streamId;
     const self = this;
     this.#host = {
       buffer: this.#buffer,
+      reread: opts.reread,
       get closed() {
         return self.#closed;
       },
@@ -100,8 +104,8 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
         this.#trim();
         this.#checkEnd();
       },
+      ended: (u) => this.#watchEnd(u),
       uploads: this.#uploads,
-      finalized: () => this.#stored(),
       ask: (exclude) => askPublish(this.#o, this.#held(), exclude),
       leave: (sessionId) => this.#o.socket.emit('leave', { sessionId }),
       assigned: (reply) => this.emit('assigned', reply),
@@ -209,10 +213,11 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     if (this.#ending) throw new PublishError('bad-request', 'end() was already called');
     this.#ending = true;
     this.#sha256 = this.#hash?.digest('hex');
-    const result = this.#endWait.begin(END_TIMEOUT_MS, () =>
-      this.#fatal('timeout', `servers did not finalize within ${END_TIMEOUT_MS} ms`),
-    );
-    for (const u of this.#uploads.all()) void pumpUpload(this.#host, u);
+    const result = this.#endWait.begin(END_TIMEOUT_MS, () => this.#endDeadline());
+    for (const u of this.#uploads.all()) {
+      this.#watchEnd(u);
+      void pumpUpload(this.#host, u);
+    }
     this.#checkEnd();
     return await result;
   }
@@ -235,11 +240,6 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
 
   #held(): HeldStream {
     return { streamId: this.#streamId, streamSecret: this.#streamSecret };
-  }
-
-  /** end() was called and every upload still alive has finalized the stream. */
-  #stored(): boolean {
-    return this.#ending && this.#uploads.allStored();
   }
 
   // ---- uploads ----------------------------------------------------------------------
@@ -278,16 +278,16 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       if (this.#uploads.alive().length === 0) return this.#fatal(refused.code, refused.message);
       return this.#checkEnd();
     }
-    this.#checkEnd();
+    // The round starts first: the end waits for it (a copy lost at the end is made again while the stream is held).
     if (!this.#closed) void this.#replacements.run();
+    this.#checkEnd();
   }
 
   /**
-   * The hub dropped the upload's server from its table (missed heartbeats). It may be dead, or only stalled (a long
-   * pause, a starved machine) with its copy intact and its data channel open. A replacement is asked for at once, as
-   * for a failure, and the server is never asked for again; but the upload goes on while the server answers, and
-   * fails only once it owes an answer and has been silent for UPLOAD_SILENT_MS. The hub no longer watches the
-   * session, so that watch stays for the rest of the upload.
+   * The hub dropped the upload's server from its table (missed heartbeats): dead, or only stalled (a long pause, a
+   * starved machine) with its copy intact. A replacement is asked for at once and the server is never asked for again;
+   * but the upload goes on while the server answers, and fails only once it owes an answer and has been silent for
+   * UPLOAD_SILENT_MS (END_SILENT_MS after the end): the hub no longer watches the session, this watch does.
    */
   #hubGone(u: Upload, message: string): void {
     if (u.state === 'failed' || u.state === 'done' || u.hubGoneAt !== undefined || this.#closed) return;
@@ -295,10 +295,19 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     u.hubGoneAt = since;
     this.#uploads.markDead(u.serverId);
     this.#emitWarning('server-gone', `${message}: the upload goes on while the server answers, and a replacement is asked for`);
-    watchSilence(u, since, UPLOAD_SILENT_MS, SILENCE_CHECK_MS, () =>
-      this.#failUpload(u, 'session-closed', `${message}, and the server has not answered for ${UPLOAD_SILENT_MS} ms`),
-    );
+    this.#watch(u, since, 'session-closed', (ms) => `${message}, and the server has not answered for ${ms} ms`);
     void this.#replacements.run();
+  }
+
+  /** Fails the upload with `code` once it owes an answer and its server has been silent too long (`silenceBound`). */
+  #watch(u: Upload, since: number, code: string, why: (ms: number) => string): void {
+    watchSilence(u, since, this.#silence, (ms) => this.#failUpload(u, code, why(ms)));
+  }
+
+  /** end() was called, or the upload sent `end`: owing an answer, silent for END_SILENT_MS, it fails (see END_SILENT_MS). */
+  #watchEnd(u: Upload): void {
+    if (u.silenceTimer !== undefined || u.state === 'failed' || u.state === 'done' || this.#closed) return;
+    this.#watch(u, Date.now(), 'server-silent', (ms) => `${u.serverId} did not confirm the end: nothing from it for ${ms} ms`);
   }
 
   /** Releases the upload (once) and gives its hub session back. */
@@ -313,24 +322,32 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     this.#failUpload(slowest, 'too-slow', `${slowest.serverId} fell more than ${this.#buffer.capacity * OVERFLOW_FACTOR} bytes behind`);
   }
 
-  /**
-   * Frames leave the buffer only when it is over capacity and every live upload
-   * has acknowledged them; an upload still connecting may need everything.
-   */
+  /** Frames leave the buffer only once it is over capacity and every live upload acknowledged them (a connecting one may need all). */
   #trim(): void {
     this.#buffer.trim(this.#uploads.ackedFloor(this.#buffer.nextSeq), this.#closed);
   }
 
   #checkEnd(): void {
     if (!this.#ending || !this.#endWait.waiting) return;
-    if ((this.#replacements.running && !this.#stored()) || this.#uploads.busy()) return;
+    if (this.#replacements.running || this.#uploads.busy()) return;
     const all = this.#uploads.all();
-    const stored = all.filter((u) => u.state === 'done');
-    if (stored.length === 0) return this.#fatal('no-ingest', `no server stored the stream: ${describeFailures(all)}`);
+    if (!all.some((u) => u.state === 'done')) return this.#fatal('no-ingest', `no server stored the stream: ${describeFailures(all)}`);
+    this.#finish();
+  }
+
+  /** END_TIMEOUT_MS after end(): the publish ends with the copies stored by then, if any (the others are given up). */
+  #endDeadline(): void {
+    if (this.#uploads.stored().length === 0) return this.#fatal('timeout', `servers did not finalize within ${END_TIMEOUT_MS} ms`);
+    this.#emitWarning('timeout', `not every copy was finalized within ${END_TIMEOUT_MS} ms: the stream ends with those stored`);
+    this.#finish();
+  }
+
+  /** Resolves end() with the copies stored, and closes. */
+  #finish(): void {
     const result: PublishResult = {
       streamId: this.#streamId!,
       bytes: this.#buffer.bytes,
-      stored: stored.map((u) => u.serverId),
+      stored: this.#uploads.stored(),
       failovers: [...this.#replacements.failovers],
     };
     if (this.#sha256) result.sha256 = this.#sha256;
@@ -350,16 +367,14 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
   /**
    * The hub connection dropped: no hub tells this publisher any more that a server left the table (the hub it comes
    * back to, maybe another, holds none of its sessions). Each upload then fails once it owes an answer and its server
-   * has said nothing for UPLOAD_SILENT_MS, as after the hub's notice (`#hubGone`) — else a server that died with the
-   * hub away was noticed only when its channel closed (≈ 15 s here), after a short upload had ended on one copy.
+   * has said nothing for UPLOAD_SILENT_MS (END_SILENT_MS after the end), as after the hub's notice (`#hubGone`); the
+   * copy it would have held is made again elsewhere, even after the end (Replacements).
    */
   readonly #onHubDisconnect = (): void => {
     const since = Date.now();
     for (const u of this.#uploads.all()) {
       if (u.state === 'failed' || u.state === 'done' || u.silenceTimer !== undefined) continue;
-      watchSilence(u, since, UPLOAD_SILENT_MS, SILENCE_CHECK_MS, () =>
-        this.#failUpload(u, 'server-silent', `the hub connection dropped, and the server has not answered for ${UPLOAD_SILENT_MS} ms`),
-      );
+      this.#watch(u, since, 'server-silent', (ms) => `the hub connection dropped, and the server has not answered for ${ms} ms`);
     }
   };
 

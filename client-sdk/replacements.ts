@@ -20,8 +20,6 @@ export interface ReplacementHost {
   readonly closed: boolean;
   /** end() was called. */
   readonly ending: boolean;
-  /** end() was called and every upload still alive has finalized the stream. */
-  finalized(): boolean;
   /** Asks the hub once for entry servers, passing over the servers in `exclude`. */
   ask(exclude: readonly string[]): Promise<PublishAck>;
   /** Gives a hub session back. */
@@ -63,12 +61,12 @@ export class Replacements {
     try {
       // Counted against the uploads the hub still places: one whose server it dropped gets its replacement at once.
       while (!h.closed && h.uploads.placed().length < 2 && this.#asked < MAX_REPLACEMENTS) {
-        // After end() a new copy is only worth starting while the buffer still holds the whole stream.
-        if (h.ending && h.uploads.alive().length > 0 && h.buffer.firstSeq > 0) break;
-        // Every copy still alive is finalized: the hub refuses a new one (the id is stored), and end() must not wait for it.
-        if (h.finalized()) break;
+        // After end() a new copy can be made only while the stream can be sent whole (held, or read again from a file):
+        // then a copy lost at the end (or after it, a server that never confirmed it) is made again on another server.
+        if (h.ending && h.uploads.alive().length > 0 && h.buffer.resendFrom > 0) break;
         this.#asked++;
-        const r = await h.ask(h.uploads.dead());
+        // Servers that failed the stream, and those that stored it already (the hub may not know it yet).
+        const r = await h.ask([...new Set([...h.uploads.dead(), ...h.uploads.stored()])]);
         if (h.closed) {
           // Closed (or ended) while asking: give back what the hub opened meanwhile.
           if (r.ok) for (const c of [r.primary, r.backup]) if (c) h.leave(c.sessionId);
@@ -79,15 +77,25 @@ export class Replacements {
           if (h.uploads.alive().length === 0 && (r.code === 'no-ingest' || this.#asked >= MAX_REPLACEMENTS)) {
             return h.fatal(r.code, `every entry server failed and no replacement is available: ${r.message}`);
           }
+          // The stream is over and stored: only an answer that never came is worth asking again (the hub connection
+          // was moving); a refusal (no other server, the id) stands, and the end is not held up for it.
+          if (h.ending && h.uploads.stored().length > 0 && r.code !== 'timeout') break;
           await delay(backoffMs(this.#asked - 1, REPLACE_BACKOFF));
           continue;
         }
         h.assigned(stripOk(r));
-        for (const { choice, role, failover } of replacementPlan(r, h.uploads, h.uploads.dead(), this.failovers)) {
+        const need = 2 - h.uploads.placed().length;
+        const plan = replacementPlan(r, h.uploads, h.uploads.dead(), this.failovers, need);
+        // A hub that no longer knows our sessions (another hub of the cluster, or after the end) may name two servers,
+        // or one that already has our copy: only what is missing is started, the other sessions are given back.
+        for (const c of [r.primary, r.backup])
+          if (c && !h.uploads.has(c.sessionId) && !plan.some((p) => p.choice === c)) h.leave(c.sessionId);
+        for (const { choice, role, failover } of plan) {
           this.failovers.push(failover);
           h.failover(failover);
           h.connect(choice, role);
         }
+        if (plan.length === 0) await delay(backoffMs(this.#asked - 1, REPLACE_BACKOFF));
       }
       if (h.uploads.alive().length === 0) h.fatal('no-ingest', 'every entry server failed');
     } finally {

@@ -20,12 +20,20 @@ export class ResendBuffer {
   #nextSeq = 0;
   #bytes = 0;
   #roomWaiters: Array<() => void> = [];
+  readonly #startSeq: number;
+  /** Stream offset of every chunk pushed (by `seq - #startSeq`), when the stream can be read again; null otherwise. */
+  readonly #offsets: number[] | null;
 
-  /** `startAt`: continue a copy a server already holds (the first chunk gets this sequence number and offset). */
-  constructor(capacityBytes: number, startAt?: { seq: number; bytes: number }) {
+  /**
+   * `startAt`: continue a copy a server already holds (the first chunk gets this sequence number and offset).
+   * `rereadable`: the stream's bytes can be read again (a file): chunks dropped from memory stay resendable
+   * (`frameAt`), at the cost of one offset per chunk.
+   */
+  constructor(capacityBytes: number, startAt?: { seq: number; bytes: number }, rereadable = false) {
     this.capacity = capacityBytes;
-    this.#nextSeq = startAt?.seq ?? 0;
+    this.#nextSeq = this.#startSeq = startAt?.seq ?? 0;
     this.#bytes = startAt?.bytes ?? 0;
+    this.#offsets = rereadable ? [] : null;
   }
 
   /** Stream bytes pushed so far. */
@@ -48,10 +56,16 @@ export class ResendBuffer {
     return this.#frames[0]?.seq ?? this.#nextSeq;
   }
 
+  /** The oldest chunk a server can still be sent: the first one when the stream can be read again, else `firstSeq`. */
+  get resendFrom(): number {
+    return this.#offsets ? this.#startSeq : this.firstSeq;
+  }
+
   /** Frames `chunk` (split at the largest payload a frame carries) and keeps it. */
   push(chunk: Uint8Array): void {
     for (let at = 0; at < chunk.byteLength; at += MAX_CHUNK_PAYLOAD_BYTES) {
       const payload = chunk.subarray(at, Math.min(chunk.byteLength, at + MAX_CHUNK_PAYLOAD_BYTES));
+      this.#offsets?.push(this.#bytes);
       this.#frames.push({
         seq: this.#nextSeq,
         offset: this.#bytes,
@@ -69,9 +83,24 @@ export class ResendBuffer {
     return this.#frames[seq - this.firstSeq];
   }
 
-  /** Stream offset at which chunk `seq` starts (`bytes` for the next one); undefined if no longer held. */
+  /** Stream offset at which chunk `seq` starts (`bytes` for the next one); undefined if no longer held or known. */
   offsetOf(seq: number): number | undefined {
-    return seq === this.#nextSeq ? this.#bytes : this.frame(seq)?.offset;
+    if (seq === this.#nextSeq) return this.#bytes;
+    return this.frame(seq)?.offset ?? (seq >= this.#startSeq && seq < this.#nextSeq ? this.#offsets?.[seq - this.#startSeq] : undefined);
+  }
+
+  /**
+   * The frame of `seq`: held, or, when the stream can be read again, made anew from `read(offset, length)`;
+   * undefined when neither (or when the read comes back short).
+   */
+  async frameAt(seq: number, read: (offset: number, length: number) => Promise<Uint8Array>): Promise<Frame | undefined> {
+    const held = this.frame(seq);
+    const offset = this.offsetOf(seq);
+    if (held || offset === undefined || seq >= this.#nextSeq) return held;
+    const size = (this.offsetOf(seq + 1) ?? this.#bytes) - offset;
+    const payload = await read(offset, size);
+    if (payload.byteLength !== size) return undefined;
+    return { seq, offset, size, encoded: encodeChunk(seq, offset, payload) };
   }
 
   /**

@@ -19,6 +19,8 @@ export interface UploadHost {
   readonly sha256: string | undefined;
   readonly streamId: string;
   readonly mime: string;
+  /** Reads stream bytes the resend buffer dropped again (a file), if the stream allows it. */
+  readonly reread?: ((offset: number, length: number) => Promise<Uint8Array>) | undefined;
   /** Relays a signal for `sessionId` to the hub. */
   signal(sessionId: string, data: unknown): void;
   /** The one failure path of an upload. */
@@ -34,6 +36,8 @@ export interface UploadHost {
   acked(): void;
   /** The server finalized the stream (`done`). */
   stored(u: Upload): void;
+  /** The upload sent `end`: the server owes only its confirmation now. */
+  ended(u: Upload): void;
 }
 
 /** Wires a new upload's peer to its host and starts its connect timer. */
@@ -46,7 +50,7 @@ export function driveUpload(host: UploadHost, u: Upload): void {
   peer.on('connect', () => {
     if (!mine()) return;
     // The oldest chunk we can still send: a copy that needs older ones refuses (cannot-resume).
-    const hello: IngestClientControl = { t: 'hello', streamId: host.streamId, mime: host.mime, resumeFrom: host.buffer.firstSeq };
+    const hello: IngestClientControl = { t: 'hello', streamId: host.streamId, mime: host.mime, resumeFrom: host.buffer.resendFrom };
     sendControl(u, (code, message) => host.fail(u, code, message), hello);
   });
   peer.on('data', (data) => {
@@ -74,12 +78,12 @@ function onServerFrame(host: UploadHost, u: Upload, data: unknown): void {
     case 'ready': {
       if (u.state !== 'connecting') return;
       clearTimeout(u.connectTimer);
-      const { firstSeq, nextSeq } = host.buffer;
-      if (msg.nextSeq < firstSeq || msg.nextSeq > nextSeq) {
+      const { resendFrom, nextSeq } = host.buffer;
+      if (msg.nextSeq < resendFrom || msg.nextSeq > nextSeq) {
         return host.fail(
           u,
           'cannot-resume',
-          `${u.serverId} needs chunk ${msg.nextSeq}; the resend buffer holds ${firstSeq}..${nextSeq - 1}`,
+          `${u.serverId} needs chunk ${msg.nextSeq}; the resend buffer holds ${resendFrom}..${nextSeq - 1}`,
         );
       }
       const expected = host.buffer.offsetOf(msg.nextSeq);
@@ -131,10 +135,13 @@ export async function pumpUpload(host: UploadHost, u: Upload): Promise<void> {
           const bytes = host.buffer.bytes;
           const end: IngestClientControl = host.sha256 ? { t: 'end', bytes, sha256: host.sha256 } : { t: 'end', bytes };
           sendControl(u, (code, message) => host.fail(u, code, message), end);
+          if (u.state === 'ending') host.ended(u);
         }
         return;
       }
-      const f = host.buffer.frame(u.next);
+      const f =
+        host.buffer.frame(u.next) ?? (host.reread ? await host.buffer.frameAt(u.next, host.reread).catch(() => undefined) : undefined);
+      if ((u.state as UploadState) === 'failed' || host.closed) return;
       if (!f) return host.fail(u, 'cannot-resume', `chunk ${u.next} is no longer in the resend buffer`);
       await writeFrame(u, f.encoded, (code, message) => host.fail(u, code, message));
       if ((u.state as UploadState) === 'failed' || host.closed) return;

@@ -69,6 +69,24 @@ export function describeFailures(uploads: UploadInfo[]): string {
   return uploads.map((u) => `${u.serverId}: ${u.error ? `${u.error.code} (${u.error.message})` : u.state}`).join('; ') || 'no server';
 }
 
+/** Bounds of an upload's silence: UPLOAD_SILENT_MS, and END_SILENT_MS once the stream has ended (`ended()`). */
+export interface SilenceBounds {
+  silentMs: number;
+  endSilentMs: number;
+  checkMs: number;
+  /** end() was called: nothing more is pushed. */
+  ended: () => boolean;
+}
+
+/**
+ * How long an upload may stay silent: `silentMs`, or, once the stream has ended or the upload sent `end`, at most
+ * `endSilentMs`; one still connecting keeps `silentMs` (and its connect timeout): a connection may take seconds.
+ */
+export function silenceBound(u: Upload, b: Omit<SilenceBounds, 'checkMs'>): number {
+  const ended = u.state === 'ending' || (b.ended() && u.state !== 'connecting');
+  return ended ? Math.min(b.silentMs, b.endSilentMs) : b.silentMs;
+}
+
 /**
  * The upload waits on its server (not ready yet, chunks sent and not acknowledged, or `end` sent and not
  * answered) and has heard nothing from it for `ms` since `since` or its last frame, whichever is later.
@@ -80,13 +98,16 @@ export function overdue(u: Upload, since: number, now: number, ms: number): bool
 }
 
 /**
- * Watches an upload whose server the hub no longer watches: every `checkMs`, calls `onSilent` once it is
- * overdue (see `overdue`) by `silentMs` since `since`. The watch stays until the upload is released.
+ * Watches an upload for silence: every `checkMs`, calls `onSilent` with the bound it broke once it is overdue (see
+ * `overdue`) by `silenceBound(u, bounds)` since `since`. The watch stays until the upload is released; an upload has
+ * one at most (a second is not started: the first, from an earlier `since`, fails it no later).
  */
-export function watchSilence(u: Upload, since: number, silentMs: number, checkMs: number, onSilent: () => void): void {
+export function watchSilence(u: Upload, since: number, bounds: SilenceBounds, onSilent: (ms: number) => void): void {
+  if (u.silenceTimer !== undefined) return;
   u.silenceTimer = setInterval(() => {
-    if (overdue(u, since, Date.now(), silentMs)) onSilent();
-  }, checkMs);
+    const ms = silenceBound(u, bounds);
+    if (overdue(u, since, Date.now(), ms)) onSilent(ms);
+  }, bounds.checkMs);
   (u.silenceTimer as { unref?: () => void }).unref?.();
 }
 
@@ -190,6 +211,18 @@ export class UploadSet {
     return [...this.#dead];
   }
 
+  /** An upload to `serverId` is alive (a copy of ours is on it, or on its way). */
+  holds(serverId: string): boolean {
+    return this.alive().some((u) => u.serverId === serverId);
+  }
+
+  /** Servers that finalized the stream: they hold it already, and take no second copy. */
+  stored(): string[] {
+    return this.all()
+      .filter((u) => u.state === 'done')
+      .map((u) => u.serverId);
+  }
+
   /** Alive uploads whose server is still in the hub's table: the copies a replacement is counted against. */
   placed(): Upload[] {
     return this.alive().filter((u) => u.hubGoneAt === undefined);
@@ -198,12 +231,6 @@ export class UploadSet {
   /** The role a single replacement takes: whichever of primary and backup is missing among the placed uploads. */
   missingRole(): 'primary' | 'backup' {
     return this.placed().some((u) => u.role === 'primary') ? 'backup' : 'primary';
-  }
-
-  /** Every upload still alive has finalized the stream (and at least one has). */
-  allStored(): boolean {
-    const alive = this.alive();
-    return alive.length > 0 && alive.every((u) => u.state === 'done');
   }
 
   /** Still moving bytes or finalizing. */

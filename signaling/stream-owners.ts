@@ -64,6 +64,11 @@ export interface StreamFacts {
   liveOwners: string[];
   /** A finished asset of that id is stored somewhere. */
   stored: boolean;
+  /**
+   * Copies of it that ended lately (their owner hashes and the stream's start, `EndedCopies`): the publisher of a
+   * stream stored moments ago, whose other copy was lost at the end, proves the id with its secret and adds a copy.
+   */
+  ended?: { owners: readonly string[]; startedAtMs: number };
 }
 
 /** Which stream key a new reservation counts against, and how many that key may hold. */
@@ -142,7 +147,14 @@ export class StreamOwners {
       }
       return this.#reserve(streamId, clientSocketId, proof!, false, key, before);
     }
-    if (facts.stored) return ackError(ErrorCode.conflict, `an asset called ${streamId} already exists`);
+    if (facts.stored) {
+      // Its own publisher may add a copy while the stream has just ended (one of its copies was lost at the end);
+      // for anyone else the name is taken.
+      const h = proof === undefined ? undefined : ownerHash(proof);
+      const endedHere = h !== undefined && facts.ended?.owners.some((o) => sameSecret(o, h)) === true;
+      if (before === undefined && !endedHere) return ackError(ErrorCode.conflict, `an asset called ${streamId} already exists`);
+      return this.#reserve(streamId, clientSocketId, proof!, false, key, before ?? facts.ended?.startedAtMs);
+    }
     // The publisher of a stream released moments ago (both entry servers lost at once) keeps its secret and its start.
     return this.#reserve(streamId, clientSocketId, before === undefined ? undefined : proof, true, key, before);
   }

@@ -26,6 +26,14 @@ export function addPublishCommand(program: Command): void {
     .option('--description <text>', 'a description (≤ 2,000 characters); stored with the recording')
     .option('--fast', 'upload as fast as the servers allow instead of at the media bitrate')
     .addOption(opt('--speed <x>', 'paced uploads: multiple of the media bitrate', 'BATON_PUBLISH_SPEED', num('speed', 0.1, 1000), 1))
+    .addOption(
+      opt(
+        '--resend-buffer-mb <n>',
+        'memory kept to resend to a replacement server, MiB (default 64); past it a file is read again, while a stream piped in (--file -) can be resent only as far back as it holds',
+        'BATON_PUBLISH_RESEND_MB',
+        num('resend-buffer-mb', 0.1, 4096),
+      ),
+    )
     .addOption(opt('--forwarded-for <ip>', 'send X-Forwarded-For (a hub honours it only from a trusted proxy)', 'BATON_FORWARDED_FOR'))
     .option('--json', 'print a JSON summary { primary, backup, bytes, sha256, … }')
     .action(async (o) => {
@@ -63,6 +71,7 @@ export function addPublishCommand(program: Command): void {
           fast: Boolean(o.fast),
           speed: o.speed,
           forwardedFor: o.forwardedFor,
+          ...(o.resendBufferMb ? { resendBufferBytes: Math.round(o.resendBufferMb * 1024 * 1024) } : {}),
           onAssigned: (p) => {
             clearTimeout(waiting);
             if (o.json) return;

@@ -94,6 +94,12 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
       head,
       size,
       send: (p, bitrateBps) => send(p, fh, size, bitrateBps, opts),
+      // A replacement, during the broadcast or after its end, is filled from the file however long it is.
+      reread: async (offset, length) => {
+        const b = new Uint8Array(length);
+        const { bytesRead } = await fh.read(b, 0, length, offset);
+        return b.subarray(0, bytesRead);
+      },
     });
   } finally {
     await fh.close();
@@ -165,6 +171,8 @@ interface PublishInput {
   size?: number;
   /** Sends everything (the head too); resolves when the input is all written. */
   send(p: Publisher, bitrateBps: number): Promise<void>;
+  /** Reads the input's bytes again (a file): see PublisherOptions.reread. */
+  reread?: (offset: number, length: number) => Promise<Uint8Array>;
 }
 
 async function publishInput(opts: Omit<PublishFileOptions, 'file'>, input: PublishInput): Promise<PublishFileResult> {
@@ -200,6 +208,7 @@ async function publishInput(opts: Omit<PublishFileOptions, 'file'>, input: Publi
       iceServers: opts.iceServers,
       resendBufferBytes: opts.resendBufferBytes,
       hash: () => createHash('sha256'),
+      ...(input.reread ? { reread: input.reread } : {}),
     });
     publisher = p;
     const failed: PublishFileResult['failed'] = [];

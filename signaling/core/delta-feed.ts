@@ -7,10 +7,11 @@
 // reads back from the log, in order, with the same reducer (`apply`). So a change made
 // here shows in this hub's table only once read back; callers that must see it wait
 // with `whenApplied`.
-import type { StateTable, Delta, ServerEntry, TableSnapshot, VersionedDelta } from '../protocol/index.js';
+import type { StateTable, Delta, LiveInfo, ServerEntry, TableSnapshot, VersionedDelta } from '../protocol/index.js';
 import type { HubMetrics } from '../hub-metrics.js';
 import type { CatalogView } from '../catalog-view.js';
 import type { HubClock, HubLink, SharedLog } from './link.js';
+import { EndedCopies } from './ended-copies.js';
 
 /**
  * Deltas waiting for the shared log (while it is unreachable). `load` deltas replace the
@@ -43,6 +44,8 @@ export interface DeltaFeedOptions {
 
 export class DeltaFeed {
   readonly table: StateTable;
+  /** Live copies whose entry left the table lately, from every delta applied here (a stored stream's owner proof). */
+  readonly ended = new EndedCopies();
   readonly #o: DeltaFeedOptions;
   readonly #pending: VersionedDelta[] = [];
   #flushScheduled = false;
@@ -79,6 +82,7 @@ export class DeltaFeed {
       this.#enqueue(delta);
     } else {
       const replaced = this.#replaced(delta);
+      this.#noteEnded(delta);
       const vd = this.table.commit(delta);
       this.#applied(delta, vd.v, replaced);
       this.#pending.push(vd);
@@ -118,12 +122,14 @@ export class DeltaFeed {
     let outcome: 'applied' | 'gap' = 'applied';
     for (const vd of batch) {
       const replaced = this.#replaced(vd.d);
+      const ending = this.#liveEntry(vd.d);
       const r = this.table.offer(vd);
       if (r === 'gap') {
         outcome = 'gap';
         break;
       }
       if (r === 'stale') continue;
+      if (ending) this.ended.note(ending, this.#o.clock.now());
       this.#applied(vd.d, vd.v, replaced);
       applied.push(vd);
       this.#o.onApplied?.(vd.d);
@@ -166,6 +172,16 @@ export class DeltaFeed {
     if (delta.type !== 'server-joined') return undefined;
     const row = this.table.get(delta.server.id);
     return row && { instance: row.instance };
+  }
+
+  /** The `live` entry a `live-remove` is about to take out of the table, if there is one. */
+  #liveEntry(delta: Delta): LiveInfo | undefined {
+    return delta.type === 'live-remove' ? this.table.get(delta.id)?.live.get(delta.assetId) : undefined;
+  }
+
+  #noteEnded(delta: Delta): void {
+    const ending = this.#liveEntry(delta);
+    if (ending) this.ended.note(ending, this.#o.clock.now());
   }
 
   #enqueue(delta: Delta): void {

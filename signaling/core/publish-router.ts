@@ -42,7 +42,10 @@ export class PublishRouter {
    * `primary` with `backup: null`; it takes over the missing role (a backup is
    * chosen from the IP place, a primary from the typed place). A stream id that
    * another client is publishing (without its stream secret), or that is already
-   * stored, is refused; the id is reserved before the director is asked.
+   * stored, is refused; the id is reserved before the director is asked. Only the
+   * stream's own publisher (its secret) may add a copy of a stream stored moments ago
+   * (one copy lost at the end, `EndedCopies`): a stored copy counts as a kept one, and
+   * its server is passed over.
    */
   async publish(clientId: string, req: PublishRequest, ip: string | null): Promise<Ack<PublishReply>> {
     const { feed, relay, director, clock, metrics } = this.#o;
@@ -74,11 +77,12 @@ export class PublishRouter {
       .map((l) => l!.owner ?? '');
     const max = this.#o.maxBroadcastsPerKey;
     const keyCap: KeyCap | undefined = max === undefined ? undefined : { keyId: keyIdOf(req.streamKey), max };
+    const storedOn = [...table.storageHolders(streamId)];
     const first = relay.owners.claim(
       streamId,
       clientId,
       req.streamSecret,
-      { liveOwners, stored: current.length === 0 && table.storageHolders(streamId).size > 0 },
+      { liveOwners, stored: current.length === 0 && storedOn.length > 0, ended: feed.ended.get(streamId, clock.now()) },
       keyCap,
     );
     if (!first.ok) return first;
@@ -116,10 +120,16 @@ export class PublishRouter {
       }
     }
     const survivors = current.filter((s) => !exclude.has(s.serverId) && this.#o.feed.table.get(s.serverId) !== undefined);
+    // A stream that has ended (no live copy left): a copy already stored counts as kept (its publisher adds one lost at
+    // the end). A server storing the id takes no new copy of it whatever the stream's state.
+    const ended = liveOwners.length === 0;
+    const stored = ended ? storedOn.filter((id) => !exclude.has(id) && !survivors.some((s) => s.serverId === id)) : [];
+    const kept = survivors.length + stored.length;
     const replacing: 'primary' | 'backup' | null =
-      survivors.length === 1 ? (survivors[0]!.role === 'primary' ? 'backup' : 'primary') : null;
-    if (survivors.length >= 2) return released(ackError(ErrorCode.conflict, `stream ${streamId} already has two entry servers`));
+      kept !== 1 ? null : survivors[0] ? (survivors[0].role === 'primary' ? 'backup' : 'primary') : 'backup';
+    if (kept >= 2) return released(ackError(ErrorCode.conflict, `stream ${streamId} already has two entry servers`));
     for (const s of survivors) exclude.add(s.serverId);
+    for (const id of storedOn) exclude.add(id);
     // A replacement backup is the best server from the IP place: ask with that place as "typed".
     const from = replacing === 'backup' && fromIp ? fromIp : typed;
     const budget = new RoutingBudget(() => clock.now());
@@ -157,7 +167,7 @@ export class PublishRouter {
       return accepted.ok ? { ok: true, ...c, sessionId } : accepted;
     };
     const [primary, backup] = replacing
-      ? [await open(r.primary, replacing, survivors[0]!.serverId), null]
+      ? [await open(r.primary, replacing, survivors[0]?.serverId ?? stored[0]), null]
       : await Promise.all([open(r.primary, 'primary', r.backup?.serverId), r.backup ? open(r.backup, 'backup', r.primary.serverId) : null]);
     if (!primary.ok) {
       // The backup may have been accepted: without its primary the assignment is void.

@@ -242,41 +242,67 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
     await stopAll([...servers.values()]);
   }, 90_000);
 
-  it('a broadcaster (baton publish) whose hub and then primary die keeps two copies: the next hub gives it a replacement', async () => {
-    const ingest = new Map<string, Proc>();
-    for (const [i, id] of ['i1', 'i2', 'i3'].entries()) {
-      const dir = join(tmp, id);
-      mkdirSync(dir);
-      const args = ['--heartbeat-ms', String(HEARTBEAT_MS), '--ingest', '--lat', '50', '--lon', String(8 + i)];
-      const p = await startHubServer([a.url], id, dir, args);
-      procs.push(p);
-      ingest.set(id, p);
-    }
-    const g = await startHub('hub-g');
-    await waitFor('hub G listed', async () => (await hubIds(a)).includes('hub-g'));
-    const file = join(MEDIA_DIR, `${ASSET}.webm`);
-    const source = readFileSync(file);
-    // 20 s of media at its bitrate; a second in, its hub dies, then (its socket away) its primary.
-    const args = ['--file', file, '--location', 'Frankfurt', '--stream-key', 'test-key', '--stream-id', 'pub-failover'];
-    const pub = run(['publish', '--hub', g.url, ...args]);
-    const primary = (await waitForOutput(pub, /primary (i\d) /, 30_000))[1]!;
-    await new Promise((r) => setTimeout(r, 1_000));
-    g.child.kill('SIGKILL');
-    await g.exited;
-    ingest.get(primary)!.child.kill('SIGKILL');
-    await ingest.get(primary)!.exited;
-    expect(await pub.exited).toBe(0);
-    const done = /published pub-failover: (\d+) bytes, sha256 ([0-9a-f]+), stored on (\w+) and (\w+) after \d+ failover/.exec(pub.output());
-    expect(done, pub.output().slice(-2000)).not.toBeNull();
-    expect(Number(done![1])).toBe(source.length);
-    expect(done![2]).toBe(sha256(source));
-    const stored = [done![3]!, done![4]!];
-    expect(stored).not.toContain(primary);
-    // No hub could say the primary left the table: its silence did (before its channel's own timeout).
-    expect(pub.output()).toContain(`${primary} failed: server-silent`);
-    for (const id of stored) expect(readFileSync(join(tmp, id, 'pub-failover.webm')).equals(source)).toBe(true);
-    await stopAll([...ingest.values()]);
-  }, 90_000);
+  // At its bitrate the primary's silence is noticed mid-upload; at 4× the upload (5 s) has ended first, and the copy
+  // lost at the end is made again after it: the publisher still holds the whole stream and resends it to a new server.
+  it.each([
+    { speed: 1, when: 'mid-upload' },
+    { speed: 4, when: 'after its end' },
+  ])(
+    'a broadcaster (baton publish --speed $speed) whose hub and then primary die keeps two copies: the next hub gives it a replacement $when',
+    async ({ speed }) => {
+      const ingest = new Map<string, Proc>();
+      const ids = [1, 2, 3].map((n) => `i${speed}x${n}`);
+      for (const [i, id] of ids.entries()) {
+        const dir = join(tmp, id);
+        mkdirSync(dir);
+        const args = ['--heartbeat-ms', String(HEARTBEAT_MS), '--ingest', '--lat', '50', '--lon', String(8 + i)];
+        const p = await startHubServer([a.url], id, dir, args);
+        procs.push(p);
+        ingest.set(id, p);
+      }
+      const g = await startHub(`hub-g${speed}`);
+      await waitFor('hub G listed', async () => (await hubIds(a)).includes(g.id));
+      const file = join(MEDIA_DIR, `${ASSET}.webm`);
+      const source = readFileSync(file);
+      const streamId = `pub-failover-${speed}x`;
+      // 20 s of media at `speed` × its bitrate; a second in, its hub dies, then (its socket away) its primary.
+      const args = [
+        '--file',
+        file,
+        '--location',
+        'Frankfurt',
+        '--stream-key',
+        'test-key',
+        '--stream-id',
+        streamId,
+        '--speed',
+        String(speed),
+      ];
+      const t0 = performance.now();
+      const pub = run(['publish', '--hub', g.url, ...args]);
+      const primary = (await waitForOutput(pub, /primary (i\w+) /, 30_000))[1]!;
+      await new Promise((r) => setTimeout(r, 1_000));
+      g.child.kill('SIGKILL');
+      await g.exited;
+      ingest.get(primary)!.child.kill('SIGKILL');
+      await ingest.get(primary)!.exited;
+      expect(await pub.exited, pub.output().slice(-3000)).toBe(0);
+      console.log(`baton publish --speed ${speed}, hub and primary SIGKILLed: exited after ${Math.round(performance.now() - t0)} ms`);
+      const done = new RegExp(
+        `published ${streamId}: (\\d+) bytes, sha256 ([0-9a-f]+), stored on (\\w+) and (\\w+) after \\d+ failover`,
+      ).exec(pub.output());
+      expect(done, pub.output().slice(-3000)).not.toBeNull();
+      expect(Number(done![1])).toBe(source.length);
+      expect(done![2]).toBe(sha256(source));
+      const stored = [done![3]!, done![4]!];
+      expect(stored).not.toContain(primary);
+      // No hub could say the primary left the table: its silence did (before its channel's own timeout).
+      expect(pub.output()).toContain(`${primary} failed: server-silent`);
+      for (const id of stored) expect(readFileSync(join(tmp, id, `${streamId}.webm`)).equals(source)).toBe(true);
+      await stopAll([...ingest.values()]);
+    },
+    90_000,
+  );
 
   it('SIGTERM to hubs while Redis is hung: each exits within seconds', async () => {
     redis.pause();

@@ -14,7 +14,7 @@ import { CatalogView } from '../../signaling/catalog-view.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
 import type { AssetInfo, ServerEntry } from '../../signaling/protocol/types.js';
 import { serverEntry } from '../helpers/server-entry.js';
-import { MAX_CHUNK_PAYLOAD_BYTES } from '../../signaling/protocol/ingest-frames.js';
+import { MAX_CHUNK_PAYLOAD_BYTES, encodeChunk } from '../../signaling/protocol/ingest-frames.js';
 import { backoffMs, retry } from '../../common/retry.js';
 import { CodedError, codeOf } from '../../common/coded-error.js';
 import { PublishError } from '../../client-sdk/publisher.js';
@@ -35,6 +35,25 @@ describe('ResendBuffer', () => {
     expect(b.offsetOf(3)).toBe(1_200);
     expect(b.offsetOf(5)).toBe(2_000);
     expect(b.frame(2)).toBeUndefined();
+  });
+
+  it('over a stream that can be read again, makes dropped frames anew from the reads, and resends from chunk 0', async () => {
+    const stream = Uint8Array.from({ length: 2_000 }, (_, i) => i % 251);
+    const read = async (offset: number, length: number) => stream.subarray(offset, offset + length);
+    const b = new ResendBuffer(1_000, undefined, true);
+    for (let at = 0; at < 2_000; at += 400) b.push(stream.subarray(at, at + 400));
+    b.trim(3);
+    expect([b.firstSeq, b.resendFrom, b.offsetOf(1)]).toEqual([3, 0, 400]);
+    const again = (await b.frameAt(1, read))!;
+    expect([again.seq, again.offset, again.size]).toEqual([1, 400, 400]);
+    expect(again.encoded).toEqual(encodeChunk(1, 400, stream.subarray(400, 800)));
+    // A short read (the file shrank) makes no frame; a held frame needs no read; without rereads, nothing before firstSeq.
+    expect(await b.frameAt(1, async () => new Uint8Array(10))).toBeUndefined();
+    expect(await b.frameAt(4, async () => new Uint8Array(0))).toBe(b.frame(4));
+    const plain = new ResendBuffer(1_000);
+    for (let at = 0; at < 2_000; at += 400) plain.push(stream.subarray(at, at + 400));
+    plain.trim(3);
+    expect([plain.resendFrom, plain.offsetOf(1), await plain.frameAt(1, read)]).toEqual([3, undefined, undefined]);
   });
 
   it('splits a chunk larger than one frame carries, offsets continuous', () => {

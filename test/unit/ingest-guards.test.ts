@@ -7,6 +7,7 @@ import { MAX_INIT_SEGMENT_BYTES, WebmHeadCheck } from '../../node-app/ingest/web
 import { BURSTS_PER_WINDOW, MAX_RESTARTS_PER_WINDOW, RESTART_WINDOW_MS, RestartPolicy } from '../../node-app/delivery/restart-policy.js';
 import { MAX_RELEASED_STARTS, RELEASED_START_MS, StreamOwners, keyIdOf, ownerHash } from '../../signaling/stream-owners.js';
 import { MEDIA_DIR } from '../helpers/cluster.js';
+import { ENDED_COPY_MS, EndedCopies, MAX_ENDED_STREAMS } from '../../signaling/core/ended-copies.js';
 
 describe('ChunkFloodMeter', () => {
   it('lets 64 KiB frames and MediaRecorder slices through, and flags 1-byte chunks past the base rate', () => {
@@ -135,6 +136,50 @@ describe('StreamOwners', () => {
     now += RELEASED_START_MS + 1;
     expect(o.claim('show', 'c1', first.secret, none)).toMatchObject({ ok: true, fresh: true, startedAtMs: now });
     expect(o.claim('show', 'c1', first.secret, none)).not.toMatchObject({ secret: first.secret });
+  });
+  it('a stored id is taken, but its publisher may add a copy while the stream has just ended (proven by its secret)', () => {
+    let now = 1_000_000;
+    const o = new StreamOwners(undefined, () => now);
+    const secret = (o.claim('show', 'c1', undefined, none) as { secret: string }).secret;
+    const ended = { owners: [ownerHash(secret)], startedAtMs: 990_000 };
+    const stored = { liveOwners: [], stored: true };
+    // Another hub (no reservation, no release of its own), from the copies that ended lately: its publisher gets the
+    // stream's start; nobody else gets the name.
+    const other = new StreamOwners(undefined, () => now);
+    expect(other.claim('show', 'c9', secret, { ...stored, ended })).toMatchObject({ ok: true, fresh: false, secret, startedAtMs: 990_000 });
+    const fresh = new StreamOwners(undefined, () => now);
+    expect(fresh.claim('show', 'c2', 'x'.repeat(43), { ...stored, ended })).toMatchObject({ ok: false, code: 'conflict' });
+    expect(fresh.claim('show', 'c2', undefined, { ...stored, ended })).toMatchObject({ ok: false, code: 'conflict' });
+    expect(fresh.claim('show', 'c2', secret, stored)).toMatchObject({ ok: false, code: 'conflict' });
+    // The hub that released it: its own memory of the release is proof enough, for RELEASED_START_MS.
+    o.release('show');
+    now += 1_000;
+    expect(o.claim('show', 'c1', 'y'.repeat(43), stored)).toMatchObject({ ok: false, code: 'conflict' });
+    expect(o.claim('show', 'c1', secret, stored)).toMatchObject({ ok: true, fresh: false, startedAtMs: 1_000_000 });
+    o.release('show');
+    now += RELEASED_START_MS + 1;
+    expect(o.claim('show', 'c1', secret, stored)).toMatchObject({ ok: false, code: 'conflict' });
+  });
+  it(`EndedCopies keeps owners and the earliest start for ENDED_COPY_MS, at most MAX_ENDED_STREAMS (${MAX_ENDED_STREAMS}) streams`, () => {
+    const e = new EndedCopies();
+    const info = (id: string, owner: string | undefined, startedAtMs: number) => ({
+      id,
+      bytes: 1,
+      live: false,
+      mime: 'video/webm',
+      startedAtMs,
+      owner,
+    });
+    e.note(info('a', 'h1', 20), 0);
+    e.note(info('a', 'h2', 10), 5);
+    e.note(info('a', undefined, 1), 6);
+    expect(e.get('a', 100)).toEqual({ owners: ['h1', 'h2'], startedAtMs: 10 });
+    expect(e.get('a', 5 + ENDED_COPY_MS + 1)).toBeUndefined();
+    expect(e.size).toBe(0);
+    for (let i = 0; i <= MAX_ENDED_STREAMS; i++) e.note(info(`s-${i}`, 'h', 0), 1_000);
+    expect(e.size).toBe(MAX_ENDED_STREAMS);
+    expect(e.get('s-0', 1_000)).toBeUndefined();
+    expect(e.get(`s-${MAX_ENDED_STREAMS}`, 1_000)).toBeDefined();
   });
   it(`keeps at most MAX_RELEASED_STARTS (${MAX_RELEASED_STARTS}) released starts, the oldest going first`, () => {
     let now = 0;

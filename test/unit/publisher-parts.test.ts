@@ -1,7 +1,7 @@
 // The publisher's pure parts: the `publish` request it sends, which uploads a replacement answer starts, and when an upload the hub dropped counts as dead.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PublisherOptions, PublisherPeer } from '../../client-sdk/publisher-types.js';
-import { newUpload, overdue, UploadSet, type Upload } from '../../client-sdk/upload.js';
+import { newUpload, overdue, silenceBound, UploadSet, type Upload } from '../../client-sdk/upload.js';
 import { driveUpload, onHubSessionClose, type UploadHost } from '../../client-sdk/upload-driver.js';
 import { ResendBuffer } from '../../client-sdk/resend-buffer.js';
 import { encodeIngestControl } from '../../signaling/protocol/ingest-frames.js';
@@ -32,8 +32,9 @@ describe('replacementPlan', () => {
   const choice = (serverId: string) => ({ serverId, sessionId: `sess-${serverId}` }) as PublishReply['primary'];
   const reply = (primary: string, backup: string | null) =>
     ({ streamId: 'st', primary: choice(primary), backup: backup ? choice(backup) : null }) as PublishReply;
-  const uploads = (has: string[], missing: 'primary' | 'backup') => ({
+  const uploads = (has: string[], missing: 'primary' | 'backup', holds: string[] = []) => ({
     has: (id: string) => has.includes(id),
+    holds: (serverId: string) => holds.includes(serverId),
     missingRole: () => missing,
   });
 
@@ -50,6 +51,14 @@ describe('replacementPlan', () => {
       { from: 'a', to: 'd', role: 'backup' },
     ]);
     expect(replacementPlan(reply('c', 'd'), uploads(['sess-c'], 'primary'), ['a'], []).map((p) => p.choice.serverId)).toEqual(['d']);
+  });
+
+  it('starts only the copies missing: a server already holding ours is passed over, and a lone one takes the missing role', () => {
+    // A hub that no longer knows our sessions (after the end, or another hub) names two servers, one with our copy.
+    const plan = replacementPlan(reply('b', 'c'), uploads([], 'backup', ['b']), ['a'], [], 1);
+    expect(plan).toEqual([{ choice: choice('c'), role: 'backup', failover: { from: 'a', to: 'c', role: 'backup' } }]);
+    expect(replacementPlan(reply('c', 'd'), uploads([], 'primary'), ['a'], [], 1).map((p) => p.choice.serverId)).toEqual(['c']);
+    expect(replacementPlan(reply('c', 'd'), uploads([], 'primary'), ['a'], [], 0)).toEqual([]);
   });
 
   it('a lost server an earlier failover replaced is not named again', () => {
@@ -77,6 +86,16 @@ describe('an upload whose server the hub dropped', () => {
     expect(overdue({ ...owing, state: 'ending', ackedSeq: 9 }, T, T + 10_000, 10_000)).toBe(true);
     expect(overdue({ ...owing, state: 'connecting' }, T, T + 10_000, 10_000)).toBe(true);
     expect(overdue({ ...owing, state: 'done' }, T, T + 60_000, 10_000)).toBe(false);
+  });
+
+  it('may stay silent UPLOAD_SILENT_MS, and END_SILENT_MS once the stream ended or it sent `end`; connecting, the longer', () => {
+    const b = { silentMs: 10_000, endSilentMs: 5_000 };
+    const live = { ...b, ended: () => false };
+    const ended = { ...b, ended: () => true };
+    expect(silenceBound(upload({ state: 'streaming' }), live)).toBe(10_000);
+    expect(silenceBound(upload({ state: 'ending' }), live)).toBe(5_000);
+    expect(silenceBound(upload({ state: 'streaming' }), ended)).toBe(5_000);
+    expect(silenceBound(upload({ state: 'connecting' }), ended)).toBe(10_000);
   });
 
   it('no longer counts as placed: its replacement takes its role while it goes on', () => {
@@ -125,6 +144,7 @@ describe("the hub's notice that a server closed an upload's session", () => {
       sent: () => undefined,
       acked: () => undefined,
       stored: () => undefined,
+      ended: () => undefined,
     } satisfies UploadHost;
     driveUpload(host, u);
     const fire = (event: string, x?: unknown) => {
