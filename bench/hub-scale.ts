@@ -16,13 +16,21 @@ import { cpuSeconds, LoadGenerator, passes, runStep, schedSeconds, type StepResu
 
 const GENERATORS = 2;
 const HEARTBEAT_MS = 1_000;
-/** As in the `hub` suite (the test cluster's default): no rotation falls inside a quick run's steps. */
-const ROTATION_MS = 30_000;
+/**
+ * No rotation inside a run's steps: a cluster starts, then warms up 8 s per hub (24 s with 3), so the
+ * `hub` suite's 30 s (the test cluster's default) would now fall in them.
+ */
+const ROTATION_MS = 120_000;
 const ASSETS = ['demo-testsrc', 'demo-smpte', 'demo-mandelbrot'];
 /** Stored on one server only (a link to demo-testsrc), so that a watch for it must reach that server. */
 const ONLY_ON_B = 'hubbench-only-b';
-const QUICK = { steps: [250, 500, 1_000, 2_000], stepMs: 2_000, warmupMs: 1_000 };
-const FULL = { steps: [250, 500, 1_000, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000], stepMs: 4_000, warmupMs: 2_000 };
+/**
+ * `warmupMs` is per hub, at WARMUP_PER_S: 4,000 joins, after which V8 has compiled the hub's join path
+ * (perf, 2026-12-06: its compiler threads took 1.5–2.3 % of the hubs' CPU in the steps after it,
+ * 18–25 % after the 500 joins a hub had before).
+ */
+const QUICK = { steps: [250, 500, 1_000, 2_000], stepMs: 2_000, warmupMs: 8_000 };
+const FULL = { steps: [250, 500, 1_000, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000], stepMs: 4_000, warmupMs: 8_000 };
 /**
  * Every cluster runs every step up to this rate, passing or not, and its CPU and Redis commands
  * per join are counted over those steps alone: the figures compare the same offered load (a
@@ -201,7 +209,7 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
     for (let i = 0; i < GENERATORS; i++) generators.push(await LoadGenerator.start(urls));
     // Each hub gets the warm-up one hub gets (o.warmupMs at 500/s): what V8 compiles, and when, goes by
     // how many joins a process has handled, so a warm-up shared by N hubs left each at 1/N of it and
-    // counted their compiling as per-join work in the steps.
+    // counted their compiling (N times over) as per-join work in the steps.
     await runStep(generators, WARMUP_PER_S, o.warmupMs * c.hubs.length);
     // As after each step: the warm-up's last leaves are not idle work.
     await new Promise((r) => setTimeout(r, SETTLE_MS));
