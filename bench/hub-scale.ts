@@ -16,19 +16,37 @@ import { cpuSeconds, LoadGenerator, passes, runStep, schedSeconds, type StepResu
 
 const GENERATORS = 2;
 const HEARTBEAT_MS = 1_000;
-/** As in the `hub` suite (the test cluster's default): no rotation falls inside a quick run's steps. */
-const ROTATION_MS = 30_000;
+/**
+ * No rotation inside a run's steps: a cluster starts, then warms up 8 s per hub (24 s with 3), so the
+ * `hub` suite's 30 s (the test cluster's default) would now fall in them.
+ */
+const ROTATION_MS = 120_000;
 const ASSETS = ['demo-testsrc', 'demo-smpte', 'demo-mandelbrot'];
 /** Stored on one server only (a link to demo-testsrc), so that a watch for it must reach that server. */
 const ONLY_ON_B = 'hubbench-only-b';
-const QUICK = { steps: [250, 500, 1_000, 2_000], stepMs: 2_000, warmupMs: 1_000 };
-const FULL = { steps: [250, 500, 1_000, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000], stepMs: 4_000, warmupMs: 2_000 };
+/**
+ * `warmupMs` is per hub, at WARMUP_PER_S: 4,000 joins, after which V8 has compiled the hub's join path
+ * (perf, 2026-12-06: its compiler threads took 1.5–2.3 % of the hubs' CPU in the steps after it,
+ * 18–25 % after the 500 joins a hub had before).
+ */
+const QUICK = { steps: [250, 500, 1_000, 2_000], stepMs: 2_000, warmupMs: 8_000 };
+const FULL = { steps: [250, 500, 1_000, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000], stepMs: 4_000, warmupMs: 8_000 };
 /**
  * Every cluster runs every step up to this rate, passing or not, and its CPU and Redis commands
  * per join are counted over those steps alone: the figures compare the same offered load (a
  * cluster that went on to 2,000/s would otherwise average in its cheaper joins at that rate).
  */
 const COMPARED_UP_TO_PER_S = 1_000;
+/** Warm-up rate, joins/s; each hub of a cluster gets `warmupMs` of it (see `measureScale`). */
+const WARMUP_PER_S = 500;
+/** After a step (and the warm-up), before reading the counters: the last leaves reach the hubs. */
+const SETTLE_MS = 300;
+/**
+ * The idle window: that rate × each step's time is subtracted. One second read 39–138 ms/s for the
+ * same 3-hub cluster in runs of one code (2026-12-06, load 10–19); the hubs' timers run every
+ * 0.25–5 s, so a longer window averages more of them.
+ */
+const IDLE_MS = 3_000;
 /** The viewer's stream is cut this long after its first byte (paced delivery: a few seconds in). */
 const KILL_AFTER_MS = 3_000;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -189,12 +207,17 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
     const redisPid = probe ? Number((await probe.info('server')).match(/^process_id:(\d+)/m)?.[1]) : undefined;
     const extra = redisPid ? [redisPid] : [];
     for (let i = 0; i < GENERATORS; i++) generators.push(await LoadGenerator.start(urls));
-    await runStep(generators, 500, o.warmupMs);
+    // Each hub gets the warm-up one hub gets (o.warmupMs at 500/s): what V8 compiles, and when, goes by
+    // how many joins a process has handled, so a warm-up shared by N hubs left each at 1/N of it and
+    // counted their compiling (N times over) as per-join work in the steps.
+    await runStep(generators, WARMUP_PER_S, o.warmupMs * c.hubs.length);
+    // As after each step: the warm-up's last leaves are not idle work.
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
     // The background work of an idle cluster — Redis's commands (heartbeats, lease renewals, stream
-    // reads) and the hubs' CPU — over one idle second, subtracted from what is counted under load:
-    // the figures are per join, and that work does not grow with joins.
+    // reads) and the hubs' CPU — over IDLE_MS, subtracted from what is counted under load: the
+    // figures are per join, and that work does not grow with joins.
     const idle = { cmd: probe ? await redisCommands(probe) : 0, cpu: c.hubCpuSeconds(), t: performance.now() };
-    await new Promise((r) => setTimeout(r, 1_000));
+    await new Promise((r) => setTimeout(r, IDLE_MS));
     const idleS = (performance.now() - idle.t) / 1000;
     const idlePerS = probe ? ((await redisCommands(probe)) - idle.cmd - 1) / idleS : 0;
     const idleCpuPerS = (c.hubCpuSeconds() - idle.cpu) / idleS;
@@ -213,7 +236,7 @@ async function measureScale(c: HubCluster, probe: Redis | undefined, o: typeof Q
       const t0 = performance.now();
       const r = await runStep(generators, rate, o.stepMs);
       // Let the leaves settle before counting: a join's cost includes its leave.
-      await new Promise((res) => setTimeout(res, 300));
+      await new Promise((res) => setTimeout(res, SETTLE_MS));
       const wallS = (performance.now() - t0) / 1000;
       const stepCpuS = c.hubCpuSeconds() - cpu0 - idleCpuPerS * wallS;
       const stepCommands = probe ? (await redisCommands(probe)) - cmd0 - 1 - idlePerS * wallS : 0;

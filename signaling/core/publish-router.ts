@@ -4,6 +4,7 @@ import { ackError, ErrorCode, type Ack, type IngestChoice, type Place, type Publ
 import { verifyStreamKey } from '../policies/stream-key.js';
 import { parseRenditionId } from '../protocol/ids.js';
 import { RoutingBudget } from './routing-budget.js';
+import { newSessionId } from './session-ids.js';
 import type { RouterParts } from './watch-router.js';
 import type { SharedStreamClaims } from './link.js';
 import { keyIdOf, type KeyCap } from '../stream-owners.js';
@@ -137,7 +138,7 @@ export class PublishRouter {
     if (!r.ok) return released(r);
     metrics.ingestAssignments.inc({ kind: replacing ? 'replacement' : 'new' });
     const open = async (c: IngestChoice, role: 'primary' | 'backup', peer?: string): Promise<Ack<Opened>> => {
-      const sessionId = randomBytes(12).toString('base64url');
+      const sessionId = newSessionId();
       relay.sessions.set(sessionId, {
         id: sessionId,
         kind: 'publish',

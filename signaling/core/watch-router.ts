@@ -1,5 +1,4 @@
 // A viewer's watch: admitted against its session caps, placed by the director, accepted by the chosen server.
-import { randomBytes } from 'node:crypto';
 import {
   ackError,
   ErrorCode,
@@ -15,6 +14,7 @@ import type { DirectorClient } from './director-client.js';
 import type { DeltaFeed } from './delta-feed.js';
 import type { HubClock } from './link.js';
 import { RoutingBudget, SESSION_OPENS_PER_WATCH } from './routing-budget.js';
+import { newSessionId } from './session-ids.js';
 import type { SessionRelay } from './session-relay.js';
 
 /** Refusals after which the next server is worth a try (within the same budget). */
@@ -62,7 +62,7 @@ export class WatchRouter {
     const tried = new Set(exclude);
     let failed: AckError | undefined;
     for (let offers = 0; offers < SESSION_OPENS_PER_WATCH && budget.canAsk; ) {
-      let sessionId = randomBytes(12).toString('base64url');
+      let sessionId = newSessionId();
       const open: SessionOpen = {
         sessionId,
         kind: 'watch',
@@ -106,7 +106,7 @@ export class WatchRouter {
       if (!accepted) {
         // An id ended with a fenced answer is not offered again.
         if (discarded) {
-          sessionId = randomBytes(12).toString('base64url');
+          sessionId = newSessionId();
           open.sessionId = sessionId;
         }
         register(r.serverId);
