@@ -103,12 +103,14 @@ export class HubCore {
         // Read back from the shared log: every hub ends its own sessions with a server that left.
         if (d.type === 'server-left') {
           this.relay.serverGone(d.id);
+          this.members.dropGhost(d.id);
           o.observe?.serverRemoved?.({ id: d.id, atMs: clock.now(), lastSeenMs: clock.now(), reason: d.reason });
         } else if (d.type === 'director') this.seat.seen(d.director);
       },
       onJoined: (server, replaced) => {
         // Another process under the same id: the old one's sessions died with it (a row removed first ended them already).
         if (replaced && replaced.instance !== server.instance) this.relay.serverGone(server.id);
+        this.members.rowSeen(server.id, server.instance);
         this.onServerJoined?.(server.id, server.instance);
       },
       onLost: o.shared?.onLost,
@@ -193,6 +195,7 @@ export class HubCore {
   /** Several hubs: the table jumps to a snapshot of the shared table (start-up, or after a gap). */
   loadShared(snapshot: TableSnapshot): void {
     this.feed.load(snapshot);
+    this.members.dropGhosts();
     this.seat.seen(snapshot.director);
     this.#reconcile();
   }

@@ -22,6 +22,10 @@ export interface Member {
   id: string;
   peer: ServerPeer;
   lastSeenMs: number;
+  /** The server's process (its `instance`), to tell this registration's row from an earlier one's. */
+  instance?: string;
+  /** Several hubs: this registration's row was read back from the shared log (it must stay in the table from then on). */
+  inTable?: boolean;
 }
 
 /** One server leaving the table, as observers (the simulator, tests) see it. */
@@ -105,13 +109,43 @@ export class Membership {
     }
     const { lastEpoch, ...descriptor } = d;
     seat.carryEpoch(lastEpoch, log);
-    this.#members.set(d.id, { id: d.id, peer, lastSeenMs: clock.now() });
+    this.#members.set(d.id, { id: d.id, peer, lastSeenMs: clock.now(), instance: d.instance });
     feed.commit({ type: 'server-joined', server: { ...descriptor, joinedAtMs: clock.now() } });
     // With several hubs the join is in the table only once read back from the log: the lease
     // holder designates then (`DirectorSeat.reconcile`).
     if (!feed.shared && !feed.table.director) void seat.designate(RotationReason.firstServer);
     feed.flush();
     return { ok: true, snapshot: feed.table.snapshot() };
+  }
+
+  /** Several hubs: the row of `id` (of process `instance`) was read back: from now on the table must hold it (`dropGhost`). */
+  rowSeen(id: string, instance: string | undefined): void {
+    const m = this.#members.get(id);
+    if (m && m.instance === instance) m.inTable = true;
+  }
+
+  /**
+   * Several hubs: `id` is registered here and its row was read back, but the table no longer holds it — another hub
+   * removed it (the lease holder's sweep when its beats lapsed, say after a Redis outage or a stall) or a snapshot
+   * without it was loaded. Left so, the server would beat here for ever, invisible to the director: it is disconnected
+   * and registers again (here or on another hub) with its whole state. A `server-left` read back before this
+   * registration's own row is an earlier registration's and changes nothing.
+   */
+  dropGhost(id: string): void {
+    const m = this.#members.get(id);
+    if (!m?.inTable || this.#o.feed.table.get(id)) return;
+    this.#members.delete(id);
+    this.#o.log.warn({ server: id }, 'a server registered here is no longer in the table (another hub removed it): it registers again');
+    m.peer.disconnect();
+  }
+
+  /** Several hubs: `dropGhost` for every server registered here, after the table jumped to a snapshot. */
+  dropGhosts(): void {
+    for (const [id, m] of [...this.#members]) {
+      const row = this.#o.feed.table.get(id);
+      if (row && row.instance === m.instance) m.inTable = true; // its row came in the snapshot
+      else if (!row) this.dropGhost(id);
+    }
   }
 
   /** A heartbeat from `peer`; returns the table version, or null when `peer` is not the registered connection of `id`. */

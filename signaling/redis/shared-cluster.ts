@@ -71,6 +71,8 @@ export class SharedCluster {
   /** Servers found without a beat by the previous sweep: removed when the next finds them so again. */
   #suspects = new Set<string>();
   #wasReady = true;
+  /** No sweep before this (ms): after Redis was away, every hub gets a TTL's time to beat for its servers again. */
+  #sweepFromMs = 0;
   readonly #owners: SharedStreamOwners;
   /** Which hub relays each WHIP broadcast, and its resume window: a re-POST through any hub finds them. */
   readonly whipStreams: SharedWhipStreams;
@@ -242,6 +244,8 @@ export class SharedCluster {
     const ready = this.ready;
     if (ready !== this.#wasReady) {
       this.#wasReady = ready;
+      // Each hub sees Redis return at its own moment; beats that lapsed meanwhile prove nothing until each had time to beat.
+      if (ready) this.#sweepFromMs = this.#now() + 2 * this.#ttlMs;
       if (ready) this.#o.log.info('Redis reachable again: hub back to normal');
       else this.#o.log.warn('Redis unreachable: serving from the last table copy (degraded); no server is declared dead meanwhile');
     }
@@ -265,12 +269,15 @@ export class SharedCluster {
   async #leaseHolderDuties(local: Set<string>): Promise<void> {
     const core = this.#core!;
     const now = this.#now();
-    // Servers on other hubs, old enough to have beaten once: those without a beat twice running are gone.
-    const others = core.table.ids().filter((id) => !local.has(id) && now - (core.table.get(id)?.joinedAtMs ?? now) > this.#ttlMs);
-    const expired = new Set(await this.#beats.expired(others));
-    const gone = [...expired].filter((id) => this.#suspects.has(id));
-    this.#suspects = expired;
-    if (gone.length > 0) core.removeSilent(gone);
+    if (now < this.#sweepFromMs) this.#suspects.clear();
+    else {
+      // Servers on other hubs, old enough to have beaten once: those without a beat twice running are gone.
+      const others = core.table.ids().filter((id) => !local.has(id) && now - (core.table.get(id)?.joinedAtMs ?? now) > this.#ttlMs);
+      const expired = new Set(await this.#beats.expired(others));
+      const gone = [...expired].filter((id) => this.#suspects.has(id));
+      this.#suspects = expired;
+      if (gone.length > 0) core.removeSilent(gone);
+    }
     const v = core.table.version;
     if (v - this.#lastSnapshotVersion >= this.#deltaLog.snapshotEvery || (this.#lastSnapshotVersion === 0 && v > 0)) {
       await this.#deltaLog.saveSnapshot(core.table.snapshot());

@@ -304,6 +304,23 @@ describe('several hubs on a Redis that hangs or outlives a hub', () => {
     90_000,
   );
 
+  it('a server the lease holder removed while its hub was stalled registers again: none beats on outside the table', async () => {
+    const list = await getJson<{ hubs: { id: string; leaseHolder: boolean }[] }>(`${a.url}/api/hubs`);
+    const [stalled, judge, server] = list.hubs.find((h) => h.leaseHolder)?.id === 'hub-a' ? [b, a, 'm2'] : [a, b, 'm1'];
+    const inTable = async () => (await getJson<ApiState>(`${judge.url}/api/state`)).servers.some((x) => x.id === server);
+    expect(await inTable()).toBe(true);
+    // Stalled past the heartbeat TTL (the hub's servers stay connected): the lease holder's sweep removes its servers.
+    stalled.child.kill('SIGSTOP');
+    try {
+      await waitFor(`${server} removed by ${judge.id}'s sweep`, async () => !(await inTable()), 15_000);
+    } finally {
+      stalled.child.kill('SIGCONT');
+    }
+    // Its hub reads the removal back and has it register again (before: it beat there for ever, out of the table).
+    await waitFor(`${server} back in the table`, inTable, 15_000);
+    expect(stalled.output()).toMatch(new RegExp(`"server":"${server}"[^\\n]*no longer in the table`));
+  }, 60_000);
+
   it('SIGTERM to hubs while Redis is hung: each exits within seconds', async () => {
     redis.pause();
     try {

@@ -177,6 +177,21 @@ describe('hub routing', () => {
     ]);
   });
 
+  it('several hubs: a server registered here whose row another hub removed, or a snapshot lacks, is made to register again', () => {
+    const { core, peers } = cluster([], () => ({ ok: true }));
+    const closed: string[] = [];
+    for (const [id, peer] of peers) peer.disconnect = () => void closed.push(id);
+    // The lease holder's sweep on another hub, read back: b is still connected here, so it must come back.
+    core.applyShared([{ v: core.table.version + 1, d: { type: 'server-left', id: 'b', reason: 'missed-heartbeats' } }]);
+    expect(closed).toEqual(['b']);
+    expect(core.members.get('b')).toBeUndefined();
+    // A snapshot without c (the table jumped after a gap): c the same; a stays, its row is there.
+    const snap = core.table.snapshot();
+    core.loadShared({ ...snap, version: snap.version + 5, servers: snap.servers.filter((x) => x.id !== 'c') });
+    expect(closed).toEqual(['b', 'c']);
+    expect(core.members.ids()).toEqual(['a']);
+  });
+
   it('places the watch when the director answers well, within the budget', async () => {
     const { core, asked } = cluster(['silent', pick('b')], () => ({ ok: true }));
     const r = await core.watch('client-1', null, { assetId: 'clip', offset: 10 });
