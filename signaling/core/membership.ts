@@ -143,7 +143,8 @@ export class Membership {
   dropGhosts(): void {
     for (const [id, m] of [...this.#members]) {
       const row = this.#o.feed.table.get(id);
-      if (row && row.instance === m.instance) m.inTable = true; // its row came in the snapshot
+      // Its row came in the snapshot: from now on the table must hold it.
+      if (row && row.instance === m.instance) m.inTable = true;
       else if (!row) this.dropGhost(id);
     }
   }
