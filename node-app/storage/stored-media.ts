@@ -3,22 +3,20 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { DURATION_TAIL_BYTES, lastBlockTimeMs } from './webm-duration.js';
-import { PROBE_HEAD_BYTES, mimeFor, probeWebm, type WebmProbe } from './webm-probe.js';
+import { unplayableTracks } from './playable-tracks.js';
+import { PROBE_HEAD_BYTES, probeWebm, type WebmProbe } from './webm-probe.js';
 
 /**
  * Why a file is not listed, or undefined when it is WebM or Matroska media Baton plays: an EBML header, Tracks
- * within the first PROBE_HEAD_BYTES, and a track in a codec the player and WHEP take. (A file still being copied
+ * within the first PROBE_HEAD_BYTES, and only tracks the player and WHEP take (`unplayableTracks`). (A file still being copied
  * is not looked at here at all: DiskStore lists a file once it held still across a rescan.)
  */
 export function notPlayable(probe: WebmProbe, size: number): string | undefined {
   if (size === 0) return 'an empty file';
   if (!probe.complete)
     return `no EBML header with Tracks in its first ${Math.min(size, PROBE_HEAD_BYTES)} bytes (not WebM, or still being copied)`;
-  if (!mimeFor(probe).includes('codecs=')) {
-    const ids = probe.tracks.map((t) => t.codecId || '?').join(', ');
-    return `no track in a codec Baton plays (VP8, VP9, AV1, H.264, Opus, Vorbis): ${ids || 'no tracks'}`;
-  }
-  return undefined;
+  // The rule a broadcast's head is judged by: a track the player cannot take fails the whole file in MSE.
+  return unplayableTracks(probe);
 }
 
 /** The head's probe of a stored file, with its duration read from its last block when the head has none. */
