@@ -23,6 +23,7 @@ import type { Logger } from '../log.js';
 import { boundPackets, CLIENT_PACKET_BOUNDS } from './packet-bounds.js';
 import { dropSlowReaders, MAX_CLIENT_BACKLOG_BYTES } from './outbound-backlog.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
+import { onePerConnection, perConnection } from './one-per-connection.js';
 
 const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = {
   catalog: [0, true],
@@ -51,8 +52,11 @@ export function wireClients(
 ): Namespace<ClientToHubEvents, HubToClientEvents> {
   const ns = io.of('/client') as Namespace<ClientToHubEvents, HubToClientEvents>;
   const metrics = core.metrics;
+  onePerConnection(ns, () => metrics.rejected.inc({ code: ErrorCode.badRequest }));
+  // Per connection, not per socket: leaving and joining again on one WebSocket refills nothing.
+  const connection = perConnection(() => ({ bucket: new TokenBucket(now(), ratePerS, burst), warnedNotParty: new Set<string>() }));
   ns.on('connection', (socket) => {
-    const bucket = new TokenBucket(now(), ratePerS, burst);
+    const { bucket, warnedNotParty } = connection(socket);
     const log = hubLog.child({ client: socket.id });
     const ip = () => clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies);
     const limited = (): boolean => {
@@ -75,7 +79,6 @@ export function wireClients(
     // Signals and leaves for others' sessions are counted; the first of each kind per
     // connection is a warning, the rest debug lines, so a flood cannot fill the log (50,000
     // leaves were 10 MB).
-    const warnedNotParty = new Set<string>();
     const notParty = (what: 'signal' | 'leave', session: string): void => {
       metrics.rejected.inc({ code: ErrorCode.notParty });
       const level = warnedNotParty.has(what) ? 'debug' : 'warn';

@@ -8,6 +8,7 @@ import { clientIp } from '../geo/ip-locate.js';
 import { isDirectLocal, type OperatorGate } from '../operator-gate.js';
 import { boundPackets, DASHBOARD_PACKET_BOUNDS } from './packet-bounds.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
+import { onePerConnection } from './one-per-connection.js';
 
 /** Dashboard connections per client IP (each costs a full snapshot); with several hubs, cluster-wide per window. */
 export const DASHBOARD_CONNECTS_PER_S = 2;
@@ -47,6 +48,7 @@ export function wireDashboard(
     }
     next();
   });
+  onePerConnection(ns, () => metrics.rejected.inc({ code: ErrorCode.badRequest }));
   ns.on('connection', (socket) => {
     socket.emit('snapshot', core.snapshot());
     for (const d of core.decisions) socket.emit('decision', d);

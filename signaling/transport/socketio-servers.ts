@@ -22,6 +22,7 @@ import type { WhepRoutes } from '../whep-routes.js';
 import { boundPackets, SERVER_PACKET_BOUNDS } from './packet-bounds.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
 import { REGISTERED_ROOM, serverRoom, socketPeer } from './socketio-link.js';
+import { onePerConnection } from './one-per-connection.js';
 
 const SERVER_EVENTS: Readonly<Record<string, EventShape>> = {
   register: [1, true],
@@ -163,6 +164,7 @@ export function wireServers(
       refusedAuth(socket, { address: socket.handshake.address, reason }, 'server refused');
     }
   });
+  onePerConnection(ns, () => metrics.rejected.inc({ code: ErrorCode.badRequest }));
   ns.on('connection', (socket) => {
     const tokenId: string = socket.data.serverId;
     const log = hubLog.child({ server: tokenId });

@@ -13,6 +13,7 @@ import { badFrames, clientCorpus, HOSTILE_IDS, serverCorpus } from './helpers/co
 import { batches, newTally, runAll } from './helpers/fuzz-runner.js';
 import { recordFigure } from './helpers/figures.js';
 import { alive, ask, connect, getJson, sleep } from './helpers/net.js';
+import WebSocket from 'ws';
 import { bareDescriptor } from '../helpers/descriptor.js';
 
 const HEARTBEAT_MS = 1_000; // Baton's default: a shorter one removes servers merely starved on 2 busy cores
@@ -142,6 +143,55 @@ describe('hostile input against a live cluster', () => {
     recordFigure('hostile_input.socketio_inputs_per_s', tally.delivered / (elapsedMs / 1000));
     recordFigure('hostile_input.rogue_reconnects', rogueSeq - 1);
   }, 180_000);
+
+  it('row 6: a burst of joins on one WebSocket makes one /client socket, and joining again refills no rate bucket', async () => {
+    // A raw engine.io WebSocket: socket.io-client cannot put many joins in one TCP write, an attacker can.
+    const ws = new WebSocket(`${cluster.hubUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`);
+    const packets: string[] = [];
+    ws.on('message', (m) => {
+      const t = m.toString();
+      if (t === '2') ws.send('3');
+      else packets.push(t);
+    });
+    await waitFor('engine.io open', () => packets.some((p) => p.startsWith('0{')), 10_000);
+    const inOneWrite = (frames: string[]) => {
+      const raw = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+      raw.cork();
+      for (const f of frames) ws.send(f);
+      raw.uncork();
+    };
+    const joins = () => packets.filter((p) => p.startsWith('40/client,')).length;
+    const refusals = () => packets.filter((p) => p.startsWith('44/client,')).length;
+    try {
+      // 200 joins before the hub recorded the first: one socket (before: 200, each with its own bucket, unbounded).
+      inOneWrite(Array.from({ length: 200 }, () => '40/client,'));
+      await waitFor('every join answered', () => joins() + refusals() >= 200, 10_000);
+      expect([joins(), refusals()]).toEqual([1, 199]);
+      // The rate bucket belongs to the connection: spend it, leave, join again, ask again.
+      let id = 0;
+      const ask = (n: number) => inOneWrite(Array.from({ length: n }, () => `42/client,${id++}["places",{"q":"be"}]`));
+      const acked = (from: number) => packets.filter((p) => p.startsWith('43/client,') && Number(/^43\/client,(\d+)/.exec(p)![1]) >= from);
+      ask(60);
+      await waitFor('the burst spent', () => acked(0).length >= 60, 10_000);
+      expect(acked(0).some((p) => p.includes('rate-limited'))).toBe(true);
+      const t0 = performance.now();
+      // (In one write, socket.io itself closes the connection: the join is read before the leave is applied.)
+      ws.send('41/client,');
+      await sleep(50);
+      ws.send('40/client,');
+      await waitFor('joined again', () => joins() === 2, 10_000);
+      const from = id;
+      ask(40);
+      await waitFor('answered', () => acked(from).length >= 40, 10_000);
+      const answered = acked(from).filter((p) => p.includes('"ok":true')).length;
+      // What the bucket refilled meanwhile (20/s), not a new burst of 40.
+      const refilled = Math.ceil((20 * (performance.now() - t0)) / 1000) + 2;
+      expect(answered).toBeLessThanOrEqual(Math.min(refilled, 39));
+      everyoneAlive();
+    } finally {
+      ws.close();
+    }
+  });
 
   it('row 6: malformed data-channel frames get error frames, then a closed channel; the server lives on', async () => {
     const before = tableShape(await cluster.state(), false);
