@@ -53,6 +53,7 @@ export class WatchController implements ReactiveController {
   readonly #switch = new RenditionSwitch({
     playing: () => this.status.streamId,
     canSwitch: () => this.#hub.socket !== null && this.#viewer !== null && !this.status.live,
+    durationS: () => (Number.isFinite(this.video.duration) ? this.video.duration : null),
     open: (streamId, startS) => this.#open(streamId, startS, true),
   });
   /** The delivery limit every session of this player asks for (`limit=` in the URL), bits per second. */
@@ -335,7 +336,8 @@ export class WatchController implements ReactiveController {
       live && playing && this.#liveStartedAtMs !== null ? (Date.now() - this.#liveStartedAtMs) / 1000 - this.video.currentTime : null;
     this.status = { ...this.status, bufferAheadS: ahead, behindLiveS: live ? sink.behindNewestSeconds() : 0, latencyS };
     const assetId = this.status.assetId;
-    if (this.#switch.quality === 'auto' && sink && assetId && !this.status.live && this.status.phase !== 'error')
+    // An ended clip stays ended: no rendition is worth fetching for it (a seek back plays it again, and Auto with it).
+    if (this.#switch.quality === 'auto' && sink && assetId && !this.status.live && this.status.phase !== 'error' && !this.video.ended)
       this.#switch.step(ladderOf(this.feed.entry(assetId), assetId), this.video.currentTime, ahead);
     this.#host.requestUpdate();
   };
