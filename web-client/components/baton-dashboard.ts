@@ -147,7 +147,7 @@ export class BatonDashboard extends LitElement {
     const now = Date.now();
     const sessions = servers.reduce((n, s) => n + s.load.sessions, 0);
     const egress = servers.reduce((n, s) => n + s.load.egressMbps, 0);
-    const liveStreams = new Set(servers.flatMap((s) => s.live.filter((l) => l.live).map((l) => l.id))).size;
+    const liveIds = new Set(servers.flatMap((s) => s.live.filter((l) => l.live).map((l) => l.id)));
     const latest = c.watchDecisions[0];
     const highlight = latest && now - latest.atMs < HIGHLIGHT_MS ? latest.serverId : null;
     const regions = new Map(servers.map((s) => [s.id, s.region]));
@@ -181,7 +181,7 @@ export class BatonDashboard extends LitElement {
         </div>
         <div class="card stat"><dt>Sessions</dt><dd>${c.loaded ? sessions : '—'}</dd></div>
         <div class="card stat"><dt>Egress</dt><dd>${c.loaded ? formatMbps(egress) : '—'}</dd></div>
-        <div class="card stat"><dt>Live streams</dt><dd>${c.loaded ? liveStreams : '—'}</dd></div>
+        <div class="card stat"><dt>Live streams</dt><dd>${c.loaded ? liveIds.size : '—'}</dd></div>
       </dl>
 
       <div class="top">
@@ -224,7 +224,7 @@ export class BatonDashboard extends LitElement {
           </p>`
       }
 
-      <baton-decision-log .watch=${c.watchDecisions} .ingest=${c.ingestDecisions} .regions=${regions}></baton-decision-log>
+      <baton-decision-log .watch=${c.watchDecisions} .ingest=${c.ingestDecisions} .regions=${regions} .live=${liveIds}></baton-decision-log>
     `;
   }
 

@@ -14,6 +14,7 @@ export class BatonDecisionLog extends LitElement {
     watch: { attribute: false },
     ingest: { attribute: false },
     regions: { attribute: false },
+    live: { attribute: false },
   };
 
   /** Newest first. */
@@ -22,6 +23,11 @@ export class BatonDecisionLog extends LitElement {
   declare ingest: readonly IngestDecision[];
   /** Server id → region, for servers still in the table. */
   declare regions: ReadonlyMap<string, string>;
+  /**
+   * Ids of the streams live in the table now. An assignment is a broadcast's start: its stream is marked live
+   * only while it still is (most in the log ended long ago, and are stored assets now).
+   */
+  declare live: ReadonlySet<string>;
 
   static override styles = [
     sharedStyles,
@@ -101,6 +107,7 @@ export class BatonDecisionLog extends LitElement {
     this.watch = [];
     this.ingest = [];
     this.regions = new Map();
+    this.live = new Set();
   }
 
   override render() {
@@ -141,7 +148,7 @@ export class BatonDecisionLog extends LitElement {
   #ingestItem(d: IngestDecision) {
     return html`<li>
       <div class="line">
-        <span class="badge live">live</span>
+        ${this.live.has(d.streamId) ? html`<span class="badge live">live</span>` : null}
         <span class="asset">${d.streamId}</span>
         <time datetime=${new Date(d.atMs).toISOString()}>${formatClock(d.atMs)}</time>
       </div>

@@ -18,6 +18,7 @@ export class PlaybackMedia {
   #earlyQueue: Uint8Array[] = [];
   /** Where the player was sent and the stream has not caught up yet (s); its `seeking` events need no new request. */
   #seekTarget: number | null = null;
+  #full = false;
 
   constructor(video: HTMLVideoElement) {
     this.#video = video;
@@ -41,11 +42,36 @@ export class PlaybackMedia {
     return handOff !== null;
   }
 
-  /** The sink for the stream's `mime`, on the MediaSource opened early; what the first module took and had not appended goes first. */
+  /** True while the sink's queue is full (its `onBackpressure(true)` came last): what brings bytes should pause. */
+  get full(): boolean {
+    return this.#full;
+  }
+
+  /**
+   * The sink for the stream's `mime`, on the MediaSource opened early; what the first module took and had not
+   * appended goes first. Its `onError` and `onBackpressure` are called while it is this playback's sink, whichever
+   * Viewer feeds it then (a rendition switch keeps the sink and replaces the Viewer): they act on the playback.
+   */
   open(mime: string, options: Omit<MseSinkOptions, 'attached'>): PlayerSink {
     const attached = this.#early ?? undefined;
     this.#early = null;
-    this.#sink = new PlayerSink(this.#video, mime, { ...(attached ? { attached } : {}), ...options });
+    this.#full = false;
+    // Null while the sink is constructed: a call from its constructor is this playback's too.
+    let sink: PlayerSink | null = null;
+    const current = (): boolean => sink === null || this.#sink === sink;
+    sink = new PlayerSink(this.#video, mime, {
+      ...(attached ? { attached } : {}),
+      ...options,
+      onError: (err) => {
+        if (current()) options.onError(err);
+      },
+      onBackpressure: (full) => {
+        if (!current()) return;
+        this.#full = full;
+        options.onBackpressure?.(full);
+      },
+    });
+    this.#sink = sink;
     for (const b of this.#earlyQueue) this.#sink.append(b);
     this.#earlyQueue = [];
     return this.#sink;
@@ -97,6 +123,7 @@ export class PlaybackMedia {
     this.#seekTarget = null;
     this.#sink?.close();
     this.#sink = null;
+    this.#full = false;
     if (this.#early) MseSink.detach(this.#video, this.#early);
     this.#early = null;
   }

@@ -1,6 +1,6 @@
 // The watch page's rendition switching: the quality menu's pick, Auto's rule, and the rendition's Viewer until it takes over.
 import type { Viewer } from '../../client-sdk/viewer.js';
-import { AutoQuality } from './auto-quality.js';
+import { AutoQuality, switchStartsInTime } from './auto-quality.js';
 import type { Quality, Rung } from './rendition-ladder.js';
 
 /** What a switch needs of its playback. */
@@ -9,6 +9,8 @@ export interface SwitchHost {
   playing(): string | null;
   /** A switch may start now (a stored asset is playing). */
   canSwitch(): boolean;
+  /** The media's duration (seconds), or null while unknown. */
+  durationS(): number | null;
   /** Opens a Viewer of `streamId` from `startS` that takes over the playback at its meta; it comes back in `opened`. */
   open(streamId: string, startS: number | null): void;
 }
@@ -42,15 +44,19 @@ export class RenditionSwitch {
     else this.#auto.reset(this.#next?.assetId ?? this.#host.playing() ?? '', performance.now());
   }
 
-  /** Play `streamId` (a rung of the current asset) from the keyframe Cluster at or before `atS`. */
+  /**
+   * Play `streamId` (a rung of the current asset) from the keyframe Cluster at or before `atS`. Not at the
+   * media's end: the rung's last keyframe is before the playhead, and an ended clip would play again.
+   */
   switchTo(streamId: string, atS: number): void {
     if (!this.#host.canSwitch() || streamId === (this.#next?.assetId ?? this.#host.playing())) return;
+    if (!switchStartsInTime(atS, this.#host.durationS())) return;
     this.#host.open(streamId, atS > 0 ? atS : null);
   }
 
   /** Auto's step at a status tick: a switch when its rule says so. */
   step(ladder: readonly Rung[], playheadS: number, bufferAheadS: number): void {
-    const to = this.#auto.decide(ladder, performance.now(), playheadS, bufferAheadS);
+    const to = this.#auto.decide(ladder, performance.now(), playheadS, bufferAheadS, this.#host.durationS());
     if (to) this.switchTo(to.id, to.atS);
   }
 
@@ -78,7 +84,9 @@ export class RenditionSwitch {
   /** The playhead moved out of what is buffered: a switch under way would take over at the old time, so it starts again at `atS`. */
   restartAt(atS: number): void {
     const next = this.#next;
-    if (next) this.#host.open(next.assetId, atS);
+    if (!next) return;
+    if (switchStartsInTime(atS, this.#host.durationS())) this.#host.open(next.assetId, atS);
+    else this.stop();
   }
 
   /** Ask the switch's Viewer, if any, to send no faster than `bps` on average (null: no limit). */

@@ -53,6 +53,7 @@ export class WatchController implements ReactiveController {
   readonly #switch = new RenditionSwitch({
     playing: () => this.status.streamId,
     canSwitch: () => this.#hub.socket !== null && this.#viewer !== null && !this.status.live,
+    durationS: () => (Number.isFinite(this.video.duration) ? this.video.duration : null),
     open: (streamId, startS) => this.#open(streamId, startS, true),
   });
   /** The delivery limit every session of this player asks for (`limit=` in the URL), bits per second. */
@@ -212,14 +213,13 @@ export class WatchController implements ReactiveController {
         backBufferS: this.backBufferS,
         live: d.live,
         ...(d.durationMs && !d.live ? { durationS: d.durationMs / 1000 } : {}),
-        onError: (err) => {
-          if (live()) this.#failWith('media-error', `Playback failed: ${err.message}.`);
-        },
+        // The sink outlives this Viewer when a rendition takes over: its callbacks act on the playback (the
+        // Viewer playing now), never on the one that opened it. PlaybackMedia calls them while the sink is current.
+        onError: (err) => this.#failWith('media-error', `Playback failed: ${err.message}.`),
         // The player holds at most a bounded queue: the server pauses while it is full.
         onBackpressure: (full) => {
-          if (!live()) return;
-          if (full) viewer.pause();
-          else viewer.resume();
+          if (full) this.#viewer?.pause();
+          else this.#viewer?.resume();
         },
       });
       // What the page's first module buffered ahead already shows now, not at the next tick.
@@ -267,6 +267,8 @@ export class WatchController implements ReactiveController {
     this.#viewer = viewer;
     this.#switch.tookOver(viewer);
     old?.close();
+    // The queue is the sink's: full still, the new stream waits as the old one did.
+    if (this.#media.full) viewer.pause();
     this.#media.sink?.splice(mime);
     // Received bytes count what the new rendition delivers ("x of its size").
     this.#patch({ streamId: viewer.assetId, bytesReceived: 0, phase: this.status.phase === 'complete' ? 'streaming' : this.status.phase });
@@ -335,7 +337,8 @@ export class WatchController implements ReactiveController {
       live && playing && this.#liveStartedAtMs !== null ? (Date.now() - this.#liveStartedAtMs) / 1000 - this.video.currentTime : null;
     this.status = { ...this.status, bufferAheadS: ahead, behindLiveS: live ? sink.behindNewestSeconds() : 0, latencyS };
     const assetId = this.status.assetId;
-    if (this.#switch.quality === 'auto' && sink && assetId && !this.status.live && this.status.phase !== 'error')
+    // An ended clip stays ended: no rendition is worth fetching for it (a seek back plays it again, and Auto with it).
+    if (this.#switch.quality === 'auto' && sink && assetId && !this.status.live && this.status.phase !== 'error' && !this.video.ended)
       this.#switch.step(ladderOf(this.feed.entry(assetId), assetId), this.video.currentTime, ahead);
     this.#host.requestUpdate();
   };
