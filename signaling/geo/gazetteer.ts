@@ -23,11 +23,23 @@ interface Index {
   cols: Columns;
   /** Normalised country code or English country name → ISO code. */
   countries: Map<string, string>;
-  /** Suggestions for prefixes of up to SHORT_PREFIX_CHARS characters, filled on demand. */
+  /**
+   * Suggestions for prefixes of up to SHORT_PREFIX_CHARS characters, filled on demand: only prefixes of some indexed
+   * name (an answer that is not empty), so what anonymous queries can make it hold is bounded by the dataset, not by
+   * the ≈ 4.3 billion two-unit strings (a million distinct misses held 85 MB for ever; found by review), and at most
+   * MAX_SHORT_PREFIXES.
+   */
   shortPrefixes: Map<string, City[]>;
 }
 
 const SHORT_PREFIX_CHARS = 2;
+/** The most short prefixes whose answers are kept (the dataset has a few thousand). */
+export const MAX_SHORT_PREFIXES = 20_000;
+
+/** How many short prefixes' answers are kept now (a bound to test). */
+export function shortPrefixesHeld(): number {
+  return getIndex().shortPrefixes.size;
+}
 
 /** The most suggestions one call returns. */
 export const MAX_SUGGESTIONS = 20;
@@ -191,7 +203,10 @@ export function suggest(prefix: string, limit = 8): Place[] {
   // One- and two-letter prefixes span thousands of cities: remember their answers.
   if (!countryFilter && key.length <= SHORT_PREFIX_CHARS) {
     let hit = idx.shortPrefixes.get(key);
-    if (!hit) idx.shortPrefixes.set(key, (hit = topByPopulation(idx, key, null, MAX_SUGGESTIONS)));
+    if (!hit) {
+      hit = topByPopulation(idx, key, null, MAX_SUGGESTIONS);
+      if (hit.length > 0 && idx.shortPrefixes.size < MAX_SHORT_PREFIXES) idx.shortPrefixes.set(key, hit);
+    }
     return hit.slice(0, max).map((c) => cityPlace(idx.cols, c));
   }
   return topByPopulation(idx, key, countryFilter, max).map((c) => cityPlace(idx.cols, c));

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { distanceKm } from '../../node-app/director/geo.js';
 import { columnsOf, decodeColumns, encodeColumns } from '../../signaling/geo/gazetteer-file.js';
-import { normalise, parseCoordinates, resolveLocation, resolvePlace, suggest } from '../../signaling/geo/gazetteer.js';
+import {
+  MAX_SHORT_PREFIXES,
+  normalise,
+  parseCoordinates,
+  resolveLocation,
+  resolvePlace,
+  shortPrefixesHeld,
+  suggest,
+} from '../../signaling/geo/gazetteer.js';
 
 const FRANKFURT = { lat: 50.11, lon: 8.68 };
 const near = (p: { lat: number; lon: number } | null, q: { lat: number; lon: number }, km = 25) => p !== null && distanceKm(p, q) < km;
@@ -146,5 +154,19 @@ describe('the index cache', () => {
       expect(answers(await fresh())).toEqual(fromBuild);
       expect(decodeColumns(readFileSync(file!))?.count).toBeGreaterThan(100_000); // and rewritten whole
     }
+  });
+});
+
+describe('suggest: what anonymous prefixes can make the hub hold', () => {
+  it('short prefixes that match nothing are not remembered; those that match are, up to MAX_SHORT_PREFIXES', () => {
+    expect(suggest('be').length).toBeGreaterThan(0);
+    const before = shortPrefixesHeld();
+    // Two CJK units each: none is the start of an indexed name (a million of them held 85 MB before).
+    for (let i = 0; i < 20_000; i++) expect(suggest(String.fromCharCode(0x4e00 + (i % 5000), 0x6000 + Math.floor(i / 5000)))).toEqual([]);
+    expect(shortPrefixesHeld()).toBe(before);
+    // Every two-letter ASCII prefix: answers that exist are kept, within the bound.
+    for (let a = 97; a < 123; a++) for (let b = 97; b < 123; b++) suggest(String.fromCharCode(a, b));
+    expect(shortPrefixesHeld()).toBeGreaterThan(before);
+    expect(shortPrefixesHeld()).toBeLessThanOrEqual(MAX_SHORT_PREFIXES);
   });
 });
