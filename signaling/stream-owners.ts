@@ -155,6 +155,17 @@ export class StreamOwners {
       if (before === undefined && !endedHere) return ackError(ErrorCode.conflict, `an asset called ${streamId} already exists`);
       return this.#reserve(streamId, clientSocketId, proof!, false, key, before ?? facts.ended?.startedAtMs);
     }
+    // Neither live nor stored, but live moments ago (its copies failed, and a kept one is not yet in the catalog; or
+    // none was kept): the name stays its publisher's for the record's life. Anyone else could otherwise take it in the
+    // gap and store another stream under it (found by review: granted as new to another key holder at the moment both
+    // copies of a SIGKILLed publisher were abandoned).
+    if (facts.ended) {
+      const h = proof === undefined ? undefined : ownerHash(proof);
+      if (h === undefined || !facts.ended.owners.some((o) => sameSecret(o, h))) {
+        return ackError(ErrorCode.conflict, `stream ${streamId} ended moments ago; only its publisher may use the name now`);
+      }
+      return this.#reserve(streamId, clientSocketId, proof!, false, key, before ?? facts.ended.startedAtMs);
+    }
     // The publisher of a stream released moments ago (both entry servers lost at once) keeps its secret and its start.
     return this.#reserve(streamId, clientSocketId, before === undefined ? undefined : proof, true, key, before);
   }

@@ -280,10 +280,17 @@ export class IngestManager {
     writer.once('failed', (error) => {
       s.reporter.stop();
       this.#o.log?.warn({ stream: streamId, code: error.code, err: error.message }, 'stream failed on this server');
-      this.#o.report([{ type: 'live-remove', assetId: streamId }]);
       if (!writer.keepsCopy) this.#o.dropPoster?.(streamId);
-      // A salvaged (quota, abandoned) copy is finalized under its name: let the catalog see it.
-      setTimeout(() => void this.#o.finalized(streamId).finally(() => this.#maybeDispose(streamId)), 50).unref?.();
+      // A salvaged (quota, abandoned) copy is finalized under its name: the catalog sees it, then the live entry goes,
+      // as on the normal end — never a moment when the table holds the id neither live nor stored here.
+      setTimeout(
+        () =>
+          void this.#o.finalized(streamId).finally(() => {
+            this.#o.report([{ type: 'live-remove', assetId: streamId }]);
+            this.#maybeDispose(streamId);
+          }),
+        50,
+      ).unref?.();
     });
     s.reporter.now();
     return writer;

@@ -80,6 +80,16 @@ describe('StreamOwners', () => {
       code: 'conflict',
     });
   });
+  it("an id live moments ago and now neither live nor stored stays its publisher's while the ended record lasts", () => {
+    const secret = 'e'.repeat(43);
+    // Its copies failed, and the kept one is not in the catalog yet (or none was kept).
+    const facts = { liveOwners: [], stored: false, ended: { owners: [ownerHash(secret)], startedAtMs: 1_000 } };
+    const o = new StreamOwners();
+    expect(o.claim('show', 'intruder', undefined, facts)).toMatchObject({ ok: false, code: 'conflict' });
+    expect(o.claim('show', 'intruder', 'j'.repeat(43), facts)).toMatchObject({ ok: false, code: 'conflict' });
+    expect(o.claim('show', 'owner', secret, facts)).toMatchObject({ ok: true, secret, fresh: false, startedAtMs: 1_000 });
+  });
+
   it('a stream key holds at most its cap of ids; a resume does not count twice; every release frees its slot', () => {
     const o = new StreamOwners();
     const key = { keyId: keyIdOf('shared-key'), max: 2 };
