@@ -77,3 +77,35 @@ export class KeyedRateLimiter {
 export function allowanceSince(burst: number, ratePerS: number, elapsedMs: number): number {
   return burst + (ratePerS * Math.max(0, elapsedMs)) / 1000;
 }
+
+/**
+ * A budget of work time shared by everyone (ms of work per second): work is admitted while the budget is not in debt,
+ * and what it took is charged afterwards, so a costly request cannot pass for a cheap one. For work whose cost is only
+ * known once done (a place lookup whose country filter walks a whole prefix range).
+ */
+export class WorkBudget {
+  #balanceMs: number;
+  #lastMs: number;
+  readonly #msPerMs: number;
+  readonly #burstMs: number;
+
+  constructor(nowMs: number, workMsPerS: number, burstMs: number) {
+    this.#msPerMs = workMsPerS / 1000;
+    this.#burstMs = burstMs;
+    this.#balanceMs = burstMs;
+    this.#lastMs = nowMs;
+  }
+
+  /** True when work may start now (the budget is not in debt). */
+  admit(nowMs: number): boolean {
+    const elapsed = Math.max(0, nowMs - this.#lastMs);
+    this.#lastMs = nowMs;
+    this.#balanceMs = Math.min(this.#burstMs, this.#balanceMs + elapsed * this.#msPerMs);
+    return this.#balanceMs > 0;
+  }
+
+  /** Charges work that took `ms` (the balance may go into debt, which later work waits out). */
+  charge(ms: number): void {
+    this.#balanceMs -= Math.max(0, ms);
+  }
+}

@@ -14,7 +14,7 @@ import {
   type ClientToHubEvents,
   type HubToClientEvents,
 } from '../protocol/index.js';
-import { TokenBucket } from '../../common/token-bucket.js';
+import { TokenBucket, WorkBudget } from '../../common/token-bucket.js';
 import type { HubCore } from '../core/hub-core.js';
 import { SearchBusyError } from '../catalog-view.js';
 import { clientIp } from '../geo/ip-locate.js';
@@ -36,6 +36,13 @@ const CLIENT_EVENTS: Readonly<Record<string, EventShape>> = {
   leave: [1, false],
 };
 
+/**
+ * Place suggestions may take this much of the hub's time per second, all clients together (burst: twice that): a
+ * country-filtered one- or two-letter prefix walks its whole range (2–3 ms), and 64 connections of one address at
+ * 20/s each could otherwise keep more than a core busy (found by review).
+ */
+export const PLACES_WORK_MS_PER_S = 250;
+
 export interface ClientSideDeps {
   core: HubCore;
   log: Logger;
@@ -52,6 +59,7 @@ export function wireClients(
 ): Namespace<ClientToHubEvents, HubToClientEvents> {
   const ns = io.of('/client') as Namespace<ClientToHubEvents, HubToClientEvents>;
   const metrics = core.metrics;
+  const placesWork = new WorkBudget(now(), PLACES_WORK_MS_PER_S, 2 * PLACES_WORK_MS_PER_S);
   onePerConnection(ns, () => metrics.rejected.inc({ code: ErrorCode.badRequest }));
   // Per connection, not per socket: leaving and joining again on one WebSocket refills nothing.
   const connection = perConnection(() => ({ bucket: new TokenBucket(now(), ratePerS, burst), warnedNotParty: new Set<string>() }));
@@ -154,7 +162,11 @@ export function wireClients(
       if (limited()) return ack(slowDown());
       const p = parse(placesSchema, raw);
       if (!p.ok) return ack(refuse(ErrorCode.badRequest, `invalid places query: ${p.message}`));
-      ack({ ok: true, places: suggest(p.value.q, p.value.limit ?? 8) });
+      if (!placesWork.admit(now())) return ack(refuse(ErrorCode.rateLimited, 'place suggestions are busy; try again in a moment'));
+      const t0 = performance.now();
+      const places = suggest(p.value.q, p.value.limit ?? 8);
+      placesWork.charge(performance.now() - t0);
+      ack({ ok: true, places });
     });
 
     socket.on('signal', (raw) => {
