@@ -30,6 +30,17 @@ export function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/**
+ * The longest delay a Node timer keeps, ms (2^31 − 1): a longer one fires after 1 ms (TimeoutOverflowWarning), so
+ * `--rotation-ms 3000000000` rotated ≈ 1,200 times a second. Every flag that ends in a timer is bounded by it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A timer's delay in ms (a `*-ms` flag): an integer in min..max, max never above `MAX_TIMER_MS`. */
+export function timerMs(name: string, min: number, max = MAX_TIMER_MS) {
+  return int(name, min, Math.min(max, MAX_TIMER_MS));
+}
+
 export function num(name: string, min: number, max: number) {
   return (v: string) => {
     const n = decimal(v);
@@ -71,9 +82,10 @@ export function loadBound(v: string): number | 'off' {
   return n;
 }
 
-/** A number of seconds in min..max, or 'off' (kept a string, as `loadBound`'s). */
+/** A number of seconds in min..max, or 'off' (kept a string, as `loadBound`'s); it ends in a timer, so max ≤ `MAX_TIMER_MS`. */
 export function secondsOrOff(name: string, min: number, max: number) {
-  return (v: string): number | 'off' => (v === 'off' ? 'off' : num(name, min, max)(v));
+  const seconds = num(name, min, Math.min(max, Math.floor(MAX_TIMER_MS / 1000)));
+  return (v: string): number | 'off' => (v === 'off' ? 'off' : seconds(v));
 }
 
 export function iceServers(v: string): RTCIceServer[] {

@@ -6,7 +6,7 @@ import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../director/select.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 import { DEFAULT_HUB_RETURN_MS } from '../server/hub-defaults.js';
-import { assetId, hubUrls, iceAllow, iceServers, int, loadBound, loadWeights, num, opt, secondsOrOff } from './parsers.js';
+import { assetId, hubUrls, iceAllow, iceServers, int, loadBound, loadWeights, num, opt, secondsOrOff, timerMs } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /** Adds `baton server` (a media server) to `program`. */
@@ -58,7 +58,7 @@ export function addServerCommand(program: Command): void {
         '--unconnected-session-ms <ms>',
         'close a viewer session whose WebRTC connection is not up this long after it opened',
         'BATON_UNCONNECTED_SESSION_MS',
-        int('unconnected-session-ms', 100, 600_000),
+        timerMs('unconnected-session-ms', 100, 600_000),
         UNCONNECTED_SESSION_MS,
       ),
     )
@@ -83,7 +83,7 @@ export function addServerCommand(program: Command): void {
         DEFAULT_HUB_RETURN_MS / 1000,
       ),
     )
-    .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
+    .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', timerMs('heartbeat-ms', 50, 60_000), 1000))
     .addOption(
       opt(
         '--http-port <n>',
@@ -132,7 +132,7 @@ export function addServerCommand(program: Command): void {
         '--slow-viewer-ms <ms>',
         'drop a viewer that reads under half the bitrate for this long',
         'BATON_SLOW_VIEWER_MS',
-        int('slow-viewer-ms', 100),
+        timerMs('slow-viewer-ms', 100, 3_600_000),
         20_000,
       ),
     )
@@ -141,7 +141,7 @@ export function addServerCommand(program: Command): void {
         '--stall-timeout-ms <ms>',
         'drop a viewer whose channel accepts nothing for this long',
         'BATON_STALL_TIMEOUT_MS',
-        int('stall-timeout-ms', 100),
+        timerMs('stall-timeout-ms', 100, 3_600_000),
         15_000,
       ),
     )

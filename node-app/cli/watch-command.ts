@@ -1,7 +1,7 @@
 // `baton watch`: watch an asset headlessly and save it to a file.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { assetId, firstReachable, int, opt, toolHubOption } from './parsers.js';
+import { assetId, firstReachable, int, opt, timerMs, toolHubOption } from './parsers.js';
 
 /** Adds `baton watch` (a headless viewer) to `program`. */
 export function addWatchCommand(program: Command): void {
@@ -21,7 +21,7 @@ export function addWatchCommand(program: Command): void {
         int('limit-kbps', 1),
       ),
     )
-    .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', int('timeout-ms', 1000), 120_000))
+    .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', timerMs('timeout-ms', 1000), 120_000))
     .action(async (o) => {
       const { watchToFile } = await import('../delivery/node-viewer.js');
       const { hubsOf } = await import('../../client-sdk/hub-list.js');
