@@ -1,5 +1,6 @@
 // Flag values of the `baton` command line: each parser checks one kind of value and says what it expected (commander's argParser).
 import { InvalidArgumentError, Option } from 'commander';
+import type { z } from 'zod';
 import { iceServersSchema } from '../../signaling/protocol/messages.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
@@ -46,6 +47,30 @@ export function num(name: string, min: number, max: number) {
     const n = decimal(v);
     if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}, got "${v}"`);
     return n;
+  };
+}
+
+/**
+ * An integer field the hub checks with `schema` (a zod integer with a min and a max), read from a flag in units of
+ * `scale` of the field's (`--limit-kbps` for `limitBps`: 1000): the flag's range is the schema's, so the CLI never
+ * accepts a value the hub then refuses.
+ */
+export function intOf(name: string, schema: z.ZodNumber, scale = 1) {
+  const { minValue, maxValue } = schema;
+  if (minValue === null || maxValue === null || !schema.isInt) throw new Error(`${name}: the schema must be a bounded integer`);
+  return int(name, Math.ceil(minValue / scale), Math.floor(maxValue / scale));
+}
+
+/** A text field the hub checks with `schema` (a zod string with a length range): refused here as it would be there. */
+export function textOf(name: string, schema: z.ZodString) {
+  const { minLength, maxLength } = schema;
+  return (v: string): string => {
+    const r = schema.safeParse(v);
+    if (r.success) return v;
+    const issue = r.error.issues[0];
+    if (issue?.code === 'too_big' || issue?.code === 'too_small')
+      throw new InvalidArgumentError(`${name} must be ${minLength ?? 0}–${maxLength ?? '∞'} characters, got ${v.length}`);
+    throw new InvalidArgumentError(`${name}: ${issue?.message ?? 'not accepted'}`);
   };
 }
 

@@ -6,7 +6,25 @@ import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../director/select.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 import { DEFAULT_HUB_RETURN_MS } from '../server/hub-defaults.js';
-import { assetId, hubUrls, iceAllow, iceServers, int, loadBound, loadWeights, num, opt, secondsOrOff, timerMs } from './parsers.js';
+import { serverDescriptorSchema } from '../../signaling/protocol/messages.js';
+import {
+  assetId,
+  hubUrls,
+  iceAllow,
+  iceServers,
+  int,
+  intOf,
+  loadBound,
+  loadWeights,
+  num,
+  opt,
+  secondsOrOff,
+  textOf,
+  timerMs,
+} from './parsers.js';
+
+/** What the hub checks a registration with: the flags that end up in it are bounded by it. */
+const descriptor = serverDescriptorSchema.shape;
 import { runUntilSignal } from './run-until-signal.js';
 
 /** Adds `baton server` (a media server) to `program`. */
@@ -29,7 +47,7 @@ export function addServerCommand(program: Command): void {
       ),
     )
     .addOption(opt('--id <id>', 'server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID', assetId))
-    .addOption(opt('--region <name>', 'region name', 'BATON_REGION', undefined, 'local'))
+    .addOption(opt('--region <name>', 'region name', 'BATON_REGION', textOf('region', descriptor.region), 'local'))
     .addOption(opt('--lat <deg>', 'latitude', 'BATON_LAT', num('lat', -90, 90), 0))
     .addOption(opt('--lon <deg>', 'longitude', 'BATON_LON', num('lon', -180, 180), 0))
     .addOption(opt('--storage <dir>', 'storage directory with <asset-id>.webm files (required)', 'BATON_STORAGE'))
@@ -43,13 +61,21 @@ export function addServerCommand(program: Command): void {
         .choices(['gic', 'interval', 'lru'])
         .default('gic'),
     )
-    .addOption(opt('--max-sessions <n>', 'most concurrent viewer sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
+    .addOption(
+      opt(
+        '--max-sessions <n>',
+        'most concurrent viewer sessions',
+        'BATON_MAX_SESSIONS',
+        intOf('max-sessions', descriptor.maxSessions),
+        100,
+      ),
+    )
     .addOption(
       opt(
         '--max-ingest-sessions <n>',
         'most concurrent broadcast (ingest) sessions, apart from viewers',
         'BATON_MAX_INGEST_SESSIONS',
-        int('max-ingest-sessions', 1, 1_000_000),
+        int('max-ingest-sessions', 1, descriptor.maxIngestSessions.unwrap().maxValue ?? 0),
         DEFAULT_MAX_INGEST_SESSIONS,
       ),
     )

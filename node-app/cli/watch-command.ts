@@ -1,7 +1,8 @@
 // `baton watch`: watch an asset headlessly and save it to a file.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { assetId, firstReachable, int, opt, timerMs, toolHubOption } from './parsers.js';
+import { linkLimitBps } from '../../signaling/protocol/frames.js';
+import { assetId, firstReachable, intOf, opt, timerMs, toolHubOption } from './parsers.js';
 
 /** Adds `baton watch` (a headless viewer) to `program`. */
 export function addWatchCommand(program: Command): void {
@@ -18,7 +19,7 @@ export function addWatchCommand(program: Command): void {
         '--limit-kbps <n>',
         'ask servers to send no faster than this, kbit/s (to try a slow link)',
         'BATON_WATCH_LIMIT_KBPS',
-        int('limit-kbps', 1),
+        intOf('limit-kbps', linkLimitBps, 1000),
       ),
     )
     .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', timerMs('timeout-ms', 1000), 120_000))
