@@ -6,7 +6,8 @@ import { PROJECT_ROOT } from '../project-root.js';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../../common/connection-caps.js';
 import { DEFAULT_MAX_BROADCASTS_PER_KEY } from '../../signaling/stream-owners.js';
-import { hubId, iceServers, int, list, opt, publicUrl, redisUrl, timerMs } from './parsers.js';
+import { heartbeatMsSchema } from '../../signaling/protocol/messages.js';
+import { hubId, iceServers, int, intOf, list, opt, publicUrl, redisUrl, timerMs } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /** The package's own build of the web client, wherever the hub is started from. */
@@ -37,9 +38,9 @@ export function addHubCommand(program: Command): void {
     .addOption(
       opt(
         '--heartbeat-ms <ms>',
-        'expected server heartbeat period; 3 missed = removed',
+        'expected server heartbeat period; 3 missed = removed (a server with a longer --heartbeat-ms is refused)',
         'BATON_HEARTBEAT_MS',
-        timerMs('heartbeat-ms', 50, 60_000),
+        intOf('heartbeat-ms', heartbeatMsSchema),
         1000,
       ),
     )

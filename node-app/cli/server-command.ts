@@ -6,7 +6,7 @@ import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../director/select.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 import { DEFAULT_HUB_RETURN_MS } from '../server/hub-defaults.js';
-import { serverDescriptorSchema } from '../../signaling/protocol/messages.js';
+import { heartbeatMsSchema, serverDescriptorSchema } from '../../signaling/protocol/messages.js';
 import {
   assetId,
   hubUrls,
@@ -109,7 +109,15 @@ export function addServerCommand(program: Command): void {
         DEFAULT_HUB_RETURN_MS / 1000,
       ),
     )
-    .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', timerMs('heartbeat-ms', 50, 60_000), 1000))
+    .addOption(
+      opt(
+        '--heartbeat-ms <ms>',
+        "heartbeat period (at most the hub's --heartbeat-ms, which refuses a server that beats less often)",
+        'BATON_HEARTBEAT_MS',
+        intOf('heartbeat-ms', heartbeatMsSchema),
+        1000,
+      ),
+    )
     .addOption(
       opt(
         '--http-port <n>',
