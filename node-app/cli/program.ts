@@ -6,7 +6,7 @@ import { addHubCommand } from './hub-command.js';
 import { assetId, int, num, opt } from './parsers.js';
 import { addPublishCommand } from './publish-command.js';
 import { addServerCommand } from './server-command.js';
-import { applySettings } from './settings.js';
+import { applySettings, dropEmptyEnv } from './settings.js';
 import { addWatchCommand } from './watch-command.js';
 
 /** The whole `baton` command tree, unparsed (main.ts parses argv; tests walk every option). */
@@ -17,6 +17,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ showGlobalOptions: true });
 
+  program.hook('preSubcommand', (_root, cmd) => dropEmptyEnv(cmd));
   program.hook('preAction', (_root, cmd) => applySettings(cmd));
 
   // Help lists the commands in this order.

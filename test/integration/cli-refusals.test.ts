@@ -62,3 +62,30 @@ describe('baton server: a registration the hub refuses for good ends the server'
     expect(server.output()).toMatch(/region must be 1–64 characters, got 65/);
   });
 });
+
+describe('baton: an empty value is no value', () => {
+  for (const [name, args, flags] of [
+    ['watch --out ""', ['watch', '--hub', 'http://127.0.0.1:9', '--asset', 'a', '--out', ''], '--out <file>'],
+    [
+      'publish --file ""',
+      ['publish', '--hub', 'http://127.0.0.1:9', '--file', '', '--location', 'Lisbon', '--stream-key', 'k'],
+      '--file <path>',
+    ],
+  ] as const)
+    it(`${name} is a missing required option, said as commander says it`, async () => {
+      const p = run([...args]);
+      expect(await exitOf(p)).not.toBe(0);
+      expect(p.output()).toMatch(new RegExp(`error: required option '${flags}' not specified`));
+      expect(p.output()).not.toMatch(/ERR_INVALID_ARG_TYPE/);
+    });
+
+  it('an empty environment variable counts as unset for every option (BATON_PORT=, BATON_CACHE_MB= as BATON_STORAGE=)', async () => {
+    const hub = run(['hub'], { BATON_PORT: '', BATON_ROTATION_MS: ' ', BATON_CLUSTER_SECRET: '' });
+    expect(await exitOf(hub)).not.toBe(0);
+    expect(hub.output()).toMatch(/required option '--cluster-secret <s>' not specified/);
+    const server = run(['server', '--cluster-secret', SECRET, '--id', 'e'], { BATON_CACHE_MB: '', BATON_STORAGE: '' });
+    expect(await exitOf(server)).not.toBe(0);
+    expect(server.output()).toMatch(/required option '--storage <dir>' not specified/);
+    expect(server.output()).not.toMatch(/cache-mb/);
+  });
+});
