@@ -86,13 +86,32 @@ export const list = (v: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** Load factor weights as `--load-weights` takes them (`sessions=0,egress=0.8,cpu=0.2`): what --help shows as the default. */
+export function weightsText(w: { sessions: number; egress: number; cpu: number }): string {
+  return `sessions=${w.sessions},egress=${w.egress},cpu=${w.cpu}`;
+}
+
+/**
+ * `--load-weights`: `sessions=N,egress=N,cpu=N` (any of them; the others keep their defaults), or the same as a JSON
+ * object (`{"egress":1}`: what a config file holds, `"loadWeights": {…}`).
+ */
 export function loadWeights(v: string): { sessions: number; egress: number; cpu: number } {
   const w = { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu };
-  for (const part of list(v)) {
-    const [k, x] = part.split('=');
-    const n = decimal(x ?? '');
-    if (!k || !(k in w) || !Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError(`expected sessions=N,egress=N,cpu=N with N ≥ 0, got "${part}"`);
+  const expected = 'expected sessions=N,egress=N,cpu=N or {"sessions":N,"egress":N,"cpu":N} with N ≥ 0';
+  let entries: [string, unknown][];
+  if (v.trim().startsWith('{')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(v);
+    } catch {
+      throw new InvalidArgumentError(`${expected}, got "${v.slice(0, 200)}" (not JSON)`);
+    }
+    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new InvalidArgumentError(`${expected}, got "${v.slice(0, 200)}"`);
+    entries = Object.entries(json);
+  } else entries = list(v).map((part) => [part.split('=')[0] ?? '', decimal(part.split('=')[1] ?? '')]);
+  for (const [k, n] of entries) {
+    if (!(k in w) || typeof n !== 'number' || !Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`${expected}, got ${JSON.stringify(k)}: ${JSON.stringify(n) ?? 'nothing'}`);
     w[k as keyof typeof w] = n;
   }
   if (w.sessions + w.egress + w.cpu <= 0) throw new InvalidArgumentError('at least one weight must be positive');
@@ -175,7 +194,9 @@ export function iceAllow(v: string): string[] {
 export function opt(flags: string, description: string, env: string, parse?: (v: string) => unknown, def?: unknown): Option {
   const o = new Option(flags, description).env(env);
   if (parse) o.argParser(parse as (v: string, p: unknown) => unknown);
-  if (def !== undefined) o.default(def);
+  // --help shows a list's default as its flag takes it (`a,b`), not as JSON (`["a","b"]`, which the flag refuses).
+  if (Array.isArray(def)) o.default(def, def.length ? def.join(',') : 'none');
+  else if (def !== undefined) o.default(def);
   return o;
 }
 

@@ -21,6 +21,7 @@ import {
   secondsOrOff,
   textOf,
   timerMs,
+  weightsText,
 } from './parsers.js';
 
 /** What the hub checks a registration with: the flags that end up in it are bounded by it. */
@@ -137,11 +138,15 @@ export function addServerCommand(program: Command): void {
     )
     .addOption(opt('--operator-token-file <file>', 'read the operator token from this file', 'BATON_OPERATOR_TOKEN_FILE'))
     .addOption(
-      opt('--load-weights <w>', 'load factor weights (used when this server is director)', 'BATON_LOAD_WEIGHTS', loadWeights, {
-        sessions: DEFAULT_LOAD_WEIGHTS.sessions,
-        egress: DEFAULT_LOAD_WEIGHTS.egress,
-        cpu: DEFAULT_LOAD_WEIGHTS.cpu,
-      }),
+      opt(
+        '--load-weights <w>',
+        'load factor weights, sessions=N,egress=N,cpu=N or that as a JSON object (used when this server is director)',
+        'BATON_LOAD_WEIGHTS',
+        loadWeights,
+      ).default(
+        { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu },
+        weightsText(DEFAULT_LOAD_WEIGHTS),
+      ),
     )
     .addOption(
       opt(
