@@ -7,7 +7,7 @@ import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js
 import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../../common/connection-caps.js';
 import { DEFAULT_MAX_BROADCASTS_PER_KEY } from '../../signaling/stream-owners.js';
 import { heartbeatMsSchema } from '../../signaling/protocol/messages.js';
-import { hubId, iceServers, int, intOf, list, opt, publicUrl, redisUrl, timerMs } from './parsers.js';
+import { addressList, hubId, iceServers, int, intOf, list, opt, publicUrl, redisUrl, timerMs } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /** The package's own build of the web client, wherever the hub is started from. */
@@ -88,13 +88,13 @@ export function addHubCommand(program: Command): void {
         50,
       ),
     )
-    .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', list, []))
+    .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', addressList, []))
     .addOption(
       opt(
         '--cluster-addresses <cidr1,cidr2>',
         'where media servers connect from (addresses, CIDR ranges, loopback, private): not capped per address, and a tenth of --max-connections is kept for them (default loopback; a list replaces it)',
         'BATON_CLUSTER_ADDRESSES',
-        list,
+        addressList,
       ),
     )
     .addOption(

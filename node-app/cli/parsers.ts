@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { iceServersSchema } from '../../signaling/protocol/messages.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
+import { parseAddressList } from '../../signaling/geo/ip-locate.js';
 import { parseRedisUrl } from '../../signaling/redis/redis-url.js';
 import { parseIceAllow } from '../webrtc/ice-filter.js';
 
@@ -181,6 +182,15 @@ function hubUrl(u: string): string {
   if (p.protocol !== 'http:' && p.protocol !== 'https:')
     throw new InvalidArgumentError(`hub URLs are http(s)://, got "${u.slice(0, 200)}"`);
   return u;
+}
+
+/** `--trusted-proxies`, `--cluster-addresses`: addresses, CIDR ranges, `loopback`, `private`; a bad entry stops start-up. */
+export function addressList(v: string): string[] {
+  try {
+    return parseAddressList(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 export function iceAllow(v: string): string[] {
