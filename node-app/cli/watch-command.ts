@@ -28,6 +28,15 @@ export function addWatchCommand(program: Command): void {
       const { hubsOf } = await import('../../client-sdk/hub-list.js');
       const { TerminalProgress } = await import('./progress-bar.js');
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
+      // Ctrl-C or a stop: the watch is abandoned and its temporary file deleted before the exit (130 / 143, as a shell's).
+      const abandon = new AbortController();
+      let stoppedBy: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        stoppedBy ??= sig;
+        abandon.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
         const hubUrl = await firstReachable(o.hub);
         const r = await watchToFile({
@@ -40,6 +49,7 @@ export function addWatchCommand(program: Command): void {
           fast: Boolean(o.fast),
           ...(o.limitKbps !== undefined ? { limitBps: o.limitKbps * 1000 } : {}),
           timeoutMs: o.timeoutMs,
+          signal: abandon.signal,
           onProgress: progress && ((p) => progress.update(p)),
         });
         progress?.clear();
@@ -51,6 +61,10 @@ export function addWatchCommand(program: Command): void {
         process.exit(0);
       } catch (err) {
         progress?.clear();
+        if (stoppedBy) {
+          console.error(`baton watch: stopped (${stoppedBy}); nothing saved to ${o.out}`);
+          process.exit(stoppedBy === 'SIGINT' ? 130 : 143);
+        }
         const e = err as Error & { code?: string };
         if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
         else console.error(`baton watch: ${e.code ? `${e.code}: ` : ''}${e.message}`);

@@ -1,7 +1,8 @@
 // Bad settings through the real CLI: a clear error and a non-zero exit, never a process that starts and then misbehaves
 // (a timer that fires after 1 ms, a registration refused and retried for ever, a server removed and re-added for ever).
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,4 +89,36 @@ describe('baton: an empty value is no value', () => {
     expect(server.output()).toMatch(/required option '--storage <dir>' not specified/);
     expect(server.output()).not.toMatch(/cache-mb/);
   });
+});
+
+describe('baton watch: Ctrl-C or a stop leaves no file', () => {
+  // A hub that accepts connections and never answers: the watch waits, its temporary file already open.
+  let silent: Server;
+  let url: string;
+  afterAll(() => silent?.close());
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)
+    it(`${signal}: the temporary file is deleted and the exit is ${code}`, async () => {
+      if (!silent) {
+        silent = createServer(() => {});
+        await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+        url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+      }
+      const outDir = mkdtempSync(join(dir, 'watch-'));
+      const out = join(outDir, 'movie.webm');
+      const watch = run(['watch', '--hub', url, '--asset', 'demo-testsrc', '--out', out]);
+      const parts = () => readdirSync(outDir).filter((f) => f.endsWith('.part'));
+      while (parts().length === 0) {
+        if (watch.child.exitCode !== null) throw new Error(`watch exited early: ${watch.output()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      watch.child.kill(signal);
+      expect(await exitOf(watch)).toBe(code);
+      expect(readdirSync(outDir)).toEqual([]);
+      expect(existsSync(out)).toBe(false);
+      expect(watch.output()).toMatch(new RegExp(`stopped \\(${signal}\\); nothing saved`));
+    });
 });
