@@ -11,7 +11,7 @@ import { OperatorGate } from './operator-gate.js';
 import type { CatalogView } from './catalog-view.js';
 import { createHttpHandler } from './http-routes.js';
 import { resolveLocation, loadGazetteer } from './geo/gazetteer.js';
-import { ipPlace, clientIp, isTrustedProxy, loadIpData } from './geo/ip-locate.js';
+import { checkAddressList, ipPlace, clientIp, isTrustedProxy, loadIpData } from './geo/ip-locate.js';
 import { isLoopbackIp } from '../common/loopback-ip.js';
 import { addressKey } from '../common/address-key.js';
 import {
@@ -100,6 +100,9 @@ export class Hub {
     this.#publicUrl = opts.publicUrl;
     this.#trustedProxies = opts.trustedProxies ?? [];
     this.#clusterAddresses = opts.clusterAddresses ?? DEFAULT_CLUSTER_ADDRESSES;
+    // Matched leniently (a bad entry matches nothing): a typo must stop the start, not leave a proxy untrusted.
+    checkAddressList(this.#trustedProxies);
+    checkAddressList(this.#clusterAddresses);
     this.#connectionCaps = { perIp: opts.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP, total: opts.maxConnections ?? MAX_CONNECTIONS };
     this.#clientRatePerS = opts.clientRatePerS ?? 20;
     this.#clientBurst = opts.clientBurst ?? 40;

@@ -6,7 +6,8 @@ import { PROJECT_ROOT } from '../project-root.js';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP } from '../../common/connection-caps.js';
 import { DEFAULT_MAX_BROADCASTS_PER_KEY } from '../../signaling/stream-owners.js';
-import { hubId, iceServers, int, list, opt, publicUrl, redisUrl } from './parsers.js';
+import { heartbeatMsSchema } from '../../signaling/protocol/messages.js';
+import { addressList, hubId, iceServers, int, intOf, list, opt, publicUrl, redisUrl, timerMs } from './parsers.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /** The package's own build of the web client, wherever the hub is started from. */
@@ -37,21 +38,27 @@ export function addHubCommand(program: Command): void {
     .addOption(
       opt(
         '--heartbeat-ms <ms>',
-        'expected server heartbeat period; 3 missed = removed',
+        'expected server heartbeat period; 3 missed = removed (a server with a longer --heartbeat-ms is refused)',
         'BATON_HEARTBEAT_MS',
-        int('heartbeat-ms', 50, 60_000),
+        intOf('heartbeat-ms', heartbeatMsSchema),
         1000,
       ),
     )
     .addOption(
-      opt('--rotation-ms <ms>', 'director rotation period (0 = only on failure)', 'BATON_ROTATION_MS', int('rotation-ms', 0), 30_000),
+      opt(
+        '--rotation-ms <ms>',
+        'director rotation period (0 = only on failure)',
+        'BATON_ROTATION_MS',
+        timerMs('rotation-ms', 0, 86_400_000),
+        30_000,
+      ),
     )
     .addOption(
       opt(
         '--director-timeout-ms <ms>',
         'how long to wait for the director before rotating',
         'BATON_DIRECTOR_TIMEOUT_MS',
-        int('director-timeout-ms', 10, 60_000),
+        timerMs('director-timeout-ms', 10, 60_000),
         500,
       ),
     )
@@ -81,13 +88,13 @@ export function addHubCommand(program: Command): void {
         50,
       ),
     )
-    .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', list, []))
+    .addOption(opt('--trusted-proxies <ip1,ip2>', 'peers whose X-Forwarded-For is honoured', 'BATON_TRUSTED_PROXIES', addressList, []))
     .addOption(
       opt(
         '--cluster-addresses <cidr1,cidr2>',
         'where media servers connect from (addresses, CIDR ranges, loopback, private): not capped per address, and a tenth of --max-connections is kept for them (default loopback; a list replaces it)',
         'BATON_CLUSTER_ADDRESSES',
-        list,
+        addressList,
       ),
     )
     .addOption(
@@ -177,7 +184,7 @@ export function addHubCommand(program: Command): void {
         '--lease-ms <ms>',
         'with --redis: how long the rotation lease lasts; another hub takes over within about this after its holder dies',
         'BATON_LEASE_MS',
-        int('lease-ms', 300, 60_000),
+        timerMs('lease-ms', 300, 60_000),
         3_000,
       ),
     )

@@ -1,8 +1,10 @@
 // Flag values of the `baton` command line: each parser checks one kind of value and says what it expected (commander's argParser).
 import { InvalidArgumentError, Option } from 'commander';
+import type { z } from 'zod';
 import { iceServersSchema } from '../../signaling/protocol/messages.js';
 import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
+import { parseAddressList } from '../../signaling/geo/ip-locate.js';
 import { parseRedisUrl } from '../../signaling/redis/redis-url.js';
 import { parseIceAllow } from '../webrtc/ice-filter.js';
 
@@ -30,11 +32,46 @@ export function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/**
+ * The longest delay a Node timer keeps, ms (2^31 − 1): a longer one fires after 1 ms (TimeoutOverflowWarning), so
+ * `--rotation-ms 3000000000` rotated ≈ 1,200 times a second. Every flag that ends in a timer is bounded by it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A timer's delay in ms (a `*-ms` flag): an integer in min..max, max never above `MAX_TIMER_MS`. */
+export function timerMs(name: string, min: number, max = MAX_TIMER_MS) {
+  return int(name, min, Math.min(max, MAX_TIMER_MS));
+}
+
 export function num(name: string, min: number, max: number) {
   return (v: string) => {
     const n = decimal(v);
     if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}, got "${v}"`);
     return n;
+  };
+}
+
+/**
+ * An integer field the hub checks with `schema` (a zod integer with a min and a max), read from a flag in units of
+ * `scale` of the field's (`--limit-kbps` for `limitBps`: 1000): the flag's range is the schema's, so the CLI never
+ * accepts a value the hub then refuses.
+ */
+export function intOf(name: string, schema: z.ZodNumber, scale = 1) {
+  const { minValue, maxValue } = schema;
+  if (minValue === null || maxValue === null || !schema.isInt) throw new Error(`${name}: the schema must be a bounded integer`);
+  return int(name, Math.ceil(minValue / scale), Math.floor(maxValue / scale));
+}
+
+/** A text field the hub checks with `schema` (a zod string with a length range): refused here as it would be there. */
+export function textOf(name: string, schema: z.ZodString) {
+  const { minLength, maxLength } = schema;
+  return (v: string): string => {
+    const r = schema.safeParse(v);
+    if (r.success) return v;
+    const issue = r.error.issues[0];
+    if (issue?.code === 'too_big' || issue?.code === 'too_small')
+      throw new InvalidArgumentError(`${name} must be ${minLength ?? 0}–${maxLength ?? '∞'} characters, got ${v.length}`);
+    throw new InvalidArgumentError(`${name}: ${issue?.message ?? 'not accepted'}`);
   };
 }
 
@@ -50,13 +87,32 @@ export const list = (v: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** Load factor weights as `--load-weights` takes them (`sessions=0,egress=0.8,cpu=0.2`): what --help shows as the default. */
+export function weightsText(w: { sessions: number; egress: number; cpu: number }): string {
+  return `sessions=${w.sessions},egress=${w.egress},cpu=${w.cpu}`;
+}
+
+/**
+ * `--load-weights`: `sessions=N,egress=N,cpu=N` (any of them; the others keep their defaults), or the same as a JSON
+ * object (`{"egress":1}`: what a config file holds, `"loadWeights": {…}`).
+ */
 export function loadWeights(v: string): { sessions: number; egress: number; cpu: number } {
   const w = { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu };
-  for (const part of list(v)) {
-    const [k, x] = part.split('=');
-    const n = decimal(x ?? '');
-    if (!k || !(k in w) || !Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError(`expected sessions=N,egress=N,cpu=N with N ≥ 0, got "${part}"`);
+  const expected = 'expected sessions=N,egress=N,cpu=N or {"sessions":N,"egress":N,"cpu":N} with N ≥ 0';
+  let entries: [string, unknown][];
+  if (v.trim().startsWith('{')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(v);
+    } catch {
+      throw new InvalidArgumentError(`${expected}, got "${v.slice(0, 200)}" (not JSON)`);
+    }
+    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new InvalidArgumentError(`${expected}, got "${v.slice(0, 200)}"`);
+    entries = Object.entries(json);
+  } else entries = list(v).map((part) => [part.split('=')[0] ?? '', decimal(part.split('=')[1] ?? '')]);
+  for (const [k, n] of entries) {
+    if (!(k in w) || typeof n !== 'number' || !Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`${expected}, got ${JSON.stringify(k)}: ${JSON.stringify(n) ?? 'nothing'}`);
     w[k as keyof typeof w] = n;
   }
   if (w.sessions + w.egress + w.cpu <= 0) throw new InvalidArgumentError('at least one weight must be positive');
@@ -71,9 +127,10 @@ export function loadBound(v: string): number | 'off' {
   return n;
 }
 
-/** A number of seconds in min..max, or 'off' (kept a string, as `loadBound`'s). */
+/** A number of seconds in min..max, or 'off' (kept a string, as `loadBound`'s); it ends in a timer, so max ≤ `MAX_TIMER_MS`. */
 export function secondsOrOff(name: string, min: number, max: number) {
-  return (v: string): number | 'off' => (v === 'off' ? 'off' : num(name, min, max)(v));
+  const seconds = num(name, min, Math.min(max, Math.floor(MAX_TIMER_MS / 1000)));
+  return (v: string): number | 'off' => (v === 'off' ? 'off' : seconds(v));
 }
 
 export function iceServers(v: string): RTCIceServer[] {
@@ -127,6 +184,15 @@ function hubUrl(u: string): string {
   return u;
 }
 
+/** `--trusted-proxies`, `--cluster-addresses`: addresses, CIDR ranges, `loopback`, `private`; a bad entry stops start-up. */
+export function addressList(v: string): string[] {
+  try {
+    return parseAddressList(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 export function iceAllow(v: string): string[] {
   try {
     return parseIceAllow(v);
@@ -138,7 +204,9 @@ export function iceAllow(v: string): string[] {
 export function opt(flags: string, description: string, env: string, parse?: (v: string) => unknown, def?: unknown): Option {
   const o = new Option(flags, description).env(env);
   if (parse) o.argParser(parse as (v: string, p: unknown) => unknown);
-  if (def !== undefined) o.default(def);
+  // --help shows a list's default as its flag takes it (`a,b`), not as JSON (`["a","b"]`, which the flag refuses).
+  if (Array.isArray(def)) o.default(def, def.length ? def.join(',') : 'none');
+  else if (def !== undefined) o.default(def);
   return o;
 }
 

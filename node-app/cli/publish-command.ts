@@ -1,8 +1,12 @@
 // `baton publish`: broadcast a WebM file to a primary and a backup entry server.
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { PublishFileOptions } from '../ingest/node-publisher.js';
-import { assetId, firstReachable, num, opt, toolHubOption } from './parsers.js';
+import { descriptionSchema, locationSchema, publishSchema, titleSchema } from '../../signaling/protocol/messages.js';
+import { assetId, firstReachable, num, opt, textOf, toolHubOption } from './parsers.js';
+
+/** What the hub checks a publish request with: the flags that end up in it are bounded by it. */
+const publish = publishSchema.shape;
 
 /** How long a silent standard input waits before `--file -` says it is waiting for it, ms. */
 const SILENT_INPUT_NOTE_MS = 3_000;
@@ -19,11 +23,21 @@ export function addPublishCommand(program: Command): void {
       '--file <path>',
       'WebM file to broadcast, or - for WebM on standard input (ffmpeg … -f webm - | baton publish --file - …)',
     )
-    .requiredOption('--location <text>', 'where you are: a place name ("Lisbon", "Osaka, JP") or "lat,lon"')
-    .addOption(opt('--stream-key <key>', 'stream key (required)', 'BATON_STREAM_KEY').makeOptionMandatory())
+    .requiredOption('--location <text>', 'where you are: a place name ("Lisbon", "Osaka, JP") or "lat,lon"', location)
+    .addOption(
+      opt('--stream-key <key>', 'stream key (required)', 'BATON_STREAM_KEY', textOf('stream-key', publish.streamKey)).makeOptionMandatory(),
+    )
     .option('--stream-id <id>', 'stream id ([A-Za-z0-9_-], ≤ 64); the hub picks one when absent', assetId)
-    .option('--title <text>', 'what viewers see instead of the stream id (≤ 200 characters); stored with the recording')
-    .option('--description <text>', 'a description (≤ 2,000 characters); stored with the recording')
+    .option(
+      '--title <text>',
+      'what viewers see instead of the stream id (≤ 200 characters); stored with the recording',
+      textOf('title', titleSchema),
+    )
+    .option(
+      '--description <text>',
+      'a description (≤ 2,000 characters); stored with the recording',
+      textOf('description', descriptionSchema),
+    )
     .option('--fast', 'upload as fast as the servers allow instead of at the media bitrate')
     .addOption(opt('--speed <x>', 'paced uploads: multiple of the media bitrate', 'BATON_PUBLISH_SPEED', num('speed', 0.1, 1000), 1))
     .addOption(
@@ -40,8 +54,7 @@ export function addPublishCommand(program: Command): void {
       const { publishFile, publishStream } = await import('../ingest/node-publisher.js');
       const { TerminalProgress, uploadsDetail } = await import('./progress-bar.js');
       const { hubsOf } = await import('../../client-sdk/hub-list.js');
-      const coords = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(o.location);
-      const location = coords ? { lat: Number(coords[1]), lon: Number(coords[2]) } : o.location;
+      const location = placeOf(o.location);
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
       const note = (line: string) => (progress ? progress.log(line) : console.error(line));
       let waiting: ReturnType<typeof setTimeout> | undefined;
@@ -126,4 +139,17 @@ function endOnInputEnd(note: (line: string) => void): void {
     interrupted = true;
     note('baton publish: interrupted; the broadcast ends and is finalized when the input ends (Ctrl-C again to quit now)');
   });
+}
+
+/** `--location` as the publish request carries it: `lat,lon` as coordinates, anything else as a place name. */
+function placeOf(text: string): string | { lat: number; lon: number } {
+  const coords = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(text);
+  return coords ? { lat: Number(coords[1]), lon: Number(coords[2]) } : text;
+}
+
+/** `--location`, refused here as the hub would refuse it (coordinates out of range, a name over 120 characters). */
+function location(v: string): string {
+  const r = locationSchema.safeParse(placeOf(v));
+  if (r.success) return v;
+  throw new InvalidArgumentError('expected a place name of 1–120 characters or "lat,lon" with lat in -90..90 and lon in -180..180');
 }

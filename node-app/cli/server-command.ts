@@ -6,7 +6,26 @@ import { DEFAULT_LOAD_WEIGHTS } from '../../signaling/protocol/load-factor.js';
 import { DEFAULT_LOAD_BOUND } from '../director/select.js';
 import { DEFAULT_MAX_INGEST_SESSIONS, UNCONNECTED_SESSION_MS } from '../slot-defaults.js';
 import { DEFAULT_HUB_RETURN_MS } from '../server/hub-defaults.js';
-import { assetId, hubUrls, iceAllow, iceServers, int, loadBound, loadWeights, num, opt, secondsOrOff } from './parsers.js';
+import { heartbeatMsSchema, serverDescriptorSchema } from '../../signaling/protocol/messages.js';
+import {
+  assetId,
+  hubUrls,
+  iceAllow,
+  iceServers,
+  int,
+  intOf,
+  loadBound,
+  loadWeights,
+  num,
+  opt,
+  secondsOrOff,
+  textOf,
+  timerMs,
+  weightsText,
+} from './parsers.js';
+
+/** What the hub checks a registration with: the flags that end up in it are bounded by it. */
+const descriptor = serverDescriptorSchema.shape;
 import { runUntilSignal } from './run-until-signal.js';
 
 /** Adds `baton server` (a media server) to `program`. */
@@ -29,7 +48,7 @@ export function addServerCommand(program: Command): void {
       ),
     )
     .addOption(opt('--id <id>', 'server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID', assetId))
-    .addOption(opt('--region <name>', 'region name', 'BATON_REGION', undefined, 'local'))
+    .addOption(opt('--region <name>', 'region name', 'BATON_REGION', textOf('region', descriptor.region), 'local'))
     .addOption(opt('--lat <deg>', 'latitude', 'BATON_LAT', num('lat', -90, 90), 0))
     .addOption(opt('--lon <deg>', 'longitude', 'BATON_LON', num('lon', -180, 180), 0))
     .addOption(opt('--storage <dir>', 'storage directory with <asset-id>.webm files (required)', 'BATON_STORAGE'))
@@ -43,13 +62,21 @@ export function addServerCommand(program: Command): void {
         .choices(['gic', 'interval', 'lru'])
         .default('gic'),
     )
-    .addOption(opt('--max-sessions <n>', 'most concurrent viewer sessions', 'BATON_MAX_SESSIONS', int('max-sessions', 1), 100))
+    .addOption(
+      opt(
+        '--max-sessions <n>',
+        'most concurrent viewer sessions',
+        'BATON_MAX_SESSIONS',
+        intOf('max-sessions', descriptor.maxSessions),
+        100,
+      ),
+    )
     .addOption(
       opt(
         '--max-ingest-sessions <n>',
         'most concurrent broadcast (ingest) sessions, apart from viewers',
         'BATON_MAX_INGEST_SESSIONS',
-        int('max-ingest-sessions', 1, 1_000_000),
+        int('max-ingest-sessions', 1, descriptor.maxIngestSessions.unwrap().maxValue ?? 0),
         DEFAULT_MAX_INGEST_SESSIONS,
       ),
     )
@@ -58,7 +85,7 @@ export function addServerCommand(program: Command): void {
         '--unconnected-session-ms <ms>',
         'close a viewer session whose WebRTC connection is not up this long after it opened',
         'BATON_UNCONNECTED_SESSION_MS',
-        int('unconnected-session-ms', 100, 600_000),
+        timerMs('unconnected-session-ms', 100, 600_000),
         UNCONNECTED_SESSION_MS,
       ),
     )
@@ -83,7 +110,15 @@ export function addServerCommand(program: Command): void {
         DEFAULT_HUB_RETURN_MS / 1000,
       ),
     )
-    .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period', 'BATON_HEARTBEAT_MS', int('heartbeat-ms', 50, 60_000), 1000))
+    .addOption(
+      opt(
+        '--heartbeat-ms <ms>',
+        "heartbeat period (at most the hub's --heartbeat-ms, which refuses a server that beats less often)",
+        'BATON_HEARTBEAT_MS',
+        intOf('heartbeat-ms', heartbeatMsSchema),
+        1000,
+      ),
+    )
     .addOption(
       opt(
         '--http-port <n>',
@@ -103,11 +138,15 @@ export function addServerCommand(program: Command): void {
     )
     .addOption(opt('--operator-token-file <file>', 'read the operator token from this file', 'BATON_OPERATOR_TOKEN_FILE'))
     .addOption(
-      opt('--load-weights <w>', 'load factor weights (used when this server is director)', 'BATON_LOAD_WEIGHTS', loadWeights, {
-        sessions: DEFAULT_LOAD_WEIGHTS.sessions,
-        egress: DEFAULT_LOAD_WEIGHTS.egress,
-        cpu: DEFAULT_LOAD_WEIGHTS.cpu,
-      }),
+      opt(
+        '--load-weights <w>',
+        'load factor weights, sessions=N,egress=N,cpu=N or that as a JSON object (used when this server is director)',
+        'BATON_LOAD_WEIGHTS',
+        loadWeights,
+      ).default(
+        { sessions: DEFAULT_LOAD_WEIGHTS.sessions, egress: DEFAULT_LOAD_WEIGHTS.egress, cpu: DEFAULT_LOAD_WEIGHTS.cpu },
+        weightsText(DEFAULT_LOAD_WEIGHTS),
+      ),
     )
     .addOption(
       opt(
@@ -132,7 +171,7 @@ export function addServerCommand(program: Command): void {
         '--slow-viewer-ms <ms>',
         'drop a viewer that reads under half the bitrate for this long',
         'BATON_SLOW_VIEWER_MS',
-        int('slow-viewer-ms', 100),
+        timerMs('slow-viewer-ms', 100, 3_600_000),
         20_000,
       ),
     )
@@ -141,7 +180,7 @@ export function addServerCommand(program: Command): void {
         '--stall-timeout-ms <ms>',
         'drop a viewer whose channel accepts nothing for this long',
         'BATON_STALL_TIMEOUT_MS',
-        int('stall-timeout-ms', 100),
+        timerMs('stall-timeout-ms', 100, 3_600_000),
         15_000,
       ),
     )

@@ -74,6 +74,19 @@ export function applyBooleanEnv(cmd: Command): void {
 }
 
 /**
+ * One rule for an environment variable set to nothing (`BATON_STORAGE=` in a unit file, an unset shell variable
+ * expanded): it counts as unset, whatever the option. commander would hand '' to the option's parser before
+ * `applyEmptyEnv` could see it, so `BATON_PORT=` stopped start-up while `BATON_STORAGE=` was taken as unset. Run before
+ * commander reads `cmd`'s environment (a `preSubcommand` hook). Boolean options keep their reading (`applyBooleanEnv`).
+ */
+export function dropEmptyEnv(cmd: Command): void {
+  for (const o of cmd.options) {
+    if (o.isBoolean() || !o.envVar) continue;
+    if ((process.env[o.envVar] ?? 'set').trim() === '') delete process.env[o.envVar];
+  }
+}
+
+/**
  * An option set to nothing — an environment variable (`BATON_STORAGE=` in a unit file, an unset shell variable
  * expanded) or a flag (`--static-dir ""`) — counts as not set: the option keeps its default, and a required one is
  * missing. commander would take '' as the value — and '' as a path is the working directory, which `baton hub` would
@@ -97,10 +110,13 @@ export function applySettings(cmd: Command): void {
   applyEmptyEnv(cmd);
   applyConfigFile(cmd);
   resolveSecrets(cmd);
+  // After the empties were dropped: commander's own check saw `--out ""` as given (and the action then failed on '').
+  const config = cmd.options.some((o) => o.attributeName() === 'config');
   for (const o of cmd.options) {
     const value: unknown = cmd.getOptionValue(o.attributeName());
-    if (REQUIRED.has(o.flags) && (value === undefined || value === '')) {
-      cmd.error(`error: required option '${o.flags}' not specified (as a flag${o.envVar ? `, in ${o.envVar}` : ''} or in --config)`);
+    if ((o.mandatory || REQUIRED.has(o.flags)) && (value === undefined || value === '')) {
+      const where = [o.envVar && `in ${o.envVar}`, config && 'in --config'].filter(Boolean);
+      cmd.error(`error: required option '${o.flags}' not specified${where.length ? ` (as a flag, ${where.join(' or ')})` : ''}`);
     }
   }
 }

@@ -1,7 +1,8 @@
 // `baton watch`: watch an asset headlessly and save it to a file.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { assetId, firstReachable, int, opt, toolHubOption } from './parsers.js';
+import { linkLimitBps } from '../../signaling/protocol/frames.js';
+import { assetId, firstReachable, intOf, opt, timerMs, toolHubOption } from './parsers.js';
 
 /** Adds `baton watch` (a headless viewer) to `program`. */
 export function addWatchCommand(program: Command): void {
@@ -18,15 +19,24 @@ export function addWatchCommand(program: Command): void {
         '--limit-kbps <n>',
         'ask servers to send no faster than this, kbit/s (to try a slow link)',
         'BATON_WATCH_LIMIT_KBPS',
-        int('limit-kbps', 1),
+        intOf('limit-kbps', linkLimitBps, 1000),
       ),
     )
-    .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', int('timeout-ms', 1000), 120_000))
+    .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', timerMs('timeout-ms', 1000), 120_000))
     .action(async (o) => {
       const { watchToFile } = await import('../delivery/node-viewer.js');
       const { hubsOf } = await import('../../client-sdk/hub-list.js');
       const { TerminalProgress } = await import('./progress-bar.js');
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
+      // Ctrl-C or a stop: the watch is abandoned and its temporary file deleted before the exit (130 / 143, as a shell's).
+      const abandon = new AbortController();
+      let stoppedBy: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        stoppedBy ??= sig;
+        abandon.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
         const hubUrl = await firstReachable(o.hub);
         const r = await watchToFile({
@@ -39,6 +49,7 @@ export function addWatchCommand(program: Command): void {
           fast: Boolean(o.fast),
           ...(o.limitKbps !== undefined ? { limitBps: o.limitKbps * 1000 } : {}),
           timeoutMs: o.timeoutMs,
+          signal: abandon.signal,
           onProgress: progress && ((p) => progress.update(p)),
         });
         progress?.clear();
@@ -50,6 +61,10 @@ export function addWatchCommand(program: Command): void {
         process.exit(0);
       } catch (err) {
         progress?.clear();
+        if (stoppedBy) {
+          console.error(`baton watch: stopped (${stoppedBy}); nothing saved to ${o.out}`);
+          process.exit(stoppedBy === 'SIGINT' ? 130 : 143);
+        }
         const e = err as Error & { code?: string };
         if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
         else console.error(`baton watch: ${e.code ? `${e.code}: ` : ''}${e.message}`);

@@ -50,6 +50,8 @@ export class FileSink {
    * (a `once('drain')` per chunk piled up listeners).
    */
   write(bytes: Uint8Array, source: Pausable): void {
+    // Bytes still arriving after a discard (an abandoned watch closing down) go nowhere.
+    if (this.#settled) return;
     if (this.#file.write(bytes) || this.#waitingForDrain) return;
     this.#waitingForDrain = true;
     source.pause();

@@ -37,6 +37,8 @@ export interface WatchOptions {
   timeoutMs?: number;
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
+  /** Abandons the watch (Ctrl-C): it rejects with a WatchError `aborted`, and `watchToFile` leaves no file. */
+  signal?: AbortSignal;
   /** After each in-order chunk: bytes so far and the asset's size (null while it is live and growing). */
   onProgress?: (p: { bytes: number; total: number | null }) => void;
 }
@@ -63,13 +65,28 @@ export async function watchToFile(opts: WatchOptions & { out: string }): Promise
   const sink = new FileSink(opts.out);
   try {
     // The disk is slower than the network: the sink holds the server off rather than buffer.
-    const result = await Promise.race([watchStream(opts, (bytes, viewer) => sink.write(bytes, viewer)), sink.failed]);
+    const result = await Promise.race([
+      watchStream(opts, (bytes, viewer) => sink.write(bytes, viewer)),
+      sink.failed,
+      abortedBy(opts.signal),
+    ]);
     await sink.commit();
     return result;
   } catch (err) {
     await sink.discard();
     throw err;
   }
+}
+
+/** Rejects with a WatchError `aborted` once `signal` aborts (at once if it has); never settles without one. */
+function abortedBy(signal: AbortSignal | undefined): Promise<never> {
+  const p = new Promise<never>((_, reject) => {
+    const abort = () => reject(new WatchError('aborted', 'the watch was abandoned'));
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
+  });
+  p.catch(() => undefined);
+  return p;
 }
 
 /** Watch `assetId` to the end, handing every in-order chunk to `onData`. */
@@ -79,9 +96,13 @@ export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array
   let viewer: Viewer | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await connected.catch((err: Error) => {
-      throw new WatchError('hub-unreachable', err.message);
-    });
+    const aborted = abortedBy(opts.signal);
+    await Promise.race([
+      connected.catch((err: Error) => {
+        throw new WatchError('hub-unreachable', err.message);
+      }),
+      aborted,
+    ]);
     const v = new Viewer({
       socket,
       assetId: opts.assetId,
@@ -131,7 +152,7 @@ export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array
       );
     });
     v.start();
-    return await done;
+    return await Promise.race([done, aborted]);
   } finally {
     clearTimeout(timer);
     viewer?.close();

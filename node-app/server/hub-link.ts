@@ -3,7 +3,14 @@
 // the media server that imports socket.io.
 import { EventEmitter } from 'node:events';
 import { io as connect, type Socket } from 'socket.io-client';
-import type { Ack, HubToServerEvents, OwnDelta, ServerDescriptor, ServerToHubEvents } from '../../signaling/protocol/index.js';
+import {
+  type Ack,
+  ErrorCode,
+  type HubToServerEvents,
+  type OwnDelta,
+  type ServerDescriptor,
+  type ServerToHubEvents,
+} from '../../signaling/protocol/index.js';
 import { snapshotReplySchema } from '../../signaling/protocol/table-messages.js';
 import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
@@ -324,8 +331,14 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         ? p.data
         : { ok: false as const, code: 'internal', message: `malformed register reply: ${p.error.issues[0]?.message}` };
       if (!r.ok) {
-        // A refusal (a live server of this id, a hub that cannot take us yet) is retried with
-        // backoff; only a wrong secret — refused at connect — ends the process.
+        // A registration the hub finds invalid (a region too long, a heartbeat period it cannot keep) would be refused
+        // the same way for ever: that ends the process, as a wrong secret does at connect.
+        if (FATAL_REGISTER_CODES.has(r.code)) {
+          this.#o.log.error({ code: r.code }, `registration refused: ${r.message}`);
+          this.emit('fatal', new Error(`hub refused registration: ${r.message}`));
+          return;
+        }
+        // Any other refusal (a live server of this id, a hub that cannot take us yet) is retried with backoff.
         const delayMs = registerBackoffMs(this.#registerAttempts++);
         this.#o.log.error({ code: r.code, retryInMs: Math.round(delayMs) }, `registration refused: ${r.message}`);
         setTimeout(() => !this.#closed && socket.connected && !this.#registered && this.#register(), delayMs);
@@ -351,6 +364,9 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     });
   }
 }
+
+/** Refusals of a registration that no retry can change: the descriptor itself is wrong, or not this server's to send. */
+const FATAL_REGISTER_CODES: ReadonlySet<string> = new Set([ErrorCode.badRequest, ErrorCode.unauthorized]);
 
 /** Registration after a refusal: 1 s doubling to 30 s, ± 25 % jitter. */
 export const REGISTER_BACKOFF = { baseMs: 1_000, maxMs: 30_000, jitter: 0.25 } as const;

@@ -3,6 +3,7 @@ import type { Role, ServerDescriptor } from '../../signaling/protocol/index.js';
 import type { BlockCache } from '../cache/index.js';
 import type { IngestManager } from '../ingest/ingest-manager.js';
 import type { DiskStore } from '../storage/disk-store.js';
+import { DEFAULT_HEARTBEAT_MS } from './heartbeat.js';
 import type { LoadReport } from './load-report.js';
 import type { MediaServerOptions } from './media-server-options.js';
 
@@ -37,5 +38,6 @@ export function serverDescriptor(o: MediaServerOptions, p: DescriptorParts): Ser
     ...(p.httpUrl ? { httpUrl: p.httpUrl } : {}),
     ...(p.lastEpoch !== undefined ? { lastEpoch: p.lastEpoch } : {}),
     instance: p.instance,
+    heartbeatMs: o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
   };
 }

@@ -107,7 +107,16 @@ export class Membership {
       this.remove(d.id, 'replaced');
       existing.peer.disconnect();
     }
-    const { lastEpoch, ...descriptor } = d;
+    // A server that beats less often than this hub expects would be removed for missed heartbeats and register again,
+    // for ever: refused once, naming both periods (fatal at the server, as any bad-request registration).
+    if (d.heartbeatMs !== undefined && d.heartbeatMs > heartbeatMs)
+      return ackError(
+        ErrorCode.badRequest,
+        `heartbeat period mismatch: this server beats every ${d.heartbeatMs} ms but the hub expects a heartbeat every ${heartbeatMs} ms ` +
+          `(${missedHeartbeats} missed = removed); start the server with --heartbeat-ms ${heartbeatMs} or less, or the hub with --heartbeat-ms ${d.heartbeatMs} or more`,
+      );
+    // Neither goes into the table: the epoch is the seat's, the period only checked here.
+    const { lastEpoch, heartbeatMs: _period, ...descriptor } = d;
     seat.carryEpoch(lastEpoch, log);
     this.#members.set(d.id, { id: d.id, peer, lastSeenMs: clock.now(), instance: d.instance });
     feed.commit({ type: 'server-joined', server: { ...descriptor, joinedAtMs: clock.now() } });

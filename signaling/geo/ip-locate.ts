@@ -115,6 +115,42 @@ const KEYWORDS: Record<string, readonly string[]> = {
   private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7'],
 };
 
+/**
+ * Why `entry` is not an address list entry (an address, `address/prefix` in range, `loopback`, `private`), or null.
+ * The list is matched leniently (a bad entry matches nothing), so every way in checks it first: a typo such as
+ * `10.0.0.0/33` or a host name was skipped silently, and the proxy or server it meant was then not trusted.
+ */
+export function addressEntryError(entry: string): string | null {
+  const e = entry.trim();
+  if (KEYWORDS[e.toLowerCase()]) return null;
+  const [rawAddr = '', rawPrefix, extra] = e.split('/');
+  const addr = normaliseIp(rawAddr);
+  const expected = `an IP address, a CIDR range (a.b.c.d/n, x::y/n) or one of ${Object.keys(KEYWORDS).join(', ')}`;
+  if (!addr || extra !== undefined) return `"${e.slice(0, 80)}" is not ${expected}`;
+  if (rawPrefix === undefined) return null;
+  const max = isIP(addr) === 6 ? 128 : 32;
+  if (!/^[0-9]{1,3}$/.test(rawPrefix) || Number(rawPrefix) > max) return `"${e.slice(0, 80)}": the prefix length must be 0..${max}`;
+  return null;
+}
+
+/** `spec` (`a,b,…`) as a list of checked entries; throws naming the first bad one. */
+export function parseAddressList(spec: string): string[] {
+  const entries = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  checkAddressList(entries);
+  return entries;
+}
+
+/** Throws naming the first entry of `entries` that is not an address, a CIDR range or a keyword. */
+export function checkAddressList(entries: readonly string[]): void {
+  for (const entry of entries) {
+    const error = addressEntryError(entry);
+    if (error) throw new Error(error);
+  }
+}
+
 const trustedCache = new WeakMap<readonly string[], BlockList>();
 
 /** Whether `address` is one of `trustedProxies` (addresses, CIDR ranges, `loopback`, `private`). */

@@ -99,6 +99,12 @@ export const roleSchema = z.enum(['edge', 'ingest']);
 /** A media server process (random per process): tells a restarted server from the one before it. */
 const instanceSchema = z.string().regex(/^[A-Za-z0-9_-]{8,32}$/, 'an instance is 8-32 base64url characters');
 
+/** The shortest and longest heartbeat period of a server (`--heartbeat-ms` of hub and server), ms. */
+export const MIN_HEARTBEAT_MS = 50;
+export const MAX_HEARTBEAT_MS = 60_000;
+/** A heartbeat period, ms (a registration's `heartbeatMs`, the hub's and the server's `--heartbeat-ms`). */
+export const heartbeatMsSchema = z.number().int().min(MIN_HEARTBEAT_MS).max(MAX_HEARTBEAT_MS);
+
 export const serverDescriptorSchema = z.strictObject({
   id: serverId,
   region: z.string().min(1).max(64),
@@ -115,6 +121,7 @@ export const serverDescriptorSchema = z.strictObject({
   httpUrl: z.string().url().max(300).optional(),
   lastEpoch: z.number().int().min(0).max(MAX_EPOCH).optional(),
   instance: instanceSchema.optional(),
+  heartbeatMs: heartbeatMsSchema.optional(),
 }) satisfies z.ZodType<ServerDescriptor>;
 
 export const ownDeltaSchema = z.discriminatedUnion('type', [

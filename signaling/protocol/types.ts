@@ -154,6 +154,11 @@ export interface ServerDescriptor {
    * hub continues above it, so epochs never go back).
    */
   lastEpoch?: number;
+  /**
+   * The server's heartbeat period, ms: a hub that expects heartbeats more often refuses it (it would be removed for
+   * missed heartbeats and re-register for ever). Absent (an older server): not checked.
+   */
+  heartbeatMs?: number;
 }
 
 /** One row of the state table, as carried in snapshots. */

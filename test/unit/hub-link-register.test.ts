@@ -81,4 +81,31 @@ describe('HubLink registration', () => {
     await new Promise((resolve) => l.once('registered', resolve));
     expect(hub.reported).toEqual([]);
   });
+
+  it('a registration the hub finds invalid is fatal, said once with the reason (it was retried for ever)', async () => {
+    const hub = await fakeHub();
+    const l = link(hub.url);
+    const fatal = new Promise<Error>((resolve) => l.once('fatal', resolve));
+    l.open();
+    await hub.until(() => hub.registrations.length === 1);
+    hub.registrations[0]!({ ok: false, code: 'bad-request', message: 'invalid registration: region: Too big' });
+    expect((await fatal).message).toMatch(/hub refused registration: invalid registration: region: Too big/);
+    expect(l.registered).toBe(false);
+  });
+
+  it('a transient refusal (a live server of this id) is retried', async () => {
+    const hub = await fakeHub();
+    const l = link(hub.url);
+    let fatal: Error | undefined;
+    l.on('fatal', (err) => {
+      fatal = err;
+    });
+    l.open();
+    await hub.until(() => hub.registrations.length === 1);
+    hub.registrations[0]!({ ok: false, code: 'conflict', message: 'server id fra-1 is already live' });
+    await hub.until(() => hub.registrations.length === 2);
+    hub.registrations[1]!({ ok: true, snapshot: {} });
+    await new Promise((resolve) => l.once('registered', resolve));
+    expect(fatal).toBeUndefined();
+  });
 });
