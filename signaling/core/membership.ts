@@ -99,6 +99,15 @@ export class Membership {
    */
   register(peer: ServerPeer, d: ServerDescriptor & { lastEpoch?: number }, log: Logger): Ack<{ snapshot: TableSnapshot }> {
     const { feed, seat, clock, heartbeatMs, missedHeartbeats } = this.#o;
+    // A server that beats less often than this hub expects would be removed for missed heartbeats and register again,
+    // for ever: refused once, naming both periods (fatal at the server, as any bad-request registration), before
+    // anything changes here.
+    if (d.heartbeatMs !== undefined && d.heartbeatMs > heartbeatMs)
+      return ackError(
+        ErrorCode.badRequest,
+        `heartbeat period mismatch: this server beats every ${d.heartbeatMs} ms but the hub expects a heartbeat every ${heartbeatMs} ms ` +
+          `(${missedHeartbeats} missed = removed); start the server with --heartbeat-ms ${heartbeatMs} or less, or the hub with --heartbeat-ms ${d.heartbeatMs} or more`,
+      );
     const existing = this.#members.get(d.id);
     if (existing && existing.peer !== peer) {
       const fresh = existing.lastSeenMs >= clock.now() - missedHeartbeats * heartbeatMs && existing.peer.connected;
@@ -107,14 +116,6 @@ export class Membership {
       this.remove(d.id, 'replaced');
       existing.peer.disconnect();
     }
-    // A server that beats less often than this hub expects would be removed for missed heartbeats and register again,
-    // for ever: refused once, naming both periods (fatal at the server, as any bad-request registration).
-    if (d.heartbeatMs !== undefined && d.heartbeatMs > heartbeatMs)
-      return ackError(
-        ErrorCode.badRequest,
-        `heartbeat period mismatch: this server beats every ${d.heartbeatMs} ms but the hub expects a heartbeat every ${heartbeatMs} ms ` +
-          `(${missedHeartbeats} missed = removed); start the server with --heartbeat-ms ${heartbeatMs} or less, or the hub with --heartbeat-ms ${d.heartbeatMs} or more`,
-      );
     // Neither goes into the table: the epoch is the seat's, the period only checked here.
     const { lastEpoch, heartbeatMs: _period, ...descriptor } = d;
     seat.carryEpoch(lastEpoch, log);
