@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { answerInTurn, MAX_REQUESTS_PER_CONNECTION } from '../../common/answer-in-turn.js';
 import { startStatusHttp, type StatusHttp } from '../../node-app/server/status-http.js';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { Hub } from '../../signaling/hub.js';
 
 /** Answers begun (a status written) and not yet finished or closed, by status; the most at once of the 200s. */
 function watchAnswers() {
@@ -131,4 +132,19 @@ describe('answerInTurn', () => {
       }, 30_000);
     }
   });
+  it(`the hub's HTTP side: 20,000 pipelined GET /api/config on one unread connection, one answer under way at a time`, async () => {
+    const hub = new Hub({ port: 0, clusterSecret: 'answer-in-turn-secret-0123', httpRatePerS: 1_000_000, httpBurst: 1_000_000 });
+    const url = await hub.start();
+    cleanup.push(() => hub.close());
+    const watch = watchAnswers();
+    cleanup.push(watch.restore);
+    const sock = await pipelineUnread(Number(new URL(url).port), '/api/config', 20_000);
+    cleanup.push(() => sock.destroy());
+    await vi.waitFor(
+      () => expect((watch.counts.refused > 0 && watch.counts.ok >= 2) || watch.counts.ok > MAX_REQUESTS_PER_CONNECTION).toBe(true),
+      { timeout: 15_000, interval: 20 },
+    );
+    expect(watch.counts.maxInFlight).toBe(1);
+    expect(watch.counts.ok).toBeLessThanOrEqual(MAX_REQUESTS_PER_CONNECTION);
+  }, 30_000);
 });
