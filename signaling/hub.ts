@@ -21,6 +21,7 @@ import {
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_IP,
 } from '../common/connection-caps.js';
+import { answerInTurn } from '../common/answer-in-turn.js';
 import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
 import { broadcastCap, DEFAULT_CLUSTER_ADDRESSES, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
 import { WhipRoutes } from './whip-routes.js';
@@ -265,7 +266,8 @@ export class Hub {
         others: async () => (await this.hubUrls()).slice(1),
       }));
     }
-    http.on('request', createHttpHandler(this, this.#staticDir));
+    // One answer per connection at a time (pipelined requests wait their turn), as on the media servers.
+    answerInTurn(http, createHttpHandler(this, this.#staticDir));
     const now = () => this.#clock.now();
     const core = this.core;
     this.#link.servers = wireServers(io, {

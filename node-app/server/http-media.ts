@@ -3,7 +3,6 @@
 import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import parseRange from 'range-parser';
 import { isAssetId } from '../../signaling/protocol/ids.js';
 import type { DiskStore } from '../storage/disk-store.js';
@@ -17,40 +16,24 @@ const COMMON_HEADERS = {
 } as const;
 
 /**
- * The media answer each connection is sending, so the next waits for it: Node parses pipelined requests at once and
- * queues their responses, and each opened its file on arrival. 1,500 pipelined GETs on one unread connection held
- * 1,500 descriptors, and kept them after the connection closed (a queued response never hears `close`).
+ * Answers `GET|HEAD /media/<file>`: `<id>.webm` of a stored asset, else 404. The server hands it one request per
+ * connection at a time (answerInTurn): 1,500 pipelined GETs on one unread connection, each opening its file on
+ * arrival, held 1,500 descriptors before.
  */
-const answering = new WeakMap<Socket, Promise<void>>();
-
-/** Answers `GET|HEAD /media/<file>`: `<id>.webm` of a stored asset, else 404. One file open per connection at a time. */
 export function serveMedia(store: DiskStore, file: string, req: IncomingMessage, res: ServerResponse): void {
   const m = WEBM_FILE.exec(file);
   if (!m) return void notFound(res, file);
   const id = m[1]!;
   const path = isAssetId(id) && store.stat(id) ? store.pathOf(id) : undefined;
   if (!path) return void notFound(res, id);
-  const socket = req.socket;
-  const before = answering.get(socket) ?? Promise.resolve();
-  const done = new Promise<void>((resolve) => {
-    res.once('close', resolve);
-    res.once('finish', resolve);
-  });
-  answering.set(
-    socket,
-    before.then(() => done),
+  const gone = () => req.socket.destroyed || res.destroyed;
+  void openAsset(path).then(
+    (fh) => {
+      if (fh && gone()) return void fh.fh.close().catch(() => undefined);
+      fh ? send(fh, req, res) : notFound(res, id);
+    },
+    () => notFound(res, id),
   );
-  const gone = () => socket.destroyed || res.destroyed;
-  void before.then(() => {
-    if (gone()) return;
-    void openAsset(path).then(
-      (fh) => {
-        if (fh && gone()) return void fh.fh.close().catch(() => undefined);
-        fh ? send(fh, req, res) : notFound(res, id);
-      },
-      () => notFound(res, id),
-    );
-  });
 }
 
 /**

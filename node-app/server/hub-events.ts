@@ -35,20 +35,25 @@ export function routeHubEvents(hub: HubLink, p: HubEventParts): void {
   hub.handle('signal', (msg) => {
     const s = parse(signalSchema, msg);
     if (!s.ok) return;
-    // Remote candidates this server must not probe never reach the WebRTC stack.
+    // Rebuilt from an allow-list: remote candidates this server must not probe, and fields the WebRTC stack would act on
+    // unchecked, never reach it.
     const data = p.iceFilter.filterSignal(s.value.data);
     if (data === null) return;
     const session = p.viewers.get(s.value.sessionId);
     if (session) session.signal(data);
     else p.ingest.signal(s.value.sessionId, data);
   });
-  // A WHIP or WHEP offer carries the client's candidates in its SDP: the same filter as for relayed signals (its other
-  // fields kept).
-  hub.handle('whip-offer', (msg, ack) => p.whip.offer(p.iceFilter.filterSignal(msg), ack));
+  // A WHIP or WHEP offer carries the client's candidates in its SDP (no trickle): its disallowed lines are taken out.
+  // The rest of the message is the hub's, and its schema (strict) refuses any field it does not name.
+  const sdpFiltered = (msg: unknown): unknown =>
+    msg && typeof msg === 'object' && typeof (msg as { sdp?: unknown }).sdp === 'string'
+      ? { ...msg, sdp: p.iceFilter.filterSdp((msg as { sdp: string }).sdp) }
+      : msg;
+  hub.handle('whip-offer', (msg, ack) => p.whip.offer(sdpFiltered(msg), ack));
   hub.handle('whip-end', (msg, ack) => p.whip.end(msg, ack));
   hub.handle('whip-signal', (msg) => p.whip.signal(msg));
   hub.handle('whip-session-close', (msg) => p.whip.sessionClose(msg));
-  hub.handle('whep-offer', (msg, ack) => p.whep.offer(p.iceFilter.filterSignal(msg), ack));
+  hub.handle('whep-offer', (msg, ack) => p.whep.offer(sdpFiltered(msg), ack));
   hub.handle('whep-end', (msg, ack) => p.whep.end(msg, ack));
   hub.handle('session-close', (msg) => {
     const c = parse(sessionCloseSchema, msg);

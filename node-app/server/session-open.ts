@@ -54,8 +54,10 @@ export function openSession(raw: unknown, ack: (r: Ack<SessionOpenAccepted>) => 
   if (msg.kind === 'publish') return ack(parts.ingest.open(msg));
   if (msg.kind !== 'watch') return ack(ackError(ErrorCode.badRequest, `session kind ${msg.kind} is not served here yet`));
   const opened = parts.viewers.open(msg);
-  // The viewer's offer came with the session: answer it in the ack (the hub puts it in the watch reply).
-  const offer = opened.ok && msg.offer ? parts.iceFilter.filterSignal(msg.offer) : null;
+  // The viewer's offer came with the session: answer it in the ack (the hub puts it in the watch reply). Only an offer
+  // (rebuilt as `{type, sdp}`): a candidate or anything else in its place is dropped.
+  const signal = opened.ok && msg.offer ? parts.iceFilter.filterSignal(msg.offer) : null;
+  const offer = signal?.type === 'offer' ? signal : null;
   const session = offer ? parts.viewers.get(msg.sessionId) : undefined;
   if (!session) return ack(opened);
   void session.answer(offer, ANSWER_IN_ACK_WAIT_MS).then((answer) => ack(answer ? { ok: true, answer } : { ok: true }));

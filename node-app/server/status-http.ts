@@ -18,6 +18,7 @@ import {
   MAX_CONNECTIONS_PER_IP,
 } from '../../common/connection-caps.js';
 import { isLoopbackIp } from '../../common/loopback-ip.js';
+import { answerInTurn } from '../../common/answer-in-turn.js';
 import { OperatorGate } from '../../signaling/operator-gate.js';
 
 export interface StatusHttpOptions {
@@ -75,7 +76,9 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
   operator('/api/table', (_req, res) => json(res, 200, o.table()));
   operator('/api/status', (_req, res) => json(res, 200, o.status()));
 
-  const http: Server = createServer(boundedRequestOptions(), (req, res) => router.lookup(req, res));
+  const http: Server = createServer(boundedRequestOptions());
+  // Every route one answer per connection at a time: pipelined requests wait, rather than each holding its answer.
+  answerInTurn(http, (req, res) => router.lookup(req, res));
   lingerUnreadBodies(http);
   capConnections(http, {
     perIp: o.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP,

@@ -88,35 +88,66 @@ export class IceFilter {
   }
 
   /**
-   * A relayed signal with its disallowed candidates taken out: a lone candidate signal
-   * becomes null (drop it), an SDP loses its disallowed `a=candidate:` lines.
+   * A client's signal rebuilt from an allow-list, its disallowed candidates taken out; null to drop it. simple-peer
+   * acts on fields whatever the `type` says (`data.candidate` is added even in an "offer"), so nothing a client sent is
+   * passed on as it came:
+   * - any object carrying `candidate` is a candidate, whatever its `type`: `{type: 'candidate', candidate: {candidate,
+   *   sdpMid?, sdpMLineIndex?, usernameFragment?}}`, or null when the line is not a string or must not be probed
+   *   (an empty line, the end of candidates, is kept);
+   * - an offer or answer is `{type, sdp}` only, its disallowed `a=candidate:` lines taken out;
+   * - anything else is null.
    */
-  filterSignal(data: unknown): unknown {
-    if (!data || typeof data !== 'object') return data;
-    const d = data as { type?: unknown; candidate?: { candidate?: unknown }; sdp?: unknown };
-    if (d.type === 'candidate' && d.candidate && typeof d.candidate.candidate === 'string') {
-      const line = d.candidate.candidate;
-      if (line === '') return data; // end of candidates
-      const why = this.check(line);
-      if (!why) return data;
-      this.#onDrop(why, addressOf(line));
-      return null;
+  filterSignal(data: unknown): FilteredSignal | null {
+    if (!data || typeof data !== 'object' || Array.isArray(data)) return null;
+    const d = data as Record<string, unknown>;
+    if ('candidate' in d) return this.#candidate(d.candidate);
+    if ((d.type === 'offer' || d.type === 'answer') && typeof d.sdp === 'string') return { type: d.type, sdp: this.filterSdp(d.sdp) };
+    return null;
+  }
+
+  /** An SDP without its disallowed `a=candidate:` lines (line endings kept). */
+  filterSdp(sdp: string): string {
+    if (!sdp.includes('a=candidate:')) return sdp;
+    // Lines end in CRLF by the spec, but the WebRTC stack takes a bare LF too: split on either, or a candidate on a
+    // LF-ended line would pass unchecked.
+    const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+    const kept = sdp.split(/\r?\n/).filter((l) => {
+      if (!l.startsWith('a=candidate:')) return true;
+      const why = this.check(l);
+      if (why) this.#onDrop(why, addressOf(l));
+      return !why;
+    });
+    return kept.join(eol);
+  }
+
+  #candidate(raw: unknown): FilteredSignal | null {
+    if (!raw || typeof raw !== 'object') return null;
+    const c = raw as Record<string, unknown>;
+    if (typeof c.candidate !== 'string') return null;
+    if (c.candidate !== '') {
+      const why = this.check(c.candidate);
+      if (why) {
+        this.#onDrop(why, addressOf(c.candidate));
+        return null;
+      }
     }
-    if (typeof d.sdp === 'string' && d.sdp.includes('a=candidate:')) {
-      // Lines end in CRLF by the spec, but the WebRTC stack takes a bare LF too: split on either, or a candidate on a
-      // LF-ended line would pass unchecked.
-      const eol = d.sdp.includes('\r\n') ? '\r\n' : '\n';
-      const kept = d.sdp.split(/\r?\n/).filter((l) => {
-        if (!l.startsWith('a=candidate:')) return true;
-        const why = this.check(l);
-        if (why) this.#onDrop(why, addressOf(l));
-        return !why;
-      });
-      return { ...d, sdp: kept.join(eol) };
-    }
-    return data;
+    const candidate: IceCandidateSignal['candidate'] = { candidate: c.candidate };
+    if (typeof c.sdpMid === 'string' || c.sdpMid === null) candidate.sdpMid = c.sdpMid;
+    if ((Number.isInteger(c.sdpMLineIndex) && (c.sdpMLineIndex as number) >= 0) || c.sdpMLineIndex === null)
+      candidate.sdpMLineIndex = c.sdpMLineIndex as number | null;
+    if (typeof c.usernameFragment === 'string' || c.usernameFragment === null) candidate.usernameFragment = c.usernameFragment;
+    return { type: 'candidate', candidate };
   }
 }
+
+/** A remote ICE candidate as the WebRTC stack takes it (RTCIceCandidateInit's fields, nothing else). */
+export interface IceCandidateSignal {
+  type: 'candidate';
+  candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null };
+}
+
+/** What filterSignal passes on: an offer or answer, or one candidate. */
+export type FilteredSignal = { type: 'offer' | 'answer'; sdp: string } | IceCandidateSignal;
 
 function addressOf(line: string): string {
   return (line.trim().split(/\s+/)[4] ?? '').slice(0, 80);

@@ -149,6 +149,56 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
     }
   }, 30_000);
 
+  it('a viewer candidate to a private address of this machine, untyped or riding on the watch offer, is dropped: no packet goes there', async () => {
+    const url = await serverUrl(cluster, 'fra-1');
+    const policy = new IceFilter(parseIceAllow('loopback'));
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .find(
+        (a) =>
+          a && !a.internal && !a.address.startsWith('fe80') && policy.check(`candidate:1 1 UDP 1 ${a.address} 9 typ host`) === 'restricted',
+      );
+    if (!own) return console.warn('no private address on this machine: untyped candidate case not run');
+    const denied = await udpListener(own.address);
+    const socket = await connect(cluster.hubUrl);
+    const peers: Array<ReturnType<typeof createPeer>> = [];
+    try {
+      const before = await droppedCandidates(url, 'restricted');
+      /** A viewer's first offer (its own candidates trickle after it and are not sent), and the candidate to inject. */
+      const offerOf = async () => {
+        const peer = createPeer({ initiator: true });
+        peers.push(peer);
+        const offer = await new Promise<{ type: string; sdp: string }>((r) =>
+          peer.on('signal', (d: { type?: string; sdp?: string }) => d.type === 'offer' && r(d as { type: string; sdp: string })),
+        );
+        const sdpMid = /a=mid:(\S+)/.exec(offer.sdp)?.[1] ?? '0';
+        const candidate = { candidate: `candidate:9 1 UDP 2130706431 ${own.address} ${denied.port} typ host`, sdpMid, sdpMLineIndex: 0 };
+        return { offer, candidate };
+      };
+      // Rev1 #4: simple-peer adds `data.candidate` whatever the `type`; the filter looked only at type 'candidate'.
+      const inOffer = await offerOf();
+      const a = await ask(socket, 'watch', { assetId: 'demo-testsrc', offer: { ...inOffer.offer, candidate: inOffer.candidate } });
+      expect(a.ok).toBe(true);
+      const untyped = await offerOf();
+      const b = await ask(socket, 'watch', { assetId: 'demo-testsrc', offer: untyped.offer });
+      expect(b.ok).toBe(true);
+      socket.emit('signal', { sessionId: b.sessionId, data: { candidate: untyped.candidate } });
+      socket.emit('signal', { sessionId: b.sessionId, data: { type: 'answer', candidate: untyped.candidate } });
+      // Until the three were dropped, or (the old code) one reached the ICE agent and it sent a check.
+      await expect
+        .poll(async () => (await droppedCandidates(url, 'restricted')) >= before + 3 || denied.packets() > 0, { timeout: 10_000 })
+        .toBe(true);
+      // The reviewer's run saw 3 STUN requests within a second of the candidate arriving.
+      await sleep(1_500);
+      expect(denied.packets(), 'connectivity checks sent to the refused candidate').toBe(0);
+      expect(await droppedCandidates(url, 'restricted')).toBeGreaterThanOrEqual(before + 3);
+    } finally {
+      for (const p of peers) p.destroy();
+      socket.close();
+      denied.socket.close();
+    }
+  }, 30_000);
+
   it('GET /media/<id>.webm of a symlink swapped into storage: 404, not one byte of the target', async () => {
     const url = await serverUrl(cluster, 'fra-1');
     const storage = cluster.servers.get('fra-1')!.storage;
