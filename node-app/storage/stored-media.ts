@@ -19,19 +19,24 @@ export function notPlayable(probe: WebmProbe, size: number): string | undefined 
   return unplayableTracks(probe);
 }
 
-/** The head's probe of a stored file, with its duration read from its last block when the head has none. */
+/** A last block this much before the header's Duration means the file was cut short (a frame or two is normal). */
+const CUT_SHORT_MS = 1_000;
+
+/** The head's probe of a stored file, with its duration read from its last block when the head has none or the file was cut short. */
 export async function probeFile(path: string, size: number): Promise<WebmProbe> {
   const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
     const { bytesRead } = await fh.read(head, 0, head.byteLength, 0);
     const probe = probeWebm(head.subarray(0, bytesRead));
-    if (probe.complete && probe.durationMs === undefined) {
-      // A recording (MediaRecorder, a finalized broadcast) has no Duration: its last block says how long it is.
+    if (probe.complete) {
+      // A recording (MediaRecorder, a finalized broadcast) has no Duration: its last block says how long it is. A file
+      // cut short (a copy interrupted, a recording stopped hard) keeps the Duration its header was written with: its
+      // last block says how much of it there is (a 6-s clip cut at 2 s was listed at 0:06 and a third of its bitrate).
       const tail = new Uint8Array(Math.min(size, DURATION_TAIL_BYTES));
       const { bytesRead: tailRead } = await fh.read(tail, 0, tail.byteLength, size - tail.byteLength);
       const ms = lastBlockTimeMs(tail.subarray(0, tailRead), probe.timecodeScaleNs);
-      if (ms !== undefined && ms > 0) probe.durationMs = ms;
+      if (ms !== undefined && ms > 0 && (probe.durationMs === undefined || ms < probe.durationMs - CUT_SHORT_MS)) probe.durationMs = ms;
     }
     return probe;
   } finally {
