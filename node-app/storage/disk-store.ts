@@ -68,6 +68,8 @@ export class DiskStore implements BlockStore {
   readonly #reads: FileReads;
   readonly #o: DiskStoreOptions;
   #catalog = new Map<string, CatalogEntry>();
+  /** Media files of the last scan whose name or kind can never be listed (said once while they stay). */
+  #refusedNames = new Set<string>();
   /** Files of the last scan left out of the catalog (`notPlayable`), by id: each read again only when its mark moves. */
   #unlisted = new Map<string, FileMark>();
   /**
@@ -232,6 +234,13 @@ export class DiskStore implements BlockStore {
     const marks = new Map<string, FileMark>();
     const result: RefreshResult = { added: [], removed: [], changed: [], described: [], moving: [] };
     let names: string[] = [];
+    // Media files that can never be listed (a name that is no asset id, a symlink): said once while they stay.
+    const refusedNames = new Set<string>();
+    const refuse = (name: string, reason: string) => {
+      if (name.startsWith('.')) return; // hidden: not meant to be listed
+      refusedNames.add(name);
+      if (!this.#refusedNames.has(name)) this.#o.notListed?.(name.slice(0, -ASSET_EXTENSION.length), reason);
+    };
     /** The root's files: a sidecar or poster not among them is not looked for (two stats fewer per asset and rescan). */
     let files = new Set<string>();
     try {
@@ -240,6 +249,8 @@ export class DiskStore implements BlockStore {
       // (Symlinks too: a symlinked sidecar is still refused by name, `ELOOP`, when read.)
       files = new Set(dirents.filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => d.name));
       names = dirents.filter((d) => d.isFile() && d.name.endsWith(ASSET_EXTENSION)).map((d) => d.name);
+      for (const d of dirents)
+        if (d.isSymbolicLink() && d.name.endsWith(ASSET_EXTENSION)) refuse(d.name, 'a symbolic link: only regular files are listed');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -259,13 +270,17 @@ export class DiskStore implements BlockStore {
     for (const name of names) {
       const id = name.slice(0, -ASSET_EXTENSION.length);
       const path = this.pathOf(id);
-      if (!path) continue;
+      if (!path) {
+        refuse(name, 'its name is not an asset id (1–64 letters, digits, _ or -, starting with a letter or digit): rename the file');
+        continue;
+      }
       const file = { id, path, sidecarPath: this.sidecarPathOf(id)!, posterPath: this.posterPathOf(id)! };
       const entry = await describeFile(file, this.#catalog.get(id), scan);
       if (entry) next.set(id, entry);
     }
     this.#unlisted = unlisted;
     this.#marks = marks;
+    this.#refusedNames = refusedNames;
     // A moving file may be another inode already: the pool's handle would read the old one under the new size.
     for (const id of result.moving) this.#reads.invalidate(this.#catalog.get(id)!.path);
     for (const [id, entry] of next) {

@@ -296,7 +296,7 @@ describe('DiskStore', () => {
     await store.refresh();
   });
 
-  it('lists only media Baton plays: an empty file, text, a cut head, unknown codecs (one track is enough) are left out, each said once', async () => {
+  it('lists only media Baton plays: an empty file, text, a cut head, unknown codecs (one track is enough), a name that is no id, a symlink are left out, each said once', async () => {
     const said: string[] = [];
     const store = await open({ notListed: (id, reason) => said.push(`${id}: ${reason}`) });
     const webm = readFileSync(join(root, 'demo-testsrc.webm'));
@@ -317,6 +317,9 @@ describe('DiskStore', () => {
       expect(r.added.map((a) => a.id)).toEqual([]);
       for (const id of Object.keys(files)) expect(store.stat(`odd-${id}`)).toBeUndefined();
       expect(said.sort()).toEqual([
+        'alias: a symbolic link: only regular files are listed',
+        'bad name: its name is not an asset id (1–64 letters, digits, _ or -, starting with a letter or digit): rename the file',
+        'evil: a symbolic link: only regular files are listed',
         'odd-cut: no EBML header with Tracks in its first 40 bytes (not WebM, or still being copied)',
         'odd-empty: an empty file',
         'odd-halfKnown: codec "A_XPUS" is not accepted (VP8, VP9, AV1, H.264, Opus, Vorbis)',
@@ -325,7 +328,7 @@ describe('DiskStore', () => {
       ]);
       // Untouched files are neither read nor reported again.
       expect((await store.refresh()).added).toEqual([]);
-      expect(said).toHaveLength(5);
+      expect(said).toHaveLength(8);
       // A copy that was cut short is listed once its head is whole.
       appendFileSync(join(root, 'odd-cut.webm'), webm.subarray(40));
       expect((await rescanStill(store)).added.map((a) => a.id)).toEqual(['odd-cut']);
@@ -354,6 +357,24 @@ describe('DiskStore', () => {
     expect((await rescanStill(store)).changed.map((a) => a.id)).toEqual(['touch-me']);
     unlinkSync(path);
     await store.refresh();
+  });
+
+  it('a file cut short keeps its header Duration no longer: its last block says how long it is, and so its bitrate', async () => {
+    const store = await open();
+    const whole = readFileSync(join(root, 'demo-testsrc.webm'));
+    const full = store.stat('demo-testsrc')!;
+    writeFileSync(join(root, 'cut-short.webm'), whole.subarray(0, Math.floor(whole.length * 0.4)));
+    try {
+      await rescanStill(store);
+      const cut = store.stat('cut-short')!;
+      // The header still says ≈ 20 s; about 40 % of the bytes is about 8 s of media.
+      expect(cut.durationMs).toBeLessThan(full.durationMs! * 0.6);
+      expect(cut.durationMs).toBeGreaterThan(full.durationMs! * 0.2);
+      expect(cut.bitrateBps).toBe(Math.round((cut.bytes * 8 * 1000) / cut.durationMs!));
+    } finally {
+      unlinkSync(join(root, 'cut-short.webm'));
+      await store.refresh();
+    }
   });
 
   it('a recording copied across a rescan: the next one describes the whole file (duration from its tail, bitrate)', async () => {
