@@ -80,9 +80,18 @@ export class TerminalProgress {
 
   #draw(): void {
     if (!this.#last) return;
-    this.#out.write(`\r${progressLine({ ...this.#last, elapsedMs: this.#now() - this.#startedAtMs })}\x1b[K`);
+    const line = progressLine({ ...this.#last, elapsedMs: this.#now() - this.#startedAtMs });
+    // Within the terminal's width: a line that wraps is redrawn a row lower each time (`\r` and erase reach its last row only).
+    this.#out.write(`\r${fitTo(line, (this.#out as { columns?: number }).columns)}\x1b[K`);
     this.#shown = true;
   }
+}
+
+/** `line` cut to fit `columns` (one left free, so the cursor never wraps), marked with `…` when cut. */
+export function fitTo(line: string, columns: number | undefined): string {
+  if (!columns || columns < 2) return line;
+  const chars = [...line];
+  return chars.length < columns ? line : `${chars.slice(0, columns - 2).join('')}…`;
 }
 
 function pct(n: number, total: number): string {

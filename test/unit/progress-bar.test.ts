@@ -48,4 +48,18 @@ describe('TerminalProgress', () => {
     expect(t.text().endsWith('\r\x1b[K')).toBe(true);
     expect(t.text().split('\r\x1b[K').length).toBe(3);
   });
+
+  it('fits the line to an 80-column terminal: it never wraps (a wrapped line left a row behind at every redraw)', () => {
+    const t = fake();
+    Object.assign(t.out, { columns: 80 });
+    const p = new TerminalProgress(t.out, t.now);
+    t.tick(1000);
+    p.update({ bytes: 3_100_000, total: 7_400_000, detail: 'fra-1* 42% acked · iad-1 40% acked · sin-1 38% acked' });
+    const drawn = t
+      .text()
+      .replace(/^\r/, '')
+      .replace(/\x1b\[K$/, '');
+    expect([...drawn].length).toBeLessThan(80);
+    expect(drawn.endsWith('…')).toBe(true);
+  });
 });
