@@ -29,6 +29,16 @@ async function droppedCandidates(url: string, reason: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/** An address of this machine's own interfaces that the default ICE policy refuses (private or ULA), if it has one. */
+function privateAddressOfThisMachine() {
+  const policy = new IceFilter(parseIceAllow('loopback'));
+  return Object.values(networkInterfaces())
+    .flat()
+    .find(
+      (a) =>
+        a && !a.internal && !a.address.startsWith('fe80') && policy.check(`candidate:1 1 UDP 1 ${a.address} 9 typ host`) === 'restricted',
+    );
+}
 describe('row 24: candidates, symlinks and media types on a media server', () => {
   const cluster = new Cluster({
     rotationMs: 0,
@@ -118,13 +128,7 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
 
   it('a WHEP offer carrying a candidate to a private (or ULA) address of this machine is filtered: no packet goes there', async () => {
     const url = await serverUrl(cluster, 'fra-1');
-    const policy = new IceFilter(parseIceAllow('loopback'));
-    const own = Object.values(networkInterfaces())
-      .flat()
-      .find(
-        (a) =>
-          a && !a.internal && !a.address.startsWith('fe80') && policy.check(`candidate:1 1 UDP 1 ${a.address} 9 typ host`) === 'restricted',
-      );
+    const own = privateAddressOfThisMachine();
     if (!own) return console.warn('no private address on this machine: WHEP candidate case not run');
     const denied = await udpListener(own.address);
     try {
@@ -151,13 +155,7 @@ describe('row 24: candidates, symlinks and media types on a media server', () =>
 
   it('a viewer candidate to a private address of this machine, untyped or riding on the watch offer, is dropped: no packet goes there', async () => {
     const url = await serverUrl(cluster, 'fra-1');
-    const policy = new IceFilter(parseIceAllow('loopback'));
-    const own = Object.values(networkInterfaces())
-      .flat()
-      .find(
-        (a) =>
-          a && !a.internal && !a.address.startsWith('fe80') && policy.check(`candidate:1 1 UDP 1 ${a.address} 9 typ host`) === 'restricted',
-      );
+    const own = privateAddressOfThisMachine();
     if (!own) return console.warn('no private address on this machine: untyped candidate case not run');
     const denied = await udpListener(own.address);
     const socket = await connect(cluster.hubUrl);

@@ -7,25 +7,11 @@ import { HubCore } from '../../signaling/core/hub-core.js';
 import { NODE_CLOCK, type HubLink, type ServerPeer } from '../../signaling/core/link.js';
 import { serverDescriptorSchema } from '../../signaling/protocol/messages.js';
 import type { ServerDescriptor } from '../../signaling/protocol/types.js';
+import { bareDescriptor } from '../helpers/descriptor.js';
 
 const log = pino({ level: 'silent' });
 const link: HubLink = { publishDeltas: () => {}, publishDecision: () => {}, toClient: () => {} };
 const peer = (): ServerPeer => ({ connected: true, send: () => {}, disconnect: () => {}, ask: () => Promise.reject(new Error('no')) });
-const descriptor = (id: string, more: Partial<ServerDescriptor> = {}): ServerDescriptor => ({
-  id,
-  region: 'r',
-  lat: 0,
-  lon: 0,
-  roles: ['edge'],
-  maxSessions: 10,
-  uplinkMbps: 100,
-  load: { sessions: 0, egressMbps: 0, cpu: 0 },
-  cache: [],
-  storage: [],
-  live: [],
-  ...more,
-});
-
 function hub(heartbeatMs: number): HubCore {
   return new HubCore({
     link,
@@ -41,7 +27,7 @@ function hub(heartbeatMs: number): HubCore {
 describe('heartbeat period at registration', () => {
   it('a server beating less often than the hub expects is refused, the message naming both periods and the flag', () => {
     const core = hub(1_000);
-    const r = core.register(peer(), descriptor('slow', { heartbeatMs: 5_000 }), log);
+    const r = core.register(peer(), bareDescriptor('slow', { heartbeatMs: 5_000 }), log);
     expect(r).toMatchObject({ ok: false, code: 'bad-request' });
     const { message } = r as { message: string };
     expect(message).toMatch(/5000 ms/);
@@ -52,17 +38,17 @@ describe('heartbeat period at registration', () => {
 
   it('a server beating as often or more often registers; the period is not put in the table', () => {
     const core = hub(1_000);
-    expect(core.register(peer(), descriptor('same', { heartbeatMs: 1_000 }), log)).toMatchObject({ ok: true });
-    expect(core.register(peer(), descriptor('fast', { heartbeatMs: 250 }), log)).toMatchObject({ ok: true });
+    expect(core.register(peer(), bareDescriptor('same', { heartbeatMs: 1_000 }), log)).toMatchObject({ ok: true });
+    expect(core.register(peer(), bareDescriptor('fast', { heartbeatMs: 250 }), log)).toMatchObject({ ok: true });
     expect(core.snapshot().servers.map((s) => 'heartbeatMs' in s)).toEqual([false, false]);
   });
 
   it('a server that does not say its period (an older one) registers as before', () => {
-    expect(hub(1_000).register(peer(), descriptor('old'), log)).toMatchObject({ ok: true });
+    expect(hub(1_000).register(peer(), bareDescriptor('old'), log)).toMatchObject({ ok: true });
   });
 
   it('the period is bounded in the schema, and optional', () => {
-    const ok = (more: Partial<ServerDescriptor>) => serverDescriptorSchema.safeParse(descriptor('x', more)).success;
+    const ok = (more: Partial<ServerDescriptor>) => serverDescriptorSchema.safeParse(bareDescriptor('x', more)).success;
     expect(ok({})).toBe(true);
     expect(ok({ heartbeatMs: 1_000 })).toBe(true);
     for (const bad of [0, 49, 60_001, 1.5, 3e9]) expect(ok({ heartbeatMs: bad }), String(bad)).toBe(false);
