@@ -70,6 +70,24 @@ describe('rendition switch', () => {
     expect(opens).toEqual([{ streamId: 'clip-144p', startS: 1 }]);
   });
 
+  it('plays a rung picked at the end from where the viewer then moves the playhead (a replay starts at 0)', () => {
+    const { sw, opens } = switchOver(30);
+    sw.pick('clip-144p', 29.8);
+    expect(opens).toEqual([]);
+    sw.seeked(0);
+    expect(opens).toEqual([{ streamId: 'clip-144p', startS: null }]);
+  });
+
+  it('leaves a seek alone when the rung picked is playing, or under way, or Auto is on', () => {
+    const { sw, opens } = switchOver(30);
+    sw.seeked(5); // Auto
+    sw.pick('clip', 10); // the rung playing
+    sw.seeked(5);
+    sw.pick('clip-144p', 10); // under way: restartAt's to move, not seeked's
+    sw.seeked(5);
+    expect(opens).toEqual([{ streamId: 'clip-144p', startS: 10 }]);
+  });
+
   it('does not switch to a rung the viewer picks once the clip has ended', () => {
     const { sw, opens } = switchOver(3.02);
     sw.pick('clip-144p', 3.02);

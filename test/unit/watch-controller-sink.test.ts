@@ -192,6 +192,20 @@ describe('watch controller: the sink after a rendition switch', () => {
     expect(second.calls).toContain('pause');
   });
 
+  it('plays a rung picked in the last moments of the media once the viewer seeks back within what is buffered', () => {
+    const host = { addController: () => undefined, requestUpdate: () => undefined };
+    const ctl = new WatchController(host as never);
+    ctl.watch('film');
+    const first = fakes.viewers[0] as FakeViewer;
+    first.emit('meta', meta('film-144p', 'video/webm; codecs="vp8, opus"'));
+    Object.assign(ctl.video, { currentTime: 59.8, duration: 60 });
+    ctl.pick('film');
+    expect(fakes.viewers).toHaveLength(1);
+    Object.assign(ctl.video, { currentTime: 5 });
+    ctl.video.dispatchEvent(new Event('seeking'));
+    expect((fakes.viewers as FakeViewer[]).map((v) => v.assetId)).toEqual(['film-144p', 'film']);
+  });
+
   it('ignores what a sink of a stopped playback reports', () => {
     const { ctl, sink } = switchedPlayback();
     ctl.watch(null);

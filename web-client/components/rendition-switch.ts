@@ -81,6 +81,14 @@ export class RenditionSwitch {
     this.#auto.received(performance.now(), bytes);
   }
 
+  /**
+   * The viewer moved the playhead to `atS`: a rung the viewer picked that is not the one playing (the pick came
+   * where no switch could start, at the media's end) starts there, wherever the playhead went.
+   */
+  seeked(atS: number): void {
+    if (!this.#next && this.quality !== 'auto') this.switchTo(this.quality, atS);
+  }
+
   /** The playhead moved out of what is buffered: a switch under way would take over at the old time, so it starts again at `atS`. */
   restartAt(atS: number): void {
     const next = this.#next;

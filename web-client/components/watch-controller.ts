@@ -287,14 +287,19 @@ export class WatchController implements ReactiveController {
     this.#switch.limit(bps);
   }
 
-  /** The viewer moved the playhead: outside buffered media the stream restarts there (`PlaybackMedia.seekTo`). */
+  /**
+   * The viewer moved the playhead: outside buffered media the stream restarts there (`PlaybackMedia.seekTo`); a rung
+   * the viewer picked at the media's end, where no switch could start, plays from there (a replay seeks to 0).
+   */
   readonly #onSeeking = (): void => {
     const viewer = this.#viewer;
     const t = this.video.currentTime;
     if (!viewer || !this.#media.sink || this.status.live) return;
-    if (!this.#media.seekTo(t)) return;
-    viewer.seekTime(t * 1000);
-    this.#switch.restartAt(t);
+    if (this.#media.seekTo(t)) {
+      viewer.seekTime(t * 1000);
+      this.#switch.restartAt(t);
+    }
+    this.#switch.seeked(t);
   };
 
   /** Keeps the position in the URL (`t=`) and local storage, so a reload or a shared link resumes there. */
