@@ -58,6 +58,8 @@ export function addPublishCommand(program: Command): void {
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
       const note = (line: string) => (progress ? progress.log(line) : console.error(line));
       let waiting: ReturnType<typeof setTimeout> | undefined;
+      // A file's first Ctrl-C ends it at the next Cluster; standard input's ends when the encoder closes the pipe.
+      const stop = new AbortController();
       try {
         if (o.file === '-' && (o.fast || o.speed !== 1))
           throw new Error('--fast and --speed pace a file; a live encoder on standard input sets its own pace');
@@ -66,10 +68,10 @@ export function addPublishCommand(program: Command): void {
             throw new Error(
               '--file - reads WebM from standard input, which is a terminal here: pipe an encoder in (ffmpeg … -f webm - | baton publish --file - …)',
             );
-          endOnInputEnd(note);
+          onCtrlC(note, 'the broadcast ends and is finalized when the input ends');
           // An encoder may take a while to start; a pipe that stays silent says so rather than nothing.
           waiting = setTimeout(() => note('baton publish: waiting for WebM on standard input…'), SILENT_INPUT_NOTE_MS);
-        }
+        } else onCtrlC(note, 'the broadcast ends at the next Cluster and is finalized on both servers', () => stop.abort());
         const hubUrl = await firstReachable(o.hub);
         const common: Omit<PublishFileOptions, 'file'> = {
           hubUrl,
@@ -104,32 +106,34 @@ export function addPublishCommand(program: Command): void {
             : await publishFile({
                 ...common,
                 file: resolve(o.file),
+                stop: stop.signal,
                 onProgress: progress && ((p) => progress.update({ bytes: p.bytes, total: p.total, detail: uploadsDetail(p, p.total) })),
               });
         progress?.clear();
         if (o.json) console.log(JSON.stringify(r));
         else
           console.log(
-            `published ${r.streamId}: ${r.bytes} bytes, sha256 ${r.sha256}, stored on ${r.stored.join(' and ')}${r.failovers.length ? ` after ${r.failovers.length} failover(s)` : ''}`,
+            `published ${r.streamId}: ${r.bytes} bytes, sha256 ${r.sha256}, stored on ${r.stored.join(' and ')}${r.failovers.length ? ` after ${r.failovers.length} failover(s)` : ''}${r.interrupted ? ' (interrupted before the end of the file)' : ''}`,
           );
-        process.exit(0);
+        process.exit(r.interrupted ? 130 : 0);
       } catch (err) {
         clearTimeout(waiting);
         progress?.clear();
         const e = err as Error & { code?: string };
         if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
         console.error(`baton publish: ${e.code ? `${e.code}: ` : ''}${e.message}`);
-        process.exit(1);
+        process.exit(stop.signal.aborted ? 130 : 1);
       }
     });
 }
 
 /**
- * Ctrl-C in a terminal reaches the encoder too (`ffmpeg … | baton publish --file -`): it writes its last
- * frames and closes the pipe, and the broadcast ends there, finalized on both servers at once. So the first
- * Ctrl-C only says so; a second one quits at once, and the servers keep what arrived in whole blocks.
+ * The first Ctrl-C ends the broadcast the normal way (`ends` says how), finalized on both servers. With `--file -`
+ * that is the encoder's doing: Ctrl-C in a terminal reaches it too (`ffmpeg … | baton publish --file -`), it writes its
+ * last frames and closes the pipe; with a file, `stop` ends the upload at the next Cluster. A second Ctrl-C quits at
+ * once, and the servers keep what arrived in whole blocks.
  */
-function endOnInputEnd(note: (line: string) => void): void {
+function onCtrlC(note: (line: string) => void, ends: string, stop?: () => void): void {
   let interrupted = false;
   process.on('SIGINT', () => {
     if (interrupted) {
@@ -137,7 +141,8 @@ function endOnInputEnd(note: (line: string) => void): void {
       process.exit(130);
     }
     interrupted = true;
-    note('baton publish: interrupted; the broadcast ends and is finalized when the input ends (Ctrl-C again to quit now)');
+    note(`baton publish: interrupted; ${ends} (Ctrl-C again to quit now)`);
+    stop?.();
   });
 }
 

@@ -8,6 +8,7 @@ import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '.
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../storage/webm-probe.js';
 import { startsLikeEbml } from './webm-head-check.js';
 import { ClusterIdCount } from './cluster-id-count.js';
+import { ClusterStop } from './cluster-stop.js';
 import type { IngestLimits } from '../../signaling/protocol/ingest-frames.js';
 import { SimplePeer, nodeWrtc, type Wrtc } from '../webrtc/peer.js';
 
@@ -60,6 +61,12 @@ export interface PublishFileOptions {
   onChunk?: (offset: number, bytes: number, atMs: number) => void;
   /** Called once the assignment is known (before any byte is sent). */
   onAssigned?: (p: Publisher) => void;
+  /**
+   * Ends a file broadcast early (Ctrl-C): the file is sent on to the first Cluster that starts at or after what was
+   * sent when it fires (at once when paced, within the quota with `fast`), then ended as at the file's end, finalized
+   * on both servers. Not for `publishStream`, whose input's end ends it.
+   */
+  stop?: AbortSignal;
 }
 
 export interface PublishFileResult {
@@ -77,6 +84,8 @@ export interface PublishFileResult {
   wireBytes: number;
   elapsedMs: number;
   ipUnknown: boolean;
+  /** `stop` ended the broadcast before the file's end (publishFile). */
+  interrupted?: boolean;
 }
 
 /** Upload `file` as a live broadcast and wait until the servers finalized it. */
@@ -89,7 +98,7 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
     if (size === 0) throw new PublishError('bad-file', `${opts.file} is empty`);
     const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
     await fh.read(head, 0, head.byteLength, 0);
-    return await publishInput(opts, {
+    const r = await publishInput(opts, {
       name: opts.file,
       head,
       size,
@@ -101,6 +110,7 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
         return b.subarray(0, bytesRead);
       },
     });
+    return r.bytes < size ? { ...r, interrupted: true } : r;
   } finally {
     await fh.close();
   }
@@ -262,18 +272,23 @@ async function send(
   const ids = new ClusterIdCount();
   const quotaLine = (l: IngestLimits) =>
     QUOTA_MARGIN * allowanceSince(l.burstBytes, l.maxBitrateBps / 8, performance.now() - started) - ids.count * (l.clusterBytes ?? 0);
+  // Where the upload ends: the file's end, or the Cluster boundary a stop found.
+  let end = size;
+  const cut = new ClusterStop();
   let at = 0;
-  while (at < size) {
+  while (at < end) {
+    if (opts.stop?.aborted && !cut.stopping) end = await stopAt(cut, fh, at, size, opts.file);
     const elapsedS = (performance.now() - started) / 1000;
     let due: number;
     if (opts.fast) {
       const l = p.limits;
       due = l ? quotaLine(l) : at + FAST_READ_BYTES;
     } else {
-      due = ((bitrateBps * (opts.speed ?? 1)) / 8) * (elapsedS + PACE_TICK_MS / 1000);
+      // A stopped broadcast ends at once: what is left is the rest of one Cluster.
+      due = cut.stopping ? end : ((bitrateBps * (opts.speed ?? 1)) / 8) * (elapsedS + PACE_TICK_MS / 1000);
     }
-    const n = Math.min(size - at, Math.floor(due) - at, opts.fast ? FAST_READ_BYTES : Number.MAX_SAFE_INTEGER);
-    if (n <= 0 || (opts.fast && n < Math.min(size - at, FAST_MIN_CHUNK_BYTES))) {
+    const n = Math.min(end - at, Math.floor(due) - at, opts.fast ? FAST_READ_BYTES : Number.MAX_SAFE_INTEGER);
+    if (n <= 0 || (opts.fast && n < Math.min(end - at, FAST_MIN_CHUNK_BYTES))) {
       await new Promise((r) => setTimeout(r, opts.fast ? FAST_WAIT_MS : PACE_TICK_MS));
       continue;
     }
@@ -281,6 +296,8 @@ async function send(
     const { bytesRead } = await fh.read(buf, 0, n, at);
     if (bytesRead !== n) throw new PublishError('bad-file', `${opts.file} changed while it was being read`);
     ids.push(buf);
+    // Once stopping, the index has looked ahead past these bytes already.
+    if (!cut.stopping) cut.push(buf);
     // This piece's own Clusters are charged too: it goes once the quota covers them.
     for (let l = p.limits; opts.fast && l?.clusterBytes && quotaLine(l) < at + n; l = p.limits)
       await new Promise((r) => setTimeout(r, FAST_WAIT_MS));
@@ -289,4 +306,17 @@ async function send(
     at += n;
     if (!opts.fast) await new Promise((r) => setTimeout(r, PACE_TICK_MS));
   }
+}
+
+/** Stopped at `at`: reads on until `cut` knows the Cluster boundary to end at (or the file ends), and returns it. */
+async function stopAt(cut: ClusterStop, fh: Awaited<ReturnType<typeof open>>, at: number, size: number, file: string): Promise<number> {
+  cut.stop();
+  for (let looked = at; cut.boundary === undefined && looked < size; ) {
+    const b = new Uint8Array(Math.min(FAST_READ_BYTES, size - looked));
+    const { bytesRead } = await fh.read(b, 0, b.byteLength, looked);
+    if (bytesRead !== b.byteLength) throw new PublishError('bad-file', `${file} changed while it was being read`);
+    cut.push(b);
+    looked += bytesRead;
+  }
+  return cut.boundary ?? size;
 }
