@@ -106,7 +106,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       posters: this.#posters,
       renditions: this.#renditions,
       sidecarError: (id, message) => this.#log.warn({ asset: id, err: message }, 'sidecar ignored'),
-      notListed: (id, reason) => this.#log.warn({ asset: id, reason }, `${id}.webm not listed: ${reason}`),
+      notListed: (file, reason) => this.#log.warn({ file, reason }, `${file} not listed: ${reason}`),
     });
     this.cache = createCache({ policy: opts.cachePolicy ?? DEFAULT_CACHE_POLICY, budgetBytes: Math.round(opts.cacheMb * 1024 * 1024) });
     this.cache.onChange((c) => this.#reportCache(c));

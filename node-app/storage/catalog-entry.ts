@@ -1,6 +1,7 @@
 // One `.webm` file's catalog entry as a rescan takes it: kept as last listed while its bytes move, else described
 // again (fingerprint, probe, sidecar, poster) only as far as what changed requires.
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
 import { MAX_PICTURE_HEIGHT_PX } from '../../signaling/protocol/messages.js';
 import { mimeFor, type WebmProbe } from './webm-probe.js';
@@ -47,8 +48,8 @@ export interface CatalogScan {
   files: ReadonlySet<string>;
   /** A sidecar could not be used: the asset is listed without it. */
   sidecarError?: (assetId: string, message: string) => void;
-  /** A `.webm` file is not listed: not media Baton plays. */
-  notListed?: (assetId: string, reason: string) => void;
+  /** A `.webm` file (by its name) is not listed: not media Baton plays. */
+  notListed?: (fileName: string, reason: string) => void;
 }
 
 /** The file's entry for the next catalog (`before` while it moves), or undefined when it is not to be listed. */
@@ -85,7 +86,7 @@ export async function describeFile(
     const unplayable = notPlayable(probe, s.size);
     if (unplayable) {
       unlisted.set(id, mark);
-      scan.notListed?.(id, unplayable);
+      scan.notListed?.(basename(path), unplayable);
       return undefined;
     }
     const info: AssetInfo = { id, bytes: s.size, mime: mimeFor(probe), fingerprint };

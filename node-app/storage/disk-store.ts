@@ -18,6 +18,7 @@ import { POSTER_SUFFIX, type PosterMaker } from './poster-maker.js';
 import type { RenditionMaker } from './rendition-maker.js';
 import { type FileMark, contentChanged, markOf } from './file-identity.js';
 import { type CatalogEntry, describeFile } from './catalog-entry.js';
+import { notAnAssetFileName } from './stored-media.js';
 
 /** File extension of stored assets. */
 export const ASSET_EXTENSION = '.webm';
@@ -33,8 +34,11 @@ export interface DiskStoreOptions {
   renditions?: RenditionMaker;
   /** A sidecar could not be used (too large, not JSON, a bad field): the asset is listed without it. */
   sidecarError?: (assetId: string, message: string) => void;
-  /** A `.webm` file is not listed: not WebM/Matroska media Baton plays (said once per version of the file). */
-  notListed?: (assetId: string, reason: string) => void;
+  /**
+   * A file is not listed: a `.webm` file that is not WebM/Matroska media Baton plays (said once per version of the
+   * file), or one that can never be (a name that is no asset id, a symlink, a video by another extension: said once).
+   */
+  notListed?: (fileName: string, reason: string) => void;
 }
 
 /** What a rescan found compared with the previous catalog. */
@@ -239,7 +243,7 @@ export class DiskStore implements BlockStore {
     const refuse = (name: string, reason: string) => {
       if (name.startsWith('.')) return; // hidden: not meant to be listed
       refusedNames.add(name);
-      if (!this.#refusedNames.has(name)) this.#o.notListed?.(name.slice(0, -ASSET_EXTENSION.length), reason);
+      if (!this.#refusedNames.has(name)) this.#o.notListed?.(name, reason);
     };
     /** The root's files: a sidecar or poster not among them is not looked for (two stats fewer per asset and rescan). */
     let files = new Set<string>();
@@ -251,6 +255,11 @@ export class DiskStore implements BlockStore {
       names = dirents.filter((d) => d.isFile() && d.name.endsWith(ASSET_EXTENSION)).map((d) => d.name);
       for (const d of dirents)
         if (d.isSymbolicLink() && d.name.endsWith(ASSET_EXTENSION)) refuse(d.name, 'a symbolic link: only regular files are listed');
+        else if (d.isFile()) {
+          // A video by another name (`talk.mp4`, `clip.WEBM`) would otherwise be left out without a word.
+          const other = notAnAssetFileName(d.name);
+          if (other) refuse(d.name, other);
+        }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }

@@ -19,6 +19,40 @@ export function notPlayable(probe: WebmProbe, size: number): string | undefined 
   return unplayableTracks(probe);
 }
 
+/** Extensions of video files people drop into storage that Baton does not list (lower case), besides `.webm` and `.mkv`. */
+const OTHER_VIDEO_EXTENSIONS: ReadonlySet<string> = new Set([
+  '.mp4',
+  '.m4v',
+  '.mov',
+  '.avi',
+  '.flv',
+  '.ogv',
+  '.mpg',
+  '.mpeg',
+  '.wmv',
+  '.3gp',
+]);
+
+/**
+ * Why a file that is not `<id>.webm` but looks like a video someone meant to serve (`talk.mp4`, `show.mkv`,
+ * `clip.WEBM`) is not listed, with what to do; undefined for every other name (sidecars, posters, `.part`, `.tmp`,
+ * `x.webm.new`, notes), which storage may hold without a word.
+ */
+export function notAnAssetFileName(name: string): string | undefined {
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const stem = name.slice(0, dot);
+  const ext = name.slice(dot).toLowerCase();
+  if (ext === '.webm')
+    return name.endsWith('.webm') ? undefined : `only names ending in lower-case .webm are listed: rename it ${stem}.webm`;
+  const only = 'only <id>.webm files are listed';
+  const convert = `ffmpeg -i ${name} -c:v libvpx -b:v 1M -c:a libopus ${stem}.webm`;
+  if (ext === '.mkv')
+    return `${only}: Matroska with VP8, VP9, AV1 or H.264 and Opus or Vorbis plays once renamed ${stem}.webm; convert any other (\`${convert}\`)`;
+  if (OTHER_VIDEO_EXTENSIONS.has(ext)) return `${only}: convert it (\`${convert}\`)`;
+  return undefined;
+}
+
 /** A last block this much before the header's Duration means the file was cut short (a frame or two is normal). */
 const CUT_SHORT_MS = 1_000;
 

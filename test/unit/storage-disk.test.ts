@@ -317,14 +317,14 @@ describe('DiskStore', () => {
       expect(r.added.map((a) => a.id)).toEqual([]);
       for (const id of Object.keys(files)) expect(store.stat(`odd-${id}`)).toBeUndefined();
       expect(said.sort()).toEqual([
-        'alias: a symbolic link: only regular files are listed',
-        'bad name: its name is not an asset id (1–64 letters, digits, _ or -, starting with a letter or digit): rename the file',
-        'evil: a symbolic link: only regular files are listed',
-        'odd-cut: no EBML header with Tracks in its first 40 bytes (not WebM, or still being copied)',
-        'odd-empty: an empty file',
-        'odd-halfKnown: codec "A_XPUS" is not accepted (VP8, VP9, AV1, H.264, Opus, Vorbis)',
-        'odd-text: no EBML header with Tracks in its first 16 bytes (not WebM, or still being copied)',
-        'odd-unknown: codec "V_XP8" is not accepted (VP8, VP9, AV1, H.264, Opus, Vorbis)',
+        'alias.webm: a symbolic link: only regular files are listed',
+        'bad name.webm: its name is not an asset id (1–64 letters, digits, _ or -, starting with a letter or digit): rename the file',
+        'evil.webm: a symbolic link: only regular files are listed',
+        'odd-cut.webm: no EBML header with Tracks in its first 40 bytes (not WebM, or still being copied)',
+        'odd-empty.webm: an empty file',
+        'odd-halfKnown.webm: codec "A_XPUS" is not accepted (VP8, VP9, AV1, H.264, Opus, Vorbis)',
+        'odd-text.webm: no EBML header with Tracks in its first 16 bytes (not WebM, or still being copied)',
+        'odd-unknown.webm: codec "V_XP8" is not accepted (VP8, VP9, AV1, H.264, Opus, Vorbis)',
       ]);
       // Untouched files are neither read nor reported again.
       expect((await store.refresh()).added).toEqual([]);
@@ -335,6 +335,31 @@ describe('DiskStore', () => {
       expect(store.stat('odd-cut')?.mime).toBe('video/webm; codecs="vp8, opus"');
     } finally {
       for (const id of Object.keys(files)) unlinkSync(join(root, `odd-${id}.webm`));
+      await store.refresh();
+    }
+  });
+
+  it('a video dropped in by another name (talk.mp4, show.mkv, clip.WEBM) is said once, with what to do; other files in storage are not', async () => {
+    const said: string[] = [];
+    const store = await open({ notListed: (file, reason) => said.push(`${file}: ${reason}`) });
+    const webm = readFileSync(join(root, 'demo-testsrc.webm'));
+    const names = ['talk.mp4', 'show.mkv', 'clip.WEBM', 'notes.txt', 'talk.webm.part', 'x.webm.new', 'y.webm.123.tmp'];
+    for (const name of names) writeFileSync(join(root, name), webm);
+    try {
+      const r = await rescanStill(store);
+      expect(r.added.map((a) => a.id)).toEqual([]);
+      const convert = (name: string, stem: string) => `\`ffmpeg -i ${name} -c:v libvpx -b:v 1M -c:a libopus ${stem}.webm\``;
+      // (The shared root's own odd files, a symlink and a bad name, are said too.)
+      const aboutThese = () => said.filter((line) => names.some((name) => line.startsWith(`${name}:`))).sort();
+      expect(aboutThese()).toEqual([
+        'clip.WEBM: only names ending in lower-case .webm are listed: rename it clip.webm',
+        `show.mkv: only <id>.webm files are listed: Matroska with VP8, VP9, AV1 or H.264 and Opus or Vorbis plays once renamed show.webm; convert any other (${convert('show.mkv', 'show')})`,
+        `talk.mp4: only <id>.webm files are listed: convert it (${convert('talk.mp4', 'talk')})`,
+      ]);
+      await store.refresh();
+      expect(aboutThese()).toHaveLength(3);
+    } finally {
+      for (const name of names) unlinkSync(join(root, name));
       await store.refresh();
     }
   });
