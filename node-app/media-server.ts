@@ -7,7 +7,7 @@ import { logger, type Logger } from '../signaling/log.js';
 import { DirectorRole } from './director/director-role.js';
 import { DiskStore } from './storage/disk-store.js';
 import type { PosterMaker } from './storage/poster-maker.js';
-import type { RenditionMaker } from './storage/rendition-maker.js';
+import { type RenditionMaker, renditionsAmong } from './storage/rendition-maker.js';
 import { serverRenditions, sweepPartialRenditions } from './server/server-renditions.js';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import { createCachedSource } from './cache/cached-reader.js';
@@ -177,6 +177,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       bindAddress: opts.rtcBindAddress,
       iceServerUrls: iceUrls(opts.iceServers),
       log: this.#log.child({ part: 'whep' }),
+      renditionsOf: (id) => renditionsAmong(this.store.list(), id),
     });
   }
 

@@ -333,3 +333,14 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
   const [da, db] = await Promise.all([digest(a), digest(b)]);
   return da === db;
 }
+
+/** The ids of `source`'s renditions among `assets`, tallest first (every rendition is VP8, whatever its source's codec). */
+export function renditionsAmong(assets: readonly Pick<AssetInfo, 'id'>[], source: string): string[] {
+  return assets
+    .flatMap((a) => {
+      const r = parseRenditionId(a.id);
+      return r?.source === source ? [{ id: a.id, heightPx: r.heightPx }] : [];
+    })
+    .sort((a, b) => b.heightPx - a.heightPx)
+    .map((r) => r.id);
+}

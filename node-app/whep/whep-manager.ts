@@ -24,6 +24,8 @@ export interface WhepManagerOptions {
   log?: SessionLog;
   /** Default MAX_WHEP_SESSIONS. */
   maxSessions?: number;
+  /** The ids of an asset's VP8 renditions held here, tallest first: named to a player refused the asset's codec. */
+  renditionsOf?: (assetId: string) => string[];
 }
 
 export class WhepManager {
@@ -80,7 +82,14 @@ export class WhepManager {
           const { source } = opened;
           let s: WhepSession;
           try {
-            s = new WhepSession({ resourceId, offer: sdp, source, bindAddress: this.#o.bindAddress, iceServers: this.#o.iceServerUrls });
+            s = new WhepSession({
+              resourceId,
+              offer: sdp,
+              source,
+              bindAddress: this.#o.bindAddress,
+              iceServers: this.#o.iceServerUrls,
+              renditions: () => this.#o.renditionsOf?.(assetId) ?? [],
+            });
           } catch (err) {
             source.close();
             return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));

@@ -22,6 +22,11 @@ export interface WhepSessionOptions {
   bindAddress?: string;
   /** Monotonic clock, ms. */
   now?: () => number;
+  /**
+   * The asset's VP8 renditions held here, tallest first (`talk__360p`): named to a player refused the asset's own
+   * codec (VP9, AV1), which it can play instead. Asked only then.
+   */
+  renditions?: () => string[];
 }
 
 export interface WhepSessionEvents {
@@ -79,7 +84,12 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     if (this.#closed) throw new Error('closed');
     const codec = this.#webm.videoCodec;
     const want = codec === 'vp8' ? 'vp8' : codec === 'avc' ? 'h264' : undefined;
-    if (!want) throw new SdpError(`the asset's video is ${codec ?? 'absent'}; WHEP plays VP8 and H.264`);
+    if (!want) {
+      const instead = codec ? this.#o.renditions?.()[0] : undefined;
+      throw new SdpError(
+        `the asset's video is ${codec ?? 'absent'}; WHEP plays VP8 and H.264${instead ? `: play its VP8 rendition instead, POST /whep/${instead}` : ''}`,
+      );
+    }
     const media = this.#summary.videoOptions.find((m) => m.codec === want);
     if (!media) {
       throw new SdpError(

@@ -8,6 +8,7 @@ import { createCache, createCachedSource, DEFAULT_CACHE_POLICY } from '../../nod
 import { DiskStore } from '../../node-app/storage/disk-store.js';
 import { rescanStill } from '../helpers/rescan-still.js';
 import { WhepManager } from '../../node-app/whep/whep-manager.js';
+import { renditionsAmong } from '../../node-app/storage/rendition-maker.js';
 import type { Ack } from '../../signaling/protocol/index.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { MEDIA_DIR, ROOT } from '../helpers/cluster.js';
@@ -55,6 +56,32 @@ describe('WhepManager', () => {
       ]);
       expect(most).toBe(2);
       expect(whep.size).toBe(2);
+    } finally {
+      whep.close();
+    }
+  }, 30_000);
+
+  it('an asset in a codec WHEP does not play (VP9) is refused naming its tallest VP8 rendition held here, which plays', async () => {
+    linkSync(join(MEDIA_DIR, 'demo-mandelbrot.webm'), join(dir, 'demo-mandelbrot.webm'));
+    // Renditions are VP8 files named `<source>__<height>p` (a VP8 clip stands in for the encoder's output).
+    for (const rung of ['144p', '240p']) copyFileSync(join(MEDIA_DIR, 'demo-smpte.webm'), join(dir, `demo-mandelbrot__${rung}.webm`));
+    await rescanStill(store);
+    const cache = createCache({ policy: DEFAULT_CACHE_POLICY, budgetBytes: 8 * 1024 * 1024 });
+    const whep = new WhepManager({
+      openSource: (id) => (store.stat(id) ? { source: createCachedSource(store, cache, id, Date.now), stored: true } : undefined),
+      emitToHub: () => undefined,
+      bindAddress: '127.0.0.1',
+      renditionsOf: (id) => renditionsAmong(store.list(), id),
+    });
+    const offer = (assetId: string, n: number) =>
+      new Promise<Ack<{ sdp: string }>>((resolve) => whep.offer({ resourceId: `vp9-${n}-aaaaaaaaaaaa`, assetId, sdp: OFFER }, resolve));
+    try {
+      const refused = await offer('demo-mandelbrot', 1);
+      expect(refused).toMatchObject({ ok: false, code: 'bad-request' });
+      expect(!refused.ok && refused.message).toBe(
+        "the asset's video is vp9; WHEP plays VP8 and H.264: play its VP8 rendition instead, POST /whep/demo-mandelbrot__240p",
+      );
+      expect((await offer('demo-mandelbrot__240p', 2)).ok).toBe(true);
     } finally {
       whep.close();
     }
