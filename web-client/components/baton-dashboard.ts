@@ -3,6 +3,7 @@ import { LitElement, css, html } from 'lit';
 import { sharedStyles } from '../styles/shared.js';
 import { DashboardController, type DashboardConnection } from './dashboard-controller.js';
 import { formatMbps } from './format.js';
+import { operatorToken } from './hub-socket.js';
 import { SERVERS_PER_PAGE, paginate } from './paging.js';
 import './baton-decision-log.js';
 import './baton-director-panel.js';
@@ -153,6 +154,8 @@ export class BatonDashboard extends LitElement {
     const regions = new Map(servers.map((s) => [s.id, s.region]));
     const shown = paginate(servers, this._page, SERVERS_PER_PAGE);
     const dot = c.connection === 'live' ? 'ok' : c.connection === 'offline' ? 'err' : 'warn';
+    // Refused for want of the right operator token: the hub is reachable, and retrying will not help.
+    const needsToken = c.connection === 'offline' && /operator token required/.test(c.lastError ?? '');
 
     return html`
       <header class="page-head">
@@ -160,17 +163,23 @@ export class BatonDashboard extends LitElement {
           <h1>Cluster</h1>
           <p class="muted">The hub's state table, replicated here as it changes.</p>
         </div>
-        <span class="conn" role="status"><span class="dot ${dot}"></span>${CONNECTION_LABEL[c.connection]}${
+        <span class="conn" role="status"><span class="dot ${dot}"></span>${needsToken ? 'Operator token needed' : CONNECTION_LABEL[c.connection]}${
           c.loaded ? html`<span class="faint">· table v${c.version}</span>` : null
         }</span>
       </header>
 
       ${
-        c.connection === 'offline'
-          ? html`<p class="banner" role="alert">
+        needsToken
+          ? html`<p class="banner" role="alert" data-testid="token-needed">
+            This hub shows its dashboard only with its operator token (the hub's <code>--operator-token</code>), and
+            ${operatorToken() ? 'refused the one this page has' : 'this page has none'}. Open the page with it in the URL,
+            <code>#/dashboard?token=…</code>, or reload and enter it when asked.
+          </p>`
+          : c.connection === 'offline'
+            ? html`<p class="banner" role="alert">
             Cannot reach the hub${c.lastError ? ` (${c.lastError})` : ''}.${c.loaded ? ' Figures below are the last ones received.' : ''}
           </p>`
-          : null
+            : null
       }
 
       <dl class="summary">

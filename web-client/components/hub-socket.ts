@@ -12,13 +12,20 @@ export type { DashboardToHubEvents } from '../../client-sdk/hub-link.js';
 const TOKEN_KEY = 'baton.operatorToken';
 
 /**
- * The operator token for a hub that requires one: `?token=` in the page URL (kept for the
- * tab's session), else what was entered before. A loopback hub needs none.
+ * The operator token for a hub that requires one: `token=` in the page URL, before the `#`
+ * or in the route's query as the app's own links carry theirs (`#/dashboard?token=T`), kept
+ * for the tab's session; else what was entered before. A loopback hub needs none.
  */
 export function operatorToken(): string | undefined {
-  const fromUrl = new URLSearchParams(location.search).get('token');
+  const fromUrl = new URLSearchParams(location.search).get('token') ?? hashQuery().get('token');
   if (fromUrl) sessionStorage.setItem(TOKEN_KEY, fromUrl);
   return fromUrl ?? sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+/** The query of the hash route (`#/dashboard?token=T` → `token=T`). */
+function hashQuery(): URLSearchParams {
+  const q = location.hash.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : location.hash.slice(q + 1));
 }
 
 /**
