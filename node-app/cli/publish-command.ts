@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { PublishFileOptions } from '../ingest/node-publisher.js';
 import { descriptionSchema, locationSchema, publishSchema, titleSchema } from '../../signaling/protocol/messages.js';
 import { assetId, firstReachable, num, opt, textOf, toolHubOption } from './parsers.js';
+import { publishHint } from './refusal-hints.js';
 
 /** What the hub checks a publish request with: the flags that end up in it are bounded by it. */
 const publish = publishSchema.shape;
@@ -122,6 +123,8 @@ export function addPublishCommand(program: Command): void {
         const e = err as Error & { code?: string };
         if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
         console.error(`baton publish: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+        const hint = publishHint(e.code);
+        if (hint) console.error(`  ${hint}`);
         process.exit(stop.signal.aborted ? 130 : 1);
       }
     });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { linkLimitBps } from '../../signaling/protocol/frames.js';
 import { assetId, firstReachable, intOf, opt, timerMs, toolHubOption } from './parsers.js';
+import { watchHint } from './refusal-hints.js';
 
 /** Adds `baton watch` (a headless viewer) to `program`. */
 export function addWatchCommand(program: Command): void {
@@ -67,7 +68,11 @@ export function addWatchCommand(program: Command): void {
         }
         const e = err as Error & { code?: string };
         if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
-        else console.error(`baton watch: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+        else {
+          console.error(`baton watch: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+          const hint = watchHint(e.code, o.hub[0]!);
+          if (hint) console.error(`  ${hint}`);
+        }
         process.exit(1);
       }
     });

@@ -341,7 +341,7 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
       'nope',
     ]);
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/unauthorized: unknown stream key/);
+    expect(bad.stderr).toMatch(/unauthorized: unknown stream key\n {2}check --stream-key/);
     const nowhere = await publishCli([
       '--hub',
       cluster.hubUrl,
@@ -355,6 +355,7 @@ describe('broadcast: publish to a primary and a backup entry server', () => {
     ]);
     expect(nowhere.code).not.toBe(0);
     expect(lastJson(nowhere.stdout)).toMatchObject({ ok: false, code: 'unknown-place' });
+    expect(nowhere.stderr).toMatch(/unknown place: Xyzzy Nowhereville\n {2}give --location a city the hub knows .*38\.72,-9\.14/);
   }, 60_000);
 
   it('an entry server refuses oversized chunks, asks again after a gap, and re-acks duplicates', async () => {
