@@ -51,6 +51,10 @@ describe('dashboard of a hub with an operator token (Chromium, hub + 1 server)',
       expect(await banner.textContent()).toMatch(/operator token[\s\S]*#\/dashboard\?token=/);
       expect(await page.locator('baton-dashboard [role=status]').textContent()).toMatch(/Operator token needed/);
       expect(asked).toEqual(['This hub needs its operator token to show the dashboard:']);
+      // The hub list was refused too: it says so, and not that it is still loading.
+      const hubList = page.locator('baton-hub-list section');
+      await expect.poll(() => hubList.textContent(), { timeout: 10_000 }).toMatch(/Hub list unavailable: operator token required/);
+      expect(await hubList.textContent()).not.toMatch(/Loading/);
       await screenshot(page, 'dashboard-token-needed');
     } finally {
       await context.close();

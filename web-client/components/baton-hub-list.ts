@@ -126,7 +126,9 @@ export class BatonHubList extends LitElement {
                 )}
               </tbody>
             </table></div>`
-          : html`<p class="faint">Loading…</p>`
+          : this._error
+            ? null
+            : html`<p class="faint">Loading…</p>`
       }
     </section>`;
   }
