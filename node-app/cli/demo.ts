@@ -80,7 +80,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       const m = out.match(/listening on (http:\/\/\S+)/);
       if (m) res(m[1]!);
     });
-    hub.once('exit', (code) => rej(new Error(`the hub exited (${code}); is port ${o.port} in use? try --port`)));
+    hub.once('exit', (code) =>
+      rej(new Error(`the hub exited (${code}); is port ${o.port} in use? try another: --port N (npm start -- --port N) or BATON_PORT=N`)),
+    );
   });
   hub.on('exit', (code) => !stopping && (console.error(`the hub exited (${code}); stopping`), stopAll(1)));
 

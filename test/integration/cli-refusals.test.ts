@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run, SECRET, waitForOutput } from '../helpers/cluster.js';
+import { ROOT, run, SECRET, waitForOutput } from '../helpers/cluster.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-cli-refusals-'));
 async function exitOf(p: ReturnType<typeof run>): Promise<number | null> {
@@ -121,4 +121,20 @@ describe('baton watch: Ctrl-C or a stop leaves no file', () => {
       expect(existsSync(out)).toBe(false);
       expect(watch.output()).toMatch(new RegExp(`stopped \\(${signal}\\); nothing saved`));
     });
+});
+
+describe('baton demo (what npm start runs) on a port in use', () => {
+  it('says so and how to pick another port, also through npm start, and exits non-zero', async () => {
+    const taken: Server = createServer(() => {});
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (taken.address() as { port: number }).port;
+      // The demo media already made (var/media) and the web client not built: the hub is what fails.
+      const demo = run(['demo', '--port', String(port), '--servers', '1', '--no-build', '--data-dir', join(ROOT, 'var')]);
+      expect(await exitOf(demo)).not.toBe(0);
+      expect(demo.output()).toMatch(new RegExp(`port ${port} in use\\? try another: --port N \\(npm start -- --port N\\) or BATON_PORT=N`));
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
 });
