@@ -36,7 +36,14 @@ export function createProgram(): Command {
     .addOption(opt('--stream-key <k>', 'stream key accepted for broadcasting', 'BATON_STREAM_KEYS', undefined, 'demo-key'))
     .option('--no-build', 'do not build the web client when it is missing')
     .option('--quiet', 'print only problems (no URLs, no "stopped" line)')
-    .action(async (o) => {
+    // `npm start --port 8090` hands the script "8090" alone (npm keeps the flag as its own setting): say how npm passes flags.
+    .argument('[stray...]')
+    .usage('[options]')
+    .action(async (stray: string[], o, cmd: Command) => {
+      if (stray.length > 0)
+        cmd.error(
+          `error: baton demo takes no arguments, got ${stray.map((a) => `"${a}"`).join(' ')}; through npm, flags go after --: npm start -- --port 8090`,
+        );
       const { runDemo } = await import('./demo.js');
       await runDemo({
         servers: o.servers,

@@ -123,6 +123,14 @@ describe('baton watch: Ctrl-C or a stop leaves no file', () => {
     });
 });
 
+describe('baton demo (what npm start runs) given a flag the npm way', () => {
+  it('npm start --port 49101 hands the demo "49101" alone: it says how npm passes flags and exits non-zero', async () => {
+    const demo = run(['demo', '49101']);
+    expect(await exitOf(demo)).not.toBe(0);
+    expect(demo.output()).toMatch(/takes no arguments, got "49101"; through npm, flags go after --: npm start -- --port 8090/);
+  });
+});
+
 describe('baton demo (what npm start runs) on a port in use', () => {
   it('says so and how to pick another port, also through npm start, and exits non-zero', async () => {
     const taken: Server = createServer(() => {});
