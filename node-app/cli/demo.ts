@@ -31,6 +31,11 @@ export interface DemoOptions {
 }
 
 const ROOT = PROJECT_ROOT;
+/** A media server that exits is started again after this long (ms)... */
+const DEMO_RESTART_DELAY_MS = 2_000;
+/** ...unless it exited this many times in a row, each within DEMO_QUICK_EXIT_MS of its start (a server that cannot start). */
+const DEMO_MAX_QUICK_EXITS = 3;
+const DEMO_QUICK_EXIT_MS = 10_000;
 const BATON = join(ROOT, 'bin/baton.js');
 
 export async function runDemo(o: DemoOptions): Promise<void> {
@@ -56,11 +61,13 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const stopAll = (code: number) => {
     if (stopping) return;
     stopping = true;
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    const force = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), 5_000);
-    Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() => {
+    // A child killed by a signal has no exit code, only a signal code: it is not running either.
+    const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+    for (const c of children) if (running(c)) c.kill('SIGTERM');
+    const force = setTimeout(() => children.forEach((c) => running(c) && c.kill('SIGKILL')), 5_000);
+    Promise.all(children.map((c) => (running(c) ? new Promise((r) => c.once('exit', r)) : null))).then(() => {
       clearTimeout(force);
-      if (code === 0) say(`Baton stopped: the hub and ${children.length - 1} media server${children.length === 2 ? '' : 's'}.`);
+      if (code === 0) say(`Baton stopped: the hub and ${o.servers} media server${o.servers === 1 ? '' : 's'}.`);
       process.exit(code);
     });
   };
@@ -86,6 +93,25 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   });
   hub.on('exit', (code) => !stopping && (console.error(`the hub exited (${code}); stopping`), stopAll(1)));
 
+  // A media server that dies (killed to try failover, a crash) is started again, as an operator's supervisor would,
+  // so the demo cluster comes back whole; one that keeps dying at start-up is left down with one line.
+  const startServer = (id: string, args: string[], quickExits = 0): void => {
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(child);
+    child.on('exit', (code, sig) => {
+      if (stopping) return;
+      const quick = Date.now() - startedAt < DEMO_QUICK_EXIT_MS ? quickExits + 1 : 0;
+      if (quick >= DEMO_MAX_QUICK_EXITS) {
+        console.error(
+          `server ${id} exited (${code ?? sig}) ${quick} times within ${DEMO_QUICK_EXIT_MS / 1000} s of starting; not starting it again`,
+        );
+        return;
+      }
+      console.error(`server ${id} exited (${code ?? sig}); starting it again in ${DEMO_RESTART_DELAY_MS / 1000} s`);
+      setTimeout(() => !stopping && startServer(id, args, quick), DEMO_RESTART_DELAY_MS);
+    });
+  };
   const sites = Array.from({ length: o.servers }, (_, i) => {
     const base = DEMO_SITES[i % DEMO_SITES.length]!;
     const round = Math.floor(i / DEMO_SITES.length);
@@ -107,34 +133,29 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       const sidecar = join(storage, `${clip.id}.json`);
       if (clip.sidecar && !existsSync(sidecar)) writeFileSync(sidecar, `${JSON.stringify(clip.sidecar, null, 2)}\n`);
     }
-    const child = spawn(
-      process.execPath,
-      [
-        BATON,
-        'server',
-        '--hub',
-        hubUrl,
-        '--id',
-        site.id,
-        '--region',
-        site.region,
-        '--lat',
-        String(site.lat),
-        '--lon',
-        String(site.lon),
-        // Browsers and the demo servers share loopback: let the servers probe loopback candidates.
-        '--storage',
-        storage,
-        '--cache-mb',
-        String(o.cacheMb),
-        '--ingest',
-        '--ice-allow',
-        'loopback',
-      ],
-      { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    children.push(child);
-    child.on('exit', (code, sig) => !stopping && console.error(`server ${site.id} exited (${code ?? sig})`));
+    const args = [
+      BATON,
+      'server',
+      '--hub',
+      hubUrl,
+      '--id',
+      site.id,
+      '--region',
+      site.region,
+      '--lat',
+      String(site.lat),
+      '--lon',
+      String(site.lon),
+      // Browsers and the demo servers share loopback: let the servers probe loopback candidates.
+      '--storage',
+      storage,
+      '--cache-mb',
+      String(o.cacheMb),
+      '--ingest',
+      '--ice-allow',
+      'loopback',
+    ];
+    startServer(site.id, args);
   }
   const ready = await waitReady(hubUrl, o.servers);
   say('');
