@@ -1,11 +1,12 @@
 // `baton demo` (what `npm start` runs) as a user trying failover does: a media server SIGKILLed comes back on its own,
 // and Ctrl-C afterwards still stops everything and says so.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MEDIA_DIR, run, waitFor, waitForOutput, type Proc } from '../helpers/cluster.js';
+import { BATON, MEDIA_DIR, ROOT, waitFor, waitForOutput, type Proc } from '../helpers/cluster.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
 
 /** Pids of live processes whose command line holds every one of `needles`. */
@@ -27,7 +28,9 @@ describe('baton demo: a media server that dies', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-demo-restart-'));
   let demo: Proc | undefined;
   afterAll(() => {
-    demo?.child.kill('SIGKILL');
+    // Its own process group (spawned detached below): the hub, whose command line does not name dataDir, goes with it.
+    const child = demo?.child;
+    if (child && child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
     for (const pid of processesMentioning(dataDir)) process.kill(pid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -36,7 +39,16 @@ describe('baton demo: a media server that dies', () => {
     await ensureDemoMedia(MEDIA_DIR);
     mkdirSync(join(dataDir, 'media'));
     for (const f of readdirSync(MEDIA_DIR).filter((f) => f.endsWith('.webm'))) linkSync(join(MEDIA_DIR, f), join(dataDir, 'media', f));
-    demo = run(['demo', '--port', '0', '--servers', '1', '--no-build', '--data-dir', dataDir]);
+    // Its own process group, like a terminal's foreground job: afterAll can end the hub and servers of a failed run.
+    const child = spawn(process.execPath, [BATON, 'demo', '--port', '0', '--servers', '1', '--no-build', '--data-dir', dataDir], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    demo = { child, output: () => out, exited: once(child, 'exit').then(([code]) => code as number | null) };
     const [, url] = await waitForOutput(demo, /Open (http:\/\/\S+?)\/ /, 60_000);
     const state = async () => (await (await fetch(`${url}/api/state`)).json()) as { servers: { id: string; httpUrl: string }[] };
     const fra = async () => (await state()).servers.find((s) => s.id === 'fra-1');
@@ -57,8 +69,7 @@ describe('baton demo: a media server that dies', () => {
       30_000,
     );
     demo.child.kill('SIGINT');
-    const [code] = (await once(demo.child, 'exit')) as [number | null];
-    expect(code).toBe(0);
+    expect(await demo.exited).toBe(0);
     expect(demo.output()).toMatch(/Baton stopped: the hub and 1 media server\./);
     // (Baton's processes: an ffmpeg the SIGKILLed server had started making a rendition runs on to its end.)
     expect(processesMentioning(dataDir, 'baton.js')).toEqual([]);
