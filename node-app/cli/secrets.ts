@@ -1,8 +1,8 @@
 // Secrets for the CLI: from a flag, the environment, or a file (flags show in `ps`, files need
 // not), checked for length before anything starts.
-import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MIN_SECRET_BYTES } from '../../signaling/auth.js';
+import { readBoundedFile } from './bounded-file.js';
 
 /** A secret file longer than this is not a secret file. */
 const MAX_SECRET_FILE_BYTES = 4_096;
@@ -36,9 +36,9 @@ export function resolveSecrets(cmd: Command): void {
 
 function readSecretFile(cmd: Command, flag: string, file: string): string {
   try {
-    if (statSync(file).size > MAX_SECRET_FILE_BYTES) cmd.error(`error: ${flag}-file ${file} is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
-    // A trailing newline is what editors and `echo` add: it is not part of the secret.
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    // Bounded as it is read (a device or a FIFO has no size to check first). A trailing newline is what editors and
+    // `echo` add: it is not part of the secret.
+    return readBoundedFile(file, MAX_SECRET_FILE_BYTES).replace(/\r?\n$/, '');
   } catch (err) {
     return cmd.error(`error: ${flag}-file ${file}: ${(err as Error).message}`);
   }

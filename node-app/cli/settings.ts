@@ -1,7 +1,7 @@
 // Where a command's settings come from besides its flags: environment booleans read as values, a JSON config file, required options.
 import { type Command, InvalidArgumentError } from 'commander';
-import { readFileSync, statSync } from 'node:fs';
 import { checkBounds } from '../../signaling/protocol/bounds.js';
+import { readBoundedFile } from './bounded-file.js';
 import { resolveSecrets } from './secrets.js';
 
 /**
@@ -15,8 +15,8 @@ export function applyConfigFile(cmd: Command): void {
   if (!file) return;
   let data: unknown;
   try {
-    if (statSync(file).size > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    // Bounded as it is read: stat's size is 0 for /dev/zero or a FIFO, which never end.
+    data = JSON.parse(readBoundedFile(file, MAX_CONFIG_BYTES));
   } catch (err) {
     cmd.error(`config file ${file}: ${(err as Error).message}`);
   }
