@@ -234,6 +234,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       host: this.#o.httpHost,
       operatorToken: this.#o.operatorToken,
       store: this.store,
+      // HTTP downloads leave by the same uplink as the viewers' data channels: the load the director reads counts both.
+      mediaSent: (n) => {
+        this.#loadReport.meter.addEgress(n);
+        this.metrics.egressBytes.inc(n);
+      },
       livePoster: (id) => this.#ingest.posterOf(id),
       registry: this.metrics.registry,
       table: () => this.table.snapshot(),

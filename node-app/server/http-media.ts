@@ -4,8 +4,77 @@ import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import parseRange from 'range-parser';
+import { addressKey } from '../../common/address-key.js';
+import { decrementCount } from '../../common/counts.js';
+import { isLoopbackIp } from '../../common/loopback-ip.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
 import type { DiskStore } from '../storage/disk-store.js';
+
+/**
+ * `GET /media` answers with bytes under way at once, in all and per client address (an IPv6 /64 as one; loopback is
+ * not capped per address, as everywhere). The answers are not paced, as the WebRTC path is: before, one anonymous
+ * client's 16 connections took 1.7 Gbit/s from a server declaring a 1,000 Mbit/s uplink.
+ */
+export const MAX_HTTP_MEDIA_DOWNLOADS = 16;
+export const MAX_HTTP_MEDIA_DOWNLOADS_PER_IP = 2;
+
+/**
+ * The `/media` answers under way: bounded (503 in all, 429 per address, both with Retry-After), and their bytes counted
+ * by `sent` as the server's egress, so that the load it reports (and the director's choice) sees them; before, the
+ * server reported 0 Mbit/s while sending 1.7 Gbit/s over HTTP.
+ */
+export class MediaDownloads {
+  readonly #max: number;
+  readonly #maxPerIp: number;
+  readonly #sent: (bytes: number) => void;
+  readonly #perIp = new Map<string, number>();
+  #open = 0;
+
+  constructor(o: { max?: number; maxPerIp?: number; sent?: (bytes: number) => void } = {}) {
+    this.#max = o.max ?? MAX_HTTP_MEDIA_DOWNLOADS;
+    this.#maxPerIp = o.maxPerIp ?? MAX_HTTP_MEDIA_DOWNLOADS_PER_IP;
+    this.#sent = o.sent ?? (() => undefined);
+  }
+
+  /** Answers under way. */
+  get size(): number {
+    return this.#open;
+  }
+
+  /** Client addresses with an answer under way. */
+  get addresses(): number {
+    return this.#perIp.size;
+  }
+
+  /** Takes a slot for `res` until it closes; false (answered 503 or 429) when none is free. */
+  take(req: IncomingMessage, res: ServerResponse): boolean {
+    const from = (req.socket.remoteAddress ?? '').replace(/^::ffff:/i, '');
+    const ip = addressKey(from);
+    const capped = !isLoopbackIp(from);
+    if (capped && (this.#perIp.get(ip) ?? 0) >= this.#maxPerIp)
+      return busy(res, 429, `this address downloads ${this.#maxPerIp} media files already`);
+    if (this.#open >= this.#max) return busy(res, 503, `this server sends ${this.#max} media downloads already`);
+    this.#open++;
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      this.#open--;
+      decrementCount(this.#perIp, ip);
+      req.socket.off('close', release);
+    };
+    res.once('close', release);
+    // A response still queued behind others never hears `close` when the connection goes; its socket does.
+    req.socket.once('close', release);
+    return true;
+  }
+
+  /** Media bytes handed to a connection. */
+  sent(bytes: number): void {
+    this.#sent(bytes);
+  }
+}
 
 const WEBM_FILE = /^(.+)\.webm$/;
 /** Every media answer: readable from any origin, and never content-sniffed into something else. */
@@ -20,17 +89,25 @@ const COMMON_HEADERS = {
  * connection at a time (answerInTurn): 1,500 pipelined GETs on one unread connection, each opening its file on
  * arrival, held 1,500 descriptors before.
  */
-export function serveMedia(store: DiskStore, file: string, req: IncomingMessage, res: ServerResponse): void {
+export function serveMedia(
+  store: DiskStore,
+  file: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  downloads: MediaDownloads = new MediaDownloads(),
+): void {
   const m = WEBM_FILE.exec(file);
   if (!m) return void notFound(res, file);
   const id = m[1]!;
   const path = isAssetId(id) && store.stat(id) ? store.pathOf(id) : undefined;
   if (!path) return void notFound(res, id);
+  // A HEAD sends no body: only GETs hold a download slot.
+  if (req.method !== 'HEAD' && !downloads.take(req, res)) return;
   const gone = () => req.socket.destroyed || res.destroyed;
   void openAsset(path).then(
     (fh) => {
       if (fh && gone()) return void fh.fh.close().catch(() => undefined);
-      fh ? send(fh, req, res) : notFound(res, id);
+      fh ? send(fh, req, res, downloads) : notFound(res, id);
     },
     () => notFound(res, id),
   );
@@ -51,7 +128,7 @@ async function openAsset(file: string): Promise<{ fh: FileHandle; size: number }
   return { fh, size: s.size };
 }
 
-function send({ fh, size }: { fh: FileHandle; size: number }, req: IncomingMessage, res: ServerResponse): void {
+function send({ fh, size }: { fh: FileHandle; size: number }, req: IncomingMessage, res: ServerResponse, downloads: MediaDownloads): void {
   // RFC 9110 §14.2 by range-parser (Express's): one satisfiable byte range gets 206; a request for
   // none of the file gets 416; what a server may or must ignore (another unit, a malformed header,
   // several ranges — answering those needs multipart/byteranges, which no player asks of a video) gets
@@ -80,6 +157,7 @@ function send({ fh, size }: { fh: FileHandle; size: number }, req: IncomingMessa
   // The stream reads through the descriptor checked above and closes it when done.
   const stream = createReadStream('', { fd: fh, start, end });
   stream.on('error', () => res.destroy());
+  stream.on('data', (chunk) => downloads.sent(chunk.length));
   const stop = () => stream.destroy();
   res.on('close', stop);
   // A response still queued behind others never hears `close` when the connection goes; its socket does.
@@ -92,6 +170,12 @@ function notFound(res: ServerResponse, id: string): true {
   res.writeHead(404, { 'content-type': 'application/json', ...COMMON_HEADERS });
   res.end(JSON.stringify({ error: `unknown asset: ${id.slice(0, 80)}` }));
   return true;
+}
+
+function busy(res: ServerResponse, status: 429 | 503, reason: string): false {
+  res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '1', ...COMMON_HEADERS });
+  res.end(JSON.stringify({ error: reason }));
+  return false;
 }
 
 function badRange(res: ServerResponse, size: number): true {

@@ -8,7 +8,7 @@ import FindMyWay from 'find-my-way';
 import type { Registry } from 'prom-client';
 import type { TableSnapshot } from '../../signaling/protocol/index.js';
 import type { DiskStore } from '../storage/disk-store.js';
-import { serveMedia } from './http-media.js';
+import { MediaDownloads, serveMedia } from './http-media.js';
 import { servePoster } from './http-poster.js';
 import {
   boundedRequestOptions,
@@ -33,6 +33,11 @@ export interface StatusHttpOptions {
   status: () => unknown;
   /** Token for the operator views (/metrics, /api/table, /api/status); without one they answer direct local requests on a loopback bind only. */
   operatorToken?: string;
+  /** Bytes `GET /media` sent (counted as the server's egress). */
+  mediaSent?: (bytes: number) => void;
+  /** `GET /media` answers under way, in all and per client address; default MAX_HTTP_MEDIA_DOWNLOADS(_PER_IP). */
+  maxMediaDownloads?: number;
+  maxMediaDownloadsPerIp?: number;
   /** Open connections per client address (loopback is not capped) and in all; defaults as the hub's. */
   connectionsPerIp?: number;
   maxConnections?: number;
@@ -64,7 +69,8 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
       if (!v.ok) return json(res, v.status, { error: v.message });
       handler(req, res, params);
     });
-  get('/media/:file', (req, res, { file }) => serveMedia(o.store, file ?? '', req, res));
+  const downloads = new MediaDownloads({ max: o.maxMediaDownloads, maxPerIp: o.maxMediaDownloadsPerIp, sent: o.mediaSent });
+  get('/media/:file', (req, res, { file }) => serveMedia(o.store, file ?? '', req, res, downloads));
   get('/poster/:file', (req, res, { file }) => servePoster(o.store, file ?? '', req, res, o.livePoster));
   get('/healthz', (_req, res) => json(res, 200, { ok: true }));
   operator('/metrics', (_req, res) => {

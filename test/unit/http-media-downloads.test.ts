@@ -1,0 +1,111 @@
+// A media server's `GET /media` answers: bounded in number (in all, and per client address), and their bytes counted
+// as the server's egress. Before, they were neither: one anonymous client's 16 connections took 1.7 Gbit/s from a
+// server declaring a 1,000 Mbit/s uplink while it reported 0 Mbit/s of egress to the director. Real sockets on loopback.
+import { appendFileSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MAX_HTTP_MEDIA_DOWNLOADS_PER_IP, MediaDownloads } from '../../node-app/server/http-media.js';
+import { startStatusHttp, type StatusHttp } from '../../node-app/server/status-http.js';
+import { DiskStore } from '../../node-app/storage/disk-store.js';
+import { ROOT } from '../helpers/cluster.js';
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** A media server's HTTP side over a store holding `big1`: the demo clip with 32 MiB after it (no socket takes it all). */
+async function mediaHttp(o: { max?: number; sent?: (n: number) => void }): Promise<{ http: StatusHttp; size: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-media-dl-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'big1.webm');
+  copyFileSync(join(ROOT, 'media/demo/demo-testsrc.webm'), file);
+  appendFileSync(file, Buffer.alloc(32 * 1024 * 1024));
+  const store = await DiskStore.open(dir);
+  expect(store.stat('big1')).toBeDefined();
+  const http = await startStatusHttp({
+    store,
+    registry: new Registry(),
+    table: () => ({}) as never,
+    status: () => ({}),
+    maxMediaDownloads: o.max,
+    mediaSent: o.sent,
+  });
+  cleanup.push(() => http.close());
+  return { http, size: statSync(file).size };
+}
+
+/** A GET of big1 on a raw connection that never reads; resolves once the status line arrived. */
+function unreadGet(port: number): Promise<{ sock: Socket; status: number }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => sock.write('GET /media/big1.webm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+    cleanup.push(() => sock.destroy());
+    sock.once('data', (d) => {
+      sock.pause();
+      resolve({ sock, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString('latin1'))?.[1]) });
+    });
+    sock.once('error', reject);
+  });
+}
+
+describe('GET /media downloads', () => {
+  it('past the bound a download is refused 503 with Retry-After; a slot is free again once one closes', async () => {
+    const { http } = await mediaHttp({ max: 3 });
+    const port = Number(new URL(http.url).port);
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await unreadGet(port));
+    expect(held.map((h) => h.status)).toEqual([200, 200, 200]);
+    const refused = await fetch(`${http.url}/media/big1.webm`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.text()).toMatch(/sends 3 media downloads already/);
+    // A HEAD sends no body: it holds no slot and is answered.
+    expect((await fetch(`${http.url}/media/big1.webm`, { method: 'HEAD' })).status).toBe(200);
+    held[0]!.sock.destroy();
+    await vi.waitFor(async () =>
+      expect((await fetch(`${http.url}/media/big1.webm`, { headers: { range: 'bytes=0-9' } })).status).toBe(206),
+    );
+  }, 30_000);
+
+  it("every byte sent counts as the server's egress", async () => {
+    let sent = 0;
+    const { http, size } = await mediaHttp({ sent: (n) => (sent += n) });
+    const body = await (await fetch(`${http.url}/media/big1.webm`)).arrayBuffer();
+    expect(body.byteLength).toBe(size);
+    expect(sent).toBe(size);
+    await (await fetch(`${http.url}/media/big1.webm`, { headers: { range: 'bytes=100-199' } })).arrayBuffer();
+    expect(sent).toBe(size + 100);
+  }, 30_000);
+
+  it(`per client address: ${MAX_HTTP_MEDIA_DOWNLOADS_PER_IP} at once (an IPv6 /64 as one), 429; loopback only by the total`, () => {
+    const downloads = new MediaDownloads({ max: 100 });
+    const open: EventEmitter[] = [];
+    const take = (remoteAddress: string) => {
+      const res = Object.assign(new EventEmitter(), {
+        status: 0,
+        writeHead(s: number) {
+          this.status = s;
+          return this;
+        },
+        end() {},
+      });
+      const req = { socket: Object.assign(new EventEmitter(), { remoteAddress }) };
+      const ok = downloads.take(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      if (ok) open.push(res);
+      return ok ? 'ok' : res.status;
+    };
+    expect([take('203.0.113.5'), take('::ffff:203.0.113.5'), take('203.0.113.5'), take('203.0.113.6')]).toEqual(['ok', 'ok', 429, 'ok']);
+    expect([take('2001:db8::1'), take('2001:db8::2'), take('2001:db8::3')]).toEqual(['ok', 'ok', 429]);
+    for (let i = 0; i < 10; i++) expect(take('127.0.0.1')).toBe('ok');
+    open[0]!.emit('close');
+    expect(take('203.0.113.5')).toBe('ok');
+    for (const r of open) r.emit('close');
+    expect(downloads.size).toBe(0);
+    expect(downloads.addresses).toBe(0);
+  });
+});
