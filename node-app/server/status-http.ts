@@ -19,7 +19,17 @@ import {
 } from '../../common/connection-caps.js';
 import { isLoopbackIp } from '../../common/loopback-ip.js';
 import { answerInTurn } from '../../common/answer-in-turn.js';
+import { addressKey } from '../../common/address-key.js';
+import { KeyedRateLimiter } from '../../common/token-bucket.js';
 import { OperatorGate } from '../../signaling/operator-gate.js';
+
+/**
+ * Requests per second one client address (an IPv6 /64 as one, loopback included) may make of a media server's HTTP
+ * side, every path; bursts of twice as many. The hub has had its own (`--http-rate`); this side had none, and one
+ * client's 16 keep-alive connections asking for a poster kept the server's event loop — which also paces viewers
+ * and answers the director's `select` — 92 % busy (3,800 answers a second).
+ */
+export const MEDIA_HTTP_RATE_PER_S = 100;
 
 export interface StatusHttpOptions {
   port?: number;
@@ -38,6 +48,8 @@ export interface StatusHttpOptions {
   /** `GET /media` answers under way, in all and per client address; default MAX_HTTP_MEDIA_DOWNLOADS(_PER_IP). */
   maxMediaDownloads?: number;
   maxMediaDownloadsPerIp?: number;
+  /** Requests per second per client address, bursts of twice as many; default MEDIA_HTTP_RATE_PER_S. */
+  httpRatePerS?: number;
   /** Open connections per client address (loopback is not capped) and in all; defaults as the hub's. */
   connectionsPerIp?: number;
   maxConnections?: number;
@@ -84,7 +96,19 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
 
   const http: Server = createServer(boundedRequestOptions());
   // Every route one answer per connection at a time: pipelined requests wait, rather than each holding its answer.
-  answerInTurn(http, (req, res) => router.lookup(req, res));
+  const rate = o.httpRatePerS ?? MEDIA_HTTP_RATE_PER_S;
+  const limiter = new KeyedRateLimiter(rate, 2 * rate);
+  answerInTurn(http, (req, res) => {
+    const from = (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/i, '');
+    if (!limiter.take(addressKey(from), Date.now())) {
+      // Closed after the answer: a client over its rate pays a new connection for its next request, rather than the
+      // server parsing requests it refuses as fast as one keep-alive connection can send them.
+      res.setHeader('retry-after', '1');
+      res.setHeader('connection', 'close');
+      return json(res, 429, { error: 'too many requests; slow down' });
+    }
+    router.lookup(req, res);
+  });
   lingerUnreadBodies(http);
   capConnections(http, {
     perIp: o.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP,

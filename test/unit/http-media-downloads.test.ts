@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_HTTP_MEDIA_DOWNLOADS_PER_IP, MediaDownloads } from '../../node-app/server/http-media.js';
-import { startStatusHttp, type StatusHttp } from '../../node-app/server/status-http.js';
+import { MEDIA_HTTP_RATE_PER_S, startStatusHttp, type StatusHttp } from '../../node-app/server/status-http.js';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
 import { ROOT } from '../helpers/cluster.js';
 
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 /** A media server's HTTP side over a store holding `big1`: the demo clip with 32 MiB after it (no socket takes it all). */
-async function mediaHttp(o: { max?: number; sent?: (n: number) => void }): Promise<{ http: StatusHttp; size: number }> {
+async function mediaHttp(o: { max?: number; sent?: (n: number) => void; ratePerS?: number }): Promise<{ http: StatusHttp; size: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-media-dl-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'big1.webm');
@@ -35,6 +35,7 @@ async function mediaHttp(o: { max?: number; sent?: (n: number) => void }): Promi
     status: () => ({}),
     maxMediaDownloads: o.max,
     mediaSent: o.sent,
+    httpRatePerS: o.ratePerS,
   });
   cleanup.push(() => http.close());
   return { http, size: statSync(file).size };
@@ -108,4 +109,23 @@ describe('GET /media downloads', () => {
     expect(downloads.size).toBe(0);
     expect(downloads.addresses).toBe(0);
   });
+
+  it(`requests per client address, every path: ${MEDIA_HTTP_RATE_PER_S}/s by default, bursts of twice as many; 429 with Retry-After`, async () => {
+    const { http } = await mediaHttp({ ratePerS: 5 });
+    // 60 at once from this address (loopback counts): the burst of 10 and what refilled meanwhile, the rest 429.
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        fetch(`${http.url}${['/healthz', '/poster/big1.jpg', '/media/big1.webm'][i % 3]}`, { method: 'HEAD' }).then((r) => ({
+          status: r.status,
+          retry: r.headers.get('retry-after'),
+        })),
+      ),
+    );
+    const limited = answers.filter((a) => a.status === 429);
+    expect(answers.length - limited.length).toBeGreaterThanOrEqual(10);
+    expect(answers.length - limited.length).toBeLessThan(20);
+    expect(limited.every((a) => a.retry === '1')).toBe(true);
+    // The bucket refills: a second later this address is answered again.
+    await vi.waitFor(async () => expect((await fetch(`${http.url}/healthz`)).status).toBe(200), { timeout: 3_000, interval: 250 });
+  }, 30_000);
 });
