@@ -90,6 +90,14 @@ export const DEFAULT_CLUSTER_ADDRESSES: readonly string[] = ['loopback'];
 /** HTTP requests per client IP: sustained rate and burst (a page load is about a dozen). */
 export const DEFAULT_HTTP_RATE_PER_S = 50;
 export const DEFAULT_HTTP_BURST = 100;
+/**
+ * socket.io handshakes (a new WebSocket to the hub) per client address, and their burst (the per-address connection
+ * cap: a page, or a NAT of them, reconnecting all at once). They never reached the HTTP rate above (socket.io answers
+ * its own path): one client made 1,500 a second, 64 % of the hub's core. Cluster members (`--cluster-addresses`) are
+ * not counted: media servers reconnect after a hub restart all at once.
+ */
+export const HANDSHAKES_PER_S = 10;
+export const HANDSHAKE_BURST = 64;
 
 /** The publish path's per-key cap from `maxBroadcastsPerKey`: the default when unset, none at 0. */
 export function broadcastCap(max: number | undefined): { maxBroadcastsPerKey?: number } {

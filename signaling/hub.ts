@@ -23,7 +23,15 @@ import {
 } from '../common/connection-caps.js';
 import { answerInTurn } from '../common/answer-in-turn.js';
 import { DEFAULT_SESSION_LIMITS } from './core/session-registry.js';
-import { broadcastCap, DEFAULT_CLUSTER_ADDRESSES, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE_PER_S, type HubOptions } from './hub-options.js';
+import {
+  broadcastCap,
+  DEFAULT_CLUSTER_ADDRESSES,
+  DEFAULT_HTTP_BURST,
+  DEFAULT_HTTP_RATE_PER_S,
+  HANDSHAKE_BURST,
+  HANDSHAKES_PER_S,
+  type HubOptions,
+} from './hub-options.js';
 import { WhipRoutes } from './whip-routes.js';
 import { WhepRoutes } from './whep-routes.js';
 import { HubCore } from './core/hub-core.js';
@@ -71,6 +79,7 @@ export class Hub {
   readonly #clientRatePerS: number;
   readonly #clientBurst: number;
   readonly #httpLimiter: KeyedRateLimiter;
+  readonly #handshakeLimiter = new KeyedRateLimiter(HANDSHAKES_PER_S, HANDSHAKE_BURST);
   /** With several hubs: each client IP's HTTP budget, counted across hubs. */
   readonly #sharedHttpLimit: SharedRateWindows | undefined;
   readonly #sharedDashboardConnects: SharedRateWindows | undefined;
@@ -233,6 +242,15 @@ export class Hub {
     return false;
   }
 
+  /** A socket.io handshake (a new WebSocket): counted per client address, cluster members aside. */
+  takeHandshakeToken(req: IncomingMessage): boolean {
+    const from = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies);
+    if (from && isTrustedProxy(from, this.#clusterAddresses)) return true;
+    if (this.#handshakeLimiter.take(addressKey(from ?? 'unknown'), this.#clock.now())) return true;
+    this.metrics.rejected.inc({ code: 'too-many-handshakes' });
+    return false;
+  }
+
   lastSeen(id: string): number | undefined {
     return this.core.members.get(id)?.lastSeenMs;
   }
@@ -255,7 +273,11 @@ export class Hub {
       this.#adapterRedis = new Redis(this.#redisUrl, { maxRetriesPerRequest: null });
       this.#adapterRedis.on('error', () => undefined);
     }
-    const io = createIoServer(http, this.#adapterRedis && { redis: this.#adapterRedis, streamName: `${this.shared!.keys.tableLog}:sio` });
+    const io = createIoServer(
+      http,
+      this.#adapterRedis && { redis: this.#adapterRedis, streamName: `${this.shared!.keys.tableLog}:sio` },
+      (req) => this.takeHandshakeToken(req),
+    );
     this.#http = http;
     this.#io = io;
     if (this.shared) {

@@ -1,13 +1,22 @@
 // The hub's socket.io server: its transport, size and liveness settings, and with several hubs the Redis streams adapter.
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
 import { Server as IoServer } from 'socket.io';
 import { MAX_MESSAGE_BYTES } from '../protocol/index.js';
 
-/** `shared`: the adapter's own Redis client (its blocking reads must not share a fail-fast command connection) and its stream. */
-export function createIoServer(http: HttpServer, shared: { redis: Redis; streamName: string } | undefined): IoServer {
+/**
+ * `shared`: the adapter's own Redis client (its blocking reads must not share a fail-fast command connection) and its
+ * stream. `admit`: whether a handshake may go on (a refused one gets engine.io's 403 and no session).
+ */
+export function createIoServer(
+  http: HttpServer,
+  shared: { redis: Redis; streamName: string } | undefined,
+  admit: (req: IncomingMessage) => boolean = () => true,
+): IoServer {
   return new IoServer(http, {
+    allowRequest: (req, callback) =>
+      admit(req) ? callback(null, true) : callback('too many connections from this address; slow down', false),
     // Every Baton client speaks WebSocket only. HTTP long-polling would let one TCP connection carry any number of
     // engine.io sessions, each with its own request budget, past the per-address connection cap.
     transports: ['websocket'],
