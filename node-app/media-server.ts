@@ -231,6 +231,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     // The port first: a server that cannot listen fails before its first scan starts any ffmpeg.
     this.#http = await startStatusHttp({
       port: this.#o.httpPort,
+      httpRatePerS: this.#o.httpRatePerS,
       host: this.#o.httpHost,
       operatorToken: this.#o.operatorToken,
       store: this.store,

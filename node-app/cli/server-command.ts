@@ -131,6 +131,15 @@ export function addServerCommand(program: Command): void {
     .addOption(opt('--http-host <addr>', 'interface for the HTTP side', 'BATON_HTTP_HOST', undefined, '127.0.0.1'))
     .addOption(
       opt(
+        '--http-rate <n>',
+        'requests per second per client address on the HTTP side, every path (bursts of twice that; a proxy in front counts as one address)',
+        'BATON_HTTP_RATE',
+        int('http-rate', 1, 1_000_000),
+        100,
+      ),
+    )
+    .addOption(
+      opt(
         '--operator-token <t>',
         'token for /metrics, /api/table and /api/status on the HTTP side (≥ 16 bytes; without one they are open to this machine on a loopback --http-host, closed elsewhere); /media, /poster and /healthz stay public',
         'BATON_OPERATOR_TOKEN',
@@ -248,6 +257,7 @@ export function addServerCommand(program: Command): void {
         hubReturnAfterMs: o.hubReturnS === 'off' ? null : o.hubReturnS * 1000,
         httpPort: o.httpPort,
         httpHost: o.httpHost,
+        httpRatePerS: o.httpRate,
         operatorToken: o.operatorToken,
         iceServers: o.iceServers,
         rtcBindAddress: o.rtcBindAddress,

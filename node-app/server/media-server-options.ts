@@ -32,6 +32,8 @@ export interface MediaServerOptions {
   /** Port of the server's own HTTP side (metrics, health); 0 = any free port. */
   httpPort?: number;
   httpHost?: string;
+  /** Requests per second per client address on the HTTP side (bursts of twice that); default MEDIA_HTTP_RATE_PER_S. */
+  httpRatePerS?: number;
   /**
    * Token for the HTTP side's operator views (/metrics, /api/table, /api/status), as the hub's `--operator-token`.
    * Without one they answer only direct requests from this machine, and only when `httpHost` is loopback.

@@ -36,6 +36,7 @@ const SERVERS: ServerSpec[] = [
   at('config', { cacheMb: null, extraArgs: ['--config', configFile('off', { loadBound: 'off', cacheMb: 0 })] }),
   // ε = 0 (the strictest bound) stays distinct from off; a true-ish BATON_INGEST turns the role on.
   at('strict', { extraArgs: ['--load-bound', '0'], env: { BATON_INGEST: '1' } }),
+  at('slow-http', { extraArgs: ['--http-rate', '1'] }),
 ];
 
 describe('baton server: off and none values through flag, environment and config file', () => {
@@ -55,6 +56,16 @@ describe('baton server: off and none values through flag, environment and config
     expect((await options('default')).loadBound).toBe(0.2);
     for (const id of ['flag', 'env', 'config']) expect({ id, bound: (await options(id)).loadBound }).toEqual({ id, bound: null });
     expect((await options('strict')).loadBound).toBe(0);
+  });
+
+  it("--http-rate sets the requests per second per address of the server's HTTP side (bursts of twice that)", async () => {
+    const row = await waitFor('slow-http in /api/state', async () => (await cluster.state()).servers.find((s) => s.id === 'slow-http'));
+    const statuses = await Promise.all(Array.from({ length: 10 }, () => fetch(`${row.httpUrl}/healthz`).then((r) => r.status)));
+    expect(statuses.filter((x) => x === 200).length).toBeLessThanOrEqual(4);
+    expect(statuses.filter((x) => x === 429).length).toBeGreaterThanOrEqual(6);
+    const fast = await waitFor('default in /api/state', async () => (await cluster.state()).servers.find((s) => s.id === 'default'));
+    const ok = await Promise.all(Array.from({ length: 10 }, () => fetch(`${fast.httpUrl}/healthz`).then((r) => r.status)));
+    expect(ok.every((x) => x === 200)).toBe(true);
   });
 
   it('a zero cache budget from the environment or the config file gives a server with no cache', async () => {
