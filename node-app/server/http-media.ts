@@ -3,6 +3,7 @@
 import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import parseRange from 'range-parser';
 import { addressKey } from '../../common/address-key.js';
 import { decrementCount } from '../../common/counts.js';
@@ -17,6 +18,32 @@ import type { DiskStore } from '../storage/disk-store.js';
  */
 export const MAX_HTTP_MEDIA_DOWNLOADS = 16;
 export const MAX_HTTP_MEDIA_DOWNLOADS_PER_IP = 2;
+/**
+ * What one client address (an IPv6 /64 as one, loopback included) receives from `/media` once its first
+ * HTTP_MEDIA_BURST_BYTES went at once, all its downloads together: 50 Mbit/s, twice the highest bitrate a broadcast
+ * may have (`--ingest-max-mbps` 25), so a player reading a file as it plays never waits. Unpaced, one client took what
+ * the link gave (1.6 Gbit/s on loopback) from the uplink every viewer shares. Addresses remembered: 10,000 (the least
+ * recent forgotten: it starts again with a full burst).
+ */
+export const HTTP_MEDIA_BYTES_PER_S = 6_250_000;
+export const HTTP_MEDIA_BURST_BYTES = 8 * 1024 * 1024;
+const MAX_PACED_ADDRESSES = 10_000;
+
+/**
+ * An address's allowance: `tokens` bytes (at most the burst; below 0, a debt its next bytes wait out), refilled at the
+ * pace since `atMs`. Charges `bytes` at `nowMs` and answers how long they wait (0: sent now).
+ */
+export function chargeBytes(
+  state: { tokens: number; atMs: number },
+  bytes: number,
+  nowMs: number,
+  bytesPerS: number,
+  burstBytes: number,
+): number {
+  state.tokens = Math.min(burstBytes, state.tokens + (bytesPerS * Math.max(0, nowMs - state.atMs)) / 1000) - bytes;
+  state.atMs = nowMs;
+  return state.tokens < 0 ? Math.ceil((-state.tokens * 1000) / bytesPerS) : 0;
+}
 
 /**
  * The `/media` answers under way: bounded (503 in all, 429 per address, both with Retry-After), and their bytes counted
@@ -27,10 +54,17 @@ export class MediaDownloads {
   readonly #max: number;
   readonly #maxPerIp: number;
   readonly #sent: (bytes: number) => void;
+  /** Each download's pace and burst. */
+  readonly bytesPerS: number;
+  readonly burstBytes: number;
   readonly #perIp = new Map<string, number>();
+  /** Each address's byte allowance (Map order: least recently charged first). */
+  readonly #allowance = new Map<string, { tokens: number; atMs: number }>();
   #open = 0;
 
-  constructor(o: { max?: number; maxPerIp?: number; sent?: (bytes: number) => void } = {}) {
+  constructor(o: { max?: number; maxPerIp?: number; sent?: (bytes: number) => void; bytesPerS?: number; burstBytes?: number } = {}) {
+    this.bytesPerS = o.bytesPerS ?? HTTP_MEDIA_BYTES_PER_S;
+    this.burstBytes = o.burstBytes ?? HTTP_MEDIA_BURST_BYTES;
     this.#max = o.max ?? MAX_HTTP_MEDIA_DOWNLOADS;
     this.#maxPerIp = o.maxPerIp ?? MAX_HTTP_MEDIA_DOWNLOADS_PER_IP;
     this.#sent = o.sent ?? (() => undefined);
@@ -73,6 +107,19 @@ export class MediaDownloads {
   /** Media bytes handed to a connection. */
   sent(bytes: number): void {
     this.#sent(bytes);
+  }
+
+  /** Charges `bytes` to the address `req` came from; how long they wait first (ms). */
+  charge(req: IncomingMessage, bytes: number, nowMs: number): number {
+    const key = addressKey((req.socket.remoteAddress ?? '').replace(/^::ffff:/i, ''));
+    let a = this.#allowance.get(key);
+    if (a) this.#allowance.delete(key);
+    else {
+      a = { tokens: this.burstBytes, atMs: nowMs };
+      if (this.#allowance.size >= MAX_PACED_ADDRESSES) this.#allowance.delete(this.#allowance.keys().next().value!);
+    }
+    this.#allowance.set(key, a);
+    return chargeBytes(a, bytes, nowMs, this.bytesPerS, this.burstBytes);
   }
 }
 
@@ -157,13 +204,32 @@ function send({ fh, size }: { fh: FileHandle; size: number }, req: IncomingMessa
   // The stream reads through the descriptor checked above and closes it when done.
   const stream = createReadStream('', { fd: fh, start, end });
   stream.on('error', () => res.destroy());
-  stream.on('data', (chunk) => downloads.sent(chunk.length));
-  const stop = () => stream.destroy();
+  const pace = pacer(downloads, req);
+  const stop = () => {
+    stream.destroy();
+    pace.destroy();
+  };
   res.on('close', stop);
   // A response still queued behind others never hears `close` when the connection goes; its socket does.
   req.socket.once('close', stop);
   stream.once('close', () => req.socket.off('close', stop));
-  stream.pipe(res);
+  stream.pipe(pace).pipe(res);
+}
+
+/** Passes a download's bytes on at its address's pace (after its burst), counting each chunk as egress as it goes. */
+function pacer(downloads: MediaDownloads, req: IncomingMessage): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const wait = downloads.charge(req, chunk.length, Date.now());
+      const pass = () => {
+        if (this.destroyed) return;
+        downloads.sent(chunk.length);
+        done(null, chunk);
+      };
+      if (wait > 0) setTimeout(pass, wait);
+      else pass();
+    },
+  });
 }
 
 function notFound(res: ServerResponse, id: string): true {

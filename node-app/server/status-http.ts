@@ -48,6 +48,9 @@ export interface StatusHttpOptions {
   /** `GET /media` answers under way, in all and per client address; default MAX_HTTP_MEDIA_DOWNLOADS(_PER_IP). */
   maxMediaDownloads?: number;
   maxMediaDownloadsPerIp?: number;
+  /** Each `/media` download's pace after its burst (bytes); defaults HTTP_MEDIA_BYTES_PER_S, HTTP_MEDIA_BURST_BYTES. */
+  mediaBytesPerS?: number;
+  mediaBurstBytes?: number;
   /** Requests per second per client address, bursts of twice as many; default MEDIA_HTTP_RATE_PER_S. */
   httpRatePerS?: number;
   /** Open connections per client address (loopback is not capped) and in all; defaults as the hub's. */
@@ -81,7 +84,13 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
       if (!v.ok) return json(res, v.status, { error: v.message });
       handler(req, res, params);
     });
-  const downloads = new MediaDownloads({ max: o.maxMediaDownloads, maxPerIp: o.maxMediaDownloadsPerIp, sent: o.mediaSent });
+  const downloads = new MediaDownloads({
+    max: o.maxMediaDownloads,
+    maxPerIp: o.maxMediaDownloadsPerIp,
+    sent: o.mediaSent,
+    bytesPerS: o.mediaBytesPerS,
+    burstBytes: o.mediaBurstBytes,
+  });
   get('/media/:file', (req, res, { file }) => serveMedia(o.store, file ?? '', req, res, downloads));
   get('/poster/:file', (req, res, { file }) => servePoster(o.store, file ?? '', req, res, o.livePoster));
   get('/healthz', (_req, res) => json(res, 200, { ok: true }));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MAX_HTTP_MEDIA_DOWNLOADS_PER_IP, MediaDownloads } from '../../node-app/server/http-media.js';
+import { MAX_HTTP_MEDIA_DOWNLOADS_PER_IP, MediaDownloads, chargeBytes } from '../../node-app/server/http-media.js';
 import { MEDIA_HTTP_RATE_PER_S, startStatusHttp, type StatusHttp } from '../../node-app/server/status-http.js';
 import { DiskStore } from '../../node-app/storage/disk-store.js';
 import { ROOT } from '../helpers/cluster.js';
@@ -20,7 +20,13 @@ afterEach(async () => {
 });
 
 /** A media server's HTTP side over a store holding `big1`: the demo clip with 32 MiB after it (no socket takes it all). */
-async function mediaHttp(o: { max?: number; sent?: (n: number) => void; ratePerS?: number }): Promise<{ http: StatusHttp; size: number }> {
+async function mediaHttp(o: {
+  max?: number;
+  sent?: (n: number) => void;
+  ratePerS?: number;
+  bytesPerS?: number;
+  burstBytes?: number;
+}): Promise<{ http: StatusHttp; size: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-media-dl-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'big1.webm');
@@ -36,6 +42,9 @@ async function mediaHttp(o: { max?: number; sent?: (n: number) => void; ratePerS
     maxMediaDownloads: o.max,
     mediaSent: o.sent,
     httpRatePerS: o.ratePerS,
+    mediaBytesPerS: o.bytesPerS,
+    // The 33.6 MB file at once unless a test paces it.
+    mediaBurstBytes: o.burstBytes ?? 64 * 1024 * 1024,
   });
   cleanup.push(() => http.close());
   return { http, size: statSync(file).size };
@@ -127,5 +136,36 @@ describe('GET /media downloads', () => {
     expect(limited.every((a) => a.retry === '1')).toBe(true);
     // The bucket refills: a second later this address is answered again.
     await vi.waitFor(async () => expect((await fetch(`${http.url}/healthz`)).status).toBe(200), { timeout: 3_000, interval: 250 });
+  }, 30_000);
+
+  it('chargeBytes: nothing held within the burst; past it, the debt at the pace; the allowance refills to the burst', () => {
+    const a = { tokens: 1_000, atMs: 0 };
+    expect(chargeBytes(a, 1_000, 0, 1_000, 1_000)).toBe(0);
+    expect(chargeBytes(a, 2_000, 0, 1_000, 1_000)).toBe(2_000);
+    // 2 s later the debt is paid; 10 s later the allowance is the burst, not more.
+    expect(chargeBytes(a, 0, 2_000, 1_000, 1_000)).toBe(0);
+    expect(chargeBytes(a, 1_500, 12_000, 1_000, 1_000)).toBe(500);
+  });
+
+  it("an address's downloads go at its pace after its burst: what arrived is bounded by burst + pace × time", async () => {
+    const burst = 256 * 1024;
+    const pace = 256 * 1024;
+    const { http } = await mediaHttp({ bytesPerS: pace, burstBytes: burst });
+    const ac = new AbortController();
+    const res = await fetch(`${http.url}/media/big1.webm`, { signal: ac.signal });
+    const reader = res.body!.getReader();
+    const t0 = performance.now();
+    let got = 0;
+    while (performance.now() - t0 < 1_000) {
+      const r = await reader.read();
+      if (r.done) break;
+      got += r.value.byteLength;
+    }
+    const elapsedS = (performance.now() - t0) / 1000;
+    ac.abort();
+    await reader.cancel().catch(() => undefined);
+    // One 64-KiB read of slack; unpaced, the whole 33.6 MB arrived in well under a second.
+    expect(got).toBeGreaterThan(burst);
+    expect(got).toBeLessThanOrEqual(burst + pace * (elapsedS + 0.1) + 64 * 1024);
   }, 30_000);
 });
