@@ -19,7 +19,8 @@ import type { DiskStore } from '../storage/disk-store.js';
 export const MAX_HTTP_MEDIA_DOWNLOADS = 16;
 export const MAX_HTTP_MEDIA_DOWNLOADS_PER_IP = 2;
 /**
- * What one client address (an IPv6 /64 as one, loopback included) receives from `/media` once its first
+ * What one client address (an IPv6 /64 as one; loopback is not paced: a proxy or a tool on this machine, many
+ * clients behind one address, held only by the total of downloads) receives from `/media` once its first
  * HTTP_MEDIA_BURST_BYTES went at once, all its downloads together: 50 Mbit/s, twice the highest bitrate a broadcast
  * may have (`--ingest-max-mbps` 25), so a player reading a file as it plays never waits. Unpaced, one client took what
  * the link gave (1.6 Gbit/s on loopback) from the uplink every viewer shares. Addresses remembered: 10,000 (the least
@@ -60,9 +61,21 @@ export class MediaDownloads {
   readonly #perIp = new Map<string, number>();
   /** Each address's byte allowance (Map order: least recently charged first). */
   readonly #allowance = new Map<string, { tokens: number; atMs: number }>();
+  /** Addresses whose downloads are not paced (loopback by default). */
+  readonly #unpaced: (address: string) => boolean;
   #open = 0;
 
-  constructor(o: { max?: number; maxPerIp?: number; sent?: (bytes: number) => void; bytesPerS?: number; burstBytes?: number } = {}) {
+  constructor(
+    o: {
+      max?: number;
+      maxPerIp?: number;
+      sent?: (bytes: number) => void;
+      bytesPerS?: number;
+      burstBytes?: number;
+      unpaced?: (address: string) => boolean;
+    } = {},
+  ) {
+    this.#unpaced = o.unpaced ?? isLoopbackIp;
     this.bytesPerS = o.bytesPerS ?? HTTP_MEDIA_BYTES_PER_S;
     this.burstBytes = o.burstBytes ?? HTTP_MEDIA_BURST_BYTES;
     this.#max = o.max ?? MAX_HTTP_MEDIA_DOWNLOADS;
@@ -111,7 +124,9 @@ export class MediaDownloads {
 
   /** Charges `bytes` to the address `req` came from; how long they wait first (ms). */
   charge(req: IncomingMessage, bytes: number, nowMs: number): number {
-    const key = addressKey((req.socket.remoteAddress ?? '').replace(/^::ffff:/i, ''));
+    const from = (req.socket.remoteAddress ?? '').replace(/^::ffff:/i, '');
+    if (this.#unpaced(from)) return 0;
+    const key = addressKey(from);
     let a = this.#allowance.get(key);
     if (a) this.#allowance.delete(key);
     else {

@@ -51,6 +51,8 @@ export interface StatusHttpOptions {
   /** Each `/media` download's pace after its burst (bytes); defaults HTTP_MEDIA_BYTES_PER_S, HTTP_MEDIA_BURST_BYTES. */
   mediaBytesPerS?: number;
   mediaBurstBytes?: number;
+  /** Client addresses `/media` does not pace; default loopback (a proxy or a tool on this machine). */
+  mediaUnpaced?: (address: string) => boolean;
   /** Requests per second per client address, bursts of twice as many; default MEDIA_HTTP_RATE_PER_S. */
   httpRatePerS?: number;
   /** Open connections per client address (loopback is not capped) and in all; defaults as the hub's. */
@@ -90,6 +92,7 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
     sent: o.mediaSent,
     bytesPerS: o.mediaBytesPerS,
     burstBytes: o.mediaBurstBytes,
+    unpaced: o.mediaUnpaced,
   });
   get('/media/:file', (req, res, { file }) => serveMedia(o.store, file ?? '', req, res, downloads));
   get('/poster/:file', (req, res, { file }) => servePoster(o.store, file ?? '', req, res, o.livePoster));
