@@ -26,6 +26,7 @@ export function serverPosters(o: ServerPostersOptions): PosterMaker {
       void store.posterToken(id).then((token) => token && o.posterMade(id, token));
     },
     failed: (id, message) => o.log.warn({ asset: id, err: message }, 'no poster for this asset'),
+    deferred: (id, message) => o.log.warn({ asset: id, err: message }, 'poster waits: the disk refused it'),
   });
 }
 

@@ -17,6 +17,7 @@ export function serverRenditions(o: ServerRenditionsOptions): RenditionMaker {
       o.rescan(job.id);
     },
     failed: (job, message) => o.log.warn({ asset: job.id, err: message }, 'no rendition made'),
+    deferred: (job, message) => o.log.warn({ asset: job.id, err: message }, 'rendition waits: the disk refused it'),
     removed: (id, source) => {
       o.log.info({ asset: id, source }, 'rendition removed: its source left storage');
       o.rescan();

@@ -10,6 +10,8 @@ export const POSTER_WIDTH_PX = 480;
 export const POSTER_TIMEOUT_MS = 20_000;
 /** File suffix of posters, after the asset id. */
 export const POSTER_SUFFIX = '.poster.jpg';
+/** After the disk refused a poster (full, over quota, read-only), no poster is made for this long (ms); the job waits. */
+export const POSTER_NO_SPACE_RETRY_MS = 30_000;
 
 export interface PosterJob {
   id: string;
@@ -29,6 +31,10 @@ export interface PosterMakerOptions {
   made?: (id: string) => void;
   /** ffmpeg failed for one asset, or is missing (then no poster is tried again). */
   failed?: (id: string, message: string) => void;
+  /** The disk refused the poster (full, over quota, read-only): it is tried again after `retryMs`. */
+  deferred?: (id: string, message: string) => void;
+  /** How long no poster is made after the disk refused one (ms); default POSTER_NO_SPACE_RETRY_MS. */
+  retryMs?: number;
 }
 
 /**
@@ -44,6 +50,8 @@ export class PosterMaker {
   #running: PosterJob | null = null;
   #missing = false;
   #closed = false;
+  /** Set while no poster is made because the disk was full; cleared by its own expiry. */
+  #spaceWait: ReturnType<typeof setTimeout> | undefined;
   /** Kills the ffmpeg running when the maker closes: a server that stops (or fails to start) leaves none behind. */
   readonly #stop = new AbortController();
 
@@ -74,11 +82,12 @@ export class PosterMaker {
   close(): void {
     this.#closed = true;
     this.#queued.clear();
+    clearTimeout(this.#spaceWait);
     this.#stop.abort();
   }
 
   #next(): void {
-    if (this.#running !== null || this.#closed) return;
+    if (this.#running !== null || this.#closed || this.#spaceWait !== undefined) return;
     const first = this.#queued.values().next();
     if (first.done) return;
     const job = first.value;
@@ -88,6 +97,23 @@ export class PosterMaker {
       this.#running = null;
       this.#next();
     });
+  }
+
+  /**
+   * A disk that refused the poster (full, over quota, read-only) is not the media's fault: the job waits (queued again, unless a newer version was) and no ffmpeg runs
+   * until the retry, instead of the version being given up on for good (before: no poster until the server restarted).
+   */
+  #waitForSpace(job: PosterJob, message: string): void {
+    if (!this.#queued.has(job.id)) this.#queued.set(job.id, job);
+    const retryMs = this.#o.retryMs ?? POSTER_NO_SPACE_RETRY_MS;
+    this.#spaceWait = setTimeout(() => {
+      this.#spaceWait = undefined;
+      this.#next();
+    }, retryMs);
+    this.#spaceWait.unref?.();
+    // ffmpeg's whole command line and output are in `message`: the line that says why is enough.
+    const why = DISK_REFUSED_LINE.exec(message)?.[0].trim() ?? message;
+    this.#o.deferred?.(job.id, `${why}; tried again in ${retryMs / 1000} s`);
   }
 
   async #make(job: PosterJob): Promise<void> {
@@ -108,6 +134,7 @@ export class PosterMaker {
       // failure, nothing to say; the stored file is asked for by its own version.
       if (!existsSync(job.source)) return;
       const e = err as NodeJS.ErrnoException;
+      if (diskRefused(e)) return this.#waitForSpace(job, e.message);
       if (e.code === 'ENOENT' && e.syscall?.startsWith('spawn')) {
         // No ffmpeg on this machine: assets simply have no poster.
         this.#missing = true;
@@ -117,6 +144,18 @@ export class PosterMaker {
     }
   }
 }
+
+/**
+ * The disk refused the write — full (ENOSPC), over quota (EDQUOT) or read-only (EROFS) —, by the error's code or by
+ * what ffmpeg wrote on stderr: the storage's trouble, which an operator fixes, not the media's.
+ */
+export function diskRefused(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return e?.code === 'ENOSPC' || e?.code === 'EDQUOT' || e?.code === 'EROFS' || DISK_REFUSED_LINE.test(e?.message ?? '');
+}
+
+/** A line of ffmpeg's (or Node's) error text saying the disk refused a write. */
+export const DISK_REFUSED_LINE = /^.*(?:No space left on device|Disk quota exceeded|Read-only file system).*$/m;
 
 function run(bin: string, args: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

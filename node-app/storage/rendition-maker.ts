@@ -4,10 +4,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { readdir, rename, rm, stat, statfs, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseRenditionId, renditionId } from '../../signaling/protocol/ids.js';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
+import { DISK_REFUSED_LINE, diskRefused } from './poster-maker.js';
 
 /** The rungs a source can get (only those below its own height): picture height and video bitrate ceiling. */
 export const RENDITION_LADDER: readonly { heightPx: number; videoBps: number }[] = [
@@ -29,6 +30,13 @@ export const RENDITION_TIMEOUT_BASE_MS = 60_000;
 export const RENDITION_TIMEOUT_PER_MEDIA_S_MS = 5_000;
 /** `nice` level of ffmpeg: viewers' delivery comes first. */
 export const RENDITION_NICE = 15;
+/**
+ * Free space a rendition leaves on its disk beyond its own estimated size (bytes): broadcasts written to the same
+ * disk come first (an encode that filled it would fail their copy here with `disk-full`).
+ */
+export const RENDITION_FREE_RESERVE_BYTES = 64 * 1024 * 1024;
+/** After a rendition ran out of disk, or found too little of it, no encode starts for this long (ms); the job waits. */
+export const RENDITION_NO_SPACE_RETRY_MS = 30_000;
 
 /** One stored asset as the storage scan sees it. */
 export interface ScannedAsset {
@@ -70,6 +78,28 @@ export interface RenditionMakerOptions {
   failed?: (job: RenditionJob, message: string) => void;
   /** A rendition whose source left storage was removed (the next storage scan drops it). */
   removed?: (id: string, source: string) => void;
+  /** The disk lacked room for it (ffmpeg's ENOSPC, or too little free space to start): it is tried again after `retryMs`. */
+  deferred?: (job: RenditionJob, message: string) => void;
+  /** Free bytes on the disk holding `dir` (undefined: unknown, go ahead); default `statfs`. */
+  freeBytes?: (dir: string) => Promise<number | undefined>;
+  /** Free space to leave beyond the rendition's estimated size (bytes); default RENDITION_FREE_RESERVE_BYTES. */
+  reserveBytes?: number;
+  /** How long no encode starts after the disk lacked room (ms); default RENDITION_NO_SPACE_RETRY_MS. */
+  retryMs?: number;
+}
+
+/** An upper estimate of a rendition's size (bytes): its video at the peak rate ffmpeg allows (1.5×), and its audio. */
+export function renditionBytesEstimate(job: Pick<RenditionJob, 'videoBps' | 'durationMs'>): number {
+  return Math.ceil(((job.videoBps * 1.5 + RENDITION_AUDIO_BPS) * job.durationMs) / 8_000);
+}
+
+async function statfsFree(dir: string): Promise<number | undefined> {
+  try {
+    const s = await statfs(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -120,6 +150,8 @@ export class RenditionMaker {
   #missing = false;
   #closed = false;
   #child: ReturnType<typeof spawn> | null = null;
+  /** Set while no encode starts because the disk lacked room; cleared by its own expiry. */
+  #spaceWait: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: RenditionMakerOptions = {}) {
     this.#o = opts;
@@ -162,6 +194,7 @@ export class RenditionMaker {
   close(): void {
     this.#closed = true;
     this.#queued.clear();
+    clearTimeout(this.#spaceWait);
     this.#child?.kill('SIGKILL');
   }
 
@@ -187,7 +220,7 @@ export class RenditionMaker {
   }
 
   #next(): void {
-    if (this.#running !== null || this.#closed) return;
+    if (this.#running !== null || this.#closed || this.#spaceWait !== undefined) return;
     // The shortest source first: a long upload does not hold back every clip behind it.
     let job: RenditionJob | undefined;
     for (const j of this.#queued.values()) if (!job || j.durationMs < job.durationMs) job = j;
@@ -206,6 +239,12 @@ export class RenditionMaker {
     const target = join(dirname(job.sourcePath), `${job.id}.webm`);
     const tmp = `${target}.${process.pid}.tmp`;
     try {
+      const free = await (this.#o.freeBytes ?? statfsFree)(dirname(target));
+      const needed = renditionBytesEstimate(job) + (this.#o.reserveBytes ?? RENDITION_FREE_RESERVE_BYTES);
+      if (free !== undefined && free < needed)
+        throw Object.assign(new Error(`${free} bytes free on its disk, ${needed} wanted (its size and the reserve for broadcasts)`), {
+          code: 'ENOSPC',
+        });
       await this.#run(job, tmp);
       if (this.#closed) throw new Error('closed');
       // Made again from a source that only looks newer (a `touch`, a copy that kept the bytes): ffmpeg wrote the
@@ -223,6 +262,7 @@ export class RenditionMaker {
       await rm(tmp, { force: true }).catch(() => undefined);
       if (this.#closed) return;
       const e = err as NodeJS.ErrnoException;
+      if (diskRefused(e)) return this.#waitForSpace(job, e.message);
       if (e.code === 'ENOENT') {
         // No ffmpeg (or nice) on this machine: assets simply have no renditions.
         this.#missing = true;
@@ -230,6 +270,21 @@ export class RenditionMaker {
       } else this.#failed.set(job.id, job.version);
       this.#o.failed?.(job, e.message);
     }
+  }
+
+  /**
+   * A disk that refused the rendition (full, over quota, read-only) is not the source's fault: the job waits (queued again, unless a scan queued a newer version) and
+   * nothing is encoded until the retry, so the next scan neither gives up on it for good nor fills the disk again at once.
+   */
+  #waitForSpace(job: RenditionJob, message: string): void {
+    if (!this.#queued.has(job.id)) this.#queued.set(job.id, job);
+    const retryMs = this.#o.retryMs ?? RENDITION_NO_SPACE_RETRY_MS;
+    this.#spaceWait = setTimeout(() => {
+      this.#spaceWait = undefined;
+      this.#next();
+    }, retryMs);
+    this.#spaceWait.unref?.();
+    this.#o.deferred?.(job, `${message}; tried again in ${retryMs / 1000} s`);
   }
 
   #run(job: RenditionJob, out: string): Promise<void> {
@@ -263,7 +318,9 @@ export class RenditionMaker {
         if (code === 0) return resolve();
         // nice runs ffmpeg by exec: a missing ffmpeg is nice's exit 127.
         if (code === 127) return reject(Object.assign(new Error(`${this.#o.ffmpeg ?? 'ffmpeg'} not found`), { code: 'ENOENT' }));
-        const detail = stderr.trim().split('\n').slice(-2).join(' ');
+        // ffmpeg says why a write failed on some earlier line ("Conversion failed!" comes last): that line is the detail.
+        const refused = DISK_REFUSED_LINE.exec(stderr);
+        const detail = refused ? refused[0].trim() : stderr.trim().split('\n').slice(-2).join(' ');
         reject(new Error(`ffmpeg ${signal ? `killed (${signal})` : `exited ${code}`}${detail ? `: ${detail}` : ''}`));
       });
     });
