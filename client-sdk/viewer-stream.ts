@@ -208,6 +208,9 @@ export class ViewerStream {
         // The server's file changed under the id: its bytes from here on belong to another file, and another
         // server's copy may be either. Ending beats a stream that is neither.
         if (msg.code === FrameErrorCode.assetChanged) return o.fatal(msg.code, msg.message);
+        // The file left that server (deleted, its storage gone): another holder's copy, if it is the same file (the
+        // fingerprint check at its meta), carries on from the same byte, as after a server's death.
+        if (msg.code === FrameErrorCode.assetGone) return o.lost(msg.code, msg.message);
         if (this.#timeSeek && (msg.code === 'not-seekable' || msg.code === 'rate-limited')) {
           // The seek was refused: carry on from where the stream was.
           const from = this.#timeSeek.from;

@@ -1,6 +1,6 @@
 // A viewer's ByteSource: each block from the cache when held, else from storage and offered to the cache.
 import type { BlockStore, ByteSource } from '../contracts.js';
-import { AssetChangedError, CacheArgumentError, SourceClosedError, UnknownAssetError } from './errors.js';
+import { AssetChangedError, AssetGoneError, CacheArgumentError, SourceClosedError, UnknownAssetError } from './errors.js';
 import type { BlockCache, StreamHandle } from './types.js';
 
 /** A ByteSource that also says where its bytes came from. */
@@ -107,6 +107,8 @@ class CachedReader implements CachedSource {
       // Its last block is the old file's: nothing of it may be served again.
       this.#lastBlock = -1;
       this.#lastBytes = new Uint8Array(0);
+      // No file under the id at all: no other file's bytes can follow, so the viewer may resume on another copy.
+      if (this.#store.identity?.(this.assetId) === undefined) throw new AssetGoneError(this.assetId);
       throw new AssetChangedError(this.assetId);
     }
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {

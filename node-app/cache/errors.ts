@@ -32,3 +32,11 @@ export class AssetChangedError extends CodedError<'asset-changed'> {
     super('asset-changed', `the stored file of ${assetId} changed on this server`);
   }
 }
+
+/** The stored file under the id is gone from this server (deleted, its storage removed): a viewer may resume elsewhere. */
+export class AssetGoneError extends CodedError<'asset-gone'> {
+  override readonly name = 'AssetGoneError';
+  constructor(assetId: string) {
+    super('asset-gone', `the stored file of ${assetId} left this server`);
+  }
+}

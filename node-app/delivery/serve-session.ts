@@ -307,6 +307,7 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
   #failed(err: Error): void {
     if (this.#state === 'closed' || this.#ending) return;
     if ((err as { code?: unknown }).code === FrameErrorCode.assetChanged) return this.end(FrameErrorCode.assetChanged, err.message);
+    if ((err as { code?: unknown }).code === FrameErrorCode.assetGone) return this.end(FrameErrorCode.assetGone, err.message);
     this.end('read-failed', 'the server could not read the asset', err);
   }
 

@@ -27,7 +27,7 @@ export async function rescanStorage(p: RescanParts): Promise<void> {
   // A file still moving is reported once still (as `changed`), but nothing read of it before may be served now.
   for (const id of [...removed, ...changed.map((a) => a.id), ...moving]) {
     p.cache.forget(id);
-    ended += p.viewers.endStored(id) + p.whep.endAsset(id);
+    ended += p.viewers.endStored(id, removed.includes(id)) + p.whep.endAsset(id);
   }
   const deltas = storageDeltas(added, described, removed, changed);
   if (deltas.length) {

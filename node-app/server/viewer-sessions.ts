@@ -152,16 +152,19 @@ export class ViewerSessions {
   }
 
   /**
-   * The stored file of `assetId` changed or went away: each session reading it is ended with code
-   * `asset-changed` (told to the viewer first). Its next bytes would come from the new file after the old
-   * one's: ended, never mixed. Returns how many were ended.
+   * The stored file of `assetId` changed or (`gone`) went away: each session reading it is ended with code
+   * `asset-changed` (told to the viewer first: its next bytes would come from the new file after the old
+   * one's: ended, never mixed), or `asset-gone`, on which the viewer resumes on another holder of the same file.
+   * Returns how many were ended.
    */
-  endStored(assetId: string): number {
+  endStored(assetId: string, gone = false): number {
     let ended = 0;
     for (const id of [...this.#stored]) {
       if (this.#assetOf.get(id) !== assetId) continue;
       ended++;
-      this.#sessions.get(id)?.end(FrameErrorCode.assetChanged, `the stored file of ${assetId} changed on this server`);
+      // A file that went away mixes no two files: its viewers resume elsewhere (`asset-gone`), where a changed one's stop.
+      if (gone) this.#sessions.get(id)?.end(FrameErrorCode.assetGone, `the stored file of ${assetId} left this server`);
+      else this.#sessions.get(id)?.end(FrameErrorCode.assetChanged, `the stored file of ${assetId} changed on this server`);
     }
     return ended;
   }

@@ -26,6 +26,11 @@ export const FrameErrorCode = {
   timeout: 'timeout',
   /** The stored file under the asset's id changed or went away on this server: the session ends rather than mix two files. */
   assetChanged: 'asset-changed',
+  /**
+   * The stored file under the asset's id left this server (deleted, its storage gone): the viewer resumes on another
+   * holder at the same byte, as when a server dies (and only on a copy with the fingerprint it started on).
+   */
+  assetGone: 'asset-gone',
 } as const;
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
 
