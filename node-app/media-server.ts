@@ -15,6 +15,7 @@ import { createCache, DEFAULT_CACHE_POLICY, type BlockCache } from './cache/inde
 import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
 import { HubLink } from './server/hub-link.js';
 import { LoadReport } from './server/load-report.js';
+import { StorageWritable } from './server/storage-writable.js';
 import { startStatusHttp, type StatusHttp } from './server/status-http.js';
 import { ViewerSessions } from './server/viewer-sessions.js';
 import { IceFilter } from './webrtc/ice-filter.js';
@@ -62,6 +63,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly #whip: WhipManager;
   readonly #whep: WhepManager;
   readonly #loadReport: LoadReport;
+  /** An ingest server's storage, checked for room for a new broadcast (reported in its load). */
+  readonly #storageWritable: StorageWritable | undefined;
   readonly #posters: PosterMaker | undefined;
   readonly #renditions: RenditionMaker | undefined;
   #hub?: HubLink;
@@ -151,11 +154,14 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       allowFast: opts.allowFast === true,
       log: this.#log,
     });
+    this.#storageWritable = opts.ingest ? new StorageWritable(opts.storageDir) : undefined;
+    const storageWritable = this.#storageWritable;
     this.#loadReport = new LoadReport({
       viewers: this.#viewers,
       ingest: this.#ingest,
       storageReadBytes: () => this.store.bytesRead,
       renditions: this.#renditions,
+      ...(storageWritable ? { storageWritable: () => storageWritable.ok } : {}),
     });
     this.#whip = new WhipManager({
       emitToHub: (event, msg) => this.#hub?.send(event, msg),
@@ -315,6 +321,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#rescan.stop();
     this.#posters?.close();
     this.#renditions?.close();
+    this.#storageWritable?.close();
     // Leave the table first: the hub then tells every viewer of this server to
     // move, and no director can pick this server again while they do.
     this.#hub?.close();

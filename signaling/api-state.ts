@@ -18,6 +18,8 @@ export function apiState(table: StateTable, lastSeenMs: (id: string) => number |
       maxSessions: s.maxSessions,
       ingestSessions: s.load.ingestSessions ?? 0,
       maxIngestSessions: s.maxIngestSessions ?? s.maxSessions,
+      // false: its storage refuses new files (gone, read-only, full), so the director sends it no broadcast.
+      storageWritable: s.load.storageWritable !== false,
       cache: [...s.cache],
       storageCount: s.storage.size,
       live: [...s.live.values()],

@@ -9,13 +9,15 @@ export type Slot = 'watch' | 'ingest';
  * The server's load factor if it may take one more session of `slot`, else
  * `null` (at or past `weights.threshold`, or every slot of that kind taken:
  * `load.sessions` of `maxSessions` for viewers, `load.ingestSessions` of
- * `maxIngestSessions` for broadcasts). Viewers filling their slots never take
+ * `maxIngestSessions` for broadcasts, and no broadcast where the storage refuses new files). Viewers filling their slots never take
  * a broadcaster's, nor the reverse. Same rule as `isOverloaded` for viewers,
  * computing the factor once.
  */
 export function acceptingLoadFactor(row: ServerRow, weights: LoadWeights, slot: Slot = 'watch'): number | null {
   if (
-    slot === 'watch' ? row.load.sessions >= row.maxSessions : (row.load.ingestSessions ?? 0) >= (row.maxIngestSessions ?? row.maxSessions)
+    slot === 'watch'
+      ? row.load.sessions >= row.maxSessions
+      : (row.load.ingestSessions ?? 0) >= (row.maxIngestSessions ?? row.maxSessions) || row.load.storageWritable === false
   )
     return null;
   const f = loadFactor(row, weights);

@@ -85,6 +85,8 @@ export function loadWorthReporting(prev: ReportedLoad | undefined, load: ServerL
     !prev ||
     prev.load.sessions !== load.sessions ||
     prev.load.ingestSessions !== load.ingestSessions ||
+    // The director sends no broadcast where the storage refuses files: say so at once, and when it takes them again.
+    prev.load.storageWritable !== load.storageWritable ||
     // Catalogs show how many watch each asset: a viewer moving between assets is a change too.
     !sameViewers(prev.load.viewers, load.viewers) ||
     // The dashboard shows the rendition being made: a new one, or another tenth of it done.

@@ -11,6 +11,8 @@ export interface LoadParts {
   /** Bytes this server's storage has read since start. */
   storageReadBytes: () => number;
   renditions: Pick<RenditionMaker, 'status'> | undefined;
+  /** The storage took new files when last checked (storage-writable.ts); absent: not checked. */
+  storageWritable?: () => boolean;
 }
 
 export class LoadReport {
@@ -36,6 +38,7 @@ export class LoadReport {
       viewers: p.viewers.viewersByAsset(MAX_VIEWED_ASSETS_PER_LOAD),
     });
     const r = p.renditions?.status();
+    if (p.storageWritable && !p.storageWritable()) load.storageWritable = false;
     if (r?.running) load.renditions = { id: r.running.id, progress: Math.round(r.running.progress * 100) / 100, queued: r.queued };
     return load;
   }

@@ -50,6 +50,7 @@ const posterToken = z.string().regex(/^[a-z0-9]{1,16}$/, 'a poster token is 1 to
 export const serverLoadSchema = z.strictObject({
   sessions: z.number().int().min(0).max(1_000_000),
   ingestSessions: z.number().int().min(0).max(1_000_000).optional(),
+  storageWritable: z.literal(false).optional(),
   egressMbps: nonNeg.max(1_000_000),
   cpu: nonNeg.max(64),
   storageReadBytes: nonNeg.max(Number.MAX_SAFE_INTEGER).optional(),

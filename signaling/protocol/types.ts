@@ -102,6 +102,11 @@ export interface ServerLoad {
   sessions: number;
   /** Broadcast (ingest) sessions open, against `maxIngestSessions`; absent = 0. */
   ingestSessions?: number;
+  /**
+   * false: the storage refuses new files (gone, read-only, immutable, under MIN_INGEST_FREE_BYTES free), so the
+   * director sends this server no broadcast; absent = it takes them.
+   */
+  storageWritable?: false;
   egressMbps: number;
   /** CPU use of the process, 0..1 (of one core). */
   cpu: number;

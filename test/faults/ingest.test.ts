@@ -296,7 +296,13 @@ describe('row 13: disk full during ingest', () => {
     const c = cluster!;
     const src = clip(CLIP);
     const STREAM = 'fault-disk-full-cli';
-    // The first stream's copy was removed: the full server has its space back, and fills up again.
+    // The first stream's copy was removed: the full server has its space back (its next storage check says so to
+    // the director), and fills up again.
+    await waitFor(
+      `${FULL} reports room for a broadcast again`,
+      async () => (await c.state()).servers.find((s) => s.id === FULL)?.storageWritable === true,
+      15_000,
+    );
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(
         process.execPath,

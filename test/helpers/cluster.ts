@@ -154,6 +154,8 @@ export interface ApiServer {
   sessions: number;
   cache: string[];
   storageCount: number;
+  /** false: its storage refuses new files, so no broadcast is sent there. */
+  storageWritable: boolean;
   live: unknown[];
   lastSeenMs: number;
 }

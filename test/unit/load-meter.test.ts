@@ -14,6 +14,11 @@ describe('loadWorthReporting', () => {
     expect(loadWorthReporting(prev, { ...idle, cpu: 0.3 }, false, 1_500)).toBe(true);
     expect(loadWorthReporting(prev, idle, true, 1_500)).toBe(true);
     expect(loadWorthReporting(prev, idle, false, 1_000 + LOAD_REFRESH_MS + 1)).toBe(true);
+    // Storage that stops (or starts again) taking files: the director must hear it before the next broadcast.
+    expect(loadWorthReporting(prev, { ...idle, storageWritable: false }, false, 1_500)).toBe(true);
+    expect(loadWorthReporting({ load: { ...idle, storageWritable: false }, atMs: 1_000 }, idle, false, 1_500)).toBe(true);
+    expect(parse(serverLoadSchema, { ...idle, storageWritable: false }).ok).toBe(true);
+    expect(parse(serverLoadSchema, { ...idle, storageWritable: true }).ok).toBe(false);
   });
   it('stays quiet for noise: under 10 % of egress, under 0.05 cores, before the refresh', () => {
     expect(loadWorthReporting(prev, { ...idle, egressMbps: 10.9, cpu: 0.24, storageReadBytes: 5 }, false, 1_000 + LOAD_REFRESH_MS)).toBe(

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { INGEST_NEAREST_PER_PLACE, LOAD_PENALTY_MS, selectIngest } from '../../node-app/director/select-ingest.js';
+import { acceptingLoadFactor } from '../../node-app/director/candidates.js';
 import { estimateRttMs } from '../../node-app/director/geo.js';
 import { DEFAULT_LOAD_WEIGHTS, loadFactor } from '../../signaling/protocol/load-factor.js';
 import { StateTable } from '../../signaling/protocol/state-table.js';
@@ -77,6 +78,25 @@ describe('selectIngest — examples', () => {
     expect(r.backup?.from).toEqual(ipVirginia);
     expect(r.backup?.rttMs).toBeCloseTo(estimateRttMs(ipVirginia, ASHBURN), 6);
     expect(r.ipUnknown).toBe(false);
+  });
+
+  it('no broadcast goes where the storage refuses new files (storageWritable false): the next nearest takes it', () => {
+    const refusing: ServerLoad = { ...idle, storageWritable: false };
+    const t = tableOf(
+      server('fra-1', 'eu-central', FRANKFURT, refusing),
+      server('fra-2', 'eu-central', { lat: 50.12, lon: 8.7 }),
+      server('ams-1', 'eu-west', AMSTERDAM),
+      server('iad-1', 'us-east', ASHBURN, refusing),
+      server('pdx-1', 'us-west', PORTLAND),
+    );
+    const r = selectIngest(t, { typed: typedFrankfurt, ip: ipVirginia }, opts);
+    if (!r.ok) throw new Error(r.message);
+    expect(r.primary.serverId).toBe('fra-2');
+    expect(r.backup?.serverId).not.toBe('iad-1');
+    expect(r.backup?.serverId).not.toBe('fra-1');
+    // Viewers are still sent there: its stored files play.
+    expect(acceptingLoadFactor(t.get('fra-1')!, DEFAULT_LOAD_WEIGHTS, 'watch')).not.toBeNull();
+    expect(acceptingLoadFactor(t.get('fra-1')!, DEFAULT_LOAD_WEIGHTS, 'ingest')).toBeNull();
   });
 
   it('IP unknown: the backup is the best from the typed place in another region', () => {
