@@ -1,7 +1,8 @@
 // Whether this server's storage takes new files, checked in the background and reported in its load: the director
 // sends no broadcast to a server whose storage would refuse it (gone, read-only, immutable, full).
 import { constants } from 'node:fs';
-import { access, statfs } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
+import { freeBytes } from '../storage/disk-room.js';
 
 /** Fewer free bytes than this and the storage counts as full for a new broadcast. */
 export const MIN_INGEST_FREE_BYTES = 64 * 1024;
@@ -13,8 +14,7 @@ export async function storageTakesFiles(dir: string): Promise<boolean> {
   try {
     // W_OK answers EROFS on a read-only mount, EPERM on an immutable directory (root included), ENOENT when it is gone.
     await access(dir, constants.W_OK);
-    const s = await statfs(dir);
-    return s.bavail * s.bsize >= MIN_INGEST_FREE_BYTES;
+    return ((await freeBytes(dir)) ?? 0) >= MIN_INGEST_FREE_BYTES;
   } catch {
     return false;
   }

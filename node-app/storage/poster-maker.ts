@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { rename, rm } from 'node:fs/promises';
+import { diskRefused, SpaceWait } from './disk-room.js';
 
 /** A poster is at most this wide (px); the height keeps the picture's aspect ratio. */
 export const POSTER_WIDTH_PX = 480;
@@ -50,13 +51,14 @@ export class PosterMaker {
   #running: PosterJob | null = null;
   #missing = false;
   #closed = false;
-  /** Set while no poster is made because the disk was full; cleared by its own expiry. */
-  #spaceWait: ReturnType<typeof setTimeout> | undefined;
+  /** No poster is made for a while after the disk refused one. */
+  readonly #spaceWait: SpaceWait<PosterJob>;
   /** Kills the ffmpeg running when the maker closes: a server that stops (or fails to start) leaves none behind. */
   readonly #stop = new AbortController();
 
   constructor(opts: PosterMakerOptions = {}) {
     this.#o = opts;
+    this.#spaceWait = new SpaceWait(this.#queued, opts.retryMs ?? POSTER_NO_SPACE_RETRY_MS, () => this.#next());
   }
 
   want(job: PosterJob): void {
@@ -82,12 +84,12 @@ export class PosterMaker {
   close(): void {
     this.#closed = true;
     this.#queued.clear();
-    clearTimeout(this.#spaceWait);
+    this.#spaceWait.cancel();
     this.#stop.abort();
   }
 
   #next(): void {
-    if (this.#running !== null || this.#closed || this.#spaceWait !== undefined) return;
+    if (this.#running !== null || this.#closed || this.#spaceWait.waiting) return;
     const first = this.#queued.values().next();
     if (first.done) return;
     const job = first.value;
@@ -97,23 +99,6 @@ export class PosterMaker {
       this.#running = null;
       this.#next();
     });
-  }
-
-  /**
-   * A disk that refused the poster (full, over quota, read-only) is not the media's fault: the job waits (queued again, unless a newer version was) and no ffmpeg runs
-   * until the retry, instead of the version being given up on for good (before: no poster until the server restarted).
-   */
-  #waitForSpace(job: PosterJob, message: string): void {
-    if (!this.#queued.has(job.id)) this.#queued.set(job.id, job);
-    const retryMs = this.#o.retryMs ?? POSTER_NO_SPACE_RETRY_MS;
-    this.#spaceWait = setTimeout(() => {
-      this.#spaceWait = undefined;
-      this.#next();
-    }, retryMs);
-    this.#spaceWait.unref?.();
-    // ffmpeg's whole command line and output are in `message`: the line that says why is enough.
-    const why = DISK_REFUSED_LINE.exec(message)?.[0].trim() ?? message;
-    this.#o.deferred?.(job.id, `${why}; tried again in ${retryMs / 1000} s`);
   }
 
   async #make(job: PosterJob): Promise<void> {
@@ -134,7 +119,10 @@ export class PosterMaker {
       // failure, nothing to say; the stored file is asked for by its own version.
       if (!existsSync(job.source)) return;
       const e = err as NodeJS.ErrnoException;
-      if (diskRefused(e)) return this.#waitForSpace(job, e.message);
+      if (diskRefused(e)) {
+        const why = this.#spaceWait.defer(job, e.message);
+        return this.#o.deferred?.(job.id, why);
+      }
       if (e.code === 'ENOENT' && e.syscall?.startsWith('spawn')) {
         // No ffmpeg on this machine: assets simply have no poster.
         this.#missing = true;
@@ -144,18 +132,6 @@ export class PosterMaker {
     }
   }
 }
-
-/**
- * The disk refused the write — full (ENOSPC), over quota (EDQUOT) or read-only (EROFS) —, by the error's code or by
- * what ffmpeg wrote on stderr: the storage's trouble, which an operator fixes, not the media's.
- */
-export function diskRefused(err: unknown): boolean {
-  const e = err as NodeJS.ErrnoException | undefined;
-  return e?.code === 'ENOSPC' || e?.code === 'EDQUOT' || e?.code === 'EROFS' || DISK_REFUSED_LINE.test(e?.message ?? '');
-}
-
-/** A line of ffmpeg's (or Node's) error text saying the disk refused a write. */
-export const DISK_REFUSED_LINE = /^.*(?:No space left on device|Disk quota exceeded|Read-only file system).*$/m;
 
 function run(bin: string, args: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

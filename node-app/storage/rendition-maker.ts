@@ -4,11 +4,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, rename, rm, stat, statfs, utimes } from 'node:fs/promises';
+import { readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseRenditionId, renditionId } from '../../signaling/protocol/ids.js';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
-import { DISK_REFUSED_LINE, diskRefused } from './poster-maker.js';
+import { DISK_REFUSED_LINE, diskRefused, freeBytes, SpaceWait } from './disk-room.js';
 
 /** The rungs a source can get (only those below its own height): picture height and video bitrate ceiling. */
 export const RENDITION_LADDER: readonly { heightPx: number; videoBps: number }[] = [
@@ -93,15 +93,6 @@ export function renditionBytesEstimate(job: Pick<RenditionJob, 'videoBps' | 'dur
   return Math.ceil(((job.videoBps * 1.5 + RENDITION_AUDIO_BPS) * job.durationMs) / 8_000);
 }
 
-async function statfsFree(dir: string): Promise<number | undefined> {
-  try {
-    const s = await statfs(dir);
-    return s.bavail * s.bsize;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The renditions `asset` lacks (pure): video assets that are not renditions themselves, with a known
  * height and duration, get one per rung below their height; the bitrate is the rung's, but never more
@@ -150,11 +141,12 @@ export class RenditionMaker {
   #missing = false;
   #closed = false;
   #child: ReturnType<typeof spawn> | null = null;
-  /** Set while no encode starts because the disk lacked room; cleared by its own expiry. */
-  #spaceWait: ReturnType<typeof setTimeout> | undefined;
+  /** No encode starts for a while after the disk lacked room for one. */
+  readonly #spaceWait: SpaceWait<RenditionJob>;
 
   constructor(opts: RenditionMakerOptions = {}) {
     this.#o = opts;
+    this.#spaceWait = new SpaceWait(this.#queued, opts.retryMs ?? RENDITION_NO_SPACE_RETRY_MS, () => this.#next());
   }
 
   scanned(assets: ScannedAsset[]): void {
@@ -194,7 +186,7 @@ export class RenditionMaker {
   close(): void {
     this.#closed = true;
     this.#queued.clear();
-    clearTimeout(this.#spaceWait);
+    this.#spaceWait.cancel();
     this.#child?.kill('SIGKILL');
   }
 
@@ -220,7 +212,7 @@ export class RenditionMaker {
   }
 
   #next(): void {
-    if (this.#running !== null || this.#closed || this.#spaceWait !== undefined) return;
+    if (this.#running !== null || this.#closed || this.#spaceWait.waiting) return;
     // The shortest source first: a long upload does not hold back every clip behind it.
     let job: RenditionJob | undefined;
     for (const j of this.#queued.values()) if (!job || j.durationMs < job.durationMs) job = j;
@@ -239,7 +231,7 @@ export class RenditionMaker {
     const target = join(dirname(job.sourcePath), `${job.id}.webm`);
     const tmp = `${target}.${process.pid}.tmp`;
     try {
-      const free = await (this.#o.freeBytes ?? statfsFree)(dirname(target));
+      const free = await (this.#o.freeBytes ?? freeBytes)(dirname(target));
       const needed = renditionBytesEstimate(job) + (this.#o.reserveBytes ?? RENDITION_FREE_RESERVE_BYTES);
       if (free !== undefined && free < needed)
         throw Object.assign(new Error(`${free} bytes free on its disk, ${needed} wanted (its size and the reserve for broadcasts)`), {
@@ -262,7 +254,10 @@ export class RenditionMaker {
       await rm(tmp, { force: true }).catch(() => undefined);
       if (this.#closed) return;
       const e = err as NodeJS.ErrnoException;
-      if (diskRefused(e)) return this.#waitForSpace(job, e.message);
+      if (diskRefused(e)) {
+        const why = this.#spaceWait.defer(job, e.message);
+        return this.#o.deferred?.(job, why);
+      }
       if (e.code === 'ENOENT') {
         // No ffmpeg (or nice) on this machine: assets simply have no renditions.
         this.#missing = true;
@@ -270,21 +265,6 @@ export class RenditionMaker {
       } else this.#failed.set(job.id, job.version);
       this.#o.failed?.(job, e.message);
     }
-  }
-
-  /**
-   * A disk that refused the rendition (full, over quota, read-only) is not the source's fault: the job waits (queued again, unless a scan queued a newer version) and
-   * nothing is encoded until the retry, so the next scan neither gives up on it for good nor fills the disk again at once.
-   */
-  #waitForSpace(job: RenditionJob, message: string): void {
-    if (!this.#queued.has(job.id)) this.#queued.set(job.id, job);
-    const retryMs = this.#o.retryMs ?? RENDITION_NO_SPACE_RETRY_MS;
-    this.#spaceWait = setTimeout(() => {
-      this.#spaceWait = undefined;
-      this.#next();
-    }, retryMs);
-    this.#spaceWait.unref?.();
-    this.#o.deferred?.(job, `${message}; tried again in ${retryMs / 1000} s`);
   }
 
   #run(job: RenditionJob, out: string): Promise<void> {
