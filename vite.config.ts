@@ -34,6 +34,9 @@ export default defineConfig({
     proxy: {
       '/socket.io': { target: hub, ws: true },
       '/api': hub,
+      // The player's low-latency live sessions (WHEP) and browser WHIP clients.
+      '/whep': hub,
+      '/whip': hub,
       '/metrics': hub,
       '/healthz': hub,
       '/readyz': hub,

@@ -39,7 +39,10 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
   await ensureDemoMedia(MEDIA_DIR);
   const figures: Figures = {};
   const available: PeerFactory[] = [];
+  // BATON_PEERS=a,b: only these peers (a development run; the figures of the others are then absent).
+  const only = process.env.BATON_PEERS?.split(',').filter(Boolean);
   for (const f of PEER_FACTORIES) {
+    if (only && !only.includes(f.name)) continue;
     const why = f.unavailable();
     if (why) console.log(`\n  peers: ${f.name} left out: ${why}`);
     else available.push(f);
@@ -140,12 +143,15 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
       figures[`peers.glass_to_glass_frames.${name}`] = all.length;
     }
     const g = (name: string) => figures[`peers.glass_to_glass_ms_p50.${name}`] as number | undefined;
-    for (const other of ['janus', 'hls'])
-      if (g('baton') && g(other)) figures[`peers.glass_to_glass_ratio_vs_${other}.baton`] = round(g('baton')! / g(other)!, 3);
+    for (const name of ['baton', 'baton_low_latency'])
+      for (const other of ['janus', 'hls'])
+        if (g(name) && g(other)) figures[`peers.glass_to_glass_ratio_vs_${other}.${name}`] = round(g(name)! / g(other)!, 3);
     // Issue 15's name: a WHIP publisher (Chromium, plain RTCPeerConnection) → a WHEP viewer in Chromium.
     if (g('baton_whip') !== undefined) figures['whip.glass_to_glass_ms_p50'] = g('baton_whip')!;
     // Issue 14's name: Baton's own player (data channel + MSE) of a broadcast from Baton's broadcaster page, camera to screen.
     if (g('baton') !== undefined) figures['live.glass_to_glass_ms_p50'] = g('baton')!;
+    // The same player with its "Low latency" switch on: the broadcast page's stream over WebRTC media (WHEP).
+    if (g('baton_low_latency') !== undefined) figures['live.glass_to_glass_ms_p50.low_latency'] = g('baton_low_latency')!;
     figures['peers.left_out'] = PEER_FACTORIES.length - available.length;
     return figures;
   } finally {

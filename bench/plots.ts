@@ -335,6 +335,7 @@ const PEER_LABELS: Record<string, string> = {
   baton: 'Baton',
   baton_whep: 'Baton WHEP',
   baton_whip: 'Baton WHIP → WHEP',
+  baton_low_latency: 'Baton player, low latency',
   janus: 'Janus (videobufferkf)',
   hls: 'nginx-rtmp HLS + hls.js',
   http: 'HTTP range + MSE',

@@ -118,7 +118,7 @@ export const httpPeer: PeerFactory = {
 
 /** A Baton peer on the shared cluster: `viewerUrl(hubUrl, assetId)` and `nodeViewer(hubUrl, assetId)` say how it plays. */
 export async function startBatonPeer(
-  name: 'baton' | 'baton_whep',
+  name: 'baton' | 'baton_whep' | 'baton_low_latency',
   o: PeerStartOptions,
   play: { viewerUrl(hubUrl: string, assetId: string): string; nodeViewer(hubUrl: string, assetId: string): Promise<NodeViewer> },
 ): Promise<RunningPeer> {
@@ -182,10 +182,25 @@ export async function assertLive(hubUrl: string, id: string): Promise<void> {
 
 function startBaton(o: PeerStartOptions): Promise<RunningPeer> {
   return startBatonPeer('baton', o, {
-    viewerUrl: (hubUrl, assetId) => `${hubUrl}/#/watch?asset=${encodeURIComponent(assetId)}`,
+    viewerUrl: (hubUrl, assetId) => `${hubUrl}/#/watch?asset=${encodeURIComponent(assetId)}&latency=normal`,
     nodeViewer: batonNodeViewer,
   });
 }
+
+/**
+ * Baton's own player with its "Low latency" switch on (`latency=low`): a live stream plays over WebRTC media (WHEP)
+ * instead of the data channel + MSE. Live clock feed only (a stored asset plays the same either way).
+ */
+export const batonLowLatencyPeer: PeerFactory = {
+  name: 'baton_low_latency',
+  feeds: ['clock'],
+  unavailable: () => null,
+  start: (o) =>
+    startBatonPeer('baton_low_latency', o, {
+      viewerUrl: (hubUrl, assetId) => `${hubUrl}/#/watch?asset=${encodeURIComponent(assetId)}&latency=low`,
+      nodeViewer: batonNodeViewer,
+    }),
+};
 
 /**
  * Publishes the demo asset looped live, as the other peers' feeds are made: ffmpeg -re remuxes it to WebM, each block

@@ -65,7 +65,7 @@ export interface PeerFactory {
   start(o: PeerStartOptions): Promise<RunningPeer>;
 }
 
-export const PEER_NAMES = ['baton', 'baton_whep', 'baton_whip', 'janus', 'hls', 'http'] as const;
+export const PEER_NAMES = ['baton', 'baton_whep', 'baton_low_latency', 'baton_whip', 'janus', 'hls', 'http'] as const;
 
 /** The bench's Chromium finds WebRTC peers on loopback with their real addresses (Baton's servers, WHEP), not mDNS names. */
 export const BROWSER_ARGS: readonly string[] = ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'];

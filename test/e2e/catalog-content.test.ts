@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
-import { FAKE_MEDIA_ARGS, fillForm, goLive } from './helpers/broadcast-form.js';
+import { FAKE_MEDIA_ARGS, fillForm, goLive, openCameraForm } from './helpers/broadcast-form.js';
 import { waitFor } from '../helpers/cluster.js';
 
 const SMPTE = { title: 'SMPTE colour bars', description: 'Broadcast test card with a steady 1 kHz tone, for checking colours.' };
@@ -134,9 +134,7 @@ describe('catalog content and viewer counts (Chromium, hub + 3 servers)', () => 
     const b = await openPage(env.browser);
     const v = await openPage(env.browser);
     try {
-      await b.page.goto(`${env.cluster.hubUrl}/#/broadcast`);
-      await b.page.locator('baton-broadcast-setup [data-source=camera]').click();
-      await b.page.locator('baton-broadcast-setup [data-testid=source-info]').waitFor({ timeout: 15_000 });
+      await openCameraForm(b.page, env.cluster.hubUrl);
       await fillForm(b.page, 'test-key', 'Singapore', null);
       // Too long first: the page names the field and sends nothing.
       await b.page.locator('baton-broadcast-setup #title').evaluate((el: HTMLInputElement) => {

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { LIVE_CATCH_UP_ABOVE_S, LIVE_JUMP_ABOVE_S } from '../../web-client/components/live-sync.js';
 import { openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
-import { FAKE_MEDIA_ARGS, fillForm, goLive } from './helpers/broadcast-form.js';
+import { FAKE_MEDIA_ARGS, goLiveOnCamera } from './helpers/broadcast-form.js';
 
 /** How old the broadcast is when the viewer joins (s of media): several keyframe intervals (2 s each). */
 const BROADCAST_AGE_S = 8;
@@ -41,14 +41,7 @@ describe('live edge (Chromium: fake camera broadcaster, a late viewer; hub + 3 s
     const b = await openPage(env.browser);
     const v = await openPage(env.browser);
     try {
-      await b.page.goto(`${env.cluster.hubUrl}/#/broadcast`);
-      await b.page.locator('baton-broadcast-setup [data-source=camera]').click();
-      await b.page.locator('baton-broadcast-setup [data-testid=source-info]').waitFor({ timeout: 15_000 });
-      await fillForm(b.page, 'test-key', 'Frankf', /Frankfurt am Main, DE/);
-      await goLive(b.page);
-      const state = b.page.locator('baton-broadcaster [data-testid=broadcast-state]');
-      await expect.poll(() => state.getAttribute('data-phase'), { timeout: 30_000, message: b.errors.join('; ') }).toBe('live');
-      const href = (await b.page.locator('baton-broadcaster [data-testid=watch-link]').getAttribute('href'))!;
+      const href = await goLiveOnCamera(b.page, env.cluster.hubUrl, b.errors);
 
       // Let the broadcast run a few keyframe intervals, measured in its own media: a first viewer's buffer end.
       const probe = await openPage(env.browser);

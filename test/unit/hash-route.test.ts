@@ -11,3 +11,11 @@ describe('parseHash t=', () => {
     expect(Number.isSafeInteger(MAX_START_SECONDS * 1000)).toBe(true);
   });
 });
+
+describe('parseHash latency=', () => {
+  it('keeps low or normal, ignores anything else', () => {
+    expect(parseHash('#/watch?asset=a&latency=low')).toMatchObject({ asset: 'a', latency: 'low' });
+    expect(parseHash('#/watch?asset=a&latency=normal')).toMatchObject({ latency: 'normal' });
+    for (const bad of ['LOW', 'high', '', '1']) expect(parseHash(`#/watch?asset=a&latency=${bad}`)).not.toHaveProperty('latency');
+  });
+});

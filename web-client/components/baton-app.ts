@@ -173,7 +173,7 @@ export class BatonApp extends LitElement {
     const route = this.#router.route;
     switch (route.page) {
       case 'watch':
-        return html`<baton-player .asset=${route.asset} .limitKbps=${route.limitKbps ?? null}></baton-player>`;
+        return html`<baton-player .asset=${route.asset} .latency=${route.latency ?? null} .limitKbps=${route.limitKbps ?? null}></baton-player>`;
       case 'dashboard':
         // Loaded on demand, like the broadcaster: a viewer's first frame does not wait for the map and charts.
         void import('./baton-dashboard.js');

@@ -76,12 +76,15 @@ function describeProblem(code: string, message: string, assetId: string): Proble
 export class BatonPlayer extends LitElement {
   static override properties = {
     asset: { type: String },
+    latency: { type: String },
     backBufferS: { type: Number, attribute: 'back-buffer-s' },
     limitKbps: { type: Number, attribute: 'limit-kbps' },
   };
 
   /** The asset to play (from the `#/watch?asset=` route); null shows the catalog only. */
   declare asset: string | null;
+  /** Live latency asked for by the URL (`latency=low` or `normal`); null: the viewer's last choice on this browser. */
+  declare latency: 'low' | 'normal' | null;
   /** Seconds of played media kept buffered behind the playhead (applies from the next playback). Default 30. */
   declare backBufferS: number | undefined;
   /** Ask servers to send this player no faster than this (kbit/s; the URL's `limit=`); null: no limit. */
@@ -94,12 +97,14 @@ export class BatonPlayer extends LitElement {
   constructor() {
     super();
     this.asset = null;
+    this.latency = null;
     this.limitKbps = null;
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('backBufferS') && this.backBufferS !== undefined && this.backBufferS > 0) this.#watch.backBufferS = this.backBufferS;
     if (changed.has('limitKbps')) this.#watch.setLimit(this.limitKbps ? this.limitKbps * 1000 : null);
+    if (changed.has('latency')) this.#watch.setLowLatency(this.latency === null ? storedLowLatency() : this.latency === 'low');
     if (changed.has('asset')) this.#watch.watch(this.asset);
   }
 
@@ -189,7 +194,7 @@ export class BatonPlayer extends LitElement {
       <div class="now-head">
         <h3 data-testid="player-title" title=${s.assetId ?? ''}><bdi>${entry?.title ?? s.assetId}</bdi></h3>
         ${entry?.title ? html`<span class="faint mono">${s.assetId}</span>` : null}
-        ${s.live ? html`<span class="badge live">live</span>${this.#liveControls(s)}` : s.phase === 'complete' ? html`<span class="badge ok" data-testid="fully-received">fully received</span>` : null}
+        ${s.live ? html`<span class="badge live">live</span>${this.#liveControls(s)}` : s.phase === 'complete' ? this.#endedBadge(s) : null}
         ${s.mime ? html`<span class="codecs faint mono">${codecsOf(s.mime)}</span>` : null} ${this.#qualityMenu(s)}
         ${
           viewers === null
@@ -217,12 +222,22 @@ export class BatonPlayer extends LitElement {
           <dt>Receiving</dt>
           <dd>${s.phase === 'complete' ? 'done' : formatBitrate(s.receiveBps ?? undefined)}</dd>
         </div>
-        <div class="stat"><dt>Buffer ahead</dt><dd data-testid="buffer-ahead">${formatSeconds(s.bufferAheadS)}</dd></div>
+        <div class="stat"><dt>Buffer ahead</dt><dd data-testid="buffer-ahead">${s.rtc ? '—' : formatSeconds(s.bufferAheadS)}</dd></div>
         <div class="stat"><dt>Received</dt><dd data-testid="bytes-received">${received}</dd></div>
         <div class="stat"><dt>Server load</dt><dd>${s.loadFactor === null ? '—' : formatLoad(s.loadFactor)}</dd></div>
         <div class="stat"><dt>Director epoch</dt><dd>${s.epoch ?? '—'}</dd></div>
       </dl>
     </section>`;
+  }
+
+  /**
+   * A stream received to its end: "fully received" (its bytes are all in the player); a low-latency live session that
+   * ended with its broadcast kept nothing, so it offers the recording.
+   */
+  #endedBadge(s: PlaybackStatus) {
+    if (!s.rtc) return html`<span class="badge ok" data-testid="fully-received">fully received</span>`;
+    return html`<span class="badge ok" data-testid="broadcast-ended">broadcast ended</span>
+      <button class="jump-live" data-testid="play-recording" @click=${() => this.#watch.retry()}>Play the recording</button>`;
   }
 
   /** Auto or a rung of the asset's ladder; the option of the rung playing now says so. Absent with one rung. */
@@ -245,10 +260,26 @@ export class BatonPlayer extends LitElement {
     >`;
   }
 
-  /** Live: how far behind the broadcast the picture is, and a way back to the edge when the player is behind. */
+  /** Live: the latency switch; over the data channel, how far behind the broadcast the picture is and a way back to the edge. */
   #liveControls(s: PlaybackStatus) {
+    const w = this.#watch;
+    const toggle = html`<label class="low-latency" title="Play live streams over WebRTC media (WHEP): about a quarter of a second behind the camera instead of most of a second; no byte-exact resume"
+      ><input
+        type="checkbox"
+        data-testid="low-latency"
+        .checked=${w.lowLatency}
+        @change=${(e: Event) => {
+          const on = (e.target as HTMLInputElement).checked;
+          storeLowLatency(on);
+          w.setLowLatency(on);
+        }}
+      />
+      Low latency</label
+    >`;
+    if (s.rtc)
+      return html`<span class="badge latency" data-testid="rtc-live" title="Frames arrive as WebRTC media, straight to the picture">WebRTC</span>${toggle}`;
     const behind = s.behindLiveS > LIVE_CATCH_UP_ABOVE_S;
-    return html`${
+    return html`${toggle}${
       s.latencyS === null
         ? null
         : html`<span
@@ -276,11 +307,30 @@ export class BatonPlayer extends LitElement {
     return html`<ul class="notices" aria-live="polite">
       ${s.failovers.map(
         (f) => html`<li data-testid="failover">
-          <span>Server <b class="mono">${f.from}</b> went away — resumed on <b class="mono">${f.to}</b> at byte ${thousands(f.offset)}.</span>
+          <span>Server <b class="mono">${f.from}</b> went away — resumed on <b class="mono">${f.to}</b> ${f.offset === null ? 'at the live edge' : `at byte ${thousands(f.offset)}`}.</span>
           <time>${formatClock(f.atMs)}</time>
         </li>`,
       )}
     </ul>`;
+  }
+}
+
+/** The viewer's last "Low latency" choice on this browser (local storage); off when none was made or storage is closed. */
+const LOW_LATENCY_KEY = 'baton.lowLatency';
+
+function storedLowLatency(): boolean {
+  try {
+    return localStorage.getItem(LOW_LATENCY_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+function storeLowLatency(on: boolean): void {
+  try {
+    localStorage.setItem(LOW_LATENCY_KEY, on ? '1' : '0');
+  } catch {
+    // Private mode or storage disabled: the choice lasts for this page only.
   }
 }
 

@@ -10,6 +10,8 @@ export type Route =
       t?: number;
       /** `limit=`: kbit/s every session of the player asks the server not to exceed (a slow link, or a test playing one). */
       limitKbps?: number;
+      /** `latency=low` plays live streams over WebRTC media (WHEP), `latency=normal` over the data channel. */
+      latency?: 'low' | 'normal';
     }
   | { page: 'broadcast' }
   | { page: 'dashboard' };
@@ -40,6 +42,8 @@ export function parseHash(hash: string): Route {
       if (route.asset && Number.isFinite(t) && t >= 0 && t <= MAX_START_SECONDS) route.t = t;
       const limit = Number(params.get('limit') ?? NaN);
       if (Number.isInteger(limit) && limit >= MIN_LIMIT_KBPS && limit <= MAX_LIMIT_KBPS) route.limitKbps = limit;
+      const latency = params.get('latency');
+      if (latency === 'low' || latency === 'normal') route.latency = latency;
       return route;
     }
   }

@@ -16,7 +16,8 @@ export type VideoState = 'empty' | 'waiting' | 'playing' | 'paused' | 'ended';
 export interface FailoverNotice {
   from: string;
   to: string;
-  offset: number;
+  /** The byte the stream resumed at; null: at the live edge (a low-latency live session has no byte offset). */
+  offset: number | null;
   atMs: number;
 }
 
@@ -50,6 +51,8 @@ export interface PlaybackStatus {
   failovers: FailoverNotice[];
   /** Viewer sessions open for this asset across the cluster (this one included), as the hub last said. */
   viewers: number | null;
+  /** Live over WebRTC media (WHEP, the low-latency way): no MSE buffer, no byte offsets. */
+  rtc: boolean;
 }
 
 export function idleStatus(assetId: string | null): PlaybackStatus {
@@ -74,6 +77,7 @@ export function idleStatus(assetId: string | null): PlaybackStatus {
     error: null,
     failovers: [],
     viewers: null,
+    rtc: false,
   };
 }
 

@@ -1,7 +1,8 @@
 // The player's /client socket: the one the page opened while the app loaded (or a new one), its state on screen, and the polls it feeds.
-import { takeEarlySocket } from './client-socket.js';
+import { hubUrls, takeEarlySocket } from './client-socket.js';
 import { startEarlyWatch } from './early-watch.js';
-import { connectClient, type ClientSocket } from './hub-socket.js';
+import { connectClient, iceServers, type ClientSocket } from './hub-socket.js';
+import { whepEndpoints } from './rtc-live.js';
 import type { HubState } from './playback-status.js';
 
 /** How often the catalog is fetched again while the page is visible (ms). */
@@ -35,6 +36,11 @@ export class PlayerHub {
 
   get socket(): ClientSocket | null {
     return this.#socket;
+  }
+
+  /** Where a WHEP offer for `streamId` goes (this page's hub, then the others), and the operator's ICE servers. */
+  whep(streamId: string): { endpoints: string[]; iceServers: RTCIceServer[] } {
+    return { endpoints: whepEndpoints(streamId, location.origin, hubUrls), iceServers };
   }
 
   connect(): void {

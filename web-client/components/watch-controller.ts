@@ -2,6 +2,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Viewer } from '../../client-sdk/viewer.js';
 import { playerViewer, takeEarlyViewer } from './early-watch.js';
+import { SelectReason } from '../../signaling/protocol/types.js';
 import { removeWatchShell, takeEarlyVideo } from './client-socket.js';
 import { CatalogSource } from './catalog-source.js';
 import { BACK_BUFFER_S } from './mse-sink.js';
@@ -11,6 +12,7 @@ import { PlayerSink } from './player-sink.js';
 import { PositionKeeper } from './position-keeper.js';
 import { ladderOf, type Quality } from './rendition-ladder.js';
 import { RenditionSwitch } from './rendition-switch.js';
+import { RtcLive, rtcPlays } from './rtc-live.js';
 import {
   endedStatus,
   failoversAfter,
@@ -26,6 +28,10 @@ export type { PlaybackStatus } from './playback-status.js';
 export { CATALOG_REFRESH_MS, VIEWERS_POLL_MS } from './player-hub.js';
 /** How often buffer and byte figures are refreshed on screen (ms). */
 const STATUS_TICK_MS = 500;
+/** A low-latency live session whose hub did not answer is offered again this often, this many times (ms). */
+const RTC_RETRY_MS = 1_000;
+const RTC_RETRIES = 5;
+const REASONS = new Set<string>(Object.values(SelectReason));
 
 /**
  * Owns the player's `<video>` element (the component renders it) so that a
@@ -66,6 +72,14 @@ export class WatchController implements ReactiveController {
   #liveStartedAtMs: number | null = null;
   readonly #position = new PositionKeeper();
   #shellGone = false;
+  /** Live streams play over WebRTC media (WHEP): a fraction of the MSE path's latency, at the live edge. */
+  lowLatency = false;
+  /** The low-latency live session, while there is one. */
+  #rtc: RtcLive | null = null;
+  /** This playback's WHEP offer was refused or failed before a frame: it stays on the data channel. */
+  #rtcRefused = false;
+  /** The last byte count of the low-latency session, and when it was read: its receive rate. */
+  #rtcBytes = { bytes: 0, atMs: 0 };
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -207,6 +221,7 @@ export class WatchController implements ReactiveController {
       const ended = this.status.phase === 'complete';
       this.#patch({ mime: d.mime, totalBytes: d.bytes, live: d.live && !ended, mediaBitrateBps: d.bitrateBps ?? listed ?? null });
       if (d.live && d.startedAtMs !== undefined) this.#liveStartedAtMs = d.startedAtMs;
+      if (d.live && !ended && this.lowLatency && !this.#rtcRefused && rtcPlays(d.mime)) return this.#goRtc(streamId, null, 0);
       if (this.#media.sink) return; // a resumed session repeats the metadata; the sink carries on
       if (!PlayerSink.supports(d.mime)) return this.#failWith('unsupported-media', unsupportedReason(d.mime, d.assetId));
       const sink = this.#media.open(d.mime, {
@@ -274,6 +289,105 @@ export class WatchController implements ReactiveController {
     this.#patch({ streamId: viewer.assetId, bytesReceived: 0, phase: this.status.phase === 'complete' ? 'streaming' : this.status.phase });
   }
 
+  /** The viewer's choice of live latency (the player's "Low latency" switch): a live stream playing now restarts on that path. */
+  setLowLatency(on: boolean): void {
+    if (on === this.lowLatency) return;
+    this.lowLatency = on;
+    if (this.status.live && this.#wanted && this.#hub.socket) this.#start(this.#wanted);
+    this.#host.requestUpdate();
+  }
+
+  /**
+   * Live, low latency: the data-channel session and its MSE buffer give way to a WHEP session into the same element,
+   * at the live edge. `from`: the server of the session this one replaces (lost: its server died), for the notice.
+   */
+  #goRtc(streamId: string, from: string | null, attempt: number): void {
+    const viewer = this.#viewer;
+    this.#viewer = null;
+    viewer?.close();
+    this.#switch.stop();
+    this.#media.stop();
+    this.#rtc?.close();
+    const current = (): boolean => this.#rtc === rtc;
+    const whep = this.#hub.whep(streamId);
+    const rtc: RtcLive = new RtcLive(this.video, whep.iceServers, {
+      selected: (serverId, reason) => {
+        if (!current()) return;
+        if (reason !== SelectReason.live) {
+          // The director placed a recording, not a live stream: the broadcast ended meanwhile. WHEP would play it from
+          // its start; a resume says it ended, a first offer leaves it to the data channel (seekable, resumable).
+          if (from !== null) return this.#rtcEnded(rtc);
+          this.#start(this.#wanted);
+          this.#rtcRefused = true;
+          return;
+        }
+        const moved = from !== null && from !== serverId;
+        this.#patch({
+          server: { id: serverId, region: '' },
+          reason: REASONS.has(reason) ? (reason as SelectReason) : null,
+          ...(moved ? { failovers: failoversAfter(this.status, { from, to: serverId, offset: null }, Date.now()) } : {}),
+        });
+      },
+      playing: () => {
+        if (current()) this.#patch({ phase: 'streaming' });
+      },
+      lost: () => void this.#rtcLost(rtc, streamId),
+      failed: (status, message) => {
+        if (!current()) return;
+        if (from === null) {
+          // The first offer failed (a WHEP endpoint this page cannot reach, a codec this browser lacks): the data channel plays it.
+          console.warn(`low-latency live failed (${status}): ${message}; playing over the data channel`);
+          this.#start(this.#wanted);
+          this.#rtcRefused = true;
+          return;
+        }
+        // Resuming: the hub refused the stream (it ended meanwhile), or none answered after several tries.
+        if (status >= 400 && status < 500) return this.#rtcEnded(rtc);
+        if (attempt + 1 >= RTC_RETRIES) return this.#failWith('rtc-failed', `Live playback was lost and could not resume: ${message}.`);
+        setTimeout(() => current() && this.#goRtc(streamId, from, attempt + 1), RTC_RETRY_MS);
+      },
+    });
+    this.#rtc = rtc;
+    this.#rtcBytes = { bytes: 0, atMs: performance.now() };
+    this.#patch({ rtc: true, live: true, bufferAheadS: 0, behindLiveS: 0, latencyS: null, receiveBps: null });
+    void rtc.start(whep.endpoints);
+  }
+
+  /** The low-latency session went quiet: the broadcast ended, or its server went away (then a new one, at the edge). */
+  async #rtcLost(rtc: RtcLive, streamId: string): Promise<void> {
+    if (this.#rtc !== rtc) return;
+    await this.feed.load(streamId);
+    if (this.#rtc !== rtc) return;
+    const entry = this.feed.entry(streamId);
+    if (entry && !entry.live) return this.#rtcEnded(rtc);
+    this.#goRtc(streamId, this.status.server?.id ?? null, 0);
+  }
+
+  /** The broadcast ended: the status says so, the recording's poster shows, and "Play the recording" (`retry`) plays it. */
+  #rtcEnded(rtc: RtcLive): void {
+    rtc.close();
+    if (this.#rtc === rtc) this.#rtc = null;
+    this.#patch(endedStatus(this.status));
+    void this.refreshCatalog();
+  }
+
+  /** The low-latency session's byte count and receive rate, from its WebRTC stats. */
+  #rtcTick(rtc: RtcLive): void {
+    void rtc.bytesReceived().then((bytes) => {
+      if (this.#rtc !== rtc) return;
+      // The rate over at least a second: stats taken 500 ms apart may repeat (the browser caches them briefly).
+      const now = performance.now();
+      const mark = this.#rtcBytes;
+      let receiveBps = this.status.receiveBps;
+      if (now - mark.atMs >= 1_000) {
+        receiveBps = ((bytes - mark.bytes) * 8000) / (now - mark.atMs);
+        this.#rtcBytes = { bytes, atMs: now };
+      }
+      this.status = { ...this.status, bytesReceived: bytes, receiveBps };
+      this.#host.requestUpdate();
+    });
+  }
+
   /** The viewer's choice in the quality menu: a rung's asset id, or `auto` (the player picks). */
   pick(quality: Quality): void {
     this.#switch.pick(quality, this.video.currentTime);
@@ -313,6 +427,9 @@ export class WatchController implements ReactiveController {
 
   #stop(): void {
     this.#liveStartedAtMs = null;
+    this.#rtc?.close();
+    this.#rtc = null;
+    this.#rtcRefused = false;
     const viewer = this.#viewer;
     this.#viewer = null;
     viewer?.close();
@@ -333,6 +450,7 @@ export class WatchController implements ReactiveController {
 
   /** Byte counts and buffer figures change many times a second: show them at a steady pace. */
   readonly #tick = (): void => {
+    if (this.#rtc) return this.#rtcTick(this.#rtc);
     if (!this.#viewer && this.status.phase !== 'complete') return;
     const sink = this.#media.sink;
     const ahead = sink?.bufferAheadSeconds() ?? 0;

@@ -131,6 +131,13 @@ export const playerStyles = css`
   .now-head .badge.latency {
     font-variant-numeric: tabular-nums;
   }
+  .now-head .low-latency {
+    display: inline-flex;
+    align-items: center;
+    gap: 4px;
+    font-size: 0.82rem;
+    cursor: pointer;
+  }
   .now-head .codecs {
     margin-left: auto;
     font-size: 0.82rem;

@@ -22,3 +22,20 @@ export async function goLive(page: Page): Promise<void> {
   await expect.poll(() => button.isEnabled(), { timeout: 15_000, message: 'Go live never enabled (hub not connected?)' }).toBe(true);
   await button.click();
 }
+
+/** Opens the broadcast page with Chromium's fake camera as the source, ready for the form. */
+export async function openCameraForm(page: Page, hubUrl: string): Promise<void> {
+  await page.goto(`${hubUrl}/#/broadcast`);
+  await page.locator('baton-broadcast-setup [data-source=camera]').click();
+  await page.locator('baton-broadcast-setup [data-testid=source-info]').waitFor({ timeout: 15_000 });
+}
+
+/** Goes live from Frankfurt on the fake camera (key `test-key`); resolves with the player's link to the stream once live. */
+export async function goLiveOnCamera(page: Page, hubUrl: string, errors: readonly string[]): Promise<string> {
+  await openCameraForm(page, hubUrl);
+  await fillForm(page, 'test-key', 'Frankf', /Frankfurt am Main, DE/);
+  await goLive(page);
+  const state = page.locator('baton-broadcaster [data-testid=broadcast-state]');
+  await expect.poll(() => state.getAttribute('data-phase'), { timeout: 30_000, message: errors.join('; ') }).toBe('live');
+  return (await page.locator('baton-broadcaster [data-testid=watch-link]').getAttribute('href'))!;
+}
