@@ -5,6 +5,8 @@ import { RtpPacket } from 'werift-rtp';
 import { Buffer } from 'node:buffer';
 import { avcDecoderConfig, parseSps, toAvcc } from '../../common/avc-config.js';
 import { type AccessUnit, H264Depacketizer, NalType } from './h264-depacketizer.js';
+import type { RtpUnitAssembler } from './rtp-units.js';
+import { Vp8Depacketizer } from './vp8-depacketizer.js';
 import { type Frame, Interleaver, type TrackKind } from './interleaver.js';
 import { type WebmTrack, WebmWriter, shiftedCluster } from './webm-writer.js';
 
@@ -70,9 +72,10 @@ export interface RtpToWebmOptions {
 interface TrackPipe {
   jitter: InstanceType<typeof JitterBufferBase>;
   time: InstanceType<typeof RtpTimeBase>;
-  /** VP8 and Opus: werift's. */
+  /** Opus: werift's (every packet is one frame: it holds nothing). */
   depacketizer?: InstanceType<typeof DepacketizeBase>;
   h264?: H264Depacketizer;
+  vp8?: Vp8Depacketizer;
   payloadTypes?: ReadonlySet<number>;
   /** Arrival of this track's first packet, relative to the muxer's start (ms): aligns the tracks. */
   startMs?: number;
@@ -148,20 +151,12 @@ export class RtpToWebm {
       for (const t of p.time.processInput({ rtp: out.rtp })) {
         if (!t.rtp) continue;
         const time = (t.time ?? 0) + p.startMs;
-        if (p.h264) {
-          const { header, payload } = t.rtp;
-          const dropped = p.h264.dropped;
-          const units = p.h264.push(payload, header.sequenceNumber, header.timestamp, header.marker, time);
-          if (p.h264.dropped > dropped) {
-            this.frames.dropped += p.h264.dropped - dropped;
-            this.#lost();
+        if (p.h264) this.#units(p.h264, t.rtp, time, (u) => this.#h264Unit(u));
+        else if (p.vp8) this.#units(p.vp8, t.rtp, time, (f) => this.#frame('video', f));
+        else
+          for (const d of p.depacketizer?.processInput({ rtp: t.rtp, time }) ?? []) {
+            if (d.frame) this.#frame(kind, d.frame);
           }
-          for (const u of units) this.#h264Unit(u);
-          continue;
-        }
-        for (const d of p.depacketizer?.processInput({ rtp: t.rtp, time }) ?? []) {
-          if (d.frame) this.#frame(kind, d.frame);
-        }
       }
     }
   }
@@ -172,6 +167,18 @@ export class RtpToWebm {
     this.#ended = true;
     this.#interleave.flush();
     this.#writer?.stop();
+  }
+
+  /** One video packet through its depacketizer: what it completes to `take`; a unit it dropped is a loss. */
+  #units<U>(units: RtpUnitAssembler<U>, rtp: InstanceType<typeof RtpPacket>, time: number, take: (u: U) => void): void {
+    const { header, payload } = rtp;
+    const dropped = units.dropped;
+    const out = units.push(payload, header.sequenceNumber, header.timestamp, header.marker, time);
+    if (units.dropped > dropped) {
+      this.frames.dropped += units.dropped - dropped;
+      this.#lost();
+    }
+    for (const u of out) take(u);
   }
 
   #lost(): void {
@@ -277,11 +284,13 @@ function pipe(codec: VideoCodec | 'opus', clockRate: number, payloadTypes: numbe
   return {
     jitter: new JitterBufferBase(clockRate, { latency: JITTER_LATENCY_MS, bufferSize: JITTER_BUFFER_PACKETS }),
     time: new RtpTimeBase(clockRate),
-    // VP8 frames end at the marker bit; every Opus packet is one frame. werift's H.264 depacketizer keeps a
-    // unit whose middle FU-A fragment was lost (it only joins what arrived): ours drops it.
+    // Every Opus packet is one frame. Video is ours (RtpUnitAssembler): werift's H.264 depacketizer keeps a unit whose
+    // middle FU-A fragment was lost (it only joins what arrived), and its VP8 one held a frame without bound.
     ...(codec === 'h264'
       ? { h264: new H264Depacketizer({ maxUnitBytes: MAX_FRAME_BYTES }) }
-      : { depacketizer: new DepacketizeBase(codec, codec === 'vp8' ? { isFinalPacketInSequence: (h) => h.marker } : {}) }),
+      : codec === 'vp8'
+        ? { vp8: new Vp8Depacketizer({ maxUnitBytes: MAX_FRAME_BYTES }) }
+        : { depacketizer: new DepacketizeBase(codec) }),
     ...(payloadTypes?.length ? { payloadTypes: new Set(payloadTypes) } : {}),
   };
 }
