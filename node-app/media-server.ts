@@ -143,10 +143,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       signal: (sessionId, data) => this.#hub?.send('signal', { sessionId, data }),
       connected: (sessionId) => this.#hub?.send('session-connected', { sessionId }),
       closed: (sessionId) => this.#hub?.send('session-close', { sessionId }),
-      sent: (n) => {
-        this.#loadReport.meter.addEgress(n);
-        this.metrics.egressBytes.inc(n);
-      },
+      sent: (n) => this.#countEgress(n),
       wrtc: opts.wrtc,
       iceServers: opts.iceServers,
       sessionTimeouts: opts.sessionTimeouts,
@@ -158,6 +155,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     const storageWritable = this.#storageWritable;
     this.#loadReport = new LoadReport({
       viewers: this.#viewers,
+      whep: { size: () => this.#whep.size },
       ingest: this.#ingest,
       storageReadBytes: () => this.store.bytesRead,
       renditions: this.#renditions,
@@ -184,7 +182,15 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       iceServerUrls: iceUrls(opts.iceServers),
       log: this.#log.child({ part: 'whep' }),
       renditionsOf: (id) => renditionsAmong(this.store.list(), id),
+      // WHEP players leave by the same uplink as the data-channel viewers: the load the director reads counts them.
+      sent: (n) => this.#countEgress(n),
     });
+  }
+
+  /** Media bytes sent to a viewer (data channel, WHEP or GET /media): the egress the load reports and the metric count. */
+  #countEgress(bytes: number): void {
+    this.#loadReport.meter.addEgress(bytes);
+    this.metrics.egressBytes.inc(bytes);
   }
 
   /** This server's replica of the hub's state table. */
@@ -242,10 +248,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       operatorToken: this.#o.operatorToken,
       store: this.store,
       // HTTP downloads leave by the same uplink as the viewers' data channels: the load the director reads counts both.
-      mediaSent: (n) => {
-        this.#loadReport.meter.addEgress(n);
-        this.metrics.egressBytes.inc(n);
-      },
+      mediaSent: (n) => this.#countEgress(n),
       livePoster: (id) => this.#ingest.posterOf(id),
       registry: this.metrics.registry,
       table: () => this.table.snapshot(),

@@ -7,6 +7,8 @@ import type { ViewerSessions } from './viewer-sessions.js';
 
 export interface LoadParts {
   viewers: Pick<ViewerSessions, 'size' | 'viewersByAsset' | 'takeOpened'>;
+  /** WHEP players: viewers too, on the same uplink (their bytes come through the meter's `addEgress`). */
+  whep?: { size: () => number };
   ingest: Pick<IngestManager, 'sessionCount'>;
   /** Bytes this server's storage has read since start. */
   storageReadBytes: () => number;
@@ -32,7 +34,7 @@ export class LoadReport {
   measure(): ServerLoad {
     const p = this.#parts;
     const load = this.meter.measure({
-      sessions: p.viewers.size,
+      sessions: p.viewers.size + (p.whep?.size() ?? 0),
       ingestSessions: p.ingest.sessionCount,
       storageReadBytes: p.storageReadBytes(),
       viewers: p.viewers.viewersByAsset(MAX_VIEWED_ASSETS_PER_LOAD),

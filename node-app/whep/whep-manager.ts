@@ -26,6 +26,8 @@ export interface WhepManagerOptions {
   maxSessions?: number;
   /** The ids of an asset's VP8 renditions held here, tallest first: named to a player refused the asset's codec. */
   renditionsOf?: (assetId: string) => string[];
+  /** Bytes sent to players, as they go: the server's egress, as a data-channel viewer's. */
+  sent?: (bytes: number) => void;
 }
 
 export class WhepManager {
@@ -89,6 +91,7 @@ export class WhepManager {
               bindAddress: this.#o.bindAddress,
               iceServers: this.#o.iceServerUrls,
               renditions: () => this.#o.renditionsOf?.(assetId) ?? [],
+              ...(this.#o.sent ? { sent: this.#o.sent } : {}),
             });
           } catch (err) {
             source.close();

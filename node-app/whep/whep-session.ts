@@ -27,6 +27,8 @@ export interface WhepSessionOptions {
    * codec (VP9, AV1), which it can play instead. Asked only then.
    */
   renditions?: () => string[];
+  /** Bytes sent to the player, as they go (the server's egress: the load the director reads counts them). */
+  sent?: (bytes: number) => void;
 }
 
 export interface WhepSessionEvents {
@@ -200,10 +202,13 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     }
     const packets =
       out.rtp.codec === 'h264' ? out.rtp.packetizeNalus(this.#h264Nalus(f), f.timestampS) : out.rtp.packetize(f.data, f.timestampS);
+    let bytes = 0;
     for (const p of packets) {
       out.track.sendMessageBinary(p);
-      this.stats.bytes += p.byteLength;
+      bytes += p.byteLength;
     }
+    this.stats.bytes += bytes;
+    this.#o.sent?.(bytes);
   }
 }
 

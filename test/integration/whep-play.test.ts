@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, ROOT } from '../helpers/cluster.js';
+import { type ApiServer, Cluster, ROOT } from '../helpers/cluster.js';
 import { ffprobeFrames, HAVE_GI, PYTHON, whepPlay } from '../helpers/gstreamer.js';
 
 if (!HAVE_GI) console.warn(`whep-play tests skipped: ${PYTHON} cannot import gi/GstWebRTC (see test/helpers/gstreamer.ts)`);
@@ -57,6 +57,32 @@ describe.skipIf(!HAVE_GI)('WHEP playback to GStreamer', () => {
         .subarray(0, 4)
         .equals(Buffer.from([0x1a, 0x45, 0xdf, 0xa3])),
     ).toBe(true);
+  }, 60_000);
+
+  it("counts a WHEP player in its server's load: a session and its bytes as egress, which the director reads", async () => {
+    // Before, neither: a server feeding WHEP players reported sessions 0 and egressMbps 0 (15 players of a 1 Mbit/s
+    // asset), so the director kept sending it every viewer and player, up to its 256 WHEP players (found by review
+    // attack3).
+    const out = join(mkdtempSync(join(tmpdir(), 'whep-')), 'load.webm');
+    const playing = whepPlay(`${cluster.hubUrl}/whep/demo-smpte`, out, 6);
+    // The most each server reported while the player played (the POST names which one feeds it).
+    const seen = new Map<string, { sessions: number; egressMbps: number; httpUrl?: string }>();
+    let over = false;
+    void playing.finally(() => (over = true));
+    while (!over) {
+      for (const row of (await cluster.state()).servers as (ApiServer & { egressMbps: number })[]) {
+        const s = seen.get(row.id) ?? { sessions: 0, egressMbps: 0, httpUrl: row.httpUrl };
+        seen.set(row.id, { ...s, sessions: Math.max(s.sessions, row.sessions), egressMbps: Math.max(s.egressMbps, row.egressMbps) });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const run = await playing;
+    expect(run.code, run.stderr).toBe(0);
+    const server = seen.get(/POST 201 .* server (par-1|nyc-1)/.exec(run.stderr)![1]!)!;
+    expect(server.sessions).toBeGreaterThanOrEqual(1);
+    expect(server.egressMbps).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    expect(Number(/^baton_server_egress_bytes_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(100_000);
   }, 60_000);
 
   it('answers errors with HTTP statuses and a reason', async () => {
