@@ -153,14 +153,6 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     });
     this.#storageWritable = opts.ingest ? new StorageWritable(opts.storageDir) : undefined;
     const storageWritable = this.#storageWritable;
-    this.#loadReport = new LoadReport({
-      viewers: this.#viewers,
-      whep: { size: () => this.#whep.size },
-      ingest: this.#ingest,
-      storageReadBytes: () => this.store.bytesRead,
-      renditions: this.#renditions,
-      ...(storageWritable ? { storageWritable: () => storageWritable.ok } : {}),
-    });
     this.#whip = new WhipManager({
       emitToHub: (event, msg) => this.#hub?.send(event, msg),
       bindAddress: opts.rtcBindAddress,
@@ -184,6 +176,14 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       renditionsOf: (id) => renditionsAmong(this.store.list(), id),
       // WHEP players leave by the same uplink as the data-channel viewers: the load the director reads counts them.
       sent: (n) => this.#countEgress(n),
+    });
+    this.#loadReport = new LoadReport({
+      viewers: this.#viewers,
+      whep: this.#whep,
+      ingest: this.#ingest,
+      storageReadBytes: () => this.store.bytesRead,
+      renditions: this.#renditions,
+      ...(storageWritable ? { storageWritable: () => storageWritable.ok } : {}),
     });
   }
 

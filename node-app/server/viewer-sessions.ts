@@ -1,6 +1,6 @@
 // Viewer sessions of one media server: admission of the hub's `session-open`
 // (slots, asset checks), the open ServeSessions, and their ends.
-import { ErrorCode, ackError, type Ack, type AssetViewers, type SessionOpen } from '../../signaling/protocol/index.js';
+import { ErrorCode, ackError, type Ack, type SessionOpen } from '../../signaling/protocol/index.js';
 import { isAssetId } from '../../signaling/protocol/ids.js';
 import { FrameErrorCode } from '../../signaling/protocol/frames.js';
 import type { Logger } from '../../signaling/log.js';
@@ -65,14 +65,9 @@ export class ViewerSessions {
     return this.#sessions.get(sessionId);
   }
 
-  /** Open sessions per asset, the most-watched first (ties by id), at most `limit` assets. */
-  viewersByAsset(limit: number): AssetViewers[] {
-    const counts = new Map<string, number>();
-    for (const id of this.#assetOf.values()) counts.set(id, (counts.get(id) ?? 0) + 1);
-    return [...counts]
-      .map(([id, n]) => ({ id, n }))
-      .sort((a, b) => b.n - a.n || (a.id < b.id ? -1 : 1))
-      .slice(0, limit);
+  /** The asset each open session watches (one entry per session). */
+  watchedAssets(): Iterable<string> {
+    return this.#assetOf.values();
   }
 
   /** Per viewer: what the server holds for it (queuedBytes) is what a slow viewer could grow. */

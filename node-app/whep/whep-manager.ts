@@ -22,12 +22,12 @@ export interface WhepManagerOptions {
   /** libdatachannel ICE server URLs. */
   iceServerUrls?: string[];
   log?: SessionLog;
+  /** Bytes sent to players (RTP): the server's egress, as a data-channel viewer's are. */
+  sent?: (bytes: number) => void;
   /** Default MAX_WHEP_SESSIONS. */
   maxSessions?: number;
   /** The ids of an asset's VP8 renditions held here, tallest first: named to a player refused the asset's codec. */
   renditionsOf?: (assetId: string) => string[];
-  /** Bytes sent to players, as they go: the server's egress, as a data-channel viewer's. */
-  sent?: (bytes: number) => void;
 }
 
 export class WhepManager {
@@ -35,6 +35,10 @@ export class WhepManager {
   readonly #sessions = new Map<string, WhepSession>();
   /** The stored asset each session reads, by resource (none for a live one): what `endAsset` ends. */
   readonly #storedOf = new Map<string, string>();
+  /** The asset each session plays, by resource: the server's viewer counts. */
+  readonly #assetOf = new Map<string, string>();
+  /** A session was opened since the last `takeOpened()`. */
+  #opened = false;
   /** Offers past the capacity check, waiting for the WHEP stack to load: they hold a slot until they have a session or fail. */
   #reserved = 0;
   #closed = false;
@@ -53,6 +57,18 @@ export class WhepManager {
 
   get size(): number {
     return this.#sessions.size;
+  }
+
+  /** The asset each session plays (one entry per session). */
+  watchedAssets(): Iterable<string> {
+    return this.#assetOf.values();
+  }
+
+  /** A session was opened since the last call: its load is worth a heartbeat now. */
+  takeOpened(): boolean {
+    const o = this.#opened;
+    this.#opened = false;
+    return o;
   }
 
   /** Per session: frames and bytes sent, PLIs received. */
@@ -98,10 +114,13 @@ export class WhepManager {
             return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
           }
           this.#sessions.set(resourceId, s);
+          this.#assetOf.set(resourceId, assetId);
+          this.#opened = true;
           if (opened.stored) this.#storedOf.set(resourceId, assetId);
           s.once('closed', (reason) => {
             this.#sessions.delete(resourceId);
             this.#storedOf.delete(resourceId);
+            this.#assetOf.delete(resourceId);
             this.#o.log?.info({ resource: resourceId, asset: assetId, reason, ...s.stats }, 'WHEP session ended');
             this.#o.emitToHub('whep-closed', { resourceId, reason: reason.slice(0, 64) });
           });

@@ -59,7 +59,7 @@ describe.skipIf(!HAVE_GI)('WHEP playback to GStreamer', () => {
     ).toBe(true);
   }, 60_000);
 
-  it("counts a WHEP player in its server's load: a session and its bytes as egress, which the director reads", async () => {
+  it("counts a WHEP player in its server's load: a session, a viewer of its asset, and its bytes as egress", async () => {
     // Before, neither: a server feeding WHEP players reported sessions 0 and egressMbps 0 (15 players of a 1 Mbit/s
     // asset), so the director kept sending it every viewer and player, up to its 256 WHEP players (found by review
     // attack3).
@@ -67,6 +67,7 @@ describe.skipIf(!HAVE_GI)('WHEP playback to GStreamer', () => {
     const playing = whepPlay(`${cluster.hubUrl}/whep/demo-smpte`, out, 6);
     // The most each server reported while the player played (the POST names which one feeds it).
     const seen = new Map<string, { sessions: number; egressMbps: number; httpUrl?: string }>();
+    let watching = 0;
     let over = false;
     void playing.finally(() => (over = true));
     while (!over) {
@@ -74,6 +75,8 @@ describe.skipIf(!HAVE_GI)('WHEP playback to GStreamer', () => {
         const s = seen.get(row.id) ?? { sessions: 0, egressMbps: 0, httpUrl: row.httpUrl };
         seen.set(row.id, { ...s, sessions: Math.max(s.sessions, row.sessions), egressMbps: Math.max(s.egressMbps, row.egressMbps) });
       }
+      const catalog = (await (await fetch(`${cluster.hubUrl}/api/catalog?id=demo-smpte`)).json()) as { assets: { viewers?: number }[] };
+      watching = Math.max(watching, catalog.assets[0]?.viewers ?? 0);
       await new Promise((r) => setTimeout(r, 250));
     }
     const run = await playing;
@@ -81,6 +84,8 @@ describe.skipIf(!HAVE_GI)('WHEP playback to GStreamer', () => {
     const server = seen.get(/POST 201 .* server (par-1|nyc-1)/.exec(run.stderr)![1]!)!;
     expect(server.sessions).toBeGreaterThanOrEqual(1);
     expect(server.egressMbps).toBeGreaterThan(0);
+    // The catalog's "N watching" counts it too.
+    expect(watching).toBeGreaterThanOrEqual(1);
     const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
     expect(Number(/^baton_server_egress_bytes_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(100_000);
   }, 60_000);
