@@ -25,10 +25,12 @@ export const PACE_FACTOR = 1.5;
  */
 export const LEAD_SECONDS = 10;
 /**
- * A seek that earns no fresh burst (restart-policy.ts: a few per window) may still send this much media at once,
- * charged to the session's budget like any byte: the new position's keyframe and the frames up to the target
- * (keyframes come every 1–2 s). Without it such a seek waited for the pacing of bytes sent for the position it
- * left — 2.5 s of a frozen picture on the third seek within 30 s of a 600-s asset.
+ * A seek that earns no fresh burst (restart-policy.ts: a few per window) starts a run whose burst is this much media
+ * instead of FAST_START_SECONDS' worth: the new position's keyframe and the frames up to the target (keyframes come
+ * every 1–2 s), then the usual 1.5× catch-up up to the lead. Without it such a seek waited for the pacing of bytes
+ * sent for the position it left — 2.5 s of a frozen picture on the third seek within 30 s of a 600-s asset; and
+ * when the grant was charged to the old run's budget instead, ten seeks in 2 s of a 1-hour 70-kb/s asset froze the
+ * picture for over 30 s: each seek's grant (one 64-KiB frame is 7 s of such media) was owed at the bitrate.
  */
 export const SEEK_GRANT_SECONDS = 2;
 
@@ -85,24 +87,36 @@ export class Pacer {
   #sent = 0;
   /** Bytes that may go at once whatever the budget (a seek's grant); one frame goes while any is left. */
   #granted = 0;
+  /** The current run's burst: the config's for a start or a fresh-burst seek, SEEK_GRANT_SECONDS' for another seek. */
+  #burstBytes: number;
 
   constructor(config: PacingConfig, now: () => number) {
     this.config = config;
     this.#now = now;
+    this.#burstBytes = config.burstBytes;
   }
 
   /** Start a new run (first play or a seek): fresh burst, clock running. */
   restart(): void {
+    this.#run(this.config.burstBytes);
+  }
+
+  /**
+   * A seek without a fresh burst: a new run whose burst is SEEK_GRANT_SECONDS of media (or one frame, when a frame
+   * is more), then catch-up as after any start. Bytes sent for the position the viewer left are not owed: the viewer
+   * has none of them ahead of its new playhead, and the restart cap (restart-policy.ts) bounds how often a run starts.
+   */
+  seek(): void {
+    this.#run(Math.round((SEEK_GRANT_SECONDS * this.config.bitrateBps) / 8));
+    this.#granted = this.#burstBytes;
+  }
+
+  #run(burstBytes: number): void {
+    this.#burstBytes = burstBytes;
     this.#activeBeforeMs = 0;
     this.#sent = 0;
     this.#granted = 0;
     this.#resumedAt = this.#now();
-  }
-
-  /** A seek without a fresh burst: the clock runs on, the budget carries over, and SEEK_GRANT_SECONDS of media go at once. */
-  seek(): void {
-    this.resume();
-    this.#granted = Math.round((SEEK_GRANT_SECONDS * this.config.bitrateBps) / 8);
   }
 
   pause(): void {
@@ -117,13 +131,16 @@ export class Pacer {
 
   record(bytes: number): void {
     this.#sent += bytes;
+    // A seek's run bursts at least one frame: at a low bitrate one 64-KiB frame is several seconds of media, more than
+    // the grant, and owing its excess left the viewer without media before the next frame came.
+    if (this.#granted > 0) this.#burstBytes = Math.max(this.#burstBytes, bytes);
     this.#granted = Math.max(0, this.#granted - bytes);
   }
 
   /** Ms until `wantBytes` more may be sent (0: now). */
   delayMs(wantBytes: number): number {
     if (this.#granted > 0) return 0;
-    return waitMs(this.config, this.#activeMs(), this.#sent, wantBytes);
+    return waitMs({ ...this.config, burstBytes: this.#burstBytes }, this.#activeMs(), this.#sent, wantBytes);
   }
 
   #activeMs(): number {

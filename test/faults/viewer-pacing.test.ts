@@ -11,9 +11,12 @@ const ASSET = 'demo-testsrc';
 const RUN_MS = 15_000;
 /**
  * What a viewer may pull over RUN_MS, in multiples of the asset's bitrate: the fast-start
- * bursts a session may earn (3 per 30 s) plus catch-up at 1.5×. Unpaced, it was 113×.
+ * bursts a session may earn (3 per 30 s, here 2.6×) plus, for a seek a second, each seek's
+ * 2-s grant and catch-up at 1.5× from its new position (3.6–5.2× in all; 4.6× while a
+ * seek's grant was charged to the position it left, which froze an honest viewer's picture
+ * for over 30 s after ten quick seeks). Unpaced, it was 113×.
  */
-const MAX_BITRATE_MULTIPLE = 5;
+const MAX_BITRATE_MULTIPLE = 6;
 
 // The three cases run side by side, each with a viewer (a session) of its own on the one server: pacing, bursts and the
 // restart budget are a session's own, and another session's bytes move none of them. One after another they took ≈ 33 s,
@@ -61,7 +64,7 @@ describe.concurrent('row 23: viewer-chosen pacing', () => {
     }
   }, 60_000);
 
-  it(`a seek a second, past the fresh bursts, pulls ≤ ${MAX_BITRATE_MULTIPLE}× the bitrate over 15 s (each seek's grant is charged)`, async () => {
+  it(`a seek a second, past the fresh bursts, pulls ≤ ${MAX_BITRATE_MULTIPLE}× the bitrate over 15 s (each seek's grant and catch-up are its own)`, async () => {
     const catalog = await getJson<{ assets: Array<{ id: string; bitrateBps?: number }> }>(`${cluster.hubUrl}/api/catalog`);
     const bitrateBps = catalog.assets.find((a) => a.id === ASSET)?.bitrateBps;
     const v = await openLoopViewer(cluster.hubUrl, ASSET, { restartOnEnd: false });

@@ -78,7 +78,7 @@ describe('pacing policy', () => {
     expect(pacer.delayMs(100_000)).toBe(0);
   });
 
-  it('a seek without a fresh burst sends its grant at once, charged: what follows waits for the budget as before', () => {
+  it('a seek without a fresh burst sends its grant at once, then catches up from the new position', () => {
     let now = 0;
     const cfg: PacingConfig = { bitrateBps: 800_000, burstBytes: 100_000, factor: 1.5, leadBytes: 400_000 };
     const grant = (SEEK_GRANT_SECONDS * cfg.bitrateBps) / 8;
@@ -86,8 +86,7 @@ describe('pacing policy', () => {
     pacer.restart();
     pacer.record(300_000); // two bursts' worth sent for a position the viewer left
     now = 1_000;
-    const owed = pacer.delayMs(65_536);
-    expect(owed).toBeGreaterThan(500);
+    expect(pacer.delayMs(65_536)).toBeGreaterThan(500);
     pacer.seek();
     // The grant goes frame by frame, one frame even past what is left of it...
     let sent = 0;
@@ -97,12 +96,45 @@ describe('pacing policy', () => {
     }
     expect(sent).toBeGreaterThanOrEqual(grant);
     expect(sent).toBeLessThan(grant + 65_536);
-    // ...and is charged: the next frame waits longer than before the seek.
-    expect(pacer.delayMs(65_536)).toBeGreaterThan(owed);
+    // ...and what follows comes at the catch-up rate from the seek (the grant as the run's burst),
+    // not once the old position's bytes are paid off.
+    expect(pacer.delayMs(65_536)).toBe(waitMs({ ...cfg, burstBytes: grant }, 0, sent, 65_536));
     // A fresh burst clears what was left of a grant.
     pacer.seek();
     pacer.restart();
     pacer.record(100_000);
     expect(pacer.delayMs(65_536)).toBeGreaterThan(0);
+  });
+
+  it('ten seeks in 2 s past the fresh bursts: from the last one the viewer gets media at least as fast as it plays', () => {
+    // A 1-hour asset at 70 kb/s (its burst, the 1-MiB minimum, is two minutes of media) and 64-KiB frames. The
+    // grants were charged to the run the viewer left: the picture froze for over 30 s after the last seek.
+    let now = 0;
+    const cfg = pacingFor(70_000)!;
+    const frame = 65_536;
+    const pacer = new Pacer(cfg, () => now);
+    const pump = (): number => {
+      let bytes = 0;
+      while (pacer.delayMs(frame) === 0) {
+        pacer.record(frame);
+        bytes += frame;
+      }
+      return bytes;
+    };
+    pacer.restart();
+    pump();
+    let received = 0;
+    for (let i = 0; i < 8; i++) {
+      now += 200;
+      pacer.seek();
+      received = pump(); // what the last seek's position gets
+    }
+    const bytesPerS = cfg.bitrateBps / 8;
+    for (let s = 1; s <= 60; s++) {
+      now += 1_000;
+      received += pump();
+      // Media ahead of the playhead, which has played s seconds since the last seek: never gone.
+      expect(received / bytesPerS - s, `${s} s after the last seek`).toBeGreaterThan(0);
+    }
   });
 });
