@@ -247,6 +247,31 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
     }
   }, 90_000);
 
+  it('keeps the chosen file when its source button is pressed again, and goes live with it', async () => {
+    const { context, page, errors } = await openPage(env.browser);
+    try {
+      await page.goto(`${env.cluster.hubUrl}/#/broadcast`);
+      const fileButton = page.locator('baton-broadcast-setup [data-source=file]');
+      await fileButton.click();
+      await page.locator('baton-broadcast-setup input[type=file]').setInputFiles(join(MEDIA_DIR, 'demo-smpte.webm'));
+      const info = page.locator('baton-broadcast-setup [data-testid=source-info]');
+      await expect.poll(() => info.textContent(), { timeout: 10_000 }).toContain('demo-smpte.webm');
+      // Pressed again (a user making sure the file is the source): the file stays chosen.
+      await fileButton.click();
+      await page.waitForTimeout(500);
+      expect(await info.textContent()).toContain('demo-smpte.webm');
+      await fillForm(page, 'test-key', 'New York', null);
+      await goLive(page);
+      await expect
+        .poll(() => page.locator('baton-ingest-card [data-state=streaming]').count(), { timeout: 30_000, message: errors.join('; ') })
+        .toBe(2);
+      await page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
+      await page.locator('baton-broadcaster [data-testid=broadcast-result]').waitFor({ timeout: 60_000 });
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
+
   // Last: it kills a server.
   it('keeps going when the primary dies: the page shows the failover, a replacement is filled, both final copies match', async () => {
     const { context, page, errors } = await openPage(env.browser);

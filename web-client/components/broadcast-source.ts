@@ -63,8 +63,13 @@ export class SourceCapture {
     this.preview = v;
   }
 
-  /** Switch the source kind; a camera or screen is captured at once (the browser asks for permission). */
+  /**
+   * Switch the source kind; a camera or screen is captured at once (the browser asks for permission). The kind in
+   * use picked again keeps its source: pressing the pressed "Video file" dropped the chosen file, and picking that
+   * file again in the still-open picker changed nothing, so Go live said "Nothing to broadcast".
+   */
   async select(kind: SourceKind): Promise<void> {
+    if (kind === this.kind && this.state !== 'none') return;
     this.kind = kind;
     this.release();
     this.#o.onChange();
