@@ -85,6 +85,11 @@ describe('catalog content and viewer counts (Chromium, hub + 3 servers)', () => 
       await search.fill('nothing-called-this');
       await expect.poll(() => shown(page)).toEqual([]);
       expect(await page.locator('baton-catalog p.empty').textContent()).toBe('Nothing matches “nothing-called-this”.');
+      // A pasted link with no space in it is echoed in that message: it wraps, the page does not widen (it scrolled
+      // sideways 1,300 px for 5,000 characters).
+      await search.fill(`https://example.org/${'x'.repeat(600)}`);
+      await expect.poll(() => page.locator('baton-catalog p.empty').count()).toBe(1);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
       await search.fill('');
       await expect.poll(async () => (await shown(page)).length).toBe(3);
       await screenshot(page, 'catalog-posters');

@@ -35,6 +35,8 @@ export const sharedStyles = css`
   }
   p {
     margin: 0;
+    /* A word longer than its box (a pasted link, a long id, a search echoed back) wraps instead of widening the page. */
+    overflow-wrap: anywhere;
   }
 
   .card {
