@@ -4,6 +4,7 @@ import { playerStyles } from '../styles/player-styles.js';
 import { sharedStyles } from '../styles/shared.js';
 import {
   codecsOf,
+  isAudioOnly,
   formatBitrate,
   formatBytes,
   formatClock,
@@ -99,6 +100,8 @@ export class BatonPlayer extends LitElement {
     this.asset = null;
     this.latency = null;
     this.limitKbps = null;
+    // The audio-only notice says whether the stream is muted.
+    this.#watch.video.addEventListener('volumechange', () => this.requestUpdate());
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -173,10 +176,24 @@ export class BatonPlayer extends LitElement {
         return this.#waiting(s.server ? `Connecting to ${s.server.id} (${s.server.region})…` : 'Connecting…');
       case 'streaming':
       case 'complete':
-        return s.video === 'playing' || s.video === 'paused' || s.video === 'ended' ? null : this.#waiting('Buffering…', true);
+        if (s.video !== 'playing' && s.video !== 'paused' && s.video !== 'ended') return this.#waiting('Buffering…', true);
+        return s.mime && isAudioOnly(s.mime) ? this.#audioOnly() : null;
       default:
         return null;
     }
+  }
+
+  /**
+   * A stream without a picture plays in a black box and, autoplaying, muted: a viewer saw and heard nothing and took
+   * it for broken. Soft, so the controls under it still answer.
+   */
+  #audioOnly() {
+    return html`<div class="overlay soft" role="status" data-testid="audio-only">
+      <div>
+        <h2>Audio only</h2>
+        <p>${this.#watch.video.muted ? 'This stream has no picture. It plays muted: unmute with the player controls to listen.' : 'This stream has no picture.'}</p>
+      </div>
+    </div>`;
   }
 
   #waiting(text: string, soft = false) {

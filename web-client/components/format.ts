@@ -93,6 +93,21 @@ export function reasonExplanation(reason: SelectReason): string {
   return REASON_EXPLANATIONS[reason] ?? '';
 }
 
+/** Video codecs of MSE type strings (WebM and MP4), as the `codecs` parameter names them. */
+const VIDEO_CODEC = /^(vp8|vp9|vp09|av01|avc1|avc3|hev1|hvc1|theora)\b/i;
+
+/**
+ * True when `mime` names its codecs and none is a video codec (`video/webm; codecs="opus"`): a stream without a
+ * picture. A type without a codecs parameter is not taken for audio only.
+ */
+export function isAudioOnly(mime: string): boolean {
+  if (/^audio\//i.test(mime)) return true;
+  if (!/codecs\s*=/i.test(mime)) return false;
+  return !codecsOf(mime)
+    .split(',')
+    .some((c) => VIDEO_CODEC.test(c.trim()));
+}
+
 /** The codec part of an MSE type string: `video/webm; codecs="vp8, opus"` → `vp8, opus`. */
 export function codecsOf(mime: string): string {
   const m = /codecs\s*=\s*"?([^";]+)"?/i.exec(mime);
