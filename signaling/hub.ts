@@ -45,6 +45,8 @@ import { apiState } from './api-state.js';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SharedCluster, type HubInfo } from './redis/shared-cluster.js';
+import { secretCheck } from './redis/hub-claim.js';
+import { DEFAULT_REDIS_PREFIX } from './redis/keys.js';
 import type { HubMesh } from './redis/hub-mesh.js';
 import type { HubListPush } from './redis/hub-list-push.js';
 import { joinHubs, sharedCoreOf } from './hub-sharing.js';
@@ -136,6 +138,7 @@ export class Hub {
           heartbeatMs,
           missedHeartbeats: DEFAULT_MISSED_HEARTBEATS,
           leaseMs: opts.leaseMs,
+          secretCheck: secretCheck(opts.clusterSecret, opts.redisPrefix ?? DEFAULT_REDIS_PREFIX),
           log: this.#log.child({ part: 'redis' }),
           now: opts.now,
         })
@@ -335,6 +338,8 @@ export class Hub {
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.#url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
     // With several hubs the shared table is loaded before the core's timers start.
+    // Before the mesh reads this hub's inbox: a second hub with this id must not take the first one's messages.
+    await this.shared?.claim();
     await this.#mesh?.start();
     if (this.shared) await this.shared.start(sharedCoreOf(this.core, this.#mesh, () => this.#hubStatus()));
     this.#sharedHttpLimit?.start();

@@ -188,7 +188,14 @@ export function addHubCommand(program: Command): void {
         3_000,
       ),
     )
-    .addOption(opt('--hub-id <id>', "this hub's name among several (default hub-<random>)", 'BATON_HUB_ID', hubId))
+    .addOption(
+      opt(
+        '--hub-id <id>',
+        "this hub's name among several, one per live hub: a second hub with the id of a live one stops (default hub-<random>)",
+        'BATON_HUB_ID',
+        hubId,
+      ),
+    )
     .addOption(
       opt(
         '--public-url <url>',

@@ -4,6 +4,8 @@
 export const DEFAULT_REDIS_PREFIX = 'baton:';
 
 export interface ClusterKeys {
+  /** The prefix every key below starts with (named in errors about this cluster). */
+  prefix: string;
   /** INCR counter: the table's global version (the last version handed out). */
   tableVersion: string;
   /** Redis Stream of versioned deltas, entry id `<version>-1`, field `d` = JSON delta. */
@@ -34,10 +36,15 @@ export interface ClusterKeys {
   inbox: (hubId: string) => string;
   /** `…<streamId>`, hash with expiry: the hub that relays the id's WHIP broadcast, or holds its resume window (`SharedWhipStreams`). */
   whipStream: (streamId: string) => string;
+  /** `…<hubId>` with expiry: the process that holds this hub id (`HubClaim`); two live hubs never share one. */
+  hubClaim: (hubId: string) => string;
+  /** String with expiry: a hash of the cluster secret every hub of this prefix runs with (`HubClaim`). */
+  secretCheck: string;
 }
 
 export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
   return {
+    prefix,
     tableVersion: `${prefix}table:version`,
     tableLog: `${prefix}table:log`,
     tableSnapshot: `${prefix}table:snapshot`,
@@ -53,5 +60,7 @@ export function clusterKeys(prefix = DEFAULT_REDIS_PREFIX): ClusterKeys {
     hubStatus: (id) => `${prefix}hub:${id}`,
     inbox: (id) => `${prefix}inbox:${id}`,
     whipStream: (id) => `${prefix}whip:${id}`,
+    hubClaim: (id) => `${prefix}hub-claim:${id}`,
+    secretCheck: `${prefix}secret-check`,
   };
 }

@@ -6,6 +6,7 @@ import type { RotationLease as CoreLease, SharedLiveness, SharedLog, SharedStrea
 import { SharedNonces, SharedStreamOwners } from './shared-guards.js';
 import { SharedWhipStreams } from './shared-whip.js';
 import { connectBlockingRedis, connectRedis, REDIS_COMMAND_TIMEOUT_MS, RedisProbe, whenRedisReady, within } from './connect.js';
+import { HubClaim, type ClaimResult } from './hub-claim.js';
 import { HubList, type HubInfo } from './hub-list.js';
 import { RedisDeltaLog } from './delta-log.js';
 import { SharedHeartbeats } from './heartbeats.js';
@@ -52,6 +53,8 @@ export interface SharedClusterOptions {
   heartbeatMs: number;
   missedHeartbeats: number;
   leaseMs?: number;
+  /** `secretCheck(clusterSecret, prefix)`: hubs with another secret on this prefix are refused (`HubClaim`). */
+  secretCheck: string;
   log: Logger;
   now?: () => number;
 }
@@ -69,6 +72,9 @@ export class SharedCluster {
   readonly #hubList: HubList;
   /** The last read of the hub list (`hubs()`), shared for HUB_LIST_FRESH_MS. */
   #hubsRead: { atMs: number; list: Promise<HubInfo[]> } | undefined;
+  readonly #claim: HubClaim;
+  /** What the last renewal of the claim found, so a change is logged once. */
+  #claimState: ClaimResult = 'ok';
   readonly #o: SharedClusterOptions;
   readonly #now: () => number;
   readonly #ttlMs: number;
@@ -103,6 +109,7 @@ export class SharedCluster {
     this.whipStreams = new SharedWhipStreams(this.redis, this.keys);
     this.#ttlMs = o.heartbeatMs * o.missedHeartbeats;
     this.#beats = new SharedHeartbeats(this.redis, this.keys, o.hubId, this.#ttlMs);
+    this.#claim = new HubClaim(this.redis, this.keys, o.hubId, o.secretCheck, this.#ttlMs);
     const lease = new RotationLease(this.redis, this.keys, o.hubId, o.leaseMs ?? DEFAULT_LEASE_MS);
     this.#keeper = new LeaseKeeper(
       lease,
@@ -186,6 +193,16 @@ export class SharedCluster {
     return this.#keeper.epoch() > 0;
   }
 
+  /**
+   * Connects and claims this hub's id under the cluster's secret, before anything reads or writes the cluster's keys:
+   * rejects (the hub stops) when another live hub holds the id or runs with another secret — two hubs with one id
+   * both held the rotation lease and read one inbox; a hub with another secret joined its servers to this table.
+   */
+  async claim(): Promise<void> {
+    await Promise.all([whenRedisReady(this.redis), whenRedisReady(this.#blocking)]);
+    await this.#claim.take();
+  }
+
   /** Connects, loads the shared table and starts reading, beating and keeping the lease. Rejects when Redis is unreachable. */
   async start(core: SharedCore): Promise<void> {
     this.#core = core;
@@ -215,7 +232,11 @@ export class SharedCluster {
     this.#probe.stop();
     // Releasing the lease and leaving the hub list only shorten what the others wait for; a Redis that is
     // away (or hangs) must not hold the hub's exit: skipped when it is known away, else one command timeout at most.
-    const leaving = Promise.all([this.#keeper.stop(), reachable ? this.#hubList.remove(this.hubId) : undefined]);
+    const leaving = Promise.all([
+      this.#keeper.stop(),
+      reachable ? this.#hubList.remove(this.hubId) : undefined,
+      reachable ? this.#claim.release() : undefined,
+    ]);
     await within(leaving, REDIS_COMMAND_TIMEOUT_MS);
     this.#blocking.disconnect();
     await within(this.#reading ?? Promise.resolve(), REDIS_COMMAND_TIMEOUT_MS);
@@ -275,6 +296,7 @@ export class SharedCluster {
       // Redis came back without its data (no persistence, flushed): carry the version sequence on from this table.
       if (core.table.version > (await this.#deltaLog.version()) && (await this.#deltaLog.reseed(core.table.snapshot())))
         this.#o.log.warn({ version: core.table.version }, 'Redis had lost the table log: reseeded it from this hub');
+      await this.#renewClaim();
       const local = core.localServers();
       await this.#beats.beat(local);
       await this.#hubList.report(this.hubId, { ...core.hubStatus(), lastSeenMs: this.#now() }, this.#ttlMs);
@@ -282,6 +304,21 @@ export class SharedCluster {
     } catch (err) {
       this.#o.log.warn({ err: (err as Error).message }, 'shared-cluster tick failed');
     }
+  }
+
+  /** After a Redis that lost its data, another hub may have taken this id or brought another secret first: say so, once. */
+  async #renewClaim(): Promise<void> {
+    const r = await this.#claim.renew();
+    if (r === this.#claimState) return;
+    this.#claimState = r;
+    if (r === 'ok') this.#o.log.info({ hub: this.hubId }, 'hub id claimed again');
+    else
+      this.#o.log.error(
+        { hub: this.hubId },
+        r === 'id'
+          ? 'another live hub on this Redis uses this hub id: give every hub its own --hub-id'
+          : 'another hub on this Redis runs with a different cluster secret: one secret per cluster, or its own --redis-prefix',
+      );
   }
 
   async #leaseHolderDuties(local: Set<string>): Promise<void> {
