@@ -54,8 +54,10 @@ export class TokenVerifier {
     if (a.length !== b.length || !timingSafeEqual(a, b)) throw new AuthError('bad cluster secret (token signature mismatch)');
     if (!SERVER_ID_PATTERN.test(serverId)) throw new AuthError('token names an invalid server id');
     const expiresAtMs = Number(expiresRaw);
-    if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs <= nowMs) throw new AuthError('cluster token expired');
-    if (expiresAtMs - nowMs > TOKEN_MAX_TTL_MS) throw new AuthError('cluster token expiry too far in the future');
+    if (!Number.isSafeInteger(expiresAtMs)) throw new AuthError('malformed cluster token');
+    if (expiresAtMs <= nowMs) throw new AuthError(`cluster token expired${clockHint(expiresAtMs - TOKEN_TTL_MS - nowMs)}`);
+    if (expiresAtMs - nowMs > TOKEN_MAX_TTL_MS)
+      throw new AuthError(`cluster token expiry too far in the future${clockHint(expiresAtMs - TOKEN_TTL_MS - nowMs)}`);
     this.#prune(nowMs);
     if (this.#seen.has(nonce)) throw new AuthError('cluster token replayed');
     this.#seen.set(nonce, expiresAtMs);
@@ -65,6 +67,20 @@ export class TokenVerifier {
   #prune(nowMs: number): void {
     for (const [nonce, exp] of this.#seen) if (exp <= nowMs) this.#seen.delete(nonce);
   }
+}
+
+/**
+ * A server mints its token `TOKEN_TTL_MS` before the expiry it writes, by its own clock: how far that is from the
+ * hub's now is how far the two clocks differ (or, behind, how long the token took to arrive). Said in the refusal,
+ * which the server prints as it exits: "cluster token expired" alone sent operators to the secret, not the clock.
+ */
+function clockHint(mintedVsNowMs: number): string {
+  const s = Math.round(Math.abs(mintedVsNowMs) / 1000);
+  const side = mintedVsNowMs < 0 ? 'behind' : 'ahead of';
+  return (
+    ` (minted ${s} s ${mintedVsNowMs < 0 ? 'before' : 'after'} this hub's now: the media server's clock is about ${s} s ${side} the hub's` +
+    `${mintedVsNowMs < 0 ? ', or its connection took that long' : ''}; keep both in sync with NTP, e.g. chrony or systemd-timesyncd)`
+  );
 }
 
 function sign(secret: string, body: string): string {
