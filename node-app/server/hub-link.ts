@@ -31,6 +31,8 @@ const REJOIN_AFTER_HUB_CLOSE_MS = 500;
  * Past this the server connects again once the registration is accepted, and registers with the state as it is then.
  */
 export const MAX_REPORTS_WHILE_REGISTERING = 256;
+/** After its first hub refused it for good, a server tries to return there no sooner than this (ms). */
+const REFUSED_RETURN_PAUSE_MS = 10 * 60_000;
 /** How often a server away from its first hub looks whether it is time to return. */
 const RETURN_CHECK_MS = 1_000;
 
@@ -56,7 +58,7 @@ export interface HubLinkOptions {
 interface HubLinkEvents {
   /** The hub accepted the registration; the snapshot is its table at that moment, unparsed (the replica parses it). */
   registered: [snapshot: unknown];
-  /** The hub refused this server for good (wrong secret). */
+  /** Every hub it knows refused this server for good (wrong secret, clock, heartbeat period). */
   fatal: [error: Error];
 }
 
@@ -80,6 +82,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   /** Reports made since the registration in flight was sent (null: none in flight); 'overflow' past the bound. */
   #heldReports: OwnDelta[][] | 'overflow' | null = null;
   #registerAttempts = 0;
+  /** Hubs that refused this server for good since it last registered (url → why): it ends once every hub it knows has. */
+  readonly #refusedBy = new Map<string, string>();
   #closed = false;
   /** The hub announced it is stopping (`shutdown`); cleared on reconnect. */
   #hubStopping = false;
@@ -153,9 +157,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     });
     socket.on('connect_error', (err) => {
       if (err.message.startsWith('unauthorized')) {
-        opts.log.error({ reason: err.message }, 'the hub refused this server');
-        this.emit('fatal', new Error(`hub refused registration: ${err.message}`));
-        return;
+        opts.log.error({ reason: err.message, hub: url }, 'the hub refused this server');
+        return this.#refusedForGood(socket, err.message);
       }
       // While the hub restarts after saying so, failed reconnects are expected.
       if (this.#hubStopping) opts.log.info({ err: err.message, hub: url }, 'hub not back yet; retrying with backoff');
@@ -198,6 +201,29 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       }
     });
     return socket;
+  }
+
+  /**
+   * The hub in use refused this server in a way no retry with it changes (a wrong secret, a clock too far off, a
+   * heartbeat period it cannot keep). Alone, that ends the process. With several hubs it is this hub's setting, not
+   * necessarily the cluster's (one hub restarted with a shorter --heartbeat-ms in a rolling change, one hub's clock
+   * off): the server moves on, and ends only once every hub it knows refused it since it last registered — before,
+   * the first such refusal ended it, though the next hub of its list would have taken it.
+   */
+  #refusedForGood(socket: Socket<HubToServerEvents, ServerToHubEvents>, message: string): void {
+    if (this.#closed || socket !== this.#socket) return;
+    this.#refusedBy.set(this.#current, message);
+    // Its first hub refused it: returning there at every --hub-return-s would leave a hub that takes it, only to be
+    // refused again. It looks again after a while (the hub may have been fixed meanwhile).
+    if (this.#current === this.#urls[0]) this.#returnNotBeforeMs = Date.now() + Math.max(REFUSED_RETURN_PAUSE_MS, this.#returnAfterMs ?? 0);
+    const hubs = this.#hubs();
+    if (hubs.length > 1 && hubs.some((h) => !this.#refusedBy.has(h))) {
+      this.#o.log.warn({ hub: this.#current }, 'this hub refused the server; trying the next hub of the list');
+      return this.#moveOn(socket);
+    }
+    const why =
+      hubs.length > 1 ? `every hub refused this server: ${[...this.#refusedBy].map(([h, m]) => `${h}: ${m}`).join('; ')}` : message;
+    this.emit('fatal', new Error(`hub refused registration: ${why}`));
   }
 
   /** Several hubs: leave `from` (if it is still the one in use) for the next hub of the list. */
@@ -334,9 +360,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         // A registration the hub finds invalid (a region too long, a heartbeat period it cannot keep) would be refused
         // the same way for ever: that ends the process, as a wrong secret does at connect.
         if (FATAL_REGISTER_CODES.has(r.code)) {
-          this.#o.log.error({ code: r.code }, `registration refused: ${r.message}`);
-          this.emit('fatal', new Error(`hub refused registration: ${r.message}`));
-          return;
+          this.#o.log.error({ code: r.code, hub: this.#current }, `registration refused: ${r.message}`);
+          return this.#refusedForGood(socket, r.message);
         }
         // Any other refusal (a live server of this id, a hub that cannot take us yet) is retried with backoff.
         const delayMs = registerBackoffMs(this.#registerAttempts++);
@@ -346,6 +371,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       }
       this.#registerAttempts = 0;
       this.#registered = true;
+      this.#refusedBy.clear();
       // Before the snapshot is applied: later reports (a rescan) must follow these, never pass them.
       for (const report of after) this.report(report);
       // Then what changed while the hub was answering (a rescan's added file is reported once only).
