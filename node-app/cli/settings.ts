@@ -27,7 +27,13 @@ export function applyConfigFile(cmd: Command): void {
   const byKey = new Map(cmd.options.map((o) => [o.attributeName(), o]));
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
     const o = byKey.get(key);
-    if (!o || key === 'config') cmd.error(`config file ${file}: unknown setting "${key}" for \`baton ${cmd.name()}\``);
+    if (!o || key === 'config') {
+      const near = nearest(
+        key,
+        [...byKey.keys()].filter((k) => k !== 'config'),
+      );
+      cmd.error(`config file ${file}: unknown setting "${key}" for \`baton ${cmd.name()}\`${near ? `: did you mean "${near}"?` : ''}`);
+    }
     const source = cmd.getOptionValueSource(key);
     if (source === 'cli' || source === 'env') continue;
     let v: unknown = value;
@@ -104,8 +110,67 @@ export function applyEmptyEnv(cmd: Command): void {
   }
 }
 
-/** Run before every command's action: environment booleans and empties, the config file, secrets from files, required options. */
+/** BATON_* variables read outside any command's options: logging, the launcher, the place index, tests and benchmarks. */
+const OTHER_ENV = new Set([
+  'BATON_LOG_FORMAT',
+  'BATON_LOG_LEVEL',
+  'BATON_FROM_SOURCE',
+  'BATON_CACHE_DIR',
+  'BATON_HUB_URL',
+  'BATON_NODE_ARGS',
+  'BATON_FIGURES_DIR',
+  'BATON_CHROMIUM',
+  'BATON_PEERS_PORT_BASE',
+]);
+const OTHER_ENV_PREFIXES = ['BATON_TEST_', 'BATON_BENCH_', 'BATON_FUZZ_'];
+
+/**
+ * A BATON_* variable no command reads is a typo or a guess, and was ignored without a word: `BATON_REDIS=redis://…`
+ * (the variable is BATON_REDIS_URL) left a hub meant for a cluster alone with its own table. One close to a variable
+ * of this command stops start-up naming it; any other is said on stderr (it may be meant for a newer Baton).
+ */
+export function checkUnknownEnv(cmd: Command, env: NodeJS.ProcessEnv = process.env): void {
+  const commands = cmd.parent ? cmd.parent.commands : [cmd];
+  const known = new Set(commands.flatMap((c) => c.options.map((o) => o.envVar)).filter((v): v is string => v !== undefined));
+  const mine = cmd.options.map((o) => o.envVar).filter((v): v is string => v !== undefined);
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('BATON_') || known.has(name) || OTHER_ENV.has(name) || OTHER_ENV_PREFIXES.some((p) => name.startsWith(p)))
+      continue;
+    const near = nearest(name, mine);
+    if (near)
+      cmd.error(
+        `error: ${name} is not a setting of \`baton ${cmd.name()}\`: did you mean ${near}? (\`--help\` shows each option's variable)`,
+      );
+    console.error(`baton ${cmd.name()}: ${name} is not a setting of any Baton command; ignored (\`--help\` shows each option's variable)`);
+  }
+}
+
+/** The candidate `name` most likely stands for: one word more or fewer (BATON_REDIS, BATON_REDIS_URL), or 2 edits away. */
+export function nearest(name: string, candidates: readonly string[]): string | undefined {
+  const a = name.toLowerCase();
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const b = c.toLowerCase();
+    const d = b.startsWith(`${a}_`) || a.startsWith(`${b}_`) ? 1 : editDistance(a, b);
+    if (d <= 2 && (!best || d < best.d)) best = { c, d };
+  }
+  return best?.c;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** Run before every command's action: unknown variables, environment booleans and empties, the config file, secrets from files, required options. */
 export function applySettings(cmd: Command): void {
+  checkUnknownEnv(cmd);
   applyBooleanEnv(cmd);
   applyEmptyEnv(cmd);
   applyConfigFile(cmd);

@@ -133,3 +133,45 @@ describe('baton hub --static-dir', () => {
     expect(server.output()).toMatch(/required option '--storage <dir>' not specified/);
   });
 });
+
+describe('BATON_* variables and config keys no command reads', () => {
+  /** The exit code, or 'started' (and the process killed) when it started instead of stopping. */
+  const exitOf = async (args: string[], env: Record<string, string>) => {
+    const p = run(args, env, configDir);
+    const started = waitForOutput(p, /listening on|metrics on/, 30_000).then(
+      () => 'started' as const,
+      () => new Promise<never>(() => undefined),
+    );
+    const code = await Promise.race([once(p.child, 'exit').then(([c]) => c as number | null), started]);
+    if (code === 'started') p.child.kill('SIGKILL');
+    return { code, out: p.output() };
+  };
+
+  it('BATON_REDIS (the variable is BATON_REDIS_URL) stops the hub naming the one meant, instead of a hub alone without Redis', async () => {
+    const { code, out } = await exitOf(['hub', '--port', '0', '--cluster-secret', SECRET], { BATON_REDIS: 'redis://127.0.0.1:9/0' });
+    expect(code).toBe(1);
+    expect(out).toContain('BATON_REDIS is not a setting of `baton hub`: did you mean BATON_REDIS_URL?');
+    expect(out).not.toContain('listening on');
+  });
+
+  it('a near miss of a server variable stops it; a name far from any is said on stderr and the hub starts', async () => {
+    const server = await exitOf(['server', '--hub', 'http://127.0.0.1:9', '--cluster-secret', SECRET, '--storage', configDir], {
+      BATON_SERVERID: 'typo',
+    });
+    expect(server.code).not.toBe(0);
+    expect(server.out).toContain('did you mean BATON_SERVER_ID?');
+    const hub = run(['hub', '--port', '0', '--cluster-secret', SECRET], { BATON_SOMETHING_ELSE: '1' }, configDir);
+    try {
+      await waitForOutput(hub, /listening on/);
+      expect(hub.output()).toContain('BATON_SOMETHING_ELSE is not a setting of any Baton command; ignored');
+    } finally {
+      hub.child.kill('SIGKILL');
+    }
+  });
+
+  it('a config key one letter off names the key meant', async () => {
+    const { code, out } = await exitOf(['hub', '--config', configFile('typo', { port: 0, clusterSecret: SECRET, rotatonMs: 5000 })], {});
+    expect(code).not.toBe(0);
+    expect(out).toContain('unknown setting "rotatonMs" for `baton hub`: did you mean "rotationMs"?');
+  });
+});
