@@ -78,6 +78,12 @@ export interface HubOptions {
   redisPrefix?: string;
   /** This hub's name among several (default `hub-<random>`). */
   hubId?: string;
+  /**
+   * With Redis: another live process took this hub's id while this one was away (stalled past its claim). This hub
+   * must stop at once, without the clean stop's cleanup: the lease, hub-list entry and inbox it would drop are the
+   * other's now. The CLI exits 1.
+   */
+  onDisplaced?: (err: Error) => void;
   /** How long the rotation lease lasts, ms (default 3000; another hub takes over within about this after its holder dies). */
   leaseMs?: number;
   /** Clock, injectable for tests. */

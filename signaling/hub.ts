@@ -139,6 +139,7 @@ export class Hub {
           missedHeartbeats: DEFAULT_MISSED_HEARTBEATS,
           leaseMs: opts.leaseMs,
           secretCheck: secretCheck(opts.clusterSecret, opts.redisPrefix ?? DEFAULT_REDIS_PREFIX),
+          onDisplaced: opts.onDisplaced,
           log: this.#log.child({ part: 'redis' }),
           now: opts.now,
         })

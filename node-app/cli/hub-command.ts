@@ -212,6 +212,11 @@ export function addHubCommand(program: Command): void {
         redisUrl: o.redis,
         redisPrefix: o.redisPrefix,
         hubId: o.hubId,
+        onDisplaced: (err) => {
+          // No clean stop: what it would release in Redis (lease, hub list, inbox) belongs to the process that took the id.
+          console.error(`baton hub: ${err.message}`);
+          process.exit(1);
+        },
         publicUrl: o.publicUrl,
         leaseMs: o.leaseMs,
         port: o.port,

@@ -55,6 +55,8 @@ export interface SharedClusterOptions {
   leaseMs?: number;
   /** `secretCheck(clusterSecret, prefix)`: hubs with another secret on this prefix are refused (`HubClaim`). */
   secretCheck: string;
+  /** Another live process holds this hub's id now (this one stalled past its claim): see `HubOptions.onDisplaced`. */
+  onDisplaced?: (err: Error) => void;
   log: Logger;
   now?: () => number;
 }
@@ -312,7 +314,16 @@ export class SharedCluster {
     if (r === this.#claimState) return;
     this.#claimState = r;
     if (r === 'ok') this.#o.log.info({ hub: this.hubId }, 'hub id claimed again');
-    else
+    else if (r === 'id' && this.#o.onDisplaced) {
+      // Stalled past the claim (SIGSTOP, a paused VM) while a new process took the id: two hubs of one id would share
+      // the lease and the inbox. The one that was away steps down.
+      this.#o.log.error({ hub: this.hubId }, 'another process took this hub id while this one was stalled: stopping');
+      this.#o.onDisplaced(
+        new Error(
+          `another live hub took the hub id "${this.hubId}" while this process was stalled; this one stops (the other keeps the id)`,
+        ),
+      );
+    } else
       this.#o.log.error(
         { hub: this.hubId },
         r === 'id'

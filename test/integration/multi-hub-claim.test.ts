@@ -73,6 +73,29 @@ describe('hubs that do not belong together on one Redis (real Redis, real proces
     expect((await json<HubsReply>(`${other.url}/api/hubs`)).hubs.map((h) => h.url)).toEqual([other.url]);
   }, 60_000);
 
+  it('a hub stalled past its claim while a new process took its id steps down when it resumes; the new one keeps the id', async () => {
+    const old = await startRedisHub(redis.url, 'claim-twin');
+    procs.push(old);
+    const listedAt = async () => (await json<HubsReply>(`${hubA.url}/api/hubs`)).hubs.find((h) => h.id === 'claim-twin')?.url;
+    await waitFor('the hub listed', async () => (await listedAt()) === old.url);
+    old.child.kill('SIGSTOP');
+    try {
+      // Its claim and its hub-list entry expire with it (a liveness timeout); a new process of the id then starts.
+      await waitFor('the stalled hub gone from the list', async () => (await listedAt()) === undefined, 30_000);
+      const twin = await startRedisHub(redis.url, 'claim-twin');
+      procs.push(twin);
+      await waitFor('the new process listed', async () => (await listedAt()) === twin.url, 30_000);
+    } finally {
+      old.child.kill('SIGCONT');
+    }
+    const code = await Promise.race([old.exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
+    expect(code, old.output().slice(-2000)).toBe(1);
+    expect(old.output()).toContain('another live hub took the hub id "claim-twin" while this process was stalled; this one stops');
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await listedAt()).not.toBe(old.url);
+    expect(await listedAt()).toBeDefined();
+  }, 120_000);
+
   it('a hub SIGKILLed and started again at once with its id waits out its old claim and starts', async () => {
     hubA.child.kill('SIGKILL');
     await hubA.exited;
