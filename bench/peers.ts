@@ -39,8 +39,8 @@ export async function benchPeers(opts: { quick: boolean }): Promise<Figures> {
   await ensureDemoMedia(MEDIA_DIR);
   const figures: Figures = {};
   const available: PeerFactory[] = [];
-  // BATON_PEERS=a,b: only these peers (a development run; the figures of the others are then absent).
-  const only = process.env.BATON_PEERS?.split(',').filter(Boolean);
+  // BATON_BENCH_PEERS=a,b: only these peers (a development run; the figures of the others are then absent).
+  const only = process.env.BATON_BENCH_PEERS?.split(',').filter(Boolean);
   for (const f of PEER_FACTORIES) {
     if (only && !only.includes(f.name)) continue;
     const why = f.unavailable();
