@@ -17,13 +17,6 @@ import { DEFAULT_LEASE_MS, LeaseKeeper, RotationLease } from './lease.js';
 const READ_BLOCK_MS = 1_000;
 /** Pause after a failed read (Redis away) before the next try. */
 const READ_RETRY_MS = 250;
-/**
- * How long one read of the hub list (three Redis commands) answers `hubs()`, ms. Anonymous requests read it —
- * `/api/config`, every WHIP/WHEP resource request relayed to another hub — and each cost Redis those three
- * commands: one address at the HTTP rate sent Redis 150 a second, every client of every hub adding to what
- * all hubs share. A hub joining or leaving is seen this much later.
- */
-export const HUB_LIST_FRESH_MS = 1_000;
 
 /** What the shared cluster drives in the hub core (`HubCore`). */
 export interface SharedCore {
@@ -72,8 +65,6 @@ export class SharedCluster {
   readonly #keeper: LeaseKeeper;
   readonly #probe: RedisProbe;
   readonly #hubList: HubList;
-  /** The last read of the hub list (`hubs()`), shared for HUB_LIST_FRESH_MS. */
-  #hubsRead: { atMs: number; list: Promise<HubInfo[]> } | undefined;
   readonly #claim: HubClaim;
   /** What the last renewal of the claim found, so a change is logged once. */
   #claimState: ClaimResult = 'ok';
@@ -249,16 +240,7 @@ export class SharedCluster {
   hubs(): Promise<HubInfo[]> {
     // A hung Redis would hold /api/config (anonymous) two command timeouts; its fallback (this hub alone) is the answer anyway.
     if (!this.ready) return Promise.reject(new Error('Redis unreachable'));
-    const now = this.#now();
-    const last = this.#hubsRead;
-    if (last && now - last.atMs < HUB_LIST_FRESH_MS && now >= last.atMs) return last.list;
-    // Requests meanwhile share this read; a failed one is not kept (the next request reads again).
-    const list = this.#hubList.list();
-    this.#hubsRead = { atMs: now, list };
-    list.catch(() => {
-      if (this.#hubsRead?.list === list) this.#hubsRead = undefined;
-    });
-    return list;
+    return this.#hubList.list();
   }
 
   /** Reads the log for ever: applies each batch, loads a snapshot after a gap, waits out Redis outages. */
