@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MEDIA_DIR, waitFor } from '../helpers/cluster.js';
 import { PHONE, launchBrowser, openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
-import { FAKE_MEDIA_ARGS, fillForm, goLive } from './helpers/broadcast-form.js';
+import { FAKE_MEDIA_ARGS, endBroadcast, fillForm, goLive, waitForStoredMedia } from './helpers/broadcast-form.js';
 
 const SERVER_IDS = ['fra-1', 'iad-1', 'sin-1'];
 
@@ -92,9 +92,8 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       await screenshot(v.page, 'broadcast-viewer');
 
       // Ending: both servers finalize, and their copies are byte-identical.
-      await page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
+      await endBroadcast(page);
       const result = page.locator('baton-broadcaster [data-testid=broadcast-result]');
-      await result.waitFor({ timeout: 60_000 });
       const stored = [await primary.getAttribute('data-server'), backupId!];
       for (const id of stored) expect(await result.textContent()).toContain(id);
       const copies = stored.map((id) => readFileSync(join(env.cluster.servers.get(id!)!.storage, `${streamId}.webm`)));
@@ -204,12 +203,11 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       expect(overflow).toBeLessThanOrEqual(0);
       await page.evaluate(() => window.scrollTo(0, 0));
       await screenshot(page, 'broadcast-phone');
-      await page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
-      await page.locator('baton-broadcaster [data-testid=broadcast-result]').waitFor({ timeout: 60_000 });
+      await endBroadcast(page);
     } finally {
       await context.close();
     }
-  }, 90_000);
+  }, 150_000);
 
   it('broadcasts a local video file as it plays', async () => {
     const { context, page, errors } = await openPage(env.browser);
@@ -229,9 +227,8 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       await expect
         .poll(() => page.locator('baton-ingest-card [data-role=primary] [data-testid=ingest-stored]').textContent(), { timeout: 20_000 })
         .not.toMatch(/^0 B$/);
-      await page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
+      await endBroadcast(page);
       const result = page.locator('baton-broadcaster [data-testid=broadcast-result]');
-      await result.waitFor({ timeout: 60_000 });
       // Both entry servers finalized the same bytes…
       const stored = await result.locator('b.mono').allTextContents();
       expect(stored.sort()).toHaveLength(2);
@@ -245,7 +242,7 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
     } finally {
       await context.close();
     }
-  }, 90_000);
+  }, 150_000);
 
   it('keeps the chosen file when its source button is pressed again, and goes live with it', async () => {
     const { context, page, errors } = await openPage(env.browser);
@@ -265,12 +262,12 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       await expect
         .poll(() => page.locator('baton-ingest-card [data-state=streaming]').count(), { timeout: 30_000, message: errors.join('; ') })
         .toBe(2);
-      await page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
-      await page.locator('baton-broadcaster [data-testid=broadcast-result]').waitFor({ timeout: 60_000 });
+      await waitForStoredMedia(page);
+      await endBroadcast(page);
     } finally {
       await context.close();
     }
-  }, 90_000);
+  }, 150_000);
 
   // Last: it kills a server.
   it('keeps going when the primary dies: the page shows the failover, a replacement is filled, both final copies match', async () => {
@@ -308,9 +305,8 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
       expect(await page.locator('baton-broadcaster [data-testid=broadcast-state]').getAttribute('data-phase')).toBe('live');
       await screenshot(page, 'broadcast-failover');
 
-      await page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
+      await endBroadcast(page);
       const result = page.locator('baton-broadcaster [data-testid=broadcast-result]');
-      await result.waitFor({ timeout: 60_000 });
       expect(await result.textContent()).toMatch(/\d+ failovers? on the way, nothing lost/);
       const stored = await result.locator('b.mono').allTextContents();
       expect(stored).toHaveLength(2);

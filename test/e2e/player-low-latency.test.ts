@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
-import { FAKE_MEDIA_ARGS, goLiveOnCamera } from './helpers/broadcast-form.js';
+import { FAKE_MEDIA_ARGS, endBroadcast, goLiveOnCamera } from './helpers/broadcast-form.js';
 
 /** What the player's element plays from: a MediaStream (WebRTC media), a blob: URL (MSE), or nothing. */
 const source = (page: Page) =>
@@ -25,9 +25,11 @@ describe('player low-latency live (Chromium: fake camera broadcaster, a WHEP vie
     const v = await openPage(env.browser);
     try {
       const href = await goLiveOnCamera(b.page, env.cluster.hubUrl, b.errors);
-      const ingest = await b.page
-        .locator('baton-ingest-card [data-testid=ingest-card]')
-        .evaluateAll((els) => els.map((e) => e.getAttribute('data-server')));
+      // The servers ingesting it now (on a loaded machine an entry server may have been replaced since going live).
+      const ingesting = () =>
+        b.page
+          .locator('baton-ingest-card [data-testid=ingest-card]')
+          .evaluateAll((els) => els.filter((e) => e.getAttribute('data-state') !== 'failed').map((e) => e.getAttribute('data-server')));
 
       await v.page.goto(`${env.cluster.hubUrl}/${href}&latency=low`);
       const player = v.page.locator('baton-player');
@@ -39,8 +41,8 @@ describe('player low-latency live (Chromium: fake camera broadcaster, a WHEP vie
       expect(await player.locator('[data-testid=low-latency]').isChecked()).toBe(true);
       const serverId = player.locator('[data-testid=server-id]');
       const first = (await serverId.textContent())!.trim();
-      // A live viewer goes to a server holding the live stream: one of the two entry servers.
-      expect(ingest).toContain(first);
+      // A live viewer goes to a server holding the live stream: an entry server.
+      expect(await ingesting()).toContain(first);
       expect(await player.locator('[data-testid=reason]').getAttribute('data-reason')).toBe('live');
       await expect.poll(() => player.locator('[data-testid=bytes-received]').textContent(), { timeout: 5_000 }).not.toMatch(/^0 B$/);
       await screenshot(v.page, 'player-low-latency');
@@ -70,8 +72,7 @@ describe('player low-latency live (Chromium: fake camera broadcaster, a WHEP vie
       await expect.poll(() => frames(v.page), { timeout: 20_000, interval: 250 }).toBeGreaterThan(again + 10);
 
       // The broadcast ends: the player says so rather than resume (a WHEP offer now would play the recording from its start).
-      await b.page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
-      await b.page.locator('baton-broadcaster [data-testid=broadcast-result]').waitFor({ timeout: 60_000 });
+      await endBroadcast(b.page);
       const badges = player.locator('.now-head .badge');
       await expect.poll(async () => (await badges.allTextContents()).join(' '), { timeout: 30_000 }).toBe('broadcast ended');
       expect(await player.locator('[data-testid=player-error]').count()).toBe(0);

@@ -12,8 +12,11 @@ export const RTC_GATHER_WAIT_MS = 2_000;
  */
 export const RTC_QUIET_MS = 2_500;
 
-/** The offer's body: `bytes` per answer are bounded by the hub (32 KiB); this bounds what the page reads back. */
-const MAX_ANSWER_CHARS = 256 * 1024;
+/**
+ * The most of a WHEP answer the page reads (an SDP answer is a few KiB; the hub bounds offers at 32 KiB). A longer
+ * body is not read to its end: the offer fails, naming the bound.
+ */
+const MAX_ANSWER_BYTES = 256 * 1024;
 
 export interface RtcLiveHandlers {
   /** The hub placed the session: the server that feeds it and why (as for a data-channel viewer). */
@@ -160,7 +163,8 @@ export class RtcLive {
     const signal = AbortSignal.any([timeout, this.#abort.signal]);
     try {
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sdp, signal });
-      const text = (await res.text()).slice(0, MAX_ANSWER_CHARS);
+      const text = await boundedText(res, MAX_ANSWER_BYTES);
+      if (text === null) return { ok: false, status: 0, message: `the answer was longer than ${MAX_ANSWER_BYTES} bytes` };
       if (res.status !== 201) return { ok: false, status: res.status, message: text.trim().slice(0, 300) || `HTTP ${res.status}` };
       const location = res.headers.get('location');
       if (location) this.#resource = new URL(location, url).href;
@@ -169,6 +173,31 @@ export class RtcLive {
       return { ok: false, status: 0, message: timeout.aborted ? 'the hub did not answer' : String((err as Error).message ?? err) };
     }
   }
+}
+
+/** The response's body as text, or null (and the rest left unread) once it passes `maxBytes`. */
+export async function boundedText(res: Response, maxBytes: number): Promise<string | null> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      void reader.cancel().catch(() => undefined);
+      return null;
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  return new TextDecoder().decode(all);
 }
 
 /** Resolves once ICE gathering is complete, or after RTC_GATHER_WAIT_MS. */

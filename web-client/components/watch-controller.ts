@@ -317,9 +317,7 @@ export class WatchController implements ReactiveController {
           // The director placed a recording, not a live stream: the broadcast ended meanwhile. WHEP would play it from
           // its start; a resume says it ended, a first offer leaves it to the data channel (seekable, resumable).
           if (from !== null) return this.#rtcEnded(rtc);
-          this.#start(this.#wanted);
-          this.#rtcRefused = true;
-          return;
+          return this.#playOnDataChannel();
         }
         const moved = from !== null && from !== serverId;
         this.#patch({
@@ -337,9 +335,7 @@ export class WatchController implements ReactiveController {
         if (from === null) {
           // The first offer failed (a WHEP endpoint this page cannot reach, a codec this browser lacks): the data channel plays it.
           console.warn(`low-latency live failed (${status}): ${message}; playing over the data channel`);
-          this.#start(this.#wanted);
-          this.#rtcRefused = true;
-          return;
+          return this.#playOnDataChannel();
         }
         // Resuming: the hub refused the stream (it ended meanwhile), or none answered after several tries.
         if (status >= 400 && status < 500) return this.#rtcEnded(rtc);
@@ -351,6 +347,12 @@ export class WatchController implements ReactiveController {
     this.#rtcBytes = { bytes: 0, atMs: performance.now() };
     this.#patch({ rtc: true, live: true, bufferAheadS: 0, behindLiveS: 0, latencyS: null, receiveBps: null });
     void rtc.start(whep.endpoints);
+  }
+
+  /** Low latency cannot play this stream (a first offer failed, or the director placed a recording): the data channel plays it, and no new offer is made for it. */
+  #playOnDataChannel(): void {
+    this.#rtcRefused = true;
+    this.#start(this.#wanted);
   }
 
   /** The low-latency session went quiet: the broadcast ended, or its server went away (then a new one, at the edge). */

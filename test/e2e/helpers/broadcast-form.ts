@@ -39,3 +39,30 @@ export async function goLiveOnCamera(page: Page, hubUrl: string, errors: readonl
   await expect.poll(() => state.getAttribute('data-phase'), { timeout: 30_000, message: errors.join('; ') }).toBe('live');
   return (await page.locator('baton-broadcaster [data-testid=watch-link]').getAttribute('href'))!;
 }
+
+/**
+ * Waits until both entry servers stored media, not only the stream's header (the first chunks of a file capture may
+ * carry no frame yet on a loaded machine; a broadcast ended then stores nothing, rightly: "ended without a media frame").
+ */
+export async function waitForStoredMedia(page: Page): Promise<void> {
+  const stored = page.locator('baton-ingest-card [data-state=streaming] [data-testid=ingest-stored]');
+  await expect
+    .poll(async () => (await stored.allTextContents()).filter((t) => /\d (kB|MB|GB)$/.test(t.trim())).length, {
+      timeout: 30_000,
+      message: 'both entry servers never stored a kilobyte',
+    })
+    .toBe(2);
+}
+
+/**
+ * Presses End broadcast and waits for the result; fails with the page's problem when the servers did not finalize.
+ * The wait outlasts the publisher's own bound for the end (END_TIMEOUT_MS = 60 s), so a slow end shows its reason.
+ */
+export async function endBroadcast(page: Page): Promise<void> {
+  await page.locator('baton-broadcast-setup [data-testid=end-broadcast]').click();
+  const state = page.locator('baton-broadcaster [data-testid=broadcast-state]');
+  await expect.poll(() => state.getAttribute('data-phase'), { timeout: 75_000, message: 'the broadcast never ended' }).toBe('ended');
+  const problem = page.locator('baton-broadcaster [data-testid=broadcast-problem]');
+  if (await problem.count()) expect.fail(`the broadcast ended with a problem: ${(await problem.textContent())?.replace(/\s+/g, ' ')}`);
+  await page.locator('baton-broadcaster [data-testid=broadcast-result]').waitFor({ timeout: 5_000 });
+}
