@@ -2,9 +2,8 @@
 // Routed by find-my-way (Fastify's router). Every request spends a token of its client IP's bucket;
 // operator views need the operator token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { existsSync } from 'node:fs';
 import FindMyWay from 'find-my-way';
-import sirv from 'sirv';
+import { rebuildableStatic } from './static-files.js';
 import { isAssetId, type DecisionEvent, type StateTable } from './protocol/index.js';
 import { MAX_CATALOG_QUERY_CHARS } from '../common/catalog-search.js';
 import { MAX_CATALOG_PAGE, SearchBusyError, type CatalogView } from './catalog-view.js';
@@ -38,12 +37,12 @@ type Handler = (req: IncomingMessage, res: ServerResponse, query: Record<string,
 const READ: FindMyWay.HTTPMethod[] = ['GET', 'HEAD'];
 
 export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) {
-  const assets = staticDir && existsSync(staticDir) ? sirv(staticDir, { single: true, dev: false, etag: true }) : undefined;
+  const assets = staticDir ? rebuildableStatic(staticDir) : undefined;
   /** Anything no route takes: 405 for writes, 404 under /api/, else the web client. */
   const fallback = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     if (path.startsWith('/api/')) return send(res, 404, { error: `no such endpoint: ${path.slice(0, 100)}` });
-    if (assets) return assets(req, res, () => send(res, 404, { error: 'not found' }));
+    if (assets?.built()) return assets.handle(req, res, () => send(res, 404, { error: 'not found' }));
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('Baton hub is running. The web client is not built: run `npm run build` (or `npm start`).\n');
   };

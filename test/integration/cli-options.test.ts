@@ -1,7 +1,7 @@
 // Every off/none value of `baton server` through the real CLI — flag, environment, config file —
 // read back from the running server's /api/status (the options it actually runs with).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -119,6 +119,41 @@ describe('baton hub --static-dir', () => {
       expect(await (await fetch(`${url}/secret.txt`)).text()).not.toContain('not for the web');
     } finally {
       hub.child.kill('SIGKILL');
+    }
+  });
+
+  it('serves the web client built after start, and rebuilt under it (new index, new hashed files)', async () => {
+    const web = mkdtempSync(join(tmpdir(), 'baton-web-'));
+    const hub = run(['hub', '--port', '0', '--cluster-secret', SECRET, '--static-dir', web], {}, configDir);
+    try {
+      const [, url] = await waitForOutput(hub, /listening on (http:\/\/\S+)/);
+      const get = async (path: string) => {
+        const r = await fetch(`${url}${path}`);
+        return { status: r.status, body: await r.text() };
+      };
+      expect((await get('/')).body).toMatch(/not built/);
+      // `npm run build` after the hub started.
+      mkdirSync(join(web, 'assets'));
+      writeFileSync(join(web, 'assets', 'index-aaaa.js'), 'console.log("first")');
+      writeFileSync(join(web, 'index.html'), '<script src="/assets/index-aaaa.js"></script>');
+      expect(await get('/')).toEqual({ status: 200, body: '<script src="/assets/index-aaaa.js"></script>' });
+      expect((await get('/assets/index-aaaa.js')).body).toBe('console.log("first")');
+      // Rebuilt: the old hashed file is gone, a new one and a longer index take its place.
+      rmSync(join(web, 'assets'), { recursive: true });
+      mkdirSync(join(web, 'assets'));
+      writeFileSync(join(web, 'assets', 'index-bbbb.js'), 'console.log("second build")');
+      const index = '<!doctype html><script type="module" src="/assets/index-bbbb.js"></script>';
+      writeFileSync(join(web, 'index.html'), index);
+      expect(await get('/')).toEqual({ status: 200, body: index });
+      expect(await get('/#/watch')).toEqual({ status: 200, body: index });
+      expect(await get('/assets/index-bbbb.js')).toEqual({ status: 200, body: 'console.log("second build")' });
+      // A file written after the index (the index unchanged) is found by a rescan, at most one a second.
+      writeFileSync(join(web, 'assets', 'late-cccc.js'), 'late');
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect(await get('/assets/late-cccc.js')).toEqual({ status: 200, body: 'late' });
+    } finally {
+      hub.child.kill('SIGKILL');
+      rmSync(web, { recursive: true, force: true });
     }
   });
 

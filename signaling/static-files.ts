@@ -1,0 +1,64 @@
+// The built web client, served by sirv, and served again as rebuilt: `npm run build` under a running hub replaces
+// dist/web (new hashed file names, a new index.html), and sirv's production mode knows only the files (and sizes)
+// it found at start — it would serve the old index's length and 404 (then the index, by `single`) for the new files.
+import { statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import sirv from 'sirv';
+
+/** A path sirv does not know makes it look at the directory again at most this often (anonymous requests can ask). */
+export const STATIC_RESCAN_MS = 1_000;
+
+type Next = () => void;
+export type StaticHandler = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+
+/**
+ * Serves `dir` (a single-page app: unknown paths get index.html), noticing a rebuild: index.html changed (one stat per
+ * request), or a request for a file the last scan did not see (a rescan at most every STATIC_RESCAN_MS). A directory
+ * absent at start is served once it is built. `handle` calls `next` when there is nothing built to serve; `built`
+ * says whether there is.
+ */
+export function rebuildableStatic(dir: string, now: () => number = Date.now): { handle: StaticHandler; built: () => boolean } {
+  const index = join(dir, 'index.html');
+  let stamp = '';
+  let handler: ReturnType<typeof sirv> | null = null;
+  let exact: ReturnType<typeof sirv> | null = null;
+  let scannedAt = -Infinity;
+
+  const stampOf = (): string => {
+    let s: Stats;
+    try {
+      s = statSync(index);
+    } catch {
+      return '';
+    }
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  };
+  const scan = (current: string): void => {
+    stamp = current;
+    scannedAt = now();
+    handler = current ? sirv(dir, { single: true, dev: false, etag: true }) : null;
+    // The same files without the single-page fallback: tells a file the scan missed from a route of the app.
+    exact = current ? sirv(dir, { dev: false, etag: true }) : null;
+  };
+  const fresh = (): boolean => {
+    const current = stampOf();
+    if (current !== stamp) scan(current);
+    return handler !== null;
+  };
+
+  const handle: StaticHandler = (req, res, next) => {
+    if (!fresh()) return next();
+    // A path with a file extension the scan does not hold may be a file built since: look once more (rate-bounded).
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (/\.[a-z0-9]+$/i.test(path) && now() - scannedAt >= STATIC_RESCAN_MS) {
+      return exact!(req, res, () => {
+        scan(stampOf());
+        if (!handler) return next();
+        handler(req, res, next);
+      });
+    }
+    handler!(req, res, next);
+  };
+  return { handle, built: fresh };
+}
