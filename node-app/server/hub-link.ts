@@ -24,6 +24,12 @@ const RECONNECT_DELAY_MS = 250;
 const RECONNECT_DELAY_MAX_MS = 5_000;
 /** A resync the hub has not answered by then is given up (the next gap asks again). */
 const RESYNC_TIMEOUT_MS = 5_000;
+/**
+ * A hub that takes the TCP connection and never answers the handshake (hung, SIGSTOPped, a proxy with no upstream)
+ * counts as unreachable after this long, and the link moves on to the next hub. socket.io's own default is 20 s: a
+ * hung first hub of the list held the server's registration that long.
+ */
+export const HUB_CONNECT_TIMEOUT_MS = 5_000;
 /** After the hub closed us on purpose (it does not reconnect by itself), come back after this plus up to as much again. */
 const REJOIN_AFTER_HUB_CLOSE_MS = 500;
 /**
@@ -146,6 +152,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       reconnectionDelay: RECONNECT_DELAY_MS,
       reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
       randomizationFactor: 0.5,
+      timeout: HUB_CONNECT_TIMEOUT_MS,
       transports: ['websocket'],
     });
     for (const [event, listener] of this.#handlers) (socket.on as (e: string, l: Untyped) => unknown)(event, listener);

@@ -57,6 +57,25 @@ describe('a server refused by one hub of its list (real Redis, real hubs and ser
     expect(s.child.exitCode).toBe(null);
   }, 90_000);
 
+  it('a hung first hub (it takes the connection, never answers) holds the registration one connect timeout, not 20 s', async () => {
+    // short-2 hangs (SIGSTOP: the kernel still accepts its TCP connections); the server lists it first.
+    short2.child.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      const s = await startHubServer([short2.url, usual.url], 'past-a-hung-hub', join(tmp, 'c'));
+      procs.push(s);
+      // HUB_CONNECT_TIMEOUT_MS (5 s) and the start-up; socket.io's default connect timeout alone is 20 s.
+      expect(s.output()).toContain('hub unreachable; trying the next');
+      await waitFor('the server counted on the usual hub', async () => {
+        const r = (await fetch(`${usual.url}/api/hubs`).then((x) => x.json())) as HubsReply;
+        return (r.hubs.find((h) => h.id === 'usual')?.servers ?? 0) >= 2;
+      });
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      short2.child.kill('SIGCONT');
+    }
+  }, 60_000);
+
   it('refused by every hub of its list, it exits 1 naming each hub and why', async () => {
     const s = run([
       'server',
