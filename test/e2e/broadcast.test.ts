@@ -87,6 +87,10 @@ describe('broadcaster (Chromium with a fake camera, hub + 3 servers)', () => {
         .toBeGreaterThan(t1 + 0.5);
       expect(SERVER_IDS).toContain((await v.page.locator('baton-player [data-testid=server-id]').textContent())?.trim());
       expect(await v.page.locator('baton-player [data-testid=reason]').getAttribute('data-reason')).toBe('live');
+      // The broadcaster sees the viewer (the servers' load reports, summed by the hub, asked every 2 s).
+      await expect
+        .poll(() => page.locator('baton-broadcaster [data-testid=broadcast-viewers]').textContent(), { timeout: 20_000 })
+        .toBe('1');
 
       await screenshot(page, 'broadcast-live');
       await screenshot(v.page, 'broadcast-viewer');

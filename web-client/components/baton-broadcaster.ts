@@ -4,7 +4,7 @@ import type { UploadInfo } from '../../client-sdk/publisher.js';
 import { playerStyles } from '../styles/player-styles.js';
 import { sharedStyles } from '../styles/shared.js';
 import { BroadcastController, type BroadcastStatus, type GoLiveOptions, type Problem, type SourceKind } from './broadcast-controller.js';
-import { codecsOf, formatBitrate, formatBytes, formatClock, formatDuration } from './format.js';
+import { codecsOf, formatBitrate, formatBytes, formatClock, formatDuration, thousands } from './format.js';
 import { hrefFor } from './hash-route.js';
 import './baton-broadcast-setup.js';
 import './baton-ingest-card.js';
@@ -307,6 +307,9 @@ export class BatonBroadcaster extends LitElement {
       }
       <dl class="stats">
         <div class="stat"><dt>On air</dt><dd>${s.startedAt === null ? '—' : formatDuration(s.elapsedMs)}</dd></div>
+        <div class="stat" title="Viewers of this stream on every server of the cluster">
+          <dt>Watching</dt><dd data-testid="broadcast-viewers">${s.phase === 'live' && s.viewers !== null ? thousands(s.viewers) : '—'}</dd>
+        </div>
         <div class="stat"><dt>Stream bitrate</dt><dd data-testid="stream-bitrate">${s.phase === 'live' ? formatBitrate(s.streamBps ?? undefined) : '—'}</dd></div>
         <div class="stat" title="What leaves this browser for all entry servers together">
           <dt>Upload</dt><dd data-testid="upload-bitrate">${s.phase === 'live' ? formatBitrate(s.uploadBps ?? undefined) : '—'}</dd>

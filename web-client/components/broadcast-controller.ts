@@ -9,6 +9,7 @@ import { publishProblem, validate } from './broadcast-problems.js';
 import { createRecorder, pickRecorderType } from './broadcast-recorder.js';
 import { Recording } from './broadcast-recording.js';
 import { idleStatus, RateWindow, type BroadcastStatus, type GoLiveOptions, type LocationInput, type Notice } from './broadcast-status.js';
+import { askViewers, VIEWERS_POLL_MS } from './catalog-source.js';
 import { HubConnection, type HubState } from './hub-connection.js';
 import { connectClient, iceServers, type ClientSocket } from './hub-socket.js';
 
@@ -42,6 +43,8 @@ export class BroadcastController implements ReactiveController {
   #stopping: Promise<void> | null = null;
   /** Bumped by every goLive and by a cancel: an older goLive that wakes up finds it changed and backs off. */
   #run = 0;
+  #viewersAskedAt = -Infinity;
+  #viewersAsking = false;
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -319,6 +322,21 @@ export class BroadcastController implements ReactiveController {
     });
   }
 
+  /** How many watch the stream now (one question at a time; a missing answer leaves the figure as it was). */
+  async #askViewers(): Promise<void> {
+    const socket = this.#hub.socket;
+    const streamId = this.status.streamId;
+    if (!socket?.connected || !streamId || this.#viewersAsking) return;
+    this.#viewersAsking = true;
+    this.#viewersAskedAt = performance.now();
+    try {
+      const n = await askViewers(socket, streamId);
+      if (n !== undefined && this.status.streamId === streamId && this.status.phase === 'live') this.#patch({ viewers: n });
+    } finally {
+      this.#viewersAsking = false;
+    }
+  }
+
   /** A fatal publisher or recorder failure while live: stop recording, keep the figures on screen. */
   #fail(problem: Problem): void {
     const p = this.#publisher;
@@ -355,6 +373,7 @@ export class BroadcastController implements ReactiveController {
     const s = this.status;
     if (s.phase !== 'live' && s.phase !== 'ending') return;
     const t = performance.now();
+    if (s.phase === 'live' && t - this.#viewersAskedAt >= VIEWERS_POLL_MS) void this.#askViewers();
     const p = this.#publisher;
     const bytes = p?.bytes ?? s.bytes;
     const wire = p?.wireBytes ?? s.wireBytes;

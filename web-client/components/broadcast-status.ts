@@ -52,6 +52,8 @@ export interface BroadcastStatus {
   /** `performance.now()` when recording started. */
   startedAt: number | null;
   elapsedMs: number;
+  /** How many watch the stream across the cluster (asked every VIEWERS_POLL_MS while live); null before an answer. */
+  viewers: number | null;
   notices: Notice[];
   result: PublishResult | null;
   problem: Problem | null;
@@ -72,6 +74,7 @@ export function idleStatus(): BroadcastStatus {
     uploadBps: null,
     startedAt: null,
     elapsedMs: 0,
+    viewers: null,
     notices: [],
     result: null,
     problem: null,

@@ -7,6 +7,8 @@ import { ACK_TIMEOUT_MS, type ClientSocket } from './hub-socket.js';
 
 /** Entries a search answer shows; "N of M" says how many more matched. */
 export const SEARCH_RESULTS = 200;
+/** How often a page asks how many are watching its stream (the player, the broadcaster while live), ms. */
+export const VIEWERS_POLL_MS = 2_000;
 /** A search goes out once typing pauses this long (ms). */
 export const SEARCH_DEBOUNCE_MS = 250;
 
@@ -18,6 +20,16 @@ export interface SearchResults {
 }
 
 type Page = { assets: CatalogEntry[]; next: string | null; total: number };
+
+/** How many watch `assetId` across the cluster (`viewers` on the /client socket); undefined without an answer. */
+export async function askViewers(socket: ClientSocket, assetId: string): Promise<number | undefined> {
+  try {
+    const r = parseAck(viewersReplySchema, await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('viewers', { assetIds: [assetId] }), 'viewers');
+    return r.ok ? r.counts[0] : undefined;
+  } catch {
+    return undefined; // no answer this time: the next poll asks again; the figure on screen stays
+  }
+}
 
 export class CatalogSource {
   entries: CatalogEntry[] = [];
@@ -101,16 +113,9 @@ export class CatalogSource {
     if (!socket || !assetId || this.#viewersInFlight) return undefined;
     this.#viewersInFlight = true;
     try {
-      const r = parseAck(
-        viewersReplySchema,
-        await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('viewers', { assetIds: [assetId] }),
-        'viewers',
-      );
-      const n = r.ok ? r.counts[0] : undefined;
+      const n = await askViewers(socket, assetId);
       if (n !== undefined) this.#setViewers(assetId, n);
       return n;
-    } catch {
-      return undefined; // no answer this time: the next poll asks again; the figure on screen stays
     } finally {
       this.#viewersInFlight = false;
     }

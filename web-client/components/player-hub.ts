@@ -3,12 +3,12 @@ import { hubUrls, takeEarlySocket } from './client-socket.js';
 import { startEarlyWatch } from './early-watch.js';
 import { connectClient, iceServers, type ClientSocket } from './hub-socket.js';
 import { whepEndpoints } from './rtc-live.js';
+import { VIEWERS_POLL_MS } from './catalog-source.js';
 import type { HubState } from './playback-status.js';
 
 /** How often the catalog is fetched again while the page is visible (ms). */
 export const CATALOG_REFRESH_MS = 10_000;
-/** How often the player asks how many are watching its asset (ms). */
-export const VIEWERS_POLL_MS = 2_000;
+export { VIEWERS_POLL_MS } from './catalog-source.js';
 
 /** What the player does as the socket comes and goes and a poll falls due. */
 export interface PlayerHubHost {
