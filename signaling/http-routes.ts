@@ -29,7 +29,8 @@ export interface HttpHost {
   readonly shared?: { readonly ready: boolean };
   takeHttpToken(req: IncomingMessage): boolean;
   apiState(): unknown;
-  hubUrls(): Promise<string[]>;
+  /** `shared`: a read of the hub list up to a second old, shared by the requests meanwhile (anonymous ones). */
+  hubUrls(o?: { shared?: boolean }): Promise<string[]>;
   hubList(): Promise<unknown[]>;
 }
 
@@ -95,7 +96,7 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
     }
   });
   open('/api/config', (_req, res) => {
-    hub.hubUrls().then(
+    hub.hubUrls({ shared: true }).then(
       (hubs) => send(res, 200, { iceServers: hub.iceServers, operatorTokenRequired: hub.operatorGate.tokenRequired, hubs }),
       () => send(res, 200, { iceServers: hub.iceServers, operatorTokenRequired: hub.operatorGate.tokenRequired, hubs: [hub.publicUrl] }),
     );

@@ -194,7 +194,7 @@ export class Hub {
         ...(this.shared
           ? {
               hubId: this.hubId,
-              forward: async (...a) => forwardToOwner(await this.hubList().catch(() => undefined), this.#mesh, ...a),
+              forward: async (...a) => forwardToOwner(await this.hubList({ shared: true }).catch(() => undefined), this.#mesh, ...a),
               streams: this.shared.whipStreams,
             }
           : {}),
@@ -392,15 +392,18 @@ export class Hub {
     if (holder && holder !== this.hubId) this.#mesh?.requestRotation(holder, epoch, reason);
   }
 
-  /** Every hub of the cluster (this one alone without Redis). */
-  async hubList(): Promise<HubInfo[]> {
-    if (this.shared) return this.shared.hubs();
+  /**
+   * Every hub of the cluster (this one alone without Redis), read now; `shared`: a read up to HUB_LIST_FRESH_MS old,
+   * shared by every request meanwhile (what anonymous requests get, so they cannot make Redis work for each).
+   */
+  async hubList(o: { shared?: boolean } = {}): Promise<HubInfo[]> {
+    if (this.shared) return o.shared ? this.shared.sharedHubs() : this.shared.hubs();
     return [{ id: this.hubId, ...this.#hubStatus(), leaseHolder: true, lastSeenMs: this.#clock.now() }];
   }
 
   /** The URLs clients may use (this hub's first): what `/api/config` hands the web client for failover. */
-  async hubUrls(): Promise<string[]> {
-    const others = (await this.hubList()).map((h) => h.url).filter((u) => u && u !== this.publicUrl);
+  async hubUrls(o: { shared?: boolean } = {}): Promise<string[]> {
+    const others = (await this.hubList(o)).map((h) => h.url).filter((u) => u && u !== this.publicUrl);
     return [this.publicUrl, ...others.sort()];
   }
 

@@ -15,6 +15,8 @@ import { DEFAULT_LEASE_MS, LeaseKeeper, RotationLease } from './lease.js';
 
 /** How long one blocking read of the log waits for news before it asks again. */
 const READ_BLOCK_MS = 1_000;
+/** How long one read of the hub list answers anonymous requests (`sharedHubs`), ms: a hub joining or leaving shows that much later there. */
+export const HUB_LIST_FRESH_MS = 1_000;
 /** Pause after a failed read (Redis away) before the next try. */
 const READ_RETRY_MS = 250;
 
@@ -65,6 +67,8 @@ export class SharedCluster {
   readonly #keeper: LeaseKeeper;
   readonly #probe: RedisProbe;
   readonly #hubList: HubList;
+  /** The last read of the hub list, handed to anonymous requests for HUB_LIST_FRESH_MS (`sharedHubs`). */
+  #hubsRead: { atMs: number; list: Promise<HubInfo[]> } | undefined;
   readonly #claim: HubClaim;
   /** What the last renewal of the claim found, so a change is logged once. */
   #claimState: ClaimResult = 'ok';
@@ -236,11 +240,34 @@ export class SharedCluster {
     this.redis.disconnect();
   }
 
-  /** The live hubs of the cluster, from their own reports (each expires with its hub). Rejects at once while Redis is unreachable. */
+  /**
+   * The live hubs of the cluster, from their own reports (each expires with its hub), read now. Rejects at once while
+   * Redis is unreachable. Every read is also the one `sharedHubs()` hands out for the next HUB_LIST_FRESH_MS.
+   */
   hubs(): Promise<HubInfo[]> {
     // A hung Redis would hold /api/config (anonymous) two command timeouts; its fallback (this hub alone) is the answer anyway.
     if (!this.ready) return Promise.reject(new Error('Redis unreachable'));
-    return this.#hubList.list();
+    const list = this.#hubList.list();
+    const read = { atMs: this.#now(), list };
+    this.#hubsRead = read;
+    // A failed read is not handed out again: the next request reads anew.
+    list.catch(() => {
+      if (this.#hubsRead === read) this.#hubsRead = undefined;
+    });
+    return list;
+  }
+
+  /**
+   * The hub list for anonymous requests (`/api/config`, a WHIP/WHEP resource request relayed to another hub): the
+   * last read when it started less than HUB_LIST_FRESH_MS ago (requests meanwhile share it), else a new one. Before,
+   * each such request read Redis (three commands): one address at the HTTP rate sent it 150 a second, and every
+   * client of every hub adds to what all hubs share. Operator views and the hub's own uses read now (`hubs()`).
+   */
+  sharedHubs(): Promise<HubInfo[]> {
+    const last = this.#hubsRead;
+    const age = last ? this.#now() - last.atMs : Number.POSITIVE_INFINITY;
+    if (last && this.ready && age >= 0 && age < HUB_LIST_FRESH_MS) return last.list;
+    return this.hubs();
   }
 
   /** Reads the log for ever: applies each batch, loads a snapshot after a gap, waits out Redis outages. */

@@ -9,6 +9,7 @@ import { MEDIA_DIR, ROOT, waitFor, type Proc } from '../helpers/cluster.js';
 import { startHubServer, startRedisHub, stopAll, type HubProc } from '../helpers/redis-hubs.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-process.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+import { Redis } from 'ioredis';
 
 const ASSET = 'demo-testsrc';
 const KEY = 'resources-stream-key';
@@ -74,4 +75,28 @@ describe('WHIP/WHEP resources across hubs (2 hubs, real Redis)', () => {
     expect(gone.status).toBe(404);
     expect(await gone.text()).toMatch(/hub res-gone, which held it, is gone/);
   }, 90_000);
+
+  it('anonymous requests that read the hub list share one read a second: they cannot make Redis work for each', async () => {
+    const [a, b] = [hubs[0]!, hubs[1]!];
+    const stats = new Redis(redis.url);
+    const reads = async () => Number(/cmdstat_zrevrange:calls=(\d+)/.exec(await stats.info('commandstats'))?.[1] ?? 0);
+    try {
+      const before = await reads();
+      const started = Date.now();
+      // /api/config lists the hubs; a DELETE of another hub's (forged) resource is checked against the list.
+      for (let i = 0; i < 30; i++) {
+        const [config, forged] = await Promise.all([
+          fetch(`${a.url}/api/config`),
+          del(a, `/whep/${ASSET}/${b.id}.forged${String(i).padStart(10, '0')}`),
+        ]);
+        expect(config.status).toBe(200);
+        expect(forged.status).toBe(404);
+      }
+      const seconds = (Date.now() - started) / 1000;
+      // One read a second for the burst, and each hub's own every HUB_LIST_CHECK_MS (5 s). Before: one per request (60+).
+      expect(await reads()).toBeLessThanOrEqual(before + Math.ceil(seconds) + 1 + 2 * Math.ceil(seconds / 5 + 1));
+    } finally {
+      stats.disconnect();
+    }
+  }, 30_000);
 });
