@@ -7,10 +7,12 @@ export const MAX_RESENDS_PER_RTCP = 64;
 /** Resent bytes a session may spend a second (a 1-second bucket shared by its tracks), B/s: 1 Mbit/s. */
 export const NACK_RESEND_BYTES_PER_S = 128 * 1024;
 /**
- * An RTCP packet equal to the one just before it, within this, is the same one again, ms: libdatachannel hands a track
- * a feedback packet once for each SSRC it names that maps to the track (a player's own SSRC and ours), so each came twice.
+ * An RTCP packet equal to the one just before it on the track, within this, is the same one again, ms: libdatachannel
+ * hands a track a feedback packet once for each SSRC it names that maps to the track (a player's own SSRC and ours), so
+ * each came twice, one right after the other. Wide enough for a busy event loop between the two callbacks; a player
+ * that really sends the same NACK twice that fast gets one answer (its next one is answered).
  */
-export const DUPLICATE_RTCP_MS = 5;
+export const DUPLICATE_RTCP_MS = 50;
 
 /** Tells an RTCP packet a track was handed again (see DUPLICATE_RTCP_MS) from a new one. */
 export class RtcpRepeats {
