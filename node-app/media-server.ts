@@ -176,6 +176,11 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       renditionsOf: (id) => renditionsAmong(this.store.list(), id),
       // WHEP players leave by the same uplink as the data-channel viewers: the load the director reads counts them.
       sent: (n) => this.#countEgress(n),
+      feedback: (f) => {
+        this.metrics.whepFeedback.inc({ kind: f.kind });
+        if (f.kind !== 'nack') return;
+        for (const result of ['resent', 'unavailable', 'refused'] as const) this.metrics.whepNackedPackets.inc({ result }, f[result]);
+      },
     });
     this.#loadReport = new LoadReport({
       viewers: this.#viewers,

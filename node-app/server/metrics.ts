@@ -111,8 +111,25 @@ export function createServerMetrics(server: MetricsSource) {
       this.set(server.table.version);
     },
   });
+  const whepFeedback = new Counter({
+    name: 'baton_server_whep_feedback_total',
+    help: 'RTCP feedback messages from WHEP players, by kind (pli: a keyframe asked for; nack: lost packets asked back)',
+    labelNames: ['kind'],
+    registers,
+  });
+  const whepNackedPackets = new Counter({
+    name: 'baton_server_whep_nacked_packets_total',
+    help: 'RTP packets WHEP players asked back, by result (resent; unavailable: older than the kept history; refused: over the resend bounds)',
+    labelNames: ['result'],
+    registers,
+  });
+  // Zero series from the start, so a dashboard's rate() has a baseline before the first player asks.
+  for (const kind of ['pli', 'nack']) whepFeedback.inc({ kind }, 0);
+  for (const result of ['resent', 'unavailable', 'refused']) whepNackedPackets.inc({ result }, 0);
   return {
     registry,
+    whepFeedback,
+    whepNackedPackets,
     isDirector: new Gauge({ name: 'baton_server_is_director', help: '1 while this server holds the director role', registers }),
     egressBytes: new Counter({ name: 'baton_server_egress_bytes_total', help: 'Media bytes sent to viewers', registers }),
     decisions: new Counter({

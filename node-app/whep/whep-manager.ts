@@ -5,7 +5,7 @@ import { whepEndSchema, whepOfferSchema } from '../../signaling/protocol/whep.js
 import { SdpError } from '../../signaling/protocol/whip-sdp.js';
 import type { ByteSource } from '../contracts.js';
 import type { SessionLog } from '../webrtc/peer.js';
-import type { WhepSession } from './whep-session.js';
+import type { WhepFeedback, WhepSession } from './whep-session.js';
 
 /** WHEP players one server feeds at once; more are refused (`no-capacity`, the hub tries another server). */
 export const MAX_WHEP_SESSIONS = 256;
@@ -22,8 +22,12 @@ export interface WhepManagerOptions {
   /** libdatachannel ICE server URLs. */
   iceServerUrls?: string[];
   log?: SessionLog;
-  /** Bytes sent to players (RTP): the server's egress, as a data-channel viewer's are. */
+  /** Bytes sent to players (RTP, resent packets too): the server's egress, as a data-channel viewer's are. */
   sent?: (bytes: number) => void;
+  /** Players' PLIs and NACKs, as each session answers them (the server's metrics). */
+  feedback?: (f: WhepFeedback) => void;
+  /** Sent RTP packets kept per track for NACKs; default NACK_HISTORY_PACKETS. */
+  nackHistoryPackets?: number;
   /** Default MAX_WHEP_SESSIONS. */
   maxSessions?: number;
   /** The ids of an asset's VP8 renditions held here, tallest first: named to a player refused the asset's codec. */
@@ -71,8 +75,8 @@ export class WhepManager {
     return o;
   }
 
-  /** Per session: frames and bytes sent, PLIs received. */
-  stats(): { resourceId: string; videoFrames: number; audioFrames: number; bytes: number; plis: number }[] {
+  /** Per session: frames and bytes sent, PLIs and NACKs received, packets resent. */
+  stats(): ({ resourceId: string } & WhepSession['stats'])[] {
     return [...this.#sessions.values()].map((s) => ({ resourceId: s.resourceId, ...s.stats }));
   }
 
@@ -108,6 +112,8 @@ export class WhepManager {
               iceServers: this.#o.iceServerUrls,
               renditions: () => this.#o.renditionsOf?.(assetId) ?? [],
               ...(this.#o.sent ? { sent: this.#o.sent } : {}),
+              ...(this.#o.feedback ? { feedback: this.#o.feedback } : {}),
+              ...(this.#o.nackHistoryPackets ? { nackHistoryPackets: this.#o.nackHistoryPackets } : {}),
             });
           } catch (err) {
             source.close();

@@ -1,18 +1,17 @@
 // One WHEP player: libdatachannel sendonly tracks answering its offer, fed in real time with RTP packetized from the asset's WebM / Matroska frames.
 import { EventEmitter } from 'node:events';
-import { Audio, PeerConnection, RtcpNackResponder, Video, type Track } from 'node-datachannel';
+import { Audio, PeerConnection, Video, type Track } from 'node-datachannel';
 import { type OfferMedia, type OfferSummary, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 import { fromAvcc, parameterSets } from '../../common/avc-config.js';
 import { NalType } from '../whip/h264-depacketizer.js';
 import type { ByteSource } from '../contracts.js';
 import { GATHER_TIMEOUT_MS, setOffer } from '../whip/whip-peer.js';
+import { NACK_RESEND_BYTES_PER_S, NackResponder, ResendBudget, RtcpRepeats, type NackOutcome } from './nack-responder.js';
 import { hasPli, RtpPacketizer } from './rtp-packetizer.js';
 import { openWebm, type MediaFrame, type WebmFrames } from './webm-packets.js';
 
 /** A player that has not connected by then is dropped, ms. */
 export const WHEP_CONNECT_TIMEOUT_MS = 15_000;
-/** Sent RTP packets kept per track to answer NACKs (libdatachannel's RtcpNackResponder). */
-export const NACK_HISTORY_PACKETS = 512;
 
 export interface WhepSessionOptions {
   resourceId: string;
@@ -27,9 +26,15 @@ export interface WhepSessionOptions {
    * codec (VP9, AV1), which it can play instead. Asked only then.
    */
   renditions?: () => string[];
-  /** Bytes sent to the player, as they go (the server's egress: the load the director reads counts them). */
+  /** Bytes sent to the player, as they go, resent ones too (the server's egress: the load the director reads counts them). */
   sent?: (bytes: number) => void;
+  /** RTCP feedback from the player, once each: a PLI, or what its NACKs asked for (the server's metrics count them). */
+  feedback?: (f: WhepFeedback) => void;
+  /** Sent RTP packets kept per track to answer NACKs; default NACK_HISTORY_PACKETS. */
+  nackHistoryPackets?: number;
 }
+
+export type WhepFeedback = { kind: 'pli' } | ({ kind: 'nack' } & NackOutcome);
 
 export interface WhepSessionEvents {
   /** Once: the player left, the asset ended, or the session was closed. */
@@ -39,6 +44,8 @@ export interface WhepSessionEvents {
 interface Out {
   track: Track;
   rtp: RtpPacketizer;
+  nack: NackResponder;
+  repeats: RtcpRepeats;
 }
 
 /**
@@ -48,7 +55,8 @@ interface Out {
  * first one (a keyframe); a live one's from its newest keyframe Cluster, each as soon as its
  * block is read (the catch-up to the edge at once: the receiver decodes it and shows the edge). A PLI
  * holds video back to the next keyframe (stored media cannot make one); NACKs are
- * answered from the last NACK_HISTORY_PACKETS sent.
+ * answered from the last NACK_HISTORY_PACKETS each track sent, within the session's resend budget
+ * (node-app/whep/nack-responder.ts; libdatachannel's RtcpNackResponder resent every packet asked, twice, without bound).
  */
 export class WhepSession extends EventEmitter<WhepSessionEvents> {
   readonly resourceId: string;
@@ -64,7 +72,9 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
   #closed = false;
   #waitKeyframe = true;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  stats = { videoFrames: 0, audioFrames: 0, bytes: 0, plis: 0 };
+  readonly #budget: ResendBudget;
+  /** `nacks`: generic NACK messages; `retransmits`: packets sent again; `nackRefused`: asked for, held, over a bound. */
+  stats = { videoFrames: 0, audioFrames: 0, bytes: 0, plis: 0, nacks: 0, retransmits: 0, nackRefused: 0 };
 
   /** Throws SdpError for an offer that receives neither VP8 nor H.264. */
   constructor(opts: WhepSessionOptions) {
@@ -73,6 +83,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     this.resourceId = opts.resourceId;
     this.#now = opts.now ?? (() => performance.now());
     this.#summary = summarizeOffer(opts.offer, 'receive');
+    this.#budget = new ResendBudget(NACK_RESEND_BYTES_PER_S, this.#now);
     this.#timer = setTimeout(() => this.#pc?.state() !== 'connected' && this.close('connect-timeout'), WHEP_CONNECT_TIMEOUT_MS);
     this.#timer.unref?.();
   }
@@ -114,7 +125,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     } else v.addVP8Codec(vpt);
     const vrtp = new RtpPacketizer({ codec: want, payloadType: vpt, clockRateHz: 90_000 });
     v.addSSRC(vrtp.ssrc, 'baton', 'baton', 'video');
-    this.#video = { track: pc.addTrack(v), rtp: vrtp };
+    this.#video = this.#out(pc.addTrack(v), vrtp);
     const audio = this.#summary.audio;
     if (audio) {
       const a = new Audio(audio.mid, 'SendOnly');
@@ -122,14 +133,9 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
       a.addOpusCodec(apt);
       const artp = new RtpPacketizer({ codec: 'opus', payloadType: apt, clockRateHz: 48_000 });
       a.addSSRC(artp.ssrc, 'baton', 'baton', 'audio');
-      this.#audio = { track: pc.addTrack(a), rtp: artp };
+      this.#audio = this.#out(pc.addTrack(a), artp);
     }
-    for (const o of [this.#video, this.#audio]) o?.track.setMediaHandler(new RtcpNackResponder(NACK_HISTORY_PACKETS));
-    this.#video.track.onMessage((rtcp) => {
-      if (!hasPli(rtcp)) return;
-      this.stats.plis++;
-      this.#waitKeyframe = true;
-    });
+    for (const o of [this.#video, this.#audio]) if (o) o.track.onMessage((rtcp) => this.#feedback(o, rtcp));
     this.#video.track.onOpen(() => void this.#pump().catch(() => this.close('source-failed')));
     pc.onStateChange((state) => {
       if (state === 'failed' || state === 'closed' || state === 'disconnected') this.close(`peer-${state}`);
@@ -144,6 +150,37 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     const d = pc.localDescription();
     if (!d?.sdp) throw new Error('libdatachannel produced no answer');
     return d.sdp;
+  }
+
+  #out(track: Track, rtp: RtpPacketizer): Out {
+    const nack = new NackResponder({
+      ssrc: rtp.ssrc,
+      budget: this.#budget,
+      historyPackets: this.#o.nackHistoryPackets,
+      resend: (p) => {
+        if (this.#closed || !track.isOpen()) return;
+        track.sendMessageBinary(p);
+        this.stats.bytes += p.byteLength;
+        this.#o.sent?.(p.byteLength);
+      },
+    });
+    return { track, rtp, nack, repeats: new RtcpRepeats() };
+  }
+
+  /** RTCP from the player, on a track the packet names. */
+  #feedback(out: Out, rtcp: Buffer): void {
+    if (this.#closed || out.repeats.again(rtcp, this.#now())) return;
+    if (out === this.#video && hasPli(rtcp)) {
+      this.stats.plis++;
+      this.#waitKeyframe = true;
+      this.#o.feedback?.({ kind: 'pli' });
+    }
+    const n = out.nack.received(rtcp);
+    if (!n) return;
+    this.stats.nacks += n.nacks;
+    this.stats.retransmits += n.resent;
+    this.stats.nackRefused += n.refused;
+    this.#o.feedback?.({ kind: 'nack', ...n });
   }
 
   /** Idempotent. */
@@ -205,6 +242,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     let bytes = 0;
     for (const p of packets) {
       out.track.sendMessageBinary(p);
+      out.nack.sent(p);
       bytes += p.byteLength;
     }
     this.stats.bytes += bytes;

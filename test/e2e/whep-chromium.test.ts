@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../helpers/cluster.js';
 import { HAVE_GI, whipPublish } from '../helpers/gstreamer.js';
+import { LossyUdpRelay } from '../helpers/lossy-udp-relay.js';
+import { scrape } from '../helpers/prometheus.js';
 import { openPage } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
 
@@ -31,8 +33,11 @@ const SERVERS = [
 /** An H.264 asset comes from GStreamer's openh264enc over WHIP (what OBS sends). */
 const HAVE_OPENH264 = HAVE_GI && spawnSync('gst-inspect-1.0', ['openh264enc'], { encoding: 'utf8' }).status === 0;
 
-/** What the page runs: the WHEP exchange (RFC 9725 style, non-trickle) with nothing but browser APIs. */
-const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
+/**
+ * What the page runs: the WHEP exchange (RFC 9725 style, non-trickle) with nothing but browser APIs; plays `playS`
+ * (default 2) seconds. With `viaTest`, the POST goes through the test's `whepPost` (which can put a relay on the path).
+ */
+const WHEP_PAGE_SCRIPT = async ({ endpoint, viaTest, playS = 2 }: { endpoint: string; viaTest?: boolean; playS?: number }) => {
   const t0 = performance.now();
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
@@ -52,7 +57,16 @@ const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
     pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
     setTimeout(r, 3000);
   });
-  const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+  const sdp = pc.localDescription!.sdp;
+  type Posted = { status: number; sdp: string; headers: Record<string, string> };
+  const r: Posted = viaTest
+    ? await (window as unknown as { whepPost: (sdp: string) => Promise<Posted> }).whepPost(sdp)
+    : await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sdp }).then(async (x) => ({
+        status: x.status,
+        sdp: await x.text(),
+        headers: Object.fromEntries(x.headers),
+      }));
+  const res = new Response(r.sdp, { status: r.status, headers: r.headers });
   if (res.status !== 201) throw new Error(`POST ${res.status}: ${await res.text()}`);
   const location = new URL(res.headers.get('location')!, endpoint).href;
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
@@ -67,7 +81,8 @@ const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
   }
   const ttffMs = performance.now() - t0;
   // Real-time playback: the clock moves on, frames keep coming.
-  await new Promise((r) => setTimeout(r, 2000));
+  await new Promise((r) => setTimeout(r, playS * 1000));
+  const inbound = [...(await pc.getStats()).values()].find((x) => x.type === 'inbound-rtp' && x.kind === 'video');
   const q = video.getVideoPlaybackQuality();
   const codec = [...(await pc.getStats()).values()].find((x) => x.type === 'codec' && /^video\//.test(x.mimeType))?.mimeType as
     | string
@@ -81,6 +96,9 @@ const WHEP_PAGE_SCRIPT = async (endpoint: string) => {
     server: res.headers.get('x-baton-server'),
     reason: res.headers.get('x-baton-reason'),
     location,
+    nackCount: inbound?.nackCount as number,
+    packetsLost: inbound?.packetsLost as number,
+    framesDecoded: inbound?.framesDecoded as number,
   };
   await fetch(location, { method: 'DELETE' });
   pc.close();
@@ -136,7 +154,7 @@ describe('WHEP in Chromium', () => {
   it('plays a stored asset into a <video> from the server the director chose', async () => {
     const { page, context, errors } = await openPage(env.browser);
     try {
-      const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${env.cluster.hubUrl}/whep/demo-smpte`);
+      const r = await page.evaluate(WHEP_PAGE_SCRIPT, { endpoint: `${env.cluster.hubUrl}/whep/demo-smpte` });
       expect(['par-1', 'nyc-1']).toContain(r.server);
       expect(r.reason).toBeTruthy();
       expect(r.width).toBeGreaterThan(0);
@@ -158,6 +176,55 @@ describe('WHEP in Chromium', () => {
     }
   }, 90_000);
 
+  it('gets the video packets a lossy path drops back by NACK: Chromium asks, the server resends, the video plays', async () => {
+    const { page, context } = await openPage(env.browser);
+    const relays: LossyUdpRelay[] = [];
+    let server = '';
+    try {
+      await page.exposeFunction('whepPost', async (offer: string) => {
+        // The player's own candidates stay out of the offer: the server learns its address only through the relay.
+        const sdp = offer
+          .split('\r\n')
+          .filter((l) => !l.startsWith('a=candidate'))
+          .join('\r\n');
+        const res = await fetch(`${env.cluster.hubUrl}/whep/demo-smpte`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/sdp' },
+          body: sdp,
+        });
+        const answer = await res.text();
+        if (res.status !== 201) return { status: res.status, sdp: answer, headers: {} };
+        server = res.headers.get('x-baton-server')!;
+        const moved = LossyUdpRelay.throughRelay(answer);
+        const relay = await LossyUdpRelay.open(moved.serverPort);
+        relays.push(relay);
+        const videoSsrc = Number(/^a=ssrc:(\d+) /m.exec(answer.slice(answer.indexOf('m=video')))?.[1]);
+        // One video packet in 20 is lost (its first copy: a resent one goes through).
+        let n = 0;
+        const lost = new Set<number>();
+        relay.drop = (d) => d.ssrc === videoSsrc && !lost.has(d.seq) && ++n % 20 === 0 && lost.add(d.seq) !== undefined;
+        return { status: 201, sdp: moved.rewrite(relay.port), headers: Object.fromEntries(res.headers) };
+      });
+      const r = await page.evaluate(WHEP_PAGE_SCRIPT, { endpoint: `${env.cluster.hubUrl}/whep/demo-smpte`, viaTest: true, playS: 6 });
+      const relay = relays[0]!;
+      const dropped = relay.fromServer.filter((d) => d.dropped).length;
+      const m = await scrape(`${(await env.cluster.state()).servers.find((s) => s.id === server)!.httpUrl}/metrics`);
+      const resent = m.get('baton_server_whep_nacked_packets_total{result="resent"}') ?? 0;
+      console.log(
+        `lossy WHEP in Chromium: ${dropped} video packets dropped; NACKs ${r.nackCount}, lost ${r.packetsLost}, frames ${r.framesDecoded}; server resent ${resent}`,
+      );
+      expect(dropped).toBeGreaterThan(5);
+      expect(r.nackCount).toBeGreaterThan(0);
+      expect(resent).toBeGreaterThan(0);
+      // The resent packets filled the gaps: Chromium counts as lost only what never came.
+      expect(r.packetsLost).toBeLessThan(dropped);
+      expect(r.framesDecoded).toBeGreaterThan(60);
+    } finally {
+      await context.close();
+      for (const relay of relays) relay.close();
+    }
+  }, 90_000);
+
   it.skipIf(!HAVE_OPENH264)(
     'plays an H.264 broadcast (published over WHIP by GStreamer) into a <video> as H.264',
     async () => {
@@ -172,7 +239,7 @@ describe('WHEP in Chromium', () => {
       });
       const { page, context } = await openPage(env.browser);
       try {
-        const r = await page.evaluate(WHEP_PAGE_SCRIPT, `${env.cluster.hubUrl}/whep/obs-chromium`);
+        const r = await page.evaluate(WHEP_PAGE_SCRIPT, { endpoint: `${env.cluster.hubUrl}/whep/obs-chromium` });
         expect(r.codec).toBe('video/H264');
         expect(r.width).toBe(320);
         expect(r.currentTime).toBeGreaterThan(1);
