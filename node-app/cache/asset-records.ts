@@ -58,6 +58,8 @@ export class AssetRecords {
         sizeBytes: 0,
         arrivals: null,
         keeping: false,
+        pairs: 0,
+        keepSlot: -1,
         entryKey: Infinity,
         keepBelow: 0,
         keptBytes: 0,

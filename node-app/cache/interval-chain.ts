@@ -2,11 +2,16 @@
 import type { BlockTable, HeldBlock } from './block-table.js';
 import { type ChainAsset, type Member, Pair } from './pair.js';
 
-/** The `SLOT_FLAGS` bits: the pair is alive, cached, its leader a ghost, its asset kept whole. */
+/** The `SLOT_FLAGS` bits: the pair is alive, cached, its leader a ghost. */
 export const PAIR_ALIVE = 1;
 export const PAIR_CACHED = 2;
 export const PAIR_GHOST = 4;
-export const PAIR_KEEPING = 8;
+/**
+ * Above those bits, `SLOT_FLAGS` holds the asset's `keepSlot`: whether the pair's asset is kept
+ * whole is `Chains.assetKeeping[flags >>> PAIR_ASSET_SHIFT]`, one byte per asset, so that keeping an
+ * asset or letting it go is one write, not one per pair of a chain that may be long.
+ */
+export const PAIR_ASSET_SHIFT = 3;
 
 /** Numbers per slot in `Chains.slots`, and their offsets. */
 export const SLOT_STRIDE = 4;
@@ -16,7 +21,7 @@ export const SLOT_HELD = 0;
 export const SLOT_NEED = 1;
 /** What the last re-rank charged the pair (bytes): a fall from it may let another pair in. */
 export const SLOT_CHARGED = 2;
-/** `PAIR_*` bits, mirroring `alive`, `cached`, `ghostLeader` and the asset's `keeping`. */
+/** `PAIR_*` bits, mirroring `alive`, `cached` and `ghostLeader`, then the asset's `keepSlot` (`PAIR_ASSET_SHIFT`). */
 export const SLOT_FLAGS = 3;
 
 /**
@@ -45,6 +50,8 @@ export class Chains {
   rankedSlot = new Int32Array(64);
   /** By slot, from `SLOT_STRIDE × slot`: the `SLOT_*` fields. Its length is a capacity. */
   slots = new Float64Array(SLOT_STRIDE * 64);
+  /** By asset `keepSlot`: 1 while the asset is kept whole. Its length is a capacity. */
+  assetKeeping = new Uint8Array(64);
   /** Live pairs. */
   count = 0;
   readonly #table: BlockTable;
@@ -52,6 +59,9 @@ export class Chains {
   /** Slots the owner's pass released (their pairs dead and out of `ranked`), and the next never used. */
   readonly #freeSlots: number[] = [];
   #nextSlot = 0;
+  /** Asset keep slots released (their asset's last pair died), and the next never used. */
+  readonly #freeAssetSlots: number[] = [];
+  #nextAssetSlot = 0;
 
   constructor(table: BlockTable) {
     this.#table = table;
@@ -90,14 +100,20 @@ export class Chains {
     this.slots[f] = cached ? this.slots[f]! | PAIR_CACHED : this.slots[f]! & ~PAIR_CACHED;
   }
 
-  /** The asset is kept whole, or no longer: each of its pairs learns it. */
+  /** The asset is kept whole, or no longer: its pairs' records see it through its keep slot. */
   setKeeping(a: ChainAsset, keeping: boolean): void {
     a.keeping = keeping;
-    const slots = this.slots;
-    for (let p = a.head?.lead ?? null; p !== null; p = p.follower.lead) {
-      const f = SLOT_STRIDE * p.slot + SLOT_FLAGS;
-      slots[f] = keeping ? slots[f]! | PAIR_KEEPING : slots[f]! & ~PAIR_KEEPING;
-    }
+    if (a.keepSlot >= 0) this.assetKeeping[a.keepSlot] = keeping ? 1 : 0;
+  }
+
+  /** Whether the asset of the pair whose `SLOT_FLAGS` are `flags` is kept whole. */
+  keepingOf(flags: number): boolean {
+    return this.assetKeeping[flags >>> PAIR_ASSET_SHIFT] === 1;
+  }
+
+  /** Asset keep slots held now (by the assets that have a live pair). */
+  get assetSlotsInUse(): number {
+    return this.#nextAssetSlot - this.#freeAssetSlots.length;
   }
 
   /** The asset's bitrate changed: its pairs' needs are to be worked out again. */
@@ -231,7 +247,9 @@ export class Chains {
     slots[r + SLOT_HELD] = 0;
     slots[r + SLOT_NEED] = Number.NaN;
     slots[r + SLOT_CHARGED] = 0;
-    slots[r + SLOT_FLAGS] = PAIR_ALIVE | (p.ghostLeader ? PAIR_GHOST : 0) | (p.asset.keeping ? PAIR_KEEPING : 0);
+    const a = p.asset;
+    if (a.pairs++ === 0) a.keepSlot = this.#allocAssetSlot(a.keeping);
+    slots[r + SLOT_FLAGS] = PAIR_ALIVE | (p.ghostLeader ? PAIR_GHOST : 0) | (a.keepSlot << PAIR_ASSET_SHIFT);
     leader.lead = p;
     follower.follow = p;
     // Its id is the highest: it goes after every pair with an interval not above its own.
@@ -281,11 +299,31 @@ export class Chains {
     return slot;
   }
 
+  #allocAssetSlot(keeping: boolean): number {
+    let slot = this.#freeAssetSlots.pop();
+    if (slot === undefined) {
+      slot = this.#nextAssetSlot++;
+      if (slot === this.assetKeeping.length) {
+        const grown = new Uint8Array(2 * slot);
+        grown.set(this.assetKeeping);
+        this.assetKeeping = grown;
+      }
+    }
+    this.assetKeeping[slot] = keeping ? 1 : 0;
+    return slot;
+  }
+
   #kill(p: Pair): void {
     p.alive = false;
     const f = SLOT_STRIDE * p.slot + SLOT_FLAGS;
     this.slots[f] = this.slots[f]! & ~PAIR_ALIVE;
     this.count--;
+    const a = p.asset;
+    if (--a.pairs === 0) {
+      // A dead pair's record keeps pointing at the slot until the next pass drops it: every reader tests `PAIR_ALIVE` first.
+      this.#freeAssetSlots.push(a.keepSlot);
+      a.keepSlot = -1;
+    }
     if (p.leader.lead === p) p.leader.lead = null;
     if (p.follower.follow === p) p.follower.follow = null;
   }

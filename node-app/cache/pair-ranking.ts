@@ -3,9 +3,9 @@ import type { BlockTable } from './block-table.js';
 import {
   type Chains,
   PAIR_ALIVE,
+  PAIR_ASSET_SHIFT,
   PAIR_CACHED,
   PAIR_GHOST,
-  PAIR_KEEPING,
   SLOT_CHARGED,
   SLOT_FLAGS,
   SLOT_HELD,
@@ -170,7 +170,7 @@ export class PairRanking<A extends RankedAsset> {
       const f = slots[r + SLOT_FLAGS]!;
       // A pair of an asset kept whole needs no room of its own: its blocks are kept anyway.
       let cost = 0;
-      if ((f & PAIR_KEEPING) === 0) {
+      if (chains.assetKeeping[f >>> PAIR_ASSET_SHIFT] !== 1) {
         const held = slots[r + SLOT_HELD]!;
         if ((f & PAIR_GHOST) !== 0) cost = held;
         else {

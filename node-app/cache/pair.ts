@@ -10,6 +10,13 @@ export interface ChainAsset extends BlockOwner {
   tail: Member | null;
   /** Kept whole (generalized interval caching): its pairs are charged nothing. Change it with `Chains.setKeeping`. */
   keeping: boolean;
+  /** Live pairs of the asset (`Chains` counts them). */
+  pairs: number;
+  /**
+   * While the asset has a live pair, its index in `Chains.assetKeeping` (which mirrors `keeping`
+   * there, for its pairs' records to point at); -1 otherwise. Set by `Chains` only.
+   */
+  keepSlot: number;
 }
 
 /**

@@ -2,16 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockTable } from '../../node-app/cache/block-table.js';
-import {
-  Chains,
-  PAIR_ALIVE,
-  PAIR_CACHED,
-  PAIR_GHOST,
-  PAIR_KEEPING,
-  SLOT_FLAGS,
-  SLOT_HELD,
-  SLOT_STRIDE,
-} from '../../node-app/cache/interval-chain.js';
+import { Chains, PAIR_ALIVE, PAIR_CACHED, PAIR_GHOST, SLOT_FLAGS, SLOT_HELD, SLOT_STRIDE } from '../../node-app/cache/interval-chain.js';
 import type { ChainAsset, Member } from '../../node-app/cache/pair.js';
 import { WholeAssets, type KeptAsset } from '../../node-app/cache/whole-assets.js';
 
@@ -43,7 +34,15 @@ describe('interval chains: the typed arrays a re-rank reads mirror the pairs', (
       fc.property(fc.array(opArb, { maxLength: 80, size: 'max' }), (ops) => {
         const table = new BlockTable(1e12, () => {});
         const chains = new Chains(table);
-        const assets: ChainAsset[] = ['a', 'b'].map((id) => ({ id, blocks: new Map(), head: null, tail: null, keeping: false }));
+        const assets: ChainAsset[] = ['a', 'b'].map((id) => ({
+          id,
+          blocks: new Map(),
+          head: null,
+          tail: null,
+          keeping: false,
+          pairs: 0,
+          keepSlot: -1,
+        }));
         const members: Member[] = [];
         let now = 0;
         for (const op of ops) {
@@ -95,12 +94,21 @@ describe('interval chains: the typed arrays a re-rank reads mirror the pairs', (
             slots.add(p.slot);
             check(((f & PAIR_CACHED) !== 0) === p.cached, `pair ${p.id}: cached flag`);
             check(((f & PAIR_GHOST) !== 0) === p.ghostLeader, `pair ${p.id}: ghost flag`);
-            check(((f & PAIR_KEEPING) !== 0) === p.asset.keeping, `pair ${p.id}: keeping flag`);
+            check(chains.keepingOf(f) === p.asset.keeping, `pair ${p.id}: keeping flag`);
             const queued = p.entries().reduce((sum, [, held]) => sum + held.bytes.length, 0);
             const held = chains.slots[SLOT_STRIDE * p.slot + SLOT_HELD];
             check(held === queued, `pair ${p.id}: held ${held} but its queue lists ${queued}`);
             checkedPairs++;
           });
+          // Each asset with a live pair has a keep slot of its own; one without has none (slots are reused, not leaked).
+          const keepSlots = new Set<number>();
+          for (const a of assets) {
+            const live = chains.ranked.filter((p) => p.alive && p.asset === a).length;
+            check(a.pairs === live, `${a.id}: counts ${a.pairs} pairs, has ${live}`);
+            check(a.keepSlot >= 0 === live > 0, `${a.id}: keep slot ${a.keepSlot} with ${live} pairs`);
+            if (a.keepSlot >= 0) keepSlots.add(a.keepSlot);
+          }
+          check(chains.assetSlotsInUse === keepSlots.size, `${chains.assetSlotsInUse} keep slots in use, ${keepSlots.size} held`);
         }
       }),
       { numRuns: 400 },
