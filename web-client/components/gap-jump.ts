@@ -1,4 +1,5 @@
-// Where the MSE sink moves a playhead that sits outside buffered media: into a range that starts just after it.
+// Where the MSE sink moves a playhead that sits outside buffered media: into a range that starts just after it, or,
+// once the playhead is stuck in a hole of a track, into the range after the hole.
 import { liveEdgeTarget } from './live-sync.js';
 
 /** A playhead stuck this close before a buffered range jumps into it (seconds). */
@@ -62,6 +63,24 @@ export function jumpGap(video: GapVideo, seekTarget: number | null, live: boolea
       video.currentTime = live ? liveEdgeTarget(start + 0.01, ranges.end(ranges.length - 1)) : start + 0.01;
       return null;
     }
+  }
+  return null;
+}
+
+/**
+ * Where a playhead that is stuck though playing goes (null: it stays): the start of the next buffered range, however
+ * far, when the playhead is in no range or at the end of one. A video track with a hole of seconds (variable frame
+ * rate: a screen recording without frames while nothing changed) shows as a hole in `buffered`, but Chromium plays
+ * on into it with the audio and stalls about 3 s past the last frame, with no `waiting` event and nothing more to
+ * append (measured: Chromium 156, frames at 0–3 s and 7–10 s, stuck at 5.945 s, readyState 2). Nothing else fills a
+ * hole ahead of the playhead: a seek drops what was buffered, so a range ahead is media appended after this point.
+ * A playhead stuck inside a range with media ahead is not moved: that is no hole.
+ */
+export function stallTarget(ranges: TimeRanges, timeS: number): number | null {
+  for (let i = 0; i < ranges.length; i++) {
+    const start = ranges.start(i);
+    if (start > timeS + BUFFERED_SLACK_S) return start + 0.01;
+    if (timeS >= start - BUFFERED_SLACK_S && ranges.end(i) - timeS >= HOLE_STEP_S) return null;
   }
   return null;
 }
