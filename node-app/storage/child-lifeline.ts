@@ -18,12 +18,26 @@ function hasLifeline(): boolean {
 }
 
 /**
+ * Runs the command (`"$@"`) only while the process `$0` is still its parent. setpriv sets the death signal in the
+ * child; a server that died before that (between the fork and the prctl) left it to init, and no signal would come.
+ * A missing command is exit 127 (sh's `exec`), as before.
+ */
+const PARENT_CHECK = 'test "$PPID" = "$0" && exec "$@"; exit 1';
+
+/**
  * The command line that runs `bin args` so that it is killed when this process dies, however it dies: `bin args`
  * behind `setpriv --pdeathsig KILL --` where that works, else unchanged. A `bin` that is missing then shows as exit
- * 127 (as with `nice`), not as the spawn's ENOENT.
+ * 127 (as with `nice`), not as the spawn's ENOENT. Every program in the chain execs the next: the child's pid is
+ * ffmpeg's.
  *
  * Spawn it from the main thread: the kernel sends the signal when the thread that forked the child ends.
  */
 export function diesWithServer(bin: string, args: readonly string[]): [string, string[]] {
-  return hasLifeline() ? ['setpriv', ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, [...args]];
+  return diesWithParent(process.pid, bin, args);
+}
+
+/** diesWithServer for a parent `parentPid` (a test names another to see the command refused). */
+export function diesWithParent(parentPid: number, bin: string, args: readonly string[]): [string, string[]] {
+  if (!hasLifeline()) return [bin, [...args]];
+  return ['setpriv', ['--pdeathsig', 'KILL', '--', 'sh', '-c', PARENT_CHECK, String(parentPid), bin, ...args]];
 }
