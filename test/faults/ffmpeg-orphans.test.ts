@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, waitFor } from '../helpers/cluster.js';
 import { makeTestClip } from '../helpers/test-clip.js';
+import { processRuns } from '../helpers/process-alive.js';
 
 const CLIP = 'slow-talk';
 const CLIP_S = 20;
@@ -22,23 +23,13 @@ function ffmpegWriting(dir: string): number[] {
     try {
       const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
       if (!argv.some((a) => a.endsWith('ffmpeg')) || !argv.some((a) => a.startsWith(`${dir}/`))) continue;
-      if (!alive(Number(name))) continue;
+      if (!processRuns(Number(name))) continue;
       pids.push(Number(name));
     } catch {
       // It exited while we looked.
     }
   }
   return pids;
-}
-
-/** Whether `pid` runs (a zombie has exited; only its parent, init here, has not reaped it yet). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 function durationS(path: string): number {
@@ -65,7 +56,7 @@ describe('ffmpeg of a SIGKILLed media server', () => {
   }, 120_000);
   afterAll(async () => {
     // A failed run leaves no ffmpeg behind on the machine either.
-    for (const pid of found) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of found) if (processRuns(pid)) process.kill(pid, 'SIGKILL');
     await cluster?.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -85,7 +76,7 @@ describe('ffmpeg of a SIGKILLed media server', () => {
     slow.child.kill('SIGKILL');
     await slow.exited;
     // The kernel kills it at once; a few seconds leave room for a loaded machine, far less than the encode's 20 s.
-    await waitFor('no ffmpeg of the killed server running', () => encoders.every((pid) => !alive(pid)), 5_000, 50);
+    await waitFor('no ffmpeg of the killed server running', () => encoders.every((pid) => !processRuns(pid)), 5_000, 50);
 
     // Restarted on the same storage, at full speed: the partial file goes, and every rung is made from the start.
     const restarted = await cluster!.startServer({ ...SERVER, storageDir: storage });

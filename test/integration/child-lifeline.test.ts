@@ -6,21 +6,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { diesWithParent } from '../../node-app/storage/child-lifeline.js';
 import { ROOT, waitFor } from '../helpers/cluster.js';
-
-/** Whether `pid` runs (a zombie has exited; only init, its new parent, has not reaped it yet). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+import { processRuns } from '../helpers/process-alive.js';
 
 describe.runIf(process.platform === 'linux')('child lifeline', () => {
   const left: number[] = [];
   afterEach(() => {
-    for (const pid of left.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of left.splice(0)) if (processRuns(pid)) process.kill(pid, 'SIGKILL');
   });
 
   it('a child spawned through it dies when its parent is SIGKILLed; its pid is the command’s own', async () => {
@@ -46,7 +37,7 @@ describe.runIf(process.platform === 'linux')('child lifeline', () => {
       await waitFor('sleep running', () => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === 'sleep');
       parent.kill('SIGKILL');
       await exited;
-      await waitFor('the child gone with its parent', () => !alive(pid), 5_000, 20);
+      await waitFor('the child gone with its parent', () => !processRuns(pid), 5_000, 20);
     } finally {
       parent.kill('SIGKILL');
     }
