@@ -1,6 +1,6 @@
 // Where the MSE sink moves a playhead outside buffered media (web-client/components/gap-jump.ts), on plain element state.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type GapVideo, jumpGap, stallTarget } from '../../web-client/components/gap-jump.js';
+import { type GapVideo, jumpGap, STALL_NUDGE_S, stallTarget } from '../../web-client/components/gap-jump.js';
 import { STALL_CHECK_MS, STALL_JUMP_MS, StallWatch, type StallVideo } from '../../web-client/components/stall-watch.js';
 
 /** A `<video>`'s state as jumpGap reads it: buffered ranges (seconds), the playhead, seeking, readyState. */
@@ -43,8 +43,8 @@ const vfrHole = (): Array<[number, number]> => [
 ];
 
 describe('stallTarget', () => {
-  it('moves a playhead stuck in a hole to the range after it, however far', () => {
-    expect(stallTarget(timeRanges(vfrHole()), 5.945)).toBeCloseTo(7.031);
+  it('jumps a playhead stuck in a hole to the range after it, however far', () => {
+    expect(stallTarget(timeRanges(vfrHole()), 5.945)).toEqual({ toS: 7.031, kind: 'jump' });
     expect(
       stallTarget(
         timeRanges([
@@ -53,15 +53,26 @@ describe('stallTarget', () => {
         ]),
         6,
       ),
-    ).toBeCloseTo(60.01);
+    ).toEqual({ toS: 60.01, kind: 'jump' });
   });
 
   it('steps over a hole from the end of a range', () => {
-    expect(stallTarget(timeRanges(vfrHole()), 2.9)).toBeCloseTo(7.031);
+    expect(stallTarget(timeRanges(vfrHole()), 2.9)?.toS).toBeCloseTo(7.031);
   });
 
-  it('leaves a playhead with media ahead of it in its range, or with nothing buffered ahead', () => {
-    expect(stallTarget(timeRanges(vfrHole()), 1.5)).toBeNull();
+  it('nudges a playhead stuck inside media a hair forward (a hole shorter than Chromium plays past)', () => {
+    const move = stallTarget(
+      timeRanges([
+        [0, 3.006],
+        [4.021, 7.021],
+      ]),
+      5.946,
+    );
+    expect(move?.kind).toBe('nudge');
+    expect(move?.toS).toBeCloseTo(5.946 + STALL_NUDGE_S);
+  });
+
+  it('leaves a playhead with nothing buffered ahead', () => {
     expect(stallTarget(timeRanges(vfrHole()), 10.021)).toBeNull();
     expect(stallTarget(timeRanges([]), 4)).toBeNull();
   });
@@ -81,16 +92,28 @@ describe('StallWatch', () => {
     ...o,
   });
 
-  it('moves a playhead that stood still for STALL_JUMP_MS while playing, once, forward', () => {
+  it('jumps a playhead that stood still for STALL_JUMP_MS while playing over the hole', () => {
     const v = stuck();
     const watch = new StallWatch(v, () => false);
     vi.advanceTimersByTime(STALL_JUMP_MS);
     expect(v.currentTime).toBe(5.945);
     vi.advanceTimersByTime(STALL_CHECK_MS);
     expect(v.currentTime).toBeCloseTo(7.031);
-    // Stuck again there (inside a range with media ahead): no further move.
-    vi.advanceTimersByTime(10 * STALL_JUMP_MS);
-    expect(v.currentTime).toBeCloseTo(7.031);
+    watch.stop();
+  });
+
+  it('nudges once per stall: stuck again where it landed, it stays; moving by itself, it may be nudged again', () => {
+    const v = stuck({ currentTime: 8 });
+    const watch = new StallWatch(v, () => false);
+    vi.advanceTimersByTime(STALL_JUMP_MS + STALL_CHECK_MS);
+    expect(v.currentTime).toBeCloseTo(8 + STALL_NUDGE_S);
+    vi.advanceTimersByTime(20 * STALL_JUMP_MS);
+    expect(v.currentTime).toBeCloseTo(8 + STALL_NUDGE_S);
+    // It played on, and stalled again further on: a new stall, a new nudge.
+    v.currentTime = 9;
+    vi.advanceTimersByTime(STALL_CHECK_MS);
+    vi.advanceTimersByTime(STALL_JUMP_MS + STALL_CHECK_MS);
+    expect(v.currentTime).toBeCloseTo(9 + STALL_NUDGE_S);
     watch.stop();
   });
 

@@ -6,6 +6,8 @@ import { stallTarget } from './gap-jump.js';
 export const STALL_CHECK_MS = 250;
 /** A playhead that has not moved for this long while playing, the element short of data, is stuck (ms). */
 export const STALL_JUMP_MS = 1_000;
+/** A playhead this close to where the watch put it has not moved by itself (the element may round the time; seconds). */
+const LANDED_S = 0.001;
 /** HTMLMediaElement.readyState from which the element can play on. */
 const HAVE_FUTURE_DATA = 3;
 
@@ -14,7 +16,8 @@ export type StallVideo = Pick<HTMLVideoElement, 'buffered' | 'currentTime' | 'pa
 
 /**
  * Looks at `video` every STALL_CHECK_MS while it lives; `held` says a seek is pending (then the sink's own gap jump
- * decides). Each move goes strictly forward, to a range that starts past the playhead: it cannot loop.
+ * decides). Every move goes forward; a jump lands in a range that starts past the playhead, and a nudge is tried once
+ * per stall (again only after the playhead moved by itself): it cannot loop.
  */
 export class StallWatch {
   readonly #video: StallVideo;
@@ -22,6 +25,10 @@ export class StallWatch {
   readonly #timer: ReturnType<typeof setInterval>;
   #lastS = Number.NaN;
   #stillMs = 0;
+  /** A nudge was tried and the playhead has not moved by itself since. */
+  #nudged = false;
+  /** Where this watch last put the playhead. */
+  #movedToS = Number.NaN;
 
   constructor(video: StallVideo, held: () => boolean) {
     this.#video = video;
@@ -38,6 +45,8 @@ export class StallWatch {
     const v = this.#video;
     const t = v.currentTime;
     if (v.paused || v.seeking || v.ended || v.readyState >= HAVE_FUTURE_DATA || this.#held() || t !== this.#lastS) {
+      // Moving by itself (not just landed where this watch put it): a later stall may be nudged again.
+      if (t !== this.#lastS && !v.seeking && !(Math.abs(t - this.#movedToS) < LANDED_S)) this.#nudged = false;
       this.#lastS = t;
       this.#stillMs = 0;
       return;
@@ -45,7 +54,10 @@ export class StallWatch {
     this.#stillMs += STALL_CHECK_MS;
     if (this.#stillMs < STALL_JUMP_MS) return;
     this.#stillMs = 0;
-    const target = stallTarget(v.buffered, t);
-    if (target !== null) v.currentTime = target;
+    const move = stallTarget(v.buffered, t);
+    if (!move || (move.kind === 'nudge' && this.#nudged)) return;
+    this.#nudged = move.kind === 'nudge';
+    this.#movedToS = move.toS;
+    v.currentTime = move.toS;
   };
 }
