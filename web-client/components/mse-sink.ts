@@ -87,7 +87,7 @@ export class MseSink {
   #keeper: LiveKeeper | null; // while the stream is live
   /** The attached source's SourceBuffer, taken at open instead of a new one. */
   readonly #adopted: SourceBuffer | null;
-  /** Moves a playhead stuck in a hole of a track (no append or `timeupdate` comes to move it). */
+  /** Moves a playhead stuck in a hole of a track (no append or `timeupdate` comes to move it); not while live. */
   readonly #stall: StallWatch;
 
   /**
@@ -130,7 +130,8 @@ export class MseSink {
     this.#url = attached?.url ?? URL.createObjectURL(this.#source);
     video.addEventListener('timeupdate', this.#pump);
     video.addEventListener('error', this.#onVideoError);
-    this.#stall = new StallWatch(video, () => this.#seekTarget !== null);
+    // Live stalls are the keeper's (it jumps to the edge); once the stream ended, a recording's are the watch's.
+    this.#stall = new StallWatch(video, () => this.#seekTarget !== null || this.#keeper !== null);
     if (attached && this.#source.readyState === 'open') queueMicrotask(this.#onOpen);
     else {
       this.#source.addEventListener('sourceopen', this.#onOpen, { once: true });
