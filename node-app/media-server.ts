@@ -8,7 +8,7 @@ import { DirectorRole } from './director/director-role.js';
 import { DiskStore } from './storage/disk-store.js';
 import type { PosterMaker } from './storage/poster-maker.js';
 import { type RenditionMaker, renditionsAmong } from './storage/rendition-maker.js';
-import { serverRenditions, sweepPartialRenditions } from './server/server-renditions.js';
+import { serverRenditions, sweepPartialOutputs } from './server/server-renditions.js';
 import { isAssetId } from '../signaling/protocol/ids.js';
 import { createCachedSource } from './cache/cached-reader.js';
 import { createCache, DEFAULT_CACHE_POLICY, type BlockCache } from './cache/index.js';
@@ -273,7 +273,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
         }),
     });
     // Before the first scan, which may start ffmpeg on a partial file of this process's own.
-    if (this.#renditions) await sweepPartialRenditions(this.#o.storageDir, this.#log);
+    if (this.#renditions || this.#posters) await sweepPartialOutputs(this.#o.storageDir, this.#log);
     await this.store.refresh();
     await this.#ingest.removeStaleParts();
     const hub = new HubLink({

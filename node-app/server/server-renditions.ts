@@ -1,7 +1,7 @@
 // A media server's renditions: ffmpeg makes them in the background; each one made (or removed with its source)
 // is picked up by a storage rescan.
 import type { Logger } from '../../signaling/log.js';
-import { RenditionMaker, removePartialRenditions } from '../storage/rendition-maker.js';
+import { RenditionMaker, removePartialOutputs } from '../storage/rendition-maker.js';
 
 export interface ServerRenditionsOptions {
   /** Rescan storage: a rendition just made (`made`: its id, a whole file) is listed, and reported to the hub, at once. */
@@ -25,8 +25,8 @@ export function serverRenditions(o: ServerRenditionsOptions): RenditionMaker {
   });
 }
 
-/** Removes what a server killed mid-encode left in `dir`, and says so. */
-export async function sweepPartialRenditions(dir: string, log: Logger): Promise<void> {
-  const removed = await removePartialRenditions(dir);
-  if (removed.length) log.info({ files: removed }, 'partial renditions of a previous run removed');
+/** Removes the partial renditions and posters a server killed mid-encode left in `dir`, and says so. */
+export async function sweepPartialOutputs(dir: string, log: Logger): Promise<void> {
+  const removed = await removePartialOutputs(dir);
+  if (removed.length) log.info({ files: removed }, 'partial renditions or posters of a previous run removed');
 }

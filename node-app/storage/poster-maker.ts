@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { rename, rm } from 'node:fs/promises';
+import { diesWithServer } from './child-lifeline.js';
 import { diskRefused, SpaceWait } from './disk-room.js';
 
 /** A poster is at most this wide (px); the height keeps the picture's aspect ratio. */
@@ -133,10 +134,15 @@ export class PosterMaker {
   }
 }
 
-function run(bin: string, args: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
+function run(command: string, commandArgs: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
+  // Killed with this server even by SIGKILL (the timeout and the abort below only work while it lives).
+  const [bin, args] = diesWithServer(command, commandArgs);
   return new Promise((resolve, reject) => {
     execFile(bin, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024, signal }, (err, _stdout, stderr) => {
       if (!err) return resolve();
+      // setpriv runs ffmpeg by exec: a missing ffmpeg is its exit 127, told as the spawn's own ENOENT would be.
+      if (bin !== command && (err.code as unknown) === 127)
+        return reject(Object.assign(new Error(`spawn ${command} ENOENT`), { code: 'ENOENT', syscall: `spawn ${command}` }));
       const detail = String(stderr).trim().split('\n').slice(-2).join(' ');
       reject(Object.assign(err, { message: `${err.message}${detail ? `: ${detail}` : ''}` }));
     });

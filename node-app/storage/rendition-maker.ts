@@ -8,6 +8,7 @@ import { readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseRenditionId, renditionId } from '../../signaling/protocol/ids.js';
 import type { AssetInfo } from '../../signaling/protocol/types.js';
+import { diesWithServer } from './child-lifeline.js';
 import { DISK_REFUSED_LINE, diskRefused, freeBytes, SpaceWait } from './disk-room.js';
 
 /** The rungs a source can get (only those below its own height): picture height and video bitrate ceiling. */
@@ -269,10 +270,11 @@ export class RenditionMaker {
 
   #run(job: RenditionJob, out: string): Promise<void> {
     const args = ffmpegArgs(job, out);
+    // Killed with this server even by SIGKILL: else it would go on writing a partial file the next run removes and redoes.
     const [bin, argv] =
       this.#o.nice === false
-        ? [this.#o.ffmpeg ?? 'ffmpeg', args]
-        : ['nice', ['-n', String(RENDITION_NICE), this.#o.ffmpeg ?? 'ffmpeg', ...args]];
+        ? diesWithServer(this.#o.ffmpeg ?? 'ffmpeg', args)
+        : diesWithServer('nice', ['-n', String(RENDITION_NICE), this.#o.ffmpeg ?? 'ffmpeg', ...args]);
     const timeoutMs = RENDITION_TIMEOUT_BASE_MS + (job.durationMs / 1000) * RENDITION_TIMEOUT_PER_MEDIA_S_MS;
     return new Promise((resolve, reject) => {
       const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -296,7 +298,7 @@ export class RenditionMaker {
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         if (code === 0) return resolve();
-        // nice runs ffmpeg by exec: a missing ffmpeg is nice's exit 127.
+        // nice (and setpriv) run ffmpeg by exec: a missing ffmpeg is their exit 127.
         if (code === 127) return reject(Object.assign(new Error(`${this.#o.ffmpeg ?? 'ffmpeg'} not found`), { code: 'ENOENT' }));
         // ffmpeg says why a write failed on some earlier line ("Conversion failed!" comes last): that line is the detail.
         const refused = DISK_REFUSED_LINE.exec(stderr);
@@ -307,20 +309,21 @@ export class RenditionMaker {
   }
 }
 
-/** A rendition being written: `<id>.webm.<pid>.tmp`. */
-const PARTIAL_RENDITION = /^(.+__\d+p)\.webm\.(\d+)\.tmp$/;
+/** A rendition or a poster being written: `<id>.webm.<pid>.tmp`, `<id>.poster.jpg.<pid>.tmp`. */
+const PARTIAL_OUTPUT = /^(?:(.+__\d+p)\.webm|.+\.poster\.jpg)\.(\d+)\.tmp$/;
 
 /**
- * Removes the partial renditions in `dir` left by a server process that died while ffmpeg wrote them (a
- * clean stop removes its own). One written by a process still running (another server on the same
- * directory) is left alone. Resolves with the names removed.
+ * Removes the partial renditions and posters in `dir` left by a server process that died while ffmpeg wrote them
+ * (a clean stop removes its own; ffmpeg dies with its server, child-lifeline.ts). None is ever listed (only the
+ * finished file is renamed to its name); the job is queued again by the next scan. One written by a process still
+ * running (another server on the same directory) is left alone. Resolves with the names removed.
  */
-export async function removePartialRenditions(dir: string): Promise<string[]> {
+export async function removePartialOutputs(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {
-    const m = PARTIAL_RENDITION.exec(name);
-    if (!m || !parseRenditionId(m[1]!) || processAlive(Number(m[2]))) continue;
+    const m = PARTIAL_OUTPUT.exec(name);
+    if (!m || (m[1] !== undefined && !parseRenditionId(m[1])) || processAlive(Number(m[2]))) continue;
     await rm(join(dir, name), { force: true });
     removed.push(name);
   }

@@ -29,7 +29,7 @@ import {
   RENDITION_GOP_S,
   RenditionMaker,
   missingRenditions,
-  removePartialRenditions,
+  removePartialOutputs,
   type RenditionStatus,
 } from '../../node-app/storage/rendition-maker.js';
 
@@ -282,12 +282,13 @@ describe('renditions made by ffmpeg', () => {
     maker.close();
   });
 
-  it('partial renditions of a process that died are swept; one being written by a live process is not', async () => {
+  it('partial renditions and posters of a process that died are swept; one being written by a live process is not', async () => {
     const dir = mkdtempSync(join(root, 'partials-'));
     const dead = spawnSync('true').pid!;
-    const names = [`talk__240p.webm.${dead}.tmp`, `talk__144p.webm.${process.ppid}.tmp`, `notes.webm.${dead}.tmp`, 'talk.webm'];
-    for (const n of names) writeFileSync(join(dir, n), 'x');
-    expect(await removePartialRenditions(dir)).toEqual([`talk__240p.webm.${dead}.tmp`]);
-    expect(readdirSync(dir).sort()).toEqual(names.slice(1).sort());
+    const swept = [`talk__240p.webm.${dead}.tmp`, `talk.poster.jpg.${dead}.tmp`];
+    const kept = [`talk__144p.webm.${process.ppid}.tmp`, `talk.poster.jpg.${process.ppid}.tmp`, `notes.webm.${dead}.tmp`, 'talk.webm'];
+    for (const n of [...swept, ...kept]) writeFileSync(join(dir, n), 'x');
+    expect((await removePartialOutputs(dir)).sort()).toEqual(swept.sort());
+    expect(readdirSync(dir).sort()).toEqual(kept.sort());
   });
 });

@@ -1,4 +1,5 @@
-// Where the MSE sink moves a playhead that sits outside buffered media: into a range that starts just after it.
+// Where the MSE sink moves a playhead that sits outside buffered media: into a range that starts just after it, or,
+// once the playhead is stuck in a hole of a track, into the range after the hole.
 import { liveEdgeTarget } from './live-sync.js';
 
 /** A playhead stuck this close before a buffered range jumps into it (seconds). */
@@ -62,6 +63,35 @@ export function jumpGap(video: GapVideo, seekTarget: number | null, live: boolea
       video.currentTime = live ? liveEdgeTarget(start + 0.01, ranges.end(ranges.length - 1)) : start + 0.01;
       return null;
     }
+  }
+  return null;
+}
+
+/** How far a stuck playhead inside buffered media is moved: a seek, which restarts the element's reading (seconds). */
+export const STALL_NUDGE_S = 0.01;
+
+/** Where a stuck playhead goes: over a hole (`jump`), or a hair forward inside the media it sits in (`nudge`). */
+export interface StallMove {
+  toS: number;
+  kind: 'jump' | 'nudge';
+}
+
+/**
+ * Where a playhead that is stuck though playing goes (null: it stays). A video track with a hole (variable frame
+ * rate: a screen recording without frames while nothing changed) shows as a hole in `buffered`; Chromium plays on
+ * into it with the audio, then stops about 3 s past the last frame before the hole, with no `waiting` event and
+ * nothing more to append (measured, Chromium 156, VP8/VP9 + Opus, last frame before the hole at 2.94 s: stuck at
+ * 5.92–5.99 s, readyState 2, for ever). A playhead in no range, or at the end of one, jumps to the start of the
+ * next range however far (a 10-s hole: 5.924 → 13.031): nothing else fills a hole ahead of it, as a seek drops what
+ * was buffered, so a range ahead is media appended after this point. A hole shorter than that 3 s leaves it stuck
+ * inside the next range (a 1-s hole: at 5.946 in 4.021–7.021): the element's reading stalled at the hole and does
+ * not resume by itself; a seek a hair forward restarts it (`nudge`).
+ */
+export function stallTarget(ranges: TimeRanges, timeS: number): StallMove | null {
+  for (let i = 0; i < ranges.length; i++) {
+    const start = ranges.start(i);
+    if (start > timeS + BUFFERED_SLACK_S) return { toS: start + 0.01, kind: 'jump' };
+    if (timeS >= start - BUFFERED_SLACK_S && ranges.end(i) - timeS >= HOLE_STEP_S) return { toS: timeS + STALL_NUDGE_S, kind: 'nudge' };
   }
   return null;
 }

@@ -2,6 +2,7 @@
 import { AppendQueue } from './append-queue.js';
 import { LiveKeeper, jumpToLive } from './live-keeper.js';
 import { holds, jumpGap } from './gap-jump.js';
+import { StallWatch } from './stall-watch.js';
 
 /** Media kept behind the playhead; older media is removed from the SourceBuffer (seconds). */
 export const BACK_BUFFER_S = 30;
@@ -86,6 +87,8 @@ export class MseSink {
   #keeper: LiveKeeper | null; // while the stream is live
   /** The attached source's SourceBuffer, taken at open instead of a new one. */
   readonly #adopted: SourceBuffer | null;
+  /** Moves a playhead stuck in a hole of a track (no append or `timeupdate` comes to move it); not while live. */
+  readonly #stall: StallWatch;
 
   /**
    * Attaches a fresh MediaSource to `video` now, to be handed to the sink (`attached`) once the
@@ -127,6 +130,8 @@ export class MseSink {
     this.#url = attached?.url ?? URL.createObjectURL(this.#source);
     video.addEventListener('timeupdate', this.#pump);
     video.addEventListener('error', this.#onVideoError);
+    // Live stalls are the keeper's (it jumps to the edge); once the stream ended, a recording's are the watch's.
+    this.#stall = new StallWatch(video, () => this.#seekTarget !== null || this.#keeper !== null);
     if (attached && this.#source.readyState === 'open') queueMicrotask(this.#onOpen);
     else {
       this.#source.addEventListener('sourceopen', this.#onOpen, { once: true });
@@ -234,6 +239,7 @@ export class MseSink {
     this.#buffer?.removeEventListener('error', this.#onBufferError);
     this.#video.removeEventListener('timeupdate', this.#pump);
     this.#keeper?.stop();
+    this.#stall.stop();
     this.#video.removeEventListener('error', this.#onVideoError);
     if (this.#video.src === this.#url) {
       this.#video.removeAttribute('src');
