@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DEMO_CLIPS, ensureDemoMedia } from '../../scripts/make-demo-media.js';
 import { PROJECT_ROOT } from '../project-root.js';
+import { diesWithServer } from '../storage/child-lifeline.js';
 
 /** Where demo servers stand: real data-centre cities on three continents first. */
 export const DEMO_SITES = [
@@ -74,11 +75,16 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   process.on('SIGINT', () => stopAll(0));
   process.on('SIGTERM', () => stopAll(0));
 
-  const hub = spawn(process.execPath, [BATON, 'hub', '--port', String(o.port), '--static-dir', webDir, '--stream-keys', o.streamKey], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // The hub and the servers die with this process, even SIGKILLed (no handler of ours runs then): nothing is left
+  // holding the port or the storage for the next `npm start`.
+  const hub = spawn(
+    ...diesWithServer(process.execPath, [BATON, 'hub', '--port', String(o.port), '--static-dir', webDir, '--stream-keys', o.streamKey]),
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   children.push(hub);
   const hubUrl = await new Promise<string>((res, rej) => {
     let out = '';
@@ -97,7 +103,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   // so the demo cluster comes back whole; one that keeps dying at start-up is left down with one line.
   const startServer = (id: string, args: string[], quickExits = 0): void => {
     const startedAt = Date.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(...diesWithServer(process.execPath, args), { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(child);
     child.on('exit', (code, sig) => {
       if (stopping) return;

@@ -6,6 +6,7 @@ import { watch } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../project-root.js';
+import { diesWithServer } from '../storage/child-lifeline.js';
 
 const ROOT = PROJECT_ROOT;
 const BATON = join(ROOT, 'bin/baton.js');
@@ -35,8 +36,16 @@ export async function runDev(o: DevOptions): Promise<void> {
   const start = () => {
     // --quiet: the only URL to open is Vite's, printed once below.
     cluster = spawn(
-      process.execPath,
-      [BATON, 'demo', '--no-build', '--quiet', '--servers', String(o.servers), '--port', String(o.hubPort)],
+      ...diesWithServer(process.execPath, [
+        BATON,
+        'demo',
+        '--no-build',
+        '--quiet',
+        '--servers',
+        String(o.servers),
+        '--port',
+        String(o.hubPort),
+      ]),
       {
         cwd: ROOT,
         stdio: 'inherit',

@@ -1,5 +1,5 @@
 // `baton demo` (what `npm start` runs) as a user trying failover does: a media server SIGKILLed comes back on its own,
-// and Ctrl-C afterwards still stops everything and says so.
+// and Ctrl-C afterwards still stops everything and says so; the demo SIGKILLed leaves none of its processes behind.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BATON, MEDIA_DIR, ROOT, waitFor, waitForOutput, type Proc } from '../helpers/cluster.js';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+import { processRuns } from '../helpers/process-alive.js';
 
 /** Pids of live processes whose command line holds every one of `needles`. */
 function processesMentioning(...needles: string[]): number[] {
@@ -71,7 +72,41 @@ describe('baton demo: a media server that dies', () => {
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);
     expect(demo.output()).toMatch(/Baton stopped: the hub and 1 media server\./);
-    // (Baton's processes: an ffmpeg the SIGKILLed server had started making a rendition runs on to its end.)
     expect(processesMentioning(dataDir, 'baton.js')).toEqual([]);
   }, 120_000);
+
+  it('SIGKILLed itself (no handler runs), it takes the hub and the servers with it: nothing holds the port for the next start', async () => {
+    const child = spawn(process.execPath, [BATON, 'demo', '--port', '0', '--servers', '1', '--no-build', '--data-dir', dataDir], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    demo = { child, output: () => out, exited: once(child, 'exit').then(([code]) => code as number | null) };
+    await waitForOutput(demo, /Open (http:\/\/\S+?)\/ /, 60_000);
+    const kids = await waitFor('the hub and a server running', () => {
+      const k = childrenOf(child.pid!);
+      return k.length >= 2 && k;
+    });
+    child.kill('SIGKILL');
+    await demo.exited;
+    await waitFor('the hub and the server gone with it', () => kids.every((pid) => !processRuns(pid)), 5_000);
+  }, 120_000);
 });
+
+/** Pids whose parent is `parent` (from /proc/<pid>/stat). */
+function childrenOf(parent: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) pids.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
+}
