@@ -40,16 +40,7 @@ describe('baton demo: a media server that dies', () => {
     await ensureDemoMedia(MEDIA_DIR);
     mkdirSync(join(dataDir, 'media'));
     for (const f of readdirSync(MEDIA_DIR).filter((f) => f.endsWith('.webm'))) linkSync(join(MEDIA_DIR, f), join(dataDir, 'media', f));
-    // Its own process group, like a terminal's foreground job: afterAll can end the hub and servers of a failed run.
-    const child = spawn(process.execPath, [BATON, 'demo', '--port', '0', '--servers', '1', '--no-build', '--data-dir', dataDir], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    demo = { child, output: () => out, exited: once(child, 'exit').then(([code]) => code as number | null) };
+    demo = startDemo(dataDir);
     const [, url] = await waitForOutput(demo, /Open (http:\/\/\S+?)\/ /, 60_000);
     const state = async () => (await (await fetch(`${url}/api/state`)).json()) as { servers: { id: string; httpUrl: string }[] };
     const fra = async () => (await state()).servers.find((s) => s.id === 'fra-1');
@@ -76,15 +67,8 @@ describe('baton demo: a media server that dies', () => {
   }, 120_000);
 
   it('SIGKILLed itself (no handler runs), it takes the hub and the servers with it: nothing holds the port for the next start', async () => {
-    const child = spawn(process.execPath, [BATON, 'demo', '--port', '0', '--servers', '1', '--no-build', '--data-dir', dataDir], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    demo = { child, output: () => out, exited: once(child, 'exit').then(([code]) => code as number | null) };
+    demo = startDemo(dataDir);
+    const child = demo.child;
     await waitForOutput(demo, /Open (http:\/\/\S+?)\/ /, 60_000);
     const kids = await waitFor('the hub and a server running', () => {
       const k = childrenOf(child.pid!);
@@ -95,6 +79,19 @@ describe('baton demo: a media server that dies', () => {
     await waitFor('the hub and the server gone with it', () => kids.every((pid) => !processRuns(pid)), 5_000);
   }, 120_000);
 });
+
+/** `baton demo` on `dataDir`, in its own process group like a terminal's foreground job: afterAll can end the hub and servers of a failed run. */
+function startDemo(dataDir: string): Proc {
+  const child = spawn(process.execPath, [BATON, 'demo', '--port', '0', '--servers', '1', '--no-build', '--data-dir', dataDir], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  return { child, output: () => out, exited: once(child, 'exit').then(([code]) => code as number | null) };
+}
 
 /** Pids whose parent is `parent` (from /proc/<pid>/stat). */
 function childrenOf(parent: number): number[] {
