@@ -76,8 +76,10 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
 
   /**
    * When media time 0 of this stream was, on this server's clock, ms: the earliest (arrival − timecode) over the
-   * Clusters received. A Cluster arrives after it was captured, so this is never before the real capture of time 0,
-   * and a player's latency (its clock − (this + media time)) never reads below how long ago its frame arrived here.
+   * Clusters received. A Cluster arrives after it was captured, so this is never before the real capture of time 0:
+   * a player's latency (its clock − (this + media time)) is a lower bound of capture to screen, short of it by the
+   * publisher's own delay (encoder, pipeline, network) — below zero when that delay is longer than the player's
+   * (a WHIP publisher's H.264 read −0.65 s at its lowest in one run).
    * Not when the publish started (startedAtMs): the encoder starts after its upload connects, or (a WHIP relay) before.
    * Undefined until the first Cluster's Timecode arrived.
    */
