@@ -43,9 +43,12 @@ export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) 
   const fallback = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     if (path.startsWith('/api/')) return send(res, 404, { error: `no such endpoint: ${path.slice(0, 100)}` });
-    if (assets?.built()) return assets.handle(req, res, () => send(res, 404, { error: 'not found' }));
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('Baton hub is running. The web client is not built: run `npm run build` (or `npm start`).\n');
+    const unbuilt = (): void => {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Baton hub is running. The web client is not built: run `npm run build` (or `npm start`).\n');
+    };
+    if (!assets) return unbuilt();
+    assets(req, res, () => send(res, 404, { error: 'not found' }), unbuilt);
   };
   const router = FindMyWay({
     defaultRoute: (req, res) => fallback(req, res, pathOf(req.url)),

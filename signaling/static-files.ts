@@ -10,15 +10,15 @@ import sirv from 'sirv';
 export const STATIC_RESCAN_MS = 1_000;
 
 type Next = () => void;
-export type StaticHandler = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+/** `next`: no such file; `unbuilt`: nothing is built in the directory. */
+export type StaticHandler = (req: IncomingMessage, res: ServerResponse, next: Next, unbuilt: Next) => void;
 
 /**
  * Serves `dir` (a single-page app: unknown paths get index.html), noticing a rebuild: index.html changed (one stat per
  * request), or a request for a file the last scan did not see (a rescan at most every STATIC_RESCAN_MS). A directory
- * absent at start is served once it is built. `handle` calls `next` when there is nothing built to serve; `built`
- * says whether there is.
+ * absent at start is served once it is built.
  */
-export function rebuildableStatic(dir: string, now: () => number = Date.now): { handle: StaticHandler; built: () => boolean } {
+export function rebuildableStatic(dir: string, now: () => number = Date.now): StaticHandler {
   const index = join(dir, 'index.html');
   let stamp = '';
   let handler: ReturnType<typeof sirv> | null = null;
@@ -47,18 +47,17 @@ export function rebuildableStatic(dir: string, now: () => number = Date.now): { 
     return handler !== null;
   };
 
-  const handle: StaticHandler = (req, res, next) => {
-    if (!fresh()) return next();
+  return (req, res, next, unbuilt) => {
+    if (!fresh()) return unbuilt();
     // A path with a file extension the scan does not hold may be a file built since: look once more (rate-bounded).
     const path = (req.url ?? '/').split('?')[0]!;
     if (/\.[a-z0-9]+$/i.test(path) && now() - scannedAt >= STATIC_RESCAN_MS) {
       return exact!(req, res, () => {
         scan(stampOf());
-        if (!handler) return next();
+        if (!handler) return unbuilt();
         handler(req, res, next);
       });
     }
     handler!(req, res, next);
   };
-  return { handle, built: fresh };
 }
