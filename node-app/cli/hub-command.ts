@@ -56,7 +56,7 @@ export function addHubCommand(program: Command): void {
     .addOption(
       opt(
         '--director-timeout-ms <ms>',
-        'how long to wait for the director before rotating',
+        'how long to wait for the director before rotating (each later ask of the same request waits twice as long)',
         'BATON_DIRECTOR_TIMEOUT_MS',
         timerMs('director-timeout-ms', 10, 60_000),
         500,

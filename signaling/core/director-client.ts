@@ -85,7 +85,7 @@ export class DirectorClient {
 
   /**
    * Ask the current director, spending the request's budget; if it does not
-   * answer in time, rotate the role and ask the next one; an answer for
+   * answer in time, rotate the role and ask the next one, waiting twice as long; an answer for
    * another epoch is discarded (fenced) and the next is asked. Answers exactly once.
    */
   async ask<E extends keyof Questions>(budget: RoutingBudget, event: E, body: Record<string, unknown>): Promise<Ack<Questions[E]>> {
@@ -108,6 +108,11 @@ export class DirectorClient {
     along: OpenAlong | undefined,
   ): Promise<{ reply: Ack<Questions[E]>; opened?: Ack<SessionOpenAccepted> }> {
     let last: Ack<Questions[E]> = ackError(ErrorCode.timeout, 'no director answered within the time this request may take');
+    // Each ask after a silent one waits twice as long (within the budget): a director is silent because it is dead
+    // (its successor answers at once, so the longer wait costs nothing) or because every server's loop is starved —
+    // on a loaded machine a select answered in 50–200 ms took over 500 ms now and then, and two fixed waits failed
+    // the viewer's first click where the next ask, given longer, was answered.
+    let waitMs = this.#timeoutMs;
     // Each server is tried at most once per call: with one server, failing over to it again is pointless.
     for (let tries = Math.max(1, this.#feed.table.size); tries > 0 && budget.canAsk; tries--) {
       const dir = this.#seat.current;
@@ -122,12 +127,13 @@ export class DirectorClient {
       let openRaw: SelectThenOpen['open'];
       try {
         if (along && peer.selectThenOpen) {
-          const r = await this.#selectThenOpen(peer, req, budget, along);
+          const r = await this.#selectThenOpen(peer, req, budget, along, waitMs);
           raw = r.select;
           openRaw = r.open;
-        } else raw = await peer.ask(event, req, budget.spendAsk(this.#timeoutMs));
+        } else raw = await peer.ask(event, req, budget.spendAsk(waitMs));
       } catch {
-        this.#log.warn({ director: dir.id, epoch: dir.epoch }, 'director did not answer in time; rotating');
+        this.#log.warn({ director: dir.id, epoch: dir.epoch, waitedMs: waitMs }, 'director did not answer in time; rotating');
+        waitMs *= 2;
         last = ackError(ErrorCode.timeout, 'the director did not answer in time');
         if (this.#seat.current?.epoch === dir.epoch) await this.#seat.designate(RotationReason.directorTimeout);
         continue;
@@ -160,8 +166,14 @@ export class DirectorClient {
   }
 
   /** One request to the director's hub: its select, and the session-open there when it holds the chosen server. */
-  async #selectThenOpen(peer: ServerPeer, req: Record<string, unknown>, budget: RoutingBudget, along: OpenAlong): Promise<SelectThenOpen> {
-    const timeoutMs = budget.spendAsk(this.#timeoutMs);
+  async #selectThenOpen(
+    peer: ServerPeer,
+    req: Record<string, unknown>,
+    budget: RoutingBudget,
+    along: OpenAlong,
+    waitMs: number,
+  ): Promise<SelectThenOpen> {
+    const timeoutMs = budget.spendAsk(waitMs);
     const openTimeoutMs = Math.min(SESSION_OPEN_TIMEOUT_MS, budget.remainingMs);
     return peer.selectThenOpen!(req, timeoutMs, along.open, openTimeoutMs, (answer) => {
       const p = parse(selectAnswerSchema, answer);

@@ -33,6 +33,8 @@ type SelectStep = 'silent' | ((epoch: number) => unknown);
  */
 function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false) {
   const asked: { event: string; server: string }[] = [];
+  /** How long the hub let each select wait, in order. */
+  const waits: number[] = [];
   const peers = new Map<string, ServerPeer>();
   const sent: { event: string; server: string; sessionId: string }[] = [];
   const registeredWhenOpened: (string | undefined)[] = [];
@@ -53,6 +55,7 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false
       disconnect: () => {},
       ask: (event, msg, timeoutMs) => {
         asked.push({ event, server: id });
+        if (event === 'select') waits.push(timeoutMs);
         if (event === 'session-open') opens.push(msg);
         const step = event === 'select' ? (script.shift() ?? 'silent') : () => sessionOpen();
         if (step === 'silent') return new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs));
@@ -60,8 +63,9 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false
       },
     };
     if (along)
-      peer.selectThenOpen = async (msg, _timeoutMs, open, _openTimeoutMs, opened) => {
+      peer.selectThenOpen = async (msg, timeoutMs, open, _openTimeoutMs, opened) => {
         asked.push({ event: 'select', server: id });
+        waits.push(timeoutMs);
         const step = script.shift() ?? 'silent';
         if (step === 'silent') throw new Error('timeout');
         const select = step((msg as { epoch: number }).epoch) as { ok: boolean; serverId: string };
@@ -74,7 +78,7 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false
     peers.set(id, peer);
     expect(core.register(peer, descriptor(id), log)).toMatchObject({ ok: true });
   }
-  return { core, asked, peers, sent, registeredWhenOpened, opens };
+  return { core, asked, waits, peers, sent, registeredWhenOpened, opens };
 }
 
 const pick = (serverId: string) => (epoch: number) => ({ ok: true, serverId, reason: 'storage', loadFactor: 0.1, epoch });
@@ -94,6 +98,14 @@ describe('hub routing', () => {
     expect(asked.filter((a) => a.event === 'session-open')).toEqual([{ event: 'session-open', server: 'c' }]);
     expect(core.relay.sessions.size).toBe(0);
     expect(core.relay.sessions.tally('conn', 'client-1')).toEqual({ open: 0, unconnected: 0 });
+  });
+
+  it('waits twice as long for each director after a silent one: a starved cluster answers the later, longer ask', async () => {
+    for (const along of [false, true]) {
+      const { core, waits } = cluster(['silent', 'silent', pick('c')], () => ({ ok: true }), along);
+      expect(await core.watch('client-1', null, { assetId: 'clip' })).toMatchObject({ ok: true, server: { id: 'c' } });
+      expect(waits).toEqual([DIRECTOR_TIMEOUT_MS, 2 * DIRECTOR_TIMEOUT_MS, 4 * DIRECTOR_TIMEOUT_MS]);
+    }
   });
 
   it("hands the watch's offer and delivery limit to the server in its session-open", async () => {
