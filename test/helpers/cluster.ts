@@ -5,6 +5,7 @@ import { mkdtempSync, mkdirSync, linkSync, copyFileSync, readdirSync, rmSync } f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureDemoMedia } from '../../scripts/make-demo-media.js';
+import { diesWithParent } from '../../node-app/storage/child-lifeline.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BATON = join(ROOT, 'bin/baton.js');
@@ -57,7 +58,9 @@ export interface Proc {
  */
 export function run(args: string[], env: Record<string, string> = {}, cwd: string = ROOT): Proc {
   const nodeArgs = (env.BATON_NODE_ARGS ?? process.env.BATON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, BATON, ...args], {
+  // Dies with this test process, however it ends (a worker killed at its timeout runs no afterAll).
+  const [bin, argv] = diesWithParent(process.pid, process.execPath, [...nodeArgs, BATON, ...args]);
+  const child = spawn(bin, argv, {
     cwd,
     env: { ...process.env, BATON_LOG_FORMAT: 'json', BATON_LOG_LEVEL: process.env.BATON_TEST_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { diesWithParent } from '../../node-app/storage/child-lifeline.js';
 import { ROOT } from './cluster.js';
 
 /** Debian's python3, which has the GStreamer bindings (a python3 first on PATH may not). */
@@ -42,7 +43,10 @@ const OVERRUN_S = 40;
 export type Running = Promise<Run> & { stop(): void; kill(): void };
 
 function run(script: string, args: string[], seconds: number): Running {
-  const child = spawn(PYTHON, [join(ROOT, 'scripts', script), ...args, '--ice-address', '127.0.0.1'], {
+  // Dies with this test process: a failed test (or a killed worker) left publishers sending for minutes, their
+  // own end hung on a hub that was gone (five found running at load 25 after failed runs).
+  const [bin, argv] = diesWithParent(process.pid, PYTHON, [join(ROOT, 'scripts', script), ...args, '--ice-address', '127.0.0.1']);
+  const child = spawn(bin, argv, {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { diesWithParent } from '../../node-app/storage/child-lifeline.js';
 
 const START_TIMEOUT_MS = 10_000;
 
@@ -49,7 +50,16 @@ export async function startRedis(o: RedisOptions = {}): Promise<RedisProcess> {
   let child: ChildProcess;
   const launch = async () => {
     const where = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
-    child = spawn('redis-server', [...where, '--save', '', '--appendonly', 'yes', '--appendfsync', o.appendfsync ?? 'always'], {
+    const [bin, argv] = diesWithParent(process.pid, 'redis-server', [
+      ...where,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      o.appendfsync ?? 'always',
+    ]);
+    child = spawn(bin, argv, {
       stdio: 'ignore',
     });
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
