@@ -272,8 +272,9 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
           renditions: this.#renditions?.status() ?? null,
         }),
     });
-    // Before the first scan, which may start ffmpeg on a partial file of this process's own.
-    if (this.#renditions || this.#posters) await sweepPartialOutputs(this.#o.storageDir, this.#log);
+    // Before the first scan, which may start ffmpeg on a partial file of this process's own. Always: a recording's
+    // sidecar is written (through a temporary file) whether or not this server makes renditions or posters.
+    await sweepPartialOutputs(this.#o.storageDir, this.#log);
     await this.store.refresh();
     await this.#ingest.removeStaleParts();
     const hub = new HubLink({

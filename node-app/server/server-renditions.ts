@@ -25,8 +25,8 @@ export function serverRenditions(o: ServerRenditionsOptions): RenditionMaker {
   });
 }
 
-/** Removes the partial renditions and posters a server killed mid-encode left in `dir`, and says so. */
+/** Removes the partial renditions, posters and sidecars a server killed mid-write left in `dir`, and says so. */
 export async function sweepPartialOutputs(dir: string, log: Logger): Promise<void> {
   const removed = await removePartialOutputs(dir);
-  if (removed.length) log.info({ files: removed }, 'partial renditions or posters of a previous run removed');
+  if (removed.length) log.info({ files: removed }, 'partial renditions, posters or sidecars of a previous run removed');
 }

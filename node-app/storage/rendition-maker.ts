@@ -309,12 +309,15 @@ export class RenditionMaker {
   }
 }
 
-/** A rendition or a poster being written: `<id>.webm.<pid>.tmp`, `<id>.poster.jpg.<pid>.tmp`. */
-const PARTIAL_OUTPUT = /^(?:(.+__\d+p)\.webm|.+\.poster\.jpg)\.(\d+)\.tmp$/;
+/**
+ * A rendition, a poster or a sidecar being written: `<id>.webm.<pid>.tmp`, `<id>.poster.jpg.<pid>.tmp`,
+ * `<id>.json.<pid>.tmp` (storage/sidecar.ts).
+ */
+const PARTIAL_OUTPUT = /^(?:(.+__\d+p)\.webm|.+\.poster\.jpg|.+\.json)\.(\d+)\.tmp$/;
 
 /**
- * Removes the partial renditions and posters in `dir` left by a server process that died while ffmpeg wrote them
- * (a clean stop removes its own; ffmpeg dies with its server, child-lifeline.ts). None is ever listed (only the
+ * Removes the partial renditions, posters and sidecars in `dir` left by a server process that died while writing
+ * them (a clean stop removes its own; ffmpeg dies with its server, child-lifeline.ts). None is ever listed (only the
  * finished file is renamed to its name); the job is queued again by the next scan. One written by a process still
  * running (another server on the same directory) is left alone. Resolves with the names removed.
  */

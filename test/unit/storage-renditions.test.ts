@@ -282,11 +282,17 @@ describe('renditions made by ffmpeg', () => {
     maker.close();
   });
 
-  it('partial renditions and posters of a process that died are swept; one being written by a live process is not', async () => {
+  it('partial renditions, posters and sidecars of a process that died are swept; one being written by a live process is not', async () => {
     const dir = mkdtempSync(join(root, 'partials-'));
     const dead = spawnSync('true').pid!;
-    const swept = [`talk__240p.webm.${dead}.tmp`, `talk.poster.jpg.${dead}.tmp`];
-    const kept = [`talk__144p.webm.${process.ppid}.tmp`, `talk.poster.jpg.${process.ppid}.tmp`, `notes.webm.${dead}.tmp`, 'talk.webm'];
+    const swept = [`talk__240p.webm.${dead}.tmp`, `talk.poster.jpg.${dead}.tmp`, `talk.json.${dead}.tmp`];
+    const kept = [
+      `talk__144p.webm.${process.ppid}.tmp`,
+      `talk.poster.jpg.${process.ppid}.tmp`,
+      `talk.json.${process.ppid}.tmp`,
+      `notes.webm.${dead}.tmp`,
+      'talk.webm',
+    ];
     for (const n of [...swept, ...kept]) writeFileSync(join(dir, n), 'x');
     expect((await removePartialOutputs(dir)).sort()).toEqual(swept.sort());
     expect(readdirSync(dir).sort()).toEqual(kept.sort());
