@@ -113,8 +113,11 @@ export class DirectorClient {
     // on a loaded machine a select answered in 50–200 ms took over 500 ms now and then, and two fixed waits failed
     // the viewer's first click where the next ask, given longer, was answered.
     let waitMs = this.#timeoutMs;
-    // Each server is tried at most once per call: with one server, failing over to it again is pointless.
-    for (let tries = Math.max(1, this.#feed.table.size); tries > 0 && budget.canAsk; tries--) {
+    // Asks go on while the budget allows (DIRECTOR_ASKS_PER_REQUEST, ROUTE_DEADLINE_MS), whatever the cluster's size:
+    // with one server, asking it again after a timeout, given twice as long, is how a starved server gets to answer
+    // (a flash crowd of 100 viewers on one server: 12 refused after a single 500-ms ask), and an answer fenced for
+    // its epoch (a rotation overtook it) is asked of the new director.
+    while (budget.canAsk) {
       const dir = this.#seat.current;
       if (event === 'select' && this.#degraded()) return { reply: this.#fallback(body) as Ack<Questions[E]> };
       const peer = dir && this.#members.peer(dir.id);

@@ -31,7 +31,7 @@ type SelectStep = 'silent' | ((epoch: number) => unknown);
  * Three registered servers whose answers follow one shared script, in the order they are asked. With
  * `along`, each is a director on another hub whose hub offers the session to the chosen server (`selectThenOpen`).
  */
-function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false) {
+function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false, ids = ['a', 'b', 'c']) {
   const asked: { event: string; server: string }[] = [];
   /** How long the hub let each select wait, in order. */
   const waits: number[] = [];
@@ -48,7 +48,7 @@ function cluster(script: SelectStep[], sessionOpen: () => unknown, along = false
     directorTimeoutMs: DIRECTOR_TIMEOUT_MS,
     publish: { streamKeys: [], streamKeySecret: undefined, resolveLocation: () => null, ipPlace: () => null },
   });
-  for (const id of ['a', 'b', 'c']) {
+  for (const id of ids) {
     const peer: ServerPeer = {
       connected: true,
       send: (event, msg) => void sent.push({ event, server: id, sessionId: (msg as { sessionId: string }).sessionId }),
@@ -106,6 +106,23 @@ describe('hub routing', () => {
       expect(await core.watch('client-1', null, { assetId: 'clip' })).toMatchObject({ ok: true, server: { id: 'c' } });
       expect(waits).toEqual([DIRECTOR_TIMEOUT_MS, 2 * DIRECTOR_TIMEOUT_MS, 4 * DIRECTOR_TIMEOUT_MS]);
     }
+  });
+
+  it('one server: a silent director is asked again, given twice as long, and keeps its epoch', async () => {
+    // A flash crowd of 100 viewers on one server: a select queued past 500 ms was final (the one server "tried"), and
+    // the rotation it caused named the same server with a new epoch, fencing the answers it was still giving.
+    const { core, asked, waits } = cluster(['silent', pick('a')], () => ({ ok: true }), false, ['a']);
+    const epoch = core.table.director!.epoch;
+    expect(await core.watch('client-1', null, { assetId: 'clip' })).toMatchObject({ ok: true, server: { id: 'a' } });
+    expect(asked.filter((x) => x.event === 'select')).toHaveLength(2);
+    expect(waits).toEqual([DIRECTOR_TIMEOUT_MS, 2 * DIRECTOR_TIMEOUT_MS]);
+    expect(core.table.director).toMatchObject({ id: 'a', epoch });
+  });
+
+  it('one server: an answer fenced for its epoch (a rotation overtook it) is asked again of the new director', async () => {
+    const { core, asked } = cluster([(epoch) => pick('a')(epoch - 1), pick('a')], () => ({ ok: true }), false, ['a']);
+    expect(await core.watch('client-1', null, { assetId: 'clip' })).toMatchObject({ ok: true, server: { id: 'a' } });
+    expect(asked.filter((x) => x.event === 'select')).toHaveLength(2);
   });
 
   it("hands the watch's offer and delivery limit to the server in its session-open", async () => {
