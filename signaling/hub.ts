@@ -293,7 +293,7 @@ export class Hub {
       }));
     }
     // One answer per connection at a time (pipelined requests wait their turn), as on the media servers.
-    answerInTurn(http, createHttpHandler(this, this.#staticDir));
+    answerInTurn(http, createHttpHandler(this, this.#staticDir, this.#log));
     const now = () => this.#clock.now();
     const core = this.core;
     this.#link.servers = wireServers(io, {
