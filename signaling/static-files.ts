@@ -68,6 +68,7 @@ export function rebuildableStatic(
 
   return (req, res, next, unbuilt) => {
     if (!fresh()) return unbuilt();
+    ignoreOddRange(req);
     // A path with a file extension the scan does not hold may be a file built since: look once more (rate-bounded).
     const path = (req.url ?? '/').split('?')[0]!;
     if (/\.[a-z0-9]+$/i.test(path) && now() - scannedAt >= STATIC_RESCAN_MS) {
@@ -79,4 +80,18 @@ export function rebuildableStatic(
     }
     handler!(req, res, next);
   };
+}
+
+/**
+ * Drops a Range header sirv would misread: it takes `bytes=<start>-<end>` loosely, and a start past the end
+ * (`bytes=5-2`) threw out of its handler from createReadStream after the 206 head was written (before the
+ * answerInTurn guard, one anonymous request ended the hub; found by review attack30), a suffix range (`bytes=-5`) got
+ * the first bytes instead of the last, a list of ranges one wrong range. Only `bytes=<start>-[<end>]` with start ≤ end
+ * is kept; any other is ignored, as RFC 9110 §14.2 allows: the whole file is answered.
+ */
+function ignoreOddRange(req: IncomingMessage): void {
+  const range = req.headers.range;
+  if (range === undefined) return;
+  const m = /^bytes=(\d{1,15})-(\d{0,15})$/.exec(range);
+  if (!m || (m[2] !== '' && Number(m[2]) < Number(m[1]))) delete req.headers.range;
 }

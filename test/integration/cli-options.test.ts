@@ -105,8 +105,8 @@ async function staticHub(web: string) {
     hub.child.kill('SIGKILL');
     throw err;
   });
-  const get = async (path: string) => {
-    const r = await fetch(`${url}${path}`);
+  const get = async (path: string, headers: Record<string, string> = {}) => {
+    const r = await fetch(`${url}${path}`, { headers });
     return { status: r.status, body: await r.text() };
   };
   return { hub, get };
@@ -181,6 +181,24 @@ describe('baton hub --static-dir', () => {
       // Once the directory can be walked again, it is served (a scan at most once a second).
       rmSync(join(web, 'assets', 'dangling.js'));
       await waitFor('the built file served', async () => (await get('/assets/index-aaaa.js')).body === 'console.log("built")', 5_000);
+      expect(hub.child.exitCode).toBeNull();
+    } finally {
+      hub.child.kill('SIGKILL');
+      rmSync(web, { recursive: true, force: true });
+    }
+  });
+
+  it('a Range it cannot serve as asked (start past end, suffix, several) is ignored: the whole file, and the hub lives on', async () => {
+    const web = mkdtempSync(join(tmpdir(), 'baton-web-'));
+    const index = '<!doctype html><p>twenty-some bytes</p>';
+    writeFileSync(join(web, 'index.html'), index);
+    const { hub, get } = await staticHub(web);
+    try {
+      for (const range of ['bytes=5-2', 'bytes=-5', 'bytes=0-1,4-5', 'bytes=x-y']) {
+        // Before, `bytes=5-2` threw out of sirv's handler after its 206 head: the hub process ended.
+        expect(await get('/index.html', { range }), range).toEqual({ status: 200, body: index });
+      }
+      expect(await get('/index.html', { range: 'bytes=2-5' })).toEqual({ status: 206, body: index.slice(2, 6) });
       expect(hub.child.exitCode).toBeNull();
     } finally {
       hub.child.kill('SIGKILL');
