@@ -19,8 +19,17 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * it; handled at once, 20,000 pipelined GET /poster on one unread connection held 200 MB (a whole poster each), and
  * 1,500 GET /media as many open files. HTTP/1.1 answers in order anyway, so only a pipelining client notices (its
  * answers are made one after another). Requests after MAX_REQUESTS_PER_CONNECTION (or `maxRequests`) are refused.
+ *
+ * A route that throws is answered 500 (or its connection closed, when its answer had begun) and the error handed to
+ * `onError`: before, the throw left the 'request' event uncaught and ended the process, hub or media server, at one
+ * request (found by review attack30: a dangling symlink in the hub's --static-dir).
  */
-export function answerInTurn(server: Server, handler: Handler, maxRequests = MAX_REQUESTS_PER_CONNECTION): void {
+export function answerInTurn(
+  server: Server,
+  handler: Handler,
+  maxRequests = MAX_REQUESTS_PER_CONNECTION,
+  onError: (err: unknown, req: IncomingMessage) => void = () => undefined,
+): void {
   server.maxRequestsPerSocket = maxRequests;
   /** Per connection with an answer under way: the requests waiting behind it, in order. */
   const waiting = new WeakMap<Socket, Array<() => void>>();
@@ -39,7 +48,14 @@ export function answerInTurn(server: Server, handler: Handler, maxRequests = MAX
       };
       res.once('finish', next);
       res.once('close', next);
-      handler(req, res);
+      try {
+        handler(req, res);
+      } catch (err) {
+        onError(err, req);
+        if (res.headersSent) return void res.destroy();
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+        res.end('internal error\n');
+      }
     };
     const queue = waiting.get(socket);
     if (queue) queue.push(run);

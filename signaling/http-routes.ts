@@ -11,6 +11,7 @@ import type { OperatorGate } from './operator-gate.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { WhipRoutes } from './whip-routes.js';
 import type { WhepRoutes } from './whep-routes.js';
+import type { Logger } from './log.js';
 
 /** What the HTTP side reads of the hub (the `Hub` passes itself; the interface keeps this file from importing it). */
 export interface HttpHost {
@@ -37,8 +38,15 @@ export interface HttpHost {
 type Handler = (req: IncomingMessage, res: ServerResponse, query: Record<string, string | string[] | undefined>) => void;
 const READ: FindMyWay.HTTPMethod[] = ['GET', 'HEAD'];
 
-export function createHttpHandler(hub: HttpHost, staticDir: string | undefined) {
-  const assets = staticDir ? rebuildableStatic(staticDir) : undefined;
+export function createHttpHandler(hub: HttpHost, staticDir: string | undefined, log?: Logger) {
+  let lastScanError = '';
+  // Told once per distinct error: a scan is retried every second while the directory cannot be walked.
+  const scanFailed = (err: Error): void => {
+    if (err.message === lastScanError) return;
+    lastScanError = err.message;
+    log?.warn({ dir: staticDir, err: err.message }, 'the web client directory cannot be read: not served until it can');
+  };
+  const assets = staticDir ? rebuildableStatic(staticDir, Date.now, scanFailed) : undefined;
   /** Anything no route takes: 405 for writes, 404 under /api/, else the web client. */
   const fallback = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });

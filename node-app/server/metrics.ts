@@ -119,7 +119,7 @@ export function createServerMetrics(server: MetricsSource) {
   });
   const whepNackedPackets = new Counter({
     name: 'baton_server_whep_nacked_packets_total',
-    help: 'RTP packets WHEP players asked back, by result (resent; unavailable: older than the kept history; refused: over the resend bounds)',
+    help: 'RTP packets WHEP players asked back, by result (resent; unavailable: older than the kept history; refused: over the resend or lookup bounds, not resent or not read)',
     labelNames: ['result'],
     registers,
   });

@@ -22,6 +22,9 @@ import { answerInTurn } from '../../common/answer-in-turn.js';
 import { addressKey } from '../../common/address-key.js';
 import { KeyedRateLimiter } from '../../common/token-bucket.js';
 import { OperatorGate } from '../../signaling/operator-gate.js';
+import { logger } from '../../signaling/log.js';
+
+const httpLog = logger('media-server', { part: 'http' });
 
 /**
  * Requests per second one client address (an IPv6 /64 as one, loopback included) may make of a media server's HTTP
@@ -110,17 +113,22 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
   // Every route one answer per connection at a time: pipelined requests wait, rather than each holding its answer.
   const rate = o.httpRatePerS ?? MEDIA_HTTP_RATE_PER_S;
   const limiter = new KeyedRateLimiter(rate, 2 * rate);
-  answerInTurn(http, (req, res) => {
-    const from = (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/i, '');
-    if (!limiter.take(addressKey(from), Date.now())) {
-      // Closed after the answer: a client over its rate pays a new connection for its next request, rather than the
-      // server parsing requests it refuses as fast as one keep-alive connection can send them.
-      res.setHeader('retry-after', '1');
-      res.setHeader('connection', 'close');
-      return json(res, 429, { error: 'too many requests; slow down' });
-    }
-    router.lookup(req, res);
-  });
+  answerInTurn(
+    http,
+    (req, res) => {
+      const from = (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/i, '');
+      if (!limiter.take(addressKey(from), Date.now())) {
+        // Closed after the answer: a client over its rate pays a new connection for its next request, rather than the
+        // server parsing requests it refuses as fast as one keep-alive connection can send them.
+        res.setHeader('retry-after', '1');
+        res.setHeader('connection', 'close');
+        return json(res, 429, { error: 'too many requests; slow down' });
+      }
+      router.lookup(req, res);
+    },
+    undefined,
+    (err, req) => httpLog.error({ err, path: req.url?.slice(0, 200) }, 'HTTP route failed: answered 500'),
+  );
   lingerUnreadBodies(http);
   capConnections(http, {
     perIp: o.connectionsPerIp ?? MAX_CONNECTIONS_PER_IP,

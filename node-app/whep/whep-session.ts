@@ -6,7 +6,14 @@ import { fromAvcc, parameterSets } from '../../common/avc-config.js';
 import { NalType } from '../whip/h264-depacketizer.js';
 import type { ByteSource } from '../contracts.js';
 import { GATHER_TIMEOUT_MS, setOffer } from '../whip/whip-peer.js';
-import { NACK_RESEND_BYTES_PER_S, NackResponder, ResendBudget, RtcpRepeats, type NackOutcome } from './nack-responder.js';
+import {
+  NACK_LOOKUPS_PER_S,
+  NACK_RESEND_BYTES_PER_S,
+  NackResponder,
+  ResendBudget,
+  RtcpRepeats,
+  type NackOutcome,
+} from './nack-responder.js';
 import { hasPli, RtpPacketizer } from './rtp-packetizer.js';
 import { openWebm, type MediaFrame, type WebmFrames } from './webm-packets.js';
 
@@ -73,6 +80,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
   #waitKeyframe = true;
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #budget: ResendBudget;
+  readonly #lookups: ResendBudget;
   /** `nacks`: generic NACK messages; `retransmits`: packets sent again; `nackRefused`: asked for, held, over a bound. */
   stats = { videoFrames: 0, audioFrames: 0, bytes: 0, plis: 0, nacks: 0, retransmits: 0, nackRefused: 0 };
 
@@ -84,6 +92,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     this.#now = opts.now ?? (() => performance.now());
     this.#summary = summarizeOffer(opts.offer, 'receive');
     this.#budget = new ResendBudget(NACK_RESEND_BYTES_PER_S, this.#now);
+    this.#lookups = new ResendBudget(NACK_LOOKUPS_PER_S, this.#now);
     this.#timer = setTimeout(() => this.#pc?.state() !== 'connected' && this.close('connect-timeout'), WHEP_CONNECT_TIMEOUT_MS);
     this.#timer.unref?.();
   }
@@ -156,6 +165,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     const nack = new NackResponder({
       ssrc: rtp.ssrc,
       budget: this.#budget,
+      lookups: this.#lookups,
       historyPackets: this.#o.nackHistoryPackets,
       resend: (p) => {
         if (this.#closed || !track.isOpen()) return;

@@ -8,16 +8,20 @@ import { type AccessUnit, H264Depacketizer, NalType } from './h264-depacketizer.
 import type { RtpUnitAssembler } from './rtp-units.js';
 import { Vp8Depacketizer } from './vp8-depacketizer.js';
 import { type Frame, Interleaver, type TrackKind } from './interleaver.js';
+import { ReorderBuffer } from './reorder-buffer.js';
 import { type WebmTrack, WebmWriter, shiftedCluster } from './webm-writer.js';
 
 export type { TrackKind } from './interleaver.js';
 export { shiftedCluster } from './webm-writer.js';
 
-const { JitterBufferBase, DepacketizeBase, RtpTimeBase } = extra;
+const { DepacketizeBase, RtpTimeBase } = extra;
 
 /** How long a missing RTP packet is waited for before it counts as lost, ms. */
 export const JITTER_LATENCY_MS = 150;
-/** RTP packets one track's jitter buffer may hold (≈ 1 s of 5 Mbit/s video); beyond that it flushes. */
+/**
+ * RTP packets one track's jitter buffer may hold (≈ 1 s of 5 Mbit/s video): a packet this far ahead of the one expected
+ * gives up the hole and starts the order again from it.
+ */
 export const JITTER_BUFFER_PACKETS = 512;
 /**
  * A publisher that sent no keyframe for this long is asked for one (PLI). Keyframes are where live
@@ -70,7 +74,7 @@ export interface RtpToWebmOptions {
 }
 
 interface TrackPipe {
-  jitter: InstanceType<typeof JitterBufferBase>;
+  jitter: ReorderBuffer<InstanceType<typeof RtpPacket>>;
   time: InstanceType<typeof RtpTimeBase>;
   /** Opus: werift's (every packet is one frame: it holds nothing). */
   depacketizer?: InstanceType<typeof DepacketizeBase>;
@@ -145,7 +149,7 @@ export class RtpToWebm {
       return;
     }
     p.startMs ??= this.#now() - this.#t0;
-    for (const out of p.jitter.processInput({ rtp })) {
+    for (const out of p.jitter.push(rtp)) {
       if (out.isPacketLost && kind === 'video') this.#lost();
       if (!out.rtp) continue;
       for (const t of p.time.processInput({ rtp: out.rtp })) {
@@ -282,7 +286,7 @@ export class RtpToWebm {
 
 function pipe(codec: VideoCodec | 'opus', clockRate: number, payloadTypes: number[] | undefined): TrackPipe {
   return {
-    jitter: new JitterBufferBase(clockRate, { latency: JITTER_LATENCY_MS, bufferSize: JITTER_BUFFER_PACKETS }),
+    jitter: new ReorderBuffer(clockRate, { latencyMs: JITTER_LATENCY_MS, maxPackets: JITTER_BUFFER_PACKETS }),
     time: new RtpTimeBase(clockRate),
     // Every Opus packet is one frame. Video is ours (RtpUnitAssembler): werift's H.264 depacketizer keeps a unit whose
     // middle FU-A fragment was lost (it only joins what arrived), and its VP8 one held a frame without bound.

@@ -1,7 +1,7 @@
 // Every off/none value of `baton server` through the real CLI — flag, environment, config file —
 // read back from the running server's /api/status (the options it actually runs with).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -98,6 +98,20 @@ describe('baton hub --public-url', () => {
   });
 });
 
+/** A hub serving `web`, and a GET of its paths (status and body). */
+async function staticHub(web: string) {
+  const hub = run(['hub', '--port', '0', '--cluster-secret', SECRET, '--static-dir', web], {}, configDir);
+  const [, url] = await waitForOutput(hub, /listening on (http:\/\/\S+)/).catch((err: Error) => {
+    hub.child.kill('SIGKILL');
+    throw err;
+  });
+  const get = async (path: string, headers: Record<string, string> = {}) => {
+    const r = await fetch(`${url}${path}`, { headers });
+    return { status: r.status, body: await r.text() };
+  };
+  return { hub, get };
+}
+
 describe('baton hub --static-dir', () => {
   it("defaults to the package's own dist/web, wherever the hub is started from", async () => {
     const elsewhere = run(['hub', '--port', '0', '--cluster-secret', SECRET], {}, configDir);
@@ -124,13 +138,8 @@ describe('baton hub --static-dir', () => {
 
   it('serves the web client built after start, and rebuilt under it (new index, new hashed files)', async () => {
     const web = mkdtempSync(join(tmpdir(), 'baton-web-'));
-    const hub = run(['hub', '--port', '0', '--cluster-secret', SECRET, '--static-dir', web], {}, configDir);
+    const { hub, get } = await staticHub(web);
     try {
-      const [, url] = await waitForOutput(hub, /listening on (http:\/\/\S+)/);
-      const get = async (path: string) => {
-        const r = await fetch(`${url}${path}`);
-        return { status: r.status, body: await r.text() };
-      };
       expect((await get('/')).body).toMatch(/not built/);
       // `npm run build` after the hub started.
       mkdirSync(join(web, 'assets'));
@@ -151,6 +160,46 @@ describe('baton hub --static-dir', () => {
       writeFileSync(join(web, 'assets', 'late-cccc.js'), 'late');
       await new Promise((r) => setTimeout(r, 1_100));
       expect(await get('/assets/late-cccc.js')).toEqual({ status: 200, body: 'late' });
+    } finally {
+      hub.child.kill('SIGKILL');
+      rmSync(web, { recursive: true, force: true });
+    }
+  });
+
+  it('a directory it cannot walk (a dangling symlink, a file removed as it is walked) is not served, and the hub lives on', async () => {
+    const web = mkdtempSync(join(tmpdir(), 'baton-web-'));
+    mkdirSync(join(web, 'assets'));
+    writeFileSync(join(web, 'assets', 'index-aaaa.js'), 'console.log("built")');
+    writeFileSync(join(web, 'index.html'), '<script src="/assets/index-aaaa.js"></script>');
+    symlinkSync(join(web, 'no-such-file'), join(web, 'assets', 'dangling.js'));
+    const { hub, get } = await staticHub(web);
+    try {
+      // Before, sirv's walk threw out of the request handler and the first request killed the hub.
+      for (const path of ['/', '/assets/index-aaaa.js', '/#/watch']) expect((await get(path)).body).toMatch(/not built/);
+      await waitForOutput(hub, /web client directory cannot be read/);
+      expect((await get('/healthz')).status).toBe(200);
+      // Once the directory can be walked again, it is served (a scan at most once a second).
+      rmSync(join(web, 'assets', 'dangling.js'));
+      await waitFor('the built file served', async () => (await get('/assets/index-aaaa.js')).body === 'console.log("built")', 5_000);
+      expect(hub.child.exitCode).toBeNull();
+    } finally {
+      hub.child.kill('SIGKILL');
+      rmSync(web, { recursive: true, force: true });
+    }
+  });
+
+  it('a Range it cannot serve as asked (start past end, suffix, several) is ignored: the whole file, and the hub lives on', async () => {
+    const web = mkdtempSync(join(tmpdir(), 'baton-web-'));
+    const index = '<!doctype html><p>twenty-some bytes</p>';
+    writeFileSync(join(web, 'index.html'), index);
+    const { hub, get } = await staticHub(web);
+    try {
+      for (const range of ['bytes=5-2', 'bytes=-5', 'bytes=0-1,4-5', 'bytes=x-y']) {
+        // Before, `bytes=5-2` threw out of sirv's handler after its 206 head: the hub process ended.
+        expect(await get('/index.html', { range }), range).toEqual({ status: 200, body: index });
+      }
+      expect(await get('/index.html', { range: 'bytes=2-5' })).toEqual({ status: 206, body: index.slice(2, 6) });
+      expect(hub.child.exitCode).toBeNull();
     } finally {
       hub.child.kill('SIGKILL');
       rmSync(web, { recursive: true, force: true });

@@ -91,6 +91,36 @@ describe('answerInTurn', () => {
     expect(text.match(/\/r\d+/g)?.slice(0, 5)).toEqual(paths.slice(0, 5));
   });
 
+  it('answers 500 for a route that throws, tells onError, and goes on serving (before, the throw ended the process)', async () => {
+    const errors: string[] = [];
+    const server: Server = createServer();
+    answerInTurn(
+      server,
+      (req, res) => {
+        if (req.url === '/throws') throw new Error('a route failed');
+        if (req.url === '/throws-late') {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('part');
+          throw new Error('failed mid-answer');
+        }
+        res.end('ok');
+      },
+      undefined,
+      (err) => errors.push((err as Error).message),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise((r) => server.close(r)));
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}`;
+    const failed = await fetch(`${url}/throws`);
+    expect([failed.status, await failed.text()]).toEqual([500, 'internal error\n']);
+    // An answer under way when its route threw: the connection is closed, the client sees it cut short.
+    await expect(fetch(`${url}/throws-late`).then((r) => r.text())).rejects.toThrow();
+    const ok = await fetch(`${url}/`);
+    expect([ok.status, await ok.text()]).toEqual([200, 'ok']);
+    expect(errors).toEqual(['a route failed', 'failed mid-answer']);
+  });
+
   describe("the media server's HTTP side", () => {
     async function mediaServerHttp(): Promise<StatusHttp> {
       const dir = mkdtempSync(join(tmpdir(), 'baton-in-turn-'));

@@ -2,7 +2,9 @@
 // session's byte budget on a fake clock, and the same RTCP packet handed twice.
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_NACKED_PER_RTCP,
   MAX_RESENDS_PER_RTCP,
+  NACK_LOOKUPS_PER_S,
   NackResponder,
   nackedSequenceNumbers,
   ResendBudget,
@@ -14,11 +16,12 @@ import { genericNack } from '../helpers/whep-rtp-player.js';
 const SSRC = 0xabcdef01;
 const seqOf = (p: Buffer) => p.readUInt16BE(2);
 
-function track(o: { historyPackets?: number; bytesPerS?: number } = {}) {
+function track(o: { historyPackets?: number; bytesPerS?: number; lookups?: boolean } = {}) {
   let now = 0;
   const resent: Buffer[] = [];
   const budget = new ResendBudget(o.bytesPerS ?? 1_000_000, () => now);
-  const nack = new NackResponder({ ssrc: SSRC, budget, resend: (p) => resent.push(p), historyPackets: o.historyPackets });
+  const lookups = o.lookups ? new ResendBudget(NACK_LOOKUPS_PER_S, () => now) : undefined;
+  const nack = new NackResponder({ ssrc: SSRC, budget, lookups, resend: (p) => resent.push(p), historyPackets: o.historyPackets });
   const rtp = new RtpPacketizer({ codec: 'opus', payloadType: 111, clockRateHz: 48_000, ssrc: SSRC });
   const send = (n: number, bytes = 100) => {
     const out: Buffer[] = [];
@@ -34,11 +37,62 @@ describe('nackedSequenceNumbers', () => {
     const nack = genericNack(1, SSRC, [0xfffe, 0xffff, 0, 15, 40]);
     const other = genericNack(1, SSRC + 1, [7]);
     expect(nack.readUInt16BE(2)).toBe(2 + 3); // three FCI entries: 0xfffe with bits for 0xffff and 0; 15; 40
-    expect(nackedSequenceNumbers(Buffer.concat([rr, other, nack]), SSRC)).toEqual({ nacks: 1, seqs: [0xfffe, 0xffff, 0, 15, 40] });
+    expect(nackedSequenceNumbers(Buffer.concat([rr, other, nack]), SSRC)).toEqual({
+      nacks: 1,
+      seqs: [0xfffe, 0xffff, 0, 15, 40],
+      unread: 0,
+    });
     expect(nackedSequenceNumbers(Buffer.concat([rr, other]), SSRC)).toBeUndefined();
     // A length running past the end stops the walk; a non-v2 header too.
     expect(nackedSequenceNumbers(nack.subarray(0, nack.length - 1), SSRC)).toBeUndefined();
     expect(nackedSequenceNumbers(Buffer.from([0x41, 205, 0, 2, 0, 0, 0, 1, 0xab, 0xcd, 0xef, 1]), SSRC)).toBeUndefined();
+  });
+});
+
+/** One NACK with `entries` FCI entries, each a PID and all 16 bits after it: 17 sequence numbers an entry. */
+function wideNack(entries: number, pid = 0): Buffer {
+  const b = Buffer.alloc(12 + 4 * entries);
+  b[0] = 0x81;
+  b[1] = 205;
+  b.writeUInt16BE(2 + entries, 2);
+  b.writeUInt32BE(1, 4);
+  b.writeUInt32BE(SSRC, 8);
+  for (let i = 0; i < entries; i++) {
+    b.writeUInt16BE((pid + 17 * i) & 0xffff, 12 + 4 * i);
+    b.writeUInt16BE(0xffff, 14 + 4 * i);
+  }
+  return b;
+}
+
+describe('NACK entries read', () => {
+  it('reads the first `limit` sequence numbers of a NACK and only counts the rest', () => {
+    const asked = nackedSequenceNumbers(wideNack(372), SSRC, 100)!;
+    expect(asked.seqs).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(asked.unread).toBe(372 * 17 - 100);
+  });
+
+  it('looks up at most MAX_NACKED_PER_RTCP of one RTCP packet (a 1,500-byte NACK asks for 6,324)', () => {
+    const t = track();
+    t.send(600);
+    // Before, each of the 6,324 was looked up: 1.7 ms of the server's thread for one packet a player may send at will.
+    const n = t.nack.received(wideNack(372))!;
+    expect(n.resent + n.unavailable).toBeLessThanOrEqual(MAX_NACKED_PER_RTCP);
+    expect(n.resent + n.unavailable + n.refused).toBe(372 * 17);
+  });
+
+  it("looks up at most NACK_LOOKUPS_PER_S of a session's NACKs a second, refilled as time passes", () => {
+    const t = track({ lookups: true });
+    t.send(600);
+    const looked = () => {
+      const n = t.nack.received(wideNack(372))!;
+      return n.resent + n.unavailable;
+    };
+    let total = 0;
+    for (let i = 0; i < 20; i++) total += looked();
+    expect(total).toBe(NACK_LOOKUPS_PER_S);
+    expect(looked()).toBe(0);
+    t.tick(50);
+    expect(looked()).toBe(Math.floor(NACK_LOOKUPS_PER_S / 20));
   });
 });
 
