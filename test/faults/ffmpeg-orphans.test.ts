@@ -86,7 +86,7 @@ describe('ffmpeg of a SIGKILLed media server', () => {
       120_000,
       200,
     );
-    expect(restarted.output()).toMatch(/partial renditions or posters of a previous run removed/);
+    expect(restarted.output()).toMatch(/partial renditions, posters or sidecars of a previous run removed/);
     await waitFor('no encode left running', async () => (await status()).running === null, 60_000, 200);
     expect(readdirSync(storage).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     for (const rung of ['144p', '240p']) expect(durationS(join(storage, `${CLIP}__${rung}.webm`))).toBeCloseTo(CLIP_S, 0);
