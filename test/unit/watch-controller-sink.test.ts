@@ -206,6 +206,28 @@ describe('watch controller: the sink after a rendition switch', () => {
     expect((fakes.viewers as FakeViewer[]).map((v) => v.assetId)).toEqual(['film-144p', 'film']);
   });
 
+  it("starts the video at the playback's first bytes only, not at a rendition's after a switch (the viewer may have paused)", () => {
+    const play = vi.fn(() => Promise.resolve());
+    const host = { addController: () => undefined, requestUpdate: () => undefined };
+    const ctl = new WatchController(host as never);
+    Object.assign(ctl.video, { play });
+    ctl.watch('film');
+    const first = fakes.viewers[0] as FakeViewer;
+    first.emit('meta', meta('film-144p', 'video/webm; codecs="vp8, opus"'));
+    first.emit('data', { bytes: new Uint8Array(100) });
+    first.emit('data', { bytes: new Uint8Array(100) });
+    expect(play).toHaveBeenCalledTimes(1);
+    // Paused, the viewer picks the 720p original: its bytes take over and the video stays paused.
+    Object.assign(ctl.video, { currentTime: 4, duration: 60 });
+    ctl.pick('film');
+    const second = fakes.viewers[1] as FakeViewer;
+    second.emit('meta', meta('film', 'video/webm; codecs="vp9, opus"'));
+    second.emit('data', { bytes: new Uint8Array(100) });
+    expect(ctl.status.streamId).toBe('film');
+    expect(play).toHaveBeenCalledTimes(1);
+    ctl.watch(null);
+  });
+
   it('ignores what a sink of a stopped playback reports', () => {
     const { ctl, sink } = switchedPlayback();
     ctl.watch(null);

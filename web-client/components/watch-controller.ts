@@ -246,7 +246,9 @@ export class WatchController implements ReactiveController {
     });
     viewer.addEventListener('data', (e) => {
       if (!live()) return;
-      const first = this.status.bytesReceived === 0;
+      // The playback's first bytes; not a rendition's first after it took over (its byte count starts again at 0, and
+      // the viewer may have paused: playing then undid the pause, at a seek or a pick in the quality menu).
+      const first = this.status.phase === 'selecting' || this.status.phase === 'connecting';
       this.status.bytesReceived += e.detail.bytes.byteLength;
       this.#switch.received(e.detail.bytes.byteLength);
       this.#media.append(e.detail.bytes);
