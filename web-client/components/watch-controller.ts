@@ -96,7 +96,7 @@ export class WatchController implements ReactiveController {
     v.playsInline = true;
     v.setAttribute('part', 'video');
     this.#media = new PlaybackMedia(v);
-    for (const type of ['waiting', 'playing', 'pause', 'ended', 'seeking'] as const) {
+    for (const type of ['waiting', 'playing', 'pause', 'ended', 'seeking', 'seeked'] as const) {
       v.addEventListener(type, this.#onVideoEvent);
     }
     v.addEventListener('seeking', this.#onSeeking);
@@ -471,7 +471,9 @@ export class WatchController implements ReactiveController {
   };
 
   readonly #onVideoEvent = (e: Event): void => {
-    const next = videoStateAfter(e.type, this.video.ended);
+    // A seek while paused ends with `seeked` alone (no `playing`, no `pause`): the state is the element's, or the
+    // "Buffering…" of its `seeking` stayed over a paused picture that had all its media.
+    const next = e.type === 'seeked' ? videoStateOf(this.video) : videoStateAfter(e.type, this.video.ended);
     if (next !== this.status.video) this.#patch({ video: next });
   };
 }
