@@ -11,6 +11,13 @@ import type { ViewerEventMap } from './viewer-types.js';
 
 /** Gaps repaired by asking the server to resend before the session is declared broken. */
 export const MAX_GAP_REPAIRS = 8;
+/**
+ * A seek by time the server refused for now (`rate-limited`: more restarts than its window allows) is asked again
+ * (the owner's `retryPlay`), at most this many times; a refused play is not counted, so one is taken once the oldest
+ * restart leaves the server's window (RESTART_WINDOW_MS, 10 s, at a retry a second). Past that it is given up as a
+ * seek the server cannot make.
+ */
+export const MAX_SEEK_RETRIES = 30;
 
 /** What the stream asks of its Viewer. */
 export interface StreamOwner {
@@ -23,6 +30,8 @@ export interface StreamOwner {
   fatal(code: string, message: string): void;
   /** The init segment of a start at a time is delivered: seek to `ms` (`Viewer.seekTime`). */
   seekTime(ms: number): void;
+  /** The server refused the seek by time for now: send `play()` again a little later, while a seek by time is wanted. */
+  retryPlay(): void;
   /** The stream ended: the last `stats` now. */
   emitStats(): void;
   /** The server's `stats` frame, without its tag. */
@@ -45,8 +54,8 @@ export class ViewerStream {
   /** File offset minus cursor offset in the current session (non-zero when a late joiner resumed elsewhere). */
   #delta = 0;
   #gapRepairs = 0;
-  /** A seek by time the server has not answered yet (ms), and the byte to go back to if it cannot seek. */
-  #timeSeek: { ms: number; from: number } | null = null;
+  /** A seek by time the server has not answered yet (ms), the byte to go back to if it cannot seek, and how often it was refused for now. */
+  #timeSeek: { ms: number; from: number; retries: number } | null = null;
   #received = 0;
   /**
    * Starting at a time: the init segment (up to `initEnd`, from the first meta) is delivered first,
@@ -111,7 +120,7 @@ export class ViewerStream {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`bad time ${ms}`);
     this.#ended = false;
     // Where to go back to if the server cannot seek: the position before the first of a run of seeks.
-    this.#timeSeek = { ms: Math.round(ms), from: this.#timeSeek?.from ?? this.#cursor.expected };
+    this.#timeSeek = { ms: Math.round(ms), from: this.#timeSeek?.from ?? this.#cursor.expected, retries: 0 };
     this.#cursor.awaitPosition();
   }
 
@@ -211,7 +220,12 @@ export class ViewerStream {
         // The file left that server (deleted, its storage gone): another holder's copy, if it is the same file (the
         // fingerprint check at its meta), carries on from the same byte, as after a server's death.
         if (msg.code === FrameErrorCode.assetGone) return o.lost(msg.code, msg.message);
-        if (this.#timeSeek && (msg.code === 'not-seekable' || msg.code === 'rate-limited')) {
+        if (this.#timeSeek && msg.code === 'rate-limited' && this.#timeSeek.retries < MAX_SEEK_RETRIES) {
+          // Too many restarts lately: the seek waits and is asked again. Going back to where the stream was would hand a
+          // player, which dropped its buffer for the new position, bytes from inside a Cluster it can no longer parse.
+          this.#timeSeek.retries += 1;
+          o.retryPlay();
+        } else if (this.#timeSeek && (msg.code === 'not-seekable' || msg.code === 'rate-limited')) {
           // The seek was refused: carry on from where the stream was.
           const from = this.#timeSeek.from;
           this.#timeSeek = null;

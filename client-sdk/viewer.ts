@@ -14,12 +14,14 @@ export type * from './viewer-types.js';
 export { MAX_WATCH_ATTEMPTS, OFFER_WAIT_MS, WATCH_ACK_TIMEOUT_MS, WATCH_RETRY_BASE_MS } from './watch-request.js';
 export { PEER_CONNECT_TIMEOUT_MS } from './viewer-peer-link.js';
 export { STATS_INTERVAL_MS } from './viewer-stats.js';
-export { MAX_GAP_REPAIRS } from './viewer-stream.js';
+export { MAX_GAP_REPAIRS, MAX_SEEK_RETRIES } from './viewer-stream.js';
 export { MAX_EARLY_HUB_MESSAGES } from './viewer-hub-messages.js';
 /** Failovers one Viewer makes before giving up. */
 export const MAX_FAILOVERS = 8;
 /** After a failover found no server but those that failed this viewer: the pause before it asks for them again. */
 export const RETRY_PASSED_OVER_MS = 1_000;
+/** A seek by time the server refused for now (`rate-limited`) is asked again after this long (ms). */
+export const SEEK_RETRY_MS = 1_000;
 /**
  * A server that answered none of this many `stats` requests in a row (one per STATS_INTERVAL_MS, on an open channel,
  * with nothing else from it meanwhile) is gone: the viewer resumes elsewhere. Usually the hub says so first; but when
@@ -49,6 +51,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #unanswered = 0;
   #limitBps: number | null;
   readonly #stats = new ViewerStatsMeter();
+  /** The next ask for a seek the server refused for now (`retryPlay`). */
+  #seekRetry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: ViewerOptions) {
     super();
@@ -61,6 +65,13 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
       lost: (code, message) => this.#lost(code, message),
       fatal: (code, message) => this.#fatal(code, message),
       seekTime: (ms) => this.seekTime(ms),
+      retryPlay: () => {
+        if (this.#seekRetry !== undefined) return;
+        this.#seekRetry = setTimeout(() => {
+          this.#seekRetry = undefined;
+          if (!this.#closed && this.#stream.seekingTime) this.#send(this.#stream.play());
+        }, SEEK_RETRY_MS);
+      },
       emitStats: () => this.#emitStats(),
       serverStats: (stats) => {
         this.#stats.server = stats;
@@ -142,6 +153,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#seekRetry);
     if (!this.#aheadUsed) this.#o.ahead?.drop();
     this.#aheadUsed = true;
     this.#stats.stop();

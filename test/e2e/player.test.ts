@@ -222,6 +222,44 @@ describe('player (Chromium, hub + 3 servers)', () => {
     }
   });
 
+  it('on a phone, another stream picked from the catalog below the player plays in view; another page starts at its top', async () => {
+    const { context, page, errors } = await openPage(env.browser, PHONE);
+    try {
+      // Watching one stream, the viewer scrolls down past its details to the catalog and picks another.
+      await page.goto(`${env.cluster.hubUrl}/#/watch?asset=demo-smpte`);
+      await page.locator('baton-player [data-testid=bytes-received]').waitFor({ timeout: 30_000 });
+      const entry = page.locator('baton-catalog a[data-asset=demo-testsrc]');
+      await entry.waitFor({ timeout: 15_000 });
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await entry.scrollIntoViewIfNeeded();
+      expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(100);
+      await entry.click();
+      const video = page.locator('baton-player video');
+      await expect
+        .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000, interval: 250, message: errors.join('; ') })
+        .toBeGreaterThan(0.5);
+      // The whole picture is on screen, below the sticky navigation bar.
+      const bar = (await page.locator('baton-app header.bar').boundingBox())!;
+      const box = (await video.boundingBox())!;
+      expect(box.y).toBeGreaterThanOrEqual(bar.y + bar.height - 1);
+      expect(box.y + box.height).toBeLessThanOrEqual(PHONE.height);
+      await screenshot(page, 'player-phone-picked');
+
+      // Scrolled down the dashboard, the nav's Watch link opens the player at its top, not scrolled as the dashboard was.
+      await page.locator('baton-app nav ul a[href="#/dashboard"]').click();
+      await page.locator('baton-dashboard').waitFor({ timeout: 15_000 });
+      await expect
+        .poll(() => page.evaluate(() => document.documentElement.scrollHeight), { timeout: 15_000 })
+        .toBeGreaterThan(2 * PHONE.height);
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(100);
+      await page.locator('baton-app nav ul a[href="#/watch"]').click();
+      await expect.poll(() => page.evaluate(() => window.scrollY), { timeout: 5_000 }).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('fits a phone screen', async () => {
     const { context, page } = await openPage(env.browser, PHONE);
     try {

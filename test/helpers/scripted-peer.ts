@@ -4,6 +4,8 @@ import type { ViewerPeer } from '../../client-sdk/viewer.js';
 export interface ScriptedPeer extends ViewerPeer {
   /** What the viewer gave `signal()`, in order. */
   readonly signalled: unknown[];
+  /** What the viewer sent on it (control frames), in order. */
+  readonly sent: unknown[];
   fire(event: string, x?: unknown): void;
 }
 
@@ -17,6 +19,7 @@ export function scriptedPeers(o: { offer: boolean | 'held' }): { Peer: new () =>
   class Peer implements ScriptedPeer {
     readonly #on = new Map<string, (x?: any) => void>();
     readonly signalled: unknown[] = [];
+    readonly sent: unknown[] = [];
     constructor() {
       made.push(this);
       if (o.offer === true) queueMicrotask(() => this.fire('signal', { type: 'offer', sdp: 'v=0' }));
@@ -29,7 +32,9 @@ export function scriptedPeers(o: { offer: boolean | 'held' }): { Peer: new () =>
     signal(data: unknown) {
       this.signalled.push(data);
     }
-    send() {}
+    send(data: unknown) {
+      this.sent.push(data);
+    }
     destroy() {}
     fire(event: string, x?: unknown) {
       this.#on.get(event)?.(x);
@@ -43,8 +48,6 @@ export interface ScriptedAheadPeer extends ScriptedPeer {
   /** Makes the offer: `offered()` resolves with it, and it is the peer's first signal. */
   makeOffer(): void;
   readonly destroyed: boolean;
-  /** What the Viewer sent on it (control frames), in order. */
-  readonly sent: unknown[];
   /** Set by the test: the page sent the first `play` itself (AheadPeer.played). */
   played: boolean;
 }

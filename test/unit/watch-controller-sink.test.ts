@@ -135,6 +135,17 @@ const { WatchController } = await import('../../web-client/components/watch-cont
 
 const meta = (assetId: string, mime: string) => ({ assetId, mime, bytes: 1_000_000, live: false, durationMs: 60_000 });
 
+/** A controller playing `film`, from its 144p rendition (Auto's first rung); `video` is set on its element first. */
+function playing(video: object = {}) {
+  const host = { addController: () => undefined, requestUpdate: () => undefined };
+  const ctl = new WatchController(host as never);
+  Object.assign(ctl.video, video);
+  ctl.watch('film');
+  const first = fakes.viewers[0] as FakeViewer;
+  first.emit('meta', meta('film-144p', 'video/webm; codecs="vp8, opus"'));
+  return { ctl, first };
+}
+
 /** A controller playing `film` from its 144p rendition, switched by the viewer to the 720p original at 4 s. */
 function switchedPlayback() {
   const host = { addController: () => undefined, requestUpdate: () => undefined };
@@ -179,11 +190,7 @@ describe('watch controller: the sink after a rendition switch', () => {
   });
 
   it('keeps the new Viewer paused when the switch takes over while the queue is full', () => {
-    const host = { addController: () => undefined, requestUpdate: () => undefined };
-    const ctl = new WatchController(host as never);
-    ctl.watch('film');
-    const first = fakes.viewers[0] as FakeViewer;
-    first.emit('meta', meta('film-144p', 'video/webm; codecs="vp8, opus"'));
+    const { ctl, first } = playing();
     fakes.sinks[0]!.options.onBackpressure!(true);
     Object.assign(ctl.video, { currentTime: 4, duration: 60 });
     ctl.pick('film');
@@ -193,17 +200,46 @@ describe('watch controller: the sink after a rendition switch', () => {
   });
 
   it('plays a rung picked in the last moments of the media once the viewer seeks back within what is buffered', () => {
-    const host = { addController: () => undefined, requestUpdate: () => undefined };
-    const ctl = new WatchController(host as never);
-    ctl.watch('film');
-    const first = fakes.viewers[0] as FakeViewer;
-    first.emit('meta', meta('film-144p', 'video/webm; codecs="vp8, opus"'));
+    const { ctl, first } = playing();
     Object.assign(ctl.video, { currentTime: 59.8, duration: 60 });
     ctl.pick('film');
     expect(fakes.viewers).toHaveLength(1);
     Object.assign(ctl.video, { currentTime: 5 });
     ctl.video.dispatchEvent(new Event('seeking'));
     expect((fakes.viewers as FakeViewer[]).map((v) => v.assetId)).toEqual(['film-144p', 'film']);
+  });
+
+  it("starts the video at the playback's first bytes only, not at a rendition's after a switch (the viewer may have paused)", () => {
+    const play = vi.fn(() => Promise.resolve());
+    const { ctl, first } = playing({ play });
+    first.emit('data', { bytes: new Uint8Array(100) });
+    first.emit('data', { bytes: new Uint8Array(100) });
+    expect(play).toHaveBeenCalledTimes(1);
+    // Paused, the viewer picks the 720p original: its bytes take over and the video stays paused.
+    Object.assign(ctl.video, { currentTime: 4, duration: 60 });
+    ctl.pick('film');
+    const second = fakes.viewers[1] as FakeViewer;
+    second.emit('meta', meta('film', 'video/webm; codecs="vp9, opus"'));
+    second.emit('data', { bytes: new Uint8Array(100) });
+    expect(ctl.status.streamId).toBe('film');
+    expect(play).toHaveBeenCalledTimes(1);
+    ctl.watch(null);
+  });
+
+  it('shows a seek made while paused as paused once it lands, not as buffering', () => {
+    const { ctl, first } = playing();
+    first.emit('data', { bytes: new Uint8Array(100) });
+    Object.assign(ctl.video, { paused: true, readyState: 4, currentTime: 4, duration: 60 });
+    ctl.video.dispatchEvent(new Event('pause'));
+    expect(ctl.status.video).toBe('paused');
+    Object.assign(ctl.video, { currentTime: 10, seeking: true, readyState: 1 });
+    ctl.video.dispatchEvent(new Event('seeking'));
+    expect(ctl.status.video).toBe('waiting');
+    Object.assign(ctl.video, { seeking: false, readyState: 4 });
+    ctl.video.dispatchEvent(new Event('seeked'));
+    expect(ctl.status.video).toBe('paused');
+    Object.assign(ctl.video, { paused: false, currentTime: 0, duration: Number.NaN });
+    ctl.watch(null);
   });
 
   it('ignores what a sink of a stopped playback reports', () => {

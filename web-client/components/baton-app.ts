@@ -127,6 +127,8 @@ export class BatonApp extends LitElement {
   readonly #router = new HashRouteController(this);
   /** A broadcast is on air: its page stays mounted (hidden) whatever page is shown, and the nav says so. */
   #onAir = false;
+  /** The page (and, on the player, the stream) shown at the last render; null before the first. */
+  #shown: string | null = null;
 
   constructor() {
     super();
@@ -167,6 +169,11 @@ export class BatonApp extends LitElement {
     const title =
       route.page === 'watch' ? (route.asset ? `${route.asset} · Watch` : 'Watch') : route.page === 'dashboard' ? 'Dashboard' : 'Broadcast';
     document.title = `${title} · Baton`;
+    // Another page, or another stream picked (from the catalog, which a phone shows below the player), starts at the top:
+    // the browser keeps the scroll of what was shown, which left a phone's player off screen and a page shown mid-way.
+    const shown = route.page === 'watch' ? `watch:${route.asset ?? ''}` : route.page;
+    if (this.#shown !== null && shown !== this.#shown) window.scrollTo(0, 0);
+    this.#shown = shown;
   }
 
   #page() {

@@ -96,7 +96,7 @@ export class WatchController implements ReactiveController {
     v.playsInline = true;
     v.setAttribute('part', 'video');
     this.#media = new PlaybackMedia(v);
-    for (const type of ['waiting', 'playing', 'pause', 'ended', 'seeking'] as const) {
+    for (const type of ['waiting', 'playing', 'pause', 'ended', 'seeking', 'seeked'] as const) {
       v.addEventListener(type, this.#onVideoEvent);
     }
     v.addEventListener('seeking', this.#onSeeking);
@@ -246,7 +246,9 @@ export class WatchController implements ReactiveController {
     });
     viewer.addEventListener('data', (e) => {
       if (!live()) return;
-      const first = this.status.bytesReceived === 0;
+      // The playback's first bytes; not a rendition's first after it took over (its byte count starts again at 0, and
+      // the viewer may have paused: playing then undid the pause, at a seek or a pick in the quality menu).
+      const first = this.status.phase === 'selecting' || this.status.phase === 'connecting';
       this.status.bytesReceived += e.detail.bytes.byteLength;
       this.#switch.received(e.detail.bytes.byteLength);
       this.#media.append(e.detail.bytes);
@@ -469,7 +471,9 @@ export class WatchController implements ReactiveController {
   };
 
   readonly #onVideoEvent = (e: Event): void => {
-    const next = videoStateAfter(e.type, this.video.ended);
+    // A seek while paused ends with `seeked` alone (no `playing`, no `pause`): the state is the element's, or the
+    // "Buffering…" of its `seeking` stayed over a paused picture that had all its media.
+    const next = e.type === 'seeked' ? videoStateOf(this.video) : videoStateAfter(e.type, this.video.ended);
     if (next !== this.status.video) this.#patch({ video: next });
   };
 }
