@@ -20,9 +20,12 @@ export const INGEST_IDLE_TIMEOUT_MS = 30_000;
 /** After `done`, the publisher has this long to close the channel itself. */
 export const DONE_LINGER_MS = 5_000;
 export const MAX_BAD_FRAMES = 16;
-/** A session ended by an error keeps its peer this long at least, and until the error frame has left… */
-const ERROR_FLUSH_MS = 100;
-/** …but no longer than this (a publisher that reads nothing holds a peer no longer). */
+/**
+ * A session ended by an error keeps its peer until the publisher, told, closes it — at most this long (a publisher
+ * that reads nothing holds a peer no longer). Before, the peer went 100 ms after the error frame had left the channel's
+ * buffer, which is not after it arrived: on a loaded machine (load 17) a publisher saw the close before the frame and
+ * reported `peer-closed` instead of `disk-full`.
+ */
 const CLOSE_FLUSH_MAX_MS = 1_000;
 const WATCHDOG_MS = 1_000;
 
@@ -134,8 +137,9 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
       { reason, err: error?.message, bytes: this.#bytesReceived },
       'ingest session closed',
     );
-    // Let a last control message (an error or done) reach the publisher before the channel goes.
-    destroyWhenSent(this.#peer, error ? ERROR_FLUSH_MS : 0, CLOSE_FLUSH_MAX_MS);
+    // Let a last control message (an error or done) reach the publisher before the channel goes: after an error, until
+    // the publisher closes (it does when told), or CLOSE_FLUSH_MAX_MS.
+    destroyWhenSent(this.#peer, error ? CLOSE_FLUSH_MAX_MS : 0, CLOSE_FLUSH_MAX_MS);
     this.emit('closed', reason, error);
     this.removeAllListeners();
   }
