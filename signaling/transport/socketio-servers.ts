@@ -250,8 +250,8 @@ export function wireServers(
       if (!registered) return reply(refuse(ErrorCode.badRequest, 'register first'));
       const p = parse(reportSchema, raw);
       if (!p.ok) return reply(refuse(ErrorCode.badRequest, `invalid report: ${p.message}`));
-      core.report(tokenId, p.value);
-      reply({ ok: true });
+      const r = core.report(tokenId, p.value);
+      reply(r.ok ? r : refuse(r.code, r.message));
     });
 
     socket.on('resync', (ack) => {
