@@ -232,8 +232,8 @@ export class HubCore {
     return this.members.heartbeat(id, peer, load);
   }
 
-  report(id: string, deltas: readonly OwnDelta[]): void {
-    this.members.report(id, deltas);
+  report(id: string, deltas: readonly OwnDelta[]): Ack {
+    return this.members.report(id, deltas);
   }
 
   /** The whole table, after every pending delta went out (a resync, a dashboard joining). */

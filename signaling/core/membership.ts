@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { DeltaFeed } from './delta-feed.js';
 import type { DirectorSeat } from './director-seat.js';
 import type { HubClock, ServerPeer, SharedLiveness } from './link.js';
+import { RowLists } from './row-lists.js';
 
 /** A registered server's connection. */
 export interface Member {
@@ -26,6 +27,8 @@ export interface Member {
   instance?: string;
   /** Several hubs: this registration's row was read back from the shared log (it must stay in the table from then on). */
   inTable?: boolean;
+  /** The ids its row lists, so its reports keep the row within what a registration may list. */
+  lists: RowLists;
 }
 
 /** One server leaving the table, as observers (the simulator, tests) see it. */
@@ -119,7 +122,7 @@ export class Membership {
     // Neither goes into the table: the epoch is the seat's, the period only checked here.
     const { lastEpoch, heartbeatMs: _period, ...descriptor } = d;
     seat.carryEpoch(lastEpoch, log);
-    this.#members.set(d.id, { id: d.id, peer, lastSeenMs: clock.now(), instance: d.instance });
+    this.#members.set(d.id, { id: d.id, peer, lastSeenMs: clock.now(), instance: d.instance, lists: new RowLists(d) });
     feed.commit({ type: 'server-joined', server: { ...descriptor, joinedAtMs: clock.now() } });
     // With several hubs the join is in the table only once read back from the log: the lease
     // holder designates then (`DirectorSeat.reconcile`).
@@ -168,11 +171,22 @@ export class Membership {
     return this.#o.feed.table.version;
   }
 
-  /** A server reports changes to its own row (it counts as a sign of life). */
-  report(id: string, deltas: readonly OwnDelta[]): void {
+  /**
+   * A server reports changes to its own row (it counts as a sign of life). A delta that would take the row past what a
+   * registration may list is refused (`RowLists`), the others taken; the answer names the first refused.
+   */
+  report(id: string, deltas: readonly OwnDelta[]): Ack {
     const m = this.#members.get(id);
-    if (m) m.lastSeenMs = this.#o.clock.now();
-    for (const own of deltas) this.#o.feed.commit({ ...own, id } as Delta);
+    if (!m) return ackError(ErrorCode.badRequest, `server ${id} is not registered with this hub`);
+    m.lastSeenMs = this.#o.clock.now();
+    const refused: string[] = [];
+    for (const own of deltas) {
+      const why = m.lists.take(own);
+      if (why) refused.push(why);
+      else this.#o.feed.commit({ ...own, id } as Delta);
+    }
+    if (refused.length === 0) return { ok: true };
+    return ackError(ErrorCode.badRequest, `${refused.length} of ${deltas.length} report deltas refused; first: ${refused[0]}`);
   }
 
   /**

@@ -18,6 +18,8 @@ export const MAX_MESSAGE_BYTES = 256 * 1024;
 export const MAX_SIGNAL_BYTES = 16 * 1024;
 /** The most assets one catalog or delta may carry. */
 export const MAX_ASSETS_PER_MESSAGE = 100_000;
+/** The most live streams one registration may list (also the most one server's row in the table holds). */
+export const MAX_LIVE_PER_MESSAGE = 10_000;
 /**
  * Largest director epoch anyone may send (2^48): far above any real count of rotations,
  * far enough below 2^53 that `epoch + 1` is always an exact integer.
@@ -118,7 +120,7 @@ export const serverDescriptorSchema = z.strictObject({
   load: serverLoadSchema,
   cache: z.array(assetId).max(MAX_ASSETS_PER_MESSAGE),
   storage: z.array(assetInfoSchema).max(MAX_ASSETS_PER_MESSAGE),
-  live: z.array(liveInfoSchema).max(10_000),
+  live: z.array(liveInfoSchema).max(MAX_LIVE_PER_MESSAGE),
   httpUrl: z.string().url().max(300).optional(),
   lastEpoch: z.number().int().min(0).max(MAX_EPOCH).optional(),
   instance: instanceSchema.optional(),

@@ -13,6 +13,8 @@ import {
   type HubToServerEvents,
   type ServerToHubEvents,
 } from '../protocol/index.js';
+import { whepEndSchema } from '../protocol/whep.js';
+import { whipLeaveSchema, whipSignalSchema } from '../protocol/whip.js';
 import { AuthError, type TokenVerifier } from '../auth.js';
 import type { HubCore } from '../core/hub-core.js';
 import type { ServerPeer } from '../core/link.js';
@@ -172,6 +174,17 @@ export function wireServers(
     let registered = false;
     let registering = false;
     let attached = false;
+    /**
+     * Registered or attached on this connection at some point (it may have moved since). Only such a server's messages
+     * that pass their schema go to other hubs: before, `whip-*` and `whep-closed` went as received and from a connection
+     * that had only authenticated, each fanned out to every hub (found by review attackb30).
+     */
+    let known = false;
+    const onward = (event: SessionEvent, msg: unknown): boolean => known && elsewhere(tokenId, event, msg);
+    const onwardParsed = (event: SessionEvent, schema: Parameters<typeof parse>[0], raw: unknown): boolean => {
+      const p = parse(schema, raw);
+      return p.ok && onward(event, p.value);
+    };
     const refuse = (code: ErrorCode, message: string) => {
       metrics.rejected.inc({ code });
       log.warn({ code }, message);
@@ -206,6 +219,7 @@ export function wireServers(
       const r = core.register(peer, p.value, log);
       if (!r.ok) return ack(refuse(r.code, r.message));
       registered = true;
+      known = true;
       socket.join([REGISTERED_ROOM, serverRoom(tokenId)]);
       onRegistered?.(tokenId);
       ack(r);
@@ -222,6 +236,7 @@ export function wireServers(
       if (p.value.id !== tokenId) return ack(refuse(ErrorCode.unauthorized, `token was minted for ${tokenId}, not ${p.value.id}`));
       if (registered || registering) return ack(refuse(ErrorCode.conflict, 'registered on this connection: it is already asked here'));
       attached = true;
+      known = true;
       attachments.attach(tokenId, p.value.instance, peer);
       ack({ ok: true });
       log.debug('server attached');
@@ -250,8 +265,8 @@ export function wireServers(
       if (!registered) return reply(refuse(ErrorCode.badRequest, 'register first'));
       const p = parse(reportSchema, raw);
       if (!p.ok) return reply(refuse(ErrorCode.badRequest, `invalid report: ${p.message}`));
-      core.report(tokenId, p.value);
-      reply({ ok: true });
+      const r = core.report(tokenId, p.value);
+      reply(r.ok ? r : refuse(r.code, r.message));
     });
 
     socket.on('resync', (ack) => {
@@ -262,8 +277,7 @@ export function wireServers(
     socket.on('signal', (raw) => {
       const p = parse(signalSchema, raw);
       if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid signal: ${p.message}`);
-      if (core.serverSignal(tokenId, p.value) === 'not-party' && !elsewhere(tokenId, 'signal', p.value))
-        notParty('signal', p.value.sessionId);
+      if (core.serverSignal(tokenId, p.value) === 'not-party' && !onward('signal', p.value)) notParty('signal', p.value.sessionId);
     });
 
     socket.on('session-close', (raw) => {
@@ -271,19 +285,22 @@ export function wireServers(
       if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid session-close: ${p.message}`);
       const outcome = core.serverClosedSession(tokenId, p.value.sessionId);
       if (outcome === 'crossed') log.debug({ session: p.value.sessionId }, 'session-close crossed ours');
-      else if (outcome === 'not-party' && !elsewhere(tokenId, 'session-close', p.value)) notParty('session-close', p.value.sessionId);
+      else if (outcome === 'not-party' && !onward('session-close', p.value)) notParty('session-close', p.value.sessionId);
     });
 
     socket.on('session-connected', (raw) => {
       const p = parse(leaveSchema, raw);
       if (!p.ok) return void refuse(ErrorCode.badRequest, `invalid session-connected: ${p.message}`);
-      if (core.sessionConnected(tokenId, p.value.sessionId) === 'not-party' && !elsewhere(tokenId, 'session-connected', p.value))
+      if (core.sessionConnected(tokenId, p.value.sessionId) === 'not-party' && !onward('session-connected', p.value))
         notParty('session-connected', p.value.sessionId);
     });
 
-    socket.on('whip-signal', (raw) => void (whip.onServerSignal(tokenId, raw, crossHub) || elsewhere(tokenId, 'whip-signal', raw)));
-    socket.on('whip-leave', (raw) => void (whip.onServerLeave(tokenId, raw) || elsewhere(tokenId, 'whip-leave', raw)));
-    socket.on('whep-closed', (raw) => void (whep.onServerClosed(tokenId, raw) || elsewhere(tokenId, 'whep-closed', raw)));
+    socket.on(
+      'whip-signal',
+      (raw) => void (whip.onServerSignal(tokenId, raw, crossHub) || onwardParsed('whip-signal', whipSignalSchema, raw)),
+    );
+    socket.on('whip-leave', (raw) => void (whip.onServerLeave(tokenId, raw) || onwardParsed('whip-leave', whipLeaveSchema, raw)));
+    socket.on('whep-closed', (raw) => void (whep.onServerClosed(tokenId, raw) || onwardParsed('whep-closed', whepEndSchema, raw)));
 
     socket.on('disconnect', (why) => {
       if (attached) attachments?.detach(tokenId, peer);
