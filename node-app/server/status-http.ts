@@ -101,10 +101,14 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
   get('/poster/:file', (req, res, { file }) => servePoster(o.store, file ?? '', req, res, o.livePoster));
   get('/healthz', (_req, res) => json(res, 200, { ok: true }));
   operator('/metrics', (_req, res) => {
-    o.registry.metrics().then((text) => {
-      res.writeHead(200, { 'content-type': o.registry.contentType });
-      res.end(text);
-    });
+    // A collector that throws is answered 500, as on the hub (an unhandled rejection would end the process).
+    o.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': o.registry.contentType });
+        res.end(text);
+      },
+      () => json(res, 500, { error: 'metrics unavailable' }),
+    );
   });
   operator('/api/table', (_req, res) => json(res, 200, o.table()));
   operator('/api/status', (_req, res) => json(res, 200, o.status()));
