@@ -146,7 +146,8 @@ describe('renditions made by ffmpeg', () => {
     root = mkdtempSync(join(tmpdir(), 'baton-renditions-'));
     // 6 s at 360p with a keyframe every 1.5 s: the renditions must not follow the source's keyframes but their own grid.
     makeTestClip(join(root, 'clip.webm'), { seconds: 6, size: '640x360', codec: 'libvpx', gop: 37, videoKbps: 400, fps: 25 });
-  }, 60_000);
+    // ≈ 2 s on a quiet machine; over 60 s once at load 17 (a CI run beside three other agents).
+  }, 180_000);
   afterAll(() => {
     for (const s of stores) s.close();
     rmSync(root, { recursive: true, force: true });
