@@ -10,6 +10,11 @@ import type { Socket } from 'node:net';
  */
 export const MAX_REQUESTS_PER_CONNECTION = 100;
 
+/** Where a route's throw is told (a pino logger fits). */
+export interface RouteErrorLog {
+  error(fields: { err: unknown; path: string | undefined }, message: string): void;
+}
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
@@ -20,16 +25,11 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * 1,500 GET /media as many open files. HTTP/1.1 answers in order anyway, so only a pipelining client notices (its
  * answers are made one after another). Requests after MAX_REQUESTS_PER_CONNECTION (or `maxRequests`) are refused.
  *
- * A route that throws is answered 500 (or its connection closed, when its answer had begun) and the error handed to
- * `onError`: before, the throw left the 'request' event uncaught and ended the process, hub or media server, at one
+ * A route that throws is answered 500 (or its connection closed, when its answer had begun) and the error logged to
+ * `log` with its path: before, the throw left the 'request' event uncaught and ended the process, hub or media server, at one
  * request (found by review attack30: a dangling symlink in the hub's --static-dir).
  */
-export function answerInTurn(
-  server: Server,
-  handler: Handler,
-  maxRequests = MAX_REQUESTS_PER_CONNECTION,
-  onError: (err: unknown, req: IncomingMessage) => void = () => undefined,
-): void {
+export function answerInTurn(server: Server, handler: Handler, maxRequests = MAX_REQUESTS_PER_CONNECTION, log?: RouteErrorLog): void {
   server.maxRequestsPerSocket = maxRequests;
   /** Per connection with an answer under way: the requests waiting behind it, in order. */
   const waiting = new WeakMap<Socket, Array<() => void>>();
@@ -51,7 +51,7 @@ export function answerInTurn(
       try {
         handler(req, res);
       } catch (err) {
-        onError(err, req);
+        log?.error({ err, path: req.url?.slice(0, 200) }, 'HTTP route failed: answered 500');
         if (res.headersSent) return void res.destroy();
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
         res.end('internal error\n');

@@ -293,9 +293,7 @@ export class Hub {
       }));
     }
     // One answer per connection at a time (pipelined requests wait their turn), as on the media servers.
-    answerInTurn(http, createHttpHandler(this, this.#staticDir, this.#log), undefined, (err, req) =>
-      this.#log.error({ err, path: req.url?.slice(0, 200) }, 'HTTP route failed: answered 500'),
-    );
+    answerInTurn(http, createHttpHandler(this, this.#staticDir, this.#log), undefined, this.#log);
     const now = () => this.#clock.now();
     const core = this.core;
     this.#link.servers = wireServers(io, {

@@ -131,7 +131,7 @@ export async function startStatusHttp(o: StatusHttpOptions): Promise<StatusHttp>
       router.lookup(req, res);
     },
     undefined,
-    (err, req) => httpLog.error({ err, path: req.url?.slice(0, 200) }, 'HTTP route failed: answered 500'),
+    httpLog,
   );
   lingerUnreadBodies(http);
   capConnections(http, {

@@ -91,7 +91,7 @@ describe('answerInTurn', () => {
     expect(text.match(/\/r\d+/g)?.slice(0, 5)).toEqual(paths.slice(0, 5));
   });
 
-  it('answers 500 for a route that throws, tells onError, and goes on serving (before, the throw ended the process)', async () => {
+  it('answers 500 for a route that throws, tells its log, and goes on serving (before, the throw ended the process)', async () => {
     const errors: string[] = [];
     const server: Server = createServer();
     answerInTurn(
@@ -106,7 +106,7 @@ describe('answerInTurn', () => {
         res.end('ok');
       },
       undefined,
-      (err) => errors.push((err as Error).message),
+      { error: ({ err }) => errors.push((err as Error).message) },
     );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     cleanup.push(() => new Promise((r) => server.close(r)));
