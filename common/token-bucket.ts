@@ -19,12 +19,17 @@ export class TokenBucket {
 
   /** Takes `n` tokens (one request, or a cost in units) if there are as many; false means "refuse this request". */
   take(nowMs: number, n = 1): boolean {
+    if (this.available(nowMs) < n) return false;
+    this.#tokens -= n;
+    return true;
+  }
+
+  /** The tokens held at `nowMs`. */
+  available(nowMs: number): number {
     const elapsed = Math.max(0, nowMs - this.#lastMs);
     this.#lastMs = nowMs;
     this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#ratePerMs);
-    if (this.#tokens < n) return false;
-    this.#tokens -= n;
-    return true;
+    return this.#tokens;
   }
 }
 

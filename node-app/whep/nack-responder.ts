@@ -1,4 +1,5 @@
 // Answers a WHEP player's generic NACKs (RFC 4585 §6.2.1) from the RTP packets a track sent last, within a resend budget.
+import { TokenBucket } from '../../common/token-bucket.js';
 
 /** Sent RTP packets kept per track to answer NACKs. */
 export const NACK_HISTORY_PACKETS = 512;
@@ -39,32 +40,23 @@ export class RtcpRepeats {
  * and the sequence numbers its NACKs may have looked up.
  */
 export class ResendBudget {
-  readonly #bytesPerS: number;
+  readonly #bucket: TokenBucket;
   readonly #now: () => number;
-  #tokens: number;
-  #at: number;
 
   /** `now`: monotonic clock, ms. */
   constructor(bytesPerS: number, now: () => number) {
-    this.#bytesPerS = bytesPerS;
     this.#now = now;
-    this.#tokens = bytesPerS;
-    this.#at = now();
+    this.#bucket = new TokenBucket(now(), bytesPerS, bytesPerS);
   }
 
   /** Spends `bytes` if the bucket holds them. */
   take(bytes: number): boolean {
-    if (this.available() < bytes) return false;
-    this.#tokens -= bytes;
-    return true;
+    return this.#bucket.take(this.#now(), bytes);
   }
 
   /** What the bucket holds now. */
   available(): number {
-    const now = this.#now();
-    this.#tokens = Math.min(this.#bytesPerS, this.#tokens + ((now - this.#at) * this.#bytesPerS) / 1000);
-    this.#at = now;
-    return this.#tokens;
+    return this.#bucket.available(this.#now());
   }
 }
 
