@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { StateTable, ServerDescriptor, TableSnapshot, OwnDelta } from '../signaling/protocol/index.js';
 import { logger, type Logger } from '../signaling/log.js';
+import { serverCredential, serverTokenMinter } from '../signaling/auth.js';
 import { DirectorRole } from './director/director-role.js';
 import { DiskStore } from './storage/disk-store.js';
 import type { PosterMaker } from './storage/poster-maker.js';
@@ -56,6 +57,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   readonly metrics: ServerMetrics;
   readonly #iceFilter: IceFilter;
   readonly #o: MediaServerOptions;
+  /** This server's hub tokens, from its cluster secret or its own key. */
+  readonly #mintToken: () => string;
   readonly #log: Logger;
   readonly #director: DirectorRole;
   readonly #viewers: ViewerSessions;
@@ -79,6 +82,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   constructor(opts: MediaServerOptions) {
     super();
     this.#o = opts;
+    this.#mintToken = serverTokenMinter(serverCredential(opts), opts.id);
     this.#log = logger('media-server', { server: opts.id });
     this.#heartbeat = new Heartbeat(opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () => this.#beat(), this.#log);
     this.#replica = new ServerReplica({
@@ -280,7 +284,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     const hub = new HubLink({
       hubUrl: this.#o.hubUrl,
       returnAfterMs: this.#o.hubReturnAfterMs,
-      clusterSecret: this.#o.clusterSecret,
+      mintToken: this.#mintToken,
       id: this.#o.id,
       descriptor: () => this.descriptor(),
       log: this.#log,

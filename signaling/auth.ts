@@ -1,5 +1,6 @@
-// Cluster authentication: media servers prove they know the cluster secret with
-// an HMAC-signed, expiring, single-use token; the secret itself never travels.
+// Cluster authentication: a media server proves it holds its own server key — HMAC(cluster secret, its id) — with an
+// HMAC-signed, expiring, single-use token; no key travels. A server given only its key (`baton server-key`) can sign
+// for its own id and no other, so one compromised server cannot pose as another or as a hub.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SERVER_ID_PATTERN } from './protocol/ids.js';
 import { CodedError } from '../common/coded-error.js';
@@ -18,10 +19,40 @@ export class AuthError extends CodedError<'unauthorized'> {
   }
 }
 
-/** `baton1.<serverId>.<expiresAtMs>.<nonce>.<hmac-sha256 hex>` */
-export function mintServerToken(secret: string, serverId: string, nowMs: number, ttlMs = TOKEN_TTL_MS): string {
-  const body = `baton1.${serverId}.${nowMs + ttlMs}.${randomBytes(12).toString('base64url')}`;
-  return `${body}.${sign(secret, body)}`;
+/**
+ * A media server's own key: what its tokens are signed with, made from the cluster secret and its id (43 base64url
+ * characters). Hubs make it again from the id a token names; a server needs only its own.
+ */
+export function serverKeyFor(clusterSecret: string, serverId: string): string {
+  return createHmac('sha256', clusterSecret).update(`baton-server-key.${serverId}`).digest('base64url');
+}
+
+/** What a media server signs its tokens with: the cluster secret (its key is made from it), or only its key. */
+export type ServerCredential = { clusterSecret: string } | { serverKey: string };
+
+/** A token for `serverId` minted from the cluster secret (servers, tests and tools that hold it). */
+export function mintServerToken(clusterSecret: string, serverId: string, nowMs: number, ttlMs = TOKEN_TTL_MS): string {
+  return mintWithServerKey(serverKeyFor(clusterSecret, serverId), serverId, nowMs, ttlMs);
+}
+
+/** `baton2.<serverId>.<expiresAtMs>.<nonce>.<hmac-sha256 hex with the server's key>` */
+export function mintWithServerKey(serverKey: string, serverId: string, nowMs: number, ttlMs = TOKEN_TTL_MS): string {
+  const body = `baton2.${serverId}.${nowMs + ttlMs}.${randomBytes(12).toString('base64url')}`;
+  return `${body}.${sign(serverKey, body)}`;
+}
+
+/** The one credential of `o`; throws when it has neither or both. */
+export function serverCredential(o: { clusterSecret?: string; serverKey?: string }): ServerCredential {
+  if (o.clusterSecret && o.serverKey) throw new AuthError('give a media server the cluster secret or its server key, not both');
+  if (o.serverKey) return { serverKey: o.serverKey };
+  if (o.clusterSecret) return { clusterSecret: o.clusterSecret };
+  throw new AuthError('a media server needs the cluster secret or its server key');
+}
+
+/** Mints a fresh token for `serverId` at each call, from whichever credential the server was given. */
+export function serverTokenMinter(credential: ServerCredential, serverId: string): () => string {
+  const key = 'serverKey' in credential ? credential.serverKey : serverKeyFor(credential.clusterSecret, serverId);
+  return () => mintWithServerKey(key, serverId, Date.now());
 }
 
 /**
@@ -46,13 +77,16 @@ export class TokenVerifier {
   accept(token: unknown, nowMs: number): { serverId: string; nonce: string; expiresAtMs: number } {
     if (typeof token !== 'string' || token.length > 512) throw new AuthError('missing cluster token');
     const parts = token.split('.');
-    if (parts.length !== 5 || parts[0] !== 'baton1') throw new AuthError('malformed cluster token');
-    const [, serverId, expiresRaw, nonce, mac] = parts as [string, string, string, string, string];
-    const expected = sign(this.#secret, parts.slice(0, 4).join('.'));
+    // baton1: signed with the cluster secret itself, by servers of earlier versions (a rolling upgrade).
+    if (parts.length !== 5 || (parts[0] !== 'baton2' && parts[0] !== 'baton1')) throw new AuthError('malformed cluster token');
+    const [version, serverId, expiresRaw, nonce, mac] = parts as [string, string, string, string, string];
+    if (!SERVER_ID_PATTERN.test(serverId)) throw new AuthError('token names an invalid server id');
+    const key = version === 'baton2' ? serverKeyFor(this.#secret, serverId) : this.#secret;
+    const expected = sign(key, parts.slice(0, 4).join('.'));
     const a = Buffer.from(mac, 'utf8');
     const b = Buffer.from(expected, 'utf8');
-    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new AuthError('bad cluster secret (token signature mismatch)');
-    if (!SERVER_ID_PATTERN.test(serverId)) throw new AuthError('token names an invalid server id');
+    if (a.length !== b.length || !timingSafeEqual(a, b))
+      throw new AuthError(`bad cluster secret or server key for ${serverId} (token signature mismatch)`);
     const expiresAtMs = Number(expiresRaw);
     if (!Number.isSafeInteger(expiresAtMs)) throw new AuthError('malformed cluster token');
     if (expiresAtMs <= nowMs) throw new AuthError(`cluster token expired${clockHint(expiresAtMs - TOKEN_TTL_MS - nowMs)}`);

@@ -1,4 +1,4 @@
-// The `baton` command line: hub, server, watch, publish (each in its *-command.ts), demo, stream-key, dev. Every flag has an environment variable.
+// The `baton` command line: hub, server, watch, publish (each in its *-command.ts), demo, stream-key, server-key, dev. Every flag has an environment variable.
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { projectVersion } from '../project-root.js';
@@ -67,6 +67,19 @@ export function createProgram(): Command {
       if (!o.streamKeySecret) throw new InvalidArgumentError('--stream-key-secret (or BATON_STREAM_KEY_SECRET) is required');
       const { mintStreamKey } = await import('../../signaling/policies/stream-key.js');
       console.log(mintStreamKey(o.streamKeySecret, { expiresAtMs: Date.now() + o.validMinutes * 60_000, streamId: o.streamId }));
+    });
+
+  program
+    .command('server-key')
+    .description(
+      "Print a media server's own key, made from the cluster secret and its id: give it to that server (--server-key-file) instead of the cluster secret, and it can sign for no other id.",
+    )
+    .addOption(opt('--cluster-secret <s>', 'the cluster secret (required; prefer the -file form)', 'BATON_CLUSTER_SECRET'))
+    .addOption(opt('--cluster-secret-file <file>', 'read the cluster secret from this file', 'BATON_CLUSTER_SECRET_FILE'))
+    .addOption(opt('--id <id>', 'the server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID', assetId))
+    .action(async (o) => {
+      const { serverKeyFor } = await import('../../signaling/auth.js');
+      console.log(serverKeyFor(o.clusterSecret, o.id));
     });
 
   program

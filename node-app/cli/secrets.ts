@@ -7,9 +7,16 @@ import { readBoundedFile } from './bounded-file.js';
 /** A secret file longer than this is not a secret file. */
 const MAX_SECRET_FILE_BYTES = 4_096;
 
-/** Each secret option (attribute name) with its `-file` twin, and whether a short value is refused. */
-export const SECRET_OPTIONS: ReadonlyArray<{ key: string; fileKey: string; flag: string; minBytes: number }> = [
+/** Each secret option (attribute name) with its `-file` twin, the shortest value taken, and how to make a good one. */
+export const SECRET_OPTIONS: ReadonlyArray<{ key: string; fileKey: string; flag: string; minBytes: number; make?: string }> = [
   { key: 'clusterSecret', fileKey: 'clusterSecretFile', flag: '--cluster-secret', minBytes: MIN_SECRET_BYTES },
+  {
+    key: 'serverKey',
+    fileKey: 'serverKeyFile',
+    flag: '--server-key',
+    minBytes: MIN_SECRET_BYTES,
+    make: '`baton server-key --id ID --cluster-secret-file secret > key` and --server-key-file key',
+  },
   { key: 'streamKeySecret', fileKey: 'streamKeySecretFile', flag: '--stream-key-secret', minBytes: MIN_SECRET_BYTES },
   { key: 'operatorToken', fileKey: 'operatorTokenFile', flag: '--operator-token', minBytes: MIN_SECRET_BYTES },
 ];
@@ -28,7 +35,7 @@ export function resolveSecrets(cmd: Command): void {
     const value = cmd.getOptionValue(s.key) as string | undefined;
     if (value !== undefined && Buffer.byteLength(value) < s.minBytes) {
       cmd.error(
-        `error: ${s.flag} must be at least ${s.minBytes} bytes (got ${Buffer.byteLength(value)}); e.g. \`openssl rand -base64 24 > secret\` and ${s.flag}-file secret`,
+        `error: ${s.flag} must be at least ${s.minBytes} bytes (got ${Buffer.byteLength(value)}); e.g. ${s.make ?? `\`openssl rand -base64 24 > secret\` and ${s.flag}-file secret`}`,
       );
     }
   }

@@ -39,13 +39,29 @@ export function addServerCommand(program: Command): void {
         'http://127.0.0.1:8080',
       ]),
     )
-    .addOption(opt('--cluster-secret <s>', 'shared cluster secret (required, ≥ 16 bytes; prefer the -file form)', 'BATON_CLUSTER_SECRET'))
+    .addOption(
+      opt(
+        '--cluster-secret <s>',
+        'shared cluster secret (this or --server-key is required, ≥ 16 bytes; prefer the -file form)',
+        'BATON_CLUSTER_SECRET',
+      ),
+    )
     .addOption(
       opt(
         '--cluster-secret-file <file>',
         'read the cluster secret from this file (a trailing newline is dropped)',
         'BATON_CLUSTER_SECRET_FILE',
       ),
+    )
+    .addOption(
+      opt(
+        '--server-key <k>',
+        "this server's own key instead of the cluster secret (`baton server-key --id ID`): it signs for this --id only",
+        'BATON_SERVER_KEY',
+      ),
+    )
+    .addOption(
+      opt('--server-key-file <file>', 'read the server key from this file (a trailing newline is dropped)', 'BATON_SERVER_KEY_FILE'),
     )
     .addOption(opt('--id <id>', 'server id ([A-Za-z0-9_-], ≤ 64; required)', 'BATON_SERVER_ID', assetId))
     .addOption(opt('--region <name>', 'region name', 'BATON_REGION', textOf('region', descriptor.region), 'local'))
@@ -239,6 +255,7 @@ export function addServerCommand(program: Command): void {
       const server = new MediaServer({
         hubUrl: o.hub,
         clusterSecret: o.clusterSecret,
+        serverKey: o.serverKey,
         id: o.id,
         region: o.region,
         lat: o.lat,

@@ -63,6 +63,10 @@ const CONFIG_BOUNDS = { maxDepth: 8, maxBytes: MAX_CONFIG_BYTES, maxKeys: 10_000
 
 /** Options that must have a value from a flag, the environment or the config file. */
 export const REQUIRED = new Set(['--cluster-secret <s>', '--id <id>', '--storage <dir>']);
+/** A required option another may stand in for, where the command has it: a media server's own key for the cluster secret. */
+const STANDS_IN: Readonly<Record<string, { key: string; flags: string }>> = {
+  '--cluster-secret <s>': { key: 'serverKey', flags: '--server-key <k>' },
+};
 
 /**
  * commander turns a boolean flag on whenever its environment variable is set,
@@ -179,9 +183,15 @@ export function applySettings(cmd: Command): void {
   const config = cmd.options.some((o) => o.attributeName() === 'config');
   for (const o of cmd.options) {
     const value: unknown = cmd.getOptionValue(o.attributeName());
-    if ((o.mandatory || REQUIRED.has(o.flags)) && (value === undefined || value === '')) {
+    const alt = STANDS_IN[o.flags];
+    const altHere = alt !== undefined && cmd.options.some((x) => x.attributeName() === alt.key);
+    const altValue: unknown = altHere ? cmd.getOptionValue(alt.key) : undefined;
+    if (altValue !== undefined && altValue !== '' && value !== undefined && value !== '')
+      cmd.error(`error: give ${o.flags.split(' ')[0]} or ${alt!.flags.split(' ')[0]}, not both`);
+    if ((o.mandatory || REQUIRED.has(o.flags)) && (value === undefined || value === '') && (altValue === undefined || altValue === '')) {
       const where = [o.envVar && `in ${o.envVar}`, config && 'in --config'].filter(Boolean);
-      cmd.error(`error: required option '${o.flags}' not specified${where.length ? ` (as a flag, ${where.join(' or ')})` : ''}`);
+      const or = altHere ? ` (or '${alt!.flags}')` : '';
+      cmd.error(`error: required option '${o.flags}'${or} not specified${where.length ? ` (as a flag, ${where.join(' or ')})` : ''}`);
     }
   }
 }

@@ -3,7 +3,6 @@
 // it is registered with; the server answers a session's messages on the connection the session came in on.
 import { io as connect, type Socket } from 'socket.io-client';
 import { routeKey, type HubToServerEvents, type ServerToHubEvents } from '../../signaling/protocol/index.js';
-import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 
 type HubSocket = Socket<HubToServerEvents, ServerToHubEvents>;
@@ -48,7 +47,8 @@ const RECONNECT_DELAY_MS = 500;
 const RECONNECT_DELAY_MAX_MS = 5_000;
 
 export interface HubAttachmentsOptions {
-  clusterSecret: string;
+  /** A fresh cluster token for this server at each call (`serverTokenMinter`). */
+  mintToken: () => string;
   id: string;
   /** This process (the registration's `instance`): a hub uses an attachment only while the table names it. */
   instance: () => string | undefined;
@@ -119,7 +119,7 @@ export class HubAttachments {
   #open(url: string): void {
     const o = this.#o;
     const socket: HubSocket = connect(`${url}/server`, {
-      auth: (cb) => cb({ token: mintServerToken(o.clusterSecret, o.id, Date.now()) }),
+      auth: (cb) => cb({ token: o.mintToken() }),
       reconnectionDelay: RECONNECT_DELAY_MS,
       reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
       randomizationFactor: 0.5,

@@ -12,7 +12,6 @@ import {
   type ServerToHubEvents,
 } from '../../signaling/protocol/index.js';
 import { snapshotReplySchema } from '../../signaling/protocol/table-messages.js';
-import { mintServerToken } from '../../signaling/auth.js';
 import type { Logger } from '../../signaling/log.js';
 import { backoffMs } from '../../common/retry.js';
 import { registrationOf, reportsOf } from './hub-pieces.js';
@@ -48,7 +47,8 @@ export interface HubLinkOptions {
    * server moves to the next at once and registers there; its row, sessions and uploads go on.
    */
   hubUrl: string | readonly string[];
-  clusterSecret: string;
+  /** A fresh cluster token for this server at each call (`serverTokenMinter`); the link holds no secret. */
+  mintToken: () => string;
   /** This server's id (in its token). */
   id: string;
   /** What to register with: read at every (re)registration. */
@@ -110,7 +110,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     this.#urls = typeof opts.hubUrl === 'string' ? [opts.hubUrl] : [...opts.hubUrl];
     if (this.#urls.length === 0) throw new Error('at least one hub URL is needed');
     this.#attachments = new HubAttachments({
-      clusterSecret: opts.clusterSecret,
+      mintToken: opts.mintToken,
       id: opts.id,
       instance: () => opts.descriptor().instance,
       handlers: this.#handlers,
@@ -147,7 +147,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     const movesOn = (): boolean => severalNow() || !socket.io.reconnection();
     const socket: Socket<HubToServerEvents, ServerToHubEvents> = connect(`${url}/server`, {
       autoConnect: false,
-      auth: (cb) => cb({ token: mintServerToken(opts.clusterSecret, opts.id, Date.now()) }),
+      auth: (cb) => cb({ token: opts.mintToken() }),
       reconnection: !severalNow(),
       reconnectionDelay: RECONNECT_DELAY_MS,
       reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,

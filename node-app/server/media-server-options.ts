@@ -7,7 +7,12 @@ import type { Wrtc } from '../webrtc/peer.js';
 export interface MediaServerOptions {
   /** The hub, or several hubs of one cluster (the server moves to the next when its hub disappears). */
   hubUrl: string | readonly string[];
-  clusterSecret: string;
+  /**
+   * What this server signs its hub tokens with: the cluster secret, or only its own key (`serverKeyFor(secret, id)`,
+   * printed by `baton server-key`), with which it can sign for its own id and no other. One of the two.
+   */
+  clusterSecret?: string;
+  serverKey?: string;
   id: string;
   region: string;
   lat: number;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { Cluster, MEDIA_DIR, SECRET, waitFor, waitForOutput } from '../helpers/cluster.js';
-import { mintServerToken } from '../../signaling/auth.js';
+import { mintServerToken, mintWithServerKey, serverKeyFor } from '../../signaling/auth.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
 import type { ServeStats } from '../../node-app/delivery/serve-options.js';
 import type { VersionedDelta } from '../../signaling/protocol/index.js';
@@ -81,7 +81,8 @@ describe('signaling abuse', () => {
       ['wrong secret', mintServerToken('not-the-secret', 'forger-1', now), /signature/],
       ['id swapped under a valid signature', [head, 'fra-2', exp, nonce, mac].join('.'), /signature/],
       ['expiry pushed out under a valid signature', [head, id, String(now + 60_000), nonce, mac].join('.'), /signature/],
-      ['other version', ['baton2', id, exp, nonce, mac].join('.'), /malformed/],
+      ['other version', ['baton3', id, exp, nonce, mac].join('.'), /malformed/],
+      ["one server's key signing for another", mintWithServerKey(serverKeyFor(SECRET, 'fra-1'), 'fra-2', now), /signature/],
       ['expired', mintServerToken(SECRET, 'late-1', now - 60_000), /expired/],
       ['expiry too far out', mintServerToken(SECRET, 'early-1', now, 60 * 60_000), /too far/],
       ['invalid id under a valid signature', mintServerToken(SECRET, 'hub/admin', now), /invalid server id/],

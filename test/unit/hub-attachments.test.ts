@@ -8,6 +8,7 @@ import { Server, type Socket } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HubAttachments, usableNamedHubs } from '../../node-app/server/hub-attachments.js';
 import { HubLink } from '../../node-app/server/hub-link.js';
+import { serverTokenMinter } from '../../signaling/auth.js';
 import { bareDescriptor } from '../helpers/descriptor.js';
 import type { ServerDescriptor } from '../../signaling/protocol/index.js';
 
@@ -78,7 +79,14 @@ async function fakeHub(o: { refuseAttach?: boolean; refuseMoving?: boolean; port
 
 function link(urls: string[], returnAfterMs?: number | null): HubLink {
   const log = pino({ level: 'silent' });
-  const l = new HubLink({ hubUrl: urls, clusterSecret: SECRET, id: 'fra-1', descriptor, log, returnAfterMs });
+  const l = new HubLink({
+    hubUrl: urls,
+    mintToken: serverTokenMinter({ clusterSecret: SECRET }, 'fra-1'),
+    id: 'fra-1',
+    descriptor,
+    log,
+    returnAfterMs,
+  });
   // The server's part that opens sessions: it accepts every one.
   l.handle('session-open', (_msg, ack) => ack({ ok: true } as never));
   l.handle('whip-offer', (_msg, ack) => ack({ ok: true } as never));
@@ -170,7 +178,7 @@ describe('HubAttachments', () => {
       ['session-open', (_msg, ack) => (ack as (r: unknown) => void)({ ok: true })],
     ];
     const att = new HubAttachments({
-      clusterSecret: SECRET,
+      mintToken: serverTokenMinter({ clusterSecret: SECRET }, 'fra-1'),
       id: 'fra-1',
       instance: () => undefined,
       handlers,

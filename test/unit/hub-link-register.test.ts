@@ -6,6 +6,7 @@ import pino from 'pino';
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HubLink, MAX_REPORTS_WHILE_REGISTERING } from '../../node-app/server/hub-link.js';
+import { serverTokenMinter } from '../../signaling/auth.js';
 import type { OwnDelta, ServerDescriptor } from '../../signaling/protocol/index.js';
 import { bareDescriptor } from '../helpers/descriptor.js';
 
@@ -45,7 +46,7 @@ async function fakeHub() {
 function link(url: string): HubLink {
   const l = new HubLink({
     hubUrl: url,
-    clusterSecret: 'a-cluster-secret-of-some-length',
+    mintToken: serverTokenMinter({ clusterSecret: 'a-cluster-secret-of-some-length' }, 'fra-1'),
     id: 'fra-1',
     descriptor,
     log: pino({ level: 'silent' }),
