@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { within } from '../../common/within.js';
 import { ClusterIndex } from './cluster-index.js';
 import { IngestError, IngestErrorCode, ioError } from './errors.js';
-import { allowedStreamBytes, quotaRefusal } from './ingest-limits.js';
+import { allowedStreamBytes, liveBacklogBytes, quotaRefusal } from './ingest-limits.js';
 import { claimPart, releasePart } from './part-lock.js';
 import type { AppendResult, Finalized, LiveWriterEvents, LiveWriterOptions, WriterState } from './live-writer-types.js';
 import { WriteTail } from './write-tail.js';
@@ -163,6 +163,11 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     return this.#salvaged;
   }
 
+  /** How far the live edge may run ahead of the newest Cluster start, bytes (liveBacklogBytes): a late joiner gets at most this at once. */
+  get maxBacklogBytes(): number {
+    return liveBacklogBytes(this.#o.limits);
+  }
+
   /** Bytes the stream may have by `atMs` under its average-bitrate quota. */
   allowedBytes(atMs = this.#now()): number {
     return allowedStreamBytes(this.#o.limits, atMs - this.startedAtMs);
@@ -206,6 +211,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     // Its Clusters are counted now: with their charge the chunk may be past the quota after all.
     const charged = this.#quotaRefusal(after);
     if (charged) return this.#quota(charged);
+    const backlog = this.#backlogRefusal(after);
+    if (backlog) return this.#quota(backlog);
     this.#nextSeq = seq + 1;
     this.#bytes = after;
     this.#hash.update(payload);
@@ -332,6 +339,22 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   /** `bytes` with the Clusters indexed so far against the stream's quotas now. */
   #quotaRefusal(bytes: number): IngestError | undefined {
     return quotaRefusal(this.#o.limits, bytes, this.index.clusterCount, this.#now() - this.startedAtMs);
+  }
+
+  /**
+   * A stream that would reach `after` bytes more than maxBacklogBytes past its newest Cluster start (or past byte 0
+   * before its first): one Cluster never closed, a sized one declared that long, or bytes past where the index stopped
+   * on malformed input. A late joiner is handed everything from a Cluster start at once, so this is what bounds it.
+   */
+  #backlogRefusal(after: number): IngestError | undefined {
+    const from = this.index.latestCluster() ?? 0;
+    const max = this.maxBacklogBytes;
+    if (after - from <= max) return undefined;
+    const what = this.index.stopped ? 'malformed WebM' : this.index.initBytes === undefined ? 'a head without a Cluster' : 'one Cluster';
+    return new IngestError(
+      IngestErrorCode.unsupportedMedia,
+      `stream ${this.streamId} has ${after - from} bytes of ${what} since byte ${from}, more than ${max}: start a Cluster at least every ${max} bytes (keyframes more often)`,
+    );
   }
 
   #quota(error: IngestError): AppendResult {
