@@ -8,42 +8,28 @@ import { Pacer, pacingFor } from './pacer.js';
  * session may ask for any offset (`watch` or `play`), and the edge does not pace what lies behind it: before, one
  * anonymous viewer asking a two-hour broadcast from byte 1 got every byte of it at the link's rate, again at each
  * `play`, where a stored asset is paced at 1.5× its bitrate. Behind the edge by more than the pacing's lead (10 s at
- * the stream's average bitrate since its start), such a session is paced as a stored asset of that bitrate is: a
+ * the stream's average bitrate since its publish started: the cluster's clock, not the publisher's Timecodes, which
+ * could make it tiny and stall every late joiner), such a session is paced as a stored asset of that bitrate is: a
  * burst (3 s of media, 1 to 8 MiB), then 1.5× the bitrate. A late joiner starts at most one keyframe interval behind
  * the edge (live-source.ts) and is not slowed; a session whose stream ended is paced the same way by its final size.
  */
 export class BehindEdgePacing {
   readonly #source: ByteSource;
   readonly #now: () => number;
-  readonly #wallNow: () => number;
   /** The run while the session is behind; undefined near the edge (a new run when it falls behind again). */
   #pacer: Pacer | undefined;
   /** A seek is pending: the next run starts as it asked (a fresh burst, or a seek's grant). */
   #seekBurst: boolean | undefined;
 
-  /**
-   * `now` is the session's clock (monotonic, what its pacing counts); `wallNow` the wall clock (ms since the epoch),
-   * which the stream's start (`startedAtMs`) is on.
-   */
-  constructor(source: ByteSource, now: () => number, wallNow: () => number = Date.now) {
+  /** `now`: the session's clock, which its pacing counts. */
+  constructor(source: ByteSource, now: () => number) {
     this.#source = source;
     this.#now = now;
-    this.#wallNow = wallNow;
-  }
-
-  /** The stream's average bitrate since its start (bits/s); undefined in its first second or when its start is unknown. */
-  averageBps(size: number): number | undefined {
-    const start = this.#source.startedAtMs;
-    if (start === undefined) return undefined;
-    const elapsedMs = this.#wallNow() - start;
-    if (!(elapsedMs >= 1_000)) return undefined;
-    // A late joiner's session bytes are the file's from its join point: count the file's.
-    return ((size + (this.#source.skipBytes ?? 0)) * 8_000) / elapsedMs;
   }
 
   /** Ms until `want` more bytes may go to a session whose next byte is `next` of `size` (0: now). */
   delayMs(next: number, size: number, want: number): number {
-    const config = pacingFor(this.averageBps(size));
+    const config = pacingFor(this.#source.averageBps?.());
     if (!config || size - next <= config.leadBytes) {
       this.#pacer = undefined;
       return 0;

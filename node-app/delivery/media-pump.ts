@@ -66,11 +66,11 @@ export class MediaPump {
 
   /**
    * Paces by `pacer` (once the asset is described; null: unpaced). A `live` source without one is paced while it
-   * reads far behind its edge (BehindEdgePacing), its start read on `wallNow` (the session's clock is monotonic).
+   * reads far behind its edge (BehindEdgePacing).
    */
-  paceBy(pacer: Pacer | null, live = false, wallNow: () => number = Date.now): void {
+  paceBy(pacer: Pacer | null, live = false): void {
     this.#pacer = pacer;
-    this.#behind = !pacer && live ? new BehindEdgePacing(this.#source, this.#now, wallNow) : null;
+    this.#behind = !pacer && live ? new BehindEdgePacing(this.#source, this.#now) : null;
   }
 
   /** The viewer's own limit on its delivery rate, bits per second (null: none). */

@@ -103,6 +103,7 @@ export function createLiveSource(writer: LiveWriter, opts: LiveSourceOptions): L
     get startedAtMs() {
       return writer.mediaZeroAtMs ?? writer.startedAtMs;
     },
+    averageBps: () => writer.averageBps(),
     get joinedAt() {
       return decide().joinedAt;
     },

@@ -56,6 +56,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   #writeFailed = false;
   #salvaged: number | undefined;
   #sha256: string | undefined;
+  /** When the stream stopped growing (finalized or failed), on this writer's clock. */
+  #endedAtMs: number | undefined;
 
   private constructor(opts: LiveWriterOptions) {
     super();
@@ -166,6 +168,13 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   /** How far the live edge may run ahead of the newest Cluster start, bytes (liveBacklogBytes): a late joiner gets at most this at once. */
   get maxBacklogBytes(): number {
     return liveBacklogBytes(this.#o.limits);
+  }
+
+  /** The stream's average bitrate since its start (`startedAtMs`, the cluster's clock), bits/s; undefined in its first second. */
+  averageBps(atMs = this.#now()): number | undefined {
+    // Once finalized (or failed) the stream grows no more: its average stays what it was at the end.
+    const elapsedMs = Math.min(atMs, this.#endedAtMs ?? Infinity) - this.startedAtMs;
+    return elapsedMs >= 1_000 ? (this.readableBytes * 8_000) / elapsedMs : undefined;
   }
 
   /** Bytes the stream may have by `atMs` under its average-bitrate quota. */
@@ -301,6 +310,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     await releasePart(this.partPath);
     this.#sha256 = digest;
     this.#state = 'finalized';
+    this.#endedAtMs = this.#now();
     const info = { bytes: this.#bytes, sha256: digest, path: this.finalPath };
     this.emit('finalized', info);
     this.#edge.wakeAll();
@@ -384,6 +394,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   #fail(error: IngestError, what: 'remove' | 'salvage'): void {
     if (this.#state === 'failed' || this.#state === 'finalized') return;
     this.#state = 'failed';
+    this.#endedAtMs = this.#now();
     this.#failure = error;
     this.#failMode = what;
     clearInterval(this.#timer);

@@ -1,6 +1,12 @@
 // A session of a live stream reading far behind its edge is paced as a stored asset of the stream's average bitrate;
 // near the edge (a late joiner, a viewer keeping up) it is not. The pump runs on a virtual clock: each sleep moves it.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LiveWriter } from '../../node-app/ingest/live-writer.js';
+import { createLiveSource } from '../../node-app/ingest/live-source.js';
+import { MEDIA_DIR } from '../helpers/cluster.js';
 import type { ByteSource } from '../../node-app/contracts.js';
 import { MediaPump } from '../../node-app/delivery/media-pump.js';
 import { MIN_BURST_BYTES, PACE_FACTOR } from '../../node-app/delivery/pacer.js';
@@ -27,8 +33,9 @@ function liveSource(clock: { ms: number }, size: number, ageS: number, growBps =
   return {
     assetId: 'live-x',
     live: true,
-    startedAtMs: clock.ms - ageS * 1000,
     size: now,
+    // What LiveWriter.averageBps says: bytes over the time since the publish started, on the cluster's clock.
+    averageBps: () => (now() * 8_000) / (clock.ms - (t0 - ageS * 1000)),
     isLive() {
       return this.live;
     },
@@ -39,10 +46,6 @@ function liveSource(clock: { ms: number }, size: number, ageS: number, growBps =
 
 /** Runs a pump from `offset` until `untilMs` of virtual time passed; the bytes it sent. */
 async function pump(source: ByteSource, offset: number, clock: { ms: number }, untilMs: number, live = true): Promise<number> {
-  // The session's clock is monotonic (performance.now in ServeSession) and far from the wall clock the stream's start
-  // is on: the virtual wall clock is the monotonic one plus an epoch.
-  const EPOCH_MS = 1_796_000_000_000;
-  (source as { startedAtMs?: number }).startedAtMs! += EPOCH_MS;
   const gate = new VirtualGate(clock);
   const end = clock.ms + untilMs;
   let sent = 0;
@@ -60,7 +63,7 @@ async function pump(source: ByteSource, offset: number, clock: { ms: number }, u
     },
   });
   // What ServeSession does for a live source: no pacer (the edge paces it), paced behind the edge.
-  p.paceBy(null, live, () => clock.ms + EPOCH_MS);
+  p.paceBy(null, live);
   p.burst();
   await p.run();
   return sent;
@@ -97,5 +100,39 @@ describe('a live session far behind the edge', () => {
     const clock = { ms: 1_000_000 };
     const source = liveSource(clock, 60 * MB, 200);
     expect(await pump(source, 1, clock, 10_000, false)).toBe(60 * MB - 1);
+  });
+});
+
+describe("a live stream's average bitrate", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('counts from the publish start on the cluster clock, not the Timecodes, and stops at the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-avg-'));
+    dirs.push(dir);
+    const clock = { ms: 5_000_000 };
+    const w = await LiveWriter.create({
+      streamId: 'live-avg',
+      finalPath: join(dir, 'live-avg.webm'),
+      mime: 'video/webm',
+      limits: { maxBitrateBps: 1e9, burstBytes: 1e9, maxBytes: 1e9 },
+      startedAtMs: clock.ms - 500,
+      now: () => clock.ms,
+      fsyncIntervalMs: 10_000,
+    });
+    const src = createLiveSource(w, { offset: 0 });
+    const clip = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-smpte.webm')));
+    expect(w.append(0, 0, clip).kind).toBe('stored');
+    // In its first second nothing is told.
+    expect(src.averageBps?.()).toBeUndefined();
+    clock.ms += 9_500;
+    expect(src.averageBps?.()).toBeCloseTo((clip.byteLength * 8) / 10, 0);
+    await w.end(clip.byteLength);
+    clock.ms += 90_000;
+    expect(src.averageBps?.()).toBeCloseTo((clip.byteLength * 8) / 10, 0);
+    src.close();
+    await w.close();
   });
 });
