@@ -52,6 +52,11 @@ export interface ByteSource {
   readonly skipBytes?: number;
   /** A live stream's start (ms since the epoch): media time 0 on the wall clock, told to viewers for their latency. */
   readonly startedAtMs?: number;
+  /**
+   * Live sources: the stream's average bitrate since its publish started on the cluster's clock (bits/s; never the
+   * publisher's Timecodes), undefined in its first second: what a session reading far behind the edge is paced by.
+   */
+  averageBps?(): number | undefined;
 }
 
 /** What changed in a cache's contents, for state-table deltas. */

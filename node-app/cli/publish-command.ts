@@ -5,6 +5,7 @@ import type { PublishFileOptions } from '../ingest/node-publisher.js';
 import { descriptionSchema, locationSchema, publishSchema, titleSchema } from '../../signaling/protocol/messages.js';
 import { assetId, firstReachable, num, opt, textOf, toolHubOption } from './parsers.js';
 import { publishHint } from './refusal-hints.js';
+import { terminalText } from './terminal-text.js';
 
 /** What the hub checks a publish request with: the flags that end up in it are bounded by it. */
 const publish = publishSchema.shape;
@@ -57,7 +58,8 @@ export function addPublishCommand(program: Command): void {
       const { hubsOf } = await import('../../client-sdk/hub-list.js');
       const location = placeOf(o.location);
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
-      const note = (line: string) => (progress ? progress.log(line) : console.error(line));
+      // Most lines carry what a hub or server said: shown, never obeyed by the terminal.
+      const note = (line: string) => (progress ? progress.log(terminalText(line)) : console.error(terminalText(line)));
       let waiting: ReturnType<typeof setTimeout> | undefined;
       // A file's first Ctrl-C ends it at the next Cluster; standard input's ends when the encoder closes the pipe.
       const stop = new AbortController();
@@ -114,7 +116,9 @@ export function addPublishCommand(program: Command): void {
         if (o.json) console.log(JSON.stringify(r));
         else
           console.log(
-            `published ${r.streamId}: ${r.bytes} bytes, sha256 ${r.sha256}, stored on ${r.stored.join(' and ')}${r.failovers.length ? ` after ${r.failovers.length} failover(s)` : ''}${r.interrupted ? ' (interrupted before the end of the file)' : ''}`,
+            terminalText(
+              `published ${r.streamId}: ${r.bytes} bytes, sha256 ${r.sha256}, stored on ${r.stored.join(' and ')}${r.failovers.length ? ` after ${r.failovers.length} failover(s)` : ''}${r.interrupted ? ' (interrupted before the end of the file)' : ''}`,
+            ),
           );
         process.exit(r.interrupted ? 130 : 0);
       } catch (err) {
@@ -122,7 +126,7 @@ export function addPublishCommand(program: Command): void {
         progress?.clear();
         const e = err as Error & { code?: string };
         if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
-        console.error(`baton publish: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+        console.error(terminalText(`baton publish: ${e.code ? `${e.code}: ` : ''}${e.message}`));
         const hint = publishHint(e.code);
         if (hint) console.error(`  ${hint}`);
         process.exit(stop.signal.aborted ? 130 : 1);

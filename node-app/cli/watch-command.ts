@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { linkLimitBps } from '../../signaling/protocol/frames.js';
 import { assetId, firstReachable, intOf, opt, timerMs, toolHubOption } from './parsers.js';
 import { watchHint } from './refusal-hints.js';
+import { terminalText } from './terminal-text.js';
 
 /** Adds `baton watch` (a headless viewer) to `program`. */
 export function addWatchCommand(program: Command): void {
@@ -57,7 +58,9 @@ export function addWatchCommand(program: Command): void {
         if (o.json) console.log(JSON.stringify(r));
         else
           console.log(
-            `received ${r.bytes} bytes from ${r.server} (${r.reason}), sha256 ${r.sha256}, first byte after ${r.ttfbMs} ms; saved to ${o.out}`,
+            terminalText(
+              `received ${r.bytes} bytes from ${r.server} (${r.reason}), sha256 ${r.sha256}, first byte after ${r.ttfbMs} ms; saved to ${o.out}`,
+            ),
           );
         process.exit(0);
       } catch (err) {
@@ -69,7 +72,7 @@ export function addWatchCommand(program: Command): void {
         const e = err as Error & { code?: string };
         if (o.json) console.log(JSON.stringify({ ok: false, code: e.code ?? 'error', message: e.message }));
         else {
-          console.error(`baton watch: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+          console.error(terminalText(`baton watch: ${e.code ? `${e.code}: ` : ''}${e.message}`));
           const hint = watchHint(e.code, o.hub[0]!);
           if (hint) console.error(`  ${hint}`);
         }

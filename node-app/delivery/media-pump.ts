@@ -3,6 +3,7 @@
 import { MAX_MEDIA_PAYLOAD_BYTES } from '../../signaling/protocol/frames.js';
 import type { ByteSource } from '../contracts.js';
 import type { Peer } from '../webrtc/peer.js';
+import { BehindEdgePacing } from './behind-edge.js';
 import { FrameReader } from './frame-reader.js';
 import { LinkLimit } from './link-limit.js';
 import type { Pacer } from './pacer.js';
@@ -33,6 +34,8 @@ export class MediaPump {
   readonly #reader: FrameReader;
   readonly #limit = new LinkLimit();
   #pacer: Pacer | null = null;
+  /** A live stream's session (no pacer: the edge paces it) is paced while it reads far behind the edge. */
+  #behind: BehindEdgePacing | null = null;
   /** The viewer asked for its bytes unpaced (when the server allows it); its own limit still holds. */
   fast = false;
   /** Next byte to send. */
@@ -61,9 +64,13 @@ export class MediaPump {
     return this.#pacer && !this.fast ? this.#pacer.config.bitrateBps * this.#pacer.config.factor : undefined;
   }
 
-  /** Paces by `pacer` (once the asset is described; null: unpaced). */
-  paceBy(pacer: Pacer | null): void {
+  /**
+   * Paces by `pacer` (once the asset is described; null: unpaced). A `live` source without one is paced while it
+   * reads far behind its edge (BehindEdgePacing).
+   */
+  paceBy(pacer: Pacer | null, live = false): void {
     this.#pacer = pacer;
+    this.#behind = !pacer && live ? new BehindEdgePacing(this.#source, this.#now) : null;
   }
 
   /** The viewer's own limit on its delivery rate, bits per second (null: none). */
@@ -78,10 +85,12 @@ export class MediaPump {
 
   pause(): void {
     this.#pacer?.pause();
+    this.#behind?.pause();
   }
 
   resume(): void {
     this.#pacer?.resume();
+    this.#behind?.resume();
   }
 
   /**
@@ -94,6 +103,7 @@ export class MediaPump {
     this.#reader.seek(offset);
     if (burst) this.#pacer?.restart();
     else this.#pacer?.seek();
+    this.#behind?.seek(burst);
   }
 
   /** The session closed: reads in flight are dropped. */
@@ -123,7 +133,8 @@ export class MediaPump {
           host.ended(size);
           break;
         }
-        const paced = this.fast || !this.#pacer ? 0 : this.#pacer.delayMs(Math.min(MAX_MEDIA_PAYLOAD_BYTES, size - this.#next));
+        const want = Math.min(MAX_MEDIA_PAYLOAD_BYTES, size - this.#next);
+        const paced = this.fast ? 0 : this.#pacer ? this.#pacer.delayMs(want) : (this.#behind?.delayMs(this.#next, size, want) ?? 0);
         const delay = Math.max(paced, this.#limit.delayMs(this.#now()));
         if (delay > 0) {
           await this.#gate.sleep(delay);
@@ -140,7 +151,10 @@ export class MediaPump {
         await this.#gate.write(host.peer(), out.frame, () => host.active());
         // The session may have closed while the write was pending.
         if (host.state() === 'closed') break;
-        if (gen === this.#generation) this.#pacer?.record(out.bytes);
+        if (gen === this.#generation) {
+          this.#pacer?.record(out.bytes);
+          this.#behind?.record(out.bytes);
+        }
         this.#limit.record(this.#now(), out.bytes);
         host.sent(out.bytes);
       }

@@ -199,7 +199,9 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
 
   async #describe(): Promise<void> {
     this.#facts = await assetFacts(this.#source, this.#o.asset ?? {}, this.#o.log);
-    this.#media.paceBy(sessionPacer(this.#o.pacing, this.#source.isLive(), this.#facts.bitrateBps, this.#now));
+    const live = this.#source.isLive();
+    // Pacing off (`pacing: false`, the operator's choice) leaves live sessions unpaced too.
+    this.#media.paceBy(sessionPacer(this.#o.pacing, live, this.#facts.bitrateBps, this.#now), live && this.#o.pacing !== false);
   }
 
   #onConnect(): void {

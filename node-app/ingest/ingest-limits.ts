@@ -26,6 +26,23 @@ export const CLUSTER_CHARGE_BYTES = 256;
  */
 export const FREE_CLUSTERS_PER_S = MAX_CLUSTERS_PER_MEDIA_SECOND;
 
+/** The fewest bytes a stream's live edge may run ahead of its newest Cluster start (see liveBacklogBytes). */
+export const MIN_LIVE_BACKLOG_BYTES = 32 * 1024 * 1024;
+/** Seconds at the stream's bitrate quota its live edge may run ahead of its newest Cluster start, when more than the minimum. */
+export const LIVE_BACKLOG_SECONDS = 10;
+
+/**
+ * How far a stream's live edge may run ahead of its newest Cluster start, bytes: what a late joiner is handed at once
+ * at most (it starts at a Cluster boundary and gets everything from there unpaced). 10 s at the bitrate quota, at least
+ * 32 MiB: at the 25 Mbit/s default 32 MiB. Measured: Baton's broadcaster opens a Cluster at its 2-s keyframes (≈ 0.6 MB
+ * at 2.5 Mbit/s), the WHIP muxer at keyframes it asks for every 2 s, ffmpeg's WebM muxer at 5 MiB at most, the demo
+ * clips at 274 KB at most. WebM does not bound it: a Cluster has an unknown size and its blocks may repeat Timecodes,
+ * so one that is never closed was handed whole, with everything since the stream's start, to every late joiner.
+ */
+export function liveBacklogBytes(limits: IngestLimits): number {
+  return Math.max(MIN_LIVE_BACKLOG_BYTES, Math.round((limits.maxBitrateBps / 8) * LIVE_BACKLOG_SECONDS));
+}
+
 /**
  * Per-stream quotas: average bitrate in Mbit/s (default 25) and size in MiB
  * (default 8192); `baton server --ingest-max-mbps / --ingest-max-mb` (env

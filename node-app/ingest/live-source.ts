@@ -49,24 +49,37 @@ export interface LiveSourceOptions {
  */
 export const MAX_LIVE_JOIN_BEHIND_MS = 10_000;
 
+/** The live edge and how far behind it a join point may be, bytes (the writer's `maxBacklogBytes`). */
+export interface LiveEdge {
+  edge: number;
+  maxBehindBytes: number;
+}
+
 /**
  * Where a session that asks for `offset` of a stream starts, as the file offset of a Cluster past
  * the init segment; undefined to read the file as it is. Only a live stream asked from its start
  * joins late: at the newest Cluster that holds a video keyframe (a picture at once, at most one
  * keyframe interval behind the edge) unless it is more than MAX_LIVE_JOIN_BEHIND_MS behind the newest
- * Cluster; else, or when the index cannot tell keyframes (no readable Tracks, or no Cluster holds one),
- * at the newest Cluster (the player then waits for the next keyframe). A stream whose newest start
- * point is its first Cluster is read from byte 0. Pure.
+ * Cluster, or (given `bound`) more than `maxBehindBytes` behind the edge; else, or when the index cannot
+ * tell keyframes (no readable Tracks, or no Cluster holds one), at the newest Cluster (the player then
+ * waits for the next keyframe). A stream whose newest start point is its first Cluster is read from byte 0. Pure.
+ *
+ * The byte bound matters because media time is the publisher's word: a keyframe Cluster without a Timecode,
+ * or one stamped far ahead of the Clusters after it, looked 0 ms behind for ever, and every joiner got
+ * everything since it at once. The newest Cluster itself is never further behind than that (the writer
+ * refuses a stream whose edge runs further ahead of it).
  */
 export function liveJoinPoint(
   index: Pick<ClusterIndex, 'initBytes' | 'latestCluster' | 'latestKeyCluster' | 'keyClusterBehindMs'>,
   offset: number,
   live: boolean,
+  bound?: LiveEdge,
 ): number | undefined {
   const init = index.initBytes;
   if (offset !== 0 || !live || init === undefined) return undefined;
   const behind = index.keyClusterBehindMs();
-  const key = behind !== undefined && behind > MAX_LIVE_JOIN_BEHIND_MS ? undefined : index.latestKeyCluster();
+  let key = behind !== undefined && behind > MAX_LIVE_JOIN_BEHIND_MS ? undefined : index.latestKeyCluster();
+  if (key !== undefined && bound && bound.edge - key > bound.maxBehindBytes) key = undefined;
   const at = key ?? index.latestCluster();
   return at !== undefined && at > init ? at : undefined;
 }
@@ -75,7 +88,10 @@ export function createLiveSource(writer: LiveWriter, opts: LiveSourceOptions): L
   let seam: { joinedAt: number; skip: number; initBytes: number } | undefined;
   const decide = () => {
     if (seam) return seam;
-    const at = liveJoinPoint(writer.index, opts.offset, writer.live);
+    const at = liveJoinPoint(writer.index, opts.offset, writer.live, {
+      edge: writer.readableBytes,
+      maxBehindBytes: writer.maxBacklogBytes,
+    });
     const initBytes = writer.index.initBytes ?? 0;
     seam = at === undefined ? { joinedAt: 0, skip: 0, initBytes } : { joinedAt: at, skip: at - initBytes, initBytes };
     return seam;
@@ -87,6 +103,7 @@ export function createLiveSource(writer: LiveWriter, opts: LiveSourceOptions): L
     get startedAtMs() {
       return writer.mediaZeroAtMs ?? writer.startedAtMs;
     },
+    averageBps: () => writer.averageBps(),
     get joinedAt() {
       return decide().joinedAt;
     },

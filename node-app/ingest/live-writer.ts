@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { within } from '../../common/within.js';
 import { ClusterIndex } from './cluster-index.js';
 import { IngestError, IngestErrorCode, ioError } from './errors.js';
-import { allowedStreamBytes, quotaRefusal } from './ingest-limits.js';
+import { allowedStreamBytes, liveBacklogBytes, quotaRefusal } from './ingest-limits.js';
 import { claimPart, releasePart } from './part-lock.js';
 import type { AppendResult, Finalized, LiveWriterEvents, LiveWriterOptions, WriterState } from './live-writer-types.js';
 import { WriteTail } from './write-tail.js';
@@ -56,6 +56,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   #writeFailed = false;
   #salvaged: number | undefined;
   #sha256: string | undefined;
+  /** When the stream stopped growing (finalized or failed), on this writer's clock. */
+  #endedAtMs: number | undefined;
 
   private constructor(opts: LiveWriterOptions) {
     super();
@@ -163,6 +165,18 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     return this.#salvaged;
   }
 
+  /** How far the live edge may run ahead of the newest Cluster start, bytes (liveBacklogBytes): a late joiner gets at most this at once. */
+  get maxBacklogBytes(): number {
+    return liveBacklogBytes(this.#o.limits);
+  }
+
+  /** The stream's average bitrate since its start (`startedAtMs`, the cluster's clock), bits/s; undefined in its first second. */
+  averageBps(atMs = this.#now()): number | undefined {
+    // Once finalized (or failed) the stream grows no more: its average stays what it was at the end.
+    const elapsedMs = Math.min(atMs, this.#endedAtMs ?? Infinity) - this.startedAtMs;
+    return elapsedMs >= 1_000 ? (this.readableBytes * 8_000) / elapsedMs : undefined;
+  }
+
   /** Bytes the stream may have by `atMs` under its average-bitrate quota. */
   allowedBytes(atMs = this.#now()): number {
     return allowedStreamBytes(this.#o.limits, atMs - this.startedAtMs);
@@ -206,6 +220,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     // Its Clusters are counted now: with their charge the chunk may be past the quota after all.
     const charged = this.#quotaRefusal(after);
     if (charged) return this.#quota(charged);
+    const backlog = this.#backlogRefusal(after);
+    if (backlog) return this.#quota(backlog);
     this.#nextSeq = seq + 1;
     this.#bytes = after;
     this.#hash.update(payload);
@@ -294,6 +310,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     await releasePart(this.partPath);
     this.#sha256 = digest;
     this.#state = 'finalized';
+    this.#endedAtMs = this.#now();
     const info = { bytes: this.#bytes, sha256: digest, path: this.finalPath };
     this.emit('finalized', info);
     this.#edge.wakeAll();
@@ -334,6 +351,22 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     return quotaRefusal(this.#o.limits, bytes, this.index.clusterCount, this.#now() - this.startedAtMs);
   }
 
+  /**
+   * A stream that would reach `after` bytes more than maxBacklogBytes past its newest Cluster start (or past byte 0
+   * before its first): one Cluster never closed, a sized one declared that long, or bytes past where the index stopped
+   * on malformed input. A late joiner is handed everything from a Cluster start at once, so this is what bounds it.
+   */
+  #backlogRefusal(after: number): IngestError | undefined {
+    const from = this.index.latestCluster() ?? 0;
+    const max = this.maxBacklogBytes;
+    if (after - from <= max) return undefined;
+    const what = this.index.stopped ? 'malformed WebM' : this.index.initBytes === undefined ? 'a head without a Cluster' : 'one Cluster';
+    return new IngestError(
+      IngestErrorCode.unsupportedMedia,
+      `stream ${this.streamId} has ${after - from} bytes of ${what} since byte ${from}, more than ${max}: start a Cluster at least every ${max} bytes (keyframes more often)`,
+    );
+  }
+
   #quota(error: IngestError): AppendResult {
     this.#fail(error, 'salvage');
     return { kind: 'refused', error, fatal: true };
@@ -361,6 +394,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   #fail(error: IngestError, what: 'remove' | 'salvage'): void {
     if (this.#state === 'failed' || this.#state === 'finalized') return;
     this.#state = 'failed';
+    this.#endedAtMs = this.#now();
     this.#failure = error;
     this.#failMode = what;
     clearInterval(this.#timer);
