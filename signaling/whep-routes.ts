@@ -30,6 +30,12 @@ export const MAX_WHEP_OFFERS_IN_FLIGHT = 64;
 export const MAX_WHEP_OFFERS_IN_FLIGHT_PER_IP = 8;
 /** How long the chosen server may take to answer (asset opened, ICE gathered), ms. */
 export const WHEP_OFFER_TIMEOUT_MS = 10_000;
+/**
+ * Players whose server ended them (the broadcast ended, the asset changed, the server died) remembered per hub, the
+ * oldest going first: their player's DELETE, which comes after, is answered 200 rather than a 404 that a browser
+ * logs in its console as an error of the page.
+ */
+export const MAX_ENDED_WHEP_RESOURCES = 1_024;
 /** Servers tried for one offer (the director's pick, then its next one without it). */
 const WHEP_ATTEMPTS = 2;
 
@@ -77,6 +83,8 @@ export class WhepRoutes {
   readonly #max: number;
   readonly #maxPerIp: number;
   readonly #resources = new Map<string, Resource>();
+  /** Resource id → asset id of players their server ended lately (MAX_ENDED_WHEP_RESOURCES). */
+  readonly #endedByServer = new Map<string, string>();
   readonly #perIp = new Map<string, number>();
   readonly #maxOffers: number;
   readonly #maxOffersPerIp: number;
@@ -122,6 +130,11 @@ export class WhepRoutes {
       return void this.#post(req, res, assetId).catch((err: Error) => fail(res, 500, `WHEP offer failed: ${err.message}`, CORS));
     }
     const r = this.#resources.get(parts[1]!);
+    if (!r && this.#endedByServer.get(parts[1]!) === assetId && req.method === 'DELETE') {
+      // Its server ended it first (a broadcast's end reaches the player before its own DELETE): nothing left to end.
+      this.#endedByServer.delete(parts[1]!);
+      return void res.writeHead(200, { ...CORS, 'content-type': 'text/plain; charset=utf-8' }).end('this player had ended already');
+    }
     if (!r && relayedElsewhere(this.#host, 'whep', parts[1]!, req, res, path, WHEP_OFFER_TIMEOUT_MS, CORS)) return;
     if (!r || r.assetId !== assetId) return fail(res, 404, 'no such WHEP resource (ended, or never created)', CORS);
     if (req.method !== 'DELETE') return fail(res, 405, 'only DELETE ends this resource', { ...CORS, allow: 'DELETE' });
@@ -141,7 +154,7 @@ export class WhepRoutes {
    */
   serverJoined(serverId: string, instance: string | undefined): void {
     for (const r of [...this.#resources.values()])
-      if (r.serverId === serverId && r.instance !== undefined && r.instance !== instance) this.#forget(r);
+      if (r.serverId === serverId && r.instance !== undefined && r.instance !== instance) this.#forget(r, true);
   }
 
   /** A server's WHEP session ended by itself (the player left, the asset ended). */
@@ -150,7 +163,7 @@ export class WhepRoutes {
     const p = parse(whepEndSchema, raw);
     const r = p.ok ? this.#resources.get(p.value.resourceId) : undefined;
     if (!r || r.serverId !== serverId) return false;
-    this.#forget(r);
+    this.#forget(r, true);
     return true;
   }
 
@@ -161,7 +174,7 @@ export class WhepRoutes {
     // A server that died takes its players with it: they re-POST; their slots are free again. (A
     // player still being placed has no server yet: it is another request's, in flight.)
     const up = new Set(this.#host.serverIds());
-    for (const r of [...this.#resources.values()]) if (r.serverId && !up.has(r.serverId)) this.#forget(r);
+    for (const r of [...this.#resources.values()]) if (r.serverId && !up.has(r.serverId)) this.#forget(r, true);
     const from = this.#host.clientIp(req) ?? 'unknown';
     // Counted by addressKey (an IPv6 client's /64 is one address). Loopback is not capped per address, as for viewer
     // sessions (every local player shares it); the hub-wide cap holds.
@@ -231,8 +244,12 @@ export class WhepRoutes {
     fail(res, 503, `no media server could take this player${last ? `: ${last}` : ''}`, CORS);
   }
 
-  #forget(r: Resource): void {
+  /** `byServer`: its server ended it, and the player's DELETE may still come (MAX_ENDED_WHEP_RESOURCES). */
+  #forget(r: Resource, byServer = false): void {
     if (!this.#resources.delete(r.id)) return;
     decrementCount(this.#perIp, r.ip);
+    if (!byServer) return;
+    this.#endedByServer.set(r.id, r.assetId);
+    if (this.#endedByServer.size > MAX_ENDED_WHEP_RESOURCES) this.#endedByServer.delete(this.#endedByServer.keys().next().value!);
   }
 }

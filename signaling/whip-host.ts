@@ -28,6 +28,8 @@ export interface WhipHost {
   hasSessions(clientId: string): boolean;
   /** Closes every session of a client, telling each server. */
   closeClient(clientId: string, reason: string): void;
+  /** The client leaves one of its sessions (as a broadcaster's `leave`): closed at the hub, its server told. */
+  leave(clientId: string, sessionId: string): void;
   iceServers: RTCIceServer[];
   log: Logger;
   /** Several hubs: this hub's id, put in the resource ids it mints so that any hub can find the resource. */
@@ -88,6 +90,7 @@ export function coreWhipHost(core: HubCore, o: WhipHostOptions): WhipHost {
       [...core.table.liveHolders(streamId)].filter((id) => (core.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),
     hasSessions: (clientId) => core.relay.hasSessions(clientId),
     closeClient: (clientId, reason) => core.relay.closeClient(clientId, reason),
+    leave: (clientId, sessionId) => void core.relay.leave(clientId, sessionId),
     iceServers: o.iceServers,
     log: o.log,
     ...(o.hubId && o.forward ? { hubId: o.hubId, forward: o.forward } : {}),

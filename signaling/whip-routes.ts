@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, parse, type Ack } from './protocol/index.js';
 import { fail, linkHeaders, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN } from './protocol/ids.js';
-import { whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
+import { WHIP_IDLE_TIMEOUT_MS, whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
 import { answerHere, mintResourceId, relayedElsewhere, relayTo, type ForwardedAnswer, type ResourceRequest } from './resource-forward.js';
 import { isKeyOf, keyDigest } from './stream-owners.js';
 import type { WhipHost } from './whip-host.js';
@@ -160,14 +160,20 @@ export class WhipRoutes {
     return true;
   }
 
-  /** The primary's relay gives an upload session up. */
+  /**
+   * The primary's relay gives an upload session up (its copy finalized, or failed), as a broadcaster's `leave`: the
+   * session ends at the hub too, and its server is told. With the last one the resource is over — a publisher that
+   * vanished without DELETE, finalized by its primary after WHIP_IDLE_TIMEOUT_MS — and the stream id and the key's
+   * slot are free (before, only the server was told: the resource, the reservation and the key's slot stayed until the
+   * hub restarted, so four such publishers left their key unable to broadcast).
+   */
   onServerLeave(serverId: string, raw: unknown): boolean {
     const p = parse(whipLeaveSchema, raw);
     if (!p.ok || !this.#owned(serverId, p.value.resourceId, p.value.sessionId)) return false;
-    this.#host.emit(this.#host.session(p.value.sessionId)!.serverId, 'session-close', {
-      sessionId: p.value.sessionId,
-      reason: 'client-left',
-    });
+    const r = this.#resources.get(p.value.resourceId)!;
+    this.#host.leave(r.clientId, p.value.sessionId);
+    // A DELETE under way ends the resource itself once the primary answers (#delete).
+    if (!r.ending && !this.#host.hasSessions(r.clientId)) this.#drop(r, 'ended');
     return true;
   }
 
@@ -194,6 +200,16 @@ export class WhipRoutes {
     const onAir = this.#onAir(streamId);
     if (onAir && !isKeyOf(onAir.tokenHash, token))
       return fail(res, 409, `stream ${streamId} is on air (only the stream key that started it may resume it)`);
+    // Its own publisher again (OBS reconnecting after a crash or a network change) while its primary still relays the
+    // first POST: the id cannot take a second broadcast, and the first one ends only by DELETE or by going silent.
+    if (onAir)
+      return fail(
+        res,
+        409,
+        `stream ${streamId} is still on air from an earlier POST with this key (its resource /whip/${streamId}/${onAir.id}; ` +
+          `no DELETE came): DELETE that resource, or its entry server ends it ${WHIP_IDLE_TIMEOUT_MS / 1000} s after its last media; ` +
+          'the recording then keeps the id, so go on under a new stream id',
+      );
     const decision = await this.#resumes.decide(streamId, token, up, relayed);
     if (decision.kind === 'relay') return this.#relay(req, res, decision.hub, sdp);
     if (decision.kind === 'refuse') return fail(res, 409, decision.reason);

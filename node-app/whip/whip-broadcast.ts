@@ -5,13 +5,11 @@ import { Publisher, type PublishResult } from '../../client-sdk/publisher.js';
 import { SimplePeer, nodeWrtc, type SessionLog, type Wrtc } from '../webrtc/peer.js';
 import { type OfferSummary, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 import type { Continuation } from '../ingest/continuation.js';
-import type { WhipOffer } from '../../signaling/protocol/whip.js';
+import { WHIP_IDLE_TIMEOUT_MS, type WhipOffer } from '../../signaling/protocol/whip.js';
 import { RelaySocket } from './relay-socket.js';
 import { RtpToWebm, spropParameterSets } from './rtp-to-webm.js';
 import { WhipPeer } from './whip-peer.js';
 
-/** No RTP for this long (the publisher vanished without DELETE) ends the broadcast, ms. */
-export const WHIP_IDLE_TIMEOUT_MS = 10_000;
 const WATCHDOG_MS = 1_000;
 
 export interface WhipBroadcastOptions {

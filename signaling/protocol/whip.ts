@@ -7,6 +7,9 @@ import { publishReplyBodySchema } from './replies.js';
 
 export { MAX_WHIP_SDP_BYTES };
 
+/** No RTP for this long (the publisher vanished without DELETE) and the primary ends the broadcast, finalized, ms. */
+export const WHIP_IDLE_TIMEOUT_MS = 10_000;
+
 /**
  * A WHIP (or WHEP) resource id: what follows the stream id in the `Location` URL. With several hubs it is
  * `<hub id>.<random>` (a hub id is at most 64 of [A-Za-z0-9_.-]), so any hub can relay a request to its own.

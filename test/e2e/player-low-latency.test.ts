@@ -78,6 +78,8 @@ describe('player low-latency live (Chromium: fake camera broadcaster, a WHEP vie
       expect(await player.locator('[data-testid=player-error]').count()).toBe(0);
       expect(await source(v.page)).toBe('none');
       await screenshot(v.page, 'player-low-latency-ended');
+      // Its server ended the WHEP resource before the player's DELETE: answered 200, no 404 in the console (before: one).
+      await expect.poll(() => v.errors.filter((e) => /404/.test(e)), { timeout: 3_000 }).toEqual([]);
       // The recording plays from its start, over the data channel (seekable, resumable at the same byte).
       await player.locator('[data-testid=play-recording]').click();
       await expect.poll(() => source(v.page), { timeout: 20_000 }).toBe('mse');

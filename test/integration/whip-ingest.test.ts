@@ -34,6 +34,21 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     await cluster.stop();
   });
 
+  /** Until both entry servers report more than `bytes` of the live stream `id`. */
+  const bothCopiesGrowing = (id: string, bytes: number) =>
+    waitFor(
+      `both copies of ${id} growing`,
+      async () => {
+        const servers = (await cluster.state()).servers;
+        return SERVERS.every((s) =>
+          (servers.find((x) => x.id === s.id)?.live as { id: string; bytes: number }[] | undefined)?.some(
+            (l) => l.id === id && l.bytes > bytes,
+          ),
+        );
+      },
+      30_000,
+    );
+
   it('stores a byte-identical, playable WebM (VP8 + Opus) on primary and backup, and `baton watch` plays it', async () => {
     const run = await whipPublish(`${cluster.hubUrl}/whip/whip-gst?location=Paris`, 'test-key', 4);
     expect(run.code, run.stderr).toBe(0);
@@ -121,7 +136,7 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     expect(preDelete.headers.get('access-control-allow-methods')).toMatch(/DELETE/);
     const taken = await post('/whip/e1?location=Paris');
     expect(taken.status).toBe(409);
-    expect(await taken.text()).toMatch(/published by someone else/);
+    expect(await taken.text()).toMatch(/still on air from an earlier POST with this key/);
     const wrongToken = await fetch(resource, { method: 'DELETE', headers: { authorization: 'Bearer nope' } });
     expect(wrongToken.status).toBe(401);
     // The relay's uploads attach before any media: both servers hold an empty copy of e1, live.
@@ -151,18 +166,7 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     async (role, stopped) => {
       const id = `whip-stall-${role}`;
       const publishing = whipPublish(`${cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', 30);
-      await waitFor(
-        `both copies of ${id} growing`,
-        async () => {
-          const servers = (await cluster.state()).servers;
-          return SERVERS.every((s) =>
-            (servers.find((x) => x.id === s.id)?.live as { id: string; bytes: number }[] | undefined)?.some(
-              (l) => l.id === id && l.bytes > 50_000,
-            ),
-          );
-        },
-        30_000,
-      );
+      await bothCopiesGrowing(id, 50_000);
       // What a loaded machine does to a server: its heartbeats stop, the hub removes it, then it runs again and re-registers.
       const proc = cluster.servers.get(stopped)!;
       const registered = () => (proc.output().match(/registered with hub/g) ?? []).length;
@@ -214,6 +218,47 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     expect(run.stderr).toMatch(/DELETE 200/);
     const [a, b] = SERVERS.map((s) => readFileSync(join(cluster.servers.get(s.id)!.storage, `${id}.webm`)));
     expect(sha256(a!)).toBe(sha256(b!));
+  }, 120_000);
+
+  it('a publisher that vanishes without DELETE: both copies finalized, and the hub lets the id and the key slot go', async () => {
+    const id = 'whip-vanish';
+    const publishing = whipPublish(`${cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', 60);
+    await bothCopiesGrowing(id, 30_000);
+    const offer = readFileSync(join(ROOT, 'test/fixtures/whip-offer.sdp'), 'utf8');
+    const repost = () =>
+      fetch(`${cluster.hubUrl}/whip/${id}?location=Paris`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: 'Bearer test-key' },
+        body: offer,
+      });
+    // Its own key again while the first POST is on air (OBS reconnecting): refused, saying why and what to do
+    // (before: "being published by someone else").
+    const twice = await repost();
+    expect(twice.status).toBe(409);
+    expect(await twice.text()).toMatch(/still on air from an earlier POST with this key .*DELETE that resource.*new stream id/);
+    // A crash or a pulled cable: no DELETE. The primary finalizes after WHIP_IDLE_TIMEOUT_MS without RTP (or at once
+    // when the peer's ICE closes).
+    publishing.kill();
+    await publishing;
+    await waitFor(
+      `${id} stored on both servers`,
+      async () => {
+        const r = (await (await fetch(`${cluster.hubUrl}/api/catalog?id=${id}`)).json()) as {
+          assets: { holders: string[]; live: boolean }[];
+        };
+        return r.assets[0]?.live === false && r.assets[0].holders.length === 2;
+      },
+      40_000,
+    );
+    // The hub relays nothing for it any more: the resource, the stream id's reservation and the key's slot are gone
+    // (before, all three stayed until the hub restarted: four such publishers left the key unable to broadcast at all).
+    await waitFor('the hub relaying no WHIP broadcast', async () => {
+      const m = await (await fetch(`${cluster.hubUrl}/metrics`)).text();
+      return /baton_hub_whip_whep_resources\{kind="whip"\} 0/.test(m);
+    });
+    const again = await repost();
+    expect(again.status).toBe(409);
+    expect(await again.text()).toMatch(/already exists/);
   }, 120_000);
 
   it('keeps what the backup stored when the primary is SIGKILLed mid-broadcast, and a re-POST resumes it there', async () => {

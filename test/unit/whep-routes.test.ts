@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { WhepRoutes, type WhepHost } from '../../signaling/whep-routes.js';
+import { MAX_ENDED_WHEP_RESOURCES, WhepRoutes, type WhepHost } from '../../signaling/whep-routes.js';
 import { expectRestartOfADrops } from '../helpers/restart-routes.js';
 import { ackError, type Ack, type SelectDecision } from '../../signaling/protocol/index.js';
 
@@ -108,6 +108,34 @@ describe('WhepRoutes', () => {
     expect(routes.size).toBe(2);
     expect((await post(base)).status).toBe(201);
   });
+
+  it('a player its server ended (a broadcast ended) gets 200 for its DELETE, not a 404 its console shows; the memory is bounded', async () => {
+    const hub = fakeHub();
+    const routes = new WhepRoutes(hub.host);
+    const base = await serve(routes);
+    const ended = async () => {
+      const r = await post(base);
+      const location = new URL(r.headers.get('location')!, base);
+      routes.onServerClosed('a', { resourceId: location.pathname.split('/').at(-1) });
+      return location;
+    };
+    const first = await ended();
+    const del = await fetch(first, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    expect(del.headers.get('access-control-allow-origin')).toBe('*');
+    expect(hub.ends).toEqual([]); // nothing to end on the server
+    // Once: a DELETE again, another asset's path or a made-up resource are still 404.
+    expect((await fetch(first, { method: 'DELETE' })).status).toBe(404);
+    const other = await ended();
+    expect((await fetch(new URL(other.pathname.replace('/show/', '/other/'), base), { method: 'DELETE' })).status).toBe(404);
+    expect((await fetch(`${base}/whep/show/NoSuchResource1`, { method: 'DELETE' })).status).toBe(404);
+    // Bounded: past MAX_ENDED_WHEP_RESOURCES the oldest is forgotten.
+    const oldest = await ended();
+    for (let i = 0; i < MAX_ENDED_WHEP_RESOURCES - 1; i++) await ended();
+    const newest = await ended();
+    expect((await fetch(oldest, { method: 'DELETE' })).status).toBe(404);
+    expect((await fetch(newest, { method: 'DELETE' })).status).toBe(200);
+  }, 30_000);
 
   it('loopback is not capped per address (every local player shares it), only in total', async () => {
     const hub = fakeHub();

@@ -71,6 +71,9 @@ function fakeHub() {
     closeClient: (clientId) => {
       for (const [id, s] of sessions) if (s.clientSocketId === clientId) sessions.delete(id);
     },
+    leave: (clientId, sessionId) => {
+      if (sessions.get(sessionId)?.clientSocketId === clientId) sessions.delete(sessionId);
+    },
     iceServers: [{ urls: 'stun:stun.example.net:3478' }, { urls: ['turn:turn.example.net:3478'], username: 'u', credential: 'p' }],
     log: pino({ level: 'silent' }),
   };

@@ -26,8 +26,12 @@ interface Problem {
   retry: boolean;
 }
 
-/** What a failed playback means to a viewer, by error code. */
-function describeProblem(code: string, message: string, assetId: string): Problem {
+/**
+ * What a failed playback means to a viewer, by error code. `midway`: the stream had played and failed for good
+ * (its file removed, its servers gone); what had arrived was played out first.
+ */
+function describeProblem(code: string, message: string, assetId: string, midway = false): Problem {
+  if (midway) return stoppedMidway(code, message, assetId);
   switch (code) {
     case 'unknown-asset':
       return {
@@ -65,6 +69,17 @@ function describeProblem(code: string, message: string, assetId: string): Proble
     default:
       return { title: 'Connection failed', detail: message || 'The stream could not be delivered.', retry: true };
   }
+}
+
+/** A stream that stopped for good while it played: the notice while the buffer plays out, and the end's overlay. */
+function stoppedMidway(code: string, message: string, assetId: string): Problem {
+  if (code === 'unknown-asset' || code === 'asset-gone')
+    return {
+      title: 'This stream was removed',
+      detail: `“${assetId}” left the cluster while you watched: no server holds it any more.`,
+      retry: false,
+    };
+  return { title: 'The stream stopped', detail: message || 'The stream could not be delivered any further.', retry: true };
 }
 
 /**
@@ -149,7 +164,7 @@ export class BatonPlayer extends LitElement {
 
   #overlay(s: PlaybackStatus) {
     if (s.phase === 'error' && s.error) {
-      const p = describeProblem(s.error.code, s.error.message, s.assetId ?? '');
+      const p = describeProblem(s.error.code, s.error.message, s.assetId ?? '', s.error.midway);
       return html`<div class="overlay error" role="alert" data-testid="player-error" data-code=${s.error.code}>
         <div>
           <h2>${p.title}</h2>
@@ -320,8 +335,17 @@ export class BatonPlayer extends LitElement {
   }
 
   #notices(s: PlaybackStatus) {
-    if (s.failovers.length === 0) return null;
+    const i = s.interrupted;
+    if (s.failovers.length === 0 && !i) return null;
+    const stopped = i ? stoppedMidway(i.code, i.message, s.assetId ?? '') : null;
     return html`<ul class="notices" aria-live="polite">
+      ${
+        stopped && i
+          ? html`<li data-testid="interrupted" data-code=${i.code}>
+            <span><b>${stopped.title}.</b> ${stopped.detail} Playing the ${formatSeconds(i.aheadS)} that arrived.</span>
+          </li>`
+          : null
+      }
       ${s.failovers.map(
         (f) => html`<li data-testid="failover">
           <span>Server <b class="mono">${f.from}</b> went away — resumed on <b class="mono">${f.to}</b> ${f.offset === null ? 'at the live edge' : `at byte ${thousands(f.offset)}`}.</span>

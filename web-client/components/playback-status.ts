@@ -47,7 +47,13 @@ export interface PlaybackStatus {
    * (`meta.startedAtMs`) plus the playhead's media time; null when the server did not say when it started.
    */
   latencyS: number | null;
-  error: { code: string; message: string } | null;
+  /** `midway`: it came after the media that had arrived was played out (`interrupted`). */
+  error: { code: string; message: string; midway?: boolean } | null;
+  /**
+   * The stream failed while media was buffered ahead (its file removed from its last server, every holder gone): the
+   * player plays that media out, saying why, and shows the failure once it is played (`error`, phase `error`).
+   */
+  interrupted: { code: string; message: string; aheadS: number } | null;
   failovers: FailoverNotice[];
   /** Viewer sessions open for this asset across the cluster (this one included), as the hub last said. */
   viewers: number | null;
@@ -75,6 +81,7 @@ export function idleStatus(assetId: string | null): PlaybackStatus {
     behindLiveS: 0,
     latencyS: null,
     error: null,
+    interrupted: null,
     failovers: [],
     viewers: null,
     rtc: false,

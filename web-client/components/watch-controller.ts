@@ -28,6 +28,10 @@ export type { PlaybackStatus } from './playback-status.js';
 export { CATALOG_REFRESH_MS, VIEWERS_POLL_MS } from './player-hub.js';
 /** How often buffer and byte figures are refreshed on screen (ms). */
 const STATUS_TICK_MS = 500;
+/** Seconds buffered ahead worth playing out when the stream fails for good (`#playOut`); under it, the failure shows at once. */
+const PLAY_OUT_MIN_S = 1;
+/** Buffered ahead under which a played-out stream that is not playing counts as over. */
+const PLAY_OUT_STALL_S = 0.25;
 /** A low-latency live session whose hub did not answer is offered again this often, this many times (ms). */
 const RTC_RETRY_MS = 1_000;
 const RTC_RETRIES = 5;
@@ -271,7 +275,7 @@ export class WatchController implements ReactiveController {
       if (this.feed.entry(streamId)?.live) void this.refreshCatalog();
     });
     viewer.addEventListener('error', (e) => {
-      if (live()) this.#failWith(e.detail.code, e.detail.message);
+      if (live() && !this.#playOut(e.detail.code, e.detail.message)) this.#failWith(e.detail.code, e.detail.message);
     });
     if (early) early.replay();
     else viewer.start();
@@ -441,10 +445,28 @@ export class WatchController implements ReactiveController {
     this.#media.stop();
   }
 
-  #failWith(code: string, message: string): void {
+  /**
+   * The stream failed for good with media buffered ahead (its file was deleted from its only server, or every holder
+   * went away): rather than drop seconds of picture at once, the Viewer closes and the buffered media plays to its end,
+   * with a notice; the failure shows when it ends (`#onVideoEvent`). False when there is too little to play out.
+   */
+  #playOut(code: string, message: string): boolean {
+    const sink = this.#media.sink;
+    const aheadS = sink?.bufferAheadSeconds() ?? 0;
+    if (!sink || this.#rtc || this.status.phase !== 'streaming' || aheadS < PLAY_OUT_MIN_S) return false;
+    const viewer = this.#viewer;
+    this.#viewer = null;
+    viewer?.close();
+    this.#switch.stop();
+    sink.end();
+    this.#patch({ interrupted: { code, message, aheadS }, receiveBps: null });
+    return true;
+  }
+
+  #failWith(code: string, message: string, midway = false): void {
     this.#stop();
     this.video.controls = false;
-    this.#patch({ phase: 'error', error: { code, message } });
+    this.#patch({ phase: 'error', error: { code, message, ...(midway ? { midway } : {}) }, interrupted: null });
   }
 
   #patch(p: Partial<PlaybackStatus>): void {
@@ -455,7 +477,7 @@ export class WatchController implements ReactiveController {
   /** Byte counts and buffer figures change many times a second: show them at a steady pace. */
   readonly #tick = (): void => {
     if (this.#rtc) return this.#rtcTick(this.#rtc);
-    if (!this.#viewer && this.status.phase !== 'complete') return;
+    if (!this.#viewer && this.status.phase !== 'complete' && !this.status.interrupted) return;
     const sink = this.#media.sink;
     const ahead = sink?.bufferAheadSeconds() ?? 0;
     const live = this.status.live && sink?.live === true;
@@ -463,6 +485,8 @@ export class WatchController implements ReactiveController {
     const latencyS =
       live && playing && this.#liveStartedAtMs !== null ? (Date.now() - this.#liveStartedAtMs) / 1000 - this.video.currentTime : null;
     this.status = { ...this.status, bufferAheadS: ahead, behindLiveS: live ? sink.behindNewestSeconds() : 0, latencyS };
+    // Played out short of the end (a gap, the element waiting for data that will not come): say why now.
+    if (this.status.interrupted && ahead < PLAY_OUT_STALL_S && this.video.readyState < 3 && !this.video.paused) return this.#playedOut();
     const assetId = this.status.assetId;
     // An ended clip stays ended: no rendition is worth fetching for it (a seek back plays it again, and Auto with it).
     if (this.#switch.quality === 'auto' && sink && assetId && !this.status.live && this.status.phase !== 'error' && !this.video.ended)
@@ -475,5 +499,12 @@ export class WatchController implements ReactiveController {
     // "Buffering…" of its `seeking` stayed over a paused picture that had all its media.
     const next = e.type === 'seeked' ? videoStateOf(this.video) : videoStateAfter(e.type, this.video.ended);
     if (next !== this.status.video) this.#patch({ video: next });
+    if (e.type === 'ended') this.#playedOut();
   };
+
+  /** A stream played out after its failure (`#playOut`) has ended, or stalled with nothing left: the failure shows. */
+  #playedOut(): void {
+    const i = this.status.interrupted;
+    if (i) this.#failWith(i.code, i.message, true);
+  }
 }
