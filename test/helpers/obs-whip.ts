@@ -3,38 +3,52 @@
 // track (mid 1, H.264 via `addH264Codec(96)`), each with one SSRC, a cname and an msid; RTP made by libdatachannel's
 // packetizer (H.264: start-code NAL separation, 1,200-byte fragments) chained to its RTCP sender reporter and NACK
 // responder; the offer POSTed as soon as the local description exists (no wait for gathering), with the stream key as
-// a Bearer token and redirects followed; the RTP timestamp advanced by each packet's decode-time step; a sender report
-// asked for once a second; on stop the peer closed first, then DELETE on the Location. OBS's x264 with "repeat
-// headers" (which OBS turns on for WHIP) puts SPS and PPS before every IDR, in Annex B — what this sends.
+// a Bearer token and redirects followed; the RTP timestamp advanced by each packet's decode-time step. On stop, and
+// when the connection goes `disconnected` or `failed`, the peer is closed first, then DELETE sent on the Location; after
+// a disconnection OBS's output reconnects (libobs: 2 s, then a new POST of the same URL), and a POST answered other than
+// 201 ends it ("invalid stream", no more tries). OBS's x264 with "repeat headers" (which OBS turns on for WHIP) puts
+// SPS and PPS before every IDR, in Annex B — what this sends. The encoder runs on while the output reconnects: the
+// packets of that time are not sent.
 import { randomBytes, randomInt } from 'node:crypto';
 import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input } from 'mediabunny';
 import {
   Audio,
+  H264RtpPacketizer,
   PeerConnection,
   RtcpNackResponder,
   RtcpSrReporter,
   RtpPacketizationConfig,
   RtpPacketizer,
-  H264RtpPacketizer,
-  Video,
   type Track,
+  Video,
 } from 'node-datachannel';
 
 /** OBS's `MAX_VIDEO_FRAGMENT_SIZE`. */
 const MAX_VIDEO_FRAGMENT_SIZE = 1200;
+/** libobs's default reconnect delay (s) and retries for an output stopped with OBS_OUTPUT_DISCONNECTED. */
+const RETRY_DELAY_MS = 2_000;
+const MAX_RETRIES = 25;
 
 export interface ObsWhipRun {
-  /** The POST's status, and the answer's Location resolved against the endpoint. */
-  postStatus: number;
+  /** Every POST's status, in order (a reconnect adds one). */
+  postStatuses: number[];
+  /** Headers of interest of each 201 (`x-baton-resumed`, `x-baton-primary`). */
+  resumed: boolean[];
+  /** The last Location resolved against the endpoint. */
   resourceUrl: string | null;
-  /** The DELETE's status and body (Baton: `{ bytes, sha256, stored }`). */
-  deleteStatus: number | null;
-  deleteBody: string;
-  /** What was handed to the tracks (after they opened). */
+  /** Every DELETE's status and body (Baton: `{ bytes, sha256, stored }` on 200). */
+  deletes: { status: number; body: string }[];
+  /** What was handed to the tracks while they were open. */
   videoFrames: number;
   audioFrames: number;
-  /** The peer connection's states, in order. */
+  /** Packets the encoder made while no connection was up (dropped, as OBS's output drops them). */
+  dropped: number;
+  /** The peer connections' states, in order. */
   states: string[];
+  /** Why it stopped: the end of the file, or a POST other than 201 (OBS: "invalid stream"). */
+  ended: 'file' | 'refused';
+  /** The last refusal's body. */
+  refusal: string;
 }
 
 interface Sample {
@@ -71,90 +85,155 @@ async function readSamples(file: string): Promise<Sample[]> {
 
 const token16 = () => randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 16);
 
+/** One connection of the output: OBS's `Setup` (tracks and offer) and, once answered, its two tracks. */
+class Connection {
+  readonly pc = new PeerConnection('obs-whip', { iceServers: [] });
+  readonly audio: { track: Track; cfg: RtpPacketizationConfig };
+  readonly video: { track: Track; cfg: RtpPacketizationConfig };
+
+  constructor(onState: (s: string) => void) {
+    this.pc.onStateChange(onState);
+    const msid = token16();
+    const cname = token16();
+    const ssrc = randomInt(1, 2 ** 31);
+    const audioDesc = new Audio('0', 'SendOnly');
+    audioDesc.addOpusCodec(111);
+    audioDesc.addSSRC(ssrc, cname, msid, `${msid}-audio`);
+    const audioTrack = this.pc.addTrack(audioDesc);
+    const audioCfg = new RtpPacketizationConfig(ssrc, cname, 111, 48_000);
+    const audioPacketizer = new RtpPacketizer(audioCfg);
+    audioPacketizer.addToChain(new RtcpSrReporter(audioCfg));
+    audioPacketizer.addToChain(new RtcpNackResponder());
+    audioTrack.setMediaHandler(audioPacketizer);
+    this.audio = { track: audioTrack, cfg: audioCfg };
+
+    const videoDesc = new Video('1', 'SendOnly');
+    videoDesc.addSSRC(ssrc + 1, cname, msid, `${msid}-video`);
+    videoDesc.addH264Codec(96);
+    const videoCfg = new RtpPacketizationConfig(ssrc + 1, cname, 96, 90_000);
+    const videoPacketizer = new H264RtpPacketizer('StartSequence', videoCfg, MAX_VIDEO_FRAGMENT_SIZE);
+    videoPacketizer.addToChain(new RtcpSrReporter(videoCfg));
+    videoPacketizer.addToChain(new RtcpNackResponder());
+    const videoTrack = this.pc.addTrack(videoDesc);
+    videoTrack.setMediaHandler(videoPacketizer);
+    this.video = { track: videoTrack, cfg: videoCfg };
+    this.pc.setLocalDescription();
+  }
+
+  get offer(): string {
+    const sdp = this.pc.localDescription()?.sdp;
+    if (!sdp) throw new Error('libdatachannel made no offer');
+    return sdp;
+  }
+}
+
+export interface ObsWhipOptions {
+  /** Called once the first connection carries media (e.g. to kill a server under it). */
+  onSending?: (run: ObsWhipRun) => void;
+  /** At this media time the connection counts as lost (what libdatachannel reports after a network blip). */
+  loseConnectionAtS?: number;
+}
+
 /**
- * Publishes `file` (H.264 Baseline + Opus, Matroska) to the WHIP `url` in real time, as OBS would, then stops as OBS
- * does (peer closed, DELETE). Resolves once the DELETE is answered.
+ * Publishes `file` (H.264 + Opus, Matroska) to the WHIP `url` in real time as OBS would — reconnecting after a lost
+ * connection as OBS's output does — then stops as OBS does (peer closed, DELETE). Resolves once that is answered.
  */
-export async function obsWhipPublish(url: string, bearer: string, file: string): Promise<ObsWhipRun> {
+export async function obsWhipPublish(url: string, bearer: string, file: string, opts: ObsWhipOptions = {}): Promise<ObsWhipRun> {
   const samples = await readSamples(file);
   const run: ObsWhipRun = {
-    postStatus: 0,
+    postStatuses: [],
+    resumed: [],
     resourceUrl: null,
-    deleteStatus: null,
-    deleteBody: '',
+    deletes: [],
     videoFrames: 0,
     audioFrames: 0,
+    dropped: 0,
     states: [],
+    ended: 'file',
+    refusal: '',
   };
-  const pc = new PeerConnection('obs-whip', { iceServers: [] });
-  pc.onStateChange((s) => run.states.push(s));
-  const msid = token16();
-  const cname = token16();
-  const ssrc = randomInt(1, 2 ** 31);
+  const auth = { Authorization: `Bearer ${bearer}` };
+  let conn: Connection | null = null;
+  let lost = false;
+  let retries = 0;
+  let reconnectAt = 0;
 
-  const audioDesc = new Audio('0', 'SendOnly');
-  audioDesc.addOpusCodec(111);
-  audioDesc.addSSRC(ssrc, cname, msid, `${msid}-audio`);
-  const audioTrack = pc.addTrack(audioDesc);
-  const audioCfg = new RtpPacketizationConfig(ssrc, cname, 111, 48_000);
-  const audioPacketizer = new RtpPacketizer(audioCfg);
-  audioPacketizer.addToChain(new RtcpSrReporter(audioCfg));
-  audioPacketizer.addToChain(new RtcpNackResponder());
-  audioTrack.setMediaHandler(audioPacketizer);
-
-  const videoDesc = new Video('1', 'SendOnly');
-  videoDesc.addSSRC(ssrc + 1, cname, msid, `${msid}-video`);
-  videoDesc.addH264Codec(96);
-  const videoCfg = new RtpPacketizationConfig(ssrc + 1, cname, 96, 90_000);
-  const videoPacketizer = new H264RtpPacketizer('StartSequence', videoCfg, MAX_VIDEO_FRAGMENT_SIZE);
-  videoPacketizer.addToChain(new RtcpSrReporter(videoCfg));
-  videoPacketizer.addToChain(new RtcpNackResponder());
-  const videoTrack = pc.addTrack(videoDesc);
-  videoTrack.setMediaHandler(videoPacketizer);
-
-  pc.setLocalDescription();
-  const offer = pc.localDescription()?.sdp;
-  if (!offer) throw new Error('libdatachannel made no offer');
-  try {
+  const stop = async (): Promise<void> => {
+    const c = conn;
+    conn = null;
+    c?.pc.close();
+    if (!run.resourceUrl) return;
+    const res = await fetch(run.resourceUrl, { method: 'DELETE', headers: auth }).catch(() => null);
+    run.deletes.push({ status: res?.status ?? 0, body: (await res?.text()) ?? '' });
+    run.resourceUrl = null;
+  };
+  const start = async (): Promise<boolean> => {
+    const c = new Connection((s) => {
+      run.states.push(s);
+      if ((s === 'disconnected' || s === 'failed') && conn === c) lost = true;
+    });
     const res = await fetch(url, {
       method: 'POST',
-      headers: {
-        'Content-Type': 'application/sdp',
-        Authorization: `Bearer ${bearer}`,
-        'User-Agent': 'Mozilla/5.0 (OBS-Studio/31.0.0; Linux x86_64; en-US)',
-      },
-      body: offer,
+      headers: { 'Content-Type': 'application/sdp', ...auth, 'User-Agent': 'Mozilla/5.0 (OBS-Studio/31.0.0; Linux x86_64; en-US)' },
+      body: c.offer,
       redirect: 'follow',
     });
-    run.postStatus = res.status;
-    const answer = await res.text();
+    run.postStatuses.push(res.status);
+    const body = await res.text();
     const location = res.headers.get('location');
-    if (res.status !== 201 || !location) return run;
+    if (res.status !== 201 || !location) {
+      c.pc.close();
+      run.refusal = body;
+      return false;
+    }
+    run.resumed.push(res.headers.get('x-baton-resumed') === 'true');
     run.resourceUrl = new URL(location, res.url).toString();
-    pc.setRemoteDescription(answer.slice(answer.indexOf('v=0')), 'answer');
+    c.pc.setRemoteDescription(body.slice(body.indexOf('v=0')), 'answer');
+    await Promise.all([opened(c.audio.track), opened(c.video.track)]);
+    conn = c;
+    return true;
+  };
 
-    await Promise.all([opened(audioTrack), opened(videoTrack)]);
-    // Real time from the first packet; each track's RTP timestamp advances by its packets' decode-time steps.
-    const start = performance.now();
+  try {
+    if (!(await start())) {
+      run.ended = 'refused';
+      return run;
+    }
+    opts.onSending?.(run);
+    // Real time from the first packet; each track's RTP timestamp advances by its packets' decode-time steps (OBS
+    // keeps its last timestamps across a reconnect: the new connection's first step spans the gap).
+    const t0 = performance.now();
     const last = { audio: 0, video: 0 };
     for (const s of samples) {
-      const wait = start + s.t * 1000 - performance.now();
+      const wait = t0 + s.t * 1000 - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const [track, cfg] = s.kind === 'audio' ? [audioTrack, audioCfg] : [videoTrack, videoCfg];
-      if (!track.isOpen()) break;
-      cfg.timestamp = (cfg.timestamp + Math.round((s.t - last[s.kind]) * cfg.clockRate)) >>> 0;
+      if (opts.loseConnectionAtS !== undefined && s.t >= opts.loseConnectionAtS && retries === 0 && conn) lost = true;
+      if (lost) {
+        lost = false;
+        await stop();
+        reconnectAt = performance.now() + RETRY_DELAY_MS;
+      }
+      if (!conn && reconnectAt > 0 && performance.now() >= reconnectAt) {
+        if (++retries > MAX_RETRIES || !(await start())) {
+          run.ended = 'refused';
+          return run;
+        }
+        reconnectAt = 0;
+      }
+      const c = conn as Connection | null;
+      const out = c && (s.kind === 'audio' ? c.audio : c.video);
+      if (!out || !out.track.isOpen()) {
+        run.dropped++;
+        continue;
+      }
+      out.cfg.timestamp = (out.cfg.timestamp + Math.round((s.t - last[s.kind]) * out.cfg.clockRate)) >>> 0;
       last[s.kind] = s.t;
-      track.sendMessageBinary(s.data);
+      out.track.sendMessageBinary(s.data);
       if (s.kind === 'audio') run.audioFrames++;
       else run.videoFrames++;
     }
   } finally {
-    pc.close();
-  }
-  if (run.resourceUrl) {
-    const del = await fetch(run.resourceUrl, { method: 'DELETE', headers: { Authorization: `Bearer ${bearer}` } });
-    run.deleteStatus = del.status;
-    run.deleteBody = await del.text();
+    await stop();
   }
   return run;
 }

@@ -42,13 +42,16 @@ describe('WHIP ingest from an OBS-built publisher (libdatachannel, H.264 + Opus)
   });
 
   it('answers 201 with a Location, stores byte-identical H.264 + Opus on primary and backup, and answers the DELETE 200', async () => {
-    const run = await obsWhipPublish(`${cluster.hubUrl}/whip/obs-show?location=Paris`, 'test-key', clip);
-    expect(run.postStatus).toBe(201);
-    expect(run.resourceUrl).toMatch(new RegExp(`^${cluster.hubUrl}/whip/obs-show/`));
+    let resource = '';
+    const run = await obsWhipPublish(`${cluster.hubUrl}/whip/obs-show?location=Paris`, 'test-key', clip, {
+      onSending: (r) => (resource = r.resourceUrl ?? ''),
+    });
+    expect(run.postStatuses).toEqual([201]);
+    expect(resource).toMatch(new RegExp(`^${cluster.hubUrl}/whip/obs-show/`));
     expect(run.states).toContain('connected');
     expect(run.videoFrames).toBe(SECONDS * FPS);
-    expect(run.deleteStatus, run.deleteBody).toBe(200);
-    const done = JSON.parse(run.deleteBody) as { bytes: number; sha256: string; stored: string[] };
+    expect(run.deletes.map((d) => d.status)).toEqual([200]);
+    const done = JSON.parse(run.deletes[0]!.body) as { bytes: number; sha256: string; stored: string[] };
     expect(done.stored.sort()).toEqual(SERVERS.map((s) => s.id).sort());
 
     const files = SERVERS.map((s) => join(cluster.servers.get(s.id)!.storage, 'obs-show.webm'));
@@ -65,5 +68,21 @@ describe('WHIP ingest from an OBS-built publisher (libdatachannel, H.264 + Opus)
     for (let i = 1; i < pts.length; i++) expect(pts[i]!).toBeGreaterThan(pts[i - 1]!);
     // Frames at OBS's pace: the stored times span what was sent.
     expect(pts.at(-1)! - pts[0]!).toBeGreaterThan(SECONDS - 1.5);
+  }, 120_000);
+
+  // A limit, not a promise: OBS closes its peer and sends DELETE before it reconnects, so the recording is finished
+  // (both copies finalized, as the DELETE asked) when its new POST comes, and that POST is refused with 409. Carrying a
+  // finished recording on under its id is not built; this pins what happens meanwhile: the first part kept whole on
+  // both servers, a refusal that says why.
+  it('OBS reconnecting after a lost connection (peer closed, DELETE, a new POST 2 s later) keeps the first part on both servers and is told the id is taken', async () => {
+    const run = await obsWhipPublish(`${cluster.hubUrl}/whip/obs-blip?location=Paris`, 'test-key', clip, { loseConnectionAtS: 2.5 });
+    expect(run.postStatuses).toEqual([201, 409]);
+    expect(run.ended).toBe('refused');
+    expect(run.refusal).toMatch(/an asset called obs-blip already exists/);
+    expect(run.deletes.map((d) => d.status)).toEqual([200]);
+    const done = JSON.parse(run.deletes[0]!.body) as { sha256: string; stored: string[] };
+    expect(done.stored.sort()).toEqual(SERVERS.map((s) => s.id).sort());
+    for (const s of SERVERS) expect(sha256(readFileSync(join(cluster.servers.get(s.id)!.storage, 'obs-blip.webm')))).toBe(done.sha256);
+    expect(ffprobeFrames(join(cluster.servers.get(SERVERS[0]!.id)!.storage, 'obs-blip.webm')).h264).toBeGreaterThanOrEqual(FPS);
   }, 120_000);
 });
