@@ -331,6 +331,10 @@ export class Hub {
       trustedProxies: this.#trustedProxies,
       sharedConnects: this.#sharedDashboardConnects,
     });
+    this.#link.onSlowDashboard = (backlog) => {
+      core.metrics.rejected.inc({ code: 'slow-reader' });
+      this.#log.warn({ backlog }, 'dashboard left too many deltas unread: disconnected');
+    };
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(this.#port, this.#host, () => resolve());

@@ -1,6 +1,6 @@
-// What the hub holds for one socket.io connection that its client has not taken yet, and the guard that drops a client
-// that asks for more while it holds too much: replies (a catalog page is up to ≈ 0.5 MB) otherwise pile up in memory
-// for a client that sends requests and never reads, a few MB a second per connection.
+// What the hub holds for one socket.io connection that its client has not taken yet, and the guards that drop a client
+// holding too much: replies (a catalog page is up to ≈ 0.5 MB) otherwise pile up in memory for a client that sends
+// requests and never reads, a few MB a second per connection; pushes (a dashboard's deltas) for one that never reads.
 import type { Socket } from 'socket.io';
 
 /** A client whose unread replies exceed this is disconnected at its next request (bytes). */
@@ -31,4 +31,25 @@ export function dropSlowReaders(socket: Socket, maxBytes: number, onSlow: (backl
     onSlow(backlog);
     socket.disconnect(true);
   };
+}
+
+/**
+ * Bytes of pushed messages (deltas, decisions) a dashboard may leave unread past what it was sent on joining (its
+ * snapshot: ≈ 4.5 MB for 1,000 servers and 10,000 assets, which a slow link may still be reading).
+ */
+export const MAX_DASHBOARD_BACKLOG_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Disconnects each of `sockets` holding more unread bytes than its allowance (`socket.data.backlogAllowance`, else
+ * `maxBytes`), `onSlow` first. For messages the hub pushes without being asked: no request comes to check them at, and
+ * engine.io's heartbeat does not bound them, since a client may answer pings it never read (blind pongs).
+ */
+export function dropSlowListeners(sockets: Iterable<Socket>, maxBytes: number, onSlow: (backlog: number) => void): void {
+  for (const socket of sockets) {
+    const allowance = (socket.data as { backlogAllowance?: number } | undefined)?.backlogAllowance ?? maxBytes;
+    const backlog = outboundBacklog(socket);
+    if (backlog <= allowance) continue;
+    onSlow(backlog);
+    socket.disconnect(true);
+  }
 }

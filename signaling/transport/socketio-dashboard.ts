@@ -9,6 +9,7 @@ import { isDirectLocal, type OperatorGate } from '../operator-gate.js';
 import { boundPackets, DASHBOARD_PACKET_BOUNDS } from './packet-bounds.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
 import { onePerConnection } from './one-per-connection.js';
+import { dropSlowReaders, MAX_DASHBOARD_BACKLOG_BYTES, outboundBacklog } from './outbound-backlog.js';
 
 /** Dashboard connections per client IP (each costs a full snapshot); with several hubs, cluster-wide per window. */
 export const DASHBOARD_CONNECTS_PER_S = 2;
@@ -52,6 +53,15 @@ export function wireDashboard(
   ns.on('connection', (socket) => {
     socket.emit('snapshot', core.snapshot());
     for (const d of core.decisions) socket.emit('decision', d);
+    // What it may leave unread: what joining sent it (a big table's snapshot takes a while on a slow link), and the
+    // pushes after it up to a bound (SocketIoLink drops a dashboard past it; a resync asked meanwhile is refused).
+    const allowance = outboundBacklog(socket) + MAX_DASHBOARD_BACKLOG_BYTES;
+    (socket.data as { backlogAllowance?: number }).backlogAllowance = allowance;
+    socket.use(
+      dropSlowReaders(socket, allowance, () => {
+        metrics.rejected.inc({ code: 'slow-reader' });
+      }),
+    );
     const bucket = new TokenBucket(now(), DASHBOARD_RESYNC_PER_S, DASHBOARD_RESYNC_BURST);
     const onBad = (message: string) => {
       metrics.rejected.inc({ code: ErrorCode.badRequest });

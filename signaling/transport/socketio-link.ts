@@ -13,6 +13,7 @@ import type {
   VersionedDelta,
 } from '../protocol/index.js';
 import type { ClientEvent, ClientMessage, HubLink, ServerPeer } from '../core/link.js';
+import { dropSlowListeners, MAX_DASHBOARD_BACKLOG_BYTES } from './outbound-backlog.js';
 
 /** The socket.io room of servers whose registration was accepted: they get the delta batches. */
 export const REGISTERED_ROOM = 'registered';
@@ -26,6 +27,8 @@ export class SocketIoLink implements HubLink {
   servers?: Namespace<ServerToHubEvents, HubToServerEvents>;
   clients?: Namespace<ClientToHubEvents, HubToClientEvents>;
   dashboard?: Namespace<DashboardToHubEvents, HubToDashboardEvents>;
+  /** A dashboard was disconnected for leaving more than its allowance of deltas and decisions unread (`backlog` bytes). */
+  onSlowDashboard: (backlog: number) => void = () => {};
   /** Clients that are not sockets (WHIP broadcasts): true when one took the message. */
   deliverElsewhere: (clientId: string, event: ClientEvent, msg: ClientMessage) => boolean = () => false;
 
@@ -53,6 +56,7 @@ export class SocketIoLink implements HubLink {
     // with several hubs every hub publishes what it reads from the shared log to its own servers.
     this.servers?.local.to(REGISTERED_ROOM).emit('deltas', batch);
     this.dashboard?.local.emit('deltas', batch);
+    this.#dropSlowDashboards();
     if (this.#roomAsks.size === 0) return;
     for (const { d } of batch) {
       if (d.type !== 'server-left') continue;
@@ -133,6 +137,12 @@ export class SocketIoLink implements HubLink {
 
   publishDecision(d: DecisionEvent): void {
     this.dashboard?.local.emit('decision', d);
+    this.#dropSlowDashboards();
+  }
+
+  /** Dashboards are pushed to, never asked: one that does not read is dropped here rather than at a request. */
+  #dropSlowDashboards(): void {
+    if (this.dashboard) dropSlowListeners(this.dashboard.sockets.values(), MAX_DASHBOARD_BACKLOG_BYTES, this.onSlowDashboard);
   }
 
   toClient(clientId: string, event: ClientEvent, msg: ClientMessage): void {

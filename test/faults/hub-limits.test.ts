@@ -2,11 +2,10 @@
 // catalog read in pages under per-IP HTTP limits and a capped dashboard resync; a leave flood.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
-import WebSocket from 'ws';
 import { scrape } from '../helpers/prometheus.js';
 import { Cluster, waitFor } from '../helpers/cluster.js';
 import { recordFigure } from './helpers/figures.js';
-import { alive, ask, connect, connectServer, rssBytes } from './helpers/net.js';
+import { alive, ask, connect, connectServer, rssBytes, unreadSocket } from './helpers/net.js';
 import { deepJson, rawAsk, rawEmit } from './helpers/raw-packets.js';
 import { bareDescriptor } from '../helpers/descriptor.js';
 
@@ -241,13 +240,7 @@ describe('hub limits against a live hub', () => {
   it('row 28: a client that asks for catalog pages and never reads the replies is disconnected; the hub does not hold them', async () => {
     // A raw WebSocket: socket.io-client always reads. It joins /client, stops reading, asks for the first page of the
     // 100,000-asset catalog (row 15) 15 times a second and answers pings it never read with blind pongs.
-    const ws = new WebSocket(`${cluster.hubUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`);
-    ws.on('error', () => undefined);
-    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
-    const joined = new Promise<void>((resolve) => ws.on('message', (m) => String(m).startsWith('40/client,') && resolve()));
-    ws.send('40/client,');
-    await joined;
-    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const ws = await unreadSocket(cluster.hubUrl, '/client');
     const pid = cluster.hub!.child.pid!;
     const rssBefore = rssBytes(pid);
     let rssPeak = rssBefore;

@@ -1,6 +1,7 @@
 // Small clients for the fault suite: hub sockets, JSON over HTTP, and a process's fds and memory.
 import { readdirSync, readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
 import { mintServerToken } from '../../../signaling/auth.js';
 import { SECRET, type Cluster } from '../../helpers/cluster.js';
 
@@ -62,4 +63,19 @@ export function alive(p: { child: { exitCode: number | null; signalCode: NodeJS.
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A raw socket.io WebSocket (socket.io-client always reads) joined to `ns`, then no longer read: what the hub sends it
+ * stays with the hub. Send `3` on it for a pong it never read.
+ */
+export async function unreadSocket(hubUrl: string, ns: '/client' | '/dashboard'): Promise<WebSocket> {
+  const ws = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`);
+  ws.on('error', () => undefined);
+  await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+  const joined = new Promise<void>((resolve) => ws.on('message', (m) => String(m).startsWith(`40${ns},`) && resolve()));
+  ws.send(`40${ns},`);
+  await joined;
+  (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  return ws;
 }
