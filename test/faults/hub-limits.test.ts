@@ -153,12 +153,17 @@ describe('hub limits against a live hub', () => {
     expect(new Set(ids).size).toBe(total);
     expect([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(ids);
 
-    // 400 requests at once from one IP: at most the burst (100) plus what refills get through.
+    // 400 requests at once from one IP: at most the burst (100) plus what refills (50/s) while they are answered. On a
+    // starved machine the hub may take longer than (400 − 100) / 50 = 6 s to answer them all, and then the refill
+    // rightly lets every one in: the 429s are asserted only when the flood was answered faster than that.
+    const floodStart = performance.now();
     const flood = await Promise.all(Array.from({ length: 400 }, () => get('/api/catalog', '10.0.0.2').then((r) => r.status)));
+    const floodS = (performance.now() - floodStart) / 1000;
     const other = await get('/api/catalog?limit=10', '10.0.0.3');
     const served = flood.filter((s) => s === 200).length;
-    expect(flood.filter((s) => s === 429).length).toBeGreaterThan(0);
-    expect(served).toBeLessThan(400);
+    expect(served, `${floodS.toFixed(1)} s`).toBeLessThanOrEqual(100 + 50 * (floodS + 0.5));
+    if (floodS < 5) expect(flood.filter((s) => s === 429).length, `${floodS.toFixed(1)} s`).toBeGreaterThan(0);
+    expect(served + flood.filter((s) => s === 429).length).toBe(400);
     expect(other.status).toBe(200);
 
     // The socket catalog is the first page too.
