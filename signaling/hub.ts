@@ -330,6 +330,7 @@ export class Hub {
       now,
       trustedProxies: this.#trustedProxies,
       sharedConnects: this.#sharedDashboardConnects,
+      hubList: () => this.hubList(),
     });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);

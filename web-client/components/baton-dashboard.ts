@@ -212,7 +212,7 @@ export class BatonDashboard extends LitElement {
         ></baton-director-panel>
       </div>
 
-      <baton-hub-list></baton-hub-list>
+      <baton-hub-list .source=${() => this.#cluster.hubs()}></baton-hub-list>
 
       <div class="section-head">
         <h2>Servers</h2>

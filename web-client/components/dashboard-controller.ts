@@ -157,6 +157,25 @@ export class DashboardController implements ReactiveController {
     this.#host.requestUpdate();
   }
 
+  /**
+   * The cluster's hubs from the hub this dashboard is connected to now — after its page's own hub died, another of the
+   * cluster (a same-origin `/api/hubs` would ask the dead one). Resolves to `{ hubs }`, as `GET /api/hubs` answers;
+   * undefined while the socket is not connected (the page asks its own origin then).
+   */
+  async hubs(): Promise<unknown> {
+    const socket = this.#hub.socket;
+    if (!socket?.connected) return undefined;
+    let r: unknown;
+    try {
+      r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('hubs');
+    } catch {
+      throw new Error('the hub did not answer');
+    }
+    const a = r as { ok?: boolean; message?: string; hubs?: unknown };
+    if (a?.ok !== true) throw new Error(a?.message ?? 'the hub answered with a malformed reply');
+    return { hubs: a.hubs };
+  }
+
   /** A resync: the hub's answer within ACK_TIMEOUT_MS, or a reason the page can show. */
   async #requestSnapshot(): Promise<unknown> {
     const socket = this.#hub.socket;
