@@ -1,4 +1,5 @@
 // The dashboard in real Chromium against a real cluster: servers, the director, and decisions as they happen.
+import { existsSync, renameSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PHONE, openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
@@ -78,6 +79,30 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
       const current = page.locator('baton-director-panel [data-testid=director]');
       await expect.poll(async () => ((await current.textContent()) ?? '').includes(`epoch ${(await shown())[0]!.epoch} `)).toBe(true);
     } finally {
+      await context.close();
+    }
+  });
+
+  it('marks an ingest server whose storage takes no new file, and clears the mark when it does again', async () => {
+    const { context, page, errors } = await openPage(env.browser);
+    const storage = env.cluster.servers.get('sin-1')!.storage;
+    try {
+      await page.goto(`${env.cluster.hubUrl}/#/dashboard`);
+      const card = page.locator('baton-server-card').filter({ hasText: 'sin-1' });
+      await card.waitFor({ timeout: 15_000 });
+      const mark = card.locator('[data-testid=storage-refuses]');
+      expect(await mark.count()).toBe(0);
+      // The directory gone is what a full or unmounted disk looks like to the server's check (root ignores read-only).
+      renameSync(storage, `${storage}.away`);
+      await mark.waitFor({ timeout: 15_000, state: 'visible' }).catch((e: Error) => {
+        throw new Error(`${e.message}; ${errors.join('; ')}`);
+      });
+      expect(await mark.getAttribute('title')).toMatch(/no broadcast/);
+      await screenshot(page, 'dashboard-storage-full');
+      renameSync(`${storage}.away`, storage);
+      await mark.waitFor({ timeout: 15_000, state: 'detached' });
+    } finally {
+      if (existsSync(`${storage}.away`)) renameSync(`${storage}.away`, storage);
       await context.close();
     }
   });
