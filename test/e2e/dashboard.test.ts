@@ -141,4 +141,23 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
       await dash.context.close();
     }
   });
+
+  // Last: it kills sin-1.
+  it('says which server left the cluster, when and why, after its card is gone', async () => {
+    const { context, page } = await openPage(env.browser);
+    try {
+      await page.goto(`${env.cluster.hubUrl}/#/dashboard`);
+      await expect.poll(() => page.locator('baton-server-card').count(), { timeout: 15_000 }).toBe(3);
+      await env.cluster.kill('sin-1');
+      await expect.poll(() => page.locator('baton-server-card').count(), { timeout: 20_000 }).toBe(2);
+      const departures = page.locator('[data-testid=departures] li');
+      await expect.poll(() => departures.allTextContents(), { timeout: 5_000 }).toHaveLength(1);
+      expect((await departures.first().textContent())!.replace(/\s+/g, ' ')).toMatch(
+        /sin-1 ap-southeast left the cluster at \d\d:\d\d:\d\d — (no heartbeat|its connection closed)/,
+      );
+      await screenshot(page, 'dashboard-server-left');
+    } finally {
+      await context.close();
+    }
+  });
 });
