@@ -330,6 +330,7 @@ export class Hub {
       now,
       trustedProxies: this.#trustedProxies,
       sharedConnects: this.#sharedDashboardConnects,
+      hubList: () => this.hubList(),
     });
     this.#link.onSlowDashboard = (backlog) => {
       core.metrics.rejected.inc({ code: 'slow-reader' });

@@ -4,7 +4,7 @@ import { decrementCount } from '../common/counts.js';
 import { isLoopbackIp } from '../common/loopback-ip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, parse, type Ack, type SelectDecision } from './protocol/index.js';
-import { ASSET_ID_PATTERN } from './protocol/ids.js';
+import { ASSET_ID_PATTERN, ASSET_ID_RULE } from './protocol/ids.js';
 import { whepEndSchema, type WhepOffer } from './protocol/whep.js';
 import { fail, isSdp, linkHeaders, readOffer, statusFor } from './sdp-http.js';
 import type { Logger } from './log.js';
@@ -113,7 +113,8 @@ export class WhepRoutes {
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const parts = path.split('/').slice(2);
     const assetId = parts[0] ?? '';
-    if (!ASSET_ID_PATTERN.test(assetId) || parts.length > 2) return fail(res, 404, 'no such WHEP endpoint: use /whep/<asset id>', CORS);
+    if (!ASSET_ID_PATTERN.test(assetId) || parts.length > 2)
+      return fail(res, 404, `no such WHEP endpoint: use /whep/<asset id> (${ASSET_ID_RULE})`, CORS);
     if (req.method === 'OPTIONS') {
       return void res
         .writeHead(204, {

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, parse, type Ack } from './protocol/index.js';
 import { fail, linkHeaders, statusFor } from './sdp-http.js';
-import { ASSET_ID_PATTERN } from './protocol/ids.js';
+import { ASSET_ID_PATTERN, ASSET_ID_RULE } from './protocol/ids.js';
 import { WHIP_IDLE_TIMEOUT_MS, whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
 import { answerHere, mintResourceId, relayedElsewhere, relayTo, type ForwardedAnswer, type ResourceRequest } from './resource-forward.js';
 import { isKeyOf, keyDigest } from './stream-owners.js';
@@ -97,7 +97,8 @@ export class WhipRoutes {
     const parts = path.split('/').slice(2);
     const streamId = parts[0] ?? '';
     for (const [name, value] of Object.entries(CORS)) res.setHeader(name, value);
-    if (!ASSET_ID_PATTERN.test(streamId) || parts.length > 2) return fail(res, 404, 'no such WHIP endpoint: use /whip/<stream id>');
+    if (!ASSET_ID_PATTERN.test(streamId) || parts.length > 2)
+      return fail(res, 404, `no such WHIP endpoint: use /whip/<stream id> (${ASSET_ID_RULE})`);
     if (parts.length === 1) {
       if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'POST, OPTIONS', ...PREFLIGHT, ...this.#linkHeaders() }).end();
       if (req.method !== 'POST') return fail(res, 405, 'POST an SDP offer here', { allow: 'POST, OPTIONS' });

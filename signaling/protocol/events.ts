@@ -78,7 +78,23 @@ export interface HubToDashboardEvents {
   decision: (d: DecisionEvent) => void;
 }
 
-/** Dashboard → hub: read-only, it may only ask for the whole table again. */
+/** One hub of the cluster as the dashboard lists it (`GET /api/hubs` answers the same). */
+export interface DashboardHubEntry {
+  id: string;
+  url: string;
+  clients: number;
+  servers: number;
+  /** Servers registered with another hub that keep a connection to this one too: this hub reaches them directly. */
+  attached: number;
+  leaseHolder: boolean;
+  lastSeenMs: number;
+}
+
+/**
+ * Dashboard → hub: read-only, it may ask for the whole table again, and for the cluster's hubs (on the socket, so
+ * that a dashboard whose page's own hub died asks the hub it moved to, which a same-origin `/api/hubs` could not).
+ */
 export interface DashboardToHubEvents {
   resync: (ack: (r: Ack<{ snapshot: TableSnapshot }>) => void) => void;
+  hubs: (ack: (r: Ack<{ hubs: DashboardHubEntry[] }>) => void) => void;
 }

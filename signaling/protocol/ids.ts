@@ -7,6 +7,8 @@
  * outside a storage root once `.webm` is appended.
  */
 export const ASSET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** ASSET_ID_PATTERN in words, for an error a person reads. */
+export const ASSET_ID_RULE = 'an id is 1 to 64 letters, digits, _ or -, starting with a letter or digit';
 
 /** Server ids follow the same slug rule as asset ids. */
 export const SERVER_ID_PATTERN = ASSET_ID_PATTERN;

@@ -1,21 +1,13 @@
 // The hubs of a cluster as they report themselves: one key per hub that expires with it, and an index pruned as it is written, so a hub that dies leaves nothing behind.
 import type { Redis } from 'ioredis';
 import type { ClusterKeys } from './keys.js';
+import type { DashboardHubEntry } from '../protocol/events.js';
 
 /** `/api/hubs` and `/api/config` list at most this many hubs (the most recently seen): their cost does not grow with what Redis holds. */
 export const MAX_LISTED_HUBS = 64;
 
-/** One hub as the others see it (`/api/hubs`, the dashboard). */
-export interface HubInfo {
-  id: string;
-  url: string;
-  clients: number;
-  servers: number;
-  /** Servers registered with another hub that keep a connection to this one too: this hub reaches them directly. */
-  attached: number;
-  leaseHolder: boolean;
-  lastSeenMs: number;
-}
+/** One hub as the others see it (`/api/hubs`, the dashboard's `hubs`). */
+export type HubInfo = DashboardHubEntry;
 
 export type HubReport = Omit<HubInfo, 'id' | 'leaseHolder'>;
 

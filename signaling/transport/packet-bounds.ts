@@ -6,7 +6,7 @@ import { checkBounds, type Bounds } from '../protocol/index.js';
 export const CLIENT_PACKET_BOUNDS: Bounds = Object.freeze({ maxDepth: 12, maxBytes: 32 * 1024, maxKeys: 1_024 });
 /** /server: a registration or report may list many assets; the transport caps it at 256 KiB anyway. */
 export const SERVER_PACKET_BOUNDS: Bounds = Object.freeze({ maxDepth: 12, maxBytes: 256 * 1024, maxKeys: 100_000 });
-/** /dashboard: read-only; it sends only `resync` with no arguments. */
+/** /dashboard: read-only; it sends only `resync` and `hubs`, with no arguments. */
 export const DASHBOARD_PACKET_BOUNDS: Bounds = Object.freeze({ maxDepth: 4, maxBytes: 1_024, maxKeys: 16 });
 
 /**

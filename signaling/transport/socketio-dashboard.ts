@@ -2,6 +2,7 @@
 import { addressKey } from '../../common/address-key.js';
 import type { Namespace, Server as IoServer } from 'socket.io';
 import { ackError, ErrorCode, type DashboardToHubEvents, type HubToDashboardEvents } from '../protocol/index.js';
+import type { DashboardHubEntry } from '../protocol/events.js';
 import { KeyedRateLimiter, TokenBucket } from '../../common/token-bucket.js';
 import type { HubCore } from '../core/hub-core.js';
 import { clientIp } from '../geo/ip-locate.js';
@@ -17,7 +18,10 @@ export const DASHBOARD_CONNECT_BURST = 10;
 /** Dashboard `resync` per connection (each is a full snapshot): 1/s, bursts of 3. */
 const DASHBOARD_RESYNC_PER_S = 1;
 const DASHBOARD_RESYNC_BURST = 3;
-const DASHBOARD_EVENTS: Readonly<Record<string, EventShape>> = { resync: [0, true] };
+/** Dashboard `hubs` per connection (the page polls every 2 s): 1/s, bursts of 3. */
+const DASHBOARD_HUBS_PER_S = 1;
+const DASHBOARD_HUBS_BURST = 3;
+const DASHBOARD_EVENTS: Readonly<Record<string, EventShape>> = { resync: [0, true], hubs: [0, true] };
 
 export interface DashboardSideDeps {
   core: HubCore;
@@ -26,11 +30,13 @@ export interface DashboardSideDeps {
   trustedProxies: string[];
   /** With several hubs: the same budget counted across them (SharedRateWindows), so one IP does not get it once per hub. */
   sharedConnects?: { take(ip: string): boolean };
+  /** The cluster's hubs, as `GET /api/hubs` lists them; rejects while Redis is unreachable. */
+  hubList: () => Promise<DashboardHubEntry[]>;
 }
 
 export function wireDashboard(
   io: IoServer,
-  { core, gate, now, trustedProxies, sharedConnects }: DashboardSideDeps,
+  { core, gate, now, trustedProxies, sharedConnects, hubList }: DashboardSideDeps,
 ): Namespace<DashboardToHubEvents, HubToDashboardEvents> {
   const ns = io.of('/dashboard') as Namespace<DashboardToHubEvents, HubToDashboardEvents>;
   const metrics = core.metrics;
@@ -74,6 +80,15 @@ export function wireDashboard(
       if (typeof ack !== 'function') return;
       if (!bucket.take(now())) return ack(ackError(ErrorCode.rateLimited, 'at most one resync a second; slow down'));
       ack({ ok: true, snapshot: core.snapshot() });
+    });
+    const hubsBucket = new TokenBucket(now(), DASHBOARD_HUBS_PER_S, DASHBOARD_HUBS_BURST);
+    socket.on('hubs', (ack) => {
+      if (typeof ack !== 'function') return;
+      if (!hubsBucket.take(now())) return ack(ackError(ErrorCode.rateLimited, 'at most one hub list a second; slow down'));
+      hubList().then(
+        (hubs) => ack({ ok: true, hubs }),
+        () => ack(ackError(ErrorCode.internal, 'the hub list is in Redis, which is unreachable now')),
+      );
     });
     // The dashboard is read-only: anything else it sends is ignored.
   });

@@ -1,4 +1,5 @@
 // The dashboard in real Chromium against a real cluster: servers, the director, and decisions as they happen.
+import { existsSync, renameSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PHONE, openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
@@ -82,6 +83,30 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
     }
   });
 
+  it('marks an ingest server whose storage takes no new file, and clears the mark when it does again', async () => {
+    const { context, page, errors } = await openPage(env.browser);
+    const storage = env.cluster.servers.get('sin-1')!.storage;
+    try {
+      await page.goto(`${env.cluster.hubUrl}/#/dashboard`);
+      const card = page.locator('baton-server-card').filter({ hasText: 'sin-1' });
+      await card.waitFor({ timeout: 15_000 });
+      const mark = card.locator('[data-testid=storage-refuses]');
+      expect(await mark.count()).toBe(0);
+      // The directory gone is what a full or unmounted disk looks like to the server's check (root ignores read-only).
+      renameSync(storage, `${storage}.away`);
+      await mark.waitFor({ timeout: 15_000, state: 'visible' }).catch((e: Error) => {
+        throw new Error(`${e.message}; ${errors.join('; ')}`);
+      });
+      expect(await mark.getAttribute('title')).toMatch(/no broadcast/);
+      await screenshot(page, 'dashboard-storage-full');
+      renameSync(`${storage}.away`, storage);
+      await mark.waitFor({ timeout: 15_000, state: 'detached' });
+    } finally {
+      if (existsSync(`${storage}.away`)) renameSync(`${storage}.away`, storage);
+      await context.close();
+    }
+  });
+
   it('shows the selection decision when a viewer starts watching', async () => {
     const dash = await openPage(env.browser);
     const viewer = await openPage(env.browser);
@@ -114,6 +139,25 @@ describe('dashboard (Chromium, hub + 3 servers)', () => {
     } finally {
       await viewer.context.close();
       await dash.context.close();
+    }
+  });
+
+  // Last: it kills sin-1.
+  it('says which server left the cluster, when and why, after its card is gone', async () => {
+    const { context, page } = await openPage(env.browser);
+    try {
+      await page.goto(`${env.cluster.hubUrl}/#/dashboard`);
+      await expect.poll(() => page.locator('baton-server-card').count(), { timeout: 15_000 }).toBe(3);
+      await env.cluster.kill('sin-1');
+      await expect.poll(() => page.locator('baton-server-card').count(), { timeout: 20_000 }).toBe(2);
+      const departures = page.locator('[data-testid=departures] li');
+      await expect.poll(() => departures.allTextContents(), { timeout: 5_000 }).toHaveLength(1);
+      expect((await departures.first().textContent())!.replace(/\s+/g, ' ')).toMatch(
+        /sin-1 ap-southeast left the cluster at \d\d:\d\d:\d\d — (no heartbeat|its connection closed)/,
+      );
+      await screenshot(page, 'dashboard-server-left');
+    } finally {
+      await context.close();
     }
   });
 });

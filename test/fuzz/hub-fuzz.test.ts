@@ -92,8 +92,12 @@ function dashboardInputs(n: number, seed: number): HubInput[] {
     {
       weight: 4,
       arbitrary: fc
-        .record({ args: fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 2 }), ack: fc.boolean() })
-        .map((r) => ({ kind: 'event' as const, event: 'resync', ...r })),
+        .record({
+          event: fc.constantFrom('resync', 'hubs'),
+          args: fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 2 }),
+          ack: fc.boolean(),
+        })
+        .map((r) => ({ kind: 'event' as const, ...r })),
     },
     {
       weight: 1,
@@ -102,7 +106,7 @@ function dashboardInputs(n: number, seed: number): HubInput[] {
         .filter((r) => !['connect', 'disconnect', 'disconnecting', 'newListener', 'removeListener', 'connect_error'].includes(r.event))
         .map((r) => ({ kind: 'event' as const, args: [1], ...r })),
     },
-    { weight: 1, arbitrary: rawDeep('/dashboard', ['resync']) },
+    { weight: 1, arbitrary: rawDeep('/dashboard', ['resync', 'hubs']) },
   );
   return fc.sample(arb, { numRuns: n, seed });
 }

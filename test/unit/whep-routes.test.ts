@@ -137,6 +137,15 @@ describe('WhepRoutes', () => {
     expect((await fetch(newest, { method: 'DELETE' })).status).toBe(200);
   }, 30_000);
 
+  it('a path that names no valid asset id says what an id is (404)', async () => {
+    const base = await serve(new WhepRoutes(fakeHub().host));
+    for (const id of ['a..b', '-x', 'x'.repeat(65)]) {
+      const r = await post(base, id);
+      expect(r.status).toBe(404);
+      expect(await r.text()).toMatch(/use \/whep\/<asset id> \(an id is 1 to 64 letters, digits, _ or -/);
+    }
+  });
+
   it('loopback is not capped per address (every local player shares it), only in total', async () => {
     const hub = fakeHub();
     hub.setIp('127.0.0.1');

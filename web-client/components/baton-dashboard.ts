@@ -2,7 +2,7 @@
 import { LitElement, css, html } from 'lit';
 import { sharedStyles } from '../styles/shared.js';
 import { DashboardController, type DashboardConnection } from './dashboard-controller.js';
-import { formatMbps } from './format.js';
+import { formatClock, formatMbps } from './format.js';
 import { operatorToken } from './hub-socket.js';
 import { SERVERS_PER_PAGE, paginate } from './paging.js';
 import './baton-decision-log.js';
@@ -20,6 +20,13 @@ const CONNECTION_LABEL: Record<DashboardConnection, string> = {
   resyncing: 'Resynchronising…',
   offline: 'Hub unreachable — retrying',
 };
+
+/** Why the hub dropped a server, in an operator's words. */
+function departureReason(reason: string): string {
+  if (reason === 'missed-heartbeats') return 'no heartbeat for 3 periods (the process died, hung, or lost its network)';
+  if (reason === 'replaced') return 'a new process registered with its id';
+  return `its connection closed (${reason})`;
+}
 
 /**
  * Read-only: everything shown arrives over the hub's `/dashboard` namespace.
@@ -127,6 +134,18 @@ export class BatonDashboard extends LitElement {
       .section-head span {
         font-size: 0.8rem;
       }
+      .departures {
+        list-style: none;
+        margin: 0;
+        padding: 8px 12px;
+        border: 1px solid var(--bt-border);
+        border-left: 3px solid var(--bt-err);
+        border-radius: 8px;
+        font-size: 0.85rem;
+      }
+      .departures li + li {
+        margin-top: 4px;
+      }
       .pager {
         display: flex;
         align-items: center;
@@ -212,12 +231,24 @@ export class BatonDashboard extends LitElement {
         ></baton-director-panel>
       </div>
 
-      <baton-hub-list></baton-hub-list>
+      <baton-hub-list .source=${() => this.#cluster.hubs()}></baton-hub-list>
 
       <div class="section-head">
         <h2>Servers</h2>
         <span class="faint">load sampled each second · last 5 minutes</span>
       </div>
+      ${
+        c.departures.length
+          ? html`<ul class="departures" data-testid="departures" aria-label="servers that left the cluster">
+              ${c.departures.map(
+                (d) => html`<li>
+                  <b class="mono">${d.id}</b>${d.region ? html` <span class="faint">${d.region}</span>` : null} left the cluster
+                  at ${formatClock(d.atMs)} — ${departureReason(d.reason)}
+                </li>`,
+              )}
+            </ul>`
+          : null
+      }
       ${
         servers.length
           ? html`${this.#pager(shown, servers.length)}

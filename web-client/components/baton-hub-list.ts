@@ -13,10 +13,24 @@ export const HUB_LIST_REFRESH_MS = 2_000;
  * (its entry expires in Redis with its hub); an unreachable Redis shows as a note.
  * @csspart card - the section container
  */
+/** `GET /api/hubs` on the page's own origin. */
+async function fetchHubList(): Promise<unknown> {
+  const token = operatorToken();
+  const res = await fetch('/api/hubs', token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const body: unknown = await res.json();
+  if (!res.ok) throw new Error((body as { error?: string })?.error ?? `HTTP ${res.status}`);
+  return body;
+}
+
 export class BatonHubList extends LitElement {
   static override properties = { _hubs: { state: true }, _error: { state: true } };
   declare _hubs: HubListEntry[] | null;
   declare _error: string | null;
+  /**
+   * Where the list comes from: the dashboard's socket (`hubs`), which moves to another hub when its hub dies; without
+   * it, or while it answers undefined (not connected), `GET /api/hubs` on the page's own origin.
+   */
+  source: (() => Promise<unknown>) | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   static override styles = [
@@ -86,10 +100,7 @@ export class BatonHubList extends LitElement {
 
   async #load(): Promise<void> {
     try {
-      const token = operatorToken();
-      const res = await fetch('/api/hubs', token ? { headers: { authorization: `Bearer ${token}` } } : {});
-      const body: unknown = await res.json();
-      if (!res.ok) throw new Error((body as { error?: string })?.error ?? `HTTP ${res.status}`);
+      const body = (await this.source?.()) ?? (await fetchHubList());
       const p = parse(hubListSchema, body);
       if (!p.ok) throw new Error(`unexpected answer: ${p.message}`);
       this._hubs = p.value.hubs;

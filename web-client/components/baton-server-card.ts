@@ -158,6 +158,16 @@ export class BatonServerCard extends LitElement {
         <div class="tags">
           ${s.isDirector ? html`<span class="badge director">director</span>` : null}
           ${s.overloaded ? html`<span class="badge err">overloaded</span>` : null}
+          ${
+            s.load.storageWritable === false
+              ? html`<span
+                  class="badge err"
+                  data-testid="storage-refuses"
+                  title="Its storage directory takes no new file (gone, read-only or under 64 KiB free): the director sends it no broadcast until its next check (every 2 s) finds room"
+                  >storage full</span
+                >`
+              : null
+          }
         </div>
       </header>
 

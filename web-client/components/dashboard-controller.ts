@@ -41,6 +41,18 @@ export interface ServerView {
   samples: number[];
 }
 
+/** A server that left the table while this page watched (`server-left`), newest first in `departures`. */
+export interface Departure {
+  id: string;
+  region: string | null;
+  /** The hub's reason: `missed-heartbeats` (died, hung or cut off), `replaced`, or its connection's close. */
+  reason: string;
+  atMs: number;
+}
+
+/** Departures kept on the page (the newest); one that registers again leaves the list. */
+export const MAX_DEPARTURES = 10;
+
 /** One tenure of the director role; `id` null while no server held it. */
 export interface DirectorTenure {
   id: string | null;
@@ -59,6 +71,8 @@ export class DashboardController implements ReactiveController {
   ingestDecisions: IngestDecision[] = [];
   /** Newest first. */
   directorHistory: DirectorTenure[] = [];
+  /** Servers that left while this page watched, newest first: a dead server's card vanishes, this says so. */
+  departures: Departure[] = [];
 
   readonly #host: ReactiveControllerHost;
   readonly #replica = new ReplicaFollower({
@@ -67,7 +81,15 @@ export class DashboardController implements ReactiveController {
       rejected: (what, why) => console.warn(`dashboard: dropped a malformed ${what} from the hub (${why}); asking for a snapshot`),
     },
     onApplied: (vd) => {
-      if (vd.d.type === 'director') this.#noteDirector(vd.d.director, vd.d.director?.sinceMs ?? Date.now(), null);
+      const d = vd.d;
+      if (d.type === 'director') this.#noteDirector(d.director, d.director?.sinceMs ?? Date.now(), null);
+      else if (d.type === 'server-left') {
+        const left: Departure = { id: d.id, region: this.#regions.get(d.id) ?? null, reason: d.reason, atMs: Date.now() };
+        this.departures = [left, ...this.departures.filter((x) => x.id !== d.id)].slice(0, MAX_DEPARTURES);
+      } else if (d.type === 'server-joined') {
+        this.#regions.set(d.server.id, d.server.region);
+        this.departures = this.departures.filter((x) => x.id !== d.server.id);
+      }
     },
     onResync: (e) => {
       if (e.phase === 'done') this.#resyncError = null;
@@ -77,6 +99,8 @@ export class DashboardController implements ReactiveController {
     },
   });
   readonly #samples = new Map<string, number[]>();
+  /** Each server's region as last sampled: a departure's row is gone from the table when it is noted. */
+  readonly #regions = new Map<string, string>();
   readonly #hub: HubConnection<DashboardSocket>;
   #sampleTimer: ReturnType<typeof setInterval> | undefined;
   /** Why the last resync failed; cleared by a new connection or a good resync. */
@@ -147,6 +171,7 @@ export class DashboardController implements ReactiveController {
     const snapshot = this.#replica.load(raw);
     if (!snapshot) return;
     this.loaded = true;
+    for (const row of this.#table.servers()) this.#regions.set(row.id, row.region);
     // A vacancy in a snapshot is a state, not an event: only real changes enter the history.
     if (snapshot.director) this.#noteDirector(snapshot.director, snapshot.director.sinceMs, null);
     this.#host.requestUpdate();
@@ -155,6 +180,25 @@ export class DashboardController implements ReactiveController {
   #onDeltas(batch: unknown): void {
     this.#replica.offer(batch);
     this.#host.requestUpdate();
+  }
+
+  /**
+   * The cluster's hubs from the hub this dashboard is connected to now — after its page's own hub died, another of the
+   * cluster (a same-origin `/api/hubs` would ask the dead one). Resolves to `{ hubs }`, as `GET /api/hubs` answers;
+   * undefined while the socket is not connected (the page asks its own origin then).
+   */
+  async hubs(): Promise<unknown> {
+    const socket = this.#hub.socket;
+    if (!socket?.connected) return undefined;
+    let r: unknown;
+    try {
+      r = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('hubs');
+    } catch {
+      throw new Error('the hub did not answer');
+    }
+    const a = r as { ok?: boolean; message?: string; hubs?: unknown };
+    if (a?.ok !== true) throw new Error(a?.message ?? 'the hub answered with a malformed reply');
+    return { hubs: a.hubs };
   }
 
   /** A resync: the hub's answer within ACK_TIMEOUT_MS, or a reason the page can show. */
@@ -216,7 +260,9 @@ export class DashboardController implements ReactiveController {
     for (const id of this.#samples.keys()) {
       if (!this.#table.get(id)) this.#samples.delete(id);
     }
+    for (const id of this.#regions.keys()) if (!this.#table.get(id)) this.#regions.delete(id);
     for (const row of this.#table.servers()) {
+      this.#regions.set(row.id, row.region);
       let s = this.#samples.get(row.id);
       if (!s) this.#samples.set(row.id, (s = []));
       s.push(loadFactor(row));
