@@ -3,6 +3,7 @@
 // Not here: the `watch` reply, checked by hand in watch-request.ts, because a watch page's first
 // module asks it before zod loads (web-client/main.ts).
 import { z } from 'zod';
+import { type AckedSocket, emitAcked } from './acked-emit.js';
 import type { Bounds } from '../signaling/protocol/bounds.js';
 import {
   assetId,
@@ -102,34 +103,23 @@ export function parseAck<T>(
 }
 
 /** The part of a socket an `ask` needs (socket.io's, or a test double). */
-export interface AckEmitter {
-  emit(event: string, req: unknown, ack: (r: unknown) => void): unknown;
-}
+export type AckEmitter = AckedSocket;
 
 /**
- * Emit `event` with `req` and resolve with the parsed ack: a refusal on a malformed
- * ack (`internal`), on no answer within `timeoutMs` (`timeout`), or when emit throws.
+ * Emit `event` with `req` and resolve with the parsed ack: a refusal on a malformed ack (`internal`), on no answer
+ * within `timeoutMs` or the connection dropping first (`timeout`, acked-emit.ts), or when emit throws (`internal`).
  * Never rejects: callers have one failure path.
  */
-export function ask<T>(
+export async function ask<T>(
   socket: AckEmitter,
   event: string,
   req: unknown,
   schema: z.ZodType<T>,
   timeoutMs: number,
 ): Promise<T | { ok: false; code: string; message: string }> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ ok: false, code: 'timeout', message: `the hub did not answer ${event}` }), timeoutMs);
-    try {
-      socket.emit(event, req, (r: unknown) => {
-        clearTimeout(timer);
-        resolve(parseAck(schema, r, event));
-      });
-    } catch (err) {
-      clearTimeout(timer);
-      resolve({ ok: false, code: 'internal', message: (err as Error).message });
-    }
-  });
+  const r = await emitAcked(socket, event, req, timeoutMs);
+  if ('lost' in r) return { ok: false, code: r.lost === 'threw' ? 'internal' : 'timeout', message: r.message };
+  return parseAck(schema, r.ack, event);
 }
 
 /** `GET /api/hubs` (operator): the hubs of the cluster as each last reported itself. */

@@ -2,9 +2,10 @@
 import { retry } from '../common/retry.js';
 import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
 import type { Ack } from '../signaling/protocol/types.js';
+import { type AckedSocket, emitAcked } from './acked-emit.js';
 import type { ViewerSocket } from './viewer-types.js';
 
-/** No answer to `watch` within this long counts as a `timeout` (retried). */
+/** No answer to `watch` within this long counts as a `timeout` (retried; at once when the hub connection drops). */
 export const WATCH_ACK_TIMEOUT_MS = 10_000;
 /**
  * The longest a watch request waits for the new peer's offer to travel with it. A Viewer's waits no longer
@@ -50,22 +51,12 @@ export async function askWatch(socket: ViewerSocket, req: WatchRequest, stopped:
   return last.answer;
 }
 
-/** One `watch`; `heard`: the answer is the hub's (not a timeout, throw or malformed ack of this side). */
-function watchOnce(socket: ViewerSocket, req: WatchRequest): Promise<{ answer: WatchAnswer; heard: boolean }> {
-  return new Promise((resolve) => {
-    const unheard = (code: 'timeout' | 'internal', message: string) => resolve({ answer: { ok: false, code, message }, heard: false });
-    const timer = setTimeout(() => unheard('timeout', 'the hub did not answer watch'), WATCH_ACK_TIMEOUT_MS);
-    try {
-      socket.emit('watch', req, (r: WatchAnswer) => {
-        clearTimeout(timer);
-        if (isWatchAnswer(r)) resolve({ answer: r, heard: true });
-        else unheard('internal', 'malformed watch reply');
-      });
-    } catch (err) {
-      clearTimeout(timer);
-      unheard('internal', (err as Error).message);
-    }
-  });
+/** One `watch`; `heard`: the answer is the hub's (not a timeout, a dropped connection, a throw or a malformed ack of this side). */
+async function watchOnce(socket: ViewerSocket, req: WatchRequest): Promise<{ answer: WatchAnswer; heard: boolean }> {
+  const r = await emitAcked(socket as AckedSocket, 'watch', req, WATCH_ACK_TIMEOUT_MS);
+  if ('lost' in r) return { answer: { ok: false, code: r.lost === 'threw' ? 'internal' : 'timeout', message: r.message }, heard: false };
+  if (isWatchAnswer(r.ack)) return { answer: r.ack, heard: true };
+  return { answer: { ok: false, code: 'internal', message: 'malformed watch reply' }, heard: false };
 }
 
 /** The ack's shape, checked by hand (what the viewer reads of it). */

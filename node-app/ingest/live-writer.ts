@@ -52,7 +52,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   #syncing: Promise<void> | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #failure: IngestError | undefined;
-  #failMode: 'remove' | 'salvage' | undefined;
+  #failMode: 'remove' | 'salvage' | 'abandon' | undefined;
   #writeFailed = false;
   #salvaged: number | undefined;
   #sha256: string | undefined;
@@ -265,10 +265,37 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       this.#fail(ioError(err, 'fsync'), 'remove');
       return;
     }
+    if (await this.#leftItsPath()) return;
     if ((this.#state as WriterState) === 'failed' || seq <= this.#durableSeq) return;
     this.#durableSeq = seq;
     this.#durableBytes = bytes;
     this.emit('durable', seq, bytes);
+  }
+
+  /**
+   * The `.part` no longer at its path (its storage directory renamed or removed, the file moved or replaced): its bytes
+   * go on to a file no one will find, and the rename at the end fails. Noticed at each flush that synced something, so
+   * the publisher is told while the broadcast is live (and asks for a replacement while its resend buffer holds the
+   * stream) rather than at the end. The copy is abandoned, not removed: whatever the path names now is not ours.
+   */
+  async #leftItsPath(): Promise<boolean> {
+    const ours = this.#file?.identity;
+    if (ours === undefined || !this.#io.identityAt || this.#state !== 'open') return false;
+    let now: string | undefined;
+    try {
+      now = await this.#io.identityAt(this.partPath);
+    } catch {
+      return false; // cannot tell (EACCES on the path, say): the write and fsync went through, carry on
+    }
+    if (now === ours || (this.#state as WriterState) !== 'open') return false;
+    this.#fail(
+      new IngestError(
+        IngestErrorCode.writeFailed,
+        `${this.partPath} left its storage directory while being written (moved, removed or replaced)`,
+      ),
+      'abandon',
+    );
+    return true;
   }
 
   /**
@@ -390,15 +417,15 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     this.#tail.trim(this.#diskBytes);
   }
 
-  /** One failure path: stop, then remove or salvage the partial copy in the background of `#chain`. */
-  #fail(error: IngestError, what: 'remove' | 'salvage'): void {
+  /** One failure path: stop, then remove or salvage the partial copy (or leave it, `abandon`) in the background of `#chain`. */
+  #fail(error: IngestError, what: 'remove' | 'salvage' | 'abandon'): void {
     if (this.#state === 'failed' || this.#state === 'finalized') return;
     this.#state = 'failed';
     this.#endedAtMs = this.#now();
     this.#failure = error;
     this.#failMode = what;
     clearInterval(this.#timer);
-    this.#chain = this.#chain.then(() => (what === 'salvage' ? this.#salvage() : this.#remove()));
+    this.#chain = this.#chain.then(() => (what === 'salvage' ? this.#salvage() : what === 'remove' ? this.#remove() : undefined));
     this.emit('failed', error);
     this.#edge.wakeAll();
   }

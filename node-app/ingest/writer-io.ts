@@ -1,7 +1,7 @@
 // The disk operations a live writer needs, and Node's; apart from the writer so tests can inject a disk that fills up or stalls.
 // Whole writes and reads, and a durable rename, are built on them here.
 import { constants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** The file operations a writer needs; injectable so tests can make the disk fill up or stall. */
@@ -11,6 +11,8 @@ export interface WriterFile {
   sync(): Promise<void>;
   truncate(length: number): Promise<void>;
   close(): Promise<void>;
+  /** The file's identity (`device:inode`), when the disk has one: to see that its path still names it. */
+  readonly identity?: string;
 }
 
 export interface WriterIo {
@@ -20,12 +22,19 @@ export interface WriterIo {
   unlink(path: string): Promise<void>;
   /** Make a rename durable. */
   syncDir(dir: string): Promise<void>;
+  /** The identity (`device:inode`) of what `path` names now, or undefined when it names nothing. */
+  identityAt?(path: string): Promise<string | undefined>;
 }
 
 export const nodeWriterIo: WriterIo = {
   async create(path) {
     const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+    const st = await fh.stat().catch(async (err: unknown) => {
+      await fh.close();
+      throw err;
+    });
     return {
+      identity: `${st.dev}:${st.ino}`,
       write: async (buf, position) => (await fh.write(buf, 0, buf.byteLength, position)).bytesWritten,
       read: async (buf, position) => (await fh.read(buf, 0, buf.byteLength, position)).bytesRead,
       sync: () => fh.datasync(),
@@ -35,6 +44,13 @@ export const nodeWriterIo: WriterIo = {
   },
   rename: (from, to) => rename(from, to),
   unlink: (path) => unlink(path),
+  async identityAt(path) {
+    const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+      throw err;
+    });
+    return st && `${st.dev}:${st.ino}`;
+  },
   async syncDir(dir) {
     const fh = await open(dir, constants.O_RDONLY);
     try {

@@ -1,5 +1,8 @@
 // A media server's replica of the hub's state table: loaded at each registration, kept by the hub's deltas, resynced
-// by a snapshot after a gap; and whether a change of it made this server the director, or no longer.
+// by a snapshot after a gap; and whether a change of it made this server the director, or no longer. Every way the
+// replica changes (a batch of deltas, the snapshot of a re-registration, a resync's answer) is checked against the
+// role last reported: a server frozen past its liveness timeout comes back to a snapshot naming another director,
+// and must say it no longer is one.
 import { ReplicaFollower } from '../../common/replica-follower.js';
 import type { StateTable, TableSnapshot } from '../../signaling/protocol/index.js';
 import type { Logger } from '../../signaling/log.js';
@@ -10,7 +13,7 @@ export interface ServerReplicaParts {
   hub: () => HubLink | undefined;
   /** This server is the director by the table now. */
   isDirector: () => boolean;
-  /** A batch of deltas made this server the director, or no longer. */
+  /** A change of the replica (deltas, registration, resync) made this server the director, or no longer. */
   directorChanged: () => void;
   log: Logger;
 }
@@ -18,12 +21,15 @@ export interface ServerReplicaParts {
 export class ServerReplica {
   readonly #p: ServerReplicaParts;
   readonly #follower: ReplicaFollower;
+  /** The role last reported through `directorChanged` (a server starts as no director). */
+  #reported = false;
 
   constructor(p: ServerReplicaParts) {
     this.#p = p;
     this.#follower = new ReplicaFollower({
       requestSnapshot: () => this.#requestSnapshot(),
       untrusted: { rejected: (what, why) => p.log.warn({ err: why }, `malformed ${what} from the hub dropped; asking for a snapshot`) },
+      onChange: () => this.#noticeRole(),
       onResync: (e) => {
         if (e.phase === 'started') p.log.warn({ version: e.version }, 'gap in deltas; asking for a snapshot');
       },
@@ -43,9 +49,14 @@ export class ServerReplica {
 
   /** A batch of deltas from the hub. */
   offer(batch: unknown): void {
-    const wasDirector = this.#p.isDirector();
     this.#follower.offer(batch);
-    if (wasDirector !== this.#p.isDirector()) this.#p.directorChanged();
+  }
+
+  #noticeRole(): void {
+    const now = this.#p.isDirector();
+    if (now === this.#reported) return;
+    this.#reported = now;
+    this.#p.directorChanged();
   }
 
   #requestSnapshot(): Promise<unknown> {

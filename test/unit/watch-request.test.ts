@@ -1,5 +1,8 @@
 // A viewer's `watch` to the hub: retried with doubling delays on transient refusals only, stopped by close, never rejecting.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import { ask } from '../../client-sdk/hub-replies.js';
 import type { ViewerSocket } from '../../client-sdk/viewer-types.js';
 import { askWatch, MAX_WATCH_ATTEMPTS, WATCH_ACK_TIMEOUT_MS, WATCH_RETRY_BASE_MS } from '../../client-sdk/watch-request.js';
 
@@ -22,6 +25,29 @@ function scriptedHub(answers: unknown[]) {
 }
 
 const req = { assetId: 'a', offset: 0 };
+
+/**
+ * A hub connection that socket.io would drop under a request: the scripted answers in turn (undefined: never answers),
+ * and `connect`/`disconnect` events as socket.io emits them. socket.io forgets a plain ack at a disconnect.
+ */
+function droppingHub(answers: unknown[], connected = true) {
+  const at: number[] = [];
+  const events = new EventEmitter();
+  const socket = Object.assign(events, {
+    connected,
+    emit(event: string, _req?: unknown, ack?: (r: unknown) => void) {
+      if (event === 'connect' || event === 'disconnect') {
+        socket.connected = event === 'connect';
+        return EventEmitter.prototype.emit.call(events, event);
+      }
+      const answer = answers[at.length];
+      at.push(Date.now());
+      if (answer !== undefined) ack!(answer);
+      return true;
+    },
+  });
+  return { socket: socket as unknown as ViewerSocket, at, drop: () => socket.emit('disconnect'), connect: () => socket.emit('connect') };
+}
 
 describe('askWatch', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
@@ -98,5 +124,41 @@ describe('askWatch', () => {
     } as unknown as ViewerSocket;
     const p = askWatch(socket, req, () => true);
     expect(await p).toEqual({ ok: false, code: 'internal', message: 'disconnected' });
+  });
+
+  it('asks again at once when the hub connection drops under a watch, not after the ack timeout', async () => {
+    const hub = droppingHub([undefined, granted]);
+    const p = askWatch(hub.socket, req, () => false);
+    await vi.advanceTimersByTimeAsync(500);
+    hub.drop(); // its hub died: socket.io will never call that ack
+    await vi.runAllTimersAsync();
+    expect(await p).toEqual(granted);
+    expect(hub.at).toEqual([0, 500 + WATCH_RETRY_BASE_MS]);
+  });
+
+  it('a watch emitted while connecting is kept through the connect, and lost when that connection drops', async () => {
+    const hub = droppingHub([undefined, granted], false);
+    const p = askWatch(hub.socket, req, () => false);
+    await vi.advanceTimersByTimeAsync(300);
+    hub.connect();
+    await vi.advanceTimersByTimeAsync(300);
+    hub.drop();
+    await vi.runAllTimersAsync();
+    expect(await p).toEqual(granted);
+    expect(hub.at).toEqual([0, 600 + WATCH_RETRY_BASE_MS]);
+  });
+});
+
+describe('ask (publish and the other acked requests)', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 0 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('gives up at once when the hub connection drops under the request', async () => {
+    const hub = droppingHub([undefined]);
+    const p = ask(hub.socket as never, 'publish', {}, z.object({ ok: z.literal(true) }), 10_000);
+    await vi.advanceTimersByTimeAsync(200);
+    hub.drop();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await Promise.race([p, 'pending'])).toMatchObject({ ok: false, code: 'timeout', message: expect.stringContaining('dropped') });
   });
 });
