@@ -160,7 +160,7 @@ export interface ApiServer {
   /** false: its storage refuses new files, so no broadcast is sent there. */
   storageWritable: boolean;
   live: unknown[];
-  lastSeenMs: number;
+  lastSeenMs: number | null;
 }
 export interface ApiState {
   version: number;
