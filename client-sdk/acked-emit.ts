@@ -23,23 +23,27 @@ export type AckLost = { lost: 'timeout' | 'disconnected' | 'threw'; message: str
 export function emitAcked(socket: AckedSocket, event: string, req: unknown, timeoutMs: number): Promise<{ ack: unknown } | AckLost> {
   return new Promise((resolve) => {
     let settled = false;
+    // Only what was put on is taken off: a socket stand-in may know no other event (the WHIP relay's knows neither).
+    let watching: 'connect' | 'disconnect' | null = null;
+    const watch = (e: 'connect' | 'disconnect' | null) => {
+      if (watching === 'connect') socket.off?.('connect', sent);
+      else if (watching === 'disconnect') socket.off?.('disconnect', dropped);
+      watching = e;
+      if (e === 'connect') socket.on?.('connect', sent);
+      else if (e === 'disconnect') socket.on?.('disconnect', dropped);
+    };
     const settle = (r: { ack: unknown } | AckLost) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket.off?.('connect', sent);
-      socket.off?.('disconnect', dropped);
+      watch(null);
       resolve(r);
     };
     const dropped = () => settle({ lost: 'disconnected', message: `the hub connection dropped before it answered ${event}` });
     // Buffered: socket.io sends it (before 'connect' is emitted) on the connection that comes next.
-    const sent = () => {
-      socket.off?.('connect', sent);
-      socket.on?.('disconnect', dropped);
-    };
+    const sent = () => watch('disconnect');
     const timer = setTimeout(() => settle({ lost: 'timeout', message: `the hub did not answer ${event}` }), timeoutMs);
-    if (socket.connected === false) socket.on?.('connect', sent);
-    else socket.on?.('disconnect', dropped);
+    watch(socket.connected === false ? 'connect' : 'disconnect');
     try {
       socket.emit(event, req, (ack: unknown) => settle({ ack }));
     } catch (err) {

@@ -44,14 +44,14 @@ export class RelaySocket implements PublisherSocket {
     return true;
   }
 
-  /** `disconnect` never comes: this socket is the relay inside a media server, which has no hub connection of its own to lose. */
-  on(event: 'signal' | 'session-close' | 'disconnect', listener: Listener): unknown {
-    if (event !== 'disconnect') this.#listeners[event].add(listener);
+  /** `connect` and `disconnect` never come: this socket is the relay inside a media server, which has no hub connection of its own to lose. */
+  on(event: 'signal' | 'session-close' | 'connect' | 'disconnect', listener: Listener): unknown {
+    if (event === 'signal' || event === 'session-close') this.#listeners[event].add(listener);
     return this;
   }
 
-  off(event: 'signal' | 'session-close' | 'disconnect', listener: Listener): unknown {
-    if (event !== 'disconnect') this.#listeners[event].delete(listener);
+  off(event: 'signal' | 'session-close' | 'connect' | 'disconnect', listener: Listener): unknown {
+    if (event === 'signal' || event === 'session-close') this.#listeners[event].delete(listener);
     return this;
   }
 

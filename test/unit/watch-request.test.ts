@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ask } from '../../client-sdk/hub-replies.js';
 import type { ViewerSocket } from '../../client-sdk/viewer-types.js';
 import { askWatch, MAX_WATCH_ATTEMPTS, WATCH_ACK_TIMEOUT_MS, WATCH_RETRY_BASE_MS } from '../../client-sdk/watch-request.js';
+import { RelaySocket } from '../../node-app/whip/relay-socket.js';
 
 const granted = { ok: true, sessionId: 's1', server: { id: 'srv-1', region: 'test' }, reason: 'cache', loadFactor: 0, epoch: 1 };
 
@@ -160,5 +161,25 @@ describe('ask (publish and the other acked requests)', () => {
     hub.drop();
     await vi.advanceTimersByTimeAsync(0);
     expect(await Promise.race([p, 'pending'])).toMatchObject({ ok: false, code: 'timeout', message: expect.stringContaining('dropped') });
+  });
+
+  it("takes off only the listener it put on: the WHIP relay's socket, which knows neither connect nor disconnect, answers publish", async () => {
+    vi.useRealTimers();
+    const relay = new RelaySocket('res-1', { sessions: [] } as never, () => undefined);
+    const r = await ask(relay as never, 'publish', {}, z.object({ ok: z.literal(true) }).passthrough(), 1_000);
+    expect(r).toMatchObject({ ok: true });
+    // A socket whose listener sets throw for any event but the one asked: nothing thrown either.
+    const strict = {
+      connected: true,
+      added: [] as string[],
+      emit: (_e: string, _r: unknown, ack: (a: unknown) => void) => queueMicrotask(() => ack({ ok: true })),
+      on(e: string) {
+        strict.added.push(e);
+      },
+      off(e: string) {
+        if (!strict.added.includes(e)) throw new Error(`off(${e}) without on(${e})`);
+      },
+    };
+    expect(await ask(strict as never, 'publish', {}, z.object({ ok: z.literal(true) }), 1_000)).toEqual({ ok: true });
   });
 });
