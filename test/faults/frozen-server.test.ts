@@ -2,7 +2,7 @@
 // its viewer resumes elsewhere byte-exact, and the thawed server, re-registered, holds no stale role — one director.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
 import { watchStream } from '../../node-app/delivery/node-viewer.js';
@@ -45,10 +45,27 @@ describe('a frozen server thaws', () => {
     const before = await waitFor('a director', async () => (await cluster.state()).director ?? undefined);
     expect((await directorClaims(cluster)).filter((c) => c.gauge === 1).map((c) => c.id)).toEqual([before.id]);
     const frozen = cluster.servers.get(before.id)!;
+    // The viewer must start on the director: the other server's copy is moved out of its storage until the watch has
+    // started there (two idle holders of a stored asset may go either way), and back in before the freeze.
+    const other = [...cluster.servers.values()].find((p) => p.spec.id !== before.id)!;
+    const copy = join(other.storage, `${ASSET}.webm`);
+    const aside = join(other.storage, '..', `${other.spec.id}-${ASSET}.aside`);
+    const holders = async () => {
+      const c = await getJson<{ assets: { id: string; holders: string[] }[] }>(`${cluster.hubUrl}/api/catalog`);
+      return c.assets.find((a) => a.id === ASSET)?.holders ?? [];
+    };
+    renameSync(copy, aside);
+    await waitFor('the director the only holder', async () => (await holders()).join() === before.id, 20_000);
     let thawed: Promise<void> | undefined;
+    let servedBy: string | undefined;
     const r = await watchStream({ hubUrl: cluster.hubUrl, assetId: ASSET, timeoutMs: 90_000 }, (_bytes, viewer) => {
+      if (servedBy === undefined) {
+        servedBy = viewer.session?.server.id;
+        renameSync(aside, copy);
+      }
       if (thawed || viewer.bytesReceived < source.length / 4) return;
       thawed = (async () => {
+        await waitFor('both servers holding it again', async () => (await holders()).length === 2, 20_000);
         frozen.child.kill('SIGSTOP');
         try {
           await waitFor(
@@ -66,6 +83,7 @@ describe('a frozen server thaws', () => {
       })();
     });
     await thawed;
+    expect(servedBy).toBe(before.id);
     expect(r.bytes).toBe(source.length);
     expect(r.sha256).toBe(sha256(source));
     expect(r.failovers.map((f) => f.from)).toContain(before.id);
