@@ -485,13 +485,11 @@ describe('DiskStore', () => {
       reads.push(store.read(id, at, 4096).then((b) => expect(Buffer.from(b).equals(files[id]!.subarray(at, at + 4096))).toBe(true)));
     }
     await Promise.all(reads);
-    // Closing an evicted handle is asynchronous; give it a moment.
-    await new Promise((r) => setTimeout(r, 50));
-    expect(openFdsUnder(root)).toBeLessThanOrEqual(2);
+    // Closing an evicted handle is asynchronous (a libuv thread-pool job: 50 ms did not always do at load 15).
+    await expect.poll(() => openFdsUnder(root), { timeout: 10_000 }).toBeLessThanOrEqual(2);
     store.close();
     store.close();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(openFdsUnder(root)).toBe(0);
+    await expect.poll(() => openFdsUnder(root), { timeout: 10_000 }).toBe(0);
     expect((await refusal(store.read('demo-smpte', 0, 1))).code).toBe('closed');
   });
 
