@@ -32,8 +32,6 @@ const MAX_RETRIES = 25;
 export interface ObsWhipRun {
   /** Every POST's status, in order (a reconnect adds one). */
   postStatuses: number[];
-  /** Headers of interest of each 201 (`x-baton-resumed`, `x-baton-primary`). */
-  resumed: boolean[];
   /** The last Location resolved against the endpoint. */
   resourceUrl: string | null;
   /** Every DELETE's status and body (Baton: `{ bytes, sha256, stored }` on 200). */
@@ -41,8 +39,6 @@ export interface ObsWhipRun {
   /** What was handed to the tracks while they were open. */
   videoFrames: number;
   audioFrames: number;
-  /** Packets the encoder made while no connection was up (dropped, as OBS's output drops them). */
-  dropped: number;
   /** The peer connections' states, in order. */
   states: string[];
   /** Why it stopped: the end of the file, or a POST other than 201 (OBS: "invalid stream"). */
@@ -142,12 +138,10 @@ export async function obsWhipPublish(url: string, bearer: string, file: string, 
   const samples = await readSamples(file);
   const run: ObsWhipRun = {
     postStatuses: [],
-    resumed: [],
     resourceUrl: null,
     deletes: [],
     videoFrames: 0,
     audioFrames: 0,
-    dropped: 0,
     states: [],
     ended: 'file',
     refusal: '',
@@ -186,7 +180,6 @@ export async function obsWhipPublish(url: string, bearer: string, file: string, 
       run.refusal = body;
       return false;
     }
-    run.resumed.push(res.headers.get('x-baton-resumed') === 'true');
     run.resourceUrl = new URL(location, res.url).toString();
     c.pc.setRemoteDescription(body.slice(body.indexOf('v=0')), 'answer');
     await Promise.all([opened(c.audio.track), opened(c.video.track)]);
@@ -222,10 +215,7 @@ export async function obsWhipPublish(url: string, bearer: string, file: string, 
       }
       const c = conn as Connection | null;
       const out = c && (s.kind === 'audio' ? c.audio : c.video);
-      if (!out || !out.track.isOpen()) {
-        run.dropped++;
-        continue;
-      }
+      if (!out || !out.track.isOpen()) continue; // dropped, as OBS's output drops what comes while it reconnects
       out.cfg.timestamp = (out.cfg.timestamp + Math.round((s.t - last[s.kind]) * out.cfg.clockRate)) >>> 0;
       last[s.kind] = s.t;
       out.track.sendMessageBinary(s.data);

@@ -3,27 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { apiState } from '../../signaling/api-state.js';
 import { StateTable } from '../../signaling/protocol/index.js';
+import { serverEntry } from '../helpers/server-entry.js';
 
 function table(ids: string[]): StateTable {
   const t = new StateTable();
-  for (const id of ids)
-    t.commit({
-      type: 'server-joined',
-      server: {
-        id,
-        region: 'r',
-        lat: 0,
-        lon: 0,
-        roles: ['edge'],
-        maxSessions: 10,
-        uplinkMbps: 100,
-        joinedAtMs: 0,
-        load: { sessions: 0, egressMbps: 0, cpu: 0 },
-        cache: [],
-        storage: [],
-        live: [],
-      },
-    });
+  for (const id of ids) t.commit({ type: 'server-joined', server: serverEntry(id) });
   return t;
 }
 
