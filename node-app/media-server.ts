@@ -163,7 +163,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       wrtc: opts.wrtc,
       iceServers: opts.iceServers,
       log: this.#log.child({ part: 'whip' }),
-      continuation: (streamId) => this.#ingest.continuation(streamId),
+      continuation: (streamId, secret) => this.#ingest.continuation(streamId, secret),
+      mimeOf: (streamId) => this.#ingest.mimeOf(streamId),
     });
     this.#whep = new WhepManager({
       // The same byte path as a data-channel viewer's: the interval cache for a stored asset, the live writer otherwise.

@@ -4,6 +4,7 @@ import { codeOf } from '../common/coded-error.js';
 import { Code } from '../common/error-codes.js';
 import { clientIp } from './geo/ip-locate.js';
 import type { HubCore } from './core/hub-core.js';
+import type { PlaceOn } from './core/publish-router.js';
 import type { Logger } from './log.js';
 import { ackError, ErrorCode, type Ack, type PublishReply, type PublishRequest } from './protocol/index.js';
 import type { WhipStreamRecord } from './redis/shared-whip.js';
@@ -12,7 +13,7 @@ import type { ResourceForward } from './resource-forward.js';
 /** What the hub lends the WHIP routes: its publish path, its server sockets and its sessions. */
 export interface WhipHost {
   /** The hub's own `publish` handler, for a client that is this WHIP resource. */
-  publish(clientId: string, req: PublishRequest, ip: string | null): Promise<Ack<PublishReply>>;
+  publish(clientId: string, req: PublishRequest, ip: string | null, on?: PlaceOn): Promise<Ack<PublishReply>>;
   clientIp(req: IncomingMessage): string | null;
   /** Emits to a registered server; false when it is gone. */
   emit(serverId: string, event: string, msg: unknown): boolean;
@@ -24,6 +25,8 @@ export interface WhipHost {
   instanceOf(serverId: string): string | undefined;
   /** Servers holding an unfinished, non-empty copy of this stream. */
   liveCopies(streamId: string): string[];
+  /** Servers in the table storing the asset (finalized copies). */
+  storedCopies(streamId: string): string[];
   /** Whether any session of this client is still open. */
   hasSessions(clientId: string): boolean;
   /** Closes every session of a client, telling each server. */
@@ -62,7 +65,7 @@ export interface WhipHostOptions {
 /** The WHIP routes' view of `core`: a WHIP resource is one more client of the same publish path and relay. */
 export function coreWhipHost(core: HubCore, o: WhipHostOptions): WhipHost {
   return {
-    publish: (clientId, req, ip) => core.publish(clientId, req, ip),
+    publish: (clientId, req, ip, on) => core.publish(clientId, req, ip, on),
     clientIp: (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], o.trustedProxies),
     emit: (serverId, event, msg) => {
       const peer = core.members.peer(serverId);
@@ -88,6 +91,7 @@ export function coreWhipHost(core: HubCore, o: WhipHostOptions): WhipHost {
     // An empty copy (a broadcast that sent nothing) can be taken over from byte 0.
     liveCopies: (streamId) =>
       [...core.table.liveHolders(streamId)].filter((id) => (core.table.get(id)?.live.get(streamId)?.bytes ?? 0) > 0),
+    storedCopies: (streamId) => [...core.table.storageHolders(streamId)],
     hasSessions: (clientId) => core.relay.hasSessions(clientId),
     closeClient: (clientId, reason) => core.relay.closeClient(clientId, reason),
     leave: (clientId, sessionId) => void core.relay.leave(clientId, sessionId),

@@ -1,5 +1,6 @@
 // Whether a WHIP POST resumes a broadcast whose primary died: the resume windows this hub holds, and with several hubs
 // each broadcast's record in Redis and the hub that holds it.
+import type { PlaceOn } from './core/publish-router.js';
 import type { WhipStreamRecord } from './redis/shared-whip.js';
 import type { ResourceForward } from './resource-forward.js';
 import { isKeyOf } from './stream-owners.js';
@@ -18,18 +19,23 @@ export const WHIP_RESUME_WINDOW_MS = 30_000;
  */
 const HUB_PING_MS = 2_000;
 
-/** A broadcast whose primary died: the same stream key may resume it on the server holding its copy. */
+/**
+ * A broadcast whose primary died: the same stream key may resume it on the server holding its copy. Or one that ended
+ * by DELETE, finalized on `holders`: the same stream key may carry it on there (OBS sends DELETE, then a new POST,
+ * when it reconnects after a lost connection).
+ */
 interface Resumable {
   tokenHash: Buffer;
   secret: string;
   untilMs: number;
+  holders?: readonly string[];
 }
 
 /** What a POST for a stream id is: relayed to the hub holding its broadcast, refused (409), a resume, or a new one. */
 export type ResumeDecision =
   | { kind: 'relay'; hub: string }
   | { kind: 'refuse'; reason: string }
-  | { kind: 'resume'; holder: string; secret: string }
+  | { kind: 'resume'; on: PlaceOn; secret: string }
   | { kind: 'fresh' };
 
 /** A broadcast relayed here, as its resume needs it. */
@@ -107,19 +113,50 @@ export class WhipResumes {
   }
 
   /**
+   * A broadcast relayed here ended by DELETE with its recording finalized on `stored`: for WHIP_RESUME_WINDOW_MS the
+   * stream key that started it may carry it on there with a new POST (the recording is reopened and grows on).
+   */
+  finished(b: ResumableBroadcast, stored: readonly string[]): void {
+    if (stored.length === 0) return;
+    this.#windows.delete(b.streamId);
+    this.#windows.set(b.streamId, {
+      tokenHash: b.tokenHash,
+      secret: b.secret,
+      untilMs: Date.now() + WHIP_RESUME_WINDOW_MS,
+      holders: stored,
+    });
+    for (const [k, v] of this.#windows) if (this.#windows.size > this.#max || v.untilMs < Date.now()) this.#windows.delete(k);
+  }
+
+  /**
    * A WHIP relay starts a new WebM stream, so an unfinished copy of the id is only
    * continued as a resume: after its primary died, by the stream key that started it,
    * within WHIP_RESUME_WINDOW_MS. Anything else is refused (the reason) and the copy is
    * finalized once abandoned. Undefined: a fresh broadcast.
    */
-  #resumeOf(streamId: string, token: string, shared?: Resumable): { holder: string; secret: string } | string | undefined {
+  #resumeOf(streamId: string, token: string, shared?: Resumable): { on: PlaceOn; secret: string } | string | undefined {
+    if (this.#onAir(streamId)) return undefined;
     const unfinished = this.#host.liveCopies(streamId);
-    if (unfinished.length === 0 || this.#onAir(streamId)) return undefined;
-    const held = this.#windows.get(streamId) ?? shared;
+    if (unfinished.length === 0) return this.#carryOn(streamId, token);
+    const window = this.#windows.get(streamId);
+    const held = window?.holders ? shared : (window ?? shared);
     const taken = `stream ${streamId} has an unfinished copy on ${unfinished.join(', ')}; it is finalized once abandoned, then the id is taken`;
     if (!held || held.untilMs < Date.now()) return taken;
     if (!isKeyOf(held.tokenHash, token)) return `${taken} (only the stream key that started it may resume it)`;
-    return { holder: unfinished[0]!, secret: held.secret };
+    return { on: { servers: [unfinished[0]!], reopen: false }, secret: held.secret };
+  }
+
+  /**
+   * A POST of the stream key that ended `streamId` by DELETE moments ago: carried on where its recording is still
+   * stored. Anything else (another key, the window over, the recording gone) is a new broadcast, refused while the id
+   * is stored.
+   */
+  #carryOn(streamId: string, token: string): { on: PlaceOn; secret: string } | undefined {
+    const held = this.#windows.get(streamId);
+    if (!held?.holders || held.untilMs < Date.now() || !isKeyOf(held.tokenHash, token)) return undefined;
+    const stored = new Set(this.#host.storedCopies(streamId));
+    const servers = held.holders.filter((id) => stored.has(id));
+    return servers.length === 0 ? undefined : { on: { servers, reopen: true }, secret: held.secret };
   }
 
   /**

@@ -219,12 +219,13 @@ export class WhipRoutes {
       return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
     const id = mintResourceId(this.#host.hubId);
     const clientId = CLIENT_PREFIX + id;
-    // A resume is placed on the server holding the copy (and only there: a new copy would need every byte from 0).
-    const resuming = resume ? { streamSecret: resume.secret, exclude: [...up].filter((s) => s !== resume.holder) } : {};
+    // A resume is placed on the server holding the copy (and only there: a new copy would need every byte from 0); a
+    // finished stream carried on, on the servers storing its recording.
+    const resuming = resume ? { streamSecret: resume.secret } : {};
     // A slot is held across the placement: POSTs arriving meanwhile count against the bound (they all passed it before).
     this.#placing++;
     const r = await this.#host
-      .publish(clientId, { streamKey: token, location: post.location, streamId, ...resuming }, this.#host.clientIp(req))
+      .publish(clientId, { streamKey: token, location: post.location, streamId, ...resuming }, this.#host.clientIp(req), resume?.on)
       .finally(() => this.#placing--);
     if (!r.ok) return fail(res, statusFor(r.code), r.message);
     const resource: Resource = {
@@ -238,9 +239,9 @@ export class WhipRoutes {
       ending: false,
     };
     this.#resources.set(id, resource);
-    if (resume && r.primary.serverId !== resume.holder) {
+    if (resume && !resume.on.servers.includes(r.primary.serverId)) {
       this.#drop(resource, 'resume-misplaced');
-      return fail(res, 503, `the copy of ${streamId} on ${resume.holder} could not be resumed there`);
+      return fail(res, 503, `the copy of ${streamId} on ${resume.on.servers.join(', ')} could not be resumed there`);
     }
     const { ok: _ok, ...assignment } = r;
     const offer: WhipOffer = { resourceId: id, streamId, sdp, assignment, ...(resume ? { resume: true } : {}) };
@@ -293,6 +294,8 @@ export class WhipRoutes {
     }
     this.#drop(r, 'ended');
     if (!done.ok) return fail(res, 502, `the broadcast ended, but finalizing failed: ${done.message}`);
+    // OBS sends DELETE before it reconnects after a lost connection: its next POST carries the recording on.
+    this.#resumes.finished(r, Array.isArray(done.stored) ? done.stored : []);
     const { ok: _ok, ...body } = done;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));

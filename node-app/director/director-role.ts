@@ -64,7 +64,7 @@ export class DirectorRole {
     if (this.#fenced(p.value.epoch)) return ack(ackError(ErrorCode.staleEpoch, `not the director for epoch ${p.value.epoch}`));
     const r = selectIngest(
       this.#o.table,
-      { typed: p.value.typed, ip: p.value.ip, exclude: p.value.exclude },
+      { typed: p.value.typed, ip: p.value.ip, exclude: p.value.exclude, ...(p.value.only ? { only: p.value.only } : {}) },
       { weights: this.#o.weights ?? DEFAULT_LOAD_WEIGHTS },
     );
     ack(r.ok ? { ...r, epoch: p.value.epoch } : r);

@@ -27,6 +27,8 @@ export interface IngestSelectRequest {
   ip: Place | null;
   /** Servers the client will not accept (e.g. a failed entry server being replaced). */
   exclude?: readonly string[];
+  /** The only servers that may be chosen (a broadcast carried on where its copies are); any when absent. */
+  only?: readonly string[];
 }
 
 export interface IngestSelectOptions {
@@ -70,7 +72,7 @@ export function selectIngest(table: StateTable, req: IngestSelectRequest, opts: 
   for (const row of table.servers()) {
     if (!row.roles.includes(Role.ingest)) continue;
     ingest.push(row);
-    if (exclude.includes(row.id)) continue;
+    if (exclude.includes(row.id) || (req.only && !req.only.includes(row.id))) continue;
     const loadFactor = acceptingLoadFactor(row, opts.weights, 'ingest');
     if (loadFactor !== null) eligible.push({ row, loadFactor });
   }

@@ -25,6 +25,8 @@ export interface IngestManagerOptions {
   dropPoster?: (streamId: string) => void;
   /** A stream was finalized into storage: rescan it so the catalog (and `storage-add`) has it. */
   finalized: (streamId: string) => Promise<void>;
+  /** A stream finalized here was reopened (its publisher carries it on): rescan, so the catalog lets the recording go. */
+  reopened?: (streamId: string) => Promise<void>;
   /** When the stream started on any server (from the state table), so quotas count from there. */
   knownStart?: (streamId: string) => number | undefined;
   /** Whether one more session fits (the server's session limit). */
@@ -34,5 +36,8 @@ export interface IngestManagerOptions {
   log?: SessionLog & { child?(b: object): SessionLog };
   fsyncIntervalMs?: number;
   abandonAfterMs?: number;
+  /** How long a finalized stream stays reopenable, ms (default FINISHED_KEPT_MS), and how many at once (MAX_FINISHED_KEPT): finished-streams.ts. */
+  finishedKeptMs?: number;
+  maxFinishedKept?: number;
   io?: WriterIo;
 }

@@ -15,6 +15,7 @@ import { IngestStream } from './ingest-stream.js';
 import { removeStaleParts } from './stale-parts.js';
 import { writeSidecar, type Sidecar } from '../storage/sidecar.js';
 import { attachRefusal } from './attach-check.js';
+import { FinishedStreams } from './finished-streams.js';
 import type { IngestManagerOptions } from './ingest-manager-options.js';
 
 export type { IngestManagerOptions } from './ingest-manager-options.js';
@@ -45,11 +46,16 @@ export class IngestManager {
   readonly #streams = new Map<string, IngestStream>();
   /** Streams whose writer is being created: a second hello waits for the first. */
   readonly #creating = new Map<string, Promise<LiveWriter | IngestError>>();
+  /** Streams finalized here moments ago (FinishedStreams): their publisher may carry them on. */
+  readonly #finished: FinishedStreams<{ stream: IngestStream; letGo: () => Promise<void> }>;
+  /** Finished streams being reopened: a second caller waits for the first. */
+  readonly #reopening = new Map<string, Promise<IngestStream | IngestError>>();
   #closed = false;
 
   constructor(opts: IngestManagerOptions) {
     this.#o = opts;
     this.limits = opts.limits ?? ingestLimits();
+    this.#finished = new FinishedStreams(opts.maxFinishedKept, opts.finishedKeptMs);
   }
 
   get sessionCount(): number {
@@ -72,13 +78,15 @@ export class IngestManager {
     if (!this.#o.enabled) return ackError(ErrorCode.badRequest, 'this server does not take broadcasts (no ingest role)');
     if (this.#o.hasCapacity && !this.#o.hasCapacity()) return ackError(ErrorCode.noCapacity, 'server is full');
     if (!this.#o.store.pathOf(msg.assetId)) return ackError(ErrorCode.badRequest, `invalid stream id ${msg.assetId}`);
-    if (!this.#streams.has(msg.assetId) && this.#o.store.stat(msg.assetId)) {
-      return ackError(ErrorCode.conflict, `an asset called ${msg.assetId} is already stored here`);
-    }
     if (this.#sessions.has(msg.sessionId)) return ackError(ErrorCode.conflict, 'session exists');
     const secret = msg.streamSecret;
     if (typeof secret !== 'string' || secret.length === 0)
       return ackError(ErrorCode.badRequest, 'a publish session needs the stream secret');
+    // A stream finalized here moments ago may be carried on by its own publisher (its chunks continue from its end).
+    const reopening = this.#finished.get(msg.assetId);
+    if (!this.#streams.has(msg.assetId) && this.#o.store.stat(msg.assetId) && !(reopening && sameSecret(reopening.stream.secret, secret))) {
+      return ackError(ErrorCode.conflict, `an asset called ${msg.assetId} is already stored here`);
+    }
     const existing = this.#streams.get(msg.assetId);
     if (existing && !sameSecret(existing.secret, secret))
       return ackError(ErrorCode.conflict, `stream ${msg.assetId} is being written here by another publisher`);
@@ -153,16 +161,21 @@ export class IngestManager {
     });
   }
 
-  /** Where a resumed broadcast (WHIP re-POST) continues this server's unfinished copy of `streamId`. */
-  async continuation(streamId: string): Promise<Continuation | IngestError> {
-    const s = this.#streams.get(streamId);
+  /**
+   * Where a resumed broadcast (WHIP re-POST) continues this server's unfinished copy of `streamId`, or its copy
+   * finalized moments ago (reopened for the publisher holding `secret`).
+   */
+  async continuation(streamId: string, secret: string): Promise<Continuation | IngestError> {
+    const here = this.#streams.get(streamId);
+    const s = here && here.writer.state !== 'finalized' ? here : ((await this.#reopen(streamId, secret)) ?? here);
+    if (s instanceof IngestError) return s;
     if (!s) return new IngestError(IngestErrorCode.cannotResume, `no unfinished copy of ${streamId} on this server`);
     return continuationOf(s.writer);
   }
 
   /** MIME type of a stream ingested here. */
   mimeOf(streamId: string): string | undefined {
-    return this.#streams.get(streamId)?.writer.mime;
+    return (this.#streams.get(streamId) ?? this.#finished.get(streamId)?.stream)?.writer.mime;
   }
 
   /** The `live` entries of this server, for (re)registration. */
@@ -178,6 +191,7 @@ export class IngestManager {
   async close(deadlineMs = SHUTDOWN_FLUSH_MS): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    void this.#finished.clear();
     for (const s of [...this.#sessions.values()]) s.fail(new IngestError(IngestErrorCode.shuttingDown, 'the server is shutting down'));
     for (const s of this.#streams.values()) s.stop();
     const writers = [...this.#streams.values()].map((s) => s.writer);
@@ -204,6 +218,12 @@ export class IngestManager {
     }
     const opened = this.#opened.get(session.sessionId);
     const secret = opened?.secret ?? '';
+    if (resumeFrom > 0 && (!s || s.writer.state === 'finalized')) {
+      // Carrying on a stream finalized here moments ago (its publisher reconnected after its end).
+      const reopened = await this.#reopen(streamId, secret);
+      if (reopened instanceof IngestError) return reopened;
+      s = reopened ?? s;
+    }
     const refusal = attachRefusal(
       streamId,
       s && { secret: s.secret, state: s.writer.state, nextSeq: s.writer.nextSeq },
@@ -234,6 +254,8 @@ export class IngestManager {
     if (!finalPath) return new IngestError(IngestErrorCode.badRequest, `invalid stream id ${streamId}`);
     if (this.#o.store.stat(streamId))
       return new IngestError(IngestErrorCode.conflict, `an asset called ${streamId} is already stored here`);
+    // Its recording was removed since it ended here: the held writer goes (its lock would be the new copy's).
+    await this.#finished.letGo(streamId);
     // Counted from the stream's start, not this copy's: a replacement takes the publisher's resend from byte 0.
     const startedAtMs = streamStartMs(this.#o.knownStart?.(streamId), hubStart, Date.now());
     let writer: LiveWriter;
@@ -258,6 +280,16 @@ export class IngestManager {
         this.#o.log?.warn({ stream: streamId, err: err.message }, 'could not write the title sidecar'),
       );
     }
+    writer.on('grew', () => {
+      const s = this.#streams.get(streamId);
+      if (s?.writer === writer) s.grew();
+    });
+    this.#track(streamId, writer, secret, meta, undefined);
+    return writer;
+  }
+
+  /** Holds `writer` as the stream `streamId` written here: reports it live and follows its end. */
+  #track(streamId: string, writer: LiveWriter, secret: string, meta: Sidecar, poster: string | undefined): IngestStream {
     const s: IngestStream = new IngestStream({
       writer,
       secret,
@@ -266,18 +298,21 @@ export class IngestManager {
       report: (deltas) => this.#o.report(deltas),
       poster: this.#o.poster,
     });
+    s.poster = poster;
     this.#streams.set(streamId, s);
-    writer.on('grew', () => s.grew());
     writer.once('finalized', (info) => {
+      if (this.#streams.get(streamId) !== s) return;
       s.reporter.stop();
       this.#o.log?.info({ stream: streamId, bytes: info.bytes, sha256: info.sha256 }, 'stream finalized');
       // Catalog first, then drop the live entry: viewers always find a holder.
       void this.#o.finalized(streamId).finally(() => {
-        this.#o.report([{ type: 'live-remove', assetId: streamId }]);
+        // Not when it was carried on meanwhile (reopened: live again, as another stream here).
+        if (!this.#carriedOn(streamId, s)) this.#o.report([{ type: 'live-remove', assetId: streamId }]);
         this.#maybeDispose(streamId);
       });
     });
     writer.once('failed', (error) => {
+      if (this.#streams.get(streamId) !== s) return;
       s.reporter.stop();
       this.#o.log?.warn({ stream: streamId, code: error.code, err: error.message }, 'stream failed on this server');
       if (!writer.keepsCopy) this.#o.dropPoster?.(streamId);
@@ -286,14 +321,20 @@ export class IngestManager {
       setTimeout(
         () =>
           void this.#o.finalized(streamId).finally(() => {
-            this.#o.report([{ type: 'live-remove', assetId: streamId }]);
+            if (!this.#carriedOn(streamId, s)) this.#o.report([{ type: 'live-remove', assetId: streamId }]);
             this.#maybeDispose(streamId);
           }),
         50,
       ).unref?.();
     });
     s.reporter.now();
-    return writer;
+    return s;
+  }
+
+  /** `s` ended, and its stream was reopened since (another stream of the id is held here now). */
+  #carriedOn(streamId: string, s: IngestStream): boolean {
+    const now = this.#streams.get(streamId);
+    return now !== undefined && now !== s;
   }
 
   /** A poster of a live stream here was made: its `live` entry says so at once. */
@@ -326,6 +367,44 @@ export class IngestManager {
     if (!s) return;
     s.stop();
     this.#streams.delete(streamId);
-    void s.writer.close();
+    // Finalized: held open a while, so its publisher may carry it on (#reopen).
+    if (s.writer.state === 'finalized' && !this.#closed) this.#finished.hold(streamId, { stream: s, letGo: () => s.writer.close() });
+    else void s.writer.close();
+  }
+
+  /**
+   * Reopens the stream finalized here moments ago for its publisher (`secret`): its file is the live `.part` again, it
+   * is reported live, and the catalog lets the recording go. Undefined when no such stream is held here.
+   */
+  #reopen(streamId: string, secret: string): Promise<IngestStream | IngestError | undefined> {
+    const pending = this.#reopening.get(streamId);
+    if (pending) return pending;
+    // Still here (a viewer reads it to its end), or held after it was let go.
+    const here = this.#streams.get(streamId);
+    const held = here?.writer.state === 'finalized' ? here : here ? undefined : this.#finished.get(streamId)?.stream;
+    if (!held) return Promise.resolve(undefined);
+    if (!sameSecret(held.secret, secret))
+      return Promise.resolve(new IngestError(IngestErrorCode.notOwner, `stream ${streamId} was written here by another publisher`));
+    if (held !== here) this.#finished.take(streamId);
+    const run = (async (): Promise<IngestStream | IngestError> => {
+      const { writer } = held;
+      try {
+        await writer.reopen();
+      } catch (err) {
+        if (held !== here) void writer.close();
+        return err instanceof IngestError ? err : new IngestError(IngestErrorCode.writeFailed, (err as Error).message);
+      }
+      this.#o.log?.info({ stream: streamId, bytes: writer.bytes }, 'stream reopened: its publisher carries it on');
+      const s = this.#track(streamId, writer, held.secret, held.meta, held.poster);
+      // Until its publisher's upload attaches: a carry-on whose relay never comes (its offer refused) is abandoned —
+      // finalized again, whole — rather than left live for ever.
+      if (!this.#closed) s.watchAbandon(this.#o.abandonAfterMs ?? ABANDON_AFTER_MS);
+      // Live again first (reported by #track), then the recording leaves the catalog: viewers always find a holder.
+      void this.#o.reopened?.(streamId);
+      return s;
+    })();
+    this.#reopening.set(streamId, run);
+    void run.finally(() => this.#reopening.delete(streamId));
+    return run;
   }
 }

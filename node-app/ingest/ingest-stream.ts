@@ -51,6 +51,11 @@ export class IngestStream {
     return this.#o.secret;
   }
 
+  /** The broadcaster's title and description. */
+  get meta(): Sidecar {
+    return this.#o.meta;
+  }
+
   /** The stream's `live` entry: the writer's facts, the publisher's address, title, description and poster. */
   info(): LiveInfo {
     return { ...liveInfoOf(this.writer, this.secret, this.peer), ...this.#o.meta, ...(this.poster ? { poster: this.poster } : {}) };

@@ -108,10 +108,16 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       await releasePart(w.partPath);
       throw ioError(err, `creating ${w.partPath}`);
     }
-    const every = Math.min(1000, Math.max(10, opts.fsyncIntervalMs ?? FSYNC_INTERVAL_MS));
-    w.#timer = setInterval(() => void w.flush(), every);
-    w.#timer.unref?.();
+    w.#startTimer();
     return w;
+  }
+
+  /** Flushes every fsync interval while the stream is open. */
+  #startTimer(): void {
+    const every = Math.min(1000, Math.max(10, this.#o.fsyncIntervalMs ?? FSYNC_INTERVAL_MS));
+    clearInterval(this.#timer);
+    this.#timer = setInterval(() => void this.flush(), every);
+    this.#timer.unref?.();
   }
 
   /** Failed, and its partial copy is being kept (salvaged under its name) rather than removed. */
@@ -311,7 +317,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       throw new IngestError(IngestErrorCode.mismatch, `end says ${bytes} bytes but ${this.#bytes} were received; send the rest first`);
     }
     this.#state = 'ending';
-    const digest = this.#hash.digest('hex');
+    // A copy of the running hash: the stream may be reopened (reopen()) and go on from here.
+    const digest = this.#hash.copy().digest('hex');
     if (sha256 !== undefined && sha256 !== digest) {
       const e = new IngestError(IngestErrorCode.mismatch, `sha256 of the received bytes is ${digest}, end says ${sha256}`);
       this.#fail(e, 'remove');
@@ -342,6 +349,37 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     this.emit('finalized', info);
     this.#edge.wakeAll();
     return info;
+  }
+
+  /**
+   * Finalized moments ago by this writer and still held (its publisher reconnects, as OBS does after a lost connection:
+   * DELETE, then a new POST): the file goes back to `<id>.webm.part`, open for the stream to go on where it ended (its
+   * chunk numbers, bytes, hash and Cluster index are kept). Refused with `cannot-resume` when the file at the final
+   * path is no longer the one written here (moved, replaced) or another process claimed the `.part`.
+   */
+  async reopen(): Promise<void> {
+    const refuse = (why: string) => new IngestError(IngestErrorCode.cannotResume, `stream ${this.streamId} cannot be reopened: ${why}`);
+    if (this.#state !== 'finalized' || !this.#file) throw refuse(`its copy is ${this.#file ? this.#state : 'closed'}`);
+    const ours = this.#file.identity;
+    if (ours !== undefined && this.#io.identityAt && (await this.#io.identityAt(this.finalPath).catch(() => undefined)) !== ours)
+      throw refuse(`${this.finalPath} is no longer the file written here`);
+    let claimed: boolean;
+    try {
+      claimed = await claimPart(this.partPath);
+    } catch (err) {
+      throw ioError(err, `locking ${this.partPath}`);
+    }
+    if (!claimed) throw refuse(`another process on this storage is writing ${this.streamId}`);
+    try {
+      await renameDurably(this.#io, this.finalPath, this.partPath);
+    } catch (err) {
+      await releasePart(this.partPath);
+      throw ioError(err, `reopening ${this.finalPath}`);
+    }
+    this.#state = 'open';
+    this.#sha256 = undefined;
+    this.#endedAtMs = undefined;
+    this.#startTimer();
   }
 
   /**

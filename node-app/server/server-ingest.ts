@@ -39,6 +39,7 @@ export function serverIngest(o: MediaServerOptions, p: ServerIngestParts): Inges
       p.store.written(id);
       return p.rescan();
     },
+    reopened: () => p.rescan(),
     dropPoster: (id) => dropPoster(p.store, id),
     poster: (id, source, attempt) => p.posters?.want({ id, source, target: p.store.posterPathOf(id)!, version: `live-${attempt}` }),
     knownStart: (id) => Math.min(...[...p.table.liveHolders(id)].map((s) => p.table.get(s)?.live.get(id)?.startedAtMs ?? Infinity)),

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Publisher, type PublishResult } from '../../client-sdk/publisher.js';
 import { SimplePeer, nodeWrtc, type SessionLog, type Wrtc } from '../webrtc/peer.js';
-import { type OfferSummary, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
+import { continuationMismatch, type OfferSummary, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 import type { Continuation } from '../ingest/continuation.js';
 import { WHIP_IDLE_TIMEOUT_MS, type WhipOffer } from '../../signaling/protocol/whip.js';
 import { RelaySocket } from './relay-socket.js';
@@ -58,13 +58,8 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     const h264 = summary.video.codec === 'h264';
     // The exact avc1 profile is only known at the first SPS: the ingest server replaces this type by the stored head's (mimeFor).
     const mime = `${h264 ? 'video/x-matroska' : 'video/webm'}; codecs="${h264 ? 'avc1' : 'vp8'}${summary.audio ? ', opus' : ''}"`;
-    // werift numbers video 1 and audio 2: a continuation must carry the same tracks as the stored copy.
-    if (c && /opus/.test(c.mime) !== (summary.audio !== null)) {
-      throw new SdpError(`stream ${offer.streamId} was stored ${summary.audio ? 'without' : 'with'} audio; resume it with the same tracks`);
-    }
-    if (c && /avc1/.test(c.mime) !== h264) {
-      throw new SdpError(`stream ${offer.streamId} was stored as ${h264 ? 'VP8' : 'H.264'}; resume it with the same video codec`);
-    }
+    const mismatch = c && continuationMismatch(offer.streamId, summary, c.mime);
+    if (mismatch) throw new SdpError(mismatch);
     this.socket = new RelaySocket(offer.resourceId, offer.assignment, opts.emitToHub);
     this.#publisher = new Publisher({
       socket: this.socket,

@@ -8,7 +8,7 @@ import {
   type WhipEndReply,
   type WhipOffer,
 } from '../../signaling/protocol/whip.js';
-import { SdpError } from '../../signaling/protocol/whip-sdp.js';
+import { continuationMismatch, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 import type { SessionLog, Wrtc } from '../webrtc/peer.js';
 import type { PublishResult } from '../../client-sdk/publisher.js';
 import type { WhipBroadcast } from './whip-broadcast.js';
@@ -30,8 +30,13 @@ export interface WhipManagerOptions {
   log?: SessionLog;
   /** Default MAX_WHIP_BROADCASTS. */
   maxBroadcasts?: number;
-  /** Where a resumed broadcast continues this server's unfinished copy (IngestManager.continuation). */
-  continuation?: (streamId: string) => Promise<Continuation | Error>;
+  /**
+   * Where a resumed broadcast continues this server's unfinished copy, or its copy finalized moments ago, for the
+   * publisher holding the stream's `secret` (IngestManager.continuation).
+   */
+  continuation?: (streamId: string, secret: string) => Promise<Continuation | Error>;
+  /** The MIME type of this server's copy of a stream being written or finished moments ago (IngestManager.mimeOf). */
+  mimeOf?: (streamId: string) => string | undefined;
 }
 
 export class WhipManager {
@@ -65,12 +70,28 @@ export class WhipManager {
     void import('./whip-broadcast.js').then(
       async ({ WhipBroadcast }) => {
         if (!offer.resume) return this.#start(WhipBroadcast, offer, ack);
-        const c = this.#o.continuation ? await this.#o.continuation(offer.streamId) : new Error('this server takes no ingest');
+        // Checked before the copy is touched: a finished recording is only reopened for an offer that can continue it.
+        const mismatch = this.#mismatch(offer);
+        if (mismatch) return ack(ackError(ErrorCode.badRequest, mismatch));
+        const c = this.#o.continuation
+          ? await this.#o.continuation(offer.streamId, offer.assignment.streamSecret)
+          : new Error('this server takes no ingest');
         if (c instanceof Error) return ack(ackError(ErrorCode.conflict, c.message));
         this.#start(WhipBroadcast, offer, ack, c);
       },
       (err: Error) => ack(ackError(ErrorCode.internal, `cannot load the WHIP stack: ${err.message}`)),
     );
+  }
+
+  /** Why `offer` cannot continue this server's copy of its stream (codec, tracks, or a malformed SDP), if it cannot. */
+  #mismatch(offer: WhipOffer): string | undefined {
+    const mime = this.#o.mimeOf?.(offer.streamId);
+    if (mime === undefined) return undefined;
+    try {
+      return continuationMismatch(offer.streamId, summarizeOffer(offer.sdp), mime);
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   #start(Broadcast: typeof WhipBroadcast, offer: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void, continuation?: Continuation): void {

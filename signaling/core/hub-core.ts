@@ -32,7 +32,7 @@ import {
 } from './link.js';
 import { Membership, type Removal } from './membership.js';
 import { RoutingBudget } from './routing-budget.js';
-import { PublishRouter, type PublishOptions } from './publish-router.js';
+import { PublishRouter, type PlaceOn, type PublishOptions } from './publish-router.js';
 import { SessionRelay, type RelayOutcome } from './session-relay.js';
 import type { SessionLimits } from './session-registry.js';
 import { WatchRouter } from './watch-router.js';
@@ -269,8 +269,8 @@ export class HubCore {
     return this.#watch.watch(clientId, ip, req);
   }
 
-  publish(clientId: string, req: Parameters<PublishRouter['publish']>[1], ip: string | null) {
-    return this.#publish.publish(clientId, req, ip);
+  publish(clientId: string, req: Parameters<PublishRouter['publish']>[1], ip: string | null, on?: PlaceOn) {
+    return this.#publish.publish(clientId, req, ip, on);
   }
 
   clientSignal(clientId: string, msg: SignalMessage): RelayOutcome {

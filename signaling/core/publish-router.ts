@@ -9,6 +9,13 @@ import type { RouterParts } from './watch-router.js';
 import type { SharedStreamClaims } from './link.js';
 import { keyIdOf, type KeyCap } from '../stream-owners.js';
 
+/** Where a WHIP broadcast's copies are: its entry servers may only be these (PublishRouter.publish). */
+export interface PlaceOn {
+  servers: readonly string[];
+  /** The stream's finished recording on `servers` is carried on (reopened), not an unfinished copy resumed. */
+  reopen: boolean;
+}
+
 export interface PublishOptions {
   /** Accepted stream keys. */
   streamKeys: readonly string[];
@@ -47,8 +54,13 @@ export class PublishRouter {
    * stream's own publisher (its secret) may add a copy of a stream stored moments ago
    * (one copy lost at the end, `EndedCopies`): a stored copy counts as a kept one, and
    * its server is passed over.
+   *
+   * `on` (the hub's WHIP routes only): the entry servers may only be these — where the stream's copies are. A WHIP
+   * resume continues an unfinished copy on the one server holding it; `reopen`: the stream ended moments ago and its
+   * recording, finalized on these servers, is carried on there by its own publisher (OBS reconnecting: DELETE, then a
+   * new POST) — they are its primary and backup again. Either way the request carries the stream's secret.
    */
-  async publish(clientId: string, req: PublishRequest, ip: string | null): Promise<Ack<PublishReply>> {
+  async publish(clientId: string, req: PublishRequest, ip: string | null, on?: PlaceOn): Promise<Ack<PublishReply>> {
     const { feed, relay, director, clock, metrics } = this.#o;
     const table = feed.table;
     const key = verifyStreamKey(req.streamKey, this.#keys, this.#o.streamKeySecret, clock.now());
@@ -120,21 +132,31 @@ export class PublishRouter {
         claim = { ...claim, secret: shared.secret, fresh: false };
       }
     }
+    const carryOn = on?.reopen === true;
+    // Only while every server holding the finished recording still stores it and the stream is not live again.
+    if (carryOn && (liveOwners.length > 0 || current.length > 0 || !on.servers.every((id) => storedOn.includes(id))))
+      return released(ackError(ErrorCode.conflict, `stream ${streamId} cannot be carried on: its recording changed since it ended`));
     const survivors = current.filter((s) => !exclude.has(s.serverId) && this.#o.feed.table.get(s.serverId) !== undefined);
     // A stream that has ended (no live copy left): a copy already stored counts as kept (its publisher adds one lost at
     // the end). A server storing the id takes no new copy of it whatever the stream's state.
     const ended = liveOwners.length === 0;
-    const stored = ended ? storedOn.filter((id) => !exclude.has(id) && !survivors.some((s) => s.serverId === id)) : [];
+    const stored = ended && !carryOn ? storedOn.filter((id) => !exclude.has(id) && !survivors.some((s) => s.serverId === id)) : [];
     const kept = survivors.length + stored.length;
     const replacing: 'primary' | 'backup' | null =
       kept !== 1 ? null : survivors[0] ? (survivors[0].role === 'primary' ? 'backup' : 'primary') : 'backup';
     if (kept >= 2) return released(ackError(ErrorCode.conflict, `stream ${streamId} already has two entry servers`));
     for (const s of survivors) exclude.add(s.serverId);
-    for (const id of storedOn) exclude.add(id);
+    if (!carryOn) for (const id of storedOn) exclude.add(id);
     // A replacement backup is the best server from the IP place: ask with that place as "typed".
     const from = replacing === 'backup' && fromIp ? fromIp : typed;
     const budget = new RoutingBudget(() => clock.now());
-    const r = await director.ask(budget, 'select-ingest', { streamId, typed: from, ip: replacing ? null : fromIp, exclude: [...exclude] });
+    const r = await director.ask(budget, 'select-ingest', {
+      streamId,
+      typed: from,
+      ip: replacing ? null : fromIp,
+      exclude: [...exclude],
+      ...(on ? { only: [...on.servers] } : {}),
+    });
     if (!r.ok) return released(r);
     metrics.ingestAssignments.inc({ kind: replacing ? 'replacement' : 'new' });
     const open = async (c: IngestChoice, role: 'primary' | 'backup', peer?: string): Promise<Ack<Opened>> => {

@@ -258,6 +258,8 @@ export const selectIngestRequestSchema = z.strictObject({
   typed: placeSchema,
   ip: placeSchema.nullable(),
   exclude: z.array(serverId).max(16).optional(),
+  /** The only servers that may be chosen: where a broadcast's copies are (a WHIP resume, a finished stream carried on). */
+  only: z.array(serverId).min(1).max(2).optional(),
 });
 
 export type WatchRequest = z.infer<typeof watchSchema>;

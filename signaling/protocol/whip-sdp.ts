@@ -87,6 +87,18 @@ export function summarizeOffer(sdp: string, want: 'send' | 'receive' = 'send'): 
  * depacketizer never reads, so no keyframe ever arrives. Without RTX a sender answers NACKs by resending
  * on the media payload type itself. Other m-lines and every non-format line are kept as they are.
  */
+/**
+ * Why an offer cannot continue a stored copy of MIME type `mime` (werift numbers video 1 and audio 2, so the tracks
+ * must be the same: audio or not, VP8 or H.264), or undefined when it can.
+ */
+export function continuationMismatch(streamId: string, summary: OfferSummary, mime: string): string | undefined {
+  const h264 = summary.video.codec === 'h264';
+  if (/opus/.test(mime) !== (summary.audio !== null))
+    return `stream ${streamId} was stored ${summary.audio ? 'without' : 'with'} audio; resume it with the same tracks`;
+  if (/avc1/.test(mime) !== h264) return `stream ${streamId} was stored as ${h264 ? 'VP8' : 'H.264'}; resume it with the same video codec`;
+  return undefined;
+}
+
 export function restrictOffer(sdp: string, summary: OfferSummary): string {
   const keep = new Map<string, Set<number>>([[summary.video.mid, new Set(summary.video.payloadTypes)]]);
   if (summary.audio) keep.set(summary.audio.mid, new Set(summary.audio.payloadTypes));

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from '../helpers/cluster.js';
-import { ffprobeFrames, INGEST_PAIR, videoPts } from '../helpers/gstreamer.js';
+import { ffprobeFrames, HAVE_GI, INGEST_PAIR, videoPts, whipPublish } from '../helpers/gstreamer.js';
 import { obsWhipPublish } from '../helpers/obs-whip.js';
 
 const SERVERS = [...INGEST_PAIR];
@@ -29,7 +29,7 @@ function obsClip(dir: string): string {
 }
 
 describe('WHIP ingest from an OBS-built publisher (libdatachannel, H.264 + Opus)', () => {
-  const cluster = new Cluster({ servers: SERVERS });
+  const cluster = new Cluster({ servers: SERVERS, hubArgs: ['--stream-keys', 'test-key,other-key'] });
   let clip: string;
 
   beforeAll(async () => {
@@ -70,19 +70,61 @@ describe('WHIP ingest from an OBS-built publisher (libdatachannel, H.264 + Opus)
     expect(pts.at(-1)! - pts[0]!).toBeGreaterThan(SECONDS - 1.5);
   }, 120_000);
 
-  // A limit, not a promise: OBS closes its peer and sends DELETE before it reconnects, so the recording is finished
-  // (both copies finalized, as the DELETE asked) when its new POST comes, and that POST is refused with 409. Carrying a
-  // finished recording on under its id is not built; this pins what happens meanwhile: the first part kept whole on
-  // both servers, a refusal that says why.
-  it('OBS reconnecting after a lost connection (peer closed, DELETE, a new POST 2 s later) keeps the first part on both servers and is told the id is taken', async () => {
+  // OBS closes its peer and sends DELETE before it reconnects, so the recording is finished (both copies finalized, as
+  // the DELETE asked) when its new POST comes. The same stream key's POST within the window carries it on: both copies
+  // are reopened and grow on the same timeline, and the final DELETE finalizes the whole broadcast.
+  it('OBS reconnecting after a lost connection (peer closed, DELETE, a new POST 2 s later) carries the recording on, on both servers', async () => {
     const run = await obsWhipPublish(`${cluster.hubUrl}/whip/obs-blip?location=Paris`, 'test-key', clip, { loseConnectionAtS: 2.5 });
-    expect(run.postStatuses).toEqual([201, 409]);
-    expect(run.ended).toBe('refused');
-    expect(run.refusal).toMatch(/an asset called obs-blip already exists/);
+    expect(run.postStatuses).toEqual([201, 201]);
+    expect(run.ended).toBe('file');
+    expect(run.deletes.map((d) => d.status)).toEqual([200, 200]);
+    const [first, whole] = run.deletes.map((d) => JSON.parse(d.body) as { bytes: number; sha256: string; stored: string[] });
+    expect(whole!.stored.sort()).toEqual(SERVERS.map((s) => s.id).sort());
+    expect(whole!.bytes).toBeGreaterThan(first!.bytes);
+    const files = SERVERS.map((s) => join(cluster.servers.get(s.id)!.storage, 'obs-blip.webm'));
+    for (const f of files) {
+      const bytes = readFileSync(f);
+      expect(sha256(bytes)).toBe(whole!.sha256);
+      // The first part is the recording's head, byte for byte: carried on, not replaced.
+      expect(sha256(bytes.subarray(0, first!.bytes))).toBe(first!.sha256);
+    }
+    const frames = ffprobeFrames(files[0]!);
+    const before = (first!.bytes / whole!.bytes) * frames.h264;
+    // The second connection's frames from its first IDR (at most a second after it connects) to the end are there.
+    expect(frames.h264).toBeGreaterThanOrEqual(Math.floor(before) + FPS / 2);
+    const pts = videoPts(files[0]!);
+    expect(pts.length).toBe(frames.h264);
+    for (let i = 1; i < pts.length; i++) expect(pts[i]!).toBeGreaterThan(pts[i - 1]!);
+  }, 120_000);
+
+  it.skipIf(!HAVE_GI)(
+    'an offer that cannot continue the recording (VP8 after H.264) is refused before it is touched: still stored, unchanged',
+    async () => {
+      const run = await obsWhipPublish(`${cluster.hubUrl}/whip/obs-codec?location=Paris`, 'test-key', clip);
+      const done = JSON.parse(run.deletes[0]!.body) as { sha256: string };
+      const vp8 = await whipPublish(`${cluster.hubUrl}/whip/obs-codec?location=Paris`, 'test-key', 2, 'vp8');
+      expect(vp8.stderr).toMatch(/POST refused: 400 .*stored as H\.264; resume it with the same video codec/);
+      for (const s of SERVERS) {
+        const server = cluster.servers.get(s.id)!;
+        expect(sha256(readFileSync(join(server.storage, 'obs-codec.webm')))).toBe(done.sha256);
+        expect(existsSync(join(server.storage, 'obs-codec.webm.part'))).toBe(false);
+      }
+      const catalog = (await (await fetch(`${cluster.hubUrl}/api/catalog?id=obs-codec`)).json()) as {
+        assets: { id: string; live: boolean; holders: string[] }[];
+      };
+      expect(catalog.assets).toMatchObject([{ id: 'obs-codec', live: false }]);
+      expect(catalog.assets[0]!.holders.sort()).toEqual(SERVERS.map((s) => s.id).sort());
+    },
+    120_000,
+  );
+
+  it('another stream key cannot carry a finished recording on: it is told the id is taken, and the recording is unchanged', async () => {
+    const run = await obsWhipPublish(`${cluster.hubUrl}/whip/obs-once?location=Paris`, 'test-key', clip);
     expect(run.deletes.map((d) => d.status)).toEqual([200]);
-    const done = JSON.parse(run.deletes[0]!.body) as { sha256: string; stored: string[] };
-    expect(done.stored.sort()).toEqual(SERVERS.map((s) => s.id).sort());
-    for (const s of SERVERS) expect(sha256(readFileSync(join(cluster.servers.get(s.id)!.storage, 'obs-blip.webm')))).toBe(done.sha256);
-    expect(ffprobeFrames(join(cluster.servers.get(SERVERS[0]!.id)!.storage, 'obs-blip.webm')).h264).toBeGreaterThanOrEqual(FPS);
+    const done = JSON.parse(run.deletes[0]!.body) as { sha256: string };
+    const other = await obsWhipPublish(`${cluster.hubUrl}/whip/obs-once?location=Paris`, 'other-key', clip);
+    expect(other.postStatuses).toEqual([409]);
+    expect(other.refusal).toMatch(/an asset called obs-once already exists/);
+    for (const s of SERVERS) expect(sha256(readFileSync(join(cluster.servers.get(s.id)!.storage, 'obs-once.webm')))).toBe(done.sha256);
   }, 120_000);
 });

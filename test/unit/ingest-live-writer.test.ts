@@ -1,7 +1,7 @@
 // The LiveWriter: acks only what is fsynced, idempotent duplicates, gaps, quotas, a full disk, and finalization.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebmHeadCheck } from '../../node-app/ingest/webm-head-check.js';
@@ -137,6 +137,38 @@ describe('LiveWriter', () => {
     expect(w.durableSeq).toBe(seq - 1);
     expect(w.index.initBytes).toBeGreaterThan(0);
     expect(w.index.clusterCount).toBeGreaterThan(20);
+  });
+
+  it('reopens a stream it finalized, goes on from its end, and finalizes the whole (its hash carried across)', async () => {
+    const src = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-smpte.webm')));
+    const half = Math.floor(src.byteLength / 2);
+    const w = await writer({ fsyncIntervalMs: 20 });
+    w.append(0, 0, src.subarray(0, half));
+    expect((await w.end(half)).sha256).toBe(sha(src.subarray(0, half)));
+    const clusters = w.index.clusterCount;
+    await w.reopen();
+    expect(w.state).toBe('open');
+    expect(existsSync(w.finalPath)).toBe(false);
+    expect(existsSync(w.partPath)).toBe(true);
+    expect(w.append(1, half, src.subarray(half)).kind).toBe('stored');
+    expect(w.index.clusterCount).toBeGreaterThan(clusters);
+    const info = await w.end(src.byteLength, sha(src));
+    expect(info.sha256).toBe(sha(src));
+    expect(sha(readFileSync(w.finalPath))).toBe(sha(src));
+    expect(existsSync(w.partPath)).toBe(false);
+  });
+
+  it('refuses to reopen a stream not finalized, or whose file was replaced since', async () => {
+    const w = await writer({ fsyncIntervalMs: 20 });
+    w.append(0, 0, bytes(100, 1));
+    await expect(w.reopen()).rejects.toMatchObject({ code: 'cannot-resume', message: /its copy is open/ });
+    await w.end(100);
+    // An operator copied another file over the recording.
+    rmSync(w.finalPath);
+    writeFileSync(w.finalPath, bytes(100, 2));
+    await expect(w.reopen()).rejects.toMatchObject({ code: 'cannot-resume', message: /no longer the file written here/ });
+    expect(readFileSync(w.finalPath)).toEqual(Buffer.from(bytes(100, 2)));
+    expect(existsSync(w.partPath)).toBe(false);
   });
 
   it('refuses to finalize a WebM that ended with its Tracks and no frame, and keeps nothing', async () => {

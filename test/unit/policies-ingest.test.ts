@@ -139,6 +139,19 @@ describe('selectIngest — examples', () => {
     expect(r).toMatchObject({ ok: true, primary: { serverId: 'fra-2' }, backup: { serverId: 'pdx-1' } });
   });
 
+  it("`only` (where a broadcast's copies are) chooses among those servers alone, however far, and none fitting is no-ingest", () => {
+    const t = tableOf(
+      server('fra-1', 'eu-central', FRANKFURT),
+      server('ams-1', 'eu-west', AMSTERDAM),
+      server('iad-1', 'us-east', ASHBURN),
+      server('sin-1', 'ap-southeast', SINGAPORE, overThreshold),
+      server('pdx-1', 'us-west', PORTLAND),
+    );
+    const r = selectIngest(t, { typed: typedFrankfurt, ip: ipFrankfurt, only: ['pdx-1', 'iad-1'] }, opts);
+    expect(r).toMatchObject({ ok: true, primary: { serverId: 'iad-1' }, backup: { serverId: 'pdx-1' } });
+    expect(selectIngest(t, { typed: typedFrankfurt, ip: null, only: ['sin-1'] }, opts)).toMatchObject({ ok: false, code: 'no-ingest' });
+  });
+
   it('load costs LOAD_PENALTY_MS per unit of load factor: a busy server loses to an idle neighbour', () => {
     const t = tableOf(server('fra-1', 'eu-central', FRANKFURT, busy), server('ams-1', 'eu-west', AMSTERDAM));
     const busyFactor = loadFactor({ maxSessions: 100, uplinkMbps: 1000, load: busy });

@@ -10,6 +10,7 @@ import type { WhipHost, WhipStreams } from '../../signaling/whip-host.js';
 import type { WhipStreamRecord } from '../../signaling/redis/shared-whip.js';
 import { expectRestartOfADrops } from '../helpers/restart-routes.js';
 import type { Ack, PublishReply } from '../../signaling/protocol/index.js';
+import type { PlaceOn } from '../../signaling/core/publish-router.js';
 
 const OFFER = readFileSync(join(import.meta.dirname, '../fixtures/whip-offer.sdp'), 'utf8');
 const choice = (serverId: string, sessionId: string) => ({
@@ -27,7 +28,7 @@ function fakeHub() {
   const alive = new Set(['a', 'b']);
   const emitted: [string, string, unknown][] = [];
   const requests: { serverId: string; event: string; msg: unknown }[] = [];
-  const publishes: { exclude?: string[]; streamSecret?: string }[] = [];
+  const publishes: { exclude?: string[]; streamSecret?: string; on?: PlaceOn }[] = [];
   /** Each server's process, as its table row says. */
   const instances = new Map([
     ['a', 'a-process-1'],
@@ -37,9 +38,9 @@ function fakeHub() {
   const copies = new Map<string, string[]>();
   let n = 0;
   const host: WhipHost = {
-    publish: async (clientId, req) => {
-      publishes.push(req);
-      const [primary, backup] = ['a', 'b'].filter((x) => alive.has(x) && !req.exclude?.includes(x));
+    publish: async (clientId, req, _ip, on) => {
+      publishes.push({ ...req, ...(on ? { on } : {}) });
+      const [primary, backup] = ['a', 'b'].filter((x) => alive.has(x) && !req.exclude?.includes(x) && (!on || on.servers.includes(x)));
       const p = `s${++n}p`;
       const b = `s${n}b`;
       sessions.set(p, { clientSocketId: clientId, serverId: primary! });
@@ -67,6 +68,7 @@ function fakeHub() {
     serverIds: () => [...alive],
     instanceOf: (id) => instances.get(id),
     liveCopies: (id) => copies.get(id) ?? [],
+    storedCopies: () => [],
     hasSessions: (clientId) => [...sessions.values()].some((s) => s.clientSocketId === clientId),
     closeClient: (clientId) => {
       for (const [id, s] of sessions) if (s.clientSocketId === clientId) sessions.delete(id);
@@ -233,7 +235,7 @@ describe('WhipRoutes', () => {
     expect(again.status).toBe(201);
     expect(again.headers.get('x-baton-primary')).toBe('b');
     expect(again.headers.get('x-baton-resumed')).toBe('true');
-    expect(hub.publishes.at(-1)).toMatchObject({ streamSecret: 'secret-of-show'.padEnd(43, '-'), exclude: [] });
+    expect(hub.publishes.at(-1)).toMatchObject({ streamSecret: 'secret-of-show'.padEnd(43, '-'), on: { servers: ['b'], reopen: false } });
     expect(hub.requests.at(-1)).toMatchObject({ serverId: 'b', event: 'whip-offer', msg: { streamId: 'show', resume: true } });
   });
 
@@ -268,7 +270,7 @@ describe('WhipRoutes', () => {
     expect(again.status).toBe(201);
     expect(again.headers.get('x-baton-resumed')).toBe('true');
     expect(again.headers.get('location')).toMatch(/^\/whip\/show\/hb\./);
-    expect(hub.publishes.at(-1)).toMatchObject({ streamSecret: 'secret-of-show'.padEnd(43, '-'), exclude: [] });
+    expect(hub.publishes.at(-1)).toMatchObject({ streamSecret: 'secret-of-show'.padEnd(43, '-'), on: { servers: ['b'], reopen: false } });
     expect(relayed).toEqual([]);
   });
 
