@@ -48,6 +48,7 @@ export interface WhipStreams {
   start(streamId: string, r: WhipStreamRecord): Promise<void>;
   keep(streamId: string, resource: string, windowMs: number): Promise<void>;
   stop(streamId: string, resource: string): Promise<void>;
+  finish(streamId: string, r: WhipStreamRecord, holders: readonly string[], windowMs: number): Promise<void>;
   get(streamId: string): Promise<WhipStreamRecord | undefined>;
 }
 

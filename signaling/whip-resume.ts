@@ -78,7 +78,7 @@ export class WhipResumes {
     if (elsewhere && up.has(elsewhere.primary))
       return { kind: 'refuse', reason: `stream ${streamId} is on air (only the stream key that started it may resume it)` };
     const window = elsewhere && { tokenHash: Buffer.from(elsewhere.tokenHash, 'hex'), secret: elsewhere.secret, untilMs: Infinity };
-    const resume = this.#resumeOf(streamId, token, window);
+    const resume = this.#resumeOf(streamId, token, window, await this.#finishedElsewhere(streamId));
     if (typeof resume === 'string') return { kind: 'refuse', reason: resume };
     return resume ? { kind: 'resume', ...resume } : { kind: 'fresh' };
   }
@@ -87,14 +87,12 @@ export class WhipResumes {
   started(b: ResumableBroadcast, resumed: boolean): void {
     if (resumed) this.#windows.delete(b.streamId);
     this.#host.streams
-      ?.start(b.streamId, {
-        hub: this.#host.hubId ?? '',
-        resource: b.id,
-        primary: b.primary,
-        tokenHash: b.tokenHash.toString('hex'),
-        secret: b.secret,
-      })
+      ?.start(b.streamId, this.#record(b))
       .catch((err: Error) => this.#host.log.warn({ stream: b.streamId, err: err.message }, 'WHIP record not written to Redis'));
+  }
+
+  #record(b: ResumableBroadcast): WhipStreamRecord {
+    return { hub: this.#host.hubId ?? '', resource: b.id, primary: b.primary, tokenHash: b.tokenHash.toString('hex'), secret: b.secret };
   }
 
   /**
@@ -118,6 +116,9 @@ export class WhipResumes {
    */
   finished(b: ResumableBroadcast, stored: readonly string[]): void {
     if (stored.length === 0) return;
+    this.#host.streams
+      ?.finish(b.streamId, this.#record(b), stored, WHIP_RESUME_WINDOW_MS)
+      .catch((err: Error) => this.#host.log.warn({ stream: b.streamId, err: err.message }, 'WHIP window not written to Redis'));
     this.#windows.delete(b.streamId);
     this.#windows.set(b.streamId, {
       tokenHash: b.tokenHash,
@@ -134,10 +135,15 @@ export class WhipResumes {
    * within WHIP_RESUME_WINDOW_MS. Anything else is refused (the reason) and the copy is
    * finalized once abandoned. Undefined: a fresh broadcast.
    */
-  #resumeOf(streamId: string, token: string, shared?: Resumable): { on: PlaceOn; secret: string } | string | undefined {
+  #resumeOf(
+    streamId: string,
+    token: string,
+    shared?: Resumable,
+    finished?: Resumable,
+  ): { on: PlaceOn; secret: string } | string | undefined {
     if (this.#onAir(streamId)) return undefined;
     const unfinished = this.#host.liveCopies(streamId);
-    if (unfinished.length === 0) return this.#carryOn(streamId, token);
+    if (unfinished.length === 0) return this.#carryOn(streamId, token, finished);
     const window = this.#windows.get(streamId);
     const held = window?.holders ? shared : (window ?? shared);
     const taken = `stream ${streamId} has an unfinished copy on ${unfinished.join(', ')}; it is finalized once abandoned, then the id is taken`;
@@ -151,12 +157,28 @@ export class WhipResumes {
    * stored. Anything else (another key, the window over, the recording gone) is a new broadcast, refused while the id
    * is stored.
    */
-  #carryOn(streamId: string, token: string): { on: PlaceOn; secret: string } | undefined {
-    const held = this.#windows.get(streamId);
+  #carryOn(streamId: string, token: string, shared?: Resumable): { on: PlaceOn; secret: string } | undefined {
+    const local = this.#windows.get(streamId);
+    const held = local?.holders && local.untilMs >= Date.now() ? local : shared;
     if (!held?.holders || held.untilMs < Date.now() || !isKeyOf(held.tokenHash, token)) return undefined;
     const stored = new Set(this.#host.storedCopies(streamId));
     const servers = held.holders.filter((id) => stored.has(id));
     return servers.length === 0 ? undefined : { on: { servers, reopen: true }, secret: held.secret };
+  }
+
+  /**
+   * Several hubs: the window to carry the id's finished broadcast on, from its record in Redis (the hub that took its
+   * DELETE wrote it), when no copy of the id is unfinished and this hub holds no such window itself.
+   */
+  async #finishedElsewhere(streamId: string): Promise<Resumable | undefined> {
+    const streams = this.#host.streams;
+    const local = this.#windows.get(streamId);
+    if (!streams || (local?.holders && local.untilMs >= Date.now()) || this.#onAir(streamId)) return undefined;
+    if (this.#host.liveCopies(streamId).length > 0) return undefined;
+    const r = await streams.get(streamId).catch(() => undefined);
+    if (!r?.holders) return undefined;
+    // The record expires in Redis at the window's end.
+    return { tokenHash: Buffer.from(r.tokenHash, 'hex'), secret: r.secret, untilMs: Infinity, holders: r.holders.split(',') };
   }
 
   /**

@@ -23,6 +23,11 @@ export interface WhipStreamRecord {
   tokenHash: string;
   /** The stream id's owner secret (the claim in Redis holds it too): a resume presents it. */
   secret: string;
+  /**
+   * Set once the broadcast ended by DELETE: the servers (comma-separated) storing its recording, which the same stream
+   * key may carry on through any hub within the window (`finish`).
+   */
+  holders?: string;
 }
 
 const FIELDS = ['hub', 'resource', 'primary', 'tokenHash', 'secret'] as const;
@@ -63,6 +68,21 @@ export class SharedWhipStreams {
   async keep(streamId: string, resource: string, windowMs: number): Promise<void> {
     this.#forget(streamId, resource);
     await this.redis.eval(RENEW_LUA, 1, this.keys.whipStream(streamId), String(windowMs), resource);
+  }
+
+  /**
+   * The broadcast ended by DELETE, its recording stored on `holders`: the record names them and lives `windowMs` more
+   * (not renewed), so the same stream key's POST through any hub carries the recording on.
+   */
+  async finish(streamId: string, r: WhipStreamRecord, holders: readonly string[], windowMs: number): Promise<void> {
+    this.#forget(streamId, r.resource);
+    const key = this.keys.whipStream(streamId);
+    await this.redis
+      .multi()
+      .del(key)
+      .hset(key, { ...r, holders: holders.join(',') })
+      .pexpire(key, windowMs)
+      .exec();
   }
 
   /** The broadcast ended for good (DELETE, a failed offer): its record goes, unless a resume elsewhere replaced it. */

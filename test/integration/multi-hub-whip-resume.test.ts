@@ -80,6 +80,28 @@ describe.skipIf(!HAVE_GI)('WHIP resume through another hub (2 hubs, real Redis)'
       ),
     );
 
+  // First: both entry servers up. OBS sends DELETE before its reconnect POST; behind a load balancer the POST may
+  // reach the other hub, which finds the window in Redis (before, only hub a held it, and hub b answered 409).
+  it("a broadcast ended by DELETE through hub a is carried on by the same key's POST through hub b, on both servers", async () => {
+    const [a, b] = [hubs[0]!, hubs[1]!];
+    const stream = 'across-carry-on';
+    const first = await whipPublish(`${a.url}/whip/${stream}?location=Paris`, KEY, 3);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/DELETE 200/);
+    const files = ['par-1', 'nyc-1'].map((id) => join(servers.get(id)!.storage, `${stream}.webm`));
+    const head = readFileSync(files[0]!);
+    expect(readFileSync(files[1]!).equals(head)).toBe(true);
+
+    const again = await whipPublish(`${b.url}/whip/${stream}?location=Paris`, KEY, 3);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/POST 201/);
+    expect(resumedOn(b, stream)).toBe(true);
+    const whole = readFileSync(files[0]!);
+    expect(readFileSync(files[1]!).equals(whole)).toBe(true);
+    expect(whole.byteLength).toBeGreaterThan(head.byteLength);
+    expect(whole.subarray(0, head.byteLength).equals(head)).toBe(true);
+  }, 120_000);
+
   it('a re-POST through hub b resumes a broadcast hub a took, on the server holding its copy; nothing stored is lost', async () => {
     const [a, b] = [hubs[0]!, hubs[1]!];
     const stream = 'across-resume';

@@ -96,6 +96,7 @@ async function twoHubs() {
     start: async (id, r) => void records.set(id, r),
     keep: async () => undefined,
     stop: async (id, resource) => void (records.get(id)?.resource === resource && records.delete(id)),
+    finish: async (id, r, holders) => void records.set(id, { ...r, holders: holders.join(',') }),
     get: async (id) => records.get(id),
   };
   const dead = new Set<string>();
