@@ -148,6 +148,16 @@ export class ClusterIndex {
     return this.#offsets.latestCut(Math.min(limit, this.#total));
   }
 
+  /**
+   * `latestCut(limit)` when the prefix it keeps holds media (it ends at or after the first frame); undefined when it
+   * would keep only a head, or Clusters without a frame: such a copy plays nothing and is not worth cataloging.
+   */
+  wholeMediaCut(limit = Infinity): number | undefined {
+    const cut = this.latestCut(limit);
+    const frame = this.#firstFrameEnd;
+    return cut === undefined || frame === undefined || cut < frame ? undefined : cut;
+  }
+
   /** The bytes that follow everything pushed so far. */
   push(chunk: Uint8Array): void {
     const start = this.#total;

@@ -12,7 +12,7 @@ import { WebmHeadCheck } from './webm-head-check.js';
 import { sameSecret } from '../../signaling/stream-owners.js';
 import { ingestLimits, streamStartMs } from './ingest-limits.js';
 import { IngestStream } from './ingest-stream.js';
-import { removeStaleParts } from './stale-parts.js';
+import { sweepStaleParts, type StalePartOutcome } from './stale-parts.js';
 import { writeSidecar, type Sidecar } from '../storage/sidecar.js';
 import { attachRefusal } from './attach-check.js';
 import type { IngestManagerOptions } from './ingest-manager-options.js';
@@ -61,9 +61,9 @@ export class IngestManager {
     return this.#bytesIngested;
   }
 
-  /** Removes the `.part` files (and locks) a crash left in storage, sparing streams live here (stale-parts.ts). */
-  async removeStaleParts(): Promise<string[]> {
-    return removeStaleParts(this.#o.store.root, (streamId) => this.#streams.has(streamId));
+  /** Salvages (or removes) the `.part` files a crash left in storage, sparing streams live here (stale-parts.ts). */
+  async sweepStaleParts(): Promise<StalePartOutcome[]> {
+    return sweepStaleParts(this.#o.store.root, (streamId) => this.#streams.has(streamId));
   }
 
   /** The hub routed a publish session here. Answers synchronously. */
