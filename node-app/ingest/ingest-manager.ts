@@ -173,7 +173,7 @@ export class IngestManager {
   /**
    * Stops taking chunks (every session is closed, publishers told why), writes and
    * fsyncs what was accepted within `deadlineMs`, then releases the writers whatever
-   * the disk does; `.part` files stay (unlocked, so a restart removes them).
+   * the disk does; `.part` files stay (unlocked, so a restart salvages them: stale-parts.ts).
    */
   async close(deadlineMs = SHUTDOWN_FLUSH_MS): Promise<void> {
     if (this.#closed) return;
