@@ -15,12 +15,17 @@ import { nodeWriterIo, renameDurably } from './writer-io.js';
  */
 export const SALVAGE_READ_BYTES = 1024 * 1024;
 
+type RemovedWhy = 'existing' | 'no-media' | 'refused' | 'not-a-file';
+
 /** What the sweep did with one stale `.part`. */
 export type StalePartOutcome =
   /** Cut after its last whole block and renamed to `<id>.webm`, `bytes` long (of `partBytes`). */
   | { streamId: string; kind: 'salvaged'; bytes: number; partBytes: number }
-  /** Removed: `existing` (a finished `<id>.webm` is there already, kept), `no-media` (no whole frame), `refused` (not media a writer would keep). */
-  | { streamId: string; kind: 'removed'; why: 'existing' | 'no-media' | 'refused'; partBytes: number; detail?: string }
+  /**
+   * Removed: `existing` (a finished `<id>.webm` is there already, kept), `no-media` (no whole frame), `refused` (not
+   * media a writer would keep), `not-a-file` (a symlink or other non-regular file by that name: no writer makes one).
+   */
+  | { streamId: string; kind: 'removed'; why: RemovedWhy; partBytes: number; detail?: string }
   /** The salvage's I/O failed: the `.part` stays as it is (the next start tries again; a new broadcast of the id truncates it). */
   | { streamId: string; kind: 'failed'; partBytes: number; detail: string };
 
@@ -58,18 +63,15 @@ export async function sweepStaleParts(root: string, inUse: (streamId: string) =>
 }
 
 async function salvageOne(streamId: string, part: string, final: string): Promise<StalePartOutcome> {
-  const removed = async (why: 'existing' | 'no-media' | 'refused', partBytes: number, detail?: string) => {
+  const removed = async (why: RemovedWhy, partBytes: number, detail?: string) => {
     await unlink(part).catch(() => undefined);
     return { streamId, kind: 'removed', why, partBytes, ...(detail === undefined ? {} : { detail }) } as const;
   };
+  const st = await lstat(part).catch(() => undefined);
+  if (st && !st.isFile()) return removed('not-a-file', 0);
   // Any kind of file by the final name (a finished copy, an operator's) is kept as it is.
-  if (
-    await lstat(final).then(
-      () => true,
-      () => false,
-    )
-  )
-    return removed('existing', await sizeOf(part));
+  const taken = await lstat(final).catch(() => undefined);
+  if (taken) return removed('existing', st?.size ?? 0);
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(part, constants.O_RDWR | constants.O_NOFOLLOW);
@@ -101,11 +103,4 @@ async function salvageOne(streamId: string, part: string, final: string): Promis
   } finally {
     await fh.close().catch(() => undefined);
   }
-}
-
-function sizeOf(path: string): Promise<number> {
-  return lstat(path).then(
-    (s) => s.size,
-    () => 0,
-  );
 }

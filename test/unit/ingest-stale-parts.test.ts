@@ -1,7 +1,7 @@
 // The start-up sweep of `.part` files a crash left: salvaged to `<id>.webm` at the last whole block, on real files.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SALVAGE_READ_BYTES, sweepStaleParts } from '../../node-app/ingest/stale-parts.js';
@@ -54,20 +54,27 @@ describe('sweepStaleParts', () => {
     expect(existsSync(join(dir, 'talk.json'))).toBe(true);
   });
 
-  it('keeps an existing <id>.webm and removes the .part; removes a .part with no whole frame', async () => {
+  it('keeps an existing <id>.webm and removes the .part; removes a .part with no whole frame, or a symlink', async () => {
     const src = clip('demo-smpte');
     writeFileSync(join(dir, 'done.webm'), src);
     writeFileSync(join(dir, 'done.webm.part'), src.subarray(0, 300_000));
     // The head and the start of a first Cluster: no frame in it.
     const first = clusterStarts(src)[0]!;
     writeFileSync(join(dir, 'empty.webm.part'), src.subarray(0, first + 20));
+    // No writer makes a symlink: it goes (what it points at is not touched).
+    writeFileSync(join(dir, 'elsewhere.bin'), src);
+    symlinkSync(join(dir, 'elsewhere.bin'), join(dir, 'linked.webm.part'));
 
     const out = await sweepStaleParts(dir, () => false);
 
     expect(out.sort((a, b) => (a.streamId < b.streamId ? -1 : 1))).toEqual([
       { streamId: 'done', kind: 'removed', why: 'existing', partBytes: 300_000 },
       { streamId: 'empty', kind: 'removed', why: 'no-media', partBytes: first + 20 },
+      { streamId: 'linked', kind: 'removed', why: 'not-a-file', partBytes: 0 },
     ]);
+    expect(existsSync(join(dir, 'linked.webm.part'))).toBe(false);
+    expect(readFileSync(join(dir, 'elsewhere.bin')).equals(src)).toBe(true);
+    expect(existsSync(join(dir, 'linked.webm'))).toBe(false);
     expect(readFileSync(join(dir, 'done.webm')).equals(src)).toBe(true);
     expect(existsSync(join(dir, 'done.webm.part'))).toBe(false);
     expect(existsSync(join(dir, 'empty.webm.part'))).toBe(false);
