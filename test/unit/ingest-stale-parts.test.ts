@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { SALVAGE_READ_BYTES, sweepStaleParts } from '../../node-app/ingest/stale-parts.js';
 import { SHIPPED_DIR } from '../../scripts/make-demo-media.js';
 import { probeWebm } from '../../node-app/storage/webm-probe.js';
+import { UNKNOWN_SIZE, cat, el } from '../helpers/ebml-build.js';
 
 const clip = (id: string) => readFileSync(join(SHIPPED_DIR, `${id}.webm`));
 
@@ -52,6 +53,44 @@ describe('sweepStaleParts', () => {
     expect(existsSync(`${part}.lock`)).toBe(false);
     // The title written at the broadcast's start stays beside it.
     expect(existsSync(join(dir, 'talk.json'))).toBe(true);
+  });
+
+  it('salvages a live recording (unknown-size Clusters, as MediaRecorder and the WHIP muxer write) after its last whole block', async () => {
+    const id = (...b: number[]) => b;
+    const header = el(id(0x1a, 0x45, 0xdf, 0xa3), el(id(0x42, 0x82), new TextEncoder().encode('webm')));
+    const info = el(id(0x15, 0x49, 0xa9, 0x66), el(id(0x2a, 0xd7, 0xb1), new Uint8Array([0x0f, 0x42, 0x40])));
+    const track = cat(
+      el(id(0xd7), new Uint8Array([1])),
+      el(id(0x83), new Uint8Array([1])),
+      el(id(0x86), new TextEncoder().encode('V_VP8')),
+    );
+    const tracks = el(id(0x16, 0x54, 0xae, 0x6b), el(id(0xae), track));
+    const parts = [header, new Uint8Array([0x18, 0x53, 0x80, 0x67, ...UNKNOWN_SIZE]), info, tracks];
+    const blockEnds: number[] = [];
+    let at = parts.reduce((n, p) => n + p.byteLength, 0);
+    for (let c = 0; c < 3; c++) {
+      const cluster = [el(id(0x1f, 0x43, 0xb6, 0x75), null), el(id(0xe7), new Uint8Array([(c * 1000) >> 8, (c * 1000) & 0xff]))];
+      for (let b = 0; b < 10; b++) {
+        // Track 1, timecode b × 10 ms into its Cluster (which starts at c s), the keyframe flag on the first; 2 KB of payload.
+        const payload = new Uint8Array(4 + 2048).fill(c + 1);
+        payload.set([0x81, 0, b * 10, b === 0 ? 0x80 : 0]);
+        cluster.push(el(id(0xa3), payload));
+      }
+      for (const p of cluster) {
+        parts.push(p);
+        at += p.byteLength;
+        if (p[0] === 0xa3) blockEnds.push(at);
+      }
+    }
+    const stream = cat(...parts);
+    // Torn in the 5th block of the last Cluster.
+    const tornAt = blockEnds[24]! + 1000;
+    writeFileSync(join(dir, 'cam.webm.part'), stream.subarray(0, tornAt));
+
+    const out = await sweepStaleParts(dir, () => false);
+
+    expect(out).toEqual([{ streamId: 'cam', kind: 'salvaged', bytes: blockEnds[24], partBytes: tornAt }]);
+    expect(Buffer.from(readFileSync(join(dir, 'cam.webm'))).equals(Buffer.from(stream.subarray(0, blockEnds[24])))).toBe(true);
   });
 
   it('keeps an existing <id>.webm and removes the .part; removes a .part with no whole frame, or a symlink', async () => {
