@@ -280,8 +280,14 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     // Before the first scan, which may start ffmpeg on a partial file of this process's own. Always: a recording's
     // sidecar is written (through a temporary file) whether or not this server makes renditions or posters.
     await sweepPartialOutputs(this.#o.storageDir, this.#log);
+    // Before the first scan too: a broadcast a crash left as a `.part` is finalized (salvaged) and listed by it.
+    for (const p of await this.#ingest.sweepStaleParts()) {
+      if (p.kind === 'salvaged') this.store.written(p.streamId);
+      if (p.kind === 'failed')
+        this.#log.warn({ stream: p.streamId, bytes: p.partBytes, err: p.detail }, 'could not salvage an unfinished broadcast');
+      else this.#log.info(p, p.kind === 'salvaged' ? 'unfinished broadcast salvaged' : 'unfinished broadcast removed');
+    }
     await this.store.refresh();
-    await this.#ingest.removeStaleParts();
     const hub = new HubLink({
       hubUrl: this.#o.hubUrl,
       returnAfterMs: this.#o.hubReturnAfterMs,

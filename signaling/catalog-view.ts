@@ -9,6 +9,7 @@ import {
   MAX_CATALOG_PAGE,
   parseRenditionId,
   type CatalogEntry,
+  type AssetInfo,
   type CatalogQuery,
   type Delta,
   type RenditionInfo,
@@ -237,6 +238,9 @@ function build(table: StateTable): CatalogEntry[] {
       const e = out.get(a.id);
       if (e) {
         e.holders.push(s.id);
+        // Copies of one id differ only when one was cut short (a broadcast salvaged at a crash): the entry describes
+        // the longest, the copy the director sends viewers to first.
+        if (a.bytes > e.bytes && !e.live) describeCopy(e, a);
         if (e.title === undefined && a.title) e.title = a.title;
         if (e.description === undefined && a.description) e.description = a.description;
       } else {
@@ -265,6 +269,13 @@ function build(table: StateTable): CatalogEntry[] {
     }
   }
   return groupRenditions(out).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** `e` takes the facts of the copy `a` (its size, length, codecs, fingerprint), not its title or poster. */
+function describeCopy(e: CatalogEntry, a: AssetInfo): void {
+  for (const k of ['durationMs', 'bitrateBps', 'heightPx', 'fingerprint'] as const) delete e[k];
+  const { id: _id, title: _t, description: _d, poster: _p, ...copy } = a;
+  Object.assign(e, copy);
 }
 
 /**

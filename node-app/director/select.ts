@@ -90,15 +90,35 @@ const MEAN_ROUNDING = 1e-9;
 
 export function selectServer(table: StateTable, req: ServerSelectRequest, self: string, opts: SelectOptions): SelectResult {
   const { assetId } = req;
+  const storageHolders = table.storageHolders(assetId);
+  if (table.cacheHolders(assetId).size === 0 && table.liveHolders(assetId).size === 0 && storageHolders.size === 0) {
+    return { ok: false, code: ErrorCode.unknownAsset, message: `no server holds asset ${assetId}` };
+  }
+
+  // Holders of a shorter copy (a broadcast salvaged at a crash, while another server finalized it whole) are passed
+  // over while a holder of the longest copy can take the viewer: they play the same stream, cut short.
+  const shorter = shorterCopies(table, assetId, storageHolders);
+  if (shorter.length > 0) {
+    const fullest = pick(table, { ...req, exclude: [...(req.exclude ?? []), ...shorter] }, self, opts);
+    if (fullest) return fullest;
+  }
+  return (
+    pick(table, req, self, opts) ?? {
+      ok: false,
+      code: ErrorCode.noCapacity,
+      message: `every server holding ${assetId} is excluded or over the load threshold`,
+    }
+  );
+}
+
+/** selectServer's tiers, first under the load bound (when there is one) and then without; null when no holder passes. */
+function pick(table: StateTable, req: ServerSelectRequest, self: string, opts: SelectOptions): SelectResult | null {
+  const { assetId } = req;
   const exclude = req.exclude ?? [];
   const { weights, loadBound } = opts;
   const cacheHolders = table.cacheHolders(assetId);
   const liveHolders = table.liveHolders(assetId);
   const storageHolders = table.storageHolders(assetId);
-  if (cacheHolders.size === 0 && liveHolders.size === 0 && storageHolders.size === 0) {
-    return { ok: false, code: ErrorCode.unknownAsset, message: `no server holds asset ${assetId}` };
-  }
-
   const tiers: Tiers = { assetId, self, exclude, weights, cacheHolders, liveHolders, storageHolders };
   let picked: SelectResult | null = null;
   if (loadBound !== undefined && loadBound >= 0) {
@@ -115,14 +135,23 @@ export function selectServer(table: StateTable, req: ServerSelectRequest, self: 
     const boundedCache: Bound = (row, f) => f + oneViewerLoad(row, bitrateMbps, weights) <= floor || bounded(row, f);
     picked = pickByTier(table, tiers, bounded, boundedCache);
   }
-  picked ??= pickByTier(table, tiers, null);
-  return (
-    picked ?? {
-      ok: false,
-      code: ErrorCode.noCapacity,
-      message: `every server holding ${assetId} is excluded or over the load threshold`,
-    }
-  );
+  return picked ?? pickByTier(table, tiers, null);
+}
+
+/**
+ * The storage holders of `assetId` whose copy has fewer bytes than the longest stored copy; none when every copy is
+ * as long (the rule: copies of one id are byte-identical). O(holders), no allocation in that case.
+ */
+export function shorterCopies(table: StateTable, assetId: string, storage: ReadonlySet<string>): string[] {
+  let longest = -1;
+  let differ = false;
+  for (const id of storage) {
+    const bytes = table.get(id)?.storage.get(assetId)?.bytes ?? -1;
+    if (longest >= 0 && bytes !== longest) differ = true;
+    longest = Math.max(longest, bytes);
+  }
+  if (!differ) return [];
+  return [...storage].filter((id) => (table.get(id)?.storage.get(assetId)?.bytes ?? -1) < longest);
 }
 
 /**

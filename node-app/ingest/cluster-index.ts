@@ -140,12 +140,23 @@ export class ClusterIndex {
    * The longest prefix, at most `limit` bytes and only of bytes pushed so far, that is a
    * valid WebM ending on whole media: after the last whole block of an unknown-size
    * Cluster (what MediaRecorder and WHIP's muxer write; a Cluster there lasts a whole
-   * keyframe interval, seconds), after a whole sized Cluster, or at a Cluster start.
+   * keyframe interval, seconds), after a whole sized Cluster, at a Cluster start, or after
+   * a whole Segment-level element that follows the first Cluster (a file's trailing Cues).
    * A salvage that cut only at Cluster starts threw away the newest Cluster, which for
    * a WHIP stream a few seconds old was nearly everything stored.
    */
   latestCut(limit = Infinity): number | undefined {
     return this.#offsets.latestCut(Math.min(limit, this.#total));
+  }
+
+  /**
+   * `latestCut(limit)` when the prefix it keeps holds media (it ends at or after the first frame); undefined when it
+   * would keep only a head, or Clusters without a frame: such a copy plays nothing and is not worth cataloging.
+   */
+  wholeMediaCut(limit = Infinity): number | undefined {
+    const cut = this.latestCut(limit);
+    const frame = this.#firstFrameEnd;
+    return cut === undefined || frame === undefined || cut < frame ? undefined : cut;
   }
 
   /** The bytes that follow everything pushed so far. */
@@ -226,6 +237,9 @@ export class ClusterIndex {
             // Only Clusters may have an unknown size inside a Segment.
             if (unknownSize) return this.#stop();
             next = dataStart + h.size;
+            // After the media began, a whole Segment-level element (the Cues a file's muxer writes at its end, Tags)
+            // ends a valid prefix too: a salvage of a file sent whole keeps it whole, the other copies' bytes.
+            if (this.initBytes !== undefined) this.#cut(next);
           }
           break;
         case 'cluster':

@@ -12,7 +12,7 @@ import { WebmHeadCheck } from './webm-head-check.js';
 import { sameSecret } from '../../signaling/stream-owners.js';
 import { ingestLimits, streamStartMs } from './ingest-limits.js';
 import { IngestStream } from './ingest-stream.js';
-import { removeStaleParts } from './stale-parts.js';
+import { sweepStaleParts, type StalePartOutcome } from './stale-parts.js';
 import { writeSidecar, type Sidecar } from '../storage/sidecar.js';
 import { attachRefusal } from './attach-check.js';
 import { FinishedStreams } from './finished-streams.js';
@@ -67,9 +67,9 @@ export class IngestManager {
     return this.#bytesIngested;
   }
 
-  /** Removes the `.part` files (and locks) a crash left in storage, sparing streams live here (stale-parts.ts). */
-  async removeStaleParts(): Promise<string[]> {
-    return removeStaleParts(this.#o.store.root, (streamId) => this.#streams.has(streamId));
+  /** Salvages (or removes) the `.part` files a crash left in storage, sparing streams live here (stale-parts.ts). */
+  async sweepStaleParts(): Promise<StalePartOutcome[]> {
+    return sweepStaleParts(this.#o.store.root, (streamId) => this.#streams.has(streamId));
   }
 
   /** The hub routed a publish session here. Answers synchronously. */
@@ -186,7 +186,7 @@ export class IngestManager {
   /**
    * Stops taking chunks (every session is closed, publishers told why), writes and
    * fsyncs what was accepted within `deadlineMs`, then releases the writers whatever
-   * the disk does; `.part` files stay (unlocked, so a restart removes them).
+   * the disk does; `.part` files stay (unlocked, so a restart salvages them: stale-parts.ts).
    */
   async close(deadlineMs = SHUTDOWN_FLUSH_MS): Promise<void> {
     if (this.#closed) return;

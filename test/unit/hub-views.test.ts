@@ -93,6 +93,22 @@ describe('catalog content', () => {
     });
     expect(view.page().assets[0]).toMatchObject({ id: 'live-9dab4fc3', live: true, title: 'Morning show' });
   });
+
+  it('describes the longest copy when two holders differ (one salvaged at a crash), keeping the title it has', () => {
+    const { view, commit } = setup();
+    const cut = asset('show', { bytes: 600, durationMs: 6_000, fingerprint: 'go-aaaaaaaaaaaaaaaa', title: 'Show', poster: 'p1' });
+    const whole = asset('show', { bytes: 1_000, durationMs: 10_000, fingerprint: 'rs-bbbbbbbbbbbbbbbb' });
+    commit({ type: 'server-joined', server: server('s1', [cut], 'http://127.0.0.1:4001') });
+    commit({ type: 'server-joined', server: server('s2', [whole]) });
+    expect(view.entry('show')).toMatchObject({
+      bytes: 1_000,
+      durationMs: 10_000,
+      fingerprint: 'rs-bbbbbbbbbbbbbbbb',
+      title: 'Show',
+      posterUrl: 'http://127.0.0.1:4001/poster/show.jpg?v=p1',
+      holders: ['s1', 's2'],
+    });
+  });
 });
 
 describe('catalog search and excerpts', () => {

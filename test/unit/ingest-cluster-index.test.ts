@@ -99,6 +99,20 @@ describe('ClusterIndex', () => {
     const whole = feed(bytes, () => 16_000);
     expect(whole.latestCut(whole.recentClusters()[5]! + 10)).toBe(whole.recentClusters()[5]);
   });
+
+  it('cuts after the Cues a file ends with, once they are whole: the whole file is a valid prefix of itself', () => {
+    const bytes = new Uint8Array(readFileSync(join(MEDIA_DIR, 'demo-testsrc.webm')));
+    const whole = feed(bytes, () => 16_000);
+    const last = whole.recentClusters().at(-1)!;
+    // The clip's last Cluster is followed by its Cues (0x1C53BB6B) up to the end.
+    const lastEnd = feed(bytes.subarray(0, last + 1), () => 16_000).latestCut(Infinity);
+    expect(lastEnd).toBe(last);
+    const cuesAt = Buffer.from(bytes).indexOf(Buffer.from([0x1c, 0x53, 0xbb, 0x6b]), last);
+    expect(cuesAt).toBeGreaterThan(last);
+    expect(whole.latestCut()).toBe(bytes.length);
+    // Torn inside the Cues: the cut stays at the end of the last Cluster.
+    expect(feed(bytes.subarray(0, bytes.length - 1), () => 16_000).latestCut()).toBe(cuesAt);
+  });
 });
 
 describe('ClusterIndex Cluster times', () => {

@@ -109,6 +109,27 @@ describe('selectServer — examples', () => {
     expect(selectServer(t, { assetId: 'a' }, 'x', { weights: strict })).toMatchObject({ serverId: 's2', reason: 'storage' });
   });
 
+  it('passes over a shorter copy of an asset (a salvaged broadcast) while a holder of the longest can take the viewer', () => {
+    const sized = (e: ServerEntry, bytes: number): ServerEntry => ({ ...e, storage: e.storage.map((a) => ({ ...a, bytes })) });
+    const t = tableOf(
+      sized(server('cut', idle, { cache: ['a'], storage: ['a'] }), 600),
+      sized(server('whole', busy, { storage: ['a'] }), 1000),
+    );
+    // The idle server holds it in its cache, even as the director: the longer copy is still preferred.
+    expect(selectServer(t, { assetId: 'a' }, 'x', opts)).toMatchObject({ serverId: 'whole', reason: 'storage' });
+    expect(selectServer(t, { assetId: 'a' }, 'cut', { weights: W, loadBound: DEFAULT_LOAD_BOUND })).toMatchObject({
+      serverId: 'whole',
+      reason: 'storage',
+    });
+    // Only the shorter copy left (the longest excluded, or over the threshold): it plays rather than nothing.
+    expect(selectServer(t, { assetId: 'a', exclude: ['whole'] }, 'x', opts)).toMatchObject({ serverId: 'cut', reason: 'cache' });
+    const full = tableOf(
+      sized(server('cut', idle, { storage: ['a'] }), 600),
+      sized(server('whole', overThreshold, { storage: ['a'] }), 1000),
+    );
+    expect(selectServer(full, { assetId: 'a' }, 'x', opts)).toMatchObject({ serverId: 'cut', reason: 'storage' });
+  });
+
   it('decides from the asset indexes without scanning the table', () => {
     const t = new IndexOnlyTable();
     for (let i = 0; i < 50; i++) t.commit({ type: 'server-joined', server: server(`s${i}`, idle, { storage: [`a${i}`] }) });

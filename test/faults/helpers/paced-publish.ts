@@ -19,7 +19,7 @@ export interface PacedPublishOptions {
   location?: string;
   streamKey?: string;
   bytesPerSecond: number;
-  /** Bytes from `at` on are pushed only once `until` has settled. */
+  /** Bytes from `at` on (the `end`, when `at` is the file's length) are pushed only once `until` has settled. */
   holds?: { at: number; until: Promise<unknown> }[];
   /** Called with the Publisher before `start()`, so no event is missed. */
   onPublisher?: (p: Publisher) => void;
@@ -88,6 +88,8 @@ export function pacedPublish(o: PacedPublishOptions): PacedPublish {
         pushed = end;
         await new Promise((r) => setTimeout(r, TICK_MS));
       }
+      // A hold at the stream's length holds the `end`: every byte sent, the stream not finished.
+      for (const hold of holds) await Promise.race([hold.until, fatal]);
       return await Promise.race([publisher.end(), fatal]);
     } catch (err) {
       refuse(err);
