@@ -36,6 +36,13 @@ const PLAY_OUT_STALL_S = 0.25;
 const RTC_RETRY_MS = 1_000;
 const RTC_RETRIES = 5;
 const REASONS = new Set<string>(Object.values(SelectReason));
+/**
+ * A live broadcast that ended is looked for again this often, for this long (ms): its publisher may carry it on
+ * (OBS reconnecting after a network blip sends DELETE, then a new POST; the hub lets the same key go on within 30 s),
+ * and the player then joins it again by itself, at the live edge.
+ */
+const CARRY_ON_POLL_MS = 1_000;
+const CARRY_ON_WAIT_MS = 35_000;
 
 /**
  * Owns the player's `<video>` element (the component renders it) so that a
@@ -84,6 +91,8 @@ export class WatchController implements ReactiveController {
   #rtcRefused = false;
   /** The last byte count of the low-latency session, and when it was read: its receive rate. */
   #rtcBytes = { bytes: 0, atMs: 0 };
+  /** Looks for a live broadcast that ended to come back (`#awaitCarryOn`). */
+  #carryOnTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -270,9 +279,11 @@ export class WatchController implements ReactiveController {
     });
     viewer.addEventListener('end', () => {
       if (!live()) return;
+      const wasLive = this.status.live;
       this.#media.sink?.end();
       this.#patch(endedStatus(this.status));
       if (this.feed.entry(streamId)?.live) void this.refreshCatalog();
+      if (wasLive) this.#awaitCarryOn();
     });
     viewer.addEventListener('error', (e) => {
       if (live() && !this.#playOut(e.detail.code, e.detail.message)) this.#failWith(e.detail.code, e.detail.message);
@@ -377,6 +388,33 @@ export class WatchController implements ReactiveController {
     if (this.#rtc === rtc) this.#rtc = null;
     this.#patch(endedStatus(this.status));
     void this.refreshCatalog();
+    this.#awaitCarryOn();
+  }
+
+  /**
+   * The live broadcast being watched ended: for CARRY_ON_WAIT_MS its catalog entry is asked for every
+   * CARRY_ON_POLL_MS, and once it is live again (its publisher carried it on) the playback starts again by itself.
+   */
+  #awaitCarryOn(): void {
+    const assetId = this.#wanted;
+    clearInterval(this.#carryOnTimer);
+    if (assetId === null) return;
+    const until = Date.now() + CARRY_ON_WAIT_MS;
+    const waiting = () => this.#wanted === assetId && this.status.phase === 'complete' && Date.now() <= until;
+    // Live and growing: an entry still saying "live" a moment after the end (the table not updated yet) does not grow.
+    let seenBytes = Infinity;
+    this.#carryOnTimer = setInterval(() => {
+      if (!waiting()) return clearInterval(this.#carryOnTimer);
+      void this.feed.load(assetId).then(() => {
+        const e = this.feed.current;
+        if (!waiting() || e?.id !== assetId) return;
+        const grew = e.live && e.bytes > seenBytes;
+        seenBytes = e.live ? e.bytes : 0;
+        if (!grew) return;
+        clearInterval(this.#carryOnTimer);
+        this.#start(assetId);
+      });
+    }, CARRY_ON_POLL_MS);
   }
 
   /** The low-latency session's byte count and receive rate, from its WebRTC stats. */
@@ -434,6 +472,7 @@ export class WatchController implements ReactiveController {
   };
 
   #stop(): void {
+    clearInterval(this.#carryOnTimer);
     this.#liveStartedAtMs = null;
     this.#rtc?.close();
     this.#rtc = null;
