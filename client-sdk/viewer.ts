@@ -1,5 +1,5 @@
 // Watches one asset through the hub: select, WebRTC to the chosen server, in-order bytes, failover. Node and browser.
-import type { ClientControl } from '../signaling/protocol/frames.js';
+import { FrameErrorCode, type ClientControl } from '../signaling/protocol/frames.js';
 import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
 import { ErrorCode } from '../signaling/protocol/types.js';
 import { TypedEventTarget } from './typed-events.js';
@@ -38,6 +38,11 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly #stream: ViewerStream;
   readonly #hub: ViewerHubMessages;
   readonly #dead = new Set<string>();
+  /**
+   * Servers whose copy of the asset is not the one this watch's bytes came from (its file changed there, or it is
+   * another file): never asked again for this watch, unlike `#dead`, which a failover with nowhere else to go clears.
+   */
+  readonly #otherCopy = new Set<string>();
   #started = false;
   /** The watch asked ahead (`ViewerOptions.ahead`) was taken or dropped. */
   #aheadUsed = false;
@@ -63,7 +68,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
       emit: (type, detail) => this.#emit(type, detail),
       send: (msg) => this.#send(msg),
       lost: (code, message) => this.#lost(code, message),
-      fatal: (code, message) => this.#fatal(code, message),
+      otherCopy: (message) => this.#lost(FrameErrorCode.assetChanged, message, true),
       seekTime: (ms) => this.seekTime(ms),
       retryPlay: () => {
         if (this.#seekRetry !== undefined) return;
@@ -181,8 +186,9 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     const req: WatchRequest = { assetId: this.assetId, offset: this.#stream.watchOffset() };
     // The limit goes with the watch: the server sends from the moment the channel opens, before a `limit` frame arrives.
     if (this.#limitBps !== null) req.limitBps = this.#limitBps;
-    const avoid = from === null && this.#dead.size === 0 ? (this.#o.avoid ?? []) : [];
-    const exclude = [...new Set([...avoid, ...this.#dead])].slice(-16);
+    const avoid = from === null && this.#dead.size === 0 && this.#otherCopy.size === 0 ? (this.#o.avoid ?? []) : [];
+    // The other copies last: the cut to the schema's 16 keeps them (at most MAX_FAILOVERS of them).
+    const exclude = [...new Set([...avoid, ...this.#dead, ...this.#otherCopy])].slice(-16);
     if (exclude.length) req.exclude = exclude;
     const ahead = this.#takeAhead(from, req);
     // The peer is made while the director chooses: its offer goes with the watch request (or the watch asked ahead
@@ -209,6 +215,13 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
         if (this.#closed || this.#session) return;
         return this.#selectOnce(from);
       }
+      // Every holder left is one whose copy is another file: the watch cannot go on byte for byte anywhere.
+      if (this.#otherCopy.size > 0 && (reply.code === ErrorCode.noCapacity || reply.code === ErrorCode.unknownAsset))
+        return this.#fatal(
+          FrameErrorCode.assetChanged,
+          `no other server could resume ${this.assetId} on the copy this watch started on (${[...this.#otherCopy].join(', ')}: ` +
+            `another copy; ${reply.code}: ${reply.message})`,
+        );
       return this.#fatal(reply.code, reply.message);
     }
     const { ok: _ok, answer, ...session } = reply;
@@ -265,15 +278,18 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     return link;
   }
 
-  /** The current server is gone: resume at the same byte on another one. */
-  #lost(code: string, message: string): void {
+  /**
+   * The current server is gone: resume at the same byte on another one. `otherCopy`: its copy is not the one the
+   * watch started on, so it is not asked again.
+   */
+  #lost(code: string, message: string, otherCopy = false): void {
     if (this.#closed || !this.#session) return;
     const old = this.#session;
     this.#dropPeer();
     this.#session = null;
     this.#o.socket.emit('leave', { sessionId: old.sessionId });
     if (this.#stream.ended) return;
-    this.#dead.add(old.server.id);
+    (otherCopy ? this.#otherCopy : this.#dead).add(old.server.id);
     if (++this.#failovers > MAX_FAILOVERS)
       return this.#fatal('failover-exhausted', `gave up after ${MAX_FAILOVERS} failovers (${code}: ${message})`);
     this.#emit('warning', { code, message });

@@ -87,6 +87,12 @@ export class ViewerSessions {
     // Not in the catalog (yet): a stream being ingested here is served from its live file.
     const live = info ? undefined : o.ingest.liveSource(msg.assetId, msg.offset);
     if (!info && !live) return ackError(ErrorCode.unknownAsset, `asset ${msg.assetId} is not stored here`);
+    // Changed since the last rescan listed it: not served anew until a rescan lists it again (the hub tries another holder).
+    if (info && !o.store.isAsListed(msg.assetId))
+      return ackError(
+        ErrorCode.unknownAsset,
+        `the stored file of ${msg.assetId} changed on this server; it is served again once listed anew`,
+      );
     const source = live ?? createCachedSource(o.store, o.cache, msg.assetId, Date.now);
     const session = new ServeSession({
       sessionId: msg.sessionId,

@@ -24,7 +24,10 @@ export const FrameErrorCode = {
   unknownAsset: 'unknown-asset',
   readFailed: 'read-failed',
   timeout: 'timeout',
-  /** The stored file under the asset's id changed or went away on this server: the session ends rather than mix two files. */
+  /**
+   * The stored file under the asset's id changed on this server: the session ends rather than mix two files; the viewer
+   * resumes on another holder whose copy has the fingerprint it started on (never on this server again), or stops.
+   */
   assetChanged: 'asset-changed',
   /**
    * The stored file under the asset's id left this server (deleted, its storage gone): the viewer resumes on another
