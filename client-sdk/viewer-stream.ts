@@ -22,6 +22,8 @@ export const MAX_SEEK_RETRIES = 30;
 /** What the stream asks of its Viewer. */
 export interface StreamOwner {
   emit<K extends keyof ViewerEventMap>(type: K, detail: ViewerEventMap[K]['detail']): void;
+  /** The server closed the session as idle (`idle`): no failure; a new one is asked for when bytes are wanted again. */
+  idle(message: string): void;
   /** A control frame to the current server (none without a peer). */
   send(msg: ClientControl): void;
   /** The current server is no good: resume on another. */
@@ -222,6 +224,7 @@ export class ViewerStream {
         // The file left that server (deleted, its storage gone): another holder's copy, if it is the same file (the
         // fingerprint check at its meta), carries on from the same byte, as after a server's death.
         if (msg.code === FrameErrorCode.assetGone) return o.lost(msg.code, msg.message);
+        if (msg.code === FrameErrorCode.idle) return o.idle(msg.message);
         if (this.#timeSeek && msg.code === 'rate-limited' && this.#timeSeek.retries < MAX_SEEK_RETRIES) {
           // Too many restarts lately: the seek waits and is asked again. Going back to where the stream was would hand a
           // player, which dropped its buffer for the new position, bytes from inside a Cluster it can no longer parse.

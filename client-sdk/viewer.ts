@@ -66,6 +66,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     this.#limitBps = opts.limitBps ?? null;
     this.#stream = new ViewerStream(opts.offset ?? 0, opts.startTimeMs, opts.fast === true, {
       emit: (type, detail) => this.#emit(type, detail),
+      idle: (message) => this.#idle(message),
       send: (msg) => this.#send(msg),
       lost: (code, message) => this.#lost(code, message),
       otherCopy: (message) => this.#lost(FrameErrorCode.assetChanged, message, true),
@@ -127,7 +128,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
 
   resume(): void {
     this.#paused = false;
-    this.#send({ t: 'resume' });
+    if (!this.#reopen()) this.#send({ t: 'resume' });
   }
 
   /** Ask servers to send no faster than `bps` on average (null: no limit); kept across failovers. */
@@ -140,7 +141,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   seek(offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`bad offset ${offset}`);
     this.#stream.seek(offset);
-    this.#send(this.#stream.play());
+    if (!this.#reopen()) this.#send(this.#stream.play());
   }
 
   /**
@@ -149,9 +150,17 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
    */
   seekTime(ms: number): void {
     this.#stream.seekTime(ms);
-    // A stream that ended may have lost its session (servers close idle ones): ask for a new one.
-    if (this.#started && !this.#closed && !this.#session && !this.#selecting) void this.#select(null);
-    else this.#send(this.#stream.play());
+    if (!this.#reopen()) this.#send(this.#stream.play());
+  }
+
+  /**
+   * No session (the server closed it as idle, or it ended): asks for a new one from where the stream is, and says so.
+   * The session's `play` then asks for that place (a seek by time as its own `play`).
+   */
+  #reopen(): boolean {
+    if (!this.#started || this.#closed || this.#session || this.#selecting || this.#stream.ended) return false;
+    void this.#select(null);
+    return true;
   }
 
   /** Leave the session and release everything (idempotent). */
@@ -294,6 +303,22 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
       return this.#fatal('failover-exhausted', `gave up after ${MAX_FAILOVERS} failovers (${code}: ${message})`);
     this.#emit('warning', { code, message });
     void this.#select(old.server.id);
+  }
+
+  /**
+   * The server closed the session as idle (paused, or at the end): the slot is given back and no other server asked;
+   * `resume`, `seek` or `seekTime` asks for a new session from where the stream is. A viewer that still wants bytes
+   * (at the edge of a live stream that did not grow) resumes at once, as after a lost server.
+   */
+  #idle(message: string): void {
+    if (this.#closed || !this.#session) return;
+    // Neither paused nor at the end (waiting at the edge of a live stream that did not grow): bytes are still wanted.
+    if (!this.#paused && !this.#stream.ended) return this.#lost(FrameErrorCode.idle, message);
+    const old = this.#session;
+    this.#dropPeer();
+    this.#session = null;
+    this.#o.socket.emit('leave', { sessionId: old.sessionId });
+    this.#emit('warning', { code: FrameErrorCode.idle, message });
   }
 
   #dropPeer(): void {

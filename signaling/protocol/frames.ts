@@ -34,6 +34,12 @@ export const FrameErrorCode = {
    * holder at the same byte, as when a server dies (and only on a copy with the fingerprint it started on).
    */
   assetGone: 'asset-gone',
+  /**
+   * The session was idle too long (paused, at the end of a stored asset, or at the edge of a live stream that does not
+   * grow) and the server closed it to free its slot: no failure. The viewer holds no session until it needs bytes
+   * again (a resume, a seek), then asks for a new one from where it is.
+   */
+  idle: 'idle',
 } as const;
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
 
