@@ -18,7 +18,10 @@ export { MAX_GAP_REPAIRS, MAX_SEEK_RETRIES } from './viewer-stream.js';
 export { MAX_EARLY_HUB_MESSAGES } from './viewer-hub-messages.js';
 /** Failovers one Viewer makes before giving up. */
 export const MAX_FAILOVERS = 8;
-/** After a failover found no server but those that failed this viewer: the pause before it asks for them again. */
+/**
+ * After a failover found no server but those that failed this viewer, or a session given back while idle found every
+ * holder full: the pause before it asks again.
+ */
 export const RETRY_PASSED_OVER_MS = 1_000;
 /** A seek by time the server refused for now (`rate-limited`) is asked again after this long (ms). */
 export const SEEK_RETRY_MS = 1_000;
@@ -48,6 +51,8 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   #aheadUsed = false;
   #selecting = false;
   #closed = false;
+  /** The server closed the session as idle and none was asked for since (`#idle`); cleared by the next session. */
+  #released = false;
   #paused = false;
   #link: PeerLink | null = null;
   #session: WatchReply | null = null;
@@ -224,6 +229,16 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
         if (this.#closed || this.#session) return;
         return this.#selectOnce(from);
       }
+      // A session given back while idle, asked for again while every holder is full: the player has what it buffered
+      // to play meanwhile. Asked again after a pause, each try counted as a failover.
+      if (reply.code === ErrorCode.noCapacity && this.#released) {
+        if (++this.#failovers > MAX_FAILOVERS)
+          return this.#fatal('failover-exhausted', `gave up after ${MAX_FAILOVERS} failovers (${reply.code}: ${reply.message})`);
+        this.#emit('warning', { code: reply.code, message: `${reply.message}; asking again` });
+        await new Promise((r) => setTimeout(r, RETRY_PASSED_OVER_MS));
+        if (this.#closed || this.#session) return;
+        return this.#selectOnce(from);
+      }
       // Every holder left is one whose copy is another file: the watch cannot go on byte for byte anywhere.
       if (this.#otherCopy.size > 0 && (reply.code === ErrorCode.noCapacity || reply.code === ErrorCode.unknownAsset))
         return this.#fatal(
@@ -235,6 +250,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     }
     const { ok: _ok, answer, ...session } = reply;
     this.#session = session;
+    this.#released = false;
     this.#stream.newSession();
     this.#emit('selected', session);
     if (from !== null) this.#emit('failover', { from, to: session.server.id, offset: this.#stream.expected });
@@ -318,6 +334,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     this.#dropPeer();
     this.#session = null;
     this.#o.socket.emit('leave', { sessionId: old.sessionId });
+    this.#released = true;
     this.#emit('warning', { code: FrameErrorCode.idle, message });
   }
 

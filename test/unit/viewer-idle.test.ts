@@ -2,11 +2,14 @@
 // other server, then asks for a new one from where it is at a resume or a seek; one still waiting for bytes resumes at once.
 import { describe, expect, it } from 'vitest';
 import { encodeControl, encodeMedia } from '../../signaling/protocol/frames.js';
-import { Viewer, type ViewerSocket } from '../../client-sdk/viewer.js';
+import { RETRY_PASSED_OVER_MS, Viewer, type ViewerSocket } from '../../client-sdk/viewer.js';
 import { scriptedPeers } from '../helpers/scripted-peer.js';
 
-/** A hub that answers every watch with a session on a new server; `watches` keeps each request, `left` each leave. */
-function scriptedHub() {
+/**
+ * A hub that answers every watch with a session on a new server, but `no-capacity` to the watches numbered in `full`;
+ * `watches` keeps each request, `left` each leave.
+ */
+function scriptedHub(full: number[] = []) {
   const watches: { offset?: number; exclude?: string[] }[] = [];
   const left: string[] = [];
   let n = 0;
@@ -15,6 +18,7 @@ function scriptedHub() {
       if (event === 'leave') left.push((req as { sessionId: string }).sessionId);
       if (event !== 'watch') return;
       watches.push(req as { offset?: number });
+      if (full.includes(watches.length)) return ack!({ ok: false, code: 'no-capacity', message: 'every server is full' });
       n++;
       ack!({ ok: true, sessionId: `session-${n}`, server: { id: `srv-${n}`, region: 'test' }, reason: 'storage', loadFactor: 0, epoch: 1 });
     },
@@ -29,8 +33,8 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 const idle = encodeControl({ t: 'error', code: 'idle', message: 'the session was idle' });
 
 /** A Viewer that got its meta and 1,000 of 10,000 bytes from its first server. */
-async function playing() {
-  const hub = scriptedHub();
+async function playing(full: number[] = []) {
+  const hub = scriptedHub(full);
   const v = new Viewer({ socket: hub.socket, assetId: 'a1', SimplePeer: peers.Peer as never });
   const warnings: string[] = [];
   const errors: string[] = [];
@@ -63,6 +67,23 @@ describe('Viewer: a session its server closed as idle', () => {
       [1_000, undefined],
     ]);
     expect(v.session?.server.id).toBe('srv-2');
+    expect(errors).toEqual([]);
+    v.close();
+  });
+
+  it('paused: a resume that finds every server full asks again after a pause, and plays on', async () => {
+    const { v, hub, first, warnings, errors } = await playing([2]);
+    v.pause();
+    first.fire('data', idle);
+    await tick();
+    v.resume();
+    await tick();
+    expect(hub.watches).toHaveLength(2);
+    expect(v.session).toBeNull();
+    await new Promise((r) => setTimeout(r, RETRY_PASSED_OVER_MS + 200));
+    expect(hub.watches.map((w) => w.offset)).toEqual([0, 1_000, 1_000]);
+    expect(v.session?.server.id).toBe('srv-2');
+    expect(warnings).toEqual(['idle', 'no-capacity']);
     expect(errors).toEqual([]);
     v.close();
   });
