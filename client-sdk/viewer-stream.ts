@@ -26,6 +26,8 @@ export interface StreamOwner {
   idle(message: string): void;
   /** A control frame to the current server (none without a peer). */
   send(msg: ClientControl): void;
+  /** The watch cannot go on anywhere: its `error`. */
+  fatal(code: string, message: string): void;
   /** The current server is no good: resume on another. */
   lost(code: string, message: string): void;
   /**
@@ -221,6 +223,8 @@ export class ViewerStream {
         // copy is the one the watch started on (the fingerprint check at its meta) carries on from the same byte; this
         // server is not asked again. With none, the watch ends rather than mix two files.
         if (msg.code === FrameErrorCode.assetChanged) return o.otherCopy(msg.message);
+        // Rewritten in place: what arrived since the rewrite may be the new file's already, so no copy continues it.
+        if (msg.code === FrameErrorCode.assetRewritten) return o.fatal(msg.code, msg.message);
         // The file left that server (deleted, its storage gone): another holder's copy, if it is the same file (the
         // fingerprint check at its meta), carries on from the same byte, as after a server's death.
         if (msg.code === FrameErrorCode.assetGone) return o.lost(msg.code, msg.message);

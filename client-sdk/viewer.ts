@@ -75,6 +75,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
       send: (msg) => this.#send(msg),
       lost: (code, message) => this.#lost(code, message),
       otherCopy: (message) => this.#lost(FrameErrorCode.assetChanged, message, true),
+      fatal: (code, message) => this.#fatal(code, message),
       seekTime: (ms) => this.seekTime(ms),
       retryPlay: () => {
         if (this.#seekRetry !== undefined) return;

@@ -30,6 +30,11 @@ export const FrameErrorCode = {
    */
   assetChanged: 'asset-changed',
   /**
+   * The stored file under the asset's id was rewritten in place on this server (the same inode and size: caught by a
+   * storage rescan, not by the reads before it), so bytes already sent may be the new file's: the viewer stops.
+   */
+  assetRewritten: 'asset-rewritten',
+  /**
    * The stored file under the asset's id left this server (deleted, its storage gone): the viewer resumes on another
    * holder at the same byte, as when a server dies (and only on a copy with the fingerprint it started on).
    */

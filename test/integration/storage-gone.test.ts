@@ -5,7 +5,7 @@
 // watch` stopped with nothing written, though the other copy was the same.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +16,7 @@ const exec = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'baton-storage-gone-'));
 const SOURCE = join(MEDIA_DIR, 'demo-mandelbrot.webm');
 const OTHER = join(MEDIA_DIR, 'demo-smpte.webm');
-const IDS = ['gone1', 'gone2', 'chg1', 'chg2', 'chg3'];
+const IDS = ['gone1', 'gone2', 'chg1', 'chg2', 'chg3', 'chg4'];
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 /** `baton watch --json` (paced): its exit code and output, never rejecting. */
@@ -34,6 +34,18 @@ function batonWatch(hubUrl: string, id: string, out: string): Promise<{ code: nu
 function replaceAtomically(path: string, source: string): void {
   copyFileSync(source, `${path}.new`);
   renameSync(`${path}.new`, path);
+}
+
+/** Its last 64 KiB written over in place with other bytes: the same inode and size, another fingerprint. */
+function rewriteTailInPlace(path: string): void {
+  const { ino, size } = statSync(path);
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, new Uint8Array(64 * 1024).fill(0x5a), 0, 64 * 1024, size - 64 * 1024);
+  } finally {
+    closeSync(fd);
+  }
+  expect(statSync(path)).toMatchObject({ ino, size });
 }
 
 /** `source` over `path` as `cp new.webm x.webm` does: the same inode truncated and written again. */
@@ -98,6 +110,14 @@ describe('a stored file that leaves or changes on the server a viewer plays it f
 
     it('copied over in place (same inode, another size): the same', async () => {
       expectResumedElsewhere(await watchAcross('chg2', (first) => copyOverInPlace(join(storage(first), 'chg2.webm'), OTHER)));
+    }, 120_000);
+
+    it('rewritten in place keeping its inode and size (caught by a rescan, not by reads): the watch stops (asset-rewritten), nothing written', async () => {
+      // No read refused the new bytes before the rescan: some may have been sent, so no other copy may continue them.
+      const r = await watchAcross('chg4', (first) => rewriteTailInPlace(join(storage(first), 'chg4.webm')));
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: 'asset-rewritten' });
+      expect(existsSync(r.out)).toBe(false);
     }, 120_000);
 
     it('changed on both servers: the watch ends with asset-changed, saying why, and nothing is written', async () => {

@@ -39,7 +39,10 @@ const meta = (fingerprint: string | undefined, offset: number) =>
  * 1,000 bytes from a server with copy A, then `first` ends it (a lost server, or its error frame); a failover, then a
  * server with `second`'s copy sends its meta and 1,000 bytes; when a third server is asked for, it has copy A.
  */
-async function failoverTo(second: string | undefined, opts: { servers?: number; first?: 'close' | 'asset-changed' } = {}) {
+async function failoverTo(
+  second: string | undefined,
+  opts: { servers?: number; first?: 'close' | 'asset-changed' | 'asset-rewritten' } = {},
+) {
   const asked: string[][] = [];
   const v = new Viewer({ socket: scriptedHub(opts.servers, asked), assetId: 'fo1', SimplePeer: peers.Peer as never });
   const data: number[] = [];
@@ -52,12 +55,15 @@ async function failoverTo(second: string | undefined, opts: { servers?: number; 
   first.fire('connect');
   first.fire('data', meta(COPY_A, 0));
   first.fire('data', encodeMedia(0, new Uint8Array(1_000)));
-  if (opts.first === 'asset-changed')
-    first.fire('data', encodeControl({ t: 'error', code: 'asset-changed', message: 'the stored file of fo1 changed on this server' }));
+  if (opts.first && opts.first !== 'close')
+    first.fire('data', encodeControl({ t: 'error', code: opts.first, message: 'the stored file of fo1 changed on this server' }));
   else first.fire('close');
   await new Promise((r) => setTimeout(r, 0));
   const next = peers.made.at(-1)!;
-  expect(next).not.toBe(first);
+  if (next === first) {
+    v.close();
+    return { data, errors, asked };
+  }
   next.fire('connect');
   next.fire('data', meta(second, 1_000));
   next.fire('data', encodeMedia(1_000, new Uint8Array(1_000)));
@@ -101,6 +107,10 @@ describe("Viewer: its server's file changed under the id (asset-changed)", () =>
     const r = await failoverTo(COPY_A, { first: 'asset-changed' });
     expect(r).toMatchObject({ data: [0, 1_000], errors: [] });
     expect(r.asked).toEqual([[], ['srv-1']]);
+  });
+
+  it("rewritten in place (asset-rewritten: bytes since may be the new file's): stops, asks no other server", async () => {
+    expect(await failoverTo(COPY_A, { first: 'asset-rewritten' })).toEqual({ data: [0], errors: ['asset-rewritten'], asked: [[]] });
   });
 
   it('the other holder has another copy and there is no third: ends with asset-changed', async () => {
