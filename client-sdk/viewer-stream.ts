@@ -22,12 +22,19 @@ export const MAX_SEEK_RETRIES = 30;
 /** What the stream asks of its Viewer. */
 export interface StreamOwner {
   emit<K extends keyof ViewerEventMap>(type: K, detail: ViewerEventMap[K]['detail']): void;
+  /** The server closed the session as idle (`idle`): no failure; a new one is asked for when bytes are wanted again. */
+  idle(message: string): void;
   /** A control frame to the current server (none without a peer). */
   send(msg: ClientControl): void;
-  /** The current server is no good: resume on another. */
-  lost(code: string, message: string): void;
   /** The watch cannot go on anywhere: its `error`. */
   fatal(code: string, message: string): void;
+  /** The current server is no good: resume on another. */
+  lost(code: string, message: string): void;
+  /**
+   * The current server's copy is not the one the bytes so far came from (its file changed, or it is another file):
+   * resume on another holder, never on this one again for this watch; with none left, the watch ends `asset-changed`.
+   */
+  otherCopy(message: string): void;
   /** The init segment of a start at a time is delivered: seek to `ms` (`Viewer.seekTime`). */
   seekTime(ms: number): void;
   /** The server refused the seek by time for now: send `play()` again a little later, while a seek by time is wanted. */
@@ -169,9 +176,8 @@ export class ViewerStream {
         if (msg.fingerprint !== undefined) {
           // A resume on a server whose copy is another file would splice two files at the resume's byte.
           if (this.#fingerprint !== null && msg.fingerprint !== this.#fingerprint && this.#cursor.expected > 0)
-            return o.fatal(
-              FrameErrorCode.assetChanged,
-              `this server's copy of ${msg.assetId} is not the one the watch started on (${msg.fingerprint}, not ${this.#fingerprint}): not resumed`,
+            return o.otherCopy(
+              `this server's copy of ${msg.assetId} is not the one the watch started on (${msg.fingerprint}, not ${this.#fingerprint}): not resumed there`,
             );
           this.#fingerprint = msg.fingerprint;
         }
@@ -202,8 +208,7 @@ export class ViewerStream {
         // one file. A live stream may end shorter: a dropped broadcast is salvaged at its last whole Cluster, and a
         // viewer behind its edge had the torn tail already; it ends as before.
         if (this.#cursor.expected > msg.bytes - this.#delta && !this.#live)
-          return o.fatal(
-            FrameErrorCode.assetChanged,
+          return o.otherCopy(
             `the server's copy of this asset ends at ${msg.bytes - this.#delta} bytes, before the ${this.#cursor.expected} already received`,
           );
         if (this.#cursor.expected >= msg.bytes - this.#delta) {
@@ -214,12 +219,16 @@ export class ViewerStream {
         this.#cursor.seek(this.#cursor.expected);
         return o.send(this.play());
       case 'error':
-        // The server's file changed under the id: its bytes from here on belong to another file, and another
-        // server's copy may be either. Ending beats a stream that is neither.
-        if (msg.code === FrameErrorCode.assetChanged) return o.fatal(msg.code, msg.message);
+        // The server's file changed under the id: its bytes from here on belong to another file. Another holder whose
+        // copy is the one the watch started on (the fingerprint check at its meta) carries on from the same byte; this
+        // server is not asked again. With none, the watch ends rather than mix two files.
+        if (msg.code === FrameErrorCode.assetChanged) return o.otherCopy(msg.message);
+        // Rewritten in place: what arrived since the rewrite may be the new file's already, so no copy continues it.
+        if (msg.code === FrameErrorCode.assetRewritten) return o.fatal(msg.code, msg.message);
         // The file left that server (deleted, its storage gone): another holder's copy, if it is the same file (the
         // fingerprint check at its meta), carries on from the same byte, as after a server's death.
         if (msg.code === FrameErrorCode.assetGone) return o.lost(msg.code, msg.message);
+        if (msg.code === FrameErrorCode.idle) return o.idle(msg.message);
         if (this.#timeSeek && msg.code === 'rate-limited' && this.#timeSeek.retries < MAX_SEEK_RETRIES) {
           // Too many restarts lately: the seek waits and is asked again. Going back to where the stream was would hand a
           // player, which dropped its buffer for the new position, bytes from inside a Cluster it can no longer parse.

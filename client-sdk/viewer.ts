@@ -1,5 +1,5 @@
 // Watches one asset through the hub: select, WebRTC to the chosen server, in-order bytes, failover. Node and browser.
-import type { ClientControl } from '../signaling/protocol/frames.js';
+import { FrameErrorCode, type ClientControl } from '../signaling/protocol/frames.js';
 import type { WatchReply, WatchRequest } from '../signaling/protocol/messages.js';
 import { ErrorCode } from '../signaling/protocol/types.js';
 import { TypedEventTarget } from './typed-events.js';
@@ -18,7 +18,10 @@ export { MAX_GAP_REPAIRS, MAX_SEEK_RETRIES } from './viewer-stream.js';
 export { MAX_EARLY_HUB_MESSAGES } from './viewer-hub-messages.js';
 /** Failovers one Viewer makes before giving up. */
 export const MAX_FAILOVERS = 8;
-/** After a failover found no server but those that failed this viewer: the pause before it asks for them again. */
+/**
+ * After a failover found no server but those that failed this viewer, or a session given back while idle found every
+ * holder full: the pause before it asks again.
+ */
 export const RETRY_PASSED_OVER_MS = 1_000;
 /** A seek by time the server refused for now (`rate-limited`) is asked again after this long (ms). */
 export const SEEK_RETRY_MS = 1_000;
@@ -38,11 +41,18 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   readonly #stream: ViewerStream;
   readonly #hub: ViewerHubMessages;
   readonly #dead = new Set<string>();
+  /**
+   * Servers whose copy of the asset is not the one this watch's bytes came from (its file changed there, or it is
+   * another file): never asked again for this watch, unlike `#dead`, which a failover with nowhere else to go clears.
+   */
+  readonly #otherCopy = new Set<string>();
   #started = false;
   /** The watch asked ahead (`ViewerOptions.ahead`) was taken or dropped. */
   #aheadUsed = false;
   #selecting = false;
   #closed = false;
+  /** The server closed the session as idle and none was asked for since (`#idle`); cleared by the next session. */
+  #released = false;
   #paused = false;
   #link: PeerLink | null = null;
   #session: WatchReply | null = null;
@@ -61,8 +71,10 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     this.#limitBps = opts.limitBps ?? null;
     this.#stream = new ViewerStream(opts.offset ?? 0, opts.startTimeMs, opts.fast === true, {
       emit: (type, detail) => this.#emit(type, detail),
+      idle: (message) => this.#idle(message),
       send: (msg) => this.#send(msg),
       lost: (code, message) => this.#lost(code, message),
+      otherCopy: (message) => this.#lost(FrameErrorCode.assetChanged, message, true),
       fatal: (code, message) => this.#fatal(code, message),
       seekTime: (ms) => this.seekTime(ms),
       retryPlay: () => {
@@ -122,7 +134,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
 
   resume(): void {
     this.#paused = false;
-    this.#send({ t: 'resume' });
+    if (!this.#reopen()) this.#send({ t: 'resume' });
   }
 
   /** Ask servers to send no faster than `bps` on average (null: no limit); kept across failovers. */
@@ -135,7 +147,7 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
   seek(offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`bad offset ${offset}`);
     this.#stream.seek(offset);
-    this.#send(this.#stream.play());
+    if (!this.#reopen()) this.#send(this.#stream.play());
   }
 
   /**
@@ -144,9 +156,17 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
    */
   seekTime(ms: number): void {
     this.#stream.seekTime(ms);
-    // A stream that ended may have lost its session (servers close idle ones): ask for a new one.
-    if (this.#started && !this.#closed && !this.#session && !this.#selecting) void this.#select(null);
-    else this.#send(this.#stream.play());
+    if (!this.#reopen()) this.#send(this.#stream.play());
+  }
+
+  /**
+   * No session (the server closed it as idle, or it ended): asks for a new one from where the stream is, and says so.
+   * The session's `play` then asks for that place (a seek by time as its own `play`).
+   */
+  #reopen(): boolean {
+    if (!this.#started || this.#closed || this.#session || this.#selecting || this.#stream.ended) return false;
+    void this.#select(null);
+    return true;
   }
 
   /** Leave the session and release everything (idempotent). */
@@ -181,8 +201,9 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     const req: WatchRequest = { assetId: this.assetId, offset: this.#stream.watchOffset() };
     // The limit goes with the watch: the server sends from the moment the channel opens, before a `limit` frame arrives.
     if (this.#limitBps !== null) req.limitBps = this.#limitBps;
-    const avoid = from === null && this.#dead.size === 0 ? (this.#o.avoid ?? []) : [];
-    const exclude = [...new Set([...avoid, ...this.#dead])].slice(-16);
+    const avoid = from === null && this.#dead.size === 0 && this.#otherCopy.size === 0 ? (this.#o.avoid ?? []) : [];
+    // The other copies last: the cut to the schema's 16 keeps them (at most MAX_FAILOVERS of them).
+    const exclude = [...new Set([...avoid, ...this.#dead, ...this.#otherCopy])].slice(-16);
     if (exclude.length) req.exclude = exclude;
     const ahead = this.#takeAhead(from, req);
     // The peer is made while the director chooses: its offer goes with the watch request (or the watch asked ahead
@@ -209,10 +230,28 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
         if (this.#closed || this.#session) return;
         return this.#selectOnce(from);
       }
+      // A session given back while idle, asked for again while every holder is full: the player has what it buffered
+      // to play meanwhile. Asked again after a pause, each try counted as a failover.
+      if (reply.code === ErrorCode.noCapacity && this.#released) {
+        if (++this.#failovers > MAX_FAILOVERS)
+          return this.#fatal('failover-exhausted', `gave up after ${MAX_FAILOVERS} failovers (${reply.code}: ${reply.message})`);
+        this.#emit('warning', { code: reply.code, message: `${reply.message}; asking again` });
+        await new Promise((r) => setTimeout(r, RETRY_PASSED_OVER_MS));
+        if (this.#closed || this.#session) return;
+        return this.#selectOnce(from);
+      }
+      // Every holder left is one whose copy is another file: the watch cannot go on byte for byte anywhere.
+      if (this.#otherCopy.size > 0 && (reply.code === ErrorCode.noCapacity || reply.code === ErrorCode.unknownAsset))
+        return this.#fatal(
+          FrameErrorCode.assetChanged,
+          `no other server could resume ${this.assetId} on the copy this watch started on (${[...this.#otherCopy].join(', ')}: ` +
+            `another copy; ${reply.code}: ${reply.message})`,
+        );
       return this.#fatal(reply.code, reply.message);
     }
     const { ok: _ok, answer, ...session } = reply;
     this.#session = session;
+    this.#released = false;
     this.#stream.newSession();
     this.#emit('selected', session);
     if (from !== null) this.#emit('failover', { from, to: session.server.id, offset: this.#stream.expected });
@@ -265,19 +304,39 @@ export class Viewer extends TypedEventTarget<ViewerEventMap> {
     return link;
   }
 
-  /** The current server is gone: resume at the same byte on another one. */
-  #lost(code: string, message: string): void {
+  /**
+   * The current server is gone: resume at the same byte on another one. `otherCopy`: its copy is not the one the
+   * watch started on, so it is not asked again.
+   */
+  #lost(code: string, message: string, otherCopy = false): void {
     if (this.#closed || !this.#session) return;
     const old = this.#session;
     this.#dropPeer();
     this.#session = null;
     this.#o.socket.emit('leave', { sessionId: old.sessionId });
     if (this.#stream.ended) return;
-    this.#dead.add(old.server.id);
+    (otherCopy ? this.#otherCopy : this.#dead).add(old.server.id);
     if (++this.#failovers > MAX_FAILOVERS)
       return this.#fatal('failover-exhausted', `gave up after ${MAX_FAILOVERS} failovers (${code}: ${message})`);
     this.#emit('warning', { code, message });
     void this.#select(old.server.id);
+  }
+
+  /**
+   * The server closed the session as idle (paused, or at the end): the slot is given back and no other server asked;
+   * `resume`, `seek` or `seekTime` asks for a new session from where the stream is. A viewer that still wants bytes
+   * (at the edge of a live stream that did not grow) resumes at once, as after a lost server.
+   */
+  #idle(message: string): void {
+    if (this.#closed || !this.#session) return;
+    // Neither paused nor at the end (waiting at the edge of a live stream that did not grow): bytes are still wanted.
+    if (!this.#paused && !this.#stream.ended) return this.#lost(FrameErrorCode.idle, message);
+    const old = this.#session;
+    this.#dropPeer();
+    this.#session = null;
+    this.#o.socket.emit('leave', { sessionId: old.sessionId });
+    this.#released = true;
+    this.#emit('warning', { code: FrameErrorCode.idle, message });
   }
 
   #dropPeer(): void {

@@ -9,6 +9,12 @@ export interface CachedSource extends ByteSource {
   readonly storageBytes: number;
   /** Bytes this source delivered from the cache. */
   readonly cacheBytes: number;
+  /**
+   * The file under the id has the inode and size this source opened on (true when the store cannot tell). Asked when
+   * a rescan found the file's bytes changed: a rewrite in place that kept both passes every read's check until that
+   * rescan, so bytes sent since the rewrite may be the new file's.
+   */
+  sameInodeAndSize(): boolean;
 }
 
 export interface CachedSourceOptions {
@@ -95,6 +101,11 @@ class CachedReader implements CachedSource {
   /** Another file is under the id (an atomic replace, a delete and a new file, a rewrite in place) since this source opened. */
   #changed(): boolean {
     return this.#identity !== undefined && this.#store.identity?.(this.assetId) !== this.#identity;
+  }
+
+  sameInodeAndSize(): boolean {
+    const inodeAndSize = (identity: string | undefined) => identity?.split(':', 2).join(':');
+    return this.#identity === undefined || inodeAndSize(this.#store.identity?.(this.assetId)) === inodeAndSize(this.#identity);
   }
 
   isLive(): boolean {

@@ -209,6 +209,15 @@ export function addServerCommand(program: Command): void {
         15_000,
       ),
     )
+    .addOption(
+      opt(
+        '--idle-timeout-ms <ms>',
+        'close a viewer session paused (or at the edge of a live stream that does not grow) this long; one at the end of a stored asset after at most 10 s',
+        'BATON_IDLE_TIMEOUT_MS',
+        timerMs('idle-timeout-ms', 1_000, 3_600_000),
+        120_000,
+      ),
+    )
     .addOption(opt('--ice-servers <json>', 'STUN/TURN servers for WebRTC, as JSON', 'BATON_ICE_SERVERS', iceServers, []))
     .addOption(
       opt(
@@ -278,7 +287,7 @@ export function addServerCommand(program: Command): void {
         operatorToken: o.operatorToken,
         iceServers: o.iceServers,
         rtcBindAddress: o.rtcBindAddress,
-        sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs },
+        sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs, idleMs: o.idleTimeoutMs },
         allowFast: Boolean(o.allowFast),
         posters: o.posters !== false,
         renditions: o.renditions !== false,

@@ -17,8 +17,18 @@ export const STALL_TIMEOUT_MS = 15_000;
  * bitrate for this long cannot play the stream; it is told and dropped (it may fail over).
  */
 export const SLOW_VIEWER_MS = 20_000;
-/** Paused, ended, or waiting on a live stream that does not grow: closed after this long. */
+/**
+ * Paused, or waiting on a live stream that does not grow (with nothing from the viewer either): closed after this long
+ * (the viewer is told `idle` and asks for a new session when it wants bytes again). A paused or ended session's
+ * `stats` and `limit` frames do not count as activity: a player paused for good sends `stats` every second, and held
+ * its slot until it disconnected.
+ */
 export const IDLE_TIMEOUT_MS = 120_000;
+/**
+ * A stored asset sent to its end: closed after this long (or IDLE_TIMEOUT_MS when shorter). Long enough for a seek while
+ * the player plays out what it has ahead (about 10 s) to reuse the session; after it, a seek back asks for a new one.
+ */
+export const ENDED_IDLE_TIMEOUT_MS = 10_000;
 /** How often a caught-up live session looks for new bytes (ByteSource has no growth event). */
 export const LIVE_POLL_MS = 100;
 /** Timeouts and the egress figure are checked this often. */

@@ -233,7 +233,11 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       });
       return;
     }
-    this.#lastActivityAt = this.#now();
+    // What the viewer asks for counts as activity, and any frame while it waits for bytes (at a live edge); a `stats` or
+    // `limit` frame of a paused or ended session does not (a player paused for good sends `stats` every second, and
+    // held its slot while it stayed connected).
+    const t = r.frame.msg.t;
+    if (t === 'play' || t === 'pause' || t === 'resume' || this.#state === 'streaming') this.#lastActivityAt = this.#now();
     // After #ready, in arrival order: a play may land before the asset was described.
     this.#inOrder(() => this.#onControl(r.frame.msg));
   }
@@ -354,7 +358,10 @@ export class ServeSession extends EventEmitter<ServeSessionEvents> {
       this.#slow,
     );
     if (!verdict) return;
-    if (verdict.close !== 'idle') this.#sendControl({ t: 'error', code: 'timeout', message: verdict.tell });
+    // Idle: told, so the viewer takes the close for the end of this session, not a lost server, and asks again later.
+    if (verdict.close === 'idle')
+      return this.end(FrameErrorCode.idle, 'the session was idle and is closed to free its slot; ask again to go on');
+    this.#sendControl({ t: 'error', code: 'timeout', message: verdict.tell });
     this.close(verdict.close, verdict.close === 'too-slow' ? verdict.error : undefined);
   }
 }

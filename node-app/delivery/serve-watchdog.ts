@@ -1,6 +1,13 @@
 // When a viewer session is given up on — a viewer that stopped reading, one too slow to play, one idle too long.
 // A pure verdict per watchdog tick, apart from the session that sends and streams; the caller passes `now`.
-import { IDLE_TIMEOUT_MS, SLOW_VIEWER_MS, STALL_TIMEOUT_MS, type ServeSessionOptions, type ServeState } from './serve-options.js';
+import {
+  ENDED_IDLE_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
+  SLOW_VIEWER_MS,
+  STALL_TIMEOUT_MS,
+  type ServeSessionOptions,
+  type ServeState,
+} from './serve-options.js';
 import type { SlowViewerWatch } from './slow-viewer.js';
 
 export interface WatchdogSample {
@@ -15,12 +22,12 @@ export interface WatchdogSample {
   blockedMs: number;
   bytesSent: number;
   bitrateBps: number | undefined;
-  /** Last time the viewer or the source did something (ms). */
+  /** Last time media moved or the viewer asked for it (connect, play, pause, resume), ms; never a `stats` or `limit` frame. */
   lastActivityAt: number;
   timeouts: ServeSessionOptions['timeouts'];
 }
 
-/** Close the session for `close`; `tell` goes to the viewer first as a `timeout` error frame. */
+/** Close the session for `close`; `tell` goes to the viewer first as a `timeout` error frame (`idle`: an `idle` one). */
 export type WatchdogVerdict = { close: 'stalled'; tell: string } | { close: 'too-slow'; tell: string; error: Error } | { close: 'idle' };
 
 /** The verdict of one watchdog tick, or null to keep going. Feeds `slow` one sample (unless the viewer stalled). */
@@ -42,7 +49,9 @@ export function watchdogVerdict(s: WatchdogSample, slow: SlowViewerWatch): Watch
     return { close: 'too-slow', tell: message, error: new Error(message) };
   }
   const idle = s.state === 'paused' || s.state === 'ended' || (s.state === 'streaming' && s.live);
-  if (idle && s.writePendingSince === null && s.now - s.lastActivityAt > (t.idleMs ?? IDLE_TIMEOUT_MS)) {
+  const idleMs = t.idleMs ?? IDLE_TIMEOUT_MS;
+  const limitMs = s.state === 'ended' ? Math.min(idleMs, ENDED_IDLE_TIMEOUT_MS) : idleMs;
+  if (idle && s.writePendingSince === null && s.now - s.lastActivityAt > limitMs) {
     return { close: 'idle' };
   }
   return null;

@@ -5,7 +5,7 @@ import { isAssetId } from '../../signaling/protocol/ids.js';
 import { FrameErrorCode } from '../../signaling/protocol/frames.js';
 import type { Logger } from '../../signaling/log.js';
 import type { BlockCache } from '../cache/index.js';
-import { createCachedSource } from '../cache/cached-reader.js';
+import { type CachedSource, createCachedSource } from '../cache/cached-reader.js';
 import { ServeSession } from '../delivery/serve-session.js';
 import { CONNECT_TIMEOUT_MS, type ServeSessionOptions } from '../delivery/serve-options.js';
 import { CLOSED_BY_HUB, type IngestManager } from '../ingest/ingest-manager.js';
@@ -40,8 +40,8 @@ export class ViewerSessions {
   readonly #sessions = new Map<string, ServeSession>();
   /** The asset each open session watches (as many entries as sessions, so bounded by `maxSessions`). */
   readonly #assetOf = new Map<string, string>();
-  /** The sessions reading a stored file (not a live one): a subset of `#sessions`. */
-  readonly #stored = new Set<string>();
+  /** The sessions reading a stored file (not a live one), with their sources: a subset of `#sessions`. */
+  readonly #stored = new Map<string, CachedSource>();
   #closed = false;
   /** A session was opened since the last `takeOpened()`. */
   #opened = false;
@@ -87,7 +87,14 @@ export class ViewerSessions {
     // Not in the catalog (yet): a stream being ingested here is served from its live file.
     const live = info ? undefined : o.ingest.liveSource(msg.assetId, msg.offset);
     if (!info && !live) return ackError(ErrorCode.unknownAsset, `asset ${msg.assetId} is not stored here`);
-    const source = live ?? createCachedSource(o.store, o.cache, msg.assetId, Date.now);
+    // Changed since the last rescan listed it: not served anew until a rescan lists it again (the hub tries another holder).
+    if (info && !o.store.isAsListed(msg.assetId))
+      return ackError(
+        ErrorCode.unknownAsset,
+        `the stored file of ${msg.assetId} changed on this server; it is served again once listed anew`,
+      );
+    const stored = live ? undefined : createCachedSource(o.store, o.cache, msg.assetId, Date.now);
+    const source = live ?? stored!;
     const session = new ServeSession({
       sessionId: msg.sessionId,
       source,
@@ -112,7 +119,7 @@ export class ViewerSessions {
     });
     this.#sessions.set(msg.sessionId, session);
     this.#assetOf.set(msg.sessionId, msg.assetId);
-    if (!live) this.#stored.add(msg.sessionId);
+    if (stored) this.#stored.set(msg.sessionId, stored);
     this.#opened = true;
     // The server's own record of its slots (an access log): when each session took one and gave it back.
     o.log.info({ session: msg.sessionId, assetId: msg.assetId, sessions: this.#sessions.size }, 'watch session opened');
@@ -147,19 +154,22 @@ export class ViewerSessions {
   }
 
   /**
-   * The stored file of `assetId` changed or (`gone`) went away: each session reading it is ended with code
-   * `asset-changed` (told to the viewer first: its next bytes would come from the new file after the old
-   * one's: ended, never mixed), or `asset-gone`, on which the viewer resumes on another holder of the same file.
+   * The stored file of `assetId` changed or (`gone`) went away (a rescan says so): each session reading it is ended,
+   * told why first. `asset-gone`, and `asset-changed` for another inode or size (every read since refused it): the
+   * viewer resumes on another holder of the same copy. `asset-rewritten` for a rewrite in place that kept the inode and
+   * the size (no read refused it, so bytes sent since may be the new file's): the viewer stops.
    * Returns how many were ended.
    */
   endStored(assetId: string, gone = false): number {
     let ended = 0;
-    for (const id of [...this.#stored]) {
+    for (const [id, source] of [...this.#stored]) {
       if (this.#assetOf.get(id) !== assetId) continue;
       ended++;
-      // A file that went away mixes no two files: its viewers resume elsewhere (`asset-gone`), where a changed one's stop.
-      if (gone) this.#sessions.get(id)?.end(FrameErrorCode.assetGone, `the stored file of ${assetId} left this server`);
-      else this.#sessions.get(id)?.end(FrameErrorCode.assetChanged, `the stored file of ${assetId} changed on this server`);
+      const session = this.#sessions.get(id);
+      if (gone) session?.end(FrameErrorCode.assetGone, `the stored file of ${assetId} left this server`);
+      else if (source.sameInodeAndSize())
+        session?.end(FrameErrorCode.assetRewritten, `the stored file of ${assetId} was rewritten in place on this server`);
+      else session?.end(FrameErrorCode.assetChanged, `the stored file of ${assetId} changed on this server`);
     }
     return ended;
   }

@@ -152,6 +152,18 @@ export class DiskStore implements BlockStore {
     return now?.isFile() ? `${now.ino}:${now.size}:${entry?.info.fingerprint}` : undefined;
   }
 
+  /**
+   * Whether the file at the id's path is still the one listed (the inode and size of the last rescan's entry). One
+   * replaced or rewritten since (another inode, another size) is not what its listing, fingerprint included, says:
+   * a session opened on it would tell viewers the old copy's fingerprint over the new file's bytes, and one resuming
+   * there would splice two files. False for an id not listed or with no file.
+   */
+  isAsListed(assetId: string): boolean {
+    const entry = this.#entry(assetId);
+    const now = entry && statSync(entry.path, { throwIfNoEntry: false });
+    return !!now?.isFile() && now.ino === entry!.ino && now.size === entry!.info.bytes;
+  }
+
   /** The catalog as of the last rescan, sorted by id (titles and descriptions within MAX_META_CHARS_PER_MESSAGE). */
   list(): AssetInfo[] {
     return withinMetaBudget([...this.#catalog.values()].map((e) => ({ ...e.info })).sort((a, b) => (a.id < b.id ? -1 : 1)));

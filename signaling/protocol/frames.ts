@@ -24,13 +24,27 @@ export const FrameErrorCode = {
   unknownAsset: 'unknown-asset',
   readFailed: 'read-failed',
   timeout: 'timeout',
-  /** The stored file under the asset's id changed or went away on this server: the session ends rather than mix two files. */
+  /**
+   * The stored file under the asset's id changed on this server: the session ends rather than mix two files; the viewer
+   * resumes on another holder whose copy has the fingerprint it started on (never on this server again), or stops.
+   */
   assetChanged: 'asset-changed',
+  /**
+   * The stored file under the asset's id was rewritten in place on this server (the same inode and size: caught by a
+   * storage rescan, not by the reads before it), so bytes already sent may be the new file's: the viewer stops.
+   */
+  assetRewritten: 'asset-rewritten',
   /**
    * The stored file under the asset's id left this server (deleted, its storage gone): the viewer resumes on another
    * holder at the same byte, as when a server dies (and only on a copy with the fingerprint it started on).
    */
   assetGone: 'asset-gone',
+  /**
+   * The session was idle too long (paused, at the end of a stored asset, or at the edge of a live stream that does not
+   * grow) and the server closed it to free its slot: no failure. The viewer holds no session until it needs bytes
+   * again (a resume, a seek), then asks for a new one from where it is.
+   */
+  idle: 'idle',
 } as const;
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
 

@@ -1,6 +1,6 @@
 // The viewer session's watchdog verdict: a viewer that stopped reading, one too slow to play, one idle too long.
 import { describe, expect, it } from 'vitest';
-import { IDLE_TIMEOUT_MS, SLOW_VIEWER_MS, STALL_TIMEOUT_MS } from '../../node-app/delivery/serve-options.js';
+import { ENDED_IDLE_TIMEOUT_MS, IDLE_TIMEOUT_MS, SLOW_VIEWER_MS, STALL_TIMEOUT_MS } from '../../node-app/delivery/serve-options.js';
 import { type WatchdogSample, watchdogVerdict } from '../../node-app/delivery/serve-watchdog.js';
 import { SlowViewerWatch } from '../../node-app/delivery/slow-viewer.js';
 
@@ -47,13 +47,20 @@ describe('watchdogVerdict', () => {
     expect(t).toBeGreaterThan(SLOW_VIEWER_MS);
   });
 
-  it('closes a paused, ended or caught-up live session after the idle timeout, never one with a write outstanding', () => {
-    for (const idle of [{ state: 'paused' as const }, { state: 'ended' as const }, { state: 'streaming' as const, live: true }]) {
+  it('closes a paused or caught-up live session after the idle timeout, an ended one sooner, never one with a write outstanding', () => {
+    for (const [idle, limitMs] of [
+      [{ state: 'paused' as const }, IDLE_TIMEOUT_MS],
+      [{ state: 'streaming' as const, live: true }, IDLE_TIMEOUT_MS],
+      [{ state: 'ended' as const }, ENDED_IDLE_TIMEOUT_MS],
+    ] as const) {
       const s = { ...streaming, ...idle, bitrateBps: undefined };
-      expect(watchdogVerdict({ ...s, now: IDLE_TIMEOUT_MS }, new SlowViewerWatch())).toBeNull();
-      expect(watchdogVerdict({ ...s, now: IDLE_TIMEOUT_MS + 1 }, new SlowViewerWatch())).toEqual({ close: 'idle' });
-      expect(watchdogVerdict({ ...s, now: IDLE_TIMEOUT_MS + 1, writePendingSince: IDLE_TIMEOUT_MS }, new SlowViewerWatch())).toBeNull();
+      expect(watchdogVerdict({ ...s, now: limitMs }, new SlowViewerWatch())).toBeNull();
+      expect(watchdogVerdict({ ...s, now: limitMs + 1 }, new SlowViewerWatch())).toEqual({ close: 'idle' });
+      expect(watchdogVerdict({ ...s, now: limitMs + 1, writePendingSince: limitMs }, new SlowViewerWatch())).toBeNull();
     }
+    // An operator's idle timeout under the ended one bounds both.
+    const ended = { ...streaming, state: 'ended' as const, timeouts: { idleMs: 3_000 } };
+    expect(watchdogVerdict({ ...ended, now: 3_001 }, new SlowViewerWatch())).toEqual({ close: 'idle' });
     // A stored asset still streaming is not idle, however long since the viewer said anything.
     expect(watchdogVerdict({ ...streaming, bitrateBps: undefined, now: 10 * IDLE_TIMEOUT_MS }, new SlowViewerWatch())).toBeNull();
   });

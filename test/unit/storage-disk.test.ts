@@ -279,6 +279,30 @@ describe('DiskStore', () => {
     await store.refresh();
   });
 
+  it('isAsListed: false from a replace or a copy over in place until a rescan lists the file anew', async () => {
+    const store = await open();
+    const path = join(root, 'as-listed.webm');
+    writeFileSync(path, readFileSync(join(root, 'demo-testsrc.webm')));
+    expect(store.isAsListed('as-listed')).toBe(false); // not listed yet
+    await rescanStill(store);
+    expect(store.isAsListed('as-listed')).toBe(true);
+    // Replaced: another inode, under the old listing (and its fingerprint) until the rescans.
+    writeFileSync(`${path}.new`, readFileSync(join(root, 'demo-smpte.webm')));
+    renameSync(`${path}.new`, path);
+    expect(store.stat('as-listed')).toBeDefined();
+    expect(store.isAsListed('as-listed')).toBe(false);
+    await rescanStill(store);
+    expect(store.isAsListed('as-listed')).toBe(true);
+    // Copied over in place: the same inode, another size.
+    writeFileSync(path, readFileSync(join(root, 'demo-testsrc.webm')));
+    expect(store.isAsListed('as-listed')).toBe(false);
+    await rescanStill(store);
+    expect(store.isAsListed('as-listed')).toBe(true);
+    unlinkSync(path);
+    expect(store.isAsListed('as-listed')).toBe(false);
+    await store.refresh();
+  });
+
   it('reports a file rewritten in place (same inode and size, another mtime) as changed', async () => {
     const store = await open();
     const path = join(root, 'rewrite-me.webm');
