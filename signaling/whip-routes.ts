@@ -73,6 +73,8 @@ export class WhipRoutes {
   /** POSTs past the bound's check, waiting for their placement. */
   #placing = 0;
   readonly #resources = new Map<string, Resource>();
+  /** Stream ids whose POST is being answered (one at a time; an entry lives as long as its request). */
+  readonly #answering = new Set<string>();
   /** Whether a POST resumes a broadcast whose primary died: the windows held here (at most maxResources), the records in Redis. */
   readonly #resumes: WhipResumes;
 
@@ -192,7 +194,7 @@ export class WhipRoutes {
   async #post(req: IncomingMessage, res: ServerResponse, streamId: string, relayed: boolean): Promise<void> {
     const post = await readWhipPost(req, res);
     if (!post) return;
-    const { token, sdp } = post;
+    const { token } = post;
     // The publisher may re-POST before a session close told us its primary is gone. Only its own resources end here:
     // a POST with another token (refused below) must not cut a broadcast off while its primary is away.
     const up = new Set(this.#host.serverIds());
@@ -211,6 +213,28 @@ export class WhipRoutes {
           `no DELETE came): DELETE that resource, or its entry server ends it ${WHIP_IDLE_TIMEOUT_MS / 1000} s after its last media; ` +
           'the recording then keeps the id, so go on under a new stream id',
       );
+    // One POST of a stream id at a time: a resume or a carry-on carries the stream's secret (the hub's), with which a
+    // second claim would take the first's over while it is placed, and both would write one recording.
+    if (this.#answering.has(streamId))
+      return fail(res, 409, `another POST of stream ${streamId} is being answered; retry once it is (or DELETE its resource)`);
+    this.#answering.add(streamId);
+    try {
+      await this.#place(req, res, streamId, relayed, post, up);
+    } finally {
+      this.#answering.delete(streamId);
+    }
+  }
+
+  /** Places a POST that no broadcast on air here refused: relayed, refused, resumed, carried on or new. */
+  async #place(
+    req: IncomingMessage,
+    res: ServerResponse,
+    streamId: string,
+    relayed: boolean,
+    post: NonNullable<Awaited<ReturnType<typeof readWhipPost>>>,
+    up: Set<string>,
+  ): Promise<void> {
+    const { token, sdp } = post;
     const decision = await this.#resumes.decide(streamId, token, up, relayed);
     if (decision.kind === 'relay') return this.#relay(req, res, decision.hub, sdp);
     if (decision.kind === 'refuse') return fail(res, 409, decision.reason);

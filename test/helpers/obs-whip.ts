@@ -140,6 +140,12 @@ class Connection {
   }
 }
 
+/** OBS's offer (audio, then H.264 video) from a peer that sends nothing; `close` when done with it. */
+export function obsOffer(): { sdp: string; close(): void } {
+  const c = new Connection(() => undefined);
+  return { sdp: c.offer, close: () => c.pc.close() };
+}
+
 export interface ObsWhipOptions {
   /** Called once the first connection carries media (e.g. to kill a server under it). */
   onSending?: (run: ObsWhipRun) => void;

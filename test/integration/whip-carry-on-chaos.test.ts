@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, MEDIA_DIR } from '../helpers/cluster.js';
+import { Cluster, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
 import { ffprobeFrames, INGEST_PAIR } from '../helpers/gstreamer.js';
-import { obsClip, obsWhipPublish, type ObsWhipRun } from '../helpers/obs-whip.js';
+import { obsClip, obsOffer, obsWhipPublish, type ObsWhipRun } from '../helpers/obs-whip.js';
 
 const SERVERS = [...INGEST_PAIR];
 const SECONDS = 40;
@@ -74,5 +74,41 @@ describe('WHIP carry-on under faults', () => {
     carriedOnAlone(run, 'chaos-cp', a, b);
     expect(sha256(readFileSync(stored('chaos-cp', b)))).toBe(sha256(other));
     expect(existsSync(`${stored('chaos-cp', b)}.part`)).toBe(false);
+  }, 240_000);
+
+  // Encoders with the same key (or OBS and a retry) POST at once inside the window: the hub hands each the stream's
+  // secret, with which one claim took another's over while both were placed, and several got 201 for one recording.
+  // One carries the recording on, the others are refused; the recording stays whole and alike on both servers.
+  it('three POSTs of the same key at once inside the window: one carries it on, the others are refused, the copies identical', async () => {
+    const url = `${cluster.hubUrl}/whip/chaos-twice?location=Paris`;
+    const once = await obsWhipPublish(url, 'test-key', clip, { stopAtS: 3 });
+    const first = doneOf(once.deletes[0]!.body);
+    // As OBS's 2-s reconnect delay does: the hub knows the broadcast ended (a POST at once after the DELETE may find
+    // the copies still listed live, and is refused).
+    await waitFor('the recording stored, not live', async () => {
+      const r = (await (await fetch(`${cluster.hubUrl}/api/catalog?id=chaos-twice`)).json()) as {
+        assets: { live: boolean; holders: string[] }[];
+      };
+      return r.assets[0]?.live === false && r.assets[0].holders.length === 2;
+    });
+    const offers = [obsOffer(), obsOffer(), obsOffer()];
+    const auth = { Authorization: 'Bearer test-key' };
+    const posts = await Promise.all(
+      offers.map((o) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...auth }, body: o.sdp })),
+    );
+    for (const o of offers) o.close();
+    const statuses = posts.map((p) => p.status);
+    const bodies = await Promise.all(posts.map((p) => p.text()));
+    for (const p of posts.filter((p) => p.status === 201))
+      await fetch(new URL(p.headers.get('location')!, url), { method: 'DELETE', headers: auth });
+    expect(statuses.sort(), bodies.join('\n')).toEqual([201, 409, 409]);
+    for (const b of bodies.filter((b) => !b.startsWith('v=0')))
+      expect(b).toMatch(/another POST of stream chaos-twice is being answered|chaos-twice is still on air from an earlier POST/);
+    await waitFor(
+      'both copies finalized again',
+      () => SERVERS.every((s) => existsSync(stored('chaos-twice', s.id)) && !existsSync(`${stored('chaos-twice', s.id)}.part`)),
+      60_000,
+    );
+    for (const s of SERVERS) expect(sha256(readFileSync(stored('chaos-twice', s.id)))).toBe(first.sha256);
   }, 240_000);
 });
