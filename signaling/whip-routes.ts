@@ -27,6 +27,13 @@ export const WHIP_PRIMARY_AWAY_MS = 10_000;
 const WHIP_RELAYED_POST_MS = 2 * WHIP_OFFER_TIMEOUT_MS;
 /** How often a DELETE waiting for an away primary looks whether it is back, ms. */
 const PRIMARY_POLL_MS = 100;
+/**
+ * How long a DELETE's 200 waits, at most, for this hub's table to list the recording stored and no copy of it live,
+ * ms (each server reports both moments after its end: ≈ 40 ms measured on an idle pair), polled every
+ * SETTLE_POLL_MS: a POST sent at once after the 200 then finds the recording to carry on.
+ */
+const DELETE_SETTLE_MS = 2_000;
+const SETTLE_POLL_MS = 20;
 /** The hub's pseudo-client ids for WHIP broadcasts start with this (socket.io ids never contain ':'). */
 const CLIENT_PREFIX = 'whip:';
 
@@ -319,7 +326,12 @@ export class WhipRoutes {
     this.#drop(r, 'ended');
     if (!done.ok) return fail(res, 502, `the broadcast ended, but finalizing failed: ${done.message}`);
     // OBS sends DELETE before it reconnects after a lost connection: its next POST carries the recording on.
-    this.#resumes.finished(r, Array.isArray(done.stored) ? done.stored : []);
+    const stored = Array.isArray(done.stored) ? done.stored : [];
+    this.#resumes.finished(r, stored);
+    const known = () =>
+      this.#host.liveCopies(r.streamId).length === 0 && stored.every((id) => this.#host.storedCopies(r.streamId).includes(id));
+    for (const until = Date.now() + DELETE_SETTLE_MS; !known() && Date.now() < until; )
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     const { ok: _ok, ...body } = done;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));
