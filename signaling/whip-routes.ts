@@ -27,6 +27,13 @@ export const WHIP_PRIMARY_AWAY_MS = 10_000;
 const WHIP_RELAYED_POST_MS = 2 * WHIP_OFFER_TIMEOUT_MS;
 /** How often a DELETE waiting for an away primary looks whether it is back, ms. */
 const PRIMARY_POLL_MS = 100;
+/**
+ * How long a DELETE's 200 waits, at most, for this hub's table to list the recording stored and no copy of it live,
+ * ms (each server reports both moments after its end: ≈ 40 ms measured on an idle pair), polled every
+ * SETTLE_POLL_MS: a POST sent at once after the 200 then finds the recording to carry on.
+ */
+const DELETE_SETTLE_MS = 2_000;
+const SETTLE_POLL_MS = 20;
 /** The hub's pseudo-client ids for WHIP broadcasts start with this (socket.io ids never contain ':'). */
 const CLIENT_PREFIX = 'whip:';
 
@@ -73,6 +80,8 @@ export class WhipRoutes {
   /** POSTs past the bound's check, waiting for their placement. */
   #placing = 0;
   readonly #resources = new Map<string, Resource>();
+  /** Stream ids whose POST is being answered (one at a time; an entry lives as long as its request). */
+  readonly #answering = new Set<string>();
   /** Whether a POST resumes a broadcast whose primary died: the windows held here (at most maxResources), the records in Redis. */
   readonly #resumes: WhipResumes;
 
@@ -192,7 +201,7 @@ export class WhipRoutes {
   async #post(req: IncomingMessage, res: ServerResponse, streamId: string, relayed: boolean): Promise<void> {
     const post = await readWhipPost(req, res);
     if (!post) return;
-    const { token, sdp } = post;
+    const { token } = post;
     // The publisher may re-POST before a session close told us its primary is gone. Only its own resources end here:
     // a POST with another token (refused below) must not cut a broadcast off while its primary is away.
     const up = new Set(this.#host.serverIds());
@@ -211,6 +220,28 @@ export class WhipRoutes {
           `no DELETE came): DELETE that resource, or its entry server ends it ${WHIP_IDLE_TIMEOUT_MS / 1000} s after its last media; ` +
           'the recording then keeps the id, so go on under a new stream id',
       );
+    // One POST of a stream id at a time: a resume or a carry-on carries the stream's secret (the hub's), with which a
+    // second claim would take the first's over while it is placed, and both would write one recording.
+    if (this.#answering.has(streamId))
+      return fail(res, 409, `another POST of stream ${streamId} is being answered; retry once it is (or DELETE its resource)`);
+    this.#answering.add(streamId);
+    try {
+      await this.#place(req, res, streamId, relayed, post, up);
+    } finally {
+      this.#answering.delete(streamId);
+    }
+  }
+
+  /** Places a POST that no broadcast on air here refused: relayed, refused, resumed, carried on or new. */
+  async #place(
+    req: IncomingMessage,
+    res: ServerResponse,
+    streamId: string,
+    relayed: boolean,
+    post: NonNullable<Awaited<ReturnType<typeof readWhipPost>>>,
+    up: Set<string>,
+  ): Promise<void> {
+    const { token, sdp } = post;
     const decision = await this.#resumes.decide(streamId, token, up, relayed);
     if (decision.kind === 'relay') return this.#relay(req, res, decision.hub, sdp);
     if (decision.kind === 'refuse') return fail(res, 409, decision.reason);
@@ -295,7 +326,12 @@ export class WhipRoutes {
     this.#drop(r, 'ended');
     if (!done.ok) return fail(res, 502, `the broadcast ended, but finalizing failed: ${done.message}`);
     // OBS sends DELETE before it reconnects after a lost connection: its next POST carries the recording on.
-    this.#resumes.finished(r, Array.isArray(done.stored) ? done.stored : []);
+    const stored = Array.isArray(done.stored) ? done.stored : [];
+    this.#resumes.finished(r, stored);
+    const known = () =>
+      this.#host.liveCopies(r.streamId).length === 0 && stored.every((id) => this.#host.storedCopies(r.streamId).includes(id));
+    for (const until = Date.now() + DELETE_SETTLE_MS; !known() && Date.now() < until; )
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     const { ok: _ok, ...body } = done;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));

@@ -58,6 +58,8 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
   #sha256: string | undefined;
   /** When the stream stopped growing (finalized or failed), on this writer's clock. */
   #endedAtMs: number | undefined;
+  /** The finalized file's mark (WriterIo.markAt) just after its rename: a reopen goes on only from the same bytes. */
+  #finalMark: string | undefined;
 
   private constructor(opts: LiveWriterOptions) {
     super();
@@ -335,6 +337,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
       while (!this.#failure && this.#durableSeq < this.#nextSeq - 1) await this.flush();
       if (this.#failure) throw this.#failure;
       await renameDurably(this.#io, this.partPath, this.finalPath);
+      this.#finalMark = await this.#io.markAt?.(this.finalPath).catch(() => undefined);
     } catch (err) {
       const e = err instanceof IngestError ? err : ioError(err, 'finalizing');
       this.#fail(e, 'remove');
@@ -363,6 +366,12 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     const ours = this.#file.identity;
     if (ours !== undefined && this.#io.identityAt && (await this.#io.identityAt(this.finalPath).catch(() => undefined)) !== ours)
       throw refuse(`${this.finalPath} is no longer the file written here`);
+    // Truncated or rewritten in place (same inode): the stream's bytes, hash and index are no longer the file's.
+    if (
+      this.#io.markAt &&
+      (this.#finalMark === undefined || (await this.#io.markAt(this.finalPath).catch(() => undefined)) !== this.#finalMark)
+    )
+      throw refuse(`${this.finalPath} was changed since it was finalized here (truncated or rewritten in place)`);
     let claimed: boolean;
     try {
       claimed = await claimPart(this.partPath);
@@ -378,6 +387,7 @@ export class LiveWriter extends EventEmitter<LiveWriterEvents> {
     }
     this.#state = 'open';
     this.#sha256 = undefined;
+    this.#finalMark = undefined;
     this.#endedAtMs = undefined;
     this.#startTimer();
   }

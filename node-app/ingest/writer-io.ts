@@ -24,6 +24,19 @@ export interface WriterIo {
   syncDir(dir: string): Promise<void>;
   /** The identity (`device:inode`) of what `path` names now, or undefined when it names nothing. */
   identityAt?(path: string): Promise<string | undefined>;
+  /**
+   * What `path` names now as `device:inode:size:mtime` (ns), or undefined when it names nothing: unlike its identity,
+   * it moves when the file is truncated or rewritten in place (`cp` over it keeps the inode).
+   */
+  markAt?(path: string): Promise<string | undefined>;
+}
+
+/** `path`'s stat (bigint), or undefined when it names nothing. */
+function statIfAny(path: string) {
+  return stat(path, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+    throw err;
+  });
 }
 
 export const nodeWriterIo: WriterIo = {
@@ -45,11 +58,12 @@ export const nodeWriterIo: WriterIo = {
   rename: (from, to) => rename(from, to),
   unlink: (path) => unlink(path),
   async identityAt(path) {
-    const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
-      throw err;
-    });
+    const st = await statIfAny(path);
     return st && `${st.dev}:${st.ino}`;
+  },
+  async markAt(path) {
+    const st = await statIfAny(path);
+    return st && `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
   },
   async syncDir(dir) {
     const fh = await open(dir, constants.O_RDONLY);

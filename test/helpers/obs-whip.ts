@@ -9,7 +9,9 @@
 // 201 ends it ("invalid stream", no more tries). OBS's x264 with "repeat headers" (which OBS turns on for WHIP) puts
 // SPS and PPS before every IDR, in Annex B — what this sends. The encoder runs on while the output reconnects: the
 // packets of that time are not sent.
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import { join } from 'node:path';
 import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input } from 'mediabunny';
 import {
   Audio,
@@ -28,6 +30,21 @@ const MAX_VIDEO_FRAGMENT_SIZE = 1200;
 /** libobs's default reconnect delay (s) and retries for an output stopped with OBS_OUTPUT_DISCONNECTED. */
 const RETRY_DELAY_MS = 2_000;
 const MAX_RETRIES = 25;
+
+/**
+ * What OBS's x264 sends for WHIP, made into `dir`: Baseline, no B-frames, a keyframe every second, headers repeated at
+ * each IDR; with Opus. `seconds` long at `fps`, `size` and `videoKbps`.
+ */
+export function obsClip(dir: string, o: { seconds: number; fps: number; size: string; videoKbps: number }): string {
+  const file = join(dir, 'obs-clip.mkv');
+  const r = spawnSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${o.size}:rate=${o.fps}`, '-f', 'lavfi', '-i', 'sine=frequency=660'],
+    ...['-t', String(o.seconds), '-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(o.fps)],
+    ...['-x264-params', 'repeat-headers=1', '-b:v', `${o.videoKbps}k`, '-c:a', 'libopus', '-b:a', '96k', file],
+  ]);
+  if (r.status !== 0) throw new Error(`ffmpeg made no clip: ${r.stderr?.toString()}`);
+  return file;
+}
 
 export interface ObsWhipRun {
   /** Every POST's status, in order (a reconnect adds one). */
@@ -123,11 +140,21 @@ class Connection {
   }
 }
 
+/** OBS's offer (audio, then H.264 video) from a peer that sends nothing; `close` when done with it. */
+export function obsOffer(): { sdp: string; close(): void } {
+  const c = new Connection(() => undefined);
+  return { sdp: c.offer, close: () => c.pc.close() };
+}
+
 export interface ObsWhipOptions {
   /** Called once the first connection carries media (e.g. to kill a server under it). */
   onSending?: (run: ObsWhipRun) => void;
   /** At this media time the connection counts as lost (what libdatachannel reports after a network blip). */
   loseConnectionAtS?: number;
+  /** Awaited after the lost connection's DELETE is answered, before the reconnect's wait (e.g. to restart a server then). */
+  afterLoss?: (run: ObsWhipRun) => Promise<void>;
+  /** Stops (peer closed, DELETE) at this media time rather than at the file's end. */
+  stopAtS?: number;
 }
 
 /**
@@ -200,10 +227,12 @@ export async function obsWhipPublish(url: string, bearer: string, file: string, 
     for (const s of samples) {
       const wait = t0 + s.t * 1000 - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (opts.stopAtS !== undefined && s.t >= opts.stopAtS) break;
       if (opts.loseConnectionAtS !== undefined && s.t >= opts.loseConnectionAtS && retries === 0 && conn) lost = true;
       if (lost) {
         lost = false;
         await stop();
+        await opts.afterLoss?.(run);
         reconnectAt = performance.now() + RETRY_DELAY_MS;
       }
       if (!conn && reconnectAt > 0 && performance.now() >= reconnectAt) {

@@ -2,38 +2,25 @@
 // tracks, codecs, packetizers, RTCP handlers, HTTP exchange and stop order (test/helpers/obs-whip.ts): x264-made
 // Baseline H.264 with SPS/PPS before each IDR and Opus, published in real time to a hub and two entry servers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from '../helpers/cluster.js';
 import { ffprobeFrames, HAVE_GI, INGEST_PAIR, videoPts, whipPublish } from '../helpers/gstreamer.js';
-import { obsWhipPublish } from '../helpers/obs-whip.js';
+import { obsClip, obsWhipPublish } from '../helpers/obs-whip.js';
 
 const SERVERS = [...INGEST_PAIR];
 const SECONDS = 6;
 const FPS = 30;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** What OBS's x264 sends for WHIP: Baseline, no B-frames, a keyframe every second, headers repeated at each IDR. */
-function obsClip(dir: string): string {
-  const file = join(dir, 'obs-clip.mkv');
-  const r = spawnSync('ffmpeg', [
-    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=${FPS}`, '-f', 'lavfi', '-i', 'sine=frequency=660'],
-    ...['-t', String(SECONDS), '-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(FPS)],
-    ...['-x264-params', 'repeat-headers=1', '-b:v', '1000k', '-c:a', 'libopus', '-b:a', '96k', file],
-  ]);
-  expect(r.status, r.stderr?.toString()).toBe(0);
-  return file;
-}
-
 describe('WHIP ingest from an OBS-built publisher (libdatachannel, H.264 + Opus)', () => {
   const cluster = new Cluster({ servers: SERVERS, hubArgs: ['--stream-keys', 'test-key,other-key'] });
   let clip: string;
 
   beforeAll(async () => {
-    clip = obsClip(mkdtempSync(join(tmpdir(), 'whip-obs-')));
+    clip = obsClip(mkdtempSync(join(tmpdir(), 'whip-obs-')), { seconds: SECONDS, fps: FPS, size: '640x360', videoKbps: 1000 });
     await cluster.start();
   }, 60_000);
 

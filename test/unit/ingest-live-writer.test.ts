@@ -1,7 +1,7 @@
 // The LiveWriter: acks only what is fsynced, idempotent duplicates, gaps, quotas, a full disk, and finalization.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebmHeadCheck } from '../../node-app/ingest/webm-head-check.js';
@@ -169,6 +169,23 @@ describe('LiveWriter', () => {
     await expect(w.reopen()).rejects.toMatchObject({ code: 'cannot-resume', message: /no longer the file written here/ });
     expect(readFileSync(w.finalPath)).toEqual(Buffer.from(bytes(100, 2)));
     expect(existsSync(w.partPath)).toBe(false);
+  });
+
+  it('refuses to reopen a stream whose file was truncated or rewritten in place since (same inode)', async () => {
+    for (const change of ['truncate', 'rewrite'] as const) {
+      const w = await writer({ fsyncIntervalMs: 20 });
+      w.append(0, 0, bytes(100, 1));
+      await w.end(100);
+      const ino = statSync(w.finalPath).ino;
+      // `truncate -s 0`, or `cp` of another file over it: the inode stays, its bytes are no longer the stream's.
+      if (change === 'truncate') truncateSync(w.finalPath, 0);
+      else writeFileSync(w.finalPath, bytes(100, 2));
+      expect(statSync(w.finalPath).ino).toBe(ino);
+      const now = readFileSync(w.finalPath);
+      await expect(w.reopen()).rejects.toMatchObject({ code: 'cannot-resume', message: /changed since it was finalized here/ });
+      expect(readFileSync(w.finalPath)).toEqual(now);
+      expect(existsSync(w.partPath)).toBe(false);
+    }
   });
 
   it('refuses to finalize a WebM that ended with its Tracks and no frame, and keeps nothing', async () => {
