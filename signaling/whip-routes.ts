@@ -218,7 +218,8 @@ export class WhipRoutes {
         409,
         `stream ${streamId} is still on air from an earlier POST with this key (its resource /whip/${streamId}/${onAir.id}; ` +
           `no DELETE came): DELETE that resource, or its entry server ends it ${WHIP_IDLE_TIMEOUT_MS / 1000} s after its last media; ` +
-          'the recording then keeps the id, so go on under a new stream id',
+          `once it ended by DELETE, this key's POST within ${WHIP_RESUME_WINDOW_MS / 1000} s carries the recording on; ` +
+          'after that the recording keeps the id, so go on under a new stream id',
       );
     // One POST of a stream id at a time: a resume or a carry-on carries the stream's secret (the hub's), with which a
     // second claim would take the first's over while it is placed, and both would write one recording.

@@ -196,6 +196,13 @@ export class PublishRouter {
       // The backup may have been accepted: without its primary the assignment is void.
       const b = backup?.ok ? relay.sessions.get(backup.sessionId) : undefined;
       if (b) relay.close(b, 'assignment-failed');
+      // A carry-on whose primary no longer holds the finished recording open (restarted since the DELETE: it refuses
+      // the stored id) goes on on the other servers that stored it, if any.
+      const rest = carryOn && primary.code === ErrorCode.conflict ? on.servers.filter((id) => id !== r.primary.serverId) : [];
+      if (rest.length > 0) {
+        released(undefined);
+        return this.publish(clientId, req, ip, { servers: rest, reopen: true });
+      }
       return released(primary);
     }
     const { ok: _ok, ...decision } = r;

@@ -43,20 +43,32 @@ describe('WHIP carry-on under faults', () => {
   }
 
   // The restarted server no longer holds the finished writer: its copy stays the first part, as it was; the other
-  // copy is carried on, and the final DELETE names only it, with its hash.
-  it('a server restarted between the DELETE and the new POST: carried on on the other, the restarted one keeps the first part', async () => {
-    const [a, b] = SERVERS.map((s) => s.id) as [string, string];
-    const run = await obsWhipPublish(`${cluster.hubUrl}/whip/chaos-restart?location=Paris`, 'test-key', clip, {
-      loseConnectionAtS: 2.5,
-      afterLoss: async () => {
-        await cluster.kill(b, 'SIGKILL');
-        await cluster.startServer(cluster.servers.get(b)!.spec);
-      },
-    });
-    const first = carriedOnAlone(run, 'chaos-restart', a, b);
-    expect(sha256(readFileSync(stored('chaos-restart', b)))).toBe(first.sha256);
-    expect(ffprobeFrames(stored('chaos-restart', a)).h264).toBeGreaterThan(ffprobeFrames(stored('chaos-restart', b)).h264 + 10 * FPS);
-  }, 240_000);
+  // copy is carried on, and the final DELETE names only it, with its hash. The backup restarted, or the primary (the
+  // server nearest the POST's place, which the director picks first: it refuses the stored id, and the carry-on is
+  // placed again on the other; before, every retry got 409 "already stored here" — found by a new-user pass).
+  it.each([
+    ['backup', 1],
+    ['primary', 0],
+  ] as const)(
+    'the %s restarted between the DELETE and the new POST: carried on on the other, the restarted one keeps the first part',
+    async (_role, restarted) => {
+      const ids = SERVERS.map((s) => s.id);
+      const b = ids[restarted]!;
+      const a = ids[1 - restarted]!;
+      const id = `chaos-restart-${restarted}`;
+      const run = await obsWhipPublish(`${cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', clip, {
+        loseConnectionAtS: 2.5,
+        afterLoss: async () => {
+          await cluster.kill(b, 'SIGKILL');
+          await cluster.startServer(cluster.servers.get(b)!.spec);
+        },
+      });
+      const first = carriedOnAlone(run, id, a, b);
+      expect(sha256(readFileSync(stored(id, b)))).toBe(first.sha256);
+      expect(ffprobeFrames(stored(id, a)).h264).toBeGreaterThan(ffprobeFrames(stored(id, b)).h264 + 10 * FPS);
+    },
+    240_000,
+  );
 
   // An operator copies another file over one server's recording inside the window (`cp` keeps the inode): that copy
   // is not reopened (the stream would go on at its old end inside someone else's bytes); the other copy carries on.
