@@ -2,6 +2,7 @@
 // sessions sends its DELETE to any hub: the resource id names its hub, and another hub relays the request there.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { fail } from './sdp-http.js';
 
@@ -72,6 +73,47 @@ export function isForwardedAnswer(v: unknown): v is ForwardedAnswer {
   return typeof a === 'object' && a !== null && Number.isInteger(a.status) && typeof a.headers === 'object' && typeof a.body === 'string';
 }
 
+/** The response a relayed request is answered on: records the answer, and emits 'finish' as a real one does. */
+class AnswerRecorder extends EventEmitter {
+  readonly #answer: ForwardedAnswer;
+  readonly #done: (a: ForwardedAnswer) => void;
+  #sent = false;
+
+  constructor(answer: ForwardedAnswer, done: (a: ForwardedAnswer) => void) {
+    super();
+    this.#answer = answer;
+    this.#done = done;
+  }
+
+  get headersSent(): boolean {
+    return this.#sent;
+  }
+
+  get statusCode(): number {
+    return this.#answer.status;
+  }
+
+  setHeader(name: string, value: string | string[]): this {
+    this.#answer.headers[name.toLowerCase()] = value;
+    return this;
+  }
+
+  writeHead(status: number, headers: Record<string, string | string[]> = {}): this {
+    this.#answer.status = status;
+    for (const [k, v] of Object.entries(headers)) this.#answer.headers[k.toLowerCase()] = v;
+    this.#sent = true;
+    return this;
+  }
+
+  end(body?: string): this {
+    this.#sent = true;
+    this.#answer.body = body ?? '';
+    this.#done(this.#answer);
+    this.emit('finish');
+    return this;
+  }
+}
+
 /**
  * Runs `handle` (a route's own request handler) for a request another hub relayed, and resolves with what it
  * answered: the same code path, checks and all, as a request that came here.
@@ -79,28 +121,7 @@ export function isForwardedAnswer(v: unknown): v is ForwardedAnswer {
 export function answerHere(handle: (req: IncomingMessage, res: ServerResponse) => void, r: ResourceRequest): Promise<ForwardedAnswer> {
   return new Promise((resolve) => {
     const answer: ForwardedAnswer = { status: 200, headers: {}, body: '' };
-    let sent = false;
-    const res = {
-      get headersSent() {
-        return sent;
-      },
-      setHeader(name: string, value: string | string[]) {
-        answer.headers[name.toLowerCase()] = value;
-        return res;
-      },
-      writeHead(status: number, headers: Record<string, string | string[]> = {}) {
-        answer.status = status;
-        for (const [k, v] of Object.entries(headers)) answer.headers[k.toLowerCase()] = v;
-        sent = true;
-        return res;
-      },
-      end(body?: string) {
-        sent = true;
-        answer.body = body ?? '';
-        resolve(answer);
-        return res;
-      },
-    };
+    const res = new AnswerRecorder(answer, resolve);
     const headers = {
       ...(r.authorization ? { authorization: r.authorization } : {}),
       ...(r.contentType ? { 'content-type': r.contentType } : {}),

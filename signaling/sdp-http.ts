@@ -86,8 +86,17 @@ export async function readOffer(
   return sdp;
 }
 
+/** The reason each failed response was sent with (for its log line), until the response is gone. */
+const reasons = new WeakMap<ServerResponse, string>();
+
+/** The reason `fail` answered `res` with, if it did. */
+export function failureReason(res: ServerResponse): string | undefined {
+  return reasons.get(res);
+}
+
 export function fail(res: ServerResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.end();
+  reasons.set(res, reason);
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(`${reason}\n`);
 }

@@ -1,7 +1,7 @@
 // WHIP ingest (RFC 9725) on the hub: POST /whip/<id> places the broadcast like `publish` and relays the offer to the primary.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, parse, type Ack } from './protocol/index.js';
-import { fail, linkHeaders, statusFor } from './sdp-http.js';
+import { fail, failureReason, linkHeaders, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN, ASSET_ID_RULE } from './protocol/ids.js';
 import { WHIP_IDLE_TIMEOUT_MS, whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
 import { answerHere, mintResourceId, relayedElsewhere, relayTo, type ForwardedAnswer, type ResourceRequest } from './resource-forward.js';
@@ -106,6 +106,15 @@ export class WhipRoutes {
     const parts = path.split('/').slice(2);
     const streamId = parts[0] ?? '';
     for (const [name, value] of Object.entries(CORS)) res.setHeader(name, value);
+    // A publisher (OBS) shows little of a refusal: the hub's log says why each POST was refused.
+    if (req.method === 'POST')
+      res.once('finish', () => {
+        if (res.statusCode >= 400)
+          this.#host.log.info(
+            { stream: streamId.slice(0, 64), status: res.statusCode, reason: failureReason(res), ip: this.#host.clientIp(req), relayed },
+            'WHIP POST refused',
+          );
+      });
     if (!ASSET_ID_PATTERN.test(streamId) || parts.length > 2)
       return fail(res, 404, `no such WHIP endpoint: use /whip/<stream id> (${ASSET_ID_RULE})`);
     if (parts.length === 1) {

@@ -119,6 +119,16 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
       expect(r.status).toBe(status);
       expect(await r.text()).toMatch(reason);
     }
+    // The publisher (OBS) shows little of a refusal: the hub logs each one, status and reason.
+    const refusals = () =>
+      cluster
+        .hub!.output()
+        .split('\n')
+        .filter((l) => l.includes('WHIP POST refused'))
+        .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { status: number; reason?: string });
+    await waitFor('the hub logged every refusal', async () => refusals().length >= cases.length, 5_000);
+    expect(refusals().map((l) => l.status)).toEqual(cases.map(([, status]) => status));
+    expect(refusals().every((l) => typeof l.reason === 'string' && l.reason.length > 0)).toBe(true);
     // None of those reserved e1: it can be published now, and then it is taken.
     const first = await post('/whip/e1?location=Paris');
     expect(first.status).toBe(201);
