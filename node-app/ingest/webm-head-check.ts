@@ -39,12 +39,16 @@ export class WebmHeadCheck {
     if (probe.complete) {
       // The DocType is judged on a whole head only: a partial EBML header reads as garbage.
       // WebM allows no H.264: a stream with it is DocType matroska, and only such a stream may be.
-      const avc = probe.tracks.some((t) => t.codecId === AVC_CODEC_ID);
-      if (probe.docType !== (avc ? 'matroska' : 'webm')) {
-        return `not a ${avc ? 'Matroska' : 'WebM'} stream: DocType ${JSON.stringify(probe.docType.slice(0, 32))}`;
-      }
+      // The codecs first: a Matroska stream of MPEG-4 or AAC is refused for what it carries, not for its DocType.
       const unplayable = unplayableTracks(probe);
       if (unplayable) return probe.tracks.length === 0 ? 'the stream has no tracks' : unplayable;
+      const avc = probe.tracks.some((t) => t.codecId === AVC_CODEC_ID);
+      if (probe.docType !== (avc ? 'matroska' : 'webm')) {
+        const docType = JSON.stringify(probe.docType.slice(0, 32));
+        return avc
+          ? `not a Matroska stream: DocType ${docType} (H.264 is stored as Matroska)`
+          : `not a WebM stream: DocType ${docType} (its codecs fit WebM: remux it, e.g. ffmpeg -i IN -c copy -f webm OUT)`;
+      }
       this.#head = null;
       return undefined;
     }

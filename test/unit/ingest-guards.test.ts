@@ -1,5 +1,6 @@
 // Pure guards of the ingest and delivery paths: chunk floods, restart loops, the WebM head check, stream owners.
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_CHUNKS_PER_S, ChunkFloodMeter } from '../../node-app/ingest/chunk-flood.js';
@@ -53,6 +54,20 @@ describe('WebmHeadCheck', () => {
     const noTracks = new Uint8Array(MAX_INIT_SEGMENT_BYTES + 10);
     noTracks.set(clip.subarray(0, 40)); // an EBML header, then zeros
     expect(new WebmHeadCheck().check(noTracks)).toBeDefined();
+  });
+  it('refuses Matroska for the codec it carries, and a WebM-able one with how to remux it', () => {
+    const mkv = (codec: string) =>
+      new Uint8Array(
+        execFileSync(
+          'ffmpeg',
+          ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=5:duration=0.4', '-c:v', codec, '-f', 'matroska', '-'],
+          {
+            maxBuffer: 8 << 20,
+          },
+        ),
+      );
+    expect(new WebmHeadCheck().check(mkv('mpeg4'))).toMatch(/codec "V_MPEG4\/ISO\/ASP" is not accepted/);
+    expect(new WebmHeadCheck().check(mkv('libvpx'))).toMatch(/not a WebM stream: DocType "matroska".*remux/);
   });
 });
 
