@@ -104,7 +104,7 @@ export function whenConnected(socket: Socket, hubUrl: string, timeoutMs = HUB_CO
     const onError = (err: Error): void => {
       // With reconnection on, socket.io retries by itself: wait for it (up to the timeout, or `failAfter` failures).
       if (!socket.io.opts.reconnection || ++failures >= failAfter)
-        done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl}: ${err.message}`, { cause: err }));
+        done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl}: ${whyUnreachable(err)}`, { cause: err }));
     };
     const timer = setTimeout(
       () => done(new CodedError('hub-unreachable', `cannot reach the hub at ${hubUrl} within ${timeoutMs} ms`)),
@@ -113,4 +113,17 @@ export function whenConnected(socket: Socket, hubUrl: string, timeoutMs = HUB_CO
     socket.on('connect', onConnect);
     socket.on('connect_error', onError);
   });
+}
+
+/**
+ * What a connect error says: socket.io's own message ("websocket error") names no cause; the transport's (Node's `ws`)
+ * does — nothing listening, or an HTTP server that is not a hub (a media server's port, say).
+ */
+function whyUnreachable(err: Error): string {
+  const detail = (err as { description?: { message?: unknown } }).description?.message;
+  if (typeof detail !== 'string' || detail === '') return err.message;
+  if (/ECONNREFUSED/.test(detail)) return `${detail} (nothing listens there)`;
+  if (/Unexpected server response/.test(detail))
+    return `${detail} (an HTTP server that is not a Baton hub answered: a media server's port? The hub prints "Baton hub listening on …")`;
+  return `${err.message}: ${detail}`;
 }

@@ -64,7 +64,7 @@ describe('baton watch (the CLI)', () => {
     expect(readFileSync(kept, 'utf8')).toBe('earlier');
   });
 
-  it('a hub that is down exits 1 and leaves no --out file', async () => {
+  it('a hub that is down, or a URL that is not a hub, exits 1 with why and leaves no --out file', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
     const { port } = closed.address() as { port: number };
@@ -72,7 +72,13 @@ describe('baton watch (the CLI)', () => {
     const out = join(dir, 'hub-down.webm');
     const r = await baton(['watch', '--hub', `http://127.0.0.1:${port}`, '--asset', 'demo-testsrc', '--out', out]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/hub-unreachable/);
+    expect(r.stderr).toMatch(/hub-unreachable.*ECONNREFUSED.*nothing listens there/);
+    expect(existsSync(out)).toBe(false);
+    // A media server's HTTP port given as the hub: said so, not just "websocket error".
+    const server = (await cluster.state()).servers.find((s) => s.httpUrl)!;
+    const wrong = await baton(['watch', '--hub', server.httpUrl!, '--asset', 'demo-testsrc', '--out', out]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/hub-unreachable.*not a Baton hub/);
     expect(existsSync(out)).toBe(false);
   });
 
