@@ -280,17 +280,19 @@ function describeCopy(e: CatalogEntry, a: AssetInfo): void {
 
 /**
  * A stored rendition (`<source>__<h>p`) whose source is listed goes under its source, tallest first;
- * one whose source is in no server's storage stays an entry of its own.
+ * one whose source is in no server's storage stays an entry of its own; one whose source is live again (carried on
+ * after its end) is of an earlier part of it, made again at the new end: not listed meanwhile.
  */
 function groupRenditions(out: Map<string, CatalogEntry>): CatalogEntry[] {
   const listed: CatalogEntry[] = [];
   for (const e of out.values()) {
     const r = e.live ? undefined : parseRenditionId(e.id);
     const source = r && out.get(r.source);
-    if (!r || !source || source.live) {
+    if (!r || !source) {
       listed.push(e);
       continue;
     }
+    if (source.live) continue;
     const rendition: RenditionInfo = { id: e.id, heightPx: e.heightPx ?? r.heightPx };
     if (e.bitrateBps !== undefined) rendition.bitrateBps = e.bitrateBps;
     source.renditions = [...(source.renditions ?? []), rendition].sort((a, b) => b.heightPx - a.heightPx);

@@ -114,6 +114,16 @@ describe('the catalog lists renditions under their source', () => {
     expect(all[0]!.renditions).toBeUndefined();
   });
 
+  it('while its source is live again (carried on, or a copy salvaged while it went on) a rendition of the earlier part is not listed', () => {
+    const table = new StateTable();
+    const live = { id: 'show', bytes: 5_000, live: true, mime: 'video/webm; codecs="vp8, opus"', startedAtMs: 0 };
+    table.commit({ type: 'server-joined', server: entry('s1', [video('show'), video('show__144p', { heightPx: 144 })]) });
+    table.commit({ type: 'server-joined', server: serverEntry('s2', { live: [live] }) });
+    const all = new CatalogView(table).all();
+    expect(all.map((e) => [e.id, e.live])).toEqual([['show', true]]);
+    expect(all[0]!.renditions).toBeUndefined();
+  });
+
   it('counts the viewers of a rendition as viewers of its source too', () => {
     const table = new StateTable();
     const view = new CatalogView(table);
