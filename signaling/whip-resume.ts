@@ -103,11 +103,7 @@ export class WhipResumes {
     const shared = this.#host.streams;
     if (shared)
       void (primaryGone ? shared.keep(b.streamId, b.id, WHIP_RESUME_WINDOW_MS) : shared.stop(b.streamId, b.id)).catch(() => undefined);
-    if (primaryGone) {
-      this.#windows.delete(b.streamId);
-      this.#windows.set(b.streamId, { tokenHash: b.tokenHash, secret: b.secret, untilMs: Date.now() + WHIP_RESUME_WINDOW_MS });
-      for (const [k, v] of this.#windows) if (this.#windows.size > this.#max || v.untilMs < Date.now()) this.#windows.delete(k);
-    }
+    if (primaryGone) this.#openWindow(b);
   }
 
   /**
@@ -119,14 +115,20 @@ export class WhipResumes {
     this.#host.streams
       ?.finish(b.streamId, this.#record(b), stored, WHIP_RESUME_WINDOW_MS)
       .catch((err: Error) => this.#host.log.warn({ stream: b.streamId, err: err.message }, 'WHIP window not written to Redis'));
+    this.#openWindow(b, stored);
+  }
+
+  /** Opens `b`'s window for WHIP_RESUME_WINDOW_MS (newest last), dropping expired ones and the oldest past the bound. */
+  #openWindow(b: ResumableBroadcast, holders?: readonly string[]): void {
+    const now = Date.now();
     this.#windows.delete(b.streamId);
     this.#windows.set(b.streamId, {
       tokenHash: b.tokenHash,
       secret: b.secret,
-      untilMs: Date.now() + WHIP_RESUME_WINDOW_MS,
-      holders: stored,
+      untilMs: now + WHIP_RESUME_WINDOW_MS,
+      ...(holders && { holders }),
     });
-    for (const [k, v] of this.#windows) if (this.#windows.size > this.#max || v.untilMs < Date.now()) this.#windows.delete(k);
+    for (const [k, v] of this.#windows) if (this.#windows.size > this.#max || v.untilMs < now) this.#windows.delete(k);
   }
 
   /**

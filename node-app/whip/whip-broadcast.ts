@@ -147,7 +147,14 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
       try {
         const r = await this.#publisher.end();
         this.#o.log?.info(
-          { stream: this.streamId, bytes: r.bytes, stored: r.stored, frames: this.#mux.frames },
+          // A carried-on broadcast counts the frames of this POST only: the copy's first `continuedFromBytes` came before.
+          {
+            stream: this.streamId,
+            bytes: r.bytes,
+            stored: r.stored,
+            frames: this.#mux.frames,
+            ...(this.#o.continuation ? { continuedFromBytes: this.#o.continuation.bytes } : {}),
+          },
           'WHIP broadcast finalized',
         );
         return r;
