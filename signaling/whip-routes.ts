@@ -51,6 +51,8 @@ interface Resource {
   ending: boolean;
   /** Set while the primary is out of the table: ends the resource unless the primary is back by then. */
   awayTimer?: ReturnType<typeof setTimeout>;
+  /** The servers whose uploads the relay gave up so far (their copies finalized or failed): at most its two copies. */
+  left?: string[];
 }
 
 export interface WhipRoutesOptions {
@@ -190,9 +192,15 @@ export class WhipRoutes {
     const p = parse(whipLeaveSchema, raw);
     if (!p.ok || !this.#owned(serverId, p.value.resourceId, p.value.sessionId)) return false;
     const r = this.#resources.get(p.value.resourceId)!;
+    const server = this.#host.session(p.value.sessionId)?.serverId;
+    if (server && !r.left?.includes(server)) (r.left ??= []).push(server);
     this.#host.leave(r.clientId, p.value.sessionId);
     // A DELETE under way ends the resource itself once the primary answers (#delete).
-    if (!r.ending && !this.#host.hasSessions(r.clientId)) this.#drop(r, 'ended');
+    if (r.ending || this.#host.hasSessions(r.clientId)) return true;
+    this.#drop(r, 'ended');
+    // The publisher vanished without DELETE (OBS crashed, or its DELETE was lost): when it comes back within the window
+    // its POST carries the recording on, as after a DELETE (the copies that did not finalize are left out then).
+    this.#resumes.finished(r, r.left ?? []);
     return true;
   }
 
@@ -227,7 +235,7 @@ export class WhipRoutes {
         409,
         `stream ${streamId} is still on air from an earlier POST with this key (its resource /whip/${streamId}/${onAir.id}; ` +
           `no DELETE came): DELETE that resource, or its entry server ends it ${WHIP_IDLE_TIMEOUT_MS / 1000} s after its last media; ` +
-          `once it ended by DELETE, this key's POST within ${WHIP_RESUME_WINDOW_MS / 1000} s carries the recording on; ` +
+          `once it ended (by DELETE, or by going silent), this key's POST within ${WHIP_RESUME_WINDOW_MS / 1000} s carries the recording on; ` +
           'after that the recording keeps the id, so go on under a new stream id',
       );
     // One POST of a stream id at a time: a resume or a carry-on carries the stream's secret (the hub's), with which a
