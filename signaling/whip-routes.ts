@@ -3,7 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, parse, type Ack } from './protocol/index.js';
 import { fail, failureReason, linkHeaders, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN, ASSET_ID_RULE } from './protocol/ids.js';
-import { WHIP_IDLE_TIMEOUT_MS, whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
+import {
+  WHIP_IDLE_TIMEOUT_MS,
+  whipLeaveSchema,
+  whipSignalSchema,
+  type WhipAdoptReply,
+  type WhipEndReply,
+  type WhipOffer,
+} from './protocol/whip.js';
 import { answerHere, mintResourceId, relayedElsewhere, relayTo, type ForwardedAnswer, type ResourceRequest } from './resource-forward.js';
 import { isKeyOf, keyDigest } from './stream-owners.js';
 import type { WhipHost } from './whip-host.js';
@@ -36,6 +43,12 @@ const DELETE_SETTLE_MS = 2_000;
 const SETTLE_POLL_MS = 20;
 /** The hub's pseudo-client ids for WHIP broadcasts start with this (socket.io ids never contain ':'). */
 const CLIENT_PREFIX = 'whip:';
+/**
+ * A DELETE of a resource this hub does not know (it restarted since the POST) asks at most this many servers holding a
+ * live copy of the stream which of them relays it (a broadcast has two copies; a few more while one is replaced).
+ */
+export const MAX_ADOPT_ASKS = 4;
+const WHIP_ADOPT_TIMEOUT_MS = 5_000;
 
 interface Resource {
   id: string;
@@ -126,6 +139,8 @@ export class WhipRoutes {
     }
     const r = this.#resources.get(parts[1]!);
     if (!r && relayedElsewhere(this.#host, 'whip', parts[1]!, req, res, path, WHIP_END_TIMEOUT_MS)) return;
+    if (!r && req.method === 'DELETE')
+      return void this.#adopt(req, res, streamId, parts[1]!).catch((err: Error) => fail(res, 500, `WHIP end failed: ${err.message}`));
     if (!r || r.streamId !== streamId) return fail(res, 404, 'no such WHIP resource (ended, or never created)');
     if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'DELETE, OPTIONS', ...PREFLIGHT }).end();
     // Trickle ICE and ICE restarts (PATCH) are not supported: the offer carries every candidate.
@@ -293,7 +308,14 @@ export class WhipRoutes {
       return fail(res, 503, `the copy of ${streamId} on ${resume.on.servers.join(', ')} could not be resumed there`);
     }
     const { ok: _ok, ...assignment } = r;
-    const offer: WhipOffer = { resourceId: id, streamId, sdp, assignment, ...(resume ? { resume: true } : {}) };
+    const offer: WhipOffer = {
+      resourceId: id,
+      streamId,
+      sdp,
+      assignment,
+      keyDigest: resource.tokenHash.toString('hex'),
+      ...(resume ? { resume: true } : {}),
+    };
     const answer = await this.#host.request<{ sdp: string }>(r.primary.serverId, 'whip-offer', offer, WHIP_OFFER_TIMEOUT_MS);
     if (!answer.ok) {
       this.#drop(resource, 'offer-failed');
@@ -353,6 +375,47 @@ export class WhipRoutes {
     const { ok: _ok, ...body } = done;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));
+  }
+
+  /**
+   * A DELETE of a resource this hub does not hold: after a restart of this hub its broadcast may still be on air.
+   * The server relaying it for a POST of this Bearer token's key says so (`whip-adopt`), and the resource is taken
+   * back and ended as any other; else 404.
+   */
+  async #adopt(req: IncomingMessage, res: ServerResponse, streamId: string, resourceId: string): Promise<void> {
+    const token = bearer(req);
+    const gone = () => fail(res, 404, 'no such WHIP resource (ended, or never created)');
+    if (!token) return gone();
+    const digest = keyDigest(token);
+    for (const serverId of this.#host.liveCopies(streamId).slice(0, MAX_ADOPT_ASKS)) {
+      const a = await this.#host.request<WhipAdoptReply>(
+        serverId,
+        'whip-adopt',
+        { resourceId, keyDigest: digest.toString('hex') },
+        WHIP_ADOPT_TIMEOUT_MS,
+      );
+      if (!a.ok || a.streamId !== streamId) continue;
+      // Another DELETE of it may have taken it back meanwhile: that one ends it (this one is told it is ending).
+      let r = this.#resources.get(resourceId);
+      if (!r) {
+        if (this.#resources.size >= this.#maxResources)
+          return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
+        r = {
+          id: resourceId,
+          streamId,
+          clientId: CLIENT_PREFIX + resourceId,
+          primary: serverId,
+          primaryInstance: this.#host.instanceOf(serverId),
+          tokenHash: digest,
+          secret: a.streamSecret,
+          ending: false,
+        };
+        this.#resources.set(resourceId, r);
+        this.#host.log.info({ stream: streamId, resource: resourceId, primary: serverId }, 'WHIP resource taken back from its primary');
+      }
+      return this.#delete(res, r);
+    }
+    gone();
   }
 
   #away(r: Resource): void {

@@ -18,7 +18,7 @@ export interface HubEventParts {
   director: Pick<DirectorRole, 'select' | 'selectIngest'>;
   viewers: ViewerSessions;
   ingest: IngestManager;
-  whip: Pick<WhipManager, 'offer' | 'end' | 'signal' | 'sessionClose'>;
+  whip: Pick<WhipManager, 'offer' | 'end' | 'adopt' | 'signal' | 'sessionClose'>;
   whep: Pick<WhepManager, 'offer' | 'end'>;
   iceFilter: IceFilter;
   log: Logger;
@@ -51,6 +51,7 @@ export function routeHubEvents(hub: HubLink, p: HubEventParts): void {
       : msg;
   hub.handle('whip-offer', (msg, ack) => p.whip.offer(sdpFiltered(msg), ack));
   hub.handle('whip-end', (msg, ack) => p.whip.end(msg, ack));
+  hub.handle('whip-adopt', (msg, ack) => p.whip.adopt(msg, ack));
   hub.handle('whip-signal', (msg) => p.whip.signal(msg));
   hub.handle('whip-session-close', (msg) => p.whip.sessionClose(msg));
   hub.handle('whep-offer', (msg, ack) => p.whep.offer(sdpFiltered(msg), ack));

@@ -34,6 +34,8 @@ export interface WhipBroadcastEvents {
 export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
   readonly resourceId: string;
   readonly streamId: string;
+  /** The hub's offer this broadcast answered. */
+  readonly offer: WhipOffer;
   readonly socket: RelaySocket;
   readonly #o: WhipBroadcastOptions;
   readonly #peer: WhipPeer;
@@ -52,6 +54,7 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     this.#o = opts;
     this.resourceId = offer.resourceId;
     this.streamId = offer.streamId;
+    this.offer = offer;
     const summary = summarizeOffer(offer.sdp);
     this.#summary = summary;
     const c = opts.continuation;

@@ -1,10 +1,12 @@
 // The media server's WHIP side: takes the hub's offers for broadcasts it is primary of, ends them on DELETE.
 import { ErrorCode, ackError, parse, type Ack } from '../../signaling/protocol/index.js';
 import {
+  whipAdoptSchema,
   whipEndSchema,
   whipLeaveSchema,
   whipOfferSchema,
   whipSignalSchema,
+  type WhipAdoptReply,
   type WhipEndReply,
   type WhipOffer,
 } from '../../signaling/protocol/whip.js';
@@ -13,6 +15,7 @@ import type { SessionLog, Wrtc } from '../webrtc/peer.js';
 import type { PublishResult } from '../../client-sdk/publisher.js';
 import type { WhipBroadcast } from './whip-broadcast.js';
 import type { Continuation } from '../ingest/continuation.js';
+import { timingSafeEqual } from 'node:crypto';
 
 /** WHIP broadcasts one server relays at once (each also holds an ingest session, within maxSessions). */
 export const MAX_WHIP_BROADCASTS = 64;
@@ -137,6 +140,22 @@ export class WhipManager {
       (r) => ack({ ok: true, bytes: r.bytes, sha256: r.sha256, stored: r.stored }),
       (err: Error) => ack(ackError(ErrorCode.internal, err.message)),
     );
+  }
+
+  /**
+   * A hub that restarted since the POST asks who relays `resourceId` for the key whose digest it holds (a DELETE came):
+   * this server, when it does and the offer carried that digest — the stream and its secret, for the hub to take the
+   * resource back.
+   */
+  adopt(raw: unknown, ack: (r: Ack<WhipAdoptReply>) => void): void {
+    if (typeof ack !== 'function') return;
+    const p = parse(whipAdoptSchema, raw);
+    if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whip-adopt: ${p.message}`));
+    const b = this.#broadcasts.get(p.value.resourceId);
+    const digest = b?.offer.keyDigest;
+    if (!b || !digest || !timingSafeEqual(Buffer.from(digest, 'hex'), Buffer.from(p.value.keyDigest, 'hex')))
+      return ack(ackError(ErrorCode.badRequest, 'no such WHIP broadcast here'));
+    ack({ ok: true, streamId: b.streamId, streamSecret: b.offer.assignment.streamSecret });
   }
 
   /**

@@ -26,11 +26,30 @@ export const whipOfferSchema = z.strictObject({
   assignment: publishReplyBodySchema,
   /** A re-POST after the primary died: continue the unfinished copy the primary (this server) holds. */
   resume: z.boolean().optional(),
+  /**
+   * The digest of the stream key that POSTed it (`keyDigest`, hex): a hub that restarted meanwhile (it lost the
+   * resource) may ask who relays the resource with a DELETE's key (`whip-adopt`).
+   */
+  keyDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export type WhipOffer = z.infer<typeof whipOfferSchema>;
 
 /** Hub → primary: the publisher sent DELETE; finalize and acknowledge. */
 export const whipEndSchema = z.strictObject({ resourceId: whipResourceId });
+
+/**
+ * Hub → a server with a live copy of the stream: a DELETE came for a resource this hub does not know (it restarted
+ * since the POST). The server relaying `resourceId` for a POST of that key's digest says which stream it is and the
+ * stream's secret, and the hub takes the resource back.
+ */
+export const whipAdoptSchema = z.strictObject({ resourceId: whipResourceId, keyDigest: z.string().regex(/^[0-9a-f]{64}$/) });
+export interface WhipAdoptReply {
+  streamId: string;
+  streamSecret: string;
+}
 
 /** Signals between the primary's relay and an entry server's ingest session, both ways through the hub. */
 export const whipSignalSchema = signalSchema.extend({ resourceId: whipResourceId });
@@ -53,6 +72,7 @@ export interface WhipServerToHubEvents {
 export interface WhipHubToServerEvents {
   'whip-offer': (msg: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void) => void;
   'whip-end': (msg: { resourceId: string }, ack: (r: Ack<WhipEndReply>) => void) => void;
+  'whip-adopt': (msg: { resourceId: string; keyDigest: string }, ack: (r: Ack<WhipAdoptReply>) => void) => void;
   'whip-signal': (msg: WhipSignal) => void;
   'whip-session-close': (msg: WhipLeave) => void;
 }

@@ -61,6 +61,33 @@ describe('WhipManager', () => {
   });
 });
 
+describe('WhipManager.adopt', () => {
+  const adopt = (m: WhipManager, msg: unknown) => new Promise<Ack<object>>((resolve) => m.adopt(msg, resolve as (r: Ack<object>) => void));
+  const digest = (c: string) => c.repeat(64);
+
+  it('names the stream and its secret only for the resource it relays and the key digest its offer carried', async () => {
+    manager = new WhipManager({ emitToHub: () => {}, bindAddress: '127.0.0.1' });
+    expect(await ask(manager, { ...offer('abcdefgh1'), keyDigest: digest('a') })).toMatchObject({ ok: true });
+    expect(await ask(manager, offer('abcdefgh2'))).toMatchObject({ ok: true });
+    expect(await adopt(manager, { resourceId: 'abcdefgh1', keyDigest: digest('a') })).toEqual({
+      ok: true,
+      streamId: 's-abcdefgh1',
+      streamSecret: 'A'.repeat(43),
+    });
+    const none = { ok: false, message: 'no such WHIP broadcast here' };
+    expect(await adopt(manager, { resourceId: 'abcdefgh1', keyDigest: digest('b') })).toMatchObject(none);
+    expect(await adopt(manager, { resourceId: 'abcdefgh9', keyDigest: digest('a') })).toMatchObject(none);
+    // An offer without a digest (an older hub's) is adopted by no key.
+    expect(await adopt(manager, { resourceId: 'abcdefgh2', keyDigest: digest('a') })).toMatchObject(none);
+    for (const bad of [
+      { resourceId: 'abcdefgh1' },
+      { resourceId: 'abcdefgh1', keyDigest: 'A'.repeat(64) },
+      { resourceId: 'x', keyDigest: digest('a') },
+    ])
+      expect(await adopt(manager, bad)).toMatchObject({ ok: false, code: 'bad-request' });
+  });
+});
+
 describe('WhipManager.end', () => {
   const end = (m: WhipManager, resourceId: string) =>
     new Promise<Ack<object>>((resolve) => m.end({ resourceId }, resolve as (r: Ack<object>) => void));
