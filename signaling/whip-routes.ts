@@ -1,9 +1,16 @@
 // WHIP ingest (RFC 9725) on the hub: POST /whip/<id> places the broadcast like `publish` and relays the offer to the primary.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, parse, type Ack } from './protocol/index.js';
+import { ackError, ErrorCode, parse, type Ack, type PublishReply, type PublishRequest } from './protocol/index.js';
 import { fail, linkHeaders, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN, ASSET_ID_RULE } from './protocol/ids.js';
-import { WHIP_IDLE_TIMEOUT_MS, whipLeaveSchema, whipSignalSchema, type WhipEndReply, type WhipOffer } from './protocol/whip.js';
+import {
+  WHIP_IDLE_TIMEOUT_MS,
+  whipLeaveSchema,
+  whipReplaceSchema,
+  whipSignalSchema,
+  type WhipEndReply,
+  type WhipOffer,
+} from './protocol/whip.js';
 import { answerHere, mintResourceId, relayedElsewhere, relayTo, type ForwardedAnswer, type ResourceRequest } from './resource-forward.js';
 import { isKeyOf, keyDigest } from './stream-owners.js';
 import type { WhipHost } from './whip-host.js';
@@ -46,6 +53,11 @@ interface Resource {
   primaryInstance?: string;
   /** The digest of the bearer token that created it (`keyDigest`): DELETE must carry the same one. */
   tokenHash: Buffer;
+  /**
+   * What a replacement entry server is asked with (`whip-replace`), as a browser publisher asks again: the stream key
+   * (held here only, for the broadcast's life), the place and the address of the POST.
+   */
+  again: { streamKey: string; location: PublishRequest['location']; ip: string | null };
   /** The hub's proof of ownership of the stream id, kept so a re-POST can resume it. */
   secret: string;
   ending: boolean;
@@ -187,6 +199,31 @@ export class WhipRoutes {
     return true;
   }
 
+  /**
+   * The primary's relay lost an upload (its server died, or failed the copy) and asks for a replacement entry server:
+   * placed as a browser publisher's replacement `publish` is (PublishRouter: a new backup, or primary, passing over the
+   * servers in `exclude` and those holding the stream), for the resource's client with the POST's key, place and address.
+   * The new upload's signals then travel like the first ones'. Refused (`not-party`) when this hub relays no such
+   * broadcast from that server (ended, or held by another hub the request did not reach).
+   */
+  onServerReplace(serverId: string, raw: unknown, ack: (r: Ack<PublishReply>) => void): void {
+    const p = parse(whipReplaceSchema, raw);
+    if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whip-replace: ${p.message}`));
+    const r = this.#resources.get(p.value.resourceId);
+    if (!r || r.primary !== serverId)
+      return ack(ackError(ErrorCode.notParty, `this hub relays no WHIP broadcast ${p.value.resourceId} from ${serverId}`));
+    const { streamKey, location, ip } = r.again;
+    const req: PublishRequest = { streamKey, location, streamId: r.streamId, streamSecret: r.secret, exclude: p.value.exclude };
+    this.#host.publish(r.clientId, req, ip).then(
+      (a) => {
+        const how = a.ok ? { replacement: a.primary.serverId } : { refused: a.code, reason: a.message };
+        this.#host.log.info({ stream: r.streamId, resource: r.id, exclude: p.value.exclude, ...how }, 'WHIP replacement entry server');
+        ack(a);
+      },
+      (err: Error) => ack(ackError(ErrorCode.internal, `placing a replacement failed: ${err.message}`)),
+    );
+  }
+
   #owned(serverId: string, resourceId: string, sessionId: string) {
     const r = this.#resources.get(resourceId);
     const s = this.#host.session(sessionId);
@@ -267,6 +304,7 @@ export class WhipRoutes {
       primary: r.primary.serverId,
       primaryInstance: this.#host.instanceOf(r.primary.serverId),
       tokenHash: keyDigest(token),
+      again: { streamKey: token, location: post.location, ip: this.#host.clientIp(req) },
       secret: r.streamSecret,
       ending: false,
     };

@@ -11,7 +11,8 @@ import {
 import { continuationMismatch, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 import type { SessionLog, Wrtc } from '../webrtc/peer.js';
 import type { PublishResult } from '../../client-sdk/publisher.js';
-import type { WhipBroadcast } from './whip-broadcast.js';
+import type { WhipBroadcast, WhipBroadcastOptions } from './whip-broadcast.js';
+import type { WhipEmit } from './relay-socket.js';
 import type { Continuation } from '../ingest/continuation.js';
 
 /** WHIP broadcasts one server relays at once (each also holds an ingest session, within maxSessions). */
@@ -22,7 +23,11 @@ export const MAX_ENDED_KEPT = 2 * MAX_WHIP_BROADCASTS;
 export const ENDED_KEPT_MS = 120_000;
 
 export interface WhipManagerOptions {
-  emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void;
+  emitToHub: WhipEmit;
+  /** Reads this server's copy of a stream it ingests (see WhipBroadcastOptions.readCopy). */
+  readCopy?: WhipBroadcastOptions['readCopy'];
+  /** Each relay's resend buffer, bytes (WhipBroadcastOptions.resendBufferBytes). */
+  resendBufferBytes?: number;
   /** Local address the publishers' ICE binds to (e.g. 127.0.0.1); all interfaces by default. */
   bindAddress?: string;
   wrtc?: Wrtc;
@@ -104,6 +109,8 @@ export class WhipManager {
       b = new Broadcast({
         offer,
         emitToHub: this.#o.emitToHub,
+        readCopy: this.#o.readCopy,
+        resendBufferBytes: this.#o.resendBufferBytes,
         bindAddress: this.#o.bindAddress,
         wrtc: this.#o.wrtc,
         iceServers: this.#o.iceServers,

@@ -1,9 +1,10 @@
 // The WHIP messages between the hub and the primary entry server (the hub relays the publisher's HTTP offer).
 import { z } from 'zod';
-import { assetId, sessionId, signalSchema } from './messages.js';
+import { assetId, serverId, sessionId, signalSchema } from './messages.js';
 import { MAX_WHIP_SDP_BYTES } from './whip-sdp.js';
 import type { Ack } from './types.js';
 import { publishReplyBodySchema } from './replies.js';
+import type { PublishReply } from './messages.js';
 
 export { MAX_WHIP_SDP_BYTES };
 
@@ -35,6 +36,12 @@ export const whipEndSchema = z.strictObject({ resourceId: whipResourceId });
 /** Signals between the primary's relay and an entry server's ingest session, both ways through the hub. */
 export const whipSignalSchema = signalSchema.extend({ resourceId: whipResourceId });
 export const whipLeaveSchema = z.strictObject({ resourceId: whipResourceId, sessionId, reason: z.string().max(64).optional() });
+/**
+ * Primary → hub: an upload of the broadcast failed (its server died): place a replacement entry server, as for a
+ * browser publisher's replacement `publish`, passing over `exclude` (the servers that failed the stream or stored it).
+ */
+export const whipReplaceSchema = z.strictObject({ resourceId: whipResourceId, exclude: z.array(serverId).max(16) });
+export type WhipReplace = z.infer<typeof whipReplaceSchema>;
 export type WhipSignal = z.infer<typeof whipSignalSchema>;
 export type WhipLeave = z.infer<typeof whipLeaveSchema>;
 
@@ -49,6 +56,8 @@ export interface WhipEndReply {
 export interface WhipServerToHubEvents {
   'whip-signal': (msg: unknown) => void;
   'whip-leave': (msg: unknown) => void;
+  /** Answered with the hub's `publish` answer for the replacement (`WhipReplace`). */
+  'whip-replace': (msg: unknown, ack: (r: Ack<PublishReply>) => void) => void;
 }
 export interface WhipHubToServerEvents {
   'whip-offer': (msg: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void) => void;
