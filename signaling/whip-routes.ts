@@ -5,6 +5,7 @@ import { fail, linkHeaders, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN, ASSET_ID_RULE } from './protocol/ids.js';
 import {
   WHIP_IDLE_TIMEOUT_MS,
+  WHIP_RESOURCE_ID_PATTERN,
   whipLeaveSchema,
   whipReplaceSchema,
   whipSignalSchema,
@@ -127,6 +128,10 @@ export class WhipRoutes {
     }
     const r = this.#resources.get(parts[1]!);
     if (!r && relayedElsewhere(this.#host, 'whip', parts[1]!, req, res, path, WHIP_END_TIMEOUT_MS)) return;
+    if (!r && req.method === 'DELETE')
+      return void this.#deleteLost(res, streamId, parts[1]!, bearer(req)).catch((err: Error) =>
+        fail(res, 500, `WHIP end failed: ${err.message}`),
+      );
     if (!r || r.streamId !== streamId) return fail(res, 404, 'no such WHIP resource (ended, or never created)');
     if (req.method === 'OPTIONS') return void res.writeHead(204, { allow: 'DELETE, OPTIONS', ...PREFLIGHT }).end();
     // Trickle ICE and ICE restarts (PATCH) are not supported: the offer carries every candidate.
@@ -314,7 +319,8 @@ export class WhipRoutes {
       return fail(res, 503, `the copy of ${streamId} on ${resume.on.servers.join(', ')} could not be resumed there`);
     }
     const { ok: _ok, ...assignment } = r;
-    const offer: WhipOffer = { resourceId: id, streamId, sdp, assignment, ...(resume ? { resume: true } : {}) };
+    const tokenHash = resource.tokenHash.toString('hex');
+    const offer: WhipOffer = { resourceId: id, streamId, sdp, assignment, tokenHash, ...(resume ? { resume: true } : {}) };
     const answer = await this.#host.request<{ sdp: string }>(r.primary.serverId, 'whip-offer', offer, WHIP_OFFER_TIMEOUT_MS);
     if (!answer.ok) {
       this.#drop(resource, 'offer-failed');
@@ -367,10 +373,47 @@ export class WhipRoutes {
     // OBS sends DELETE before it reconnects after a lost connection: its next POST carries the recording on.
     const stored = Array.isArray(done.stored) ? done.stored : [];
     this.#resumes.finished(r, stored);
+    await this.#settled(r.streamId, stored);
+    const { ok: _ok, ...body } = done;
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(body));
+  }
+
+  /** Until this hub's table lists the recording stored on `stored` and no copy of it live, at most DELETE_SETTLE_MS. */
+  async #settled(streamId: string, stored: readonly string[]): Promise<void> {
     const known = () =>
-      this.#host.liveCopies(r.streamId).length === 0 && stored.every((id) => this.#host.storedCopies(r.streamId).includes(id));
+      this.#host.liveCopies(streamId).length === 0 && stored.every((id) => this.#host.storedCopies(streamId).includes(id));
     for (const until = Date.now() + DELETE_SETTLE_MS; !known() && Date.now() < until; )
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+  }
+
+  /**
+   * A DELETE of a resource this hub does not hold: over (404) unless the hub lost it — it restarted since the POST,
+   * while the broadcast went on on its primary (the servers registered again with their live copies). Then each server
+   * holding a live copy of the stream is asked to end it with the DELETE's key digest: the one relaying it (its primary)
+   * ends it only for the POST's key (its offer carried that digest), the others have no such broadcast. No carry-on
+   * window follows (the hub lost the stream's secret with the resource): a POST after it is a new broadcast.
+   */
+  async #deleteLost(res: ServerResponse, streamId: string, resourceId: string, token: string | undefined): Promise<void> {
+    const holders = this.#host.liveCopies(streamId);
+    if (!token || holders.length === 0 || !WHIP_RESOURCE_ID_PATTERN.test(resourceId))
+      return fail(res, 404, 'no such WHIP resource (ended, or never created)');
+    const tokenHash = keyDigest(token).toString('hex');
+    const answers = await Promise.all(
+      holders.map((s) => this.#host.request<WhipEndReply>(s, 'whip-end', { resourceId, tokenHash }, WHIP_END_TIMEOUT_MS)),
+    );
+    const done = answers.find((a) => a.ok);
+    if (!done) {
+      const refused = answers.find((a): a is Extract<typeof a, { ok: false }> => !a.ok && a.code !== ErrorCode.badRequest);
+      if (refused?.code === ErrorCode.unauthorized) return fail(res, 401, 'DELETE needs the Bearer token the broadcast was started with');
+      if (refused) return fail(res, 502, `the broadcast could not be ended: ${refused.message}`);
+      return fail(res, 404, 'no such WHIP resource (ended, or never created)');
+    }
+    this.#host.log.info(
+      { stream: streamId, resource: resourceId, stored: done.stored },
+      'WHIP broadcast ended by a DELETE this hub had lost',
+    );
+    await this.#settled(streamId, Array.isArray(done.stored) ? done.stored : []);
     const { ok: _ok, ...body } = done;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));

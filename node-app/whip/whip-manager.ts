@@ -1,4 +1,5 @@
 // The media server's WHIP side: takes the hub's offers for broadcasts it is primary of, ends them on DELETE.
+import { timingSafeEqual } from 'node:crypto';
 import { ErrorCode, ackError, parse, type Ack } from '../../signaling/protocol/index.js';
 import {
   whipEndSchema,
@@ -48,6 +49,8 @@ export class WhipManager {
   readonly #o: WhipManagerOptions;
   readonly #broadcasts = new Map<string, WhipBroadcast>();
   readonly #ended = new Map<string, Promise<PublishResult>>();
+  /** The POST's stream key digest (hex) of each broadcast on air here, as its offer said (when it did). */
+  readonly #tokens = new Map<string, string>();
   #closed = false;
 
   constructor(opts: WhipManagerOptions) {
@@ -122,7 +125,11 @@ export class WhipManager {
       return ack(ackError(err instanceof SdpError ? ErrorCode.badRequest : ErrorCode.internal, (err as Error).message));
     }
     this.#broadcasts.set(offer.resourceId, b);
-    b.once('closed', () => this.#broadcasts.delete(offer.resourceId));
+    if (offer.tokenHash) this.#tokens.set(offer.resourceId, offer.tokenHash);
+    b.once('closed', () => {
+      this.#broadcasts.delete(offer.resourceId);
+      this.#tokens.delete(offer.resourceId);
+    });
     b.start().then(
       (sdp) => ack({ ok: true, sdp }),
       (err: Error) => {
@@ -137,6 +144,12 @@ export class WhipManager {
     const p = parse(whipEndSchema, raw);
     if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whip-end: ${p.message}`));
     const id = p.value.resourceId;
+    // A hub that lost the resource (it restarted) passes the DELETE's key on: only the POST's ends the broadcast, and
+    // only one still on air (one that ended answered its own DELETE).
+    const presented = p.value.tokenHash;
+    if (presented !== undefined && !this.#broadcasts.has(id)) return ack(ackError(ErrorCode.badRequest, 'no such WHIP broadcast here'));
+    if (presented !== undefined && !sameDigest(this.#tokens.get(id), presented))
+      return ack(ackError(ErrorCode.unauthorized, 'DELETE needs the Bearer token the broadcast was started with'));
     const b = this.#broadcasts.get(id);
     const ending = b ? this.#remember(id, b.end()) : this.#ended.get(id);
     if (!ending) return ack(ackError(ErrorCode.badRequest, 'no such WHIP broadcast here'));
@@ -196,4 +209,9 @@ export function iceUrls(servers: RTCIceServer[] | undefined): string[] {
         : u,
     ),
   );
+}
+
+/** Whether two sha256 hex digests are equal (in constant time); an unknown one never is. */
+function sameDigest(known: string | undefined, presented: string): boolean {
+  return known !== undefined && known.length === presented.length && timingSafeEqual(Buffer.from(known), Buffer.from(presented));
 }

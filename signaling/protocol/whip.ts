@@ -17,6 +17,7 @@ export const WHIP_IDLE_TIMEOUT_MS = 10_000;
  */
 export const WHIP_RESOURCE_ID_PATTERN = /^[A-Za-z0-9_.-]{8,96}$/;
 export const whipResourceId = z.string().regex(WHIP_RESOURCE_ID_PATTERN, 'bad WHIP resource id');
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'bad sha256');
 
 /** Hub → primary: answer this offer and relay the stream to the assignment's entry servers (itself included). */
 export const whipOfferSchema = z.strictObject({
@@ -27,11 +28,16 @@ export const whipOfferSchema = z.strictObject({
   assignment: publishReplyBodySchema,
   /** A re-POST after the primary died: continue the unfinished copy the primary (this server) holds. */
   resume: z.boolean().optional(),
+  /** sha256 (hex) of the stream key the POST carried: a hub that lost the resource (it restarted) has the DELETE's checked here. */
+  tokenHash: sha256Hex.optional(),
 });
 export type WhipOffer = z.infer<typeof whipOfferSchema>;
 
-/** Hub → primary: the publisher sent DELETE; finalize and acknowledge. */
-export const whipEndSchema = z.strictObject({ resourceId: whipResourceId });
+/**
+ * Hub → primary: the publisher sent DELETE; finalize and acknowledge. `tokenHash`: sha256 (hex) of the DELETE's Bearer
+ * token, from a hub that does not hold the resource (it restarted since the POST): ended only if it is the POST's.
+ */
+export const whipEndSchema = z.strictObject({ resourceId: whipResourceId, tokenHash: sha256Hex.optional() });
 
 /** Signals between the primary's relay and an entry server's ingest session, both ways through the hub. */
 export const whipSignalSchema = signalSchema.extend({ resourceId: whipResourceId });
@@ -61,7 +67,7 @@ export interface WhipServerToHubEvents {
 }
 export interface WhipHubToServerEvents {
   'whip-offer': (msg: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void) => void;
-  'whip-end': (msg: { resourceId: string }, ack: (r: Ack<WhipEndReply>) => void) => void;
+  'whip-end': (msg: { resourceId: string; tokenHash?: string }, ack: (r: Ack<WhipEndReply>) => void) => void;
   'whip-signal': (msg: WhipSignal) => void;
   'whip-session-close': (msg: WhipLeave) => void;
 }

@@ -65,6 +65,24 @@ describe('WhipManager.end', () => {
   const end = (m: WhipManager, resourceId: string) =>
     new Promise<Ack<object>>((resolve) => m.end({ resourceId }, resolve as (r: Ack<object>) => void));
 
+  it("ends a broadcast for a hub that lost it (tokenHash) only with the POST's key digest, and only while on air", async () => {
+    manager = new WhipManager({ emitToHub: () => {}, bindAddress: '127.0.0.1' });
+    const digest = (c: string) => c.repeat(64);
+    expect(await ask(manager, { ...offer('abcdefgh1'), tokenHash: digest('a') })).toMatchObject({ ok: true });
+    expect(await ask(manager, offer('abcdefgh2'))).toMatchObject({ ok: true });
+    const endWith = (resourceId: string, tokenHash: string) =>
+      new Promise<Ack<object>>((resolve) => manager!.end({ resourceId, tokenHash }, resolve as (r: Ack<object>) => void));
+    expect(await endWith('abcdefgh1', digest('b'))).toMatchObject({ ok: false, code: 'unauthorized' });
+    // An offer that carried no digest (an older hub) cannot be checked: refused too.
+    expect(await endWith('abcdefgh2', digest('a'))).toMatchObject({ ok: false, code: 'unauthorized' });
+    expect(manager.size).toBe(2);
+    const first = await endWith('abcdefgh1', digest('a'));
+    expect(!first.ok && first.message).toMatch(/no media arrived/);
+    // Over: a lost hub's DELETE of it is not answered with its result (the hub says 404).
+    expect(await endWith('abcdefgh1', digest('a'))).toMatchObject({ ok: false, message: 'no such WHIP broadcast here' });
+    expect(manager.size).toBe(1);
+  });
+
   it('answers a repeated whip-end (a hub that lost the connection while it finalized) as the first, and frees the broadcast', async () => {
     manager = new WhipManager({ emitToHub: () => {}, bindAddress: '127.0.0.1' });
     expect(await ask(manager, offer('abcdefgh1'))).toMatchObject({ ok: true });
