@@ -158,7 +158,10 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.#storageWritable = opts.ingest ? new StorageWritable(opts.storageDir) : undefined;
     const storageWritable = this.#storageWritable;
     this.#whip = new WhipManager({
-      emitToHub: (event, msg) => this.#hub?.send(event, msg),
+      emitToHub: (event, msg, ack) =>
+        event === 'whip-replace' ? this.#hub?.send(event, msg, ack ?? (() => undefined)) : this.#hub?.send(event, msg),
+      readCopy: (streamId, offset, length) => this.#ingest.readCopy(streamId, offset, length),
+      resendBufferBytes: opts.whipResendBufferBytes,
       bindAddress: opts.rtcBindAddress,
       wrtc: opts.wrtc,
       iceServers: opts.iceServers,

@@ -1,11 +1,12 @@
 // WHIP ingest (RFC 9725) on the hub: POST /whip/<id> places the broadcast like `publish` and relays the offer to the primary.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, parse, type Ack } from './protocol/index.js';
+import { ackError, ErrorCode, parse, type Ack, type PublishReply, type PublishRequest } from './protocol/index.js';
 import { fail, failureReason, linkHeaders, statusFor } from './sdp-http.js';
 import { ASSET_ID_PATTERN, ASSET_ID_RULE } from './protocol/ids.js';
 import {
   WHIP_IDLE_TIMEOUT_MS,
   whipLeaveSchema,
+  whipReplaceSchema,
   whipSignalSchema,
   type WhipAdoptReply,
   type WhipEndReply,
@@ -59,6 +60,11 @@ interface Resource {
   primaryInstance?: string;
   /** The digest of the bearer token that created it (`keyDigest`): DELETE must carry the same one. */
   tokenHash: Buffer;
+  /**
+   * What a replacement entry server is asked with (`whip-replace`), as a browser publisher asks again: the stream key
+   * (held here only, for the broadcast's life), the place and the address of the POST.
+   */
+  again?: { streamKey: string; location: PublishRequest['location']; ip: string | null };
   /** The hub's proof of ownership of the stream id, kept so a re-POST can resume it. */
   secret: string;
   ending: boolean;
@@ -219,6 +225,34 @@ export class WhipRoutes {
     return true;
   }
 
+  /**
+   * The primary's relay lost an upload (its server died, or failed the copy) and asks for a replacement entry server:
+   * placed as a browser publisher's replacement `publish` is (PublishRouter: a new backup, or primary, passing over the
+   * servers in `exclude` and those holding the stream), for the resource's client with the POST's key, place and address.
+   * The new upload's signals then travel like the first ones'. Refused (`not-party`) when this hub relays no such
+   * broadcast from that server (ended, or held by another hub the request did not reach).
+   */
+  onServerReplace(serverId: string, raw: unknown, ack: (r: Ack<PublishReply>) => void): void {
+    const p = parse(whipReplaceSchema, raw);
+    if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whip-replace: ${p.message}`));
+    const r = this.#resources.get(p.value.resourceId);
+    if (!r || r.primary !== serverId)
+      return ack(ackError(ErrorCode.notParty, `this hub relays no WHIP broadcast ${p.value.resourceId} from ${serverId}`));
+    // Taken back after a restart of this hub (whip-adopt): the POST's key and place are gone with the process.
+    if (!r.again)
+      return ack(ackError(ErrorCode.noIngest, 'a WHIP broadcast taken back after a hub restart gets no replacement entry server'));
+    const { streamKey, location, ip } = r.again;
+    const req: PublishRequest = { streamKey, location, streamId: r.streamId, streamSecret: r.secret, exclude: p.value.exclude };
+    this.#host.publish(r.clientId, req, ip).then(
+      (a) => {
+        const how = a.ok ? { replacement: a.primary.serverId } : { refused: a.code, reason: a.message };
+        this.#host.log.info({ stream: r.streamId, resource: r.id, exclude: p.value.exclude, ...how }, 'WHIP replacement entry server');
+        ack(a);
+      },
+      (err: Error) => ack(ackError(ErrorCode.internal, `placing a replacement failed: ${err.message}`)),
+    );
+  }
+
   #owned(serverId: string, resourceId: string, sessionId: string) {
     const r = this.#resources.get(resourceId);
     const s = this.#host.session(sessionId);
@@ -299,6 +333,7 @@ export class WhipRoutes {
       primary: r.primary.serverId,
       primaryInstance: this.#host.instanceOf(r.primary.serverId),
       tokenHash: keyDigest(token),
+      again: { streamKey: token, location: post.location, ip: this.#host.clientIp(req) },
       secret: r.streamSecret,
       ending: false,
     };
@@ -368,13 +403,18 @@ export class WhipRoutes {
     // OBS sends DELETE before it reconnects after a lost connection: its next POST carries the recording on.
     const stored = Array.isArray(done.stored) ? done.stored : [];
     this.#resumes.finished(r, stored);
-    const known = () =>
-      this.#host.liveCopies(r.streamId).length === 0 && stored.every((id) => this.#host.storedCopies(r.streamId).includes(id));
-    for (const until = Date.now() + DELETE_SETTLE_MS; !known() && Date.now() < until; )
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    await this.#settled(r.streamId, stored);
     const { ok: _ok, ...body } = done;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));
+  }
+
+  /** Until this hub's table lists the recording stored on `stored` and no copy of it live, at most DELETE_SETTLE_MS. */
+  async #settled(streamId: string, stored: readonly string[]): Promise<void> {
+    const known = () =>
+      this.#host.liveCopies(streamId).length === 0 && stored.every((id) => this.#host.storedCopies(streamId).includes(id));
+    for (const until = Date.now() + DELETE_SETTLE_MS; !known() && Date.now() < until; )
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
   }
 
   /**

@@ -258,6 +258,15 @@ export function addServerCommand(program: Command): void {
         undefined,
       ),
     )
+    .addOption(
+      opt(
+        '--whip-buffer-mb <n>',
+        "memory each WHIP broadcast's relay holds for its uploads, MiB; a replacement entry server gets older bytes from this server's copy on disk",
+        'BATON_WHIP_BUFFER_MB',
+        num('whip-buffer-mb', 0.25, 1024),
+        64,
+      ),
+    )
     .action(async (o) => {
       const { MediaServer } = await import('../media-server.js');
       const storageDir = prepareStorage(resolve(o.storage));
@@ -287,6 +296,7 @@ export function addServerCommand(program: Command): void {
         operatorToken: o.operatorToken,
         iceServers: o.iceServers,
         rtcBindAddress: o.rtcBindAddress,
+        whipResendBufferBytes: Math.round(o.whipBufferMb * 1024 * 1024),
         sessionTimeouts: { slowMs: o.slowViewerMs, stallMs: o.stallTimeoutMs, idleMs: o.idleTimeoutMs },
         allowFast: Boolean(o.allowFast),
         posters: o.posters !== false,

@@ -173,6 +173,16 @@ export class IngestManager {
     return continuationOf(s.writer);
   }
 
+  /**
+   * Reads `length` bytes at `offset` of this server's copy of `streamId` (being written, or stored): a WHIP relay fills
+   * a replacement entry server from it. Shorter when the copy is (or there is none).
+   */
+  async readCopy(streamId: string, offset: number, length: number): Promise<Uint8Array> {
+    const s = this.#streams.get(streamId);
+    if (s && s.writer.state !== 'failed') return s.writer.read(offset, length);
+    return this.#o.store.stat(streamId) ? this.#o.store.read(streamId, offset, length) : new Uint8Array(0);
+  }
+
   /** MIME type of a stream ingested here. */
   mimeOf(streamId: string): string | undefined {
     return (this.#streams.get(streamId) ?? this.#finished.get(streamId)?.stream)?.writer.mime;

@@ -55,6 +55,11 @@ export interface MediaServerOptions {
   iceServers?: RTCIceServer[];
   /** Local address WHIP publishers' ICE binds to (e.g. 127.0.0.1 in tests); all interfaces by default. */
   rtcBindAddress?: string;
+  /**
+   * Memory each WHIP broadcast's relay holds for its uploads, bytes (default the Publisher's RESEND_BUFFER_BYTES): older
+   * bytes a replacement entry server needs are read back from this server's own copy on disk.
+   */
+  whipResendBufferBytes?: number;
   /** Viewer-session timeouts (connect, stall, idle, slow viewer); ServeSession's defaults otherwise. */
   sessionTimeouts?: ServeSessionOptions['timeouts'];
   /**

@@ -4,22 +4,29 @@ import type { PublisherSocket } from '../../client-sdk/publisher.js';
 
 type Listener = (msg: any) => void;
 
+/** How the relay talks to the hub: over the primary server's own hub connection (the ack only for `whip-replace`). */
+export type WhipEmit = (event: 'whip-signal' | 'whip-leave' | 'whip-replace', msg: unknown, ack?: (r: unknown) => void) => void;
+
 /**
  * Makes the primary server look like a broadcaster's `/client` socket to a Publisher:
- * the first `publish` is answered with the assignment the hub sent with the offer;
- * a replacement is refused (the WHIP publisher re-POSTs instead), and signals and
+ * the first `publish` is answered with the assignment the hub sent with the offer; a
+ * later one (a replacement for an entry server that failed) is asked of the hub as
+ * `whip-replace`, which places it as it places a browser publisher's; signals and
  * leaves travel as `whip-signal` / `whip-leave` on the server's own hub socket.
  */
 export class RelaySocket implements PublisherSocket {
   readonly #resourceId: string;
-  readonly #emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void;
+  readonly #emitToHub: WhipEmit;
   #assignment: PublishReply | null;
+  /** Why a replacement is not asked for, when it cannot be filled (a resumed broadcast's relay lacks the stream's start). */
+  readonly #noReplacement: string | undefined;
   readonly #listeners = { signal: new Set<Listener>(), 'session-close': new Set<Listener>() };
 
-  constructor(resourceId: string, assignment: PublishReply, emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void) {
+  constructor(resourceId: string, assignment: PublishReply, emitToHub: WhipEmit, noReplacement?: string) {
     this.#resourceId = resourceId;
     this.#assignment = assignment;
     this.#emitToHub = emitToHub;
+    this.#noReplacement = noReplacement;
   }
 
   emit(event: 'publish', req: PublishRequest, ack: (r: Ack<PublishReply>) => void): unknown;
@@ -29,14 +36,12 @@ export class RelaySocket implements PublisherSocket {
     if (event === 'publish') {
       const a = this.#assignment;
       this.#assignment = null;
+      const refused = a ? undefined : this.#noReplacement;
+      // The Publisher parses the hub's answer (and times it out) as it does a hub socket's.
+      if (!a && !refused)
+        this.#emitToHub('whip-replace', { resourceId: this.#resourceId, exclude: (msg as PublishRequest).exclude ?? [] }, ack as never);
       // Answered on a later turn, as a real socket would.
-      queueMicrotask(() =>
-        ack?.(
-          a
-            ? { ok: true, ...a }
-            : ackError(ErrorCode.noIngest, 'a WHIP broadcast gets no replacement entry server; the publisher re-POSTs'),
-        ),
-      );
+      else queueMicrotask(() => ack?.(a ? { ok: true, ...a } : ackError(ErrorCode.noIngest, refused!)));
       return true;
     }
     if (event === 'signal') this.#emitToHub('whip-signal', { resourceId: this.#resourceId, sessionId: msg.sessionId, data: msg.data });

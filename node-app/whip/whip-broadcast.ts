@@ -6,7 +6,7 @@ import { SimplePeer, nodeWrtc, type SessionLog, type Wrtc } from '../webrtc/peer
 import { continuationMismatch, type OfferSummary, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 import type { Continuation } from '../ingest/continuation.js';
 import { WHIP_IDLE_TIMEOUT_MS, type WhipOffer } from '../../signaling/protocol/whip.js';
-import { RelaySocket } from './relay-socket.js';
+import { RelaySocket, type WhipEmit } from './relay-socket.js';
 import { RtpToWebm, spropParameterSets } from './rtp-to-webm.js';
 import { WhipPeer } from './whip-peer.js';
 
@@ -14,7 +14,14 @@ const WATCHDOG_MS = 1_000;
 
 export interface WhipBroadcastOptions {
   offer: WhipOffer;
-  emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void;
+  emitToHub: WhipEmit;
+  /**
+   * Reads `length` bytes at `offset` of this server's own copy of the stream (its `.part` on disk): a replacement entry
+   * server is filled from byte 0 from there, however long the stream, while the relay holds at most its resend buffer.
+   */
+  readCopy?: (streamId: string, offset: number, length: number) => Promise<Uint8Array>;
+  /** The relay's resend buffer, bytes (default the Publisher's RESEND_BUFFER_BYTES). */
+  resendBufferBytes?: number;
   bindAddress?: string;
   /** libdatachannel ICE server URLs for the publisher's peer. */
   iceServerUrls?: string[];
@@ -58,12 +65,15 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     const summary = summarizeOffer(offer.sdp);
     this.#summary = summary;
     const c = opts.continuation;
+    const readCopy = opts.readCopy;
     const h264 = summary.video.codec === 'h264';
     // The exact avc1 profile is only known at the first SPS: the ingest server replaces this type by the stored head's (mimeFor).
     const mime = `${h264 ? 'video/x-matroska' : 'video/webm'}; codecs="${h264 ? 'avc1' : 'vp8'}${summary.audio ? ', opus' : ''}"`;
     const mismatch = c && continuationMismatch(offer.streamId, summary, c.mime);
     if (mismatch) throw new SdpError(mismatch);
-    this.socket = new RelaySocket(offer.resourceId, offer.assignment, opts.emitToHub);
+    // A resumed broadcast's relay holds the stream from where it resumed only: a new entry server could not be filled.
+    const noReplacement = c && 'a resumed WHIP broadcast gets no replacement entry server (it would need the stream from byte 0)';
+    this.socket = new RelaySocket(offer.resourceId, offer.assignment, opts.emitToHub, noReplacement);
     this.#publisher = new Publisher({
       socket: this.socket,
       SimplePeer,
@@ -74,6 +84,8 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
       mime: c?.mime ?? mime,
       iceServers: opts.iceServers,
       hash: () => createHash('sha256'),
+      ...(opts.resendBufferBytes ? { resendBufferBytes: opts.resendBufferBytes } : {}),
+      ...(readCopy ? { reread: (offset: number, length: number) => readCopy(offer.streamId, offset, length) } : {}),
       ...(c ? { startAt: { seq: c.nextSeq, bytes: c.bytes } } : {}),
     });
     // The stored copy may end inside a block: complete it (the bytes are that frame's; its decoder skips it).

@@ -13,7 +13,8 @@ import {
 import { continuationMismatch, SdpError, summarizeOffer } from '../../signaling/protocol/whip-sdp.js';
 import type { SessionLog, Wrtc } from '../webrtc/peer.js';
 import type { PublishResult } from '../../client-sdk/publisher.js';
-import type { WhipBroadcast } from './whip-broadcast.js';
+import type { WhipBroadcast, WhipBroadcastOptions } from './whip-broadcast.js';
+import type { WhipEmit } from './relay-socket.js';
 import type { Continuation } from '../ingest/continuation.js';
 import { timingSafeEqual } from 'node:crypto';
 
@@ -25,7 +26,11 @@ export const MAX_ENDED_KEPT = 2 * MAX_WHIP_BROADCASTS;
 export const ENDED_KEPT_MS = 120_000;
 
 export interface WhipManagerOptions {
-  emitToHub: (event: 'whip-signal' | 'whip-leave', msg: unknown) => void;
+  emitToHub: WhipEmit;
+  /** Reads this server's copy of a stream it ingests (see WhipBroadcastOptions.readCopy). */
+  readCopy?: WhipBroadcastOptions['readCopy'];
+  /** Each relay's resend buffer, bytes (WhipBroadcastOptions.resendBufferBytes). */
+  resendBufferBytes?: number;
   /** Local address the publishers' ICE binds to (e.g. 127.0.0.1); all interfaces by default. */
   bindAddress?: string;
   wrtc?: Wrtc;
@@ -107,6 +112,8 @@ export class WhipManager {
       b = new Broadcast({
         offer,
         emitToHub: this.#o.emitToHub,
+        readCopy: this.#o.readCopy,
+        resendBufferBytes: this.#o.resendBufferBytes,
         bindAddress: this.#o.bindAddress,
         wrtc: this.#o.wrtc,
         iceServers: this.#o.iceServers,
@@ -152,9 +159,7 @@ export class WhipManager {
     const p = parse(whipAdoptSchema, raw);
     if (!p.ok) return ack(ackError(ErrorCode.badRequest, `invalid whip-adopt: ${p.message}`));
     const b = this.#broadcasts.get(p.value.resourceId);
-    const digest = b?.offer.keyDigest;
-    if (!b || !digest || !timingSafeEqual(Buffer.from(digest, 'hex'), Buffer.from(p.value.keyDigest, 'hex')))
-      return ack(ackError(ErrorCode.badRequest, 'no such WHIP broadcast here'));
+    if (!b || !sameDigest(b.offer.keyDigest, p.value.keyDigest)) return ack(ackError(ErrorCode.badRequest, 'no such WHIP broadcast here'));
     ack({ ok: true, streamId: b.streamId, streamSecret: b.offer.assignment.streamSecret });
   }
 
@@ -208,4 +213,9 @@ export function iceUrls(servers: RTCIceServer[] | undefined): string[] {
         : u,
     ),
   );
+}
+
+/** Whether two sha256 hex digests are equal (in constant time); an unknown one never is. */
+function sameDigest(known: string | undefined, presented: string): boolean {
+  return known !== undefined && known.length === presented.length && timingSafeEqual(Buffer.from(known), Buffer.from(presented));
 }

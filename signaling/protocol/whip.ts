@@ -1,9 +1,10 @@
 // The WHIP messages between the hub and the primary entry server (the hub relays the publisher's HTTP offer).
 import { z } from 'zod';
-import { assetId, sessionId, signalSchema } from './messages.js';
+import { assetId, serverId, sessionId, signalSchema } from './messages.js';
 import { MAX_WHIP_SDP_BYTES } from './whip-sdp.js';
 import type { Ack } from './types.js';
 import { publishReplyBodySchema } from './replies.js';
+import type { PublishReply } from './messages.js';
 
 export { MAX_WHIP_SDP_BYTES };
 
@@ -16,6 +17,7 @@ export const WHIP_IDLE_TIMEOUT_MS = 10_000;
  */
 export const WHIP_RESOURCE_ID_PATTERN = /^[A-Za-z0-9_.-]{8,96}$/;
 export const whipResourceId = z.string().regex(WHIP_RESOURCE_ID_PATTERN, 'bad WHIP resource id');
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'bad sha256');
 
 /** Hub → primary: answer this offer and relay the stream to the assignment's entry servers (itself included). */
 export const whipOfferSchema = z.strictObject({
@@ -30,10 +32,7 @@ export const whipOfferSchema = z.strictObject({
    * The digest of the stream key that POSTed it (`keyDigest`, hex): a hub that restarted meanwhile (it lost the
    * resource) may ask who relays the resource with a DELETE's key (`whip-adopt`).
    */
-  keyDigest: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
+  keyDigest: sha256Hex.optional(),
 });
 export type WhipOffer = z.infer<typeof whipOfferSchema>;
 
@@ -45,7 +44,7 @@ export const whipEndSchema = z.strictObject({ resourceId: whipResourceId });
  * since the POST). The server relaying `resourceId` for a POST of that key's digest says which stream it is and the
  * stream's secret, and the hub takes the resource back.
  */
-export const whipAdoptSchema = z.strictObject({ resourceId: whipResourceId, keyDigest: z.string().regex(/^[0-9a-f]{64}$/) });
+export const whipAdoptSchema = z.strictObject({ resourceId: whipResourceId, keyDigest: sha256Hex });
 export interface WhipAdoptReply {
   streamId: string;
   streamSecret: string;
@@ -54,6 +53,12 @@ export interface WhipAdoptReply {
 /** Signals between the primary's relay and an entry server's ingest session, both ways through the hub. */
 export const whipSignalSchema = signalSchema.extend({ resourceId: whipResourceId });
 export const whipLeaveSchema = z.strictObject({ resourceId: whipResourceId, sessionId, reason: z.string().max(64).optional() });
+/**
+ * Primary → hub: an upload of the broadcast failed (its server died): place a replacement entry server, as for a
+ * browser publisher's replacement `publish`, passing over `exclude` (the servers that failed the stream or stored it).
+ */
+export const whipReplaceSchema = z.strictObject({ resourceId: whipResourceId, exclude: z.array(serverId).max(16) });
+export type WhipReplace = z.infer<typeof whipReplaceSchema>;
 export type WhipSignal = z.infer<typeof whipSignalSchema>;
 export type WhipLeave = z.infer<typeof whipLeaveSchema>;
 
@@ -68,6 +73,8 @@ export interface WhipEndReply {
 export interface WhipServerToHubEvents {
   'whip-signal': (msg: unknown) => void;
   'whip-leave': (msg: unknown) => void;
+  /** Answered with the hub's `publish` answer for the replacement (`WhipReplace`). */
+  'whip-replace': (msg: unknown, ack: (r: Ack<PublishReply>) => void) => void;
 }
 export interface WhipHubToServerEvents {
   'whip-offer': (msg: WhipOffer, ack: (r: Ack<{ sdp: string }>) => void) => void;

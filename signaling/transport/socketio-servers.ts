@@ -38,6 +38,7 @@ const SERVER_EVENTS: Readonly<Record<string, EventShape>> = {
   'session-connected': [1, false],
   'whip-signal': [1, false],
   'whip-leave': [1, false],
+  'whip-replace': [1, true],
   'whep-closed': [1, false],
 };
 
@@ -300,6 +301,8 @@ export function wireServers(
       (raw) => void (whip.onServerSignal(tokenId, raw, crossHub) || onwardParsed('whip-signal', whipSignalSchema, raw)),
     );
     socket.on('whip-leave', (raw) => void (whip.onServerLeave(tokenId, raw) || onwardParsed('whip-leave', whipLeaveSchema, raw)));
+    // Asked on the connection its broadcast's offer came in on (the hub relaying it): not forwarded to other hubs.
+    socket.on('whip-replace', (raw, ack) => typeof ack === 'function' && whip.onServerReplace(tokenId, raw, ack));
     socket.on('whep-closed', (raw) => void (whep.onServerClosed(tokenId, raw) || onwardParsed('whep-closed', whepEndSchema, raw)));
 
     socket.on('disconnect', (why) => {

@@ -167,6 +167,36 @@ describe('WhipRoutes', () => {
     expect(await r.text()).toBe('v=0\r\nanswer');
   });
 
+  it("places a replacement entry server for its primary (whip-replace) with the POST's key, place and the stream's secret; refuses anyone else", async () => {
+    const hub = fakeHub();
+    const routes = new WhipRoutes(hub.host);
+    const base = await serve(routes);
+    const r = await post(base, 'show');
+    expect(r.status).toBe(201);
+    const resourceId = r.headers.get('location')!.split('/').at(-1)!;
+    const replace = (serverId: string, msg: unknown) =>
+      new Promise<Ack<PublishReply>>((resolve) => routes.onServerReplace(serverId, msg, resolve));
+    const publishes = hub.publishes.length;
+    // Malformed, another server (not the primary), an unknown resource: refused, nothing placed.
+    expect(await replace('a', { resourceId, exclude: 'b' })).toMatchObject({ ok: false, code: 'bad-request' });
+    expect(await replace('a', { resourceId, exclude: Array(17).fill('b') })).toMatchObject({ ok: false, code: 'bad-request' });
+    expect(await replace('b', { resourceId, exclude: ['b'] })).toMatchObject({ ok: false, code: 'not-party' });
+    expect(await replace('a', { resourceId: 'no-such-resource', exclude: [] })).toMatchObject({ ok: false, code: 'not-party' });
+    expect(hub.publishes).toHaveLength(publishes);
+    // Its primary: a publish for the resource's client, as its browser publisher would ask again.
+    const a = await replace('a', { resourceId, exclude: ['b'] });
+    expect(a.ok).toBe(true);
+    expect(hub.publishes.at(-1)).toEqual({
+      streamKey: 'k',
+      location: 'Paris',
+      streamId: 'show',
+      streamSecret: 'secret-of-show'.padEnd(43, '-'),
+      exclude: ['b'],
+    });
+    const session = a.ok ? hub.sessions.get(a.primary.sessionId) : undefined;
+    expect(session?.clientSocketId).toBe(hub.sessions.get('s1p')!.clientSocketId);
+  });
+
   it('refuses a broadcast past maxResources with 503, without placing it', async () => {
     const hub = fakeHub();
     const routes = new WhipRoutes(hub.host, { maxResources: 2 });
