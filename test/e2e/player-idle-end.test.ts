@@ -1,14 +1,19 @@
 // The web player at the end of a recording, in real Chromium: the server gives the session's slot back once the end
-// was sent (10 s), and a seek back to media the player no longer has asks for a new session and plays from there.
+// was sent (10 s by default; here the operator's `--idle-timeout-ms`, which bounds it too, makes it 3 s), and a seek
+// back to media the player no longer has asks for a new session and plays from there.
 import { describe, expect, it } from 'vitest';
 import { openPage, screenshot } from './helpers/browser.js';
 import { useBrowserCluster } from './helpers/browser-cluster.js';
 
 const ID = 'demo-mandelbrot';
+/** The server's idle bound: an ended session's slot is given back after min(this, 10 s); no wait of the default 10 s. */
+const IDLE_MS = 3_000;
 
 describe('player idle at the end of a recording (Chromium, one server)', () => {
   const env = useBrowserCluster({
-    servers: [{ id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [ID] }],
+    servers: [
+      { id: 'fra-1', region: 'eu-central', lat: 50.11, lon: 8.68, assets: [ID], extraArgs: ['--idle-timeout-ms', String(IDLE_MS)] },
+    ],
   });
 
   /** fra-1's open viewer sessions, from its log of each slot taken and given back. */

@@ -151,12 +151,21 @@ describe('player seeks and resumes (Chromium, one server with a 5-minute asset)'
       await page.goto(`${env.cluster.hubUrl}/#/watch`);
       // A 3 s back buffer (the default is 30 s) makes the player trim within seconds, not a minute.
       await page.locator('baton-player').evaluate((el: HTMLElement & { backBufferS?: number }) => (el.backBufferS = 3));
+      // Played at twice the speed until then: the trim needs the playhead past 0:13, reached in half the time. The
+      // default rate too, which a new source (the element's load) restores; back to 1 before the seek.
+      const rate = (r: number) =>
+        page.locator('baton-player video').evaluate((el: HTMLVideoElement, x: number) => {
+          el.defaultPlaybackRate = x;
+          el.playbackRate = x;
+        }, r);
+      await rate(2);
       await page.evaluate((id) => (location.hash = `#/watch?asset=${id}`), ASSET);
       const v = playhead(page);
       // Trimmed: the first buffered second is well past 0:05 (where a gap jump would land).
       await expect
         .poll(v.firstBuffered, { timeout: 60_000, interval: 250, message: `never trimmed; ${errors.join('; ')}` })
         .toBeGreaterThan(10);
+      await rate(1);
       await v.seek(5);
       // It plays again at 0:05, not at the first media still buffered (what a gap jump did).
       const at = await firstPlayingAt(v, errors);
