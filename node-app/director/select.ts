@@ -140,9 +140,12 @@ function pick(table: StateTable, req: ServerSelectRequest, self: string, opts: S
 
 /**
  * The storage holders of `assetId` whose copy has fewer bytes than the longest stored copy; none when every copy is
- * as long (the rule: copies of one id are byte-identical). O(holders), no allocation in that case.
+ * as long (the rule: copies of one id are byte-identical). O(1) in that case (the table counts holders per copy
+ * length: visiting every holder's row took a fifth of the million-request replay, where each asset has 100 holders);
+ * O(holders) when they differ.
  */
 export function shorterCopies(table: StateTable, assetId: string, storage: ReadonlySet<string>): string[] {
+  if (!table.storageCopiesDiffer(assetId)) return [];
   let longest = -1;
   let differ = false;
   for (const id of storage) {

@@ -39,6 +39,8 @@ export class StateTable {
   readonly #cacheIndex = new Map<string, Set<string>>();
   readonly #storageIndex = new Map<string, Set<string>>();
   readonly #liveIndex = new Map<string, Set<string>>();
+  /** Asset → stored copy length (bytes) → holders with a copy that long: whether copies differ is one lookup. */
+  readonly #storageLengths = new Map<string, Map<number, number>>();
   /** Sums of the rows' utilisations, kept on every join, leave and load report. */
   readonly #utilSum: Utilisation = { sessions: 0, egress: 0, cpu: 0 };
 
@@ -73,6 +75,11 @@ export class StateTable {
 
   storageHolders(assetId: string): ReadonlySet<string> {
     return this.#storageIndex.get(assetId) ?? EMPTY;
+  }
+
+  /** Whether the stored copies of `assetId` are not all the same length (O(1)). */
+  storageCopiesDiffer(assetId: string): boolean {
+    return (this.#storageLengths.get(assetId)?.size ?? 0) > 1;
   }
 
   liveHolders(assetId: string): ReadonlySet<string> {
@@ -143,6 +150,7 @@ export class StateTable {
     this.#servers.clear();
     this.#cacheIndex.clear();
     this.#storageIndex.clear();
+    this.#storageLengths.clear();
     this.#liveIndex.clear();
     this.#resetUtil();
     for (const entry of snapshot.servers) this.#join(entry);
@@ -192,12 +200,17 @@ export class StateTable {
         return;
       case 'storage-add':
         for (const a of d.assets) {
+          const old = row.storage.get(a.id);
+          if (old) countLength(this.#storageLengths, a.id, old.bytes, -1);
           row.storage.set(a.id, a);
+          countLength(this.#storageLengths, a.id, a.bytes, 1);
           indexAdd(this.#storageIndex, a.id, row.id);
         }
         return;
       case 'storage-remove':
         for (const a of d.assets) {
+          const old = row.storage.get(a);
+          if (old) countLength(this.#storageLengths, a, old.bytes, -1);
           row.storage.delete(a);
           indexRemove(this.#storageIndex, a, row.id);
         }
@@ -238,7 +251,10 @@ export class StateTable {
     this.#servers.set(row.id, row);
     this.#addUtil(row, 1);
     for (const a of row.cache) indexAdd(this.#cacheIndex, a, row.id);
-    for (const a of row.storage.keys()) indexAdd(this.#storageIndex, a, row.id);
+    for (const a of row.storage.values()) {
+      indexAdd(this.#storageIndex, a.id, row.id);
+      countLength(this.#storageLengths, a.id, a.bytes, 1);
+    }
     for (const a of row.live.keys()) indexAdd(this.#liveIndex, a, row.id);
   }
 
@@ -246,7 +262,10 @@ export class StateTable {
     const row = this.#servers.get(id);
     if (!row) return;
     for (const a of row.cache) indexRemove(this.#cacheIndex, a, id);
-    for (const a of row.storage.keys()) indexRemove(this.#storageIndex, a, id);
+    for (const a of row.storage.values()) {
+      indexRemove(this.#storageIndex, a.id, id);
+      countLength(this.#storageLengths, a.id, a.bytes, -1);
+    }
     for (const a of row.live.keys()) indexRemove(this.#liveIndex, a, id);
     this.#servers.delete(id);
     if (this.#servers.size === 0)
@@ -300,4 +319,14 @@ function indexRemove(index: Map<string, Set<string>>, asset: string, server: str
   if (!holders) return;
   holders.delete(server);
   if (holders.size === 0) index.delete(asset);
+}
+
+/** One holder more (+1) or less (-1) with a copy of `asset` `bytes` long. */
+function countLength(index: Map<string, Map<number, number>>, asset: string, bytes: number, delta: 1 | -1): void {
+  let lengths = index.get(asset);
+  if (!lengths) index.set(asset, (lengths = new Map()));
+  const n = (lengths.get(bytes) ?? 0) + delta;
+  if (n > 0) lengths.set(bytes, n);
+  else lengths.delete(bytes);
+  if (lengths.size === 0) index.delete(asset);
 }

@@ -38,11 +38,13 @@ const loadArb = fc.record({
   egressMbps: fc.nat(2000),
   cpu: fc.double({ min: 0, max: 2, noNaN: true }),
 });
+/** Stored copy lengths: mostly equal, sometimes a shorter copy (a salvaged broadcast). */
+const bytesArb = fc.constantFrom(1000, 1000, 900);
 const entryArb = fc
   .record({
     id: idArb,
     cache: fc.uniqueArray(assetArb, { maxLength: 4 }),
-    storage: fc.uniqueArray(assetArb, { maxLength: 4 }),
+    storage: fc.uniqueArray(fc.tuple(assetArb, bytesArb), { maxLength: 4, selector: ([a]) => a }),
     live: fc.uniqueArray(fc.tuple(assetArb, fc.boolean()), { maxLength: 2, selector: ([a]) => a }),
     load: loadArb,
   })
@@ -50,7 +52,7 @@ const entryArb = fc
     entry(id, {
       cache,
       load,
-      storage: storage.map((a) => asset(a)),
+      storage: storage.map(([a, bytes]) => asset(a, bytes)),
       live: live.map(([a, on]) => ({ id: a, bytes: 10, live: on, mime: 'video/webm', startedAtMs: 5 })),
     }),
   );
@@ -64,8 +66,8 @@ const deltaArb: fc.Arbitrary<Delta> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .record({ id: idArb, assets: assetsArb })
-      .map((r): Delta => ({ type: 'storage-add', id: r.id, assets: r.assets.map((a) => asset(a)) })),
+      .record({ id: idArb, assets: assetsArb, bytes: bytesArb })
+      .map((r): Delta => ({ type: 'storage-add', id: r.id, assets: r.assets.map((a) => asset(a, r.bytes)) })),
   },
   { weight: 2, arbitrary: fc.record({ id: idArb, assets: assetsArb }).map((r): Delta => ({ type: 'storage-remove', ...r })) },
   {
@@ -103,6 +105,8 @@ function expectIndexesConsistent(t: StateTable): void {
     expect([...t.cacheHolders(a)].sort(), `cache holders of ${a}`).toEqual(holders((r) => r.cache.has(a)));
     expect([...t.storageHolders(a)].sort(), `storage holders of ${a}`).toEqual(holders((r) => r.storage.has(a)));
     expect([...t.liveHolders(a)].sort(), `live holders of ${a}`).toEqual(holders((r) => r.live.has(a)));
+    const lengths = new Set(rows.flatMap((r) => (r.storage.has(a) ? [r.storage.get(a)!.bytes] : [])));
+    expect(t.storageCopiesDiffer(a), `copies of ${a} differ`).toBe(lengths.size > 1);
   }
   const known = new Set<string>();
   for (const r of rows) {
