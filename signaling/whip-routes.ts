@@ -427,35 +427,36 @@ export class WhipRoutes {
     const gone = () => fail(res, 404, 'no such WHIP resource (ended, or never created)');
     if (!token) return gone();
     const digest = keyDigest(token);
-    for (const serverId of this.#host.liveCopies(streamId).slice(0, MAX_ADOPT_ASKS)) {
-      const a = await this.#host.request<WhipAdoptReply>(
-        serverId,
-        'whip-adopt',
-        { resourceId, keyDigest: digest.toString('hex') },
-        WHIP_ADOPT_TIMEOUT_MS,
-      );
-      if (!a.ok || a.streamId !== streamId) continue;
-      // Another DELETE of it may have taken it back meanwhile: that one ends it (this one is told it is ending).
-      let r = this.#resources.get(resourceId);
-      if (!r) {
-        if (this.#resources.size >= this.#maxResources)
-          return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
-        r = {
-          id: resourceId,
-          streamId,
-          clientId: CLIENT_PREFIX + resourceId,
-          primary: serverId,
-          primaryInstance: this.#host.instanceOf(serverId),
-          tokenHash: digest,
-          secret: a.streamSecret,
-          ending: false,
-        };
-        this.#resources.set(resourceId, r);
-        this.#host.log.info({ stream: streamId, resource: resourceId, primary: serverId }, 'WHIP resource taken back from its primary');
-      }
-      return this.#delete(res, r);
+    // Asked side by side: only the primary relaying it answers, and an unresponsive holder costs one timeout, not one each.
+    const holders = this.#host.liveCopies(streamId).slice(0, MAX_ADOPT_ASKS);
+    const answers = await Promise.all(
+      holders.map((id) =>
+        this.#host.request<WhipAdoptReply>(id, 'whip-adopt', { resourceId, keyDigest: digest.toString('hex') }, WHIP_ADOPT_TIMEOUT_MS),
+      ),
+    );
+    const i = answers.findIndex((a) => a.ok && a.streamId === streamId);
+    const a = answers[i];
+    if (!a?.ok) return gone();
+    const serverId = holders[i]!;
+    // Another DELETE of it may have taken it back meanwhile: that one ends it (this one is told it is ending).
+    let r = this.#resources.get(resourceId);
+    if (!r) {
+      if (this.#resources.size >= this.#maxResources)
+        return fail(res, 503, `this hub relays ${this.#maxResources} WHIP broadcasts already`);
+      r = {
+        id: resourceId,
+        streamId,
+        clientId: CLIENT_PREFIX + resourceId,
+        primary: serverId,
+        primaryInstance: this.#host.instanceOf(serverId),
+        tokenHash: digest,
+        secret: a.streamSecret,
+        ending: false,
+      };
+      this.#resources.set(resourceId, r);
+      this.#host.log.info({ stream: streamId, resource: resourceId, primary: serverId }, 'WHIP resource taken back from its primary');
     }
-    gone();
+    return this.#delete(res, r);
   }
 
   #away(r: Resource): void {
