@@ -24,13 +24,22 @@ export function addWatchCommand(program: Command): void {
         intOf('limit-kbps', linkLimitBps, 1000),
       ),
     )
-    .addOption(opt('--timeout-ms <ms>', 'give up after this long', 'BATON_WATCH_TIMEOUT_MS', timerMs('timeout-ms', 1000), 120_000))
+    .addOption(
+      opt(
+        '--timeout-ms <ms>',
+        'give up when no byte has arrived for this long (a paced watch of a long asset, or a live stream, goes on while bytes come)',
+        'BATON_WATCH_TIMEOUT_MS',
+        timerMs('timeout-ms', 1000),
+        120_000,
+      ),
+    )
     .action(async (o) => {
       const { watchToFile } = await import('../delivery/node-viewer.js');
       const { hubsOf } = await import('../../client-sdk/hub-list.js');
       const { TerminalProgress } = await import('./progress-bar.js');
       const progress = process.stderr.isTTY && !o.json ? new TerminalProgress(process.stderr) : undefined;
-      // Ctrl-C or a stop: the watch is abandoned and its temporary file deleted before the exit (130 / 143, as a shell's).
+      // Ctrl-C or a stop: the watch is abandoned and its temporary file deleted before the exit (130 / 143, as a shell's);
+      // of a live stream, what arrived is kept (a recorder's stop: the broadcast up to there).
       const abandon = new AbortController();
       let stoppedBy: NodeJS.Signals | undefined;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -51,6 +60,8 @@ export function addWatchCommand(program: Command): void {
           fast: Boolean(o.fast),
           ...(o.limitKbps !== undefined ? { limitBps: o.limitKbps * 1000 } : {}),
           timeoutMs: o.timeoutMs,
+          timeout: 'stall',
+          keepLiveOnStop: true,
           signal: abandon.signal,
           onProgress: progress && ((p) => progress.update(p)),
         });
@@ -66,7 +77,12 @@ export function addWatchCommand(program: Command): void {
       } catch (err) {
         progress?.clear();
         if (stoppedBy) {
-          console.error(`baton watch: stopped (${stoppedBy}); nothing saved to ${o.out}`);
+          const saved = (err as { savedBytes?: number }).savedBytes;
+          console.error(
+            saved === undefined
+              ? `baton watch: stopped (${stoppedBy}); nothing saved to ${o.out}`
+              : terminalText(`baton watch: stopped (${stoppedBy}); kept ${saved} bytes of the live stream in ${o.out}`),
+          );
           process.exit(stoppedBy === 'SIGINT' ? 130 : 143);
         }
         const e = err as Error & { code?: string };

@@ -34,13 +34,23 @@ export interface WatchOptions {
   avoid?: string[];
   /** Deliver no faster than this, bits per second (`ViewerOptions.limitBps`). */
   limitBps?: number;
+  /** Give up after this long (default DEFAULT_WATCH_TIMEOUT_MS): the whole watch, or with `timeout: 'stall'` the time without a byte. */
   timeoutMs?: number;
+  /**
+   * What `timeoutMs` bounds: `'whole'` (default) the watch from its start to its end; `'stall'` the time since the
+   * last byte (or the start): a paced watch of a long asset, or a live stream, goes on as long as bytes come.
+   */
+  timeout?: 'whole' | 'stall';
+  /** A stop (`signal`) during a live stream keeps what arrived in `out`, as a recorder does: a WebM that plays to there. */
+  keepLiveOnStop?: boolean;
   wrtc?: Wrtc;
   iceServers?: RTCIceServer[];
   /** Abandons the watch (Ctrl-C): it rejects with a WatchError `aborted`, and `watchToFile` leaves no file. */
   signal?: AbortSignal;
   /** After each in-order chunk: bytes so far and the asset's size (null while it is live and growing). */
   onProgress?: (p: { bytes: number; total: number | null }) => void;
+  /** Each `meta` the server sends: whether the asset is live (a growing broadcast). */
+  onMeta?: (m: { live: boolean }) => void;
 }
 
 export interface WatchResult {
@@ -58,21 +68,46 @@ export interface WatchResult {
 
 export class WatchError extends CodedError {
   override readonly name = 'WatchError';
+  /** Bytes kept in `out` when a stopped live watch kept what arrived (`keepLiveOnStop`); else undefined. */
+  savedBytes?: number;
 }
 
-/** Watch `assetId` to the end and save the bytes to `out` (written only on success). */
+/**
+ * Watch `assetId` to the end and save the bytes to `out` (written only on success; or, with `keepLiveOnStop`, when a
+ * live stream's watch is stopped after bytes arrived: then it rejects `aborted` with `savedBytes`).
+ */
 export async function watchToFile(opts: WatchOptions & { out: string }): Promise<WatchResult> {
   const sink = new FileSink(opts.out);
+  let live = false;
+  let written = 0;
   try {
     // The disk is slower than the network: the sink holds the server off rather than buffer.
     const result = await Promise.race([
-      watchStream(opts, (bytes, viewer) => sink.write(bytes, viewer)),
+      watchStream(
+        {
+          ...opts,
+          onMeta: (m) => {
+            live = m.live;
+            opts.onMeta?.(m);
+          },
+        },
+        (bytes, viewer) => {
+          written += bytes.byteLength;
+          sink.write(bytes, viewer);
+        },
+      ),
       sink.failed,
       abortedBy(opts.signal),
     ]);
     await sink.commit();
     return result;
   } catch (err) {
+    if (opts.keepLiveOnStop && live && written > 0 && err instanceof WatchError && err.code === 'aborted') {
+      // Every byte handed to the sink is in order from the start: the file is the broadcast up to the stop.
+      await sink.commit();
+      err.savedBytes = written;
+      throw err;
+    }
     await sink.discard();
     throw err;
   }
@@ -120,18 +155,33 @@ export async function watchStream(opts: WatchOptions, onData: (bytes: Uint8Array
     let ttfbMs = -1;
     let total: number | null = null;
     const failovers: FailoverInfo[] = [];
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS;
     const done = new Promise<WatchResult>((resolveDone, reject) => {
-      timer = setTimeout(
-        () => reject(new WatchError('timeout', `no end of ${opts.assetId} within ${opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS} ms`)),
-        opts.timeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS,
-      );
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(
+          () =>
+            reject(
+              new WatchError(
+                'timeout',
+                opts.timeout === 'stall'
+                  ? `nothing of ${opts.assetId} arrived for ${timeoutMs} ms`
+                  : `no end of ${opts.assetId} within ${timeoutMs} ms`,
+              ),
+            ),
+          timeoutMs,
+        );
+      };
+      arm();
       v.addEventListener('selected', (e) => {
         first ??= { server: e.detail.server.id, reason: e.detail.reason };
       });
       v.addEventListener('meta', (e) => {
         total = e.detail.live ? null : e.detail.bytes;
+        opts.onMeta?.({ live: e.detail.live });
       });
       v.addEventListener('data', (e) => {
+        if (opts.timeout === 'stall') arm();
         if (ttfbMs < 0) ttfbMs = performance.now() - t0;
         hash.update(e.detail.bytes);
         onData(e.detail.bytes, v);

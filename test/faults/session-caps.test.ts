@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
-import { BATON, Cluster, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
+import { BATON, Cluster, publishArgs, MEDIA_DIR, waitFor } from '../helpers/cluster.js';
 import type { Ack, WatchReply } from '../../signaling/protocol/index.js';
 import { DEFAULT_SESSION_LIMITS } from '../../signaling/core/session-registry.js';
 import { UNCONNECTED_SESSION_MS } from '../../node-app/slot-defaults.js';
@@ -306,22 +306,7 @@ describe('row 20: viewers filling every watch slot leave broadcasters their inge
 
       const { stdout } = await run(
         process.execPath,
-        [
-          BATON,
-          'publish',
-          '--hub',
-          cluster.hubUrl,
-          '--file',
-          join(MEDIA_DIR, 'demo-smpte.webm'),
-          '--location',
-          'Lisbon',
-          '--stream-key',
-          'test-key',
-          '--stream-id',
-          'caps-live',
-          '--fast',
-          '--json',
-        ],
+        publishArgs(cluster.hubUrl, join(MEDIA_DIR, 'demo-smpte.webm'), 'caps-live', ['--fast', '--json']),
         { timeout: 60_000, env: { ...process.env, BATON_LOG_LEVEL: 'warn' } },
       );
       const r = JSON.parse(stdout) as { primary: string; backup: string | null; sha256: string; stored: string[] };

@@ -9,6 +9,25 @@ import { diesWithParent } from '../../node-app/storage/child-lifeline.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BATON = join(ROOT, 'bin/baton.js');
+
+/** `node` arguments for `baton publish` of `file` as `streamId` to `hubUrl` from Lisbon with the test clusters' key; `extra` after. */
+export function publishArgs(hubUrl: string, file: string, streamId: string, extra: readonly string[] = []): string[] {
+  return [
+    BATON,
+    'publish',
+    '--hub',
+    hubUrl,
+    '--file',
+    file,
+    '--location',
+    'Lisbon',
+    '--stream-key',
+    'test-key',
+    '--stream-id',
+    streamId,
+    ...extra,
+  ];
+}
 export const SECRET = 'test-cluster-secret';
 const HUB_START_TIMEOUT_MS = 60_000;
 /**

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATON, Cluster, ROOT, waitFor } from '../helpers/cluster.js';
+import { BATON, Cluster, publishArgs, ROOT, waitFor } from '../helpers/cluster.js';
 
 const exec = promisify(execFile);
 const CLIP_S = 4;
@@ -72,26 +72,14 @@ describe('catalog: a finished broadcast', () => {
   it('has durationMs from its last block and bitrateBps = bytes · 8 / duration, and is not live', async () => {
     const { stdout } = await exec(
       process.execPath,
-      [
-        BATON,
-        'publish',
-        '--hub',
-        cluster.hubUrl,
-        '--file',
-        clip,
-        '--location',
-        'Lisbon',
-        '--stream-key',
-        'test-key',
-        '--stream-id',
-        'recorded-show',
+      publishArgs(cluster.hubUrl, clip, 'recorded-show', [
         '--title',
         'The recorded show',
         '--description',
         'Four seconds of test card.\nWith a tone.',
         '--fast',
         '--json',
-      ],
+      ]),
       { cwd: ROOT },
     );
     expect(JSON.parse(stdout)).toMatchObject({ streamId: 'recorded-show', bytes: statSync(clip).size });

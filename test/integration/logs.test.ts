@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATON, Cluster, MEDIA_DIR, ROOT, waitFor } from '../helpers/cluster.js';
+import { BATON, Cluster, publishArgs, MEDIA_DIR, ROOT, waitFor } from '../helpers/cluster.js';
 import { ask, connect, connectServer } from '../faults/helpers/net.js';
 
 const exec = promisify(execFile);
@@ -42,26 +42,9 @@ describe('logs', () => {
     afterAll(() => cluster.stop());
 
     it('logs no WARN at the hub or the entry servers from start to end', async () => {
-      await exec(
-        process.execPath,
-        [
-          BATON,
-          'publish',
-          '--hub',
-          cluster.hubUrl,
-          '--file',
-          join(MEDIA_DIR, 'demo-testsrc.webm'),
-          '--location',
-          'Lisbon',
-          '--stream-key',
-          'test-key',
-          '--stream-id',
-          'quiet-show',
-          '--fast',
-          '--json',
-        ],
-        { cwd: ROOT },
-      );
+      await exec(process.execPath, publishArgs(cluster.hubUrl, join(MEDIA_DIR, 'demo-testsrc.webm'), 'quiet-show', ['--fast', '--json']), {
+        cwd: ROOT,
+      });
       // Both servers finalized and reported it: the closes that follow the end have crossed by now.
       await waitFor('both copies in storage', async () => (await cluster.state()).servers.every((s) => s.storageCount === 1), 15_000);
       const hubUrl = cluster.hubUrl;
