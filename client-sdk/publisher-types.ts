@@ -128,6 +128,7 @@ export interface PublisherOptions {
   /**
    * Continue a copy a server already holds (a resumed WHIP broadcast): the first chunk
    * pushed gets this sequence number and byte offset. No hash then: it would cover only the new bytes.
+   * With `reread` reading that copy, a replacement server is filled from byte 0 (the copy's part in even chunks).
    */
   startAt?: { seq: number; bytes: number };
 }

@@ -110,7 +110,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       leave: (sessionId) => this.#o.socket.emit('leave', { sessionId }),
       assigned: (reply) => this.emit('assigned', reply),
       failover: (f) => this.emit('failover', f),
-      connect: (choice, role) => this.#connect(choice, role),
+      connect: (choice, role) => this.#connect(choice, role, true),
       fatal: (code, message) => this.#fatal(code, message),
       settled: () => this.#checkEnd(),
     };
@@ -169,6 +169,16 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
     if (reply.backup) this.#connect(reply.backup, 'backup');
     await firstUpload(this, this.#uploads, () => this.#closed);
     return reply;
+  }
+
+  /**
+   * Asks the hub for a second entry server when one alone takes the stream (the hub's answer named no backup: a resumed
+   * WHIP broadcast is placed on its copy's server only), placed and filled from chunk 0 as a lost upload's replacement
+   * is. Only while the stream can be sent whole from chunk 0 (held, or read again: `reread`); else nothing happens. One
+   * ask: a refusal (no other server) stands, and the stream goes on with one copy.
+   */
+  completeCopies(): void {
+    if (this.#started && !this.#closed && !this.#ending && this.#buffer.resendFrom === 0) void this.#replacements.run(false);
   }
 
   /**
@@ -244,7 +254,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
 
   // ---- uploads ----------------------------------------------------------------------
 
-  #connect(choice: PublishReply['primary'], role: 'primary' | 'backup'): void {
+  #connect(choice: PublishReply['primary'], role: 'primary' | 'backup', replacement = false): void {
     const peer = new this.#o.SimplePeer({
       initiator: true,
       wrtc: this.#o.wrtc,
@@ -253,6 +263,7 @@ export class Publisher extends TypedEventTarget<PublisherEventMap> {
       trickle: true,
     });
     const u = newUpload(choice, role, peer);
+    if (replacement) u.replacement = true;
     this.#uploads.add(u);
     driveUpload(this.#host, u);
   }

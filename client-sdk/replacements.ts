@@ -41,6 +41,8 @@ export class Replacements {
   /** Every failover so far, oldest first (the publish's result lists them). */
   readonly failovers: FailoverInfo[] = [];
   #running = false;
+  /** The running round asks again after a refusal (an upload was lost), or stops at the first. */
+  #persist = true;
   /** Requests made so far. */
   #asked = 0;
 
@@ -53,11 +55,16 @@ export class Replacements {
     return this.#running;
   }
 
-  /** Fewer than two uploads are alive: ask the hub for replacements (excluding every server that failed). */
-  async run(): Promise<void> {
+  /**
+   * Fewer than two uploads are alive: ask the hub for replacements (excluding every server that failed). `persist`
+   * false (a second copy wanted, no upload lost): a refusal ends the round, unless an upload fails meanwhile.
+   */
+  async run(persist = true): Promise<void> {
     const h = this.#host;
+    if (this.#running) this.#persist ||= persist;
     if (this.#running || h.closed) return;
     this.#running = true;
+    this.#persist = persist;
     try {
       // Counted against the uploads the hub still places: one whose server it dropped gets its replacement at once.
       while (!h.closed && h.uploads.placed().length < 2 && this.#asked < MAX_REPLACEMENTS) {
@@ -79,7 +86,7 @@ export class Replacements {
           }
           // The stream is over and stored: only an answer that never came is worth asking again (the hub connection
           // was moving); a refusal (no other server, the id) stands, and the end is not held up for it.
-          if (h.ending && h.uploads.stored().length > 0 && r.code !== 'timeout') break;
+          if ((h.ending && h.uploads.stored().length > 0 && r.code !== 'timeout') || !this.#persist) break;
           await delay(backoffMs(this.#asked - 1, REPLACE_BACKOFF));
           continue;
         }
@@ -95,6 +102,7 @@ export class Replacements {
           h.failover(failover);
           h.connect(choice, role);
         }
+        if (plan.length === 0 && !this.#persist) break;
         if (plan.length === 0) await delay(backoffMs(this.#asked - 1, REPLACE_BACKOFF));
       }
       if (h.uploads.alive().length === 0) h.fatal('no-ingest', 'every entry server failed');

@@ -21,18 +21,23 @@ export class ResendBuffer {
   #bytes = 0;
   #roomWaiters: Array<() => void> = [];
   readonly #startSeq: number;
+  /** Stream bytes before `#startSeq` (a copy continued from a server's: `startAt.bytes`). */
+  readonly #startBytes: number;
   /** Stream offset of every chunk pushed (by `seq - #startSeq`), when the stream can be read again; null otherwise. */
   readonly #offsets: number[] | null;
 
   /**
    * `startAt`: continue a copy a server already holds (the first chunk gets this sequence number and offset).
    * `rereadable`: the stream's bytes can be read again (a file): chunks dropped from memory stay resendable
-   * (`frameAt`), at the cost of one offset per chunk.
+   * (`frameAt`), at the cost of one offset per chunk. With both, the chunks before `startAt` are resendable too, read
+   * from the copy continued (a new server is filled from byte 0): their first offsets are not known here, so those
+   * `startAt.seq` chunks split its `startAt.bytes` evenly (a server checks only that each chunk starts where the one
+   * before ended; the even split's chunks are no larger than the largest of the copy's own).
    */
   constructor(capacityBytes: number, startAt?: { seq: number; bytes: number }, rereadable = false) {
     this.capacity = capacityBytes;
     this.#nextSeq = this.#startSeq = startAt?.seq ?? 0;
-    this.#bytes = startAt?.bytes ?? 0;
+    this.#bytes = this.#startBytes = startAt?.bytes ?? 0;
     this.#offsets = rereadable ? [] : null;
   }
 
@@ -56,9 +61,14 @@ export class ResendBuffer {
     return this.#frames[0]?.seq ?? this.#nextSeq;
   }
 
-  /** The oldest chunk a server can still be sent: the first one when the stream can be read again, else `firstSeq`. */
+  /** The oldest chunk a server can still be sent: chunk 0 when the stream can be read again, else `firstSeq`. */
   get resendFrom(): number {
-    return this.#offsets ? this.#startSeq : this.firstSeq;
+    return this.#offsets ? 0 : this.firstSeq;
+  }
+
+  /** The first chunk pushed here: where the copy continued (`startAt`) ends, 0 for a new stream. */
+  get startSeq(): number {
+    return this.#startSeq;
   }
 
   /** Frames `chunk` (split at the largest payload a frame carries) and keeps it. */
@@ -86,7 +96,12 @@ export class ResendBuffer {
   /** Stream offset at which chunk `seq` starts (`bytes` for the next one); undefined if no longer held or known. */
   offsetOf(seq: number): number | undefined {
     if (seq === this.#nextSeq) return this.#bytes;
-    return this.frame(seq)?.offset ?? (seq >= this.#startSeq && seq < this.#nextSeq ? this.#offsets?.[seq - this.#startSeq] : undefined);
+    const held = this.frame(seq)?.offset;
+    if (held !== undefined || !this.#offsets || !Number.isInteger(seq) || seq < 0 || seq >= this.#nextSeq) return held;
+    if (seq >= this.#startSeq) return this.#offsets[seq - this.#startSeq];
+    // Before startAt: the even split (exact in integers while startSeq² < 2⁵³, ≈ 9·10⁷ chunks).
+    const n = this.#startSeq;
+    return seq * Math.floor(this.#startBytes / n) + Math.floor((seq * (this.#startBytes % n)) / n);
   }
 
   /**

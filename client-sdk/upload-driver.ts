@@ -49,8 +49,12 @@ export function driveUpload(host: UploadHost, u: Upload): void {
   });
   peer.on('connect', () => {
     if (!mine()) return;
-    // The oldest chunk we can still send: a copy that needs older ones refuses (cannot-resume).
-    const hello: IngestClientControl = { t: 'hello', streamId: host.streamId, mime: host.mime, resumeFrom: host.buffer.resendFrom };
+    // The oldest chunk we can still send: a copy that needs older ones refuses (cannot-resume). A continued stream's
+    // first servers hold its copy, from whose end it goes on (a finished copy is reopened for a `resumeFrom` past 0); a
+    // replacement starts a new copy, from chunk 0 when the continued copy can be read again (`reread`).
+    const { resendFrom, startSeq } = host.buffer;
+    const resumeFrom = u.replacement ? resendFrom : Math.max(resendFrom, startSeq);
+    const hello: IngestClientControl = { t: 'hello', streamId: host.streamId, mime: host.mime, resumeFrom };
     sendControl(u, (code, message) => host.fail(u, code, message), hello);
   });
   peer.on('data', (data) => {

@@ -22,6 +22,8 @@ export interface Upload extends UploadInfo {
    */
   hubGoneAt?: number;
   silenceTimer?: ReturnType<typeof setInterval>;
+  /** Placed as a replacement (a new copy), not by the first `publish` (which, continuing a copy, names its holders). */
+  replacement?: true;
 }
 
 /** A fresh upload for `choice`, connecting over `peer`. */

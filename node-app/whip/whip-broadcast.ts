@@ -71,8 +71,10 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     const mime = `${h264 ? 'video/x-matroska' : 'video/webm'}; codecs="${h264 ? 'avc1' : 'vp8'}${summary.audio ? ', opus' : ''}"`;
     const mismatch = c && continuationMismatch(offer.streamId, summary, c.mime);
     if (mismatch) throw new SdpError(mismatch);
-    // A resumed broadcast's relay holds the stream from where it resumed only: a new entry server could not be filled.
-    const noReplacement = c && 'a resumed WHIP broadcast gets no replacement entry server (it would need the stream from byte 0)';
+    // A resumed or carried-on broadcast's relay holds the stream from where it went on only: a new entry server is filled
+    // from byte 0 from this server's copy (readCopy), or it cannot be.
+    const noReplacement =
+      c && !readCopy ? 'a resumed WHIP broadcast gets no replacement entry server (it would need the stream from byte 0)' : undefined;
     this.socket = new RelaySocket(offer.resourceId, offer.assignment, opts.emitToHub, noReplacement);
     this.#publisher = new Publisher({
       socket: this.socket,
@@ -137,7 +139,11 @@ export class WhipBroadcast extends EventEmitter<WhipBroadcastEvents> {
     );
     closed.catch(() => undefined); // it rejects on every later close too, after the race is over
     this.#publisher.start().then(
-      () => this.#o.log?.info({ stream: this.streamId, resource: this.resourceId }, 'WHIP relay uploading'),
+      (reply) => {
+        this.#o.log?.info({ stream: this.streamId, resource: this.resourceId }, 'WHIP relay uploading');
+        // A resume is placed on its copy's server alone: a second copy is made on another, from byte 0 of this one.
+        if (!reply.backup && this.#o.continuation && this.#o.readCopy) this.#publisher.completeCopies();
+      },
       (err: Error) => this.#fail('relay-start', err.message),
     );
     const answer = await Promise.race([this.#peer.answer(), closed]);

@@ -324,5 +324,13 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
     expect(run.code).not.toBe(0);
 
     expectResumedCopy(join(backup, 'whip-kill.webm'), before);
+    // The resumed relay asked once for a second copy (whip-relay-faults.test.ts makes one): no other server here, refused,
+    // and not asked again (the end is not held up by a round of retries).
+    const asks = cluster
+      .hub!.output()
+      .split('\n')
+      .filter((l) => l.includes('"stream":"whip-kill"') && l.includes('WHIP replacement entry server'));
+    expect(asks, asks.join('\n')).toHaveLength(1);
+    expect(asks[0]).toMatch(/"refused":"no-ingest"/);
   }, 120_000);
 });

@@ -14,6 +14,8 @@ if (!HAVE_GI) console.warn(`whip-relay-faults tests skipped: ${PYTHON} cannot im
 const BUFFER_MB = 0.5;
 /** Stream bytes the backup holds when it is killed: well past the buffer, so the replacement's start is read from disk. */
 const KILL_AT_BYTES = 1_200_000;
+/** Stream bytes a carried-on broadcast's backup holds past the first part when it is killed. */
+const CARRIED_KILL_AT_BYTES = 200_000;
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -28,6 +30,7 @@ describe.skipIf(!HAVE_GI)('WHIP relay faults', () => {
     ],
   });
   let publishing: Running | undefined;
+  let resuming: Running | undefined;
 
   beforeAll(async () => {
     await cluster.start();
@@ -35,6 +38,7 @@ describe.skipIf(!HAVE_GI)('WHIP relay faults', () => {
 
   afterAll(async () => {
     publishing?.kill();
+    resuming?.kill();
     await cluster.stop();
   });
 
@@ -46,6 +50,22 @@ describe.skipIf(!HAVE_GI)('WHIP relay faults', () => {
     const ended = /DELETE 200 in \d+ ms: (\{.*\})/.exec(run.stderr);
     expect(ended, run.stderr).not.toBeNull();
     return JSON.parse(ended![1]!) as { bytes: number; sha256: string; stored: string[] };
+  };
+
+  /** The hub's log of `id`'s broadcast (resumed or carried on, or not) starting: [, primary, backup (if any)]. */
+  const started = (id: string, resumed: boolean) =>
+    new RegExp(`"primary":"([a-z0-9-]+)","backup":(?:"([a-z0-9-]+)"|null),"resumed":${resumed}.*"WHIP broadcast started"`).exec(
+      cluster
+        .hub!.output()
+        .split('\n')
+        .find((l) => l.includes(`"stream":"${id}"`) && l.includes(`"resumed":${resumed}`) && l.includes('WHIP broadcast started')) ?? '',
+    );
+
+  /** Restarts the servers a test killed: three in the table. */
+  const threeServers = async () => {
+    for (const p of cluster.servers.values())
+      if (p.child.exitCode !== null || p.child.signalCode !== null) await cluster.startServer(p.spec);
+    await waitFor('three servers in the table', async () => (await cluster.state()).servers.length === 3, 30_000);
   };
 
   /** Servers holding a live copy of `id` of more than `bytes`. */
@@ -132,4 +152,71 @@ describe.skipIf(!HAVE_GI)('WHIP relay faults', () => {
     expect(whole[0]!.byteLength).toBeGreaterThan(copies[0]!.byteLength);
     expect(sha256(whole[0]!)).toBe(sha256(whole[1]!));
   }, 180_000);
+
+  it("a carried-on broadcast whose backup is SIGKILLed is replaced, filled from byte 0 of the primary's copy: both copies byte-identical", async () => {
+    // A third server again (the first test killed one): the replacement.
+    await threeServers();
+    const id = 'whip-carried-lost-backup';
+    const first = await whipPublish(`${cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', 3);
+    expect(first.code, first.stderr).toBe(0);
+    const firstEnd = JSON.parse(/DELETE 200 in \d+ ms: (\{.*\})/.exec(first.stderr)![1]!) as { bytes: number; stored: string[] };
+    expect(firstEnd.stored).toHaveLength(2);
+    // The same key within the window: carried on where the recording is stored (the relay starts at the copy's end).
+    publishing = whipPublish(`${cluster.hubUrl}/whip/${id}?location=Paris`, 'test-key', 60);
+    await waitFor(`${id} carried on`, async () => started(id, true) !== null, 30_000);
+    const [, primary, backup] = started(id, true)!;
+    expect([primary, backup].sort()).toEqual([...firstEnd.stored].sort());
+    const replacement = [...cluster.servers.keys()].find((s) => s !== primary && s !== backup)!;
+    // Every byte the relay did not push itself (the first part) is read from the primary's copy: no need to pass the buffer.
+    const killAt = firstEnd.bytes + CARRIED_KILL_AT_BYTES;
+    await waitFor(`the backup of ${id} past ${killAt} bytes`, async () => (await liveHolders(id, killAt)).includes(backup!), 60_000);
+    await cluster.kill(backup!);
+    // Before, the relay refused to ask (it held the stream from the carry-on only): the recording ended on one server.
+    await waitFor(
+      `${replacement} holding a live copy of ${id} past ${killAt} bytes`,
+      async () => (await liveHolders(id, killAt)).includes(replacement),
+      40_000,
+    );
+    const body = await deleted(publishing);
+    expect(body.stored.sort()).toEqual([primary, replacement].sort());
+    const [a, b] = [primary!, replacement].map((s) => readFileSync(join(cluster.servers.get(s)!.storage, `${id}.webm`)));
+    expect(a!.byteLength).toBe(body.bytes);
+    expect(a!.byteLength).toBeGreaterThan(killAt);
+    expect(sha256(b!)).toBe(sha256(a!));
+    expect(body.sha256).toBe(sha256(a!));
+  }, 240_000);
+
+  it("a broadcast resumed after its primary's SIGKILL gets a second copy again, from byte 0 of the resumed one: byte-identical", async () => {
+    await threeServers();
+    const id = 'whip-resumed-second-copy';
+    const url = `${cluster.hubUrl}/whip/${id}?location=Paris`;
+    publishing = whipPublish(url, 'test-key', 60);
+    await waitFor(`${id} started`, async () => started(id, false) !== null, 30_000);
+    const [, primary, backup] = started(id, false)!;
+    await waitFor(`the backup of ${id} past ${CARRIED_KILL_AT_BYTES} bytes`, async () =>
+      (await liveHolders(id, CARRIED_KILL_AT_BYTES)).includes(backup!),
+    );
+    await cluster.kill(primary!);
+    await waitFor(`the hub without ${primary}`, async () => !(await cluster.state()).servers.some((x) => x.id === primary));
+    // The same key resumes it on the backup, the copy's only server (the publisher's first peer died with the primary).
+    resuming = whipPublish(url, 'test-key', 60);
+    await waitFor(`${id} resumed`, async () => started(id, true) !== null, 30_000);
+    // Placed on the copy's server alone (the hub names no backup for a resume).
+    expect(started(id, true)!.slice(1)).toEqual([backup, undefined]);
+    const second = [...cluster.servers.keys()].find((s) => s !== primary && s !== backup)!;
+    // Before, the resumed broadcast went on with one copy; now the relay asks for a second one, filled from byte 0.
+    await waitFor(
+      `${second} holding a live copy of ${id} past ${CARRIED_KILL_AT_BYTES} bytes`,
+      async () => (await liveHolders(id, CARRIED_KILL_AT_BYTES)).includes(second),
+      40_000,
+    );
+    publishing.stop();
+    await publishing;
+    const body = await deleted(resuming);
+    expect(body.stored.sort()).toEqual([backup, second].sort());
+    const [a, b] = [backup!, second].map((s) => readFileSync(join(cluster.servers.get(s)!.storage, `${id}.webm`)));
+    expect(a!.byteLength).toBe(body.bytes);
+    expect(sha256(b!)).toBe(sha256(a!));
+    expect(body.sha256).toBe(sha256(a!));
+  }, 240_000);
 });

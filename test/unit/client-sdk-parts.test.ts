@@ -56,6 +56,31 @@ describe('ResendBuffer', () => {
     expect([plain.resendFrom, plain.offsetOf(1), await plain.frameAt(1, read)]).toEqual([3, undefined, undefined]);
   });
 
+  it('continuing a copy that can be read again (a resumed WHIP relay), resends from chunk 0: the copy in even chunks', async () => {
+    const stream = Uint8Array.from({ length: 2_500 }, (_, i) => i % 251);
+    const read = async (offset: number, length: number) => stream.subarray(offset, offset + length);
+    // The copy held 1,003 bytes in 7 chunks; this relay pushes the rest.
+    const b = new ResendBuffer(1_000, { seq: 7, bytes: 1_003 }, true);
+    for (let at = 1_003; at < 2_500; at += 500) b.push(stream.subarray(at, Math.min(2_500, at + 500)));
+    b.trim(8);
+    expect([b.resendFrom, b.firstSeq, b.nextSeq]).toEqual([0, 8, 10]);
+    // Every chunk from 0 made anew: consecutive, none empty or larger than the copy's average rounded up, the whole stream.
+    const frames = [];
+    for (let seq = 0; seq < b.nextSeq; seq++) frames.push((await b.frameAt(seq, read))!);
+    let at = 0;
+    for (const f of frames) {
+      expect(f.offset).toBe(at);
+      at += f.size;
+    }
+    expect(at).toBe(2_500);
+    expect(frames.slice(0, 7).map((f) => f.size)).toEqual([143, 143, 143, 144, 143, 143, 144]);
+    expect(frames[6]!.encoded).toEqual(encodeChunk(6, 859, stream.subarray(859, 1_003)));
+    // Without rereads the stored part cannot be sent: a new server could not be filled.
+    const plain = new ResendBuffer(1_000, { seq: 7, bytes: 1_003 });
+    plain.push(stream.subarray(1_003, 1_503));
+    expect([plain.resendFrom, plain.offsetOf(3)]).toEqual([7, undefined]);
+  });
+
   it('splits a chunk larger than one frame carries, offsets continuous', () => {
     const b = new ResendBuffer(1 << 30);
     b.push(chunk(MAX_CHUNK_PAYLOAD_BYTES * 2 + 10));
