@@ -22,7 +22,12 @@ export function isDirectLocal(remoteAddress: string | undefined, headers: Incomi
   // WebSockets) and read the dashboard: its browser names that site in Origin. This machine's own pages name
   // loopback; tools (curl, Prometheus) send no Origin.
   if (headers.origin !== undefined && !isLoopbackOrigin(headers.origin)) return false;
-  return FORWARDING_HEADERS.every((h) => headers[h] === undefined);
+  return forwardingHeader(headers) === undefined;
+}
+
+/** The first header a reverse proxy adds that a request carries (`x-forwarded-for`, `forwarded`, …), if any. */
+export function forwardingHeader(headers: IncomingHttpHeaders): string | undefined {
+  return FORWARDING_HEADERS.find((h) => headers[h] !== undefined);
 }
 
 /** Whether an Origin header names a page served from loopback (`null`, a sandboxed or file page, does not). */

@@ -163,6 +163,11 @@ describe('row 18: a loopback hub without an operator token, behind a reverse pro
     // decisions (broadcasters' places) unless the hub looks at Origin. The hub's own page names loopback.
     expect(await dashboard({ origin: 'https://evil.example' })).toMatch(/unauthorized: .*another site/);
     expect(await dashboard({ origin: cluster.hubUrl })).toBe('snapshot');
+    // The forwarded requests above came from 127.0.0.1, which --trusted-proxies does not name: every client of such a
+    // proxy is loopback to the hub, uncapped per address. Said once in the log, however many came.
+    const said = cluster.hub!.output().match(/carries x-forwarded-for, but --trusted-proxies does not name it/g) ?? [];
+    expect(said).toHaveLength(1);
+    expect(cluster.hub!.output()).toMatch(/--trusted-proxies loopback/);
   }, 60_000);
 });
 
