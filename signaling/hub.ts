@@ -38,6 +38,7 @@ import { HubCore } from './core/hub-core.js';
 import { NODE_CLOCK, type HubClock } from './core/link.js';
 import { SocketIoLink } from './transport/socketio-link.js';
 import { createIoServer } from './transport/socketio-server.js';
+import { budgetInbound } from './transport/inbound-budget.js';
 import { wireServers } from './transport/socketio-servers.js';
 import { wireClients } from './transport/socketio-clients.js';
 import { DASHBOARD_CONNECT_BURST, DASHBOARD_CONNECTS_PER_S, wireDashboard } from './transport/socketio-dashboard.js';
@@ -251,11 +252,18 @@ export class Hub {
   /** A socket.io handshake (a new WebSocket): counted per client address, cluster members aside. */
   takeHandshakeToken(req: IncomingMessage): boolean {
     this.#noteUntrustedProxy(req);
-    const from = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies);
-    if (from && isTrustedProxy(from, this.#clusterAddresses)) return true;
-    if (this.#handshakeLimiter.take(addressKey(from ?? 'unknown'), this.#clock.now())) return true;
+    const key = this.#socketAddressKey(req);
+    if (key === null) return true;
+    if (this.#handshakeLimiter.take(key, this.#clock.now())) return true;
     this.metrics.rejected.inc({ code: 'too-many-handshakes' });
     return false;
+  }
+
+  /** The client address a WebSocket counts against (handshakes, inbound bytes); null for a cluster member's. */
+  #socketAddressKey(req: IncomingMessage): string | null {
+    const from = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies);
+    if (from && isTrustedProxy(from, this.#clusterAddresses)) return null;
+    return addressKey(from ?? 'unknown');
   }
 
   /**
@@ -305,6 +313,11 @@ export class Hub {
       this.#adapterRedis && { redis: this.#adapterRedis, streamName: `${this.shared!.keys.tableLog}:sio` },
       (req) => this.takeHandshakeToken(req),
     );
+    budgetInbound(io, {
+      now: () => this.#clock.now(),
+      keyOf: (req) => this.#socketAddressKey(req),
+      onOver: () => this.metrics.rejected.inc({ code: 'inbound-bytes' }),
+    });
     this.#http = http;
     this.#io = io;
     if (this.shared) {
