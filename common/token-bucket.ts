@@ -59,8 +59,8 @@ export class KeyedRateLimiter {
     return this.#buckets.size;
   }
 
-  /** Takes one token from `key`'s bucket; false means "refuse this request". */
-  take(key: string, nowMs: number): boolean {
+  /** Takes one token (or `n`: a cost in units, e.g. bytes) from `key`'s bucket; false means "refuse this request". */
+  take(key: string, nowMs: number, n = 1): boolean {
     let b = this.#buckets.get(key);
     if (b)
       this.#buckets.delete(key); // re-inserted below: Map order is recency order
@@ -69,7 +69,7 @@ export class KeyedRateLimiter {
       if (this.#buckets.size >= this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
     }
     this.#buckets.set(key, b);
-    return b.take(nowMs);
+    return b.take(nowMs, n);
   }
 }
 

@@ -7,7 +7,7 @@ import { TokenVerifier } from './auth.js';
 import { logger, type Logger } from './log.js';
 import { countAttached, countWhipWhep, type HubMetrics } from './hub-metrics.js';
 import { KeyedRateLimiter } from '../common/token-bucket.js';
-import { OperatorGate } from './operator-gate.js';
+import { OperatorGate, forwardingHeader } from './operator-gate.js';
 import type { CatalogView } from './catalog-view.js';
 import { createHttpHandler } from './http-routes.js';
 import { resolveLocation, loadGazetteer } from './geo/gazetteer.js';
@@ -38,6 +38,7 @@ import { HubCore } from './core/hub-core.js';
 import { NODE_CLOCK, type HubClock } from './core/link.js';
 import { SocketIoLink } from './transport/socketio-link.js';
 import { createIoServer } from './transport/socketio-server.js';
+import { budgetInbound } from './transport/inbound-budget.js';
 import { wireServers } from './transport/socketio-servers.js';
 import { wireClients } from './transport/socketio-clients.js';
 import { DASHBOARD_CONNECT_BURST, DASHBOARD_CONNECTS_PER_S, wireDashboard } from './transport/socketio-dashboard.js';
@@ -76,6 +77,7 @@ export class Hub {
   readonly #host: string;
   readonly #staticDir: string | undefined;
   readonly #trustedProxies: string[];
+  #untrustedProxySaid = false;
   readonly #clusterAddresses: readonly string[];
   readonly #connectionCaps: { perIp: number; total: number };
   readonly #clientRatePerS: number;
@@ -239,6 +241,7 @@ export class Hub {
 
   /** Spends one of the request's client IP's HTTP tokens; false means answer 429. */
   takeHttpToken(req: IncomingMessage): boolean {
+    this.#noteUntrustedProxy(req);
     // Counted by addressKey: an IPv6 client's whole /64 is one address.
     const ip = addressKey(clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies) ?? 'unknown');
     if (this.#httpLimiter.take(ip, this.#clock.now()) && (this.#sharedHttpLimit?.take(ip) ?? true)) return true;
@@ -248,11 +251,39 @@ export class Hub {
 
   /** A socket.io handshake (a new WebSocket): counted per client address, cluster members aside. */
   takeHandshakeToken(req: IncomingMessage): boolean {
-    const from = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies);
-    if (from && isTrustedProxy(from, this.#clusterAddresses)) return true;
-    if (this.#handshakeLimiter.take(addressKey(from ?? 'unknown'), this.#clock.now())) return true;
+    this.#noteUntrustedProxy(req);
+    const key = this.#socketAddressKey(req);
+    if (key === null) return true;
+    if (this.#handshakeLimiter.take(key, this.#clock.now())) return true;
     this.metrics.rejected.inc({ code: 'too-many-handshakes' });
     return false;
+  }
+
+  /** The client address a WebSocket counts against (handshakes, inbound bytes); null for a cluster member's. */
+  #socketAddressKey(req: IncomingMessage): string | null {
+    const from = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trustedProxies);
+    if (from && isTrustedProxy(from, this.#clusterAddresses)) return null;
+    return addressKey(from ?? 'unknown');
+  }
+
+  /**
+   * Said once per process: a request from loopback that a proxy forwarded (it carries X-Forwarded-For or the like)
+   * while `--trusted-proxies` does not name loopback. Every client of such a proxy (nginx on the hub's host) is then
+   * 127.0.0.1 to the hub: not geolocated, and not capped per address (loopback is left uncapped for local tools), so
+   * one client may hold every viewer session and WHEP player the hub-wide caps allow. Refusing would break a hub
+   * that works; the operator reads this in the log instead.
+   */
+  #noteUntrustedProxy(req: IncomingMessage): void {
+    if (this.#untrustedProxySaid) return;
+    const peer = req.socket.remoteAddress;
+    if (!peer || !isLoopbackIp(peer) || isTrustedProxy(peer, this.#trustedProxies)) return;
+    const header = forwardingHeader(req.headers);
+    if (header === undefined) return;
+    this.#untrustedProxySaid = true;
+    this.#log.warn(
+      { peer, header },
+      `a request from ${peer} carries ${header}, but --trusted-proxies does not name it: every client of that proxy counts as this machine (loopback), which is not geolocated nor capped per address (viewer sessions, WHEP players); if that proxy is this machine's own, start the hub with --trusted-proxies loopback`,
+    );
   }
 
   lastSeen(id: string): number | undefined {
@@ -282,6 +313,11 @@ export class Hub {
       this.#adapterRedis && { redis: this.#adapterRedis, streamName: `${this.shared!.keys.tableLog}:sio` },
       (req) => this.takeHandshakeToken(req),
     );
+    budgetInbound(io, {
+      now: () => this.#clock.now(),
+      keyOf: (req) => this.#socketAddressKey(req),
+      onOver: () => this.metrics.rejected.inc({ code: 'inbound-bytes' }),
+    });
     this.#http = http;
     this.#io = io;
     if (this.shared) {

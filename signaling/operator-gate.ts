@@ -18,7 +18,22 @@ export function isDirectLocal(remoteAddress: string | undefined, headers: Incomi
   // A page on another site whose name was rebound to 127.0.0.1 (DNS rebinding) reads the hub as same-origin: its
   // requests carry that site's name. This machine's own tools and pages name loopback.
   if (headers.host !== undefined && !isLoopbackHost(hostOf(headers.host))) return false;
-  return FORWARDING_HEADERS.every((h) => headers[h] === undefined);
+  // A page of any other site may open a WebSocket to 127.0.0.1 without rebinding anything (CORS does not cover
+  // WebSockets) and read the dashboard: its browser names that site in Origin. This machine's own pages name
+  // loopback; tools (curl, Prometheus) send no Origin.
+  if (headers.origin !== undefined && !isLoopbackOrigin(headers.origin)) return false;
+  return forwardingHeader(headers) === undefined;
+}
+
+/** The first header a reverse proxy adds that a request carries (`x-forwarded-for`, `forwarded`, …), if any. */
+export function forwardingHeader(headers: IncomingHttpHeaders): string | undefined {
+  return FORWARDING_HEADERS.find((h) => headers[h] !== undefined);
+}
+
+/** Whether an Origin header names a page served from loopback (`null`, a sandboxed or file page, does not). */
+function isLoopbackOrigin(origin: string): boolean {
+  if (!URL.canParse(origin)) return false;
+  return isLoopbackHost(new URL(origin).hostname);
 }
 
 /** The name in a Host header, without its port (`[::1]:8080` → `::1`). */
@@ -65,7 +80,7 @@ export class OperatorGate {
       return {
         ok: false,
         status: 403,
-        message: `operator views are closed to requests a proxy forwarded (X-Forwarded-For and the like) or that name a host other than loopback: this ${this.#what} has no --operator-token, so only direct requests from this machine see them`,
+        message: `operator views are closed to requests a proxy forwarded (X-Forwarded-For and the like), that name a host other than loopback or that come from a page of another site (Origin): this ${this.#what} has no --operator-token, so only direct requests from this machine see them`,
       };
     if (!this.#digest)
       return {

@@ -15,8 +15,9 @@ export function applyConfigFile(cmd: Command): void {
   if (!file) return;
   let data: unknown;
   try {
-    // Bounded as it is read: stat's size is 0 for /dev/zero or a FIFO, which never end.
-    data = JSON.parse(readBoundedFile(file, MAX_CONFIG_BYTES));
+    // Bounded as it is read: stat's size is 0 for /dev/zero or a FIFO, which never end. A byte-order mark (Windows
+    // editors save UTF-8 with one) is not JSON: JSON.parse stopped at it with "Unexpected token 'U+FEFF'", the token invisible.
+    data = JSON.parse(readBoundedFile(file, MAX_CONFIG_BYTES).replace(/^\uFEFF/, ''));
   } catch (err) {
     cmd.error(`config file ${file}: ${(err as Error).message}`);
   }

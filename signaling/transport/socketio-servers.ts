@@ -23,6 +23,7 @@ import type { WhipRoutes } from '../whip-routes.js';
 import type { WhepRoutes } from '../whep-routes.js';
 import { boundPackets, SERVER_PACKET_BOUNDS } from './packet-bounds.js';
 import { guardPackets, type EventShape } from './packet-guard.js';
+import { exemptFromInboundBudget } from './inbound-budget.js';
 import { REGISTERED_ROOM, serverRoom, socketPeer } from './socketio-link.js';
 import { onePerConnection } from './one-per-connection.js';
 
@@ -169,6 +170,7 @@ export function wireServers(
   });
   onePerConnection(ns, () => metrics.rejected.inc({ code: ErrorCode.badRequest }));
   ns.on('connection', (socket) => {
+    exemptFromInboundBudget(socket.conn);
     const tokenId: string = socket.data.serverId;
     const log = hubLog.child({ server: tokenId });
     const peer = socketPeer(socket);

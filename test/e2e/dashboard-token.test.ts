@@ -31,6 +31,11 @@ describe('dashboard of a hub with an operator token (Chromium, hub + 1 server)',
       try {
         await page.goto(`${cluster!.hubUrl}${path}`);
         await expect.poll(() => page.locator('baton-server-card').count(), { timeout: 15_000, message: path }).toBe(1);
+        // Kept for the tab's session, not in the address bar (a shared screen, a pasted link, the history).
+        expect(page.url(), path).not.toContain(TOKEN);
+        expect(page.url(), path).toMatch(/#\/dashboard$/);
+        await page.reload();
+        await expect.poll(() => page.locator('baton-server-card').count(), { timeout: 15_000, message: `${path} reloaded` }).toBe(1);
       } finally {
         await context.close();
       }

@@ -242,6 +242,41 @@ describe('hub limits against a live hub', () => {
     recordFigure('leave_flood.warn_lines', leaveWarnings(cluster.hub!.output()) - warnsBefore);
   }, 60_000);
 
+  it('row 14b: an address that sends junk past its inbound byte budget has its connection closed; others are served', async () => {
+    // Every message is parsed whatever its event before any per-event limit sees it: one WebSocket sending 250-KB
+    // junk at line rate kept the hub busy (others' catalog p50 2 → 163 ms). Before, it stayed connected throughout.
+    const flooder = io(`${cluster.hubUrl}/client`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      extraHeaders: { 'x-forwarded-for': '10.7.7.7' },
+    });
+    await new Promise<void>((resolve, reject) => {
+      flooder.once('connect', () => resolve());
+      flooder.once('connect_error', reject);
+    });
+    const closed = new Promise<string>((resolve) => flooder.once('disconnect', (why) => resolve(why)));
+    const junk = JSON.stringify('x'.repeat(250_000));
+    let sent = 0;
+    // At most 50 MB, twelve times the 4-MiB burst, paced so the close can arrive while it sends.
+    for (; sent < 200 && flooder.connected; sent++) {
+      rawEmit(flooder, '/client', 'junk', junk);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const why = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still connected'), 10_000))]);
+    flooder.close();
+    // Its TCP connection is destroyed: the client sees the transport close (or fail, when it was writing).
+    expect(why).toMatch(/^transport (close|error)$/);
+    expect(sent).toBeLessThan(200);
+    const m = await waitFor('inbound-bytes rejection in /metrics', async () => {
+      const text = await (await fetch(`${cluster.hubUrl}/metrics`)).text();
+      return /baton_hub_rejected_messages_total\{code="inbound-bytes"\} (\d+)/.exec(text);
+    });
+    expect(Number(m![1])).toBeGreaterThanOrEqual(1);
+    await hubAnswers();
+    recordFigure('inbound_flood.messages_sent_before_close', sent);
+  }, 60_000);
+
   it('row 28: a client that asks for catalog pages and never reads the replies is disconnected; the hub does not hold them', async () => {
     // A raw WebSocket: socket.io-client always reads. It joins /client, stops reading, asks for the first page of the
     // 100,000-asset catalog (row 15) 15 times a second and answers pings it never read with blind pongs.

@@ -128,6 +128,8 @@ describe('row 18: a loopback hub without an operator token, behind a reverse pro
         { forwarded: 'for=203.0.113.9' },
         { 'x-real-ip': '203.0.113.9' },
         { host: 'rebound.example:8080' },
+        // No proxy and no rebinding: a page of another site asking 127.0.0.1 from the operator's browser.
+        { origin: 'https://evil.example' },
       ];
       for (const proxied of proxies) {
         const res = await get(path, proxied);
@@ -157,6 +159,15 @@ describe('row 18: a loopback hub without an operator token, behind a reverse pro
     expect(await dashboard({})).toBe('snapshot');
     expect(await dashboard({ 'x-forwarded-for': '203.0.113.9' })).toMatch(/unauthorized: .*proxy/);
     expect(await dashboard({ host: 'rebound.example:8080' })).toMatch(/unauthorized: /);
+    // WebSockets are not bound by CORS: any site the operator visits could open this one and read the table and the
+    // decisions (broadcasters' places) unless the hub looks at Origin. The hub's own page names loopback.
+    expect(await dashboard({ origin: 'https://evil.example' })).toMatch(/unauthorized: .*another site/);
+    expect(await dashboard({ origin: cluster.hubUrl })).toBe('snapshot');
+    // The forwarded requests above came from 127.0.0.1, which --trusted-proxies does not name: every client of such a
+    // proxy is loopback to the hub, uncapped per address. Said once in the log, however many came.
+    const said = cluster.hub!.output().match(/carries x-forwarded-for, but --trusted-proxies does not name it/g) ?? [];
+    expect(said).toHaveLength(1);
+    expect(cluster.hub!.output()).toMatch(/--trusted-proxies loopback/);
   }, 60_000);
 });
 

@@ -253,6 +253,14 @@ describe('BATON_* variables and config keys no command reads', () => {
     }
   });
 
+  it('a config file saved with a byte-order mark (Windows editors save UTF-8 so) is read', async () => {
+    // Before: `Unexpected token 'U+FEFF', "U+FEFF{"port":0"... is not valid JSON`, the token invisible on a terminal.
+    const file = join(configDir, 'bom.json');
+    writeFileSync(file, `\uFEFF${JSON.stringify({ port: 0, clusterSecret: SECRET })}`);
+    const { code, out } = await exitOf(['hub', '--config', file], {});
+    expect(code, out).toBe('started');
+  });
+
   it('a config key one letter off names the key meant', async () => {
     const { code, out } = await exitOf(['hub', '--config', configFile('typo', { port: 0, clusterSecret: SECRET, rotatonMs: 5000 })], {});
     expect(code).not.toBe(0);

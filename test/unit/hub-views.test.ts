@@ -289,6 +289,12 @@ describe('OperatorGate', () => {
       'localhost.evil.example',
     ])
       expect(isDirectLocal('127.0.0.1', { host }), host).toBe(false);
+    // A page of another site opening a WebSocket to 127.0.0.1 (no rebinding, CORS does not cover WebSockets): its
+    // browser sends the loopback Host and that site's Origin.
+    for (const origin of ['http://127.0.0.1:8080', 'http://localhost:5173', 'http://[::1]:8080', 'https://127.0.0.2'])
+      expect(isDirectLocal('127.0.0.1', { host: '127.0.0.1:8080', origin }), origin).toBe(true);
+    for (const origin of ['https://evil.example', 'http://localhost.evil.example', 'null', 'not a url', 'http://10.0.0.1:8080'])
+      expect(isDirectLocal('127.0.0.1', { host: '127.0.0.1:8080', origin }), origin).toBe(false);
   });
 });
 

@@ -18,8 +18,29 @@ const TOKEN_KEY = 'baton.operatorToken';
  */
 export function operatorToken(): string | undefined {
   const fromUrl = new URLSearchParams(location.search).get('token') ?? hashQuery().get('token');
-  if (fromUrl) sessionStorage.setItem(TOKEN_KEY, fromUrl);
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    dropTokenFromUrl();
+  }
   return fromUrl ?? sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+/**
+ * Takes `token=` out of the address bar once it is kept for the session: a dashboard is what gets shown on a shared
+ * screen, screenshotted and its URL pasted to a colleague, and the browser's history would keep it too.
+ */
+function dropTokenFromUrl(): void {
+  const search = new URLSearchParams(location.search);
+  search.delete('token');
+  let hash = location.hash;
+  const q = hash.indexOf('?');
+  if (q >= 0) {
+    const hashSearch = new URLSearchParams(hash.slice(q + 1));
+    hashSearch.delete('token');
+    hash = hash.slice(0, q) + (hashSearch.toString() ? `?${hashSearch}` : '');
+  }
+  const rest = search.toString();
+  history.replaceState(history.state, '', `${location.pathname}${rest ? `?${rest}` : ''}${hash}`);
 }
 
 /** The query of the hash route (`#/dashboard?token=T` → `token=T`). */
