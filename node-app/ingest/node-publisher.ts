@@ -6,6 +6,7 @@ import { openToolSocket } from '../../client-sdk/hub-list.js';
 import { allowanceSince } from '../../common/token-bucket.js';
 import { Publisher, PublishError, type FailoverInfo, type ProgressInfo } from '../../client-sdk/publisher.js';
 import { PROBE_HEAD_BYTES, mimeFor, probeWebm } from '../storage/webm-probe.js';
+import { convertToWebm } from '../storage/stored-media.js';
 import { startsLikeEbml } from './webm-head-check.js';
 import { ClusterIdCount } from './cluster-id-count.js';
 import { ClusterStop } from './cluster-stop.js';
@@ -98,6 +99,12 @@ export async function publishFile(opts: PublishFileOptions): Promise<PublishFile
     if (size === 0) throw new PublishError('bad-file', `${opts.file} is empty`);
     const head = new Uint8Array(Math.min(size, PROBE_HEAD_BYTES));
     await fh.read(head, 0, head.byteLength, 0);
+    // An MP4 or any other container: said so, with the command that makes a WebM of it (as the storage scan does).
+    if (!startsLikeEbml(head))
+      throw new PublishError(
+        'bad-file',
+        `${opts.file} is not WebM: it does not start with an EBML header; convert it: \`${convertToWebm(opts.file)}\``,
+      );
     const r = await publishInput(opts, {
       name: opts.file,
       head,

@@ -46,11 +46,18 @@ export function notAnAssetFileName(name: string): string | undefined {
   if (ext === '.webm')
     return name.endsWith('.webm') ? undefined : `only names ending in lower-case .webm are listed: rename it ${stem}.webm`;
   const only = 'only <id>.webm files are listed';
-  const convert = `ffmpeg -i ${name} -c:v libvpx -b:v 1M -c:a libopus ${stem}.webm`;
+  const convert = convertToWebm(name);
   if (ext === '.mkv')
     return `${only}: Matroska with VP8, VP9, AV1 or H.264 and Opus or Vorbis plays once renamed ${stem}.webm; convert any other (\`${convert}\`)`;
   if (OTHER_VIDEO_EXTENSIONS.has(ext)) return `${only}: convert it (\`${convert}\`)`;
   return undefined;
+}
+
+/** The ffmpeg command that makes a WebM (VP8 + Opus) of the file at `path`, beside it. */
+export function convertToWebm(path: string): string {
+  const dot = path.lastIndexOf('.');
+  const stem = dot > path.lastIndexOf('/') + 1 ? path.slice(0, dot) : path;
+  return `ffmpeg -i ${path} -c:v libvpx -b:v 1M -c:a libopus ${stem}.webm`;
 }
 
 /** A last block this much before the header's Duration means the file was cut short (a frame or two is normal). */

@@ -1,6 +1,9 @@
 // `baton publish --file -`: what is read from the pipe before the hub is asked, and how input that is not WebM is refused.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { publishStream } from '../../node-app/ingest/node-publisher.js';
+import { publishFile, publishStream } from '../../node-app/ingest/node-publisher.js';
 
 /** Yields `first`, then never yields again (an encoder that keeps the pipe open). */
 async function* thenSilence(first: Uint8Array): AsyncGenerator<Uint8Array> {
@@ -42,4 +45,21 @@ describe('publishStream: input that is not WebM', () => {
     }
     await expect(publishStream({ ...opts, input: trickle() })).rejects.toThrow(/no Tracks in its first \d+ bytes/);
   }, 20_000);
+});
+
+describe('publishFile: a file that is not WebM', () => {
+  it('an MP4 is refused before any connection, with the ffmpeg command that makes a WebM of it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-publish-mp4-'));
+    try {
+      const file = join(dir, 'talk.mp4');
+      // An MP4's first box: size, 'ftyp', brand.
+      writeFileSync(file, Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypmp42\0\0\0\0mp42isom'), Buffer.alloc(4096)]));
+      await expect(publishFile({ ...opts, file })).rejects.toMatchObject({
+        code: 'bad-file',
+        message: `${file} is not WebM: it does not start with an EBML header; convert it: \`ffmpeg -i ${file} -c:v libvpx -b:v 1M -c:a libopus ${join(dir, 'talk')}.webm\``,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
