@@ -1,4 +1,5 @@
 // A broadcast's entry servers: the stream key, the stream id's owner, the director's primary + backup, both sessions opened.
+import { echoText } from '../../common/echo-text.js';
 import { randomBytes } from 'node:crypto';
 import { ackError, ErrorCode, type Ack, type IngestChoice, type Place, type PublishReply, type PublishRequest } from '../protocol/index.js';
 import { verifyStreamKey } from '../policies/stream-key.js';
@@ -71,7 +72,7 @@ export class PublishRouter {
     if (!typed)
       return ackError(
         ErrorCode.unknownPlace,
-        `unknown place: ${typeof req.location === 'string' ? req.location : JSON.stringify(req.location)}`,
+        `unknown place: ${echoText(typeof req.location === 'string' ? req.location : JSON.stringify(req.location))}`,
       );
     const fromIp = ip ? this.#o.ipPlace(ip) : null;
     const streamId = req.streamId ?? key.streamId ?? `live-${randomBytes(4).toString('hex')}`;
