@@ -17,7 +17,10 @@ export async function readWhipPost(req: IncomingMessage, res: ServerResponse): P
   if (!isSdp(req)) return void fail(res, 415, 'Content-Type must be application/sdp');
   const token = bearer(req);
   if (!token) return void fail(res, 401, 'missing Authorization: Bearer <stream key>', { 'www-authenticate': 'Bearer' });
-  const location = new URL(req.url ?? '/', 'http://hub').searchParams.get('location')?.trim();
+  const places = new URL(req.url ?? '/', 'http://hub').searchParams.getAll('location');
+  // Which one would be meant? Refused, as /api/catalog refuses a repeated parameter.
+  if (places.length > 1) return void fail(res, 400, 'location is given more than once in the WHIP URL');
+  const location = places[0]?.trim();
   if (!location) return void fail(res, 400, 'missing ?location=<place or lat,lon> in the WHIP URL');
   const sdp = await readOffer(req, res, 'send');
   return sdp === undefined ? undefined : { token, location: coordinates(location), sdp };

@@ -111,6 +111,7 @@ describe.skipIf(!HAVE_GI)('WHIP ingest from GStreamer', () => {
       ],
       [() => post('/whip/e1?location=Paris', { body: `${offer}a=x:${'y'.repeat(40 * 1024)}\r\n` }), 413, /larger than/],
       [() => post('/whip/e1'), 400, /location/],
+      [() => post('/whip/e1?location=Paris&location=Lisbon'), 400, /location is given more than once/],
       [() => post('/whip/e1?location=Atlantis-on-Mars'), 400, /place/],
       // A place quoted back with what would reverse or hide its letters escaped (a page or a terminal shows it).
       [() => post(`/whip/e1?location=${encodeURIComponent('\u202eAtlantis\u200b')}`), 400, /unknown place: \\u202eAtlantis\\u200b/],
